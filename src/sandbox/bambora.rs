@@ -1,0 +1,12 @@
+//! PLACEHOLDER: the bambora emulator is being written.
+
+use axum::Router;
+
+use super::Sandbox;
+
+#[derive(Debug, Default)]
+pub struct State {}
+
+pub fn routes() -> Router<Sandbox> {
+    Router::new()
+}
