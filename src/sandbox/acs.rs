@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use base64::Engine;
 
-use super::cards::AuthenticationValues;
+use super::cards::{AuthenticationValues, MethodBehaviour};
 use crate::emv::{CardBrand, Generation, TransStatus};
 
 /// The 3DS Method page (POST `threeDSMethodData`).
@@ -58,7 +58,10 @@ pub enum ChallengeState {
     /// Waiting for the cardholder.
     Pending,
     /// Ended: the values the issuer stands behind. `cancelled` is challengeCancel 01.
-    Done { values: AuthenticationValues, cancelled: bool },
+    Done {
+        values: AuthenticationValues,
+        cancelled: bool,
+    },
 }
 
 /// What a finished challenge produced.
@@ -72,6 +75,7 @@ pub struct ChallengeResult {
 #[derive(Debug, Default)]
 pub struct AcsDirectory {
     challenges: Mutex<HashMap<String, AcsTransaction>>,
+    methods_expected: Mutex<HashMap<String, MethodBehaviour>>,
     methods_completed: Mutex<HashMap<String, ()>>,
 }
 
@@ -106,11 +110,18 @@ impl AcsDirectory {
                 Some(code) if code == super::cards::GOOD_OTP => TransStatus::Y,
                 _ => TransStatus::N,
             };
-            let values = AuthenticationValues::for_status(transaction.start.brand, status, acs_trans_id);
-            transaction.state = ChallengeState::Done { values, cancelled: otp.is_none() };
+            let values =
+                AuthenticationValues::for_status(transaction.start.brand, status, acs_trans_id);
+            transaction.state = ChallengeState::Done {
+                values,
+                cancelled: otp.is_none(),
+            };
         }
         match &transaction.state {
-            ChallengeState::Done { values, cancelled } => Some(ChallengeResult { values: values.clone(), cancelled: *cancelled }),
+            ChallengeState::Done { values, cancelled } => Some(ChallengeResult {
+                values: values.clone(),
+                cancelled: *cancelled,
+            }),
             ChallengeState::Pending => None,
         }
     }
@@ -118,9 +129,24 @@ impl AcsDirectory {
     /// The issuer's result for a challenge, once the cardholder has finished it.
     pub fn outcome(&self, acs_trans_id: &str) -> Option<ChallengeResult> {
         match lock(&self.challenges).get(acs_trans_id)?.state.clone() {
-            ChallengeState::Done { values, cancelled } => Some(ChallengeResult { values, cancelled }),
+            ChallengeState::Done { values, cancelled } => {
+                Some(ChallengeResult { values, cancelled })
+            }
             ChallengeState::Pending => None,
         }
+    }
+
+    /// Tells the Method page how the card behind `three_ds_server_trans_id` behaves; a
+    /// provider calls this when it hands out the Method URL.
+    pub fn expect_method(&self, three_ds_server_trans_id: &str, behaviour: MethodBehaviour) {
+        lock(&self.methods_expected).insert(three_ds_server_trans_id.to_owned(), behaviour);
+    }
+
+    /// How the Method page should behave for this transaction; `None` if none is expected.
+    pub fn expected_method(&self, three_ds_server_trans_id: &str) -> Option<MethodBehaviour> {
+        lock(&self.methods_expected)
+            .get(three_ds_server_trans_id)
+            .copied()
     }
 
     /// Records that the Method page posted back for this 3DS Server transaction.
@@ -134,7 +160,9 @@ impl AcsDirectory {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A 3DS1 XID: 20 random bytes, standard base64 (28 characters).
@@ -193,7 +221,9 @@ pub struct PaResClaim {
 
 /// Reads a PaRes (base64 of zlib-deflated XML); `None` for anything malformed.
 pub fn decode_pares(pa_res: &str) -> Option<PaResClaim> {
-    let compressed = base64::engine::general_purpose::STANDARD.decode(pa_res.trim()).ok()?;
+    let compressed = base64::engine::general_purpose::STANDARD
+        .decode(pa_res.trim())
+        .ok()?;
     let xml = inflate(&compressed)?;
     Some(PaResClaim {
         xid: element(&xml, "xid")?.to_owned(),
@@ -203,7 +233,9 @@ pub fn decode_pares(pa_res: &str) -> Option<PaResClaim> {
 
 /// Reads the XID out of a PaReq.
 pub fn decode_pareq_xid(pa_req: &str) -> Option<String> {
-    let compressed = base64::engine::general_purpose::STANDARD.decode(pa_req.trim()).ok()?;
+    let compressed = base64::engine::general_purpose::STANDARD
+        .decode(pa_req.trim())
+        .ok()?;
     let xml = inflate(&compressed)?;
     element(&xml, "xid").map(str::to_owned)
 }
@@ -215,7 +247,8 @@ fn deflate_base64(xml: &str) -> String {
 
 fn inflate(compressed: &[u8]) -> Option<String> {
     // Bounded: a PaRes is a few hundred bytes; refuse anything that inflates past 64 KiB.
-    let bytes = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(compressed, 64 * 1024).ok()?;
+    let bytes =
+        miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(compressed, 64 * 1024).ok()?;
     let mut text = String::new();
     bytes.as_slice().read_to_string(&mut text).ok()?;
     Some(text)
@@ -229,7 +262,10 @@ fn element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
 }
 
 fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -267,10 +303,16 @@ mod tests {
         let acs = AcsDirectory::default();
         let tx = acs.start_challenge(start(Generation::Legacy));
         assert_eq!(tx.acs_trans_id.len(), 28);
-        assert_eq!(decode_pareq_xid(&encode_pareq(&tx)).as_deref(), Some(tx.acs_trans_id.as_str()));
+        assert_eq!(
+            decode_pareq_xid(&encode_pareq(&tx)).as_deref(),
+            Some(tx.acs_trans_id.as_str())
+        );
         let result = acs.answer(&tx.acs_trans_id, Some("0000")).unwrap();
         let claim = decode_pares(&encode_pares(&tx, &result)).unwrap();
-        assert_eq!((claim.xid.as_str(), claim.status.as_str()), (tx.acs_trans_id.as_str(), "N"));
+        assert_eq!(
+            (claim.xid.as_str(), claim.status.as_str()),
+            (tx.acs_trans_id.as_str(), "N")
+        );
         assert_eq!(decode_pares("not base64 !"), None);
         assert_eq!(decode_pares("AAAA"), None);
     }

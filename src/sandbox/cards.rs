@@ -61,12 +61,18 @@ impl CardProfile {
             authorization: Authorization::Approve,
         };
         match pan.expose() {
-            "4000000000001000" | "5200000000001005" | "4012000033330026" => emv(NoMethod, Frictionless(TransStatus::Y)),
-            "4000000000001109" | "5200000000001104" | "4012004040524514" => emv(NoMethod, Frictionless(TransStatus::A)),
+            "4000000000001000" | "5200000000001005" | "4012000033330026" => {
+                emv(NoMethod, Frictionless(TransStatus::Y))
+            }
+            "4000000000001109" | "5200000000001104" | "4012004040524514" => {
+                emv(NoMethod, Frictionless(TransStatus::A))
+            }
             "4000000000001208" | "4012001775445550" => emv(NoMethod, Frictionless(TransStatus::N)),
             "4000000000001307" => emv(NoMethod, Frictionless(TransStatus::U)),
             "4000000000001406" => emv(NoMethod, Frictionless(TransStatus::R)),
-            "4000000000002008" | "5200000000002003" | "370000000000200" | "4012007153923001" => emv(NoMethod, Challenge),
+            "4000000000002008" | "5200000000002003" | "370000000000200" | "4012007153923001" => {
+                emv(NoMethod, Challenge)
+            }
             "4000000000002107" => emv(Answers, Challenge),
             "4000000000002206" => emv(NeverAnswers, Frictionless(TransStatus::Y)),
             "4000000000003006" => CardProfile {
@@ -109,8 +115,16 @@ impl AuthenticationValues {
             let digest = sha2::Sha256::digest(seed.as_bytes());
             base64::engine::general_purpose::STANDARD.encode(&digest[..20])
         });
-        let eci = if status.permits_authorization() { Eci::for_outcome(brand, status) } else { None };
-        AuthenticationValues { trans_status: status, eci, cavv }
+        let eci = if status.permits_authorization() {
+            Eci::for_outcome(brand, status)
+        } else {
+            None
+        };
+        AuthenticationValues {
+            trans_status: status,
+            eci,
+            cavv,
+        }
     }
 }
 
@@ -122,10 +136,22 @@ mod tests {
     fn contract_cards() {
         let profile = |pan: &str| CardProfile::of(&Pan::parse(pan).unwrap());
         assert_eq!(profile("4000000000002107").method, MethodBehaviour::Answers);
-        assert_eq!(profile("4000000000003006").protocol, Protocol::Legacy { enrolled: true });
-        assert_eq!(profile("4000000000004004").authorization, Authorization::Decline);
-        assert_eq!(profile("370000000000200").authentication, Authentication::Challenge);
-        assert_eq!(profile("4111111111111111").authentication, Authentication::Frictionless(TransStatus::Y));
+        assert_eq!(
+            profile("4000000000003006").protocol,
+            Protocol::Legacy { enrolled: true }
+        );
+        assert_eq!(
+            profile("4000000000004004").authorization,
+            Authorization::Decline
+        );
+        assert_eq!(
+            profile("370000000000200").authentication,
+            Authentication::Challenge
+        );
+        assert_eq!(
+            profile("4111111111111111").authentication,
+            Authentication::Frictionless(TransStatus::Y)
+        );
     }
 
     #[test]

@@ -50,7 +50,10 @@ pub enum FaultAction {
 
 impl Faults {
     pub fn set(&self, rules: Vec<FaultRule>) {
-        *self.lock() = rules.into_iter().map(|rule| (rule, Default::default())).collect();
+        *self.lock() = rules
+            .into_iter()
+            .map(|rule| (rule, Default::default()))
+            .collect();
     }
 
     pub fn rules(&self) -> Vec<FaultRule> {
@@ -62,7 +65,10 @@ impl Faults {
         let rules = self.lock();
         let mut latency = 0;
         let mut action = FaultAction::Answer;
-        for (rule, counter) in rules.iter().filter(|(rule, _)| rule.matches(provider, path)) {
+        for (rule, counter) in rules
+            .iter()
+            .filter(|(rule, _)| rule.matches(provider, path))
+        {
             latency += rule.latency_ms;
             if action != FaultAction::Answer {
                 continue;
@@ -90,18 +96,24 @@ impl Faults {
             .iter()
             .filter(|(rule, _)| rule.provider.is_none_or(|p| p == provider))
             .fold((false, false), |(dup, re), (rule, _)| {
-                (dup || rule.duplicate_notifications, re || rule.reorder_notifications)
+                (
+                    dup || rule.duplicate_notifications,
+                    re || rule.reorder_notifications,
+                )
             })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(FaultRule, std::sync::Arc<AtomicU64>)>> {
-        self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.rules
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 impl FaultRule {
     fn matches(&self, provider: Provider, path: &str) -> bool {
-        self.provider.is_none_or(|p| p == provider) && self.endpoint.as_deref().is_none_or(|e| path.starts_with(e))
+        self.provider.is_none_or(|p| p == provider)
+            && self.endpoint.as_deref().is_none_or(|e| path.starts_with(e))
     }
 }
 
@@ -121,6 +133,9 @@ mod tests {
             .filter(|_| faults.decide(Provider::Payroc, "/v1/payments").1 == FaultAction::Fail(503))
             .count();
         assert_eq!(failures, 5);
-        assert_eq!(faults.decide(Provider::Dlocal, "/secure_payments").1, FaultAction::Answer);
+        assert_eq!(
+            faults.decide(Provider::Dlocal, "/secure_payments").1,
+            FaultAction::Answer
+        );
     }
 }

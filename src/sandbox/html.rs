@@ -35,7 +35,10 @@ pub fn form_element(form: &FormPost) -> String {
         FormMethod::Get => "get",
         FormMethod::Post => "post",
     };
-    let mut html = format!("<form id=\"autosubmit\" method=\"{method}\" action=\"{}\">", escape(&form.action));
+    let mut html = format!(
+        "<form id=\"autosubmit\" method=\"{method}\" action=\"{}\">",
+        escape(&form.action)
+    );
     for field in &form.fields {
         html.push_str(&format!(
             "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
@@ -74,7 +77,10 @@ mod tests {
 
     #[test]
     fn escapes_attribute_breakers() {
-        let form = FormPost::post("https://a.example/x?a=1&b=\"2\"", [("creq", "<x>'y'".to_owned())]);
+        let form = FormPost::post(
+            "https://a.example/x?a=1&b=\"2\"",
+            [("creq", "<x>'y'".to_owned())],
+        );
         let html = form_element(&form);
         assert!(html.contains("action=\"https://a.example/x?a=1&amp;b=&quot;2&quot;\""));
         assert!(html.contains("value=\"&lt;x&gt;&#39;y&#39;\""));

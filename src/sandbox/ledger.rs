@@ -47,13 +47,17 @@ impl Ledger {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<LedgerEntry>> {
         // A panic while holding the lock cannot leave a half-written Vec push behind.
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 /// Now, as RFC 3339 with milliseconds (`2018-07-12T13:46:28.629Z`).
 pub fn now_rfc3339() -> String {
     let now = time::OffsetDateTime::now_utc();
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
     now.format(&format).unwrap_or_default()
 }

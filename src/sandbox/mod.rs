@@ -135,7 +135,10 @@ impl Drop for RunningSandbox {
 
 /// Serves the sandbox on `listener`. When `config.public_url` is empty, the listener's
 /// own address is used (tests bind port 0).
-pub async fn spawn(listener: tokio::net::TcpListener, mut config: SandboxConfig) -> std::io::Result<RunningSandbox> {
+pub async fn spawn(
+    listener: tokio::net::TcpListener,
+    mut config: SandboxConfig,
+) -> std::io::Result<RunningSandbox> {
     let url = format!("http://{}", listener.local_addr()?);
     if config.public_url.is_empty() {
         config.public_url = url.clone();
@@ -150,5 +153,10 @@ pub async fn spawn(listener: tokio::net::TcpListener, mut config: SandboxConfig)
             })
             .await;
     });
-    Ok(RunningSandbox { url, sandbox, shutdown: Some(tx), task })
+    Ok(RunningSandbox {
+        url,
+        sandbox,
+        shutdown: Some(tx),
+        task,
+    })
 }
