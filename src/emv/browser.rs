@@ -64,7 +64,8 @@ pub struct BrowserReadings {
 }
 
 /// What the server saw on the browser's own request.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ServerReadings {
     pub accept_header: Option<String>,
     pub accept_language: Option<String>,
