@@ -141,7 +141,7 @@ proptest! {
         let parsed = parse_ip(&ip.to_string()).unwrap();
         let text = format_ip(parsed);
         prop_assert!(text.len() <= 45);
-        if let std::net::IpAddr::V6(_) = parsed {
+        if parsed.is_ipv6() {
             prop_assert_eq!(text.split(':').count(), 8);
             prop_assert!(text.split(':').all(|group| group.len() == 4));
         }

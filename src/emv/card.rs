@@ -118,7 +118,7 @@ pub fn luhn_valid(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// A full card number: 12 to 19 digits, Luhn-valid. Printing it shows BIN and last four.
