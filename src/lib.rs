@@ -6,6 +6,11 @@
 //!   data, CReq/CRes, challenge window sizes, the 3DS1 PaReq form, transStatus, ECI and
 //!   liability shift, card brand and Luhn. Pure; compiles for the host and for wasm32.
 //!
+//! - [`payment`]: the payment as page and backend see it, whatever the provider: the
+//!   browser's next action and the final result. Shared by every host.
+//! - [`provider`]: one file per provider's wire protocol, as data (sans-IO adapters).
+//! - [`session`]: a payment session's phases and the rules for moving between them.
+//! - [`store`]: where sessions live (memory, SQLite, Workers KV), compare-and-set.
 //! - [`sandbox`] (native): the provider sandbox, emulators of the four providers and the ACS.
 //!
 //! Every parser in the core returns a typed error with a stable `code()`; nothing that
@@ -13,5 +18,12 @@
 #![forbid(unsafe_code)]
 
 pub mod emv;
+pub mod payment;
+#[cfg(feature = "json")]
+pub mod provider;
 #[cfg(feature = "native")]
 pub mod sandbox;
+#[cfg(feature = "json")]
+pub mod session;
+#[cfg(feature = "json")]
+pub mod store;

@@ -1,0 +1,235 @@
+//! The payment as the merchant's page and backend see it, whatever the provider: what
+//! is asked for, what the browser must do next, and how it ended.
+
+use serde::{Deserialize, Serialize};
+
+use crate::emv::{CardBrand, ChallengeWindowSize, Eci, FormPost, TransStatus};
+
+/// The providers this backend finishes payments with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    Payroc,
+    Dlocal,
+    Paysafe,
+    Bambora,
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Payroc => "payroc",
+            ProviderKind::Dlocal => "dlocal",
+            ProviderKind::Paysafe => "paysafe",
+            ProviderKind::Bambora => "bambora",
+        }
+    }
+}
+
+/// How the page shows the issuer's pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DisplayMode {
+    Iframe,
+    Redirect,
+}
+
+/// The merchant's wish about a challenge (EMV threeDSRequestorChallengeInd, simplified).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChallengePreference {
+    #[default]
+    NoPreference,
+    Requested,
+    Mandated,
+}
+
+/// What the browser must do next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BrowserAction {
+    /// Post `form` in a hidden iframe; report how it went (threeDSCompInd) afterwards.
+    Method { form: FormPost, timeout_ms: u32 },
+    /// Show the issuer's challenge: post `form` in an iframe of `window_size`, or as the
+    /// whole page in redirect mode.
+    Challenge {
+        form: FormPost,
+        window_size: ChallengeWindowSize,
+    },
+    /// Leave the page for the provider's own page (dLocal's 3DS page, Payroc's MPI).
+    Redirect { form: FormPost },
+}
+
+/// How a payment ended, for the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentStatus {
+    Authorized,
+    Declined,
+    Failed,
+    Cancelled,
+    Error,
+}
+
+/// Stable codes for a result that is not `authorized`; the page can switch on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResultCode {
+    /// The issuer did not authenticate the cardholder (N, R, or a failed challenge).
+    AuthenticationFailed,
+    /// The cardholder closed or cancelled the challenge.
+    ChallengeCancelled,
+    /// The issuer or acquirer declined the authorization.
+    Declined,
+    /// The provider refused the request (validation, credentials, business rule).
+    ProviderRejected,
+    /// The provider did not answer in time, even after retries.
+    ProviderTimeout,
+    /// The provider answered something this backend cannot read.
+    ProviderBadResponse,
+    /// The provider failed (5xx) even after retries.
+    ProviderUnavailable,
+    /// The session expired before it finished.
+    SessionExpired,
+}
+
+impl ResultCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResultCode::AuthenticationFailed => "authentication_failed",
+            ResultCode::ChallengeCancelled => "challenge_cancelled",
+            ResultCode::Declined => "declined",
+            ResultCode::ProviderRejected => "provider_rejected",
+            ResultCode::ProviderTimeout => "provider_timeout",
+            ResultCode::ProviderBadResponse => "provider_bad_response",
+            ResultCode::ProviderUnavailable => "provider_unavailable",
+            ResultCode::SessionExpired => "session_expired",
+        }
+    }
+}
+
+/// Why a result is not `authorized`: our code, and the provider's own words when it gave any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultError {
+    pub code: ResultCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_message: Option<String>,
+}
+
+/// The final result of a payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentResult {
+    pub status: PaymentStatus,
+    pub provider_payment_id: Option<String>,
+    /// `2.2.0`, `1.0.2`, …; `None` when no authentication ran.
+    pub three_ds_version: Option<String>,
+    pub trans_status: Option<TransStatus>,
+    pub eci: Option<Eci>,
+    pub liability_shift: bool,
+    pub error: Option<ResultError>,
+}
+
+impl PaymentResult {
+    /// A result with no authorization because of `code`.
+    pub fn failed(status: PaymentStatus, code: ResultCode) -> PaymentResult {
+        PaymentResult {
+            status,
+            provider_payment_id: None,
+            three_ds_version: None,
+            trans_status: None,
+            eci: None,
+            liability_shift: false,
+            error: Some(ResultError {
+                code,
+                provider_code: None,
+                provider_message: None,
+            }),
+        }
+    }
+
+    pub fn with_provider_error(
+        mut self,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> PaymentResult {
+        if let Some(error) = self.error.as_mut() {
+            error.provider_code = Some(code.into());
+            error.provider_message = Some(message.into());
+        }
+        self
+    }
+}
+
+/// What may be kept and shown of a card: never the full number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardSummary {
+    pub brand: CardBrand,
+    pub bin: String,
+    pub last_four: String,
+}
+
+impl From<&crate::emv::Pan> for CardSummary {
+    fn from(pan: &crate::emv::Pan) -> CardSummary {
+        CardSummary {
+            brand: pan.brand(),
+            bin: pan.bin().to_owned(),
+            last_four: pan.last_four().to_owned(),
+        }
+    }
+}
+
+/// A card as the page sent it. Lives only for the first provider call: it is never
+/// stored, logged or serialized (no `Serialize`; `Debug` masks the number and the CVV).
+#[derive(Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CardDetails {
+    pub number: crate::emv::Pan,
+    pub expiry_month: u8,
+    /// Four digits.
+    pub expiry_year: u16,
+    pub cvv: Cvv,
+    pub holder_name: String,
+}
+
+impl std::fmt::Debug for CardDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardDetails")
+            .field("number", &self.number)
+            .field(
+                "expiry",
+                &format_args!("{:02}/{}", self.expiry_month, self.expiry_year),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// A card verification value: 3 or 4 digits, never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Cvv(String);
+
+impl Cvv {
+    pub fn parse(text: &str) -> Option<Cvv> {
+        ((3..=4).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| Cvv(text.to_owned()))
+    }
+
+    /// The digits, for the provider request body only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Cvv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Cvv(***)")
+    }
+}
+
+impl<'de> Deserialize<'de> for Cvv {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Cvv::parse(&text).ok_or_else(|| serde::de::Error::custom("cvv must be 3 or 4 digits"))
+    }
+}

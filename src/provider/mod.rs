@@ -1,0 +1,116 @@
+//! Provider adapters: one file per provider speaks its whole wire protocol. Pure: an
+//! adapter turns a payment into [`Step`]s (a request to send, a page for the browser, or
+//! the end) and reads responses, browser returns and notifications back into steps.
+//! Adapters never open sockets, read clocks or draw random numbers; the host passes
+//! time and fresh ids in a [`Context`].
+
+pub mod http;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use http::{HttpMethod, HttpRequest, HttpResponse, TransportFailure};
+
+use crate::emv::ThreeDsCompInd;
+use crate::payment::{BrowserAction, PaymentResult};
+
+/// What an adapter wants next. `S` is the adapter's own state, stored with the session
+/// between steps: it holds no PAN, no CVV and no credential.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step<S> {
+    /// Send `request`, then give the answer to [`Adapter::on_response`] with `state`.
+    Call { state: S, request: HttpRequest },
+    /// Wait for the browser: it does `action`, then comes back to a return route.
+    Browser { state: S, action: BrowserAction },
+    /// The payment is over.
+    Done(PaymentResult),
+}
+
+/// What the host lends an adapter for one step.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The host's clock: Unix time in milliseconds.
+    pub now_ms: u64,
+    /// The session this step belongs to (a 32-hex-digit random id).
+    pub session_id: String,
+    /// The backend's public URL, for return routes: `{public_url}/v1/returns/{session_id}`.
+    pub public_url: String,
+}
+
+impl Context {
+    /// Where issuers and providers send the cardholder's browser back to.
+    pub fn return_url(&self) -> String {
+        format!(
+            "{}/v1/returns/{}",
+            self.public_url.trim_end_matches('/'),
+            self.session_id
+        )
+    }
+
+    /// A key for a money-moving call, the same for every retry of the same step of the
+    /// same session: UUID-v4-shaped (Payroc asks for a v4), derived, not random.
+    pub fn idempotency_key(&self, step: &str) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("{}:{step}", self.session_id).as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
+    }
+}
+
+/// Fields the browser brought to a return route (query or form), untrusted until the
+/// adapter has parsed and verified them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BrowserReturn {
+    pub fields: Vec<(String, String)>,
+}
+
+impl BrowserReturn {
+    /// The value of `name`, if it appears exactly once (a repeated field is refused as
+    /// ambiguous, so a forged duplicate cannot shadow the real one).
+    pub fn single(&self, name: &str) -> Option<&str> {
+        let mut values = self
+            .fields
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str());
+        let first = values.next()?;
+        values.next().is_none().then_some(first)
+    }
+}
+
+/// The small interface every provider adapter implements.
+pub trait Adapter {
+    /// The adapter's state between steps (serialized into the session store).
+    type State: Serialize + DeserializeOwned + Clone + std::fmt::Debug;
+    /// The payment as the page asked for it; card details are only ever seen here.
+    type Start;
+
+    fn start(&self, payment: &Self::Start, cx: &Context) -> Step<Self::State>;
+
+    /// The provider's answer (or why there was none) to the last `Step::Call`.
+    fn on_response(
+        &self,
+        state: Self::State,
+        response: Result<HttpResponse, TransportFailure>,
+        cx: &Context,
+    ) -> Step<Self::State>;
+
+    /// The browser came back from the provider's or issuer's page.
+    fn on_browser_return(
+        &self,
+        state: Self::State,
+        ret: &BrowserReturn,
+        cx: &Context,
+    ) -> Step<Self::State>;
+
+    /// The page ran the 3DS Method (or gave up after 10 s).
+    fn on_method_completed(
+        &self,
+        state: Self::State,
+        completion: ThreeDsCompInd,
+        cx: &Context,
+    ) -> Step<Self::State>;
+}

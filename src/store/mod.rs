@@ -1,0 +1,64 @@
+//! Where sessions live between requests. The core only sees [`SessionStore`]; each host
+//! brings its own: SQLite natively (one file), Workers KV at the edge, memory in tests.
+//! Every change is a compare-and-set on `Session::version`.
+
+pub mod memory;
+
+use std::future::Future;
+
+use crate::payment::ProviderKind;
+use crate::session::Session;
+
+/// `Send` where the host is multi-threaded (native), nothing in wasm32 (single-threaded).
+#[cfg(not(target_arch = "wasm32"))]
+pub trait MaybeSend: Send {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Send> MaybeSend for T {}
+#[cfg(target_arch = "wasm32")]
+pub trait MaybeSend {}
+#[cfg(target_arch = "wasm32")]
+impl<T> MaybeSend for T {}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A session with this id, or this provider and order id, exists already.
+    #[error("a session for this payment exists already")]
+    Duplicate,
+    /// The store could not be read or written.
+    #[error("session store unavailable: {0}")]
+    Unavailable(String),
+    /// A stored session could not be read back (schema drift, corruption).
+    #[error("stored session unreadable: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::Duplicate => "duplicate_payment",
+            StoreError::Unavailable(_) => "store_unavailable",
+            StoreError::Corrupt(_) => "store_corrupt",
+        }
+    }
+}
+
+pub trait SessionStore: MaybeSend + Sync {
+    /// Stores a new session; `Duplicate` if its id or (provider, order id) is taken.
+    fn create(&self, session: &Session)
+        -> impl Future<Output = Result<(), StoreError>> + MaybeSend;
+
+    fn load(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + MaybeSend;
+
+    fn load_by_order(
+        &self,
+        provider: ProviderKind,
+        order_id: &str,
+    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + MaybeSend;
+
+    /// Replaces the stored session with `next` if the stored one still has version
+    /// `next.version - 1`. `Ok(false)`: someone else moved it first; nothing changed.
+    fn swap(&self, next: &Session) -> impl Future<Output = Result<bool, StoreError>> + MaybeSend;
+}
