@@ -12,6 +12,9 @@ use threeds_bridge::sandbox::acs::{self, AcsTransaction, ChallengeStart};
 use threeds_bridge::sandbox::cards::MethodBehaviour;
 use threeds_bridge::sandbox::RunningSandbox;
 
+/// A form's fields, in order.
+type Fields<'a> = Vec<(&'a str, &'a str)>;
+
 const NOTIFY: &str = "https://merchant.example/3ds/notify?order=42&x=\"y\"";
 
 fn start(generation: Generation) -> ChallengeStart {
@@ -243,7 +246,7 @@ async fn bad_challenge_input_gets_a_400_page_saying_what_is_wrong() {
     .to_base64url();
     let not_json = base64url::encode("{not json");
     let good = creq_of(&tx);
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<(&str, Fields, &str)> = vec![
         (
             "garbage",
             vec![("creq", "%%% not base64 %%%")],
@@ -393,7 +396,7 @@ async fn bad_pareq_input_gets_a_400_page() {
     let foreign = acs::encode_pareq(&elsewhere);
     let emv = running.sandbox.acs.start_challenge(start(Generation::Emv));
     let emv_pareq = acs::encode_pareq(&emv);
-    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<(Fields, &str)> = vec![
         (
             vec![("PaReq", "!!garbage!!"), ("MD", "m"), ("TermUrl", NOTIFY)],
             "not a valid PaReq",
