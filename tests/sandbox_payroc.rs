@@ -1470,3 +1470,41 @@ async fn recorded_responses_fit_the_sandbox_types_and_the_sandbox_fits_them() {
     .await;
     assert_subshape(&live_declined, &recorded_payment, "live declined payment");
 }
+
+#[tokio::test]
+async fn a_retry_after_a_dropped_answer_returns_the_committed_payment() {
+    use threeds_bridge::sandbox::faults::FaultRule;
+    let running = sandbox().await;
+    let bearer = bearer(&running).await;
+    let (token, query) = authenticated(&running, &bearer, "4000000000001000", "DROP-1", 2500).await;
+    let body = sale_body(&token, "DROP-1", 2500, &query["mpiReference"]);
+    running.sandbox.faults.set(vec![FaultRule {
+        provider: Some(Provider::Payroc),
+        endpoint: Some("/api/v1/payments".into()),
+        drop_after_commit: true,
+        ..Default::default()
+    }]);
+    let idempotency_key = key();
+    let dropped = browser()
+        .post(format!("{}/payroc/api/v1/payments", running.url))
+        .bearer_auth(&bearer)
+        .header("Idempotency-Key", &idempotency_key)
+        .json(&body)
+        .send()
+        .await;
+    assert!(dropped.is_err(), "the connection should drop: {dropped:?}");
+    assert_eq!(payroc_ledger(&running).len(), 1, "the charge was committed");
+    running.sandbox.faults.set(Vec::new());
+    let (status, _, payment) = post_json(
+        &running,
+        "/payments",
+        &bearer,
+        Some(&idempotency_key),
+        &body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{payment}");
+    let ledger = payroc_ledger(&running);
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(payment["paymentId"], json!(ledger[0].provider_payment_id));
+}
