@@ -1,5 +1,331 @@
-//! The native host: `threeds-bridge demo | serve | sandbox`.
-fn main() {
-    eprintln!("threeds-bridge: no command is built yet");
-    std::process::exit(2);
+//! The native host: `threeds-bridge sandbox | serve | demo`.
+//!
+//! Arguments are parsed by hand (a handful of options does not need a parser crate);
+//! every mistake gets a one-line error naming the option, and exit status 2.
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+
+use threeds_bridge::sandbox::faults::FaultSet;
+use threeds_bridge::sandbox::{spawn, SandboxConfig};
+
+const USAGE: &str = "\
+threeds-bridge: EMV 3-D Secure checkout backend and provider sandbox
+
+USAGE:
+    threeds-bridge sandbox [OPTIONS]     the provider sandbox (Payroc, dLocal, Paysafe, Bambora, ACS)
+    threeds-bridge serve --config FILE   the thin merchant backend (not built yet: issue 4)
+    threeds-bridge demo                  demo page + backend + sandbox (not built yet: issue 6)
+    threeds-bridge --help | --version
+
+SANDBOX OPTIONS:
+    --port PORT                      port to listen on (default 8081; 0 picks a free one)
+    --host HOST                      address to listen on (default 127.0.0.1)
+    --public-url URL                 origin the browser reaches the sandbox at
+                                     (default http://HOST:PORT, 127.0.0.1 for 0.0.0.0)
+    --faults FILE.json               fault rules to start with: {\"rules\":[...]}, as
+                                     POST /_sandbox/faults takes them
+    --payroc-receipt-url TERMINAL=URL
+                                     the MPI receipt URL of a Payroc processing terminal
+                                     (repeatable; default 4479001=http://127.0.0.1:8080/returns/payroc)
+
+Runs until Ctrl-C. See docs/sandbox.md.
+";
+
+/// The sandbox's base URLs, as in ../shared/contract.md.
+const BASES: [(&str, &str); 9] = [
+    ("Payroc identity", "/payroc/identity"),
+    ("Payroc API", "/payroc/api/v1"),
+    ("Payroc MPI", "/payroc/payments"),
+    ("dLocal", "/dlocal"),
+    ("Paysafe", "/paysafe"),
+    ("Bambora", "/bambora"),
+    ("issuer ACS / DS", "/acs"),
+    ("ledger", "/_sandbox/ledger"),
+    ("faults", "/_sandbox/faults"),
+];
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+enum Command {
+    Help,
+    Version,
+    Sandbox(SandboxArgs),
+    NotBuilt { command: &'static str, issue: u32 },
+}
+
+#[derive(Debug, PartialEq)]
+struct SandboxArgs {
+    host: String,
+    port: u16,
+    public_url: Option<String>,
+    faults: Option<String>,
+    payroc_receipt_urls: Vec<(String, String)>,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match parse(&args) {
+        Ok(Command::Help) => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Version) => {
+            println!("threeds-bridge {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Ok(Command::NotBuilt { command, issue }) => {
+            eprintln!("threeds-bridge {command}: not built yet (issue {issue})");
+            ExitCode::from(2)
+        }
+        Ok(Command::Sandbox(args)) => run_sandbox(args),
+        Err(message) => {
+            eprintln!("threeds-bridge: {message}\nRun `threeds-bridge --help` for usage.");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn parse(args: &[String]) -> Result<Command, String> {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        return Ok(Command::Help);
+    }
+    let Some((command, rest)) = args.split_first() else {
+        return Err("a command is required: sandbox, serve or demo".to_owned());
+    };
+    match command.as_str() {
+        "--version" | "-V" => Ok(Command::Version),
+        "sandbox" => parse_sandbox(rest).map(Command::Sandbox),
+        "serve" => Ok(Command::NotBuilt {
+            command: "serve",
+            issue: 4,
+        }),
+        "demo" => Ok(Command::NotBuilt {
+            command: "demo",
+            issue: 6,
+        }),
+        other => Err(format!(
+            "unknown command {other:?}: expected sandbox, serve or demo"
+        )),
+    }
+}
+
+fn parse_sandbox(args: &[String]) -> Result<SandboxArgs, String> {
+    let mut parsed = SandboxArgs {
+        host: "127.0.0.1".to_owned(),
+        port: 8081,
+        public_url: None,
+        faults: None,
+        payroc_receipt_urls: Vec::new(),
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        // `--name value` or `--name=value`.
+        let (name, inline) = match arg.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => (name, Some(value.to_owned())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next().cloned())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match name {
+            "--port" => {
+                let text = value()?;
+                parsed.port = text
+                    .parse()
+                    .map_err(|_| format!("--port {text:?} is not a port number (0 to 65535)"))?;
+            }
+            "--host" => parsed.host = value()?,
+            "--public-url" => {
+                let url = value()?;
+                if !is_http_url(&url) {
+                    return Err(format!(
+                        "--public-url {url:?} must start with http:// or https://"
+                    ));
+                }
+                parsed.public_url = Some(url.trim_end_matches('/').to_owned());
+            }
+            "--faults" => parsed.faults = Some(value()?),
+            "--payroc-receipt-url" => {
+                let text = value()?;
+                let (terminal, url) = text
+                    .split_once('=')
+                    .filter(|(terminal, url)| !terminal.is_empty() && is_http_url(url))
+                    .ok_or_else(|| {
+                        format!("--payroc-receipt-url {text:?} must be TERMINAL=http(s)://…")
+                    })?;
+                parsed
+                    .payroc_receipt_urls
+                    .push((terminal.to_owned(), url.to_owned()));
+            }
+            other => return Err(format!("unknown option {other:?} for `sandbox`")),
+        }
+    }
+    Ok(parsed)
+}
+
+fn is_http_url(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
+}
+
+fn run_sandbox(args: SandboxArgs) -> ExitCode {
+    let mut config = SandboxConfig::new(args.public_url.clone().unwrap_or_default());
+    config
+        .payroc_receipt_urls
+        .extend(args.payroc_receipt_urls.iter().cloned());
+    if let Some(path) = &args.faults {
+        match std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| FaultSet::from_json(&text))
+        {
+            Ok(set) => config.faults = set.rules,
+            Err(message) => {
+                eprintln!("threeds-bridge sandbox: --faults {path}: {message}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("threeds-bridge sandbox: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve_sandbox(args, config))
+}
+
+async fn serve_sandbox(args: SandboxArgs, mut config: SandboxConfig) -> ExitCode {
+    let listener = match bind(&args.host, args.port).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!(
+                "threeds-bridge sandbox: cannot listen on {}:{}: {error}",
+                args.host, args.port
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let local = match listener.local_addr() {
+        Ok(local) => local,
+        Err(error) => {
+            eprintln!("threeds-bridge sandbox: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if config.public_url.is_empty() {
+        config.public_url = default_public_url(local);
+    }
+    let rules = config.faults.len();
+    let running = match spawn(listener, config).await {
+        Ok(running) => running,
+        Err(error) => {
+            eprintln!("threeds-bridge sandbox: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let public = running.sandbox.config.public_url.clone();
+    println!("threeds-bridge sandbox: serving {public} (listening on {local})");
+    for (name, path) in BASES {
+        println!("  {name:<16} {public}{path}");
+    }
+    if rules > 0 {
+        println!(
+            "  {rules} fault rule(s) loaded from {}",
+            args.faults.unwrap_or_default()
+        );
+    }
+    println!("Press Ctrl-C to stop.");
+    if let Err(error) = tokio::signal::ctrl_c().await {
+        eprintln!("threeds-bridge sandbox: cannot wait for Ctrl-C: {error}");
+        return ExitCode::FAILURE;
+    }
+    // No graceful drain: a hung request (fault `hang`) would hold the exit for an hour.
+    println!("threeds-bridge sandbox: stopped");
+    ExitCode::SUCCESS
+}
+
+async fn bind(host: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    match host.parse::<IpAddr>() {
+        Ok(ip) => tokio::net::TcpListener::bind(SocketAddr::new(ip, port)).await,
+        Err(_) => tokio::net::TcpListener::bind((host, port)).await,
+    }
+}
+
+/// The origin a browser on this machine uses: the listening address, with a wildcard
+/// address replaced by loopback.
+fn default_public_url(local: SocketAddr) -> String {
+    match local.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => format!("http://127.0.0.1:{}", local.port()),
+        ip if ip.is_unspecified() => format!("http://[::1]:{}", local.port()),
+        _ => format!("http://{local}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn sandbox_options() {
+        let Ok(Command::Sandbox(parsed)) = parse(&args(
+            "sandbox --port=9000 --host 0.0.0.0 --public-url http://sandbox.test/ \
+             --faults f.json --payroc-receipt-url 1=http://a/r --payroc-receipt-url 2=https://b/r",
+        )) else {
+            panic!("not parsed");
+        };
+        assert_eq!(parsed.port, 9000);
+        assert_eq!(parsed.host, "0.0.0.0");
+        assert_eq!(parsed.public_url.as_deref(), Some("http://sandbox.test"));
+        assert_eq!(parsed.faults.as_deref(), Some("f.json"));
+        assert_eq!(parsed.payroc_receipt_urls.len(), 2);
+        let Ok(Command::Sandbox(defaults)) = parse(&args("sandbox")) else {
+            panic!("not parsed");
+        };
+        assert_eq!((defaults.host.as_str(), defaults.port), ("127.0.0.1", 8081));
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        for (line, says) in [
+            ("", "a command is required"),
+            ("launch", "unknown command"),
+            ("sandbox --port", "--port needs a value"),
+            ("sandbox --port 70000", "not a port number"),
+            ("sandbox --verbose", "unknown option \"--verbose\""),
+            ("sandbox --public-url ftp://x", "must start with http"),
+            ("sandbox --payroc-receipt-url 4479001", "TERMINAL="),
+        ] {
+            let error = parse(&args(line)).expect_err(line);
+            assert!(error.contains(says), "{line}: {error}");
+        }
+        assert_eq!(parse(&args("sandbox --port 1 --help")), Ok(Command::Help));
+        assert_eq!(
+            parse(&args("serve --config x")),
+            Ok(Command::NotBuilt {
+                command: "serve",
+                issue: 4
+            })
+        );
+    }
+
+    #[test]
+    fn wildcard_listeners_are_reached_on_loopback() {
+        let v4: SocketAddr = "0.0.0.0:8081".parse().unwrap();
+        assert_eq!(default_public_url(v4), "http://127.0.0.1:8081");
+        let v6: SocketAddr = "[::]:8081".parse().unwrap();
+        assert_eq!(default_public_url(v6), "http://[::1]:8081");
+        let lo: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        assert_eq!(default_public_url(lo), "http://127.0.0.1:9");
+    }
 }

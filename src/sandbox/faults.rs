@@ -1,7 +1,7 @@
 //! Fault injection: what the sandbox does wrong on purpose, per provider and endpoint.
 //! Set with `POST /_sandbox/faults` or `threeds-bridge sandbox --faults FILE`.
 //! This file owns the rules and the decisions; `control` serves them over HTTP and
-//! the middleware that applies them to requests.
+//! `fault_layer` is the middleware that applies them to each provider's requests.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -110,7 +110,58 @@ impl Faults {
     }
 }
 
+/// The wire form of the rules: the body of `POST /_sandbox/faults`, the answer of
+/// `GET /_sandbox/faults`, and the file `threeds-bridge sandbox --faults FILE` reads.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSet {
+    pub rules: Vec<FaultRule>,
+}
+
+impl FaultSet {
+    /// Parses and checks a rule set from JSON text.
+    pub fn from_json(text: &[u8]) -> Result<FaultSet, String> {
+        let set: FaultSet = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+        for (i, rule) in set.rules.iter().enumerate() {
+            rule.validate().map_err(|e| format!("rules[{i}]: {e}"))?;
+        }
+        Ok(set)
+    }
+}
+
 impl FaultRule {
+    /// Refuses values the middleware cannot honour.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.error_rate) {
+            return Err(format!(
+                "error_rate must be between 0 and 1, not {}",
+                self.error_rate
+            ));
+        }
+        if let Some(status) = self.error_status {
+            if !(500..=599).contains(&status) {
+                return Err(format!(
+                    "error_status must be a 5xx status (500 or 503), not {status}"
+                ));
+            }
+        }
+        if let Some(endpoint) = &self.endpoint {
+            if !endpoint.starts_with('/') {
+                return Err(format!(
+                    "endpoint must be a path relative to the provider's prefix, starting with /: {endpoint:?}"
+                ));
+            }
+        }
+        // One hour is far past any client timeout; more is surely a typo.
+        if self.latency_ms > 3_600_000 {
+            return Err(format!(
+                "latency_ms must be at most 3600000, not {}",
+                self.latency_ms
+            ));
+        }
+        Ok(())
+    }
+
     fn matches(&self, provider: Provider, path: &str) -> bool {
         self.provider.is_none_or(|p| p == provider)
             && self.endpoint.as_deref().is_none_or(|e| path.starts_with(e))
@@ -137,5 +188,26 @@ mod tests {
             faults.decide(Provider::Dlocal, "/secure_payments").1,
             FaultAction::Answer
         );
+    }
+
+    #[test]
+    fn rule_sets_are_checked() {
+        let good = br#"{"rules":[{"provider":"dlocal","endpoint":"/secure_payments","error_rate":0.5,"error_status":500}]}"#;
+        assert_eq!(FaultSet::from_json(good).map(|s| s.rules.len()), Ok(1));
+        for bad in [
+            &br#"{"rules":[{"latency":5}]}"#[..],
+            br#"{"rules":[{"error_rate":1.5}]}"#,
+            br#"{"rules":[{"error_status":200}]}"#,
+            br#"{"rules":[{"endpoint":"secure_payments"}]}"#,
+            br#"{"rules":[{"provider":"stripe"}]}"#,
+            br#"{"rule":[]}"#,
+            br#"not json"#,
+        ] {
+            assert!(
+                FaultSet::from_json(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 }

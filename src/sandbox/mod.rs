@@ -13,6 +13,7 @@ pub mod bambora;
 pub mod cards;
 mod control;
 pub mod dlocal;
+pub mod fault_layer;
 pub mod faults;
 pub mod html;
 pub mod ledger;
@@ -96,13 +97,28 @@ impl Sandbox {
     }
 }
 
-/// The whole sandbox as one axum router.
+/// The whole sandbox as one axum router. Each provider's routes answer to that
+/// provider's fault rules; the ACS pages and the controls never fail on purpose.
 pub fn router(sandbox: Sandbox) -> Router {
+    use fault_layer::with_faults;
+    use ledger::Provider;
     Router::new()
-        .nest("/payroc", payroc::routes())
-        .nest("/dlocal", dlocal::routes())
-        .nest("/paysafe", paysafe::routes())
-        .nest("/bambora", bambora::routes())
+        .nest(
+            "/payroc",
+            with_faults(payroc::routes(), &sandbox, Provider::Payroc),
+        )
+        .nest(
+            "/dlocal",
+            with_faults(dlocal::routes(), &sandbox, Provider::Dlocal),
+        )
+        .nest(
+            "/paysafe",
+            with_faults(paysafe::routes(), &sandbox, Provider::Paysafe),
+        )
+        .nest(
+            "/bambora",
+            with_faults(bambora::routes(), &sandbox, Provider::Bambora),
+        )
         .merge(acs_pages::routes())
         .merge(control::routes())
         .with_state(sandbox)
