@@ -233,3 +233,61 @@ impl<'de> Deserialize<'de> for Cvv {
         Cvv::parse(&text).ok_or_else(|| serde::de::Error::custom("cvv must be 3 or 4 digits"))
     }
 }
+
+/// How the page pays.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// Card details typed into the page.
+    Card(CardDetails),
+    /// A provider token the page obtained itself (Payroc single-use token, Bambora
+    /// token, Paysafe payment handle, dLocal card token).
+    Token { token: String },
+}
+
+/// The payer, as far as a provider needs them (dLocal: name, email, document, country).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Payer {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// National identity document (dLocal: CPF in Brazil).
+    pub document: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+}
+
+/// An authentication the merchant ran itself (its own MPI / 3DS server): the provider
+/// authorizes with these values instead of running 3-D Secure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalAuthentication {
+    /// `2.2.0`, `1.0.2`, …
+    pub version: String,
+    pub trans_status: TransStatus,
+    pub eci: Eci,
+    pub cavv: String,
+    /// 3DS1 only.
+    pub xid: Option<String>,
+    /// 3DS2 only.
+    pub ds_transaction_id: Option<String>,
+}
+
+/// A payment as the page asked for it, after the backend parsed it and added what only
+/// it can know (browser details from the request's own headers and IP).
+#[derive(Debug, Clone)]
+pub struct PaymentStart {
+    pub order_id: String,
+    /// Minor units, above zero.
+    pub amount: u64,
+    /// ISO 4217, upper case.
+    pub currency: String,
+    pub description: Option<String>,
+    pub method: PaymentMethod,
+    pub payer: Payer,
+    pub browser: crate::emv::BrowserDetails,
+    pub challenge: ChallengePreference,
+    pub display: DisplayMode,
+    pub window_size: ChallengeWindowSize,
+    pub external_authentication: Option<ExternalAuthentication>,
+}

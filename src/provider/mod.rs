@@ -12,7 +12,7 @@ use serde::Serialize;
 pub use http::{HttpMethod, HttpRequest, HttpResponse, TransportFailure};
 
 use crate::emv::ThreeDsCompInd;
-use crate::payment::{BrowserAction, PaymentResult};
+use crate::payment::{BrowserAction, PaymentResult, PaymentStart};
 
 /// What an adapter wants next. `S` is the adapter's own state, stored with the session
 /// between steps: it holds no PAN, no CVV and no credential.
@@ -81,14 +81,15 @@ impl BrowserReturn {
     }
 }
 
-/// The small interface every provider adapter implements.
+/// The small interface every provider adapter implements. An adapter value holds its
+/// configuration (base URLs, credentials) and caches that are safe to lose (Payroc's
+/// bearer token); it is shared by all sessions of a host.
 pub trait Adapter {
     /// The adapter's state between steps (serialized into the session store).
     type State: Serialize + DeserializeOwned + Clone + std::fmt::Debug;
-    /// The payment as the page asked for it; card details are only ever seen here.
-    type Start;
-
-    fn start(&self, payment: &Self::Start, cx: &Context) -> Step<Self::State>;
+    /// Begins the payment. Card details are only ever seen here: nothing of them may go
+    /// into `State` but what `CardSummary` keeps.
+    fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<Self::State>;
 
     /// The provider's answer (or why there was none) to the last `Step::Call`.
     fn on_response(

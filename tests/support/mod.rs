@@ -2,6 +2,8 @@
 //! free port, read the form a page would submit, and submit it.
 #![allow(dead_code)]
 
+pub mod flow;
+
 use threeds_bridge::sandbox::{spawn, RunningSandbox, SandboxConfig};
 
 /// A sandbox on a free loopback port, stopped when the value is dropped.
@@ -10,7 +12,9 @@ pub async fn sandbox() -> RunningSandbox {
 }
 
 pub async fn sandbox_with(config: SandboxConfig) -> RunningSandbox {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a free port");
     spawn(listener, config).await.expect("start the sandbox")
 }
 
@@ -34,7 +38,10 @@ pub struct PageForm {
 
 impl PageForm {
     pub fn field(&self, name: &str) -> Option<&str> {
-        self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn set(&mut self, name: &str, value: &str) {
@@ -79,7 +86,8 @@ pub fn forms(html: &str) -> Vec<PageForm> {
             let input = &inputs[i..];
             let input_tag = &input[..input.find('>').unwrap_or(input.len())];
             if let Some(name) = attribute(input_tag, "name") {
-                form.fields.push((name, attribute(input_tag, "value").unwrap_or_default()));
+                form.fields
+                    .push((name, attribute(input_tag, "value").unwrap_or_default()));
             }
             inputs = &input[input_tag.len()..];
         }

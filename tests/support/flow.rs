@@ -1,0 +1,235 @@
+//! Runs a provider adapter end to end against the sandbox over real HTTP, with the test
+//! acting as both the host (it sends the adapter's requests) and the cardholder's browser
+//! (it follows pages and forms, and types the one-time code). When the browser would
+//! land on the backend (any URL under `Context::public_url`), the fields it carries are
+//! handed to the adapter instead, as the backend's return route would.
+
+use threeds_bridge::emv::ThreeDsCompInd;
+use threeds_bridge::payment::{BrowserAction, PaymentResult, PaymentStart};
+use threeds_bridge::provider::{
+    Adapter, BrowserReturn, Context, HttpMethod, HttpRequest, HttpResponse, Step, TransportFailure,
+};
+
+use super::{browser, forms, resolve, PageForm};
+
+/// The backend's public URL in flow tests: never contacted, only recognised.
+pub const BACKEND: &str = "http://backend.invalid";
+
+/// What the cardholder does on a challenge page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cardholder {
+    /// Types this code and submits.
+    Types(&'static str),
+    /// Presses cancel.
+    Cancels,
+}
+
+/// What happened on the way to the result.
+#[derive(Debug, Default)]
+pub struct Trace {
+    /// The adapter's requests, by purpose, in order.
+    pub calls: Vec<&'static str>,
+    /// The browser actions the adapter asked for, by kind (`method`, `challenge`, `redirect`).
+    pub browser: Vec<&'static str>,
+    /// Whether a 3DS Method ran and posted back.
+    pub method: Option<ThreeDsCompInd>,
+}
+
+pub fn context(session_id: &str) -> Context {
+    Context {
+        now_ms: now_ms(),
+        session_id: session_id.to_owned(),
+        public_url: BACKEND.to_owned(),
+    }
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+/// Sends a request as the native host would.
+pub async fn send(request: &HttpRequest) -> Result<HttpResponse, TransportFailure> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let mut builder = match request.method {
+        HttpMethod::Get => client.get(&request.url),
+        HttpMethod::Post => client.post(&request.url),
+    };
+    for (name, value) in &request.headers {
+        builder = builder.header(name, value);
+    }
+    if let Some(body) = &request.body {
+        builder = builder.body(body.clone());
+    }
+    match builder.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let headers = response
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_owned()))
+                .collect();
+            let body = response
+                .text()
+                .await
+                .map_err(|e| TransportFailure::Connection(e.to_string()))?;
+            Ok(HttpResponse {
+                status,
+                headers,
+                body,
+            })
+        }
+        Err(e) if e.is_timeout() => Err(TransportFailure::Timeout),
+        Err(e) => Err(TransportFailure::Connection(e.to_string())),
+    }
+}
+
+/// Drives `adapter` from `start` to its result.
+pub async fn run<A: Adapter>(
+    adapter: &A,
+    start: &PaymentStart,
+    session_id: &str,
+    cardholder: Cardholder,
+) -> (PaymentResult, Trace) {
+    let mut trace = Trace::default();
+    let mut step = adapter.start(start, &context(session_id));
+    for _ in 0..20 {
+        let cx = context(session_id);
+        step = match step {
+            Step::Done(result) => return (result, trace),
+            Step::Call { state, request } => {
+                trace.calls.push(request.purpose);
+                // The stored state must survive a round trip through JSON, as it will in a store.
+                let state: A::State =
+                    serde_json::from_value(serde_json::to_value(&state).unwrap()).unwrap();
+                adapter.on_response(state, send(&request).await, &cx)
+            }
+            Step::Browser { state, action } => match action {
+                BrowserAction::Method { form, .. } => {
+                    trace.browser.push("method");
+                    let completion = run_method(&PageForm::from(&form)).await;
+                    trace.method = Some(completion);
+                    adapter.on_method_completed(state, completion, &cx)
+                }
+                BrowserAction::Challenge { form, .. } | BrowserAction::Redirect { form } => {
+                    trace.browser.push(if form.action.contains("/acs/") {
+                        "challenge"
+                    } else {
+                        "redirect"
+                    });
+                    let back = follow(PageForm::from(&form), cardholder).await;
+                    adapter.on_browser_return(state, &back, &cx)
+                }
+            },
+        };
+    }
+    panic!("the adapter did not finish within 20 steps");
+}
+
+/// Posts the Method form in a hidden iframe: Y if the ACS posts back to the backend.
+async fn run_method(form: &PageForm) -> ThreeDsCompInd {
+    let client = browser();
+    let page = form
+        .submit(&client, &form.action)
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    match forms(&page)
+        .into_iter()
+        .find(|f| f.id.as_deref() == Some("autosubmit"))
+    {
+        Some(back) if back.action.starts_with(BACKEND) => ThreeDsCompInd::Y,
+        _ => ThreeDsCompInd::N,
+    }
+}
+
+/// Follows pages, redirects and auto-submit forms until the browser would reach the
+/// backend; answers challenge pages as `cardholder` does.
+pub async fn follow(mut next: PageForm, cardholder: Cardholder) -> BrowserReturn {
+    let client = browser();
+    let mut base = next.action.clone();
+    for _ in 0..12 {
+        if next.action.starts_with(BACKEND) {
+            return BrowserReturn {
+                fields: next.fields,
+            };
+        }
+        let url = resolve(&base, &next.action);
+        let response = next.submit(&client, &base).await;
+        base = url;
+        if response.status().is_redirection() {
+            let location = response.headers()["location"]
+                .to_str()
+                .expect("location")
+                .to_owned();
+            let location = resolve(&base, &location);
+            if location.starts_with(BACKEND) {
+                return BrowserReturn {
+                    fields: query_pairs(&location),
+                };
+            }
+            next = PageForm {
+                id: None,
+                action: location,
+                method: "get".into(),
+                fields: Vec::new(),
+            };
+            continue;
+        }
+        let page = response.text().await.expect("page");
+        let all = forms(&page);
+        next = if let Some(mut challenge) = all
+            .iter()
+            .find(|f| f.id.as_deref() == Some("challenge"))
+            .cloned()
+        {
+            match cardholder {
+                Cardholder::Types(code) => {
+                    challenge.set("otp", code);
+                    challenge.set("action", "submit");
+                }
+                Cardholder::Cancels => challenge.set("action", "cancel"),
+            }
+            challenge
+        } else if let Some(auto) = all
+            .into_iter()
+            .find(|f| f.id.as_deref() == Some("autosubmit") || f.id.as_deref() == Some("form1"))
+        {
+            auto
+        } else {
+            panic!("the browser is stuck on a page with nothing to submit:\n{page}");
+        };
+    }
+    panic!("the browser never came back to the backend");
+}
+
+fn query_pairs(url: &str) -> Vec<(String, String)> {
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+impl From<&threeds_bridge::emv::FormPost> for PageForm {
+    fn from(form: &threeds_bridge::emv::FormPost) -> PageForm {
+        PageForm {
+            id: None,
+            action: form.action.clone(),
+            method: match form.method {
+                threeds_bridge::emv::FormMethod::Get => "get".into(),
+                threeds_bridge::emv::FormMethod::Post => "post".into(),
+            },
+            fields: form
+                .fields
+                .iter()
+                .map(|f| (f.name.clone(), f.value.clone()))
+                .collect(),
+        }
+    }
+}
