@@ -39,8 +39,13 @@ impl Api {
 
     async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         let url = format!("{}{path}", self.base);
-        self.send(self.client.post(url).basic_auth(USER, Some(PASSWORD)).json(body))
-            .await
+        self.send(
+            self.client
+                .post(url)
+                .basic_auth(USER, Some(PASSWORD))
+                .json(body),
+        )
+        .await
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
@@ -55,7 +60,10 @@ impl Api {
             card["cardNum"] = json!(pan);
         }
         let (status, body) = self
-            .post("/threedsecure/v2/jwt", &json!({"card": card, "accountId": ACCOUNT}))
+            .post(
+                "/threedsecure/v2/jwt",
+                &json!({"card": card, "accountId": ACCOUNT}),
+            )
             .await;
         assert_eq!(status, 200, "{body}");
         body
@@ -115,7 +123,10 @@ fn assert_error(status: u16, body: &Value, want_status: u16, code: &str) {
     assert!(body["error"]["message"].is_string(), "{body}");
     let link = &body["error"]["links"][0];
     assert_eq!(link["rel"], "errorinfo");
-    assert!(link["href"].as_str().unwrap().ends_with(&format!("#ErrorCode{code}")));
+    assert!(link["href"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("#ErrorCode{code}")));
 }
 
 fn paysafe_ledger(sandbox: &RunningSandbox) -> Vec<threeds_bridge::sandbox::ledger::LedgerEntry> {
@@ -130,8 +141,12 @@ fn paysafe_ledger(sandbox: &RunningSandbox) -> Vec<threeds_bridge::sandbox::ledg
 
 /// The `{id, transactionId, payload, accountId}` inside `sdkChallengePayload`.
 fn challenge_payload(authentication: &Value) -> Value {
-    let encoded = authentication["sdkChallengePayload"].as_str().expect("sdkChallengePayload");
-    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).expect("base64");
+    let encoded = authentication["sdkChallengePayload"]
+        .as_str()
+        .expect("sdkChallengePayload");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .expect("base64");
     serde_json::from_slice(&bytes).expect("JSON")
 }
 
@@ -161,7 +176,10 @@ async fn run_challenge(
     } else {
         client
             .post(acs_url)
-            .form(&[("creq", inner["payload"].as_str().unwrap()), ("threeDSSessionData", "b3JkZXIx")])
+            .form(&[
+                ("creq", inner["payload"].as_str().unwrap()),
+                ("threeDSSessionData", "b3JkZXIx"),
+            ])
             .send()
             .await
             .unwrap()
@@ -174,12 +192,20 @@ async fn run_challenge(
     let to_paysafe = challenge.submit(&client, acs_url).await;
     assert_eq!(to_paysafe.status(), 200);
     let autosubmit = form(&to_paysafe.text().await.unwrap(), Some("autosubmit"));
-    assert!(autosubmit.action.ends_with("/paysafe/threedsecure/v2/challenge-complete"), "{autosubmit:?}");
+    assert!(
+        autosubmit
+            .action
+            .ends_with("/paysafe/threedsecure/v2/challenge-complete"),
+        "{autosubmit:?}"
+    );
     let to_merchant = autosubmit.submit(&client, &sandbox.url).await;
     assert_eq!(to_merchant.status(), 200);
     let merchant_form = form(&to_merchant.text().await.unwrap(), Some("autosubmit"));
     assert_eq!(merchant_form.action, MERCHANT_RETURN);
-    assert_eq!(merchant_form.field("authenticationId"), authentication["id"].as_str());
+    assert_eq!(
+        merchant_form.field("authenticationId"),
+        authentication["id"].as_str()
+    );
     merchant_form
 }
 
@@ -211,7 +237,14 @@ fn block_of(authentication: &Value) -> Value {
         "eci": authentication["eci"],
         "threeDSecureVersion": authentication["threeDSecureVersion"],
     });
-    for name in ["cavv", "threeDResult", "directoryServerTransactionId", "xid", "threeDEnrollment", "signatureStatus"] {
+    for name in [
+        "cavv",
+        "threeDResult",
+        "directoryServerTransactionId",
+        "xid",
+        "threeDEnrollment",
+        "signatureStatus",
+    ] {
         if !authentication[name].is_null() {
             block[name] = authentication[name].clone();
         }
@@ -223,26 +256,45 @@ fn block_of(authentication: &Value) -> Value {
 async fn monitor_and_credentials() {
     let sandbox = sandbox().await;
     let api = Api::new(&sandbox);
-    let (status, body) = api.send(api.client.get(format!("{}/threedsecure/monitor", api.base))).await;
+    let (status, body) = api
+        .send(api.client.get(format!("{}/threedsecure/monitor", api.base)))
+        .await;
     assert_eq!((status, body), (200, json!({"status": "READY"})));
 
     let path = format!("{}{}", api.base, auth_path());
     let (status, body) = api.send(api.client.post(&path).json(&json!({}))).await;
     assert_error(status, &body, 401, "5279");
     let (status, body) = api
-        .send(api.client.post(&path).basic_auth(USER, Some("wrong")).json(&json!({})))
+        .send(
+            api.client
+                .post(&path)
+                .basic_auth(USER, Some("wrong"))
+                .json(&json!({})),
+        )
         .await;
     assert_error(status, &body, 401, "5279");
     let (status, body) = api
-        .send(api.client.post(format!("{}/threedsecure/v2/jwt", api.base)).bearer_auth("x").json(&json!({})))
+        .send(
+            api.client
+                .post(format!("{}/threedsecure/v2/jwt", api.base))
+                .bearer_auth("x")
+                .json(&json!({})),
+        )
         .await;
     assert_error(status, &body, 401, "5279");
     // Good credentials, another merchant's account.
-    let (status, body) = api.post("/threedsecure/v2/accounts/11111111/authentications", &json!({})).await;
+    let (status, body) = api
+        .post(
+            "/threedsecure/v2/accounts/11111111/authentications",
+            &json!({}),
+        )
+        .await;
     assert_error(status, &body, 401, "5270");
     let (status, body) = api.authorize(&json!({})).await;
     assert_error(status, &body, 400, "5068");
-    let (status, body) = api.post("/cardpayments/v1/accounts/11111111/auths", &json!({})).await;
+    let (status, body) = api
+        .post("/cardpayments/v1/accounts/11111111/auths", &json!({}))
+        .await;
     assert_error(status, &body, 401, "5270");
     let (status, body) = api.get("/no/such/path").await;
     assert_error(status, &body, 404, "5269");
@@ -260,22 +312,34 @@ async fn jwt_opens_a_fingerprinting_session() {
         .await;
     assert_eq!(status, 200, "{body}");
     for member in ["id", "deviceFingerprintingId", "jwt"] {
-        assert!(body[member].as_str().is_some_and(|s| !s.is_empty()), "{member}: {body}");
+        assert!(
+            body[member].as_str().is_some_and(|s| !s.is_empty()),
+            "{member}: {body}"
+        );
     }
     assert!(body["deviceFingerprintingId"].as_str().unwrap().len() <= 36);
     assert_eq!(body["accountId"], ACCOUNT);
     assert_eq!(body["card"], json!({"cardBin": "40000000"}));
     assert_eq!(body["sdk"], json!({"type": "BROWSER", "version": "1.0.0"}));
     assert_eq!(body["jwt"].as_str().unwrap().split('.').count(), 3);
-    assert!(body.get("methodUrl").is_none(), "no Method without the sandbox cardNum");
+    assert!(
+        body.get("methodUrl").is_none(),
+        "no Method without the sandbox cardNum"
+    );
 
     let (status, body) = api
-        .post("/threedsecure/v2/jwt", &json!({"card": {"cardBin": "40"}, "accountId": ACCOUNT}))
+        .post(
+            "/threedsecure/v2/jwt",
+            &json!({"card": {"cardBin": "40"}, "accountId": ACCOUNT}),
+        )
         .await;
     assert_error(status, &body, 400, "5068");
     assert_eq!(field_names(&body), ["card.cardBin"]);
     let (status, body) = api
-        .post("/threedsecure/v2/jwt", &json!({"card": {"cardBin": "400000"}, "accountId": "123"}))
+        .post(
+            "/threedsecure/v2/jwt",
+            &json!({"card": {"cardBin": "400000"}, "accountId": "123"}),
+        )
         .await;
     assert_error(status, &body, 401, "5270");
 }
@@ -304,13 +368,17 @@ async fn malformed_bodies_get_the_error_envelope() {
 
     // Wrong JSON types are field errors.
     let session = api.session("4000000000001000", false).await;
-    let mut request = authentication_request("4000000000001000", &session["deviceFingerprintingId"]);
+    let mut request =
+        authentication_request("4000000000001000", &session["deviceFingerprintingId"]);
     request["amount"] = json!("1099");
     request["card"]["cardExpiry"]["month"] = json!(12.5);
     request["card"]["holderName"] = json!(42);
     let (status, body) = api.post(&auth_path(), &request).await;
     assert_error(status, &body, 400, "5068");
-    assert_eq!(field_names(&body), ["amount", "card.cardExpiry.month", "card.holderName"]);
+    assert_eq!(
+        field_names(&body),
+        ["amount", "card.cardExpiry.month", "card.holderName"]
+    );
 }
 
 #[tokio::test]
@@ -337,7 +405,8 @@ async fn authentication_fields_are_validated() {
     );
 
     let session = api.session("4000000000001000", false).await;
-    let mut request = authentication_request("4000000000001000", &session["deviceFingerprintingId"]);
+    let mut request =
+        authentication_request("4000000000001000", &session["deviceFingerprintingId"]);
     request["card"] = json!({"cardNum": "4000000000001000", "cardExpiry": {"month": 13}, "holderName": "x".repeat(46)});
     request["deviceChannel"] = json!("PHONE");
     request["messageCategory"] = json!("payment");
@@ -387,11 +456,15 @@ async fn authentication_fields_are_validated() {
         .collect::<Vec<_>>()
     );
     for error in body["error"]["fieldErrors"].as_array().unwrap() {
-        assert!(error["error"].as_str().is_some_and(|e| !e.is_empty()), "{error}");
+        assert!(
+            error["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{error}"
+        );
     }
 
     // A card number that is not one, and an expired card.
-    let mut request = authentication_request("4000000000001001", &session["deviceFingerprintingId"]);
+    let mut request =
+        authentication_request("4000000000001001", &session["deviceFingerprintingId"]);
     let (status, body) = api.post(&auth_path(), &request).await;
     assert_error(status, &body, 400, "3002");
     request["card"]["cardNum"] = json!("4000000000001000");
@@ -435,7 +508,8 @@ async fn browser_details_from_the_emv_core_are_accepted() {
         let details = BrowserDetails::build(&page, &server).expect("browser details");
         let wire = serde_json::to_value(details.to_paysafe().expect("paysafe shape")).unwrap();
         let session = api.session("4000000000001000", false).await;
-        let mut request = authentication_request("4000000000001000", &session["deviceFingerprintingId"]);
+        let mut request =
+            authentication_request("4000000000001000", &session["deviceFingerprintingId"]);
         request["browserDetails"] = wire.clone();
         let (status, body) = api.post(&auth_path(), &request).await;
         assert_eq!(status, 200, "{wire} → {body}");
@@ -464,7 +538,11 @@ async fn frictionless_cards() {
         assert_eq!(body["threeDResult"], result, "{pan}");
         assert_eq!(body["threeDEnrollment"], "Y", "{pan}");
         assert_eq!(body["eci"], json!(eci), "{pan}: eci is an integer");
-        assert_eq!(body["cavv"].as_str().map(str::len), has_cavv.then_some(28), "{pan}");
+        assert_eq!(
+            body["cavv"].as_str().map(str::len),
+            has_cavv.then_some(28),
+            "{pan}"
+        );
         assert_eq!(body["threeDSecureVersion"], "2.2.0");
         assert!(body["directoryServerTransactionId"].is_string());
         assert!(body["threeDSecureServerTransactionId"].is_string());
@@ -474,7 +552,10 @@ async fn frictionless_cards() {
             .get(&format!("{}/{}", auth_path(), body["id"].as_str().unwrap()))
             .await;
         assert_eq!((status, &fetched), (200, &body));
-        assert!(!fetched.to_string().contains(pan), "the full PAN must not come back");
+        assert!(
+            !fetched.to_string().contains(pan),
+            "the full PAN must not come back"
+        );
     }
 }
 
@@ -518,9 +599,13 @@ async fn challenge_with_the_right_code_then_authorization_once() {
     let inner = challenge_payload(&pending);
     assert_eq!(inner["id"], pending["id"]);
     assert_eq!(inner["accountId"], ACCOUNT);
-    let creq = threeds_bridge::emv::CReq::from_base64url(inner["payload"].as_str().unwrap()).expect("a CReq");
+    let creq = threeds_bridge::emv::CReq::from_base64url(inner["payload"].as_str().unwrap())
+        .expect("a CReq");
     assert_eq!(creq.acs_trans_id, inner["transactionId"].as_str().unwrap());
-    assert_eq!(creq.three_ds_server_trans_id, pending["threeDSecureServerTransactionId"].as_str().unwrap());
+    assert_eq!(
+        creq.three_ds_server_trans_id,
+        pending["threeDSecureServerTransactionId"].as_str().unwrap()
+    );
 
     // Finalizing before the cardholder answered is refused.
     let fake_cres = threeds_bridge::emv::base64url::encode(
@@ -540,11 +625,16 @@ async fn challenge_with_the_right_code_then_authorization_once() {
     assert_eq!(done["threeDResult"], "Y");
     assert_eq!(done["eci"], 5);
     assert_eq!(done["cavv"].as_str().map(str::len), Some(28));
-    assert_eq!(done["directoryServerTransactionId"], pending["directoryServerTransactionId"]);
+    assert_eq!(
+        done["directoryServerTransactionId"],
+        pending["directoryServerTransactionId"]
+    );
     assert!(done.get("acsUrl").is_none());
     let (_, twice) = finalize(&api, &pending["id"], payload).await;
     assert_eq!(twice, done, "finalize is idempotent");
-    let (_, fetched) = api.get(&format!("{}/{}", auth_path(), done["id"].as_str().unwrap())).await;
+    let (_, fetched) = api
+        .get(&format!("{}/{}", auth_path(), done["id"].as_str().unwrap()))
+        .await;
     assert_eq!(fetched, done);
 
     // The authorization with the genuine block: approved once, whatever the retries.
@@ -556,18 +646,28 @@ async fn challenge_with_the_right_code_then_authorization_once() {
     assert_eq!(auth["amount"], 1099);
     assert_eq!(auth["availableToSettle"], 1099);
     assert_eq!(auth["authCode"].as_str().map(str::len), Some(6));
-    assert_eq!(auth["card"], json!({"type": "VI", "lastDigits": "2008", "cardExpiry": {"month": 12, "year": 2040}}));
+    assert_eq!(
+        auth["card"],
+        json!({"type": "VI", "lastDigits": "2008", "cardExpiry": {"month": 12, "year": 2040}})
+    );
     assert_eq!(auth["currencyCode"], "USD");
     assert_eq!(auth["merchantRefNum"], reference.as_str());
     let ledger = paysafe_ledger(&sandbox);
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].provider_payment_id, auth["id"].as_str().unwrap());
     assert_eq!(ledger[0].order_id, reference);
-    assert_eq!((ledger[0].amount, ledger[0].currency.as_str()), (1099, "USD"));
+    assert_eq!(
+        (ledger[0].amount, ledger[0].currency.as_str()),
+        (1099, "USD")
+    );
     assert_eq!(ledger[0].card, "400000******2008");
 
     let (status, retry) = api.authorize(&request).await;
-    assert_eq!((status, &retry), (200, &auth), "a retry returns the first authorization");
+    assert_eq!(
+        (status, &retry),
+        (200, &auth),
+        "a retry returns the first authorization"
+    );
     let mut changed = request.clone();
     changed["amount"] = json!(2000);
     let (status, body) = api.authorize(&changed).await;
@@ -576,11 +676,16 @@ async fn challenge_with_the_right_code_then_authorization_once() {
     assert_eq!(paysafe_ledger(&sandbox).len(), 1, "never a second charge");
 
     let (status, fetched) = api
-        .get(&format!("/cardpayments/v1/accounts/{ACCOUNT}/auths/{}", auth["id"].as_str().unwrap()))
+        .get(&format!(
+            "/cardpayments/v1/accounts/{ACCOUNT}/auths/{}",
+            auth["id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!((status, &fetched), (200, &auth));
     let (status, found) = api
-        .get(&format!("/cardpayments/v1/accounts/{ACCOUNT}/auths?merchantRefNum={reference}"))
+        .get(&format!(
+            "/cardpayments/v1/accounts/{ACCOUNT}/auths?merchantRefNum={reference}"
+        ))
         .await;
     assert_eq!((status, found), (200, json!({"auths": [auth]})));
 }
@@ -589,18 +694,32 @@ async fn challenge_with_the_right_code_then_authorization_once() {
 async fn challenge_wrong_code_and_cancel_end_in_n() {
     let sandbox = sandbox().await;
     let api = Api::new(&sandbox);
-    for (pan, otp, action) in [("4000000000002008", "9999", "submit"), ("5200000000002003", "", "cancel"), ("370000000000200", "0000", "submit")] {
+    for (pan, otp, action) in [
+        ("4000000000002008", "9999", "submit"),
+        ("5200000000002003", "", "cancel"),
+        ("370000000000200", "0000", "submit"),
+    ] {
         let (_, pending) = api.authenticate(pan).await;
         assert_eq!(pending["status"], "PENDING", "{pan}");
         let returned = run_challenge(&sandbox, &pending, otp, action).await;
-        let (status, done) = finalize(&api, &pending["id"], returned.field("payload").unwrap()).await;
+        let (status, done) =
+            finalize(&api, &pending["id"], returned.field("payload").unwrap()).await;
         assert_eq!(status, 200, "{done}");
-        assert_eq!((done["status"].as_str(), done["threeDResult"].as_str()), (Some("COMPLETED"), Some("N")), "{pan}");
+        assert_eq!(
+            (done["status"].as_str(), done["threeDResult"].as_str()),
+            (Some("COMPLETED"), Some("N")),
+            "{pan}"
+        );
         assert!(done.get("cavv").is_none());
         // No authorization may follow an N.
-        let (status, body) = api.authorize(&auth_request(pan, &unique_ref("n"), Some(block_of(&done)))).await;
+        let (status, body) = api
+            .authorize(&auth_request(pan, &unique_ref("n"), Some(block_of(&done))))
+            .await;
         assert_error(status, &body, 400, "5068");
-        assert!(field_names(&body).contains(&"authentication.threeDResult".to_owned()), "{body}");
+        assert!(
+            field_names(&body).contains(&"authentication.threeDResult".to_owned()),
+            "{body}"
+        );
     }
     assert!(paysafe_ledger(&sandbox).is_empty());
 }
@@ -619,15 +738,31 @@ async fn amex_challenge_success_and_finalize_guards() {
     let (status, body) = finalize(&api, &second["id"], "garbage!").await;
     assert_error(status, &body, 400, "5068");
     let (status, body) = api
-        .post(&format!("{}/{}/finalize", auth_path(), second["id"].as_str().unwrap()), &json!({}))
+        .post(
+            &format!(
+                "{}/{}/finalize",
+                auth_path(),
+                second["id"].as_str().unwrap()
+            ),
+            &json!({}),
+        )
         .await;
     assert_error(status, &body, 400, "5068");
-    let (_, still) = api.get(&format!("{}/{}", auth_path(), second["id"].as_str().unwrap())).await;
+    let (_, still) = api
+        .get(&format!(
+            "{}/{}",
+            auth_path(),
+            second["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(still["status"], "PENDING");
 
     let (status, done) = finalize(&api, &first["id"], first_payload).await;
     assert_eq!(status, 200);
-    assert_eq!((done["threeDResult"].as_str(), done["eci"].as_i64()), (Some("Y"), Some(5)));
+    assert_eq!(
+        (done["threeDResult"].as_str(), done["eci"].as_i64()),
+        (Some("Y"), Some(5))
+    );
     assert_eq!(done["card"]["type"], "AM");
 
     // A frictionless authentication has nothing to finalize.
@@ -646,11 +781,15 @@ async fn three_ds_one_cards() {
     assert_eq!(pending["status"], "PENDING");
     assert_eq!(pending["threeDEnrollment"], "Y");
     assert_eq!(pending["threeDSecureVersion"], "1.0.2");
-    assert!(pending.get("threeDResult").is_none(), "threeDEnrollment replaces threeDResult");
+    assert!(
+        pending.get("threeDResult").is_none(),
+        "threeDEnrollment replaces threeDResult"
+    );
     assert_eq!(pending["acsUrl"], format!("{}/acs/pareq", sandbox.url));
     let inner = challenge_payload(&pending);
     assert_eq!(
-        threeds_bridge::sandbox::acs::decode_pareq_xid(inner["payload"].as_str().unwrap()).as_deref(),
+        threeds_bridge::sandbox::acs::decode_pareq_xid(inner["payload"].as_str().unwrap())
+            .as_deref(),
         inner["transactionId"].as_str()
     );
     let returned = run_challenge(&sandbox, &pending, "1234", "submit").await;
@@ -664,9 +803,17 @@ async fn three_ds_one_cards() {
     assert_eq!(done["signatureStatus"], "Y");
     assert_eq!(done["cavv"].as_str().map(str::len), Some(28));
     let (status, auth) = api
-        .authorize(&auth_request("4000000000003006", &unique_ref("3ds1"), Some(block_of(&done))))
+        .authorize(&auth_request(
+            "4000000000003006",
+            &unique_ref("3ds1"),
+            Some(block_of(&done)),
+        ))
         .await;
-    assert_eq!((status, auth["status"].as_str()), (200, Some("COMPLETED")), "{auth}");
+    assert_eq!(
+        (status, auth["status"].as_str()),
+        (200, Some("COMPLETED")),
+        "{auth}"
+    );
 
     // 3105: 1.0.2 range, not enrolled.
     let (status, not_enrolled) = api.authenticate("4000000000003105").await;
@@ -679,9 +826,17 @@ async fn three_ds_one_cards() {
     assert_eq!(not_enrolled["eci"], 7);
     let block = json!({"eci": 7, "threeDEnrollment": "N", "threeDSecureVersion": "1.0.2"});
     let (status, auth) = api
-        .authorize(&auth_request("4000000000003105", &unique_ref("3ds1n"), Some(block)))
+        .authorize(&auth_request(
+            "4000000000003105",
+            &unique_ref("3ds1n"),
+            Some(block),
+        ))
         .await;
-    assert_eq!((status, auth["status"].as_str()), (200, Some("COMPLETED")), "{auth}");
+    assert_eq!(
+        (status, auth["status"].as_str()),
+        (200, Some("COMPLETED")),
+        "{auth}"
+    );
     assert_eq!(paysafe_ledger(&sandbox).len(), 2);
 }
 
@@ -692,23 +847,39 @@ async fn method_cards() {
     let client = browser();
     // 2107: the Method answers, then the issuer challenges.
     let session = api.session("4000000000002107", true).await;
-    let method_url = session["methodUrl"].as_str().expect("methodUrl for a Method card");
+    let method_url = session["methodUrl"]
+        .as_str()
+        .expect("methodUrl for a Method card");
     assert_eq!(method_url, format!("{}/acs/method", sandbox.url));
     let data = session["threeDSMethodData"].as_str().unwrap();
     let decoded = ThreeDsMethodData::from_base64url(data).unwrap();
     let trans_id = decoded.three_ds_server_trans_id.clone();
-    let page = client.post(method_url).form(&[("threeDSMethodData", data)]).send().await.unwrap();
+    let page = client
+        .post(method_url)
+        .form(&[("threeDSMethodData", data)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     let notify = form(&page.text().await.unwrap(), Some("autosubmit"));
-    assert!(notify.action.ends_with("/paysafe/threedsecure/v2/method-complete"));
+    assert!(notify
+        .action
+        .ends_with("/paysafe/threedsecure/v2/method-complete"));
     let done = notify.submit(&client, &sandbox.url).await;
     assert_eq!(done.status(), 200);
     assert!(sandbox.sandbox.acs.method_completed(&trans_id));
     let request = authentication_request("4000000000002107", &session["deviceFingerprintingId"]);
     let (status, pending) = api.post(&auth_path(), &request).await;
     assert_eq!(status, 200);
-    assert_eq!(pending["threeDSecureServerTransactionId"], trans_id.as_str(), "the Method's transaction");
-    assert_eq!((pending["status"].as_str(), pending["threeDResult"].as_str()), (Some("PENDING"), Some("C")));
+    assert_eq!(
+        pending["threeDSecureServerTransactionId"],
+        trans_id.as_str(),
+        "the Method's transaction"
+    );
+    assert_eq!(
+        (pending["status"].as_str(), pending["threeDResult"].as_str()),
+        (Some("PENDING"), Some("C"))
+    );
     let returned = run_challenge(&sandbox, &pending, "1234", "submit").await;
     let (_, done) = finalize(&api, &pending["id"], returned.field("payload").unwrap()).await;
     assert_eq!(done["threeDResult"], "Y");
@@ -716,7 +887,9 @@ async fn method_cards() {
     // 2206: the Method page never posts back; after the wait, frictionless Y.
     let session = api.session("4000000000002206", true).await;
     let data = session["threeDSMethodData"].as_str().expect("Method data");
-    let trans_id = ThreeDsMethodData::from_base64url(data).unwrap().three_ds_server_trans_id;
+    let trans_id = ThreeDsMethodData::from_base64url(data)
+        .unwrap()
+        .three_ds_server_trans_id;
     let page = client
         .post(session["methodUrl"].as_str().unwrap())
         .form(&[("threeDSMethodData", data)])
@@ -724,11 +897,17 @@ async fn method_cards() {
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
-    assert!(!page.text().await.unwrap().contains("autosubmit"), "never answers");
+    assert!(
+        !page.text().await.unwrap().contains("autosubmit"),
+        "never answers"
+    );
     assert!(!sandbox.sandbox.acs.method_completed(&trans_id));
     let request = authentication_request("4000000000002206", &session["deviceFingerprintingId"]);
     let (_, body) = api.post(&auth_path(), &request).await;
-    assert_eq!((body["status"].as_str(), body["threeDResult"].as_str()), (Some("COMPLETED"), Some("Y")));
+    assert_eq!(
+        (body["status"].as_str(), body["threeDResult"].as_str()),
+        (Some("COMPLETED"), Some("Y"))
+    );
 
     // A card without a Method gets no Method URL even with the number.
     let session = api.session("4000000000001000", true).await;
@@ -742,14 +921,22 @@ async fn issuer_decline_is_not_charged() {
     let (_, authentication) = api.authenticate("4000000000004004").await;
     assert_eq!(authentication["threeDResult"], "Y");
     let reference = unique_ref("decline");
-    let request = auth_request("4000000000004004", &reference, Some(block_of(&authentication)));
+    let request = auth_request(
+        "4000000000004004",
+        &reference,
+        Some(block_of(&authentication)),
+    );
     let (status, body) = api.authorize(&request).await;
     assert_error(status, &body, 402, "3009");
     assert!(body["id"].is_string());
     assert_eq!(body["merchantRefNum"], reference.as_str());
     assert!(body["riskReasonCode"].is_array());
     let (status, again) = api.authorize(&request).await;
-    assert_eq!((status, &again), (402, &body), "a retry gets the same decline");
+    assert_eq!(
+        (status, &again),
+        (402, &body),
+        "a retry gets the same decline"
+    );
     assert!(paysafe_ledger(&sandbox).is_empty());
 }
 
@@ -762,43 +949,97 @@ async fn forged_authentication_blocks_are_rejected() {
 
     let mut forged = block.clone();
     forged["cavv"] = json!("AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
-    let (status, body) = api.authorize(&auth_request("4000000000001000", &unique_ref("f1"), Some(forged))).await;
+    let (status, body) = api
+        .authorize(&auth_request(
+            "4000000000001000",
+            &unique_ref("f1"),
+            Some(forged),
+        ))
+        .await;
     assert_error(status, &body, 400, "5068");
     assert_eq!(field_names(&body), ["authentication.cavv"]);
 
     let mut forged = block.clone();
     forged["eci"] = json!(6);
     forged["threeDResult"] = json!("A");
-    let (status, body) = api.authorize(&auth_request("4000000000001000", &unique_ref("f2"), Some(forged))).await;
+    let (status, body) = api
+        .authorize(&auth_request(
+            "4000000000001000",
+            &unique_ref("f2"),
+            Some(forged),
+        ))
+        .await;
     assert_error(status, &body, 400, "5068");
-    assert_eq!(field_names(&body), ["authentication.eci", "authentication.threeDResult"]);
+    assert_eq!(
+        field_names(&body),
+        ["authentication.eci", "authentication.threeDResult"]
+    );
 
     // The genuine block on another card.
-    let (status, body) = api.authorize(&auth_request("4111111111111111", &unique_ref("f3"), Some(block.clone()))).await;
+    let (status, body) = api
+        .authorize(&auth_request(
+            "4111111111111111",
+            &unique_ref("f3"),
+            Some(block.clone()),
+        ))
+        .await;
     assert_error(status, &body, 400, "5068");
     assert_eq!(field_names(&body), ["card.cardNum"]);
 
     let mut forged = block.clone();
     forged["directoryServerTransactionId"] = json!(uuid::Uuid::new_v4().to_string());
-    let (status, body) = api.authorize(&auth_request("4000000000001000", &unique_ref("f4"), Some(forged))).await;
+    let (status, body) = api
+        .authorize(&auth_request(
+            "4000000000001000",
+            &unique_ref("f4"),
+            Some(forged),
+        ))
+        .await;
     assert_error(status, &body, 400, "5068");
-    assert_eq!(field_names(&body), ["authentication.directoryServerTransactionId"]);
+    assert_eq!(
+        field_names(&body),
+        ["authentication.directoryServerTransactionId"]
+    );
 
     // Claiming ECI 05 and a CAVV without naming any authentication.
     let forged = json!({"eci": 5, "cavv": genuine["cavv"], "threeDResult": "Y", "threeDSecureVersion": "2.2.0"});
-    let (status, body) = api.authorize(&auth_request("4000000000001000", &unique_ref("f5"), Some(forged))).await;
+    let (status, body) = api
+        .authorize(&auth_request(
+            "4000000000001000",
+            &unique_ref("f5"),
+            Some(forged),
+        ))
+        .await;
     assert_error(status, &body, 400, "5068");
-    assert_eq!(field_names(&body), ["authentication.directoryServerTransactionId", "authentication.eci"]);
+    assert_eq!(
+        field_names(&body),
+        [
+            "authentication.directoryServerTransactionId",
+            "authentication.eci"
+        ]
+    );
 
     // A pending challenge cannot be used either.
     let (_, pending) = api.authenticate("4000000000002008").await;
     let block = json!({"eci": 5, "cavv": "x", "directoryServerTransactionId": pending["directoryServerTransactionId"]});
-    let (status, body) = api.authorize(&auth_request("4000000000002008", &unique_ref("f6"), Some(block))).await;
+    let (status, body) = api
+        .authorize(&auth_request(
+            "4000000000002008",
+            &unique_ref("f6"),
+            Some(block),
+        ))
+        .await;
     assert_error(status, &body, 400, "5068");
     assert!(paysafe_ledger(&sandbox).is_empty());
 
     // The genuine one goes through.
-    let (status, _) = api.authorize(&auth_request("4000000000001000", &unique_ref("ok"), Some(block_of(&genuine)))).await;
+    let (status, _) = api
+        .authorize(&auth_request(
+            "4000000000001000",
+            &unique_ref("ok"),
+            Some(block_of(&genuine)),
+        ))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(paysafe_ledger(&sandbox).len(), 1);
 }
@@ -809,14 +1050,24 @@ async fn unknown_ids_are_404() {
     let api = Api::new(&sandbox);
     let (status, body) = api.get(&format!("{}/nope", auth_path())).await;
     assert_error(status, &body, 404, "5269");
-    let (status, body) = api.post(&format!("{}/nope/finalize", auth_path()), &json!({"payload": "x"})).await;
+    let (status, body) = api
+        .post(
+            &format!("{}/nope/finalize", auth_path()),
+            &json!({"payload": "x"}),
+        )
+        .await;
     assert_error(status, &body, 404, "5269");
-    let (status, body) = api.get(&format!("/cardpayments/v1/accounts/{ACCOUNT}/auths/nope")).await;
+    let (status, body) = api
+        .get(&format!("/cardpayments/v1/accounts/{ACCOUNT}/auths/nope"))
+        .await;
     assert_error(status, &body, 404, "5269");
     // An authentication is not visible through another account.
     let (_, authentication) = api.authenticate("4000000000001000").await;
     let (status, body) = api
-        .get(&format!("/threedsecure/v2/accounts/11111111/authentications/{}", authentication["id"].as_str().unwrap()))
+        .get(&format!(
+            "/threedsecure/v2/accounts/11111111/authentications/{}",
+            authentication["id"].as_str().unwrap()
+        ))
         .await;
     assert_error(status, &body, 401, "5270");
     // The challenge-complete page refuses what it cannot place.

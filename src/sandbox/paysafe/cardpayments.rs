@@ -314,19 +314,22 @@ fn verify_authentication(
             };
         }
     };
-    let named = store.authentications.values().find(|a: &&AuthenticationRecord| {
-        a.account_id == account
-            && match &a.state {
-                AuthenticationState::Completed(outcome) => {
-                    outcome.ds_trans_id.as_deref() == Some(reference)
-                        || outcome.xid.as_deref() == Some(reference)
+    let named = store
+        .authentications
+        .values()
+        .find(|a: &&AuthenticationRecord| {
+            a.account_id == account
+                && match &a.state {
+                    AuthenticationState::Completed(outcome) => {
+                        outcome.ds_trans_id.as_deref() == Some(reference)
+                            || outcome.xid.as_deref() == Some(reference)
+                    }
+                    AuthenticationState::Pending => a
+                        .challenge
+                        .as_ref()
+                        .is_some_and(|c| c.ds_trans_id == reference || c.acs_trans_id == reference),
                 }
-                AuthenticationState::Pending => a
-                    .challenge
-                    .as_ref()
-                    .is_some_and(|c| c.ds_trans_id == reference || c.acs_trans_id == reference),
-            }
-    });
+        });
     let Some(record) = named else {
         return Err(PaysafeError::field(
             reference_field,

@@ -7,7 +7,8 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 /// Where Paysafe's `errorinfo` links point; the code is appended as `#ErrorCode{code}`.
-const ERROR_INFO: &str = "https://developer.paysafe.com/en/support/reference-information/error-codes/";
+const ERROR_INFO: &str =
+    "https://developer.paysafe.com/en/support/reference-information/error-codes/";
 
 /// One member of `fieldErrors`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -13,13 +13,21 @@ use super::error::FieldError;
 #[derive(Debug, Clone, Copy)]
 pub enum Rule {
     /// A string of `min..=max` characters.
-    Text { min: usize, max: usize },
+    Text {
+        min: usize,
+        max: usize,
+    },
     /// An absolute http(s) URL of at most `max` characters.
-    Url { max: usize },
+    Url {
+        max: usize,
+    },
     /// Three upper-case letters (ISO 4217).
     Currency,
     /// A JSON integer (not `12.0`, not `"12"`) in `min..=max`.
-    Integer { min: i64, max: i64 },
+    Integer {
+        min: i64,
+        max: i64,
+    },
     Boolean,
     /// One of the listed strings.
     OneOf(&'static [&'static str]),
@@ -167,10 +175,13 @@ pub fn is_absolute_http_url(url: &str) -> bool {
 fn is_date(text: &str) -> bool {
     let bytes = text.as_bytes();
     let shape = bytes.len() >= 10
-        && bytes[..10]
-            .iter()
-            .enumerate()
-            .all(|(i, b)| if i == 4 || i == 7 { *b == b'-' } else { b.is_ascii_digit() });
+        && bytes[..10].iter().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                *b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     if !shape {
         return false;
     }
@@ -270,11 +281,7 @@ pub const AUTHENTICATION_REQUEST: &[Field] = &[
     req("deviceChannel", Rule::OneOf(&["BROWSER", "APP", "3RI"])),
     opt(
         "requestorChallengePreference",
-        Rule::OneOf(&[
-            "NO_PREFERENCE",
-            "CHALLENGE_REQUESTED",
-            "CHALLENGE_MANDATED",
-        ]),
+        Rule::OneOf(&["NO_PREFERENCE", "CHALLENGE_REQUESTED", "CHALLENGE_MANDATED"]),
     ),
     req("messageCategory", Rule::OneOf(&["PAYMENT", "NON_PAYMENT"])),
     opt(
@@ -467,10 +474,7 @@ pub fn check_conditions(body: &Value, errors: &mut Vec<FieldError>) {
             "required for NON_PAYMENT instalment or recurring authentications",
         ));
     }
-    let travel = member(
-        member(Some(body), "userAccountDetails"),
-        "travelDetails",
-    );
+    let travel = member(member(Some(body), "userAccountDetails"), "travelDetails");
     if member(travel, "isAirTravel").and_then(Value::as_bool) == Some(true) {
         for name in [
             "airlineCarrier",

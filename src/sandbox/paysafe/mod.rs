@@ -110,7 +110,11 @@ fn authenticate(headers: &HeaderMap) -> Result<(), PaysafeError> {
             let (scheme, token) = v.trim().split_once(' ')?;
             scheme
                 .eq_ignore_ascii_case("basic")
-                .then(|| base64::engine::general_purpose::STANDARD.decode(token.trim()).ok())
+                .then(|| {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(token.trim())
+                        .ok()
+                })
                 .flatten()
         });
     match given {
@@ -139,7 +143,9 @@ async fn read_json(body: Body) -> Result<Value, PaysafeError> {
     if value.is_object() {
         Ok(value)
     } else {
-        Err(PaysafeError::unparseable("the request body must be a JSON object"))
+        Err(PaysafeError::unparseable(
+            "the request body must be a JSON object",
+        ))
     }
 }
 

@@ -17,8 +17,7 @@ use serde_json::{json, Value};
 use super::error::{FieldError, PaysafeError};
 use super::fields::{self, member, req, Field, Rule};
 use super::{
-    authenticate, authorize, new_id, parse_card, read_form, read_json, CardSummary,
-    SANDBOX_ACCOUNT,
+    authenticate, authorize, new_id, parse_card, read_form, read_json, CardSummary, SANDBOX_ACCOUNT,
 };
 use crate::emv::{CReq, ChallengeOutcome, ChallengeWindowSize, Eci, FormPost, Generation};
 use crate::emv::{ThreeDsCompInd, ThreeDsMethodData, TransStatus};
@@ -293,10 +292,9 @@ pub async fn jwt(
             .expect_method(&three_ds_server_trans_id, behaviour);
         let data = ThreeDsMethodData {
             three_ds_server_trans_id: three_ds_server_trans_id.clone(),
-            notification_url: Some(sandbox.public_url(&format!(
-                "{}{METHOD_COMPLETE_PATH}",
-                super::PREFIX
-            ))),
+            notification_url: Some(
+                sandbox.public_url(&format!("{}{METHOD_COMPLETE_PATH}", super::PREFIX)),
+            ),
         };
         if let Some(object) = response.as_object_mut() {
             object.insert(
@@ -313,7 +311,11 @@ pub async fn jwt(
         method,
         used_by: None,
     };
-    sandbox.paysafe.lock().sessions.insert(fingerprint_id, session);
+    sandbox
+        .paysafe
+        .lock()
+        .sessions
+        .insert(fingerprint_id, session);
     Ok(Json(response))
 }
 
@@ -418,10 +420,8 @@ pub async fn create_authentication(
         generation,
         message_version: version.to_owned(),
         three_ds_server_trans_id: trans_id.clone(),
-        notification_url: sandbox.public_url(&format!(
-            "{}{CHALLENGE_COMPLETE_PATH}",
-            super::PREFIX
-        )),
+        notification_url: sandbox
+            .public_url(&format!("{}{CHALLENGE_COMPLETE_PATH}", super::PREFIX)),
         merchant_name: merchant_name.clone(),
         amount,
         currency: currency.clone(),
@@ -461,7 +461,11 @@ pub async fn create_authentication(
                 acs_trans_id: transaction.acs_trans_id,
                 ds_trans_id: transaction.ds_trans_id,
             };
-            (LEGACY_VERSION, Some(challenge), AuthenticationState::Pending)
+            (
+                LEGACY_VERSION,
+                Some(challenge),
+                AuthenticationState::Pending,
+            )
         }
         (Protocol::Emv, Authentication::Challenge) => {
             let transaction = sandbox
@@ -475,10 +479,7 @@ pub async fn create_authentication(
             );
             let challenge = ChallengeRef {
                 kind: ChallengeKind::Emv,
-                sdk_challenge_payload: sdk_payload(
-                    &transaction.acs_trans_id,
-                    creq.to_base64url(),
-                ),
+                sdk_challenge_payload: sdk_payload(&transaction.acs_trans_id, creq.to_base64url()),
                 acs_trans_id: transaction.acs_trans_id,
                 ds_trans_id: transaction.ds_trans_id,
             };
@@ -489,11 +490,7 @@ pub async fn create_authentication(
             (
                 EMV_VERSION,
                 None,
-                AuthenticationState::Completed(emv_outcome(
-                    card.brand,
-                    &values,
-                    new_id(),
-                )),
+                AuthenticationState::Completed(emv_outcome(card.brand, &values, new_id())),
             )
         }
     };
