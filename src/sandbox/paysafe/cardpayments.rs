@@ -380,7 +380,7 @@ fn verify_authentication(
         if !result.permits_authorization() {
             errors.push(FieldError::new(
                 "authentication.threeDResult",
-                &format!(
+                format!(
                     "the authentication ended {}: no authorization may follow",
                     result.as_str()
                 ),
