@@ -1079,3 +1079,51 @@ async fn unknown_ids_are_404() {
         .unwrap();
     assert_eq!(page.status(), 400);
 }
+
+#[tokio::test]
+async fn a_lost_answer_is_recovered_by_merchant_ref_num_without_a_second_charge() {
+    use threeds_bridge::sandbox::faults::FaultRule;
+    let sandbox = sandbox().await;
+    let api = Api::new(&sandbox);
+    let (_, authentication) = api.authenticate("4000000000001000").await;
+    let reference = unique_ref("lost");
+    let request = auth_request(
+        "4000000000001000",
+        &reference,
+        Some(block_of(&authentication)),
+    );
+    sandbox.sandbox.faults.set(vec![FaultRule {
+        provider: Some(Provider::Paysafe),
+        endpoint: Some(format!("/cardpayments/v1/accounts/{ACCOUNT}/auths")),
+        drop_after_commit: true,
+        ..FaultRule::default()
+    }]);
+    let lost = api
+        .client
+        .post(format!(
+            "{}/cardpayments/v1/accounts/{ACCOUNT}/auths",
+            api.base
+        ))
+        .basic_auth(USER, Some(PASSWORD))
+        .json(&request)
+        .send()
+        .await;
+    assert!(lost.is_err(), "the answer is dropped after the charge");
+    assert_eq!(paysafe_ledger(&sandbox).len(), 1);
+    sandbox.sandbox.faults.set(Vec::new());
+
+    let (status, found) = api
+        .get(&format!(
+            "/cardpayments/v1/accounts/{ACCOUNT}/auths?merchantRefNum={reference}"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(found["auths"][0]["status"], "COMPLETED");
+    let (status, retry) = api.authorize(&request).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        retry, found["auths"][0],
+        "the retry returns the charge that was made"
+    );
+    assert_eq!(paysafe_ledger(&sandbox).len(), 1, "never a second charge");
+}
