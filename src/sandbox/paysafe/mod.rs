@@ -1,0 +1,233 @@
+//! The Paysafe emulator, mounted at `/paysafe` (production `https://api.paysafe.com`).
+//!
+//! Owns Paysafe's 3-D Secure 2 API (`/threedsecure/v2`: device-fingerprinting session,
+//! authentications, challenge finalization) and the Card Payments authorization
+//! (`/cardpayments/v1/.../auths`), with Paysafe's Basic credentials, field validation
+//! and error envelope. The issuer behind it is the shared sandbox ACS (`sandbox.acs`);
+//! the card number decides what the issuer does (`CardProfile::of`).
+//!
+//! - [`threedsecure`]: monitor, jwt, authentications, finalize, and the two pages
+//!   Paysafe hosts in the sandbox (Method and challenge completion);
+//! - [`cardpayments`]: authorizations, checked against completed authentications;
+//! - [`fields`]: the seed's request tables and the validator;
+//! - [`error`]: the error envelope and codes.
+//!
+//! Deviations from the real Paysafe are listed in `docs/sandbox/paysafe.md`.
+
+pub mod cardpayments;
+pub mod error;
+pub mod fields;
+pub mod threedsecure;
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use axum::body::Body;
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::Router;
+use base64::Engine;
+use serde_json::{json, Value};
+
+use self::error::PaysafeError;
+use super::Sandbox;
+use crate::emv::{CardBrand, EmvError, Pan};
+
+/// The sandbox API key user (Basic user name).
+pub const SANDBOX_USER: &str = "sandbox-paysafe-user";
+/// The sandbox API key password.
+pub const SANDBOX_PASSWORD: &str = "sandbox-paysafe-password";
+/// The one merchant account the sandbox credentials may use.
+pub const SANDBOX_ACCOUNT: &str = "89987201";
+/// The account's currency, used when an authorization has no authentication to take one from.
+pub const ACCOUNT_CURRENCY: &str = "USD";
+/// Where the emulator is mounted.
+pub const PREFIX: &str = "/paysafe";
+/// Request bodies above this size get error 5023.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Paysafe's memory: fingerprinting sessions, authentications and authorizations.
+#[derive(Debug, Default)]
+pub struct State {
+    store: Mutex<Store>,
+}
+
+#[derive(Debug, Default)]
+struct Store {
+    /// By deviceFingerprintingId.
+    sessions: HashMap<String, threedsecure::FingerprintSession>,
+    /// By authentication id.
+    authentications: HashMap<String, threedsecure::AuthenticationRecord>,
+    /// By authorization id.
+    auths: HashMap<String, cardpayments::AuthRecord>,
+}
+
+impl State {
+    fn lock(&self) -> MutexGuard<'_, Store> {
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+pub fn routes() -> Router<Sandbox> {
+    use threedsecure as tds;
+    Router::new()
+        .route("/threedsecure/monitor", get(tds::monitor))
+        .route("/threedsecure/v2/jwt", post(tds::jwt))
+        .route(
+            "/threedsecure/v2/accounts/{account}/authentications",
+            post(tds::create_authentication),
+        )
+        .route(
+            "/threedsecure/v2/accounts/{account}/authentications/{id}",
+            get(tds::get_authentication),
+        )
+        .route(
+            "/threedsecure/v2/accounts/{account}/authentications/{id}/finalize",
+            post(tds::finalize),
+        )
+        .route(tds::METHOD_COMPLETE_PATH, post(tds::method_complete))
+        .route(tds::CHALLENGE_COMPLETE_PATH, post(tds::challenge_complete))
+        .route(
+            "/cardpayments/v1/accounts/{account}/auths",
+            post(cardpayments::create_auth).get(cardpayments::find_auths),
+        )
+        .route(
+            "/cardpayments/v1/accounts/{account}/auths/{id}",
+            get(cardpayments::get_auth),
+        )
+        .fallback(|| async { PaysafeError::not_found() })
+}
+
+/// Checks `Authorization: Basic base64(user:password)`.
+fn authenticate(headers: &HeaderMap) -> Result<(), PaysafeError> {
+    let expected = format!("{SANDBOX_USER}:{SANDBOX_PASSWORD}");
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("basic")
+                .then(|| {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(token.trim())
+                        .ok()
+                })
+                .flatten()
+        });
+    match given {
+        Some(bytes) if bytes == expected.as_bytes() => Ok(()),
+        _ => Err(PaysafeError::invalid_credentials()),
+    }
+}
+
+/// Credentials, then the account in the path.
+fn authorize(headers: &HeaderMap, account: &str) -> Result<(), PaysafeError> {
+    authenticate(headers)?;
+    if account == SANDBOX_ACCOUNT {
+        Ok(())
+    } else {
+        Err(PaysafeError::no_permission())
+    }
+}
+
+/// Reads a JSON object body of at most [`MAX_BODY_BYTES`].
+async fn read_json(body: Body) -> Result<Value, PaysafeError> {
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| PaysafeError::unparseable("the request body is larger than 64 KiB"))?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| PaysafeError::unparseable(&format!("malformed JSON: {e}")))?;
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err(PaysafeError::unparseable(
+            "the request body must be a JSON object",
+        ))
+    }
+}
+
+/// Reads an `application/x-www-form-urlencoded` body (the pages the browser posts to).
+async fn read_form(body: Body) -> Option<HashMap<String, String>> {
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.ok()?;
+    Some(form_urlencoded::parse(&bytes).into_owned().collect())
+}
+
+/// Paysafe's two-letter card type.
+fn card_type(brand: CardBrand) -> &'static str {
+    match brand {
+        CardBrand::Visa => "VI",
+        CardBrand::Mastercard => "MC",
+        CardBrand::Amex => "AM",
+        CardBrand::Discover => "DI",
+        CardBrand::Jcb => "JC",
+        CardBrand::Diners => "DC",
+        CardBrand::Elo => "EL",
+        CardBrand::UnionPay => "UP",
+        CardBrand::Unknown => "UN",
+    }
+}
+
+/// A card as the sandbox keeps it: never the full number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardSummary {
+    pub brand: CardBrand,
+    pub bin: String,
+    pub last_digits: String,
+    /// `400000******1000`.
+    pub masked: String,
+    pub month: i64,
+    pub year: i64,
+}
+
+impl CardSummary {
+    fn json(&self) -> Value {
+        json!({
+            "cardBin": self.bin,
+            "lastDigits": self.last_digits,
+            "type": card_type(self.brand),
+            "cardExpiry": {"month": self.month, "year": self.year},
+        })
+    }
+}
+
+/// `card{cardNum, cardExpiry{month, year}}` of a body whose fields already passed the
+/// table: the number must be a card number (3002) and the expiry not past (3006).
+fn parse_card(body: &Value) -> Result<(Pan, CardSummary), PaysafeError> {
+    let card = body.get("card");
+    let number = card
+        .and_then(|c| c.get("cardNum"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let pan = Pan::parse(number).map_err(|_: EmvError| PaysafeError::invalid_card())?;
+    let expiry = card.and_then(|c| c.get("cardExpiry"));
+    let month = expiry
+        .and_then(|e| e.get("month"))
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let year = expiry
+        .and_then(|e| e.get("year"))
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let now = time::OffsetDateTime::now_utc();
+    let current = (i64::from(now.year()), i64::from(u8::from(now.month())));
+    if (year, month) < current {
+        return Err(PaysafeError::expired_card());
+    }
+    let summary = CardSummary {
+        brand: pan.brand(),
+        bin: pan.bin().to_owned(),
+        last_digits: pan.last_four().to_owned(),
+        masked: pan.masked(),
+        month,
+        year,
+    };
+    Ok((pan, summary))
+}
+
+/// A fresh Paysafe-style id (a UUID).
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
