@@ -12,6 +12,7 @@
 
 mod challenge;
 mod contents;
+mod fields;
 mod payments;
 mod request;
 pub mod wire;

@@ -7,7 +7,8 @@
 
 use serde_json::{Map, Value};
 
-use super::wire::{ApiError, Custom, Detail};
+use super::fields::Check;
+use super::wire::{ApiError, Custom};
 use crate::emv::{Eci, Generation, Pan};
 
 /// `POST /v1/payments`, validated.
@@ -217,131 +218,8 @@ pub fn token_request(body: &Map<String, Value>, today: Today) -> Result<CardInpu
     card.ok_or_else(|| ApiError::invalid_field("number", "Invalid card"))
 }
 
-/// Collects one detail per bad field while walking a body.
-#[derive(Default)]
-struct Check {
-    details: Vec<Detail>,
-}
-
+/// The Bambora-specific members of a payment request.
 impl Check {
-    fn fail(&mut self, field: &str, message: &str) {
-        self.details.push(Detail::new(field, message));
-    }
-
-    fn finish(self) -> Result<(), ApiError> {
-        if self.details.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::invalid(self.details))
-        }
-    }
-
-    fn object<'v>(
-        &mut self,
-        parent: &'v Map<String, Value>,
-        key: &str,
-        path: &str,
-        required: bool,
-    ) -> Option<&'v Map<String, Value>> {
-        match parent.get(key) {
-            Some(Value::Object(map)) => Some(map),
-            None | Some(Value::Null) => {
-                if required {
-                    self.fail(path, "This field is required");
-                }
-                None
-            }
-            Some(_) => {
-                self.fail(path, "Must be an object");
-                None
-            }
-        }
-    }
-
-    fn string(
-        &mut self,
-        parent: &Map<String, Value>,
-        key: &str,
-        path: &str,
-        required: bool,
-        max_chars: usize,
-    ) -> Option<String> {
-        match parent.get(key) {
-            Some(Value::String(text)) if text.chars().count() > max_chars => {
-                self.fail(path, &format!("Must be at most {max_chars} characters"));
-                None
-            }
-            Some(Value::String(text)) if text.trim().is_empty() => {
-                if required {
-                    self.fail(path, "This field is required");
-                }
-                None
-            }
-            Some(Value::String(text)) => Some(text.clone()),
-            None | Some(Value::Null) => {
-                if required {
-                    self.fail(path, "This field is required");
-                }
-                None
-            }
-            Some(_) => {
-                self.fail(path, "Must be a string");
-                None
-            }
-        }
-    }
-
-    fn boolean(&mut self, parent: &Map<String, Value>, key: &str, path: &str) -> Option<bool> {
-        match parent.get(key) {
-            Some(Value::Bool(value)) => Some(*value),
-            None | Some(Value::Null) => None,
-            Some(_) => {
-                self.fail(path, "Must be true or false");
-                None
-            }
-        }
-    }
-
-    fn integer(&mut self, parent: &Map<String, Value>, key: &str, path: &str) -> Option<i64> {
-        match parent.get(key) {
-            Some(Value::Number(number)) => match number.as_i64() {
-                Some(value) => Some(value),
-                None => {
-                    self.fail(path, "Must be an integer");
-                    None
-                }
-            },
-            None | Some(Value::Null) => None,
-            Some(_) => {
-                self.fail(path, "Must be an integer");
-                None
-            }
-        }
-    }
-
-    fn required_bool(&mut self, parent: &Map<String, Value>, key: &str, path: &str) {
-        if !parent.contains_key(key) {
-            self.fail(path, "This field is required");
-        } else {
-            self.boolean(parent, key, path);
-        }
-    }
-
-    fn required_integer(
-        &mut self,
-        parent: &Map<String, Value>,
-        key: &str,
-        path: &str,
-        range: std::ops::RangeInclusive<i64>,
-    ) {
-        match self.integer(parent, key, path) {
-            Some(value) if range.contains(&value) => {}
-            Some(_) => self.fail(path, "Out of range"),
-            None if !parent.contains_key(key) => self.fail(path, "This field is required"),
-            None => {}
-        }
-    }
-
     /// `amount`: decimal dollars, above zero, at most two decimals.
     fn amount(&mut self, body: &Map<String, Value>) -> Option<i64> {
         let value = match body.get("amount") {
@@ -365,15 +243,6 @@ impl Check {
         } else {
             Some(cents as i64)
         }
-    }
-
-    fn url(&mut self, path: &str, url: &str) -> bool {
-        let ok = (url.starts_with("http://") || url.starts_with("https://"))
-            && !url.chars().any(char::is_whitespace);
-        if !ok {
-            self.fail(path, "Must be an absolute http(s) URL");
-        }
-        ok
     }
 
     fn custom(&mut self, body: &Map<String, Value>) -> Custom {
@@ -504,9 +373,9 @@ impl Check {
         let browser_path = format!("{secure_path}.browser");
         let browser = match self.object(secure, "browser", &browser_path, false) {
             Some(browser) => {
-                let before = self.details.len();
+                let before = self.problems();
                 self.browser(browser, &browser_path);
-                self.details.len() == before
+                self.problems() == before
             }
             None => false,
         };
@@ -548,7 +417,7 @@ impl Check {
         generation: Generation,
     ) -> ThreeDsRequest {
         let at = |key: &str| format!("{path}.{key}");
-        let before = self.details.len();
+        let before = self.problems();
         if generation == Generation::Emv {
             match self.integer(values, "version", &at("version")) {
                 Some(2) => {}
@@ -595,7 +464,7 @@ impl Check {
             }
         }
         match eci {
-            Some(eci) if self.details.len() == before => ThreeDsRequest::Passthrough(Passthrough {
+            Some(eci) if self.problems() == before => ThreeDsRequest::Passthrough(Passthrough {
                 generation,
                 eci,
                 cavv_present: cavv.is_some(),
