@@ -133,13 +133,13 @@ impl State {
             .get(&key)
             .ok_or_else(|| ApiError::unknown_id("merchant_data"))?;
         if let Progress::Finished(result) = &session.progress {
-            return result.clone();
+            return result.as_ref().clone();
         }
         let order = session.order.clone();
         let concluded = conclude(&values, session.auth_required, session.downgraded);
         let result = concluded.and_then(|auth| memory.authorize(sandbox, &order, &auth));
         if let Some(session) = memory.sessions.get_mut(&key) {
-            session.progress = Progress::Finished(result.clone());
+            session.progress = Progress::Finished(Box::new(result.clone()));
         }
         result
     }

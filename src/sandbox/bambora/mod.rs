@@ -90,7 +90,7 @@ struct Session {
 #[derive(Debug)]
 enum Progress {
     Pending,
-    Finished(Result<Payment, ApiError>),
+    Finished(Box<Result<Payment, ApiError>>),
 }
 
 /// What will be authorized: never the full card number.

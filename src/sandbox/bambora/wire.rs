@@ -201,7 +201,8 @@ pub enum Category {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub body: ErrorBody,
+    /// Boxed: errors travel in `Result`s and should stay small.
+    pub body: Box<ErrorBody>,
 }
 
 /// Gateway code 314, the catch-all of input validation.
@@ -213,7 +214,7 @@ impl ApiError {
     pub fn new(status: StatusCode, code: u32, category: Category, message: &str) -> ApiError {
         ApiError {
             status,
-            body: ErrorBody {
+            body: Box::new(ErrorBody {
                 code,
                 category: category as u8,
                 message: message.to_owned(),
@@ -222,7 +223,7 @@ impl ApiError {
                 validation: None,
                 card: None,
                 three_d_secure: None,
-            },
+            }),
         }
     }
 
