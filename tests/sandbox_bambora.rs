@@ -845,3 +845,31 @@ async fn bad_input_gets_bambora_errors() {
     assert_ne!(body["code"], "1");
     assert!(bambora.ledger().is_empty());
 }
+
+#[tokio::test]
+async fn continue_retried_after_a_dropped_answer_charges_once() {
+    use threeds_bridge::sandbox::faults::FaultRule;
+    let bambora = Bambora::start().await;
+    let (session, cres) = challenge_v2(&bambora, "4000000000002008", Answer::Code("1234")).await;
+    bambora.running.sandbox.faults.set(vec![FaultRule {
+        provider: Some(Provider::Bambora),
+        endpoint: Some("/v1/payments/".to_owned()),
+        drop_after_commit: true,
+        ..FaultRule::default()
+    }]);
+    let dropped = bambora
+        .client
+        .post(bambora.url(&format!("/v1/payments/{session}/continue")))
+        .header("Authorization", SEED_AUTH)
+        .json(&json!({"payment_method": "credit_card", "card_response": {"cres": cres}}))
+        .send()
+        .await;
+    assert!(dropped.is_err(), "the answer was dropped");
+    let charged = bambora.ledger();
+    assert_eq!(charged.len(), 1, "the charge was committed");
+    bambora.running.sandbox.faults.set(Vec::new());
+    let (http, body) = continue_v2(&bambora, &session, &cres).await;
+    assert_eq!(http, StatusCode::OK);
+    assert_eq!(body["id"], charged[0].as_str());
+    assert_eq!(bambora.ledger(), charged);
+}
