@@ -159,7 +159,9 @@ mod tests {
         assert_eq!(verify(&headers, b"{}"), Ok(()));
         assert_eq!(verify(&headers, b"{ }").map_err(|e| e.code), Err(3001));
         let mut upper = headers.clone();
-        let value = authorization_header(date, b"{}").to_uppercase().replace("V2-HMAC-SHA256, SIGNATURE: ", SCHEME_PREFIX);
+        let value = authorization_header(date, b"{}")
+            .to_uppercase()
+            .replace("V2-HMAC-SHA256, SIGNATURE: ", SCHEME_PREFIX);
         upper.insert("Authorization", value.parse().unwrap());
         assert_eq!(verify(&upper, b"{}").map_err(|e| e.code), Err(3001));
     }

@@ -188,7 +188,9 @@ impl Payment {
         let (three_dsecure, approved_date) = match &self.stage {
             Stage::AwaitingAuthentication { .. } => (
                 Some(ThreeDsObject {
-                    redirect_url: Some(sandbox.public_url(&format!("/dlocal/three-ds/{}", self.id))),
+                    redirect_url: Some(
+                        sandbox.public_url(&format!("/dlocal/three-ds/{}", self.id)),
+                    ),
                     eci: None,
                 }),
                 None,

@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use super::auth;
 use super::notify::{self, Notification};
 use super::payments::{
-    frictionless_status, settle, settle_after_authentication, settle_frictionless, Payment,
-    Stage, StartedChallenge, ThreeDsRoute,
+    frictionless_status, settle, settle_after_authentication, settle_frictionless, Payment, Stage,
+    StartedChallenge, ThreeDsRoute,
 };
 use super::MAX_BODY_BYTES;
 use crate::emv::{CReq, ChallengeOutcome, ChallengeWindowSize, FormPost, Generation, PaReqForm};
@@ -85,8 +85,7 @@ pub(super) async fn page(State(sandbox): State<Sandbox>, Path(id): Path<String>)
             } => {
                 // Forced 3DS on a card the issuer does not challenge: the ACS answers at once.
                 let profile = *profile;
-                let status =
-                    frictionless_status(&profile).unwrap_or(crate::emv::TransStatus::U);
+                let status = frictionless_status(&profile).unwrap_or(crate::emv::TransStatus::U);
                 let settlement = settle_frictionless(&profile, status, &id, capture);
                 notification = settle(&sandbox, &mut inner, &id, settlement);
             }
@@ -265,7 +264,10 @@ fn not_found() -> Response {
 fn error_page(status: StatusCode, message: &str) -> Response {
     (
         status,
-        html::page("3-D Secure", &format!("<p id=\"error\">{}</p>", html::escape(message))),
+        html::page(
+            "3-D Secure",
+            &format!("<p id=\"error\">{}</p>", html::escape(message)),
+        ),
     )
         .into_response()
 }

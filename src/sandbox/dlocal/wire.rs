@@ -185,7 +185,9 @@ impl PaymentRequest {
         let value: Value = serde_json::from_slice(body)
             .map_err(|_| ApiError::invalid_request("Invalid request: malformed JSON"))?;
         let Value::Object(object) = value else {
-            return Err(ApiError::invalid_request("Invalid request: expected a JSON object"));
+            return Err(ApiError::invalid_request(
+                "Invalid request: expected a JSON object",
+            ));
         };
         let top = Members {
             object: &object,
@@ -423,7 +425,10 @@ mod tests {
     fn names_the_parameter_at_fault() {
         let missing = body("4111111111111111").replace(r#""cvv":"123","#, "");
         let error = PaymentRequest::parse(missing.as_bytes()).unwrap_err();
-        assert_eq!((error.code, error.param.as_deref()), (5001, Some("card.cvv")));
+        assert_eq!(
+            (error.code, error.param.as_deref()),
+            (5001, Some("card.cvv"))
+        );
         let wrong = body("4111111111111111").replace("120.00", "\"120\"");
         let error = PaymentRequest::parse(wrong.as_bytes()).unwrap_err();
         assert_eq!((error.code, error.param.as_deref()), (5000, Some("amount")));
