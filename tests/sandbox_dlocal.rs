@@ -259,7 +259,14 @@ async fn bad_credentials_are_refused_and_create_nothing() {
 async fn frictionless_cards_settle_at_once() {
     let sb = sandbox().await;
     // (card, capture, status, status_code, eci)
-    let cases: [(&str, Option<bool>, &str, &str, Option<&str>); 11] = [
+    type Case = (
+        &'static str,
+        Option<bool>,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+    );
+    let cases: [Case; 11] = [
         ("4000000000001000", None, "PAID", "200", Some("05")),
         (
             "4000000000001000",
