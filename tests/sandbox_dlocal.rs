@@ -565,6 +565,40 @@ async fn forced_three_ds_on_frictionless_cards_completes_on_the_page() {
 }
 
 #[tokio::test]
+async fn without_callback_url_the_page_shows_the_result() {
+    let sb = sandbox().await;
+    let mut body = with(
+        payment("4000000000001109"),
+        "/three_dsecure",
+        json!({"force": true}),
+    );
+    body.as_object_mut().unwrap().remove("callback_url");
+    let (_, pending) = create(&sb, &body).await;
+    let id = pending["id"].as_str().unwrap();
+    let redirect = pending["three_dsecure"]["redirect_url"].as_str().unwrap();
+    let page = browser()
+        .get(redirect)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!(
+            "data-payment-id=\"{id}\" data-status=\"APPROVED\""
+        )),
+        "{page}"
+    );
+    let unknown = browser()
+        .get(format!("{}/dlocal/three-ds/D-4-nope", sb.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
 async fn retrieval_and_unknown_ids() {
     let sb = sandbox().await;
     let (_, created) = create(&sb, &payment("4000000000001000")).await;
