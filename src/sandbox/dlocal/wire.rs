@@ -142,7 +142,7 @@ impl<'a> Members<'a> {
         match self.required(name)? {
             Value::Object(object) => Ok(Members {
                 object,
-                prefix: leak_free_prefix(name),
+                prefix: member_prefix(name),
             }),
             _ => Err(self.invalid(name)),
         }
@@ -171,7 +171,7 @@ impl<'a> Members<'a> {
 }
 
 /// The nested objects' names, as `'static` prefixes for parameter paths.
-fn leak_free_prefix(name: &str) -> &'static str {
+fn member_prefix(name: &str) -> &'static str {
     match name {
         "payer" => "payer",
         "card" => "card",
