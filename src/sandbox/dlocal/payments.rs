@@ -1,0 +1,574 @@
+//! A dLocal card payment's life: what the issuer decides at `POST /secure_payments`,
+//! the one transition out of `PENDING` after 3-D Secure, the ledger entry for an
+//! approval, and the retrieval endpoints.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::notify::{self, Notification};
+use super::wire::{
+    self, CardObject, MpiResponse, PaymentObject, PaymentRequest, StatusObject, ThreeDsObject,
+    ThreeDsRequest,
+};
+use super::{auth, ApiError, Inner, MAX_BODY_BYTES};
+use crate::emv::{Eci, Generation, TransStatus};
+use crate::sandbox::cards::{
+    Authentication, AuthenticationValues, Authorization, CardProfile, Protocol,
+};
+use crate::sandbox::ledger::{now_rfc3339, LedgerEntry, Provider};
+use crate::sandbox::Sandbox;
+
+/// One payment as dLocal keeps it. The full card number is never kept.
+#[derive(Debug, Clone)]
+pub(super) struct Payment {
+    pub id: String,
+    pub order_id: String,
+    pub amount: wire::Money,
+    pub country: String,
+    pub card: CardObject,
+    /// `400000******1000`, for the ledger.
+    pub masked_card: String,
+    pub capture: bool,
+    pub description: Option<String>,
+    pub notification_url: Option<String>,
+    pub callback_url: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub created_date: String,
+    pub stage: Stage,
+}
+
+/// Where a payment is.
+#[derive(Debug, Clone)]
+pub(super) enum Stage {
+    /// `PENDING` 101: the cardholder must pass the 3DS page.
+    AwaitingAuthentication {
+        profile: CardProfile,
+        route: ThreeDsRoute,
+        /// Set once the 3DS page registered the challenge with the ACS.
+        challenge: Option<StartedChallenge>,
+    },
+    /// A final status; it never changes again.
+    Settled(Settlement),
+}
+
+/// What the 3DS page does for a pending payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ThreeDsRoute {
+    /// A challenge at the ACS, 2.x (`creq`) or 1.0.2 (`PaReq`).
+    Challenge(Generation),
+    /// `force:true` on a card the issuer would not challenge: the page completes at once.
+    Frictionless,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct StartedChallenge {
+    pub acs_trans_id: String,
+    pub three_ds_server_trans_id: String,
+    pub generation: Generation,
+}
+
+/// A final status with the ECI of the authentication behind it, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Settlement {
+    pub status: FinalStatus,
+    pub eci: Option<Eci>,
+    pub date: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FinalStatus {
+    /// 200: authorized and captured.
+    Paid,
+    /// 600: authorized only (`capture:false`).
+    Authorized,
+    /// 300–321.
+    Rejected(RejectionCode),
+}
+
+/// dLocal's rejection `status_code`s (docs.dlocal.com/reference/payment-status-codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct RejectionCode(u16);
+
+impl RejectionCode {
+    /// 301: the issuer declined the authorization.
+    pub const BANK: RejectionCode = RejectionCode(301);
+    /// 309: the card has expired.
+    pub const EXPIRED: RejectionCode = RejectionCode(309);
+    /// 311: the issuer rejected the transaction (3DS transStatus R).
+    pub const REQUESTED_BY_BANK: RejectionCode = RejectionCode(311);
+    /// 314: not a card number.
+    pub const INVALID_NUMBER: RejectionCode = RejectionCode(314);
+    /// 320: 3-D Secure did not authenticate the cardholder (N, failed or cancelled challenge).
+    pub const THREE_DS_FAILED: RejectionCode = RejectionCode(320);
+
+    pub fn parse(code: u16) -> Option<RejectionCode> {
+        (300..=321).contains(&code).then_some(RejectionCode(code))
+    }
+
+    fn detail(self) -> &'static str {
+        match self.0 {
+            301 => "The payment was rejected by the bank.",
+            302 => "The payment was rejected: insufficient amount.",
+            303 => "The payment was rejected: card in black list.",
+            304 => "The payment was rejected: score validation.",
+            305 => "The payment was rejected: max attempts reached.",
+            306 => "The payment was rejected: call the bank for authorization.",
+            307 => "The payment was rejected: duplicated payment.",
+            308 => "The payment was rejected: the card was disabled.",
+            309 => "The payment was rejected: card expired.",
+            310 => "The payment was rejected: card reported lost.",
+            311 => "The payment was rejected: requested by the bank.",
+            312 => "The payment was rejected: card restricted by the bank.",
+            313 => "The payment was rejected: card reported stolen.",
+            314 => "The payment was rejected: invalid card number.",
+            315 => "The payment was rejected: invalid security code.",
+            316 => "The payment was rejected: unsupported operation.",
+            317 => "The payment was rejected: high risk.",
+            318 => "The payment was rejected: invalid transaction.",
+            319 => "The payment was rejected: amount exceeded.",
+            320 => "The payment was rejected: 3D Secure authentication failed.",
+            321 => "The payment was rejected: acquirer error.",
+            _ => "The payment was rejected.",
+        }
+    }
+}
+
+/// The `status`, `status_code`, `status_detail` triple.
+pub(super) struct StatusLine {
+    pub status: &'static str,
+    pub code: u16,
+    pub detail: &'static str,
+}
+
+impl Stage {
+    pub fn status_line(&self) -> StatusLine {
+        match self {
+            Stage::AwaitingAuthentication { .. } => StatusLine {
+                status: "PENDING",
+                code: 101,
+                detail: "The payment is pending 3D Secure authentication.",
+            },
+            Stage::Settled(settlement) => settlement.status.status_line(),
+        }
+    }
+}
+
+impl FinalStatus {
+    fn status_line(self) -> StatusLine {
+        match self {
+            FinalStatus::Paid => StatusLine {
+                status: "PAID",
+                code: 200,
+                detail: "The payment was paid.",
+            },
+            FinalStatus::Authorized => StatusLine {
+                status: "AUTHORIZED",
+                code: 600,
+                detail: "The payment was authorized.",
+            },
+            FinalStatus::Rejected(code) => StatusLine {
+                status: "REJECTED",
+                code: code.0,
+                detail: code.detail(),
+            },
+        }
+    }
+
+    fn is_approved(self) -> bool {
+        matches!(self, FinalStatus::Paid | FinalStatus::Authorized)
+    }
+}
+
+impl Payment {
+    pub fn object(&self, sandbox: &Sandbox) -> PaymentObject {
+        let line = self.stage.status_line();
+        let (three_dsecure, approved_date) = match &self.stage {
+            Stage::AwaitingAuthentication { .. } => (
+                Some(ThreeDsObject {
+                    redirect_url: Some(
+                        sandbox.public_url(&format!("/dlocal/three-ds/{}", self.id)),
+                    ),
+                    eci: None,
+                }),
+                None,
+            ),
+            Stage::Settled(settlement) => (
+                settlement.eci.map(|eci| ThreeDsObject {
+                    redirect_url: None,
+                    eci: Some(eci),
+                }),
+                settlement
+                    .status
+                    .is_approved()
+                    .then(|| settlement.date.clone()),
+            ),
+        };
+        PaymentObject {
+            id: self.id.clone(),
+            amount: self.amount.major(),
+            currency: self.amount.currency.clone(),
+            payment_method_id: "CARD",
+            payment_method_type: "CARD",
+            payment_method_flow: "DIRECT",
+            country: self.country.clone(),
+            card: self.card.clone(),
+            three_dsecure,
+            created_date: self.created_date.clone(),
+            approved_date,
+            status: line.status,
+            status_detail: line.detail.to_owned(),
+            status_code: line.code.to_string(),
+            order_id: self.order_id.clone(),
+            description: self.description.clone(),
+            notification_url: self.notification_url.clone(),
+            callback_url: self.callback_url.clone(),
+        }
+    }
+
+    /// The notification of the payment as it is now, if the merchant asked for them.
+    fn notification(&self, sandbox: &Sandbox) -> Option<Notification> {
+        let url = self.notification_url.clone()?;
+        let object = self.object(sandbox);
+        Some(Notification {
+            payment_id: self.id.clone(),
+            status: object.status,
+            url,
+            body: serde_json::to_string(&object).unwrap_or_default(),
+            is_final: matches!(self.stage, Stage::Settled(_)),
+        })
+    }
+}
+
+/// The issuer's answer to an authentication outcome: approve (PAID or AUTHORIZED by
+/// `capture`) or reject, keeping the ECI.
+pub(super) fn settle_after_authentication(
+    authorization: Authorization,
+    trans_status: TransStatus,
+    eci: Option<Eci>,
+    capture: bool,
+) -> Settlement {
+    let status = if trans_status == TransStatus::R {
+        FinalStatus::Rejected(RejectionCode::REQUESTED_BY_BANK)
+    } else if !trans_status.permits_authorization() {
+        FinalStatus::Rejected(RejectionCode::THREE_DS_FAILED)
+    } else if authorization == Authorization::Decline {
+        FinalStatus::Rejected(RejectionCode::BANK)
+    } else if capture {
+        FinalStatus::Paid
+    } else {
+        FinalStatus::Authorized
+    };
+    Settlement {
+        status,
+        eci,
+        date: dlocal_date(),
+    }
+}
+
+/// The status a card authenticates with when the issuer does not challenge it. A range
+/// not enrolled in 3DS (1.0.2 `N`) cannot authenticate: like 2.x `U`, the payment goes
+/// ahead without liability shift.
+pub(super) fn frictionless_status(profile: &CardProfile) -> Option<TransStatus> {
+    match (profile.protocol, profile.authentication) {
+        (Protocol::Legacy { enrolled: false }, _) => Some(TransStatus::U),
+        (_, Authentication::Frictionless(status)) => Some(status),
+        (_, Authentication::Challenge) => None,
+    }
+}
+
+/// Settles a frictionless authentication of `profile`.
+pub(super) fn settle_frictionless(
+    profile: &CardProfile,
+    status: TransStatus,
+    seed: &str,
+    capture: bool,
+) -> Settlement {
+    let values = AuthenticationValues::for_status(profile.brand, status, seed);
+    settle_after_authentication(profile.authorization, status, values.eci, capture)
+}
+
+/// What `POST /secure_payments` decides before anyone sees a 3DS page.
+fn open(request: &PaymentRequest, id: &str) -> Stage {
+    let settled = |status| {
+        Stage::Settled(Settlement {
+            status,
+            eci: None,
+            date: dlocal_date(),
+        })
+    };
+    let capture = request.card.capture;
+    let Ok(pan) = &request.card.number else {
+        return settled(FinalStatus::Rejected(RejectionCode::INVALID_NUMBER));
+    };
+    if is_expired(request.card.expiration_month, request.card.expiration_year) {
+        return settled(FinalStatus::Rejected(RejectionCode::EXPIRED));
+    }
+    if let Some(status) = request.description.as_deref().and_then(sandbox_status) {
+        return settled(status);
+    }
+    let profile = CardProfile::of(pan);
+    match &request.three_dsecure {
+        ThreeDsRequest::Mpi(mpi) => {
+            let trans_status = match mpi.authentication_response {
+                Some(MpiResponse::Y) => TransStatus::Y,
+                Some(MpiResponse::A) => TransStatus::A,
+                Some(MpiResponse::N) => TransStatus::N,
+                Some(MpiResponse::U) | None => TransStatus::U,
+            };
+            Stage::Settled(settle_after_authentication(
+                profile.authorization,
+                trans_status,
+                Some(mpi.eci),
+                capture,
+            ))
+        }
+        three_ds => {
+            let forced = *three_ds == ThreeDsRequest::Forced;
+            let route = match (profile.protocol, frictionless_status(&profile)) {
+                (Protocol::Legacy { enrolled: true }, _) => {
+                    Some(ThreeDsRoute::Challenge(Generation::Legacy))
+                }
+                (_, None) => Some(ThreeDsRoute::Challenge(Generation::Emv)),
+                (_, Some(_)) if forced => Some(ThreeDsRoute::Frictionless),
+                (_, Some(_)) => None,
+            };
+            match (route, frictionless_status(&profile)) {
+                (Some(route), _) => Stage::AwaitingAuthentication {
+                    profile,
+                    route,
+                    challenge: None,
+                },
+                (None, Some(status)) => {
+                    Stage::Settled(settle_frictionless(&profile, status, id, capture))
+                }
+                (None, None) => settled(FinalStatus::Rejected(RejectionCode::THREE_DS_FAILED)),
+            }
+        }
+    }
+}
+
+/// dLocal's sandbox trick: a `description` holding a status code forces that status.
+fn sandbox_status(description: &str) -> Option<FinalStatus> {
+    match description.trim().parse::<u16>().ok()? {
+        200 => Some(FinalStatus::Paid),
+        600 => Some(FinalStatus::Authorized),
+        code => RejectionCode::parse(code).map(FinalStatus::Rejected),
+    }
+}
+
+fn is_expired(month: u8, year: u16) -> bool {
+    let now = time::OffsetDateTime::now_utc();
+    (i32::from(year), month) < (now.year(), u8::from(now.month()))
+}
+
+/// dLocal's date format: `2018-12-26T20:26:09.000+0000`.
+pub(super) fn dlocal_date() -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]+0000"
+    );
+    time::OffsetDateTime::now_utc()
+        .format(&format)
+        .unwrap_or_default()
+}
+
+/// Moves a pending payment to its final status, once: records the ledger entry for an
+/// approval and returns the notification to send. A settled payment is left as it is.
+pub(super) fn settle(
+    sandbox: &Sandbox,
+    inner: &mut Inner,
+    id: &str,
+    settlement: Settlement,
+) -> Option<Notification> {
+    let payment = inner.payments.get_mut(id)?;
+    if matches!(payment.stage, Stage::Settled(_)) {
+        return None;
+    }
+    payment.stage = Stage::Settled(settlement);
+    record_if_approved(sandbox, payment);
+    payment.notification(sandbox)
+}
+
+fn record_if_approved(sandbox: &Sandbox, payment: &Payment) {
+    if let Stage::Settled(settlement) = &payment.stage {
+        if settlement.status.is_approved() {
+            sandbox.ledger.record(LedgerEntry {
+                provider: Provider::Dlocal,
+                provider_payment_id: payment.id.clone(),
+                order_id: payment.order_id.clone(),
+                amount: payment.amount.minor,
+                currency: payment.amount.currency.clone(),
+                idempotency_key: payment.idempotency_key.clone(),
+                card: payment.masked_card.clone(),
+                time: now_rfc3339(),
+            });
+        }
+    }
+}
+
+/// Reads a request body within [`MAX_BODY_BYTES`].
+async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::body_too_large())
+}
+
+/// `POST /secure_payments`.
+pub(super) async fn create(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<PaymentObject>, ApiError> {
+    let body = read_body(body).await?;
+    auth::verify(&headers, &body)?;
+    let request = PaymentRequest::parse(&body)?;
+    let idempotency_key = headers
+        .get("X-Idempotency-Key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+
+    let (object, notification) = {
+        let mut inner = sandbox.dlocal.lock();
+        if let Some(existing) = idempotency_key
+            .as_ref()
+            .and_then(|key| inner.idempotency.get(key))
+            .and_then(|id| inner.payments.get(id))
+        {
+            return Ok(Json(existing.object(&sandbox)));
+        }
+        if inner.orders.contains_key(&request.order_id) {
+            return Err(ApiError::order_id_duplicated());
+        }
+        let id = format!("D-4-{}", uuid::Uuid::new_v4());
+        let (brand, last4, masked_card) = match &request.card.number {
+            Ok(pan) => (
+                wire::brand_code(pan.brand()),
+                pan.last_four().to_owned(),
+                pan.masked(),
+            ),
+            Err(last4) => ("", last4.clone(), format!("invalid ****{last4}")),
+        };
+        let payment = Payment {
+            id: id.clone(),
+            order_id: request.order_id.clone(),
+            amount: request.amount.clone(),
+            country: request.country.clone(),
+            card: CardObject {
+                holder_name: request.card.holder_name.clone(),
+                expiration_month: request.card.expiration_month,
+                expiration_year: request.card.expiration_year,
+                brand,
+                last4,
+            },
+            masked_card,
+            capture: request.card.capture,
+            description: request.description.clone(),
+            notification_url: request.notification_url.clone(),
+            callback_url: request.callback_url.clone(),
+            idempotency_key: idempotency_key.clone(),
+            created_date: dlocal_date(),
+            stage: open(&request, &id),
+        };
+        record_if_approved(&sandbox, &payment);
+        let object = payment.object(&sandbox);
+        let notification = payment.notification(&sandbox);
+        inner.orders.insert(request.order_id.clone(), id.clone());
+        if let Some(key) = idempotency_key {
+            inner.idempotency.insert(key, id.clone());
+        }
+        inner.payments.insert(id, payment);
+        (object, notification)
+    };
+    if let Some(notification) = notification {
+        notify::dispatch(&sandbox, notification);
+    }
+    Ok(Json(object))
+}
+
+fn find(sandbox: &Sandbox, headers: &HeaderMap, id: &str) -> Result<PaymentObject, ApiError> {
+    auth::verify(headers, b"")?;
+    sandbox
+        .dlocal
+        .lock()
+        .payments
+        .get(id)
+        .map(|payment| payment.object(sandbox))
+        .ok_or_else(ApiError::payment_not_found)
+}
+
+/// `GET /payments/{id}`.
+pub(super) async fn retrieve(
+    State(sandbox): State<Sandbox>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match find(&sandbox, &headers, &id) {
+        Ok(object) => Json(object).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// `GET /payments/{id}/status`.
+pub(super) async fn status(
+    State(sandbox): State<Sandbox>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match find(&sandbox, &headers, &id) {
+        Ok(object) => Json(StatusObject {
+            status: object.status,
+            status_code: object.status_code,
+            status_detail: object.status_detail,
+        })
+        .into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emv::Pan;
+
+    fn profile(pan: &str) -> CardProfile {
+        CardProfile::of(&Pan::parse(pan).unwrap())
+    }
+
+    #[test]
+    fn frictionless_outcomes() {
+        let settle = |pan: &str, capture| {
+            let p = profile(pan);
+            settle_frictionless(&p, frictionless_status(&p).unwrap(), "seed", capture).status
+        };
+        assert_eq!(settle("4000000000001000", true), FinalStatus::Paid);
+        assert_eq!(settle("4000000000001109", false), FinalStatus::Authorized);
+        assert_eq!(settle("4000000000001307", false), FinalStatus::Authorized);
+        assert_eq!(
+            settle("4000000000001208", true),
+            FinalStatus::Rejected(RejectionCode::THREE_DS_FAILED)
+        );
+        assert_eq!(
+            settle("4000000000001406", true),
+            FinalStatus::Rejected(RejectionCode::REQUESTED_BY_BANK)
+        );
+        assert_eq!(
+            settle("4000000000004004", true),
+            FinalStatus::Rejected(RejectionCode::BANK)
+        );
+        assert_eq!(settle("4000000000003105", true), FinalStatus::Paid);
+        assert_eq!(frictionless_status(&profile("4000000000002008")), None);
+    }
+
+    #[test]
+    fn description_trick() {
+        assert_eq!(sandbox_status("600"), Some(FinalStatus::Authorized));
+        assert_eq!(
+            sandbox_status("302"),
+            Some(FinalStatus::Rejected(RejectionCode(302)))
+        );
+        assert_eq!(sandbox_status("Order 302"), None);
+        assert_eq!(sandbox_status("400"), None);
+    }
+}
