@@ -20,7 +20,7 @@ use threeds_bridge::sandbox::payroc::SANDBOX_TERMINAL;
 use threeds_bridge::sandbox::RunningSandbox;
 use threeds_bridge::sandbox::SandboxConfig;
 
-const RECEIPT: &str = "http://127.0.0.1:8080/returns/payroc";
+const RECEIPT: &str = "http://127.0.0.1:8080/v1/returns/payroc";
 const API_KEY: &str = "sandbox-payroc-api-key";
 
 // ---------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ SANDBOX OPTIONS:
                                      POST /_sandbox/faults takes them
     --payroc-receipt-url TERMINAL=URL
                                      the MPI receipt URL of a Payroc processing terminal
-                                     (repeatable; default 4479001=http://127.0.0.1:8080/returns/payroc)
+                                     (repeatable; default 4479001=http://127.0.0.1:8080/v1/returns/payroc)
 
 Runs until Ctrl-C. See docs/sandbox.md.
 ";

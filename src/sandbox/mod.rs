@@ -43,7 +43,7 @@ impl SandboxConfig {
             public_url: public_url.into(),
             payroc_receipt_urls: HashMap::from([(
                 payroc::SANDBOX_TERMINAL.to_owned(),
-                "http://127.0.0.1:8080/returns/payroc".to_owned(),
+                "http://127.0.0.1:8080/v1/returns/payroc".to_owned(),
             )]),
             faults: Vec::new(),
         }
