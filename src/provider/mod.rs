@@ -81,6 +81,27 @@ impl BrowserReturn {
     }
 }
 
+/// A server-to-server message a provider sent to the backend's webhook (dLocal's
+/// notifications), untrusted until the adapter has verified it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Notification {
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Notification {
+    /// The value of header `name` (case-insensitive), if it appears exactly once.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let mut values = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str());
+        let first = values.next()?;
+        values.next().is_none().then_some(first)
+    }
+}
+
 /// The small interface every provider adapter implements. An adapter value holds its
 /// configuration (base URLs, credentials) and caches that are safe to lose (Payroc's
 /// bearer token); it is shared by all sessions of a host.
@@ -114,4 +135,17 @@ pub trait Adapter {
         completion: ThreeDsCompInd,
         cx: &Context,
     ) -> Step<Self::State>;
+
+    /// The provider notified the backend about this session's payment. `None`: nothing
+    /// to do (not verified, not this session's, or no news). Providers without
+    /// notifications keep this default.
+    fn on_notification(
+        &self,
+        state: Self::State,
+        notification: &Notification,
+        cx: &Context,
+    ) -> Option<Step<Self::State>> {
+        let _ = (state, notification, cx);
+        None
+    }
 }
