@@ -102,6 +102,14 @@ impl Notification {
     }
 }
 
+/// Why an adapter refused a browser return: the host shows an error page (HTML on the
+/// return routes) and changes nothing. `code` is stable (`bad_signature`, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnRefused {
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
 /// The small interface every provider adapter implements. An adapter value holds its
 /// configuration (base URLs, credentials) and caches that are safe to lose (Payroc's
 /// bearer token); it is shared by all sessions of a host.
@@ -127,6 +135,20 @@ pub trait Adapter {
         ret: &BrowserReturn,
         cx: &Context,
     ) -> Step<Self::State>;
+
+    /// Checks a browser return before the host acts on it: `Err` means forged, tampered,
+    /// replayed or not this session's, and the host must change nothing (error page).
+    /// Hosts call it before [`Adapter::on_browser_return`]; adapters whose returns are
+    /// verified inside `on_browser_return` alone keep this default.
+    fn verify_browser_return(
+        &self,
+        state: &Self::State,
+        ret: &BrowserReturn,
+        cx: &Context,
+    ) -> Result<(), ReturnRefused> {
+        let _ = (state, ret, cx);
+        Ok(())
+    }
 
     /// The page ran the 3DS Method (or gave up after 10 s).
     fn on_method_completed(
