@@ -1,0 +1,300 @@
+//! dLocal's wire protocol as data: the request signature, `X-Date`, the
+//! `POST /secure_payments` body, the payment object and the error body
+//! (docs.dlocal.com/reference/payins-security, /the-payment-object, /http-errors-payments).
+//! Pure: no clock (the date comes from `Context::now_ms`), no IO.
+
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Deserializer, Serialize};
+use sha2::Sha256;
+
+use crate::emv::{CardBrand, Eci};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The API version this adapter speaks.
+pub const VERSION: &str = "2.1";
+/// The `Authorization` header's fixed part.
+pub const SCHEME_PREFIX: &str = "V2-HMAC-SHA256, Signature: ";
+
+/// HMAC-SHA256 under `secret` over the concatenation of `parts`.
+pub fn mac_over(secret: &str, parts: &[&[u8]]) -> HmacSha256 {
+    // HMAC takes keys of any length, so this cannot fail.
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    for part in parts {
+        mac.update(part);
+    }
+    mac
+}
+
+/// `hex(HMAC-SHA256(secret, login + date + body))`, lowercase: the request and
+/// notification signature.
+pub fn signature(secret: &str, login: &str, date: &str, body: &[u8]) -> String {
+    hex(
+        &mac_over(secret, &[login.as_bytes(), date.as_bytes(), body])
+            .finalize()
+            .into_bytes(),
+    )
+}
+
+/// The message the `callback_url` form's `signature` covers (after `X-Login + date`).
+pub fn callback_message(status: &str, payment_id: &str) -> String {
+    format!("{{status:{status},paymentId:{payment_id}}}")
+}
+
+/// Checks `claimed_hex` against the HMAC of `parts`, in constant time.
+pub fn verify(secret: &str, parts: &[&[u8]], claimed_hex: &str) -> bool {
+    match decode_hex(claimed_hex) {
+        Some(claimed) => mac_over(secret, parts).verify_slice(&claimed).is_ok(),
+        None => false,
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    out
+}
+
+/// 64 hex digits (either case) → 32 bytes.
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() != 64 {
+        return None;
+    }
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| Some((nibble(pair[0])? << 4) | nibble(pair[1])?))
+        .collect()
+}
+
+/// `X-Date`: ISO-8601 UTC with milliseconds (`2018-07-12T13:46:28.629Z`) from Unix
+/// milliseconds. Written out here because the core has no date library and no clock.
+pub fn x_date(now_ms: u64) -> String {
+    let seconds = now_ms / 1000;
+    let millis = now_ms % 1000;
+    let days = i64::try_from(seconds / 86_400).unwrap_or(i64::MAX / 2);
+    let in_day = seconds % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        in_day / 3600,
+        in_day % 3600 / 60,
+        in_day % 60
+    )
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Currencies dLocal amounts carry without decimals (ISO 4217 exponent 0).
+const ZERO_DECIMAL: [&str; 16] = [
+    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
+    "XAF", "XOF", "XPF",
+];
+/// Currencies with three decimals (ISO 4217 exponent 3).
+const THREE_DECIMAL: [&str; 7] = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+
+/// Minor units → dLocal's decimal major units, as a JSON number: 12000 BRL → `120`,
+/// 1050 → `10.5`, 5000 CLP → `5000`. Other currencies have two decimals.
+pub fn major_amount(minor: u64, currency: &str) -> serde_json::Number {
+    let scale: u64 = if ZERO_DECIMAL.contains(&currency) {
+        1
+    } else if THREE_DECIMAL.contains(&currency) {
+        1000
+    } else {
+        100
+    };
+    if minor % scale == 0 {
+        serde_json::Number::from(minor / scale)
+    } else {
+        // Below 2^53 / 1000 the shortest decimal of this f64 is the exact amount.
+        serde_json::Number::from_f64(minor as f64 / scale as f64)
+            .unwrap_or_else(|| serde_json::Number::from(minor / scale))
+    }
+}
+
+/// `POST /secure_payments`.
+#[derive(Debug, Serialize)]
+pub struct CreateBody<'a> {
+    pub amount: serde_json::Number,
+    pub currency: &'a str,
+    pub country: &'a str,
+    pub payment_method_id: &'static str,
+    pub payment_method_flow: &'static str,
+    pub payer: PayerBody<'a>,
+    pub card: CardBody<'a>,
+    pub order_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<&'a str>,
+    pub notification_url: String,
+    pub callback_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub three_dsecure: Option<ThreeDsBody>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PayerBody<'a> {
+    pub name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+}
+
+/// The card as typed, or a dLocal card token. `Debug` never shows the number or CVV.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum CardBody<'a> {
+    Details {
+        holder_name: &'a str,
+        number: &'a str,
+        cvv: &'a str,
+        expiration_month: u8,
+        expiration_year: u16,
+        capture: bool,
+    },
+    Token {
+        token: &'a str,
+        capture: bool,
+    },
+}
+
+impl std::fmt::Debug for CardBody<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CardBody(***)")
+    }
+}
+
+/// `three_dsecure`: force the redirect, or bring the merchant's own authentication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ThreeDsBody {
+    Force {
+        force: bool,
+    },
+    Mpi {
+        mpi: bool,
+        three_dsecure_version: String,
+        eci: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cavv: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        xid: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ds_transaction_id: Option<String>,
+        enrollment_response: &'static str,
+        authentication_response: &'static str,
+    },
+}
+
+/// The payment object, as far as this adapter reads it (`POST /secure_payments`,
+/// `GET /payments/{id}`, notifications).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PaymentObject {
+    pub id: String,
+    pub status: String,
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub status_code: Option<String>,
+    #[serde(default)]
+    pub status_detail: Option<String>,
+    #[serde(default)]
+    pub order_id: Option<String>,
+    #[serde(default)]
+    pub three_dsecure: Option<ThreeDsObject>,
+    #[serde(default)]
+    pub card: Option<CardObject>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ThreeDsObject {
+    #[serde(default)]
+    pub redirect_url: Option<String>,
+    /// An ECI that does not parse is treated as absent (it only informs the result).
+    #[serde(default, deserialize_with = "lenient_eci")]
+    pub eci: Option<Eci>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CardObject {
+    #[serde(default)]
+    pub brand: Option<String>,
+}
+
+/// dLocal's error body.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ErrorBody {
+    #[serde(deserialize_with = "required_string_or_number")]
+    pub code: String,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub param: Option<String>,
+}
+
+/// dLocal's two-letter brand codes.
+pub fn brand_from_code(code: &str) -> CardBrand {
+    match code {
+        "VI" | "VD" => CardBrand::Visa,
+        "MC" | "MD" => CardBrand::Mastercard,
+        "AM" => CardBrand::Amex,
+        "DC" => CardBrand::Diners,
+        "EL" => CardBrand::Elo,
+        "JC" => CardBrand::Jcb,
+        "DI" => CardBrand::Discover,
+        "UP" => CardBrand::UnionPay,
+        _ => CardBrand::Unknown,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StringOrNumber {
+    Text(String),
+    Number(serde_json::Number),
+}
+
+impl From<StringOrNumber> for String {
+    fn from(value: StringOrNumber) -> String {
+        match value {
+            StringOrNumber::Text(text) => text,
+            StringOrNumber::Number(number) => number.to_string(),
+        }
+    }
+}
+
+fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<StringOrNumber>::deserialize(d)?.map(String::from))
+}
+
+fn required_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    StringOrNumber::deserialize(d).map(String::from)
+}
+
+fn lenient_eci<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Eci>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(value.and_then(|v| serde_json::from_value::<Eci>(v).ok()))
+}
