@@ -1,0 +1,680 @@
+//! The dLocal adapter against the sandbox over real HTTP: every contract card dLocal's
+//! flow can express, the redirect page and the ACS, notifications delivered to a tiny
+//! receiver started here, the callback and notification in either order, and a create
+//! resent after a dropped answer. Each test asserts the sandbox ledger.
+
+mod support;
+
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use threeds_bridge::emv::{
+    BrowserDetails, BrowserReadings, ChallengeWindowSize, Eci, Pan, ServerReadings, TransStatus,
+};
+use threeds_bridge::payment::{
+    CardDetails, ChallengePreference, Cvv, DisplayMode, ExternalAuthentication, Payer,
+    PaymentMethod, PaymentResult, PaymentStart, PaymentStatus, ProviderKind, ResultCode,
+};
+use threeds_bridge::provider::dlocal::{verify_notification, Config, DlocalAdapter, State};
+use threeds_bridge::provider::{Adapter, Notification, Step, TransportFailure};
+use threeds_bridge::sandbox::RunningSandbox;
+use threeds_bridge::session::{AdapterState, Phase, Session};
+use threeds_bridge::store::memory::MemoryStore;
+use threeds_bridge::store::SessionStore;
+use tokio::sync::mpsc;
+
+use support::flow::{self, Cardholder, Trace};
+
+fn session_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn start(pan: &str) -> PaymentStart {
+    let browser = BrowserDetails::build(
+        &BrowserReadings::default(),
+        &ServerReadings {
+            accept_header: Some("text/html".into()),
+            user_agent: Some("Mozilla/5.0 (test)".into()),
+            ip: Some("179.27.83.210".into()),
+            ..ServerReadings::default()
+        },
+    )
+    .expect("browser details");
+    PaymentStart {
+        order_id: format!("order-{}", uuid::Uuid::new_v4().simple()),
+        amount: 12_000,
+        currency: "BRL".into(),
+        description: None,
+        method: PaymentMethod::Card(CardDetails {
+            number: Pan::parse(pan).expect("pan"),
+            expiry_month: 10,
+            expiry_year: 2040,
+            cvv: Cvv::parse("123").expect("cvv"),
+            holder_name: "Thiago Gabriel".into(),
+        }),
+        payer: Payer {
+            name: Some("Thiago Gabriel".into()),
+            email: Some("thiago@example.com".into()),
+            document: Some("53033315550".into()),
+            country: Some("BR".into()),
+        },
+        browser,
+        challenge: ChallengePreference::NoPreference,
+        display: DisplayMode::Iframe,
+        window_size: ChallengeWindowSize::FullScreen,
+        external_authentication: None,
+    }
+}
+
+fn adapter(sb: &RunningSandbox) -> DlocalAdapter {
+    DlocalAdapter::new(Config::sandbox(&sb.url))
+}
+
+/// The dLocal ledger entries: (payment id, order id).
+fn ledger(sb: &RunningSandbox) -> Vec<(String, String)> {
+    sb.sandbox
+        .ledger
+        .entries()
+        .into_iter()
+        .map(|e| (e.provider_payment_id, e.order_id))
+        .collect()
+}
+
+fn eci(text: &str) -> Option<Eci> {
+    Eci::parse(text).ok()
+}
+
+async fn pay(
+    adapter: &DlocalAdapter,
+    start: &PaymentStart,
+    who: Cardholder,
+) -> (PaymentResult, Trace) {
+    flow::run(adapter, start, &session_id(), who).await
+}
+
+/// An authorized result is in the ledger exactly once under its payment id; any other
+/// result is not in it at all.
+fn assert_ledger(sb: &RunningSandbox, result: &PaymentResult, order_id: &str) {
+    let entries: Vec<_> = ledger(sb)
+        .into_iter()
+        .filter(|(_, o)| o == order_id)
+        .collect();
+    if result.status == PaymentStatus::Authorized {
+        let id = result.provider_payment_id.clone().expect("payment id");
+        assert_eq!(entries, vec![(id, order_id.to_owned())]);
+    } else {
+        assert!(entries.is_empty(), "{entries:?} for {result:?}");
+    }
+}
+
+#[tokio::test]
+async fn frictionless_cards_finish_without_the_browser() {
+    let sb = support::sandbox().await;
+    let adapter = adapter(&sb);
+    type Expected = (
+        &'static str,
+        PaymentStatus,
+        Option<TransStatus>,
+        Option<&'static str>,
+        bool,
+        Option<ResultCode>,
+        Option<&'static str>,
+    );
+    let cases: [Expected; 9] = [
+        (
+            "4000000000001000",
+            PaymentStatus::Authorized,
+            Some(TransStatus::Y),
+            Some("05"),
+            true,
+            None,
+            None,
+        ),
+        (
+            "4000000000001109",
+            PaymentStatus::Authorized,
+            Some(TransStatus::A),
+            Some("06"),
+            true,
+            None,
+            None,
+        ),
+        (
+            "4000000000001208",
+            PaymentStatus::Failed,
+            Some(TransStatus::N),
+            None,
+            false,
+            Some(ResultCode::AuthenticationFailed),
+            Some("320"),
+        ),
+        (
+            "4000000000001307",
+            PaymentStatus::Authorized,
+            Some(TransStatus::U),
+            Some("07"),
+            false,
+            None,
+            None,
+        ),
+        (
+            "4000000000001406",
+            PaymentStatus::Failed,
+            Some(TransStatus::R),
+            None,
+            false,
+            Some(ResultCode::AuthenticationFailed),
+            Some("311"),
+        ),
+        (
+            "4000000000002206",
+            PaymentStatus::Authorized,
+            Some(TransStatus::Y),
+            Some("05"),
+            true,
+            None,
+            None,
+        ),
+        (
+            "4000000000003105",
+            PaymentStatus::Authorized,
+            Some(TransStatus::U),
+            Some("07"),
+            false,
+            None,
+            None,
+        ),
+        (
+            "5200000000001005",
+            PaymentStatus::Authorized,
+            Some(TransStatus::Y),
+            Some("02"),
+            true,
+            None,
+            None,
+        ),
+        (
+            "5200000000001104",
+            PaymentStatus::Authorized,
+            Some(TransStatus::A),
+            Some("01"),
+            true,
+            None,
+            None,
+        ),
+    ];
+    for (pan, status, trans_status, want_eci, shift, code, provider_code) in cases {
+        let start = start(pan);
+        let (result, trace) = pay(&adapter, &start, Cardholder::Types("1234")).await;
+        assert_eq!(result.status, status, "{pan}: {result:?}");
+        assert_eq!(result.trans_status, trans_status, "{pan}");
+        if let Some(want) = want_eci {
+            assert_eq!(result.eci, eci(want), "{pan}");
+        }
+        assert_eq!(result.liability_shift, shift, "{pan}");
+        assert_eq!(result.error.as_ref().map(|e| e.code), code, "{pan}");
+        assert_eq!(
+            result
+                .error
+                .as_ref()
+                .and_then(|e| e.provider_code.as_deref()),
+            provider_code,
+            "{pan}"
+        );
+        assert_eq!(trace.calls, vec!["dlocal.secure_payment"], "{pan}");
+        assert!(trace.browser.is_empty(), "{pan}");
+        assert_ledger(&sb, &result, &start.order_id);
+    }
+}
+
+#[tokio::test]
+async fn issuer_decline_after_authentication_is_declined() {
+    let sb = support::sandbox().await;
+    let start = start("4000000000004004");
+    let (result, _) = pay(&adapter(&sb), &start, Cardholder::Types("1234")).await;
+    assert_eq!(result.status, PaymentStatus::Declined);
+    let error = result.error.clone().expect("error");
+    assert_eq!(error.code, ResultCode::Declined);
+    assert_eq!(error.provider_code.as_deref(), Some("301"));
+    assert_eq!(result.eci, eci("05"));
+    assert!(!result.liability_shift);
+    assert_ledger(&sb, &result, &start.order_id);
+}
+
+#[tokio::test]
+async fn challenges_go_through_the_redirect_page_and_the_acs() {
+    let sb = support::sandbox().await;
+    let adapter = adapter(&sb);
+    let cases = [
+        (
+            "4000000000002008",
+            Cardholder::Types("1234"),
+            PaymentStatus::Authorized,
+            "05",
+        ),
+        (
+            "4000000000002107",
+            Cardholder::Types("1234"),
+            PaymentStatus::Authorized,
+            "05",
+        ),
+        (
+            "5200000000002003",
+            Cardholder::Types("1234"),
+            PaymentStatus::Authorized,
+            "02",
+        ),
+        (
+            "370000000000200",
+            Cardholder::Types("1234"),
+            PaymentStatus::Authorized,
+            "05",
+        ),
+        (
+            "4012007153923001",
+            Cardholder::Types("1234"),
+            PaymentStatus::Authorized,
+            "05",
+        ),
+        // 3-D Secure 1.0.2: PaReq/PaRes behind dLocal's page.
+        (
+            "4000000000003006",
+            Cardholder::Types("1234"),
+            PaymentStatus::Authorized,
+            "05",
+        ),
+        (
+            "4000000000002008",
+            Cardholder::Types("9999"),
+            PaymentStatus::Failed,
+            "",
+        ),
+        (
+            "4000000000003006",
+            Cardholder::Types("9999"),
+            PaymentStatus::Failed,
+            "",
+        ),
+        // dLocal reports a cancelled challenge as 320, like a failed one.
+        (
+            "4000000000002008",
+            Cardholder::Cancels,
+            PaymentStatus::Failed,
+            "",
+        ),
+    ];
+    for (pan, who, status, want_eci) in cases {
+        let mut start = start(pan);
+        start.display = DisplayMode::Iframe;
+        let (result, trace) = pay(&adapter, &start, who).await;
+        assert_eq!(result.status, status, "{pan} {who:?}: {result:?}");
+        assert_eq!(
+            trace.browser,
+            vec!["redirect"],
+            "{pan}: a full-page redirect"
+        );
+        assert_eq!(
+            trace.calls,
+            vec!["dlocal.secure_payment", "dlocal.retrieve"],
+            "{pan}: the callback is confirmed by a re-read"
+        );
+        if status == PaymentStatus::Authorized {
+            assert_eq!(result.eci, eci(want_eci), "{pan}");
+            assert_eq!(result.trans_status, Some(TransStatus::Y), "{pan}");
+        } else {
+            let error = result.error.clone().expect("error");
+            assert_eq!(error.code, ResultCode::AuthenticationFailed, "{pan}");
+            assert_eq!(error.provider_code.as_deref(), Some("320"));
+            assert_eq!(result.trans_status, Some(TransStatus::N));
+        }
+        assert_ledger(&sb, &result, &start.order_id);
+    }
+}
+
+#[tokio::test]
+async fn force_sends_a_frictionless_card_through_the_redirect() {
+    let sb = support::sandbox().await;
+    let mut start = start("4000000000001000");
+    start.challenge = ChallengePreference::Mandated;
+    let (result, trace) = pay(&adapter(&sb), &start, Cardholder::Types("1234")).await;
+    assert_eq!(result.status, PaymentStatus::Authorized);
+    assert_eq!(result.eci, eci("05"));
+    assert_eq!(trace.browser, vec!["redirect"]);
+    assert_ledger(&sb, &result, &start.order_id);
+}
+
+#[tokio::test]
+async fn the_merchants_own_authentication_goes_as_mpi() {
+    let sb = support::sandbox().await;
+    let adapter = adapter(&sb);
+    for (version, xid, ds) in [
+        ("2.2.0", None, Some("f25084f0-5b16-4c0a-ae5d-b24808a95e4b")),
+        ("1.0.2", Some("MDAwMDAwMDAwMDAwMDAwMDAwMDE="), None),
+    ] {
+        let mut start = start("4000000000001000");
+        start.external_authentication = Some(ExternalAuthentication {
+            version: version.into(),
+            trans_status: TransStatus::Y,
+            eci: Eci::parse("05").expect("eci"),
+            cavv: "AAABBEg0VhI0VniQEjRWAAAAAAA=".into(),
+            xid: xid.map(str::to_owned),
+            ds_transaction_id: ds.map(str::to_owned),
+        });
+        let (result, trace) = pay(&adapter, &start, Cardholder::Types("1234")).await;
+        assert_eq!(
+            result.status,
+            PaymentStatus::Authorized,
+            "{version}: {result:?}"
+        );
+        assert_eq!(result.eci, eci("05"));
+        assert_eq!(result.three_ds_version.as_deref(), Some(version));
+        assert_eq!(result.trans_status, Some(TransStatus::Y));
+        // Visa on 3-D Secure 1.0.2 no longer shifts liability.
+        assert_eq!(result.liability_shift, version == "2.2.0");
+        assert!(trace.browser.is_empty());
+        assert_ledger(&sb, &result, &start.order_id);
+    }
+    // A failed external authentication is not sent at all.
+    let mut failed = start("4000000000001000");
+    failed.external_authentication = Some(ExternalAuthentication {
+        version: "2.2.0".into(),
+        trans_status: TransStatus::N,
+        eci: Eci::parse("07").expect("eci"),
+        cavv: String::new(),
+        xid: None,
+        ds_transaction_id: Some("f25084f0-5b16-4c0a-ae5d-b24808a95e4b".into()),
+    });
+    let (result, trace) = pay(&adapter, &failed, Cardholder::Types("1234")).await;
+    assert_eq!(result.status, PaymentStatus::Failed);
+    assert!(trace.calls.is_empty());
+    assert_eq!(sb.sandbox.dlocal.payment_count(), 2);
+}
+
+#[tokio::test]
+async fn bad_credentials_and_bad_requests_are_provider_rejected() {
+    let sb = support::sandbox().await;
+    let mut config = Config::sandbox(&sb.url);
+    config.secret_key = "wrong".into();
+    let (result, _) = pay(
+        &DlocalAdapter::new(config),
+        &start("4000000000001000"),
+        Cardholder::Cancels,
+    )
+    .await;
+    assert_eq!(result.status, PaymentStatus::Failed);
+    let error = result.error.expect("error");
+    assert_eq!(error.code, ResultCode::ProviderRejected);
+    assert_eq!(error.provider_code.as_deref(), Some("3001"));
+
+    let mut no_email = start("4000000000001000");
+    no_email.payer.email = None;
+    let (result, _) = pay(&adapter(&sb), &no_email, Cardholder::Cancels).await;
+    let error = result.error.expect("error");
+    assert_eq!(error.provider_code.as_deref(), Some("5001"));
+    assert!(error
+        .provider_message
+        .unwrap_or_default()
+        .contains("payer.email"));
+    assert_eq!(sb.sandbox.dlocal.payment_count(), 0);
+}
+
+/// A webhook receiver on a free port: every notification it gets goes to the channel.
+async fn receiver() -> (String, mpsc::UnboundedReceiver<Notification>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/v1/webhooks/dlocal",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let tx = tx.clone();
+            async move {
+                let headers = headers
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_owned()))
+                    .collect();
+                let _ = tx.send(Notification { headers, body });
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!(
+        "http://{}/v1/webhooks/dlocal",
+        listener.local_addr().expect("addr")
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, rx)
+}
+
+/// The next notification whose payment is no longer pending.
+async fn final_notification(
+    config: &Config,
+    rx: &mut mpsc::UnboundedReceiver<Notification>,
+) -> Notification {
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("a notification within 10 s")
+            .expect("receiver open");
+        let hint = verify_notification(config, &n).expect("a genuine notification");
+        if hint.status != "PENDING" {
+            return n;
+        }
+    }
+}
+
+/// Starts a challenge payment and brings it to dLocal's redirect page: the state the
+/// session would hold while the browser is away, and the redirect form.
+async fn to_redirect(
+    adapter: &DlocalAdapter,
+    start: &PaymentStart,
+    sid: &str,
+) -> (State, threeds_bridge::emv::FormPost) {
+    let Step::Call { state, request } = adapter.start(start, &flow::context(sid)) else {
+        panic!("expected the create");
+    };
+    match adapter.on_response(state, flow::send(&request).await, &flow::context(sid)) {
+        Step::Browser {
+            state,
+            action: threeds_bridge::payment::BrowserAction::Redirect { form },
+        } => (state, form),
+        other => panic!("expected the redirect, got {other:?}"),
+    }
+}
+
+/// Sends the adapter's calls until it finishes.
+async fn finish(adapter: &DlocalAdapter, mut step: Step<State>, sid: &str) -> PaymentResult {
+    loop {
+        step = match step {
+            Step::Done(result) => return result,
+            Step::Call { state, request } => {
+                adapter.on_response(state, flow::send(&request).await, &flow::context(sid))
+            }
+            Step::Browser { .. } => panic!("the payment still waits for the browser"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_notification_finishes_the_payment_when_the_browser_never_returns() {
+    let sb = support::sandbox().await;
+    let (url, mut rx) = receiver().await;
+    let mut config = Config::sandbox(&sb.url);
+    config.notification_url = Some(url);
+    let adapter = DlocalAdapter::new(config.clone());
+    let sid = session_id();
+    let start = start("4000000000002008");
+    let (state, form) = to_redirect(&adapter, &start, &sid).await;
+    // The cardholder passes the challenge, then closes the tab before the callback.
+    let _abandoned = flow::follow((&form).into(), Cardholder::Types("1234")).await;
+
+    let notification = final_notification(&config, &mut rx).await;
+    let hint = verify_notification(&config, &notification).expect("verified");
+    assert_eq!(hint.order_id.as_deref(), Some(start.order_id.as_str()));
+    let step = adapter
+        .on_notification(state, &notification, &flow::context(&sid))
+        .expect("a final notification for this session re-reads the payment");
+    let result = finish(&adapter, step, &sid).await;
+    assert_eq!(result.status, PaymentStatus::Authorized);
+    assert_eq!(result.eci, eci("05"));
+    assert_ledger(&sb, &result, &start.order_id);
+}
+
+fn session(sid: &str, start: &PaymentStart, state: &State) -> Session {
+    Session {
+        id: sid.to_owned(),
+        nonce: "nonce".into(),
+        provider: ProviderKind::Dlocal,
+        order_id: start.order_id.clone(),
+        amount: start.amount,
+        currency: start.currency.clone(),
+        checkout_origin: "https://shop.example".into(),
+        display: start.display,
+        card: None,
+        created_at_ms: flow::now_ms(),
+        expires_at_ms: flow::now_ms() + 600_000,
+        version: 1,
+        phase: Phase::AwaitingBrowser {
+            state: AdapterState(serde_json::to_value(state).expect("state")),
+            action: threeds_bridge::payment::BrowserAction::Redirect {
+                form: threeds_bridge::emv::FormPost::post("https://x.invalid", []),
+            },
+        },
+    }
+}
+
+/// What a host does with an event: load the session, let the adapter act on the state
+/// it loaded, and store the outcome with compare-and-set. `None` from the adapter, a
+/// final session or a lost race changes nothing.
+async fn host_event(
+    store: &MemoryStore,
+    adapter: &DlocalAdapter,
+    loaded: &Session,
+    act: impl FnOnce(State) -> Option<Step<State>>,
+) -> bool {
+    let Phase::AwaitingBrowser { state, .. } = &loaded.phase else {
+        return false;
+    };
+    let state: State = serde_json::from_value(state.0.clone()).expect("state");
+    let Some(step) = act(state) else { return false };
+    let result = finish(adapter, step, &loaded.id).await;
+    let next = loaded
+        .advanced(Phase::Final { result }, flow::now_ms())
+        .expect("advance");
+    store.swap(&next).await.expect("store")
+}
+
+#[tokio::test]
+async fn callback_and_notification_in_either_order_give_one_result_and_one_charge() {
+    let sb = support::sandbox().await;
+    let (url, mut rx) = receiver().await;
+    let mut config = Config::sandbox(&sb.url);
+    config.notification_url = Some(url);
+    let adapter = DlocalAdapter::new(config.clone());
+    let store = MemoryStore::default();
+
+    for callback_first in [true, false] {
+        let sid = session_id();
+        let start = start("4000000000002008");
+        let (state, form) = to_redirect(&adapter, &start, &sid).await;
+        store
+            .create(&session(&sid, &start, &state))
+            .await
+            .expect("create");
+        let back = flow::follow((&form).into(), Cardholder::Types("1234")).await;
+        let notification = final_notification(&config, &mut rx).await;
+        // Both events were dispatched against the same stored version.
+        let loaded = store.load(&sid).await.expect("load").expect("session");
+        let cx = flow::context(&sid);
+        let by_callback = |state: State| {
+            adapter.verify_browser_return(&state, &back, &cx).ok()?;
+            Some(adapter.on_browser_return(state, &back, &cx))
+        };
+        let by_notification = |state: State| adapter.on_notification(state, &notification, &cx);
+        let (first, second) = if callback_first {
+            let a = host_event(&store, &adapter, &loaded, by_callback).await;
+            let b = host_event(&store, &adapter, &loaded, by_notification).await;
+            (a, b)
+        } else {
+            let a = host_event(&store, &adapter, &loaded, by_notification).await;
+            let b = host_event(&store, &adapter, &loaded, by_callback).await;
+            (a, b)
+        };
+        assert!(first, "the first event finishes the payment");
+        assert!(
+            !second,
+            "the second finds the session moved and changes nothing"
+        );
+        let stored = store.load(&sid).await.expect("load").expect("session");
+        let result = stored.result().expect("final").clone();
+        assert_eq!(result.status, PaymentStatus::Authorized);
+        assert_ledger(&sb, &result, &start.order_id);
+        // A late event on the final session is not even passed to the adapter.
+        assert!(!host_event(&store, &adapter, &stored, by_notification).await);
+    }
+}
+
+#[tokio::test]
+async fn a_create_resent_after_a_dropped_answer_charges_once() {
+    let sb = support::sandbox().await;
+    let adapter = adapter(&sb);
+    let http = reqwest::Client::new();
+    let faults = format!("{}/_sandbox/faults", sb.url);
+    let rules = serde_json::json!({"rules": [
+        {"provider": "dlocal", "endpoint": "/secure_payments", "drop_after_commit": true}
+    ]});
+    let answer = http
+        .post(&faults)
+        .json(&rules)
+        .send()
+        .await
+        .expect("faults");
+    assert!(answer.status().is_success());
+
+    let sid = session_id();
+    let start = start("4000000000001000");
+    let Step::Call { state, request } = adapter.start(&start, &flow::context(&sid)) else {
+        panic!("expected the create");
+    };
+    let dropped = flow::send(&request).await;
+    assert!(
+        matches!(dropped, Err(TransportFailure::Connection(_))),
+        "{dropped:?}"
+    );
+    assert_eq!(ledger(&sb).len(), 1, "dLocal committed the charge");
+    // If the host gave up here, the adapter would report the provider unavailable.
+    let gave_up = adapter.on_response(state.clone(), dropped, &flow::context(&sid));
+    let Step::Done(gave_up) = gave_up else {
+        panic!()
+    };
+    assert_eq!(
+        gave_up.error.map(|e| e.code),
+        Some(ResultCode::ProviderUnavailable)
+    );
+
+    // The request is retry-safe: the host resends it as it is, same X-Idempotency-Key.
+    assert!(request.retry_safe);
+    http.delete(&faults).send().await.expect("clear faults");
+    let resent = flow::send(&request).await;
+    let Step::Done(result) = adapter.on_response(state, resent, &flow::context(&sid)) else {
+        panic!("expected the result");
+    };
+    assert_eq!(result.status, PaymentStatus::Authorized);
+    // Starting the same session again (a host restarted mid-call) builds the same key.
+    let Step::Call { state, request } = adapter.start(&start, &flow::context(&sid)) else {
+        panic!()
+    };
+    let again = finish(&adapter, Step::Call { state, request }, &sid).await;
+    assert_eq!(again.provider_payment_id, result.provider_payment_id);
+    let entries = sb.sandbox.ledger.entries();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(
+        entries[0].idempotency_key.as_deref(),
+        Some(
+            flow::context(&sid)
+                .idempotency_key("secure-payment")
+                .as_str()
+        )
+    );
+    assert_ledger(&sb, &result, &start.order_id);
+}
