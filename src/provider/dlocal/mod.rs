@@ -11,6 +11,7 @@
 //! out in the one create request and nothing of it but a [`CardSummary`] is kept.
 //! docs/backend/dlocal.md describes the flow and the choices.
 
+mod result;
 mod wire;
 
 #[cfg(test)]
@@ -22,16 +23,15 @@ use super::{
     Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, Notification, ReturnRefused, Step,
     TransportFailure,
 };
-use crate::emv::{
-    CardBrand, Eci, FormMethod, FormPost, Generation, LiabilityShift, ThreeDsCompInd, TransStatus,
-};
+use crate::emv::{FormMethod, FormPost, ThreeDsCompInd, TransStatus};
 use crate::payment::{
-    BrowserAction, CardSummary, ChallengePreference, ExternalAuthentication, PaymentMethod,
-    PaymentResult, PaymentStart, PaymentStatus, ResultCode, ResultError,
+    BrowserAction, CardSummary, ChallengePreference, PaymentMethod, PaymentResult, PaymentStart,
+    PaymentStatus, ResultCode,
 };
 
+use result::{bad_response, error_result, outcome, refused_before_call, Verdict};
 pub use wire::{callback_message, signature, x_date, VERSION};
-use wire::{CardBody, CreateBody, ErrorBody, PayerBody, PaymentObject, ThreeDsBody};
+use wire::{mpi_body, CardBody, CreateBody, ErrorBody, PayerBody, PaymentObject, ThreeDsBody};
 
 /// dLocal's production API.
 pub const PRODUCTION_URL: &str = "https://api.dlocal.com";
@@ -696,113 +696,6 @@ impl Adapter for DlocalAdapter {
     }
 }
 
-/// How a payment ended, before the details.
-enum Verdict {
-    Authorized,
-    /// 3-D Secure did not authenticate (320: N, failed or cancelled challenge; 311: R).
-    NotAuthenticated(TransStatus),
-    /// The issuer or dLocal refused the authorization.
-    Declined,
-    /// CANCELLED or EXPIRED.
-    Ended,
-}
-
-fn outcome(order: &Order, payment: &PaymentObject, verdict: Verdict) -> PaymentResult {
-    let brand = order
-        .card
-        .as_ref()
-        .map(|c| c.brand)
-        .or_else(|| {
-            payment
-                .card
-                .as_ref()
-                .and_then(|c| c.brand.as_deref())
-                .map(wire::brand_from_code)
-        })
-        .unwrap_or(CardBrand::Unknown);
-    let eci = payment.three_dsecure.as_ref().and_then(|t| t.eci);
-    let trans_status = match (&verdict, &order.external) {
-        (Verdict::NotAuthenticated(status), _) => Some(*status),
-        (_, Some(external)) => Some(external.trans_status),
-        _ => eci.and_then(|eci| trans_status_from_eci(brand, eci)),
-    };
-    let version = order.external.as_ref().map(|e| e.version.clone());
-    let generation = match &version {
-        Some(v) if v.starts_with('1') => Generation::Legacy,
-        _ => Generation::Emv,
-    };
-    let (status, code) = match verdict {
-        Verdict::Authorized => (PaymentStatus::Authorized, None),
-        Verdict::NotAuthenticated(_) => (
-            PaymentStatus::Failed,
-            Some(ResultCode::AuthenticationFailed),
-        ),
-        Verdict::Declined => (PaymentStatus::Declined, Some(ResultCode::Declined)),
-        Verdict::Ended => (PaymentStatus::Failed, Some(ResultCode::ProviderRejected)),
-    };
-    let liability_shift = status == PaymentStatus::Authorized
-        && trans_status
-            .is_some_and(|ts| LiabilityShift::decide(brand, ts, eci, generation).is_shifted());
-    PaymentResult {
-        status,
-        provider_payment_id: Some(payment.id.clone()),
-        three_ds_version: version,
-        trans_status,
-        eci,
-        liability_shift,
-        error: code.map(|code| ResultError {
-            code,
-            provider_code: payment.status_code.clone(),
-            provider_message: payment.status_detail.clone(),
-        }),
-    }
-}
-
-/// dLocal reports no transStatus; the ECI tells it for an approved or declined
-/// authorization (scheme ECI tables): Visa family 05 Y, 06 A, 07 U; Mastercard 02 Y,
-/// 01 A, 00 U. Other values say nothing.
-fn trans_status_from_eci(brand: CardBrand, eci: Eci) -> Option<TransStatus> {
-    let visa_family = brand.uses_visa_eci();
-    match (visa_family, brand, eci.value()) {
-        (_, CardBrand::Unknown, _) => None,
-        (true, _, 5) | (false, CardBrand::Mastercard, 2) => Some(TransStatus::Y),
-        (true, _, 6) | (false, CardBrand::Mastercard, 1) => Some(TransStatus::A),
-        (true, _, 7) | (false, CardBrand::Mastercard, 0) => Some(TransStatus::U),
-        _ => None,
-    }
-}
-
-/// The MPI variant: the merchant's own 3DS server authenticated (Y, A or U here).
-fn mpi_body(external: &ExternalAuthentication) -> ThreeDsBody {
-    let v2 = !external.version.starts_with('1');
-    let version = if v2 {
-        match external.version.as_str() {
-            "2.1.0" | "2.2.0" => external.version.clone(),
-            _ => "2.0".to_owned(),
-        }
-    } else {
-        "1.0".to_owned()
-    };
-    ThreeDsBody::Mpi {
-        mpi: true,
-        three_dsecure_version: version,
-        eci: external.eci.as_two_digits(),
-        cavv: Some(external.cavv.clone()).filter(|c| !c.is_empty()),
-        xid: if v2 { None } else { external.xid.clone() },
-        ds_transaction_id: if v2 {
-            external.ds_transaction_id.clone()
-        } else {
-            None
-        },
-        enrollment_response: "Y",
-        authentication_response: match external.trans_status {
-            TransStatus::Y => "Y",
-            TransStatus::A => "A",
-            _ => "U",
-        },
-    }
-}
-
 /// dLocal's page is a full-page GET, whatever the display mode.
 fn redirect(url: &str) -> BrowserAction {
     BrowserAction::Redirect {
@@ -812,39 +705,4 @@ fn redirect(url: &str) -> BrowserAction {
             fields: Vec::new(),
         },
     }
-}
-
-fn error_result(
-    status: PaymentStatus,
-    code: ResultCode,
-    provider_code: Option<String>,
-    provider_message: Option<String>,
-) -> PaymentResult {
-    PaymentResult {
-        error: Some(ResultError {
-            code,
-            provider_code,
-            provider_message,
-        }),
-        ..PaymentResult::failed(status, code)
-    }
-}
-
-fn bad_response(why: &str) -> PaymentResult {
-    error_result(
-        PaymentStatus::Error,
-        ResultCode::ProviderBadResponse,
-        None,
-        Some(why.to_owned()),
-    )
-}
-
-/// A payment dLocal cannot take as asked: refused here, before any call.
-fn refused_before_call(why: &str) -> PaymentResult {
-    error_result(
-        PaymentStatus::Failed,
-        ResultCode::ProviderRejected,
-        None,
-        Some(why.to_owned()),
-    )
 }

@@ -6,8 +6,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::*;
-use crate::emv::{BrowserDetails, BrowserReadings, ChallengeWindowSize, Pan, ServerReadings};
-use crate::payment::{CardDetails, Cvv, DisplayMode, Payer};
+use crate::emv::{BrowserDetails, BrowserReadings, ChallengeWindowSize, Eci, Pan, ServerReadings};
+use crate::payment::{CardDetails, Cvv, DisplayMode, ExternalAuthentication, Payer};
 use crate::provider::HttpMethod;
 
 const LOGIN: &str = "sak223k2wdksdl2";

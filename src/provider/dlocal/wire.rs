@@ -7,7 +7,8 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::Sha256;
 
-use crate::emv::{CardBrand, Eci};
+use crate::emv::{CardBrand, Eci, TransStatus};
+use crate::payment::ExternalAuthentication;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -297,4 +298,35 @@ fn required_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, 
 fn lenient_eci<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Eci>, D::Error> {
     let value = Option::<serde_json::Value>::deserialize(d)?;
     Ok(value.and_then(|v| serde_json::from_value::<Eci>(v).ok()))
+}
+
+/// The MPI variant: the merchant's own 3DS server authenticated (Y, A or U here).
+pub fn mpi_body(external: &ExternalAuthentication) -> ThreeDsBody {
+    let v2 = !external.version.starts_with('1');
+    let version = if v2 {
+        match external.version.as_str() {
+            "2.1.0" | "2.2.0" => external.version.clone(),
+            _ => "2.0".to_owned(),
+        }
+    } else {
+        "1.0".to_owned()
+    };
+    ThreeDsBody::Mpi {
+        mpi: true,
+        three_dsecure_version: version,
+        eci: external.eci.as_two_digits(),
+        cavv: Some(external.cavv.clone()).filter(|c| !c.is_empty()),
+        xid: if v2 { None } else { external.xid.clone() },
+        ds_transaction_id: if v2 {
+            external.ds_transaction_id.clone()
+        } else {
+            None
+        },
+        enrollment_response: "Y",
+        authentication_response: match external.trans_status {
+            TransStatus::Y => "Y",
+            TransStatus::A => "A",
+            _ => "U",
+        },
+    }
 }
