@@ -127,7 +127,7 @@ pub fn major_amount(minor: u64, currency: &str) -> serde_json::Number {
     } else {
         100
     };
-    if minor % scale == 0 {
+    if minor.is_multiple_of(scale) {
         serde_json::Number::from(minor / scale)
     } else {
         // Below 2^53 / 1000 the shortest decimal of this f64 is the exact amount.
