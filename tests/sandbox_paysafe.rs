@@ -711,6 +711,8 @@ async fn challenge_wrong_code_and_cancel_end_in_n() {
             "{pan}"
         );
         assert!(done.get("cavv").is_none());
+        let cancelled = (action == "cancel").then_some("01");
+        assert_eq!(done["challengeCancel"].as_str(), cancelled, "{pan}: {done}");
         // No authorization may follow an N.
         let (status, body) = api
             .authorize(&auth_request(pan, &unique_ref("n"), Some(block_of(&done))))
@@ -1126,4 +1128,137 @@ async fn a_lost_answer_is_recovered_by_merchant_ref_num_without_a_second_charge(
         "the retry returns the charge that was made"
     );
     assert_eq!(paysafe_ledger(&sandbox).len(), 1, "never a second charge");
+}
+
+async fn tokenize(api: &Api, pan: &str) -> (u16, Value) {
+    api.post(
+        "/customervault/v1/singleusetokens",
+        &json!({"card": {
+            "cardNum": pan,
+            "cardExpiry": {"month": 12, "year": 2040},
+            "cvv": "123",
+            "holderName": "Jane Doe",
+        }}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn single_use_tokens_stand_for_the_card_and_are_consumed_by_the_authorization() {
+    let sandbox = sandbox().await;
+    let api = Api::new(&sandbox);
+
+    // Credentials, field errors and card checks, in Paysafe's error shape.
+    let (status, body) = api
+        .send(
+            api.client
+                .post(format!("{}/customervault/v1/singleusetokens", api.base))
+                .basic_auth(USER, Some("wrong"))
+                .json(&json!({})),
+        )
+        .await;
+    assert_error(status, &body, 401, "5279");
+    let (status, body) = api
+        .post(
+            "/customervault/v1/singleusetokens",
+            &json!({"card": {"cardNum": "4000000000001000"}}),
+        )
+        .await;
+    assert_error(status, &body, 400, "5068");
+    assert!(
+        field_names(&body).contains(&"card.cardExpiry".to_owned()),
+        "{body}"
+    );
+    let (status, body) = tokenize(&api, "4000000000001001").await;
+    assert_error(status, &body, 400, "3002");
+
+    // The token and the tokenized card, never the number.
+    let pan = "4000000000002107";
+    let (status, token) = tokenize(&api, pan).await;
+    assert_eq!(status, 200, "{token}");
+    assert!(!token.to_string().contains(pan), "{token}");
+    assert_eq!(token["card"]["lastDigits"], "2107");
+    assert_eq!(token["card"]["cardBin"], "400000");
+    assert_eq!(token["card"]["cardType"], "VI");
+    assert_eq!(token["timeToLiveSeconds"], 899);
+    let payment_token = token["paymentToken"].as_str().unwrap().to_owned();
+
+    // /jwt with the token (sandbox extension) offers the card's 3DS Method.
+    let (status, session) = api
+        .post(
+            "/threedsecure/v2/jwt",
+            &json!({"card": {"paymentToken": payment_token}, "accountId": ACCOUNT}),
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    assert_eq!(session["card"]["cardBin"], "400000");
+    assert!(session["methodUrl"].is_string(), "{session}");
+
+    // An authentication with card {paymentToken} behaves as the card does (2107: challenge).
+    let mut request = authentication_request(pan, &session["deviceFingerprintingId"]);
+    request["card"] = json!({"paymentToken": payment_token});
+    let (status, pending) = api.post(&auth_path(), &request).await;
+    assert_eq!(status, 200, "{pending}");
+    assert_eq!(pending["status"], "PENDING");
+    assert_eq!(pending["card"]["lastDigits"], "2107");
+    let returned = run_challenge(&sandbox, &pending, "1234", "submit").await;
+    let (_, done) = finalize(&api, &pending["id"], returned.field("payload").unwrap()).await;
+    assert_eq!(done["threeDResult"], "Y", "{done}");
+
+    // The authorization with the token: approved once, replayed unchanged, then spent.
+    let reference = unique_ref("token");
+    let mut auth = auth_request(pan, &reference, Some(block_of(&done)));
+    auth["card"] = json!({"paymentToken": payment_token});
+    let (status, approved) = api.authorize(&auth).await;
+    assert_eq!(status, 200, "{approved}");
+    assert_eq!(approved["status"], "COMPLETED");
+    assert_eq!(approved["card"]["lastDigits"], "2107");
+    assert_eq!(
+        approved["cvvVerification"], "MATCH",
+        "the tokenized CVV counts"
+    );
+    let (status, replay) = api.authorize(&auth).await;
+    assert_eq!((status, &replay), (200, &approved), "an identical replay");
+    let ledger = paysafe_ledger(&sandbox);
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].card, "400000******2107");
+
+    let (status, body) = api
+        .authorize(&{
+            let mut again = auth.clone();
+            again["merchantRefNum"] = json!(unique_ref("again"));
+            again
+        })
+        .await;
+    assert_error(status, &body, 400, "5068");
+    assert_eq!(field_names(&body), vec!["card.paymentToken"], "{body}");
+    let session = api.session(pan, false).await;
+    let mut request = authentication_request(pan, &session["deviceFingerprintingId"]);
+    request["card"] = json!({"paymentToken": payment_token});
+    let (status, body) = api.post(&auth_path(), &request).await;
+    assert_error(status, &body, 400, "5068");
+    assert_eq!(
+        paysafe_ledger(&sandbox).len(),
+        1,
+        "a spent token charges nothing"
+    );
+
+    // Unknown and expired tokens.
+    let (status, body) = api
+        .authorize(&json!({"merchantRefNum": unique_ref("x"), "amount": 100,
+            "card": {"paymentToken": "SCNOSUCHTOKEN00"}}))
+        .await;
+    assert_error(status, &body, 400, "5068");
+    sandbox
+        .sandbox
+        .paysafe
+        .set_token_ttl(std::time::Duration::ZERO);
+    let (_, expired) = tokenize(&api, "4000000000001000").await;
+    let (status, body) = api
+        .authorize(&json!({"merchantRefNum": unique_ref("x"), "amount": 100,
+            "card": {"paymentToken": expired["paymentToken"]}}))
+        .await;
+    assert_error(status, &body, 400, "5068");
+    assert!(body.to_string().contains("expired"), "{body}");
+    assert_eq!(paysafe_ledger(&sandbox).len(), 1);
 }

@@ -14,6 +14,7 @@ use axum::Json;
 use serde_json::{json, Value};
 use sha2::Digest;
 
+use super::customervault;
 use super::error::{FieldError, PaysafeError};
 use super::fields::{self, int, member, opt, req, text, Field, Rule};
 use super::threedsecure::{AuthenticationRecord, AuthenticationState};
@@ -113,7 +114,10 @@ pub async fn create_auth(
     body: Body,
 ) -> Result<Response, PaysafeError> {
     authorize(&headers, &account)?;
-    let body = read_json(body).await?;
+    let mut body = read_json(body).await?;
+    // A used or expired token is still read here: an identical replay must get its
+    // first answer. Only a new authorization needs it alive and unused (below).
+    let token = customervault::expand(&sandbox, &mut body)?;
     let mut errors = Vec::new();
     fields::check(AUTH_REQUEST, &body, "", &mut errors);
     if let Some(cvv) = member(member(Some(&body), "card"), "cvv").and_then(Value::as_str) {
@@ -149,6 +153,25 @@ pub async fn create_auth(
         } else {
             Err(PaysafeError::duplicate(&existing.id))
         };
+    }
+    if let Some(token) = &token {
+        let current = store.tokens.get(&token.payment_token);
+        match current {
+            Some(t) if t.used_by.is_some() => {
+                return Err(customervault::bad_token(
+                    "the single-use token has been used",
+                ))
+            }
+            Some(t) if !t.is_alive() => {
+                return Err(customervault::bad_token("the single-use token has expired"))
+            }
+            Some(_) => {}
+            None => {
+                return Err(customervault::bad_token(
+                    "no single-use token with this value",
+                ))
+            }
+        }
     }
     let currency = match &authentication {
         Some(block) => verify_authentication(block, &card, &account, &store)?,
@@ -192,7 +215,7 @@ pub async fn create_auth(
                     "cardExpiry": {"month": card.month, "year": card.year},
                 },
                 "avsResponse": if member(member(Some(&body), "billingDetails"), "zip").is_some() { "MATCH" } else { "NOT_PROCESSED" },
-                "cvvVerification": if member(member(Some(&body), "card"), "cvv").is_some() { "MATCH" } else { "NOT_PROCESSED" },
+                "cvvVerification": if member(member(Some(&body), "card"), "cvv").is_some() || token.as_ref().is_some_and(|t| t.cvv_given) { "MATCH" } else { "NOT_PROCESSED" },
                 "currencyCode": currency,
                 "links": [{
                     "rel": "self",
@@ -234,6 +257,12 @@ pub async fn create_auth(
         }
     };
     let response = answer.response();
+    if let Some(used) = token
+        .as_ref()
+        .and_then(|t| store.tokens.get_mut(&t.payment_token))
+    {
+        used.used_by = Some(merchant_ref_num.clone());
+    }
     store.auths.insert(
         id.clone(),
         AuthRecord {

@@ -9,12 +9,14 @@
 //! - [`threedsecure`]: monitor, jwt, authentications, finalize, and the two pages
 //!   Paysafe hosts in the sandbox (Method and challenge completion);
 //! - [`cardpayments`]: authorizations, checked against completed authentications;
+//! - [`customervault`]: single-use card tokens (`card: {paymentToken}` elsewhere);
 //! - [`fields`]: the seed's request tables and the validator;
 //! - [`error`]: the error envelope and codes.
 //!
 //! Deviations from the real Paysafe are listed in `docs/sandbox/paysafe.md`.
 
 pub mod cardpayments;
+pub mod customervault;
 pub mod error;
 pub mod fields;
 pub mod threedsecure;
@@ -60,6 +62,10 @@ struct Store {
     authentications: HashMap<String, threedsecure::AuthenticationRecord>,
     /// By authorization id.
     auths: HashMap<String, cardpayments::AuthRecord>,
+    /// Single-use tokens by paymentToken (the card in memory only).
+    tokens: HashMap<String, customervault::TokenRecord>,
+    /// Overrides [`customervault::TOKEN_TTL_SECONDS`] (tests of expiry).
+    token_ttl: Option<std::time::Duration>,
 }
 
 impl State {
@@ -67,6 +73,18 @@ impl State {
         self.store
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// How long new single-use tokens live.
+    pub fn token_ttl(&self) -> std::time::Duration {
+        self.lock()
+            .token_ttl
+            .unwrap_or_else(customervault::default_ttl)
+    }
+
+    /// Sets the lifetime of tokens created from now on (a test control).
+    pub fn set_token_ttl(&self, ttl: std::time::Duration) {
+        self.lock().token_ttl = Some(ttl);
     }
 }
 
@@ -92,6 +110,10 @@ pub fn routes() -> Router<Sandbox> {
         .route(
             "/cardpayments/v1/accounts/{account}/auths",
             post(cardpayments::create_auth).get(cardpayments::find_auths),
+        )
+        .route(
+            "/customervault/v1/singleusetokens",
+            post(customervault::create_token),
         )
         .route(
             "/cardpayments/v1/accounts/{account}/auths/{id}",

@@ -14,6 +14,7 @@ use axum::Json;
 use base64::Engine;
 use serde_json::{json, Value};
 
+use super::customervault::{self, TokenRecord};
 use super::error::{FieldError, PaysafeError};
 use super::fields::{self, member, req, Field, Rule};
 use super::{
@@ -82,6 +83,9 @@ pub struct Outcome {
     pub ds_trans_id: Option<String>,
     pub xid: Option<String>,
     pub signature_status: Option<&'static str>,
+    /// The cardholder cancelled the challenge (the RReq's challengeCancel 01), shown as
+    /// `challengeCancel` (a sandbox addition, see docs).
+    pub challenge_cancelled: bool,
 }
 
 /// Where an authentication is.
@@ -189,6 +193,9 @@ impl AuthenticationRecord {
                 if let Some(status) = outcome.signature_status {
                     set(&mut body, "signatureStatus", json!(status));
                 }
+                if outcome.challenge_cancelled {
+                    set(&mut body, "challengeCancel", json!("01"));
+                }
             }
         }
         body
@@ -224,7 +231,21 @@ pub async fn jwt(
     body: Body,
 ) -> Result<Json<Value>, PaysafeError> {
     authenticate(&headers)?;
-    let body = read_json(body).await?;
+    let mut body = read_json(body).await?;
+    if customervault::token_of(&body).is_some() {
+        // Sandbox extension: the token stands for the card, so its number (in the
+        // emulator's memory) picks the Method behaviour; cardBin may be left out.
+        let given_bin = member(member(Some(&body), "card"), "cardBin").cloned();
+        if let Some(token) = customervault::expand(&sandbox, &mut body)? {
+            usable(&token)?;
+            if let Some(card) = body.get_mut("card").and_then(Value::as_object_mut) {
+                card.insert(
+                    "cardBin".into(),
+                    given_bin.unwrap_or_else(|| json!(token.card.bin)),
+                );
+            }
+        }
+    }
     let mut errors = Vec::new();
     fields::check(JWT_REQUEST, &body, "", &mut errors);
     let account = match member(Some(&body), "accountId") {
@@ -319,6 +340,20 @@ pub async fn jwt(
     Ok(Json(response))
 }
 
+/// A token an authentication (or a fingerprinting session) may read: alive and not yet
+/// consumed by an authorization.
+fn usable(token: &TokenRecord) -> Result<(), PaysafeError> {
+    if token.used_by.is_some() {
+        Err(customervault::bad_token(
+            "the single-use token has been used",
+        ))
+    } else if !token.is_alive() {
+        Err(customervault::bad_token("the single-use token has expired"))
+    } else {
+        Ok(())
+    }
+}
+
 /// The session JWT the Paysafe JS SDK hands to Cardinal: HS256 over the session's ids,
 /// signed with a sandbox key (nobody verifies it; it is opaque to the merchant).
 fn session_jwt(id: &str, fingerprint_id: &str, account: &str, trans_id: &str) -> String {
@@ -353,7 +388,10 @@ pub async fn create_authentication(
     body: Body,
 ) -> Result<Json<Value>, PaysafeError> {
     authorize(&headers, &account)?;
-    let body = read_json(body).await?;
+    let mut body = read_json(body).await?;
+    if let Some(token) = customervault::expand(&sandbox, &mut body)? {
+        usable(&token)?;
+    }
     let mut errors = Vec::new();
     fields::check(fields::AUTHENTICATION_REQUEST, &body, "", &mut errors);
     fields::check_conditions(&body, &mut errors);
@@ -448,6 +486,7 @@ pub async fn create_authentication(
                 ds_trans_id: None,
                 xid: None,
                 signature_status: None,
+                challenge_cancelled: false,
             }),
         ),
         (Protocol::Legacy { enrolled: true }, _) => {
@@ -534,6 +573,7 @@ fn emv_outcome(
         ds_trans_id: Some(ds_trans_id),
         xid: None,
         signature_status: None,
+        challenge_cancelled: false,
     }
 }
 
@@ -636,7 +676,10 @@ fn challenge_outcome(
     result: &ChallengeResult,
 ) -> Outcome {
     match challenge.kind {
-        ChallengeKind::Emv => emv_outcome(brand, &result.values, challenge.ds_trans_id.clone()),
+        ChallengeKind::Emv => Outcome {
+            challenge_cancelled: result.cancelled,
+            ..emv_outcome(brand, &result.values, challenge.ds_trans_id.clone())
+        },
         ChallengeKind::PaReq => {
             let status = result.values.trans_status;
             Outcome {
@@ -650,6 +693,7 @@ fn challenge_outcome(
                 ds_trans_id: None,
                 xid: Some(challenge.acs_trans_id.clone()),
                 signature_status: Some("Y"),
+                challenge_cancelled: result.cancelled,
             }
         }
     }
