@@ -1,1 +1,461 @@
+//! The adapter's reading of canned Paysafe answers and browser returns, without a network.
+
+use serde_json::json;
+
 use super::*;
+use crate::emv::{CReq, Eci, FormMethod, TransStatus};
+
+fn adapter() -> PaysafeAdapter {
+    PaysafeAdapter::new(Config::sandbox("http://sandbox.test"))
+}
+
+fn cx() -> Context {
+    Context {
+        now_ms: 0,
+        session_id: "0123456789abcdef0123456789abcdef".into(),
+        public_url: "https://shop.test".into(),
+    }
+}
+
+fn order() -> Order {
+    Order {
+        amount: 1099,
+        currency: "USD".into(),
+        challenge: ChallengePreference::NoPreference,
+        window_size: ChallengeWindowSize::W500xH600,
+        browser: None,
+    }
+}
+
+fn card() -> CardRef {
+    CardRef {
+        payment_token: "SCTOKEN".into(),
+        summary: Some(CardSummary {
+            brand: CardBrand::Visa,
+            bin: "400000".into(),
+            last_four: "1000".into(),
+        }),
+    }
+}
+
+fn authenticating() -> State {
+    State::Authenticating {
+        order: order(),
+        card: card(),
+        fingerprint_id: "fp-1".into(),
+        merchant_ref_num: cx().idempotency_key("authentication"),
+    }
+}
+
+fn answer(status: u16, body: serde_json::Value) -> Result<HttpResponse, TransportFailure> {
+    Ok(HttpResponse {
+        status,
+        headers: Vec::new(),
+        body: body.to_string(),
+    })
+}
+
+fn done(step: Step<State>) -> PaymentResult {
+    match step {
+        Step::Done(result) => result,
+        other => panic!("expected Done, got {other:?}"),
+    }
+}
+
+fn sdk_payload(id: &str, payload: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(
+        json!({"id": id, "transactionId": "acs-1", "payload": payload, "accountId": "89987201"})
+            .to_string(),
+    )
+}
+
+#[test]
+fn completed_y_goes_straight_to_the_authorization_with_the_block() {
+    let step = adapter().on_response(
+        authenticating(),
+        answer(
+            200,
+            json!({"id": "auth-1", "status": "COMPLETED", "threeDResult": "Y",
+                   "threeDSecureVersion": "2.2.0", "eci": 5, "cavv": "AAAB",
+                   "directoryServerTransactionId": "ds-1", "threeDEnrollment": "Y"}),
+        ),
+        &cx(),
+    );
+    let Step::Call { state, request } = step else {
+        panic!("expected the authorization");
+    };
+    assert_eq!(request.purpose, "paysafe.auth");
+    assert!(request.retry_safe);
+    assert!(request
+        .url
+        .ends_with("/cardpayments/v1/accounts/89987201/auths"));
+    let body: serde_json::Value = serde_json::from_str(request.body.as_deref().unwrap()).unwrap();
+    assert_eq!(body["merchantRefNum"], cx().idempotency_key("auth"));
+    assert_eq!(body["card"], json!({"paymentToken": "SCTOKEN"}));
+    assert_eq!(body["settleWithAuth"], true);
+    assert_eq!(
+        body["authentication"],
+        json!({"eci": 5, "cavv": "AAAB", "threeDResult": "Y", "threeDSecureVersion": "2.2.0",
+               "directoryServerTransactionId": "ds-1"})
+    );
+    let State::Authorizing { authentication, .. } = &state else {
+        panic!("{state:?}");
+    };
+    assert_eq!(authentication.eci, Eci::new(5));
+
+    // The approval.
+    let result = done(adapter().on_response(
+        state.clone(),
+        answer(200, json!({"id": "pay-1", "status": "COMPLETED"})),
+        &cx(),
+    ));
+    assert_eq!(result.status, PaymentStatus::Authorized);
+    assert_eq!(result.provider_payment_id.as_deref(), Some("pay-1"));
+    assert!(result.liability_shift);
+    assert_eq!(result.trans_status, Some(TransStatus::Y));
+
+    // The issuer's decline, with Paysafe's code and message.
+    let result = done(adapter().on_response(
+        state.clone(),
+        answer(
+            402,
+            json!({"id": "pay-2", "error": {"code": "3009", "message": "declined by the bank"}}),
+        ),
+        &cx(),
+    ));
+    assert_eq!(result.status, PaymentStatus::Declined);
+    let error = result.error.unwrap();
+    assert_eq!(error.code, ResultCode::Declined);
+    assert_eq!(error.provider_code.as_deref(), Some("3009"));
+    assert_eq!(
+        error.provider_message.as_deref(),
+        Some("declined by the bank")
+    );
+
+    // A timeout or an outage is an error, not a decline.
+    let result = done(adapter().on_response(state.clone(), Err(TransportFailure::Timeout), &cx()));
+    assert_eq!(result.status, PaymentStatus::Error);
+    assert_eq!(result.error.unwrap().code, ResultCode::ProviderTimeout);
+    let result = done(adapter().on_response(state, answer(503, json!({})), &cx()));
+    assert_eq!(result.error.unwrap().code, ResultCode::ProviderUnavailable);
+}
+
+#[test]
+fn n_and_r_end_without_an_authorization() {
+    for status in ["N", "R"] {
+        let result = done(adapter().on_response(
+            authenticating(),
+            answer(
+                200,
+                json!({"id": "a", "status": "COMPLETED", "threeDResult": status,
+                       "threeDSecureVersion": "2.2.0", "eci": 7}),
+            ),
+            &cx(),
+        ));
+        assert_eq!(result.status, PaymentStatus::Failed);
+        assert_eq!(result.error.unwrap().code, ResultCode::AuthenticationFailed);
+        assert_eq!(result.eci, Eci::new(7));
+    }
+}
+
+#[test]
+fn pending_c_decodes_the_sdk_challenge_payload_into_a_creq_form() {
+    let creq = CReq::new(
+        "tds-1".into(),
+        "acs-1".into(),
+        "2.2.0".into(),
+        ChallengeWindowSize::W390xH400,
+    )
+    .to_base64url();
+    let step = adapter().on_response(
+        authenticating(),
+        answer(
+            200,
+            json!({"id": "auth-1", "status": "PENDING", "threeDResult": "C",
+                   "threeDSecureVersion": "2.2.0", "acsUrl": "https://acs.test/challenge",
+                   "sdkChallengePayload": sdk_payload("auth-1", &creq)}),
+        ),
+        &cx(),
+    );
+    let Step::Browser {
+        state,
+        action: BrowserAction::Challenge { form, window_size },
+    } = step
+    else {
+        panic!("expected a challenge");
+    };
+    assert_eq!(form.action, "https://acs.test/challenge");
+    assert_eq!(form.method, FormMethod::Post);
+    assert_eq!(form.field("creq"), Some(creq.as_str()));
+    assert_eq!(
+        ThreeDsSessionData::decode(form.field("threeDSSessionData").unwrap()).unwrap(),
+        "auth-1"
+    );
+    assert_eq!(
+        window_size,
+        ChallengeWindowSize::W390xH400,
+        "the CReq's own size"
+    );
+    assert!(
+        matches!(state, State::AwaitingChallenge { ref authentication_id, .. } if authentication_id == "auth-1")
+    );
+}
+
+#[test]
+fn pending_three_ds_one_is_a_pareq_form() {
+    let step = adapter().on_response(
+        authenticating(),
+        answer(
+            200,
+            json!({"id": "auth-9", "status": "PENDING", "threeDEnrollment": "Y",
+                   "threeDSecureVersion": "1.0.2", "acsUrl": "https://acs.test/pareq",
+                   "sdkChallengePayload": sdk_payload("auth-9", "eJzzSM3JyVcozy/KSQEAGgQEXQ==")}),
+        ),
+        &cx(),
+    );
+    let Step::Browser {
+        action: BrowserAction::Challenge { form, .. },
+        ..
+    } = step
+    else {
+        panic!("expected a challenge");
+    };
+    assert_eq!(form.field("PaReq"), Some("eJzzSM3JyVcozy/KSQEAGgQEXQ=="));
+    assert_eq!(form.field("MD"), Some("auth-9"));
+    assert_eq!(
+        form.field("TermUrl"),
+        Some("http://sandbox.test/paysafe/threedsecure/v2/challenge-complete")
+    );
+}
+
+#[test]
+fn unreadable_or_foreign_challenge_payloads_are_bad_responses() {
+    for payload in ["%%%not-base64", &sdk_payload("another-authentication", "x")] {
+        let result = done(adapter().on_response(
+            authenticating(),
+            answer(
+                200,
+                json!({"id": "auth-1", "status": "PENDING", "threeDResult": "C",
+                       "threeDSecureVersion": "2.2.0", "acsUrl": "https://acs.test/c",
+                       "sdkChallengePayload": payload}),
+            ),
+            &cx(),
+        ));
+        assert_eq!(result.status, PaymentStatus::Error);
+        assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
+    }
+}
+
+#[test]
+fn failed_status_and_error_objects_with_field_errors() {
+    let result = done(adapter().on_response(
+        authenticating(),
+        answer(200, json!({"id": "a", "status": "FAILED"})),
+        &cx(),
+    ));
+    assert_eq!(result.status, PaymentStatus::Failed);
+    assert_eq!(result.error.unwrap().code, ResultCode::AuthenticationFailed);
+
+    let result = done(adapter().on_response(
+        authenticating(),
+        answer(
+            400,
+            json!({"error": {"code": "5068", "message": "Field error(s)",
+                   "fieldErrors": [{"field": "card.paymentToken", "error": "has expired"}]}}),
+        ),
+        &cx(),
+    ));
+    assert_eq!(result.status, PaymentStatus::Failed);
+    let error = result.error.unwrap();
+    assert_eq!(error.code, ResultCode::ProviderRejected);
+    assert_eq!(error.provider_code.as_deref(), Some("5068"));
+    assert_eq!(
+        error.provider_message.as_deref(),
+        Some("Field error(s) (card.paymentToken: has expired)")
+    );
+}
+
+#[test]
+fn malformed_json_is_a_bad_response() {
+    for body in ["{not json", "[]", r#"{"id": "a"}"#] {
+        let result = done(adapter().on_response(
+            authenticating(),
+            Ok(HttpResponse {
+                status: 200,
+                headers: Vec::new(),
+                body: body.into(),
+            }),
+            &cx(),
+        ));
+        assert_eq!(result.status, PaymentStatus::Error, "{body}");
+        assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
+    }
+}
+
+#[test]
+fn a_duplicate_merchant_ref_num_reads_the_existing_authentication() {
+    let step = adapter().on_response(
+        authenticating(),
+        answer(
+            409,
+            json!({"existingTransactionId": "auth-7",
+                   "error": {"code": "5031", "message": "already processed"}}),
+        ),
+        &cx(),
+    );
+    let Step::Call { request, state } = step else {
+        panic!("expected a read");
+    };
+    assert_eq!(request.purpose, "paysafe.authentication.get");
+    assert!(request.url.ends_with("/authentications/auth-7"));
+    // The read must name the same authentication and our merchantRefNum.
+    let result = done(adapter().on_response(
+        state.clone(),
+        answer(
+            200,
+            json!({"id": "auth-8", "status": "COMPLETED", "threeDResult": "Y",
+                           "threeDSecureVersion": "2.2.0"}),
+        ),
+        &cx(),
+    ));
+    assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
+    let result = done(adapter().on_response(
+        state,
+        answer(
+            200,
+            json!({"id": "auth-7", "merchantRefNum": "someone-else", "status": "COMPLETED",
+                           "threeDResult": "Y", "threeDSecureVersion": "2.2.0"}),
+        ),
+        &cx(),
+    ));
+    assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
+}
+
+fn awaiting_challenge() -> State {
+    State::AwaitingChallenge {
+        order: order(),
+        card: card(),
+        authentication_id: "auth-1".into(),
+        merchant_ref_num: "ref".into(),
+        form: FormPost::post("https://acs.test/c", [("creq", "x".to_owned())]),
+        window_size: ChallengeWindowSize::W390xH400,
+    }
+}
+
+fn ret(fields: &[(&str, &str)]) -> BrowserReturn {
+    BrowserReturn {
+        fields: fields
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+#[test]
+fn a_return_naming_another_authentication_changes_nothing() {
+    let session_data = ThreeDsSessionData::new("auth-1").unwrap().into_inner();
+    let forged = [
+        ret(&[("authenticationId", "auth-2"), ("payload", "cres")]),
+        ret(&[("payload", "cres")]),
+        ret(&[
+            ("authenticationId", "auth-1"),
+            ("authenticationId", "auth-2"),
+            ("payload", "cres"),
+        ]),
+        ret(&[
+            ("authenticationId", "auth-1"),
+            ("payload", "cres"),
+            ("threeDSSessionData", "b3RoZXI"),
+        ]),
+        ret(&[
+            ("authenticationId", "auth-1"),
+            ("payload", "PaRes"),
+            ("MD", "auth-2"),
+        ]),
+        ret(&[("authenticationId", "auth-1"), ("payload", "")]),
+    ];
+    for forged in forged {
+        let step = adapter().on_browser_return(awaiting_challenge(), &forged, &cx());
+        assert!(
+            matches!(&step, Step::Browser { state, .. } if *state == awaiting_challenge()),
+            "{forged:?} → {step:?}"
+        );
+    }
+    let good = ret(&[
+        ("authenticationId", "auth-1"),
+        ("payload", "cres"),
+        ("threeDSSessionData", &session_data),
+    ]);
+    let Step::Call { request, state } =
+        adapter().on_browser_return(awaiting_challenge(), &good, &cx())
+    else {
+        panic!("expected finalize");
+    };
+    assert_eq!(request.purpose, "paysafe.finalize");
+    assert!(request.url.ends_with("/authentications/auth-1/finalize"));
+    assert_eq!(request.body.as_deref(), Some(r#"{"payload":"cres"}"#));
+    // Whatever finalize answers, the authentication is read again.
+    let Step::Call { request, .. } = adapter().on_response(
+        state,
+        answer(
+            400,
+            json!({"error": {"code": "5068", "message": "bad payload"}}),
+        ),
+        &cx(),
+    ) else {
+        panic!("expected the read");
+    };
+    assert_eq!(request.purpose, "paysafe.authentication.get");
+}
+
+#[test]
+fn a_cancelled_challenge_is_cancelled() {
+    let reading = State::ReadingAuthentication {
+        order: order(),
+        card: card(),
+        authentication_id: "auth-1".into(),
+        merchant_ref_num: "ref".into(),
+    };
+    let result = done(adapter().on_response(
+        reading,
+        answer(
+            200,
+            json!({"id": "auth-1", "status": "COMPLETED", "threeDResult": "N",
+                           "threeDSecureVersion": "2.2.0", "eci": 7, "challengeCancel": "01"}),
+        ),
+        &cx(),
+    ));
+    assert_eq!(result.status, PaymentStatus::Cancelled);
+    assert_eq!(result.error.unwrap().code, ResultCode::ChallengeCancelled);
+}
+
+#[test]
+fn the_start_sends_the_card_once_and_keeps_only_the_token() {
+    let step = adapter().on_response(
+        State::Tokenizing {
+            order: order(),
+            summary: card().summary.unwrap(),
+        },
+        answer(
+            200,
+            json!({"id": "t", "paymentToken": "SCNEW", "timeToLiveSeconds": 899}),
+        ),
+        &cx(),
+    );
+    let Step::Call { request, state } = step else {
+        panic!("expected jwt");
+    };
+    assert_eq!(request.purpose, "paysafe.jwt");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(request.body.as_deref().unwrap()).unwrap(),
+        json!({"accountId": "89987201", "card": {"cardBin": "400000", "paymentToken": "SCNEW"}})
+    );
+    let stored = serde_json::to_string(&state).unwrap();
+    assert!(stored.contains("SCNEW"));
+    let auth = request
+        .headers
+        .iter()
+        .find(|(n, _)| n == "Authorization")
+        .unwrap();
+    assert!(!stored.contains(&auth.1[6..]), "no credential in the state");
+}
