@@ -452,16 +452,17 @@ fn parse_error(response: &HttpResponse) -> Option<wire::ErrorEnvelope> {
     serde_json::from_str(&response.body).ok()
 }
 
-/// The JSON body of a 2xx answer, or the step that ends the payment.
+/// The JSON body of a 2xx answer, or the result that ends the payment (boxed: the
+/// error side stays small).
 fn success_body<T: serde::de::DeserializeOwned>(
     response: Result<HttpResponse, TransportFailure>,
-) -> Result<T, Step<State>> {
-    let response = response.map_err(|failure| transport_result(&failure))?;
+) -> Result<T, Box<Step<State>>> {
+    let response = response.map_err(|failure| Box::new(transport_result(&failure)))?;
     if !response.is_success() {
-        return Err(Step::Done(error_result(&response)));
+        return Err(Box::new(Step::Done(error_result(&response))));
     }
     serde_json::from_str(&response.body)
-        .map_err(|_| bad_response("the answer is not the JSON expected"))
+        .map_err(|_| Box::new(bad_response("the answer is not the JSON expected")))
 }
 
 impl Adapter for PaysafeAdapter {
@@ -520,13 +521,13 @@ impl Adapter for PaysafeAdapter {
                             summary: Some(summary),
                         },
                     ),
-                    Err(done) => done,
+                    Err(done) => *done,
                 }
             }
             State::Fingerprinting { order, card } => {
                 let session = match success_body::<wire::JwtResponse>(response) {
                     Ok(session) => session,
-                    Err(done) => return done,
+                    Err(done) => return *done,
                 };
                 match (session.method_url, session.three_ds_method_data) {
                     (Some(url), Some(data)) => Step::Browser {
@@ -565,7 +566,7 @@ impl Adapter for PaysafeAdapter {
                 }
                 match success_body::<wire::AuthenticationResponse>(Ok(response)) {
                     Ok(answer) => self.on_authentication(order, card, merchant_ref_num, answer, cx),
-                    Err(done) => done,
+                    Err(done) => *done,
                 }
             }
             State::ReadingAuthentication {
@@ -578,7 +579,7 @@ impl Adapter for PaysafeAdapter {
                     bad_response("the answer names another authentication")
                 }
                 Ok(answer) => self.on_authentication(order, card, merchant_ref_num, answer, cx),
-                Err(done) => done,
+                Err(done) => *done,
             },
             State::Finalizing {
                 order,
