@@ -6,6 +6,7 @@
 
 pub mod dlocal;
 pub mod http;
+pub mod payroc;
 pub mod paysafe;
 
 use serde::de::DeserializeOwned;
