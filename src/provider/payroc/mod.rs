@@ -1,0 +1,1043 @@
+//! Payroc: a sale with 3-D Secure through Payroc's gateway MPI (the seed "Run a sale with
+//! 3-D Secure"), or with the merchant's own authentication (`thirdParty`).
+//!
+//! The flow, as steps for the host:
+//! 1. a Bearer token from the identity service (`POST {identity}/authorize`, `x-api-key`),
+//!    cached in the adapter and refreshed 2 minutes before it expires, as Payroc's SDK does;
+//!    a 401 from the API clears it and the call is made again once with a new one;
+//! 2. card details → a single-use token (`POST {api}/processing-terminals/{id}/single-use-tokens`),
+//!    unless the page sent a token;
+//! 3. the browser goes to Payroc's hosted MPI page (`GET {payments}/merchant/mpi?…`), which
+//!    runs 3-D Secure and sends the browser with a GET to the terminal's registered receipt
+//!    URL (`result, status, eci, mpiReference, orderId`);
+//! 4. the sale, `POST {api}/payments` with `threeDSecure {serviceProvider: gateway,
+//!    mpiReference}`: Payroc's answer, not the unsigned receipt, decides the result.
+//!
+//! This module owns Payroc's flow and its token cache; [`wire`] owns the JSON shapes. It
+//! must not do IO, read a clock or keep a card in its state: card details wait in the
+//! adapter's memory only until they are tokenized (see [`PayrocAdapter`]).
+
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Adapter, BrowserReturn, Context, HttpMethod, HttpRequest, HttpResponse, Step, TransportFailure,
+};
+use crate::emv::{
+    CardBrand, Eci, FormField, FormMethod, FormPost, Generation, LiabilityShift, ThreeDsCompInd,
+    TransStatus,
+};
+use crate::payment::{
+    BrowserAction, CardDetails, ChallengePreference, ExternalAuthentication, PaymentMethod,
+    PaymentResult, PaymentStart, PaymentStatus, ResultCode, ResultError,
+};
+
+pub const PRODUCTION_IDENTITY_URL: &str = "https://identity.payroc.com";
+pub const PRODUCTION_API_URL: &str = "https://api.payroc.com/v1";
+pub const PRODUCTION_PAYMENTS_URL: &str = "https://payments.payroc.com";
+
+/// A token is replaced this long before it expires (the SDK's margin).
+pub const TOKEN_REFRESH_MARGIN_MS: u64 = 2 * 60 * 1000;
+/// How long card details wait in memory for their tokenization (identity call, a 401
+/// and its retry): far longer than those calls take, short enough to forget a card
+/// whose session stopped between them.
+pub const CARD_HOLD_MS: u64 = 5 * 60 * 1000;
+
+/// Payroc's `cardholderChallenge` query parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CardholderChallenge {
+    /// The merchant wants the issuer to challenge the cardholder.
+    #[serde(alias = "REQUIRED")]
+    Required,
+    /// The issuer decides.
+    #[default]
+    #[serde(alias = "OPTIONAL")]
+    Optional,
+}
+
+impl CardholderChallenge {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardholderChallenge::Required => "REQUIRED",
+            CardholderChallenge::Optional => "OPTIONAL",
+        }
+    }
+}
+
+/// Where Payroc is and who the merchant is there.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default = "default_identity_url")]
+    pub identity_url: String,
+    #[serde(default = "default_api_url")]
+    pub api_url: String,
+    #[serde(default = "default_payments_url")]
+    pub payments_url: String,
+    pub api_key: String,
+    pub processing_terminal_id: String,
+    /// Sent when the payment states no challenge preference of its own.
+    #[serde(default)]
+    pub cardholder_challenge: CardholderChallenge,
+}
+
+fn default_identity_url() -> String {
+    PRODUCTION_IDENTITY_URL.to_owned()
+}
+fn default_api_url() -> String {
+    PRODUCTION_API_URL.to_owned()
+}
+fn default_payments_url() -> String {
+    PRODUCTION_PAYMENTS_URL.to_owned()
+}
+
+impl Config {
+    /// The sandbox at `sandbox_url` (e.g. `http://127.0.0.1:8081`) with the contract's
+    /// credentials (../shared/contract.md).
+    pub fn sandbox(sandbox_url: &str) -> Config {
+        let base = sandbox_url.trim_end_matches('/');
+        Config {
+            identity_url: format!("{base}/payroc/identity"),
+            api_url: format!("{base}/payroc/api/v1"),
+            payments_url: format!("{base}/payroc/payments"),
+            api_key: "sandbox-payroc-api-key".to_owned(),
+            processing_terminal_id: "4479001".to_owned(),
+            cardholder_challenge: CardholderChallenge::Optional,
+        }
+    }
+
+    fn url(base: &str, path: &str) -> String {
+        format!("{}{path}", base.trim_end_matches('/'))
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("identity_url", &self.identity_url)
+            .field("api_url", &self.api_url)
+            .field("payments_url", &self.payments_url)
+            .field("api_key", &"***")
+            .field("processing_terminal_id", &self.processing_terminal_id)
+            .field("cardholder_challenge", &self.cardholder_challenge)
+            .finish()
+    }
+}
+
+/// The Payroc adapter, shared by every session of a host. Besides its configuration it
+/// keeps two things safe to lose: the Bearer token, and card details between `start` and
+/// their tokenization. The card cannot go into [`State`] (it is stored), yet the
+/// tokenization may have to wait for an identity call or be repeated after a 401; so it
+/// waits here, by session, for at most [`CARD_HOLD_MS`], and is dropped as soon as
+/// Payroc has answered the tokenization. If the process stops in between, the payment
+/// ends with an error and nothing was charged.
+pub struct PayrocAdapter {
+    config: Config,
+    token: Mutex<Option<CachedToken>>,
+    cards: Mutex<HashMap<String, HeldCard>>,
+}
+
+struct CachedToken {
+    access_token: String,
+    expires_at_ms: u64,
+}
+
+struct HeldCard {
+    card: CardDetails,
+    until_ms: u64,
+}
+
+impl fmt::Debug for PayrocAdapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PayrocAdapter")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a Payroc payment is between steps. Holds no card number, CVV or credential;
+/// the single-use token it keeps is the one the browser carries to the MPI anyway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum State {
+    /// Waiting for a Bearer token; `then` is the call it is for.
+    Authorizing { then: ApiCall, auth_retried: bool },
+    /// An API call is under way. `auth_retried`: it already got a 401 and a new token;
+    /// `resent`: its answer was lost once and it was sent again with the same key.
+    Calling {
+        call: ApiCall,
+        auth_retried: bool,
+        resent: bool,
+    },
+    /// The browser is at Payroc's MPI; the receipt comes back to the terminal's receipt URL.
+    AwaitingReceipt { mpi: MpiRequest },
+}
+
+/// A call to Payroc's API that needs a Bearer token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum ApiCall {
+    /// Card details (held in the adapter's memory) → a single-use token.
+    Tokenize { then: AfterToken },
+    /// The sale.
+    Sale(Sale),
+}
+
+/// What the single-use token is for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "flow", rename_all = "snake_case")]
+pub enum AfterToken {
+    Mpi {
+        order: Order,
+        email: String,
+        challenge: CardholderChallenge,
+    },
+    ThirdParty {
+        order: Order,
+        authentication: ThirdParty,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    order_id: String,
+    /// Minor units.
+    amount: u64,
+    currency: String,
+    description: Option<String>,
+}
+
+/// The query of the MPI page, kept so the same browser step can be given again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MpiRequest {
+    order: Order,
+    token: String,
+    email: String,
+    challenge: CardholderChallenge,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sale {
+    order: Order,
+    token: String,
+    evidence: Evidence,
+}
+
+/// The 3-D Secure evidence a sale carries, and what the result will report of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "service_provider", rename_all = "snake_case")]
+pub enum Evidence {
+    /// The gateway MPI's reference, with the status and ECI its (unsigned) receipt
+    /// claimed: reported only once Payroc has accepted the reference for this sale.
+    Gateway {
+        mpi_reference: String,
+        trans_status: TransStatus,
+        eci: Eci,
+    },
+    ThirdParty(ThirdParty),
+}
+
+/// The merchant's own authentication, in the terms Payroc's `thirdParty` block takes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThirdParty {
+    eci_word: ThirdPartyEci,
+    cavv: String,
+    xid: Option<String>,
+    ds_transaction_id: Option<String>,
+    version: String,
+    trans_status: TransStatus,
+    eci: Eci,
+}
+
+/// Payroc's `threeDSecure.eci` enum (SDK `third_party_three_d_secure_eci.py`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ThirdPartyEci {
+    FullyAuthenticated,
+    AttemptedAuthentication,
+}
+
+impl ThirdPartyEci {
+    fn as_str(self) -> &'static str {
+        match self {
+            ThirdPartyEci::FullyAuthenticated => "fullyAuthenticated",
+            ThirdPartyEci::AttemptedAuthentication => "attemptedAuthentication",
+        }
+    }
+}
+
+/// Why a receipt was refused. The receipt is unsigned: a refused one changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReceiptError {
+    #[error("the receipt has no single {0}")]
+    Missing(&'static str),
+    #[error("the receipt is for another order")]
+    OtherOrder,
+    #[error("the receipt's {0} is not one Payroc sends")]
+    Invalid(&'static str),
+}
+
+impl ReceiptError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReceiptError::Missing(_) => "receipt_field_missing",
+            ReceiptError::OtherOrder => "receipt_other_order",
+            ReceiptError::Invalid(_) => "receipt_field_invalid",
+        }
+    }
+}
+
+/// The MPI receipt, parsed: still only a hint until the sale accepts its reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// `result=A`: the gateway will allow the sale.
+    pub approved: bool,
+    pub trans_status: TransStatus,
+    pub eci: Eci,
+    pub mpi_reference: String,
+}
+
+impl Receipt {
+    /// Reads `result, status, eci, mpiReference, orderId`, and checks the order is `order_id`.
+    pub fn parse(ret: &BrowserReturn, order_id: &str) -> Result<Receipt, ReceiptError> {
+        let field = |name: &'static str| ret.single(name).ok_or(ReceiptError::Missing(name));
+        if field("orderId")? != order_id {
+            return Err(ReceiptError::OtherOrder);
+        }
+        let approved = match field("result")? {
+            "A" => true,
+            "D" => false,
+            _ => return Err(ReceiptError::Invalid("result")),
+        };
+        let trans_status = match TransStatus::parse(field("status")?) {
+            Ok(s @ (TransStatus::Y | TransStatus::A | TransStatus::N | TransStatus::U)) => s,
+            Ok(s @ TransStatus::R) => s,
+            _ => return Err(ReceiptError::Invalid("status")),
+        };
+        let eci = Eci::parse(field("eci")?)
+            .ok()
+            .filter(|eci| matches!(eci.value(), 0 | 1 | 2 | 5 | 6 | 7))
+            .ok_or(ReceiptError::Invalid("eci"))?;
+        let mpi_reference = field("mpiReference")?;
+        if mpi_reference.is_empty()
+            || mpi_reference.len() > 64
+            || !mpi_reference.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(ReceiptError::Invalid("mpiReference"));
+        }
+        Ok(Receipt {
+            approved,
+            trans_status,
+            eci,
+            mpi_reference: mpi_reference.to_owned(),
+        })
+    }
+}
+
+impl PayrocAdapter {
+    pub fn new(config: Config) -> PayrocAdapter {
+        PayrocAdapter {
+            config,
+            token: Mutex::new(None),
+            cards: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    // --- the Bearer token cache -------------------------------------------------------
+
+    /// The cached token, if it is not within [`TOKEN_REFRESH_MARGIN_MS`] of expiring.
+    fn bearer(&self, now_ms: u64) -> Option<String> {
+        lock(&self.token)
+            .as_ref()
+            .filter(|t| now_ms.saturating_add(TOKEN_REFRESH_MARGIN_MS) < t.expires_at_ms)
+            .map(|t| t.access_token.clone())
+    }
+
+    fn remember_token(&self, access_token: &str, expires_at_ms: u64) {
+        *lock(&self.token) = Some(CachedToken {
+            access_token: access_token.to_owned(),
+            expires_at_ms,
+        });
+    }
+
+    fn forget_token(&self) {
+        *lock(&self.token) = None;
+    }
+
+    // --- card details waiting for their tokenization ----------------------------------
+
+    fn hold_card(&self, cx: &Context, card: &CardDetails) {
+        let mut cards = lock(&self.cards);
+        cards.retain(|_, held| held.until_ms > cx.now_ms);
+        cards.insert(
+            cx.session_id.clone(),
+            HeldCard {
+                card: card.clone(),
+                until_ms: cx.now_ms.saturating_add(CARD_HOLD_MS),
+            },
+        );
+    }
+
+    fn held_card(&self, cx: &Context) -> Option<CardDetails> {
+        lock(&self.cards)
+            .get(&cx.session_id)
+            .filter(|held| held.until_ms > cx.now_ms)
+            .map(|held| held.card.clone())
+    }
+
+    fn release_card(&self, cx: &Context) {
+        lock(&self.cards).remove(&cx.session_id);
+    }
+
+    // --- requests ---------------------------------------------------------------------
+
+    fn identity_request(&self) -> HttpRequest {
+        HttpRequest {
+            method: HttpMethod::Post,
+            url: Config::url(&self.config.identity_url, "/authorize"),
+            headers: vec![("x-api-key".to_owned(), self.config.api_key.clone())],
+            body: None,
+            // It only issues a token: asking twice is harmless.
+            retry_safe: true,
+            purpose: "payroc.authorize",
+        }
+    }
+
+    fn api_request(
+        &self,
+        call: &ApiCall,
+        bearer: &str,
+        cx: &Context,
+    ) -> Result<HttpRequest, PaymentResult> {
+        let (path, body, step, purpose) = match call {
+            ApiCall::Tokenize { .. } => {
+                let card = self.held_card(cx).ok_or_else(card_gone)?;
+                let body = to_json(&wire::TokenRequest::keyed(&card))?;
+                let path = format!(
+                    "/processing-terminals/{}/single-use-tokens",
+                    self.config.processing_terminal_id
+                );
+                (path, body, "single-use-token", "payroc.single_use_token")
+            }
+            ApiCall::Sale(sale) => {
+                let body = to_json(&self.sale_body(sale))?;
+                ("/payments".to_owned(), body, "sale", "payroc.sale")
+            }
+        };
+        // Both calls carry an Idempotency-Key that Payroc deduplicates (same key and
+        // body → the first answer again), so the host may repeat them.
+        Ok(
+            HttpRequest::post_json(Config::url(&self.config.api_url, &path), body, purpose)
+                .header("Authorization", format!("Bearer {bearer}"))
+                .header("Idempotency-Key", cx.idempotency_key(step))
+                .retry_safe(),
+        )
+    }
+
+    fn sale_body<'a>(&'a self, sale: &'a Sale) -> wire::SaleRequest<'a> {
+        let three_d_secure = match &sale.evidence {
+            Evidence::Gateway { mpi_reference, .. } => {
+                wire::ThreeDSecure::Gateway { mpi_reference }
+            }
+            Evidence::ThirdParty(third) => wire::ThreeDSecure::ThirdParty {
+                eci: third.eci_word.as_str(),
+                cavv: &third.cavv,
+                xid: third.xid.as_deref(),
+                ds_transaction_id: third.ds_transaction_id.as_deref(),
+            },
+        };
+        wire::SaleRequest {
+            channel: "web",
+            processing_terminal_id: &self.config.processing_terminal_id,
+            order: wire::SaleOrder {
+                order_id: &sale.order.order_id,
+                amount: sale.order.amount,
+                currency: &sale.order.currency,
+                description: sale.order.description.as_deref(),
+            },
+            payment_method: wire::SalePaymentMethod {
+                method_type: "singleUseToken",
+                token: &sale.token,
+            },
+            three_d_secure,
+            auto_capture: true,
+        }
+    }
+
+    /// The browser step to Payroc's hosted MPI page: a full-page GET whatever the
+    /// display mode (Payroc's page is not made for a challenge iframe of ours).
+    fn mpi_action(&self, mpi: &MpiRequest) -> BrowserAction {
+        let field = |name: &str, value: String| FormField {
+            name: name.to_owned(),
+            value,
+        };
+        BrowserAction::Redirect {
+            form: FormPost {
+                action: Config::url(&self.config.payments_url, "/merchant/mpi"),
+                method: FormMethod::Get,
+                fields: vec![
+                    field(
+                        "processingTerminalId",
+                        self.config.processing_terminal_id.clone(),
+                    ),
+                    field("singleUseToken", mpi.token.clone()),
+                    field("email", mpi.email.clone()),
+                    field("amount", mpi.order.amount.to_string()),
+                    field("currency", mpi.order.currency.clone()),
+                    field("orderId", mpi.order.order_id.clone()),
+                    field("cardholderChallenge", mpi.challenge.as_str().to_owned()),
+                ],
+            },
+        }
+    }
+
+    // --- steps ------------------------------------------------------------------------
+
+    /// Makes `call`, first fetching a Bearer token when none fresh is cached.
+    fn call(&self, call: ApiCall, auth_retried: bool, resent: bool, cx: &Context) -> Step<State> {
+        match self.bearer(cx.now_ms) {
+            Some(bearer) => self.call_with(call, &bearer, auth_retried, resent, cx),
+            None => Step::Call {
+                state: State::Authorizing {
+                    then: call,
+                    auth_retried,
+                },
+                request: self.identity_request(),
+            },
+        }
+    }
+
+    fn call_with(
+        &self,
+        call: ApiCall,
+        bearer: &str,
+        auth_retried: bool,
+        resent: bool,
+        cx: &Context,
+    ) -> Step<State> {
+        match self.api_request(&call, bearer, cx) {
+            Ok(request) => Step::Call {
+                state: State::Calling {
+                    call,
+                    auth_retried,
+                    resent,
+                },
+                request,
+            },
+            Err(result) => self.end(result, cx),
+        }
+    }
+
+    /// The payment is over: forget any card still held for it.
+    fn end(&self, result: PaymentResult, cx: &Context) -> Step<State> {
+        self.release_card(cx);
+        Step::Done(result)
+    }
+
+    fn on_access_token(
+        &self,
+        then: ApiCall,
+        auth_retried: bool,
+        response: Result<HttpResponse, TransportFailure>,
+        cx: &Context,
+    ) -> Step<State> {
+        let body = match classify(response) {
+            Answer::Body(body) => body,
+            Answer::Unauthorized(result) | Answer::Ended(result) => return self.end(result, cx),
+        };
+        let token = match serde_json::from_str::<wire::AccessToken>(&body) {
+            Ok(token)
+                if !token.access_token.is_empty()
+                    && token.access_token.bytes().all(|b| b.is_ascii_graphic())
+                    && token.expires_in > 0
+                    && token
+                        .token_type
+                        .as_deref()
+                        .is_none_or(|t| t.eq_ignore_ascii_case("bearer")) =>
+            {
+                token
+            }
+            _ => return self.end(bad_response(), cx),
+        };
+        let expires_at_ms = cx
+            .now_ms
+            .saturating_add(token.expires_in.saturating_mul(1000));
+        self.remember_token(&token.access_token, expires_at_ms);
+        // Use the token just issued even if its lifetime is inside the refresh margin.
+        self.call_with(then, &token.access_token, auth_retried, false, cx)
+    }
+
+    fn on_api_answer(
+        &self,
+        call: ApiCall,
+        auth_retried: bool,
+        resent: bool,
+        response: Result<HttpResponse, TransportFailure>,
+        cx: &Context,
+    ) -> Step<State> {
+        let lost_answer = response.is_err();
+        let body = match classify(response) {
+            Answer::Body(body) => body,
+            Answer::Unauthorized(_) if !auth_retried => {
+                // The token was revoked or expired early: a new one, and the call once more.
+                self.forget_token();
+                return Step::Call {
+                    state: State::Authorizing {
+                        then: call,
+                        auth_retried: true,
+                    },
+                    request: self.identity_request(),
+                };
+            }
+            Answer::Ended(_) if lost_answer && !resent && matches!(call, ApiCall::Sale(_)) => {
+                // The sale may have been made and its answer lost (or the process
+                // stopped mid-call): the same key and body once more return Payroc's
+                // first answer instead of charging again.
+                return self.call(call, auth_retried, true, cx);
+            }
+            Answer::Unauthorized(result) | Answer::Ended(result) => return self.end(result, cx),
+        };
+        match call {
+            ApiCall::Tokenize { then } => {
+                self.release_card(cx);
+                let token = match serde_json::from_str::<wire::SingleUseToken>(&body) {
+                    Ok(t) if well_formed_token(&t.token) => t.token,
+                    _ => return Step::Done(bad_response()),
+                };
+                match then {
+                    AfterToken::Mpi {
+                        order,
+                        email,
+                        challenge,
+                    } => {
+                        let mpi = MpiRequest {
+                            order,
+                            token,
+                            email,
+                            challenge,
+                        };
+                        Step::Browser {
+                            action: self.mpi_action(&mpi),
+                            state: State::AwaitingReceipt { mpi },
+                        }
+                    }
+                    AfterToken::ThirdParty {
+                        order,
+                        authentication,
+                    } => self.call(
+                        ApiCall::Sale(Sale {
+                            order,
+                            token,
+                            evidence: Evidence::ThirdParty(authentication),
+                        }),
+                        false,
+                        false,
+                        cx,
+                    ),
+                }
+            }
+            ApiCall::Sale(sale) => Step::Done(match serde_json::from_str::<wire::Payment>(&body) {
+                Ok(payment) => sale_result(&sale, payment),
+                Err(_) => bad_response(),
+            }),
+        }
+    }
+}
+
+impl Adapter for PayrocAdapter {
+    type State = State;
+
+    fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<State> {
+        let order = Order {
+            order_id: payment.order_id.clone(),
+            amount: payment.amount,
+            currency: payment.currency.clone(),
+            description: payment.description.clone(),
+        };
+        if let Some(external) = &payment.external_authentication {
+            let authentication = match ThirdParty::from_external(external) {
+                Ok(authentication) => authentication,
+                Err(result) => return Step::Done(result),
+            };
+            return match &payment.method {
+                PaymentMethod::Card(card) => {
+                    self.hold_card(cx, card);
+                    let then = AfterToken::ThirdParty {
+                        order,
+                        authentication,
+                    };
+                    self.call(ApiCall::Tokenize { then }, false, false, cx)
+                }
+                PaymentMethod::Token { token } if well_formed_token(token) => self.call(
+                    ApiCall::Sale(Sale {
+                        order,
+                        token: token.clone(),
+                        evidence: Evidence::ThirdParty(authentication),
+                    }),
+                    false,
+                    false,
+                    cx,
+                ),
+                PaymentMethod::Token { .. } => Step::Done(bad_token()),
+            };
+        }
+        // The MPI requires the cardholder's email; without it Payroc's page would refuse
+        // the browser, so the payment ends here, before any call.
+        let Some(email) = payment
+            .payer
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| plausible_email(e))
+        else {
+            return Step::Done(rejected_here(
+                "payer.email",
+                "Payroc's 3-D Secure MPI requires the payer's email address",
+            ));
+        };
+        let challenge = match payment.challenge {
+            ChallengePreference::NoPreference => self.config.cardholder_challenge,
+            ChallengePreference::Requested | ChallengePreference::Mandated => {
+                CardholderChallenge::Required
+            }
+        };
+        match &payment.method {
+            PaymentMethod::Card(card) => {
+                self.hold_card(cx, card);
+                let then = AfterToken::Mpi {
+                    order,
+                    email: email.to_owned(),
+                    challenge,
+                };
+                self.call(ApiCall::Tokenize { then }, false, false, cx)
+            }
+            PaymentMethod::Token { token } if well_formed_token(token) => {
+                let mpi = MpiRequest {
+                    order,
+                    token: token.clone(),
+                    email: email.to_owned(),
+                    challenge,
+                };
+                Step::Browser {
+                    action: self.mpi_action(&mpi),
+                    state: State::AwaitingReceipt { mpi },
+                }
+            }
+            PaymentMethod::Token { .. } => Step::Done(bad_token()),
+        }
+    }
+
+    fn on_response(
+        &self,
+        state: State,
+        response: Result<HttpResponse, TransportFailure>,
+        cx: &Context,
+    ) -> Step<State> {
+        match state {
+            State::Authorizing { then, auth_retried } => {
+                self.on_access_token(then, auth_retried, response, cx)
+            }
+            State::Calling {
+                call,
+                auth_retried,
+                resent,
+            } => self.on_api_answer(call, auth_retried, resent, response, cx),
+            // No call is under way while the browser is at the MPI: nothing moves.
+            State::AwaitingReceipt { mpi } => Step::Browser {
+                action: self.mpi_action(&mpi),
+                state: State::AwaitingReceipt { mpi },
+            },
+        }
+    }
+
+    /// The MPI receipt. It is unsigned, so it is only a hint: it must name this
+    /// session's order and be well formed (else the same browser step is asked for
+    /// again, which the host shows as a refused return); a D result or an N/R status
+    /// ends the payment without a sale; otherwise the sale decides, and Payroc refuses
+    /// an mpiReference that is not this order's, token's and amount's approved check.
+    fn on_browser_return(&self, state: State, ret: &BrowserReturn, cx: &Context) -> Step<State> {
+        let State::AwaitingReceipt { mpi } = state else {
+            return Step::Done(PaymentResult::failed(
+                PaymentStatus::Error,
+                ResultCode::ProviderBadResponse,
+            ));
+        };
+        let receipt = match Receipt::parse(ret, &mpi.order.order_id) {
+            Ok(receipt) => receipt,
+            Err(_) => {
+                return Step::Browser {
+                    action: self.mpi_action(&mpi),
+                    state: State::AwaitingReceipt { mpi },
+                }
+            }
+        };
+        if !receipt.approved || !receipt.trans_status.permits_authorization() {
+            return Step::Done(PaymentResult {
+                trans_status: Some(receipt.trans_status),
+                eci: Some(receipt.eci),
+                ..PaymentResult::failed(PaymentStatus::Failed, ResultCode::AuthenticationFailed)
+            });
+        }
+        let sale = Sale {
+            order: mpi.order,
+            token: mpi.token,
+            evidence: Evidence::Gateway {
+                mpi_reference: receipt.mpi_reference,
+                trans_status: receipt.trans_status,
+                eci: receipt.eci,
+            },
+        };
+        self.call(ApiCall::Sale(sale), false, false, cx)
+    }
+
+    /// Payroc's hosted MPI runs the 3DS Method itself: the adapter never asks for one.
+    fn on_method_completed(
+        &self,
+        state: State,
+        _completion: ThreeDsCompInd,
+        _cx: &Context,
+    ) -> Step<State> {
+        match state {
+            State::AwaitingReceipt { mpi } => Step::Browser {
+                action: self.mpi_action(&mpi),
+                state: State::AwaitingReceipt { mpi },
+            },
+            _ => Step::Done(PaymentResult::failed(
+                PaymentStatus::Error,
+                ResultCode::ProviderBadResponse,
+            )),
+        }
+    }
+}
+
+impl ThirdParty {
+    /// The merchant's authentication as Payroc's `thirdParty` block, or the result that
+    /// ends the payment: N and R forbid an authorization; Payroc's `eci` word can only
+    /// say "fully authenticated" (Y) or "attempted" (A), so U and the rest are refused.
+    fn from_external(external: &ExternalAuthentication) -> Result<ThirdParty, PaymentResult> {
+        let outcome = |result: PaymentResult| PaymentResult {
+            trans_status: Some(external.trans_status),
+            eci: Some(external.eci),
+            three_ds_version: Some(external.version.clone()),
+            ..result
+        };
+        let eci_word = match external.trans_status {
+            TransStatus::Y => ThirdPartyEci::FullyAuthenticated,
+            TransStatus::A => ThirdPartyEci::AttemptedAuthentication,
+            TransStatus::N | TransStatus::R => {
+                return Err(outcome(PaymentResult::failed(
+                    PaymentStatus::Failed,
+                    ResultCode::AuthenticationFailed,
+                )))
+            }
+            other => {
+                return Err(outcome(rejected_here(
+                    "threeDSecure.eci",
+                    &format!(
+                        "Payroc's thirdParty 3-D Secure takes only fullyAuthenticated (Y) or \
+                         attemptedAuthentication (A), not transStatus {}",
+                        other.as_str()
+                    ),
+                )))
+            }
+        };
+        Ok(ThirdParty {
+            eci_word,
+            cavv: external.cavv.clone(),
+            xid: external.xid.clone(),
+            ds_transaction_id: external.ds_transaction_id.clone(),
+            version: external.version.clone(),
+            trans_status: external.trans_status,
+            eci: external.eci,
+        })
+    }
+}
+
+impl Evidence {
+    /// transStatus, ECI, version and generation the result reports.
+    fn reported(&self) -> (TransStatus, Eci, Option<String>, Generation) {
+        match self {
+            // The receipt does not say which protocol ran; Payroc's MPI is EMV 3-D Secure
+            // (1.0.2 is retired by the schemes), so the liability rules of 2.x apply.
+            Evidence::Gateway {
+                trans_status, eci, ..
+            } => (*trans_status, *eci, None, Generation::Emv),
+            Evidence::ThirdParty(third) => (
+                third.trans_status,
+                third.eci,
+                Some(third.version.clone()),
+                if third.version.starts_with("1.") {
+                    Generation::Legacy
+                } else {
+                    Generation::Emv
+                },
+            ),
+        }
+    }
+}
+
+/// A created payment → the result. Approved is `ready`/`complete` with responseCode A.
+fn sale_result(sale: &Sale, payment: wire::Payment) -> PaymentResult {
+    let (trans_status, eci, three_ds_version, generation) = sale.evidence.reported();
+    let brand = payment
+        .card
+        .as_ref()
+        .and_then(|card| card.card_number.as_deref())
+        .map(CardBrand::from_pan)
+        .unwrap_or(CardBrand::Unknown);
+    let outcome = payment.transaction_result;
+    let status = outcome.status.to_ascii_lowercase();
+    let code = outcome.response_code.to_ascii_uppercase();
+    let base = PaymentResult {
+        status: PaymentStatus::Authorized,
+        provider_payment_id: Some(payment.payment_id),
+        three_ds_version,
+        trans_status: Some(trans_status),
+        eci: Some(eci),
+        liability_shift: false,
+        error: None,
+    };
+    let provider_error = |code: ResultCode, provider_code: String| {
+        Some(ResultError {
+            code,
+            provider_code: Some(provider_code),
+            provider_message: outcome.response_message.clone(),
+        })
+    };
+    if matches!(status.as_str(), "ready" | "complete") && code == "A" {
+        PaymentResult {
+            liability_shift: LiabilityShift::decide(brand, trans_status, Some(eci), generation)
+                .is_shifted(),
+            ..base
+        }
+    } else if matches!(status.as_str(), "declined" | "referral" | "pickup")
+        || matches!(code.as_str(), "D" | "R" | "C")
+    {
+        PaymentResult {
+            status: PaymentStatus::Declined,
+            error: provider_error(ResultCode::Declined, code),
+            ..base
+        }
+    } else {
+        // pending, partial approval, reversal, …: not an approval this backend can
+        // confirm; the payment id lets the merchant look it up.
+        PaymentResult {
+            status: PaymentStatus::Error,
+            error: provider_error(ResultCode::ProviderBadResponse, format!("{status}/{code}")),
+            ..base
+        }
+    }
+}
+
+/// What an HTTP answer means before its body is read.
+enum Answer {
+    /// 2xx: the body, for the step to read.
+    Body(String),
+    /// 401: the Bearer token (or, at the identity service, the API key) was refused.
+    Unauthorized(PaymentResult),
+    /// The payment ends with this result.
+    Ended(PaymentResult),
+}
+
+fn classify(response: Result<HttpResponse, TransportFailure>) -> Answer {
+    let response = match response {
+        Ok(response) => response,
+        Err(TransportFailure::Timeout) => {
+            return Answer::Ended(PaymentResult::failed(
+                PaymentStatus::Error,
+                ResultCode::ProviderTimeout,
+            ))
+        }
+        Err(TransportFailure::Connection(_)) => {
+            return Answer::Ended(PaymentResult::failed(
+                PaymentStatus::Error,
+                ResultCode::ProviderUnavailable,
+            ))
+        }
+    };
+    if response.is_success() {
+        return Answer::Body(response.body);
+    }
+    let (status, code) = match response.status {
+        500..=599 => (PaymentStatus::Error, ResultCode::ProviderUnavailable),
+        400..=499 => (PaymentStatus::Failed, ResultCode::ProviderRejected),
+        _ => return Answer::Ended(bad_response()),
+    };
+    let result = PaymentResult::failed(status, code);
+    let result = match wire::Problem::parse(&response.body) {
+        Some(problem) => result.with_provider_error(problem.code(), problem.message()),
+        None => result.with_provider_error(
+            format!("http_{}", response.status),
+            "the answer carried no problem document",
+        ),
+    };
+    if response.status == 401 {
+        Answer::Unauthorized(result)
+    } else {
+        Answer::Ended(result)
+    }
+}
+
+fn bad_response() -> PaymentResult {
+    PaymentResult::failed(PaymentStatus::Error, ResultCode::ProviderBadResponse)
+}
+
+/// Refused by this adapter before Payroc saw it, because Payroc would refuse it.
+fn rejected_here(parameter: &str, message: &str) -> PaymentResult {
+    PaymentResult::failed(PaymentStatus::Failed, ResultCode::ProviderRejected)
+        .with_provider_error(parameter, message)
+}
+
+fn bad_token() -> PaymentResult {
+    rejected_here(
+        "paymentMethod.token",
+        "a Payroc single-use token is 1 to 256 letters and digits",
+    )
+}
+
+/// The card details are gone (the process stopped between start and tokenization).
+fn card_gone() -> PaymentResult {
+    PaymentResult::failed(PaymentStatus::Error, ResultCode::SessionExpired)
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String, PaymentResult> {
+    serde_json::to_string(value).map_err(|_| bad_response())
+}
+
+fn well_formed_token(token: &str) -> bool {
+    (1..=256).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// What Payroc's MPI will take as an email: something@domain.tld, no spaces.
+fn plausible_email(email: &str) -> bool {
+    email.len() <= 254
+        && !email
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,864 @@
+//! The adapter's steps on canned Payroc answers: no network, a fake clock.
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::emv::{BrowserDetails, BrowserReadings, ChallengeWindowSize, Pan, ServerReadings};
+use crate::payment::{CardDetails, Cvv, DisplayMode, Payer};
+
+const PAN: &str = "4000000000001000";
+const T0: u64 = 1_780_000_000_000;
+const TOKEN: &str = "1a8731f50b02e287ac0529fbce352317c089d4adc1178c1867d65114078791d3";
+const MPI_REF: &str = "d01656cf0ec3e62e3754";
+
+fn adapter() -> PayrocAdapter {
+    PayrocAdapter::new(Config::sandbox("http://sandbox.test"))
+}
+
+fn cx(now_ms: u64) -> Context {
+    Context {
+        now_ms,
+        session_id: "0123456789abcdef0123456789abcdef".into(),
+        public_url: "https://shop.example".into(),
+    }
+}
+
+fn payment() -> PaymentStart {
+    PaymentStart {
+        order_id: "order-25".into(),
+        amount: 4999,
+        currency: "EUR".into(),
+        description: Some("Two tickets".into()),
+        method: PaymentMethod::Card(CardDetails {
+            number: Pan::parse(PAN).unwrap(),
+            expiry_month: 3,
+            expiry_year: 2031,
+            cvv: Cvv::parse("987").unwrap(),
+            holder_name: "Sarah Hopper".into(),
+        }),
+        payer: Payer {
+            email: Some("joe@adomain.com".into()),
+            ..Payer::default()
+        },
+        browser: BrowserDetails::build(
+            &BrowserReadings::default(),
+            &ServerReadings {
+                accept_header: Some("text/html".into()),
+                user_agent: Some("Mozilla/5.0 (test)".into()),
+                ..ServerReadings::default()
+            },
+        )
+        .unwrap(),
+        challenge: ChallengePreference::NoPreference,
+        display: DisplayMode::Iframe,
+        window_size: ChallengeWindowSize::FullScreen,
+        external_authentication: None,
+    }
+}
+
+fn answer(status: u16, body: &str) -> Result<HttpResponse, TransportFailure> {
+    Ok(HttpResponse {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: body.to_owned(),
+    })
+}
+
+fn token_answer(expires_in: u64) -> Result<HttpResponse, TransportFailure> {
+    answer(
+        200,
+        &json!({"access_token": "eyJhbGc.adQssw5c", "token_type": "Bearer",
+                "expires_in": expires_in, "scope": "payments"})
+        .to_string(),
+    )
+}
+
+fn single_use_token_answer() -> Result<HttpResponse, TransportFailure> {
+    answer(
+        201,
+        &json!({"processingTerminalId": "4479001", "token": TOKEN,
+                "expiresAt": "2026-11-22T05:30:00Z",
+                "source": {"type": "card", "cardholderName": "Sarah Hopper",
+                           "cardNumber": "400000******1000", "expiryDate": "0331", "cardType": "Visa"}})
+        .to_string(),
+    )
+}
+
+fn payment_answer(
+    status: &str,
+    code: &str,
+    message: &str,
+) -> Result<HttpResponse, TransportFailure> {
+    answer(
+        201,
+        &json!({"paymentId": "M2MJOG6O2Y", "processingTerminalId": "4479001",
+                "order": {"orderId": "order-25", "dateTime": "2026-11-22T05:00:00Z", "amount": 4999, "currency": "EUR"},
+                "card": {"type": "Visa", "entryMethod": "keyed", "cardNumber": "400000******1000", "expiryDate": "0331"},
+                "transactionResult": {"type": "sale", "status": status, "authorizedAmount": 4999, "currency": "EUR",
+                                      "responseCode": code, "responseMessage": message}})
+        .to_string(),
+    )
+}
+
+fn problem(
+    status: u16,
+    fragment: &str,
+    detail: &str,
+    errors: Value,
+) -> Result<HttpResponse, TransportFailure> {
+    Ok(HttpResponse {
+        status,
+        headers: vec![("content-type".into(), "application/problem+json".into())],
+        body: json!({"type": format!("https://docs.payroc.com/api/errors#{fragment}"),
+                     "title": "Problem", "status": status, "detail": detail, "errors": errors})
+        .to_string(),
+    })
+}
+
+fn receipt(pairs: &[(&str, &str)]) -> BrowserReturn {
+    BrowserReturn {
+        fields: pairs
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect(),
+    }
+}
+
+fn good_receipt() -> BrowserReturn {
+    receipt(&[
+        ("result", "A"),
+        ("status", "Y"),
+        ("eci", "05"),
+        ("mpiReference", MPI_REF),
+        ("orderId", "order-25"),
+    ])
+}
+
+fn call(step: Step<State>) -> (State, HttpRequest) {
+    match step {
+        Step::Call { state, request } => (state, request),
+        other => panic!("expected a call, got {other:?}"),
+    }
+}
+
+fn browser(step: Step<State>) -> (State, BrowserAction) {
+    match step {
+        Step::Browser { state, action } => (state, action),
+        other => panic!("expected a browser step, got {other:?}"),
+    }
+}
+
+fn done(step: Step<State>) -> PaymentResult {
+    match step {
+        Step::Done(result) => result,
+        other => panic!("expected the end, got {other:?}"),
+    }
+}
+
+fn header<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    request
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn body(request: &HttpRequest) -> Value {
+    serde_json::from_str(request.body.as_deref().expect("a body")).expect("JSON body")
+}
+
+/// start → identity → single-use token → the MPI page: the state waiting for the receipt.
+fn at_mpi(adapter: &PayrocAdapter) -> State {
+    let (mut state, _) = call(adapter.start(&payment(), &cx(T0)));
+    if matches!(state, State::Authorizing { .. }) {
+        state = call(adapter.on_response(state, token_answer(3600), &cx(T0))).0;
+    }
+    let (state, _) = browser(adapter.on_response(state, single_use_token_answer(), &cx(T0)));
+    state
+}
+
+/// … → the sale request, with a cached token.
+fn at_sale(adapter: &PayrocAdapter) -> (State, HttpRequest) {
+    let state = at_mpi(adapter);
+    call(adapter.on_browser_return(state, &good_receipt(), &cx(T0)))
+}
+
+#[test]
+fn start_fetches_a_token_then_tokenizes_the_card_as_the_sdk_does() {
+    let adapter = adapter();
+    let (state, request) = call(adapter.start(&payment(), &cx(T0)));
+    assert!(matches!(
+        state,
+        State::Authorizing {
+            auth_retried: false,
+            ..
+        }
+    ));
+    assert_eq!(request.url, "http://sandbox.test/payroc/identity/authorize");
+    assert_eq!(request.method, HttpMethod::Post);
+    assert_eq!(
+        header(&request, "x-api-key"),
+        Some("sandbox-payroc-api-key")
+    );
+    assert_eq!(request.body, None);
+    assert!(request.retry_safe);
+
+    let (state, request) = call(adapter.on_response(state, token_answer(3600), &cx(T0)));
+    assert!(matches!(
+        state,
+        State::Calling {
+            call: ApiCall::Tokenize { .. },
+            ..
+        }
+    ));
+    assert_eq!(
+        request.url,
+        "http://sandbox.test/payroc/api/v1/processing-terminals/4479001/single-use-tokens"
+    );
+    assert_eq!(
+        header(&request, "Authorization"),
+        Some("Bearer eyJhbGc.adQssw5c")
+    );
+    assert_eq!(
+        header(&request, "Idempotency-Key").map(str::to_owned),
+        Some(cx(T0).idempotency_key("single-use-token"))
+    );
+    assert_eq!(header(&request, "Content-Type"), Some("application/json"));
+    assert!(request.retry_safe);
+    assert_eq!(
+        body(&request),
+        json!({"channel": "web", "source": {"type": "card", "cardDetails": {
+            "entryMethod": "keyed", "cardholderName": "Sarah Hopper",
+            "keyedData": {"dataFormat": "plainText", "cardNumber": PAN, "expiryDate": "0331", "cvv": "987"}}}})
+    );
+    // Neither the request's Debug nor the stored state carries the card.
+    let stored = serde_json::to_string(&state).unwrap();
+    assert!(!stored.contains(PAN) && !stored.contains("987"), "{stored}");
+    assert!(!format!("{request:?}").contains(PAN));
+}
+
+#[test]
+fn the_mpi_step_is_a_full_page_get_with_every_required_parameter() {
+    let adapter = adapter();
+    let (state, _) = call(adapter.start(&payment(), &cx(T0)));
+    let (state, _) = call(adapter.on_response(state, token_answer(3600), &cx(T0)));
+    let (state, action) = browser(adapter.on_response(state, single_use_token_answer(), &cx(T0)));
+    let BrowserAction::Redirect { form } = action else {
+        panic!("Payroc's MPI is a redirect, got {action:?}");
+    };
+    assert_eq!(
+        form.action,
+        "http://sandbox.test/payroc/payments/merchant/mpi"
+    );
+    assert_eq!(form.method, FormMethod::Get);
+    let fields: Vec<(&str, &str)> = form
+        .fields
+        .iter()
+        .map(|f| (f.name.as_str(), f.value.as_str()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("processingTerminalId", "4479001"),
+            ("singleUseToken", TOKEN),
+            ("email", "joe@adomain.com"),
+            ("amount", "4999"),
+            ("currency", "EUR"),
+            ("orderId", "order-25"),
+            ("cardholderChallenge", "OPTIONAL"),
+        ]
+    );
+    let stored = serde_json::to_string(&state).unwrap();
+    assert!(!stored.contains(PAN) && !stored.contains("987"));
+    // The card is forgotten once tokenized.
+    assert!(adapter.held_card(&cx(T0)).is_none());
+}
+
+#[test]
+fn a_challenge_preference_asks_payroc_for_a_challenge() {
+    let adapter = adapter();
+    let mut start = payment();
+    start.challenge = ChallengePreference::Mandated;
+    start.method = PaymentMethod::Token {
+        token: TOKEN.into(),
+    };
+    let (_, action) = browser(adapter.start(&start, &cx(T0)));
+    let BrowserAction::Redirect { form } = action else {
+        panic!("redirect expected");
+    };
+    assert_eq!(form.field("cardholderChallenge"), Some("REQUIRED"));
+}
+
+#[test]
+fn a_provided_token_skips_tokenization_and_every_call() {
+    let adapter = adapter();
+    let mut start = payment();
+    start.method = PaymentMethod::Token {
+        token: TOKEN.into(),
+    };
+    let (state, action) = browser(adapter.start(&start, &cx(T0)));
+    assert!(matches!(state, State::AwaitingReceipt { .. }));
+    let BrowserAction::Redirect { form } = action else {
+        panic!("redirect expected");
+    };
+    assert_eq!(form.field("singleUseToken"), Some(TOKEN));
+
+    start.method = PaymentMethod::Token {
+        token: "not a token!".into(),
+    };
+    let result = done(adapter.start(&start, &cx(T0)));
+    assert_eq!(result.error.unwrap().code, ResultCode::ProviderRejected);
+}
+
+#[test]
+fn a_missing_or_malformed_email_ends_before_any_call() {
+    let adapter = adapter();
+    for email in [
+        None,
+        Some(""),
+        Some("joe"),
+        Some("joe @x.com"),
+        Some("joe@localhost"),
+    ] {
+        let mut start = payment();
+        start.payer.email = email.map(str::to_owned);
+        let result = done(adapter.start(&start, &cx(T0)));
+        assert_eq!(result.status, PaymentStatus::Failed, "{email:?}");
+        let error = result.error.unwrap();
+        assert_eq!(error.code, ResultCode::ProviderRejected);
+        assert_eq!(error.provider_code.as_deref(), Some("payer.email"));
+        assert!(error.provider_message.unwrap().contains("email"));
+        assert!(adapter.held_card(&cx(T0)).is_none());
+    }
+}
+
+#[test]
+fn the_receipt_leads_to_the_gateway_sale_with_its_idempotency_key() {
+    let adapter = adapter();
+    let (state, request) = at_sale(&adapter);
+    assert!(matches!(
+        state,
+        State::Calling {
+            call: ApiCall::Sale(_),
+            ..
+        }
+    ));
+    assert_eq!(request.url, "http://sandbox.test/payroc/api/v1/payments");
+    assert_eq!(
+        header(&request, "Idempotency-Key").map(str::to_owned),
+        Some(cx(T0).idempotency_key("sale"))
+    );
+    assert_eq!(request.purpose, "payroc.sale");
+    assert!(request.retry_safe, "Payroc deduplicates key + body");
+    assert_eq!(
+        body(&request),
+        json!({"channel": "web", "processingTerminalId": "4479001",
+               "order": {"orderId": "order-25", "amount": 4999, "currency": "EUR", "description": "Two tickets"},
+               "paymentMethod": {"type": "singleUseToken", "token": TOKEN},
+               "threeDSecure": {"serviceProvider": "gateway", "mpiReference": MPI_REF},
+               "autoCapture": true})
+    );
+}
+
+#[test]
+fn an_approved_sale_is_authorized_with_the_receipts_outcome() {
+    let adapter = adapter();
+    let (state, _) = at_sale(&adapter);
+    let result = done(adapter.on_response(
+        state,
+        payment_answer("ready", "A", "APPROVAL K3J9QZ"),
+        &cx(T0),
+    ));
+    assert_eq!(result.status, PaymentStatus::Authorized);
+    assert_eq!(result.provider_payment_id.as_deref(), Some("M2MJOG6O2Y"));
+    assert_eq!(result.trans_status, Some(TransStatus::Y));
+    assert_eq!(result.eci, Eci::new(5));
+    assert!(result.liability_shift);
+    assert_eq!(result.error, None);
+
+    let (state, _) = at_sale(&adapter);
+    let result =
+        done(adapter.on_response(state, payment_answer("complete", "A", "APPROVAL"), &cx(T0)));
+    assert_eq!(result.status, PaymentStatus::Authorized);
+}
+
+#[test]
+fn a_declined_sale_carries_payrocs_code_and_message() {
+    let adapter = adapter();
+    let (state, _) = at_sale(&adapter);
+    let result =
+        done(adapter.on_response(state, payment_answer("declined", "D", "DECLINED"), &cx(T0)));
+    assert_eq!(result.status, PaymentStatus::Declined);
+    assert!(!result.liability_shift);
+    assert_eq!(result.provider_payment_id.as_deref(), Some("M2MJOG6O2Y"));
+    let error = result.error.unwrap();
+    assert_eq!(error.code, ResultCode::Declined);
+    assert_eq!(error.provider_code.as_deref(), Some("D"));
+    assert_eq!(error.provider_message.as_deref(), Some("DECLINED"));
+}
+
+#[test]
+fn an_unconfirmable_transaction_status_is_an_error_not_an_approval() {
+    let adapter = adapter();
+    let (state, _) = at_sale(&adapter);
+    let result =
+        done(adapter.on_response(state, payment_answer("pending", "A", "PENDING"), &cx(T0)));
+    assert_eq!(result.status, PaymentStatus::Error);
+    assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
+}
+
+#[test]
+fn a_problem_document_is_a_rejection_with_its_detail() {
+    let adapter = adapter();
+    let (state, _) = at_sale(&adapter);
+    let result = done(adapter.on_response(
+        state,
+        problem(
+            400,
+            "bad-request",
+            "One or more validation errors occurred, see error section for more info",
+            json!([{"parameter": "threeDSecure.mpiReference", "detail": "Invalid value",
+                    "message": "The mpiReference is not known"}]),
+        ),
+        &cx(T0),
+    ));
+    assert_eq!(result.status, PaymentStatus::Failed);
+    assert_eq!(result.provider_payment_id, None);
+    let error = result.error.unwrap();
+    assert_eq!(error.code, ResultCode::ProviderRejected);
+    assert_eq!(error.provider_code.as_deref(), Some("bad-request"));
+    let message = error.provider_message.unwrap();
+    assert!(
+        message.starts_with("One or more validation errors occurred"),
+        "{message}"
+    );
+    assert!(message.contains("threeDSecure.mpiReference: The mpiReference is not known"));
+
+    let (state, _) = at_sale(&adapter);
+    let result = done(adapter.on_response(
+        state,
+        problem(
+            409,
+            "idempotency-key-in-use",
+            "The idempotency key is already in use",
+            json!([]),
+        ),
+        &cx(T0),
+    ));
+    assert_eq!(result.status, PaymentStatus::Failed);
+    let error = result.error.unwrap();
+    assert_eq!(error.code, ResultCode::ProviderRejected);
+    assert_eq!(
+        error.provider_code.as_deref(),
+        Some("idempotency-key-in-use")
+    );
+
+    // A 4xx without a problem document is still a rejection, named by its status.
+    let (state, _) = at_sale(&adapter);
+    let result = done(adapter.on_response(state, answer(403, "<html>no</html>"), &cx(T0)));
+    assert_eq!(
+        result.error.unwrap().provider_code.as_deref(),
+        Some("http_403")
+    );
+}
+
+#[test]
+fn a_401_clears_the_token_fetches_a_new_one_and_retries_once() {
+    let adapter = adapter();
+    let (state, first_sale) = at_sale(&adapter);
+    let unauthorized = || {
+        problem(
+            401,
+            "not-authorized",
+            "The access token has expired",
+            json!([]),
+        )
+    };
+
+    let (state, request) = call(adapter.on_response(state, unauthorized(), &cx(T0)));
+    assert_eq!(request.purpose, "payroc.authorize");
+    assert!(matches!(
+        state,
+        State::Authorizing {
+            auth_retried: true,
+            ..
+        }
+    ));
+    assert_eq!(adapter.bearer(T0), None, "the refused token is forgotten");
+
+    let fresh = answer(
+        200,
+        &json!({"access_token": "second-token", "token_type": "Bearer", "expires_in": 3600})
+            .to_string(),
+    );
+    let (state, again) = call(adapter.on_response(state, fresh, &cx(T0)));
+    assert_eq!(header(&again, "Authorization"), Some("Bearer second-token"));
+    assert_eq!(again.body, first_sale.body, "the same sale");
+    assert_eq!(
+        header(&again, "Idempotency-Key"),
+        header(&first_sale, "Idempotency-Key")
+    );
+
+    // A second 401 ends it: no loop.
+    let result = done(adapter.on_response(state, unauthorized(), &cx(T0)));
+    assert_eq!(result.status, PaymentStatus::Failed);
+    let error = result.error.unwrap();
+    assert_eq!(error.code, ResultCode::ProviderRejected);
+    assert_eq!(error.provider_code.as_deref(), Some("not-authorized"));
+}
+
+#[test]
+fn a_401_at_tokenization_retries_with_the_held_card() {
+    let adapter = adapter();
+    let (state, _) = call(adapter.start(&payment(), &cx(T0)));
+    let (state, first) = call(adapter.on_response(state, token_answer(3600), &cx(T0)));
+    let (state, _) = call(adapter.on_response(
+        state,
+        problem(
+            401,
+            "not-authorized",
+            "The access token is not valid",
+            json!([]),
+        ),
+        &cx(T0),
+    ));
+    let (_, again) = call(adapter.on_response(state, token_answer(3600), &cx(T0)));
+    assert_eq!(again.url, first.url);
+    assert_eq!(again.body, first.body);
+}
+
+#[test]
+fn a_rejected_api_key_ends_the_payment() {
+    let adapter = adapter();
+    let (state, _) = call(adapter.start(&payment(), &cx(T0)));
+    let result = done(adapter.on_response(
+        state,
+        problem(
+            401,
+            "not-authorized",
+            "The API key is missing or not valid",
+            json!([]),
+        ),
+        &cx(T0),
+    ));
+    assert_eq!(result.status, PaymentStatus::Failed);
+    assert_eq!(result.error.unwrap().code, ResultCode::ProviderRejected);
+    assert!(adapter.held_card(&cx(T0)).is_none());
+}
+
+#[test]
+fn malformed_json_is_a_bad_response() {
+    let adapter = adapter();
+    let (state, _) = call(adapter.start(&payment(), &cx(T0)));
+    let result = done(adapter.on_response(state, answer(200, "{\"access_token\":"), &cx(T0)));
+    assert_eq!(result.status, PaymentStatus::Error);
+    assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
+
+    let (state, _) = call(adapter.start(&payment(), &cx(T0)));
+    let (state, _) = call(adapter.on_response(state, token_answer(3600), &cx(T0)));
+    let result = done(adapter.on_response(state, answer(201, "{\"token\": 5}"), &cx(T0)));
+    assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
+
+    let (state, _) = at_sale(&adapter);
+    let result = done(adapter.on_response(state, answer(201, "not json"), &cx(T0)));
+    assert_eq!(result.status, PaymentStatus::Error);
+    assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
+
+    let (state, _) = at_sale(&adapter);
+    let result = done(adapter.on_response(
+        state,
+        answer(
+            201,
+            &json!({"paymentId": "X", "transactionResult": {"status": "ready"}}).to_string(),
+        ),
+        &cx(T0),
+    ));
+    assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
+}
+
+#[test]
+fn server_errors_and_lost_answers_end_as_errors() {
+    let adapter = adapter();
+    let (state, _) = call(adapter.start(&payment(), &cx(T0)));
+    let result = done(adapter.on_response(state, answer(503, ""), &cx(T0)));
+    assert_eq!(result.status, PaymentStatus::Error);
+    assert_eq!(result.error.unwrap().code, ResultCode::ProviderUnavailable);
+
+    let (state, _) = call(adapter.start(&payment(), &cx(T0)));
+    let (state, _) = call(adapter.on_response(state, token_answer(3600), &cx(T0)));
+    let result = done(adapter.on_response(state, Err(TransportFailure::Timeout), &cx(T0)));
+    assert_eq!(result.error.unwrap().code, ResultCode::ProviderTimeout);
+    assert!(adapter.held_card(&cx(T0)).is_none());
+}
+
+#[test]
+fn a_lost_sale_answer_is_asked_for_once_more_with_the_same_key_and_body() {
+    let adapter = adapter();
+    let (state, sale) = at_sale(&adapter);
+    let (state, again) = call(adapter.on_response(state, Err(TransportFailure::Timeout), &cx(T0)));
+    assert!(matches!(state, State::Calling { resent: true, .. }));
+    assert_eq!(again.body, sale.body);
+    assert_eq!(
+        header(&again, "Idempotency-Key"),
+        header(&sale, "Idempotency-Key")
+    );
+    let result = done(adapter.on_response(
+        state,
+        Err(TransportFailure::Connection("reset".into())),
+        &cx(T0),
+    ));
+    assert_eq!(result.status, PaymentStatus::Error);
+    assert_eq!(result.error.unwrap().code, ResultCode::ProviderUnavailable);
+
+    // 5xx after the host's retries: Payroc kept nothing, so the payment ends.
+    let (state, _) = at_sale(&adapter);
+    let result = done(adapter.on_response(state, answer(500, ""), &cx(T0)));
+    assert_eq!(result.error.unwrap().code, ResultCode::ProviderUnavailable);
+}
+
+#[test]
+fn a_foreign_or_malformed_receipt_changes_nothing() {
+    let adapter = adapter();
+    let state = at_mpi(&adapter);
+    let (_, expected_action) =
+        browser(adapter.on_response(state.clone(), Err(TransportFailure::Timeout), &cx(T0)));
+    let cases: [(&str, BrowserReturn, ReceiptError); 7] = [
+        (
+            "another order",
+            receipt(&[
+                ("result", "A"),
+                ("status", "Y"),
+                ("eci", "05"),
+                ("mpiReference", MPI_REF),
+                ("orderId", "order-26"),
+            ]),
+            ReceiptError::OtherOrder,
+        ),
+        (
+            "garbage eci",
+            receipt(&[
+                ("result", "A"),
+                ("status", "Y"),
+                ("eci", "5x"),
+                ("mpiReference", MPI_REF),
+                ("orderId", "order-25"),
+            ]),
+            ReceiptError::Invalid("eci"),
+        ),
+        (
+            "unknown eci",
+            receipt(&[
+                ("result", "A"),
+                ("status", "Y"),
+                ("eci", "42"),
+                ("mpiReference", MPI_REF),
+                ("orderId", "order-25"),
+            ]),
+            ReceiptError::Invalid("eci"),
+        ),
+        (
+            "status C",
+            receipt(&[
+                ("result", "A"),
+                ("status", "C"),
+                ("eci", "05"),
+                ("mpiReference", MPI_REF),
+                ("orderId", "order-25"),
+            ]),
+            ReceiptError::Invalid("status"),
+        ),
+        (
+            "result X",
+            receipt(&[
+                ("result", "X"),
+                ("status", "Y"),
+                ("eci", "05"),
+                ("mpiReference", MPI_REF),
+                ("orderId", "order-25"),
+            ]),
+            ReceiptError::Invalid("result"),
+        ),
+        (
+            "duplicated status",
+            receipt(&[
+                ("result", "A"),
+                ("status", "N"),
+                ("status", "Y"),
+                ("eci", "05"),
+                ("mpiReference", MPI_REF),
+                ("orderId", "order-25"),
+            ]),
+            ReceiptError::Missing("status"),
+        ),
+        (
+            "reference with a query inside",
+            receipt(&[
+                ("result", "A"),
+                ("status", "Y"),
+                ("eci", "05"),
+                ("mpiReference", "d016&x=1"),
+                ("orderId", "order-25"),
+            ]),
+            ReceiptError::Invalid("mpiReference"),
+        ),
+    ];
+    for (name, ret, error) in cases {
+        assert_eq!(Receipt::parse(&ret, "order-25"), Err(error), "{name}");
+        let (after, action) = browser(adapter.on_browser_return(state.clone(), &ret, &cx(T0)));
+        assert_eq!(after, state, "{name}: the state must not move");
+        assert_eq!(action, expected_action, "{name}: the same browser step");
+    }
+    assert_eq!(ReceiptError::OtherOrder.code(), "receipt_other_order");
+}
+
+#[test]
+fn a_declined_check_ends_without_a_sale() {
+    let adapter = adapter();
+    for (result, status, eci) in [
+        ("D", "N", "07"),
+        ("D", "U", "07"),
+        ("A", "N", "07"),
+        ("A", "R", "07"),
+    ] {
+        let state = at_mpi(&adapter);
+        let ret = receipt(&[
+            ("result", result),
+            ("status", status),
+            ("eci", eci),
+            ("mpiReference", MPI_REF),
+            ("orderId", "order-25"),
+        ]);
+        let outcome = done(adapter.on_browser_return(state, &ret, &cx(T0)));
+        assert_eq!(outcome.status, PaymentStatus::Failed, "{result}/{status}");
+        assert_eq!(
+            outcome.error.unwrap().code,
+            ResultCode::AuthenticationFailed
+        );
+        assert_eq!(outcome.provider_payment_id, None);
+        assert!(!outcome.liability_shift);
+    }
+}
+
+#[test]
+fn the_token_is_cached_and_refreshed_two_minutes_before_expiry() {
+    let adapter = adapter();
+    let _ = at_mpi(&adapter); // caches a token issued at T0 for 3600 s
+    let expiry = T0 + 3_600_000;
+
+    // Still fresh: straight to the tokenization, no identity call.
+    let (state, request) =
+        call(adapter.start(&payment(), &cx(expiry - TOKEN_REFRESH_MARGIN_MS - 1)));
+    assert_eq!(request.purpose, "payroc.single_use_token");
+    assert!(matches!(state, State::Calling { .. }));
+
+    // Inside the margin: a new token first.
+    let (state, request) = call(adapter.start(&payment(), &cx(expiry - TOKEN_REFRESH_MARGIN_MS)));
+    assert_eq!(request.purpose, "payroc.authorize");
+    assert!(matches!(state, State::Authorizing { .. }));
+
+    // A token whose whole life is inside the margin is still used for its own call.
+    let (_, request) = call(adapter.on_response(state, token_answer(60), &cx(expiry)));
+    assert_eq!(request.purpose, "payroc.single_use_token");
+    let (_, request) = call(adapter.start(&payment(), &cx(expiry)));
+    assert_eq!(request.purpose, "payroc.authorize");
+}
+
+#[test]
+fn a_card_not_held_any_more_ends_the_payment_without_a_call() {
+    let adapter = adapter();
+    let (state, _) = call(adapter.start(&payment(), &cx(T0)));
+    // The process restarted: a new adapter, the stored state, no card.
+    let restarted = PayrocAdapter::new(Config::sandbox("http://sandbox.test"));
+    let result = done(restarted.on_response(state.clone(), token_answer(3600), &cx(T0)));
+    assert_eq!(result.status, PaymentStatus::Error);
+    assert_eq!(result.error.unwrap().code, ResultCode::SessionExpired);
+    // The hold also lapses by time.
+    let result = done(adapter.on_response(state, token_answer(3600), &cx(T0 + CARD_HOLD_MS)));
+    assert_eq!(result.error.unwrap().code, ResultCode::SessionExpired);
+}
+
+fn external(status: TransStatus, eci: u8) -> ExternalAuthentication {
+    ExternalAuthentication {
+        version: "2.2.0".into(),
+        trans_status: status,
+        eci: Eci::new(eci).unwrap(),
+        cavv: "AAABBEg0VhI0VniQEjRWAAAAAAA=".into(),
+        xid: None,
+        ds_transaction_id: Some("f25084f0-5b16-4c0a-ae5d-b24808a95e4b".into()),
+    }
+}
+
+#[test]
+fn third_party_authentication_goes_straight_to_the_sale() {
+    let adapter = adapter();
+    let mut start = payment();
+    start.payer.email = None; // not needed without the MPI
+    start.external_authentication = Some(external(TransStatus::A, 6));
+    let (state, _) = call(adapter.start(&start, &cx(T0)));
+    let (state, _) = call(adapter.on_response(state, token_answer(3600), &cx(T0)));
+    let (state, sale) = call(adapter.on_response(state, single_use_token_answer(), &cx(T0)));
+    assert_eq!(sale.purpose, "payroc.sale");
+    assert_eq!(
+        body(&sale)["threeDSecure"],
+        json!({"serviceProvider": "thirdParty", "eci": "attemptedAuthentication",
+               "cavv": "AAABBEg0VhI0VniQEjRWAAAAAAA=",
+               "dsTransactionId": "f25084f0-5b16-4c0a-ae5d-b24808a95e4b"})
+    );
+    let result =
+        done(adapter.on_response(state, payment_answer("ready", "A", "APPROVAL"), &cx(T0)));
+    assert_eq!(result.status, PaymentStatus::Authorized);
+    assert_eq!(result.three_ds_version.as_deref(), Some("2.2.0"));
+    assert_eq!(result.trans_status, Some(TransStatus::A));
+    assert_eq!(result.eci, Eci::new(6));
+    assert!(result.liability_shift);
+
+    // With a token and Y: one call, the sale.
+    start.method = PaymentMethod::Token {
+        token: TOKEN.into(),
+    };
+    start.external_authentication = Some(external(TransStatus::Y, 5));
+    let (_, sale) = call(adapter.start(&start, &cx(T0)));
+    assert_eq!(body(&sale)["threeDSecure"]["eci"], "fullyAuthenticated");
+    assert_eq!(body(&sale)["paymentMethod"]["token"], TOKEN);
+}
+
+#[test]
+fn third_party_statuses_payroc_cannot_express_are_refused() {
+    let adapter = adapter();
+    let mut start = payment();
+    start.external_authentication = Some(external(TransStatus::N, 7));
+    let result = done(adapter.start(&start, &cx(T0)));
+    assert_eq!(result.status, PaymentStatus::Failed);
+    assert_eq!(result.error.unwrap().code, ResultCode::AuthenticationFailed);
+
+    start.external_authentication = Some(external(TransStatus::U, 7));
+    let result = done(adapter.start(&start, &cx(T0)));
+    assert_eq!(result.status, PaymentStatus::Failed);
+    assert_eq!(result.trans_status, Some(TransStatus::U));
+    let error = result.error.unwrap();
+    assert_eq!(error.code, ResultCode::ProviderRejected);
+    assert!(error.provider_message.unwrap().contains("transStatus U"));
+    assert!(adapter.held_card(&cx(T0)).is_none());
+}
+
+#[test]
+fn config_reads_with_production_defaults_and_hides_the_key() {
+    let config: Config = serde_json::from_value(json!({
+        "api_key": "secret-key", "processing_terminal_id": "1234001"
+    }))
+    .unwrap();
+    assert_eq!(config.identity_url, "https://identity.payroc.com");
+    assert_eq!(config.api_url, "https://api.payroc.com/v1");
+    assert_eq!(config.payments_url, "https://payments.payroc.com");
+    assert_eq!(config.cardholder_challenge, CardholderChallenge::Optional);
+    assert!(!format!("{config:?}").contains("secret-key"));
+    let config: Config = serde_json::from_value(json!({
+        "api_key": "k", "processing_terminal_id": "1", "cardholder_challenge": "REQUIRED"
+    }))
+    .unwrap();
+    assert_eq!(config.cardholder_challenge, CardholderChallenge::Required);
+    assert!(serde_json::from_value::<Config>(
+        json!({"api_key": "k", "processing_terminal_id": "1", "apikey": "x"})
+    )
+    .is_err());
+}
