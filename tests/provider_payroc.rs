@@ -1,0 +1,739 @@
+//! The Payroc adapter end to end against the sandbox over real HTTP: every contract card
+//! Payroc's hosted MPI can express, challenges typed or cancelled on the sandbox ACS pages,
+//! forged receipts, the thirdParty variant, and the Bearer token's cache and refresh.
+//! Each authorized result must have exactly one ledger entry; every other result none.
+
+mod support;
+
+use std::time::Duration;
+
+use threeds_bridge::emv::{
+    BrowserDetails, BrowserReadings, ChallengeWindowSize, Eci, Pan, ServerReadings, TransStatus,
+};
+use threeds_bridge::payment::{
+    BrowserAction, CardDetails, ChallengePreference, Cvv, DisplayMode, ExternalAuthentication,
+    Payer, PaymentMethod, PaymentResult, PaymentStart, PaymentStatus, ResultCode,
+};
+use threeds_bridge::provider::payroc::{Config, PayrocAdapter, State};
+use threeds_bridge::provider::{Adapter, BrowserReturn, Context, Step};
+use threeds_bridge::sandbox::ledger::Provider;
+use threeds_bridge::sandbox::{RunningSandbox, SandboxConfig};
+
+use support::flow::{self, Cardholder, BACKEND};
+
+const TERMINAL: &str = "4479001";
+
+async fn payroc_sandbox() -> RunningSandbox {
+    let mut config = SandboxConfig::new("");
+    config
+        .payroc_receipt_urls
+        .insert(TERMINAL.to_owned(), format!("{BACKEND}/v1/returns/payroc"));
+    support::sandbox_with(config).await
+}
+
+fn adapter(running: &RunningSandbox) -> PayrocAdapter {
+    PayrocAdapter::new(Config::sandbox(&running.url))
+}
+
+fn session_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn start(pan: &str) -> PaymentStart {
+    PaymentStart {
+        order_id: format!("order-{}", uuid::Uuid::new_v4().simple()),
+        amount: 4999,
+        currency: "EUR".into(),
+        description: Some("Concert tickets".into()),
+        method: PaymentMethod::Card(CardDetails {
+            number: Pan::parse(pan).expect("pan"),
+            expiry_month: 12,
+            expiry_year: 2040,
+            cvv: Cvv::parse("123").expect("cvv"),
+            holder_name: "Sarah Hazel Hopper".into(),
+        }),
+        payer: Payer {
+            email: Some("sarah@example.com".into()),
+            ..Payer::default()
+        },
+        browser: BrowserDetails::build(
+            &BrowserReadings::default(),
+            &ServerReadings {
+                accept_header: Some("text/html".into()),
+                user_agent: Some("Mozilla/5.0 (test)".into()),
+                ip: Some("203.0.113.9".into()),
+                ..ServerReadings::default()
+            },
+        )
+        .expect("browser details"),
+        challenge: ChallengePreference::NoPreference,
+        display: DisplayMode::Iframe,
+        window_size: ChallengeWindowSize::FullScreen,
+        external_authentication: None,
+    }
+}
+
+/// The sandbox ledger's entries for `order_id`.
+fn charged(
+    running: &RunningSandbox,
+    order_id: &str,
+) -> Vec<threeds_bridge::sandbox::ledger::LedgerEntry> {
+    running
+        .sandbox
+        .ledger
+        .entries()
+        .into_iter()
+        .filter(|e| e.order_id == order_id)
+        .collect()
+}
+
+/// Authorized with exactly one ledger entry, under the sale's key; anything else, none.
+fn assert_ledger(
+    running: &RunningSandbox,
+    start: &PaymentStart,
+    session: &str,
+    result: &PaymentResult,
+) {
+    let entries = charged(running, &start.order_id);
+    if result.status == PaymentStatus::Authorized {
+        assert_eq!(entries.len(), 1, "one charge for {result:?}");
+        let entry = &entries[0];
+        assert_eq!(entry.provider, Provider::Payroc);
+        assert_eq!(
+            Some(&entry.provider_payment_id),
+            result.provider_payment_id.as_ref()
+        );
+        assert_eq!(entry.amount, 4999);
+        assert_eq!(entry.currency, "EUR");
+        assert_eq!(
+            entry.idempotency_key.as_deref(),
+            Some(flow::context(session).idempotency_key("sale").as_str())
+        );
+    } else {
+        assert!(entries.is_empty(), "no charge for {result:?}: {entries:?}");
+    }
+}
+
+struct Expect {
+    status: PaymentStatus,
+    trans_status: TransStatus,
+    eci: u8,
+    liability_shift: bool,
+    code: Option<ResultCode>,
+    /// Whether the sale was attempted.
+    sale: bool,
+}
+
+const fn authorized(trans_status: TransStatus, eci: u8, liability_shift: bool) -> Expect {
+    Expect {
+        status: PaymentStatus::Authorized,
+        trans_status,
+        eci,
+        liability_shift,
+        code: None,
+        sale: true,
+    }
+}
+
+const fn not_authenticated(trans_status: TransStatus, eci: u8) -> Expect {
+    Expect {
+        status: PaymentStatus::Failed,
+        trans_status,
+        eci,
+        liability_shift: false,
+        code: Some(ResultCode::AuthenticationFailed),
+        sale: false,
+    }
+}
+
+async fn check(running: &RunningSandbox, pan: &str, cardholder: Cardholder, expect: Expect) {
+    let adapter = adapter(running);
+    let start = start(pan);
+    let session = session_id();
+    let (result, trace) = flow::run(&adapter, &start, &session, cardholder).await;
+    let case = format!("{pan} {cardholder:?}: {result:?} {trace:?}");
+    assert_eq!(result.status, expect.status, "{case}");
+    assert_eq!(result.trans_status, Some(expect.trans_status), "{case}");
+    assert_eq!(result.eci, Eci::new(expect.eci), "{case}");
+    assert_eq!(result.liability_shift, expect.liability_shift, "{case}");
+    assert_eq!(result.error.as_ref().map(|e| e.code), expect.code, "{case}");
+    assert_eq!(
+        result.three_ds_version, None,
+        "the receipt does not say: {case}"
+    );
+    // Payroc's MPI is one full-page redirect; it runs any Method and challenge itself.
+    assert_eq!(trace.browser, ["redirect"], "{case}");
+    assert_eq!(trace.method, None, "{case}");
+    assert_eq!(
+        trace.calls,
+        if expect.sale {
+            vec!["payroc.authorize", "payroc.single_use_token", "payroc.sale"]
+        } else {
+            vec!["payroc.authorize", "payroc.single_use_token"]
+        },
+        "{case}"
+    );
+    assert_ledger(running, &start, &session, &result);
+}
+
+#[tokio::test]
+async fn frictionless_cards() {
+    let running = payroc_sandbox().await;
+    let typed = Cardholder::Types("1234");
+    check(
+        &running,
+        "4000000000001000",
+        typed,
+        authorized(TransStatus::Y, 5, true),
+    )
+    .await;
+    check(
+        &running,
+        "4000000000001109",
+        typed,
+        authorized(TransStatus::A, 6, true),
+    )
+    .await;
+    check(
+        &running,
+        "4000000000001208",
+        typed,
+        not_authenticated(TransStatus::N, 7),
+    )
+    .await;
+    check(
+        &running,
+        "4000000000001307",
+        typed,
+        not_authenticated(TransStatus::U, 7),
+    )
+    .await;
+    // R is shown by Payroc's receipt as N (Payroc documents Y/A/N/U only).
+    check(
+        &running,
+        "4000000000001406",
+        typed,
+        not_authenticated(TransStatus::N, 7),
+    )
+    .await;
+    check(
+        &running,
+        "5200000000001005",
+        typed,
+        authorized(TransStatus::Y, 2, true),
+    )
+    .await;
+    check(
+        &running,
+        "5200000000001104",
+        typed,
+        authorized(TransStatus::A, 1, true),
+    )
+    .await;
+    check(
+        &running,
+        "4012000033330026",
+        typed,
+        authorized(TransStatus::Y, 5, true),
+    )
+    .await;
+    check(
+        &running,
+        "4012001775445550",
+        typed,
+        not_authenticated(TransStatus::N, 7),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn challenges_through_the_hosted_mpi() {
+    let running = payroc_sandbox().await;
+    let right = Cardholder::Types("1234");
+    let wrong = Cardholder::Types("0000");
+    check(
+        &running,
+        "4000000000002008",
+        right,
+        authorized(TransStatus::Y, 5, true),
+    )
+    .await;
+    check(
+        &running,
+        "4000000000002008",
+        wrong,
+        not_authenticated(TransStatus::N, 7),
+    )
+    .await;
+    // Payroc's receipt has no challengeCancel: a cancel reads as not authenticated.
+    check(
+        &running,
+        "4000000000002008",
+        Cardholder::Cancels,
+        not_authenticated(TransStatus::N, 7),
+    )
+    .await;
+    check(
+        &running,
+        "5200000000002003",
+        right,
+        authorized(TransStatus::Y, 2, true),
+    )
+    .await;
+    check(
+        &running,
+        "5200000000002003",
+        wrong,
+        not_authenticated(TransStatus::N, 0),
+    )
+    .await;
+    check(
+        &running,
+        "370000000000200",
+        right,
+        authorized(TransStatus::Y, 5, true),
+    )
+    .await;
+    check(
+        &running,
+        "4012007153923001",
+        right,
+        authorized(TransStatus::Y, 5, true),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn method_cards_run_their_method_inside_payrocs_page() {
+    let running = payroc_sandbox().await;
+    let right = Cardholder::Types("1234");
+    check(
+        &running,
+        "4000000000002107",
+        right,
+        authorized(TransStatus::Y, 5, true),
+    )
+    .await;
+    check(
+        &running,
+        "4000000000002107",
+        Cardholder::Cancels,
+        not_authenticated(TransStatus::N, 7),
+    )
+    .await;
+    check(
+        &running,
+        "4000000000002206",
+        right,
+        authorized(TransStatus::Y, 5, true),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn three_ds_1_cards() {
+    let running = payroc_sandbox().await;
+    // The receipt does not tell 1.0.2 from 2.x; see docs/backend/payroc.md on liability.
+    check(
+        &running,
+        "4000000000003006",
+        Cardholder::Types("1234"),
+        authorized(TransStatus::Y, 5, true),
+    )
+    .await;
+    check(
+        &running,
+        "4000000000003006",
+        Cardholder::Types("9999"),
+        not_authenticated(TransStatus::N, 7),
+    )
+    .await;
+    check(
+        &running,
+        "4000000000003105",
+        Cardholder::Types("1234"),
+        not_authenticated(TransStatus::N, 7),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_issuer_decline_after_authentication() {
+    let running = payroc_sandbox().await;
+    check(
+        &running,
+        "4000000000004004",
+        Cardholder::Types("1234"),
+        Expect {
+            status: PaymentStatus::Declined,
+            trans_status: TransStatus::Y,
+            eci: 5,
+            liability_shift: false,
+            code: Some(ResultCode::Declined),
+            sale: true,
+        },
+    )
+    .await;
+    let adapter = adapter(&running);
+    let (result, _) = flow::run(
+        &adapter,
+        &start("4000000000004004"),
+        &session_id(),
+        Cardholder::Types("1234"),
+    )
+    .await;
+    let error = result.error.expect("an error");
+    assert_eq!(error.provider_code.as_deref(), Some("D"));
+    assert_eq!(error.provider_message.as_deref(), Some("DECLINED"));
+    assert!(result.provider_payment_id.is_some());
+}
+
+#[tokio::test]
+async fn a_challenge_preference_makes_a_frictionless_card_challenge() {
+    let running = payroc_sandbox().await;
+    let adapter = adapter(&running);
+    let mut payment = start("4000000000001000");
+    payment.challenge = ChallengePreference::Mandated;
+    // A wrong code fails where the card alone would have passed frictionlessly.
+    let (result, _) = flow::run(&adapter, &payment, &session_id(), Cardholder::Types("0000")).await;
+    assert_eq!(result.status, PaymentStatus::Failed, "{result:?}");
+    assert!(charged(&running, &payment.order_id).is_empty());
+}
+
+/// Drives the adapter until the browser is sent to the MPI, with the test as host.
+async fn to_mpi(
+    adapter: &PayrocAdapter,
+    payment: &PaymentStart,
+    cx: &Context,
+) -> (State, BrowserAction) {
+    let mut step = adapter.start(payment, cx);
+    loop {
+        step = match step {
+            Step::Call { state, request } => {
+                adapter.on_response(state, flow::send(&request).await, cx)
+            }
+            Step::Browser { state, action } => return (state, action),
+            Step::Done(result) => panic!("ended before the MPI: {result:?}"),
+        };
+    }
+}
+
+/// Drives the adapter from a step to its result, with the test as host.
+async fn to_end(adapter: &PayrocAdapter, mut step: Step<State>, cx: &Context) -> PaymentResult {
+    loop {
+        step = match step {
+            Step::Call { state, request } => {
+                adapter.on_response(state, flow::send(&request).await, cx)
+            }
+            Step::Browser { action, .. } => panic!("unexpected browser step {action:?}"),
+            Step::Done(result) => return result,
+        };
+    }
+}
+
+/// Follows the MPI as the cardholder: the receipt the browser would bring back.
+async fn receipt_of(action: &BrowserAction) -> BrowserReturn {
+    let BrowserAction::Redirect { form } = action else {
+        panic!("Payroc's MPI is a redirect: {action:?}");
+    };
+    flow::follow(support::PageForm::from(form), Cardholder::Types("1234")).await
+}
+
+fn with(ret: &BrowserReturn, name: &str, value: &str) -> BrowserReturn {
+    BrowserReturn {
+        fields: ret
+            .fields
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.clone(),
+                    if n == name {
+                        value.to_owned()
+                    } else {
+                        v.clone()
+                    },
+                )
+            })
+            .collect(),
+    }
+}
+
+#[tokio::test]
+async fn a_receipt_upgraded_from_n_to_y_is_refused_by_payroc() {
+    let running = payroc_sandbox().await;
+    let adapter = adapter(&running);
+    let payment = start("4000000000001208");
+    let cx = flow::context(&session_id());
+    let (state, action) = to_mpi(&adapter, &payment, &cx).await;
+    let real = receipt_of(&action).await;
+    assert_eq!(real.single("status"), Some("N"));
+    let forged = with(
+        &with(&with(&real, "result", "A"), "status", "Y"),
+        "eci",
+        "05",
+    );
+    let step = adapter.on_browser_return(state, &forged, &cx);
+    let result = to_end(&adapter, step, &cx).await;
+    assert_eq!(result.status, PaymentStatus::Failed, "{result:?}");
+    let error = result.error.expect("an error");
+    assert_eq!(error.code, ResultCode::ProviderRejected);
+    assert!(
+        error
+            .provider_message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("declined"),
+        "{error:?}"
+    );
+    assert!(charged(&running, &payment.order_id).is_empty());
+}
+
+#[tokio::test]
+async fn a_made_up_mpi_reference_is_refused_by_payroc() {
+    let running = payroc_sandbox().await;
+    let adapter = adapter(&running);
+    let payment = start("4000000000001000");
+    let cx = flow::context(&session_id());
+    let (state, action) = to_mpi(&adapter, &payment, &cx).await;
+    let real = receipt_of(&action).await;
+    let forged = with(&real, "mpiReference", "0123456789abcdef0123");
+    let step = adapter.on_browser_return(state, &forged, &cx);
+    let result = to_end(&adapter, step, &cx).await;
+    assert_eq!(result.status, PaymentStatus::Failed, "{result:?}");
+    let error = result.error.expect("an error");
+    assert_eq!(error.code, ResultCode::ProviderRejected);
+    assert!(
+        error
+            .provider_message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("threeDSecure.mpiReference"),
+        "{error:?}"
+    );
+    assert!(charged(&running, &payment.order_id).is_empty());
+}
+
+#[tokio::test]
+async fn another_orders_receipt_changes_nothing_and_the_real_one_still_pays() {
+    let running = payroc_sandbox().await;
+    let adapter = adapter(&running);
+    let payment = start("4000000000001000");
+    let cx = flow::context(&session_id());
+    let (state, action) = to_mpi(&adapter, &payment, &cx).await;
+    let real = receipt_of(&action).await;
+    let foreign = with(&real, "orderId", "order-someone-else");
+    match adapter.on_browser_return(state.clone(), &foreign, &cx) {
+        Step::Browser {
+            state: after,
+            action: again,
+        } => {
+            assert_eq!(after, state);
+            assert_eq!(again, action);
+        }
+        other => panic!("a foreign receipt moved the payment: {other:?}"),
+    }
+    let result = to_end(&adapter, adapter.on_browser_return(state, &real, &cx), &cx).await;
+    assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
+    assert_eq!(charged(&running, &payment.order_id).len(), 1);
+}
+
+#[tokio::test]
+async fn third_party_authentication_skips_the_mpi() {
+    let running = payroc_sandbox().await;
+    let adapter = adapter(&running);
+    let mut payment = start("4000000000001000");
+    payment.payer.email = None;
+    payment.external_authentication = Some(ExternalAuthentication {
+        version: "2.2.0".into(),
+        trans_status: TransStatus::Y,
+        eci: Eci::new(5).expect("eci"),
+        cavv: "AAABBEg0VhI0VniQEjRWAAAAAAA=".into(),
+        xid: None,
+        ds_transaction_id: Some(uuid::Uuid::new_v4().to_string()),
+    });
+    let session = session_id();
+    let (result, trace) = flow::run(&adapter, &payment, &session, Cardholder::Cancels).await;
+    assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
+    assert_eq!(result.three_ds_version.as_deref(), Some("2.2.0"));
+    assert_eq!(result.trans_status, Some(TransStatus::Y));
+    assert!(result.liability_shift);
+    assert!(trace.browser.is_empty());
+    assert_eq!(
+        trace.calls,
+        ["payroc.authorize", "payroc.single_use_token", "payroc.sale"]
+    );
+    assert_ledger(&running, &payment, &session, &result);
+
+    // An authentication Payroc's thirdParty block cannot express never reaches Payroc.
+    let mut unable = start("4000000000001000");
+    unable.external_authentication = payment.external_authentication.clone().map(|mut a| {
+        a.trans_status = TransStatus::U;
+        a.eci = Eci::new(7).expect("eci");
+        a
+    });
+    let (result, trace) = flow::run(&adapter, &unable, &session_id(), Cardholder::Cancels).await;
+    assert_eq!(result.status, PaymentStatus::Failed);
+    assert!(trace.calls.is_empty());
+    assert!(charged(&running, &unable.order_id).is_empty());
+}
+
+#[tokio::test]
+async fn a_provided_token_goes_straight_to_the_mpi() {
+    let running = payroc_sandbox().await;
+    // The page tokenized the card itself (Hosted Fields in production).
+    let tokenizer = adapter(&running);
+    let cx = flow::context(&session_id());
+    let (state, _) = to_mpi(&tokenizer, &start("4000000000001000"), &cx).await;
+    let token = serde_json::to_value(&state).expect("state")["mpi"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+
+    let adapter = adapter(&running);
+    let mut payment = start("4000000000001000");
+    payment.method = PaymentMethod::Token { token };
+    let session = session_id();
+    let (result, trace) = flow::run(&adapter, &payment, &session, Cardholder::Cancels).await;
+    assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
+    assert_eq!(trace.calls, ["payroc.authorize", "payroc.sale"]);
+    assert_ledger(&running, &payment, &session, &result);
+}
+
+#[tokio::test]
+async fn one_token_serves_two_payments() {
+    let running = payroc_sandbox().await;
+    let adapter = adapter(&running);
+    let (first, first_trace) = flow::run(
+        &adapter,
+        &start("4000000000001000"),
+        &session_id(),
+        Cardholder::Cancels,
+    )
+    .await;
+    let (second, second_trace) = flow::run(
+        &adapter,
+        &start("5200000000001005"),
+        &session_id(),
+        Cardholder::Cancels,
+    )
+    .await;
+    assert_eq!(first.status, PaymentStatus::Authorized);
+    assert_eq!(second.status, PaymentStatus::Authorized);
+    let identity_calls = first_trace
+        .calls
+        .iter()
+        .chain(&second_trace.calls)
+        .filter(|c| **c == "payroc.authorize")
+        .count();
+    assert_eq!(identity_calls, 1, "{first_trace:?} {second_trace:?}");
+    assert_eq!(
+        second_trace.calls,
+        ["payroc.single_use_token", "payroc.sale"]
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refreshed_once_after_payrocs_401() {
+    let running = payroc_sandbox().await;
+    running
+        .sandbox
+        .payroc
+        .set_token_lifetime(Duration::from_secs(1));
+    let adapter = adapter(&running);
+    // The host's clock is behind Payroc's: by the adapter's reckoning the 1-second
+    // token cached at the first payment is still minutes from expiry …
+    let at = |now_ms: u64, session: &str| Context {
+        now_ms,
+        ..flow::context(session)
+    };
+    let issued_at = 1_000_000_000;
+    let _ = to_mpi(
+        &adapter,
+        &start("4000000000001000"),
+        &at(issued_at, &session_id()),
+    )
+    .await;
+    // … while Payroc has expired it.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    running
+        .sandbox
+        .payroc
+        .set_token_lifetime(Duration::from_secs(3600));
+
+    let session = session_id();
+    let cx = at(issued_at - 200_000, &session);
+    let payment = start("4000000000001000");
+    let mut step = adapter.start(&payment, &cx);
+    let mut purposes = Vec::new();
+    let mut statuses = Vec::new();
+    let (state, action) = loop {
+        step = match step {
+            Step::Call { state, request } => {
+                purposes.push(request.purpose);
+                let answer = flow::send(&request).await;
+                statuses.push(answer.as_ref().map(|a| a.status).unwrap_or_default());
+                adapter.on_response(state, answer, &cx)
+            }
+            Step::Browser { state, action } => break (state, action),
+            Step::Done(result) => panic!("ended early: {result:?}"),
+        };
+    };
+    assert_eq!(
+        purposes,
+        [
+            "payroc.single_use_token",
+            "payroc.authorize",
+            "payroc.single_use_token"
+        ]
+    );
+    assert_eq!(statuses, [401, 200, 201]);
+    let ret = receipt_of(&action).await;
+    let result = to_end(&adapter, adapter.on_browser_return(state, &ret, &cx), &cx).await;
+    assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
+    assert_ledger(&running, &payment, &session, &result);
+}
+
+#[tokio::test]
+async fn a_wrong_api_key_is_a_clear_rejection() {
+    let running = payroc_sandbox().await;
+    let mut config = Config::sandbox(&running.url);
+    config.api_key = "not-the-key".into();
+    let adapter = PayrocAdapter::new(config);
+    let (result, trace) = flow::run(
+        &adapter,
+        &start("4000000000001000"),
+        &session_id(),
+        Cardholder::Cancels,
+    )
+    .await;
+    assert_eq!(result.status, PaymentStatus::Failed);
+    let error = result.error.expect("an error");
+    assert_eq!(error.code, ResultCode::ProviderRejected);
+    assert_eq!(error.provider_code.as_deref(), Some("not-authorized"));
+    assert_eq!(trace.calls, ["payroc.authorize"]);
+}
+
+#[tokio::test]
+async fn a_card_payroc_refuses_is_rejected_at_tokenization() {
+    let running = payroc_sandbox().await;
+    let adapter = adapter(&running);
+    let mut payment = start("4000000000001000");
+    // Pan::parse refuses a bad check digit, so the page cannot send a Luhn-invalid card;
+    // an expired one is what Payroc itself refuses.
+    if let PaymentMethod::Card(card) = &mut payment.method {
+        card.expiry_year = 2020;
+    }
+    let (result, trace) = flow::run(&adapter, &payment, &session_id(), Cardholder::Cancels).await;
+    assert_eq!(result.status, PaymentStatus::Failed);
+    let error = result.error.expect("an error");
+    assert_eq!(error.code, ResultCode::ProviderRejected);
+    assert!(
+        error
+            .provider_message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("expiryDate"),
+        "{error:?}"
+    );
+    assert_eq!(trace.calls, ["payroc.authorize", "payroc.single_use_token"]);
+}
