@@ -522,6 +522,9 @@ async fn another_orders_receipt_changes_nothing_and_the_real_one_still_pays() {
     let (state, action) = to_mpi(&adapter, &payment, &cx).await;
     let real = receipt_of(&action).await;
     let foreign = with(&real, "orderId", "order-someone-else");
+    let refused = adapter.verify_browser_return(&state, &foreign, &cx);
+    assert_eq!(refused.map_err(|r| r.code), Err("receipt_other_order"));
+    assert_eq!(adapter.verify_browser_return(&state, &real, &cx), Ok(()));
     match adapter.on_browser_return(state.clone(), &foreign, &cx) {
         Step::Browser {
             state: after,

@@ -13,10 +13,13 @@
 //! 4. the sale, `POST {api}/payments` with `threeDSecure {serviceProvider: gateway,
 //!    mpiReference}`: Payroc's answer, not the unsigned receipt, decides the result.
 //!
-//! This module owns Payroc's flow and its token cache; [`wire`] owns the JSON shapes. It
+//! This module owns Payroc's flow and its token cache; `config` the configuration, `wire`
+//! the JSON shapes, `outcome` what answers and receipts mean for the result. It
 //! must not do IO, read a clock or keep a card in its state: card details wait in the
 //! adapter's memory only until they are tokenized (see [`PayrocAdapter`]).
 
+mod config;
+mod outcome;
 mod wire;
 
 #[cfg(test)]
@@ -29,20 +32,20 @@ use std::sync::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Adapter, BrowserReturn, Context, HttpMethod, HttpRequest, HttpResponse, Step, TransportFailure,
+    Adapter, BrowserReturn, Context, HttpMethod, HttpRequest, HttpResponse, ReturnRefused, Step,
+    TransportFailure,
 };
-use crate::emv::{
-    CardBrand, Eci, FormField, FormMethod, FormPost, Generation, LiabilityShift, ThreeDsCompInd,
-    TransStatus,
-};
+use crate::emv::{Eci, FormField, FormMethod, FormPost, ThreeDsCompInd, TransStatus};
 use crate::payment::{
-    BrowserAction, CardDetails, ChallengePreference, ExternalAuthentication, PaymentMethod,
-    PaymentResult, PaymentStart, PaymentStatus, ResultCode, ResultError,
+    BrowserAction, CardDetails, ChallengePreference, PaymentMethod, PaymentResult, PaymentStart,
+    PaymentStatus, ResultCode,
 };
-
-pub const PRODUCTION_IDENTITY_URL: &str = "https://identity.payroc.com";
-pub const PRODUCTION_API_URL: &str = "https://api.payroc.com/v1";
-pub const PRODUCTION_PAYMENTS_URL: &str = "https://payments.payroc.com";
+pub use config::{
+    CardholderChallenge, Config, PRODUCTION_API_URL, PRODUCTION_IDENTITY_URL,
+    PRODUCTION_PAYMENTS_URL,
+};
+use outcome::{bad_response, bad_token, card_gone, classify, rejected_here, sale_result, Answer};
+pub use outcome::{Receipt, ReceiptError};
 
 /// A token is replaced this long before it expires (the SDK's margin).
 pub const TOKEN_REFRESH_MARGIN_MS: u64 = 2 * 60 * 1000;
@@ -50,88 +53,6 @@ pub const TOKEN_REFRESH_MARGIN_MS: u64 = 2 * 60 * 1000;
 /// and its retry): far longer than those calls take, short enough to forget a card
 /// whose session stopped between them.
 pub const CARD_HOLD_MS: u64 = 5 * 60 * 1000;
-
-/// Payroc's `cardholderChallenge` query parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CardholderChallenge {
-    /// The merchant wants the issuer to challenge the cardholder.
-    #[serde(alias = "REQUIRED")]
-    Required,
-    /// The issuer decides.
-    #[default]
-    #[serde(alias = "OPTIONAL")]
-    Optional,
-}
-
-impl CardholderChallenge {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CardholderChallenge::Required => "REQUIRED",
-            CardholderChallenge::Optional => "OPTIONAL",
-        }
-    }
-}
-
-/// Where Payroc is and who the merchant is there.
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    #[serde(default = "default_identity_url")]
-    pub identity_url: String,
-    #[serde(default = "default_api_url")]
-    pub api_url: String,
-    #[serde(default = "default_payments_url")]
-    pub payments_url: String,
-    pub api_key: String,
-    pub processing_terminal_id: String,
-    /// Sent when the payment states no challenge preference of its own.
-    #[serde(default)]
-    pub cardholder_challenge: CardholderChallenge,
-}
-
-fn default_identity_url() -> String {
-    PRODUCTION_IDENTITY_URL.to_owned()
-}
-fn default_api_url() -> String {
-    PRODUCTION_API_URL.to_owned()
-}
-fn default_payments_url() -> String {
-    PRODUCTION_PAYMENTS_URL.to_owned()
-}
-
-impl Config {
-    /// The sandbox at `sandbox_url` (e.g. `http://127.0.0.1:8081`) with the contract's
-    /// credentials (../shared/contract.md).
-    pub fn sandbox(sandbox_url: &str) -> Config {
-        let base = sandbox_url.trim_end_matches('/');
-        Config {
-            identity_url: format!("{base}/payroc/identity"),
-            api_url: format!("{base}/payroc/api/v1"),
-            payments_url: format!("{base}/payroc/payments"),
-            api_key: "sandbox-payroc-api-key".to_owned(),
-            processing_terminal_id: "4479001".to_owned(),
-            cardholder_challenge: CardholderChallenge::Optional,
-        }
-    }
-
-    fn url(base: &str, path: &str) -> String {
-        format!("{}{path}", base.trim_end_matches('/'))
-    }
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("identity_url", &self.identity_url)
-            .field("api_url", &self.api_url)
-            .field("payments_url", &self.payments_url)
-            .field("api_key", &"***")
-            .field("processing_terminal_id", &self.processing_terminal_id)
-            .field("cardholder_challenge", &self.cardholder_challenge)
-            .finish()
-    }
-}
 
 /// The Payroc adapter, shared by every session of a host. Besides its configuration it
 /// keeps two things safe to lose: the Bearer token, and card details between `start` and
@@ -272,74 +193,6 @@ impl ThirdPartyEci {
             ThirdPartyEci::FullyAuthenticated => "fullyAuthenticated",
             ThirdPartyEci::AttemptedAuthentication => "attemptedAuthentication",
         }
-    }
-}
-
-/// Why a receipt was refused. The receipt is unsigned: a refused one changes nothing.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReceiptError {
-    #[error("the receipt has no single {0}")]
-    Missing(&'static str),
-    #[error("the receipt is for another order")]
-    OtherOrder,
-    #[error("the receipt's {0} is not one Payroc sends")]
-    Invalid(&'static str),
-}
-
-impl ReceiptError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            ReceiptError::Missing(_) => "receipt_field_missing",
-            ReceiptError::OtherOrder => "receipt_other_order",
-            ReceiptError::Invalid(_) => "receipt_field_invalid",
-        }
-    }
-}
-
-/// The MPI receipt, parsed: still only a hint until the sale accepts its reference.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Receipt {
-    /// `result=A`: the gateway will allow the sale.
-    pub approved: bool,
-    pub trans_status: TransStatus,
-    pub eci: Eci,
-    pub mpi_reference: String,
-}
-
-impl Receipt {
-    /// Reads `result, status, eci, mpiReference, orderId`, and checks the order is `order_id`.
-    pub fn parse(ret: &BrowserReturn, order_id: &str) -> Result<Receipt, ReceiptError> {
-        let field = |name: &'static str| ret.single(name).ok_or(ReceiptError::Missing(name));
-        if field("orderId")? != order_id {
-            return Err(ReceiptError::OtherOrder);
-        }
-        let approved = match field("result")? {
-            "A" => true,
-            "D" => false,
-            _ => return Err(ReceiptError::Invalid("result")),
-        };
-        let trans_status = match TransStatus::parse(field("status")?) {
-            Ok(s @ (TransStatus::Y | TransStatus::A | TransStatus::N | TransStatus::U)) => s,
-            Ok(s @ TransStatus::R) => s,
-            _ => return Err(ReceiptError::Invalid("status")),
-        };
-        let eci = Eci::parse(field("eci")?)
-            .ok()
-            .filter(|eci| matches!(eci.value(), 0 | 1 | 2 | 5 | 6 | 7))
-            .ok_or(ReceiptError::Invalid("eci"))?;
-        let mpi_reference = field("mpiReference")?;
-        if mpi_reference.is_empty()
-            || mpi_reference.len() > 64
-            || !mpi_reference.bytes().all(|b| b.is_ascii_alphanumeric())
-        {
-            return Err(ReceiptError::Invalid("mpiReference"));
-        }
-        Ok(Receipt {
-            approved,
-            trans_status,
-            eci,
-            mpi_reference: mpi_reference.to_owned(),
-        })
     }
 }
 
@@ -803,6 +656,25 @@ impl Adapter for PayrocAdapter {
         self.call(ApiCall::Sale(sale), false, false, cx)
     }
 
+    /// The same checks as [`Adapter::on_browser_return`], for a host that refuses a
+    /// return before acting on it.
+    fn verify_browser_return(
+        &self,
+        state: &State,
+        ret: &BrowserReturn,
+        _cx: &Context,
+    ) -> Result<(), ReturnRefused> {
+        match state {
+            State::AwaitingReceipt { mpi } => Receipt::parse(ret, &mpi.order.order_id)
+                .map(drop)
+                .map_err(|e| e.refused()),
+            _ => Err(ReturnRefused {
+                code: "no_return_expected",
+                message: "this Payroc payment is not waiting for a receipt",
+            }),
+        }
+    }
+
     /// Payroc's hosted MPI runs the 3DS Method itself: the adapter never asks for one.
     fn on_method_completed(
         &self,
@@ -821,196 +693,6 @@ impl Adapter for PayrocAdapter {
             )),
         }
     }
-}
-
-impl ThirdParty {
-    /// The merchant's authentication as Payroc's `thirdParty` block, or the result that
-    /// ends the payment: N and R forbid an authorization; Payroc's `eci` word can only
-    /// say "fully authenticated" (Y) or "attempted" (A), so U and the rest are refused.
-    fn from_external(external: &ExternalAuthentication) -> Result<ThirdParty, PaymentResult> {
-        let outcome = |result: PaymentResult| PaymentResult {
-            trans_status: Some(external.trans_status),
-            eci: Some(external.eci),
-            three_ds_version: Some(external.version.clone()),
-            ..result
-        };
-        let eci_word = match external.trans_status {
-            TransStatus::Y => ThirdPartyEci::FullyAuthenticated,
-            TransStatus::A => ThirdPartyEci::AttemptedAuthentication,
-            TransStatus::N | TransStatus::R => {
-                return Err(outcome(PaymentResult::failed(
-                    PaymentStatus::Failed,
-                    ResultCode::AuthenticationFailed,
-                )))
-            }
-            other => {
-                return Err(outcome(rejected_here(
-                    "threeDSecure.eci",
-                    &format!(
-                        "Payroc's thirdParty 3-D Secure takes only fullyAuthenticated (Y) or \
-                         attemptedAuthentication (A), not transStatus {}",
-                        other.as_str()
-                    ),
-                )))
-            }
-        };
-        Ok(ThirdParty {
-            eci_word,
-            cavv: external.cavv.clone(),
-            xid: external.xid.clone(),
-            ds_transaction_id: external.ds_transaction_id.clone(),
-            version: external.version.clone(),
-            trans_status: external.trans_status,
-            eci: external.eci,
-        })
-    }
-}
-
-impl Evidence {
-    /// transStatus, ECI, version and generation the result reports.
-    fn reported(&self) -> (TransStatus, Eci, Option<String>, Generation) {
-        match self {
-            // The receipt does not say which protocol ran; Payroc's MPI is EMV 3-D Secure
-            // (1.0.2 is retired by the schemes), so the liability rules of 2.x apply.
-            Evidence::Gateway {
-                trans_status, eci, ..
-            } => (*trans_status, *eci, None, Generation::Emv),
-            Evidence::ThirdParty(third) => (
-                third.trans_status,
-                third.eci,
-                Some(third.version.clone()),
-                if third.version.starts_with("1.") {
-                    Generation::Legacy
-                } else {
-                    Generation::Emv
-                },
-            ),
-        }
-    }
-}
-
-/// A created payment → the result. Approved is `ready`/`complete` with responseCode A.
-fn sale_result(sale: &Sale, payment: wire::Payment) -> PaymentResult {
-    let (trans_status, eci, three_ds_version, generation) = sale.evidence.reported();
-    let brand = payment
-        .card
-        .as_ref()
-        .and_then(|card| card.card_number.as_deref())
-        .map(CardBrand::from_pan)
-        .unwrap_or(CardBrand::Unknown);
-    let outcome = payment.transaction_result;
-    let status = outcome.status.to_ascii_lowercase();
-    let code = outcome.response_code.to_ascii_uppercase();
-    let base = PaymentResult {
-        status: PaymentStatus::Authorized,
-        provider_payment_id: Some(payment.payment_id),
-        three_ds_version,
-        trans_status: Some(trans_status),
-        eci: Some(eci),
-        liability_shift: false,
-        error: None,
-    };
-    let provider_error = |code: ResultCode, provider_code: String| {
-        Some(ResultError {
-            code,
-            provider_code: Some(provider_code),
-            provider_message: outcome.response_message.clone(),
-        })
-    };
-    if matches!(status.as_str(), "ready" | "complete") && code == "A" {
-        PaymentResult {
-            liability_shift: LiabilityShift::decide(brand, trans_status, Some(eci), generation)
-                .is_shifted(),
-            ..base
-        }
-    } else if matches!(status.as_str(), "declined" | "referral" | "pickup")
-        || matches!(code.as_str(), "D" | "R" | "C")
-    {
-        PaymentResult {
-            status: PaymentStatus::Declined,
-            error: provider_error(ResultCode::Declined, code),
-            ..base
-        }
-    } else {
-        // pending, partial approval, reversal, …: not an approval this backend can
-        // confirm; the payment id lets the merchant look it up.
-        PaymentResult {
-            status: PaymentStatus::Error,
-            error: provider_error(ResultCode::ProviderBadResponse, format!("{status}/{code}")),
-            ..base
-        }
-    }
-}
-
-/// What an HTTP answer means before its body is read.
-enum Answer {
-    /// 2xx: the body, for the step to read.
-    Body(String),
-    /// 401: the Bearer token (or, at the identity service, the API key) was refused.
-    Unauthorized(PaymentResult),
-    /// The payment ends with this result.
-    Ended(PaymentResult),
-}
-
-fn classify(response: Result<HttpResponse, TransportFailure>) -> Answer {
-    let response = match response {
-        Ok(response) => response,
-        Err(TransportFailure::Timeout) => {
-            return Answer::Ended(PaymentResult::failed(
-                PaymentStatus::Error,
-                ResultCode::ProviderTimeout,
-            ))
-        }
-        Err(TransportFailure::Connection(_)) => {
-            return Answer::Ended(PaymentResult::failed(
-                PaymentStatus::Error,
-                ResultCode::ProviderUnavailable,
-            ))
-        }
-    };
-    if response.is_success() {
-        return Answer::Body(response.body);
-    }
-    let (status, code) = match response.status {
-        500..=599 => (PaymentStatus::Error, ResultCode::ProviderUnavailable),
-        400..=499 => (PaymentStatus::Failed, ResultCode::ProviderRejected),
-        _ => return Answer::Ended(bad_response()),
-    };
-    let result = PaymentResult::failed(status, code);
-    let result = match wire::Problem::parse(&response.body) {
-        Some(problem) => result.with_provider_error(problem.code(), problem.message()),
-        None => result.with_provider_error(
-            format!("http_{}", response.status),
-            "the answer carried no problem document",
-        ),
-    };
-    if response.status == 401 {
-        Answer::Unauthorized(result)
-    } else {
-        Answer::Ended(result)
-    }
-}
-
-fn bad_response() -> PaymentResult {
-    PaymentResult::failed(PaymentStatus::Error, ResultCode::ProviderBadResponse)
-}
-
-/// Refused by this adapter before Payroc saw it, because Payroc would refuse it.
-fn rejected_here(parameter: &str, message: &str) -> PaymentResult {
-    PaymentResult::failed(PaymentStatus::Failed, ResultCode::ProviderRejected)
-        .with_provider_error(parameter, message)
-}
-
-fn bad_token() -> PaymentResult {
-    rejected_here(
-        "paymentMethod.token",
-        "a Payroc single-use token is 1 to 256 letters and digits",
-    )
-}
-
-/// The card details are gone (the process stopped between start and tokenization).
-fn card_gone() -> PaymentResult {
-    PaymentResult::failed(PaymentStatus::Error, ResultCode::SessionExpired)
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<String, PaymentResult> {

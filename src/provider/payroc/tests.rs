@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::emv::{BrowserDetails, BrowserReadings, ChallengeWindowSize, Pan, ServerReadings};
-use crate::payment::{CardDetails, Cvv, DisplayMode, Payer};
+use crate::payment::{CardDetails, Cvv, DisplayMode, ExternalAuthentication, Payer};
 
 const PAN: &str = "4000000000001000";
 const T0: u64 = 1_780_000_000_000;
@@ -703,12 +703,24 @@ fn a_foreign_or_malformed_receipt_changes_nothing() {
         ),
     ];
     for (name, ret, error) in cases {
+        assert_eq!(
+            adapter.verify_browser_return(&state, &ret, &cx(T0)),
+            Err(error.refused()),
+            "{name}"
+        );
         assert_eq!(Receipt::parse(&ret, "order-25"), Err(error), "{name}");
         let (after, action) = browser(adapter.on_browser_return(state.clone(), &ret, &cx(T0)));
         assert_eq!(after, state, "{name}: the state must not move");
         assert_eq!(action, expected_action, "{name}: the same browser step");
     }
     assert_eq!(ReceiptError::OtherOrder.code(), "receipt_other_order");
+    assert_eq!(
+        adapter.verify_browser_return(&state, &good_receipt(), &cx(T0)),
+        Ok(())
+    );
+    let (calling, _) = at_sale(&adapter);
+    let refused = adapter.verify_browser_return(&calling, &good_receipt(), &cx(T0));
+    assert_eq!(refused.map_err(|r| r.code), Err("no_return_expected"));
 }
 
 #[test]
