@@ -44,7 +44,7 @@ test-native: setup
 
 ## test-wasm: tests/wasm_*.rs in headless Chromium (wasm-bindgen-test-runner)
 test-wasm: setup
-	@$(ENV) $$CARGO test -q $(WASM) $(BROWSER) --test emv_vectors --test 'wasm_*'
+	@$(ENV) $$CARGO test $(WASM) $(BROWSER) --test emv_vectors --test 'wasm_*'
 
 ## test-pkg: node's test runner over tests/*.test.mjs (the npm package as a merchant imports it)
 test-pkg: size
