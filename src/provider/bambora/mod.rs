@@ -142,7 +142,7 @@ impl BamboraAdapter {
         payment: &PaymentStart,
         cx: &Context,
     ) -> Result<(Order, HttpRequest), PaymentResult> {
-        if payment.currency != self.config.currency {
+        if !payment.currency.eq_ignore_ascii_case(&self.config.currency) {
             return Err(rejected_here(
                 "currency",
                 &format!(
@@ -404,7 +404,8 @@ fn merchant_authentication(
 }
 
 /// The id `continue` takes: `3d_session_data` (2.x) or `merchant_data` (1.0.2); it goes
-/// into a URL path, so only URL-safe characters are accepted.
+/// into a URL path, so only letters, digits, `-`, `_` and `=` are accepted (no `/`, no
+/// `.`: it cannot climb out of `/v1/payments/{id}/continue`).
 fn continue_id(redirect: &wire::Redirect) -> Result<String, &'static str> {
     let id = match (&redirect.merchant_data, &redirect.three_d_session_data) {
         (Some(a), Some(b)) if a != b => return Err("the 302 names two different payments"),
@@ -413,7 +414,7 @@ fn continue_id(redirect: &wire::Redirect) -> Result<String, &'static str> {
     };
     let url_safe = id
         .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'='));
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'='));
     if id.is_empty() || id.len() > 256 || !url_safe {
         return Err("the 302's payment id is not one Bambora sends");
     }

@@ -769,14 +769,20 @@ fn a_redirect_that_cannot_be_trusted_ends_the_payment() {
     }
     // A payment id that does not fit a URL path.
     let mut redirect = redirect_2x();
-    redirect["3d_session_data"] = json!("../../refunds");
-    assert_eq!(
-        done(adapter().on_response(creating(), answer(302, redirect), &cx()))
-            .error
-            .unwrap()
-            .code,
-        ResultCode::ProviderBadResponse
-    );
+    for id in ["../../refunds", "..", "a b", ""] {
+        redirect["3d_session_data"] = json!(id);
+        let result = done(adapter().on_response(creating(), answer(302, redirect.clone()), &cx()));
+        assert_eq!(
+            result.error.unwrap().code,
+            ResultCode::ProviderBadResponse,
+            "{id}"
+        );
+    }
+    // Two ids that disagree name two payments.
+    let mut redirect = redirect_2x();
+    redirect["merchant_data"] = json!(MERCHANT_DATA);
+    let result = done(adapter().on_response(creating(), answer(302, redirect), &cx()));
+    assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
 }
 
 // --- the browser's return and continue ------------------------------------------------
