@@ -11,7 +11,7 @@
 //!    ([`IssuerForm`]: only PaReq/MD/TermUrl or creq/threeDSSessionData, posting to https
 //!    or the sandbox) and the browser is sent to the challenge;
 //! 3. the issuer posts `PaRes`+`MD` or `cres`+`threeDSSessionData` to the return route;
-//!    a return that is not this payment's is refused ([`returns`]);
+//!    a return that is not this payment's is refused (`returns`);
 //! 4. `POST {base}/v1/payments/{merchant_data}/continue` with `card_response {pa_res | cres}`:
 //!    Bambora's answer, never the browser's, decides.
 //!
