@@ -20,6 +20,8 @@ pub mod providers;
 mod returns;
 mod routes;
 
+#[cfg(feature = "native")]
+pub mod native;
 
 use std::sync::Arc;
 

@@ -89,14 +89,16 @@ impl<A: Adapter> Registered<A> {
         self
     }
 
-    fn decode(&self, state: &AdapterState) -> Result<A::State, Step<AdapterState>> {
-        serde_json::from_value(state.0.clone()).map_err(|_| {
+    /// The typed state, or `None` (logged) when the stored JSON is not this adapter's.
+    fn decode(&self, state: &AdapterState) -> Option<A::State> {
+        let decoded = serde_json::from_value(state.0.clone()).ok();
+        if decoded.is_none() {
             tracing::error!(
                 provider = self.kind.as_str(),
                 "stored adapter state unreadable"
             );
-            Step::Done(unreadable_state())
-        })
+        }
+        decoded
     }
 }
 
@@ -144,8 +146,8 @@ where
         cx: &Context,
     ) -> Step<AdapterState> {
         match self.decode(state) {
-            Ok(state) => encode(self.adapter.on_response(state, response, cx)),
-            Err(done) => done,
+            Some(state) => encode(self.adapter.on_response(state, response, cx)),
+            None => Step::Done(unreadable_state()),
         }
     }
 
@@ -155,7 +157,7 @@ where
         ret: &BrowserReturn,
         cx: &Context,
     ) -> Result<(), ReturnRefused> {
-        let state = self.decode(state).map_err(|_| ReturnRefused {
+        let state = self.decode(state).ok_or(ReturnRefused {
             code: "state_unreadable",
             message: "this payment's state cannot be read",
         })?;
@@ -169,8 +171,8 @@ where
         cx: &Context,
     ) -> Step<AdapterState> {
         match self.decode(state) {
-            Ok(state) => encode(self.adapter.on_browser_return(state, ret, cx)),
-            Err(done) => done,
+            Some(state) => encode(self.adapter.on_browser_return(state, ret, cx)),
+            None => Step::Done(unreadable_state()),
         }
     }
 
@@ -181,8 +183,8 @@ where
         cx: &Context,
     ) -> Step<AdapterState> {
         match self.decode(state) {
-            Ok(state) => encode(self.adapter.on_method_completed(state, completion, cx)),
-            Err(done) => done,
+            Some(state) => encode(self.adapter.on_method_completed(state, completion, cx)),
+            None => Step::Done(unreadable_state()),
         }
     }
 
@@ -192,7 +194,7 @@ where
         notification: &Notification,
         cx: &Context,
     ) -> Option<Step<AdapterState>> {
-        let state = self.decode(state).ok()?;
+        let state = self.decode(state)?;
         self.adapter
             .on_notification(state, notification, cx)
             .map(encode)
