@@ -63,7 +63,7 @@ pub struct Harness {
     pub policy: CallPolicy,
     /// Session lifetime of the backends this harness starts (600 s unless a test shortens it).
     pub ttl_seconds: u64,
-    addr: std::net::SocketAddr,
+    pub addr: std::net::SocketAddr,
 }
 
 /// Quick provider timeouts, so a hung provider costs the test seconds.
@@ -134,13 +134,18 @@ impl Harness {
     /// Stops the backend and starts a new one (new adapters, no caches) on the same
     /// address with the same store, as a process restart would.
     pub async fn restart(&mut self) {
-        if let Some(running) = self.backend.take() {
-            running.shutdown().await;
-        }
+        self.stop().await;
         let listener = tokio::net::TcpListener::bind(self.addr)
             .await
             .expect("rebind");
         self.backend = Some(self.serve(listener));
+    }
+
+    /// Stops the backend (requests in flight finish first).
+    pub async fn stop(&mut self) {
+        if let Some(running) = self.backend.take() {
+            running.shutdown().await;
+        }
     }
 
     pub fn ledger(&self, provider: &str) -> Vec<threeds_bridge::sandbox::ledger::LedgerEntry> {
