@@ -476,7 +476,7 @@ async fn bambora_answer_lost_after_commit_is_one_charge_the_backend_cannot_know(
 
 /// dLocal sends every notification twice and holds each back so that a later one
 /// overtakes it, beside the browser's callback; one payment finishes by its notifications
-/// alone (the browser never comes back). Every notification is answered 2xx, and each
+/// alone (the browser never comes back). Every delivery ends answered 200, and each
 /// payment is authorized and charged once.
 #[tokio::test]
 async fn dlocal_duplicated_and_reordered_notifications() {
@@ -531,12 +531,80 @@ async fn dlocal_duplicated_and_reordered_notifications() {
         attempts.len() >= 2 * 2,
         "two challenged payments, each notified twice: {attempts:?}"
     );
+    // A copy that arrives while the other is still confirming the payment is asked
+    // to come again (503); every delivery ends answered 200.
+    let deliveries: std::collections::HashSet<_> = attempts.iter().map(|a| a.delivery).collect();
+    for delivery in deliveries {
+        let last = attempts.iter().rfind(|a| a.delivery == delivery);
+        assert!(
+            last.is_some_and(|a| matches!(
+                a.outcome,
+                AttemptOutcome::Delivered { http_status: 200 }
+            )),
+            "delivery {delivery} ends answered 200: {attempts:?}"
+        );
+    }
     assert!(
-        attempts
-            .iter()
-            .all(|a| matches!(a.outcome, AttemptOutcome::Delivered { http_status: 200 })),
-        "every notification answered 200 at once: {attempts:?}"
+        attempts.iter().all(|a| matches!(
+            a.outcome,
+            AttemptOutcome::Delivered { http_status: 200 }
+                | AttemptOutcome::Refused { http_status: 503 }
+        )),
+        "{attempts:?}"
     );
     assert_all(&paid, "dlocal", "authorized", &[]);
     assert_money_safe(&h, "dlocal", &paid).await;
+}
+
+/// dLocal charged at the end of the challenge, but every read that would confirm it fails
+/// for a while (503 on `GET /payments/{id}`, for the browser's callback and the first
+/// notification alike). A failed read is not a failed payment: the session stays open,
+/// the webhook answers 503 so that dLocal retries the notification, and once dLocal
+/// answers again the retry finishes the payment, authorized with the one charge.
+#[tokio::test]
+async fn dlocal_a_failing_confirmation_read_leaves_the_payment_to_the_notification_retry() {
+    let h = harness_with(policy()).await;
+    let body = start_body("dlocal", CHALLENGE, "iframe");
+    let (status, view) = guarded(&h, "start", h.start(&body)).await;
+    assert_eq!(status, 201, "{view}");
+    let id = view["id"].as_str().expect("id").to_owned();
+    h.sandbox.sandbox.faults.set(vec![FaultRule {
+        error_rate: 1.0,
+        error_status: Some(503),
+        ..rule("dlocal", "/payments/")
+    }]);
+    let landing = guarded(&h, "return", follow(&h.url, next_form(&view), RIGHT)).await;
+    assert_eq!(landing.status, 200, "{landing:?}");
+    assert_eq!(h.ledger("dlocal").len(), 1, "dLocal charged");
+    // Long enough for every attempt of the reads the callback and the notification make.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (_, open) = guarded(&h, "read", h.view(&id)).await;
+    assert_ne!(open["state"], "final", "a failed read ends nothing: {open}");
+
+    h.sandbox.sandbox.faults.set(Vec::new());
+    let mut done = open;
+    for _ in 0..100 {
+        done = guarded(&h, "read", h.view(&id)).await.1;
+        if done["state"] == "final" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(done["result"]["status"], "authorized", "{done}");
+    let refused = h
+        .sandbox
+        .sandbox
+        .dlocal
+        .notification_attempts()
+        .into_iter()
+        .filter(|a| matches!(a.outcome, AttemptOutcome::Refused { http_status: 503 }))
+        .count();
+    assert!(refused >= 1, "the webhook asked dLocal to send it again");
+    let paid = Paid {
+        pan: CHALLENGE,
+        order_id: body["orderId"].as_str().expect("order").to_owned(),
+        session_id: id,
+        view: done,
+    };
+    assert_money_safe(&h, "dlocal", &[paid]).await;
 }
