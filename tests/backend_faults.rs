@@ -556,28 +556,24 @@ async fn dlocal_duplicated_and_reordered_notifications() {
     assert_money_safe(&h, "dlocal", &paid).await;
 }
 
-/// dLocal charged at the end of the challenge, but every read that would confirm it fails
-/// for a while (503 on `GET /payments/{id}`, for the browser's callback and the first
-/// notification alike). A failed read is not a failed payment: the session stays open,
-/// the webhook answers 503 so that dLocal retries the notification, and once dLocal
-/// answers again the retry finishes the payment, authorized with the one charge.
-#[tokio::test]
-async fn dlocal_a_failing_confirmation_read_leaves_the_payment_to_the_notification_retry() {
+/// dLocal charged at the end of the challenge, but every read that would confirm it gets
+/// no answer for a while (`GET /payments/{id}` answers 503, or hangs), for the browser's
+/// callback and the notification alike. A read without an answer is not a failed payment:
+/// the session stays open, the webhook answers 503 so that dLocal sends the notification
+/// again, and once dLocal answers, that repeat finishes the payment, authorized with the
+/// one charge.
+async fn dlocal_a_confirmation_read_without_answer(unanswered: FaultRule, reads_ms: u64) {
     let h = harness_with(policy()).await;
     let body = start_body("dlocal", CHALLENGE, "iframe");
     let (status, view) = guarded(&h, "start", h.start(&body)).await;
     assert_eq!(status, 201, "{view}");
     let id = view["id"].as_str().expect("id").to_owned();
-    h.sandbox.sandbox.faults.set(vec![FaultRule {
-        error_rate: 1.0,
-        error_status: Some(503),
-        ..rule("dlocal", "/payments/")
-    }]);
+    h.sandbox.sandbox.faults.set(vec![unanswered]);
     let landing = guarded(&h, "return", follow(&h.url, next_form(&view), RIGHT)).await;
     assert_eq!(landing.status, 200, "{landing:?}");
     assert_eq!(h.ledger("dlocal").len(), 1, "dLocal charged");
     // Long enough for every attempt of the reads the callback and the notification make.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(reads_ms)).await;
     let (_, open) = guarded(&h, "read", h.view(&id)).await;
     assert_ne!(open["state"], "final", "a failed read ends nothing: {open}");
 
@@ -607,4 +603,24 @@ async fn dlocal_a_failing_confirmation_read_leaves_the_payment_to_the_notificati
         view: done,
     };
     assert_money_safe(&h, "dlocal", &[paid]).await;
+}
+
+#[tokio::test]
+async fn dlocal_a_confirmation_read_answered_503_leaves_the_payment_to_the_notification() {
+    let unanswered = FaultRule {
+        error_rate: 1.0,
+        error_status: Some(503),
+        ..rule("dlocal", "/payments/")
+    };
+    dlocal_a_confirmation_read_without_answer(unanswered, 400).await;
+}
+
+#[tokio::test]
+async fn dlocal_a_hung_confirmation_read_leaves_the_payment_to_the_notification() {
+    let unanswered = FaultRule {
+        hang: true,
+        ..rule("dlocal", "/payments/")
+    };
+    // Three attempts of 800 ms each, and the backoff between them.
+    dlocal_a_confirmation_read_without_answer(unanswered, 3 * 800 + 400).await;
 }
