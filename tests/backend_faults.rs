@@ -369,6 +369,31 @@ async fn latency_near_the_timeout(name: &str) {
     assert_money_safe(&h, name, &paid).await;
 }
 
+/// Every answer to the charge would come just after the client gave up (latency past the
+/// timeout). The sandbox adds latency before the provider works, and a request whose client
+/// left is dropped there, so no attempt commits: every retry (same key; Bambora: none) times
+/// out, the payment ends `error` / `provider_timeout` within the lease, and nothing is
+/// charged — in particular never twice.
+async fn latency_past_the_timeout(name: &str) {
+    let h = harness_with(policy()).await;
+    let late_ms = h.policy.timeout_ms + 200;
+    h.sandbox.sandbox.faults.set(vec![FaultRule {
+        latency_ms: late_ms,
+        ..rule(name, charge_endpoint(name, FRICTIONLESS))
+    }]);
+    let paid = pay(&h, name, FRICTIONLESS).await;
+    // Let any late request reach the provider before judging the ledger.
+    tokio::time::sleep(Duration::from_millis(late_ms + 200)).await;
+    assert_eq!(
+        (paid.status(), paid.code()),
+        ("error", "provider_timeout"),
+        "{name}: {}",
+        paid.view
+    );
+    assert_money_safe(&h, name, std::slice::from_ref(&paid)).await;
+    assert!(h.ledger(name).is_empty(), "{name}: nothing charged");
+}
+
 /// One test per provider for `scenario`, named `scenario::provider`.
 macro_rules! matrix {
     ($scenario:ident: $($provider:ident),+) => {
@@ -387,6 +412,7 @@ matrix!(five_xx: payroc, dlocal, paysafe, bambora);
 matrix!(hung_charge: payroc, dlocal, paysafe, bambora);
 matrix!(dropped_after_commit: payroc, dlocal, paysafe);
 matrix!(latency_near_the_timeout: payroc, dlocal, paysafe, bambora);
+matrix!(latency_past_the_timeout: payroc, dlocal, paysafe, bambora);
 
 /// The answer to a money-moving call is lost on every attempt (the connection drops after
 /// the provider committed, each time). The retries carry the same key, so the provider
