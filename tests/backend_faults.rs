@@ -1,8 +1,9 @@
 //! The backend against the sandbox's fault injection, over real HTTP: every provider ×
 //! (a share of 500/503 on each API endpoint, hung charges, connections dropped after the
-//! provider committed, latency near the timeout), and for dLocal duplicated and reordered
-//! notifications. Each case runs several payments (frictionless and challenge cards)
-//! through the backend's HTTP API and then checks the sandbox ledger:
+//! provider committed, latency just inside and just past the timeout), and for dLocal
+//! duplicated and reordered notifications and confirmation reads that get no answer. Each
+//! case runs payments (frictionless and challenge cards) through the backend's HTTP API
+//! and then checks the sandbox ledger:
 //! 1. no payment is charged twice;
 //! 2. every charge is known to the backend: a payment `authorized` with that id;
 //! 3. every `authorized` payment has exactly one charge;
