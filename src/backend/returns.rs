@@ -236,10 +236,28 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             Phase::AwaitingBrowser { state, .. } | Phase::Calling { state, .. } => state,
             Phase::Starting | Phase::Final { .. } => return Ok(received()),
         };
-        if let Some(step) = adapter.on_notification(state, &notification, &self.context(&session)) {
-            self.drive(adapter, session, step)
+        let Some(step) = adapter.on_notification(state, &notification, &self.context(&session))
+        else {
+            return Ok(received());
+        };
+        let id = session.id.clone();
+        let now = match self.drive(adapter, session, step).await {
+            Ok(Driven::Moved(session)) => Some(session),
+            Ok(Driven::Lost(_)) => self
+                .store
+                .load(&id)
                 .await
-                .map_err(|e| ApiError::store(&e))?;
+                .map_err(|e| ApiError::store(&e))?,
+            Err(e) => return Err(ApiError::store(&e)),
+        };
+        // dLocal repeats a notification until it gets a 2xx: ask for that while the
+        // payment it announces could not be confirmed (its read got no answer).
+        if now.is_some_and(|s| !s.phase.is_final()) {
+            return Err(ApiError::new(
+                503,
+                "provider_unavailable",
+                "the payment could not be confirmed with dLocal yet; send the notification again",
+            ));
         }
         Ok(received())
     }

@@ -624,6 +624,21 @@ impl Adapter for DlocalAdapter {
     ) -> Step<State> {
         match state {
             State::Creating { order } => self.read_payment(order, None, None, response),
+            // A read that got no answer is not a failed payment: dLocal may well have
+            // charged. The payment goes back to its browser step, where a notification
+            // (dLocal repeats it until it is answered 2xx) or the callback confirms it.
+            State::Confirming {
+                order,
+                payment_id,
+                redirect_url: Some(redirect_url),
+            } if unanswered(&response) => self.unchanged(
+                State::Authenticating {
+                    order,
+                    payment_id,
+                    redirect_url,
+                },
+                cx,
+            ),
             State::Confirming {
                 order,
                 payment_id,
@@ -694,6 +709,11 @@ impl Adapter for DlocalAdapter {
         let redirect_url = state.redirect_url().map(str::to_owned);
         Some(self.retrieve(state.order().clone(), hint.payment_id, redirect_url, cx))
     }
+}
+
+/// No answer from dLocal: a timeout, a lost connection or a 5xx.
+fn unanswered(response: &Result<HttpResponse, TransportFailure>) -> bool {
+    response.as_ref().is_ok_and(|r| r.status >= 500) || response.is_err()
 }
 
 /// dLocal's page is a full-page GET, whatever the display mode.

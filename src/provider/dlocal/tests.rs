@@ -476,6 +476,34 @@ fn a_signed_callback_rereads_the_payment_and_ignores_its_status() {
 }
 
 #[test]
+fn a_confirming_read_without_an_answer_goes_back_to_the_browser_step() {
+    let back = callback("PAID", "D-4-abc", "PAID");
+    let Step::Call { state, .. } = adapter().on_browser_return(authenticating(), &back, &cx())
+    else {
+        panic!("expected the payment to be re-read");
+    };
+    // dLocal may have charged: a read that got no answer ends nothing, so that the
+    // notification dLocal repeats (or the callback again) can still confirm it.
+    for unanswered in [
+        answer(503, r#"{"error":"sandbox fault injected"}"#),
+        answer(500, r#"{"code":7000}"#),
+        Err(TransportFailure::Timeout),
+        Err(TransportFailure::Connection("reset".into())),
+    ] {
+        assert_eq!(
+            adapter().on_response(state.clone(), unanswered, &cx()),
+            Step::Browser {
+                state: authenticating(),
+                action: redirect("http://127.0.0.1:8081/dlocal/three-ds/D-4-abc"),
+            }
+        );
+    }
+    // A refusal is an answer: it still ends the payment.
+    let refused = done(adapter().on_response(state, answer(404, r#"{"code":4000}"#), &cx()));
+    assert_eq!(refused.status, PaymentStatus::Failed);
+}
+
+#[test]
 fn forged_callbacks_change_nothing() {
     let unchanged = Step::Browser {
         state: authenticating(),
