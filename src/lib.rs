@@ -11,12 +11,15 @@
 //! - [`provider`]: one file per provider's wire protocol, as data (sans-IO adapters).
 //! - [`session`]: a payment session's phases and the rules for moving between them.
 //! - [`store`]: where sessions live (memory, SQLite, Workers KV), compare-and-set.
+//! - [`browser`] (wasm32, feature `browser`): the checkout-page module, `ThreeDSecure`.
 //! - [`sandbox`] (native): the provider sandbox, emulators of the four providers and the ACS.
 //!
 //! Every parser in the core returns a typed error with a stable `code()`; nothing that
 //! came from outside is unwrapped.
 #![forbid(unsafe_code)]
 
+#[cfg(all(feature = "browser", target_arch = "wasm32"))]
+pub mod browser;
 pub mod emv;
 pub mod payment;
 #[cfg(feature = "json")]

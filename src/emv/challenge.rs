@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "json")]
 use super::form::FormPost;
 use super::outcome::TransStatus;
 use super::{base64url, EmvError};
