@@ -39,7 +39,7 @@ impl Backend {
         }
         parsed.set_search("");
         parsed.set_hash("");
-        let base = String::from(parsed.href()).trim_end_matches('/').to_owned();
+        let base = parsed.href().trim_end_matches('/').to_owned();
         Ok(Backend {
             base,
             origin: parsed.origin(),

@@ -79,8 +79,8 @@ impl Race {
     pub async fn outcome(&self) -> Outcome {
         let value = JsFuture::from(self.promise.clone()).await.ok();
         match value.and_then(|v| v.as_f64()) {
-            Some(v) if v == 1.0 => Outcome::Completed,
-            Some(v) if v == 2.0 => Outcome::TimedOut,
+            Some(1.0) => Outcome::Completed,
+            Some(2.0) => Outcome::TimedOut,
             _ => Outcome::Cancelled,
         }
     }
@@ -209,7 +209,7 @@ pub fn submit_form(form: &FormPost, target: FormTarget<'_>) -> Result<(), Bridge
         for field in &form.fields {
             query.append(&field.name, &field.value);
         }
-        let href = String::from(url.href());
+        let href = url.href();
         return match target {
             FormTarget::Frame { frame, .. } => {
                 let _ = frame.set_attribute("src", &href);
@@ -226,7 +226,7 @@ pub fn submit_form(form: &FormPost, target: FormTarget<'_>) -> Result<(), Bridge
         FormTarget::Page => "_self",
     };
     let element = element(&doc, "form", &[("method", "post"), ("target", name)])?;
-    let _ = element.set_attribute("action", &String::from(url.href()));
+    let _ = element.set_attribute("action", &url.href());
     for field in &form.fields {
         let input = self::element(&doc, "input", &[("type", "hidden")])?;
         let _ = input.set_attribute("name", &field.name);
