@@ -206,9 +206,9 @@ impl ThreeDSecure {
         let Ok(controller) = AbortController::new() else {
             return Promise::reject(&BridgeError::new("unsupported", "no AbortController").into());
         };
-        let follow = signal.map(|signal| {
-            let controller = controller.clone();
-            Listener::new(&signal, "abort", move |_| controller.abort())
+        let follow = signal.and_then(|signal| {
+            let abort = dom::bound_method(&controller, "abort", None)?;
+            Some(Listener::function(&signal, "abort", abort))
         });
         *self.instance.running.borrow_mut() = Some(controller.clone());
         let instance = self.instance.clone();

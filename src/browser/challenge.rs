@@ -146,16 +146,14 @@ pub async fn run(
         .ok()
         .flatten()
         .ok_or(BridgeError::new("unsupported", "close button missing"))?;
-    let _close = Listener::new(&close, "click", {
-        let cancel = race.settler(Outcome::Cancelled);
-        move |_| cancel()
-    });
+    let _close = Listener::function(&close, "click", race.settler(Outcome::Cancelled));
     // Escape closes a modal dialog; that is a cancel too.
     let _escape = match &host {
-        Host::Dialog(dialog) => Some(Listener::new(&dialog.0, "cancel", {
-            let cancel = race.settler(Outcome::Cancelled);
-            move |_| cancel()
-        })),
+        Host::Dialog(dialog) => Some(Listener::function(
+            &dialog.0,
+            "cancel",
+            race.settler(Outcome::Cancelled),
+        )),
         Host::Container(_) => None,
     };
     submit_form(
