@@ -28,8 +28,8 @@ const TYPES: &'static str = include_str!("types.d.ts");
 extern "C" {
     #[wasm_bindgen(typescript_type = "ThreeDSecureOptions")]
     pub type ThreeDSecureOptions;
-    #[wasm_bindgen(typescript_type = "PaymentRequest")]
-    pub type PaymentRequest;
+    #[wasm_bindgen(typescript_type = "PayRequest")]
+    pub type PayRequest;
     #[wasm_bindgen(typescript_type = "PayOptions")]
     pub type PayOptions;
     #[wasm_bindgen(typescript_type = "BrowserDetails")]
@@ -143,7 +143,7 @@ impl ThreeDSecure {
 
     /// Starts a payment and follows it to its backend-confirmed result.
     #[wasm_bindgen(unchecked_return_type = "Promise<PaymentResult>")]
-    pub fn pay(&self, request: PaymentRequest, options: Option<PayOptions>) -> Promise {
+    pub fn pay(&self, request: PayRequest, options: Option<PayOptions>) -> Promise {
         let signal = options
             .map(|o| option(&o, "signal"))
             .and_then(|s| s.dyn_into::<AbortSignal>().ok());

@@ -27,9 +27,10 @@ export type PaymentMethod =
   | { type: "card"; number: string; expiryMonth: number; expiryYear: number; cvv: string; holderName: string }
   | { type: "token"; token: string };
 
-/** What `pay()` asks the backend to start. The module adds `browser`, `display`,
- * `windowSize`, `checkoutOrigin` and (unless given) `returnUrl`. */
-export interface PaymentRequest {
+/** What `pay()` asks the backend to start (named apart from the DOM's `PaymentRequest`).
+ * The module adds `browser`, `display`, `windowSize`, `checkoutOrigin` and (unless given)
+ * `returnUrl`. */
+export interface PayRequest {
   provider: "payroc" | "dlocal" | "paysafe" | "bambora";
   orderId: string;
   /** Minor units. */
