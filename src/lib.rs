@@ -11,6 +11,8 @@
 //! - [`provider`]: one file per provider's wire protocol, as data (sans-IO adapters).
 //! - [`session`]: a payment session's phases and the rules for moving between them.
 //! - [`store`]: where sessions live (memory, SQLite, Workers KV), compare-and-set.
+//! - [`backend`]: the thin merchant backend's HTTP API as framework-free handlers and the
+//!   driver over adapters and store; `backend::native` (native) is its axum host.
 //! - [`browser`] (wasm32, feature `browser`): the checkout-page module, `ThreeDSecure`.
 //! - [`sandbox`] (native): the provider sandbox, emulators of the four providers and the ACS.
 //!
@@ -18,6 +20,8 @@
 //! came from outside is unwrapped.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "json")]
+pub mod backend;
 #[cfg(all(feature = "browser", target_arch = "wasm32"))]
 pub mod browser;
 pub mod emv;
