@@ -70,7 +70,7 @@ fn parse_settings(options: &JsValue) -> Result<Settings, BridgeError> {
     let page = dom::window()?
         .location()
         .href()
-        .map_err(|_| BridgeError::new("unsupported", "no location"))?;
+        .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "no location"))?;
     let backend_url = option(options, "backendUrl")
         .as_string()
         .ok_or(BridgeError::invalid_options("backendUrl is required"))?;
@@ -204,7 +204,9 @@ impl ThreeDSecure {
             );
         }
         let Ok(controller) = AbortController::new() else {
-            return Promise::reject(&BridgeError::new("unsupported", "no AbortController").into());
+            return Promise::reject(
+                &BridgeError::new(BridgeError::UNSUPPORTED, "no AbortController").into(),
+            );
         };
         let follow = signal.and_then(|signal| {
             let abort = dom::bound_method(&controller, "abort", None)?;

@@ -100,7 +100,8 @@ export interface BrowserDetails {
 
 /** How `pay()`, `resume()` and the constructor fail: an Error with a stable code —
  * the backend's codes (`duplicate_payment`, `not_found`, `wrong_state`, …) plus
- * `network`, `timeout`, `aborted`, `bad_response`, `invalid_options`, `busy`. */
+ * `network`, `timeout`, `aborted`, `bad_response`, `invalid_options`, `busy`, `unsupported`,
+ * and the EMV codes `invalid_field` / `missing_field` when the page's own readings break a rule. */
 export interface ThreeDSecureError extends Error {
   code: string;
 }
