@@ -1,13 +1,14 @@
-//! The backend's HTTP API (api.md) over `fetch` (gloo-net). JSON goes through the page's
-//! own `JSON`, not serde_json, to keep the module small.
+//! The backend's HTTP API (api.md) over the global `fetch`. JSON goes through the page's
+//! own `JSON`, not serde_json, and `fetch` is bound directly (no HTTP client crate), to
+//! keep the module small.
 //!
 //! Every call can be aborted (the payment's AbortSignal) and has a deadline. A JSON
 //! rejection `{"error": {"code", "message"}}` becomes a [`BridgeError`] with the backend's
 //! code; anything else that is not a Payment view is `bad_response`.
 
-use gloo_net::http::{Request, RequestBuilder};
-use js_sys::{Object, Reflect, JSON};
-use wasm_bindgen::JsValue;
+use js_sys::{Object, Promise, Reflect, JSON};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, Url};
 
 use super::dom::{bound_method, Listener, Timer};
@@ -21,6 +22,19 @@ pub const REQUEST_TIMEOUT_MS: u32 = 60_000;
 
 /// The abort reason that marks a call's own deadline (as opposed to the payment's signal).
 const TIMEOUT_REASON: &str = "threeds-bridge:timeout";
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch` (window or worker).
+    #[wasm_bindgen(js_name = fetch)]
+    fn fetch(url: &str, init: &Object) -> Promise;
+
+    type Response;
+    #[wasm_bindgen(method, getter)]
+    fn status(this: &Response) -> u16;
+    #[wasm_bindgen(method)]
+    fn text(this: &Response) -> Promise;
+}
 
 /// The backend, by its public URL.
 #[derive(Debug, Clone)]
@@ -65,7 +79,7 @@ impl Backend {
     ) -> Result<PaymentView, BridgeError> {
         let body = json_text(request)?;
         let url = [&self.base, "/v1/payments"].concat();
-        self.send(Request::post(&url), Some(body), abort).await
+        self.send(&url, Some(body), abort).await
     }
 
     /// `GET /v1/payments/{id}`.
@@ -75,7 +89,7 @@ impl Backend {
         abort: &AbortSignal,
     ) -> Result<PaymentView, BridgeError> {
         let url = [&self.base, "/v1/payments/", id.as_str()].concat();
-        self.send(Request::get(&url), None, abort).await
+        self.send(&url, None, abort).await
     }
 
     /// `POST /v1/payments/{id}/method` with how the 3DS Method went.
@@ -87,12 +101,13 @@ impl Backend {
     ) -> Result<PaymentView, BridgeError> {
         let url = [&self.base, "/v1/payments/", id.as_str(), "/method"].concat();
         let body = ["{\"completion\":\"", completion.as_str(), "\"}"].concat();
-        self.send(Request::post(&url), Some(body), abort).await
+        self.send(&url, Some(body), abort).await
     }
 
+    /// A `POST` of the JSON `body`, or a `GET` without one.
     async fn send(
         &self,
-        request: RequestBuilder,
+        url: &str,
         body: Option<String>,
         abort: &AbortSignal,
     ) -> Result<PaymentView, BridgeError> {
@@ -110,18 +125,18 @@ impl Backend {
         let _deadline = Timer::new(REQUEST_TIMEOUT_MS, &expire)?;
         let timed_out =
             || controller.signal().reason().as_string().as_deref() == Some(TIMEOUT_REASON);
-        let request = request.abort_signal(Some(&controller.signal()));
-        let request = match body {
-            Some(body) => request
-                .header("content-type", "application/json")
-                .body(body)
-                .map_err(|_| {
-                    BridgeError::new(BridgeError::NETWORK, "request could not be built")
-                })?,
-            None => request.build().map_err(|_| {
-                BridgeError::new(BridgeError::NETWORK, "request could not be built")
-            })?,
+        let init = Object::new();
+        let set = |key: &str, value: &JsValue| {
+            let _ = Reflect::set(&init, &key.into(), value);
         };
+        set("signal", &controller.signal());
+        if let Some(body) = body {
+            let headers = Object::new();
+            let _ = Reflect::set(&headers, &"content-type".into(), &"application/json".into());
+            set("method", &"POST".into());
+            set("headers", &headers);
+            set("body", &body.into());
+        }
         let interrupted = |network: &'static str| {
             if timed_out() {
                 BridgeError::new(BridgeError::TIMEOUT, "the backend did not answer in time")
@@ -131,15 +146,16 @@ impl Backend {
                 BridgeError::new(BridgeError::NETWORK, network)
             }
         };
-        let response = request
-            .send()
+        let response: Response = JsFuture::from(fetch(url, &init))
             .await
-            .map_err(|_| interrupted("the backend could not be reached"))?;
+            .map_err(|_| interrupted("the backend could not be reached"))?
+            .unchecked_into();
         let status = response.status();
-        let text = response
-            .text()
+        let text = JsFuture::from(response.text())
             .await
-            .map_err(|_| interrupted("the backend's answer broke off"))?;
+            .ok()
+            .and_then(|text| text.as_string())
+            .ok_or_else(|| interrupted("the backend's answer broke off"))?;
         let json = JSON::parse(&text)
             .map_err(|_| BridgeError::bad_response("the backend did not answer JSON"))?;
         if (200..300).contains(&status) {
