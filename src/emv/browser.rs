@@ -222,11 +222,8 @@ impl BrowserLanguage {
             let digits = subtag.bytes().all(|b| b.is_ascii_digit());
             let normalised = if position == 1 && subtag.len() == 4 && alpha {
                 let (first, rest) = subtag.split_at(1);
-                format!(
-                    "{}{}",
-                    first.to_ascii_uppercase(),
-                    rest.to_ascii_lowercase()
-                )
+                // concat, not format!: the checkout page's module carries no fmt machinery.
+                [first.to_ascii_uppercase(), rest.to_ascii_lowercase()].concat()
             } else if position <= 2
                 && region.is_none()
                 && ((subtag.len() == 2 && alpha) || (subtag.len() == 3 && digits))
@@ -242,7 +239,7 @@ impl BrowserLanguage {
         }
         let shortest_fit = [
             Some(full),
-            region.map(|r| format!("{language}-{r}")),
+            region.map(|r| [language.as_str(), "-", &r].concat()),
             Some(language),
         ]
         .into_iter()
