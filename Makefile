@@ -21,13 +21,16 @@ native: setup
 
 ## pkg: the browser module, compiled to wasm32, bound and shrunk into pkg/
 # Size levers where the standard library is built from source (BUILD_STD set): panics
-# abort without formatting or locations, std tuned for size. Its own target dir, so these
+# abort without formatting or locations, std tuned for size, JS values passed through the
+# glue's slab rather than an externref table (smaller wasm: every value-returning import
+# needs no table-slot shim). Its own target dir, so these
 # flags do not thrash the wasm test builds. strip stays off for wasm-bindgen (it reads the
 # target_features section); wasm-opt strips afterwards. short-imports.mjs gives the
 # wasm<->glue names (hashed, incompressible, written in both files) short ones. esbuild
 # minifies the JS glue (its documentation lives in the .d.ts).
 PKG_TARGET_DIR := target/pkg
-PKG_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none
+PKG_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none \
+	-Ctarget-feature=-reference-types
 pkg: setup
 	@$(ENV) if [ -n "$$BUILD_STD" ]; then export RUSTFLAGS="$(PKG_RUSTFLAGS)"; \
 		std_features=-Zbuild-std-features=optimize_for_size; else std_features=; fi; \
