@@ -25,3 +25,10 @@ pub mod redirect;
 pub mod view;
 
 pub use error::BridgeError;
+
+/// The module's allocator: lol_alloc's free list instead of std's dlmalloc (size; the
+/// module makes few, short-lived allocations). Locked (a spin lock, uncontended in the
+/// single-threaded page) because the crate forbids `unsafe`, which `AssumeSingleThreaded` needs.
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
