@@ -19,9 +19,9 @@ pub struct SessionId(String);
 
 impl SessionId {
     pub fn parse(text: &str) -> Option<SessionId> {
+        // Any 32 hex digits are a UUID in simple form; no parser needed to say so.
         let simple = text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit());
-        (simple && uuid::Uuid::try_parse(text).is_ok())
-            .then(|| SessionId(text.to_ascii_lowercase()))
+        simple.then(|| SessionId(text.to_ascii_lowercase()))
     }
 
     pub fn as_str(&self) -> &str {
