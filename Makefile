@@ -38,7 +38,7 @@ pkg: setup
 		--target-dir $(PKG_TARGET_DIR)
 	@$(ENV) wasm-bindgen --target web --out-dir pkg --out-name threeds_bridge \
 		$(PKG_TARGET_DIR)/wasm32-unknown-unknown/release/threeds_bridge.wasm
-	@$(ENV) wasm-opt -Oz --strip-debug --strip-producers --enable-bulk-memory \
+	@$(ENV) wasm-opt -Oz --strip-debug --strip-producers --strip-target-features --enable-bulk-memory \
 		--enable-nontrapping-float-to-int --enable-sign-ext \
 		--enable-mutable-globals --enable-reference-types --enable-multivalue \
 		pkg/threeds_bridge_bg.wasm -o pkg/threeds_bridge_bg.wasm

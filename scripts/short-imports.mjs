@@ -39,6 +39,11 @@ const encodeName = (text) => {
 // Short names that are valid identifiers and cannot clash with the glue's own words.
 const shortName = (n) => '$' + n.toString(36);
 
+// The glue's own module name (`./threeds_bridge_bg.js`), written once per import: 'a'.
+const glueModule = `./${jsPath.split('/').pop().replace(/\.js$/, '')}_bg.js`;
+if (js.split(`"${glueModule}"`).length !== 2) throw new Error(`${glueModule} is not named once in ${jsPath}`);
+js = js.replace(`"${glueModule}"`, '"a"');
+
 const parts = [wasm.subarray(0, 8)];
 const renamed = new Map();
 // Exports: only the closure trampolines (`wasm_bindgen_<hash>___convert__closures…`),
@@ -94,11 +99,11 @@ while (at < wasm.length) {
         else if (kind === 3) q += 2; // global
         else throw new Error(`import kind ${kind} not handled`);
         let short = field;
-        if (module.startsWith('./') && js.includes(field)) {
+        if (module === glueModule && js.includes(field)) {
             short = renamed.get(field) ?? shortName(renamed.size);
             renamed.set(field, short);
         }
-        body.push(encodeName(module), encodeName(short), wasm.subarray(afterField, q));
+        body.push(encodeName(module === glueModule ? 'a' : module), encodeName(short), wasm.subarray(afterField, q));
         p = q;
     }
     if (p !== end) throw new Error('import section not fully parsed');
