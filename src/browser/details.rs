@@ -27,11 +27,9 @@ pub fn read_page(window: &Window) -> BrowserReadings {
         color_depth: screen.as_ref().and_then(|s| number(s.color_depth())),
         timezone_offset: Some(Date::new_0().get_timezone_offset() as i64),
         language: navigator.language(),
-        languages: navigator
-            .languages()
-            .iter()
-            .filter_map(|tag| tag.as_string())
-            .collect(),
+        // Only browserLanguage (navigator.language) goes to the backend; the server's
+        // own list comes from the Accept-Language it receives.
+        languages: Vec::new(),
         java_enabled: java_enabled(&navigator),
         javascript_enabled: true,
         user_agent: navigator.user_agent().ok(),
@@ -57,10 +55,7 @@ pub struct PageDetails {
 
 /// The EMV rules applied to the page's readings.
 pub fn collect(readings: &BrowserReadings) -> Result<PageDetails, EmvError> {
-    let (languages, script) = ScriptReadings::from_page(readings)?;
-    let language = languages.into_iter().next().ok_or(EmvError::MissingField {
-        field: "browserLanguage",
-    })?;
+    let (language, script) = ScriptReadings::from_script(readings)?;
     let user_agent = readings
         .user_agent
         .as_deref()

@@ -307,18 +307,11 @@ pub struct ScriptReadings {
 
 impl ScriptReadings {
     /// The rules for what a script read: the languages (best first, never empty) and the
-    /// script-only readings. What the checkout page applies by itself, before the server
-    /// adds what only it sees.
+    /// script-only readings. What the server applies to the page's readings.
     pub fn from_page(
         page: &BrowserReadings,
     ) -> Result<(Vec<BrowserLanguage>, ScriptReadings), EmvError> {
-        let first = page
-            .language
-            .as_deref()
-            .ok_or(EmvError::MissingField {
-                field: "browserLanguage",
-            })
-            .and_then(BrowserLanguage::parse)?;
+        let (first, script) = ScriptReadings::from_script(page)?;
         let mut languages = vec![first];
         for tag in &page.languages {
             if let Ok(language) = BrowserLanguage::parse(tag) {
@@ -327,6 +320,22 @@ impl ScriptReadings {
                 }
             }
         }
+        Ok((languages, script))
+    }
+
+    /// The rules for what the checkout page sends by itself, before the server adds what
+    /// only it sees: `browserLanguage` (from `navigator.language`) and the script-only
+    /// readings. `navigator.languages` is not needed for that.
+    pub fn from_script(
+        page: &BrowserReadings,
+    ) -> Result<(BrowserLanguage, ScriptReadings), EmvError> {
+        let first = page
+            .language
+            .as_deref()
+            .ok_or(EmvError::MissingField {
+                field: "browserLanguage",
+            })
+            .and_then(BrowserLanguage::parse)?;
         let required =
             |reading: Option<i64>, field| reading.ok_or(EmvError::MissingField { field });
         let script = ScriptReadings {
@@ -342,7 +351,7 @@ impl ScriptReadings {
             )?)?,
             time_zone: TimeZoneOffset::try_from(required(page.timezone_offset, "browserTZ")?)?,
         };
-        Ok((languages, script))
+        Ok((first, script))
     }
 }
 
