@@ -25,7 +25,8 @@ native: setup
 # glue's slab rather than an externref table (smaller wasm: every value-returning import
 # needs no table-slot shim). Its own target dir, so these
 # flags do not thrash the wasm test builds. strip stays off for wasm-bindgen (it reads the
-# target_features section); wasm-opt strips afterwards. short-imports.mjs gives the
+# target_features section); wasm-opt strips afterwards (--low-memory-unused: Rust never
+# uses the first 1 KB of memory; the module defines its memory, zero-filled). short-imports.mjs gives the
 # wasm<->glue names (hashed, incompressible, written in both files) short ones. esbuild
 # minifies the JS glue (its documentation lives in the .d.ts).
 PKG_TARGET_DIR := target/pkg
@@ -38,7 +39,8 @@ pkg: setup
 		--target-dir $(PKG_TARGET_DIR)
 	@$(ENV) wasm-bindgen --target web --out-dir pkg --out-name threeds_bridge \
 		$(PKG_TARGET_DIR)/wasm32-unknown-unknown/release/threeds_bridge.wasm
-	@$(ENV) wasm-opt -Oz --strip-debug --strip-producers --strip-target-features --enable-bulk-memory \
+	@$(ENV) wasm-opt -Oz --converge --low-memory-unused --zero-filled-memory \
+		--strip-debug --strip-producers --strip-target-features --enable-bulk-memory \
 		--enable-nontrapping-float-to-int --enable-sign-ext \
 		--enable-mutable-globals --enable-reference-types --enable-multivalue \
 		pkg/threeds_bridge_bg.wasm -o pkg/threeds_bridge_bg.wasm
