@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Function, Promise, Reflect};
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::{AbortController, AbortSignal, Element};
@@ -48,9 +48,7 @@ struct Instance {
     running: RefCell<Option<AbortController>>,
 }
 
-fn option(options: &JsValue, key: &str) -> JsValue {
-    Reflect::get(options, &key.into()).unwrap_or(JsValue::UNDEFINED)
-}
+use dom::get as option;
 
 fn milliseconds(value: JsValue, name: &'static str) -> Result<Option<u32>, BridgeError> {
     if value.is_undefined() || value.is_null() {
@@ -67,10 +65,9 @@ fn parse_settings(options: &JsValue) -> Result<Settings, BridgeError> {
     if !options.is_object() {
         return Err(BridgeError::invalid_options("options must be an object"));
     }
-    let page = dom::window()?
-        .location()
-        .href()
-        .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "no location"))?;
+    let window = dom::window()?;
+    let page = dom::text(&dom::get(&window, "location"), "href")
+        .ok_or(BridgeError::new(BridgeError::UNSUPPORTED, "no location"))?;
     let backend_url = option(options, "backendUrl")
         .as_string()
         .ok_or(BridgeError::invalid_options("backendUrl is required"))?;

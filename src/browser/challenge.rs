@@ -12,7 +12,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{AbortSignal, Document, Element, HtmlDialogElement, HtmlElement, HtmlIFrameElement};
 
 use super::dom::{
-    document, element, submit_form, window, FormTarget, Listener, Mounted, Outcome, Race,
+    document, element, number, submit_form, window, FormTarget, Listener, Mounted, Outcome, Race,
 };
 use super::messages::{self, Expected};
 use super::BridgeError;
@@ -57,23 +57,22 @@ impl WindowPreference {
 
 /// The viewport's size in CSS pixels.
 pub fn viewport() -> (u32, u32) {
-    let dimension = |value: Result<wasm_bindgen::JsValue, _>| {
-        value
-            .ok()
-            .and_then(|v| v.as_f64())
-            .map_or(0, |v| v.max(0.0) as u32)
-    };
     match window() {
-        Ok(w) => (dimension(w.inner_width()), dimension(w.inner_height())),
+        Ok(w) => (dimension(&w, "innerWidth"), dimension(&w, "innerHeight")),
         Err(_) => (0, 0),
     }
+}
+
+/// A size in CSS pixels, 0 where it is missing.
+fn dimension(object: &wasm_bindgen::JsValue, key: &str) -> u32 {
+    number(object, key).map_or(0, |v| v.max(0.0) as u32)
 }
 
 /// An element's inner size in CSS pixels.
 pub fn inner_size(container: &Element) -> (u32, u32) {
     (
-        container.client_width().max(0) as u32,
-        container.client_height().max(0) as u32,
+        dimension(container, "clientWidth"),
+        dimension(container, "clientHeight"),
     )
 }
 

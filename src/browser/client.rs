@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, Url};
 
-use super::dom::{bound_method, Listener, Timer};
+use super::dom::{bound_method, number, text, Listener, Timer};
 use super::view::{PaymentView, SessionId};
 use super::BridgeError;
 use crate::emv::ThreeDsCompInd;
@@ -30,8 +30,6 @@ extern "C" {
     fn fetch(url: &str, init: &Object) -> Promise;
 
     type Response;
-    #[wasm_bindgen(method, getter)]
-    fn status(this: &Response) -> u16;
     #[wasm_bindgen(method)]
     fn text(this: &Response) -> Promise;
 }
@@ -51,15 +49,18 @@ impl Backend {
     pub fn parse(url: &str, page: &str) -> Result<Backend, BridgeError> {
         let parsed = Url::new_with_base(url, page)
             .map_err(|_| BridgeError::invalid_options("backendUrl is not a URL"))?;
-        if !matches!(parsed.protocol().as_str(), "https:" | "http:") {
+        if !matches!(
+            text(&parsed, "protocol").as_deref(),
+            Some("https:" | "http:")
+        ) {
             return Err(BridgeError::invalid_options("backendUrl must be http(s)"));
         }
         parsed.set_search("");
         parsed.set_hash("");
-        let base = parsed.href().trim_end_matches('/').to_owned();
+        let href = text(&parsed, "href").unwrap_or_default();
         Ok(Backend {
-            base,
-            origin: parsed.origin(),
+            base: href.trim_end_matches('/').to_owned(),
+            origin: text(&parsed, "origin").unwrap_or_default(),
         })
     }
 
@@ -150,7 +151,7 @@ impl Backend {
             .await
             .map_err(|_| interrupted("the backend could not be reached"))?
             .unchecked_into();
-        let status = response.status();
+        let status = number(&response, "status").unwrap_or(0.0);
         let text = JsFuture::from(response.text())
             .await
             .ok()
@@ -158,7 +159,7 @@ impl Backend {
             .ok_or_else(|| interrupted("the backend's answer broke off"))?;
         let json = JSON::parse(&text)
             .map_err(|_| BridgeError::bad_response("the backend did not answer JSON"))?;
-        if (200..300).contains(&status) {
+        if (200.0..300.0).contains(&status) {
             PaymentView::parse(&json)
         } else {
             Err(backend_error(&json))

@@ -9,6 +9,7 @@ use js_sys::{Date, Function, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Window;
 
+use super::dom::{get, number, text};
 use crate::emv::browser::{truncate_chars, ScriptReadings, MAX_HEADER_CHARS};
 use crate::emv::{BrowserLanguage, BrowserReadings, EmvError};
 
@@ -18,29 +19,28 @@ pub const PAGE_ACCEPT_HEADER: &str = "*/*";
 
 /// What the page reads, as JavaScript gives it; `None` where a reading is missing or threw.
 pub fn read_page(window: &Window) -> BrowserReadings {
-    let navigator = window.navigator();
-    let screen = window.screen().ok();
-    let number = |value: Result<i32, JsValue>| value.ok().map(i64::from);
+    let navigator = get(window, "navigator");
+    let screen = get(window, "screen");
+    let number = |key| number(&screen, key).map(|n| n as i64);
     BrowserReadings {
-        screen_width: screen.as_ref().and_then(|s| number(s.width())),
-        screen_height: screen.as_ref().and_then(|s| number(s.height())),
-        color_depth: screen.as_ref().and_then(|s| number(s.color_depth())),
+        screen_width: number("width"),
+        screen_height: number("height"),
+        color_depth: number("colorDepth"),
         timezone_offset: Some(Date::new_0().get_timezone_offset() as i64),
-        language: navigator.language(),
+        language: text(&navigator, "language"),
         // Only browserLanguage (navigator.language) goes to the backend; the server's
         // own list comes from the Accept-Language it receives.
         languages: Vec::new(),
         java_enabled: java_enabled(&navigator),
         javascript_enabled: true,
-        user_agent: navigator.user_agent().ok(),
+        user_agent: text(&navigator, "userAgent"),
     }
 }
 
 /// `navigator.javaEnabled()` where it exists and does not throw (it is gone or a stub in
 /// some browsers); `None` otherwise, which EMV takes as false.
-fn java_enabled(navigator: &web_sys::Navigator) -> Option<bool> {
-    let method = Reflect::get(navigator, &"javaEnabled".into()).ok()?;
-    let method = method.dyn_into::<Function>().ok()?;
+fn java_enabled(navigator: &JsValue) -> Option<bool> {
+    let method = get(navigator, "javaEnabled").dyn_into::<Function>().ok()?;
     method.call0(navigator).ok()?.as_bool()
 }
 

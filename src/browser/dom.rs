@@ -14,6 +14,23 @@ use web_sys::{AbortSignal, Document, Element, EventTarget, HtmlFormElement, Url,
 use super::BridgeError;
 use crate::emv::{FormMethod, FormPost};
 
+/// `object[key]`, `undefined` where reading it throws. Properties the module only reads
+/// go through here rather than through web-sys getters: each getter is an import with a
+/// glue function of its own (one for each `origin`, `href` …), this is one for all.
+pub fn get(object: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(object, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `object[key]` when it is a string.
+pub fn text(object: &JsValue, key: &str) -> Option<String> {
+    get(object, key).as_string()
+}
+
+/// `object[key]` when it is a number.
+pub fn number(object: &JsValue, key: &str) -> Option<f64> {
+    get(object, key).as_f64()
+}
+
 /// The page's window; every browser build has one.
 pub fn window() -> Result<Window, BridgeError> {
     web_sys::window().ok_or(BridgeError::new(BridgeError::UNSUPPORTED, "no window"))
@@ -211,8 +228,8 @@ pub fn element(
 /// `location`.
 pub fn web_url(text: &str) -> Result<Url, BridgeError> {
     let url = Url::new(text).map_err(|_| BridgeError::bad_response("form action is not a URL"))?;
-    match url.protocol().as_str() {
-        "https:" | "http:" => Ok(url),
+    match self::text(&url, "protocol").as_deref() {
+        Some("https:" | "http:") => Ok(url),
         _ => Err(BridgeError::bad_response("form action is not http(s)")),
     }
 }
@@ -237,7 +254,7 @@ pub fn submit_form(form: &FormPost, target: FormTarget<'_>) -> Result<(), Bridge
         for field in &form.fields {
             query.append(&field.name, &field.value);
         }
-        let href = url.href();
+        let href = text(&url, "href").unwrap_or_default();
         return match target {
             FormTarget::Frame { frame, .. } => {
                 let _ = frame.set_attribute("src", &href);
@@ -254,7 +271,7 @@ pub fn submit_form(form: &FormPost, target: FormTarget<'_>) -> Result<(), Bridge
         FormTarget::Page => "_self",
     };
     let element = element(&doc, "form", &[("method", "post"), ("target", name)])?;
-    let _ = element.set_attribute("action", &url.href());
+    let _ = element.set_attribute("action", &text(&url, "href").unwrap_or_default());
     for field in &form.fields {
         let input = self::element(&doc, "input", &[("type", "hidden")])?;
         let _ = input.set_attribute("name", &field.name);

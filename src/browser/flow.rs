@@ -102,13 +102,10 @@ fn start_request(settings: &Settings, request: &JsValue) -> Result<Object, Bridg
             challenge::viewport(),
         ),
     };
-    let location = window.location();
-    let page = location
-        .href()
-        .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "no location"))?;
-    let origin = location
-        .origin()
-        .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "no location"))?;
+    let location = dom::get(&window, "location");
+    let no_location = || BridgeError::new(BridgeError::UNSUPPORTED, "no location");
+    let page = dom::text(&location, "href").ok_or_else(no_location)?;
+    let origin = dom::text(&location, "origin").ok_or_else(no_location)?;
     let set = |key: &str, value: JsValue| {
         let _ = Reflect::set(&body, &key.into(), &value);
     };

@@ -10,7 +10,7 @@ use js_sys::{Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{HtmlIFrameElement, MessageEvent};
 
-use super::dom::{window, Listener};
+use super::dom::{get, text, window, Listener};
 use super::view::Session;
 use super::BridgeError;
 
@@ -28,14 +28,13 @@ pub struct Expected {
 impl Expected {
     /// Whether `event` is this step's completion, sent from inside `frame`.
     pub fn accepts(&self, event: &MessageEvent, frame: &HtmlIFrameElement) -> bool {
-        if event.origin() != self.origin {
+        if text(event, "origin").as_deref() != Some(self.origin.as_str()) {
             return false;
         }
-        let from_frame = match (event.source(), frame.content_window()) {
-            (Some(source), Some(own)) => Object::is(&source, &own),
-            _ => false,
-        };
-        from_frame && self.names_this_session(&event.data())
+        // The iframe's own window (an object while it is in the page) is the sender.
+        let own = get(frame, "contentWindow");
+        let from_frame = own.is_object() && Object::is(&get(event, "source"), &own);
+        from_frame && self.names_this_session(&get(event, "data"))
     }
 
     fn names_this_session(&self, data: &JsValue) -> bool {
