@@ -195,7 +195,7 @@ impl ThreeDSecure {
                 &BridgeError::new(BridgeError::BUSY, "a payment is already running").into(),
             );
         }
-        if signal.as_ref().is_some_and(AbortSignal::aborted) {
+        if signal.as_ref().is_some_and(dom::aborted) {
             return Promise::reject(
                 &BridgeError::new(BridgeError::ABORTED, "the signal was already aborted").into(),
             );
@@ -211,7 +211,7 @@ impl ThreeDSecure {
         });
         *self.instance.running.borrow_mut() = Some(controller.clone());
         let instance = self.instance.clone();
-        let payment = start(instance.clone(), controller.signal());
+        let payment = start(instance.clone(), dom::signal(&controller));
         future_to_promise(async move {
             let result = payment.await;
             drop(follow);

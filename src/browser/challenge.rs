@@ -12,7 +12,8 @@ use wasm_bindgen::JsCast;
 use web_sys::{AbortSignal, Document, Element, HtmlDialogElement, HtmlElement, HtmlIFrameElement};
 
 use super::dom::{
-    document, element, number, submit_form, window, FormTarget, Listener, Mounted, Outcome, Race,
+    aborted, active_element, body, document, element, is_connected, number, submit_form, window,
+    FormTarget, Listener, Mounted, Outcome, Race,
 };
 use super::messages::{self, Expected};
 use super::BridgeError;
@@ -95,7 +96,7 @@ struct FocusReturn(Option<HtmlElement>);
 
 impl Drop for FocusReturn {
     fn drop(&mut self) {
-        if let Some(previous) = self.0.take().filter(|e| e.is_connected()) {
+        if let Some(previous) = self.0.take().filter(|e| is_connected(e)) {
             let _ = previous.focus();
         }
     }
@@ -118,14 +119,11 @@ pub async fn run(
     abort: &AbortSignal,
     on_shown: impl FnOnce(),
 ) -> Result<Outcome, BridgeError> {
-    if abort.aborted() {
+    if aborted(abort) {
         return Ok(Outcome::Cancelled);
     }
     let doc = document()?;
-    let _focus = FocusReturn(
-        doc.active_element()
-            .and_then(|e| e.dyn_into::<HtmlElement>().ok()),
-    );
+    let _focus = FocusReturn(active_element(&doc));
     let name = ["threeds-bridge-challenge-", expected.session.id.as_str()].concat();
     let (host, frame) = mount(&doc, &name, &placement)?;
     let race = Race::new();
@@ -256,10 +254,7 @@ fn mount(
             )?;
             let _ = dialog.append_child(&close);
             let _ = dialog.append_child(&frame);
-            let body = doc.body().ok_or(BridgeError::new(
-                BridgeError::UNSUPPORTED,
-                "no document body",
-            ))?;
+            let body = body(doc)?;
             let dialog = Mounted(dialog);
             let _ = body.append_child(&dialog.0);
             let _ = dialog.0.unchecked_ref::<HtmlDialogElement>().show_modal();

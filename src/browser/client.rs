@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, Url};
 
-use super::dom::{bound_method, number, text, Listener, Timer};
+use super::dom::{aborted, bound_method, number, signal, text, Listener, Timer};
 use super::view::{PaymentView, SessionId};
 use super::BridgeError;
 use crate::emv::ThreeDsCompInd;
@@ -112,7 +112,7 @@ impl Backend {
         body: Option<String>,
         abort: &AbortSignal,
     ) -> Result<PaymentView, BridgeError> {
-        if abort.aborted() {
+        if aborted(abort) {
             return Err(BridgeError::new(BridgeError::ABORTED, "aborted"));
         }
         // One controller per call: the payment's signal aborts it, and so does the
@@ -124,13 +124,12 @@ impl Backend {
         let expire = bound_method(&controller, "abort", Some(&TIMEOUT_REASON.into()))
             .ok_or_else(unsupported)?;
         let _deadline = Timer::new(REQUEST_TIMEOUT_MS, &expire)?;
-        let timed_out =
-            || controller.signal().reason().as_string().as_deref() == Some(TIMEOUT_REASON);
+        let timed_out = || text(&signal(&controller), "reason").as_deref() == Some(TIMEOUT_REASON);
         let init = Object::new();
         let set = |key: &str, value: &JsValue| {
             let _ = Reflect::set(&init, &key.into(), value);
         };
-        set("signal", &controller.signal());
+        set("signal", &signal(&controller));
         if let Some(body) = body {
             let headers = Object::new();
             let _ = Reflect::set(&headers, &"content-type".into(), &"application/json".into());
@@ -141,7 +140,7 @@ impl Backend {
         let interrupted = |network: &'static str| {
             if timed_out() {
                 BridgeError::new(BridgeError::TIMEOUT, "the backend did not answer in time")
-            } else if abort.aborted() {
+            } else if aborted(abort) {
                 BridgeError::new(BridgeError::ABORTED, "aborted")
             } else {
                 BridgeError::new(BridgeError::NETWORK, network)

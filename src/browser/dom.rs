@@ -36,10 +36,50 @@ pub fn window() -> Result<Window, BridgeError> {
     web_sys::window().ok_or(BridgeError::new(BridgeError::UNSUPPORTED, "no window"))
 }
 
+/// `object[key]` when it is an object (not null), as the type the platform promises.
+fn object<T: JsCast>(object: &JsValue, key: &str) -> Option<T> {
+    Some(get(object, key))
+        .filter(JsValue::is_object)
+        .map(JsCast::unchecked_into)
+}
+
 pub fn document() -> Result<Document, BridgeError> {
-    window()?
-        .document()
-        .ok_or(BridgeError::new(BridgeError::UNSUPPORTED, "no document"))
+    let window = window()?;
+    object(&window, "document").ok_or(BridgeError::new(BridgeError::UNSUPPORTED, "no document"))
+}
+
+/// `document.body`, where the module's iframes and forms go.
+pub fn body(doc: &Document) -> Result<Element, BridgeError> {
+    object(doc, "body").ok_or(BridgeError::new(
+        BridgeError::UNSUPPORTED,
+        "no document body",
+    ))
+}
+
+/// `sessionStorage`; `None` where the page may not use it (it throws in some modes).
+pub fn session_storage() -> Option<web_sys::Storage> {
+    let window = window().ok()?;
+    object(&window, "sessionStorage")
+}
+
+/// `signal.aborted`.
+pub fn aborted(signal: &AbortSignal) -> bool {
+    get(signal, "aborted").as_bool() == Some(true)
+}
+
+/// `controller.signal`.
+pub fn signal(controller: &web_sys::AbortController) -> AbortSignal {
+    get(controller, "signal").unchecked_into()
+}
+
+/// `element.isConnected`.
+pub fn is_connected(element: &JsValue) -> bool {
+    get(element, "isConnected").as_bool() == Some(true)
+}
+
+/// `document.activeElement`, when it is an HTML element (focus goes back to it).
+pub fn active_element(doc: &Document) -> Option<web_sys::HtmlElement> {
+    get(doc, "activeElement").dyn_into().ok()
 }
 
 /// How a step's wait ended.
@@ -82,7 +122,7 @@ impl Race {
     /// Settles when `signal` aborts (at once if it already has), until the listener drops.
     pub fn cancel_on(&self, signal: &AbortSignal) -> Listener {
         let cancel = self.settler(Outcome::Cancelled);
-        if signal.aborted() {
+        if aborted(signal) {
             let _ = cancel.call0(&JsValue::NULL);
         }
         Listener::function(signal, "abort", cancel)
@@ -278,10 +318,7 @@ pub fn submit_form(form: &FormPost, target: FormTarget<'_>) -> Result<(), Bridge
         let _ = input.set_attribute("value", &field.value);
         let _ = element.append_child(&input);
     }
-    let body = doc.body().ok_or(BridgeError::new(
-        BridgeError::UNSUPPORTED,
-        "no document body",
-    ))?;
+    let body = body(&doc)?;
     let form = Mounted(element);
     let _ = body.append_child(&form.0);
     form.0

@@ -203,7 +203,10 @@ async fn follow(
 async fn finish(settings: &Settings, session: &Session) -> Result<JsValue, BridgeError> {
     let never = AbortController::new()
         .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "no AbortController"))?;
-    let view = settings.backend.read(&session.id, &never.signal()).await?;
+    let view = settings
+        .backend
+        .read(&session.id, &dom::signal(&never))
+        .await?;
     match view.stage {
         Stage::Final(result) if view.session == *session => {
             redirect::clear();

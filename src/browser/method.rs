@@ -9,7 +9,9 @@
 use wasm_bindgen::JsCast;
 use web_sys::{AbortSignal, HtmlIFrameElement};
 
-use super::dom::{document, element, submit_form, web_url, FormTarget, Mounted, Outcome, Race};
+use super::dom::{
+    aborted, body, document, element, submit_form, web_url, FormTarget, Mounted, Outcome, Race,
+};
 use super::messages::{self, Expected};
 use super::BridgeError;
 use crate::emv::{FormPost, ThreeDsCompInd};
@@ -28,7 +30,7 @@ pub async fn run(
     expected: Expected,
     abort: &AbortSignal,
 ) -> MethodEnd {
-    if abort.aborted() {
+    if aborted(abort) {
         return MethodEnd::Cancelled;
     }
     if form.action.trim().is_empty() || web_url(&form.action).is_err() {
@@ -65,10 +67,7 @@ async fn wait(
             ),
         ],
     )?;
-    let body = doc.body().ok_or(BridgeError::new(
-        BridgeError::UNSUPPORTED,
-        "no document body",
-    ))?;
+    let body = body(&doc)?;
     let frame = Mounted(frame);
     let _ = body.append_child(&frame.0);
 

@@ -10,7 +10,7 @@ use js_sys::{Date, Object, Reflect, JSON};
 use wasm_bindgen::JsValue;
 use web_sys::Storage;
 
-use super::dom::{submit_form, window, FormTarget};
+use super::dom::{session_storage, submit_form, FormTarget};
 use super::view::{Session, SessionId};
 use super::BridgeError;
 use crate::emv::FormPost;
@@ -30,7 +30,7 @@ pub struct Pending {
 }
 
 fn storage() -> Option<Storage> {
-    window().ok()?.session_storage().ok()?
+    session_storage()
 }
 
 /// Remembers `pending` (quietly does nothing where storage is unavailable, e.g. some
