@@ -205,47 +205,48 @@ impl BrowserLanguage {
         let invalid = EmvError::InvalidField {
             field: "browserLanguage",
         };
-        let subtags: Vec<&str> = tag.trim().split(['-', '_']).collect();
-        let well_formed = subtags
-            .iter()
-            .all(|s| (1..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()));
-        let language = subtags[0];
-        if !well_formed || language.len() < 2 || !language.bytes().all(|b| b.is_ascii_alphabetic())
-        {
-            return Err(invalid);
-        }
-        let language = language.to_ascii_lowercase();
+        // Normalised in place, subtag by subtag (the checkout page's module builds this
+        // too: no Vec of pieces, no format!).
+        let mut full = String::with_capacity(tag.len());
+        let mut language = 0;
         let mut region = None;
-        let mut full = language.clone();
-        for (position, subtag) in subtags.iter().enumerate().skip(1) {
+        for (position, subtag) in tag.trim().split(['-', '_']).enumerate() {
             let alpha = subtag.bytes().all(|b| b.is_ascii_alphabetic());
             let digits = subtag.bytes().all(|b| b.is_ascii_digit());
-            let normalised = if position == 1 && subtag.len() == 4 && alpha {
-                let (first, rest) = subtag.split_at(1);
-                // concat, not format!: the checkout page's module carries no fmt machinery.
-                [first.to_ascii_uppercase(), rest.to_ascii_lowercase()].concat()
+            let well_formed = (1..=8).contains(&subtag.len())
+                && subtag.bytes().all(|b| b.is_ascii_alphanumeric());
+            if !well_formed || (position == 0 && (subtag.len() < 2 || !alpha)) {
+                return Err(invalid);
+            }
+            if position > 0 {
+                full.push('-');
+            }
+            let start = full.len();
+            full.push_str(subtag);
+            full[start..].make_ascii_lowercase();
+            if position == 0 {
+                language = full.len();
+            } else if position == 1 && subtag.len() == 4 && alpha {
+                full[start..start + 1].make_ascii_uppercase();
             } else if position <= 2
                 && region.is_none()
                 && ((subtag.len() == 2 && alpha) || (subtag.len() == 3 && digits))
             {
-                let upper = subtag.to_ascii_uppercase();
-                region = Some(upper.clone());
-                upper
-            } else {
-                subtag.to_ascii_lowercase()
-            };
-            full.push('-');
-            full.push_str(&normalised);
+                full[start..].make_ascii_uppercase();
+                region = Some((start, full.len()));
+            }
         }
-        let shortest_fit = [
-            Some(full),
-            region.map(|r| [language.as_str(), "-", &r].concat()),
-            Some(language),
-        ]
-        .into_iter()
-        .flatten()
-        .find(|candidate| candidate.len() <= 8);
-        shortest_fit.map(BrowserLanguage).ok_or(invalid)
+        // The whole tag if it fits, else language-region, else the language alone.
+        if full.len() > 8 {
+            match region {
+                Some((start, end)) if language + 1 + (end - start) <= 8 => {
+                    full.truncate(end);
+                    full.drain(language + 1..start);
+                }
+                _ => full.truncate(language),
+            }
+        }
+        Ok(BrowserLanguage(full))
     }
 
     /// The tags of an Accept-Language header, best first, each made to fit; `*` and
