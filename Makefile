@@ -28,7 +28,8 @@ native: setup
 # target_features section); wasm-opt strips afterwards (--low-memory-unused: Rust never
 # uses the first 1 KB of memory; the module defines its memory, zero-filled). short-imports.mjs gives the
 # wasm<->glue names (hashed, incompressible, written in both files) short ones. esbuild
-# minifies the JS glue (its documentation lives in the .d.ts).
+# bundles src/browser/dom.js (wasm-bindgen's snippet) into the JS glue and minifies it
+# (the documentation lives in the .d.ts).
 PKG_TARGET_DIR := target/pkg
 PKG_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none \
 	-Ctarget-feature=-reference-types
@@ -45,8 +46,9 @@ pkg: setup
 		--enable-mutable-globals --enable-reference-types --enable-multivalue \
 		pkg/threeds_bridge_bg.wasm -o pkg/threeds_bridge_bg.wasm
 	@node scripts/short-imports.mjs pkg/threeds_bridge_bg.wasm pkg/threeds_bridge.js
-	@$(ENV) esbuild pkg/threeds_bridge.js --minify --format=esm --log-level=warning \
+	@$(ENV) esbuild pkg/threeds_bridge.js --bundle --minify --format=esm --log-level=warning \
 		--outfile=pkg/threeds_bridge.js --allow-overwrite
+	@rm -rf pkg/snippets
 	@echo "pkg: built pkg/"
 
 ## size: the one hard performance gate, the browser bundle (wasm + JS glue + the

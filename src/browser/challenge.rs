@@ -9,10 +9,10 @@
 //! page is gone when [`run`] returns.
 
 use wasm_bindgen::JsCast;
-use web_sys::{AbortSignal, Document, Element, HtmlDialogElement, HtmlElement, HtmlIFrameElement};
+use web_sys::{AbortSignal, Document, Element, HtmlElement, HtmlIFrameElement};
 
 use super::dom::{
-    aborted, active_element, body, document, element, is_connected, number, submit_form, window,
+    self as dom, aborted, active_element, document, is_connected, number, submit_form, window,
     FormTarget, Listener, Mounted, Outcome, Race,
 };
 use super::messages::{self, Expected};
@@ -170,110 +170,29 @@ pub async fn run(
     Ok(outcome)
 }
 
-/// Builds the host, the close button and the iframe, and puts them in the page.
+/// Builds the host, the close button and the iframe, and puts them in the page (the
+/// elements themselves are made by dom.js; which host and what size is decided here).
 fn mount(
     doc: &Document,
     name: &str,
     placement: &Placement<'_>,
 ) -> Result<(Host, Element), BridgeError> {
-    let (style, width, height) = match placement.size.pixels() {
-        Some((w, h)) => {
-            let (w, h) = (decimal(w), decimal(h));
-            (
-                ["display:block;border:0;width:", &w, "px;height:", &h, "px"].concat(),
-                w,
-                h,
-            )
-        }
-        None => (
-            "display:block;border:0;width:100%;height:100%".to_owned(),
-            "100%".to_owned(),
-            "100%".to_owned(),
-        ),
-    };
-    let frame = element(
-        doc,
-        "iframe",
-        &[
-            ("name", name),
-            ("title", "3-D Secure"),
-            ("width", &width),
-            ("height", &height),
-            ("style", &style),
-            (
-                "sandbox",
-                "allow-forms allow-scripts allow-same-origin allow-popups",
-            ),
-        ],
-    )?;
-    let close = element(
-        doc,
-        "button",
-        &[
-            ("type", "button"),
-            ("class", "threeds-bridge-close"),
-            ("aria-label", "Cancel"),
-            ("style", "position:absolute;top:4px;right:4px;z-index:1"),
-        ],
-    )?;
-    close.set_text_content(Some("\u{d7}"));
+    let (width, height) = placement.size.pixels().unwrap_or((0, 0));
     let container = placement
         .container
         .filter(|_| placement.size != ChallengeWindowSize::FullScreen);
+    let root = dom::mount_challenge(doc, name, width, height, container).map_err(|_| {
+        BridgeError::new(BridgeError::UNSUPPORTED, "the challenge could not be shown")
+    })?;
+    let frame = root.query_selector("iframe").ok().flatten();
+    let root = Mounted(root);
     let host = match container {
-        Some(container) => {
-            let wrapper = element(
-                doc,
-                "div",
-                &[
-                    ("class", "threeds-bridge-challenge"),
-                    ("style", "position:relative;display:inline-block"),
-                ],
-            )?;
-            let _ = wrapper.append_child(&close);
-            let _ = wrapper.append_child(&frame);
-            let wrapper = Mounted(wrapper);
-            let _ = container.append_child(&wrapper.0);
-            Host::Container(wrapper)
-        }
-        None => {
-            let full = placement.size == ChallengeWindowSize::FullScreen;
-            let style = if full {
-                "padding:0;border:0;margin:0;width:100vw;height:100vh;max-width:100vw;max-height:100vh;overflow:hidden"
-            } else {
-                "padding:0;border:0;overflow:visible"
-            };
-            let dialog = element(
-                doc,
-                "dialog",
-                &[
-                    ("class", "threeds-bridge-dialog"),
-                    ("aria-label", "3-D Secure"),
-                    ("style", style),
-                ],
-            )?;
-            let _ = dialog.append_child(&close);
-            let _ = dialog.append_child(&frame);
-            let body = body(doc)?;
-            let dialog = Mounted(dialog);
-            let _ = body.append_child(&dialog.0);
-            let _ = dialog.0.unchecked_ref::<HtmlDialogElement>().show_modal();
-            Host::Dialog(dialog)
-        }
+        Some(_) => Host::Container(root),
+        None => Host::Dialog(root),
     };
+    let frame = frame.ok_or(BridgeError::new(
+        BridgeError::UNSUPPORTED,
+        "the challenge could not be shown",
+    ))?;
     Ok((host, frame))
-}
-
-/// `n` in decimal, without `format!` (whose machinery the module does not otherwise need).
-fn decimal(n: u32) -> String {
-    let mut text = String::new();
-    let mut divisor = 1;
-    while n / divisor >= 10 {
-        divisor *= 10;
-    }
-    while divisor > 0 {
-        text.push(char::from(b'0' + ((n / divisor) % 10) as u8));
-        divisor /= 10;
-    }
-    text
 }

@@ -5,11 +5,11 @@
 //! dropping it: nothing is left in the page. [`Race`] is the one way a step waits: the
 //! first of its listeners to fire decides the outcome.
 
-use js_sys::{Function, Promise};
+use js_sys::{Array, Function, Promise};
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Document, Element, EventTarget, HtmlFormElement, Url, Window};
+use web_sys::{AbortSignal, Document, Element, EventTarget, Url, Window};
 
 use super::BridgeError;
 use crate::emv::{FormMethod, FormPost};
@@ -248,19 +248,28 @@ impl Drop for Mounted {
     }
 }
 
-/// Creates `<tag>` with attributes.
-pub fn element(
-    doc: &Document,
-    tag: &str,
-    attributes: &[(&str, &str)],
-) -> Result<Element, BridgeError> {
-    let element = doc
-        .create_element(tag)
-        .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "createElement failed"))?;
-    for (name, value) in attributes {
-        let _ = element.set_attribute(name, value);
-    }
-    Ok(element)
+#[wasm_bindgen(module = "/src/browser/dom.js")]
+extern "C" {
+    /// The challenge's host (a wrapper in `container`, else a modal `<dialog>`; full
+    /// viewport when `width` is 0) with its close button and iframe `name`, in the page.
+    #[wasm_bindgen(js_name = mountChallenge, catch)]
+    pub fn mount_challenge(
+        doc: &Document,
+        name: &str,
+        width: u32,
+        height: u32,
+        container: Option<&Element>,
+    ) -> Result<Element, JsValue>;
+
+    /// The Method's hidden iframe `name`, in the body.
+    #[wasm_bindgen(js_name = methodFrame, catch)]
+    pub fn method_frame(doc: &Document, name: &str) -> Result<Element, JsValue>;
+
+    /// A `<form method=post>` of hidden `fields` (name, value, …) to `action` in the
+    /// window `target`, submitted and removed at once.
+    #[wasm_bindgen(js_name = postForm, catch)]
+    fn post_form(doc: &Document, action: &str, target: &str, fields: &Array)
+        -> Result<(), JsValue>;
 }
 
 /// An absolute http(s) URL, as a parsed `URL`: anything else (javascript:, data:, a
@@ -310,19 +319,12 @@ pub fn submit_form(form: &FormPost, target: FormTarget<'_>) -> Result<(), Bridge
         FormTarget::Frame { name, .. } => name,
         FormTarget::Page => "_self",
     };
-    let element = element(&doc, "form", &[("method", "post"), ("target", name)])?;
-    let _ = element.set_attribute("action", &text(&url, "href").unwrap_or_default());
+    let fields = Array::new();
     for field in &form.fields {
-        let input = self::element(&doc, "input", &[("type", "hidden")])?;
-        let _ = input.set_attribute("name", &field.name);
-        let _ = input.set_attribute("value", &field.value);
-        let _ = element.append_child(&input);
+        fields.push(&field.name.as_str().into());
+        fields.push(&field.value.as_str().into());
     }
-    let body = body(&doc)?;
-    let form = Mounted(element);
-    let _ = body.append_child(&form.0);
-    form.0
-        .unchecked_ref::<HtmlFormElement>()
-        .submit()
+    let action = text(&url, "href").unwrap_or_default();
+    post_form(&doc, &action, name, &fields)
         .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "form submit failed"))
 }

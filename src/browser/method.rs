@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{AbortSignal, HtmlIFrameElement};
 
 use super::dom::{
-    aborted, body, document, element, submit_form, web_url, FormTarget, Mounted, Outcome, Race,
+    self, aborted, document, submit_form, web_url, FormTarget, Mounted, Outcome, Race,
 };
 use super::messages::{self, Expected};
 use super::BridgeError;
@@ -53,23 +53,13 @@ async fn wait(
 ) -> Result<Outcome, BridgeError> {
     let doc = document()?;
     let name = ["threeds-bridge-method-", expected.session.id.as_str()].concat();
-    let frame = element(
-        &doc,
-        "iframe",
-        &[
-            ("name", &name),
-            ("title", "3-D Secure device check"),
-            ("aria-hidden", "true"),
-            ("tabindex", "-1"),
-            (
-                "style",
-                "position:absolute;width:0;height:0;border:0;visibility:hidden",
-            ),
-        ],
-    )?;
-    let body = body(&doc)?;
+    let frame = dom::method_frame(&doc, &name).map_err(|_| {
+        BridgeError::new(
+            BridgeError::UNSUPPORTED,
+            "the Method iframe could not be made",
+        )
+    })?;
     let frame = Mounted(frame);
-    let _ = body.append_child(&frame.0);
 
     let race = Race::new();
     let _message = messages::listen(
