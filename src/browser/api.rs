@@ -144,10 +144,7 @@ impl ThreeDSecure {
         let signal = options
             .map(|o| option(&o, "signal"))
             .and_then(|s| s.dyn_into::<AbortSignal>().ok());
-        let request: JsValue = request.into();
-        self.run(signal, move |instance, abort| {
-            Box::pin(async move { flow::pay(&instance.settings, &request, &abort).await })
-        })
+        self.run(signal, flow::Start::Pay(request.into()))
     }
 
     /// Finishes a payment after a full-page redirect or a reload; resolves `null` when
@@ -157,9 +154,7 @@ impl ThreeDSecure {
         let signal = options
             .map(|o| option(&o, "signal"))
             .and_then(|s| s.dyn_into::<AbortSignal>().ok());
-        self.run(signal, move |instance, abort| {
-            Box::pin(async move { flow::resume(&instance.settings, &abort).await })
-        })
+        self.run(signal, flow::Start::Resume)
     }
 
     /// Ends the running payment: every iframe, listener and timer goes, and `pay()`
@@ -179,17 +174,10 @@ impl ThreeDSecure {
     }
 }
 
-/// A running payment, boxed so that `pay()` and `resume()` share one promise adapter.
-type Payment = std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, BridgeError>>>>;
-
 impl ThreeDSecure {
     /// Runs one payment under a fresh controller that `cancel()` and `signal` abort.
-    /// One (non-generic) body for `pay()` and `resume()`: the flow is compiled once.
-    fn run(
-        &self,
-        signal: Option<AbortSignal>,
-        start: impl FnOnce(Rc<Instance>, AbortSignal) -> Payment,
-    ) -> Promise {
+    /// One body for `pay()` and `resume()`: the flow is compiled once.
+    fn run(&self, signal: Option<AbortSignal>, start: flow::Start) -> Promise {
         if self.instance.running.borrow().is_some() {
             return Promise::reject(
                 &BridgeError::new(BridgeError::BUSY, "a payment is already running").into(),
@@ -211,9 +199,9 @@ impl ThreeDSecure {
         });
         *self.instance.running.borrow_mut() = Some(controller.clone());
         let instance = self.instance.clone();
-        let payment = start(instance.clone(), dom::signal(&controller));
+        let abort = dom::signal(&controller);
         future_to_promise(async move {
-            let result = payment.await;
+            let result = flow::run(&instance.settings, start, &abort).await;
             drop(follow);
             instance.running.borrow_mut().take();
             result.map_err(JsValue::from)

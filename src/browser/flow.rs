@@ -35,18 +35,73 @@ pub struct Settings {
     pub events: Events,
 }
 
-/// `pay(request)`: the whole payment.
-pub async fn pay(
+/// What the page asked for.
+pub enum Start {
+    /// `pay(request)`.
+    Pay(JsValue),
+    /// `resume()`.
+    Resume,
+}
+
+/// How the steps ended, before the confirming read.
+enum End {
+    /// The backend called the payment final.
+    Final(Session),
+    /// The page gave up (`cancel()`, the AbortSignal, the close button), perhaps before
+    /// the backend had a session.
+    Cancelled(Option<Session>),
+    /// The challenge outlived `challengeTimeoutMs`.
+    TimedOut(Session),
+}
+
+/// `pay()` or `resume()`, from start to the page's result. One body for both, so that
+/// the confirming read and the cancelled ending are compiled once.
+pub async fn run(
+    settings: &Settings,
+    start: Start,
+    abort: &AbortSignal,
+) -> Result<JsValue, BridgeError> {
+    let end = match start {
+        Start::Pay(request) => pay(settings, &request, abort).await?,
+        Start::Resume => match resume(settings, abort).await? {
+            Some(end) => end,
+            None => return Ok(JsValue::NULL),
+        },
+    };
+    let session = match &end {
+        End::Final(session) | End::TimedOut(session) => Some(session.clone()),
+        End::Cancelled(session) => {
+            redirect::clear();
+            session.clone()
+        }
+    };
+    // The result is always the backend's when it has one: a cancel or a timeout that
+    // came just after the ACS answered still ends with the backend's result.
+    let read = match &session {
+        Some(session) => Some(finish(settings, session).await),
+        None => None,
+    };
+    match (end, read) {
+        (_, Some(Ok(result))) => Ok(result),
+        (End::Final(_), Some(Err(error))) => Err(error),
+        (End::TimedOut(_), _) => Err(BridgeError::new(
+            BridgeError::TIMEOUT,
+            "the challenge was not finished in time",
+        )),
+        _ => Ok(cancelled(settings, session.as_ref())),
+    }
+}
+
+/// `pay(request)`: start the payment and follow it.
+async fn pay(
     settings: &Settings,
     request: &JsValue,
     abort: &AbortSignal,
-) -> Result<JsValue, BridgeError> {
+) -> Result<End, BridgeError> {
     let body = start_request(settings, request)?;
     settings.events.emit(Progress::Authorizing);
     let view = match settings.backend.start(&body, abort).await {
-        Err(error) if error.code() == BridgeError::ABORTED => {
-            return cancelled(settings, None).await
-        }
+        Err(error) if error.code() == BridgeError::ABORTED => return Ok(End::Cancelled(None)),
         other => other?,
     };
     redirect::save(&Pending {
@@ -56,11 +111,11 @@ pub async fn pay(
     follow(settings, view, abort).await
 }
 
-/// `resume()`: finishes the payment kept in `sessionStorage`; `null` when there is none
+/// `resume()`: follows the payment kept in `sessionStorage`; `None` when there is none
 /// for this backend.
-pub async fn resume(settings: &Settings, abort: &AbortSignal) -> Result<JsValue, BridgeError> {
+async fn resume(settings: &Settings, abort: &AbortSignal) -> Result<Option<End>, BridgeError> {
     let Some(pending) = redirect::load().filter(|p| p.backend == settings.backend.base()) else {
-        return Ok(JsValue::NULL);
+        return Ok(None);
     };
     settings.events.emit(Progress::Authorizing);
     let view = match settings.backend.read(&pending.session.id, abort).await {
@@ -71,7 +126,7 @@ pub async fn resume(settings: &Settings, abort: &AbortSignal) -> Result<JsValue,
             ))
         }
         Err(error) if error.code() == BridgeError::ABORTED => {
-            return cancelled(settings, Some(&pending.session)).await
+            return Ok(Some(End::Cancelled(Some(pending.session))))
         }
         Err(error) => {
             if error.code() == "not_found" {
@@ -80,7 +135,7 @@ pub async fn resume(settings: &Settings, abort: &AbortSignal) -> Result<JsValue,
             return Err(error);
         }
     };
-    follow(settings, view, abort).await
+    follow(settings, view, abort).await.map(Some)
 }
 
 /// The request the backend gets: the merchant's members, plus what the module owns.
@@ -132,7 +187,7 @@ async fn follow(
     settings: &Settings,
     mut view: PaymentView,
     abort: &AbortSignal,
-) -> Result<JsValue, BridgeError> {
+) -> Result<End, BridgeError> {
     let events = &settings.events;
     for _ in 0..MAX_STEPS {
         let session = view.session.clone();
@@ -141,7 +196,7 @@ async fn follow(
             session: session.clone(),
         };
         let next = match view.stage {
-            Stage::Final(_) => return finish(settings, &session).await,
+            Stage::Final(_) => return Ok(End::Final(session)),
             Stage::Pending(BrowserAction::Method { form, timeout_ms }) => {
                 events.emit(Progress::MethodStarted);
                 let deadline = timeout_ms.min(settings.method_timeout_ms);
@@ -154,7 +209,7 @@ async fn follow(
                             .report_method(&session.id, completion, abort)
                             .await
                     }
-                    MethodEnd::Cancelled => return cancelled(settings, Some(&session)).await,
+                    MethodEnd::Cancelled => return Ok(End::Cancelled(Some(session))),
                 }
             }
             Stage::Pending(BrowserAction::Challenge { form, window_size })
@@ -172,19 +227,20 @@ async fn follow(
                         events.emit(Progress::Authorizing);
                         settings.backend.read(&session.id, abort).await
                     }
-                    Outcome::Cancelled => return cancelled(settings, Some(&session)).await,
-                    Outcome::TimedOut => return timed_out(settings, &session).await,
+                    Outcome::Cancelled => return Ok(End::Cancelled(Some(session))),
+                    Outcome::TimedOut => return Ok(End::TimedOut(session)),
                 }
             }
             Stage::Pending(
                 BrowserAction::Challenge { form, .. } | BrowserAction::Redirect { form },
             ) => {
-                return leave(settings, &session, &form, abort).await;
+                leave(settings, &form, abort).await?;
+                return Ok(End::Cancelled(Some(session)));
             }
         };
         view = match next {
             Err(error) if error.code() == BridgeError::ABORTED => {
-                return cancelled(settings, Some(&session)).await
+                return Ok(End::Cancelled(Some(session)))
             }
             Ok(next) if next.session != session => {
                 return Err(BridgeError::bad_response(
@@ -224,16 +280,10 @@ async fn finish(settings: &Settings, session: &Session) -> Result<JsValue, Bridg
     }
 }
 
-/// The page gave up. The backend may already have finished (an ACS that answered just
-/// before the close button): then its result stands; otherwise the payment ends here as
-/// `cancelled`, and the backend's session runs out on its own.
-async fn cancelled(settings: &Settings, session: Option<&Session>) -> Result<JsValue, BridgeError> {
-    redirect::clear();
-    if let Some(session) = session {
-        if let Ok(result) = finish(settings, session).await {
-            return Ok(result);
-        }
-    }
+/// The page gave up and the backend has no final result (the ACS did not answer before
+/// the close button): the payment ends here as `cancelled`, and the backend's session
+/// runs out on its own.
+fn cancelled(settings: &Settings, session: Option<&Session>) -> JsValue {
     let result = Object::new();
     let set = |key: &str, value: JsValue| {
         let _ = Reflect::set(&result, &key.into(), &value);
@@ -253,31 +303,20 @@ async fn cancelled(settings: &Settings, session: Option<&Session>) -> Result<JsV
     settings
         .events
         .emit(Progress::Done(PaymentStatus::Cancelled));
-    Ok(result.into())
-}
-
-/// The challenge outlived `challengeTimeoutMs`: the backend's result if it has one.
-async fn timed_out(settings: &Settings, session: &Session) -> Result<JsValue, BridgeError> {
-    finish(settings, session).await.map_err(|_| {
-        BridgeError::new(
-            BridgeError::TIMEOUT,
-            "the challenge was not finished in time",
-        )
-    })
+    result.into()
 }
 
 /// Leaves the page for a full-page step; `resume()` finishes after the return. The
 /// promise stays pending while the page unloads (or settles as cancelled if aborted first).
 async fn leave(
     settings: &Settings,
-    session: &Session,
     form: &crate::emv::FormPost,
     abort: &AbortSignal,
-) -> Result<JsValue, BridgeError> {
+) -> Result<(), BridgeError> {
     settings.events.emit(Progress::Redirecting);
     redirect::navigate(form)?;
     let race = Race::new();
     let _abort = race.cancel_on(abort);
     race.outcome().await;
-    cancelled(settings, Some(session)).await
+    Ok(())
 }
