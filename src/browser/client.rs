@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, Url};
 
-use super::dom::{aborted, bound_method, number, signal, text, Listener, Timer};
+use super::dom::{aborted, bound_method, number, parse_json, signal, text, Listener, Timer};
 use super::view::{PaymentView, SessionId};
 use super::BridgeError;
 use crate::emv::ThreeDsCompInd;
@@ -102,14 +102,14 @@ impl Backend {
     ) -> Result<PaymentView, BridgeError> {
         let url = [&self.base, "/v1/payments/", id.as_str(), "/method"].concat();
         let body = ["{\"completion\":\"", completion.as_str(), "\"}"].concat();
-        self.send(&url, Some(body), abort).await
+        self.send(&url, Some(body.into()), abort).await
     }
 
     /// A `POST` of the JSON `body`, or a `GET` without one.
     async fn send(
         &self,
         url: &str,
-        body: Option<String>,
+        body: Option<JsValue>,
         abort: &AbortSignal,
     ) -> Result<PaymentView, BridgeError> {
         if aborted(abort) {
@@ -135,7 +135,7 @@ impl Backend {
             let _ = Reflect::set(&headers, &"content-type".into(), &"application/json".into());
             set("method", &"POST".into());
             set("headers", &headers);
-            set("body", &body.into());
+            set("body", &body);
         }
         let interrupted = |network: &'static str| {
             if timed_out() {
@@ -151,12 +151,13 @@ impl Backend {
             .map_err(|_| interrupted("the backend could not be reached"))?
             .unchecked_into();
         let status = number(&response, "status").unwrap_or(0.0);
+        // The text stays a JavaScript string: JSON.parse reads it where it is.
         let text = JsFuture::from(response.text())
             .await
             .ok()
-            .and_then(|text| text.as_string())
+            .filter(JsValue::is_string)
             .ok_or_else(|| interrupted("the backend's answer broke off"))?;
-        let json = JSON::parse(&text)
+        let json = parse_json(&text)
             .map_err(|_| BridgeError::bad_response("the backend did not answer JSON"))?;
         if (200.0..300.0).contains(&status) {
             PaymentView::parse(&json)
@@ -189,10 +190,12 @@ fn is_stable_code(code: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
-fn json_text(value: &JsValue) -> Result<String, BridgeError> {
+/// `JSON.stringify(value)`, as a JavaScript string (it goes straight back to `fetch`).
+fn json_text(value: &JsValue) -> Result<JsValue, BridgeError> {
     JSON::stringify(value)
         .ok()
-        .and_then(|text| text.as_string())
+        .map(JsValue::from)
+        .filter(JsValue::is_string)
         .ok_or(BridgeError::invalid_options(
             "the payment request is not JSON",
         ))

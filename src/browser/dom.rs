@@ -248,6 +248,13 @@ impl Drop for Mounted {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// `JSON.parse` of a value the page already holds as a string (no copy into Rust).
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
+    pub fn parse_json(text: &JsValue) -> Result<JsValue, JsValue>;
+}
+
 #[wasm_bindgen(module = "/src/browser/dom.js")]
 extern "C" {
     /// The challenge's host (a wrapper in `container`, else a modal `<dialog>`; full

@@ -10,7 +10,7 @@ use js_sys::{Date, Object, Reflect, JSON};
 use wasm_bindgen::JsValue;
 use web_sys::Storage;
 
-use super::dom::{session_storage, submit_form, FormTarget};
+use super::dom::{parse_json, session_storage, submit_form, FormTarget};
 use super::view::{Session, SessionId};
 use super::BridgeError;
 use crate::emv::FormPost;
@@ -53,7 +53,7 @@ pub fn save(pending: &Pending) {
 /// The stored payment, if there is a well-formed, recent one.
 pub fn load() -> Option<Pending> {
     let text = storage()?.get_item(STORAGE_KEY).ok()??;
-    let state = JSON::parse(&text).ok()?;
+    let state = parse_json(&text.into()).ok()?;
     let text = |key: &str| Reflect::get(&state, &key.into()).ok()?.as_string();
     let saved_at = Reflect::get(&state, &"savedAt".into()).ok()?.as_f64()?;
     if !(0.0..=MAX_AGE_MS).contains(&(Date::now() - saved_at)) {
