@@ -210,7 +210,17 @@ impl BrowserLanguage {
         let mut full = String::with_capacity(tag.len());
         let mut language = 0;
         let mut region = None;
-        for (position, subtag) in tag.trim().split(['-', '_']).enumerate() {
+        let tag = tag.trim();
+        // Split at ASCII separators by bytes (every piece starts and ends at a char
+        // boundary); a char-pattern splitter would decode UTF-8 all the way.
+        let mut offset = 0;
+        for (position, piece) in tag
+            .as_bytes()
+            .split(|b| matches!(b, b'-' | b'_'))
+            .enumerate()
+        {
+            let subtag = &tag[offset..offset + piece.len()];
+            offset += piece.len() + 1;
             let alpha = subtag.bytes().all(|b| b.is_ascii_alphabetic());
             let digits = subtag.bytes().all(|b| b.is_ascii_digit());
             let well_formed = (1..=8).contains(&subtag.len())
@@ -219,7 +229,7 @@ impl BrowserLanguage {
                 return Err(invalid);
             }
             if position > 0 {
-                full.push('-');
+                full.push_str("-");
             }
             let start = full.len();
             full.push_str(subtag);
