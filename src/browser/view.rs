@@ -6,7 +6,7 @@
 //! gets exactly what the backend decided), with its `status` checked and typed.
 
 use js_sys::{Object, Reflect};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use super::BridgeError;
 use crate::emv::method::METHOD_TIMEOUT_MS;
@@ -122,19 +122,18 @@ pub fn parse_form(form: &JsValue) -> Option<FormPost> {
         Some("GET") => FormMethod::Get,
         _ => return None,
     };
-    let fields = member(form, "fields");
-    if !js_sys::Array::is_array(&fields) {
+    let list = member(form, "fields");
+    if !js_sys::Array::is_array(&list) {
         return None;
     }
-    let fields = js_sys::Array::from(&fields)
-        .iter()
-        .map(|field| {
-            Some(FormField {
-                name: string_member(&field, "name").filter(|n| !n.is_empty())?,
-                value: string_member(&field, "value")?,
-            })
-        })
-        .collect::<Option<Vec<_>>>()?;
+    let list: js_sys::Array = list.unchecked_into();
+    let mut fields = Vec::new();
+    for field in list.iter() {
+        fields.push(FormField {
+            name: string_member(&field, "name").filter(|n| !n.is_empty())?,
+            value: string_member(&field, "value")?,
+        });
+    }
     Some(FormPost {
         action: string_member(form, "action")?,
         method,
