@@ -56,3 +56,8 @@ export function postForm(doc, action, target, fields) {
     form.remove();
   }
 }
+
+// The page's window, or undefined outside a page (a worker has no DOM to work with).
+export function pageWindow() {
+  return typeof window === "object" ? window : undefined;
+}

@@ -33,7 +33,9 @@ pub fn number(object: &JsValue, key: &str) -> Option<f64> {
 
 /// The page's window; every browser build has one.
 pub fn window() -> Result<Window, BridgeError> {
-    web_sys::window().ok_or(BridgeError::new(BridgeError::UNSUPPORTED, "no window"))
+    // dom.js's pageWindow, not web_sys::window(): that one probes four globals and checks
+    // `instanceof Window`, several hundred bytes for the same answer in a page.
+    page_window().ok_or(BridgeError::new(BridgeError::UNSUPPORTED, "no window"))
 }
 
 /// `object[key]` when it is an object (not null), as the type the platform promises.
@@ -267,6 +269,10 @@ extern "C" {
         height: u32,
         container: Option<&Element>,
     ) -> Result<Element, JsValue>;
+
+    /// `window`, where the module runs in a page.
+    #[wasm_bindgen(js_name = pageWindow)]
+    fn page_window() -> Option<Window>;
 
     /// The Method's hidden iframe `name`, in the body.
     #[wasm_bindgen(js_name = methodFrame, catch)]
