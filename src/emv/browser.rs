@@ -229,7 +229,7 @@ impl BrowserLanguage {
                 return Err(invalid);
             }
             if position > 0 {
-                full.push_str("-");
+                full += "-"; // push_str: push(char) would bring UTF-8 encoding (+108 B)
             }
             let start = full.len();
             full.push_str(subtag);
