@@ -476,8 +476,16 @@ pub fn format_ip(ip: IpAddr) -> String {
 
 /// The longest prefix of `text` with at most `max` characters (never splits a char).
 pub fn truncate_chars(text: &str, max: usize) -> &str {
-    match text.char_indices().nth(max) {
-        Some((end, _)) => &text[..end],
-        None => text,
+    // Counted on bytes: every byte that is not a UTF-8 continuation byte starts a char
+    // (smaller in the checkout page's module than decoding with char_indices).
+    let mut chars = 0;
+    for (index, byte) in text.bytes().enumerate() {
+        if (byte as i8) >= -0x40 {
+            if chars == max {
+                return &text[..index];
+            }
+            chars += 1;
+        }
     }
+    text
 }
