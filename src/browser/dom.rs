@@ -217,27 +217,20 @@ fn bind(function: &Function, this: &JsValue, argument: Option<&JsValue>) -> Func
 }
 
 /// A `setTimeout`, cleared on drop.
-pub struct Timer {
-    window: Window,
-    id: i32,
-}
+pub struct Timer(JsValue);
 
 impl Timer {
     pub fn new(milliseconds: u32, callback: &Function) -> Result<Timer, BridgeError> {
-        let window = window()?;
-        let id = window
-            .set_timeout_with_callback_and_timeout_and_arguments_0(
-                callback,
-                i32::try_from(milliseconds).unwrap_or(i32::MAX),
-            )
-            .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "setTimeout failed"))?;
-        Ok(Timer { window, id })
+        Ok(Timer(set_timeout(
+            callback,
+            milliseconds.min(i32::MAX as u32),
+        )))
     }
 }
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        self.window.clear_timeout_with_handle(self.id);
+        clear_timeout(&self.0);
     }
 }
 
@@ -255,6 +248,15 @@ extern "C" {
     /// `JSON.parse` of a value the page already holds as a string (no copy into Rust).
     #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
     pub fn parse_json(text: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `setTimeout` (page or worker alike); its id as JavaScript has it.
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &Function, milliseconds: u32) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
 }
 
 #[wasm_bindgen(module = "/src/browser/dom.js")]
