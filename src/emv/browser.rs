@@ -205,50 +205,58 @@ impl BrowserLanguage {
         let invalid = EmvError::InvalidField {
             field: "browserLanguage",
         };
-        let subtags: Vec<&str> = tag.trim().split(['-', '_']).collect();
-        let well_formed = subtags
-            .iter()
-            .all(|s| (1..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()));
-        let language = subtags[0];
-        if !well_formed || language.len() < 2 || !language.bytes().all(|b| b.is_ascii_alphabetic())
-        {
-            return Err(invalid);
-        }
-        let language = language.to_ascii_lowercase();
+        // Normalised in place, subtag by subtag (the checkout page's module builds this
+        // too: no Vec of pieces, no format!).
+        let mut full = String::with_capacity(tag.len());
+        let mut language = 0;
         let mut region = None;
-        let mut full = language.clone();
-        for (position, subtag) in subtags.iter().enumerate().skip(1) {
+        let tag = tag.trim();
+        // Split at ASCII separators by bytes (every piece starts and ends at a char
+        // boundary); a char-pattern splitter would decode UTF-8 all the way.
+        let mut offset = 0;
+        for (position, piece) in tag
+            .as_bytes()
+            .split(|b| matches!(b, b'-' | b'_'))
+            .enumerate()
+        {
+            let subtag = &tag[offset..offset + piece.len()];
+            offset += piece.len() + 1;
             let alpha = subtag.bytes().all(|b| b.is_ascii_alphabetic());
             let digits = subtag.bytes().all(|b| b.is_ascii_digit());
-            let normalised = if position == 1 && subtag.len() == 4 && alpha {
-                let (first, rest) = subtag.split_at(1);
-                format!(
-                    "{}{}",
-                    first.to_ascii_uppercase(),
-                    rest.to_ascii_lowercase()
-                )
+            let well_formed = (1..=8).contains(&subtag.len())
+                && subtag.bytes().all(|b| b.is_ascii_alphanumeric());
+            if !well_formed || (position == 0 && (subtag.len() < 2 || !alpha)) {
+                return Err(invalid);
+            }
+            if position > 0 {
+                full += "-"; // push_str: push(char) would bring UTF-8 encoding (+108 B)
+            }
+            let start = full.len();
+            full.push_str(subtag);
+            full[start..].make_ascii_lowercase();
+            if position == 0 {
+                language = full.len();
+            } else if position == 1 && subtag.len() == 4 && alpha {
+                full[start..start + 1].make_ascii_uppercase();
             } else if position <= 2
                 && region.is_none()
                 && ((subtag.len() == 2 && alpha) || (subtag.len() == 3 && digits))
             {
-                let upper = subtag.to_ascii_uppercase();
-                region = Some(upper.clone());
-                upper
-            } else {
-                subtag.to_ascii_lowercase()
-            };
-            full.push('-');
-            full.push_str(&normalised);
+                full[start..].make_ascii_uppercase();
+                region = Some((start, full.len()));
+            }
         }
-        let shortest_fit = [
-            Some(full),
-            region.map(|r| format!("{language}-{r}")),
-            Some(language),
-        ]
-        .into_iter()
-        .flatten()
-        .find(|candidate| candidate.len() <= 8);
-        shortest_fit.map(BrowserLanguage).ok_or(invalid)
+        // The whole tag if it fits, else language-region, else the language alone.
+        if full.len() > 8 {
+            match region {
+                Some((start, end)) if language + 1 + (end - start) <= 8 => {
+                    full.truncate(end);
+                    full.drain(language + 1..start);
+                }
+                _ => full.truncate(language),
+            }
+        }
+        Ok(BrowserLanguage(full))
     }
 
     /// The tags of an Accept-Language header, best first, each made to fit; `*` and
@@ -308,6 +316,56 @@ pub struct ScriptReadings {
     pub time_zone: TimeZoneOffset,
 }
 
+impl ScriptReadings {
+    /// The rules for what a script read: the languages (best first, never empty) and the
+    /// script-only readings. What the server applies to the page's readings.
+    pub fn from_page(
+        page: &BrowserReadings,
+    ) -> Result<(Vec<BrowserLanguage>, ScriptReadings), EmvError> {
+        let (first, script) = ScriptReadings::from_script(page)?;
+        let mut languages = vec![first];
+        for tag in &page.languages {
+            if let Ok(language) = BrowserLanguage::parse(tag) {
+                if !languages.contains(&language) {
+                    languages.push(language);
+                }
+            }
+        }
+        Ok((languages, script))
+    }
+
+    /// The rules for what the checkout page sends by itself, before the server adds what
+    /// only it sees: `browserLanguage` (from `navigator.language`) and the script-only
+    /// readings. `navigator.languages` is not needed for that.
+    pub fn from_script(
+        page: &BrowserReadings,
+    ) -> Result<(BrowserLanguage, ScriptReadings), EmvError> {
+        let first = page
+            .language
+            .as_deref()
+            .ok_or(EmvError::MissingField {
+                field: "browserLanguage",
+            })
+            .and_then(BrowserLanguage::parse)?;
+        let required =
+            |reading: Option<i64>, field| reading.ok_or(EmvError::MissingField { field });
+        let script = ScriptReadings {
+            java_enabled: page.java_enabled.unwrap_or(false),
+            color_depth: ColorDepth::from_reading(page.color_depth),
+            screen_width: ScreenPixels::try_from(required(
+                page.screen_width,
+                "browserScreenWidth",
+            )?)?,
+            screen_height: ScreenPixels::try_from(required(
+                page.screen_height,
+                "browserScreenHeight",
+            )?)?,
+            time_zone: TimeZoneOffset::try_from(required(page.timezone_offset, "browserTZ")?)?,
+        };
+        Ok((first, script))
+    }
+}
+
 /// Validated browser details: what every wire shape is made from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -345,36 +403,7 @@ impl BrowserDetails {
         let ip = server.ip.as_deref().map(parse_ip).transpose()?;
 
         let (languages, script) = if page.javascript_enabled {
-            let first = page
-                .language
-                .as_deref()
-                .ok_or(EmvError::MissingField {
-                    field: "browserLanguage",
-                })
-                .and_then(BrowserLanguage::parse)?;
-            let mut languages = vec![first];
-            for tag in &page.languages {
-                if let Ok(language) = BrowserLanguage::parse(tag) {
-                    if !languages.contains(&language) {
-                        languages.push(language);
-                    }
-                }
-            }
-            let required =
-                |reading: Option<i64>, field| reading.ok_or(EmvError::MissingField { field });
-            let script = ScriptReadings {
-                java_enabled: page.java_enabled.unwrap_or(false),
-                color_depth: ColorDepth::from_reading(page.color_depth),
-                screen_width: ScreenPixels::try_from(required(
-                    page.screen_width,
-                    "browserScreenWidth",
-                )?)?,
-                screen_height: ScreenPixels::try_from(required(
-                    page.screen_height,
-                    "browserScreenHeight",
-                )?)?,
-                time_zone: TimeZoneOffset::try_from(required(page.timezone_offset, "browserTZ")?)?,
-            };
+            let (languages, script) = ScriptReadings::from_page(page)?;
             (languages, Some(script))
         } else {
             let languages = server
@@ -447,8 +476,16 @@ pub fn format_ip(ip: IpAddr) -> String {
 
 /// The longest prefix of `text` with at most `max` characters (never splits a char).
 pub fn truncate_chars(text: &str, max: usize) -> &str {
-    match text.char_indices().nth(max) {
-        Some((end, _)) => &text[..end],
-        None => text,
+    // Counted on bytes: every byte that is not a UTF-8 continuation byte starts a char
+    // (smaller in the checkout page's module than decoding with char_indices).
+    let mut chars = 0;
+    for (index, byte) in text.bytes().enumerate() {
+        if (byte as i8) >= -0x40 {
+            if chars == max {
+                return &text[..index];
+            }
+            chars += 1;
+        }
     }
+    text
 }

@@ -1,0 +1,345 @@
+//! Small DOM pieces that clean up after themselves, and forms built from data.
+//!
+//! Every listener, timer and element the module adds is owned by a value here whose
+//! `Drop` takes it away again, so that finishing, cancelling or aborting a step is just
+//! dropping it: nothing is left in the page. [`Race`] is the one way a step waits: the
+//! first of its listeners to fire decides the outcome.
+
+use js_sys::{Array, Function, Promise};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, Document, Element, EventTarget, Url, Window};
+
+use super::BridgeError;
+use crate::emv::{FormMethod, FormPost};
+
+/// `object[key]`, `undefined` where reading it throws. Properties the module only reads
+/// go through here rather than through web-sys getters: each getter is an import with a
+/// glue function of its own (one for each `origin`, `href` …), this is one for all.
+pub fn get(object: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(object, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `object[key]` when it is a string.
+pub fn text(object: &JsValue, key: &str) -> Option<String> {
+    get(object, key).as_string()
+}
+
+/// `object[key]` when it is a number.
+pub fn number(object: &JsValue, key: &str) -> Option<f64> {
+    get(object, key).as_f64()
+}
+
+/// The page's window; every browser build has one.
+pub fn window() -> Result<Window, BridgeError> {
+    // dom.js's pageWindow, not web_sys::window(): that one probes four globals and checks
+    // `instanceof Window`, several hundred bytes for the same answer in a page.
+    page_window().ok_or(BridgeError::new(BridgeError::UNSUPPORTED, "no window"))
+}
+
+/// `object[key]` when it is an object (not null), as the type the platform promises.
+fn object<T: JsCast>(object: &JsValue, key: &str) -> Option<T> {
+    Some(get(object, key))
+        .filter(JsValue::is_object)
+        .map(JsCast::unchecked_into)
+}
+
+pub fn document() -> Result<Document, BridgeError> {
+    let window = window()?;
+    object(&window, "document").ok_or(BridgeError::new(BridgeError::UNSUPPORTED, "no document"))
+}
+
+/// `document.body`, where the module's iframes and forms go.
+pub fn body(doc: &Document) -> Result<Element, BridgeError> {
+    object(doc, "body").ok_or(BridgeError::new(
+        BridgeError::UNSUPPORTED,
+        "no document body",
+    ))
+}
+
+/// `sessionStorage`; `None` where the page may not use it (it throws in some modes).
+pub fn session_storage() -> Option<web_sys::Storage> {
+    let window = window().ok()?;
+    object(&window, "sessionStorage")
+}
+
+/// `signal.aborted`.
+pub fn aborted(signal: &AbortSignal) -> bool {
+    get(signal, "aborted").as_bool() == Some(true)
+}
+
+/// `controller.signal`.
+pub fn signal(controller: &web_sys::AbortController) -> AbortSignal {
+    get(controller, "signal").unchecked_into()
+}
+
+/// `element.isConnected`.
+pub fn is_connected(element: &JsValue) -> bool {
+    get(element, "isConnected").as_bool() == Some(true)
+}
+
+/// `document.activeElement`, when it is an HTML element (focus goes back to it).
+pub fn active_element(doc: &Document) -> Option<web_sys::HtmlElement> {
+    get(doc, "activeElement").dyn_into().ok()
+}
+
+/// How a step's wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A genuine completion message arrived.
+    Completed = 1,
+    /// The step's deadline passed.
+    TimedOut = 2,
+    /// `cancel()`, the AbortSignal, or the challenge's close button.
+    Cancelled = 3,
+}
+
+/// A promise that the first of several listeners settles. Later settlements are ignored,
+/// as promises do; the value says which listener fired. The listeners are the promise's
+/// own `resolve` bound to an outcome, so waiting costs no Rust closure per listener.
+pub struct Race {
+    promise: Promise,
+    resolve: Function,
+}
+
+impl Race {
+    pub fn new() -> Race {
+        let mut resolve: Option<Function> = None;
+        // The executor runs synchronously, so `resolve` is set when `new` returns.
+        let promise = Promise::new(&mut |settle, _| resolve = Some(settle));
+        let resolve = resolve.unwrap_or_else(|| JsValue::UNDEFINED.unchecked_into());
+        Race { promise, resolve }
+    }
+
+    /// The function that settles the race with `outcome`, for a listener to call.
+    pub fn settler(&self, outcome: Outcome) -> Function {
+        bind(
+            &self.resolve,
+            &JsValue::NULL,
+            Some(&(outcome as u32).into()),
+        )
+    }
+
+    /// Settles when `signal` aborts (at once if it already has), until the listener drops.
+    pub fn cancel_on(&self, signal: &AbortSignal) -> Listener {
+        let cancel = self.settler(Outcome::Cancelled);
+        if aborted(signal) {
+            let _ = cancel.call0(&JsValue::NULL);
+        }
+        Listener::function(signal, "abort", cancel)
+    }
+
+    /// Settles with [`Outcome::TimedOut`] after `milliseconds`, until the timer drops.
+    pub fn deadline(&self, milliseconds: u32) -> Result<Timer, BridgeError> {
+        Timer::new(milliseconds, &self.settler(Outcome::TimedOut))
+    }
+
+    /// Waits for the first settlement.
+    pub async fn outcome(&self) -> Outcome {
+        let value = JsFuture::from(self.promise.clone()).await.ok();
+        match value.and_then(|v| v.as_f64()) {
+            Some(1.0) => Outcome::Completed,
+            Some(2.0) => Outcome::TimedOut,
+            _ => Outcome::Cancelled,
+        }
+    }
+}
+
+impl Default for Race {
+    fn default() -> Race {
+        Race::new()
+    }
+}
+
+/// An event listener, removed on drop.
+pub struct Listener {
+    target: EventTarget,
+    kind: &'static str,
+    function: Function,
+    /// Keeps a Rust callback alive while it is registered.
+    _closure: Option<Closure<dyn FnMut(web_sys::Event)>>,
+}
+
+impl Listener {
+    /// Calls a JavaScript function (a bound `resolve`, `abort`, …) on each `kind` event.
+    pub fn function(target: &EventTarget, kind: &'static str, function: Function) -> Listener {
+        let _ = target.add_event_listener_with_callback(kind, &function);
+        Listener {
+            target: target.clone(),
+            kind,
+            function,
+            _closure: None,
+        }
+    }
+
+    /// Calls Rust code on each `kind` event (where the event itself must be inspected).
+    pub fn new(
+        target: &EventTarget,
+        kind: &'static str,
+        callback: impl FnMut(web_sys::Event) + 'static,
+    ) -> Listener {
+        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(callback);
+        let function: Function = closure.as_ref().clone().unchecked_into();
+        let mut listener = Listener::function(target, kind, function);
+        listener._closure = Some(closure);
+        listener
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self
+            .target
+            .remove_event_listener_with_callback(self.kind, &self.function);
+    }
+}
+
+/// `object.method` bound to `object` (with `argument`, when given), as a plain function.
+pub fn bound_method(
+    object: &JsValue,
+    method: &str,
+    argument: Option<&JsValue>,
+) -> Option<Function> {
+    let function: Function = js_sys::Reflect::get(object, &method.into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    Some(bind(&function, object, argument))
+}
+
+/// `function.bind(this, argument?)`.
+fn bind(function: &Function, this: &JsValue, argument: Option<&JsValue>) -> Function {
+    match argument {
+        Some(argument) => function.bind1(this, argument).unchecked_into(),
+        None => function.bind0(this).unchecked_into(),
+    }
+}
+
+/// A `setTimeout`, cleared on drop.
+pub struct Timer(JsValue);
+
+impl Timer {
+    pub fn new(milliseconds: u32, callback: &Function) -> Result<Timer, BridgeError> {
+        Ok(Timer(set_timeout(
+            callback,
+            milliseconds.min(i32::MAX as u32),
+        )))
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        clear_timeout(&self.0);
+    }
+}
+
+/// An element the module put into the page, removed on drop.
+pub struct Mounted(pub Element);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        self.0.remove();
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `JSON.parse` of a value the page already holds as a string (no copy into Rust).
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
+    pub fn parse_json(text: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `setTimeout` (page or worker alike); its id as JavaScript has it.
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &Function, milliseconds: u32) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+}
+
+#[wasm_bindgen(module = "/src/browser/dom.js")]
+extern "C" {
+    /// The challenge's host (a wrapper in `container`, else a modal `<dialog>`; full
+    /// viewport when `width` is 0) with its close button and iframe `name`, in the page.
+    #[wasm_bindgen(js_name = mountChallenge, catch)]
+    pub fn mount_challenge(
+        doc: &Document,
+        name: &str,
+        width: u32,
+        height: u32,
+        container: Option<&Element>,
+    ) -> Result<Element, JsValue>;
+
+    /// `window`, where the module runs in a page.
+    #[wasm_bindgen(js_name = pageWindow)]
+    fn page_window() -> Option<Window>;
+
+    /// The Method's hidden iframe `name`, in the body.
+    #[wasm_bindgen(js_name = methodFrame, catch)]
+    pub fn method_frame(doc: &Document, name: &str) -> Result<Element, JsValue>;
+
+    /// A `<form method=post>` of hidden `fields` (name, value, …) to `action` in the
+    /// window `target`, submitted and removed at once.
+    #[wasm_bindgen(js_name = postForm, catch)]
+    fn post_form(doc: &Document, action: &str, target: &str, fields: &Array)
+        -> Result<(), JsValue>;
+}
+
+/// An absolute http(s) URL, as a parsed `URL`: anything else (javascript:, data:, a
+/// relative path the backend did not mean) is refused before it reaches a form or
+/// `location`.
+pub fn web_url(text: &str) -> Result<Url, BridgeError> {
+    let url = Url::new(text).map_err(|_| BridgeError::bad_response("form action is not a URL"))?;
+    match self::text(&url, "protocol").as_deref() {
+        Some("https:" | "http:") => Ok(url),
+        _ => Err(BridgeError::bad_response("form action is not http(s)")),
+    }
+}
+
+/// Where a form goes: into one of the module's iframes, or the page itself.
+pub enum FormTarget<'a> {
+    /// An iframe, by its `name` (POST) and element (GET).
+    Frame { name: &'a str, frame: &'a Element },
+    /// The checkout page navigates away.
+    Page,
+}
+
+/// Sends `form` to `target`. A POST builds a `<form>` whose fields are hidden inputs set
+/// as attribute values, never markup, so no field can inject HTML; the `<form>` leaves the
+/// page right after `submit()`. A GET navigates to the action with the fields added to
+/// its own query (a GET form would replace the action's query instead).
+pub fn submit_form(form: &FormPost, target: FormTarget<'_>) -> Result<(), BridgeError> {
+    let doc = document()?;
+    let url = web_url(&form.action)?;
+    if form.method == FormMethod::Get {
+        let query = url.search_params();
+        for field in &form.fields {
+            query.append(&field.name, &field.value);
+        }
+        let href = text(&url, "href").unwrap_or_default();
+        return match target {
+            FormTarget::Frame { frame, .. } => {
+                let _ = frame.set_attribute("src", &href);
+                Ok(())
+            }
+            FormTarget::Page => window()?
+                .location()
+                .assign(&href)
+                .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "navigation refused")),
+        };
+    }
+    let name = match target {
+        FormTarget::Frame { name, .. } => name,
+        FormTarget::Page => "_self",
+    };
+    let fields = Array::new();
+    for field in &form.fields {
+        fields.push(&field.name.as_str().into());
+        fields.push(&field.value.as_str().into());
+    }
+    let action = text(&url, "href").unwrap_or_default();
+    post_form(&doc, &action, name, &fields)
+        .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "form submit failed"))
+}
