@@ -65,9 +65,10 @@ export const SANDBOX_SECRETS = {
 
 /**
  * A started worker: `{ mf, url }`. `persistDir` keeps the Durable Object's storage on disk,
- * so a worker started again with the same directory sees the same sessions.
+ * so a worker started again with the same directory sees the same sessions. `onLog(text)`,
+ * when given, receives the worker's console output instead of this process's stdout.
  */
-export async function startWorker({ port, config, persistDir, secrets = SANDBOX_SECRETS }) {
+export async function startWorker({ port, config, persistDir, secrets = SANDBOX_SECRETS, onLog }) {
   const mf = new Miniflare({
     host: "127.0.0.1",
     port,
@@ -77,8 +78,12 @@ export async function startWorker({ port, config, persistDir, secrets = SANDBOX_
     bindings: { THREEDS_BRIDGE_CONFIG: config, ...secrets },
     durableObjects: { THREEDS_SESSIONS: "ThreedsSessions" },
     durableObjectsPersist: persistDir ?? false,
-    // The worker reaches the sandbox on 127.0.0.1, as a deployed one reaches providers.
-    outboundService: undefined,
+    ...(onLog && {
+      handleRuntimeStdio(stdout, stderr) {
+        stdout.on("data", (chunk) => onLog(chunk.toString()));
+        stderr.on("data", (chunk) => onLog(chunk.toString()));
+      },
+    }),
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
   return { mf, url };

@@ -25,9 +25,11 @@ let port;
 let workerUrl;
 let persistDir;
 let config;
+/** Everything the workers printed (the core's log lines). */
+let logs = "";
 
 async function start() {
-  worker = await startWorker({ port, config, persistDir });
+  worker = await startWorker({ port, config, persistDir, onLog: (text) => { logs += text; } });
   assert.equal(worker.url, workerUrl);
 }
 
@@ -190,6 +192,11 @@ describe("the edge worker, against the sandbox", () => {
     });
   }
 
+  test("the worker logs the payments' steps, and never a card number", () => {
+    assert.match(logs, /payment final session=[0-9a-f]{32} provider=paysafe status=Authorized/);
+    for (const pan of [FRICTIONLESS, CHALLENGE]) assert.ok(!logs.includes(pan), `no ${pan} in the logs`);
+  });
+
   test("an unknown payment is a 404 not_found, served from the Durable Object", async () => {
     const answer = await api.view(workerUrl, "0123456789abcdef0123456789abcdef");
     assert.equal(answer.status, 404);
@@ -197,11 +204,14 @@ describe("the edge worker, against the sandbox", () => {
   });
 
   test("a worker without its configuration answers 500 edge_misconfigured and leaks nothing", async () => {
-    const bare = await startWorker({ port: 0, config: "{not json", persistDir: false, secrets: {} });
+    let printed = "";
+    const bare = await startWorker({ port: 0, config: "{not json", persistDir: false, secrets: {}, onLog: (t) => { printed += t; } });
     try {
       const answer = await fetch(`${bare.url}/v1/payments/0123456789abcdef0123456789abcdef`);
       assert.equal(answer.status, 500);
       assert.equal((await answer.json()).error.code, "edge_misconfigured");
+      await new Promise((r) => setTimeout(r, 100));
+      assert.match(printed, /THREEDS_BRIDGE_CONFIG is not JSON/);
     } finally {
       await bare.mf.dispose();
     }

@@ -12,6 +12,7 @@
 
 mod config;
 mod io;
+mod log;
 mod web;
 
 use std::cell::RefCell;
@@ -38,12 +39,6 @@ thread_local! {
     static BACKEND: RefCell<Option<Rc<EdgeBackend>>> = const { RefCell::new(None) };
 }
 
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_namespace = console, js_name = error)]
-    fn console_error(message: &str);
-}
-
 /// The worker's fetch handler (`createHandler()` in `threeds-bridge/edge` calls it).
 #[wasm_bindgen(js_name = handleFetch)]
 pub async fn handle_fetch(
@@ -53,7 +48,7 @@ pub async fn handle_fetch(
     let backend = match backend(&env) {
         Ok(backend) => backend,
         Err(problem) => {
-            console_error(&format!("threeds-bridge edge: {problem}"));
+            log::console_error(&format!("threeds-bridge edge: {problem}"));
             let error = ApiError::new(
                 500,
                 "edge_misconfigured",
@@ -72,6 +67,7 @@ fn backend(env: &JsValue) -> Result<Rc<EdgeBackend>, String> {
     if let Some(built) = BACKEND.with(|b| b.borrow().clone()) {
         return Ok(built);
     }
+    log::install();
     let config = config::from_env(env)?;
     let namespace = config::binding(env, SESSIONS_BINDING).ok_or(format!(
         "the Durable Object binding {SESSIONS_BINDING} is missing"
