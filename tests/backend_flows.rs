@@ -369,3 +369,34 @@ async fn a_challenge_view_names_the_form_and_window_and_the_method_step_waits_fo
     assert_eq!(status, 200);
     assert_eq!(view["next"]["type"], "challenge", "{view}");
 }
+
+#[tokio::test]
+async fn the_merchants_own_authentication_skips_the_browser() {
+    let h = harness().await;
+    for provider in ["payroc", "dlocal"] {
+        let mut body = start_body(provider, "4000000000001000", "iframe");
+        body["externalAuthentication"] = serde_json::json!({
+            "version": "2.2.0", "transStatus": "Y", "eci": "05",
+            "cavv": "AAABBEg0VhI0VniQEjRWAAAAAAA=",
+            "dsTransactionId": "f25084f0-5b16-4c0a-ae5d-b24808a95e4b"
+        });
+        let (status, view) = h.start(&body).await;
+        assert_eq!(status, 201);
+        assert_eq!(
+            view["state"], "final",
+            "{provider}: no browser step: {view}"
+        );
+        assert_eq!(view["result"]["status"], "authorized", "{provider}: {view}");
+        assert_eq!(view["result"]["threeDsVersion"], "2.2.0");
+        assert_eq!(h.ledger(provider).len(), 1, "{provider}");
+    }
+    // An external N never reaches the provider.
+    let mut body = start_body("payroc", "4000000000001000", "iframe");
+    body["externalAuthentication"] = serde_json::json!({
+        "version": "2.2.0", "transStatus": "N", "eci": "07", "cavv": "AAABBEg0VhI0VniQEjRWAAAAAAA="
+    });
+    let (_, view) = h.start(&body).await;
+    assert_eq!(view["result"]["status"], "failed", "{view}");
+    assert_eq!(view["result"]["error"]["code"], "authentication_failed");
+    assert_eq!(h.ledger("payroc").len(), 1);
+}

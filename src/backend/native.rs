@@ -392,6 +392,19 @@ account_id = "89987201"
     }
 
     #[test]
+    fn the_example_config_parses() {
+        let text = include_str!("../../examples/backend-sandbox.toml");
+        let env = |name: &str| Some(format!("value-of-{name}"));
+        let config = ServeConfig::parse(text, true, &env).expect("examples/backend-sandbox.toml");
+        assert_eq!(config.store, StoreConfig::Memory);
+        let backend = config.backend();
+        assert!(backend.allows_origin("http://127.0.0.1:8080"));
+        let payroc = backend.providers.payroc.expect("payroc");
+        assert_eq!(payroc.api_key, "value-of-PAYROC_API_KEY");
+        assert!(backend.providers.dlocal.is_some() && backend.providers.paysafe.is_some());
+    }
+
+    #[test]
     fn mistakes_are_named() {
         let unknown = r#"{"listen":"x","public_url":"http://a","checkout_origins":[],"providers":{},"colour":1}"#;
         assert!(ServeConfig::parse(unknown, false, &|_| None)

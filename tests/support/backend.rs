@@ -61,7 +61,9 @@ pub struct Harness {
     pub url: String,
     pub store: Arc<MemoryStore>,
     pub policy: CallPolicy,
-    addr: std::net::SocketAddr,
+    /// Session lifetime of the backends this harness starts (600 s unless a test shortens it).
+    pub ttl_seconds: u64,
+    pub addr: std::net::SocketAddr,
 }
 
 /// Quick provider timeouts, so a hung provider costs the test seconds.
@@ -100,6 +102,7 @@ pub async fn harness_with(policy: CallPolicy) -> Harness {
         url,
         store,
         policy,
+        ttl_seconds: 600,
         addr,
     };
     harness.backend = Some(harness.serve(listener));
@@ -111,7 +114,7 @@ impl Harness {
         BackendConfig {
             public_url: self.url.clone(),
             checkout_origins: vec![CHECKOUT.to_owned()],
-            session_ttl_seconds: 600,
+            session_ttl_seconds: self.ttl_seconds,
             calls: self.policy,
             providers: ProvidersConfig {
                 payroc: Some(payroc::Config::sandbox(&self.sandbox.url)),
@@ -131,13 +134,18 @@ impl Harness {
     /// Stops the backend and starts a new one (new adapters, no caches) on the same
     /// address with the same store, as a process restart would.
     pub async fn restart(&mut self) {
-        if let Some(running) = self.backend.take() {
-            running.shutdown().await;
-        }
+        self.stop().await;
         let listener = tokio::net::TcpListener::bind(self.addr)
             .await
             .expect("rebind");
         self.backend = Some(self.serve(listener));
+    }
+
+    /// Stops the backend (requests in flight finish first).
+    pub async fn stop(&mut self) {
+        if let Some(running) = self.backend.take() {
+            running.shutdown().await;
+        }
     }
 
     pub fn ledger(&self, provider: &str) -> Vec<threeds_bridge::sandbox::ledger::LedgerEntry> {
@@ -220,16 +228,47 @@ pub struct Landing {
     pub status: u16,
     pub location: Option<String>,
     pub body: String,
+    /// What the browser sent to the backend (to replay it).
+    pub sent: PageForm,
 }
 
 /// Submits `form` as the browser would and follows pages, redirects and auto-submit
 /// forms (answering challenge pages as `cardholder`) until the backend answers.
 pub async fn follow(backend: &str, first: PageForm, cardholder: Cardholder) -> Landing {
+    match walk(backend, first, cardholder, true).await {
+        Ok(landing) => landing,
+        Err(_) => unreachable!("walk sends the last hop when asked to"),
+    }
+}
+
+/// Like [`follow`], but stops before the backend: the form the browser would send there.
+pub async fn follow_until_backend(
+    backend: &str,
+    first: PageForm,
+    cardholder: Cardholder,
+) -> PageForm {
+    match walk(backend, first, cardholder, false).await {
+        Err(form) => form,
+        Ok(landing) => panic!("the browser was not stopped: {landing:?}"),
+    }
+}
+
+async fn walk(
+    backend: &str,
+    first: PageForm,
+    cardholder: Cardholder,
+    arrive: bool,
+) -> Result<Landing, PageForm> {
     let client = browser();
     let mut next = first;
     let mut base = next.action.clone();
     for _ in 0..15 {
         let url = resolve(&base, &next.action);
+        if url.starts_with(backend) && !arrive {
+            let mut form = next.clone();
+            form.action = url;
+            return Err(form);
+        }
         let response = next.submit(&client, &base).await;
         base = url.clone();
         let status = response.status().as_u16();
@@ -240,11 +279,14 @@ pub async fn follow(backend: &str, first: PageForm, cardholder: Cardholder) -> L
             .map(|l| resolve(&base, l));
         if url.starts_with(backend) {
             let body = response.text().await.unwrap_or_default();
-            return Landing {
+            let mut sent = next.clone();
+            sent.action = url;
+            return Ok(Landing {
                 status,
                 location,
                 body,
-            };
+                sent,
+            });
         }
         if let Some(location) = location.filter(|_| response.status().is_redirection()) {
             next = PageForm {
