@@ -203,6 +203,37 @@ describe("the edge worker, against the sandbox", () => {
     assert.equal(answer.body.error.code, "not_found");
   });
 
+  test("a hung provider: the worker's fetch gives up (AbortSignal) and the payment ends provider_timeout", async () => {
+    const quick = sandboxConfig({
+      publicUrl: workerUrl,
+      sandboxUrl: sandbox.url,
+      checkoutOrigins: [CHECKOUT],
+      calls: { timeout_ms: 300, attempts: 2, backoff_ms: 20 },
+    });
+    const impatient = await startWorker({ port: 0, config: quick, persistDir: false, onLog: () => {} });
+    const faults = (body) =>
+      fetch(`${sandbox.url}/_sandbox/faults`, {
+        method: body ? "POST" : "DELETE",
+        headers: { "content-type": "application/json" },
+        body: body && JSON.stringify(body),
+      });
+    try {
+      assert.equal((await faults({ rules: [{ provider: "paysafe", endpoint: "/cardpayments", hang: true }] })).status, 200);
+      const before = (await ledger(sandbox.url)).length;
+      const t0 = Date.now();
+      const started = await api.start(impatient.url, startBody("paysafe", FRICTIONLESS, "iframe"));
+      const took = Date.now() - t0;
+      assert.equal(started.status, 201, JSON.stringify(started.body));
+      assert.equal(started.body.result?.status, "error", JSON.stringify(started.body));
+      assert.equal(started.body.result.error.code, "provider_timeout");
+      assert.ok(took < 5000, `answered in ${took} ms`);
+      assert.equal((await chargesSince(before)).length, 0);
+    } finally {
+      await faults(null);
+      await impatient.mf.dispose();
+    }
+  });
+
   test("a worker without its configuration answers 500 edge_misconfigured and leaks nothing", async () => {
     let printed = "";
     const bare = await startWorker({ port: 0, config: "{not json", persistDir: false, secrets: {}, onLog: (t) => { printed += t; } });
