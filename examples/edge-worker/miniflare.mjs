@@ -9,15 +9,27 @@ import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const edge = fileURLToPath(new URL("../../pkg/edge/", import.meta.url));
+const pkg = new URL("../../pkg/", import.meta.url);
 
-// The modules as workerd names them: the bare specifier "threeds-bridge/edge" is a module
-// of that name, and its relative imports resolve beside it ("threeds-bridge/…").
+/** pkg/edge/index.js, found as npm finds it: the package's `exports["./edge"]`. */
+function edgeEntry() {
+  const manifest = JSON.parse(readFileSync(new URL("package.json", pkg), "utf8"));
+  const target = manifest.exports?.["./edge"];
+  const path = typeof target === "string" ? target : target?.workerd ?? target?.default;
+  if (!path) throw new Error("pkg/package.json exports no ./edge");
+  return fileURLToPath(new URL(path, pkg));
+}
+
+// The modules as workerd names them (what wrangler's bundler would inline): the bare
+// specifier "threeds-bridge/edge" is a module of that name, and its relative imports
+// resolve beside it ("threeds-bridge/…").
 function modules() {
   const file = (path) => readFileSync(path);
+  const entry = edgeEntry();
+  const edge = entry.slice(0, entry.lastIndexOf("/") + 1);
   return [
     { type: "ESModule", path: `${here}worker.js`, contents: file(`${here}worker.js`) },
-    { type: "ESModule", path: `${here}threeds-bridge/edge`, contents: file(`${edge}index.js`) },
+    { type: "ESModule", path: `${here}threeds-bridge/edge`, contents: file(entry) },
     { type: "ESModule", path: `${here}threeds-bridge/sessions.js`, contents: file(`${edge}sessions.js`) },
     { type: "ESModule", path: `${here}threeds-bridge/threeds_bridge_edge.js`, contents: file(`${edge}threeds_bridge_edge.js`) },
     { type: "CompiledWasm", path: `${here}threeds-bridge/threeds_bridge_edge_bg.wasm`, contents: file(`${edge}threeds_bridge_edge_bg.wasm`) },
