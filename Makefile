@@ -79,8 +79,11 @@ test-pkg: size
 	@shopt -s nullglob; files=(tests/*.test.mjs); [ $${#files[@]} = 0 ] || node --test "$${files[@]}"
 
 ## test-edge: examples/edge-worker in miniflare (the real workerd) against the native sandbox
-test-edge: native edge
-	@$(ENV) THREEDS_BRIDGE_BIN=target/native/threeds-bridge node --test tests/edge/
+## (the debug binary: test-native has built it already; the sandbox need not be fast here),
+## and the checkout page module (pkg/) in Chromium paying through that worker
+test-edge: edge pkg
+	@$(ENV) $$CARGO build -q --bin threeds-bridge
+	@$(ENV) THREEDS_BRIDGE_BIN=target/debug/threeds-bridge node --test tests/edge/
 
 ## bench-edge: cold start, warm start-payment overhead, edge wasm gzip size (printed, not asserted)
 bench-edge: native edge
