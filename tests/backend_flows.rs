@@ -1,7 +1,8 @@
 //! Full payments through the backend's HTTP API against the sandbox, the test acting as
 //! the checkout page and the cardholder's browser: Payroc (hosted MPI, receipt at
 //! /v1/returns/payroc), dLocal (redirect page, signed callback, notifications) and
-//! Paysafe (3DS Method, iframe challenge, 3DS 1.0.2). Each payment is checked against
+//! Paysafe (3DS Method, iframe challenge, 3DS 1.0.2), Bambora (302 with the ACS form
+//! parsed on the server, continue). Each payment is checked against
 //! the sandbox ledger: one charge exactly when authorized, none otherwise.
 
 mod support;
@@ -324,6 +325,42 @@ async fn paysafe_with_method_challenge_and_3ds1() {
         Some("authentication_failed"),
     )
     .await;
+}
+
+#[tokio::test]
+async fn bambora_through_its_302_and_continue() {
+    let h = harness().await;
+    for (pan, display, who, status, code) in [
+        ("4012000033330026", "iframe", RIGHT, "authorized", None),
+        ("4000000000001000", "iframe", RIGHT, "authorized", None),
+        ("4012007153923001", "iframe", RIGHT, "authorized", None),
+        ("4000000000002008", "redirect", RIGHT, "authorized", None),
+        ("5200000000002003", "iframe", RIGHT, "authorized", None),
+        ("4000000000003006", "iframe", RIGHT, "authorized", None),
+        (
+            "4000000000002008",
+            "iframe",
+            WRONG,
+            "failed",
+            Some("authentication_failed"),
+        ),
+        (
+            "4000000000002008",
+            "iframe",
+            Cardholder::Cancels,
+            "failed",
+            Some("authentication_failed"),
+        ),
+        (
+            "4000000000004004",
+            "iframe",
+            RIGHT,
+            "declined",
+            Some("declined"),
+        ),
+    ] {
+        check(&h, "bambora", pan, display, who, status, code).await;
+    }
 }
 
 #[tokio::test]

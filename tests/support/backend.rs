@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use threeds_bridge::backend::config::{BackendConfig, CallPolicy, ProvidersConfig};
 use threeds_bridge::backend::native::{self, ReqwestTransport, RunningBackend, SystemEnv};
 use threeds_bridge::backend::Backend;
-use threeds_bridge::provider::{dlocal, payroc, paysafe};
+use threeds_bridge::provider::{bambora, dlocal, payroc, paysafe};
 use threeds_bridge::sandbox::{spawn, RunningSandbox, SandboxConfig};
 use threeds_bridge::store::memory::MemoryStore;
 
@@ -120,6 +120,7 @@ impl Harness {
                 payroc: Some(payroc::Config::sandbox(&self.sandbox.url)),
                 dlocal: Some(dlocal::Config::sandbox(&self.sandbox.url)),
                 paysafe: Some(paysafe::Config::sandbox(&self.sandbox.url)),
+                bambora: Some(bambora::Config::sandbox(&self.sandbox.url)),
             },
         }
     }
@@ -206,9 +207,11 @@ pub enum Cardholder {
 pub fn start_body(provider: &str, pan: &str, display: &str) -> Value {
     json!({
         "provider": provider,
-        "orderId": format!("order-{}", uuid::Uuid::new_v4().simple()),
+        // 26 characters: Bambora's order_number takes at most 30.
+        "orderId": format!("order-{}", &uuid::Uuid::new_v4().simple().to_string()[..20]),
         "amount": 1099,
-        "currency": if provider == "dlocal" { "BRL" } else { "USD" },
+        // Each sandbox account's currency: dLocal's Brazil, Bambora's Canadian merchant.
+        "currency": match provider { "dlocal" => "BRL", "bambora" => "CAD", _ => "USD" },
         "paymentMethod": {"type": "card", "number": pan, "expiryMonth": 12, "expiryYear": 2040,
                           "cvv": "123", "holderName": "Jo Doe"},
         "payer": {"name": "Jo Doe", "email": "jo@example.com", "document": "53033315550", "country": "BR"},
