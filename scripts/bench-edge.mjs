@@ -18,7 +18,7 @@ import { CHECKOUT, api, freePort, sandboxBinary, startBody, startSandbox } from 
 
 const COLD_RUNS = 5;
 const WARM_RUNS = 20;
-const PROVIDERS = ["payroc", "dlocal", "paysafe"];
+const PROVIDERS = ["payroc", "dlocal", "paysafe", "bambora"];
 
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);

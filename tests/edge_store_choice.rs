@@ -1,11 +1,16 @@
 //! Why the edge worker keeps sessions in a Durable Object and not in Workers KV
-//! (docs/edge.md). KV has no compare-and-set: the best a KV-backed `swap` can do is read,
+//! (docs/edge.md). KV has no compare-and-set: the best a KV-backed store can do is read,
 //! compare in the reader, and write unconditionally, with the write's latency in between
 //! (KV writes travel to a central store; a read elsewhere may even be a minute old). Here
-//! the same backend core runs over such a store, and one challenge return is delivered
-//! twice at once (a double submit, a retried POST): both deliveries win the step and both
-//! send the authorization. Over a compare-and-set store (as SqliteStore and the Durable
-//! Object are) the second delivery loses the step and the authorization is sent once.
+//! the same backend core runs over such a store against the sandbox:
+//! - one challenge return delivered twice at once (a double submit, a retried POST): both
+//!   deliveries win the step and both send the authorization;
+//! - one Bambora payment started twice at once (a double click): both starts find no
+//!   session for the order, both create one, and Bambora — which has no idempotency key —
+//!   charges the card twice.
+//!
+//! Over a compare-and-set store (as SqliteStore and the Durable Object are) the second
+//! actor loses, and the card is charged once.
 
 mod support;
 
@@ -17,10 +22,11 @@ use serde_json::Value;
 use support::backend::{next_form, quick_policy, start_body, CHECKOUT};
 use support::{browser, forms, resolve, PageForm};
 use threeds_bridge::backend::config::{BackendConfig, ProvidersConfig};
-use threeds_bridge::backend::native::{self, ReqwestTransport, SystemEnv};
+use threeds_bridge::backend::native::{self, ReqwestTransport, RunningBackend, SystemEnv};
 use threeds_bridge::backend::{Backend, Transport};
 use threeds_bridge::payment::ProviderKind;
-use threeds_bridge::provider::{paysafe, HttpRequest, HttpResponse, TransportFailure};
+use threeds_bridge::provider::{bambora, paysafe, HttpRequest, HttpResponse, TransportFailure};
+use threeds_bridge::sandbox::RunningSandbox;
 use threeds_bridge::session::Session;
 use threeds_bridge::store::memory::MemoryStore;
 use threeds_bridge::store::{SessionStore, StoreError};
@@ -42,7 +48,15 @@ impl KvLikeStore {
 }
 
 impl SessionStore for KvLikeStore {
+    /// "Is the order taken?" in the reader, then a put that lands later.
     async fn create(&self, session: &Session) -> Result<(), StoreError> {
+        let taken = self.values.lock().unwrap().values().any(|s| {
+            s.id == session.id || (s.provider == session.provider && s.order_id == session.order_id)
+        });
+        if taken {
+            return Err(StoreError::Duplicate);
+        }
+        tokio::time::sleep(KV_WRITE_LATENCY).await;
         self.values
             .lock()
             .unwrap()
@@ -94,9 +108,15 @@ impl Transport for CountingTransport {
     }
 }
 
-/// How many times the authorization was sent when one Paysafe challenge return arrived
-/// twice at once, with sessions in `store`.
-async fn authorizations_sent_for_a_doubled_return<S>(store: S) -> usize
+/// A sandbox and a backend over `store` with every provider, its transport counting.
+struct Rig {
+    sandbox: RunningSandbox,
+    _backend: RunningBackend,
+    url: String,
+    sent: Arc<Mutex<Vec<&'static str>>>,
+}
+
+async fn rig<S>(store: S) -> Rig
 where
     S: SessionStore + Send + Sync + 'static,
 {
@@ -110,6 +130,7 @@ where
         calls: quick_policy(),
         providers: ProvidersConfig {
             paysafe: Some(paysafe::Config::sandbox(&sandbox.url)),
+            bambora: Some(bambora::Config::sandbox(&sandbox.url)),
             ..ProvidersConfig::default()
         },
     };
@@ -119,7 +140,22 @@ where
         sent: sent.clone(),
     };
     let backend = Backend::new(config, Arc::new(store), transport, SystemEnv);
-    let _running = native::spawn(listener, Arc::new(backend)).unwrap();
+    let running = native::spawn(listener, Arc::new(backend)).unwrap();
+    Rig {
+        sandbox,
+        _backend: running,
+        url,
+        sent,
+    }
+}
+
+/// How many times the authorization was sent when one Paysafe challenge return arrived
+/// twice at once, with sessions in `store`.
+async fn authorizations_sent_for_a_doubled_return<S>(store: S) -> usize
+where
+    S: SessionStore + Send + Sync + 'static,
+{
+    let Rig { url, sent, .. } = &rig(store).await;
 
     let view: Value = browser()
         .post(format!("{url}/v1/payments"))
@@ -132,13 +168,35 @@ where
         .await
         .unwrap();
     assert_eq!(view["next"]["type"], "challenge", "{view}");
-    let back = to_backend(&url, next_form(&view)).await;
+    let back = to_backend(url, next_form(&view)).await;
     let client = browser();
-    let (first, second) = tokio::join!(back.submit(&client, &url), back.submit(&client, &url));
+    let (first, second) = tokio::join!(back.submit(&client, url), back.submit(&client, url));
     assert!(first.status().is_success() || first.status().is_redirection());
     assert!(second.status().is_success() || second.status().is_redirection());
     let sent = sent.lock().unwrap();
     sent.iter().filter(|p| **p == "paysafe.auth").count()
+}
+
+/// The charges in the sandbox ledger after one Bambora payment (frictionless card) was
+/// started twice at once, with sessions in `store`.
+async fn charges_for_a_doubled_bambora_start<S>(store: S) -> usize
+where
+    S: SessionStore + Send + Sync + 'static,
+{
+    let rig = rig(store).await;
+    let body = start_body("bambora", "4012000033330026", "iframe");
+    let start = || {
+        browser()
+            .post(format!("{}/v1/payments", rig.url))
+            .header("Origin", CHECKOUT)
+            .json(&body)
+            .send()
+    };
+    let (first, second) = tokio::join!(start(), start());
+    for answer in [first.unwrap(), second.unwrap()] {
+        assert!(answer.status().is_success(), "{}", answer.status());
+    }
+    rig.sandbox.sandbox.ledger.entries().len()
 }
 
 /// Follows the challenge (typing the right code) up to the form that would land on the
@@ -187,6 +245,23 @@ async fn without_compare_and_set_a_doubled_return_authorizes_twice() {
 async fn with_compare_and_set_it_authorizes_once() {
     assert_eq!(
         authorizations_sent_for_a_doubled_return(MemoryStore::default()).await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn without_compare_and_set_a_double_click_charges_bambora_twice() {
+    assert_eq!(
+        charges_for_a_doubled_bambora_start(KvLikeStore::default()).await,
+        2,
+        "both starts created a session and Bambora charged twice"
+    );
+}
+
+#[tokio::test]
+async fn with_compare_and_set_a_double_click_charges_once() {
+    assert_eq!(
+        charges_for_a_doubled_bambora_start(MemoryStore::default()).await,
         1
     );
 }

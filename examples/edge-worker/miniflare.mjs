@@ -63,6 +63,12 @@ export function sandboxConfig({ publicUrl, sandboxUrl, checkoutOrigins, calls })
         api_password: { env: "PAYSAFE_API_PASSWORD" },
         account_id: "89987201",
       },
+      bambora: {
+        base_url: `${sandboxUrl}/bambora`,
+        merchant_id: "300200578",
+        api_passcode: { env: "BAMBORA_API_PASSCODE" },
+        currency: "CAD",
+      },
     },
   };
 }
@@ -73,6 +79,7 @@ export const SANDBOX_SECRETS = {
   DLOCAL_TRANS_KEY: "fm12O7G9",
   DLOCAL_SECRET_KEY: "sandbox-dlocal-secret",
   PAYSAFE_API_PASSWORD: "sandbox-paysafe-password",
+  BAMBORA_API_PASSCODE: "4BaD82D9197b4cc4b70a221911eE9f70",
 };
 
 /**

@@ -32,8 +32,8 @@ const tds = new ThreeDSecure({
   challengeWindowSize: "auto",
 });
 const result = (await tds.resume()) ?? await tds.pay({
-  provider: query.get("provider"), orderId: "order-" + crypto.randomUUID(), amount: 1000,
-  currency: query.get("provider") === "dlocal" ? "BRL" : "USD",
+  provider: query.get("provider"), orderId: "order-" + crypto.randomUUID().slice(0, 23), amount: 1000,
+  currency: { dlocal: "BRL", bambora: "CAD" }[query.get("provider")] ?? "USD",
   paymentMethod: { type: "card", number: query.get("card"), expiryMonth: 12, expiryYear: 2040, cvv: "123", holderName: "Jo Doe" },
   payer: { name: "Jo Doe", email: "jo@example.com", document: "53033315550", country: "BR" },
 }).catch((error) => ({ status: "error", error: { code: error.code } }));
@@ -144,4 +144,5 @@ describe("the checkout page in Chromium, paying through the edge worker", () => 
   });
   test("dlocal: challenge on its redirect page, finished by resume()", () => paysOnce("dlocal", "4000000000002008", "redirect", "1234"));
   test("payroc: challenge through the hosted MPI, finished by resume()", () => paysOnce("payroc", "4000000000002008", "redirect", "1234"));
+  test("bambora: challenge in the page's iframe", () => paysOnce("bambora", "4012007153923001", "iframe", "1234"));
 });

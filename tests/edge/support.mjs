@@ -70,9 +70,10 @@ export async function ledger(sandboxUrl) {
 export function startBody(provider, pan, display) {
   return {
     provider,
-    orderId: `order-${crypto.randomUUID()}`,
+    // Bambora takes order numbers of at most 30 characters.
+    orderId: `order-${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`,
     amount: 1099,
-    currency: provider === "dlocal" ? "BRL" : "USD",
+    currency: { dlocal: "BRL", bambora: "CAD" }[provider] ?? "USD",
     paymentMethod: { type: "card", number: pan, expiryMonth: 12, expiryYear: 2040, cvv: "123", holderName: "Jo Doe" },
     payer: { name: "Jo Doe", email: "jo@example.com", document: "53033315550", country: "BR" },
     browser: {
