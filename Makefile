@@ -28,7 +28,8 @@ native: setup
 # Size levers where the standard library is built from source (BUILD_STD set): panics
 # abort without formatting or locations, std tuned for size. Its own target dir, so these
 # flags do not thrash the wasm test builds. strip stays off for wasm-bindgen (it reads the
-# target_features section); wasm-opt strips afterwards.
+# target_features section); wasm-opt strips afterwards. esbuild minifies the JS glue (its
+# documentation lives in the .d.ts).
 PKG_TARGET_DIR := target/pkg
 PKG_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none
 pkg: setup
@@ -42,6 +43,8 @@ pkg: setup
 		--enable-nontrapping-float-to-int --enable-sign-ext \
 		--enable-mutable-globals --enable-reference-types --enable-multivalue \
 		pkg/threeds_bridge_bg.wasm -o pkg/threeds_bridge_bg.wasm
+	@$(ENV) esbuild pkg/threeds_bridge.js --minify --format=esm --log-level=warning \
+		--outfile=pkg/threeds_bridge.js --allow-overwrite
 	@echo "pkg: built pkg/"
 
 ## edge: the backend as a Cloudflare worker, its own wasm, bound and shrunk into pkg/edge/

@@ -7,7 +7,7 @@
 mod wasm_support;
 
 use js_sys::{Array, Function, Object, Reflect};
-use threeds_bridge::browser::api::{PayOptions, PaymentRequest, ThreeDSecure, ThreeDSecureOptions};
+use threeds_bridge::browser::api::{PayOptions, PayRequest, ThreeDSecure, ThreeDSecureOptions};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -32,7 +32,7 @@ fn new(options: Object) -> Result<ThreeDSecure, JsValue> {
     ThreeDSecure::new(options.unchecked_into::<ThreeDSecureOptions>())
 }
 
-fn request() -> PaymentRequest {
+fn request() -> PayRequest {
     let card = object(&[
         ("type", "card".into()),
         ("number", "4000000000001000".into()),

@@ -145,7 +145,10 @@ pub async fn run(
         .query_selector(".threeds-bridge-close")
         .ok()
         .flatten()
-        .ok_or(BridgeError::new("unsupported", "close button missing"))?;
+        .ok_or(BridgeError::new(
+            BridgeError::UNSUPPORTED,
+            "close button missing",
+        ))?;
     let _close = Listener::function(&close, "click", race.settler(Outcome::Cancelled));
     // Escape closes a modal dialog; that is a cancel too.
     let _escape = match &host {
@@ -254,9 +257,10 @@ fn mount(
             )?;
             let _ = dialog.append_child(&close);
             let _ = dialog.append_child(&frame);
-            let body = doc
-                .body()
-                .ok_or(BridgeError::new("unsupported", "no document body"))?;
+            let body = doc.body().ok_or(BridgeError::new(
+                BridgeError::UNSUPPORTED,
+                "no document body",
+            ))?;
             let dialog = Mounted(dialog);
             let _ = body.append_child(&dialog.0);
             let _ = dialog.0.unchecked_ref::<HtmlDialogElement>().show_modal();

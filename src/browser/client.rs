@@ -101,7 +101,7 @@ impl Backend {
         }
         // One controller per call: the payment's signal aborts it, and so does the
         // deadline, with the reason "timeout".
-        let unsupported = || BridgeError::new("unsupported", "no AbortController");
+        let unsupported = || BridgeError::new(BridgeError::UNSUPPORTED, "no AbortController");
         let controller = AbortController::new().map_err(|_| unsupported())?;
         let abort_call = bound_method(&controller, "abort", None).ok_or_else(unsupported)?;
         let _follow = Listener::function(abort, "abort", abort_call);

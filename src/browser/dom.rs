@@ -16,13 +16,13 @@ use crate::emv::{FormMethod, FormPost};
 
 /// The page's window; every browser build has one.
 pub fn window() -> Result<Window, BridgeError> {
-    web_sys::window().ok_or(BridgeError::new("unsupported", "no window"))
+    web_sys::window().ok_or(BridgeError::new(BridgeError::UNSUPPORTED, "no window"))
 }
 
 pub fn document() -> Result<Document, BridgeError> {
     window()?
         .document()
-        .ok_or(BridgeError::new("unsupported", "no document"))
+        .ok_or(BridgeError::new(BridgeError::UNSUPPORTED, "no document"))
 }
 
 /// How a step's wait ended.
@@ -171,7 +171,7 @@ impl Timer {
                 callback,
                 i32::try_from(milliseconds).unwrap_or(i32::MAX),
             )
-            .map_err(|_| BridgeError::new("unsupported", "setTimeout failed"))?;
+            .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "setTimeout failed"))?;
         Ok(Timer { window, id })
     }
 }
@@ -199,7 +199,7 @@ pub fn element(
 ) -> Result<Element, BridgeError> {
     let element = doc
         .create_element(tag)
-        .map_err(|_| BridgeError::new("unsupported", "createElement failed"))?;
+        .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "createElement failed"))?;
     for (name, value) in attributes {
         let _ = element.set_attribute(name, value);
     }
@@ -246,7 +246,7 @@ pub fn submit_form(form: &FormPost, target: FormTarget<'_>) -> Result<(), Bridge
             FormTarget::Page => window()?
                 .location()
                 .assign(&href)
-                .map_err(|_| BridgeError::new("unsupported", "navigation refused")),
+                .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "navigation refused")),
         };
     }
     let name = match target {
@@ -261,13 +261,14 @@ pub fn submit_form(form: &FormPost, target: FormTarget<'_>) -> Result<(), Bridge
         let _ = input.set_attribute("value", &field.value);
         let _ = element.append_child(&input);
     }
-    let body = doc
-        .body()
-        .ok_or(BridgeError::new("unsupported", "no document body"))?;
+    let body = doc.body().ok_or(BridgeError::new(
+        BridgeError::UNSUPPORTED,
+        "no document body",
+    ))?;
     let form = Mounted(element);
     let _ = body.append_child(&form.0);
     form.0
         .unchecked_ref::<HtmlFormElement>()
         .submit()
-        .map_err(|_| BridgeError::new("unsupported", "form submit failed"))
+        .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "form submit failed"))
 }
