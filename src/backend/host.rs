@@ -6,10 +6,10 @@
 use std::future::Future;
 
 use crate::provider::{HttpRequest, HttpResponse, TransportFailure};
-use crate::store::MaybeSend;
+use crate::store::{MaybeSend, MaybeSync};
 
 /// Sends provider requests.
-pub trait Transport: MaybeSend + Sync {
+pub trait Transport: MaybeSend + MaybeSync {
     /// Sends `request` once, within the host's timeout (a request that outlives it is
     /// `TransportFailure::Timeout`). Never retries: the driver decides what may be repeated.
     fn send(
@@ -19,7 +19,7 @@ pub trait Transport: MaybeSend + Sync {
 }
 
 /// The host's clock, randomness and timer.
-pub trait Env: MaybeSend + Sync {
+pub trait Env: MaybeSend + MaybeSync {
     /// Unix time in milliseconds.
     fn now_ms(&self) -> u64;
     /// At least 122 bits from a cryptographically secure generator (session ids and

@@ -20,6 +20,8 @@ pub mod providers;
 mod returns;
 mod routes;
 
+#[cfg(all(feature = "edge", target_arch = "wasm32"))]
+pub mod edge;
 #[cfg(feature = "native")]
 pub mod native;
 

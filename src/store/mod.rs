@@ -1,7 +1,10 @@
 //! Where sessions live between requests. The core only sees [`SessionStore`]; each host
-//! brings its own: SQLite natively (one file), Workers KV at the edge, memory in tests.
+//! brings its own: SQLite natively (one file), a Durable Object at the edge (not Workers
+//! KV, which has no compare-and-set: docs/edge.md), memory in tests.
 //! Every change is a compare-and-set on `Session::version`.
 
+#[cfg(all(feature = "edge", target_arch = "wasm32"))]
+pub mod durable;
 pub mod memory;
 #[cfg(feature = "native")]
 pub mod sqlite;
@@ -20,6 +23,18 @@ impl<T: Send> MaybeSend for T {}
 pub trait MaybeSend {}
 #[cfg(target_arch = "wasm32")]
 impl<T> MaybeSend for T {}
+
+/// `Sync` where the host is multi-threaded (native), nothing in wasm32: an edge worker's
+/// store and transport hold JavaScript handles (a Durable Object namespace), which are
+/// never shared between threads because there are none.
+#[cfg(not(target_arch = "wasm32"))]
+pub trait MaybeSync: Sync {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Sync> MaybeSync for T {}
+#[cfg(target_arch = "wasm32")]
+pub trait MaybeSync {}
+#[cfg(target_arch = "wasm32")]
+impl<T> MaybeSync for T {}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -49,7 +64,7 @@ impl StoreError {
     }
 }
 
-pub trait SessionStore: MaybeSend + Sync {
+pub trait SessionStore: MaybeSend + MaybeSync {
     /// Stores a new session; `Duplicate` if its id or (provider, order id) is taken.
     fn create(&self, session: &Session)
         -> impl Future<Output = Result<(), StoreError>> + MaybeSend;

@@ -1,0 +1,109 @@
+// Runs examples/edge-worker in miniflare (the real workerd) the way wrangler would
+// deploy it: worker.js, `threeds-bridge/edge` from pkg/edge (build it with `make edge`),
+// the wasm as a compiled module, the ThreedsSessions Durable Object persisted on disk,
+// and THREEDS_BRIDGE_CONFIG pointing every provider at a sandbox.
+// Used by `node examples/edge-worker/local.mjs`, tests/edge_worker.test.mjs and
+// scripts/bench-edge.mjs.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const pkg = new URL("../../pkg/", import.meta.url);
+
+/** pkg/edge/index.js, found as npm finds it: the package's `exports["./edge"]`. */
+function edgeEntry() {
+  const manifest = JSON.parse(readFileSync(new URL("package.json", pkg), "utf8"));
+  const target = manifest.exports?.["./edge"];
+  const path = typeof target === "string" ? target : target?.workerd ?? target?.default;
+  if (!path) throw new Error("pkg/package.json exports no ./edge");
+  return fileURLToPath(new URL(path, pkg));
+}
+
+// The modules as workerd names them (what wrangler's bundler would inline): the bare
+// specifier "threeds-bridge/edge" is a module of that name, and its relative imports
+// resolve beside it ("threeds-bridge/…").
+function modules() {
+  const file = (path) => readFileSync(path);
+  const entry = edgeEntry();
+  const edge = entry.slice(0, entry.lastIndexOf("/") + 1);
+  return [
+    { type: "ESModule", path: `${here}worker.js`, contents: file(`${here}worker.js`) },
+    { type: "ESModule", path: `${here}threeds-bridge/edge`, contents: file(entry) },
+    { type: "ESModule", path: `${here}threeds-bridge/sessions.js`, contents: file(`${edge}sessions.js`) },
+    { type: "ESModule", path: `${here}threeds-bridge/threeds_bridge_edge.js`, contents: file(`${edge}threeds_bridge_edge.js`) },
+    { type: "CompiledWasm", path: `${here}threeds-bridge/threeds_bridge_edge_bg.wasm`, contents: file(`${edge}threeds_bridge_edge_bg.wasm`) },
+  ];
+}
+
+/** The backend configuration for a worker at `publicUrl` over the sandbox at `sandboxUrl`. */
+export function sandboxConfig({ publicUrl, sandboxUrl, checkoutOrigins, calls }) {
+  return {
+    public_url: publicUrl,
+    checkout_origins: checkoutOrigins,
+    session_ttl_seconds: 1800,
+    calls: calls ?? { timeout_ms: 5000, attempts: 3, backoff_ms: 100 },
+    providers: {
+      payroc: {
+        identity_url: `${sandboxUrl}/payroc/identity`,
+        api_url: `${sandboxUrl}/payroc/api/v1`,
+        payments_url: `${sandboxUrl}/payroc/payments`,
+        api_key: { env: "PAYROC_API_KEY" },
+        processing_terminal_id: "4479001",
+      },
+      dlocal: {
+        base_url: `${sandboxUrl}/dlocal`,
+        x_login: "sak223k2wdksdl2",
+        x_trans_key: { env: "DLOCAL_TRANS_KEY" },
+        secret_key: { env: "DLOCAL_SECRET_KEY" },
+      },
+      paysafe: {
+        base_url: `${sandboxUrl}/paysafe`,
+        api_user: "sandbox-paysafe-user",
+        api_password: { env: "PAYSAFE_API_PASSWORD" },
+        account_id: "89987201",
+      },
+      bambora: {
+        base_url: `${sandboxUrl}/bambora`,
+        merchant_id: "300200578",
+        api_passcode: { env: "BAMBORA_API_PASSCODE" },
+        currency: "CAD",
+      },
+    },
+  };
+}
+
+/** The sandbox's built-in secrets (../shared/contract.md), as `wrangler secret put` would set them. */
+export const SANDBOX_SECRETS = {
+  PAYROC_API_KEY: "sandbox-payroc-api-key",
+  DLOCAL_TRANS_KEY: "fm12O7G9",
+  DLOCAL_SECRET_KEY: "sandbox-dlocal-secret",
+  PAYSAFE_API_PASSWORD: "sandbox-paysafe-password",
+  BAMBORA_API_PASSCODE: "4BaD82D9197b4cc4b70a221911eE9f70",
+};
+
+/**
+ * A started worker: `{ mf, url }`. `persistDir` keeps the Durable Object's storage on disk,
+ * so a worker started again with the same directory sees the same sessions. `onLog(text)`,
+ * when given, receives the worker's console output instead of this process's stdout.
+ */
+export async function startWorker({ port, config, persistDir, secrets = SANDBOX_SECRETS, onLog }) {
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port,
+    modules: modules(),
+    modulesRoot: here,
+    compatibilityDate: "2025-09-01",
+    bindings: { THREEDS_BRIDGE_CONFIG: config, ...secrets },
+    durableObjects: { THREEDS_SESSIONS: "ThreedsSessions" },
+    durableObjectsPersist: persistDir ?? false,
+    ...(onLog && {
+      handleRuntimeStdio(stdout, stderr) {
+        stdout.on("data", (chunk) => onLog(chunk.toString()));
+        stderr.on("data", (chunk) => onLog(chunk.toString()));
+      },
+    }),
+  });
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  return { mf, url };
+}

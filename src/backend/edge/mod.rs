@@ -1,0 +1,85 @@
+//! The edge host of the backend core: a Cloudflare worker's fetch handler (workerd).
+//! `handleFetch(request, env)` turns the web `Request` into the core's plain request,
+//! calls [`Backend::handle`](super::Backend::handle) and answers a web `Response`.
+//! Provider calls go over the global `fetch`, time and randomness come from the worker
+//! (`io.rs`), configuration and secrets from `env` (`config.rs`), and sessions live in a
+//! Durable Object ([`DurableObjectStore`]; docs/edge.md says why not Workers KV).
+//!
+//! The one module-level value is the backend itself, built from `env` on an isolate's
+//! first request: its adapters cache the Payroc bearer token, which is safe to lose.
+//! Everything a payment needs between requests is in the Durable Object.
+//! Must not: decide anything about a payment (that is the core's), or keep a session.
+
+mod config;
+mod io;
+mod log;
+mod web;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+
+pub use config::{CONFIG_VAR, SESSIONS_BINDING};
+pub use io::{FetchTransport, WorkerEnv};
+
+use super::api::ApiError;
+use super::Backend;
+use crate::store::durable::DurableObjectStore;
+
+/// The name of the one Durable Object that holds every session (docs/edge.md, limits).
+pub const SESSIONS_OBJECT: &str = "sessions";
+
+pub type EdgeBackend = Backend<DurableObjectStore, FetchTransport, WorkerEnv>;
+
+thread_local! {
+    /// The isolate's backend: configuration and adapters (with their token caches).
+    static BACKEND: RefCell<Option<Rc<EdgeBackend>>> = const { RefCell::new(None) };
+}
+
+/// The worker's fetch handler (`createHandler()` in `threeds-bridge/edge` calls it).
+#[wasm_bindgen(js_name = handleFetch)]
+pub async fn handle_fetch(
+    request: web_sys::Request,
+    env: JsValue,
+) -> Result<web_sys::Response, JsValue> {
+    let backend = match backend(&env) {
+        Ok(backend) => backend,
+        Err(problem) => {
+            log::console_error(&format!("threeds-bridge edge: {problem}"));
+            let error = ApiError::new(
+                500,
+                "edge_misconfigured",
+                "the payment backend is not configured; see the worker's log",
+            );
+            return web::response(error.response().with_header("Cache-Control", "no-store"));
+        }
+    };
+    let plain = web::request(&request).await?;
+    web::response(backend.handle(plain).await)
+}
+
+/// The isolate's backend, built from `env` the first time. A configuration that does not
+/// build is not kept: the next request tries again (after `wrangler secret put`, say).
+fn backend(env: &JsValue) -> Result<Rc<EdgeBackend>, String> {
+    if let Some(built) = BACKEND.with(|b| b.borrow().clone()) {
+        return Ok(built);
+    }
+    log::install();
+    let config = config::from_env(env)?;
+    let namespace = config::binding(env, SESSIONS_BINDING).ok_or(format!(
+        "the Durable Object binding {SESSIONS_BINDING} is missing"
+    ))?;
+    let store = DurableObjectStore::new(namespace, SESSIONS_OBJECT)?;
+    let transport = FetchTransport {
+        timeout_ms: u32::try_from(config.calls.timeout_ms).unwrap_or(u32::MAX),
+    };
+    // One thread in a worker: the Arc is never shared across threads.
+    #[allow(clippy::arc_with_non_send_sync)]
+    let store = Arc::new(store);
+    let built = Rc::new(Backend::new(config, store, transport, WorkerEnv::new()?));
+    BACKEND.with(|b| *b.borrow_mut() = Some(built.clone()));
+    Ok(built)
+}

@@ -1,0 +1,95 @@
+//! The worker's web `Request`/`Response` to and from the core's plain values.
+
+use std::net::IpAddr;
+
+use js_sys::Uint8Array;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::backend::http::{Method, Request, Response};
+use crate::backend::MAX_BODY_BYTES;
+
+/// The plain request, with at most `MAX_BODY_BYTES + 1` bytes of body (the core answers
+/// 413 to anything longer). The browser's address comes from `CF-Connecting-IP`, which
+/// Cloudflare sets on every request and a client cannot override.
+pub async fn request(web: &web_sys::Request) -> Result<Request, JsValue> {
+    let url = web.url();
+    let (path, query) = split_url(&url);
+    let headers: Vec<(String, String)> = gloo_net::http::Headers::from_raw(web.headers())
+        .entries()
+        .collect();
+    let method = Method::parse(&web.method());
+    let declared_too_long = header(&headers, "content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|length| length > MAX_BODY_BYTES as u64);
+    let body = match method {
+        Method::Get | Method::Head => Vec::new(),
+        _ if declared_too_long => vec![0; MAX_BODY_BYTES + 1],
+        _ => {
+            let buffer = JsFuture::from(web.array_buffer()?).await?;
+            let mut bytes = Uint8Array::new(&buffer).to_vec();
+            bytes.truncate(MAX_BODY_BYTES + 1);
+            bytes
+        }
+    };
+    let peer_ip = header(&headers, "cf-connecting-ip").and_then(|v| v.parse::<IpAddr>().ok());
+    Ok(Request {
+        method,
+        path,
+        query,
+        headers,
+        body,
+        peer_ip,
+    })
+}
+
+/// The web response for the core's answer.
+pub fn response(plain: Response) -> Result<web_sys::Response, JsValue> {
+    let init = web_sys::ResponseInit::new();
+    init.set_status(plain.status);
+    let headers = web_sys::Headers::new()?;
+    for (name, value) in &plain.headers {
+        headers.append(name, value)?;
+    }
+    init.set_headers(&headers);
+    // A null-body status (204, 304) must not be given a body, even an empty one.
+    let mut body = plain.body;
+    let body = (!body.is_empty()).then_some(body.as_mut_slice());
+    web_sys::Response::new_with_opt_u8_array_and_init(body, &init)
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// `https://host/path?query#fragment` → (`/path`, `query`).
+fn split_url(url: &str) -> (String, String) {
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    let rest = &url[after_scheme..];
+    let target = rest.find('/').map(|i| &rest[i..]).unwrap_or("/");
+    let target = target.split('#').next().unwrap_or_default();
+    match target.split_once('?') {
+        Some((path, query)) => (path.to_owned(), query.to_owned()),
+        None => (target.to_owned(), String::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_url;
+
+    #[test]
+    fn paths_and_queries() {
+        assert_eq!(
+            split_url("https://pay.test/v1/returns/payroc?a=1&b=2#x"),
+            ("/v1/returns/payroc".to_owned(), "a=1&b=2".to_owned())
+        );
+        assert_eq!(
+            split_url("http://127.0.0.1:8787"),
+            ("/".to_owned(), String::new())
+        );
+    }
+}

@@ -1,0 +1,204 @@
+//! Sessions in a Cloudflare Durable Object, for the edge worker (feature `edge`, wasm32).
+//!
+//! Not Workers KV: KV has no compare-and-set and may answer a read with a value up to a
+//! minute old, so two requests could both see version N, both "win", and both make the
+//! money-moving call (docs/edge.md works through it). A Durable Object runs one instance
+//! per name, one event at a time, over strongly consistent storage: the compare and the
+//! write of [`SessionStore::swap`] happen inside it, with no other request in between.
+//!
+//! This file is the client: it calls the object's RPC methods (`create`, `load`,
+//! `loadByOrder`, `swap`) on a stub of the namespace binding. The object itself is
+//! `ThreedsSessions` in `pkg/edge/sessions.js`; it stores the session's JSON text as the
+//! truth with the two numbers it compares on (version, final) beside it.
+//! Owns the conversion to and from the object's calls; must not decide anything about a
+//! payment.
+
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use super::{SessionStore, StoreError};
+use crate::payment::ProviderKind;
+use crate::session::Session;
+
+/// A session store over one Durable Object of `namespace` (a `DurableObjectNamespace`
+/// binding), the one named `object_name`.
+#[derive(Debug, Clone)]
+pub struct DurableObjectStore {
+    namespace: JsValue,
+    object_name: String,
+}
+
+/// Largest integer a JavaScript number holds exactly: versions and times travel as numbers.
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+impl DurableObjectStore {
+    /// `namespace` must be a Durable Object namespace binding (it has `idFromName` and
+    /// `get`); anything else is refused here, not at the first payment.
+    pub fn new(namespace: JsValue, object_name: &str) -> Result<DurableObjectStore, String> {
+        for method in ["idFromName", "get"] {
+            let found = Reflect::get(&namespace, &JsValue::from_str(method))
+                .ok()
+                .filter(|f| f.is_function());
+            if found.is_none() {
+                return Err(format!(
+                    "the session binding is not a Durable Object namespace (no {method})"
+                ));
+            }
+        }
+        Ok(DurableObjectStore {
+            namespace,
+            object_name: object_name.to_owned(),
+        })
+    }
+
+    /// The object's stub. Made per call: a stub is cheap, and one made for an earlier
+    /// request is not guaranteed to be usable from a later one.
+    fn stub(&self) -> Result<JsValue, StoreError> {
+        let id = call(
+            &self.namespace,
+            "idFromName",
+            &[self.object_name.as_str().into()],
+        )?;
+        call(&self.namespace, "get", &[id])
+    }
+
+    async fn rpc(&self, method: &str, args: &[JsValue]) -> Result<JsValue, StoreError> {
+        let answer = call(&self.stub()?, method, args)?;
+        // An RPC call answers a thenable that is not a `Promise` instance: adopt it.
+        JsFuture::from(Promise::resolve(&answer))
+            .await
+            .map_err(|e| unavailable(method, &describe(&e)))
+    }
+}
+
+impl SessionStore for DurableObjectStore {
+    async fn create(&self, session: &Session) -> Result<(), StoreError> {
+        let record = Record::of(session)?;
+        let answer = self
+            .rpc(
+                "create",
+                &[
+                    session.id.as_str().into(),
+                    order_key(session.provider, &session.order_id).into(),
+                    record.version,
+                    record.is_final,
+                    record.expires_at_ms,
+                    record.body.into(),
+                ],
+            )
+            .await?;
+        match answer.as_string().as_deref() {
+            Some("created") => Ok(()),
+            Some("duplicate") => Err(StoreError::Duplicate),
+            _ => Err(unavailable("create", "unexpected answer")),
+        }
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        let answer = self.rpc("load", &[id.into()]).await?;
+        parse(answer)
+    }
+
+    async fn load_by_order(
+        &self,
+        provider: ProviderKind,
+        order_id: &str,
+    ) -> Result<Option<Session>, StoreError> {
+        let answer = self
+            .rpc("loadByOrder", &[order_key(provider, order_id).into()])
+            .await?;
+        parse(answer)
+    }
+
+    async fn swap(&self, next: &Session) -> Result<bool, StoreError> {
+        let Some(expected) = next.version.checked_sub(1) else {
+            return Ok(false);
+        };
+        let record = Record::of(next)?;
+        let answer = self
+            .rpc(
+                "swap",
+                &[
+                    next.id.as_str().into(),
+                    JsValue::from_f64(expected as f64),
+                    record.version,
+                    record.is_final,
+                    record.expires_at_ms,
+                    record.body.into(),
+                ],
+            )
+            .await?;
+        answer
+            .as_bool()
+            .ok_or_else(|| unavailable("swap", "unexpected answer"))
+    }
+}
+
+/// What the object stores for one session: the JSON text, the numbers it compares, and
+/// the expiry its purge goes by.
+struct Record {
+    version: JsValue,
+    is_final: JsValue,
+    expires_at_ms: JsValue,
+    body: String,
+}
+
+impl Record {
+    fn of(session: &Session) -> Result<Record, StoreError> {
+        if session.version > MAX_SAFE_INTEGER || session.expires_at_ms > MAX_SAFE_INTEGER {
+            return Err(StoreError::Corrupt(
+                "version or expiry beyond 2^53".to_owned(),
+            ));
+        }
+        let body = serde_json::to_string(session)
+            .map_err(|e| StoreError::Corrupt(format!("cannot write the session: {e}")))?;
+        Ok(Record {
+            version: JsValue::from_f64(session.version as f64),
+            is_final: JsValue::from_bool(session.phase.is_final()),
+            expires_at_ms: JsValue::from_f64(session.expires_at_ms as f64),
+            body,
+        })
+    }
+}
+
+/// The object's key for the (provider, order id) uniqueness rule.
+fn order_key(provider: ProviderKind, order_id: &str) -> String {
+    format!("{}:{order_id}", provider.as_str())
+}
+
+fn parse(answer: JsValue) -> Result<Option<Session>, StoreError> {
+    if answer.is_null() || answer.is_undefined() {
+        return Ok(None);
+    }
+    let text = answer
+        .as_string()
+        .ok_or_else(|| StoreError::Corrupt("stored session is not text".to_owned()))?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt(format!("stored session unreadable: {e}")))
+}
+
+/// `target.method(...args)`, with a thrown exception as an error.
+fn call(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, StoreError> {
+    // A stub's methods are callable proxies, not `Function` instances: check `typeof`.
+    let function: Function = Reflect::get(target, &JsValue::from_str(method))
+        .ok()
+        .filter(JsValue::is_function)
+        .map(JsCast::unchecked_into)
+        .ok_or_else(|| unavailable(method, "no such method"))?;
+    let args: js_sys::Array = args.iter().collect();
+    Reflect::apply(&function, target, &args).map_err(|e| unavailable(method, &describe(&e)))
+}
+
+fn unavailable(method: &str, why: &str) -> StoreError {
+    StoreError::Unavailable(format!("session object {method}: {why}"))
+}
+
+/// An exception's message (never a value it carried: these are storage errors).
+fn describe(error: &JsValue) -> String {
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .unwrap_or_else(|| "failed".to_owned())
+}

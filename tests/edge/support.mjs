@@ -1,0 +1,225 @@
+// What the edge tests need to act as the checkout page and the cardholder's browser
+// against the example worker (in miniflare, the real workerd) and the native sandbox:
+// the JavaScript twin of tests/support (mod.rs, backend.rs). Real HTTP on 127.0.0.1 only.
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { createInterface } from "node:readline";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export const CHECKOUT = "http://checkout.test";
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+/** A port nobody listens on now (the worker's, chosen before the sandbox needs it). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The native binary: $THREEDS_BRIDGE_BIN, or what `make native` built. */
+export function sandboxBinary() {
+  const candidates = [process.env.THREEDS_BRIDGE_BIN, `${root}target/native/threeds-bridge`].filter(Boolean);
+  const found = candidates.find((path) => existsSync(path));
+  if (!found) throw new Error(`no threeds-bridge binary (tried ${candidates.join(", ")}): run make native`);
+  return found;
+}
+
+/**
+ * `threeds-bridge sandbox --port 0` whose Payroc terminal sends receipts to the worker at
+ * `workerUrl`. Resolves `{ url, stop }` once it prints where it serves.
+ */
+export function startSandbox(workerUrl) {
+  const child = spawn(
+    sandboxBinary(),
+    ["sandbox", "--port", "0", "--payroc-receipt-url", `4479001=${workerUrl}/v1/returns/payroc`],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the sandbox did not start in 10 s")), 10_000);
+    child.on("error", reject);
+    child.on("exit", (code) => reject(new Error(`the sandbox exited (${code})`)));
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      const match = line.match(/^threeds-bridge sandbox: serving (\S+)/);
+      if (!match) return;
+      clearTimeout(timer);
+      child.removeAllListeners("exit");
+      const stop = () =>
+        new Promise((done) => {
+          if (child.exitCode !== null) return done();
+          child.once("exit", done);
+          child.kill("SIGINT");
+        });
+      resolve({ url: match[1], stop });
+    });
+  });
+}
+
+/** The sandbox ledger's entries (every approved charge). */
+export async function ledger(sandboxUrl) {
+  const answer = await fetch(`${sandboxUrl}/_sandbox/ledger`);
+  return (await answer.json()).entries;
+}
+
+/** A start request for `provider` and `pan`, as tests/support/backend.rs makes it. */
+export function startBody(provider, pan, display) {
+  return {
+    provider,
+    // Bambora takes order numbers of at most 30 characters.
+    orderId: `order-${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`,
+    amount: 1099,
+    currency: { dlocal: "BRL", bambora: "CAD" }[provider] ?? "USD",
+    paymentMethod: { type: "card", number: pan, expiryMonth: 12, expiryYear: 2040, cvv: "123", holderName: "Jo Doe" },
+    payer: { name: "Jo Doe", email: "jo@example.com", document: "53033315550", country: "BR" },
+    browser: {
+      acceptHeader: "forged/by-the-page", javaEnabled: false, javascriptEnabled: true, language: "en-GB",
+      colorDepth: 24, screenHeight: 1080, screenWidth: 1920, timeZone: -60,
+      userAgent: "Mozilla/5.0 (X11; Linux x86_64) edge-test",
+    },
+    display,
+    windowSize: "03",
+    checkoutOrigin: CHECKOUT,
+    returnUrl: `${CHECKOUT}/checkout?step=resume`,
+  };
+}
+
+async function json(response) {
+  const text = await response.text();
+  try {
+    return { status: response.status, body: JSON.parse(text) };
+  } catch {
+    return { status: response.status, body: text };
+  }
+}
+
+/** The checkout page's calls to the backend at `base`. */
+export const api = {
+  start: (base, body) =>
+    fetch(`${base}/v1/payments`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        origin: CHECKOUT,
+        accept: "text/html,application/xhtml+xml",
+        "user-agent": "Mozilla/5.0 (X11; Linux x86_64) edge-test",
+      },
+      body: JSON.stringify(body),
+    }).then(json),
+  view: (base, id) => fetch(`${base}/v1/payments/${id}`).then(json),
+  method: (base, id, completion) =>
+    fetch(`${base}/v1/payments/${id}/method`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ completion }),
+    }).then(json),
+};
+
+// --- the browser: forms, pages, redirects -------------------------------------------
+
+const unescape = (text) =>
+  text.replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
+
+function attribute(tag, name) {
+  const match = tag.match(new RegExp(` ${name}="([^"]*)"`));
+  return match ? unescape(match[1]) : undefined;
+}
+
+/** Every `<form>` of a page with its named inputs, as tests/support/mod.rs reads them. */
+export function forms(html) {
+  const found = [];
+  for (const [, tag, body] of html.matchAll(/<form([^>]*)>([\s\S]*?)(?:<\/form>|$)/g)) {
+    const fields = [];
+    for (const [input] of body.matchAll(/<input[^>]*>/g)) {
+      const name = attribute(input, "name");
+      if (name !== undefined) fields.push([name, attribute(input, "value") ?? ""]);
+    }
+    found.push({ id: attribute(tag, "id"), action: attribute(tag, "action") ?? "", method: attribute(tag, "method") ?? "get", fields });
+  }
+  return found;
+}
+
+/** The `next.form` of a Payment view as a page form. */
+export function nextForm(view) {
+  const form = view.next.form;
+  return { action: form.action, method: form.method.toLowerCase(), fields: form.fields.map((f) => [f.name, f.value]) };
+}
+
+function setField(form, name, value) {
+  const field = form.fields.find(([n]) => n === name);
+  if (field) field[1] = value;
+  else form.fields.push([name, value]);
+}
+
+/** Submits `form` as a browser would, never following redirects by itself. */
+export function submit(form, base) {
+  const url = new URL(form.action, base);
+  if (form.method.toLowerCase() === "get") {
+    for (const [name, value] of form.fields) url.searchParams.append(name, value);
+    return fetch(url, { redirect: "manual" }).then((response) => ({ url: url.toString(), response }));
+  }
+  return fetch(url, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(form.fields).toString(),
+  }).then((response) => ({ url: url.toString(), response }));
+}
+
+/**
+ * Follows `first` through pages, redirects and auto-submit forms (typing `code` on a
+ * challenge page, or cancelling when it is null) until the browser would land on
+ * `backend`: answers that form (absolute), not yet submitted, to submit as often as a
+ * test likes.
+ */
+export async function followToBackend(backend, first, code) {
+  let next = first;
+  let base = first.action;
+  for (let i = 0; i < 15; i += 1) {
+    const url = new URL(next.action, base).toString();
+    if (url.startsWith(backend)) return { ...next, action: url };
+    const { response } = await submit(next, base);
+    base = url;
+    const location = response.headers.get("location");
+    if (response.status >= 300 && response.status < 400 && location) {
+      next = { action: new URL(location, base).toString(), method: "get", fields: [] };
+      continue;
+    }
+    const page = await response.text();
+    const all = forms(page);
+    const challenge = all.find((f) => f.id === "challenge");
+    if (challenge) {
+      if (code === null) setField(challenge, "action", "cancel");
+      else {
+        setField(challenge, "otp", code);
+        setField(challenge, "action", "submit");
+      }
+      next = challenge;
+    } else {
+      next = all.find((f) => f.id === "autosubmit" || f.id === "form1");
+      if (!next) throw new Error(`the browser is stuck on a page with nothing to submit:\n${page}`);
+    }
+  }
+  throw new Error("the browser never came back to the backend");
+}
+
+/** Submits a form that lands on the backend: `{ status, location, body }`. */
+export async function land(form) {
+  const { response } = await submit(form, form.action);
+  return { status: response.status, location: response.headers.get("location"), body: await response.text() };
+}
+
+/** Runs the 3DS Method form as the hidden iframe would: "Y" if the ACS answered. */
+export async function runMethod(backend, view) {
+  const form = nextForm(view);
+  const { response } = await submit(form, form.action);
+  const notification = forms(await response.text()).find((f) => f.id === "autosubmit");
+  if (!notification) return "N";
+  const { response: landed } = await submit(notification, form.action);
+  await landed.text();
+  return "Y";
+}

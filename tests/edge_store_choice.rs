@@ -1,0 +1,267 @@
+//! Why the edge worker keeps sessions in a Durable Object and not in Workers KV
+//! (docs/edge.md). KV has no compare-and-set: the best a KV-backed store can do is read,
+//! compare in the reader, and write unconditionally, with the write's latency in between
+//! (KV writes travel to a central store; a read elsewhere may even be a minute old). Here
+//! the same backend core runs over such a store against the sandbox:
+//! - one challenge return delivered twice at once (a double submit, a retried POST): both
+//!   deliveries win the step and both send the authorization;
+//! - one Bambora payment started twice at once (a double click): both starts find no
+//!   session for the order, both create one, and Bambora — which has no idempotency key —
+//!   charges the card twice.
+//!
+//! Over a compare-and-set store (as SqliteStore and the Durable Object are) the second
+//! actor loses, and the card is charged once.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::backend::{next_form, quick_policy, start_body, CHECKOUT};
+use support::{browser, forms, resolve, PageForm};
+use threeds_bridge::backend::config::{BackendConfig, ProvidersConfig};
+use threeds_bridge::backend::native::{self, ReqwestTransport, RunningBackend, SystemEnv};
+use threeds_bridge::backend::{Backend, Transport};
+use threeds_bridge::payment::ProviderKind;
+use threeds_bridge::provider::{bambora, paysafe, HttpRequest, HttpResponse, TransportFailure};
+use threeds_bridge::sandbox::RunningSandbox;
+use threeds_bridge::session::Session;
+use threeds_bridge::store::memory::MemoryStore;
+use threeds_bridge::store::{SessionStore, StoreError};
+
+/// Sessions with Workers KV's semantics: get, put, no condition on the put.
+#[derive(Default)]
+struct KvLikeStore {
+    values: Mutex<HashMap<String, Session>>,
+}
+
+/// What a KV write costs before another reader can see it (tens of milliseconds in one
+/// location; up to 60 s for readers elsewhere).
+const KV_WRITE_LATENCY: Duration = Duration::from_millis(150);
+
+impl KvLikeStore {
+    fn get(&self, id: &str) -> Option<Session> {
+        self.values.lock().unwrap().get(id).cloned()
+    }
+}
+
+impl SessionStore for KvLikeStore {
+    /// "Is the order taken?" in the reader, then a put that lands later.
+    async fn create(&self, session: &Session) -> Result<(), StoreError> {
+        let taken = self.values.lock().unwrap().values().any(|s| {
+            s.id == session.id || (s.provider == session.provider && s.order_id == session.order_id)
+        });
+        if taken {
+            return Err(StoreError::Duplicate);
+        }
+        tokio::time::sleep(KV_WRITE_LATENCY).await;
+        self.values
+            .lock()
+            .unwrap()
+            .insert(session.id.clone(), session.clone());
+        Ok(())
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        Ok(self.get(id))
+    }
+
+    async fn load_by_order(
+        &self,
+        provider: ProviderKind,
+        order_id: &str,
+    ) -> Result<Option<Session>, StoreError> {
+        let values = self.values.lock().unwrap();
+        Ok(values
+            .values()
+            .find(|s| s.provider == provider && s.order_id == order_id)
+            .cloned())
+    }
+
+    /// The compare happens in the reader; the put lands later and unconditionally.
+    async fn swap(&self, next: &Session) -> Result<bool, StoreError> {
+        match self.get(&next.id) {
+            Some(stored) if stored.version + 1 == next.version && !stored.phase.is_final() => {}
+            _ => return Ok(false),
+        }
+        tokio::time::sleep(KV_WRITE_LATENCY).await;
+        self.values
+            .lock()
+            .unwrap()
+            .insert(next.id.clone(), next.clone());
+        Ok(true)
+    }
+}
+
+/// The native transport, counting what it sends by purpose.
+struct CountingTransport {
+    inner: ReqwestTransport,
+    sent: Arc<Mutex<Vec<&'static str>>>,
+}
+
+impl Transport for CountingTransport {
+    async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportFailure> {
+        self.sent.lock().unwrap().push(request.purpose);
+        self.inner.send(request).await
+    }
+}
+
+/// A sandbox and a backend over `store` with every provider, its transport counting.
+struct Rig {
+    sandbox: RunningSandbox,
+    _backend: RunningBackend,
+    url: String,
+    sent: Arc<Mutex<Vec<&'static str>>>,
+}
+
+async fn rig<S>(store: S) -> Rig
+where
+    S: SessionStore + Send + Sync + 'static,
+{
+    let sandbox = support::sandbox().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let config = BackendConfig {
+        public_url: url.clone(),
+        checkout_origins: vec![CHECKOUT.to_owned()],
+        session_ttl_seconds: 600,
+        calls: quick_policy(),
+        providers: ProvidersConfig {
+            paysafe: Some(paysafe::Config::sandbox(&sandbox.url)),
+            bambora: Some(bambora::Config::sandbox(&sandbox.url)),
+            ..ProvidersConfig::default()
+        },
+    };
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let transport = CountingTransport {
+        inner: ReqwestTransport::new(&config.calls).unwrap(),
+        sent: sent.clone(),
+    };
+    let backend = Backend::new(config, Arc::new(store), transport, SystemEnv);
+    let running = native::spawn(listener, Arc::new(backend)).unwrap();
+    Rig {
+        sandbox,
+        _backend: running,
+        url,
+        sent,
+    }
+}
+
+/// How many times the authorization was sent when one Paysafe challenge return arrived
+/// twice at once, with sessions in `store`.
+async fn authorizations_sent_for_a_doubled_return<S>(store: S) -> usize
+where
+    S: SessionStore + Send + Sync + 'static,
+{
+    let Rig { url, sent, .. } = &rig(store).await;
+
+    let view: Value = browser()
+        .post(format!("{url}/v1/payments"))
+        .header("Origin", CHECKOUT)
+        .json(&start_body("paysafe", "4000000000002008", "iframe"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["next"]["type"], "challenge", "{view}");
+    let back = to_backend(url, next_form(&view)).await;
+    let client = browser();
+    let (first, second) = tokio::join!(back.submit(&client, url), back.submit(&client, url));
+    assert!(first.status().is_success() || first.status().is_redirection());
+    assert!(second.status().is_success() || second.status().is_redirection());
+    let sent = sent.lock().unwrap();
+    sent.iter().filter(|p| **p == "paysafe.auth").count()
+}
+
+/// The charges in the sandbox ledger after one Bambora payment (frictionless card) was
+/// started twice at once, with sessions in `store`.
+async fn charges_for_a_doubled_bambora_start<S>(store: S) -> usize
+where
+    S: SessionStore + Send + Sync + 'static,
+{
+    let rig = rig(store).await;
+    let body = start_body("bambora", "4012000033330026", "iframe");
+    let start = || {
+        browser()
+            .post(format!("{}/v1/payments", rig.url))
+            .header("Origin", CHECKOUT)
+            .json(&body)
+            .send()
+    };
+    let (first, second) = tokio::join!(start(), start());
+    for answer in [first.unwrap(), second.unwrap()] {
+        assert!(answer.status().is_success(), "{}", answer.status());
+    }
+    rig.sandbox.sandbox.ledger.entries().len()
+}
+
+/// Follows the challenge (typing the right code) up to the form that would land on the
+/// backend, and answers it unsent.
+async fn to_backend(backend: &str, first: PageForm) -> PageForm {
+    let client = browser();
+    let mut next = first;
+    let mut base = next.action.clone();
+    for _ in 0..10 {
+        let url = resolve(&base, &next.action);
+        if url.starts_with(backend) {
+            return PageForm {
+                action: url,
+                ..next
+            };
+        }
+        let page = next.submit(&client, &base).await.text().await.unwrap();
+        base = url;
+        let all = forms(&page);
+        next = match all.iter().find(|f| f.id.as_deref() == Some("challenge")) {
+            Some(challenge) => {
+                let mut challenge = challenge.clone();
+                challenge.set("otp", "1234");
+                challenge.set("action", "submit");
+                challenge
+            }
+            None => all
+                .into_iter()
+                .find(|f| f.id.as_deref() == Some("autosubmit"))
+                .unwrap_or_else(|| panic!("nothing to submit on:\n{page}")),
+        };
+    }
+    panic!("the challenge never led back to the backend");
+}
+
+#[tokio::test]
+async fn without_compare_and_set_a_doubled_return_authorizes_twice() {
+    assert_eq!(
+        authorizations_sent_for_a_doubled_return(KvLikeStore::default()).await,
+        2,
+        "both deliveries won the step and sent the authorization"
+    );
+}
+
+#[tokio::test]
+async fn with_compare_and_set_it_authorizes_once() {
+    assert_eq!(
+        authorizations_sent_for_a_doubled_return(MemoryStore::default()).await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn without_compare_and_set_a_double_click_charges_bambora_twice() {
+    assert_eq!(
+        charges_for_a_doubled_bambora_start(KvLikeStore::default()).await,
+        2,
+        "both starts created a session and Bambora charged twice"
+    );
+}
+
+#[tokio::test]
+async fn with_compare_and_set_a_double_click_charges_once() {
+    assert_eq!(
+        charges_for_a_doubled_bambora_start(MemoryStore::default()).await,
+        1
+    );
+}
