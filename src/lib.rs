@@ -11,12 +11,16 @@
 //! - [`provider`]: one file per provider's wire protocol, as data (sans-IO adapters).
 //! - [`session`]: a payment session's phases and the rules for moving between them.
 //! - [`store`]: where sessions live (memory, SQLite, Workers KV), compare-and-set.
+//! - [`backend`]: the thin merchant backend's HTTP API as framework-free handlers and the
+//!   driver over adapters and store; `backend::native` (native) is its axum host.
 //! - [`sandbox`] (native): the provider sandbox, emulators of the four providers and the ACS.
 //!
 //! Every parser in the core returns a typed error with a stable `code()`; nothing that
 //! came from outside is unwrapped.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "json")]
+pub mod backend;
 pub mod emv;
 pub mod payment;
 #[cfg(feature = "json")]

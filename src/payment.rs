@@ -46,7 +46,11 @@ pub enum ChallengePreference {
 
 /// What the browser must do next.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
 pub enum BrowserAction {
     /// Post `form` in a hidden iframe; report how it went (threeDSCompInd) afterwards.
     Method { form: FormPost, timeout_ms: u32 },
@@ -110,6 +114,7 @@ impl ResultCode {
 
 /// Why a result is not `authorized`: our code, and the provider's own words when it gave any.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ResultError {
     pub code: ResultCode,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,6 +125,7 @@ pub struct ResultError {
 
 /// The final result of a payment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PaymentResult {
     pub status: PaymentStatus,
     pub provider_payment_id: Option<String>,

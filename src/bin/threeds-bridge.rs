@@ -14,7 +14,7 @@ threeds-bridge: EMV 3-D Secure checkout backend and provider sandbox
 
 USAGE:
     threeds-bridge sandbox [OPTIONS]     the provider sandbox (Payroc, dLocal, Paysafe, Bambora, ACS)
-    threeds-bridge serve --config FILE   the thin merchant backend (not built yet: issue 4)
+    threeds-bridge serve --config FILE   the thin merchant backend (config: JSON or .toml, docs/backend.md)
     threeds-bridge demo                  demo page + backend + sandbox (not built yet: issue 6)
     threeds-bridge --help | --version
 
@@ -51,6 +51,7 @@ enum Command {
     Help,
     Version,
     Sandbox(SandboxArgs),
+    Serve { config: String },
     NotBuilt { command: &'static str, issue: u32 },
 }
 
@@ -79,6 +80,7 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Ok(Command::Sandbox(args)) => run_sandbox(args),
+        Ok(Command::Serve { config }) => run_serve(&config),
         Err(message) => {
             eprintln!("threeds-bridge: {message}\nRun `threeds-bridge --help` for usage.");
             ExitCode::from(2)
@@ -96,10 +98,7 @@ fn parse(args: &[String]) -> Result<Command, String> {
     match command.as_str() {
         "--version" | "-V" => Ok(Command::Version),
         "sandbox" => parse_sandbox(rest).map(Command::Sandbox),
-        "serve" => Ok(Command::NotBuilt {
-            command: "serve",
-            issue: 4,
-        }),
+        "serve" => parse_serve(rest),
         "demo" => Ok(Command::NotBuilt {
             command: "demo",
             issue: 6,
@@ -165,6 +164,54 @@ fn parse_sandbox(args: &[String]) -> Result<SandboxArgs, String> {
         }
     }
     Ok(parsed)
+}
+
+fn parse_serve(args: &[String]) -> Result<Command, String> {
+    match args {
+        [flag, path] if flag == "--config" => Ok(Command::Serve {
+            config: path.clone(),
+        }),
+        [flag] if flag.starts_with("--config=") => Ok(Command::Serve {
+            config: flag["--config=".len()..].to_owned(),
+        }),
+        [flag] if flag == "--config" => Err("--config needs a value".to_owned()),
+        [] => Err("serve needs --config FILE".to_owned()),
+        [other, ..] => Err(format!("unknown option {other:?} for `serve`")),
+    }
+}
+
+/// `threeds-bridge serve`: log lines to stderr (RUST_LOG, default info), then the backend.
+fn run_serve(path: &str) -> ExitCode {
+    let config = match threeds_bridge::backend::native::ServeConfig::load(path) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("threeds-bridge serve: --config {path}: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("threeds-bridge serve: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(threeds_bridge::backend::native::serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("threeds-bridge serve: {message}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn is_http_url(url: &str) -> bool {
@@ -311,10 +358,20 @@ mod tests {
         }
         assert_eq!(parse(&args("sandbox --port 1 --help")), Ok(Command::Help));
         assert_eq!(
-            parse(&args("serve --config x")),
+            parse(&args("serve --config x.toml")),
+            Ok(Command::Serve {
+                config: "x.toml".into()
+            })
+        );
+        assert!(parse(&args("serve")).unwrap_err().contains("--config"));
+        assert!(parse(&args("serve --port 1"))
+            .unwrap_err()
+            .contains("--port"));
+        assert_eq!(
+            parse(&args("demo")),
             Ok(Command::NotBuilt {
-                command: "serve",
-                issue: 4
+                command: "demo",
+                issue: 6
             })
         );
     }

@@ -17,6 +17,10 @@ pub struct AdapterState(pub serde_json::Value);
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "snake_case")]
 pub enum Phase {
+    /// Created; the adapter has not taken its first step. Card details exist only in the
+    /// memory of the request that started the payment: a session left here by a stopped
+    /// process can only end as an error (nothing was sent).
+    Starting,
     /// A provider call is under way, or was when the process stopped: `state` is what the
     /// adapter was waiting for, so the call can be rebuilt and repeated with the same
     /// idempotency key.
@@ -54,9 +58,16 @@ pub struct Session {
     /// The checkout page's origin: the only target of completion messages and CORS.
     pub checkout_origin: String,
     pub display: DisplayMode,
+    /// Where the browser goes back to after a full-page redirect (display `redirect`).
+    #[serde(default)]
+    pub return_url: Option<String>,
     pub card: Option<CardSummary>,
     pub created_at_ms: u64,
     pub expires_at_ms: u64,
+    /// When the phase last changed: a `Calling` phase older than the host's call budget
+    /// was left by a stopped process and may be resumed.
+    #[serde(default)]
+    pub updated_at_ms: u64,
     /// Bumped on every change; compare-and-set is on this number.
     pub version: u64,
     pub phase: Phase,
@@ -83,6 +94,7 @@ impl Session {
         }
         Ok(Session {
             version: self.version + 1,
+            updated_at_ms: now_ms,
             phase,
             ..self.clone()
         })
@@ -111,9 +123,11 @@ mod tests {
             currency: "USD".into(),
             checkout_origin: "http://127.0.0.1:8080".into(),
             display: DisplayMode::Iframe,
+            return_url: None,
             card: None,
             created_at_ms: 0,
             expires_at_ms: 1_000,
+            updated_at_ms: 0,
             version: 7,
             phase,
         }

@@ -1,0 +1,211 @@
+//! The JSON of the HTTP API (docs/openapi.yaml): the start request as the page sends it,
+//! parsed into types at the edge; the Payment view every payment endpoint answers; and
+//! the error body. camelCase throughout.
+
+use serde::{Deserialize, Serialize};
+
+use super::http::Response;
+use crate::emv::{BrowserReadings, ThreeDsCompInd};
+use crate::payment::{
+    ChallengePreference, DisplayMode, ExternalAuthentication, Payer, PaymentMethod, PaymentResult,
+    ProviderKind,
+};
+use crate::session::{Phase, Session};
+
+/// `POST /v1/payments`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StartRequest {
+    pub provider: ProviderKind,
+    pub order_id: String,
+    pub amount: u64,
+    pub currency: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub payment_method: PaymentMethod,
+    #[serde(default)]
+    pub payer: Payer,
+    pub browser: BrowserFields,
+    #[serde(default)]
+    pub challenge_preference: ChallengePreference,
+    pub display: DisplayMode,
+    #[serde(default)]
+    pub window_size: Option<String>,
+    pub checkout_origin: String,
+    #[serde(default)]
+    pub return_url: Option<String>,
+    #[serde(default)]
+    pub external_authentication: Option<ExternalAuthentication>,
+}
+
+/// The browser details as the module collects them. `acceptHeader` is read and thrown
+/// away: the backend takes the Accept header (and the IP) from the request itself.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct BrowserFields {
+    pub accept_header: Option<String>,
+    pub java_enabled: Option<bool>,
+    pub javascript_enabled: bool,
+    pub language: Option<String>,
+    pub languages: Vec<String>,
+    pub color_depth: Option<i64>,
+    pub screen_height: Option<i64>,
+    pub screen_width: Option<i64>,
+    /// `getTimezoneOffset()`, in minutes.
+    pub time_zone: Option<i64>,
+    pub user_agent: Option<String>,
+}
+
+impl BrowserFields {
+    pub fn readings(&self) -> BrowserReadings {
+        BrowserReadings {
+            screen_width: self.screen_width,
+            screen_height: self.screen_height,
+            color_depth: self.color_depth,
+            timezone_offset: self.time_zone,
+            language: self.language.clone(),
+            languages: self.languages.clone(),
+            java_enabled: self.java_enabled,
+            javascript_enabled: self.javascript_enabled,
+            user_agent: self.user_agent.clone(),
+        }
+    }
+}
+
+/// `POST /v1/payments/{id}/method`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MethodCompletion {
+    pub completion: ThreeDsCompInd,
+}
+
+/// The Payment view.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentView<'a> {
+    pub id: &'a str,
+    pub nonce: &'a str,
+    pub provider: ProviderKind,
+    pub order_id: &'a str,
+    pub amount: u64,
+    pub currency: &'a str,
+    pub state: ViewState,
+    pub next: serde_json::Value,
+    pub result: Option<&'a PaymentResult>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ViewState {
+    Pending,
+    Final,
+}
+
+impl<'a> PaymentView<'a> {
+    pub fn of(session: &'a Session) -> PaymentView<'a> {
+        let nothing = || serde_json::json!({ "type": "none" });
+        let next = match &session.phase {
+            Phase::AwaitingBrowser { action, .. } => {
+                serde_json::to_value(action).unwrap_or_else(|_| nothing())
+            }
+            _ => nothing(),
+        };
+        PaymentView {
+            id: &session.id,
+            nonce: &session.nonce,
+            provider: session.provider,
+            order_id: &session.order_id,
+            amount: session.amount,
+            currency: &session.currency,
+            state: if session.phase.is_final() {
+                ViewState::Final
+            } else {
+                ViewState::Pending
+            },
+            next,
+            result: session.result(),
+        }
+    }
+}
+
+/// A JSON rejection: `{"error": {"code", "message"}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(400, code, message)
+    }
+
+    pub fn not_found() -> ApiError {
+        ApiError::new(404, "not_found", "no such payment")
+    }
+
+    pub fn store(error: &crate::store::StoreError) -> ApiError {
+        tracing::error!(code = error.code(), "session store failed");
+        ApiError::new(
+            503,
+            error.code(),
+            "the payment store is unavailable; try again",
+        )
+    }
+
+    pub fn response(&self) -> Response {
+        Response::json(
+            self.status,
+            &serde_json::json!({ "error": { "code": self.code, "message": self.message } }),
+        )
+    }
+}
+
+/// A parse error's message with any long digit run (a card number sent as a JSON
+/// number, say) masked, so it can be answered and logged.
+pub fn safe_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 6 {
+            out.push_str("[digits]");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in message.chars() {
+        if c.is_ascii_digit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_digit_runs_are_masked() {
+        assert_eq!(
+            safe_message(
+                "invalid type: integer `4000000000001000`, expected a string at line 1 column 80"
+            ),
+            "invalid type: integer `[digits]`, expected a string at line 1 column 80"
+        );
+    }
+}

@@ -1,0 +1,143 @@
+//! The backend core's configuration: who it is on the web, which checkout pages may use
+//! it, how patient it is with providers, and the providers it finishes payments with.
+//! Plain values: reading a file and resolving secrets from the environment is the
+//! host's job (`native.rs` for the native server).
+
+use serde::Deserialize;
+
+use crate::provider::{dlocal, payroc, paysafe};
+
+/// Everything the core needs to know.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendConfig {
+    /// The URL the cardholder's browser and the providers reach this backend at
+    /// (`https://pay.example.com`); return and webhook URLs are made from it.
+    pub public_url: String,
+    /// Origins of the checkout pages that may start payments (exact `scheme://host[:port]`).
+    pub checkout_origins: Vec<String>,
+    /// How long a payment may take from start to its result.
+    #[serde(default = "default_session_ttl_seconds")]
+    pub session_ttl_seconds: u64,
+    #[serde(default)]
+    pub calls: CallPolicy,
+    pub providers: ProvidersConfig,
+}
+
+/// How provider calls are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallPolicy {
+    /// Per attempt; the host's transport enforces it.
+    pub timeout_ms: u64,
+    /// Attempts of a call that is safe to repeat (reads, calls with an idempotency key);
+    /// other calls are made once.
+    pub attempts: u32,
+    /// Wait before attempt n+1: `backoff_ms × n`.
+    pub backoff_ms: u64,
+}
+
+impl Default for CallPolicy {
+    fn default() -> CallPolicy {
+        CallPolicy {
+            timeout_ms: 15_000,
+            attempts: 3,
+            backoff_ms: 300,
+        }
+    }
+}
+
+impl CallPolicy {
+    /// The longest one call can take with all its attempts, plus a margin: a `Calling`
+    /// phase older than this was left by a stopped process.
+    pub fn lease_ms(&self) -> u64 {
+        let attempts = u64::from(self.attempts.max(1));
+        attempts * self.timeout_ms + self.backoff_ms * attempts * attempts + 5_000
+    }
+}
+
+fn default_session_ttl_seconds() -> u64 {
+    30 * 60
+}
+
+/// One optional section per provider; a provider without a section is not offered.
+/// Adding a provider: a field here and a line in [`super::Providers::from_config`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvidersConfig {
+    #[serde(default)]
+    pub payroc: Option<payroc::Config>,
+    #[serde(default)]
+    pub dlocal: Option<dlocal::Config>,
+    #[serde(default)]
+    pub paysafe: Option<paysafe::Config>,
+}
+
+impl BackendConfig {
+    /// Checks what serde cannot: URLs and origins are well formed.
+    pub fn validate(&self) -> Result<(), String> {
+        if origin_of(&self.public_url).is_none() {
+            return Err(format!(
+                "public_url {:?} must be an http(s) URL",
+                self.public_url
+            ));
+        }
+        for origin in &self.checkout_origins {
+            if origin_of(origin) != Some(origin.as_str()) {
+                return Err(format!(
+                    "checkout_origins: {origin:?} must be exactly scheme://host[:port], no path or slash"
+                ));
+            }
+        }
+        if self.calls.timeout_ms == 0 || self.calls.attempts == 0 {
+            return Err("calls.timeout_ms and calls.attempts must be above zero".to_owned());
+        }
+        Ok(())
+    }
+
+    pub fn public_url(&self) -> &str {
+        self.public_url.trim_end_matches('/')
+    }
+
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.checkout_origins.iter().any(|o| o == origin)
+    }
+}
+
+/// `scheme://host[:port]` of an http(s) URL, or `None` when it is not one.
+pub fn origin_of(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = &rest[..host_end];
+    let well_formed = !host.is_empty()
+        && !host.contains('@')
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    well_formed.then(|| &url[..url.len() - rest.len() + host_end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins() {
+        assert_eq!(
+            origin_of("http://127.0.0.1:8080/checkout?x=1"),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(origin_of("https://shop.test"), Some("https://shop.test"));
+        assert_eq!(origin_of("https://a@evil.test/"), None);
+        assert_eq!(origin_of("javascript:alert(1)"), None);
+        assert_eq!(origin_of("https:///x"), None);
+    }
+
+    #[test]
+    fn lease_covers_every_attempt() {
+        let policy = CallPolicy::default();
+        assert!(policy.lease_ms() > 3 * policy.timeout_ms);
+    }
+}

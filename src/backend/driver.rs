@@ -1,0 +1,229 @@
+//! The driver: carries a session from one adapter step to the next. Every phase is
+//! written to the store with compare-and-set *before* the backend acts on it (sends the
+//! call, shows the browser step, answers the result), so a process that stops resumes
+//! from the store, and of two actors racing on the same step (a double click, a replayed
+//! return, a webhook beside the callback) the one that loses the swap changes nothing and
+//! sends nothing. Calls that are safe to repeat get bounded retries; others go once.
+
+use super::host::{Env, Transport};
+use super::providers::ProviderAdapter;
+use super::Backend;
+use crate::payment::{PaymentResult, PaymentStatus, ResultCode};
+use crate::provider::{Context, HttpRequest, HttpResponse, Step, TransportFailure};
+use crate::session::{AdapterState, Phase, Session, TransitionError};
+use crate::store::{SessionStore, StoreError};
+
+/// More provider calls than any flow makes (Paysafe's longest is seven): a loop.
+const MAX_CALLS_PER_DRIVE: usize = 16;
+
+/// How a drive ended.
+#[derive(Debug)]
+pub enum Driven {
+    /// This drive moved the session; here it is, as stored.
+    Moved(Session),
+    /// Another actor moved the session first; this drive changed nothing (the session
+    /// is the last one this drive saw; reload it for the truth).
+    Lost(Session),
+}
+
+impl Driven {
+    pub fn session(self) -> Session {
+        match self {
+            Driven::Moved(s) | Driven::Lost(s) => s,
+        }
+    }
+}
+
+fn phase_name(phase: &Phase) -> &'static str {
+    match phase {
+        Phase::Starting => "starting",
+        Phase::Calling { .. } => "calling",
+        Phase::AwaitingBrowser { .. } => "awaiting_browser",
+        Phase::Final { .. } => "final",
+    }
+}
+
+fn expired_result() -> PaymentResult {
+    PaymentResult::failed(PaymentStatus::Error, ResultCode::SessionExpired)
+}
+
+fn expired() -> Phase {
+    Phase::Final {
+        result: expired_result(),
+    }
+}
+
+impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
+    pub(crate) fn context(&self, session: &Session) -> Context {
+        Context {
+            now_ms: self.env.now_ms(),
+            session_id: session.id.clone(),
+            public_url: self.config.public_url().to_owned(),
+        }
+    }
+
+    /// Writes `phase` as the session's next version. `Ok(None)`: someone else moved it.
+    /// An expired session becomes `session_expired` instead of moving on.
+    async fn persist(
+        &self,
+        session: &Session,
+        phase: Phase,
+    ) -> Result<Option<Session>, StoreError> {
+        let now = self.env.now_ms();
+        let next = match session.advanced(phase, now) {
+            Ok(next) => next,
+            Err(TransitionError::Expired) => match session.advanced(expired(), now) {
+                Ok(next) => next,
+                Err(_) => return Ok(None),
+            },
+            Err(TransitionError::AlreadyFinal) => return Ok(None),
+        };
+        if !self.store.swap(&next).await? {
+            tracing::info!(session = %session.id, version = next.version, "lost the race for this step; nothing done");
+            return Ok(None);
+        }
+        match next.result() {
+            Some(result) => tracing::info!(
+                session = %next.id,
+                provider = next.provider.as_str(),
+                status = ?result.status,
+                code = result.error.as_ref().map(|e| e.code.as_str()).unwrap_or("none"),
+                "payment final"
+            ),
+            None => {
+                tracing::info!(session = %next.id, phase = phase_name(&next.phase), "session moved")
+            }
+        }
+        Ok(Some(next))
+    }
+
+    /// Carries `session` from `step` to the next browser step or the final result.
+    pub(crate) async fn drive(
+        &self,
+        adapter: &dyn ProviderAdapter,
+        mut session: Session,
+        mut step: Step<AdapterState>,
+    ) -> Result<Driven, StoreError> {
+        let mut moved = false;
+        for _ in 0..MAX_CALLS_PER_DRIVE {
+            let (phase, call) = match step {
+                Step::Done(result) => (Phase::Final { result }, None),
+                Step::Browser { state, action } => (Phase::AwaitingBrowser { state, action }, None),
+                Step::Call { state, request } => (
+                    Phase::Calling {
+                        state: state.clone(),
+                        purpose: request.purpose.to_owned(),
+                    },
+                    Some((state, request)),
+                ),
+            };
+            let Some(next) = self.persist(&session, phase).await? else {
+                return Ok(if moved {
+                    Driven::Moved(session)
+                } else {
+                    Driven::Lost(session)
+                });
+            };
+            moved = true;
+            session = next;
+            let (Phase::Calling { .. }, Some((state, request))) = (&session.phase, call) else {
+                return Ok(Driven::Moved(session));
+            };
+            let response = self.call(&session, &request).await;
+            step = adapter.on_response(&state, response, &self.context(&session));
+        }
+        let result = PaymentResult::failed(PaymentStatus::Error, ResultCode::ProviderBadResponse)
+            .with_provider_error("too_many_calls", "the provider flow did not settle");
+        Ok(
+            match self.persist(&session, Phase::Final { result }).await? {
+                Some(done) => Driven::Moved(done),
+                None => Driven::Lost(session),
+            },
+        )
+    }
+
+    /// Sends one provider call: retried (with backoff) after a timeout, a lost
+    /// connection or a 5xx only when the adapter marked it safe to repeat.
+    async fn call(
+        &self,
+        session: &Session,
+        request: &HttpRequest,
+    ) -> Result<HttpResponse, TransportFailure> {
+        let policy = self.config.calls;
+        let attempts = if request.retry_safe {
+            policy.attempts.max(1)
+        } else {
+            1
+        };
+        let mut attempt = 1;
+        loop {
+            let outcome = self.transport.send(request).await;
+            let retryable = match &outcome {
+                Ok(response) => response.status >= 500,
+                Err(_) => true,
+            };
+            match &outcome {
+                Ok(response) => tracing::info!(
+                    session = %session.id, purpose = request.purpose, attempt,
+                    status = response.status, "provider answered"
+                ),
+                Err(failure) => tracing::warn!(
+                    session = %session.id, purpose = request.purpose, attempt,
+                    failure = ?failure, "provider did not answer"
+                ),
+            }
+            if !retryable || attempt >= attempts {
+                return outcome;
+            }
+            self.env.sleep(policy.backoff_ms * u64::from(attempt)).await;
+            attempt += 1;
+        }
+    }
+
+    /// Brings a loaded session up to date before a route acts on it: an expired session
+    /// becomes `session_expired`; a session left `Starting` or `Calling` by a stopped
+    /// process (older than the call lease) is resumed: the lost call's answer is taken as
+    /// a dropped connection, which the adapter answers by repeating an idempotent call
+    /// or ending the payment.
+    pub(crate) async fn settle(&self, session: Session) -> Result<Session, StoreError> {
+        let now = self.env.now_ms();
+        let stale = now.saturating_sub(session.updated_at_ms) > self.config.calls.lease_ms();
+        let in_flight = matches!(session.phase, Phase::Starting | Phase::Calling { .. }) && !stale;
+        if session.phase.is_final() || in_flight {
+            return Ok(session);
+        }
+        let step = match &session.phase {
+            Phase::AwaitingBrowser { .. } if now < session.expires_at_ms => return Ok(session),
+            Phase::AwaitingBrowser { .. } => Step::Done(expired_result()),
+            Phase::Starting => {
+                tracing::warn!(session = %session.id, "resuming a session stopped before its first call");
+                Step::Done(
+                    PaymentResult::failed(PaymentStatus::Error, ResultCode::ProviderUnavailable)
+                        .with_provider_error(
+                            "interrupted",
+                            "the backend stopped before the first provider call",
+                        ),
+                )
+            }
+            Phase::Calling { state, purpose } => {
+                tracing::warn!(session = %session.id, purpose = %purpose, "resuming a call a stopped process left");
+                let Some(adapter) = self.providers.get(session.provider) else {
+                    return Ok(session);
+                };
+                let lost = Err(TransportFailure::Connection(
+                    "the backend stopped during this call".into(),
+                ));
+                adapter.on_response(state, lost, &self.context(&session))
+            }
+            Phase::Final { .. } => return Ok(session),
+        };
+        let Some(adapter) = self.providers.get(session.provider) else {
+            return Ok(session);
+        };
+        let id = session.id.clone();
+        match self.drive(adapter, session, step).await? {
+            Driven::Moved(s) => Ok(s),
+            Driven::Lost(s) => Ok(self.store.load(&id).await?.unwrap_or(s)),
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! HTTP as plain values for the routes: what a host hands [`super::Backend::handle`] and
+//! what it writes back. No framework types, so every host (axum, a worker's `fetch`
+//! handler, a test) converts at its edge.
+
+use std::net::IpAddr;
+
+/// The request methods the API knows; anything else is `Other`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Options,
+    Head,
+    Other(String),
+}
+
+impl Method {
+    pub fn parse(text: &str) -> Method {
+        match text.to_ascii_uppercase().as_str() {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "OPTIONS" => Method::Options,
+            "HEAD" => Method::Head,
+            other => Method::Other(other.to_owned()),
+        }
+    }
+}
+
+/// One request as the host received it. `body` may be cut at [`super::MAX_BODY_BYTES`]
+/// + 1 bytes by a host that streams: anything longer is refused anyway.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    /// The path without the query, e.g. `/v1/payments/0123…`.
+    pub path: String,
+    /// The raw query string, without `?` (empty when none).
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The address the request came from, as the host knows it (the TCP peer, or what a
+    /// trusted edge tells it). Goes into the EMV browser details.
+    pub peer_ip: Option<IpAddr>,
+}
+
+impl Request {
+    /// The value of header `name` (case-insensitive), if it appears exactly once.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let mut values = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str());
+        let first = values.next()?;
+        values.next().is_none().then_some(first)
+    }
+}
+
+/// What the host writes back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
+        Response {
+            status,
+            headers: vec![("Content-Type".to_owned(), content_type.to_owned())],
+            body: body.into(),
+        }
+    }
+
+    pub fn json(status: u16, value: &impl serde::Serialize) -> Response {
+        let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+        Response::new(status, "application/json", body)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Response {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+}
+
+/// `name=value&…` (query or urlencoded form) as pairs, in order.
+pub fn form_pairs(text: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(text).into_owned().collect()
+}

@@ -1,0 +1,82 @@
+//! The thin merchant backend, framework-free and IO-free: the HTTP API of
+//! docs/openapi.yaml as [`Backend::handle`] over plain [`Request`]/[`Response`] values,
+//! the driver that carries sessions through their adapter's steps, and the providers
+//! registry. The host brings the IO: a [`Transport`] for provider calls, an [`Env`] for
+//! the clock, randomness and waiting, and a [`SessionStore`]. `native` (feature
+//! `native`) is the axum + reqwest host; an edge worker wraps the same core.
+//!
+//! Must not: open sockets, read clocks or the environment, spawn tasks, or name a
+//! framework type outside `native.rs`. docs/backend.md describes the flows and the
+//! security model.
+
+mod api;
+pub mod config;
+mod driver;
+pub mod host;
+pub mod http;
+mod pages;
+mod payments;
+pub mod providers;
+mod returns;
+mod routes;
+
+#[cfg(feature = "native")]
+pub mod native;
+
+use std::sync::Arc;
+
+pub use api::{ApiError, PaymentView};
+pub use config::{BackendConfig, CallPolicy, ProvidersConfig};
+pub use driver::Driven;
+pub use host::{Env, Transport};
+pub use http::{Method, Request, Response};
+pub use pages::COMPLETE_JS;
+pub use providers::{ProviderAdapter, Providers, Registered};
+
+use crate::store::SessionStore;
+
+/// The largest request body the API reads (413 `body_too_large` above).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// One backend: configuration, adapters, the store and the host's IO.
+pub struct Backend<S, T, E> {
+    config: BackendConfig,
+    providers: Providers,
+    store: Arc<S>,
+    transport: T,
+    env: E,
+}
+
+impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
+    /// A backend with the adapters of `config.providers`.
+    pub fn new(config: BackendConfig, store: Arc<S>, transport: T, env: E) -> Backend<S, T, E> {
+        let providers = Providers::from_config(&config.providers);
+        Backend::with_providers(config, providers, store, transport, env)
+    }
+
+    /// A backend with adapters of the caller's choosing (an adapter not yet in
+    /// [`Providers::from_config`], or a wrapped one in a test).
+    pub fn with_providers(
+        config: BackendConfig,
+        providers: Providers,
+        store: Arc<S>,
+        transport: T,
+        env: E,
+    ) -> Backend<S, T, E> {
+        Backend {
+            config,
+            providers,
+            store,
+            transport,
+            env,
+        }
+    }
+
+    pub fn config(&self) -> &BackendConfig {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Arc<S> {
+        &self.store
+    }
+}

@@ -1,0 +1,115 @@
+//! `Backend::handle`: every route of the HTTP API (docs/openapi.yaml) over plain
+//! [`Request`]/[`Response`] values, and what every answer carries: `no-store`, CORS for
+//! the configured checkout origins on `/v1/payments*`, the body limit, JSON errors (HTML
+//! on the browser-facing return routes). The handlers live in `payments` and `returns`.
+
+use super::api::ApiError;
+use super::host::{Env, Transport};
+use super::http::{Method, Request, Response};
+use super::{pages, Backend, MAX_BODY_BYTES};
+use crate::store::SessionStore;
+
+/// What a path names, before the method is looked at.
+enum Route<'a> {
+    Payments,
+    Payment(&'a str),
+    Method(&'a str),
+    PayrocReturn,
+    Return(&'a str),
+    DlocalWebhook,
+    CompleteJs,
+}
+
+fn route(path: &str) -> Option<Route<'_>> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    Some(match segments.as_slice() {
+        ["v1", "payments"] => Route::Payments,
+        ["v1", "payments", id] => Route::Payment(id),
+        ["v1", "payments", id, "method"] => Route::Method(id),
+        ["v1", "returns", "payroc"] => Route::PayrocReturn,
+        ["v1", "returns", id] => Route::Return(id),
+        ["v1", "webhooks", "dlocal"] => Route::DlocalWebhook,
+        ["v1", "complete.js"] => Route::CompleteJs,
+        _ => return None,
+    })
+}
+
+impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
+    /// Answers one request.
+    pub async fn handle(&self, request: Request) -> Response {
+        let cors = request.path.starts_with("/v1/payments");
+        let origin = request.header("origin").map(str::to_owned);
+        let mut response = self.dispatch(&request).await;
+        if cors {
+            if let Some(origin) = origin.filter(|o| self.config.allows_origin(o)) {
+                response = response.with_header("Access-Control-Allow-Origin", origin);
+            }
+            response = response.with_header("Vary", "Origin");
+        }
+        response
+            .with_header("Cache-Control", "no-store")
+            .with_header("X-Content-Type-Options", "nosniff")
+    }
+
+    async fn dispatch(&self, request: &Request) -> Response {
+        let Some(route) = route(&request.path) else {
+            return ApiError::new(404, "not_found", "no such route").response();
+        };
+        let browser_facing = matches!(route, Route::Return(_) | Route::PayrocReturn);
+        if request.body.len() > MAX_BODY_BYTES {
+            let message = format!("request bodies are limited to {MAX_BODY_BYTES} bytes");
+            return if browser_facing {
+                pages::error(413, "body_too_large", &message)
+            } else {
+                ApiError::new(413, "body_too_large", message).response()
+            };
+        }
+        let method = &request.method;
+        let result = match (route, method) {
+            (Route::Payments | Route::Payment(_) | Route::Method(_), Method::Options) => {
+                Ok(self.preflight(request))
+            }
+            (Route::Payments, Method::Post) => self.start(request).await,
+            (Route::Payment(id), Method::Get) => self.view(id).await,
+            (Route::Method(id), Method::Post) => self.method_completed(id, request).await,
+            (Route::PayrocReturn, Method::Get | Method::Post) => {
+                return self.payroc_return(request).await
+            }
+            (Route::Return(id), Method::Get | Method::Post) => {
+                return self.browser_return(id, request).await
+            }
+            (Route::DlocalWebhook, Method::Post) => self.dlocal_webhook(request).await,
+            (Route::CompleteJs, Method::Get) => Ok(Response::new(
+                200,
+                "text/javascript; charset=utf-8",
+                pages::COMPLETE_JS,
+            )),
+            _ if browser_facing => {
+                return pages::error(405, "method_not_allowed", "use GET or POST")
+            }
+            _ => Err(ApiError::new(
+                405,
+                "method_not_allowed",
+                "this route does not take that method",
+            )),
+        };
+        result.unwrap_or_else(|error| error.response())
+    }
+
+    /// `OPTIONS /v1/payments*`: a CORS preflight, answered for configured origins only.
+    fn preflight(&self, request: &Request) -> Response {
+        match request.header("origin") {
+            Some(origin) if self.config.allows_origin(origin) => Response {
+                status: 204,
+                headers: vec![
+                    ("Access-Control-Allow-Methods".into(), "GET, POST".into()),
+                    ("Access-Control-Allow-Headers".into(), "Content-Type".into()),
+                    ("Access-Control-Max-Age".into(), "600".into()),
+                ],
+                body: Vec::new(),
+            },
+            _ => ApiError::new(403, "origin_not_allowed", "this origin may not use the API")
+                .response(),
+        }
+    }
+}
