@@ -3,6 +3,8 @@
 //! Every change is a compare-and-set on `Session::version`.
 
 pub mod memory;
+#[cfg(feature = "native")]
+pub mod sqlite;
 
 use std::future::Future;
 
@@ -30,6 +32,10 @@ pub enum StoreError {
     /// A stored session could not be read back (schema drift, corruption).
     #[error("stored session unreadable: {0}")]
     Corrupt(String),
+    /// The store was written by a newer build (schema `found`, this build knows up to
+    /// `supported`); it is left untouched rather than misread.
+    #[error("session store schema {found} is newer than this build supports ({supported}); upgrade threeds-bridge")]
+    SchemaTooNew { found: u32, supported: u32 },
 }
 
 impl StoreError {
@@ -38,6 +44,7 @@ impl StoreError {
             StoreError::Duplicate => "duplicate_payment",
             StoreError::Unavailable(_) => "store_unavailable",
             StoreError::Corrupt(_) => "store_corrupt",
+            StoreError::SchemaTooNew { .. } => "store_schema_too_new",
         }
     }
 }

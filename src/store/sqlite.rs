@@ -1,0 +1,388 @@
+//! Sessions in one SQLite file: the native host's store (one process, one instance).
+//!
+//! Owns the file (created on first open, parent directories too), its durability settings
+//! (WAL, `synchronous=FULL`, a busy timeout), its schema and the ordered migrations that
+//! reach it (`PRAGMA user_version`), and the mapping between a [`Session`] and a row.
+//!
+//! A row keeps the session's serde JSON in `body`: that is the source of truth, so a new
+//! field on `Session` needs no migration. The other columns are copies that exist only for
+//! lookups and constraints: `id` (primary key), `provider` + `order_id` (unique together),
+//! `version` (compare-and-set), `expires_at_ms` and `is_final` (purge).
+//!
+//! Every SQLite call blocks, so each one runs on tokio's blocking pool; the store must be
+//! used inside a tokio runtime. It never sees a PAN: a `Session` holds only a `CardSummary`.
+//! See docs/backend/store.md.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{ffi, params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
+
+use super::{SessionStore, StoreError};
+use crate::payment::ProviderKind;
+use crate::session::Session;
+
+/// How long a writer waits for another connection's lock before giving up `Unavailable`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// The schema, as ordered steps: step `i` takes a file from `user_version` `i` to `i + 1`.
+/// Append only; never edit a step that has shipped.
+const MIGRATIONS: &[&str] = &[
+    // 1: one table; `body` is the session, the rest are indexed copies of it.
+    "CREATE TABLE sessions (
+        id            TEXT    NOT NULL PRIMARY KEY,
+        provider      TEXT    NOT NULL,
+        order_id      TEXT    NOT NULL,
+        version       INTEGER NOT NULL,
+        expires_at_ms INTEGER NOT NULL,
+        is_final      INTEGER NOT NULL CHECK (is_final IN (0, 1)),
+        body          TEXT    NOT NULL,
+        UNIQUE (provider, order_id)
+    ) STRICT;
+    CREATE INDEX sessions_by_expiry ON sessions (is_final, expires_at_ms);",
+];
+
+/// The `user_version` this build writes and understands.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// How long [`SqliteStore::purge_expired`] keeps a session after its `expires_at_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// For a final session: its result stays readable for support and reconciliation.
+    pub final_ms: u64,
+    /// For a session that never became final: it may be the only local trace of a
+    /// provider call that moved money before the process stopped, so keep it longer.
+    pub unfinished_ms: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Retention {
+        Retention {
+            final_ms: 30 * DAY_MS,
+            unfinished_ms: 90 * DAY_MS,
+        }
+    }
+}
+
+/// The session store of the native host: one SQLite file, one connection.
+#[derive(Debug)]
+pub struct SqliteStore {
+    connection: Arc<Mutex<Connection>>,
+    retention: Retention,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the store at `path` with the default [`Retention`].
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, Retention::default())
+    }
+
+    /// Opens (or creates) the store at `path`, migrating an older schema and refusing a
+    /// newer one (`SchemaTooNew`) before changing anything in the file. Blocks: call it at
+    /// startup.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        retention: Retention,
+    ) -> Result<SqliteStore, StoreError> {
+        let path = path.as_ref();
+        create_private_file(path)?;
+        let mut connection = Connection::open(path)?;
+        connection.busy_timeout(BUSY_TIMEOUT)?;
+        check_schema_version(&connection)?;
+        let journal: String =
+            connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        if !journal.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Unavailable(format!(
+                "the database refused WAL (journal_mode is {journal})"
+            )));
+        }
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        migrate(&mut connection)?;
+        Ok(SqliteStore {
+            connection: Arc::new(Mutex::new(connection)),
+            retention,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Deletes the sessions whose retention has run out and returns how many went:
+    /// a final session once `now_ms >= expires_at_ms + retention.final_ms`, an unfinished
+    /// one once `now_ms >= expires_at_ms + retention.unfinished_ms`.
+    pub async fn purge_expired(&self, now_ms: u64) -> Result<u64, StoreError> {
+        // `expires_at_ms <= cutoff`; -1 matches nothing (no retention has run out yet).
+        let cutoff = |retention_ms: u64| {
+            now_ms
+                .checked_sub(retention_ms)
+                .map_or(-1, |cutoff| i64::try_from(cutoff).unwrap_or(i64::MAX))
+        };
+        let (final_cutoff, unfinished_cutoff) = (
+            cutoff(self.retention.final_ms),
+            cutoff(self.retention.unfinished_ms),
+        );
+        self.run(move |connection| {
+            let deleted = connection
+                .prepare_cached(
+                    "DELETE FROM sessions
+                     WHERE (is_final = 1 AND expires_at_ms <= ?1)
+                        OR (is_final = 0 AND expires_at_ms <= ?2)",
+                )?
+                .execute(params![final_cutoff, unfinished_cutoff])?;
+            Ok(deleted as u64)
+        })
+        .await
+    }
+
+    /// Runs `job` on the blocking pool with the connection.
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let connection = Arc::clone(&self.connection);
+        tokio::task::spawn_blocking(move || job(&mut lock(&connection)))
+            .await
+            .map_err(|failed| StoreError::Unavailable(format!("store task failed: {failed}")))?
+    }
+}
+
+impl SessionStore for SqliteStore {
+    async fn create(&self, session: &Session) -> Result<(), StoreError> {
+        let row = SessionRow::of(session)?;
+        self.run(move |connection| {
+            connection
+                .prepare_cached(
+                    "INSERT INTO sessions
+                     (id, provider, order_id, version, expires_at_ms, is_final, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    row.id,
+                    row.provider,
+                    row.order_id,
+                    row.version,
+                    row.expires_at_ms,
+                    row.is_final,
+                    row.body
+                ])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        let id = id.to_owned();
+        self.run(move |connection| {
+            let found = connection
+                .prepare_cached("SELECT id, version, body FROM sessions WHERE id = ?1")?
+                .query_row(params![id], StoredBody::read)
+                .optional()?;
+            found.map(StoredBody::decode).transpose()
+        })
+        .await
+    }
+
+    async fn load_by_order(
+        &self,
+        provider: ProviderKind,
+        order_id: &str,
+    ) -> Result<Option<Session>, StoreError> {
+        let order_id = order_id.to_owned();
+        self.run(move |connection| {
+            let found = connection
+                .prepare_cached(
+                    "SELECT id, version, body FROM sessions
+                     WHERE provider = ?1 AND order_id = ?2",
+                )?
+                .query_row(params![provider.as_str(), order_id], StoredBody::read)
+                .optional()?;
+            found.map(StoredBody::decode).transpose()
+        })
+        .await
+    }
+
+    /// One `UPDATE … WHERE id = ? AND version = ? AND is_final = 0`: SQLite runs it under
+    /// its write lock, so of many concurrent swaps from the same version exactly one
+    /// changes a row. A final session is never replaced, whatever `next` says.
+    async fn swap(&self, next: &Session) -> Result<bool, StoreError> {
+        let Some(expected) = next.version.checked_sub(1) else {
+            return Ok(false);
+        };
+        let expected = to_i64(expected, "version")?;
+        let row = SessionRow::of(next)?;
+        self.run(move |connection| {
+            let changed = connection
+                .prepare_cached(
+                    "UPDATE sessions
+                     SET provider = ?2, order_id = ?3, version = ?4, expires_at_ms = ?5,
+                         is_final = ?6, body = ?7
+                     WHERE id = ?1 AND version = ?8 AND is_final = 0",
+                )?
+                .execute(params![
+                    row.id,
+                    row.provider,
+                    row.order_id,
+                    row.version,
+                    row.expires_at_ms,
+                    row.is_final,
+                    row.body,
+                    expected
+                ])?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+}
+
+/// A session as one row's values.
+struct SessionRow {
+    id: String,
+    provider: &'static str,
+    order_id: String,
+    version: i64,
+    expires_at_ms: i64,
+    is_final: bool,
+    body: String,
+}
+
+impl SessionRow {
+    fn of(session: &Session) -> Result<SessionRow, StoreError> {
+        let body = serde_json::to_string(session).map_err(|failed| {
+            StoreError::Unavailable(format!("cannot encode the session: {failed}"))
+        })?;
+        Ok(SessionRow {
+            id: session.id.clone(),
+            provider: session.provider.as_str(),
+            order_id: session.order_id.clone(),
+            version: to_i64(session.version, "version")?,
+            // Only ever compared with a cutoff: a far future stays far future.
+            expires_at_ms: i64::try_from(session.expires_at_ms).unwrap_or(i64::MAX),
+            is_final: session.phase.is_final(),
+            body,
+        })
+    }
+}
+
+/// What a lookup reads back: the body, and the columns it must agree with.
+struct StoredBody {
+    id: String,
+    version: i64,
+    body: String,
+}
+
+impl StoredBody {
+    fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredBody> {
+        Ok(StoredBody {
+            id: row.get(0)?,
+            version: row.get(1)?,
+            body: row.get(2)?,
+        })
+    }
+
+    /// The session in `body`, or `Corrupt`. The message names the kind and place of the
+    /// damage, never the stored text itself.
+    fn decode(self) -> Result<Session, StoreError> {
+        let session: Session = serde_json::from_str(&self.body).map_err(|failed| {
+            StoreError::Corrupt(format!(
+                "body is not a session ({:?} error at line {} column {})",
+                failed.classify(),
+                failed.line(),
+                failed.column()
+            ))
+        })?;
+        let version_agrees = i64::try_from(session.version).is_ok_and(|v| v == self.version);
+        if session.id != self.id || !version_agrees {
+            return Err(StoreError::Corrupt(
+                "body disagrees with its row's id or version".into(),
+            ));
+        }
+        Ok(session)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(failed: rusqlite::Error) -> StoreError {
+        if let rusqlite::Error::SqliteFailure(code, _) = &failed {
+            match code.extended_code {
+                ffi::SQLITE_CONSTRAINT_PRIMARYKEY | ffi::SQLITE_CONSTRAINT_UNIQUE => {
+                    return StoreError::Duplicate;
+                }
+                _ => {}
+            }
+            if matches!(
+                code.code,
+                ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase
+            ) {
+                return StoreError::Corrupt(failed.to_string());
+            }
+        }
+        StoreError::Unavailable(failed.to_string())
+    }
+}
+
+fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(value)
+        .map_err(|_| StoreError::Unavailable(format!("{what} {value} does not fit the store")))
+}
+
+/// A poisoned lock only means a job panicked; SQLite rolled its transaction back.
+fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    connection
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Creates the parent directories and, on first open, the file itself readable by its
+/// owner only (SQLite gives `-wal` and `-shm` the same permissions).
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    let unavailable = |failed: std::io::Error| {
+        StoreError::Unavailable(format!("cannot create {}: {failed}", path.display()))
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(unavailable)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop).map_err(unavailable)
+}
+
+fn user_version(connection: &Connection) -> Result<u32, StoreError> {
+    let found: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    u32::try_from(found)
+        .map_err(|_| StoreError::Corrupt(format!("schema version {found} is not one of ours")))
+}
+
+fn check_schema_version(connection: &Connection) -> Result<u32, StoreError> {
+    let found = user_version(connection)?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok(found)
+}
+
+/// Applies the missing steps, each in its own write transaction together with its
+/// `user_version`, so a crash leaves the file at one version or the next, never between.
+fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    loop {
+        let step = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Read again under the write lock: another process may have migrated meanwhile.
+        let found = check_schema_version(&step)?;
+        let Some(migration) = MIGRATIONS.get(found as usize) else {
+            return Ok(());
+        };
+        step.execute_batch(migration)?;
+        step.pragma_update(None, "user_version", found + 1)?;
+        step.commit()?;
+    }
+}
