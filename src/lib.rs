@@ -21,6 +21,8 @@
 
 #[cfg(feature = "json")]
 pub mod backend;
+#[cfg(feature = "native")]
+pub mod demo;
 pub mod emv;
 pub mod payment;
 #[cfg(feature = "json")]
