@@ -4,11 +4,13 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := . target/toolchain.env &&
+# The native binary `make native` builds (cargo honours CARGO_TARGET_DIR when it is set).
+BIN := $${CARGO_TARGET_DIR:-target}/native/threeds-bridge
 WASM := --target wasm32-unknown-unknown $$BUILD_STD
 BROWSER := --no-default-features --features browser
 SIZE_BUDGET := 30720
 
-.PHONY: setup build native pkg size lint test test-native test-wasm test-pkg demo clean
+.PHONY: setup build native pkg size lint test test-native test-wasm test-pkg test-e2e demo clean
 
 setup:
 	@scripts/setup.sh
@@ -50,12 +52,19 @@ test-wasm: setup
 test-pkg: size
 	@shopt -s nullglob; files=(tests/*.test.mjs); [ $${#files[@]} = 0 ] || node --test "$${files[@]}"
 
-test: lint test-native test-wasm test-pkg
+## test-e2e: tests/e2e/*.test.mjs: the demo (`threeds-bridge demo` on free ports) paid
+## through every provider, display mode and contract card in headless Chromium
+## (playwright-core); screenshots of failures land in target/e2e/
+test-e2e: native pkg
+	@$(ENV) THREEDS_BRIDGE_BIN=$(BIN) node --test tests/e2e/*.test.mjs
+
+test: lint test-native test-wasm test-pkg test-e2e
 	@echo "make test: every suite passed"
 
-demo:
-	@echo "make demo: the demo checkout is not built yet (issue 6); run 'threeds-bridge sandbox' meanwhile" >&2
-	@exit 1
+## demo: the demo checkout page and backend on http://127.0.0.1:8080, the provider
+## sandbox on http://127.0.0.1:8081 (ports: make demo DEMO_ARGS="--port 9080 --sandbox-port 9081")
+demo: native pkg
+	@$(ENV) $(BIN) demo $(DEMO_ARGS)
 
 
 clean:

@@ -112,6 +112,8 @@ pub fn backend_config(page_url: &str, sandbox_url: &str) -> BackendConfig {
 struct DemoState {
     page_url: String,
     sandbox_url: String,
+    /// The providers the backend offers (`payroc`, …), for the page and the tests.
+    providers: Vec<&'static str>,
     log: Arc<ExchangeLog>,
     files: Arc<StaticFiles>,
 }
@@ -142,6 +144,7 @@ pub async fn start(options: DemoOptions) -> Result<RunningDemo, String> {
     );
     let config = backend_config(&page_url, &sandbox_url);
     config.validate()?;
+    let providers = offered(&config.providers);
     let transport = RecordingTransport::new(ReqwestTransport::new(&config.calls)?, &sandbox_url);
     let backend = Arc::new(Backend::new(config, store.clone(), transport, SystemEnv));
 
@@ -153,6 +156,7 @@ pub async fn start(options: DemoOptions) -> Result<RunningDemo, String> {
     let state = DemoState {
         page_url: page_url.clone(),
         sandbox_url: sandbox_url.clone(),
+        providers,
         log,
         files: Arc::new(StaticFiles {
             www: options.root.join("www"),
@@ -191,6 +195,17 @@ pub async fn start(options: DemoOptions) -> Result<RunningDemo, String> {
     })
 }
 
+fn offered(providers: &ProvidersConfig) -> Vec<&'static str> {
+    [
+        ("payroc", providers.payroc.is_some()),
+        ("dlocal", providers.dlocal.is_some()),
+        ("paysafe", providers.paysafe.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect()
+}
+
 async fn bind(host: &str, port: u16) -> Result<tokio::net::TcpListener, String> {
     let bound = match host.parse::<IpAddr>() {
         Ok(ip) => tokio::net::TcpListener::bind(SocketAddr::new(ip, port)).await,
@@ -214,6 +229,7 @@ async fn demo_config(State(state): State<DemoState>) -> Response {
         "backendUrl": state.page_url,
         "sandboxUrl": state.sandbox_url,
         "ledgerUrl": format!("{}/_sandbox/ledger", state.sandbox_url),
+        "providers": state.providers,
     });
     secured(&state, Json(body).into_response())
 }
