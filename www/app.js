@@ -217,7 +217,6 @@ function paymentRequest(pending) {
       document: $("payer-document").value,
       country: $("payer-country").value.toUpperCase(),
     },
-    checkoutOrigin: location.origin,
     returnUrl: `${location.origin}/?returned=1`,
   };
 }
