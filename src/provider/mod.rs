@@ -4,6 +4,7 @@
 //! Adapters never open sockets, read clocks or draw random numbers; the host passes
 //! time and fresh ids in a [`Context`].
 
+pub mod bambora;
 pub mod dlocal;
 pub mod http;
 pub mod payroc;

@@ -1,0 +1,542 @@
+//! Bambora North America (Worldline) Payment API v1: a card or token payment with 3-D
+//! Secure run by Bambora (the seed's "two-step process"), or with the merchant's own
+//! authentication (the "integrated process").
+//!
+//! The flow, as steps for the host:
+//! 1. `POST {base}/v1/payments` (`Authorization: Passcode base64(merchant_id:passcode)`)
+//!    with the card (or token), the amount in decimal dollars, `term_url` = this
+//!    session's return route and `3d_secure {enabled, version: 2, auth_required, browser}`;
+//! 2. 200: the payment is over (approved `"1"` or declined `"0"`); 402: declined, or 311
+//!    "3D Secure Failed"; 302: `contents` is read here into the issuer's form
+//!    ([`IssuerForm`]: only PaReq/MD/TermUrl or creq/threeDSSessionData, posting to https
+//!    or the sandbox) and the browser is sent to the challenge;
+//! 3. the issuer posts `PaRes`+`MD` or `cres`+`threeDSSessionData` to the return route;
+//!    a return that is not this payment's is refused (`returns`);
+//! 4. `POST {base}/v1/payments/{merchant_data}/continue` with `card_response {pa_res | cres}`:
+//!    Bambora's answer, never the browser's, decides.
+//!
+//! Bambora takes no idempotency key, so neither call is retry-safe: a lost answer ends the
+//! payment `error`/`provider_timeout` (outcome unknown), never a second call.
+//!
+//! This module owns the flow; `config` the configuration, `wire` the JSON shapes,
+//! `contents` the 302's HTML, `returns` the browser's return, `outcome` what answers mean.
+//! It must not do IO, read a clock or keep a card in its state: the number and CVD go out
+//! once, in the request `start` builds, and the state keeps a [`CardSummary`] only.
+//! See docs/backend/bambora.md.
+
+mod config;
+mod contents;
+mod outcome;
+mod returns;
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, ReturnRefused, Step,
+    TransportFailure,
+};
+use crate::emv::browser::format_ip;
+use crate::emv::{ChallengeWindowSize, Eci, ThreeDsCompInd, TransStatus};
+use crate::payment::{
+    BrowserAction, CardSummary, ExternalAuthentication, PaymentMethod, PaymentResult, PaymentStart,
+    PaymentStatus, ResultCode,
+};
+pub use config::{Config, PRODUCTION_URL};
+pub use contents::{ContentsError, IssuerForm};
+use outcome::{bad_response, rejected_here, Answer, Known};
+pub use returns::{IssuerAnswer, ReturnError};
+use wire::Amount;
+
+/// Bambora's `order_number` limit.
+pub const MAX_ORDER_NUMBER_CHARS: usize = 30;
+/// Bambora's `customer_ip` limit: a longer (IPv6) address is left out.
+const MAX_CUSTOMER_IP_CHARS: usize = 30;
+/// Bambora's `token.code` limit.
+const MAX_TOKEN_CHARS: usize = 40;
+
+/// The Bambora adapter: configuration only, shared by every session.
+#[derive(Debug, Clone)]
+pub struct BamboraAdapter {
+    config: Config,
+}
+
+/// What the payment asked for, kept for reading the answers (no card number in it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    order_number: String,
+    /// Minor units.
+    amount: u64,
+    /// Known when the page sent card details; a token payment learns the brand from
+    /// Bambora's answer.
+    card: Option<CardSummary>,
+    authentication: Authentication,
+    /// The page's challenge window, for a 1.0.2 form (a CReq names its own).
+    window_size: ChallengeWindowSize,
+}
+
+/// Who authenticates the cardholder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum Authentication {
+    /// Bambora runs 3-D Secure; `version` is the one asked for (2 with browser details,
+    /// else the account's default).
+    Bambora { version: Option<u8> },
+    /// The merchant's own 3DS server or MPI did; Bambora only authorizes.
+    Merchant {
+        version: String,
+        trans_status: TransStatus,
+        eci: Eci,
+    },
+}
+
+/// The challenge that ran, as the result reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenged {
+    /// `1.0.2`, or the CReq's messageVersion.
+    version: String,
+    legacy: bool,
+}
+
+/// Where a Bambora payment is between steps. Holds no card number, CVD or credential.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum State {
+    /// Waiting for `POST /v1/payments`.
+    Creating { order: Order },
+    /// The browser is at the issuer with `issuer`; `continue_id` is Bambora's
+    /// `merchant_data` (1.0.2) or `3d_session_data` (2.x).
+    AwaitingIssuer {
+        order: Order,
+        continue_id: String,
+        issuer: IssuerForm,
+        window_size: ChallengeWindowSize,
+    },
+    /// Waiting for `continue`.
+    Continuing { order: Order, challenge: Challenged },
+}
+
+impl BamboraAdapter {
+    pub fn new(config: Config) -> BamboraAdapter {
+        BamboraAdapter { config }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn post(&self, path: &str, body: &impl Serialize, purpose: &'static str) -> HttpRequest {
+        let body = serde_json::to_string(body).unwrap_or_default();
+        // Not retry-safe (the default of `post_json`): Bambora has no idempotency key,
+        // and a repeat of either call could authorize a second time.
+        HttpRequest::post_json(self.config.url(path), body, purpose)
+            .header("Authorization", self.config.authorization())
+    }
+
+    /// The `POST /v1/payments` body, or the result that ends the payment before any call.
+    fn create(
+        &self,
+        payment: &PaymentStart,
+        cx: &Context,
+    ) -> Result<(Order, HttpRequest), PaymentResult> {
+        if !payment.currency.eq_ignore_ascii_case(&self.config.currency) {
+            return Err(rejected_here(
+                "currency",
+                &format!(
+                    "this Bambora merchant account settles in {} only; the payment is in {}",
+                    self.config.currency, payment.currency
+                ),
+            ));
+        }
+        let amount = Amount::new(payment.amount).ok_or_else(|| {
+            rejected_here(
+                "amount",
+                "Bambora takes 0.01 to 99999999.99 in the account's currency",
+            )
+        })?;
+        let order_number = payment.order_id.trim();
+        if order_number.is_empty() || order_number.chars().count() > MAX_ORDER_NUMBER_CHARS {
+            return Err(rejected_here(
+                "order_number",
+                "Bambora's order_number is 1 to 30 characters",
+            ));
+        }
+        let (authentication, three_d_secure, passthrough) = match &payment.external_authentication {
+            Some(external) => {
+                let (three_d_secure, passthrough) = merchant_authentication(external)?;
+                let authentication = Authentication::Merchant {
+                    version: external.version.clone(),
+                    trans_status: external.trans_status,
+                    eci: external.eci,
+                };
+                (authentication, three_d_secure, passthrough)
+            }
+            None => {
+                // 3DS 2 needs every browser member Bambora requires; without them the
+                // account's default version is asked for (a 2.x card range then
+                // answers 400, which ends the payment as Bambora's refusal).
+                let browser = payment.browser.to_bambora().ok();
+                let version = browser.as_ref().map(|_| 2);
+                let three_d_secure = wire::ThreeDSecure::Authenticate {
+                    enabled: true,
+                    version,
+                    auth_required: self.config.auth_required,
+                    browser,
+                };
+                (
+                    Authentication::Bambora { version },
+                    Some(three_d_secure),
+                    None,
+                )
+            }
+        };
+        let term_url =
+            matches!(authentication, Authentication::Bambora { .. }).then(|| cx.return_url());
+        let customer_ip = payment
+            .browser
+            .ip()
+            .map(format_ip)
+            .filter(|ip| ip.len() <= MAX_CUSTOMER_IP_CHARS);
+        let mut body = wire::PaymentRequest {
+            order_number,
+            amount: amount.json(),
+            payment_method: "card",
+            customer_ip,
+            term_url: term_url.as_deref(),
+            card: None,
+            token: None,
+        };
+        let card = match &payment.method {
+            PaymentMethod::Card(card) => {
+                body.card = Some(wire::CardBody {
+                    name: &card.holder_name,
+                    number: card.number.expose(),
+                    expiry_month: format!("{:02}", card.expiry_month),
+                    expiry_year: format!("{:02}", card.expiry_year % 100),
+                    cvd: card.cvv.expose(),
+                    complete: true,
+                    three_d_secure,
+                    passthrough,
+                });
+                Some(CardSummary::from(&card.number))
+            }
+            PaymentMethod::Token { token } => {
+                if token.is_empty()
+                    || token.len() > MAX_TOKEN_CHARS
+                    || !token.bytes().all(|b| b.is_ascii_graphic())
+                {
+                    return Err(rejected_here(
+                        "token.code",
+                        "a Bambora single-use token is 1 to 40 printable characters",
+                    ));
+                }
+                let Some(name) = payment
+                    .payer
+                    .name
+                    .as_deref()
+                    .filter(|n| !n.trim().is_empty())
+                else {
+                    return Err(rejected_here(
+                        "token.name",
+                        "a Bambora token payment needs the cardholder's name (payer.name)",
+                    ));
+                };
+                body.payment_method = "token";
+                body.token = Some(wire::TokenBody {
+                    code: token,
+                    name,
+                    complete: true,
+                    three_d_secure,
+                    passthrough,
+                });
+                None
+            }
+        };
+        let request = self.post("/v1/payments", &body, "bambora.payment");
+        let order = Order {
+            order_number: order_number.to_owned(),
+            amount: payment.amount,
+            card,
+            authentication,
+            window_size: payment.window_size,
+        };
+        Ok((order, request))
+    }
+
+    /// A 302: the issuer form out of `contents`, and the browser sent to it.
+    fn challenge(&self, order: Order, redirect: wire::Redirect, cx: &Context) -> Step<State> {
+        if matches!(order.authentication, Authentication::Merchant { .. }) {
+            return Step::Done(bad_response(
+                "a 302 for a payment that carried the merchant's own authentication",
+            ));
+        }
+        let continue_id = match continue_id(&redirect) {
+            Ok(id) => id,
+            Err(problem) => return Step::Done(bad_response(problem)),
+        };
+        let sandbox_origin = self.config.origin();
+        let term_url = cx.return_url();
+        let expected = contents::Expected {
+            continue_id: &continue_id,
+            term_url: &term_url,
+            sandbox_origin: sandbox_origin.as_deref(),
+        };
+        let issuer = match IssuerForm::parse(&redirect.contents, expected) {
+            Ok(issuer) => issuer,
+            Err(problem) => {
+                return Step::Done(
+                    PaymentResult::failed(PaymentStatus::Error, ResultCode::ProviderBadResponse)
+                        .with_provider_error("bad_contents", problem.to_string()),
+                )
+            }
+        };
+        let window_size = issuer.window_size().unwrap_or(order.window_size);
+        issuer_step(State::AwaitingIssuer {
+            order,
+            continue_id,
+            issuer,
+            window_size,
+        })
+    }
+
+    fn resume(
+        &self,
+        order: Order,
+        continue_id: &str,
+        issuer: &IssuerForm,
+        answer: IssuerAnswer,
+    ) -> Step<State> {
+        let card_response = match &answer {
+            IssuerAnswer::PaRes(pa_res) => wire::CardResponse::PaRes(pa_res),
+            IssuerAnswer::CRes(cres) => wire::CardResponse::CRes(cres),
+        };
+        let body = wire::ContinueRequest {
+            payment_method: "credit_card",
+            card_response,
+        };
+        let request = self.post(
+            &format!("/v1/payments/{continue_id}/continue"),
+            &body,
+            "bambora.continue",
+        );
+        Step::Call {
+            state: State::Continuing {
+                order,
+                challenge: Challenged {
+                    version: issuer.version(),
+                    legacy: issuer.is_legacy(),
+                },
+            },
+            request,
+        }
+    }
+}
+
+/// The merchant's own authentication as Bambora's integrated `3d_secure` (1.0.2) or
+/// `3d_secure_passthrough` (2.x), or the result that ends the payment: N and R forbid
+/// an authorization, and a non-final status is no authentication.
+fn merchant_authentication(
+    external: &ExternalAuthentication,
+) -> Result<
+    (
+        Option<wire::ThreeDSecure<'_>>,
+        Option<wire::Passthrough<'_>>,
+    ),
+    PaymentResult,
+> {
+    let outcome = |result: PaymentResult| PaymentResult {
+        trans_status: Some(external.trans_status),
+        eci: Some(external.eci),
+        three_ds_version: Some(external.version.clone()),
+        ..result
+    };
+    match external.trans_status {
+        TransStatus::Y | TransStatus::A | TransStatus::U => {}
+        TransStatus::N | TransStatus::R => {
+            return Err(outcome(PaymentResult::failed(
+                PaymentStatus::Failed,
+                ResultCode::AuthenticationFailed,
+            )))
+        }
+        other => {
+            return Err(outcome(rejected_here(
+                "external_authentication.trans_status",
+                &format!(
+                    "transStatus {} is not a finished authentication",
+                    other.as_str()
+                ),
+            )))
+        }
+    }
+    let cavv = external.cavv.as_str();
+    if outcome::generation_of(&external.version) == crate::emv::Generation::Legacy {
+        let Some(xid) = external.xid.as_deref() else {
+            return Err(outcome(rejected_here(
+                "3d_secure.xid",
+                "Bambora's integrated 3-D Secure 1.0.2 needs the xid",
+            )));
+        };
+        let integrated = wire::ThreeDSecure::Integrated {
+            enabled: true,
+            xid,
+            cavv: (!cavv.is_empty()).then_some(cavv),
+            eci: external.eci.value(),
+        };
+        return Ok((Some(integrated), None));
+    }
+    let Some(ds_transaction_id) = external.ds_transaction_id.as_deref() else {
+        return Err(outcome(rejected_here(
+            "3d_secure_passthrough.ds_transaction_id",
+            "Bambora's 3-D Secure 2 passthrough needs the directory server transaction id",
+        )));
+    };
+    let passthrough = wire::Passthrough {
+        version: 2,
+        xid: external.xid.as_deref(),
+        eci: external.eci.value(),
+        cavv: (!cavv.is_empty()).then_some(cavv),
+        ds_transaction_id,
+    };
+    Ok((None, Some(passthrough)))
+}
+
+/// The id `continue` takes: `3d_session_data` (2.x) or `merchant_data` (1.0.2); it goes
+/// into a URL path, so only letters, digits, `-`, `_` and `=` are accepted (no `/`, no
+/// `.`: it cannot climb out of `/v1/payments/{id}/continue`).
+fn continue_id(redirect: &wire::Redirect) -> Result<String, &'static str> {
+    let id = match (&redirect.merchant_data, &redirect.three_d_session_data) {
+        (Some(a), Some(b)) if a != b => return Err("the 302 names two different payments"),
+        (_, Some(id)) | (Some(id), None) => id,
+        (None, None) => return Err("the 302 has neither merchant_data nor 3d_session_data"),
+    };
+    let url_safe = id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'='));
+    if id.is_empty() || id.len() > 256 || !url_safe {
+        return Err("the 302's payment id is not one Bambora sends");
+    }
+    Ok(id.clone())
+}
+
+/// The browser step of a state waiting for the issuer, again or for the first time.
+fn issuer_step(state: State) -> Step<State> {
+    match state {
+        State::AwaitingIssuer {
+            ref issuer,
+            window_size,
+            ..
+        } => {
+            let action = BrowserAction::Challenge {
+                form: issuer.form(),
+                window_size,
+            };
+            Step::Browser { state, action }
+        }
+        // A state that waits for a call cannot be moved by the browser or the page; hosts
+        // refuse such returns through `verify_browser_return` first.
+        _ => Step::Done(
+            PaymentResult::failed(PaymentStatus::Error, ResultCode::ProviderBadResponse)
+                .with_provider_error("unexpected_event", "an event this step does not expect"),
+        ),
+    }
+}
+
+impl Adapter for BamboraAdapter {
+    type State = State;
+
+    fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<State> {
+        match self.create(payment, cx) {
+            Ok((order, request)) => Step::Call {
+                state: State::Creating { order },
+                request,
+            },
+            Err(result) => Step::Done(result),
+        }
+    }
+
+    fn on_response(
+        &self,
+        state: State,
+        response: Result<HttpResponse, TransportFailure>,
+        cx: &Context,
+    ) -> Step<State> {
+        match state {
+            State::Creating { order } => {
+                let known = Known {
+                    order: &order,
+                    challenge: None,
+                };
+                match known.classify(response) {
+                    Answer::Payment(payment) => Step::Done(known.payment_result(payment)),
+                    Answer::Redirect(redirect) => self.challenge(order, redirect, cx),
+                    Answer::Ended(result) => Step::Done(result),
+                }
+            }
+            State::Continuing { order, challenge } => {
+                let known = Known {
+                    order: &order,
+                    challenge: Some(&challenge),
+                };
+                match known.classify(response) {
+                    Answer::Payment(payment) => Step::Done(known.payment_result(payment)),
+                    Answer::Redirect(_) => {
+                        Step::Done(bad_response("continue answered with another 302"))
+                    }
+                    Answer::Ended(result) => Step::Done(result),
+                }
+            }
+            // No call was outstanding: nothing to read, the browser step stands.
+            state @ State::AwaitingIssuer { .. } => issuer_step(state),
+        }
+    }
+
+    /// The issuer's return, checked by [`Adapter::verify_browser_return`]'s rules: a
+    /// refused one leaves the payment at the same browser step.
+    fn on_browser_return(&self, state: State, ret: &BrowserReturn, _cx: &Context) -> Step<State> {
+        let State::AwaitingIssuer {
+            order,
+            continue_id,
+            issuer,
+            window_size,
+        } = state
+        else {
+            return issuer_step(state);
+        };
+        match returns::verify(&issuer, ret) {
+            Ok(answer) => self.resume(order, &continue_id, &issuer, answer),
+            Err(_) => issuer_step(State::AwaitingIssuer {
+                order,
+                continue_id,
+                issuer,
+                window_size,
+            }),
+        }
+    }
+
+    fn verify_browser_return(
+        &self,
+        state: &State,
+        ret: &BrowserReturn,
+        _cx: &Context,
+    ) -> Result<(), ReturnRefused> {
+        match state {
+            State::AwaitingIssuer { issuer, .. } => returns::verify(issuer, ret)
+                .map(drop)
+                .map_err(|e| e.refused()),
+            _ => Err(ReturnError::NotAwaiting.refused()),
+        }
+    }
+
+    /// Bambora's payments API has no 3DS Method step: the adapter never asks for one.
+    fn on_method_completed(
+        &self,
+        state: State,
+        _completion: ThreeDsCompInd,
+        _cx: &Context,
+    ) -> Step<State> {
+        issuer_step(state)
+    }
+}
