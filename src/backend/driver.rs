@@ -21,8 +21,9 @@ const MAX_CALLS_PER_DRIVE: usize = 16;
 pub enum Driven {
     /// This drive moved the session; here it is, as stored.
     Moved(Session),
-    /// Another actor moved the session first; this drive changed nothing (the session
-    /// is the last one this drive saw; reload it for the truth).
+    /// Another actor moved the session first (before this drive's first step, or between
+    /// two of its steps); the session is the last one this drive stored or saw: reload
+    /// it for the truth.
     Lost(Session),
 }
 
@@ -104,7 +105,6 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         mut session: Session,
         mut step: Step<AdapterState>,
     ) -> Result<Driven, StoreError> {
-        let mut moved = false;
         for _ in 0..MAX_CALLS_PER_DRIVE {
             let (phase, call) = match step {
                 Step::Done(result) => (Phase::Final { result }, None),
@@ -118,13 +118,8 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 ),
             };
             let Some(next) = self.persist(&session, phase).await? else {
-                return Ok(if moved {
-                    Driven::Moved(session)
-                } else {
-                    Driven::Lost(session)
-                });
+                return Ok(Driven::Lost(session));
             };
-            moved = true;
             session = next;
             let (Phase::Calling { .. }, Some((state, request))) = (&session.phase, call) else {
                 return Ok(Driven::Moved(session));
@@ -178,6 +173,24 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             self.env.sleep(policy.backoff_ms * u64::from(attempt)).await;
             attempt += 1;
         }
+    }
+
+    /// `session`, once the actor moving it (another request, a webhook) has taken it to a
+    /// browser step or its result: the page asked for the next step, not for "busy".
+    /// Waits at most one call lease, polling the store.
+    pub(crate) async fn settled(&self, mut session: Session) -> Result<Session, StoreError> {
+        const POLL_MS: u64 = 20;
+        let deadline = self.env.now_ms() + self.config.calls.lease_ms();
+        while matches!(session.phase, Phase::Starting | Phase::Calling { .. })
+            && self.env.now_ms() < deadline
+        {
+            self.env.sleep(POLL_MS).await;
+            let Some(current) = self.store.load(&session.id).await? else {
+                break;
+            };
+            session = self.settle(current).await?;
+        }
+        Ok(session)
     }
 
     /// Brings a loaded session up to date before a route acts on it: an expired session

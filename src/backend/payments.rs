@@ -65,7 +65,12 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         let session = match self.drive(adapter, session, step).await {
             Ok(Driven::Moved(s)) => s,
             // A notification overtook the first answer: show what it stored.
-            Ok(Driven::Lost(s)) => self.load(&id).await?.unwrap_or(s),
+            Ok(Driven::Lost(s)) => {
+                let current = self.load(&id).await?.unwrap_or(s);
+                self.settled(current)
+                    .await
+                    .map_err(|e| ApiError::store(&e))?
+            }
             Err(e) => return Err(ApiError::store(&e)),
         };
         Ok(Response::json(201, &PaymentView::of(&session)))
@@ -265,7 +270,12 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         let step = adapter.on_method_completed(state, body.completion, &self.context(&session));
         let session = match self.drive(adapter, session.clone(), step).await {
             Ok(Driven::Moved(s)) => s,
-            Ok(Driven::Lost(_)) => self.load(id).await?.ok_or_else(ApiError::not_found)?,
+            Ok(Driven::Lost(_)) => {
+                let current = self.load(id).await?.ok_or_else(ApiError::not_found)?;
+                self.settled(current)
+                    .await
+                    .map_err(|e| ApiError::store(&e))?
+            }
             Err(e) => return Err(ApiError::store(&e)),
         };
         Ok(Response::json(200, &PaymentView::of(&session)))

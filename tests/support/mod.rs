@@ -2,6 +2,7 @@
 //! free port, read the form a page would submit, and submit it.
 #![allow(dead_code)]
 
+pub mod backend;
 pub mod flow;
 
 use threeds_bridge::sandbox::{spawn, RunningSandbox, SandboxConfig};

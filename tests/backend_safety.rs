@@ -1,0 +1,503 @@
+//! What must never happen, over real HTTP against the sandbox: a second charge (double
+//! start, replayed return, duplicated notifications, a connection dropped after the
+//! provider committed), a forged return or webhook changing anything, a hung provider
+//! hanging the browser, a restart losing a payment mid-challenge, a PAN in a log line or
+//! a response; and the API's edges: body limit, CORS, no-store, JSON errors, expiry.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::backend::{
+    follow, follow_until_backend, harness, logs, next_form, pay, start_body, Cardholder, Harness,
+    CHECKOUT,
+};
+use support::browser;
+use threeds_bridge::sandbox::faults::FaultRule;
+use threeds_bridge::sandbox::ledger::Provider;
+
+const RIGHT: Cardholder = Cardholder::Types("1234");
+
+fn rule(provider: Provider, endpoint: &str) -> FaultRule {
+    FaultRule {
+        provider: Some(provider),
+        endpoint: Some(endpoint.to_owned()),
+        ..Default::default()
+    }
+}
+
+/// Starts a payment that stops at its challenge; answers the id and the view.
+async fn at_challenge(h: &Harness, provider: &str, display: &str) -> (String, Value, Value) {
+    let body = start_body(provider, "4000000000002008", display);
+    let (status, view) = h.start(&body).await;
+    assert_eq!(status, 201, "{view}");
+    let kind = view["next"]["type"].as_str().unwrap_or_default();
+    assert!(kind == "challenge" || kind == "redirect", "{view}");
+    (view["id"].as_str().unwrap().to_owned(), view, body)
+}
+
+fn is_html(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get("content-type")
+        .and_then(|t| t.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"))
+}
+
+#[tokio::test]
+async fn the_same_order_twice_is_one_payment_and_one_charge() {
+    let h = harness().await;
+    let body = start_body("paysafe", "4000000000001000", "iframe");
+    let (first, second) = tokio::join!(h.start(&body), h.start(&body));
+    let mut statuses = [first.0, second.0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 201], "{} / {}", first.1, second.1);
+    assert_eq!(first.1["id"], second.1["id"]);
+    let (status, third) = h.start(&body).await;
+    assert_eq!(status, 200);
+    assert_eq!(third["result"]["status"], "authorized", "{third}");
+    assert_eq!(h.ledger("paysafe").len(), 1, "one charge");
+
+    let mut other_amount = body.clone();
+    other_amount["amount"] = json!(5000);
+    let (status, error) = h.start(&other_amount).await;
+    assert_eq!(status, 409);
+    assert_eq!(error["error"]["code"], "duplicate_payment");
+    assert_eq!(h.ledger("paysafe").len(), 1);
+}
+
+#[tokio::test]
+async fn a_replayed_return_changes_nothing_and_charges_nothing() {
+    let h = harness().await;
+    for (provider, display) in [
+        ("paysafe", "iframe"),
+        ("dlocal", "redirect"),
+        ("payroc", "redirect"),
+    ] {
+        let (id, view, _) = at_challenge(&h, provider, display).await;
+        let landing = follow(&h.url, next_form(&view), RIGHT).await;
+        let done = h.view(&id).await.1;
+        assert_eq!(done["result"]["status"], "authorized", "{provider}: {done}");
+        let charges = h.ledger(provider).len();
+        assert_eq!(charges, 1, "{provider}");
+        let replay = landing.sent.submit(&browser(), &landing.sent.action).await;
+        assert_eq!(
+            replay.status().as_u16(),
+            landing.status,
+            "{provider}: the same answer"
+        );
+        assert_eq!(h.view(&id).await.1, done, "{provider}: nothing changed");
+        assert_eq!(
+            h.ledger(provider).len(),
+            charges,
+            "{provider}: no second charge"
+        );
+    }
+}
+
+#[tokio::test]
+async fn forged_returns_get_an_error_page_and_change_nothing() {
+    let h = harness().await;
+    let client = browser();
+    for provider in ["paysafe", "dlocal"] {
+        let (id, view, _) = at_challenge(&h, provider, "iframe").await;
+        let forged = client
+            .post(format!("{}/v1/returns/{id}", h.url))
+            .form(&[
+                ("authenticationId", "a-forged-id"),
+                ("payload", "eyJ0cmFuc1N0YXR1cyI6IlkifQ"),
+                ("paymentId", "D-4-forged"),
+                ("status", "PAID"),
+                ("date", "2026-01-01T00:00:00Z"),
+                ("signature", "00"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 400, "{provider}");
+        assert!(is_html(&forged), "{provider}: an HTML page");
+        assert_eq!(h.view(&id).await.1, view, "{provider}: nothing changed");
+        // The real cardholder still finishes.
+        follow(&h.url, next_form(&view), RIGHT).await;
+        assert_eq!(h.view(&id).await.1["result"]["status"], "authorized");
+    }
+
+    // Payroc's receipt is unsigned: a malformed one is refused outright...
+    let (id, view, body) = at_challenge(&h, "payroc", "redirect").await;
+    let order = body["orderId"].as_str().unwrap();
+    let receipt = |reference: &'static str| {
+        client
+            .get(format!("{}/v1/returns/payroc", h.url))
+            .query(&[
+                ("orderId", order),
+                ("result", "A"),
+                ("status", "Y"),
+                ("eci", "05"),
+                ("mpiReference", reference),
+            ])
+            .send()
+    };
+    let forged = receipt("not/a-reference").await.unwrap();
+    assert_eq!(forged.status(), 400);
+    assert!(is_html(&forged));
+    assert_eq!(h.view(&id).await.1, view, "nothing changed");
+    // ...a well-formed one is only a hint: the sale decides, and Payroc refuses an
+    // mpiReference that is not this order's approved check. Nothing is charged.
+    let forged = receipt("forgedReference123").await.unwrap();
+    assert_eq!(
+        forged.status(),
+        303,
+        "the browser goes back to the checkout page"
+    );
+    let after = h.view(&id).await.1;
+    assert_ne!(after["result"]["status"], "authorized", "{after}");
+    let unknown = client
+        .get(format!("{}/v1/returns/payroc", h.url))
+        .query(&[("orderId", "order-nobody"), ("result", "A")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let unknown = client
+        .get(format!("{}/v1/returns/{}", h.url, "0".repeat(32)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert!(is_html(&unknown));
+    assert!(
+        h.ledger("payroc").is_empty()
+            && h.ledger("paysafe").len() == 1
+            && h.ledger("dlocal").len() == 1
+    );
+}
+
+#[tokio::test]
+async fn dlocal_webhook_refuses_forgeries_and_a_notification_may_come_first() {
+    let h = harness().await;
+    let client = browser();
+    let forged = client
+        .post(format!("{}/v1/webhooks/dlocal", h.url))
+        .header("X-Date", "2026-01-01T00:00:00.000Z")
+        .header("X-Login", "sak223k2wdksdl2")
+        .header("Authorization", "V2-HMAC-SHA256, Signature: 00")
+        .body(r#"{"id":"D-4-x","status":"PAID","order_id":"o"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    let error: Value = forged.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "bad_signature");
+
+    // The browser stops before the callback: dLocal's notification finishes the payment
+    // alone; the callback that comes later answers the same page and charges nothing.
+    let (id, view, _) = at_challenge(&h, "dlocal", "iframe").await;
+    let callback = follow_until_backend(&h.url, next_form(&view), RIGHT).await;
+    let mut done = Value::Null;
+    for _ in 0..50 {
+        done = h.view(&id).await.1;
+        if done["state"] == "final" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        done["result"]["status"], "authorized",
+        "the notification finished it: {done}"
+    );
+    let page = callback.submit(&browser(), &callback.action).await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(h.view(&id).await.1, done);
+    assert_eq!(h.ledger("dlocal").len(), 1);
+
+    // Duplicated and reordered notifications beside the callback: still one result.
+    h.sandbox.sandbox.faults.set(vec![FaultRule {
+        provider: Some(Provider::Dlocal),
+        duplicate_notifications: true,
+        reorder_notifications: true,
+        ..Default::default()
+    }]);
+    for _ in 0..3 {
+        let (view, _) = pay(
+            &h,
+            &start_body("dlocal", "4000000000002008", "iframe"),
+            RIGHT,
+        )
+        .await;
+        assert_eq!(view["result"]["status"], "authorized", "{view}");
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(h.ledger("dlocal").len(), 4, "one charge per payment");
+}
+
+#[tokio::test]
+async fn provider_5xx_are_retried_when_safe_and_reported_when_they_persist() {
+    let h = harness().await;
+    // Every API endpoint fails every other request (the browser-facing pages do not).
+    let api = [
+        "/customervault",
+        "/threedsecure/v2/jwt",
+        "/threedsecure/v2/accounts",
+        "/cardpayments",
+    ];
+    h.sandbox.sandbox.faults.set(
+        api.iter()
+            .map(|endpoint| FaultRule {
+                error_rate: 0.5,
+                error_status: Some(503),
+                ..rule(Provider::Paysafe, endpoint)
+            })
+            .collect(),
+    );
+    let (view, _) = pay(
+        &h,
+        &start_body("paysafe", "4000000000002008", "iframe"),
+        RIGHT,
+    )
+    .await;
+    assert_eq!(view["result"]["status"], "authorized", "{view}");
+    assert_eq!(h.ledger("paysafe").len(), 1);
+
+    h.sandbox.sandbox.faults.set(vec![FaultRule {
+        error_rate: 1.0,
+        error_status: Some(500),
+        ..rule(Provider::Paysafe, "/cardpayments")
+    }]);
+    let (view, _) = pay(
+        &h,
+        &start_body("paysafe", "4000000000001000", "iframe"),
+        RIGHT,
+    )
+    .await;
+    assert_eq!(view["result"]["status"], "error", "{view}");
+    assert_eq!(view["result"]["error"]["code"], "provider_unavailable");
+    assert_eq!(h.ledger("paysafe").len(), 1, "nothing more charged");
+}
+
+#[tokio::test]
+async fn a_hung_provider_ends_in_provider_timeout_not_a_hung_request() {
+    let h = harness().await;
+    h.sandbox.sandbox.faults.set(vec![FaultRule {
+        hang: true,
+        ..rule(Provider::Paysafe, "/cardpayments")
+    }]);
+    let started = Instant::now();
+    let (status, view) = h
+        .start(&start_body("paysafe", "4000000000001000", "iframe"))
+        .await;
+    let took = started.elapsed();
+    assert_eq!(status, 201);
+    assert_eq!(view["result"]["status"], "error", "{view}");
+    assert_eq!(view["result"]["error"]["code"], "provider_timeout");
+    let budget = Duration::from_millis(h.policy.lease_ms());
+    assert!(took < budget, "answered in {took:?}");
+    assert!(h.ledger("paysafe").is_empty());
+}
+
+#[tokio::test]
+async fn a_connection_dropped_after_the_charge_is_retried_without_charging_twice() {
+    let h = harness().await;
+    // The connection drops once, after the charge (then the rule is cleared, as a
+    // network blip would end): the retry with the same idempotency key must return the
+    // first charge, not make a second.
+    let drops = [
+        (Provider::Paysafe, "/cardpayments", "paysafe"),
+        (Provider::Payroc, "/api/v1/payments", "payroc"),
+        (Provider::Dlocal, "/secure_payments", "dlocal"),
+    ];
+    for (fault_provider, endpoint, provider) in drops {
+        let sandbox = h.sandbox.sandbox.clone();
+        sandbox.faults.set(vec![FaultRule {
+            drop_after_commit: true,
+            ..rule(fault_provider, endpoint)
+        }]);
+        let before = sandbox.ledger.entries().len();
+        let clearer = tokio::spawn(async move {
+            while sandbox.ledger.entries().len() == before {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            sandbox.faults.set(Vec::new());
+        });
+        let body = start_body(provider, "4000000000001000", "redirect");
+        let (status, view) = h.start(&body).await;
+        assert_eq!(status, 201);
+        let view = if view["next"]["type"] == "redirect" {
+            follow(&h.url, next_form(&view), RIGHT).await;
+            h.view(view["id"].as_str().unwrap()).await.1
+        } else {
+            view
+        };
+        clearer.abort();
+        let charges = h.ledger(provider);
+        assert_eq!(
+            charges.len(),
+            1,
+            "{provider}: the charge was made once: {charges:?}"
+        );
+        assert_eq!(
+            view["result"]["status"], "authorized",
+            "{provider}: the backend knows it: {view}"
+        );
+        assert_eq!(
+            view["result"]["providerPaymentId"].as_str(),
+            Some(charges[0].provider_payment_id.as_str())
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_restart_in_the_middle_of_a_challenge_keeps_the_payment() {
+    let mut h = harness().await;
+    let mut waiting = Vec::new();
+    for (provider, display) in [
+        ("paysafe", "iframe"),
+        ("dlocal", "redirect"),
+        ("payroc", "redirect"),
+    ] {
+        waiting.push((provider, at_challenge(&h, provider, display).await));
+    }
+    h.restart().await;
+    for (provider, (id, view, _)) in waiting {
+        let landing = follow(&h.url, next_form(&view), RIGHT).await;
+        assert!(
+            landing.status == 200 || landing.status == 303,
+            "{provider}: {landing:?}"
+        );
+        let done = h.view(&id).await.1;
+        assert_eq!(done["result"]["status"], "authorized", "{provider}: {done}");
+        assert_eq!(h.ledger(provider).len(), 1, "{provider}");
+    }
+}
+
+#[tokio::test]
+async fn an_expired_session_ends_as_session_expired_and_its_return_charges_nothing() {
+    let mut h = harness().await;
+    h.ttl_seconds = 1;
+    h.restart().await;
+    let (id, view, _) = at_challenge(&h, "paysafe", "iframe").await;
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let expired = h.view(&id).await.1;
+    assert_eq!(expired["state"], "final");
+    assert_eq!(
+        expired["result"]["error"]["code"], "session_expired",
+        "{expired}"
+    );
+    let landing = follow(&h.url, next_form(&view), RIGHT).await;
+    assert_eq!(landing.status, 200);
+    assert_eq!(h.view(&id).await.1, expired);
+    assert!(h.ledger("paysafe").is_empty());
+}
+
+#[tokio::test]
+async fn the_api_edges_body_limit_cors_no_store_and_json_errors() {
+    let h = harness().await;
+    let client = browser();
+    let big = "x".repeat(70 * 1024);
+    let response = client
+        .post(format!("{}/v1/payments", h.url))
+        .header("Content-Type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "body_too_large");
+
+    let preflight = |origin: &'static str| {
+        client
+            .request(reqwest::Method::OPTIONS, format!("{}/v1/payments", h.url))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .send()
+    };
+    let allowed = preflight(CHECKOUT).await.unwrap();
+    assert_eq!(allowed.status(), 204);
+    assert_eq!(allowed.headers()["access-control-allow-origin"], CHECKOUT);
+    let other = preflight("http://evil.test").await.unwrap();
+    assert_eq!(other.status(), 403);
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+
+    let (_, view) = h
+        .start(&start_body("paysafe", "4000000000001000", "iframe"))
+        .await;
+    let url = format!("{}/v1/payments/{}", h.url, view["id"].as_str().unwrap());
+    let read = client
+        .get(&url)
+        .header("Origin", CHECKOUT)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.headers()["access-control-allow-origin"], CHECKOUT);
+    assert_eq!(read.headers()["cache-control"], "no-store");
+    let read = client
+        .get(&url)
+        .header("Origin", "http://evil.test")
+        .send()
+        .await
+        .unwrap();
+    assert!(read.headers().get("access-control-allow-origin").is_none());
+    let js = client
+        .get(format!("{}/v1/complete.js", h.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(js.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert!(js.text().await.unwrap().contains("threeds-bridge:complete"));
+
+    let mut foreign = start_body("paysafe", "4000000000001000", "iframe");
+    foreign["checkoutOrigin"] = json!("http://evil.test");
+    let (status, error) = h.start(&foreign).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (403, Some("origin_not_allowed"))
+    );
+    let (status, error) = h.view(&"f".repeat(32)).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let mut redirect_without_return = start_body("paysafe", "4000000000001000", "redirect");
+    redirect_without_return
+        .as_object_mut()
+        .unwrap()
+        .remove("returnUrl");
+    let (status, error) = h.start(&redirect_without_return).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (400, Some("invalid_return_url"))
+    );
+}
+
+#[tokio::test]
+async fn no_full_card_number_in_logs_or_answers() {
+    let h = harness().await;
+    let pans = ["4000000000001000", "4000000000002008", "5200000000001005"];
+    let mut answers = String::new();
+    for provider in ["paysafe", "dlocal", "payroc"] {
+        for pan in pans {
+            let (view, landings) = pay(&h, &start_body(provider, pan, "iframe"), RIGHT).await;
+            answers.push_str(&view.to_string());
+            for landing in landings {
+                answers.push_str(&landing.body);
+            }
+        }
+    }
+    // A number sent as a JSON number is refused without echoing it.
+    let mut body = start_body("paysafe", "4000000000001000", "iframe");
+    body["paymentMethod"]["number"] = json!(4000000000001000u64);
+    let (status, error) = h.start(&body).await;
+    assert_eq!(status, 400);
+    answers.push_str(&error.to_string());
+    let logs = logs();
+    assert!(logs.contains("payment final"), "the backend logs: {logs}");
+    for pan in pans {
+        assert!(!logs.contains(pan), "{pan} in the logs");
+        assert!(!answers.contains(pan), "{pan} in a response");
+    }
+    assert!(!logs.contains("\"cvv\""));
+}

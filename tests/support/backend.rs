@@ -1,0 +1,408 @@
+//! The backend over real HTTP for integration tests: a sandbox and a backend on free
+//! ports (the sandbox's Payroc terminal sends receipts to this backend), the backend's
+//! log lines captured, and a test browser that follows the `next` step of a Payment view
+//! through the sandbox's pages and back to the backend's return routes.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde_json::{json, Value};
+use threeds_bridge::backend::config::{BackendConfig, CallPolicy, ProvidersConfig};
+use threeds_bridge::backend::native::{self, ReqwestTransport, RunningBackend, SystemEnv};
+use threeds_bridge::backend::Backend;
+use threeds_bridge::provider::{dlocal, payroc, paysafe};
+use threeds_bridge::sandbox::{spawn, RunningSandbox, SandboxConfig};
+use threeds_bridge::store::memory::MemoryStore;
+
+use super::{browser, forms, resolve, PageForm};
+
+/// Every log line of this test process.
+fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUFFER.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || LogSink(sink.clone()))
+            .try_init();
+        buffer
+    })
+}
+
+struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What the backend has logged so far (all tests of this process).
+pub fn logs() -> String {
+    String::from_utf8_lossy(&log_buffer().lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+}
+
+/// The checkout page's origin in these tests (never contacted).
+pub const CHECKOUT: &str = "http://checkout.test";
+
+/// A sandbox, a backend over it, and the store they share across restarts.
+pub struct Harness {
+    pub sandbox: RunningSandbox,
+    pub backend: Option<RunningBackend>,
+    pub url: String,
+    pub store: Arc<MemoryStore>,
+    pub policy: CallPolicy,
+    /// Session lifetime of the backends this harness starts (600 s unless a test shortens it).
+    pub ttl_seconds: u64,
+    addr: std::net::SocketAddr,
+}
+
+/// Quick provider timeouts, so a hung provider costs the test seconds.
+pub fn quick_policy() -> CallPolicy {
+    CallPolicy {
+        timeout_ms: 1_500,
+        attempts: 3,
+        backoff_ms: 50,
+    }
+}
+
+pub async fn harness() -> Harness {
+    harness_with(quick_policy()).await
+}
+
+pub async fn harness_with(policy: CallPolicy) -> Harness {
+    log_buffer();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let url = format!("http://{addr}");
+    let mut config = SandboxConfig::new("");
+    config.payroc_receipt_urls.insert(
+        payroc::Config::sandbox("").processing_terminal_id,
+        format!("{url}/v1/returns/payroc"),
+    );
+    let sandbox_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let sandbox = spawn(sandbox_listener, config).await.expect("sandbox");
+    let store = Arc::new(MemoryStore::default());
+    let mut harness = Harness {
+        sandbox,
+        backend: None,
+        url,
+        store,
+        policy,
+        ttl_seconds: 600,
+        addr,
+    };
+    harness.backend = Some(harness.serve(listener));
+    harness
+}
+
+impl Harness {
+    pub fn config(&self) -> BackendConfig {
+        BackendConfig {
+            public_url: self.url.clone(),
+            checkout_origins: vec![CHECKOUT.to_owned()],
+            session_ttl_seconds: self.ttl_seconds,
+            calls: self.policy,
+            providers: ProvidersConfig {
+                payroc: Some(payroc::Config::sandbox(&self.sandbox.url)),
+                dlocal: Some(dlocal::Config::sandbox(&self.sandbox.url)),
+                paysafe: Some(paysafe::Config::sandbox(&self.sandbox.url)),
+            },
+        }
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) -> RunningBackend {
+        let config = self.config();
+        let transport = ReqwestTransport::new(&config.calls).expect("transport");
+        let backend = Backend::new(config, self.store.clone(), transport, SystemEnv);
+        native::spawn(listener, Arc::new(backend)).expect("serve")
+    }
+
+    /// Stops the backend and starts a new one (new adapters, no caches) on the same
+    /// address with the same store, as a process restart would.
+    pub async fn restart(&mut self) {
+        if let Some(running) = self.backend.take() {
+            running.shutdown().await;
+        }
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .expect("rebind");
+        self.backend = Some(self.serve(listener));
+    }
+
+    pub fn ledger(&self, provider: &str) -> Vec<threeds_bridge::sandbox::ledger::LedgerEntry> {
+        self.sandbox
+            .sandbox
+            .ledger
+            .entries()
+            .into_iter()
+            .filter(|e| serde_json::to_value(e.provider).ok() == Some(json!(provider)))
+            .collect()
+    }
+
+    /// `POST /v1/payments` as the checkout page does.
+    pub async fn start(&self, body: &Value) -> (u16, Value) {
+        let response = browser()
+            .post(format!("{}/v1/payments", self.url))
+            .header("Origin", CHECKOUT)
+            .header("Accept", "text/html,application/xhtml+xml")
+            .header("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) backend-test")
+            .json(body)
+            .send()
+            .await
+            .expect("start");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn view(&self, id: &str) -> (u16, Value) {
+        let response = browser()
+            .get(format!("{}/v1/payments/{id}", self.url))
+            .send()
+            .await
+            .expect("view");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn method(&self, id: &str, completion: &str) -> (u16, Value) {
+        let response = browser()
+            .post(format!("{}/v1/payments/{id}/method", self.url))
+            .json(&json!({ "completion": completion }))
+            .send()
+            .await
+            .expect("method");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// What the cardholder does on a challenge page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cardholder {
+    Types(&'static str),
+    Cancels,
+}
+
+/// A start request for `provider` and `pan` with what every provider needs.
+pub fn start_body(provider: &str, pan: &str, display: &str) -> Value {
+    json!({
+        "provider": provider,
+        "orderId": format!("order-{}", uuid::Uuid::new_v4().simple()),
+        "amount": 1099,
+        "currency": if provider == "dlocal" { "BRL" } else { "USD" },
+        "paymentMethod": {"type": "card", "number": pan, "expiryMonth": 12, "expiryYear": 2040,
+                          "cvv": "123", "holderName": "Jo Doe"},
+        "payer": {"name": "Jo Doe", "email": "jo@example.com", "document": "53033315550", "country": "BR"},
+        "browser": {"acceptHeader": "forged/by-the-page", "javaEnabled": false, "javascriptEnabled": true,
+                    "language": "en-GB", "colorDepth": 24, "screenHeight": 1080, "screenWidth": 1920,
+                    "timeZone": -60, "userAgent": "Mozilla/5.0 (X11; Linux x86_64) backend-test"},
+        "display": display,
+        "windowSize": "03",
+        "checkoutOrigin": CHECKOUT,
+        "returnUrl": format!("{CHECKOUT}/checkout?step=resume"),
+    })
+}
+
+/// Where the browser landed on the backend.
+#[derive(Debug)]
+pub struct Landing {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+    /// What the browser sent to the backend (to replay it).
+    pub sent: PageForm,
+}
+
+/// Submits `form` as the browser would and follows pages, redirects and auto-submit
+/// forms (answering challenge pages as `cardholder`) until the backend answers.
+pub async fn follow(backend: &str, first: PageForm, cardholder: Cardholder) -> Landing {
+    match walk(backend, first, cardholder, true).await {
+        Ok(landing) => landing,
+        Err(_) => unreachable!("walk sends the last hop when asked to"),
+    }
+}
+
+/// Like [`follow`], but stops before the backend: the form the browser would send there.
+pub async fn follow_until_backend(
+    backend: &str,
+    first: PageForm,
+    cardholder: Cardholder,
+) -> PageForm {
+    match walk(backend, first, cardholder, false).await {
+        Err(form) => form,
+        Ok(landing) => panic!("the browser was not stopped: {landing:?}"),
+    }
+}
+
+async fn walk(
+    backend: &str,
+    first: PageForm,
+    cardholder: Cardholder,
+    arrive: bool,
+) -> Result<Landing, PageForm> {
+    let client = browser();
+    let mut next = first;
+    let mut base = next.action.clone();
+    for _ in 0..15 {
+        let url = resolve(&base, &next.action);
+        if url.starts_with(backend) && !arrive {
+            let mut form = next.clone();
+            form.action = url;
+            return Err(form);
+        }
+        let response = next.submit(&client, &base).await;
+        base = url.clone();
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(|l| resolve(&base, l));
+        if url.starts_with(backend) {
+            let body = response.text().await.unwrap_or_default();
+            let mut sent = next.clone();
+            sent.action = url;
+            return Ok(Landing {
+                status,
+                location,
+                body,
+                sent,
+            });
+        }
+        if let Some(location) = location.filter(|_| response.status().is_redirection()) {
+            next = PageForm {
+                id: None,
+                action: location,
+                method: "get".into(),
+                fields: Vec::new(),
+            };
+            continue;
+        }
+        let page = response.text().await.expect("page");
+        let all = forms(&page);
+        next = if let Some(mut challenge) = all
+            .iter()
+            .find(|f| f.id.as_deref() == Some("challenge"))
+            .cloned()
+        {
+            match cardholder {
+                Cardholder::Types(code) => {
+                    challenge.set("otp", code);
+                    challenge.set("action", "submit");
+                }
+                Cardholder::Cancels => challenge.set("action", "cancel"),
+            }
+            challenge
+        } else if let Some(auto) = all
+            .into_iter()
+            .find(|f| f.id.as_deref() == Some("autosubmit") || f.id.as_deref() == Some("form1"))
+        {
+            auto
+        } else {
+            panic!("the browser is stuck on a page with nothing to submit:\n{page}");
+        };
+    }
+    panic!("the browser never came back to the backend");
+}
+
+/// The `next.form` of a Payment view as a page form.
+pub fn next_form(view: &Value) -> PageForm {
+    let form = &view["next"]["form"];
+    PageForm {
+        id: None,
+        action: form["action"].as_str().expect("action").to_owned(),
+        method: form["method"]
+            .as_str()
+            .expect("method")
+            .to_ascii_lowercase(),
+        fields: form["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .map(|f| {
+                (
+                    f["name"].as_str().unwrap_or_default().to_owned(),
+                    f["value"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// Runs the 3DS Method form as the hidden iframe would: Y when the ACS answered with
+/// its notification form (the test follows it wherever it goes), N when it never did.
+pub async fn run_method(backend: &str, view: &Value) -> &'static str {
+    let client = browser();
+    let form = next_form(view);
+    let page = form
+        .submit(&client, &form.action)
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    match forms(&page)
+        .into_iter()
+        .find(|f| f.id.as_deref() == Some("autosubmit"))
+    {
+        Some(notification) => {
+            let response = notification.submit(&client, &form.action).await;
+            if notification.action.starts_with(backend) {
+                let page = response.text().await.unwrap_or_default();
+                assert!(
+                    page.contains("/v1/complete.js"),
+                    "the notification answers the completion page: {page}"
+                );
+            }
+            "Y"
+        }
+        None => "N",
+    }
+}
+
+/// Drives a payment through the API to its final view, as the checkout page and the
+/// cardholder would. Returns the final view and the landings on the backend.
+pub async fn pay(h: &Harness, body: &Value, cardholder: Cardholder) -> (Value, Vec<Landing>) {
+    let (status, mut view) = h.start(body).await;
+    assert_eq!(status, 201, "{view}");
+    let id = view["id"].as_str().expect("id").to_owned();
+    let mut landings = Vec::new();
+    for _ in 0..6 {
+        match view["next"]["type"].as_str() {
+            Some("none") if view["state"] == "final" => return (view, landings),
+            Some("none") => view = h.view(&id).await.1,
+            Some("method") => {
+                let completion = run_method(&h.url, &view).await;
+                let (status, next) = h.method(&id, completion).await;
+                assert_eq!(status, 200, "{next}");
+                view = next;
+            }
+            Some("challenge" | "redirect") => {
+                let landing = follow(&h.url, next_form(&view), cardholder).await;
+                assert!(
+                    landing.status == 200 || landing.status == 303,
+                    "the return is accepted: {landing:?}"
+                );
+                landings.push(landing);
+                let (status, next) = h.view(&id).await;
+                assert_eq!(status, 200);
+                view = next;
+            }
+            other => panic!("unexpected next {other:?}: {view}"),
+        }
+    }
+    panic!("the payment did not finish: {view}");
+}
