@@ -11,6 +11,9 @@ const PENDING_KEY = "threeds-bridge-demo:pending";
 
 const RESULT_ATTRIBUTES = ["status", "eci", "transStatus", "liabilityShift", "paymentId", "orderId", "errorCode"];
 
+/** Each provider's usual currency in the sandbox (Bambora's merchant settles in CAD only). */
+const PROVIDER_CURRENCY = { payroc: "USD", dlocal: "BRL", paysafe: "USD", bambora: "CAD" };
+
 let orderId = "";
 let paying = false;
 
@@ -282,6 +285,9 @@ async function main() {
   fillCards();
   newOrder();
   $("new-order").addEventListener("click", newOrder);
+  $("provider").addEventListener("change", () => {
+    $("currency").value = PROVIDER_CURRENCY[$("provider").value] ?? "USD";
+  });
   $("checkout").addEventListener("submit", pay);
   const config = await (await fetch("/demo/config")).json();
   $("sandbox-origin").textContent = config.sandboxUrl;

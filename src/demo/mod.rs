@@ -25,7 +25,9 @@ use axum::{Json, Router};
 
 use crate::backend::config::{BackendConfig, CallPolicy, ProvidersConfig};
 use crate::backend::native::{router as backend_router, ReqwestTransport, SystemEnv};
-use crate::backend::Backend;
+use crate::backend::{Backend, Providers, Registered};
+use crate::payment::ProviderKind;
+use crate::provider::bambora::{self, BamboraAdapter};
 use crate::provider::{dlocal, payroc, paysafe};
 use crate::sandbox::{self, RunningSandbox, SandboxConfig};
 use crate::store::sqlite::SqliteStore;
@@ -144,9 +146,16 @@ pub async fn start(options: DemoOptions) -> Result<RunningDemo, String> {
     );
     let config = backend_config(&page_url, &sandbox_url);
     config.validate()?;
-    let providers = offered(&config.providers);
+    let providers = demo_providers(&config.providers, &sandbox_url);
+    let offered: Vec<&'static str> = providers.kinds().map(ProviderKind::as_str).collect();
     let transport = RecordingTransport::new(ReqwestTransport::new(&config.calls)?, &sandbox_url);
-    let backend = Arc::new(Backend::new(config, store.clone(), transport, SystemEnv));
+    let backend = Arc::new(Backend::with_providers(
+        config,
+        providers,
+        store.clone(),
+        transport,
+        SystemEnv,
+    ));
 
     let log = Arc::new(ExchangeLog::default());
     let recorder = Recorder {
@@ -156,7 +165,7 @@ pub async fn start(options: DemoOptions) -> Result<RunningDemo, String> {
     let state = DemoState {
         page_url: page_url.clone(),
         sandbox_url: sandbox_url.clone(),
-        providers,
+        providers: offered,
         log,
         files: Arc::new(StaticFiles {
             www: options.root.join("www"),
@@ -195,15 +204,17 @@ pub async fn start(options: DemoOptions) -> Result<RunningDemo, String> {
     })
 }
 
-fn offered(providers: &ProvidersConfig) -> Vec<&'static str> {
-    [
-        ("payroc", providers.payroc.is_some()),
-        ("dlocal", providers.dlocal.is_some()),
-        ("paysafe", providers.paysafe.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(name, on)| on.then_some(name))
-    .collect()
+/// The configured adapters, plus Bambora at the sandbox while the backend's config has
+/// no section for it.
+fn demo_providers(config: &ProvidersConfig, sandbox_url: &str) -> Providers {
+    let providers = Providers::from_config(config);
+    if providers.get(ProviderKind::Bambora).is_some() {
+        return providers;
+    }
+    providers.with(Registered::new(
+        ProviderKind::Bambora,
+        BamboraAdapter::new(bambora::Config::sandbox(sandbox_url)),
+    ))
 }
 
 async fn bind(host: &str, port: u16) -> Result<tokio::net::TcpListener, String> {

@@ -7,7 +7,7 @@ import { after, before, describe, test } from "node:test";
 import {
   answerChallenge, chargesOf, fillAndPay, launchBrowser, ledger, result, startDemo, withCheckout,
 } from "./support.mjs";
-import { MODES, PROVIDERS, SCENARIOS, expectationFor } from "./scenarios.mjs";
+import { CURRENCY, MODES, PROVIDERS, SCENARIOS, expectationFor } from "./scenarios.mjs";
 
 let demo;
 let browser;
@@ -33,7 +33,7 @@ for (const provider of PROVIDERS) {
             return;
           }
           await withCheckout(t, browser, demo, async ({ page }) => {
-            await fillAndPay(page, { provider, mode, pan: scenario.pan });
+            await fillAndPay(page, { provider, mode, pan: scenario.pan, currency: CURRENCY[provider] });
             if (scenario.cardholder) await answerChallenge(page, demo.sandboxUrl, scenario.cardholder);
             const outcome = await result(page);
             const expected = expectationFor(provider, scenario);
@@ -47,7 +47,7 @@ for (const provider of PROVIDERS) {
             assert.equal(charges.length, claimed, `ledger charges for ${outcome.orderId}: ${JSON.stringify(charges)}`);
             if (claimed) {
               assert.equal(charges[0].amount, 1000);
-              assert.equal(charges[0].currency, "USD");
+              assert.equal(charges[0].currency, CURRENCY[provider]);
               authorizedOrders.push(outcome.orderId);
             }
             // The page came back to the checkout (redirect mode) and shows what happened.

@@ -8,7 +8,7 @@ import {
   answerChallenge, challengeFrame, chargesOf, fillAndPay, launchBrowser, ledger, result, startDemo,
   withCheckout,
 } from "./support.mjs";
-import { PROVIDERS } from "./scenarios.mjs";
+import { CURRENCY, PROVIDERS } from "./scenarios.mjs";
 
 let demo;
 let browser;
@@ -27,7 +27,7 @@ for (const provider of PROVIDERS) {
   test(`${provider}: a reload in the middle of a redirect challenge still finishes the payment`, { timeout: 90_000 }, async (t) => {
     if (!demo.providers.includes(provider)) return t.skip(`this backend build does not offer ${provider}`);
     await withCheckout(t, browser, demo, async ({ page }) => {
-      await fillAndPay(page, { provider, mode: "redirect", pan: "4000000000002008" });
+      await fillAndPay(page, { provider, mode: "redirect", pan: "4000000000002008", currency: CURRENCY[provider] });
       const frame = await challengeFrame(page, demo.sandboxUrl);
       assert.equal(frame, page.mainFrame(), "redirect mode shows the challenge as the whole page");
       await page.reload();
@@ -45,7 +45,7 @@ for (const provider of PROVIDERS) {
       page.on("request", (request) => {
         if (request.method() === "POST" && request.url() === `${demo.pageUrl}/v1/payments`) starts += 1;
       });
-      await fillAndPay(page, { provider, mode: "iframe", pan: "4000000000001000", clicks: 2 });
+      await fillAndPay(page, { provider, mode: "iframe", pan: "4000000000001000", currency: CURRENCY[provider], clicks: 2 });
       const outcome = await result(page);
       assert.equal(outcome.status, "authorized", JSON.stringify(outcome));
       const charges = chargesOf(await ledger(demo.sandboxUrl), provider, outcome);
@@ -58,7 +58,7 @@ for (const provider of PROVIDERS) {
 test("a second Pay on the same order while the first runs answers the same payment (backend idempotency)", async () => {
   const provider = demo.providers[0];
   const body = {
-    provider, orderId: `e2e-double-${Date.now()}`, amount: 1000, currency: "USD",
+    provider, orderId: `e2e-double-${Date.now()}`, amount: 1000, currency: CURRENCY[provider],
     paymentMethod: { type: "card", number: "4000000000001000", expiryMonth: 12, expiryYear: 2030, cvv: "123", holderName: "Jo Doe" },
     payer: { name: "Jo Doe", email: "jo@example.com", document: "53033315550", country: "BR" },
     browser: { acceptHeader: "text/html", javaEnabled: false, javascriptEnabled: true, language: "en-US", colorDepth: 24, screenHeight: 900, screenWidth: 1400, timeZone: 0, userAgent: "e2e" },
@@ -117,7 +117,8 @@ test("every field has a label, and a payment can be made with the keyboard alone
 
 test("the 'what happened' panel lists the backend's calls to the sandbox, with card numbers masked", { timeout: 60_000 }, async (t) => {
   await withCheckout(t, browser, demo, async ({ page }) => {
-    await fillAndPay(page, { provider: demo.providers[0], mode: "iframe", pan: "4000000000001000" });
+    const provider = demo.providers[0];
+    await fillAndPay(page, { provider, mode: "iframe", pan: "4000000000001000", currency: CURRENCY[provider] });
     await result(page);
     await page.waitForSelector("#exchanges tbody tr");
     const rows = await page.$$eval("#exchanges tbody tr", (trs) => trs.map((tr) => tr.innerText));

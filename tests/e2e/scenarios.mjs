@@ -38,6 +38,9 @@ const DIFFERENCES = {
 };
 
 export const PROVIDERS = ["payroc", "dlocal", "paysafe", "bambora"];
+
+/** The currency each provider's sandbox merchant takes (Bambora's settles in CAD only). */
+export const CURRENCY = { payroc: "USD", dlocal: "BRL", paysafe: "USD", bambora: "CAD" };
 export const MODES = ["iframe", "redirect"];
 
 export function expectationFor(provider, scenario) {
