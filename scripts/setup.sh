@@ -41,6 +41,7 @@ if command -v rustc >/dev/null; then
         route=rustup
         rustc_bin=$(command -v rustc); rustdoc_bin=$(command -v rustdoc); cargo_bin=$(command -v cargo)
         build_std=
+        rust_path=
     fi
 fi
 if [ -z "$route" ]; then
@@ -60,6 +61,8 @@ if [ -z "$route" ]; then
     fi
     rustc_bin=/usr/bin/rustc; rustdoc_bin=/usr/bin/rustdoc; cargo_bin=/usr/bin/cargo
     build_std=-Zbuild-std=std,panic_abort
+    # Debian's cargo-clippy, cargo-fmt and rustfmt before rustup's proxies (which are 1.95).
+    rust_path=/usr/bin:
 fi
 
 # --- Chromium and ChromeDriver (wasm tests and end-to-end tests) ----------------------
@@ -90,7 +93,7 @@ cat > target/toolchain.env <<ENV
 export RUSTC=$rustc_bin RUSTDOC=$rustdoc_bin RUSTC_BOOTSTRAP=1
 export CARGO=$cargo_bin
 export BUILD_STD="$build_std"
-export PATH="$cargo_home/bin:$PWD/node_modules/.bin:\$PATH"
+export PATH="$rust_path$cargo_home/bin:$PWD/node_modules/.bin:\$PATH"
 export CHROMEDRIVER=$(command -v chromedriver)
 ENV
 say "ready (wasm32 route: $route, rustc $("$rustc_bin" --version | awk '{print $2}'), wasm-bindgen $bindgen_version)"

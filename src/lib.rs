@@ -13,6 +13,7 @@
 //! - [`store`]: where sessions live (memory, SQLite, Workers KV), compare-and-set.
 //! - [`backend`]: the thin merchant backend's HTTP API as framework-free handlers and the
 //!   driver over adapters and store; `backend::native` (native) is its axum host.
+//! - [`browser`] (wasm32, feature `browser`): the checkout-page module, `ThreeDSecure`.
 //! - [`sandbox`] (native): the provider sandbox, emulators of the four providers and the ACS.
 //!
 //! Every parser in the core returns a typed error with a stable `code()`; nothing that
@@ -21,6 +22,8 @@
 
 #[cfg(feature = "json")]
 pub mod backend;
+#[cfg(all(feature = "browser", target_arch = "wasm32"))]
+pub mod browser;
 #[cfg(feature = "native")]
 pub mod demo;
 pub mod emv;

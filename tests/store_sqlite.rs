@@ -13,6 +13,7 @@ use threeds_bridge::payment::{
     BrowserAction, CardSummary, PaymentResult, PaymentStatus, ProviderKind, ResultCode,
 };
 use threeds_bridge::session::{AdapterState, Phase, Session};
+use threeds_bridge::store::memory::MemoryStore;
 use threeds_bridge::store::sqlite::{Retention, SqliteStore, SCHEMA_VERSION};
 use threeds_bridge::store::{SessionStore, StoreError};
 
@@ -72,6 +73,12 @@ async fn creates_the_file_and_loads_by_id_and_by_order() {
     let path = dir.path().join("nested/deeper/sessions.db");
     let store = SqliteStore::open(&path).expect("open");
     assert!(path.is_file(), "the file and its parents are created");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "only the owner may read the sessions");
+    }
 
     let s = session(&id(1), ProviderKind::Payroc, "order-1", 60_000);
     store.create(&s).await.expect("create");
@@ -103,10 +110,17 @@ async fn creates_the_file_and_loads_by_id_and_by_order() {
     assert_eq!(version, SCHEMA_VERSION);
 }
 
+// The rules every `SessionStore` keeps, run here against SQLite and memory alike so that
+// tests written against `MemoryStore` hold for the real store.
+
 #[tokio::test]
 async fn a_taken_id_or_order_is_a_duplicate_and_changes_nothing() {
     let (_dir, path) = temp_db();
-    let store = SqliteStore::open(&path).unwrap();
+    duplicate_rules(&SqliteStore::open(&path).unwrap()).await;
+    duplicate_rules(&MemoryStore::default()).await;
+}
+
+async fn duplicate_rules(store: &impl SessionStore) {
     let first = session(&id(1), ProviderKind::Bambora, "order-1", 60_000);
     store.create(&first).await.unwrap();
 
@@ -128,7 +142,11 @@ async fn a_taken_id_or_order_is_a_duplicate_and_changes_nothing() {
 #[tokio::test]
 async fn swap_is_compare_and_set_on_the_version() {
     let (_dir, path) = temp_db();
-    let store = SqliteStore::open(&path).unwrap();
+    swap_rules(&SqliteStore::open(&path).unwrap()).await;
+    swap_rules(&MemoryStore::default()).await;
+}
+
+async fn swap_rules(store: &impl SessionStore) {
     let v1 = session(&id(1), ProviderKind::Paysafe, "order-1", 60_000);
     store.create(&v1).await.unwrap();
 

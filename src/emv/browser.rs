@@ -308,6 +308,47 @@ pub struct ScriptReadings {
     pub time_zone: TimeZoneOffset,
 }
 
+impl ScriptReadings {
+    /// The rules for what a script read: the languages (best first, never empty) and the
+    /// script-only readings. What the checkout page applies by itself, before the server
+    /// adds what only it sees.
+    pub fn from_page(
+        page: &BrowserReadings,
+    ) -> Result<(Vec<BrowserLanguage>, ScriptReadings), EmvError> {
+        let first = page
+            .language
+            .as_deref()
+            .ok_or(EmvError::MissingField {
+                field: "browserLanguage",
+            })
+            .and_then(BrowserLanguage::parse)?;
+        let mut languages = vec![first];
+        for tag in &page.languages {
+            if let Ok(language) = BrowserLanguage::parse(tag) {
+                if !languages.contains(&language) {
+                    languages.push(language);
+                }
+            }
+        }
+        let required =
+            |reading: Option<i64>, field| reading.ok_or(EmvError::MissingField { field });
+        let script = ScriptReadings {
+            java_enabled: page.java_enabled.unwrap_or(false),
+            color_depth: ColorDepth::from_reading(page.color_depth),
+            screen_width: ScreenPixels::try_from(required(
+                page.screen_width,
+                "browserScreenWidth",
+            )?)?,
+            screen_height: ScreenPixels::try_from(required(
+                page.screen_height,
+                "browserScreenHeight",
+            )?)?,
+            time_zone: TimeZoneOffset::try_from(required(page.timezone_offset, "browserTZ")?)?,
+        };
+        Ok((languages, script))
+    }
+}
+
 /// Validated browser details: what every wire shape is made from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -345,36 +386,7 @@ impl BrowserDetails {
         let ip = server.ip.as_deref().map(parse_ip).transpose()?;
 
         let (languages, script) = if page.javascript_enabled {
-            let first = page
-                .language
-                .as_deref()
-                .ok_or(EmvError::MissingField {
-                    field: "browserLanguage",
-                })
-                .and_then(BrowserLanguage::parse)?;
-            let mut languages = vec![first];
-            for tag in &page.languages {
-                if let Ok(language) = BrowserLanguage::parse(tag) {
-                    if !languages.contains(&language) {
-                        languages.push(language);
-                    }
-                }
-            }
-            let required =
-                |reading: Option<i64>, field| reading.ok_or(EmvError::MissingField { field });
-            let script = ScriptReadings {
-                java_enabled: page.java_enabled.unwrap_or(false),
-                color_depth: ColorDepth::from_reading(page.color_depth),
-                screen_width: ScreenPixels::try_from(required(
-                    page.screen_width,
-                    "browserScreenWidth",
-                )?)?,
-                screen_height: ScreenPixels::try_from(required(
-                    page.screen_height,
-                    "browserScreenHeight",
-                )?)?,
-                time_zone: TimeZoneOffset::try_from(required(page.timezone_offset, "browserTZ")?)?,
-            };
+            let (languages, script) = ScriptReadings::from_page(page)?;
             (languages, Some(script))
         } else {
             let languages = server

@@ -53,7 +53,7 @@ impl SessionStore for MemoryStore {
     async fn swap(&self, next: &Session) -> Result<bool, StoreError> {
         let mut sessions = self.lock();
         match sessions.get_mut(&next.id) {
-            Some(stored) if stored.version + 1 == next.version => {
+            Some(stored) if stored.version + 1 == next.version && !stored.phase.is_final() => {
                 *stored = next.clone();
                 Ok(true)
             }

@@ -66,6 +66,7 @@ pub trait SessionStore: MaybeSend + Sync {
     ) -> impl Future<Output = Result<Option<Session>, StoreError>> + MaybeSend;
 
     /// Replaces the stored session with `next` if the stored one still has version
-    /// `next.version - 1`. `Ok(false)`: someone else moved it first; nothing changed.
+    /// `next.version - 1` and is not final. `Ok(false)`: someone else moved it first, or
+    /// it is over; nothing changed.
     fn swap(&self, next: &Session) -> impl Future<Output = Result<bool, StoreError>> + MaybeSend;
 }

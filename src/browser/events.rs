@@ -1,0 +1,89 @@
+//! Progress events for the merchant's UI: `{type, at, ...}` handed to `onEvent`.
+//!
+//! A throwing `onEvent` is the page's bug, not the payment's: it is ignored and the
+//! flow carries on.
+
+use js_sys::{Date, Function, Object, Reflect};
+use wasm_bindgen::JsValue;
+
+use crate::emv::{ChallengeWindowSize, ThreeDsCompInd};
+use crate::payment::PaymentStatus;
+
+/// One step of a payment the page may want to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// The EMV browser details were read.
+    BrowserDetails,
+    /// The 3DS Method iframe was posted.
+    MethodStarted,
+    /// The 3DS Method ended: Y (completed), N (deadline), U (no Method URL).
+    MethodCompleted(ThreeDsCompInd),
+    /// The challenge iframe is on screen, at this size.
+    ChallengeShown(ChallengeWindowSize),
+    /// The ACS said the challenge is over.
+    ChallengeCompleted,
+    /// The backend is working (starting, authenticating, authorizing).
+    Authorizing,
+    /// The page is leaving for a full-page redirect; `resume()` finishes on return.
+    Redirecting,
+    /// The payment ended with this status.
+    Done(PaymentStatus),
+}
+
+impl Progress {
+    pub fn name(self) -> &'static str {
+        match self {
+            Progress::BrowserDetails => "browser-details",
+            Progress::MethodStarted => "method-started",
+            Progress::MethodCompleted(_) => "method-completed",
+            Progress::ChallengeShown(_) => "challenge-shown",
+            Progress::ChallengeCompleted => "challenge-completed",
+            Progress::Authorizing => "authorizing",
+            Progress::Redirecting => "redirecting",
+            Progress::Done(_) => "done",
+        }
+    }
+
+    /// The event object: `type`, `at` (ms since the epoch) and the step's detail.
+    pub fn to_js(self) -> Object {
+        let event = Object::new();
+        let set = |key: &str, value: JsValue| {
+            let _ = Reflect::set(&event, &key.into(), &value);
+        };
+        set("type", self.name().into());
+        set("at", Date::now().into());
+        match self {
+            Progress::MethodCompleted(completion) => set("completion", completion.as_str().into()),
+            Progress::ChallengeShown(size) => set("windowSize", size.as_str().into()),
+            Progress::Done(status) => set("status", status_name(status).into()),
+            _ => {}
+        }
+        event
+    }
+}
+
+pub fn status_name(status: PaymentStatus) -> &'static str {
+    match status {
+        PaymentStatus::Authorized => "authorized",
+        PaymentStatus::Declined => "declined",
+        PaymentStatus::Failed => "failed",
+        PaymentStatus::Cancelled => "cancelled",
+        PaymentStatus::Error => "error",
+    }
+}
+
+/// Where events go: the page's `onEvent`, or nowhere.
+#[derive(Clone, Default)]
+pub struct Events(Option<Function>);
+
+impl Events {
+    pub fn new(callback: Option<Function>) -> Events {
+        Events(callback)
+    }
+
+    pub fn emit(&self, progress: Progress) {
+        if let Some(callback) = &self.0 {
+            let _ = callback.call1(&JsValue::NULL, &progress.to_js());
+        }
+    }
+}

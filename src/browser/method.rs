@@ -1,0 +1,90 @@
+//! The 3DS Method: post `threeDSMethodData` to the issuer's Method URL in a hidden iframe
+//! and tell the backend how it went ([EMV] §5.8.1).
+//!
+//! Y when the backend's completion page (the Method notification) reports back in time,
+//! N when the deadline passes first, U when there is no usable Method URL. None of these
+//! is an error: the Method never rejects; only `cancel()` or the AbortSignal end it early.
+//! The iframe and every listener and timer are gone when [`run`] returns.
+
+use wasm_bindgen::JsCast;
+use web_sys::{AbortSignal, HtmlIFrameElement};
+
+use super::dom::{document, element, submit_form, web_url, FormTarget, Mounted, Outcome, Race};
+use super::messages::{self, Expected};
+use super::BridgeError;
+use crate::emv::{FormPost, ThreeDsCompInd};
+
+/// How the Method step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodEnd {
+    Done(ThreeDsCompInd),
+    Cancelled,
+}
+
+/// Runs the Method `form` with a deadline of `deadline_ms`.
+pub async fn run(
+    form: &FormPost,
+    deadline_ms: u32,
+    expected: Expected,
+    abort: &AbortSignal,
+) -> MethodEnd {
+    if abort.aborted() {
+        return MethodEnd::Cancelled;
+    }
+    if form.action.trim().is_empty() || web_url(&form.action).is_err() {
+        return MethodEnd::Done(ThreeDsCompInd::U);
+    }
+    match wait(form, deadline_ms, expected, abort).await {
+        Ok(Outcome::Completed) => MethodEnd::Done(ThreeDsCompInd::Y),
+        Ok(Outcome::TimedOut) => MethodEnd::Done(ThreeDsCompInd::N),
+        Ok(Outcome::Cancelled) => MethodEnd::Cancelled,
+        // The page could not even post the form: the issuer saw nothing.
+        Err(_) => MethodEnd::Done(ThreeDsCompInd::U),
+    }
+}
+
+async fn wait(
+    form: &FormPost,
+    deadline_ms: u32,
+    expected: Expected,
+    abort: &AbortSignal,
+) -> Result<Outcome, BridgeError> {
+    let doc = document()?;
+    let name = ["threeds-bridge-method-", expected.session.id.as_str()].concat();
+    let frame = element(
+        &doc,
+        "iframe",
+        &[
+            ("name", &name),
+            ("title", "3-D Secure device check"),
+            ("aria-hidden", "true"),
+            ("tabindex", "-1"),
+            (
+                "style",
+                "position:absolute;width:0;height:0;border:0;visibility:hidden",
+            ),
+        ],
+    )?;
+    let body = doc
+        .body()
+        .ok_or(BridgeError::new("unsupported", "no document body"))?;
+    let frame = Mounted(frame);
+    let _ = body.append_child(&frame.0);
+
+    let race = Race::new();
+    let _message = messages::listen(
+        expected,
+        frame.0.clone().unchecked_into::<HtmlIFrameElement>(),
+        race.settler(Outcome::Completed),
+    )?;
+    let _abort = race.cancel_on(abort);
+    let _deadline = race.deadline(deadline_ms)?;
+    submit_form(
+        form,
+        FormTarget::Frame {
+            name: &name,
+            frame: &frame.0,
+        },
+    )?;
+    Ok(race.outcome().await)
+}

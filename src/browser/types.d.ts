@@ -1,0 +1,105 @@
+/** How the page shows the issuer's pages. */
+export type DisplayMode = "iframe" | "redirect";
+
+/** EMV challengeWindowSize: 01 = 250×400, 02 = 390×400, 03 = 500×600, 04 = 600×400, 05 = full screen. */
+export type ChallengeWindowSize = "01" | "02" | "03" | "04" | "05";
+
+/** Options of `new ThreeDSecure(options)`. */
+export interface ThreeDSecureOptions {
+  /** The merchant backend's public URL (the thin backend of threeds-bridge). */
+  backendUrl: string;
+  /** Where the challenge iframe goes; without one (and always for 05) a modal `<dialog>`. */
+  container?: HTMLElement;
+  /** `iframe` (default) or `redirect`: the challenge as a full-page redirect, finished by `resume()`. */
+  display?: DisplayMode;
+  /** `auto` (default): the largest size that fits the container, or the viewport. */
+  challengeWindowSize?: "auto" | ChallengeWindowSize;
+  /** Progress for a UI; an exception thrown here is ignored. */
+  onEvent?: (event: ProgressEvent) => void;
+  /** The 3DS Method's deadline (default 10000): after it the Method counts as N. */
+  methodTimeoutMs?: number;
+  /** Give up on a challenge after this long (default: wait for the ACS's own timeout). */
+  challengeTimeoutMs?: number;
+}
+
+/** A card typed into the page, or a provider token. The card goes to the backend only. */
+export type PaymentMethod =
+  | { type: "card"; number: string; expiryMonth: number; expiryYear: number; cvv: string; holderName: string }
+  | { type: "token"; token: string };
+
+/** What `pay()` asks the backend to start. The module adds `browser`, `display`,
+ * `windowSize`, `checkoutOrigin` and (unless given) `returnUrl`. */
+export interface PaymentRequest {
+  provider: "payroc" | "dlocal" | "paysafe" | "bambora";
+  orderId: string;
+  /** Minor units. */
+  amount: number;
+  currency: string;
+  description?: string;
+  paymentMethod: PaymentMethod;
+  payer?: { name?: string; email?: string; document?: string; country?: string };
+  challengePreference?: "no_preference" | "requested" | "mandated";
+  /** Where a full-page redirect comes back to (default: this page's URL). */
+  returnUrl?: string;
+  externalAuthentication?: {
+    version: string; transStatus: string; eci: string; cavv: string; xid?: string; dsTransactionId?: string;
+  };
+}
+
+export interface PayOptions {
+  /** Aborting it tears the payment down like `cancel()`. */
+  signal?: AbortSignal;
+}
+
+/** The backend-confirmed result (or a local `cancelled` when the page gave up first). */
+export interface PaymentResult {
+  status: "authorized" | "declined" | "failed" | "cancelled" | "error";
+  /** The backend's session id. */
+  paymentId: string | null;
+  providerPaymentId: string | null;
+  threeDsVersion: string | null;
+  transStatus: string | null;
+  eci: string | null;
+  liabilityShift: boolean;
+  error: null | {
+    code:
+      | "authentication_failed" | "challenge_cancelled" | "declined" | "provider_rejected"
+      | "provider_timeout" | "provider_bad_response" | "provider_unavailable" | "session_expired";
+    providerCode?: string;
+    providerMessage?: string;
+  };
+}
+
+/** A progress event: `type`, `at` (ms since the epoch) and the step's detail. */
+export type ProgressEvent =
+  | { type: "browser-details"; at: number }
+  | { type: "method-started"; at: number }
+  | { type: "method-completed"; at: number; completion: "Y" | "N" | "U" }
+  | { type: "challenge-shown"; at: number; windowSize: ChallengeWindowSize }
+  | { type: "challenge-completed"; at: number }
+  | { type: "authorizing"; at: number }
+  | { type: "redirecting"; at: number }
+  | { type: "done"; at: number; status: PaymentResult["status"] };
+
+/** EMV browser details (the backend replaces `acceptHeader` with the header it received). */
+export interface BrowserDetails {
+  acceptHeader: string;
+  javaEnabled: boolean;
+  javascriptEnabled: true;
+  /** BCP47, at most 8 characters (zh-Hant-TW → zh-TW). */
+  language: string;
+  /** 1, 4, 8, 15, 16, 24, 32 or 48 (30 → 24). */
+  colorDepth: number;
+  screenHeight: number;
+  screenWidth: number;
+  /** `getTimezoneOffset()`: UTC minus local time in minutes (India → -330). */
+  timeZone: number;
+  userAgent: string;
+}
+
+/** How `pay()`, `resume()` and the constructor fail: an Error with a stable code —
+ * the backend's codes (`duplicate_payment`, `not_found`, `wrong_state`, …) plus
+ * `network`, `timeout`, `aborted`, `bad_response`, `invalid_options`, `busy`. */
+export interface ThreeDSecureError extends Error {
+  code: string;
+}

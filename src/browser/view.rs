@@ -1,0 +1,165 @@
+//! The backend's Payment view (api.md), parsed at the edge into what the flow needs:
+//! the session's id and nonce, the browser's next action, or the final result.
+//!
+//! The next action becomes the project's own [`BrowserAction`]; the form inside it is
+//! [`FormPost`] through its serde shape. The result stays the backend's object (the page
+//! gets exactly what the backend decided), with its `status` checked and typed.
+
+use js_sys::{Object, Reflect};
+use wasm_bindgen::JsValue;
+
+use super::BridgeError;
+use crate::emv::method::METHOD_TIMEOUT_MS;
+use crate::emv::{ChallengeWindowSize, FormField, FormMethod, FormPost};
+use crate::payment::{BrowserAction, PaymentStatus};
+
+/// A payment session's id: 32 lowercase hex digits (a UUID in simple form).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionId(String);
+
+impl SessionId {
+    pub fn parse(text: &str) -> Option<SessionId> {
+        let simple = text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit());
+        (simple && uuid::Uuid::try_parse(text).is_ok())
+            .then(|| SessionId(text.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a completion message must echo: the session and its nonce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: SessionId,
+    pub nonce: String,
+}
+
+/// A final result: its status, and the backend's object as the page will receive it.
+#[derive(Debug, Clone)]
+pub struct FinalResult {
+    pub status: PaymentStatus,
+    pub value: Object,
+}
+
+/// Where the payment stands.
+#[derive(Debug, Clone)]
+pub enum Stage {
+    /// The browser must act.
+    Pending(BrowserAction),
+    Final(FinalResult),
+}
+
+#[derive(Debug, Clone)]
+pub struct PaymentView {
+    pub session: Session,
+    pub stage: Stage,
+}
+
+fn member(object: &JsValue, key: &str) -> JsValue {
+    Reflect::get(object, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn string_member(object: &JsValue, key: &str) -> Option<String> {
+    member(object, key).as_string()
+}
+
+impl PaymentView {
+    pub fn parse(body: &JsValue) -> Result<PaymentView, BridgeError> {
+        let bad = BridgeError::bad_response;
+        let id = string_member(body, "id")
+            .and_then(|id| SessionId::parse(&id))
+            .ok_or(bad("payment id missing or not 32 hex digits"))?;
+        let nonce = string_member(body, "nonce")
+            .filter(|nonce| !nonce.is_empty())
+            .ok_or(bad("payment nonce missing"))?;
+        let stage = match string_member(body, "state").as_deref() {
+            Some("final") => Stage::Final(parse_result(&member(body, "result"))?),
+            Some("pending") => Stage::Pending(
+                parse_action(&member(body, "next"))?
+                    .ok_or(bad("pending payment with nothing to do"))?,
+            ),
+            _ => return Err(bad("payment state is neither pending nor final")),
+        };
+        Ok(PaymentView {
+            session: Session { id, nonce },
+            stage,
+        })
+    }
+}
+
+/// `next`: `none`, `method`, `challenge` or `redirect`.
+pub fn parse_action(next: &JsValue) -> Result<Option<BrowserAction>, BridgeError> {
+    let bad = BridgeError::bad_response;
+    let form = || parse_form(&member(next, "form")).ok_or(bad("next.form is not a form"));
+    Ok(Some(match string_member(next, "type").as_deref() {
+        Some("none") => return Ok(None),
+        Some("method") => BrowserAction::Method {
+            form: form()?,
+            timeout_ms: member(next, "timeoutMs")
+                .as_f64()
+                .filter(|ms| (0.0..=600_000.0).contains(ms))
+                .map_or(METHOD_TIMEOUT_MS, |ms| ms as u32),
+        },
+        Some("challenge") => BrowserAction::Challenge {
+            form: form()?,
+            window_size: string_member(next, "windowSize")
+                .and_then(|size| ChallengeWindowSize::parse(&size).ok())
+                .ok_or(bad("next.windowSize is not 01 to 05"))?,
+        },
+        Some("redirect") => BrowserAction::Redirect { form: form()? },
+        _ => return Err(bad("next.type is unknown")),
+    }))
+}
+
+/// Form = `{"action", "method": "GET"|"POST", "fields": [{"name", "value"}]}`: the shape
+/// of [`FormPost`], read member by member (serde-wasm-bindgen's deserializer alone would
+/// cost the module about 5 KB gzipped).
+pub fn parse_form(form: &JsValue) -> Option<FormPost> {
+    let method = match string_member(form, "method").as_deref() {
+        Some("POST") => FormMethod::Post,
+        Some("GET") => FormMethod::Get,
+        _ => return None,
+    };
+    let fields = member(form, "fields");
+    if !js_sys::Array::is_array(&fields) {
+        return None;
+    }
+    let fields = js_sys::Array::from(&fields)
+        .iter()
+        .map(|field| {
+            Some(FormField {
+                name: string_member(&field, "name").filter(|n| !n.is_empty())?,
+                value: string_member(&field, "value")?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(FormPost {
+        action: string_member(form, "action")?,
+        method,
+        fields,
+    })
+}
+
+/// `result`: an object whose `status` is one of the five statuses.
+pub fn parse_result(result: &JsValue) -> Result<FinalResult, BridgeError> {
+    let status = string_member(result, "status")
+        .and_then(|status| parse_status(&status))
+        .ok_or(BridgeError::bad_response("result.status is unknown"))?;
+    let value = Object::try_from(result)
+        .cloned()
+        .ok_or(BridgeError::bad_response("result is not an object"))?;
+    Ok(FinalResult { status, value })
+}
+
+fn parse_status(text: &str) -> Option<PaymentStatus> {
+    Some(match text {
+        "authorized" => PaymentStatus::Authorized,
+        "declined" => PaymentStatus::Declined,
+        "failed" => PaymentStatus::Failed,
+        "cancelled" => PaymentStatus::Cancelled,
+        "error" => PaymentStatus::Error,
+        _ => return None,
+    })
+}
