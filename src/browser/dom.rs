@@ -173,9 +173,21 @@ pub fn element(
         .create_element(tag)
         .map_err(|_| BridgeError::new("unsupported", "createElement failed"))?;
     for (name, value) in attributes {
-        let _ = element.set_attribute(name, value);
+        if *name == "style" {
+            set_style(&element, value);
+        } else {
+            let _ = element.set_attribute(name, value);
+        }
     }
     Ok(element)
+}
+
+/// Inline style through the CSSOM (`element.style.cssText`): a page whose CSP has no
+/// `'unsafe-inline'` for styles blocks `style` attributes, but not the CSSOM.
+fn set_style(element: &Element, css: &str) {
+    if let Ok(style) = js_sys::Reflect::get(element, &"style".into()) {
+        let _ = js_sys::Reflect::set(&style, &"cssText".into(), &css.into());
+    }
 }
 
 /// An absolute http(s) URL, as a parsed `URL`: anything else (javascript:, data:, a
