@@ -266,7 +266,10 @@ async function pay(event) {
   }
 }
 
-/** Back from a full-page redirect: the module finishes the payment it left. */
+/**
+ * Back on the page while a payment was under way (a full-page redirect came back, or the
+ * page was reloaded): the module finishes the payment it kept, if any.
+ */
 async function resume(pending) {
   paying = true;
   $("pay").disabled = true;
@@ -275,7 +278,16 @@ async function resume(pending) {
   clearResult();
   record(pending, "back on the checkout page: resume()");
   try {
-    await finish(pending, await bridge(pending).resume());
+    const outcome = await bridge(pending).resume();
+    if (outcome === null || outcome === undefined) {
+      record(pending, "nothing to resume: the payment had not started");
+      sessionStorage.removeItem(PENDING_KEY);
+      $("result").replaceChildren(paragraph("No payment yet.", "muted"));
+      paying = false;
+      $("pay").disabled = false;
+      return;
+    }
+    await finish(pending, outcome);
   } catch (error) {
     await fail(pending, error);
   }
@@ -296,13 +308,8 @@ async function main() {
   if (saved) {
     const pending = JSON.parse(saved);
     renderTimeline(pending);
-    if (pending.mode === "redirect") {
-      await resume(pending);
-      return;
-    }
-    sessionStorage.removeItem(PENDING_KEY);
+    await resume(pending);
   }
-  document.body.dataset.ready = "true";
 }
 
 main().then(
