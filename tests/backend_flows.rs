@@ -1,7 +1,8 @@
 //! Full payments through the backend's HTTP API against the sandbox, the test acting as
 //! the checkout page and the cardholder's browser: Payroc (hosted MPI, receipt at
 //! /v1/returns/payroc), dLocal (redirect page, signed callback, notifications) and
-//! Paysafe (3DS Method, iframe challenge, 3DS 1.0.2). Each payment is checked against
+//! Paysafe (3DS Method, iframe challenge, 3DS 1.0.2), Bambora (302 with the ACS form
+//! parsed on the server, continue). Each payment is checked against
 //! the sandbox ledger: one charge exactly when authorized, none otherwise.
 
 mod support;
@@ -327,6 +328,42 @@ async fn paysafe_with_method_challenge_and_3ds1() {
 }
 
 #[tokio::test]
+async fn bambora_through_its_302_and_continue() {
+    let h = harness().await;
+    for (pan, display, who, status, code) in [
+        ("4012000033330026", "iframe", RIGHT, "authorized", None),
+        ("4000000000001000", "iframe", RIGHT, "authorized", None),
+        ("4012007153923001", "iframe", RIGHT, "authorized", None),
+        ("4000000000002008", "redirect", RIGHT, "authorized", None),
+        ("5200000000002003", "iframe", RIGHT, "authorized", None),
+        ("4000000000003006", "iframe", RIGHT, "authorized", None),
+        (
+            "4000000000002008",
+            "iframe",
+            WRONG,
+            "failed",
+            Some("authentication_failed"),
+        ),
+        (
+            "4000000000002008",
+            "iframe",
+            Cardholder::Cancels,
+            "failed",
+            Some("authentication_failed"),
+        ),
+        (
+            "4000000000004004",
+            "iframe",
+            RIGHT,
+            "declined",
+            Some("declined"),
+        ),
+    ] {
+        check(&h, "bambora", pan, display, who, status, code).await;
+    }
+}
+
+#[tokio::test]
 async fn a_challenge_view_names_the_form_and_window_and_the_method_step_waits_for_the_page() {
     let h = harness().await;
     let (status, view) = h
@@ -368,4 +405,35 @@ async fn a_challenge_view_names_the_form_and_window_and_the_method_step_waits_fo
     let (status, view) = h.method(id, "N").await;
     assert_eq!(status, 200);
     assert_eq!(view["next"]["type"], "challenge", "{view}");
+}
+
+#[tokio::test]
+async fn the_merchants_own_authentication_skips_the_browser() {
+    let h = harness().await;
+    for provider in ["payroc", "dlocal"] {
+        let mut body = start_body(provider, "4000000000001000", "iframe");
+        body["externalAuthentication"] = serde_json::json!({
+            "version": "2.2.0", "transStatus": "Y", "eci": "05",
+            "cavv": "AAABBEg0VhI0VniQEjRWAAAAAAA=",
+            "dsTransactionId": "f25084f0-5b16-4c0a-ae5d-b24808a95e4b"
+        });
+        let (status, view) = h.start(&body).await;
+        assert_eq!(status, 201);
+        assert_eq!(
+            view["state"], "final",
+            "{provider}: no browser step: {view}"
+        );
+        assert_eq!(view["result"]["status"], "authorized", "{provider}: {view}");
+        assert_eq!(view["result"]["threeDsVersion"], "2.2.0");
+        assert_eq!(h.ledger(provider).len(), 1, "{provider}");
+    }
+    // An external N never reaches the provider.
+    let mut body = start_body("payroc", "4000000000001000", "iframe");
+    body["externalAuthentication"] = serde_json::json!({
+        "version": "2.2.0", "transStatus": "N", "eci": "07", "cavv": "AAABBEg0VhI0VniQEjRWAAAAAAA="
+    });
+    let (_, view) = h.start(&body).await;
+    assert_eq!(view["result"]["status"], "failed", "{view}");
+    assert_eq!(view["result"]["error"]["code"], "authentication_failed");
+    assert_eq!(h.ledger("payroc").len(), 1);
 }

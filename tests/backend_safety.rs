@@ -16,6 +16,7 @@ use support::backend::{
 use support::browser;
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::Provider;
+use threeds_bridge::store::SessionStore;
 
 const RIGHT: Cardholder = Cardholder::Types("1234");
 
@@ -500,4 +501,162 @@ async fn no_full_card_number_in_logs_or_answers() {
         assert!(!answers.contains(pan), "{pan} in a response");
     }
     assert!(!logs.contains("\"cvv\""));
+}
+
+/// Sends through the real transport and keeps what the adapters asked to send.
+struct Recording {
+    inner: threeds_bridge::backend::native::ReqwestTransport,
+    sent: std::sync::Arc<std::sync::Mutex<Vec<(&'static str, String)>>>,
+}
+
+impl threeds_bridge::backend::Transport for Recording {
+    async fn send(
+        &self,
+        request: &threeds_bridge::provider::HttpRequest,
+    ) -> Result<threeds_bridge::provider::HttpResponse, threeds_bridge::provider::TransportFailure>
+    {
+        self.sent
+            .lock()
+            .unwrap()
+            .push((request.purpose, request.body.clone().unwrap_or_default()));
+        self.inner.send(request).await
+    }
+}
+
+#[tokio::test]
+async fn the_accept_header_and_ip_are_the_requests_own_and_no_pan_is_stored() {
+    use threeds_bridge::backend::native::{self, ReqwestTransport, SystemEnv};
+    let h = harness().await;
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let transport = Recording {
+        inner: ReqwestTransport::new(&h.policy).unwrap(),
+        sent: sent.clone(),
+    };
+    let backend =
+        threeds_bridge::backend::Backend::new(h.config(), h.store.clone(), transport, SystemEnv);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = native::spawn(listener, std::sync::Arc::new(backend)).unwrap();
+    let body = start_body("paysafe", "4000000000001000", "iframe");
+    assert_eq!(body["browser"]["acceptHeader"], "forged/by-the-page");
+    let response = browser()
+        .post(format!("{}/v1/payments", running.url))
+        .header("Accept", "text/html,application/xhtml+xml;q=0.9")
+        .header("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) backend-test")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let view: Value = response.json().await.unwrap();
+    assert_eq!(view["result"]["status"], "authorized", "{view}");
+    let sent = sent.lock().unwrap().clone();
+    let (_, authentication) = sent
+        .iter()
+        .find(|(purpose, _)| *purpose == "paysafe.authentication")
+        .expect("an authentication was sent");
+    let authentication: Value = serde_json::from_str(authentication).unwrap();
+    let details = &authentication["browserDetails"];
+    assert_eq!(
+        details["acceptHeader"], "text/html,application/xhtml+xml;q=0.9",
+        "{details}"
+    );
+    assert_eq!(details["customerIp"], "127.0.0.1", "{details}");
+    // The card went to the token endpoint only, and the store never saw it.
+    let with_pan: Vec<_> = sent
+        .iter()
+        .filter(|(_, b)| b.contains("4000000000001000"))
+        .map(|(p, _)| *p)
+        .collect();
+    assert_eq!(with_pan, vec!["paysafe.token"]);
+    let stored = h
+        .store
+        .load(view["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .expect("stored");
+    let stored = serde_json::to_string(&stored).unwrap();
+    assert!(
+        !stored.contains("4000000000001000") && !stored.contains("\"123\""),
+        "{stored}"
+    );
+    assert!(stored.contains("\"last_four\":\"1000\""), "{stored}");
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_process_that_dies_during_the_sale_is_resumed_and_charges_once() {
+    use threeds_bridge::backend::native::{self, ReqwestTransport, SystemEnv};
+    use threeds_bridge::session::Phase;
+    let mut h = support::backend::harness_with(threeds_bridge::backend::CallPolicy {
+        timeout_ms: 400,
+        attempts: 1,
+        backoff_ms: 50,
+    })
+    .await;
+    h.stop().await;
+    // The backend that will die runs on its own runtime: shutting that down drops every
+    // task of it mid-await, as a killed process would.
+    let doomed = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = std::net::TcpListener::bind(h.addr).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let backend = std::sync::Arc::new(threeds_bridge::backend::Backend::new(
+        h.config(),
+        h.store.clone(),
+        ReqwestTransport::new(&h.policy).unwrap(),
+        SystemEnv,
+    ));
+    doomed.spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        let _running = native::spawn(listener, backend).unwrap();
+        std::future::pending::<()>().await;
+    });
+
+    let (status, view) = h
+        .start(&start_body("payroc", "4000000000001000", "redirect"))
+        .await;
+    assert_eq!(status, 201, "{view}");
+    let id = view["id"].as_str().unwrap().to_owned();
+    let receipt = follow_until_backend(&h.url, next_form(&view), RIGHT).await;
+    h.sandbox.sandbox.faults.set(vec![FaultRule {
+        hang: true,
+        ..rule(Provider::Payroc, "/api/v1/payments")
+    }]);
+    let browser_task =
+        tokio::spawn(async move { receipt.submit(&browser(), &receipt.action).await });
+    let mut calling = false;
+    for _ in 0..200 {
+        let session = h.store.load(&id).await.unwrap().unwrap();
+        if matches!(&session.phase, Phase::Calling { purpose, .. } if purpose == "payroc.sale") {
+            calling = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert!(calling, "the sale was under way");
+    doomed.shutdown_background();
+    let _ = browser_task.await;
+    assert!(h.ledger("payroc").is_empty(), "the hung sale never ran");
+
+    // A new process, the same store; the provider is well again. Once the call's lease
+    // is over, the next read resumes the sale with the same idempotency key.
+    h.sandbox.sandbox.faults.set(Vec::new());
+    h.restart().await;
+    let (_, early) = h.view(&id).await;
+    assert_eq!(
+        early["state"], "pending",
+        "within the lease nobody touches the call: {early}"
+    );
+    tokio::time::sleep(Duration::from_millis(h.policy.lease_ms() + 100)).await;
+    let (_, done) = h.view(&id).await;
+    assert_eq!(done["result"]["status"], "authorized", "{done}");
+    let charges = h.ledger("payroc");
+    assert_eq!(charges.len(), 1);
+    assert_eq!(
+        done["result"]["providerPaymentId"].as_str(),
+        Some(charges[0].provider_payment_id.as_str())
+    );
 }

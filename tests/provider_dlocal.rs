@@ -530,9 +530,11 @@ fn session(sid: &str, start: &PaymentStart, state: &State) -> Session {
         currency: start.currency.clone(),
         checkout_origin: "https://shop.example".into(),
         display: start.display,
+        return_url: None,
         card: None,
         created_at_ms: flow::now_ms(),
         expires_at_ms: flow::now_ms() + 600_000,
+        updated_at_ms: flow::now_ms(),
         version: 1,
         phase: Phase::AwaitingBrowser {
             state: AdapterState(serde_json::to_value(state).expect("state")),

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use crate::provider::{dlocal, payroc, paysafe};
+use crate::provider::{bambora, dlocal, payroc, paysafe};
 
 /// Everything the core needs to know.
 #[derive(Debug, Clone, Deserialize)]
@@ -71,6 +71,8 @@ pub struct ProvidersConfig {
     pub dlocal: Option<dlocal::Config>,
     #[serde(default)]
     pub paysafe: Option<paysafe::Config>,
+    #[serde(default)]
+    pub bambora: Option<bambora::Config>,
 }
 
 impl BackendConfig {

@@ -18,21 +18,13 @@ const MAX_CALLS_PER_DRIVE: usize = 16;
 
 /// How a drive ended.
 #[derive(Debug)]
-pub enum Driven {
+pub(crate) enum Driven {
     /// This drive moved the session; here it is, as stored.
     Moved(Session),
     /// Another actor moved the session first (before this drive's first step, or between
     /// two of its steps); the session is the last one this drive stored or saw: reload
     /// it for the truth.
     Lost(Session),
-}
-
-impl Driven {
-    pub fn session(self) -> Session {
-        match self {
-            Driven::Moved(s) | Driven::Lost(s) => s,
-        }
-    }
 }
 
 fn phase_name(phase: &Phase) -> &'static str {

@@ -27,7 +27,6 @@ use std::sync::Arc;
 
 pub use api::{ApiError, PaymentView};
 pub use config::{BackendConfig, CallPolicy, ProvidersConfig};
-pub use driver::Driven;
 pub use host::{Env, Transport};
 pub use http::{Method, Request, Response};
 pub use pages::COMPLETE_JS;

@@ -20,6 +20,7 @@ use super::http::{Method, Request, Response};
 use super::{Backend, MAX_BODY_BYTES};
 use crate::provider::{HttpMethod, HttpRequest, HttpResponse, TransportFailure};
 use crate::store::memory::MemoryStore;
+use crate::store::sqlite::SqliteStore;
 use crate::store::SessionStore;
 
 /// Provider calls over reqwest (rustls), one timeout per attempt, no redirects followed.
@@ -332,10 +333,29 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
             tracing::warn!("sessions are kept in memory: a restart forgets payments in progress");
             run(config.clone(), Arc::new(MemoryStore::default())).await
         }
-        // The SQLite store (issue 4, branch backend-store) plugs in here.
-        StoreConfig::Sqlite { path } => Err(format!(
-            "store kind \"sqlite\" ({path}) is not built into this binary yet; use {{ kind = \"memory\" }}"
-        )),
+        StoreConfig::Sqlite { path } => {
+            let store = SqliteStore::open(path)
+                .map_err(|e| format!("cannot open the session store {path}: {e}"))?;
+            let store = Arc::new(store);
+            tokio::spawn(purge_every(store.clone(), PURGE_INTERVAL));
+            run(config.clone(), store).await
+        }
+    }
+}
+
+/// How often `serve` deletes sessions past their retention (docs/backend/store.md).
+const PURGE_INTERVAL: Duration = Duration::from_secs(60 * 60);
+
+/// Purges old sessions now and then every `interval`, for as long as the process runs.
+async fn purge_every(store: Arc<SqliteStore>, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    loop {
+        ticks.tick().await;
+        match store.purge_expired(SystemEnv.now_ms()).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "purged sessions past their retention"),
+            Err(error) => tracing::warn!(%error, "could not purge old sessions"),
+        }
     }
 }
 
@@ -389,6 +409,26 @@ account_id = "89987201"
         let missing = ServeConfig::parse(text, true, &|_| None).expect_err("missing variable");
         assert!(missing.contains("PAYSAFE_PASSWORD"), "{missing}");
         assert!(!missing.contains("s3cret"));
+    }
+
+    #[test]
+    fn the_example_config_parses() {
+        let text = include_str!("../../examples/backend-sandbox.toml");
+        let env = |name: &str| Some(format!("value-of-{name}"));
+        let config = ServeConfig::parse(text, true, &env).expect("examples/backend-sandbox.toml");
+        assert_eq!(
+            config.store,
+            StoreConfig::Sqlite {
+                path: "target/threeds-bridge.sqlite3".into()
+            }
+        );
+        let backend = config.backend();
+        assert!(backend.allows_origin("http://127.0.0.1:8080"));
+        let payroc = backend.providers.payroc.expect("payroc");
+        assert_eq!(payroc.api_key, "value-of-PAYROC_API_KEY");
+        assert!(backend.providers.dlocal.is_some() && backend.providers.paysafe.is_some());
+        let bambora = backend.providers.bambora.expect("bambora");
+        assert_eq!(bambora.api_passcode, "value-of-BAMBORA_API_PASSCODE");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! whose state is the stored JSON ([`AdapterState`]), so the driver and the routes never
 //! name a provider. Owns the (de)serialization of adapter states and nothing else.
 //!
-//! Adding a provider (Bambora): a field in [`ProvidersConfig`] and one line in
+//! Adding a provider: a field in [`ProvidersConfig`] and one line in
 //! [`Providers::from_config`].
 
 use serde::de::DeserializeOwned;
@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::config::ProvidersConfig;
 use crate::emv::ThreeDsCompInd;
 use crate::payment::{PaymentResult, PaymentStart, PaymentStatus, ProviderKind, ResultCode};
+use crate::provider::bambora::BamboraAdapter;
 use crate::provider::dlocal::{self, DlocalAdapter};
 use crate::provider::payroc::PayrocAdapter;
 use crate::provider::paysafe::PaysafeAdapter;
@@ -253,6 +254,12 @@ impl Providers {
             providers = providers.with(Registered::new(
                 ProviderKind::Paysafe,
                 PaysafeAdapter::new(c.clone()),
+            ));
+        }
+        if let Some(c) = &config.bambora {
+            providers = providers.with(Registered::new(
+                ProviderKind::Bambora,
+                BamboraAdapter::new(c.clone()),
             ));
         }
         providers

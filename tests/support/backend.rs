@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use threeds_bridge::backend::config::{BackendConfig, CallPolicy, ProvidersConfig};
 use threeds_bridge::backend::native::{self, ReqwestTransport, RunningBackend, SystemEnv};
 use threeds_bridge::backend::Backend;
-use threeds_bridge::provider::{dlocal, payroc, paysafe};
+use threeds_bridge::provider::{bambora, dlocal, payroc, paysafe};
 use threeds_bridge::sandbox::{spawn, RunningSandbox, SandboxConfig};
 use threeds_bridge::store::memory::MemoryStore;
 
@@ -63,7 +63,7 @@ pub struct Harness {
     pub policy: CallPolicy,
     /// Session lifetime of the backends this harness starts (600 s unless a test shortens it).
     pub ttl_seconds: u64,
-    addr: std::net::SocketAddr,
+    pub addr: std::net::SocketAddr,
 }
 
 /// Quick provider timeouts, so a hung provider costs the test seconds.
@@ -120,6 +120,7 @@ impl Harness {
                 payroc: Some(payroc::Config::sandbox(&self.sandbox.url)),
                 dlocal: Some(dlocal::Config::sandbox(&self.sandbox.url)),
                 paysafe: Some(paysafe::Config::sandbox(&self.sandbox.url)),
+                bambora: Some(bambora::Config::sandbox(&self.sandbox.url)),
             },
         }
     }
@@ -134,13 +135,18 @@ impl Harness {
     /// Stops the backend and starts a new one (new adapters, no caches) on the same
     /// address with the same store, as a process restart would.
     pub async fn restart(&mut self) {
-        if let Some(running) = self.backend.take() {
-            running.shutdown().await;
-        }
+        self.stop().await;
         let listener = tokio::net::TcpListener::bind(self.addr)
             .await
             .expect("rebind");
         self.backend = Some(self.serve(listener));
+    }
+
+    /// Stops the backend (requests in flight finish first).
+    pub async fn stop(&mut self) {
+        if let Some(running) = self.backend.take() {
+            running.shutdown().await;
+        }
     }
 
     pub fn ledger(&self, provider: &str) -> Vec<threeds_bridge::sandbox::ledger::LedgerEntry> {
@@ -201,9 +207,11 @@ pub enum Cardholder {
 pub fn start_body(provider: &str, pan: &str, display: &str) -> Value {
     json!({
         "provider": provider,
-        "orderId": format!("order-{}", uuid::Uuid::new_v4().simple()),
+        // 26 characters: Bambora's order_number takes at most 30.
+        "orderId": format!("order-{}", &uuid::Uuid::new_v4().simple().to_string()[..20]),
         "amount": 1099,
-        "currency": if provider == "dlocal" { "BRL" } else { "USD" },
+        // Each sandbox account's currency: dLocal's Brazil, Bambora's Canadian merchant.
+        "currency": match provider { "dlocal" => "BRL", "bambora" => "CAD", _ => "USD" },
         "paymentMethod": {"type": "card", "number": pan, "expiryMonth": 12, "expiryYear": 2040,
                           "cvv": "123", "holderName": "Jo Doe"},
         "payer": {"name": "Jo Doe", "email": "jo@example.com", "document": "53033315550", "country": "BR"},

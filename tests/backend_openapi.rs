@@ -1,0 +1,561 @@
+//! docs/openapi.yaml kept true: the backend runs against the sandbox, every route is
+//! called into each answer it can give here, and each answer must be documented for its
+//! path, method and status, with a JSON body that validates against the documented
+//! schema (a small JSON Schema subset: $ref, type, const, enum, oneOf, anyOf, required,
+//! properties, additionalProperties, items, minimum, maximum, minLength, maxLength;
+//! `pattern` is not checked). Every documented path and method must have been called.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+use support::backend::{follow, harness, next_form, start_body, Cardholder, Harness, CHECKOUT};
+use support::browser;
+
+fn spec() -> Value {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/openapi.yaml"))
+        .expect("docs/openapi.yaml");
+    serde_yaml::from_str(&text).expect("valid YAML")
+}
+
+fn resolve<'a>(root: &'a Value, node: &'a Value) -> &'a Value {
+    match node.get("$ref").and_then(Value::as_str) {
+        Some(reference) => {
+            let target = root
+                .pointer(reference.trim_start_matches('#'))
+                .unwrap_or_else(|| panic!("dangling $ref {reference}"));
+            resolve(root, target)
+        }
+        None => node,
+    }
+}
+
+fn type_matches(name: &str, value: &Value) -> bool {
+    match name {
+        "null" => value.is_null(),
+        "boolean" => value.is_boolean(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "string" => value.is_string(),
+        "array" => value.is_array(),
+        "object" => value.is_object(),
+        other => panic!("unknown type {other}"),
+    }
+}
+
+/// Validates `value` against `schema`; the error names the JSON path.
+fn validate(root: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    let schema = resolve(root, schema);
+    let fail = |why: String| Err(format!("{at}: {why} (value {value})"));
+    if let Some(constant) = schema.get("const") {
+        if constant != value {
+            return fail(format!("not the constant {constant}"));
+        }
+    }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
+        if !options.contains(value) {
+            return fail(format!("not one of {options:?}"));
+        }
+    }
+    if let Some(kind) = schema.get("type") {
+        let ok = match kind {
+            Value::String(name) => type_matches(name, value),
+            Value::Array(names) => names
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|n| type_matches(n, value)),
+            _ => false,
+        };
+        if !ok {
+            return fail(format!("not of type {kind}"));
+        }
+    }
+    if let Some(options) = schema.get("oneOf").and_then(Value::as_array) {
+        let passing = options
+            .iter()
+            .filter(|o| validate(root, o, value, at).is_ok())
+            .count();
+        if passing != 1 {
+            return fail(format!("{passing} of the oneOf alternatives match"));
+        }
+    }
+    if let Some(options) = schema.get("anyOf").and_then(Value::as_array) {
+        if !options.iter().any(|o| validate(root, o, value, at).is_ok()) {
+            return fail("no anyOf alternative matches".into());
+        }
+    }
+    if let (Some(min), Some(n)) = (
+        schema.get("minimum").and_then(Value::as_f64),
+        value.as_f64(),
+    ) {
+        if n < min {
+            return fail(format!("below {min}"));
+        }
+    }
+    if let (Some(max), Some(n)) = (
+        schema.get("maximum").and_then(Value::as_f64),
+        value.as_f64(),
+    ) {
+        if n > max {
+            return fail(format!("above {max}"));
+        }
+    }
+    if let Some(text) = value.as_str() {
+        let chars = text.chars().count() as u64;
+        if schema
+            .get("minLength")
+            .and_then(Value::as_u64)
+            .is_some_and(|m| chars < m)
+            || schema
+                .get("maxLength")
+                .and_then(Value::as_u64)
+                .is_some_and(|m| chars > m)
+        {
+            return fail("length out of bounds".into());
+        }
+    }
+    if let Some(object) = value.as_object() {
+        let properties = schema.get("properties").and_then(Value::as_object);
+        for name in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = name.as_str().unwrap_or_default();
+            if !object.contains_key(name) {
+                return fail(format!("missing required {name}"));
+            }
+        }
+        for (name, inner) in object {
+            match properties.and_then(|p| p.get(name)) {
+                Some(property) => validate(root, property, inner, &format!("{at}.{name}"))?,
+                None => match schema.get("additionalProperties") {
+                    Some(Value::Bool(false)) => {
+                        return fail(format!("undocumented property {name}"))
+                    }
+                    Some(extra @ Value::Object(_)) => {
+                        validate(root, extra, inner, &format!("{at}.{name}"))?
+                    }
+                    _ => {}
+                },
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (i, item) in array.iter().enumerate() {
+            validate(root, items, item, &format!("{at}[{i}]"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Calls made, answers checked against the spec.
+struct Checker {
+    spec: Value,
+    seen: BTreeSet<(String, String, u16)>,
+}
+
+impl Checker {
+    /// Checks one answer of `method` on the documented `template` path.
+    async fn check(
+        &mut self,
+        template: &str,
+        method: &str,
+        response: reqwest::Response,
+    ) -> (u16, Value) {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        let documented =
+            self.spec["paths"][template][method]["responses"][status.to_string()].clone();
+        assert!(
+            !documented.is_null(),
+            "{method} {template} answered {status}, undocumented: {text}"
+        );
+        assert_eq!(
+            headers.get("cache-control").map(|v| v.to_str().unwrap()),
+            Some("no-store"),
+            "{method} {template}"
+        );
+        let documented = resolve(&self.spec, &documented).clone();
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(|t| t.split(';').next().unwrap_or_default().trim().to_owned());
+        let body = match (&documented.get("content"), content_type) {
+            (Some(content), Some(ctype)) => {
+                let media = &content[&ctype];
+                assert!(
+                    !media.is_null(),
+                    "{method} {template} {status}: {ctype} is not documented"
+                );
+                if ctype == "application/json" {
+                    let body: Value = serde_json::from_str(&text).expect("JSON body");
+                    validate(&self.spec, &media["schema"], &body, "$")
+                        .unwrap_or_else(|e| panic!("{method} {template} {status}: {e}"));
+                    body
+                } else {
+                    Value::String(text)
+                }
+            }
+            (None, _) => {
+                if documented
+                    .get("headers")
+                    .and_then(|h| h.get("Location"))
+                    .is_some()
+                {
+                    assert!(
+                        headers.get("location").is_some(),
+                        "{method} {template} {status}: Location"
+                    );
+                }
+                Value::Null
+            }
+            (Some(_), None) => panic!("{method} {template} {status}: no content type"),
+        };
+        self.seen
+            .insert((template.to_owned(), method.to_owned(), status));
+        (status, body)
+    }
+}
+
+fn dlocal_notification(h: &Harness, body: &str) -> reqwest::RequestBuilder {
+    let config = threeds_bridge::provider::dlocal::Config::sandbox(&h.sandbox.url);
+    let date = threeds_bridge::provider::dlocal::x_date(support::flow::now_ms());
+    let signature = threeds_bridge::provider::dlocal::signature(
+        &config.secret_key,
+        &config.x_login,
+        &date,
+        body.as_bytes(),
+    );
+    browser()
+        .post(format!("{}/v1/webhooks/dlocal", h.url))
+        .header("X-Date", date)
+        .header("X-Login", config.x_login.clone())
+        .header(
+            "Authorization",
+            format!("V2-HMAC-SHA256, Signature: {signature}"),
+        )
+        .header("Content-Type", "application/json")
+        .body(body.to_owned())
+}
+
+#[tokio::test]
+async fn every_route_answers_as_documented() {
+    let h = harness().await;
+    let mut c = Checker {
+        spec: spec(),
+        seen: BTreeSet::new(),
+    };
+    let client = browser();
+    let url = |path: &str| format!("{}{path}", h.url);
+    let post_json = |path: &str, body: &Value| {
+        client
+            .post(url(path))
+            .header("Origin", CHECKOUT)
+            .header("Accept", "text/html")
+            .json(body)
+            .send()
+    };
+
+    // Start: new, again, conflicting, malformed, foreign, too large.
+    let body = start_body("paysafe", "4000000000001000", "iframe");
+    let (_, view) = c
+        .check(
+            "/v1/payments",
+            "post",
+            post_json("/v1/payments", &body).await.unwrap(),
+        )
+        .await;
+    let id = view["id"].as_str().unwrap().to_owned();
+    c.check(
+        "/v1/payments",
+        "post",
+        post_json("/v1/payments", &body).await.unwrap(),
+    )
+    .await;
+    let mut other = body.clone();
+    other["currency"] = json!("EUR");
+    c.check(
+        "/v1/payments",
+        "post",
+        post_json("/v1/payments", &other).await.unwrap(),
+    )
+    .await;
+    c.check(
+        "/v1/payments",
+        "post",
+        post_json("/v1/payments", &json!({"provider": "paysafe"}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let mut foreign = start_body("paysafe", "4000000000001000", "iframe");
+    foreign["checkoutOrigin"] = json!("http://elsewhere.test");
+    c.check(
+        "/v1/payments",
+        "post",
+        post_json("/v1/payments", &foreign).await.unwrap(),
+    )
+    .await;
+    let big = client
+        .post(url("/v1/payments"))
+        .body(vec![b' '; 65 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(c.check("/v1/payments", "post", big).await.0, 413);
+    for origin in [CHECKOUT, "http://elsewhere.test"] {
+        let preflight = client
+            .request(reqwest::Method::OPTIONS, url("/v1/payments"))
+            .header("Origin", origin);
+        c.check("/v1/payments", "options", preflight.send().await.unwrap())
+            .await;
+    }
+
+    // Read.
+    c.check(
+        "/v1/payments/{id}",
+        "get",
+        client
+            .get(url(&format!("/v1/payments/{id}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let nobody = "0".repeat(32);
+    c.check(
+        "/v1/payments/{id}",
+        "get",
+        client
+            .get(url(&format!("/v1/payments/{nobody}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+
+    // The Method step: its notification on the return route, a GET there, /method.
+    let (_, method_view) = h
+        .start(&start_body("paysafe", "4000000000002107", "iframe"))
+        .await;
+    let mid = method_view["id"].as_str().unwrap().to_owned();
+    let notify = client
+        .post(url(&format!("/v1/returns/{mid}")))
+        .form(&[("threeDSMethodData", "e30")]);
+    c.check("/v1/returns/{id}", "post", notify.send().await.unwrap())
+        .await;
+    c.check(
+        "/v1/returns/{id}",
+        "get",
+        client
+            .get(url(&format!("/v1/returns/{mid}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let bad = client
+        .post(url(&format!("/v1/payments/{mid}/method")))
+        .json(&json!({"completion": "maybe"}));
+    c.check(
+        "/v1/payments/{id}/method",
+        "post",
+        bad.send().await.unwrap(),
+    )
+    .await;
+    let nobody_method = client
+        .post(url(&format!("/v1/payments/{nobody}/method")))
+        .json(&json!({"completion": "Y"}));
+    c.check(
+        "/v1/payments/{id}/method",
+        "post",
+        nobody_method.send().await.unwrap(),
+    )
+    .await;
+    let done = client
+        .post(url(&format!("/v1/payments/{mid}/method")))
+        .json(&json!({"completion": "Y"}));
+    let (_, challenge) = c
+        .check(
+            "/v1/payments/{id}/method",
+            "post",
+            done.send().await.unwrap(),
+        )
+        .await;
+    assert_eq!(challenge["next"]["type"], "challenge");
+    let again = client
+        .post(url(&format!("/v1/payments/{mid}/method")))
+        .json(&json!({"completion": "Y"}));
+    assert_eq!(
+        c.check(
+            "/v1/payments/{id}/method",
+            "post",
+            again.send().await.unwrap()
+        )
+        .await
+        .0,
+        409
+    );
+
+    // Returns: forged, too large, unknown, the real one, its replay.
+    let forged = client
+        .post(url(&format!("/v1/returns/{mid}")))
+        .form(&[("authenticationId", "x"), ("payload", "y")]);
+    assert_eq!(
+        c.check("/v1/returns/{id}", "post", forged.send().await.unwrap())
+            .await
+            .0,
+        400
+    );
+    let large = client
+        .post(url(&format!("/v1/returns/{mid}")))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("payload={}", "a".repeat(70 * 1024)));
+    c.check("/v1/returns/{id}", "post", large.send().await.unwrap())
+        .await;
+    c.check(
+        "/v1/returns/{id}",
+        "get",
+        client
+            .get(url(&format!("/v1/returns/{nobody}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let landing = follow(&h.url, next_form(&challenge), Cardholder::Types("1234")).await;
+    assert_eq!(landing.status, 200);
+    let replay = landing.sent.submit(&client, &landing.sent.action).await;
+    c.check("/v1/returns/{id}", "post", replay).await;
+    let (_, redirect_view) = h
+        .start(&start_body("dlocal", "4000000000002008", "redirect"))
+        .await;
+    let rid = redirect_view["id"].as_str().unwrap().to_owned();
+    let forged_get = client
+        .get(url(&format!("/v1/returns/{rid}")))
+        .query(&[("paymentId", "D-x")]);
+    assert_eq!(
+        c.check("/v1/returns/{id}", "get", forged_get.send().await.unwrap())
+            .await
+            .0,
+        400
+    );
+    follow(&h.url, next_form(&redirect_view), Cardholder::Types("1234")).await;
+    let replay = client
+        .get(url(&format!("/v1/returns/{rid}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(c.check("/v1/returns/{id}", "get", replay).await.0, 303);
+
+    // Payroc's receipt URL.
+    for query in [vec![("result", "A")], vec![("orderId", "order-nobody")]] {
+        let receipt = client.get(url("/v1/returns/payroc")).query(&query);
+        c.check("/v1/returns/payroc", "get", receipt.send().await.unwrap())
+            .await;
+    }
+    for display in ["redirect", "iframe"] {
+        let (_, payroc) = h
+            .start(&start_body("payroc", "4000000000001000", display))
+            .await;
+        let landing = follow(&h.url, next_form(&payroc), Cardholder::Types("1234")).await;
+        let replay = landing.sent.submit(&client, &landing.sent.action).await;
+        c.check("/v1/returns/payroc", "get", replay).await;
+    }
+
+    // dLocal's webhook.
+    let unsigned = client.post(url("/v1/webhooks/dlocal")).body("{}");
+    c.check(
+        "/v1/webhooks/dlocal",
+        "post",
+        unsigned.send().await.unwrap(),
+    )
+    .await;
+    let signed = dlocal_notification(
+        &h,
+        r#"{"id":"D-4-nobody","status":"PAID","order_id":"order-nobody"}"#,
+    );
+    c.check("/v1/webhooks/dlocal", "post", signed.send().await.unwrap())
+        .await;
+    let not_utf8 = client
+        .post(url("/v1/webhooks/dlocal"))
+        .body(vec![0xff, 0xfe]);
+    c.check(
+        "/v1/webhooks/dlocal",
+        "post",
+        not_utf8.send().await.unwrap(),
+    )
+    .await;
+
+    c.check(
+        "/v1/complete.js",
+        "get",
+        client.get(url("/v1/complete.js")).send().await.unwrap(),
+    )
+    .await;
+
+    // Every documented path and method was called.
+    let mut documented = BTreeSet::new();
+    for (path, item) in c.spec["paths"].as_object().unwrap() {
+        for method in item
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| *k != "parameters")
+        {
+            documented.insert((path.clone(), method.clone()));
+        }
+    }
+    let called: BTreeSet<_> = c
+        .seen
+        .iter()
+        .map(|(p, m, _)| (p.clone(), m.clone()))
+        .collect();
+    assert_eq!(documented, called, "documented vs called");
+    let expected: &[(&str, &str, &[u16])] = &[
+        ("/v1/payments", "post", &[200, 201, 400, 403, 409, 413]),
+        ("/v1/payments", "options", &[204, 403]),
+        ("/v1/payments/{id}", "get", &[200, 404]),
+        ("/v1/payments/{id}/method", "post", &[200, 400, 404, 409]),
+        ("/v1/returns/{id}", "get", &[303, 400, 404, 409]),
+        ("/v1/returns/{id}", "post", &[200, 400, 413]),
+        ("/v1/returns/payroc", "get", &[200, 303, 400, 404]),
+        ("/v1/webhooks/dlocal", "post", &[200, 400, 401]),
+        ("/v1/complete.js", "get", &[200]),
+    ];
+    for (path, method, statuses) in expected {
+        for status in *statuses {
+            let key = (path.to_string(), method.to_string(), *status);
+            assert!(c.seen.contains(&key), "not exercised: {key:?}");
+        }
+    }
+}
+
+/// The checker itself refuses what the spec does not allow.
+#[test]
+fn the_schema_check_can_fail() {
+    let spec = spec();
+    let view = &spec["components"]["schemas"]["PaymentView"];
+    let good = json!({"id": "0".repeat(32), "nonce": "1".repeat(32), "provider": "dlocal", "orderId": "o",
+        "amount": 1, "currency": "USD", "state": "pending", "next": {"type": "none"}, "result": null});
+    validate(&spec, view, &good, "$").expect("a valid view");
+    let mut extra = good.clone();
+    extra["secret"] = json!("x");
+    assert!(validate(&spec, view, &extra, "$").is_err());
+    let mut state = good.clone();
+    state["state"] = json!("done");
+    assert!(validate(&spec, view, &state, "$").is_err());
+    let mut next = good.clone();
+    next["next"] =
+        json!({"type": "challenge", "form": {"action": "a", "method": "POST", "fields": []}});
+    assert!(validate(&spec, view, &next, "$")
+        .unwrap_err()
+        .contains("oneOf"));
+    let mut result = good;
+    result["result"] = json!({"status": "authorized"});
+    assert!(validate(&spec, view, &result, "$").is_err());
+}
