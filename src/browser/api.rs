@@ -28,8 +28,8 @@ const TYPES: &'static str = include_str!("types.d.ts");
 extern "C" {
     #[wasm_bindgen(typescript_type = "ThreeDSecureOptions")]
     pub type ThreeDSecureOptions;
-    #[wasm_bindgen(typescript_type = "PaymentRequest")]
-    pub type PaymentRequest;
+    #[wasm_bindgen(typescript_type = "PayRequest")]
+    pub type PayRequest;
     #[wasm_bindgen(typescript_type = "PayOptions")]
     pub type PayOptions;
     #[wasm_bindgen(typescript_type = "BrowserDetails")]
@@ -70,7 +70,7 @@ fn parse_settings(options: &JsValue) -> Result<Settings, BridgeError> {
     let page = dom::window()?
         .location()
         .href()
-        .map_err(|_| BridgeError::new("unsupported", "no location"))?;
+        .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "no location"))?;
     let backend_url = option(options, "backendUrl")
         .as_string()
         .ok_or(BridgeError::invalid_options("backendUrl is required"))?;
@@ -143,7 +143,7 @@ impl ThreeDSecure {
 
     /// Starts a payment and follows it to its backend-confirmed result.
     #[wasm_bindgen(unchecked_return_type = "Promise<PaymentResult>")]
-    pub fn pay(&self, request: PaymentRequest, options: Option<PayOptions>) -> Promise {
+    pub fn pay(&self, request: PayRequest, options: Option<PayOptions>) -> Promise {
         let signal = options
             .map(|o| option(&o, "signal"))
             .and_then(|s| s.dyn_into::<AbortSignal>().ok());
@@ -204,11 +204,13 @@ impl ThreeDSecure {
             );
         }
         let Ok(controller) = AbortController::new() else {
-            return Promise::reject(&BridgeError::new("unsupported", "no AbortController").into());
+            return Promise::reject(
+                &BridgeError::new(BridgeError::UNSUPPORTED, "no AbortController").into(),
+            );
         };
-        let follow = signal.map(|signal| {
-            let controller = controller.clone();
-            Listener::new(&signal, "abort", move |_| controller.abort())
+        let follow = signal.and_then(|signal| {
+            let abort = dom::bound_method(&controller, "abort", None)?;
+            Some(Listener::function(&signal, "abort", abort))
         });
         *self.instance.running.borrow_mut() = Some(controller.clone());
         let instance = self.instance.clone();

@@ -145,17 +145,18 @@ pub async fn run(
         .query_selector(".threeds-bridge-close")
         .ok()
         .flatten()
-        .ok_or(BridgeError::new("unsupported", "close button missing"))?;
-    let _close = Listener::new(&close, "click", {
-        let cancel = race.settler(Outcome::Cancelled);
-        move |_| cancel()
-    });
+        .ok_or(BridgeError::new(
+            BridgeError::UNSUPPORTED,
+            "close button missing",
+        ))?;
+    let _close = Listener::function(&close, "click", race.settler(Outcome::Cancelled));
     // Escape closes a modal dialog; that is a cancel too.
     let _escape = match &host {
-        Host::Dialog(dialog) => Some(Listener::new(&dialog.0, "cancel", {
-            let cancel = race.settler(Outcome::Cancelled);
-            move |_| cancel()
-        })),
+        Host::Dialog(dialog) => Some(Listener::function(
+            &dialog.0,
+            "cancel",
+            race.settler(Outcome::Cancelled),
+        )),
         Host::Container(_) => None,
     };
     submit_form(
@@ -256,9 +257,10 @@ fn mount(
             )?;
             let _ = dialog.append_child(&close);
             let _ = dialog.append_child(&frame);
-            let body = doc
-                .body()
-                .ok_or(BridgeError::new("unsupported", "no document body"))?;
+            let body = doc.body().ok_or(BridgeError::new(
+                BridgeError::UNSUPPORTED,
+                "no document body",
+            ))?;
             let dialog = Mounted(dialog);
             let _ = body.append_child(&dialog.0);
             let _ = dialog.0.unchecked_ref::<HtmlDialogElement>().show_modal();

@@ -10,7 +10,7 @@ use js_sys::{Object, Reflect, JSON};
 use wasm_bindgen::JsValue;
 use web_sys::{AbortController, AbortSignal, Url};
 
-use super::dom::{Listener, Timer};
+use super::dom::{bound_method, Listener, Timer};
 use super::view::{PaymentView, SessionId};
 use super::BridgeError;
 use crate::emv::ThreeDsCompInd;
@@ -18,6 +18,9 @@ use crate::emv::ThreeDsCompInd;
 /// How long one backend call may take. The backend may run several provider calls (and
 /// their retries) before it answers, so this is generous.
 pub const REQUEST_TIMEOUT_MS: u32 = 60_000;
+
+/// The abort reason that marks a call's own deadline (as opposed to the payment's signal).
+const TIMEOUT_REASON: &str = "threeds-bridge:timeout";
 
 /// The backend, by its public URL.
 #[derive(Debug, Clone)]
@@ -39,7 +42,7 @@ impl Backend {
         }
         parsed.set_search("");
         parsed.set_hash("");
-        let base = String::from(parsed.href()).trim_end_matches('/').to_owned();
+        let base = parsed.href().trim_end_matches('/').to_owned();
         Ok(Backend {
             base,
             origin: parsed.origin(),
@@ -96,22 +99,17 @@ impl Backend {
         if abort.aborted() {
             return Err(BridgeError::new(BridgeError::ABORTED, "aborted"));
         }
-        // One controller per call: the payment's signal or the deadline aborts it.
-        let controller = AbortController::new()
-            .map_err(|_| BridgeError::new("unsupported", "no AbortController"))?;
-        let timed_out = std::rc::Rc::new(std::cell::Cell::new(false));
-        let _follow = Listener::new(abort, "abort", {
-            let controller = controller.clone();
-            move |_| controller.abort()
-        });
-        let _deadline = Timer::new(REQUEST_TIMEOUT_MS, {
-            let controller = controller.clone();
-            let timed_out = timed_out.clone();
-            move || {
-                timed_out.set(true);
-                controller.abort();
-            }
-        })?;
+        // One controller per call: the payment's signal aborts it, and so does the
+        // deadline, with the reason "timeout".
+        let unsupported = || BridgeError::new(BridgeError::UNSUPPORTED, "no AbortController");
+        let controller = AbortController::new().map_err(|_| unsupported())?;
+        let abort_call = bound_method(&controller, "abort", None).ok_or_else(unsupported)?;
+        let _follow = Listener::function(abort, "abort", abort_call);
+        let expire = bound_method(&controller, "abort", Some(&TIMEOUT_REASON.into()))
+            .ok_or_else(unsupported)?;
+        let _deadline = Timer::new(REQUEST_TIMEOUT_MS, &expire)?;
+        let timed_out =
+            || controller.signal().reason().as_string().as_deref() == Some(TIMEOUT_REASON);
         let request = request.abort_signal(Some(&controller.signal()));
         let request = match body {
             Some(body) => request
@@ -125,7 +123,7 @@ impl Backend {
             })?,
         };
         let interrupted = |network: &'static str| {
-            if timed_out.get() {
+            if timed_out() {
                 BridgeError::new(BridgeError::TIMEOUT, "the backend did not answer in time")
             } else if abort.aborted() {
                 BridgeError::new(BridgeError::ABORTED, "aborted")

@@ -16,13 +16,13 @@ use crate::emv::{FormMethod, FormPost};
 
 /// The page's window; every browser build has one.
 pub fn window() -> Result<Window, BridgeError> {
-    web_sys::window().ok_or(BridgeError::new("unsupported", "no window"))
+    web_sys::window().ok_or(BridgeError::new(BridgeError::UNSUPPORTED, "no window"))
 }
 
 pub fn document() -> Result<Document, BridgeError> {
     window()?
         .document()
-        .ok_or(BridgeError::new("unsupported", "no document"))
+        .ok_or(BridgeError::new(BridgeError::UNSUPPORTED, "no document"))
 }
 
 /// How a step's wait ended.
@@ -37,7 +37,8 @@ pub enum Outcome {
 }
 
 /// A promise that the first of several listeners settles. Later settlements are ignored,
-/// as promises do; the value says which listener fired.
+/// as promises do; the value says which listener fired. The listeners are the promise's
+/// own `resolve` bound to an outcome, so waiting costs no Rust closure per listener.
 pub struct Race {
     promise: Promise,
     resolve: Function,
@@ -53,34 +54,34 @@ impl Race {
     }
 
     /// The function that settles the race with `outcome`, for a listener to call.
-    pub fn settler(&self, outcome: Outcome) -> impl Fn() + 'static {
-        let resolve = self.resolve.clone();
-        move || {
-            let _ = resolve.call1(&JsValue::NULL, &(outcome as u32).into());
-        }
+    pub fn settler(&self, outcome: Outcome) -> Function {
+        bind(
+            &self.resolve,
+            &JsValue::NULL,
+            Some(&(outcome as u32).into()),
+        )
     }
 
     /// Settles when `signal` aborts (at once if it already has), until the listener drops.
     pub fn cancel_on(&self, signal: &AbortSignal) -> Listener {
         let cancel = self.settler(Outcome::Cancelled);
         if signal.aborted() {
-            cancel();
+            let _ = cancel.call0(&JsValue::NULL);
         }
-        Listener::new(signal, "abort", move |_| cancel())
+        Listener::function(signal, "abort", cancel)
     }
 
     /// Settles with [`Outcome::TimedOut`] after `milliseconds`, until the timer drops.
     pub fn deadline(&self, milliseconds: u32) -> Result<Timer, BridgeError> {
-        let expire = self.settler(Outcome::TimedOut);
-        Timer::new(milliseconds, expire)
+        Timer::new(milliseconds, &self.settler(Outcome::TimedOut))
     }
 
     /// Waits for the first settlement.
     pub async fn outcome(&self) -> Outcome {
         let value = JsFuture::from(self.promise.clone()).await.ok();
         match value.and_then(|v| v.as_f64()) {
-            Some(v) if v == 1.0 => Outcome::Completed,
-            Some(v) if v == 2.0 => Outcome::TimedOut,
+            Some(1.0) => Outcome::Completed,
+            Some(2.0) => Outcome::TimedOut,
             _ => Outcome::Cancelled,
         }
     }
@@ -96,22 +97,34 @@ impl Default for Race {
 pub struct Listener {
     target: EventTarget,
     kind: &'static str,
-    callback: Closure<dyn FnMut(web_sys::Event)>,
+    function: Function,
+    /// Keeps a Rust callback alive while it is registered.
+    _closure: Option<Closure<dyn FnMut(web_sys::Event)>>,
 }
 
 impl Listener {
+    /// Calls a JavaScript function (a bound `resolve`, `abort`, …) on each `kind` event.
+    pub fn function(target: &EventTarget, kind: &'static str, function: Function) -> Listener {
+        let _ = target.add_event_listener_with_callback(kind, &function);
+        Listener {
+            target: target.clone(),
+            kind,
+            function,
+            _closure: None,
+        }
+    }
+
+    /// Calls Rust code on each `kind` event (where the event itself must be inspected).
     pub fn new(
         target: &EventTarget,
         kind: &'static str,
         callback: impl FnMut(web_sys::Event) + 'static,
     ) -> Listener {
-        let callback = Closure::<dyn FnMut(web_sys::Event)>::new(callback);
-        let _ = target.add_event_listener_with_callback(kind, callback.as_ref().unchecked_ref());
-        Listener {
-            target: target.clone(),
-            kind,
-            callback,
-        }
+        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(callback);
+        let function: Function = closure.as_ref().clone().unchecked_into();
+        let mut listener = Listener::function(target, kind, function);
+        listener._closure = Some(closure);
+        listener
     }
 }
 
@@ -119,7 +132,28 @@ impl Drop for Listener {
     fn drop(&mut self) {
         let _ = self
             .target
-            .remove_event_listener_with_callback(self.kind, self.callback.as_ref().unchecked_ref());
+            .remove_event_listener_with_callback(self.kind, &self.function);
+    }
+}
+
+/// `object.method` bound to `object` (with `argument`, when given), as a plain function.
+pub fn bound_method(
+    object: &JsValue,
+    method: &str,
+    argument: Option<&JsValue>,
+) -> Option<Function> {
+    let function: Function = js_sys::Reflect::get(object, &method.into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    Some(bind(&function, object, argument))
+}
+
+/// `function.bind(this, argument?)`.
+fn bind(function: &Function, this: &JsValue, argument: Option<&JsValue>) -> Function {
+    match argument {
+        Some(argument) => function.bind1(this, argument).unchecked_into(),
+        None => function.bind0(this).unchecked_into(),
     }
 }
 
@@ -127,24 +161,18 @@ impl Drop for Listener {
 pub struct Timer {
     window: Window,
     id: i32,
-    _callback: Closure<dyn FnMut()>,
 }
 
 impl Timer {
-    pub fn new(milliseconds: u32, callback: impl FnMut() + 'static) -> Result<Timer, BridgeError> {
+    pub fn new(milliseconds: u32, callback: &Function) -> Result<Timer, BridgeError> {
         let window = window()?;
-        let callback = Closure::<dyn FnMut()>::new(callback);
         let id = window
             .set_timeout_with_callback_and_timeout_and_arguments_0(
-                callback.as_ref().unchecked_ref(),
+                callback,
                 i32::try_from(milliseconds).unwrap_or(i32::MAX),
             )
-            .map_err(|_| BridgeError::new("unsupported", "setTimeout failed"))?;
-        Ok(Timer {
-            window,
-            id,
-            _callback: callback,
-        })
+            .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "setTimeout failed"))?;
+        Ok(Timer { window, id })
     }
 }
 
@@ -171,7 +199,7 @@ pub fn element(
 ) -> Result<Element, BridgeError> {
     let element = doc
         .create_element(tag)
-        .map_err(|_| BridgeError::new("unsupported", "createElement failed"))?;
+        .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "createElement failed"))?;
     for (name, value) in attributes {
         if *name == "style" {
             set_style(&element, value);
@@ -221,7 +249,7 @@ pub fn submit_form(form: &FormPost, target: FormTarget<'_>) -> Result<(), Bridge
         for field in &form.fields {
             query.append(&field.name, &field.value);
         }
-        let href = String::from(url.href());
+        let href = url.href();
         return match target {
             FormTarget::Frame { frame, .. } => {
                 let _ = frame.set_attribute("src", &href);
@@ -230,7 +258,7 @@ pub fn submit_form(form: &FormPost, target: FormTarget<'_>) -> Result<(), Bridge
             FormTarget::Page => window()?
                 .location()
                 .assign(&href)
-                .map_err(|_| BridgeError::new("unsupported", "navigation refused")),
+                .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "navigation refused")),
         };
     }
     let name = match target {
@@ -238,20 +266,21 @@ pub fn submit_form(form: &FormPost, target: FormTarget<'_>) -> Result<(), Bridge
         FormTarget::Page => "_self",
     };
     let element = element(&doc, "form", &[("method", "post"), ("target", name)])?;
-    let _ = element.set_attribute("action", &String::from(url.href()));
+    let _ = element.set_attribute("action", &url.href());
     for field in &form.fields {
         let input = self::element(&doc, "input", &[("type", "hidden")])?;
         let _ = input.set_attribute("name", &field.name);
         let _ = input.set_attribute("value", &field.value);
         let _ = element.append_child(&input);
     }
-    let body = doc
-        .body()
-        .ok_or(BridgeError::new("unsupported", "no document body"))?;
+    let body = doc.body().ok_or(BridgeError::new(
+        BridgeError::UNSUPPORTED,
+        "no document body",
+    ))?;
     let form = Mounted(element);
     let _ = body.append_child(&form.0);
     form.0
         .unchecked_ref::<HtmlFormElement>()
         .submit()
-        .map_err(|_| BridgeError::new("unsupported", "form submit failed"))
+        .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "form submit failed"))
 }

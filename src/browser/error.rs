@@ -6,6 +6,8 @@ use std::borrow::Cow;
 use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 
+use crate::emv::EmvError;
+
 /// Why `pay()`, `resume()` or the constructor gave up. Codes are stable; messages may change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BridgeError {
@@ -26,6 +28,8 @@ impl BridgeError {
     pub const INVALID_OPTIONS: &'static str = "invalid_options";
     /// `pay()` or `resume()` while another payment of this instance runs.
     pub const BUSY: &'static str = "busy";
+    /// No window, document or `AbortController`: not a browser page.
+    pub const UNSUPPORTED: &'static str = "unsupported";
 
     pub fn new(code: &'static str, message: &'static str) -> BridgeError {
         BridgeError {
@@ -56,6 +60,14 @@ impl BridgeError {
 
     pub fn message(&self) -> &str {
         &self.message
+    }
+}
+
+impl From<EmvError> for BridgeError {
+    /// The page's own readings broke an EMV rule (`invalid_field`, `missing_field`, …).
+    fn from(error: EmvError) -> BridgeError {
+        // The code says it all; no Display (its formatting machinery costs kilobytes).
+        BridgeError::new(error.code(), "the browser details break the EMV rules")
     }
 }
 

@@ -18,7 +18,7 @@ use super::method::{self, MethodEnd};
 use super::redirect::{self, Pending};
 use super::view::{PaymentView, Session, Stage};
 use super::{details, BridgeError};
-use crate::emv::{ChallengeWindowSize, EmvError};
+use crate::emv::ChallengeWindowSize;
 use crate::payment::{BrowserAction, DisplayMode, PaymentStatus};
 
 /// More browser steps than any provider takes (Method, challenge, a 3DS1 fallback …).
@@ -33,13 +33,6 @@ pub struct Settings {
     pub method_timeout_ms: u32,
     pub challenge_timeout_ms: Option<u32>,
     pub events: Events,
-}
-
-impl From<EmvError> for BridgeError {
-    fn from(error: EmvError) -> BridgeError {
-        // The code says it all; no Display (its formatting machinery costs kilobytes).
-        BridgeError::new(error.code(), "the browser details break the EMV rules")
-    }
 }
 
 /// `pay(request)`: the whole payment.
@@ -112,10 +105,10 @@ fn start_request(settings: &Settings, request: &JsValue) -> Result<Object, Bridg
     let location = window.location();
     let page = location
         .href()
-        .map_err(|_| BridgeError::new("unsupported", "no location"))?;
+        .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "no location"))?;
     let origin = location
         .origin()
-        .map_err(|_| BridgeError::new("unsupported", "no location"))?;
+        .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "no location"))?;
     let set = |key: &str, value: JsValue| {
         let _ = Reflect::set(&body, &key.into(), &value);
     };
@@ -212,7 +205,7 @@ async fn follow(
 /// The confirming read: the page's result is what `GET /v1/payments/{id}` says.
 async fn finish(settings: &Settings, session: &Session) -> Result<JsValue, BridgeError> {
     let never = AbortController::new()
-        .map_err(|_| BridgeError::new("unsupported", "no AbortController"))?;
+        .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "no AbortController"))?;
     let view = settings.backend.read(&session.id, &never.signal()).await?;
     match view.stage {
         Stage::Final(result) if view.session == *session => {

@@ -51,17 +51,17 @@ impl Expected {
     }
 }
 
-/// Calls `on_complete` for each genuine completion from `frame`, until dropped.
+/// Calls `on_complete` (a JavaScript function) for each genuine completion from `frame`, until dropped.
 pub fn listen(
     expected: Expected,
     frame: HtmlIFrameElement,
-    on_complete: impl Fn() + 'static,
+    on_complete: js_sys::Function,
 ) -> Result<Listener, BridgeError> {
     let target = window()?;
     Ok(Listener::new(&target, "message", move |event| {
         if let Some(event) = event.dyn_ref::<MessageEvent>() {
             if expected.accepts(event, &frame) {
-                on_complete();
+                let _ = on_complete.call0(&JsValue::NULL);
             }
         }
     }))

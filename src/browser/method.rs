@@ -65,9 +65,10 @@ async fn wait(
             ),
         ],
     )?;
-    let body = doc
-        .body()
-        .ok_or(BridgeError::new("unsupported", "no document body"))?;
+    let body = doc.body().ok_or(BridgeError::new(
+        BridgeError::UNSUPPORTED,
+        "no document body",
+    ))?;
     let frame = Mounted(frame);
     let _ = body.append_child(&frame.0);
 

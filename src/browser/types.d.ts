@@ -27,9 +27,10 @@ export type PaymentMethod =
   | { type: "card"; number: string; expiryMonth: number; expiryYear: number; cvv: string; holderName: string }
   | { type: "token"; token: string };
 
-/** What `pay()` asks the backend to start. The module adds `browser`, `display`,
- * `windowSize`, `checkoutOrigin` and (unless given) `returnUrl`. */
-export interface PaymentRequest {
+/** What `pay()` asks the backend to start (named apart from the DOM's `PaymentRequest`).
+ * The module adds `browser`, `display`, `windowSize`, `checkoutOrigin` and (unless given)
+ * `returnUrl`. */
+export interface PayRequest {
   provider: "payroc" | "dlocal" | "paysafe" | "bambora";
   orderId: string;
   /** Minor units. */
@@ -99,7 +100,8 @@ export interface BrowserDetails {
 
 /** How `pay()`, `resume()` and the constructor fail: an Error with a stable code —
  * the backend's codes (`duplicate_payment`, `not_found`, `wrong_state`, …) plus
- * `network`, `timeout`, `aborted`, `bad_response`, `invalid_options`, `busy`. */
+ * `network`, `timeout`, `aborted`, `bad_response`, `invalid_options`, `busy`, `unsupported`,
+ * and the EMV codes `invalid_field` / `missing_field` when the page's own readings break a rule. */
 export interface ThreeDSecureError extends Error {
   code: string;
 }

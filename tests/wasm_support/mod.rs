@@ -1,0 +1,154 @@
+//! Page-side helpers for the browser module's wasm tests: emulate what Chromium cannot be
+//! told from inside a page (screen, locale, timezone), count the listeners and timers the
+//! module leaves behind, and post messages from chosen origins and sources.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use threeds_bridge::browser::view::{Session, SessionId};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(inline_js = r#"
+const restores = [];
+export function define_property(object_name, key, value) {
+  const target = object_name === 'screen' ? screen : navigator;
+  const own = Object.getOwnPropertyDescriptor(target, key);
+  Object.defineProperty(target, key, { configurable: true, get: () => value });
+  restores.push(() => { if (own) Object.defineProperty(target, key, own); else delete target[key]; });
+}
+export function java_enabled_throws() {
+  Object.defineProperty(navigator, 'javaEnabled', { configurable: true, value: () => { throw new Error('no'); } });
+  restores.push(() => { delete navigator.javaEnabled; });
+}
+export function emulate_time_zone(zone) {
+  const original = Date.prototype.getTimezoneOffset;
+  Date.prototype.getTimezoneOffset = function () {
+    const name = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' })
+      .formatToParts(this).find((p) => p.type === 'timeZoneName').value;
+    const m = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
+    if (!m) return 0;
+    const minutes = Number(m[2]) * 60 + Number(m[3]);
+    return m[1] === '+' ? -minutes : minutes;
+  };
+  restores.push(() => { Date.prototype.getTimezoneOffset = original; });
+}
+export function restore_all() { while (restores.length) restores.pop()(); }
+
+const live = { listeners: new Set(), timers: new Set() };
+let installed = false;
+export function install_counters() {
+  if (installed) return;
+  installed = true;
+  const add = EventTarget.prototype.addEventListener;
+  const remove = EventTarget.prototype.removeEventListener;
+  EventTarget.prototype.addEventListener = function (type, fn, options) {
+    live.listeners.add(fn);
+    return add.call(this, type, fn, options);
+  };
+  EventTarget.prototype.removeEventListener = function (type, fn, options) {
+    live.listeners.delete(fn);
+    return remove.call(this, type, fn, options);
+  };
+  const set = window.setTimeout.bind(window);
+  const clear = window.clearTimeout.bind(window);
+  window.setTimeout = (fn, ms, ...args) => {
+    const id = set((...a) => { live.timers.delete(id); fn(...a); }, ms, ...args);
+    live.timers.add(id);
+    return id;
+  };
+  window.clearTimeout = (id) => { live.timers.delete(id); clear(id); };
+}
+export function live_listeners() { return live.listeners.size; }
+export function live_timers() { return live.timers.size; }
+
+export function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
+
+// Posts a synthetic message once an iframe whose name starts with `prefix` exists.
+// source: 'frame' (that iframe's window), 'page' (this window) or 'none'.
+export function post_when_framed(prefix, origin, source, data, delay) {
+  const start = Date.now();
+  const tick = () => {
+    const frame = document.querySelector('iframe[name^="' + prefix + '"]');
+    if (!frame) { if (Date.now() - start < 5000) return void setTimeout(tick, 10); return; }
+    setTimeout(() => {
+      const init = { data, origin };
+      if (source === 'frame') init.source = frame.contentWindow;
+      if (source === 'page') init.source = window;
+      window.dispatchEvent(new MessageEvent('message', init));
+    }, delay);
+  };
+  tick();
+}
+export function page_origin() { return location.origin; }
+export function count(selector) { return document.querySelectorAll(selector).length; }
+export function frame_box(prefix) {
+  const frame = document.querySelector('iframe[name^="' + prefix + '"]');
+  if (!frame) return null;
+  const r = frame.getBoundingClientRect();
+  return [Math.round(r.width), Math.round(r.height)];
+}
+export function viewport() { return [innerWidth, innerHeight]; }
+export function click_later(selector, delay) {
+  setTimeout(() => { const b = document.querySelector(selector); if (b) b.click(); }, delay);
+}
+export function abort_later(controller, delay) { setTimeout(() => controller.abort(), delay); }
+"#)]
+extern "C" {
+    pub fn define_property(object_name: &str, key: &str, value: JsValue);
+    pub fn java_enabled_throws();
+    pub fn emulate_time_zone(zone: &str);
+    pub fn restore_all();
+    pub fn install_counters();
+    pub fn live_listeners() -> u32;
+    pub fn live_timers() -> u32;
+    fn sleep(ms: u32) -> js_sys::Promise;
+    pub fn post_when_framed(prefix: &str, origin: &str, source: &str, data: JsValue, delay: u32);
+    pub fn page_origin() -> String;
+    pub fn count(selector: &str) -> u32;
+    pub fn frame_box(prefix: &str) -> JsValue;
+    pub fn viewport() -> Vec<u32>;
+    pub fn click_later(selector: &str, delay: u32);
+    pub fn abort_later(controller: &web_sys::AbortController, delay: u32);
+}
+
+pub async fn wait(duration: Duration) {
+    let _ = wasm_bindgen_futures::JsFuture::from(sleep(duration.as_millis() as u32)).await;
+}
+
+/// The backend origin the tests pretend to have (messages are synthetic, so nothing
+/// needs to listen there).
+pub const BACKEND_ORIGIN: &str = "http://127.0.0.1:9";
+
+pub fn session() -> Session {
+    Session {
+        id: SessionId::parse("0123456789abcdef0123456789abcdef").expect("32 hex digits"),
+        nonce: "n0nce-for-tests".to_owned(),
+    }
+}
+
+/// A genuine completion message for [`session`].
+pub fn completion(session: &Session) -> JsValue {
+    let data = js_sys::Object::new();
+    let set = |k: &str, v: &str| {
+        js_sys::Reflect::set(&data, &k.into(), &v.into()).expect("set");
+    };
+    set("type", "threeds-bridge:complete");
+    set("sessionId", session.id.as_str());
+    set("nonce", &session.nonce);
+    data.into()
+}
+
+/// A form posting to a path of the test server that answers 404 quickly.
+pub fn form(field: &str) -> threeds_bridge::emv::FormPost {
+    threeds_bridge::emv::FormPost::post(
+        [page_origin().as_str(), "/threeds-bridge-test-target"].concat(),
+        [(
+            if field == "creq" {
+                "creq"
+            } else {
+                "threeDSMethodData"
+            },
+            "eyJ4IjoxfQ".to_owned(),
+        )],
+    )
+}
