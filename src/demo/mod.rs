@@ -25,10 +25,9 @@ use axum::{Json, Router};
 
 use crate::backend::config::{BackendConfig, CallPolicy, ProvidersConfig};
 use crate::backend::native::{router as backend_router, ReqwestTransport, SystemEnv};
-use crate::backend::{Backend, Providers, Registered};
+use crate::backend::{Backend, Providers};
 use crate::payment::ProviderKind;
-use crate::provider::bambora::{self, BamboraAdapter};
-use crate::provider::{dlocal, payroc, paysafe};
+use crate::provider::{bambora, dlocal, payroc, paysafe};
 use crate::sandbox::{self, RunningSandbox, SandboxConfig};
 use crate::store::sqlite::SqliteStore;
 use exchanges::{ExchangeLog, Recorder, RecordingTransport};
@@ -105,6 +104,7 @@ pub fn backend_config(page_url: &str, sandbox_url: &str) -> BackendConfig {
             payroc: Some(payroc::Config::sandbox(sandbox_url)),
             dlocal: Some(dlocal::Config::sandbox(sandbox_url)),
             paysafe: Some(paysafe::Config::sandbox(sandbox_url)),
+            bambora: Some(bambora::Config::sandbox(sandbox_url)),
         },
     }
 }
@@ -146,7 +146,7 @@ pub async fn start(options: DemoOptions) -> Result<RunningDemo, String> {
     );
     let config = backend_config(&page_url, &sandbox_url);
     config.validate()?;
-    let providers = demo_providers(&config.providers, &sandbox_url);
+    let providers = Providers::from_config(&config.providers);
     let offered: Vec<&'static str> = providers.kinds().map(ProviderKind::as_str).collect();
     let transport = RecordingTransport::new(ReqwestTransport::new(&config.calls)?, &sandbox_url);
     let backend = Arc::new(Backend::with_providers(
@@ -202,19 +202,6 @@ pub async fn start(options: DemoOptions) -> Result<RunningDemo, String> {
         shutdown: Some(tx),
         task,
     })
-}
-
-/// The configured adapters, plus Bambora at the sandbox while the backend's config has
-/// no section for it.
-fn demo_providers(config: &ProvidersConfig, sandbox_url: &str) -> Providers {
-    let providers = Providers::from_config(config);
-    if providers.get(ProviderKind::Bambora).is_some() {
-        return providers;
-    }
-    providers.with(Registered::new(
-        ProviderKind::Bambora,
-        BamboraAdapter::new(bambora::Config::sandbox(sandbox_url)),
-    ))
 }
 
 async fn bind(host: &str, port: u16) -> Result<tokio::net::TcpListener, String> {
