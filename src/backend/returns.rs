@@ -31,7 +31,9 @@ fn see_other(url: &str) -> Response {
 }
 
 /// Whether the browser loads this return as a whole page rather than in a frame (Fetch
-/// Metadata; a client that sends none is treated as a frame).
+/// Metadata; a client that sends none is treated as a frame). It happens in iframe
+/// display when the module had to leave the page for a provider's page or an ACS that
+/// refuses framing; a completion page there would have no parent to tell.
 fn top_level(request: &Request) -> bool {
     request
         .header("sec-fetch-dest")
@@ -123,9 +125,6 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             // over; answer what the first return got, change nothing.
             return self.answer(&session, top_level);
         };
-        // A provider's own page (Payroc's MPI, dLocal's redirect) is left by a full-page
-        // navigation whatever the display: the browser comes back as the whole page.
-        let top_level = top_level || matches!(action, BrowserAction::Redirect { .. });
         if let BrowserAction::Method { .. } = action {
             // The 3DS Method's notification (threeDSMethodData): the page, not this post,
             // reports completion through /method.
