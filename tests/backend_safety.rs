@@ -124,35 +124,6 @@ async fn forged_returns_get_an_error_page_and_change_nothing() {
         assert_eq!(h.view(&id).await.1["result"]["status"], "authorized");
     }
 
-    // Payroc's receipt is unsigned: a malformed one is refused outright...
-    let (id, view, body) = at_challenge(&h, "payroc", "redirect").await;
-    let order = body["orderId"].as_str().unwrap();
-    let receipt = |reference: &'static str| {
-        client
-            .get(format!("{}/v1/returns/payroc", h.url))
-            .query(&[
-                ("orderId", order),
-                ("result", "A"),
-                ("status", "Y"),
-                ("eci", "05"),
-                ("mpiReference", reference),
-            ])
-            .send()
-    };
-    let forged = receipt("not/a-reference").await.unwrap();
-    assert_eq!(forged.status(), 400);
-    assert!(is_html(&forged));
-    assert_eq!(h.view(&id).await.1, view, "nothing changed");
-    // ...a well-formed one is only a hint: the sale decides, and Payroc refuses an
-    // mpiReference that is not this order's approved check. Nothing is charged.
-    let forged = receipt("forgedReference123").await.unwrap();
-    assert_eq!(
-        forged.status(),
-        303,
-        "the browser goes back to the checkout page"
-    );
-    let after = h.view(&id).await.1;
-    assert_ne!(after["result"]["status"], "authorized", "{after}");
     let unknown = client
         .get(format!("{}/v1/returns/payroc", h.url))
         .query(&[("orderId", "order-nobody"), ("result", "A")])
@@ -167,11 +138,90 @@ async fn forged_returns_get_an_error_page_and_change_nothing() {
         .unwrap();
     assert_eq!(unknown.status(), 404);
     assert!(is_html(&unknown));
-    assert!(
-        h.ledger("payroc").is_empty()
-            && h.ledger("paysafe").len() == 1
-            && h.ledger("dlocal").len() == 1
+    assert!(h.ledger("paysafe").len() == 1 && h.ledger("dlocal").len() == 1);
+}
+
+#[tokio::test]
+async fn a_forged_payroc_receipt_changes_nothing_the_real_one_needs() {
+    let h = harness().await;
+    let client = browser();
+    let (id, view, body) = at_challenge(&h, "payroc", "redirect").await;
+    let order = body["orderId"].as_str().unwrap();
+    let receipt = |reference: &'static str| {
+        client
+            .get(format!("{}/v1/returns/payroc", h.url))
+            .query(&[
+                ("orderId", order),
+                ("result", "A"),
+                ("status", "Y"),
+                ("eci", "05"),
+                ("mpiReference", reference),
+            ])
+            .send()
+    };
+    let refused = |code: &'static str| format!("data-code=\"{code}\"");
+    let sales = || {
+        logs()
+            .lines()
+            .filter(|l| {
+                l.contains(&id) && l.contains("payroc.sale") && l.contains("provider answered")
+            })
+            .count()
+    };
+
+    // Payroc's receipt is unsigned: a malformed one is refused outright.
+    let forged = receipt("not/a-reference").await.unwrap();
+    assert_eq!(forged.status(), 400);
+    assert!(is_html(&forged));
+    assert!(forged
+        .text()
+        .await
+        .unwrap()
+        .contains(&refused("receipt_field_invalid")));
+    assert_eq!(h.view(&id).await.1, view, "nothing changed");
+
+    // A well-formed one for this order only the sale can judge: Payroc refuses its
+    // mpiReference, and the payment waits on for the real receipt, with the same step.
+    let forged = receipt("forgedReference123").await.unwrap();
+    assert_eq!(forged.status(), 400, "an error page, not the checkout page");
+    assert!(is_html(&forged));
+    assert!(forged
+        .text()
+        .await
+        .unwrap()
+        .contains(&refused("receipt_refused")));
+    let after = h.view(&id).await.1;
+    assert_eq!(after, view, "still pending, the same MPI step: {after}");
+    assert_eq!(after["state"], "pending");
+    assert_eq!(sales(), 1, "the sale that Payroc refused");
+    // Sent again, it is refused on arrival, without another sale.
+    let again = receipt("forgedReference123").await.unwrap();
+    assert_eq!(again.status(), 400);
+    assert!(again
+        .text()
+        .await
+        .unwrap()
+        .contains(&refused("receipt_refused")));
+    assert_eq!(h.view(&id).await.1, view);
+    assert_eq!(sales(), 1);
+    assert!(h.ledger("payroc").is_empty(), "nothing charged");
+
+    // The cardholder, still at the challenge, finishes it: authorized, one charge.
+    follow(&h.url, next_form(&view), RIGHT).await;
+    let done = h.view(&id).await.1;
+    assert_eq!(done["result"]["status"], "authorized", "{done}");
+    let charges = h.ledger("payroc");
+    assert_eq!(charges.len(), 1, "one charge");
+    assert_eq!(
+        done["result"]["providerPaymentId"].as_str(),
+        Some(charges[0].provider_payment_id.as_str())
     );
+    assert_eq!(sales(), 2, "one sale for the real receipt");
+    // A forged receipt after the end changes nothing either.
+    let late = receipt("forgedReference456").await.unwrap();
+    assert!(late.status().is_redirection(), "{}", late.status());
+    assert_eq!(h.view(&id).await.1, done);
+    assert_eq!(h.ledger("payroc").len(), 1);
 }
 
 #[tokio::test]

@@ -458,8 +458,40 @@ fn with(ret: &BrowserReturn, name: &str, value: &str) -> BrowserReturn {
     }
 }
 
+/// Sends the adapter's calls until it asks for the browser or ends.
+async fn to_rest(adapter: &PayrocAdapter, mut step: Step<State>, cx: &Context) -> Step<State> {
+    loop {
+        step = match step {
+            Step::Call { state, request } => {
+                adapter.on_response(state, flow::send(&request).await, cx)
+            }
+            rest => return rest,
+        };
+    }
+}
+
+/// A receipt Payroc refuses at the sale leaves the payment waiting with the same MPI
+/// step; the same receipt again is refused before any call.
+async fn refused_at_the_sale(
+    adapter: &PayrocAdapter,
+    state: State,
+    action: &BrowserAction,
+    forged: &BrowserReturn,
+    cx: &Context,
+) -> State {
+    let step = adapter.on_browser_return(state, forged, cx);
+    let (waiting, again) = match to_rest(adapter, step, cx).await {
+        Step::Browser { state, action } => (state, action),
+        other => panic!("the payment must wait for the real receipt: {other:?}"),
+    };
+    assert_eq!(&again, action, "the same MPI step");
+    let refused = adapter.verify_browser_return(&waiting, forged, cx);
+    assert_eq!(refused.map_err(|r| r.code), Err("receipt_refused"));
+    waiting
+}
+
 #[tokio::test]
-async fn a_receipt_upgraded_from_n_to_y_is_refused_by_payroc() {
+async fn a_receipt_upgraded_from_n_to_y_is_refused_and_its_reference_stays_refused() {
     let running = payroc_sandbox().await;
     let adapter = adapter(&running);
     let payment = start("4000000000001208");
@@ -472,45 +504,46 @@ async fn a_receipt_upgraded_from_n_to_y_is_refused_by_payroc() {
         "eci",
         "05",
     );
-    let step = adapter.on_browser_return(state, &forged, &cx);
-    let result = to_end(&adapter, step, &cx).await;
-    assert_eq!(result.status, PaymentStatus::Failed, "{result:?}");
-    let error = result.error.expect("an error");
-    assert_eq!(error.code, ResultCode::ProviderRejected);
-    assert!(
-        error
-            .provider_message
-            .as_deref()
-            .unwrap_or_default()
-            .contains("declined"),
-        "{error:?}"
-    );
+    // Payroc refuses the sale: the check behind this reference was declined.
+    let state = refused_at_the_sale(&adapter, state, &action, &forged, &cx).await;
+    assert!(charged(&running, &payment.order_id).is_empty());
+    // The reference is spent: whatever a receipt naming it claims, nothing moves (the
+    // payment ends when its session expires), and nothing is charged.
+    let refused = adapter.verify_browser_return(&state, &real, &cx);
+    assert_eq!(refused.map_err(|r| r.code), Err("receipt_refused"));
+    match adapter.on_browser_return(state.clone(), &real, &cx) {
+        Step::Browser {
+            state: after,
+            action: again,
+        } => {
+            assert_eq!((after, again), (state, action));
+        }
+        other => panic!("nothing moves: {other:?}"),
+    }
     assert!(charged(&running, &payment.order_id).is_empty());
 }
 
 #[tokio::test]
-async fn a_made_up_mpi_reference_is_refused_by_payroc() {
+async fn a_made_up_mpi_reference_is_refused_and_the_real_receipt_still_pays() {
     let running = payroc_sandbox().await;
     let adapter = adapter(&running);
     let payment = start("4000000000001000");
-    let cx = flow::context(&session_id());
+    let session = session_id();
+    let cx = flow::context(&session);
     let (state, action) = to_mpi(&adapter, &payment, &cx).await;
     let real = receipt_of(&action).await;
     let forged = with(&real, "mpiReference", "0123456789abcdef0123");
-    let step = adapter.on_browser_return(state, &forged, &cx);
-    let result = to_end(&adapter, step, &cx).await;
-    assert_eq!(result.status, PaymentStatus::Failed, "{result:?}");
-    let error = result.error.expect("an error");
-    assert_eq!(error.code, ResultCode::ProviderRejected);
-    assert!(
-        error
-            .provider_message
-            .as_deref()
-            .unwrap_or_default()
-            .contains("threeDSecure.mpiReference"),
-        "{error:?}"
-    );
+    let state = refused_at_the_sale(&adapter, state, &action, &forged, &cx).await;
     assert!(charged(&running, &payment.order_id).is_empty());
+    let result = to_end(&adapter, adapter.on_browser_return(state, &real, &cx), &cx).await;
+    assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
+    let entries = charged(&running, &payment.order_id);
+    assert_eq!(entries.len(), 1, "one charge");
+    assert_eq!(
+        entries[0].idempotency_key.as_deref(),
+        Some(cx.idempotency_key("sale-2").as_str()),
+        "the second sale attempt's key"
+    );
 }
 
 #[tokio::test]

@@ -11,7 +11,10 @@
 //!    runs 3-D Secure and sends the browser with a GET to the terminal's registered receipt
 //!    URL (`result, status, eci, mpiReference, orderId`);
 //! 4. the sale, `POST {api}/payments` with `threeDSecure {serviceProvider: gateway,
-//!    mpiReference}`: Payroc's answer, not the unsigned receipt, decides the result.
+//!    mpiReference}`: Payroc's answer, not the unsigned receipt, decides the result. A
+//!    sale Payroc refuses because the mpiReference is not this payment's (a forged or
+//!    edited receipt) goes back to waiting for the real receipt with the same MPI step,
+//!    so a forgery no longer ends the payment ([`MAX_REFUSED_RECEIPTS`] bounds it).
 //!
 //! This module owns Payroc's flow and its token cache; `config` the configuration, `wire`
 //! the JSON shapes, `outcome` what answers and receipts mean for the result. It
@@ -44,7 +47,10 @@ pub use config::{
     CardholderChallenge, Config, PRODUCTION_API_URL, PRODUCTION_IDENTITY_URL,
     PRODUCTION_PAYMENTS_URL,
 };
-use outcome::{bad_response, bad_token, card_gone, classify, rejected_here, sale_result, Answer};
+use outcome::{
+    bad_response, bad_token, card_gone, classify, refuses_mpi_reference, rejected_here,
+    sale_result, Answer,
+};
 pub use outcome::{Receipt, ReceiptError};
 
 /// A token is replaced this long before it expires (the SDK's margin).
@@ -53,6 +59,11 @@ pub const TOKEN_REFRESH_MARGIN_MS: u64 = 2 * 60 * 1000;
 /// and its retry): far longer than those calls take, short enough to forget a card
 /// whose session stopped between them.
 pub const CARD_HOLD_MS: u64 = 5 * 60 * 1000;
+/// How many receipts whose mpiReference Payroc refused end a payment: each before the
+/// last sends it back to waiting for the real receipt, the last ends it (failed, nothing
+/// charged). Each costs a sale call, so the wait cannot go on forever. A cardholder's own
+/// browser brings one receipt, so any refusal is a forgery, an edited receipt or a fault.
+pub const MAX_REFUSED_RECEIPTS: usize = 5;
 
 /// The Payroc adapter, shared by every session of a host. Besides its configuration it
 /// keeps two things safe to lose: the Bearer token, and card details between `start` and
@@ -100,7 +111,13 @@ pub enum State {
         resent: bool,
     },
     /// The browser is at Payroc's MPI; the receipt comes back to the terminal's receipt URL.
-    AwaitingReceipt { mpi: MpiRequest },
+    /// `refused`: mpiReferences of earlier receipts that Payroc refused for this payment
+    /// (a receipt naming one is refused without a call).
+    AwaitingReceipt {
+        mpi: MpiRequest,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        refused: Vec<String>,
+    },
 }
 
 /// A call to Payroc's API that needs a Bearer token.
@@ -159,12 +176,27 @@ pub struct Sale {
 pub enum Evidence {
     /// The gateway MPI's reference, with the status and ECI its (unsigned) receipt
     /// claimed: reported only once Payroc has accepted the reference for this sale.
+    /// `wait`: how to go back to waiting for the receipt if Payroc refuses the reference
+    /// (absent only in sessions stored before it existed: such a refusal then ends the
+    /// payment).
     Gateway {
         mpi_reference: String,
         trans_status: TransStatus,
         eci: Eci,
+        #[serde(default)]
+        wait: Option<ReceiptWait>,
     },
     ThirdParty(ThirdParty),
+}
+
+/// What the MPI step waited with besides the order and token (which the sale keeps), so a
+/// refused reference can give the browser the same MPI step again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptWait {
+    email: String,
+    challenge: CardholderChallenge,
+    /// The references Payroc refused before this one.
+    refused: Vec<String>,
 }
 
 /// The merchant's own authentication, in the terms Payroc's `thirdParty` block takes.
@@ -283,11 +315,12 @@ impl PayrocAdapter {
                     "/processing-terminals/{}/single-use-tokens",
                     self.config.processing_terminal_id
                 );
-                (path, body, "single-use-token", "payroc.single_use_token")
+                let step = "single-use-token".to_owned();
+                (path, body, step, "payroc.single_use_token")
             }
             ApiCall::Sale(sale) => {
                 let body = to_json(&self.sale_body(sale))?;
-                ("/payments".to_owned(), body, "sale", "payroc.sale")
+                ("/payments".to_owned(), body, sale_step(sale), "payroc.sale")
             }
         };
         // Both calls carry an Idempotency-Key that Payroc deduplicates (same key and
@@ -295,7 +328,7 @@ impl PayrocAdapter {
         Ok(
             HttpRequest::post_json(Config::url(&self.config.api_url, &path), body, purpose)
                 .header("Authorization", format!("Bearer {bearer}"))
-                .header("Idempotency-Key", cx.idempotency_key(step))
+                .header("Idempotency-Key", cx.idempotency_key(&step))
                 .retry_safe(),
         )
     }
@@ -355,6 +388,41 @@ impl PayrocAdapter {
                 ],
             },
         }
+    }
+
+    /// The browser step to the MPI, waiting for its receipt.
+    fn awaiting_receipt(&self, mpi: MpiRequest, refused: Vec<String>) -> Step<State> {
+        Step::Browser {
+            action: self.mpi_action(&mpi),
+            state: State::AwaitingReceipt { mpi, refused },
+        }
+    }
+
+    /// Payroc refused the sale's mpiReference as not this payment's approved check: the
+    /// receipt that named it was forged or edited (or is another payment's), so the
+    /// payment goes back to waiting for the real one with the same MPI step; after
+    /// [`MAX_REFUSED_RECEIPTS`] refusals it ends with Payroc's refusal. Nothing was charged.
+    fn receipt_refused(&self, sale: Sale, refusal: PaymentResult, cx: &Context) -> Step<State> {
+        let Evidence::Gateway {
+            mpi_reference,
+            wait: Some(wait),
+            ..
+        } = sale.evidence
+        else {
+            return self.end(refusal, cx);
+        };
+        let mut refused = wait.refused;
+        refused.push(mpi_reference);
+        if refused.len() >= MAX_REFUSED_RECEIPTS {
+            return self.end(refusal, cx);
+        }
+        let mpi = MpiRequest {
+            order: sale.order,
+            token: sale.token,
+            email: wait.email,
+            challenge: wait.challenge,
+        };
+        self.awaiting_receipt(mpi, refused)
     }
 
     // --- steps ------------------------------------------------------------------------
@@ -442,6 +510,7 @@ impl PayrocAdapter {
         cx: &Context,
     ) -> Step<State> {
         let lost_answer = response.is_err();
+        let refused_reference = matches!(&response, Ok(answer) if refuses_mpi_reference(answer));
         let body = match classify(response) {
             Answer::Body(body) => body,
             Answer::Unauthorized(_) if !auth_retried => {
@@ -460,6 +529,12 @@ impl PayrocAdapter {
                 // stopped mid-call): the same key and body once more return Payroc's
                 // first answer instead of charging again.
                 return self.call(call, auth_retried, true, cx);
+            }
+            Answer::Ended(result) if refused_reference => {
+                return match call {
+                    ApiCall::Sale(sale) => self.receipt_refused(sale, result, cx),
+                    ApiCall::Tokenize { .. } => self.end(result, cx),
+                };
             }
             Answer::Unauthorized(result) | Answer::Ended(result) => return self.end(result, cx),
         };
@@ -482,10 +557,7 @@ impl PayrocAdapter {
                             email,
                             challenge,
                         };
-                        Step::Browser {
-                            action: self.mpi_action(&mpi),
-                            state: State::AwaitingReceipt { mpi },
-                        }
+                        self.awaiting_receipt(mpi, Vec::new())
                     }
                     AfterToken::ThirdParty {
                         order,
@@ -584,10 +656,7 @@ impl Adapter for PayrocAdapter {
                     email: email.to_owned(),
                     challenge,
                 };
-                Step::Browser {
-                    action: self.mpi_action(&mpi),
-                    state: State::AwaitingReceipt { mpi },
-                }
+                self.awaiting_receipt(mpi, Vec::new())
             }
             PaymentMethod::Token { .. } => Step::Done(bad_token()),
         }
@@ -609,33 +678,27 @@ impl Adapter for PayrocAdapter {
                 resent,
             } => self.on_api_answer(call, auth_retried, resent, response, cx),
             // No call is under way while the browser is at the MPI: nothing moves.
-            State::AwaitingReceipt { mpi } => Step::Browser {
-                action: self.mpi_action(&mpi),
-                state: State::AwaitingReceipt { mpi },
-            },
+            State::AwaitingReceipt { mpi, refused } => self.awaiting_receipt(mpi, refused),
         }
     }
 
     /// The MPI receipt. It is unsigned, so it is only a hint: it must name this
-    /// session's order and be well formed (else the same browser step is asked for
-    /// again, which the host shows as a refused return); a D result or an N/R status
-    /// ends the payment without a sale; otherwise the sale decides, and Payroc refuses
-    /// an mpiReference that is not this order's, token's and amount's approved check.
+    /// session's order, be well formed and not name a reference Payroc already refused
+    /// (else the same browser step is asked for again, which the host shows as a refused
+    /// return); a D result or an N/R status ends the payment without a sale; otherwise
+    /// the sale decides: Payroc refuses an mpiReference that is not this order's,
+    /// token's and amount's approved check, and the payment then waits for the real
+    /// receipt again (see [`MAX_REFUSED_RECEIPTS`]).
     fn on_browser_return(&self, state: State, ret: &BrowserReturn, cx: &Context) -> Step<State> {
-        let State::AwaitingReceipt { mpi } = state else {
+        let State::AwaitingReceipt { mpi, refused } = state else {
             return Step::Done(PaymentResult::failed(
                 PaymentStatus::Error,
                 ResultCode::ProviderBadResponse,
             ));
         };
-        let receipt = match Receipt::parse(ret, &mpi.order.order_id) {
+        let receipt = match Receipt::parse_for(ret, &mpi.order.order_id, &refused) {
             Ok(receipt) => receipt,
-            Err(_) => {
-                return Step::Browser {
-                    action: self.mpi_action(&mpi),
-                    state: State::AwaitingReceipt { mpi },
-                }
-            }
+            Err(_) => return self.awaiting_receipt(mpi, refused),
         };
         if !receipt.approved || !receipt.trans_status.permits_authorization() {
             return Step::Done(PaymentResult {
@@ -651,13 +714,19 @@ impl Adapter for PayrocAdapter {
                 mpi_reference: receipt.mpi_reference,
                 trans_status: receipt.trans_status,
                 eci: receipt.eci,
+                wait: Some(ReceiptWait {
+                    email: mpi.email,
+                    challenge: mpi.challenge,
+                    refused,
+                }),
             },
         };
         self.call(ApiCall::Sale(sale), false, false, cx)
     }
 
     /// The same checks as [`Adapter::on_browser_return`], for a host that refuses a
-    /// return before acting on it.
+    /// return before acting on it (and, after a sale Payroc refused, to tell that the
+    /// receipt which led to it was refused).
     fn verify_browser_return(
         &self,
         state: &State,
@@ -665,9 +734,11 @@ impl Adapter for PayrocAdapter {
         _cx: &Context,
     ) -> Result<(), ReturnRefused> {
         match state {
-            State::AwaitingReceipt { mpi } => Receipt::parse(ret, &mpi.order.order_id)
-                .map(drop)
-                .map_err(|e| e.refused()),
+            State::AwaitingReceipt { mpi, refused } => {
+                Receipt::parse_for(ret, &mpi.order.order_id, refused)
+                    .map(drop)
+                    .map_err(|e| e.refused())
+            }
             _ => Err(ReturnRefused {
                 code: "no_return_expected",
                 message: "this Payroc payment is not waiting for a receipt",
@@ -683,15 +754,31 @@ impl Adapter for PayrocAdapter {
         _cx: &Context,
     ) -> Step<State> {
         match state {
-            State::AwaitingReceipt { mpi } => Step::Browser {
-                action: self.mpi_action(&mpi),
-                state: State::AwaitingReceipt { mpi },
-            },
+            State::AwaitingReceipt { mpi, refused } => self.awaiting_receipt(mpi, refused),
             _ => Step::Done(PaymentResult::failed(
                 PaymentStatus::Error,
                 ResultCode::ProviderBadResponse,
             )),
         }
+    }
+}
+
+/// The step a sale's Idempotency-Key is derived from: one key per sale attempt, the
+/// attempt being one more than the receipts Payroc refused before it (`sale`, then
+/// `sale-2`, `sale-3`, …). Every send of one attempt (the host's retries, the resend after
+/// a lost answer, a resume after a restart) repeats its key and byte-identical body, so
+/// Payroc answers it once. A new attempt only follows a refused reference, which Payroc
+/// did nothing for and which is never sent again (it is in `refused`); it needs a new key
+/// because Payroc refuses a key reused with another body (409 `idempotency-key-in-use`).
+/// Two receipts racing for one attempt cannot both send: the store's compare-and-set lets
+/// one drive on. The single-use token is the last guard: Payroc spends it on the first
+/// sale it makes.
+fn sale_step(sale: &Sale) -> String {
+    match &sale.evidence {
+        Evidence::Gateway {
+            wait: Some(wait), ..
+        } if !wait.refused.is_empty() => format!("sale-{}", wait.refused.len() + 1),
+        _ => "sale".to_owned(),
     }
 }
 

@@ -20,6 +20,8 @@ pub enum ReceiptError {
     OtherOrder,
     #[error("the receipt's {0} is not one Payroc sends")]
     Invalid(&'static str),
+    #[error("Payroc already refused the receipt's mpiReference for this payment")]
+    Refused,
 }
 
 impl ReceiptError {
@@ -28,6 +30,7 @@ impl ReceiptError {
             ReceiptError::Missing(_) => "receipt_field_missing",
             ReceiptError::OtherOrder => "receipt_other_order",
             ReceiptError::Invalid(_) => "receipt_field_invalid",
+            ReceiptError::Refused => "receipt_refused",
         }
     }
 
@@ -40,6 +43,9 @@ impl ReceiptError {
                 ReceiptError::OtherOrder => "the Payroc receipt is for another order",
                 ReceiptError::Invalid(_) => {
                     "the Payroc receipt carries a value Payroc does not send"
+                }
+                ReceiptError::Refused => {
+                    "Payroc refused this receipt's 3-D Secure reference for this payment"
                 }
             },
         }
@@ -90,6 +96,20 @@ impl Receipt {
             eci,
             mpi_reference: mpi_reference.to_owned(),
         })
+    }
+
+    /// [`Receipt::parse`], and refused if it names a reference Payroc already refused for
+    /// this payment (replaying a forged receipt costs no second sale call).
+    pub fn parse_for(
+        ret: &BrowserReturn,
+        order_id: &str,
+        refused: &[String],
+    ) -> Result<Receipt, ReceiptError> {
+        let receipt = Receipt::parse(ret, order_id)?;
+        if refused.contains(&receipt.mpi_reference) {
+            return Err(ReceiptError::Refused);
+        }
+        Ok(receipt)
     }
 }
 
@@ -261,6 +281,20 @@ pub(super) fn classify(response: Result<HttpResponse, TransportFailure>) -> Answ
     } else {
         Answer::Ended(result)
     }
+}
+
+/// Whether a sale's answer is Payroc refusing its `threeDSecure.mpiReference`: a 400
+/// problem with an `errors[]` entry on that parameter (unknown, another order's, amount's
+/// or token's, unfinished or declined check; docs/sandbox/payroc.md). Such a sale did
+/// nothing, and the receipt that named the reference proved nothing.
+pub(super) fn refuses_mpi_reference(response: &HttpResponse) -> bool {
+    response.status == 400
+        && wire::Problem::parse(&response.body).is_some_and(|problem| {
+            problem
+                .errors
+                .iter()
+                .any(|e| e.parameter.as_deref() == Some("threeDSecure.mpiReference"))
+        })
 }
 
 pub(super) fn bad_response() -> PaymentResult {
