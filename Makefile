@@ -4,6 +4,8 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := . target/toolchain.env &&
+# The native binary `make native` builds (cargo honours CARGO_TARGET_DIR when it is set).
+BIN := $${CARGO_TARGET_DIR:-target}/native/threeds-bridge
 WASM := --target wasm32-unknown-unknown $$BUILD_STD
 BROWSER := --no-default-features --features browser
 # The edge worker's build: its own features and its own target dir, so it never rebuilds
@@ -13,7 +15,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-nontrapping-float-to-int --en
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 SIZE_BUDGET := 30720
 
-.PHONY: setup build native pkg edge size lint test test-native test-wasm test-pkg test-edge bench-edge demo clean
+.PHONY: setup build native pkg edge size lint test test-native test-wasm test-pkg test-e2e test-edge bench-edge demo clean
 
 setup:
 	@scripts/setup.sh
@@ -101,13 +103,21 @@ test-edge: edge pkg
 bench-edge: native edge
 	@$(ENV) THREEDS_BRIDGE_BIN=target/native/threeds-bridge node scripts/bench-edge.mjs
 
-test: lint test-native test-wasm test-pkg test-edge
+## test-e2e: tests/e2e/*.test.mjs: the demo (`threeds-bridge demo` on free ports) paid
+## through every provider, display mode and contract card in headless Chromium
+## (playwright-core); screenshots of failures land in target/e2e/. The debug binary, as
+## test-native built it: the suite measures behaviour, not speed
+test-e2e: pkg
+	@$(ENV) $$CARGO build -q --bin threeds-bridge
+	@$(ENV) THREEDS_BRIDGE_BIN=target/debug/threeds-bridge node --test tests/e2e/*.test.mjs
+
+test: lint test-native test-wasm test-pkg test-e2e test-edge
 	@echo "make test: every suite passed"
 
-demo:
-	@echo "make demo: the demo checkout is not built yet (issue 6); run 'threeds-bridge sandbox' meanwhile" >&2
-	@exit 1
-
+## demo: the demo checkout page and backend on http://127.0.0.1:8080, the provider
+## sandbox on http://127.0.0.1:8081 (ports: make demo DEMO_ARGS="--port 9080 --sandbox-port 9081")
+demo: native pkg
+	@$(ENV) $(BIN) demo $(DEMO_ARGS)
 
 clean:
 	rm -rf target pkg/threeds_bridge* pkg/snippets pkg/edge/threeds_bridge_edge*

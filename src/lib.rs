@@ -25,6 +25,8 @@
 pub mod backend;
 #[cfg(all(feature = "browser", target_arch = "wasm32"))]
 pub mod browser;
+#[cfg(feature = "native")]
+pub mod demo;
 pub mod emv;
 pub mod payment;
 #[cfg(feature = "json")]

@@ -23,6 +23,24 @@ fn store_page(error: &ApiError) -> Response {
     )
 }
 
+fn see_other(url: &str) -> Response {
+    Response {
+        status: 303,
+        headers: vec![("Location".into(), url.to_owned())],
+        body: Vec::new(),
+    }
+}
+
+/// Whether the browser loads this return as a whole page rather than in a frame (Fetch
+/// Metadata; a client that sends none is treated as a frame). It happens in iframe
+/// display when the module had to leave the page for a provider's page or an ACS that
+/// refuses framing; a completion page there would have no parent to tell.
+fn top_level(request: &Request) -> bool {
+    request
+        .header("sec-fetch-dest")
+        .is_some_and(|dest| dest.eq_ignore_ascii_case("document"))
+}
+
 /// The fields a browser brought: the query of a GET, the urlencoded form of a POST.
 fn browser_fields(request: &Request) -> Result<BrowserReturn, Response> {
     let fields = match request.method {
@@ -75,7 +93,10 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             Err(page) => return page,
         };
         match self.load(id).await {
-            Ok(Some(session)) => self.returned(session, &request.method, &ret).await,
+            Ok(Some(session)) => {
+                self.returned(session, &request.method, &ret, top_level(request))
+                    .await
+            }
             Ok(None) => pages::error(404, "not_found", "This payment is unknown."),
             Err(error) => store_page(&error),
         }
@@ -101,7 +122,10 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             .await
         {
             Ok(Some(session)) => match self.settle(session).await {
-                Ok(session) => self.returned(session, &request.method, &ret).await,
+                Ok(session) => {
+                    self.returned(session, &request.method, &ret, top_level(request))
+                        .await
+                }
                 Err(e) => store_page(&ApiError::store(&e)),
             },
             Ok(None) => pages::error(404, "not_found", "This payment is unknown."),
@@ -110,11 +134,17 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     }
 
     /// A return for `session`: verified by its adapter, then driven on.
-    async fn returned(&self, session: Session, method: &Method, ret: &BrowserReturn) -> Response {
+    async fn returned(
+        &self,
+        session: Session,
+        method: &Method,
+        ret: &BrowserReturn,
+        top_level: bool,
+    ) -> Response {
         let Phase::AwaitingBrowser { state, action } = &session.phase else {
             // Final, or being moved by another request: the step this return is about is
             // over; answer what the first return got, change nothing.
-            return self.answer(&session);
+            return self.answer(&session, top_level);
         };
         if let BrowserAction::Method { .. } = action {
             // The 3DS Method's notification (threeDSMethodData): the page, not this post,
@@ -171,25 +201,23 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                     tracing::warn!(session = %session.id, code = refused.code, "browser return refused by the provider");
                     pages::error(400, refused.code, refused.message)
                 }
-                None => self.answer(&session),
+                None => self.answer(&session, top_level),
             },
             Ok(Driven::Lost(session)) => match self.store.load(&id).await {
-                Ok(Some(current)) => self.answer(&current),
-                _ => self.answer(&session),
+                Ok(Some(current)) => self.answer(&current, top_level),
+                _ => self.answer(&session, top_level),
             },
             Err(e) => store_page(&ApiError::store(&e)),
         }
     }
 
     /// What a browser that came back sees: the completion page in an iframe, a 303 to the
-    /// checkout page after a full-page redirect.
-    fn answer(&self, session: &Session) -> Response {
+    /// checkout page after a full-page redirect (display `redirect`, or a return that is
+    /// the whole page: a completion page there would have no parent to tell).
+    fn answer(&self, session: &Session, top_level: bool) -> Response {
         match (&session.display, &session.return_url) {
-            (DisplayMode::Redirect, Some(url)) => Response {
-                status: 303,
-                headers: vec![("Location".into(), url.clone())],
-                body: Vec::new(),
-            },
+            (DisplayMode::Redirect, Some(url)) => see_other(url),
+            (_, Some(url)) if top_level => see_other(url),
             _ => self.answer_completion(session),
         }
     }

@@ -6,6 +6,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 
+use threeds_bridge::demo::DemoOptions;
 use threeds_bridge::sandbox::faults::FaultSet;
 use threeds_bridge::sandbox::{spawn, SandboxConfig};
 
@@ -15,7 +16,7 @@ threeds-bridge: EMV 3-D Secure checkout backend and provider sandbox
 USAGE:
     threeds-bridge sandbox [OPTIONS]     the provider sandbox (Payroc, dLocal, Paysafe, Bambora, ACS)
     threeds-bridge serve --config FILE   the thin merchant backend (config: JSON or .toml, docs/backend.md)
-    threeds-bridge demo                  demo page + backend + sandbox (not built yet: issue 6)
+    threeds-bridge demo [OPTIONS]        demo checkout page + backend + sandbox, one process
     threeds-bridge --help | --version
 
 SANDBOX OPTIONS:
@@ -29,7 +30,15 @@ SANDBOX OPTIONS:
                                      the MPI receipt URL of a Payroc processing terminal
                                      (repeatable; default 4479001=http://127.0.0.1:8080/v1/returns/payroc)
 
-Runs until Ctrl-C. See docs/sandbox.md.
+DEMO OPTIONS:
+    --port PORT                      the checkout page and backend (default 8080; 0: a free one)
+    --sandbox-port PORT              the provider sandbox (default 8081; 0: a free one)
+    --host HOST                      address both listen on (default 127.0.0.1)
+    --root DIR                       the repository with www/ and pkg/ (default: the current
+                                     directory if it has www/, else the source checkout)
+    --database FILE                  the sessions' SQLite file (default ROOT/target/demo/sessions.sqlite3)
+
+Runs until Ctrl-C. See docs/sandbox.md and docs/demo.md.
 ";
 
 /// The sandbox's base URLs, as in ../shared/contract.md.
@@ -52,7 +61,7 @@ enum Command {
     Version,
     Sandbox(SandboxArgs),
     Serve { config: String },
-    NotBuilt { command: &'static str, issue: u32 },
+    Demo(DemoOptions),
 }
 
 #[derive(Debug, PartialEq)]
@@ -75,10 +84,7 @@ fn main() -> ExitCode {
             println!("threeds-bridge {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        Ok(Command::NotBuilt { command, issue }) => {
-            eprintln!("threeds-bridge {command}: not built yet (issue {issue})");
-            ExitCode::from(2)
-        }
+        Ok(Command::Demo(options)) => run_demo(options),
         Ok(Command::Sandbox(args)) => run_sandbox(args),
         Ok(Command::Serve { config }) => run_serve(&config),
         Err(message) => {
@@ -99,10 +105,7 @@ fn parse(args: &[String]) -> Result<Command, String> {
         "--version" | "-V" => Ok(Command::Version),
         "sandbox" => parse_sandbox(rest).map(Command::Sandbox),
         "serve" => parse_serve(rest),
-        "demo" => Ok(Command::NotBuilt {
-            command: "demo",
-            issue: 6,
-        }),
+        "demo" => parse_demo(rest).map(Command::Demo),
         other => Err(format!(
             "unknown command {other:?}: expected sandbox, serve or demo"
         )),
@@ -164,6 +167,67 @@ fn parse_sandbox(args: &[String]) -> Result<SandboxArgs, String> {
         }
     }
     Ok(parsed)
+}
+
+fn parse_demo(args: &[String]) -> Result<DemoOptions, String> {
+    let mut options = DemoOptions::new(default_root());
+    let mut database = None;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => (name, Some(value.to_owned())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next().cloned())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        let port = |text: String| {
+            text.parse::<u16>()
+                .map_err(|_| format!("{name} {text:?} is not a port number (0 to 65535)"))
+        };
+        match name {
+            "--port" => options.port = port(value()?)?,
+            "--sandbox-port" => options.sandbox_port = port(value()?)?,
+            "--host" => options.host = value()?,
+            "--root" => options.root = value()?.into(),
+            "--database" => database = Some(value()?.into()),
+            other => return Err(format!("unknown option {other:?} for `demo`")),
+        }
+    }
+    options.database = database.unwrap_or_else(|| DemoOptions::new(options.root.clone()).database);
+    Ok(options)
+}
+
+/// The current directory when it is a checkout (has www/), else the one this binary was
+/// built from.
+fn default_root() -> std::path::PathBuf {
+    match std::env::current_dir() {
+        Ok(dir) if dir.join("www/index.html").is_file() => dir,
+        _ => env!("CARGO_MANIFEST_DIR").into(),
+    }
+}
+
+fn run_demo(options: DemoOptions) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("threeds-bridge demo: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(threeds_bridge::demo::run(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("threeds-bridge demo: {message}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn parse_serve(args: &[String]) -> Result<Command, String> {
@@ -367,12 +431,35 @@ mod tests {
         assert!(parse(&args("serve --port 1"))
             .unwrap_err()
             .contains("--port"));
+        assert!(parse(&args("demo --sandbox-port x"))
+            .unwrap_err()
+            .contains("--sandbox-port \"x\" is not a port"));
+        assert!(parse(&args("demo --verbose"))
+            .unwrap_err()
+            .contains("unknown option \"--verbose\" for `demo`"));
+    }
+
+    #[test]
+    fn demo_options() {
+        let Ok(Command::Demo(defaults)) = parse(&args("demo")) else {
+            panic!("not parsed");
+        };
+        assert_eq!((defaults.port, defaults.sandbox_port), (8080, 8081));
+        assert!(defaults.database.starts_with(&defaults.root));
+        let Ok(Command::Demo(options)) = parse(&args(
+            "demo --port 0 --sandbox-port=0 --root /r --database /tmp/d.sqlite3",
+        )) else {
+            panic!("not parsed");
+        };
+        assert_eq!((options.port, options.sandbox_port), (0, 0));
+        assert_eq!(options.root, std::path::PathBuf::from("/r"));
+        assert_eq!(options.database, std::path::PathBuf::from("/tmp/d.sqlite3"));
+        let Ok(Command::Demo(rooted)) = parse(&args("demo --root /r")) else {
+            panic!("not parsed");
+        };
         assert_eq!(
-            parse(&args("demo")),
-            Ok(Command::NotBuilt {
-                command: "demo",
-                issue: 6
-            })
+            rooted.database,
+            std::path::PathBuf::from("/r/target/demo/sessions.sqlite3")
         );
     }
 

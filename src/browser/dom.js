@@ -3,9 +3,10 @@
 // from the EMV window size, http(s) form actions, field names and values set as attribute
 // values (never markup). No decisions and no listeners here; removal is Rust's (Drop).
 
+// Styles go through the CSSOM: a page CSP without 'unsafe-inline' blocks style attributes.
 function el(doc, tag, attrs, parent) {
   const e = doc.createElement(tag);
-  for (const k in attrs) e.setAttribute(k, attrs[k]);
+  for (const k in attrs) k == "style" ? (e.style.cssText = attrs[k]) : e.setAttribute(k, attrs[k]);
   if (parent) parent.append(e);
   return e;
 }

@@ -20,15 +20,13 @@ pub const SESSIONS_BINDING: &str = "THREEDS_SESSIONS";
 /// Reads and checks the configuration in `env`.
 pub fn from_env(env: &JsValue) -> Result<BackendConfig, String> {
     let raw = binding(env, CONFIG_VAR).ok_or(format!("{CONFIG_VAR} is not set"))?;
-    let text = match raw.as_string() {
-        Some(text) => text,
-        None => js_sys::JSON::stringify(&raw)
-            .ok()
-            .and_then(|t| t.as_string())
-            .ok_or(format!("{CONFIG_VAR} is neither JSON text nor an object"))?,
+    let mut value: Value = match raw.as_string() {
+        Some(text) => {
+            serde_json::from_str(&text).map_err(|e| format!("{CONFIG_VAR} is not JSON: {e}"))?
+        }
+        None => serde_wasm_bindgen::from_value(raw)
+            .map_err(|_| format!("{CONFIG_VAR} is neither JSON text nor an object"))?,
     };
-    let mut value: Value =
-        serde_json::from_str(&text).map_err(|e| format!("{CONFIG_VAR} is not JSON: {e}"))?;
     resolve_secrets(&mut value, env, CONFIG_VAR)?;
     let config: BackendConfig = serde_json::from_value(value).map_err(|e| {
         format!(

@@ -1,0 +1,301 @@
+//! `threeds-bridge demo`: the whole product on one machine, in one process. The demo
+//! checkout page (www/, with the npm package from pkg/) and the thin backend share one
+//! origin (default http://127.0.0.1:8080); the provider sandbox has its own (default
+//! http://127.0.0.1:8081), so that challenge iframes, redirects and `postMessage` are
+//! really cross-origin. Sessions live in one SQLite file; the sandbox's credentials are
+//! built in.
+//!
+//! Owns only the assembly, the static files ([`files`]) and the "what happened" panel
+//! ([`exchanges`]); payments are the backend's business, providers the sandbox's.
+
+pub mod exchanges;
+pub mod files;
+pub mod mask;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+
+use crate::backend::config::{BackendConfig, CallPolicy, ProvidersConfig};
+use crate::backend::native::{router as backend_router, ReqwestTransport, SystemEnv};
+use crate::backend::{Backend, Providers};
+use crate::payment::ProviderKind;
+use crate::provider::{bambora, dlocal, payroc, paysafe};
+use crate::sandbox::{self, RunningSandbox, SandboxConfig};
+use crate::store::sqlite::SqliteStore;
+use exchanges::{ExchangeLog, Recorder, RecordingTransport};
+use files::StaticFiles;
+
+/// How to run the demo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoOptions {
+    /// Address both servers listen on.
+    pub host: String,
+    /// The checkout page and backend (0: a free port).
+    pub port: u16,
+    /// The provider sandbox (0: a free port).
+    pub sandbox_port: u16,
+    /// The repository: `www/` and `pkg/` are read from here.
+    pub root: PathBuf,
+    /// The SQLite file of the sessions (created, with its folder, if missing).
+    pub database: PathBuf,
+}
+
+impl DemoOptions {
+    /// The contract's defaults: :8080 and :8081 on loopback, sessions under `target/`.
+    pub fn new(root: PathBuf) -> DemoOptions {
+        DemoOptions {
+            host: "127.0.0.1".to_owned(),
+            port: 8080,
+            sandbox_port: 8081,
+            database: root.join("target/demo/sessions.sqlite3"),
+            root,
+        }
+    }
+}
+
+/// The demo, serving until dropped or shut down.
+pub struct RunningDemo {
+    /// The checkout page (and backend) origin, e.g. `http://127.0.0.1:8080`.
+    pub page_url: String,
+    pub sandbox_url: String,
+    pub database: PathBuf,
+    sandbox: Option<RunningSandbox>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningDemo {
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+        if let Some(sandbox) = self.sandbox.take() {
+            sandbox.shutdown().await;
+        }
+    }
+}
+
+impl Drop for RunningDemo {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// The backend's configuration for the demo: every provider at the sandbox, with the
+/// sandbox's credentials, and the demo page as the one checkout origin.
+pub fn backend_config(page_url: &str, sandbox_url: &str) -> BackendConfig {
+    BackendConfig {
+        public_url: page_url.to_owned(),
+        checkout_origins: vec![page_url.to_owned()],
+        session_ttl_seconds: 30 * 60,
+        calls: CallPolicy::default(),
+        providers: ProvidersConfig {
+            payroc: Some(payroc::Config::sandbox(sandbox_url)),
+            dlocal: Some(dlocal::Config::sandbox(sandbox_url)),
+            paysafe: Some(paysafe::Config::sandbox(sandbox_url)),
+            bambora: Some(bambora::Config::sandbox(sandbox_url)),
+        },
+    }
+}
+
+/// What the page's own routes need.
+#[derive(Clone)]
+struct DemoState {
+    page_url: String,
+    sandbox_url: String,
+    /// The providers the backend offers (`payroc`, …), for the page and the tests.
+    providers: Vec<&'static str>,
+    log: Arc<ExchangeLog>,
+    files: Arc<StaticFiles>,
+}
+
+/// Binds both ports, starts the sandbox and the backend with the page.
+pub async fn start(options: DemoOptions) -> Result<RunningDemo, String> {
+    let page_listener = bind(&options.host, options.port).await?;
+    let sandbox_listener = bind(&options.host, options.sandbox_port).await?;
+    let page_url = origin(&page_listener)?;
+    let sandbox_url = origin(&sandbox_listener)?;
+
+    let mut sandbox_config = SandboxConfig::new(sandbox_url.clone());
+    sandbox_config.payroc_receipt_urls.insert(
+        sandbox::payroc::SANDBOX_TERMINAL.to_owned(),
+        format!("{page_url}/v1/returns/payroc"),
+    );
+    let sandbox = sandbox::spawn(sandbox_listener, sandbox_config)
+        .await
+        .map_err(|e| format!("cannot start the sandbox: {e}"))?;
+
+    if let Some(folder) = options.database.parent() {
+        std::fs::create_dir_all(folder)
+            .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+    }
+    let store = Arc::new(
+        SqliteStore::open(&options.database)
+            .map_err(|e| format!("{}: {e}", options.database.display()))?,
+    );
+    let config = backend_config(&page_url, &sandbox_url);
+    config.validate()?;
+    let providers = Providers::from_config(&config.providers);
+    let offered: Vec<&'static str> = providers.kinds().map(ProviderKind::as_str).collect();
+    let transport = RecordingTransport::new(ReqwestTransport::new(&config.calls)?, &sandbox_url);
+    let backend = Arc::new(Backend::with_providers(
+        config,
+        providers,
+        store.clone(),
+        transport,
+        SystemEnv,
+    ));
+
+    let log = Arc::new(ExchangeLog::default());
+    let recorder = Recorder {
+        log: log.clone(),
+        store,
+    };
+    let state = DemoState {
+        page_url: page_url.clone(),
+        sandbox_url: sandbox_url.clone(),
+        providers: offered,
+        log,
+        files: Arc::new(StaticFiles {
+            www: options.root.join("www"),
+            pkg: options.root.join("pkg"),
+            csp: files::content_security_policy(&sandbox_url),
+        }),
+    };
+    let demo_routes = Router::new()
+        .route("/demo/config", get(demo_config))
+        .route("/demo/exchanges", get(payment_exchanges))
+        .fallback(static_file)
+        .with_state(state);
+    let app = backend_router(backend)
+        .layer(axum::middleware::from_fn_with_state(
+            recorder,
+            exchanges::record,
+        ))
+        .merge(demo_routes)
+        .into_make_service_with_connect_info::<SocketAddr>();
+
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(page_listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(RunningDemo {
+        page_url,
+        sandbox_url,
+        database: options.database,
+        sandbox: Some(sandbox),
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+async fn bind(host: &str, port: u16) -> Result<tokio::net::TcpListener, String> {
+    let bound = match host.parse::<IpAddr>() {
+        Ok(ip) => tokio::net::TcpListener::bind(SocketAddr::new(ip, port)).await,
+        Err(_) => tokio::net::TcpListener::bind((host, port)).await,
+    };
+    bound.map_err(|e| format!("cannot listen on {host}:{port}: {e}"))
+}
+
+/// The origin a browser on this machine reaches a listener at.
+fn origin(listener: &tokio::net::TcpListener) -> Result<String, String> {
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    Ok(match local.ip() {
+        ip if ip.is_unspecified() => format!("http://127.0.0.1:{}", local.port()),
+        _ => format!("http://{local}"),
+    })
+}
+
+/// `GET /demo/config`: what the page shows about where it runs.
+async fn demo_config(State(state): State<DemoState>) -> Response {
+    let body = serde_json::json!({
+        "backendUrl": state.page_url,
+        "sandboxUrl": state.sandbox_url,
+        "ledgerUrl": format!("{}/_sandbox/ledger", state.sandbox_url),
+        "providers": state.providers,
+    });
+    secured(&state, Json(body).into_response())
+}
+
+/// `GET /demo/exchanges?provider=..&orderId=..`: the backend's calls to the sandbox for
+/// that payment, oldest first (an empty list for a payment it does not know).
+async fn payment_exchanges(
+    State(state): State<DemoState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let provider = query
+        .get("provider")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let order_id = query.get("orderId").map(String::as_str).unwrap_or_default();
+    let body = serde_json::json!({ "exchanges": state.log.of(provider, order_id) });
+    secured(&state, Json(body).into_response())
+}
+
+async fn static_file(State(state): State<DemoState>, method: Method, uri: Uri) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return secured(
+            &state,
+            (
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed",
+            )
+                .into_response(),
+        );
+    }
+    state.files.serve(uri.path()).await
+}
+
+fn secured(state: &DemoState, mut response: Response) -> Response {
+    state.files.secure(response.headers_mut());
+    response
+}
+
+/// Runs the demo until Ctrl-C, printing both URLs.
+pub async fn run(options: DemoOptions) -> Result<(), String> {
+    if !options.root.join("www/index.html").is_file() {
+        return Err(format!(
+            "no www/index.html under {}: run from the repository or pass --root",
+            options.root.display()
+        ));
+    }
+    if !options.root.join("pkg/threeds_bridge.js").is_file() {
+        eprintln!(
+            "threeds-bridge demo: pkg/ is not built ({}): run `make pkg` (or `make demo`)",
+            options.root.join("pkg").display()
+        );
+    }
+    let running = start(options).await?;
+    println!("threeds-bridge demo");
+    println!("  checkout page + backend  {}/", running.page_url);
+    println!("  provider sandbox         {}/", running.sandbox_url);
+    println!(
+        "  sandbox ledger           {}/_sandbox/ledger",
+        running.sandbox_url
+    );
+    println!("  sessions (SQLite)        {}", running.database.display());
+    println!(
+        "Open {}/ in a browser. Press Ctrl-C to stop.",
+        running.page_url
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+    println!("threeds-bridge demo: stopped");
+    Ok(())
+}
