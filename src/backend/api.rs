@@ -7,36 +7,63 @@ use serde::{Deserialize, Serialize};
 use super::http::Response;
 use crate::emv::{BrowserReadings, ThreeDsCompInd};
 use crate::payment::{
-    ChallengePreference, DisplayMode, ExternalAuthentication, Payer, PaymentMethod, PaymentResult,
-    ProviderKind,
+    CardSummary, ChallengePreference, DisplayMode, ExternalAuthentication, Payer, PaymentMethod,
+    PaymentResult, PaymentStatus, ProviderKind,
 };
 use crate::session::{Phase, Session};
 
-/// `POST /v1/payments`.
+/// `POST /v1/payments`: what the merchant's server decides (with its API key).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct StartRequest {
+pub struct CreateRequest {
     pub provider: ProviderKind,
     pub order_id: String,
     pub amount: u64,
     pub currency: String,
     #[serde(default)]
     pub description: Option<String>,
-    pub payment_method: PaymentMethod,
     #[serde(default)]
     pub payer: Payer,
-    pub browser: BrowserFields,
     #[serde(default)]
     pub challenge_preference: ChallengePreference,
-    pub display: DisplayMode,
-    #[serde(default)]
-    pub window_size: Option<String>,
-    pub checkout_origin: String,
+    /// Where a full-page redirect comes back to; on a configured checkout origin.
     #[serde(default)]
     pub return_url: Option<String>,
     #[serde(default)]
     pub external_authentication: Option<ExternalAuthentication>,
 }
+
+/// `POST /v1/payments/{id}/confirm`: what the checkout page adds (with the client secret).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfirmRequest {
+    /// Checked from the raw body before this parse (a wrong secret must not count as an
+    /// attempt, nor learn what else is wrong); declared so the member is known.
+    #[allow(dead_code)]
+    pub client_secret: String,
+    pub payment_method: PaymentMethod,
+    pub browser: BrowserFields,
+    pub display: DisplayMode,
+    #[serde(default)]
+    pub window_size: Option<String>,
+    pub checkout_origin: String,
+    /// Taken only when the merchant's server set none at create.
+    #[serde(default)]
+    pub return_url: Option<String>,
+}
+
+/// The members of a create that only the merchant's server may set: a confirm that
+/// carries one is refused, naming it, before anything else is read.
+pub const MERCHANT_ONLY_FIELDS: [&str; 8] = [
+    "provider",
+    "orderId",
+    "amount",
+    "currency",
+    "description",
+    "payer",
+    "challengePreference",
+    "externalAuthentication",
+];
 
 /// The browser details as the module collects them. `acceptHeader` is read and thrown
 /// away: the backend takes the Accept header (and the IP) from the request itself.
@@ -74,12 +101,14 @@ impl BrowserFields {
 
 /// `POST /v1/payments/{id}/method`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MethodCompletion {
+    pub client_secret: String,
     pub completion: ThreeDsCompInd,
 }
 
-/// The Payment view.
+/// The page's view of its own payment (client secret): enough to follow it and to show
+/// what is being paid, nothing of the merchant's.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentView<'a> {
@@ -89,9 +118,93 @@ pub struct PaymentView<'a> {
     pub order_id: &'a str,
     pub amount: u64,
     pub currency: &'a str,
+    pub status: LifecycleStatus,
     pub state: ViewState,
     pub next: serde_json::Value,
     pub result: Option<&'a PaymentResult>,
+}
+
+/// Where a payment is, in one word, for the merchant and the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LifecycleStatus {
+    /// Created by the merchant's server; the page has not confirmed it.
+    RequiresConfirmation,
+    /// A provider call is under way.
+    Processing,
+    /// The cardholder's browser has a step to take (Method, challenge, redirect).
+    RequiresAction,
+    Authorized,
+    Declined,
+    Failed,
+    Cancelled,
+    Error,
+}
+
+impl LifecycleStatus {
+    pub fn of(phase: &Phase) -> LifecycleStatus {
+        match phase {
+            Phase::Created => LifecycleStatus::RequiresConfirmation,
+            Phase::Starting | Phase::Calling { .. } => LifecycleStatus::Processing,
+            Phase::AwaitingBrowser { .. } => LifecycleStatus::RequiresAction,
+            Phase::Final { result } => match result.status {
+                PaymentStatus::Authorized => LifecycleStatus::Authorized,
+                PaymentStatus::Declined => LifecycleStatus::Declined,
+                PaymentStatus::Failed => LifecycleStatus::Failed,
+                PaymentStatus::Cancelled => LifecycleStatus::Cancelled,
+                PaymentStatus::Error => LifecycleStatus::Error,
+            },
+        }
+    }
+}
+
+/// The merchant's view (API key): everything the page sees, the client secret to hand
+/// the page, and what the merchant set. What a server reads before it fulfils an order.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MerchantView<'a> {
+    pub id: &'a str,
+    pub client_secret: &'a str,
+    pub provider: ProviderKind,
+    pub order_id: &'a str,
+    pub amount: u64,
+    pub currency: &'a str,
+    pub description: Option<&'a str>,
+    pub payer: &'a Payer,
+    pub return_url: Option<&'a str>,
+    pub status: LifecycleStatus,
+    pub state: ViewState,
+    /// The confirming page's origin (`null` before the confirm).
+    pub checkout_origin: Option<&'a str>,
+    pub card: Option<&'a CardSummary>,
+    pub confirm_attempts: u32,
+    pub created_at_ms: u64,
+    pub expires_at_ms: u64,
+    pub result: Option<&'a PaymentResult>,
+}
+
+impl<'a> MerchantView<'a> {
+    pub fn of(session: &'a Session) -> MerchantView<'a> {
+        MerchantView {
+            id: &session.id,
+            client_secret: &session.client_secret,
+            provider: session.provider,
+            order_id: &session.order_id,
+            amount: session.amount,
+            currency: &session.currency,
+            description: session.merchant.description.as_deref(),
+            payer: &session.merchant.payer,
+            return_url: session.return_url.as_deref(),
+            status: LifecycleStatus::of(&session.phase),
+            state: ViewState::of(&session.phase),
+            checkout_origin: Some(session.checkout_origin.as_str()).filter(|o| !o.is_empty()),
+            card: session.card.as_ref(),
+            confirm_attempts: session.confirm_attempts,
+            created_at_ms: session.created_at_ms,
+            expires_at_ms: session.expires_at_ms,
+            result: session.result(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -99,6 +212,16 @@ pub struct PaymentView<'a> {
 pub enum ViewState {
     Pending,
     Final,
+}
+
+impl ViewState {
+    fn of(phase: &Phase) -> ViewState {
+        if phase.is_final() {
+            ViewState::Final
+        } else {
+            ViewState::Pending
+        }
+    }
 }
 
 impl<'a> PaymentView<'a> {
@@ -117,11 +240,8 @@ impl<'a> PaymentView<'a> {
             order_id: &session.order_id,
             amount: session.amount,
             currency: &session.currency,
-            state: if session.phase.is_final() {
-                ViewState::Final
-            } else {
-                ViewState::Pending
-            },
+            status: LifecycleStatus::of(&session.phase),
+            state: ViewState::of(&session.phase),
             next,
             result: session.result(),
         }

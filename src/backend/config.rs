@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 
+use super::auth::{ApiKey, MIN_API_KEY_LEN};
 use crate::provider::{bambora, dlocal, payroc, paysafe};
 
 /// Everything the core needs to know.
@@ -14,8 +15,16 @@ pub struct BackendConfig {
     /// The URL the cardholder's browser and the providers reach this backend at
     /// (`https://pay.example.com`); return and webhook URLs are made from it.
     pub public_url: String,
-    /// Origins of the checkout pages that may start payments (exact `scheme://host[:port]`).
+    /// Origins of the checkout pages that may confirm payments (exact `scheme://host[:port]`).
     pub checkout_origins: Vec<String>,
+    /// The keys the merchant's server authenticates with (`Authorization: Bearer …`) to
+    /// create and read payments. Several at once, so a key can be rotated without
+    /// downtime: add the new one, deploy, move the server to it, remove the old one.
+    pub merchant_api_keys: Vec<ApiKey>,
+    /// Confirms with the right client secret that the backend refuses before any
+    /// provider call (bad card data, say) before the payment takes no more (429).
+    #[serde(default = "default_max_confirm_attempts")]
+    pub max_confirm_attempts: u32,
     /// How long a payment may take from start to its result.
     #[serde(default = "default_session_ttl_seconds")]
     pub session_ttl_seconds: u64,
@@ -56,6 +65,10 @@ impl CallPolicy {
     }
 }
 
+fn default_max_confirm_attempts() -> u32 {
+    3
+}
+
 fn default_session_ttl_seconds() -> u64 {
     30 * 60
 }
@@ -90,6 +103,21 @@ impl BackendConfig {
                     "checkout_origins: {origin:?} must be exactly scheme://host[:port], no path or slash"
                 ));
             }
+        }
+        if self.merchant_api_keys.is_empty() {
+            return Err("merchant_api_keys: at least one key is needed to create payments".to_owned());
+        }
+        if let Some(i) = self
+            .merchant_api_keys
+            .iter()
+            .position(|k| k.len() < MIN_API_KEY_LEN)
+        {
+            return Err(format!(
+                "merchant_api_keys[{i}]: a key needs at least {MIN_API_KEY_LEN} characters"
+            ));
+        }
+        if self.max_confirm_attempts == 0 {
+            return Err("max_confirm_attempts must be above zero".to_owned());
         }
         if self.calls.timeout_ms == 0 || self.calls.attempts == 0 {
             return Err("calls.timeout_ms and calls.attempts must be above zero".to_owned());

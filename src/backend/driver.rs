@@ -29,6 +29,7 @@ pub(crate) enum Driven {
 
 fn phase_name(phase: &Phase) -> &'static str {
     match phase {
+        Phase::Created => "created",
         Phase::Starting => "starting",
         Phase::Calling { .. } => "calling",
         Phase::AwaitingBrowser { .. } => "awaiting_browser",
@@ -198,7 +199,10 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             return Ok(session);
         }
         let step = match &session.phase {
-            Phase::AwaitingBrowser { .. } if now < session.expires_at_ms => return Ok(session),
+            Phase::Created | Phase::AwaitingBrowser { .. } if now < session.expires_at_ms => {
+                return Ok(session)
+            }
+            Phase::Created => Step::Done(expired_result()),
             Phase::AwaitingBrowser { .. } => Step::Done(expired_result()),
             Phase::Starting => {
                 tracing::warn!(session = %session.id, "resuming a session stopped before its first call");

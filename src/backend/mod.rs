@@ -10,6 +10,7 @@
 //! security model.
 
 mod api;
+pub mod auth;
 pub mod config;
 mod driver;
 pub mod host;
@@ -27,7 +28,8 @@ pub mod native;
 
 use std::sync::Arc;
 
-pub use api::{ApiError, PaymentView};
+pub use api::{ApiError, MerchantView, PaymentView};
+pub use payments::{CLIENT_SECRET_HEADER, MAX_AMOUNT, MAX_RETURN_URL};
 pub use config::{BackendConfig, CallPolicy, ProvidersConfig};
 pub use host::{Env, Transport};
 pub use http::{Method, Request, Response};

@@ -14,6 +14,7 @@ use axum::routing::any;
 use axum::Router;
 use serde::Deserialize;
 
+use super::auth::ApiKey;
 use super::config::{BackendConfig, CallPolicy, ProvidersConfig};
 use super::host::{Env, Transport};
 use super::http::{Method, Request, Response};
@@ -249,6 +250,9 @@ pub struct ServeConfig {
     pub store: StoreConfig,
     pub public_url: String,
     pub checkout_origins: Vec<String>,
+    pub merchant_api_keys: Vec<ApiKey>,
+    #[serde(default)]
+    pub max_confirm_attempts: Option<u32>,
     #[serde(default)]
     pub session_ttl_seconds: Option<u64>,
     #[serde(default)]
@@ -288,6 +292,8 @@ impl ServeConfig {
         BackendConfig {
             public_url: self.public_url.clone(),
             checkout_origins: self.checkout_origins.clone(),
+            merchant_api_keys: self.merchant_api_keys.clone(),
+            max_confirm_attempts: self.max_confirm_attempts.unwrap_or(3),
             session_ttl_seconds: self.session_ttl_seconds.unwrap_or(30 * 60),
             calls: self.calls,
             providers: self.providers.clone(),
@@ -394,18 +400,24 @@ mod tests {
 listen = "127.0.0.1:0"
 public_url = "http://127.0.0.1:8080"
 checkout_origins = ["http://127.0.0.1:8080"]
+merchant_api_keys = [{ env = "MERCHANT_API_KEY" }]
 [providers.paysafe]
 base_url = "http://127.0.0.1:8081/paysafe"
 api_user = "u"
 api_password = { env = "PAYSAFE_PASSWORD" }
 account_id = "89987201"
 "#;
-        let env = |name: &str| (name == "PAYSAFE_PASSWORD").then(|| "s3cret".to_owned());
+        let env = |name: &str| match name {
+            "PAYSAFE_PASSWORD" => Some("s3cret".to_owned()),
+            "MERCHANT_API_KEY" => Some("merchant-key-0123456789".to_owned()),
+            _ => None,
+        };
         let config = ServeConfig::parse(text, true, &env).expect("parses");
         assert_eq!(
             config.providers.paysafe.expect("paysafe").api_password,
             "s3cret"
         );
+        assert_eq!(config.merchant_api_keys.len(), 1);
         let missing = ServeConfig::parse(text, true, &|_| None).expect_err("missing variable");
         assert!(missing.contains("PAYSAFE_PASSWORD"), "{missing}");
         assert!(!missing.contains("s3cret"));
@@ -433,13 +445,20 @@ account_id = "89987201"
 
     #[test]
     fn mistakes_are_named() {
-        let unknown = r#"{"listen":"x","public_url":"http://a","checkout_origins":[],"providers":{},"colour":1}"#;
+        let unknown = r#"{"listen":"x","public_url":"http://a","checkout_origins":[],"merchant_api_keys":["k123456789abcdefgh"],"providers":{},"colour":1}"#;
         assert!(ServeConfig::parse(unknown, false, &|_| None)
             .unwrap_err()
             .contains("colour"));
-        let origin = r#"{"listen":"x","public_url":"http://a","checkout_origins":["http://a/"],"providers":{}}"#;
+        let origin = r#"{"listen":"x","public_url":"http://a","checkout_origins":["http://a/"],"merchant_api_keys":["k123456789abcdefgh"],"providers":{}}"#;
         assert!(ServeConfig::parse(origin, false, &|_| None)
             .unwrap_err()
             .contains("checkout_origins"));
+        let keyless = r#"{"listen":"x","public_url":"http://a","checkout_origins":[],"merchant_api_keys":[],"providers":{}}"#;
+        assert!(ServeConfig::parse(keyless, false, &|_| None)
+            .unwrap_err()
+            .contains("merchant_api_keys"));
+        let short = r#"{"listen":"x","public_url":"http://a","checkout_origins":[],"merchant_api_keys":["k12"],"providers":{}}"#;
+        let error = ServeConfig::parse(short, false, &|_| None).unwrap_err();
+        assert!(error.contains("merchant_api_keys[0]") && !error.contains("k12"), "{error}");
     }
 }

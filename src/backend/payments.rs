@@ -1,8 +1,15 @@
-//! The page's routes: start a payment, read it, report the 3DS Method. Each parses its
-//! input into types first (a bad request changes nothing), then lets the driver move the
-//! session, and answers the Payment view.
+//! The payment routes. The merchant's server creates a payment and reads it (API key);
+//! the checkout page confirms it, reports the 3DS Method and reads its own view (client
+//! secret). Each parses its input into types first (a bad request changes nothing), then
+//! lets the driver move the session, and answers a view.
 
-use super::api::{safe_message, ApiError, MethodCompletion, PaymentView, StartRequest};
+use serde_json::{Map, Value};
+
+use super::api::{
+    safe_message, ApiError, ConfirmRequest, CreateRequest, MerchantView, MethodCompletion,
+    PaymentView, MERCHANT_ONLY_FIELDS,
+};
+use super::auth;
 use super::config::origin_of;
 use super::driver::Driven;
 use super::host::{random_hex, Env, Transport};
@@ -10,46 +17,55 @@ use super::http::{Request, Response};
 use super::Backend;
 use crate::emv::{BrowserDetails, ChallengeWindowSize, ServerReadings};
 use crate::payment::{BrowserAction, CardSummary, DisplayMode, PaymentMethod, PaymentStart};
-use crate::session::{Phase, Session};
+use crate::session::{MerchantTerms, Phase, Session};
 use crate::store::{SessionStore, StoreError};
 
 /// Longest order id accepted (every provider takes at least this many characters).
 const MAX_ORDER_ID: usize = 64;
+/// Largest amount accepted, in minor units: 2^53 - 1, the largest integer a JSON reader
+/// in JavaScript (the page, an edge worker) still reads exactly.
+pub const MAX_AMOUNT: u64 = (1 << 53) - 1;
+/// Longest return URL accepted (bytes).
+pub const MAX_RETURN_URL: usize = 2048;
+/// Longest description accepted (bytes).
+const MAX_DESCRIPTION: usize = 255;
 
-/// A start request, checked, with the session it will be stored as.
-struct Checked {
-    payment: PaymentStart,
-    session: Session,
+/// The header the page reads its payment with (a GET has no body to carry the secret).
+pub const CLIENT_SECRET_HEADER: &str = "x-client-secret";
+
+/// Who read a payment.
+enum Reader {
+    Merchant,
+    Page,
 }
 
 impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
-    /// `POST /v1/payments`.
-    pub(crate) async fn start(&self, request: &Request) -> Result<Response, ApiError> {
-        let body: StartRequest = serde_json::from_slice(&request.body)
+    /// `POST /v1/payments` (merchant): creates the payment, or answers the one this order
+    /// already has (200, same client secret) when amount and currency agree (409 if not).
+    pub(crate) async fn create(&self, request: &Request) -> Result<Response, ApiError> {
+        auth::merchant(request, &self.config.merchant_api_keys)?;
+        let body: CreateRequest = serde_json::from_slice(&request.body)
             .map_err(|e| ApiError::bad_request("invalid_request", safe_message(&e.to_string())))?;
-        let Checked { payment, session } = self.check_start(body, request)?;
-        let Some(adapter) = self.providers.get(session.provider) else {
+        if self.providers.get(body.provider).is_none() {
             return Err(ApiError::bad_request(
                 "provider_not_configured",
-                format!(
-                    "{} is not configured on this backend",
-                    session.provider.as_str()
-                ),
+                format!("{} is not configured on this backend", body.provider.as_str()),
             ));
-        };
+        }
+        let session = self.check_create(body)?;
         if let Some(existing) = self.existing(&session).await? {
             return Ok(existing);
         }
         match self.store.create(&session).await {
             Ok(()) => {}
-            // Another start for this order won the race: answer as a double click.
+            // Another create for this order won the race: answer as a repeat.
             Err(StoreError::Duplicate) => {
                 return match self.existing(&session).await? {
                     Some(existing) => Ok(existing),
                     None => Err(ApiError::new(
                         409,
                         "duplicate_payment",
-                        "this order is being started",
+                        "this order is being created",
                     )),
                 }
             }
@@ -57,27 +73,13 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         }
         tracing::info!(
             session = %session.id, provider = session.provider.as_str(), order = %session.order_id,
-            card = ?session.card, "payment started"
+            amount = session.amount, currency = %session.currency, "payment created"
         );
-        let step = adapter.start(&payment, &self.context(&session));
-        drop(payment);
-        let id = session.id.clone();
-        let session = match self.drive(adapter, session, step).await {
-            Ok(Driven::Moved(s)) => s,
-            // A notification overtook the first answer: show what it stored.
-            Ok(Driven::Lost(s)) => {
-                let current = self.load(&id).await?.unwrap_or(s);
-                self.settled(current)
-                    .await
-                    .map_err(|e| ApiError::store(&e))?
-            }
-            Err(e) => return Err(ApiError::store(&e)),
-        };
-        Ok(Response::json(201, &PaymentView::of(&session)))
+        Ok(Response::json(201, &MerchantView::of(&session)))
     }
 
-    /// The stored session for this order: 200 with it when it is the same payment
-    /// (a double click never makes a second provider call), 409 when it is not.
+    /// The stored payment for this order: 200 with it when it is the same payment (a
+    /// retried create never makes a second one), 409 when it is not.
     async fn existing(&self, session: &Session) -> Result<Option<Response>, ApiError> {
         let found = self
             .store
@@ -91,34 +93,17 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             return Err(ApiError::new(
                 409,
                 "duplicate_payment",
-                "this order id was started with another amount or currency",
+                "this order id was created with another amount or currency",
             ));
         }
         let existing = self
             .settle(existing)
             .await
             .map_err(|e| ApiError::store(&e))?;
-        Ok(Some(Response::json(200, &PaymentView::of(&existing))))
+        Ok(Some(Response::json(200, &MerchantView::of(&existing))))
     }
 
-    fn check_start(&self, body: StartRequest, request: &Request) -> Result<Checked, ApiError> {
-        if !self.config.allows_origin(&body.checkout_origin) {
-            return Err(ApiError::new(
-                403,
-                "origin_not_allowed",
-                "checkoutOrigin is not a configured checkout origin",
-            ));
-        }
-        if request
-            .header("origin")
-            .is_some_and(|o| o != body.checkout_origin)
-        {
-            return Err(ApiError::new(
-                403,
-                "origin_not_allowed",
-                "checkoutOrigin is not the origin of this request",
-            ));
-        }
+    fn check_create(&self, body: CreateRequest) -> Result<Session, ApiError> {
         let order_ok = (1..=MAX_ORDER_ID).contains(&body.order_id.len())
             && body
                 .order_id
@@ -130,10 +115,10 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 "orderId must be 1 to 64 of A-Z a-z 0-9 - _ . :",
             ));
         }
-        if body.amount == 0 {
+        if body.amount == 0 || body.amount > MAX_AMOUNT {
             return Err(ApiError::bad_request(
                 "invalid_amount",
-                "amount must be above zero (minor units)",
+                "amount must be above zero and at most 2^53 - 1 (minor units)",
             ));
         }
         if body.currency.len() != 3 || !body.currency.bytes().all(|b| b.is_ascii_uppercase()) {
@@ -142,22 +127,213 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 "currency must be an ISO 4217 code in upper case",
             ));
         }
-        let return_url = match (body.display, body.return_url) {
-            (_, Some(url)) if origin_of(&url) == Some(body.checkout_origin.as_str()) => Some(url),
-            (_, Some(_)) => {
+        if body
+            .description
+            .as_ref()
+            .is_some_and(|d| d.len() > MAX_DESCRIPTION || d.chars().any(char::is_control))
+        {
+            return Err(ApiError::bad_request(
+                "invalid_description",
+                "description must be at most 255 bytes, without control characters",
+            ));
+        }
+        if let Some(url) = &body.return_url {
+            self.check_return_url(url)?;
+        }
+        let now = self.env.now_ms();
+        let id = random_hex(&self.env);
+        Ok(Session {
+            client_secret: auth::mint_client_secret(&id, self.env.random_u128()),
+            id,
+            nonce: random_hex(&self.env),
+            provider: body.provider,
+            order_id: body.order_id,
+            amount: body.amount,
+            currency: body.currency,
+            merchant: MerchantTerms {
+                description: body.description,
+                payer: body.payer,
+                challenge_preference: body.challenge_preference,
+                external_authentication: body.external_authentication,
+            },
+            checkout_origin: String::new(),
+            display: DisplayMode::Iframe,
+            return_url: body.return_url,
+            confirm_attempts: 0,
+            card: None,
+            created_at_ms: now,
+            expires_at_ms: now.saturating_add(self.config.session_ttl_seconds.saturating_mul(1000)),
+            updated_at_ms: now,
+            version: 1,
+            phase: Phase::Created,
+        })
+    }
+
+    /// A return URL the browser may be sent to: http(s), on a configured checkout
+    /// origin, at most 2,048 bytes, no control characters (a CR/LF would split the
+    /// `Location` header it ends up in).
+    fn check_return_url(&self, url: &str) -> Result<(), ApiError> {
+        if url.len() > MAX_RETURN_URL || url.chars().any(char::is_control) {
+            return Err(ApiError::bad_request(
+                "invalid_return_url",
+                "returnUrl must be at most 2048 bytes, without control characters",
+            ));
+        }
+        match origin_of(url) {
+            Some(origin) if self.config.allows_origin(origin) => Ok(()),
+            _ => Err(ApiError::bad_request(
+                "invalid_return_url",
+                "returnUrl must be an http(s) URL on a configured checkout origin",
+            )),
+        }
+    }
+
+    /// `POST /v1/payments/{id}/confirm` (page): the payment method and the browser, then
+    /// the first provider step. A payment already confirmed answers its current view (a
+    /// double click never starts a second flow).
+    pub(crate) async fn confirm(&self, id: &str, request: &Request) -> Result<Response, ApiError> {
+        let raw: Map<String, Value> = serde_json::from_slice(&request.body).map_err(|_| {
+            ApiError::bad_request("invalid_request", "the body must be a JSON object")
+        })?;
+        if let Some(field) = MERCHANT_ONLY_FIELDS.iter().find(|f| raw.contains_key(**f)) {
+            return Err(ApiError::bad_request(
+                "field_not_allowed",
+                format!("{field} is set by the merchant's server when it creates the payment, never by the page"),
+            ));
+        }
+        let presented = raw.get("clientSecret").and_then(Value::as_str);
+        let session = self.load(id).await?.ok_or_else(ApiError::not_found)?;
+        auth::page(presented, &session.client_secret)?;
+        self.check_page_origin(request, None)?;
+        if !matches!(session.phase, Phase::Created) {
+            return Ok(Response::json(200, &PaymentView::of(&session)));
+        }
+        if session.confirm_attempts >= self.config.max_confirm_attempts {
+            return Err(too_many_attempts());
+        }
+        let body = serde_json::from_value::<ConfirmRequest>(Value::Object(raw))
+            .map_err(|e| ApiError::bad_request("invalid_request", safe_message(&e.to_string())));
+        let checked = body.and_then(|body| self.check_confirm(&session, body, request));
+        let (payment, confirmed) = match checked {
+            Ok(checked) => checked,
+            Err(refusal) => {
+                self.count_refused_confirm(&session).await?;
+                return Err(refusal);
+            }
+        };
+        let Some(adapter) = self.providers.get(session.provider) else {
+            return Err(ApiError::new(
+                409,
+                "provider_not_configured",
+                "this payment's provider is no longer configured",
+            ));
+        };
+        let now = self.env.now_ms();
+        let started = match confirmed.advanced(Phase::Starting, now) {
+            Ok(started) => started,
+            Err(_) => return Err(session_over()),
+        };
+        if !self.store.swap(&started).await.map_err(|e| ApiError::store(&e))? {
+            // Another confirm won: answer what it did.
+            let current = self.load(id).await?.ok_or_else(ApiError::not_found)?;
+            let current = self.settled(current).await.map_err(|e| ApiError::store(&e))?;
+            return Ok(Response::json(200, &PaymentView::of(&current)));
+        }
+        tracing::info!(
+            session = %started.id, provider = started.provider.as_str(),
+            card = ?started.card, "payment confirmed"
+        );
+        let step = adapter.start(&payment, &self.context(&started));
+        drop(payment);
+        let session = match self.drive(adapter, started, step).await {
+            Ok(Driven::Moved(s)) => s,
+            // A notification overtook the first answer: show what it stored.
+            Ok(Driven::Lost(s)) => {
+                let current = self.load(id).await?.unwrap_or(s);
+                self.settled(current)
+                    .await
+                    .map_err(|e| ApiError::store(&e))?
+            }
+            Err(e) => return Err(ApiError::store(&e)),
+        };
+        Ok(Response::json(200, &PaymentView::of(&session)))
+    }
+
+    /// A confirm with the right secret that was refused before any provider call counts
+    /// against `max_confirm_attempts`. Lost races count nothing extra.
+    async fn count_refused_confirm(&self, session: &Session) -> Result<(), ApiError> {
+        let counted = Session {
+            confirm_attempts: session.confirm_attempts + 1,
+            version: session.version + 1,
+            updated_at_ms: self.env.now_ms(),
+            ..session.clone()
+        };
+        self.store
+            .swap(&counted)
+            .await
+            .map(drop)
+            .map_err(|e| ApiError::store(&e))
+    }
+
+    /// The page's `Origin` must be a configured checkout origin (and, once the payment
+    /// has one, its own). Every page-facing POST checks it, so a form or a `text/plain`
+    /// fetch from another site is refused whatever it carries.
+    fn check_page_origin(&self, request: &Request, payment: Option<&str>) -> Result<(), ApiError> {
+        let allowed = match (request.header("origin"), payment) {
+            (Some(origin), Some(own)) => origin == own,
+            (Some(origin), None) => self.config.allows_origin(origin),
+            (None, _) => false,
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                403,
+                "origin_not_allowed",
+                "the request's Origin is not this payment's checkout origin",
+            ))
+        }
+    }
+
+    /// The confirm, checked, as what the adapter starts from and the session it is kept as.
+    fn check_confirm(
+        &self,
+        session: &Session,
+        body: ConfirmRequest,
+        request: &Request,
+    ) -> Result<(PaymentStart, Session), ApiError> {
+        if !self.config.allows_origin(&body.checkout_origin)
+            || request.header("origin") != Some(body.checkout_origin.as_str())
+        {
+            return Err(ApiError::new(
+                403,
+                "origin_not_allowed",
+                "checkoutOrigin must be this request's Origin, a configured checkout origin",
+            ));
+        }
+        let return_url = match (&session.return_url, body.return_url) {
+            (Some(set), _) => Some(set.clone()),
+            (None, Some(url)) => {
+                self.check_return_url(&url)?;
+                Some(url)
+            }
+            (None, None) => None,
+        };
+        match (&return_url, body.display) {
+            (Some(url), _) if origin_of(url) != Some(body.checkout_origin.as_str()) => {
                 return Err(ApiError::bad_request(
                     "invalid_return_url",
-                    "returnUrl must be on the checkout origin",
+                    "returnUrl must be on the confirming page's origin",
                 ))
             }
-            (DisplayMode::Redirect, None) => {
+            (None, DisplayMode::Redirect) => {
                 return Err(ApiError::bad_request(
                     "invalid_return_url",
                     "returnUrl is required for display redirect",
                 ))
             }
-            (DisplayMode::Iframe, None) => None,
-        };
+            _ => {}
+        }
         let window_size = match body.window_size.as_deref() {
             None => ChallengeWindowSize::FullScreen,
             Some(text) => ChallengeWindowSize::parse(text).map_err(|_| {
@@ -182,42 +358,32 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         };
         let browser = BrowserDetails::build(&body.browser.readings(), &server)
             .map_err(|e| ApiError::bad_request("invalid_browser_details", e.to_string()))?;
-        let now = self.env.now_ms();
         let card = match &body.payment_method {
             PaymentMethod::Card(card) => Some(CardSummary::from(&card.number)),
             PaymentMethod::Token { .. } => None,
         };
-        let session = Session {
-            id: random_hex(&self.env),
-            nonce: random_hex(&self.env),
-            provider: body.provider,
-            order_id: body.order_id.clone(),
-            amount: body.amount,
-            currency: body.currency.clone(),
+        let confirmed = Session {
             checkout_origin: body.checkout_origin,
             display: body.display,
             return_url,
             card,
-            created_at_ms: now,
-            expires_at_ms: now.saturating_add(self.config.session_ttl_seconds.saturating_mul(1000)),
-            updated_at_ms: now,
-            version: 1,
-            phase: Phase::Starting,
+            ..session.clone()
         };
+        let terms = &session.merchant;
         let payment = PaymentStart {
-            order_id: body.order_id,
-            amount: body.amount,
-            currency: body.currency,
-            description: body.description,
+            order_id: session.order_id.clone(),
+            amount: session.amount,
+            currency: session.currency.clone(),
+            description: terms.description.clone(),
             method: body.payment_method,
-            payer: body.payer,
+            payer: terms.payer.clone(),
             browser,
-            challenge: body.challenge_preference,
+            challenge: terms.challenge_preference,
             display: body.display,
             window_size,
-            external_authentication: body.external_authentication,
+            external_authentication: terms.external_authentication.clone(),
         };
-        Ok(Checked { payment, session })
+        Ok((payment, confirmed))
     }
 
     /// A stored session, brought up to date (expiry, resumption).
@@ -234,13 +400,32 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             .map_err(|e| ApiError::store(&e))
     }
 
-    /// `GET /v1/payments/{id}`.
-    pub(crate) async fn view(&self, id: &str) -> Result<Response, ApiError> {
+    /// `GET /v1/payments/{id}`: the merchant's view with the API key, the page's with
+    /// the client secret (`X-Client-Secret`), 401 without either.
+    pub(crate) async fn view(&self, id: &str, request: &Request) -> Result<Response, ApiError> {
+        let reader = if request.header("authorization").is_some() {
+            auth::merchant(request, &self.config.merchant_api_keys)?;
+            Reader::Merchant
+        } else if request.header(CLIENT_SECRET_HEADER).is_some() {
+            Reader::Page
+        } else {
+            return Err(ApiError::new(
+                401,
+                "missing_credentials",
+                "read a payment with the merchant's API key or the payment's clientSecret",
+            ));
+        };
         let session = self.load(id).await?.ok_or_else(ApiError::not_found)?;
-        Ok(Response::json(200, &PaymentView::of(&session)))
+        Ok(match reader {
+            Reader::Merchant => Response::json(200, &MerchantView::of(&session)),
+            Reader::Page => {
+                auth::page(request.header(CLIENT_SECRET_HEADER), &session.client_secret)?;
+                Response::json(200, &PaymentView::of(&session))
+            }
+        })
     }
 
-    /// `POST /v1/payments/{id}/method`.
+    /// `POST /v1/payments/{id}/method` (page).
     pub(crate) async fn method_completed(
         &self,
         id: &str,
@@ -249,6 +434,8 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         let body: MethodCompletion = serde_json::from_slice(&request.body)
             .map_err(|e| ApiError::bad_request("invalid_request", safe_message(&e.to_string())))?;
         let session = self.load(id).await?.ok_or_else(ApiError::not_found)?;
+        auth::page(Some(&body.client_secret), &session.client_secret)?;
+        self.check_page_origin(request, Some(&session.checkout_origin))?;
         let Phase::AwaitingBrowser {
             state,
             action: BrowserAction::Method { .. },
@@ -280,4 +467,16 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         };
         Ok(Response::json(200, &PaymentView::of(&session)))
     }
+}
+
+fn too_many_attempts() -> ApiError {
+    ApiError::new(
+        429,
+        "too_many_attempts",
+        "this payment takes no more confirm attempts; the merchant's server can create a new one",
+    )
+}
+
+fn session_over() -> ApiError {
+    ApiError::new(409, "wrong_state", "this payment can no longer be confirmed")
 }

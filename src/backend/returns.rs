@@ -262,7 +262,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             .map_err(|e| ApiError::store(&e))?;
         let state = match &session.phase {
             Phase::AwaitingBrowser { state, .. } | Phase::Calling { state, .. } => state,
-            Phase::Starting | Phase::Final { .. } => return Ok(received()),
+            Phase::Created | Phase::Starting | Phase::Final { .. } => return Ok(received()),
         };
         let Some(step) = adapter.on_notification(state, &notification, &self.context(&session))
         else {

@@ -13,6 +13,7 @@ use crate::store::SessionStore;
 enum Route<'a> {
     Payments,
     Payment(&'a str),
+    Confirm(&'a str),
     Method(&'a str),
     PayrocReturn,
     Return(&'a str),
@@ -25,6 +26,7 @@ fn route(path: &str) -> Option<Route<'_>> {
     Some(match segments.as_slice() {
         ["v1", "payments"] => Route::Payments,
         ["v1", "payments", id] => Route::Payment(id),
+        ["v1", "payments", id, "confirm"] => Route::Confirm(id),
         ["v1", "payments", id, "method"] => Route::Method(id),
         ["v1", "returns", "payroc"] => Route::PayrocReturn,
         ["v1", "returns", id] => Route::Return(id),
@@ -41,8 +43,17 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         let origin = request.header("origin").map(str::to_owned);
         let mut response = self.dispatch(&request).await;
         if cors {
-            if let Some(origin) = origin.filter(|o| self.config.allows_origin(o)) {
-                response = response.with_header("Access-Control-Allow-Origin", origin);
+            match origin {
+                Some(origin) if self.config.allows_origin(&origin) => {
+                    response = response.with_header("Access-Control-Allow-Origin", origin);
+                }
+                // The browser will only say "network error": say here what to change.
+                Some(origin) => tracing::warn!(
+                    %origin, path = %request.path,
+                    "refused by CORS: this origin is not in checkout_origins (the config key to change; \
+                     note that http://localhost and http://127.0.0.1 are different origins)"
+                ),
+                None => {}
             }
             response = response.with_header("Vary", "Origin");
         }
@@ -66,11 +77,13 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         }
         let method = &request.method;
         let result = match (route, method) {
-            (Route::Payments | Route::Payment(_) | Route::Method(_), Method::Options) => {
-                Ok(self.preflight(request))
-            }
-            (Route::Payments, Method::Post) => self.start(request).await,
-            (Route::Payment(id), Method::Get) => self.view(id).await,
+            (
+                Route::Payments | Route::Payment(_) | Route::Confirm(_) | Route::Method(_),
+                Method::Options,
+            ) => Ok(self.preflight(request)),
+            (Route::Payments, Method::Post) => self.create(request).await,
+            (Route::Payment(id), Method::Get) => self.view(id, request).await,
+            (Route::Confirm(id), Method::Post) => self.confirm(id, request).await,
             (Route::Method(id), Method::Post) => self.method_completed(id, request).await,
             (Route::PayrocReturn, Method::Get | Method::Post) => {
                 return self.payroc_return(request).await
@@ -97,13 +110,18 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     }
 
     /// `OPTIONS /v1/payments*`: a CORS preflight, answered for configured origins only.
+    /// `Authorization` is not among the allowed headers: a merchant API key has no
+    /// business in a browser, so no page can send one cross-origin.
     fn preflight(&self, request: &Request) -> Response {
         match request.header("origin") {
             Some(origin) if self.config.allows_origin(origin) => Response {
                 status: 204,
                 headers: vec![
                     ("Access-Control-Allow-Methods".into(), "GET, POST".into()),
-                    ("Access-Control-Allow-Headers".into(), "Content-Type".into()),
+                    (
+                        "Access-Control-Allow-Headers".into(),
+                        "Content-Type, X-Client-Secret".into(),
+                    ),
                     ("Access-Control-Max-Age".into(), "600".into()),
                 ],
                 body: Vec::new(),

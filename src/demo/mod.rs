@@ -23,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
+use crate::backend::auth::ApiKey;
 use crate::backend::config::{BackendConfig, CallPolicy, ProvidersConfig};
 use crate::backend::native::{router as backend_router, ReqwestTransport, SystemEnv};
 use crate::backend::{Backend, Providers};
@@ -92,12 +93,18 @@ impl Drop for RunningDemo {
     }
 }
 
+/// The demo's merchant API key (sandbox only; `threeds-bridge demo` prints it): what the
+/// demo's shop endpoint creates payments with, as a merchant's server would.
+pub const DEMO_MERCHANT_KEY: &str = "demo-merchant-key";
+
 /// The backend's configuration for the demo: every provider at the sandbox, with the
 /// sandbox's credentials, and the demo page as the one checkout origin.
 pub fn backend_config(page_url: &str, sandbox_url: &str) -> BackendConfig {
     BackendConfig {
         public_url: page_url.to_owned(),
         checkout_origins: vec![page_url.to_owned()],
+        merchant_api_keys: vec![ApiKey::new(DEMO_MERCHANT_KEY)],
+        max_confirm_attempts: 3,
         session_ttl_seconds: 30 * 60,
         calls: CallPolicy::default(),
         providers: ProvidersConfig {

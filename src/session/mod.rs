@@ -5,7 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::payment::{BrowserAction, CardSummary, DisplayMode, PaymentResult, ProviderKind};
+use crate::payment::{
+    BrowserAction, CardSummary, ChallengePreference, DisplayMode, ExternalAuthentication, Payer,
+    PaymentResult, ProviderKind,
+};
 
 /// An adapter's state between steps, as stored: opaque to the session, typed again by
 /// the adapter that wrote it (`Adapter::State`).
@@ -17,7 +20,11 @@ pub struct AdapterState(pub serde_json::Value);
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "snake_case")]
 pub enum Phase {
-    /// Created; the adapter has not taken its first step. Card details exist only in the
+    /// The merchant's server created the payment; the checkout page has not confirmed it
+    /// (no payment method yet, no provider call). Only a confirm with the payment's
+    /// client secret moves it on.
+    Created,
+    /// Confirmed; the adapter has not taken its first step. Card details exist only in the
     /// memory of the request that started the payment: a session left here by a stopped
     /// process can only end as an error (nothing was sent).
     Starting,
@@ -50,17 +57,30 @@ pub struct Session {
     pub id: String,
     /// Echoed by the completion page's postMessage, so the page can tell its own.
     pub nonce: String,
+    /// What the checkout page proves it holds to confirm and read this payment
+    /// (`{id}_secret_{32 hex}`, minted at create, given to the merchant's server only).
+    #[serde(default)]
+    pub client_secret: String,
     pub provider: ProviderKind,
     pub order_id: String,
     /// Minor units.
     pub amount: u64,
     pub currency: String,
+    /// What the merchant's server set at create; the page can change none of it.
+    #[serde(default)]
+    pub merchant: MerchantTerms,
     /// The checkout page's origin: the only target of completion messages and CORS.
+    /// Empty until the page confirms (it is the confirming request's origin).
     pub checkout_origin: String,
     pub display: DisplayMode,
     /// Where the browser goes back to after a full-page redirect (display `redirect`).
     #[serde(default)]
     pub return_url: Option<String>,
+    /// Confirms the page sent with the right client secret that the backend refused
+    /// before any provider call (bad card data, bad browser details); capped by
+    /// `BackendConfig::max_confirm_attempts`.
+    #[serde(default)]
+    pub confirm_attempts: u32,
     pub card: Option<CardSummary>,
     pub created_at_ms: u64,
     pub expires_at_ms: u64,
@@ -71,6 +91,17 @@ pub struct Session {
     /// Bumped on every change; compare-and-set is on this number.
     pub version: u64,
     pub phase: Phase,
+}
+
+/// The payment's terms as the merchant's server created them, beyond amount and order:
+/// kept until the page confirms, then handed to the adapter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MerchantTerms {
+    pub description: Option<String>,
+    pub payer: Payer,
+    pub challenge_preference: ChallengePreference,
+    pub external_authentication: Option<ExternalAuthentication>,
 }
 
 /// Why a session may not move.
@@ -117,13 +148,16 @@ mod tests {
         Session {
             id: "0123456789abcdef0123456789abcdef".into(),
             nonce: "n".into(),
+            client_secret: String::new(),
             provider: ProviderKind::Bambora,
             order_id: "o-1".into(),
             amount: 1000,
             currency: "USD".into(),
+            merchant: MerchantTerms::default(),
             checkout_origin: "http://127.0.0.1:8080".into(),
             display: DisplayMode::Iframe,
             return_url: None,
+            confirm_attempts: 0,
             card: None,
             created_at_ms: 0,
             expires_at_ms: 1_000,
