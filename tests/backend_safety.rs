@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::backend::{
-    follow, follow_until_backend, harness, logs, next_form, pay, start_body, Cardholder, Harness,
-    CHECKOUT,
+    create_at, follow, follow_until_backend, harness, logs, next_form, pay, split_start,
+    start_body, Cardholder, Harness, CHECKOUT,
 };
 use support::browser;
 use threeds_bridge::sandbox::faults::FaultRule;
@@ -32,7 +32,7 @@ fn rule(provider: Provider, endpoint: &str) -> FaultRule {
 async fn at_challenge(h: &Harness, provider: &str, display: &str) -> (String, Value, Value) {
     let body = start_body(provider, "4000000000002008", display);
     let (status, view) = h.start(&body).await;
-    assert_eq!(status, 201, "{view}");
+    assert_eq!(status, 200, "{view}");
     let kind = view["next"]["type"].as_str().unwrap_or_default();
     assert!(kind == "challenge" || kind == "redirect", "{view}");
     (view["id"].as_str().unwrap().to_owned(), view, body)
@@ -50,21 +50,35 @@ fn is_html(response: &reqwest::Response) -> bool {
 async fn the_same_order_twice_is_one_payment_and_one_charge() {
     let h = harness().await;
     let body = start_body("paysafe", "4000000000001000", "iframe");
-    let (first, second) = tokio::join!(h.start(&body), h.start(&body));
+    let (create, confirm) = split_start(&body);
+    // The merchant's server retries its create: one payment, one client secret.
+    let (first, second) = tokio::join!(h.create(&create), h.create(&create));
     let mut statuses = [first.0, second.0];
     statuses.sort();
     assert_eq!(statuses, [200, 201], "{} / {}", first.1, second.1);
     assert_eq!(first.1["id"], second.1["id"]);
+    assert_eq!(first.1["clientSecret"], second.1["clientSecret"]);
+    let id = first.1["id"].as_str().unwrap();
+    let secret = first.1["clientSecret"].as_str().unwrap();
+    // The page double-clicks: one flow, both answers the same result.
+    let (a, b) = tokio::join!(
+        h.confirm(id, secret, &confirm),
+        h.confirm(id, secret, &confirm)
+    );
+    assert_eq!((a.0, b.0), (200, 200), "{} / {}", a.1, b.1);
+    assert_eq!(a.1["result"]["status"], "authorized", "{}", a.1);
+    assert_eq!(a.1["result"], b.1["result"]);
     let (status, third) = h.start(&body).await;
     assert_eq!(status, 200);
     assert_eq!(third["result"]["status"], "authorized", "{third}");
     assert_eq!(h.ledger("paysafe").len(), 1, "one charge");
 
-    let mut other_amount = body.clone();
+    let mut other_amount = create.clone();
     other_amount["amount"] = json!(5000);
-    let (status, error) = h.start(&other_amount).await;
+    let (status, error) = h.create(&other_amount).await;
     assert_eq!(status, 409);
     assert_eq!(error["error"]["code"], "duplicate_payment");
+    assert!(error.get("id").is_none() && !error.to_string().contains(id));
     assert_eq!(h.ledger("paysafe").len(), 1);
 }
 
@@ -338,7 +352,7 @@ async fn a_hung_provider_ends_in_provider_timeout_not_a_hung_request() {
         .start(&start_body("paysafe", "4000000000001000", "iframe"))
         .await;
     let took = started.elapsed();
-    assert_eq!(status, 201);
+    assert_eq!(status, 200);
     assert_eq!(view["result"]["status"], "error", "{view}");
     assert_eq!(view["result"]["error"]["code"], "provider_timeout");
     let budget = Duration::from_millis(h.policy.lease_ms());
@@ -372,7 +386,7 @@ async fn a_connection_dropped_after_the_charge_is_retried_without_charging_twice
         });
         let body = start_body(provider, "4000000000001000", "redirect");
         let (status, view) = h.start(&body).await;
-        assert_eq!(status, 201);
+        assert_eq!(status, 200);
         let view = if view["next"]["type"] == "redirect" {
             follow(&h.url, next_form(&view), RIGHT).await;
             h.view(view["id"].as_str().unwrap()).await.1
@@ -588,15 +602,24 @@ async fn the_accept_header_and_ip_are_the_requests_own_and_no_pan_is_stored() {
     let running = native::spawn(listener, std::sync::Arc::new(backend)).unwrap();
     let body = start_body("paysafe", "4000000000001000", "iframe");
     assert_eq!(body["browser"]["acceptHeader"], "forged/by-the-page");
+    let (create, mut confirm) = split_start(&body);
+    let (status, created) = create_at(&running.url, &create).await;
+    assert_eq!(status, 201, "{created}");
+    confirm["clientSecret"] = created["clientSecret"].clone();
     let response = browser()
-        .post(format!("{}/v1/payments", running.url))
+        .post(format!(
+            "{}/v1/payments/{}/confirm",
+            running.url,
+            created["id"].as_str().unwrap()
+        ))
+        .header("Origin", CHECKOUT)
         .header("Accept", "text/html,application/xhtml+xml;q=0.9")
         .header("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) backend-test")
-        .json(&body)
+        .json(&confirm)
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 201);
+    assert_eq!(response.status(), 200);
     let view: Value = response.json().await.unwrap();
     assert_eq!(view["result"]["status"], "authorized", "{view}");
     let sent = sent.lock().unwrap().clone();
@@ -668,7 +691,7 @@ async fn a_process_that_dies_during_the_sale_is_resumed_and_charges_once() {
     let (status, view) = h
         .start(&start_body("payroc", "4000000000001000", "redirect"))
         .await;
-    assert_eq!(status, 201, "{view}");
+    assert_eq!(status, 200, "{view}");
     let id = view["id"].as_str().unwrap().to_owned();
     let receipt = follow_until_backend(&h.url, next_form(&view), RIGHT).await;
     h.sandbox.sandbox.faults.set(vec![FaultRule {

@@ -14,7 +14,7 @@ async fn a_whole_page_return_in_iframe_display_goes_back_to_the_checkout() {
     let h = harness().await;
     let body = start_body("payroc", "4000000000001000", "iframe");
     let (status, view) = h.start(&body).await;
-    assert_eq!(status, 201, "{view}");
+    assert_eq!(status, 200, "{view}");
     let receipt = follow_until_backend(&h.url, next_form(&view), Cardholder::Types("1234")).await;
     let client = browser();
 

@@ -126,6 +126,10 @@ where
     let config = BackendConfig {
         public_url: url.clone(),
         checkout_origins: vec![CHECKOUT.to_owned()],
+        merchant_api_keys: vec![threeds_bridge::backend::auth::ApiKey::new(
+            support::backend::MERCHANT_KEY,
+        )],
+        max_confirm_attempts: 3,
         session_ttl_seconds: 600,
         calls: quick_policy(),
         providers: ProvidersConfig {

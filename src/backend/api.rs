@@ -158,6 +158,25 @@ impl LifecycleStatus {
     }
 }
 
+/// What the merchant sees of the card: brand, BIN and last four, never the number.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CardView<'a> {
+    pub brand: crate::emv::CardBrand,
+    pub bin: &'a str,
+    pub last_four: &'a str,
+}
+
+impl<'a> CardView<'a> {
+    fn of(card: &'a CardSummary) -> CardView<'a> {
+        CardView {
+            brand: card.brand,
+            bin: &card.bin,
+            last_four: &card.last_four,
+        }
+    }
+}
+
 /// The merchant's view (API key): everything the page sees, the client secret to hand
 /// the page, and what the merchant set. What a server reads before it fulfils an order.
 #[derive(Debug, Serialize)]
@@ -176,7 +195,7 @@ pub struct MerchantView<'a> {
     pub state: ViewState,
     /// The confirming page's origin (`null` before the confirm).
     pub checkout_origin: Option<&'a str>,
-    pub card: Option<&'a CardSummary>,
+    pub card: Option<CardView<'a>>,
     pub confirm_attempts: u32,
     pub created_at_ms: u64,
     pub expires_at_ms: u64,
@@ -198,7 +217,7 @@ impl<'a> MerchantView<'a> {
             status: LifecycleStatus::of(&session.phase),
             state: ViewState::of(&session.phase),
             checkout_origin: Some(session.checkout_origin.as_str()).filter(|o| !o.is_empty()),
-            card: session.card.as_ref(),
+            card: session.card.as_ref().map(CardView::of),
             confirm_attempts: session.confirm_attempts,
             created_at_ms: session.created_at_ms,
             expires_at_ms: session.expires_at_ms,
@@ -290,6 +309,71 @@ impl ApiError {
     }
 }
 
+/// Parses a JSON request body into `T`. A refusal names the member that failed (its
+/// path, e.g. `paymentMethod.cvv`) and what was expected, never the value sent: a CVV
+/// sent as a number or a PAN typed into the wrong member is not echoed back or logged.
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut json = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut json)
+        .map_err(|e| ApiError::bad_request("invalid_request", field_message(&e)))
+}
+
+/// `path: what went wrong`, with nothing of the value sent.
+fn field_message(error: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let inner = error.inner();
+    if !inner.is_data() {
+        return "the body is not valid JSON".to_owned();
+    }
+    let text = inner.to_string();
+    let text = text.split(" at line ").next().unwrap_or_default();
+    let path = member_path(error.path());
+    let expected = text
+        .find(", expected")
+        .map(|i| text[i + 2..].replace('`', ""))
+        .unwrap_or_default();
+    if text.starts_with("unknown field") {
+        return format!("{path}: unknown field; {expected}");
+    }
+    if text.starts_with("missing field") || text.starts_with("duplicate field") {
+        return safe_message(text).replace('`', "");
+    }
+    let kind = if text.starts_with("invalid type") {
+        "wrong type"
+    } else {
+        "invalid value"
+    };
+    if expected.is_empty() {
+        format!("{path}: {kind}")
+    } else {
+        format!("{path}: {kind}, {expected}")
+    }
+}
+
+/// `paymentMethod.cvv`, `payer.name`: each member named when it is a plain identifier
+/// (the sender chose the names too), `[field]` when it is not.
+fn member_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let plain = |name: &str| {
+        !name.is_empty()
+            && name.len() <= 40
+            && name.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_')
+    };
+    let names: Vec<String> = path
+        .iter()
+        .filter_map(|segment| match segment {
+            Segment::Map { key } if plain(key) => Some(key.clone()),
+            Segment::Map { .. } | Segment::Unknown => Some("[field]".to_owned()),
+            Segment::Seq { index } => Some(format!("[{index}]")),
+            Segment::Enum { .. } => None,
+        })
+        .collect();
+    if names.is_empty() {
+        "the body".to_owned()
+    } else {
+        names.join(".")
+    }
+}
+
 /// A parse error's message with any long digit run (a card number sent as a JSON
 /// number, say) masked, so it can be answered and logged.
 pub fn safe_message(message: &str) -> String {
@@ -318,6 +402,57 @@ pub fn safe_message(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Probe {
+        payment_method: ProbeCard,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct ProbeCard {
+        cvv: String,
+        number: String,
+    }
+
+    #[test]
+    fn parse_errors_name_the_field_never_the_value() {
+        let cases = [
+            (
+                r#"{"paymentMethod":{"cvv":737,"number":"4000000000001000"}}"#,
+                "paymentMethod.cvv: wrong type",
+            ),
+            (
+                r#"{"paymentMethod":{"cvv":"737","number":4000000000001000}}"#,
+                "paymentMethod.number: wrong type",
+            ),
+            (
+                r#"{"paymentMethod":{"cvv":"737","number":"4","4000 0000 0000 1000":1}}"#,
+                "paymentMethod.[field]: unknown field",
+            ),
+            (
+                r#"{"paymentMethod":{"cvv":"737","number":"4","colour":1}}"#,
+                "paymentMethod.colour: unknown field",
+            ),
+            (r#"{"paymentMethod":{"cvv":"737"}}"#, "missing field number"),
+            (r#"{"paymentMethod":"#, "not valid JSON"),
+        ];
+        for (body, expected) in cases {
+            let error = parse_body::<Probe>(body.as_bytes()).unwrap_err();
+            assert_eq!((error.status, error.code), (400, "invalid_request"));
+            assert!(
+                error.message.contains(expected),
+                "{body}: {}",
+                error.message
+            );
+            for value in ["737", "4000", "1000"] {
+                assert!(!error.message.contains(value), "{body}: {}", error.message);
+            }
+        }
+    }
 
     #[test]
     fn long_digit_runs_are_masked() {

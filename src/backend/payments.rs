@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::api::{
-    safe_message, ApiError, ConfirmRequest, CreateRequest, MerchantView, MethodCompletion,
+    parse_body, ApiError, ConfirmRequest, CreateRequest, MerchantView, MethodCompletion,
     PaymentView, MERCHANT_ONLY_FIELDS,
 };
 use super::auth;
@@ -44,12 +44,14 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     /// already has (200, same client secret) when amount and currency agree (409 if not).
     pub(crate) async fn create(&self, request: &Request) -> Result<Response, ApiError> {
         auth::merchant(request, &self.config.merchant_api_keys)?;
-        let body: CreateRequest = serde_json::from_slice(&request.body)
-            .map_err(|e| ApiError::bad_request("invalid_request", safe_message(&e.to_string())))?;
+        let body: CreateRequest = parse_body(&request.body)?;
         if self.providers.get(body.provider).is_none() {
             return Err(ApiError::bad_request(
                 "provider_not_configured",
-                format!("{} is not configured on this backend", body.provider.as_str()),
+                format!(
+                    "{} is not configured on this backend",
+                    body.provider.as_str()
+                ),
             ));
         }
         let session = self.check_create(body)?;
@@ -206,13 +208,19 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         auth::page(presented, &session.client_secret)?;
         self.check_page_origin(request, None)?;
         if !matches!(session.phase, Phase::Created) {
-            return Ok(Response::json(200, &PaymentView::of(&session)));
+            // A double click: answer what the first confirm got, once it has it.
+            let current = self
+                .settled(session)
+                .await
+                .map_err(|e| ApiError::store(&e))?;
+            return Ok(Response::json(200, &PaymentView::of(&current)));
         }
         if session.confirm_attempts >= self.config.max_confirm_attempts {
             return Err(too_many_attempts());
         }
-        let body = serde_json::from_value::<ConfirmRequest>(Value::Object(raw))
-            .map_err(|e| ApiError::bad_request("invalid_request", safe_message(&e.to_string())));
+        let body = serde_json::to_vec(&raw)
+            .map_err(|_| ApiError::bad_request("invalid_request", "the body must be JSON"))
+            .and_then(|bytes| parse_body::<ConfirmRequest>(&bytes));
         let checked = body.and_then(|body| self.check_confirm(&session, body, request));
         let (payment, confirmed) = match checked {
             Ok(checked) => checked,
@@ -233,10 +241,18 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             Ok(started) => started,
             Err(_) => return Err(session_over()),
         };
-        if !self.store.swap(&started).await.map_err(|e| ApiError::store(&e))? {
+        if !self
+            .store
+            .swap(&started)
+            .await
+            .map_err(|e| ApiError::store(&e))?
+        {
             // Another confirm won: answer what it did.
             let current = self.load(id).await?.ok_or_else(ApiError::not_found)?;
-            let current = self.settled(current).await.map_err(|e| ApiError::store(&e))?;
+            let current = self
+                .settled(current)
+                .await
+                .map_err(|e| ApiError::store(&e))?;
             return Ok(Response::json(200, &PaymentView::of(&current)));
         }
         tracing::info!(
@@ -431,8 +447,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         id: &str,
         request: &Request,
     ) -> Result<Response, ApiError> {
-        let body: MethodCompletion = serde_json::from_slice(&request.body)
-            .map_err(|e| ApiError::bad_request("invalid_request", safe_message(&e.to_string())))?;
+        let body: MethodCompletion = parse_body(&request.body)?;
         let session = self.load(id).await?.ok_or_else(ApiError::not_found)?;
         auth::page(Some(&body.client_secret), &session.client_secret)?;
         self.check_page_origin(request, Some(&session.checkout_origin))?;
@@ -478,5 +493,9 @@ fn too_many_attempts() -> ApiError {
 }
 
 fn session_over() -> ApiError {
-    ApiError::new(409, "wrong_state", "this payment can no longer be confirmed")
+    ApiError::new(
+        409,
+        "wrong_state",
+        "this payment can no longer be confirmed",
+    )
 }

@@ -3,10 +3,12 @@
 //! log lines captured, and a test browser that follows the `next` step of a Payment view
 //! through the sandbox's pages and back to the backend's return routes.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::{json, Value};
+use threeds_bridge::backend::auth::ApiKey;
 use threeds_bridge::backend::config::{BackendConfig, CallPolicy, ProvidersConfig};
 use threeds_bridge::backend::native::{self, ReqwestTransport, RunningBackend, SystemEnv};
 use threeds_bridge::backend::Backend;
@@ -64,6 +66,8 @@ pub struct Harness {
     /// Session lifetime of the backends this harness starts (600 s unless a test shortens it).
     pub ttl_seconds: u64,
     pub addr: std::net::SocketAddr,
+    /// Client secrets by payment id, as the merchant's server handed them to the page.
+    pub secrets: Mutex<HashMap<String, String>>,
 }
 
 /// Quick provider timeouts, so a hung provider costs the test seconds.
@@ -104,6 +108,7 @@ pub async fn harness_with(policy: CallPolicy) -> Harness {
         policy,
         ttl_seconds: 600,
         addr,
+        secrets: Mutex::new(HashMap::new()),
     };
     harness.backend = Some(harness.serve(listener));
     harness
@@ -114,6 +119,8 @@ impl Harness {
         BackendConfig {
             public_url: self.url.clone(),
             checkout_origins: vec![CHECKOUT.to_owned()],
+            merchant_api_keys: vec![ApiKey::new(MERCHANT_KEY)],
+            max_confirm_attempts: 3,
             session_ttl_seconds: self.ttl_seconds,
             calls: self.policy,
             providers: ProvidersConfig {
@@ -159,24 +166,53 @@ impl Harness {
             .collect()
     }
 
-    /// `POST /v1/payments` as the checkout page does.
+    /// A payment as the merchant's server creates it and the checkout page confirms it:
+    /// `body` is a [`start_body`], split into the create (with the merchant's key) and the
+    /// confirm (with the client secret). A refused create answers its own status and body.
     pub async fn start(&self, body: &Value) -> (u16, Value) {
-        let response = browser()
-            .post(format!("{}/v1/payments", self.url))
-            .header("Origin", CHECKOUT)
-            .header("Accept", "text/html,application/xhtml+xml")
-            .header("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) backend-test")
-            .json(body)
-            .send()
-            .await
-            .expect("start");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        let (status, view, secret) = start_at(&self.url, body).await;
+        if let (Some(id), Some(secret)) = (view["id"].as_str(), secret) {
+            self.remember(id, &secret);
+        }
+        (status, view)
     }
 
+    /// `POST /v1/payments` as the merchant's server does (its API key).
+    pub async fn create(&self, body: &Value) -> (u16, Value) {
+        let (status, view) = create_at(&self.url, body).await;
+        if let (Some(id), Some(secret)) = (view["id"].as_str(), view["clientSecret"].as_str()) {
+            self.remember(id, secret);
+        }
+        (status, view)
+    }
+
+    /// `POST /v1/payments/{id}/confirm` as the checkout page does.
+    pub async fn confirm(&self, id: &str, secret: &str, body: &Value) -> (u16, Value) {
+        confirm_at(&self.url, id, secret, body).await
+    }
+
+    fn remember(&self, id: &str, secret: &str) {
+        self.secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_owned(), secret.to_owned());
+    }
+
+    /// The client secret the merchant's server got for payment `id`.
+    pub fn secret(&self, id: &str) -> String {
+        self.secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The page's view of payment `id` (its client secret).
     pub async fn view(&self, id: &str) -> (u16, Value) {
         let response = browser()
             .get(format!("{}/v1/payments/{id}", self.url))
+            .header("X-Client-Secret", self.secret(id))
             .send()
             .await
             .expect("view");
@@ -184,16 +220,103 @@ impl Harness {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// The merchant's view of payment `id` (its API key).
+    pub async fn merchant_view(&self, id: &str) -> (u16, Value) {
+        let response = browser()
+            .get(format!("{}/v1/payments/{id}", self.url))
+            .bearer_auth(MERCHANT_KEY)
+            .send()
+            .await
+            .expect("merchant view");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn method(&self, id: &str, completion: &str) -> (u16, Value) {
         let response = browser()
             .post(format!("{}/v1/payments/{id}/method", self.url))
-            .json(&json!({ "completion": completion }))
+            .header("Origin", CHECKOUT)
+            .json(&json!({ "completion": completion, "clientSecret": self.secret(id) }))
             .send()
             .await
             .expect("method");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
+}
+
+/// [`Harness::start`] against the backend at `url`: the status and body of the confirm
+/// (or of the refused create), and the client secret.
+pub async fn start_at(url: &str, body: &Value) -> (u16, Value, Option<String>) {
+    let (create, confirm) = split_start(body);
+    let (status, created) = create_at(url, &create).await;
+    if status != 201 && status != 200 {
+        return (status, created, None);
+    }
+    let id = created["id"].as_str().expect("id");
+    let secret = created["clientSecret"].as_str().expect("clientSecret");
+    let (status, view) = confirm_at(url, id, secret, &confirm).await;
+    (status, view, Some(secret.to_owned()))
+}
+
+/// `POST /v1/payments` with the merchant's key.
+pub async fn create_at(url: &str, body: &Value) -> (u16, Value) {
+    let response = browser()
+        .post(format!("{url}/v1/payments"))
+        .bearer_auth(MERCHANT_KEY)
+        .json(body)
+        .send()
+        .await
+        .expect("create");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// `POST /v1/payments/{id}/confirm` from the checkout page, with its client secret.
+pub async fn confirm_at(url: &str, id: &str, secret: &str, body: &Value) -> (u16, Value) {
+    let mut body = body.clone();
+    body["clientSecret"] = json!(secret);
+    let response = browser()
+        .post(format!("{url}/v1/payments/{id}/confirm"))
+        .header("Origin", CHECKOUT)
+        .header("Accept", "text/html,application/xhtml+xml")
+        .header("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) backend-test")
+        .json(&body)
+        .send()
+        .await
+        .expect("confirm");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The merchant API key of the backends these tests start.
+pub const MERCHANT_KEY: &str = "test-merchant-key-0123456789";
+
+/// The members of a create request (what the merchant's server decides).
+const CREATE_FIELDS: [&str; 9] = [
+    "provider",
+    "orderId",
+    "amount",
+    "currency",
+    "description",
+    "payer",
+    "challengePreference",
+    "returnUrl",
+    "externalAuthentication",
+];
+
+/// A [`start_body`] split into its create and its confirm.
+pub fn split_start(body: &Value) -> (Value, Value) {
+    let mut create = serde_json::Map::new();
+    let mut confirm = serde_json::Map::new();
+    for (key, value) in body.as_object().expect("a start body is an object") {
+        if CREATE_FIELDS.contains(&key.as_str()) {
+            create.insert(key.clone(), value.clone());
+        } else {
+            confirm.insert(key.clone(), value.clone());
+        }
+    }
+    (Value::Object(create), Value::Object(confirm))
 }
 
 /// What the cardholder does on a challenge page.
@@ -385,7 +508,7 @@ pub async fn run_method(backend: &str, view: &Value) -> &'static str {
 /// cardholder would. Returns the final view and the landings on the backend.
 pub async fn pay(h: &Harness, body: &Value, cardholder: Cardholder) -> (Value, Vec<Landing>) {
     let (status, mut view) = h.start(body).await;
-    assert_eq!(status, 201, "{view}");
+    assert_eq!(status, 200, "{view}");
     let id = view["id"].as_str().expect("id").to_owned();
     let mut landings = Vec::new();
     for _ in 0..6 {

@@ -1,0 +1,253 @@
+//! Who may do what (docs/backend.md, "Trust"), over real HTTP against the sandbox: only
+//! the merchant's server (API key) creates and fully reads payments; the checkout page
+//! (client secret) confirms and reads its own, and can never set what is charged. Every
+//! refusal has a stable code and changes nothing.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::backend::{harness, split_start, start_body, Harness, CHECKOUT, MERCHANT_KEY};
+use support::browser;
+
+async fn post(h: &Harness, path: &str, key: Option<&str>, body: &Value) -> (u16, Value) {
+    let mut request = browser().post(format!("{}{path}", h.url)).json(body);
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    let response = request.send().await.expect("post");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn code(answer: &(u16, Value)) -> (u16, &str) {
+    (
+        answer.0,
+        answer.1["error"]["code"].as_str().unwrap_or("none"),
+    )
+}
+
+#[tokio::test]
+async fn only_the_merchants_key_creates_a_payment() {
+    let h = harness().await;
+    let (create, _) = split_start(&start_body("paysafe", "4000000000001000", "iframe"));
+    let keyless = post(&h, "/v1/payments", None, &create).await;
+    assert_eq!(code(&keyless), (401, "missing_api_key"), "{}", keyless.1);
+    let wrong = post(
+        &h,
+        "/v1/payments",
+        Some("test-merchant-key-012345678X"),
+        &create,
+    )
+    .await;
+    assert_eq!(code(&wrong), (401, "invalid_api_key"));
+    // A page can set any Origin it likes outside a browser: it is no credential.
+    let response = browser()
+        .post(format!("{}/v1/payments", h.url))
+        .header("Origin", CHECKOUT)
+        .json(&create)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    // Nothing was created: the first create with the key is a 201, not a repeat.
+    let (status, created) = h.create(&create).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["status"], "requires_confirmation");
+    assert_eq!(created["amount"], 1099);
+    let secret = created["clientSecret"].as_str().unwrap();
+    let id = created["id"].as_str().unwrap();
+    assert!(secret.starts_with(&format!("{id}_secret_")) && secret.len() == 32 + 8 + 32);
+    assert!(
+        !support::backend::logs().contains(MERCHANT_KEY),
+        "the key is never logged"
+    );
+    assert!(
+        !support::backend::logs().contains(secret),
+        "nor the client secret"
+    );
+    // A stranger who knows the order id learns nothing, not even whether it exists.
+    let mut probe = create.clone();
+    probe["amount"] = json!(1);
+    let stranger = post(&h, "/v1/payments", None, &probe).await;
+    assert_eq!(code(&stranger), (401, "missing_api_key"));
+    assert!(!stranger.1.to_string().contains(id));
+    assert!(h.ledger("paysafe").is_empty());
+}
+
+#[tokio::test]
+async fn the_page_cannot_set_what_is_charged() {
+    let h = harness().await;
+    let (create, confirm) = split_start(&start_body("paysafe", "4000000000001000", "iframe"));
+    let (_, created) = h.create(&create).await;
+    let id = created["id"].as_str().unwrap();
+    let secret = created["clientSecret"].as_str().unwrap();
+    for (field, value) in [
+        ("amount", json!(1)),
+        ("currency", json!("JPY")),
+        ("orderId", json!("someone-elses")),
+        ("provider", json!("bambora")),
+        ("payer", json!({"name": "X"})),
+        ("externalAuthentication", json!({})),
+    ] {
+        let mut forged = confirm.clone();
+        forged[field] = value;
+        let answer = h.confirm(id, secret, &forged).await;
+        assert_eq!(code(&answer), (400, "field_not_allowed"), "{field}");
+        let message = answer.1["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with(field), "{message}");
+    }
+    let (_, view) = h.merchant_view(id).await;
+    assert_eq!(view["status"], "requires_confirmation", "{view}");
+    assert_eq!(view["confirmAttempts"], 0);
+    let (status, paid) = h.confirm(id, secret, &confirm).await;
+    assert_eq!(status, 200, "{paid}");
+    assert_eq!(paid["result"]["status"], "authorized");
+    assert_eq!(
+        (paid["amount"].clone(), paid["currency"].clone()),
+        (json!(1099), json!("USD"))
+    );
+    assert!(
+        paid.get("clientSecret").is_none(),
+        "the page view does not repeat the secret"
+    );
+    let ledger = h.ledger("paysafe");
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].amount, 1099, "the merchant's amount was charged");
+    let (_, merchant) = h.merchant_view(id).await;
+    assert_eq!(merchant["status"], "authorized");
+    assert_eq!(merchant["card"]["lastFour"], "1000", "{merchant}");
+    assert_eq!(merchant["checkoutOrigin"], CHECKOUT);
+}
+
+#[tokio::test]
+async fn the_client_secret_is_the_pages_only_key() {
+    let h = harness().await;
+    let (create, confirm) = split_start(&start_body("paysafe", "4000000000001000", "iframe"));
+    let (_, created) = h.create(&create).await;
+    let (_, other) = h
+        .create(&split_start(&start_body("paysafe", "4000000000001000", "iframe")).0)
+        .await;
+    let id = created["id"].as_str().unwrap();
+    let others_secret = other["clientSecret"].as_str().unwrap();
+    let wrong = h.confirm(id, others_secret, &confirm).await;
+    assert_eq!(code(&wrong), (401, "invalid_client_secret"));
+    let missing = h.confirm(id, "", &confirm).await;
+    assert_eq!(code(&missing), (401, "missing_client_secret"));
+
+    let read = |secret: Option<&'static str>| {
+        let mut request = browser().get(format!("{}/v1/payments/{id}", h.url));
+        if let Some(secret) = secret {
+            request = request.header("X-Client-Secret", secret);
+        }
+        request.send()
+    };
+    let anonymous = read(None).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let body: Value = anonymous.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "missing_credentials");
+    assert_eq!(read(Some("nope")).await.unwrap().status(), 401);
+    let (status, page) = h.view(id).await;
+    assert_eq!(status, 200);
+    assert_eq!(page["status"], "requires_confirmation");
+    assert!(page.get("clientSecret").is_none() && page.get("payer").is_none());
+    let (_, merchant) = h.merchant_view(id).await;
+    assert_eq!(merchant["status"], "requires_confirmation", "unchanged");
+    assert!(h.ledger("paysafe").is_empty());
+}
+
+#[tokio::test]
+async fn refused_confirms_are_capped() {
+    let h = harness().await;
+    let (create, confirm) = split_start(&start_body("paysafe", "4000000000001000", "iframe"));
+    let (_, created) = h.create(&create).await;
+    let id = created["id"].as_str().unwrap();
+    let secret = created["clientSecret"].as_str().unwrap();
+    let mut bad = confirm.clone();
+    bad["windowSize"] = json!("99");
+    for attempt in 1..=3 {
+        let answer = h.confirm(id, secret, &bad).await;
+        assert_eq!(
+            code(&answer),
+            (400, "invalid_window_size"),
+            "attempt {attempt}"
+        );
+        let (_, view) = h.merchant_view(id).await;
+        assert_eq!(view["confirmAttempts"], attempt);
+    }
+    let answer = h.confirm(id, secret, &confirm).await;
+    assert_eq!(code(&answer), (429, "too_many_attempts"), "{}", answer.1);
+    assert!(
+        h.ledger("paysafe").is_empty(),
+        "the provider was never called"
+    );
+}
+
+#[tokio::test]
+async fn what_the_merchant_sends_is_bounded() {
+    let h = harness().await;
+    let (create, _) = split_start(&start_body("paysafe", "4000000000001000", "iframe"));
+    let with = |field: &str, value: Value| {
+        let mut body = create.clone();
+        body[field] = value;
+        body
+    };
+    let cases = [
+        (
+            with(
+                "returnUrl",
+                json!(format!("{CHECKOUT}/back\r\nSet-Cookie: x=1")),
+            ),
+            "invalid_return_url",
+        ),
+        (
+            with(
+                "returnUrl",
+                json!(format!("{CHECKOUT}/{}", "a".repeat(2048))),
+            ),
+            "invalid_return_url",
+        ),
+        (
+            with("returnUrl", json!("https://evil.test/back")),
+            "invalid_return_url",
+        ),
+        (with("amount", json!(1u64 << 53)), "invalid_amount"),
+        (with("amount", json!(1u64 << 63)), "invalid_amount"),
+        (with("amount", json!(0)), "invalid_amount"),
+        (with("currency", json!("usd")), "invalid_currency"),
+        (with("orderId", json!("a b")), "invalid_order_id"),
+    ];
+    for (body, expected) in cases {
+        let answer = h.create(&body).await;
+        assert_eq!(code(&answer), (400, expected), "{body}");
+    }
+    let at_limit = with("amount", json!((1u64 << 53) - 1));
+    assert_eq!(h.create(&at_limit).await.0, 201);
+}
+
+#[tokio::test]
+async fn page_posts_check_the_origin() {
+    let h = harness().await;
+    let body = start_body("paysafe", "4000000000002107", "iframe");
+    let (status, view) = h.start(&body).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["next"]["type"], "method", "{view}");
+    let id = view["id"].as_str().unwrap();
+    let secret = h.secret(id);
+    for origin in [None, Some("http://evil.test")] {
+        let mut request = browser()
+            .post(format!("{}/v1/payments/{id}/method", h.url))
+            .header("Content-Type", "text/plain")
+            .body(json!({"completion": "Y", "clientSecret": secret}).to_string());
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 403, "{origin:?}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "origin_not_allowed");
+    }
+    let (status, still) = h.view(id).await;
+    assert_eq!((status, &still["next"]["type"]), (200, &json!("method")));
+    let (status, next) = h.method(id, "Y").await;
+    assert_eq!(status, 200, "{next}");
+}
