@@ -10,7 +10,10 @@ mod support;
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
-use support::backend::{follow, harness, next_form, start_body, Cardholder, Harness, CHECKOUT};
+use support::backend::{
+    follow, harness, next_form, split_start, start_body, Cardholder, Harness, CHECKOUT,
+    MERCHANT_KEY,
+};
 use support::browser;
 
 fn spec() -> Value {
@@ -251,53 +254,56 @@ async fn every_route_answers_as_documented() {
     };
     let client = browser();
     let url = |path: &str| format!("{}{path}", h.url);
-    let post_json = |path: &str, body: &Value| {
+    let create = |body: &Value, key: Option<&str>| {
+        let request = client.post(url("/v1/payments")).json(body);
+        match key {
+            Some(key) => request.bearer_auth(key),
+            None => request,
+        }
+        .send()
+    };
+    let confirm = |id: &str, body: &Value| {
         client
-            .post(url(path))
+            .post(url(&format!("/v1/payments/{id}/confirm")))
             .header("Origin", CHECKOUT)
             .header("Accept", "text/html")
             .json(body)
             .send()
     };
 
-    // Start: new, again, conflicting, malformed, foreign, too large.
-    let body = start_body("paysafe", "4000000000001000", "iframe");
-    let (_, view) = c
+    // Create: new, again, conflicting, malformed, keyless, wrong key, too large.
+    let (create_body, confirm_body) =
+        split_start(&start_body("paysafe", "4000000000001000", "iframe"));
+    let key = Some(MERCHANT_KEY);
+    let (_, created) = c
         .check(
             "/v1/payments",
             "post",
-            post_json("/v1/payments", &body).await.unwrap(),
+            create(&create_body, key).await.unwrap(),
         )
         .await;
-    let id = view["id"].as_str().unwrap().to_owned();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let secret = created["clientSecret"].as_str().unwrap().to_owned();
     c.check(
         "/v1/payments",
         "post",
-        post_json("/v1/payments", &body).await.unwrap(),
+        create(&create_body, key).await.unwrap(),
     )
     .await;
-    let mut other = body.clone();
+    let mut other = create_body.clone();
     other["currency"] = json!("EUR");
+    c.check("/v1/payments", "post", create(&other, key).await.unwrap())
+        .await;
     c.check(
         "/v1/payments",
         "post",
-        post_json("/v1/payments", &other).await.unwrap(),
+        create(&json!({"provider": "paysafe"}), key).await.unwrap(),
     )
     .await;
     c.check(
         "/v1/payments",
         "post",
-        post_json("/v1/payments", &json!({"provider": "paysafe"}))
-            .await
-            .unwrap(),
-    )
-    .await;
-    let mut foreign = start_body("paysafe", "4000000000001000", "iframe");
-    foreign["checkoutOrigin"] = json!("http://elsewhere.test");
-    c.check(
-        "/v1/payments",
-        "post",
-        post_json("/v1/payments", &foreign).await.unwrap(),
+        create(&create_body, None).await.unwrap(),
     )
     .await;
     let big = client
@@ -313,30 +319,100 @@ async fn every_route_answers_as_documented() {
             .header("Origin", origin);
         c.check("/v1/payments", "options", preflight.send().await.unwrap())
             .await;
+        let preflight = client
+            .request(
+                reqwest::Method::OPTIONS,
+                url(&format!("/v1/payments/{id}/confirm")),
+            )
+            .header("Origin", origin);
+        c.check(
+            "/v1/payments/{id}/confirm",
+            "options",
+            preflight.send().await.unwrap(),
+        )
+        .await;
     }
 
-    // Read.
-    c.check(
-        "/v1/payments/{id}",
-        "get",
+    // Confirm: a merchant's field, a wrong secret, a foreign origin, unknown, the real one,
+    // a double click; then the cap.
+    let with_secret = |body: &Value, secret: &str| {
+        let mut body = body.clone();
+        body["clientSecret"] = json!(secret);
+        body
+    };
+    let mut forged = with_secret(&confirm_body, &secret);
+    forged["amount"] = json!(1);
+    let confirm_path = "/v1/payments/{id}/confirm";
+    assert_eq!(
+        c.check(confirm_path, "post", confirm(&id, &forged).await.unwrap())
+            .await
+            .0,
+        400
+    );
+    let wrong = with_secret(&confirm_body, &"0".repeat(32));
+    assert_eq!(
+        c.check(confirm_path, "post", confirm(&id, &wrong).await.unwrap())
+            .await
+            .0,
+        401
+    );
+    let mut foreign = with_secret(&confirm_body, &secret);
+    foreign["checkoutOrigin"] = json!("http://elsewhere.test");
+    assert_eq!(
+        c.check(confirm_path, "post", confirm(&id, &foreign).await.unwrap())
+            .await
+            .0,
+        403
+    );
+    let nobody = "0".repeat(32);
+    let unknown = with_secret(&confirm_body, &secret);
+    assert_eq!(
+        c.check(
+            confirm_path,
+            "post",
+            confirm(&nobody, &unknown).await.unwrap()
+        )
+        .await
+        .0,
+        404
+    );
+    let real = with_secret(&confirm_body, &secret);
+    let (_, paid) = c
+        .check(confirm_path, "post", confirm(&id, &real).await.unwrap())
+        .await;
+    assert_eq!(paid["result"]["status"], "authorized", "{paid}");
+    c.check(confirm_path, "post", confirm(&id, &real).await.unwrap())
+        .await;
+    let (_, capped) = h
+        .create(&split_start(&start_body("paysafe", "4000000000001000", "iframe")).0)
+        .await;
+    let capped_id = capped["id"].as_str().unwrap();
+    let mut refused = with_secret(&confirm_body, capped["clientSecret"].as_str().unwrap());
+    refused["windowSize"] = json!("99");
+    for expected in [400, 400, 400, 429] {
+        let answer = confirm(capped_id, &refused).await.unwrap();
+        assert_eq!(c.check(confirm_path, "post", answer).await.0, expected);
+    }
+
+    // Read: the merchant's view, the page's view, neither, a wrong key, unknown.
+    for request in [
         client
             .get(url(&format!("/v1/payments/{id}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let nobody = "0".repeat(32);
-    c.check(
-        "/v1/payments/{id}",
-        "get",
+            .bearer_auth(MERCHANT_KEY),
+        client
+            .get(url(&format!("/v1/payments/{id}")))
+            .header("X-Client-Secret", &secret),
+        client.get(url(&format!("/v1/payments/{id}"))),
+        client
+            .get(url(&format!("/v1/payments/{id}")))
+            .bearer_auth("not-the-key-0123456789"),
         client
             .get(url(&format!("/v1/payments/{nobody}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+            .bearer_auth(MERCHANT_KEY),
+    ] {
+        c.check("/v1/payments/{id}", "get", request.send().await.unwrap())
+            .await;
+    }
 
     // The Method step: its notification on the return route, a GET there, /method.
     let (_, method_view) = h
@@ -358,27 +434,55 @@ async fn every_route_answers_as_documented() {
             .unwrap(),
     )
     .await;
-    let bad = client
-        .post(url(&format!("/v1/payments/{mid}/method")))
-        .json(&json!({"completion": "maybe"}));
+    let msecret = h.secret(&mid);
+    let method = |id: &str, body: Value| {
+        client
+            .post(url(&format!("/v1/payments/{id}/method")))
+            .header("Origin", CHECKOUT)
+            .json(&body)
+    };
+    let bad = method(
+        &mid,
+        json!({"completion": "maybe", "clientSecret": msecret}),
+    );
     c.check(
         "/v1/payments/{id}/method",
         "post",
         bad.send().await.unwrap(),
     )
     .await;
-    let nobody_method = client
-        .post(url(&format!("/v1/payments/{nobody}/method")))
-        .json(&json!({"completion": "Y"}));
+    let nobody_method = method(&nobody, json!({"completion": "Y", "clientSecret": msecret}));
     c.check(
         "/v1/payments/{id}/method",
         "post",
         nobody_method.send().await.unwrap(),
     )
     .await;
-    let done = client
+    let wrong_secret = method(&mid, json!({"completion": "Y", "clientSecret": secret}));
+    assert_eq!(
+        c.check(
+            "/v1/payments/{id}/method",
+            "post",
+            wrong_secret.send().await.unwrap()
+        )
+        .await
+        .0,
+        401
+    );
+    let foreign = client
         .post(url(&format!("/v1/payments/{mid}/method")))
-        .json(&json!({"completion": "Y"}));
+        .json(&json!({"completion": "Y", "clientSecret": msecret}));
+    assert_eq!(
+        c.check(
+            "/v1/payments/{id}/method",
+            "post",
+            foreign.send().await.unwrap()
+        )
+        .await
+        .0,
+        403
+    );
+    let done = method(&mid, json!({"completion": "Y", "clientSecret": msecret}));
     let (_, challenge) = c
         .check(
             "/v1/payments/{id}/method",
@@ -387,9 +491,7 @@ async fn every_route_answers_as_documented() {
         )
         .await;
     assert_eq!(challenge["next"]["type"], "challenge");
-    let again = client
-        .post(url(&format!("/v1/payments/{mid}/method")))
-        .json(&json!({"completion": "Y"}));
+    let again = method(&mid, json!({"completion": "Y", "clientSecret": msecret}));
     assert_eq!(
         c.check(
             "/v1/payments/{id}/method",
@@ -517,10 +619,20 @@ async fn every_route_answers_as_documented() {
         .collect();
     assert_eq!(documented, called, "documented vs called");
     let expected: &[(&str, &str, &[u16])] = &[
-        ("/v1/payments", "post", &[200, 201, 400, 403, 409, 413]),
+        ("/v1/payments", "post", &[200, 201, 400, 401, 409, 413]),
         ("/v1/payments", "options", &[204, 403]),
-        ("/v1/payments/{id}", "get", &[200, 404]),
-        ("/v1/payments/{id}/method", "post", &[200, 400, 404, 409]),
+        ("/v1/payments/{id}", "get", &[200, 401, 404]),
+        (
+            "/v1/payments/{id}/confirm",
+            "post",
+            &[200, 400, 401, 403, 404, 429],
+        ),
+        ("/v1/payments/{id}/confirm", "options", &[204, 403]),
+        (
+            "/v1/payments/{id}/method",
+            "post",
+            &[200, 400, 401, 403, 404, 409],
+        ),
         ("/v1/returns/{id}", "get", &[303, 400, 404, 409]),
         ("/v1/returns/{id}", "post", &[200, 400, 413]),
         ("/v1/returns/payroc", "get", &[200, 303, 400, 404]),
@@ -541,7 +653,7 @@ fn the_schema_check_can_fail() {
     let spec = spec();
     let view = &spec["components"]["schemas"]["PaymentView"];
     let good = json!({"id": "0".repeat(32), "nonce": "1".repeat(32), "provider": "dlocal", "orderId": "o",
-        "amount": 1, "currency": "USD", "state": "pending", "next": {"type": "none"}, "result": null});
+        "amount": 1, "currency": "USD", "status": "requires_action", "state": "pending", "next": {"type": "none"}, "result": null});
     validate(&spec, view, &good, "$").expect("a valid view");
     let mut extra = good.clone();
     extra["secret"] = json!("x");

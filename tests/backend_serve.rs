@@ -8,7 +8,9 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use support::backend::{follow_until_backend, next_form, start_body, Cardholder, CHECKOUT};
+use support::backend::{
+    follow_until_backend, next_form, start_at, start_body, Cardholder, CHECKOUT, MERCHANT_KEY,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_threeds-bridge");
 
@@ -18,6 +20,7 @@ fn config(dir: &std::path::Path) -> std::path::PathBuf {
         "listen": "127.0.0.1:0",
         "public_url": "http://127.0.0.1:8080",
         "checkout_origins": ["http://127.0.0.1:8080"],
+        "merchant_api_keys": [{"env": "TB_TEST_MERCHANT_KEY"}],
         "providers": {
             "paysafe": {
                 "base_url": "http://127.0.0.1:9/paysafe",
@@ -45,6 +48,7 @@ async fn serve_starts_from_a_config_file_and_answers() {
         .args(["serve", "--config"])
         .arg(config(&dir))
         .env("TB_TEST_PAYSAFE_PASSWORD", "not-printed-anywhere")
+        .env("TB_TEST_MERCHANT_KEY", MERCHANT_KEY)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -64,7 +68,10 @@ async fn serve_starts_from_a_config_file_and_answers() {
         .await
         .expect("GET");
     assert_eq!(script.status(), 200);
-    let missing = reqwest::get(format!("{url}/v1/payments/{}", "a".repeat(32)))
+    let missing = reqwest::Client::new()
+        .get(format!("{url}/v1/payments/{}", "a".repeat(32)))
+        .bearer_auth(MERCHANT_KEY)
+        .send()
         .await
         .expect("GET");
     assert_eq!(missing.status(), 404);
@@ -74,6 +81,7 @@ async fn serve_starts_from_a_config_file_and_answers() {
     let output = child.wait_with_output().expect("wait");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("not-printed-anywhere"), "{stderr}");
+    assert!(!stderr.contains(MERCHANT_KEY), "{stderr}");
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -84,6 +92,7 @@ fn a_missing_secret_stops_the_start_and_names_the_variable() {
         .args(["serve", "--config"])
         .arg(config(&dir))
         .env_remove("TB_TEST_PAYSAFE_PASSWORD")
+        .env("TB_TEST_MERCHANT_KEY", MERCHANT_KEY)
         .output()
         .expect("run");
     assert_eq!(output.status.code(), Some(2));
@@ -129,6 +138,7 @@ async fn on_sqlite_a_payment_survives_a_kill_mid_challenge() {
         "listen": format!("127.0.0.1:{port}"),
         "public_url": format!("http://127.0.0.1:{port}"),
         "checkout_origins": [CHECKOUT],
+        "merchant_api_keys": [MERCHANT_KEY],
         "store": {"kind": "sqlite", "path": db},
         "providers": {"paysafe": {
             "base_url": format!("{}/paysafe", sandbox.url),
@@ -141,15 +151,9 @@ async fn on_sqlite_a_payment_survives_a_kill_mid_challenge() {
 
     let (mut first, url) = spawn_serve(&config);
     let pan = "4000000000002008";
-    let started = support::browser()
-        .post(format!("{url}/v1/payments"))
-        .header("Origin", CHECKOUT)
-        .json(&start_body("paysafe", pan, "iframe"))
-        .send()
-        .await
-        .expect("start");
-    assert_eq!(started.status(), 201);
-    let view: serde_json::Value = started.json().await.expect("view");
+    let (status, view, secret) = start_at(&url, &start_body("paysafe", pan, "iframe")).await;
+    assert_eq!(status, 200, "{view}");
+    let secret = secret.expect("a client secret");
     assert_eq!(view["next"]["type"], "challenge", "{view}");
     let id = view["id"].as_str().expect("id").to_owned();
     // The cardholder types the code; the ACS's answer is on its way back when the
@@ -162,7 +166,10 @@ async fn on_sqlite_a_payment_survives_a_kill_mid_challenge() {
     assert_eq!(url_again, url);
     let landing = back.submit(&support::browser(), &url).await;
     assert_eq!(landing.status(), 200, "the completion page");
-    let view: serde_json::Value = reqwest::get(format!("{url}/v1/payments/{id}"))
+    let view: serde_json::Value = reqwest::Client::new()
+        .get(format!("{url}/v1/payments/{id}"))
+        .header("X-Client-Secret", &secret)
+        .send()
         .await
         .expect("GET")
         .json()
