@@ -251,3 +251,61 @@ async fn page_posts_check_the_origin() {
     let (status, next) = h.method(id, "Y").await;
     assert_eq!(status, 200, "{next}");
 }
+
+#[tokio::test]
+async fn confirms_are_limited_per_client_ip() {
+    use std::sync::Arc;
+    use threeds_bridge::backend::native::{self, ConfirmRateLimit, ReqwestTransport, SystemEnv};
+    let h = harness().await;
+    let transport = ReqwestTransport::new(&h.policy).unwrap();
+    let backend =
+        threeds_bridge::backend::Backend::new(h.config(), h.store.clone(), transport, SystemEnv);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let limit = ConfirmRateLimit {
+        per_minute: 1,
+        burst: 2,
+    };
+    let running = native::spawn_with(listener, Arc::new(backend), limit).unwrap();
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let (create, confirm) = split_start(&start_body("paysafe", "4000000000001000", "iframe"));
+        let (_, created) = support::backend::create_at(&running.url, &create).await;
+        let id = created["id"].as_str().unwrap();
+        let secret = created["clientSecret"].as_str().unwrap();
+        answers.push(support::backend::confirm_at(&running.url, id, secret, &confirm).await);
+    }
+    assert_eq!((answers[0].0, answers[1].0), (200, 200));
+    assert_eq!(code(&answers[2]), (429, "rate_limited"), "{}", answers[2].1);
+    assert_eq!(
+        h.ledger("paysafe").len(),
+        2,
+        "the limited confirm reached no provider"
+    );
+    // Creates (the merchant's server) are not limited by it.
+    let (create, _) = split_start(&start_body("paysafe", "4000000000001000", "iframe"));
+    assert_eq!(
+        support::backend::create_at(&running.url, &create).await.0,
+        201
+    );
+}
+
+#[tokio::test]
+async fn a_trickled_body_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let h = harness().await;
+    let mut socket = tokio::net::TcpStream::connect(h.addr).await.unwrap();
+    let head = "POST /v1/payments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"provider\":";
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        socket.read_to_end(&mut answer),
+    );
+    // The server answers (and closes) on its own, well before the test's own deadline.
+    let _ = read
+        .await
+        .expect("the backend gave up on the body by itself");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("body_timeout"), "{answer}");
+}

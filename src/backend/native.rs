@@ -110,26 +110,82 @@ impl Env for SystemEnv {
 /// The backend a native host runs.
 pub type NativeBackend<S> = Backend<S, ReqwestTransport, SystemEnv>;
 
+/// How many confirms one client IP may send: a steady rate and a burst (GCRA). Card
+/// testing spreads over many payments, each capped by `max_confirm_attempts`; this caps
+/// the payments one address can try. Behind a proxy, the peer is the proxy: put the
+/// limit there too (docs/backend.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConfirmRateLimit {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+impl Default for ConfirmRateLimit {
+    fn default() -> ConfirmRateLimit {
+        ConfirmRateLimit {
+            per_minute: 30,
+            burst: 10,
+        }
+    }
+}
+
+type IpLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
+
+impl ConfirmRateLimit {
+    fn limiter(self) -> Option<IpLimiter> {
+        let per_minute = std::num::NonZeroU32::new(self.per_minute)?;
+        let burst = std::num::NonZeroU32::new(self.burst.max(1))?;
+        let quota = governor::Quota::per_minute(per_minute).allow_burst(burst);
+        Some(governor::RateLimiter::keyed(quota))
+    }
+}
+
+/// What every request of the router shares.
+struct Host<S, T, E> {
+    backend: Arc<Backend<S, T, E>>,
+    /// `None`: no per-IP limit (`per_minute = 0`).
+    confirms: Option<IpLimiter>,
+}
+
+/// A request body that has not arrived within this long is answered 408: a client that
+/// trickles its body holds a connection and a task for nothing.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The API's routes as an axum router, to serve alone or to merge into a merchant's app
 /// (serve it with `into_make_service_with_connect_info::<SocketAddr>()` so the browser's
-/// IP reaches the EMV browser details).
+/// IP reaches the EMV browser details and the per-IP confirm limit).
 pub fn router<S, T, E>(backend: Arc<Backend<S, T, E>>) -> Router
 where
     S: SessionStore + Send + Sync + 'static,
     T: Transport + Send + Sync + 'static,
     E: Env + Send + Sync + 'static,
 {
+    router_with(backend, ConfirmRateLimit::default())
+}
+
+/// [`router`] with a per-IP confirm limit of the caller's choosing.
+pub fn router_with<S, T, E>(backend: Arc<Backend<S, T, E>>, limit: ConfirmRateLimit) -> Router
+where
+    S: SessionStore + Send + Sync + 'static,
+    T: Transport + Send + Sync + 'static,
+    E: Env + Send + Sync + 'static,
+{
+    let host = Arc::new(Host {
+        backend,
+        confirms: limit.limiter(),
+    });
     Router::new()
         .route("/v1/payments", any(handle::<S, T, E>))
         .route("/v1/payments/{*rest}", any(handle::<S, T, E>))
         .route("/v1/returns/{*rest}", any(handle::<S, T, E>))
         .route("/v1/webhooks/dlocal", any(handle::<S, T, E>))
         .route("/v1/complete.js", any(handle::<S, T, E>))
-        .with_state(backend)
+        .with_state(host)
 }
 
 async fn handle<S, T, E>(
-    State(backend): State<Arc<Backend<S, T, E>>>,
+    State(host): State<Arc<Host<S, T, E>>>,
     request: axum::extract::Request,
 ) -> axum::response::Response
 where
@@ -142,11 +198,45 @@ where
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
+    let confirm =
+        parts.method == axum::http::Method::POST && parts.uri.path().ends_with("/confirm");
+    if let (true, Some(limiter), Some(ip)) = (confirm, &host.confirms, peer_ip) {
+        if limiter.check_key(&ip).is_err() {
+            tracing::warn!(%ip, "confirm refused: this client IP is over its confirm rate");
+            return into_axum(
+                super::ApiError::new(
+                    429,
+                    "rate_limited",
+                    "too many payment confirmations from this address; try again in a minute",
+                )
+                .response()
+                .with_header("Retry-After", "60")
+                .with_header("Cache-Control", "no-store"),
+            );
+        }
+    }
     // Read one byte past the limit: the core answers 413 for anything longer.
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await {
-        Ok(bytes) => bytes.to_vec(),
-        Err(_) => vec![0; MAX_BODY_BYTES + 1],
+    let body = match tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        axum::body::to_bytes(body, MAX_BODY_BYTES + 1),
+    )
+    .await
+    {
+        Ok(Ok(bytes)) => bytes.to_vec(),
+        Ok(Err(_)) => vec![0; MAX_BODY_BYTES + 1],
+        Err(_) => {
+            return into_axum(
+                super::ApiError::new(
+                    408,
+                    "body_timeout",
+                    "the request body did not arrive in time",
+                )
+                .response()
+                .with_header("Cache-Control", "no-store"),
+            )
+        }
     };
+    let backend = &host.backend;
     let headers = parts
         .headers
         .iter()
@@ -211,8 +301,22 @@ where
     T: Transport + Send + Sync + 'static,
     E: Env + Send + Sync + 'static,
 {
+    spawn_with(listener, backend, ConfirmRateLimit::default())
+}
+
+/// [`spawn`] with a per-IP confirm limit of the caller's choosing.
+pub fn spawn_with<S, T, E>(
+    listener: tokio::net::TcpListener,
+    backend: Arc<Backend<S, T, E>>,
+    limit: ConfirmRateLimit,
+) -> std::io::Result<RunningBackend>
+where
+    S: SessionStore + Send + Sync + 'static,
+    T: Transport + Send + Sync + 'static,
+    E: Env + Send + Sync + 'static,
+{
     let url = format!("http://{}", listener.local_addr()?);
-    let app = router(backend).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router_with(backend, limit).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app)
@@ -257,6 +361,10 @@ pub struct ServeConfig {
     pub session_ttl_seconds: Option<u64>,
     #[serde(default)]
     pub calls: CallPolicy,
+    /// Confirms per client IP (`per_minute = 0`: no limit here, e.g. behind a proxy that
+    /// limits).
+    #[serde(default)]
+    pub confirm_rate_limit: ConfirmRateLimit,
     pub providers: ProvidersConfig,
 }
 
@@ -376,7 +484,8 @@ async fn run<S: SessionStore + Send + Sync + 'static>(
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    let running = spawn(listener, Arc::new(backend)).map_err(|e| e.to_string())?;
+    let running = spawn_with(listener, Arc::new(backend), config.confirm_rate_limit)
+        .map_err(|e| e.to_string())?;
     println!(
         "threeds-bridge serve: {} (listening on {}), providers: {}",
         config.public_url,

@@ -25,7 +25,7 @@ use axum::{Json, Router};
 
 use crate::backend::auth::ApiKey;
 use crate::backend::config::{BackendConfig, CallPolicy, ProvidersConfig};
-use crate::backend::native::{router as backend_router, ReqwestTransport, SystemEnv};
+use crate::backend::native::{router_with, ConfirmRateLimit, ReqwestTransport, SystemEnv};
 use crate::backend::{Backend, Providers};
 use crate::payment::ProviderKind;
 use crate::provider::{bambora, dlocal, payroc, paysafe};
@@ -185,7 +185,12 @@ pub async fn start(options: DemoOptions) -> Result<RunningDemo, String> {
         .route("/demo/exchanges", get(payment_exchanges))
         .fallback(static_file)
         .with_state(state);
-    let app = backend_router(backend)
+    // One person (or the end-to-end suite) pays from one address, many times a minute.
+    let demo_limit = ConfirmRateLimit {
+        per_minute: 600,
+        burst: 100,
+    };
+    let app = router_with(backend, demo_limit)
         .layer(axum::middleware::from_fn_with_state(
             recorder,
             exchanges::record,
