@@ -309,3 +309,21 @@ async fn a_trickled_body_is_cut_off() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("body_timeout"), "{answer}");
 }
+
+#[tokio::test]
+async fn error_pages_cannot_be_framed() {
+    let h = harness().await;
+    let response = browser()
+        .post(format!("{}/v1/returns/{}", h.url, "0".repeat(32)))
+        .form(&[("cres", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_client_error());
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(response.text().await.unwrap().contains("data-code"));
+}

@@ -49,7 +49,9 @@ pub fn completion(session: &Session, public_url: &str) -> Response {
     page(200, "Payment", &attributes, &body, &csp)
 }
 
-/// A refused return: a short explanation, and the stable code for support.
+/// A refused return: a short explanation, and the stable code for support. No page may
+/// frame it (a genuine step never ends on it inside the checkout's iframe: refusals are
+/// forgeries, replays and broken requests), so it cannot be dressed up by another site.
 pub fn error(status: u16, code: &str, message: &str) -> Response {
     let body = format!(
         "<h1>This payment step cannot continue</h1><p id=\"error\" data-code=\"{}\">{}</p>",
@@ -61,7 +63,7 @@ pub fn error(status: u16, code: &str, message: &str) -> Response {
         "Payment error",
         "",
         &body,
-        "default-src 'none'; frame-ancestors *",
+        "default-src 'none'; frame-ancestors 'none'",
     )
 }
 
