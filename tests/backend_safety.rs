@@ -244,7 +244,10 @@ async fn dlocal_webhook_refuses_forgeries_and_a_notification_may_come_first() {
     let client = browser();
     let forged = client
         .post(format!("{}/v1/webhooks/dlocal", h.url))
-        .header("X-Date", "2026-01-01T00:00:00.000Z")
+        .header(
+            "X-Date",
+            threeds_bridge::provider::dlocal::x_date(support::flow::now_ms()),
+        )
         .header("X-Login", "sak223k2wdksdl2")
         .header("Authorization", "V2-HMAC-SHA256, Signature: 00")
         .body(r#"{"id":"D-4-x","status":"PAID","order_id":"o"}"#)

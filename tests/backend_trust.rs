@@ -327,3 +327,39 @@ async fn error_pages_cannot_be_framed() {
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(response.text().await.unwrap().contains("data-code"));
 }
+
+#[tokio::test]
+async fn a_replayed_dlocal_notification_past_its_window_is_refused() {
+    use threeds_bridge::provider::dlocal;
+    let h = harness().await;
+    let config = dlocal::Config::sandbox(&h.sandbox.url);
+    let body = r#"{"id":"D-4-nobody","status":"PAID","order_id":"order-nobody"}"#;
+    let send = |sent_ms: u64| {
+        let date = dlocal::x_date(sent_ms);
+        let signature =
+            dlocal::signature(&config.secret_key, &config.x_login, &date, body.as_bytes());
+        browser()
+            .post(format!("{}/v1/webhooks/dlocal", h.url))
+            .header("X-Date", date)
+            .header("X-Login", config.x_login.clone())
+            .header(
+                "Authorization",
+                format!("V2-HMAC-SHA256, Signature: {signature}"),
+            )
+            .body(body)
+            .send()
+    };
+    let now = support::flow::now_ms();
+    let fresh = send(now).await.unwrap();
+    assert_eq!(
+        fresh.status(),
+        200,
+        "a genuine, current notification is taken"
+    );
+    let stale = send(now - dlocal::NOTIFICATION_WINDOW_MS - 60_000)
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 401);
+    let error: Value = stale.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "stale_notification");
+}

@@ -239,6 +239,14 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             body,
         };
         let received = || Response::json(200, &serde_json::json!({ "received": true }));
+        if !crate::provider::dlocal::notification_is_fresh(&notification, self.env.now_ms()) {
+            tracing::warn!("dLocal notification refused: its X-Date is outside the window");
+            return Err(ApiError::new(
+                401,
+                "stale_notification",
+                "the notification's X-Date is missing or more than 10 minutes from now",
+            ));
+        }
         let order_id = match adapter.notification_order(&notification) {
             Ok(Some(order_id)) => order_id,
             Ok(None) => return Ok(received()),

@@ -136,7 +136,13 @@ impl Harness {
         let config = self.config();
         let transport = ReqwestTransport::new(&config.calls).expect("transport");
         let backend = Backend::new(config, self.store.clone(), transport, SystemEnv);
-        native::spawn(listener, Arc::new(backend)).expect("serve")
+        // No per-IP confirm limit: every test confirms from 127.0.0.1, many times a second
+        // (tests/backend_trust.rs tests the limit on a backend of its own).
+        let unlimited = native::ConfirmRateLimit {
+            per_minute: 0,
+            burst: 0,
+        };
+        native::spawn_with(listener, Arc::new(backend), unlimited).expect("serve")
     }
 
     /// Stops the backend and starts a new one (new adapters, no caches) on the same

@@ -30,7 +30,21 @@ use crate::payment::{
 };
 
 use result::{bad_response, error_result, outcome, refused_before_call, Verdict};
-pub use wire::{callback_message, signature, x_date, VERSION};
+pub use wire::{callback_message, parse_x_date, signature, x_date, VERSION};
+
+/// How far a notification's `X-Date` may be from this backend's clock. dLocal signs each
+/// delivery (its retries too) with the time it sends it, so an older one is a replay of
+/// a captured notification; the margin covers clock skew and a slow network.
+pub const NOTIFICATION_WINDOW_MS: u64 = 10 * 60 * 1000;
+
+/// Whether `notification` was sent within [`NOTIFICATION_WINDOW_MS`] of `now_ms` (by its
+/// `X-Date`; checked before its signature, which covers the date).
+pub fn notification_is_fresh(notification: &Notification, now_ms: u64) -> bool {
+    notification
+        .header("X-Date")
+        .and_then(parse_x_date)
+        .is_some_and(|sent| sent.abs_diff(now_ms) <= NOTIFICATION_WINDOW_MS)
+}
 use wire::{mpi_body, CardBody, CreateBody, ErrorBody, PayerBody, PaymentObject, ThreeDsBody};
 
 /// dLocal's production API.

@@ -570,6 +570,50 @@ fn notification(body: &str, login: &str, secret_ok: bool) -> Notification {
 }
 
 #[test]
+fn x_date_reads_back_what_it_writes() {
+    for ms in [
+        0,
+        NOW_MS,
+        951_782_400_000,
+        1_735_689_599_999,
+        4_102_444_800_123,
+    ] {
+        assert_eq!(parse_x_date(&x_date(ms)), Some(ms), "{ms}");
+    }
+    assert_eq!(parse_x_date("2018-07-12T13:46:28Z"), Some(NOW_MS - 629));
+    for bad in [
+        "",
+        "2018-07-12 13:46:28.629Z",
+        "2018-13-12T13:46:28.629Z",
+        "2018-07-12T13:46:28.6Z",
+        "x018-07-12T13:46:28.629Z",
+        "2018-07-12T13:46:28.629",
+    ] {
+        assert_eq!(parse_x_date(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn notifications_outside_the_window_are_stale() {
+    let body = payment("PAID", "200", "");
+    let sent = parse_x_date("2024-05-01T10:00:00.000Z").unwrap();
+    let n = notification(&body, LOGIN, true);
+    assert!(notification_is_fresh(&n, sent));
+    assert!(notification_is_fresh(&n, sent + NOTIFICATION_WINDOW_MS));
+    assert!(!notification_is_fresh(
+        &n,
+        sent + NOTIFICATION_WINDOW_MS + 1
+    ));
+    assert!(!notification_is_fresh(
+        &n,
+        sent - NOTIFICATION_WINDOW_MS - 1
+    ));
+    let mut undated = n.clone();
+    undated.headers.retain(|(name, _)| name != "x-date");
+    assert!(!notification_is_fresh(&undated, sent));
+}
+
+#[test]
 fn notifications_are_verified_before_anything_is_read() {
     let config = Config::sandbox("http://127.0.0.1:8081");
     let body = payment("PAID", "200", "");
