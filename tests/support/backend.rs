@@ -7,6 +7,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::{json, Value};
+use threeds_bridge::backend::auth::ApiKey;
 use threeds_bridge::backend::config::{BackendConfig, CallPolicy, ProvidersConfig};
 use threeds_bridge::backend::native::{self, ReqwestTransport, RunningBackend, SystemEnv};
 use threeds_bridge::backend::Backend;
@@ -53,6 +54,9 @@ pub fn logs() -> String {
 
 /// The checkout page's origin in these tests (never contacted).
 pub const CHECKOUT: &str = "http://checkout.test";
+
+/// The merchant's server's API key in these tests (`Authorization: Bearer …`).
+pub const MERCHANT_KEY: &str = "test-merchant-key-0123456789";
 
 /// A sandbox, a backend over it, and the store they share across restarts.
 pub struct Harness {
@@ -114,6 +118,8 @@ impl Harness {
         BackendConfig {
             public_url: self.url.clone(),
             checkout_origins: vec![CHECKOUT.to_owned()],
+            merchant_api_keys: vec![ApiKey::new(MERCHANT_KEY)],
+            max_confirm_attempts: 3,
             session_ttl_seconds: self.ttl_seconds,
             calls: self.policy,
             providers: ProvidersConfig {
