@@ -1,9 +1,11 @@
 // make bench-edge: the edge worker's costs, printed, never asserted.
 //   - cold start: a new workerd (miniflare) with the example worker, then its first
 //     request (wasm instantiate, config from env, one Durable Object read);
-//   - warm start-payment: POST /v1/payments (frictionless card: to the final result, or
-//     for Payroc to its hosted-MPI redirect) through the worker and through the native backend (`threeds-bridge serve`), both
-//     against the same local sandbox, which answers at once: the difference is the host;
+//   - warm payment: the merchant's create (POST /v1/payments, a store write) and the page's
+//     confirm (POST /v1/payments/{id}/confirm, frictionless card: to the final result, or
+//     for Payroc to its hosted-MPI redirect) through the worker and through the native
+//     backend (`threeds-bridge serve`), both against the same local sandbox, which answers
+//     at once: the difference is the host;
 //   - the edge wasm and its JS glue, gzipped.
 // Medians of a few runs on this machine (2 shared cores): for comparison, not a promise.
 import { spawn } from "node:child_process";
@@ -13,8 +15,8 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { gzipSync } from "node:zlib";
 
-import { SANDBOX_SECRETS, sandboxConfig, startWorker } from "../examples/edge-worker/miniflare.mjs";
-import { CHECKOUT, api, freePort, sandboxBinary, startBody, startSandbox } from "../tests/edge/support.mjs";
+import { LOCAL_MERCHANT_KEY, SANDBOX_SECRETS, sandboxConfig, startWorker } from "../examples/edge-worker/miniflare.mjs";
+import { CHECKOUT, api, confirmBody, createBody, freePort, sandboxBinary, startSandbox } from "../tests/edge/support.mjs";
 
 const COLD_RUNS = 5;
 const WARM_RUNS = 20;
@@ -27,19 +29,29 @@ const median = (values) => {
 };
 const ms = (value) => `${value.toFixed(1)} ms`;
 
-async function timeStarts(base, provider) {
-  const times = [];
+/** Median create and confirm times of `provider`'s payments through `base`: `[create, confirm]`. */
+async function timePayments(base, provider) {
+  const creates = [];
+  const confirms = [];
   for (let i = 0; i < WARM_RUNS + 2; i += 1) {
-    const body = startBody(provider, "4000000000001000", "iframe");
     const t0 = performance.now();
-    const answer = await api.start(base, body);
-    const elapsed = performance.now() - t0;
-    if (answer.status !== 201) {
-      throw new Error(`${provider} start via ${base}: ${answer.status} ${JSON.stringify(answer.body)}`);
+    const created = await api.create(base, createBody(provider), LOCAL_MERCHANT_KEY);
+    const t1 = performance.now();
+    if (created.status !== 201) {
+      throw new Error(`${provider} create via ${base}: ${created.status} ${JSON.stringify(created.body)}`);
     }
-    if (i >= 2) times.push(elapsed); // the first two warm the caches (Payroc's token)
+    const { id, clientSecret } = created.body;
+    const confirmed = await api.confirm(base, id, confirmBody(clientSecret, "4000000000001000", "iframe"));
+    const t2 = performance.now();
+    if (confirmed.status !== 200) {
+      throw new Error(`${provider} confirm via ${base}: ${confirmed.status} ${JSON.stringify(confirmed.body)}`);
+    }
+    if (i >= 2) { // the first two warm the caches (Payroc's token)
+      creates.push(t1 - t0);
+      confirms.push(t2 - t1);
+    }
   }
-  return median(times);
+  return [median(creates), median(confirms)];
 }
 
 /** `threeds-bridge serve` on `port` over the sandbox; resolves once it answers. */
@@ -76,8 +88,7 @@ try {
     const t0 = performance.now();
     const worker = await startWorker({ port: workerPort, config, persistDir });
     const t1 = performance.now();
-    const answer = await fetch(`${worker.url}/v1/payments/0123456789abcdef0123456789abcdef`);
-    await answer.text();
+    const answer = await api.read(worker.url, "0123456789abcdef0123456789abcdef", LOCAL_MERCHANT_KEY);
     const t2 = performance.now();
     if (answer.status !== 404) throw new Error(`cold start: ${answer.status}`);
     boot.push(t1 - t0);
@@ -86,14 +97,14 @@ try {
     rmSync(persistDir, { recursive: true, force: true });
   }
 
-  // Warm start-payment, edge and native.
+  // Warm payments, edge and native.
   const persistDir = mkdtempSync(join(tmpdir(), "threeds-bench-"));
   const worker = await startWorker({ port: workerPort, config, persistDir });
   const native = await startNative(await freePort(), sandbox.url);
   const warm = [];
   try {
     for (const provider of PROVIDERS) {
-      warm.push([provider, await timeStarts(worker.url, provider), await timeStarts(native.url, provider)]);
+      warm.push([provider, await timePayments(worker.url, provider), await timePayments(native.url, provider)]);
     }
   } finally {
     await worker.mf.dispose();
@@ -108,9 +119,11 @@ try {
   console.log(`bench-edge (medians; cold ${COLD_RUNS} runs, warm ${WARM_RUNS} payments per provider and host)`);
   console.log(`  cold: workerd start (miniflare ready)        ${ms(median(boot))}`);
   console.log(`  cold: first request (wasm instantiate + DO)   ${ms(median(first))}`);
-  console.log("  warm: POST /v1/payments, frictionless card           edge        native      edge - native");
-  for (const [provider, edge, nat] of warm) {
-    console.log(`        ${provider.padEnd(8)}                                 ${ms(edge).padEnd(11)} ${ms(nat).padEnd(11)} ${ms(edge - nat)}`);
+  for (const [step, label] of [[0, "create (merchant), POST /v1/payments"], [1, "confirm (page), frictionless card"]]) {
+    console.log(`  warm: ${label.padEnd(45)} edge        native      edge - native`);
+    for (const [provider, edge, nat] of warm) {
+      console.log(`        ${provider.padEnd(45)} ${ms(edge[step]).padEnd(11)} ${ms(nat[step]).padEnd(11)} ${ms(edge[step] - nat[step])}`);
+    }
   }
   console.log(`  size: edge wasm ${wasm.length} B, gzip ${gz(wasm)} B; JS glue gzip ${gz(glue)} B`);
 } finally {

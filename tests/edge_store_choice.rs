@@ -5,12 +5,13 @@
 //! the same backend core runs over such a store against the sandbox:
 //! - one challenge return delivered twice at once (a double submit, a retried POST): both
 //!   deliveries win the step and both send the authorization;
-//! - one Bambora payment started twice at once (a double click): both starts find no
-//!   session for the order, both create one, and Bambora — which has no idempotency key —
-//!   charges the card twice.
+//! - one Bambora payment, created by the merchant's server, confirmed twice at once by
+//!   the page (a double click): both confirms find it unconfirmed, both win the move to
+//!   Starting, and Bambora — which has no idempotency key — charges the card twice.
 //!
 //! Over a compare-and-set store (as SqliteStore and the Durable Object are) the second
-//! actor loses, and the card is charged once.
+//! actor loses, and the card is charged once. The payments are created with the
+//! merchant's API key and confirmed with their client secret, as contract.md has it.
 
 mod support;
 
@@ -18,9 +19,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::Value;
-use support::backend::{next_form, quick_policy, start_body, CHECKOUT};
+use serde_json::{json, Value};
+use support::backend::{next_form, quick_policy, CHECKOUT, MERCHANT_KEY};
 use support::{browser, forms, resolve, PageForm};
+use threeds_bridge::backend::auth::ApiKey;
 use threeds_bridge::backend::config::{BackendConfig, ProvidersConfig};
 use threeds_bridge::backend::native::{self, ReqwestTransport, RunningBackend, SystemEnv};
 use threeds_bridge::backend::{Backend, Transport};
@@ -126,9 +128,7 @@ where
     let config = BackendConfig {
         public_url: url.clone(),
         checkout_origins: vec![CHECKOUT.to_owned()],
-        merchant_api_keys: vec![threeds_bridge::backend::auth::ApiKey::new(
-            support::backend::MERCHANT_KEY,
-        )],
+        merchant_api_keys: vec![ApiKey::new(MERCHANT_KEY)],
         max_confirm_attempts: 3,
         session_ttl_seconds: 600,
         calls: quick_policy(),
@@ -153,6 +153,47 @@ where
     }
 }
 
+/// The merchant's server creates a payment of `provider` with its key: `(id, clientSecret)`.
+async fn create(url: &str, provider: &str) -> (String, String) {
+    let answer = reqwest::Client::new()
+        .post(format!("{url}/v1/payments"))
+        .bearer_auth(MERCHANT_KEY)
+        .json(&json!({
+            "provider": provider,
+            // 26 characters: Bambora's order_number takes at most 30.
+            "orderId": format!("order-{}", &uuid::Uuid::new_v4().simple().to_string()[..20]),
+            "amount": 1099,
+            "currency": if provider == "bambora" { "CAD" } else { "USD" },
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201);
+    let created: Value = answer.json().await.unwrap();
+    let field = |name: &str| created[name].as_str().unwrap().to_owned();
+    (field("id"), field("clientSecret"))
+}
+
+/// The page confirms payment `id` with `pan`, as the checkout page sends it.
+fn confirm(url: &str, id: &str, client_secret: &str, pan: &str) -> reqwest::RequestBuilder {
+    browser()
+        .post(format!("{url}/v1/payments/{id}/confirm"))
+        .header("Origin", CHECKOUT)
+        .header("Accept", "text/html,application/xhtml+xml")
+        .header("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) edge-store-test")
+        .json(&json!({
+            "clientSecret": client_secret,
+            "paymentMethod": {"type": "card", "number": pan, "expiryMonth": 12, "expiryYear": 2040,
+                              "cvv": "123", "holderName": "Jo Doe"},
+            "browser": {"javaEnabled": false, "javascriptEnabled": true, "language": "en-GB",
+                        "colorDepth": 24, "screenHeight": 1080, "screenWidth": 1920, "timeZone": -60,
+                        "userAgent": "Mozilla/5.0 (X11; Linux x86_64) edge-store-test"},
+            "display": "iframe",
+            "windowSize": "03",
+            "checkoutOrigin": CHECKOUT,
+        }))
+}
+
 /// How many times the authorization was sent when one Paysafe challenge return arrived
 /// twice at once, with sessions in `store`.
 async fn authorizations_sent_for_a_doubled_return<S>(store: S) -> usize
@@ -161,10 +202,8 @@ where
 {
     let Rig { url, sent, .. } = &rig(store).await;
 
-    let view: Value = browser()
-        .post(format!("{url}/v1/payments"))
-        .header("Origin", CHECKOUT)
-        .json(&start_body("paysafe", "4000000000002008", "iframe"))
+    let (id, secret) = create(url, "paysafe").await;
+    let view: Value = confirm(url, &id, &secret, "4000000000002008")
         .send()
         .await
         .unwrap()
@@ -182,21 +221,18 @@ where
 }
 
 /// The charges in the sandbox ledger after one Bambora payment (frictionless card) was
-/// started twice at once, with sessions in `store`.
-async fn charges_for_a_doubled_bambora_start<S>(store: S) -> usize
+/// confirmed twice at once, with sessions in `store`.
+async fn charges_for_a_doubled_bambora_confirm<S>(store: S) -> usize
 where
     S: SessionStore + Send + Sync + 'static,
 {
     let rig = rig(store).await;
-    let body = start_body("bambora", "4012000033330026", "iframe");
-    let start = || {
-        browser()
-            .post(format!("{}/v1/payments", rig.url))
-            .header("Origin", CHECKOUT)
-            .json(&body)
-            .send()
-    };
-    let (first, second) = tokio::join!(start(), start());
+    let (id, secret) = create(&rig.url, "bambora").await;
+    let pan = "4012000033330026";
+    let (first, second) = tokio::join!(
+        confirm(&rig.url, &id, &secret, pan).send(),
+        confirm(&rig.url, &id, &secret, pan).send()
+    );
     for answer in [first.unwrap(), second.unwrap()] {
         assert!(answer.status().is_success(), "{}", answer.status());
     }
@@ -256,16 +292,16 @@ async fn with_compare_and_set_it_authorizes_once() {
 #[tokio::test]
 async fn without_compare_and_set_a_double_click_charges_bambora_twice() {
     assert_eq!(
-        charges_for_a_doubled_bambora_start(KvLikeStore::default()).await,
+        charges_for_a_doubled_bambora_confirm(KvLikeStore::default()).await,
         2,
-        "both starts created a session and Bambora charged twice"
+        "both confirms won the move to Starting and Bambora charged twice"
     );
 }
 
 #[tokio::test]
 async fn with_compare_and_set_a_double_click_charges_once() {
     assert_eq!(
-        charges_for_a_doubled_bambora_start(MemoryStore::default()).await,
+        charges_for_a_doubled_bambora_confirm(MemoryStore::default()).await,
         1
     );
 }

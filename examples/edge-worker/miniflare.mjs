@@ -2,7 +2,7 @@
 // deploy it: worker.js, `threeds-bridge/edge` from pkg/edge (build it with `make edge`),
 // the wasm as a compiled module, the ThreedsSessions Durable Object persisted on disk,
 // and THREEDS_BRIDGE_CONFIG pointing every provider at a sandbox.
-// Used by `node examples/edge-worker/local.mjs`, tests/edge_worker.test.mjs and
+// Used by `node examples/edge-worker/local.mjs`, tests/edge/ and
 // scripts/bench-edge.mjs.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -36,11 +36,17 @@ function modules() {
   ];
 }
 
-/** The backend configuration for a worker at `publicUrl` over the sandbox at `sandboxUrl`. */
-export function sandboxConfig({ publicUrl, sandboxUrl, checkoutOrigins, calls }) {
+/**
+ * The backend configuration for a worker at `publicUrl` over the sandbox at `sandboxUrl`.
+ * The merchant's API key is a secret, MERCHANT_API_KEY, as in wrangler.toml;
+ * `max_confirm_attempts` is left to the core's default (3) unless given.
+ */
+export function sandboxConfig({ publicUrl, sandboxUrl, checkoutOrigins, calls, maxConfirmAttempts }) {
   return {
     public_url: publicUrl,
     checkout_origins: checkoutOrigins,
+    merchant_api_keys: [{ env: "MERCHANT_API_KEY" }],
+    ...(maxConfirmAttempts !== undefined && { max_confirm_attempts: maxConfirmAttempts }),
     session_ttl_seconds: 1800,
     calls: calls ?? { timeout_ms: 5000, attempts: 3, backoff_ms: 100 },
     providers: {
@@ -73,8 +79,18 @@ export function sandboxConfig({ publicUrl, sandboxUrl, checkoutOrigins, calls })
   };
 }
 
-/** The sandbox's built-in secrets (../shared/contract.md), as `wrangler secret put` would set them. */
+/**
+ * The merchant API key a local worker takes (sandbox only; the demo's, contract.md): what
+ * the merchant's server sends as `Authorization: Bearer …` to create and read payments.
+ */
+export const LOCAL_MERCHANT_KEY = "demo-merchant-key";
+
+/**
+ * The secrets of a local worker, as `wrangler secret put` would set them: the sandbox's
+ * built-in provider credentials (../shared/contract.md) and the local merchant key.
+ */
 export const SANDBOX_SECRETS = {
+  MERCHANT_API_KEY: LOCAL_MERCHANT_KEY,
   PAYROC_API_KEY: "sandbox-payroc-api-key",
   DLOCAL_TRANS_KEY: "fm12O7G9",
   DLOCAL_SECRET_KEY: "sandbox-dlocal-secret",

@@ -1,6 +1,7 @@
-// What the edge tests need to act as the checkout page and the cardholder's browser
-// against the example worker (in miniflare, the real workerd) and the native sandbox:
-// the JavaScript twin of tests/support (mod.rs, backend.rs). Real HTTP on 127.0.0.1 only.
+// What the edge tests need to act as the merchant's server (its API key), the checkout
+// page (the payment's client secret) and the cardholder's browser against the example
+// worker (in miniflare, the real workerd) and the native sandbox: the JavaScript twin of
+// tests/support (mod.rs, backend.rs). Real HTTP on 127.0.0.1 only.
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
@@ -66,16 +67,29 @@ export async function ledger(sandboxUrl) {
   return (await answer.json()).entries;
 }
 
-/** A start request for `provider` and `pan`, as tests/support/backend.rs makes it. */
-export function startBody(provider, pan, display) {
+/** What the merchant's server decides: `POST /v1/payments` with its API key. */
+export function createBody(provider, { amount = 1099, currency, orderId } = {}) {
   return {
     provider,
     // Bambora takes order numbers of at most 30 characters.
-    orderId: `order-${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`,
-    amount: 1099,
-    currency: { dlocal: "BRL", bambora: "CAD" }[provider] ?? "USD",
-    paymentMethod: { type: "card", number: pan, expiryMonth: 12, expiryYear: 2040, cvv: "123", holderName: "Jo Doe" },
+    orderId: orderId ?? `order-${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`,
+    amount,
+    currency: currency ?? { dlocal: "BRL", bambora: "CAD" }[provider] ?? "USD",
     payer: { name: "Jo Doe", email: "jo@example.com", document: "53033315550", country: "BR" },
+    returnUrl: `${CHECKOUT}/checkout?step=resume`,
+  };
+}
+
+/** The card as the page sends it. */
+export function card(pan) {
+  return { type: "card", number: pan, expiryMonth: 12, expiryYear: 2040, cvv: "123", holderName: "Jo Doe" };
+}
+
+/** What the checkout page adds: `POST /v1/payments/{id}/confirm` with the client secret. */
+export function confirmBody(clientSecret, pan, display, extra = {}) {
+  return {
+    clientSecret,
+    paymentMethod: card(pan),
     browser: {
       acceptHeader: "forged/by-the-page", javaEnabled: false, javascriptEnabled: true, language: "en-GB",
       colorDepth: 24, screenHeight: 1080, screenWidth: 1920, timeZone: -60,
@@ -84,7 +98,7 @@ export function startBody(provider, pan, display) {
     display,
     windowSize: "03",
     checkoutOrigin: CHECKOUT,
-    returnUrl: `${CHECKOUT}/checkout?step=resume`,
+    ...extra,
   };
 }
 
@@ -97,27 +111,54 @@ async function json(response) {
   }
 }
 
-/** The checkout page's calls to the backend at `base`. */
+/** What the page's requests carry that the backend reads itself (never from the body). */
+const PAGE_HEADERS = {
+  "content-type": "application/json",
+  origin: CHECKOUT,
+  accept: "text/html,application/xhtml+xml",
+  "user-agent": "Mozilla/5.0 (X11; Linux x86_64) edge-test",
+};
+
+/**
+ * The backend at `base`, as the merchant's server (with `key`; `null` sends none) and as
+ * the checkout page (with the payment's client secret) call it.
+ */
 export const api = {
-  start: (base, body) =>
+  /** The merchant's server: `POST /v1/payments`, no Origin (it is not a browser). */
+  create: (base, body, key) =>
     fetch(`${base}/v1/payments`, {
       method: "POST",
-      headers: {
-        "content-type": "application/json",
-        origin: CHECKOUT,
-        accept: "text/html,application/xhtml+xml",
-        "user-agent": "Mozilla/5.0 (X11; Linux x86_64) edge-test",
-      },
+      headers: { "content-type": "application/json", ...(key && { authorization: `Bearer ${key}` }) },
       body: JSON.stringify(body),
     }).then(json),
-  view: (base, id) => fetch(`${base}/v1/payments/${id}`).then(json),
-  method: (base, id, completion) =>
+  /** The merchant's server: the full view. */
+  read: (base, id, key) =>
+    fetch(`${base}/v1/payments/${id}`, { headers: key ? { authorization: `Bearer ${key}` } : {} }).then(json),
+  /** The page: `POST /v1/payments/{id}/confirm`. */
+  confirm: (base, id, body) =>
+    fetch(`${base}/v1/payments/${id}/confirm`, { method: "POST", headers: PAGE_HEADERS, body: JSON.stringify(body) }).then(json),
+  /** The page: its own payment's view (`X-Client-Secret`). */
+  view: (base, id, clientSecret) =>
+    fetch(`${base}/v1/payments/${id}`, { headers: { origin: CHECKOUT, "x-client-secret": clientSecret } }).then(json),
+  /** The page: the 3DS Method's completion. */
+  method: (base, id, clientSecret, completion) =>
     fetch(`${base}/v1/payments/${id}/method`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ completion }),
+      headers: { "content-type": "application/json", origin: CHECKOUT },
+      body: JSON.stringify({ clientSecret, completion }),
     }).then(json),
 };
+
+/**
+ * A payment created by the merchant's server (`key`) and confirmed by the page:
+ * `{ created, confirmed }`, both `{ status, body }`.
+ */
+export async function createAndConfirm(base, key, provider, pan, display, options) {
+  const created = await api.create(base, createBody(provider, options), key);
+  if (created.status !== 201) return { created, confirmed: null };
+  const confirmed = await api.confirm(base, created.body.id, confirmBody(created.body.clientSecret, pan, display));
+  return { created, confirmed };
+}
 
 // --- the browser: forms, pages, redirects -------------------------------------------
 

@@ -1,9 +1,13 @@
 // The example worker (examples/edge-worker) in miniflare — the real workerd — against the
-// native sandbox on 127.0.0.1, the test acting as checkout page and cardholder's browser.
-// For every provider: a frictionless payment, and a challenge payment whose worker is
-// restarted between start and return (so the session can only have come from the
-// Durable Object), whose return is then delivered twice at once and replayed later, and,
-// for dLocal, a replayed notification: the sandbox ledger shows one charge each time.
+// native sandbox on 127.0.0.1, the test acting as the merchant's server (creates with its
+// API key), the checkout page (confirms with the payment's client secret) and the
+// cardholder's browser. For every provider: a frictionless payment, and a challenge
+// payment whose worker is restarted between confirm and return (so the session can only
+// have come from the Durable Object), whose return is then delivered twice at once and
+// replayed later, and, for dLocal, a replayed notification: the sandbox ledger shows one
+// charge each time. Then who may do what (contract.md, "Who may create a payment"): no
+// create without the key, no confirm or read without the secret, no amount from the page,
+// and no more than max_confirm_attempts refused confirms per payment.
 // Run by `make test-edge` (it builds pkg/edge and the native binary first).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -12,12 +16,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { sandboxConfig, startWorker } from "../../examples/edge-worker/miniflare.mjs";
-import { CHECKOUT, api, followToBackend, freePort, land, ledger, nextForm, runMethod, startBody, startSandbox } from "./support.mjs";
+import { LOCAL_MERCHANT_KEY, SANDBOX_SECRETS, sandboxConfig, startWorker } from "../../examples/edge-worker/miniflare.mjs";
+import {
+  CHECKOUT, api, confirmBody, createBody, followToBackend, freePort, land, ledger, nextForm, runMethod, startSandbox,
+} from "./support.mjs";
 
 const PROVIDERS = ["payroc", "dlocal", "paysafe", "bambora"];
 const FRICTIONLESS = "4000000000001000";
 const CHALLENGE = "4000000000002008";
+/** Luhn-invalid: the backend refuses it before any provider call. */
+const BAD_PAN = "4000000000001001";
+/** The merchant's server's key (the worker's MERCHANT_API_KEY secret). */
+const KEY = LOCAL_MERCHANT_KEY;
 
 let sandbox;
 let worker;
@@ -27,6 +37,8 @@ let persistDir;
 let config;
 /** Everything the workers printed (the core's log lines). */
 let logs = "";
+/** Every client secret the worker handed out (none may reach the logs). */
+const clientSecrets = new Set();
 
 async function start() {
   worker = await startWorker({ port, config, persistDir, onLog: (text) => { logs += text; } });
@@ -64,21 +76,49 @@ async function chargesSince(before) {
   return (await ledger(sandbox.url)).slice(before);
 }
 
+/** The merchant's server creates a payment: its 201 view (with the client secret). */
+async function create(provider, options) {
+  const created = await api.create(workerUrl, createBody(provider, options), KEY);
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  clientSecrets.add(created.body.clientSecret);
+  return created.body;
+}
+
+/** The merchant's full view of a payment, read with its key. */
+async function merchantRead(id) {
+  const read = await api.read(workerUrl, id, KEY);
+  assert.equal(read.status, 200, JSON.stringify(read.body));
+  return read.body;
+}
+
+/** A created payment nobody has confirmed: no card, no origin, no attempt counted. */
+function assertUntouched(read, created, attempts = 0) {
+  assert.equal(read.status, "requires_confirmation", JSON.stringify(read));
+  assert.equal(read.state, "pending");
+  assert.equal(read.amount, created.amount);
+  assert.equal(read.currency, created.currency);
+  assert.equal(read.checkoutOrigin, null);
+  assert.equal(read.card, null);
+  assert.equal(read.result, null);
+  assert.equal(read.confirmAttempts, attempts);
+}
+
 /**
- * Drives a started payment to its final view. `onBrowserStep(view)` runs before the
- * browser leaves for the issuer or provider; `deliver(form)` lands the return.
+ * Drives a confirmed payment to its final view, reading it as the page does (with
+ * `clientSecret`). `onBrowserStep(view)` runs before the browser leaves for the issuer or
+ * provider; `deliver(form)` lands the return.
  */
-async function drive(view, { code = "1234", onBrowserStep = async () => {}, deliver = land } = {}) {
+async function drive(view, clientSecret, { code = "1234", onBrowserStep = async () => {}, deliver = land } = {}) {
   const landings = [];
   for (let i = 0; i < 8; i += 1) {
     switch (view.next.type) {
       case "none":
         if (view.state === "final") return { view, landings };
-        view = (await api.view(workerUrl, view.id)).body;
+        view = (await api.view(workerUrl, view.id, clientSecret)).body;
         break;
       case "method": {
         const completion = await runMethod(workerUrl, view);
-        const answer = await api.method(workerUrl, view.id, completion);
+        const answer = await api.method(workerUrl, view.id, clientSecret, completion);
         assert.equal(answer.status, 200, JSON.stringify(answer.body));
         view = answer.body;
         break;
@@ -88,7 +128,7 @@ async function drive(view, { code = "1234", onBrowserStep = async () => {}, deli
         await onBrowserStep(view);
         const form = await followToBackend(workerUrl, nextForm(view), code);
         landings.push({ form, answers: await deliver(form) });
-        const answer = await api.view(workerUrl, view.id);
+        const answer = await api.view(workerUrl, view.id, clientSecret);
         assert.equal(answer.status, 200);
         view = answer.body;
         break;
@@ -119,31 +159,57 @@ function assertOneCharge(charges, view) {
 
 describe("the edge worker, against the sandbox", () => {
   for (const provider of PROVIDERS) {
-    test(`${provider}: a frictionless payment, started twice at once, is authorized once`, async () => {
+    test(`${provider}: created twice and confirmed twice at once, a frictionless payment is authorized once`, async () => {
       const before = (await ledger(sandbox.url)).length;
-      const body = startBody(provider, FRICTIONLESS, "iframe");
-      // A double click: two starts at once make one payment and one provider payment.
-      const both = await Promise.all([api.start(workerUrl, body), api.start(workerUrl, body)]);
-      assert.deepEqual(both.map((a) => a.status).sort(), [200, 201], JSON.stringify(both.map((a) => a.body)));
-      const started = both.find((a) => a.status === 201);
-      assert.match(started.body.id, /^[0-9a-f]{32}$/);
-      assert.equal(both[0].body.id, both[1].body.id);
+      const body = createBody(provider);
+      // The merchant's server retries its create while the first is under way: one payment.
+      const creates = await Promise.all([api.create(workerUrl, body, KEY), api.create(workerUrl, body, KEY)]);
+      assert.deepEqual(creates.map((a) => a.status).sort(), [200, 201], JSON.stringify(creates.map((a) => a.body)));
+      const created = creates.find((a) => a.status === 201).body;
+      clientSecrets.add(created.clientSecret);
+      assert.match(created.id, /^[0-9a-f]{32}$/);
+      assert.match(created.clientSecret, new RegExp(`^${created.id}_secret_[0-9a-f]{32}$`));
+      assert.equal(created.status, "requires_confirmation");
+      for (const answer of creates) {
+        assert.equal(answer.body.id, created.id);
+        assert.equal(answer.body.clientSecret, created.clientSecret);
+      }
+      // A double click on the page: two confirms at once start one flow.
+      const confirm = confirmBody(created.clientSecret, FRICTIONLESS, "iframe");
+      const both = await Promise.all([
+        api.confirm(workerUrl, created.id, confirm),
+        api.confirm(workerUrl, created.id, confirm),
+      ]);
+      assert.deepEqual(both.map((a) => a.status), [200, 200], JSON.stringify(both.map((a) => a.body)));
+      assert.equal(both[0].body.id, created.id);
+      assert.equal(both[1].body.id, created.id);
+      assert.equal(both[0].body.clientSecret, undefined, "the page's view does not repeat the secret");
 
-      const { view, landings } = await drive(started.body);
+      const { view, landings } = await drive(both[0].body, created.clientSecret);
       assert.equal(view.result.status, "authorized", JSON.stringify(view));
       assert.equal(view.result.eci, "05");
       for (const landing of landings) assertLanded(landing.answers, "iframe", body);
       assertOneCharge(await chargesSince(before), view);
+      // What the merchant's server reads before it fulfils the order.
+      const read = await merchantRead(created.id);
+      assert.equal(read.status, "authorized");
+      assert.equal(read.amount, body.amount);
+      assert.equal(read.orderId, body.orderId);
+      assert.equal(read.checkoutOrigin, CHECKOUT);
     });
 
     test(`${provider}: a challenge survives a worker restart, and a doubled or replayed return charges once`, async () => {
       const display = provider === "dlocal" ? "redirect" : "iframe";
       const before = (await ledger(sandbox.url)).length;
-      const body = startBody(provider, CHALLENGE, display);
-      const started = await api.start(workerUrl, body);
-      assert.equal(started.status, 201, JSON.stringify(started.body));
+      const body = createBody(provider);
+      const created = await api.create(workerUrl, body, KEY);
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const { id, clientSecret } = created.body;
+      clientSecrets.add(clientSecret);
+      const started = await api.confirm(workerUrl, id, confirmBody(clientSecret, CHALLENGE, display));
+      assert.equal(started.status, 200, JSON.stringify(started.body));
       let restarted = 0;
-      const { view, landings } = await drive(started.body, {
+      const { view, landings } = await drive(started.body, clientSecret, {
         // The isolate that started the payment is gone before the browser comes back.
         onBrowserStep: async () => {
           await restart();
@@ -166,7 +232,7 @@ describe("the edge worker, against the sandbox", () => {
       const last = landings.at(-1);
       const replay = await land(last.form);
       assert.equal(replay.status, last.answers.status, replay.body);
-      const reread = await api.view(workerUrl, view.id);
+      const reread = await api.view(workerUrl, view.id, clientSecret);
       assert.deepEqual(reread.body, view);
       assertOneCharge(await chargesSince(before), view);
 
@@ -184,21 +250,182 @@ describe("the edge worker, against the sandbox", () => {
         const forged = await notify(notification, "not-the-secret");
         assert.equal(forged.status, 401);
         assert.equal((await forged.json()).error.code, "bad_signature");
-        assert.deepEqual((await api.view(workerUrl, view.id)).body, view);
+        assert.deepEqual((await api.view(workerUrl, view.id, clientSecret)).body, view);
         assertOneCharge(await chargesSince(before), view);
       }
     });
   }
 
-  test("the worker logs the payments' steps, and never a card number", () => {
-    assert.match(logs, /payment final session=[0-9a-f]{32} provider=paysafe status=Authorized/);
-    for (const pan of [FRICTIONLESS, CHALLENGE]) assert.ok(!logs.includes(pan), `no ${pan} in the logs`);
+  test("without the merchant's key a create is a 401 and creates nothing", async () => {
+    const before = (await ledger(sandbox.url)).length;
+    const body = createBody("paysafe");
+    // A page (or anyone) without the key: no Authorization at all.
+    const keyless = await fetch(`${workerUrl}/v1/payments`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: CHECKOUT },
+      body: JSON.stringify(body),
+    });
+    assert.equal(keyless.status, 401);
+    assert.equal((await keyless.json()).error.code, "missing_api_key");
+    const wrong = await api.create(workerUrl, body, `${KEY}-but-not-quite`);
+    assert.equal(wrong.status, 401, JSON.stringify(wrong.body));
+    assert.equal(wrong.body.error.code, "invalid_api_key");
+    // Nothing was created: the merchant's own create of this order is the first (201, not
+    // the 200 of a repeat), with the same amount it would have had.
+    const created = await api.create(workerUrl, body, KEY);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    clientSecrets.add(created.body.clientSecret);
+    assertUntouched(await merchantRead(created.body.id), body);
+    assert.equal((await chargesSince(before)).length, 0);
+    // And no page can send a key cross-origin: the preflight does not allow Authorization.
+    const preflight = await fetch(`${workerUrl}/v1/payments`, {
+      method: "OPTIONS",
+      headers: { origin: CHECKOUT, "access-control-request-method": "POST", "access-control-request-headers": "authorization" },
+    });
+    assert.equal(preflight.status, 204);
+    assert.doesNotMatch(preflight.headers.get("access-control-allow-headers") ?? "", /authorization/i);
   });
 
-  test("an unknown payment is a 404 not_found, served from the Durable Object", async () => {
-    const answer = await api.view(workerUrl, "0123456789abcdef0123456789abcdef");
-    assert.equal(answer.status, 404);
+  test("a wrong client secret, on confirm and on read, is a 401 and leaves the payment as it was", async () => {
+    const before = (await ledger(sandbox.url)).length;
+    const payment = await create("paysafe");
+    const other = await create("paysafe");
+    const wrongSecrets = [
+      `${payment.id}_secret_${"0".repeat(32)}`, // the right shape, a guessed random part
+      other.clientSecret, // another payment's secret
+      payment.clientSecret.slice(0, -1), // one character short
+      `${payment.clientSecret}0`, // one character long
+    ];
+    // More wrong secrets than max_confirm_attempts (3): a guesser cannot use up the payment.
+    for (const secret of wrongSecrets) {
+      const confirm = await api.confirm(workerUrl, payment.id, confirmBody(secret, FRICTIONLESS, "iframe"));
+      assert.equal(confirm.status, 401, JSON.stringify(confirm.body));
+      assert.equal(confirm.body.error.code, "invalid_client_secret");
+      const read = await api.view(workerUrl, payment.id, secret);
+      assert.equal(read.status, 401, JSON.stringify(read.body));
+      assert.equal(read.body.error.code, "invalid_client_secret");
+    }
+    const { clientSecret: _, ...withoutSecret } = confirmBody(payment.clientSecret, FRICTIONLESS, "iframe");
+    const missing = await api.confirm(workerUrl, payment.id, withoutSecret);
+    assert.equal(missing.status, 401);
+    assert.equal(missing.body.error.code, "missing_client_secret");
+    const anonymous = await api.read(workerUrl, payment.id, null);
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.body.error.code, "missing_credentials");
+    // Unchanged: not confirmed, no attempt counted, nothing charged.
+    assertUntouched(await merchantRead(payment.id), payment);
+    assertUntouched(await merchantRead(other.id), other);
+    assert.equal((await chargesSince(before)).length, 0);
+    // The page with the right secret still pays it.
+    const confirmed = await api.confirm(workerUrl, payment.id, confirmBody(payment.clientSecret, FRICTIONLESS, "iframe"));
+    assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+    const { view } = await drive(confirmed.body, payment.clientSecret);
+    assert.equal(view.result.status, "authorized", JSON.stringify(view));
+    assertOneCharge(await chargesSince(before), view);
+  });
+
+  test("an amount (or any merchant-only field) from the page is a 400 field_not_allowed; the charge is the merchant's amount", async () => {
+    const before = (await ledger(sandbox.url)).length;
+    const payment = await create("paysafe", { amount: 4321 });
+    const tampered = await api.confirm(workerUrl, payment.id, confirmBody(payment.clientSecret, FRICTIONLESS, "iframe", { amount: 1 }));
+    assert.equal(tampered.status, 400, JSON.stringify(tampered.body));
+    assert.equal(tampered.body.error.code, "field_not_allowed");
+    assert.match(tampered.body.error.message, /\bamount\b/);
+    const others = {
+      currency: "EUR", orderId: "order-of-the-page", provider: "bambora", description: "free",
+      payer: { name: "Someone Else" }, challengePreference: "no_preference",
+      externalAuthentication: { version: "2.2.0", transStatus: "Y", eci: "05", cavv: "AAAA" },
+    };
+    for (const [field, value] of Object.entries(others)) {
+      const answer = await api.confirm(workerUrl, payment.id, confirmBody(payment.clientSecret, FRICTIONLESS, "iframe", { [field]: value }));
+      assert.equal(answer.status, 400, `${field}: ${JSON.stringify(answer.body)}`);
+      assert.equal(answer.body.error.code, "field_not_allowed");
+      assert.ok(answer.body.error.message.startsWith(`${field} `), answer.body.error.message);
+    }
+    const read = await merchantRead(payment.id);
+    assert.equal(read.status, "requires_confirmation", JSON.stringify(read));
+    assert.equal(read.amount, 4321);
+    assert.equal(read.currency, "USD");
+    assert.equal(read.orderId, payment.orderId);
+    assert.equal(read.provider, "paysafe");
+    assert.equal((await chargesSince(before)).length, 0);
+
+    const confirmed = await api.confirm(workerUrl, payment.id, confirmBody(payment.clientSecret, FRICTIONLESS, "iframe"));
+    assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+    const { view } = await drive(confirmed.body, payment.clientSecret);
+    assert.equal(view.result.status, "authorized", JSON.stringify(view));
+    assert.equal(view.amount, 4321);
+    const charges = await chargesSince(before);
+    assertOneCharge(charges, view);
+    assert.equal(charges[0].amount, 4321, JSON.stringify(charges[0]));
+    assert.equal(charges[0].currency, "USD");
+  });
+
+  test("the fourth refused confirm of a payment is a 429 too_many_attempts, in any isolate", async () => {
+    const before = (await ledger(sandbox.url)).length;
+    const payment = await create("paysafe");
+    const good = confirmBody(payment.clientSecret, FRICTIONLESS, "iframe");
+    const { screenWidth: _, ...noScreen } = good.browser;
+    // Refused before any provider call, each counted against max_confirm_attempts (3).
+    const refused = [
+      [confirmBody(payment.clientSecret, BAD_PAN, "iframe"), "invalid_request"],
+      [{ ...good, browser: noScreen }, "invalid_browser_details"],
+      [confirmBody(payment.clientSecret, BAD_PAN, "iframe"), "invalid_request"],
+    ];
+    for (const [body, code] of refused) {
+      const answer = await api.confirm(workerUrl, payment.id, body);
+      assert.equal(answer.status, 400, JSON.stringify(answer.body));
+      assert.equal(answer.body.error.code, code, JSON.stringify(answer.body));
+      assert.ok(!JSON.stringify(answer.body).includes(BAD_PAN), "the answer does not echo the card number");
+    }
+    assert.equal((await merchantRead(payment.id)).confirmAttempts, 3);
+    const fourth = await api.confirm(workerUrl, payment.id, confirmBody(payment.clientSecret, BAD_PAN, "iframe"));
+    assert.equal(fourth.status, 429, JSON.stringify(fourth.body));
+    assert.equal(fourth.body.error.code, "too_many_attempts");
+    // Even a good confirm is refused now, and by a fresh isolate too: the count is the
+    // payment's, in the Durable Object, not an isolate's.
+    const goodAfter = await api.confirm(workerUrl, payment.id, good);
+    assert.equal(goodAfter.status, 429, JSON.stringify(goodAfter.body));
+    await restart();
+    const inNewIsolate = await api.confirm(workerUrl, payment.id, good);
+    assert.equal(inNewIsolate.status, 429, JSON.stringify(inNewIsolate.body));
+    assertUntouched(await merchantRead(payment.id), payment, 3);
+    assert.equal((await chargesSince(before)).length, 0);
+  });
+
+  test("max_confirm_attempts comes from the worker's configuration", async () => {
+    const strict = sandboxConfig({ publicUrl: workerUrl, sandboxUrl: sandbox.url, checkoutOrigins: [CHECKOUT], maxConfirmAttempts: 1 });
+    const worker = await startWorker({ port: 0, config: strict, persistDir: false, onLog: () => {} });
+    try {
+      const created = await api.create(worker.url, createBody("paysafe"), KEY);
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const { id, clientSecret } = created.body;
+      clientSecrets.add(clientSecret);
+      const first = await api.confirm(worker.url, id, confirmBody(clientSecret, BAD_PAN, "iframe"));
+      assert.equal(first.status, 400, JSON.stringify(first.body));
+      const second = await api.confirm(worker.url, id, confirmBody(clientSecret, FRICTIONLESS, "iframe"));
+      assert.equal(second.status, 429, JSON.stringify(second.body));
+      assert.equal(second.body.error.code, "too_many_attempts");
+    } finally {
+      await worker.mf.dispose();
+    }
+  });
+
+  test("the worker logs the payments' steps, and never a card number, a client secret or the key", () => {
+    assert.match(logs, /payment final session=[0-9a-f]{32} provider=paysafe status=Authorized/);
+    assert.match(logs, /payment created session=[0-9a-f]{32} provider=paysafe/);
+    for (const pan of [FRICTIONLESS, CHALLENGE, BAD_PAN]) assert.ok(!logs.includes(pan), `no ${pan} in the logs`);
+    assert.ok(clientSecrets.size > 0);
+    for (const secret of clientSecrets) assert.ok(!logs.includes(secret.split("_secret_")[1]), "no client secret in the logs");
+    assert.ok(!logs.includes(KEY), "no merchant key in the logs");
+  });
+
+  test("an unknown payment is a 404 not_found for the merchant, served from the Durable Object", async () => {
+    const answer = await api.read(workerUrl, "0123456789abcdef0123456789abcdef", KEY);
+    assert.equal(answer.status, 404, JSON.stringify(answer.body));
     assert.equal(answer.body.error.code, "not_found");
+    const page = await api.view(workerUrl, "0123456789abcdef0123456789abcdef", `0123456789abcdef0123456789abcdef_secret_${"0".repeat(32)}`);
+    assert.equal(page.status, 404, JSON.stringify(page.body));
   });
 
   test("a hung provider: the worker's fetch gives up (AbortSignal) and the payment ends provider_timeout", async () => {
@@ -218,10 +445,12 @@ describe("the edge worker, against the sandbox", () => {
     try {
       assert.equal((await faults({ rules: [{ provider: "paysafe", endpoint: "/cardpayments", hang: true }] })).status, 200);
       const before = (await ledger(sandbox.url)).length;
+      const created = await api.create(impatient.url, createBody("paysafe"), KEY);
+      assert.equal(created.status, 201, JSON.stringify(created.body));
       const t0 = Date.now();
-      const started = await api.start(impatient.url, startBody("paysafe", FRICTIONLESS, "iframe"));
+      const started = await api.confirm(impatient.url, created.body.id, confirmBody(created.body.clientSecret, FRICTIONLESS, "iframe"));
       const took = Date.now() - t0;
-      assert.equal(started.status, 201, JSON.stringify(started.body));
+      assert.equal(started.status, 200, JSON.stringify(started.body));
       assert.equal(started.body.result?.status, "error", JSON.stringify(started.body));
       assert.equal(started.body.result.error.code, "provider_timeout");
       assert.ok(took < 5000, `answered in ${took} ms`);
@@ -232,18 +461,76 @@ describe("the edge worker, against the sandbox", () => {
     }
   });
 
-  test("a worker without its configuration answers 500 edge_misconfigured and leaks nothing", async () => {
-    let printed = "";
-    const bare = await startWorker({ port: 0, config: "{not json", persistDir: false, secrets: {}, onLog: (t) => { printed += t; } });
-    try {
-      const answer = await fetch(`${bare.url}/v1/payments/0123456789abcdef0123456789abcdef`);
-      assert.equal(answer.status, 500);
-      assert.equal((await answer.json()).error.code, "edge_misconfigured");
-      await new Promise((r) => setTimeout(r, 100));
-      assert.match(printed, /THREEDS_BRIDGE_CONFIG is not JSON/);
-    } finally {
-      await bare.mf.dispose();
+  describe("a worker whose configuration does not build answers 500 edge_misconfigured, naming what to fix and no secret", () => {
+    /** Starts a worker with `config` and `secrets`, makes one request: its answer and what it printed. */
+    async function misconfigured(config, secrets) {
+      let printed = "";
+      const bare = await startWorker({ port: 0, config, persistDir: false, secrets, onLog: (t) => { printed += t; } });
+      try {
+        const answer = await api.read(bare.url, "0123456789abcdef0123456789abcdef", KEY);
+        // console.error reaches miniflare's stdio a moment after the answer.
+        for (let i = 0; i < 50 && !printed.includes("threeds-bridge edge:"); i += 1) await new Promise((r) => setTimeout(r, 20));
+        return { answer, printed };
+      } finally {
+        await bare.mf.dispose();
+      }
     }
+
+    function assertMisconfigured({ answer, printed }, reason, secrets) {
+      assert.equal(answer.status, 500, JSON.stringify(answer.body));
+      assert.equal(answer.body.error.code, "edge_misconfigured");
+      assert.match(printed, reason);
+      for (const [name, value] of Object.entries(secrets)) {
+        assert.ok(!printed.includes(value), `the log does not show ${name}'s value:\n${printed}`);
+        assert.ok(!JSON.stringify(answer.body).includes(value));
+      }
+    }
+
+    const base = () => sandboxConfig({ publicUrl: workerUrl, sandboxUrl: sandbox.url, checkoutOrigins: [CHECKOUT] });
+
+    test("the configuration is not JSON", async () => {
+      assertMisconfigured(await misconfigured("{not json", {}), /THREEDS_BRIDGE_CONFIG is not JSON/, {});
+    });
+
+    test("the MERCHANT_API_KEY secret is not set", async () => {
+      const { MERCHANT_API_KEY: _, ...others } = SANDBOX_SECRETS;
+      assertMisconfigured(
+        await misconfigured(base(), others),
+        /THREEDS_BRIDGE_CONFIG\.merchant_api_keys\[0\]: the secret MERCHANT_API_KEY is not set/,
+        others,
+      );
+    });
+
+    test("the merchant key is too short", async () => {
+      const secrets = { ...SANDBOX_SECRETS, MERCHANT_API_KEY: "short-key-x9" };
+      assertMisconfigured(await misconfigured(base(), secrets), /merchant_api_keys\[0\]: a key needs at least 16 characters/, secrets);
+    });
+
+    test("a secret where the configuration wants something else (a key list written without brackets)", async () => {
+      const secrets = { ...SANDBOX_SECRETS, MERCHANT_API_KEY: "merchant-key-never-printed" };
+      const config = { ...base(), merchant_api_keys: { env: "MERCHANT_API_KEY" } };
+      assertMisconfigured(
+        await misconfigured(config, secrets),
+        /invalid type: string \[the secret MERCHANT_API_KEY, at THREEDS_BRIDGE_CONFIG\.merchant_api_keys\], expected a sequence/,
+        secrets,
+      );
+    });
+
+    test("a second key (rotation) resolves from its own secret: both keys create", async () => {
+      const config = { ...base(), merchant_api_keys: [{ env: "MERCHANT_API_KEY" }, { env: "MERCHANT_API_KEY_NEXT" }] };
+      const secrets = { ...SANDBOX_SECRETS, MERCHANT_API_KEY_NEXT: "the-next-merchant-key-0123" };
+      const worker = await startWorker({ port: 0, config, persistDir: false, secrets, onLog: () => {} });
+      try {
+        for (const key of [KEY, secrets.MERCHANT_API_KEY_NEXT]) {
+          const created = await api.create(worker.url, createBody("paysafe"), key);
+          assert.equal(created.status, 201, JSON.stringify(created.body));
+        }
+        const stranger = await api.create(worker.url, createBody("paysafe"), "the-previous-merchant-key-0");
+        assert.equal(stranger.status, 401);
+      } finally {
+        await worker.mf.dispose();
+      }
+    });
   });
 });
 

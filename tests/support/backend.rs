@@ -56,6 +56,9 @@ pub fn logs() -> String {
 /// The checkout page's origin in these tests (never contacted).
 pub const CHECKOUT: &str = "http://checkout.test";
 
+/// The merchant's server's API key in these tests (`Authorization: Bearer …`).
+pub const MERCHANT_KEY: &str = "test-merchant-key-0123456789";
+
 /// A sandbox, a backend over it, and the store they share across restarts.
 pub struct Harness {
     pub sandbox: RunningSandbox,
