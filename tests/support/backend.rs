@@ -298,9 +298,6 @@ pub async fn confirm_at(url: &str, id: &str, secret: &str, body: &Value) -> (u16
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// The merchant API key of the backends these tests start.
-pub const MERCHANT_KEY: &str = "test-merchant-key-0123456789";
-
 /// The members of a create request (what the merchant's server decides).
 const CREATE_FIELDS: [&str; 9] = [
     "provider",
