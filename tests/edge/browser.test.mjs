@@ -184,14 +184,18 @@ async function checkout(provider, card, display, code) {
     const query = new URLSearchParams({ backend: worker.url, provider, card, display });
     await tab.goto(`${pageOrigin}/?${query}`);
     if (code !== null) {
-      // The issuer's page: in the page's iframe, or the whole page after a redirect.
+      // The issuer's page: in the page's iframe, or the whole page after a redirect; or
+      // the result, when the payment ended before any challenge (then it says why).
       const challenge = await Promise.race([
         tab.waitForSelector("#challenge iframe", { timeout: 15000 }).then((frame) => frame.contentFrame()),
         tab.waitForURL(/\/acs\//, { timeout: 15000 }).then(() => tab.mainFrame()),
+        tab.waitForSelector("#result[data-status]", { state: "attached", timeout: 15000 }).then(() => null),
       ]);
-      await challenge.waitForSelector("#otp", { timeout: 15000 });
-      await challenge.fill("#otp", code);
-      await challenge.click("#submit");
+      if (challenge) {
+        await challenge.waitForSelector("#otp", { timeout: 15000 });
+        await challenge.fill("#otp", code);
+        await challenge.click("#submit");
+      }
     }
     await tab.waitForSelector("#result[data-status]", { state: "attached", timeout: 20000 });
     assert.deepEqual(errors, []);
