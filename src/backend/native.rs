@@ -390,8 +390,7 @@ impl ServeConfig {
         };
         resolve_env(&mut value, env, "")?;
         // serde's message names the field; values (secrets) are not echoed.
-        let config: ServeConfig =
-            serde_json::from_value(value).map_err(|e| super::api::safe_message(&e.to_string()))?;
+        let config: ServeConfig = super::api::parse_config(value)?;
         config.backend().validate()?;
         Ok(config)
     }
@@ -567,6 +566,13 @@ account_id = "89987201"
         assert!(ServeConfig::parse(keyless, false, &|_| None)
             .unwrap_err()
             .contains("merchant_api_keys"));
+        let unbracketed = r#"{"listen":"x","public_url":"http://a","checkout_origins":[],"merchant_api_keys":{"env":"KEY"},"providers":{}}"#;
+        let secret = |_: &str| Some("supersecretvalue1234".to_owned());
+        let error = ServeConfig::parse(unbracketed, false, &secret).unwrap_err();
+        assert!(
+            error.contains("merchant_api_keys") && !error.contains("supersecret"),
+            "{error}"
+        );
         let short = r#"{"listen":"x","public_url":"http://a","checkout_origins":[],"merchant_api_keys":["k12"],"providers":{}}"#;
         let error = ServeConfig::parse(short, false, &|_| None).unwrap_err();
         assert!(
