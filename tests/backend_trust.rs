@@ -220,8 +220,19 @@ async fn what_the_merchant_sends_is_bounded() {
         let answer = h.create(&body).await;
         assert_eq!(code(&answer), (400, expected), "{body}");
     }
-    let at_limit = with("amount", json!((1u64 << 53) - 1));
+    // Each provider's own limit: Paysafe's is 99 999 999 999 minor units.
+    let above_paysafe = with("amount", json!(100_000_000_000u64));
+    let answer = h.create(&above_paysafe).await;
+    assert_eq!(code(&answer), (400, "invalid_amount"));
+    assert!(answer.1["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("paysafe"));
+    let at_limit = with("amount", json!(99_999_999_999u64));
     assert_eq!(h.create(&at_limit).await.0, 201);
+    let mut payroc = with("amount", json!((1u64 << 53) - 1));
+    payroc["provider"] = json!("payroc");
+    assert_eq!(h.create(&payroc).await.0, 201);
 }
 
 #[tokio::test]

@@ -16,7 +16,9 @@ use super::host::{random_hex, Env, Transport};
 use super::http::{Request, Response};
 use super::Backend;
 use crate::emv::{BrowserDetails, ChallengeWindowSize, ServerReadings};
-use crate::payment::{BrowserAction, CardSummary, DisplayMode, PaymentMethod, PaymentStart};
+use crate::payment::{
+    BrowserAction, CardSummary, DisplayMode, PaymentMethod, PaymentStart, ProviderKind,
+};
 use crate::session::{MerchantTerms, Phase, Session};
 use crate::store::{SessionStore, StoreError};
 
@@ -121,6 +123,16 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             return Err(ApiError::bad_request(
                 "invalid_amount",
                 "amount must be above zero and at most 2^53 - 1 (minor units)",
+            ));
+        }
+        if body.amount > provider_max_amount(body.provider) {
+            return Err(ApiError::bad_request(
+                "invalid_amount",
+                format!(
+                    "amount is above {}'s largest amount, {} minor units",
+                    body.provider.as_str(),
+                    provider_max_amount(body.provider)
+                ),
             ));
         }
         if body.currency.len() != 3 || !body.currency.bytes().all(|b| b.is_ascii_uppercase()) {
@@ -481,6 +493,16 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             Err(e) => return Err(ApiError::store(&e)),
         };
         Ok(Response::json(200, &PaymentView::of(&session)))
+    }
+}
+
+/// The largest amount each provider documents (minor units); [`MAX_AMOUNT`] where its
+/// API sets none below it.
+pub fn provider_max_amount(provider: ProviderKind) -> u64 {
+    match provider {
+        ProviderKind::Paysafe => crate::provider::paysafe::MAX_AMOUNT_MINOR,
+        ProviderKind::Bambora => crate::provider::bambora::MAX_AMOUNT_MINOR,
+        ProviderKind::Payroc | ProviderKind::Dlocal => MAX_AMOUNT,
     }
 }
 

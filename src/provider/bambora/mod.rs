@@ -30,6 +30,8 @@ mod outcome;
 mod returns;
 mod wire;
 
+pub use wire::MAX_AMOUNT_MINOR;
+
 #[cfg(test)]
 mod tests;
 

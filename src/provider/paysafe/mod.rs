@@ -31,6 +31,10 @@ use self::wire::{Authenticated, AuthenticationOutcome};
 /// Paysafe's production API.
 pub const PRODUCTION_URL: &str = "https://api.paysafe.com";
 
+/// Paysafe's largest `amount` (minor units), as its authentication and authorization
+/// references give it: `max=99999999999`.
+pub const MAX_AMOUNT_MINOR: u64 = 99_999_999_999;
+
 /// Where the adapter talks to and with which credentials.
 #[derive(Clone, Deserialize)]
 pub struct Config {
