@@ -24,6 +24,8 @@ mod routes;
 #[cfg(all(feature = "edge", target_arch = "wasm32"))]
 pub mod edge;
 #[cfg(feature = "native")]
+pub mod listen;
+#[cfg(feature = "native")]
 pub mod native;
 
 use std::sync::Arc;

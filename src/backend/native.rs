@@ -316,15 +316,11 @@ where
     E: Env + Send + Sync + 'static,
 {
     let url = format!("http://{}", listener.local_addr()?);
-    let app = router_with(backend, limit).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router_with(backend, limit);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
+    let task = tokio::spawn(super::listen::serve(listener, app, async {
+        let _ = rx.await;
+    }));
     Ok(RunningBackend {
         url,
         shutdown: Some(tx),
