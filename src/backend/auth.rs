@@ -137,12 +137,21 @@ mod tests {
         let secret = mint_client_secret("ab", 7);
         assert_eq!(secret, "ab_secret_00000000000000000000000000000007");
         assert!(page(Some(&secret), &secret).is_ok());
-        assert_eq!(page(None, &secret).unwrap_err().code, "missing_client_secret");
+        assert_eq!(
+            page(None, &secret).unwrap_err().code,
+            "missing_client_secret"
+        );
         assert_eq!(
             page(Some("ab_secret_0"), &secret).unwrap_err().code,
             "invalid_client_secret"
         );
-        assert_eq!(page(Some(""), "").unwrap_err().code, "missing_client_secret");
-        assert_eq!(page(Some("x"), "").unwrap_err().code, "invalid_client_secret");
+        assert_eq!(
+            page(Some(""), "").unwrap_err().code,
+            "missing_client_secret"
+        );
+        assert_eq!(
+            page(Some("x"), "").unwrap_err().code,
+            "invalid_client_secret"
+        );
     }
 }

@@ -105,7 +105,9 @@ impl BackendConfig {
             }
         }
         if self.merchant_api_keys.is_empty() {
-            return Err("merchant_api_keys: at least one key is needed to create payments".to_owned());
+            return Err(
+                "merchant_api_keys: at least one key is needed to create payments".to_owned(),
+            );
         }
         if let Some(i) = self
             .merchant_api_keys

@@ -29,11 +29,11 @@ pub mod native;
 use std::sync::Arc;
 
 pub use api::{ApiError, MerchantView, PaymentView};
-pub use payments::{CLIENT_SECRET_HEADER, MAX_AMOUNT, MAX_RETURN_URL};
 pub use config::{BackendConfig, CallPolicy, ProvidersConfig};
 pub use host::{Env, Transport};
 pub use http::{Method, Request, Response};
 pub use pages::COMPLETE_JS;
+pub use payments::{CLIENT_SECRET_HEADER, MAX_AMOUNT, MAX_RETURN_URL};
 pub use providers::{ProviderAdapter, Providers, Registered};
 
 use crate::store::SessionStore;

@@ -459,6 +459,9 @@ account_id = "89987201"
             .contains("merchant_api_keys"));
         let short = r#"{"listen":"x","public_url":"http://a","checkout_origins":[],"merchant_api_keys":["k12"],"providers":{}}"#;
         let error = ServeConfig::parse(short, false, &|_| None).unwrap_err();
-        assert!(error.contains("merchant_api_keys[0]") && !error.contains("k12"), "{error}");
+        assert!(
+            error.contains("merchant_api_keys[0]") && !error.contains("k12"),
+            "{error}"
+        );
     }
 }

@@ -49,7 +49,10 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         if self.providers.get(body.provider).is_none() {
             return Err(ApiError::bad_request(
                 "provider_not_configured",
-                format!("{} is not configured on this backend", body.provider.as_str()),
+                format!(
+                    "{} is not configured on this backend",
+                    body.provider.as_str()
+                ),
             ));
         }
         let session = self.check_create(body)?;
@@ -233,10 +236,18 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             Ok(started) => started,
             Err(_) => return Err(session_over()),
         };
-        if !self.store.swap(&started).await.map_err(|e| ApiError::store(&e))? {
+        if !self
+            .store
+            .swap(&started)
+            .await
+            .map_err(|e| ApiError::store(&e))?
+        {
             // Another confirm won: answer what it did.
             let current = self.load(id).await?.ok_or_else(ApiError::not_found)?;
-            let current = self.settled(current).await.map_err(|e| ApiError::store(&e))?;
+            let current = self
+                .settled(current)
+                .await
+                .map_err(|e| ApiError::store(&e))?;
             return Ok(Response::json(200, &PaymentView::of(&current)));
         }
         tracing::info!(
@@ -478,5 +489,9 @@ fn too_many_attempts() -> ApiError {
 }
 
 fn session_over() -> ApiError {
-    ApiError::new(409, "wrong_state", "this payment can no longer be confirmed")
+    ApiError::new(
+        409,
+        "wrong_state",
+        "this payment can no longer be confirmed",
+    )
 }
