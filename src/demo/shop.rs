@@ -10,6 +10,8 @@
 //! that every sandbox scenario can be tried with any amount. What the page can no longer
 //! do is change the amount of a payment once the shop created it.
 
+use std::time::Duration;
+
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -42,7 +44,11 @@ impl Shop {
     pub fn new(backend_url: &str) -> Shop {
         Shop {
             backend_url: backend_url.trim_end_matches('/').to_owned(),
-            client: reqwest::Client::new(),
+            // A create calls no provider: it answers at once or something is wrong.
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
         }
     }
 
