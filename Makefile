@@ -88,9 +88,13 @@ test-native: setup
 test-wasm: setup
 	@$(ENV) $$CARGO test $(WASM) $(BROWSER) --test emv_vectors --test 'wasm_*'
 
-## test-pkg: node's test runner over tests/*.test.mjs (the npm package as a merchant imports it)
+## test-pkg: node's test runner over tests/*.test.mjs (the npm package as a merchant imports
+## it; the README's server and page halves against a real backend: `serve` + `sandbox`, the
+## debug binary, as test-e2e)
 test-pkg: size
-	@shopt -s nullglob; files=(tests/*.test.mjs); [ $${#files[@]} = 0 ] || node --test "$${files[@]}"
+	@$(ENV) $$CARGO build -q --bin threeds-bridge
+	@shopt -s nullglob; files=(tests/*.test.mjs); [ $${#files[@]} = 0 ] || \
+		THREEDS_BRIDGE_BIN=target/debug/threeds-bridge node --test "$${files[@]}"
 
 ## test-edge: examples/edge-worker in miniflare (the real workerd) against the native sandbox
 ## (the debug binary: test-native has built it already; the sandbox need not be fast here),

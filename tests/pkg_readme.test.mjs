@@ -1,18 +1,35 @@
-// The npm README's example, exactly as written, run as plain ES modules in headless
-// Chromium under the strict CSP the README documents. Only two things are swapped: the
-// bare specifier "threeds-bridge" for the built pkg/ file (what a bundler or an import map
-// would do), and the backend URL for a port where nothing listens, so that the example's
-// own error path runs: pay() rejects with code "network" and the page shows status error.
-// Whole payments against the real backend are the end-to-end suite's.
+// The npm README's two halves, exactly as written. The page example runs as a plain ES
+// module in headless Chromium under the strict CSP the README documents; the server example
+// runs in this Node process as the merchant's server module. Only what a merchant would
+// fill in is swapped: the bare specifier "threeds-bridge" for the built pkg/ file (what a
+// bundler or an import map does), the backend URL, and the API key's environment variable.
+//
+// 1. Against a port where nothing listens: the page example's own error path (pay()
+//    rejects with code "network", the page shows status error), and the timing figures.
+// 2. Against a real backend (`threeds-bridge serve` with the sandbox): the server example
+//    creates the payment, the page example pays it, the server example's keyed read says it
+//    is paid; the key never crosses into the page. Then the README's CORS note: the same
+//    page opened as http://localhost (not a configured origin) gets only "network", and the
+//    backend's log names checkout_origins.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { readFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 
 const root = new URL("../", import.meta.url);
 const readme = await readFile(new URL("pkg/README.md", root), "utf8");
-const example = /## Example\s+```js\n([\s\S]*?)```/.exec(readme)?.[1];
+const pageExample = /### Your checkout page\s+```js\n([\s\S]*?)```/.exec(readme)?.[1];
+const serverExample = /### Your server[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1];
+/** The backend URL the examples are written with. */
+const WRITTEN_BACKEND = "http://127.0.0.1:8080";
+const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--no-first-run"];
 
 function closedPort() {
   return new Promise((resolve) => {
@@ -23,20 +40,53 @@ function closedPort() {
   });
 }
 
-test("the README example runs in Chromium under the documented CSP", async () => {
-  assert.ok(example, "pkg/README.md has a ```js example under ## Example");
-  assert.match(example, /from "threeds-bridge"/);
-  const backend = `http://127.0.0.1:${await closedPort()}`;
-  const app = example
-    .replace('from "threeds-bridge"', 'from "/pkg/threeds_bridge.js"')
-    .replace("http://127.0.0.1:8080", backend);
-  const csp = [
-    "default-src 'none'",
-    "script-src 'self' 'wasm-unsafe-eval'",
-    `connect-src 'self' ${backend}`,
-    `frame-src ${backend}`,
-    `form-action ${backend}`,
-  ].join("; ");
+/** The binary `make test-pkg` built, or the newest one cargo left. */
+function binary() {
+  if (process.env.THREEDS_BRIDGE_BIN) return process.env.THREEDS_BRIDGE_BIN;
+  for (const profile of ["debug", "native", "release"]) {
+    const candidate = fileURLToPath(new URL(`target/${profile}/threeds-bridge`, root));
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error("no threeds-bridge binary: run `make native` or set THREEDS_BRIDGE_BIN");
+}
+
+/** Runs `threeds-bridge ARGS` until `stop()`; resolves once its output matches `ready`. */
+async function run(args, ready) {
+  const child = spawn(binary(), args, { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const match = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start:\n${output}`)), 20_000);
+    const read = (chunk) => {
+      output += chunk;
+      const found = ready.exec(output);
+      if (found) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    };
+    child.stdout.on("data", read);
+    child.stderr.on("data", read);
+    child.on("exit", (code) => reject(new Error(`${args[0]} exited with ${code}:\n${output}`)));
+  });
+  return {
+    match,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGINT");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      if (child.exitCode === null) child.kill("SIGKILL");
+    },
+  };
+}
+
+/**
+ * The merchant's page server, serving what `site` holds when a request comes: the page
+ * under `site.csp`, `site.app` as /app.js, the package from pkg/, and the merchant's
+ * checkout route (POST /checkout answers `await site.checkout()`).
+ */
+async function pageServer(site) {
   const page = '<!doctype html><div id="challenge"></div><div id="result"></div>' +
     '<script type="module" src="/app.js"></script>';
   const types = { js: "text/javascript", wasm: "application/wasm" };
@@ -44,12 +94,17 @@ test("the README example runs in Chromium under the documented CSP", async () =>
     const path = new URL(request.url, "http://x").pathname;
     try {
       if (path === "/") {
-        response.writeHead(200, { "content-type": "text/html", "content-security-policy": csp });
+        response.writeHead(200, { "content-type": "text/html", "content-security-policy": site.csp });
         return response.end(page);
       }
       if (path === "/app.js") {
         response.writeHead(200, { "content-type": types.js });
-        return response.end(app);
+        return response.end(site.app);
+      }
+      if (path === "/checkout" && request.method === "POST") {
+        const answer = await site.checkout();
+        response.writeHead(200, { "content-type": "application/json" });
+        return response.end(JSON.stringify(answer));
       }
       if (path.startsWith("/pkg/") && !path.includes("..")) {
         const body = await readFile(new URL(path.slice(1), root));
@@ -60,20 +115,52 @@ test("the README example runs in Chromium under the documented CSP", async () =>
     response.writeHead(404).end();
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run"],
+  return { server, port: server.address().port };
+}
+
+/** The README's CSP with the backend's (and the issuers') origins filled in. */
+function documentedCsp(backend, issuers = "") {
+  return [
+    "default-src 'none'",
+    "script-src 'self' 'wasm-unsafe-eval'",
+    `connect-src 'self' ${backend}`,
+    `frame-src ${backend} ${issuers}`.trim(),
+    `form-action ${backend} ${issuers}`.trim(),
+  ].join("; ");
+}
+
+function pageApp(backend) {
+  return pageExample
+    .replace('from "threeds-bridge"', 'from "/pkg/threeds_bridge.js"')
+    .replace(WRITTEN_BACKEND, backend);
+}
+
+/** Opens `url` in a fresh page; collects console lines and exceptions. */
+async function open(browser, url) {
+  const tab = await browser.newPage();
+  const console = [];
+  const errors = [];
+  tab.on("console", (message) => console.push(message.text()));
+  tab.on("pageerror", (error) => errors.push(String(error)));
+  await tab.goto(url);
+  await tab.waitForSelector("#result[data-status]", { state: "attached", timeout: 30_000 });
+  return { tab, console, errors };
+}
+
+test("the README page example runs in Chromium under the documented CSP (backend unreachable: its error path)", async () => {
+  assert.ok(pageExample, "pkg/README.md has a ```js example under ### Your checkout page");
+  assert.match(pageExample, /from "threeds-bridge"/);
+  const backend = `http://127.0.0.1:${await closedPort()}`;
+  // What the merchant's checkout route answers: a client secret of the backend's shape.
+  const clientSecret = "0123456789abcdef0123456789abcdef_secret_00112233445566778899aabbccddeeff";
+  const { server, port } = await pageServer({
+    app: pageApp(backend), csp: documentedCsp(backend), checkout: () => ({ clientSecret }),
   });
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
   try {
-    const tab = await browser.newPage();
-    const console = [];
-    tab.on("console", (message) => console.push(message.text()));
-    const errors = [];
-    tab.on("pageerror", (error) => errors.push(String(error)));
-    await tab.goto(`http://127.0.0.1:${server.address().port}/`);
-    await tab.waitForSelector("#result[data-status]", { state: "attached", timeout: 15000 });
+    const { tab, console, errors } = await open(browser, `http://127.0.0.1:${port}/`);
     assert.equal(await tab.getAttribute("#result", "data-status"), "error");
+    assert.equal(await tab.textContent("#result"), "error: network");
     assert.deepEqual(errors, []);
     assert.ok(!console.some((line) => /Content Security Policy|Refused/.test(line)), console.join("\n"));
     // The example logs each event as "type at"; the browser's own network errors are not logs.
@@ -105,5 +192,84 @@ test("the README example runs in Chromium under the documented CSP", async () =>
   } finally {
     await browser.close();
     server.close();
+  }
+});
+
+test("the README's server and page examples pay against a real backend, and the server's read says paid", { timeout: 120_000 }, async () => {
+  assert.ok(serverExample, "pkg/README.md has a ```js example under ### Your server");
+  assert.ok(serverExample.includes(WRITTEN_BACKEND) && serverExample.includes("process.env.THREEDS_BRIDGE_API_KEY"));
+  const folder = await mkdtemp(join(tmpdir(), "threeds-readme-"));
+  const apiKey = `readme-merchant-key-${process.pid}-${Date.now()}`;
+  const running = [];
+  // The page's origin goes into the backend's config, so the page server starts first.
+  const site = {};
+  const { server, port } = await pageServer(site);
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  try {
+    const sandbox = await run(["sandbox", "--port", "0"], /serving (http:\/\/\S+)/);
+    running.push(sandbox);
+    const sandboxUrl = sandbox.match[1];
+    const backendPort = await closedPort();
+    const backend = `http://127.0.0.1:${backendPort}`;
+    const config = join(folder, "backend.json");
+    await writeFile(config, JSON.stringify({
+      listen: `127.0.0.1:${backendPort}`,
+      public_url: backend,
+      checkout_origins: [`http://127.0.0.1:${port}`],
+      merchant_api_keys: [apiKey],
+      store: { kind: "memory" },
+      providers: {
+        paysafe: {
+          base_url: `${sandboxUrl}/paysafe`, api_user: "sandbox-paysafe-user",
+          api_password: "sandbox-paysafe-password", account_id: "89987201",
+        },
+      },
+    }));
+    const serve = await run(["serve", "--config", config], /threeds-bridge serve: /);
+    running.push(serve);
+
+    // The merchant's server: the README's module as written, pointed at this backend.
+    process.env.THREEDS_BRIDGE_API_KEY = apiKey;
+    const serverFile = join(folder, "server.mjs");
+    await writeFile(serverFile, serverExample.replace(WRITTEN_BACKEND, backend));
+    const merchant = await import(pathToFileURL(serverFile).href);
+    let order;
+    Object.assign(site, {
+      app: pageApp(backend),
+      csp: documentedCsp(backend, sandboxUrl),
+      checkout: () => merchant.startCheckout(order),
+    });
+
+    order = { id: `readme-${Date.now()}`, amount: 1234, currency: "USD" };
+    const traffic = [];
+    const context = await browser.newContext();
+    context.on("request", (request) => traffic.push(JSON.stringify([request.headers(), request.postData()])));
+    context.on("response", async (response) => traffic.push(await response.text().catch(() => "")));
+    const tab = await context.newPage();
+    const errors = [];
+    tab.on("pageerror", (error) => errors.push(String(error)));
+    await tab.goto(`http://127.0.0.1:${port}/`);
+    await tab.waitForSelector("#result[data-status]", { state: "attached", timeout: 30_000 });
+    assert.equal(await tab.textContent("#result"), `authorized: 1234 USD, order ${order.id}`);
+    assert.deepEqual(errors, []);
+    assert.ok(order.paymentId, "startCheckout kept the payment's id with the order");
+    assert.equal(await merchant.isPaid(order), true, "the server's keyed read says paid");
+    assert.equal(await merchant.isPaid({ ...order, amount: 1 }), false, "another amount is not this payment");
+    assert.equal(await merchant.isPaid({ ...order, id: "another-order" }), false);
+    assert.ok(traffic.length > 3, "the page's traffic was recorded");
+    assert.ok(!traffic.some((text) => text.includes(apiKey)), "the API key never reaches the page");
+
+    // The README's CORS note: the same page as http://localhost is another origin.
+    order = { id: `readme-localhost-${Date.now()}`, amount: 1234, currency: "USD" };
+    const elsewhere = await open(browser, `http://localhost:${port}/`);
+    assert.equal(await elsewhere.tab.getAttribute("#result", "data-status"), "error");
+    assert.equal(await elsewhere.tab.textContent("#result"), "error: network", "only a network error in the page");
+    const warning = serve.output().split("\n").find((line) => line.includes(`origin=http://localhost:${port}`));
+    assert.match(warning ?? "", /WARN.*checkout_origins/, "the backend's log names the config key to change");
+  } finally {
+    await browser.close();
+    server.close();
+    for (const child of running.reverse()) await child.stop();
+    await rm(folder, { recursive: true, force: true });
   }
 });

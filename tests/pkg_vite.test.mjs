@@ -40,7 +40,7 @@ await init();
 const details = ThreeDSecure.collectBrowserDetails();
 document.body.dataset.colorDepth = String(details.colorDepth);
 new ThreeDSecure({ backendUrl: ${JSON.stringify(backend)} })
-  .pay({ provider: "dlocal", orderId: "vite-1", amount: 1000, currency: "USD",
+  .pay({ clientSecret: "0123456789abcdef0123456789abcdef_secret_00112233445566778899aabbccddeeff",
          paymentMethod: { type: "token", token: "t" } })
   .catch((error) => { document.body.dataset.code = error.code; });
 `);

@@ -1,5 +1,6 @@
 //! Redirect state and forms in headless Chromium: what `resume()` keeps in
-//! `sessionStorage` (and refuses to resume), and forms built from structured fields only.
+//! `sessionStorage` (the client secret, so the payment can be read again after a
+//! full-page return) and refuses to resume, and forms built from structured fields only.
 #![cfg(all(target_arch = "wasm32", feature = "browser"))]
 
 mod wasm_support;
@@ -27,6 +28,7 @@ fn storage() -> web_sys::Storage {
 fn pending(backend: &str) -> Pending {
     Pending {
         session: session(),
+        secret: secret(),
         backend: backend.to_owned(),
     }
 }
@@ -40,25 +42,65 @@ fn state_round_trips_and_clears() {
         !stored.contains("4000"),
         "no card data in storage: {stored}"
     );
+    assert!(
+        stored.contains(SECRET),
+        "the client secret is kept for resume(): {stored}"
+    );
     redirect::clear();
     assert_eq!(redirect::load(), None);
 }
 
 #[wasm_bindgen_test]
 fn malformed_or_stale_state_is_not_resumed() {
+    let now = js_sys::Date::now().to_string();
+    let state = |secret: &str, nonce: &str| {
+        [
+            r#"{"secret":""#,
+            secret,
+            r#"","nonce":""#,
+            nonce,
+            r#"","backend":"http://127.0.0.1:9","savedAt":"#,
+            &now,
+            "}",
+        ]
+        .concat()
+    };
+    storage()
+        .set_item(STORAGE_KEY, &state(SECRET, "n"))
+        .unwrap();
+    let loaded = redirect::load().expect("a well-formed state is resumed");
+    assert_eq!(
+        loaded.session.id,
+        session().id,
+        "the secret names the payment"
+    );
+    assert_eq!(loaded.secret, secret());
+    // The state before client secrets (an id alone) cannot be read any more.
+    let id_only = [
+        r#"{"id":"0123456789abcdef0123456789abcdef","nonce":"n","backend":"http://127.0.0.1:9","savedAt":"#,
+        &now,
+        "}",
+    ]
+    .concat();
     for text in [
-        "not json",
-        "{}",
-        r#"{"id":"../../etc","nonce":"n","backend":"http://127.0.0.1:9","savedAt":0}"#,
-        r#"{"id":"0123456789abcdef0123456789abcdef","nonce":"","backend":"http://127.0.0.1:9","savedAt":1}"#,
+        "not json".to_owned(),
+        "{}".to_owned(),
+        state("../../etc_secret_00112233445566778899aabbccddeeff", "n"),
+        state("0123456789abcdef0123456789abcdef", "n"),
+        state(&SECRET.replace("abcdef", "ABCDEF"), "n"),
+        state(&SECRET.replace("_secret_", "_secrets"), "n"),
+        state(SECRET, ""),
+        id_only,
     ] {
-        storage().set_item(STORAGE_KEY, text).unwrap();
+        storage().set_item(STORAGE_KEY, &text).unwrap();
         assert_eq!(redirect::load(), None, "{text}");
     }
     // Two hours old.
     let old = js_sys::Date::now() - 2.0 * 3600.0 * 1000.0;
     let text = [
-        r#"{"id":"0123456789abcdef0123456789abcdef","nonce":"n","backend":"http://127.0.0.1:9","savedAt":"#,
+        r#"{"secret":""#,
+        SECRET,
+        r#"","nonce":"n","backend":"http://127.0.0.1:9","savedAt":"#,
         &old.to_string(),
         "}",
     ]
@@ -149,4 +191,41 @@ fn only_http_actions_are_submitted() {
         assert_eq!(error.code(), "bad_response", "{action}");
     }
     assert_eq!(count("form"), 0);
+}
+
+#[wasm_bindgen_test]
+async fn resume_after_a_full_page_return_reads_the_payment_with_its_secret() {
+    redirect::save(&pending(BACKEND_ORIGIN));
+    stub_backend(answers(&[
+        (200, authorized_view()),
+        (200, authorized_view()),
+    ]));
+    let options = Object::new();
+    Reflect::set(&options, &"backendUrl".into(), &BACKEND_ORIGIN.into()).unwrap();
+    let tds = ThreeDSecure::new(options.unchecked_into::<ThreeDSecureOptions>()).unwrap();
+    let result = JsFuture::from(tds.resume(None)).await;
+    let calls = stub_calls();
+    unstub_backend();
+    let result = result.unwrap();
+    assert_eq!(
+        calls.length(),
+        2,
+        "the resuming read and the confirming read"
+    );
+    let url = [BACKEND_ORIGIN, "/v1/payments/", session().id.as_str()].concat();
+    for call in calls.iter() {
+        assert_eq!(member(&call, "method").as_string().as_deref(), Some("GET"));
+        assert_eq!(member(&call, "url").as_string(), Some(url.clone()));
+        let header = member(&member(&call, "headers"), "x-client-secret");
+        assert_eq!(header.as_string().as_deref(), Some(SECRET));
+    }
+    assert_eq!(
+        member(&result, "status").as_string().as_deref(),
+        Some("authorized")
+    );
+    assert_eq!(
+        member(&result, "orderId").as_string().as_deref(),
+        Some("order-42")
+    );
+    assert_eq!(redirect::load(), None, "finished: nothing left to resume");
 }

@@ -1,6 +1,8 @@
 // The demo checkout: a merchant's page using the threeds-bridge npm package exactly as
 // the package's README shows, plus panels that show what happened (progress events,
-// the result, and the backend's calls to the provider sandbox).
+// the result, and the backend's calls to the provider sandbox). The shop's server
+// (POST /shop/checkout, src/demo/shop.rs) creates each payment with the merchant's API
+// key; this page gets only the client secret and confirms with it.
 import init, { ThreeDSecure } from "/pkg/threeds_bridge.js";
 import { CARDS } from "/cards.js";
 
@@ -14,14 +16,7 @@ const RESULT_ATTRIBUTES = ["status", "eci", "transStatus", "liabilityShift", "pa
 /** Each provider's usual currency in the sandbox (Bambora's merchant settles in CAD only). */
 const PROVIDER_CURRENCY = { payroc: "USD", dlocal: "BRL", paysafe: "USD", bambora: "CAD" };
 
-let orderId = "";
 let paying = false;
-
-function newOrder() {
-  const random = crypto.getRandomValues(new Uint32Array(2));
-  orderId = `demo-${Date.now().toString(36)}-${random[0].toString(36)}${random[1].toString(36)}`;
-  $("order-id").value = orderId;
-}
 
 function fillCards() {
   const preset = $("card-preset");
@@ -121,7 +116,9 @@ function showResult(pending, result) {
     ["Error code", result.error?.code],
     ["Provider code", result.error?.providerCode],
     ["Provider message", result.error?.providerMessage],
-    ["Order", pending.orderId],
+    ["Amount (minor units)", result.amount],
+    ["Currency", result.currency],
+    ["Order", result.orderId],
   ];
   const list = document.createElement("dl");
   for (const [name, value] of rows) {
@@ -135,7 +132,7 @@ function showResult(pending, result) {
   element.replaceChildren(list);
   element.className = `status-${result.status}`;
   const data = element.dataset;
-  data.orderId = pending.orderId;
+  data.orderId = result.orderId ?? "";
   data.eci = result.eci ?? "";
   data.transStatus = result.transStatus ?? "";
   data.liabilityShift = String(Boolean(result.liabilityShift));
@@ -158,8 +155,9 @@ function showFailure(pending, error) {
 async function showExchanges(pending) {
   const body = $("exchanges").tBodies[0];
   body.replaceChildren();
-  const query = new URLSearchParams({ provider: pending.provider, orderId: pending.orderId });
-  const response = await fetch(`/demo/exchanges?${query}`);
+  if (!pending.clientSecret) return; // the shop never created the payment
+  // The panel shows a payment's calls only to the holder of its client secret.
+  const response = await fetch("/demo/exchanges", { headers: { "x-client-secret": pending.clientSecret } });
   if (!response.ok) return;
   const { exchanges } = await response.json();
   for (const exchange of exchanges) {
@@ -198,30 +196,47 @@ function bridge(pending) {
   });
 }
 
-function paymentRequest(pending) {
-  const amount = Number.parseInt($("amount").value, 10);
+/** The cart as the demo form describes it; the shop's server turns it into a payment. */
+function cart(pending) {
   return {
     provider: pending.provider,
-    orderId: pending.orderId,
-    amount,
+    amount: Number.parseInt($("amount").value, 10),
     currency: $("currency").value,
-    description: "threeds-bridge demo",
-    paymentMethod: {
-      type: "card",
-      number: $("card-number").value.replace(/\s+/g, ""),
-      expiryMonth: Number.parseInt($("expiry-month").value, 10),
-      expiryYear: Number.parseInt($("expiry-year").value, 10),
-      cvv: $("cvv").value,
-      holderName: $("holder-name").value,
-    },
     payer: {
       name: $("holder-name").value,
       email: $("payer-email").value,
       document: $("payer-document").value,
       country: $("payer-country").value.toUpperCase(),
     },
-    returnUrl: `${location.origin}/?returned=1`,
   };
+}
+
+/** How the cardholder pays: all the page adds to the payment the shop created. */
+function paymentMethod() {
+  return {
+    type: "card",
+    number: $("card-number").value.replace(/\s+/g, ""),
+    expiryMonth: Number.parseInt($("expiry-month").value, 10),
+    expiryYear: Number.parseInt($("expiry-year").value, 10),
+    cvv: $("cvv").value,
+    holderName: $("holder-name").value,
+  };
+}
+
+/** The shop's server creates the payment (with its API key) and answers its client secret. */
+async function checkout(pending) {
+  const response = await fetch("/shop/checkout", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(cart(pending)),
+  });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    throw Object.assign(new Error(answer.error?.message ?? `the shop answered ${response.status}`), {
+      code: answer.error?.code ?? "shop_unavailable",
+    });
+  }
+  return answer;
 }
 
 async function finish(pending, outcome) {
@@ -230,7 +245,6 @@ async function finish(pending, outcome) {
   sessionStorage.removeItem(PENDING_KEY);
   paying = false;
   $("pay").disabled = false;
-  newOrder();
   await showExchanges(pending);
 }
 
@@ -240,7 +254,6 @@ async function fail(pending, error) {
   sessionStorage.removeItem(PENDING_KEY);
   paying = false;
   $("pay").disabled = false;
-  newOrder();
   await showExchanges(pending);
 }
 
@@ -252,15 +265,18 @@ async function pay(event) {
   const pending = {
     provider: $("provider").value,
     mode: $("mode").value,
-    orderId,
+    clientSecret: null,
     startedAt: Date.now(),
     events: [],
   };
   clearResult();
   $("exchanges").tBodies[0].replaceChildren();
-  record(pending, `Pay: ${pending.provider}, ${pending.mode}, order ${pending.orderId}`);
+  record(pending, `Pay: ${pending.provider}, ${pending.mode}`);
   try {
-    await finish(pending, await bridge(pending).pay(paymentRequest(pending)));
+    const { id, clientSecret } = await checkout(pending);
+    pending.clientSecret = clientSecret; // kept (this tab only) for the panel after a redirect
+    record(pending, `the shop created payment ${id}`);
+    await finish(pending, await bridge(pending).pay({ clientSecret, paymentMethod: paymentMethod() }));
   } catch (error) {
     await fail(pending, error);
   }
@@ -295,8 +311,6 @@ async function resume(pending) {
 
 async function main() {
   fillCards();
-  newOrder();
-  $("new-order").addEventListener("click", newOrder);
   $("provider").addEventListener("change", () => {
     $("currency").value = PROVIDER_CURRENCY[$("provider").value] ?? "USD";
   });

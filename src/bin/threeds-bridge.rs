@@ -37,6 +37,8 @@ DEMO OPTIONS:
     --root DIR                       the repository with www/ and pkg/ (default: the current
                                      directory if it has www/, else the source checkout)
     --database FILE                  the sessions' SQLite file (default ROOT/target/demo/sessions.sqlite3)
+    The demo prints its URLs and its merchant API key (demo-merchant-key: sandbox only),
+    the key its shop creates payments with: POST /v1/payments, Authorization: Bearer <key>.
 
 Runs until Ctrl-C. See docs/sandbox.md and docs/demo.md.
 ";

@@ -1,6 +1,8 @@
-//! The backend's HTTP API (api.md) over the global `fetch`. JSON goes through the page's
-//! own `JSON`, not serde_json, and `fetch` is bound directly (no HTTP client crate), to
-//! keep the module small.
+//! The page's calls of the backend's HTTP API (docs/openapi.yaml): confirm a payment,
+//! report its 3DS Method, read its page view. Each call is one payment's and presents its
+//! client secret. JSON goes through the page's own `JSON`, not serde_json, and the global
+//! `fetch` is called from dom.js (`backendFetch`; no HTTP client crate), to keep the
+//! module small.
 //!
 //! Every call can be aborted (the payment's AbortSignal) and has a deadline. A JSON
 //! rejection `{"error": {"code", "message"}}` becomes a [`BridgeError`] with the backend's
@@ -11,8 +13,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, Url};
 
-use super::dom::{aborted, bound_method, number, parse_json, signal, text, Listener, Timer};
-use super::view::{PaymentView, SessionId};
+use super::dom::{aborted, bound_method, fetch, number, parse_json, signal, text, Listener, Timer};
+use super::view::{ClientSecret, PaymentView};
 use super::BridgeError;
 use crate::emv::ThreeDsCompInd;
 
@@ -25,10 +27,6 @@ const TIMEOUT_REASON: &str = "threeds-bridge:timeout";
 
 #[wasm_bindgen]
 extern "C" {
-    /// The global `fetch` (window or worker).
-    #[wasm_bindgen(js_name = fetch)]
-    fn fetch(url: &str, init: &Object) -> Promise;
-
     type Response;
     #[wasm_bindgen(method)]
     fn text(this: &Response) -> Promise;
@@ -72,44 +70,54 @@ impl Backend {
         &self.base
     }
 
-    /// `POST /v1/payments` with the request as the page built it.
-    pub async fn start(
+    /// `POST /v1/payments/{id}/confirm` with the request as the page built it (it
+    /// carries the client secret).
+    pub async fn confirm(
         &self,
+        secret: &ClientSecret,
         request: &Object,
         abort: &AbortSignal,
     ) -> Result<PaymentView, BridgeError> {
         let body = json_text(request)?;
-        let url = [&self.base, "/v1/payments"].concat();
-        self.send(&url, Some(body), abort).await
+        self.send(secret, "/confirm", body, abort).await
     }
 
-    /// `GET /v1/payments/{id}`.
+    /// `GET /v1/payments/{id}`: the page's view of its payment.
     pub async fn read(
         &self,
-        id: &SessionId,
+        secret: &ClientSecret,
         abort: &AbortSignal,
     ) -> Result<PaymentView, BridgeError> {
-        let url = [&self.base, "/v1/payments/", id.as_str()].concat();
-        self.send(&url, None, abort).await
+        self.send(secret, "", JsValue::UNDEFINED, abort).await
     }
 
     /// `POST /v1/payments/{id}/method` with how the 3DS Method went.
     pub async fn report_method(
         &self,
-        id: &SessionId,
+        secret: &ClientSecret,
         completion: ThreeDsCompInd,
         abort: &AbortSignal,
     ) -> Result<PaymentView, BridgeError> {
-        let url = [&self.base, "/v1/payments/", id.as_str(), "/method"].concat();
-        let body = ["{\"completion\":\"", completion.as_str(), "\"}"].concat();
-        self.send(&url, Some(body.into()), abort).await
+        // Both values are checked ASCII (hex, `_`, one letter): nothing to escape.
+        let body = [
+            "{\"clientSecret\":\"",
+            secret.as_str(),
+            "\",\"completion\":\"",
+            completion.as_str(),
+            "\"}",
+        ]
+        .concat();
+        self.send(secret, "/method", body.into(), abort).await
     }
 
-    /// A `POST` of the JSON `body`, or a `GET` without one.
+    /// A `POST` of the JSON `body` to `/v1/payments/{id}{path}`, or a `GET` when `body`
+    /// is undefined; either way with `X-Client-Secret` (what the reads need; the POSTs
+    /// carry the secret in their bodies as well, as the API asks).
     async fn send(
         &self,
-        url: &str,
-        body: Option<JsValue>,
+        secret: &ClientSecret,
+        path: &str,
+        body: JsValue,
         abort: &AbortSignal,
     ) -> Result<PaymentView, BridgeError> {
         if aborted(abort) {
@@ -125,18 +133,6 @@ impl Backend {
             .ok_or_else(unsupported)?;
         let _deadline = Timer::new(REQUEST_TIMEOUT_MS, &expire)?;
         let timed_out = || text(&signal(&controller), "reason").as_deref() == Some(TIMEOUT_REASON);
-        let init = Object::new();
-        let set = |key: &str, value: &JsValue| {
-            let _ = Reflect::set(&init, &key.into(), value);
-        };
-        set("signal", &signal(&controller));
-        if let Some(body) = body {
-            let headers = Object::new();
-            let _ = Reflect::set(&headers, &"content-type".into(), &"application/json".into());
-            set("method", &"POST".into());
-            set("headers", &headers);
-            set("body", &body);
-        }
         let interrupted = |network: &'static str| {
             if timed_out() {
                 BridgeError::new(BridgeError::TIMEOUT, "the backend did not answer in time")
@@ -146,10 +142,12 @@ impl Backend {
                 BridgeError::new(BridgeError::NETWORK, network)
             }
         };
-        let response: Response = JsFuture::from(fetch(url, &init))
-            .await
-            .map_err(|_| interrupted("the backend could not be reached"))?
-            .unchecked_into();
+        let url = [&self.base, "/v1/payments/", secret.id(), path].concat();
+        let response: Response =
+            JsFuture::from(fetch(&url, secret.as_str(), &body, &signal(&controller)))
+                .await
+                .map_err(|_| interrupted("the backend could not be reached"))?
+                .unchecked_into();
         let status = number(&response, "status").unwrap_or(0.0);
         // The text stays a JavaScript string: JSON.parse reads it where it is.
         let text = JsFuture::from(response.text())

@@ -1,7 +1,9 @@
-// DOM building for the checkout-page module (bundled into the package's glue). It makes
-// the elements the Rust side asks for, from values that side has already checked: sizes
-// from the EMV window size, http(s) form actions, field names and values set as attribute
-// values (never markup). No decisions and no listeners here; removal is Rust's (Drop).
+// The checkout-page module's JavaScript (bundled into the package's glue): the elements
+// the Rust side asks for, from values that side has already checked (sizes from the EMV
+// window size, http(s) form actions, field names and values set as attribute values,
+// never markup); the backend `fetch`; two result shapes. Here because each is smaller
+// written in JavaScript than built from Rust member by member (docs/browser.md, Size).
+// No decisions and no listeners here; removal is Rust's (Drop).
 
 // Styles go through the CSSOM: a page CSP without 'unsafe-inline' blocks style attributes.
 function el(doc, tag, attrs, parent) {
@@ -61,4 +63,31 @@ export function postForm(doc, action, target, fields) {
 // The page's window, or undefined outside a page (a worker has no DOM to work with).
 export function pageWindow() {
   return typeof window === "object" ? window : undefined;
+}
+
+// The final result as the page gets it: the backend's `result` with the payment's id,
+// amount, currency and order id from its view (values the Rust side read as one payment's).
+export function describePayment(result, view) {
+  result.paymentId = view.id;
+  result.amount = view.amount;
+  result.currency = view.currency;
+  result.orderId = view.orderId;
+}
+
+// A backend call: the global `fetch` with the payment's client secret, a JSON POST of
+// `body`, or a GET when there is none.
+export function backendFetch(url, secret, body, signal) {
+  const headers = { "x-client-secret": secret };
+  if (body) headers["content-type"] = "application/json";
+  return fetch(url, { method: body ? "POST" : "GET", headers, body, signal });
+}
+
+// The result of a payment the page gave up on while the backend had none (`paymentId`
+// null when the backend never answered).
+export function cancelledResult(paymentId = null) {
+  return {
+    status: "cancelled", paymentId, amount: null, currency: null, orderId: null,
+    providerPaymentId: null, threeDsVersion: null, transStatus: null, eci: null,
+    liabilityShift: false, error: { code: "challenge_cancelled" },
+  };
 }

@@ -272,6 +272,20 @@ extern "C" {
         container: Option<&Element>,
     ) -> Result<Element, JsValue>;
 
+    /// Adds the view's `id` (as `paymentId`), `amount`, `currency` and `orderId` to `result`.
+    #[wasm_bindgen(js_name = describePayment)]
+    pub fn describe_payment(result: &js_sys::Object, view: &JsValue);
+
+    /// The global `fetch` (page or worker) of a backend call: with `X-Client-Secret:
+    /// secret`, a JSON `POST` of `body`, or a `GET` when `body` is undefined.
+    #[wasm_bindgen(js_name = backendFetch)]
+    pub fn fetch(url: &str, secret: &str, body: &JsValue, signal: &AbortSignal) -> Promise;
+
+    /// The result of a payment the page gave up on while the backend had none:
+    /// `cancelled`, `challenge_cancelled`, every backend member `null`.
+    #[wasm_bindgen(js_name = cancelledResult)]
+    pub fn cancelled_result(payment_id: Option<&str>) -> JsValue;
+
     /// `window`, where the module runs in a page.
     #[wasm_bindgen(js_name = pageWindow)]
     fn page_window() -> Option<Window>;

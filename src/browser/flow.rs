@@ -1,5 +1,6 @@
-//! One payment from start to a backend-confirmed result: start it, follow the backend's
-//! next steps (Method, challenge, redirect) until it is final, then read it once more.
+//! One payment from confirm to a backend-confirmed result: confirm the payment the
+//! merchant's server created (its client secret names it), follow the backend's next
+//! steps (Method, challenge, redirect) until it is final, then read it once more.
 //!
 //! The result the page receives is always the backend's. The one exception is a payment
 //! the page itself gave up on (`cancel()`, the AbortSignal, the close button) while the
@@ -16,7 +17,7 @@ use super::events::{Events, Progress};
 use super::messages::Expected;
 use super::method::{self, MethodEnd};
 use super::redirect::{self, Pending};
-use super::view::{PaymentView, Session, Stage};
+use super::view::{ClientSecret, PaymentView, Session, Stage};
 use super::{details, BridgeError};
 use crate::emv::ChallengeWindowSize;
 use crate::payment::{BrowserAction, DisplayMode, PaymentStatus};
@@ -37,7 +38,7 @@ pub struct Settings {
 
 /// What the page asked for.
 pub enum Start {
-    /// `pay(request)`.
+    /// `pay({clientSecret, paymentMethod})`.
     Pay(JsValue),
     /// `resume()`.
     Resume,
@@ -61,10 +62,10 @@ pub async fn run(
     start: Start,
     abort: &AbortSignal,
 ) -> Result<JsValue, BridgeError> {
-    let end = match start {
+    let (secret, end) = match start {
         Start::Pay(request) => pay(settings, &request, abort).await?,
         Start::Resume => match resume(settings, abort).await? {
-            Some(end) => end,
+            Some(found) => found,
             None => return Ok(JsValue::NULL),
         },
     };
@@ -78,7 +79,7 @@ pub async fn run(
     // The result is always the backend's when it has one: a cancel or a timeout that
     // came just after the ACS answered still ends with the backend's result.
     let read = match &session {
-        Some(session) => Some(finish(settings, session).await),
+        Some(session) => Some(finish(settings, &secret, session).await),
         None => None,
     };
     match (end, read) {
@@ -92,33 +93,41 @@ pub async fn run(
     }
 }
 
-/// `pay(request)`: start the payment and follow it.
+/// `pay(request)`: confirm the payment and follow it.
 async fn pay(
     settings: &Settings,
     request: &JsValue,
     abort: &AbortSignal,
-) -> Result<End, BridgeError> {
-    let body = start_request(settings, request)?;
+) -> Result<(ClientSecret, End), BridgeError> {
+    let (secret, body) = confirm_request(settings, request)?;
     settings.events.emit(Progress::Authorizing);
-    let view = match settings.backend.start(&body, abort).await {
-        Err(error) if error.code() == BridgeError::ABORTED => return Ok(End::Cancelled(None)),
+    let view = match settings.backend.confirm(&secret, &body, abort).await {
+        Err(error) if error.code() == BridgeError::ABORTED => {
+            return Ok((secret, End::Cancelled(None)))
+        }
         other => other?,
     };
     redirect::save(&Pending {
         session: view.session.clone(),
+        secret: secret.clone(),
         backend: settings.backend.base().to_owned(),
     });
-    follow(settings, view, abort).await
+    let end = follow(settings, &secret, view, abort).await?;
+    Ok((secret, end))
 }
 
 /// `resume()`: follows the payment kept in `sessionStorage`; `None` when there is none
 /// for this backend.
-async fn resume(settings: &Settings, abort: &AbortSignal) -> Result<Option<End>, BridgeError> {
+async fn resume(
+    settings: &Settings,
+    abort: &AbortSignal,
+) -> Result<Option<(ClientSecret, End)>, BridgeError> {
     let Some(pending) = redirect::load().filter(|p| p.backend == settings.backend.base()) else {
         return Ok(None);
     };
     settings.events.emit(Progress::Authorizing);
-    let view = match settings.backend.read(&pending.session.id, abort).await {
+    let secret = pending.secret;
+    let view = match settings.backend.read(&secret, abort).await {
         Ok(view) if view.session == pending.session => view,
         Ok(_) => {
             return Err(BridgeError::bad_response(
@@ -126,7 +135,7 @@ async fn resume(settings: &Settings, abort: &AbortSignal) -> Result<Option<End>,
             ))
         }
         Err(error) if error.code() == BridgeError::ABORTED => {
-            return Ok(Some(End::Cancelled(Some(pending.session))))
+            return Ok(Some((secret, End::Cancelled(Some(pending.session)))))
         }
         Err(error) => {
             if error.code() == "not_found" {
@@ -135,19 +144,24 @@ async fn resume(settings: &Settings, abort: &AbortSignal) -> Result<Option<End>,
             return Err(error);
         }
     };
-    follow(settings, view, abort).await.map(Some)
+    let end = follow(settings, &secret, view, abort).await?;
+    Ok(Some((secret, end)))
 }
 
-/// The request the backend gets: the merchant's members, plus what the module owns.
-fn start_request(settings: &Settings, request: &JsValue) -> Result<Object, BridgeError> {
-    let request = request
-        .dyn_ref::<Object>()
-        .filter(|_| !request.is_function())
+/// The confirm the backend gets: the page's members (`clientSecret`, `paymentMethod`;
+/// anything else is the backend's to refuse), plus what the module owns.
+fn confirm_request(
+    settings: &Settings,
+    request: &JsValue,
+) -> Result<(ClientSecret, Object), BridgeError> {
+    // Not an object, or no well-formed secret: nothing to confirm.
+    let secret = dom::text(request, "clientSecret")
+        .and_then(|text| ClientSecret::parse(&text))
         .ok_or(BridgeError::invalid_options(
-            "the payment request must be an object",
+            "clientSecret is missing or malformed",
         ))?;
     let window = dom::window()?;
-    let body = Object::assign(&Object::new(), request);
+    let body = Object::assign(&Object::new(), request.unchecked_ref());
     let browser = details::collect(&details::read_page(&window))?;
     settings.events.emit(Progress::BrowserDetails);
     let size = match settings.display {
@@ -168,11 +182,9 @@ fn start_request(settings: &Settings, request: &JsValue) -> Result<Object, Bridg
     set("display", display_name(settings.display).into());
     set("windowSize", size.as_str().into());
     set("checkoutOrigin", origin.into());
-    let return_url = Reflect::get(request, &"returnUrl".into())
-        .ok()
-        .and_then(|u| u.as_string());
-    set("returnUrl", return_url.unwrap_or(page).into());
-    Ok(body)
+    // Taken only if the merchant's server set none when it created the payment.
+    set("returnUrl", page.into());
+    Ok((secret, body))
 }
 
 fn display_name(display: DisplayMode) -> &'static str {
@@ -185,6 +197,7 @@ fn display_name(display: DisplayMode) -> &'static str {
 /// Follows the backend's next steps until the payment is final.
 async fn follow(
     settings: &Settings,
+    secret: &ClientSecret,
     mut view: PaymentView,
     abort: &AbortSignal,
 ) -> Result<End, BridgeError> {
@@ -206,7 +219,7 @@ async fn follow(
                         events.emit(Progress::Authorizing);
                         settings
                             .backend
-                            .report_method(&session.id, completion, abort)
+                            .report_method(secret, completion, abort)
                             .await
                     }
                     MethodEnd::Cancelled => return Ok(End::Cancelled(Some(session))),
@@ -225,7 +238,7 @@ async fn follow(
                     Outcome::Completed => {
                         events.emit(Progress::ChallengeCompleted);
                         events.emit(Progress::Authorizing);
-                        settings.backend.read(&session.id, abort).await
+                        settings.backend.read(secret, abort).await
                     }
                     Outcome::Cancelled => return Ok(End::Cancelled(Some(session))),
                     Outcome::TimedOut => return Ok(End::TimedOut(session)),
@@ -255,22 +268,20 @@ async fn follow(
     ))
 }
 
-/// The confirming read: the page's result is what `GET /v1/payments/{id}` says.
-async fn finish(settings: &Settings, session: &Session) -> Result<JsValue, BridgeError> {
+/// The confirming read: the page's result is what `GET /v1/payments/{id}` says, with
+/// the payment's id, amount, currency and order id (the merchant's server set them).
+async fn finish(
+    settings: &Settings,
+    secret: &ClientSecret,
+    session: &Session,
+) -> Result<JsValue, BridgeError> {
     let never = AbortController::new()
         .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "no AbortController"))?;
-    let view = settings
-        .backend
-        .read(&session.id, &dom::signal(&never))
-        .await?;
+    let view = settings.backend.read(secret, &dom::signal(&never)).await?;
     match view.stage {
         Stage::Final(result) if view.session == *session => {
             redirect::clear();
-            let _ = Reflect::set(
-                &result.value,
-                &"paymentId".into(),
-                &session.id.as_str().into(),
-            );
+            dom::describe_payment(&result.value, &view.body);
             settings.events.emit(Progress::Done(result.status));
             Ok(result.value.into())
         }
@@ -284,26 +295,11 @@ async fn finish(settings: &Settings, session: &Session) -> Result<JsValue, Bridg
 /// the close button): the payment ends here as `cancelled`, and the backend's session
 /// runs out on its own.
 fn cancelled(settings: &Settings, session: Option<&Session>) -> JsValue {
-    let result = Object::new();
-    let set = |key: &str, value: JsValue| {
-        let _ = Reflect::set(&result, &key.into(), &value);
-    };
-    let error = Object::new();
-    let _ = Reflect::set(&error, &"code".into(), &"challenge_cancelled".into());
-    set("status", "cancelled".into());
-    set(
-        "paymentId",
-        session.map_or(JsValue::NULL, |s| s.id.as_str().into()),
-    );
-    for key in ["providerPaymentId", "threeDsVersion", "transStatus", "eci"] {
-        set(key, JsValue::NULL);
-    }
-    set("liabilityShift", false.into());
-    set("error", error.into());
+    let result = dom::cancelled_result(session.map(|s| s.id.as_str()));
     settings
         .events
         .emit(Progress::Done(PaymentStatus::Cancelled));
-    result.into()
+    result
 }
 
 /// Leaves the page for a full-page step; `resume()` finishes after the return. The

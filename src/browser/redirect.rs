@@ -1,17 +1,19 @@
 //! Full-page redirects, and the state that lets `resume()` finish after one.
 //!
-//! The session's id and nonce (and which backend) are kept in `sessionStorage` from the
-//! moment the backend created the session until the result is final, so a redirect, a
-//! reload or an app switch does not lose the payment. `sessionStorage` is this origin's
-//! and this tab's: another site cannot plant a session here, and `resume()` still reads
-//! the result from the backend, never from storage.
+//! The payment's client secret (which names it: the id is its first part), the session's
+//! nonce and which backend are kept in `sessionStorage` from the moment the backend
+//! confirmed the payment until the result is final, so a redirect, a reload or an app
+//! switch does not lose the payment: `resume()` reads it again with the secret.
+//! `sessionStorage` is this origin's and this tab's: another site can neither read the
+//! secret nor plant a session here, and `resume()` still reads the result from the
+//! backend, never from storage.
 
 use js_sys::{Date, Object, Reflect, JSON};
 use wasm_bindgen::JsValue;
 use web_sys::Storage;
 
 use super::dom::{parse_json, session_storage, submit_form, FormTarget};
-use super::view::{Session, SessionId};
+use super::view::{ClientSecret, Session};
 use super::BridgeError;
 use crate::emv::FormPost;
 
@@ -25,6 +27,8 @@ pub const MAX_AGE_MS: f64 = 60.0 * 60.0 * 1000.0;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
     pub session: Session,
+    /// What every read of this payment presents; names the same payment as `session`.
+    pub secret: ClientSecret,
     /// The backend's base URL; `resume()` only continues with the same backend.
     pub backend: String,
 }
@@ -40,7 +44,7 @@ pub fn save(pending: &Pending) {
     let set = |key: &str, value: JsValue| {
         let _ = Reflect::set(&state, &key.into(), &value);
     };
-    set("id", pending.session.id.as_str().into());
+    set("secret", pending.secret.as_str().into());
     set("nonce", pending.session.nonce.as_str().into());
     set("backend", pending.backend.as_str().into());
     set("savedAt", Date::now().into());
@@ -60,11 +64,10 @@ pub fn load() -> Option<Pending> {
         clear();
         return None;
     }
+    let secret = ClientSecret::parse(&text("secret")?)?;
     Some(Pending {
-        session: Session {
-            id: SessionId::parse(&text("id")?)?,
-            nonce: text("nonce").filter(|n| !n.is_empty())?,
-        },
+        session: secret.session(text("nonce").filter(|n| !n.is_empty())?),
+        secret,
         backend: text("backend")?,
     })
 }

@@ -27,24 +27,18 @@ export type PaymentMethod =
   | { type: "card"; number: string; expiryMonth: number; expiryYear: number; cvv: string; holderName: string }
   | { type: "token"; token: string };
 
-/** What `pay()` asks the backend to start (named apart from the DOM's `PaymentRequest`).
- * The module adds `browser`, `display`, `windowSize`, `checkoutOrigin` and (unless given)
- * `returnUrl`. */
+/** What `pay()` confirms (named apart from the DOM's `PaymentRequest`). The merchant's
+ * server created the payment (`POST /v1/payments` with its API key: provider, order,
+ * amount, currency, payer) and handed the page its `clientSecret`; the page adds only
+ * how to pay. The module adds `browser`, `display`, `windowSize`, `checkoutOrigin` and
+ * `returnUrl` (this page's URL; a `returnUrl` the server set at create wins). Any other
+ * member goes to the backend as is, which refuses what the page may not set
+ * (`amount`, `currency`, `orderId`, `provider`, … → `field_not_allowed`). */
 export interface PayRequest {
-  provider: "payroc" | "dlocal" | "paysafe" | "bambora";
-  orderId: string;
-  /** Minor units. */
-  amount: number;
-  currency: string;
-  description?: string;
+  /** `{32 hex}_secret_{32 hex}`, as `POST /v1/payments` answered your server; anything
+   * else rejects with `invalid_options` before any request. */
+  clientSecret: string;
   paymentMethod: PaymentMethod;
-  payer?: { name?: string; email?: string; document?: string; country?: string };
-  challengePreference?: "no_preference" | "requested" | "mandated";
-  /** Where a full-page redirect comes back to (default: this page's URL). */
-  returnUrl?: string;
-  externalAuthentication?: {
-    version: string; transStatus: string; eci: string; cavv: string; xid?: string; dsTransactionId?: string;
-  };
 }
 
 export interface PayOptions {
@@ -55,8 +49,15 @@ export interface PayOptions {
 /** The backend-confirmed result (or a local `cancelled` when the page gave up first). */
 export interface PaymentResult {
   status: "authorized" | "declined" | "failed" | "cancelled" | "error";
-  /** The backend's session id. */
+  /** The backend's payment id (`null` only when the page gave up before the backend answered). */
   paymentId: string | null;
+  /** What the merchant's server created the payment with (minor units), to show the
+   * cardholder. `null` only in a local `cancelled` result (the page gave up while the
+   * backend had no result yet). Fulfil an order from your server's own read of the
+   * payment, never from these. */
+  amount: number | null;
+  currency: string | null;
+  orderId: string | null;
   providerPaymentId: string | null;
   threeDsVersion: string | null;
   transStatus: string | null;
@@ -99,7 +100,8 @@ export interface BrowserDetails {
 }
 
 /** How `pay()`, `resume()` and the constructor fail: an Error with a stable code —
- * the backend's codes (`duplicate_payment`, `not_found`, `wrong_state`, …) plus
+ * the backend's codes (`invalid_client_secret`, `field_not_allowed`, `too_many_attempts`,
+ * `not_found`, `origin_not_allowed`, …) plus
  * `network`, `timeout`, `aborted`, `bad_response`, `invalid_options`, `busy`, `unsupported`,
  * and the EMV codes `invalid_field` / `missing_field` when the page's own readings break a rule. */
 export interface ThreeDSecureError extends Error {

@@ -1,5 +1,6 @@
 //! The backend's Payment view (api.md), parsed at the edge into what the flow needs:
-//! the session's id and nonce, the browser's next action, or the final result.
+//! the session's id and nonce, the browser's next action, or the final result; and the
+//! payment's client secret, which names the payment and authorises the page's calls.
 //!
 //! The next action becomes the project's own [`BrowserAction`]; the form inside it is
 //! [`FormPost`] through its serde shape. The result stays the backend's object (the page
@@ -29,6 +30,49 @@ impl SessionId {
     }
 }
 
+/// The client secret the merchant's server got from `POST /v1/payments` and handed the
+/// page: `{32-hex id}_secret_{32 hex}`. The id is the part before `_secret_`. Debug shows
+/// the id only: the secret is never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientSecret(String);
+
+impl ClientSecret {
+    /// The secret when it has the backend's shape, lowercase hex as the backend mints it
+    /// (a typo or an id alone fails here, not at the backend).
+    pub fn parse(text: &str) -> Option<ClientSecret> {
+        let bytes = text.as_bytes();
+        let hex = |part: &[u8]| part.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        let shaped = bytes.len() == 72
+            && hex(&bytes[..32])
+            && bytes[32..40] == *b"_secret_"
+            && hex(&bytes[40..]);
+        shaped.then(|| ClientSecret(text.to_owned()))
+    }
+
+    /// The payment's id: the part before `_secret_`.
+    pub fn id(&self) -> &str {
+        &self.0[..32]
+    }
+
+    /// The session the secret names (its nonce comes from the backend).
+    pub fn session(&self, nonce: String) -> Session {
+        Session {
+            id: SessionId(self.id().to_owned()),
+            nonce,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ClientSecret").field(&self.id()).finish()
+    }
+}
+
 /// What a completion message must echo: the session and its nonce.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -55,6 +99,9 @@ pub enum Stage {
 pub struct PaymentView {
     pub session: Session,
     pub stage: Stage,
+    /// The view as the backend sent it (the result takes `amount`, `currency` and
+    /// `orderId` from it).
+    pub body: JsValue,
 }
 
 fn member(object: &JsValue, key: &str) -> JsValue {
@@ -85,6 +132,7 @@ impl PaymentView {
         Ok(PaymentView {
             session: Session { id, nonce },
             stage,
+            body: body.clone(),
         })
     }
 }

@@ -8,6 +8,9 @@
 //! middleware works out which payment the request was about and files the exchanges.
 //! Only the demo does this, and only against the sandbox: bodies are masked ([`mask`]),
 //! headers (credentials) are never kept.
+//!
+//! The page reads them with its payment's client secret ([`for_client_secret`]): a
+//! payment id or an order id is not a secret, so neither shows anyone the calls.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -20,7 +23,7 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::mask;
-use crate::backend::{Transport, MAX_BODY_BYTES};
+use crate::backend::{auth, ApiError, Transport, MAX_BODY_BYTES};
 use crate::provider::{HttpMethod, HttpRequest, HttpResponse, TransportFailure};
 use crate::store::sqlite::SqliteStore;
 use crate::store::SessionStore;
@@ -97,6 +100,33 @@ impl ExchangeLog {
             .rev()
             .find(|(k, _)| texts.iter().any(|t| t.contains(k.order_id.as_str())))
             .map(|(k, _)| k.clone())
+    }
+}
+
+/// The exchanges of the payment whose client secret the page `presented`: its id is the
+/// secret's part before `_secret_`, and the secret must be that payment's (compared as the
+/// backend compares it, in constant time). Missing: `missing_client_secret`; anything
+/// else, including a payment that does not exist: `invalid_client_secret`.
+pub async fn for_client_secret(
+    log: &ExchangeLog,
+    store: &SqliteStore,
+    presented: Option<&str>,
+) -> Result<Vec<Exchange>, ApiError> {
+    let id = presented
+        .and_then(|secret| secret.split_once("_secret_"))
+        .map(|(id, _)| id)
+        .filter(|id| is_session_id(id));
+    let session = match id {
+        Some(id) => store.load(id).await.map_err(|e| ApiError::store(&e))?,
+        None => None,
+    };
+    match session {
+        Some(session) => {
+            auth::page(presented, &session.client_secret)?;
+            Ok(log.of(session.provider.as_str(), &session.order_id))
+        }
+        // No payment: "" is nobody's secret, so this is always the refusal.
+        None => auth::page(presented, "").map(|()| Vec::new()),
     }
 }
 
@@ -205,8 +235,9 @@ pub async fn record(State(recorder): State<Recorder>, request: Request, next: Ne
 }
 
 impl Recorder {
-    /// The payment a request to the backend was about: the start's own body, the session
-    /// id in the path, or else an order id the request or its calls mention.
+    /// The payment a request to the backend was about: a create's own body (a create calls
+    /// no provider today), the session id in the path (confirm, Method, reads, returns),
+    /// or else an order id the request or its calls mention.
     async fn payment_of(
         &self,
         path: &str,

@@ -5,34 +5,38 @@
 //! really cross-origin. Sessions live in one SQLite file; the sandbox's credentials are
 //! built in.
 //!
-//! Owns only the assembly, the static files ([`files`]) and the "what happened" panel
-//! ([`exchanges`]); payments are the backend's business, providers the sandbox's.
+//! Owns only the assembly, the static files ([`files`]), the "what happened" panel
+//! ([`exchanges`]) and a small shop ([`shop`]: the merchant's server half, which creates
+//! each payment with the demo's merchant API key); payments are the backend's business,
+//! providers the sandbox's.
 
 pub mod exchanges;
 pub mod files;
 pub mod mask;
+pub mod shop;
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
-use axum::http::{Method, Uri};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use crate::backend::auth::ApiKey;
 use crate::backend::config::{BackendConfig, CallPolicy, ProvidersConfig};
 use crate::backend::native::{router_with, ConfirmRateLimit, ReqwestTransport, SystemEnv};
-use crate::backend::{Backend, Providers};
+use crate::backend::{ApiError, Backend, Providers, CLIENT_SECRET_HEADER};
 use crate::payment::ProviderKind;
 use crate::provider::{bambora, dlocal, payroc, paysafe};
 use crate::sandbox::{self, RunningSandbox, SandboxConfig};
 use crate::store::sqlite::SqliteStore;
 use exchanges::{ExchangeLog, Recorder, RecordingTransport};
 use files::StaticFiles;
+use shop::Shop;
 
 /// How to run the demo.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,7 +128,10 @@ struct DemoState {
     /// The providers the backend offers (`payroc`, …), for the page and the tests.
     providers: Vec<&'static str>,
     log: Arc<ExchangeLog>,
+    /// The sessions, to find the payment a client secret names (the panel).
+    store: Arc<SqliteStore>,
     files: Arc<StaticFiles>,
+    shop: Arc<Shop>,
 }
 
 /// Binds both ports, starts the sandbox and the backend with the page.
@@ -167,13 +174,15 @@ pub async fn start(options: DemoOptions) -> Result<RunningDemo, String> {
     let log = Arc::new(ExchangeLog::default());
     let recorder = Recorder {
         log: log.clone(),
-        store,
+        store: store.clone(),
     };
     let state = DemoState {
         page_url: page_url.clone(),
         sandbox_url: sandbox_url.clone(),
         providers: offered,
         log,
+        store,
+        shop: Arc::new(Shop::new(&page_url)),
         files: Arc::new(StaticFiles {
             www: options.root.join("www"),
             pkg: options.root.join("pkg"),
@@ -183,6 +192,7 @@ pub async fn start(options: DemoOptions) -> Result<RunningDemo, String> {
     let demo_routes = Router::new()
         .route("/demo/config", get(demo_config))
         .route("/demo/exchanges", get(payment_exchanges))
+        .route("/shop/checkout", post(shop_checkout))
         .fallback(static_file)
         .with_state(state);
     // One person (or the end-to-end suite) pays from one address, many times a minute.
@@ -244,19 +254,30 @@ async fn demo_config(State(state): State<DemoState>) -> Response {
     secured(&state, Json(body).into_response())
 }
 
-/// `GET /demo/exchanges?provider=..&orderId=..`: the backend's calls to the sandbox for
-/// that payment, oldest first (an empty list for a payment it does not know).
-async fn payment_exchanges(
-    State(state): State<DemoState>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let provider = query
-        .get("provider")
-        .map(String::as_str)
-        .unwrap_or_default();
-    let order_id = query.get("orderId").map(String::as_str).unwrap_or_default();
-    let body = serde_json::json!({ "exchanges": state.log.of(provider, order_id) });
-    secured(&state, Json(body).into_response())
+/// `GET /demo/exchanges` with `X-Client-Secret`: the backend's calls to the sandbox for
+/// the payment that secret belongs to, oldest first (401 without it or with another).
+async fn payment_exchanges(State(state): State<DemoState>, headers: HeaderMap) -> Response {
+    let presented = headers
+        .get(CLIENT_SECRET_HEADER)
+        .and_then(|value| value.to_str().ok());
+    let found = exchanges::for_client_secret(&state.log, &state.store, presented).await;
+    let response = match found {
+        Ok(exchanges) => Json(serde_json::json!({ "exchanges": exchanges })).into_response(),
+        Err(error) => api_error(&error),
+    };
+    secured(&state, response)
+}
+
+/// `POST /shop/checkout`: the shop creates the payment for the cart (see [`shop`]).
+async fn shop_checkout(State(state): State<DemoState>, body: Bytes) -> Response {
+    let response = state.shop.checkout(&body).await;
+    secured(&state, response)
+}
+
+fn api_error(error: &ApiError) -> Response {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::json!({ "error": { "code": error.code, "message": error.message } });
+    (status, Json(body)).into_response()
 }
 
 async fn static_file(State(state): State<DemoState>, method: Method, uri: Uri) -> Response {
@@ -301,6 +322,7 @@ pub async fn run(options: DemoOptions) -> Result<(), String> {
         running.sandbox_url
     );
     println!("  sessions (SQLite)        {}", running.database.display());
+    println!("  merchant API key         {DEMO_MERCHANT_KEY}  (sandbox only: the demo shop creates payments with it)");
     println!(
         "Open {}/ in a browser. Press Ctrl-C to stop.",
         running.page_url

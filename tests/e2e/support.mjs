@@ -38,7 +38,7 @@ function demoBinary() {
 
 /**
  * Starts `threeds-bridge demo` on free ports with its own SQLite file, and resolves
- * once it printed both URLs.
+ * once it printed both URLs and the demo's merchant API key.
  */
 export async function startDemo(name) {
   mkdirSync(EVIDENCE, { recursive: true });
@@ -55,9 +55,10 @@ export async function startDemo(name) {
       output += chunk;
       const page = output.match(/checkout page \+ backend\s+(http:\/\/\S+?)\/?\s/);
       const sandbox = output.match(/provider sandbox\s+(http:\/\/\S+?)\/?\s/);
-      if (page && sandbox) {
+      const key = output.match(/merchant API key\s+(\S+)\s/);
+      if (page && sandbox && key) {
         clearTimeout(timer);
-        resolvePromise({ pageUrl: page[1], sandboxUrl: sandbox[1] });
+        resolvePromise({ pageUrl: page[1], sandboxUrl: sandbox[1], merchantKey: key[1] });
       }
     };
     child.stdout.on("data", read);
@@ -152,6 +153,40 @@ export async function result(page, timeoutMs = 45_000) {
   const element = await page.waitForSelector("#result[data-status]", { timeout: timeoutMs });
   return element.evaluate((node) => ({ ...node.dataset }));
 }
+
+/** The merchant's server's calls (`Authorization: Bearer` the demo's key): `{status, body}`. */
+export async function merchantApi(demo, path, body) {
+  const response = await fetch(`${demo.pageUrl}${path}`, {
+    method: body ? "POST" : "GET",
+    headers: { authorization: `Bearer ${demo.merchantKey}`, "content-type": "application/json" },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** What the module adds to a confirm, as a test sends it without a browser. */
+const BROWSER_SIDE = {
+  browser: {
+    acceptHeader: "text/html", javaEnabled: false, javascriptEnabled: true, language: "en-US",
+    colorDepth: 24, screenHeight: 900, screenWidth: 1400, timeZone: 0, userAgent: "e2e",
+  },
+  display: "iframe",
+};
+
+/** The page's confirm as a script would send it (the demo page's Origin): `{status, body}`. */
+export async function confirmAsPage(demo, id, body) {
+  const response = await fetch(`${demo.pageUrl}/v1/payments/${id}/confirm`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: demo.pageUrl },
+    body: JSON.stringify({ ...BROWSER_SIDE, checkoutOrigin: demo.pageUrl, ...body }),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** A frictionless sandbox card. */
+export const FRICTIONLESS_CARD = {
+  type: "card", number: "4000000000001000", expiryMonth: 12, expiryYear: 2030, cvv: "123", holderName: "Jo Doe",
+};
 
 /** The sandbox's approved charges. */
 export async function ledger(sandboxUrl) {

@@ -1,11 +1,12 @@
 //! Page-side helpers for the browser module's wasm tests: emulate what Chromium cannot be
 //! told from inside a page (screen, locale, timezone), count the listeners and timers the
-//! module leaves behind, and post messages from chosen origins and sources.
+//! module leaves behind, post messages from chosen origins and sources, and stand in for
+//! the backend behind the global `fetch` (recording every call the module makes).
 #![allow(dead_code)]
 
 use std::time::Duration;
 
-use threeds_bridge::browser::view::{Session, SessionId};
+use threeds_bridge::browser::view::{ClientSecret, Session, SessionId};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(inline_js = r#"
@@ -92,6 +93,27 @@ export function click_later(selector, delay) {
   setTimeout(() => { const b = document.querySelector(selector); if (b) b.click(); }, delay);
 }
 export function abort_later(controller, delay) { setTimeout(() => controller.abort(), delay); }
+
+// The backend behind the global fetch: answers `answers` ([{status, body}], in order) and
+// records each call with what sessionStorage held for the module at that moment.
+const realFetch = globalThis.fetch;
+let calls = [];
+export function stub_backend(answers) {
+  calls = [];
+  const queue = [...answers];
+  globalThis.fetch = async (url, init = {}) => {
+    calls.push({
+      url: String(url), method: init.method ?? "GET", headers: { ...init.headers },
+      body: init.body ?? null, stored: sessionStorage.getItem("threeds-bridge:payment"),
+    });
+    const answer = queue.shift();
+    if (!answer) throw new TypeError("the stub backend has no more answers");
+    return new Response(JSON.stringify(answer.body), { status: answer.status });
+  };
+}
+export function stub_calls() { return calls; }
+export function unstub_backend() { globalThis.fetch = realFetch; }
+export function page_href() { return location.href; }
 "#)]
 extern "C" {
     pub fn define_property(object_name: &str, key: &str, value: JsValue);
@@ -109,6 +131,10 @@ extern "C" {
     pub fn viewport() -> Vec<u32>;
     pub fn click_later(selector: &str, delay: u32);
     pub fn abort_later(controller: &web_sys::AbortController, delay: u32);
+    pub fn stub_backend(answers: JsValue);
+    pub fn stub_calls() -> js_sys::Array;
+    pub fn unstub_backend();
+    pub fn page_href() -> String;
 }
 
 pub async fn wait(duration: Duration) {
@@ -124,6 +150,13 @@ pub fn session() -> Session {
         id: SessionId::parse("0123456789abcdef0123456789abcdef").expect("32 hex digits"),
         nonce: "n0nce-for-tests".to_owned(),
     }
+}
+
+/// The client secret of [`session`]'s payment, as the backend mints it.
+pub const SECRET: &str = "0123456789abcdef0123456789abcdef_secret_00112233445566778899aabbccddeeff";
+
+pub fn secret() -> ClientSecret {
+    ClientSecret::parse(SECRET).expect("the backend's shape")
 }
 
 /// A genuine completion message for [`session`].
@@ -151,4 +184,51 @@ pub fn form(field: &str) -> threeds_bridge::emv::FormPost {
             "eyJ4IjoxfQ".to_owned(),
         )],
     )
+}
+
+/// The page's view of [`session`]'s payment as the backend answers it (`state` pending
+/// or final; `next` and `result` as JSON text).
+pub fn view(state: &str, next: &str, result: &str) -> JsValue {
+    let session = session();
+    let text = [
+        r#"{"id":""#,
+        session.id.as_str(),
+        r#"","nonce":""#,
+        &session.nonce,
+        r#"","provider":"dlocal","orderId":"order-42","amount":1000,"currency":"BRL","status":"x","state":""#,
+        state,
+        r#"","next":"#,
+        next,
+        r#","result":"#,
+        result,
+        "}",
+    ]
+    .concat();
+    js_sys::JSON::parse(&text).expect("a view is JSON")
+}
+
+/// An authorized final view of [`session`]'s payment.
+pub fn authorized_view() -> JsValue {
+    view(
+        "final",
+        r#"{"type":"none"}"#,
+        r#"{"status":"authorized","providerPaymentId":"D-1","threeDsVersion":"2.2.0","transStatus":"Y","eci":"05","liabilityShift":true,"error":null}"#,
+    )
+}
+
+/// `[{status, body}, …]` for [`stub_backend`].
+pub fn answers(list: &[(u16, JsValue)]) -> JsValue {
+    let array = js_sys::Array::new();
+    for (status, body) in list {
+        let answer = js_sys::Object::new();
+        js_sys::Reflect::set(&answer, &"status".into(), &(*status).into()).expect("set");
+        js_sys::Reflect::set(&answer, &"body".into(), body).expect("set");
+        array.push(&answer);
+    }
+    array.into()
+}
+
+/// `object[key]`, for reading what the module sent or answered.
+pub fn member(object: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(object, &key.into()).unwrap_or(JsValue::UNDEFINED)
 }
