@@ -205,17 +205,12 @@ pub async fn start(options: DemoOptions) -> Result<RunningDemo, String> {
             recorder,
             exchanges::record,
         ))
-        .merge(demo_routes)
-        .into_make_service_with_connect_info::<SocketAddr>();
+        .merge(demo_routes);
 
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(page_listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
+    let task = tokio::spawn(crate::backend::listen::serve(page_listener, app, async {
+        let _ = rx.await;
+    }));
     Ok(RunningDemo {
         page_url,
         sandbox_url,
