@@ -10,10 +10,12 @@
 //!   browser's next action and the final result. Shared by every host.
 //! - [`provider`]: one file per provider's wire protocol, as data (sans-IO adapters).
 //! - [`session`]: a payment session's phases and the rules for moving between them.
-//! - [`store`]: where sessions live (memory, SQLite, a Durable Object at the edge), compare-and-set.
+//! - [`store`]: the `SessionStore` trait (async, compare-and-set) and the memory store; the
+//!   real stores live with their hosts.
 //! - [`backend`]: the thin merchant backend's HTTP API as framework-free handlers and the
-//!   driver over adapters and store; `backend::native` (native) is its axum host,
-//!   `backend::edge` (wasm32, feature `edge`) its Cloudflare worker host.
+//!   driver over adapters and store; `backend::native` (native) is its axum host with the
+//!   SQLite store, `backend::edge` (wasm32, feature `edge`) its Cloudflare worker host with
+//!   the Durable Object store.
 //! - [`browser`] (wasm32, feature `browser`): the checkout-page module, `ThreeDSecure`.
 //! - [`sandbox`] (native): the provider sandbox, emulators of the four providers and the ACS.
 //!
