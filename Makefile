@@ -74,11 +74,15 @@ edge: setup
 size: pkg
 	@scripts/size.sh $(SIZE_BUDGET) pkg/threeds_bridge_bg.wasm pkg/threeds_bridge.js $(wildcard pkg/complete.js)
 
+## lint: fmt, clippy over the three builds, and check-deps: the sans-IO core names no IO
+## (its self-test first proves that check fails on an injected `use tokio::`), the hosts'
+## dependency graphs stay apart
 lint: setup
 	@$(ENV) $$CARGO fmt --check
 	@$(ENV) $$CARGO clippy --all-targets -q -- -D warnings
 	@$(ENV) $$CARGO clippy --lib -q $(WASM) $(BROWSER) -- -D warnings
 	@$(ENV) $$CARGO clippy --lib -q $(WASM) $(EDGE) -- -D warnings
+	@$(ENV) scripts/check-deps.sh --self-test
 	@$(ENV) scripts/check-deps.sh
 
 test-native: setup

@@ -7,7 +7,7 @@
 //! Every change is a compare-and-set on `Session::version`.
 //!
 //! Must not: name a host's IO (a database, a runtime, the file system, a clock);
-//! `scripts/check-deps.sh` refuses it in this file.
+//! `scripts/check-deps.sh` refuses it anywhere in src/store/.
 
 pub mod memory;
 
