@@ -119,7 +119,7 @@ edge_forbidden='^(tokio|axum|hyper|rusqlite|libsqlite3-sys|reqwest|scraper|html5
 native_forbidden='^(web-sys|js-sys|wasm-bindgen|gloo-net|serde-wasm-bindgen) '
 
 crates() {
-    "$cargo" tree --edges normal --prefix none --format '{p}' "$@" | sed 's/ (.*//' | sort -u
+    "$cargo" tree --locked --edges normal --prefix none --format '{p}' "$@" | sed 's/ (.*//' | sort -u
 }
 
 browser=$(crates --target wasm32-unknown-unknown --no-default-features --features browser)
