@@ -1,6 +1,8 @@
 # threeds-bridge: every command a developer or CI needs. `make test` is what .ci/run runs.
 # Each recipe sources target/toolchain.env, which `make setup` writes (it picks the
 # wasm32 route this machine supports; see docs/toolchain.md).
+# Every cargo build, test, clippy and tree runs with --locked: Cargo.lock is committed and
+# is the truth, so a build that would change it fails here instead of rewriting it.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := . target/toolchain.env &&
@@ -24,7 +26,7 @@ setup:
 build: native pkg
 
 native: setup
-	@$(ENV) $$CARGO build --profile native --bin threeds-bridge
+	@$(ENV) $$CARGO build --locked --profile native --bin threeds-bridge
 
 ## pkg: the browser module, compiled to wasm32, bound and shrunk into pkg/
 # Size levers where the standard library is built from source (BUILD_STD set): panics
@@ -43,7 +45,7 @@ PKG_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=no
 pkg: setup
 	@$(ENV) if [ -n "$$BUILD_STD" ]; then export RUSTFLAGS="$(PKG_RUSTFLAGS)"; \
 		std_features=-Zbuild-std-features=optimize_for_size; else std_features=; fi; \
-		CARGO_PROFILE_RELEASE_STRIP=false $$CARGO build --release --lib $(WASM) $$std_features $(BROWSER) \
+		CARGO_PROFILE_RELEASE_STRIP=false $$CARGO build --locked --release --lib $(WASM) $$std_features $(BROWSER) \
 		--target-dir $(PKG_TARGET_DIR)
 	@$(ENV) wasm-bindgen --target web --out-dir pkg --out-name threeds_bridge \
 		$(PKG_TARGET_DIR)/wasm32-unknown-unknown/release/threeds_bridge.wasm
@@ -62,7 +64,7 @@ pkg: setup
 ## (npm: threeds-bridge/edge; pkg/edge/index.js, sessions.js and package.json are sources)
 ## As pkg: strip stays off for wasm-bindgen, wasm-opt strips afterwards.
 edge: setup
-	@$(ENV) CARGO_PROFILE_RELEASE_STRIP=false $$CARGO build --release --lib $(WASM) $(EDGE)
+	@$(ENV) CARGO_PROFILE_RELEASE_STRIP=false $$CARGO build --locked --release --lib $(WASM) $(EDGE)
 	@$(ENV) wasm-bindgen --target web --out-dir pkg/edge --out-name threeds_bridge_edge \
 		target/edge/wasm32-unknown-unknown/release/threeds_bridge.wasm
 	@$(ENV) wasm-opt -Oz --strip-debug --strip-producers $(WASM_OPT_FEATURES) \
@@ -74,25 +76,29 @@ edge: setup
 size: pkg
 	@scripts/size.sh $(SIZE_BUDGET) pkg/threeds_bridge_bg.wasm pkg/threeds_bridge.js $(wildcard pkg/complete.js)
 
+## lint: fmt, clippy over the three builds, and check-deps: the sans-IO core names no IO
+## (its self-test first proves that check fails on an injected `use tokio::`), the hosts'
+## dependency graphs stay apart
 lint: setup
 	@$(ENV) $$CARGO fmt --check
-	@$(ENV) $$CARGO clippy --all-targets -q -- -D warnings
-	@$(ENV) $$CARGO clippy --lib -q $(WASM) $(BROWSER) -- -D warnings
-	@$(ENV) $$CARGO clippy --lib -q $(WASM) $(EDGE) -- -D warnings
+	@$(ENV) $$CARGO clippy --locked --all-targets -q -- -D warnings
+	@$(ENV) $$CARGO clippy --locked --lib -q $(WASM) $(BROWSER) -- -D warnings
+	@$(ENV) $$CARGO clippy --locked --lib -q $(WASM) $(EDGE) -- -D warnings
+	@$(ENV) scripts/check-deps.sh --self-test
 	@$(ENV) scripts/check-deps.sh
 
 test-native: setup
-	@$(ENV) $$CARGO test -q
+	@$(ENV) $$CARGO test --locked -q
 
 ## test-wasm: tests/wasm_*.rs in headless Chromium (wasm-bindgen-test-runner)
 test-wasm: setup
-	@$(ENV) $$CARGO test $(WASM) $(BROWSER) --test emv_vectors --test 'wasm_*'
+	@$(ENV) $$CARGO test --locked $(WASM) $(BROWSER) --test emv_vectors --test 'wasm_*'
 
 ## test-pkg: node's test runner over tests/*.test.mjs (the npm package as a merchant imports
 ## it; the README's server and page halves against a real backend: `serve` + `sandbox`, the
 ## debug binary, as test-e2e)
 test-pkg: size
-	@$(ENV) $$CARGO build -q --bin threeds-bridge
+	@$(ENV) $$CARGO build --locked -q --bin threeds-bridge
 	@shopt -s nullglob; files=(tests/*.test.mjs); [ $${#files[@]} = 0 ] || \
 		THREEDS_BRIDGE_BIN=target/debug/threeds-bridge node --test "$${files[@]}"
 
@@ -100,7 +106,7 @@ test-pkg: size
 ## (the debug binary: test-native has built it already; the sandbox need not be fast here),
 ## and the checkout page module (pkg/) in Chromium paying through that worker
 test-edge: edge pkg
-	@$(ENV) $$CARGO build -q --bin threeds-bridge
+	@$(ENV) $$CARGO build --locked -q --bin threeds-bridge
 	@$(ENV) THREEDS_BRIDGE_BIN=target/debug/threeds-bridge node --test tests/edge/
 
 ## bench-edge: cold start, warm start-payment overhead, edge wasm gzip size (printed, not asserted)
@@ -112,7 +118,7 @@ bench-edge: native edge
 ## (playwright-core); screenshots of failures land in target/e2e/. The debug binary, as
 ## test-native built it: the suite measures behaviour, not speed
 test-e2e: pkg
-	@$(ENV) $$CARGO build -q --bin threeds-bridge
+	@$(ENV) $$CARGO build --locked -q --bin threeds-bridge
 	@$(ENV) THREEDS_BRIDGE_BIN=target/debug/threeds-bridge node --test tests/e2e/*.test.mjs
 
 test: lint test-native test-wasm test-pkg test-e2e test-edge

@@ -1,6 +1,8 @@
 //! threeds-bridge: EMV 3-D Secure in the checkout page and a thin merchant backend.
 //!
-//! One sans-IO protocol core, three hosts (see README.md and docs/architecture.md):
+//! One sans-IO protocol core (`emv`, `payment`, `provider`, `session`, `store`: no IO of
+//! their own, which `make lint` checks), three hosts (docs/architecture.md has the map and
+//! the pictures):
 //!
 //! - [`emv`]: EMV 3DS 2.x and 3DS 1.0.2 as data: browser details, base64url, 3DS Method
 //!   data, CReq/CRes, challenge window sizes, the 3DS1 PaReq form, transStatus, ECI and
@@ -8,14 +10,17 @@
 //!
 //! - [`payment`]: the payment as page and backend see it, whatever the provider: the
 //!   browser's next action and the final result. Shared by every host.
-//! - [`provider`]: one file per provider's wire protocol, as data (sans-IO adapters).
+//! - [`provider`]: one folder per provider's wire protocol, as data (sans-IO adapters).
 //! - [`session`]: a payment session's phases and the rules for moving between them.
-//! - [`store`]: where sessions live (memory, SQLite, a Durable Object at the edge), compare-and-set.
+//! - [`store`]: the `SessionStore` trait (async, compare-and-set) and the memory store; the
+//!   real stores live with their hosts.
 //! - [`backend`]: the thin merchant backend's HTTP API as framework-free handlers and the
-//!   driver over adapters and store; `backend::native` (native) is its axum host,
-//!   `backend::edge` (wasm32, feature `edge`) its Cloudflare worker host.
+//!   driver over adapters and store; `backend::native` (native) is its axum host with the
+//!   SQLite store, `backend::edge` (wasm32, feature `edge`) its Cloudflare worker host with
+//!   the Durable Object store.
 //! - [`browser`] (wasm32, feature `browser`): the checkout-page module, `ThreeDSecure`.
 //! - [`sandbox`] (native): the provider sandbox, emulators of the four providers and the ACS.
+//! - [`demo`] (native): `threeds-bridge demo`, the page, backend and sandbox in one process.
 //!
 //! Every parser in the core returns a typed error with a stable `code()`; nothing that
 //! came from outside is unwrapped.

@@ -8,13 +8,13 @@ use std::sync::Arc;
 use rusqlite::Connection;
 use serde_json::json;
 use tempfile::TempDir;
+use threeds_bridge::backend::native::sqlite::{Retention, SqliteStore, SCHEMA_VERSION};
 use threeds_bridge::emv::Pan;
 use threeds_bridge::payment::{
     BrowserAction, CardSummary, PaymentResult, PaymentStatus, ProviderKind, ResultCode,
 };
 use threeds_bridge::session::{AdapterState, Phase, Session};
 use threeds_bridge::store::memory::MemoryStore;
-use threeds_bridge::store::sqlite::{Retention, SqliteStore, SCHEMA_VERSION};
 use threeds_bridge::store::{SessionStore, StoreError};
 
 /// A frictionless Visa card of ../shared/contract.md.

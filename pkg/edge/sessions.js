@@ -5,8 +5,9 @@
 // delivered to it (input gates), so the read, the comparison and the write of `swap`
 // below happen with nothing in between: compare-and-set, as SessionStore requires.
 //
-// It keeps each session's JSON text (written and read by the Rust core, src/store/
-// durable.rs) with the two numbers it compares on, plus the (provider, order id) index.
+// It keeps each session's JSON text (written and read by the Rust core's edge host,
+// src/backend/edge/durable.rs) with the two numbers it compares on, plus the (provider,
+// order id) index.
 // It never parses a session, and holds no card data (a session has none).
 import { DurableObject } from "cloudflare:workers";
 

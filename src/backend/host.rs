@@ -1,6 +1,6 @@
 //! What the backend core asks of its host, and nothing more: send one provider request,
 //! read the clock, draw random ids, wait. The native host answers with reqwest and tokio
-//! (`native.rs`), an edge worker with `fetch` and `Date.now()`, tests with whatever they
+//! (`native/`), an edge worker with `fetch` and `Date.now()`, tests with whatever they
 //! like. The core itself never opens a socket, reads a clock or draws a random number.
 
 use std::future::Future;

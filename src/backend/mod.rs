@@ -3,11 +3,13 @@
 //! the driver that carries sessions through their adapter's steps, and the providers
 //! registry. The host brings the IO: a [`Transport`] for provider calls, an [`Env`] for
 //! the clock, randomness and waiting, and a [`SessionStore`]. `native` (feature
-//! `native`) is the axum + reqwest host; an edge worker wraps the same core.
+//! `native`) is the axum + reqwest host with its SQLite store (`native/sqlite.rs`) and
+//! `listen` its accept loop; `edge` (feature `edge`, wasm32) is the Cloudflare worker host
+//! with its Durable Object store (`edge/durable.rs`). docs/architecture.md has the map.
 //!
 //! Must not: open sockets, read clocks or the environment, spawn tasks, or name a
-//! framework type outside `native.rs`. docs/backend.md describes the flows and the
-//! security model.
+//! framework type outside the hosts (`native/`, `listen.rs`, `edge/`). docs/backend.md
+//! describes the flows and the security model.
 
 mod api;
 pub mod auth;

@@ -23,9 +23,9 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::mask;
+use crate::backend::native::sqlite::SqliteStore;
 use crate::backend::{auth, ApiError, Transport, MAX_BODY_BYTES};
 use crate::provider::{HttpMethod, HttpRequest, HttpResponse, TransportFailure};
-use crate::store::sqlite::SqliteStore;
 use crate::store::SessionStore;
 
 /// Payments whose exchanges are kept; the oldest go first.

@@ -28,12 +28,12 @@ use axum::{Json, Router};
 
 use crate::backend::auth::ApiKey;
 use crate::backend::config::{BackendConfig, CallPolicy, ProvidersConfig};
+use crate::backend::native::sqlite::SqliteStore;
 use crate::backend::native::{router_with, ConfirmRateLimit, ReqwestTransport, SystemEnv};
 use crate::backend::{ApiError, Backend, Providers, CLIENT_SECRET_HEADER};
 use crate::payment::ProviderKind;
 use crate::provider::{bambora, dlocal, payroc, paysafe};
 use crate::sandbox::{self, RunningSandbox, SandboxConfig};
-use crate::store::sqlite::SqliteStore;
 use exchanges::{ExchangeLog, Recorder, RecordingTransport};
 use files::StaticFiles;
 use shop::Shop;

@@ -1,13 +1,15 @@
 //! Where sessions live between requests. The core only sees [`SessionStore`]; each host
-//! brings its own: SQLite natively (one file), a Durable Object at the edge (not Workers
-//! KV, which has no compare-and-set: docs/edge.md), memory in tests.
+//! brings its own store and keeps it with its other IO: SQLite natively
+//! (`backend::native::sqlite`, one file), a Durable Object at the edge
+//! (`backend::edge::DurableObjectStore`; not Workers KV, which has no compare-and-set:
+//! docs/edge.md). [`memory`] is the one store here: pure, for tests and for hosts that
+//! may forget on restart.
 //! Every change is a compare-and-set on `Session::version`.
+//!
+//! Must not: name a host's IO (a database, a runtime, the file system, a clock);
+//! `scripts/check-deps.sh` refuses it anywhere in src/store/.
 
-#[cfg(all(feature = "edge", target_arch = "wasm32"))]
-pub mod durable;
 pub mod memory;
-#[cfg(feature = "native")]
-pub mod sqlite;
 
 use std::future::Future;
 

@@ -3,7 +3,8 @@
 //! calls [`Backend::handle`](super::Backend::handle) and answers a web `Response`.
 //! Provider calls go over the global `fetch`, time and randomness come from the worker
 //! (`io.rs`), configuration and secrets from `env` (`config.rs`), and sessions live in a
-//! Durable Object ([`DurableObjectStore`]; docs/edge.md says why not Workers KV).
+//! Durable Object ([`DurableObjectStore`], `durable.rs`; docs/edge.md says why not Workers
+//! KV).
 //!
 //! The one module-level value is the backend itself, built from `env` on an isolate's
 //! first request: its adapters cache the Payroc bearer token, which is safe to lose.
@@ -11,6 +12,7 @@
 //! Must not: decide anything about a payment (that is the core's), or keep a session.
 
 mod config;
+mod durable;
 mod io;
 mod log;
 mod web;
@@ -23,11 +25,11 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
 pub use config::{CONFIG_VAR, SESSIONS_BINDING};
+pub use durable::DurableObjectStore;
 pub use io::{FetchTransport, WorkerEnv};
 
 use super::api::ApiError;
 use super::Backend;
-use crate::store::durable::DurableObjectStore;
 
 /// The name of the one Durable Object that holds every session (docs/edge.md, limits).
 pub const SESSIONS_OBJECT: &str = "sessions";

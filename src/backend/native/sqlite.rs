@@ -19,9 +19,9 @@ use std::time::Duration;
 
 use rusqlite::{ffi, params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
-use super::{SessionStore, StoreError};
 use crate::payment::ProviderKind;
 use crate::session::Session;
+use crate::store::{SessionStore, StoreError};
 
 /// How long a writer waits for another connection's lock before giving up `Unavailable`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -17,9 +17,9 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use super::{SessionStore, StoreError};
 use crate::payment::ProviderKind;
 use crate::session::Session;
+use crate::store::{SessionStore, StoreError};
 
 /// A session store over one Durable Object of `namespace` (a `DurableObjectNamespace`
 /// binding), the one named `object_name`.

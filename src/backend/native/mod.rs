@@ -1,8 +1,11 @@
 //! The native host of the backend core: an axum [`router`] a Rust merchant can mount in
 //! their own app, a reqwest [`ReqwestTransport`] with the configured timeouts, the
 //! system clock and randomness ([`SystemEnv`]), and the config file of
-//! `threeds-bridge serve --config FILE` (JSON or TOML; secrets as `{ env = "NAME" }`).
+//! `threeds-bridge serve --config FILE` (JSON or TOML; secrets as `{ env = "NAME" }`),
+//! and its session store, one SQLite file ([`sqlite`]).
 //! Owns only IO; every decision is the core's.
+
+pub mod sqlite;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,8 +24,8 @@ use super::http::{Method, Request, Response};
 use super::{Backend, MAX_BODY_BYTES};
 use crate::provider::{HttpMethod, HttpRequest, HttpResponse, TransportFailure};
 use crate::store::memory::MemoryStore;
-use crate::store::sqlite::SqliteStore;
 use crate::store::SessionStore;
+use sqlite::SqliteStore;
 
 /// Provider calls over reqwest (rustls), one timeout per attempt, no redirects followed.
 #[derive(Debug, Clone)]
@@ -530,7 +533,7 @@ account_id = "89987201"
 
     #[test]
     fn the_example_config_parses() {
-        let text = include_str!("../../examples/backend-sandbox.toml");
+        let text = include_str!("../../../examples/backend-sandbox.toml");
         let env = |name: &str| Some(format!("value-of-{name}"));
         let config = ServeConfig::parse(text, true, &env).expect("examples/backend-sandbox.toml");
         assert_eq!(
