@@ -9,11 +9,13 @@ pub mod dlocal;
 pub mod http;
 pub mod payroc;
 pub mod paysafe;
+mod secret;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use http::{HttpMethod, HttpRequest, HttpResponse, TransportFailure};
+pub use secret::Secret;
 
 use crate::emv::ThreeDsCompInd;
 use crate::payment::{BrowserAction, PaymentResult, PaymentStart};

@@ -20,8 +20,8 @@ mod tests;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, Notification, ReturnRefused, Step,
-    TransportFailure,
+    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, Notification, ReturnRefused,
+    Secret, Step, TransportFailure,
 };
 use crate::emv::{FormMethod, FormPost, ThreeDsCompInd, TransStatus};
 use crate::payment::{
@@ -50,14 +50,17 @@ use wire::{mpi_body, CardBody, CreateBody, ErrorBody, PayerBody, PaymentObject, 
 /// dLocal's production API.
 pub const PRODUCTION_URL: &str = "https://api.dlocal.com";
 
-/// How to reach one dLocal merchant account. `Debug` hides the credentials.
-#[derive(Clone, Deserialize)]
+/// How to reach one dLocal merchant account. The trans key and the secret key are
+/// [`Secret`]s: `Debug` prints them as `***`.
+#[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     #[serde(default = "production_url")]
     pub base_url: String,
+    /// The account's login, sent in the clear in every request and notification
+    /// (`X-Login`): an identifier, not a credential.
     pub x_login: String,
-    pub x_trans_key: String,
-    pub secret_key: String,
+    pub x_trans_key: Secret,
+    pub secret_key: Secret,
     /// The backend's webhook for dLocal's notifications; `None`:
     /// `{public_url}/v1/webhooks/dlocal`.
     #[serde(default)]
@@ -101,16 +104,6 @@ impl Config {
             Some(slash) => &self.base_url[..after_scheme + slash],
             None => &self.base_url,
         }
-    }
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("base_url", &self.base_url)
-            .field("notification_url", &self.notification_url)
-            .field("capture", &self.capture)
-            .finish_non_exhaustive()
     }
 }
 
@@ -303,7 +296,7 @@ impl DlocalAdapter {
         request
             .header("X-Date", date)
             .header("X-Login", self.config.x_login.clone())
-            .header("X-Trans-Key", self.config.x_trans_key.clone())
+            .header("X-Trans-Key", self.config.x_trans_key.expose())
             .header("X-Version", VERSION)
             .header(
                 "Authorization",

@@ -293,7 +293,10 @@ impl PayrocAdapter {
         HttpRequest {
             method: HttpMethod::Post,
             url: Config::url(&self.config.identity_url, "/authorize"),
-            headers: vec![("x-api-key".to_owned(), self.config.api_key.clone())],
+            headers: vec![(
+                "x-api-key".to_owned(),
+                self.config.api_key.expose().to_owned(),
+            )],
             body: None,
             // It only issues a token: asking twice is harmless.
             retry_safe: true,

@@ -23,7 +23,7 @@ use crate::payment::{
     PaymentStatus, ResultCode, ResultError,
 };
 use crate::provider::{
-    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, Step, TransportFailure,
+    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, Secret, Step, TransportFailure,
 };
 
 use self::wire::{Authenticated, AuthenticationOutcome};
@@ -35,8 +35,9 @@ pub const PRODUCTION_URL: &str = "https://api.paysafe.com";
 /// references give it: `max=99999999999`.
 pub const MAX_AMOUNT_MINOR: u64 = 99_999_999_999;
 
-/// Where the adapter talks to and with which credentials.
-#[derive(Clone, Deserialize)]
+/// Where the adapter talks to and with which credentials (the password is a [`Secret`]:
+/// `Debug` prints it as `***`).
+#[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     /// `https://api.paysafe.com`, or the sandbox's `{sandbox}/paysafe`.
     #[serde(default = "production_url")]
@@ -44,7 +45,7 @@ pub struct Config {
     /// The API key's user name (Basic).
     pub api_user: String,
     /// The API key's password (Basic).
-    pub api_password: String,
+    pub api_password: Secret,
     /// The merchant account (`89987201` in the sandbox).
     pub account_id: String,
 }
@@ -59,19 +60,9 @@ impl Config {
         Config {
             base_url: format!("{}/paysafe", sandbox_url.trim_end_matches('/')),
             api_user: "sandbox-paysafe-user".to_owned(),
-            api_password: "sandbox-paysafe-password".to_owned(),
+            api_password: "sandbox-paysafe-password".into(),
             account_id: "89987201".to_owned(),
         }
-    }
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("base_url", &self.base_url)
-            .field("api_user", &self.api_user)
-            .field("account_id", &self.account_id)
-            .finish_non_exhaustive()
     }
 }
 
@@ -169,7 +160,11 @@ impl PaysafeAdapter {
     }
 
     fn authorization(&self) -> String {
-        let credentials = format!("{}:{}", self.config.api_user, self.config.api_password);
+        let credentials = format!(
+            "{}:{}",
+            self.config.api_user,
+            self.config.api_password.expose()
+        );
         format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(credentials)

@@ -459,3 +459,11 @@ fn the_start_sends_the_card_once_and_keeps_only_the_token() {
         .unwrap();
     assert!(!stored.contains(&auth.1[6..]), "no credential in the state");
 }
+
+#[test]
+fn config_debug_prints_no_password() {
+    let config = Config::sandbox("http://sandbox.test");
+    let printed = format!("{config:?}");
+    assert!(!printed.contains(config.api_password.expose()), "{printed}");
+    assert!(printed.contains("sandbox-paysafe-user"), "{printed}");
+}
