@@ -8,7 +8,7 @@ use sha2::Sha256;
 use super::*;
 use crate::emv::{BrowserDetails, BrowserReadings, ChallengeWindowSize, Eci, Pan, ServerReadings};
 use crate::payment::{CardDetails, Cvv, DisplayMode, ExternalAuthentication, Payer};
-use crate::provider::HttpMethod;
+use crate::provider::{HttpMethod, Secret};
 
 const LOGIN: &str = "sak223k2wdksdl2";
 const SECRET: &str = "sandbox-dlocal-secret";
