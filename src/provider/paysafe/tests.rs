@@ -1,8 +1,10 @@
 //! The adapter's reading of canned Paysafe answers and browser returns, without a network.
 
+use base64::Engine;
 use serde_json::json;
 
 use super::*;
+use crate::emv::challenge::ThreeDsSessionData;
 use crate::emv::{CReq, Eci, FormMethod, TransStatus};
 
 fn adapter() -> PaysafeAdapter {
