@@ -8,7 +8,8 @@
 //!
 //! - [`payment`]: the payment as page and backend see it, whatever the provider: the
 //!   browser's next action and the final result. Shared by every host.
-//! - [`provider`]: one file per provider's wire protocol, as data (sans-IO adapters).
+//! - [`provider`]: one folder per provider's wire protocol, as data (sans-IO adapters),
+//!   the same files in each.
 //! - [`session`]: a payment session's phases and the rules for moving between them.
 //! - [`store`]: where sessions live (memory, SQLite, a Durable Object at the edge), compare-and-set.
 //! - [`backend`]: the thin merchant backend's HTTP API as framework-free handlers and the
