@@ -320,7 +320,8 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
 
 /// Reads a configuration value into `T`; an error names the key's path and what was
 /// expected, never the value (a secret resolved from the environment, say, written where
-/// a list was expected).
+/// a list was expected). Native only: the edge worker's config is a JS object.
+#[cfg(feature = "native")]
 pub fn parse_config<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
     serde_path_to_error::deserialize(value).map_err(|e| field_message(&e))
 }
