@@ -10,7 +10,8 @@
 //!
 //! - [`payment`]: the payment as page and backend see it, whatever the provider: the
 //!   browser's next action and the final result. Shared by every host.
-//! - [`provider`]: one folder per provider's wire protocol, as data (sans-IO adapters).
+//! - [`provider`]: one folder per provider's wire protocol, as data (sans-IO adapters),
+//!   the same files in each.
 //! - [`session`]: a payment session's phases and the rules for moving between them.
 //! - [`store`]: the `SessionStore` trait (async, compare-and-set) and the memory store; the
 //!   real stores live with their hosts.

@@ -353,7 +353,7 @@ async fn a_currency_the_account_does_not_settle_in_is_refused_before_any_call() 
 async fn wrong_credentials_are_a_provider_rejection() {
     let pan = "4000000000001000";
     let (result, trace) = pay_with(payment(pan), pan, Cardholder::Types("1234"), |config| {
-        config.api_passcode = "wrong".to_owned()
+        config.api_passcode = "wrong".into()
     })
     .await;
     assert_eq!(result.status, PaymentStatus::Failed);

@@ -347,7 +347,7 @@ async fn issuer_decline() {
 async fn wrong_credentials_are_a_provider_rejection() {
     let sandbox = support::sandbox().await;
     let mut config = Config::sandbox(&sandbox.url);
-    config.api_password = "wrong".to_owned();
+    config.api_password = "wrong".into();
     let adapter = PaysafeAdapter::new(config);
     let (result, trace) = flow::run(
         &adapter,

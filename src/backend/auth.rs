@@ -4,40 +4,34 @@
 //! in constant time over SHA-256 digests, so neither the content nor the length of a
 //! secret leaks through timing; neither secret is ever logged.
 
-use std::fmt;
-
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::api::ApiError;
 use super::http::Request;
+use crate::provider::Secret;
 
 /// Shortest merchant API key the configuration accepts.
 pub const MIN_API_KEY_LEN: usize = 16;
 
 /// One merchant API key from the configuration. Several may be valid at once (rotation).
-#[derive(Clone, Deserialize)]
+/// A [`Secret`]: `Debug` prints `ApiKey(***)`.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(transparent)]
-pub struct ApiKey(String);
+pub struct ApiKey(Secret);
 
 impl ApiKey {
     pub fn new(key: impl Into<String>) -> ApiKey {
-        ApiKey(key.into())
+        ApiKey(Secret::new(key))
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.0.expose().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(***)")
+        self.0.expose().is_empty()
     }
 }
 
@@ -62,9 +56,9 @@ pub fn merchant(request: &Request, keys: &[ApiKey]) -> Result<(), ApiError> {
             "this route needs the merchant's API key: Authorization: Bearer <key>",
         ));
     };
-    let matches = keys
-        .iter()
-        .fold(false, |found, key| same_secret(presented, &key.0) | found);
+    let matches = keys.iter().fold(false, |found, key| {
+        same_secret(presented, key.0.expose()) | found
+    });
     if !matches {
         tracing::warn!("a request with an unknown merchant API key was refused");
         return Err(ApiError::new(
@@ -130,6 +124,7 @@ mod tests {
         let basic = merchant(&with_auth("Basic new-key-0123456789"), &keys).unwrap_err();
         assert_eq!(basic.code, "missing_api_key");
         assert!(!format!("{keys:?}").contains("key-0123"));
+        assert_eq!(format!("{:?}", keys[0]), "ApiKey(***)");
     }
 
     #[test]

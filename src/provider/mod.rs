@@ -1,19 +1,27 @@
-//! Provider adapters: one file per provider speaks its whole wire protocol. Pure: an
+//! Provider adapters: one folder per provider speaks its whole wire protocol. Pure: an
 //! adapter turns a payment into [`Step`]s (a request to send, a page for the browser, or
 //! the end) and reads responses, browser returns and notifications back into steps.
 //! Adapters never open sockets, read clocks or draw random numbers; the host passes
 //! time and fresh ids in a [`Context`].
+//!
+//! Every provider folder has the same files: `mod.rs` (the flow, `State`, `impl
+//! Adapter`), `config.rs` (its `Config`; credentials are [`Secret`]s), `wire.rs` (the
+//! request and answer shapes, signing), `outcome.rs` (answers → [`PaymentResult`]),
+//! `returns.rs` (browser returns, notifications, the provider's one error type with a
+//! stable `code()`) and `tests.rs`. Bambora adds `contents.rs` (its 302's HTML).
 
 pub mod bambora;
 pub mod dlocal;
 pub mod http;
 pub mod payroc;
 pub mod paysafe;
+mod secret;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use http::{HttpMethod, HttpRequest, HttpResponse, TransportFailure};
+pub use secret::Secret;
 
 use crate::emv::ThreeDsCompInd;
 use crate::payment::{BrowserAction, PaymentResult, PaymentStart};

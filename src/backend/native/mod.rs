@@ -521,7 +521,12 @@ account_id = "89987201"
         };
         let config = ServeConfig::parse(text, true, &env).expect("parses");
         assert_eq!(
-            config.providers.paysafe.expect("paysafe").api_password,
+            config
+                .providers
+                .paysafe
+                .expect("paysafe")
+                .api_password
+                .expose(),
             "s3cret"
         );
         assert_eq!(config.merchant_api_keys.len(), 1);
@@ -545,10 +550,13 @@ account_id = "89987201"
         let backend = config.backend();
         assert!(backend.allows_origin("http://127.0.0.1:8080"));
         let payroc = backend.providers.payroc.expect("payroc");
-        assert_eq!(payroc.api_key, "value-of-PAYROC_API_KEY");
+        assert_eq!(payroc.api_key.expose(), "value-of-PAYROC_API_KEY");
         assert!(backend.providers.dlocal.is_some() && backend.providers.paysafe.is_some());
         let bambora = backend.providers.bambora.expect("bambora");
-        assert_eq!(bambora.api_passcode, "value-of-BAMBORA_API_PASSCODE");
+        assert_eq!(
+            bambora.api_passcode.expose(),
+            "value-of-BAMBORA_API_PASSCODE"
+        );
     }
 
     #[test]

@@ -1,17 +1,17 @@
 //! Where Bambora is, who the merchant is there, and what the merchant account takes:
 //! the adapter's configuration, read from the host's config file (the passcode is a
-//! secret, so `Debug` hides it).
-
-use std::fmt;
+//! [`Secret`], so `Debug` prints it as `***`).
 
 use base64::Engine;
 use serde::Deserialize;
+
+use crate::provider::Secret;
 
 /// Bambora North America's production API (the paths after it are `/v1/...`).
 pub const PRODUCTION_URL: &str = "https://api.na.bambora.com";
 
 /// Where Bambora is and who the merchant is there.
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// `https://api.na.bambora.com`, or the sandbox's `{sandbox}/bambora`. Its origin is
@@ -21,7 +21,7 @@ pub struct Config {
     /// The merchant id (`300200578` in the sandbox).
     pub merchant_id: String,
     /// The Payments API passcode.
-    pub api_passcode: String,
+    pub api_passcode: Secret,
     /// The one currency the merchant account settles in (ISO 4217, upper case): Bambora's
     /// API takes no currency, so a payment in any other is refused before any call.
     pub currency: String,
@@ -42,7 +42,7 @@ impl Config {
         Config {
             base_url: format!("{}/bambora", sandbox_url.trim_end_matches('/')),
             merchant_id: "300200578".to_owned(),
-            api_passcode: "4BaD82D9197b4cc4b70a221911eE9f70".to_owned(),
+            api_passcode: "4BaD82D9197b4cc4b70a221911eE9f70".into(),
             currency: "CAD".to_owned(),
             auth_required: false,
         }
@@ -54,7 +54,7 @@ impl Config {
 
     /// `Passcode base64(merchant_id:api_passcode)`.
     pub(super) fn authorization(&self) -> String {
-        let credentials = format!("{}:{}", self.merchant_id, self.api_passcode);
+        let credentials = format!("{}:{}", self.merchant_id, self.api_passcode.expose());
         format!(
             "Passcode {}",
             base64::engine::general_purpose::STANDARD.encode(credentials)
@@ -88,16 +88,4 @@ pub(super) fn origin(url: &str) -> Option<String> {
         return None;
     }
     Some(lower[..scheme_len + authority_end].to_owned())
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("base_url", &self.base_url)
-            .field("merchant_id", &self.merchant_id)
-            .field("api_passcode", &"***")
-            .field("currency", &self.currency)
-            .field("auth_required", &self.auth_required)
-            .finish()
-    }
 }

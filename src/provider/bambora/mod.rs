@@ -19,10 +19,14 @@
 //! payment `error`/`provider_timeout` (outcome unknown), never a second call.
 //!
 //! This module owns the flow; `config` the configuration, `wire` the JSON shapes,
-//! `contents` the 302's HTML, `returns` the browser's return, `outcome` what answers mean.
-//! It must not do IO, read a clock or keep a card in its state: the number and CVD go out
-//! once, in the request `start` builds, and the state keeps a [`CardSummary`] only.
-//! See docs/backend/bambora.md.
+//! `outcome` what answers mean, `returns` the issuer's return and the adapter's one error
+//! type ([`ReturnError`]). Bambora has one file more than the other adapters:
+//! `contents` reads the 302's URL-encoded HTML into a typed [`IssuerForm`] (a small HTML
+//! reader with its own tests, one responsibility; its [`ContentsError`] becomes the
+//! result's `bad_contents`, never a refused return). It must not do IO, read a clock or
+//! keep a card in its state: the number and CVD go out once, in the request `start`
+//! builds (checked first, then built: `check`, `build`), and the state keeps a
+//! [`CardSummary`] only. See docs/backend/bambora.md.
 
 mod config;
 mod contents;
@@ -44,8 +48,8 @@ use super::{
 use crate::emv::browser::format_ip;
 use crate::emv::{ChallengeWindowSize, Eci, ThreeDsCompInd, TransStatus};
 use crate::payment::{
-    BrowserAction, CardSummary, ExternalAuthentication, PaymentMethod, PaymentResult, PaymentStart,
-    PaymentStatus, ResultCode,
+    BrowserAction, CardDetails, CardSummary, ExternalAuthentication, PaymentMethod, PaymentResult,
+    PaymentStart, PaymentStatus, ResultCode,
 };
 pub use config::{Config, PRODUCTION_URL};
 pub use contents::{ContentsError, IssuerForm};
@@ -103,6 +107,58 @@ pub struct Challenged {
     legacy: bool,
 }
 
+/// `3d_secure` and `3d_secure_passthrough`, as the payment body carries them.
+type ThreeDsBlocks<'a> = (
+    Option<wire::ThreeDSecure<'a>>,
+    Option<wire::Passthrough<'a>>,
+);
+
+/// A payment `create` has checked: what the request is built from.
+struct Checked<'a> {
+    amount: Amount,
+    order_number: &'a str,
+    authentication: Authentication,
+    blocks: ThreeDsBlocks<'a>,
+    means: Means<'a>,
+}
+
+/// How the page gave the card.
+enum Means<'a> {
+    Card(&'a CardDetails),
+    /// A single-use token, with the cardholder's name Bambora requires for it.
+    Token {
+        code: &'a str,
+        name: &'a str,
+    },
+}
+
+impl<'a> Means<'a> {
+    /// A token Bambora can take (1 to 40 printable characters) and the payer's name.
+    fn token(token: &'a str, payment: &'a PaymentStart) -> Result<Means<'a>, PaymentResult> {
+        if token.is_empty()
+            || token.len() > MAX_TOKEN_CHARS
+            || !token.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(rejected_here(
+                "token.code",
+                "a Bambora single-use token is 1 to 40 printable characters",
+            ));
+        }
+        let Some(name) = payment
+            .payer
+            .name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+        else {
+            return Err(rejected_here(
+                "token.name",
+                "a Bambora token payment needs the cardholder's name (payer.name)",
+            ));
+        };
+        Ok(Means::Token { code: token, name })
+    }
+}
+
 /// Where a Bambora payment is between steps. Holds no card number, CVD or credential.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
@@ -138,12 +194,21 @@ impl BamboraAdapter {
             .header("Authorization", self.config.authorization())
     }
 
-    /// The `POST /v1/payments` body, or the result that ends the payment before any call.
+    /// `POST /v1/payments` and the order it starts, or the result that ends the payment
+    /// before any call: everything is checked first, then the request is built from
+    /// what passed.
     fn create(
         &self,
         payment: &PaymentStart,
         cx: &Context,
     ) -> Result<(Order, HttpRequest), PaymentResult> {
+        let checked = self.check(payment)?;
+        Ok(self.build(payment, checked, cx))
+    }
+
+    /// Every refusal before a call, in this order: currency, amount, order number, the
+    /// merchant's own authentication, the token and its cardholder name.
+    fn check<'a>(&self, payment: &'a PaymentStart) -> Result<Checked<'a>, PaymentResult> {
         if !payment.currency.eq_ignore_ascii_case(&self.config.currency) {
             return Err(rejected_here(
                 "currency",
@@ -166,35 +231,65 @@ impl BamboraAdapter {
                 "Bambora's order_number is 1 to 30 characters",
             ));
         }
-        let (authentication, three_d_secure, passthrough) = match &payment.external_authentication {
-            Some(external) => {
-                let (three_d_secure, passthrough) = merchant_authentication(external)?;
-                let authentication = Authentication::Merchant {
+        let (authentication, blocks) = match &payment.external_authentication {
+            Some(external) => (
+                Authentication::Merchant {
                     version: external.version.clone(),
                     trans_status: external.trans_status,
                     eci: external.eci,
-                };
-                (authentication, three_d_secure, passthrough)
-            }
-            None => {
-                // 3DS 2 needs every browser member Bambora requires; without them the
-                // account's default version is asked for (a 2.x card range then
-                // answers 400, which ends the payment as Bambora's refusal).
-                let browser = payment.browser.to_bambora().ok();
-                let version = browser.as_ref().map(|_| 2);
-                let three_d_secure = wire::ThreeDSecure::Authenticate {
-                    enabled: true,
-                    version,
-                    auth_required: self.config.auth_required,
-                    browser,
-                };
-                (
-                    Authentication::Bambora { version },
-                    Some(three_d_secure),
-                    None,
-                )
-            }
+                },
+                merchant_authentication(external)?,
+            ),
+            None => self.bambora_authentication(payment),
         };
+        let means = match &payment.method {
+            PaymentMethod::Card(card) => Means::Card(card),
+            PaymentMethod::Token { token } => Means::token(token, payment)?,
+        };
+        Ok(Checked {
+            amount,
+            order_number,
+            authentication,
+            blocks,
+            means,
+        })
+    }
+
+    /// Bambora runs 3-D Secure. Version 2 needs every browser member Bambora requires;
+    /// without them the account's default version is asked for (a 2.x card range then
+    /// answers 400, which ends the payment as Bambora's refusal).
+    fn bambora_authentication<'a>(
+        &self,
+        payment: &PaymentStart,
+    ) -> (Authentication, ThreeDsBlocks<'a>) {
+        let browser = payment.browser.to_bambora().ok();
+        let version = browser.as_ref().map(|_| 2);
+        let three_d_secure = wire::ThreeDSecure::Authenticate {
+            enabled: true,
+            version,
+            auth_required: self.config.auth_required,
+            browser,
+        };
+        (
+            Authentication::Bambora { version },
+            (Some(three_d_secure), None),
+        )
+    }
+
+    /// The request and the order, from a checked payment: nothing here can fail.
+    fn build(
+        &self,
+        payment: &PaymentStart,
+        checked: Checked<'_>,
+        cx: &Context,
+    ) -> (Order, HttpRequest) {
+        let Checked {
+            amount,
+            order_number,
+            authentication,
+            blocks: (three_d_secure, passthrough),
+            means,
+        } = checked;
         let term_url =
             matches!(authentication, Authentication::Bambora { .. }).then(|| cx.return_url());
         let customer_ip = payment
@@ -211,8 +306,8 @@ impl BamboraAdapter {
             card: None,
             token: None,
         };
-        let card = match &payment.method {
-            PaymentMethod::Card(card) => {
+        let card = match means {
+            Means::Card(card) => {
                 body.card = Some(wire::CardBody {
                     name: &card.holder_name,
                     number: card.number.expose(),
@@ -225,30 +320,10 @@ impl BamboraAdapter {
                 });
                 Some(CardSummary::from(&card.number))
             }
-            PaymentMethod::Token { token } => {
-                if token.is_empty()
-                    || token.len() > MAX_TOKEN_CHARS
-                    || !token.bytes().all(|b| b.is_ascii_graphic())
-                {
-                    return Err(rejected_here(
-                        "token.code",
-                        "a Bambora single-use token is 1 to 40 printable characters",
-                    ));
-                }
-                let Some(name) = payment
-                    .payer
-                    .name
-                    .as_deref()
-                    .filter(|n| !n.trim().is_empty())
-                else {
-                    return Err(rejected_here(
-                        "token.name",
-                        "a Bambora token payment needs the cardholder's name (payer.name)",
-                    ));
-                };
+            Means::Token { code, name } => {
                 body.payment_method = "token";
                 body.token = Some(wire::TokenBody {
-                    code: token,
+                    code,
                     name,
                     complete: true,
                     three_d_secure,
@@ -265,7 +340,7 @@ impl BamboraAdapter {
             authentication,
             window_size: payment.window_size,
         };
-        Ok((order, request))
+        (order, request)
     }
 
     /// A 302: the issuer form out of `contents`, and the browser sent to it.
@@ -342,13 +417,7 @@ impl BamboraAdapter {
 /// an authorization, and a non-final status is no authentication.
 fn merchant_authentication(
     external: &ExternalAuthentication,
-) -> Result<
-    (
-        Option<wire::ThreeDSecure<'_>>,
-        Option<wire::Passthrough<'_>>,
-    ),
-    PaymentResult,
-> {
+) -> Result<ThreeDsBlocks<'_>, PaymentResult> {
     let outcome = |result: PaymentResult| PaymentResult {
         trans_status: Some(external.trans_status),
         eci: Some(external.eci),

@@ -963,7 +963,7 @@ fn config_hides_the_passcode_and_needs_a_currency() {
     assert_eq!(config.base_url, "http://127.0.0.1:8081/bambora");
     assert_eq!(config.origin().as_deref(), Some("http://127.0.0.1:8081"));
     let printed = format!("{config:?}");
-    assert!(!printed.contains(&config.api_passcode), "{printed}");
+    assert!(!printed.contains(config.api_passcode.expose()), "{printed}");
     let parsed: Result<Config, _> =
         serde_json::from_value(json!({"merchant_id": "1", "api_passcode": "p"}));
     assert!(parsed.is_err(), "currency is required");

@@ -6,12 +6,16 @@
 //! trusted: both only make the adapter re-read the payment (`GET /payments/{id}`), and
 //! that answer decides.
 //!
-//! Owns dLocal's whole wire protocol (`wire`), the state between steps and the mapping
-//! to [`PaymentResult`]. Must not do IO, read a clock or keep the card: the card goes
-//! out in the one create request and nothing of it but a [`CardSummary`] is kept.
-//! docs/backend/dlocal.md describes the flow and the choices.
+//! This module owns the flow and the state between steps; `config` the configuration,
+//! `wire` dLocal's wire protocol (signatures, `X-Date`, the JSON shapes), `outcome` what
+//! answers mean for the [`PaymentResult`], `returns` the callback and notification checks
+//! and the adapter's one error type ([`DlocalError`]). Must not do IO, read a clock or
+//! keep the card: the card goes out in the one create request and nothing of it but a
+//! [`CardSummary`] is kept. docs/backend/dlocal.md describes the flow and the choices.
 
-mod result;
+mod config;
+mod outcome;
+mod returns;
 mod wire;
 
 #[cfg(test)]
@@ -29,90 +33,15 @@ use crate::payment::{
     PaymentStatus, ResultCode,
 };
 
-use result::{bad_response, error_result, outcome, refused_before_call, Verdict};
+pub use config::{Config, PRODUCTION_URL};
+use outcome::{bad_response, classify, error_result, outcome, refused_before_call, Verdict};
+use returns::check_callback;
+pub use returns::{
+    notification_is_fresh, verify_notification, DlocalError, NotificationHint,
+    NOTIFICATION_WINDOW_MS,
+};
 pub use wire::{callback_message, parse_x_date, signature, x_date, VERSION};
-
-/// How far a notification's `X-Date` may be from this backend's clock. dLocal signs each
-/// delivery (its retries too) with the time it sends it, so an older one is a replay of
-/// a captured notification; the margin covers clock skew and a slow network.
-pub const NOTIFICATION_WINDOW_MS: u64 = 10 * 60 * 1000;
-
-/// Whether `notification` was sent within [`NOTIFICATION_WINDOW_MS`] of `now_ms` (by its
-/// `X-Date`; checked before its signature, which covers the date).
-pub fn notification_is_fresh(notification: &Notification, now_ms: u64) -> bool {
-    notification
-        .header("X-Date")
-        .and_then(parse_x_date)
-        .is_some_and(|sent| sent.abs_diff(now_ms) <= NOTIFICATION_WINDOW_MS)
-}
-use wire::{mpi_body, CardBody, CreateBody, ErrorBody, PayerBody, PaymentObject, ThreeDsBody};
-
-/// dLocal's production API.
-pub const PRODUCTION_URL: &str = "https://api.dlocal.com";
-
-/// How to reach one dLocal merchant account. `Debug` hides the credentials.
-#[derive(Clone, Deserialize)]
-pub struct Config {
-    #[serde(default = "production_url")]
-    pub base_url: String,
-    pub x_login: String,
-    pub x_trans_key: String,
-    pub secret_key: String,
-    /// The backend's webhook for dLocal's notifications; `None`:
-    /// `{public_url}/v1/webhooks/dlocal`.
-    #[serde(default)]
-    pub notification_url: Option<String>,
-    /// `card.capture`: true charges at once (`PAID`), false authorizes only (`AUTHORIZED`).
-    #[serde(default = "default_capture")]
-    pub capture: bool,
-}
-
-fn production_url() -> String {
-    PRODUCTION_URL.to_owned()
-}
-
-fn default_capture() -> bool {
-    true
-}
-
-impl Config {
-    /// The sandbox's dLocal at `sandbox_url` (the sandbox root, e.g.
-    /// `http://127.0.0.1:8081`), with the contract's sandbox credentials.
-    pub fn sandbox(sandbox_url: &str) -> Config {
-        Config {
-            base_url: format!("{}/dlocal", sandbox_url.trim_end_matches('/')),
-            x_login: "sak223k2wdksdl2".into(),
-            x_trans_key: "fm12O7G9".into(),
-            secret_key: "sandbox-dlocal-secret".into(),
-            notification_url: None,
-            capture: true,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url.trim_end_matches('/'))
-    }
-
-    /// `scheme://host[:port]` of the API, the one non-https origin a `redirect_url`
-    /// may have (the sandbox's).
-    fn api_origin(&self) -> &str {
-        let after_scheme = self.base_url.find("://").map_or(0, |i| i + 3);
-        match self.base_url[after_scheme..].find('/') {
-            Some(slash) => &self.base_url[..after_scheme + slash],
-            None => &self.base_url,
-        }
-    }
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("base_url", &self.base_url)
-            .field("notification_url", &self.notification_url)
-            .field("capture", &self.capture)
-            .finish_non_exhaustive()
-    }
-}
+use wire::{mpi_body, CardBody, CreateBody, PayerBody, PaymentObject, ThreeDsBody};
 
 /// What the session keeps of the order between steps: no card number, no credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,97 +107,6 @@ impl State {
     }
 }
 
-/// Why a callback or notification was refused. `code()` is stable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DlocalError {
-    #[error("the notification lacks the {0} header (or repeats it)")]
-    MissingHeader(&'static str),
-    #[error("the notification is for another dLocal merchant (X-Login)")]
-    WrongLogin,
-    #[error("the signature does not match")]
-    BadSignature,
-    #[error("the notification body is not a dLocal payment object")]
-    MalformedBody,
-    #[error("the callback lacks {0} (or repeats it)")]
-    MalformedCallback(&'static str),
-    #[error("the callback names another payment than this session's")]
-    ForeignPayment,
-    #[error("this session is not waiting for the browser")]
-    NotAwaitingBrowser,
-}
-
-impl DlocalError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            DlocalError::MissingHeader(_) => "notification_header_missing",
-            DlocalError::WrongLogin => "wrong_login",
-            DlocalError::BadSignature => "bad_signature",
-            DlocalError::MalformedBody => "malformed_notification",
-            DlocalError::MalformedCallback(_) => "malformed_callback",
-            DlocalError::ForeignPayment => "foreign_payment",
-            DlocalError::NotAwaitingBrowser => "not_awaiting_browser",
-        }
-    }
-
-    fn message(&self) -> &'static str {
-        match self {
-            DlocalError::MissingHeader(_) => "The notification is not signed.",
-            DlocalError::WrongLogin => "The notification is for another merchant.",
-            DlocalError::BadSignature => "The signature does not match.",
-            DlocalError::MalformedBody => "The notification body cannot be read.",
-            DlocalError::MalformedCallback(_) => "The return from dLocal is incomplete.",
-            DlocalError::ForeignPayment => "The return names another payment.",
-            DlocalError::NotAwaitingBrowser => "This payment is not waiting for a return.",
-        }
-    }
-}
-
-/// What a verified notification says, enough for the host to find the session (by
-/// order id) before it loads it. A hint only: the adapter re-reads the payment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotificationHint {
-    pub payment_id: String,
-    pub order_id: Option<String>,
-    pub status: String,
-}
-
-/// Checks a notification's signature (`Authorization` over `X-Login + X-Date + body`,
-/// constant time) and login, and reads the payment id and order id from its body.
-pub fn verify_notification(
-    config: &Config,
-    notification: &Notification,
-) -> Result<NotificationHint, DlocalError> {
-    let header = |name: &'static str| {
-        notification
-            .header(name)
-            .ok_or(DlocalError::MissingHeader(name))
-    };
-    let date = header("X-Date")?;
-    let login = header("X-Login")?;
-    let authorization = header("Authorization")?;
-    if login != config.x_login {
-        return Err(DlocalError::WrongLogin);
-    }
-    let claimed = authorization
-        .strip_prefix(wire::SCHEME_PREFIX)
-        .ok_or(DlocalError::BadSignature)?;
-    let parts: [&[u8]; 3] = [
-        login.as_bytes(),
-        date.as_bytes(),
-        notification.body.as_bytes(),
-    ];
-    if !wire::verify(&config.secret_key, &parts, claimed) {
-        return Err(DlocalError::BadSignature);
-    }
-    let payment: PaymentObject =
-        serde_json::from_str(&notification.body).map_err(|_| DlocalError::MalformedBody)?;
-    Ok(NotificationHint {
-        payment_id: payment.id,
-        order_id: payment.order_id,
-        status: payment.status,
-    })
-}
-
 /// The dLocal adapter: configuration only, no cache.
 #[derive(Debug, Clone)]
 pub struct DlocalAdapter {
@@ -303,7 +141,7 @@ impl DlocalAdapter {
         request
             .header("X-Date", date)
             .header("X-Login", self.config.x_login.clone())
-            .header("X-Trans-Key", self.config.x_trans_key.clone())
+            .header("X-Trans-Key", self.config.x_trans_key.expose())
             .header("X-Version", VERSION)
             .header(
                 "Authorization",
@@ -335,35 +173,6 @@ impl DlocalAdapter {
         self.config.notification_url.clone().unwrap_or_else(|| {
             format!("{}/v1/webhooks/dlocal", cx.public_url.trim_end_matches('/'))
         })
-    }
-
-    /// The callback form: signed by dLocal and naming this session's payment. Its
-    /// `status` is not used.
-    fn check_callback(&self, state: &State, ret: &BrowserReturn) -> Result<String, DlocalError> {
-        let (State::Authenticating { payment_id, .. } | State::Confirming { payment_id, .. }) =
-            state
-        else {
-            return Err(DlocalError::NotAwaitingBrowser);
-        };
-        let field =
-            |name: &'static str| ret.single(name).ok_or(DlocalError::MalformedCallback(name));
-        let claimed_id = field("paymentId")?;
-        let status = field("status")?;
-        let date = field("date")?;
-        let claimed_signature = field("signature")?;
-        let message = callback_message(status, claimed_id);
-        let parts: [&[u8]; 3] = [
-            self.config.x_login.as_bytes(),
-            date.as_bytes(),
-            message.as_bytes(),
-        ];
-        if !wire::verify(&self.config.secret_key, &parts, claimed_signature) {
-            return Err(DlocalError::BadSignature);
-        }
-        if claimed_id != payment_id {
-            return Err(DlocalError::ForeignPayment);
-        }
-        Ok(payment_id.clone())
     }
 
     /// What a refused browser return leaves behind: the step the state is waiting on.
@@ -455,56 +264,9 @@ impl DlocalAdapter {
         redirect_fallback: Option<String>,
         response: Result<HttpResponse, TransportFailure>,
     ) -> Step<State> {
-        let response = match response {
-            Ok(response) => response,
-            Err(TransportFailure::Timeout) => {
-                return Step::Done(error_result(
-                    PaymentStatus::Error,
-                    ResultCode::ProviderTimeout,
-                    None,
-                    None,
-                ))
-            }
-            Err(TransportFailure::Connection(_)) => {
-                return Step::Done(error_result(
-                    PaymentStatus::Error,
-                    ResultCode::ProviderUnavailable,
-                    None,
-                    None,
-                ))
-            }
-        };
-        let refusal = serde_json::from_str::<ErrorBody>(&response.body).ok();
-        if response.status >= 500 {
-            let (code, message) = refusal.map_or((None, None), |e| (Some(e.code), e.message));
-            return Step::Done(error_result(
-                PaymentStatus::Error,
-                ResultCode::ProviderUnavailable,
-                code,
-                message,
-            ));
-        }
-        if !response.is_success() {
-            return Step::Done(match refusal {
-                Some(error) => error_result(
-                    PaymentStatus::Failed,
-                    ResultCode::ProviderRejected,
-                    Some(error.code),
-                    Some(match error.param {
-                        Some(param) => format!("{} ({param})", error.message.unwrap_or_default()),
-                        None => error.message.unwrap_or_default(),
-                    }),
-                ),
-                None => error_result(
-                    PaymentStatus::Error,
-                    ResultCode::ProviderBadResponse,
-                    Some(format!("HTTP {}", response.status)),
-                    None,
-                ),
-            });
-        }
-        let Ok(payment) = serde_json::from_str::<PaymentObject>(&response.body) else {
-            return Step::Done(bad_response("the answer is not a payment object"));
+        let payment = match classify(response) {
+            Ok(payment) => payment,
+            Err(result) => return Step::Done(result),
         };
         if expected_id.as_deref().is_some_and(|id| id != payment.id)
             || payment
@@ -669,16 +431,13 @@ impl Adapter for DlocalAdapter {
         ret: &BrowserReturn,
         _cx: &Context,
     ) -> Result<(), ReturnRefused> {
-        self.check_callback(state, ret)
-            .map(|_| ())
-            .map_err(|error| ReturnRefused {
-                code: error.code(),
-                message: error.message(),
-            })
+        check_callback(&self.config, state, ret)
+            .map(drop)
+            .map_err(|error| error.refused())
     }
 
     fn on_browser_return(&self, state: State, ret: &BrowserReturn, cx: &Context) -> Step<State> {
-        match self.check_callback(&state, ret) {
+        match check_callback(&self.config, &state, ret) {
             Ok(payment_id) => {
                 let redirect_url = state.redirect_url().map(str::to_owned);
                 self.retrieve(state.order().clone(), payment_id, redirect_url, cx)

@@ -8,7 +8,7 @@ use sha2::Sha256;
 use super::*;
 use crate::emv::{BrowserDetails, BrowserReadings, ChallengeWindowSize, Eci, Pan, ServerReadings};
 use crate::payment::{CardDetails, Cvv, DisplayMode, ExternalAuthentication, Payer};
-use crate::provider::HttpMethod;
+use crate::provider::{HttpMethod, Secret};
 
 const LOGIN: &str = "sak223k2wdksdl2";
 const SECRET: &str = "sandbox-dlocal-secret";
@@ -138,7 +138,7 @@ fn x_date_is_iso_utc_with_milliseconds() {
 fn signature_matches_an_independent_hmac_and_python() {
     let date = "2018-07-12T13:46:28.629Z";
     let body = r#"{"a":1}"#;
-    let ours = signature(SECRET, LOGIN, date, body.as_bytes());
+    let ours = signature(&Secret::from(SECRET), LOGIN, date, body.as_bytes());
     assert_eq!(ours, independent_hmac(&format!("{LOGIN}{date}{body}")));
     assert_eq!(
         ours,
@@ -675,4 +675,12 @@ fn a_final_notification_for_this_session_rereads_the_payment() {
     for n in [pending, forged, foreign] {
         assert_eq!(adapter.on_notification(authenticating(), &n, &cx()), None);
     }
+}
+
+#[test]
+fn config_debug_prints_no_key() {
+    let config = Config::sandbox("http://127.0.0.1:8081");
+    let printed = format!("{config:?}");
+    assert!(!printed.contains(config.x_trans_key.expose()), "{printed}");
+    assert!(!printed.contains(SECRET), "{printed}");
 }

@@ -9,6 +9,7 @@ use sha2::Sha256;
 
 use crate::emv::{CardBrand, Eci, TransStatus};
 use crate::payment::ExternalAuthentication;
+use crate::provider::Secret;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -18,9 +19,9 @@ pub const VERSION: &str = "2.1";
 pub const SCHEME_PREFIX: &str = "V2-HMAC-SHA256, Signature: ";
 
 /// HMAC-SHA256 under `secret` over the concatenation of `parts`.
-pub fn mac_over(secret: &str, parts: &[&[u8]]) -> HmacSha256 {
+pub fn mac_over(secret: &Secret, parts: &[&[u8]]) -> HmacSha256 {
     // HMAC takes keys of any length, so this cannot fail.
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(secret.as_bytes())
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(secret.expose().as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
     for part in parts {
         mac.update(part);
@@ -30,7 +31,7 @@ pub fn mac_over(secret: &str, parts: &[&[u8]]) -> HmacSha256 {
 
 /// `hex(HMAC-SHA256(secret, login + date + body))`, lowercase: the request and
 /// notification signature.
-pub fn signature(secret: &str, login: &str, date: &str, body: &[u8]) -> String {
+pub fn signature(secret: &Secret, login: &str, date: &str, body: &[u8]) -> String {
     hex(
         &mac_over(secret, &[login.as_bytes(), date.as_bytes(), body])
             .finalize()
@@ -44,7 +45,7 @@ pub fn callback_message(status: &str, payment_id: &str) -> String {
 }
 
 /// Checks `claimed_hex` against the HMAC of `parts`, in constant time.
-pub fn verify(secret: &str, parts: &[&[u8]], claimed_hex: &str) -> bool {
+pub fn verify(secret: &Secret, parts: &[&[u8]], claimed_hex: &str) -> bool {
     match decode_hex(claimed_hex) {
         Some(claimed) => mac_over(secret, parts).verify_slice(&claimed).is_ok(),
         None => false,

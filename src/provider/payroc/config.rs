@@ -1,9 +1,9 @@
 //! Where Payroc is and who the merchant is there: the adapter's configuration, read from
-//! the host's config file (secrets included, so `Debug` hides the API key).
-
-use std::fmt;
+//! the host's config file (the API key is a [`Secret`], so `Debug` prints it as `***`).
 
 use serde::{Deserialize, Serialize};
+
+use crate::provider::Secret;
 
 pub const PRODUCTION_IDENTITY_URL: &str = "https://identity.payroc.com";
 pub const PRODUCTION_API_URL: &str = "https://api.payroc.com/v1";
@@ -32,7 +32,7 @@ impl CardholderChallenge {
 }
 
 /// Where Payroc is and who the merchant is there.
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default = "default_identity_url")]
@@ -41,7 +41,7 @@ pub struct Config {
     pub api_url: String,
     #[serde(default = "default_payments_url")]
     pub payments_url: String,
-    pub api_key: String,
+    pub api_key: Secret,
     pub processing_terminal_id: String,
     /// Sent when the payment states no challenge preference of its own.
     #[serde(default)]
@@ -67,7 +67,7 @@ impl Config {
             identity_url: format!("{base}/payroc/identity"),
             api_url: format!("{base}/payroc/api/v1"),
             payments_url: format!("{base}/payroc/payments"),
-            api_key: "sandbox-payroc-api-key".to_owned(),
+            api_key: "sandbox-payroc-api-key".into(),
             processing_terminal_id: "4479001".to_owned(),
             cardholder_challenge: CardholderChallenge::Optional,
         }
@@ -75,18 +75,5 @@ impl Config {
 
     pub(super) fn url(base: &str, path: &str) -> String {
         format!("{}{path}", base.trim_end_matches('/'))
-    }
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("identity_url", &self.identity_url)
-            .field("api_url", &self.api_url)
-            .field("payments_url", &self.payments_url)
-            .field("api_key", &"***")
-            .field("processing_terminal_id", &self.processing_terminal_id)
-            .field("cardholder_challenge", &self.cardholder_challenge)
-            .finish()
     }
 }

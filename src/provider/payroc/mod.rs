@@ -17,12 +17,14 @@
 //!    so a forgery no longer ends the payment ([`MAX_REFUSED_RECEIPTS`] bounds it).
 //!
 //! This module owns Payroc's flow and its token cache; `config` the configuration, `wire`
-//! the JSON shapes, `outcome` what answers and receipts mean for the result. It
-//! must not do IO, read a clock or keep a card in its state: card details wait in the
-//! adapter's memory only until they are tokenized (see [`PayrocAdapter`]).
+//! the JSON shapes, `outcome` what answers mean for the result, `returns` the MPI
+//! receipt and the adapter's one error type ([`ReceiptError`]). It must not do IO, read
+//! a clock or keep a card in its state: card details wait in the adapter's memory only
+//! until they are tokenized (see [`PayrocAdapter`]).
 
 mod config;
 mod outcome;
+mod returns;
 mod wire;
 
 #[cfg(test)]
@@ -51,7 +53,7 @@ use outcome::{
     bad_response, bad_token, card_gone, classify, refuses_mpi_reference, rejected_here,
     sale_result, Answer,
 };
-pub use outcome::{Receipt, ReceiptError};
+pub use returns::{Receipt, ReceiptError};
 
 /// A token is replaced this long before it expires (the SDK's margin).
 pub const TOKEN_REFRESH_MARGIN_MS: u64 = 2 * 60 * 1000;
@@ -293,7 +295,10 @@ impl PayrocAdapter {
         HttpRequest {
             method: HttpMethod::Post,
             url: Config::url(&self.config.identity_url, "/authorize"),
-            headers: vec![("x-api-key".to_owned(), self.config.api_key.clone())],
+            headers: vec![(
+                "x-api-key".to_owned(),
+                self.config.api_key.expose().to_owned(),
+            )],
             body: None,
             // It only issues a token: asking twice is harmless.
             retry_safe: true,

@@ -1,8 +1,10 @@
 //! The adapter's reading of canned Paysafe answers and browser returns, without a network.
 
+use base64::Engine;
 use serde_json::json;
 
 use super::*;
+use crate::emv::challenge::ThreeDsSessionData;
 use crate::emv::{CReq, Eci, FormMethod, TransStatus};
 
 fn adapter() -> PaysafeAdapter {
@@ -458,4 +460,12 @@ fn the_start_sends_the_card_once_and_keeps_only_the_token() {
         .find(|(n, _)| n == "Authorization")
         .unwrap();
     assert!(!stored.contains(&auth.1[6..]), "no credential in the state");
+}
+
+#[test]
+fn config_debug_prints_no_password() {
+    let config = Config::sandbox("http://sandbox.test");
+    let printed = format!("{config:?}");
+    assert!(!printed.contains(config.api_password.expose()), "{printed}");
+    assert!(printed.contains("sandbox-paysafe-user"), "{printed}");
 }

@@ -1,11 +1,14 @@
-//! A dLocal payment object's status, code and ECI as a [`PaymentResult`]. dLocal
-//! reports no transStatus and no 3-D Secure version: both are derived here (from the
-//! ECI, or from the merchant's own authentication), and nothing else is guessed.
+//! What dLocal's answers mean for the payment: an answer classified (a payment object,
+//! or the result that ends the payment), and a payment object's status, code and ECI as
+//! a [`PaymentResult`]. dLocal reports no transStatus and no 3-D Secure version: both are
+//! derived here (from the ECI, or from the merchant's own authentication), and nothing
+//! else is guessed. Pure functions of their input.
 
-use super::wire::{self, PaymentObject};
+use super::wire::{self, ErrorBody, PaymentObject};
 use super::Order;
 use crate::emv::{CardBrand, Eci, Generation, LiabilityShift, TransStatus};
 use crate::payment::{PaymentResult, PaymentStatus, ResultCode, ResultError};
+use crate::provider::{HttpResponse, TransportFailure};
 
 /// How a payment ended, before the details.
 pub(super) enum Verdict {
@@ -16,6 +19,64 @@ pub(super) enum Verdict {
     Declined,
     /// CANCELLED or EXPIRED.
     Ended,
+}
+
+/// What an answer from dLocal says before its status is read: the payment object of a
+/// 2xx, or the result that ends the payment (no answer, a 5xx, dLocal's refusal with its
+/// code and message, or a body that is not a payment object).
+pub(super) fn classify(
+    response: Result<HttpResponse, TransportFailure>,
+) -> Result<PaymentObject, PaymentResult> {
+    let response = match response {
+        Ok(response) => response,
+        Err(TransportFailure::Timeout) => {
+            return Err(error_result(
+                PaymentStatus::Error,
+                ResultCode::ProviderTimeout,
+                None,
+                None,
+            ))
+        }
+        Err(TransportFailure::Connection(_)) => {
+            return Err(error_result(
+                PaymentStatus::Error,
+                ResultCode::ProviderUnavailable,
+                None,
+                None,
+            ))
+        }
+    };
+    let refusal = serde_json::from_str::<ErrorBody>(&response.body).ok();
+    if response.status >= 500 {
+        let (code, message) = refusal.map_or((None, None), |e| (Some(e.code), e.message));
+        return Err(error_result(
+            PaymentStatus::Error,
+            ResultCode::ProviderUnavailable,
+            code,
+            message,
+        ));
+    }
+    if !response.is_success() {
+        return Err(match refusal {
+            Some(error) => error_result(
+                PaymentStatus::Failed,
+                ResultCode::ProviderRejected,
+                Some(error.code),
+                Some(match error.param {
+                    Some(param) => format!("{} ({param})", error.message.unwrap_or_default()),
+                    None => error.message.unwrap_or_default(),
+                }),
+            ),
+            None => error_result(
+                PaymentStatus::Error,
+                ResultCode::ProviderBadResponse,
+                Some(format!("HTTP {}", response.status)),
+                None,
+            ),
+        });
+    }
+    serde_json::from_str::<PaymentObject>(&response.body)
+        .map_err(|_| bad_response("the answer is not a payment object"))
 }
 
 pub(super) fn outcome(order: &Order, payment: &PaymentObject, verdict: Verdict) -> PaymentResult {
