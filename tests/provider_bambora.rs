@@ -19,7 +19,7 @@ use threeds_bridge::payment::{
 };
 use threeds_bridge::provider::bambora::{BamboraAdapter, Config, State};
 use threeds_bridge::provider::{
-    Adapter, BrowserReturn, Context, HttpResponse, Step, TransportFailure,
+    Adapter, BrowserReturn, Context, HttpResponse, ReturnRefused, Step, TransportFailure,
 };
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::{LedgerEntry, Provider};
@@ -86,7 +86,10 @@ impl Recording {
     }
 
     fn record(&self, step: Step<State>) -> Step<State> {
-        if let Step::Call { state, .. } | Step::Browser { state, .. } = &step {
+        if let Step::Call { state, .. }
+        | Step::Browser { state, .. }
+        | Step::Refused { state, .. } = &step
+        {
             let json = serde_json::to_string(state).expect("state serializes");
             self.stored.lock().unwrap().push(json);
         }
@@ -107,8 +110,22 @@ impl Adapter for Recording {
     ) -> Step<State> {
         self.record(self.inner.on_response(state, response, cx))
     }
-    fn on_browser_return(&self, state: State, ret: &BrowserReturn, cx: &Context) -> Step<State> {
-        self.record(self.inner.on_browser_return(state, ret, cx))
+    fn on_browser_return(
+        &self,
+        state: State,
+        ret: &BrowserReturn,
+        cx: &Context,
+    ) -> Result<Step<State>, ReturnRefused> {
+        let step = self.inner.on_browser_return(state, ret, cx)?;
+        Ok(self.record(step))
+    }
+    fn verify_browser_return(
+        &self,
+        state: &State,
+        ret: &BrowserReturn,
+        cx: &Context,
+    ) -> Result<(), ReturnRefused> {
+        self.inner.verify_browser_return(state, ret, cx)
     }
     fn on_method_completed(
         &self,
@@ -479,7 +496,7 @@ async fn finish(
     ret: &BrowserReturn,
     cx: &Context,
 ) -> PaymentResult {
-    let Step::Call { state, request } = adapter.on_browser_return(state, ret, cx) else {
+    let Ok(Step::Call { state, request }) = adapter.on_browser_return(state, ret, cx) else {
         panic!("a continue")
     };
     assert!(!request.retry_safe);
@@ -504,8 +521,8 @@ async fn a_forged_md_is_refused_and_the_real_return_still_authorizes() {
         .verify_browser_return(&state, &forged, &cx)
         .unwrap_err();
     assert_eq!(refused.code, "return_foreign");
-    let unchanged = adapter.on_browser_return(state.clone(), &forged, &cx);
-    assert!(matches!(&unchanged, Step::Browser { state: s, .. } if *s == state));
+    let acted = adapter.on_browser_return(state.clone(), &forged, &cx);
+    assert_eq!(acted.map(drop).map_err(|e| e.code), Err("return_foreign"));
     let incomplete = BrowserReturn {
         fields: vec![("MD".to_owned(), md.clone())],
     };
@@ -636,8 +653,11 @@ async fn under_fault(
                     panic!()
                 };
                 let back = flow::follow((&form).into(), Cardholder::Types("1234")).await;
-                adapter.on_browser_return(state, &back, &cx)
+                adapter
+                    .on_browser_return(state, &back, &cx)
+                    .expect("the genuine return")
             }
+            Step::Refused { refused, .. } => panic!("refused: {refused:?}"),
             Step::Done(result) => return (result, sandbox),
         };
     }

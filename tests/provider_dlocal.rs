@@ -490,7 +490,9 @@ async fn finish(adapter: &DlocalAdapter, mut step: Step<State>, sid: &str) -> Pa
             Step::Call { state, request } => {
                 adapter.on_response(state, flow::send(&request).await, &flow::context(sid))
             }
-            Step::Browser { .. } => panic!("the payment still waits for the browser"),
+            Step::Browser { .. } | Step::Refused { .. } => {
+                panic!("the payment still waits for the browser")
+            }
         }
     }
 }
@@ -593,7 +595,7 @@ async fn callback_and_notification_in_either_order_give_one_result_and_one_charg
         let cx = flow::context(&sid);
         let by_callback = |state: State| {
             adapter.verify_browser_return(&state, &back, &cx).ok()?;
-            Some(adapter.on_browser_return(state, &back, &cx))
+            adapter.on_browser_return(state, &back, &cx).ok()
         };
         let by_notification = |state: State| adapter.on_notification(state, &notification, &cx);
         let (first, second) = if callback_first {

@@ -15,7 +15,7 @@ use threeds_bridge::payment::{
     Payer, PaymentMethod, PaymentResult, PaymentStart, PaymentStatus, ResultCode,
 };
 use threeds_bridge::provider::payroc::{Config, PayrocAdapter, State};
-use threeds_bridge::provider::{Adapter, BrowserReturn, Context, Step};
+use threeds_bridge::provider::{Adapter, BrowserReturn, Context, ReturnRefused, Step};
 use threeds_bridge::sandbox::ledger::Provider;
 use threeds_bridge::sandbox::{RunningSandbox, SandboxConfig};
 
@@ -413,6 +413,7 @@ async fn to_mpi(
                 adapter.on_response(state, flow::send(&request).await, cx)
             }
             Step::Browser { state, action } => return (state, action),
+            Step::Refused { refused, .. } => panic!("nothing was returned yet: {refused:?}"),
             Step::Done(result) => panic!("ended before the MPI: {result:?}"),
         };
     }
@@ -425,7 +426,9 @@ async fn to_end(adapter: &PayrocAdapter, mut step: Step<State>, cx: &Context) ->
             Step::Call { state, request } => {
                 adapter.on_response(state, flow::send(&request).await, cx)
             }
-            Step::Browser { action, .. } => panic!("unexpected browser step {action:?}"),
+            Step::Browser { action, .. } | Step::Refused { action, .. } => {
+                panic!("unexpected browser step {action:?}")
+            }
             Step::Done(result) => return result,
         };
     }
@@ -458,6 +461,11 @@ fn with(ret: &BrowserReturn, name: &str, value: &str) -> BrowserReturn {
     }
 }
 
+/// The step a return the adapter accepted leads to.
+fn accepted(step: Result<Step<State>, ReturnRefused>) -> Step<State> {
+    step.unwrap_or_else(|refused| panic!("the return was refused: {refused:?}"))
+}
+
 /// Sends the adapter's calls until it asks for the browser or ends.
 async fn to_rest(adapter: &PayrocAdapter, mut step: Step<State>, cx: &Context) -> Step<State> {
     loop {
@@ -479,9 +487,18 @@ async fn refused_at_the_sale(
     forged: &BrowserReturn,
     cx: &Context,
 ) -> State {
-    let step = adapter.on_browser_return(state, forged, cx);
+    let step = adapter
+        .on_browser_return(state, forged, cx)
+        .expect("only the sale can judge this receipt");
     let (waiting, again) = match to_rest(adapter, step, cx).await {
-        Step::Browser { state, action } => (state, action),
+        Step::Refused {
+            state,
+            action,
+            refused,
+        } => {
+            assert_eq!(refused.code, "receipt_refused");
+            (state, action)
+        }
         other => panic!("the payment must wait for the real receipt: {other:?}"),
     };
     assert_eq!(&again, action, "the same MPI step");
@@ -511,15 +528,9 @@ async fn a_receipt_upgraded_from_n_to_y_is_refused_and_its_reference_stays_refus
     // payment ends when its session expires), and nothing is charged.
     let refused = adapter.verify_browser_return(&state, &real, &cx);
     assert_eq!(refused.map_err(|r| r.code), Err("receipt_refused"));
-    match adapter.on_browser_return(state.clone(), &real, &cx) {
-        Step::Browser {
-            state: after,
-            action: again,
-        } => {
-            assert_eq!((after, again), (state, action));
-        }
-        other => panic!("nothing moves: {other:?}"),
-    }
+    let acted = adapter.on_browser_return(state.clone(), &real, &cx);
+    assert_eq!(acted.map(drop).map_err(|r| r.code), Err("receipt_refused"));
+    let _ = action;
     assert!(charged(&running, &payment.order_id).is_empty());
 }
 
@@ -535,7 +546,12 @@ async fn a_made_up_mpi_reference_is_refused_and_the_real_receipt_still_pays() {
     let forged = with(&real, "mpiReference", "0123456789abcdef0123");
     let state = refused_at_the_sale(&adapter, state, &action, &forged, &cx).await;
     assert!(charged(&running, &payment.order_id).is_empty());
-    let result = to_end(&adapter, adapter.on_browser_return(state, &real, &cx), &cx).await;
+    let result = to_end(
+        &adapter,
+        accepted(adapter.on_browser_return(state, &real, &cx)),
+        &cx,
+    )
+    .await;
     assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
     let entries = charged(&running, &payment.order_id);
     assert_eq!(entries.len(), 1, "one charge");
@@ -558,17 +574,19 @@ async fn another_orders_receipt_changes_nothing_and_the_real_one_still_pays() {
     let refused = adapter.verify_browser_return(&state, &foreign, &cx);
     assert_eq!(refused.map_err(|r| r.code), Err("receipt_other_order"));
     assert_eq!(adapter.verify_browser_return(&state, &real, &cx), Ok(()));
-    match adapter.on_browser_return(state.clone(), &foreign, &cx) {
-        Step::Browser {
-            state: after,
-            action: again,
-        } => {
-            assert_eq!(after, state);
-            assert_eq!(again, action);
-        }
-        other => panic!("a foreign receipt moved the payment: {other:?}"),
-    }
-    let result = to_end(&adapter, adapter.on_browser_return(state, &real, &cx), &cx).await;
+    let acted = adapter.on_browser_return(state.clone(), &foreign, &cx);
+    assert_eq!(
+        acted.map(drop).map_err(|r| r.code),
+        Err("receipt_other_order"),
+        "a foreign receipt moves nothing"
+    );
+    let _ = action;
+    let result = to_end(
+        &adapter,
+        accepted(adapter.on_browser_return(state, &real, &cx)),
+        &cx,
+    )
+    .await;
     assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
     assert_eq!(charged(&running, &payment.order_id).len(), 1);
 }
@@ -711,6 +729,7 @@ async fn an_expired_token_is_refreshed_once_after_payrocs_401() {
                 adapter.on_response(state, answer, &cx)
             }
             Step::Browser { state, action } => break (state, action),
+            Step::Refused { refused, .. } => panic!("nothing was returned yet: {refused:?}"),
             Step::Done(result) => panic!("ended early: {result:?}"),
         };
     };
@@ -724,7 +743,12 @@ async fn an_expired_token_is_refreshed_once_after_payrocs_401() {
     );
     assert_eq!(statuses, [401, 200, 201]);
     let ret = receipt_of(&action).await;
-    let result = to_end(&adapter, adapter.on_browser_return(state, &ret, &cx), &cx).await;
+    let result = to_end(
+        &adapter,
+        accepted(adapter.on_browser_return(state, &ret, &cx)),
+        &cx,
+    )
+    .await;
     assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
     assert_ledger(&running, &payment, &session, &result);
 }

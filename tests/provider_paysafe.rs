@@ -18,7 +18,7 @@ use threeds_bridge::payment::{
 };
 use threeds_bridge::provider::paysafe::{Config, PaysafeAdapter, State};
 use threeds_bridge::provider::{
-    Adapter, BrowserReturn, Context, HttpResponse, Step, TransportFailure,
+    Adapter, BrowserReturn, Context, HttpResponse, ReturnRefused, Step, TransportFailure,
 };
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::{LedgerEntry, Provider};
@@ -83,7 +83,9 @@ impl Recording {
 
     fn record(&self, step: Step<State>) -> Step<State> {
         let state = match &step {
-            Step::Call { state, .. } | Step::Browser { state, .. } => Some(state),
+            Step::Call { state, .. }
+            | Step::Browser { state, .. }
+            | Step::Refused { state, .. } => Some(state),
             Step::Done(_) => None,
         };
         if let Some(state) = state {
@@ -107,8 +109,22 @@ impl Adapter for Recording {
     ) -> Step<State> {
         self.record(self.inner.on_response(state, response, cx))
     }
-    fn on_browser_return(&self, state: State, ret: &BrowserReturn, cx: &Context) -> Step<State> {
-        self.record(self.inner.on_browser_return(state, ret, cx))
+    fn on_browser_return(
+        &self,
+        state: State,
+        ret: &BrowserReturn,
+        cx: &Context,
+    ) -> Result<Step<State>, ReturnRefused> {
+        let step = self.inner.on_browser_return(state, ret, cx)?;
+        Ok(self.record(step))
+    }
+    fn verify_browser_return(
+        &self,
+        state: &State,
+        ret: &BrowserReturn,
+        cx: &Context,
+    ) -> Result<(), ReturnRefused> {
+        self.inner.verify_browser_return(state, ret, cx)
     }
     fn on_method_completed(
         &self,
@@ -402,7 +418,7 @@ async fn a_lost_authentication_answer_is_recovered_by_merchant_ref_num() {
                 assert_eq!(ledger(&sandbox).len(), 1);
                 return;
             }
-            Step::Browser { .. } => panic!("frictionless card"),
+            Step::Browser { .. } | Step::Refused { .. } => panic!("frictionless card"),
         };
     }
     panic!("did not finish");

@@ -9,7 +9,7 @@ use super::host::{Env, Transport};
 use super::providers::ProviderAdapter;
 use super::Backend;
 use crate::payment::{PaymentResult, PaymentStatus, ResultCode};
-use crate::provider::{Context, HttpRequest, HttpResponse, Step, TransportFailure};
+use crate::provider::{Context, HttpRequest, HttpResponse, ReturnRefused, Step, TransportFailure};
 use crate::session::{AdapterState, Phase, Session, TransitionError};
 use crate::store::{SessionStore, StoreError};
 
@@ -25,6 +25,18 @@ pub(crate) enum Driven {
     /// two of its steps); the session is the last one this drive stored or saw: reload
     /// it for the truth.
     Lost(Session),
+    /// The provider refused what the browser brought back ([`Step::Refused`]): the
+    /// session, as stored, waits on the same browser step again.
+    Refused(Session, ReturnRefused),
+}
+
+impl Driven {
+    /// The session as this drive left it, whatever the ending.
+    pub(crate) fn session(self) -> Session {
+        match self {
+            Driven::Moved(s) | Driven::Lost(s) | Driven::Refused(s, _) => s,
+        }
+    }
 }
 
 fn phase_name(phase: &Phase) -> &'static str {
@@ -99,9 +111,18 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         mut step: Step<AdapterState>,
     ) -> Result<Driven, StoreError> {
         for _ in 0..MAX_CALLS_PER_DRIVE {
+            let mut refusal = None;
             let (phase, call) = match step {
                 Step::Done(result) => (Phase::Final { result }, None),
                 Step::Browser { state, action } => (Phase::AwaitingBrowser { state, action }, None),
+                Step::Refused {
+                    state,
+                    action,
+                    refused,
+                } => {
+                    refusal = Some(refused);
+                    (Phase::AwaitingBrowser { state, action }, None)
+                }
                 Step::Call { state, request } => (
                     Phase::Calling {
                         state: state.clone(),
@@ -115,7 +136,10 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             };
             session = next;
             let (Phase::Calling { .. }, Some((state, request))) = (&session.phase, call) else {
-                return Ok(Driven::Moved(session));
+                return Ok(match refusal {
+                    Some(refused) => Driven::Refused(session, refused),
+                    None => Driven::Moved(session),
+                });
             };
             let response = self.call(&session, &request).await;
             step = adapter.on_response(&state, response, &self.context(&session));
@@ -231,8 +255,8 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         };
         let id = session.id.clone();
         match self.drive(adapter, session, step).await? {
-            Driven::Moved(s) => Ok(s),
             Driven::Lost(s) => Ok(self.store.load(&id).await?.unwrap_or(s)),
+            moved => Ok(moved.session()),
         }
     }
 }

@@ -274,7 +274,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         let step = adapter.start(&payment, &self.context(&started));
         drop(payment);
         let session = match self.drive(adapter, started, step).await {
-            Ok(Driven::Moved(s)) => s,
+            Ok(Driven::Moved(s) | Driven::Refused(s, _)) => s,
             // A notification overtook the first answer: show what it stored.
             Ok(Driven::Lost(s)) => {
                 let current = self.load(id).await?.unwrap_or(s);
@@ -483,7 +483,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         })?;
         let step = adapter.on_method_completed(state, body.completion, &self.context(&session));
         let session = match self.drive(adapter, session.clone(), step).await {
-            Ok(Driven::Moved(s)) => s,
+            Ok(Driven::Moved(s) | Driven::Refused(s, _)) => s,
             Ok(Driven::Lost(_)) => {
                 let current = self.load(id).await?.ok_or_else(ApiError::not_found)?;
                 self.settled(current)

@@ -43,7 +43,7 @@ pub trait ProviderAdapter: MaybeSend + Sync {
         state: &AdapterState,
         ret: &BrowserReturn,
         cx: &Context,
-    ) -> Step<AdapterState>;
+    ) -> Result<Step<AdapterState>, ReturnRefused>;
     fn on_method_completed(
         &self,
         state: &AdapterState,
@@ -124,6 +124,18 @@ fn encode<S: Serialize>(step: Step<S>) -> Step<AdapterState> {
             Ok(state) => Step::Browser { state, action },
             Err(_) => Step::Done(unreadable_state()),
         },
+        Step::Refused {
+            state,
+            action,
+            refused,
+        } => match encode_state(&state) {
+            Ok(state) => Step::Refused {
+                state,
+                action,
+                refused,
+            },
+            Err(_) => Step::Done(unreadable_state()),
+        },
     }
 }
 
@@ -170,10 +182,10 @@ where
         state: &AdapterState,
         ret: &BrowserReturn,
         cx: &Context,
-    ) -> Step<AdapterState> {
+    ) -> Result<Step<AdapterState>, ReturnRefused> {
         match self.decode(state) {
-            Some(state) => encode(self.adapter.on_browser_return(state, ret, cx)),
-            None => Step::Done(unreadable_state()),
+            Some(state) => self.adapter.on_browser_return(state, ret, cx).map(encode),
+            None => Ok(Step::Done(unreadable_state())),
         }
     }
 

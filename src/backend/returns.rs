@@ -8,10 +8,9 @@ use super::api::ApiError;
 use super::driver::Driven;
 use super::host::{Env, Transport};
 use super::http::{form_pairs, Method, Request, Response};
-use super::providers::ProviderAdapter;
 use super::{pages, Backend};
 use crate::payment::{BrowserAction, DisplayMode, ProviderKind};
-use crate::provider::{BrowserReturn, Context, Notification, ReturnRefused, Step};
+use crate::provider::{BrowserReturn, Notification, ReturnRefused};
 use crate::session::{Phase, Session};
 use crate::store::SessionStore;
 
@@ -63,26 +62,6 @@ fn browser_fields(request: &Request) -> Result<BrowserReturn, Response> {
         _ => form_pairs(request.query.as_bytes()),
     };
     Ok(BrowserReturn { fields })
-}
-
-/// A return only the provider could judge (Payroc's unsigned receipt, whose mpiReference
-/// only the sale checks): if the calls it led to brought the session back to the very
-/// browser step it waited on, and the adapter now refuses that return, the provider
-/// refused it. The session waits on, and the browser is told so as for a return refused
-/// on arrival.
-fn refused_after_calls(
-    adapter: &dyn ProviderAdapter,
-    session: &Session,
-    waited_on: &BrowserAction,
-    ret: &BrowserReturn,
-    cx: &Context,
-) -> Option<ReturnRefused> {
-    match &session.phase {
-        Phase::AwaitingBrowser { state, action } if action == waited_on => {
-            adapter.verify_browser_return(state, ret, cx).err()
-        }
-        _ => None,
-    }
 }
 
 impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
@@ -166,43 +145,23 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             );
         };
         let cx = self.context(&session);
-        if let Err(refused) = adapter.verify_browser_return(state, ret, &cx) {
-            tracing::warn!(session = %session.id, code = refused.code, "browser return refused");
-            return pages::error(400, refused.code, refused.message);
+        let refused = |session: &Session, refused: ReturnRefused, by: &str| {
+            tracing::warn!(session = %session.id, code = refused.code, by, "browser return refused");
+            pages::error(400, refused.code, refused.message)
+        };
+        if let Err(refusal) = adapter.verify_browser_return(state, ret, &cx) {
+            return refused(&session, refusal, "adapter");
         }
-        let step = adapter.on_browser_return(state, ret, &cx);
-        // An adapter that checks inside on_browser_return answers a forged return with the
-        // very step it was waiting on: refused, nothing stored.
-        if let Step::Browser {
-            state: same,
-            action: again,
-        } = &step
-        {
-            if same == state && again == action {
-                tracing::warn!(session = %session.id, "browser return refused by the adapter");
-                return pages::error(
-                    400,
-                    "return_refused",
-                    "This return does not belong to this payment step.",
-                );
-            }
-        }
+        let step = match adapter.on_browser_return(state, ret, &cx) {
+            Ok(step) => step,
+            Err(refusal) => return refused(&session, refusal, "adapter"),
+        };
         let id = session.id.clone();
-        let waited_on = action.clone();
         match self.drive(adapter, session, step).await {
-            Ok(Driven::Moved(session)) => match refused_after_calls(
-                adapter,
-                &session,
-                &waited_on,
-                ret,
-                &self.context(&session),
-            ) {
-                Some(refused) => {
-                    tracing::warn!(session = %session.id, code = refused.code, "browser return refused by the provider");
-                    pages::error(400, refused.code, refused.message)
-                }
-                None => self.answer(&session, top_level),
-            },
+            Ok(Driven::Moved(session)) => self.answer(&session, top_level),
+            // Only the provider could judge this return, and it refused it: the payment
+            // waits on the same step for the genuine one.
+            Ok(Driven::Refused(session, refusal)) => refused(&session, refusal, "provider"),
             Ok(Driven::Lost(session)) => match self.store.load(&id).await {
                 Ok(Some(current)) => self.answer(&current, top_level),
                 _ => self.answer(&session, top_level),
@@ -278,7 +237,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         };
         let id = session.id.clone();
         let now = match self.drive(adapter, session, step).await {
-            Ok(Driven::Moved(session)) => Some(session),
+            Ok(Driven::Moved(session) | Driven::Refused(session, _)) => Some(session),
             Ok(Driven::Lost(_)) => self
                 .store
                 .load(&id)

@@ -34,6 +34,15 @@ pub enum Step<S> {
     Call { state: S, request: HttpRequest },
     /// Wait for the browser: it does `action`, then comes back to a return route.
     Browser { state: S, action: BrowserAction },
+    /// The provider refused what the browser brought back (a return only it could judge:
+    /// Payroc's unsigned receipt, whose reference only the sale checks). The payment
+    /// waits on `action` again with `state`, and the browser that brought the return is
+    /// told it was refused.
+    Refused {
+        state: S,
+        action: BrowserAction,
+        refused: ReturnRefused,
+    },
     /// The payment is over.
     Done(PaymentResult),
 }
@@ -140,27 +149,24 @@ pub trait Adapter {
         cx: &Context,
     ) -> Step<Self::State>;
 
-    /// The browser came back from the provider's or issuer's page.
+    /// The browser came back from the provider's or issuer's page. `Err`: the return is
+    /// forged, tampered, replayed or not this step's; the host changes nothing and shows
+    /// an error page.
     fn on_browser_return(
         &self,
         state: Self::State,
         ret: &BrowserReturn,
         cx: &Context,
-    ) -> Step<Self::State>;
+    ) -> Result<Step<Self::State>, ReturnRefused>;
 
-    /// Checks a browser return before the host acts on it: `Err` means forged, tampered,
-    /// replayed or not this session's, and the host must change nothing (error page).
-    /// Hosts call it before [`Adapter::on_browser_return`]; adapters whose returns are
-    /// verified inside `on_browser_return` alone keep this default.
+    /// The checks of [`Adapter::on_browser_return`] alone, without acting: the host asks
+    /// before it touches the session, and a refused return changes nothing.
     fn verify_browser_return(
         &self,
         state: &Self::State,
         ret: &BrowserReturn,
         cx: &Context,
-    ) -> Result<(), ReturnRefused> {
-        let _ = (state, ret, cx);
-        Ok(())
-    }
+    ) -> Result<(), ReturnRefused>;
 
     /// The page ran the 3DS Method (or gave up after 10 s).
     fn on_method_completed(

@@ -123,9 +123,15 @@ pub async fn run<A: Adapter>(
                         "redirect"
                     });
                     let back = follow(PageForm::from(&form), cardholder).await;
-                    adapter.on_browser_return(state, &back, &cx)
+                    match adapter.on_browser_return(state, &back, &cx) {
+                        Ok(step) => step,
+                        Err(refused) => panic!("the genuine return was refused: {refused:?}"),
+                    }
                 }
             },
+            Step::Refused { refused, .. } => {
+                panic!("the provider refused the genuine return: {refused:?}")
+            }
         };
     }
     panic!("the adapter did not finish within 20 steps");

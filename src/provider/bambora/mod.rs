@@ -566,25 +566,23 @@ impl Adapter for BamboraAdapter {
 
     /// The issuer's return, checked by [`Adapter::verify_browser_return`]'s rules: a
     /// refused one leaves the payment at the same browser step.
-    fn on_browser_return(&self, state: State, ret: &BrowserReturn, _cx: &Context) -> Step<State> {
+    fn on_browser_return(
+        &self,
+        state: State,
+        ret: &BrowserReturn,
+        _cx: &Context,
+    ) -> Result<Step<State>, ReturnRefused> {
         let State::AwaitingIssuer {
             order,
             continue_id,
             issuer,
-            window_size,
+            ..
         } = state
         else {
-            return issuer_step(state);
+            return Err(ReturnError::NotAwaiting.refused());
         };
-        match returns::verify(&issuer, ret) {
-            Ok(answer) => self.resume(order, &continue_id, &issuer, answer),
-            Err(_) => issuer_step(State::AwaitingIssuer {
-                order,
-                continue_id,
-                issuer,
-                window_size,
-            }),
-        }
+        let answer = returns::verify(&issuer, ret).map_err(|e| e.refused())?;
+        Ok(self.resume(order, &continue_id, &issuer, answer))
     }
 
     fn verify_browser_return(

@@ -436,14 +436,15 @@ impl Adapter for DlocalAdapter {
             .map_err(|error| error.refused())
     }
 
-    fn on_browser_return(&self, state: State, ret: &BrowserReturn, cx: &Context) -> Step<State> {
-        match check_callback(&self.config, &state, ret) {
-            Ok(payment_id) => {
-                let redirect_url = state.redirect_url().map(str::to_owned);
-                self.retrieve(state.order().clone(), payment_id, redirect_url, cx)
-            }
-            Err(_) => self.unchanged(state, cx),
-        }
+    fn on_browser_return(
+        &self,
+        state: State,
+        ret: &BrowserReturn,
+        cx: &Context,
+    ) -> Result<Step<State>, ReturnRefused> {
+        let payment_id = check_callback(&self.config, &state, ret).map_err(|e| e.refused())?;
+        let redirect_url = state.redirect_url().map(str::to_owned);
+        Ok(self.retrieve(state.order().clone(), payment_id, redirect_url, cx))
     }
 
     fn on_method_completed(

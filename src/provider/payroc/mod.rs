@@ -427,7 +427,14 @@ impl PayrocAdapter {
             email: wait.email,
             challenge: wait.challenge,
         };
-        self.awaiting_receipt(mpi, refused)
+        Step::Refused {
+            action: self.mpi_action(&mpi),
+            state: State::AwaitingReceipt { mpi, refused },
+            refused: ReturnRefused {
+                code: "receipt_refused",
+                message: "Payroc refused the authentication this receipt names.",
+            },
+        }
     }
 
     // --- steps ------------------------------------------------------------------------
@@ -694,23 +701,23 @@ impl Adapter for PayrocAdapter {
     /// the sale decides: Payroc refuses an mpiReference that is not this order's,
     /// token's and amount's approved check, and the payment then waits for the real
     /// receipt again (see [`MAX_REFUSED_RECEIPTS`]).
-    fn on_browser_return(&self, state: State, ret: &BrowserReturn, cx: &Context) -> Step<State> {
+    fn on_browser_return(
+        &self,
+        state: State,
+        ret: &BrowserReturn,
+        cx: &Context,
+    ) -> Result<Step<State>, ReturnRefused> {
         let State::AwaitingReceipt { mpi, refused } = state else {
-            return Step::Done(PaymentResult::failed(
-                PaymentStatus::Error,
-                ResultCode::ProviderBadResponse,
-            ));
+            return Err(no_receipt_expected());
         };
-        let receipt = match Receipt::parse_for(ret, &mpi.order.order_id, &refused) {
-            Ok(receipt) => receipt,
-            Err(_) => return self.awaiting_receipt(mpi, refused),
-        };
+        let receipt =
+            Receipt::parse_for(ret, &mpi.order.order_id, &refused).map_err(|e| e.refused())?;
         if !receipt.approved || !receipt.trans_status.permits_authorization() {
-            return Step::Done(PaymentResult {
+            return Ok(Step::Done(PaymentResult {
                 trans_status: Some(receipt.trans_status),
                 eci: Some(receipt.eci),
                 ..PaymentResult::failed(PaymentStatus::Failed, ResultCode::AuthenticationFailed)
-            });
+            }));
         }
         let sale = Sale {
             order: mpi.order,
@@ -726,7 +733,7 @@ impl Adapter for PayrocAdapter {
                 }),
             },
         };
-        self.call(ApiCall::Sale(sale), false, false, cx)
+        Ok(self.call(ApiCall::Sale(sale), false, false, cx))
     }
 
     /// The same checks as [`Adapter::on_browser_return`], for a host that refuses a
@@ -744,10 +751,7 @@ impl Adapter for PayrocAdapter {
                     .map(drop)
                     .map_err(|e| e.refused())
             }
-            _ => Err(ReturnRefused {
-                code: "no_return_expected",
-                message: "this Payroc payment is not waiting for a receipt",
-            }),
+            _ => Err(no_receipt_expected()),
         }
     }
 
@@ -814,4 +818,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn no_receipt_expected() -> ReturnRefused {
+    ReturnRefused {
+        code: "no_return_expected",
+        message: "this Payroc payment is not waiting for a receipt",
+    }
 }

@@ -148,6 +148,18 @@ fn browser(step: Step<State>) -> (State, BrowserAction) {
     }
 }
 
+/// A step the provider's refusal of a receipt led to: the same browser step again.
+fn refused(step: Step<State>) -> (State, BrowserAction) {
+    match step {
+        Step::Refused { state, action, .. } => (state, action),
+        other => panic!("expected a refused return, got {other:?}"),
+    }
+}
+
+fn accepted(step: Result<Step<State>, ReturnRefused>) -> Step<State> {
+    step.unwrap_or_else(|refused| panic!("the return was refused: {refused:?}"))
+}
+
 fn done(step: Step<State>) -> PaymentResult {
     match step {
         Step::Done(result) => result,
@@ -180,7 +192,11 @@ fn at_mpi(adapter: &PayrocAdapter) -> State {
 /// … → the sale request, with a cached token.
 fn at_sale(adapter: &PayrocAdapter) -> (State, HttpRequest) {
     let state = at_mpi(adapter);
-    call(adapter.on_browser_return(state, &good_receipt(), &cx(T0)))
+    call(accepted(adapter.on_browser_return(
+        state,
+        &good_receipt(),
+        &cx(T0),
+    )))
 }
 
 #[test]
@@ -708,10 +724,18 @@ fn a_foreign_or_malformed_receipt_changes_nothing() {
             Err(error.refused()),
             "{name}"
         );
-        assert_eq!(Receipt::parse(&ret, "order-25"), Err(error), "{name}");
-        let (after, action) = browser(adapter.on_browser_return(state.clone(), &ret, &cx(T0)));
-        assert_eq!(after, state, "{name}: the state must not move");
-        assert_eq!(action, expected_action, "{name}: the same browser step");
+        assert_eq!(
+            Receipt::parse(&ret, "order-25"),
+            Err(error.clone()),
+            "{name}"
+        );
+        let acted = adapter.on_browser_return(state.clone(), &ret, &cx(T0));
+        assert_eq!(
+            acted.unwrap_err().code,
+            error.code(),
+            "{name}: refused, nothing to store"
+        );
+        let _ = &expected_action;
     }
     assert_eq!(ReceiptError::OtherOrder.code(), "receipt_other_order");
     assert_eq!(
@@ -740,7 +764,7 @@ fn a_declined_check_ends_without_a_sale() {
             ("mpiReference", MPI_REF),
             ("orderId", "order-25"),
         ]);
-        let outcome = done(adapter.on_browser_return(state, &ret, &cx(T0)));
+        let outcome = done(accepted(adapter.on_browser_return(state, &ret, &cx(T0))));
         assert_eq!(outcome.status, PaymentStatus::Failed, "{result}/{status}");
         assert_eq!(
             outcome.error.unwrap().code,
@@ -909,12 +933,16 @@ fn a_refused_reference_goes_back_to_the_same_mpi_step_and_the_real_receipt_still
     let mpi_step = mpi_action_of(&adapter, &waiting);
 
     let forged = receipt_with_reference("forgedReference123");
-    let (state, forged_sale) = call(adapter.on_browser_return(waiting, &forged, &cx(T0)));
+    let (state, forged_sale) = call(accepted(adapter.on_browser_return(
+        waiting,
+        &forged,
+        &cx(T0),
+    )));
     assert_eq!(
         body(&forged_sale)["threeDSecure"]["mpiReference"],
         "forgedReference123"
     );
-    let (state, action) = browser(adapter.on_response(
+    let (state, action) = refused(adapter.on_response(
         state,
         reference_refused("The mpiReference belongs to another order, amount or payment method"),
         &cx(T0),
@@ -934,15 +962,21 @@ fn a_refused_reference_goes_back_to_the_same_mpi_step_and_the_real_receipt_still
         Err(ReceiptError::Refused.refused())
     );
     assert_eq!(ReceiptError::Refused.code(), "receipt_refused");
-    let (after, again) = browser(adapter.on_browser_return(state.clone(), &forged, &cx(T0)));
-    assert_eq!((after, again), (state.clone(), mpi_step));
+    assert_eq!(
+        adapter.on_browser_return(state.clone(), &forged, &cx(T0)),
+        Err(ReceiptError::Refused.refused())
+    );
 
     // The real receipt: the sale, under the second attempt's key, and the approval.
     assert_eq!(
         adapter.verify_browser_return(&state, &good_receipt(), &cx(T0)),
         Ok(())
     );
-    let (state, sale) = call(adapter.on_browser_return(state, &good_receipt(), &cx(T0)));
+    let (state, sale) = call(accepted(adapter.on_browser_return(
+        state,
+        &good_receipt(),
+        &cx(T0),
+    )));
     assert_eq!(body(&sale)["threeDSecure"]["mpiReference"], MPI_REF);
     assert_eq!(body(&sale)["paymentMethod"]["token"], TOKEN);
     assert_eq!(
@@ -964,13 +998,17 @@ fn a_refused_reference_goes_back_to_the_same_mpi_step_and_the_real_receipt_still
 fn each_send_of_one_sale_attempt_repeats_its_key_and_body() {
     let adapter = adapter();
     let waiting = at_mpi(&adapter);
-    let (state, _) = call(adapter.on_browser_return(
+    let (state, _) = call(accepted(adapter.on_browser_return(
         waiting,
         &receipt_with_reference("forgedReference123"),
         &cx(T0),
-    ));
-    let (state, _) = browser(adapter.on_response(state, reference_refused("unknown"), &cx(T0)));
-    let (state, sale) = call(adapter.on_browser_return(state, &good_receipt(), &cx(T0)));
+    )));
+    let (state, _) = refused(adapter.on_response(state, reference_refused("unknown"), &cx(T0)));
+    let (state, sale) = call(accepted(adapter.on_browser_return(
+        state,
+        &good_receipt(),
+        &cx(T0),
+    )));
     // The answer is lost; the process restarts with the stored state: the same request.
     let stored: State = serde_json::from_value(serde_json::to_value(&state).unwrap()).unwrap();
     let (state, resent) =
@@ -992,11 +1030,11 @@ fn refused_references_are_bounded_and_the_last_ends_the_payment() {
     let mut keys = Vec::new();
     for n in 1..=MAX_REFUSED_RECEIPTS {
         let forged = receipt_with_reference(&format!("forged{n}"));
-        let (calling, sale) = call(adapter.on_browser_return(state, &forged, &cx(T0)));
+        let (calling, sale) = call(accepted(adapter.on_browser_return(state, &forged, &cx(T0))));
         keys.push(header(&sale, "Idempotency-Key").unwrap().to_owned());
         let step = adapter.on_response(calling, reference_refused("unknown"), &cx(T0));
         if n < MAX_REFUSED_RECEIPTS {
-            state = browser(step).0;
+            state = refused(step).0;
             continue;
         }
         let result = done(step);

@@ -25,7 +25,8 @@ use crate::payment::{
     PaymentStatus, ResultCode,
 };
 use crate::provider::{
-    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, Step, TransportFailure,
+    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, ReturnRefused, Step,
+    TransportFailure,
 };
 
 pub use config::{Config, PRODUCTION_URL};
@@ -562,28 +563,41 @@ impl Adapter for PaysafeAdapter {
         }
     }
 
-    fn on_browser_return(&self, state: State, ret: &BrowserReturn, _cx: &Context) -> Step<State> {
+    fn on_browser_return(
+        &self,
+        state: State,
+        ret: &BrowserReturn,
+        _cx: &Context,
+    ) -> Result<Step<State>, ReturnRefused> {
         let State::AwaitingChallenge {
             order,
             card,
             authentication_id,
             merchant_ref_num,
-            form,
-            window_size,
+            ..
         } = state
         else {
-            return awaiting_again(state);
+            return Err(not_awaiting_challenge());
         };
-        match verify_return(ret, &authentication_id) {
-            Ok(payload) => self.finalize(order, card, authentication_id, merchant_ref_num, payload),
-            Err(_) => awaiting_again(State::AwaitingChallenge {
-                order,
-                card,
-                authentication_id,
-                merchant_ref_num,
-                form,
-                window_size,
-            }),
+        let payload = verify_return(ret, &authentication_id).map_err(|e| e.refused())?;
+        Ok(self.finalize(order, card, authentication_id, merchant_ref_num, payload))
+    }
+
+    /// The issuer's return must name this session's authentication (and echo its session
+    /// data): anything else is refused before the session is touched.
+    fn verify_browser_return(
+        &self,
+        state: &State,
+        ret: &BrowserReturn,
+        _cx: &Context,
+    ) -> Result<(), ReturnRefused> {
+        match state {
+            State::AwaitingChallenge {
+                authentication_id, ..
+            } => verify_return(ret, authentication_id)
+                .map(drop)
+                .map_err(|e| e.refused()),
+            _ => Err(not_awaiting_challenge()),
         }
     }
 
@@ -603,6 +617,13 @@ impl Adapter for PaysafeAdapter {
             } => self.authenticate(order, card, fingerprint_id, cx),
             other => awaiting_again(other),
         }
+    }
+}
+
+fn not_awaiting_challenge() -> ReturnRefused {
+    ReturnRefused {
+        code: "no_return_expected",
+        message: "this Paysafe payment is not waiting for a challenge result",
     }
 }
 

@@ -6,7 +6,7 @@
 //! Paysafe sends no notifications. Pure functions of their input.
 
 use crate::emv::challenge::ThreeDsSessionData;
-use crate::provider::BrowserReturn;
+use crate::provider::{BrowserReturn, ReturnRefused};
 
 /// Why a browser return is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,6 +24,19 @@ impl ReturnError {
         match self {
             ReturnError::Missing(_) => "return_incomplete",
             ReturnError::OtherAuthentication | ReturnError::ForeignSessionData => "return_foreign",
+        }
+    }
+
+    /// The refusal the host answers the browser with (an HTML page with the code).
+    pub fn refused(&self) -> ReturnRefused {
+        ReturnRefused {
+            code: self.code(),
+            message: match self {
+                ReturnError::Missing(_) => "The return from the issuer is incomplete.",
+                ReturnError::OtherAuthentication | ReturnError::ForeignSessionData => {
+                    "The return names another payment."
+                }
+            },
         }
     }
 }

@@ -378,17 +378,16 @@ fn a_return_naming_another_authentication_changes_nothing() {
     ];
     for forged in forged {
         let step = adapter().on_browser_return(awaiting_challenge(), &forged, &cx());
-        assert!(
-            matches!(&step, Step::Browser { state, .. } if *state == awaiting_challenge()),
-            "{forged:?} → {step:?}"
-        );
+        assert!(step.is_err(), "{forged:?} → {step:?}");
+        let verified = adapter().verify_browser_return(&awaiting_challenge(), &forged, &cx());
+        assert_eq!(step.map(drop), verified, "verify and act refuse alike");
     }
     let good = ret(&[
         ("authenticationId", "auth-1"),
         ("payload", "cres"),
         ("threeDSSessionData", &session_data),
     ]);
-    let Step::Call { request, state } =
+    let Ok(Step::Call { request, state }) =
         adapter().on_browser_return(awaiting_challenge(), &good, &cx())
     else {
         panic!("expected finalize");
