@@ -16,6 +16,18 @@ pub enum ProviderKind {
 }
 
 impl ProviderKind {
+    /// The provider a path segment names (`payroc`, …), or `None`.
+    pub fn parse(name: &str) -> Option<ProviderKind> {
+        [
+            ProviderKind::Payroc,
+            ProviderKind::Dlocal,
+            ProviderKind::Paysafe,
+            ProviderKind::Bambora,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ProviderKind::Payroc => "payroc",

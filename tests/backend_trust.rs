@@ -406,3 +406,29 @@ async fn slow_headers_are_cut_off() {
     let (status, _) = h.merchant_view(&"0".repeat(32)).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn provider_routes_go_through_the_adapters_not_the_router() {
+    let h = harness().await;
+    let webhook = |provider: &str| {
+        browser()
+            .post(format!("{}/v1/webhooks/{provider}", h.url))
+            .body("{}")
+            .send()
+    };
+    // Paysafe sends no notifications: its adapter says so.
+    let paysafe = webhook("paysafe").await.unwrap();
+    assert_eq!(paysafe.status(), 401);
+    let error: Value = paysafe.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "notifications_unsupported");
+    // No such provider: no such route.
+    assert_eq!(webhook("stripe").await.unwrap().status(), 404);
+    // Bambora has no return URL of its own (its issuer returns to the session's route).
+    let bambora = browser()
+        .get(format!("{}/v1/returns/bambora?orderId=x", h.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bambora.status(), 400);
+    assert!(bambora.text().await.unwrap().contains("malformed_return"));
+}

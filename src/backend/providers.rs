@@ -12,7 +12,7 @@ use super::config::ProvidersConfig;
 use crate::emv::ThreeDsCompInd;
 use crate::payment::{PaymentResult, PaymentStart, PaymentStatus, ProviderKind, ResultCode};
 use crate::provider::bambora::BamboraAdapter;
-use crate::provider::dlocal::{self, DlocalAdapter};
+use crate::provider::dlocal::DlocalAdapter;
 use crate::provider::payroc::PayrocAdapter;
 use crate::provider::paysafe::PaysafeAdapter;
 use crate::provider::{
@@ -56,38 +56,25 @@ pub trait ProviderAdapter: MaybeSend + Sync {
         notification: &Notification,
         cx: &Context,
     ) -> Option<Step<AdapterState>>;
-    /// For the webhook route: verifies a notification and names the order it is about
-    /// (`Ok(None)`: verified, but about no order). `Err`: forged, or this provider
-    /// sends no notifications.
-    fn notification_order(
+    /// [`Adapter::order_of_return`].
+    fn order_of_return(&self, ret: &BrowserReturn) -> Option<String>;
+    /// [`Adapter::order_of_notification`].
+    fn order_of_notification(
         &self,
         notification: &Notification,
+        now_ms: u64,
     ) -> Result<Option<String>, ReturnRefused>;
 }
-
-/// How a provider's webhook finds the order of a notification.
-type Locate<A> = fn(&A, &Notification) -> Result<Option<String>, ReturnRefused>;
 
 /// An [`Adapter`] registered under its provider.
 pub struct Registered<A: Adapter> {
     kind: ProviderKind,
     adapter: A,
-    locate: Option<Locate<A>>,
 }
 
 impl<A: Adapter> Registered<A> {
     pub fn new(kind: ProviderKind, adapter: A) -> Registered<A> {
-        Registered {
-            kind,
-            adapter,
-            locate: None,
-        }
-    }
-
-    /// The provider notifies the backend's webhook; `locate` verifies and names the order.
-    pub fn with_notifications(mut self, locate: Locate<A>) -> Registered<A> {
-        self.locate = Some(locate);
-        self
+        Registered { kind, adapter }
     }
 
     /// The typed state, or `None` (logged) when the stored JSON is not this adapter's.
@@ -213,31 +200,17 @@ where
             .map(encode)
     }
 
-    fn notification_order(
+    fn order_of_return(&self, ret: &BrowserReturn) -> Option<String> {
+        self.adapter.order_of_return(ret)
+    }
+
+    fn order_of_notification(
         &self,
         notification: &Notification,
+        now_ms: u64,
     ) -> Result<Option<String>, ReturnRefused> {
-        match self.locate {
-            Some(locate) => locate(&self.adapter, notification),
-            None => Err(ReturnRefused {
-                code: "notifications_unsupported",
-                message: "this provider sends no notifications",
-            }),
-        }
+        self.adapter.order_of_notification(notification, now_ms)
     }
-}
-
-/// dLocal's webhook: the signature and login are checked, the order comes from the body.
-fn locate_dlocal(
-    adapter: &DlocalAdapter,
-    notification: &Notification,
-) -> Result<Option<String>, ReturnRefused> {
-    dlocal::verify_notification(adapter.config(), notification)
-        .map(|hint| hint.order_id)
-        .map_err(|_| ReturnRefused {
-            code: "bad_signature",
-            message: "the notification is not signed by dLocal for this merchant",
-        })
 }
 
 /// The adapters of one backend, by provider.
@@ -257,10 +230,10 @@ impl Providers {
             ));
         }
         if let Some(c) = &config.dlocal {
-            providers = providers.with(
-                Registered::new(ProviderKind::Dlocal, DlocalAdapter::new(c.clone()))
-                    .with_notifications(locate_dlocal),
-            );
+            providers = providers.with(Registered::new(
+                ProviderKind::Dlocal,
+                DlocalAdapter::new(c.clone()),
+            ));
         }
         if let Some(c) = &config.paysafe {
             providers = providers.with(Registered::new(

@@ -1,6 +1,8 @@
 //! Where the outside comes back: the cardholder's browser from the issuer or provider
-//! (`/v1/returns/{id}`, Payroc's `/v1/returns/payroc`), and providers server to server
-//! (`/v1/webhooks/dlocal`). Everything here is hostile until the adapter has verified
+//! (`/v1/returns/{id}`, or the provider's own `/v1/returns/{provider}` such as Payroc's
+//! receipt URL), and providers server to server (`/v1/webhooks/{provider}`, dLocal's
+//! today). Routes name no provider: the adapter's trait methods find the order and
+//! verify what came. Everything here is hostile until the adapter has verified
 //! it; a refused return answers an HTML error page and changes nothing, and a return
 //! for a step already taken answers what the first one got.
 
@@ -81,25 +83,25 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         }
     }
 
-    /// `GET /v1/returns/payroc`: the receipt URL Payroc's terminal registered, one for all
-    /// sessions; the session is the one of the receipt's `orderId`.
-    pub(crate) async fn payroc_return(&self, request: &Request) -> Response {
+    /// `GET|POST /v1/returns/{provider}`: a return URL the provider registered once for
+    /// every payment (Payroc's MPI receipt URL); the adapter names the order, whose
+    /// session then verifies the return like any other.
+    pub(crate) async fn provider_return(
+        &self,
+        provider: ProviderKind,
+        request: &Request,
+    ) -> Response {
         let ret = match browser_fields(request) {
             Ok(ret) => ret,
             Err(page) => return page,
         };
-        let Some(order_id) = ret.single("orderId") else {
-            return pages::error(
-                400,
-                "malformed_receipt",
-                "The receipt names no single order.",
-            );
+        let Some(adapter) = self.providers.get(provider) else {
+            return pages::error(404, "not_found", "This provider is not configured.");
         };
-        match self
-            .store
-            .load_by_order(ProviderKind::Payroc, order_id)
-            .await
-        {
+        let Some(order_id) = adapter.order_of_return(&ret) else {
+            return pages::error(400, "malformed_return", "The return names no single order.");
+        };
+        match self.store.load_by_order(provider, &order_id).await {
             Ok(Some(session)) => match self.settle(session).await {
                 Ok(session) => {
                     self.returned(session, &request.method, &ret, top_level(request))
@@ -185,12 +187,17 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         pages::completion(session, self.config.public_url())
     }
 
-    /// `POST /v1/webhooks/dlocal`.
-    pub(crate) async fn dlocal_webhook(&self, request: &Request) -> Result<Response, ApiError> {
+    /// `POST /v1/webhooks/{provider}`: verified by the provider's adapter, which names
+    /// the order; the session's adapter then decides what the notification changes.
+    pub(crate) async fn webhook(
+        &self,
+        provider: ProviderKind,
+        request: &Request,
+    ) -> Result<Response, ApiError> {
         let adapter = self
             .providers
-            .get(ProviderKind::Dlocal)
-            .ok_or_else(|| ApiError::new(404, "not_found", "dLocal is not configured"))?;
+            .get(provider)
+            .ok_or_else(|| ApiError::new(404, "not_found", "this provider is not configured"))?;
         let body = String::from_utf8(request.body.clone())
             .map_err(|_| ApiError::bad_request("invalid_request", "the body is not UTF-8"))?;
         let notification = Notification {
@@ -198,29 +205,25 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             body,
         };
         let received = || Response::json(200, &serde_json::json!({ "received": true }));
-        if !crate::provider::dlocal::notification_is_fresh(&notification, self.env.now_ms()) {
-            tracing::warn!("dLocal notification refused: its X-Date is outside the window");
-            return Err(ApiError::new(
-                401,
-                "stale_notification",
-                "the notification's X-Date is missing or more than 10 minutes from now",
-            ));
-        }
-        let order_id = match adapter.notification_order(&notification) {
+        let order_id = match adapter.order_of_notification(&notification, self.env.now_ms()) {
             Ok(Some(order_id)) => order_id,
             Ok(None) => return Ok(received()),
             Err(refused) => {
-                tracing::warn!(code = refused.code, "dLocal notification refused");
-                return Err(ApiError::new(401, "bad_signature", refused.message));
+                tracing::warn!(
+                    provider = provider.as_str(),
+                    code = refused.code,
+                    "notification refused"
+                );
+                return Err(ApiError::new(401, refused.code, refused.message));
             }
         };
         let found = self
             .store
-            .load_by_order(ProviderKind::Dlocal, &order_id)
+            .load_by_order(provider, &order_id)
             .await
             .map_err(|e| ApiError::store(&e))?;
         let Some(session) = found else {
-            tracing::warn!(order = %order_id, "dLocal notification for an unknown order");
+            tracing::warn!(provider = provider.as_str(), order = %order_id, "notification for an unknown order");
             return Ok(received());
         };
         let session = self
@@ -245,13 +248,13 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 .map_err(|e| ApiError::store(&e))?,
             Err(e) => return Err(ApiError::store(&e)),
         };
-        // dLocal repeats a notification until it gets a 2xx: ask for that while the
-        // payment it announces could not be confirmed (its read got no answer).
+        // Providers repeat a notification until it gets a 2xx (dLocal does): ask for that
+        // while the payment it announces could not be confirmed (its read got no answer).
         if now.is_some_and(|s| !s.phase.is_final()) {
             return Err(ApiError::new(
                 503,
                 "provider_unavailable",
-                "the payment could not be confirmed with dLocal yet; send the notification again",
+                "the payment could not be confirmed with the provider yet; send the notification again",
             ));
         }
         Ok(received())

@@ -7,6 +7,7 @@ use super::api::ApiError;
 use super::host::{Env, Transport};
 use super::http::{Method, Request, Response};
 use super::{pages, Backend, MAX_BODY_BYTES};
+use crate::payment::ProviderKind;
 use crate::store::SessionStore;
 
 /// What a path names, before the method is looked at.
@@ -15,9 +16,10 @@ enum Route<'a> {
     Payment(&'a str),
     Confirm(&'a str),
     Method(&'a str),
-    PayrocReturn,
+    /// A return URL of the provider's own, one for every payment.
+    ProviderReturn(ProviderKind),
     Return(&'a str),
-    DlocalWebhook,
+    Webhook(ProviderKind),
     CompleteJs,
 }
 
@@ -28,9 +30,11 @@ fn route(path: &str) -> Option<Route<'_>> {
         ["v1", "payments", id] => Route::Payment(id),
         ["v1", "payments", id, "confirm"] => Route::Confirm(id),
         ["v1", "payments", id, "method"] => Route::Method(id),
-        ["v1", "returns", "payroc"] => Route::PayrocReturn,
+        ["v1", "returns", name] if ProviderKind::parse(name).is_some() => {
+            Route::ProviderReturn(ProviderKind::parse(name)?)
+        }
         ["v1", "returns", id] => Route::Return(id),
-        ["v1", "webhooks", "dlocal"] => Route::DlocalWebhook,
+        ["v1", "webhooks", name] => Route::Webhook(ProviderKind::parse(name)?),
         ["v1", "complete.js"] => Route::CompleteJs,
         _ => return None,
     })
@@ -66,7 +70,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         let Some(route) = route(&request.path) else {
             return ApiError::new(404, "not_found", "no such route").response();
         };
-        let browser_facing = matches!(route, Route::Return(_) | Route::PayrocReturn);
+        let browser_facing = matches!(route, Route::Return(_) | Route::ProviderReturn(_));
         if request.body.len() > MAX_BODY_BYTES {
             let message = format!("request bodies are limited to {MAX_BODY_BYTES} bytes");
             return if browser_facing {
@@ -85,13 +89,13 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             (Route::Payment(id), Method::Get) => self.view(id, request).await,
             (Route::Confirm(id), Method::Post) => self.confirm(id, request).await,
             (Route::Method(id), Method::Post) => self.method_completed(id, request).await,
-            (Route::PayrocReturn, Method::Get | Method::Post) => {
-                return self.payroc_return(request).await
+            (Route::ProviderReturn(provider), Method::Get | Method::Post) => {
+                return self.provider_return(provider, request).await
             }
             (Route::Return(id), Method::Get | Method::Post) => {
                 return self.browser_return(id, request).await
             }
-            (Route::DlocalWebhook, Method::Post) => self.dlocal_webhook(request).await,
+            (Route::Webhook(provider), Method::Post) => self.webhook(provider, request).await,
             (Route::CompleteJs, Method::Get) => Ok(Response::new(
                 200,
                 "text/javascript; charset=utf-8",

@@ -176,6 +176,32 @@ pub trait Adapter {
         cx: &Context,
     ) -> Step<Self::State>;
 
+    /// A browser return to the provider's own return route (`/v1/returns/{provider}`: a
+    /// URL registered once for every payment, like Payroc's MPI receipt URL): the order
+    /// id it names, so the host can find the session. Only a hint: the return is then
+    /// verified against that session like any other. Providers that send the browser
+    /// back to the session's own route keep this default (`None`: not found).
+    fn order_of_return(&self, ret: &BrowserReturn) -> Option<String> {
+        let _ = ret;
+        None
+    }
+
+    /// A notification to the provider's webhook (`/v1/webhooks/{provider}`), verified
+    /// (signature, credentials, freshness against `now_ms`), and the order id it is
+    /// about (`Ok(None)`: genuine, but about no order). `Err`: forged, stale, or this
+    /// provider sends none (the default).
+    fn order_of_notification(
+        &self,
+        notification: &Notification,
+        now_ms: u64,
+    ) -> Result<Option<String>, ReturnRefused> {
+        let _ = (notification, now_ms);
+        Err(ReturnRefused {
+            code: "notifications_unsupported",
+            message: "this provider sends no notifications",
+        })
+    }
+
     /// The provider notified the backend about this session's payment. `None`: nothing
     /// to do (not verified, not this session's, or no news). Providers without
     /// notifications keep this default.

@@ -182,7 +182,7 @@ where
         .route("/v1/payments", any(handle::<S, T, E>))
         .route("/v1/payments/{*rest}", any(handle::<S, T, E>))
         .route("/v1/returns/{*rest}", any(handle::<S, T, E>))
-        .route("/v1/webhooks/dlocal", any(handle::<S, T, E>))
+        .route("/v1/webhooks/{provider}", any(handle::<S, T, E>))
         .route("/v1/complete.js", any(handle::<S, T, E>))
         .with_state(host)
 }

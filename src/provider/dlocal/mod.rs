@@ -457,6 +457,27 @@ impl Adapter for DlocalAdapter {
         self.unchanged(state, cx)
     }
 
+    /// dLocal's webhook: fresh (`X-Date` within [`NOTIFICATION_WINDOW_MS`]), signed for
+    /// this merchant; the order comes from the body.
+    fn order_of_notification(
+        &self,
+        notification: &Notification,
+        now_ms: u64,
+    ) -> Result<Option<String>, ReturnRefused> {
+        if !notification_is_fresh(notification, now_ms) {
+            return Err(ReturnRefused {
+                code: "stale_notification",
+                message: "the notification's X-Date is missing or more than 10 minutes from now",
+            });
+        }
+        verify_notification(&self.config, notification)
+            .map(|hint| hint.order_id)
+            .map_err(|_| ReturnRefused {
+                code: "bad_signature",
+                message: "the notification is not signed by dLocal for this merchant",
+            })
+    }
+
     fn on_notification(
         &self,
         state: State,

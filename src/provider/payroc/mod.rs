@@ -595,6 +595,12 @@ impl PayrocAdapter {
 }
 
 impl Adapter for PayrocAdapter {
+    /// Payroc's MPI sends every receipt to the one URL registered for the terminal
+    /// (`/v1/returns/payroc`): the receipt's `orderId` names the session.
+    fn order_of_return(&self, ret: &BrowserReturn) -> Option<String> {
+        ret.single("orderId").map(str::to_owned)
+    }
+
     type State = State;
 
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<State> {
