@@ -407,13 +407,6 @@ pub async fn create_authentication(
     };
     let merchant_ref_num = text("merchantRefNum");
     let fingerprint_id = text("deviceFingerprintingId");
-    let amount = member(Some(&body), "amount")
-        .and_then(Value::as_i64)
-        .unwrap_or_default();
-    let currency = text("currency");
-    let merchant_name = Some(text("merchantName"))
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "Sandbox Merchant".to_owned());
 
     let mut store = sandbox.paysafe.lock();
     if let Some(existing) = store
@@ -423,7 +416,61 @@ pub async fn create_authentication(
     {
         return Err(PaysafeError::duplicate(&existing.id));
     }
-    let session = match store.sessions.get(&fingerprint_id) {
+    let session = unused_session(&store.sessions, &account, &fingerprint_id, pan.expose())?;
+    let trans_id = session.three_ds_server_trans_id.clone();
+    let comp_ind = match session.method {
+        Some(_) if sandbox.acs.method_completed(&trans_id) => ThreeDsCompInd::Y,
+        Some(_) => ThreeDsCompInd::N,
+        None => ThreeDsCompInd::U,
+    };
+    let request = IssuerRequest {
+        id: new_id(),
+        account,
+        trans_id,
+        merchant_name: Some(text("merchantName"))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "Sandbox Merchant".to_owned()),
+        amount: member(Some(&body), "amount")
+            .and_then(Value::as_i64)
+            .unwrap_or_default(),
+        currency: text("currency"),
+        card,
+    };
+    let (version, challenge, state) = request.decide(&sandbox, &CardProfile::of(&pan));
+    let id = request.id.clone();
+    let record = AuthenticationRecord {
+        id: request.id,
+        account_id: request.account,
+        merchant_ref_num,
+        txn_time: now_rfc3339(),
+        amount: request.amount,
+        currency: request.currency,
+        card: request.card,
+        merchant_url: text("merchantUrl"),
+        device_fingerprinting_id: fingerprint_id.clone(),
+        three_ds_server_trans_id: request.trans_id,
+        version,
+        comp_ind,
+        challenge,
+        state,
+    };
+    let response = record.json(&sandbox);
+    if let Some(session) = store.sessions.get_mut(&fingerprint_id) {
+        session.used_by = Some(id.clone());
+    }
+    store.authentications.insert(id, record);
+    Ok(Json(response))
+}
+
+/// The device-fingerprinting session an authentication names: this account's, not yet
+/// used, and for this card's BIN.
+fn unused_session(
+    sessions: &std::collections::HashMap<String, FingerprintSession>,
+    account: &str,
+    fingerprint_id: &str,
+    pan: &str,
+) -> Result<FingerprintSession, PaysafeError> {
+    let session = match sessions.get(fingerprint_id) {
         Some(s) if s.account_id == account => s.clone(),
         _ => {
             return Err(PaysafeError::field(
@@ -438,123 +485,131 @@ pub async fn create_authentication(
             &format!("already used by authentication {used_by}"),
         ));
     }
-    if !pan.expose().starts_with(&session.card_bin) {
+    if !pan.starts_with(&session.card_bin) {
         return Err(PaysafeError::field(
             "card.cardNum",
             "does not match the card BIN of the device fingerprinting session",
         ));
     }
+    Ok(session)
+}
 
-    let trans_id = session.three_ds_server_trans_id.clone();
-    let comp_ind = match session.method {
-        Some(_) if sandbox.acs.method_completed(&trans_id) => ThreeDsCompInd::Y,
-        Some(_) => ThreeDsCompInd::N,
-        None => ThreeDsCompInd::U,
-    };
-    let id = new_id();
-    let profile = CardProfile::of(&pan);
-    let challenge_start = |generation, version: &str| ChallengeStart {
-        brand: card.brand,
-        generation,
-        message_version: version.to_owned(),
-        three_ds_server_trans_id: trans_id.clone(),
-        notification_url: sandbox
-            .public_url(&format!("{}{CHALLENGE_COMPLETE_PATH}", super::PREFIX)),
-        merchant_name: merchant_name.clone(),
-        amount,
-        currency: currency.clone(),
-        masked_card: card.masked.clone(),
-    };
-    let sdk_payload = |transaction_id: &str, payload: String| {
+/// What the directory and the issuer's ACS are asked about one authentication.
+struct IssuerRequest {
+    id: String,
+    account: String,
+    trans_id: String,
+    merchant_name: String,
+    amount: i64,
+    currency: String,
+    card: CardSummary,
+}
+
+impl IssuerRequest {
+    /// The protocol version, the challenge started at the ACS (if any), and where the
+    /// authentication stands, as the card's profile decides.
+    fn decide(
+        &self,
+        sandbox: &Sandbox,
+        profile: &CardProfile,
+    ) -> (&'static str, Option<ChallengeRef>, AuthenticationState) {
+        match (profile.protocol, profile.authentication) {
+            (Protocol::Legacy { enrolled: false }, _) => (
+                LEGACY_VERSION,
+                None,
+                AuthenticationState::Completed(Outcome {
+                    enrolled: false,
+                    result: None,
+                    eci: Eci::for_outcome(self.card.brand, TransStatus::N),
+                    cavv: None,
+                    ds_trans_id: None,
+                    xid: None,
+                    signature_status: None,
+                    challenge_cancelled: false,
+                }),
+            ),
+            (Protocol::Legacy { enrolled: true }, _) => {
+                let transaction = sandbox.acs.start_challenge(self.challenge_start(
+                    sandbox,
+                    Generation::Legacy,
+                    LEGACY_VERSION,
+                ));
+                let pa_req = acs::encode_pareq(&transaction);
+                let challenge = ChallengeRef {
+                    kind: ChallengeKind::PaReq,
+                    sdk_challenge_payload: self.sdk_payload(&transaction.acs_trans_id, pa_req),
+                    acs_trans_id: transaction.acs_trans_id,
+                    ds_trans_id: transaction.ds_trans_id,
+                };
+                (
+                    LEGACY_VERSION,
+                    Some(challenge),
+                    AuthenticationState::Pending,
+                )
+            }
+            (Protocol::Emv, Authentication::Challenge) => {
+                let transaction = sandbox.acs.start_challenge(self.challenge_start(
+                    sandbox,
+                    Generation::Emv,
+                    EMV_VERSION,
+                ));
+                let creq = CReq::new(
+                    self.trans_id.clone(),
+                    transaction.acs_trans_id.clone(),
+                    EMV_VERSION.to_owned(),
+                    ChallengeWindowSize::W390xH400,
+                );
+                let challenge = ChallengeRef {
+                    kind: ChallengeKind::Emv,
+                    sdk_challenge_payload: self
+                        .sdk_payload(&transaction.acs_trans_id, creq.to_base64url()),
+                    acs_trans_id: transaction.acs_trans_id,
+                    ds_trans_id: transaction.ds_trans_id,
+                };
+                (EMV_VERSION, Some(challenge), AuthenticationState::Pending)
+            }
+            (Protocol::Emv, Authentication::Frictionless(status)) => {
+                let values =
+                    AuthenticationValues::for_status(self.card.brand, status, &self.trans_id);
+                (
+                    EMV_VERSION,
+                    None,
+                    AuthenticationState::Completed(emv_outcome(self.card.brand, &values, new_id())),
+                )
+            }
+        }
+    }
+
+    fn challenge_start(
+        &self,
+        sandbox: &Sandbox,
+        generation: Generation,
+        version: &str,
+    ) -> ChallengeStart {
+        ChallengeStart {
+            brand: self.card.brand,
+            generation,
+            message_version: version.to_owned(),
+            three_ds_server_trans_id: self.trans_id.clone(),
+            notification_url: sandbox
+                .public_url(&format!("{}{CHALLENGE_COMPLETE_PATH}", super::PREFIX)),
+            merchant_name: self.merchant_name.clone(),
+            amount: self.amount,
+            currency: self.currency.clone(),
+            masked_card: self.card.masked.clone(),
+        }
+    }
+
+    /// Paysafe's `sdkChallengePayload`: base64 of the ids and the CReq or PaReq.
+    fn sdk_payload(&self, transaction_id: &str, payload: String) -> String {
         let inner = json!({
-            "id": id,
+            "id": self.id,
             "transactionId": transaction_id,
             "payload": payload,
-            "accountId": account,
+            "accountId": self.account,
         });
         base64::engine::general_purpose::STANDARD.encode(inner.to_string())
-    };
-    let (version, challenge, state) = match (profile.protocol, profile.authentication) {
-        (Protocol::Legacy { enrolled: false }, _) => (
-            LEGACY_VERSION,
-            None,
-            AuthenticationState::Completed(Outcome {
-                enrolled: false,
-                result: None,
-                eci: Eci::for_outcome(card.brand, TransStatus::N),
-                cavv: None,
-                ds_trans_id: None,
-                xid: None,
-                signature_status: None,
-                challenge_cancelled: false,
-            }),
-        ),
-        (Protocol::Legacy { enrolled: true }, _) => {
-            let transaction = sandbox
-                .acs
-                .start_challenge(challenge_start(Generation::Legacy, LEGACY_VERSION));
-            let pa_req = acs::encode_pareq(&transaction);
-            let challenge = ChallengeRef {
-                kind: ChallengeKind::PaReq,
-                sdk_challenge_payload: sdk_payload(&transaction.acs_trans_id, pa_req),
-                acs_trans_id: transaction.acs_trans_id,
-                ds_trans_id: transaction.ds_trans_id,
-            };
-            (
-                LEGACY_VERSION,
-                Some(challenge),
-                AuthenticationState::Pending,
-            )
-        }
-        (Protocol::Emv, Authentication::Challenge) => {
-            let transaction = sandbox
-                .acs
-                .start_challenge(challenge_start(Generation::Emv, EMV_VERSION));
-            let creq = CReq::new(
-                trans_id.clone(),
-                transaction.acs_trans_id.clone(),
-                EMV_VERSION.to_owned(),
-                ChallengeWindowSize::W390xH400,
-            );
-            let challenge = ChallengeRef {
-                kind: ChallengeKind::Emv,
-                sdk_challenge_payload: sdk_payload(&transaction.acs_trans_id, creq.to_base64url()),
-                acs_trans_id: transaction.acs_trans_id,
-                ds_trans_id: transaction.ds_trans_id,
-            };
-            (EMV_VERSION, Some(challenge), AuthenticationState::Pending)
-        }
-        (Protocol::Emv, Authentication::Frictionless(status)) => {
-            let values = AuthenticationValues::for_status(card.brand, status, &trans_id);
-            (
-                EMV_VERSION,
-                None,
-                AuthenticationState::Completed(emv_outcome(card.brand, &values, new_id())),
-            )
-        }
-    };
-    let record = AuthenticationRecord {
-        id: id.clone(),
-        account_id: account.clone(),
-        merchant_ref_num,
-        txn_time: now_rfc3339(),
-        amount,
-        currency,
-        card,
-        merchant_url: text("merchantUrl"),
-        device_fingerprinting_id: fingerprint_id.clone(),
-        three_ds_server_trans_id: trans_id,
-        version,
-        comp_ind,
-        challenge,
-        state,
-    };
-    let response = record.json(&sandbox);
-    if let Some(session) = store.sessions.get_mut(&fingerprint_id) {
-        session.used_by = Some(id.clone());
     }
-    store.authentications.insert(id, record);
-    Ok(Json(response))
 }
 
 /// The outcome of a final 2.x status: ECI also for N/U/R (what the scheme assigns).
