@@ -155,107 +155,48 @@ pub async fn create_auth(
         };
     }
     if let Some(token) = &token {
-        let current = store.tokens.get(&token.payment_token);
-        match current {
-            Some(t) if t.used_by.is_some() => {
-                return Err(customervault::bad_token(
-                    "the single-use token has been used",
-                ))
-            }
-            Some(t) if !t.is_alive() => {
-                return Err(customervault::bad_token("the single-use token has expired"))
-            }
-            Some(_) => {}
-            None => {
-                return Err(customervault::bad_token(
-                    "no single-use token with this value",
-                ))
-            }
-        }
+        usable_token(store.tokens.get(&token.payment_token))?;
     }
     let currency = match &authentication {
         Some(block) => verify_authentication(block, &card, &account, &store)?,
         None => ACCOUNT_CURRENCY.to_owned(),
     };
 
-    let id = new_id();
-    let txn_time = now_rfc3339();
+    let auth = NewAuth {
+        id: new_id(),
+        txn_time: now_rfc3339(),
+        merchant_ref_num: merchant_ref_num.clone(),
+        amount,
+        settle,
+        currency,
+    };
     let answer = match CardProfile::of(&pan).authorization {
-        Authorization::Decline => {
-            let error = PaysafeError::declined()
-                .with_extra("id", json!(id))
-                .with_extra("merchantRefNum", json!(merchant_ref_num))
-                .with_extra("riskReasonCode", json!([DECLINE_RISK_REASON]))
-                .with_extra("settleWithAuth", json!(settle));
-            let summary = json!({
-                "id": id,
-                "merchantRefNum": merchant_ref_num,
-                "txnTime": txn_time,
-                "status": "FAILED",
-                "amount": amount,
-                "currencyCode": currency,
-                "error": error.body().get("error").cloned().unwrap_or(Value::Null),
-                "riskReasonCode": [DECLINE_RISK_REASON],
-            });
-            Answer::Declined { error, summary }
-        }
+        Authorization::Decline => auth.declined(),
         Authorization::Approve => {
-            let mut response = json!({
-                "id": id,
-                "merchantRefNum": merchant_ref_num,
-                "txnTime": txn_time,
-                "status": "COMPLETED",
-                "amount": amount,
-                "settleWithAuth": settle,
-                "availableToSettle": if settle { 0 } else { amount },
-                "authCode": auth_code(&id),
-                "card": {
-                    "type": super::card_type(card.brand),
-                    "lastDigits": card.last_digits,
-                    "cardExpiry": {"month": card.month, "year": card.year},
-                },
-                "avsResponse": if member(member(Some(&body), "billingDetails"), "zip").is_some() { "MATCH" } else { "NOT_PROCESSED" },
-                "cvvVerification": if member(member(Some(&body), "card"), "cvv").is_some() || token.as_ref().is_some_and(|t| t.cvv_given) { "MATCH" } else { "NOT_PROCESSED" },
-                "currencyCode": currency,
-                "links": [{
-                    "rel": "self",
-                    "href": sandbox.public_url(&format!("{PREFIX}/cardpayments/v1/accounts/{account}/auths/{id}")),
-                }],
-            });
-            if let Some(object) = response.as_object_mut() {
-                if let Some(block) = &authentication {
-                    object.insert("authentication".into(), block.clone());
-                }
-                if let Some(billing) = member(Some(&body), "billingDetails") {
-                    object.insert("billingDetails".into(), billing.clone());
-                }
-                if settle {
-                    object.insert(
-                        "settlements".into(),
-                        json!([{
-                            "id": id,
-                            "merchantRefNum": merchant_ref_num,
-                            "txnTime": txn_time,
-                            "status": "PENDING",
-                            "amount": amount,
-                            "availableToRefund": amount,
-                        }]),
-                    );
-                }
-            }
+            let cvv_given = member(member(Some(&body), "card"), "cvv").is_some()
+                || token.as_ref().is_some_and(|t| t.cvv_given);
+            let response = auth.approved(
+                &sandbox,
+                &account,
+                &card,
+                &body,
+                authentication.as_ref(),
+                cvv_given,
+            );
             sandbox.ledger.record(LedgerEntry {
                 provider: Provider::Paysafe,
-                provider_payment_id: id.clone(),
+                provider_payment_id: auth.id.clone(),
                 order_id: merchant_ref_num.clone(),
                 amount,
-                currency,
+                currency: auth.currency.clone(),
                 idempotency_key: Some(merchant_ref_num.clone()),
                 card: card.masked.clone(),
-                time: txn_time,
+                time: auth.txn_time.clone(),
             });
             Answer::Approved(response)
         }
     };
+    let id = auth.id;
     let response = answer.response();
     if let Some(used) = token
         .as_ref()
@@ -274,6 +215,127 @@ pub async fn create_auth(
         },
     );
     Ok(response)
+}
+
+/// A single-use token a new authorization may spend: known, alive, unused.
+fn usable_token(current: Option<&customervault::TokenRecord>) -> Result<(), PaysafeError> {
+    match current {
+        Some(t) if t.used_by.is_some() => Err(customervault::bad_token(
+            "the single-use token has been used",
+        )),
+        Some(t) if !t.is_alive() => {
+            Err(customervault::bad_token("the single-use token has expired"))
+        }
+        Some(_) => Ok(()),
+        None => Err(customervault::bad_token(
+            "no single-use token with this value",
+        )),
+    }
+}
+
+/// A new authorization, before the issuer's answer shapes its response.
+struct NewAuth {
+    id: String,
+    txn_time: String,
+    merchant_ref_num: String,
+    amount: i64,
+    settle: bool,
+    currency: String,
+}
+
+impl NewAuth {
+    /// The issuer declined: Paysafe's error, and the summary a lookup shows.
+    fn declined(&self) -> Answer {
+        let NewAuth {
+            id,
+            txn_time,
+            merchant_ref_num,
+            amount,
+            settle,
+            currency,
+        } = self;
+        let error = PaysafeError::declined()
+            .with_extra("id", json!(id))
+            .with_extra("merchantRefNum", json!(merchant_ref_num))
+            .with_extra("riskReasonCode", json!([DECLINE_RISK_REASON]))
+            .with_extra("settleWithAuth", json!(settle));
+        let summary = json!({
+            "id": id,
+            "merchantRefNum": merchant_ref_num,
+            "txnTime": txn_time,
+            "status": "FAILED",
+            "amount": amount,
+            "currencyCode": currency,
+            "error": error.body().get("error").cloned().unwrap_or(Value::Null),
+            "riskReasonCode": [DECLINE_RISK_REASON],
+        });
+        Answer::Declined { error, summary }
+    }
+
+    /// The issuer approved: the authorization as Paysafe answers it.
+    fn approved(
+        &self,
+        sandbox: &Sandbox,
+        account: &str,
+        card: &CardSummary,
+        body: &Value,
+        authentication: Option<&Value>,
+        cvv_given: bool,
+    ) -> Value {
+        let NewAuth {
+            id,
+            txn_time,
+            merchant_ref_num,
+            amount,
+            settle,
+            currency,
+        } = self;
+        let (amount, settle) = (*amount, *settle);
+        let mut response = json!({
+            "id": id,
+            "merchantRefNum": merchant_ref_num,
+            "txnTime": txn_time,
+            "status": "COMPLETED",
+            "amount": amount,
+            "settleWithAuth": settle,
+            "availableToSettle": if settle { 0 } else { amount },
+            "authCode": auth_code(id),
+            "card": {
+                "type": super::card_type(card.brand),
+                "lastDigits": card.last_digits,
+                "cardExpiry": {"month": card.month, "year": card.year},
+            },
+            "avsResponse": if member(member(Some(body), "billingDetails"), "zip").is_some() { "MATCH" } else { "NOT_PROCESSED" },
+            "cvvVerification": if cvv_given { "MATCH" } else { "NOT_PROCESSED" },
+            "currencyCode": currency,
+            "links": [{
+                "rel": "self",
+                "href": sandbox.public_url(&format!("{PREFIX}/cardpayments/v1/accounts/{account}/auths/{id}")),
+            }],
+        });
+        if let Some(object) = response.as_object_mut() {
+            if let Some(block) = authentication {
+                object.insert("authentication".into(), block.clone());
+            }
+            if let Some(billing) = member(Some(body), "billingDetails") {
+                object.insert("billingDetails".into(), billing.clone());
+            }
+            if settle {
+                object.insert(
+                    "settlements".into(),
+                    json!([{
+                        "id": id,
+                        "merchantRefNum": merchant_ref_num,
+                        "txnTime": txn_time,
+                        "status": "PENDING",
+                        "amount": amount,
+                        "availableToRefund": amount,
+                    }]),
+                );
+            }
+        }
+        response
+    }
 }
 
 /// What makes a retry "the same request": amount, settlement, card (masked + expiry)
