@@ -10,6 +10,7 @@ use super::{pages, Backend, MAX_BODY_BYTES};
 use crate::store::SessionStore;
 
 /// What a path names, before the method is looked at.
+#[derive(Clone, Copy)]
 enum Route<'a> {
     Payments,
     Payment(&'a str),
@@ -19,6 +20,21 @@ enum Route<'a> {
     Return(&'a str),
     DlocalWebhook,
     CompleteJs,
+}
+
+impl Route<'_> {
+    /// The methods this path answers: the `Allow` header of its 405 (RFC 9110 §15.5.6),
+    /// the same list docs/openapi.yaml documents for it.
+    fn allow(self) -> &'static str {
+        match self {
+            Route::Payments | Route::Confirm(_) | Route::Method(_) => "POST, OPTIONS",
+            Route::Payment(_) => "GET, OPTIONS",
+            Route::Return(_) => "GET, POST",
+            // Payroc's MPI sends the browser back with a GET; nothing posts a receipt.
+            Route::PayrocReturn | Route::CompleteJs => "GET",
+            Route::DlocalWebhook => "POST",
+        }
+    }
 }
 
 fn route(path: &str) -> Option<Route<'_>> {
@@ -76,6 +92,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             };
         }
         let method = &request.method;
+        let allow = route.allow();
         let result = match (route, method) {
             (
                 Route::Payments | Route::Payment(_) | Route::Confirm(_) | Route::Method(_),
@@ -85,9 +102,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             (Route::Payment(id), Method::Get) => self.view(id, request).await,
             (Route::Confirm(id), Method::Post) => self.confirm(id, request).await,
             (Route::Method(id), Method::Post) => self.method_completed(id, request).await,
-            (Route::PayrocReturn, Method::Get | Method::Post) => {
-                return self.payroc_return(request).await
-            }
+            (Route::PayrocReturn, Method::Get) => return self.payroc_return(request).await,
             (Route::Return(id), Method::Get | Method::Post) => {
                 return self.browser_return(id, request).await
             }
@@ -98,13 +113,18 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 pages::COMPLETE_JS,
             )),
             _ if browser_facing => {
-                return pages::error(405, "method_not_allowed", "use GET or POST")
+                return pages::error(405, "method_not_allowed", &format!("use {allow}"))
+                    .with_header("Allow", allow);
             }
-            _ => Err(ApiError::new(
-                405,
-                "method_not_allowed",
-                "this route does not take that method",
-            )),
+            _ => {
+                return ApiError::new(
+                    405,
+                    "method_not_allowed",
+                    format!("this route takes {allow}"),
+                )
+                .response()
+                .with_header("Allow", allow)
+            }
         };
         result.unwrap_or_else(|error| error.response())
     }
