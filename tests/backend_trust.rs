@@ -215,11 +215,59 @@ async fn what_the_merchant_sends_is_bounded() {
         (with("amount", json!(0)), "invalid_amount"),
         (with("currency", json!("usd")), "invalid_currency"),
         (with("orderId", json!("a b")), "invalid_order_id"),
+        // Found by schemathesis (make test-api): the payer and the external authentication
+        // took members they do not have, and the ECI as a number, all silently.
+        (
+            with("payer", json!({"name": "A", "colour": "red"})),
+            "invalid_request",
+        ),
+        (
+            with(
+                "externalAuthentication",
+                external("05", Some(("colour", "red"))),
+            ),
+            "invalid_request",
+        ),
+        (
+            with(
+                "externalAuthentication",
+                json!({"version": "2.2.0", "transStatus": "Y",
+                "eci": 5, "cavv": "AAABBBCCC"}),
+            ),
+            "invalid_request",
+        ),
+        (
+            with("externalAuthentication", external("5x", None)),
+            "invalid_request",
+        ),
     ];
     for (body, expected) in cases {
         let answer = h.create(&body).await;
         assert_eq!(code(&answer), (400, expected), "{body}");
     }
+    let answer = h
+        .create(&with("externalAuthentication", external("5x", None)))
+        .await;
+    assert_eq!(
+        answer.1["error"]["message"],
+        "externalAuthentication.eci: invalid value, expected one or two digits"
+    );
+    // What the spec documents is taken: every payer member, the ECI as text, null for none.
+    let mut full = with(
+        "payer",
+        json!({"name": "A", "email": "a@example.test",
+        "document": "123", "country": "BR"}),
+    );
+    full["externalAuthentication"] = external("05", None);
+    full["orderId"] = json!("order-external");
+    full["returnUrl"] = Value::Null;
+    let (status, created) = h.create(&full).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["payer"]["country"], "BR");
+    let mut nulls = with("externalAuthentication", Value::Null);
+    nulls["orderId"] = json!("order-nulls");
+    nulls["description"] = Value::Null;
+    assert_eq!(h.create(&nulls).await.0, 201);
     // Each provider's own limit: Paysafe's is 99 999 999 999 minor units.
     let above_paysafe = with("amount", json!(100_000_000_000u64));
     let answer = h.create(&above_paysafe).await;
@@ -418,4 +466,82 @@ where
     let mut out: Vec<_> = set.join_all().await;
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, o)| o).collect()
+}
+
+/// An `externalAuthentication` with `eci`, and one more member when asked.
+fn external(eci: &str, extra: Option<(&str, &str)>) -> Value {
+    let mut value = json!({"version": "2.2.0", "transStatus": "Y", "eci": eci,
+        "cavv": "AAABBBCCCDDDEEEFFF", "dsTransactionId": "f25084f0-5b16-4c0a-ae5d-b24808a95e4b"});
+    if let Some((name, extra)) = extra {
+        value[name] = json!(extra);
+    }
+    value
+}
+
+/// Found by schemathesis (make test-api): serde's structs also read a JSON array, member
+/// by position, so `["paysafe", "order", 1099, "USD"]` created a payment and
+/// `"payer": [null, null]` passed as a payer. Every documented object is an object only.
+#[tokio::test]
+async fn an_array_is_no_object() {
+    let h = harness().await;
+    let as_array = json!(["paysafe", "order-array", 1099, "USD"]);
+    let answer = h.create(&as_array).await;
+    assert_eq!(code(&answer), (400, "invalid_request"), "{}", answer.1);
+    assert_eq!(
+        answer.1["error"]["message"],
+        "the body: wrong type, expected an object"
+    );
+    let (create, confirm) = split_start(&start_body("paysafe", "4000000000001000", "iframe"));
+    for (field, value) in [
+        ("payer", json!([null, null])),
+        (
+            "externalAuthentication",
+            json!(["2.2.0", "Y", "05", "AAAB"]),
+        ),
+    ] {
+        let mut body = create.clone();
+        body[field] = value;
+        let answer = h.create(&body).await;
+        assert_eq!(code(&answer), (400, "invalid_request"), "{field}");
+        assert_eq!(
+            answer.1["error"]["message"],
+            format!("{field}: wrong type, expected an object")
+        );
+    }
+    // Nothing was created: the order's first real create is a 201.
+    let mut real = create.clone();
+    real["orderId"] = json!("order-array");
+    let (status, created) = h.create(&real).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let secret = created["clientSecret"].as_str().unwrap();
+    for (field, value) in [
+        ("browser", json!([null, true, true])),
+        (
+            "paymentMethod",
+            json!(["card", "4000000000001000", 12, 2030, "123", "A"]),
+        ),
+    ] {
+        let mut body = confirm.clone();
+        body[field] = value;
+        let answer = h.confirm(id, secret, &body).await;
+        assert_eq!(code(&answer), (400, "invalid_request"), "{field}");
+        assert!(
+            answer.1["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{field}: wrong type")),
+            "{}",
+            answer.1
+        );
+    }
+    let method = browser()
+        .post(format!("{}/v1/payments/{id}/method", h.url))
+        .header("Origin", CHECKOUT)
+        .json(&json!([secret, "Y"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(method.status(), 400);
+    assert!(h.ledger("paysafe").is_empty());
 }
