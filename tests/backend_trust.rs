@@ -545,3 +545,38 @@ async fn an_array_is_no_object() {
     assert_eq!(method.status(), 400);
     assert!(h.ledger("paysafe").is_empty());
 }
+
+/// Found while signing schemathesis's notifications (make test-api): a notification
+/// dLocal signed whose body is no payment object was refused as `bad_signature`, a code
+/// that sends whoever reads the logs after the secret. It is a 400 `invalid_request`; a
+/// forged one stays 401 `bad_signature`.
+#[tokio::test]
+async fn a_signed_notification_that_is_no_payment_is_a_400() {
+    use threeds_bridge::provider::dlocal;
+    let h = harness().await;
+    let config = dlocal::Config::sandbox(&h.sandbox.url);
+    let send = |body: &'static str, secret: &str| {
+        let date = dlocal::x_date(support::flow::now_ms());
+        let signature = dlocal::signature(secret, &config.x_login, &date, body.as_bytes());
+        browser()
+            .post(format!("{}/v1/webhooks/dlocal", h.url))
+            .header("X-Date", date)
+            .header("X-Login", config.x_login.clone())
+            .header(
+                "Authorization",
+                format!("V2-HMAC-SHA256, Signature: {signature}"),
+            )
+            .body(body)
+            .send()
+    };
+    for body in ["{}", "[1]", r#"{"id":"D-1"}"#] {
+        let answer = send(body, &config.secret_key).await.unwrap();
+        assert_eq!(answer.status(), 400, "{body}");
+        let error: Value = answer.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "invalid_request", "{body}");
+    }
+    let forged = send("{}", "not-the-secret").await.unwrap();
+    assert_eq!(forged.status(), 401);
+    let error: Value = forged.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "bad_signature");
+}

@@ -215,6 +215,9 @@ where
     }
 }
 
+/// The refusal of a genuine notification whose body cannot be read (a 400, not a 401).
+pub const MALFORMED_NOTIFICATION: &str = "malformed_notification";
+
 /// dLocal's webhook: the signature and login are checked, the order comes from the body.
 fn locate_dlocal(
     adapter: &DlocalAdapter,
@@ -222,9 +225,16 @@ fn locate_dlocal(
 ) -> Result<Option<String>, ReturnRefused> {
     dlocal::verify_notification(adapter.config(), notification)
         .map(|hint| hint.order_id)
-        .map_err(|_| ReturnRefused {
-            code: "bad_signature",
-            message: "the notification is not signed by dLocal for this merchant",
+        .map_err(|error| match error {
+            // Checked after the signature: dLocal sent it, and it is no payment object.
+            dlocal::DlocalError::MalformedBody => ReturnRefused {
+                code: MALFORMED_NOTIFICATION,
+                message: "the notification is signed, but its body is not a dLocal payment object",
+            },
+            _ => ReturnRefused {
+                code: "bad_signature",
+                message: "the notification is not signed by dLocal for this merchant",
+            },
         })
 }
 

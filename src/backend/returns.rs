@@ -252,7 +252,13 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             Ok(None) => return Ok(received()),
             Err(refused) => {
                 tracing::warn!(code = refused.code, "dLocal notification refused");
-                return Err(ApiError::new(401, "bad_signature", refused.message));
+                return Err(
+                    if refused.code == super::providers::MALFORMED_NOTIFICATION {
+                        ApiError::bad_request("invalid_request", refused.message)
+                    } else {
+                        ApiError::new(401, "bad_signature", refused.message)
+                    },
+                );
             }
         };
         let found = self
