@@ -580,3 +580,38 @@ async fn a_signed_notification_that_is_no_payment_is_a_400() {
     let error: Value = forged.json().await.unwrap();
     assert_eq!(error["error"]["code"], "bad_signature");
 }
+
+/// Found by schemathesis (make test-api): once a payment was confirmed, a confirm with a
+/// body the spec refuses (only its clientSecret, say) answered 200 and the view, as a
+/// double click does. A confirm is checked whatever the payment's state: a malformed one
+/// is a 400 that changes nothing; a real double click still answers the current view.
+#[tokio::test]
+async fn a_malformed_confirm_is_refused_after_the_first_too() {
+    let h = harness().await;
+    let (create, confirm) = split_start(&start_body("paysafe", "4000000000001000", "iframe"));
+    let (_, created) = h.create(&create).await;
+    let id = created["id"].as_str().unwrap();
+    let secret = created["clientSecret"].as_str().unwrap();
+    let (status, first) = h.confirm(id, secret, &confirm).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["status"], "authorized", "{first}");
+    let mut bad_window = confirm.clone();
+    bad_window["windowSize"] = json!("99");
+    for (body, expected) in [
+        (json!({}), "invalid_request"),
+        (
+            json!({"paymentMethod": confirm["paymentMethod"].clone()}),
+            "invalid_request",
+        ),
+        (bad_window, "invalid_window_size"),
+    ] {
+        let answer = h.confirm(id, secret, &body).await;
+        assert_eq!(code(&answer), (400, expected), "{body}");
+    }
+    let (status, again) = h.confirm(id, secret, &confirm).await;
+    assert_eq!(status, 200, "a double click");
+    assert_eq!(again, first);
+    let (_, view) = h.merchant_view(id).await;
+    assert_eq!(view["confirmAttempts"], 0, "nothing counted once confirmed");
+    assert_eq!(h.ledger("paysafe").len(), 1, "charged once");
+}
