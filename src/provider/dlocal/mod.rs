@@ -260,8 +260,20 @@ pub fn verify_notification(
     if !wire::verify(&config.secret_key, &parts, claimed) {
         return Err(DlocalError::BadSignature);
     }
-    let payment: PaymentObject =
-        serde_json::from_str(&notification.body).map_err(|_| DlocalError::MalformedBody)?;
+    // Only what the webhook needs: the payment is read from dLocal's API afterwards, so
+    // the rest of the object (three_dsecure, card, …) is neither read nor judged here.
+    #[derive(serde::Deserialize)]
+    struct Announced {
+        id: String,
+        status: String,
+        #[serde(default)]
+        order_id: Option<String>,
+    }
+    let payment: Announced = serde_json::from_str::<serde_json::Value>(&notification.body)
+        .ok()
+        .filter(serde_json::Value::is_object)
+        .and_then(|object| serde_json::from_value(object).ok())
+        .ok_or(DlocalError::MalformedBody)?;
     Ok(NotificationHint {
         payment_id: payment.id,
         order_id: payment.order_id,
