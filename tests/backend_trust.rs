@@ -628,3 +628,33 @@ async fn a_malformed_confirm_is_refused_after_the_first_too() {
     assert_eq!(view["confirmAttempts"], 0, "nothing counted once confirmed");
     assert_eq!(h.ledger("paysafe").len(), 1, "charged once");
 }
+
+/// Found by schemathesis (make test-api, a confirm after a real create): an expiry month of
+/// 13 or 0 and a two-digit year went to the provider, where the spec documents 1 to 12 and
+/// four digits. They are a 400 before any provider call.
+#[tokio::test]
+async fn a_card_expiry_outside_the_calendar_is_refused() {
+    let h = harness().await;
+    for (member, value) in [
+        ("expiryMonth", 13),
+        ("expiryMonth", 0),
+        ("expiryYear", 30),
+        ("expiryYear", 10000),
+    ] {
+        let (create, mut confirm) =
+            split_start(&start_body("paysafe", "4000000000001000", "iframe"));
+        confirm["paymentMethod"][member] = json!(value);
+        let (_, created) = h.create(&create).await;
+        let id = created["id"].as_str().unwrap();
+        let answer = h
+            .confirm(id, created["clientSecret"].as_str().unwrap(), &confirm)
+            .await;
+        assert_eq!(code(&answer), (400, "invalid_request"), "{member} {value}");
+        let message = answer.1["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("paymentMethod: invalid value"),
+            "{message}"
+        );
+    }
+    assert!(h.ledger("paysafe").is_empty(), "no provider call");
+}
