@@ -269,10 +269,12 @@ pub fn verify_notification(
         #[serde(default)]
         order_id: Option<String>,
     }
-    let payment: Announced = serde_json::from_str::<serde_json::Value>(&notification.body)
-        .ok()
-        .filter(serde_json::Value::is_object)
-        .and_then(|object| serde_json::from_value(object).ok())
+    // An object only (serde would read the struct from an array too); the members it does
+    // not read are skipped unparsed, whatever they hold (a number past f64, say).
+    let body = notification.body.trim_start();
+    let payment: Announced = (body.starts_with('{'))
+        .then(|| serde_json::from_str(body).ok())
+        .flatten()
         .ok_or(DlocalError::MalformedBody)?;
     Ok(NotificationHint {
         payment_id: payment.id,
