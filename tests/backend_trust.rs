@@ -455,12 +455,10 @@ async fn slow_headers_are_cut_off() {
 }
 
 /// Runs every future at once (the test has no futures crate).
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output>
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
-    F: Send + 'static,
 {
     let mut set = tokio::task::JoinSet::new();
     for (i, future) in futures.enumerate() {
