@@ -17,7 +17,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-nontrapping-float-to-int --en
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 SIZE_BUDGET := 30720
 
-.PHONY: setup build native pkg edge size lint test test-native test-wasm test-pkg test-e2e test-edge bench-edge demo clean
+.PHONY: setup build native pkg edge size lint test test-native test-api test-wasm test-pkg test-e2e test-edge bench-edge demo clean
 
 setup:
 	@scripts/setup.sh
@@ -90,6 +90,14 @@ lint: setup
 test-native: setup
 	@$(ENV) $$CARGO test --locked -q
 
+## test-api: schemathesis against the real backend (`serve`, every provider on the sandbox),
+## checked by docs/openapi.yaml: scripts/test-api.sh (installs a pinned schemathesis into
+## target/api-venv once; tests/api/ holds its config and hooks; docs/backend.md, "Testing the
+## API against its spec"). The debug binary, as test-native built it.
+test-api: setup
+	@$(ENV) $$CARGO build -q --bin threeds-bridge
+	@$(ENV) THREEDS_BRIDGE_BIN=$${CARGO_TARGET_DIR:-target}/debug/threeds-bridge scripts/test-api.sh
+
 ## test-wasm: tests/wasm_*.rs in headless Chromium (wasm-bindgen-test-runner)
 test-wasm: setup
 	@$(ENV) $$CARGO test --locked $(WASM) $(BROWSER) --test emv_vectors --test 'wasm_*'
@@ -121,7 +129,7 @@ test-e2e: pkg
 	@$(ENV) $$CARGO build --locked -q --bin threeds-bridge
 	@$(ENV) THREEDS_BRIDGE_BIN=target/debug/threeds-bridge node --test tests/e2e/*.test.mjs
 
-test: lint test-native test-wasm test-pkg test-e2e test-edge
+test: lint test-native test-api test-wasm test-pkg test-e2e test-edge
 	@echo "make test: every suite passed"
 
 ## demo: the demo checkout page and backend on http://127.0.0.1:8080, the provider

@@ -204,8 +204,11 @@ impl From<&crate::emv::Pan> for CardSummary {
 #[serde(rename_all = "camelCase")]
 pub struct CardDetails {
     pub number: crate::emv::Pan,
+    /// 1 to 12.
+    #[serde(deserialize_with = "expiry_month")]
     pub expiry_month: u8,
     /// Four digits.
+    #[serde(deserialize_with = "expiry_year")]
     pub expiry_year: u16,
     pub cvv: Cvv,
     pub holder_name: String,
@@ -220,6 +223,28 @@ impl std::fmt::Debug for CardDetails {
                 &format_args!("{:02}/{}", self.expiry_month, self.expiry_year),
             )
             .finish_non_exhaustive()
+    }
+}
+
+fn expiry_month<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u8, D::Error> {
+    let month = u8::deserialize(deserializer)?;
+    if (1..=12).contains(&month) {
+        Ok(month)
+    } else {
+        Err(serde::de::Error::custom(
+            "invalid value, expected an expiry month, 1 to 12",
+        ))
+    }
+}
+
+fn expiry_year<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u16, D::Error> {
+    let year = u16::deserialize(deserializer)?;
+    if (1000..=9999).contains(&year) {
+        Ok(year)
+    } else {
+        Err(serde::de::Error::custom(
+            "invalid value, expected an expiry year of four digits",
+        ))
     }
 }
 

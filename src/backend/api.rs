@@ -22,15 +22,89 @@ pub struct CreateRequest {
     pub currency: String,
     #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "strict_payer")]
     pub payer: Payer,
     #[serde(default)]
     pub challenge_preference: ChallengePreference,
     /// Where a full-page redirect comes back to; on a configured checkout origin.
     #[serde(default)]
     pub return_url: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "strict_external_authentication")]
     pub external_authentication: Option<ExternalAuthentication>,
+}
+
+/// `payer` as the merchant's server sends it. The session keeps a [`Payer`] that reads
+/// leniently (a session a newer version wrote still loads); the API refuses a member it
+/// does not know, as it does everywhere else.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PayerInput {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    document: Option<String>,
+    #[serde(default)]
+    country: Option<String>,
+}
+
+fn strict_payer<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Payer, D::Error> {
+    let PayerInput {
+        name,
+        email,
+        document,
+        country,
+    } = object(deserializer)?;
+    Ok(Payer {
+        name,
+        email,
+        document,
+        country,
+    })
+}
+
+/// `externalAuthentication` as the merchant's server sends it: no unknown member, and the
+/// ECI as the two-digit text the spec documents (a provider's answer may carry it as a
+/// number; a merchant's request may not).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ExternalAuthenticationInput {
+    version: String,
+    trans_status: crate::emv::TransStatus,
+    #[serde(deserialize_with = "eci_text")]
+    eci: crate::emv::Eci,
+    cavv: String,
+    #[serde(default)]
+    xid: Option<String>,
+    #[serde(default)]
+    ds_transaction_id: Option<String>,
+}
+
+fn eci_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<crate::emv::Eci, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    crate::emv::Eci::parse(&text)
+        .map_err(|_| serde::de::Error::custom("invalid value, expected one or two digits"))
+}
+
+fn strict_external_authentication<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<ExternalAuthentication>, D::Error> {
+    let Some(Object(input)) =
+        Option::<Object<ExternalAuthenticationInput>>::deserialize(deserializer)?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(ExternalAuthentication {
+        version: input.version,
+        trans_status: input.trans_status,
+        eci: input.eci,
+        cavv: input.cavv,
+        xid: input.xid,
+        ds_transaction_id: input.ds_transaction_id,
+    }))
 }
 
 /// `POST /v1/payments/{id}/confirm`: what the checkout page adds (with the client secret).
@@ -41,7 +115,9 @@ pub struct ConfirmRequest {
     /// attempt, nor learn what else is wrong); declared so the member is known.
     #[allow(dead_code)]
     pub client_secret: String,
+    #[serde(deserialize_with = "object")]
     pub payment_method: PaymentMethod,
+    #[serde(deserialize_with = "object")]
     pub browser: BrowserFields,
     pub display: DisplayMode,
     #[serde(default)]
@@ -315,7 +391,39 @@ impl ApiError {
 pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut json = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut json)
+        .map(|Object(value)| value)
         .map_err(|e| ApiError::bad_request("invalid_request", field_message(&e)))
+}
+
+/// `T` read from a JSON object only. serde's derived structs also read an array, member
+/// by position (`["paysafe", "order", 1099, "USD"]` would be a create), which the API
+/// never documents: every body, and every member documented as an object, goes through
+/// this.
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OnlyMaps<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for OnlyMaps<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer
+            .deserialize_map(OnlyMaps(std::marker::PhantomData))
+            .map(Object)
+    }
+}
+
+/// `deserialize_with` for a member documented as an object.
+fn object<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    Object::deserialize(deserializer).map(|Object(value)| value)
 }
 
 /// Reads a configuration value into `T`; an error names the key's path and what was

@@ -219,21 +219,25 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         let session = self.load(id).await?.ok_or_else(ApiError::not_found)?;
         auth::page(presented, &session.client_secret)?;
         self.check_page_origin(request, None)?;
-        if !matches!(session.phase, Phase::Created) {
-            // A double click: answer what the first confirm got, once it has it.
-            let current = self
-                .settled(session)
-                .await
-                .map_err(|e| ApiError::store(&e))?;
-            return Ok(Response::json(200, &PaymentView::of(&current)));
-        }
-        if session.confirm_attempts >= self.config.max_confirm_attempts {
+        let first = matches!(session.phase, Phase::Created);
+        if first && session.confirm_attempts >= self.config.max_confirm_attempts {
             return Err(too_many_attempts());
         }
         let body = serde_json::to_vec(&raw)
             .map_err(|_| ApiError::bad_request("invalid_request", "the body must be JSON"))
             .and_then(|bytes| parse_body::<ConfirmRequest>(&bytes));
         let checked = body.and_then(|body| self.check_confirm(&session, body, request));
+        if !first {
+            // A double click: answer what the first confirm got, once it has it. A confirm
+            // the first would have refused is refused here too (nothing is counted: the
+            // payment has left Created); its card is dropped at once.
+            drop(checked?);
+            let current = self
+                .settled(session)
+                .await
+                .map_err(|e| ApiError::store(&e))?;
+            return Ok(Response::json(200, &PaymentView::of(&current)));
+        }
         let (payment, confirmed) = match checked {
             Ok(checked) => checked,
             Err(refusal) => {

@@ -12,7 +12,7 @@ use super::host::{Env, Transport};
 use super::http::{form_pairs, Method, Request, Response};
 use super::{pages, Backend};
 use crate::payment::{BrowserAction, DisplayMode, ProviderKind};
-use crate::provider::{BrowserReturn, Notification, ReturnRefused};
+use crate::provider::{BrowserReturn, Notification, ReturnRefused, MALFORMED_NOTIFICATION};
 use crate::session::{Phase, Session};
 use crate::store::SessionStore;
 
@@ -83,7 +83,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         }
     }
 
-    /// `GET|POST /v1/returns/{provider}`: a return URL the provider registered once for
+    /// `GET /v1/returns/{provider}`: a return URL the provider registered once for
     /// every payment (Payroc's MPI receipt URL); the adapter names the order, whose
     /// session then verifies the return like any other.
     pub(crate) async fn provider_return(
@@ -214,7 +214,13 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                     code = refused.code,
                     "notification refused"
                 );
-                return Err(ApiError::new(401, refused.code, refused.message));
+                // Genuine but unreadable is the sender's mistake (400); anything
+                // else is not the provider's to send (401).
+                return Err(if refused.code == MALFORMED_NOTIFICATION {
+                    ApiError::bad_request("invalid_request", refused.message)
+                } else {
+                    ApiError::new(401, refused.code, refused.message)
+                });
             }
         };
         let found = self

@@ -11,6 +11,7 @@ use crate::payment::ProviderKind;
 use crate::store::SessionStore;
 
 /// What a path names, before the method is looked at.
+#[derive(Clone, Copy)]
 enum Route<'a> {
     Payments,
     Payment(&'a str),
@@ -21,6 +22,21 @@ enum Route<'a> {
     Return(&'a str),
     Webhook(ProviderKind),
     CompleteJs,
+}
+
+impl Route<'_> {
+    /// The methods this path answers: the `Allow` header of its 405 (RFC 9110 §15.5.6),
+    /// the same list docs/openapi.yaml documents for it.
+    fn allow(self) -> &'static str {
+        match self {
+            Route::Payments | Route::Confirm(_) | Route::Method(_) => "POST, OPTIONS",
+            Route::Payment(_) => "GET, OPTIONS",
+            Route::Return(_) => "GET, POST",
+            // Payroc's MPI sends the browser back with a GET; nothing posts a receipt.
+            Route::ProviderReturn(_) | Route::CompleteJs => "GET",
+            Route::Webhook(_) => "POST",
+        }
+    }
 }
 
 fn route(path: &str) -> Option<Route<'_>> {
@@ -80,6 +96,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             };
         }
         let method = &request.method;
+        let allow = route.allow();
         let result = match (route, method) {
             (
                 Route::Payments | Route::Payment(_) | Route::Confirm(_) | Route::Method(_),
@@ -89,7 +106,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             (Route::Payment(id), Method::Get) => self.view(id, request).await,
             (Route::Confirm(id), Method::Post) => self.confirm(id, request).await,
             (Route::Method(id), Method::Post) => self.method_completed(id, request).await,
-            (Route::ProviderReturn(provider), Method::Get | Method::Post) => {
+            (Route::ProviderReturn(provider), Method::Get) => {
                 return self.provider_return(provider, request).await
             }
             (Route::Return(id), Method::Get | Method::Post) => {
@@ -102,13 +119,18 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 pages::COMPLETE_JS,
             )),
             _ if browser_facing => {
-                return pages::error(405, "method_not_allowed", "use GET or POST")
+                return pages::error(405, "method_not_allowed", &format!("use {allow}"))
+                    .with_header("Allow", allow);
             }
-            _ => Err(ApiError::new(
-                405,
-                "method_not_allowed",
-                "this route does not take that method",
-            )),
+            _ => {
+                return ApiError::new(
+                    405,
+                    "method_not_allowed",
+                    format!("this route takes {allow}"),
+                )
+                .response()
+                .with_header("Allow", allow)
+            }
         };
         result.unwrap_or_else(|error| error.response())
     }

@@ -123,6 +123,10 @@ impl Notification {
     }
 }
 
+/// The refusal code of a notification that is genuine (its signature holds) but whose
+/// body cannot be read: the host answers it 400, not 401.
+pub const MALFORMED_NOTIFICATION: &str = "malformed_notification";
+
 /// Why an adapter refused a browser return: the host shows an error page (HTML on the
 /// return routes) and changes nothing. `code` is stable (`bad_signature`, …).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -472,9 +472,17 @@ impl Adapter for DlocalAdapter {
         }
         verify_notification(&self.config, notification)
             .map(|hint| hint.order_id)
-            .map_err(|_| ReturnRefused {
-                code: "bad_signature",
-                message: "the notification is not signed by dLocal for this merchant",
+            .map_err(|error| match error {
+                // Checked after the signature: dLocal sent it, and it is no payment object.
+                DlocalError::MalformedBody => ReturnRefused {
+                    code: crate::provider::MALFORMED_NOTIFICATION,
+                    message:
+                        "the notification is signed, but its body is not a dLocal payment object",
+                },
+                _ => ReturnRefused {
+                    code: "bad_signature",
+                    message: "the notification is not signed by dLocal for this merchant",
+                },
             })
     }
 

@@ -5,7 +5,7 @@
 //! Neither is trusted for the result: a verified one only makes the adapter re-read the
 //! payment. Pure functions of their input.
 
-use super::wire::{callback_message, parse_x_date, verify, PaymentObject, SCHEME_PREFIX};
+use super::wire::{callback_message, parse_x_date, verify, SCHEME_PREFIX};
 use super::{Config, State};
 use crate::provider::{BrowserReturn, Notification, ReturnRefused};
 
@@ -113,8 +113,22 @@ pub fn verify_notification(
     if !verify(&config.secret_key, &parts, claimed) {
         return Err(DlocalError::BadSignature);
     }
-    let payment: PaymentObject =
-        serde_json::from_str(&notification.body).map_err(|_| DlocalError::MalformedBody)?;
+    // Only what the webhook needs: the payment is read from dLocal's API afterwards, so
+    // the rest of the object (three_dsecure, card, …) is neither read nor judged here.
+    #[derive(serde::Deserialize)]
+    struct Announced {
+        id: String,
+        status: String,
+        #[serde(default)]
+        order_id: Option<String>,
+    }
+    // An object only (serde would read the struct from an array too); the members it does
+    // not read are skipped unparsed, whatever they hold (a number past f64, say).
+    let body = notification.body.trim_start();
+    let payment: Announced = (body.starts_with('{'))
+        .then(|| serde_json::from_str(body).ok())
+        .flatten()
+        .ok_or(DlocalError::MalformedBody)?;
     Ok(NotificationHint {
         payment_id: payment.id,
         order_id: payment.order_id,
