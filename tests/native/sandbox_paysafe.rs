@@ -2,11 +2,9 @@
 //! Paysafe's flow can express (driven through the sandbox ACS pages as a browser
 //! would), finalization, and authorizations checked against the ledger.
 
-mod support;
-
+use crate::support::{browser, form, sandbox};
 use base64::Engine;
 use serde_json::{json, Value};
-use support::{browser, form, sandbox};
 use threeds_bridge::emv::{BrowserDetails, BrowserReadings, ServerReadings, ThreeDsMethodData};
 use threeds_bridge::sandbox::ledger::Provider;
 use threeds_bridge::sandbox::RunningSandbox;
@@ -157,7 +155,7 @@ async fn run_challenge(
     authentication: &Value,
     otp: &str,
     action: &str,
-) -> support::PageForm {
+) -> crate::support::PageForm {
     let client = browser();
     let inner = challenge_payload(authentication);
     let acs_url = authentication["acsUrl"].as_str().unwrap();

@@ -4,10 +4,8 @@
 //! would have no parent to tell. Found by the demo's end-to-end suite (Payroc and dLocal in
 //! iframe mode in Chromium); a client that sends no Fetch Metadata keeps the completion page.
 
-mod support;
-
-use support::backend::{follow_until_backend, harness, next_form, start_body, Cardholder};
-use support::browser;
+use crate::support::backend::{follow_until_backend, harness, next_form, start_body, Cardholder};
+use crate::support::browser;
 
 #[tokio::test]
 async fn a_whole_page_return_in_iframe_display_goes_back_to_the_checkout() {

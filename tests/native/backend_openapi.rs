@@ -5,16 +5,14 @@
 //! properties, additionalProperties, items, minimum, maximum, minLength, maxLength;
 //! `pattern` is not checked). Every documented path and method must have been called.
 
-mod support;
-
 use std::collections::BTreeSet;
 
-use serde_json::{json, Value};
-use support::backend::{
+use crate::support::backend::{
     follow, harness, next_form, split_start, start_body, Cardholder, Harness, CHECKOUT,
     MERCHANT_KEY,
 };
-use support::browser;
+use crate::support::browser;
+use serde_json::{json, Value};
 
 fn spec() -> Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/openapi.yaml"))
@@ -226,7 +224,7 @@ impl Checker {
 
 fn dlocal_notification(h: &Harness, body: &str) -> reqwest::RequestBuilder {
     let config = threeds_bridge::provider::dlocal::Config::sandbox(&h.sandbox.url);
-    let date = threeds_bridge::provider::dlocal::x_date(support::flow::now_ms());
+    let date = threeds_bridge::provider::dlocal::x_date(crate::support::flow::now_ms());
     let signature = threeds_bridge::provider::dlocal::signature(
         &config.secret_key,
         &config.x_login,

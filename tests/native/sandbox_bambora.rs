@@ -2,8 +2,6 @@
 //! responses out, every contract card Bambora can express, and the browser's part of
 //! each challenge played through the sandbox ACS.
 
-mod support;
-
 use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -23,8 +21,8 @@ struct Bambora {
 impl Bambora {
     async fn start() -> Bambora {
         Bambora {
-            running: support::sandbox().await,
-            client: support::browser(),
+            running: crate::support::sandbox().await,
+            client: crate::support::browser(),
         }
     }
 
@@ -153,7 +151,7 @@ fn detail_fields(body: &Value) -> Vec<String> {
 
 /// The form inside a 302's `contents`: URL-decoded, and read with the test browser's
 /// (lower-case) form reader after normalising the seed's upper-case tags.
-fn contents_form(body: &Value) -> (String, support::PageForm) {
+fn contents_form(body: &Value) -> (String, crate::support::PageForm) {
     let contents = body["contents"].as_str().expect("contents");
     assert!(
         !contents.contains(' ') && !contents.contains('<'),
@@ -172,7 +170,7 @@ fn contents_form(body: &Value) -> (String, support::PageForm) {
         .replace("<FORM", "<form")
         .replace("</FORM>", "</form>")
         .replace("<INPUT", "<input");
-    let form = support::form(&readable, Some("form1"));
+    let form = crate::support::form(&readable, Some("form1"));
     (html, form)
 }
 
@@ -180,13 +178,13 @@ fn contents_form(body: &Value) -> (String, support::PageForm) {
 /// returns the auto-submit form the ACS sends towards the merchant's term_url.
 async fn at_the_acs(
     bambora: &Bambora,
-    form: &support::PageForm,
+    form: &crate::support::PageForm,
     answer: Answer,
-) -> support::PageForm {
+) -> crate::support::PageForm {
     let page = form.submit(&bambora.client, &bambora.running.url).await;
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.expect("page");
-    let mut challenge = support::form(&page, Some("challenge"));
+    let mut challenge = crate::support::form(&page, Some("challenge"));
     match answer {
         Answer::Code(code) => {
             challenge.set("otp", code);
@@ -199,7 +197,7 @@ async fn at_the_acs(
         .await;
     assert_eq!(done.status(), StatusCode::OK);
     let done = done.text().await.expect("page");
-    let back = support::form(&done, Some("autosubmit"));
+    let back = crate::support::form(&done, Some("autosubmit"));
     assert_eq!(
         back.action, TERM_URL,
         "the ACS posts to the merchant's term_url"
@@ -542,7 +540,7 @@ async fn challenge_v1(
     bambora: &Bambora,
     version: Value,
     answer: Answer,
-) -> (Value, support::PageForm) {
+) -> (Value, crate::support::PageForm) {
     let mut secure = three_ds2();
     secure["version"] = version;
     let (status, body) = bambora

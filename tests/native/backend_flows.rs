@@ -5,10 +5,8 @@
 //! parsed on the server, continue). Each payment is checked against
 //! the sandbox ledger: one charge exactly when authorized, none otherwise.
 
-mod support;
-
+use crate::support::backend::{harness, pay, start_body, Cardholder, Harness, CHECKOUT};
 use serde_json::Value;
-use support::backend::{harness, pay, start_body, Cardholder, Harness, CHECKOUT};
 
 const RIGHT: Cardholder = Cardholder::Types("1234");
 const WRONG: Cardholder = Cardholder::Types("9999");
@@ -393,7 +391,7 @@ async fn a_challenge_view_names_the_form_and_window_and_the_method_step_waits_fo
     // The ACS's notification posted to the return route answers the completion page
     // and does not advance the payment.
     let id = view["id"].as_str().unwrap();
-    let page = support::browser()
+    let page = crate::support::browser()
         .post(format!("{}/v1/returns/{id}", h.url))
         .form(&[("threeDSMethodData", "eyJ4IjoxfQ")])
         .send()

@@ -1,10 +1,8 @@
 //! `/_sandbox/ledger` and `/_sandbox/faults` over real HTTP.
 
-mod support;
-
+use crate::support::sandbox;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::sandbox;
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::{LedgerEntry, Provider};
 

@@ -13,15 +13,13 @@
 //! actor loses, and the card is charged once. The payments are created with the
 //! merchant's API key and confirmed with their client secret, as contract.md has it.
 
-mod support;
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::backend::{next_form, quick_policy, CHECKOUT, MERCHANT_KEY};
+use crate::support::{browser, forms, resolve, PageForm};
 use serde_json::{json, Value};
-use support::backend::{next_form, quick_policy, CHECKOUT, MERCHANT_KEY};
-use support::{browser, forms, resolve, PageForm};
 use threeds_bridge::backend::auth::ApiKey;
 use threeds_bridge::backend::config::{BackendConfig, ProvidersConfig};
 use threeds_bridge::backend::native::{self, ReqwestTransport, RunningBackend, SystemEnv};
@@ -122,7 +120,7 @@ async fn rig<S>(store: S) -> Rig
 where
     S: SessionStore + Send + Sync + 'static,
 {
-    let sandbox = support::sandbox().await;
+    let sandbox = crate::support::sandbox().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let config = BackendConfig {

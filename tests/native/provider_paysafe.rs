@@ -3,11 +3,9 @@
 //! holding the card number, and a lost authentication answer recovered by its
 //! merchantRefNum.
 
-mod support;
-
 use std::sync::Mutex;
 
-use support::flow::{self, Cardholder, Trace};
+use crate::support::flow::{self, Cardholder, Trace};
 use threeds_bridge::emv::{
     BrowserDetails, BrowserReadings, ChallengeWindowSize, Eci, Pan, ServerReadings, ThreeDsCompInd,
     TransStatus,
@@ -140,7 +138,7 @@ fn session_id(pan: &str, tag: &str) -> String {
 /// Runs `pan` through the adapter and checks what every run must satisfy: the state
 /// never holds the number, and the ledger has one entry exactly when authorized.
 async fn pay(pan: &str, cardholder: Cardholder) -> (PaymentResult, Trace) {
-    let sandbox = support::sandbox().await;
+    let sandbox = crate::support::sandbox().await;
     let adapter = Recording::new(&sandbox);
     let (result, trace) =
         flow::run(&adapter, &payment(pan), &session_id(pan, "s"), cardholder).await;
@@ -345,7 +343,7 @@ async fn issuer_decline() {
 
 #[tokio::test]
 async fn wrong_credentials_are_a_provider_rejection() {
-    let sandbox = support::sandbox().await;
+    let sandbox = crate::support::sandbox().await;
     let mut config = Config::sandbox(&sandbox.url);
     config.api_password = "wrong".into();
     let adapter = PaysafeAdapter::new(config);
@@ -366,7 +364,7 @@ async fn wrong_credentials_are_a_provider_rejection() {
 /// authentication instead of failing or creating another.
 #[tokio::test]
 async fn a_lost_authentication_answer_is_recovered_by_merchant_ref_num() {
-    let sandbox = support::sandbox().await;
+    let sandbox = crate::support::sandbox().await;
     let adapter = PaysafeAdapter::new(Config::sandbox(&sandbox.url));
     let cx = flow::context(&session_id("lost", "a"));
     let mut step = adapter.start(&payment("4000000000001000"), &cx);

@@ -3,12 +3,10 @@
 //! variable is missing, naming the variable; on SQLite, a payment started before the
 //! process is killed mid-challenge finishes after a restart, charged once.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use support::backend::{
+use crate::support::backend::{
     follow_until_backend, next_form, start_at, start_body, Cardholder, CHECKOUT, MERCHANT_KEY,
 };
 
@@ -125,7 +123,7 @@ fn spawn_serve(config: &std::path::Path) -> (Child, String) {
 
 #[tokio::test]
 async fn on_sqlite_a_payment_survives_a_kill_mid_challenge() {
-    let sandbox = support::sandbox().await;
+    let sandbox = crate::support::sandbox().await;
     let dir = temp_dir("sqlite");
     let db = dir.join("sessions.sqlite3");
     // A fixed port for both processes: return URLs are made from public_url.
@@ -164,7 +162,7 @@ async fn on_sqlite_a_payment_survives_a_kill_mid_challenge() {
 
     let (mut second, url_again) = spawn_serve(&config);
     assert_eq!(url_again, url);
-    let landing = back.submit(&support::browser(), &url).await;
+    let landing = back.submit(&crate::support::browser(), &url).await;
     assert_eq!(landing.status(), 200, "the completion page");
     let view: serde_json::Value = reqwest::Client::new()
         .get(format!("{url}/v1/payments/{id}"))

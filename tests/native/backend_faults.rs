@@ -14,16 +14,14 @@
 //! answer is never retried (docs/backend/bambora.md), and a money-moving answer lost on
 //! every attempt is the known limit of docs/backend.md.
 
-mod support;
-
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
-use serde_json::Value;
-use support::backend::{
+use crate::support::backend::{
     follow, harness_with, logs, next_form, run_method, start_body, Cardholder, Harness,
 };
+use serde_json::Value;
 use threeds_bridge::backend::CallPolicy;
 use threeds_bridge::provider::Context;
 use threeds_bridge::sandbox::dlocal::AttemptOutcome;
@@ -522,7 +520,7 @@ async fn dlocal_duplicated_and_reordered_notifications() {
     let (status, view) = guarded(&h, "start", h.start(&body)).await;
     assert_eq!(status, 200, "{view}");
     let id = view["id"].as_str().expect("id").to_owned();
-    support::backend::follow_until_backend(&h.url, next_form(&view), RIGHT).await;
+    crate::support::backend::follow_until_backend(&h.url, next_form(&view), RIGHT).await;
     let mut done = view;
     for _ in 0..100 {
         done = guarded(&h, "read", h.view(&id)).await.1;
