@@ -1,6 +1,5 @@
 //! What integration tests need to act as the cardholder's browser: start a sandbox on a
 //! free port, read the form a page would submit, and submit it.
-#![allow(dead_code)]
 
 pub mod backend;
 pub mod flow;
