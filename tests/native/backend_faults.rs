@@ -520,7 +520,7 @@ async fn dlocal_duplicated_and_reordered_notifications() {
     let (status, view) = guarded(&h, "start", h.start(&body)).await;
     assert_eq!(status, 200, "{view}");
     let id = view["id"].as_str().expect("id").to_owned();
-    crate::support::backend::follow_until_backend(&h.url, next_form(&view), RIGHT).await;
+    crate::support::cardholder::until_backend(&h.url, next_form(&view), RIGHT).await;
     let mut done = view;
     for _ in 0..100 {
         done = guarded(&h, "read", h.view(&id)).await.1;

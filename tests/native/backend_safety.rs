@@ -7,10 +7,11 @@
 use std::time::{Duration, Instant};
 
 use crate::support::backend::{
-    create_at, follow, follow_until_backend, harness, logs, next_form, pay, split_start,
-    start_body, Cardholder, Harness, CHECKOUT,
+    create_at, follow, harness, logs, next_form, pay, split_start, start_body, Cardholder, Harness,
+    CHECKOUT,
 };
 use crate::support::browser;
+use crate::support::cardholder::until_backend;
 use serde_json::{json, Value};
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::Provider;
@@ -259,7 +260,7 @@ async fn dlocal_webhook_refuses_forgeries_and_a_notification_may_come_first() {
     // The browser stops before the callback: dLocal's notification finishes the payment
     // alone; the callback that comes later answers the same page and charges nothing.
     let (id, view, _) = at_challenge(&h, "dlocal", "iframe").await;
-    let callback = follow_until_backend(&h.url, next_form(&view), RIGHT).await;
+    let callback = until_backend(&h.url, next_form(&view), RIGHT).await;
     let mut done = Value::Null;
     for _ in 0..50 {
         done = h.view(&id).await.1;
@@ -694,7 +695,7 @@ async fn a_process_that_dies_during_the_sale_is_resumed_and_charges_once() {
         .await;
     assert_eq!(status, 200, "{view}");
     let id = view["id"].as_str().unwrap().to_owned();
-    let receipt = follow_until_backend(&h.url, next_form(&view), RIGHT).await;
+    let receipt = until_backend(&h.url, next_form(&view), RIGHT).await;
     h.sandbox.sandbox.faults.set(vec![FaultRule {
         hang: true,
         ..rule(Provider::Payroc, "/api/v1/payments")

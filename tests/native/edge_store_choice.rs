@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::support::backend::{next_form, quick_policy, CHECKOUT, MERCHANT_KEY};
-use crate::support::{browser, forms, resolve, PageForm};
+use crate::support::browser;
+use crate::support::cardholder::{until_backend, Cardholder};
 use serde_json::{json, Value};
 use threeds_bridge::backend::auth::ApiKey;
 use threeds_bridge::backend::config::{BackendConfig, ProvidersConfig};
@@ -209,7 +210,7 @@ where
         .await
         .unwrap();
     assert_eq!(view["next"]["type"], "challenge", "{view}");
-    let back = to_backend(url, next_form(&view)).await;
+    let back = until_backend(url, next_form(&view), Cardholder::Types("1234")).await;
     let client = browser();
     let (first, second) = tokio::join!(back.submit(&client, url), back.submit(&client, url));
     assert!(first.status().is_success() || first.status().is_redirection());
@@ -235,39 +236,6 @@ where
         assert!(answer.status().is_success(), "{}", answer.status());
     }
     rig.sandbox.sandbox.ledger.entries().len()
-}
-
-/// Follows the challenge (typing the right code) up to the form that would land on the
-/// backend, and answers it unsent.
-async fn to_backend(backend: &str, first: PageForm) -> PageForm {
-    let client = browser();
-    let mut next = first;
-    let mut base = next.action.clone();
-    for _ in 0..10 {
-        let url = resolve(&base, &next.action);
-        if url.starts_with(backend) {
-            return PageForm {
-                action: url,
-                ..next
-            };
-        }
-        let page = next.submit(&client, &base).await.text().await.unwrap();
-        base = url;
-        let all = forms(&page);
-        next = match all.iter().find(|f| f.id.as_deref() == Some("challenge")) {
-            Some(challenge) => {
-                let mut challenge = challenge.clone();
-                challenge.set("otp", "1234");
-                challenge.set("action", "submit");
-                challenge
-            }
-            None => all
-                .into_iter()
-                .find(|f| f.id.as_deref() == Some("autosubmit"))
-                .unwrap_or_else(|| panic!("nothing to submit on:\n{page}")),
-        };
-    }
-    panic!("the challenge never led back to the backend");
 }
 
 #[tokio::test]

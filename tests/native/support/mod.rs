@@ -2,6 +2,7 @@
 //! free port, read the form a page would submit, and submit it.
 
 pub mod backend;
+pub mod cardholder;
 pub mod flow;
 
 use threeds_bridge::sandbox::{spawn, RunningSandbox, SandboxConfig};
