@@ -12,6 +12,7 @@ use crate::support::backend::{
 };
 use crate::support::browser;
 use crate::support::cardholder::until_backend;
+use crate::support::recording::Recording;
 use serde_json::{json, Value};
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::Provider;
@@ -569,37 +570,18 @@ async fn no_full_card_number_in_logs_or_answers() {
     assert!(!logs.contains("\"cvv\""));
 }
 
-/// Sends through the real transport and keeps what the adapters asked to send.
-struct Recording {
-    inner: threeds_bridge::backend::native::ReqwestTransport,
-    sent: std::sync::Arc<std::sync::Mutex<Vec<(&'static str, String)>>>,
-}
-
-impl threeds_bridge::backend::Transport for Recording {
-    async fn send(
-        &self,
-        request: &threeds_bridge::provider::HttpRequest,
-    ) -> Result<threeds_bridge::provider::HttpResponse, threeds_bridge::provider::TransportFailure>
-    {
-        self.sent
-            .lock()
-            .unwrap()
-            .push((request.purpose, request.body.clone().unwrap_or_default()));
-        self.inner.send(request).await
-    }
-}
-
 #[tokio::test]
 async fn the_accept_header_and_ip_are_the_requests_own_and_no_pan_is_stored() {
     use threeds_bridge::backend::native::{self, ReqwestTransport, SystemEnv};
     let h = harness().await;
-    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let transport = Recording {
-        inner: ReqwestTransport::new(&h.policy).unwrap(),
-        sent: sent.clone(),
-    };
-    let backend =
-        threeds_bridge::backend::Backend::new(h.config(), h.store.clone(), transport, SystemEnv);
+    // The real transport, keeping what the adapters asked to send.
+    let transport = Recording::new(ReqwestTransport::new(&h.policy).unwrap());
+    let backend = threeds_bridge::backend::Backend::new(
+        h.config(),
+        h.store.clone(),
+        transport.clone(),
+        SystemEnv,
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let running = native::spawn(listener, std::sync::Arc::new(backend)).unwrap();
     let body = start_body("paysafe", "4000000000001000", "iframe");
@@ -624,7 +606,7 @@ async fn the_accept_header_and_ip_are_the_requests_own_and_no_pan_is_stored() {
     assert_eq!(response.status(), 200);
     let view: Value = response.json().await.unwrap();
     assert_eq!(view["result"]["status"], "authorized", "{view}");
-    let sent = sent.lock().unwrap().clone();
+    let sent = transport.sent();
     let (_, authentication) = sent
         .iter()
         .find(|(purpose, _)| *purpose == "paysafe.authentication")

@@ -20,13 +20,14 @@ use std::time::Duration;
 use crate::support::backend::{next_form, quick_policy, CHECKOUT, MERCHANT_KEY};
 use crate::support::browser;
 use crate::support::cardholder::{until_backend, Cardholder};
+use crate::support::recording::Recording;
 use serde_json::{json, Value};
 use threeds_bridge::backend::auth::ApiKey;
 use threeds_bridge::backend::config::{BackendConfig, ProvidersConfig};
 use threeds_bridge::backend::native::{self, ReqwestTransport, RunningBackend, SystemEnv};
-use threeds_bridge::backend::{Backend, Transport};
+use threeds_bridge::backend::Backend;
 use threeds_bridge::payment::ProviderKind;
-use threeds_bridge::provider::{bambora, paysafe, HttpRequest, HttpResponse, TransportFailure};
+use threeds_bridge::provider::{bambora, paysafe};
 use threeds_bridge::sandbox::RunningSandbox;
 use threeds_bridge::session::Session;
 use threeds_bridge::store::memory::MemoryStore;
@@ -96,25 +97,12 @@ impl SessionStore for KvLikeStore {
     }
 }
 
-/// The native transport, counting what it sends by purpose.
-struct CountingTransport {
-    inner: ReqwestTransport,
-    sent: Arc<Mutex<Vec<&'static str>>>,
-}
-
-impl Transport for CountingTransport {
-    async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportFailure> {
-        self.sent.lock().unwrap().push(request.purpose);
-        self.inner.send(request).await
-    }
-}
-
-/// A sandbox and a backend over `store` with every provider, its transport counting.
+/// A sandbox and a backend over `store` with every provider, its transport recording.
 struct Rig {
     sandbox: RunningSandbox,
     _backend: RunningBackend,
     url: String,
-    sent: Arc<Mutex<Vec<&'static str>>>,
+    transport: Recording<ReqwestTransport>,
 }
 
 async fn rig<S>(store: S) -> Rig
@@ -137,18 +125,14 @@ where
             ..ProvidersConfig::default()
         },
     };
-    let sent = Arc::new(Mutex::new(Vec::new()));
-    let transport = CountingTransport {
-        inner: ReqwestTransport::new(&config.calls).unwrap(),
-        sent: sent.clone(),
-    };
-    let backend = Backend::new(config, Arc::new(store), transport, SystemEnv);
+    let transport = Recording::new(ReqwestTransport::new(&config.calls).unwrap());
+    let backend = Backend::new(config, Arc::new(store), transport.clone(), SystemEnv);
     let running = native::spawn(listener, Arc::new(backend)).unwrap();
     Rig {
         sandbox,
         _backend: running,
         url,
-        sent,
+        transport,
     }
 }
 
@@ -199,7 +183,7 @@ async fn authorizations_sent_for_a_doubled_return<S>(store: S) -> usize
 where
     S: SessionStore + Send + Sync + 'static,
 {
-    let Rig { url, sent, .. } = &rig(store).await;
+    let Rig { url, transport, .. } = &rig(store).await;
 
     let (id, secret) = create(url, "paysafe").await;
     let view: Value = confirm(url, &id, &secret, "4000000000002008")
@@ -215,8 +199,8 @@ where
     let (first, second) = tokio::join!(back.submit(&client, url), back.submit(&client, url));
     assert!(first.status().is_success() || first.status().is_redirection());
     assert!(second.status().is_success() || second.status().is_redirection());
-    let sent = sent.lock().unwrap();
-    sent.iter().filter(|p| **p == "paysafe.auth").count()
+    let sent = transport.sent();
+    sent.iter().filter(|(p, _)| *p == "paysafe.auth").count()
 }
 
 /// The charges in the sandbox ledger after one Bambora payment (frictionless card) was

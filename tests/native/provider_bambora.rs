@@ -4,21 +4,17 @@
 //! authentication, forged returns, and lost answers — with the sandbox ledger after each,
 //! and the stored state never holding the card number or CVD.
 
-use std::sync::Mutex;
-
 use crate::support::flow::{self, Cardholder, Trace};
+use crate::support::recording::Recording;
 use threeds_bridge::emv::{
-    BrowserDetails, BrowserReadings, ChallengeWindowSize, Eci, Pan, ServerReadings, ThreeDsCompInd,
-    TransStatus,
+    BrowserDetails, BrowserReadings, ChallengeWindowSize, Eci, Pan, ServerReadings, TransStatus,
 };
 use threeds_bridge::payment::{
     BrowserAction, CardDetails, ChallengePreference, Cvv, DisplayMode, ExternalAuthentication,
     Payer, PaymentMethod, PaymentResult, PaymentStart, PaymentStatus, ResultCode,
 };
 use threeds_bridge::provider::bambora::{BamboraAdapter, Config, State};
-use threeds_bridge::provider::{
-    Adapter, BrowserReturn, Context, HttpResponse, Step, TransportFailure,
-};
+use threeds_bridge::provider::{Adapter, BrowserReturn, Context, Step, TransportFailure};
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::{LedgerEntry, Provider};
 use threeds_bridge::sandbox::RunningSandbox;
@@ -69,55 +65,6 @@ fn payment(pan: &str) -> PaymentStart {
     }
 }
 
-/// The adapter, recording every state it hands the host as the store would keep it.
-struct Recording {
-    inner: BamboraAdapter,
-    stored: Mutex<Vec<String>>,
-}
-
-impl Recording {
-    fn new(config: Config) -> Recording {
-        Recording {
-            inner: BamboraAdapter::new(config),
-            stored: Mutex::new(Vec::new()),
-        }
-    }
-
-    fn record(&self, step: Step<State>) -> Step<State> {
-        if let Step::Call { state, .. } | Step::Browser { state, .. } = &step {
-            let json = serde_json::to_string(state).expect("state serializes");
-            self.stored.lock().unwrap().push(json);
-        }
-        step
-    }
-}
-
-impl Adapter for Recording {
-    type State = State;
-    fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<State> {
-        self.record(self.inner.start(payment, cx))
-    }
-    fn on_response(
-        &self,
-        state: State,
-        response: Result<HttpResponse, TransportFailure>,
-        cx: &Context,
-    ) -> Step<State> {
-        self.record(self.inner.on_response(state, response, cx))
-    }
-    fn on_browser_return(&self, state: State, ret: &BrowserReturn, cx: &Context) -> Step<State> {
-        self.record(self.inner.on_browser_return(state, ret, cx))
-    }
-    fn on_method_completed(
-        &self,
-        state: State,
-        completion: ThreeDsCompInd,
-        cx: &Context,
-    ) -> Step<State> {
-        self.record(self.inner.on_method_completed(state, completion, cx))
-    }
-}
-
 fn ledger(sandbox: &RunningSandbox) -> Vec<LedgerEntry> {
     sandbox
         .sandbox
@@ -141,12 +88,12 @@ fn session_id(tag: &str) -> String {
 /// the ledger has exactly one charge, this one, when authorized, and none otherwise.
 fn check_run(
     sandbox: &RunningSandbox,
-    adapter: &Recording,
+    adapter: &Recording<BamboraAdapter>,
     start: &PaymentStart,
     pan: &str,
     result: &PaymentResult,
 ) {
-    let stored = adapter.stored.lock().unwrap();
+    let stored = adapter.stored();
     assert!(!stored.is_empty() || result.status != PaymentStatus::Authorized);
     for state in stored.iter() {
         assert!(
@@ -184,7 +131,7 @@ async fn pay_with(
     let sandbox = crate::support::sandbox().await;
     let mut config = Config::sandbox(&sandbox.url);
     configure(&mut config);
-    let adapter = Recording::new(config);
+    let adapter = Recording::new(BamboraAdapter::new(config));
     let (result, trace) = flow::run(&adapter, &start, &session_id(pan), cardholder).await;
     check_run(&sandbox, &adapter, &start, pan, &result);
     (result, trace)
@@ -383,7 +330,7 @@ async fn token_payments_frictionless_and_challenged() {
         ("4000000000002008", vec!["challenge"]),
     ] {
         let sandbox = crate::support::sandbox().await;
-        let adapter = Recording::new(Config::sandbox(&sandbox.url));
+        let adapter = Recording::new(BamboraAdapter::new(Config::sandbox(&sandbox.url)));
         let mut start = payment(pan);
         start.method = PaymentMethod::Token {
             token: token(&sandbox, pan).await,

@@ -3,9 +3,8 @@
 //! holding the card number, and a lost authentication answer recovered by its
 //! merchantRefNum.
 
-use std::sync::Mutex;
-
 use crate::support::flow::{self, Cardholder, Trace};
+use crate::support::recording::Recording;
 use threeds_bridge::emv::{
     BrowserDetails, BrowserReadings, ChallengeWindowSize, Eci, Pan, ServerReadings, ThreeDsCompInd,
     TransStatus,
@@ -14,10 +13,8 @@ use threeds_bridge::payment::{
     CardDetails, ChallengePreference, Cvv, DisplayMode, Payer, PaymentMethod, PaymentResult,
     PaymentStart, PaymentStatus, ResultCode,
 };
-use threeds_bridge::provider::paysafe::{Config, PaysafeAdapter, State};
-use threeds_bridge::provider::{
-    Adapter, BrowserReturn, Context, HttpResponse, Step, TransportFailure,
-};
+use threeds_bridge::provider::paysafe::{Config, PaysafeAdapter};
+use threeds_bridge::provider::{Adapter, Step};
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::{LedgerEntry, Provider};
 use threeds_bridge::sandbox::RunningSandbox;
@@ -65,59 +62,6 @@ fn payment(pan: &str) -> PaymentStart {
     }
 }
 
-/// The adapter, recording every state it hands the host as the store would keep it.
-struct Recording {
-    inner: PaysafeAdapter,
-    stored: Mutex<Vec<String>>,
-}
-
-impl Recording {
-    fn new(sandbox: &RunningSandbox) -> Recording {
-        Recording {
-            inner: PaysafeAdapter::new(Config::sandbox(&sandbox.url)),
-            stored: Mutex::new(Vec::new()),
-        }
-    }
-
-    fn record(&self, step: Step<State>) -> Step<State> {
-        let state = match &step {
-            Step::Call { state, .. } | Step::Browser { state, .. } => Some(state),
-            Step::Done(_) => None,
-        };
-        if let Some(state) = state {
-            let json = serde_json::to_string(state).expect("state serializes");
-            self.stored.lock().unwrap().push(json);
-        }
-        step
-    }
-}
-
-impl Adapter for Recording {
-    type State = State;
-    fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<State> {
-        self.record(self.inner.start(payment, cx))
-    }
-    fn on_response(
-        &self,
-        state: State,
-        response: Result<HttpResponse, TransportFailure>,
-        cx: &Context,
-    ) -> Step<State> {
-        self.record(self.inner.on_response(state, response, cx))
-    }
-    fn on_browser_return(&self, state: State, ret: &BrowserReturn, cx: &Context) -> Step<State> {
-        self.record(self.inner.on_browser_return(state, ret, cx))
-    }
-    fn on_method_completed(
-        &self,
-        state: State,
-        completion: ThreeDsCompInd,
-        cx: &Context,
-    ) -> Step<State> {
-        self.record(self.inner.on_method_completed(state, completion, cx))
-    }
-}
-
 fn ledger(sandbox: &RunningSandbox) -> Vec<LedgerEntry> {
     sandbox
         .sandbox
@@ -139,10 +83,10 @@ fn session_id(pan: &str, tag: &str) -> String {
 /// never holds the number, and the ledger has one entry exactly when authorized.
 async fn pay(pan: &str, cardholder: Cardholder) -> (PaymentResult, Trace) {
     let sandbox = crate::support::sandbox().await;
-    let adapter = Recording::new(&sandbox);
+    let adapter = Recording::new(PaysafeAdapter::new(Config::sandbox(&sandbox.url)));
     let (result, trace) =
         flow::run(&adapter, &payment(pan), &session_id(pan, "s"), cardholder).await;
-    let stored = adapter.stored.lock().unwrap();
+    let stored = adapter.stored();
     assert!(!stored.is_empty());
     for state in stored.iter() {
         assert!(

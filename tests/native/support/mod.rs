@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod cardholder;
 pub mod flow;
+pub mod recording;
 
 use threeds_bridge::sandbox::{spawn, RunningSandbox, SandboxConfig};
 
