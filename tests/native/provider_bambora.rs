@@ -4,14 +4,12 @@
 //! authentication, forged returns, and lost answers — with the sandbox ledger after each,
 //! and the stored state never holding the card number or CVD.
 
-use crate::support::flow::{self, Cardholder, Trace};
+use crate::support::flow::{self, Cardholder, Trace, CVV};
 use crate::support::recording::Recording;
-use threeds_bridge::emv::{
-    BrowserDetails, BrowserReadings, ChallengeWindowSize, Eci, Pan, ServerReadings, TransStatus,
-};
+use threeds_bridge::emv::{Eci, Pan, TransStatus};
 use threeds_bridge::payment::{
-    BrowserAction, CardDetails, ChallengePreference, Cvv, DisplayMode, ExternalAuthentication,
-    Payer, PaymentMethod, PaymentResult, PaymentStart, PaymentStatus, ResultCode,
+    BrowserAction, ExternalAuthentication, PaymentMethod, PaymentResult, PaymentStart,
+    PaymentStatus, ResultCode,
 };
 use threeds_bridge::provider::bambora::{BamboraAdapter, Config, State};
 use threeds_bridge::provider::{Adapter, BrowserReturn, Context, Step, TransportFailure};
@@ -20,48 +18,15 @@ use threeds_bridge::sandbox::ledger::{LedgerEntry, Provider};
 use threeds_bridge::sandbox::RunningSandbox;
 
 const AMOUNT: u64 = 1599;
-const CVD: &str = "987";
 
-fn browser_details() -> BrowserDetails {
-    let page = BrowserReadings {
-        screen_width: Some(1920),
-        screen_height: Some(1080),
-        color_depth: Some(24),
-        timezone_offset: Some(300),
-        language: Some("en-CA".to_owned()),
-        languages: vec!["en-CA".to_owned()],
-        java_enabled: Some(false),
-        javascript_enabled: true,
-        user_agent: None,
-    };
-    let server = ServerReadings {
-        accept_header: Some("text/html,application/xhtml+xml".to_owned()),
-        accept_language: Some("en-CA,en;q=0.8".to_owned()),
-        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Test".to_owned()),
-        ip: Some("203.0.113.7".to_owned()),
-    };
-    BrowserDetails::build(&page, &server).expect("browser details")
-}
-
+/// A payment of `pan` as Bambora's Canadian sandbox merchant takes it.
 fn payment(pan: &str) -> PaymentStart {
     PaymentStart {
         order_id: format!("order-{}", &pan[pan.len() - 4..]),
         amount: AMOUNT,
         currency: "CAD".to_owned(),
-        description: None,
-        method: PaymentMethod::Card(CardDetails {
-            number: Pan::parse(pan).expect("pan"),
-            expiry_month: 12,
-            expiry_year: 2040,
-            cvv: Cvv::parse(CVD).expect("cvv"),
-            holder_name: "John Doe".to_owned(),
-        }),
-        payer: Payer::default(),
-        browser: browser_details(),
-        challenge: ChallengePreference::NoPreference,
-        display: DisplayMode::Iframe,
-        window_size: ChallengeWindowSize::W390xH400,
-        external_authentication: None,
+        browser: flow::browser_details("en-CA", 300),
+        ..flow::payment(pan)
     }
 }
 
@@ -101,7 +66,7 @@ fn check_run(
             "the stored state holds the PAN: {state}"
         );
         assert!(
-            !state.contains(&format!("\"{CVD}\"")),
+            !state.contains(&format!("\"{CVV}\"")),
             "the stored state holds the CVD: {state}"
         );
     }
@@ -312,7 +277,7 @@ async fn wrong_credentials_are_a_provider_rejection() {
 async fn token(sandbox: &RunningSandbox, pan: &str) -> String {
     let answer: serde_json::Value = crate::support::browser()
         .post(format!("{}/bambora/scripts/tokenization/tokens", sandbox.url))
-        .json(&serde_json::json!({"number": pan, "expiry_month": "12", "expiry_year": "40", "cvd": CVD}))
+        .json(&serde_json::json!({"number": pan, "expiry_month": "12", "expiry_year": "40", "cvd": CVV}))
         .send()
         .await
         .expect("tokenize")

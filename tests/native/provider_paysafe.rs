@@ -3,64 +3,15 @@
 //! holding the card number, and a lost authentication answer recovered by its
 //! merchantRefNum.
 
-use crate::support::flow::{self, Cardholder, Trace};
+use crate::support::flow::{self, payment, Cardholder, Trace, CVV};
 use crate::support::recording::Recording;
-use threeds_bridge::emv::{
-    BrowserDetails, BrowserReadings, ChallengeWindowSize, Eci, Pan, ServerReadings, ThreeDsCompInd,
-    TransStatus,
-};
-use threeds_bridge::payment::{
-    CardDetails, ChallengePreference, Cvv, DisplayMode, Payer, PaymentMethod, PaymentResult,
-    PaymentStart, PaymentStatus, ResultCode,
-};
+use threeds_bridge::emv::{Eci, Pan, ThreeDsCompInd, TransStatus};
+use threeds_bridge::payment::{PaymentResult, PaymentStatus, ResultCode};
 use threeds_bridge::provider::paysafe::{Config, PaysafeAdapter};
 use threeds_bridge::provider::{Adapter, Step};
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::{LedgerEntry, Provider};
 use threeds_bridge::sandbox::RunningSandbox;
-
-fn browser_details() -> BrowserDetails {
-    let page = BrowserReadings {
-        screen_width: Some(1920),
-        screen_height: Some(1080),
-        color_depth: Some(24),
-        timezone_offset: Some(-60),
-        language: Some("en-GB".to_owned()),
-        languages: vec!["en-GB".to_owned()],
-        java_enabled: Some(false),
-        javascript_enabled: true,
-        user_agent: None,
-    };
-    let server = ServerReadings {
-        accept_header: Some("text/html,application/xhtml+xml".to_owned()),
-        accept_language: Some("en-GB,en;q=0.8".to_owned()),
-        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Test".to_owned()),
-        ip: Some("203.0.113.7".to_owned()),
-    };
-    BrowserDetails::build(&page, &server).expect("browser details")
-}
-
-fn payment(pan: &str) -> PaymentStart {
-    PaymentStart {
-        order_id: format!("order-{pan}"),
-        amount: 1099,
-        currency: "USD".to_owned(),
-        description: None,
-        method: PaymentMethod::Card(CardDetails {
-            number: Pan::parse(pan).expect("pan"),
-            expiry_month: 12,
-            expiry_year: 2040,
-            cvv: Cvv::parse("123").expect("cvv"),
-            holder_name: "Jane Doe".to_owned(),
-        }),
-        payer: Payer::default(),
-        browser: browser_details(),
-        challenge: ChallengePreference::NoPreference,
-        display: DisplayMode::Iframe,
-        window_size: ChallengeWindowSize::W500xH600,
-        external_authentication: None,
-    }
-}
 
 fn ledger(sandbox: &RunningSandbox) -> Vec<LedgerEntry> {
     sandbox
@@ -94,7 +45,7 @@ async fn pay(pan: &str, cardholder: Cardholder) -> (PaymentResult, Trace) {
             "the stored state holds the PAN: {state}"
         );
         assert!(
-            !state.contains("\"123\""),
+            !state.contains(&format!("\"{CVV}\"")),
             "the stored state holds the CVV: {state}"
         );
     }

@@ -4,8 +4,13 @@
 //! land on the backend (any URL under `Context::public_url`), the fields it carries are
 //! handed to the adapter instead, as the backend's return route would.
 
-use threeds_bridge::emv::ThreeDsCompInd;
-use threeds_bridge::payment::{BrowserAction, PaymentResult, PaymentStart};
+use threeds_bridge::emv::{
+    BrowserDetails, BrowserReadings, ChallengeWindowSize, Pan, ServerReadings, ThreeDsCompInd,
+};
+use threeds_bridge::payment::{
+    BrowserAction, CardDetails, ChallengePreference, Cvv, DisplayMode, Payer, PaymentMethod,
+    PaymentResult, PaymentStart,
+};
 use threeds_bridge::provider::{
     Adapter, BrowserReturn, Context, HttpMethod, HttpRequest, HttpResponse, Step, TransportFailure,
 };
@@ -26,6 +31,57 @@ pub struct Trace {
     pub browser: Vec<&'static str>,
     /// Whether a 3DS Method ran and posted back.
     pub method: Option<ThreeDsCompInd>,
+}
+
+/// The card's CVV in [`payment`] (a stored state must never hold it).
+pub const CVV: &str = "123";
+
+/// A desktop browser's details, as the backend builds them from the page's readings and
+/// the request's headers, for a cardholder who reads `language` and whose clock is
+/// `timezone_offset` minutes behind UTC (the page's `getTimezoneOffset()`).
+pub fn browser_details(language: &str, timezone_offset: i64) -> BrowserDetails {
+    let page = BrowserReadings {
+        screen_width: Some(1920),
+        screen_height: Some(1080),
+        color_depth: Some(24),
+        timezone_offset: Some(timezone_offset),
+        language: Some(language.to_owned()),
+        languages: vec![language.to_owned()],
+        java_enabled: Some(false),
+        javascript_enabled: true,
+        user_agent: None,
+    };
+    let server = ServerReadings {
+        accept_header: Some("text/html,application/xhtml+xml".to_owned()),
+        accept_language: Some(format!("{language},en;q=0.8")),
+        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Test".to_owned()),
+        ip: Some("203.0.113.7".to_owned()),
+    };
+    BrowserDetails::build(&page, &server).expect("browser details")
+}
+
+/// A card payment of `pan` (12/2040, [`CVV`]) for 10.99 USD, from a desktop browser in
+/// London, shown in an iframe: an adapter test changes what its provider needs.
+pub fn payment(pan: &str) -> PaymentStart {
+    PaymentStart {
+        order_id: format!("order-{pan}"),
+        amount: 1099,
+        currency: "USD".to_owned(),
+        description: None,
+        method: PaymentMethod::Card(CardDetails {
+            number: Pan::parse(pan).expect("pan"),
+            expiry_month: 12,
+            expiry_year: 2040,
+            cvv: Cvv::parse(CVV).expect("cvv"),
+            holder_name: "Jane Doe".to_owned(),
+        }),
+        payer: Payer::default(),
+        browser: browser_details("en-GB", -60),
+        challenge: ChallengePreference::NoPreference,
+        display: DisplayMode::Iframe,
+        window_size: ChallengeWindowSize::W500xH600,
+        external_authentication: None,
+    }
 }
 
 pub fn context(session_id: &str) -> Context {
