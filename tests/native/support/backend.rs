@@ -143,7 +143,7 @@ impl Harness {
         let transport = ReqwestTransport::new(&config.calls).expect("transport");
         let backend = Backend::new(config, self.store.clone(), transport, SystemEnv);
         // No per-IP confirm limit: every test confirms from 127.0.0.1, many times a second
-        // (tests/backend_trust.rs tests the limit on a backend of its own).
+        // (backend_trust.rs tests the limit on a backend of its own).
         let unlimited = native::ConfirmRateLimit {
             per_minute: 0,
             burst: 0,
