@@ -887,7 +887,16 @@ async fn notifications_are_signed_and_retried_until_accepted() {
         assert_eq!(serde_json::from_str::<Value>(body).unwrap(), object);
     }
     let id = object["id"].as_str().unwrap();
-    let attempts = sb.sandbox.dlocal.notification_attempts();
+    // The sandbox records an attempt once it has read the answer, a moment after the
+    // receiver has seen the request.
+    let mut attempts = sb.sandbox.dlocal.notification_attempts();
+    for _ in 0..100 {
+        if attempts.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        attempts = sb.sandbox.dlocal.notification_attempts();
+    }
     assert_eq!(attempts.len(), 2);
     assert_eq!(
         attempts[0].outcome,
