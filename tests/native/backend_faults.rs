@@ -14,14 +14,16 @@
 //! answer is never retried (docs/backend/bambora.md), and a money-moving answer lost on
 //! every attempt is the known limit of docs/backend.md.
 
+use crate::support;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::support::backend::{
+use serde_json::Value;
+use support::backend::{
     follow, harness_with, logs, next_form, run_method, start_body, Cardholder, Harness,
 };
-use serde_json::Value;
 use threeds_bridge::backend::CallPolicy;
 use threeds_bridge::provider::Context;
 use threeds_bridge::sandbox::dlocal::AttemptOutcome;
@@ -520,7 +522,7 @@ async fn dlocal_duplicated_and_reordered_notifications() {
     let (status, view) = guarded(&h, "start", h.start(&body)).await;
     assert_eq!(status, 200, "{view}");
     let id = view["id"].as_str().expect("id").to_owned();
-    crate::support::cardholder::until_backend(&h.url, next_form(&view), RIGHT).await;
+    support::cardholder::until_backend(&h.url, next_form(&view), RIGHT).await;
     let mut done = view;
     for _ in 0..100 {
         done = guarded(&h, "read", h.view(&id)).await.1;

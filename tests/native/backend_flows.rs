@@ -5,8 +5,10 @@
 //! parsed on the server, continue). Each payment is checked against
 //! the sandbox ledger: one charge exactly when authorized, none otherwise.
 
-use crate::support::backend::{harness, pay, start_body, Cardholder, Harness, CHECKOUT};
+use crate::support;
+
 use serde_json::Value;
+use support::backend::{harness, pay, start_body, Cardholder, Harness, CHECKOUT};
 
 const RIGHT: Cardholder = Cardholder::Types("1234");
 const WRONG: Cardholder = Cardholder::Types("9999");
@@ -391,7 +393,7 @@ async fn a_challenge_view_names_the_form_and_window_and_the_method_step_waits_fo
     // The ACS's notification posted to the return route answers the completion page
     // and does not advance the payment.
     let id = view["id"].as_str().unwrap();
-    let page = crate::support::browser()
+    let page = support::browser()
         .post(format!("{}/v1/returns/{id}", h.url))
         .form(&[("threeDSMethodData", "eyJ4IjoxfQ")])
         .send()

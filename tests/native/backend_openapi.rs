@@ -5,14 +5,16 @@
 //! properties, additionalProperties, items, minimum, maximum, minLength, maxLength;
 //! `pattern` is not checked). Every documented path and method must have been called.
 
+use crate::support;
+
 use std::collections::BTreeSet;
 
-use crate::support::backend::{
+use serde_json::{json, Value};
+use support::backend::{
     follow, harness, next_form, split_start, start_body, Cardholder, Harness, CHECKOUT,
     MERCHANT_KEY,
 };
-use crate::support::browser;
-use serde_json::{json, Value};
+use support::browser;
 
 fn spec() -> Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/openapi.yaml"))
@@ -224,7 +226,7 @@ impl Checker {
 
 fn dlocal_notification(h: &Harness, body: &str) -> reqwest::RequestBuilder {
     let config = threeds_bridge::provider::dlocal::Config::sandbox(&h.sandbox.url);
-    let date = threeds_bridge::provider::dlocal::x_date(crate::support::flow::now_ms());
+    let date = threeds_bridge::provider::dlocal::x_date(support::flow::now_ms());
     let signature = threeds_bridge::provider::dlocal::signature(
         &config.secret_key,
         &config.x_login,

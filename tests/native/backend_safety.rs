@@ -4,16 +4,18 @@
 //! hanging the browser, a restart losing a payment mid-challenge, a PAN in a log line or
 //! a response; and the API's edges: body limit, CORS, no-store, JSON errors, expiry.
 
+use crate::support;
+
 use std::time::{Duration, Instant};
 
-use crate::support::backend::{
+use serde_json::{json, Value};
+use support::backend::{
     create_at, follow, harness, logs, next_form, pay, split_start, start_body, Cardholder, Harness,
     CHECKOUT,
 };
-use crate::support::browser;
-use crate::support::cardholder::until_backend;
-use crate::support::recording::Recording;
-use serde_json::{json, Value};
+use support::browser;
+use support::cardholder::until_backend;
+use support::recording::Recording;
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::Provider;
 use threeds_bridge::store::SessionStore;
@@ -246,7 +248,7 @@ async fn dlocal_webhook_refuses_forgeries_and_a_notification_may_come_first() {
         .post(format!("{}/v1/webhooks/dlocal", h.url))
         .header(
             "X-Date",
-            threeds_bridge::provider::dlocal::x_date(crate::support::flow::now_ms()),
+            threeds_bridge::provider::dlocal::x_date(support::flow::now_ms()),
         )
         .header("X-Login", "sak223k2wdksdl2")
         .header("Authorization", "V2-HMAC-SHA256, Signature: 00")
@@ -644,7 +646,7 @@ async fn the_accept_header_and_ip_are_the_requests_own_and_no_pan_is_stored() {
 async fn a_process_that_dies_during_the_sale_is_resumed_and_charges_once() {
     use threeds_bridge::backend::native::{self, ReqwestTransport, SystemEnv};
     use threeds_bridge::session::Phase;
-    let mut h = crate::support::backend::harness_with(threeds_bridge::backend::CallPolicy {
+    let mut h = support::backend::harness_with(threeds_bridge::backend::CallPolicy {
         timeout_ms: 400,
         attempts: 1,
         backoff_ms: 50,

@@ -3,13 +3,13 @@
 //! variable is missing, naming the variable; on SQLite, a payment started before the
 //! process is killed mid-challenge finishes after a restart, charged once.
 
+use crate::support;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use crate::support::backend::{
-    next_form, start_at, start_body, Cardholder, CHECKOUT, MERCHANT_KEY,
-};
-use crate::support::cardholder::until_backend;
+use support::backend::{next_form, start_at, start_body, Cardholder, CHECKOUT, MERCHANT_KEY};
+use support::cardholder::until_backend;
 
 const BIN: &str = env!("CARGO_BIN_EXE_threeds-bridge");
 
@@ -124,7 +124,7 @@ fn spawn_serve(config: &std::path::Path) -> (Child, String) {
 
 #[tokio::test]
 async fn on_sqlite_a_payment_survives_a_kill_mid_challenge() {
-    let sandbox = crate::support::sandbox().await;
+    let sandbox = support::sandbox().await;
     let dir = temp_dir("sqlite");
     let db = dir.join("sessions.sqlite3");
     // A fixed port for both processes: return URLs are made from public_url.
@@ -163,7 +163,7 @@ async fn on_sqlite_a_payment_survives_a_kill_mid_challenge() {
 
     let (mut second, url_again) = spawn_serve(&config);
     assert_eq!(url_again, url);
-    let landing = back.submit(&crate::support::browser(), &url).await;
+    let landing = back.submit(&support::browser(), &url).await;
     assert_eq!(landing.status(), 200, "the completion page");
     let view: serde_json::Value = reqwest::Client::new()
         .get(format!("{url}/v1/payments/{id}"))

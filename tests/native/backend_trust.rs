@@ -3,9 +3,11 @@
 //! (client secret) confirms and reads its own, and can never set what is charged. Every
 //! refusal has a stable code and changes nothing.
 
-use crate::support::backend::{harness, split_start, start_body, Harness, CHECKOUT, MERCHANT_KEY};
-use crate::support::browser;
+use crate::support;
+
 use serde_json::{json, Value};
+use support::backend::{harness, split_start, start_body, Harness, CHECKOUT, MERCHANT_KEY};
+use support::browser;
 
 async fn post(h: &Harness, path: &str, key: Option<&str>, body: &Value) -> (u16, Value) {
     let mut request = browser().post(format!("{}{path}", h.url)).json(body);
@@ -56,11 +58,11 @@ async fn only_the_merchants_key_creates_a_payment() {
     let id = created["id"].as_str().unwrap();
     assert!(secret.starts_with(&format!("{id}_secret_")) && secret.len() == 32 + 8 + 32);
     assert!(
-        !crate::support::backend::logs().contains(MERCHANT_KEY),
+        !support::backend::logs().contains(MERCHANT_KEY),
         "the key is never logged"
     );
     assert!(
-        !crate::support::backend::logs().contains(secret),
+        !support::backend::logs().contains(secret),
         "nor the client secret"
     );
     // A stranger who knows the order id learns nothing, not even whether it exists.
@@ -278,10 +280,10 @@ async fn confirms_are_limited_per_client_ip() {
     let mut answers = Vec::new();
     for _ in 0..3 {
         let (create, confirm) = split_start(&start_body("paysafe", "4000000000001000", "iframe"));
-        let (_, created) = crate::support::backend::create_at(&running.url, &create).await;
+        let (_, created) = support::backend::create_at(&running.url, &create).await;
         let id = created["id"].as_str().unwrap();
         let secret = created["clientSecret"].as_str().unwrap();
-        answers.push(crate::support::backend::confirm_at(&running.url, id, secret, &confirm).await);
+        answers.push(support::backend::confirm_at(&running.url, id, secret, &confirm).await);
     }
     assert_eq!((answers[0].0, answers[1].0), (200, 200));
     assert_eq!(code(&answers[2]), (429, "rate_limited"), "{}", answers[2].1);
@@ -293,9 +295,7 @@ async fn confirms_are_limited_per_client_ip() {
     // Creates (the merchant's server) are not limited by it.
     let (create, _) = split_start(&start_body("paysafe", "4000000000001000", "iframe"));
     assert_eq!(
-        crate::support::backend::create_at(&running.url, &create)
-            .await
-            .0,
+        support::backend::create_at(&running.url, &create).await.0,
         201
     );
 }
@@ -360,7 +360,7 @@ async fn a_replayed_dlocal_notification_past_its_window_is_refused() {
             .body(body)
             .send()
     };
-    let now = crate::support::flow::now_ms();
+    let now = support::flow::now_ms();
     let fresh = send(now).await.unwrap();
     assert_eq!(
         fresh.status(),

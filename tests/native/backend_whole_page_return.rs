@@ -4,9 +4,11 @@
 //! would have no parent to tell. Found by the demo's end-to-end suite (Payroc and dLocal in
 //! iframe mode in Chromium); a client that sends no Fetch Metadata keeps the completion page.
 
-use crate::support::backend::{harness, next_form, start_body, Cardholder};
-use crate::support::browser;
-use crate::support::cardholder::until_backend;
+use crate::support;
+
+use support::backend::{harness, next_form, start_body, Cardholder};
+use support::browser;
+use support::cardholder::until_backend;
 
 #[tokio::test]
 async fn a_whole_page_return_in_iframe_display_goes_back_to_the_checkout() {

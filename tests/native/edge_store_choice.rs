@@ -13,15 +13,17 @@
 //! actor loses, and the card is charged once. The payments are created with the
 //! merchant's API key and confirmed with their client secret, as contract.md has it.
 
+use crate::support;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::support::backend::{next_form, quick_policy, CHECKOUT, MERCHANT_KEY};
-use crate::support::browser;
-use crate::support::cardholder::{until_backend, Cardholder};
-use crate::support::recording::Recording;
 use serde_json::{json, Value};
+use support::backend::{next_form, quick_policy, CHECKOUT, MERCHANT_KEY};
+use support::browser;
+use support::cardholder::{until_backend, Cardholder};
+use support::recording::Recording;
 use threeds_bridge::backend::auth::ApiKey;
 use threeds_bridge::backend::config::{BackendConfig, ProvidersConfig};
 use threeds_bridge::backend::native::{self, ReqwestTransport, RunningBackend, SystemEnv};
@@ -109,7 +111,7 @@ async fn rig<S>(store: S) -> Rig
 where
     S: SessionStore + Send + Sync + 'static,
 {
-    let sandbox = crate::support::sandbox().await;
+    let sandbox = support::sandbox().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let config = BackendConfig {

@@ -1,6 +1,7 @@
 //! The native integration tests, one test binary: the crate is linked once and `support`
 //! compiled once, instead of once per file. Each file is a module named as the file was
-//! (run one with `cargo test --test native backend_faults::`).
+//! (run one with `cargo test --test native backend_faults::`) and starts with
+//! `use crate::support;`, so its paths read `support::…` as when it was a binary of its own.
 //!
 //! They share one process: the backend's log capture (`support::backend::logs`) holds the
 //! log lines of every test of the process, so a test that looks for its own lines filters

@@ -4,8 +4,10 @@
 //! authentication, forged returns, and lost answers — with the sandbox ledger after each,
 //! and the stored state never holding the card number or CVD.
 
-use crate::support::flow::{self, Cardholder, Trace, CVV};
-use crate::support::recording::Recording;
+use crate::support;
+
+use support::flow::{self, Cardholder, Trace, CVV};
+use support::recording::Recording;
 use threeds_bridge::emv::{Eci, Pan, TransStatus};
 use threeds_bridge::payment::{
     BrowserAction, ExternalAuthentication, PaymentMethod, PaymentResult, PaymentStart,
@@ -93,7 +95,7 @@ async fn pay_with(
     cardholder: Cardholder,
     configure: impl FnOnce(&mut Config),
 ) -> (PaymentResult, Trace) {
-    let sandbox = crate::support::sandbox().await;
+    let sandbox = support::sandbox().await;
     let mut config = Config::sandbox(&sandbox.url);
     configure(&mut config);
     let adapter = Recording::new(BamboraAdapter::new(config));
@@ -275,7 +277,7 @@ async fn wrong_credentials_are_a_provider_rejection() {
 
 /// A single-use token from Bambora's tokenization, as the page would get it.
 async fn token(sandbox: &RunningSandbox, pan: &str) -> String {
-    let answer: serde_json::Value = crate::support::browser()
+    let answer: serde_json::Value = support::browser()
         .post(format!("{}/bambora/scripts/tokenization/tokens", sandbox.url))
         .json(&serde_json::json!({"number": pan, "expiry_month": "12", "expiry_year": "40", "cvd": CVV}))
         .send()
@@ -294,7 +296,7 @@ async fn token_payments_frictionless_and_challenged() {
         ("4000000000001000", Vec::<&str>::new()),
         ("4000000000002008", vec!["challenge"]),
     ] {
-        let sandbox = crate::support::sandbox().await;
+        let sandbox = support::sandbox().await;
         let adapter = Recording::new(BamboraAdapter::new(Config::sandbox(&sandbox.url)));
         let mut start = payment(pan);
         start.method = PaymentMethod::Token {
@@ -401,7 +403,7 @@ async fn finish(
 
 #[tokio::test]
 async fn a_forged_md_is_refused_and_the_real_return_still_authorizes() {
-    let sandbox = crate::support::sandbox().await;
+    let sandbox = support::sandbox().await;
     let adapter = BamboraAdapter::new(Config::sandbox(&sandbox.url));
     let cx = flow::context(&session_id("forgedmd"));
     let (state, form) = to_the_issuer(&adapter, "4000000000003006", &cx).await;
@@ -436,7 +438,7 @@ async fn a_forged_md_is_refused_and_the_real_return_still_authorizes() {
 
 #[tokio::test]
 async fn another_payments_challenge_result_is_refused() {
-    let sandbox = crate::support::sandbox().await;
+    let sandbox = support::sandbox().await;
     let adapter = BamboraAdapter::new(Config::sandbox(&sandbox.url));
     let (cx_a, cx_b) = (
         flow::context(&session_id("paymenta")),
@@ -489,7 +491,7 @@ async fn another_payments_challenge_result_is_refused() {
 /// not the browser, so nothing is authorized.
 #[tokio::test]
 async fn a_made_up_cres_authorizes_nothing() {
-    let sandbox = crate::support::sandbox().await;
+    let sandbox = support::sandbox().await;
     let adapter = BamboraAdapter::new(Config::sandbox(&sandbox.url));
     let cx = flow::context(&session_id("madeup"));
     let (state, form) = to_the_issuer(&adapter, "4000000000002008", &cx).await;
@@ -521,7 +523,7 @@ async fn under_fault(
     pan: &str,
     at_continue: bool,
 ) -> (PaymentResult, RunningSandbox) {
-    let sandbox = crate::support::sandbox().await;
+    let sandbox = support::sandbox().await;
     let adapter = BamboraAdapter::new(Config::sandbox(&sandbox.url));
     let cx = flow::context(&session_id(&format!("fault{pan}")));
     let mut step = adapter.start(&payment(pan), &cx);

@@ -3,6 +3,8 @@
 //! receiver started here, the callback and notification in either order, and a create
 //! resent after a dropped answer. Each test asserts the sandbox ledger.
 
+use crate::support;
+
 use std::time::Duration;
 
 use axum::http::HeaderMap;
@@ -21,7 +23,7 @@ use threeds_bridge::store::memory::MemoryStore;
 use threeds_bridge::store::SessionStore;
 use tokio::sync::mpsc;
 
-use crate::support::flow::{self, Cardholder, Trace};
+use support::flow::{self, Cardholder, Trace};
 
 fn session_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
@@ -107,7 +109,7 @@ fn assert_ledger(sb: &RunningSandbox, result: &PaymentResult, order_id: &str) {
 
 #[tokio::test]
 async fn frictionless_cards_finish_without_the_browser() {
-    let sb = crate::support::sandbox().await;
+    let sb = support::sandbox().await;
     let adapter = adapter(&sb);
     type Expected = (
         &'static str,
@@ -227,7 +229,7 @@ async fn frictionless_cards_finish_without_the_browser() {
 
 #[tokio::test]
 async fn issuer_decline_after_authentication_is_declined() {
-    let sb = crate::support::sandbox().await;
+    let sb = support::sandbox().await;
     let start = start("4000000000004004");
     let (result, _) = pay(&adapter(&sb), &start, Cardholder::Types("1234")).await;
     assert_eq!(result.status, PaymentStatus::Declined);
@@ -241,7 +243,7 @@ async fn issuer_decline_after_authentication_is_declined() {
 
 #[tokio::test]
 async fn challenges_go_through_the_redirect_page_and_the_acs() {
-    let sb = crate::support::sandbox().await;
+    let sb = support::sandbox().await;
     let adapter = adapter(&sb);
     let cases = [
         (
@@ -331,7 +333,7 @@ async fn challenges_go_through_the_redirect_page_and_the_acs() {
 
 #[tokio::test]
 async fn force_sends_a_frictionless_card_through_the_redirect() {
-    let sb = crate::support::sandbox().await;
+    let sb = support::sandbox().await;
     let mut start = start("4000000000001000");
     start.challenge = ChallengePreference::Mandated;
     let (result, trace) = pay(&adapter(&sb), &start, Cardholder::Types("1234")).await;
@@ -343,7 +345,7 @@ async fn force_sends_a_frictionless_card_through_the_redirect() {
 
 #[tokio::test]
 async fn the_merchants_own_authentication_goes_as_mpi() {
-    let sb = crate::support::sandbox().await;
+    let sb = support::sandbox().await;
     let adapter = adapter(&sb);
     for (version, xid, ds) in [
         ("2.2.0", None, Some("f25084f0-5b16-4c0a-ae5d-b24808a95e4b")),
@@ -390,7 +392,7 @@ async fn the_merchants_own_authentication_goes_as_mpi() {
 
 #[tokio::test]
 async fn bad_credentials_and_bad_requests_are_provider_rejected() {
-    let sb = crate::support::sandbox().await;
+    let sb = support::sandbox().await;
     let mut config = Config::sandbox(&sb.url);
     config.secret_key = "wrong".into();
     let (result, _) = pay(
@@ -495,7 +497,7 @@ async fn finish(adapter: &DlocalAdapter, mut step: Step<State>, sid: &str) -> Pa
 
 #[tokio::test]
 async fn a_notification_finishes_the_payment_when_the_browser_never_returns() {
-    let sb = crate::support::sandbox().await;
+    let sb = support::sandbox().await;
     let (url, mut rx) = receiver().await;
     let mut config = Config::sandbox(&sb.url);
     config.notification_url = Some(url);
@@ -569,7 +571,7 @@ async fn host_event(
 
 #[tokio::test]
 async fn callback_and_notification_in_either_order_give_one_result_and_one_charge() {
-    let sb = crate::support::sandbox().await;
+    let sb = support::sandbox().await;
     let (url, mut rx) = receiver().await;
     let mut config = Config::sandbox(&sb.url);
     config.notification_url = Some(url);
@@ -619,7 +621,7 @@ async fn callback_and_notification_in_either_order_give_one_result_and_one_charg
 
 #[tokio::test]
 async fn a_create_resent_after_a_dropped_answer_charges_once() {
-    let sb = crate::support::sandbox().await;
+    let sb = support::sandbox().await;
     let adapter = adapter(&sb);
     let http = reqwest::Client::new();
     let faults = format!("{}/_sandbox/faults", sb.url);

@@ -3,6 +3,8 @@
 //! forged receipts, the thirdParty variant, and the Bearer token's cache and refresh.
 //! Each authorized result must have exactly one ledger entry; every other result none.
 
+use crate::support;
+
 use std::time::Duration;
 
 use threeds_bridge::emv::{
@@ -17,7 +19,7 @@ use threeds_bridge::provider::{Adapter, BrowserReturn, Context, Step};
 use threeds_bridge::sandbox::ledger::Provider;
 use threeds_bridge::sandbox::{RunningSandbox, SandboxConfig};
 
-use crate::support::flow::{self, Cardholder, BACKEND};
+use support::flow::{self, Cardholder, BACKEND};
 
 const TERMINAL: &str = "4479001";
 
@@ -26,7 +28,7 @@ async fn payroc_sandbox() -> RunningSandbox {
     config
         .payroc_receipt_urls
         .insert(TERMINAL.to_owned(), format!("{BACKEND}/v1/returns/payroc"));
-    crate::support::sandbox_with(config).await
+    support::sandbox_with(config).await
 }
 
 fn adapter(running: &RunningSandbox) -> PayrocAdapter {
@@ -434,11 +436,7 @@ async fn receipt_of(action: &BrowserAction) -> BrowserReturn {
     let BrowserAction::Redirect { form } = action else {
         panic!("Payroc's MPI is a redirect: {action:?}");
     };
-    flow::follow(
-        crate::support::PageForm::from(form),
-        Cardholder::Types("1234"),
-    )
-    .await
+    flow::follow(support::PageForm::from(form), Cardholder::Types("1234")).await
 }
 
 fn with(ret: &BrowserReturn, name: &str, value: &str) -> BrowserReturn {

@@ -3,8 +3,10 @@
 //! holding the card number, and a lost authentication answer recovered by its
 //! merchantRefNum.
 
-use crate::support::flow::{self, payment, Cardholder, Trace, CVV};
-use crate::support::recording::Recording;
+use crate::support;
+
+use support::flow::{self, payment, Cardholder, Trace, CVV};
+use support::recording::Recording;
 use threeds_bridge::emv::{Eci, Pan, ThreeDsCompInd, TransStatus};
 use threeds_bridge::payment::{PaymentResult, PaymentStatus, ResultCode};
 use threeds_bridge::provider::paysafe::{Config, PaysafeAdapter};
@@ -33,7 +35,7 @@ fn session_id(pan: &str, tag: &str) -> String {
 /// Runs `pan` through the adapter and checks what every run must satisfy: the state
 /// never holds the number, and the ledger has one entry exactly when authorized.
 async fn pay(pan: &str, cardholder: Cardholder) -> (PaymentResult, Trace) {
-    let sandbox = crate::support::sandbox().await;
+    let sandbox = support::sandbox().await;
     let adapter = Recording::new(PaysafeAdapter::new(Config::sandbox(&sandbox.url)));
     let (result, trace) =
         flow::run(&adapter, &payment(pan), &session_id(pan, "s"), cardholder).await;
@@ -238,7 +240,7 @@ async fn issuer_decline() {
 
 #[tokio::test]
 async fn wrong_credentials_are_a_provider_rejection() {
-    let sandbox = crate::support::sandbox().await;
+    let sandbox = support::sandbox().await;
     let mut config = Config::sandbox(&sandbox.url);
     config.api_password = "wrong".into();
     let adapter = PaysafeAdapter::new(config);
@@ -259,7 +261,7 @@ async fn wrong_credentials_are_a_provider_rejection() {
 /// authentication instead of failing or creating another.
 #[tokio::test]
 async fn a_lost_authentication_answer_is_recovered_by_merchant_ref_num() {
-    let sandbox = crate::support::sandbox().await;
+    let sandbox = support::sandbox().await;
     let adapter = PaysafeAdapter::new(Config::sandbox(&sandbox.url));
     let cx = flow::context(&session_id("lost", "a"));
     let mut step = adapter.start(&payment("4000000000001000"), &cx);

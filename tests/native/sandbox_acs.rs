@@ -1,8 +1,10 @@
 //! The sandbox ACS pages over real HTTP, with the test acting as the cardholder's browser:
 //! Method, 2.x challenge (CReq → CRes), 3DS 1.0.2 (PaReq → PaRes), and the refusals.
 
-use crate::support::{browser, form, forms, sandbox};
+use crate::support;
+
 use reqwest::StatusCode;
+use support::{browser, form, forms, sandbox};
 use threeds_bridge::emv::{
     base64url, CReq, CardBrand, ChallengeOutcome, ChallengeWindowSize, Generation, TransStatus,
 };
@@ -73,7 +75,7 @@ fn assert_strict_page(html: &str) {
 async fn open_challenge(
     running: &RunningSandbox,
     tx: &AcsTransaction,
-) -> (crate::support::PageForm, String) {
+) -> (support::PageForm, String) {
     let creq = creq_of(tx);
     let (status, html) = post_form(
         running,
@@ -88,10 +90,10 @@ async fn open_challenge(
 /// Answers the challenge page and returns the auto-submit form the browser is given.
 async fn answer(
     running: &RunningSandbox,
-    page: &crate::support::PageForm,
+    page: &support::PageForm,
     otp: &str,
     action: &str,
-) -> crate::support::PageForm {
+) -> support::PageForm {
     let mut page = page.clone();
     page.set("otp", otp);
     page.set("action", action);
@@ -103,7 +105,7 @@ async fn answer(
     form(&html, Some("autosubmit"))
 }
 
-fn cres(post: &crate::support::PageForm) -> threeds_bridge::emv::CRes {
+fn cres(post: &support::PageForm) -> threeds_bridge::emv::CRes {
     let cres = post.field("cres").expect("cres field");
     match ChallengeOutcome::from_base64url(cres).expect("cres parses") {
         ChallengeOutcome::Completed(cres) => cres,

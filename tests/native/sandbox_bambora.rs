@@ -2,6 +2,8 @@
 //! responses out, every contract card Bambora can express, and the browser's part of
 //! each challenge played through the sandbox ACS.
 
+use crate::support;
+
 use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -21,8 +23,8 @@ struct Bambora {
 impl Bambora {
     async fn start() -> Bambora {
         Bambora {
-            running: crate::support::sandbox().await,
-            client: crate::support::browser(),
+            running: support::sandbox().await,
+            client: support::browser(),
         }
     }
 
@@ -151,7 +153,7 @@ fn detail_fields(body: &Value) -> Vec<String> {
 
 /// The form inside a 302's `contents`: URL-decoded, and read with the test browser's
 /// (lower-case) form reader after normalising the seed's upper-case tags.
-fn contents_form(body: &Value) -> (String, crate::support::PageForm) {
+fn contents_form(body: &Value) -> (String, support::PageForm) {
     let contents = body["contents"].as_str().expect("contents");
     assert!(
         !contents.contains(' ') && !contents.contains('<'),
@@ -170,7 +172,7 @@ fn contents_form(body: &Value) -> (String, crate::support::PageForm) {
         .replace("<FORM", "<form")
         .replace("</FORM>", "</form>")
         .replace("<INPUT", "<input");
-    let form = crate::support::form(&readable, Some("form1"));
+    let form = support::form(&readable, Some("form1"));
     (html, form)
 }
 
@@ -178,13 +180,13 @@ fn contents_form(body: &Value) -> (String, crate::support::PageForm) {
 /// returns the auto-submit form the ACS sends towards the merchant's term_url.
 async fn at_the_acs(
     bambora: &Bambora,
-    form: &crate::support::PageForm,
+    form: &support::PageForm,
     answer: Answer,
-) -> crate::support::PageForm {
+) -> support::PageForm {
     let page = form.submit(&bambora.client, &bambora.running.url).await;
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.expect("page");
-    let mut challenge = crate::support::form(&page, Some("challenge"));
+    let mut challenge = support::form(&page, Some("challenge"));
     match answer {
         Answer::Code(code) => {
             challenge.set("otp", code);
@@ -197,7 +199,7 @@ async fn at_the_acs(
         .await;
     assert_eq!(done.status(), StatusCode::OK);
     let done = done.text().await.expect("page");
-    let back = crate::support::form(&done, Some("autosubmit"));
+    let back = support::form(&done, Some("autosubmit"));
     assert_eq!(
         back.action, TERM_URL,
         "the ACS posts to the merchant's term_url"
@@ -540,7 +542,7 @@ async fn challenge_v1(
     bambora: &Bambora,
     version: Value,
     answer: Answer,
-) -> (Value, crate::support::PageForm) {
+) -> (Value, support::PageForm) {
     let mut secure = three_ds2();
     secure["version"] = version;
     let (status, body) = bambora

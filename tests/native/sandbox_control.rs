@@ -1,8 +1,10 @@
 //! `/_sandbox/ledger` and `/_sandbox/faults` over real HTTP.
 
-use crate::support::sandbox;
+use crate::support;
+
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use support::sandbox;
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::{LedgerEntry, Provider};
 

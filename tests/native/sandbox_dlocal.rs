@@ -1,14 +1,16 @@
 //! The dLocal emulator over real HTTP: signatures are computed here with `hmac` directly,
 //! independently of the sandbox's own signing code.
 
+use crate::support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::support::{browser, form, sandbox, PageForm};
 use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
+use support::{browser, form, sandbox, PageForm};
 use threeds_bridge::sandbox::dlocal::AttemptOutcome;
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::Provider;

@@ -3,12 +3,14 @@
 //! with idempotency and the ledger, the problem JSON of every refusal, and the SDK's
 //! recorded response bodies read into the sandbox's own response types.
 
+use crate::support;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::support::{browser, form, sandbox, sandbox_with};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use support::{browser, form, sandbox, sandbox_with};
 use threeds_bridge::sandbox::ledger::Provider;
 use threeds_bridge::sandbox::payroc::problem::Problem;
 use threeds_bridge::sandbox::payroc::wire::{

@@ -2,9 +2,11 @@
 //! Paysafe's flow can express (driven through the sandbox ACS pages as a browser
 //! would), finalization, and authorizations checked against the ledger.
 
-use crate::support::{browser, form, sandbox};
+use crate::support;
+
 use base64::Engine;
 use serde_json::{json, Value};
+use support::{browser, form, sandbox};
 use threeds_bridge::emv::{BrowserDetails, BrowserReadings, ServerReadings, ThreeDsMethodData};
 use threeds_bridge::sandbox::ledger::Provider;
 use threeds_bridge::sandbox::RunningSandbox;
@@ -155,7 +157,7 @@ async fn run_challenge(
     authentication: &Value,
     otp: &str,
     action: &str,
-) -> crate::support::PageForm {
+) -> support::PageForm {
     let client = browser();
     let inner = challenge_payload(authentication);
     let acs_url = authentication["acsUrl"].as_str().unwrap();
