@@ -87,6 +87,9 @@ lint: setup
 	@$(ENV) scripts/check-deps.sh --self-test
 	@$(ENV) scripts/check-deps.sh
 
+## test-native: the unit tests, tests/native/ (every native integration test, one binary with a
+## module per file: `$CARGO test --locked --test native backend_faults::` runs one) and
+## tests/emv_vectors.rs
 test-native: setup
 	@$(ENV) $$CARGO test --locked -q
 

@@ -72,12 +72,12 @@ pids+=($!)
 sandbox=$(first_line "$work/sandbox" 'serving ' "${pids[-1]}" | sed -n 's/.*serving \([^ ]*\) .*/\1/p')
 
 # serve needs its public URL (return URLs are made from it) before it listens: a port that
-# is free now, as tests/backend_serve.rs does.
+# is free now, as tests/native/backend_serve.rs does.
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 origin="http://127.0.0.1:$port"
 # Every provider against the sandbox, with its built-in credentials
 # (../shared/contract.md); the merchant's key from the environment. No per-IP confirm
-# limit: every request comes from 127.0.0.1, and the limit is tests/backend_trust.rs's.
+# limit: every request comes from 127.0.0.1, and the limit is tests/native/backend_trust.rs's.
 cat >"$work/backend.json" <<EOF
 {
   "listen": "127.0.0.1:$port",

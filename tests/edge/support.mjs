@@ -1,7 +1,7 @@
 // What the edge tests need to act as the merchant's server (its API key), the checkout
 // page (the payment's client secret) and the cardholder's browser against the example
 // worker (in miniflare, the real workerd) and the native sandbox: the JavaScript twin of
-// tests/support (mod.rs, backend.rs). Real HTTP on 127.0.0.1 only.
+// tests/native/support (mod.rs, backend.rs, cardholder.rs). Real HTTP on 127.0.0.1 only.
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
@@ -170,7 +170,7 @@ function attribute(tag, name) {
   return match ? unescape(match[1]) : undefined;
 }
 
-/** Every `<form>` of a page with its named inputs, as tests/support/mod.rs reads them. */
+/** Every `<form>` of a page with its named inputs, as tests/native/support/mod.rs reads them. */
 export function forms(html) {
   const found = [];
   for (const [, tag, body] of html.matchAll(/<form([^>]*)>([\s\S]*?)(?:<\/form>|$)/g)) {

@@ -3,7 +3,7 @@
 //! receiver started here, the callback and notification in either order, and a create
 //! resent after a dropped answer. Each test asserts the sandbox ledger.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

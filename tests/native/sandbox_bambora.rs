@@ -2,7 +2,7 @@
 //! responses out, every contract card Bambora can express, and the browser's part of
 //! each challenge played through the sandbox ACS.
 
-mod support;
+use crate::support;
 
 use base64::Engine;
 use reqwest::StatusCode;

@@ -4,10 +4,11 @@
 //! would have no parent to tell. Found by the demo's end-to-end suite (Payroc and dLocal in
 //! iframe mode in Chromium); a client that sends no Fetch Metadata keeps the completion page.
 
-mod support;
+use crate::support;
 
-use support::backend::{follow_until_backend, harness, next_form, start_body, Cardholder};
+use support::backend::{harness, next_form, start_body, Cardholder};
 use support::browser;
+use support::cardholder::until_backend;
 
 #[tokio::test]
 async fn a_whole_page_return_in_iframe_display_goes_back_to_the_checkout() {
@@ -15,7 +16,7 @@ async fn a_whole_page_return_in_iframe_display_goes_back_to_the_checkout() {
     let body = start_body("payroc", "4000000000001000", "iframe");
     let (status, view) = h.start(&body).await;
     assert_eq!(status, 200, "{view}");
-    let receipt = follow_until_backend(&h.url, next_form(&view), Cardholder::Types("1234")).await;
+    let receipt = until_backend(&h.url, next_form(&view), Cardholder::Types("1234")).await;
     let client = browser();
 
     let whole_page = client

@@ -5,7 +5,7 @@
 //! parsed on the server, continue). Each payment is checked against
 //! the sandbox ledger: one charge exactly when authorized, none otherwise.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::backend::{harness, pay, start_body, Cardholder, Harness, CHECKOUT};

@@ -5,7 +5,7 @@
 //! properties, additionalProperties, items, minimum, maximum, minLength, maxLength;
 //! `pattern` is not checked). Every documented path and method must have been called.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 

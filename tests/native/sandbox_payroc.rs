@@ -3,7 +3,7 @@
 //! with idempotency and the ledger, the problem JSON of every refusal, and the SDK's
 //! recorded response bodies read into the sandbox's own response types.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -1,9 +1,10 @@
 //! What integration tests need to act as the cardholder's browser: start a sandbox on a
 //! free port, read the form a page would submit, and submit it.
-#![allow(dead_code)]
 
 pub mod backend;
+pub mod cardholder;
 pub mod flow;
+pub mod recording;
 
 use threeds_bridge::sandbox::{spawn, RunningSandbox, SandboxConfig};
 

@@ -1,6 +1,6 @@
 //! `/_sandbox/ledger` and `/_sandbox/faults` over real HTTP.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};

@@ -1,7 +1,7 @@
 //! The dLocal emulator over real HTTP: signatures are computed here with `hmac` directly,
 //! independently of the sandbox's own signing code.
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -889,7 +889,16 @@ async fn notifications_are_signed_and_retried_until_accepted() {
         assert_eq!(serde_json::from_str::<Value>(body).unwrap(), object);
     }
     let id = object["id"].as_str().unwrap();
-    let attempts = sb.sandbox.dlocal.notification_attempts();
+    // The sandbox records an attempt once it has read the answer, a moment after the
+    // receiver has seen the request.
+    let mut attempts = sb.sandbox.dlocal.notification_attempts();
+    for _ in 0..100 {
+        if attempts.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        attempts = sb.sandbox.dlocal.notification_attempts();
+    }
     assert_eq!(attempts.len(), 2);
     assert_eq!(
         attempts[0].outcome,

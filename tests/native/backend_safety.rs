@@ -4,16 +4,18 @@
 //! hanging the browser, a restart losing a payment mid-challenge, a PAN in a log line or
 //! a response; and the API's edges: body limit, CORS, no-store, JSON errors, expiry.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::backend::{
-    create_at, follow, follow_until_backend, harness, logs, next_form, pay, split_start,
-    start_body, Cardholder, Harness, CHECKOUT,
+    create_at, follow, harness, logs, next_form, pay, split_start, start_body, Cardholder, Harness,
+    CHECKOUT,
 };
 use support::browser;
+use support::cardholder::until_backend;
+use support::recording::Recording;
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::Provider;
 use threeds_bridge::store::SessionStore;
@@ -261,7 +263,7 @@ async fn dlocal_webhook_refuses_forgeries_and_a_notification_may_come_first() {
     // The browser stops before the callback: dLocal's notification finishes the payment
     // alone; the callback that comes later answers the same page and charges nothing.
     let (id, view, _) = at_challenge(&h, "dlocal", "iframe").await;
-    let callback = follow_until_backend(&h.url, next_form(&view), RIGHT).await;
+    let callback = until_backend(&h.url, next_form(&view), RIGHT).await;
     let mut done = Value::Null;
     for _ in 0..50 {
         done = h.view(&id).await.1;
@@ -570,37 +572,18 @@ async fn no_full_card_number_in_logs_or_answers() {
     assert!(!logs.contains("\"cvv\""));
 }
 
-/// Sends through the real transport and keeps what the adapters asked to send.
-struct Recording {
-    inner: threeds_bridge::backend::native::ReqwestTransport,
-    sent: std::sync::Arc<std::sync::Mutex<Vec<(&'static str, String)>>>,
-}
-
-impl threeds_bridge::backend::Transport for Recording {
-    async fn send(
-        &self,
-        request: &threeds_bridge::provider::HttpRequest,
-    ) -> Result<threeds_bridge::provider::HttpResponse, threeds_bridge::provider::TransportFailure>
-    {
-        self.sent
-            .lock()
-            .unwrap()
-            .push((request.purpose, request.body.clone().unwrap_or_default()));
-        self.inner.send(request).await
-    }
-}
-
 #[tokio::test]
 async fn the_accept_header_and_ip_are_the_requests_own_and_no_pan_is_stored() {
     use threeds_bridge::backend::native::{self, ReqwestTransport, SystemEnv};
     let h = harness().await;
-    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let transport = Recording {
-        inner: ReqwestTransport::new(&h.policy).unwrap(),
-        sent: sent.clone(),
-    };
-    let backend =
-        threeds_bridge::backend::Backend::new(h.config(), h.store.clone(), transport, SystemEnv);
+    // The real transport, keeping what the adapters asked to send.
+    let transport = Recording::new(ReqwestTransport::new(&h.policy).unwrap());
+    let backend = threeds_bridge::backend::Backend::new(
+        h.config(),
+        h.store.clone(),
+        transport.clone(),
+        SystemEnv,
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let running = native::spawn(listener, std::sync::Arc::new(backend)).unwrap();
     let body = start_body("paysafe", "4000000000001000", "iframe");
@@ -625,7 +608,7 @@ async fn the_accept_header_and_ip_are_the_requests_own_and_no_pan_is_stored() {
     assert_eq!(response.status(), 200);
     let view: Value = response.json().await.unwrap();
     assert_eq!(view["result"]["status"], "authorized", "{view}");
-    let sent = sent.lock().unwrap().clone();
+    let sent = transport.sent();
     let (_, authentication) = sent
         .iter()
         .find(|(purpose, _)| *purpose == "paysafe.authentication")
@@ -696,7 +679,7 @@ async fn a_process_that_dies_during_the_sale_is_resumed_and_charges_once() {
         .await;
     assert_eq!(status, 200, "{view}");
     let id = view["id"].as_str().unwrap().to_owned();
-    let receipt = follow_until_backend(&h.url, next_form(&view), RIGHT).await;
+    let receipt = until_backend(&h.url, next_form(&view), RIGHT).await;
     h.sandbox.sandbox.faults.set(vec![FaultRule {
         hang: true,
         ..rule(Provider::Payroc, "/api/v1/payments")

@@ -2,7 +2,7 @@
 //! Paysafe's flow can express (driven through the sandbox ACS pages as a browser
 //! would), finalization, and authorizations checked against the ledger.
 
-mod support;
+use crate::support;
 
 use base64::Engine;
 use serde_json::{json, Value};

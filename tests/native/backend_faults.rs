@@ -14,7 +14,7 @@
 //! answer is never retried (docs/backend/bambora.md), and a money-moving answer lost on
 //! every attempt is the known limit of docs/backend.md.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -522,7 +522,7 @@ async fn dlocal_duplicated_and_reordered_notifications() {
     let (status, view) = guarded(&h, "start", h.start(&body)).await;
     assert_eq!(status, 200, "{view}");
     let id = view["id"].as_str().expect("id").to_owned();
-    support::backend::follow_until_backend(&h.url, next_form(&view), RIGHT).await;
+    support::cardholder::until_backend(&h.url, next_form(&view), RIGHT).await;
     let mut done = view;
     for _ in 0..100 {
         done = guarded(&h, "read", h.view(&id)).await.1;

@@ -4,25 +4,23 @@
 //! land on the backend (any URL under `Context::public_url`), the fields it carries are
 //! handed to the adapter instead, as the backend's return route would.
 
-use threeds_bridge::emv::ThreeDsCompInd;
-use threeds_bridge::payment::{BrowserAction, PaymentResult, PaymentStart};
+use threeds_bridge::emv::{
+    BrowserDetails, BrowserReadings, ChallengeWindowSize, Pan, ServerReadings, ThreeDsCompInd,
+};
+use threeds_bridge::payment::{
+    BrowserAction, CardDetails, ChallengePreference, Cvv, DisplayMode, Payer, PaymentMethod,
+    PaymentResult, PaymentStart,
+};
 use threeds_bridge::provider::{
     Adapter, BrowserReturn, Context, HttpMethod, HttpRequest, HttpResponse, Step, TransportFailure,
 };
 
-use super::{browser, forms, resolve, PageForm};
+pub use super::cardholder::Cardholder;
+use super::cardholder::{method_notification, until_backend};
+use super::PageForm;
 
 /// The backend's public URL in flow tests: never contacted, only recognised.
 pub const BACKEND: &str = "http://backend.invalid";
-
-/// What the cardholder does on a challenge page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cardholder {
-    /// Types this code and submits.
-    Types(&'static str),
-    /// Presses cancel.
-    Cancels,
-}
 
 /// What happened on the way to the result.
 #[derive(Debug, Default)]
@@ -33,6 +31,57 @@ pub struct Trace {
     pub browser: Vec<&'static str>,
     /// Whether a 3DS Method ran and posted back.
     pub method: Option<ThreeDsCompInd>,
+}
+
+/// The card's CVV in [`payment`] (a stored state must never hold it).
+pub const CVV: &str = "123";
+
+/// A desktop browser's details, as the backend builds them from the page's readings and
+/// the request's headers, for a cardholder who reads `language` and whose clock is
+/// `timezone_offset` minutes behind UTC (the page's `getTimezoneOffset()`).
+pub fn browser_details(language: &str, timezone_offset: i64) -> BrowserDetails {
+    let page = BrowserReadings {
+        screen_width: Some(1920),
+        screen_height: Some(1080),
+        color_depth: Some(24),
+        timezone_offset: Some(timezone_offset),
+        language: Some(language.to_owned()),
+        languages: vec![language.to_owned()],
+        java_enabled: Some(false),
+        javascript_enabled: true,
+        user_agent: None,
+    };
+    let server = ServerReadings {
+        accept_header: Some("text/html,application/xhtml+xml".to_owned()),
+        accept_language: Some(format!("{language},en;q=0.8")),
+        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Test".to_owned()),
+        ip: Some("203.0.113.7".to_owned()),
+    };
+    BrowserDetails::build(&page, &server).expect("browser details")
+}
+
+/// A card payment of `pan` (12/2040, [`CVV`]) for 10.99 USD, from a desktop browser in
+/// London, shown in an iframe: an adapter test changes what its provider needs.
+pub fn payment(pan: &str) -> PaymentStart {
+    PaymentStart {
+        order_id: format!("order-{pan}"),
+        amount: 1099,
+        currency: "USD".to_owned(),
+        description: None,
+        method: PaymentMethod::Card(CardDetails {
+            number: Pan::parse(pan).expect("pan"),
+            expiry_month: 12,
+            expiry_year: 2040,
+            cvv: Cvv::parse(CVV).expect("cvv"),
+            holder_name: "Jane Doe".to_owned(),
+        }),
+        payer: Payer::default(),
+        browser: browser_details("en-GB", -60),
+        challenge: ChallengePreference::NoPreference,
+        display: DisplayMode::Iframe,
+        window_size: ChallengeWindowSize::W500xH600,
+        external_authentication: None,
+    }
 }
 
 pub fn context(session_id: &str) -> Context {
@@ -139,87 +188,26 @@ pub async fn run<A: Adapter>(
 
 /// Posts the Method form in a hidden iframe: Y if the ACS posts back to the backend.
 async fn run_method(form: &PageForm) -> ThreeDsCompInd {
-    let client = browser();
-    let page = form
-        .submit(&client, &form.action)
-        .await
-        .text()
-        .await
-        .unwrap_or_default();
-    match forms(&page)
-        .into_iter()
-        .find(|f| f.id.as_deref() == Some("autosubmit"))
-    {
+    match method_notification(form).await {
         Some(back) if back.action.starts_with(BACKEND) => ThreeDsCompInd::Y,
         _ => ThreeDsCompInd::N,
     }
 }
 
-/// Follows pages, redirects and auto-submit forms until the browser would reach the
-/// backend; answers challenge pages as `cardholder` does.
-pub async fn follow(mut next: PageForm, cardholder: Cardholder) -> BrowserReturn {
-    let client = browser();
-    let mut base = next.action.clone();
-    for _ in 0..12 {
-        if next.action.starts_with(BACKEND) {
-            return BrowserReturn {
-                fields: next.fields,
-            };
-        }
-        let url = resolve(&base, &next.action);
-        let response = next.submit(&client, &base).await;
-        base = url;
-        if response.status().is_redirection() {
-            let location = response.headers()["location"]
-                .to_str()
-                .expect("location")
-                .to_owned();
-            let location = resolve(&base, &location);
-            if location.starts_with(BACKEND) {
-                return BrowserReturn {
-                    fields: query_pairs(&location),
-                };
-            }
-            next = PageForm {
-                id: None,
-                action: location,
-                method: "get".into(),
-                fields: Vec::new(),
-            };
-            continue;
-        }
-        let page = response.text().await.expect("page");
-        let all = forms(&page);
-        next = if let Some(mut challenge) = all
-            .iter()
-            .find(|f| f.id.as_deref() == Some("challenge"))
-            .cloned()
-        {
-            match cardholder {
-                Cardholder::Types(code) => {
-                    challenge.set("otp", code);
-                    challenge.set("action", "submit");
-                }
-                Cardholder::Cancels => challenge.set("action", "cancel"),
-            }
-            challenge
-        } else if let Some(auto) = all
-            .into_iter()
-            .find(|f| f.id.as_deref() == Some("autosubmit") || f.id.as_deref() == Some("form1"))
-        {
-            auto
-        } else {
-            panic!("the browser is stuck on a page with nothing to submit:\n{page}");
-        };
-    }
-    panic!("the browser never came back to the backend");
-}
-
-fn query_pairs(url: &str) -> Vec<(String, String)> {
-    let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
-    form_urlencoded::parse(query.as_bytes())
+/// The cardholder's browser from `first` back to the backend: the fields the backend's
+/// return route would read (the query, then a form's fields).
+pub async fn follow(first: PageForm, cardholder: Cardholder) -> BrowserReturn {
+    let back = until_backend(BACKEND, first, cardholder).await;
+    let query = back
+        .action
+        .split_once('?')
+        .map(|(_, q)| q)
+        .unwrap_or_default();
+    let mut fields: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .into_owned()
-        .collect()
+        .collect();
+    fields.extend(back.fields);
+    BrowserReturn { fields }
 }
 
 impl From<&threeds_bridge::emv::FormPost> for PageForm {

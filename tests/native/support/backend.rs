@@ -1,7 +1,8 @@
 //! The backend over real HTTP for integration tests: a sandbox and a backend on free
 //! ports (the sandbox's Payroc terminal sends receipts to this backend), the backend's
-//! log lines captured, and a test browser that follows the `next` step of a Payment view
-//! through the sandbox's pages and back to the backend's return routes.
+//! log lines captured, and the cardholder (`support::cardholder`) following the `next`
+//! step of a Payment view through the sandbox's pages and back to the backend's return
+//! routes.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -16,7 +17,9 @@ use threeds_bridge::provider::{bambora, dlocal, payroc, paysafe};
 use threeds_bridge::sandbox::{spawn, RunningSandbox, SandboxConfig};
 use threeds_bridge::store::memory::MemoryStore;
 
-use super::{browser, forms, resolve, PageForm};
+pub use super::cardholder::Cardholder;
+use super::cardholder::{method_notification, until_backend};
+use super::{browser, resolve, PageForm};
 
 /// Every log line of this test process.
 fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
@@ -140,7 +143,7 @@ impl Harness {
         let transport = ReqwestTransport::new(&config.calls).expect("transport");
         let backend = Backend::new(config, self.store.clone(), transport, SystemEnv);
         // No per-IP confirm limit: every test confirms from 127.0.0.1, many times a second
-        // (tests/backend_trust.rs tests the limit on a backend of its own).
+        // (backend_trust.rs tests the limit on a backend of its own).
         let unlimited = native::ConfirmRateLimit {
             per_minute: 0,
             burst: 0,
@@ -325,13 +328,6 @@ pub fn split_start(body: &Value) -> (Value, Value) {
     (Value::Object(create), Value::Object(confirm))
 }
 
-/// What the cardholder does on a challenge page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cardholder {
-    Types(&'static str),
-    Cancels,
-}
-
 /// A start request for `provider` and `pan` with what every provider needs.
 pub fn start_body(provider: &str, pan: &str, display: &str) -> Value {
     json!({
@@ -367,93 +363,21 @@ pub struct Landing {
 /// Submits `form` as the browser would and follows pages, redirects and auto-submit
 /// forms (answering challenge pages as `cardholder`) until the backend answers.
 pub async fn follow(backend: &str, first: PageForm, cardholder: Cardholder) -> Landing {
-    match walk(backend, first, cardholder, true).await {
-        Ok(landing) => landing,
-        Err(_) => unreachable!("walk sends the last hop when asked to"),
+    let sent = until_backend(backend, first, cardholder).await;
+    let response = sent.submit(&browser(), &sent.action).await;
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .map(|l| resolve(&sent.action, l));
+    let body = response.text().await.unwrap_or_default();
+    Landing {
+        status,
+        location,
+        body,
+        sent,
     }
-}
-
-/// Like [`follow`], but stops before the backend: the form the browser would send there.
-pub async fn follow_until_backend(
-    backend: &str,
-    first: PageForm,
-    cardholder: Cardholder,
-) -> PageForm {
-    match walk(backend, first, cardholder, false).await {
-        Err(form) => form,
-        Ok(landing) => panic!("the browser was not stopped: {landing:?}"),
-    }
-}
-
-async fn walk(
-    backend: &str,
-    first: PageForm,
-    cardholder: Cardholder,
-    arrive: bool,
-) -> Result<Landing, PageForm> {
-    let client = browser();
-    let mut next = first;
-    let mut base = next.action.clone();
-    for _ in 0..15 {
-        let url = resolve(&base, &next.action);
-        if url.starts_with(backend) && !arrive {
-            let mut form = next.clone();
-            form.action = url;
-            return Err(form);
-        }
-        let response = next.submit(&client, &base).await;
-        base = url.clone();
-        let status = response.status().as_u16();
-        let location = response
-            .headers()
-            .get("location")
-            .and_then(|l| l.to_str().ok())
-            .map(|l| resolve(&base, l));
-        if url.starts_with(backend) {
-            let body = response.text().await.unwrap_or_default();
-            let mut sent = next.clone();
-            sent.action = url;
-            return Ok(Landing {
-                status,
-                location,
-                body,
-                sent,
-            });
-        }
-        if let Some(location) = location.filter(|_| response.status().is_redirection()) {
-            next = PageForm {
-                id: None,
-                action: location,
-                method: "get".into(),
-                fields: Vec::new(),
-            };
-            continue;
-        }
-        let page = response.text().await.expect("page");
-        let all = forms(&page);
-        next = if let Some(mut challenge) = all
-            .iter()
-            .find(|f| f.id.as_deref() == Some("challenge"))
-            .cloned()
-        {
-            match cardholder {
-                Cardholder::Types(code) => {
-                    challenge.set("otp", code);
-                    challenge.set("action", "submit");
-                }
-                Cardholder::Cancels => challenge.set("action", "cancel"),
-            }
-            challenge
-        } else if let Some(auto) = all
-            .into_iter()
-            .find(|f| f.id.as_deref() == Some("autosubmit") || f.id.as_deref() == Some("form1"))
-        {
-            auto
-        } else {
-            panic!("the browser is stuck on a page with nothing to submit:\n{page}");
-        };
-    }
-    panic!("the browser never came back to the backend");
 }
 
 /// The `next.form` of a Payment view as a page form.
@@ -483,31 +407,19 @@ pub fn next_form(view: &Value) -> PageForm {
 /// Runs the 3DS Method form as the hidden iframe would: Y when the ACS answered with
 /// its notification form (the test follows it wherever it goes), N when it never did.
 pub async fn run_method(backend: &str, view: &Value) -> &'static str {
-    let client = browser();
     let form = next_form(view);
-    let page = form
-        .submit(&client, &form.action)
-        .await
-        .text()
-        .await
-        .unwrap_or_default();
-    match forms(&page)
-        .into_iter()
-        .find(|f| f.id.as_deref() == Some("autosubmit"))
-    {
-        Some(notification) => {
-            let response = notification.submit(&client, &form.action).await;
-            if notification.action.starts_with(backend) {
-                let page = response.text().await.unwrap_or_default();
-                assert!(
-                    page.contains("/v1/complete.js"),
-                    "the notification answers the completion page: {page}"
-                );
-            }
-            "Y"
-        }
-        None => "N",
+    let Some(notification) = method_notification(&form).await else {
+        return "N";
+    };
+    let response = notification.submit(&browser(), &form.action).await;
+    if notification.action.starts_with(backend) {
+        let page = response.text().await.unwrap_or_default();
+        assert!(
+            page.contains("/v1/complete.js"),
+            "the notification answers the completion page: {page}"
+        );
     }
+    "Y"
 }
 
 /// Drives a payment through the API to its final view, as the checkout page and the

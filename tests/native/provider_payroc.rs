@@ -3,7 +3,7 @@
 //! forged receipts, the thirdParty variant, and the Bearer token's cache and refresh.
 //! Each authorized result must have exactly one ledger entry; every other result none.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -13,7 +13,7 @@
 //! actor loses, and the card is charged once. The payments are created with the
 //! merchant's API key and confirmed with their client secret, as contract.md has it.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,13 +21,15 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::backend::{next_form, quick_policy, CHECKOUT, MERCHANT_KEY};
-use support::{browser, forms, resolve, PageForm};
+use support::browser;
+use support::cardholder::{until_backend, Cardholder};
+use support::recording::Recording;
 use threeds_bridge::backend::auth::ApiKey;
 use threeds_bridge::backend::config::{BackendConfig, ProvidersConfig};
 use threeds_bridge::backend::native::{self, ReqwestTransport, RunningBackend, SystemEnv};
-use threeds_bridge::backend::{Backend, Transport};
+use threeds_bridge::backend::Backend;
 use threeds_bridge::payment::ProviderKind;
-use threeds_bridge::provider::{bambora, paysafe, HttpRequest, HttpResponse, TransportFailure};
+use threeds_bridge::provider::{bambora, paysafe};
 use threeds_bridge::sandbox::RunningSandbox;
 use threeds_bridge::session::Session;
 use threeds_bridge::store::memory::MemoryStore;
@@ -97,25 +99,12 @@ impl SessionStore for KvLikeStore {
     }
 }
 
-/// The native transport, counting what it sends by purpose.
-struct CountingTransport {
-    inner: ReqwestTransport,
-    sent: Arc<Mutex<Vec<&'static str>>>,
-}
-
-impl Transport for CountingTransport {
-    async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportFailure> {
-        self.sent.lock().unwrap().push(request.purpose);
-        self.inner.send(request).await
-    }
-}
-
-/// A sandbox and a backend over `store` with every provider, its transport counting.
+/// A sandbox and a backend over `store` with every provider, its transport recording.
 struct Rig {
     sandbox: RunningSandbox,
     _backend: RunningBackend,
     url: String,
-    sent: Arc<Mutex<Vec<&'static str>>>,
+    transport: Recording<ReqwestTransport>,
 }
 
 async fn rig<S>(store: S) -> Rig
@@ -138,18 +127,14 @@ where
             ..ProvidersConfig::default()
         },
     };
-    let sent = Arc::new(Mutex::new(Vec::new()));
-    let transport = CountingTransport {
-        inner: ReqwestTransport::new(&config.calls).unwrap(),
-        sent: sent.clone(),
-    };
-    let backend = Backend::new(config, Arc::new(store), transport, SystemEnv);
+    let transport = Recording::new(ReqwestTransport::new(&config.calls).unwrap());
+    let backend = Backend::new(config, Arc::new(store), transport.clone(), SystemEnv);
     let running = native::spawn(listener, Arc::new(backend)).unwrap();
     Rig {
         sandbox,
         _backend: running,
         url,
-        sent,
+        transport,
     }
 }
 
@@ -200,7 +185,7 @@ async fn authorizations_sent_for_a_doubled_return<S>(store: S) -> usize
 where
     S: SessionStore + Send + Sync + 'static,
 {
-    let Rig { url, sent, .. } = &rig(store).await;
+    let Rig { url, transport, .. } = &rig(store).await;
 
     let (id, secret) = create(url, "paysafe").await;
     let view: Value = confirm(url, &id, &secret, "4000000000002008")
@@ -211,13 +196,13 @@ where
         .await
         .unwrap();
     assert_eq!(view["next"]["type"], "challenge", "{view}");
-    let back = to_backend(url, next_form(&view)).await;
+    let back = until_backend(url, next_form(&view), Cardholder::Types("1234")).await;
     let client = browser();
     let (first, second) = tokio::join!(back.submit(&client, url), back.submit(&client, url));
     assert!(first.status().is_success() || first.status().is_redirection());
     assert!(second.status().is_success() || second.status().is_redirection());
-    let sent = sent.lock().unwrap();
-    sent.iter().filter(|p| **p == "paysafe.auth").count()
+    let sent = transport.sent();
+    sent.iter().filter(|(p, _)| *p == "paysafe.auth").count()
 }
 
 /// The charges in the sandbox ledger after one Bambora payment (frictionless card) was
@@ -237,39 +222,6 @@ where
         assert!(answer.status().is_success(), "{}", answer.status());
     }
     rig.sandbox.sandbox.ledger.entries().len()
-}
-
-/// Follows the challenge (typing the right code) up to the form that would land on the
-/// backend, and answers it unsent.
-async fn to_backend(backend: &str, first: PageForm) -> PageForm {
-    let client = browser();
-    let mut next = first;
-    let mut base = next.action.clone();
-    for _ in 0..10 {
-        let url = resolve(&base, &next.action);
-        if url.starts_with(backend) {
-            return PageForm {
-                action: url,
-                ..next
-            };
-        }
-        let page = next.submit(&client, &base).await.text().await.unwrap();
-        base = url;
-        let all = forms(&page);
-        next = match all.iter().find(|f| f.id.as_deref() == Some("challenge")) {
-            Some(challenge) => {
-                let mut challenge = challenge.clone();
-                challenge.set("otp", "1234");
-                challenge.set("action", "submit");
-                challenge
-            }
-            None => all
-                .into_iter()
-                .find(|f| f.id.as_deref() == Some("autosubmit"))
-                .unwrap_or_else(|| panic!("nothing to submit on:\n{page}")),
-        };
-    }
-    panic!("the challenge never led back to the backend");
 }
 
 #[tokio::test]

@@ -3,138 +3,17 @@
 //! holding the card number, and a lost authentication answer recovered by its
 //! merchantRefNum.
 
-mod support;
+use crate::support;
 
-use std::sync::Mutex;
-
-use support::flow::{self, Cardholder, Trace};
-use threeds_bridge::emv::{
-    BrowserDetails, BrowserReadings, ChallengeWindowSize, Eci, Pan, ServerReadings, ThreeDsCompInd,
-    TransStatus,
-};
-use threeds_bridge::payment::{
-    CardDetails, ChallengePreference, Cvv, DisplayMode, Payer, PaymentMethod, PaymentResult,
-    PaymentStart, PaymentStatus, ResultCode,
-};
-use threeds_bridge::provider::paysafe::{Config, PaysafeAdapter, State};
-use threeds_bridge::provider::{
-    Adapter, BrowserReturn, Context, HttpResponse, ReturnRefused, Step, TransportFailure,
-};
+use support::flow::{self, payment, Cardholder, Trace, CVV};
+use support::recording::Recording;
+use threeds_bridge::emv::{Eci, Pan, ThreeDsCompInd, TransStatus};
+use threeds_bridge::payment::{PaymentResult, PaymentStatus, ResultCode};
+use threeds_bridge::provider::paysafe::{Config, PaysafeAdapter};
+use threeds_bridge::provider::{Adapter, Step};
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::{LedgerEntry, Provider};
 use threeds_bridge::sandbox::RunningSandbox;
-
-fn browser_details() -> BrowserDetails {
-    let page = BrowserReadings {
-        screen_width: Some(1920),
-        screen_height: Some(1080),
-        color_depth: Some(24),
-        timezone_offset: Some(-60),
-        language: Some("en-GB".to_owned()),
-        languages: vec!["en-GB".to_owned()],
-        java_enabled: Some(false),
-        javascript_enabled: true,
-        user_agent: None,
-    };
-    let server = ServerReadings {
-        accept_header: Some("text/html,application/xhtml+xml".to_owned()),
-        accept_language: Some("en-GB,en;q=0.8".to_owned()),
-        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Test".to_owned()),
-        ip: Some("203.0.113.7".to_owned()),
-    };
-    BrowserDetails::build(&page, &server).expect("browser details")
-}
-
-fn payment(pan: &str) -> PaymentStart {
-    PaymentStart {
-        order_id: format!("order-{pan}"),
-        amount: 1099,
-        currency: "USD".to_owned(),
-        description: None,
-        method: PaymentMethod::Card(CardDetails {
-            number: Pan::parse(pan).expect("pan"),
-            expiry_month: 12,
-            expiry_year: 2040,
-            cvv: Cvv::parse("123").expect("cvv"),
-            holder_name: "Jane Doe".to_owned(),
-        }),
-        payer: Payer::default(),
-        browser: browser_details(),
-        challenge: ChallengePreference::NoPreference,
-        display: DisplayMode::Iframe,
-        window_size: ChallengeWindowSize::W500xH600,
-        external_authentication: None,
-    }
-}
-
-/// The adapter, recording every state it hands the host as the store would keep it.
-struct Recording {
-    inner: PaysafeAdapter,
-    stored: Mutex<Vec<String>>,
-}
-
-impl Recording {
-    fn new(sandbox: &RunningSandbox) -> Recording {
-        Recording {
-            inner: PaysafeAdapter::new(Config::sandbox(&sandbox.url)),
-            stored: Mutex::new(Vec::new()),
-        }
-    }
-
-    fn record(&self, step: Step<State>) -> Step<State> {
-        let state = match &step {
-            Step::Call { state, .. }
-            | Step::Browser { state, .. }
-            | Step::Refused { state, .. } => Some(state),
-            Step::Done(_) => None,
-        };
-        if let Some(state) = state {
-            let json = serde_json::to_string(state).expect("state serializes");
-            self.stored.lock().unwrap().push(json);
-        }
-        step
-    }
-}
-
-impl Adapter for Recording {
-    type State = State;
-    fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<State> {
-        self.record(self.inner.start(payment, cx))
-    }
-    fn on_response(
-        &self,
-        state: State,
-        response: Result<HttpResponse, TransportFailure>,
-        cx: &Context,
-    ) -> Step<State> {
-        self.record(self.inner.on_response(state, response, cx))
-    }
-    fn on_browser_return(
-        &self,
-        state: State,
-        ret: &BrowserReturn,
-        cx: &Context,
-    ) -> Result<Step<State>, ReturnRefused> {
-        let step = self.inner.on_browser_return(state, ret, cx)?;
-        Ok(self.record(step))
-    }
-    fn verify_browser_return(
-        &self,
-        state: &State,
-        ret: &BrowserReturn,
-        cx: &Context,
-    ) -> Result<(), ReturnRefused> {
-        self.inner.verify_browser_return(state, ret, cx)
-    }
-    fn on_method_completed(
-        &self,
-        state: State,
-        completion: ThreeDsCompInd,
-        cx: &Context,
-    ) -> Step<State> {
-        self.record(self.inner.on_method_completed(state, completion, cx))
-    }
-}
 
 fn ledger(sandbox: &RunningSandbox) -> Vec<LedgerEntry> {
     sandbox
@@ -157,10 +36,10 @@ fn session_id(pan: &str, tag: &str) -> String {
 /// never holds the number, and the ledger has one entry exactly when authorized.
 async fn pay(pan: &str, cardholder: Cardholder) -> (PaymentResult, Trace) {
     let sandbox = support::sandbox().await;
-    let adapter = Recording::new(&sandbox);
+    let adapter = Recording::new(PaysafeAdapter::new(Config::sandbox(&sandbox.url)));
     let (result, trace) =
         flow::run(&adapter, &payment(pan), &session_id(pan, "s"), cardholder).await;
-    let stored = adapter.stored.lock().unwrap();
+    let stored = adapter.stored();
     assert!(!stored.is_empty());
     for state in stored.iter() {
         assert!(
@@ -168,7 +47,7 @@ async fn pay(pan: &str, cardholder: Cardholder) -> (PaymentResult, Trace) {
             "the stored state holds the PAN: {state}"
         );
         assert!(
-            !state.contains("\"123\""),
+            !state.contains(&format!("\"{CVV}\"")),
             "the stored state holds the CVV: {state}"
         );
     }

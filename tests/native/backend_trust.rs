@@ -3,7 +3,7 @@
 //! (client secret) confirms and reads its own, and can never set what is charged. Every
 //! refusal has a stable code and changes nothing.
 
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use support::backend::{harness, split_start, start_body, Harness, CHECKOUT, MERCHANT_KEY};

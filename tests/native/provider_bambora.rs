@@ -4,136 +4,31 @@
 //! authentication, forged returns, and lost answers — with the sandbox ledger after each,
 //! and the stored state never holding the card number or CVD.
 
-mod support;
+use crate::support;
 
-use std::sync::Mutex;
-
-use support::flow::{self, Cardholder, Trace};
-use threeds_bridge::emv::{
-    BrowserDetails, BrowserReadings, ChallengeWindowSize, Eci, Pan, ServerReadings, ThreeDsCompInd,
-    TransStatus,
-};
+use support::flow::{self, Cardholder, Trace, CVV};
+use support::recording::Recording;
+use threeds_bridge::emv::{Eci, Pan, TransStatus};
 use threeds_bridge::payment::{
-    BrowserAction, CardDetails, ChallengePreference, Cvv, DisplayMode, ExternalAuthentication,
-    Payer, PaymentMethod, PaymentResult, PaymentStart, PaymentStatus, ResultCode,
+    BrowserAction, ExternalAuthentication, PaymentMethod, PaymentResult, PaymentStart,
+    PaymentStatus, ResultCode,
 };
 use threeds_bridge::provider::bambora::{BamboraAdapter, Config, State};
-use threeds_bridge::provider::{
-    Adapter, BrowserReturn, Context, HttpResponse, ReturnRefused, Step, TransportFailure,
-};
+use threeds_bridge::provider::{Adapter, BrowserReturn, Context, Step, TransportFailure};
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::{LedgerEntry, Provider};
 use threeds_bridge::sandbox::RunningSandbox;
 
 const AMOUNT: u64 = 1599;
-const CVD: &str = "987";
 
-fn browser_details() -> BrowserDetails {
-    let page = BrowserReadings {
-        screen_width: Some(1920),
-        screen_height: Some(1080),
-        color_depth: Some(24),
-        timezone_offset: Some(300),
-        language: Some("en-CA".to_owned()),
-        languages: vec!["en-CA".to_owned()],
-        java_enabled: Some(false),
-        javascript_enabled: true,
-        user_agent: None,
-    };
-    let server = ServerReadings {
-        accept_header: Some("text/html,application/xhtml+xml".to_owned()),
-        accept_language: Some("en-CA,en;q=0.8".to_owned()),
-        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Test".to_owned()),
-        ip: Some("203.0.113.7".to_owned()),
-    };
-    BrowserDetails::build(&page, &server).expect("browser details")
-}
-
+/// A payment of `pan` as Bambora's Canadian sandbox merchant takes it.
 fn payment(pan: &str) -> PaymentStart {
     PaymentStart {
         order_id: format!("order-{}", &pan[pan.len() - 4..]),
         amount: AMOUNT,
         currency: "CAD".to_owned(),
-        description: None,
-        method: PaymentMethod::Card(CardDetails {
-            number: Pan::parse(pan).expect("pan"),
-            expiry_month: 12,
-            expiry_year: 2040,
-            cvv: Cvv::parse(CVD).expect("cvv"),
-            holder_name: "John Doe".to_owned(),
-        }),
-        payer: Payer::default(),
-        browser: browser_details(),
-        challenge: ChallengePreference::NoPreference,
-        display: DisplayMode::Iframe,
-        window_size: ChallengeWindowSize::W390xH400,
-        external_authentication: None,
-    }
-}
-
-/// The adapter, recording every state it hands the host as the store would keep it.
-struct Recording {
-    inner: BamboraAdapter,
-    stored: Mutex<Vec<String>>,
-}
-
-impl Recording {
-    fn new(config: Config) -> Recording {
-        Recording {
-            inner: BamboraAdapter::new(config),
-            stored: Mutex::new(Vec::new()),
-        }
-    }
-
-    fn record(&self, step: Step<State>) -> Step<State> {
-        if let Step::Call { state, .. }
-        | Step::Browser { state, .. }
-        | Step::Refused { state, .. } = &step
-        {
-            let json = serde_json::to_string(state).expect("state serializes");
-            self.stored.lock().unwrap().push(json);
-        }
-        step
-    }
-}
-
-impl Adapter for Recording {
-    type State = State;
-    fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<State> {
-        self.record(self.inner.start(payment, cx))
-    }
-    fn on_response(
-        &self,
-        state: State,
-        response: Result<HttpResponse, TransportFailure>,
-        cx: &Context,
-    ) -> Step<State> {
-        self.record(self.inner.on_response(state, response, cx))
-    }
-    fn on_browser_return(
-        &self,
-        state: State,
-        ret: &BrowserReturn,
-        cx: &Context,
-    ) -> Result<Step<State>, ReturnRefused> {
-        let step = self.inner.on_browser_return(state, ret, cx)?;
-        Ok(self.record(step))
-    }
-    fn verify_browser_return(
-        &self,
-        state: &State,
-        ret: &BrowserReturn,
-        cx: &Context,
-    ) -> Result<(), ReturnRefused> {
-        self.inner.verify_browser_return(state, ret, cx)
-    }
-    fn on_method_completed(
-        &self,
-        state: State,
-        completion: ThreeDsCompInd,
-        cx: &Context,
-    ) -> Step<State> {
-        self.record(self.inner.on_method_completed(state, completion, cx))
+        browser: flow::browser_details("en-CA", 300),
+        ..flow::payment(pan)
     }
 }
 
@@ -160,12 +55,12 @@ fn session_id(tag: &str) -> String {
 /// the ledger has exactly one charge, this one, when authorized, and none otherwise.
 fn check_run(
     sandbox: &RunningSandbox,
-    adapter: &Recording,
+    adapter: &Recording<BamboraAdapter>,
     start: &PaymentStart,
     pan: &str,
     result: &PaymentResult,
 ) {
-    let stored = adapter.stored.lock().unwrap();
+    let stored = adapter.stored();
     assert!(!stored.is_empty() || result.status != PaymentStatus::Authorized);
     for state in stored.iter() {
         assert!(
@@ -173,7 +68,7 @@ fn check_run(
             "the stored state holds the PAN: {state}"
         );
         assert!(
-            !state.contains(&format!("\"{CVD}\"")),
+            !state.contains(&format!("\"{CVV}\"")),
             "the stored state holds the CVD: {state}"
         );
     }
@@ -203,7 +98,7 @@ async fn pay_with(
     let sandbox = support::sandbox().await;
     let mut config = Config::sandbox(&sandbox.url);
     configure(&mut config);
-    let adapter = Recording::new(config);
+    let adapter = Recording::new(BamboraAdapter::new(config));
     let (result, trace) = flow::run(&adapter, &start, &session_id(pan), cardholder).await;
     check_run(&sandbox, &adapter, &start, pan, &result);
     (result, trace)
@@ -384,7 +279,7 @@ async fn wrong_credentials_are_a_provider_rejection() {
 async fn token(sandbox: &RunningSandbox, pan: &str) -> String {
     let answer: serde_json::Value = support::browser()
         .post(format!("{}/bambora/scripts/tokenization/tokens", sandbox.url))
-        .json(&serde_json::json!({"number": pan, "expiry_month": "12", "expiry_year": "40", "cvd": CVD}))
+        .json(&serde_json::json!({"number": pan, "expiry_month": "12", "expiry_year": "40", "cvd": CVV}))
         .send()
         .await
         .expect("tokenize")
@@ -402,7 +297,7 @@ async fn token_payments_frictionless_and_challenged() {
         ("4000000000002008", vec!["challenge"]),
     ] {
         let sandbox = support::sandbox().await;
-        let adapter = Recording::new(Config::sandbox(&sandbox.url));
+        let adapter = Recording::new(BamboraAdapter::new(Config::sandbox(&sandbox.url)));
         let mut start = payment(pan);
         start.method = PaymentMethod::Token {
             token: token(&sandbox, pan).await,

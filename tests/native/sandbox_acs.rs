@@ -1,7 +1,7 @@
 //! The sandbox ACS pages over real HTTP, with the test acting as the cardholder's browser:
 //! Method, 2.x challenge (CReq → CRes), 3DS 1.0.2 (PaReq → PaRes), and the refusals.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use support::{browser, form, forms, sandbox};

@@ -3,14 +3,13 @@
 //! variable is missing, naming the variable; on SQLite, a payment started before the
 //! process is killed mid-challenge finishes after a restart, charged once.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use support::backend::{
-    follow_until_backend, next_form, start_at, start_body, Cardholder, CHECKOUT, MERCHANT_KEY,
-};
+use support::backend::{next_form, start_at, start_body, Cardholder, CHECKOUT, MERCHANT_KEY};
+use support::cardholder::until_backend;
 
 const BIN: &str = env!("CARGO_BIN_EXE_threeds-bridge");
 
@@ -158,7 +157,7 @@ async fn on_sqlite_a_payment_survives_a_kill_mid_challenge() {
     let id = view["id"].as_str().expect("id").to_owned();
     // The cardholder types the code; the ACS's answer is on its way back when the
     // backend dies.
-    let back = follow_until_backend(&url, next_form(&view), Cardholder::Types("1234")).await;
+    let back = until_backend(&url, next_form(&view), Cardholder::Types("1234")).await;
     first.kill().expect("kill");
     first.wait().expect("reaped");
 

@@ -1,0 +1,37 @@
+//! The native integration tests, one test binary: the crate is linked once and `support`
+//! compiled once, instead of once per file. Each file is a module named as the file was
+//! (run one with `cargo test --test native backend_faults::`) and starts with
+//! `use crate::support;`, so its paths read `support::…` as when it was a binary of its own.
+//!
+//! They share one process: the backend's log capture (`support::backend::logs`) holds the
+//! log lines of every test of the process, so a test that looks for its own lines filters
+//! them by its session or payment id, and a test that asserts a secret never appears
+//! asserts it over every test that ran before it.
+//!
+//! What runs elsewhere: `tests/emv_vectors.rs` (natively and in wasm, `make test-wasm`),
+//! `tests/wasm_*.rs` with `tests/wasm_support/` (wasm only), and the `.mjs` suites.
+
+mod support;
+
+mod backend_faults;
+mod backend_flows;
+mod backend_openapi;
+mod backend_safety;
+mod backend_serve;
+mod backend_trust;
+mod backend_whole_page_return;
+mod demo_shop;
+mod edge_store_choice;
+mod emv_props;
+mod provider_bambora;
+mod provider_dlocal;
+mod provider_payroc;
+mod provider_paysafe;
+mod sandbox_acs;
+mod sandbox_bambora;
+mod sandbox_control;
+mod sandbox_dlocal;
+mod sandbox_faults;
+mod sandbox_payroc;
+mod sandbox_paysafe;
+mod store_sqlite;

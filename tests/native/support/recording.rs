@@ -1,0 +1,144 @@
+//! `Recording<T>`: any adapter or transport, wrapped, keeping a record of what passed
+//! through it, for tests that assert on what was sent or stored rather than on results.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::Serialize;
+use threeds_bridge::backend::Transport;
+use threeds_bridge::emv::ThreeDsCompInd;
+use threeds_bridge::payment::PaymentStart;
+use threeds_bridge::provider::{
+    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, Notification, ReturnRefused, Step,
+    TransportFailure,
+};
+
+/// An adapter or a transport that keeps what it asked to send: each request's purpose
+/// and body, in order. Around an adapter it also keeps every state the adapter handed
+/// the host, serialized as the store would keep it. Everything else it passes on
+/// unchanged. Clones share one record, so a test keeps one while a backend owns another.
+pub struct Recording<T> {
+    inner: Arc<T>,
+    record: Arc<Mutex<Record>>,
+}
+
+#[derive(Default)]
+struct Record {
+    sent: Vec<(&'static str, String)>,
+    stored: Vec<String>,
+}
+
+impl<T> Clone for Recording<T> {
+    fn clone(&self) -> Self {
+        Recording {
+            inner: self.inner.clone(),
+            record: self.record.clone(),
+        }
+    }
+}
+
+impl<T> Recording<T> {
+    pub fn new(inner: T) -> Recording<T> {
+        Recording {
+            inner: Arc::new(inner),
+            record: Arc::default(),
+        }
+    }
+
+    /// Every request asked for so far: its purpose and its body (empty when it has none).
+    pub fn sent(&self) -> Vec<(&'static str, String)> {
+        self.record().sent.clone()
+    }
+
+    /// Every state handed to the host so far, as JSON (adapters only).
+    pub fn stored(&self) -> Vec<String> {
+        self.record().stored.clone()
+    }
+
+    fn record(&self) -> MutexGuard<'_, Record> {
+        self.record.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn keep_sent(&self, request: &HttpRequest) {
+        let body = request.body.clone().unwrap_or_default();
+        self.record().sent.push((request.purpose, body));
+    }
+
+    fn keep<S: Serialize>(&self, step: Step<S>) -> Step<S> {
+        match &step {
+            Step::Call { state, request } => {
+                self.keep_sent(request);
+                self.keep_state(state);
+            }
+            Step::Browser { state, .. } | Step::Refused { state, .. } => self.keep_state(state),
+            Step::Done(_) => {}
+        }
+        step
+    }
+
+    fn keep_state<S: Serialize>(&self, state: &S) {
+        let json = serde_json::to_string(state).expect("state serializes");
+        self.record().stored.push(json);
+    }
+}
+
+impl<A: Adapter> Adapter for Recording<A> {
+    type State = A::State;
+
+    fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<A::State> {
+        self.keep(self.inner.start(payment, cx))
+    }
+
+    fn on_response(
+        &self,
+        state: A::State,
+        response: Result<HttpResponse, TransportFailure>,
+        cx: &Context,
+    ) -> Step<A::State> {
+        self.keep(self.inner.on_response(state, response, cx))
+    }
+
+    fn on_browser_return(
+        &self,
+        state: A::State,
+        ret: &BrowserReturn,
+        cx: &Context,
+    ) -> Result<Step<A::State>, ReturnRefused> {
+        let step = self.inner.on_browser_return(state, ret, cx)?;
+        Ok(self.keep(step))
+    }
+
+    fn verify_browser_return(
+        &self,
+        state: &A::State,
+        ret: &BrowserReturn,
+        cx: &Context,
+    ) -> Result<(), ReturnRefused> {
+        self.inner.verify_browser_return(state, ret, cx)
+    }
+
+    fn on_method_completed(
+        &self,
+        state: A::State,
+        completion: ThreeDsCompInd,
+        cx: &Context,
+    ) -> Step<A::State> {
+        self.keep(self.inner.on_method_completed(state, completion, cx))
+    }
+
+    fn on_notification(
+        &self,
+        state: A::State,
+        notification: &Notification,
+        cx: &Context,
+    ) -> Option<Step<A::State>> {
+        let step = self.inner.on_notification(state, notification, cx)?;
+        Some(self.keep(step))
+    }
+}
+
+impl<T: Transport> Transport for Recording<T> {
+    async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportFailure> {
+        self.keep_sent(request);
+        self.inner.send(request).await
+    }
+}
