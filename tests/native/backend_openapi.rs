@@ -226,23 +226,7 @@ impl Checker {
 
 fn dlocal_notification(h: &Harness, body: &str) -> reqwest::RequestBuilder {
     let config = threeds_bridge::provider::dlocal::Config::sandbox(&h.sandbox.url);
-    let date = threeds_bridge::provider::dlocal::x_date(support::flow::now_ms());
-    let signature = threeds_bridge::provider::dlocal::signature(
-        &config.secret_key,
-        &config.x_login,
-        &date,
-        body.as_bytes(),
-    );
-    browser()
-        .post(format!("{}/v1/webhooks/dlocal", h.url))
-        .header("X-Date", date)
-        .header("X-Login", config.x_login.clone())
-        .header(
-            "Authorization",
-            format!("V2-HMAC-SHA256, Signature: {signature}"),
-        )
-        .header("Content-Type", "application/json")
-        .body(body.to_owned())
+    support::backend::dlocal_notification(&h.url, body, support::flow::now_ms(), &config.secret_key)
 }
 
 #[tokio::test]

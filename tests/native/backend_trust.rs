@@ -397,19 +397,7 @@ async fn a_replayed_dlocal_notification_past_its_window_is_refused() {
     let config = dlocal::Config::sandbox(&h.sandbox.url);
     let body = r#"{"id":"D-4-nobody","status":"PAID","order_id":"order-nobody"}"#;
     let send = |sent_ms: u64| {
-        let date = dlocal::x_date(sent_ms);
-        let signature =
-            dlocal::signature(&config.secret_key, &config.x_login, &date, body.as_bytes());
-        browser()
-            .post(format!("{}/v1/webhooks/dlocal", h.url))
-            .header("X-Date", date)
-            .header("X-Login", config.x_login.clone())
-            .header(
-                "Authorization",
-                format!("V2-HMAC-SHA256, Signature: {signature}"),
-            )
-            .body(body)
-            .send()
+        support::backend::dlocal_notification(&h.url, body, sent_ms, &config.secret_key).send()
     };
     let now = support::flow::now_ms();
     let fresh = send(now).await.unwrap();
@@ -572,18 +560,7 @@ async fn a_signed_notification_that_is_no_payment_is_a_400() {
     let h = harness().await;
     let config = dlocal::Config::sandbox(&h.sandbox.url);
     let send = |body: &str, secret: &threeds_bridge::provider::Secret| {
-        let date = dlocal::x_date(support::flow::now_ms());
-        let signature = dlocal::signature(secret, &config.x_login, &date, body.as_bytes());
-        browser()
-            .post(format!("{}/v1/webhooks/dlocal", h.url))
-            .header("X-Date", date)
-            .header("X-Login", config.x_login.clone())
-            .header(
-                "Authorization",
-                format!("V2-HMAC-SHA256, Signature: {signature}"),
-            )
-            .body(body.to_owned())
-            .send()
+        support::backend::dlocal_notification(&h.url, body, support::flow::now_ms(), secret).send()
     };
     for body in [
         "{}",

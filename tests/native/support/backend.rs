@@ -455,3 +455,26 @@ pub async fn pay(h: &Harness, body: &Value, cardholder: Cardholder) -> (Value, V
     }
     panic!("the payment did not finish: {view}");
 }
+
+/// A notification to `backend`'s dLocal webhook as dLocal sends one: `X-Date` for
+/// `sent_ms`, `X-Login`, and the HMAC over both and the body with `secret`.
+pub fn dlocal_notification(
+    backend: &str,
+    body: &str,
+    sent_ms: u64,
+    secret: &threeds_bridge::provider::Secret,
+) -> reqwest::RequestBuilder {
+    let login = dlocal::Config::sandbox("").x_login;
+    let date = dlocal::x_date(sent_ms);
+    let signature = dlocal::signature(secret, &login, &date, body.as_bytes());
+    browser()
+        .post(format!("{backend}/v1/webhooks/dlocal"))
+        .header("X-Date", date)
+        .header("X-Login", login)
+        .header(
+            "Authorization",
+            format!("V2-HMAC-SHA256, Signature: {signature}"),
+        )
+        .header("Content-Type", "application/json")
+        .body(body.to_owned())
+}
