@@ -210,6 +210,10 @@ pub enum LifecycleStatus {
     Processing,
     /// The cardholder's browser has a step to take (Method, challenge, redirect).
     RequiresAction,
+    /// A money-moving call lost its answer: the provider may have charged. The backend
+    /// is looking the payment up (reconciliation); it ends with the provider's truth.
+    /// Do not fulfil the order, and do not ask the shopper to pay again.
+    Unknown,
     Authorized,
     Declined,
     Failed,
@@ -223,6 +227,7 @@ impl LifecycleStatus {
             Phase::Created => LifecycleStatus::RequiresConfirmation,
             Phase::Starting | Phase::Calling { .. } => LifecycleStatus::Processing,
             Phase::AwaitingBrowser { .. } => LifecycleStatus::RequiresAction,
+            Phase::Unknown { .. } => LifecycleStatus::Unknown,
             Phase::Final { result } => match result.status {
                 PaymentStatus::Authorized => LifecycleStatus::Authorized,
                 PaymentStatus::Declined => LifecycleStatus::Declined,

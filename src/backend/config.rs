@@ -30,7 +30,44 @@ pub struct BackendConfig {
     pub session_ttl_seconds: u64,
     #[serde(default)]
     pub calls: CallPolicy,
+    #[serde(default)]
+    pub reconcile: ReconcilePolicy,
     pub providers: ProvidersConfig,
+}
+
+/// How the backend finds out what became of money calls whose answer was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReconcilePolicy {
+    /// Wait before the first lookup of a payment in doubt (the provider may still be
+    /// finishing the call); each lookup that gets no answer doubles it ...
+    pub first_lookup_ms: u64,
+    /// ... up to this.
+    pub max_lookup_ms: u64,
+    /// How often a host's sweep looks for sessions that need the backend (lookups due,
+    /// calls abandoned by a stopped process, expiries).
+    pub sweep_every_ms: u64,
+}
+
+impl Default for ReconcilePolicy {
+    fn default() -> ReconcilePolicy {
+        ReconcilePolicy {
+            first_lookup_ms: 2_000,
+            max_lookup_ms: 5 * 60_000,
+            sweep_every_ms: 5_000,
+        }
+    }
+}
+
+impl ReconcilePolicy {
+    /// When lookup number `lookups` (0: the first) is due after `now_ms`.
+    pub fn next_lookup_at(&self, now_ms: u64, lookups: u32) -> u64 {
+        let delay = self
+            .first_lookup_ms
+            .saturating_mul(1u64 << lookups.min(32))
+            .min(self.max_lookup_ms);
+        now_ms.saturating_add(delay)
+    }
 }
 
 /// How provider calls are made.
@@ -121,6 +158,12 @@ impl BackendConfig {
         if self.max_confirm_attempts == 0 {
             return Err("max_confirm_attempts must be above zero".to_owned());
         }
+        if self.reconcile.sweep_every_ms == 0 || self.reconcile.max_lookup_ms == 0 {
+            return Err(
+                "reconcile.sweep_every_ms and reconcile.max_lookup_ms must be above zero"
+                    .to_owned(),
+            );
+        }
         if self.calls.timeout_ms == 0 || self.calls.attempts == 0 {
             return Err("calls.timeout_ms and calls.attempts must be above zero".to_owned());
         }
@@ -165,6 +208,20 @@ mod tests {
         assert_eq!(origin_of("https://a@evil.test/"), None);
         assert_eq!(origin_of("javascript:alert(1)"), None);
         assert_eq!(origin_of("https:///x"), None);
+    }
+
+    #[test]
+    fn lookups_back_off_to_a_ceiling() {
+        let policy = ReconcilePolicy {
+            first_lookup_ms: 1_000,
+            max_lookup_ms: 10_000,
+            sweep_every_ms: 1,
+        };
+        let delays: Vec<u64> = (0..6)
+            .map(|n| policy.next_lookup_at(100, n) - 100)
+            .collect();
+        assert_eq!(delays, [1_000, 2_000, 4_000, 8_000, 10_000, 10_000]);
+        assert_eq!(policy.next_lookup_at(u64::MAX - 1, 99), u64::MAX);
     }
 
     #[test]

@@ -44,6 +44,7 @@ fn phase_name(phase: &Phase) -> &'static str {
         Phase::Created => "created",
         Phase::Starting => "starting",
         Phase::Calling { .. } => "calling",
+        Phase::Unknown { .. } => "unknown",
         Phase::AwaitingBrowser { .. } => "awaiting_browser",
         Phase::Final { .. } => "final",
     }
@@ -84,6 +85,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             },
             Err(TransitionError::AlreadyFinal) => return Ok(None),
         };
+        let next = next.with_wake_at(self.config.calls.lease_ms());
         if !self.store.swap(&next).await? {
             tracing::info!(session = %session.id, version = next.version, "lost the race for this step; nothing done");
             return Ok(None);
@@ -103,16 +105,26 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         Ok(Some(next))
     }
 
-    /// Carries `session` from `step` to the next browser step or the final result.
+    /// Carries `session` from `step` to the next browser step, the final result, or a
+    /// doubt (`Phase::Unknown`) the reconciler will clear.
     pub(crate) async fn drive(
         &self,
         adapter: &dyn ProviderAdapter,
         mut session: Session,
         mut step: Step<AdapterState>,
     ) -> Result<Driven, StoreError> {
+        // The doubt this drive set out to clear: a lookup whose answer is lost too keeps
+        // the first call's purpose and counts one more lookup.
+        let mut doubt = match &session.phase {
+            Phase::Unknown {
+                purpose, lookups, ..
+            } => Some((purpose.clone(), *lookups)),
+            _ => None,
+        };
         for _ in 0..MAX_CALLS_PER_DRIVE {
             let mut refusal = None;
             let (phase, call) = match step {
+                Step::Unknown { state } => (self.in_doubt(&session, &mut doubt, state), None),
                 Step::Done(result) => (Phase::Final { result }, None),
                 Step::Browser { state, action } => (Phase::AwaitingBrowser { state, action }, None),
                 Step::Refused {
@@ -152,6 +164,33 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 None => Driven::Lost(session),
             },
         )
+    }
+
+    /// The `Unknown` phase for a call whose answer `session` (in `Calling`) lost.
+    fn in_doubt(
+        &self,
+        session: &Session,
+        doubt: &mut Option<(String, u32)>,
+        state: AdapterState,
+    ) -> Phase {
+        let (purpose, lookups) = match doubt.take() {
+            Some((purpose, lookups)) => (purpose, lookups.saturating_add(1)),
+            None => match &session.phase {
+                Phase::Calling { purpose, .. } => (purpose.clone(), 0),
+                _ => (String::from("unknown"), 0),
+            },
+        };
+        tracing::warn!(session = %session.id, purpose = %purpose, lookups, "money call in doubt; it will be looked up");
+        let next_lookup_at_ms = self
+            .config
+            .reconcile
+            .next_lookup_at(self.env.now_ms(), lookups);
+        Phase::Unknown {
+            state,
+            purpose,
+            lookups,
+            next_lookup_at_ms,
+        }
     }
 
     /// Sends one provider call: retried (with backoff) after a timeout, a lost
@@ -213,8 +252,9 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     /// Brings a loaded session up to date before a route acts on it: an expired session
     /// becomes `session_expired`; a session left `Starting` or `Calling` by a stopped
     /// process (older than the call lease) is resumed: the lost call's answer is taken as
-    /// a dropped connection, which the adapter answers by repeating an idempotent call
-    /// or ending the payment.
+    /// a dropped connection, which the adapter answers by repeating an idempotent call,
+    /// ending the payment (a call that moved no money), or a doubt (`Unknown`); a doubt
+    /// whose lookup is due is looked up.
     pub(crate) async fn settle(&self, session: Session) -> Result<Session, StoreError> {
         let now = self.env.now_ms();
         let stale = now.saturating_sub(session.updated_at_ms) > self.config.calls.lease_ms();
@@ -225,6 +265,15 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         let step = match &session.phase {
             Phase::Created | Phase::AwaitingBrowser { .. } if now < session.expires_at_ms => {
                 return Ok(session)
+            }
+            Phase::Unknown {
+                next_lookup_at_ms, ..
+            } if now < *next_lookup_at_ms => return Ok(session),
+            Phase::Unknown { state, .. } => {
+                let Some(adapter) = self.providers.get(session.provider) else {
+                    return Ok(session);
+                };
+                adapter.reconcile(state, &self.context(&session))
             }
             Phase::Created => Step::Done(expired_result()),
             Phase::AwaitingBrowser { .. } => Step::Done(expired_result()),
@@ -250,6 +299,15 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             }
             Phase::Final { .. } => return Ok(session),
         };
+        self.drive_on(session, step).await
+    }
+
+    /// Drives `session` from `step`, and answers the session as stored afterwards.
+    async fn drive_on(
+        &self,
+        session: Session,
+        step: Step<AdapterState>,
+    ) -> Result<Session, StoreError> {
         let Some(adapter) = self.providers.get(session.provider) else {
             return Ok(session);
         };
@@ -258,5 +316,45 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             Driven::Lost(s) => Ok(self.store.load(&id).await?.unwrap_or(s)),
             moved => Ok(moved.session()),
         }
+    }
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Sessions due that the sweep looked at.
+    pub looked_at: usize,
+    /// Of those, how many are final now.
+    pub settled: usize,
+}
+
+impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
+    /// One pass of the reconciler: every session that needs the backend without being
+    /// asked (a lookup due, a call abandoned by a stopped process, an expiry), at most
+    /// `limit` of them, brought up to date as a read would. Hosts run it on a timer (the
+    /// native server's task, the edge's Durable Object alarm) and operators on demand.
+    pub async fn sweep(&self, limit: usize) -> Result<Swept, StoreError> {
+        let due = self.store.due(self.env.now_ms(), limit).await?;
+        let mut swept = Swept::default();
+        for session in due {
+            swept.looked_at += 1;
+            if self.settle(session).await?.phase.is_final() {
+                swept.settled += 1;
+            }
+        }
+        Ok(swept)
+    }
+
+    /// Looks up a payment in doubt now, whenever its next lookup was due (the merchant
+    /// or an operator asked); any other session is only brought up to date.
+    pub async fn reconcile_now(&self, session: Session) -> Result<Session, StoreError> {
+        let Phase::Unknown { state, .. } = &session.phase else {
+            return self.settle(session).await;
+        };
+        let Some(adapter) = self.providers.get(session.provider) else {
+            return Ok(session);
+        };
+        let step = adapter.reconcile(state, &self.context(&session));
+        self.drive_on(session, step).await
     }
 }

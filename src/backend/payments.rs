@@ -178,9 +178,11 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             created_at_ms: now,
             expires_at_ms: now.saturating_add(self.config.session_ttl_seconds.saturating_mul(1000)),
             updated_at_ms: now,
+            wake_at_ms: None,
             version: 1,
             phase: Phase::Created,
-        })
+        }
+        .with_wake_at(self.config.calls.lease_ms()))
     }
 
     /// A return URL the browser may be sent to: http(s), on a configured checkout
@@ -254,7 +256,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         };
         let now = self.env.now_ms();
         let started = match confirmed.advanced(Phase::Starting, now) {
-            Ok(started) => started,
+            Ok(started) => started.with_wake_at(self.config.calls.lease_ms()),
             Err(_) => return Err(session_over()),
         };
         if !self
@@ -294,6 +296,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     /// A confirm with the right secret that was refused before any provider call counts
     /// against `max_confirm_attempts`. Lost races count nothing extra.
     async fn count_refused_confirm(&self, session: &Session) -> Result<(), ApiError> {
+        // Same phase, so the same wake-up time.
         let counted = Session {
             confirm_attempts: session.confirm_attempts + 1,
             version: session.version + 1,

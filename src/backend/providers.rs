@@ -32,6 +32,8 @@ pub trait ProviderAdapter: MaybeSend + Sync {
         response: Result<HttpResponse, TransportFailure>,
         cx: &Context,
     ) -> Step<AdapterState>;
+    /// [`Adapter::reconcile`].
+    fn reconcile(&self, state: &AdapterState, cx: &Context) -> Step<AdapterState>;
     fn verify_browser_return(
         &self,
         state: &AdapterState,
@@ -111,6 +113,10 @@ fn encode<S: Serialize>(step: Step<S>) -> Step<AdapterState> {
             Ok(state) => Step::Browser { state, action },
             Err(_) => Step::Done(unreadable_state()),
         },
+        Step::Unknown { state } => match encode_state(&state) {
+            Ok(state) => Step::Unknown { state },
+            Err(_) => Step::Done(unreadable_state()),
+        },
         Step::Refused {
             state,
             action,
@@ -147,6 +153,13 @@ where
     ) -> Step<AdapterState> {
         match self.decode(state) {
             Some(state) => encode(self.adapter.on_response(state, response, cx)),
+            None => Step::Done(unreadable_state()),
+        }
+    }
+
+    fn reconcile(&self, state: &AdapterState, cx: &Context) -> Step<AdapterState> {
+        match self.decode(state) {
+            Some(state) => encode(self.adapter.reconcile(state, cx)),
             None => Step::Done(unreadable_state()),
         }
     }

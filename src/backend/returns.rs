@@ -237,7 +237,11 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             .await
             .map_err(|e| ApiError::store(&e))?;
         let state = match &session.phase {
-            Phase::AwaitingBrowser { state, .. } | Phase::Calling { state, .. } => state,
+            // A payment in doubt hears its notification too: the provider's word
+            // settles it sooner than a lookup.
+            Phase::AwaitingBrowser { state, .. }
+            | Phase::Calling { state, .. }
+            | Phase::Unknown { state, .. } => state,
             Phase::Created | Phase::Starting | Phase::Final { .. } => return Ok(received()),
         };
         let Some(step) = adapter.on_notification(state, &notification, &self.context(&session))

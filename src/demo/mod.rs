@@ -111,6 +111,7 @@ pub fn backend_config(page_url: &str, sandbox_url: &str) -> BackendConfig {
         max_confirm_attempts: 3,
         session_ttl_seconds: 30 * 60,
         calls: CallPolicy::default(),
+        reconcile: Default::default(),
         providers: ProvidersConfig {
             payroc: Some(payroc::Config::sandbox(sandbox_url)),
             dlocal: Some(dlocal::Config::sandbox(sandbox_url)),

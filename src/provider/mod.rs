@@ -10,6 +10,7 @@
 //! `returns.rs` (browser returns, notifications, the provider's one error type with a
 //! stable `code()`) and `tests.rs`. Bambora adds `contents.rs` (its 302's HTML).
 
+pub mod answer;
 pub mod bambora;
 pub mod dlocal;
 pub mod http;
@@ -43,6 +44,12 @@ pub enum Step<S> {
         action: BrowserAction,
         refused: ReturnRefused,
     },
+    /// The answer to a money-moving call was lost (every attempt timed out, dropped or
+    /// failed with a 5xx, or the process stopped during the call) and repeating it now
+    /// is impossible or unsafe: the provider may or may not have charged. The payment
+    /// waits (`Phase::Unknown`, status `unknown`) until [`Adapter::reconcile`] looks it
+    /// up by the reference that was sent. Never a final error: that would hide a charge.
+    Unknown { state: S },
     /// The payment is over.
     Done(PaymentResult),
 }
@@ -152,6 +159,14 @@ pub trait Adapter {
         response: Result<HttpResponse, TransportFailure>,
         cx: &Context,
     ) -> Step<Self::State>;
+
+    /// Finds out what became of a money-moving call whose answer was lost
+    /// ([`Step::Unknown`] with `state`): a lookup by the merchant reference that was sent
+    /// (a `Step::Call` whose answer [`Adapter::on_response`] turns into the provider's
+    /// truth: authorized with its payment id, declined, or not found), or a resend where
+    /// the provider deduplicates it. The lookup's own answer lost: `Step::Unknown` again,
+    /// and the host tries later, with backoff.
+    fn reconcile(&self, state: Self::State, cx: &Context) -> Step<Self::State>;
 
     /// The browser came back from the provider's or issuer's page. `Err`: the return is
     /// forged, tampered, replayed or not this step's; the host changes nothing and shows

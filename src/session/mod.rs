@@ -35,6 +35,17 @@ pub enum Phase {
         state: AdapterState,
         purpose: String,
     },
+    /// A money-moving call's answer was lost: the provider may or may not have charged.
+    /// The payment waits here, never expiring, until a lookup by the reference that was
+    /// sent (`Adapter::reconcile`) finds the provider's truth. `lookups` made so far got
+    /// no answer; the next is due at `next_lookup_at_ms`.
+    Unknown {
+        state: AdapterState,
+        /// The call whose answer was lost (`payroc.sale`, …).
+        purpose: String,
+        lookups: u32,
+        next_lookup_at_ms: u64,
+    },
     /// The browser must do `action` and come back.
     AwaitingBrowser {
         state: AdapterState,
@@ -47,6 +58,12 @@ pub enum Phase {
 impl Phase {
     pub fn is_final(&self) -> bool {
         matches!(self, Phase::Final { .. })
+    }
+
+    /// Whether a money-moving call may be in flight or have an unknown outcome: such a
+    /// session keeps moving past its expiry, until the provider's truth is known.
+    pub fn money_in_doubt(&self) -> bool {
+        matches!(self, Phase::Calling { .. } | Phase::Unknown { .. })
     }
 }
 
@@ -88,6 +105,12 @@ pub struct Session {
     /// was left by a stopped process and may be resumed.
     #[serde(default)]
     pub updated_at_ms: u64,
+    /// When the backend must look at this session without being asked (the reconciler's
+    /// sweep): the expiry of a session waiting on the page or the cardholder, the end of
+    /// the call lease of one in a call, the next lookup of one in doubt; `None` once
+    /// final. Set by the host on every write (`Session::with_wake_at`); stores index it.
+    #[serde(default)]
+    pub wake_at_ms: Option<u64>,
     /// Bumped on every change; compare-and-set is on this number.
     pub version: u64,
     pub phase: Phase,
@@ -120,7 +143,8 @@ impl Session {
         if self.phase.is_final() {
             return Err(TransitionError::AlreadyFinal);
         }
-        if now_ms >= self.expires_at_ms && !phase.is_final() {
+        let finishing_a_call = self.phase.money_in_doubt() && phase.money_in_doubt();
+        if now_ms >= self.expires_at_ms && !phase.is_final() && !finishing_a_call {
             return Err(TransitionError::Expired);
         }
         Ok(Session {
@@ -129,6 +153,22 @@ impl Session {
             phase,
             ..self.clone()
         })
+    }
+
+    /// This session with [`Session::wake_at_ms`] set for its phase; `lease_ms` is how
+    /// long a call may take before it counts as abandoned by a stopped process.
+    pub fn with_wake_at(mut self, lease_ms: u64) -> Session {
+        self.wake_at_ms = match &self.phase {
+            Phase::Created | Phase::AwaitingBrowser { .. } => Some(self.expires_at_ms),
+            Phase::Starting | Phase::Calling { .. } => {
+                Some(self.updated_at_ms.saturating_add(lease_ms))
+            }
+            Phase::Unknown {
+                next_lookup_at_ms, ..
+            } => Some(*next_lookup_at_ms),
+            Phase::Final { .. } => None,
+        };
+        self
     }
 
     pub fn result(&self) -> Option<&PaymentResult> {
@@ -162,6 +202,7 @@ mod tests {
             created_at_ms: 0,
             expires_at_ms: 1_000,
             updated_at_ms: 0,
+            wake_at_ms: None,
             version: 7,
             phase,
         }
@@ -185,14 +226,57 @@ mod tests {
         );
     }
 
+    fn unknown(next_lookup_at_ms: u64) -> Phase {
+        Phase::Unknown {
+            state: AdapterState(serde_json::json!({"step": "x"})),
+            purpose: "bambora.payment".into(),
+            lookups: 0,
+            next_lookup_at_ms,
+        }
+    }
+
+    fn waiting() -> Phase {
+        Phase::AwaitingBrowser {
+            state: AdapterState(serde_json::json!({"step": "x"})),
+            action: crate::payment::BrowserAction::Redirect {
+                form: crate::emv::FormPost::post("https://acs.example/", []),
+            },
+        }
+    }
+
     #[test]
-    fn version_bumps_and_expiry_allows_only_final() {
-        let s = session(calling());
+    fn version_bumps_and_expiry_allows_only_final_or_finishing_a_call() {
+        let s = session(waiting());
         assert_eq!(s.advanced(calling(), 10).unwrap().version, 8);
         assert_eq!(s.advanced(calling(), 1_000), Err(TransitionError::Expired));
         let expired = Phase::Final {
             result: PaymentResult::failed(PaymentStatus::Error, ResultCode::SessionExpired),
         };
         assert!(s.advanced(expired, 5_000).unwrap().phase.is_final());
+        // A call in flight or in doubt may still end in a lookup after the expiry ...
+        let in_call = session(calling());
+        assert!(in_call.advanced(unknown(9_000), 5_000).is_ok());
+        assert!(session(unknown(1)).advanced(calling(), 5_000).is_ok());
+        // ... but never hand the cardholder a new step.
+        assert_eq!(
+            in_call.advanced(waiting(), 5_000),
+            Err(TransitionError::Expired)
+        );
+    }
+
+    #[test]
+    fn the_sweep_wakes_each_phase_when_it_needs_the_backend() {
+        let lease = 60_000;
+        let mut s = session(waiting());
+        s.updated_at_ms = 500;
+        assert_eq!(s.clone().with_wake_at(lease).wake_at_ms, Some(1_000));
+        s.phase = calling();
+        assert_eq!(s.clone().with_wake_at(lease).wake_at_ms, Some(60_500));
+        s.phase = unknown(7_777);
+        assert_eq!(s.clone().with_wake_at(lease).wake_at_ms, Some(7_777));
+        s.phase = Phase::Final {
+            result: PaymentResult::failed(PaymentStatus::Declined, ResultCode::Declined),
+        };
+        assert_eq!(s.with_wake_at(lease).wake_at_ms, None);
     }
 }

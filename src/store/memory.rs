@@ -60,4 +60,16 @@ impl SessionStore for MemoryStore {
             _ => Ok(false),
         }
     }
+
+    async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {
+        let mut due: Vec<Session> = self
+            .lock()
+            .values()
+            .filter(|s| !s.phase.is_final() && s.wake_at_ms.is_some_and(|at| at <= now_ms))
+            .cloned()
+            .collect();
+        due.sort_by_key(|s| s.wake_at_ms);
+        due.truncate(limit);
+        Ok(due)
+    }
 }

@@ -86,4 +86,12 @@ pub trait SessionStore: MaybeSend + MaybeSync {
     /// `next.version - 1` and is not final. `Ok(false)`: someone else moved it first, or
     /// it is over; nothing changed.
     fn swap(&self, next: &Session) -> impl Future<Output = Result<bool, StoreError>> + MaybeSend;
+
+    /// Up to `limit` unfinished sessions whose `wake_at_ms` is at or before `now_ms`,
+    /// soonest first: what the reconciler's sweep must look at.
+    fn due(
+        &self,
+        now_ms: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Session>, StoreError>> + MaybeSend;
 }

@@ -97,6 +97,17 @@ impl SessionStore for KvLikeStore {
             .insert(next.id.clone(), next.clone());
         Ok(true)
     }
+
+    /// A list of keys, as KV's `list` gives (this test never sweeps).
+    async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {
+        let values = self.values.lock().unwrap();
+        Ok(values
+            .values()
+            .filter(|s| s.wake_at_ms.is_some_and(|at| at <= now_ms))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
 }
 
 /// A sandbox and a backend over `store` with every provider, its transport recording.
@@ -121,6 +132,7 @@ where
         max_confirm_attempts: 3,
         session_ttl_seconds: 600,
         calls: quick_policy(),
+        reconcile: Default::default(),
         providers: ProvidersConfig {
             paysafe: Some(paysafe::Config::sandbox(&sandbox.url)),
             bambora: Some(bambora::Config::sandbox(&sandbox.url)),

@@ -529,6 +529,7 @@ async fn under_fault(
     let mut step = adapter.start(&payment(pan), &cx);
     for _ in 0..6 {
         step = match step {
+            Step::Unknown { .. } => panic!("a money call in doubt"),
             Step::Call { state, request } => {
                 let faulty = (request.purpose == "bambora.continue") == at_continue;
                 assert!(!request.retry_safe, "{}", request.purpose);

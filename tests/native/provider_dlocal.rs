@@ -486,6 +486,7 @@ async fn to_redirect(
 async fn finish(adapter: &DlocalAdapter, mut step: Step<State>, sid: &str) -> PaymentResult {
     loop {
         step = match step {
+            Step::Unknown { .. } => panic!("a money call in doubt"),
             Step::Done(result) => return result,
             Step::Call { state, request } => {
                 adapter.on_response(state, flow::send(&request).await, &flow::context(sid))
@@ -540,6 +541,7 @@ fn session(sid: &str, start: &PaymentStart, state: &State) -> Session {
         created_at_ms: flow::now_ms(),
         expires_at_ms: flow::now_ms() + 600_000,
         updated_at_ms: flow::now_ms(),
+        wake_at_ms: None,
         version: 1,
         phase: Phase::AwaitingBrowser {
             state: AdapterState(serde_json::to_value(state).expect("state")),

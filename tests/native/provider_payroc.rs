@@ -409,6 +409,7 @@ async fn to_mpi(
     let mut step = adapter.start(payment, cx);
     loop {
         step = match step {
+            Step::Unknown { .. } => panic!("a money call in doubt"),
             Step::Call { state, request } => {
                 adapter.on_response(state, flow::send(&request).await, cx)
             }
@@ -423,6 +424,7 @@ async fn to_mpi(
 async fn to_end(adapter: &PayrocAdapter, mut step: Step<State>, cx: &Context) -> PaymentResult {
     loop {
         step = match step {
+            Step::Unknown { .. } => panic!("a money call in doubt"),
             Step::Call { state, request } => {
                 adapter.on_response(state, flow::send(&request).await, cx)
             }
@@ -722,6 +724,7 @@ async fn an_expired_token_is_refreshed_once_after_payrocs_401() {
     let mut statuses = Vec::new();
     let (state, action) = loop {
         step = match step {
+            Step::Unknown { .. } => panic!("a money call in doubt"),
             Step::Call { state, request } => {
                 purposes.push(request.purpose);
                 let answer = flow::send(&request).await;

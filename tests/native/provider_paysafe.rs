@@ -269,6 +269,7 @@ async fn a_lost_authentication_answer_is_recovered_by_merchant_ref_num() {
     let mut dropped = false;
     for _ in 0..10 {
         step = match step {
+            Step::Unknown { .. } => panic!("a money call in doubt"),
             Step::Call { state, request } => {
                 let answer = if request.purpose == "paysafe.authentication" && !dropped {
                     sandbox.sandbox.faults.set(vec![FaultRule {

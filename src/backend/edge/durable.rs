@@ -85,6 +85,7 @@ impl SessionStore for DurableObjectStore {
                     record.is_final,
                     record.expires_at_ms,
                     record.body.into(),
+                    record.wake_at_ms.clone(),
                 ],
             )
             .await?;
@@ -126,12 +127,32 @@ impl SessionStore for DurableObjectStore {
                     record.is_final,
                     record.expires_at_ms,
                     record.body.into(),
+                    record.wake_at_ms.clone(),
                 ],
             )
             .await?;
         answer
             .as_bool()
             .ok_or_else(|| unavailable("swap", "unexpected answer"))
+    }
+
+    async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {
+        let answer = self
+            .rpc(
+                "due",
+                &[
+                    JsValue::from_f64(now_ms.min(MAX_SAFE_INTEGER) as f64),
+                    JsValue::from_f64(limit.min(10_000) as f64),
+                ],
+            )
+            .await?;
+        let bodies: js_sys::Array = answer
+            .dyn_into()
+            .map_err(|_| unavailable("due", "unexpected answer"))?;
+        bodies
+            .iter()
+            .filter_map(|body| parse(body).transpose())
+            .collect()
     }
 }
 
@@ -142,6 +163,8 @@ struct Record {
     is_final: JsValue,
     expires_at_ms: JsValue,
     body: String,
+    /// `null` once final: the object's sweep index leaves the session.
+    wake_at_ms: JsValue,
 }
 
 impl Record {
@@ -158,6 +181,10 @@ impl Record {
             is_final: JsValue::from_bool(session.phase.is_final()),
             expires_at_ms: JsValue::from_f64(session.expires_at_ms as f64),
             body,
+            wake_at_ms: match session.wake_at_ms {
+                Some(at) => JsValue::from_f64(at.min(MAX_SAFE_INTEGER) as f64),
+                None => JsValue::NULL,
+            },
         })
     }
 }

@@ -18,7 +18,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::auth::ApiKey;
-use super::config::{BackendConfig, CallPolicy, ProvidersConfig};
+use super::config::{BackendConfig, CallPolicy, ProvidersConfig, ReconcilePolicy};
 use super::host::{Env, Transport};
 use super::http::{Method, Request, Response};
 use super::{Backend, MAX_BODY_BYTES};
@@ -360,6 +360,8 @@ pub struct ServeConfig {
     pub session_ttl_seconds: Option<u64>,
     #[serde(default)]
     pub calls: CallPolicy,
+    #[serde(default)]
+    pub reconcile: ReconcilePolicy,
     /// Confirms per client IP (`per_minute = 0`: no limit here, e.g. behind a proxy that
     /// limits).
     #[serde(default)]
@@ -402,6 +404,7 @@ impl ServeConfig {
             max_confirm_attempts: self.max_confirm_attempts.unwrap_or(3),
             session_ttl_seconds: self.session_ttl_seconds.unwrap_or(30 * 60),
             calls: self.calls,
+            reconcile: self.reconcile,
             providers: self.providers.clone(),
         }
     }

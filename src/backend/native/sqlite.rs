@@ -43,6 +43,11 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (provider, order_id)
     ) STRICT;
     CREATE INDEX sessions_by_expiry ON sessions (is_final, expires_at_ms);",
+    // 2: when the reconciler's sweep must look at a session (`Session::wake_at_ms`).
+    // Sessions written before it wake at their expiry, as the sweep then finds them.
+    "ALTER TABLE sessions ADD COLUMN wake_at_ms INTEGER;
+    UPDATE sessions SET wake_at_ms = expires_at_ms WHERE is_final = 0;
+    CREATE INDEX sessions_by_wake ON sessions (wake_at_ms) WHERE wake_at_ms IS NOT NULL;",
 ];
 
 /// The `user_version` this build writes and understands.
@@ -159,8 +164,8 @@ impl SessionStore for SqliteStore {
             connection
                 .prepare_cached(
                     "INSERT INTO sessions
-                     (id, provider, order_id, version, expires_at_ms, is_final, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     (id, provider, order_id, version, expires_at_ms, is_final, body, wake_at_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )?
                 .execute(params![
                     row.id,
@@ -169,7 +174,8 @@ impl SessionStore for SqliteStore {
                     row.version,
                     row.expires_at_ms,
                     row.is_final,
-                    row.body
+                    row.body,
+                    row.wake_at_ms
                 ])?;
             Ok(())
         })
@@ -221,7 +227,7 @@ impl SessionStore for SqliteStore {
                 .prepare_cached(
                     "UPDATE sessions
                      SET provider = ?2, order_id = ?3, version = ?4, expires_at_ms = ?5,
-                         is_final = ?6, body = ?7
+                         is_final = ?6, body = ?7, wake_at_ms = ?9
                      WHERE id = ?1 AND version = ?8 AND is_final = 0",
                 )?
                 .execute(params![
@@ -232,9 +238,26 @@ impl SessionStore for SqliteStore {
                     row.expires_at_ms,
                     row.is_final,
                     row.body,
-                    expected
+                    expected,
+                    row.wake_at_ms
                 ])?;
             Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {
+        let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(move |connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT id, version, body FROM sessions
+                 WHERE wake_at_ms IS NOT NULL AND wake_at_ms <= ?1 AND is_final = 0
+                 ORDER BY wake_at_ms LIMIT ?2",
+            )?;
+            let rows = statement.query_map(params![now, limit], StoredBody::read)?;
+            rows.map(|row| row.map_err(StoreError::from).and_then(StoredBody::decode))
+                .collect()
         })
         .await
     }
@@ -249,6 +272,7 @@ struct SessionRow {
     expires_at_ms: i64,
     is_final: bool,
     body: String,
+    wake_at_ms: Option<i64>,
 }
 
 impl SessionRow {
@@ -265,6 +289,9 @@ impl SessionRow {
             expires_at_ms: i64::try_from(session.expires_at_ms).unwrap_or(i64::MAX),
             is_final: session.phase.is_final(),
             body,
+            wake_at_ms: session
+                .wake_at_ms
+                .map(|at| i64::try_from(at).unwrap_or(i64::MAX)),
         })
     }
 }

@@ -518,6 +518,11 @@ fn issuer_step(state: State) -> Step<State> {
 impl Adapter for BamboraAdapter {
     type State = State;
 
+    fn reconcile(&self, state: State, _cx: &Context) -> Step<State> {
+        // Lookup by merchant reference: not yet; the payment stays unknown.
+        Step::Unknown { state }
+    }
+
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<State> {
         match self.create(payment, cx) {
             Ok((order, request)) => Step::Call {

@@ -336,6 +336,11 @@ impl DlocalAdapter {
 impl Adapter for DlocalAdapter {
     type State = State;
 
+    fn reconcile(&self, state: State, _cx: &Context) -> Step<State> {
+        // Lookup by merchant reference: not yet; the payment stays unknown.
+        Step::Unknown { state }
+    }
+
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<State> {
         let Some(country) = payment
             .payer

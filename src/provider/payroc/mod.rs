@@ -603,6 +603,11 @@ impl Adapter for PayrocAdapter {
 
     type State = State;
 
+    fn reconcile(&self, state: State, _cx: &Context) -> Step<State> {
+        // Lookup by merchant reference: not yet; the payment stays unknown.
+        Step::Unknown { state }
+    }
+
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<State> {
         let order = Order {
             order_id: payment.order_id.clone(),

@@ -474,6 +474,11 @@ impl PaysafeAdapter {
 impl Adapter for PaysafeAdapter {
     type State = State;
 
+    fn reconcile(&self, state: State, _cx: &Context) -> Step<State> {
+        // Lookup by merchant reference: not yet; the payment stays unknown.
+        Step::Unknown { state }
+    }
+
     fn start(&self, payment: &PaymentStart, _cx: &Context) -> Step<State> {
         let order = Order {
             amount: payment.amount,

@@ -129,6 +129,7 @@ impl Harness {
             max_confirm_attempts: 3,
             session_ttl_seconds: self.ttl_seconds,
             calls: self.policy,
+            reconcile: Default::default(),
             providers: ProvidersConfig {
                 payroc: Some(payroc::Config::sandbox(&self.sandbox.url)),
                 dlocal: Some(dlocal::Config::sandbox(&self.sandbox.url)),

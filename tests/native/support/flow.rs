@@ -151,6 +151,11 @@ pub async fn run<A: Adapter>(
         let cx = context(session_id);
         step = match step {
             Step::Done(result) => return (result, trace),
+            // A money call's answer was lost: look it up, as the host's reconciler would.
+            Step::Unknown { state } => {
+                trace.calls.push("reconcile");
+                adapter.reconcile(state, &cx)
+            }
             Step::Call { state, request } => {
                 trace.calls.push(request.purpose);
                 // The stored state must survive a round trip through JSON, as it will in a store.

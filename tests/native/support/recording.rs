@@ -69,7 +69,9 @@ impl<T> Recording<T> {
                 self.keep_sent(request);
                 self.keep_state(state);
             }
-            Step::Browser { state, .. } | Step::Refused { state, .. } => self.keep_state(state),
+            Step::Browser { state, .. } | Step::Refused { state, .. } | Step::Unknown { state } => {
+                self.keep_state(state)
+            }
             Step::Done(_) => {}
         }
         step
@@ -95,6 +97,10 @@ impl<A: Adapter> Adapter for Recording<A> {
         cx: &Context,
     ) -> Step<A::State> {
         self.keep(self.inner.on_response(state, response, cx))
+    }
+
+    fn reconcile(&self, state: A::State, cx: &Context) -> Step<A::State> {
+        self.keep(self.inner.reconcile(state, cx))
     }
 
     fn on_browser_return(
