@@ -276,7 +276,10 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 adapter.reconcile(state, &self.context(&session))
             }
             Phase::Created => Step::Done(expired_result()),
-            Phase::AwaitingBrowser { .. } => Step::Done(expired_result()),
+            Phase::AwaitingBrowser { state, .. } => match self.providers.get(session.provider) {
+                Some(adapter) => adapter.on_expiry(state, &self.context(&session)),
+                None => Step::Done(expired_result()),
+            },
             Phase::Starting => {
                 tracing::warn!(session = %session.id, "resuming a session stopped before its first call");
                 Step::Done(

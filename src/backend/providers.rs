@@ -34,6 +34,8 @@ pub trait ProviderAdapter: MaybeSend + Sync {
     ) -> Step<AdapterState>;
     /// [`Adapter::reconcile`].
     fn reconcile(&self, state: &AdapterState, cx: &Context) -> Step<AdapterState>;
+    /// [`Adapter::on_expiry`].
+    fn on_expiry(&self, state: &AdapterState, cx: &Context) -> Step<AdapterState>;
     fn verify_browser_return(
         &self,
         state: &AdapterState,
@@ -160,6 +162,13 @@ where
     fn reconcile(&self, state: &AdapterState, cx: &Context) -> Step<AdapterState> {
         match self.decode(state) {
             Some(state) => encode(self.adapter.reconcile(state, cx)),
+            None => Step::Done(unreadable_state()),
+        }
+    }
+
+    fn on_expiry(&self, state: &AdapterState, cx: &Context) -> Step<AdapterState> {
+        match self.decode(state) {
+            Some(state) => encode(self.adapter.on_expiry(state, cx)),
             None => Step::Done(unreadable_state()),
         }
     }

@@ -25,7 +25,7 @@ pub use http::{HttpMethod, HttpRequest, HttpResponse, TransportFailure};
 pub use secret::Secret;
 
 use crate::emv::ThreeDsCompInd;
-use crate::payment::{BrowserAction, PaymentResult, PaymentStart};
+use crate::payment::{BrowserAction, PaymentResult, PaymentStart, PaymentStatus, ResultCode};
 
 /// What an adapter wants next. `S` is the adapter's own state, stored with the session
 /// between steps: it holds no PAN, no CVV and no credential.
@@ -167,6 +167,19 @@ pub trait Adapter {
     /// the provider deduplicates it. The lookup's own answer lost: `Step::Unknown` again,
     /// and the host tries later, with backoff.
     fn reconcile(&self, state: Self::State, cx: &Context) -> Step<Self::State>;
+
+    /// The session expired while it waited on the browser in `state`. Default: the
+    /// payment ends `error` / `session_expired` (nothing can have been charged: the next
+    /// money call was ours to make). A provider that may still charge without another
+    /// call from the backend (dLocal, after its own 3DS page) answers
+    /// [`Step::Unknown`], so the payment is looked up instead of forgotten.
+    fn on_expiry(&self, state: Self::State, cx: &Context) -> Step<Self::State> {
+        let _ = (state, cx);
+        Step::Done(PaymentResult::failed(
+            PaymentStatus::Error,
+            ResultCode::SessionExpired,
+        ))
+    }
 
     /// The browser came back from the provider's or issuer's page. `Err`: the return is
     /// forged, tampered, replayed or not this step's; the host changes nothing and shows

@@ -143,7 +143,10 @@ impl Session {
         if self.phase.is_final() {
             return Err(TransitionError::AlreadyFinal);
         }
-        let finishing_a_call = self.phase.money_in_doubt() && phase.money_in_doubt();
+        // Past its expiry a session may still end, fall into doubt (a charge that may
+        // have happened must be looked up), or go on with a call in flight or in doubt.
+        let finishing_a_call = matches!(phase, Phase::Unknown { .. })
+            || (self.phase.money_in_doubt() && phase.money_in_doubt());
         if now_ms >= self.expires_at_ms && !phase.is_final() && !finishing_a_call {
             return Err(TransitionError::Expired);
         }
@@ -257,6 +260,7 @@ mod tests {
         let in_call = session(calling());
         assert!(in_call.advanced(unknown(9_000), 5_000).is_ok());
         assert!(session(unknown(1)).advanced(calling(), 5_000).is_ok());
+        assert!(session(waiting()).advanced(unknown(9_000), 5_000).is_ok());
         // ... but never hand the cardholder a new step.
         assert_eq!(
             in_call.advanced(waiting(), 5_000),

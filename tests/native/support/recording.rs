@@ -103,6 +103,10 @@ impl<A: Adapter> Adapter for Recording<A> {
         self.keep(self.inner.reconcile(state, cx))
     }
 
+    fn on_expiry(&self, state: A::State, cx: &Context) -> Step<A::State> {
+        self.keep(self.inner.on_expiry(state, cx))
+    }
+
     fn on_browser_return(
         &self,
         state: A::State,
