@@ -17,7 +17,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-nontrapping-float-to-int --en
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 SIZE_BUDGET := 30720
 
-.PHONY: setup build native pkg edge size lint test test-native test-api test-wasm test-pkg test-e2e test-edge bench-edge demo clean
+.PHONY: setup build native pkg edge size lint test test-native test-chaos test-api test-wasm test-pkg test-e2e test-edge bench-edge demo clean
 
 setup:
 	@scripts/setup.sh
@@ -89,9 +89,15 @@ lint: setup
 
 ## test-native: the unit tests, tests/native/ (every native integration test, one binary with a
 ## module per file: `$CARGO test --locked --test native backend_faults::` runs one) and
-## tests/emv_vectors.rs
+## tests/emv_vectors.rs. The chaos run is left to test-chaos.
 test-native: setup
-	@$(ENV) $$CARGO test --locked -q
+	@$(ENV) $$CARGO test --locked -q -- --skip chaos::
+
+## test-chaos: the bounded chaos run (tests/native/chaos.rs): 2,000 payments across the four
+## providers with faults and three kill -9 restarts of `serve`, then the sandbox's ledger
+## reconciled against the sessions. Prints its figures. TB_CHAOS_FLOWS=N for another size.
+test-chaos: setup
+	@$(ENV) $$CARGO test --locked -q --test native chaos:: -- --nocapture
 
 ## test-api: schemathesis against the real backend (`serve`, every provider on the sandbox),
 ## checked by docs/openapi.yaml: scripts/test-api.sh (installs a pinned schemathesis into
@@ -132,7 +138,7 @@ test-e2e: pkg
 	@$(ENV) $$CARGO build --locked -q --bin threeds-bridge
 	@$(ENV) THREEDS_BRIDGE_BIN=target/debug/threeds-bridge node --test tests/e2e/*.test.mjs
 
-test: lint test-native test-api test-wasm test-pkg test-e2e test-edge
+test: lint test-native test-chaos test-api test-wasm test-pkg test-e2e test-edge
 	@echo "make test: every suite passed"
 
 ## demo: the demo checkout page and backend on http://127.0.0.1:8080, the provider

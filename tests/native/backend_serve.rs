@@ -6,12 +6,12 @@
 use crate::support;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use support::backend::{next_form, start_at, start_body, Cardholder, CHECKOUT, MERCHANT_KEY};
 use support::cardholder::until_backend;
+use support::serve::{free_port, spawn_serve, BIN};
 
-const BIN: &str = env!("CARGO_BIN_EXE_threeds-bridge");
 
 fn config(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("backend.json");
@@ -100,38 +100,13 @@ fn a_missing_secret_stops_the_start_and_names_the_variable() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Starts `serve` and returns the process with the URL it printed.
-fn spawn_serve(config: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("first line");
-    let url = line
-        .split("listening on ")
-        .nth(1)
-        .and_then(|rest| rest.split(')').next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
-    (child, url)
-}
-
 #[tokio::test]
 async fn on_sqlite_a_payment_survives_a_kill_mid_challenge() {
     let sandbox = support::sandbox().await;
     let dir = temp_dir("sqlite");
     let db = dir.join("sessions.sqlite3");
     // A fixed port for both processes: return URLs are made from public_url.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = free_port();
     let config = dir.join("backend.json");
     let text = serde_json::json!({
         "listen": format!("127.0.0.1:{port}"),

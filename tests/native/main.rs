@@ -20,6 +20,7 @@ mod backend_safety;
 mod backend_serve;
 mod backend_trust;
 mod backend_whole_page_return;
+mod chaos;
 mod demo_shop;
 mod edge_store_choice;
 mod emv_props;

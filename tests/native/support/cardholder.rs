@@ -22,18 +22,33 @@ pub enum Cardholder {
 /// action is the absolute URL (after a redirect, a GET without fields, its query in the
 /// action).
 pub async fn until_backend(backend: &str, first: PageForm, cardholder: Cardholder) -> PageForm {
+    try_until_backend(backend, first, cardholder)
+        .await
+        .unwrap_or_else(|stuck| panic!("{stuck}"))
+}
+
+/// [`until_backend`], with a page that fails or leads nowhere as an error instead of a
+/// panic: for runs where servers fail on purpose.
+pub async fn try_until_backend(
+    backend: &str,
+    first: PageForm,
+    cardholder: Cardholder,
+) -> Result<PageForm, String> {
     let client = browser();
     let mut next = first;
     let mut base = next.action.clone();
     for _ in 0..15 {
         let url = resolve(&base, &next.action);
         if url.starts_with(backend) {
-            return PageForm {
+            return Ok(PageForm {
                 action: url,
                 ..next
-            };
+            });
         }
-        let response = next.submit(&client, &base).await;
+        let response = next
+            .try_submit(&client, &base)
+            .await
+            .map_err(|e| format!("the browser's request failed: {e}"))?;
         base = url;
         let location = response
             .headers()
@@ -49,15 +64,19 @@ pub async fn until_backend(backend: &str, first: PageForm, cardholder: Cardholde
             };
             continue;
         }
-        let page = response.text().await.expect("page");
-        next = answer(&page, cardholder);
+        let page = response
+            .text()
+            .await
+            .map_err(|e| format!("the page did not load: {e}"))?;
+        next = answer(&page, cardholder)
+            .ok_or_else(|| format!("the browser is stuck on a page with nothing to submit:\n{page}"))?;
     }
-    panic!("the browser never came back to the backend");
+    Err("the browser never came back to the backend".to_owned())
 }
 
 /// What the cardholder submits on `page`: the challenge form, answered, or else the
 /// form that submits itself.
-fn answer(page: &str, cardholder: Cardholder) -> PageForm {
+fn answer(page: &str, cardholder: Cardholder) -> Option<PageForm> {
     let all = forms(page);
     if let Some(mut challenge) = all
         .iter()
@@ -71,19 +90,19 @@ fn answer(page: &str, cardholder: Cardholder) -> PageForm {
             }
             Cardholder::Cancels => challenge.set("action", "cancel"),
         }
-        return challenge;
+        return Some(challenge);
     }
     all.into_iter()
         .find(|f| f.id.as_deref() == Some("autosubmit") || f.id.as_deref() == Some("form1"))
-        .unwrap_or_else(|| panic!("the browser is stuck on a page with nothing to submit:\n{page}"))
 }
 
 /// Posts a 3DS Method form as the hidden iframe does: the notification form the ACS
 /// answered with, unsent, or `None` when it never answered.
 pub async fn method_notification(form: &PageForm) -> Option<PageForm> {
     let page = form
-        .submit(&browser(), &form.action)
+        .try_submit(&browser(), &form.action)
         .await
+        .ok()?
         .text()
         .await
         .unwrap_or_default();

@@ -5,6 +5,7 @@ pub mod backend;
 pub mod cardholder;
 pub mod flow;
 pub mod recording;
+pub mod serve;
 
 use threeds_bridge::sandbox::{spawn, RunningSandbox, SandboxConfig};
 
@@ -56,13 +57,22 @@ impl PageForm {
     /// Submits the form as a browser would (POST urlencoded, or GET with a query),
     /// resolving a relative action against `base`.
     pub async fn submit(&self, client: &reqwest::Client, base: &str) -> reqwest::Response {
+        self.try_submit(client, base).await.expect("submit form")
+    }
+
+    /// [`PageForm::submit`], with a failed request as an error (a server that is down).
+    pub async fn try_submit(
+        &self,
+        client: &reqwest::Client,
+        base: &str,
+    ) -> Result<reqwest::Response, reqwest::Error> {
         let url = resolve(base, &self.action);
         let request = if self.method.eq_ignore_ascii_case("get") {
             client.get(&url).query(&self.fields)
         } else {
             client.post(&url).form(&self.fields)
         };
-        request.send().await.expect("submit form")
+        request.send().await
     }
 }
 
