@@ -410,10 +410,12 @@ macro_rules! matrix {
 }
 
 matrix!(five_xx: payroc, dlocal, paysafe, bambora);
-matrix!(hung_charge: payroc, dlocal, paysafe, bambora);
+// dLocal's hung or late create is in doubt, then looked up by its order and found never
+// made: tests/native/reconcile_dlocal.rs.
+matrix!(hung_charge: payroc, paysafe, bambora);
 matrix!(dropped_after_commit: payroc, dlocal, paysafe);
 matrix!(latency_near_the_timeout: payroc, dlocal, paysafe, bambora);
-matrix!(latency_past_the_timeout: payroc, dlocal, paysafe, bambora);
+matrix!(latency_past_the_timeout: payroc, paysafe, bambora);
 
 /// The answer to a money-moving call is lost on every attempt (the connection drops after
 /// the provider committed, each time). The retries carry the same key, so the provider
@@ -434,19 +436,6 @@ async fn answer_lost_on_every_attempt_is_the_documented_limit(name: &str) {
         1,
         "{name}: charged once, never twice: {charges:?}"
     );
-    if name == "dlocal" && paid.status() == "authorized" {
-        // dLocal's PAID notification may reach the webhook while the create's retries are
-        // still failing: it finds the session by order id, re-reads the payment and wins
-        // the compare-and-set, so the lost answer is recovered. When the retries end first,
-        // the notification finds a final session: the documented limit below.
-        assert_eq!(
-            paid.view["result"]["providerPaymentId"].as_str(),
-            Some(charges[0].provider_payment_id.as_str()),
-            "{}",
-            paid.view
-        );
-        return;
-    }
     assert_eq!(paid.status(), "error", "{name}: {}", paid.view);
     assert!(
         ["provider_unavailable", "provider_timeout"].contains(&paid.code()),
@@ -460,7 +449,8 @@ async fn answer_lost_on_every_attempt_is_the_documented_limit(name: &str) {
     );
 }
 
-matrix!(answer_lost_on_every_attempt_is_the_documented_limit: payroc, dlocal, paysafe);
+// dLocal's is reconciled: tests/native/reconcile_dlocal.rs.
+matrix!(answer_lost_on_every_attempt_is_the_documented_limit: payroc, paysafe);
 
 /// Bambora takes no idempotency key, so the backend never repeats a create or continue
 /// (docs/backend/bambora.md, *Idempotency and lost answers*). A lost answer after Bambora

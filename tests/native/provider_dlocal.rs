@@ -1,7 +1,8 @@
 //! The dLocal adapter against the sandbox over real HTTP: every contract card dLocal's
 //! flow can express, the redirect page and the ACS, notifications delivered to a tiny
-//! receiver started here, the callback and notification in either order, and a create
-//! resent after a dropped answer. Each test asserts the sandbox ledger.
+//! receiver started here, the callback and notification in either order, a create
+//! resent after a dropped answer, and a create in doubt looked up by its order. Each test
+//! asserts the sandbox ledger.
 
 use crate::support;
 
@@ -623,6 +624,31 @@ async fn callback_and_notification_in_either_order_give_one_result_and_one_charg
     }
 }
 
+/// A host stopped before its create left: the payment is in doubt, and the lookup by
+/// its order finds nothing at dLocal: nothing was charged.
+#[tokio::test]
+async fn a_create_that_never_reached_dlocal_is_looked_up_and_not_found() {
+    let sb = support::sandbox().await;
+    let adapter = adapter(&sb);
+    let sid = session_id();
+    let start = start("4000000000001000");
+    let Step::Call { state, .. } = adapter.start(&start, &flow::context(&sid)) else {
+        panic!("expected the create");
+    };
+    let stopped = Err(TransportFailure::Connection("the host stopped".into()));
+    let Step::Unknown { state } = adapter.on_response(state, stopped, &flow::context(&sid)) else {
+        panic!("in doubt");
+    };
+    let result = finish(
+        &adapter,
+        adapter.reconcile(state, &flow::context(&sid)),
+        &sid,
+    )
+    .await;
+    assert_eq!(result, threeds_bridge::provider::answer::not_found());
+    assert_eq!(sb.sandbox.dlocal.payment_count(), 0);
+}
+
 #[tokio::test]
 async fn a_create_resent_after_a_dropped_answer_charges_once() {
     let sb = support::sandbox().await;
@@ -651,15 +677,21 @@ async fn a_create_resent_after_a_dropped_answer_charges_once() {
         "{dropped:?}"
     );
     assert_eq!(ledger(&sb).len(), 1, "dLocal committed the charge");
-    // If the host gave up here, the adapter would report the provider unavailable.
-    let gave_up = adapter.on_response(state.clone(), dropped, &flow::context(&sid));
-    let Step::Done(gave_up) = gave_up else {
-        panic!()
+    // If the host gave up here, the payment would wait in doubt (dLocal may have
+    // charged), and the lookup by its order finds the charge.
+    let Step::Unknown { state: doubt } =
+        adapter.on_response(state.clone(), dropped, &flow::context(&sid))
+    else {
+        panic!("a lost create answer leaves the payment in doubt");
     };
-    assert_eq!(
-        gave_up.error.map(|e| e.code),
-        Some(ResultCode::ProviderUnavailable)
-    );
+    let found = finish(
+        &adapter,
+        adapter.reconcile(doubt, &flow::context(&sid)),
+        &sid,
+    )
+    .await;
+    assert_eq!(found.status, PaymentStatus::Authorized);
+    assert_ledger(&sb, &found, &start.order_id);
 
     // The request is retry-safe: the host resends it as it is, same X-Idempotency-Key.
     assert!(request.retry_safe);
@@ -669,6 +701,7 @@ async fn a_create_resent_after_a_dropped_answer_charges_once() {
         panic!("expected the result");
     };
     assert_eq!(result.status, PaymentStatus::Authorized);
+    assert_eq!(result.provider_payment_id, found.provider_payment_id);
     // Starting the same session again (a host restarted mid-call) builds the same key.
     let Step::Call { state, request } = adapter.start(&start, &flow::context(&sid)) else {
         panic!()

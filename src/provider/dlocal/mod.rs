@@ -6,6 +6,12 @@
 //! trusted: both only make the adapter re-read the payment (`GET /payments/{id}`), and
 //! that answer decides.
 //!
+//! dLocal may charge without another call from the backend (after its own page), so no
+//! answer short of dLocal's word ends a payment: a create or read whose answer is lost
+//! or cannot be believed, and a session that expires while the payer is on dLocal's
+//! page, leave the payment in doubt ([`State::InDoubt`], `Step::Unknown`) until a lookup
+//! (`GET /orders/{order_id}`, then `GET /payments/{id}`) or a notification finds it.
+//!
 //! This module owns the flow and the state between steps; `config` the configuration,
 //! `wire` dLocal's wire protocol (signatures, `X-Date`, the JSON shapes), `outcome` what
 //! answers mean for the [`PaymentResult`], `returns` the callback and notification checks
@@ -23,6 +29,7 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
+use super::answer::{self, Answer};
 use super::{
     Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, Notification, ReturnRefused, Step,
     TransportFailure,
@@ -34,22 +41,34 @@ use crate::payment::{
 };
 
 pub use config::{Config, PRODUCTION_URL};
-use outcome::{bad_response, classify, error_result, outcome, refused_before_call, Verdict};
+use outcome::{error_of, final_verdict, is_about, outcome, NOT_FOUND};
 use returns::check_callback;
 pub use returns::{
     notification_is_fresh, verify_notification, DlocalError, NotificationHint,
     NOTIFICATION_WINDOW_MS,
 };
 pub use wire::{callback_message, parse_x_date, signature, x_date, VERSION};
-use wire::{mpi_body, CardBody, CreateBody, PayerBody, PaymentObject, ThreeDsBody};
+use wire::{mpi_body, CardBody, CreateBody, OrderObject, PayerBody, PaymentObject, ThreeDsBody};
 
 /// What the session keeps of the order between steps: no card number, no credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     pub order_id: String,
+    /// What the payer was asked to pay: a payment dLocal answers with must be for it.
+    /// `None` only in a state stored before it was kept (then the order id alone is
+    /// matched).
+    #[serde(default)]
+    pub amount: Option<Amount>,
     pub card: Option<CardSummary>,
     /// The merchant's own authentication (MPI), when it brought one.
     pub external: Option<ExternalOutcome>,
+}
+
+/// An amount in minor units, with its currency (ISO 4217, upper case).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Amount {
+    pub minor: u64,
+    pub currency: String,
 }
 
 /// The part of a merchant's own authentication the result reports.
@@ -78,6 +97,25 @@ pub enum State {
         /// Where the browser goes back to if the payment is still pending.
         redirect_url: Option<String>,
     },
+    /// What became of the payment is unknown, and dLocal may have charged: the create's
+    /// answer was lost (or is not one this backend can believe), a read of the payment
+    /// got none, or the session expired while the payer was on dLocal's page. The host
+    /// keeps the payment `unknown` and looks it up ([`Adapter::reconcile`]); a verified
+    /// notification looks it up at once. Also the state of that lookup.
+    InDoubt(Doubt),
+}
+
+/// A payment in doubt, and what a lookup needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Doubt {
+    pub order: Order,
+    /// dLocal's payment id once known (the create's answer, a verified notification, the
+    /// order lookup): looked up by `GET /payments/{id}`. Before: `GET /orders/{order_id}`.
+    pub payment_id: Option<String>,
+    /// dLocal's page the payer was sent to. `None`: never sent, so a payment still
+    /// pending there can send the payer now; once sent, the payer may still be there,
+    /// and only dLocal's final word ends the payment.
+    pub redirect_url: Option<String>,
 }
 
 impl State {
@@ -85,7 +123,8 @@ impl State {
         match self {
             State::Creating { order }
             | State::Authenticating { order, .. }
-            | State::Confirming { order, .. } => order,
+            | State::Confirming { order, .. }
+            | State::InDoubt(Doubt { order, .. }) => order,
         }
     }
 
@@ -95,6 +134,7 @@ impl State {
             State::Authenticating { payment_id, .. } | State::Confirming { payment_id, .. } => {
                 Some(payment_id)
             }
+            State::InDoubt(doubt) => doubt.payment_id.as_deref(),
         }
     }
 
@@ -102,8 +142,47 @@ impl State {
         match self {
             State::Creating { .. } => None,
             State::Authenticating { redirect_url, .. } => Some(redirect_url),
-            State::Confirming { redirect_url, .. } => redirect_url.as_deref(),
+            State::Confirming { redirect_url, .. } | State::InDoubt(Doubt { redirect_url, .. }) => {
+                redirect_url.as_deref()
+            }
         }
+    }
+
+    /// The doubt this state falls into when its outcome cannot be known.
+    fn into_doubt(self) -> Doubt {
+        match self {
+            State::Creating { order } => Doubt {
+                order,
+                payment_id: None,
+                redirect_url: None,
+            },
+            State::Authenticating {
+                order,
+                payment_id,
+                redirect_url,
+            } => Doubt {
+                order,
+                payment_id: Some(payment_id),
+                redirect_url: Some(redirect_url),
+            },
+            State::Confirming {
+                order,
+                payment_id,
+                redirect_url,
+            } => Doubt {
+                order,
+                payment_id: Some(payment_id),
+                redirect_url,
+            },
+            State::InDoubt(doubt) => doubt,
+        }
+    }
+}
+
+/// The payment waits in doubt for a lookup.
+fn unknown(doubt: Doubt) -> Step<State> {
+    Step::Unknown {
+        state: State::InDoubt(doubt),
     }
 }
 
@@ -169,16 +248,34 @@ impl DlocalAdapter {
         }
     }
 
+    /// Looks a payment in doubt up: `GET /payments/{id}` when dLocal's id is known, else
+    /// `GET /orders/{order_id}`. Reads only, so the host may resend it.
+    fn look_up(&self, doubt: Doubt, cx: &Context) -> Step<State> {
+        let (path, purpose) = match &doubt.payment_id {
+            Some(id) => (format!("/payments/{id}"), "dlocal.lookup_payment"),
+            None => (
+                format!("/orders/{}", doubt.order.order_id),
+                "dlocal.lookup_order",
+            ),
+        };
+        let request = self.signed(HttpRequest::get(self.config.url(&path), purpose), cx);
+        Step::Call {
+            state: State::InDoubt(doubt),
+            request,
+        }
+    }
+
     fn notification_url(&self, cx: &Context) -> String {
         self.config.notification_url.clone().unwrap_or_else(|| {
             format!("{}/v1/webhooks/dlocal", cx.public_url.trim_end_matches('/'))
         })
     }
 
-    /// What a refused browser return leaves behind: the step the state is waiting on.
-    /// `Creating` waits on its create answer and never sent the browser anywhere;
-    /// hosts refuse returns for it through [`Adapter::verify_browser_return`] (the
-    /// session is not awaiting the browser), so this answer is never acted on.
+    /// The step `state` is waiting on, for an event that changes nothing (an answer with
+    /// no call outstanding, a Method completion dLocal never asks for). `Creating` waits
+    /// on its create answer and never sent the browser anywhere; hosts refuse browser
+    /// events for it (the session is not awaiting the browser), so this answer is never
+    /// acted on.
     fn unchanged(&self, state: State, cx: &Context) -> Step<State> {
         match state {
             State::Authenticating { .. } => {
@@ -190,11 +287,9 @@ impl DlocalAdapter {
                 payment_id,
                 redirect_url,
             } => self.retrieve(order, payment_id, redirect_url, cx),
-            State::Creating { .. } => Step::Done(error_result(
-                PaymentStatus::Error,
-                ResultCode::ProviderBadResponse,
-                None,
-                Some("a browser return arrived before the payment was created".into()),
+            State::InDoubt(doubt) => unknown(doubt),
+            State::Creating { .. } => Step::Done(answer::bad_response(
+                "a browser return arrived before the payment was created",
             )),
         }
     }
@@ -222,7 +317,10 @@ impl DlocalAdapter {
             PaymentMethod::Token { .. } => None,
         };
         let Some(name) = payment.payer.name.as_deref().or(holder) else {
-            return Err(refused_before_call("dLocal needs the payer's name"));
+            return Err(answer::rejected_here(
+                "payer.name",
+                "dLocal needs the payer's name",
+            ));
         };
         let three_dsecure = match &payment.external_authentication {
             Some(external) => Some(mpi_body(external)),
@@ -253,72 +351,149 @@ impl DlocalAdapter {
             three_dsecure,
         };
         serde_json::to_string(&body)
-            .map_err(|_| refused_before_call("the request cannot be written"))
+            .map_err(|_| answer::rejected_here("body", "the request cannot be written"))
     }
 
-    /// Reads a payment object (or dLocal's refusal) into the next step.
-    fn read_payment(
+    /// The create's answer: dLocal's refusal ends the payment (nothing was created); a
+    /// payment object of this order goes on by its status; anything else (no answer, a
+    /// 5xx, an answer that is not this order's payment) leaves it in doubt.
+    fn created(
         &self,
         order: Order,
-        expected_id: Option<String>,
-        redirect_fallback: Option<String>,
         response: Result<HttpResponse, TransportFailure>,
     ) -> Step<State> {
-        let payment = match classify(response) {
-            Ok(payment) => payment,
-            Err(result) => return Step::Done(result),
+        let doubt = Doubt {
+            order,
+            payment_id: None,
+            redirect_url: None,
         };
-        if expected_id.as_deref().is_some_and(|id| id != payment.id)
-            || payment
-                .order_id
-                .as_deref()
-                .is_some_and(|id| id != order.order_id)
-        {
-            return Step::Done(bad_response("the answer is about another payment"));
+        match Answer::of(response, error_of) {
+            Answer::Refused { error, .. } => Step::Done(answer::rejected(&error)),
+            Answer::Found(found) => match payment_in(&found, &doubt.order, None) {
+                Some(payment) => self.decide(doubt.order, payment, None),
+                None => unknown(doubt),
+            },
+            Answer::Lost(_) => unknown(doubt),
         }
-        self.decide(order, payment, redirect_fallback)
     }
 
-    /// A payment object's status → the next step.
+    /// A read of a payment dLocal may have charged: only a payment object of this order
+    /// and payment is an answer; anything else (no answer, a refusal, an unreadable or
+    /// foreign answer) leaves the payment in doubt.
+    fn confirmed(
+        &self,
+        doubt: Doubt,
+        response: Result<HttpResponse, TransportFailure>,
+    ) -> Step<State> {
+        let found = match Answer::of(response, error_of) {
+            Answer::Found(found) => payment_in(&found, &doubt.order, doubt.payment_id.as_deref()),
+            Answer::Refused { .. } | Answer::Lost(_) => None,
+        };
+        match found {
+            Some(payment) => self.decide(doubt.order, payment, doubt.redirect_url),
+            None => unknown(doubt),
+        }
+    }
+
+    /// A payment object's status → the next step: a final status ends the payment;
+    /// `PENDING` sends the browser to dLocal's page (`redirect_fallback`: the one it was
+    /// sent to before). A pending payment without a page, or a status this adapter does
+    /// not know, is dLocal's undecided word: the payment waits in doubt.
     fn decide(
         &self,
         order: Order,
         payment: PaymentObject,
         redirect_fallback: Option<String>,
     ) -> Step<State> {
-        match payment.status.as_str() {
-            "PAID" | "AUTHORIZED" => Step::Done(outcome(&order, &payment, Verdict::Authorized)),
-            "REJECTED" => {
-                let verdict = match payment.status_code.as_deref() {
-                    Some("320") => Verdict::NotAuthenticated(TransStatus::N),
-                    Some("311") => Verdict::NotAuthenticated(TransStatus::R),
-                    _ => Verdict::Declined,
-                };
-                Step::Done(outcome(&order, &payment, verdict))
+        if let Some(verdict) = final_verdict(&payment) {
+            return Step::Done(outcome(&order, &payment, verdict));
+        }
+        let page = (payment.status == "PENDING")
+            .then(|| pending_page(&payment).or(redirect_fallback.clone()))
+            .flatten();
+        match page {
+            Some(url) if self.acceptable_redirect(&url) => Step::Browser {
+                action: redirect(&url),
+                state: State::Authenticating {
+                    order,
+                    payment_id: payment.id,
+                    redirect_url: url,
+                },
+            },
+            // The payer was never sent to dLocal's page, and is not sent to this one: no
+            // page can charge, so the payment ends.
+            Some(_) if redirect_fallback.is_none() => Step::Done(answer::bad_response(
+                "the redirect_url is neither https nor the API's origin",
+            )),
+            // No page yet (dLocal's plain PENDING 100), an unknown status, or a payer who
+            // may still be on the page it was sent to before: dLocal has not decided.
+            _ => unknown(Doubt {
+                order,
+                payment_id: Some(payment.id),
+                redirect_url: redirect_fallback,
+            }),
+        }
+    }
+
+    /// The answer to `GET /orders/{order_id}`: dLocal's "not found" means the create never
+    /// reached it (nothing charged); its payment for the order is read next. Anything
+    /// else leaves the payment in doubt.
+    fn order_looked_up(
+        &self,
+        doubt: Doubt,
+        response: Result<HttpResponse, TransportFailure>,
+        cx: &Context,
+    ) -> Step<State> {
+        match Answer::of(response, error_of) {
+            Answer::Refused { status: 404, error } if error.code == NOT_FOUND => {
+                Step::Done(answer::not_found())
             }
-            "PENDING" => {
-                let url = payment
-                    .three_dsecure
-                    .as_ref()
-                    .and_then(|t| t.redirect_url.clone())
-                    .or(redirect_fallback);
-                match url {
-                    Some(url) if self.acceptable_redirect(&url) => Step::Browser {
-                        action: redirect(&url),
-                        state: State::Authenticating {
-                            order,
-                            payment_id: payment.id,
-                            redirect_url: url,
-                        },
+            Answer::Found(found) => match serde_json::from_str::<OrderObject>(&found.body) {
+                Ok(held) if held.order_id == doubt.order.order_id => self.look_up(
+                    Doubt {
+                        payment_id: Some(held.payment_id),
+                        ..doubt
                     },
-                    Some(_) => Step::Done(bad_response(
-                        "the redirect_url is neither https nor the API's origin",
-                    )),
-                    None => Step::Done(bad_response("a pending payment without a redirect_url")),
+                    cx,
+                ),
+                _ => unknown(doubt),
+            },
+            Answer::Refused { .. } | Answer::Lost(_) => unknown(doubt),
+        }
+    }
+
+    /// The answer to `GET /payments/{id}` for a payment in doubt: a final status ends it.
+    /// Still `PENDING`: a payer never sent to dLocal's page goes there now (past the
+    /// session's expiry the host ends it `session_expired` instead: nobody has the page,
+    /// and dLocal cannot charge without it); a payer who was sent may still be there, so
+    /// the payment stays in doubt until dLocal decides.
+    fn payment_looked_up(
+        &self,
+        doubt: Doubt,
+        response: Result<HttpResponse, TransportFailure>,
+    ) -> Step<State> {
+        let found = match Answer::of(response, error_of) {
+            Answer::Found(found) => payment_in(&found, &doubt.order, doubt.payment_id.as_deref()),
+            Answer::Refused { .. } | Answer::Lost(_) => None,
+        };
+        let Some(payment) = found else {
+            return unknown(doubt);
+        };
+        if let Some(verdict) = final_verdict(&payment) {
+            return Step::Done(outcome(&doubt.order, &payment, verdict));
+        }
+        match (&doubt.redirect_url, pending_page(&payment)) {
+            (None, Some(url)) if payment.status == "PENDING" && self.acceptable_redirect(&url) => {
+                Step::Browser {
+                    action: redirect(&url),
+                    state: State::Authenticating {
+                        order: doubt.order,
+                        payment_id: payment.id,
+                        redirect_url: url,
+                    },
                 }
             }
-            "CANCELLED" | "EXPIRED" => Step::Done(outcome(&order, &payment, Verdict::Ended)),
-            _ => Step::Done(bad_response("an unknown payment status")),
+            _ => unknown(doubt),
         }
     }
 
@@ -336,9 +511,16 @@ impl DlocalAdapter {
 impl Adapter for DlocalAdapter {
     type State = State;
 
-    fn reconcile(&self, state: State, _cx: &Context) -> Step<State> {
-        // Lookup by merchant reference: not yet; the payment stays unknown.
-        Step::Unknown { state }
+    /// Looks the payment up by what is known of it: dLocal's payment id, else the order id
+    /// the create carried.
+    fn reconcile(&self, state: State, cx: &Context) -> Step<State> {
+        self.look_up(state.into_doubt(), cx)
+    }
+
+    /// The payer may still be on dLocal's page, and dLocal charges when they finish it,
+    /// with no call from the backend: the payment is looked up, not ended.
+    fn on_expiry(&self, state: State, _cx: &Context) -> Step<State> {
+        unknown(state.into_doubt())
     }
 
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<State> {
@@ -350,10 +532,18 @@ impl Adapter for DlocalAdapter {
             .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))
             .map(str::to_ascii_uppercase)
         else {
-            return Step::Done(refused_before_call(
+            return Step::Done(answer::rejected_here(
+                "payer.country",
                 "dLocal needs the payer's country (ISO 3166-1 alpha-2)",
             ));
         };
+        if matches!(payment.order_id.as_str(), "." | "..") {
+            // A URL path cannot name it, so the payment could never be looked up.
+            return Step::Done(answer::rejected_here(
+                "order_id",
+                "dLocal's order lookup (GET /orders/{order_id}) cannot name this order id",
+            ));
+        }
         if let Some(external) = &payment.external_authentication {
             if !external.trans_status.permits_authorization() {
                 return Step::Done(PaymentResult {
@@ -370,6 +560,10 @@ impl Adapter for DlocalAdapter {
         };
         let order = Order {
             order_id: payment.order_id.clone(),
+            amount: Some(Amount {
+                minor: payment.amount,
+                currency: payment.currency.clone(),
+            }),
             card: match &payment.method {
                 PaymentMethod::Card(card) => Some(CardSummary::from(&card.number)),
                 PaymentMethod::Token { .. } => None,
@@ -404,27 +598,12 @@ impl Adapter for DlocalAdapter {
         cx: &Context,
     ) -> Step<State> {
         match state {
-            State::Creating { order } => self.read_payment(order, None, None, response),
-            // A read that got no answer is not a failed payment: dLocal may well have
-            // charged. The payment goes back to its browser step, where a notification
-            // (dLocal repeats it until it is answered 2xx) or the callback confirms it.
-            State::Confirming {
-                order,
-                payment_id,
-                redirect_url: Some(redirect_url),
-            } if unanswered(&response) => self.unchanged(
-                State::Authenticating {
-                    order,
-                    payment_id,
-                    redirect_url,
-                },
-                cx,
-            ),
-            State::Confirming {
-                order,
-                payment_id,
-                redirect_url,
-            } => self.read_payment(order, Some(payment_id), redirect_url, response),
+            State::Creating { order } => self.created(order, response),
+            state @ State::Confirming { .. } => self.confirmed(state.into_doubt(), response),
+            State::InDoubt(doubt) if doubt.payment_id.is_none() => {
+                self.order_looked_up(doubt, response, cx)
+            }
+            State::InDoubt(doubt) => self.payment_looked_up(doubt, response),
             // No call was outstanding: nothing to read.
             state @ State::Authenticating { .. } => self.unchanged(state, cx),
         }
@@ -510,18 +689,41 @@ impl Adapter for DlocalAdapter {
         {
             return None;
         }
-        // A pending payment is no news; a final one is confirmed by reading it.
+        // A pending payment is no news; a final one is confirmed by reading it, and a
+        // payment in doubt (its create's answer lost, its session expired) is looked up
+        // by the id the notification names.
         if hint.status == "PENDING" {
             return None;
         }
-        let redirect_url = state.redirect_url().map(str::to_owned);
-        Some(self.retrieve(state.order().clone(), hint.payment_id, redirect_url, cx))
+        Some(match state {
+            State::InDoubt(doubt) => self.look_up(
+                Doubt {
+                    payment_id: Some(hint.payment_id),
+                    ..doubt
+                },
+                cx,
+            ),
+            state => {
+                let redirect_url = state.redirect_url().map(str::to_owned);
+                self.retrieve(state.order().clone(), hint.payment_id, redirect_url, cx)
+            }
+        })
     }
 }
 
-/// No answer from dLocal: a timeout, a lost connection or a 5xx.
-fn unanswered(response: &Result<HttpResponse, TransportFailure>) -> bool {
-    response.as_ref().is_ok_and(|r| r.status >= 500) || response.is_err()
+/// The payment object in a 2xx answer, if it is this order's (and `payment_id`'s).
+fn payment_in(
+    found: &HttpResponse,
+    order: &Order,
+    payment_id: Option<&str>,
+) -> Option<PaymentObject> {
+    let payment = serde_json::from_str::<PaymentObject>(&found.body).ok()?;
+    is_about(&payment, order, payment_id).then_some(payment)
+}
+
+/// dLocal's 3-D Secure page for a pending payment.
+fn pending_page(payment: &PaymentObject) -> Option<String> {
+    payment.three_dsecure.as_ref()?.redirect_url.clone()
 }
 
 /// dLocal's page is a full-page GET, whatever the display mode.

@@ -1,6 +1,7 @@
-//! What dLocal's answers mean for the payment: an answer classified (a payment object,
-//! or the result that ends the payment), and a payment object's status, code and ECI as
-//! a [`PaymentResult`]. dLocal reports no transStatus and no 3-D Secure version: both are
+//! What dLocal's answers mean for the payment: dLocal's error document for the shared
+//! classifier ([`crate::provider::answer`]), whether a payment object is this order's,
+//! which statuses end a payment, and a payment object's status, code and ECI as a
+//! [`PaymentResult`]. dLocal reports no transStatus and no 3-D Secure version: both are
 //! derived here (from the ECI, or from the merchant's own authentication), and nothing
 //! else is guessed. Pure functions of their input.
 
@@ -8,7 +9,11 @@ use super::wire::{self, ErrorBody, PaymentObject};
 use super::Order;
 use crate::emv::{CardBrand, Eci, Generation, LiabilityShift, TransStatus};
 use crate::payment::{PaymentResult, PaymentStatus, ResultCode, ResultError};
-use crate::provider::{HttpResponse, TransportFailure};
+use crate::provider::answer::ProviderError;
+
+/// dLocal's code for "Payment not found" (HTTP 404), also its answer to an order it
+/// holds no payment for.
+pub(super) const NOT_FOUND: &str = "4000";
 
 /// How a payment ended, before the details.
 pub(super) enum Verdict {
@@ -21,62 +26,54 @@ pub(super) enum Verdict {
     Ended,
 }
 
-/// What an answer from dLocal says before its status is read: the payment object of a
-/// 2xx, or the result that ends the payment (no answer, a 5xx, dLocal's refusal with its
-/// code and message, or a body that is not a payment object).
-pub(super) fn classify(
-    response: Result<HttpResponse, TransportFailure>,
-) -> Result<PaymentObject, PaymentResult> {
-    let response = match response {
-        Ok(response) => response,
-        Err(TransportFailure::Timeout) => {
-            return Err(error_result(
-                PaymentStatus::Error,
-                ResultCode::ProviderTimeout,
-                None,
-                None,
-            ))
+/// dLocal's error document `{code, message, param?}`, with the parameter it names in the
+/// message (`Missing parameter: payer.email (payer.email)`).
+pub(super) fn error_of(body: &str) -> Option<ProviderError> {
+    let error = serde_json::from_str::<ErrorBody>(body).ok()?;
+    let message = error.message.unwrap_or_default();
+    Some(ProviderError::new(
+        error.code,
+        match error.param {
+            Some(param) => format!("{message} ({param})"),
+            None => message,
+        },
+    ))
+}
+
+/// Whether `payment` is this order's (and, once known, the payment id's): the order id,
+/// and the amount and currency asked for. Anything else is another payment's answer and
+/// never adopted.
+pub(super) fn is_about(payment: &PaymentObject, order: &Order, payment_id: Option<&str>) -> bool {
+    let amount_matches = match &order.amount {
+        Some(asked) => {
+            payment.currency.as_deref() == Some(asked.currency.as_str())
+                && payment
+                    .amount
+                    .as_ref()
+                    .and_then(|major| wire::minor_amount(major, &asked.currency))
+                    == Some(asked.minor)
         }
-        Err(TransportFailure::Connection(_)) => {
-            return Err(error_result(
-                PaymentStatus::Error,
-                ResultCode::ProviderUnavailable,
-                None,
-                None,
-            ))
-        }
+        // A state stored before the amount was kept: the order id alone.
+        None => true,
     };
-    let refusal = serde_json::from_str::<ErrorBody>(&response.body).ok();
-    if response.status >= 500 {
-        let (code, message) = refusal.map_or((None, None), |e| (Some(e.code), e.message));
-        return Err(error_result(
-            PaymentStatus::Error,
-            ResultCode::ProviderUnavailable,
-            code,
-            message,
-        ));
-    }
-    if !response.is_success() {
-        return Err(match refusal {
-            Some(error) => error_result(
-                PaymentStatus::Failed,
-                ResultCode::ProviderRejected,
-                Some(error.code),
-                Some(match error.param {
-                    Some(param) => format!("{} ({param})", error.message.unwrap_or_default()),
-                    None => error.message.unwrap_or_default(),
-                }),
-            ),
-            None => error_result(
-                PaymentStatus::Error,
-                ResultCode::ProviderBadResponse,
-                Some(format!("HTTP {}", response.status)),
-                None,
-            ),
-        });
-    }
-    serde_json::from_str::<PaymentObject>(&response.body)
-        .map_err(|_| bad_response("the answer is not a payment object"))
+    payment_id.is_none_or(|id| id == payment.id)
+        && payment.order_id.as_deref() == Some(order.order_id.as_str())
+        && amount_matches
+}
+
+/// The verdict of a status that ends the payment; `None` while it is pending, or for a
+/// status this adapter does not know.
+pub(super) fn final_verdict(payment: &PaymentObject) -> Option<Verdict> {
+    Some(match payment.status.as_str() {
+        "PAID" | "AUTHORIZED" => Verdict::Authorized,
+        "REJECTED" => match payment.status_code.as_deref() {
+            Some("320") => Verdict::NotAuthenticated(TransStatus::N),
+            Some("311") => Verdict::NotAuthenticated(TransStatus::R),
+            _ => Verdict::Declined,
+        },
+        "CANCELLED" | "EXPIRED" => Verdict::Ended,
+        _ => return None,
+    })
 }
 
 pub(super) fn outcome(order: &Order, payment: &PaymentObject, verdict: Verdict) -> PaymentResult {
@@ -142,39 +139,4 @@ fn trans_status_from_eci(brand: CardBrand, eci: Eci) -> Option<TransStatus> {
         (true, _, 7) | (false, CardBrand::Mastercard, 0) => Some(TransStatus::U),
         _ => None,
     }
-}
-
-pub(super) fn error_result(
-    status: PaymentStatus,
-    code: ResultCode,
-    provider_code: Option<String>,
-    provider_message: Option<String>,
-) -> PaymentResult {
-    PaymentResult {
-        error: Some(ResultError {
-            code,
-            provider_code,
-            provider_message,
-        }),
-        ..PaymentResult::failed(status, code)
-    }
-}
-
-pub(super) fn bad_response(why: &str) -> PaymentResult {
-    error_result(
-        PaymentStatus::Error,
-        ResultCode::ProviderBadResponse,
-        None,
-        Some(why.to_owned()),
-    )
-}
-
-/// A payment dLocal cannot take as asked: refused here, before any call.
-pub(super) fn refused_before_call(why: &str) -> PaymentResult {
-    error_result(
-        PaymentStatus::Failed,
-        ResultCode::ProviderRejected,
-        None,
-        Some(why.to_owned()),
-    )
 }

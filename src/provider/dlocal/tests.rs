@@ -77,6 +77,10 @@ fn start(pan: &str) -> PaymentStart {
 fn order() -> Order {
     Order {
         order_id: "order-1".into(),
+        amount: Some(Amount {
+            minor: 12_000,
+            currency: "BRL".into(),
+        }),
         card: Some(CardSummary::from(&Pan::parse("4000000000001000").unwrap())),
         external: None,
     }
@@ -93,6 +97,27 @@ fn authenticating() -> State {
         redirect_url: "http://127.0.0.1:8081/dlocal/three-ds/D-4-abc".into(),
     }
 }
+
+/// The doubt of a payment whose create's answer was lost.
+fn doubt_by_order() -> Doubt {
+    Doubt {
+        order: order(),
+        payment_id: None,
+        redirect_url: None,
+    }
+}
+
+fn in_doubt(payment_id: Option<&str>, redirect_url: Option<&str>) -> Step<State> {
+    Step::Unknown {
+        state: State::InDoubt(Doubt {
+            order: order(),
+            payment_id: payment_id.map(str::to_owned),
+            redirect_url: redirect_url.map(str::to_owned),
+        }),
+    }
+}
+
+const PAGE: &str = "http://127.0.0.1:8081/dlocal/three-ds/D-4-abc";
 
 fn answer(status: u16, body: &str) -> Result<HttpResponse, TransportFailure> {
     Ok(HttpResponse {
@@ -388,36 +413,45 @@ fn errors_and_bad_answers() {
         Some("5001")
     );
 
-    let cases: [(Result<HttpResponse, TransportFailure>, ResultCode); 6] = [
-        (
-            answer(500, r#"{"code":7000}"#),
-            ResultCode::ProviderUnavailable,
-        ),
-        (
-            answer(502, "<html>bad gateway</html>"),
-            ResultCode::ProviderUnavailable,
-        ),
-        (answer(200, "{not json"), ResultCode::ProviderBadResponse),
-        (
-            answer(200, &payment("SOMETHING", "999", "")),
-            ResultCode::ProviderBadResponse,
-        ),
-        (Err(TransportFailure::Timeout), ResultCode::ProviderTimeout),
-        (
-            Err(TransportFailure::Connection("reset".into())),
-            ResultCode::ProviderUnavailable,
-        ),
-    ];
-    for (response, code) in cases {
-        let result = done(adapter().on_response(creating(), response, &cx()));
-        assert_eq!(result.status, PaymentStatus::Error);
-        assert_eq!(result.error.unwrap().code, code);
-    }
+    // A refusal without dLocal's error document is still a refusal: nothing was created.
+    let bare = done(adapter().on_response(creating(), answer(400, "<html>"), &cx()));
+    assert_eq!(bare.status, PaymentStatus::Failed);
+    assert_eq!(
+        bare.error.unwrap().provider_code.as_deref(),
+        Some("http_400")
+    );
 
-    // An answer about another order is not believed.
-    let other = payment("PAID", "200", "").replace("order-1", "order-2");
-    let result = done(adapter().on_response(creating(), answer(200, &other), &cx()));
-    assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
+    // No answer, a 5xx, or a 2xx that is not this order's payment: dLocal may have
+    // created and charged it. The payment waits in doubt, to be looked up by its order.
+    let lost: [Result<HttpResponse, TransportFailure>; 7] = [
+        answer(500, r#"{"code":7000}"#),
+        answer(502, "<html>bad gateway</html>"),
+        answer(200, "{not json"),
+        Err(TransportFailure::Timeout),
+        Err(TransportFailure::Connection("reset".into())),
+        // An answer about another order, or another amount, is not believed.
+        answer(
+            200,
+            &payment("PAID", "200", "").replace("order-1", "order-2"),
+        ),
+        answer(200, &payment("PAID", "200", "").replace("120", "1200")),
+    ];
+    for response in lost {
+        assert_eq!(
+            adapter().on_response(creating(), response.clone(), &cx()),
+            in_doubt(None, None),
+            "{response:?}"
+        );
+    }
+    // A status this adapter does not know, or PENDING without a page: dLocal's payment
+    // exists, undecided: looked up by its id.
+    for status in ["SOMETHING", "PENDING"] {
+        assert_eq!(
+            adapter().on_response(creating(), answer(200, &payment(status, "100", "")), &cx()),
+            in_doubt(Some("D-4-abc"), None),
+            "{status}"
+        );
+    }
 }
 
 fn callback(status: &str, payment_id: &str, signed_status: &str) -> BrowserReturn {
@@ -477,31 +511,230 @@ fn a_signed_callback_rereads_the_payment_and_ignores_its_status() {
 }
 
 #[test]
-fn a_confirming_read_without_an_answer_goes_back_to_the_browser_step() {
+fn a_read_naming_a_foreign_page_never_ends_a_payment_whose_payer_was_sent() {
     let back = callback("PAID", "D-4-abc", "PAID");
     let Ok(Step::Call { state, .. }) = adapter().on_browser_return(authenticating(), &back, &cx())
     else {
         panic!("expected the payment to be re-read");
     };
-    // dLocal may have charged: a read that got no answer ends nothing, so that the
-    // notification dLocal repeats (or the callback again) can still confirm it.
+    let elsewhere = payment(
+        "PENDING",
+        "101",
+        r#","three_dsecure":{"redirect_url":"http://evil.example/three-ds"}"#,
+    );
+    // Not sent there, but the payer may still be on dLocal's own page.
+    assert_eq!(
+        adapter().on_response(state, answer(200, &elsewhere), &cx()),
+        in_doubt(Some("D-4-abc"), Some(PAGE))
+    );
+}
+
+#[test]
+fn a_confirming_read_without_an_answer_leaves_the_payment_in_doubt() {
+    let back = callback("PAID", "D-4-abc", "PAID");
+    let Ok(Step::Call { state, .. }) = adapter().on_browser_return(authenticating(), &back, &cx())
+    else {
+        panic!("expected the payment to be re-read");
+    };
+    // dLocal may have charged: a read that gets no answer dLocal can be believed on ends
+    // nothing, and no session expiry can end it either: the payment is looked up (and
+    // the notification dLocal repeats finds it too).
     for unanswered in [
         answer(503, r#"{"error":"sandbox fault injected"}"#),
         answer(500, r#"{"code":7000}"#),
         Err(TransportFailure::Timeout),
         Err(TransportFailure::Connection("reset".into())),
+        // A refusal of the read is no word on the payment.
+        answer(404, r#"{"code":4000,"message":"Payment not found"}"#),
+        answer(403, r#"{"code":3001,"message":"Invalid credentials"}"#),
+        answer(
+            200,
+            &payment("PAID", "200", "").replace("D-4-abc", "D-4-zzz"),
+        ),
     ] {
         assert_eq!(
-            adapter().on_response(state.clone(), unanswered, &cx()),
-            Step::Browser {
-                state: authenticating(),
-                action: redirect("http://127.0.0.1:8081/dlocal/three-ds/D-4-abc"),
+            adapter().on_response(state.clone(), unanswered.clone(), &cx()),
+            in_doubt(Some("D-4-abc"), Some(PAGE)),
+            "{unanswered:?}"
+        );
+    }
+}
+
+#[test]
+fn reconcile_looks_a_lost_create_up_by_its_order() {
+    let adapter = adapter();
+    let Step::Call { state, request } = adapter.reconcile(creating(), &cx()) else {
+        panic!("expected a lookup");
+    };
+    assert_eq!(state, State::InDoubt(doubt_by_order()));
+    assert_eq!(request.method, HttpMethod::Get);
+    assert_eq!(request.url, "http://127.0.0.1:8081/dlocal/orders/order-1");
+    assert!(request.retry_safe);
+    assert_eq!(request.body, None);
+    assert_eq!(
+        header(&request, "Authorization"),
+        format!(
+            "V2-HMAC-SHA256, Signature: {}",
+            independent_hmac(&format!("{LOGIN}2018-07-12T13:46:28.629Z"))
+        )
+    );
+
+    // dLocal has no payment for the order: the create never reached it.
+    let not_found = done(adapter.on_response(
+        state.clone(),
+        answer(404, r#"{"code":4000,"message":"Payment not found"}"#),
+        &cx(),
+    ));
+    assert_eq!(not_found, answer::not_found());
+
+    // It has one: read it whole, by its id.
+    let order_object = r#"{"order_id":"order-1","payment_id":"D-4-abc","currency":"BRL",
+        "amount":120.00,"status":"PAID","status_code":"200","status_detail":"Paid"}"#;
+    let Step::Call {
+        state: next,
+        request,
+    } = adapter.on_response(state.clone(), answer(200, order_object), &cx())
+    else {
+        panic!("expected the payment to be read");
+    };
+    assert_eq!(request.url, "http://127.0.0.1:8081/dlocal/payments/D-4-abc");
+    assert_eq!(next, in_doubt_state(Some("D-4-abc"), None));
+
+    // No answer, a 404 not in dLocal's shape, a refusal, another order's object: still
+    // in doubt, looked up again later.
+    for response in [
+        Err(TransportFailure::Timeout),
+        answer(503, r#"{"error":"sandbox fault injected"}"#),
+        answer(404, "<html>not found</html>"),
+        answer(403, r#"{"code":3001,"message":"Invalid signature"}"#),
+        answer(200, &order_object.replace("order-1", "order-2")),
+        answer(200, "[]"),
+    ] {
+        assert_eq!(
+            adapter.on_response(state.clone(), response.clone(), &cx()),
+            in_doubt(None, None),
+            "{response:?}"
+        );
+    }
+}
+
+fn in_doubt_state(payment_id: Option<&str>, redirect_url: Option<&str>) -> State {
+    let Step::Unknown { state } = in_doubt(payment_id, redirect_url) else {
+        unreachable!()
+    };
+    state
+}
+
+#[test]
+fn a_looked_up_payment_ends_the_doubt_only_with_dlocals_final_word() {
+    let adapter = adapter();
+    let sent = in_doubt_state(Some("D-4-abc"), Some(PAGE));
+    let never_sent = in_doubt_state(Some("D-4-abc"), None);
+    let Step::Call { request, .. } = adapter.reconcile(sent.clone(), &cx()) else {
+        panic!("expected a lookup");
+    };
+    assert_eq!(request.url, "http://127.0.0.1:8081/dlocal/payments/D-4-abc");
+
+    let paid = done(adapter.on_response(
+        sent.clone(),
+        answer(
+            200,
+            &payment("PAID", "200", r#","three_dsecure":{"eci":"05"}"#),
+        ),
+        &cx(),
+    ));
+    assert_eq!(paid.status, PaymentStatus::Authorized);
+    assert_eq!(paid.provider_payment_id.as_deref(), Some("D-4-abc"));
+    assert_eq!(paid.eci, Eci::parse("05").ok());
+    let declined = done(adapter.on_response(
+        never_sent.clone(),
+        answer(200, &payment("REJECTED", "301", "")),
+        &cx(),
+    ));
+    assert_eq!(declined.status, PaymentStatus::Declined);
+
+    // Never adopted: another payment, order, amount or currency.
+    for foreign in [
+        payment("PAID", "200", "").replace("D-4-abc", "D-4-zzz"),
+        payment("PAID", "200", "").replace("order-1", "order-2"),
+        payment("PAID", "200", "").replace(r#""amount":120"#, r#""amount":120.01"#),
+        payment("PAID", "200", "").replace("BRL", "USD"),
+        payment("PAID", "200", "").replace(r#""amount":120,"#, ""),
+    ] {
+        assert_eq!(
+            adapter.on_response(sent.clone(), answer(200, &foreign), &cx()),
+            Step::Unknown {
+                state: sent.clone()
+            },
+            "{foreign}"
+        );
+    }
+
+    // Pending at dLocal's page: a payer who was sent there may still finish it, so the
+    // payment stays in doubt; one who never was goes there now.
+    let pending = payment(
+        "PENDING",
+        "101",
+        &format!(r#","three_dsecure":{{"redirect_url":"{PAGE}"}}"#),
+    );
+    assert_eq!(
+        adapter.on_response(sent.clone(), answer(200, &pending), &cx()),
+        Step::Unknown {
+            state: sent.clone()
+        }
+    );
+    assert_eq!(
+        adapter.on_response(never_sent.clone(), answer(200, &pending), &cx()),
+        Step::Browser {
+            state: authenticating(),
+            action: redirect(PAGE),
+        }
+    );
+    let elsewhere = pending.replace(PAGE, "http://evil.example/three-ds");
+    assert_eq!(
+        adapter.on_response(never_sent.clone(), answer(200, &elsewhere), &cx()),
+        Step::Unknown { state: never_sent }
+    );
+
+    // A lookup that gets no answer, or a refusal: looked up again later.
+    for response in [
+        Err(TransportFailure::Connection("reset".into())),
+        answer(500, r#"{"code":7000}"#),
+        answer(404, r#"{"code":4000,"message":"Payment not found"}"#),
+    ] {
+        assert_eq!(
+            adapter.on_response(sent.clone(), response, &cx()),
+            Step::Unknown {
+                state: sent.clone()
             }
         );
     }
-    // A refusal is an answer: it still ends the payment.
-    let refused = done(adapter().on_response(state, answer(404, r#"{"code":4000}"#), &cx()));
-    assert_eq!(refused.status, PaymentStatus::Failed);
+}
+
+#[test]
+fn a_session_expiring_on_dlocals_page_is_looked_up_not_expired() {
+    assert_eq!(
+        adapter().on_expiry(authenticating(), &cx()),
+        in_doubt(Some("D-4-abc"), Some(PAGE))
+    );
+}
+
+#[test]
+fn amounts_read_back_in_minor_units() {
+    let number = |text: &str| serde_json::from_str::<serde_json::Number>(text).unwrap();
+    assert_eq!(wire::minor_amount(&number("120"), "BRL"), Some(12_000));
+    assert_eq!(wire::minor_amount(&number("120.00"), "BRL"), Some(12_000));
+    assert_eq!(wire::minor_amount(&number("10.99"), "BRL"), Some(1_099));
+    assert_eq!(wire::minor_amount(&number("0.07"), "USD"), Some(7));
+    assert_eq!(wire::minor_amount(&number("5000"), "CLP"), Some(5_000));
+    assert_eq!(wire::minor_amount(&number("1.234"), "KWD"), Some(1_234));
+    assert_eq!(wire::minor_amount(&number("10.999"), "BRL"), None);
+    assert_eq!(wire::minor_amount(&number("-1"), "BRL"), None);
+    assert_eq!(wire::minor_amount(&number("1e300"), "BRL"), None);
+    for minor in [1, 99, 1_099, 12_000, 123_456_789] {
+        let major = wire::major_amount(minor, "BRL");
+        assert_eq!(wire::minor_amount(&major, "BRL"), Some(minor), "{major}");
+    }
 }
 
 #[test]
@@ -662,6 +895,23 @@ fn a_final_notification_for_this_session_rereads_the_payment() {
         };
         assert_eq!(request.url, "http://127.0.0.1:8081/dlocal/payments/D-4-abc");
         assert!(matches!(state, State::Confirming { .. }));
+    }
+    // In doubt (the create's answer lost, found by order id; or the session expired on
+    // dLocal's page): looked up by the payment id the notification names.
+    for state in [
+        State::InDoubt(doubt_by_order()),
+        in_doubt_state(Some("D-4-abc"), Some(PAGE)),
+    ] {
+        let Some(Step::Call { request, state }) =
+            adapter.on_notification(state.clone(), &paid, &cx())
+        else {
+            panic!("expected a lookup");
+        };
+        assert_eq!(request.url, "http://127.0.0.1:8081/dlocal/payments/D-4-abc");
+        assert!(
+            matches!(&state, State::InDoubt(Doubt { payment_id: Some(id), .. }) if id == "D-4-abc"),
+            "{state:?}"
+        );
     }
     // Pending is no news; forged, foreign or unsigned changes nothing.
     let pending = notification(&payment("PENDING", "101", ""), LOGIN, true);

@@ -173,16 +173,21 @@ const ZERO_DECIMAL: [&str; 16] = [
 /// Currencies with three decimals (ISO 4217 exponent 3).
 const THREE_DECIMAL: [&str; 7] = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
 
-/// Minor units → dLocal's decimal major units, as a JSON number: 12000 BRL → `120`,
-/// 1050 → `10.5`, 5000 CLP → `5000`. Other currencies have two decimals.
-pub fn major_amount(minor: u64, currency: &str) -> serde_json::Number {
-    let scale: u64 = if ZERO_DECIMAL.contains(&currency) {
+/// Minor units in one major unit of `currency`. Other currencies have two decimals.
+fn scale_of(currency: &str) -> u64 {
+    if ZERO_DECIMAL.contains(&currency) {
         1
     } else if THREE_DECIMAL.contains(&currency) {
         1000
     } else {
         100
-    };
+    }
+}
+
+/// Minor units → dLocal's decimal major units, as a JSON number: 12000 BRL → `120`,
+/// 1050 → `10.5`, 5000 CLP → `5000`.
+pub fn major_amount(minor: u64, currency: &str) -> serde_json::Number {
+    let scale = scale_of(currency);
     if minor.is_multiple_of(scale) {
         serde_json::Number::from(minor / scale)
     } else {
@@ -190,6 +195,20 @@ pub fn major_amount(minor: u64, currency: &str) -> serde_json::Number {
         serde_json::Number::from_f64(minor as f64 / scale as f64)
             .unwrap_or_else(|| serde_json::Number::from(minor / scale))
     }
+}
+
+/// dLocal's decimal major units → minor units (`120` BRL → 12000, `10.99` → 1099), or
+/// `None` when the amount is negative, finer than the currency's minor unit, or past
+/// 2^53 minor units (where a float no longer holds every amount).
+pub fn minor_amount(major: &serde_json::Number, currency: &str) -> Option<u64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    let scale = scale_of(currency);
+    if let Some(whole) = major.as_u64() {
+        return whole.checked_mul(scale).filter(|m| (*m as f64) < EXACT);
+    }
+    let scaled = major.as_f64()? * scale as f64;
+    let minor = scaled.round();
+    ((0.0..EXACT).contains(&minor) && (scaled - minor).abs() < 1e-6).then_some(minor as u64)
 }
 
 /// `POST /secure_payments`.
@@ -273,6 +292,11 @@ pub enum ThreeDsBody {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct PaymentObject {
     pub id: String,
+    /// Major units, a number (a numeric string is read too).
+    #[serde(default, deserialize_with = "number_or_numeric_string")]
+    pub amount: Option<serde_json::Number>,
+    #[serde(default)]
+    pub currency: Option<String>,
     pub status: String,
     #[serde(default, deserialize_with = "string_or_number")]
     pub status_code: Option<String>,
@@ -299,6 +323,15 @@ pub struct ThreeDsObject {
 pub struct CardObject {
     #[serde(default)]
     pub brand: Option<String>,
+}
+
+/// The order object of `GET /orders/{order_id}` (docs.dlocal.com/reference/the-order-object),
+/// as far as a lookup reads it: which payment dLocal holds for the order. The payment
+/// itself is then read whole (`GET /payments/{id}`), and that answer decides.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OrderObject {
+    pub order_id: String,
+    pub payment_id: String,
 }
 
 /// dLocal's error body.
@@ -349,6 +382,16 @@ fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D
 
 fn required_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     StringOrNumber::deserialize(d).map(String::from)
+}
+
+fn number_or_numeric_string<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<serde_json::Number>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::Number(number)) => Some(number),
+        Some(serde_json::Value::String(text)) => serde_json::from_str(text.trim()).ok(),
+        _ => None,
+    })
 }
 
 fn lenient_eci<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Eci>, D::Error> {

@@ -77,6 +77,8 @@ pub fn routes() -> Router<Sandbox> {
         .route("/payments/{id}/", get(payments::retrieve))
         .route("/payments/{id}/status", get(payments::status))
         .route("/payments/{id}/status/", get(payments::status))
+        .route("/orders/{order_id}", get(payments::by_order))
+        .route("/orders/{order_id}/", get(payments::by_order))
         .route("/three-ds/{id}", get(three_ds::page))
         .route("/three-ds/{id}/complete", post(three_ds::complete))
 }

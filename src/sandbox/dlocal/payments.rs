@@ -1,6 +1,6 @@
 //! A dLocal card payment's life: what the issuer decides at `POST /secure_payments`,
 //! the one transition out of `PENDING` after 3-D Secure, the ledger entry for an
-//! approval, and the retrieval endpoints.
+//! approval, and the retrieval endpoints (by payment id, and by the merchant's order id).
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -10,8 +10,8 @@ use axum::Json;
 
 use super::notify::{self, Notification};
 use super::wire::{
-    self, CardObject, MpiResponse, PaymentObject, PaymentRequest, StatusObject, ThreeDsObject,
-    ThreeDsRequest,
+    self, CardObject, MpiResponse, OrderObject, PaymentObject, PaymentRequest, StatusObject,
+    ThreeDsObject, ThreeDsRequest,
 };
 use super::{auth, ApiError, Inner, MAX_BODY_BYTES};
 use crate::emv::{Eci, Generation, TransStatus};
@@ -524,6 +524,32 @@ pub(super) async fn status(
         })
         .into_response(),
         Err(error) => error.into_response(),
+    }
+}
+
+/// `GET /orders/{order_id}`: the order object of the merchant's payment for that order
+/// (order ids are unique per merchant here: a second create with one is refused 5009).
+/// Signed like every request; an order without a payment is 404 4000, as dLocal answers
+/// an unknown payment.
+pub(super) async fn by_order(
+    State(sandbox): State<Sandbox>,
+    Path(order_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(error) = auth::verify(&headers, b"") {
+        return error.into_response();
+    }
+    let found = {
+        let inner = sandbox.dlocal.lock();
+        inner
+            .orders
+            .get(&order_id)
+            .and_then(|id| inner.payments.get(id))
+            .map(|payment| OrderObject::of(payment.object(&sandbox)))
+    };
+    match found {
+        Some(order) => Json(order).into_response(),
+        None => ApiError::payment_not_found().into_response(),
     }
 }
 

@@ -391,6 +391,38 @@ pub(super) struct ThreeDsObject {
     pub eci: Option<Eci>,
 }
 
+/// `GET /orders/{order_id}` (docs.dlocal.com/reference/the-order-object): the payment the
+/// merchant made for that order, in brief.
+#[derive(Debug, Clone, Serialize)]
+pub(super) struct OrderObject {
+    pub order_id: String,
+    pub payment_id: String,
+    pub currency: String,
+    pub amount: serde_json::Number,
+    pub created_date: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved_date: Option<String>,
+    pub status: &'static str,
+    pub status_code: String,
+    pub status_detail: String,
+}
+
+impl OrderObject {
+    pub fn of(payment: PaymentObject) -> OrderObject {
+        OrderObject {
+            order_id: payment.order_id,
+            payment_id: payment.id,
+            currency: payment.currency,
+            amount: payment.amount,
+            created_date: payment.created_date,
+            approved_date: payment.approved_date,
+            status: payment.status,
+            status_code: payment.status_code,
+            status_detail: payment.status_detail,
+        }
+    }
+}
+
 /// `GET /payments/{id}/status`.
 #[derive(Debug, Clone, Serialize)]
 pub(super) struct StatusObject {
