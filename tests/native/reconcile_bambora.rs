@@ -1,12 +1,21 @@
-//! Bambora's lookup by order number: the sandbox's search (`POST /v1/reports`) over HTTP.
+//! Bambora's lost answers through the real backend over HTTP: Bambora takes no
+//! idempotency key, so a create or continue whose answer is lost is never sent again; the
+//! payment waits `unknown` and the backend's lookup (the Reporting API's search by order
+//! number, then the transaction) finds Bambora's truth. Each test checks the sandbox
+//! ledger: one charge, known to the backend by its id, or none.
 
 use crate::support;
 
-use serde_json::Value;
-use threeds_bridge::sandbox::faults::FaultRule;
-use threeds_bridge::sandbox::ledger::Provider;
+use std::time::Duration;
 
+use serde_json::Value;
+use support::backend::{follow, harness, logs, next_form, start_body, Cardholder, Harness};
+use threeds_bridge::sandbox::faults::FaultRule;
+use threeds_bridge::sandbox::ledger::{LedgerEntry, Provider};
+
+const RIGHT: Cardholder = Cardholder::Types("1234");
 const FRICTIONLESS: &str = "4000000000001000";
+const CHALLENGE: &str = "4000000000002008";
 
 fn rule(endpoint: &str) -> FaultRule {
     FaultRule {
@@ -14,6 +23,133 @@ fn rule(endpoint: &str) -> FaultRule {
         endpoint: Some(endpoint.to_owned()),
         ..Default::default()
     }
+}
+
+/// The connection of the next request to `endpoint` drops after Bambora did its work;
+/// the rule is cleared as soon as Bambora charged, so the lookup's own reads get answers.
+fn drop_the_charge_answer(h: &Harness, endpoint: &str) -> tokio::task::JoinHandle<()> {
+    let sandbox = h.sandbox.sandbox.clone();
+    sandbox.faults.set(vec![FaultRule {
+        drop_after_commit: true,
+        ..rule(endpoint)
+    }]);
+    tokio::spawn(async move {
+        while sandbox.ledger.entries().is_empty() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        sandbox.faults.set(Vec::new());
+    })
+}
+
+/// Reads the payment until it is final: the backend looks a payment in doubt up when a
+/// read finds its lookup due (2 s after the lost answer, then doubling).
+async fn until_final(h: &Harness, id: &str) -> Value {
+    for _ in 0..300 {
+        let (status, view) = h.view(id).await;
+        assert_eq!(status, 200, "{view}");
+        if view["state"] == "final" {
+            return view;
+        }
+        assert_eq!(
+            view["status"], "unknown",
+            "in doubt until looked up: {view}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the payment in doubt was never looked up");
+}
+
+fn bambora_ledger(h: &Harness) -> Vec<LedgerEntry> {
+    h.ledger("bambora")
+}
+
+/// Log lines of the backend for this payment that say `what`.
+fn logged(id: &str, what: &str) -> usize {
+    logs()
+        .lines()
+        .filter(|line| line.contains(&format!("session={id}")) && line.contains(what))
+        .count()
+}
+
+#[tokio::test]
+async fn a_lost_create_answer_is_looked_up_and_authorized_with_the_one_charge() {
+    let h = harness().await;
+    let clearer = drop_the_charge_answer(&h, "/v1/payments");
+    let body = start_body("bambora", FRICTIONLESS, "iframe");
+    let (status, view) = h.start(&body).await;
+    assert_eq!(status, 200, "{view}");
+    let id = view["id"].as_str().expect("id").to_owned();
+    assert_eq!(view["status"], "unknown", "not an error: {view}");
+    assert!(view["result"].is_null(), "no result yet: {view}");
+
+    let done = until_final(&h, &id).await;
+    clearer.abort();
+    let charges = bambora_ledger(&h);
+    assert_eq!(charges.len(), 1, "exactly one charge: {charges:?}");
+    assert_eq!(charges[0].order_id, body["orderId"].as_str().unwrap());
+    assert_eq!(done["result"]["status"], "authorized", "{done}");
+    assert_eq!(
+        done["result"]["providerPaymentId"].as_str(),
+        Some(charges[0].provider_payment_id.as_str()),
+        "the backend knows the charge by Bambora's id"
+    );
+    assert_eq!(done["result"]["eci"], "05", "{done}");
+    assert_eq!(
+        logged(&id, "purpose=\"bambora.payment\""),
+        1,
+        "the create was sent once"
+    );
+    assert!(logged(&id, "purpose=\"bambora.search\"") >= 1, "looked up");
+    assert_eq!(h.view(&id).await.1, done, "a final result never moves");
+}
+
+#[tokio::test]
+async fn a_lost_continue_answer_is_looked_up_with_the_challenge_s_values() {
+    let h = harness().await;
+    let (status, view) = h.start(&start_body("bambora", CHALLENGE, "iframe")).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["next"]["type"], "challenge", "{view}");
+    let id = view["id"].as_str().expect("id").to_owned();
+
+    let clearer = drop_the_charge_answer(&h, "/v1/payments/");
+    follow(&h.url, next_form(&view), RIGHT).await;
+    let done = until_final(&h, &id).await;
+    clearer.abort();
+    let charges = bambora_ledger(&h);
+    assert_eq!(charges.len(), 1, "exactly one charge: {charges:?}");
+    let result = &done["result"];
+    assert_eq!(result["status"], "authorized", "{done}");
+    assert_eq!(
+        result["providerPaymentId"].as_str(),
+        Some(charges[0].provider_payment_id.as_str())
+    );
+    assert_eq!(result["threeDsVersion"], "2.2.0", "{done}");
+    assert_eq!(result["transStatus"], "Y", "{done}");
+    assert_eq!(result["liabilityShift"], true, "{done}");
+    assert_eq!(logged(&id, "purpose=\"bambora.continue\""), 1, "sent once");
+}
+
+/// The create's lost answer was a 302: nothing was charged, and the cardholder never
+/// saw the challenge, so no continue can follow. The search finds nothing: the payment
+/// ends failed, `not_found`, and the ledger stays empty.
+#[tokio::test]
+async fn a_lost_challenge_redirect_is_nothing_charged() {
+    let h = harness().await;
+    h.sandbox.sandbox.faults.set(vec![FaultRule {
+        drop_after_commit: true,
+        ..rule("/v1/payments")
+    }]);
+    let (status, view) = h.start(&start_body("bambora", CHALLENGE, "iframe")).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["status"], "unknown", "{view}");
+    let id = view["id"].as_str().expect("id").to_owned();
+
+    let done = until_final(&h, &id).await;
+    let result = &done["result"];
+    assert_eq!(result["status"], "failed", "{done}");
+    assert_eq!(result["error"]["providerCode"], "not_found", "{done}");
+    assert!(result["providerPaymentId"].is_null(), "{done}");
+    assert!(bambora_ledger(&h).is_empty());
 }
 
 // --- the sandbox's search (`POST /v1/reports`) over HTTP -----------------------------
