@@ -28,6 +28,7 @@ mod provider_bambora;
 mod provider_dlocal;
 mod provider_payroc;
 mod provider_paysafe;
+mod reconcile_bambora;
 mod reconcile_dlocal;
 mod sandbox_acs;
 mod sandbox_bambora;

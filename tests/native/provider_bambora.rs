@@ -1,8 +1,9 @@
 //! The Bambora adapter end to end against the sandbox over real HTTP: every contract card
 //! Bambora's flow can express (Bambora's own 4012… cards included), challenges answered,
 //! failed and cancelled at the sandbox ACS, 3-D Secure 1.0.2, tokens, the merchant's own
-//! authentication, forged returns, and lost answers — with the sandbox ledger after each,
-//! and the stored state never holding the card number or CVD.
+//! authentication, forged returns (one through the real backend), and lost answers
+//! looked up by order number — with the sandbox ledger after each, and the stored state
+//! never holding the card number or CVD.
 
 use crate::support;
 
@@ -486,15 +487,8 @@ async fn another_payments_challenge_result_is_refused() {
     assert_eq!(ledger(&sandbox).len(), 1);
 }
 
-/// A CRes the browser made up (this payment's ids, transStatus Y) before the cardholder
-/// answered: it passes the adapter's checks, but Bambora's continue believes the ACS,
-/// not the browser, so nothing is authorized.
-#[tokio::test]
-async fn a_made_up_cres_authorizes_nothing() {
-    let sandbox = support::sandbox().await;
-    let adapter = BamboraAdapter::new(Config::sandbox(&sandbox.url));
-    let cx = flow::context(&session_id("madeup"));
-    let (state, form) = to_the_issuer(&adapter, "4000000000002008", &cx).await;
+/// A CRes made up from the form's ids (transStatus Y) before the cardholder answered.
+fn made_up_cres(form: &threeds_bridge::emv::FormPost) -> BrowserReturn {
     let creq = threeds_bridge::emv::CReq::from_base64url(form.field("creq").unwrap()).unwrap();
     let cres = threeds_bridge::emv::base64url::encode(
         serde_json::json!({"threeDSServerTransID": creq.three_ds_server_trans_id,
@@ -502,7 +496,7 @@ async fn a_made_up_cres_authorizes_nothing() {
             "messageVersion": "2.2.0", "transStatus": "Y"})
         .to_string(),
     );
-    let made_up = BrowserReturn {
+    BrowserReturn {
         fields: vec![
             ("cres".to_owned(), cres),
             (
@@ -510,30 +504,117 @@ async fn a_made_up_cres_authorizes_nothing() {
                 form.field("threeDSSessionData").unwrap().to_owned(),
             ),
         ],
-    };
-    let result = finish(&adapter, state, &made_up, &cx).await;
-    assert_ne!(result.status, PaymentStatus::Authorized, "{result:?}");
-    assert_eq!(result.error.unwrap().code, ResultCode::ProviderRejected);
-    assert!(ledger(&sandbox).is_empty());
+    }
 }
 
-/// Sends the create (or continue) of `pan` with `rule` in force for it.
+/// A made-up CRes passes the adapter's checks, but Bambora's continue believes the ACS,
+/// not the browser: it refuses it, nothing is authorized, and the payment waits on the
+/// same challenge, whose genuine answer then authorizes it.
+#[tokio::test]
+async fn a_made_up_cres_authorizes_nothing_and_the_genuine_one_still_does() {
+    let sandbox = support::sandbox().await;
+    let adapter = BamboraAdapter::new(Config::sandbox(&sandbox.url));
+    let cx = flow::context(&session_id("madeup"));
+    let (state, form) = to_the_issuer(&adapter, "4000000000002008", &cx).await;
+    let Ok(Step::Call {
+        state: sent,
+        request,
+    }) = adapter.on_browser_return(state.clone(), &made_up_cres(&form), &cx)
+    else {
+        panic!("a continue")
+    };
+    let Step::Refused {
+        state: waiting,
+        action: BrowserAction::Challenge { form: again, .. },
+        refused,
+    } = adapter.on_response(sent, flow::send(&request).await, &cx)
+    else {
+        panic!("a refused return")
+    };
+    assert_eq!(refused.code, "return_refused");
+    assert_eq!(again, form, "the same challenge again");
+    assert!(ledger(&sandbox).is_empty());
+
+    let back = flow::follow((&form).into(), Cardholder::Types("1234")).await;
+    let result = finish(&adapter, waiting, &back, &cx).await;
+    assert_authorized(&result, "2.2.0", TransStatus::Y, 5, true);
+    assert_eq!(ledger(&sandbox).len(), 1);
+}
+
+/// Finding 5 of #13, through the real backend: a CRes forged from the challenge form's
+/// ids and posted to the return route before the cardholder answers gets the error page
+/// and changes nothing the cardholder needs; the genuine CRes afterwards authorizes.
+#[tokio::test]
+async fn a_forged_cres_posted_first_is_refused_by_the_backend_and_the_genuine_one_authorizes() {
+    use support::backend::{follow, harness, next_form, start_body};
+    let h = harness().await;
+    let (status, view) = h
+        .start(&start_body("bambora", "4000000000002008", "iframe"))
+        .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["next"]["type"], "challenge", "{view}");
+    let id = view["id"].as_str().expect("id").to_owned();
+    let form = next_form(&view);
+    let creq = threeds_bridge::emv::CReq::from_base64url(form.field("creq").unwrap()).unwrap();
+    let cres = threeds_bridge::emv::base64url::encode(
+        serde_json::json!({"threeDSServerTransID": creq.three_ds_server_trans_id,
+            "acsTransID": creq.acs_trans_id, "messageType": "CRes",
+            "messageVersion": "2.2.0", "transStatus": "Y"})
+        .to_string(),
+    );
+    let forged = support::browser()
+        .post(format!("{}/v1/returns/{id}", h.url))
+        .form(&[
+            ("cres", cres.as_str()),
+            (
+                "threeDSSessionData",
+                form.field("threeDSSessionData").unwrap(),
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400, "the forger gets the error page");
+    let (_, after) = h.view(&id).await;
+    assert_eq!(after["status"], "requires_action", "{after}");
+    assert_eq!(after["next"], view["next"], "the same challenge");
+    assert!(h.ledger("bambora").is_empty());
+
+    follow(&h.url, next_form(&after), Cardholder::Types("1234")).await;
+    let (_, done) = h.view(&id).await;
+    assert_eq!(done["result"]["status"], "authorized", "{done}");
+    let charges = h.ledger("bambora");
+    assert_eq!(charges.len(), 1, "{charges:?}");
+    assert_eq!(
+        done["result"]["providerPaymentId"].as_str(),
+        Some(charges[0].provider_payment_id.as_str())
+    );
+}
+
+/// Sends the create (or continue) of `pan` with `rule` in force for it; a payment in
+/// doubt is looked up (`reconcile`) with the fault cleared, as the host would later.
+/// Also says whether the payment was in doubt.
 async fn under_fault(
     rule: FaultRule,
     pan: &str,
     at_continue: bool,
-) -> (PaymentResult, RunningSandbox) {
+) -> (PaymentResult, RunningSandbox, bool) {
     let sandbox = support::sandbox().await;
     let adapter = BamboraAdapter::new(Config::sandbox(&sandbox.url));
     let cx = flow::context(&session_id(&format!("fault{pan}")));
     let mut step = adapter.start(&payment(pan), &cx);
-    for _ in 0..6 {
+    let mut in_doubt = false;
+    for _ in 0..8 {
         step = match step {
-            Step::Unknown { .. } => panic!("a money call in doubt"),
+            Step::Unknown { state } => {
+                in_doubt = true;
+                adapter.reconcile(state, &cx)
+            }
             Step::Call { state, request } => {
-                let faulty = (request.purpose == "bambora.continue") == at_continue;
-                assert!(!request.retry_safe, "{}", request.purpose);
-                if faulty {
+                let lookup = matches!(request.purpose, "bambora.search" | "bambora.read");
+                assert_eq!(request.retry_safe, lookup, "{}", request.purpose);
+                let faulty = !lookup && (request.purpose == "bambora.continue") == at_continue;
+                if faulty && !in_doubt {
                     sandbox.sandbox.faults.set(vec![rule.clone()]);
                 }
                 // The host's own deadline for a provider call.
@@ -554,7 +635,7 @@ async fn under_fault(
                     .expect("the genuine return")
             }
             Step::Refused { refused, .. } => panic!("refused: {refused:?}"),
-            Step::Done(result) => return (result, sandbox),
+            Step::Done(result) => return (result, sandbox, in_doubt),
         };
     }
     panic!("did not finish");
@@ -568,9 +649,11 @@ fn rule(endpoint: &str) -> FaultRule {
     }
 }
 
+/// Bambora charged, and the create's answer was lost: the payment is in doubt, the
+/// create is never sent again, and the lookup by order number finds the one charge.
 #[tokio::test]
-async fn a_lost_create_answer_ends_in_error_and_is_never_sent_twice() {
-    let (result, sandbox) = under_fault(
+async fn a_lost_create_answer_is_looked_up_and_never_sent_twice() {
+    let (result, sandbox, in_doubt) = under_fault(
         FaultRule {
             drop_after_commit: true,
             ..rule("/v1/payments")
@@ -579,20 +662,20 @@ async fn a_lost_create_answer_ends_in_error_and_is_never_sent_twice() {
         false,
     )
     .await;
-    assert_eq!(result.status, PaymentStatus::Error, "{result:?}");
-    let error = result.error.expect("error");
-    assert_eq!(error.code, ResultCode::ProviderTimeout);
-    assert_eq!(error.provider_code.as_deref(), Some("answer_lost"));
-    // Bambora charged once; the adapter sent no second create. The charge is the one a
-    // merchant must look up by order number (docs/backend/bambora.md).
+    assert!(in_doubt);
+    assert_authorized(&result, "2", TransStatus::Y, 5, true);
     let entries = ledger(&sandbox);
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].order_id, "order-1000");
+    assert_eq!(
+        result.provider_payment_id.as_deref(),
+        Some(entries[0].provider_payment_id.as_str())
+    );
 }
 
 #[tokio::test]
-async fn a_lost_continue_answer_ends_in_error_with_one_charge_at_most() {
-    let (result, sandbox) = under_fault(
+async fn a_lost_continue_answer_is_looked_up_with_one_charge() {
+    let (result, sandbox, in_doubt) = under_fault(
         FaultRule {
             drop_after_commit: true,
             ..rule("/v1/payments/")
@@ -601,37 +684,85 @@ async fn a_lost_continue_answer_ends_in_error_with_one_charge_at_most() {
         true,
     )
     .await;
-    assert_eq!(result.status, PaymentStatus::Error, "{result:?}");
-    assert_eq!(result.error.unwrap().code, ResultCode::ProviderTimeout);
+    assert!(in_doubt);
+    assert_authorized(&result, "2.2.0", TransStatus::Y, 5, true);
     assert_eq!(ledger(&sandbox).len(), 1);
 }
 
+/// A 5xx or no answer at all: in doubt, looked up, and nothing was charged.
 #[tokio::test]
-async fn an_outage_or_a_hung_bambora_ends_in_error_and_charges_nothing() {
-    let (result, sandbox) = under_fault(
+async fn an_outage_or_a_hung_bambora_is_looked_up_and_charges_nothing() {
+    for fault in [
         FaultRule {
             error_rate: 1.0,
             error_status: Some(500),
             ..rule("/v1/payments")
         },
-        "4000000000001000",
-        false,
-    )
-    .await;
-    assert_eq!(result.status, PaymentStatus::Error);
-    assert_eq!(result.error.unwrap().code, ResultCode::ProviderUnavailable);
-    assert!(ledger(&sandbox).is_empty());
-
-    let (result, sandbox) = under_fault(
         FaultRule {
             hang: true,
             ..rule("/v1/payments")
         },
-        "4000000000001000",
-        false,
-    )
-    .await;
-    assert_eq!(result.status, PaymentStatus::Error);
-    assert_eq!(result.error.unwrap().code, ResultCode::ProviderTimeout);
-    assert!(ledger(&sandbox).is_empty());
+    ] {
+        let (result, sandbox, in_doubt) = under_fault(fault, "4000000000001000", false).await;
+        assert!(in_doubt);
+        assert_eq!(result.status, PaymentStatus::Failed, "{result:?}");
+        let error = result.error.unwrap();
+        assert_eq!(error.provider_code.as_deref(), Some("not_found"));
+        assert!(ledger(&sandbox).is_empty());
+    }
+}
+
+/// The lookup's own answer lost (the search fails): the payment stays in doubt, and the
+/// next lookup, answered, finds the charge.
+#[tokio::test]
+async fn a_lost_lookup_keeps_the_payment_in_doubt_until_one_is_answered() {
+    let sandbox = support::sandbox().await;
+    let adapter = BamboraAdapter::new(Config::sandbox(&sandbox.url));
+    let cx = flow::context(&session_id("lostlookup"));
+    let Step::Call { state, request } = adapter.start(&payment("4000000000001000"), &cx) else {
+        panic!("a create")
+    };
+    sandbox.sandbox.faults.set(vec![FaultRule {
+        drop_after_commit: true,
+        ..rule("/v1/payments")
+    }]);
+    let answer = flow::send(&request).await;
+    let Step::Unknown { state } = adapter.on_response(state, answer, &cx) else {
+        panic!("in doubt")
+    };
+    sandbox.sandbox.faults.set(vec![FaultRule {
+        error_rate: 1.0,
+        error_status: Some(503),
+        ..rule("/v1/reports")
+    }]);
+    let Step::Call { state, request } = adapter.reconcile(state, &cx) else {
+        panic!("a search")
+    };
+    assert_eq!(request.purpose, "bambora.search");
+    assert!(request.retry_safe, "a search moves no money");
+    let Step::Unknown { state } = adapter.on_response(state, flow::send(&request).await, &cx)
+    else {
+        panic!("still in doubt")
+    };
+    sandbox.sandbox.faults.set(Vec::new());
+    let mut step = adapter.reconcile(state, &cx);
+    let mut purposes = Vec::new();
+    let result = loop {
+        step = match step {
+            Step::Call { state, request } => {
+                purposes.push(request.purpose);
+                adapter.on_response(state, flow::send(&request).await, &cx)
+            }
+            Step::Done(result) => break result,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(purposes, ["bambora.search", "bambora.read"]);
+    assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
+    let entries = ledger(&sandbox);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        result.provider_payment_id.as_deref(),
+        Some(entries[0].provider_payment_id.as_str())
+    );
 }

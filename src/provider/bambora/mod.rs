@@ -13,10 +13,22 @@
 //! 3. the issuer posts `PaRes`+`MD` or `cres`+`threeDSSessionData` to the return route;
 //!    a return that is not this payment's is refused (`returns`);
 //! 4. `POST {base}/v1/payments/{merchant_data}/continue` with `card_response {pa_res | cres}`:
-//!    Bambora's answer, never the browser's, decides.
+//!    Bambora's answer, never the browser's, decides. A continue Bambora refuses as invalid
+//!    input (400, code 314) proves only that the return was not the issuer's (a CRes or
+//!    PaRes forged from the form's ids): the payment waits on the same challenge again
+//!    (`Step::Refused`), and only the [`MAX_REFUSED_RETURNS`]th such refusal ends it.
 //!
-//! Bambora takes no idempotency key, so neither call is retry-safe: a lost answer ends the
-//! payment `error`/`provider_timeout` (outcome unknown), never a second call.
+//! Bambora takes no idempotency key, so neither money call is retry-safe and neither is
+//! ever sent twice. When the answer to one is lost (no answer, a 5xx, or the process
+//! stopped during the call) the payment is in doubt (`Step::Unknown`), and
+//! [`Adapter::reconcile`] looks it up by the `order_number` that was sent: the Reporting
+//! API's search (`POST {base}/v1/reports`, field 5 = order number, over the days since the
+//! payment started), then `GET {base}/v1/payments/{id}` of the transaction that fits the
+//! order (number, amount, currency, card's last four). Approved → authorized with that
+//! id; declined → declined; no transaction → nothing was charged
+//! ([`answer::not_found`]: a create whose lost answer was a 302 never reached the
+//! cardholder, so no continue could have charged). A lookup that gets no usable answer
+//! leaves the payment in doubt, and the host looks again later.
 //!
 //! This module owns the flow; `config` the configuration, `wire` the JSON shapes,
 //! `outcome` what answers mean, `returns` the issuer's return and the adapter's one error
@@ -41,6 +53,7 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
+use super::answer::{self, bad_response, rejected, rejected_here, Answer, ProviderError};
 use super::{
     Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, ReturnRefused, Step,
     TransportFailure,
@@ -53,9 +66,9 @@ use crate::payment::{
 };
 pub use config::{Config, PRODUCTION_URL};
 pub use contents::{ContentsError, IssuerForm};
-use outcome::{bad_response, rejected_here, Answer, Known};
+use outcome::{Known, Reply, Search};
 pub use returns::{IssuerAnswer, ReturnError};
-use wire::Amount;
+use wire::{Amount, CODE_INVALID_INPUT};
 
 /// Bambora's `order_number` limit.
 pub const MAX_ORDER_NUMBER_CHARS: usize = 30;
@@ -63,6 +76,16 @@ pub const MAX_ORDER_NUMBER_CHARS: usize = 30;
 const MAX_CUSTOMER_IP_CHARS: usize = 30;
 /// Bambora's `token.code` limit.
 const MAX_TOKEN_CHARS: usize = 40;
+/// How many returns whose `continue` Bambora refused as invalid input end a payment: each
+/// before the last sends it back to waiting for the issuer's genuine answer, the last
+/// ends it (failed, nothing charged). Each costs a `continue` call, so the wait cannot go
+/// on forever. The cardholder's own browser brings one answer, so any refusal is a
+/// forgery, an altered answer or a fault.
+pub const MAX_REFUSED_RETURNS: u32 = 5;
+/// How far a lookup's search reaches around the payment's start and the lookup itself:
+/// the report's dates are in the merchant account's time zone, which this adapter does
+/// not know (every zone is within 14 hours of UTC).
+const SEARCH_MARGIN_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// The Bambora adapter: configuration only, shared by every session.
 #[derive(Debug, Clone)]
@@ -82,6 +105,10 @@ pub struct Order {
     authentication: Authentication,
     /// The page's challenge window, for a 1.0.2 form (a CReq names its own).
     window_size: ChallengeWindowSize,
+    /// When the payment started (Unix ms): where a lookup's search begins. 0 in sessions
+    /// stored before it was kept (the search then reaches back to 1970).
+    #[serde(default)]
+    started_ms: u64,
 }
 
 /// Who authenticates the cardholder.
@@ -166,15 +193,52 @@ pub enum State {
     /// Waiting for `POST /v1/payments`.
     Creating { order: Order },
     /// The browser is at the issuer with `issuer`; `continue_id` is Bambora's
-    /// `merchant_data` (1.0.2) or `3d_session_data` (2.x).
+    /// `merchant_data` (1.0.2) or `3d_session_data` (2.x). `refused`: returns whose
+    /// `continue` Bambora refused so far.
     AwaitingIssuer {
         order: Order,
         continue_id: String,
         issuer: IssuerForm,
         window_size: ChallengeWindowSize,
+        #[serde(default)]
+        refused: u32,
     },
-    /// Waiting for `continue`.
-    Continuing { order: Order, challenge: Challenged },
+    /// Waiting for `continue`; `waiting` is the browser step to go back to if Bambora
+    /// refuses the return (absent only in sessions stored before it was kept: such a
+    /// refusal then ends the payment).
+    Continuing {
+        order: Order,
+        challenge: Challenged,
+        #[serde(default)]
+        waiting: Option<Waiting>,
+    },
+    /// The answer to a create or continue was lost: Bambora may have charged. The host
+    /// waits, then asks [`Adapter::reconcile`].
+    InDoubt { doubt: Doubt },
+    /// Looking the order up: `POST /v1/reports`.
+    Searching { doubt: Doubt },
+    /// Reading the transaction the search found: `GET /v1/payments/{transaction_id}`.
+    Reading {
+        doubt: Doubt,
+        transaction_id: String,
+    },
+}
+
+/// The challenge a payment waits on, kept while `continue` runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Waiting {
+    continue_id: String,
+    issuer: IssuerForm,
+    window_size: ChallengeWindowSize,
+    refused: u32,
+}
+
+/// A money call in doubt: what the lookup matches and the result reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Doubt {
+    order: Order,
+    /// The challenge that ran, when the call in doubt was its `continue`.
+    challenge: Option<Challenged>,
 }
 
 impl BamboraAdapter {
@@ -189,7 +253,7 @@ impl BamboraAdapter {
     fn post(&self, path: &str, body: &impl Serialize, purpose: &'static str) -> HttpRequest {
         let body = serde_json::to_string(body).unwrap_or_default();
         // Not retry-safe (the default of `post_json`): Bambora has no idempotency key,
-        // and a repeat of either call could authorize a second time.
+        // and a repeat of either money call could authorize a second time.
         HttpRequest::post_json(self.config.url(path), body, purpose)
             .header("Authorization", self.config.authorization())
     }
@@ -339,6 +403,7 @@ impl BamboraAdapter {
             card,
             authentication,
             window_size: payment.window_size,
+            started_ms: cx.now_ms,
         };
         (order, request)
     }
@@ -370,22 +435,17 @@ impl BamboraAdapter {
                 )
             }
         };
-        let window_size = issuer.window_size().unwrap_or(order.window_size);
-        issuer_step(State::AwaitingIssuer {
-            order,
+        let waiting = Waiting {
+            window_size: issuer.window_size().unwrap_or(order.window_size),
             continue_id,
             issuer,
-            window_size,
-        })
+            refused: 0,
+        };
+        issuer_step(waiting.awaiting(order))
     }
 
-    fn resume(
-        &self,
-        order: Order,
-        continue_id: &str,
-        issuer: &IssuerForm,
-        answer: IssuerAnswer,
-    ) -> Step<State> {
+    /// `continue` with the issuer's answer the browser brought.
+    fn resume(&self, order: Order, waiting: Waiting, answer: IssuerAnswer) -> Step<State> {
         let card_response = match &answer {
             IssuerAnswer::PaRes(pa_res) => wire::CardResponse::PaRes(pa_res),
             IssuerAnswer::CRes(cres) => wire::CardResponse::CRes(cres),
@@ -395,21 +455,198 @@ impl BamboraAdapter {
             card_response,
         };
         let request = self.post(
-            &format!("/v1/payments/{continue_id}/continue"),
+            &format!("/v1/payments/{}/continue", waiting.continue_id),
             &body,
             "bambora.continue",
         );
+        let challenge = Challenged {
+            version: waiting.issuer.version(),
+            legacy: waiting.issuer.is_legacy(),
+        };
         Step::Call {
             state: State::Continuing {
                 order,
-                challenge: Challenged {
-                    version: issuer.version(),
-                    legacy: issuer.is_legacy(),
-                },
+                challenge,
+                waiting: Some(waiting),
             },
             request,
         }
     }
+
+    /// The answer to `POST /v1/payments`.
+    fn created(&self, order: Order, reply: Reply, cx: &Context) -> Step<State> {
+        let known = Known {
+            order: &order,
+            challenge: None,
+        };
+        match reply {
+            Reply::Payment(payment) => Step::Done(known.payment_result(payment)),
+            Reply::Redirect(redirect) => self.challenge(order, redirect, cx),
+            Reply::Refused { error, .. } => Step::Done(rejected(&error)),
+            Reply::Lost => in_doubt(order, None),
+            Reply::Ended(result) => Step::Done(result),
+        }
+    }
+
+    /// The answer to `continue`. Invalid input (400, code 314) is Bambora refusing the
+    /// issuer's answer the browser brought: see [`BamboraAdapter::return_refused`].
+    fn continued(
+        &self,
+        order: Order,
+        challenge: Challenged,
+        waiting: Option<Waiting>,
+        reply: Reply,
+    ) -> Step<State> {
+        let known = Known {
+            order: &order,
+            challenge: Some(&challenge),
+        };
+        match reply {
+            Reply::Payment(payment) => Step::Done(known.payment_result(payment)),
+            Reply::Redirect(_) => Step::Done(bad_response("continue answered with another 302")),
+            Reply::Refused { status: 400, error }
+                if error.code == CODE_INVALID_INPUT.to_string() =>
+            {
+                match waiting {
+                    Some(waiting) => self.return_refused(order, waiting, &error),
+                    None => Step::Done(rejected(&error)),
+                }
+            }
+            Reply::Refused { error, .. } => Step::Done(rejected(&error)),
+            Reply::Lost => in_doubt(order, Some(challenge)),
+            Reply::Ended(result) => Step::Done(result),
+        }
+    }
+
+    /// Bambora refused the CRes or PaRes a return carried (forged from the form's ids
+    /// before the cardholder answered, or altered): nothing was authorized, and the
+    /// genuine answer may still come, so the payment waits on the same challenge again.
+    /// The [`MAX_REFUSED_RETURNS`]th refusal ends it with Bambora's words.
+    fn return_refused(&self, order: Order, waiting: Waiting, error: &ProviderError) -> Step<State> {
+        let refused = waiting.refused.saturating_add(1);
+        if refused >= MAX_REFUSED_RETURNS {
+            return Step::Done(rejected(error));
+        }
+        let waiting = Waiting { refused, ..waiting };
+        Step::Refused {
+            action: waiting.action(),
+            state: waiting.awaiting(order),
+            refused: ReturnRefused {
+                code: "return_refused",
+                message: "Bambora refused the issuer's answer this return carried.",
+            },
+        }
+    }
+
+    /// `POST /v1/reports`: the transactions with the order number that was sent, from a
+    /// day before the payment started to a day after now.
+    fn search(&self, doubt: Doubt, cx: &Context) -> Step<State> {
+        let query = wire::SearchQuery {
+            name: "Search",
+            start_date: wire::report_date(doubt.order.started_ms.saturating_sub(SEARCH_MARGIN_MS)),
+            end_date: wire::report_date(cx.now_ms.saturating_add(SEARCH_MARGIN_MS)),
+            start_row: 1,
+            end_row: wire::MAX_SEARCH_ROWS,
+            criteria: vec![wire::Criterion {
+                field: wire::FIELD_ORDER_NUMBER,
+                operator: wire::EQUALS,
+                value: &doubt.order.order_number,
+            }],
+        };
+        let body = serde_json::to_string(&query).unwrap_or_default();
+        let request =
+            HttpRequest::post_json(self.config.url("/v1/reports"), body, "bambora.search")
+                .header("Authorization", self.config.reporting_authorization())
+                .retry_safe();
+        Step::Call {
+            state: State::Searching { doubt },
+            request,
+        }
+    }
+
+    /// The search's answer: the order's transaction to read, the end when there is none,
+    /// or still in doubt when the search could not tell (no answer, a refusal such as a
+    /// wrong Reporting passcode, an unreadable one, two approved transactions).
+    fn searched(&self, doubt: Doubt, answer: Answer) -> Step<State> {
+        let result = match answer {
+            Answer::Found(found) => serde_json::from_str::<wire::SearchResult>(&found.body).ok(),
+            Answer::Refused { .. } | Answer::Lost(_) => None,
+        };
+        let Some(result) = result else {
+            return doubt.unresolved();
+        };
+        match outcome::search(&result.records(), &doubt.order, &self.config.currency) {
+            Search::Nothing => Step::Done(answer::not_found()),
+            Search::Ambiguous => doubt.unresolved(),
+            Search::Transaction(transaction_id) => {
+                let request = HttpRequest::get(
+                    self.config.url(&format!("/v1/payments/{transaction_id}")),
+                    "bambora.read",
+                )
+                .header("Authorization", self.config.authorization());
+                Step::Call {
+                    state: State::Reading {
+                        doubt,
+                        transaction_id,
+                    },
+                    request,
+                }
+            }
+        }
+    }
+
+    /// The transaction's answer: its result, when it is the order's (else still in doubt).
+    fn read(&self, doubt: Doubt, transaction_id: &str, answer: Answer) -> Step<State> {
+        let payment = match answer {
+            Answer::Found(found) => serde_json::from_str::<wire::Payment>(&found.body).ok(),
+            _ => None,
+        };
+        match payment {
+            Some(payment) if outcome::is_the_orders(&payment, transaction_id, &doubt.order) => {
+                let known = Known {
+                    order: &doubt.order,
+                    challenge: doubt.challenge.as_ref(),
+                };
+                Step::Done(known.payment_result(payment))
+            }
+            _ => doubt.unresolved(),
+        }
+    }
+}
+
+impl Doubt {
+    /// Still in doubt: the host looks again later.
+    fn unresolved(self) -> Step<State> {
+        Step::Unknown {
+            state: State::InDoubt { doubt: self },
+        }
+    }
+}
+
+impl Waiting {
+    /// The browser's step to the issuer.
+    fn action(&self) -> BrowserAction {
+        BrowserAction::Challenge {
+            form: self.issuer.form(),
+            window_size: self.window_size,
+        }
+    }
+
+    /// The state that waits on this challenge.
+    fn awaiting(self, order: Order) -> State {
+        State::AwaitingIssuer {
+            order,
+            continue_id: self.continue_id,
+            issuer: self.issuer,
+            window_size: self.window_size,
+            refused: self.refused,
+        }
+    }
+}
+
+/// A money call whose answer was lost: the payment waits for a lookup.
+fn in_doubt(order: Order, challenge: Option<Challenged>) -> Step<State> {
+    Doubt { order, challenge }.unresolved()
 }
 
 /// The merchant's own authentication as Bambora's integrated `3d_secure` (1.0.2) or
@@ -518,11 +755,6 @@ fn issuer_step(state: State) -> Step<State> {
 impl Adapter for BamboraAdapter {
     type State = State;
 
-    fn reconcile(&self, state: State, _cx: &Context) -> Step<State> {
-        // Lookup by merchant reference: not yet; the payment stays unknown.
-        Step::Unknown { state }
-    }
-
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<State> {
         match self.create(payment, cx) {
             Ok((order, request)) => Step::Call {
@@ -541,32 +773,62 @@ impl Adapter for BamboraAdapter {
     ) -> Step<State> {
         match state {
             State::Creating { order } => {
-                let known = Known {
+                let reply = Known {
                     order: &order,
                     challenge: None,
-                };
-                match known.classify(response) {
-                    Answer::Payment(payment) => Step::Done(known.payment_result(payment)),
-                    Answer::Redirect(redirect) => self.challenge(order, redirect, cx),
-                    Answer::Ended(result) => Step::Done(result),
                 }
+                .read(response);
+                self.created(order, reply, cx)
             }
-            State::Continuing { order, challenge } => {
-                let known = Known {
+            State::Continuing {
+                order,
+                challenge,
+                waiting,
+            } => {
+                let reply = Known {
                     order: &order,
                     challenge: Some(&challenge),
-                };
-                match known.classify(response) {
-                    Answer::Payment(payment) => Step::Done(known.payment_result(payment)),
-                    Answer::Redirect(_) => {
-                        Step::Done(bad_response("continue answered with another 302"))
-                    }
-                    Answer::Ended(result) => Step::Done(result),
                 }
+                .read(response);
+                self.continued(order, challenge, waiting, reply)
             }
-            // No call was outstanding: nothing to read, the browser step stands.
+            State::Searching { doubt } => {
+                self.searched(doubt, Answer::of(response, outcome::provider_error))
+            }
+            State::Reading {
+                doubt,
+                transaction_id,
+            } => self.read(
+                doubt,
+                &transaction_id,
+                Answer::of(response, outcome::provider_error),
+            ),
+            // No call was outstanding: nothing to read, the step stands.
+            state @ State::InDoubt { .. } => Step::Unknown { state },
             state @ State::AwaitingIssuer { .. } => issuer_step(state),
         }
+    }
+
+    /// Looks the payment in doubt up by its order number (see the module's docs). Any
+    /// state that sent a money call can be in doubt; one waiting for the issuer is not.
+    fn reconcile(&self, state: State, cx: &Context) -> Step<State> {
+        let doubt = match state {
+            State::InDoubt { doubt }
+            | State::Searching { doubt }
+            | State::Reading { doubt, .. } => doubt,
+            State::Creating { order } => Doubt {
+                order,
+                challenge: None,
+            },
+            State::Continuing {
+                order, challenge, ..
+            } => Doubt {
+                order,
+                challenge: Some(challenge),
+            },
+            state @ State::AwaitingIssuer { .. } => return issuer_step(state),
+        };
+        self.search(doubt, cx)
     }
 
     /// The issuer's return, checked by [`Adapter::verify_browser_return`]'s rules: a
@@ -581,13 +843,20 @@ impl Adapter for BamboraAdapter {
             order,
             continue_id,
             issuer,
-            ..
+            window_size,
+            refused,
         } = state
         else {
             return Err(ReturnError::NotAwaiting.refused());
         };
         let answer = returns::verify(&issuer, ret).map_err(|e| e.refused())?;
-        Ok(self.resume(order, &continue_id, &issuer, answer))
+        let waiting = Waiting {
+            continue_id,
+            issuer,
+            window_size,
+            refused,
+        };
+        Ok(self.resume(order, waiting, answer))
     }
 
     fn verify_browser_return(

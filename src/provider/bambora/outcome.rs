@@ -1,20 +1,28 @@
-//! What Bambora's answers mean for the payment: an HTTP answer sorted into a payment, a
-//! 302 redirect or the end; a payment (approved or declined) and an error body (311,
-//! decline, refusal, outage) turned into a [`PaymentResult`] with the 3-D Secure values
-//! Bambora reported. Pure functions of their input.
+//! What Bambora's answers mean for the payment: an HTTP answer sorted (through the
+//! one classifier, [`Answer`]) into a payment, a 302 redirect, a refusal, a lost answer
+//! or the end; a payment (approved or declined) and a 402 (311, decline) turned into a
+//! [`PaymentResult`] with the 3-D Secure values Bambora reported; and which transaction
+//! of a search is the order's. Pure functions of their input.
 
 use super::wire::{self, ErrorBody, ThreeDsResult, CATEGORY_DECLINE, CODE_3DS_FAILED};
 use super::{Authentication, Challenged, Order};
 use crate::emv::{CardBrand, Eci, Generation, LiabilityShift, TransStatus};
 use crate::payment::{PaymentResult, PaymentStatus, ResultCode, ResultError};
+use crate::provider::answer::{self, Answer, ProviderError};
 use crate::provider::{HttpResponse, TransportFailure};
 
-/// What an HTTP answer is, before its meaning.
-pub(super) enum Answer {
-    /// 200: an approved or declined payment.
+/// What an answer to `POST /v1/payments` or `continue` is, before its meaning.
+pub(super) enum Reply {
+    /// 2xx: an approved or declined payment.
     Payment(wire::Payment),
     /// 302: the cardholder must go to the issuer.
     Redirect(wire::Redirect),
+    /// A 4xx that is neither a decline nor a failed authentication: Bambora refused the
+    /// request, nothing happened.
+    Refused { status: u16, error: ProviderError },
+    /// No answer to trust (none, a 5xx, a status Bambora does not send): Bambora may or
+    /// may not have charged.
+    Lost,
     /// The payment ends with this result.
     Ended(PaymentResult),
 }
@@ -38,25 +46,47 @@ struct ThreeDs {
     brand: CardBrand,
 }
 
+/// Bambora's error document as the provider's words: its code, and its message with the
+/// fields it named (`card.number: Invalid card number`).
+pub(super) fn provider_error(body: &str) -> Option<ProviderError> {
+    let body = serde_json::from_str::<ErrorBody>(body).ok()?;
+    Some(ProviderError::new(
+        body.code.to_string(),
+        body.full_message(),
+    ))
+}
+
 impl Known<'_> {
-    pub(super) fn classify(self, response: Result<HttpResponse, TransportFailure>) -> Answer {
-        let response = match response {
-            Ok(response) => response,
-            Err(failure) => return Answer::Ended(answer_lost(&failure)),
-        };
-        match response.status {
-            200 | 201 => match serde_json::from_str(&response.body) {
-                Ok(payment) => Answer::Payment(payment),
-                Err(_) => {
-                    Answer::Ended(bad_response("the payment answer is not the JSON expected"))
+    /// Sorts an answer: the 302 and the 402s (a decline, a failed authentication) are
+    /// Bambora's own; everything else goes through the one classifier.
+    pub(super) fn read(self, response: Result<HttpResponse, TransportFailure>) -> Reply {
+        if let Ok(answer) = &response {
+            match answer.status {
+                302 => {
+                    return match serde_json::from_str(&answer.body) {
+                        Ok(redirect) => Reply::Redirect(redirect),
+                        Err(_) => Reply::Ended(answer::bad_response(
+                            "the 302 answer is not the JSON expected",
+                        )),
+                    }
                 }
+                402 => {
+                    if let Some(result) = self.payment_required(&answer.body) {
+                        return Reply::Ended(result);
+                    }
+                }
+                _ => {}
+            }
+        }
+        match Answer::of(response, provider_error) {
+            Answer::Found(answer) => match serde_json::from_str(&answer.body) {
+                Ok(payment) => Reply::Payment(payment),
+                Err(_) => Reply::Ended(answer::bad_response(
+                    "the payment answer is not the JSON expected",
+                )),
             },
-            302 => match serde_json::from_str(&response.body) {
-                Ok(redirect) => Answer::Redirect(redirect),
-                Err(_) => Answer::Ended(bad_response("the 302 answer is not the JSON expected")),
-            },
-            400..=599 => Answer::Ended(self.error_result(&response)),
-            _ => Answer::Ended(bad_response("an HTTP status Bambora does not send")),
+            Answer::Refused { status, error } => Reply::Refused { status, error },
+            Answer::Lost(_) => Reply::Lost,
         }
     }
 
@@ -78,32 +108,16 @@ impl Known<'_> {
             ),
             _ => PaymentResult {
                 provider_payment_id: Some(payment.id),
-                ..bad_response("approved is neither \"1\" nor \"0\"")
+                ..answer::bad_response("approved is neither \"1\" nor \"0\"")
             },
         }
     }
 
-    /// A 4xx/5xx: 5xx is an outage; 402 311 a failed authentication, a 402 decline the
-    /// issuer's; any other 4xx Bambora's refusal, with its code and message.
-    fn error_result(self, response: &HttpResponse) -> PaymentResult {
-        let body = serde_json::from_str::<ErrorBody>(&response.body).ok();
-        if response.status >= 500 {
-            let result =
-                PaymentResult::failed(PaymentStatus::Error, ResultCode::ProviderUnavailable);
-            return match body {
-                Some(body) => {
-                    result.with_provider_error(body.code.to_string(), body.full_message())
-                }
-                None => result,
-            };
-        }
-        let Some(body) = body else {
-            return PaymentResult::failed(PaymentStatus::Failed, ResultCode::ProviderRejected)
-                .with_provider_error(
-                    format!("http_{}", response.status),
-                    "Bambora refused the request without an error body",
-                );
-        };
+    /// A 402 Bambora gave a meaning: 311 a failed authentication, a decline (category 1,
+    /// or `validation`) the issuer's. `None`: any other 402 (312 card type not accepted),
+    /// a refusal like the other 4xx.
+    fn payment_required(self, body: &str) -> Option<PaymentResult> {
+        let body = serde_json::from_str::<ErrorBody>(body).ok()?;
         let card_type = body.card.as_ref().and_then(|c| c.card_type.as_deref());
         let eci = body.card.as_ref().and_then(|c| c.eci);
         let three_ds = self.three_ds(body.three_d_secure.as_ref(), eci, card_type);
@@ -114,7 +128,7 @@ impl Known<'_> {
                 provider_message: Some(message),
             })
         };
-        if response.status == 402 && body.code == CODE_3DS_FAILED {
+        if body.code == CODE_3DS_FAILED {
             let mut message = body.message.clone();
             if let Some(reason) = body
                 .three_d_secure
@@ -123,39 +137,38 @@ impl Known<'_> {
             {
                 message = format!("{message}: {reason}");
             }
-            return ThreeDs {
-                eci: None,
-                ..three_ds
-            }
-            .result(
-                PaymentStatus::Failed,
-                None,
-                provider_error(
-                    ResultCode::AuthenticationFailed,
-                    body.code.to_string(),
-                    message,
+            return Some(
+                ThreeDs {
+                    eci: None,
+                    ..three_ds
+                }
+                .result(
+                    PaymentStatus::Failed,
+                    None,
+                    provider_error(
+                        ResultCode::AuthenticationFailed,
+                        body.code.to_string(),
+                        message,
+                    ),
                 ),
             );
         }
-        if response.status == 402
-            && (body.category == Some(CATEGORY_DECLINE) || body.validation.is_some())
-        {
-            let (id, code, message) = match body.validation {
-                Some(v) => (
-                    Some(v.id),
-                    v.message_id.unwrap_or_else(|| body.code.to_string()),
-                    v.message.unwrap_or(body.message),
-                ),
-                None => (None, body.code.to_string(), body.message),
-            };
-            return three_ds.result(
-                PaymentStatus::Declined,
-                id,
-                provider_error(ResultCode::Declined, code, message),
-            );
+        if body.category != Some(CATEGORY_DECLINE) && body.validation.is_none() {
+            return None;
         }
-        PaymentResult::failed(PaymentStatus::Failed, ResultCode::ProviderRejected)
-            .with_provider_error(body.code.to_string(), body.full_message())
+        let (id, code, message) = match body.validation {
+            Some(v) => (
+                Some(v.id),
+                v.message_id.unwrap_or_else(|| body.code.to_string()),
+                v.message.unwrap_or(body.message),
+            ),
+            None => (None, body.code.to_string(), body.message),
+        };
+        Some(three_ds.result(
+            PaymentStatus::Declined,
+            id,
+            provider_error(ResultCode::Declined, code, message),
+        ))
     }
 
     fn three_ds(
@@ -240,10 +253,11 @@ impl ThreeDs {
     }
 }
 
-/// `3d_secure.status` as a transStatus; `Error` (and anything unknown) has none.
+/// `3d_secure.status` as a transStatus (`Success` is how the reports spell it); `Error`
+/// (and anything unknown) has none.
 pub(super) fn trans_status_of(status: &str) -> Option<TransStatus> {
     Some(match status {
-        "Succeeded" => TransStatus::Y,
+        "Succeeded" | "Success" => TransStatus::Y,
         "Attempted" => TransStatus::A,
         "Failed" => TransStatus::N,
         "Rejected" => TransStatus::R,
@@ -260,29 +274,59 @@ pub(super) fn generation_of(version: &str) -> Generation {
     }
 }
 
-/// No answer to a call that may have moved money: Bambora takes no idempotency key, so
-/// it is not sent again, and the payment ends with its outcome unknown to this backend.
-fn answer_lost(failure: &TransportFailure) -> PaymentResult {
-    let how = match failure {
-        TransportFailure::Timeout => "Bambora did not answer in time",
-        TransportFailure::Connection(_) => "the connection to Bambora failed or was dropped",
+/// Which transaction of a search is the order's payment.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Search {
+    /// No transaction for this order: Bambora charged nothing.
+    Nothing,
+    /// This transaction id: the one approved, or else the last declined.
+    Transaction(String),
+    /// More than one approved transaction fits: this backend cannot tell which is its.
+    Ambiguous,
+}
+
+/// The order's transaction among `records`: a purchase (or pre-authorization) with the
+/// order number that was sent, its amount, the account's `currency` where the record
+/// names one, and the card's last four where both are known. Never another order's.
+pub(super) fn search(records: &[wire::SearchRecord], order: &Order, currency: &str) -> Search {
+    let fits = |record: &&wire::SearchRecord| {
+        let last_four = order.card.as_ref().map(|c| c.last_four.as_str());
+        record.trn_order_number == order.order_number
+            && record.trn_amount == Some(order.amount)
+            && matches!(record.trn_type.as_deref(), Some("P" | "PA"))
+            && record
+                .currency_abbr
+                .as_deref()
+                .is_none_or(|c| c.eq_ignore_ascii_case(currency))
+            && match (last_four, record.trn_masked_card.as_deref()) {
+                (Some(four), Some(masked)) => masked.ends_with(four),
+                _ => true,
+            }
+            && !record.trn_id.is_empty()
+            && record.trn_id.bytes().all(|b| b.is_ascii_digit())
     };
-    PaymentResult::failed(PaymentStatus::Error, ResultCode::ProviderTimeout).with_provider_error(
-        "answer_lost",
-        format!(
-            "{how}; the payment may have been made: look the order up at Bambora before \
-             paying again (Bambora takes no idempotency key, so it was not resent)"
-        ),
-    )
+    let fitting: Vec<&wire::SearchRecord> = records.iter().filter(fits).collect();
+    let approved: Vec<&&wire::SearchRecord> = fitting
+        .iter()
+        .filter(|r| r.trn_response.as_deref() == Some("1"))
+        .collect();
+    match approved.as_slice() {
+        [one] => Search::Transaction(one.trn_id.clone()),
+        [_, _, ..] => Search::Ambiguous,
+        [] => fitting
+            .iter()
+            .max_by_key(|r| (r.trn_id.len(), r.trn_id.clone()))
+            .map_or(Search::Nothing, |r| Search::Transaction(r.trn_id.clone())),
+    }
 }
 
-pub(super) fn bad_response(problem: &str) -> PaymentResult {
-    PaymentResult::failed(PaymentStatus::Error, ResultCode::ProviderBadResponse)
-        .with_provider_error("bad_response", problem)
-}
-
-/// Refused by this adapter before Bambora saw it, because Bambora would refuse it.
-pub(super) fn rejected_here(parameter: &str, message: &str) -> PaymentResult {
-    PaymentResult::failed(PaymentStatus::Failed, ResultCode::ProviderRejected)
-        .with_provider_error(parameter, message)
+/// Whether `payment` (`GET /v1/payments/{id}`) is transaction `id` of this order: the
+/// order number and amount, where Bambora gives them, must be the ones that were sent.
+pub(super) fn is_the_orders(payment: &wire::Payment, id: &str, order: &Order) -> bool {
+    payment.id == id
+        && payment
+            .order_number
+            .as_deref()
+            .is_none_or(|n| n == order.order_number)
+        && payment.amount.is_none_or(|a| a == order.amount)
 }

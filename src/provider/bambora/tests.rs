@@ -115,6 +115,16 @@ fn body(request: &HttpRequest) -> Value {
     serde_json::from_str(request.body.as_deref().unwrap()).unwrap()
 }
 
+/// The doubt of a step that must be `Unknown`: its challenge, and its order.
+fn in_doubt(step: Step<State>) -> (Option<Challenged>, Order) {
+    match step {
+        Step::Unknown {
+            state: State::InDoubt { doubt },
+        } => (doubt.challenge, doubt.order),
+        other => panic!("expected a payment in doubt, got {other:?}"),
+    }
+}
+
 fn creating() -> State {
     call(adapter().start(&payment(), &cx())).0
 }
@@ -595,19 +605,21 @@ fn refusals_outages_and_lost_answers() {
         .unwrap();
     assert_eq!(error.code, ResultCode::ProviderRejected);
 
-    let outage = done(adapter().on_response(creating(), answer(503, json!("busy")), &cx()));
-    assert_eq!(outage.status, PaymentStatus::Error);
-    assert_eq!(outage.error.unwrap().code, ResultCode::ProviderUnavailable);
-
-    for failure in [
-        TransportFailure::Timeout,
-        TransportFailure::Connection("reset".into()),
+    // A 5xx, a status Bambora does not send, no answer, or the process stopped during
+    // the call: Bambora may have charged. Never an end, never a second create: in doubt.
+    for lost in [
+        answer(503, json!("busy")),
+        answer(
+            500,
+            json!({"code": 999, "category": 4, "message": "Internal error"}),
+        ),
+        answer(304, json!({})),
+        Err(TransportFailure::Timeout),
+        Err(TransportFailure::Connection("reset".into())),
     ] {
-        let lost = done(adapter().on_response(creating(), Err(failure), &cx()));
-        assert_eq!(lost.status, PaymentStatus::Error);
-        let error = lost.error.unwrap();
-        assert_eq!(error.code, ResultCode::ProviderTimeout);
-        assert_eq!(error.provider_code.as_deref(), Some("answer_lost"));
+        let (challenge, order) = in_doubt(adapter().on_response(creating(), lost, &cx()));
+        assert_eq!(order.order_number, "order-25");
+        assert_eq!(challenge, None, "no challenge ran");
     }
 
     for (status, text) in [
@@ -846,8 +858,13 @@ fn a_2x_return_continues_with_the_cres() {
     assert_eq!(result.three_ds_version.as_deref(), Some("2.2.0"));
     assert_eq!(result.error.unwrap().code, ResultCode::AuthenticationFailed);
 
-    let lost = done(adapter().on_response(state, Err(TransportFailure::Timeout), &cx()));
-    assert_eq!(lost.error.unwrap().code, ResultCode::ProviderTimeout);
+    let (challenge, _) =
+        in_doubt(adapter().on_response(state, Err(TransportFailure::Timeout), &cx()));
+    assert_eq!(
+        challenge.map(|c| c.version).as_deref(),
+        Some("2.2.0"),
+        "the lookup reports the challenge that ran"
+    );
 }
 
 #[test]
@@ -973,4 +990,323 @@ fn config_hides_the_passcode_and_needs_a_currency() {
     assert_eq!(parsed.base_url, PRODUCTION_URL);
     assert!(!parsed.auth_required);
     let _ = Generation::Emv;
+}
+
+// --- a continue Bambora refuses -------------------------------------------------------
+
+fn invalid_cres() -> Value {
+    json!({"code": 314, "category": 3, "reference": "",
+           "message": "Missing or invalid payment information - Please fix the errors below.",
+           "details": [{"field": "card_response.cres",
+                        "message": "The cardholder has not completed authentication"}]})
+}
+
+/// A continue sent for `back` from `state`, and Bambora's `answer` to it.
+fn continued(
+    state: State,
+    back: &BrowserReturn,
+    reply: Result<HttpResponse, TransportFailure>,
+) -> Step<State> {
+    let (state, _) = call(adapter().on_browser_return(state, back, &cx()).unwrap());
+    adapter().on_response(state, reply, &cx())
+}
+
+#[test]
+fn a_continue_refused_as_invalid_input_waits_on_the_same_challenge() {
+    let first = awaiting(redirect_2x());
+    let (_, action) = browser_step(issuer_step(first.clone()));
+    let forged = returned(&[
+        ("cres", &cres(&creq().acs_trans_id, "Y")),
+        ("threeDSSessionData", SESSION_DATA),
+    ]);
+    let mut state = first.clone();
+    for refusal in 1..MAX_REFUSED_RETURNS {
+        let Step::Refused {
+            state: again,
+            action: shown,
+            refused,
+        } = continued(state, &forged, answer(400, invalid_cres()))
+        else {
+            panic!("refusal {refusal}: expected a refused return")
+        };
+        assert_eq!(refused.code, "return_refused");
+        assert_eq!(shown, action, "the same challenge");
+        let State::AwaitingIssuer { refused: count, .. } = &again else {
+            panic!("{again:?}")
+        };
+        assert_eq!(*count, refusal);
+        state = again;
+    }
+    // The last refusal ends the payment with Bambora's words; nothing was charged.
+    let result = done(continued(
+        state.clone(),
+        &forged,
+        answer(400, invalid_cres()),
+    ));
+    assert_eq!(result.status, PaymentStatus::Failed);
+    let error = result.error.unwrap();
+    assert_eq!(
+        (error.code, error.provider_code.as_deref()),
+        (ResultCode::ProviderRejected, Some("314"))
+    );
+    // Before that, the genuine answer still authorizes.
+    let genuine = done(continued(
+        state,
+        &forged,
+        answer(200, approved(5, "Succeeded", false)),
+    ));
+    assert_eq!(genuine.status, PaymentStatus::Authorized);
+}
+
+#[test]
+fn other_refusals_of_a_continue_end_the_payment() {
+    let back = returned(&[
+        ("cres", &cres(&creq().acs_trans_id, "Y")),
+        ("threeDSSessionData", SESSION_DATA),
+    ]);
+    let unauthorized = json!({"code": 21, "category": 3, "message": "Authentication failed"});
+    let unknown = json!({"code": 314, "category": 3, "message": "Missing or invalid payment information",
+                         "details": [{"field": "merchant_data", "message": "Invalid transaction id"}]});
+    for (status, body) in [(401, unauthorized), (404, unknown)] {
+        let result = done(continued(
+            awaiting(redirect_2x()),
+            &back,
+            answer(status, body),
+        ));
+        assert_eq!(result.status, PaymentStatus::Failed, "{status}");
+        assert_eq!(result.error.unwrap().code, ResultCode::ProviderRejected);
+    }
+    // A continue stored before the waiting step was kept cannot go back to it.
+    let (state, _) = call(
+        adapter()
+            .on_browser_return(awaiting(redirect_2x()), &back, &cx())
+            .unwrap(),
+    );
+    let State::Continuing {
+        order, challenge, ..
+    } = state
+    else {
+        panic!()
+    };
+    let old = State::Continuing {
+        order,
+        challenge,
+        waiting: None,
+    };
+    let result = done(adapter().on_response(old, answer(400, invalid_cres()), &cx()));
+    assert_eq!(result.error.unwrap().code, ResultCode::ProviderRejected);
+}
+
+// --- reconciliation -------------------------------------------------------------------
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+/// 2026-12-02T16:00:36Z.
+const NOW_MS: u64 = 1_796_227_236_000;
+
+fn cx_at(now_ms: u64) -> Context {
+    Context { now_ms, ..cx() }
+}
+
+/// A create started at `NOW_MS` whose answer was lost.
+fn doubt() -> State {
+    let (state, _) = call(adapter().start(&payment(), &cx_at(NOW_MS)));
+    match adapter().on_response(state, Err(TransportFailure::Timeout), &cx_at(NOW_MS)) {
+        Step::Unknown { state } => state,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn record(id: u64, response: u8) -> Value {
+    json!({"row_id": 1, "trn_id": id, "trn_date_time": "2026-12-02T16:00:37.000+00:00",
+           "trn_type": "P", "trn_order_number": "order-25", "trn_payment_method": "CC",
+           "trn_masked_card": "400000XXXXXX1000", "trn_amount": 15.99, "trn_response": response,
+           "trn_card_type": "VI", "message_id": 1, "message_text": "Approved",
+           "currency_abbr": "CAD", "merchant_id": 300200578})
+}
+
+fn searched(records: Value) -> Step<State> {
+    let (state, _) = call(adapter().reconcile(doubt(), &cx_at(NOW_MS + 2_000)));
+    adapter().on_response(state, answer(200, records), &cx())
+}
+
+#[test]
+fn reconcile_searches_the_order_number_with_the_reporting_passcode() {
+    let (state, request) = call(adapter().reconcile(doubt(), &cx_at(NOW_MS + 5_000)));
+    assert!(matches!(state, State::Searching { .. }));
+    assert_eq!(request.url, "http://sandbox.test/bambora/v1/reports");
+    assert_eq!(request.purpose, "bambora.search");
+    assert!(request.retry_safe, "a search moves no money");
+    assert!(request
+        .headers
+        .contains(&("Authorization".into(), SEED_AUTH.into())));
+    assert_eq!(
+        body(&request),
+        json!({"name": "Search",
+               "start_date": wire::report_date(NOW_MS - DAY_MS),
+               "end_date": wire::report_date(NOW_MS + 5_000 + DAY_MS),
+               "start_row": 1, "end_row": 500,
+               "criteria": [{"field": 5, "operator": "%3D", "value": "order-25"}]})
+    );
+    assert_eq!(wire::report_date(NOW_MS), "2026-12-02T16:00:36");
+
+    let mut config = Config::sandbox("http://sandbox.test");
+    config.reporting_passcode = Some("reporting-passcode".into());
+    let (_, request) = call(BamboraAdapter::new(config).reconcile(doubt(), &cx()));
+    let expected = format!(
+        "Passcode {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            "300200578:reporting-passcode"
+        )
+    );
+    assert!(request
+        .headers
+        .contains(&("Authorization".into(), expected)));
+}
+
+#[test]
+fn no_transaction_for_the_order_is_nothing_charged() {
+    for empty in [json!({"records": []}), json!([])] {
+        let result = done(searched(empty));
+        assert_eq!(result.status, PaymentStatus::Failed);
+        assert_eq!(
+            result.error.unwrap().provider_code.as_deref(),
+            Some("not_found")
+        );
+    }
+    // Records that are not this order's payment are never adopted.
+    let mut other_order = record(10000040, 1);
+    other_order["trn_order_number"] = json!("order-250");
+    let mut other_amount = record(10000041, 1);
+    other_amount["trn_amount"] = json!("15.90");
+    let mut other_currency = record(10000042, 1);
+    other_currency["currency_abbr"] = json!("USD");
+    let mut other_card = record(10000043, 1);
+    other_card["trn_masked_card"] = json!("400000XXXXXX2008");
+    let mut a_return = record(10000044, 1);
+    a_return["trn_type"] = json!("R");
+    let others =
+        json!({"records": [other_order, other_amount, other_currency, other_card, a_return]});
+    assert_eq!(
+        done(searched(others))
+            .error
+            .unwrap()
+            .provider_code
+            .as_deref(),
+        Some("not_found")
+    );
+}
+
+#[test]
+fn the_order_s_transaction_is_read_and_its_answer_is_the_result() {
+    let mut as_text = record(10000050, 1);
+    as_text["trn_amount"] = json!("15.99");
+    as_text["trn_id"] = json!("10000050");
+    let declined_before = record(10000049, 0);
+    let (state, request) = call(searched(json!({"records": [declined_before, as_text]})));
+    assert_eq!(
+        request.url, "http://sandbox.test/bambora/v1/payments/10000050",
+        "the approved one"
+    );
+    assert_eq!(request.purpose, "bambora.read");
+    assert!(request.retry_safe);
+    let mut payment = approved(5, "Succeeded", false);
+    payment["id"] = json!("10000050");
+    payment["order_number"] = json!("order-25");
+    let result = done(adapter().on_response(state.clone(), answer(200, payment.clone()), &cx()));
+    assert_eq!(result.status, PaymentStatus::Authorized);
+    assert_eq!(result.provider_payment_id.as_deref(), Some("10000050"));
+    assert_eq!((result.eci, result.liability_shift), (Eci::new(5), true));
+
+    // Another order's, another amount's or another id's answer is not adopted.
+    for (member, value) in [
+        ("order_number", json!("order-26")),
+        ("amount", json!(1.0)),
+        ("id", json!("10000051")),
+    ] {
+        let mut other = payment.clone();
+        other[member] = value;
+        let (_, order) = in_doubt(adapter().on_response(state.clone(), answer(200, other), &cx()));
+        assert_eq!(order.order_number, "order-25", "{member}");
+    }
+    // The read's answer lost or refused: still in doubt.
+    in_doubt(adapter().on_response(state.clone(), Err(TransportFailure::Timeout), &cx()));
+    in_doubt(adapter().on_response(state, answer(404, json!({"code": 314})), &cx()));
+
+    // Only declined transactions: the last one is read (and is the decline).
+    let (_, request) = call(searched(json!([record(10000060, 0), record(10000061, 0)])));
+    assert!(request.url.ends_with("/v1/payments/10000061"));
+}
+
+#[test]
+fn a_search_that_cannot_tell_keeps_the_payment_in_doubt() {
+    let two_approved = json!({"records": [record(10000070, 1), record(10000071, 1)]});
+    in_doubt(searched(two_approved));
+    in_doubt(searched(json!({"records": "none"})));
+    let (state, _) = call(adapter().reconcile(doubt(), &cx()));
+    for lost in [
+        answer(503, json!("busy")),
+        answer(
+            401,
+            json!({"code": 21, "category": 3, "message": "Authentication failed"}),
+        ),
+        Err(TransportFailure::Connection("reset".into())),
+    ] {
+        in_doubt(adapter().on_response(state.clone(), lost, &cx()));
+    }
+}
+
+#[test]
+fn a_continue_in_doubt_reports_the_challenge_that_ran() {
+    let state = awaiting(redirect_2x());
+    let back = returned(&[
+        ("cres", &cres(&creq().acs_trans_id, "Y")),
+        ("threeDSSessionData", SESSION_DATA),
+    ]);
+    let Step::Unknown { state } = continued(state, &back, Err(TransportFailure::Timeout)) else {
+        panic!()
+    };
+    let (state, _) = call(adapter().reconcile(state, &cx()));
+    let (state, _) =
+        call(adapter().on_response(state, answer(200, json!([record(10000080, 1)])), &cx()));
+    let mut payment = approved(5, "Succeeded", false);
+    payment["id"] = json!(10000080);
+    let result = done(adapter().on_response(state, answer(200, payment), &cx()));
+    assert_eq!(result.status, PaymentStatus::Authorized);
+    assert_eq!(result.three_ds_version.as_deref(), Some("2.2.0"));
+}
+
+#[test]
+fn amounts_and_dates_as_bambora_writes_them() {
+    for (text, cents) in [
+        ("15.99", Some(1599)),
+        ("100", Some(10_000)),
+        ("100.0", Some(10_000)),
+        ("100.00", Some(10_000)),
+        ("0.5", Some(50)),
+        ("15.999", None),
+        ("-1.00", None),
+        ("", None),
+        (".5", None),
+        ("1e3", None),
+    ] {
+        assert_eq!(wire::cents_of(text), cents, "{text}");
+    }
+    assert_eq!(wire::report_date(0), "1970-01-01T00:00:00");
+    assert_eq!(wire::report_date(951_782_400_000), "2000-02-29T00:00:00");
+}
+
+#[test]
+fn states_stored_before_refusals_and_doubts_were_kept_still_read() {
+    let mut stored = serde_json::to_value(awaiting(redirect_2x())).unwrap();
+    stored.as_object_mut().unwrap().remove("refused");
+    stored["order"]
+        .as_object_mut()
+        .unwrap()
+        .remove("started_ms");
+    let state: State = serde_json::from_value(stored).unwrap();
+    let State::AwaitingIssuer { refused, order, .. } = &state else {
+        panic!("{state:?}")
+    };
+    assert_eq!((*refused, order.started_ms), (0, 0));
 }

@@ -1,6 +1,7 @@
-//! Bambora's wire format: the `POST /v1/payments` and `continue` bodies as serde structs,
-//! the answers (payment, 302 redirect, error) as lenient readers, and the amount in
-//! Bambora's decimal dollars. Pure data; what the answers mean is in `outcome`.
+//! Bambora's wire format: the `POST /v1/payments`, `continue` and `POST /v1/reports`
+//! (search) bodies as serde structs, the answers (payment, 302 redirect, error, search
+//! records) as lenient readers, the amount in Bambora's decimal dollars and the report's
+//! dates. Pure data; what the answers mean is in `outcome`.
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -116,6 +117,38 @@ pub enum CardResponse<'a> {
     CRes(&'a str),
 }
 
+/// `POST /v1/reports` (`SearchQuery`): the transactions of a date range that meet every
+/// criterion.
+#[derive(Serialize)]
+pub struct SearchQuery<'a> {
+    /// `Search` (every member of a record) or `TransHistoryMinimal`.
+    pub name: &'static str,
+    /// `2015-04-22T10:03:19`, inclusive, in the merchant account's time zone.
+    pub start_date: String,
+    pub end_date: String,
+    /// 1-based rows, at most 500 apart.
+    pub start_row: u32,
+    pub end_row: u32,
+    pub criteria: Vec<Criterion<'a>>,
+}
+
+/// One `Criteria` of a search.
+#[derive(Serialize)]
+pub struct Criterion<'a> {
+    /// The searchable field's number ([`FIELD_ORDER_NUMBER`]).
+    pub field: u8,
+    /// URL-encoded comparator ([`EQUALS`]).
+    pub operator: &'static str,
+    pub value: &'a str,
+}
+
+/// Field 5 of Bambora's search criteria: the order number.
+pub const FIELD_ORDER_NUMBER: u8 = 5;
+/// The `=` comparator, URL-encoded as the spec writes it.
+pub const EQUALS: &str = "%3D";
+/// The most rows one search answers.
+pub const MAX_SEARCH_ROWS: u32 = 500;
+
 // --- the amount ---------------------------------------------------------------------
 
 /// An amount Bambora can take: minor units of a two-decimal currency, 1 to
@@ -146,6 +179,54 @@ impl Amount {
     }
 }
 
+/// Cents of a decimal dollar amount as Bambora writes one back (`15.99`, `100`,
+/// `100.0`, `"100.00"`), or `None` when it is not one or has a fraction of a cent.
+pub fn cents_of(text: &str) -> Option<u64> {
+    let (units, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let fraction = fraction.trim_end_matches('0');
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if units.is_empty() || !digits(units) || !digits(fraction) || fraction.len() > 2 {
+        return None;
+    }
+    let cents: u64 = format!("{fraction:0<2}").parse().ok()?;
+    units
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(100)?
+        .checked_add(cents)
+}
+
+// --- dates --------------------------------------------------------------------------
+
+/// A search date (`2015-04-22T10:03:19`) from Unix milliseconds, in UTC. Written out here
+/// because the core has no date library and no clock.
+pub fn report_date(ms: u64) -> String {
+    let seconds = ms / 1000;
+    let days = i64::try_from(seconds / 86_400).unwrap_or(i64::MAX / 2);
+    let in_day = seconds % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+        in_day / 3600,
+        in_day % 3600 / 60,
+        in_day % 60
+    )
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
 // --- answers ------------------------------------------------------------------------
 
 /// `PaymentResponse` (200), as far as this adapter reads it.
@@ -164,6 +245,12 @@ pub struct Payment {
     pub card: Option<CardResult>,
     #[serde(rename = "3d_secure", default)]
     pub three_d_secure: Option<ThreeDsResult>,
+    /// What `GET /v1/payments/{id}` tells about the order (a lookup checks them).
+    #[serde(default)]
+    pub order_number: Option<String>,
+    /// Cents.
+    #[serde(default, deserialize_with = "optional_cents")]
+    pub amount: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -235,10 +322,53 @@ pub struct Validation {
     pub message: Option<String>,
 }
 
+/// `SearchResult`. "If no records are found the API will return a 200 response message
+/// with an empty array": read as `{"records": []}` (the schema) or a bare `[]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum SearchResult {
+    Records { records: Vec<SearchRecord> },
+    Bare(Vec<SearchRecord>),
+}
+
+impl SearchResult {
+    pub fn records(self) -> Vec<SearchRecord> {
+        match self {
+            SearchResult::Records { records } | SearchResult::Bare(records) => records,
+        }
+    }
+}
+
+/// `SearchRecord`, as far as a lookup reads it.
+#[derive(Debug, Deserialize)]
+pub struct SearchRecord {
+    #[serde(deserialize_with = "text_or_number")]
+    pub trn_id: String,
+    #[serde(default)]
+    pub trn_order_number: String,
+    /// Cents (`trn_amount`: a number in the spec, a string in Bambora's guide).
+    #[serde(default, deserialize_with = "optional_cents")]
+    pub trn_amount: Option<u64>,
+    /// `P` purchase, `PA` pre-authorization, `R` return, `VP` void …
+    #[serde(default)]
+    pub trn_type: Option<String>,
+    /// 1: approved.
+    #[serde(default, deserialize_with = "optional_text_or_number")]
+    pub trn_response: Option<String>,
+    /// The card with its middle digits masked (or its last four).
+    #[serde(default)]
+    pub trn_masked_card: Option<String>,
+    /// `Search` only.
+    #[serde(default)]
+    pub currency_abbr: Option<String>,
+}
+
 /// Error category 1: the bank (or 3-D Secure) declined.
 pub const CATEGORY_DECLINE: u8 = 1;
 /// Message/code 311: 3D Secure failed; nothing was authorized.
 pub const CODE_3DS_FAILED: u32 = 311;
+/// Code 314: "Missing or invalid payment information", the refusal of invalid input.
+pub const CODE_INVALID_INPUT: u32 = 314;
 
 impl ErrorBody {
     /// The message, with the fields Bambora named (`card.number: Invalid card number`).
@@ -296,6 +426,15 @@ fn optional_text_or_number<'de, D: Deserializer<'de>>(
         Wire::Text(text) => Some(text),
         Wire::Number(n) => Some(n.to_string()),
         Wire::Nothing(()) => None,
+    })
+}
+
+/// A dollar amount (number or text) as cents; `None` when absent or unreadable.
+fn optional_cents<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    Ok(match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Number(n) => cents_of(&n.to_string()),
+        serde_json::Value::String(s) => cents_of(s.trim()),
+        _ => None,
     })
 }
 

@@ -4,16 +4,18 @@
 //! (frictionless answers at once; a challenge answers HTTP 302 with the URL-encoded
 //! auto-submit form to the sandbox ACS), `POST /v1/payments/{id}/continue` (reads the
 //! cres or PaRes, checks it against the ACS's own record and authorizes once),
-//! `GET /v1/payments/{id}`, the merchant-MPI passthrough variants, and the single-use
-//! tokens of `/scripts/tokenization/tokens`. This file holds the routes, the passcode and
-//! body checks, and the state; authorizations are in `payments`, the 302 and `continue` in
-//! `challenge`, wire shapes in [`wire`], request parsing in `request`, the 302
-//! `contents` in `contents`. See docs/sandbox/bambora.md.
+//! `GET /v1/payments/{id}`, the Reporting API's search (`POST /v1/reports`), the
+//! merchant-MPI passthrough variants, and the single-use tokens of
+//! `/scripts/tokenization/tokens`. This file holds the routes, the passcode and body
+//! checks, and the state; authorizations are in `payments`, the 302 and `continue` in
+//! `challenge`, the search in `reports`, wire shapes in [`wire`], request parsing in
+//! `request`, the 302 `contents` in `contents`. See docs/sandbox/bambora.md.
 
 mod challenge;
 mod contents;
 mod fields;
 mod payments;
+mod reports;
 mod request;
 pub mod wire;
 
@@ -60,10 +62,19 @@ pub struct State {
 #[derive(Debug, Default)]
 struct Memory {
     last_id: u64,
-    payments: HashMap<String, Payment>,
+    payments: HashMap<String, Transaction>,
     /// By `merchant_data` (3DS1, lower case) or `3d_session_data` (3DS2).
     sessions: HashMap<String, Session>,
     tokens: HashMap<String, Token>,
+}
+
+/// A payment as Bambora keeps it: what `GET` answers, and what the reports add.
+#[derive(Debug)]
+struct Transaction {
+    payment: Payment,
+    /// `400000******1000`.
+    masked_card: String,
+    cents: i64,
 }
 
 #[derive(Debug)]
@@ -127,6 +138,7 @@ pub fn routes() -> Router<Sandbox> {
         .route("/v1/payments", post(create_payment))
         .route("/v1/payments/{id}", get(get_payment))
         .route("/v1/payments/{id}/continue", post(continue_payment))
+        .route("/v1/reports", post(search))
         .route("/scripts/tokenization/tokens", post(tokenize))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, 404, Category::Input, "Not found")
@@ -165,7 +177,7 @@ async fn get_payment(
         return error.into_response();
     }
     match sandbox.bambora.lock().payments.get(&id) {
-        Some(payment) => Json(payment.clone()).into_response(),
+        Some(transaction) => Json(transaction.payment.clone()).into_response(),
         None => ApiError::unknown_id("transId").into_response(),
     }
 }
@@ -185,6 +197,22 @@ async fn continue_payment(
     .await;
     match result {
         Ok(payment) => Json(payment).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// `POST /v1/reports`: the Reporting API's search, with the same passcode (the sandbox
+/// merchant has one for every API).
+async fn search(Shared(sandbox): Shared<Sandbox>, headers: HeaderMap, body: Body) -> Response {
+    let result = async {
+        authenticate(&headers)?;
+        let body = json_body(&headers, body).await?;
+        let query = reports::query(&body)?;
+        Ok::<_, ApiError>(sandbox.bambora.lock().search(&query))
+    }
+    .await;
+    match result {
+        Ok(found) => Json(found).into_response(),
         Err(error) => error.into_response(),
     }
 }

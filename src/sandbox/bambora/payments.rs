@@ -198,7 +198,12 @@ impl Memory {
             three_d_secure: authenticated.three_d_secure.clone(),
             links,
         };
-        self.payments.insert(id.clone(), payment.clone());
+        let transaction = super::Transaction {
+            payment: payment.clone(),
+            masked_card: order.card.masked.clone(),
+            cents: order.amount,
+        };
+        self.payments.insert(id.clone(), transaction);
         if !approved {
             let mut error = ApiError::new(
                 StatusCode::PAYMENT_REQUIRED,
