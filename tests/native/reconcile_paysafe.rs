@@ -1,7 +1,7 @@
 //! Paysafe payments whose answers were lost, through the real backend over real HTTP and
 //! the sandbox's fault injection: a process that dies during the authorization (after
-//! Paysafe authorized, or before Paysafe saw it), an authorization answer lost on every
-//! attempt, and a finalize that gets only 5xx. None may end a payment `error` while
+//! Paysafe authorized, or before Paysafe saw it), an authorization that hangs, one whose
+//! answer is lost on every attempt, and a finalize that gets only 5xx. None may end a payment `error` while
 //! Paysafe holds (or may still make) its authorization, none may authorize twice, and a
 //! challenge the cardholder has answered is never shown again. The payment waits
 //! `unknown` and the reconciler (here: a read once the lookup is due) finds the truth by
@@ -169,11 +169,12 @@ async fn resumed_after_the_lease(h: &Harness, id: &str) -> Value {
 }
 
 fn dying_policy() -> CallPolicy {
-    // Two attempts with a long pause between them: the process dies in that pause.
+    // Two attempts with a long pause between them: the process dies in that pause (a
+    // second: room enough on a busy machine).
     CallPolicy {
         timeout_ms: 400,
         attempts: 2,
-        backoff_ms: 500,
+        backoff_ms: 1_000,
     }
 }
 
