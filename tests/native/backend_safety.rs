@@ -329,10 +329,12 @@ async fn provider_5xx_are_retried_when_safe_and_reported_when_they_persist() {
     assert_eq!(view["result"]["status"], "authorized", "{view}");
     assert_eq!(h.ledger("paysafe").len(), 1);
 
+    // A call that moves no money (a lost authorization is looked up instead:
+    // tests/native/reconcile_paysafe.rs).
     h.sandbox.sandbox.faults.set(vec![FaultRule {
         error_rate: 1.0,
         error_status: Some(500),
-        ..rule(Provider::Paysafe, "/cardpayments")
+        ..rule(Provider::Paysafe, "/threedsecure/v2/jwt")
     }]);
     let (view, _) = pay(
         &h,
@@ -348,9 +350,11 @@ async fn provider_5xx_are_retried_when_safe_and_reported_when_they_persist() {
 #[tokio::test]
 async fn a_hung_provider_ends_in_provider_timeout_not_a_hung_request() {
     let h = harness().await;
+    // A call that moves no money (a hung authorization leaves the payment `unknown`:
+    // tests/native/reconcile_paysafe.rs).
     h.sandbox.sandbox.faults.set(vec![FaultRule {
         hang: true,
-        ..rule(Provider::Paysafe, "/cardpayments")
+        ..rule(Provider::Paysafe, "/threedsecure/v2/jwt")
     }]);
     let started = Instant::now();
     let (status, view) = h

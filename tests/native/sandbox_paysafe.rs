@@ -662,12 +662,10 @@ async fn challenge_with_the_right_code_then_authorization_once() {
     );
     assert_eq!(ledger[0].card, "400000******2008");
 
+    // Paysafe's duplicate check: the same merchantRefNum again, the same request or not.
     let (status, retry) = api.authorize(&request).await;
-    assert_eq!(
-        (status, &retry),
-        (200, &auth),
-        "a retry returns the first authorization"
-    );
+    assert_error(status, &retry, 409, "5031");
+    assert_eq!(retry["existingTransactionId"], auth["id"]);
     let mut changed = request.clone();
     changed["amount"] = json!(2000);
     let (status, body) = api.authorize(&changed).await;
@@ -933,13 +931,50 @@ async fn issuer_decline_is_not_charged() {
     assert!(body["id"].is_string());
     assert_eq!(body["merchantRefNum"], reference.as_str());
     assert!(body["riskReasonCode"].is_array());
+    // A declined authorization used its merchantRefNum too: a retry is a duplicate, and
+    // the lookup shows the decline.
     let (status, again) = api.authorize(&request).await;
+    assert_error(status, &again, 409, "5031");
+    assert_eq!(again["existingTransactionId"], body["id"]);
+    let (status, found) = api
+        .get(&format!(
+            "/cardpayments/v1/accounts/{ACCOUNT}/auths?merchantRefNum={reference}"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let found = &found["auths"][0];
+    assert_eq!(found["id"], body["id"]);
+    assert_eq!(found["status"], "FAILED");
+    assert_eq!(found["error"]["code"], "3009");
     assert_eq!(
-        (status, &again),
-        (402, &body),
-        "a retry gets the same decline"
+        (found["amount"].as_i64(), found["currencyCode"].as_str()),
+        (Some(1099), Some("USD"))
     );
     assert!(paysafe_ledger(&sandbox).is_empty());
+
+    // The lookup asks for its merchantRefNum, with Paysafe's credentials.
+    let (status, body) = api
+        .get(&format!("/cardpayments/v1/accounts/{ACCOUNT}/auths"))
+        .await;
+    assert_error(status, &body, 400, "5068");
+    assert_eq!(field_names(&body), vec!["merchantRefNum"], "{body}");
+    let (status, body) = api
+        .send(
+            api.client
+                .get(format!(
+                    "{}/cardpayments/v1/accounts/{ACCOUNT}/auths?merchantRefNum={reference}",
+                    api.base
+                ))
+                .basic_auth(USER, Some("wrong")),
+        )
+        .await;
+    assert_error(status, &body, 401, "5279");
+    let (status, body) = api
+        .get(&format!(
+            "/cardpayments/v1/accounts/1234/auths?merchantRefNum={reference}"
+        ))
+        .await;
+    assert_error(status, &body, 401, "5270");
 }
 
 #[tokio::test]
@@ -1121,13 +1156,24 @@ async fn a_lost_answer_is_recovered_by_merchant_ref_num_without_a_second_charge(
         .await;
     assert_eq!(status, 200);
     assert_eq!(found["auths"][0]["status"], "COMPLETED");
+    assert_eq!(found["auths"].as_array().map(Vec::len), Some(1));
+    assert_eq!(found["auths"][0]["merchantRefNum"], reference.as_str());
+    assert_eq!(found["auths"][0]["amount"], 1099);
+    assert_eq!(found["auths"][0]["currencyCode"], "USD");
+    // A resend is refused as a duplicate naming the charge that was made.
     let (status, retry) = api.authorize(&request).await;
-    assert_eq!(status, 200);
-    assert_eq!(
-        retry, found["auths"][0],
-        "the retry returns the charge that was made"
-    );
+    assert_error(status, &retry, 409, "5031");
+    assert_eq!(retry["existingTransactionId"], found["auths"][0]["id"]);
     assert_eq!(paysafe_ledger(&sandbox).len(), 1, "never a second charge");
+
+    // A merchantRefNum Paysafe never saw: an empty list, not an error.
+    let (status, none) = api
+        .get(&format!(
+            "/cardpayments/v1/accounts/{ACCOUNT}/auths?merchantRefNum={}",
+            unique_ref("never-sent")
+        ))
+        .await;
+    assert_eq!((status, none), (200, json!({"auths": []})));
 }
 
 async fn tokenize(api: &Api, pan: &str) -> (u16, Value) {
@@ -1218,7 +1264,11 @@ async fn single_use_tokens_stand_for_the_card_and_are_consumed_by_the_authorizat
         "the tokenized CVV counts"
     );
     let (status, replay) = api.authorize(&auth).await;
-    assert_eq!((status, &replay), (200, &approved), "an identical replay");
+    assert_error(status, &replay, 409, "5031");
+    assert_eq!(
+        replay["existingTransactionId"], approved["id"],
+        "a duplicate"
+    );
     let ledger = paysafe_ledger(&sandbox);
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].card, "400000******2107");

@@ -3,14 +3,25 @@
 //! 1.0.2 fallback, then the Card Payments authorization with the `authentication` block.
 //!
 //! This module owns Paysafe's whole flow as a state machine over [`State`], one method
-//! per state's answer; `config` the configuration, [`wire`] the JSON shapes and the
-//! reading of an authentication, `outcome` what answers mean for the result, `returns`
-//! the challenge's return and the adapter's one error type ([`ReturnError`]). It must
-//! not keep the card: the number and CVV go out once, to the token endpoint, in `start`;
-//! every later request names the card by its `paymentToken`.
+//! per state's answer: here the card's token and the fingerprinting session,
+//! `authentication` the 3-D Secure authentication, its challenge and finalize, `charge`
+//! the authorization, its lookup by merchantRefNum and its resend; `config` the
+//! configuration, [`wire`] the JSON shapes and the reading of an
+//! authentication, `outcome` what answers mean for the result, `returns` the challenge's
+//! return and the adapter's one error type ([`ReturnError`]). It must not keep the card:
+//! the number and CVV go out once, to the token endpoint, in `start`; every later
+//! request names the card by its `paymentToken`.
+//!
+//! Lost answers: the authorization's (the money call), finalize's and the read after it
+//! (the cardholder has answered the challenge, which cannot be shown again) leave the
+//! payment in doubt
+//! ([`Step::Unknown`]) with what a later [`Adapter::reconcile`] needs to finish it; any
+//! other lost answer ends the payment, nothing having been charged.
 //! Pure: no IO, clock or randomness (idempotency keys come from the [`Context`]).
 //! The flow, the configuration and the choices are described in `docs/backend/paysafe.md`.
 
+mod authentication;
+mod charge;
 mod config;
 mod outcome;
 mod returns;
@@ -19,7 +30,7 @@ pub mod wire;
 use serde::{Deserialize, Serialize};
 
 use crate::emv::method::METHOD_TIMEOUT_MS;
-use crate::emv::{CardBrand, ChallengeWindowSize, FormPost, ThreeDsCompInd};
+use crate::emv::{ChallengeWindowSize, FormPost, ThreeDsCompInd};
 use crate::payment::{
     BrowserAction, CardSummary, ChallengePreference, PaymentMethod, PaymentResult, PaymentStart,
     PaymentStatus, ResultCode,
@@ -29,13 +40,10 @@ use crate::provider::{
     TransportFailure,
 };
 
+pub use charge::{Charge, Lookup};
 pub use config::{Config, PRODUCTION_URL};
-use outcome::{
-    authorization_result, bad_response, parse_error, refused_authentication, success_body,
-    transport_result,
-};
+use outcome::success_body;
 pub use returns::{verify_return, ReturnError};
-use wire::{Authenticated, AuthenticationOutcome};
 
 /// Paysafe's largest `amount` (minor units), as its authentication and authorization
 /// references give it: `max=99999999999`.
@@ -66,6 +74,20 @@ pub struct CardRef {
     pub summary: Option<CardSummary>,
 }
 
+/// The authentication Paysafe made for this payment, and what the steps after it need.
+/// Flattened into the states that hold it, with the member names those states had before
+/// it existed, so a payment stored mid-challenge by an older version still reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Authentication {
+    pub order: Order,
+    pub card: CardRef,
+    /// Paysafe's authentication id.
+    #[serde(rename = "authentication_id")]
+    pub id: String,
+    /// The merchantRefNum it was created with (`cx.idempotency_key("authentication")`).
+    pub merchant_ref_num: String,
+}
+
 /// Where a Paysafe payment is. Each `Call`-phase state is what the adapter waits for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
@@ -87,35 +109,36 @@ pub enum State {
         fingerprint_id: String,
         merchant_ref_num: String,
     },
-    /// A re-read of an authentication: after a duplicate merchantRefNum (a retried
-    /// creation whose answer was lost), or after finalize (the truth).
+    /// Reading the authentication an earlier send of the creation made, whose answer was
+    /// lost (Paysafe refused the repeat as a duplicate, naming it).
     ReadingAuthentication {
-        order: Order,
-        card: CardRef,
-        authentication_id: String,
-        merchant_ref_num: String,
+        #[serde(flatten)]
+        authentication: Authentication,
     },
     /// The browser is at the issuer's challenge.
     AwaitingChallenge {
-        order: Order,
-        card: CardRef,
-        authentication_id: String,
-        merchant_ref_num: String,
+        #[serde(flatten)]
+        authentication: Authentication,
         form: FormPost,
         window_size: ChallengeWindowSize,
     },
-    /// Waiting for finalize's answer (the next step reads the authentication anyway).
+    /// Waiting for finalize's answer. `payload` (the CRes or PaRes the return brought,
+    /// no card data) is kept so that finalize can be sent again if its answer is lost:
+    /// the challenge it answers cannot be shown again.
     Finalizing {
-        order: Order,
-        card: CardRef,
-        authentication_id: String,
-        merchant_ref_num: String,
+        #[serde(flatten)]
+        authentication: Authentication,
+        payload: String,
     },
-    /// Waiting for the authorization.
-    Authorizing {
-        brand: CardBrand,
-        authentication: Authenticated,
+    /// Reading the authentication after finalize: its result decides.
+    ReadingChallengeResult {
+        #[serde(flatten)]
+        authentication: Authentication,
     },
+    /// Waiting for the authorization's answer.
+    Authorizing { charge: Charge },
+    /// Looking the authorization up by its merchantRefNum.
+    FindingAuthorization { charge: Charge, after: Lookup },
 }
 
 impl PaysafeAdapter {
@@ -140,6 +163,25 @@ impl PaysafeAdapter {
         self.config.url("/threedsecure/v2/challenge-complete")
     }
 
+    fn tokenize(&self, order: Order, card: &crate::payment::CardDetails) -> Step<State> {
+        let body = wire::TokenRequest::new(card);
+        // Creates a token only; a repeat leaves an unused one to expire.
+        let request = self
+            .post(
+                self.config.url("/customervault/v1/singleusetokens"),
+                &body,
+                "paysafe.token",
+            )
+            .retry_safe();
+        Step::Call {
+            state: State::Tokenizing {
+                order,
+                summary: CardSummary::from(&card.number),
+            },
+            request,
+        }
+    }
+
     fn fingerprint(&self, order: Order, card: CardRef) -> Step<State> {
         let body = wire::JwtRequest {
             account_id: &self.config.account_id,
@@ -158,143 +200,6 @@ impl PaysafeAdapter {
             .retry_safe();
         Step::Call {
             state: State::Fingerprinting { order, card },
-            request,
-        }
-    }
-
-    fn authenticate(
-        &self,
-        order: Order,
-        card: CardRef,
-        fingerprint_id: String,
-        cx: &Context,
-    ) -> Step<State> {
-        let merchant_ref_num = cx.idempotency_key("authentication");
-        let return_url = cx.return_url();
-        let body = wire::AuthenticationRequest {
-            merchant_ref_num: &merchant_ref_num,
-            amount: order.amount,
-            currency: &order.currency,
-            merchant_url: &return_url,
-            card: wire::TokenRef {
-                payment_token: &card.payment_token,
-            },
-            device_fingerprinting_id: &fingerprint_id,
-            device_channel: "BROWSER",
-            message_category: "PAYMENT",
-            authentication_purpose: "PAYMENT_TRANSACTION",
-            requestor_challenge_preference: wire::challenge_preference(order.challenge),
-            browser_details: order.browser.as_ref(),
-        };
-        // Paysafe refuses a second authentication with the same merchantRefNum (5031,
-        // naming the first), which this adapter then reads: a repeat is harmless.
-        let request = self
-            .post(
-                self.config.account_url("/authentications"),
-                &body,
-                "paysafe.authentication",
-            )
-            .retry_safe();
-        Step::Call {
-            state: State::Authenticating {
-                order,
-                card,
-                fingerprint_id,
-                merchant_ref_num,
-            },
-            request,
-        }
-    }
-
-    fn read_authentication(
-        &self,
-        order: Order,
-        card: CardRef,
-        authentication_id: String,
-        merchant_ref_num: String,
-    ) -> Step<State> {
-        let request = self.get(
-            self.config
-                .account_url(&format!("/authentications/{authentication_id}")),
-            "paysafe.authentication.get",
-        );
-        Step::Call {
-            state: State::ReadingAuthentication {
-                order,
-                card,
-                authentication_id,
-                merchant_ref_num,
-            },
-            request,
-        }
-    }
-
-    /// Sends the challenge's `payload` to finalize.
-    fn finalize(
-        &self,
-        order: Order,
-        card: CardRef,
-        authentication_id: String,
-        merchant_ref_num: String,
-        payload: &str,
-    ) -> Step<State> {
-        let body = wire::FinalizeRequest { payload };
-        // Finalizing a finished authentication returns it unchanged.
-        let request = self
-            .post(
-                self.config
-                    .account_url(&format!("/authentications/{authentication_id}/finalize")),
-                &body,
-                "paysafe.finalize",
-            )
-            .retry_safe();
-        Step::Call {
-            state: State::Finalizing {
-                order,
-                card,
-                authentication_id,
-                merchant_ref_num,
-            },
-            request,
-        }
-    }
-
-    /// The authorization with the authentication's values.
-    fn authorize(
-        &self,
-        brand: CardBrand,
-        values: Authenticated,
-        payment_token: String,
-        amount: u64,
-        cx: &Context,
-    ) -> Step<State> {
-        let merchant_ref_num = cx.idempotency_key("auth");
-        let body = wire::AuthRequest {
-            merchant_ref_num: &merchant_ref_num,
-            amount,
-            settle_with_auth: true,
-            card: wire::TokenRef {
-                payment_token: &payment_token,
-            },
-            authentication: wire::AuthenticationBlock::of(&values),
-        };
-        // The sandbox (and Paysafe with duplicate checking) answers a repeat of the same
-        // merchantRefNum with the first result, never a second charge.
-        let request = self
-            .post(
-                self.config.url(&format!(
-                    "/cardpayments/v1/accounts/{}/auths",
-                    self.config.account_id
-                )),
-                &body,
-                "paysafe.auth",
-            )
-            .retry_safe();
-        Step::Call {
-            state: State::Authorizing {
-                brand,
-                authentication: values,
-            },
             request,
         }
     }
@@ -348,136 +253,10 @@ impl PaysafeAdapter {
             _ => self.authenticate(order, card, session.device_fingerprinting_id, cx),
         }
     }
-
-    /// `Authenticating`: the created authentication, or (409, 5031) the one an earlier
-    /// send of this very request created, whose answer was lost: read instead of
-    /// creating another.
-    fn on_authentication_created(
-        &self,
-        order: Order,
-        card: CardRef,
-        merchant_ref_num: String,
-        response: Result<HttpResponse, TransportFailure>,
-        cx: &Context,
-    ) -> Step<State> {
-        let response = match response {
-            Ok(response) => response,
-            Err(failure) => return Step::Done(transport_result(&failure)),
-        };
-        if response.status == 409 {
-            if let Some(existing) = parse_error(&response)
-                .filter(|e| e.error.code == "5031")
-                .and_then(|e| e.existing_transaction_id)
-            {
-                return self.read_authentication(order, card, existing, merchant_ref_num);
-            }
-        }
-        match success_body::<wire::AuthenticationResponse>(Ok(response)) {
-            Ok(answer) => self.on_authentication(order, card, merchant_ref_num, answer, cx),
-            Err(result) => Step::Done(result),
-        }
-    }
-
-    /// `ReadingAuthentication`: the authentication as Paysafe holds it, if it is the one
-    /// asked for.
-    fn on_authentication_read(
-        &self,
-        order: Order,
-        card: CardRef,
-        authentication_id: String,
-        merchant_ref_num: String,
-        response: Result<HttpResponse, TransportFailure>,
-        cx: &Context,
-    ) -> Step<State> {
-        match success_body::<wire::AuthenticationResponse>(response) {
-            Ok(answer) if answer.id != authentication_id => {
-                Step::Done(bad_response("the answer names another authentication"))
-            }
-            Ok(answer) => self.on_authentication(order, card, merchant_ref_num, answer, cx),
-            Err(result) => Step::Done(result),
-        }
-    }
-
-    /// What an authentication answer (created or read) leads to.
-    fn on_authentication(
-        &self,
-        order: Order,
-        card: CardRef,
-        merchant_ref_num: String,
-        answer: wire::AuthenticationResponse,
-        cx: &Context,
-    ) -> Step<State> {
-        if answer
-            .merchant_ref_num
-            .as_deref()
-            .is_some_and(|r| r != merchant_ref_num)
-        {
-            return Step::Done(bad_response(
-                "the authentication belongs to another merchantRefNum",
-            ));
-        }
-        let brand = card
-            .summary
-            .as_ref()
-            .map(|s| s.brand)
-            .or_else(|| answer.brand())
-            .unwrap_or(CardBrand::Unknown);
-        match answer.outcome(&self.term_url()) {
-            Err(problem) => Step::Done(bad_response(problem)),
-            Ok(AuthenticationOutcome::Completed(values)) => {
-                self.after_authentication(brand, values, card.payment_token, order.amount, cx)
-            }
-            Ok(AuthenticationOutcome::Challenge { form, window_size }) => {
-                let window_size = window_size.unwrap_or(order.window_size);
-                let action = BrowserAction::Challenge {
-                    form: form.clone(),
-                    window_size,
-                };
-                Step::Browser {
-                    state: State::AwaitingChallenge {
-                        order,
-                        card,
-                        authentication_id: answer.id,
-                        merchant_ref_num,
-                        form,
-                        window_size,
-                    },
-                    action,
-                }
-            }
-            Ok(AuthenticationOutcome::Pending) => {
-                Step::Done(bad_response("a PENDING authentication without a challenge"))
-            }
-            Ok(AuthenticationOutcome::Failed(status)) => Step::Done(
-                PaymentResult::failed(PaymentStatus::Failed, ResultCode::AuthenticationFailed)
-                    .with_provider_error(status, "the authentication did not complete"),
-            ),
-        }
-    }
-
-    /// Authorize when the result permits it, otherwise end with the authentication's result.
-    fn after_authentication(
-        &self,
-        brand: CardBrand,
-        values: Authenticated,
-        payment_token: String,
-        amount: u64,
-        cx: &Context,
-    ) -> Step<State> {
-        match refused_authentication(brand, &values) {
-            Some(result) => Step::Done(result),
-            None => self.authorize(brand, values, payment_token, amount, cx),
-        }
-    }
 }
 
 impl Adapter for PaysafeAdapter {
     type State = State;
-
-    fn reconcile(&self, state: State, _cx: &Context) -> Step<State> {
-        // Lookup by merchant reference: not yet; the payment stays unknown.
-        Step::Unknown { state }
-    }
 
     fn start(&self, payment: &PaymentStart, _cx: &Context) -> Step<State> {
         let order = Order {
@@ -488,24 +267,7 @@ impl Adapter for PaysafeAdapter {
             browser: payment.browser.to_paysafe().ok().map(Into::into),
         };
         match &payment.method {
-            PaymentMethod::Card(card) => {
-                let body = wire::TokenRequest::new(card);
-                // Creates a token only; a repeat leaves an unused one to expire.
-                let request = self
-                    .post(
-                        self.config.url("/customervault/v1/singleusetokens"),
-                        &body,
-                        "paysafe.token",
-                    )
-                    .retry_safe();
-                Step::Call {
-                    state: State::Tokenizing {
-                        order,
-                        summary: CardSummary::from(&card.number),
-                    },
-                    request,
-                }
-            }
+            PaymentMethod::Card(card) => self.tokenize(order, card),
             PaymentMethod::Token { token } => self.fingerprint(
                 order,
                 CardRef {
@@ -533,38 +295,45 @@ impl Adapter for PaysafeAdapter {
                 merchant_ref_num,
                 ..
             } => self.on_authentication_created(order, card, merchant_ref_num, response, cx),
-            State::ReadingAuthentication {
-                order,
-                card,
-                authentication_id,
-                merchant_ref_num,
-            } => self.on_authentication_read(
-                order,
-                card,
-                authentication_id,
-                merchant_ref_num,
-                response,
-                cx,
-            ),
+            State::ReadingAuthentication { authentication } => {
+                self.on_authentication_read(authentication, response, cx)
+            }
             State::Finalizing {
-                order,
-                card,
-                authentication_id,
-                merchant_ref_num,
-            } => match response {
-                // Whatever finalize said (a refused payload leaves the authentication
-                // PENDING), the authentication as Paysafe now holds it decides.
-                Ok(_) => self.read_authentication(order, card, authentication_id, merchant_ref_num),
-                Err(failure) => Step::Done(transport_result(&failure)),
-            },
-            State::Authorizing {
-                brand,
                 authentication,
-            } => Step::Done(authorization_result(brand, &authentication, response)),
+                payload,
+            } => self.on_finalized(authentication, payload, response),
+            State::ReadingChallengeResult { authentication } => {
+                self.on_challenge_result(authentication, response, cx)
+            }
+            State::Authorizing { charge } => self.on_authorization(charge, response),
+            State::FindingAuthorization { charge, after } => {
+                self.on_authorizations_found(charge, after, response)
+            }
+            // No call was made in these states: nothing to read, nothing changes.
             state @ (State::AwaitingMethod { .. } | State::AwaitingChallenge { .. }) => {
-                // No call was made in these states: nothing to read, nothing changes.
                 awaiting_again(state)
             }
+        }
+    }
+
+    /// A payment in doubt repeats the call whose answer was lost, each safe to repeat:
+    /// the authorization is looked up by its merchantRefNum first (and sent again only
+    /// when Paysafe has none), finalize is sent again (finalizing twice answers the same
+    /// authentication), the challenge's result is read again.
+    fn reconcile(&self, state: State, _cx: &Context) -> Step<State> {
+        match state {
+            State::Authorizing { charge } | State::FindingAuthorization { charge, .. } => {
+                self.find_authorization(charge, Lookup::AnswerLost)
+            }
+            State::Finalizing {
+                authentication,
+                payload,
+            } => self.finalize(authentication, payload),
+            State::ReadingChallengeResult { authentication } => {
+                self.read_challenge_result(authentication)
+            }
+            // Nothing of these states can be in doubt.
+            other => awaiting_again(other),
         }
     }
 
@@ -574,18 +343,11 @@ impl Adapter for PaysafeAdapter {
         ret: &BrowserReturn,
         _cx: &Context,
     ) -> Result<Step<State>, ReturnRefused> {
-        let State::AwaitingChallenge {
-            order,
-            card,
-            authentication_id,
-            merchant_ref_num,
-            ..
-        } = state
-        else {
+        let State::AwaitingChallenge { authentication, .. } = state else {
             return Err(not_awaiting_challenge());
         };
-        let payload = verify_return(ret, &authentication_id).map_err(|e| e.refused())?;
-        Ok(self.finalize(order, card, authentication_id, merchant_ref_num, payload))
+        let payload = verify_return(ret, &authentication.id).map_err(|e| e.refused())?;
+        Ok(self.finalize(authentication, payload.to_owned()))
     }
 
     /// The issuer's return must name this session's authentication (and echo its session
@@ -597,11 +359,11 @@ impl Adapter for PaysafeAdapter {
         _cx: &Context,
     ) -> Result<(), ReturnRefused> {
         match state {
-            State::AwaitingChallenge {
-                authentication_id, ..
-            } => verify_return(ret, authentication_id)
-                .map(drop)
-                .map_err(|e| e.refused()),
+            State::AwaitingChallenge { authentication, .. } => {
+                verify_return(ret, &authentication.id)
+                    .map(drop)
+                    .map_err(|e| e.refused())
+            }
             _ => Err(not_awaiting_challenge()),
         }
     }

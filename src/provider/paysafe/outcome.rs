@@ -1,13 +1,68 @@
-//! What Paysafe's answers mean for the payment: an answer's JSON body or the result that
-//! ends the payment (no answer, a 5xx, Paysafe's refusal with its code and message, a
-//! body that is not the JSON expected), an authentication that forbids the authorization,
-//! and the authorization's answer, as [`PaymentResult`]s carrying the authentication's
-//! 3-D Secure members. Pure functions of their input.
+//! What Paysafe's answers mean for the payment. The classification (found, refused, lost)
+//! and the results every adapter builds alike are `provider::answer`'s; this file brings
+//! what is Paysafe's own: its error document, the duplicate merchantRefNum (5031), an
+//! authentication that forbids the authorization, the authorization's statuses and its
+//! 402 decline, as [`PaymentResult`]s carrying the authentication's 3-D Secure members.
+//! Pure functions of their input.
 
 use super::wire::{self, Authenticated};
 use crate::emv::{CardBrand, Generation, LiabilityShift};
 use crate::payment::{PaymentResult, PaymentStatus, ResultCode, ResultError};
+use crate::provider::answer::{self, Answer, ProviderError};
 use crate::provider::{HttpResponse, TransportFailure};
+
+/// Paysafe's code for a merchantRefNum that was used before.
+pub(super) const DUPLICATE: &str = "5031";
+
+/// Paysafe's error document (`{"error": {code, message, fieldErrors?}}`) as the shared
+/// classifier reads it: the field errors go into the message (`field: error`).
+pub(super) fn provider_error(body: &str) -> Option<ProviderError> {
+    let envelope: wire::ErrorEnvelope = serde_json::from_str(body).ok()?;
+    Some(ProviderError::new(
+        envelope.error.code.clone(),
+        envelope.error.full_message(),
+    ))
+}
+
+/// `response` classified with Paysafe's error document.
+pub(super) fn classify(response: Result<HttpResponse, TransportFailure>) -> Answer {
+    Answer::of(response, provider_error)
+}
+
+/// The JSON body of a 2xx answer as `T`, or the result that ends the payment.
+pub(super) fn parse<T: serde::de::DeserializeOwned>(
+    response: &HttpResponse,
+) -> Result<T, PaymentResult> {
+    serde_json::from_str(&response.body)
+        .map_err(|_| answer::bad_response("the answer is not the JSON expected"))
+}
+
+/// The JSON body of a 2xx answer to a call that moves no money, or the result that ends
+/// the payment: Paysafe's refusal, the lost answer, an unreadable body.
+pub(super) fn success_body<T: serde::de::DeserializeOwned>(
+    response: Result<HttpResponse, TransportFailure>,
+) -> Result<T, PaymentResult> {
+    match classify(response) {
+        Answer::Found(response) => parse(&response),
+        Answer::Refused { error, .. } => Err(answer::rejected(&error)),
+        Answer::Lost(lost) => Err(lost.result()),
+    }
+}
+
+/// The authentication an earlier send of this very creation made, when Paysafe refused
+/// the repeat as a duplicate (4xx `5031` naming it).
+pub(super) fn duplicate_authentication(
+    response: &Result<HttpResponse, TransportFailure>,
+) -> Option<String> {
+    let response = response.as_ref().ok()?;
+    if !(400..500).contains(&response.status) {
+        return None;
+    }
+    let envelope: wire::ErrorEnvelope = serde_json::from_str(&response.body).ok()?;
+    (envelope.error.code == DUPLICATE)
+        .then_some(envelope.existing_transaction_id)
+        .flatten()
+}
 
 /// The result's 3DS members from an authentication.
 pub(super) fn outcome_result(
@@ -32,6 +87,18 @@ pub(super) fn outcome_result(
         eci: values.eci,
         liability_shift: shifted && status == PaymentStatus::Authorized,
         error: None,
+    }
+}
+
+/// `result`'s status and error with the authentication's 3DS members.
+fn with_authentication(
+    brand: CardBrand,
+    values: &Authenticated,
+    result: PaymentResult,
+) -> PaymentResult {
+    PaymentResult {
+        error: result.error,
+        ..outcome_result(brand, values, result.status, None)
     }
 }
 
@@ -64,98 +131,88 @@ pub(super) fn refused_authentication(
     Some(result)
 }
 
-pub(super) fn bad_response(problem: &str) -> PaymentResult {
-    PaymentResult::failed(PaymentStatus::Error, ResultCode::ProviderBadResponse)
-        .with_provider_error("bad_response", problem)
+/// The authentication's status when it is neither COMPLETED nor waiting for a challenge.
+pub(super) fn authentication_failed(status: String) -> PaymentResult {
+    PaymentResult::failed(PaymentStatus::Failed, ResultCode::AuthenticationFailed)
+        .with_provider_error(status, "the authentication did not complete")
 }
 
-/// A transport failure (after the host's retries) as a result.
-pub(super) fn transport_result(failure: &TransportFailure) -> PaymentResult {
-    let code = match failure {
-        TransportFailure::Timeout => ResultCode::ProviderTimeout,
-        TransportFailure::Connection(_) => ResultCode::ProviderUnavailable,
-    };
-    PaymentResult::failed(PaymentStatus::Error, code)
+/// Paysafe still holds the authentication PENDING after finalize: the challenge's answer
+/// was not accepted, and the challenge cannot be shown again (its ACS transaction is
+/// over, the ACS would refuse it).
+pub(super) fn unfinished_challenge() -> PaymentResult {
+    PaymentResult::failed(PaymentStatus::Failed, ResultCode::AuthenticationFailed)
+        .with_provider_error(
+            "PENDING",
+            "the authentication is still PENDING after finalize; its challenge is spent",
+        )
 }
 
-/// A non-2xx answer as a result: 5xx is an outage, anything else a refusal with
-/// Paysafe's own code and message.
-pub(super) fn error_result(response: &HttpResponse) -> PaymentResult {
-    if response.status >= 500 {
-        let result = PaymentResult::failed(PaymentStatus::Error, ResultCode::ProviderUnavailable);
-        return match parse_error(response) {
-            Some(e) => result.with_provider_error(e.error.code.clone(), e.error.full_message()),
-            None => result,
-        };
-    }
-    let result = PaymentResult::failed(PaymentStatus::Failed, ResultCode::ProviderRejected);
-    match parse_error(response) {
-        Some(e) => result.with_provider_error(e.error.code.clone(), e.error.full_message()),
-        None => result.with_provider_error(
-            response.status.to_string(),
-            "Paysafe refused the request without an error body",
-        ),
-    }
+/// Where an authorization is, by Paysafe's status (`RECEIVED | COMPLETED | HELD |
+/// FAILED | CANCELLED`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum AuthStatus {
+    /// Authorized.
+    Completed,
+    /// Not decided yet (RECEIVED: in processing; HELD: held for risk review): it may
+    /// still be authorized, so it is looked up again later.
+    Undecided,
+    /// Not authorized (FAILED, CANCELLED, or a status this adapter does not know).
+    NotAuthorized(String),
 }
 
-pub(super) fn parse_error(response: &HttpResponse) -> Option<wire::ErrorEnvelope> {
-    serde_json::from_str(&response.body).ok()
-}
-
-/// The JSON body of a 2xx answer, or the result that ends the payment.
-pub(super) fn success_body<T: serde::de::DeserializeOwned>(
-    response: Result<HttpResponse, TransportFailure>,
-) -> Result<T, PaymentResult> {
-    let response = response.map_err(|failure| transport_result(&failure))?;
-    if !response.is_success() {
-        return Err(error_result(&response));
-    }
-    serde_json::from_str(&response.body)
-        .map_err(|_| bad_response("the answer is not the JSON expected"))
-}
-
-/// The authorization's answer as the final result.
-pub(super) fn authorization_result(
-    brand: CardBrand,
-    values: &Authenticated,
-    response: Result<HttpResponse, TransportFailure>,
-) -> PaymentResult {
-    let response = match response {
-        Ok(response) => response,
-        Err(failure) => return transport_result(&failure),
-    };
-    if response.is_success() {
-        return match serde_json::from_str::<wire::AuthResponse>(&response.body) {
-            Ok(auth) if auth.status == "COMPLETED" => {
-                outcome_result(brand, values, PaymentStatus::Authorized, Some(auth.id))
-            }
-            Ok(auth) => {
-                let mut result =
-                    outcome_result(brand, values, PaymentStatus::Declined, Some(auth.id));
-                result.error = Some(ResultError {
-                    code: ResultCode::Declined,
-                    provider_code: Some(auth.status),
-                    provider_message: None,
-                });
-                result
-            }
-            Err(_) => bad_response("the authorization answer is not the JSON expected"),
-        };
-    }
-    let mut result = error_result(&response);
-    if response.status == 402 {
-        if let Some(envelope) = parse_error(&response) {
-            result.status = PaymentStatus::Declined;
-            result.error = Some(ResultError {
-                code: ResultCode::Declined,
-                provider_code: Some(envelope.error.code.clone()),
-                provider_message: Some(envelope.error.full_message()),
-            });
+impl AuthStatus {
+    pub(super) fn of(status: &str) -> AuthStatus {
+        match status {
+            "COMPLETED" => AuthStatus::Completed,
+            "RECEIVED" | "HELD" => AuthStatus::Undecided,
+            other => AuthStatus::NotAuthorized(other.to_owned()),
         }
     }
-    let base = outcome_result(brand, values, result.status, None);
-    PaymentResult {
-        error: result.error,
-        ..base
-    }
+}
+
+/// Authorized as authorization `auth_id`.
+pub(super) fn authorized(
+    brand: CardBrand,
+    values: &Authenticated,
+    auth_id: String,
+) -> PaymentResult {
+    outcome_result(brand, values, PaymentStatus::Authorized, Some(auth_id))
+}
+
+/// Declined: Paysafe's error when it gave one (402 `3009`, or the `error` of a FAILED
+/// authorization found by a lookup), else its status.
+pub(super) fn declined(
+    brand: CardBrand,
+    values: &Authenticated,
+    error: ProviderError,
+) -> PaymentResult {
+    let mut result = outcome_result(brand, values, PaymentStatus::Declined, None);
+    result.error = Some(ResultError {
+        code: ResultCode::Declined,
+        provider_code: Some(error.code),
+        provider_message: Some(error.message).filter(|m| !m.is_empty()),
+    });
+    result
+}
+
+/// Paysafe refused the authorization (not a decline): nothing was charged.
+pub(super) fn auth_refused(
+    brand: CardBrand,
+    values: &Authenticated,
+    error: &ProviderError,
+) -> PaymentResult {
+    with_authentication(brand, values, answer::rejected(error))
+}
+
+/// Paysafe holds an authorization under this payment's merchantRefNum that is not this
+/// payment's (another amount or currency): never adopted, and no resend can be made.
+pub(super) fn foreign_authorization(brand: CardBrand, values: &Authenticated) -> PaymentResult {
+    with_authentication(
+        brand,
+        values,
+        answer::bad_response(
+            "Paysafe holds an authorization with this merchantRefNum for another amount or currency",
+        ),
+    )
 }

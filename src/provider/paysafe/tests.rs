@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::*;
 use crate::emv::challenge::ThreeDsSessionData;
-use crate::emv::{CReq, Eci, FormMethod, TransStatus};
+use crate::emv::{CReq, CardBrand, Eci, FormMethod, TransStatus};
 
 fn adapter() -> PaysafeAdapter {
     PaysafeAdapter::new(Config::sandbox("http://sandbox.test"))
@@ -100,10 +100,8 @@ fn completed_y_goes_straight_to_the_authorization_with_the_block() {
         json!({"eci": 5, "cavv": "AAAB", "threeDResult": "Y", "threeDSecureVersion": "2.2.0",
                "directoryServerTransactionId": "ds-1"})
     );
-    let State::Authorizing { authentication, .. } = &state else {
-        panic!("{state:?}");
-    };
-    assert_eq!(authentication.eci, Eci::new(5));
+    // Everything a resend needs, and no card data.
+    assert_eq!(state, State::Authorizing { charge: charge() });
 
     // The approval.
     let result = done(adapter().on_response(
@@ -134,12 +132,202 @@ fn completed_y_goes_straight_to_the_authorization_with_the_block() {
         Some("declined by the bank")
     );
 
-    // A timeout or an outage is an error, not a decline.
-    let result = done(adapter().on_response(state.clone(), Err(TransportFailure::Timeout), &cx()));
-    assert_eq!(result.status, PaymentStatus::Error);
-    assert_eq!(result.error.unwrap().code, ResultCode::ProviderTimeout);
-    let result = done(adapter().on_response(state, answer(503, json!({})), &cx()));
-    assert_eq!(result.error.unwrap().code, ResultCode::ProviderUnavailable);
+    // A timeout or an outage is neither a decline nor an error: Paysafe may have
+    // authorized, so the payment is in doubt, keeping what the lookup and a resend need.
+    for lost in [Err(TransportFailure::Timeout), answer(503, json!({}))] {
+        let Step::Unknown { state: doubt } = adapter().on_response(state.clone(), lost, &cx())
+        else {
+            panic!("a lost authorization is in doubt");
+        };
+        assert_eq!(doubt, state);
+    }
+}
+
+/// The authorization in doubt, as `completed_y_goes_straight_to_the_authorization_with_the_block`
+/// leaves it.
+fn charge() -> Charge {
+    Charge {
+        merchant_ref_num: cx().idempotency_key("auth"),
+        amount: 1099,
+        currency: "USD".into(),
+        payment_token: "SCTOKEN".into(),
+        brand: CardBrand::Visa,
+        authentication_id: "auth-1".into(),
+        authentication: wire::Authenticated {
+            version: "2.2.0".into(),
+            trans_status: Some(TransStatus::Y),
+            eci: Eci::new(5),
+            cavv: Some("AAAB".into()),
+            ds_transaction_id: Some("ds-1".into()),
+            xid: None,
+            enrollment: Some("Y".into()),
+            signature_status: None,
+            cancelled: false,
+        },
+    }
+}
+
+fn found(entries: serde_json::Value) -> Result<HttpResponse, TransportFailure> {
+    answer(200, json!({ "auths": entries }))
+}
+
+fn entry(status: &str, amount: u64, currency: &str) -> serde_json::Value {
+    json!({"id": "pay-1", "merchantRefNum": cx().idempotency_key("auth"), "status": status,
+           "amount": amount, "currencyCode": currency})
+}
+
+/// Reconciles `charge()` in doubt: the lookup it sends, and the state it waits in.
+fn lookup() -> State {
+    let Step::Call { state, request } =
+        adapter().reconcile(State::Authorizing { charge: charge() }, &cx())
+    else {
+        panic!("expected the lookup");
+    };
+    assert_eq!(request.purpose, "paysafe.auth.lookup");
+    assert_eq!(request.method, crate::provider::HttpMethod::Get);
+    assert!(request.retry_safe);
+    assert_eq!(
+        request.url,
+        format!(
+            "http://sandbox.test/paysafe/cardpayments/v1/accounts/89987201/auths?merchantRefNum={}",
+            cx().idempotency_key("auth")
+        )
+    );
+    state
+}
+
+#[test]
+fn a_lookup_adopts_only_this_payments_authorization() {
+    let result = done(adapter().on_response(
+        lookup(),
+        found(json!([entry("COMPLETED", 1099, "USD")])),
+        &cx(),
+    ));
+    assert_eq!(result.status, PaymentStatus::Authorized);
+    assert_eq!(result.provider_payment_id.as_deref(), Some("pay-1"));
+    assert!(result.liability_shift);
+    assert_eq!(result.eci, Eci::new(5));
+
+    let declined = json!([{"id": "pay-2", "merchantRefNum": cx().idempotency_key("auth"),
+        "status": "FAILED", "amount": 1099, "currencyCode": "USD",
+        "error": {"code": "3009", "message": "declined by the bank"}}]);
+    let result = done(adapter().on_response(lookup(), found(declined), &cx()));
+    assert_eq!(result.status, PaymentStatus::Declined);
+    let error = result.error.unwrap();
+    assert_eq!(error.code, ResultCode::Declined);
+    assert_eq!(error.provider_code.as_deref(), Some("3009"));
+
+    // Another amount or currency under our merchantRefNum is never adopted.
+    for other in [
+        entry("COMPLETED", 5000, "USD"),
+        entry("COMPLETED", 1099, "CAD"),
+    ] {
+        let result = done(adapter().on_response(lookup(), found(json!([other])), &cx()));
+        assert_eq!(result.status, PaymentStatus::Error, "{result:?}");
+        assert!(result.provider_payment_id.is_none());
+        assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
+    }
+
+    // Still in processing or held for review: in doubt, looked up again later.
+    for status in ["RECEIVED", "HELD"] {
+        let step =
+            adapter().on_response(lookup(), found(json!([entry(status, 1099, "USD")])), &cx());
+        assert_eq!(
+            step,
+            Step::Unknown {
+                state: State::Authorizing { charge: charge() }
+            }
+        );
+    }
+}
+
+#[test]
+fn nothing_found_sends_the_same_authorization_again() {
+    let Step::Call { state, request } = adapter().on_response(lookup(), found(json!([])), &cx())
+    else {
+        panic!("expected the resend");
+    };
+    assert_eq!(request.purpose, "paysafe.auth");
+    assert!(request
+        .url
+        .ends_with("/cardpayments/v1/accounts/89987201/auths"));
+    let body: serde_json::Value = serde_json::from_str(request.body.as_deref().unwrap()).unwrap();
+    assert_eq!(body["merchantRefNum"], cx().idempotency_key("auth"));
+    assert_eq!(body["amount"], 1099);
+    assert_eq!(body["card"], json!({"paymentToken": "SCTOKEN"}));
+    assert_eq!(body["authentication"]["cavv"], "AAAB");
+    assert_eq!(state, State::Authorizing { charge: charge() });
+    // Another payment's entry (another merchantRefNum) is not ours: nothing found.
+    let other = json!([{"id": "x", "merchantRefNum": "another", "status": "COMPLETED",
+                        "amount": 1099, "currencyCode": "USD"}]);
+    let step = adapter().on_response(lookup(), found(other), &cx());
+    assert!(matches!(step, Step::Call { ref request, .. } if request.purpose == "paysafe.auth"));
+}
+
+#[test]
+fn a_duplicate_is_looked_up_and_never_sent_a_third_time() {
+    let duplicate = answer(
+        409,
+        json!({"error": {"code": "5031", "message": "already processed"}}),
+    );
+    let Step::Call { state, request } =
+        adapter().on_response(State::Authorizing { charge: charge() }, duplicate, &cx())
+    else {
+        panic!("expected the lookup");
+    };
+    assert_eq!(request.purpose, "paysafe.auth.lookup");
+    // Paysafe knows the merchantRefNum but shows nothing yet: wait, do not resend.
+    let step = adapter().on_response(state.clone(), found(json!([])), &cx());
+    assert_eq!(
+        step,
+        Step::Unknown {
+            state: State::Authorizing { charge: charge() }
+        }
+    );
+    let result = done(adapter().on_response(
+        state,
+        found(json!([entry("COMPLETED", 1099, "USD")])),
+        &cx(),
+    ));
+    assert_eq!(result.status, PaymentStatus::Authorized);
+}
+
+#[test]
+fn a_lookup_without_an_answer_stays_in_doubt() {
+    let in_doubt = Step::Unknown {
+        state: State::Authorizing { charge: charge() },
+    };
+    for lost in [
+        Err(TransportFailure::Timeout),
+        Err(TransportFailure::Connection("reset".into())),
+        answer(503, json!({})),
+        answer(
+            401,
+            json!({"error": {"code": "5279", "message": "bad credentials"}}),
+        ),
+        answer(200, json!("not a list")),
+    ] {
+        assert_eq!(adapter().on_response(lookup(), lost, &cx()), in_doubt);
+    }
+    // An authorization answered 200 that cannot be read is looked up at once.
+    let step = adapter().on_response(
+        State::Authorizing { charge: charge() },
+        answer(200, json!({"unexpected": true})),
+        &cx(),
+    );
+    assert!(
+        matches!(step, Step::Call { ref request, .. } if request.purpose == "paysafe.auth.lookup")
+    );
+}
+
+#[test]
+fn the_authorization_in_doubt_keeps_no_card_data() {
+    let stored = serde_json::to_string(&State::Authorizing { charge: charge() }).unwrap();
+    let back: State = serde_json::from_str(&stored).unwrap();
+    assert_eq!(back, State::Authorizing { charge: charge() });
+    for member in ["cardNum", "card_num", "cvv", "4000000000001000"] {
+        assert!(!stored.contains(member), "{stored}");
+    }
 }
 
 #[test]
@@ -199,7 +387,7 @@ fn pending_c_decodes_the_sdk_challenge_payload_into_a_creq_form() {
         "the CReq's own size"
     );
     assert!(
-        matches!(state, State::AwaitingChallenge { ref authentication_id, .. } if authentication_id == "auth-1")
+        matches!(state, State::AwaitingChallenge { ref authentication, .. } if authentication.id == "auth-1")
     );
 }
 
@@ -333,12 +521,18 @@ fn a_duplicate_merchant_ref_num_reads_the_existing_authentication() {
     assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
 }
 
-fn awaiting_challenge() -> State {
-    State::AwaitingChallenge {
+fn authentication() -> Authentication {
+    Authentication {
         order: order(),
         card: card(),
-        authentication_id: "auth-1".into(),
+        id: "auth-1".into(),
         merchant_ref_num: "ref".into(),
+    }
+}
+
+fn awaiting_challenge() -> State {
+    State::AwaitingChallenge {
+        authentication: authentication(),
         form: FormPost::post("https://acs.test/c", [("creq", "x".to_owned())]),
         window_size: ChallengeWindowSize::W390xH400,
     }
@@ -411,11 +605,8 @@ fn a_return_naming_another_authentication_changes_nothing() {
 
 #[test]
 fn a_cancelled_challenge_is_cancelled() {
-    let reading = State::ReadingAuthentication {
-        order: order(),
-        card: card(),
-        authentication_id: "auth-1".into(),
-        merchant_ref_num: "ref".into(),
+    let reading = State::ReadingChallengeResult {
+        authentication: authentication(),
     };
     let result = done(adapter().on_response(
         reading,
@@ -428,6 +619,116 @@ fn a_cancelled_challenge_is_cancelled() {
     ));
     assert_eq!(result.status, PaymentStatus::Cancelled);
     assert_eq!(result.error.unwrap().code, ResultCode::ChallengeCancelled);
+}
+
+fn finalizing() -> State {
+    State::Finalizing {
+        authentication: authentication(),
+        payload: "cres".into(),
+    }
+}
+
+/// Finalize's answer lost on every attempt: the cardholder has answered the challenge,
+/// which cannot be shown again. The payment waits in doubt with the payload, and its
+/// reconciliation sends the same finalize again.
+#[test]
+fn a_lost_finalize_keeps_the_payload_to_finalize_later() {
+    for lost in [
+        Err(TransportFailure::Timeout),
+        Err(TransportFailure::Connection("the backend stopped".into())),
+        answer(500, json!({"error": "sandbox fault injected"})),
+    ] {
+        let step = adapter().on_response(finalizing(), lost, &cx());
+        assert_eq!(
+            step,
+            Step::Unknown {
+                state: finalizing()
+            }
+        );
+    }
+    let Step::Call { state, request } = adapter().reconcile(finalizing(), &cx()) else {
+        panic!("expected finalize again");
+    };
+    assert_eq!(request.purpose, "paysafe.finalize");
+    assert!(request.url.ends_with("/authentications/auth-1/finalize"));
+    assert_eq!(request.body.as_deref(), Some(r#"{"payload":"cres"}"#));
+    assert!(request.retry_safe);
+    assert_eq!(state, finalizing());
+}
+
+#[test]
+fn after_finalize_the_challenge_is_never_shown_again() {
+    let reading = State::ReadingChallengeResult {
+        authentication: authentication(),
+    };
+    let creq = CReq::new(
+        "tds-1".into(),
+        "acs-1".into(),
+        "2.2.0".into(),
+        ChallengeWindowSize::W390xH400,
+    )
+    .to_base64url();
+    let still_pending = json!({"id": "auth-1", "status": "PENDING", "threeDResult": "C",
+        "threeDSecureVersion": "2.2.0", "acsUrl": "https://acs.test/challenge",
+        "sdkChallengePayload": sdk_payload("auth-1", &creq)});
+    let result = done(adapter().on_response(reading.clone(), answer(200, still_pending), &cx()));
+    assert_eq!(result.status, PaymentStatus::Failed);
+    let error = result.error.unwrap();
+    assert_eq!(error.code, ResultCode::AuthenticationFailed);
+    assert_eq!(error.provider_code.as_deref(), Some("PENDING"));
+
+    // The read's answer lost: in doubt, read again later.
+    let step = adapter().on_response(reading.clone(), answer(503, json!({})), &cx());
+    assert_eq!(
+        step,
+        Step::Unknown {
+            state: reading.clone()
+        }
+    );
+    let Step::Call { request, .. } = adapter().reconcile(reading, &cx()) else {
+        panic!("expected the read");
+    };
+    assert_eq!(request.purpose, "paysafe.authentication.get");
+    assert!(request.url.ends_with("/authentications/auth-1"));
+}
+
+#[test]
+fn a_held_authorization_is_in_doubt_not_declined() {
+    let step = adapter().on_response(
+        State::Authorizing { charge: charge() },
+        answer(200, json!({"id": "pay-1", "status": "HELD"})),
+        &cx(),
+    );
+    assert_eq!(
+        step,
+        Step::Unknown {
+            state: State::Authorizing { charge: charge() }
+        }
+    );
+    let result = done(adapter().on_response(
+        State::Authorizing { charge: charge() },
+        answer(200, json!({"id": "pay-1", "status": "CANCELLED"})),
+        &cx(),
+    ));
+    assert_eq!(result.status, PaymentStatus::Declined);
+    assert_eq!(
+        result.error.unwrap().provider_code.as_deref(),
+        Some("CANCELLED")
+    );
+}
+
+#[test]
+fn only_a_call_in_doubt_is_reconciled() {
+    for state in [
+        authenticating(),
+        State::Tokenizing {
+            order: order(),
+            summary: card().summary.unwrap(),
+        },
+    ] {
+        let result = done(adapter().reconcile(state, &cx()));
+        assert_eq!(result.status, PaymentStatus::Error);
+    }
 }
 
 #[test]
@@ -459,6 +760,23 @@ fn the_start_sends_the_card_once_and_keeps_only_the_token() {
         .find(|(n, _)| n == "Authorization")
         .unwrap();
     assert!(!stored.contains(&auth.1[6..]), "no credential in the state");
+}
+
+/// A payment stored at its challenge by the version before `Authentication` existed
+/// still reads, and its return is still accepted.
+#[test]
+fn a_challenge_stored_by_the_previous_version_still_reads() {
+    let stored = json!({"step": "awaiting_challenge", "order": order(), "card": card(),
+        "authentication_id": "auth-1", "merchant_ref_num": "ref",
+        "form": FormPost::post("https://acs.test/c", [("creq", "x".to_owned())]),
+        "window_size": ChallengeWindowSize::W390xH400});
+    let state: State = serde_json::from_value(stored.clone()).expect("the old shape reads");
+    assert_eq!(state, awaiting_challenge());
+    assert_eq!(
+        serde_json::to_value(&state).unwrap(),
+        stored,
+        "and is written the same"
+    );
 }
 
 #[test]

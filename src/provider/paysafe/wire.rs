@@ -394,10 +394,32 @@ impl<'a> AuthenticationBlock<'a> {
     }
 }
 
+/// The authorization's answer: only what the result needs.
 #[derive(Debug, Deserialize)]
 pub struct AuthResponse {
     pub id: String,
     pub status: String,
+}
+
+/// `GET /cardpayments/v1/accounts/{acct}/auths?merchantRefNum=…`: the authorizations
+/// Paysafe holds under a merchantRefNum (`{"auths": […]}`; none: an empty list).
+#[derive(Debug, Deserialize)]
+pub struct AuthList {
+    #[serde(default)]
+    pub auths: Vec<FoundAuth>,
+}
+
+/// One authorization as a lookup shows it: what tells whether it is the payment's.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FoundAuth {
+    pub id: String,
+    pub merchant_ref_num: Option<String>,
+    pub status: String,
+    pub amount: Option<u64>,
+    pub currency_code: Option<String>,
+    /// Why a FAILED authorization failed (a decline's `3009`).
+    pub error: Option<ErrorBody>,
 }
 
 /// Paysafe's error envelope: `{"error": {code, message, details?, fieldErrors?}}`.

@@ -1,10 +1,13 @@
 //! Paysafe Card Payments: `POST /cardpayments/v1/accounts/{account}/auths`.
 //!
+//! `GET …/auths/{id}` and `GET …/auths?merchantRefNum=…` (the lookup).
+//!
 //! An authorization may carry the `authentication` block of a 3-D Secure
 //! authentication; the sandbox checks it against the authentication it names (by
-//! directoryServerTransactionId or XID) instead of believing it. `merchantRefNum` is
-//! the idempotency key: the same request again returns the first answer and charges
-//! nothing more; a different request with a used merchantRefNum gets 5031.
+//! directoryServerTransactionId or XID) instead of believing it. Paysafe's duplicate
+//! check: a merchantRefNum already used by an authorization of the account (approved or
+//! declined) gets 409 `5031`, whatever the rest of the request; nothing more is charged.
+//! A merchant that lost an answer finds the authorization by its merchantRefNum.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -71,14 +74,12 @@ const AUTH_REQUEST: &[Field] = &[
     ),
 ];
 
-/// One authorization request as answered, kept for replays and lookups.
+/// One authorization as answered, kept for the duplicate check and lookups.
 #[derive(Debug, Clone)]
 pub struct AuthRecord {
     pub id: String,
     pub account_id: String,
     pub merchant_ref_num: String,
-    /// SHA-256 over what makes two requests "the same" (never the CVV).
-    pub request_digest: String,
     pub answer: Answer,
 }
 
@@ -115,8 +116,8 @@ pub async fn create_auth(
 ) -> Result<Response, PaysafeError> {
     authorize(&headers, &account)?;
     let mut body = read_json(body).await?;
-    // A used or expired token is still read here: an identical replay must get its
-    // first answer. Only a new authorization needs it alive and unused (below).
+    // A used or expired token is still read here: a repeat of a merchantRefNum must get
+    // the duplicate error. Only a new authorization needs it alive and unused (below).
     let token = customervault::expand(&sandbox, &mut body)?;
     let mut errors = Vec::new();
     fields::check(AUTH_REQUEST, &body, "", &mut errors);
@@ -140,7 +141,6 @@ pub async fn create_auth(
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let authentication = member(Some(&body), "authentication").cloned();
-    let digest = request_digest(amount, settle, &card, authentication.as_ref());
 
     let mut store = sandbox.paysafe.lock();
     if let Some(existing) = store
@@ -148,11 +148,7 @@ pub async fn create_auth(
         .values()
         .find(|a| a.account_id == account && a.merchant_ref_num == merchant_ref_num)
     {
-        return if existing.request_digest == digest {
-            Ok(existing.answer.response())
-        } else {
-            Err(PaysafeError::duplicate(&existing.id))
-        };
+        return Err(PaysafeError::duplicate(&existing.id));
     }
     if let Some(token) = &token {
         usable_token(store.tokens.get(&token.payment_token))?;
@@ -210,7 +206,6 @@ pub async fn create_auth(
             id,
             account_id: account,
             merchant_ref_num,
-            request_digest: digest,
             answer,
         },
     );
@@ -336,24 +331,6 @@ impl NewAuth {
         }
         response
     }
-}
-
-/// What makes a retry "the same request": amount, settlement, card (masked + expiry)
-/// and the authentication block. The CVV is left out: it is never kept.
-fn request_digest(
-    amount: i64,
-    settle: bool,
-    card: &CardSummary,
-    authentication: Option<&Value>,
-) -> String {
-    let canonical = json!({
-        "amount": amount,
-        "settleWithAuth": settle,
-        "card": [card.masked, card.month, card.year],
-        "authentication": authentication,
-    });
-    let digest = sha2::Sha256::digest(canonical.to_string().as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn auth_code(id: &str) -> String {

@@ -8,7 +8,8 @@
 //!
 //! - [`threedsecure`]: monitor, jwt, authentications, finalize, and the two pages
 //!   Paysafe hosts in the sandbox (Method and challenge completion);
-//! - [`cardpayments`]: authorizations, checked against completed authentications;
+//! - [`cardpayments`]: authorizations, checked against completed authentications, with
+//!   the duplicate check on merchantRefNum, and their lookup by id or merchantRefNum;
 //! - [`customervault`]: single-use card tokens (`card: {paymentToken}` elsewhere);
 //! - [`fields`]: the seed's request tables and the validator;
 //! - [`error`]: the error envelope and codes.
