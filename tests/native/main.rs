@@ -27,6 +27,7 @@ mod provider_bambora;
 mod provider_dlocal;
 mod provider_payroc;
 mod provider_paysafe;
+mod reconcile_payroc;
 mod sandbox_acs;
 mod sandbox_bambora;
 mod sandbox_control;
