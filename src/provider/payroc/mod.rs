@@ -129,15 +129,38 @@ pub enum ApiCall {
     Tokenize { then: AfterToken },
     /// The sale.
     Sale(Sale),
-    /// One page of Payroc's payments list for the sale's order: the first, or the page
-    /// `next` links to after `pages` pages read.
-    Lookup {
-        sale: Sale,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        next: Option<String>,
-        #[serde(default)]
-        pages: u32,
-    },
+    /// A page of Payroc's payments list, looking for the sale.
+    Lookup(Lookup),
+}
+
+/// One page of Payroc's payments list for the sale's order: the first, or the page `next`
+/// links to after `pages` pages read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lookup {
+    sale: Sale,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+    #[serde(default)]
+    pages: u32,
+}
+
+impl Lookup {
+    fn first(sale: Sale) -> Lookup {
+        Lookup {
+            sale,
+            next: None,
+            pages: 0,
+        }
+    }
+
+    /// The page after this one, at `next`.
+    fn then(self, next: String) -> Lookup {
+        Lookup {
+            next: Some(next),
+            pages: self.pages + 1,
+            ..self
+        }
+    }
 }
 
 /// What the single-use token is for.
@@ -374,8 +397,9 @@ impl PayrocAdapter {
                     cx,
                 ))
             }
-            ApiCall::Lookup { sale, next, .. } => {
-                let url = next.clone().unwrap_or_else(|| self.lookup_url(&sale.order));
+            ApiCall::Lookup(lookup) => {
+                let url =
+                    (lookup.next.clone()).unwrap_or_else(|| self.lookup_url(&lookup.sale.order));
                 Ok(HttpRequest::get(url, "payroc.lookup")
                     .header("Authorization", format!("Bearer {bearer}"))
                     // A read: asking twice is harmless.
@@ -657,12 +681,7 @@ impl PayrocAdapter {
 
     /// The first page of the lookup of `sale`.
     fn look_up(&self, sale: Sale, cx: &Context) -> Step<State> {
-        let lookup = ApiCall::Lookup {
-            sale,
-            next: None,
-            pages: 0,
-        };
-        self.call(lookup, false, cx)
+        self.call(ApiCall::Lookup(Lookup::first(sale)), false, cx)
     }
 
     /// A 401 to `call`: the token was revoked or expired early; a new one, and the call
@@ -683,7 +702,7 @@ impl PayrocAdapter {
             // The token just issued is used even if its lifetime is inside the margin.
             (Ok(bearer), then) => self.call_with(then, &bearer, auth_retried, cx),
             // Without a token the lookup cannot be made: still in doubt.
-            (Err(_), ApiCall::Lookup { sale, .. }) => self.in_doubt(sale),
+            (Err(_), ApiCall::Lookup(lookup)) => self.in_doubt(lookup.sale),
             // Nothing was sent for want of a token: the payment ends.
             (Err(result), _) => Step::Done(result),
         }
@@ -699,9 +718,7 @@ impl PayrocAdapter {
         match call {
             ApiCall::Tokenize { then } => self.on_single_use_token(then, response, cx),
             ApiCall::Sale(sale) => self.on_sale(sale, auth_retried, response),
-            ApiCall::Lookup { sale, pages, .. } => {
-                self.on_lookup(sale, pages, auth_retried, response, cx)
-            }
+            ApiCall::Lookup(lookup) => self.on_lookup(lookup, auth_retried, response, cx),
         }
     }
 
@@ -764,8 +781,7 @@ impl PayrocAdapter {
     /// leaves the payment in doubt: only Payroc's answer may end it.
     fn on_lookup(
         &self,
-        sale: Sale,
-        pages: u32,
+        lookup: Lookup,
         auth_retried: bool,
         response: Result<HttpResponse, TransportFailure>,
         cx: &Context,
@@ -773,36 +789,26 @@ impl PayrocAdapter {
         let body = match answer_of(response) {
             Answer::Found(found) => found.body,
             Answer::Refused { status: 401, .. } if !auth_retried => {
-                let lookup = ApiCall::Lookup {
-                    sale,
-                    next: None,
-                    pages: 0,
-                };
-                return self.reauthorize(lookup);
+                return self.reauthorize(ApiCall::Lookup(lookup))
             }
-            Answer::Refused { .. } | Answer::Lost(_) => return self.in_doubt(sale),
+            Answer::Refused { .. } | Answer::Lost(_) => return self.in_doubt(lookup.sale),
         };
         let Ok(page) = serde_json::from_str::<wire::PaymentPage>(&body) else {
-            return self.in_doubt(sale);
+            return self.in_doubt(lookup.sale);
         };
-        match sale_in_page(&sale, &self.config.processing_terminal_id, &page) {
+        match sale_in_page(&lookup.sale, &self.config.processing_terminal_id, &page) {
             Ok(Some(result)) => Step::Done(result),
             Ok(None) if !page.has_more => Step::Done(answer::not_found()),
             // More pages, but none this adapter may follow (a link elsewhere, too many
             // pages): it cannot tell.
             Ok(None) => match self.next_page(&page) {
-                Some(next) if pages + 1 < MAX_LOOKUP_PAGES => {
-                    let lookup = ApiCall::Lookup {
-                        sale,
-                        next: Some(next),
-                        pages: pages + 1,
-                    };
-                    self.call(lookup, false, cx)
+                Some(next) if lookup.pages + 1 < MAX_LOOKUP_PAGES => {
+                    self.call(ApiCall::Lookup(lookup.then(next)), false, cx)
                 }
-                _ => self.in_doubt(sale),
+                _ => self.in_doubt(lookup.sale),
             },
             // A payment of this order that cannot be read.
-            Err(_) => self.in_doubt(sale),
+            Err(_) => self.in_doubt(lookup.sale),
         }
     }
 }
@@ -838,11 +844,11 @@ impl Adapter for PayrocAdapter {
         match state {
             State::SaleInDoubt { sale }
             | State::Calling {
-                call: ApiCall::Sale(sale) | ApiCall::Lookup { sale, .. },
+                call: ApiCall::Sale(sale) | ApiCall::Lookup(Lookup { sale, .. }),
                 ..
             }
             | State::Authorizing {
-                then: ApiCall::Sale(sale) | ApiCall::Lookup { sale, .. },
+                then: ApiCall::Sale(sale) | ApiCall::Lookup(Lookup { sale, .. }),
                 ..
             } => self.look_up(sale, cx),
             State::AwaitingReceipt { .. }

@@ -682,7 +682,7 @@ fn a_sale_without_an_answer_to_trust_is_in_doubt_and_looked_up_by_its_order() {
     assert!(matches!(
         state,
         State::Calling {
-            call: ApiCall::Lookup { pages: 0, .. },
+            call: ApiCall::Lookup(Lookup { pages: 0, .. }),
             ..
         }
     ));
@@ -1353,10 +1353,18 @@ fn the_lookup_follows_payrocs_next_link_and_no_other() {
     assert!(matches!(
         state,
         State::Calling {
-            call: ApiCall::Lookup { pages: 1, .. },
+            call: ApiCall::Lookup(Lookup { pages: 1, .. }),
             ..
         }
     ));
+    // A 401 on the second page: a new token, and the same page again.
+    let (state, _) = call(adapter.on_response(
+        state,
+        problem(401, "not-authorized", "expired", json!([])),
+        &cx(T0),
+    ));
+    let (state, request) = call(adapter.on_response(state, token_answer(3600), &cx(T0)));
+    assert_eq!(request.url, NEXT);
     let second = list_page(
         json!([listed("M2MJOG6O2Y", "order-25", 4999, "EUR", "ready", "A")]),
         None,
@@ -1384,11 +1392,11 @@ fn the_lookup_follows_payrocs_next_link_and_no_other() {
         panic!("{doubt:?}")
     };
     let last = State::Calling {
-        call: ApiCall::Lookup {
+        call: ApiCall::Lookup(Lookup {
             sale,
             next: Some(NEXT.into()),
             pages: MAX_LOOKUP_PAGES - 1,
-        },
+        }),
         auth_retried: false,
     };
     let step = adapter.on_response(last, list_page(json!([]), Some(NEXT)), &cx(T0));
