@@ -8,7 +8,7 @@
 use super::host::{Env, Transport};
 use super::providers::ProviderAdapter;
 use super::Backend;
-use crate::payment::{PaymentResult, PaymentStatus, ResultCode};
+use crate::payment::{PaymentResult, PaymentStart, PaymentStatus, ResultCode};
 use crate::provider::{Context, HttpRequest, HttpResponse, ReturnRefused, Step, TransportFailure};
 use crate::session::{AdapterState, Phase, Session, TransitionError};
 use crate::store::{SessionStore, StoreError};
@@ -164,6 +164,24 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 None => Driven::Lost(session),
             },
         )
+    }
+
+    /// The adapter's first step for `payment` (`session` is `Starting`): its preparing
+    /// call first when it asks for one ([`crate::provider::Adapter::prepare_start`]),
+    /// so that start's own first request can carry the card.
+    pub(crate) async fn first_step(
+        &self,
+        adapter: &dyn ProviderAdapter,
+        payment: &PaymentStart,
+        session: &Session,
+    ) -> Step<AdapterState> {
+        if let Some(request) = adapter.prepare_start(&self.context(session)) {
+            let response = self.call(session, &request).await;
+            if let Some(result) = adapter.on_prepared(response, &self.context(session)) {
+                return Step::Done(result);
+            }
+        }
+        adapter.start(payment, &self.context(session))
     }
 
     /// The `Unknown` phase for a call whose answer `session` (in `Calling`) lost.

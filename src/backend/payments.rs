@@ -277,7 +277,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             session = %started.id, provider = started.provider.as_str(),
             card = ?started.card, "payment confirmed"
         );
-        let step = adapter.start(&payment, &self.context(&started));
+        let step = self.first_step(adapter, &payment, &started).await;
         drop(payment);
         let session = match self.drive(adapter, started, step).await {
             Ok(Driven::Moved(s) | Driven::Refused(s, _)) => s,

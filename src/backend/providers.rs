@@ -16,7 +16,7 @@ use crate::provider::dlocal::DlocalAdapter;
 use crate::provider::payroc::PayrocAdapter;
 use crate::provider::paysafe::PaysafeAdapter;
 use crate::provider::{
-    Adapter, BrowserReturn, Context, HttpResponse, Notification, ReturnRefused, Step,
+    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, Notification, ReturnRefused, Step,
     TransportFailure,
 };
 use crate::session::AdapterState;
@@ -26,6 +26,14 @@ use crate::store::MaybeSend;
 pub trait ProviderAdapter: MaybeSend + Sync {
     fn kind(&self) -> ProviderKind;
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<AdapterState>;
+    /// [`Adapter::prepare_start`].
+    fn prepare_start(&self, cx: &Context) -> Option<HttpRequest>;
+    /// [`Adapter::on_prepared`].
+    fn on_prepared(
+        &self,
+        response: Result<HttpResponse, TransportFailure>,
+        cx: &Context,
+    ) -> Option<PaymentResult>;
     fn on_response(
         &self,
         state: &AdapterState,
@@ -145,6 +153,18 @@ where
 
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<AdapterState> {
         encode(self.adapter.start(payment, cx))
+    }
+
+    fn prepare_start(&self, cx: &Context) -> Option<HttpRequest> {
+        self.adapter.prepare_start(cx)
+    }
+
+    fn on_prepared(
+        &self,
+        response: Result<HttpResponse, TransportFailure>,
+        cx: &Context,
+    ) -> Option<PaymentResult> {
+        self.adapter.on_prepared(response, cx)
     }
 
     fn on_response(

@@ -149,8 +149,31 @@ pub trait Adapter {
     /// The adapter's state between steps (serialized into the session store).
     type State: Serialize + DeserializeOwned + Clone + std::fmt::Debug;
     /// Begins the payment. Card details are only ever seen here: nothing of them may go
-    /// into `State` but what `CardSummary` keeps.
+    /// into `State` but what `CardSummary` keeps, and no adapter keeps them in memory
+    /// past this call; they may travel only in the body of the request this returns.
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<Self::State>;
+
+    /// A call the host makes inside the start request, just before [`Adapter::start`],
+    /// for a credential the adapter caches and start's first request needs (Payroc's
+    /// Bearer token for its tokenization): so that the card can go out in that first
+    /// request and nothing of it has to wait for another call. `None` (the default):
+    /// start needs nothing. Its answer goes to [`Adapter::on_prepared`].
+    fn prepare_start(&self, cx: &Context) -> Option<HttpRequest> {
+        let _ = cx;
+        None
+    }
+
+    /// The answer to [`Adapter::prepare_start`]'s call (after the host's retries when it
+    /// is `retry_safe`). `Some(result)`: the payment ends with it and `start` is not
+    /// called (nothing was sent with the card).
+    fn on_prepared(
+        &self,
+        response: Result<HttpResponse, TransportFailure>,
+        cx: &Context,
+    ) -> Option<PaymentResult> {
+        let _ = (response, cx);
+        None
+    }
 
     /// The provider's answer (or why there was none) to the last `Step::Call`.
     fn on_response(

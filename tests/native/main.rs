@@ -30,6 +30,7 @@ mod provider_payroc;
 mod provider_paysafe;
 mod reconcile_bambora;
 mod reconcile_dlocal;
+mod reconcile_payroc;
 mod reconcile_paysafe;
 mod sandbox_acs;
 mod sandbox_bambora;

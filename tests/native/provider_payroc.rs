@@ -406,7 +406,7 @@ async fn to_mpi(
     payment: &PaymentStart,
     cx: &Context,
 ) -> (State, BrowserAction) {
-    let mut step = adapter.start(payment, cx);
+    let mut step = flow::begin(adapter, payment, cx, &mut flow::Trace::default()).await;
     loop {
         step = match step {
             Step::Unknown { .. } => panic!("a money call in doubt"),
@@ -688,20 +688,76 @@ async fn one_token_serves_two_payments() {
     );
 }
 
+/// A context whose clock reads `now_ms`: the host's clock, behind Payroc's.
+fn at(now_ms: u64, session: &str) -> Context {
+    Context {
+        now_ms,
+        ..flow::context(session)
+    }
+}
+
+/// Payroc expires a token the adapter still takes for fresh (the host's clock is behind
+/// Payroc's). At the sale, the 401 is answered with a new token and the sale once more;
+/// at the tokenization, whose card is not kept for a second try, it ends that payment
+/// (nothing charged) and the next payment fetches a new token first.
 #[tokio::test]
-async fn an_expired_token_is_refreshed_once_after_payrocs_401() {
+async fn a_token_payroc_expired_early_is_refreshed_once_at_the_sale() {
     let running = payroc_sandbox().await;
     running
         .sandbox
         .payroc
         .set_token_lifetime(Duration::from_secs(1));
     let adapter = adapter(&running);
-    // The host's clock is behind Payroc's: by the adapter's reckoning the 1-second
-    // token cached at the first payment is still minutes from expiry …
-    let at = |now_ms: u64, session: &str| Context {
-        now_ms,
-        ..flow::context(session)
+    let issued_at = 1_000_000_000;
+    let session = session_id();
+    let cx = at(issued_at, &session);
+    let payment = start("4000000000001000");
+    let (state, action) = to_mpi(&adapter, &payment, &cx).await;
+    let ret = receipt_of(&action).await;
+    // The cardholder takes a while at the MPI; Payroc's token expires meanwhile, while
+    // by the adapter's clock it has minutes left.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    running
+        .sandbox
+        .payroc
+        .set_token_lifetime(Duration::from_secs(3600));
+    // The host's clock is behind Payroc's: by the adapter's reckoning the 1-second token
+    // is still minutes from expiry.
+    let cx = at(issued_at - 200_000, &session);
+    let mut step = accepted(adapter.on_browser_return(state, &ret, &cx));
+    let mut exchanges = Vec::new();
+    let result = loop {
+        step = match step {
+            Step::Call { state, request } => {
+                let answer = flow::send(&request).await;
+                let status = answer.as_ref().map(|a| a.status).unwrap_or_default();
+                exchanges.push((request.purpose, status));
+                adapter.on_response(state, answer, &cx)
+            }
+            Step::Done(result) => break result,
+            other => panic!("unexpected step {other:?}"),
+        };
     };
+    assert_eq!(
+        exchanges,
+        [
+            ("payroc.sale", 401),
+            ("payroc.authorize", 200),
+            ("payroc.sale", 201)
+        ]
+    );
+    assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
+    assert_ledger(&running, &payment, &session, &result);
+}
+
+#[tokio::test]
+async fn a_token_payroc_expired_early_ends_the_tokenization_and_is_replaced() {
+    let running = payroc_sandbox().await;
+    running
+        .sandbox
+        .payroc
+        .set_token_lifetime(Duration::from_secs(1));
+    let adapter = adapter(&running);
     let issued_at = 1_000_000_000;
     let _ = to_mpi(
         &adapter,
@@ -709,49 +765,65 @@ async fn an_expired_token_is_refreshed_once_after_payrocs_401() {
         &at(issued_at, &session_id()),
     )
     .await;
-    // … while Payroc has expired it.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     running
         .sandbox
         .payroc
         .set_token_lifetime(Duration::from_secs(3600));
 
-    let session = session_id();
-    let cx = at(issued_at - 200_000, &session);
     let payment = start("4000000000001000");
-    let mut step = adapter.start(&payment, &cx);
-    let mut purposes = Vec::new();
-    let mut statuses = Vec::new();
-    let (state, action) = loop {
-        step = match step {
-            Step::Unknown { .. } => panic!("a money call in doubt"),
-            Step::Call { state, request } => {
-                purposes.push(request.purpose);
-                let answer = flow::send(&request).await;
-                statuses.push(answer.as_ref().map(|a| a.status).unwrap_or_default());
-                adapter.on_response(state, answer, &cx)
-            }
-            Step::Browser { state, action } => break (state, action),
-            Step::Refused { refused, .. } => panic!("nothing was returned yet: {refused:?}"),
-            Step::Done(result) => panic!("ended early: {result:?}"),
-        };
+    let cx = at(issued_at - 200_000, &session_id());
+    let mut trace = flow::Trace::default();
+    let step = flow::begin(&adapter, &payment, &cx, &mut trace).await;
+    assert!(
+        trace.calls.is_empty(),
+        "the token looks fresh: no preparing call"
+    );
+    let result = to_end(&adapter, step, &cx).await;
+    assert_eq!(result.status, PaymentStatus::Error, "{result:?}");
+    let error = result.error.expect("an error");
+    assert_eq!(error.code, ResultCode::ProviderUnavailable);
+    assert_eq!(error.provider_code.as_deref(), Some("not-authorized"));
+    assert!(charged(&running, &payment.order_id).is_empty());
+
+    // The next payment fetches a new token and pays.
+    let next = start("4000000000001000");
+    let session = session_id();
+    let (result, trace) = flow::run(&adapter, &next, &session, Cardholder::Types("1234")).await;
+    assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
+    assert_eq!(trace.calls[0], "payroc.authorize");
+    assert_ledger(&running, &next, &session, &result);
+}
+
+/// No adapter keeps anything a step depends on: one process starts the payment (its
+/// token, the card tokenized), the state goes through the store, and another process,
+/// with its own adapter and no token, takes the receipt, makes the sale and ends it.
+#[tokio::test]
+async fn another_process_finishes_a_payment_from_the_stored_state() {
+    let running = payroc_sandbox().await;
+    let payment = start("4000000000002008");
+    let session = session_id();
+    let cx = flow::context(&session);
+    let starter = adapter(&running);
+    let (state, action) = to_mpi(&starter, &payment, &cx).await;
+    let stored = serde_json::to_string(&state).expect("state");
+    for secret in ["4000000000002008", "\"123\""] {
+        assert!(!stored.contains(secret), "{stored}");
+    }
+    drop(starter);
+    let ret = receipt_of(&action).await;
+
+    let finisher = adapter(&running);
+    let state: State = serde_json::from_str(&stored).expect("stored state");
+    let step = accepted(finisher.on_browser_return(state, &ret, &cx));
+    let Step::Call { request, .. } = &step else {
+        panic!("a call: {step:?}");
     };
     assert_eq!(
-        purposes,
-        [
-            "payroc.single_use_token",
-            "payroc.authorize",
-            "payroc.single_use_token"
-        ]
+        request.purpose, "payroc.authorize",
+        "a token of its own first"
     );
-    assert_eq!(statuses, [401, 200, 201]);
-    let ret = receipt_of(&action).await;
-    let result = to_end(
-        &adapter,
-        accepted(adapter.on_browser_return(state, &ret, &cx)),
-        &cx,
-    )
-    .await;
+    let result = to_end(&finisher, step, &cx).await;
     assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
     assert_ledger(&running, &payment, &session, &result);
 }

@@ -3,10 +3,14 @@
 //!
 //! The flow, as steps for the host:
 //! 1. a Bearer token from the identity service (`POST {identity}/authorize`, `x-api-key`),
-//!    cached in the adapter and refreshed 2 minutes before it expires, as Payroc's SDK does;
-//!    a 401 from the API clears it and the call is made again once with a new one;
-//! 2. card details → a single-use token (`POST {api}/processing-terminals/{id}/single-use-tokens`),
-//!    unless the page sent a token;
+//!    cached in the adapter and refreshed 2 minutes before it expires, as Payroc's SDK does.
+//!    For the start it is the host's preparing call ([`Adapter::prepare_start`]), made
+//!    inside the start request before [`Adapter::start`]; later calls fetch one as a step
+//!    of their own when none is cached, and a 401 from the API clears it and the call is
+//!    made again once with a new one;
+//! 2. card details → a single-use token (`POST {api}/processing-terminals/{id}/single-use-tokens`):
+//!    start's first request, the only one that carries the card (unless the page sent a
+//!    token);
 //! 3. the browser goes to Payroc's hosted MPI page (`GET {payments}/merchant/mpi?…`), which
 //!    runs 3-D Secure and sends the browser with a GET to the terminal's registered receipt
 //!    URL (`result, status, eci, mpiReference, orderId`);
@@ -14,13 +18,21 @@
 //!    mpiReference}`: Payroc's answer, not the unsigned receipt, decides the result. A
 //!    sale Payroc refuses because the mpiReference is not this payment's (a forged or
 //!    edited receipt) goes back to waiting for the real receipt with the same MPI step,
-//!    so a forgery no longer ends the payment ([`MAX_REFUSED_RECEIPTS`] bounds it).
+//!    so a forgery no longer ends the payment ([`MAX_REFUSED_RECEIPTS`] bounds it). A
+//!    sale whose answer is lost (every attempt timed out, dropped or failed with a 5xx,
+//!    or the process stopped during the call) leaves the payment in doubt
+//!    ([`Step::Unknown`]): Payroc may have made it;
+//! 5. reconciliation ([`Adapter::reconcile`]): Payroc's payments list filtered by the
+//!    terminal and the sale's orderId (`GET {api}/payments?processingTerminalId&orderId`),
+//!    page by page: the payment of this order, amount and currency is the result;
+//!    none means the sale never reached Payroc (nothing charged).
 //!
 //! This module owns Payroc's flow and its token cache; `config` the configuration, `wire`
 //! the JSON shapes, `outcome` what answers mean for the result, `returns` the MPI
-//! receipt and the adapter's one error type ([`ReceiptError`]). It must not do IO, read
-//! a clock or keep a card in its state: card details wait in the adapter's memory only
-//! until they are tokenized (see [`PayrocAdapter`]).
+//! receipt and the adapter's one error type ([`ReceiptError`]). It does no IO, reads no
+//! clock, and keeps no card: the card goes out in start's tokenization request and
+//! nowhere else, and every step after it depends on the stored [`State`] alone, so any
+//! process (any `PayrocAdapter`) may continue a payment another one began.
 
 mod config;
 mod outcome;
@@ -30,12 +42,12 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
+use super::answer::{self, Answer};
 use super::{
     Adapter, BrowserReturn, Context, HttpMethod, HttpRequest, HttpResponse, ReturnRefused, Step,
     TransportFailure,
@@ -49,45 +61,32 @@ pub use config::{
     CardholderChallenge, Config, PRODUCTION_API_URL, PRODUCTION_IDENTITY_URL,
     PRODUCTION_PAYMENTS_URL,
 };
-use outcome::{
-    bad_response, bad_token, card_gone, classify, refuses_mpi_reference, rejected_here,
-    sale_result, Answer,
-};
+use outcome::{answer_of, bad_token, refuses_mpi_reference, sale_in_page, sale_result};
 pub use returns::{Receipt, ReceiptError};
 
 /// A token is replaced this long before it expires (the SDK's margin).
 pub const TOKEN_REFRESH_MARGIN_MS: u64 = 2 * 60 * 1000;
-/// How long card details wait in memory for their tokenization (identity call, a 401
-/// and its retry): far longer than those calls take, short enough to forget a card
-/// whose session stopped between them.
-pub const CARD_HOLD_MS: u64 = 5 * 60 * 1000;
 /// How many receipts whose mpiReference Payroc refused end a payment: each before the
 /// last sends it back to waiting for the real receipt, the last ends it (failed, nothing
 /// charged). Each costs a sale call, so the wait cannot go on forever. A cardholder's own
 /// browser brings one receipt, so any refusal is a forgery, an edited receipt or a fault.
 pub const MAX_REFUSED_RECEIPTS: usize = 5;
+/// How many pages of Payroc's payments list one lookup reads (10 payments each, Payroc's
+/// default page) before it gives up for this time and stays in doubt. One order id has
+/// one payment of ours; more pages of it mean something this adapter cannot judge.
+pub const MAX_LOOKUP_PAGES: u32 = 10;
 
 /// The Payroc adapter, shared by every session of a host. Besides its configuration it
-/// keeps two things safe to lose: the Bearer token, and card details between `start` and
-/// their tokenization. The card cannot go into [`State`] (it is stored), yet the
-/// tokenization may have to wait for an identity call or be repeated after a 401; so it
-/// waits here, by session, for at most [`CARD_HOLD_MS`], and is dropped as soon as
-/// Payroc has answered the tokenization. If the process stops in between, the payment
-/// ends with an error and nothing was charged.
+/// keeps one thing, safe to lose: the Bearer token. No step depends on this process
+/// having seen an earlier one.
 pub struct PayrocAdapter {
     config: Config,
     token: Mutex<Option<CachedToken>>,
-    cards: Mutex<HashMap<String, HeldCard>>,
 }
 
 struct CachedToken {
     access_token: String,
     expires_at_ms: u64,
-}
-
-struct HeldCard {
-    card: CardDetails,
-    until_ms: u64,
 }
 
 impl fmt::Debug for PayrocAdapter {
@@ -105,13 +104,9 @@ impl fmt::Debug for PayrocAdapter {
 pub enum State {
     /// Waiting for a Bearer token; `then` is the call it is for.
     Authorizing { then: ApiCall, auth_retried: bool },
-    /// An API call is under way. `auth_retried`: it already got a 401 and a new token;
-    /// `resent`: its answer was lost once and it was sent again with the same key.
-    Calling {
-        call: ApiCall,
-        auth_retried: bool,
-        resent: bool,
-    },
+    /// An API call is under way. `auth_retried`: it already got a 401 and a new token.
+    /// (States stored by earlier versions carry a `resent` flag, now ignored.)
+    Calling { call: ApiCall, auth_retried: bool },
     /// The browser is at Payroc's MPI; the receipt comes back to the terminal's receipt URL.
     /// `refused`: mpiReferences of earlier receipts that Payroc refused for this payment
     /// (a receipt naming one is refused without a call).
@@ -120,16 +115,52 @@ pub enum State {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         refused: Vec<String>,
     },
+    /// The sale's answer was lost: Payroc may or may not have made it. The host keeps the
+    /// payment `unknown` and asks [`Adapter::reconcile`] to look it up.
+    SaleInDoubt { sale: Sale },
 }
 
 /// A call to Payroc's API that needs a Bearer token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "call", rename_all = "snake_case")]
 pub enum ApiCall {
-    /// Card details (held in the adapter's memory) → a single-use token.
+    /// Card details → a single-use token. Only `start` makes it, the card in its body;
+    /// the state keeps what the token is for. It cannot be made again from the state.
     Tokenize { then: AfterToken },
     /// The sale.
     Sale(Sale),
+    /// A page of Payroc's payments list, looking for the sale.
+    Lookup(Lookup),
+}
+
+/// One page of Payroc's payments list for the sale's order: the first, or the page `next`
+/// links to after `pages` pages read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lookup {
+    sale: Sale,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+    #[serde(default)]
+    pages: u32,
+}
+
+impl Lookup {
+    fn first(sale: Sale) -> Lookup {
+        Lookup {
+            sale,
+            next: None,
+            pages: 0,
+        }
+    }
+
+    /// The page after this one, at `next`.
+    fn then(self, next: String) -> Lookup {
+        Lookup {
+            next: Some(next),
+            pages: self.pages + 1,
+            ..self
+        }
+    }
 }
 
 /// What the single-use token is for.
@@ -235,7 +266,6 @@ impl PayrocAdapter {
         PayrocAdapter {
             config,
             token: Mutex::new(None),
-            cards: Mutex::new(HashMap::new()),
         }
     }
 
@@ -247,9 +277,14 @@ impl PayrocAdapter {
 
     /// The cached token, if it is not within [`TOKEN_REFRESH_MARGIN_MS`] of expiring.
     fn bearer(&self, now_ms: u64) -> Option<String> {
+        self.cached_token(now_ms.saturating_add(TOKEN_REFRESH_MARGIN_MS))
+    }
+
+    /// The cached token, if it is still valid at `at_ms`.
+    fn cached_token(&self, at_ms: u64) -> Option<String> {
         lock(&self.token)
             .as_ref()
-            .filter(|t| now_ms.saturating_add(TOKEN_REFRESH_MARGIN_MS) < t.expires_at_ms)
+            .filter(|t| at_ms < t.expires_at_ms)
             .map(|t| t.access_token.clone())
     }
 
@@ -264,29 +299,41 @@ impl PayrocAdapter {
         *lock(&self.token) = None;
     }
 
-    // --- card details waiting for their tokenization ----------------------------------
-
-    fn hold_card(&self, cx: &Context, card: &CardDetails) {
-        let mut cards = lock(&self.cards);
-        cards.retain(|_, held| held.until_ms > cx.now_ms);
-        cards.insert(
-            cx.session_id.clone(),
-            HeldCard {
-                card: card.clone(),
-                until_ms: cx.now_ms.saturating_add(CARD_HOLD_MS),
-            },
-        );
-    }
-
-    fn held_card(&self, cx: &Context) -> Option<CardDetails> {
-        lock(&self.cards)
-            .get(&cx.session_id)
-            .filter(|held| held.until_ms > cx.now_ms)
-            .map(|held| held.card.clone())
-    }
-
-    fn release_card(&self, cx: &Context) {
-        lock(&self.cards).remove(&cx.session_id);
+    /// Reads the identity service's answer and caches the token: the token, or the
+    /// result a payment waiting for it ends with.
+    fn read_access_token(
+        &self,
+        response: Result<HttpResponse, TransportFailure>,
+        cx: &Context,
+    ) -> Result<String, PaymentResult> {
+        let body = match answer_of(response) {
+            Answer::Found(found) => found.body,
+            Answer::Refused { error, .. } => return Err(answer::rejected(&error)),
+            Answer::Lost(lost) => return Err(lost.result()),
+        };
+        let token = match serde_json::from_str::<wire::AccessToken>(&body) {
+            Ok(token)
+                if !token.access_token.is_empty()
+                    && token.access_token.bytes().all(|b| b.is_ascii_graphic())
+                    && token.expires_in > 0
+                    && token
+                        .token_type
+                        .as_deref()
+                        .is_none_or(|t| t.eq_ignore_ascii_case("bearer")) =>
+            {
+                token
+            }
+            _ => {
+                return Err(answer::bad_response(
+                    "the identity service's answer is not a usable Bearer token",
+                ))
+            }
+        };
+        let expires_at_ms = cx
+            .now_ms
+            .saturating_add(token.expires_in.saturating_mul(1000));
+        self.remember_token(&token.access_token, expires_at_ms);
+        Ok(token.access_token)
     }
 
     // --- requests ---------------------------------------------------------------------
@@ -306,36 +353,97 @@ impl PayrocAdapter {
         }
     }
 
+    /// The tokenization of `card`: the one request that carries it. Payroc deduplicates
+    /// its Idempotency-Key, so the host may repeat it (with the card it still holds).
+    fn tokenize_request(
+        &self,
+        card: &CardDetails,
+        bearer: &str,
+        cx: &Context,
+    ) -> Result<HttpRequest, PaymentResult> {
+        let path = format!(
+            "/processing-terminals/{}/single-use-tokens",
+            self.config.processing_terminal_id
+        );
+        let body = to_json(&wire::TokenRequest::keyed(card))?;
+        Ok(self.post(
+            &path,
+            body,
+            "single-use-token",
+            "payroc.single_use_token",
+            bearer,
+            cx,
+        ))
+    }
+
+    /// A call this adapter can make from the stored state alone (the sale, a lookup).
     fn api_request(
         &self,
         call: &ApiCall,
         bearer: &str,
         cx: &Context,
     ) -> Result<HttpRequest, PaymentResult> {
-        let (path, body, step, purpose) = match call {
-            ApiCall::Tokenize { .. } => {
-                let card = self.held_card(cx).ok_or_else(card_gone)?;
-                let body = to_json(&wire::TokenRequest::keyed(&card))?;
-                let path = format!(
-                    "/processing-terminals/{}/single-use-tokens",
-                    self.config.processing_terminal_id
-                );
-                let step = "single-use-token".to_owned();
-                (path, body, step, "payroc.single_use_token")
-            }
+        match call {
+            // The card was never kept: the tokenization cannot be made again.
+            ApiCall::Tokenize { .. } => Err(card_not_kept()),
             ApiCall::Sale(sale) => {
                 let body = to_json(&self.sale_body(sale))?;
-                ("/payments".to_owned(), body, sale_step(sale), "payroc.sale")
+                Ok(self.post(
+                    "/payments",
+                    body,
+                    &sale_step(sale),
+                    "payroc.sale",
+                    bearer,
+                    cx,
+                ))
             }
-        };
-        // Both calls carry an Idempotency-Key that Payroc deduplicates (same key and
-        // body → the first answer again), so the host may repeat them.
-        Ok(
-            HttpRequest::post_json(Config::url(&self.config.api_url, &path), body, purpose)
-                .header("Authorization", format!("Bearer {bearer}"))
-                .header("Idempotency-Key", cx.idempotency_key(&step))
-                .retry_safe(),
-        )
+            ApiCall::Lookup(lookup) => {
+                let url =
+                    (lookup.next.clone()).unwrap_or_else(|| self.lookup_url(&lookup.sale.order));
+                Ok(HttpRequest::get(url, "payroc.lookup")
+                    .header("Authorization", format!("Bearer {bearer}"))
+                    // A read: asking twice is harmless.
+                    .retry_safe())
+            }
+        }
+    }
+
+    /// A POST with a JSON body, a Bearer and an Idempotency-Key derived from `step`,
+    /// which Payroc deduplicates (same key and body → the first answer again), so the
+    /// host may repeat it.
+    fn post(
+        &self,
+        path: &str,
+        body: String,
+        step: &str,
+        purpose: &'static str,
+        bearer: &str,
+        cx: &Context,
+    ) -> HttpRequest {
+        HttpRequest::post_json(Config::url(&self.config.api_url, path), body, purpose)
+            .header("Authorization", format!("Bearer {bearer}"))
+            .header("Idempotency-Key", cx.idempotency_key(step))
+            .retry_safe()
+    }
+
+    /// The first page of Payroc's payments list for `order` on this terminal.
+    fn lookup_url(&self, order: &Order) -> String {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("processingTerminalId", &self.config.processing_terminal_id)
+            .append_pair("orderId", &order.order_id)
+            .finish();
+        format!("{}?{query}", Config::url(&self.config.api_url, "/payments"))
+    }
+
+    /// The next page a list page links to, if it is a page of this API's payments list
+    /// (the Bearer goes nowhere else).
+    fn next_page(&self, page: &wire::PaymentPage) -> Option<String> {
+        let list = format!("{}?", Config::url(&self.config.api_url, "/payments"));
+        let next = &page.links.iter().find(|link| link.rel == "next")?.href;
+        let plain = !next
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control());
+        (next.starts_with(&list) && plain).then(|| next.clone())
     }
 
     fn sale_body<'a>(&'a self, sale: &'a Sale) -> wire::SaleRequest<'a> {
@@ -407,19 +515,19 @@ impl PayrocAdapter {
     /// receipt that named it was forged or edited (or is another payment's), so the
     /// payment goes back to waiting for the real one with the same MPI step; after
     /// [`MAX_REFUSED_RECEIPTS`] refusals it ends with Payroc's refusal. Nothing was charged.
-    fn receipt_refused(&self, sale: Sale, refusal: PaymentResult, cx: &Context) -> Step<State> {
+    fn receipt_refused(&self, sale: Sale, refusal: PaymentResult) -> Step<State> {
         let Evidence::Gateway {
             mpi_reference,
             wait: Some(wait),
             ..
         } = sale.evidence
         else {
-            return self.end(refusal, cx);
+            return Step::Done(refusal);
         };
         let mut refused = wait.refused;
         refused.push(mpi_reference);
         if refused.len() >= MAX_REFUSED_RECEIPTS {
-            return self.end(refusal, cx);
+            return Step::Done(refusal);
         }
         let mpi = MpiRequest {
             order: sale.order,
@@ -437,19 +545,64 @@ impl PayrocAdapter {
         }
     }
 
+    /// What the single-use token will be for: the thirdParty sale when the merchant
+    /// authenticated the cardholder, else the MPI (which needs the payer's email). `Err`:
+    /// the payment ends before any call.
+    fn after_token(&self, payment: &PaymentStart) -> Result<AfterToken, PaymentResult> {
+        let order = Order {
+            order_id: payment.order_id.clone(),
+            amount: payment.amount,
+            currency: payment.currency.clone(),
+            description: payment.description.clone(),
+        };
+        if let Some(external) = &payment.external_authentication {
+            let authentication = ThirdParty::from_external(external)?;
+            return Ok(AfterToken::ThirdParty {
+                order,
+                authentication,
+            });
+        }
+        // The MPI requires the cardholder's email; without it Payroc's page would refuse
+        // the browser, so the payment ends here, before any call.
+        let email = payment
+            .payer
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| plausible_email(e))
+            .ok_or_else(|| {
+                answer::rejected_here(
+                    "payer.email",
+                    "Payroc's 3-D Secure MPI requires the payer's email address",
+                )
+            })?;
+        let challenge = match payment.challenge {
+            ChallengePreference::NoPreference => self.config.cardholder_challenge,
+            ChallengePreference::Requested | ChallengePreference::Mandated => {
+                CardholderChallenge::Required
+            }
+        };
+        Ok(AfterToken::Mpi {
+            order,
+            email: email.to_owned(),
+            challenge,
+        })
+    }
+
     // --- steps ------------------------------------------------------------------------
 
     /// Makes `call`, first fetching a Bearer token when none fresh is cached.
-    fn call(&self, call: ApiCall, auth_retried: bool, resent: bool, cx: &Context) -> Step<State> {
+    fn call(&self, call: ApiCall, auth_retried: bool, cx: &Context) -> Step<State> {
         match self.bearer(cx.now_ms) {
-            Some(bearer) => self.call_with(call, &bearer, auth_retried, resent, cx),
-            None => Step::Call {
-                state: State::Authorizing {
-                    then: call,
-                    auth_retried,
-                },
-                request: self.identity_request(),
-            },
+            Some(bearer) => self.call_with(call, &bearer, auth_retried, cx),
+            None => self.authorize_for(call, auth_retried),
+        }
+    }
+
+    fn authorize_for(&self, then: ApiCall, auth_retried: bool) -> Step<State> {
+        Step::Call {
+            state: State::Authorizing { then, auth_retried },
+            request: self.identity_request(),
         }
     }
 
@@ -458,26 +611,84 @@ impl PayrocAdapter {
         call: ApiCall,
         bearer: &str,
         auth_retried: bool,
-        resent: bool,
         cx: &Context,
     ) -> Step<State> {
         match self.api_request(&call, bearer, cx) {
             Ok(request) => Step::Call {
-                state: State::Calling {
-                    call,
-                    auth_retried,
-                    resent,
-                },
+                state: State::Calling { call, auth_retried },
                 request,
             },
-            Err(result) => self.end(result, cx),
+            Err(result) => Step::Done(result),
         }
     }
 
-    /// The payment is over: forget any card still held for it.
-    fn end(&self, result: PaymentResult, cx: &Context) -> Step<State> {
-        self.release_card(cx);
-        Step::Done(result)
+    /// The card goes out to be tokenized, with the token the host's preparing call
+    /// cached (even one inside the refresh margin: it was just issued).
+    fn tokenize(&self, card: &CardDetails, then: AfterToken, cx: &Context) -> Step<State> {
+        let Some(bearer) = self.cached_token(cx.now_ms) else {
+            return Step::Done(no_access_token());
+        };
+        match self.tokenize_request(card, &bearer, cx) {
+            Ok(request) => Step::Call {
+                state: State::Calling {
+                    call: ApiCall::Tokenize { then },
+                    auth_retried: false,
+                },
+                request,
+            },
+            Err(result) => Step::Done(result),
+        }
+    }
+
+    /// The single-use token is there (tokenized, or the page's own): the MPI, or the
+    /// thirdParty sale.
+    fn with_token(&self, then: AfterToken, token: String, cx: &Context) -> Step<State> {
+        match then {
+            AfterToken::Mpi {
+                order,
+                email,
+                challenge,
+            } => {
+                let mpi = MpiRequest {
+                    order,
+                    token,
+                    email,
+                    challenge,
+                };
+                self.awaiting_receipt(mpi, Vec::new())
+            }
+            AfterToken::ThirdParty {
+                order,
+                authentication,
+            } => self.call(
+                ApiCall::Sale(Sale {
+                    order,
+                    token,
+                    evidence: Evidence::ThirdParty(authentication),
+                }),
+                false,
+                cx,
+            ),
+        }
+    }
+
+    /// Payroc may have made `sale`: the payment waits for a lookup.
+    fn in_doubt(&self, sale: Sale) -> Step<State> {
+        Step::Unknown {
+            state: State::SaleInDoubt { sale },
+        }
+    }
+
+    /// The first page of the lookup of `sale`.
+    fn look_up(&self, sale: Sale, cx: &Context) -> Step<State> {
+        self.call(ApiCall::Lookup(Lookup::first(sale)), false, cx)
+    }
+
+    /// A 401 to `call`: the token was revoked or expired early; a new one, and the call
+    /// once more.
+    fn reauthorize(&self, call: ApiCall) -> Step<State> {
+        self.forget_token();
+        self.authorize_for(call, true)
     }
 
     fn on_access_token(
@@ -487,109 +698,117 @@ impl PayrocAdapter {
         response: Result<HttpResponse, TransportFailure>,
         cx: &Context,
     ) -> Step<State> {
-        let body = match classify(response) {
-            Answer::Body(body) => body,
-            Answer::Unauthorized(result) | Answer::Ended(result) => return self.end(result, cx),
-        };
-        let token = match serde_json::from_str::<wire::AccessToken>(&body) {
-            Ok(token)
-                if !token.access_token.is_empty()
-                    && token.access_token.bytes().all(|b| b.is_ascii_graphic())
-                    && token.expires_in > 0
-                    && token
-                        .token_type
-                        .as_deref()
-                        .is_none_or(|t| t.eq_ignore_ascii_case("bearer")) =>
-            {
-                token
-            }
-            _ => return self.end(bad_response(), cx),
-        };
-        let expires_at_ms = cx
-            .now_ms
-            .saturating_add(token.expires_in.saturating_mul(1000));
-        self.remember_token(&token.access_token, expires_at_ms);
-        // Use the token just issued even if its lifetime is inside the refresh margin.
-        self.call_with(then, &token.access_token, auth_retried, false, cx)
+        match (self.read_access_token(response, cx), then) {
+            // The token just issued is used even if its lifetime is inside the margin.
+            (Ok(bearer), then) => self.call_with(then, &bearer, auth_retried, cx),
+            // Without a token the lookup cannot be made: still in doubt.
+            (Err(_), ApiCall::Lookup(lookup)) => self.in_doubt(lookup.sale),
+            // Nothing was sent for want of a token: the payment ends.
+            (Err(result), _) => Step::Done(result),
+        }
     }
 
     fn on_api_answer(
         &self,
         call: ApiCall,
         auth_retried: bool,
-        resent: bool,
         response: Result<HttpResponse, TransportFailure>,
         cx: &Context,
     ) -> Step<State> {
-        let lost_answer = response.is_err();
-        let refused_reference = matches!(&response, Ok(answer) if refuses_mpi_reference(answer));
-        let body = match classify(response) {
-            Answer::Body(body) => body,
-            Answer::Unauthorized(_) if !auth_retried => {
-                // The token was revoked or expired early: a new one, and the call once more.
-                self.forget_token();
-                return Step::Call {
-                    state: State::Authorizing {
-                        then: call,
-                        auth_retried: true,
-                    },
-                    request: self.identity_request(),
-                };
-            }
-            Answer::Ended(_) if lost_answer && !resent && matches!(call, ApiCall::Sale(_)) => {
-                // The sale may have been made and its answer lost (or the process
-                // stopped mid-call): the same key and body once more return Payroc's
-                // first answer instead of charging again.
-                return self.call(call, auth_retried, true, cx);
-            }
-            Answer::Ended(result) if refused_reference => {
-                return match call {
-                    ApiCall::Sale(sale) => self.receipt_refused(sale, result, cx),
-                    ApiCall::Tokenize { .. } => self.end(result, cx),
-                };
-            }
-            Answer::Unauthorized(result) | Answer::Ended(result) => return self.end(result, cx),
-        };
         match call {
-            ApiCall::Tokenize { then } => {
-                self.release_card(cx);
-                let token = match serde_json::from_str::<wire::SingleUseToken>(&body) {
-                    Ok(t) if well_formed_token(&t.token) => t.token,
-                    _ => return Step::Done(bad_response()),
-                };
-                match then {
-                    AfterToken::Mpi {
-                        order,
-                        email,
-                        challenge,
-                    } => {
-                        let mpi = MpiRequest {
-                            order,
-                            token,
-                            email,
-                            challenge,
-                        };
-                        self.awaiting_receipt(mpi, Vec::new())
-                    }
-                    AfterToken::ThirdParty {
-                        order,
-                        authentication,
-                    } => self.call(
-                        ApiCall::Sale(Sale {
-                            order,
-                            token,
-                            evidence: Evidence::ThirdParty(authentication),
-                        }),
-                        false,
-                        false,
-                        cx,
-                    ),
+            ApiCall::Tokenize { then } => self.on_single_use_token(then, response, cx),
+            ApiCall::Sale(sale) => self.on_sale(sale, auth_retried, response),
+            ApiCall::Lookup(lookup) => self.on_lookup(lookup, auth_retried, response, cx),
+        }
+    }
+
+    /// The tokenization's answer. Nothing moved money yet, and the card is not kept, so
+    /// every failure ends the payment: a refused Bearer (401) too, after which the token
+    /// is forgotten and the next payment fetches a new one.
+    fn on_single_use_token(
+        &self,
+        then: AfterToken,
+        response: Result<HttpResponse, TransportFailure>,
+        cx: &Context,
+    ) -> Step<State> {
+        match answer_of(response) {
+            Answer::Found(found) => match serde_json::from_str::<wire::SingleUseToken>(&found.body)
+            {
+                Ok(answer) if well_formed_token(&answer.token) => {
+                    self.with_token(then, answer.token, cx)
                 }
+                _ => Step::Done(answer::bad_response(
+                    "Payroc's single-use token answer carries no well-formed token",
+                )),
+            },
+            Answer::Refused { status: 401, error } => {
+                self.forget_token();
+                Step::Done(answer::Lost::Failed { status: 401, error }.result())
             }
-            ApiCall::Sale(sale) => Step::Done(match serde_json::from_str::<wire::Payment>(&body) {
-                Ok(payment) => sale_result(&sale, payment),
-                Err(_) => bad_response(),
-            }),
+            Answer::Refused { error, .. } => Step::Done(answer::rejected(&error)),
+            Answer::Lost(lost) => Step::Done(lost.result()),
+        }
+    }
+
+    /// The sale's answer: Payroc's payment, a refusal (nothing made), or no answer to
+    /// trust (Payroc may have made it: in doubt).
+    fn on_sale(
+        &self,
+        sale: Sale,
+        auth_retried: bool,
+        response: Result<HttpResponse, TransportFailure>,
+    ) -> Step<State> {
+        let refused_reference = matches!(&response, Ok(answer) if refuses_mpi_reference(answer));
+        match answer_of(response) {
+            Answer::Found(found) => match serde_json::from_str::<wire::Payment>(&found.body) {
+                Ok(payment) => Step::Done(sale_result(&sale, payment)),
+                // Payroc took the sale and answered something unreadable: look it up.
+                Err(_) => self.in_doubt(sale),
+            },
+            Answer::Refused { status: 401, .. } if !auth_retried => {
+                self.reauthorize(ApiCall::Sale(sale))
+            }
+            Answer::Refused { error, .. } if refused_reference => {
+                self.receipt_refused(sale, answer::rejected(&error))
+            }
+            Answer::Refused { error, .. } => Step::Done(answer::rejected(&error)),
+            Answer::Lost(_) => self.in_doubt(sale),
+        }
+    }
+
+    /// One page of the lookup: the sale's payment (its result), the next page, or none
+    /// (`not_found`: the sale never reached Payroc). Anything unreadable, refused or lost
+    /// leaves the payment in doubt: only Payroc's answer may end it.
+    fn on_lookup(
+        &self,
+        lookup: Lookup,
+        auth_retried: bool,
+        response: Result<HttpResponse, TransportFailure>,
+        cx: &Context,
+    ) -> Step<State> {
+        let body = match answer_of(response) {
+            Answer::Found(found) => found.body,
+            Answer::Refused { status: 401, .. } if !auth_retried => {
+                return self.reauthorize(ApiCall::Lookup(lookup))
+            }
+            Answer::Refused { .. } | Answer::Lost(_) => return self.in_doubt(lookup.sale),
+        };
+        let Ok(page) = serde_json::from_str::<wire::PaymentPage>(&body) else {
+            return self.in_doubt(lookup.sale);
+        };
+        match sale_in_page(&lookup.sale, &self.config.processing_terminal_id, &page) {
+            Ok(Some(result)) => Step::Done(result),
+            Ok(None) if !page.has_more => Step::Done(answer::not_found()),
+            // More pages, but none this adapter may follow (a link elsewhere, too many
+            // pages): it cannot tell.
+            Ok(None) => match self.next_page(&page) {
+                Some(next) if lookup.pages + 1 < MAX_LOOKUP_PAGES => {
+                    self.call(ApiCall::Lookup(lookup.then(next)), false, cx)
+                }
+                _ => self.in_doubt(lookup.sale),
+            },
+            // A payment of this order that cannot be read.
+            Err(_) => self.in_doubt(lookup.sale),
         }
     }
 }
@@ -603,83 +822,56 @@ impl Adapter for PayrocAdapter {
 
     type State = State;
 
-    fn reconcile(&self, state: State, _cx: &Context) -> Step<State> {
-        // Lookup by merchant reference: not yet; the payment stays unknown.
-        Step::Unknown { state }
+    /// A Bearer token for start's tokenization, when none fresh is cached.
+    fn prepare_start(&self, cx: &Context) -> Option<HttpRequest> {
+        self.bearer(cx.now_ms)
+            .is_none()
+            .then(|| self.identity_request())
+    }
+
+    fn on_prepared(
+        &self,
+        response: Result<HttpResponse, TransportFailure>,
+        cx: &Context,
+    ) -> Option<PaymentResult> {
+        self.read_access_token(response, cx).err()
+    }
+
+    /// Looks the sale up in Payroc's payments list. Only [`State::SaleInDoubt`] is ever
+    /// in doubt; a state with a sale under way is looked up the same way, and one that
+    /// never got as far as a sale charged nothing.
+    fn reconcile(&self, state: State, cx: &Context) -> Step<State> {
+        match state {
+            State::SaleInDoubt { sale }
+            | State::Calling {
+                call: ApiCall::Sale(sale) | ApiCall::Lookup(Lookup { sale, .. }),
+                ..
+            }
+            | State::Authorizing {
+                then: ApiCall::Sale(sale) | ApiCall::Lookup(Lookup { sale, .. }),
+                ..
+            } => self.look_up(sale, cx),
+            State::AwaitingReceipt { .. }
+            | State::Calling {
+                call: ApiCall::Tokenize { .. },
+                ..
+            }
+            | State::Authorizing {
+                then: ApiCall::Tokenize { .. },
+                ..
+            } => Step::Done(answer::not_found()),
+        }
     }
 
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<State> {
-        let order = Order {
-            order_id: payment.order_id.clone(),
-            amount: payment.amount,
-            currency: payment.currency.clone(),
-            description: payment.description.clone(),
-        };
-        if let Some(external) = &payment.external_authentication {
-            let authentication = match ThirdParty::from_external(external) {
-                Ok(authentication) => authentication,
-                Err(result) => return Step::Done(result),
-            };
-            return match &payment.method {
-                PaymentMethod::Card(card) => {
-                    self.hold_card(cx, card);
-                    let then = AfterToken::ThirdParty {
-                        order,
-                        authentication,
-                    };
-                    self.call(ApiCall::Tokenize { then }, false, false, cx)
-                }
-                PaymentMethod::Token { token } if well_formed_token(token) => self.call(
-                    ApiCall::Sale(Sale {
-                        order,
-                        token: token.clone(),
-                        evidence: Evidence::ThirdParty(authentication),
-                    }),
-                    false,
-                    false,
-                    cx,
-                ),
-                PaymentMethod::Token { .. } => Step::Done(bad_token()),
-            };
-        }
-        // The MPI requires the cardholder's email; without it Payroc's page would refuse
-        // the browser, so the payment ends here, before any call.
-        let Some(email) = payment
-            .payer
-            .email
-            .as_deref()
-            .map(str::trim)
-            .filter(|e| plausible_email(e))
-        else {
-            return Step::Done(rejected_here(
-                "payer.email",
-                "Payroc's 3-D Secure MPI requires the payer's email address",
-            ));
-        };
-        let challenge = match payment.challenge {
-            ChallengePreference::NoPreference => self.config.cardholder_challenge,
-            ChallengePreference::Requested | ChallengePreference::Mandated => {
-                CardholderChallenge::Required
-            }
+        let then = match self.after_token(payment) {
+            Ok(then) => then,
+            Err(result) => return Step::Done(result),
         };
         match &payment.method {
-            PaymentMethod::Card(card) => {
-                self.hold_card(cx, card);
-                let then = AfterToken::Mpi {
-                    order,
-                    email: email.to_owned(),
-                    challenge,
-                };
-                self.call(ApiCall::Tokenize { then }, false, false, cx)
-            }
+            PaymentMethod::Card(card) => self.tokenize(card, then, cx),
             PaymentMethod::Token { token } if well_formed_token(token) => {
-                let mpi = MpiRequest {
-                    order,
-                    token: token.clone(),
-                    email: email.to_owned(),
-                    challenge,
-                };
-                self.awaiting_receipt(mpi, Vec::new())
+                self.with_token(then, token.clone(), cx)
             }
             PaymentMethod::Token { .. } => Step::Done(bad_token()),
         }
@@ -695,13 +887,13 @@ impl Adapter for PayrocAdapter {
             State::Authorizing { then, auth_retried } => {
                 self.on_access_token(then, auth_retried, response, cx)
             }
-            State::Calling {
-                call,
-                auth_retried,
-                resent,
-            } => self.on_api_answer(call, auth_retried, resent, response, cx),
+            State::Calling { call, auth_retried } => {
+                self.on_api_answer(call, auth_retried, response, cx)
+            }
             // No call is under way while the browser is at the MPI: nothing moves.
             State::AwaitingReceipt { mpi, refused } => self.awaiting_receipt(mpi, refused),
+            // Nor while the sale is in doubt: only a lookup settles it.
+            State::SaleInDoubt { sale } => self.in_doubt(sale),
         }
     }
 
@@ -744,7 +936,7 @@ impl Adapter for PayrocAdapter {
                 }),
             },
         };
-        Ok(self.call(ApiCall::Sale(sale), false, false, cx))
+        Ok(self.call(ApiCall::Sale(sale), false, cx))
     }
 
     /// The same checks as [`Adapter::on_browser_return`], for a host that refuses a
@@ -775,9 +967,8 @@ impl Adapter for PayrocAdapter {
     ) -> Step<State> {
         match state {
             State::AwaitingReceipt { mpi, refused } => self.awaiting_receipt(mpi, refused),
-            _ => Step::Done(PaymentResult::failed(
-                PaymentStatus::Error,
-                ResultCode::ProviderBadResponse,
+            _ => Step::Done(answer::bad_response(
+                "a 3-D Secure Method completed for a Payroc payment, whose MPI runs its own",
             )),
         }
     }
@@ -785,8 +976,8 @@ impl Adapter for PayrocAdapter {
 
 /// The step a sale's Idempotency-Key is derived from: one key per sale attempt, the
 /// attempt being one more than the receipts Payroc refused before it (`sale`, then
-/// `sale-2`, `sale-3`, …). Every send of one attempt (the host's retries, the resend after
-/// a lost answer, a resume after a restart) repeats its key and byte-identical body, so
+/// `sale-2`, `sale-3`, …). Every send of one attempt (the host's retries; the attempt built
+/// again from the stored state by any process) repeats its key and byte-identical body, so
 /// Payroc answers it once. A new attempt only follows a refused reference, which Payroc
 /// did nothing for and which is never sent again (it is in `refused`); it needs a new key
 /// because Payroc refuses a key reused with another body (409 `idempotency-key-in-use`).
@@ -802,8 +993,29 @@ fn sale_step(sale: &Sale) -> String {
     }
 }
 
+/// `start` found no Bearer token: the host did not make [`Adapter::prepare_start`]'s
+/// call. Nothing was sent.
+fn no_access_token() -> PaymentResult {
+    PaymentResult::failed(PaymentStatus::Error, ResultCode::ProviderUnavailable)
+        .with_provider_error(
+            "no_access_token",
+            "no Payroc access token for the tokenization: the host must make prepare_start's call first",
+        )
+}
+
+/// A tokenization to make again from a stored state (stored by a version that kept the
+/// card in memory): the card is gone, nothing was charged.
+fn card_not_kept() -> PaymentResult {
+    PaymentResult::failed(PaymentStatus::Error, ResultCode::ProviderUnavailable)
+        .with_provider_error(
+            "card_not_kept",
+            "the card details were not kept past the start request, so the tokenization cannot be made again",
+        )
+}
+
 fn to_json<T: Serialize>(value: &T) -> Result<String, PaymentResult> {
-    serde_json::to_string(value).map_err(|_| bad_response())
+    serde_json::to_string(value)
+        .map_err(|_| answer::bad_response("a Payroc request body could not be written"))
 }
 
 fn well_formed_token(token: &str) -> bool {

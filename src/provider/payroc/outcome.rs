@@ -1,14 +1,17 @@
-//! What Payroc's answers mean for the payment: a created payment or a problem document
-//! turned into a [`PaymentResult`], and the merchant's own authentication checked against
-//! what Payroc's `thirdParty` block can say. Pure functions of their input. (The MPI
-//! receipt is read in `returns`.)
+//! What Payroc's answers mean for the payment: answers read with the shared classifier
+//! (`provider::answer`, Payroc's problem document as the provider's words), a created or
+//! listed payment turned into a [`PaymentResult`], the sale found in a page of Payroc's
+//! payments list, and the merchant's own authentication checked against what Payroc's
+//! `thirdParty` block can say. Pure functions of their input. (The MPI receipt is read in
+//! `returns`.)
 
 use super::wire;
-use super::{Evidence, Sale, ThirdParty, ThirdPartyEci};
+use super::{Evidence, Order, Sale, ThirdParty, ThirdPartyEci};
 use crate::emv::{CardBrand, Eci, Generation, LiabilityShift, TransStatus};
 use crate::payment::{
     ExternalAuthentication, PaymentResult, PaymentStatus, ResultCode, ResultError,
 };
+use crate::provider::answer::{self, Answer, ProviderError};
 use crate::provider::{HttpResponse, TransportFailure};
 
 impl ThirdParty {
@@ -34,7 +37,7 @@ impl ThirdParty {
                 )))
             }
             other => {
-                return Err(outcome(rejected_here(
+                return Err(outcome(answer::rejected_here(
                     "threeDSecure.eci",
                     &format!(
                         "Payroc's thirdParty 3-D Secure takes only fullyAuthenticated (Y) or \
@@ -132,53 +135,13 @@ pub(super) fn sale_result(sale: &Sale, payment: wire::Payment) -> PaymentResult 
     }
 }
 
-/// What an HTTP answer means before its body is read.
-pub(super) enum Answer {
-    /// 2xx: the body, for the step to read.
-    Body(String),
-    /// 401: the Bearer token (or, at the identity service, the API key) was refused.
-    Unauthorized(PaymentResult),
-    /// The payment ends with this result.
-    Ended(PaymentResult),
-}
-
-pub(super) fn classify(response: Result<HttpResponse, TransportFailure>) -> Answer {
-    let response = match response {
-        Ok(response) => response,
-        Err(TransportFailure::Timeout) => {
-            return Answer::Ended(PaymentResult::failed(
-                PaymentStatus::Error,
-                ResultCode::ProviderTimeout,
-            ))
-        }
-        Err(TransportFailure::Connection(_)) => {
-            return Answer::Ended(PaymentResult::failed(
-                PaymentStatus::Error,
-                ResultCode::ProviderUnavailable,
-            ))
-        }
-    };
-    if response.is_success() {
-        return Answer::Body(response.body);
-    }
-    let (status, code) = match response.status {
-        500..=599 => (PaymentStatus::Error, ResultCode::ProviderUnavailable),
-        400..=499 => (PaymentStatus::Failed, ResultCode::ProviderRejected),
-        _ => return Answer::Ended(bad_response()),
-    };
-    let result = PaymentResult::failed(status, code);
-    let result = match wire::Problem::parse(&response.body) {
-        Some(problem) => result.with_provider_error(problem.code(), problem.message()),
-        None => result.with_provider_error(
-            format!("http_{}", response.status),
-            "the answer carried no problem document",
-        ),
-    };
-    if response.status == 401 {
-        Answer::Unauthorized(result)
-    } else {
-        Answer::Ended(result)
-    }
+/// Reads an answer with the classifier every adapter shares (`provider::answer`), Payroc's
+/// problem document being the provider's words.
+pub(super) fn answer_of(response: Result<HttpResponse, TransportFailure>) -> Answer {
+    Answer::of(response, |body| {
+        wire::Problem::parse(body)
+            .map(|problem| ProviderError::new(problem.code(), problem.message()))
+    })
 }
 
 /// Whether a sale's answer is Payroc refusing its `threeDSecure.mpiReference`: a 400
@@ -195,24 +158,51 @@ pub(super) fn refuses_mpi_reference(response: &HttpResponse) -> bool {
         })
 }
 
-pub(super) fn bad_response() -> PaymentResult {
-    PaymentResult::failed(PaymentStatus::Error, ResultCode::ProviderBadResponse)
-}
-
-/// Refused by this adapter before Payroc saw it, because Payroc would refuse it.
-pub(super) fn rejected_here(parameter: &str, message: &str) -> PaymentResult {
-    PaymentResult::failed(PaymentStatus::Failed, ResultCode::ProviderRejected)
-        .with_provider_error(parameter, message)
-}
-
 pub(super) fn bad_token() -> PaymentResult {
-    rejected_here(
+    answer::rejected_here(
         "paymentMethod.token",
         "a Payroc single-use token is 1 to 256 letters and digits",
     )
 }
 
-/// The card details are gone (the process stopped between start and tokenization).
-pub(super) fn card_gone() -> PaymentResult {
-    PaymentResult::failed(PaymentStatus::Error, ResultCode::SessionExpired)
+/// The sale's payment among one page of Payroc's payments list: one of the same order
+/// id, amount and currency on this terminal, never another order's (an approved one
+/// first, else the first declined or other). `Ok(None)`: none on this page. `Err`: a
+/// payment of this order id that cannot be read (whether it is the sale's is unknown).
+pub(super) fn sale_in_page(
+    sale: &Sale,
+    terminal: &str,
+    page: &wire::PaymentPage,
+) -> Result<Option<PaymentResult>, serde_json::Error> {
+    let mut found = None;
+    for entry in &page.data {
+        let order_id = entry.pointer("/order/orderId").and_then(|id| id.as_str());
+        if order_id != Some(sale.order.order_id.as_str()) {
+            continue;
+        }
+        let payment: wire::Payment = serde_json::from_value(entry.clone())?;
+        if !payment.is_of(&sale.order, terminal) {
+            continue;
+        }
+        let result = sale_result(sale, payment);
+        if result.status == PaymentStatus::Authorized {
+            return Ok(Some(result));
+        }
+        found.get_or_insert(result);
+    }
+    Ok(found)
+}
+
+impl wire::Payment {
+    /// Whether Payroc's payment is for `order` (id, amount, currency) on `terminal`.
+    fn is_of(&self, order: &Order, terminal: &str) -> bool {
+        let same_order = self.order.as_ref().is_some_and(|o| {
+            o.order_id == order.order_id && o.amount == order.amount && o.currency == order.currency
+        });
+        let same_terminal = self
+            .processing_terminal_id
+            .as_deref()
+            .is_none_or(|t| t == terminal);
+        same_order && same_terminal
+    }
 }

@@ -179,12 +179,37 @@ fn body(request: &HttpRequest) -> Value {
     serde_json::from_str(request.body.as_deref().expect("a body")).expect("JSON body")
 }
 
-/// start → identity → single-use token → the MPI page: the state waiting for the receipt.
-fn at_mpi(adapter: &PayrocAdapter) -> State {
-    let (mut state, _) = call(adapter.start(&payment(), &cx(T0)));
-    if matches!(state, State::Authorizing { .. }) {
-        state = call(adapter.on_response(state, token_answer(3600), &cx(T0))).0;
+/// The host's preparing call before `start`, when the adapter asks for one: a token
+/// for an hour.
+fn prepare(adapter: &PayrocAdapter, now_ms: u64) {
+    if let Some(request) = adapter.prepare_start(&cx(now_ms)) {
+        assert_eq!(request.purpose, "payroc.authorize");
+        assert_eq!(adapter.on_prepared(token_answer(3600), &cx(now_ms)), None);
     }
+}
+
+/// `start` as the backend takes it: after the preparing call.
+fn begin(adapter: &PayrocAdapter, start: &PaymentStart, now_ms: u64) -> Step<State> {
+    prepare(adapter, now_ms);
+    adapter.start(start, &cx(now_ms))
+}
+
+/// A state as it comes back from the store (through JSON).
+fn stored(state: State) -> State {
+    serde_json::from_value(serde_json::to_value(&state).unwrap()).unwrap()
+}
+
+/// A step that leaves the payment in doubt: its state.
+fn unknown(step: Step<State>) -> State {
+    match step {
+        Step::Unknown { state } => state,
+        other => panic!("expected a doubt, got {other:?}"),
+    }
+}
+
+/// (identity →) start: the tokenization → the MPI page: the state waiting for the receipt.
+fn at_mpi(adapter: &PayrocAdapter) -> State {
+    let (state, _) = call(begin(adapter, &payment(), T0));
     let (state, _) = browser(adapter.on_response(state, single_use_token_answer(), &cx(T0)));
     state
 }
@@ -200,16 +225,11 @@ fn at_sale(adapter: &PayrocAdapter) -> (State, HttpRequest) {
 }
 
 #[test]
-fn start_fetches_a_token_then_tokenizes_the_card_as_the_sdk_does() {
+fn the_start_request_fetches_a_token_then_tokenizes_the_card_as_the_sdk_does() {
     let adapter = adapter();
-    let (state, request) = call(adapter.start(&payment(), &cx(T0)));
-    assert!(matches!(
-        state,
-        State::Authorizing {
-            auth_retried: false,
-            ..
-        }
-    ));
+    let request = adapter
+        .prepare_start(&cx(T0))
+        .expect("no token cached: the host fetches one first");
     assert_eq!(request.url, "http://sandbox.test/payroc/identity/authorize");
     assert_eq!(request.method, HttpMethod::Post);
     assert_eq!(
@@ -218,8 +238,11 @@ fn start_fetches_a_token_then_tokenizes_the_card_as_the_sdk_does() {
     );
     assert_eq!(request.body, None);
     assert!(request.retry_safe);
+    assert_eq!(adapter.on_prepared(token_answer(3600), &cx(T0)), None);
+    assert_eq!(adapter.prepare_start(&cx(T0)), None, "the token is cached");
 
-    let (state, request) = call(adapter.on_response(state, token_answer(3600), &cx(T0)));
+    // The card goes out in start's first request, and only there.
+    let (state, request) = call(adapter.start(&payment(), &cx(T0)));
     assert!(matches!(
         state,
         State::Calling {
@@ -256,8 +279,7 @@ fn start_fetches_a_token_then_tokenizes_the_card_as_the_sdk_does() {
 #[test]
 fn the_mpi_step_is_a_full_page_get_with_every_required_parameter() {
     let adapter = adapter();
-    let (state, _) = call(adapter.start(&payment(), &cx(T0)));
-    let (state, _) = call(adapter.on_response(state, token_answer(3600), &cx(T0)));
+    let (state, _) = call(begin(&adapter, &payment(), T0));
     let (state, action) = browser(adapter.on_response(state, single_use_token_answer(), &cx(T0)));
     let BrowserAction::Redirect { form } = action else {
         panic!("Payroc's MPI is a redirect, got {action:?}");
@@ -286,8 +308,6 @@ fn the_mpi_step_is_a_full_page_get_with_every_required_parameter() {
     );
     let stored = serde_json::to_string(&state).unwrap();
     assert!(!stored.contains(PAN) && !stored.contains("987"));
-    // The card is forgotten once tokenized.
-    assert!(adapter.held_card(&cx(T0)).is_none());
 }
 
 #[test]
@@ -344,7 +364,6 @@ fn a_missing_or_malformed_email_ends_before_any_call() {
         assert_eq!(error.code, ResultCode::ProviderRejected);
         assert_eq!(error.provider_code.as_deref(), Some("payer.email"));
         assert!(error.provider_message.unwrap().contains("email"));
-        assert!(adapter.held_card(&cx(T0)).is_none());
     }
 }
 
@@ -524,11 +543,13 @@ fn a_401_clears_the_token_fetches_a_new_one_and_retries_once() {
 }
 
 #[test]
-fn a_401_at_tokenization_retries_with_the_held_card() {
+fn a_401_at_tokenization_ends_the_payment_and_forgets_the_token() {
+    // The card is not kept past the start request, so the tokenization cannot be made
+    // again with a new token: the payment ends (nothing was charged), and the next one
+    // fetches a token first.
     let adapter = adapter();
-    let (state, _) = call(adapter.start(&payment(), &cx(T0)));
-    let (state, first) = call(adapter.on_response(state, token_answer(3600), &cx(T0)));
-    let (state, _) = call(adapter.on_response(
+    let (state, _) = call(begin(&adapter, &payment(), T0));
+    let result = done(adapter.on_response(
         state,
         problem(
             401,
@@ -538,98 +559,146 @@ fn a_401_at_tokenization_retries_with_the_held_card() {
         ),
         &cx(T0),
     ));
-    let (_, again) = call(adapter.on_response(state, token_answer(3600), &cx(T0)));
-    assert_eq!(again.url, first.url);
-    assert_eq!(again.body, first.body);
+    assert_eq!(result.status, PaymentStatus::Error);
+    let error = result.error.unwrap();
+    assert_eq!(error.code, ResultCode::ProviderUnavailable);
+    assert_eq!(error.provider_code.as_deref(), Some("not-authorized"));
+    assert_eq!(adapter.bearer(T0), None);
+    assert!(adapter.prepare_start(&cx(T0)).is_some());
 }
 
 #[test]
-fn a_rejected_api_key_ends_the_payment() {
+fn a_rejected_api_key_ends_the_payment_before_the_card_goes_anywhere() {
     let adapter = adapter();
-    let (state, _) = call(adapter.start(&payment(), &cx(T0)));
-    let result = done(adapter.on_response(
-        state,
+    assert!(adapter.prepare_start(&cx(T0)).is_some());
+    let result = adapter
+        .on_prepared(
+            problem(
+                401,
+                "not-authorized",
+                "The API key is missing or not valid",
+                json!([]),
+            ),
+            &cx(T0),
+        )
+        .expect("the payment ends");
+    assert_eq!(result.status, PaymentStatus::Failed);
+    let error = result.error.unwrap();
+    assert_eq!(error.code, ResultCode::ProviderRejected);
+    assert_eq!(error.provider_code.as_deref(), Some("not-authorized"));
+}
+
+#[test]
+fn malformed_json_is_a_bad_response_that_says_what() {
+    let adapter = adapter();
+    let result = adapter
+        .on_prepared(answer(200, "{\"access_token\":"), &cx(T0))
+        .expect("no token");
+    assert_eq!(result.status, PaymentStatus::Error);
+    let error = result.error.unwrap();
+    assert_eq!(error.code, ResultCode::ProviderBadResponse);
+    assert_eq!(error.provider_code.as_deref(), Some("bad_response"));
+    assert!(error.provider_message.unwrap().contains("Bearer token"));
+
+    let (state, _) = call(begin(&adapter, &payment(), T0));
+    let result = done(adapter.on_response(state, answer(201, "{\"token\": 5}"), &cx(T0)));
+    let error = result.error.unwrap();
+    assert_eq!(error.code, ResultCode::ProviderBadResponse);
+    assert!(error.provider_message.unwrap().contains("single-use token"));
+}
+
+#[test]
+fn calls_that_move_no_money_end_on_a_lost_answer_with_payrocs_words() {
+    let adapter = adapter();
+    let result = adapter.on_prepared(answer(503, ""), &cx(T0)).unwrap();
+    assert_eq!(result.status, PaymentStatus::Error);
+    let error = result.error.unwrap();
+    assert_eq!(error.code, ResultCode::ProviderUnavailable);
+    assert_eq!(error.provider_code.as_deref(), Some("http_503"));
+    let result = adapter
+        .on_prepared(
+            problem(500, "internal-server-error", "Try again later", json!([])),
+            &cx(T0),
+        )
+        .unwrap();
+    let error = result.error.unwrap();
+    assert_eq!(
+        error.provider_code.as_deref(),
+        Some("internal-server-error")
+    );
+    assert_eq!(error.provider_message.as_deref(), Some("Try again later"));
+
+    let (state, _) = call(begin(&adapter, &payment(), T0));
+    let result = done(adapter.on_response(state, Err(TransportFailure::Timeout), &cx(T0)));
+    assert_eq!(result.status, PaymentStatus::Error);
+    assert_eq!(result.error.unwrap().code, ResultCode::ProviderTimeout);
+}
+
+#[test]
+fn a_sale_without_an_answer_to_trust_is_in_doubt_and_looked_up_by_its_order() {
+    let adapter = adapter();
+    let lost_answers = [
+        Err(TransportFailure::Timeout),
+        Err(TransportFailure::Connection("reset".into())),
+        answer(500, ""),
         problem(
-            401,
-            "not-authorized",
-            "The API key is missing or not valid",
+            503,
+            "service-unavailable",
+            "Down for maintenance",
             json!([]),
         ),
-        &cx(T0),
-    ));
-    assert_eq!(result.status, PaymentStatus::Failed);
-    assert_eq!(result.error.unwrap().code, ResultCode::ProviderRejected);
-    assert!(adapter.held_card(&cx(T0)).is_none());
-}
-
-#[test]
-fn malformed_json_is_a_bad_response() {
-    let adapter = adapter();
-    let (state, _) = call(adapter.start(&payment(), &cx(T0)));
-    let result = done(adapter.on_response(state, answer(200, "{\"access_token\":"), &cx(T0)));
-    assert_eq!(result.status, PaymentStatus::Error);
-    assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
-
-    let (state, _) = call(adapter.start(&payment(), &cx(T0)));
-    let (state, _) = call(adapter.on_response(state, token_answer(3600), &cx(T0)));
-    let result = done(adapter.on_response(state, answer(201, "{\"token\": 5}"), &cx(T0)));
-    assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
-
-    let (state, _) = at_sale(&adapter);
-    let result = done(adapter.on_response(state, answer(201, "not json"), &cx(T0)));
-    assert_eq!(result.status, PaymentStatus::Error);
-    assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
-
-    let (state, _) = at_sale(&adapter);
-    let result = done(adapter.on_response(
-        state,
+        // Payroc took the sale and answered something unreadable.
+        answer(201, "not json"),
         answer(
             201,
             &json!({"paymentId": "X", "transactionResult": {"status": "ready"}}).to_string(),
         ),
-        &cx(T0),
-    ));
-    assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
-}
+    ];
+    for lost in lost_answers {
+        let (state, _) = at_sale(&adapter);
+        let State::Calling {
+            call: ApiCall::Sale(sale),
+            ..
+        } = state.clone()
+        else {
+            panic!("at the sale: {state:?}");
+        };
+        let doubt = unknown(adapter.on_response(state, lost, &cx(T0)));
+        assert_eq!(doubt, State::SaleInDoubt { sale });
+        // Nothing moves it but a lookup.
+        assert_eq!(
+            unknown(adapter.on_response(doubt.clone(), answer(200, "{}"), &cx(T0))),
+            doubt
+        );
+    }
 
-#[test]
-fn server_errors_and_lost_answers_end_as_errors() {
-    let adapter = adapter();
-    let (state, _) = call(adapter.start(&payment(), &cx(T0)));
-    let result = done(adapter.on_response(state, answer(503, ""), &cx(T0)));
-    assert_eq!(result.status, PaymentStatus::Error);
-    assert_eq!(result.error.unwrap().code, ResultCode::ProviderUnavailable);
-
-    let (state, _) = call(adapter.start(&payment(), &cx(T0)));
-    let (state, _) = call(adapter.on_response(state, token_answer(3600), &cx(T0)));
-    let result = done(adapter.on_response(state, Err(TransportFailure::Timeout), &cx(T0)));
-    assert_eq!(result.error.unwrap().code, ResultCode::ProviderTimeout);
-    assert!(adapter.held_card(&cx(T0)).is_none());
-}
-
-#[test]
-fn a_lost_sale_answer_is_asked_for_once_more_with_the_same_key_and_body() {
-    let adapter = adapter();
-    let (state, sale) = at_sale(&adapter);
-    let (state, again) = call(adapter.on_response(state, Err(TransportFailure::Timeout), &cx(T0)));
-    assert!(matches!(state, State::Calling { resent: true, .. }));
-    assert_eq!(again.body, sale.body);
-    assert_eq!(
-        header(&again, "Idempotency-Key"),
-        header(&sale, "Idempotency-Key")
-    );
-    let result = done(adapter.on_response(
-        state,
-        Err(TransportFailure::Connection("reset".into())),
-        &cx(T0),
-    ));
-    assert_eq!(result.status, PaymentStatus::Error);
-    assert_eq!(result.error.unwrap().code, ResultCode::ProviderUnavailable);
-
-    // 5xx after the host's retries: Payroc kept nothing, so the payment ends.
     let (state, _) = at_sale(&adapter);
-    let result = done(adapter.on_response(state, answer(500, ""), &cx(T0)));
-    assert_eq!(result.error.unwrap().code, ResultCode::ProviderUnavailable);
+    let doubt = stored(unknown(adapter.on_response(
+        state,
+        Err(TransportFailure::Timeout),
+        &cx(T0),
+    )));
+    let (state, lookup) = call(adapter.reconcile(doubt, &cx(T0)));
+    assert!(matches!(
+        state,
+        State::Calling {
+            call: ApiCall::Lookup(Lookup { pages: 0, .. }),
+            ..
+        }
+    ));
+    assert_eq!(lookup.method, HttpMethod::Get);
+    assert_eq!(
+        lookup.url,
+        "http://sandbox.test/payroc/api/v1/payments?processingTerminalId=4479001&orderId=order-25"
+    );
+    assert_eq!(
+        header(&lookup, "Authorization"),
+        Some("Bearer eyJhbGc.adQssw5c")
+    );
+    assert_eq!(header(&lookup, "Idempotency-Key"), None);
+    assert_eq!(lookup.body, None);
+    assert!(lookup.retry_safe, "a read");
+    assert_eq!(lookup.purpose, "payroc.lookup");
 }
 
 #[test]
@@ -781,36 +850,74 @@ fn the_token_is_cached_and_refreshed_two_minutes_before_expiry() {
     let _ = at_mpi(&adapter); // caches a token issued at T0 for 3600 s
     let expiry = T0 + 3_600_000;
 
-    // Still fresh: straight to the tokenization, no identity call.
-    let (state, request) =
-        call(adapter.start(&payment(), &cx(expiry - TOKEN_REFRESH_MARGIN_MS - 1)));
+    // Still fresh: no preparing call, start tokenizes at once.
+    let fresh = cx(expiry - TOKEN_REFRESH_MARGIN_MS - 1);
+    assert_eq!(adapter.prepare_start(&fresh), None);
+    let (_, request) = call(adapter.start(&payment(), &fresh));
     assert_eq!(request.purpose, "payroc.single_use_token");
-    assert!(matches!(state, State::Calling { .. }));
 
     // Inside the margin: a new token first.
-    let (state, request) = call(adapter.start(&payment(), &cx(expiry - TOKEN_REFRESH_MARGIN_MS)));
-    assert_eq!(request.purpose, "payroc.authorize");
-    assert!(matches!(state, State::Authorizing { .. }));
+    assert!(adapter
+        .prepare_start(&cx(expiry - TOKEN_REFRESH_MARGIN_MS))
+        .is_some());
 
-    // A token whose whole life is inside the margin is still used for its own call.
-    let (_, request) = call(adapter.on_response(state, token_answer(60), &cx(expiry)));
-    assert_eq!(request.purpose, "payroc.single_use_token");
+    // A token whose whole life is inside the margin is still used for the start it was
+    // fetched for, and the next start fetches another.
+    assert_eq!(adapter.on_prepared(token_answer(60), &cx(expiry)), None);
     let (_, request) = call(adapter.start(&payment(), &cx(expiry)));
-    assert_eq!(request.purpose, "payroc.authorize");
+    assert_eq!(request.purpose, "payroc.single_use_token");
+    assert!(adapter.prepare_start(&cx(expiry)).is_some());
+
+    // A host that skips the preparing call gets an error before the card goes anywhere.
+    let result = done(self::adapter().start(&payment(), &cx(T0)));
+    assert_eq!(result.status, PaymentStatus::Error);
+    assert_eq!(
+        result.error.unwrap().provider_code.as_deref(),
+        Some("no_access_token")
+    );
 }
 
 #[test]
-fn a_card_not_held_any_more_ends_the_payment_without_a_call() {
-    let adapter = adapter();
-    let (state, _) = call(adapter.start(&payment(), &cx(T0)));
-    // The process restarted: a new adapter, the stored state, no card.
-    let restarted = PayrocAdapter::new(Config::sandbox("http://sandbox.test"));
-    let result = done(restarted.on_response(state.clone(), token_answer(3600), &cx(T0)));
+fn another_process_continues_a_payment_from_its_stored_state_alone() {
+    // Each step in a process of its own (a new adapter: no token, nothing remembered),
+    // from the state as the store gives it back.
+    let (state, tokenize) = call(begin(&adapter(), &payment(), T0));
+    assert_eq!(tokenize.purpose, "payroc.single_use_token");
+    let (state, _) =
+        browser(adapter().on_response(stored(state), single_use_token_answer(), &cx(T0)));
+    let third = adapter();
+    let (state, request) = call(accepted(third.on_browser_return(
+        stored(state),
+        &good_receipt(),
+        &cx(T0),
+    )));
+    assert_eq!(request.purpose, "payroc.authorize", "its own token first");
+    let (state, sale) = call(third.on_response(stored(state), token_answer(3600), &cx(T0)));
+    assert_eq!(sale.purpose, "payroc.sale");
+    assert_eq!(body(&sale)["paymentMethod"]["token"], TOKEN);
+    let result = done(adapter().on_response(
+        stored(state),
+        payment_answer("ready", "A", "APPROVAL"),
+        &cx(T0),
+    ));
+    assert_eq!(result.status, PaymentStatus::Authorized);
+    assert_eq!(result.provider_payment_id.as_deref(), Some("M2MJOG6O2Y"));
+}
+
+#[test]
+fn a_tokenization_stored_without_its_card_ends_the_payment() {
+    // A session stored by a version that kept the card in memory, waiting for a token
+    // to tokenize it: the card is gone; nothing was charged.
+    let (state, _) = call(begin(&adapter(), &payment(), T0));
+    let calling = serde_json::to_value(&state).unwrap();
+    let old = json!({"step": "authorizing", "auth_retried": false, "then": calling["call"]});
+    let old: State = serde_json::from_value(old).unwrap();
+    let result = done(adapter().on_response(old, token_answer(3600), &cx(T0)));
     assert_eq!(result.status, PaymentStatus::Error);
-    assert_eq!(result.error.unwrap().code, ResultCode::SessionExpired);
-    // The hold also lapses by time.
-    let result = done(adapter.on_response(state, token_answer(3600), &cx(T0 + CARD_HOLD_MS)));
-    assert_eq!(result.error.unwrap().code, ResultCode::SessionExpired);
+    assert_eq!(
+        result.error.unwrap().provider_code.as_deref(),
+        Some("card_not_kept")
+    );
 }
 
 fn external(status: TransStatus, eci: u8) -> ExternalAuthentication {
@@ -830,8 +937,7 @@ fn third_party_authentication_goes_straight_to_the_sale() {
     let mut start = payment();
     start.payer.email = None; // not needed without the MPI
     start.external_authentication = Some(external(TransStatus::A, 6));
-    let (state, _) = call(adapter.start(&start, &cx(T0)));
-    let (state, _) = call(adapter.on_response(state, token_answer(3600), &cx(T0)));
+    let (state, _) = call(begin(&adapter, &start, T0));
     let (state, sale) = call(adapter.on_response(state, single_use_token_answer(), &cx(T0)));
     assert_eq!(sale.purpose, "payroc.sale");
     assert_eq!(
@@ -874,7 +980,6 @@ fn third_party_statuses_payroc_cannot_express_are_refused() {
     let error = result.error.unwrap();
     assert_eq!(error.code, ResultCode::ProviderRejected);
     assert!(error.provider_message.unwrap().contains("transStatus U"));
-    assert!(adapter.held_card(&cx(T0)).is_none());
 }
 
 #[test]
@@ -1003,23 +1108,35 @@ fn each_send_of_one_sale_attempt_repeats_its_key_and_body() {
         &receipt_with_reference("forgedReference123"),
         &cx(T0),
     )));
-    let (state, _) = refused(adapter.on_response(state, reference_refused("unknown"), &cx(T0)));
+    let (waiting, _) = refused(adapter.on_response(state, reference_refused("unknown"), &cx(T0)));
     let (state, sale) = call(accepted(adapter.on_browser_return(
-        state,
+        waiting.clone(),
         &good_receipt(),
         &cx(T0),
     )));
-    // The answer is lost; the process restarts with the stored state: the same request.
-    let stored: State = serde_json::from_value(serde_json::to_value(&state).unwrap()).unwrap();
-    let (state, resent) =
-        call(adapter.on_response(stored, Err(TransportFailure::Timeout), &cx(T0)));
-    assert_eq!(resent.body, sale.body);
+    // Another process building the same attempt from the stored state builds the same
+    // request (the host's retries repeat it as it is).
+    let other = self::adapter();
+    let (authorizing, _) = call(accepted(other.on_browser_return(
+        stored(waiting),
+        &good_receipt(),
+        &cx(T0),
+    )));
+    let (_, again) = call(other.on_response(authorizing, token_answer(3600), &cx(T0)));
+    assert_eq!(again.body, sale.body);
     assert_eq!(
-        header(&resent, "Idempotency-Key"),
+        header(&again, "Idempotency-Key"),
         header(&sale, "Idempotency-Key")
     );
-    let result =
-        done(adapter.on_response(state, payment_answer("ready", "A", "APPROVAL"), &cx(T0)));
+    // Its answer is lost: the payment is in doubt, and the lookup finds Payroc's payment.
+    let doubt =
+        unknown(adapter.on_response(stored(state), Err(TransportFailure::Timeout), &cx(T0)));
+    let (state, _) = call(adapter.reconcile(doubt, &cx(T0)));
+    let page = list_page(
+        json!([listed("M2MJOG6O2Y", "order-25", 4999, "EUR", "ready", "A")]),
+        None,
+    );
+    let result = done(adapter.on_response(state, page, &cx(T0)));
     assert_eq!(result.status, PaymentStatus::Authorized);
 }
 
@@ -1113,4 +1230,255 @@ fn states_stored_before_refusals_were_remembered_still_read() {
     let old: State = serde_json::from_value(stored).unwrap();
     let result = done(adapter.on_response(old, reference_refused("unknown"), &cx(T0)));
     assert_eq!(result.status, PaymentStatus::Failed);
+
+    // A call stored with the `resent` flag of earlier versions reads as the same call.
+    let (state, _) = at_sale(&adapter);
+    let mut stored = serde_json::to_value(&state).unwrap();
+    stored["resent"] = json!(true);
+    assert_eq!(serde_json::from_value::<State>(stored).unwrap(), state);
+}
+
+// --- reconciliation: the sale looked up in Payroc's payments list -------------------
+
+/// A payment as Payroc's list shows it.
+fn listed(
+    id: &str,
+    order_id: &str,
+    amount: u64,
+    currency: &str,
+    status: &str,
+    code: &str,
+) -> Value {
+    json!({"paymentId": id, "processingTerminalId": "4479001",
+           "order": {"orderId": order_id, "dateTime": "2026-11-22T05:00:00Z", "amount": amount, "currency": currency},
+           "card": {"type": "Visa", "entryMethod": "keyed", "cardNumber": "400000******1000", "expiryDate": "0331"},
+           "transactionResult": {"type": "sale", "status": status, "authorizedAmount": amount, "currency": currency,
+                                 "responseCode": code, "responseMessage": "APPROVAL"}})
+}
+
+/// One page of the list; `next`: the link to the next page (then `hasMore`).
+fn list_page(data: Value, next: Option<&str>) -> Result<HttpResponse, TransportFailure> {
+    let links: Vec<Value> = next
+        .map(|href| json!({"rel": "next", "method": "get", "href": href}))
+        .into_iter()
+        .collect();
+    answer(
+        200,
+        &json!({"limit": 10, "count": data.as_array().map(Vec::len), "hasMore": next.is_some(),
+                "links": links, "data": data})
+        .to_string(),
+    )
+}
+
+/// A sale in doubt (its answer lost), and the lookup's first call.
+fn at_lookup(adapter: &PayrocAdapter) -> (State, State) {
+    let (state, _) = at_sale(adapter);
+    let doubt = unknown(adapter.on_response(state, Err(TransportFailure::Timeout), &cx(T0)));
+    let (lookup, _) = call(adapter.reconcile(doubt.clone(), &cx(T0)));
+    (doubt, lookup)
+}
+
+const NEXT: &str = "http://sandbox.test/payroc/api/v1/payments?processingTerminalId=4479001&orderId=order-25&after=E29U8OU8Q4";
+
+#[test]
+fn the_lookup_finds_the_sales_payment_and_never_another_orders() {
+    let adapter = adapter();
+    let (_, lookup) = at_lookup(&adapter);
+    let page = list_page(
+        json!([
+            listed("OTHER00001", "order-24", 4999, "EUR", "ready", "A"),
+            listed("AMOUNT0001", "order-25", 5000, "EUR", "ready", "A"),
+            listed("CURRENCY01", "order-25", 4999, "USD", "ready", "A"),
+            listed("M2MJOG6O2Y", "order-25", 4999, "EUR", "ready", "A"),
+        ]),
+        None,
+    );
+    let result = done(adapter.on_response(lookup, page, &cx(T0)));
+    assert_eq!(result.status, PaymentStatus::Authorized);
+    assert_eq!(result.provider_payment_id.as_deref(), Some("M2MJOG6O2Y"));
+    // What the receipt said, as for a sale answered at once.
+    assert_eq!(result.trans_status, Some(TransStatus::Y));
+    assert_eq!(result.eci, Eci::new(5));
+    assert!(result.liability_shift);
+
+    // Only other orders', amounts', currencies' or terminals' payments: the sale never
+    // reached Payroc, nothing was charged.
+    let mut elsewhere = listed("TERMINAL01", "order-25", 4999, "EUR", "ready", "A");
+    elsewhere["processingTerminalId"] = json!("9999001");
+    for data in [
+        json!([]),
+        json!([
+            listed("AMOUNT0001", "order-25", 5000, "EUR", "ready", "A"),
+            listed("CURRENCY01", "order-25", 4999, "USD", "ready", "A"),
+            listed("OTHER00001", "order-24", 4999, "EUR", "ready", "A"),
+            elsewhere,
+        ]),
+    ] {
+        let (_, lookup) = at_lookup(&adapter);
+        let result = done(adapter.on_response(lookup, list_page(data, None), &cx(T0)));
+        assert_eq!(result, answer::not_found());
+        assert_eq!(result.status, PaymentStatus::Failed);
+        assert_eq!(result.provider_payment_id, None);
+    }
+
+    // A decline is the truth too.
+    let (_, lookup) = at_lookup(&adapter);
+    let page = list_page(
+        json!([listed(
+            "DECLINED01",
+            "order-25",
+            4999,
+            "EUR",
+            "declined",
+            "D"
+        )]),
+        None,
+    );
+    let result = done(adapter.on_response(lookup, page, &cx(T0)));
+    assert_eq!(result.status, PaymentStatus::Declined);
+    assert_eq!(result.provider_payment_id.as_deref(), Some("DECLINED01"));
+}
+
+#[test]
+fn the_lookup_follows_payrocs_next_link_and_no_other() {
+    let adapter = adapter();
+    let (_, lookup) = at_lookup(&adapter);
+    let first = list_page(
+        json!([listed("OTHER00001", "order-24", 4999, "EUR", "ready", "A")]),
+        Some(NEXT),
+    );
+    let (state, request) = call(adapter.on_response(lookup, first, &cx(T0)));
+    assert_eq!(request.url, NEXT);
+    assert_eq!(request.purpose, "payroc.lookup");
+    assert!(matches!(
+        state,
+        State::Calling {
+            call: ApiCall::Lookup(Lookup { pages: 1, .. }),
+            ..
+        }
+    ));
+    // A 401 on the second page: a new token, and the same page again.
+    let (state, _) = call(adapter.on_response(
+        state,
+        problem(401, "not-authorized", "expired", json!([])),
+        &cx(T0),
+    ));
+    let (state, request) = call(adapter.on_response(state, token_answer(3600), &cx(T0)));
+    assert_eq!(request.url, NEXT);
+    let second = list_page(
+        json!([listed("M2MJOG6O2Y", "order-25", 4999, "EUR", "ready", "A")]),
+        None,
+    );
+    let result = done(adapter.on_response(stored(state), second, &cx(T0)));
+    assert_eq!(result.provider_payment_id.as_deref(), Some("M2MJOG6O2Y"));
+
+    // More pages than it may follow, or a next page it must not send the Bearer to, or
+    // none named: it cannot tell, the payment stays in doubt.
+    for next in [
+        Some("https://elsewhere.example/v1/payments?after=X"),
+        Some("http://sandbox.test/payroc/api/v1/payments/../../identity/authorize?x"),
+        Some("http://sandbox.test/payroc/api/v1/payments?after=X Y"),
+        None,
+    ] {
+        let (doubt, lookup) = at_lookup(&adapter);
+        let mut page: Value =
+            serde_json::from_str(&list_page(json!([]), next).unwrap().body).unwrap();
+        page["hasMore"] = json!(true);
+        let step = adapter.on_response(lookup, answer(200, &page.to_string()), &cx(T0));
+        assert_eq!(unknown(step), doubt, "{next:?}");
+    }
+    let (doubt, _) = at_lookup(&adapter);
+    let State::SaleInDoubt { sale } = doubt.clone() else {
+        panic!("{doubt:?}")
+    };
+    let last = State::Calling {
+        call: ApiCall::Lookup(Lookup {
+            sale,
+            next: Some(NEXT.into()),
+            pages: MAX_LOOKUP_PAGES - 1,
+        }),
+        auth_retried: false,
+    };
+    let step = adapter.on_response(last, list_page(json!([]), Some(NEXT)), &cx(T0));
+    assert_eq!(unknown(step), doubt);
+}
+
+#[test]
+fn a_lookup_without_an_answer_to_trust_leaves_the_payment_in_doubt() {
+    let adapter = adapter();
+    let mut unreadable_ours = listed("M2MJOG6O2Y", "order-25", 4999, "EUR", "ready", "A");
+    unreadable_ours["transactionResult"] = json!("ready");
+    for lost in [
+        Err(TransportFailure::Timeout),
+        Err(TransportFailure::Connection("reset".into())),
+        answer(503, ""),
+        problem(400, "bad-request", "validation", json!([])),
+        problem(403, "forbidden", "no access", json!([])),
+        answer(404, ""),
+        answer(200, "<html>"),
+        answer(200, "{\"data\": 5}"),
+        list_page(json!([unreadable_ours]), None),
+    ] {
+        let (doubt, lookup) = at_lookup(&adapter);
+        assert_eq!(unknown(adapter.on_response(lookup, lost, &cx(T0))), doubt);
+    }
+    // Another order's payment it cannot read hides nothing.
+    let mut unreadable_other = listed("OTHER00001", "order-24", 4999, "EUR", "ready", "A");
+    unreadable_other["transactionResult"] = json!(null);
+    let (_, lookup) = at_lookup(&adapter);
+    let page = list_page(
+        json!([
+            unreadable_other,
+            listed("M2MJOG6O2Y", "order-25", 4999, "EUR", "ready", "A")
+        ]),
+        None,
+    );
+    let result = done(adapter.on_response(lookup, page, &cx(T0)));
+    assert_eq!(result.status, PaymentStatus::Authorized);
+}
+
+#[test]
+fn a_401_at_the_lookup_refreshes_the_token_once() {
+    let adapter = adapter();
+    let (doubt, lookup) = at_lookup(&adapter);
+    let unauthorized = || problem(401, "not-authorized", "expired", json!([]));
+    let (state, request) = call(adapter.on_response(lookup, unauthorized(), &cx(T0)));
+    assert_eq!(request.purpose, "payroc.authorize");
+    assert!(matches!(
+        state,
+        State::Authorizing {
+            auth_retried: true,
+            ..
+        }
+    ));
+    let (state, again) = call(adapter.on_response(state, token_answer(3600), &cx(T0)));
+    assert_eq!(again.purpose, "payroc.lookup");
+    assert_eq!(
+        unknown(adapter.on_response(state, unauthorized(), &cx(T0))),
+        doubt
+    );
+
+    // No token to be had: still in doubt, never an end.
+    let fresh = self::adapter();
+    let (state, request) = call(fresh.reconcile(doubt.clone(), &cx(T0)));
+    assert_eq!(request.purpose, "payroc.authorize");
+    for failed in [answer(503, ""), unauthorized(), answer(200, "{}")] {
+        assert_eq!(
+            unknown(fresh.on_response(state.clone(), failed, &cx(T0))),
+            doubt
+        );
+    }
+}
+
+#[test]
+fn reconcile_looks_up_any_state_with_a_sale_and_finds_nothing_before_one() {
+    let adapter = adapter();
+    let (calling, _) = at_sale(&adapter);
+    let (_, request) = call(adapter.reconcile(calling, &cx(T0)));
+    assert_eq!(request.purpose, "payroc.lookup");
+    let waiting = at_mpi(&adapter);
+    assert_eq!(
+        done(adapter.reconcile(waiting, &cx(T0))),
+        answer::not_found()
+    );
 }

@@ -131,14 +131,51 @@ pub enum ThreeDSecure<'a> {
     },
 }
 
-/// A created payment (201), as far as the result needs it.
+/// A created payment (201) or one of the payments list, as far as the result and the
+/// lookup need it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Payment {
     pub payment_id: String,
     #[serde(default)]
+    pub processing_terminal_id: Option<String>,
+    #[serde(default)]
+    pub order: Option<PaymentOrder>,
+    #[serde(default)]
     pub card: Option<PaymentCard>,
     pub transaction_result: TransactionResult,
+}
+
+/// What the payment was for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentOrder {
+    pub order_id: String,
+    /// Minor units.
+    pub amount: u64,
+    pub currency: String,
+}
+
+/// `GET /payments?…` → 200: one page of the payments list (docs.payroc.com/api/pagination).
+/// The payments stay JSON until the lookup picks its order's out of them, so that another
+/// order's payment this adapter cannot read does not hide its own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentPage {
+    #[serde(default)]
+    pub has_more: bool,
+    #[serde(default)]
+    pub links: Vec<Link>,
+    pub data: Vec<serde_json::Value>,
+}
+
+/// `{rel: next|previous, method, href}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Link {
+    #[serde(default)]
+    pub rel: String,
+    #[serde(default)]
+    pub href: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -4,13 +4,15 @@
 //! This module owns Payroc's memory (access tokens, single-use tokens, MPI results,
 //! payments, idempotency records), authentication and the idempotent POST; the files
 //! beside it own one part of the protocol each: [`tokens`] (tokenization), [`mpi`]
-//! (the browser-facing 3-D Secure MPI), [`payments`] (sales), [`problem`] (errors and
-//! input reading) and [`wire`] (response bodies). See docs/sandbox/payroc.md.
+//! (the browser-facing 3-D Secure MPI), [`payments`] (sales), [`listing`] (the payments
+//! list, filtered and paginated), [`problem`] (errors and input reading) and [`wire`]
+//! (response bodies). See docs/sandbox/payroc.md.
 
 // A `Problem` is a whole error document (about 150 bytes) returned once per rejected
 // request; boxing it would buy nothing on this cold path and cost readability everywhere.
 #![allow(clippy::result_large_err)]
 
+mod listing;
 mod mpi;
 mod payments;
 pub mod problem;
@@ -50,7 +52,8 @@ pub struct State {
     access_tokens: Mutex<HashMap<String, Instant>>,
     tokens: Mutex<HashMap<String, tokens::StoredToken>>,
     mpi: Mutex<HashMap<String, mpi::MpiRecord>>,
-    payments: Mutex<HashMap<String, wire::Payment>>,
+    /// In the order they were made (the list endpoint pages through them).
+    payments: Mutex<Vec<wire::Payment>>,
     idempotency: Mutex<HashMap<(String, String), Remembered>>,
 }
 
@@ -79,7 +82,10 @@ impl State {
 
     /// The payment with this id, as `GET /v1/payments/{paymentId}` returns it.
     pub fn payment(&self, payment_id: &str) -> Option<wire::Payment> {
-        lock(&self.payments).get(payment_id).cloned()
+        lock(&self.payments)
+            .iter()
+            .find(|p| p.payment_id == payment_id)
+            .cloned()
     }
 }
 
@@ -98,7 +104,10 @@ pub fn routes() -> Router<Sandbox> {
             "/api/v1/processing-terminals/{terminal}/single-use-tokens",
             post(tokens::create),
         )
-        .route("/api/v1/payments", post(payments::create))
+        .route(
+            "/api/v1/payments",
+            post(payments::create).get(listing::list),
+        )
         .route("/api/v1/payments/{payment_id}", get(payments::retrieve))
         .route(MPI_PATH, get(mpi::start))
         .route(COMPLETE_PATH, post(mpi::complete))

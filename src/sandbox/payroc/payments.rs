@@ -158,7 +158,7 @@ fn sale(sandbox: &Sandbox, request: &Value, idempotency_key: &str) -> Result<Rep
     };
     let masked = stored.pan.masked();
     drop(tokens);
-    lock(&sandbox.payroc.payments).insert(payment_id.clone(), payment.clone());
+    lock(&sandbox.payroc.payments).push(payment.clone());
     if approved {
         sandbox.ledger.record(LedgerEntry {
             provider: Provider::Payroc,

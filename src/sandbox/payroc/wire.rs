@@ -193,3 +193,27 @@ pub enum ResponseCode {
     R,
     C,
 }
+
+/// `GET /payments` → 200: one page of payments, in Payroc's list envelope
+/// (docs.payroc.com/api/pagination; the SDK's `PaymentPaginatedListForRead`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentList {
+    /// The page size asked for (or the default, 10).
+    pub limit: u64,
+    /// How many payments this page holds.
+    pub count: u64,
+    /// Whether more payments follow in the direction of the request.
+    pub has_more: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Link>,
+    pub data: Vec<Payment>,
+}
+
+/// A HATEOAS link: `rel` `next` or `previous`, `method` `get`, `href` the adjacent page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub rel: String,
+    pub method: String,
+    pub href: String,
+}

@@ -138,6 +138,23 @@ pub async fn send(request: &HttpRequest) -> Result<HttpResponse, TransportFailur
     }
 }
 
+/// The adapter's first step as the backend takes it: its preparing call first when it
+/// asks for one (`Adapter::prepare_start`), then `start`.
+pub async fn begin<A: Adapter>(
+    adapter: &A,
+    start: &PaymentStart,
+    cx: &Context,
+    trace: &mut Trace,
+) -> Step<A::State> {
+    if let Some(request) = adapter.prepare_start(cx) {
+        trace.calls.push(request.purpose);
+        if let Some(result) = adapter.on_prepared(send(&request).await, cx) {
+            return Step::Done(result);
+        }
+    }
+    adapter.start(start, cx)
+}
+
 /// Drives `adapter` from `start` to its result.
 pub async fn run<A: Adapter>(
     adapter: &A,
@@ -146,7 +163,7 @@ pub async fn run<A: Adapter>(
     cardholder: Cardholder,
 ) -> (PaymentResult, Trace) {
     let mut trace = Trace::default();
-    let mut step = adapter.start(start, &context(session_id));
+    let mut step = begin(adapter, start, &context(session_id), &mut trace).await;
     for _ in 0..20 {
         let cx = context(session_id);
         step = match step {

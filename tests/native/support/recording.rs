@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::Serialize;
 use threeds_bridge::backend::Transport;
 use threeds_bridge::emv::ThreeDsCompInd;
-use threeds_bridge::payment::PaymentStart;
+use threeds_bridge::payment::{PaymentResult, PaymentStart};
 use threeds_bridge::provider::{
     Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, Notification, ReturnRefused, Step,
     TransportFailure,
@@ -88,6 +88,20 @@ impl<A: Adapter> Adapter for Recording<A> {
 
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<A::State> {
         self.keep(self.inner.start(payment, cx))
+    }
+
+    fn prepare_start(&self, cx: &Context) -> Option<HttpRequest> {
+        let request = self.inner.prepare_start(cx)?;
+        self.keep_sent(&request);
+        Some(request)
+    }
+
+    fn on_prepared(
+        &self,
+        response: Result<HttpResponse, TransportFailure>,
+        cx: &Context,
+    ) -> Option<PaymentResult> {
+        self.inner.on_prepared(response, cx)
     }
 
     fn on_response(
