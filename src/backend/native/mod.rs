@@ -154,6 +154,22 @@ struct Host<S, T, E> {
     detached: tokio::sync::mpsc::Sender<()>,
 }
 
+/// The core's handling of one request, as the native host runs it in a task of its own.
+pub type Handling = std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>;
+
+/// What a layer around [`router`] wants around the handling of each request inside the
+/// task that handling runs in, which is not the handler's own (see `detached`): a tokio
+/// task-local, say (the demo files each request's provider calls so). Put one in the
+/// request's extensions.
+#[derive(Clone)]
+pub struct TaskScope(Arc<dyn Fn(Handling) -> Handling + Send + Sync>);
+
+impl TaskScope {
+    pub fn new(wrap: impl Fn(Handling) -> Handling + Send + Sync + 'static) -> TaskScope {
+        TaskScope(Arc::new(wrap))
+    }
+}
+
 /// A request body that has not arrived within this long is answered 408: a client that
 /// trickles its body holds a connection and a task for nothing.
 const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -218,6 +234,7 @@ where
     E: Env + Send + Sync + 'static,
 {
     let (parts, body) = request.into_parts();
+    let scope = parts.extensions.get::<TaskScope>().cloned();
     let peer_ip = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -273,23 +290,32 @@ where
         body,
         peer_ip,
     };
-    into_axum(detached(&host, request).await)
+    into_axum(detached(&host, request, scope).await)
 }
 
 /// Runs the core's handling of `request` in a task of its own, which the handler awaits.
 /// A client that hangs up makes axum drop the handler, not the task: a provider call in
 /// flight (which the provider finishes whether or not anyone waits) runs to its answer,
 /// and the session ends with the provider's result, read by the page's next request.
-async fn detached<S, T, E>(host: &Host<S, T, E>, request: Request) -> Response
+async fn detached<S, T, E>(
+    host: &Host<S, T, E>,
+    request: Request,
+    scope: Option<TaskScope>,
+) -> Response
 where
     S: SessionStore + Send + Sync + 'static,
     T: Transport + Send + Sync + 'static,
     E: Env + Send + Sync + 'static,
 {
     let backend = host.backend.clone();
+    let work: Handling = Box::pin(async move { backend.handle(request).await });
+    let work = match scope {
+        Some(TaskScope(wrap)) => wrap(work),
+        None => work,
+    };
     let held = host.detached.clone();
     let task = tokio::spawn(async move {
-        let response = backend.handle(request).await;
+        let response = work.await;
         drop(held);
         response
     });
