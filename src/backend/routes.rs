@@ -6,7 +6,8 @@
 //! A host must run each request to its end even when the client hangs up: a confirm, a
 //! Method report, a return, a webhook or a reconcile may be in a provider call that moves
 //! money, and the provider finishes it whether or not anyone still waits for the answer
-//! (the native host spawns a task per request, the edge keeps it with `waitUntil`).
+//! (the native host moves a request whose client left to a task of its own, the edge
+//! keeps it with `waitUntil`).
 
 use super::api::ApiError;
 use super::host::{Env, Transport};

@@ -225,8 +225,8 @@ pub async fn record(State(recorder): State<Recorder>, request: Request, next: Ne
     let query = parts.uri.query().unwrap_or_default().to_owned();
     let mut request = Request::from_parts(parts, Body::from(bytes.clone()));
     let buffer: Buffer = Arc::default();
-    // The backend handles the request in a task of its own (a client that hangs up must
-    // not cancel a provider call): the buffer goes there with it.
+    // A request whose client hangs up runs on in a task of its own (it must not cancel a
+    // provider call): the buffer goes there with it.
     let scoped = buffer.clone();
     request.extensions_mut().insert(TaskScope::new(move |work| {
         Box::pin(CURRENT.scope(scoped.clone(), work))

@@ -149,18 +149,18 @@ struct Host<S, T, E> {
     backend: Arc<Backend<S, T, E>>,
     /// `None`: no per-IP limit (`per_minute = 0`).
     confirms: Option<IpLimiter>,
-    /// Each request's task holds a clone until it ends, so that a server shutting down
-    /// can wait for the tasks whose client has gone ([`spawn_with`]).
+    /// Each request's handling holds a clone until it ends, so that a server shutting
+    /// down can wait for those whose client has gone ([`spawn_with`]).
     detached: tokio::sync::mpsc::Sender<()>,
 }
 
-/// The core's handling of one request, as the native host runs it in a task of its own.
+/// The core's handling of one request, as the native host runs it to its end.
 pub type Handling = std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>;
 
-/// What a layer around [`router`] wants around the handling of each request inside the
-/// task that handling runs in, which is not the handler's own (see `detached`): a tokio
-/// task-local, say (the demo files each request's provider calls so). Put one in the
-/// request's extensions.
+/// What a layer around [`router`] wants around the handling of each request, wherever it
+/// runs: in the handler's task, or in a task of its own once the client has hung up (see
+/// `to_the_end`), which a tokio task-local set around the handler does not reach (the
+/// demo files each request's provider calls so). Put one in the request's extensions.
 #[derive(Clone)]
 pub struct TaskScope(Arc<dyn Fn(Handling) -> Handling + Send + Sync>);
 
@@ -193,13 +193,13 @@ where
     T: Transport + Send + Sync + 'static,
     E: Env + Send + Sync + 'static,
 {
-    // Nobody waits for the detached tasks of a router mounted in a merchant's own app:
+    // Nobody waits for the requests left running by their clients in a merchant's own app:
     // its runtime keeps them running as long as it runs.
     let (detached, _) = tokio::sync::mpsc::channel(1);
     tracked_router(backend, limit, detached)
 }
 
-/// [`router_with`], whose request tasks each hold a clone of `detached` until they end.
+/// [`router_with`], whose requests' handlings each hold a clone of `detached` until they end.
 fn tracked_router<S, T, E>(
     backend: Arc<Backend<S, T, E>>,
     limit: ConfirmRateLimit,
@@ -290,41 +290,63 @@ where
         body,
         peer_ip,
     };
-    into_axum(detached(&host, request, scope).await)
+    into_axum(to_the_end(&host, request, scope).await)
 }
 
-/// Runs the core's handling of `request` in a task of its own, which the handler awaits.
-/// A client that hangs up makes axum drop the handler, not the task: a provider call in
-/// flight (which the provider finishes whether or not anyone waits) runs to its answer,
-/// and the session ends with the provider's result, read by the page's next request.
-async fn detached<S, T, E>(
-    host: &Host<S, T, E>,
-    request: Request,
-    scope: Option<TaskScope>,
-) -> Response
+/// The core's handling of `request`, run to its end whatever the client does. It is
+/// polled in the handler like any future; if the client hangs up first (axum then drops
+/// the handler), what is left of it moves to a task of its own: a provider call in flight
+/// (which the provider finishes whether or not anyone waits) runs to its answer, and the
+/// session ends with the provider's result, which the page's next read learns.
+fn to_the_end<S, T, E>(host: &Host<S, T, E>, request: Request, scope: Option<TaskScope>) -> ToTheEnd
 where
     S: SessionStore + Send + Sync + 'static,
     T: Transport + Send + Sync + 'static,
     E: Env + Send + Sync + 'static,
 {
     let backend = host.backend.clone();
-    let work: Handling = Box::pin(async move { backend.handle(request).await });
-    let work = match scope {
-        Some(TaskScope(wrap)) => wrap(work),
-        None => work,
-    };
     let held = host.detached.clone();
-    let task = tokio::spawn(async move {
-        let response = work.await;
+    let work: Handling = Box::pin(async move {
+        let response = backend.handle(request).await;
         drop(held);
         response
     });
-    task.await.unwrap_or_else(|_| {
-        tracing::error!("a request's task failed");
-        super::ApiError::new(500, "internal_error", "the request failed; try again")
-            .response()
-            .with_header("Cache-Control", "no-store")
-    })
+    ToTheEnd(Some(match scope {
+        Some(TaskScope(wrap)) => wrap(work),
+        None => work,
+    }))
+}
+
+/// See [`to_the_end`]: `None` once answered.
+struct ToTheEnd(Option<Handling>);
+
+impl std::future::Future for ToTheEnd {
+    type Output = Response;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Response> {
+        let Some(work) = self.0.as_mut() else {
+            return std::task::Poll::Pending;
+        };
+        let answer = std::task::ready!(work.as_mut().poll(cx));
+        self.0 = None;
+        std::task::Poll::Ready(answer)
+    }
+}
+
+impl Drop for ToTheEnd {
+    fn drop(&mut self) {
+        let Some(work) = self.0.take() else {
+            return;
+        };
+        // Outside a runtime the process is stopping: nothing can run it any more.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            tracing::info!("the client left before the answer: the request runs on to its end");
+            runtime.spawn(work);
+        }
+    }
 }
 
 fn into_axum(response: Response) -> axum::response::Response {
@@ -398,8 +420,8 @@ where
             let _ = rx.await;
         })
         .await;
-        // The router (and its sender) is gone with the server; each task still running
-        // holds a sender: this returns once the last one ended.
+        // The router (and its sender) is gone with the server; each request still running
+        // (its client gone) holds a sender: this returns once the last one ended.
         while finished.recv().await.is_some() {}
     });
     Ok(RunningBackend {
