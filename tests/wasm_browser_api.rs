@@ -1,8 +1,8 @@
 //! The `ThreeDSecure` class's own contract in headless Chromium: options are checked with
 //! stable codes, a request without a well-formed client secret rejects `invalid_options`
 //! before any call, an already aborted signal rejects `aborted`, an unreachable backend
-//! rejects `network` after the browser-details and authorizing events, and nothing is left
-//! running. Against a stand-in backend (the global `fetch`): the confirm, the Method report
+//! rejects `network` after the browser-details and authorizing events, a payment the backend
+//! is still confirming rejects `pending`, and nothing is left running. Against a stand-in backend (the global `fetch`): the confirm, the Method report
 //! and the reads carry the client secret, and the result carries the payment's amount,
 //! currency and order id. Whole payments against the real backend are the end-to-end suite's.
 #![cfg(all(target_arch = "wasm32", feature = "browser"))]
@@ -255,6 +255,18 @@ async fn a_request_without_a_well_formed_client_secret_rejects_before_any_call()
     }
     assert_eq!(stub_calls().length(), 0, "nothing reached the backend");
     assert_eq!(events.length(), 0, "not even the browser details were read");
+}
+
+/// A confirm whose money call lost its answer is `unknown` to the backend: pending, with
+/// nothing for the browser to do and no result yet. The page must say "processing, we will
+/// confirm", not "failed": `pending`, not `bad_response`; nothing more is sent.
+#[wasm_bindgen_test]
+async fn a_payment_being_confirmed_rejects_pending() {
+    let _backend = Stubbed::new(&[(200, view("pending", r#"{"type":"none"}"#, "null"))]);
+    let tds = new(object(&[("backendUrl", BACKEND_ORIGIN.into())])).unwrap();
+    let error = JsFuture::from(tds.pay(request(), None)).await.unwrap_err();
+    assert_eq!(code(&error).as_deref(), Some("pending"));
+    assert_eq!(calls().len(), 1, "the confirm only");
 }
 
 #[wasm_bindgen_test]

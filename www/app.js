@@ -141,8 +141,20 @@ function showResult(pending, result) {
   data.status = result.status; // last: tests wait for it
 }
 
-/** `pay()`/`resume()` rejected: the module's stable code, shown as an `error` result. */
+/**
+ * `pay()`/`resume()` rejected: the module's stable code, shown as an `error` result; or, for
+ * `pending`, a payment the backend is still confirming (its outcome comes later: never "pay
+ * again").
+ */
 function showFailure(pending, error) {
+  if (error?.code === "pending") {
+    showResult(pending, {
+      status: "processing",
+      liabilityShift: false,
+      error: { code: "pending", providerMessage: "Processing: the payment is being confirmed; the shop will confirm the outcome." },
+    });
+    return;
+  }
   showResult(pending, {
     status: "error",
     liabilityShift: false,

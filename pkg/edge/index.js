@@ -6,21 +6,22 @@
 //
 // Configuration and secrets come from the worker's env (see docs/edge.md). The wasm module
 // is imported as a compiled module, as workerd (and wrangler's bundler) hand .wasm imports
-// over: no fetch of the wasm file at run time.
+// over: no fetch of the wasm file at run time. ThreedsSessions imports the same module for
+// its alarm (the reconciler's sweep); it is instantiated once per isolate.
 import wasmModule from "./threeds_bridge_edge_bg.wasm";
 import { initSync, handleFetch } from "./threeds_bridge_edge.js";
 
 export { ThreedsSessions } from "./sessions.js";
 
-let instantiated = false;
-
 /** The worker's fetch handler: `export default { fetch: createHandler() }`. */
 export function createHandler() {
-  return async function fetch(request, env) {
-    if (!instantiated) {
-      initSync({ module: wasmModule });
-      instantiated = true;
-    }
-    return handleFetch(request, env);
+  return async function fetch(request, env, ctx) {
+    initSync({ module: wasmModule });
+    const answer = handleFetch(request, env);
+    // A client that hangs up must not cancel a provider call in flight: the provider
+    // finishes a charge whether or not anyone waits, so the work runs to its end and the
+    // page's next read learns the result (docs/edge.md).
+    ctx?.waitUntil(answer.catch(() => {}));
+    return answer;
   };
 }

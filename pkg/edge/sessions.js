@@ -1,4 +1,5 @@
-// ThreedsSessions: the Durable Object that holds the edge backend's payment sessions.
+// ThreedsSessions: the Durable Object that holds the edge backend's payment sessions, and
+// whose alarm runs the reconciler.
 //
 // Why a Durable Object and not Workers KV: docs/edge.md. One instance per name runs one
 // event at a time, and while one of its storage calls is pending no other event is
@@ -6,10 +7,17 @@
 // below happen with nothing in between: compare-and-set, as SessionStore requires.
 //
 // It keeps each session's JSON text (written and read by the Rust core's edge host,
-// src/backend/edge/durable.rs) with the two numbers it compares on, plus the (provider,
-// order id) index.
+// src/backend/edge/durable.rs) with the two numbers it compares on, the (provider, order
+// id) index, and the wake-up index: each unfinished session under the time the backend must
+// look at it without being asked (`w:{wakeAtMs, 16 digits}:{id}`: its expiry, the end of a
+// call's lease, the next lookup of a payment in doubt). The alarm fires at the earliest of
+// those and runs the backend's sweep (the wasm's `sweep(env)`, which reads what is due
+// through `due` and writes through `swap`, as a request would); once a day it also purges
+// sessions past their retention.
 // It never parses a session, and holds no card data (a session has none).
 import { DurableObject } from "cloudflare:workers";
+import wasmModule from "./threeds_bridge_edge_bg.wasm";
+import { initSync, sweep } from "./threeds_bridge_edge.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 // As the native SQLite store (docs/backend/store.md): a final session is kept 30 days past
@@ -17,24 +25,46 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const KEEP_FINAL_MS = 30 * DAY_MS;
 const KEEP_UNFINISHED_MS = 90 * DAY_MS;
 const PURGE_EVERY_MS = DAY_MS;
+// A session still due after a sweep (one the provider keeps failing to answer for, backing
+// off) is not swept again sooner than this.
+const MIN_SWEEP_GAP_MS = 1000;
+// After a sweep that failed (the backend not configured, the store failing).
+const RETRY_SWEEP_MS = 60 * 1000;
+// Storage keys besides the sessions' s:, o: and w: entries.
+const PURGE_AT = "m:purgeAt";
+const WAKE_INDEXED = "m:wakeIndexed";
+// put() and delete() take at most 128 keys a call.
+const MAX_KEYS = 128;
 
 const isCount = (n) => Number.isSafeInteger(n) && n >= 0;
+const isWake = (n) => n === null || isCount(n);
+const wakeKey = (wakeAtMs, id) => `w:${String(wakeAtMs).padStart(16, "0")}:${id}`;
+const wakeOf = (key) => Number(key.slice(2, 18));
 
 export class ThreedsSessions extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(() => this.#indexOlderSessions());
+  }
+
   /** Stores a new session: "created", or "duplicate" if its id or its order is taken. */
-  async create(id, orderKey, version, isFinal, expiresAtMs, body) {
+  async create(id, orderKey, version, isFinal, expiresAtMs, body, wakeAtMs) {
     check(typeof id === "string" && typeof orderKey === "string" && isCount(version) &&
-      typeof isFinal === "boolean" && isCount(expiresAtMs) && typeof body === "string");
+      typeof isFinal === "boolean" && isCount(expiresAtMs) && typeof body === "string" && isWake(wakeAtMs));
     const storage = this.ctx.storage;
     const taken = await storage.get([`s:${id}`, `o:${orderKey}`]);
     if (taken.size > 0) return "duplicate";
     await storage.put({
-      [`s:${id}`]: { version, final: isFinal, expiresAtMs, orderKey, body },
+      [`s:${id}`]: { version, final: isFinal, expiresAtMs, orderKey, body, wakeAtMs },
       [`o:${orderKey}`]: id,
+      ...(wakeAtMs !== null && { [wakeKey(wakeAtMs, id)]: id }),
     });
-    if ((await storage.getAlarm()) === null) {
-      await storage.setAlarm(Date.now() + PURGE_EVERY_MS);
+    if ((await storage.get(PURGE_AT)) === undefined) {
+      const purgeAt = Date.now() + PURGE_EVERY_MS;
+      await storage.put(PURGE_AT, purgeAt);
+      await this.#alarmBy(purgeAt);
     }
+    await this.#alarmBy(wakeAtMs);
     return "created";
   }
 
@@ -55,23 +85,97 @@ export class ThreedsSessions extends DurableObject {
   /**
    * Replaces the session if the stored one still has version `expected` (and the new one
    * is `expected + 1`) and is not final. false: someone moved it first, or it is over.
+   * `wakeAtMs`: when the backend must look at it next (null once final).
    */
-  async swap(id, expected, version, isFinal, expiresAtMs, body) {
+  async swap(id, expected, version, isFinal, expiresAtMs, body, wakeAtMs) {
     check(typeof id === "string" && isCount(expected) && isCount(version) &&
-      typeof isFinal === "boolean" && isCount(expiresAtMs) && typeof body === "string");
+      typeof isFinal === "boolean" && isCount(expiresAtMs) && typeof body === "string" && isWake(wakeAtMs));
     const storage = this.ctx.storage;
     const stored = await storage.get(`s:${id}`);
     if (stored === undefined || stored.final || stored.version !== expected || version !== expected + 1) {
       return false;
     }
-    await storage.put(`s:${id}`, { ...stored, version, final: isFinal, expiresAtMs, body });
+    const before = stored.wakeAtMs ?? null;
+    const changes = { [`s:${id}`]: { ...stored, version, final: isFinal, expiresAtMs, body, wakeAtMs } };
+    if (wakeAtMs !== null && wakeAtMs !== before) changes[wakeKey(wakeAtMs, id)] = id;
+    // No await between the two writes: storage commits them as one.
+    const unindexed = before !== null && before !== wakeAtMs ? storage.delete(wakeKey(before, id)) : null;
+    await storage.put(changes);
+    await unindexed;
+    await this.#alarmBy(wakeAtMs);
     return true;
   }
 
-  /** Daily: deletes sessions past their retention, and their order index entries. */
+  /**
+   * Up to `limit` unfinished sessions whose wake-up time is at or before `nowMs`, soonest
+   * first: their JSON texts (the reconciler's sweep). Index entries left behind by a
+   * session that is gone or final are dropped on the way.
+   */
+  async due(nowMs, limit) {
+    check(isCount(nowMs) && isCount(limit));
+    const storage = this.ctx.storage;
+    const index = await storage.list({ prefix: "w:", end: wakeKey(nowMs + 1, ""), limit });
+    if (index.size === 0) return [];
+    const records = await storage.get([...index.values()].map((id) => `s:${id}`));
+    const bodies = [];
+    const stale = [];
+    for (const [key, id] of index) {
+      const record = records.get(`s:${id}`);
+      if (record === undefined || record.final || record.wakeAtMs !== wakeOf(key)) stale.push(key);
+      else bodies.push(record.body);
+    }
+    for (let i = 0; i < stale.length; i += MAX_KEYS) await storage.delete(stale.slice(i, i + MAX_KEYS));
+    return bodies;
+  }
+
+  /**
+   * The earliest wake-up time: the backend's sweep (when a session is due), then the
+   * daily purge (when it is due); then the next alarm, at the earliest of the two.
+   */
   async alarm() {
     const storage = this.ctx.storage;
     const now = Date.now();
+    let swept = true;
+    if ((await this.#earliestWake()) <= now) {
+      try {
+        initSync({ module: wasmModule });
+        await sweep(this.env);
+      } catch (error) {
+        // The backend logged why (a configuration, the store); try again later.
+        console.error(`threeds-bridge edge: the sweep failed: ${error?.message ?? error}`);
+        swept = false;
+      }
+    }
+    let purgeAt = await storage.get(PURGE_AT);
+    if (purgeAt !== undefined && now >= purgeAt) {
+      purgeAt = (await this.#purge(now)) > 0 ? now + PURGE_EVERY_MS : undefined;
+      if (purgeAt === undefined) await storage.delete(PURGE_AT);
+      else await storage.put(PURGE_AT, purgeAt);
+    }
+    const wake = await this.#earliestWake();
+    const floor = swept ? Date.now() + MIN_SWEEP_GAP_MS : now + RETRY_SWEEP_MS;
+    const next = Math.min(wake === Infinity ? Infinity : Math.max(wake, floor), purgeAt ?? Infinity);
+    if (next !== Infinity) await storage.setAlarm(next);
+  }
+
+  /** Moves the alarm earlier to `at` (a time, or null: nothing to do). */
+  async #alarmBy(at) {
+    if (at === null) return;
+    const storage = this.ctx.storage;
+    const current = await storage.getAlarm();
+    if (current === null || at < current) await storage.setAlarm(at);
+  }
+
+  /** The earliest wake-up time in the index, or Infinity. */
+  async #earliestWake() {
+    const first = await this.ctx.storage.list({ prefix: "w:", limit: 1 });
+    for (const key of first.keys()) return wakeOf(key);
+    return Infinity;
+  }
+
+  /** Deletes sessions past their retention and their index entries; answers how many are left. */
+  async #purge(now) {
+    const storage = this.ctx.storage;
     let remaining = 0;
     let startAfter;
     for (;;) {
@@ -80,14 +184,43 @@ export class ThreedsSessions extends DurableObject {
       const doomed = [];
       for (const [key, record] of page) {
         const keep = record.final ? KEEP_FINAL_MS : KEEP_UNFINISHED_MS;
-        if (now >= record.expiresAtMs + keep) doomed.push(key, `o:${record.orderKey}`);
-        else remaining += 1;
+        if (now >= record.expiresAtMs + keep) {
+          doomed.push(key, `o:${record.orderKey}`);
+          if (isCount(record.wakeAtMs)) doomed.push(wakeKey(record.wakeAtMs, key.slice(2)));
+        } else remaining += 1;
         startAfter = key;
       }
-      // delete() takes at most 128 keys a call.
-      for (let i = 0; i < doomed.length; i += 128) await storage.delete(doomed.slice(i, i + 128));
+      for (let i = 0; i < doomed.length; i += MAX_KEYS) await storage.delete(doomed.slice(i, i + MAX_KEYS));
     }
-    if (remaining > 0) await storage.setAlarm(now + PURGE_EVERY_MS);
+    return remaining;
+  }
+
+  /**
+   * Once per object: sessions stored before the wake-up index existed are indexed at their
+   * expiry (as the native store's migration does), so the sweep finds them.
+   */
+  async #indexOlderSessions() {
+    const storage = this.ctx.storage;
+    if ((await storage.get(WAKE_INDEXED)) === true) return;
+    let earliest = null;
+    let startAfter;
+    for (;;) {
+      const page = await storage.list({ prefix: "s:", startAfter, limit: 500 });
+      if (page.size === 0) break;
+      const writes = [];
+      for (const [key, record] of page) {
+        startAfter = key;
+        if (record.final || record.wakeAtMs !== undefined) continue;
+        const id = key.slice(2);
+        writes.push([key, { ...record, wakeAtMs: record.expiresAtMs }], [wakeKey(record.expiresAtMs, id), id]);
+        earliest = Math.min(earliest ?? Infinity, record.expiresAtMs);
+      }
+      for (let i = 0; i < writes.length; i += MAX_KEYS) {
+        await storage.put(Object.fromEntries(writes.slice(i, i + MAX_KEYS)));
+      }
+    }
+    await storage.put(WAKE_INDEXED, true);
+    await this.#alarmBy(earliest);
   }
 }
 

@@ -329,10 +329,18 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         session: Session,
         step: Step<AdapterState>,
     ) -> Result<Session, StoreError> {
-        let Some(adapter) = self.providers.get(session.provider) else {
-            return Ok(session);
-        };
         let id = session.id.clone();
+        let Some(adapter) = self.providers.get(session.provider) else {
+            // No adapter to call (the provider is no longer configured): an ending that
+            // needs none (an expiry) is still stored; anything else waits.
+            let Step::Done(result) = step else {
+                return Ok(session);
+            };
+            return match self.persist(&session, Phase::Final { result }).await? {
+                Some(done) => Ok(done),
+                None => Ok(self.store.load(&id).await?.unwrap_or(session)),
+            };
+        };
         match self.drive(adapter, session, step).await? {
             Driven::Lost(s) => Ok(self.store.load(&id).await?.unwrap_or(s)),
             moved => Ok(moved.session()),
@@ -347,23 +355,94 @@ pub struct Swept {
     pub looked_at: usize,
     /// Of those, how many are final now.
     pub settled: usize,
+    /// Of those, how many are still in doubt (`unknown`): their next lookup is later.
+    pub in_doubt: usize,
+}
+
+impl Swept {
+    fn count(&mut self, session: &Session) {
+        self.looked_at += 1;
+        if session.phase.is_final() {
+            self.settled += 1;
+        } else if matches!(session.phase, Phase::Unknown { .. }) {
+            self.in_doubt += 1;
+        }
+    }
 }
 
 impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     /// One pass of the reconciler: every session that needs the backend without being
     /// asked (a lookup due, a call abandoned by a stopped process, an expiry), at most
-    /// `limit` of them, brought up to date as a read would. Hosts run it on a timer (the
-    /// native server's task, the edge's Durable Object alarm) and operators on demand.
+    /// `limit` of them, soonest first, brought up to date as a read would. Hosts run it
+    /// on a timer (the native server's task, the edge's Durable Object alarm) and
+    /// operators on demand (`threeds-bridge reconcile`).
     pub async fn sweep(&self, limit: usize) -> Result<Swept, StoreError> {
         let due = self.store.due(self.env.now_ms(), limit).await?;
         let mut swept = Swept::default();
         for session in due {
-            swept.looked_at += 1;
-            if self.settle(session).await?.phase.is_final() {
-                swept.settled += 1;
-            }
+            swept.count(&self.sweep_one(session).await?);
         }
         Ok(swept)
+    }
+
+    /// Sweeps in batches of `batch` until nothing due is left that this pass has not
+    /// looked at already (a session another process keeps moving is looked at once).
+    pub async fn sweep_all(&self, batch: usize) -> Result<Swept, StoreError> {
+        let batch = batch.max(1);
+        let mut seen = std::collections::HashMap::new();
+        loop {
+            let due = self.store.due(self.env.now_ms(), batch).await?;
+            let full = due.len() == batch;
+            let mut fresh = 0;
+            for session in due {
+                if seen.contains_key(&session.id) {
+                    continue;
+                }
+                fresh += 1;
+                let id = session.id.clone();
+                seen.insert(id, self.sweep_one(session).await?);
+            }
+            if !full || fresh == 0 {
+                break;
+            }
+        }
+        let mut swept = Swept::default();
+        seen.values().for_each(|session| swept.count(session));
+        Ok(swept)
+    }
+
+    /// One due session brought up to date. One the backend can do nothing for (its
+    /// provider is no longer configured) is looked at again after `max_lookup_ms`, so it
+    /// does not stay at the head of every sweep.
+    async fn sweep_one(&self, session: Session) -> Result<Session, StoreError> {
+        let session = self.settle(session).await?;
+        let now = self.env.now_ms();
+        let still_due = session.wake_at_ms.is_some_and(|at| at <= now);
+        if session.phase.is_final() || !still_due || self.providers.get(session.provider).is_some()
+        {
+            return Ok(session);
+        }
+        tracing::warn!(
+            session = %session.id, provider = session.provider.as_str(), phase = phase_name(&session.phase),
+            "this session's provider is not configured: it is left as it is and looked at again later"
+        );
+        let later = now.saturating_add(self.config.reconcile.max_lookup_ms);
+        let mut postponed = Session {
+            version: session.version + 1,
+            wake_at_ms: Some(later),
+            ..session.clone()
+        };
+        if let Phase::Unknown {
+            next_lookup_at_ms, ..
+        } = &mut postponed.phase
+        {
+            *next_lookup_at_ms = later;
+        }
+        Ok(if self.store.swap(&postponed).await? {
+            postponed
+        } else {
+            session
+        })
     }
 
     /// Looks up a payment in doubt now, whenever its next lookup was due (the merchant

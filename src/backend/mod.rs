@@ -33,7 +33,8 @@ pub mod native;
 use std::sync::Arc;
 
 pub use api::{ApiError, MerchantView, PaymentView};
-pub use config::{BackendConfig, CallPolicy, ProvidersConfig};
+pub use config::{BackendConfig, CallPolicy, ProvidersConfig, ReconcilePolicy};
+pub use driver::Swept;
 pub use host::{Env, Transport};
 pub use http::{Method, Request, Response};
 pub use pages::COMPLETE_JS;

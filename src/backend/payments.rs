@@ -6,8 +6,8 @@
 use serde_json::{Map, Value};
 
 use super::api::{
-    parse_body, ApiError, ConfirmRequest, CreateRequest, MerchantView, MethodCompletion,
-    PaymentView, MERCHANT_ONLY_FIELDS,
+    parse_body, ApiError, ConfirmRequest, CreateRequest, LifecycleStatus, MerchantView,
+    MethodCompletion, PaymentView, MERCHANT_ONLY_FIELDS,
 };
 use super::auth;
 use super::config::origin_of;
@@ -423,7 +423,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
 
     /// A stored session, brought up to date (expiry, resumption).
     pub(crate) async fn load(&self, id: &str) -> Result<Option<Session>, ApiError> {
-        if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !well_formed_id(id) {
             return Ok(None);
         }
         let Some(session) = self.store.load(id).await.map_err(|e| ApiError::store(&e))? else {
@@ -458,6 +458,29 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 Response::json(200, &PaymentView::of(&session))
             }
         })
+    }
+
+    /// `POST /v1/payments/{id}/reconcile` (merchant): a payment in doubt (`unknown`) is
+    /// looked up at the provider now, whenever its next lookup was due; any other payment
+    /// is only brought up to date. Answers the merchant's view.
+    pub(crate) async fn reconcile(
+        &self,
+        id: &str,
+        request: &Request,
+    ) -> Result<Response, ApiError> {
+        auth::merchant(request, &self.config.merchant_api_keys)?;
+        if !well_formed_id(id) {
+            return Err(ApiError::not_found());
+        }
+        // Not `load`: it would settle first, and a lookup due would then run twice.
+        let stored = self.store.load(id).await.map_err(|e| ApiError::store(&e))?;
+        let session = stored.ok_or_else(ApiError::not_found)?;
+        let session = self
+            .reconcile_now(session)
+            .await
+            .map_err(|e| ApiError::store(&e))?;
+        tracing::info!(session = %session.id, status = ?LifecycleStatus::of(&session.phase), "reconcile asked by the merchant");
+        Ok(Response::json(200, &MerchantView::of(&session)))
     }
 
     /// `POST /v1/payments/{id}/method` (page).
@@ -501,6 +524,11 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         };
         Ok(Response::json(200, &PaymentView::of(&session)))
     }
+}
+
+/// A payment id as the backend mints them (32 hex digits): anything else names no payment.
+fn well_formed_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The largest amount each provider documents (minor units); [`MAX_AMOUNT`] where its

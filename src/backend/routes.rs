@@ -2,6 +2,12 @@
 //! [`Request`]/[`Response`] values, and what every answer carries: `no-store`, CORS for
 //! the configured checkout origins on `/v1/payments*`, the body limit, JSON errors (HTML
 //! on the browser-facing return routes). The handlers live in `payments` and `returns`.
+//!
+//! A host must run each request to its end even when the client hangs up: a confirm, a
+//! Method report, a return, a webhook or a reconcile may be in a provider call that moves
+//! money, and the provider finishes it whether or not anyone still waits for the answer
+//! (the native host moves a request whose client left to a task of its own, the edge
+//! keeps it with `waitUntil`).
 
 use super::api::ApiError;
 use super::host::{Env, Transport};
@@ -17,6 +23,8 @@ enum Route<'a> {
     Payment(&'a str),
     Confirm(&'a str),
     Method(&'a str),
+    /// The merchant asks for a payment in doubt to be looked up now.
+    Reconcile(&'a str),
     /// A return URL of the provider's own, one for every payment.
     ProviderReturn(ProviderKind),
     Return(&'a str),
@@ -31,6 +39,8 @@ impl Route<'_> {
         match self {
             Route::Payments | Route::Confirm(_) | Route::Method(_) => "POST, OPTIONS",
             Route::Payment(_) => "GET, OPTIONS",
+            // The merchant's server only: no page calls it, so no CORS preflight.
+            Route::Reconcile(_) => "POST",
             Route::Return(_) => "GET, POST",
             // Payroc's MPI sends the browser back with a GET; nothing posts a receipt.
             Route::ProviderReturn(_) | Route::CompleteJs => "GET",
@@ -46,6 +56,7 @@ fn route(path: &str) -> Option<Route<'_>> {
         ["v1", "payments", id] => Route::Payment(id),
         ["v1", "payments", id, "confirm"] => Route::Confirm(id),
         ["v1", "payments", id, "method"] => Route::Method(id),
+        ["v1", "payments", id, "reconcile"] => Route::Reconcile(id),
         ["v1", "returns", name] if ProviderKind::parse(name).is_some() => {
             Route::ProviderReturn(ProviderKind::parse(name)?)
         }
@@ -106,6 +117,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             (Route::Payment(id), Method::Get) => self.view(id, request).await,
             (Route::Confirm(id), Method::Post) => self.confirm(id, request).await,
             (Route::Method(id), Method::Post) => self.method_completed(id, request).await,
+            (Route::Reconcile(id), Method::Post) => self.reconcile(id, request).await,
             (Route::ProviderReturn(provider), Method::Get) => {
                 return self.provider_return(provider, request).await
             }

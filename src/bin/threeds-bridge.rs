@@ -1,4 +1,4 @@
-//! The native host: `threeds-bridge sandbox | serve | demo`.
+//! The native host: `threeds-bridge sandbox | serve | reconcile | demo`.
 //!
 //! Arguments are parsed by hand (a handful of options does not need a parser crate);
 //! every mistake gets a one-line error naming the option, and exit status 2.
@@ -6,6 +6,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 
+use threeds_bridge::backend::native::ServeConfig;
 use threeds_bridge::demo::DemoOptions;
 use threeds_bridge::sandbox::faults::FaultSet;
 use threeds_bridge::sandbox::{spawn, SandboxConfig};
@@ -16,6 +17,10 @@ threeds-bridge: EMV 3-D Secure checkout backend and provider sandbox
 USAGE:
     threeds-bridge sandbox [OPTIONS]     the provider sandbox (Payroc, dLocal, Paysafe, Bambora, ACS)
     threeds-bridge serve --config FILE   the thin merchant backend (config: JSON or .toml, docs/backend.md)
+    threeds-bridge reconcile --config FILE
+                                         one sweep of serve's session store, now: payments in doubt
+                                         looked up, abandoned calls resumed, expired sessions ended;
+                                         prints what it did (docs/backend.md, \"Reconciliation\")
     threeds-bridge demo [OPTIONS]        demo checkout page + backend + sandbox, one process
     threeds-bridge --help | --version
 
@@ -40,7 +45,7 @@ DEMO OPTIONS:
     The demo prints its URLs and its merchant API key (demo-merchant-key: sandbox only),
     the key its shop creates payments with: POST /v1/payments, Authorization: Bearer <key>.
 
-Runs until Ctrl-C. See docs/sandbox.md and docs/demo.md.
+sandbox, serve and demo run until Ctrl-C. See docs/sandbox.md, docs/backend.md and docs/demo.md.
 ";
 
 /// The sandbox's base URLs, as in ../shared/contract.md.
@@ -63,6 +68,7 @@ enum Command {
     Version,
     Sandbox(SandboxArgs),
     Serve { config: String },
+    Reconcile { config: String },
     Demo(DemoOptions),
 }
 
@@ -89,6 +95,7 @@ fn main() -> ExitCode {
         Ok(Command::Demo(options)) => run_demo(options),
         Ok(Command::Sandbox(args)) => run_sandbox(args),
         Ok(Command::Serve { config }) => run_serve(&config),
+        Ok(Command::Reconcile { config }) => run_reconcile(&config),
         Err(message) => {
             eprintln!("threeds-bridge: {message}\nRun `threeds-bridge --help` for usage.");
             ExitCode::from(2)
@@ -101,15 +108,18 @@ fn parse(args: &[String]) -> Result<Command, String> {
         return Ok(Command::Help);
     }
     let Some((command, rest)) = args.split_first() else {
-        return Err("a command is required: sandbox, serve or demo".to_owned());
+        return Err("a command is required: sandbox, serve, reconcile or demo".to_owned());
     };
     match command.as_str() {
         "--version" | "-V" => Ok(Command::Version),
         "sandbox" => parse_sandbox(rest).map(Command::Sandbox),
-        "serve" => parse_serve(rest),
+        "serve" => parse_config_arg("serve", rest).map(|config| Command::Serve { config }),
+        "reconcile" => {
+            parse_config_arg("reconcile", rest).map(|config| Command::Reconcile { config })
+        }
         "demo" => parse_demo(rest).map(Command::Demo),
         other => Err(format!(
-            "unknown command {other:?}: expected sandbox, serve or demo"
+            "unknown command {other:?}: expected sandbox, serve, reconcile or demo"
         )),
     }
 }
@@ -232,49 +242,74 @@ fn run_demo(options: DemoOptions) -> ExitCode {
     }
 }
 
-fn parse_serve(args: &[String]) -> Result<Command, String> {
+/// `--config FILE` (or `--config=FILE`), the one option of `serve` and `reconcile`.
+fn parse_config_arg(command: &str, args: &[String]) -> Result<String, String> {
     match args {
-        [flag, path] if flag == "--config" => Ok(Command::Serve {
-            config: path.clone(),
-        }),
-        [flag] if flag.starts_with("--config=") => Ok(Command::Serve {
-            config: flag["--config=".len()..].to_owned(),
-        }),
+        [flag, path] if flag == "--config" => Ok(path.clone()),
+        [flag] if flag.starts_with("--config=") => Ok(flag["--config=".len()..].to_owned()),
         [flag] if flag == "--config" => Err("--config needs a value".to_owned()),
-        [] => Err("serve needs --config FILE".to_owned()),
-        [other, ..] => Err(format!("unknown option {other:?} for `serve`")),
+        [] => Err(format!("{command} needs --config FILE")),
+        [other, ..] => Err(format!("unknown option {other:?} for `{command}`")),
     }
 }
 
-/// `threeds-bridge serve`: log lines to stderr (RUST_LOG, default info), then the backend.
-fn run_serve(path: &str) -> ExitCode {
-    let config = match threeds_bridge::backend::native::ServeConfig::load(path) {
-        Ok(config) => config,
-        Err(message) => {
-            eprintln!("threeds-bridge serve: --config {path}: {message}");
-            return ExitCode::from(2);
-        }
-    };
+/// The config file of `serve` or `reconcile`, with log lines to stderr (RUST_LOG,
+/// default info) and a runtime; `Err` is the exit status, its message already printed.
+fn backend_host(
+    command: &str,
+    path: &str,
+) -> Result<(ServeConfig, tokio::runtime::Runtime), ExitCode> {
+    let config = ServeConfig::load(path).map_err(|message| {
+        eprintln!("threeds-bridge {command}: --config {path}: {message}");
+        ExitCode::from(2)
+    })?;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("threeds-bridge serve: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+        .map_err(|error| {
+            eprintln!("threeds-bridge {command}: cannot start the runtime: {error}");
+            ExitCode::FAILURE
+        })?;
+    Ok((config, runtime))
+}
+
+/// `threeds-bridge serve`: the backend, its reconciler beside it, until Ctrl-C.
+fn run_serve(path: &str) -> ExitCode {
+    let (config, runtime) = match backend_host("serve", path) {
+        Ok(host) => host,
+        Err(status) => return status,
     };
     match runtime.block_on(threeds_bridge::backend::native::serve(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("threeds-bridge serve: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `threeds-bridge reconcile`: one sweep of the store, then its summary on stdout.
+fn run_reconcile(path: &str) -> ExitCode {
+    let (config, runtime) = match backend_host("reconcile", path) {
+        Ok(host) => host,
+        Err(status) => return status,
+    };
+    match runtime.block_on(threeds_bridge::backend::native::reconcile(&config)) {
+        Ok(swept) => {
+            println!(
+                "threeds-bridge reconcile: looked at {}, settled {}, still in doubt {}",
+                swept.looked_at, swept.settled, swept.in_doubt
+            );
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("threeds-bridge reconcile: {message}");
             ExitCode::FAILURE
         }
     }
@@ -430,6 +465,18 @@ mod tests {
             })
         );
         assert!(parse(&args("serve")).unwrap_err().contains("--config"));
+        assert_eq!(
+            parse(&args("reconcile --config=x.toml")),
+            Ok(Command::Reconcile {
+                config: "x.toml".into()
+            })
+        );
+        assert!(parse(&args("reconcile"))
+            .unwrap_err()
+            .contains("reconcile needs --config"));
+        assert!(parse(&args("reconcile --all"))
+            .unwrap_err()
+            .contains("unknown option \"--all\" for `reconcile`"));
         assert!(parse(&args("serve --port 1"))
             .unwrap_err()
             .contains("--port"));

@@ -30,6 +30,10 @@ impl BridgeError {
     pub const BUSY: &'static str = "busy";
     /// No window, document or `AbortController`: not a browser page.
     pub const UNSUPPORTED: &'static str = "unsupported";
+    /// The outcome is not known yet: the backend is still confirming the payment with the
+    /// provider (status `processing` or `unknown`). Show "processing, we will confirm";
+    /// never ask to pay again.
+    pub const PENDING: &'static str = "pending";
 
     pub fn new(code: &'static str, message: &'static str) -> BridgeError {
         BridgeError {

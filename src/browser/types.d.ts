@@ -103,7 +103,10 @@ export interface BrowserDetails {
  * the backend's codes (`invalid_client_secret`, `field_not_allowed`, `too_many_attempts`,
  * `not_found`, `origin_not_allowed`, …) plus
  * `network`, `timeout`, `aborted`, `bad_response`, `invalid_options`, `busy`, `unsupported`,
- * and the EMV codes `invalid_field` / `missing_field` when the page's own readings break a rule. */
+ * `pending` (the backend is still confirming the payment with the provider — its status is
+ * `processing` or `unknown`: show "processing, we will confirm", do not ask to pay again; the
+ * merchant's server learns the outcome by reading the payment), and the EMV codes
+ * `invalid_field` / `missing_field` when the page's own readings break a rule. */
 export interface ThreeDSecureError extends Error {
   code: string;
 }

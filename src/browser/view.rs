@@ -123,10 +123,11 @@ impl PaymentView {
             .ok_or(bad("payment nonce missing"))?;
         let stage = match string_member(body, "state").as_deref() {
             Some("final") => Stage::Final(parse_result(&member(body, "result"))?),
-            Some("pending") => Stage::Pending(
-                parse_action(&member(body, "next"))?
-                    .ok_or(bad("pending payment with nothing to do"))?,
-            ),
+            // Nothing for the browser to do, no result yet: the backend is confirming the
+            // payment with the provider (a call, or a lookup of one whose answer was lost).
+            Some("pending") => Stage::Pending(parse_action(&member(body, "next"))?.ok_or(
+                BridgeError::new(BridgeError::PENDING, "the payment is being confirmed"),
+            )?),
             _ => return Err(bad("payment state is neither pending nor final")),
         };
         Ok(PaymentView {

@@ -3,8 +3,9 @@
 //!
 //! The backend core sends provider calls through a [`Transport`] and knows nothing of
 //! this: [`RecordingTransport`] wraps the real one and notes each exchange in the buffer
-//! of the incoming request being handled (a tokio task-local set by [`record`], the
-//! middleware around the backend's routes). When the backend has answered, the
+//! of the incoming request being handled (a tokio task-local that [`record`], the
+//! middleware around the backend's routes, sets around the request's handling task with
+//! a `TaskScope`). When the backend has answered, the
 //! middleware works out which payment the request was about and files the exchanges.
 //! Only the demo does this, and only against the sandbox: bodies are masked ([`mask`]),
 //! headers (credentials) are never kept.
@@ -24,6 +25,7 @@ use serde::Serialize;
 
 use super::mask;
 use crate::backend::native::sqlite::SqliteStore;
+use crate::backend::native::TaskScope;
 use crate::backend::{auth, ApiError, Transport, MAX_BODY_BYTES};
 use crate::provider::{HttpMethod, HttpRequest, HttpResponse, TransportFailure};
 use crate::store::SessionStore;
@@ -221,9 +223,15 @@ pub async fn record(State(recorder): State<Recorder>, request: Request, next: Ne
         .unwrap_or_else(|_| vec![0; MAX_BODY_BYTES + 1]);
     let path = parts.uri.path().to_owned();
     let query = parts.uri.query().unwrap_or_default().to_owned();
-    let request = Request::from_parts(parts, Body::from(bytes.clone()));
+    let mut request = Request::from_parts(parts, Body::from(bytes.clone()));
     let buffer: Buffer = Arc::default();
-    let response = CURRENT.scope(buffer.clone(), next.run(request)).await;
+    // A request whose client hangs up runs on in a task of its own (it must not cancel a
+    // provider call): the buffer goes there with it.
+    let scoped = buffer.clone();
+    request.extensions_mut().insert(TaskScope::new(move |work| {
+        Box::pin(CURRENT.scope(scoped.clone(), work))
+    }));
+    let response = next.run(request).await;
     let exchanges = std::mem::take(&mut *lock(&buffer));
     if !exchanges.is_empty() {
         let body = String::from_utf8_lossy(&bytes);

@@ -396,6 +396,19 @@ async fn every_route_answers_as_documented() {
             .await;
     }
 
+    // Reconcile (the merchant's): the payment, no key, a wrong key, unknown.
+    let reconcile = |id: &str| client.post(url(&format!("/v1/payments/{id}/reconcile")));
+    for (request, expected) in [
+        (reconcile(&id).bearer_auth(MERCHANT_KEY), 200),
+        (reconcile(&id), 401),
+        (reconcile(&id).bearer_auth("not-the-key-0123456789"), 401),
+        (reconcile(&nobody).bearer_auth(MERCHANT_KEY), 404),
+    ] {
+        let answer = request.send().await.unwrap();
+        let (status, _) = c.check("/v1/payments/{id}/reconcile", "post", answer).await;
+        assert_eq!(status, expected);
+    }
+
     // The Method step: its notification on the return route, a GET there, /method.
     let (_, method_view) = h
         .start(&start_body("paysafe", "4000000000002107", "iframe"))
@@ -606,6 +619,7 @@ async fn every_route_answers_as_documented() {
         ("/v1/payments/{id}", "get", &[200, 401, 404]),
         ("/v1/payments/{id}", "options", &[204, 403]),
         ("/v1/payments/{id}/method", "options", &[204, 403]),
+        ("/v1/payments/{id}/reconcile", "post", &[200, 401, 404]),
         (
             "/v1/payments/{id}/confirm",
             "post",
@@ -706,7 +720,13 @@ fn the_schema_check_can_fail() {
     assert!(validate(&spec, view, &next, "$")
         .unwrap_err()
         .contains("oneOf"));
-    let mut result = good;
+    let mut result = good.clone();
     result["result"] = json!({"status": "authorized"});
     assert!(validate(&spec, view, &result, "$").is_err());
+    let mut unknown = good.clone();
+    unknown["status"] = json!("unknown");
+    validate(&spec, view, &unknown, "$").expect("a payment in doubt");
+    let mut invented = good;
+    invented["status"] = json!("maybe");
+    assert!(validate(&spec, view, &invented, "$").is_err());
 }

@@ -16,6 +16,7 @@ mod support;
 mod backend_faults;
 mod backend_flows;
 mod backend_openapi;
+mod backend_reconcile;
 mod backend_safety;
 mod backend_serve;
 mod backend_trust;

@@ -7,9 +7,11 @@
 //! write of [`SessionStore::swap`] happen inside it, with no other request in between.
 //!
 //! This file is the client: it calls the object's RPC methods (`create`, `load`,
-//! `loadByOrder`, `swap`) on a stub of the namespace binding. The object itself is
+//! `loadByOrder`, `swap`, `due`) on a stub of the namespace binding. The object itself is
 //! `ThreedsSessions` in `pkg/edge/sessions.js`; it stores the session's JSON text as the
-//! truth with the two numbers it compares on (version, final) beside it.
+//! truth with the two numbers it compares on (version, final) beside it, and indexes each
+//! unfinished session by its wake-up time (`Session::wake_at_ms`) for the reconciler's
+//! sweep, which its alarm runs.
 //! Owns the conversion to and from the object's calls; must not decide anything about a
 //! payment.
 

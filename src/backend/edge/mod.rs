@@ -6,6 +6,11 @@
 //! Durable Object ([`DurableObjectStore`], `durable.rs`; docs/edge.md says why not Workers
 //! KV).
 //!
+//! `sweep(env)` is the reconciler's entry: the session object's alarm (`ThreedsSessions`
+//! in pkg/edge/sessions.js) calls it when the earliest session is due, and it brings up to
+//! date what needs the backend without a request (a payment in doubt to look up, a call a
+//! stopped worker left, an expiry), as `threeds-bridge serve`'s reconciler does natively.
+//!
 //! The one module-level value is the backend itself, built from `env` on an isolate's
 //! first request: its adapters cache the Payroc bearer token, which is safe to lose.
 //! Everything a payment needs between requests is in the Durable Object.
@@ -61,6 +66,44 @@ pub async fn handle_fetch(
     };
     let plain = web::request(&request).await?;
     web::response(backend.handle(plain).await)
+}
+
+/// How many due sessions one alarm sweeps: each may make a few provider calls, and an
+/// invocation's subrequests are limited. The object sets its next alarm at once while more
+/// are due.
+const SWEEP_BATCH: usize = 25;
+
+/// The session object's alarm: one sweep of the sessions that are due. Answers
+/// `{lookedAt, settled, inDoubt}`; rejects (and logs why) when the backend is not
+/// configured or the store fails, and the object tries again later.
+#[wasm_bindgen]
+pub async fn sweep(env: JsValue) -> Result<JsValue, JsValue> {
+    let backend = backend(&env).map_err(|problem| {
+        log::console_error(&format!("threeds-bridge edge: {problem}"));
+        JsValue::from_str(&problem)
+    })?;
+    let swept = backend.sweep(SWEEP_BATCH).await.map_err(|error| {
+        let problem = format!("threeds-bridge edge: the sweep stopped: {error}");
+        log::console_error(&problem);
+        JsValue::from_str(&problem)
+    })?;
+    if swept.looked_at > 0 {
+        tracing::info!(
+            looked_at = swept.looked_at,
+            settled = swept.settled,
+            in_doubt = swept.in_doubt,
+            "reconciler swept the sessions that were due"
+        );
+    }
+    let answer = js_sys::Object::new();
+    for (name, count) in [
+        ("lookedAt", swept.looked_at),
+        ("settled", swept.settled),
+        ("inDoubt", swept.in_doubt),
+    ] {
+        js_sys::Reflect::set(&answer, &name.into(), &(count as f64).into())?;
+    }
+    Ok(answer.into())
 }
 
 /// The isolate's backend, built from `env` the first time. A configuration that does not

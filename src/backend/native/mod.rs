@@ -149,6 +149,25 @@ struct Host<S, T, E> {
     backend: Arc<Backend<S, T, E>>,
     /// `None`: no per-IP limit (`per_minute = 0`).
     confirms: Option<IpLimiter>,
+    /// Each request's handling holds a clone until it ends, so that a server shutting
+    /// down can wait for those whose client has gone ([`spawn_with`]).
+    detached: tokio::sync::mpsc::Sender<()>,
+}
+
+/// The core's handling of one request, as the native host runs it to its end.
+pub type Handling = std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>;
+
+/// What a layer around [`router`] wants around the handling of each request, wherever it
+/// runs: in the handler's task, or in a task of its own once the client has hung up (see
+/// `to_the_end`), which a tokio task-local set around the handler does not reach (the
+/// demo files each request's provider calls so). Put one in the request's extensions.
+#[derive(Clone)]
+pub struct TaskScope(Arc<dyn Fn(Handling) -> Handling + Send + Sync>);
+
+impl TaskScope {
+    pub fn new(wrap: impl Fn(Handling) -> Handling + Send + Sync + 'static) -> TaskScope {
+        TaskScope(Arc::new(wrap))
+    }
 }
 
 /// A request body that has not arrived within this long is answered 408: a client that
@@ -174,9 +193,27 @@ where
     T: Transport + Send + Sync + 'static,
     E: Env + Send + Sync + 'static,
 {
+    // Nobody waits for the requests left running by their clients in a merchant's own app:
+    // its runtime keeps them running as long as it runs.
+    let (detached, _) = tokio::sync::mpsc::channel(1);
+    tracked_router(backend, limit, detached)
+}
+
+/// [`router_with`], whose requests' handlings each hold a clone of `detached` until they end.
+fn tracked_router<S, T, E>(
+    backend: Arc<Backend<S, T, E>>,
+    limit: ConfirmRateLimit,
+    detached: tokio::sync::mpsc::Sender<()>,
+) -> Router
+where
+    S: SessionStore + Send + Sync + 'static,
+    T: Transport + Send + Sync + 'static,
+    E: Env + Send + Sync + 'static,
+{
     let host = Arc::new(Host {
         backend,
         confirms: limit.limiter(),
+        detached,
     });
     Router::new()
         .route("/v1/payments", any(handle::<S, T, E>))
@@ -192,11 +229,12 @@ async fn handle<S, T, E>(
     request: axum::extract::Request,
 ) -> axum::response::Response
 where
-    S: SessionStore + 'static,
-    T: Transport + 'static,
-    E: Env + 'static,
+    S: SessionStore + Send + Sync + 'static,
+    T: Transport + Send + Sync + 'static,
+    E: Env + Send + Sync + 'static,
 {
     let (parts, body) = request.into_parts();
+    let scope = parts.extensions.get::<TaskScope>().cloned();
     let peer_ip = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -239,7 +277,6 @@ where
             )
         }
     };
-    let backend = &host.backend;
     let headers = parts
         .headers
         .iter()
@@ -253,7 +290,63 @@ where
         body,
         peer_ip,
     };
-    into_axum(backend.handle(request).await)
+    into_axum(to_the_end(&host, request, scope).await)
+}
+
+/// The core's handling of `request`, run to its end whatever the client does. It is
+/// polled in the handler like any future; if the client hangs up first (axum then drops
+/// the handler), what is left of it moves to a task of its own: a provider call in flight
+/// (which the provider finishes whether or not anyone waits) runs to its answer, and the
+/// session ends with the provider's result, which the page's next read learns.
+fn to_the_end<S, T, E>(host: &Host<S, T, E>, request: Request, scope: Option<TaskScope>) -> ToTheEnd
+where
+    S: SessionStore + Send + Sync + 'static,
+    T: Transport + Send + Sync + 'static,
+    E: Env + Send + Sync + 'static,
+{
+    let backend = host.backend.clone();
+    let held = host.detached.clone();
+    let work: Handling = Box::pin(async move {
+        let response = backend.handle(request).await;
+        drop(held);
+        response
+    });
+    ToTheEnd(Some(match scope {
+        Some(TaskScope(wrap)) => wrap(work),
+        None => work,
+    }))
+}
+
+/// See [`to_the_end`]: `None` once answered.
+struct ToTheEnd(Option<Handling>);
+
+impl std::future::Future for ToTheEnd {
+    type Output = Response;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Response> {
+        let Some(work) = self.0.as_mut() else {
+            return std::task::Poll::Pending;
+        };
+        let answer = std::task::ready!(work.as_mut().poll(cx));
+        self.0 = None;
+        std::task::Poll::Ready(answer)
+    }
+}
+
+impl Drop for ToTheEnd {
+    fn drop(&mut self) {
+        let Some(work) = self.0.take() else {
+            return;
+        };
+        // Outside a runtime the process is stopping: nothing can run it any more.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            tracing::info!("the client left before the answer: the request runs on to its end");
+            runtime.spawn(work);
+        }
+    }
 }
 
 fn into_axum(response: Response) -> axum::response::Response {
@@ -277,7 +370,7 @@ pub struct RunningBackend {
 
 impl RunningBackend {
     /// Stops accepting, lets requests in flight finish (each is bounded by the call
-    /// policy), and returns when the server is gone.
+    /// policy; those whose client has gone too), and returns when the server is gone.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -319,11 +412,18 @@ where
     E: Env + Send + Sync + 'static,
 {
     let url = format!("http://{}", listener.local_addr()?);
-    let app = router_with(backend, limit);
+    let (detached, mut finished) = tokio::sync::mpsc::channel::<()>(1);
+    let app = tracked_router(backend, limit, detached);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(super::listen::serve(listener, app, async {
-        let _ = rx.await;
-    }));
+    let task = tokio::spawn(async move {
+        super::listen::serve(listener, app, async {
+            let _ = rx.await;
+        })
+        .await;
+        // The router (and its sender) is gone with the server; each request still running
+        // (its client gone) holds a sender: this returns once the last one ended.
+        while finished.recv().await.is_some() {}
+    });
     Ok(RunningBackend {
         url,
         shutdown: Some(tx),
@@ -480,13 +580,14 @@ async fn run<S: SessionStore + Send + Sync + 'static>(
 ) -> Result<(), String> {
     let backend_config = config.backend();
     let transport = ReqwestTransport::new(&backend_config.calls)?;
-    let backend = Backend::new(backend_config, store, transport, SystemEnv);
+    let backend = Arc::new(Backend::new(backend_config, store, transport, SystemEnv));
     let providers: Vec<&str> = backend.providers.kinds().map(|k| k.as_str()).collect();
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    let running = spawn_with(listener, Arc::new(backend), config.confirm_rate_limit)
+    let running = spawn_with(listener, backend.clone(), config.confirm_rate_limit)
         .map_err(|e| e.to_string())?;
+    let reconciler = spawn_reconciler(backend);
     println!(
         "threeds-bridge serve: {} (listening on {}), providers: {}",
         config.public_url,
@@ -496,8 +597,104 @@ async fn run<S: SessionStore + Send + Sync + 'static>(
     tokio::signal::ctrl_c()
         .await
         .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
-    running.shutdown().await;
+    tokio::join!(reconciler.stop(), running.shutdown());
     Ok(())
+}
+
+/// How many due sessions the reconciler loads from the store at a time.
+pub const SWEEP_BATCH: usize = 100;
+
+/// The reconciler of a running server: a task that sweeps the store
+/// ([`Backend::sweep_all`]) every `reconcile.sweep_every_ms`, so that payments in doubt
+/// are looked up, calls abandoned by a stopped process resumed and expired sessions
+/// ended without anyone asking. Stops when [`Reconciler::stop`]ped or dropped, after the
+/// sweep in progress (it may be in a provider call).
+pub struct Reconciler {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Reconciler {
+    /// Stops the timer and waits for the sweep in progress, if any.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for Reconciler {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Starts the reconciler of `backend` (its first sweep at once, then every
+/// `reconcile.sweep_every_ms`), logging each sweep that found something.
+pub fn spawn_reconciler<S, T, E>(backend: Arc<Backend<S, T, E>>) -> Reconciler
+where
+    S: SessionStore + Send + Sync + 'static,
+    T: Transport + Send + Sync + 'static,
+    E: Env + Send + Sync + 'static,
+{
+    let every = Duration::from_millis(backend.config().reconcile.sweep_every_ms.max(1));
+    let (tx, mut stop) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = &mut stop => break,
+            }
+            // Not raced against `stop`: a sweep may be in a provider call.
+            match backend.sweep_all(SWEEP_BATCH).await {
+                Ok(swept) if swept.looked_at == 0 => {}
+                Ok(swept) => tracing::info!(
+                    looked_at = swept.looked_at,
+                    settled = swept.settled,
+                    in_doubt = swept.in_doubt,
+                    "reconciler swept the sessions that were due"
+                ),
+                Err(error) => {
+                    tracing::warn!(%error, "reconciler: the session store failed; next sweep later")
+                }
+            }
+        }
+    });
+    Reconciler {
+        stop: Some(tx),
+        task,
+    }
+}
+
+/// `threeds-bridge reconcile --config FILE`: one sweep, in batches, over every session of
+/// the configured SQLite store that is due (a lookup of a payment in doubt, a call a
+/// stopped process abandoned, an expiry), as the server's reconciler would. Safe beside a
+/// running `serve` on the same file: every change is a compare-and-set.
+pub async fn reconcile(config: &ServeConfig) -> Result<super::Swept, String> {
+    let StoreConfig::Sqlite { path } = &config.store else {
+        return Err(
+            "the configured store is in memory (store.kind = \"memory\"): no other process can \
+             see its sessions, so there is nothing to reconcile"
+                .to_owned(),
+        );
+    };
+    if !std::path::Path::new(path).is_file() {
+        return Err(format!("no session store at {path}"));
+    }
+    let store = SqliteStore::open(path)
+        .map_err(|e| format!("cannot open the session store {path}: {e}"))?;
+    let backend_config = config.backend();
+    let transport = ReqwestTransport::new(&backend_config.calls)?;
+    let backend = Backend::new(backend_config, Arc::new(store), transport, SystemEnv);
+    backend
+        .sweep_all(SWEEP_BATCH)
+        .await
+        .map_err(|e| format!("the session store failed: {e}"))
 }
 
 #[cfg(test)]
@@ -551,6 +748,7 @@ account_id = "89987201"
             }
         );
         let backend = config.backend();
+        assert_eq!(backend.reconcile, ReconcilePolicy::default());
         assert!(backend.allows_origin("http://127.0.0.1:8080"));
         let payroc = backend.providers.payroc.expect("payroc");
         assert_eq!(payroc.api_key.expose(), "value-of-PAYROC_API_KEY");

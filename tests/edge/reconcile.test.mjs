@@ -1,0 +1,191 @@
+// The edge worker's reconciler and its hung-up requests (#13), in miniflare (the real
+// workerd) against the native sandbox:
+// - the session object's alarm fires at the earliest wake-up time and runs the backend's
+//   sweep with no request from anyone: a payment in doubt is looked up when its lookup is
+//   due, an expired payment is ended; a payment in doubt whose provider this worker does
+//   not offer stays in doubt, looked at again later, and does not stop the others;
+// - a page that hangs up while its confirm is in the provider's sale leaves the sale to
+//   finish (ctx.waitUntil): the payment ends authorized, charged once.
+// The session object is watched through its own RPC methods (load, due), never through the
+// worker's routes: a read there would bring the payment up to date by itself.
+// Run by `make test-edge`.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+
+import { LOCAL_MERCHANT_KEY, sandboxConfig, startWorker } from "../../examples/edge-worker/miniflare.mjs";
+import { CHECKOUT, api, confirmBody, createBody, freePort, ledger, startSandbox } from "./support.mjs";
+
+const KEY = LOCAL_MERCHANT_KEY;
+const FRICTIONLESS = "4000000000001000";
+/** Seconds a payment lives here: short, so that the alarm's expiry shows within a test. */
+const TTL_SECONDS = 3;
+const RECONCILE = { first_lookup_ms: 500, max_lookup_ms: 3000 };
+
+let sandbox;
+let worker;
+let workerUrl;
+let sessions;
+let logs = "";
+
+before(async () => {
+  const port = await freePort();
+  workerUrl = `http://127.0.0.1:${port}`;
+  sandbox = await startSandbox(workerUrl);
+  const config = sandboxConfig({
+    publicUrl: workerUrl,
+    sandboxUrl: sandbox.url,
+    checkoutOrigins: [CHECKOUT],
+    calls: { timeout_ms: 5000, attempts: 3, backoff_ms: 50 },
+  });
+  config.session_ttl_seconds = TTL_SECONDS;
+  config.reconcile = RECONCILE;
+  // A provider this worker no longer offers (its sessions may still be stored).
+  delete config.providers.bambora;
+  worker = await startWorker({ port, config, onLog: (text) => { logs += text; } });
+  assert.equal(worker.url, workerUrl);
+  const namespace = await worker.mf.getDurableObjectNamespace("THREEDS_SESSIONS");
+  sessions = namespace.get(namespace.idFromName("sessions"));
+});
+
+after(async () => {
+  await worker?.mf.dispose();
+  await sandbox?.stop();
+});
+
+/** The stored session `id` as the object holds it (parsed), read without the backend. */
+async function stored(id) {
+  const text = await sessions.load(id);
+  return text === null ? null : JSON.parse(text);
+}
+
+/** Polls `check` every 100 ms until it answers something, for at most `ms`. */
+async function until(ms, check) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = await check();
+    if (found) return found;
+    if (Date.now() > deadline) return null;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+let serial = 0;
+
+/**
+ * Stores, as the backend would have, a payment whose money call lost its answer: status
+ * unknown, its next lookup at `lookupAtMs`.
+ */
+async function storeInDoubt(provider, state, lookupAtMs) {
+  serial += 1;
+  const now = Date.now();
+  const id = `${String(serial).padStart(4, "0")}${crypto.randomUUID().replaceAll("-", "").slice(4)}`;
+  const orderId = `order-doubt-${id.slice(0, 12)}`;
+  const session = {
+    id,
+    nonce: "1".repeat(32),
+    client_secret: `${id}_secret_${"2".repeat(32)}`,
+    provider,
+    order_id: orderId,
+    amount: 1099,
+    currency: "USD",
+    checkout_origin: CHECKOUT,
+    display: "iframe",
+    card: null,
+    created_at_ms: now - 60_000,
+    // Long past: a payment in doubt does not expire.
+    expires_at_ms: now - 30_000,
+    updated_at_ms: now - 1_000,
+    wake_at_ms: lookupAtMs,
+    version: 4,
+    phase: { phase: "unknown", state, purpose: `${provider}.payment`, lookups: 0, next_lookup_at_ms: lookupAtMs },
+  };
+  const answer = await sessions.create(id, `${provider}:${orderId}`, 4, false, session.expires_at_ms, JSON.stringify(session), lookupAtMs);
+  assert.equal(answer, "created");
+  return id;
+}
+
+/** The ids among the sessions the object says are due at `atMs`. */
+async function dueIds(atMs) {
+  return (await sessions.due(atMs, 100)).map((text) => JSON.parse(text).id);
+}
+
+describe("the session object's alarm", () => {
+  test("looks a payment in doubt up when its lookup is due, with no request", async () => {
+    const lookupAt = Date.now() + 1500;
+    // What the provider says is its adapter's to find out (each provider's lookup is
+    // tested with it); this stored state is one the adapter cannot read, and a lookup of
+    // it ends the payment at once: what this test watches is who runs it, and when.
+    const doubt = await storeInDoubt("paysafe", { lost: "a state no adapter reads" }, lookupAt);
+    // Bambora is not offered here: nothing can look this one up.
+    const orphan = await storeInDoubt("bambora", { lost: "bambora's" }, lookupAt);
+    assert.deepEqual(await dueIds(lookupAt - 1), [], "not due before its lookup");
+    assert.deepEqual((await dueIds(lookupAt)).sort(), [doubt, orphan].sort(), "due from its lookup on");
+
+    const settled = await until(8000, async () => {
+      const session = await stored(doubt);
+      return session.phase.phase === "final" ? session : null;
+    });
+    assert.ok(settled, `the alarm settled the payment in doubt: ${JSON.stringify(await stored(doubt))}`);
+    assert.ok(settled.updated_at_ms >= lookupAt, "not before its lookup was due");
+    assert.equal(settled.phase.result.error.providerCode, "state_unreadable", JSON.stringify(settled));
+    assert.equal(settled.wake_at_ms, null);
+    assert.match(logs, /reconciler swept the sessions that were due/);
+
+    // The one nobody can look up is left in doubt, woken again only after max_lookup_ms.
+    const orphaned = await stored(orphan);
+    assert.equal(orphaned.phase.phase, "unknown", JSON.stringify(orphaned));
+    assert.equal(orphaned.phase.lookups, 0, "no lookup was made");
+    assert.ok(orphaned.wake_at_ms >= lookupAt + RECONCILE.max_lookup_ms, JSON.stringify(orphaned));
+    assert.ok(!(await dueIds(Date.now())).includes(doubt), "a final session leaves the index");
+  });
+
+  test("ends an expired payment when it expires, with no request", async () => {
+    const created = await api.create(workerUrl, createBody("paysafe"), KEY);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { id, expiresAtMs } = created.body;
+    assert.equal((await stored(id)).wake_at_ms, expiresAtMs);
+    const ended = await until(TTL_SECONDS * 1000 + 6000, async () => {
+      const session = await stored(id);
+      return session.phase.phase === "final" ? session : null;
+    });
+    assert.ok(ended, `the alarm ended the expired payment: ${JSON.stringify(await stored(id))}`);
+    assert.ok(ended.updated_at_ms >= expiresAtMs);
+    assert.equal(ended.phase.result.error.code, "session_expired");
+  });
+});
+
+describe("a page that hangs up", () => {
+  test("leaves the provider's sale to finish: authorized, charged once", async () => {
+    const saleMs = 1500;
+    const faults = await fetch(`${sandbox.url}/_sandbox/faults`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ rules: [{ provider: "paysafe", endpoint: "/cardpayments", latency_ms: saleMs }] }),
+    });
+    assert.equal(faults.status, 200);
+    try {
+      const before = (await ledger(sandbox.url)).length;
+      const created = await api.create(workerUrl, createBody("paysafe"), KEY);
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const { id, clientSecret } = created.body;
+      const hungUp = await fetch(`${workerUrl}/v1/payments/${id}/confirm`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: CHECKOUT, accept: "text/html" },
+        body: JSON.stringify(confirmBody(clientSecret, FRICTIONLESS, "iframe")),
+        signal: AbortSignal.timeout(saleMs / 3),
+      }).then(() => "answered", (error) => error.name);
+      assert.equal(hungUp, "TimeoutError", "the page gave up before the answer");
+      // Its next read learns the result (in time for it: within the session's life).
+      const view = await until(saleMs + 4000, async () => {
+        const read = await api.read(workerUrl, id, KEY);
+        return read.body.state === "final" ? read.body : null;
+      });
+      assert.ok(view, "the payment ended");
+      assert.equal(view.status, "authorized", JSON.stringify(view));
+      const charges = (await ledger(sandbox.url)).slice(before);
+      assert.equal(charges.length, 1, JSON.stringify(charges));
+    } finally {
+      await fetch(`${sandbox.url}/_sandbox/faults`, { method: "DELETE" });
+    }
+  });
+});

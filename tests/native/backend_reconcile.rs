@@ -1,0 +1,653 @@
+//! Money calls that outlive their request, and payments in doubt (#13): a client that
+//! hangs up mid-call leaves the call to finish (finding 3); a payment whose money call
+//! lost its answer is `unknown` to the merchant and the page, and is settled by a lookup,
+//! whether the merchant asks (`POST /v1/payments/{id}/reconcile`), the server's
+//! reconciler sweeps, or an operator runs `threeds-bridge reconcile`; a session the
+//! backend can do nothing for (its provider is no longer configured) does not stop a
+//! sweep.
+//!
+//! The lookups here are a stand-in adapter's (`InDoubt`: its money call's answer is
+//! always lost, and its lookup answers what the test says the provider did), so each
+//! test decides the provider's truth; the providers' own lookups are theirs to test.
+
+use crate::support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use support::backend::{harness, split_start, start_body, Harness, CHECKOUT, MERCHANT_KEY};
+use support::browser;
+use threeds_bridge::backend::auth::ApiKey;
+use threeds_bridge::backend::config::{
+    BackendConfig, CallPolicy, ProvidersConfig, ReconcilePolicy,
+};
+use threeds_bridge::backend::native::{self, ReqwestTransport, RunningBackend, SystemEnv};
+use threeds_bridge::backend::{Backend, Env, Providers, Registered, Swept};
+use threeds_bridge::emv::ThreeDsCompInd;
+use threeds_bridge::payment::{
+    PaymentResult, PaymentStart, PaymentStatus, ProviderKind, ResultCode,
+};
+use threeds_bridge::provider::{
+    Adapter, BrowserReturn, Context, HttpResponse, ReturnRefused, Step, TransportFailure,
+};
+use threeds_bridge::sandbox::faults::FaultRule;
+use threeds_bridge::sandbox::ledger::Provider;
+use threeds_bridge::session::{AdapterState, Phase, Session};
+use threeds_bridge::store::memory::MemoryStore;
+use threeds_bridge::store::SessionStore;
+
+const FRICTIONLESS: &str = "4000000000001000";
+
+// --- finding 3: a client that hangs up -----------------------------------------------
+
+/// The page sends the confirm and hangs up while the provider is still charging (the
+/// sale answers after a delay within the call timeout). The provider finishes the charge
+/// whatever the client does; so must the backend: the payment ends authorized, charged
+/// once, not left in `calling` to end `error` later.
+#[tokio::test]
+async fn a_client_that_hangs_up_leaves_the_call_to_finish() {
+    let h = harness().await;
+    let sale_ms = h.policy.timeout_ms * 2 / 3;
+    h.sandbox.sandbox.faults.set(vec![FaultRule {
+        provider: Some(Provider::Paysafe),
+        endpoint: Some("/cardpayments".into()),
+        latency_ms: sale_ms,
+        ..Default::default()
+    }]);
+    let (create, mut confirm) = split_start(&start_body("paysafe", FRICTIONLESS, "iframe"));
+    let (status, created) = h.create(&create).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().expect("id").to_owned();
+    confirm["clientSecret"] = created["clientSecret"].clone();
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(sale_ms / 3))
+        .build()
+        .expect("client");
+    let hung_up = impatient
+        .post(format!("{}/v1/payments/{id}/confirm", h.url))
+        .header("Origin", CHECKOUT)
+        .header("Accept", "text/html")
+        .json(&confirm)
+        .send()
+        .await;
+    assert!(
+        hung_up.as_ref().is_err_and(reqwest::Error::is_timeout),
+        "the client gave up before the answer: {hung_up:?}"
+    );
+    // The page's next read learns the result.
+    let view = final_view(&h, &id, Duration::from_millis(h.policy.lease_ms() + 2_000)).await;
+    assert_eq!(view["status"], "authorized", "{view}");
+    assert_eq!(h.ledger("paysafe").len(), 1, "charged once");
+}
+
+/// The merchant's view of `id` once final, read until `within` has passed.
+async fn final_view(h: &Harness, id: &str, within: Duration) -> Value {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let (status, view) = h.merchant_view(id).await;
+        assert_eq!(status, 200, "{view}");
+        if view["state"] == "final" || tokio::time::Instant::now() > deadline {
+            return view;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+// --- a stand-in provider whose money call's answer is always lost ---------------------
+
+/// What the stand-in provider did with the money call: unknown to it until the test says.
+#[derive(Clone, Default)]
+struct Truth(Arc<Mutex<Option<PaymentResult>>>);
+
+impl Truth {
+    fn set(&self, result: PaymentResult) {
+        *self.0.lock().unwrap() = Some(result);
+    }
+
+    fn get(&self) -> Option<PaymentResult> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+fn authorized(id: &str) -> PaymentResult {
+    PaymentResult {
+        status: PaymentStatus::Authorized,
+        provider_payment_id: Some(id.to_owned()),
+        three_ds_version: Some("2.2.0".into()),
+        trans_status: None,
+        eci: None,
+        liability_shift: true,
+        error: None,
+    }
+}
+
+/// An adapter whose payment falls into doubt at once (its charge's answer "lost"), and
+/// whose lookup answers [`Truth`]: nothing known yet (still in doubt) or the result.
+struct InDoubt(Truth);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum Sent {
+    Charge,
+}
+
+impl Adapter for InDoubt {
+    type State = Sent;
+
+    fn start(&self, _: &PaymentStart, _: &Context) -> Step<Sent> {
+        Step::Unknown {
+            state: Sent::Charge,
+        }
+    }
+
+    fn on_response(
+        &self,
+        state: Sent,
+        _: Result<HttpResponse, TransportFailure>,
+        _: &Context,
+    ) -> Step<Sent> {
+        Step::Unknown { state }
+    }
+
+    fn reconcile(&self, state: Sent, _: &Context) -> Step<Sent> {
+        match self.0.get() {
+            Some(result) => Step::Done(result),
+            None => Step::Unknown { state },
+        }
+    }
+
+    fn on_browser_return(
+        &self,
+        _: Sent,
+        _: &BrowserReturn,
+        _: &Context,
+    ) -> Result<Step<Sent>, ReturnRefused> {
+        Err(refused())
+    }
+
+    fn verify_browser_return(
+        &self,
+        _: &Sent,
+        _: &BrowserReturn,
+        _: &Context,
+    ) -> Result<(), ReturnRefused> {
+        Err(refused())
+    }
+
+    fn on_method_completed(&self, state: Sent, _: ThreeDsCompInd, _: &Context) -> Step<Sent> {
+        Step::Unknown { state }
+    }
+}
+
+fn refused() -> ReturnRefused {
+    ReturnRefused {
+        code: "unexpected_return",
+        message: "no browser step",
+    }
+}
+
+/// A backend over `store` whose one provider (registered as Paysafe) is [`InDoubt`].
+struct Stand {
+    backend: Arc<Backend<MemoryStore, ReqwestTransport, SystemEnv>>,
+    running: RunningBackend,
+    store: Arc<MemoryStore>,
+    truth: Truth,
+}
+
+fn stand_config(url: &str, ttl_seconds: u64, reconcile: ReconcilePolicy) -> BackendConfig {
+    BackendConfig {
+        public_url: url.to_owned(),
+        checkout_origins: vec![CHECKOUT.to_owned()],
+        merchant_api_keys: vec![ApiKey::new(MERCHANT_KEY)],
+        max_confirm_attempts: 3,
+        session_ttl_seconds: ttl_seconds,
+        calls: CallPolicy::default(),
+        reconcile,
+        providers: ProvidersConfig::default(),
+    }
+}
+
+async fn stand(ttl_seconds: u64, reconcile: ReconcilePolicy) -> Stand {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let truth = Truth::default();
+    let providers = Providers::default().with(Registered::new(
+        ProviderKind::Paysafe,
+        InDoubt(truth.clone()),
+    ));
+    let store = Arc::new(MemoryStore::default());
+    let config = stand_config(&url, ttl_seconds, reconcile);
+    let transport = ReqwestTransport::new(&config.calls).expect("transport");
+    let backend = Arc::new(Backend::with_providers(
+        config,
+        providers,
+        store.clone(),
+        transport,
+        SystemEnv,
+    ));
+    let running = native::spawn(listener, backend.clone()).expect("serve");
+    Stand {
+        backend,
+        running,
+        store,
+        truth,
+    }
+}
+
+impl Stand {
+    fn url(&self) -> &str {
+        &self.running.url
+    }
+
+    /// A payment created and confirmed: its id and the confirm's view.
+    async fn pay(&self) -> (String, Value) {
+        let (status, view, _) =
+            support::backend::start_at(self.url(), &start_body("paysafe", FRICTIONLESS, "iframe"))
+                .await;
+        assert_eq!(status, 200, "{view}");
+        (view["id"].as_str().expect("id").to_owned(), view)
+    }
+
+    async fn reconcile(&self, id: &str, key: Option<&str>) -> (u16, Value) {
+        let request = browser().post(format!("{}/v1/payments/{id}/reconcile", self.url()));
+        let request = match key {
+            Some(key) => request.bearer_auth(key),
+            None => request,
+        };
+        let response = request.send().await.expect("reconcile");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn stored(&self, id: &str) -> Session {
+        self.store.load(id).await.expect("load").expect("stored")
+    }
+}
+
+/// Lookups due at once, and a sweep every 50 ms.
+fn eager() -> ReconcilePolicy {
+    ReconcilePolicy {
+        first_lookup_ms: 0,
+        max_lookup_ms: 60_000,
+        sweep_every_ms: 50,
+    }
+}
+
+/// Lookups due only after a minute: nothing settles by itself during a test.
+fn patient() -> ReconcilePolicy {
+    ReconcilePolicy {
+        first_lookup_ms: 60_000,
+        max_lookup_ms: 60_000,
+        sweep_every_ms: 60_000,
+    }
+}
+
+// --- the payment in doubt as the merchant and the page see it -------------------------
+
+/// A payment whose money call lost its answer is `unknown`, pending, with nothing for
+/// the browser to do; it does not expire into an error, and a lookup that finds nothing
+/// yet leaves it so. The merchant's reconcile settles it with the provider's truth.
+#[tokio::test]
+async fn the_merchant_reconciles_a_payment_in_doubt() {
+    let s = stand(600, patient()).await;
+    let (id, confirmed) = s.pay().await;
+    assert_eq!(confirmed["status"], "unknown", "{confirmed}");
+    assert_eq!(confirmed["state"], "pending");
+    assert_eq!(confirmed["next"], json!({"type": "none"}));
+    assert_eq!(confirmed["result"], Value::Null);
+
+    let (status, view) = s.reconcile(&id, Some(MERCHANT_KEY)).await;
+    assert_eq!(
+        (status, &view["status"]),
+        (200, &json!("unknown")),
+        "{view}"
+    );
+    assert!(
+        view["clientSecret"].is_string(),
+        "the merchant's view: {view}"
+    );
+    let Phase::Unknown { lookups, .. } = s.stored(&id).await.phase else {
+        panic!("still in doubt");
+    };
+    assert_eq!(lookups, 1, "the lookup ran, found nothing, and was counted");
+
+    s.truth.set(authorized("PSP-1"));
+    let (status, view) = s.reconcile(&id, Some(MERCHANT_KEY)).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["status"], "authorized", "{view}");
+    assert_eq!(view["result"]["providerPaymentId"], "PSP-1");
+    // Final stays final: a later reconcile answers the same.
+    let (_, again) = s.reconcile(&id, Some(MERCHANT_KEY)).await;
+    assert_eq!(again["status"], "authorized");
+}
+
+/// Reconcile is the merchant's: the page's secret, no key or a wrong key is 401 and
+/// looks nothing up; an unknown or malformed id is 404; a payment not in doubt is only
+/// brought up to date (a created one stays as it is).
+#[tokio::test]
+async fn reconcile_is_for_the_merchant_only() {
+    let s = stand(600, patient()).await;
+    let (id, _) = s.pay().await;
+    s.truth.set(authorized("PSP-2"));
+    for (key, code) in [
+        (None, "missing_api_key"),
+        (Some("not-the-merchant-key-0123"), "invalid_api_key"),
+    ] {
+        let (status, body) = s.reconcile(&id, key).await;
+        assert_eq!((status, &body["error"]["code"]), (401, &json!(code)));
+    }
+    let secret = s.stored(&id).await.client_secret;
+    let page = browser()
+        .post(format!("{}/v1/payments/{id}/reconcile", s.url()))
+        .header("Origin", CHECKOUT)
+        .header("X-Client-Secret", &secret)
+        .json(&json!({ "clientSecret": secret }))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), 401);
+    assert!(
+        matches!(s.stored(&id).await.phase, Phase::Unknown { lookups: 0, .. }),
+        "no refused request looked the payment up"
+    );
+    for nobody in ["0".repeat(32), "not-an-id".to_owned()] {
+        let (status, body) = s.reconcile(&nobody, Some(MERCHANT_KEY)).await;
+        assert_eq!((status, &body["error"]["code"]), (404, &json!("not_found")));
+    }
+    let (create, _) = split_start(&start_body("paysafe", FRICTIONLESS, "iframe"));
+    let created = browser()
+        .post(format!("{}/v1/payments", s.url()))
+        .bearer_auth(MERCHANT_KEY)
+        .json(&create)
+        .send()
+        .await
+        .expect("create")
+        .json::<Value>()
+        .await
+        .expect("view");
+    let fresh = created["id"].as_str().expect("id");
+    let (status, view) = s.reconcile(fresh, Some(MERCHANT_KEY)).await;
+    assert_eq!(
+        (status, &view["status"]),
+        (200, &json!("requires_confirmation"))
+    );
+}
+
+// --- the reconciler ------------------------------------------------------------------
+
+/// The server's reconciler settles a payment in doubt once the provider knows, and ends
+/// an expired session, with no request from anyone: the store says so before any read.
+#[tokio::test]
+async fn the_reconciler_settles_without_a_request() {
+    let s = stand(2, eager()).await;
+    let reconciler = native::spawn_reconciler(s.backend.clone());
+    let (doubt, _) = s.pay().await;
+    let (create, _) = split_start(&start_body("paysafe", FRICTIONLESS, "iframe"));
+    let (_, created) = support::backend::create_at(s.url(), &create).await;
+    let idle = created["id"].as_str().expect("id").to_owned();
+
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        matches!(s.stored(&doubt).await.phase, Phase::Unknown { .. }),
+        "nothing known yet: still in doubt (looked up and backed off, not failed)"
+    );
+    s.truth.set(authorized("PSP-3"));
+    let settled = until(Duration::from_secs(5), || async {
+        let session = s.stored(&doubt).await;
+        session.phase.is_final().then_some(session)
+    })
+    .await
+    .expect("the reconciler settled the payment in doubt");
+    assert_eq!(
+        settled.result().expect("result").status,
+        PaymentStatus::Authorized
+    );
+    // The idle payment expires after 2 s; the reconciler ends it.
+    let expired = until(Duration::from_secs(5), || async {
+        let session = s.stored(&idle).await;
+        session.phase.is_final().then_some(session)
+    })
+    .await
+    .expect("the reconciler ended the expired session");
+    let error = expired
+        .result()
+        .and_then(|r| r.error.clone())
+        .expect("error");
+    assert_eq!(error.code, ResultCode::SessionExpired);
+    reconciler.stop().await;
+}
+
+/// `check` until it answers something, at most `within`.
+async fn until<T, F, Fut>(within: Duration, check: F) -> Option<T>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(found) = check().await {
+            return Some(found);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+// --- sessions the backend can do nothing for ------------------------------------------
+
+/// A stored session, as the core writes them, for a provider of the test's choosing.
+fn stored_session(n: u32, provider: ProviderKind, phase: Phase, now: u64) -> Session {
+    let mut session: Session = serde_json::from_value(json!({
+        "id": format!("{n:032x}"),
+        "nonce": "1".repeat(32),
+        "client_secret": format!("{n:032x}_secret_{}", "2".repeat(32)),
+        "provider": provider,
+        "order_id": format!("order-{n}"),
+        "amount": 1250,
+        "currency": "USD",
+        "checkout_origin": CHECKOUT,
+        "display": "iframe",
+        "card": null,
+        "created_at_ms": now - 10_000,
+        "expires_at_ms": now - 5_000,
+        "updated_at_ms": now - 10_000,
+        "version": 3,
+        "phase": { "phase": "created" },
+    }))
+    .expect("a session");
+    session.phase = phase;
+    session.with_wake_at(1_000)
+}
+
+fn in_doubt_since(now: u64) -> Phase {
+    Phase::Unknown {
+        state: AdapterState(json!({ "step": "sale" })),
+        purpose: "bambora.payment".into(),
+        lookups: 2,
+        next_lookup_at_ms: now - 1_000,
+    }
+}
+
+/// Sessions whose provider is no longer configured: a payment in doubt and a call a
+/// stopped process left cannot be looked up; they are left as they are (no guess at
+/// the result) and looked at again after `max_lookup_ms`, so the next sweep is not stuck
+/// on them; an expired one still ends `session_expired` (no provider needed). The
+/// sweep goes on to the others.
+#[tokio::test]
+async fn a_session_whose_provider_is_gone_does_not_stop_the_sweep() {
+    let s = stand(600, patient()).await;
+    let now = SystemEnv.now_ms();
+    let gone = ProviderKind::Bambora;
+    let calling = Phase::Calling {
+        state: AdapterState(json!({ "step": "sale" })),
+        purpose: "bambora.payment".into(),
+    };
+    let sessions = [
+        stored_session(1, gone, in_doubt_since(now), now),
+        stored_session(2, gone, calling, now),
+        stored_session(3, gone, Phase::Created, now),
+        stored_session(4, ProviderKind::Paysafe, Phase::Created, now),
+    ];
+    for session in &sessions {
+        s.store.create(session).await.expect("create");
+    }
+    let swept = s.backend.sweep_all(2).await.expect("sweep");
+    assert_eq!(
+        swept,
+        Swept {
+            looked_at: 4,
+            settled: 2,
+            in_doubt: 1
+        }
+    );
+    let later = now + patient().max_lookup_ms;
+    let doubt = s.stored(&sessions[0].id).await;
+    let Phase::Unknown {
+        lookups,
+        next_lookup_at_ms,
+        ..
+    } = doubt.phase
+    else {
+        panic!("still in doubt: {doubt:?}");
+    };
+    assert_eq!(lookups, 2, "no lookup was made");
+    assert!(next_lookup_at_ms >= later && doubt.wake_at_ms == Some(next_lookup_at_ms));
+    let left = s.stored(&sessions[1].id).await;
+    assert!(matches!(left.phase, Phase::Calling { .. }), "{left:?}");
+    assert!(left.wake_at_ms.is_some_and(|at| at >= later));
+    for expired in &sessions[2..] {
+        let error = s
+            .stored(&expired.id)
+            .await
+            .result()
+            .and_then(|r| r.error.clone());
+        assert_eq!(error.map(|e| e.code), Some(ResultCode::SessionExpired));
+    }
+    // The merchant's read of the one in doubt answers it, unchanged.
+    let (status, view) = s.reconcile(&sessions[0].id, Some(MERCHANT_KEY)).await;
+    assert_eq!((status, &view["status"]), (200, &json!("unknown")));
+    assert_eq!(
+        s.backend.sweep_all(2).await.expect("sweep"),
+        Swept::default()
+    );
+}
+
+// --- threeds-bridge reconcile ---------------------------------------------------------
+
+fn write_config(dir: &std::path::Path, store: &str) -> std::path::PathBuf {
+    let path = dir.join("backend.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+listen = "127.0.0.1:0"
+public_url = "http://127.0.0.1:9"
+checkout_origins = ["{CHECKOUT}"]
+merchant_api_keys = ["{MERCHANT_KEY}"]
+{store}
+[reconcile]
+max_lookup_ms = 60000
+[providers.paysafe]
+base_url = "http://127.0.0.1:9/paysafe"
+api_user = "u"
+api_password = "p"
+account_id = "1"
+"#
+        ),
+    )
+    .expect("write config");
+    path
+}
+
+fn reconcile_command(config: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_threeds-bridge"))
+        .arg("reconcile")
+        .arg("--config")
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run threeds-bridge reconcile")
+}
+
+/// `threeds-bridge reconcile` sweeps serve's SQLite file once and says what it did: the
+/// due payment in doubt (its provider, Bambora, not configured: it cannot be looked up
+/// and stays in doubt, postponed) and the expired session (ended) are looked at; the
+/// session not due is not. A config whose store is in memory is refused.
+#[tokio::test]
+async fn threeds_bridge_reconcile_sweeps_the_store_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("sessions.sqlite3");
+    let now = SystemEnv.now_ms();
+    let mut waiting = stored_session(3, ProviderKind::Paysafe, Phase::Created, now);
+    waiting.expires_at_ms = now + 600_000;
+    let waiting = waiting.with_wake_at(1_000);
+    let sessions = [
+        stored_session(1, ProviderKind::Bambora, in_doubt_since(now), now),
+        stored_session(2, ProviderKind::Paysafe, Phase::Created, now),
+        waiting,
+    ];
+    {
+        let store = native::sqlite::SqliteStore::open(&db).expect("open");
+        for session in &sessions {
+            store.create(session).await.expect("create");
+        }
+    }
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "store = {{ kind = \"sqlite\", path = {:?} }}",
+            db.to_str().unwrap()
+        ),
+    );
+    let output = reconcile_command(&config);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout.trim(),
+        "threeds-bridge reconcile: looked at 2, settled 1, still in doubt 1"
+    );
+    let store = native::sqlite::SqliteStore::open(&db).expect("open");
+    let load = |id: String| {
+        let store = &store;
+        async move { store.load(&id).await.unwrap().unwrap() }
+    };
+    let doubt = load(sessions[0].id.clone()).await;
+    assert!(
+        matches!(doubt.phase, Phase::Unknown { lookups: 2, .. }),
+        "{doubt:?}"
+    );
+    assert!(doubt.wake_at_ms.is_some_and(|at| at >= now + 60_000));
+    let expired = load(sessions[1].id.clone()).await;
+    assert_eq!(
+        expired
+            .result()
+            .and_then(|r| r.error.clone())
+            .map(|e| e.code),
+        Some(ResultCode::SessionExpired)
+    );
+    assert_eq!(load(sessions[2].id.clone()).await, sessions[2]);
+    // Run again: nothing is due any more.
+    let again = reconcile_command(&config);
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout).trim(),
+        "threeds-bridge reconcile: looked at 0, settled 0, still in doubt 0"
+    );
+
+    let memory = write_config(dir.path(), "store = { kind = \"memory\" }");
+    let refused = reconcile_command(&memory);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("in memory"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
