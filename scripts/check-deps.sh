@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Proves the layers stay apart, in two checks:
 #
-# 1. The sans-IO core names no IO. src/emv, src/payment.rs, src/provider, src/session and
+# 1. The sans-IO core names no IO. src/emv, src/order.rs, src/payment.rs, src/provider, src/session and
 #    src/store (the SessionStore trait and the memory store; the real stores live with
 #    their hosts) must not mention a runtime, a server or HTTP client, a browser or worker
 #    binding, a database, the file system, the environment, a clock or randomness (the
@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo=${CARGO:-cargo}
 
-core_paths=(src/emv src/payment.rs src/provider src/session src/store)
+core_paths=(src/emv src/order.rs src/payment.rs src/provider src/session src/store)
 io_names=(tokio axum reqwest hyper hyper_util web_sys js_sys wasm_bindgen wasm_bindgen_futures
     gloo_net rusqlite 'std::fs' 'std::env' SystemTime Instant UNIX_EPOCH new_v4)
 io_pattern="\\b($(IFS='|'; echo "${io_names[*]}"))\\b"

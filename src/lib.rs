@@ -34,6 +34,7 @@ pub mod browser;
 #[cfg(feature = "native")]
 pub mod demo;
 pub mod emv;
+pub mod order;
 pub mod payment;
 #[cfg(feature = "json")]
 pub mod provider;

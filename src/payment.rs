@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::emv::{CardBrand, ChallengeWindowSize, Eci, FormPost, TransStatus};
+use crate::order::{Currency, OrderId};
 
 /// The providers this backend finishes payments with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -320,11 +321,10 @@ pub struct ExternalAuthentication {
 /// it can know (browser details from the request's own headers and IP).
 #[derive(Debug, Clone)]
 pub struct PaymentStart {
-    pub order_id: String,
+    pub order_id: OrderId,
     /// Minor units, above zero.
     pub amount: u64,
-    /// ISO 4217, upper case.
-    pub currency: String,
+    pub currency: Currency,
     pub description: Option<String>,
     pub method: PaymentMethod,
     pub payer: Payer,

@@ -16,14 +16,13 @@ use super::host::{random_hex, Env, Transport};
 use super::http::{Request, Response};
 use super::Backend;
 use crate::emv::{BrowserDetails, ChallengeWindowSize, ServerReadings};
+use crate::order::{Currency, InvalidTerm, OrderId};
 use crate::payment::{
     BrowserAction, CardSummary, DisplayMode, PaymentMethod, PaymentStart, ProviderKind,
 };
 use crate::session::{MerchantTerms, Phase, Session};
 use crate::store::{SessionStore, StoreError};
 
-/// Longest order id accepted (every provider takes at least this many characters).
-const MAX_ORDER_ID: usize = 64;
 /// Largest amount accepted, in minor units: 2^53 - 1, the largest integer a JSON reader
 /// in JavaScript (the page, an edge worker) still reads exactly.
 pub const MAX_AMOUNT: u64 = (1 << 53) - 1;
@@ -108,17 +107,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     }
 
     fn check_create(&self, body: CreateRequest) -> Result<Session, ApiError> {
-        let order_ok = (1..=MAX_ORDER_ID).contains(&body.order_id.len())
-            && body
-                .order_id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
-        if !order_ok {
-            return Err(ApiError::bad_request(
-                "invalid_order_id",
-                "orderId must be 1 to 64 of A-Z a-z 0-9 - _ . :",
-            ));
-        }
+        let order_id = OrderId::parse(&body.order_id).map_err(refused_term)?;
         if body.amount == 0 || body.amount > MAX_AMOUNT {
             return Err(ApiError::bad_request(
                 "invalid_amount",
@@ -135,12 +124,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 ),
             ));
         }
-        if body.currency.len() != 3 || !body.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(ApiError::bad_request(
-                "invalid_currency",
-                "currency must be an ISO 4217 code in upper case",
-            ));
-        }
+        let currency = Currency::parse(&body.currency).map_err(refused_term)?;
         if body
             .description
             .as_ref()
@@ -161,9 +145,9 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             id,
             nonce: random_hex(&self.env),
             provider: body.provider,
-            order_id: body.order_id,
+            order_id,
             amount: body.amount,
-            currency: body.currency,
+            currency,
             merchant: MerchantTerms {
                 description: body.description,
                 payer: body.payer,
@@ -408,7 +392,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         let payment = PaymentStart {
             order_id: session.order_id.clone(),
             amount: session.amount,
-            currency: session.currency.clone(),
+            currency: session.currency,
             description: terms.description.clone(),
             method: body.payment_method,
             payer: terms.payer.clone(),
@@ -547,6 +531,11 @@ fn too_many_attempts() -> ApiError {
         "too_many_attempts",
         "this payment takes no more confirm attempts; the merchant's server can create a new one",
     )
+}
+
+/// An order id or currency the merchant's server got wrong: 400 with its stable code.
+fn refused_term(refused: InvalidTerm) -> ApiError {
+    ApiError::bad_request(refused.code, refused.message)
 }
 
 fn session_over() -> ApiError {

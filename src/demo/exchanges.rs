@@ -272,7 +272,7 @@ impl Recorder {
                 if let Ok(Some(session)) = self.store.load(id).await {
                     return Some(PaymentKey {
                         provider: session.provider.as_str().to_owned(),
-                        order_id: session.order_id,
+                        order_id: session.order_id.into(),
                     });
                 }
             }

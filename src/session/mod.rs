@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::order::{Currency, OrderId};
 use crate::payment::{
     BrowserAction, CardSummary, ChallengePreference, DisplayMode, ExternalAuthentication, Payer,
     PaymentResult, ProviderKind,
@@ -79,10 +80,10 @@ pub struct Session {
     #[serde(default)]
     pub client_secret: String,
     pub provider: ProviderKind,
-    pub order_id: String,
+    pub order_id: OrderId,
     /// Minor units.
     pub amount: u64,
-    pub currency: String,
+    pub currency: Currency,
     /// What the merchant's server set at create; the page can change none of it.
     #[serde(default)]
     pub merchant: MerchantTerms,
@@ -193,9 +194,9 @@ mod tests {
             nonce: "n".into(),
             client_secret: String::new(),
             provider: ProviderKind::Bambora,
-            order_id: "o-1".into(),
+            order_id: OrderId::parse("o-1").unwrap(),
             amount: 1000,
-            currency: "USD".into(),
+            currency: Currency::parse("USD").unwrap(),
             merchant: MerchantTerms::default(),
             checkout_origin: "http://127.0.0.1:8080".into(),
             display: DisplayMode::Iframe,

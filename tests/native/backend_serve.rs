@@ -12,7 +12,6 @@ use support::backend::{next_form, start_at, start_body, Cardholder, CHECKOUT, ME
 use support::cardholder::until_backend;
 use support::serve::{free_port, spawn_serve, BIN};
 
-
 fn config(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("backend.json");
     let text = r#"{

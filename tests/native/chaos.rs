@@ -472,7 +472,9 @@ async fn chaos_no_charge_twice_and_none_the_backend_does_not_report() {
         .zip(&views)
         .filter(|(_, v)| v["status"] == "authorized")
         .map(|(p, v)| {
-            let id = v["result"]["providerPaymentId"].as_str().unwrap_or_default();
+            let id = v["result"]["providerPaymentId"]
+                .as_str()
+                .unwrap_or_default();
             (p.provider.to_owned(), id.to_owned())
         })
         .collect();
@@ -519,7 +521,10 @@ async fn chaos_no_charge_twice_and_none_the_backend_does_not_report() {
         unreported.is_empty(),
         "charges the backend does not report authorized: {unreported:?}"
     );
-    assert!(stuck.is_empty(), "sessions not final past expiry: {stuck:?}");
+    assert!(
+        stuck.is_empty(),
+        "sessions not final past expiry: {stuck:?}"
+    );
     assert!(
         statuses.get("authorized").copied().unwrap_or(0) > flows / 3,
         "most payments go through: {statuses:?}"

@@ -10,6 +10,7 @@ use crate::support;
 use support::flow::{self, Cardholder, Trace, CVV};
 use support::recording::Recording;
 use threeds_bridge::emv::{Eci, Pan, TransStatus};
+use threeds_bridge::order::{Currency, OrderId};
 use threeds_bridge::payment::{
     BrowserAction, ExternalAuthentication, PaymentMethod, PaymentResult, PaymentStart,
     PaymentStatus, ResultCode,
@@ -25,9 +26,9 @@ const AMOUNT: u64 = 1599;
 /// A payment of `pan` as Bambora's Canadian sandbox merchant takes it.
 fn payment(pan: &str) -> PaymentStart {
     PaymentStart {
-        order_id: format!("order-{}", &pan[pan.len() - 4..]),
+        order_id: OrderId::parse(&format!("order-{}", &pan[pan.len() - 4..])).expect("an order id"),
         amount: AMOUNT,
-        currency: "CAD".to_owned(),
+        currency: Currency::parse("CAD").expect("a currency"),
         browser: flow::browser_details("en-CA", 300),
         ..flow::payment(pan)
     }
@@ -253,7 +254,7 @@ async fn issuer_decline() {
 async fn a_currency_the_account_does_not_settle_in_is_refused_before_any_call() {
     let pan = "4000000000001000";
     let mut start = payment(pan);
-    start.currency = "USD".to_owned();
+    start.currency = Currency::parse("USD").expect("a currency");
     let (result, trace) = pay_with(start, pan, Cardholder::Types("1234"), |_| {}).await;
     assert_eq!(result.status, PaymentStatus::Failed);
     let error = result.error.expect("error");

@@ -12,6 +12,7 @@ use axum::http::HeaderMap;
 use threeds_bridge::emv::{
     BrowserDetails, BrowserReadings, ChallengeWindowSize, Eci, Pan, ServerReadings, TransStatus,
 };
+use threeds_bridge::order::{Currency, OrderId};
 use threeds_bridge::payment::{
     CardDetails, ChallengePreference, Cvv, DisplayMode, ExternalAuthentication, Payer,
     PaymentMethod, PaymentResult, PaymentStart, PaymentStatus, ProviderKind, ResultCode,
@@ -42,9 +43,10 @@ fn start(pan: &str) -> PaymentStart {
     )
     .expect("browser details");
     PaymentStart {
-        order_id: format!("order-{}", uuid::Uuid::new_v4().simple()),
+        order_id: OrderId::parse(&format!("order-{}", uuid::Uuid::new_v4().simple()))
+            .expect("an order id"),
         amount: 12_000,
-        currency: "BRL".into(),
+        currency: Currency::parse("BRL").expect("a currency"),
         description: None,
         method: PaymentMethod::Card(CardDetails {
             number: Pan::parse(pan).expect("pan"),
@@ -532,7 +534,7 @@ fn session(sid: &str, start: &PaymentStart, state: &State) -> Session {
         provider: ProviderKind::Dlocal,
         order_id: start.order_id.clone(),
         amount: start.amount,
-        currency: start.currency.clone(),
+        currency: start.currency,
         merchant: Default::default(),
         checkout_origin: "https://shop.example".into(),
         display: start.display,

@@ -10,6 +10,7 @@ use std::time::Duration;
 use threeds_bridge::emv::{
     BrowserDetails, BrowserReadings, ChallengeWindowSize, Eci, Pan, ServerReadings, TransStatus,
 };
+use threeds_bridge::order::{Currency, OrderId};
 use threeds_bridge::payment::{
     BrowserAction, CardDetails, ChallengePreference, Cvv, DisplayMode, ExternalAuthentication,
     Payer, PaymentMethod, PaymentResult, PaymentStart, PaymentStatus, ResultCode,
@@ -41,9 +42,10 @@ fn session_id() -> String {
 
 fn start(pan: &str) -> PaymentStart {
     PaymentStart {
-        order_id: format!("order-{}", uuid::Uuid::new_v4().simple()),
+        order_id: OrderId::parse(&format!("order-{}", uuid::Uuid::new_v4().simple()))
+            .expect("an order id"),
         amount: 4999,
-        currency: "EUR".into(),
+        currency: Currency::parse("EUR").expect("a currency"),
         description: Some("Concert tickets".into()),
         method: PaymentMethod::Card(CardDetails {
             number: Pan::parse(pan).expect("pan"),

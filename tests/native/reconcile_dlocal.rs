@@ -17,6 +17,7 @@ use support::backend::{
 };
 use support::flow::{self, now_ms};
 use threeds_bridge::backend::CallPolicy;
+use threeds_bridge::order::{Currency, OrderId};
 use threeds_bridge::payment::{Payer, PaymentStart};
 use threeds_bridge::provider::dlocal::{Config, DlocalAdapter, State};
 use threeds_bridge::provider::{Adapter, Context, HttpRequest, Step};
@@ -143,8 +144,8 @@ async fn stopped_during_the_create(
     let id = created["id"].as_str().expect("id").to_owned();
     let order_id = created["orderId"].as_str().expect("order").to_owned();
     let payment = PaymentStart {
-        order_id: order_id.clone(),
-        currency: "BRL".into(),
+        order_id: OrderId::parse(&order_id).expect("an order id"),
+        currency: Currency::parse("BRL").expect("a currency"),
         payer: Payer {
             name: Some("Jo Doe".into()),
             email: Some("jo@example.com".into()),
@@ -295,8 +296,9 @@ async fn the_sandbox_finds_a_payment_by_its_order() {
     let sb = support::sandbox().await;
     let adapter = DlocalAdapter::new(Config::sandbox(&sb.url));
     let payment = PaymentStart {
-        order_id: format!("order-{}", uuid::Uuid::new_v4().simple()),
-        currency: "BRL".into(),
+        order_id: OrderId::parse(&format!("order-{}", uuid::Uuid::new_v4().simple()))
+            .expect("an order id"),
+        currency: Currency::parse("BRL").expect("a currency"),
         payer: Payer {
             name: Some("Jo Doe".into()),
             email: Some("jo@example.com".into()),

@@ -283,7 +283,7 @@ impl SessionRow {
         Ok(SessionRow {
             id: session.id.clone(),
             provider: session.provider.as_str(),
-            order_id: session.order_id.clone(),
+            order_id: session.order_id.to_string(),
             version: to_i64(session.version, "version")?,
             // Only ever compared with a cutoff: a far future stays far future.
             expires_at_ms: i64::try_from(session.expires_at_ms).unwrap_or(i64::MAX),

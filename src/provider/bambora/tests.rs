@@ -1,5 +1,6 @@
 //! The adapter's steps on canned Bambora answers and browser returns, without a network.
 
+use crate::order::{Currency, OrderId};
 use serde_json::{json, Value};
 
 use super::*;
@@ -51,9 +52,9 @@ fn browser(script: bool) -> BrowserDetails {
 
 fn payment() -> PaymentStart {
     PaymentStart {
-        order_id: "order-25".into(),
+        order_id: OrderId::parse("order-25").unwrap(),
         amount: 1599,
-        currency: "CAD".into(),
+        currency: Currency::parse("CAD").unwrap(),
         description: None,
         method: PaymentMethod::Card(CardDetails {
             number: Pan::parse(PAN).unwrap(),
@@ -365,7 +366,7 @@ fn a_token_payment_names_the_cardholder() {
 #[test]
 fn another_currency_than_the_accounts_is_refused_before_any_call() {
     let mut start = payment();
-    start.currency = "USD".into();
+    start.currency = Currency::parse("USD").unwrap();
     let result = done(adapter().start(&start, &cx()));
     assert_eq!(result.status, PaymentStatus::Failed);
     let error = result.error.unwrap();
@@ -387,7 +388,7 @@ fn amounts_and_order_numbers_bambora_cannot_take_are_refused() {
         Some("amount")
     );
     let mut start = payment();
-    start.order_id = "x".repeat(31);
+    start.order_id = OrderId::parse(&"x".repeat(31)).unwrap();
     assert_eq!(
         done(adapter().start(&start, &cx()))
             .error

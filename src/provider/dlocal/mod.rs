@@ -35,6 +35,7 @@ use super::{
     TransportFailure,
 };
 use crate::emv::{FormMethod, FormPost, ThreeDsCompInd, TransStatus};
+use crate::order::{Currency, OrderId};
 use crate::payment::{
     BrowserAction, CardSummary, ChallengePreference, PaymentMethod, PaymentResult, PaymentStart,
     PaymentStatus, ResultCode,
@@ -53,7 +54,7 @@ use wire::{mpi_body, CardBody, CreateBody, OrderObject, PayerBody, PaymentObject
 /// What the session keeps of the order between steps: no card number, no credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
-    pub order_id: String,
+    pub order_id: OrderId,
     /// What the payer was asked to pay: a payment dLocal answers with must be for it.
     /// `None` only in a state stored before it was kept (then the order id alone is
     /// matched).
@@ -68,7 +69,7 @@ pub struct Order {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Amount {
     pub minor: u64,
-    pub currency: String,
+    pub currency: Currency,
 }
 
 /// The part of a merchant's own authentication the result reports.
@@ -562,7 +563,7 @@ impl Adapter for DlocalAdapter {
             order_id: payment.order_id.clone(),
             amount: Some(Amount {
                 minor: payment.amount,
-                currency: payment.currency.clone(),
+                currency: payment.currency,
             }),
             card: match &payment.method {
                 PaymentMethod::Card(card) => Some(CardSummary::from(&card.number)),

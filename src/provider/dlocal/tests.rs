@@ -2,6 +2,7 @@
 //! are recomputed here with `hmac` directly, and checked against values computed with
 //! Python's `hmac` module.
 
+use crate::order::{Currency, OrderId};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -49,9 +50,9 @@ fn start(pan: &str) -> PaymentStart {
     )
     .unwrap();
     PaymentStart {
-        order_id: "order-1".into(),
+        order_id: OrderId::parse("order-1").unwrap(),
         amount: 12_000,
-        currency: "BRL".into(),
+        currency: Currency::parse("BRL").unwrap(),
         description: None,
         method: PaymentMethod::Card(CardDetails {
             number: Pan::parse(pan).unwrap(),
@@ -76,10 +77,10 @@ fn start(pan: &str) -> PaymentStart {
 
 fn order() -> Order {
     Order {
-        order_id: "order-1".into(),
+        order_id: OrderId::parse("order-1").unwrap(),
         amount: Some(Amount {
             minor: 12_000,
-            currency: "BRL".into(),
+            currency: Currency::parse("BRL").unwrap(),
         }),
         card: Some(CardSummary::from(&Pan::parse("4000000000001000").unwrap())),
         external: None,

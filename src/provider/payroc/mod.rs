@@ -53,6 +53,7 @@ use super::{
     TransportFailure,
 };
 use crate::emv::{Eci, FormField, FormMethod, FormPost, ThreeDsCompInd, TransStatus};
+use crate::order::{Currency, OrderId};
 use crate::payment::{
     BrowserAction, CardDetails, ChallengePreference, PaymentMethod, PaymentResult, PaymentStart,
     PaymentStatus, ResultCode,
@@ -180,10 +181,10 @@ pub enum AfterToken {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
-    order_id: String,
+    order_id: OrderId,
     /// Minor units.
     amount: u64,
-    currency: String,
+    currency: Currency,
     description: Option<String>,
 }
 
@@ -495,8 +496,8 @@ impl PayrocAdapter {
                     field("singleUseToken", mpi.token.clone()),
                     field("email", mpi.email.clone()),
                     field("amount", mpi.order.amount.to_string()),
-                    field("currency", mpi.order.currency.clone()),
-                    field("orderId", mpi.order.order_id.clone()),
+                    field("currency", mpi.order.currency.to_string()),
+                    field("orderId", mpi.order.order_id.to_string()),
                     field("cardholderChallenge", mpi.challenge.as_str().to_owned()),
                 ],
             },
@@ -552,7 +553,7 @@ impl PayrocAdapter {
         let order = Order {
             order_id: payment.order_id.clone(),
             amount: payment.amount,
-            currency: payment.currency.clone(),
+            currency: payment.currency,
             description: payment.description.clone(),
         };
         if let Some(external) = &payment.external_authentication {

@@ -1,5 +1,6 @@
 //! The adapter's steps on canned Payroc answers: no network, a fake clock.
 
+use crate::order::{Currency, OrderId};
 use serde_json::{json, Value};
 
 use super::*;
@@ -25,9 +26,9 @@ fn cx(now_ms: u64) -> Context {
 
 fn payment() -> PaymentStart {
     PaymentStart {
-        order_id: "order-25".into(),
+        order_id: OrderId::parse("order-25").unwrap(),
         amount: 4999,
-        currency: "EUR".into(),
+        currency: Currency::parse("EUR").unwrap(),
         description: Some("Two tickets".into()),
         method: PaymentMethod::Card(CardDetails {
             number: Pan::parse(PAN).unwrap(),

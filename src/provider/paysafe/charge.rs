@@ -12,6 +12,7 @@ use super::outcome::{self, classify, AuthStatus, DUPLICATE};
 use super::wire::{self, Authenticated};
 use super::{Authentication, PaysafeAdapter, State};
 use crate::emv::CardBrand;
+use crate::order::Currency;
 use crate::provider::answer::{Answer, ProviderError};
 use crate::provider::{Context, HttpResponse, Step, TransportFailure};
 
@@ -24,7 +25,7 @@ pub struct Charge {
     /// authorization.
     pub merchant_ref_num: String,
     pub amount: u64,
-    pub currency: String,
+    pub currency: Currency,
     pub payment_token: String,
     pub brand: CardBrand,
     /// The authentication whose values the `authentication` block carries.

@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::emv::method::METHOD_TIMEOUT_MS;
 use crate::emv::{ChallengeWindowSize, FormPost, ThreeDsCompInd};
+use crate::order::Currency;
 use crate::payment::{
     BrowserAction, CardSummary, ChallengePreference, PaymentMethod, PaymentResult, PaymentStart,
     PaymentStatus, ResultCode,
@@ -59,7 +60,7 @@ pub struct PaysafeAdapter {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
     pub amount: u64,
-    pub currency: String,
+    pub currency: Currency,
     pub challenge: ChallengePreference,
     pub window_size: ChallengeWindowSize,
     /// `None` when the page could not give every member Paysafe requires.
@@ -261,7 +262,7 @@ impl Adapter for PaysafeAdapter {
     fn start(&self, payment: &PaymentStart, _cx: &Context) -> Step<State> {
         let order = Order {
             amount: payment.amount,
-            currency: payment.currency.clone(),
+            currency: payment.currency,
             challenge: payment.challenge,
             window_size: payment.window_size,
             browser: payment.browser.to_paysafe().ok().map(Into::into),

@@ -1,5 +1,6 @@
 //! The adapter's reading of canned Paysafe answers and browser returns, without a network.
 
+use crate::order::Currency;
 use base64::Engine;
 use serde_json::json;
 
@@ -22,7 +23,7 @@ fn cx() -> Context {
 fn order() -> Order {
     Order {
         amount: 1099,
-        currency: "USD".into(),
+        currency: Currency::parse("USD").unwrap(),
         challenge: ChallengePreference::NoPreference,
         window_size: ChallengeWindowSize::W500xH600,
         browser: None,
@@ -149,7 +150,7 @@ fn charge() -> Charge {
     Charge {
         merchant_ref_num: cx().idempotency_key("auth"),
         amount: 1099,
-        currency: "USD".into(),
+        currency: Currency::parse("USD").unwrap(),
         payment_token: "SCTOKEN".into(),
         brand: CardBrand::Visa,
         authentication_id: "auth-1".into(),

@@ -68,8 +68,9 @@ pub async fn try_until_backend(
             .text()
             .await
             .map_err(|e| format!("the page did not load: {e}"))?;
-        next = answer(&page, cardholder)
-            .ok_or_else(|| format!("the browser is stuck on a page with nothing to submit:\n{page}"))?;
+        next = answer(&page, cardholder).ok_or_else(|| {
+            format!("the browser is stuck on a page with nothing to submit:\n{page}")
+        })?;
     }
     Err("the browser never came back to the backend".to_owned())
 }

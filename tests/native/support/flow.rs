@@ -7,6 +7,7 @@
 use threeds_bridge::emv::{
     BrowserDetails, BrowserReadings, ChallengeWindowSize, Pan, ServerReadings, ThreeDsCompInd,
 };
+use threeds_bridge::order::{Currency, OrderId};
 use threeds_bridge::payment::{
     BrowserAction, CardDetails, ChallengePreference, Cvv, DisplayMode, Payer, PaymentMethod,
     PaymentResult, PaymentStart,
@@ -64,9 +65,9 @@ pub fn browser_details(language: &str, timezone_offset: i64) -> BrowserDetails {
 /// London, shown in an iframe: an adapter test changes what its provider needs.
 pub fn payment(pan: &str) -> PaymentStart {
     PaymentStart {
-        order_id: format!("order-{pan}"),
+        order_id: OrderId::parse(&format!("order-{pan}")).expect("an order id"),
         amount: 1099,
-        currency: "USD".to_owned(),
+        currency: Currency::parse("USD").expect("a currency"),
         description: None,
         method: PaymentMethod::Card(CardDetails {
             number: Pan::parse(pan).expect("pan"),
