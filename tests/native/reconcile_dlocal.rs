@@ -4,22 +4,29 @@
 //! as a stopped process leaves it), and a session that expires while the payer is on
 //! dLocal's page. None of them may end the payment while dLocal may have charged: the
 //! payment is `unknown` until a lookup (`GET /orders/{order_id}`, then
-//! `GET /payments/{id}`) or dLocal's notification finds dLocal's word. Also the sandbox's
-//! `GET /orders/{order_id}` itself.
+//! `GET /payments/{id}`) or dLocal's notification finds dLocal's word, and a payment
+//! abandoned on dLocal's page until the backend's cancel (`POST /payments/{id}/cancel`)
+//! ends it there, or dLocal's refusal to cancel tells that the payer finished first. Also
+//! the sandbox's `GET /orders/{order_id}` and `POST /payments/{id}/cancel` themselves.
 
 use crate::support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 use support::backend::{
-    follow, harness, harness_with, next_form, split_start, start_body, Cardholder, Harness,
+    harness, harness_with, next_form, split_start, start_body, Cardholder, Harness,
 };
 use support::flow::{self, now_ms};
+use support::{browser, PageForm};
+use threeds_bridge::backend::native::{self, ReqwestTransport, SystemEnv};
+use threeds_bridge::backend::Backend;
 use threeds_bridge::backend::CallPolicy;
 use threeds_bridge::order::{Currency, OrderId};
+use threeds_bridge::payment::BrowserAction;
 use threeds_bridge::payment::{Payer, PaymentStart};
-use threeds_bridge::provider::dlocal::{Config, DlocalAdapter, State};
+use threeds_bridge::provider::dlocal::{Abandoned, Config, DlocalAdapter, State};
 use threeds_bridge::provider::{Adapter, Context, HttpRequest, Step};
 use threeds_bridge::sandbox::dlocal::AttemptOutcome;
 use threeds_bridge::sandbox::faults::FaultRule;
@@ -253,12 +260,75 @@ async fn a_create_that_never_left_a_stopped_process_is_found_never_made() {
     assert!(h.ledger("dlocal").is_empty());
 }
 
-/// dLocal charges when the payer finishes its page, with no call from the backend: a
-/// session that expires while the payer is there is looked up (still pending: it stays
-/// `unknown`), never reported `session_expired`, and the payer who finishes afterwards is
-/// charged once and the payment ends `authorized`.
+/// The payer on dLocal's page, as far as the issuer's challenge form (unanswered): the
+/// page registered the challenge with the ACS, as a payer who opened it did.
+async fn open_challenge(view: &Value) -> PageForm {
+    let client = browser();
+    let page = next_form(view);
+    let html = page
+        .submit(&client, &page.action)
+        .await
+        .text()
+        .await
+        .expect("page");
+    let mut creq = support::form(&html, Some("autosubmit"));
+    creq.action = support::resolve(&page.action, &creq.action);
+    let html = creq
+        .submit(&client, &creq.action)
+        .await
+        .text()
+        .await
+        .expect("ACS");
+    let mut challenge = support::form(&html, Some("challenge"));
+    challenge.action = support::resolve(&creq.action, &challenge.action);
+    challenge.set("otp", "1234");
+    challenge.set("action", "submit");
+    challenge
+}
+
+/// The payment as dLocal holds it: the signed `GET /payments/{id}`.
+async fn at_dlocal(h: &Harness, payment_id: &str) -> Value {
+    let config = Config::sandbox(&h.sandbox.url);
+    let date = threeds_bridge::provider::dlocal::x_date(now_ms());
+    let signature = threeds_bridge::provider::dlocal::signature(
+        &config.secret_key,
+        &config.x_login,
+        &date,
+        b"",
+    );
+    let response = browser()
+        .get(format!("{}/payments/{payment_id}", config.base_url))
+        .header("X-Date", date)
+        .header("X-Login", config.x_login.clone())
+        .header("X-Trans-Key", config.x_trans_key.expose())
+        .header("X-Version", "2.1")
+        .header(
+            "Authorization",
+            format!("V2-HMAC-SHA256, Signature: {signature}"),
+        )
+        .send()
+        .await
+        .expect("dLocal answers");
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("a payment object")
+}
+
+/// Whether the backend's log shows `purpose` sent for session `id` and answered `status`.
+fn answered(id: &str, purpose: &str, status: u16) -> bool {
+    support::backend::logs().lines().any(|l| {
+        l.contains(&format!("session={id}"))
+            && l.contains(purpose)
+            && l.contains(&format!("status={status}"))
+    })
+}
+
+/// A payer who leaves dLocal's page without finishing it: dLocal would still charge if
+/// they came back, so the expired session is not ended at once but put in doubt, and the
+/// backend cancels the payment at dLocal (`POST /payments/{id}/cancel`). Then it ends
+/// `session_expired`, dLocal holds it `CANCELLED`, nothing is charged, and the payer who
+/// answers the challenge afterwards is refused by dLocal's page.
 #[tokio::test]
-async fn a_session_expiring_on_dlocals_page_is_looked_up_not_expired() {
+async fn a_payer_who_never_comes_back_from_dlocals_page_is_cancelled_there_and_expired() {
     let mut h = harness().await;
     h.ttl_seconds = 1;
     h.restart().await;
@@ -267,25 +337,88 @@ async fn a_session_expiring_on_dlocals_page_is_looked_up_not_expired() {
     assert_eq!(status, 200, "{view}");
     assert_eq!(view["next"]["type"], "redirect", "{view}");
     let id = view["id"].as_str().expect("id").to_owned();
+    let challenge = open_challenge(&view).await;
+
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let (_, expired) = h.merchant_view(&id).await;
+    assert_eq!(
+        expired["status"], "unknown",
+        "not ended while dLocal may still charge: {expired}"
+    );
+    // The reconciler's first try (2 s later) cancels it at dLocal.
+    let done = final_view(&h, &id).await;
+    assert_eq!(done["status"], "error", "{done}");
+    assert_eq!(done["result"]["error"]["code"], "session_expired", "{done}");
+    let payment_id = done["result"]["providerPaymentId"]
+        .as_str()
+        .expect("dLocal's payment id")
+        .to_owned();
+    assert!(answered(&id, "dlocal.cancel", 200), "cancelled at dLocal");
+    let held = at_dlocal(&h, &payment_id).await;
+    assert_eq!(
+        (held["status"].as_str(), held["status_code"].as_str()),
+        (Some("CANCELLED"), Some("400")),
+        "{held}"
+    );
+    assert!(h.ledger("dlocal").is_empty());
+
+    // The payer answers the challenge after all: dLocal's page refuses to go on.
+    let refused = support::cardholder::try_until_backend(&h.url, challenge, RIGHT).await;
+    let stuck = refused.expect_err("dLocal's page does not send the payer back");
+    assert!(stuck.contains("cancelled"), "{stuck}");
+    assert!(h.ledger("dlocal").is_empty(), "never charged");
+    assert_eq!(at_dlocal(&h, &payment_id).await["status"], "CANCELLED");
+    assert_eq!(h.merchant_view(&id).await.1, done);
+}
+
+/// Restarts `h`'s backend with dLocal's notifications sent nowhere (a notification dLocal
+/// has not sent yet): only the backend's own calls learn what dLocal did.
+async fn restart_without_notifications(h: &mut Harness) {
+    h.stop().await;
+    let mut config = h.config();
+    if let Some(dlocal) = config.providers.dlocal.as_mut() {
+        dlocal.notification_url = Some("http://127.0.0.1:9/v1/webhooks/dlocal".into());
+    }
+    let listener = tokio::net::TcpListener::bind(h.addr).await.expect("rebind");
+    let transport = ReqwestTransport::new(&config.calls).expect("transport");
+    let backend = Backend::new(config, h.store.clone(), transport, SystemEnv);
+    let unlimited = native::ConfirmRateLimit {
+        per_minute: 0,
+        burst: 0,
+    };
+    h.backend = Some(native::spawn_with(listener, Arc::new(backend), unlimited).expect("serve"));
+}
+
+/// The payer finishes dLocal's page after the session expired, just before the backend's
+/// cancel: dLocal refuses to cancel a paid payment, so the backend reads it and reports
+/// the one charge `authorized`.
+#[tokio::test]
+async fn a_payer_who_finishes_on_dlocals_page_just_before_the_cancel_is_authorized() {
+    let mut h = harness().await;
+    h.ttl_seconds = 1;
+    restart_without_notifications(&mut h).await;
+    let body = start_body("dlocal", CHALLENGE, "iframe");
+    let (status, view) = h.start(&body).await;
+    assert_eq!(status, 200, "{view}");
+    let id = view["id"].as_str().expect("id").to_owned();
+    let challenge = open_challenge(&view).await;
+
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     let (_, expired) = h.merchant_view(&id).await;
     assert_eq!(expired["status"], "unknown", "{expired}");
-    // The first lookup finds the payment still pending at dLocal's page.
-    tokio::time::sleep(Duration::from_millis(2_300)).await;
-    let (_, pending) = h.merchant_view(&id).await;
-    assert_eq!(pending["status"], "unknown", "{pending}");
-    assert!(
-        support::backend::logs()
-            .lines()
-            .any(|l| l.contains(&format!("session={id}")) && l.contains("dlocal.lookup_payment")),
-        "it was looked up"
-    );
+    // The payer answers the challenge: dLocal charges. Its callback reaches a session
+    // that no longer awaits the browser, and changes nothing.
+    let back = support::cardholder::until_backend(&h.url, challenge, RIGHT).await;
+    assert_eq!(h.ledger("dlocal").len(), 1, "dLocal charged");
+    let landing = back.submit(&browser(), &back.action).await;
+    assert!(landing.status().as_u16() < 500, "{landing:?}");
 
-    // The payer finishes dLocal's page after all: dLocal charges and notifies.
-    let landing = follow(&h.url, next_form(&view), RIGHT).await;
-    assert_eq!(landing.status, 200, "{landing:?}");
     let done = final_view(&h, &id).await;
     assert_charged_once(&h, &done, body["orderId"].as_str().expect("order"));
+    assert!(
+        answered(&id, "dlocal.cancel", 400),
+        "the cancel was sent, and dLocal refused it"
+    );
 }
 
 /// The sandbox's `GET /orders/{order_id}`, as the adapter's lookup sends it: signed,
@@ -379,4 +512,181 @@ async fn the_sandbox_finds_a_payment_by_its_order() {
     }]);
     let failed = flow::send(&by_order).await.expect("answer");
     assert_eq!(failed.status, 503);
+}
+
+/// A signed dLocal request with `header` set to `value` (a forgery of the adapter's own).
+fn with_header(request: &HttpRequest, header: &str, value: &str) -> HttpRequest {
+    let mut forged = request.clone();
+    for (name, v) in forged.headers.iter_mut() {
+        if name == header {
+            *v = value.to_owned();
+        }
+    }
+    forged
+}
+
+/// The sandbox's `POST /payments/{id}/cancel`, as the adapter sends it: a pending payment
+/// becomes `CANCELLED` for good (its page refuses to go on, nothing is charged, the
+/// merchant is notified); any other payment, or an unknown id, gets dLocal's error; signed
+/// and faulted like every route.
+#[tokio::test]
+async fn the_sandbox_cancels_a_pending_payment_and_nothing_else() {
+    let sb = support::sandbox().await;
+    let adapter = DlocalAdapter::new(Config::sandbox(&sb.url));
+    let cx = flow::context("0123456789abcdef0123456789abcdef");
+    let payment_for = |pan: &str| PaymentStart {
+        order_id: OrderId::parse(&format!("order-{}", uuid::Uuid::new_v4().simple()))
+            .expect("an order id"),
+        currency: Currency::parse("BRL").expect("a currency"),
+        payer: Payer {
+            name: Some("Jo Doe".into()),
+            email: Some("jo@example.com".into()),
+            document: Some("53033315550".into()),
+            country: Some("BR".into()),
+        },
+        ..flow::payment(pan)
+    };
+    // The adapter's cancel of a created payment, as after its session expired.
+    let cancel_of = |created: Step<State>| {
+        let Step::Browser { state, .. } = created else {
+            panic!("expected dLocal's page, got {created:?}");
+        };
+        let Step::Unknown { state } = adapter.on_expiry(state, &cx) else {
+            panic!("expected a doubt");
+        };
+        match adapter.reconcile(state.clone(), &cx) {
+            Step::Call { request, .. } => (state, request),
+            other => panic!("expected the cancel, got {other:?}"),
+        }
+    };
+    // Each payment its own session (a session's create carries its idempotency key).
+    let create = |pan: &str| {
+        let payment = payment_for(pan);
+        let cx = flow::context(&uuid::Uuid::new_v4().simple().to_string());
+        let Step::Call { state, request } = adapter.start(&payment, &cx) else {
+            panic!("expected the create");
+        };
+        (state, request)
+    };
+
+    let (state, request) = create(CHALLENGE);
+    let created = adapter.on_response(state, flow::send(&request).await, &cx);
+    let page = match &created {
+        Step::Browser {
+            action: BrowserAction::Redirect { form },
+            ..
+        } => form.action.clone(),
+        other => panic!("expected dLocal's page, got {other:?}"),
+    };
+    let (cancelling, cancel) = cancel_of(created);
+    let State::Cancelling(Abandoned { payment_id, .. }) = &cancelling else {
+        panic!("expected an abandoned payment, got {cancelling:?}");
+    };
+    let payment_id = payment_id.clone();
+    assert!(cancel
+        .url
+        .ends_with(&format!("/dlocal/payments/{payment_id}/cancel")));
+
+    // Faults apply to it as to every route; a failed cancel cancels nothing.
+    sb.sandbox.faults.set(vec![FaultRule {
+        provider: Some(Provider::Dlocal),
+        endpoint: Some("/payments/".into()),
+        error_rate: 1.0,
+        error_status: Some(503),
+        ..Default::default()
+    }]);
+    assert_eq!(flow::send(&cancel).await.expect("answer").status, 503);
+    sb.sandbox.faults.set(Vec::new());
+    // Signed like every request.
+    let forged = with_header(
+        &cancel,
+        "Authorization",
+        &format!("V2-HMAC-SHA256, Signature: {}", "0".repeat(64)),
+    );
+    let refused = flow::send(&forged).await.expect("answer");
+    assert_eq!(refused.status, 403);
+    assert_eq!(
+        serde_json::from_str::<Value>(&refused.body).expect("json")["code"],
+        3001
+    );
+
+    // The cancel: the payment object, CANCELLED 400.
+    let answer = flow::send(&cancel).await.expect("answer");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let object: Value = serde_json::from_str(&answer.body).expect("json");
+    assert_eq!(object["id"], payment_id.as_str());
+    assert_eq!(
+        (
+            object["status"].as_str(),
+            object["status_code"].as_str(),
+            object["status_detail"].as_str()
+        ),
+        (
+            Some("CANCELLED"),
+            Some("400"),
+            Some("The payment was cancelled.")
+        )
+    );
+    assert!(object["approved_date"].is_null(), "{object}");
+    let Step::Done(result) = adapter.on_response(cancelling.clone(), Ok(answer), &cx) else {
+        panic!("expected the end");
+    };
+    assert_eq!(
+        result.error.map(|e| e.code),
+        Some(threeds_bridge::payment::ResultCode::SessionExpired)
+    );
+
+    // Cancelled for good: a second cancel is refused, dLocal's page is closed, nothing
+    // was charged, and the merchant was told.
+    let again = flow::send(&cancel).await.expect("answer");
+    assert_eq!(again.status, 400);
+    let error: Value = serde_json::from_str(&again.body).expect("json");
+    assert_eq!(error["code"], 5002, "{error}");
+    let closed = browser().get(&page).send().await.expect("dLocal's page");
+    assert_eq!(closed.status(), 410);
+    assert!(closed.text().await.expect("page").contains("cancelled"));
+    assert!(sb.sandbox.ledger.entries().is_empty());
+    let mut told = false;
+    for _ in 0..50 {
+        told = sb
+            .sandbox
+            .dlocal
+            .notification_attempts()
+            .iter()
+            .any(|a| a.payment_id == payment_id && a.status == "CANCELLED");
+        if told {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(told, "a CANCELLED notification was sent");
+
+    // An unknown payment: dLocal's 404.
+    let unknown = HttpRequest {
+        url: cancel.url.replace(&payment_id, "D-4-nobody"),
+        ..cancel.clone()
+    };
+    let missing = flow::send(&unknown).await.expect("answer");
+    assert_eq!(missing.status, 404);
+    assert_eq!(
+        serde_json::from_str::<Value>(&missing.body).expect("json")["code"],
+        4000
+    );
+
+    // A paid payment is not cancelled: 5002, and it stays paid.
+    let (_, request) = create(FRICTIONLESS);
+    let paid = flow::send(&request).await.expect("answer");
+    let paid_id = serde_json::from_str::<Value>(&paid.body).expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let paid_cancel = HttpRequest {
+        url: cancel.url.replace(&payment_id, &paid_id),
+        ..cancel.clone()
+    };
+    let refused = flow::send(&paid_cancel).await.expect("answer");
+    assert_eq!(refused.status, 400);
+    let error: Value = serde_json::from_str(&refused.body).expect("json");
+    assert_eq!(error["code"], 5002, "{error}");
+    assert_eq!(sb.sandbox.ledger.entries().len(), 1, "the paid one only");
 }

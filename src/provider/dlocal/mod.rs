@@ -8,9 +8,13 @@
 //!
 //! dLocal may charge without another call from the backend (after its own page), so no
 //! answer short of dLocal's word ends a payment: a create or read whose answer is lost
-//! or cannot be believed, and a session that expires while the payer is on dLocal's
-//! page, leave the payment in doubt ([`State::InDoubt`], `Step::Unknown`) until a lookup
-//! (`GET /orders/{order_id}`, then `GET /payments/{id}`) or a notification finds it.
+//! or cannot be believed leaves the payment in doubt ([`State::InDoubt`],
+//! `Step::Unknown`) until a lookup (`GET /orders/{order_id}`, then `GET /payments/{id}`)
+//! or a notification finds it. A session that expires while the payer is on dLocal's
+//! page is in doubt too, and the backend ends that doubt itself: it cancels the payment
+//! at dLocal (`POST /payments/{id}/cancel`, [`State::Cancelling`]), so that no later
+//! visit to the page can charge, and reads the payment when dLocal refuses because the
+//! payer finished first.
 //!
 //! This module owns the flow and the state between steps; `config` the configuration,
 //! `wire` dLocal's wire protocol (signatures, `X-Date`, the JSON shapes), `outcome` what
@@ -31,8 +35,8 @@ use serde::{Deserialize, Serialize};
 
 use super::answer::{self, Answer};
 use super::{
-    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, Notification, ReturnRefused, Step,
-    TransportFailure,
+    Adapter, BrowserReturn, Context, HttpMethod, HttpRequest, HttpResponse, Notification,
+    ReturnRefused, Step, TransportFailure,
 };
 use crate::emv::{FormMethod, FormPost, ThreeDsCompInd, TransStatus};
 use crate::order::{Currency, OrderId};
@@ -42,7 +46,7 @@ use crate::payment::{
 };
 
 pub use config::{Config, PRODUCTION_URL};
-use outcome::{error_of, final_verdict, is_about, outcome, NOT_FOUND};
+use outcome::{error_of, expired_at_dlocal, final_verdict, is_about, outcome, NOT_FOUND};
 use returns::check_callback;
 pub use returns::{
     notification_is_fresh, verify_notification, DlocalError, NotificationHint,
@@ -99,11 +103,20 @@ pub enum State {
         redirect_url: Option<String>,
     },
     /// What became of the payment is unknown, and dLocal may have charged: the create's
-    /// answer was lost (or is not one this backend can believe), a read of the payment
-    /// got none, or the session expired while the payer was on dLocal's page. The host
-    /// keeps the payment `unknown` and looks it up ([`Adapter::reconcile`]); a verified
-    /// notification looks it up at once. Also the state of that lookup.
+    /// answer was lost (or is not one this backend can believe), or a read of the payment
+    /// got none. The host keeps the payment `unknown` and looks it up
+    /// ([`Adapter::reconcile`]); a verified notification looks it up at once. Also the
+    /// state of that lookup.
     InDoubt(Doubt),
+    /// The session expired while the payer was on dLocal's page, where finishing would
+    /// still charge: the payment is `unknown` until `POST /payments/{id}/cancel` ends it
+    /// (the host sends it as the lookup, [`Adapter::reconcile`]). Also the state of that
+    /// call; its answer lost, the cancel is sent again later (a second cancel is refused,
+    /// never harmful).
+    Cancelling(Abandoned),
+    /// dLocal refused to cancel an abandoned payment (it is no longer pending: the payer
+    /// finished first): `GET /payments/{id}` reads how it ended.
+    ReadingAfterCancel(Abandoned),
 }
 
 /// A payment in doubt, and what a lookup needs.
@@ -119,29 +132,39 @@ pub struct Doubt {
     pub redirect_url: Option<String>,
 }
 
+/// A payment whose session expired while the payer was on dLocal's 3-D Secure page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Abandoned {
+    pub order: Order,
+    pub payment_id: String,
+}
+
 impl State {
     fn order(&self) -> &Order {
         match self {
             State::Creating { order }
             | State::Authenticating { order, .. }
             | State::Confirming { order, .. }
-            | State::InDoubt(Doubt { order, .. }) => order,
+            | State::InDoubt(Doubt { order, .. })
+            | State::Cancelling(Abandoned { order, .. })
+            | State::ReadingAfterCancel(Abandoned { order, .. }) => order,
         }
     }
 
     fn payment_id(&self) -> Option<&str> {
         match self {
             State::Creating { .. } => None,
-            State::Authenticating { payment_id, .. } | State::Confirming { payment_id, .. } => {
-                Some(payment_id)
-            }
+            State::Authenticating { payment_id, .. }
+            | State::Confirming { payment_id, .. }
+            | State::Cancelling(Abandoned { payment_id, .. })
+            | State::ReadingAfterCancel(Abandoned { payment_id, .. }) => Some(payment_id),
             State::InDoubt(doubt) => doubt.payment_id.as_deref(),
         }
     }
 
     fn redirect_url(&self) -> Option<&str> {
         match self {
-            State::Creating { .. } => None,
+            State::Creating { .. } | State::Cancelling(_) | State::ReadingAfterCancel(_) => None,
             State::Authenticating { redirect_url, .. } => Some(redirect_url),
             State::Confirming { redirect_url, .. } | State::InDoubt(Doubt { redirect_url, .. }) => {
                 redirect_url.as_deref()
@@ -149,9 +172,10 @@ impl State {
         }
     }
 
-    /// The doubt this state falls into when its outcome cannot be known.
-    fn into_doubt(self) -> Doubt {
-        match self {
+    /// What this state comes to when its outcome cannot be known: a doubt to look up, or
+    /// an abandoned payment to cancel.
+    fn recovery(self) -> Recovery {
+        Recovery::LookUp(match self {
             State::Creating { order } => Doubt {
                 order,
                 payment_id: None,
@@ -176,14 +200,32 @@ impl State {
                 redirect_url,
             },
             State::InDoubt(doubt) => doubt,
-        }
+            State::Cancelling(abandoned) | State::ReadingAfterCancel(abandoned) => {
+                return Recovery::Cancel(abandoned)
+            }
+        })
     }
+}
+
+/// How a payment whose outcome is unknown is found out.
+enum Recovery {
+    /// Looked up at dLocal.
+    LookUp(Doubt),
+    /// Abandoned on dLocal's page: cancelled there.
+    Cancel(Abandoned),
 }
 
 /// The payment waits in doubt for a lookup.
 fn unknown(doubt: Doubt) -> Step<State> {
     Step::Unknown {
         state: State::InDoubt(doubt),
+    }
+}
+
+/// The abandoned payment waits, `unknown`, for its cancel to be sent (again).
+fn cancelling(abandoned: Abandoned) -> Step<State> {
+    Step::Unknown {
+        state: State::Cancelling(abandoned),
     }
 }
 
@@ -266,6 +308,35 @@ impl DlocalAdapter {
         }
     }
 
+    /// `POST /payments/{id}/cancel` for a payment abandoned on dLocal's page: dLocal
+    /// cancels only a pending payment, so sending it again (its answer lost) is harmless.
+    /// No body; the signature covers an empty one, as for a GET.
+    fn cancel(&self, abandoned: Abandoned, cx: &Context) -> Step<State> {
+        let url = self
+            .config
+            .url(&format!("/payments/{}/cancel", abandoned.payment_id));
+        let request = HttpRequest {
+            method: HttpMethod::Post,
+            ..HttpRequest::get(url, "dlocal.cancel")
+        };
+        Step::Call {
+            state: State::Cancelling(abandoned),
+            request: self.signed(request, cx),
+        }
+    }
+
+    /// `GET /payments/{id}` for an abandoned payment dLocal would not cancel.
+    fn read_after_cancel(&self, abandoned: Abandoned, cx: &Context) -> Step<State> {
+        let url = self
+            .config
+            .url(&format!("/payments/{}", abandoned.payment_id));
+        let request = self.signed(HttpRequest::get(url, "dlocal.read_after_cancel"), cx);
+        Step::Call {
+            state: State::ReadingAfterCancel(abandoned),
+            request,
+        }
+    }
+
     fn notification_url(&self, cx: &Context) -> String {
         self.config.notification_url.clone().unwrap_or_else(|| {
             format!("{}/v1/webhooks/dlocal", cx.public_url.trim_end_matches('/'))
@@ -289,6 +360,9 @@ impl DlocalAdapter {
                 redirect_url,
             } => self.retrieve(order, payment_id, redirect_url, cx),
             State::InDoubt(doubt) => unknown(doubt),
+            State::Cancelling(abandoned) | State::ReadingAfterCancel(abandoned) => {
+                cancelling(abandoned)
+            }
             State::Creating { .. } => Step::Done(answer::bad_response(
                 "a browser return arrived before the payment was created",
             )),
@@ -498,6 +572,47 @@ impl DlocalAdapter {
         }
     }
 
+    /// The answer to the cancel of an abandoned payment: dLocal's payment object says how
+    /// it ended (`CANCELLED`: nothing charged). dLocal refuses to cancel a payment that is
+    /// no longer pending (the payer finished, or a cancel before this one whose answer was
+    /// lost): it is read. No answer, or one about another payment: cancelled again later.
+    fn cancel_answered(
+        &self,
+        abandoned: Abandoned,
+        response: Result<HttpResponse, TransportFailure>,
+        cx: &Context,
+    ) -> Step<State> {
+        match Answer::of(response, error_of) {
+            Answer::Found(found) => {
+                match payment_in(&found, &abandoned.order, Some(&abandoned.payment_id)) {
+                    Some(payment) => end_abandoned(abandoned, payment),
+                    None => cancelling(abandoned),
+                }
+            }
+            Answer::Refused { .. } => self.read_after_cancel(abandoned, cx),
+            Answer::Lost(_) => cancelling(abandoned),
+        }
+    }
+
+    /// The read of an abandoned payment dLocal would not cancel: its final status ends
+    /// it. Still pending, no answer, or a foreign one: the cancel is sent again later.
+    fn read_answered_after_cancel(
+        &self,
+        abandoned: Abandoned,
+        response: Result<HttpResponse, TransportFailure>,
+    ) -> Step<State> {
+        let found = match Answer::of(response, error_of) {
+            Answer::Found(found) => {
+                payment_in(&found, &abandoned.order, Some(&abandoned.payment_id))
+            }
+            Answer::Refused { .. } | Answer::Lost(_) => None,
+        };
+        match found {
+            Some(payment) => end_abandoned(abandoned, payment),
+            None => cancelling(abandoned),
+        }
+    }
+
     /// The browser may only be sent to an https page, or to the configured API's own
     /// origin (the sandbox's, on plain http).
     fn acceptable_redirect(&self, url: &str) -> bool {
@@ -513,15 +628,28 @@ impl Adapter for DlocalAdapter {
     type State = State;
 
     /// Looks the payment up by what is known of it: dLocal's payment id, else the order id
-    /// the create carried.
+    /// the create carried. A payment abandoned on dLocal's page is cancelled instead.
     fn reconcile(&self, state: State, cx: &Context) -> Step<State> {
-        self.look_up(state.into_doubt(), cx)
+        match state.recovery() {
+            Recovery::LookUp(doubt) => self.look_up(doubt, cx),
+            Recovery::Cancel(abandoned) => self.cancel(abandoned, cx),
+        }
     }
 
     /// The payer may still be on dLocal's page, and dLocal charges when they finish it,
-    /// with no call from the backend: the payment is looked up, not ended.
+    /// with no call from the backend: the payment is not ended but put in doubt, to be
+    /// cancelled at dLocal ([`State::Cancelling`]; the host's rules allow no call from
+    /// an expired session awaiting the browser, so the cancel is its first lookup).
     fn on_expiry(&self, state: State, _cx: &Context) -> Step<State> {
-        unknown(state.into_doubt())
+        match state {
+            State::Authenticating {
+                order, payment_id, ..
+            } => cancelling(Abandoned { order, payment_id }),
+            state => match state.recovery() {
+                Recovery::LookUp(doubt) => unknown(doubt),
+                Recovery::Cancel(abandoned) => cancelling(abandoned),
+            },
+        }
     }
 
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<State> {
@@ -600,11 +728,26 @@ impl Adapter for DlocalAdapter {
     ) -> Step<State> {
         match state {
             State::Creating { order } => self.created(order, response),
-            state @ State::Confirming { .. } => self.confirmed(state.into_doubt(), response),
+            State::Confirming {
+                order,
+                payment_id,
+                redirect_url,
+            } => self.confirmed(
+                Doubt {
+                    order,
+                    payment_id: Some(payment_id),
+                    redirect_url,
+                },
+                response,
+            ),
             State::InDoubt(doubt) if doubt.payment_id.is_none() => {
                 self.order_looked_up(doubt, response, cx)
             }
             State::InDoubt(doubt) => self.payment_looked_up(doubt, response),
+            State::Cancelling(abandoned) => self.cancel_answered(abandoned, response, cx),
+            State::ReadingAfterCancel(abandoned) => {
+                self.read_answered_after_cancel(abandoned, response)
+            }
             // No call was outstanding: nothing to read.
             state @ State::Authenticating { .. } => self.unchanged(state, cx),
         }
@@ -690,13 +833,16 @@ impl Adapter for DlocalAdapter {
         {
             return None;
         }
-        // A pending payment is no news; a final one is confirmed by reading it, and a
-        // payment in doubt (its create's answer lost, its session expired) is looked up
-        // by the id the notification names.
+        // A pending payment is no news; a final one is confirmed by reading it, a payment
+        // in doubt (its create's answer lost) is looked up by the id the notification
+        // names, and an abandoned one is read as after a refused cancel.
         if hint.status == "PENDING" {
             return None;
         }
         Some(match state {
+            State::Cancelling(abandoned) | State::ReadingAfterCancel(abandoned) => {
+                self.read_after_cancel(abandoned, cx)
+            }
             State::InDoubt(doubt) => self.look_up(
                 Doubt {
                     payment_id: Some(hint.payment_id),
@@ -709,6 +855,20 @@ impl Adapter for DlocalAdapter {
                 self.retrieve(state.order().clone(), hint.payment_id, redirect_url, cx)
             }
         })
+    }
+}
+
+/// How an abandoned payment ends, by dLocal's word on it: `CANCELLED` (the backend's
+/// cancel) or `EXPIRED` (dLocal's own) is the session's expiry, nothing charged; another
+/// final status ends it as any payment. Still pending, or a status this adapter does not
+/// know: the cancel is sent again later.
+fn end_abandoned(abandoned: Abandoned, payment: PaymentObject) -> Step<State> {
+    if matches!(payment.status.as_str(), "CANCELLED" | "EXPIRED") {
+        return Step::Done(expired_at_dlocal(&payment));
+    }
+    match final_verdict(&payment) {
+        Some(verdict) => Step::Done(outcome(&abandoned.order, &payment, verdict)),
+        None => cancelling(abandoned),
     }
 }
 

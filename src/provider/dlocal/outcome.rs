@@ -127,6 +127,21 @@ pub(super) fn outcome(order: &Order, payment: &PaymentObject, verdict: Verdict) 
     }
 }
 
+/// A payment whose session expired while its payer was on dLocal's page, and that dLocal
+/// ended uncharged (`CANCELLED` by the backend, or `EXPIRED`): `error/session_expired`,
+/// as any expired session, with dLocal's payment id, code and detail.
+pub(super) fn expired_at_dlocal(payment: &PaymentObject) -> PaymentResult {
+    PaymentResult {
+        provider_payment_id: Some(payment.id.clone()),
+        error: Some(ResultError {
+            code: ResultCode::SessionExpired,
+            provider_code: payment.status_code.clone(),
+            provider_message: payment.status_detail.clone(),
+        }),
+        ..PaymentResult::failed(PaymentStatus::Error, ResultCode::SessionExpired)
+    }
+}
+
 /// dLocal reports no transStatus; the ECI tells it for an approved or declined
 /// authorization (scheme ECI tables): Visa family 05 Y, 06 A, 07 U; Mastercard 02 Y,
 /// 01 A, 00 U. Other values say nothing.

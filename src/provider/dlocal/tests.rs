@@ -712,12 +712,188 @@ fn a_looked_up_payment_ends_the_doubt_only_with_dlocals_final_word() {
     }
 }
 
+fn abandoned() -> Abandoned {
+    Abandoned {
+        order: order(),
+        payment_id: "D-4-abc".into(),
+    }
+}
+
 #[test]
-fn a_session_expiring_on_dlocals_page_is_looked_up_not_expired() {
+fn a_session_expiring_on_dlocals_page_is_put_in_doubt_to_be_cancelled_there() {
+    let adapter = adapter();
     assert_eq!(
-        adapter().on_expiry(authenticating(), &cx()),
+        adapter.on_expiry(authenticating(), &cx()),
+        Step::Unknown {
+            state: State::Cancelling(abandoned())
+        }
+    );
+    // Any other state keeps today's doubt (hosts only expire a session awaiting the
+    // browser, whose state is `Authenticating`).
+    assert_eq!(
+        adapter.on_expiry(in_doubt_state(Some("D-4-abc"), Some(PAGE)), &cx()),
         in_doubt(Some("D-4-abc"), Some(PAGE))
     );
+
+    // The host's lookup of it is the cancel: POST, signed over an empty body, safe to
+    // send again.
+    let Step::Call { state, request } = adapter.reconcile(State::Cancelling(abandoned()), &cx())
+    else {
+        panic!("expected the cancel");
+    };
+    assert_eq!(state, State::Cancelling(abandoned()));
+    assert_eq!(request.method, HttpMethod::Post);
+    assert_eq!(
+        request.url,
+        "http://127.0.0.1:8081/dlocal/payments/D-4-abc/cancel"
+    );
+    assert_eq!(request.purpose, "dlocal.cancel");
+    assert!(request.retry_safe);
+    assert_eq!(request.body, None);
+    assert_eq!(
+        header(&request, "Authorization"),
+        format!(
+            "V2-HMAC-SHA256, Signature: {}",
+            independent_hmac(&format!("{LOGIN}2018-07-12T13:46:28.629Z"))
+        )
+    );
+    assert_eq!(header(&request, "X-Trans-Key"), "fm12O7G9");
+}
+
+#[test]
+fn a_cancelled_payment_ends_session_expired_with_dlocals_id() {
+    let adapter = adapter();
+    let cancelling = State::Cancelling(abandoned());
+    let cancelled = payment("CANCELLED", "400", "");
+    let expired = done(adapter.on_response(cancelling.clone(), answer(200, &cancelled), &cx()));
+    assert_eq!(expired.status, PaymentStatus::Error);
+    let error = expired.error.as_ref().expect("error");
+    assert_eq!(error.code, ResultCode::SessionExpired);
+    assert_eq!(error.provider_code.as_deref(), Some("400"));
+    assert_eq!(expired.provider_payment_id.as_deref(), Some("D-4-abc"));
+    assert!(!expired.liability_shift);
+    // dLocal's own expiry of the payment is the same end.
+    let by_dlocal = done(adapter.on_response(
+        cancelling.clone(),
+        answer(200, &payment("EXPIRED", "", "")),
+        &cx(),
+    ));
+    assert_eq!(
+        by_dlocal.error.map(|e| e.code),
+        Some(ResultCode::SessionExpired)
+    );
+}
+
+#[test]
+fn a_refused_cancel_reads_the_payment_and_ends_with_dlocals_word() {
+    let adapter = adapter();
+    let cancelling = State::Cancelling(abandoned());
+    let not_pending = r#"{"code":5002,"message":"Invalid status: the payment is PAID"}"#;
+    let Step::Call { state, request } =
+        adapter.on_response(cancelling.clone(), answer(400, not_pending), &cx())
+    else {
+        panic!("expected the payment to be read");
+    };
+    let reading = State::ReadingAfterCancel(abandoned());
+    assert_eq!(state, reading);
+    assert_eq!(request.method, HttpMethod::Get);
+    assert_eq!(request.url, "http://127.0.0.1:8081/dlocal/payments/D-4-abc");
+    assert!(request.retry_safe);
+
+    // The payer finished first: paid, rejected, or cancelled by an earlier cancel whose
+    // answer was lost.
+    let paid = done(adapter.on_response(
+        reading.clone(),
+        answer(
+            200,
+            &payment("PAID", "200", r#","three_dsecure":{"eci":"05"}"#),
+        ),
+        &cx(),
+    ));
+    assert_eq!(paid.status, PaymentStatus::Authorized);
+    assert_eq!(paid.provider_payment_id.as_deref(), Some("D-4-abc"));
+    assert_eq!(paid.eci, Eci::parse("05").ok());
+    let rejected = done(adapter.on_response(
+        reading.clone(),
+        answer(200, &payment("REJECTED", "320", "")),
+        &cx(),
+    ));
+    assert_eq!(rejected.status, PaymentStatus::Failed);
+    assert_eq!(
+        rejected.error.map(|e| e.code),
+        Some(ResultCode::AuthenticationFailed)
+    );
+    let cancelled = done(adapter.on_response(
+        reading.clone(),
+        answer(200, &payment("CANCELLED", "400", "")),
+        &cx(),
+    ));
+    assert_eq!(
+        cancelled.error.map(|e| e.code),
+        Some(ResultCode::SessionExpired)
+    );
+
+    // Still pending, no answer, a refusal, another payment's: cancelled again later.
+    for response in [
+        answer(
+            200,
+            &payment(
+                "PENDING",
+                "101",
+                &format!(r#","three_dsecure":{{"redirect_url":"{PAGE}"}}"#),
+            ),
+        ),
+        Err(TransportFailure::Timeout),
+        answer(503, r#"{"code":7000}"#),
+        answer(404, r#"{"code":4000,"message":"Payment not found"}"#),
+        answer(
+            200,
+            &payment("PAID", "200", "").replace("order-1", "order-2"),
+        ),
+        answer(
+            200,
+            &payment("PAID", "200", "").replace(r#""amount":120"#, r#""amount":1"#),
+        ),
+    ] {
+        assert_eq!(
+            adapter.on_response(reading.clone(), response.clone(), &cx()),
+            Step::Unknown {
+                state: cancelling.clone()
+            },
+            "{response:?}"
+        );
+    }
+}
+
+#[test]
+fn a_cancel_without_an_answer_dlocal_can_be_believed_on_is_sent_again_later() {
+    let adapter = adapter();
+    let cancelling = State::Cancelling(abandoned());
+    for response in [
+        Err(TransportFailure::Timeout),
+        Err(TransportFailure::Connection("reset".into())),
+        answer(500, r#"{"code":7000}"#),
+        answer(200, "<html>"),
+        answer(
+            200,
+            &payment("CANCELLED", "400", "").replace("D-4-abc", "D-4-zzz"),
+        ),
+        answer(200, &payment("CANCELLED", "400", "").replace("BRL", "USD")),
+        // Accepted but not yet cancelled: dLocal has not decided.
+        answer(200, &payment("PENDING", "101", "")),
+    ] {
+        assert_eq!(
+            adapter.on_response(cancelling.clone(), response.clone(), &cx()),
+            Step::Unknown {
+                state: cancelling.clone()
+            },
+            "{response:?}"
+        );
+    }
+    // A paid answer to the cancel itself is dLocal's word too.
+    let paid =
+        done(adapter.on_response(cancelling, answer(200, &payment("PAID", "200", "")), &cx()));
+    assert_eq!(paid.status, PaymentStatus::Authorized);
 }
 
 #[test]
@@ -897,8 +1073,9 @@ fn a_final_notification_for_this_session_rereads_the_payment() {
         assert_eq!(request.url, "http://127.0.0.1:8081/dlocal/payments/D-4-abc");
         assert!(matches!(state, State::Confirming { .. }));
     }
-    // In doubt (the create's answer lost, found by order id; or the session expired on
-    // dLocal's page): looked up by the payment id the notification names.
+    // In doubt (the create's answer lost, found by order id; or a read's answer lost
+    // after the payer was sent to dLocal's page): looked up by the payment id the
+    // notification names.
     for state in [
         State::InDoubt(doubt_by_order()),
         in_doubt_state(Some("D-4-abc"), Some(PAGE)),
@@ -913,6 +1090,18 @@ fn a_final_notification_for_this_session_rereads_the_payment() {
             matches!(&state, State::InDoubt(Doubt { payment_id: Some(id), .. }) if id == "D-4-abc"),
             "{state:?}"
         );
+    }
+    // Abandoned on dLocal's page (being cancelled): read as after a refused cancel.
+    for state in [
+        State::Cancelling(abandoned()),
+        State::ReadingAfterCancel(abandoned()),
+    ] {
+        let Some(Step::Call { request, state }) = adapter.on_notification(state, &paid, &cx())
+        else {
+            panic!("expected a read");
+        };
+        assert_eq!(request.url, "http://127.0.0.1:8081/dlocal/payments/D-4-abc");
+        assert_eq!(state, State::ReadingAfterCancel(abandoned()));
     }
     // Pending is no news; forged, foreign or unsigned changes nothing.
     let pending = notification(&payment("PENDING", "101", ""), LOGIN, true);

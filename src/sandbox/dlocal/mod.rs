@@ -1,10 +1,10 @@
 //! The dLocal emulator, mounted at `/dlocal` (production `https://api.dlocal.com`).
 //!
 //! It owns dLocal's wire protocol as the sandbox serves it: signed requests
-//! (`auth`), the payment request and object (`wire`), the card decision and payment
-//! lifecycle (`payments`), the 3-D Secure redirect page with its return to the merchant's
-//! `callback_url` (`three_ds`), and the signed, retried server-to-server notifications
-//! (`notify`). The issuer itself (challenge pages, the truth about a challenge) belongs
+//! (`auth`), the payment request and object (`wire`), the card decision, payment
+//! lifecycle and the merchant's cancel (`payments`), the 3-D Secure redirect page with
+//! its return to the merchant's `callback_url` (`three_ds`), and the signed, retried
+//! server-to-server notifications (`notify`). The issuer itself (challenge pages, the truth about a challenge) belongs
 //! to `super::acs`; this module only asks it. docs/sandbox/dlocal.md lists every choice.
 
 mod auth;
@@ -77,6 +77,8 @@ pub fn routes() -> Router<Sandbox> {
         .route("/payments/{id}/", get(payments::retrieve))
         .route("/payments/{id}/status", get(payments::status))
         .route("/payments/{id}/status/", get(payments::status))
+        .route("/payments/{id}/cancel", post(payments::cancel))
+        .route("/payments/{id}/cancel/", post(payments::cancel))
         .route("/orders/{order_id}", get(payments::by_order))
         .route("/orders/{order_id}/", get(payments::by_order))
         .route("/three-ds/{id}", get(three_ds::page))
@@ -143,6 +145,16 @@ impl ApiError {
             format!("Missing parameter: {param}"),
         )
         .with_param(param)
+    }
+
+    /// 400 5002: the payment's status does not allow the operation (a cancel of a
+    /// payment that is no longer pending).
+    fn invalid_status(status: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            5002,
+            format!("Invalid status: the payment is {status}"),
+        )
     }
 
     /// 400 5009.

@@ -1,6 +1,7 @@
 //! A dLocal card payment's life: what the issuer decides at `POST /secure_payments`,
-//! the one transition out of `PENDING` after 3-D Secure, the ledger entry for an
-//! approval, and the retrieval endpoints (by payment id, and by the merchant's order id).
+//! the one transition out of `PENDING` (after 3-D Secure, or the merchant's cancel), the
+//! ledger entry for an approval, the retrieval endpoints (by payment id, and by the
+//! merchant's order id) and `POST /payments/{id}/cancel`.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -86,6 +87,8 @@ pub(super) enum FinalStatus {
     Authorized,
     /// 300–321.
     Rejected(RejectionCode),
+    /// 400: the merchant cancelled it while it was pending; nothing was or will be charged.
+    Cancelled,
 }
 
 /// dLocal's rejection `status_code`s (docs.dlocal.com/reference/payment-status-codes).
@@ -154,6 +157,11 @@ impl Stage {
             Stage::Settled(settlement) => settlement.status.status_line(),
         }
     }
+
+    /// Whether the merchant cancelled the payment: its 3-D Secure page is closed for good.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Stage::Settled(s) if s.status == FinalStatus::Cancelled)
+    }
 }
 
 impl FinalStatus {
@@ -173,6 +181,11 @@ impl FinalStatus {
                 status: "REJECTED",
                 code: code.0,
                 detail: code.detail(),
+            },
+            FinalStatus::Cancelled => StatusLine {
+                status: "CANCELLED",
+                code: 400,
+                detail: "The payment was cancelled.",
             },
         }
     }
@@ -551,6 +564,62 @@ pub(super) async fn by_order(
         Some(order) => Json(order).into_response(),
         None => ApiError::payment_not_found().into_response(),
     }
+}
+
+/// `POST /payments/{id}/cancel` (docs.dlocal.com/reference/cancel-alternative-payment,
+/// "Cancel pending payment"): signed like every request (the body in the signature is
+/// the one sent, usually empty). A `PENDING` payment becomes `CANCELLED` 400 for good:
+/// its 3-D Secure page refuses to go on, nothing is charged, and the merchant is notified
+/// of the change. Any other payment is refused 400 `5002` and left as it is (an
+/// `AUTHORIZED` one too: dLocal's cancel of an uncaptured authorization is not served).
+pub(super) async fn cancel(
+    State(sandbox): State<Sandbox>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match cancel_pending(&sandbox, &headers, body, &id).await {
+        Ok(object) => Json(object).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn cancel_pending(
+    sandbox: &Sandbox,
+    headers: &HeaderMap,
+    body: Body,
+    id: &str,
+) -> Result<PaymentObject, ApiError> {
+    let body = read_body(body).await?;
+    auth::verify(headers, &body)?;
+    let (object, notification) = {
+        let mut inner = sandbox.dlocal.lock();
+        let payment = inner
+            .payments
+            .get(id)
+            .ok_or_else(ApiError::payment_not_found)?;
+        if let Stage::Settled(settlement) = &payment.stage {
+            return Err(ApiError::invalid_status(
+                settlement.status.status_line().status,
+            ));
+        }
+        let cancelled = Settlement {
+            status: FinalStatus::Cancelled,
+            eci: None,
+            date: dlocal_date(),
+        };
+        let notification = settle(sandbox, &mut inner, id, cancelled);
+        let object = inner
+            .payments
+            .get(id)
+            .map(|payment| payment.object(sandbox))
+            .ok_or_else(ApiError::payment_not_found)?;
+        (object, notification)
+    };
+    if let Some(notification) = notification {
+        notify::dispatch(sandbox, notification);
+    }
+    Ok(object)
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //! (docs.dlocal.com/docs/configure-callback-url).
 //!
 //! The browser's CRes or PaRes is only checked to belong to this payment; the result
-//! always comes from `sandbox.acs.outcome`.
+//! always comes from `sandbox.acs.outcome`. A payment the merchant cancelled
+//! (`POST /payments/{id}/cancel`) is closed: both routes answer 410 and change nothing.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -34,6 +35,9 @@ pub(super) async fn page(State(sandbox): State<Sandbox>, Path(id): Path<String>)
         let Some(payment) = inner.payments.get_mut(&id) else {
             return not_found();
         };
+        if payment.stage.is_cancelled() {
+            return cancelled();
+        }
         let capture = payment.capture;
         let amount = payment.amount.clone();
         let masked_card = payment.masked_card.clone();
@@ -122,6 +126,10 @@ pub(super) async fn complete(
         let Some(payment) = inner.payments.get(&id) else {
             return not_found();
         };
+        if payment.stage.is_cancelled() {
+            // Whatever the ACS says: the merchant cancelled the payment, it is not charged.
+            return cancelled();
+        }
         let mut notification = None;
         if let Stage::AwaitingAuthentication {
             challenge: Some(started),
@@ -255,6 +263,14 @@ fn send(sandbox: &Sandbox, notification: Option<Notification>) {
     if let Some(notification) = notification {
         notify::dispatch(sandbox, notification);
     }
+}
+
+/// A cancelled payment's page: 410, and no way back to the merchant or on to the issuer.
+fn cancelled() -> Response {
+    error_page(
+        StatusCode::GONE,
+        "This payment was cancelled by the merchant: it can no longer be completed.",
+    )
 }
 
 fn not_found() -> Response {
