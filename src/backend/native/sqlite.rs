@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use rusqlite::{ffi, params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
-use super::stored::{ms_column, to_i64, SessionRow, StoredBody};
-pub use super::stored::{Purge, Retention};
+pub use super::stored::Retention;
+use super::stored::{ms_column, to_i64, Purge, SessionRow, StoredBody};
 use crate::payment::ProviderKind;
 use crate::session::Session;
 use crate::store::{SessionStore, StoreError};
