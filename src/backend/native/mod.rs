@@ -577,23 +577,29 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
             schema,
             pool_size,
         } => {
-            let defaults = PostgresOptions::default();
-            let options = PostgresOptions {
-                schema: schema.clone().unwrap_or(defaults.schema),
-                pool_size: pool_size.unwrap_or(defaults.pool_size),
-                ..defaults
-            };
-            let schema = options.schema.clone();
-            let store = PostgresStore::connect(url.expose(), options)
-                .await
-                .map_err(|e| {
-                    format!("cannot open the session store (PostgreSQL schema {schema}): {e}")
-                })?;
-            let store = Arc::new(store);
+            let store = Arc::new(open_postgres(url, schema.as_deref(), *pool_size).await?);
             tokio::spawn(purge_every(store.clone(), PURGE_INTERVAL));
             run(config.clone(), store).await
         }
     }
+}
+
+/// The PostgreSQL store of `[store] kind = "postgres"`, migrated (docs/backend/store.md).
+async fn open_postgres(
+    url: &Secret,
+    schema: Option<&str>,
+    pool_size: Option<usize>,
+) -> Result<PostgresStore, String> {
+    let defaults = PostgresOptions::default();
+    let options = PostgresOptions {
+        schema: schema.map_or(defaults.schema, str::to_owned),
+        pool_size: pool_size.unwrap_or(defaults.pool_size),
+        ..defaults
+    };
+    let schema = options.schema.clone();
+    PostgresStore::connect(url.expose(), options)
+        .await
+        .map_err(|e| format!("cannot open the session store (PostgreSQL schema {schema}): {e}"))
 }
 
 /// How often `serve` deletes sessions past their retention (docs/backend/store.md).
@@ -710,22 +716,42 @@ where
 }
 
 /// `threeds-bridge reconcile --config FILE`: one sweep, in batches, over every session of
-/// the configured SQLite store that is due (a lookup of a payment in doubt, a call a
-/// stopped process abandoned, an expiry), as the server's reconciler would. Safe beside a
-/// running `serve` on the same file: every change is a compare-and-set.
+/// the configured SQLite or PostgreSQL store that is due (a lookup of a payment in doubt, a
+/// call a stopped process abandoned, an expiry), as the server's reconciler would. Safe
+/// beside running `serve`s on the same store: every change is a compare-and-set.
 pub async fn reconcile(config: &ServeConfig) -> Result<super::Swept, String> {
-    let StoreConfig::Sqlite { path } = &config.store else {
-        return Err(
+    match &config.store {
+        StoreConfig::Memory => Err(
             "the configured store is in memory (store.kind = \"memory\"): no other process can \
              see its sessions, so there is nothing to reconcile"
                 .to_owned(),
-        );
-    };
-    if !std::path::Path::new(path).is_file() {
-        return Err(format!("no session store at {path}"));
+        ),
+        StoreConfig::Sqlite { path } => {
+            if !std::path::Path::new(path).is_file() {
+                return Err(format!("no session store at {path}"));
+            }
+            let store = SqliteStore::open(path)
+                .map_err(|e| format!("cannot open the session store {path}: {e}"))?;
+            sweep_once(config, store).await
+        }
+        StoreConfig::Postgres {
+            url,
+            schema,
+            pool_size,
+        } => {
+            sweep_once(
+                config,
+                open_postgres(url, schema.as_deref(), *pool_size).await?,
+            )
+            .await
+        }
     }
-    let store = SqliteStore::open(path)
-        .map_err(|e| format!("cannot open the session store {path}: {e}"))?;
+}
+
+async fn sweep_once<S: SessionStore + Send + Sync + 'static>(
+    config: &ServeConfig,
+    store: S,
+) -> Result<super::Swept, String> {
     let backend_config = config.backend();
     let transport = ReqwestTransport::new(&backend_config.calls)?;
     let backend = Backend::new(backend_config, Arc::new(store), transport, SystemEnv);
