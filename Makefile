@@ -89,9 +89,11 @@ lint: setup
 
 ## test-native: the unit tests, tests/native/ (every native integration test, one binary with a
 ## module per file: `$CARGO test --locked --test native backend_faults::` runs one) and
-## tests/emv_vectors.rs. The chaos run is left to test-chaos.
+## tests/emv_vectors.rs, beside a throwaway PostgreSQL (scripts/pg-test.sh: a new cluster on a
+## Unix socket, its URL in TB_TEST_DATABASE_URL, removed afterwards). The chaos run is left
+## to test-chaos.
 test-native: setup
-	@$(ENV) $$CARGO test --locked -q -- --skip chaos::
+	@$(ENV) scripts/pg-test.sh $$CARGO test --locked -q -- --skip chaos::
 
 ## test-chaos: the bounded chaos run (tests/native/chaos.rs): 2,000 payments across the four
 ## providers with faults and three kill -9 restarts of `serve`, then the sandbox's ledger

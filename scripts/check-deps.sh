@@ -22,7 +22,7 @@ cargo=${CARGO:-cargo}
 
 core_paths=(src/emv src/order.rs src/payment.rs src/provider src/session src/store)
 io_names=(tokio axum reqwest hyper hyper_util web_sys js_sys wasm_bindgen wasm_bindgen_futures
-    gloo_net rusqlite 'std::fs' 'std::env' SystemTime Instant UNIX_EPOCH new_v4)
+    gloo_net rusqlite tokio_postgres deadpool_postgres 'std::fs' 'std::env' SystemTime Instant UNIX_EPOCH new_v4)
 io_pattern="\\b($(IFS='|'; echo "${io_names[*]}"))\\b"
 
 # core_names_no_io ROOT: check 1 against the core under ROOT; prints what it checked.
@@ -114,8 +114,8 @@ fi
 failed=0
 core_names_no_io . || failed=1
 
-browser_forbidden='^(tokio|axum|hyper|rusqlite|libsqlite3-sys|reqwest|miniz_oxide|form_urlencoded|time|scraper|html5ever|tl|lol_html) '
-edge_forbidden='^(tokio|axum|hyper|rusqlite|libsqlite3-sys|reqwest|scraper|html5ever|tl|lol_html) '
+browser_forbidden='^(tokio|axum|hyper|rusqlite|libsqlite3-sys|tokio-postgres|postgres-protocol|deadpool|deadpool-postgres|reqwest|miniz_oxide|form_urlencoded|time|scraper|html5ever|tl|lol_html) '
+edge_forbidden='^(tokio|axum|hyper|rusqlite|libsqlite3-sys|tokio-postgres|postgres-protocol|deadpool|deadpool-postgres|reqwest|scraper|html5ever|tl|lol_html) '
 native_forbidden='^(web-sys|js-sys|wasm-bindgen|gloo-net|serde-wasm-bindgen) '
 
 crates() {

@@ -71,6 +71,11 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 [ ${#missing[@]} = 0 ] || apt_install "${missing[@]}"
 
+# --- PostgreSQL server programs (make test-native runs a throwaway cluster: pg-test.sh) -----
+if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    apt_install postgresql
+fi
+
 # --- wasm-bindgen CLI, exactly the version in Cargo.lock -----------------------------
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 bindgen_bin=$cargo_home/bin/wasm-bindgen

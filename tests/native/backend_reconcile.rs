@@ -574,14 +574,56 @@ fn reconcile_command(config: &std::path::Path) -> std::process::Output {
         .expect("run threeds-bridge reconcile")
 }
 
-/// `threeds-bridge reconcile` sweeps serve's SQLite file once and says what it did: the
-/// due payment in doubt (its provider, Bambora, not configured: it cannot be looked up
-/// and stays in doubt, postponed) and the expired session (ended) are looked at; the
-/// session not due is not. A config whose store is in memory is refused.
+/// `threeds-bridge reconcile` sweeps serve's SQLite file once and says what it did (as
+/// [`sweeps_once`]). A config whose store is in memory is refused.
 #[tokio::test]
 async fn threeds_bridge_reconcile_sweeps_the_store_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("sessions.sqlite3");
+    let store = native::sqlite::SqliteStore::open(&db).expect("open");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "store = {{ kind = \"sqlite\", path = {:?} }}",
+            db.to_str().unwrap()
+        ),
+    );
+    sweeps_once(&store, &config).await;
+
+    let memory = write_config(dir.path(), "store = { kind = \"memory\" }");
+    let refused = reconcile_command(&memory);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("in memory"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
+
+/// The same over PostgreSQL, the store several `serve`s share (the test server of
+/// scripts/pg-test.sh, a schema of its own).
+#[tokio::test]
+async fn threeds_bridge_reconcile_sweeps_a_postgres_store_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = support::store::fresh_schema();
+    let store = support::store::postgres_with(native::postgres::PostgresOptions {
+        schema: schema.clone(),
+        ..Default::default()
+    })
+    .await;
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "store = {{ kind = \"postgres\", url = {{ env = \"TB_TEST_DATABASE_URL\" }}, schema = \"{schema}\" }}"
+        ),
+    );
+    sweeps_once(&store, &config).await;
+}
+
+/// Runs `threeds-bridge reconcile --config config` over `store`: the due payment in doubt
+/// (its provider, Bambora, not configured: it cannot be looked up and stays in doubt,
+/// postponed) and the expired session (ended) are looked at; the session not due is not.
+async fn sweeps_once(store: &impl SessionStore, config: &std::path::Path) {
     let now = SystemEnv.now_ms();
     let mut waiting = stored_session(3, ProviderKind::Paysafe, Phase::Created, now);
     waiting.expires_at_ms = now + 600_000;
@@ -591,20 +633,10 @@ async fn threeds_bridge_reconcile_sweeps_the_store_once() {
         stored_session(2, ProviderKind::Paysafe, Phase::Created, now),
         waiting,
     ];
-    {
-        let store = native::sqlite::SqliteStore::open(&db).expect("open");
-        for session in &sessions {
-            store.create(session).await.expect("create");
-        }
+    for session in &sessions {
+        store.create(session).await.expect("create");
     }
-    let config = write_config(
-        dir.path(),
-        &format!(
-            "store = {{ kind = \"sqlite\", path = {:?} }}",
-            db.to_str().unwrap()
-        ),
-    );
-    let output = reconcile_command(&config);
+    let output = reconcile_command(config);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -615,11 +647,7 @@ async fn threeds_bridge_reconcile_sweeps_the_store_once() {
         stdout.trim(),
         "threeds-bridge reconcile: looked at 2, settled 1, still in doubt 1"
     );
-    let store = native::sqlite::SqliteStore::open(&db).expect("open");
-    let load = |id: String| {
-        let store = &store;
-        async move { store.load(&id).await.unwrap().unwrap() }
-    };
+    let load = |id: String| async move { store.load(&id).await.unwrap().unwrap() };
     let doubt = load(sessions[0].id.clone()).await;
     assert!(
         matches!(doubt.phase, Phase::Unknown { lookups: 2, .. }),
@@ -636,18 +664,9 @@ async fn threeds_bridge_reconcile_sweeps_the_store_once() {
     );
     assert_eq!(load(sessions[2].id.clone()).await, sessions[2]);
     // Run again: nothing is due any more.
-    let again = reconcile_command(&config);
+    let again = reconcile_command(config);
     assert_eq!(
         String::from_utf8_lossy(&again.stdout).trim(),
         "threeds-bridge reconcile: looked at 0, settled 0, still in doubt 0"
-    );
-
-    let memory = write_config(dir.path(), "store = { kind = \"memory\" }");
-    let refused = reconcile_command(&memory);
-    assert!(!refused.status.success());
-    assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("in memory"),
-        "{}",
-        String::from_utf8_lossy(&refused.stderr)
     );
 }

@@ -40,4 +40,7 @@ mod sandbox_dlocal;
 mod sandbox_faults;
 mod sandbox_payroc;
 mod sandbox_paysafe;
+mod store_conformance;
+mod store_postgres;
 mod store_sqlite;
+mod two_instances;

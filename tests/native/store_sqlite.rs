@@ -1,20 +1,20 @@
-//! The SQLite session store against a real file in a temporary directory: uniqueness,
-//! compare-and-set under contention, restarts, damaged and newer files, purge, and that no
-//! card number ever reaches the disk.
+//! The SQLite session store against a real file in a temporary directory: the file and its
+//! settings, restarts, damaged and newer files, and that no card number ever reaches the
+//! disk. The rules every store keeps (uniqueness, compare-and-set under contention, due,
+//! purge) are in store_conformance.rs.
+
+use crate::support;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use rusqlite::Connection;
 use serde_json::json;
+use support::store::{calling, declined, id, session};
 use tempfile::TempDir;
-use threeds_bridge::backend::native::sqlite::{Retention, SqliteStore, SCHEMA_VERSION};
+use threeds_bridge::backend::native::sqlite::{SqliteStore, SCHEMA_VERSION};
 use threeds_bridge::emv::Pan;
-use threeds_bridge::payment::{
-    BrowserAction, CardSummary, PaymentResult, PaymentStatus, ProviderKind, ResultCode,
-};
+use threeds_bridge::payment::{BrowserAction, CardSummary, ProviderKind};
 use threeds_bridge::session::{AdapterState, Phase, Session};
-use threeds_bridge::store::memory::MemoryStore;
 use threeds_bridge::store::{SessionStore, StoreError};
 
 /// A frictionless Visa card of ../shared/contract.md.
@@ -24,43 +24,6 @@ fn temp_db() -> (TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("sessions.db");
     (dir, path)
-}
-
-fn calling(step: &str) -> Phase {
-    Phase::Calling {
-        state: AdapterState(json!({ "step": step })),
-        purpose: "bambora.payment".into(),
-    }
-}
-
-fn declined() -> Phase {
-    Phase::Final {
-        result: PaymentResult::failed(PaymentStatus::Declined, ResultCode::Declined),
-    }
-}
-
-/// Built from JSON so that optional fields added to `Session` later take their default.
-fn session(id: &str, provider: ProviderKind, order_id: &str, expires_at_ms: u64) -> Session {
-    serde_json::from_value(json!({
-        "id": id,
-        "nonce": "nonce-1",
-        "provider": provider,
-        "order_id": order_id,
-        "amount": 1250,
-        "currency": "USD",
-        "checkout_origin": "http://127.0.0.1:8080",
-        "display": "iframe",
-        "card": null,
-        "created_at_ms": 0,
-        "expires_at_ms": expires_at_ms,
-        "version": 1,
-        "phase": calling("start"),
-    }))
-    .expect("a session")
-}
-
-fn id(n: u32) -> String {
-    format!("{n:032x}")
 }
 
 fn raw(path: &Path) -> Connection {
@@ -108,100 +71,6 @@ async fn creates_the_file_and_loads_by_id_and_by_order() {
         .unwrap();
     assert_eq!(journal, "wal");
     assert_eq!(version, SCHEMA_VERSION);
-}
-
-// The rules every `SessionStore` keeps, run here against SQLite and memory alike so that
-// tests written against `MemoryStore` hold for the real store.
-
-#[tokio::test]
-async fn a_taken_id_or_order_is_a_duplicate_and_changes_nothing() {
-    let (_dir, path) = temp_db();
-    duplicate_rules(&SqliteStore::open(&path).unwrap()).await;
-    duplicate_rules(&MemoryStore::default()).await;
-}
-
-async fn duplicate_rules(store: &impl SessionStore) {
-    let first = session(&id(1), ProviderKind::Bambora, "order-1", 60_000);
-    store.create(&first).await.unwrap();
-
-    let same_id = session(&id(1), ProviderKind::Paysafe, "order-2", 60_000);
-    let same_order = session(&id(2), ProviderKind::Bambora, "order-1", 60_000);
-    for taken in [&same_id, &same_order] {
-        let refused = store.create(taken).await.unwrap_err();
-        assert_eq!(refused, StoreError::Duplicate);
-        assert_eq!(refused.code(), "duplicate_payment");
-    }
-    assert_eq!(store.load(&id(1)).await.unwrap(), Some(first));
-    assert_eq!(store.load(&id(2)).await.unwrap(), None);
-
-    // The same order id at another provider is another payment.
-    let other_provider = session(&id(3), ProviderKind::Dlocal, "order-1", 60_000);
-    store.create(&other_provider).await.unwrap();
-}
-
-#[tokio::test]
-async fn swap_is_compare_and_set_on_the_version() {
-    let (_dir, path) = temp_db();
-    swap_rules(&SqliteStore::open(&path).unwrap()).await;
-    swap_rules(&MemoryStore::default()).await;
-}
-
-async fn swap_rules(store: &impl SessionStore) {
-    let v1 = session(&id(1), ProviderKind::Paysafe, "order-1", 60_000);
-    store.create(&v1).await.unwrap();
-
-    let v2 = v1.advanced(calling("authorize"), 10).unwrap();
-    assert!(store.swap(&v2).await.unwrap());
-    assert_eq!(store.load(&v1.id).await.unwrap(), Some(v2.clone()));
-
-    // Someone else built a version 2 from the same version 1: it lost.
-    let stale = v1.advanced(calling("stale"), 10).unwrap();
-    assert!(!store.swap(&stale).await.unwrap());
-    // Skipping a version, version 0, an unknown id: nothing to replace.
-    let mut skipping = v2.advanced(calling("skip"), 10).unwrap();
-    skipping.version += 1;
-    assert!(!store.swap(&skipping).await.unwrap());
-    let mut zero = v1.clone();
-    zero.version = 0;
-    assert!(!store.swap(&zero).await.unwrap());
-    let mut unknown = v2.advanced(calling("x"), 10).unwrap();
-    unknown.id = id(9);
-    assert!(!store.swap(&unknown).await.unwrap());
-    assert_eq!(store.load(&v1.id).await.unwrap(), Some(v2.clone()));
-
-    // Final, then never again, even from the right version.
-    let v3 = v2.advanced(declined(), 20).unwrap();
-    assert!(store.swap(&v3).await.unwrap());
-    let mut backwards = v3.clone();
-    backwards.version = 4;
-    backwards.phase = calling("again");
-    assert!(!store.swap(&backwards).await.unwrap());
-    assert_eq!(store.load(&v1.id).await.unwrap(), Some(v3));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn of_many_concurrent_swaps_from_one_version_exactly_one_wins() {
-    let (_dir, path) = temp_db();
-    let store = Arc::new(SqliteStore::open(&path).unwrap());
-    let v1 = session(&id(1), ProviderKind::Dlocal, "order-1", 60_000);
-    store.create(&v1).await.unwrap();
-
-    let contenders: Vec<_> = (0..32)
-        .map(|n| {
-            let store = Arc::clone(&store);
-            let next = v1.advanced(calling(&format!("contender-{n}")), 10).unwrap();
-            tokio::spawn(async move { (store.swap(&next).await.unwrap(), next) })
-        })
-        .collect();
-    let mut winners = Vec::new();
-    for contender in contenders {
-        let (won, next) = contender.await.unwrap();
-        if won {
-            winners.push(next);
-        }
-    }
-    assert_eq!(winners.len(), 1, "exactly one swap wins");
-    assert_eq!(store.load(&v1.id).await.unwrap().as_ref(), winners.first());
 }
 
 #[tokio::test]
@@ -286,42 +155,6 @@ async fn a_file_that_is_not_a_database_is_refused() {
     .unwrap();
     let refused = SqliteStore::open(&path).unwrap_err();
     assert!(matches!(refused, StoreError::Corrupt(_)), "{refused:?}");
-}
-
-#[tokio::test]
-async fn purge_deletes_only_sessions_past_their_retention() {
-    let (_dir, path) = temp_db();
-    let retention = Retention {
-        final_ms: 1_000,
-        unfinished_ms: 5_000,
-    };
-    let store = SqliteStore::open_with(&path, retention).unwrap();
-    let finished = |s: Session| s.advanced(declined(), 0).unwrap();
-    let old_final = finished(session(&id(1), ProviderKind::Payroc, "a", 100));
-    let old_unfinished = session(&id(2), ProviderKind::Payroc, "b", 100);
-    let young_final = finished(session(&id(3), ProviderKind::Payroc, "c", 10_000));
-    let young_unfinished = session(&id(4), ProviderKind::Payroc, "d", 3_000);
-    for s in [&old_final, &old_unfinished, &young_final, &young_unfinished] {
-        store.create(s).await.unwrap();
-    }
-
-    assert_eq!(store.purge_expired(0).await.unwrap(), 0);
-    assert_eq!(store.purge_expired(1_099).await.unwrap(), 0);
-    assert_eq!(store.purge_expired(1_100).await.unwrap(), 1);
-    assert_eq!(store.load(&old_final.id).await.unwrap(), None);
-    assert!(store.load(&old_unfinished.id).await.unwrap().is_some());
-
-    assert_eq!(store.purge_expired(5_100).await.unwrap(), 1);
-    assert_eq!(store.load(&old_unfinished.id).await.unwrap(), None);
-    assert!(store.load(&young_final.id).await.unwrap().is_some());
-    assert!(store.load(&young_unfinished.id).await.unwrap().is_some());
-
-    assert_eq!(store.purge_expired(11_000).await.unwrap(), 2);
-    // The order id is free again once its session is gone.
-    store
-        .create(&session(&id(5), ProviderKind::Payroc, "a", 20_000))
-        .await
-        .unwrap();
 }
 
 /// Every file SQLite keeps for the database (main file, `-wal`, `-shm`), concatenated.

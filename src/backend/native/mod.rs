@@ -2,10 +2,15 @@
 //! their own app, a reqwest [`ReqwestTransport`] with the configured timeouts, the
 //! system clock and randomness ([`SystemEnv`]), and the config file of
 //! `threeds-bridge serve --config FILE` (JSON or TOML; secrets as `{ env = "NAME" }`),
-//! and its session store, one SQLite file ([`sqlite`]).
+//! and its session stores: one SQLite file ([`sqlite`]) for one instance, PostgreSQL
+//! ([`postgres`]) for several sharing every payment.
 //! Owns only IO; every decision is the core's.
 
+pub mod postgres;
 pub mod sqlite;
+mod stored;
+
+pub use stored::{Purge, Retention};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,9 +27,10 @@ use super::config::{BackendConfig, CallPolicy, ProvidersConfig, ReconcilePolicy}
 use super::host::{Env, Transport};
 use super::http::{Method, Request, Response};
 use super::{Backend, MAX_BODY_BYTES};
-use crate::provider::{HttpMethod, HttpRequest, HttpResponse, TransportFailure};
+use crate::provider::{HttpMethod, HttpRequest, HttpResponse, Secret, TransportFailure};
 use crate::store::memory::MemoryStore;
 use crate::store::SessionStore;
+use postgres::{PostgresOptions, PostgresStore};
 use sqlite::SqliteStore;
 
 /// Provider calls over reqwest (rustls), one timeout per attempt, no redirects followed.
@@ -438,8 +444,19 @@ pub enum StoreConfig {
     /// In memory: lost on restart (tests, demos).
     #[default]
     Memory,
-    /// One SQLite file, created on first start.
+    /// One SQLite file, created on first start: one instance.
     Sqlite { path: String },
+    /// A PostgreSQL database that several instances share (docs/backend/store.md).
+    Postgres {
+        /// `postgresql://user:password@host:port/db`: a secret, best `{ env = "NAME" }`.
+        url: Secret,
+        /// The PostgreSQL schema of the tables (default `threeds_bridge`).
+        #[serde(default)]
+        schema: Option<String>,
+        /// Connections per instance (default 8).
+        #[serde(default)]
+        pool_size: Option<usize>,
+    },
 }
 
 /// `threeds-bridge serve --config FILE`: the core's configuration plus where to listen
@@ -555,14 +572,41 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
             tokio::spawn(purge_every(store.clone(), PURGE_INTERVAL));
             run(config.clone(), store).await
         }
+        StoreConfig::Postgres {
+            url,
+            schema,
+            pool_size,
+        } => {
+            let store = Arc::new(open_postgres(url, schema.as_deref(), *pool_size).await?);
+            tokio::spawn(purge_every(store.clone(), PURGE_INTERVAL));
+            run(config.clone(), store).await
+        }
     }
+}
+
+/// The PostgreSQL store of `[store] kind = "postgres"`, migrated (docs/backend/store.md).
+async fn open_postgres(
+    url: &Secret,
+    schema: Option<&str>,
+    pool_size: Option<usize>,
+) -> Result<PostgresStore, String> {
+    let defaults = PostgresOptions::default();
+    let options = PostgresOptions {
+        schema: schema.map_or(defaults.schema, str::to_owned),
+        pool_size: pool_size.unwrap_or(defaults.pool_size),
+        ..defaults
+    };
+    let schema = options.schema.clone();
+    PostgresStore::connect(url.expose(), options)
+        .await
+        .map_err(|e| format!("cannot open the session store (PostgreSQL schema {schema}): {e}"))
 }
 
 /// How often `serve` deletes sessions past their retention (docs/backend/store.md).
 const PURGE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
 /// Purges old sessions now and then every `interval`, for as long as the process runs.
-async fn purge_every(store: Arc<SqliteStore>, interval: Duration) {
+async fn purge_every(store: Arc<impl Purge>, interval: Duration) {
     let mut ticks = tokio::time::interval(interval);
     loop {
         ticks.tick().await;
@@ -672,22 +716,42 @@ where
 }
 
 /// `threeds-bridge reconcile --config FILE`: one sweep, in batches, over every session of
-/// the configured SQLite store that is due (a lookup of a payment in doubt, a call a
-/// stopped process abandoned, an expiry), as the server's reconciler would. Safe beside a
-/// running `serve` on the same file: every change is a compare-and-set.
+/// the configured SQLite or PostgreSQL store that is due (a lookup of a payment in doubt, a
+/// call a stopped process abandoned, an expiry), as the server's reconciler would. Safe
+/// beside running `serve`s on the same store: every change is a compare-and-set.
 pub async fn reconcile(config: &ServeConfig) -> Result<super::Swept, String> {
-    let StoreConfig::Sqlite { path } = &config.store else {
-        return Err(
+    match &config.store {
+        StoreConfig::Memory => Err(
             "the configured store is in memory (store.kind = \"memory\"): no other process can \
              see its sessions, so there is nothing to reconcile"
                 .to_owned(),
-        );
-    };
-    if !std::path::Path::new(path).is_file() {
-        return Err(format!("no session store at {path}"));
+        ),
+        StoreConfig::Sqlite { path } => {
+            if !std::path::Path::new(path).is_file() {
+                return Err(format!("no session store at {path}"));
+            }
+            let store = SqliteStore::open(path)
+                .map_err(|e| format!("cannot open the session store {path}: {e}"))?;
+            sweep_once(config, store).await
+        }
+        StoreConfig::Postgres {
+            url,
+            schema,
+            pool_size,
+        } => {
+            sweep_once(
+                config,
+                open_postgres(url, schema.as_deref(), *pool_size).await?,
+            )
+            .await
+        }
     }
-    let store = SqliteStore::open(path)
-        .map_err(|e| format!("cannot open the session store {path}: {e}"))?;
+}
+
+async fn sweep_once<S: SessionStore + Send + Sync + 'static>(
+    config: &ServeConfig,
+    store: S,
+) -> Result<super::Swept, String> {
     let backend_config = config.backend();
     let transport = ReqwestTransport::new(&backend_config.calls)?;
     let backend = Backend::new(backend_config, Arc::new(store), transport, SystemEnv);
@@ -757,6 +821,45 @@ account_id = "89987201"
         assert_eq!(
             bambora.api_passcode.expose(),
             "value-of-BAMBORA_API_PASSCODE"
+        );
+    }
+
+    #[test]
+    fn a_postgres_store_takes_its_url_from_the_environment_and_never_prints_it() {
+        let text = r#"
+listen = "127.0.0.1:0"
+public_url = "http://127.0.0.1:8080"
+checkout_origins = ["http://127.0.0.1:8080"]
+merchant_api_keys = ["merchant-key-0123456789"]
+[store]
+kind = "postgres"
+url = { env = "DATABASE_URL" }
+schema = "payments_eu"
+[providers]
+"#;
+        let url = "postgresql://bridge:pg-s3cret@db.internal/payments";
+        let env = |name: &str| (name == "DATABASE_URL").then(|| url.to_owned());
+        let config = ServeConfig::parse(text, true, &env).expect("parses");
+        let StoreConfig::Postgres {
+            url: parsed,
+            schema,
+            pool_size,
+        } = &config.store
+        else {
+            panic!("not postgres: {:?}", config.store);
+        };
+        assert_eq!(parsed.expose(), url);
+        assert_eq!(schema.as_deref(), Some("payments_eu"));
+        assert_eq!(*pool_size, None);
+        assert!(!format!("{config:?}").contains("pg-s3cret"));
+
+        let unset = ServeConfig::parse(text, true, &|_| None).unwrap_err();
+        assert!(unset.contains("DATABASE_URL"), "{unset}");
+        let typo = text.replace("schema =", "shema =");
+        let refused = ServeConfig::parse(&typo, true, &env).unwrap_err();
+        assert!(
+            refused.contains("store: unknown field") && !refused.contains("pg-s3cret"),
+            "{refused}"
         );
     }
 

@@ -7,7 +7,8 @@
 //! A row keeps the session's serde JSON in `body`: that is the source of truth, so a new
 //! field on `Session` needs no migration. The other columns are copies that exist only for
 //! lookups and constraints: `id` (primary key), `provider` + `order_id` (unique together),
-//! `version` (compare-and-set), `expires_at_ms` and `is_final` (purge).
+//! `version` (compare-and-set), `expires_at_ms` and `is_final` (purge), `wake_at_ms` (due).
+//! The row and the retention are [`super::stored`]'s, shared with the PostgreSQL store.
 //!
 //! Every SQLite call blocks, so each one runs on tokio's blocking pool; the store must be
 //! used inside a tokio runtime. It never sees a PAN: a `Session` holds only a `CardSummary`.
@@ -19,14 +20,14 @@ use std::time::Duration;
 
 use rusqlite::{ffi, params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
+pub use super::stored::Retention;
+use super::stored::{ms_column, to_i64, Purge, SessionRow, StoredBody};
 use crate::payment::ProviderKind;
 use crate::session::Session;
 use crate::store::{SessionStore, StoreError};
 
 /// How long a writer waits for another connection's lock before giving up `Unavailable`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// The schema, as ordered steps: step `i` takes a file from `user_version` `i` to `i + 1`.
 /// Append only; never edit a step that has shipped.
@@ -52,25 +53,6 @@ const MIGRATIONS: &[&str] = &[
 
 /// The `user_version` this build writes and understands.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
-
-/// How long [`SqliteStore::purge_expired`] keeps a session after its `expires_at_ms`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retention {
-    /// For a final session: its result stays readable for support and reconciliation.
-    pub final_ms: u64,
-    /// For a session that never became final: it may be the only local trace of a
-    /// provider call that moved money before the process stopped, so keep it longer.
-    pub unfinished_ms: u64,
-}
-
-impl Default for Retention {
-    fn default() -> Retention {
-        Retention {
-            final_ms: 30 * DAY_MS,
-            unfinished_ms: 90 * DAY_MS,
-        }
-    }
-}
 
 /// The session store of the native host: one SQLite file, one connection.
 #[derive(Debug)]
@@ -122,16 +104,7 @@ impl SqliteStore {
     /// a final session once `now_ms >= expires_at_ms + retention.final_ms`, an unfinished
     /// one once `now_ms >= expires_at_ms + retention.unfinished_ms`.
     pub async fn purge_expired(&self, now_ms: u64) -> Result<u64, StoreError> {
-        // `expires_at_ms <= cutoff`; -1 matches nothing (no retention has run out yet).
-        let cutoff = |retention_ms: u64| {
-            now_ms
-                .checked_sub(retention_ms)
-                .map_or(-1, |cutoff| i64::try_from(cutoff).unwrap_or(i64::MAX))
-        };
-        let (final_cutoff, unfinished_cutoff) = (
-            cutoff(self.retention.final_ms),
-            cutoff(self.retention.unfinished_ms),
-        );
+        let (final_cutoff, unfinished_cutoff) = self.retention.cutoffs(now_ms);
         self.run(move |connection| {
             let deleted = connection
                 .prepare_cached(
@@ -154,6 +127,15 @@ impl SqliteStore {
         tokio::task::spawn_blocking(move || job(&mut lock(&connection)))
             .await
             .map_err(|failed| StoreError::Unavailable(format!("store task failed: {failed}")))?
+    }
+}
+
+impl Purge for SqliteStore {
+    fn purge_expired(
+        &self,
+        now_ms: u64,
+    ) -> impl std::future::Future<Output = Result<u64, StoreError>> + Send {
+        SqliteStore::purge_expired(self, now_ms)
     }
 }
 
@@ -187,7 +169,7 @@ impl SessionStore for SqliteStore {
         self.run(move |connection| {
             let found = connection
                 .prepare_cached("SELECT id, version, body FROM sessions WHERE id = ?1")?
-                .query_row(params![id], StoredBody::read)
+                .query_row(params![id], read_body)
                 .optional()?;
             found.map(StoredBody::decode).transpose()
         })
@@ -206,7 +188,7 @@ impl SessionStore for SqliteStore {
                     "SELECT id, version, body FROM sessions
                      WHERE provider = ?1 AND order_id = ?2",
                 )?
-                .query_row(params![provider.as_str(), order_id], StoredBody::read)
+                .query_row(params![provider.as_str(), order_id], read_body)
                 .optional()?;
             found.map(StoredBody::decode).transpose()
         })
@@ -247,7 +229,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {
-        let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
+        let now = ms_column(now_ms);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.run(move |connection| {
             let mut statement = connection.prepare_cached(
@@ -255,7 +237,7 @@ impl SessionStore for SqliteStore {
                  WHERE wake_at_ms IS NOT NULL AND wake_at_ms <= ?1 AND is_final = 0
                  ORDER BY wake_at_ms LIMIT ?2",
             )?;
-            let rows = statement.query_map(params![now, limit], StoredBody::read)?;
+            let rows = statement.query_map(params![now, limit], read_body)?;
             rows.map(|row| row.map_err(StoreError::from).and_then(StoredBody::decode))
                 .collect()
         })
@@ -263,74 +245,13 @@ impl SessionStore for SqliteStore {
     }
 }
 
-/// A session as one row's values.
-struct SessionRow {
-    id: String,
-    provider: &'static str,
-    order_id: String,
-    version: i64,
-    expires_at_ms: i64,
-    is_final: bool,
-    body: String,
-    wake_at_ms: Option<i64>,
-}
-
-impl SessionRow {
-    fn of(session: &Session) -> Result<SessionRow, StoreError> {
-        let body = serde_json::to_string(session).map_err(|failed| {
-            StoreError::Unavailable(format!("cannot encode the session: {failed}"))
-        })?;
-        Ok(SessionRow {
-            id: session.id.clone(),
-            provider: session.provider.as_str(),
-            order_id: session.order_id.to_string(),
-            version: to_i64(session.version, "version")?,
-            // Only ever compared with a cutoff: a far future stays far future.
-            expires_at_ms: i64::try_from(session.expires_at_ms).unwrap_or(i64::MAX),
-            is_final: session.phase.is_final(),
-            body,
-            wake_at_ms: session
-                .wake_at_ms
-                .map(|at| i64::try_from(at).unwrap_or(i64::MAX)),
-        })
-    }
-}
-
-/// What a lookup reads back: the body, and the columns it must agree with.
-struct StoredBody {
-    id: String,
-    version: i64,
-    body: String,
-}
-
-impl StoredBody {
-    fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredBody> {
-        Ok(StoredBody {
-            id: row.get(0)?,
-            version: row.get(1)?,
-            body: row.get(2)?,
-        })
-    }
-
-    /// The session in `body`, or `Corrupt`. The message names the kind and place of the
-    /// damage, never the stored text itself.
-    fn decode(self) -> Result<Session, StoreError> {
-        let session: Session = serde_json::from_str(&self.body).map_err(|failed| {
-            StoreError::Corrupt(format!(
-                "body is not a session ({:?} error at line {} column {})",
-                failed.classify(),
-                failed.line(),
-                failed.column()
-            ))
-        })?;
-        let version_agrees = i64::try_from(session.version).is_ok_and(|v| v == self.version);
-        if session.id != self.id || !version_agrees {
-            return Err(StoreError::Corrupt(
-                "body disagrees with its row's id or version".into(),
-            ));
-        }
-        Ok(session)
-    }
+/// The body and the columns it must agree with, from a `SELECT id, version, body`.
+fn read_body(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredBody> {
+    Ok(StoredBody {
+        id: row.get(0)?,
+        version: row.get(1)?,
+        body: row.get(2)?,
+    })
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -351,11 +272,6 @@ impl From<rusqlite::Error> for StoreError {
         }
         StoreError::Unavailable(failed.to_string())
     }
-}
-
-fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
-    i64::try_from(value)
-        .map_err(|_| StoreError::Unavailable(format!("{what} {value} does not fit the store")))
 }
 
 /// A poisoned lock only means a job panicked; SQLite rolled its transaction back.

@@ -6,6 +6,7 @@ pub mod cardholder;
 pub mod flow;
 pub mod recording;
 pub mod serve;
+pub mod store;
 
 use threeds_bridge::sandbox::{spawn, RunningSandbox, SandboxConfig};
 

@@ -1,0 +1,452 @@
+//! Sessions in PostgreSQL: the native host's store when several instances of `serve`
+//! share every payment (a browser's return, a webhook and the reconciler's sweep may each
+//! reach any instance). See docs/backend/store.md.
+//!
+//! Owns a pool of connections (tokio-postgres under deadpool, no TLS), one PostgreSQL
+//! schema (namespace) of the operator's choosing with its tables, the ordered migrations
+//! that reach them (`schema_version`, one row per applied step), and the mapping between a
+//! [`Session`] and a row: the same row as SQLite's ([`super::stored`]): the session's
+//! serde JSON in `body` is the truth, the other columns are copies for keys, constraints
+//! and indexes.
+//!
+//! The rules are SQLite's, kept by PostgreSQL itself so that they hold across processes:
+//! `create` is one `INSERT` under the primary key and `UNIQUE (provider, order_id)`;
+//! `swap` is one `UPDATE … WHERE id AND version AND NOT is_final` (under READ COMMITTED a
+//! concurrent update of the same row waits, then re-checks the `WHERE` against the
+//! committed row, so of many swaps from one version exactly one changes it); `due` reads a
+//! partial index on `wake_at_ms`. Every call is bounded by [`CALL_TIMEOUT`]: a database that
+//! stops answering makes calls fail `store_unavailable`, never hang. It never sees a PAN: a
+//! `Session` holds only a `CardSummary`.
+
+use std::future::Future;
+use std::str::FromStr;
+use std::time::Duration;
+
+use deadpool_postgres::{
+    GenericClient, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime,
+};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{NoTls, Row};
+
+use super::stored::{ms_column, to_i64, Purge, Retention, SessionRow, StoredBody};
+use crate::payment::ProviderKind;
+use crate::session::Session;
+use crate::store::{SessionStore, StoreError};
+
+/// The schema, as ordered steps: step `i` takes the tables from `schema_version` `i` to
+/// `i + 1`. Each runs with the store's schema first on the `search_path`. Append only;
+/// never edit a step that has shipped.
+const MIGRATIONS: &[&str] = &[
+    // 1: one table, SQLite's two steps in one; `body` is the session, the rest are
+    // indexed copies of it. `sessions_by_wake` holds only what `due` can return.
+    "CREATE TABLE sessions (
+        id            TEXT    NOT NULL PRIMARY KEY,
+        provider      TEXT    NOT NULL,
+        order_id      TEXT    NOT NULL,
+        version       BIGINT  NOT NULL,
+        expires_at_ms BIGINT  NOT NULL,
+        is_final      BOOLEAN NOT NULL,
+        wake_at_ms    BIGINT,
+        body          TEXT    NOT NULL,
+        UNIQUE (provider, order_id)
+    );
+    CREATE INDEX sessions_by_expiry ON sessions (is_final, expires_at_ms);
+    CREATE INDEX sessions_by_wake ON sessions (wake_at_ms)
+        WHERE wake_at_ms IS NOT NULL AND NOT is_final;",
+];
+
+/// The `schema_version` this build writes and understands.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// The schema `serve` uses unless its config names another.
+pub const DEFAULT_SCHEMA: &str = "threeds_bridge";
+
+/// Connections per instance unless the config says otherwise: every store call is one
+/// short statement, so a few connections serve many requests.
+pub const DEFAULT_POOL_SIZE: usize = 8;
+
+/// The longest one store call (waiting for a connection included) may take.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long opening a connection may take, unless the URL sets `connect_timeout`.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The first key of the advisory lock that serialises migrations of one schema (the second
+/// is the schema's name, hashed): instances starting together migrate one after another.
+const MIGRATION_LOCK: i32 = 0x3d5b_7d6e;
+
+/// Where and how the store keeps its sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresOptions {
+    /// The PostgreSQL schema that holds the tables; created on first start when missing.
+    /// Lowercase letters, digits and `_`, starting with a letter or `_`, at most 63.
+    pub schema: String,
+    /// At most this many connections per store (per instance).
+    pub pool_size: usize,
+    pub retention: Retention,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> PostgresOptions {
+        PostgresOptions {
+            schema: DEFAULT_SCHEMA.to_owned(),
+            pool_size: DEFAULT_POOL_SIZE,
+            retention: Retention::default(),
+        }
+    }
+}
+
+/// The session store of several native instances: one PostgreSQL schema, a connection pool.
+pub struct PostgresStore {
+    pool: Pool,
+    retention: Retention,
+    schema: String,
+    sql: Statements,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    /// The schema only: the pool's configuration holds the database password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgresql://user:password@host:port/db`, or
+    /// the key=value form), creates the schema and its tables or migrates older ones, and
+    /// refuses a schema a newer build wrote (`SchemaTooNew`) before changing anything in it.
+    pub async fn connect(url: &str, options: PostgresOptions) -> Result<PostgresStore, StoreError> {
+        check_schema_name(&options.schema)?;
+        let mut config = tokio_postgres::Config::from_str(url).map_err(|failed| {
+            // The driver's message names the part it could not read, never the URL.
+            StoreError::Unavailable(format!("the database URL is not valid: {failed}"))
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("threeds-bridge");
+        }
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(CALL_TIMEOUT))
+            .create_timeout(Some(CALL_TIMEOUT))
+            .recycle_timeout(Some(CALL_TIMEOUT))
+            .build()
+            .map_err(|failed| {
+                StoreError::Unavailable(format!("cannot build the pool: {failed}"))
+            })?;
+        let store = PostgresStore {
+            pool,
+            retention: options.retention,
+            sql: Statements::in_schema(&options.schema),
+            schema: options.schema,
+        };
+        within(store.migrate()).await?;
+        Ok(store)
+    }
+
+    /// The PostgreSQL schema that holds this store's tables.
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    /// Deletes the sessions whose retention has run out and returns how many went (the
+    /// rules of [`Purge::purge_expired`]).
+    pub async fn purge_expired(&self, now_ms: u64) -> Result<u64, StoreError> {
+        let (final_cutoff, unfinished_cutoff) = self.retention.cutoffs(now_ms);
+        within(async {
+            let client = self.pool.get().await?;
+            let purge = client.prepare_cached(&self.sql.purge).await?;
+            Ok(client
+                .execute(&purge, &[&final_cutoff, &unfinished_cutoff])
+                .await?)
+        })
+        .await
+    }
+
+    /// Brings the schema to [`SCHEMA_VERSION`] in one transaction under an advisory lock:
+    /// of several instances starting at once, one migrates and the others then find the
+    /// work done. A crash leaves the schema at the old version or the new, never between.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let schema = &self.schema;
+        let mut client = self.pool.get().await?;
+        let step = client.transaction().await?;
+        step.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            &[&MIGRATION_LOCK, schema],
+        )
+        .await?;
+        // Created only when missing: `CREATE … IF NOT EXISTS` would still need the
+        // privilege to create, which a role running an existing schema may lack.
+        let (has_schema, has_versions): (bool, bool) = {
+            let row = step
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1),
+                            EXISTS (SELECT 1 FROM pg_tables
+                                    WHERE schemaname = $1 AND tablename = 'schema_version')",
+                    &[schema],
+                )
+                .await?;
+            (row.get(0), row.get(1))
+        };
+        if !has_schema {
+            step.batch_execute(&format!("CREATE SCHEMA \"{schema}\""))
+                .await?;
+        }
+        step.batch_execute(&format!("SET LOCAL search_path TO \"{schema}\""))
+            .await?;
+        if !has_versions {
+            step.batch_execute(
+                "CREATE TABLE schema_version (
+                    version    INTEGER     NOT NULL PRIMARY KEY,
+                    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                )",
+            )
+            .await?;
+        }
+        let found: i32 = step
+            .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])
+            .await?
+            .get(0);
+        let found = u32::try_from(found).map_err(|_| {
+            StoreError::Corrupt(format!("schema version {found} is not one of ours"))
+        })?;
+        if found > SCHEMA_VERSION {
+            // Dropping `step` rolls back: nothing in the schema changes.
+            return Err(StoreError::SchemaTooNew {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        for (applied, migration) in (found..).zip(&MIGRATIONS[found as usize..]) {
+            step.batch_execute(migration).await?;
+            let version = i32::try_from(applied + 1).unwrap_or(i32::MAX);
+            step.execute(
+                "INSERT INTO schema_version (version) VALUES ($1)",
+                &[&version],
+            )
+            .await?;
+        }
+        step.commit().await?;
+        Ok(())
+    }
+
+    /// The sessions of one `SELECT id, version, body` statement with `params`.
+    async fn select(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<Session>, StoreError> {
+        within(async {
+            let client = self.pool.get().await?;
+            let statement = client.prepare_cached(sql).await?;
+            let rows = client.query(&statement, params).await?;
+            rows.iter().map(read_body).collect()
+        })
+        .await
+    }
+}
+
+impl Purge for PostgresStore {
+    fn purge_expired(&self, now_ms: u64) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        PostgresStore::purge_expired(self, now_ms)
+    }
+}
+
+impl SessionStore for PostgresStore {
+    async fn create(&self, session: &Session) -> Result<(), StoreError> {
+        let row = SessionRow::of(session)?;
+        within(async {
+            let client = self.pool.get().await?;
+            let insert = client.prepare_cached(&self.sql.insert).await?;
+            client
+                .execute(
+                    &insert,
+                    &[
+                        &row.id,
+                        &row.provider,
+                        &row.order_id,
+                        &row.version,
+                        &row.expires_at_ms,
+                        &row.is_final,
+                        &row.body,
+                        &row.wake_at_ms,
+                    ],
+                )
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        Ok(self.select(&self.sql.load, &[&id]).await?.pop())
+    }
+
+    async fn load_by_order(
+        &self,
+        provider: ProviderKind,
+        order_id: &str,
+    ) -> Result<Option<Session>, StoreError> {
+        let provider = provider.as_str();
+        Ok(self
+            .select(&self.sql.load_by_order, &[&provider, &order_id])
+            .await?
+            .pop())
+    }
+
+    /// One `UPDATE … WHERE id = $1 AND version = $8 AND NOT is_final`: of many concurrent
+    /// swaps from the same version, in this process or another, exactly one changes the
+    /// row. A final session is never replaced, whatever `next` says.
+    async fn swap(&self, next: &Session) -> Result<bool, StoreError> {
+        let Some(expected) = next.version.checked_sub(1) else {
+            return Ok(false);
+        };
+        let expected = to_i64(expected, "version")?;
+        let row = SessionRow::of(next)?;
+        within(async {
+            let client = self.pool.get().await?;
+            let update = client.prepare_cached(&self.sql.swap).await?;
+            let changed = client
+                .execute(
+                    &update,
+                    &[
+                        &row.id,
+                        &row.provider,
+                        &row.order_id,
+                        &row.version,
+                        &row.expires_at_ms,
+                        &row.is_final,
+                        &row.body,
+                        &expected,
+                        &row.wake_at_ms,
+                    ],
+                )
+                .await?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {
+        let now = ms_column(now_ms);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.select(&self.sql.due, &[&now, &limit]).await
+    }
+}
+
+/// The store's statements, their table named with its schema.
+struct Statements {
+    insert: String,
+    load: String,
+    load_by_order: String,
+    swap: String,
+    due: String,
+    purge: String,
+}
+
+impl Statements {
+    fn in_schema(schema: &str) -> Statements {
+        let sessions = format!("\"{schema}\".sessions");
+        Statements {
+            insert: format!(
+                "INSERT INTO {sessions}
+                 (id, provider, order_id, version, expires_at_ms, is_final, body, wake_at_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            ),
+            load: format!("SELECT id, version, body FROM {sessions} WHERE id = $1"),
+            load_by_order: format!(
+                "SELECT id, version, body FROM {sessions} WHERE provider = $1 AND order_id = $2"
+            ),
+            swap: format!(
+                "UPDATE {sessions}
+                 SET provider = $2, order_id = $3, version = $4, expires_at_ms = $5,
+                     is_final = $6, body = $7, wake_at_ms = $9
+                 WHERE id = $1 AND version = $8 AND NOT is_final"
+            ),
+            due: format!(
+                "SELECT id, version, body FROM {sessions}
+                 WHERE wake_at_ms IS NOT NULL AND wake_at_ms <= $1 AND NOT is_final
+                 ORDER BY wake_at_ms LIMIT $2"
+            ),
+            purge: format!(
+                "DELETE FROM {sessions}
+                 WHERE (is_final AND expires_at_ms <= $1)
+                    OR (NOT is_final AND expires_at_ms <= $2)"
+            ),
+        }
+    }
+}
+
+fn read_body(row: &Row) -> Result<Session, StoreError> {
+    let stored = StoredBody {
+        id: row.try_get(0)?,
+        version: row.try_get(1)?,
+        body: row.try_get(2)?,
+    };
+    stored.decode()
+}
+
+/// A schema name the store can put in its statements as it is: an unquoted PostgreSQL
+/// identifier in lowercase (no quoting rules to get wrong, no injection).
+fn check_schema_name(schema: &str) -> Result<(), StoreError> {
+    let mut chars = schema.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if first_ok && rest_ok && schema.len() <= 63 && !schema.starts_with("pg_") {
+        Ok(())
+    } else {
+        Err(StoreError::Unavailable(format!(
+            "schema {schema:?} is not a plain lowercase name (a-z, 0-9, _; at most 63; not pg_…)"
+        )))
+    }
+}
+
+/// `call`, or `Unavailable` once [`CALL_TIMEOUT`] has passed.
+async fn within<T>(call: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+    tokio::time::timeout(CALL_TIMEOUT, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(format!(
+                "the database did not answer within {} s",
+                CALL_TIMEOUT.as_secs()
+            )))
+        })
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(failed: tokio_postgres::Error) -> StoreError {
+        match failed.as_db_error() {
+            Some(db) if *db.code() == SqlState::UNIQUE_VIOLATION => StoreError::Duplicate,
+            // The code and message only: the detail may quote a row's values.
+            Some(db) => StoreError::Unavailable(format!(
+                "database error {}: {}",
+                db.code().code(),
+                db.message()
+            )),
+            None => StoreError::Unavailable(format!("database connection: {failed}")),
+        }
+    }
+}
+
+impl From<PoolError> for StoreError {
+    fn from(failed: PoolError) -> StoreError {
+        match failed {
+            PoolError::Backend(failed) => StoreError::from(failed),
+            other => StoreError::Unavailable(format!("database pool: {other}")),
+        }
+    }
+}

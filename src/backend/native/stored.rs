@@ -1,0 +1,124 @@
+//! What the native host's SQL stores ([`super::sqlite`], [`super::postgres`]) keep of a
+//! session, and for how long: one row per session whose `body` is the session's serde JSON
+//! (the truth), with copies of a few of its fields as columns for keys, constraints and
+//! indexes; the body read back and checked against its row; and the retention of the purge
+//! both stores run on a timer. Keeping this in one place keeps the two stores' rows and
+//! purges the same.
+
+use std::future::Future;
+
+use crate::session::Session;
+use crate::store::StoreError;
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// How long a store keeps a session after its `expires_at_ms` before
+/// [`Purge::purge_expired`] deletes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// For a final session: its result stays readable for support and reconciliation.
+    pub final_ms: u64,
+    /// For a session that never became final: it may be the only local trace of a
+    /// provider call that moved money before the process stopped, so keep it longer.
+    pub unfinished_ms: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Retention {
+        Retention {
+            final_ms: 30 * DAY_MS,
+            unfinished_ms: 90 * DAY_MS,
+        }
+    }
+}
+
+impl Retention {
+    /// The `expires_at_ms` at or before which a (final, unfinished) session is purged at
+    /// `now_ms`; -1 matches nothing (no retention has run out yet).
+    pub(super) fn cutoffs(&self, now_ms: u64) -> (i64, i64) {
+        let cutoff = |retention_ms: u64| {
+            now_ms
+                .checked_sub(retention_ms)
+                .map_or(-1, |cutoff| i64::try_from(cutoff).unwrap_or(i64::MAX))
+        };
+        (cutoff(self.final_ms), cutoff(self.unfinished_ms))
+    }
+}
+
+/// A store that deletes sessions past their [`Retention`]; `serve` calls it hourly.
+pub trait Purge: Send + Sync {
+    /// Deletes the sessions whose retention has run out and returns how many went:
+    /// a final session once `now_ms >= expires_at_ms + retention.final_ms`, an unfinished
+    /// one once `now_ms >= expires_at_ms + retention.unfinished_ms`.
+    fn purge_expired(&self, now_ms: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// A session as one row's values.
+pub(super) struct SessionRow {
+    pub id: String,
+    pub provider: &'static str,
+    pub order_id: String,
+    pub version: i64,
+    pub expires_at_ms: i64,
+    pub is_final: bool,
+    pub body: String,
+    pub wake_at_ms: Option<i64>,
+}
+
+impl SessionRow {
+    pub fn of(session: &Session) -> Result<SessionRow, StoreError> {
+        let body = serde_json::to_string(session).map_err(|failed| {
+            StoreError::Unavailable(format!("cannot encode the session: {failed}"))
+        })?;
+        Ok(SessionRow {
+            id: session.id.clone(),
+            provider: session.provider.as_str(),
+            order_id: session.order_id.to_string(),
+            version: to_i64(session.version, "version")?,
+            expires_at_ms: ms_column(session.expires_at_ms),
+            is_final: session.phase.is_final(),
+            body,
+            wake_at_ms: session.wake_at_ms.map(ms_column),
+        })
+    }
+}
+
+/// What a lookup reads back: the body, and the columns it must agree with.
+pub(super) struct StoredBody {
+    pub id: String,
+    pub version: i64,
+    pub body: String,
+}
+
+impl StoredBody {
+    /// The session in `body`, or `Corrupt`. The message names the kind and place of the
+    /// damage, never the stored text itself.
+    pub fn decode(self) -> Result<Session, StoreError> {
+        let session: Session = serde_json::from_str(&self.body).map_err(|failed| {
+            StoreError::Corrupt(format!(
+                "body is not a session ({:?} error at line {} column {})",
+                failed.classify(),
+                failed.line(),
+                failed.column()
+            ))
+        })?;
+        let version_agrees = i64::try_from(session.version).is_ok_and(|v| v == self.version);
+        if session.id != self.id || !version_agrees {
+            return Err(StoreError::Corrupt(
+                "body disagrees with its row's id or version".into(),
+            ));
+        }
+        Ok(session)
+    }
+}
+
+pub(super) fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(value)
+        .map_err(|_| StoreError::Unavailable(format!("{what} {value} does not fit the store")))
+}
+
+/// A time in ms as the stores' `BIGINT`/`INTEGER` columns compare it: a far future stays
+/// far future.
+pub(super) fn ms_column(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
