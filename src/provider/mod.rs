@@ -12,6 +12,7 @@
 
 pub mod answer;
 pub mod bambora;
+pub mod civil;
 pub mod dlocal;
 pub mod http;
 pub mod payroc;

@@ -3,6 +3,7 @@
 //! (docs.dlocal.com/reference/payins-security, /the-payment-object, /http-errors-payments).
 //! Pure: no clock (the date comes from `Context::now_ms`), no IO.
 
+use crate::provider::civil::{civil_from_days, days_from_civil};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::Sha256;
@@ -137,32 +138,6 @@ pub fn parse_x_date(text: &str) -> Option<u64> {
     }
     let days = u64::try_from(days_from_civil(year as i64, month as u32, day as u32)).ok()?;
     Some(((days * 86_400 + hour * 3600 + minute * 60 + second) * 1000) + millis)
-}
-
-/// (year, month, day) → days since 1970-01-01 (H. Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = year - i64::from(month <= 2);
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let month = i64::from(month);
-    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// Currencies dLocal amounts carry without decimals (ISO 4217 exponent 0).
