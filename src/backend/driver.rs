@@ -380,7 +380,9 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         let due = self.store.due(self.env.now_ms(), limit).await?;
         let mut swept = Swept::default();
         for session in due {
-            swept.count(&self.sweep_one(session).await?);
+            if let Some(session) = self.sweep_one(session).await {
+                swept.count(&session);
+            }
         }
         Ok(swept)
     }
@@ -400,21 +402,36 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 }
                 fresh += 1;
                 let id = session.id.clone();
-                seen.insert(id, self.sweep_one(session).await?);
+                // A session that failed stays seen: this sweep does not retry it.
+                seen.insert(id, self.sweep_one(session).await);
             }
             if !full || fresh == 0 {
                 break;
             }
         }
         let mut swept = Swept::default();
-        seen.values().for_each(|session| swept.count(session));
+        seen.values()
+            .flatten()
+            .for_each(|session| swept.count(session));
         Ok(swept)
     }
 
-    /// One due session brought up to date. One the backend can do nothing for (its
+    /// One due session brought up to date, or `None` (logged) when the store failed for
+    /// it: one session the sweep cannot settle must not stop it from settling the others.
+    async fn sweep_one(&self, session: Session) -> Option<Session> {
+        let id = session.id.clone();
+        self.settle_due(session)
+            .await
+            .map_err(|error| {
+                tracing::warn!(session = %id, %error, "the sweep could not settle this session; the next sweep tries again")
+            })
+            .ok()
+    }
+
+    /// [`Backend::sweep_one`]'s work. A session the backend can do nothing for (its
     /// provider is no longer configured) is looked at again after `max_lookup_ms`, so it
     /// does not stay at the head of every sweep.
-    async fn sweep_one(&self, session: Session) -> Result<Session, StoreError> {
+    async fn settle_due(&self, session: Session) -> Result<Session, StoreError> {
         let session = self.settle(session).await?;
         let now = self.env.now_ms();
         let still_due = session.wake_at_ms.is_some_and(|at| at <= now);

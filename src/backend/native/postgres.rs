@@ -28,7 +28,7 @@ use deadpool_postgres::{
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
-use super::stored::{ms_column, to_i64, Purge, Retention, SessionRow, StoredBody};
+use super::stored::{ms_column, readable, to_i64, Purge, Retention, SessionRow, StoredBody};
 use crate::payment::ProviderKind;
 use crate::session::Session;
 use crate::store::{SessionStore, StoreError};
@@ -342,7 +342,15 @@ impl SessionStore for PostgresStore {
     async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {
         let now = ms_column(now_ms);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.select(&self.sql.due, &[&now, &limit]).await
+        let sql = &self.sql.due;
+        let batch = within(async {
+            let client = self.pool.get().await?;
+            let statement = client.prepare_cached(sql).await?;
+            let rows = client.query(&statement, &[&now, &limit]).await?;
+            rows.iter().map(stored_body).collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+        Ok(readable(batch))
     }
 }
 
@@ -390,12 +398,16 @@ impl Statements {
 }
 
 fn read_body(row: &Row) -> Result<Session, StoreError> {
-    let stored = StoredBody {
+    stored_body(row)?.decode()
+}
+
+/// The body and the columns it must agree with, undecoded.
+fn stored_body(row: &Row) -> Result<StoredBody, StoreError> {
+    Ok(StoredBody {
         id: row.try_get(0)?,
         version: row.try_get(1)?,
         body: row.try_get(2)?,
-    };
-    stored.decode()
+    })
 }
 
 /// A schema name the store can put in its statements as it is: an unquoted PostgreSQL

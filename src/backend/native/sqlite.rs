@@ -21,7 +21,7 @@ use std::time::Duration;
 use rusqlite::{ffi, params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
 pub use super::stored::Retention;
-use super::stored::{ms_column, to_i64, Purge, SessionRow, StoredBody};
+use super::stored::{ms_column, readable, to_i64, Purge, SessionRow, StoredBody};
 use crate::payment::ProviderKind;
 use crate::session::Session;
 use crate::store::{SessionStore, StoreError};
@@ -238,8 +238,8 @@ impl SessionStore for SqliteStore {
                  ORDER BY wake_at_ms LIMIT ?2",
             )?;
             let rows = statement.query_map(params![now, limit], read_body)?;
-            rows.map(|row| row.map_err(StoreError::from).and_then(StoredBody::decode))
-                .collect()
+            let batch = rows.collect::<Result<Vec<StoredBody>, _>>()?;
+            Ok(readable(batch))
         })
         .await
     }

@@ -90,6 +90,25 @@ pub(super) struct StoredBody {
     pub body: String,
 }
 
+/// The readable sessions of a sweep's batch. A row that no longer reads as a session is
+/// logged (its id and the kind of damage, never its text) and left out: one damaged row
+/// must not stop the reconciler from settling every other payment. It stays in the store
+/// for an operator, and keeps being reported on each sweep.
+pub(super) fn readable(batch: Vec<StoredBody>) -> Vec<Session> {
+    batch
+        .into_iter()
+        .filter_map(|stored| {
+            let id = stored.id.clone();
+            stored
+                .decode()
+                .map_err(|error| {
+                    tracing::error!(session = %id, %error, "a due session cannot be read; the sweep leaves it out")
+                })
+                .ok()
+        })
+        .collect()
+}
+
 impl StoredBody {
     /// The session in `body`, or `Corrupt`. The message names the kind and place of the
     /// damage, never the stored text itself.
