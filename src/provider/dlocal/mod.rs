@@ -666,13 +666,6 @@ impl Adapter for DlocalAdapter {
                 "dLocal needs the payer's country (ISO 3166-1 alpha-2)",
             ));
         };
-        if matches!(payment.order_id.as_str(), "." | "..") {
-            // A URL path cannot name it, so the payment could never be looked up.
-            return Step::Done(answer::rejected_here(
-                "order_id",
-                "dLocal's order lookup (GET /orders/{order_id}) cannot name this order id",
-            ));
-        }
         if let Some(external) = &payment.external_authentication {
             if !external.trans_status.permits_authorization() {
                 return Step::Done(PaymentResult {
