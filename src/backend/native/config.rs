@@ -1,0 +1,263 @@
+//! The config file of `threeds-bridge serve --config FILE` and `reconcile`: JSON, or TOML
+//! when the name ends in `.toml`; any value written `{ env = "NAME" }` is read from the
+//! environment variable NAME (secrets stay out of the file).
+
+use serde::Deserialize;
+
+use super::ConfirmRateLimit;
+use crate::backend::auth::ApiKey;
+use crate::backend::config::{BackendConfig, CallPolicy, ProvidersConfig, ReconcilePolicy};
+use crate::provider::Secret;
+
+/// Where sessions live.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum StoreConfig {
+    /// In memory: lost on restart (tests, demos).
+    #[default]
+    Memory,
+    /// One SQLite file, created on first start: one instance.
+    Sqlite { path: String },
+    /// A PostgreSQL database that several instances share (docs/backend/store.md).
+    Postgres {
+        /// `postgresql://user:password@host:port/db`: a secret, best `{ env = "NAME" }`.
+        url: Secret,
+        /// The PostgreSQL schema of the tables (default `threeds_bridge`).
+        #[serde(default)]
+        schema: Option<String>,
+        /// Connections per instance (default 8).
+        #[serde(default)]
+        pool_size: Option<usize>,
+    },
+}
+
+/// `threeds-bridge serve --config FILE`: the core's configuration plus where to listen
+/// and where sessions live.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// `127.0.0.1:8080`.
+    pub listen: String,
+    #[serde(default)]
+    pub store: StoreConfig,
+    pub public_url: String,
+    pub checkout_origins: Vec<String>,
+    pub merchant_api_keys: Vec<ApiKey>,
+    #[serde(default)]
+    pub max_confirm_attempts: Option<u32>,
+    #[serde(default)]
+    pub session_ttl_seconds: Option<u64>,
+    #[serde(default)]
+    pub calls: CallPolicy,
+    #[serde(default)]
+    pub reconcile: ReconcilePolicy,
+    /// Confirms per client IP (`per_minute = 0`: no limit here, e.g. behind a proxy that
+    /// limits).
+    #[serde(default)]
+    pub confirm_rate_limit: ConfirmRateLimit,
+    pub providers: ProvidersConfig,
+}
+
+impl ServeConfig {
+    /// Reads a config file: TOML when it ends in `.toml`, JSON otherwise. Any value
+    /// written `{ env = "NAME" }` is taken from the environment variable NAME.
+    pub fn load(path: &str) -> Result<ServeConfig, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+        ServeConfig::parse(&text, path.ends_with(".toml"), &|name| {
+            std::env::var(name).ok()
+        })
+    }
+
+    pub fn parse(
+        text: &str,
+        toml: bool,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<ServeConfig, String> {
+        let mut value: serde_json::Value = if toml {
+            toml::from_str(text).map_err(|e| format!("not valid TOML: {}", e.message()))?
+        } else {
+            serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?
+        };
+        resolve_env(&mut value, env, "")?;
+        // serde's message names the field; values (secrets) are not echoed.
+        let config: ServeConfig = crate::backend::api::parse_config(value)?;
+        config.backend().validate()?;
+        Ok(config)
+    }
+
+    pub fn backend(&self) -> BackendConfig {
+        BackendConfig {
+            public_url: self.public_url.clone(),
+            checkout_origins: self.checkout_origins.clone(),
+            merchant_api_keys: self.merchant_api_keys.clone(),
+            max_confirm_attempts: self.max_confirm_attempts.unwrap_or(3),
+            session_ttl_seconds: self.session_ttl_seconds.unwrap_or(30 * 60),
+            calls: self.calls,
+            reconcile: self.reconcile,
+            providers: self.providers.clone(),
+        }
+    }
+}
+
+/// Replaces every `{"env": "NAME"}` with the variable's value; a missing variable is
+/// an error naming the variable and where it was asked for, never a value.
+fn resolve_env(
+    value: &mut serde_json::Value,
+    env: &dyn Fn(&str) -> Option<String>,
+    at: &str,
+) -> Result<(), String> {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            if map.len() == 1 {
+                if let Some(Value::String(name)) = map.get("env") {
+                    let resolved = env(name)
+                        .ok_or_else(|| format!("{at}: environment variable {name} is not set"))?;
+                    *value = Value::String(resolved);
+                    return Ok(());
+                }
+            }
+            for (key, inner) in map.iter_mut() {
+                resolve_env(inner, env, &format!("{at}.{key}"))?;
+            }
+            Ok(())
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .enumerate()
+            .try_for_each(|(i, inner)| resolve_env(inner, env, &format!("{at}[{i}]"))),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_come_from_the_environment() {
+        let text = r#"
+listen = "127.0.0.1:0"
+public_url = "http://127.0.0.1:8080"
+checkout_origins = ["http://127.0.0.1:8080"]
+merchant_api_keys = [{ env = "MERCHANT_API_KEY" }]
+[providers.paysafe]
+base_url = "http://127.0.0.1:8081/paysafe"
+api_user = "u"
+api_password = { env = "PAYSAFE_PASSWORD" }
+account_id = "89987201"
+"#;
+        let env = |name: &str| match name {
+            "PAYSAFE_PASSWORD" => Some("s3cret".to_owned()),
+            "MERCHANT_API_KEY" => Some("merchant-key-0123456789".to_owned()),
+            _ => None,
+        };
+        let config = ServeConfig::parse(text, true, &env).expect("parses");
+        assert_eq!(
+            config
+                .providers
+                .paysafe
+                .expect("paysafe")
+                .api_password
+                .expose(),
+            "s3cret"
+        );
+        assert_eq!(config.merchant_api_keys.len(), 1);
+        let only_key = |name: &str| (name == "MERCHANT_API_KEY").then(|| "k".repeat(20));
+        let missing = ServeConfig::parse(text, true, &only_key).expect_err("missing variable");
+        assert!(missing.contains("PAYSAFE_PASSWORD"), "{missing}");
+        assert!(!missing.contains("s3cret"));
+    }
+
+    #[test]
+    fn the_example_config_parses() {
+        let text = include_str!("../../../examples/backend-sandbox.toml");
+        let env = |name: &str| Some(format!("value-of-{name}"));
+        let config = ServeConfig::parse(text, true, &env).expect("examples/backend-sandbox.toml");
+        assert_eq!(
+            config.store,
+            StoreConfig::Sqlite {
+                path: "target/threeds-bridge.sqlite3".into()
+            }
+        );
+        let backend = config.backend();
+        assert_eq!(backend.reconcile, ReconcilePolicy::default());
+        assert!(backend.allows_origin("http://127.0.0.1:8080"));
+        let payroc = backend.providers.payroc.expect("payroc");
+        assert_eq!(payroc.api_key.expose(), "value-of-PAYROC_API_KEY");
+        assert!(backend.providers.dlocal.is_some() && backend.providers.paysafe.is_some());
+        let bambora = backend.providers.bambora.expect("bambora");
+        assert_eq!(
+            bambora.api_passcode.expose(),
+            "value-of-BAMBORA_API_PASSCODE"
+        );
+    }
+
+    #[test]
+    fn a_postgres_store_takes_its_url_from_the_environment_and_never_prints_it() {
+        let text = r#"
+listen = "127.0.0.1:0"
+public_url = "http://127.0.0.1:8080"
+checkout_origins = ["http://127.0.0.1:8080"]
+merchant_api_keys = ["merchant-key-0123456789"]
+[store]
+kind = "postgres"
+url = { env = "DATABASE_URL" }
+schema = "payments_eu"
+[providers]
+"#;
+        let url = "postgresql://bridge:pg-s3cret@db.internal/payments";
+        let env = |name: &str| (name == "DATABASE_URL").then(|| url.to_owned());
+        let config = ServeConfig::parse(text, true, &env).expect("parses");
+        let StoreConfig::Postgres {
+            url: parsed,
+            schema,
+            pool_size,
+        } = &config.store
+        else {
+            panic!("not postgres: {:?}", config.store);
+        };
+        assert_eq!(parsed.expose(), url);
+        assert_eq!(schema.as_deref(), Some("payments_eu"));
+        assert_eq!(*pool_size, None);
+        assert!(!format!("{config:?}").contains("pg-s3cret"));
+
+        let unset = ServeConfig::parse(text, true, &|_| None).unwrap_err();
+        assert!(unset.contains("DATABASE_URL"), "{unset}");
+        let typo = text.replace("schema =", "shema =");
+        let refused = ServeConfig::parse(&typo, true, &env).unwrap_err();
+        assert!(
+            refused.contains("store: unknown field") && !refused.contains("pg-s3cret"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let unknown = r#"{"listen":"x","public_url":"http://a","checkout_origins":[],"merchant_api_keys":["k123456789abcdefgh"],"providers":{},"colour":1}"#;
+        assert!(ServeConfig::parse(unknown, false, &|_| None)
+            .unwrap_err()
+            .contains("colour"));
+        let origin = r#"{"listen":"x","public_url":"http://a","checkout_origins":["http://a/"],"merchant_api_keys":["k123456789abcdefgh"],"providers":{}}"#;
+        assert!(ServeConfig::parse(origin, false, &|_| None)
+            .unwrap_err()
+            .contains("checkout_origins"));
+        let keyless = r#"{"listen":"x","public_url":"http://a","checkout_origins":[],"merchant_api_keys":[],"providers":{}}"#;
+        assert!(ServeConfig::parse(keyless, false, &|_| None)
+            .unwrap_err()
+            .contains("merchant_api_keys"));
+        let unbracketed = r#"{"listen":"x","public_url":"http://a","checkout_origins":[],"merchant_api_keys":{"env":"KEY"},"providers":{}}"#;
+        let secret = |_: &str| Some("supersecretvalue1234".to_owned());
+        let error = ServeConfig::parse(unbracketed, false, &secret).unwrap_err();
+        assert!(
+            error.contains("merchant_api_keys") && !error.contains("supersecret"),
+            "{error}"
+        );
+        let short = r#"{"listen":"x","public_url":"http://a","checkout_origins":[],"merchant_api_keys":["k12"],"providers":{}}"#;
+        let error = ServeConfig::parse(short, false, &|_| None).unwrap_err();
+        assert!(
+            error.contains("merchant_api_keys[0]") && !error.contains("k12"),
+            "{error}"
+        );
+    }
+}
