@@ -431,14 +431,6 @@ fn object<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     Object::deserialize(deserializer).map(|Object(value)| value)
 }
 
-/// Reads a configuration value into `T`; an error names the key's path and what was
-/// expected, never the value (a secret resolved from the environment, say, written where
-/// a list was expected).
-#[cfg(feature = "native")]
-pub fn parse_config<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
-    serde_path_to_error::deserialize(value).map_err(|e| field_message(&e))
-}
-
 /// `path: what went wrong`, with nothing of the value sent.
 fn field_message(error: &serde_path_to_error::Error<serde_json::Error>) -> String {
     let inner = error.inner();

@@ -6,6 +6,7 @@
 use serde::Deserialize;
 
 use super::auth::{ApiKey, MIN_API_KEY_LEN};
+use super::config_urls::{check_origin, check_provider_urls, check_url, UrlRole};
 use crate::provider::{bambora, dlocal, payroc, paysafe};
 
 /// Everything the core needs to know.
@@ -126,21 +127,14 @@ pub struct ProvidersConfig {
 }
 
 impl BackendConfig {
-    /// Checks what serde cannot: URLs and origins are well formed.
+    /// Checks what serde cannot: URLs and origins are well formed (see
+    /// [`super::config_urls`]), each error naming its key.
     pub fn validate(&self) -> Result<(), String> {
-        if origin_of(&self.public_url).is_none() {
-            return Err(format!(
-                "public_url {:?} must be an http(s) URL",
-                self.public_url
-            ));
+        check_url("public_url", &self.public_url, UrlRole::Base)?;
+        for (i, origin) in self.checkout_origins.iter().enumerate() {
+            check_origin(&format!("checkout_origins[{i}]"), origin)?;
         }
-        for origin in &self.checkout_origins {
-            if origin_of(origin) != Some(origin.as_str()) {
-                return Err(format!(
-                    "checkout_origins: {origin:?} must be exactly scheme://host[:port], no path or slash"
-                ));
-            }
-        }
+        check_provider_urls(&self.providers)?;
         if self.merchant_api_keys.is_empty() {
             return Err(
                 "merchant_api_keys: at least one key is needed to create payments".to_owned(),

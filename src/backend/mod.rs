@@ -14,6 +14,9 @@
 mod api;
 pub mod auth;
 pub mod config;
+#[cfg(feature = "json")]
+pub mod config_errors;
+pub mod config_urls;
 mod driver;
 pub mod host;
 pub mod http;

@@ -79,8 +79,8 @@ impl ServeConfig {
             serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?
         };
         resolve_env(&mut value, env, "")?;
-        // serde's message names the field; values (secrets) are not echoed.
-        let config: ServeConfig = crate::backend::api::parse_config(value)?;
+        // Errors name the key's path; values (secrets) are not echoed.
+        let config: ServeConfig = crate::backend::config_errors::parse(value)?;
         config.backend().validate()?;
         Ok(config)
     }
@@ -227,7 +227,8 @@ schema = "payments_eu"
         let typo = text.replace("schema =", "shema =");
         let refused = ServeConfig::parse(&typo, true, &env).unwrap_err();
         assert!(
-            refused.contains("store: unknown field") && !refused.contains("pg-s3cret"),
+            refused.starts_with("store.shema: unknown key; did you mean `schema`?")
+                && !refused.contains("pg-s3cret"),
             "{refused}"
         );
     }
@@ -259,5 +260,91 @@ schema = "payments_eu"
             error.contains("merchant_api_keys[0]") && !error.contains("k12"),
             "{error}"
         );
+    }
+
+    /// A valid TOML config with a Paysafe section, `edit`ed.
+    fn paysafe_toml(edit: impl Fn(String) -> String) -> Result<ServeConfig, String> {
+        let text = r#"
+listen = "127.0.0.1:0"
+public_url = "https://pay.example.com"
+checkout_origins = ["https://shop.example.com"]
+merchant_api_keys = [{ env = "MERCHANT_API_KEY" }]
+[calls]
+timeout_ms = 5000
+[providers.paysafe]
+base_url = "https://api.test.paysafe.com"
+api_user = "u"
+api_password = { env = "PAYSAFE_PASSWORD" }
+account_id = "89987201"
+"#;
+        let env = |_: &str| Some("env-value-0123456789".to_owned());
+        ServeConfig::parse(&edit(text.to_owned()), true, &env)
+    }
+
+    #[test]
+    fn a_misspelt_key_gets_its_path_and_the_key_meant() {
+        assert!(paysafe_toml(|t| t).is_ok());
+        let error = paysafe_toml(|t| t.replace("api_user =", "api_usr =")).unwrap_err();
+        assert!(
+            error.starts_with("providers.paysafe.api_usr: unknown key; did you mean `api_user`?"),
+            "{error}"
+        );
+        let section =
+            paysafe_toml(|t| t.replace("[providers.paysafe]", "[providers.paysafee]")).unwrap_err();
+        assert!(
+            section.starts_with("providers.paysafee: unknown key; did you mean `paysafe`?"),
+            "{section}"
+        );
+        let far = paysafe_toml(|t| t.replace("[calls]", "[colour]")).unwrap_err();
+        assert!(
+            far.starts_with("colour: unknown key (expected one of: listen,"),
+            "{far}"
+        );
+    }
+
+    #[test]
+    fn a_missing_key_and_a_wrong_type_are_named_by_their_path() {
+        let missing = paysafe_toml(|t| t.replace("account_id = \"89987201\"", "")).unwrap_err();
+        assert_eq!(
+            missing,
+            "providers.paysafe.account_id: missing (this key is required)"
+        );
+        let wrong =
+            paysafe_toml(|t| t.replace("timeout_ms = 5000", "timeout_ms = \"5s\"")).unwrap_err();
+        assert_eq!(wrong, "calls.timeout_ms: wrong type (string), expected u64");
+        // A secret from the environment where a number belongs is not echoed.
+        let secret =
+            paysafe_toml(|t| t.replace("timeout_ms = 5000", "timeout_ms = { env = \"TIMEOUT\" }"))
+                .unwrap_err();
+        assert!(
+            secret.starts_with("calls.timeout_ms: wrong type") && !secret.contains("env-value"),
+            "{secret}"
+        );
+    }
+
+    #[test]
+    fn urls_and_origins_are_checked_at_load() {
+        let bad_base = paysafe_toml(|t| {
+            t.replace("https://api.test.paysafe.com", "htp:/api.test.paysafe.com")
+        })
+        .unwrap_err();
+        assert!(
+            bad_base.starts_with("providers.paysafe.base_url: \"htp:/api.test.paysafe.com\""),
+            "{bad_base}"
+        );
+        let origin = paysafe_toml(|t| {
+            t.replace(
+                "\"https://shop.example.com\"",
+                "\"https://shop.example.com/checkout\"",
+            )
+        })
+        .unwrap_err();
+        assert!(
+            origin.starts_with("checkout_origins[0]: ") && origin.contains("no path"),
+            "{origin}"
+        );
+        let public =
+            paysafe_toml(|t| t.replace("https://pay.example.com", "pay.example.com")).unwrap_err();
+        assert!(public.starts_with("public_url: "), "{public}");
     }
 }

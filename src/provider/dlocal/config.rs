@@ -12,6 +12,7 @@ pub const PRODUCTION_URL: &str = "https://api.dlocal.com";
 /// How to reach one dLocal merchant account. The trans key and the secret key are
 /// [`Secret`]s: `Debug` prints them as `***`.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default = "production_url")]
     pub base_url: String,

@@ -12,6 +12,7 @@ pub const PRODUCTION_URL: &str = "https://api.paysafe.com";
 
 /// Where the adapter talks to and with which credentials.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     /// `https://api.paysafe.com`, or the sandbox's `{sandbox}/paysafe`.
     #[serde(default = "production_url")]

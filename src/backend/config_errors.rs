@@ -1,0 +1,240 @@
+//! A configuration value read into its structs with errors an operator can act on: the
+//! full path of the key (`providers.paysafe.api_user`) for a missing key, a wrong type
+//! and an unknown key, and for a misspelt key or value the nearest one expected ("did you
+//! mean `api_user`?"). Never a value: one resolved from the environment may be a secret.
+
+use serde_path_to_error::{Path, Segment};
+
+/// Reads `value` into `T`; `Err` is one line: `path: what is wrong`.
+pub fn parse<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| message(e.path(), &e.inner().to_string()))
+}
+
+/// `path: what is wrong`, from serde's message `text` about the value at `path`.
+fn message(path: &Path, text: &str) -> String {
+    let text = text.split(" at line ").next().unwrap_or_default();
+    let mut keys = key_path(path);
+    let expected = expected_names(text);
+    if let Some(field) = quoted_after(text, "unknown field ") {
+        // An internally tagged section (`store`) stops its path before the key.
+        let shown = shown_key(field);
+        if keys.last() != Some(&shown) {
+            keys.push(shown);
+        }
+        return format!(
+            "{}: unknown key{}{}",
+            joined(&keys),
+            suggestion(field, &expected),
+            listed(&expected)
+        );
+    }
+    if let Some(field) = quoted_after(text, "missing field ") {
+        keys.push(shown_key(field));
+        return format!("{}: missing (this key is required)", joined(&keys));
+    }
+    if let Some(field) = quoted_after(text, "duplicate field ") {
+        keys.push(shown_key(field));
+        return format!("{}: given twice", joined(&keys));
+    }
+    if let Some(variant) = quoted_after(text, "unknown variant ") {
+        return format!(
+            "{}: unknown value{}{}",
+            joined(&keys),
+            suggestion(variant, &expected),
+            listed(&expected)
+        );
+    }
+    if let Some(found) = text.strip_prefix("invalid type: ") {
+        // `string "…"`, `integer `5``: the kind, never the value.
+        let kind = found.split([' ', ',']).next().unwrap_or_default();
+        return format!(
+            "{}: wrong type ({kind}){}",
+            joined(&keys),
+            expectation(text)
+        );
+    }
+    format!("{}: invalid value{}", joined(&keys), expectation(text))
+}
+
+/// The keys and list indexes leading to the value, `[key]` for a key that is not a plain
+/// identifier (it is shown, so it must not be able to carry a card number or a secret).
+fn key_path(path: &Path) -> Vec<String> {
+    path.iter()
+        .filter_map(|segment| match segment {
+            Segment::Map { key } => Some(shown_key(key)),
+            Segment::Seq { index } => Some(format!("[{index}]")),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        })
+        .collect()
+}
+
+fn shown_key(key: &str) -> String {
+    let plain = key.len() <= 40
+        && key.starts_with(|c: char| c.is_ascii_alphabetic())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && key.bytes().filter(u8::is_ascii_digit).count() < 6;
+    if plain {
+        key.to_owned()
+    } else {
+        "[key]".to_owned()
+    }
+}
+
+/// `providers.paysafe[0].url`; the top level is "the config".
+fn joined(keys: &[String]) -> String {
+    if keys.is_empty() {
+        return "the config".to_owned();
+    }
+    let mut out = String::new();
+    for key in keys {
+        if !out.is_empty() && !key.starts_with('[') {
+            out.push('.');
+        }
+        out.push_str(key);
+    }
+    out
+}
+
+/// The name in backquotes right after `prefix`, when `text` starts with it.
+fn quoted_after<'t>(text: &'t str, prefix: &str) -> Option<&'t str> {
+    let rest = text.strip_prefix(prefix)?.strip_prefix('`')?;
+    rest.split_once('`').map(|(name, _)| name)
+}
+
+/// The names serde lists after `expected` (`expected one of `a`, `b``).
+fn expected_names(text: &str) -> Vec<&str> {
+    let Some((_, list)) = text.split_once("expected ") else {
+        return Vec::new();
+    };
+    list.split('`').skip(1).step_by(2).collect()
+}
+
+/// `, expected u64`: serde's expectation, which names a type, never the value.
+fn expectation(text: &str) -> String {
+    match text.split_once(", expected ") {
+        Some((_, expected)) => format!(", expected {}", expected.replace('`', "")),
+        None => String::new(),
+    }
+}
+
+/// ` (expected one of: a, b)`.
+fn listed(expected: &[&str]) -> String {
+    match expected {
+        [] => " (this section takes no keys)".to_owned(),
+        names => format!(" (expected one of: {})", names.join(", ")),
+    }
+}
+
+/// `; did you mean `api_user`?` when one expected name is close to `given`.
+fn suggestion(given: &str, expected: &[&str]) -> String {
+    match closest(given, expected) {
+        Some(name) => format!("; did you mean `{name}`?"),
+        None => String::new(),
+    }
+}
+
+/// The expected name nearest to `given` (case aside), if it is near enough to be a typo:
+/// at most a third of its letters wrong, and never fewer than one.
+pub fn closest<'e>(given: &str, expected: &[&'e str]) -> Option<&'e str> {
+    let given = given.to_ascii_lowercase();
+    expected
+        .iter()
+        .map(|name| (levenshtein(&given, &name.to_ascii_lowercase()), *name))
+        .filter(|(distance, name)| *distance <= (name.len() / 3).max(1))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, name)| name)
+}
+
+/// Edits (insert, delete, substitute) from `a` to `b`, by characters.
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                diagonal
+            } else {
+                1 + diagonal.min(above).min(row[j])
+            };
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(levenshtein("api_usr", "api_user"), 1);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(levenshtein("same", "same"), 0);
+    }
+
+    #[test]
+    fn only_near_names_are_suggested() {
+        let names = ["base_url", "api_user", "api_password", "account_id"];
+        assert_eq!(closest("api_usr", &names), Some("api_user"));
+        assert_eq!(closest("API_USER", &names), Some("api_user"));
+        assert_eq!(closest("acount_id", &names), Some("account_id"));
+        assert_eq!(closest("colour", &names), None);
+        assert_eq!(closest("x", &["y"]), Some("y"));
+        assert_eq!(closest("xy", &["ab"]), None);
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        section: Inner,
+        #[serde(default)]
+        list: Vec<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        api_user: String,
+        #[serde(default)]
+        count: u32,
+    }
+
+    fn error(json: &str) -> String {
+        parse::<Outer>(serde_json::from_str(json).unwrap()).unwrap_err()
+    }
+
+    #[test]
+    fn errors_name_the_full_path_and_never_the_value() {
+        assert_eq!(
+            error(r#"{"section":{"api_usr":"u"}}"#),
+            "section.api_usr: unknown key; did you mean `api_user`? \
+             (expected one of: api_user, count)"
+        );
+        assert_eq!(
+            error(r#"{"section":{}}"#),
+            "section.api_user: missing (this key is required)"
+        );
+        assert_eq!(error("{}"), "section: missing (this key is required)");
+        let wrong = error(r#"{"section":{"api_user":"u","count":"s3cret-value"}}"#);
+        assert_eq!(wrong, "section.count: wrong type (string), expected u32");
+        let listed = error(r#"{"section":{"api_user":"u"},"list":[{"api_user":7}]}"#);
+        assert_eq!(
+            listed,
+            "list[0].api_user: wrong type (integer), expected a string"
+        );
+        let odd = error(r#"{"section":{"api_user":"u"},"4111111111111111":1}"#);
+        assert!(
+            odd.starts_with("[key]: unknown key") && !odd.contains("4111"),
+            "{odd}"
+        );
+    }
+}

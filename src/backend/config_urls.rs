@@ -1,0 +1,278 @@
+//! The URLs and origins of a [`BackendConfig`](super::config::BackendConfig), checked
+//! when it is loaded (native file or edge variable alike), so that `base_url =
+//! "htp:/…"` stops the start with the key's path instead of failing the first payment.
+//! Each error names the key (`providers.paysafe.base_url`); a value is shown only when it
+//! cannot hold a credential (no user info).
+
+use super::config::ProvidersConfig;
+
+/// What a configured URL is used as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlRole {
+    /// Paths are appended to it (`{base}/v1/payments`): no query, no fragment.
+    Base,
+    /// Used as it is (a webhook URL): a query is fine, a fragment is not.
+    Whole,
+}
+
+/// Checks that `url`, the value of `key`, is an absolute http(s) URL with a host.
+pub fn check_url(key: &str, url: &str, role: UrlRole) -> Result<(), String> {
+    let parts = parse(url).map_err(|why| refusal(key, url, why))?;
+    if parts.fragment {
+        return Err(refusal(key, url, "a URL here takes no #fragment"));
+    }
+    if role == UrlRole::Base && parts.query {
+        return Err(refusal(
+            key,
+            url,
+            "paths are appended to this URL: it takes no ?query",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that `origin`, the value of `key`, is exactly `scheme://host[:port]` as a
+/// browser sends it in `Origin`: lower case, no default port, no path (not even `/`).
+pub fn check_origin(key: &str, origin: &str) -> Result<(), String> {
+    let parts = parse(origin).map_err(|why| refusal(key, origin, why))?;
+    if parts.authority_end != origin.len() {
+        return Err(refusal(
+            key,
+            origin,
+            "an origin is scheme://host[:port], with no path, slash, query or fragment",
+        ));
+    }
+    if origin.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(refusal(
+            key,
+            origin,
+            "write the origin in lower case, as browsers send it",
+        ));
+    }
+    let default_port = if parts.https { ":443" } else { ":80" };
+    if origin.ends_with(default_port) {
+        return Err(refusal(
+            key,
+            origin,
+            "browsers leave the default port out of an origin: drop it",
+        ));
+    }
+    Ok(())
+}
+
+/// Every URL of the providers' sections, each with its key path and role.
+pub fn provider_urls(providers: &ProvidersConfig) -> Vec<(String, &str, UrlRole)> {
+    let key = |section: &str, key: &str| format!("providers.{section}.{key}");
+    let mut urls = Vec::new();
+    if let Some(payroc) = &providers.payroc {
+        urls.extend([
+            (
+                key("payroc", "identity_url"),
+                payroc.identity_url.as_str(),
+                UrlRole::Base,
+            ),
+            (key("payroc", "api_url"), &payroc.api_url, UrlRole::Base),
+            (
+                key("payroc", "payments_url"),
+                &payroc.payments_url,
+                UrlRole::Base,
+            ),
+        ]);
+    }
+    if let Some(dlocal) = &providers.dlocal {
+        urls.push((key("dlocal", "base_url"), &dlocal.base_url, UrlRole::Base));
+        if let Some(url) = &dlocal.notification_url {
+            urls.push((key("dlocal", "notification_url"), url, UrlRole::Whole));
+        }
+    }
+    if let Some(paysafe) = &providers.paysafe {
+        urls.push((key("paysafe", "base_url"), &paysafe.base_url, UrlRole::Base));
+    }
+    if let Some(bambora) = &providers.bambora {
+        urls.push((key("bambora", "base_url"), &bambora.base_url, UrlRole::Base));
+    }
+    urls
+}
+
+/// Checks every provider URL.
+pub fn check_provider_urls(providers: &ProvidersConfig) -> Result<(), String> {
+    provider_urls(providers)
+        .into_iter()
+        .try_for_each(|(key, url, role)| check_url(&key, url, role))
+}
+
+/// `key: "value" is not …: why`, the value left out when it may hold a credential.
+fn refusal(key: &str, value: &str, why: &str) -> String {
+    if value.contains('@') {
+        format!("{key}: {why} (value not shown: it may hold a credential)")
+    } else {
+        format!("{key}: {value:?}: {why}")
+    }
+}
+
+/// What [`parse`] found.
+struct Parts {
+    https: bool,
+    /// Where the authority (`host[:port]`) ends in the URL.
+    authority_end: usize,
+    query: bool,
+    fragment: bool,
+}
+
+const NOT_ABSOLUTE: &str = "not an absolute http(s) URL with a host (https://host[:port][/path])";
+
+fn parse(url: &str) -> Result<Parts, &'static str> {
+    if url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+    {
+        return Err("a URL has no spaces, control characters or backslashes");
+    }
+    let lower = url.to_ascii_lowercase();
+    let (https, rest) = match (
+        lower.strip_prefix("https://"),
+        lower.strip_prefix("http://"),
+    ) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        (None, None) => return Err(NOT_ABSOLUTE),
+    };
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_len];
+    if authority.contains('@') {
+        return Err(
+            "a URL here carries no user info (user:password@): put credentials in their own keys",
+        );
+    }
+    check_authority(authority)?;
+    let after = &rest[authority_len..];
+    Ok(Parts {
+        https,
+        authority_end: url.len() - rest.len() + authority_len,
+        query: after.contains('?'),
+        fragment: after.contains('#'),
+    })
+}
+
+/// `host[:port]`: a DNS name or IPv4 address, or `[IPv6]`; a port of 1 to 65535. An
+/// underscore passes, as in URLs (container names have them).
+fn check_authority(authority: &str) -> Result<(), &'static str> {
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(inner) => {
+            let (v6, after) = inner.split_once(']').ok_or(NOT_ABSOLUTE)?;
+            if v6.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err("the host is not an IPv6 address");
+            }
+            (
+                None,
+                after.strip_prefix(':').or(after.is_empty().then_some("")),
+            )
+        }
+        None => match authority.split_once(':') {
+            Some((host, port)) => (Some(host), Some(port)),
+            None => (Some(authority), Some("")),
+        },
+    };
+    let port = port.ok_or(NOT_ABSOLUTE)?;
+    if !port.is_empty() && !matches!(port.parse::<u16>(), Ok(1..)) {
+        return Err("the port is not a number from 1 to 65535");
+    }
+    if let Some(host) = host {
+        let label_ok = |label: &str| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if host.is_empty() {
+            return Err(NOT_ABSOLUTE);
+        }
+        if !host.trim_end_matches('.').split('.').all(label_ok) {
+            return Err("the host is not a DNS name or IP address");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_http_urls_with_a_host_pass() {
+        for url in [
+            "https://api.paysafe.com",
+            "http://127.0.0.1:8081/paysafe",
+            "https://API.example.com/v1/",
+            "http://[::1]:8081/acs",
+            "http://localhost",
+        ] {
+            assert_eq!(check_url("k", url, UrlRole::Base), Ok(()), "{url}");
+        }
+        assert_eq!(
+            check_url("k", "https://shop.test/hook?x=1", UrlRole::Whole),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn malformed_urls_are_refused_with_their_key() {
+        for url in [
+            "htp:/x",
+            "api.paysafe.com",
+            "https://",
+            "https:///path",
+            "ftp://host",
+            "https://host:0",
+            "https://host:99999",
+            "https://host:port",
+            "https://ho st",
+            "https://a..b",
+            "https://[zz]:1",
+            "https://host/x#frag",
+        ] {
+            let error = check_url("providers.paysafe.base_url", url, UrlRole::Base).expect_err(url);
+            assert!(
+                error.starts_with("providers.paysafe.base_url: "),
+                "{url}: {error}"
+            );
+        }
+        let query = check_url("k", "https://h/x?y=1", UrlRole::Base).unwrap_err();
+        assert!(query.contains("?query"), "{query}");
+    }
+
+    #[test]
+    fn user_info_is_refused_without_echoing_it() {
+        let error = check_url("k", "https://user:s3cret@host/x", UrlRole::Base).unwrap_err();
+        assert!(
+            error.contains("user info") && !error.contains("s3cret"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn origins_are_exactly_what_browsers_send() {
+        for origin in [
+            "https://shop.test",
+            "http://127.0.0.1:8080",
+            "http://[::1]:3000",
+        ] {
+            assert_eq!(check_origin("o", origin), Ok(()), "{origin}");
+        }
+        for (origin, says) in [
+            ("https://shop.test/", "no path"),
+            ("https://shop.test/checkout", "no path"),
+            ("https://shop.test?x", "no path"),
+            ("https://Shop.test", "lower case"),
+            ("https://shop.test:443", "default port"),
+            ("http://shop.test:80", "default port"),
+            ("shop.test", "absolute"),
+        ] {
+            let error = check_origin("checkout_origins[1]", origin).expect_err(origin);
+            assert!(
+                error.starts_with("checkout_origins[1]: ") && error.contains(says),
+                "{origin}: {error}"
+            );
+        }
+    }
+}
