@@ -1,7 +1,11 @@
-//! The native host: `threeds-bridge sandbox | serve | reconcile | demo`.
+//! The native host: `threeds-bridge sandbox | serve | reconcile | demo | help`.
 //!
 //! Arguments are parsed by hand (a handful of options does not need a parser crate);
-//! every mistake gets a one-line error naming the option, and exit status 2.
+//! every mistake gets a one-line error naming the option, and exit status 2. The help
+//! texts, global and per command, are in `threeds-bridge/help.rs`.
+
+#[path = "threeds-bridge/help.rs"]
+mod help;
 
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
@@ -11,42 +15,7 @@ use threeds_bridge::demo::DemoOptions;
 use threeds_bridge::sandbox::faults::FaultSet;
 use threeds_bridge::sandbox::{spawn, SandboxConfig};
 
-const USAGE: &str = "\
-threeds-bridge: EMV 3-D Secure checkout backend and provider sandbox
-
-USAGE:
-    threeds-bridge sandbox [OPTIONS]     the provider sandbox (Payroc, dLocal, Paysafe, Bambora, ACS)
-    threeds-bridge serve --config FILE   the thin merchant backend (config: JSON or .toml, docs/backend.md)
-    threeds-bridge reconcile --config FILE
-                                         one sweep of serve's session store, now: payments in doubt
-                                         looked up, abandoned calls resumed, expired sessions ended;
-                                         prints what it did (docs/backend.md, \"Reconciliation\")
-    threeds-bridge demo [OPTIONS]        demo checkout page + backend + sandbox, one process
-    threeds-bridge --help | --version
-
-SANDBOX OPTIONS:
-    --port PORT                      port to listen on (default 8081; 0 picks a free one)
-    --host HOST                      address to listen on (default 127.0.0.1)
-    --public-url URL                 origin the browser reaches the sandbox at
-                                     (default http://HOST:PORT, 127.0.0.1 for 0.0.0.0)
-    --faults FILE.json               fault rules to start with: {\"rules\":[...]}, as
-                                     POST /_sandbox/faults takes them
-    --payroc-receipt-url TERMINAL=URL
-                                     the MPI receipt URL of a Payroc processing terminal
-                                     (repeatable; default 4479001=http://127.0.0.1:8080/v1/returns/payroc)
-
-DEMO OPTIONS:
-    --port PORT                      the checkout page and backend (default 8080; 0: a free one)
-    --sandbox-port PORT              the provider sandbox (default 8081; 0: a free one)
-    --host HOST                      address both listen on (default 127.0.0.1)
-    --root DIR                       the repository with www/ and pkg/ (default: the current
-                                     directory if it has www/, else the source checkout)
-    --database FILE                  the sessions' SQLite file (default ROOT/target/demo/sessions.sqlite3)
-    The demo prints its URLs and its merchant API key (demo-merchant-key: sandbox only),
-    the key its shop creates payments with: POST /v1/payments, Authorization: Bearer <key>.
-
-sandbox, serve and demo run until Ctrl-C. See docs/sandbox.md, docs/backend.md and docs/demo.md.
-";
+use help::Topic;
 
 /// The sandbox's base URLs, as in ../shared/contract.md.
 const BASES: [(&str, &str); 9] = [
@@ -64,11 +33,16 @@ const BASES: [(&str, &str); 9] = [
 /// What the command line asks for.
 #[derive(Debug, PartialEq)]
 enum Command {
-    Help,
+    /// `None`: the global help.
+    Help(Option<Topic>),
     Version,
     Sandbox(SandboxArgs),
-    Serve { config: String },
-    Reconcile { config: String },
+    Serve {
+        config: String,
+    },
+    Reconcile {
+        config: String,
+    },
     Demo(DemoOptions),
 }
 
@@ -84,8 +58,8 @@ struct SandboxArgs {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match parse(&args) {
-        Ok(Command::Help) => {
-            print!("{USAGE}");
+        Ok(Command::Help(topic)) => {
+            print!("{}", topic.map_or(help::GLOBAL, Topic::text));
             ExitCode::SUCCESS
         }
         Ok(Command::Version) => {
@@ -97,31 +71,52 @@ fn main() -> ExitCode {
         Ok(Command::Serve { config }) => run_serve(&config),
         Ok(Command::Reconcile { config }) => run_reconcile(&config),
         Err(message) => {
-            eprintln!("threeds-bridge: {message}\nRun `threeds-bridge --help` for usage.");
+            let help = match args.first().and_then(|name| Topic::from_name(name)) {
+                Some(topic) => format!("threeds-bridge help {}", topic.name()),
+                None => "threeds-bridge help".to_owned(),
+            };
+            eprintln!("threeds-bridge: {message}\nRun `{help}` for usage.");
             ExitCode::from(2)
         }
     }
 }
 
 fn parse(args: &[String]) -> Result<Command, String> {
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        return Ok(Command::Help);
-    }
     let Some((command, rest)) = args.split_first() else {
-        return Err("a command is required: sandbox, serve, reconcile or demo".to_owned());
+        return Err(format!("a command is required: {}", help::COMMANDS));
     };
+    let asks_help = |args: &[String]| args.iter().any(|a| a == "--help" || a == "-h");
     match command.as_str() {
+        "--help" | "-h" => Ok(Command::Help(None)),
         "--version" | "-V" => Ok(Command::Version),
+        "help" => parse_help(rest),
+        name if asks_help(rest) => match Topic::from_name(name) {
+            Some(topic) => Ok(Command::Help(Some(topic))),
+            None => Err(unknown_command(name)),
+        },
         "sandbox" => parse_sandbox(rest).map(Command::Sandbox),
         "serve" => parse_config_arg("serve", rest).map(|config| Command::Serve { config }),
         "reconcile" => {
             parse_config_arg("reconcile", rest).map(|config| Command::Reconcile { config })
         }
         "demo" => parse_demo(rest).map(Command::Demo),
-        other => Err(format!(
-            "unknown command {other:?}: expected sandbox, serve, reconcile or demo"
-        )),
+        other => Err(unknown_command(other)),
     }
+}
+
+/// `help` (the global help) or `help COMMAND` (that command's).
+fn parse_help(args: &[String]) -> Result<Command, String> {
+    match args {
+        [] => Ok(Command::Help(None)),
+        [name] => Topic::from_name(name)
+            .map(|topic| Command::Help(Some(topic)))
+            .ok_or_else(|| unknown_command(name)),
+        [_, extra, ..] => Err(format!("help takes one command, not also {extra:?}")),
+    }
+}
+
+fn unknown_command(name: &str) -> String {
+    format!("unknown command {name:?}: expected {}", help::COMMANDS)
 }
 
 fn parse_sandbox(args: &[String]) -> Result<SandboxArgs, String> {
@@ -417,6 +412,10 @@ fn default_public_url(local: SocketAddr) -> String {
 }
 
 #[cfg(test)]
+#[path = "threeds-bridge/help_tests.rs"]
+mod help_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -457,7 +456,10 @@ mod tests {
             let error = parse(&args(line)).expect_err(line);
             assert!(error.contains(says), "{line}: {error}");
         }
-        assert_eq!(parse(&args("sandbox --port 1 --help")), Ok(Command::Help));
+        assert_eq!(
+            parse(&args("sandbox --port 1 --help")),
+            Ok(Command::Help(Some(Topic::Sandbox)))
+        );
         assert_eq!(
             parse(&args("serve --config x.toml")),
             Ok(Command::Serve {

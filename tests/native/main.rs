@@ -22,6 +22,7 @@ mod backend_serve;
 mod backend_trust;
 mod backend_whole_page_return;
 mod chaos;
+mod cli;
 mod demo_shop;
 mod edge_store_choice;
 mod emv_props;

@@ -1,0 +1,103 @@
+//! The `threeds-bridge` binary's command line as an operator meets it: each command's own
+//! help, exit statuses, and a config mistake stopping `serve` with the key's path.
+
+use crate::support;
+
+use std::process::{Command, Output};
+
+use support::serve::BIN;
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run the binary")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn serve_help_is_serve_s_own_and_exits_0() {
+    for args in [["serve", "--help"], ["help", "serve"]] {
+        let out = run(&args);
+        let stdout = text(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            stdout.starts_with("threeds-bridge serve: ")
+                && stdout.contains("--config FILE")
+                && stdout.contains("--log-format json|text")
+                && !stdout.contains("--sandbox-port"),
+            "{args:?}: {stdout}"
+        );
+    }
+    let global = run(&["help"]);
+    assert_eq!(global.status.code(), Some(0));
+    assert!(text(&global.stdout).contains("COMMANDS:"));
+}
+
+#[test]
+fn an_unknown_command_or_a_missing_option_exits_2_with_where_to_look() {
+    let unknown = run(&["help", "launch"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(unknown.stdout.is_empty());
+    assert!(
+        text(&unknown.stderr).contains("unknown command \"launch\""),
+        "{}",
+        text(&unknown.stderr)
+    );
+    let bare = run(&["reconcile"]);
+    assert_eq!(bare.status.code(), Some(2));
+    assert!(
+        text(&bare.stderr).contains("Run `threeds-bridge help reconcile`"),
+        "{}",
+        text(&bare.stderr)
+    );
+}
+
+#[test]
+fn serve_refuses_a_misspelt_config_key_naming_its_path() {
+    let dir = std::env::temp_dir().join(format!("threeds-bridge-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("bad.toml");
+    std::fs::write(
+        &path,
+        r#"
+listen = "127.0.0.1:0"
+public_url = "http://127.0.0.1:8080"
+checkout_origins = ["http://127.0.0.1:8080"]
+merchant_api_keys = ["cli-test-merchant-key-0123"]
+[providers.paysafe]
+base_url = "http://127.0.0.1:9/paysafe"
+api_usr = "sandbox-paysafe-user"
+api_password = "cli-test-password-s3cret"
+account_id = "89987201"
+"#,
+    )
+    .expect("write the config");
+    let out = run(&["serve", "--config", path.to_str().expect("utf-8 path")]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("providers.paysafe.api_usr: unknown key; did you mean `api_user`?"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+
+    let url = std::fs::read_to_string(&path)
+        .expect("read")
+        .replace("api_usr", "api_user")
+        .replace("http://127.0.0.1:9/paysafe", "htp:/127.0.0.1:9/paysafe");
+    std::fs::write(&path, url).expect("write the config");
+    let out = run(&["serve", "--config", path.to_str().expect("utf-8 path")]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("providers.paysafe.base_url: "), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
