@@ -118,7 +118,12 @@ fn resolve_env(
                 }
             }
             for (key, inner) in map.iter_mut() {
-                resolve_env(inner, env, &format!("{at}.{key}"))?;
+                let path = if at.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{at}.{key}")
+                };
+                resolve_env(inner, env, &path)?;
             }
             Ok(())
         }
@@ -165,7 +170,10 @@ account_id = "89987201"
         assert_eq!(config.merchant_api_keys.len(), 1);
         let only_key = |name: &str| (name == "MERCHANT_API_KEY").then(|| "k".repeat(20));
         let missing = ServeConfig::parse(text, true, &only_key).expect_err("missing variable");
-        assert!(missing.contains("PAYSAFE_PASSWORD"), "{missing}");
+        assert_eq!(
+            missing,
+            "providers.paysafe.api_password: environment variable PAYSAFE_PASSWORD is not set"
+        );
         assert!(!missing.contains("s3cret"));
     }
 
