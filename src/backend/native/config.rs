@@ -74,7 +74,7 @@ impl ServeConfig {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<ServeConfig, String> {
         let mut value: serde_json::Value = if toml {
-            toml::from_str(text).map_err(|e| format!("not valid TOML: {}", e.message()))?
+            toml::from_str(text).map_err(|e| toml_error(text, &e))?
         } else {
             serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?
         };
@@ -96,6 +96,18 @@ impl ServeConfig {
             reconcile: self.reconcile,
             providers: self.providers.clone(),
         }
+    }
+}
+
+/// `not valid TOML at line N: what`: toml's own rendering quotes the line, which may hold
+/// a secret written in the file, so only its message and the line number are kept.
+fn toml_error(text: &str, error: &toml::de::Error) -> String {
+    match error.span() {
+        Some(span) => {
+            let line = 1 + text[..span.start.min(text.len())].matches('\n').count();
+            format!("not valid TOML at line {line}: {}", error.message())
+        }
+        None => format!("not valid TOML: {}", error.message()),
     }
 }
 
@@ -308,6 +320,14 @@ account_id = "89987201"
             far.starts_with("colour: unknown key (expected one of: listen,"),
             "{far}"
         );
+    }
+
+    #[test]
+    fn a_toml_syntax_error_names_its_line_not_its_text() {
+        let error =
+            paysafe_toml(|t| t.replace("api_user = \"u\"", "api_user = \"s3cret")).unwrap_err();
+        assert!(error.starts_with("not valid TOML at line 10: "), "{error}");
+        assert!(!error.contains("s3cret"), "{error}");
     }
 
     #[test]
