@@ -70,7 +70,7 @@ export function mountChallenge(doc, name, width, height, container, ui) {
   host.onkeydown = (e) => e.key == "Escape" && close.click();
   el(doc, "iframe", {
     name, title: "3-D Secure",
-    style: "border:0;max-width:100%;" + (full ? "flex:1" : `width:${width}px;height:${height}px`),
+    style: "border:0;max-width:100%;" + (full ? "flex:1" : `flex:none;width:${width}px;height:${height}px`),
     sandbox: "allow-forms allow-scripts allow-same-origin allow-popups",
   }, host);
   (container || doc.body).append(host);
