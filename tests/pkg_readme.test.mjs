@@ -1,8 +1,12 @@
-// The npm README's two halves, exactly as written. The page example runs as a plain ES
-// module in headless Chromium under the strict CSP the README documents; the server example
-// runs in this Node process as the merchant's server module. Only what a merchant would
-// fill in is swapped: the bare specifier "threeds-bridge" for the built pkg/ file (what a
-// bundler or an import map does), the backend URL, and the API key's environment variable.
+// The npm README's parts, exactly as written. Its install steps run first: `npm pack ./pkg`
+// (the package `make pkg` built: `make test-pkg` has just built it) and `npm install` of
+// the tarball into a scratch project; the page gets the package from there. The page
+// example runs as a plain ES module in headless Chromium, served on another origin than
+// the backend with exactly the README's Content-Security-Policy (its placeholders filled
+// in); the server example runs in this Node process as the merchant's server module. Only
+// what a merchant would fill in is swapped: the bare specifier "threeds-bridge" for the
+// installed package's file (what a bundler or an import map does), the backend URL, the
+// CSP's origins, and the API key's environment variable.
 //
 // 1. Against a port where nothing listens: the page example's own error path (pay()
 //    rejects with code "network", the page shows status error), and the timing figures.
@@ -14,9 +18,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -26,6 +30,8 @@ const root = new URL("../", import.meta.url);
 const readme = await readFile(new URL("pkg/README.md", root), "utf8");
 const pageExample = /### Your checkout page\s+```js\n([\s\S]*?)```/.exec(readme)?.[1];
 const serverExample = /### Your server[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1];
+const installSteps = /## Install[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1];
+const writtenCsp = /## Content Security Policy[\s\S]*?```\n([\s\S]*?)```/.exec(readme)?.[1];
 /** The backend URL the examples are written with. */
 const WRITTEN_BACKEND = "http://127.0.0.1:8080";
 const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -82,6 +88,32 @@ async function run(args, ready) {
 }
 
 /**
+ * The README's install steps, run: `npm pack ./pkg` in the repository (a bare `pkg` would
+ * be the registry's package of that name) (the `make pkg` half is
+ * `make test-pkg`'s prerequisite), then its `npm install ./<tarball>` in a scratch project
+ * (offline: the package has no dependencies). Returns the installed package's folder.
+ */
+async function installAsWritten() {
+  assert.ok(installSteps, "pkg/README.md has a ```sh block under ## Install");
+  const lines = installSteps.trim().split("\n");
+  assert.deepEqual(lines.map((line) => line.replace(/\S+\.tgz$/, "TARBALL")),
+    ["make pkg && npm pack ./pkg", "npm install TARBALL"]);
+  assert.ok(existsSync(new URL("pkg/threeds_bridge_bg.wasm", root)), "make pkg has built pkg/");
+  const project = await mkdtemp(join(tmpdir(), "threeds-install-"));
+  const packed = execFileSync("npm", ["pack", "./pkg", "--json"], { cwd: fileURLToPath(root), encoding: "utf8" });
+  const tarball = JSON.parse(packed)[0].filename;
+  assert.equal(`./${tarball}`, lines[1].split(" ").pop(), "the README names the tarball npm pack makes");
+  await copyFile(new URL(tarball, root), join(project, tarball));
+  await rm(new URL(tarball, root));
+  await writeFile(join(project, "package.json"), JSON.stringify({ name: "shop", private: true }));
+  execFileSync("npm", [...lines[1].split(" ").slice(1), "--offline", "--no-audit", "--no-fund"], { cwd: project, stdio: "ignore" });
+  return { project, installed: join(project, "node_modules/threeds-bridge") };
+}
+
+const { project, installed } = await installAsWritten();
+process.on("exit", () => execFileSync("rm", ["-rf", project]));
+
+/**
  * The merchant's page server, serving what `site` holds when a request comes: the page
  * under `site.csp`, `site.app` as /app.js, the package from pkg/, and the merchant's
  * checkout route (POST /checkout answers `await site.checkout()`).
@@ -107,7 +139,7 @@ async function pageServer(site) {
         return response.end(JSON.stringify(answer));
       }
       if (path.startsWith("/pkg/") && !path.includes("..")) {
-        const body = await readFile(new URL(path.slice(1), root));
+        const body = await readFile(join(installed, path.slice("/pkg/".length)));
         response.writeHead(200, { "content-type": types[path.split(".").pop()] ?? "text/plain" });
         return response.end(body);
       }
@@ -118,15 +150,15 @@ async function pageServer(site) {
   return { server, port: server.address().port };
 }
 
-/** The README's CSP with the backend's (and the issuers') origins filled in. */
+/** The README's CSP, as written, with the backend's (and the issuers') origins filled in. */
 function documentedCsp(backend, issuers = "") {
-  return [
-    "default-src 'none'",
-    "script-src 'self' 'wasm-unsafe-eval'",
-    `connect-src 'self' ${backend}`,
-    `frame-src ${backend} ${issuers}`.trim(),
-    `form-action ${backend} ${issuers}`.trim(),
-  ].join("; ");
+  assert.ok(writtenCsp, "pkg/README.md has a ``` block under ## Content Security Policy");
+  return writtenCsp
+    .replaceAll("<your backend's origin>", backend)
+    .replaceAll(" <the issuers' ACS origins>", issuers ? ` ${issuers}` : "")
+    .trim()
+    .split("\n")
+    .join(" ");
 }
 
 function pageApp(backend) {
@@ -146,6 +178,13 @@ async function open(browser, url) {
   await tab.waitForSelector("#result[data-status]", { state: "attached", timeout: 30_000 });
   return { tab, console, errors };
 }
+
+test("the README's CSP is what the page gets, and it names 'self' for init()'s fetch of the wasm", () => {
+  const csp = documentedCsp("http://backend.test", "http://acs.test");
+  assert.match(csp, /connect-src 'self' http:\/\/backend\.test;/);
+  assert.match(csp, /script-src 'self' 'wasm-unsafe-eval';/);
+  assert.ok(!csp.includes("<"), `every placeholder filled: ${csp}`);
+});
 
 test("the README page example runs in Chromium under the documented CSP (backend unreachable: its error path)", async () => {
   assert.ok(pageExample, "pkg/README.md has a ```js example under ### Your checkout page");
@@ -223,6 +262,10 @@ test("the README's server and page examples pay against a real backend, and the 
           base_url: `${sandboxUrl}/paysafe`, api_user: "sandbox-paysafe-user",
           api_password: "sandbox-paysafe-password", account_id: "89987201",
         },
+        dlocal: {
+          base_url: `${sandboxUrl}/dlocal`, x_login: "sak223k2wdksdl2",
+          x_trans_key: "fm12O7G9", secret_key: "sandbox-dlocal-secret",
+        },
       },
     }));
     const serve = await run(["serve", "--config", config], /threeds-bridge serve: /);
@@ -232,6 +275,8 @@ test("the README's server and page examples pay against a real backend, and the 
     process.env.THREEDS_BRIDGE_API_KEY = apiKey;
     const serverFile = join(folder, "server.mjs");
     await writeFile(serverFile, serverExample.replace(WRITTEN_BACKEND, backend));
+    await writeFile(join(folder, "server-dlocal.mjs"),
+      serverExample.replace(WRITTEN_BACKEND, backend).replace('provider: "paysafe"', 'provider: "dlocal"'));
     const merchant = await import(pathToFileURL(serverFile).href);
     let order;
     Object.assign(site, {
@@ -259,7 +304,18 @@ test("the README's server and page examples pay against a real backend, and the 
     assert.ok(traffic.length > 3, "the page's traffic was recorded");
     assert.ok(!traffic.some((text) => text.includes(apiKey)), "the API key never reaches the page");
 
+    // The same example with dLocal as the provider (a merchant's choice): its `payer`
+    // carries what dLocal requires.
+    const dlocal = await import(`${pathToFileURL(serverFile).href}?dlocal`.replace("server.mjs", "server-dlocal.mjs"));
+    order = { id: `readme-dlocal-${Date.now()}`, amount: 1234, currency: "BRL" };
+    site.checkout = () => dlocal.startCheckout(order);
+    const again = await open(browser, `http://127.0.0.1:${port}/`);
+    assert.equal(await again.tab.textContent("#result"), `authorized: 1234 BRL, order ${order.id}`);
+    assert.deepEqual(again.errors, []);
+    assert.equal(await dlocal.isPaid(order), true, "the server's keyed read says paid");
+
     // The README's CORS note: the same page as http://localhost is another origin.
+    site.checkout = () => merchant.startCheckout(order);
     order = { id: `readme-localhost-${Date.now()}`, amount: 1234, currency: "USD" };
     const elsewhere = await open(browser, `http://localhost:${port}/`);
     assert.equal(await elsewhere.tab.getAttribute("#result", "data-status"), "error");

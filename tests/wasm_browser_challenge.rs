@@ -56,6 +56,7 @@ async fn show(
         container: host,
         size,
         timeout_ms: Some(timeout_ms),
+        ui: &JsValue::UNDEFINED,
     };
     let record = seen.clone();
     let outcome = challenge::run(
@@ -105,7 +106,13 @@ async fn full_screen_fills_the_viewport_even_with_a_container() {
     let host = container(300, 300);
     let viewport = viewport();
     let (_, seen) = show(ChallengeWindowSize::FullScreen, Some(&host), 50).await;
-    assert_eq!(seen, Some((viewport[0], viewport[1])));
+    let (width, height) = seen.expect("shown");
+    assert_eq!(width, viewport[0], "the whole width");
+    assert!(
+        height < viewport[1] && height + 60 > viewport[1],
+        "the whole height but the close bar above it: {height} of {}",
+        viewport[1]
+    );
     assert_eq!(
         host.child_element_count(),
         0,
@@ -131,8 +138,23 @@ fn auto_picks_the_largest_size_that_fits() {
         "an empty container grows: the viewport's height counts"
     );
     assert_eq!(
+        pick(389, 300),
+        "01",
+        "narrower than 390: 01, whatever the height"
+    );
+    assert_eq!(
+        auto.choose(None, (599, 900)).as_str(),
+        "05",
+        "a dialog narrower than 600: full screen"
+    );
+    assert_eq!(
         auto.choose(None, (390, 640)).as_str(),
-        "02",
+        "05",
+        "a phone's dialog: full screen"
+    );
+    assert_eq!(
+        auto.choose(None, (800, 700)).as_str(),
+        "03",
         "no container: the viewport"
     );
     let fixed = WindowPreference::parse("01").unwrap();
@@ -183,6 +205,7 @@ async fn an_abort_signal_tears_everything_down() {
         container: Some(&host),
         size: ChallengeWindowSize::W500xH600,
         timeout_ms: Some(10_000),
+        ui: &JsValue::UNDEFINED,
     };
     let outcome = challenge::run(
         &form("creq"),

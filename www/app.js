@@ -16,7 +16,15 @@ const RESULT_ATTRIBUTES = ["status", "eci", "transStatus", "liabilityShift", "pa
 /** Each provider's usual currency in the sandbox (Bambora's merchant settles in CAD only). */
 const PROVIDER_CURRENCY = { payroc: "USD", dlocal: "BRL", paysafe: "USD", bambora: "CAD" };
 
+const CUSTOM = "custom";
+
 let paying = false;
+
+/** A card number as the page may keep it: the first six and last four digits. */
+function maskCard(number) {
+  const digits = number.replace(/\D/g, "");
+  return digits.length > 10 ? `${digits.slice(0, 6)}${"•".repeat(digits.length - 10)}${digits.slice(-4)}` : "••••";
+}
 
 function fillCards() {
   const preset = $("card-preset");
@@ -36,18 +44,23 @@ function fillCards() {
     hint.label = card.scenario;
     list.append(hint);
   }
+  // "Custom" stands for any typed number that is not a sandbox card.
+  preset.prepend(new Option("Custom (the number typed below)", CUSTOM));
   const sync = () => {
-    $("card-number").value = preset.value;
+    if (preset.value !== CUSTOM) $("card-number").value = preset.value;
     describeCard();
   };
   preset.addEventListener("change", sync);
   $("card-number").addEventListener("input", describeCard);
+  preset.value = CARDS[0].pan;
   sync();
 }
 
+/** The select and the number agree: a sandbox card's number selects it, any other "custom". */
 function describeCard() {
   const pan = $("card-number").value.replace(/\s+/g, "");
   const card = CARDS.find((c) => c.pan === pan);
+  $("card-preset").value = card ? card.pan : CUSTOM;
   $("card-scenario").textContent = card
     ? `Scenario: ${card.scenario}`
     : "Not a sandbox card: a Luhn-valid number authenticates frictionless Y.";
@@ -277,6 +290,10 @@ async function pay(event) {
   const pending = {
     provider: $("provider").value,
     mode: $("mode").value,
+    // What a reload shows of the payment it resumes (never the whole card number).
+    card: maskCard($("card-number").value),
+    amount: $("amount").value,
+    currency: $("currency").value,
     clientSecret: null,
     startedAt: Date.now(),
     events: [],
@@ -303,12 +320,15 @@ async function resume(pending) {
   $("pay").disabled = true;
   $("provider").value = pending.provider;
   $("mode").value = pending.mode;
+  showResumed(pending);
   clearResult();
   record(pending, "back on the checkout page: resume()");
   try {
     const outcome = await bridge(pending).resume();
     if (outcome === null || outcome === undefined) {
       record(pending, "nothing to resume: the payment had not started");
+      $("card-number").value = CARDS[0].pan;
+      describeCard();
       sessionStorage.removeItem(PENDING_KEY);
       $("result").replaceChildren(paragraph("No payment yet.", "muted"));
       paying = false;
@@ -319,6 +339,17 @@ async function resume(pending) {
   } catch (error) {
     await fail(pending, error);
   }
+}
+
+/** The form shows the payment being resumed: its card (masked) and its order. */
+function showResumed(pending) {
+  if (pending.amount) $("amount").value = pending.amount;
+  if (pending.currency) $("currency").value = pending.currency;
+  if (!pending.card) return;
+  $("card-number").value = pending.card;
+  $("card-preset").value = CUSTOM;
+  $("card-scenario").textContent =
+    `Resuming the payment of card ${pending.card}: ${pending.amount} ${pending.currency} with ${pending.provider}.`;
 }
 
 async function main() {

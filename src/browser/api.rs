@@ -120,7 +120,7 @@ fn parse_settings(options: &JsValue) -> Result<Settings, BridgeError> {
             option(options, "challengeTimeoutMs"),
             "challengeTimeoutMs must be milliseconds",
         )?,
-        events: Events::new(on_event),
+        events: Events::new(on_event, dom::ui(options)),
     })
 }
 
@@ -202,6 +202,7 @@ impl ThreeDSecure {
         let abort = dom::signal(&controller);
         future_to_promise(async move {
             let result = flow::run(&instance.settings, start, &abort).await;
+            instance.settings.events.end();
             drop(follow);
             instance.running.borrow_mut().take();
             result.map_err(JsValue::from)

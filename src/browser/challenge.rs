@@ -4,11 +4,14 @@
 //!
 //! The iframe gets the ACS page by a form POST built from the structured fields the
 //! backend sent (`creq`, or `PaReq`, `MD`, `TermUrl` for 3DS1); no provider HTML is ever
-//! inserted. Keyboard focus moves into the challenge and returns where it was after. A
-//! close button (and Escape in the dialog) cancels. Everything the challenge added to the
-//! page is gone when [`run`] returns.
+//! inserted. The close control sits in a bar above the issuer's page, never over it.
+//! Keyboard focus moves into the challenge (onto that control: Tab goes on into the
+//! issuer's page) and returns where it was after. The close control and Escape cancel, in
+//! the container and in the dialog alike (Escape pressed inside the issuer's cross-origin
+//! page is the issuer's: the browser never shows it to this page). Everything the
+//! challenge added to the page is gone when [`run`] returns.
 
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AbortSignal, Document, Element, HtmlElement, HtmlIFrameElement};
 
 use super::dom::{
@@ -22,7 +25,8 @@ use crate::emv::{ChallengeWindowSize, FormPost};
 /// The merchant's `challengeWindowSize` option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WindowPreference {
-    /// The largest size that fits the container (or the viewport without one).
+    /// From the real width: in a dialog (no container) narrower than 600 px, full screen;
+    /// in a container narrower than 390 px, 01; else the largest size that fits.
     Auto,
     Fixed(ChallengeWindowSize),
 }
@@ -39,7 +43,9 @@ impl WindowPreference {
 
     /// The size to declare to the backend. `container` is the container's inner size,
     /// a height of 0 (an empty container that grows with its content) taken as the
-    /// viewport's height.
+    /// viewport's height. A phone's dialog gets the whole screen (a fixed size in a modal
+    /// leaves slivers and clips); a narrow container gets 01 rather than a size wider than
+    /// itself.
     pub fn choose(
         self,
         container: Option<(u32, u32)>,
@@ -50,7 +56,11 @@ impl WindowPreference {
             WindowPreference::Auto => {
                 let (width, height) = container.unwrap_or(viewport);
                 let height = if height == 0 { viewport.1 } else { height };
-                ChallengeWindowSize::largest_fitting(width, height)
+                match container {
+                    None if width < 600 => ChallengeWindowSize::FullScreen,
+                    Some(_) if (250..390).contains(&width) => ChallengeWindowSize::W250xH400,
+                    _ => ChallengeWindowSize::largest_fitting(width, height),
+                }
             }
         }
     }
@@ -108,6 +118,9 @@ pub struct Placement<'a> {
     pub container: Option<&'a Element>,
     pub size: ChallengeWindowSize,
     pub timeout_ms: Option<u32>,
+    /// The module's own UI settings (dom.js `ui`: labels' language); `undefined` for
+    /// the defaults.
+    pub ui: &'a JsValue,
 }
 
 /// Shows the challenge `form`, calls `on_shown` once it is on screen, and waits for the
@@ -147,7 +160,8 @@ pub async fn run(
             "close button missing",
         ))?;
     let _close = Listener::function(&close, "click", race.settler(Outcome::Cancelled));
-    // Escape closes a modal dialog; that is a cancel too.
+    // Escape closes a modal dialog; that is a cancel too (in a container, dom.js turns
+    // Escape into a click on the close control).
     let _escape = match &host {
         Host::Dialog(dialog) => Some(Listener::function(
             &dialog.0,
@@ -163,7 +177,7 @@ pub async fn run(
             frame: &frame,
         },
     )?;
-    let _ = frame.unchecked_ref::<HtmlElement>().focus();
+    let _ = close.unchecked_ref::<HtmlElement>().focus();
     on_shown();
     let outcome = race.outcome().await;
     drop(host);
@@ -181,9 +195,10 @@ fn mount(
     let container = placement
         .container
         .filter(|_| placement.size != ChallengeWindowSize::FullScreen);
-    let root = dom::mount_challenge(doc, name, width, height, container).map_err(|_| {
-        BridgeError::new(BridgeError::UNSUPPORTED, "the challenge could not be shown")
-    })?;
+    let root =
+        dom::mount_challenge(doc, name, width, height, container, placement.ui).map_err(|_| {
+            BridgeError::new(BridgeError::UNSUPPORTED, "the challenge could not be shown")
+        })?;
     let frame = root.query_selector("iframe").ok().flatten();
     let root = Mounted(root);
     let host = match container {

@@ -3,7 +3,8 @@
 // window size, http(s) form actions, field names and values set as attribute values,
 // never markup); the backend `fetch`; two result shapes. Here because each is smaller
 // written in JavaScript than built from Rust member by member (docs/browser.md, Size).
-// No decisions and no listeners here; removal is Rust's (Drop).
+// No payment decisions here, and no listeners but the challenge host's own Escape key;
+// removal is Rust's (Drop), the waiting status's is progress(ui, "").
 
 // Styles go through the CSSOM: a page CSP without 'unsafe-inline' blocks style attributes.
 function el(doc, tag, attrs, parent) {
@@ -13,25 +14,63 @@ function el(doc, tag, attrs, parent) {
   return e;
 }
 
-// The challenge's host with its close button and iframe (`name`): a wrapper in
-// `container`, or else a modal <dialog> (full viewport when `width` is 0). Returns the host.
-export function mountChallenge(doc, name, width, height, container) {
-  const full = !width, w = full ? "100%" : width + "px", h = full ? "100%" : height + "px";
+// The module's labels ("close|waiting"), by the primary subtag of the `locale` option or
+// else of the page's <html lang>; English for any other language.
+const LABELS = {
+  en: "Cancel|Verifying your payment\u2026",
+  fr: "Annuler|V\u00e9rification du paiement\u2026",
+  de: "Abbrechen|Zahlung wird gepr\u00fcft\u2026",
+  es: "Cancelar|Verificando el pago\u2026",
+  pt: "Cancelar|Verificando o pagamento\u2026",
+  it: "Annulla|Verifica del pagamento\u2026",
+};
+const label = (ui, i) =>
+  (LABELS[String(ui?.l || document.documentElement.lang).slice(0, 2).toLowerCase()] || LABELS.en).split("|")[i];
+
+// What the page's options say about the module's own UI: `locale`, `waitingStatus`
+// (false turns the status off) and where the status goes (`container`, else the body).
+export function ui(options) {
+  return { l: options.locale, s: options.waitingStatus !== false, c: options.container };
+}
+
+// The theme: documented custom properties (--tdsb-fg, --tdsb-bar-bg, --tdsb-bg).
+const INK = "border:0;color:var(--tdsb-fg,#000);background:var(--tdsb-bar-bg,#eee);";
+
+// The waiting status (role=status, aria-live=polite): shown while the 3DS Method and the
+// backend work, emptied while the challenge shows, gone when the payment ends (`type` "").
+export function progress(ui, type) {
+  const on = /^(au|me|challenge-c)/.test(type);
+  if (ui?.s && on && !ui.e)
+    ui.e = el(document, "p", {
+      role: "status", "aria-live": "polite", class: "threeds-bridge-status",
+      style: INK + "padding:8px;" + (ui.c ? "" : "position:fixed;bottom:0;left:0;right:0;margin:0"),
+    }, ui.c || document.body);
+  if (!ui?.e) return;
+  ui.e.textContent = on ? label(ui, 1) : "";
+  ui.e.hidden = !on;
+  if (!on && type != "challenge-shown") ui.e = ui.e.remove();
+}
+
+// The challenge's host: a bar with the close control above the iframe (`name`), never over
+// the issuer's page; a wrapper in `container`, or else a modal <dialog> (full viewport
+// when `width` is 0, or the issuer's size is wider than the page). Never wider than its box. Escape on the host presses the close
+// control (keys inside the issuer's cross-origin page never reach this page). Returns the host.
+export function mountChallenge(doc, name, width, height, container, ui) {
+  const full = !width || !container && width > doc.documentElement.clientWidth, box = "display:flex;flex-direction:column;padding:0;border:0;max-width:100%;"
+    + "background:var(--tdsb-bg,#fff);";
   const host = container
-    ? el(doc, "div", { class: "threeds-bridge-challenge", style: "position:relative;display:inline-block" })
+    ? el(doc, "div", { class: "threeds-bridge-challenge", style: box + "width:fit-content" })
     : el(doc, "dialog", {
       class: "threeds-bridge-dialog", "aria-label": "3-D Secure",
-      style: full
-        ? "padding:0;border:0;margin:0;width:100vw;height:100vh;max-width:100vw;max-height:100vh;overflow:hidden"
-        : "padding:0;border:0;overflow:visible",
+      style: box + (full ? "margin:0;width:100%;height:100%;max-height:none" : ""),
     });
-  el(doc, "button", {
-    type: "button", class: "threeds-bridge-close", "aria-label": "Cancel",
-    style: "position:absolute;top:4px;right:4px;z-index:1",
-  }, host).textContent = "\u00d7";
+  const close = el(doc, "button", { type: "button", class: "threeds-bridge-close", style: INK + "padding:8px" },
+    el(doc, "div", { style: INK + "text-align:end" }, host));
+  close.textContent = label(ui, 0) + " \u00d7";
+  host.onkeydown = (e) => e.key == "Escape" && close.click();
   el(doc, "iframe", {
-    name, title: "3-D Secure", width: full ? w : width, height: full ? h : height,
-    style: `display:block;border:0;width:${w};height:${h}`,
+    name, title: "3-D Secure",
+    style: "border:0;max-width:100%;" + (full ? "flex:1" : `flex:none;width:${width}px;height:${height}px`),
     sandbox: "allow-forms allow-scripts allow-same-origin allow-popups",
   }, host);
   (container || doc.body).append(host);

@@ -262,7 +262,8 @@ extern "C" {
 #[wasm_bindgen(module = "/src/browser/dom.js")]
 extern "C" {
     /// The challenge's host (a wrapper in `container`, else a modal `<dialog>`; full
-    /// viewport when `width` is 0) with its close button and iframe `name`, in the page.
+    /// viewport when `width` is 0): a bar with the close control (labelled in `ui`'s
+    /// language) above the iframe `name`, in the page.
     #[wasm_bindgen(js_name = mountChallenge, catch)]
     pub fn mount_challenge(
         doc: &Document,
@@ -270,7 +271,16 @@ extern "C" {
         width: u32,
         height: u32,
         container: Option<&Element>,
+        ui: &JsValue,
     ) -> Result<Element, JsValue>;
+
+    /// The module's UI settings from the constructor's options (`locale`,
+    /// `waitingStatus`, `container`).
+    pub fn ui(options: &JsValue) -> JsValue;
+
+    /// Shows, empties or removes the waiting status for the progress event `kind`
+    /// (`""`: the payment is over).
+    pub fn progress(ui: &JsValue, kind: &str);
 
     /// Adds the view's `id` (as `paymentId`), `amount`, `currency` and `orderId` to `result`.
     #[wasm_bindgen(js_name = describePayment)]

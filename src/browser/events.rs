@@ -6,6 +6,7 @@
 use js_sys::{Date, Function, Object, Reflect};
 use wasm_bindgen::JsValue;
 
+use super::dom;
 use crate::emv::{ChallengeWindowSize, ThreeDsCompInd};
 use crate::payment::PaymentStatus;
 
@@ -72,18 +73,33 @@ pub fn status_name(status: PaymentStatus) -> &'static str {
     }
 }
 
-/// Where events go: the page's `onEvent`, or nowhere.
+/// Where events go: the page's `onEvent` (or nowhere), and the module's waiting status.
 #[derive(Clone, Default)]
-pub struct Events(Option<Function>);
+pub struct Events {
+    callback: Option<Function>,
+    /// dom.js `ui`: the waiting status's settings and element.
+    ui: JsValue,
+}
 
 impl Events {
-    pub fn new(callback: Option<Function>) -> Events {
-        Events(callback)
+    pub fn new(callback: Option<Function>, ui: JsValue) -> Events {
+        Events { callback, ui }
+    }
+
+    /// The module's UI settings, for the challenge's labels.
+    pub fn ui(&self) -> &JsValue {
+        &self.ui
     }
 
     pub fn emit(&self, progress: Progress) {
-        if let Some(callback) = &self.0 {
+        dom::progress(&self.ui, progress.name());
+        if let Some(callback) = &self.callback {
             let _ = callback.call1(&JsValue::NULL, &progress.to_js());
         }
+    }
+
+    /// The payment is over (whatever way): the waiting status goes.
+    pub fn end(&self) {
+        dom::progress(&self.ui, "");
     }
 }

@@ -232,6 +232,7 @@ async fn follow(
                     container: settings.container.as_ref(),
                     size: window_size,
                     timeout_ms: settings.challenge_timeout_ms,
+                    ui: settings.events.ui(),
                 };
                 let shown = || events.emit(Progress::ChallengeShown(window_size));
                 match challenge::run(&form, placement, expected, abort, shown).await? {

@@ -12,8 +12,21 @@ export interface ThreeDSecureOptions {
   container?: HTMLElement;
   /** `iframe` (default) or `redirect`: the challenge as a full-page redirect, finished by `resume()`. */
   display?: DisplayMode;
-  /** `auto` (default): the largest size that fits the container, or the viewport. */
+  /** `auto` (default), from the real width: in the dialog (no container) narrower than
+   * 600 px, 05 (full screen); in a container narrower than 390 px, 01; else the largest
+   * size that fits the container, or the viewport. The iframe never gets wider than the page. */
   challengeWindowSize?: "auto" | ChallengeWindowSize;
+  /** The language of the module's labels (the close control, the waiting status): `en`,
+   * `fr`, `de`, `es`, `pt` or `it`, by the tag's first part (`fr-CA` is `fr`). Default: the
+   * page's `<html lang>`; any other language is English. */
+  locale?: string;
+  /** `false` turns off the module's waiting status: a `role="status"` `aria-live="polite"`
+   * line ("Verifying your payment…"), class `threeds-bridge-status`, shown while the 3DS
+   * Method and the backend work (in the container, or fixed at the bottom of the page
+   * without one). Default `true`. Theme it, and the challenge's bar, with the custom
+   * properties `--tdsb-fg` (text), `--tdsb-bar-bg` (the bar and the status) and `--tdsb-bg`
+   * (behind the issuer's page), set on `:root` or the container. */
+  waitingStatus?: boolean;
   /** Progress for a UI; an exception thrown here is ignored. */
   onEvent?: (event: ProgressEvent) => void;
   /** The 3DS Method's deadline (default 10000): after it the Method counts as N. */
@@ -99,6 +112,25 @@ export interface BrowserDetails {
   userAgent: string;
 }
 
+/** Every stable code a `ThreeDSecureError` can have (tests/error_codes.test.mjs keeps it
+ * equal to the codes in the Rust code): the module's own, the EMV rules' and the backend API's. */
+export type ThreeDSecureErrorCode =
+  // the module
+  | "network" | "timeout" | "aborted" | "bad_response" | "invalid_options" | "busy" | "unsupported"
+  | "pending"
+  // the page's own browser readings broke an EMV rule
+  | "invalid_field" | "missing_field" | "invalid_base64url" | "invalid_json" | "invalid_trans_status"
+  | "unexpected_message_type" | "invalid_challenge_window_size" | "invalid_ip" | "invalid_card_number"
+  | "javascript_required" | "unsupported_message_version"
+  // the backend (docs/openapi.yaml)
+  | "invalid_client_secret" | "missing_client_secret" | "field_not_allowed" | "too_many_attempts"
+  | "not_found" | "origin_not_allowed" | "wrong_state" | "invalid_request" | "invalid_window_size"
+  | "invalid_browser_details" | "invalid_token" | "invalid_return_url" | "invalid_description"
+  | "invalid_amount" | "invalid_currency" | "invalid_order_id" | "duplicate_payment"
+  | "missing_api_key" | "invalid_api_key" | "missing_credentials" | "provider_not_configured"
+  | "provider_unavailable" | "rate_limited" | "body_too_large" | "body_timeout" | "method_not_allowed"
+  | "edge_misconfigured" | "store_unavailable" | "store_corrupt" | "store_schema_too_new";
+
 /** How `pay()`, `resume()` and the constructor fail: an Error with a stable code —
  * the backend's codes (`invalid_client_secret`, `field_not_allowed`, `too_many_attempts`,
  * `not_found`, `origin_not_allowed`, …) plus
@@ -108,5 +140,15 @@ export interface BrowserDetails {
  * merchant's server learns the outcome by reading the payment), and the EMV codes
  * `invalid_field` / `missing_field` when the page's own readings break a rule. */
 export interface ThreeDSecureError extends Error {
-  code: string;
+  code: ThreeDSecureErrorCode;
+}
+
+// `ThreeDSecure` has `[Symbol.dispose]()` (`using tds = new ThreeDSecure(…)`; at run time
+// only where the engine has Symbol.dispose). Declared here so that these types check
+// under `lib: es2022` too, without skipLibCheck; the same declaration as lib.esnext's, so
+// both merge.
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
 }
