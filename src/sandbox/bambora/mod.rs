@@ -80,7 +80,9 @@ struct Transaction {
 #[derive(Debug)]
 struct Token {
     card: CardInput,
-    created: Instant,
+    expires: Instant,
+    /// Spent by the payment that used it (kept, so a reuse is told apart from expiry).
+    used: bool,
 }
 
 /// A payment waiting for the cardholder at the ACS.
@@ -229,11 +231,13 @@ async fn tokenize(Shared(sandbox): Shared<Sandbox>, headers: HeaderMap, body: Bo
     let (code, message) = match request::token_request(&body, Today::now()) {
         Ok(card) => {
             let mut memory = sandbox.bambora.lock();
+            let now = Instant::now();
+            memory.tokens.retain(|_, t| t.expires > now);
+            let expires = now + TOKEN_LIFETIME;
+            let used = false;
             memory
                 .tokens
-                .retain(|_, t| t.created.elapsed() < TOKEN_LIFETIME);
-            let created = Instant::now();
-            memory.tokens.insert(token.clone(), Token { card, created });
+                .insert(token.clone(), Token { card, expires, used });
             (1, String::new())
         }
         Err(error) => {
@@ -297,6 +301,15 @@ async fn json_body(headers: &HeaderMap, body: Body) -> Result<Map<String, Value>
             )
         })?;
     request::json_object(&bytes)
+}
+
+impl State {
+    /// Makes a single-use token expire now; false when there is no such token.
+    pub fn expire_token(&self, code: &str) -> bool {
+        let mut memory = self.lock();
+        let token = memory.tokens.get_mut(code);
+        token.map(|t| t.expires = Instant::now()).is_some()
+    }
 }
 
 impl State {

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::problem::{Fields, Problem, Reply};
 use super::wire::{SingleUseToken, TokenSource};
 use super::{
-    brand_name, idempotent_post, iso_utc, known_terminal, lock, random_hex, Sandbox,
+    brand_name, idempotent_post, Caller, iso_utc, known_terminal, lock, random_hex, Sandbox,
     SINGLE_USE_TOKEN_LIFETIME,
 };
 use crate::emv::Pan;
@@ -70,7 +70,7 @@ pub(super) async fn create(
     body: Body,
 ) -> Response {
     let endpoint = format!("/v1/processing-terminals/{terminal}/single-use-tokens");
-    idempotent_post(&sandbox, &headers, body, &endpoint, |request, _key| {
+    idempotent_post(&sandbox, &headers, body, &endpoint, Caller::ServerOrHostedFields, |request, _key| {
         tokenize(&sandbox, &terminal, request).unwrap_or_else(Reply::from)
     })
     .await
