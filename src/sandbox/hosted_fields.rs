@@ -74,7 +74,10 @@ async fn page(
     Query(query): Query<FieldsQuery>,
 ) -> Response {
     let Some(parent) = origin_of(query.parent.as_deref()) else {
-        return refusal(StatusCode::BAD_REQUEST, "parent must be the checkout page's origin");
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "parent must be the checkout page's origin",
+        );
     };
     let Some((key, terminal)) = provider_key(&sandbox, &provider) else {
         return refusal(StatusCode::NOT_FOUND, "no hosted fields for this provider");

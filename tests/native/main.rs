@@ -43,4 +43,5 @@ mod sandbox_paysafe;
 mod store_conformance;
 mod store_postgres;
 mod store_sqlite;
+mod token_no_pan;
 mod two_instances;

@@ -707,8 +707,8 @@ impl Adapter for DlocalAdapter {
             PaymentMethod::Token { .. } => "/payments",
         };
         let request = HttpRequest::post_json(self.config.url(path), body, "dlocal.secure_payment")
-        .header("X-Idempotency-Key", cx.idempotency_key("secure-payment"))
-        .retry_safe();
+            .header("X-Idempotency-Key", cx.idempotency_key("secure-payment"))
+            .retry_safe();
         Step::Call {
             state: State::Creating { order },
             request: self.signed(request, cx),

@@ -235,9 +235,14 @@ async fn tokenize(Shared(sandbox): Shared<Sandbox>, headers: HeaderMap, body: Bo
             memory.tokens.retain(|_, t| t.expires > now);
             let expires = now + TOKEN_LIFETIME;
             let used = false;
-            memory
-                .tokens
-                .insert(token.clone(), Token { card, expires, used });
+            memory.tokens.insert(
+                token.clone(),
+                Token {
+                    card,
+                    expires,
+                    used,
+                },
+            );
             (1, String::new())
         }
         Err(error) => {

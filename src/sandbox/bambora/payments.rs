@@ -12,9 +12,7 @@ use super::request::{self, CardInput, PaymentRequest, Source, ThreeDsRequest};
 use super::wire::{
     dollars, ApiError, Avs, CardResult, Category, Link, Payment, PaymentType, Validation,
 };
-use super::{
-    challenge, Authenticated, CardSummary, Memory, Order, State, CURRENCY, MERCHANT_ID,
-};
+use super::{challenge, Authenticated, CardSummary, Memory, Order, State, CURRENCY, MERCHANT_ID};
 use crate::emv::{CardBrand, Generation, TransStatus};
 use crate::sandbox::cards::{
     Authentication, AuthenticationValues, Authorization, CardProfile, Protocol,

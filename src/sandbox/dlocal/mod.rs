@@ -67,7 +67,11 @@ impl State {
 
     /// Makes a Smart Fields card token expire now; false when there is no such token.
     pub fn expire_token(&self, token: &str) -> bool {
-        self.lock().tokens.get_mut(token).map(|t| t.expire()).is_some()
+        self.lock()
+            .tokens
+            .get_mut(token)
+            .map(|t| t.expire())
+            .is_some()
     }
 
     /// How many payments exist (tests prove that a refused request created none).

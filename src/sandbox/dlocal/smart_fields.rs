@@ -90,7 +90,9 @@ fn card_of(fields: &Map<String, Value>) -> Result<CardToken, ApiError> {
             .ok_or_else(|| ApiError::missing_parameter(name))
     };
     let number = |name: &str| {
-        let value = fields.get(name).ok_or_else(|| ApiError::missing_parameter(name))?;
+        let value = fields
+            .get(name)
+            .ok_or_else(|| ApiError::missing_parameter(name))?;
         value
             .as_u64()
             .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))

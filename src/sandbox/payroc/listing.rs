@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use super::problem::{Problem, ProblemError, Reply};
 use super::wire::{Link, Payment, PaymentList, TransactionStatus, TransactionType};
-use super::{authenticate, known_terminal, Caller, lock, Sandbox};
+use super::{authenticate, known_terminal, lock, Caller, Sandbox};
 
 /// Page size when the query names none (docs.payroc.com/api/pagination).
 pub const DEFAULT_LIMIT: usize = 10;

@@ -12,7 +12,7 @@ use axum::extract::{RawQuery, State as Extract};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::{authenticate, known_terminal, Caller, lock, random_hex, Sandbox};
+use super::{authenticate, known_terminal, lock, random_hex, Caller, Sandbox};
 use crate::emv::challenge::ThreeDsSessionData;
 use crate::emv::{
     CReq, CardBrand, ChallengeOutcome, ChallengeWindowSize, Eci, FormPost, Generation, TransStatus,

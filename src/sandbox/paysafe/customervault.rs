@@ -20,7 +20,9 @@ use serde_json::{json, Value};
 
 use super::error::{FieldError, PaysafeError};
 use super::fields::{self, member, opt, req, text, Field, Rule};
-use super::{authenticate, authenticate_single_use_key, new_id, parse_card, read_json, CardSummary};
+use super::{
+    authenticate, authenticate_single_use_key, new_id, parse_card, read_json, CardSummary,
+};
 use crate::emv::Pan;
 use crate::sandbox::Sandbox;
 

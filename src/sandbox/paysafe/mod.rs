@@ -91,7 +91,9 @@ impl State {
     pub fn expire_token(&self, payment_token: &str) -> bool {
         let mut store = self.lock();
         let token = store.tokens.get_mut(payment_token);
-        token.map(|t| t.expires_at = std::time::Instant::now()).is_some()
+        token
+            .map(|t| t.expires_at = std::time::Instant::now())
+            .is_some()
     }
 
     /// Sets the lifetime of tokens created from now on (a test control).
