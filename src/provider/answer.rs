@@ -114,7 +114,16 @@ pub fn rejected(error: &ProviderError) -> PaymentResult {
 /// field-validation error naming the token), so the message decides.
 fn token_refusal(error: &ProviderError) -> Option<ResultCode> {
     let message = error.message.to_ascii_lowercase();
-    if !message.contains("token") {
+    // The card's token, not an access or session token of the API.
+    let card_token = [
+        "single-use token",
+        "card token",
+        "paymenttoken",
+        "card.token",
+        "token.code",
+        "paymentmethod.token",
+    ];
+    if !card_token.iter().any(|name| message.contains(name)) {
         return None;
     }
     if message.contains("expired") {
@@ -189,6 +198,14 @@ mod tests {
             Some(ResultCode::ProviderRejected)
         );
         assert_eq!(code("Invalid token"), Some(ResultCode::ProviderRejected));
+        assert_eq!(
+            code("The access token has expired"),
+            Some(ResultCode::ProviderRejected)
+        );
+        assert_eq!(
+            code("Field error(s) (card.paymentToken: has expired)"),
+            Some(ResultCode::TokenExpired)
+        );
     }
 
     #[test]

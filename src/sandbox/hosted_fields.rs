@@ -64,7 +64,10 @@ fn origin_of(parent: Option<&str>) -> Option<String> {
     let parent = parent?;
     let url = reqwest::Url::parse(parent).ok()?;
     let origin = url.origin().ascii_serialization();
-    let is_web = matches!(url.scheme(), "http" | "https");
+    let is_web = matches!(url.scheme(), "http" | "https")
+        && origin
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b":/.-[]".contains(&b));
     (is_web && origin == parent.trim_end_matches('/')).then_some(origin)
 }
 
