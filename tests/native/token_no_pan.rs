@@ -104,6 +104,13 @@ async fn token_mode_leaves_no_card_number_in_logs_answers_store_or_provider_requ
                 view["result"]["transStatus"], "Y",
                 "{provider} {pan}: {view}"
             );
+            // The provider told the card's facts; the backend never saw the number.
+            let (_, merchant) = h.merchant_view(view["id"].as_str().expect("id")).await;
+            let card = &merchant["card"];
+            assert_eq!(card["lastFour"], pan[12..], "{provider}: {merchant}");
+            assert_eq!(card["brand"], "visa", "{provider}: {merchant}");
+            let bin = if provider == "dlocal" { "" } else { "400000" }; // dLocal tells no BIN
+            assert_eq!(card["bin"], bin, "{provider}: {merchant}");
             answers.push_str(&view.to_string());
             for landing in landings {
                 answers.push_str(&landing.body);

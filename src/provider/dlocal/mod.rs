@@ -625,6 +625,11 @@ impl DlocalAdapter {
 }
 
 impl Adapter for DlocalAdapter {
+    /// The card facts of the provider's answer, for a token payment.
+    fn card_of(&self, response: &HttpResponse) -> Option<crate::payment::CardSummary> {
+        crate::provider::card_facts::dlocal(response)
+    }
+
     type State = State;
 
     /// Looks the payment up by what is known of it: dLocal's payment id, else the order id
