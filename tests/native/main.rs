@@ -40,6 +40,7 @@ mod sandbox_dlocal;
 mod sandbox_faults;
 mod sandbox_payroc;
 mod sandbox_paysafe;
+mod sandbox_tokens;
 mod store_conformance;
 mod store_postgres;
 mod store_sqlite;
