@@ -86,16 +86,19 @@ for (const provider of PROVIDERS) {
       });
     });
 
-    test(`${provider}: a token pays through the issuer's challenge`, { timeout: 90_000 }, async (t) => {
-      if (!demo.providers.includes(provider)) return t.skip(`no ${provider} in this build`);
-      await withCheckout(t, browser, demo, async ({ page }) => {
-        await payWithToken(page, { provider, pan: CHALLENGE });
-        await answerChallenge(page, demo.sandboxUrl, "1234");
-        const outcome = await result(page);
-        assert.equal(outcome.status, "authorized", JSON.stringify(outcome));
-        assert.equal(outcome.transStatus, "Y");
+    for (const mode of ["iframe", "redirect"]) {
+      test(`${provider}: a token pays through the issuer's challenge (${mode})`, { timeout: 90_000 }, async (t) => {
+        if (!demo.providers.includes(provider)) return t.skip(`no ${provider} in this build`);
+        await withCheckout(t, browser, demo, async ({ page }) => {
+          await payWithToken(page, { provider, pan: CHALLENGE, mode });
+          await answerChallenge(page, demo.sandboxUrl, "1234");
+          const outcome = await result(page);
+          assert.equal(outcome.status, "authorized", JSON.stringify(outcome));
+          assert.equal(outcome.transStatus, "Y");
+          assert.ok(page.url().startsWith(demo.pageUrl), `back on the checkout page: ${page.url()}`);
+        });
       });
-    });
+    }
 
     test(`${provider}: an expired token ends token_expired`, { timeout: 90_000 }, async (t) => {
       if (!demo.providers.includes(provider)) return t.skip(`no ${provider} in this build`);
