@@ -232,7 +232,10 @@ async fn tokenize(Shared(sandbox): Shared<Sandbox>, headers: HeaderMap, body: Bo
         Ok(card) => {
             let mut memory = sandbox.bambora.lock();
             let now = Instant::now();
-            memory.tokens.retain(|_, t| t.expires > now);
+            // Kept a while past expiry, so a late use is told "expired", not "unknown".
+            memory
+                .tokens
+                .retain(|_, t| t.expires + TOKEN_LIFETIME > now);
             let expires = now + TOKEN_LIFETIME;
             let used = false;
             memory.tokens.insert(
@@ -315,9 +318,7 @@ impl State {
         let token = memory.tokens.get_mut(code);
         token.map(|t| t.expires = Instant::now()).is_some()
     }
-}
 
-impl State {
     fn lock(&self) -> std::sync::MutexGuard<'_, Memory> {
         self.memory
             .lock()

@@ -80,8 +80,10 @@ impl State {
     /// one for the page: a token that can only create single-use tokens.
     pub fn open_fields_session(&self) -> String {
         let session = random_hex(32);
-        let expires = Instant::now() + FIELDS_SESSION_LIFETIME;
-        lock(&self.fields_sessions).insert(session.clone(), expires);
+        let now = Instant::now();
+        let mut sessions = lock(&self.fields_sessions);
+        sessions.retain(|_, expires| *expires > now); // one per page load: drop the old
+        sessions.insert(session.clone(), now + FIELDS_SESSION_LIFETIME);
         session
     }
 
