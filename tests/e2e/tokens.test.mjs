@@ -66,7 +66,7 @@ async function nextToken(page) {
 
 for (const provider of PROVIDERS) {
   describe(`${provider} · provider fields`, () => {
-    test(`${provider}: a token pays frictionless, and the page never held the card`, { timeout: 90_000 }, async (t) => {
+    test(`${provider}: a token pays frictionless, and the confirm carries the token, not the card`, { timeout: 90_000 }, async (t) => {
       if (!demo.providers.includes(provider)) return t.skip(`no ${provider} in this build`);
       await withCheckout(t, browser, demo, async ({ page }) => {
         const confirms = [];
