@@ -108,6 +108,10 @@ pub enum ResultCode {
     ProviderUnavailable,
     /// The session expired before it finished.
     SessionExpired,
+    /// The provider's single-use card token had expired: tokenize the card again.
+    TokenExpired,
+    /// The provider's single-use card token had already paid: tokenize the card again.
+    TokenUsed,
 }
 
 impl ResultCode {
@@ -121,6 +125,8 @@ impl ResultCode {
             ResultCode::ProviderBadResponse => "provider_bad_response",
             ResultCode::ProviderUnavailable => "provider_unavailable",
             ResultCode::SessionExpired => "session_expired",
+            ResultCode::TokenExpired => "token_expired",
+            ResultCode::TokenUsed => "token_used",
         }
     }
 }

@@ -236,8 +236,63 @@ function cart(pending) {
   };
 }
 
+// ---- card entry: direct fields or the provider's hosted fields ----------------------
+
+/** The sandbox origin (the provider's fields are served from it). */
+let sandboxOrigin = "";
+
+/** The direct card inputs, hidden while the provider's fields take the card. */
+const DIRECT_FIELDS = ["card-preset", "card-number", "expiry-month", "expiry-year", "cvv"];
+
+function providerFields() {
+  return $("provider-fields").querySelector("iframe");
+}
+
+/** Shows the chosen card entry; in provider mode, the provider's fields for the provider. */
+function showCardEntry() {
+  const provided = $("card-entry").value === "provider";
+  for (const id of DIRECT_FIELDS) $(id).closest(".row").hidden = provided;
+  $("card-scenario").hidden = provided;
+  $("provider-fields").hidden = !provided;
+  providerFields()?.remove();
+  if (!provided) return;
+  const frame = document.createElement("iframe");
+  frame.id = "card-fields";
+  frame.title = "Card details (provider's fields)";
+  const parent = encodeURIComponent(location.origin);
+  frame.src = `${sandboxOrigin}/_sandbox/hosted-fields/${$("provider").value}?parent=${parent}`;
+  $("provider-fields").append(frame);
+}
+
+/**
+ * Asks the provider's fields for a token: they post the card to the provider and answer
+ * only the token. Messages from any other window or origin are ignored.
+ */
+function tokenFromProviderFields() {
+  const frame = providerFields();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(null, "the card fields did not answer"), 15_000);
+    function done(token, message) {
+      clearTimeout(timer);
+      window.removeEventListener("message", listen);
+      if (token) resolve(token);
+      else reject(Object.assign(new Error(message), { code: "tokenization_failed" }));
+    }
+    function listen(event) {
+      if (event.origin !== sandboxOrigin || event.source !== frame?.contentWindow) return;
+      if (event.data?.type === "token" && typeof event.data.token === "string") done(event.data.token);
+      else if (event.data?.type === "error") done(null, String(event.data.message ?? "tokenization failed"));
+    }
+    window.addEventListener("message", listen);
+    frame.contentWindow.postMessage({ type: "tokenize" }, sandboxOrigin);
+  });
+}
+
 /** How the cardholder pays: all the page adds to the payment the shop created. */
-function paymentMethod() {
+async function paymentMethod() {
+  if ($("card-entry").value === "provider") {
+    return { type: "token", token: await tokenFromProviderFields() };
+  }
   return {
     type: "card",
     number: $("card-number").value.replace(/\s+/g, ""),
@@ -300,12 +355,14 @@ async function pay(event) {
   };
   clearResult();
   $("exchanges").tBodies[0].replaceChildren();
-  record(pending, `Pay: ${pending.provider}, ${pending.mode}`);
+  record(pending, `Pay: ${pending.provider}, ${pending.mode}, card entry ${$("card-entry").value}`);
   try {
+    const method = await paymentMethod();
+    if (method.type === "token") record(pending, "the provider's fields answered a token");
     const { id, clientSecret } = await checkout(pending);
     pending.clientSecret = clientSecret; // kept (this tab only) for the panel after a redirect
     record(pending, `the shop created payment ${id}`);
-    await finish(pending, await bridge(pending).pay({ clientSecret, paymentMethod: paymentMethod() }));
+    await finish(pending, await bridge(pending).pay({ clientSecret, paymentMethod: method }));
   } catch (error) {
     await fail(pending, error);
   }
@@ -356,10 +413,13 @@ async function main() {
   fillCards();
   $("provider").addEventListener("change", () => {
     $("currency").value = PROVIDER_CURRENCY[$("provider").value] ?? "USD";
+    if ($("card-entry").value === "provider") showCardEntry();
   });
+  $("card-entry").addEventListener("change", showCardEntry);
   $("checkout").addEventListener("submit", pay);
   const config = await (await fetch("/demo/config")).json();
   $("sandbox-origin").textContent = config.sandboxUrl;
+  sandboxOrigin = new URL(config.sandboxUrl).origin;
   await init();
   const saved = sessionStorage.getItem(PENDING_KEY);
   if (saved) {

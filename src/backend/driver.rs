@@ -154,6 +154,10 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 });
             };
             let response = self.call(&session, &request).await;
+            if let (None, Ok(answer)) = (&session.card, &response) {
+                // A token payment: the provider tells what card it was.
+                session.card = adapter.card_of(answer);
+            }
             step = adapter.on_response(&state, response, &self.context(&session));
         }
         let result = PaymentResult::failed(PaymentStatus::Error, ResultCode::ProviderBadResponse)

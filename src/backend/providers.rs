@@ -40,6 +40,11 @@ pub trait ProviderAdapter: MaybeSend + Sync {
         response: Result<HttpResponse, TransportFailure>,
         cx: &Context,
     ) -> Step<AdapterState>;
+    /// [`Adapter::card_of`].
+    fn card_of(&self, response: &HttpResponse) -> Option<crate::payment::CardSummary> {
+        let _ = response;
+        None
+    }
     /// [`Adapter::reconcile`].
     fn reconcile(&self, state: &AdapterState, cx: &Context) -> Step<AdapterState>;
     /// [`Adapter::on_expiry`].
@@ -177,6 +182,10 @@ where
             Some(state) => encode(self.adapter.on_response(state, response, cx)),
             None => Step::Done(unreadable_state()),
         }
+    }
+
+    fn card_of(&self, response: &HttpResponse) -> Option<crate::payment::CardSummary> {
+        self.adapter.card_of(response)
     }
 
     fn reconcile(&self, state: &AdapterState, cx: &Context) -> Step<AdapterState> {

@@ -79,7 +79,8 @@ export interface PaymentResult {
   error: null | {
     code:
       | "authentication_failed" | "challenge_cancelled" | "declined" | "provider_rejected"
-      | "provider_timeout" | "provider_bad_response" | "provider_unavailable" | "session_expired";
+      | "provider_timeout" | "provider_bad_response" | "provider_unavailable" | "session_expired"
+      | "token_expired" | "token_used";
     providerCode?: string;
     providerMessage?: string;
   };

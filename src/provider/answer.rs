@@ -104,8 +104,38 @@ impl Lost {
 
 /// The provider refused the request: `failed` / `provider_rejected`, with its words.
 pub fn rejected(error: &ProviderError) -> PaymentResult {
-    PaymentResult::failed(PaymentStatus::Failed, ResultCode::ProviderRejected)
+    let code = token_refusal(error).unwrap_or(ResultCode::ProviderRejected);
+    PaymentResult::failed(PaymentStatus::Failed, code)
         .with_provider_error(error.code.clone(), error.message.clone())
+}
+
+/// A refusal of the page's single-use card token, told by the provider's own words:
+/// none of the four gives an expired or spent token a code of its own (each answers its
+/// field-validation error naming the token), so the message decides.
+fn token_refusal(error: &ProviderError) -> Option<ResultCode> {
+    let message = error.message.to_ascii_lowercase();
+    // The card's token, not an access or session token of the API.
+    let card_token = [
+        "single-use token",
+        "card token",
+        "paymenttoken",
+        "card.token",
+        "token.code",
+        "paymentmethod.token",
+    ];
+    if !card_token.iter().any(|name| message.contains(name)) {
+        return None;
+    }
+    if message.contains("expired") {
+        Some(ResultCode::TokenExpired)
+    } else if message.contains("already been used")
+        || message.contains("has been used")
+        || message.contains("already used")
+    {
+        Some(ResultCode::TokenUsed)
+    } else {
+        None
+    }
 }
 
 /// Refused by the adapter before the provider saw it, because the provider would refuse
@@ -145,6 +175,37 @@ mod tests {
             body.strip_prefix("E:")
                 .map(|code| ProviderError::new(code, "said the provider"))
         })
+    }
+
+    #[test]
+    fn an_expired_or_spent_token_has_its_own_code() {
+        let code = |message: &str| rejected(&ProviderError::new("5068", message)).error;
+        let code = |message: &str| code(message).map(|e| e.code);
+        assert_eq!(
+            code("The single-use token has expired"),
+            Some(ResultCode::TokenExpired)
+        );
+        assert_eq!(
+            code("the single-use token has been used"),
+            Some(ResultCode::TokenUsed)
+        );
+        assert_eq!(
+            code("The card token has already been used"),
+            Some(ResultCode::TokenUsed)
+        );
+        assert_eq!(
+            code("The card has expired"),
+            Some(ResultCode::ProviderRejected)
+        );
+        assert_eq!(code("Invalid token"), Some(ResultCode::ProviderRejected));
+        assert_eq!(
+            code("The access token has expired"),
+            Some(ResultCode::ProviderRejected)
+        );
+        assert_eq!(
+            code("Field error(s) (card.paymentToken: has expired)"),
+            Some(ResultCode::TokenExpired)
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 pub mod answer;
 pub mod bambora;
+pub mod card_facts;
 pub mod civil;
 pub mod dlocal;
 pub mod http;
@@ -173,6 +174,13 @@ pub trait Adapter {
         cx: &Context,
     ) -> Option<PaymentResult> {
         let _ = (response, cx);
+        None
+    }
+
+    /// The card facts (brand, BIN, last four) in a provider's successful answer, for a
+    /// payment the page made with the provider's token ([`card_facts`]). Default: none.
+    fn card_of(&self, response: &HttpResponse) -> Option<crate::payment::CardSummary> {
+        let _ = response;
         None
     }
 

@@ -15,6 +15,7 @@ mod control;
 pub mod dlocal;
 pub mod fault_layer;
 pub mod faults;
+pub mod hosted_fields;
 pub mod html;
 pub mod ledger;
 pub mod payroc;
@@ -121,6 +122,7 @@ pub fn router(sandbox: Sandbox) -> Router {
         )
         .merge(acs_pages::routes())
         .merge(control::routes())
+        .merge(hosted_fields::routes())
         .with_state(sandbox)
 }
 

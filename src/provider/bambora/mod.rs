@@ -753,6 +753,11 @@ fn issuer_step(state: State) -> Step<State> {
 }
 
 impl Adapter for BamboraAdapter {
+    /// The card facts of the provider's answer, for a token payment.
+    fn card_of(&self, response: &HttpResponse) -> Option<crate::payment::CardSummary> {
+        crate::provider::card_facts::bambora(response)
+    }
+
     type State = State;
 
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<State> {

@@ -625,6 +625,11 @@ impl DlocalAdapter {
 }
 
 impl Adapter for DlocalAdapter {
+    /// The card facts of the provider's answer, for a token payment.
+    fn card_of(&self, response: &HttpResponse) -> Option<crate::payment::CardSummary> {
+        crate::provider::card_facts::dlocal(response)
+    }
+
     type State = State;
 
     /// Looks the payment up by what is known of it: dLocal's payment id, else the order id
@@ -700,13 +705,15 @@ impl Adapter for DlocalAdapter {
         };
         // dLocal returns the first payment for a repeated X-Idempotency-Key, so the host
         // may resend this create after a timeout or a dropped answer.
-        let request = HttpRequest::post_json(
-            self.config.url("/secure_payments"),
-            body,
-            "dlocal.secure_payment",
-        )
-        .header("X-Idempotency-Key", cx.idempotency_key("secure-payment"))
-        .retry_safe();
+        // dLocal's card object: a payment with card data goes to `/secure_payments`, one
+        // with a Smart Fields `card.token` to `/payments`.
+        let path = match payment.method {
+            PaymentMethod::Card(_) => "/secure_payments",
+            PaymentMethod::Token { .. } => "/payments",
+        };
+        let request = HttpRequest::post_json(self.config.url(path), body, "dlocal.secure_payment")
+            .header("X-Idempotency-Key", cx.idempotency_key("secure-payment"))
+            .retry_safe();
         Step::Call {
             state: State::Creating { order },
             request: self.signed(request, cx),

@@ -815,6 +815,11 @@ impl PayrocAdapter {
 }
 
 impl Adapter for PayrocAdapter {
+    /// The card facts of the provider's answer, for a token payment.
+    fn card_of(&self, response: &HttpResponse) -> Option<crate::payment::CardSummary> {
+        crate::provider::card_facts::payroc(response)
+    }
+
     /// Payroc's MPI sends every receipt to the one URL registered for the terminal
     /// (`/v1/returns/payroc`): the receipt's `orderId` names the session.
     fn order_of_return(&self, ret: &BrowserReturn) -> Option<String> {

@@ -461,7 +461,8 @@ fn a_problem_document_is_a_rejection_with_its_detail() {
     assert_eq!(result.status, PaymentStatus::Failed);
     assert_eq!(result.provider_payment_id, None);
     let error = result.error.unwrap();
-    assert_eq!(error.code, ResultCode::ProviderRejected);
+    // A spent single-use token has its own stable code (issue #18).
+    assert_eq!(error.code, ResultCode::TokenUsed);
     assert_eq!(error.provider_code.as_deref(), Some("bad-request"));
     let message = error.provider_message.unwrap();
     assert!(

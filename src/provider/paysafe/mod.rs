@@ -257,6 +257,11 @@ impl PaysafeAdapter {
 }
 
 impl Adapter for PaysafeAdapter {
+    /// The card facts of the provider's answer, for a token payment.
+    fn card_of(&self, response: &HttpResponse) -> Option<crate::payment::CardSummary> {
+        crate::provider::card_facts::paysafe(response)
+    }
+
     type State = State;
 
     fn start(&self, payment: &PaymentStart, _cx: &Context) -> Step<State> {

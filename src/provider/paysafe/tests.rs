@@ -458,7 +458,8 @@ fn failed_status_and_error_objects_with_field_errors() {
     ));
     assert_eq!(result.status, PaymentStatus::Failed);
     let error = result.error.unwrap();
-    assert_eq!(error.code, ResultCode::ProviderRejected);
+    // An expired single-use token has its own stable code (issue #18).
+    assert_eq!(error.code, ResultCode::TokenExpired);
     assert_eq!(error.provider_code.as_deref(), Some("5068"));
     assert_eq!(
         error.provider_message.as_deref(),

@@ -80,7 +80,9 @@ struct Transaction {
 #[derive(Debug)]
 struct Token {
     card: CardInput,
-    created: Instant,
+    expires: Instant,
+    /// Spent by the payment that used it (kept, so a reuse is told apart from expiry).
+    used: bool,
 }
 
 /// A payment waiting for the cardholder at the ACS.
@@ -229,11 +231,21 @@ async fn tokenize(Shared(sandbox): Shared<Sandbox>, headers: HeaderMap, body: Bo
     let (code, message) = match request::token_request(&body, Today::now()) {
         Ok(card) => {
             let mut memory = sandbox.bambora.lock();
+            let now = Instant::now();
+            // Kept a while past expiry, so a late use is told "expired", not "unknown".
             memory
                 .tokens
-                .retain(|_, t| t.created.elapsed() < TOKEN_LIFETIME);
-            let created = Instant::now();
-            memory.tokens.insert(token.clone(), Token { card, created });
+                .retain(|_, t| t.expires + TOKEN_LIFETIME > now);
+            let expires = now + TOKEN_LIFETIME;
+            let used = false;
+            memory.tokens.insert(
+                token.clone(),
+                Token {
+                    card,
+                    expires,
+                    used,
+                },
+            );
             (1, String::new())
         }
         Err(error) => {
@@ -300,6 +312,13 @@ async fn json_body(headers: &HeaderMap, body: Body) -> Result<Map<String, Value>
 }
 
 impl State {
+    /// Makes a single-use token expire now; false when there is no such token.
+    pub fn expire_token(&self, code: &str) -> bool {
+        let mut memory = self.lock();
+        let token = memory.tokens.get_mut(code);
+        token.map(|t| t.expires = Instant::now()).is_some()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Memory> {
         self.memory
             .lock()

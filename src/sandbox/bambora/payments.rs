@@ -2,6 +2,8 @@
 //! 3-D Secure off, run by Bambora, or passed through from the merchant's MPI), and the
 //! one place a payment is created, stored and recorded in the ledger.
 
+use std::time::Instant;
+
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -10,10 +12,7 @@ use super::request::{self, CardInput, PaymentRequest, Source, ThreeDsRequest};
 use super::wire::{
     dollars, ApiError, Avs, CardResult, Category, Link, Payment, PaymentType, Validation,
 };
-use super::{
-    challenge, Authenticated, CardSummary, Memory, Order, State, CURRENCY, MERCHANT_ID,
-    TOKEN_LIFETIME,
-};
+use super::{challenge, Authenticated, CardSummary, Memory, Order, State, CURRENCY, MERCHANT_ID};
 use crate::emv::{CardBrand, Generation, TransStatus};
 use crate::sandbox::cards::{
     Authentication, AuthenticationValues, Authorization, CardProfile, Protocol,
@@ -122,12 +121,17 @@ impl State {
 
     fn redeem_token(&self, code: &str) -> Result<CardInput, ApiError> {
         let mut memory = self.lock();
-        match memory.tokens.remove(code) {
-            Some(token) if token.created.elapsed() < TOKEN_LIFETIME => Ok(token.card),
-            _ => Err(ApiError::invalid_field(
-                "token.code",
-                "Invalid or expired single-use token",
-            )),
+        let refused = |message| Err(ApiError::invalid_field("token.code", message));
+        match memory.tokens.get_mut(code) {
+            None => refused("Invalid single-use token"),
+            Some(token) if token.used => refused("The single-use token has already been used"),
+            Some(token) if token.expires <= Instant::now() => {
+                refused("The single-use token has expired")
+            }
+            Some(token) => {
+                token.used = true;
+                Ok(token.card.clone())
+            }
         }
     }
 }

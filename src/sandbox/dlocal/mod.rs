@@ -10,6 +10,7 @@
 mod auth;
 mod notify;
 mod payments;
+mod smart_fields;
 mod three_ds;
 mod wire;
 
@@ -26,6 +27,7 @@ use super::Sandbox;
 
 pub use auth::{callback_signature, signature, LOGIN, SECRET_KEY, TRANS_KEY, VERSION};
 pub use notify::{AttemptOutcome, NotificationAttempt};
+pub use smart_fields::PUBLIC_KEY;
 
 /// The largest request body accepted (a payment request is well under 4 KiB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -47,6 +49,8 @@ struct Inner {
     notification_attempts: Vec<NotificationAttempt>,
     /// Deliveries started so far (numbers them).
     deliveries: u64,
+    /// Smart Fields card tokens by token.
+    tokens: HashMap<String, smart_fields::CardToken>,
 }
 
 impl State {
@@ -61,6 +65,15 @@ impl State {
         self.lock().notification_attempts.clone()
     }
 
+    /// Makes a Smart Fields card token expire now; false when there is no such token.
+    pub fn expire_token(&self, token: &str) -> bool {
+        self.lock()
+            .tokens
+            .get_mut(token)
+            .map(|t| t.expire())
+            .is_some()
+    }
+
     /// How many payments exist (tests prove that a refused request created none).
     pub fn payment_count(&self) -> usize {
         self.lock().payments.len()
@@ -73,6 +86,11 @@ pub fn routes() -> Router<Sandbox> {
     Router::new()
         .route("/secure_payments", post(payments::create))
         .route("/secure_payments/", post(payments::create))
+        // A payment with a Smart Fields `card.token` goes to `/payments` (dLocal's card
+        // object); the sandbox takes either kind at either path.
+        .route("/payments", post(payments::create))
+        .route("/payments/", post(payments::create))
+        .route("/smart-fields/tokens", post(smart_fields::create))
         .route("/payments/{id}", get(payments::retrieve))
         .route("/payments/{id}/", get(payments::retrieve))
         .route("/payments/{id}/status", get(payments::status))

@@ -422,7 +422,7 @@ fn record_if_approved(sandbox: &Sandbox, payment: &Payment) {
 }
 
 /// Reads a request body within [`MAX_BODY_BYTES`].
-async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
+pub(super) async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
     axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| ApiError::body_too_large())
@@ -436,11 +436,18 @@ pub(super) async fn create(
 ) -> Result<Json<PaymentObject>, ApiError> {
     let body = read_body(body).await?;
     auth::verify(&headers, &body)?;
-    let request = PaymentRequest::parse(&body)?;
     let idempotency_key = headers
         .get("X-Idempotency-Key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    if let Some(existing) = replayed(&sandbox, idempotency_key.as_deref()) {
+        return Ok(Json(existing)); // before a token is spent again
+    }
+    let body = match super::smart_fields::redeem(&sandbox, &body)? {
+        Some(card) => axum::body::Bytes::from(card),
+        None => body,
+    };
+    let request = PaymentRequest::parse(&body)?;
 
     let (object, notification) = {
         let mut inner = sandbox.dlocal.lock();
@@ -498,6 +505,13 @@ pub(super) async fn create(
         notify::dispatch(&sandbox, notification);
     }
     Ok(Json(object))
+}
+
+/// The payment an earlier request with this `X-Idempotency-Key` made, if any.
+fn replayed(sandbox: &Sandbox, key: Option<&str>) -> Option<PaymentObject> {
+    let inner = sandbox.dlocal.lock();
+    let id = inner.idempotency.get(key?)?;
+    inner.payments.get(id).map(|p| p.object(sandbox))
 }
 
 fn find(sandbox: &Sandbox, headers: &HeaderMap, id: &str) -> Result<PaymentObject, ApiError> {

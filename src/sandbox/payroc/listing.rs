@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use super::problem::{Problem, ProblemError, Reply};
 use super::wire::{Link, Payment, PaymentList, TransactionStatus, TransactionType};
-use super::{authenticate, known_terminal, lock, Sandbox};
+use super::{authenticate, known_terminal, lock, Caller, Sandbox};
 
 /// Page size when the query names none (docs.payroc.com/api/pagination).
 pub const DEFAULT_LIMIT: usize = 10;
@@ -66,7 +66,7 @@ pub(super) async fn list(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(problem) = authenticate(&sandbox, &headers) {
+    if let Err(problem) = authenticate(&sandbox, &headers, Caller::Server) {
         return problem.into_response();
     }
     let query = match ListQuery::parse(query.as_deref().unwrap_or_default()) {

@@ -42,6 +42,8 @@ pub const SANDBOX_TERMINAL: &str = "4479001";
 pub const SANDBOX_API_KEY: &str = "sandbox-payroc-api-key";
 /// Bearer token lifetime unless a test changes it ([`State::set_token_lifetime`]).
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+/// A Hosted Fields session lives as long as the single-use tokens it makes.
+pub const FIELDS_SESSION_LIFETIME: Duration = SINGLE_USE_TOKEN_LIFETIME;
 /// Single-use tokens live 30 minutes (SDK `single_use_tokens/client.py`).
 pub const SINGLE_USE_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
@@ -50,6 +52,8 @@ pub const SINGLE_USE_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 60);
 pub struct State {
     token_lifetime: Mutex<Duration>,
     access_tokens: Mutex<HashMap<String, Instant>>,
+    /// Hosted Fields session tokens (they may only create single-use tokens), by expiry.
+    fields_sessions: Mutex<HashMap<String, Instant>>,
     tokens: Mutex<HashMap<String, tokens::StoredToken>>,
     mpi: Mutex<HashMap<String, mpi::MpiRecord>>,
     /// In the order they were made (the list endpoint pages through them).
@@ -62,6 +66,7 @@ impl Default for State {
         State {
             token_lifetime: Mutex::new(DEFAULT_TOKEN_LIFETIME),
             access_tokens: Default::default(),
+            fields_sessions: Default::default(),
             tokens: Default::default(),
             mpi: Default::default(),
             payments: Default::default(),
@@ -71,6 +76,24 @@ impl Default for State {
 }
 
 impl State {
+    /// A Hosted Fields session for the sandbox terminal, as the merchant's server would open
+    /// one for the page: a token that can only create single-use tokens.
+    pub fn open_fields_session(&self) -> String {
+        let session = random_hex(32);
+        let now = Instant::now();
+        let mut sessions = lock(&self.fields_sessions);
+        sessions.retain(|_, expires| *expires > now); // one per page load: drop the old
+        sessions.insert(session.clone(), now + FIELDS_SESSION_LIFETIME);
+        session
+    }
+
+    /// Makes a single-use token expire now; false when there is no such token.
+    pub fn expire_single_use_token(&self, token: &str) -> bool {
+        let mut tokens = lock(&self.tokens);
+        let stored = tokens.get_mut(token);
+        stored.map(|t| t.expires = Instant::now()).is_some()
+    }
+
     /// How long Bearer tokens issued from now on stay valid (`expires_in`).
     pub fn set_token_lifetime(&self, lifetime: Duration) {
         *lock(&self.token_lifetime) = lifetime;
@@ -141,7 +164,34 @@ async fn authorize(Extract(sandbox): Extract<Sandbox>, headers: HeaderMap) -> Re
 }
 
 /// Checks `Authorization: Bearer <token>` against the tokens issued and their expiry.
-fn authenticate(sandbox: &Sandbox, headers: &HeaderMap) -> Result<(), Problem> {
+fn authenticate(sandbox: &Sandbox, headers: &HeaderMap, caller: Caller) -> Result<(), Problem> {
+    let token = bearer(headers)?;
+    let fields_session = || lock(&sandbox.payroc.fields_sessions).get(token).copied();
+    if let (Caller::ServerOrHostedFields, Some(expiry)) = (caller, fields_session()) {
+        return if Instant::now() < expiry {
+            Ok(())
+        } else {
+            Err(Problem::not_authorized("The session token has expired"))
+        };
+    }
+    match lock(&sandbox.payroc.access_tokens).get(token) {
+        None => Err(Problem::not_authorized("The access token is not valid")),
+        Some(expiry) if Instant::now() >= *expiry => {
+            Err(Problem::not_authorized("The access token has expired"))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// Who may call an endpoint: the merchant's server (access token), or also the page's
+/// Hosted Fields (session token; single-use tokens only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Server,
+    ServerOrHostedFields,
+}
+
+fn bearer(headers: &HeaderMap) -> Result<&str, Problem> {
     let value = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -151,13 +201,7 @@ fn authenticate(sandbox: &Sandbox, headers: &HeaderMap) -> Result<(), Problem> {
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim())
         .ok_or_else(|| Problem::not_authorized("Send the access token as a Bearer token"))?;
-    match lock(&sandbox.payroc.access_tokens).get(token) {
-        None => Err(Problem::not_authorized("The access token is not valid")),
-        Some(expiry) if Instant::now() >= *expiry => {
-            Err(Problem::not_authorized("The access token has expired"))
-        }
-        Some(_) => Ok(()),
-    }
+    Ok(token)
 }
 
 /// The shared frame of Payroc's POSTs: Bearer auth, the `Idempotency-Key` (required, a
@@ -169,9 +213,10 @@ async fn idempotent_post(
     headers: &HeaderMap,
     body: Body,
     endpoint: &str,
+    caller: Caller,
     process: impl FnOnce(&Value, &str) -> Reply,
 ) -> Reply {
-    if let Err(problem) = authenticate(sandbox, headers) {
+    if let Err(problem) = authenticate(sandbox, headers, caller) {
         return problem.into();
     }
     let Some(key) = headers.get("idempotency-key") else {

@@ -12,7 +12,7 @@ use axum::extract::{RawQuery, State as Extract};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::{authenticate, known_terminal, lock, random_hex, Sandbox};
+use super::{authenticate, known_terminal, lock, random_hex, Caller, Sandbox};
 use crate::emv::challenge::ThreeDsSessionData;
 use crate::emv::{
     CReq, CardBrand, ChallengeOutcome, ChallengeWindowSize, Eci, FormPost, Generation, TransStatus,
@@ -245,7 +245,7 @@ pub(super) async fn start(
 ) -> Response {
     // A browser cannot send a Bearer token; a server that does must send a valid one.
     if headers.contains_key(header::AUTHORIZATION) {
-        if let Err(problem) = authenticate(&sandbox, &headers) {
+        if let Err(problem) = authenticate(&sandbox, &headers, Caller::Server) {
             return error_page(StatusCode::UNAUTHORIZED, &[problem.detail]);
         }
     }

@@ -17,7 +17,8 @@ use super::wire::{
     TransactionStatus, TransactionType,
 };
 use super::{
-    authenticate, brand_name, idempotent_post, iso_utc, known_terminal, lock, random_id, Sandbox,
+    authenticate, brand_name, idempotent_post, iso_utc, known_terminal, lock, random_id, Caller,
+    Sandbox,
 };
 use crate::sandbox::cards::{Authorization, CardProfile};
 use crate::sandbox::ledger::{now_rfc3339, LedgerEntry, Provider};
@@ -49,9 +50,14 @@ pub(super) async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    idempotent_post(&sandbox, &headers, body, ENDPOINT, |request, key| {
-        sale(&sandbox, request, key).unwrap_or_else(Reply::from)
-    })
+    idempotent_post(
+        &sandbox,
+        &headers,
+        body,
+        ENDPOINT,
+        Caller::Server,
+        |request, key| sale(&sandbox, request, key).unwrap_or_else(Reply::from),
+    )
     .await
     .into_response()
 }
@@ -61,7 +67,7 @@ pub(super) async fn retrieve(
     headers: HeaderMap,
     Path(payment_id): Path<String>,
 ) -> Response {
-    if let Err(problem) = authenticate(&sandbox, &headers) {
+    if let Err(problem) = authenticate(&sandbox, &headers, Caller::Server) {
         return problem.into_response();
     }
     match sandbox.payroc.payment(&payment_id) {

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::problem::{Fields, Problem, Reply};
 use super::wire::{SingleUseToken, TokenSource};
 use super::{
-    brand_name, idempotent_post, iso_utc, known_terminal, lock, random_hex, Sandbox,
+    brand_name, idempotent_post, iso_utc, known_terminal, lock, random_hex, Caller, Sandbox,
     SINGLE_USE_TOKEN_LIFETIME,
 };
 use crate::emv::Pan;
@@ -70,9 +70,14 @@ pub(super) async fn create(
     body: Body,
 ) -> Response {
     let endpoint = format!("/v1/processing-terminals/{terminal}/single-use-tokens");
-    idempotent_post(&sandbox, &headers, body, &endpoint, |request, _key| {
-        tokenize(&sandbox, &terminal, request).unwrap_or_else(Reply::from)
-    })
+    idempotent_post(
+        &sandbox,
+        &headers,
+        body,
+        &endpoint,
+        Caller::ServerOrHostedFields,
+        |request, _key| tokenize(&sandbox, &terminal, request).unwrap_or_else(Reply::from),
+    )
     .await
     .into_response()
 }

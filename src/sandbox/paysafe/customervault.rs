@@ -20,7 +20,9 @@ use serde_json::{json, Value};
 
 use super::error::{FieldError, PaysafeError};
 use super::fields::{self, member, opt, req, text, Field, Rule};
-use super::{authenticate, new_id, parse_card, read_json, CardSummary};
+use super::{
+    authenticate, authenticate_single_use_key, new_id, parse_card, read_json, CardSummary,
+};
 use crate::emv::Pan;
 use crate::sandbox::Sandbox;
 
@@ -66,7 +68,7 @@ pub async fn create_token(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, PaysafeError> {
-    authenticate(&headers)?;
+    authenticate(&headers).or_else(|_| authenticate_single_use_key(&headers))?;
     let body = read_json(body).await?;
     let mut errors = Vec::new();
     fields::check(TOKEN_REQUEST, &body, "", &mut errors);

@@ -40,6 +40,10 @@ use crate::emv::{CardBrand, EmvError, Pan};
 pub const SANDBOX_USER: &str = "sandbox-paysafe-user";
 /// The sandbox API key password.
 pub const SANDBOX_PASSWORD: &str = "sandbox-paysafe-password";
+/// The public Single-Use Token API key (Paysafe.js `paysafe.fields.setup(apiKey)`), user.
+pub const SANDBOX_SUT_USER: &str = "sandbox-paysafe-sut-user";
+/// The public Single-Use Token API key, password.
+pub const SANDBOX_SUT_PASSWORD: &str = "sandbox-paysafe-sut-password";
 /// The one merchant account the sandbox credentials may use.
 pub const SANDBOX_ACCOUNT: &str = "89987201";
 /// The account's currency, used when an authorization has no authentication to take one from.
@@ -81,6 +85,15 @@ impl State {
         self.lock()
             .token_ttl
             .unwrap_or_else(customervault::default_ttl)
+    }
+
+    /// Makes a single-use token expire now; false when there is no such token.
+    pub fn expire_token(&self, payment_token: &str) -> bool {
+        let mut store = self.lock();
+        let token = store.tokens.get_mut(payment_token);
+        token
+            .map(|t| t.expires_at = std::time::Instant::now())
+            .is_some()
     }
 
     /// Sets the lifetime of tokens created from now on (a test control).
@@ -125,7 +138,17 @@ pub fn routes() -> Router<Sandbox> {
 
 /// Checks `Authorization: Basic base64(user:password)`.
 fn authenticate(headers: &HeaderMap) -> Result<(), PaysafeError> {
-    let expected = format!("{SANDBOX_USER}:{SANDBOX_PASSWORD}");
+    basic_auth(headers, SANDBOX_USER, SANDBOX_PASSWORD)
+}
+
+/// Checks the Single-Use Token API key Paysafe.js sends from the browser; it can only
+/// create single-use tokens.
+fn authenticate_single_use_key(headers: &HeaderMap) -> Result<(), PaysafeError> {
+    basic_auth(headers, SANDBOX_SUT_USER, SANDBOX_SUT_PASSWORD)
+}
+
+fn basic_auth(headers: &HeaderMap, user: &str, password: &str) -> Result<(), PaysafeError> {
+    let expected = format!("{user}:{password}");
     let given = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
