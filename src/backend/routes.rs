@@ -8,10 +8,17 @@
 //! money, and the provider finishes it whether or not anyone still waits for the answer
 //! (the native host moves a request whose client left to a task of its own, the edge
 //! keeps it with `waitUntil`).
+//!
+//! Every request runs in a `request` span (its id, method and path: every log line within
+//! it carries them) and ends with one access-log line (target `threeds_bridge::access`).
+//! `/healthz` and `/readyz` are the probes of every host (docs/operations.md).
+
+use tracing::Instrument;
 
 use super::api::ApiError;
 use super::host::{Env, Transport};
 use super::http::{Method, Request, Response};
+use super::request_id::{RequestIds, REQUEST_ID_HEADER};
 use super::{pages, Backend, MAX_BODY_BYTES};
 use crate::payment::ProviderKind;
 use crate::store::SessionStore;
@@ -30,6 +37,10 @@ enum Route<'a> {
     Return(&'a str),
     Webhook(ProviderKind),
     CompleteJs,
+    /// Liveness: 200 while the process answers at all.
+    Healthz,
+    /// Readiness: 200 once the store answers, 503 while it does not.
+    Readyz,
 }
 
 impl Route<'_> {
@@ -43,9 +54,37 @@ impl Route<'_> {
             Route::Reconcile(_) => "POST",
             Route::Return(_) => "GET, POST",
             // Payroc's MPI sends the browser back with a GET; nothing posts a receipt.
-            Route::ProviderReturn(_) | Route::CompleteJs => "GET",
+            Route::ProviderReturn(_) | Route::CompleteJs | Route::Healthz | Route::Readyz => {
+                "GET"
+            }
             Route::Webhook(_) => "POST",
         }
+    }
+
+}
+
+impl<'a> Route<'a> {
+    /// The payment a path names, for the request's log lines.
+    fn payment_id(self) -> Option<&'a str> {
+        match self {
+            Route::Payment(id)
+            | Route::Confirm(id)
+            | Route::Method(id)
+            | Route::Reconcile(id)
+            | Route::Return(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// The method as the access log spells it.
+fn method_name(method: &Method) -> &str {
+    match method {
+        Method::Get => "GET",
+        Method::Post => "POST",
+        Method::Options => "OPTIONS",
+        Method::Head => "HEAD",
+        Method::Other(other) => other,
     }
 }
 
@@ -63,13 +102,51 @@ fn route(path: &str) -> Option<Route<'_>> {
         ["v1", "returns", id] => Route::Return(id),
         ["v1", "webhooks", name] => Route::Webhook(ProviderKind::parse(name)?),
         ["v1", "complete.js"] => Route::CompleteJs,
+        ["healthz"] => Route::Healthz,
+        ["readyz"] => Route::Readyz,
         _ => return None,
     })
 }
 
 impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
-    /// Answers one request.
+    /// Answers one request: [`Backend::answer_route`] inside the request's span, its id echoed
+    /// in `X-Request-Id`, then its access-log line (never the query: it may carry a
+    /// secret).
     pub async fn handle(&self, request: Request) -> Response {
+        let ids = RequestIds::of(&request, &self.env);
+        let span = tracing::info_span!(
+            "request",
+            request_id = %ids.request_id,
+            trace_id = ids.trace_id.as_deref(),
+            method = method_name(&request.method),
+            path = %request.path,
+            payment = tracing::field::Empty,
+        );
+        if let Some(id) = route(&request.path).and_then(Route::payment_id) {
+            span.record("payment", id);
+        }
+        let began = self.env.now_ms();
+        async {
+            let method = method_name(&request.method).to_owned();
+            let path = request.path.clone();
+            let response = self.answer_route(request).await;
+            tracing::info!(
+                target: "threeds_bridge::access",
+                method = %method,
+                path = %path,
+                status = response.status,
+                duration_ms = self.env.now_ms().saturating_sub(began),
+                "request"
+            );
+            response.with_header(REQUEST_ID_HEADER, ids.request_id)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Answers one request: its route's answer, with CORS and the headers every answer
+    /// carries.
+    async fn answer_route(&self, request: Request) -> Response {
         let cors = request.path.starts_with("/v1/payments");
         let origin = request.header("origin").map(str::to_owned);
         let mut response = self.dispatch(&request).await;
@@ -130,6 +207,11 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 "text/javascript; charset=utf-8",
                 pages::COMPLETE_JS,
             )),
+            (Route::Healthz, Method::Get) => Ok(Response::json(
+                200,
+                &serde_json::json!({ "status": "alive" }),
+            )),
+            (Route::Readyz, Method::Get) => self.readiness().await,
             _ if browser_facing => {
                 return pages::error(405, "method_not_allowed", &format!("use {allow}"))
                     .with_header("Allow", allow);
@@ -145,6 +227,21 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             }
         };
         result.unwrap_or_else(|error| error.response())
+    }
+
+    /// `GET /readyz`: one cheap read of the store (a session id no payment has), so a
+    /// store that cannot answer (a database down, a file unreadable) makes this
+    /// instance unready: 503 with the store's error code.
+    async fn readiness(&self) -> Result<Response, ApiError> {
+        const NO_SUCH_SESSION: &str = "00000000000000000000000000000000";
+        self.store
+            .load(NO_SUCH_SESSION)
+            .await
+            .map_err(|error| ApiError::store(&error))?;
+        Ok(Response::json(
+            200,
+            &serde_json::json!({ "status": "ready" }),
+        ))
     }
 
     /// `OPTIONS /v1/payments*`: a CORS preflight, answered for configured origins only.
