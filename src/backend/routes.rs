@@ -54,13 +54,10 @@ impl Route<'_> {
             Route::Reconcile(_) => "POST",
             Route::Return(_) => "GET, POST",
             // Payroc's MPI sends the browser back with a GET; nothing posts a receipt.
-            Route::ProviderReturn(_) | Route::CompleteJs | Route::Healthz | Route::Readyz => {
-                "GET"
-            }
+            Route::ProviderReturn(_) | Route::CompleteJs | Route::Healthz | Route::Readyz => "GET",
             Route::Webhook(_) => "POST",
         }
     }
-
 }
 
 impl<'a> Route<'a> {

@@ -527,12 +527,16 @@ mod tests {
 
     #[test]
     fn the_log_format_is_taken_wherever_it_stands() {
-        let (format, rest) = take_log_format(args("serve --log-format json --config x.toml"))
-            .expect("parsed");
+        let (format, rest) =
+            take_log_format(args("serve --log-format json --config x.toml")).expect("parsed");
         assert_eq!(format, Some(LogFormat::Json));
         assert_eq!(rest, args("serve --config x.toml"));
-        let (format, rest) = take_log_format(args("demo --port 0 --log-format=text")).expect("parsed");
-        assert_eq!((format, rest), (Some(LogFormat::Text), args("demo --port 0")));
+        let (format, rest) =
+            take_log_format(args("demo --port 0 --log-format=text")).expect("parsed");
+        assert_eq!(
+            (format, rest),
+            (Some(LogFormat::Text), args("demo --port 0"))
+        );
         assert_eq!(take_log_format(args("sandbox")).expect("parsed").0, None);
         assert!(take_log_format(args("serve --log-format"))
             .unwrap_err()

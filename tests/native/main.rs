@@ -25,6 +25,7 @@ mod chaos;
 mod demo_shop;
 mod edge_store_choice;
 mod emv_props;
+mod operations;
 mod provider_bambora;
 mod provider_dlocal;
 mod provider_payroc;

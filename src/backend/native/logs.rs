@@ -81,6 +81,8 @@ mod tests {
     fn formats_are_named() {
         assert_eq!(LogFormat::parse("json"), Ok(LogFormat::Json));
         assert_eq!(LogFormat::parse("text"), Ok(LogFormat::Text));
-        assert!(LogFormat::parse("xml").unwrap_err().contains("text or json"));
+        assert!(LogFormat::parse("xml")
+            .unwrap_err()
+            .contains("text or json"));
     }
 }

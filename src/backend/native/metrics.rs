@@ -232,8 +232,11 @@ impl<S: SessionStore> SessionStore for TimedStore<S> {
         provider: ProviderKind,
         order_id: &str,
     ) -> Result<Option<Session>, StoreError> {
-        self.timed("load_by_order", self.inner.load_by_order(provider, order_id))
-            .await
+        self.timed(
+            "load_by_order",
+            self.inner.load_by_order(provider, order_id),
+        )
+        .await
     }
 
     async fn swap(&self, next: &Session) -> Result<bool, StoreError> {

@@ -8,10 +8,10 @@ pub async fn signal() -> Result<&'static str, String> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate())
-            .map_err(|e| format!("cannot wait for SIGTERM: {e}"))?;
-        let mut int = signal(SignalKind::interrupt())
-            .map_err(|e| format!("cannot wait for SIGINT: {e}"))?;
+        let mut term =
+            signal(SignalKind::terminate()).map_err(|e| format!("cannot wait for SIGTERM: {e}"))?;
+        let mut int =
+            signal(SignalKind::interrupt()).map_err(|e| format!("cannot wait for SIGINT: {e}"))?;
         tokio::select! {
             _ = term.recv() => Ok("SIGTERM"),
             _ = int.recv() => Ok("SIGINT"),
