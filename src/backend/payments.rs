@@ -75,6 +75,8 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             Err(e) => return Err(ApiError::store(&e)),
         }
         self.observer.payment_started(session.provider);
+        // The request's span learns the payment it made (its access line names it).
+        tracing::Span::current().record("payment", session.id.as_str());
         tracing::info!(
             session = %session.id, provider = session.provider.as_str(), order = %session.order_id,
             amount = session.amount, currency = %session.currency, "payment created"

@@ -299,6 +299,7 @@ async fn sigterm_during_a_slow_charge_lets_it_finish_then_exits_0() {
     // The charge is on its way when the signal comes.
     serve.wait_for("payment confirmed").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!paying.is_finished(), "the confirm waits on the charge");
     serve.terminate();
     let (status, answer, _) = paying.await.expect("the confirm");
     assert_eq!(status, 200, "{answer}");
@@ -332,6 +333,7 @@ async fn sigterm_while_a_charge_hangs_exits_0_after_the_timeout_and_the_payment_
     };
     serve.wait_for("payment confirmed").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!paying.is_finished(), "the confirm waits on the charge");
     serve.terminate();
     let (status, answer, _) = paying.await.expect("the confirm");
     assert_eq!(status, 200, "{answer}");
@@ -521,9 +523,16 @@ async fn json_logs_of_a_full_flow_are_all_json_with_request_ids_and_no_card_numb
     assert_eq!(ours["fields"]["path"], format!("/v1/payments/{id}"));
     assert_eq!(ours["fields"]["status"], 200);
     assert!(ours["fields"]["duration_ms"].is_u64());
-    assert!(access.iter().any(|a| a["fields"]["path"] == "/v1/payments"
-        && a["fields"]["method"] == "POST"
-        && a["fields"]["status"] == 201));
+    let created = access.iter().any(|a| {
+        a["fields"]["path"] == "/v1/payments"
+            && a["fields"]["method"] == "POST"
+            && a["fields"]["status"] == 201
+            && a["spans"][0]["payment"] == id
+    });
+    assert!(
+        created,
+        "the create's access line names the payment it made"
+    );
     assert!(access
         .iter()
         .any(|a| a["spans"][0]["request_id"] == minted.as_str()));
