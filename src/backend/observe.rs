@@ -54,6 +54,8 @@ pub trait Observer: MaybeSend + MaybeSync {
     fn payment_ended(&self, _provider: ProviderKind, _status: PaymentStatus) {}
     /// One attempt of a provider call ended.
     fn provider_call(&self, _call: &ProviderCall) {}
+    /// A provider's notification (`POST /v1/webhooks/{provider}`) was answered `status`.
+    fn webhook(&self, _provider: ProviderKind, _status: u16) {}
     /// A sweep of the reconciler ended; `swept.in_doubt` payments it looked at are still
     /// in doubt (`unknown`), due again later.
     fn swept(&self, _swept: &super::Swept) {}

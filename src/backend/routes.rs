@@ -119,6 +119,10 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             path = %request.path,
             payment = tracing::field::Empty,
         );
+        let webhook = match route(&request.path) {
+            Some(Route::Webhook(provider)) => Some(provider),
+            _ => None,
+        };
         if let Some(id) = route(&request.path).and_then(Route::payment_id) {
             span.record("payment", id);
         }
@@ -127,6 +131,9 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             let method = method_name(&request.method).to_owned();
             let path = request.path.clone();
             let response = self.answer_route(request).await;
+            if let Some(provider) = webhook {
+                self.observer.webhook(provider, response.status);
+            }
             tracing::info!(
                 target: "threeds_bridge::access",
                 method = %method,

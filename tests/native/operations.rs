@@ -384,6 +384,15 @@ async fn metrics_count_real_payments() {
     let done = pay_at(&url, "paysafe", "4000000000002008").await;
     assert_eq!(done["result"]["status"], "authorized", "{done}");
 
+    let webhook_status = support::browser()
+        .post(format!("{url}/v1/webhooks/dlocal"))
+        .body("{}")
+        .send()
+        .await
+        .expect("POST")
+        .status()
+        .as_u16();
+
     let scrape = reqwest::get(format!("{url}/metrics"))
         .await
         .expect("GET /metrics");
@@ -445,6 +454,13 @@ async fn metrics_count_real_payments() {
         "{text}"
     );
     assert!(text.contains("threeds_bridge_reconcile_backlog "), "{text}");
+    // Deliveries to the webhook are counted by the status they got.
+    assert_eq!(webhook_status, 404, "dLocal is not configured here");
+    assert_eq!(
+        count("threeds_bridge_webhooks_total{provider=\"dlocal\",status=\"404\"}"),
+        1.0,
+        "{text}"
+    );
     assert!(text.ends_with("# EOF\n"));
     drop(serve);
     let _ = std::fs::remove_dir_all(dir);

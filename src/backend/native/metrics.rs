@@ -32,6 +32,12 @@ struct EndedLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebhookLabels {
+    provider: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
     provider: &'static str,
     call: &'static str,
@@ -61,6 +67,7 @@ pub struct Metrics {
     registry: Registry,
     started: Family<ProviderLabels, Counter>,
     ended: Family<EndedLabels, Counter>,
+    webhooks: Family<WebhookLabels, Counter>,
     calls: Histograms<CallLabels>,
     store: Histograms<StoreLabels>,
     backlog: Gauge,
@@ -77,6 +84,7 @@ impl Metrics {
         let mut registry = Registry::with_prefix("threeds_bridge");
         let started = Family::<ProviderLabels, Counter>::default();
         let ended = Family::<EndedLabels, Counter>::default();
+        let webhooks = Family::<WebhookLabels, Counter>::default();
         let calls: Histograms<CallLabels> = Family::new_with_constructor(call_buckets);
         let store: Histograms<StoreLabels> = Family::new_with_constructor(store_buckets);
         let backlog = Gauge::default();
@@ -89,6 +97,11 @@ impl Metrics {
             "payments_ended",
             "Payments that reached their result, by provider and status",
             ended.clone(),
+        );
+        registry.register(
+            "webhooks",
+            "Provider notifications (POST /v1/webhooks/{provider}), by provider and answer status",
+            webhooks.clone(),
         );
         registry.register_with_unit(
             "provider_call_duration",
@@ -111,6 +124,7 @@ impl Metrics {
             registry,
             started,
             ended,
+            webhooks,
             calls,
             store,
             backlog,
@@ -161,6 +175,14 @@ impl Observer for Metrics {
         self.calls
             .get_or_create(&labels)
             .observe(call.elapsed_ms as f64 / 1000.0);
+    }
+
+    fn webhook(&self, provider: ProviderKind, status: u16) {
+        let labels = WebhookLabels {
+            provider: provider.as_str(),
+            status,
+        };
+        self.webhooks.get_or_create(&labels).inc();
     }
 
     fn swept(&self, swept: &Swept) {
@@ -265,6 +287,7 @@ mod tests {
             outcome: CallOutcome::Timeout,
             elapsed_ms: 1500,
         });
+        metrics.webhook(ProviderKind::Dlocal, 401);
         metrics.swept(&Swept {
             looked_at: 3,
             settled: 1,
@@ -276,6 +299,7 @@ mod tests {
             "threeds_bridge_payments_ended_total{provider=\"bambora\",status=\"authorized\"} 1",
             "threeds_bridge_provider_call_duration_seconds_count{provider=\"paysafe\",call=\"paysafe.authentications\",outcome=\"timeout\"} 1",
             "threeds_bridge_reconcile_backlog 2",
+            "threeds_bridge_webhooks_total{provider=\"dlocal\",status=\"401\"} 1",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
         }
