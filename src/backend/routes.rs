@@ -74,6 +74,45 @@ impl<'a> Route<'a> {
     }
 }
 
+/// A path as the logs show it: the API's own words and session ids (32 hex digits) as
+/// they are, any other segment as `*`. A client may put anything in a path, a card number
+/// included.
+fn loggable_path(path: &str) -> String {
+    const WORDS: [&str; 14] = [
+        "v1",
+        "payments",
+        "confirm",
+        "method",
+        "reconcile",
+        "returns",
+        "webhooks",
+        "complete.js",
+        "healthz",
+        "readyz",
+        "payroc",
+        "dlocal",
+        "paysafe",
+        "bambora",
+    ];
+    let segments: Vec<&str> = path
+        .split('/')
+        .skip(1)
+        .map(|segment| {
+            if segment.is_empty() || WORDS.contains(&segment) || is_session_id(segment) {
+                segment
+            } else {
+                "*"
+            }
+        })
+        .collect();
+    format!("/{}", segments.join("/"))
+}
+
+/// 32 lowercase hex digits, as session ids are minted.
+fn is_session_id(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// The method as the access log spells it.
 fn method_name(method: &Method) -> &str {
     match method {
@@ -116,20 +155,23 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             request_id = %ids.request_id,
             trace_id = ids.trace_id.as_deref(),
             method = method_name(&request.method),
-            path = %request.path,
+            path = %loggable_path(&request.path),
             payment = tracing::field::Empty,
         );
         let webhook = match route(&request.path) {
             Some(Route::Webhook(provider)) => Some(provider),
             _ => None,
         };
-        if let Some(id) = route(&request.path).and_then(Route::payment_id) {
+        if let Some(id) = route(&request.path)
+            .and_then(Route::payment_id)
+            .filter(|id| is_session_id(id))
+        {
             span.record("payment", id);
         }
         let began = self.env.now_ms();
         async {
             let method = method_name(&request.method).to_owned();
-            let path = request.path.clone();
+            let path = loggable_path(&request.path);
             let response = self.answer_route(request).await;
             if let Some(provider) = webhook {
                 self.observer.webhook(provider, response.status);
@@ -161,7 +203,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 }
                 // The browser will only say "network error": say here what to change.
                 Some(origin) => tracing::warn!(
-                    %origin, path = %request.path,
+                    %origin, path = %loggable_path(&request.path),
                     "refused by CORS: this origin is not in checkout_origins (the config key to change; \
                      note that http://localhost and http://127.0.0.1 are different origins)"
                 ),
@@ -267,6 +309,36 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             },
             _ => ApiError::new(403, "origin_not_allowed", "this origin may not use the API")
                 .response(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logged_paths_keep_the_apis_words_and_ids_and_nothing_else() {
+        let id = "0123456789abcdef0123456789abcdef";
+        for (path, logged) in [
+            (
+                format!("/v1/payments/{id}/confirm"),
+                format!("/v1/payments/{id}/confirm"),
+            ),
+            ("/v1/returns/payroc".into(), "/v1/returns/payroc".into()),
+            ("/v1/payments/".into(), "/v1/payments/".into()),
+            ("/healthz".into(), "/healthz".into()),
+            (
+                "/v1/payments/4000000000001000".into(),
+                "/v1/payments/*".into(),
+            ),
+            ("/wp-admin/setup.php".into(), "/*/*".into()),
+            (
+                format!("/v1/payments/{}", id.to_uppercase()),
+                "/v1/payments/*".into(),
+            ),
+        ] {
+            assert_eq!(loggable_path(&path), logged, "{path}");
         }
     }
 }

@@ -491,6 +491,14 @@ async fn json_logs_of_a_full_flow_are_all_json_with_request_ids_and_no_card_numb
         .expect("GET");
     assert_eq!(read.status(), 200);
     assert_eq!(read.headers()["x-request-id"], "ops-test-42");
+    // A card number where a payment id goes is not logged either.
+    let stray = support::browser()
+        .get(format!("{url}/v1/payments/{}", pans[1]))
+        .bearer_auth(MERCHANT_KEY)
+        .send()
+        .await
+        .expect("GET");
+    assert!(stray.status().is_client_error());
     let minted = reqwest::get(format!("{url}/healthz")).await.expect("GET");
     let minted = minted.headers()["x-request-id"]
         .to_str()
