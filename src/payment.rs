@@ -88,6 +88,19 @@ pub enum PaymentStatus {
     Error,
 }
 
+impl PaymentStatus {
+    /// The status as the API spells it (`authorized`, …): a metric's label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::Authorized => "authorized",
+            PaymentStatus::Declined => "declined",
+            PaymentStatus::Failed => "failed",
+            PaymentStatus::Cancelled => "cancelled",
+            PaymentStatus::Error => "error",
+        }
+    }
+}
+
 /// Stable codes for a result that is not `authorized`; the page can switch on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -193,6 +206,13 @@ pub struct CardSummary {
     pub brand: CardBrand,
     pub bin: String,
     pub last_four: String,
+}
+
+/// `visa 400000…1000`: how a card appears in a log line (never its `Debug` form).
+impl std::fmt::Display for CardSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}…{}", self.brand.as_str(), self.bin, self.last_four)
+    }
 }
 
 impl From<&crate::emv::Pan> for CardSummary {
@@ -339,4 +359,33 @@ pub struct PaymentStart {
     pub display: DisplayMode,
     pub window_size: ChallengeWindowSize,
     pub external_authentication: Option<ExternalAuthentication>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_card_summary_displays_as_brand_bin_and_last_four() {
+        let pan = crate::emv::Pan::parse("4000000000001000").expect("a test card");
+        let summary = CardSummary::from(&pan);
+        assert_eq!(summary.to_string(), "visa 400000…1000");
+    }
+
+    #[test]
+    fn labels_are_spelt_as_serde_spells_them() {
+        for status in [
+            PaymentStatus::Authorized,
+            PaymentStatus::Declined,
+            PaymentStatus::Failed,
+            PaymentStatus::Cancelled,
+            PaymentStatus::Error,
+        ] {
+            let json = serde_json::to_string(&status).expect("json");
+            assert_eq!(json, format!("\"{}\"", status.as_str()));
+        }
+        let brand = serde_json::to_string(&crate::emv::CardBrand::UnionPay).expect("json");
+        assert_eq!(brand, "\"unionpay\"");
+        assert_eq!(crate::emv::CardBrand::UnionPay.as_str(), "unionpay");
+    }
 }

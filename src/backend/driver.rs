@@ -5,7 +5,10 @@
 //! return, a webhook beside the callback) the one that loses the swap changes nothing and
 //! sends nothing. Calls that are safe to repeat get bounded retries; others go once.
 
+use tracing::Instrument;
+
 use super::host::{Env, Transport};
+use super::observe::{CallOutcome, ProviderCall};
 use super::providers::ProviderAdapter;
 use super::Backend;
 use crate::payment::{PaymentResult, PaymentStart, PaymentStatus, ResultCode};
@@ -90,6 +93,9 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             tracing::info!(session = %session.id, version = next.version, "lost the race for this step; nothing done");
             return Ok(None);
         }
+        if let Some(result) = next.result() {
+            self.observer.payment_ended(next.provider, result.status);
+        }
         match next.result() {
             Some(result) => tracing::info!(
                 session = %next.id,
@@ -108,6 +114,23 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     /// Carries `session` from `step` to the next browser step, the final result, or a
     /// doubt (`Phase::Unknown`) the reconciler will clear.
     pub(crate) async fn drive(
+        &self,
+        adapter: &dyn ProviderAdapter,
+        session: Session,
+        step: Step<AdapterState>,
+    ) -> Result<Driven, StoreError> {
+        // Every line of the drive names the payment and its provider.
+        let span = tracing::info_span!(
+            "drive",
+            payment = %session.id,
+            provider = session.provider.as_str()
+        );
+        self.drive_steps(adapter, session, step)
+            .instrument(span)
+            .await
+    }
+
+    async fn drive_steps(
         &self,
         adapter: &dyn ProviderAdapter,
         mut session: Session,
@@ -222,6 +245,19 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         session: &Session,
         request: &HttpRequest,
     ) -> Result<HttpResponse, TransportFailure> {
+        let span = tracing::info_span!(
+            "call",
+            provider = session.provider.as_str(),
+            step = request.purpose
+        );
+        self.call_attempts(session, request).instrument(span).await
+    }
+
+    async fn call_attempts(
+        &self,
+        session: &Session,
+        request: &HttpRequest,
+    ) -> Result<HttpResponse, TransportFailure> {
         let policy = self.config.calls;
         let attempts = if request.retry_safe {
             policy.attempts.max(1)
@@ -230,7 +266,18 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         };
         let mut attempt = 1;
         loop {
+            let began = self.env.now_ms();
             let outcome = self.transport.send(request).await;
+            self.observer.provider_call(&ProviderCall {
+                provider: session.provider,
+                call: request.purpose,
+                outcome: match &outcome {
+                    Ok(response) => CallOutcome::Answered(response.status),
+                    Err(TransportFailure::Timeout) => CallOutcome::Timeout,
+                    Err(_) => CallOutcome::Connection,
+                },
+                elapsed_ms: self.env.now_ms().saturating_sub(began),
+            });
             let retryable = match &outcome {
                 Ok(response) => response.status >= 500,
                 Err(_) => true,
@@ -388,6 +435,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 swept.count(&session);
             }
         }
+        self.observer.swept(&swept);
         Ok(swept)
     }
 
@@ -417,6 +465,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         seen.values()
             .flatten()
             .for_each(|session| swept.count(session));
+        self.observer.swept(&swept);
         Ok(swept)
     }
 

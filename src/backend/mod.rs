@@ -20,9 +20,11 @@ pub mod config_urls;
 mod driver;
 pub mod host;
 pub mod http;
+pub mod observe;
 mod pages;
 mod payments;
 pub mod providers;
+mod request_id;
 mod returns;
 mod routes;
 
@@ -40,6 +42,7 @@ pub use config::{BackendConfig, CallPolicy, ProvidersConfig, ReconcilePolicy};
 pub use driver::Swept;
 pub use host::{Env, Transport};
 pub use http::{Method, Request, Response};
+pub use observe::{CallOutcome, Observer, ProviderCall, Unobserved};
 pub use pages::COMPLETE_JS;
 pub use payments::{CLIENT_SECRET_HEADER, MAX_AMOUNT, MAX_RETURN_URL};
 pub use providers::{ProviderAdapter, Providers, Registered};
@@ -56,6 +59,9 @@ pub struct Backend<S, T, E> {
     store: Arc<S>,
     transport: T,
     env: E,
+    /// Told of payments and provider calls (metrics); [`Unobserved`] unless the host
+    /// sets one ([`Backend::observed_by`]).
+    observer: Arc<dyn Observer>,
 }
 
 impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
@@ -80,7 +86,14 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             store,
             transport,
             env,
+            observer: Arc::new(Unobserved),
         }
+    }
+
+    /// This backend, telling `observer` what happens (the native host's metrics).
+    pub fn observed_by(mut self, observer: Arc<dyn Observer>) -> Backend<S, T, E> {
+        self.observer = observer;
+        self
     }
 
     pub fn config(&self) -> &BackendConfig {

@@ -74,6 +74,9 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             }
             Err(e) => return Err(ApiError::store(&e)),
         }
+        self.observer.payment_started(session.provider);
+        // The request's span learns the payment it made (its access line names it).
+        tracing::Span::current().record("payment", session.id.as_str());
         tracing::info!(
             session = %session.id, provider = session.provider.as_str(), order = %session.order_id,
             amount = session.amount, currency = %session.currency, "payment created"
@@ -259,7 +262,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         }
         tracing::info!(
             session = %started.id, provider = started.provider.as_str(),
-            card = ?started.card, "payment confirmed"
+            card = started.card.as_ref().map(tracing::field::display), "payment confirmed"
         );
         let step = self.first_step(adapter, &payment, &started).await;
         drop(payment);

@@ -8,10 +8,17 @@
 //! money, and the provider finishes it whether or not anyone still waits for the answer
 //! (the native host moves a request whose client left to a task of its own, the edge
 //! keeps it with `waitUntil`).
+//!
+//! Every request runs in a `request` span (its id, method and path: every log line within
+//! it carries them) and ends with one access-log line (target `threeds_bridge::access`).
+//! `/healthz` and `/readyz` are the probes of every host (docs/operations.md).
+
+use tracing::Instrument;
 
 use super::api::ApiError;
 use super::host::{Env, Transport};
 use super::http::{Method, Request, Response};
+use super::request_id::{RequestIds, REQUEST_ID_HEADER};
 use super::{pages, Backend, MAX_BODY_BYTES};
 use crate::payment::ProviderKind;
 use crate::store::SessionStore;
@@ -30,6 +37,10 @@ enum Route<'a> {
     Return(&'a str),
     Webhook(ProviderKind),
     CompleteJs,
+    /// Liveness: 200 while the process answers at all.
+    Healthz,
+    /// Readiness: 200 once the store answers, 503 while it does not.
+    Readyz,
 }
 
 impl Route<'_> {
@@ -43,9 +54,73 @@ impl Route<'_> {
             Route::Reconcile(_) => "POST",
             Route::Return(_) => "GET, POST",
             // Payroc's MPI sends the browser back with a GET; nothing posts a receipt.
-            Route::ProviderReturn(_) | Route::CompleteJs => "GET",
+            Route::ProviderReturn(_) | Route::CompleteJs | Route::Healthz | Route::Readyz => "GET",
             Route::Webhook(_) => "POST",
         }
+    }
+}
+
+impl<'a> Route<'a> {
+    /// The payment a path names, for the request's log lines.
+    fn payment_id(self) -> Option<&'a str> {
+        match self {
+            Route::Payment(id)
+            | Route::Confirm(id)
+            | Route::Method(id)
+            | Route::Reconcile(id)
+            | Route::Return(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// A path as the logs show it: the API's own words and session ids (32 hex digits) as
+/// they are, any other segment as `*`. A client may put anything in a path, a card number
+/// included.
+fn loggable_path(path: &str) -> String {
+    const WORDS: [&str; 14] = [
+        "v1",
+        "payments",
+        "confirm",
+        "method",
+        "reconcile",
+        "returns",
+        "webhooks",
+        "complete.js",
+        "healthz",
+        "readyz",
+        "payroc",
+        "dlocal",
+        "paysafe",
+        "bambora",
+    ];
+    let segments: Vec<&str> = path
+        .split('/')
+        .skip(1)
+        .map(|segment| {
+            if segment.is_empty() || WORDS.contains(&segment) || is_session_id(segment) {
+                segment
+            } else {
+                "*"
+            }
+        })
+        .collect();
+    format!("/{}", segments.join("/"))
+}
+
+/// 32 lowercase hex digits, as session ids are minted.
+fn is_session_id(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The method as the access log spells it.
+fn method_name(method: &Method) -> &str {
+    match method {
+        Method::Get => "GET",
+        Method::Post => "POST",
+        Method::Options => "OPTIONS",
+        Method::Head => "HEAD",
+        Method::Other(other) => other,
     }
 }
 
@@ -63,13 +138,61 @@ fn route(path: &str) -> Option<Route<'_>> {
         ["v1", "returns", id] => Route::Return(id),
         ["v1", "webhooks", name] => Route::Webhook(ProviderKind::parse(name)?),
         ["v1", "complete.js"] => Route::CompleteJs,
+        ["healthz"] => Route::Healthz,
+        ["readyz"] => Route::Readyz,
         _ => return None,
     })
 }
 
 impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
-    /// Answers one request.
+    /// Answers one request: [`Backend::answer_route`] inside the request's span, its id echoed
+    /// in `X-Request-Id`, then its access-log line (never the query: it may carry a
+    /// secret).
     pub async fn handle(&self, request: Request) -> Response {
+        let ids = RequestIds::of(&request, &self.env);
+        let span = tracing::info_span!(
+            "request",
+            request_id = %ids.request_id,
+            trace_id = ids.trace_id.as_deref(),
+            method = method_name(&request.method),
+            path = %loggable_path(&request.path),
+            payment = tracing::field::Empty,
+        );
+        let webhook = match route(&request.path) {
+            Some(Route::Webhook(provider)) => Some(provider),
+            _ => None,
+        };
+        if let Some(id) = route(&request.path)
+            .and_then(Route::payment_id)
+            .filter(|id| is_session_id(id))
+        {
+            span.record("payment", id);
+        }
+        let began = self.env.now_ms();
+        async {
+            let method = method_name(&request.method).to_owned();
+            let path = loggable_path(&request.path);
+            let response = self.answer_route(request).await;
+            if let Some(provider) = webhook {
+                self.observer.webhook(provider, response.status);
+            }
+            tracing::info!(
+                target: "threeds_bridge::access",
+                method = %method,
+                path = %path,
+                status = response.status,
+                duration_ms = self.env.now_ms().saturating_sub(began),
+                "request"
+            );
+            response.with_header(REQUEST_ID_HEADER, ids.request_id)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Answers one request: its route's answer, with CORS and the headers every answer
+    /// carries.
+    async fn answer_route(&self, request: Request) -> Response {
         let cors = request.path.starts_with("/v1/payments");
         let origin = request.header("origin").map(str::to_owned);
         let mut response = self.dispatch(&request).await;
@@ -80,7 +203,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 }
                 // The browser will only say "network error": say here what to change.
                 Some(origin) => tracing::warn!(
-                    %origin, path = %request.path,
+                    %origin, path = %loggable_path(&request.path),
                     "refused by CORS: this origin is not in checkout_origins (the config key to change; \
                      note that http://localhost and http://127.0.0.1 are different origins)"
                 ),
@@ -130,6 +253,11 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 "text/javascript; charset=utf-8",
                 pages::COMPLETE_JS,
             )),
+            (Route::Healthz, Method::Get) => Ok(Response::json(
+                200,
+                &serde_json::json!({ "status": "alive" }),
+            )),
+            (Route::Readyz, Method::Get) => self.readiness().await,
             _ if browser_facing => {
                 return pages::error(405, "method_not_allowed", &format!("use {allow}"))
                     .with_header("Allow", allow);
@@ -145,6 +273,21 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             }
         };
         result.unwrap_or_else(|error| error.response())
+    }
+
+    /// `GET /readyz`: one cheap read of the store (a session id no payment has), so a
+    /// store that cannot answer (a database down, a file unreadable) makes this
+    /// instance unready: 503 with the store's error code.
+    async fn readiness(&self) -> Result<Response, ApiError> {
+        const NO_SUCH_SESSION: &str = "00000000000000000000000000000000";
+        self.store
+            .load(NO_SUCH_SESSION)
+            .await
+            .map_err(|error| ApiError::store(&error))?;
+        Ok(Response::json(
+            200,
+            &serde_json::json!({ "status": "ready" }),
+        ))
     }
 
     /// `OPTIONS /v1/payments*`: a CORS preflight, answered for configured origins only.
@@ -166,6 +309,36 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             },
             _ => ApiError::new(403, "origin_not_allowed", "this origin may not use the API")
                 .response(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logged_paths_keep_the_apis_words_and_ids_and_nothing_else() {
+        let id = "0123456789abcdef0123456789abcdef";
+        for (path, logged) in [
+            (
+                format!("/v1/payments/{id}/confirm"),
+                format!("/v1/payments/{id}/confirm"),
+            ),
+            ("/v1/returns/payroc".into(), "/v1/returns/payroc".into()),
+            ("/v1/payments/".into(), "/v1/payments/".into()),
+            ("/healthz".into(), "/healthz".into()),
+            (
+                "/v1/payments/4000000000001000".into(),
+                "/v1/payments/*".into(),
+            ),
+            ("/wp-admin/setup.php".into(), "/*/*".into()),
+            (
+                format!("/v1/payments/{}", id.to_uppercase()),
+                "/v1/payments/*".into(),
+            ),
+        ] {
+            assert_eq!(loggable_path(&path), logged, "{path}");
         }
     }
 }

@@ -10,6 +10,7 @@ mod help;
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 
+use threeds_bridge::backend::native::logs::{self, LogFormat};
 use threeds_bridge::backend::native::ServeConfig;
 use threeds_bridge::demo::DemoOptions;
 use threeds_bridge::sandbox::faults::FaultSet;
@@ -57,7 +58,16 @@ struct SandboxArgs {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match parse(&args) {
+    let (log_format, args) = match take_log_format(args) {
+        Ok(split) => split,
+        Err(message) => {
+            eprintln!("threeds-bridge: {message}\nRun `threeds-bridge --help` for usage.");
+            return ExitCode::from(2);
+        }
+    };
+    let command = parse(&args);
+    start_logs(&command, log_format);
+    match command {
         Ok(Command::Help(topic)) => {
             print!("{}", topic.map_or(help::GLOBAL, Topic::text));
             ExitCode::SUCCESS
@@ -78,6 +88,39 @@ fn main() -> ExitCode {
             eprintln!("threeds-bridge: {message}\nRun `{help}` for usage.");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `--log-format json|text` (or `--log-format=…`), taken out wherever it stands: every
+/// command has it (docs/operations.md, "Logs").
+fn take_log_format(args: Vec<String>) -> Result<(Option<LogFormat>, Vec<String>), String> {
+    let mut format = None;
+    let mut rest = Vec::with_capacity(args.len());
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let value = if arg == "--log-format" {
+            args.next()
+                .ok_or_else(|| "--log-format needs a value: text or json".to_owned())?
+        } else if let Some(value) = arg.strip_prefix("--log-format=") {
+            value.to_owned()
+        } else {
+            rest.push(arg);
+            continue;
+        };
+        format = Some(LogFormat::parse(&value)?);
+    }
+    Ok((format, rest))
+}
+
+/// Log lines on stderr: always for `serve` and `reconcile` (text unless asked), for
+/// `demo` and `sandbox` when `--log-format` asks for them.
+fn start_logs(command: &Result<Command, String>, format: Option<LogFormat>) {
+    match (command, format) {
+        (Ok(Command::Serve { .. } | Command::Reconcile { .. }), format) => {
+            logs::init(format.unwrap_or_default())
+        }
+        (Ok(Command::Demo(_) | Command::Sandbox(_)), Some(format)) => logs::init(format),
+        _ => {}
     }
 }
 
@@ -258,12 +301,6 @@ fn backend_host(
         eprintln!("threeds-bridge {command}: --config {path}: {message}");
         ExitCode::from(2)
     })?;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -385,8 +422,8 @@ async fn serve_sandbox(args: SandboxArgs, mut config: SandboxConfig) -> ExitCode
         );
     }
     println!("Press Ctrl-C to stop.");
-    if let Err(error) = tokio::signal::ctrl_c().await {
-        eprintln!("threeds-bridge sandbox: cannot wait for Ctrl-C: {error}");
+    if let Err(error) = threeds_bridge::backend::native::shutdown::signal().await {
+        eprintln!("threeds-bridge sandbox: {error}");
         return ExitCode::FAILURE;
     }
     // No graceful drain: a hung request (fault `hang`) would hold the exit for an hour.
@@ -488,6 +525,27 @@ mod tests {
         assert!(parse(&args("demo --verbose"))
             .unwrap_err()
             .contains("unknown option \"--verbose\" for `demo`"));
+    }
+
+    #[test]
+    fn the_log_format_is_taken_wherever_it_stands() {
+        let (format, rest) =
+            take_log_format(args("serve --log-format json --config x.toml")).expect("parsed");
+        assert_eq!(format, Some(LogFormat::Json));
+        assert_eq!(rest, args("serve --config x.toml"));
+        let (format, rest) =
+            take_log_format(args("demo --port 0 --log-format=text")).expect("parsed");
+        assert_eq!(
+            (format, rest),
+            (Some(LogFormat::Text), args("demo --port 0"))
+        );
+        assert_eq!(take_log_format(args("sandbox")).expect("parsed").0, None);
+        assert!(take_log_format(args("serve --log-format"))
+            .unwrap_err()
+            .contains("text or json"));
+        assert!(take_log_format(args("serve --log-format yaml"))
+            .unwrap_err()
+            .contains("\"yaml\""));
     }
 
     #[test]

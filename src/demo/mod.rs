@@ -323,9 +323,7 @@ pub async fn run(options: DemoOptions) -> Result<(), String> {
         "Open {}/ in a browser. Press Ctrl-C to stop.",
         running.page_url
     );
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+    crate::backend::native::shutdown::signal().await?;
     println!("threeds-bridge demo: stopped");
     Ok(())
 }

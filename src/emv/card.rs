@@ -26,6 +26,21 @@ pub enum CardBrand {
 }
 
 impl CardBrand {
+    /// The brand as serde spells it (`visa`, `unionpay`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardBrand::Visa => "visa",
+            CardBrand::Mastercard => "mastercard",
+            CardBrand::Amex => "amex",
+            CardBrand::Discover => "discover",
+            CardBrand::Jcb => "jcb",
+            CardBrand::Diners => "diners",
+            CardBrand::Elo => "elo",
+            CardBrand::UnionPay => "unionpay",
+            CardBrand::Unknown => "unknown",
+        }
+    }
+
     /// The brand of a card number (or of its first digits, at least six for Elo).
     pub fn from_pan(digits: &str) -> CardBrand {
         let prefix = |n: usize| -> Option<u32> { digits.get(..n)?.parse().ok() };

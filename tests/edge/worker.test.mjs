@@ -411,13 +411,40 @@ describe("the edge worker, against the sandbox", () => {
     }
   });
 
-  test("the worker logs the payments' steps, and never a card number, a client secret or the key", () => {
-    assert.match(logs, /payment final session=[0-9a-f]{32} provider=paysafe status=Authorized/);
-    assert.match(logs, /payment created session=[0-9a-f]{32} provider=paysafe/);
+  test("the worker logs the payments' steps as JSON lines with their request ids, and never a card number, a client secret or the key", () => {
+    const lines = logs.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("{"));
+    const parsed = lines.map((l) => JSON.parse(l));
+    const said = (message) => parsed.filter((p) => p.fields.message === message);
+    assert.ok(said("payment final").some((p) => p.fields.provider === "paysafe" && p.fields.status === "Authorized"
+      && /^[0-9a-f]{32}$/.test(p.fields.session)), "a paysafe payment final");
+    assert.ok(said("payment created").some((p) => p.fields.provider === "paysafe"), "a paysafe payment created");
+    // As the native host's --log-format json: the request span on every line of a request.
+    const access = parsed.filter((p) => p.target === "threeds_bridge::access");
+    assert.ok(access.length > 10, `access lines: ${access.length}`);
+    for (const line of access) {
+      assert.equal(line.spans[0].name, "request");
+      assert.match(line.spans[0].request_id, /^[0-9a-f]{32}$/);
+      assert.equal(typeof line.fields.status, "number");
+      assert.equal(typeof line.fields.duration_ms, "number");
+      assert.ok(!line.fields.path.includes("?"));
+    }
+    assert.ok(parsed.some((p) => p.spans.some((s) => s.name === "call" && s.step && s.provider)), "a line within a provider call");
     for (const pan of [FRICTIONLESS, CHALLENGE, BAD_PAN]) assert.ok(!logs.includes(pan), `no ${pan} in the logs`);
     assert.ok(clientSecrets.size > 0);
     for (const secret of clientSecrets) assert.ok(!logs.includes(secret.split("_secret_")[1]), "no client secret in the logs");
     assert.ok(!logs.includes(KEY), "no merchant key in the logs");
+  });
+
+  test("the probes: /healthz is alive, /readyz is ready once the Durable Object answers, each with its request id", async () => {
+    const health = await fetch(`${workerUrl}/healthz`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { status: "alive" });
+    assert.match(health.headers.get("x-request-id"), /^[0-9a-f]{32}$/);
+    const ready = await fetch(`${workerUrl}/readyz`, { headers: { "x-request-id": "edge-probe-1" } });
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { status: "ready" });
+    assert.equal(ready.headers.get("x-request-id"), "edge-probe-1");
+    assert.equal(ready.headers.get("cache-control"), "no-store");
   });
 
   test("an unknown payment is a 404 not_found for the merchant, served from the Durable Object", async () => {

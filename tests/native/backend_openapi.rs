@@ -594,6 +594,10 @@ async fn every_route_answers_as_documented() {
         client.get(url("/v1/complete.js")).send().await.unwrap(),
     )
     .await;
+    for probe in ["/healthz", "/readyz"] {
+        c.check(probe, "get", client.get(url(probe)).send().await.unwrap())
+            .await;
+    }
 
     // Every documented path and method was called.
     let mut documented = BTreeSet::new();
@@ -636,6 +640,8 @@ async fn every_route_answers_as_documented() {
         ("/v1/returns/payroc", "get", &[200, 303, 400, 404]),
         ("/v1/webhooks/dlocal", "post", &[200, 400, 401]),
         ("/v1/complete.js", "get", &[200]),
+        ("/healthz", "get", &[200]),
+        ("/readyz", "get", &[200]),
     ];
     for (path, method, statuses) in expected {
         for status in *statuses {

@@ -26,6 +26,7 @@ mod cli;
 mod demo_shop;
 mod edge_store_choice;
 mod emv_props;
+mod operations;
 mod provider_bambora;
 mod provider_dlocal;
 mod provider_payroc;

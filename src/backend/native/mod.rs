@@ -7,7 +7,10 @@
 //! Owns only IO; every decision is the core's.
 
 mod config;
+pub mod logs;
+pub mod metrics;
 pub mod postgres;
+pub mod shutdown;
 pub mod sqlite;
 mod stored;
 
@@ -228,6 +231,8 @@ where
         .route("/v1/returns/{*rest}", any(handle::<S, T, E>))
         .route("/v1/webhooks/{provider}", any(handle::<S, T, E>))
         .route("/v1/complete.js", any(handle::<S, T, E>))
+        .route("/healthz", any(handle::<S, T, E>))
+        .route("/readyz", any(handle::<S, T, E>))
         .with_state(host)
 }
 
@@ -418,9 +423,24 @@ where
     T: Transport + Send + Sync + 'static,
     E: Env + Send + Sync + 'static,
 {
+    spawn_with_routes(listener, backend, limit, Router::new())
+}
+
+/// [`spawn_with`], serving the host's own `routes` beside the API (`/metrics`).
+pub fn spawn_with_routes<S, T, E>(
+    listener: tokio::net::TcpListener,
+    backend: Arc<Backend<S, T, E>>,
+    limit: ConfirmRateLimit,
+    routes: Router,
+) -> std::io::Result<RunningBackend>
+where
+    S: SessionStore + Send + Sync + 'static,
+    T: Transport + Send + Sync + 'static,
+    E: Env + Send + Sync + 'static,
+{
     let url = format!("http://{}", listener.local_addr()?);
     let (detached, mut finished) = tokio::sync::mpsc::channel::<()>(1);
-    let app = tracked_router(backend, limit, detached);
+    let app = tracked_router(backend, limit, detached).merge(routes);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         super::listen::serve(listener, app, async {
@@ -438,7 +458,7 @@ where
     })
 }
 
-/// Runs `threeds-bridge serve` until Ctrl-C.
+/// Runs `threeds-bridge serve` until SIGTERM or SIGINT (Ctrl-C), then stops gracefully.
 pub async fn serve(config: ServeConfig) -> Result<(), String> {
     match &config.store {
         StoreConfig::Memory => {
@@ -504,24 +524,35 @@ async fn run<S: SessionStore + Send + Sync + 'static>(
 ) -> Result<(), String> {
     let backend_config = config.backend();
     let transport = ReqwestTransport::new(&backend_config.calls)?;
-    let backend = Arc::new(Backend::new(backend_config, store, transport, SystemEnv));
+    let metrics = Arc::new(metrics::Metrics::new());
+    let store = Arc::new(metrics::TimedStore::new(store, metrics.clone()));
+    let backend = Backend::new(backend_config, store, transport, SystemEnv);
+    let backend = Arc::new(backend.observed_by(metrics.clone()));
     let providers: Vec<&str> = backend.providers.kinds().map(|k| k.as_str()).collect();
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    let running = spawn_with(listener, backend.clone(), config.confirm_rate_limit)
-        .map_err(|e| e.to_string())?;
+    let running = spawn_with_routes(
+        listener,
+        backend.clone(),
+        config.confirm_rate_limit,
+        metrics::router(metrics),
+    )
+    .map_err(|e| e.to_string())?;
     let reconciler = spawn_reconciler(backend);
-    println!(
+    logs::announce(&format!(
         "threeds-bridge serve: {} (listening on {}), providers: {}",
         config.public_url,
         running.url,
         providers.join(", ")
+    ));
+    let signal = shutdown::signal().await?;
+    tracing::info!(
+        signal,
+        "shutting down: no new connections; requests in flight and the reconciler's sweep finish first"
     );
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
     tokio::join!(reconciler.stop(), running.shutdown());
+    tracing::info!("stopped");
     Ok(())
 }
 

@@ -1,0 +1,143 @@
+//! The id every log line of one request carries, echoed as `X-Request-Id`: the client's
+//! own when it is sane (a proxy's or a load balancer's), else the trace id of a W3C
+//! `traceparent`, else a fresh one. Anything else a client sends is not trusted into a
+//! log line: too long, or with characters a log parser would trip on, it is replaced.
+
+use super::host::{random_hex, Env};
+use super::http::Request;
+
+/// The header a request id comes in and goes back out in.
+pub const REQUEST_ID_HEADER: &str = "X-Request-Id";
+
+/// The longest client request id kept (a UUID is 36, a trace id 32).
+const MAX_LEN: usize = 64;
+
+/// What identifies one request in the logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestIds {
+    pub request_id: String,
+    /// The trace id of a valid `traceparent`, when the request had one.
+    pub trace_id: Option<String>,
+}
+
+impl RequestIds {
+    pub fn of(request: &Request, env: &impl Env) -> RequestIds {
+        let trace_id = request.header("traceparent").and_then(trace_id);
+        let request_id = request
+            .header(REQUEST_ID_HEADER)
+            .filter(|id| sane(id))
+            .map(str::to_owned)
+            .or_else(|| trace_id.clone())
+            .unwrap_or_else(|| random_hex(env));
+        RequestIds {
+            request_id,
+            trace_id,
+        }
+    }
+}
+
+/// Letters, digits and `-_.:`; 1 to 64 of them.
+fn sane(id: &str) -> bool {
+    (1..=MAX_LEN).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+/// The trace id of `version-traceid-parentid-flags` (W3C Trace Context §3.2): 32 lowercase
+/// hex digits, not all zero.
+fn trace_id(traceparent: &str) -> Option<String> {
+    let mut parts = traceparent.trim().split('-');
+    let (version, trace, parent, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, len: usize| {
+        s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    let valid = hex(version, 2)
+        && version != "ff"
+        && hex(trace, 32)
+        && trace.bytes().any(|b| b != b'0')
+        && hex(parent, 16)
+        && hex(flags, 2)
+        && (version != "00" || parts.next().is_none());
+    valid.then(|| trace.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::http::Method;
+
+    struct Fixed;
+
+    impl Env for Fixed {
+        fn now_ms(&self) -> u64 {
+            0
+        }
+        fn random_u128(&self) -> u128 {
+            0xabc
+        }
+        async fn sleep(&self, _: u64) {}
+    }
+
+    fn request(headers: &[(&str, &str)]) -> Request {
+        Request {
+            method: Method::Get,
+            path: "/healthz".into(),
+            query: String::new(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+            body: Vec::new(),
+            peer_ip: None,
+        }
+    }
+
+    const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    #[test]
+    fn a_sane_client_id_is_kept() {
+        let ids = RequestIds::of(&request(&[("x-request-id", "lb-7f3a.42")]), &Fixed);
+        assert_eq!(ids.request_id, "lb-7f3a.42");
+    }
+
+    #[test]
+    fn a_traceparent_gives_the_id_when_the_client_sent_none() {
+        let ids = RequestIds::of(&request(&[("traceparent", PARENT)]), &Fixed);
+        assert_eq!(ids.request_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(ids.trace_id.as_deref(), Some(ids.request_id.as_str()));
+        let both = RequestIds::of(
+            &request(&[("traceparent", PARENT), ("X-Request-Id", "mine")]),
+            &Fixed,
+        );
+        assert_eq!(both.request_id, "mine");
+        assert_eq!(
+            both.trace_id.as_deref(),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+    }
+
+    #[test]
+    fn hostile_or_broken_ids_are_replaced() {
+        for (name, value) in [
+            ("X-Request-Id", "a b"),
+            ("X-Request-Id", "\"}{\"level\":\"ERROR"),
+            ("X-Request-Id", &"x".repeat(65)),
+            ("X-Request-Id", ""),
+            (
+                "traceparent",
+                "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            ),
+            (
+                "traceparent",
+                "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            ),
+            ("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-01"),
+        ] {
+            let ids = RequestIds::of(&request(&[(name, value)]), &Fixed);
+            assert_eq!(ids.request_id, format!("{:032x}", 0xabc), "{name}: {value}");
+            assert_eq!(ids.trace_id, None, "{name}: {value}");
+        }
+    }
+}
