@@ -74,14 +74,6 @@ export function describePayment(result, view) {
   result.orderId = view.orderId;
 }
 
-// A backend call: the global `fetch` with the payment's client secret, a JSON POST of
-// `body`, or a GET when there is none.
-export function backendFetch(url, secret, body, signal) {
-  const headers = { "x-client-secret": secret };
-  if (body) headers["content-type"] = "application/json";
-  return fetch(url, { method: body ? "POST" : "GET", headers, body, signal });
-}
-
 // The result of a payment the page gave up on while the backend had none (`paymentId`
 // null when the backend never answered).
 export function cancelledResult(paymentId = null) {
@@ -90,4 +82,97 @@ export function cancelledResult(paymentId = null) {
     providerPaymentId: null, threeDsVersion: null, transStatus: null, eci: null,
     liabilityShift: false, error: { code: "challenge_cancelled" },
   };
+}
+
+// The module's errors: an Error with a stable `code`; the prose is here, not in the wasm
+// (the codes are documented in the .d.ts). `message` is the backend's own, when it gave one.
+const MESSAGES = {
+  network: "the backend could not be reached",
+  timeout: "the backend or the challenge did not finish in time",
+  aborted: "aborted",
+  bad_response: "the backend answered something that is not its documented shape",
+  invalid_options: "the options or the payment request are unusable",
+  busy: "a payment is already running",
+  unsupported: "not a browser page this module can work in",
+  pending: "the payment is being confirmed",
+};
+export function bridgeError(code, message) {
+  return Object.assign(new Error(message || MESSAGES[code] || "the browser details break the EMV rules"), { code });
+}
+
+// The constructor's options, checked: [backend base URL (no query, hash or trailing
+// slash), its origin, redirect?, challengeWindowSize, container, methodTimeoutMs,
+// challengeTimeoutMs, onEvent]. Throws invalid_options naming the first unusable one.
+export function readOptions(o) {
+  const bad = (why) => { throw bridgeError("invalid_options", why); };
+  const given = (v) => v !== undefined && v !== null;
+  const ms = (name) => {
+    const v = o[name];
+    if (given(v) && !(typeof v == "number" && v >= 0 && v <= 36e5)) bad(name + " must be milliseconds");
+    return given(v) ? v : undefined;
+  };
+  if (typeof o != "object" || !o) bad("options must be an object");
+  const { backendUrl, display, challengeWindowSize: size, container, onEvent } = o;
+  if (typeof backendUrl != "string") bad("backendUrl is required");
+  let url;
+  try { url = new URL(backendUrl, location.href); } catch { bad("backendUrl is not a URL"); }
+  if (!/^https?:$/.test(url.protocol)) bad("backendUrl must be http(s)");
+  url.search = url.hash = "";
+  if (given(display) && display != "iframe" && display != "redirect") bad("display must be iframe or redirect");
+  if (given(size) && !/^(auto|0[1-5])$/.test(size)) bad("challengeWindowSize must be auto or 01 to 05");
+  if (given(container) && !(container instanceof Element)) bad("container must be an element");
+  if (given(onEvent) && typeof onEvent != "function") bad("onEvent must be a function");
+  return [url.href.replace(/\/+$/, ""), url.origin, display == "redirect", given(size) ? size : "auto",
+    given(container) ? container : undefined, ms("methodTimeoutMs"), ms("challengeTimeoutMs"),
+    given(onEvent) ? onEvent : undefined];
+}
+
+// A backend call, `/v1/payments/{id}{path}`: a JSON POST of `body` (a string or an object
+// to stringify), or a GET when there is none; with `X-Client-Secret`, aborted by `signal`
+// and by its own deadline. Resolves the JSON of a 2xx answer; rejects with the module's
+// Error: timeout, aborted, network, bad_response, or the backend's `{error: {code, message}}`.
+export async function backendCall(base, secret, path, body, signal, timeoutMs) {
+  if (signal.aborted) throw bridgeError("aborted");
+  const call = new AbortController(), abort = () => call.abort(), late = {};
+  const fail = (code) => bridgeError(call.signal.reason == late ? "timeout" : signal.aborted ? "aborted" : code);
+  if (body !== undefined && typeof body != "string") {
+    try { body = JSON.stringify(body); } catch { throw bridgeError("invalid_options", "the payment request is not JSON"); }
+  }
+  signal.addEventListener("abort", abort);
+  const timer = setTimeout(() => call.abort(late), timeoutMs);
+  try {
+    const headers = { "x-client-secret": secret };
+    if (body) headers["content-type"] = "application/json";
+    let response, text, json;
+    try {
+      response = await fetch(base + "/v1/payments/" + secret.slice(0, 32) + path,
+        { method: body ? "POST" : "GET", headers, body, signal: call.signal });
+      text = await response.text();
+    } catch {
+      throw fail("network");
+    }
+    try { json = JSON.parse(text); } catch { throw bridgeError("bad_response", "the backend did not answer JSON"); }
+    if (response.status >= 200 && response.status < 300) return json;
+    const { code, message } = (json && json.error) || {};
+    if (typeof code == "string" && /^[a-z0-9_]{1,64}$/.test(code)) throw bridgeError(code, typeof message == "string" ? message : "");
+    throw bridgeError("bad_response", "the backend refused without an error code");
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", abort);
+  }
+}
+
+// A progress event to the page's `onEvent` (`{type, at, [key]: value}`); a throwing
+// handler is the page's bug, not the payment's.
+export function emitEvent(onEvent, type, key, value) {
+  const event = { type, at: Date.now() };
+  if (key) event[key] = value;
+  try { onEvent(event); } catch {}
+}
+
+// The confirm the backend gets: the page's members plus what the module owns.
+export function confirmBody(request, browser, display, windowSize) {
+  return Object.assign({}, request, {
+    browser, display, windowSize, checkoutOrigin: location.origin, returnUrl: location.href,
+  });
 }

@@ -276,10 +276,37 @@ extern "C" {
     #[wasm_bindgen(js_name = describePayment)]
     pub fn describe_payment(result: &js_sys::Object, view: &JsValue);
 
-    /// The global `fetch` (page or worker) of a backend call: with `X-Client-Secret:
-    /// secret`, a JSON `POST` of `body`, or a `GET` when `body` is undefined.
-    #[wasm_bindgen(js_name = backendFetch)]
-    pub fn fetch(url: &str, secret: &str, body: &JsValue, signal: &AbortSignal) -> Promise;
+    /// A backend call (`base/v1/payments/{id}{path}`, GET when `body` is undefined, else a
+    /// JSON POST of it) with the call's deadline: the 2xx answer's JSON, or rejects with
+    /// the module's Error (`timeout`, `aborted`, `network`, `bad_response`, the backend's).
+    #[wasm_bindgen(js_name = backendCall)]
+    pub fn backend_call(
+        base: &str,
+        secret: &str,
+        path: &str,
+        body: &JsValue,
+        signal: &AbortSignal,
+        timeout_ms: u32,
+    ) -> Promise;
+
+    /// The module's `Error` with its stable `code` (and the backend's message, when given).
+    #[wasm_bindgen(js_name = bridgeError)]
+    pub fn bridge_error(code: &str, message: Option<&str>) -> JsValue;
+
+    /// The constructor's options, checked (throws `invalid_options`): `[backend base,
+    /// backend origin, redirect?, challengeWindowSize, container, methodTimeoutMs,
+    /// challengeTimeoutMs, onEvent]`.
+    #[wasm_bindgen(js_name = readOptions, catch)]
+    pub fn read_options(options: &JsValue) -> Result<Array, JsValue>;
+
+    /// `onEvent({type, at, [key]: value})`, a throw ignored.
+    #[wasm_bindgen(js_name = emitEvent)]
+    pub fn emit_event(on_event: &Function, kind: &str, key: Option<&str>, value: Option<&str>);
+
+    /// The page's `request` with the members the module owns: `browser`, `display`,
+    /// `windowSize`, `checkoutOrigin` and `returnUrl` (the page's own address).
+    #[wasm_bindgen(js_name = confirmBody)]
+    pub fn confirm_body(request: &JsValue, browser: &JsValue, display: &str, size: &str) -> JsValue;
 
     /// The result of a payment the page gave up on while the backend had none:
     /// `cancelled`, `challenge_cancelled`, every backend member `null`.

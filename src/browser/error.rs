@@ -1,10 +1,15 @@
-//! The module's one error type: a stable `code` the page can switch on, and a message.
-//! Crosses into JavaScript as an `Error` with a `code` property.
+//! The module's one error type: a stable `code` the page can switch on.
+//! Crosses into JavaScript as an `Error` with a `code` property, made by dom.js's
+//! `bridgeError`, which also holds the English message of each code: prose costs the wasm
+//! kilobytes, so the module's own errors carry only their code (the `why` text at each
+//! call site is for the reader of the source; it is not compiled in). An error the
+//! backend reported keeps the backend's message.
 
 use std::borrow::Cow;
 
-use js_sys::Reflect;
 use wasm_bindgen::JsValue;
+
+use super::dom;
 
 use crate::emv::EmvError;
 
@@ -12,7 +17,8 @@ use crate::emv::EmvError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BridgeError {
     code: Cow<'static, str>,
-    message: Cow<'static, str>,
+    /// The backend's own message; `None` for the module's errors (dom.js words those).
+    message: Option<String>,
 }
 
 impl BridgeError {
@@ -35,35 +41,38 @@ impl BridgeError {
     /// never ask to pay again.
     pub const PENDING: &'static str = "pending";
 
-    pub fn new(code: &'static str, message: &'static str) -> BridgeError {
+    /// The module's own error; `_why` says why at the call site, for the reader only.
+    pub fn new(code: &'static str, _why: &'static str) -> BridgeError {
         BridgeError {
             code: Cow::Borrowed(code),
-            message: Cow::Borrowed(message),
+            message: None,
         }
     }
 
-    /// An error the backend reported as `{"error": {"code", "message"}}`.
-    pub fn from_backend(code: String, message: String) -> BridgeError {
+    /// An error as dom.js made it (`backendCall`): the backend's `{"error": {"code",
+    /// "message"}}` or the call's own (`network`, `timeout`, …).
+    pub fn from_js(error: &JsValue) -> BridgeError {
         BridgeError {
-            code: Cow::Owned(code),
-            message: Cow::Owned(message),
+            code: Cow::Owned(dom::text(error, "code").unwrap_or_else(|| Self::NETWORK.into())),
+            message: dom::text(error, "message"),
         }
     }
 
-    pub fn bad_response(message: &'static str) -> BridgeError {
-        BridgeError::new(Self::BAD_RESPONSE, message)
+    pub fn bad_response(why: &'static str) -> BridgeError {
+        BridgeError::new(Self::BAD_RESPONSE, why)
     }
 
-    pub fn invalid_options(message: &'static str) -> BridgeError {
-        BridgeError::new(Self::INVALID_OPTIONS, message)
+    pub fn invalid_options(why: &'static str) -> BridgeError {
+        BridgeError::new(Self::INVALID_OPTIONS, why)
     }
 
     pub fn code(&self) -> &str {
         &self.code
     }
 
-    pub fn message(&self) -> &str {
-        &self.message
+    /// The backend's message, when the backend reported the error.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
     }
 }
 
@@ -77,9 +86,6 @@ impl From<EmvError> for BridgeError {
 
 impl From<BridgeError> for JsValue {
     fn from(error: BridgeError) -> JsValue {
-        let js = js_sys::Error::new(error.message());
-        // Setting a property on a fresh Error cannot fail.
-        let _ = Reflect::set(&js, &"code".into(), &error.code().into());
-        js.into()
+        dom::bridge_error(error.code(), error.message())
     }
 }

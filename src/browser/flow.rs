@@ -6,8 +6,7 @@
 //! the page itself gave up on (`cancel()`, the AbortSignal, the close button) while the
 //! backend still calls it pending: that ends as a local `cancelled` result.
 
-use js_sys::{Object, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use web_sys::{AbortController, AbortSignal, Element};
 
 use super::challenge::{self, Placement, WindowPreference};
@@ -153,16 +152,14 @@ async fn resume(
 fn confirm_request(
     settings: &Settings,
     request: &JsValue,
-) -> Result<(ClientSecret, Object), BridgeError> {
+) -> Result<(ClientSecret, JsValue), BridgeError> {
     // Not an object, or no well-formed secret: nothing to confirm.
     let secret = dom::text(request, "clientSecret")
         .and_then(|text| ClientSecret::parse(&text))
         .ok_or(BridgeError::invalid_options(
             "clientSecret is missing or malformed",
         ))?;
-    let window = dom::window()?;
-    let body = Object::assign(&Object::new(), request.unchecked_ref());
-    let browser = details::collect(&details::read_page(&window))?;
+    let browser = details::collect(&details::read_page(&dom::window()?))?;
     settings.events.emit(Progress::BrowserDetails);
     let size = match settings.display {
         DisplayMode::Redirect => ChallengeWindowSize::FullScreen,
@@ -171,19 +168,14 @@ fn confirm_request(
             challenge::viewport(),
         ),
     };
-    let location = dom::get(&window, "location");
-    let no_location = || BridgeError::new(BridgeError::UNSUPPORTED, "no location");
-    let page = dom::text(&location, "href").ok_or_else(no_location)?;
-    let origin = dom::text(&location, "origin").ok_or_else(no_location)?;
-    let set = |key: &str, value: JsValue| {
-        let _ = Reflect::set(&body, &key.into(), &value);
-    };
-    set("browser", details::to_js(&browser).into());
-    set("display", display_name(settings.display).into());
-    set("windowSize", size.as_str().into());
-    set("checkoutOrigin", origin.into());
-    // Taken only if the merchant's server set none when it created the payment.
-    set("returnUrl", page.into());
+    // `returnUrl` (the page's address) is taken only if the merchant's server set none
+    // when it created the payment.
+    let body = dom::confirm_body(
+        request,
+        &details::to_js(&browser),
+        display_name(settings.display),
+        size.as_str(),
+    );
     Ok((secret, body))
 }
 
