@@ -103,7 +103,7 @@ impl Backend {
         );
         let json = JsFuture::from(call)
             .await
-            .map_err(|error| BridgeError::from_js(&error))?;
+            .map_err(|error| BridgeError::from_js(&error, BridgeError::NETWORK))?;
         PaymentView::parse(&json)
     }
 }

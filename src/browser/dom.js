@@ -47,10 +47,21 @@ export function methodFrame(doc, name) {
   }, doc.body);
 }
 
-// POSTs `fields` ([name, value, name, value, …]) to `action` in the window `target`;
-// the <form> leaves the page right after submit().
-export function postForm(doc, action, target, fields) {
-  const form = el(doc, "form", { method: "post", target, action }, doc.body);
+// Sends a form ([name, value, name, value, …] `fields`) to `action`, only an absolute
+// http(s) URL (javascript:, data: or a relative path the backend did not mean throws
+// bad_response): in the window `target` (an iframe `frame` by its name, or the page itself
+// when `frame` is null). A POST builds a <form> of hidden inputs set as attribute values,
+// never markup, which leaves the page right after submit(). A GET navigates to the action
+// with the fields added to its own query (a GET form would replace the query instead).
+export function submitForm(doc, action, get, target, frame, fields) {
+  let url;
+  try { url = new URL(action); } catch {}
+  if (!url || !/^https?:$/.test(url.protocol)) throw bridgeError("bad_response", "form action is not an http(s) URL");
+  if (get) {
+    for (let i = 0; i < fields.length; i += 2) url.searchParams.append(fields[i], fields[i + 1]);
+    return frame ? frame.setAttribute("src", url.href) : location.assign(url.href);
+  }
+  const form = el(doc, "form", { method: "post", target, action: url.href }, doc.body);
   for (let i = 0; i < fields.length; i += 2)
     el(doc, "input", { type: "hidden", name: fields[i], value: fields[i + 1] }, form);
   try {
@@ -175,4 +186,47 @@ export function confirmBody(request, browser, display, windowSize) {
   return Object.assign({}, request, {
     browser, display, windowSize, checkoutOrigin: location.origin, returnUrl: location.href,
   });
+}
+
+// The payment in flight, in sessionStorage under `key` (`resume()` finishes it after a
+// redirect or a reload): saved as {secret, nonce, backend, savedAt}; read back as
+// [secret, nonce, backend] when well-formed and under `maxAgeMs` old (a stale one is
+// removed). Quietly nothing where the page may not use storage (some private modes).
+export function saveState(key, secret, nonce, backend) {
+  try { sessionStorage.setItem(key, JSON.stringify({ secret, nonce, backend, savedAt: Date.now() })); } catch {}
+}
+export function loadState(key, maxAgeMs) {
+  try {
+    const { secret, nonce, backend, savedAt } = JSON.parse(sessionStorage.getItem(key));
+    const age = typeof savedAt == "number" ? Date.now() - savedAt : NaN;
+    if (age != age) return;
+    if (!(age >= 0 && age <= maxAgeMs)) return void sessionStorage.removeItem(key);
+    if ([secret, nonce, backend].every((v) => typeof v == "string")) return [secret, nonce, backend];
+  } catch {}
+}
+export function clearState(key) {
+  try { sessionStorage.removeItem(key); } catch {}
+}
+
+// A `message` listener that calls `onComplete` for a genuine completion only: from
+// `origin` exactly, sent by `frame`'s own window (while it is in the page), naming the
+// session `id` with its `nonce` (messages.rs says why all three).
+export function completionListener(origin, frame, id, nonce, onComplete) {
+  return ({ origin: from, source, data }) => {
+    const own = frame.contentWindow;
+    if (from === origin && own && source === own && data && typeof data == "object" &&
+      data.type === "threeds-bridge:complete" && data.sessionId === id && data.nonce === nonce) onComplete();
+  };
+}
+
+// A promise and its resolve, for Race.
+export function race() {
+  let resolve;
+  return [new Promise((settle) => (resolve = settle)), resolve];
+}
+
+// `options.signal` when it is an AbortSignal.
+export function signalOf(options) {
+  const signal = options && options.signal;
+  return signal instanceof AbortSignal ? signal : undefined;
 }

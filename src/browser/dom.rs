@@ -6,10 +6,9 @@
 //! first of its listeners to fire decides the outcome.
 
 use js_sys::{Array, Function, Promise};
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Document, Element, EventTarget, Url, Window};
+use web_sys::{AbortSignal, Document, Element, EventTarget, Window};
 
 use super::BridgeError;
 use crate::emv::{FormMethod, FormPost};
@@ -58,12 +57,6 @@ pub fn body(doc: &Document) -> Result<Element, BridgeError> {
     ))
 }
 
-/// `sessionStorage`; `None` where the page may not use it (it throws in some modes).
-pub fn session_storage() -> Option<web_sys::Storage> {
-    let window = window().ok()?;
-    object(&window, "sessionStorage")
-}
-
 /// `signal.aborted`.
 pub fn aborted(signal: &AbortSignal) -> bool {
     get(signal, "aborted").as_bool() == Some(true)
@@ -105,11 +98,12 @@ pub struct Race {
 
 impl Race {
     pub fn new() -> Race {
-        let mut resolve: Option<Function> = None;
-        // The executor runs synchronously, so `resolve` is set when `new` returns.
-        let promise = Promise::new(&mut |settle, _| resolve = Some(settle));
-        let resolve = resolve.unwrap_or_else(|| JsValue::UNDEFINED.unchecked_into());
-        Race { promise, resolve }
+        // dom.js's `race`: a JavaScript executor, not a Rust closure (smaller).
+        let pair = race();
+        Race {
+            promise: pair.get(0).unchecked_into(),
+            resolve: pair.get(1).unchecked_into(),
+        }
     }
 
     /// The function that settles the race with `outcome`, for a listener to call.
@@ -157,8 +151,6 @@ pub struct Listener {
     target: EventTarget,
     kind: &'static str,
     function: Function,
-    /// Keeps a Rust callback alive while it is registered.
-    _closure: Option<Closure<dyn FnMut(web_sys::Event)>>,
 }
 
 impl Listener {
@@ -169,21 +161,7 @@ impl Listener {
             target: target.clone(),
             kind,
             function,
-            _closure: None,
         }
-    }
-
-    /// Calls Rust code on each `kind` event (where the event itself must be inspected).
-    pub fn new(
-        target: &EventTarget,
-        kind: &'static str,
-        callback: impl FnMut(web_sys::Event) + 'static,
-    ) -> Listener {
-        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(callback);
-        let function: Function = closure.as_ref().clone().unchecked_into();
-        let mut listener = Listener::function(target, kind, function);
-        listener._closure = Some(closure);
-        listener
     }
 }
 
@@ -241,13 +219,6 @@ impl Drop for Mounted {
     fn drop(&mut self) {
         self.0.remove();
     }
-}
-
-#[wasm_bindgen]
-extern "C" {
-    /// `JSON.parse` of a value the page already holds as a string (no copy into Rust).
-    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
-    pub fn parse_json(text: &JsValue) -> Result<JsValue, JsValue>;
 }
 
 #[wasm_bindgen]
@@ -313,6 +284,13 @@ extern "C" {
     #[wasm_bindgen(js_name = cancelledResult)]
     pub fn cancelled_result(payment_id: Option<&str>) -> JsValue;
 
+    /// A promise and its `resolve` function.
+    fn race() -> Array;
+
+    /// `options.signal` when it is an AbortSignal.
+    #[wasm_bindgen(js_name = signalOf)]
+    pub fn signal_of(options: &JsValue) -> Option<AbortSignal>;
+
     /// `window`, where the module runs in a page.
     #[wasm_bindgen(js_name = pageWindow)]
     fn page_window() -> Option<Window>;
@@ -321,22 +299,18 @@ extern "C" {
     #[wasm_bindgen(js_name = methodFrame, catch)]
     pub fn method_frame(doc: &Document, name: &str) -> Result<Element, JsValue>;
 
-    /// A `<form method=post>` of hidden `fields` (name, value, …) to `action` in the
-    /// window `target`, submitted and removed at once.
-    #[wasm_bindgen(js_name = postForm, catch)]
-    fn post_form(doc: &Document, action: &str, target: &str, fields: &Array)
-        -> Result<(), JsValue>;
-}
-
-/// An absolute http(s) URL, as a parsed `URL`: anything else (javascript:, data:, a
-/// relative path the backend did not mean) is refused before it reaches a form or
-/// `location`.
-pub fn web_url(text: &str) -> Result<Url, BridgeError> {
-    let url = Url::new(text).map_err(|_| BridgeError::bad_response("form action is not a URL"))?;
-    match self::text(&url, "protocol").as_deref() {
-        Some("https:" | "http:") => Ok(url),
-        _ => Err(BridgeError::bad_response("form action is not http(s)")),
-    }
+    /// Sends a form (`fields`: name, value, …) to `action` in the window `target`
+    /// (`frame`'s name, or `_self` with no frame: the page): throws `bad_response` unless
+    /// `action` is an absolute http(s) URL.
+    #[wasm_bindgen(js_name = submitForm, catch)]
+    fn submit_form_js(
+        doc: &Document,
+        action: &str,
+        get: bool,
+        target: &str,
+        frame: Option<&Element>,
+        fields: &Array,
+    ) -> Result<(), JsValue>;
 }
 
 /// Where a form goes: into one of the module's iframes, or the page itself.
@@ -347,40 +321,23 @@ pub enum FormTarget<'a> {
     Page,
 }
 
-/// Sends `form` to `target`. A POST builds a `<form>` whose fields are hidden inputs set
-/// as attribute values, never markup, so no field can inject HTML; the `<form>` leaves the
-/// page right after `submit()`. A GET navigates to the action with the fields added to
-/// its own query (a GET form would replace the action's query instead).
+/// Sends `form` to `target` (dom.js's `submitForm`): an action that is not an absolute
+/// http(s) URL (javascript:, data:, a relative path the backend did not mean) is refused
+/// with `bad_response` before it reaches a form or `location`. A POST's fields are hidden
+/// inputs set as attribute values, never markup, so no field can inject HTML; a GET adds
+/// them to the action's own query.
 pub fn submit_form(form: &FormPost, target: FormTarget<'_>) -> Result<(), BridgeError> {
     let doc = document()?;
-    let url = web_url(&form.action)?;
-    if form.method == FormMethod::Get {
-        let query = url.search_params();
-        for field in &form.fields {
-            query.append(&field.name, &field.value);
-        }
-        let href = text(&url, "href").unwrap_or_default();
-        return match target {
-            FormTarget::Frame { frame, .. } => {
-                let _ = frame.set_attribute("src", &href);
-                Ok(())
-            }
-            FormTarget::Page => window()?
-                .location()
-                .assign(&href)
-                .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "navigation refused")),
-        };
-    }
-    let name = match target {
-        FormTarget::Frame { name, .. } => name,
-        FormTarget::Page => "_self",
+    let (name, frame) = match target {
+        FormTarget::Frame { name, frame } => (name, Some(frame)),
+        FormTarget::Page => ("_self", None),
     };
     let fields = Array::new();
     for field in &form.fields {
         fields.push(&field.name.as_str().into());
         fields.push(&field.value.as_str().into());
     }
-    let action = text(&url, "href").unwrap_or_default();
-    post_form(&doc, &action, name, &fields)
-        .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "form submit failed"))
+    let get = form.method == FormMethod::Get;
+    submit_form_js(&doc, &form.action, get, name, frame, &fields)
+        .map_err(|error| BridgeError::from_js(&error, BridgeError::UNSUPPORTED))
 }

@@ -49,12 +49,16 @@ impl BridgeError {
         }
     }
 
-    /// An error as dom.js made it (`backendCall`): the backend's `{"error": {"code",
-    /// "message"}}` or the call's own (`network`, `timeout`, …).
-    pub fn from_js(error: &JsValue) -> BridgeError {
-        BridgeError {
-            code: Cow::Owned(dom::text(error, "code").unwrap_or_else(|| Self::NETWORK.into())),
-            message: dom::text(error, "message"),
+    /// An error as dom.js made it (`bridgeError`: the backend's `{"error": {"code",
+    /// "message"}}` or the module's own); `otherwise` for anything else JavaScript threw
+    /// (a platform exception's message is not passed on).
+    pub fn from_js(error: &JsValue, otherwise: &'static str) -> BridgeError {
+        match dom::text(error, "code") {
+            Some(code) => BridgeError {
+                code: Cow::Owned(code),
+                message: dom::text(error, "message"),
+            },
+            None => BridgeError::new(otherwise, "JavaScript threw"),
         }
     }
 

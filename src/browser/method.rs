@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{AbortSignal, HtmlIFrameElement};
 
 use super::dom::{
-    self, aborted, document, submit_form, web_url, FormTarget, Mounted, Outcome, Race,
+    self, aborted, document, submit_form, FormTarget, Mounted, Outcome, Race,
 };
 use super::messages::{self, Expected};
 use super::BridgeError;
@@ -33,14 +33,12 @@ pub async fn run(
     if aborted(abort) {
         return MethodEnd::Cancelled;
     }
-    if form.action.trim().is_empty() || web_url(&form.action).is_err() {
-        return MethodEnd::Done(ThreeDsCompInd::U);
-    }
     match wait(form, deadline_ms, expected, abort).await {
         Ok(Outcome::Completed) => MethodEnd::Done(ThreeDsCompInd::Y),
         Ok(Outcome::TimedOut) => MethodEnd::Done(ThreeDsCompInd::N),
         Ok(Outcome::Cancelled) => MethodEnd::Cancelled,
-        // The page could not even post the form: the issuer saw nothing.
+        // No usable Method URL (not an absolute http(s) URL: submit_form refuses it before
+        // anything is posted), or the page could not post the form: the issuer saw nothing.
         Err(_) => MethodEnd::Done(ThreeDsCompInd::U),
     }
 }
