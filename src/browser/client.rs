@@ -13,7 +13,6 @@ use web_sys::AbortSignal;
 use super::dom::backend_call;
 use super::view::{ClientSecret, PaymentView};
 use super::BridgeError;
-use crate::emv::ThreeDsCompInd;
 
 /// How long one backend call may take. The backend may run several provider calls (and
 /// their retries) before it answers, so this is generous.
@@ -43,50 +42,13 @@ impl Backend {
         &self.base
     }
 
-    /// `POST /v1/payments/{id}/confirm` with the request as the page built it (it
-    /// carries the client secret).
-    pub async fn confirm(
-        &self,
-        secret: &ClientSecret,
-        request: &JsValue,
-        abort: &AbortSignal,
-    ) -> Result<PaymentView, BridgeError> {
-        self.send(secret, "/confirm", request, abort).await
-    }
-
-    /// `GET /v1/payments/{id}`: the page's view of its payment.
-    pub async fn read(
-        &self,
-        secret: &ClientSecret,
-        abort: &AbortSignal,
-    ) -> Result<PaymentView, BridgeError> {
-        self.send(secret, "", &JsValue::UNDEFINED, abort).await
-    }
-
-    /// `POST /v1/payments/{id}/method` with how the 3DS Method went.
-    pub async fn report_method(
-        &self,
-        secret: &ClientSecret,
-        completion: ThreeDsCompInd,
-        abort: &AbortSignal,
-    ) -> Result<PaymentView, BridgeError> {
-        // Both values are checked ASCII (hex, `_`, one letter): nothing to escape.
-        let body = [
-            "{\"clientSecret\":\"",
-            secret.as_str(),
-            "\",\"completion\":\"",
-            completion.as_str(),
-            "\"}",
-        ]
-        .concat();
-        self.send(secret, "/method", &body.into(), abort).await
-    }
-
     /// A `POST` of `body` (JSON text, or an object to stringify) to
-    /// `/v1/payments/{id}{path}`, or a `GET` when `body` is undefined; either way with
+    /// `/v1/payments/{id}{path}` (`/confirm` with the request as the page built it,
+    /// `/method` with how the 3DS Method went), or a `GET` of the page's view of its
+    /// payment when `body` is undefined; either way with
     /// `X-Client-Secret` (what the reads need; the POSTs carry the secret in their bodies
     /// as well, as the API asks).
-    async fn send(
+    pub async fn send(
         &self,
         secret: &ClientSecret,
         path: &str,

@@ -16,9 +16,9 @@ use super::events::{Events, Progress};
 use super::messages::Expected;
 use super::method::{self, MethodEnd};
 use super::redirect::{self, Pending};
-use super::view::{ClientSecret, PaymentView, Session, Stage};
+use super::view::{ClientSecret, Session, Stage};
 use super::{details, BridgeError};
-use crate::emv::ChallengeWindowSize;
+use crate::emv::{ChallengeWindowSize, ThreeDsCompInd};
 use crate::payment::{BrowserAction, DisplayMode, PaymentStatus};
 
 /// More browser steps than any provider takes (Method, challenge, a 3DS1 fallback …).
@@ -54,97 +54,185 @@ enum End {
     TimedOut(Session),
 }
 
-/// `pay()` or `resume()`, from start to the page's result. One body for both, so that
-/// the confirming read and the cancelled ending are compiled once.
+/// The backend call that comes next: its path under `/v1/payments/{id}` and its body
+/// (undefined for the `GET` of the payment's view).
+struct Ask {
+    path: &'static str,
+    body: JsValue,
+}
+
+impl Ask {
+    fn read() -> Ask {
+        Ask {
+            path: "",
+            body: JsValue::UNDEFINED,
+        }
+    }
+}
+
+/// `pay()` or `resume()`, from start to the page's result: one loop of backend calls and
+/// browser steps, then the confirming read. One body for both, with one await of the
+/// backend in the loop and one in the confirming read (each await point costs the
+/// module's async state machine a state and its drop code).
 pub async fn run(
     settings: &Settings,
     start: Start,
     abort: &AbortSignal,
 ) -> Result<JsValue, BridgeError> {
-    let (secret, end) = match start {
-        Start::Pay(request) => pay(settings, &request, abort).await?,
-        Start::Resume => match resume(settings, abort).await? {
-            Some(found) => found,
-            None => return Ok(JsValue::NULL),
-        },
+    // `pay()` confirms a new payment; `resume()` reads the one kept in `sessionStorage`
+    // for this backend (none: nothing to finish).
+    let (secret, ask, stored) = match start {
+        Start::Pay(request) => {
+            let (secret, body) = confirm_request(settings, &request)?;
+            let ask = Ask {
+                path: "/confirm",
+                body,
+            };
+            (secret, ask, None)
+        }
+        Start::Resume => {
+            let backend = settings.backend.base();
+            let Some(pending) = redirect::load().filter(|p| p.backend == backend) else {
+                return Ok(JsValue::NULL);
+            };
+            (pending.secret, Ask::read(), Some(pending.session))
+        }
     };
+    let end = steps(settings, &secret, ask, stored, abort).await?;
     let session = match &end {
-        End::Final(session) | End::TimedOut(session) => Some(session.clone()),
+        End::Final(session) | End::TimedOut(session) => Some(session),
         End::Cancelled(session) => {
             redirect::clear();
-            session.clone()
+            session.as_ref()
         }
     };
     // The result is always the backend's when it has one: a cancel or a timeout that
     // came just after the ACS answered still ends with the backend's result.
-    let read = match &session {
+    let read = match session {
         Some(session) => Some(finish(settings, &secret, session).await),
         None => None,
     };
-    match (end, read) {
+    match (&end, read) {
         (_, Some(Ok(result))) => Ok(result),
         (End::Final(_), Some(Err(error))) => Err(error),
         (End::TimedOut(_), _) => Err(BridgeError::new(
             BridgeError::TIMEOUT,
             "the challenge was not finished in time",
         )),
-        _ => Ok(cancelled(settings, session.as_ref())),
+        _ => Ok(cancelled(settings, session)),
     }
 }
 
-/// `pay(request)`: confirm the payment and follow it.
-async fn pay(
+/// Calls the backend and follows its next steps (Method, challenge, redirect) until the
+/// payment is final or the page gives up. `session` is the stored one when resuming.
+async fn steps(
     settings: &Settings,
-    request: &JsValue,
+    secret: &ClientSecret,
+    mut ask: Ask,
+    mut session: Option<Session>,
     abort: &AbortSignal,
-) -> Result<(ClientSecret, End), BridgeError> {
-    let (secret, body) = confirm_request(settings, request)?;
-    settings.events.emit(Progress::Authorizing);
-    let view = match settings.backend.confirm(&secret, &body, abort).await {
-        Err(error) if error.code() == BridgeError::ABORTED => {
-            return Ok((secret, End::Cancelled(None)))
+) -> Result<End, BridgeError> {
+    let events = &settings.events;
+    let mut resuming = session.is_some();
+    // The first call, then one per browser step.
+    for _ in 0..=MAX_STEPS {
+        events.emit(Progress::Authorizing);
+        let view = match settings.backend.send(secret, ask.path, &ask.body, abort).await {
+            Ok(view) => view,
+            Err(error) if error.code() == BridgeError::ABORTED => {
+                return Ok(End::Cancelled(session))
+            }
+            Err(error) => {
+                // The stored payment is gone from the backend: nothing left to resume.
+                if resuming && error.code() == "not_found" {
+                    redirect::clear();
+                }
+                return Err(error);
+            }
+        };
+        resuming = false;
+        match &session {
+            Some(known) if view.session != *known => {
+                return Err(BridgeError::bad_response(
+                    "the backend answered for another session",
+                ))
+            }
+            Some(_) => {}
+            // The confirmed payment is kept until it is final: a redirect or a reload
+            // does not lose it.
+            None => {
+                redirect::save(&Pending {
+                    session: view.session.clone(),
+                    secret: secret.clone(),
+                    backend: settings.backend.base().to_owned(),
+                });
+                session = Some(view.session.clone());
+            }
         }
-        other => other?,
-    };
-    redirect::save(&Pending {
-        session: view.session.clone(),
-        secret: secret.clone(),
-        backend: settings.backend.base().to_owned(),
-    });
-    let end = follow(settings, &secret, view, abort).await?;
-    Ok((secret, end))
+        let session = view.session;
+        let expected = Expected {
+            origin: settings.backend.origin().to_owned(),
+            session: session.clone(),
+        };
+        ask = match view.stage {
+            Stage::Final(_) => return Ok(End::Final(session)),
+            Stage::Pending(BrowserAction::Method { form, timeout_ms }) => {
+                events.emit(Progress::MethodStarted);
+                let deadline = timeout_ms.min(settings.method_timeout_ms);
+                match method::run(&form, deadline, expected, abort).await {
+                    MethodEnd::Done(completion) => {
+                        events.emit(Progress::MethodCompleted(completion));
+                        Ask {
+                            path: "/method",
+                            body: method_report(secret, completion),
+                        }
+                    }
+                    MethodEnd::Cancelled => return Ok(End::Cancelled(Some(session))),
+                }
+            }
+            Stage::Pending(BrowserAction::Challenge { form, window_size })
+                if settings.display == DisplayMode::Iframe =>
+            {
+                let placement = Placement {
+                    container: settings.container.as_ref(),
+                    size: window_size,
+                    timeout_ms: settings.challenge_timeout_ms,
+                };
+                let shown = || events.emit(Progress::ChallengeShown(window_size));
+                match challenge::run(&form, placement, expected, abort, shown).await? {
+                    Outcome::Completed => {
+                        events.emit(Progress::ChallengeCompleted);
+                        Ask::read()
+                    }
+                    Outcome::Cancelled => return Ok(End::Cancelled(Some(session))),
+                    Outcome::TimedOut => return Ok(End::TimedOut(session)),
+                }
+            }
+            Stage::Pending(
+                BrowserAction::Challenge { form, .. } | BrowserAction::Redirect { form },
+            ) => {
+                leave(settings, &form, abort).await?;
+                return Ok(End::Cancelled(Some(session)));
+            }
+        };
+    }
+    Err(BridgeError::bad_response(
+        "the backend asked for too many browser steps",
+    ))
 }
 
-/// `resume()`: follows the payment kept in `sessionStorage`; `None` when there is none
-/// for this backend.
-async fn resume(
-    settings: &Settings,
-    abort: &AbortSignal,
-) -> Result<Option<(ClientSecret, End)>, BridgeError> {
-    let Some(pending) = redirect::load().filter(|p| p.backend == settings.backend.base()) else {
-        return Ok(None);
-    };
-    settings.events.emit(Progress::Authorizing);
-    let secret = pending.secret;
-    let view = match settings.backend.read(&secret, abort).await {
-        Ok(view) if view.session == pending.session => view,
-        Ok(_) => {
-            return Err(BridgeError::bad_response(
-                "the backend answered for another session",
-            ))
-        }
-        Err(error) if error.code() == BridgeError::ABORTED => {
-            return Ok(Some((secret, End::Cancelled(Some(pending.session)))))
-        }
-        Err(error) => {
-            if error.code() == "not_found" {
-                redirect::clear();
-            }
-            return Err(error);
-        }
-    };
-    let end = follow(settings, &secret, view, abort).await?;
-    Ok(Some((secret, end)))
+/// `POST /v1/payments/{id}/method`'s body: how the 3DS Method went.
+fn method_report(secret: &ClientSecret, completion: ThreeDsCompInd) -> JsValue {
+    // Both values are checked ASCII (hex, `_`, one letter): nothing to escape.
+    [
+        "{\"clientSecret\":\"",
+        secret.as_str(),
+        "\",\"completion\":\"",
+        completion.as_str(),
+        "\"}",
+    ]
+    .concat()
+    .into()
 }
 
 /// The confirm the backend gets: the page's members (`clientSecret`, `paymentMethod`;
@@ -186,82 +274,9 @@ fn display_name(display: DisplayMode) -> &'static str {
     }
 }
 
-/// Follows the backend's next steps until the payment is final.
-async fn follow(
-    settings: &Settings,
-    secret: &ClientSecret,
-    mut view: PaymentView,
-    abort: &AbortSignal,
-) -> Result<End, BridgeError> {
-    let events = &settings.events;
-    for _ in 0..MAX_STEPS {
-        let session = view.session.clone();
-        let expected = Expected {
-            origin: settings.backend.origin().to_owned(),
-            session: session.clone(),
-        };
-        let next = match view.stage {
-            Stage::Final(_) => return Ok(End::Final(session)),
-            Stage::Pending(BrowserAction::Method { form, timeout_ms }) => {
-                events.emit(Progress::MethodStarted);
-                let deadline = timeout_ms.min(settings.method_timeout_ms);
-                match method::run(&form, deadline, expected, abort).await {
-                    MethodEnd::Done(completion) => {
-                        events.emit(Progress::MethodCompleted(completion));
-                        events.emit(Progress::Authorizing);
-                        settings
-                            .backend
-                            .report_method(secret, completion, abort)
-                            .await
-                    }
-                    MethodEnd::Cancelled => return Ok(End::Cancelled(Some(session))),
-                }
-            }
-            Stage::Pending(BrowserAction::Challenge { form, window_size })
-                if settings.display == DisplayMode::Iframe =>
-            {
-                let placement = Placement {
-                    container: settings.container.as_ref(),
-                    size: window_size,
-                    timeout_ms: settings.challenge_timeout_ms,
-                };
-                let shown = || events.emit(Progress::ChallengeShown(window_size));
-                match challenge::run(&form, placement, expected, abort, shown).await? {
-                    Outcome::Completed => {
-                        events.emit(Progress::ChallengeCompleted);
-                        events.emit(Progress::Authorizing);
-                        settings.backend.read(secret, abort).await
-                    }
-                    Outcome::Cancelled => return Ok(End::Cancelled(Some(session))),
-                    Outcome::TimedOut => return Ok(End::TimedOut(session)),
-                }
-            }
-            Stage::Pending(
-                BrowserAction::Challenge { form, .. } | BrowserAction::Redirect { form },
-            ) => {
-                leave(settings, &form, abort).await?;
-                return Ok(End::Cancelled(Some(session)));
-            }
-        };
-        view = match next {
-            Err(error) if error.code() == BridgeError::ABORTED => {
-                return Ok(End::Cancelled(Some(session)))
-            }
-            Ok(next) if next.session != session => {
-                return Err(BridgeError::bad_response(
-                    "the backend answered for another session",
-                ))
-            }
-            other => other?,
-        };
-    }
-    Err(BridgeError::bad_response(
-        "the backend asked for too many browser steps",
-    ))
-}
-
 /// The confirming read: the page's result is what `GET /v1/payments/{id}` says, with
 /// the payment's id, amount, currency and order id (the merchant's server set them).
+/// Not aborted: the page wants the backend's word even after a cancel.
 async fn finish(
     settings: &Settings,
     secret: &ClientSecret,
@@ -269,7 +284,11 @@ async fn finish(
 ) -> Result<JsValue, BridgeError> {
     let never = AbortController::new()
         .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "no AbortController"))?;
-    let view = settings.backend.read(secret, &dom::signal(&never)).await?;
+    let read = Ask::read();
+    let view = settings
+        .backend
+        .send(secret, read.path, &read.body, &dom::signal(&never))
+        .await?;
     match view.stage {
         Stage::Final(result) if view.session == *session => {
             redirect::clear();
