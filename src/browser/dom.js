@@ -230,3 +230,50 @@ export function signalOf(options) {
   const signal = options && options.signal;
   return signal instanceof AbortSignal ? signal : undefined;
 }
+
+// The backend's Payment view (api.md), its shape checked (throws bad_response, or
+// pending when the backend is still confirming the payment with the provider and the
+// browser has nothing to do): [id (lowercase), nonce, "final", status, result] or
+// [id, nonce, next.type, action, "GET"|"POST", timeoutMs (method) | windowSize
+// (challenge), name, value, name, value, …]. The EMV window size and the Method's
+// deadline are checked in Rust.
+export function readView(view) {
+  const bad = () => { throw bridgeError("bad_response"); };
+  const text = (v) => (typeof v == "string" ? v : bad());
+  const { id, nonce, state, result, next } = view || bad();
+  if (!/^[0-9a-f]{32}$/i.test(text(id)) || !text(nonce)) bad();
+  const head = [id.toLowerCase(), nonce];
+  if (state == "final") {
+    if (!result || typeof result != "object" ||
+      !/^(authorized|declined|failed|cancelled|error)$/.test(text(result.status))) bad();
+    return head.concat("final", result.status, result);
+  }
+  if (state != "pending") bad();
+  const { type, form, timeoutMs: ms, windowSize } = next || bad();
+  if (type == "none") throw bridgeError("pending");
+  if (!/^(method|challenge|redirect)$/.test(text(type))) bad();
+  const { action, method, fields } = form || bad();
+  if (!/^(GET|POST)$/.test(text(method)) || !Array.isArray(fields)) bad();
+  head.push(type, text(action), method, type == "method" ? ms : windowSize);
+  for (const field of fields) {
+    const { name, value } = field || bad();
+    if (!text(name)) bad();
+    head.push(name, text(value));
+  }
+  return head;
+}
+
+// What only the page can read for the EMV browser details, as JavaScript gives it:
+// [screen width, height, colour depth, timezone offset, language, javaEnabled(), userAgent]
+// (javaEnabled is gone or a stub that throws in some browsers: undefined then).
+export function readPage(w) {
+  const n = w.navigator, s = w.screen;
+  let java;
+  try { java = n.javaEnabled(); } catch {}
+  return [s?.width, s?.height, s?.colorDepth, new Date().getTimezoneOffset(), n?.language, java, n?.userAgent];
+}
+
+// The backend's `browser` member (api.md), from the EMV-ruled details.
+export function browserDetails(acceptHeader, javaEnabled, language, colorDepth, screenHeight, screenWidth, timeZone, userAgent) {
+  return { acceptHeader, javaEnabled, javascriptEnabled: true, language, colorDepth, screenHeight, screenWidth, timeZone, userAgent };
+}
