@@ -35,13 +35,15 @@ native: setup
 # needs no table-slot shim). Its own target dir, so these
 # flags do not thrash the wasm test builds. strip stays off for wasm-bindgen (it reads the
 # target_features section); wasm-opt strips afterwards (--low-memory-unused: Rust never
-# uses the first 1 KB of memory; the module defines its memory, zero-filled). short-imports.mjs gives the
+# uses the first 1 KB of memory; the module defines its memory, zero-filled). The stack is
+# 64 KiB, not Rust's default 1 MiB: the module's memory after init is 128 KiB instead of
+# 1.1 MiB (its deepest use, a whole pay(), fits: tests/pkg_memory.test.mjs). short-imports.mjs gives the
 # wasm<->glue names (hashed, incompressible, written in both files) short ones. esbuild
 # bundles src/browser/dom.js (wasm-bindgen's snippet) into the JS glue and minifies it
 # (the documentation lives in the .d.ts).
 PKG_TARGET_DIR := target/pkg
 PKG_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none \
-	-Ctarget-feature=-reference-types
+	-Ctarget-feature=-reference-types -Clink-arg=-zstack-size=65536
 pkg: setup
 	@$(ENV) if [ -n "$$BUILD_STD" ]; then export RUSTFLAGS="$(PKG_RUSTFLAGS)"; \
 		std_features=-Zbuild-std-features=optimize_for_size; else std_features=; fi; \
