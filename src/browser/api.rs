@@ -59,7 +59,7 @@ fn parse_settings(options: &JsValue) -> Result<Settings, JsValue> {
     let present = |index| Some(at(index)).filter(|value| !value.is_undefined());
     Ok(Settings {
         backend: Backend::new(text(0), text(1)),
-        display: if at(2).is_truthy() {
+        display: if at(2).as_bool() == Some(true) {
             DisplayMode::Redirect
         } else {
             DisplayMode::Iframe
@@ -135,9 +135,8 @@ impl ThreeDSecure {
                 &BridgeError::new(BridgeError::UNSUPPORTED, "no AbortController").into(),
             );
         };
-        let follow = signal.and_then(|signal| {
-            let abort = dom::bound_method(&controller, "abort", None)?;
-            Some(Listener::function(&signal, "abort", abort))
+        let follow = signal.map(|signal| {
+            Listener::function(&signal, "abort", dom::bound_method(&controller, "abort"))
         });
         *self.instance.running.borrow_mut() = Some(controller.clone());
         let instance = self.instance.clone();

@@ -72,9 +72,9 @@ pub fn is_connected(element: &JsValue) -> bool {
     get(element, "isConnected").as_bool() == Some(true)
 }
 
-/// `document.activeElement`, when it is an HTML element (focus goes back to it).
+/// `document.activeElement` (focus goes back to it): an element with `focus()`, HTML or SVG.
 pub fn active_element(doc: &Document) -> Option<web_sys::HtmlElement> {
-    get(doc, "activeElement").dyn_into().ok()
+    object(doc, "activeElement")
 }
 
 /// How a step's wait ended.
@@ -108,11 +108,9 @@ impl Race {
 
     /// The function that settles the race with `outcome`, for a listener to call.
     pub fn settler(&self, outcome: Outcome) -> Function {
-        bind(
-            &self.resolve,
-            &JsValue::NULL,
-            Some(&(outcome as u32).into()),
-        )
+        self.resolve
+            .bind1(&JsValue::NULL, &(outcome as u32).into())
+            .unchecked_into()
     }
 
     /// Settles when `signal` aborts (at once if it already has), until the listener drops.
@@ -173,25 +171,13 @@ impl Drop for Listener {
     }
 }
 
-/// `object.method` bound to `object` (with `argument`, when given), as a plain function.
-pub fn bound_method(
-    object: &JsValue,
-    method: &str,
-    argument: Option<&JsValue>,
-) -> Option<Function> {
-    let function: Function = js_sys::Reflect::get(object, &method.into())
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    Some(bind(&function, object, argument))
-}
-
-/// `function.bind(this, argument?)`.
-fn bind(function: &Function, this: &JsValue, argument: Option<&JsValue>) -> Function {
-    match argument {
-        Some(argument) => function.bind1(this, argument).unchecked_into(),
-        None => function.bind0(this).unchecked_into(),
-    }
+/// `object.method` bound to `object`, as a plain function (`method` is one the platform
+/// promises, such as an AbortController's `abort`).
+pub fn bound_method(object: &JsValue, method: &str) -> Function {
+    get(object, method)
+        .unchecked_into::<Function>()
+        .bind0(object)
+        .unchecked_into()
 }
 
 /// A `setTimeout`, cleared on drop.
