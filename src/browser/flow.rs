@@ -211,7 +211,14 @@ async fn steps(
             Stage::Pending(
                 BrowserAction::Challenge { form, .. } | BrowserAction::Redirect { form },
             ) => {
-                leave(settings, &form, abort).await?;
+                // Leaves the page for a full-page step; `resume()` finishes after the
+                // return. The promise stays pending while the page unloads (or settles as
+                // cancelled if aborted first).
+                events.emit(Progress::Redirecting);
+                redirect::navigate(&form)?;
+                let race = Race::new();
+                let _abort = race.cancel_on(abort);
+                race.outcome().await;
                 return Ok(End::Cancelled(Some(session)));
             }
         };
@@ -311,19 +318,4 @@ fn cancelled(settings: &Settings, session: Option<&Session>) -> JsValue {
         .events
         .emit(Progress::Done(PaymentStatus::Cancelled));
     result
-}
-
-/// Leaves the page for a full-page step; `resume()` finishes after the return. The
-/// promise stays pending while the page unloads (or settles as cancelled if aborted first).
-async fn leave(
-    settings: &Settings,
-    form: &crate::emv::FormPost,
-    abort: &AbortSignal,
-) -> Result<(), BridgeError> {
-    settings.events.emit(Progress::Redirecting);
-    redirect::navigate(form)?;
-    let race = Race::new();
-    let _abort = race.cancel_on(abort);
-    race.outcome().await;
-    Ok(())
 }
