@@ -47,13 +47,13 @@ impl Backend {
     /// `/method` with how the 3DS Method went), or a `GET` of the page's view of its
     /// payment when `body` is undefined; either way with
     /// `X-Client-Secret` (what the reads need; the POSTs carry the secret in their bodies
-    /// as well, as the API asks).
+    /// as well, as the API asks). Aborted by `abort`, when given, and by its deadline.
     pub async fn send(
         &self,
         secret: &ClientSecret,
         path: &str,
         body: &JsValue,
-        abort: &AbortSignal,
+        abort: Option<&AbortSignal>,
     ) -> Result<PaymentView, BridgeError> {
         let call = backend_call(
             &self.base,

@@ -140,16 +140,16 @@ export function readOptions(o) {
 
 // A backend call, `/v1/payments/{id}{path}`: a JSON POST of `body` (a string or an object
 // to stringify), or a GET when there is none; with `X-Client-Secret`, aborted by `signal`
-// and by its own deadline. Resolves the JSON of a 2xx answer; rejects with the module's
+// (when given) and by its own deadline. Resolves the JSON of a 2xx answer; rejects with the module's
 // Error: timeout, aborted, network, bad_response, or the backend's `{error: {code, message}}`.
 export async function backendCall(base, secret, path, body, signal, timeoutMs) {
-  if (signal.aborted) throw bridgeError("aborted");
+  if (signal?.aborted) throw bridgeError("aborted");
   const call = new AbortController(), abort = () => call.abort(), late = {};
-  const fail = (code) => bridgeError(call.signal.reason == late ? "timeout" : signal.aborted ? "aborted" : code);
+  const fail = (code) => bridgeError(call.signal.reason == late ? "timeout" : signal?.aborted ? "aborted" : code);
   if (body !== undefined && typeof body != "string") {
     try { body = JSON.stringify(body); } catch { throw bridgeError("invalid_options", "the payment request is not JSON"); }
   }
-  signal.addEventListener("abort", abort);
+  signal?.addEventListener("abort", abort);
   const timer = setTimeout(() => call.abort(late), timeoutMs);
   try {
     const headers = { "x-client-secret": secret };
@@ -169,7 +169,7 @@ export async function backendCall(base, secret, path, body, signal, timeoutMs) {
     throw bridgeError("bad_response", "the backend refused without an error code");
   } finally {
     clearTimeout(timer);
-    signal.removeEventListener("abort", abort);
+    signal?.removeEventListener("abort", abort);
   }
 }
 

@@ -242,7 +242,7 @@ extern "C" {
         secret: &str,
         path: &str,
         body: &JsValue,
-        signal: &AbortSignal,
+        signal: Option<&AbortSignal>,
         timeout_ms: u32,
     ) -> Promise;
 

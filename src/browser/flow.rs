@@ -7,7 +7,7 @@
 //! backend still calls it pending: that ends as a local `cancelled` result.
 
 use wasm_bindgen::JsValue;
-use web_sys::{AbortController, AbortSignal, Element};
+use web_sys::{AbortSignal, Element};
 
 use super::challenge::{self, Placement, WindowPreference};
 use super::client::Backend;
@@ -72,8 +72,8 @@ impl Ask {
 
 /// `pay()` or `resume()`, from start to the page's result: one loop of backend calls and
 /// browser steps, then the confirming read. One body for both, with one await of the
-/// backend in the loop and one in the confirming read (each await point costs the
-/// module's async state machine a state and its drop code).
+/// backend in the loop and one in the confirming read (each await point and each nested
+/// future costs the module's async state machine a state and its drop code).
 pub async fn run(
     settings: &Settings,
     start: Start,
@@ -100,26 +100,44 @@ pub async fn run(
     };
     let end = steps(settings, &secret, ask, stored, abort).await?;
     let session = match &end {
-        End::Final(session) | End::TimedOut(session) => Some(session),
+        End::Final(session) | End::TimedOut(session) => session,
         End::Cancelled(session) => {
             redirect::clear();
-            session.as_ref()
+            match session {
+                Some(session) => session,
+                // Given up before the backend had a session: nothing to read.
+                None => return Ok(cancelled(settings, None)),
+            }
         }
     };
-    // The result is always the backend's when it has one: a cancel or a timeout that
-    // came just after the ACS answered still ends with the backend's result.
-    let read = match session {
-        Some(session) => Some(finish(settings, &secret, session).await),
-        None => None,
-    };
-    match (&end, read) {
-        (_, Some(Ok(result))) => Ok(result),
-        (End::Final(_), Some(Err(error))) => Err(error),
+    // The confirming read: the page's result is what `GET /v1/payments/{id}` says, with
+    // the payment's id, amount, currency and order id (the merchant's server set them).
+    // Not aborted: the result is always the backend's when it has one, so a cancel or a
+    // timeout that came just after the ACS answered still ends with the backend's result.
+    let read = Ask::read();
+    let view = settings
+        .backend
+        .send(&secret, read.path, &read.body, None)
+        .await;
+    let result = view.and_then(|view| match view.stage {
+        Stage::Final(result) if view.session == *session => Ok((result, view.body)),
+        _ => Err(BridgeError::bad_response(
+            "the backend's final read is not final",
+        )),
+    });
+    match (&end, result) {
+        (_, Ok((result, body))) => {
+            redirect::clear();
+            dom::describe_payment(&result.value, &body);
+            settings.events.emit(Progress::Done(result.status));
+            Ok(result.value.into())
+        }
+        (End::Final(_), Err(error)) => Err(error),
         (End::TimedOut(_), _) => Err(BridgeError::new(
             BridgeError::TIMEOUT,
             "the challenge was not finished in time",
         )),
-        _ => Ok(cancelled(settings, session)),
+        _ => Ok(cancelled(settings, Some(session))),
     }
 }
 
@@ -137,7 +155,7 @@ async fn steps(
     // The first call, then one per browser step.
     for _ in 0..=MAX_STEPS {
         events.emit(Progress::Authorizing);
-        let view = match settings.backend.send(secret, ask.path, &ask.body, abort).await {
+        let view = match settings.backend.send(secret, ask.path, &ask.body, Some(abort)).await {
             Ok(view) => view,
             Err(error) if error.code() == BridgeError::ABORTED => {
                 return Ok(End::Cancelled(session))
@@ -278,34 +296,6 @@ fn display_name(display: DisplayMode) -> &'static str {
     match display {
         DisplayMode::Iframe => "iframe",
         DisplayMode::Redirect => "redirect",
-    }
-}
-
-/// The confirming read: the page's result is what `GET /v1/payments/{id}` says, with
-/// the payment's id, amount, currency and order id (the merchant's server set them).
-/// Not aborted: the page wants the backend's word even after a cancel.
-async fn finish(
-    settings: &Settings,
-    secret: &ClientSecret,
-    session: &Session,
-) -> Result<JsValue, BridgeError> {
-    let never = AbortController::new()
-        .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "no AbortController"))?;
-    let read = Ask::read();
-    let view = settings
-        .backend
-        .send(secret, read.path, &read.body, &dom::signal(&never))
-        .await?;
-    match view.stage {
-        Stage::Final(result) if view.session == *session => {
-            redirect::clear();
-            dom::describe_payment(&result.value, &view.body);
-            settings.events.emit(Progress::Done(result.status));
-            Ok(result.value.into())
-        }
-        _ => Err(BridgeError::bad_response(
-            "the backend's final read is not final",
-        )),
     }
 }
 
