@@ -48,7 +48,6 @@ struct Instance {
     running: RefCell<Option<AbortController>>,
 }
 
-
 /// The options as dom.js's `readOptions` checked them (option checks are smaller in
 /// JavaScript; it throws `invalid_options` naming the first unusable one).
 fn parse_settings(options: &JsValue) -> Result<Settings, JsValue> {
@@ -89,14 +88,20 @@ impl ThreeDSecure {
     /// Starts a payment and follows it to its backend-confirmed result.
     #[wasm_bindgen(unchecked_return_type = "Promise<PaymentResult>")]
     pub fn pay(&self, request: PayRequest, options: Option<PayOptions>) -> Promise {
-        self.run(dom::signal_of(&options.map_or(JsValue::UNDEFINED, Into::into)), flow::Start::Pay(request.into()))
+        self.run(
+            dom::signal_of(&options.map_or(JsValue::UNDEFINED, Into::into)),
+            flow::Start::Pay(request.into()),
+        )
     }
 
     /// Finishes a payment after a full-page redirect or a reload; resolves `null` when
     /// there is none to finish.
     #[wasm_bindgen(unchecked_return_type = "Promise<PaymentResult | null>")]
     pub fn resume(&self, options: Option<PayOptions>) -> Promise {
-        self.run(dom::signal_of(&options.map_or(JsValue::UNDEFINED, Into::into)), flow::Start::Resume)
+        self.run(
+            dom::signal_of(&options.map_or(JsValue::UNDEFINED, Into::into)),
+            flow::Start::Resume,
+        )
     }
 
     /// Ends the running payment: every iframe, listener and timer goes, and `pay()`

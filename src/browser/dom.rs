@@ -263,7 +263,8 @@ extern "C" {
     /// The page's `request` with the members the module owns: `browser`, `display`,
     /// `windowSize`, `checkoutOrigin` and `returnUrl` (the page's own address).
     #[wasm_bindgen(js_name = confirmBody)]
-    pub fn confirm_body(request: &JsValue, browser: &JsValue, display: &str, size: &str) -> JsValue;
+    pub fn confirm_body(request: &JsValue, browser: &JsValue, display: &str, size: &str)
+        -> JsValue;
 
     /// The result of a payment the page gave up on while the backend had none:
     /// `cancelled`, `challenge_cancelled`, every backend member `null`.

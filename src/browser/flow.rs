@@ -98,7 +98,109 @@ pub async fn run(
             (pending.secret, Ask::read(), Some(pending.session))
         }
     };
-    let end = steps(settings, &secret, ask, stored, abort).await?;
+    // The backend's calls and the browser steps they ask for (Method, challenge,
+    // redirect), until the payment is final or the page gives up.
+    let (mut ask, mut session) = (ask, stored);
+    let end = 'steps: {
+        let events = &settings.events;
+        let mut resuming = session.is_some();
+        // The first call, then one per browser step.
+        for _ in 0..=MAX_STEPS {
+            events.emit(Progress::Authorizing);
+            let view = match settings
+                .backend
+                .send(&secret, ask.path, &ask.body, Some(abort))
+                .await
+            {
+                Ok(view) => view,
+                Err(error) if error.code() == BridgeError::ABORTED => {
+                    break 'steps End::Cancelled(session)
+                }
+                Err(error) => {
+                    // The stored payment is gone from the backend: nothing left to resume.
+                    if resuming && error.code() == "not_found" {
+                        redirect::clear();
+                    }
+                    return Err(error);
+                }
+            };
+            resuming = false;
+            match &session {
+                Some(known) if view.session != *known => {
+                    return Err(BridgeError::bad_response(
+                        "the backend answered for another session",
+                    ))
+                }
+                Some(_) => {}
+                // The confirmed payment is kept until it is final: a redirect or a reload
+                // does not lose it.
+                None => {
+                    redirect::save(&Pending {
+                        session: view.session.clone(),
+                        secret: secret.clone(),
+                        backend: settings.backend.base().to_owned(),
+                    });
+                    session = Some(view.session.clone());
+                }
+            }
+            let session = view.session;
+            let expected = Expected {
+                origin: settings.backend.origin().to_owned(),
+                session: session.clone(),
+            };
+            ask = match view.stage {
+                Stage::Final(_) => break 'steps End::Final(session),
+                Stage::Pending(BrowserAction::Method { form, timeout_ms }) => {
+                    events.emit(Progress::MethodStarted);
+                    let deadline = timeout_ms.min(settings.method_timeout_ms);
+                    match method::run(&form, deadline, expected, abort).await {
+                        MethodEnd::Done(completion) => {
+                            events.emit(Progress::MethodCompleted(completion));
+                            Ask {
+                                path: "/method",
+                                body: method_report(&secret, completion),
+                            }
+                        }
+                        MethodEnd::Cancelled => break 'steps End::Cancelled(Some(session)),
+                    }
+                }
+                Stage::Pending(BrowserAction::Challenge { form, window_size })
+                    if settings.display == DisplayMode::Iframe =>
+                {
+                    let placement = Placement {
+                        container: settings.container.as_ref(),
+                        size: window_size,
+                        timeout_ms: settings.challenge_timeout_ms,
+                    };
+                    let shown = || events.emit(Progress::ChallengeShown(window_size));
+                    match challenge::run(&form, placement, expected, abort, shown).await? {
+                        Outcome::Completed => {
+                            events.emit(Progress::ChallengeCompleted);
+                            Ask::read()
+                        }
+                        Outcome::Cancelled => break 'steps End::Cancelled(Some(session)),
+                        Outcome::TimedOut => break 'steps End::TimedOut(session),
+                    }
+                }
+                Stage::Pending(
+                    BrowserAction::Challenge { form, .. } | BrowserAction::Redirect { form },
+                ) => {
+                    // Leaves the page for a full-page step; `resume()` finishes after the
+                    // return. The promise stays pending while the page unloads (or settles as
+                    // cancelled if aborted first).
+                    events.emit(Progress::Redirecting);
+                    redirect::navigate(&form)?;
+                    let race = Race::new();
+                    let _abort = race.cancel_on(abort);
+                    race.outcome().await;
+                    break 'steps End::Cancelled(Some(session));
+                }
+            };
+        }
+        return Err(BridgeError::bad_response(
+            "the backend asked for too many browser steps",
+        ));
+    };
     let session = match &end {
         End::Final(session) | End::TimedOut(session) => session,
         End::Cancelled(session) => {
@@ -139,111 +241,6 @@ pub async fn run(
         )),
         _ => Ok(cancelled(settings, Some(session))),
     }
-}
-
-/// Calls the backend and follows its next steps (Method, challenge, redirect) until the
-/// payment is final or the page gives up. `session` is the stored one when resuming.
-async fn steps(
-    settings: &Settings,
-    secret: &ClientSecret,
-    mut ask: Ask,
-    mut session: Option<Session>,
-    abort: &AbortSignal,
-) -> Result<End, BridgeError> {
-    let events = &settings.events;
-    let mut resuming = session.is_some();
-    // The first call, then one per browser step.
-    for _ in 0..=MAX_STEPS {
-        events.emit(Progress::Authorizing);
-        let view = match settings.backend.send(secret, ask.path, &ask.body, Some(abort)).await {
-            Ok(view) => view,
-            Err(error) if error.code() == BridgeError::ABORTED => {
-                return Ok(End::Cancelled(session))
-            }
-            Err(error) => {
-                // The stored payment is gone from the backend: nothing left to resume.
-                if resuming && error.code() == "not_found" {
-                    redirect::clear();
-                }
-                return Err(error);
-            }
-        };
-        resuming = false;
-        match &session {
-            Some(known) if view.session != *known => {
-                return Err(BridgeError::bad_response(
-                    "the backend answered for another session",
-                ))
-            }
-            Some(_) => {}
-            // The confirmed payment is kept until it is final: a redirect or a reload
-            // does not lose it.
-            None => {
-                redirect::save(&Pending {
-                    session: view.session.clone(),
-                    secret: secret.clone(),
-                    backend: settings.backend.base().to_owned(),
-                });
-                session = Some(view.session.clone());
-            }
-        }
-        let session = view.session;
-        let expected = Expected {
-            origin: settings.backend.origin().to_owned(),
-            session: session.clone(),
-        };
-        ask = match view.stage {
-            Stage::Final(_) => return Ok(End::Final(session)),
-            Stage::Pending(BrowserAction::Method { form, timeout_ms }) => {
-                events.emit(Progress::MethodStarted);
-                let deadline = timeout_ms.min(settings.method_timeout_ms);
-                match method::run(&form, deadline, expected, abort).await {
-                    MethodEnd::Done(completion) => {
-                        events.emit(Progress::MethodCompleted(completion));
-                        Ask {
-                            path: "/method",
-                            body: method_report(secret, completion),
-                        }
-                    }
-                    MethodEnd::Cancelled => return Ok(End::Cancelled(Some(session))),
-                }
-            }
-            Stage::Pending(BrowserAction::Challenge { form, window_size })
-                if settings.display == DisplayMode::Iframe =>
-            {
-                let placement = Placement {
-                    container: settings.container.as_ref(),
-                    size: window_size,
-                    timeout_ms: settings.challenge_timeout_ms,
-                };
-                let shown = || events.emit(Progress::ChallengeShown(window_size));
-                match challenge::run(&form, placement, expected, abort, shown).await? {
-                    Outcome::Completed => {
-                        events.emit(Progress::ChallengeCompleted);
-                        Ask::read()
-                    }
-                    Outcome::Cancelled => return Ok(End::Cancelled(Some(session))),
-                    Outcome::TimedOut => return Ok(End::TimedOut(session)),
-                }
-            }
-            Stage::Pending(
-                BrowserAction::Challenge { form, .. } | BrowserAction::Redirect { form },
-            ) => {
-                // Leaves the page for a full-page step; `resume()` finishes after the
-                // return. The promise stays pending while the page unloads (or settles as
-                // cancelled if aborted first).
-                events.emit(Progress::Redirecting);
-                redirect::navigate(&form)?;
-                let race = Race::new();
-                let _abort = race.cancel_on(abort);
-                race.outcome().await;
-                return Ok(End::Cancelled(Some(session)));
-            }
-        };
-    }
-    Err(BridgeError::bad_response(
-        "the backend asked for too many browser steps",
-    ))
 }
 
 /// `POST /v1/payments/{id}/method`'s body: how the 3DS Method went.

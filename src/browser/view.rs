@@ -112,9 +112,8 @@ impl PaymentView {
     /// JavaScript: serde-wasm-bindgen's deserializer alone would cost the module about
     /// 5 KB gzipped, Reflect reads from Rust about 1.
     pub fn parse(body: &JsValue) -> Result<PaymentView, BridgeError> {
-        let view = read_view(body).map_err(|error| {
-            BridgeError::from_js(&error, BridgeError::BAD_RESPONSE)
-        })?;
+        let view = read_view(body)
+            .map_err(|error| BridgeError::from_js(&error, BridgeError::BAD_RESPONSE))?;
         let text = |index| view.get(index).as_string().unwrap_or_default();
         let bad = || BridgeError::bad_response("next.windowSize is not 01 to 05");
         let form = || FormPost {
