@@ -17,7 +17,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-nontrapping-float-to-int --en
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 SIZE_BUDGET := 30720
 
-.PHONY: setup build native pkg edge size lint test test-native test-chaos test-api test-wasm test-pkg test-e2e test-edge bench-edge demo clean
+.PHONY: setup build native pkg edge size lint test test-native test-chaos test-api test-wasm test-pkg test-e2e test-edge bench-edge bench-browser demo clean
 
 setup:
 	@scripts/setup.sh
@@ -133,6 +133,13 @@ test-edge: edge pkg
 ## bench-edge: cold start, warm start-payment overhead, edge wasm gzip size (printed, not asserted)
 bench-edge: native edge
 	@$(ENV) THREEDS_BRIDGE_BIN=target/native/threeds-bridge node scripts/bench-edge.mjs
+
+## bench-browser: a fresh page → its browser details, the module against a plain-JS collector
+## with the same EMV rules (bench/baseline-details.js, held to tests/vectors by
+## tests/bench_baseline.test.mjs), 40 cold loads each in one headless Chromium, cache
+## disabled, files from 127.0.0.1: gzip bytes, median and p90 ms, ratio (printed, not asserted)
+bench-browser: pkg
+	@$(ENV) node scripts/bench-browser.mjs
 
 ## test-e2e: tests/e2e/*.test.mjs: the demo (`threeds-bridge demo` on free ports) paid
 ## through every provider, display mode and contract card in headless Chromium
