@@ -15,7 +15,7 @@ BROWSER := --no-default-features --features browser
 EDGE := --no-default-features --features edge --target-dir target/edge
 WASM_OPT_FEATURES := --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
-SIZE_BUDGET := 30720
+SIZE_BUDGET := 24576
 
 .PHONY: setup build native pkg edge size lint test test-native test-chaos test-api test-wasm test-pkg test-e2e test-edge bench-edge bench-browser demo clean
 

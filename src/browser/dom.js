@@ -1,9 +1,12 @@
 // The checkout-page module's JavaScript (bundled into the package's glue): the elements
 // the Rust side asks for, from values that side has already checked (sizes from the EMV
-// window size, http(s) form actions, field names and values set as attribute values,
-// never markup); the backend `fetch`; two result shapes. Here because each is smaller
-// written in JavaScript than built from Rust member by member (docs/browser.md, Size).
-// No decisions and no listeners here; removal is Rust's (Drop).
+// window size, field names and values set as attribute values, never markup); the backend
+// call (fetch, JSON, its deadline); shape checks (the constructor's options, the backend's
+// Payment view, form actions) and object shapes (results, events, the confirm, the
+// browser details); the errors' English. Here because each is smaller written in
+// JavaScript than in Rust and its wasm-bindgen glue (docs/browser.md, Size). The EMV rules
+// stay in Rust. Listeners: only the backend call's own, removed before it settles; every
+// other is Rust's to remove (Drop).
 
 // Styles go through the CSSOM: a page CSP without 'unsafe-inline' blocks style attributes.
 function el(doc, tag, attrs, parent) {
@@ -56,7 +59,7 @@ export function methodFrame(doc, name) {
 export function submitForm(doc, action, get, target, frame, fields) {
   let url;
   try { url = new URL(action); } catch {}
-  if (!url || !/^https?:$/.test(url.protocol)) throw bridgeError("bad_response", "form action is not an http(s) URL");
+  if (!url || !/^https?:$/.test(url.protocol)) throw bridgeError("bad_response");
   if (get) {
     for (let i = 0; i < fields.length; i += 2) url.searchParams.append(fields[i], fields[i + 1]);
     return frame ? frame.setAttribute("src", url.href) : location.assign(url.href);
@@ -99,16 +102,16 @@ export function cancelledResult(paymentId = null) {
 // (the codes are documented in the .d.ts). `message` is the backend's own, when it gave one.
 const MESSAGES = {
   network: "the backend could not be reached",
-  timeout: "the backend or the challenge did not finish in time",
+  timeout: "no answer in time",
   aborted: "aborted",
-  bad_response: "the backend answered something that is not its documented shape",
-  invalid_options: "the options or the payment request are unusable",
+  bad_response: "the backend's answer is not its documented shape",
+  invalid_options: "unusable options or payment request",
   busy: "a payment is already running",
-  unsupported: "not a browser page this module can work in",
+  unsupported: "not supported in this page",
   pending: "the payment is being confirmed",
 };
 export function bridgeError(code, message) {
-  return Object.assign(new Error(message || MESSAGES[code] || "the browser details break the EMV rules"), { code });
+  return Object.assign(new Error(message || MESSAGES[code] || "the browser details break EMV rules"), { code });
 }
 
 // The constructor's options, checked: [backend base URL (no query, hash or trailing
@@ -147,7 +150,7 @@ export async function backendCall(base, secret, path, body, signal, timeoutMs) {
   const call = new AbortController(), abort = () => call.abort(), late = {};
   const fail = (code) => bridgeError(call.signal.reason == late ? "timeout" : signal?.aborted ? "aborted" : code);
   if (body !== undefined && typeof body != "string") {
-    try { body = JSON.stringify(body); } catch { throw bridgeError("invalid_options", "the payment request is not JSON"); }
+    try { body = JSON.stringify(body); } catch { throw bridgeError("invalid_options"); }
   }
   signal?.addEventListener("abort", abort);
   const timer = setTimeout(() => call.abort(late), timeoutMs);
@@ -162,11 +165,11 @@ export async function backendCall(base, secret, path, body, signal, timeoutMs) {
     } catch {
       throw fail("network");
     }
-    try { json = JSON.parse(text); } catch { throw bridgeError("bad_response", "the backend did not answer JSON"); }
+    try { json = JSON.parse(text); } catch { throw bridgeError("bad_response"); }
     if (response.status >= 200 && response.status < 300) return json;
     const { code, message } = (json && json.error) || {};
     if (typeof code == "string" && /^[a-z0-9_]{1,64}$/.test(code)) throw bridgeError(code, typeof message == "string" ? message : "");
-    throw bridgeError("bad_response", "the backend refused without an error code");
+    throw bridgeError("bad_response");
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener("abort", abort);
