@@ -1,11 +1,9 @@
 //! The module's one error type: a stable `code` the page can switch on.
-//! Crosses into JavaScript as an `Error` with a `code` property, made by dom.js's
-//! `bridgeError`, which also holds the English message of each code: prose costs the wasm
-//! kilobytes, so the module's own errors carry only their code (the `why` text at each
-//! call site is for the reader of the source; it is not compiled in). An error the
-//! backend reported keeps the backend's message.
-
-use std::borrow::Cow;
+//! It is an `Error` with a `code` property from the start, made by dom.js's `bridgeError`,
+//! which also holds the English message of each code: prose costs the wasm kilobytes, so
+//! the module's own errors carry only their code (the `why` text at each call site is for
+//! the reader of the source; it is not compiled in). An error the backend reported keeps
+//! the backend's message.
 
 use wasm_bindgen::JsValue;
 
@@ -14,12 +12,10 @@ use super::dom;
 use crate::emv::EmvError;
 
 /// Why `pay()`, `resume()` or the constructor gave up. Codes are stable; messages may change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BridgeError {
-    code: Cow<'static, str>,
-    /// The backend's own message; `None` for the module's errors (dom.js words those).
-    message: Option<String>,
-}
+/// Held as the JavaScript `Error` it becomes (one handle: results, futures and their drop
+/// code stay small), made by dom.js's `bridgeError` or passed on from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BridgeError(JsValue);
 
 impl BridgeError {
     /// `fetch` failed: no connection, CORS refused, DNS.
@@ -43,21 +39,15 @@ impl BridgeError {
 
     /// The module's own error; `_why` says why at the call site, for the reader only.
     pub fn new(code: &'static str, _why: &'static str) -> BridgeError {
-        BridgeError {
-            code: Cow::Borrowed(code),
-            message: None,
-        }
+        BridgeError(dom::bridge_error(code, None))
     }
 
     /// An error as dom.js made it (`bridgeError`: the backend's `{"error": {"code",
     /// "message"}}` or the module's own); `otherwise` for anything else JavaScript threw
-    /// (a platform exception's message is not passed on).
+    /// (a platform exception is not passed on).
     pub fn from_js(error: &JsValue, otherwise: &'static str) -> BridgeError {
         match dom::text(error, "code") {
-            Some(code) => BridgeError {
-                code: Cow::Owned(code),
-                message: dom::text(error, "message"),
-            },
+            Some(_) => BridgeError(error.clone()),
             None => BridgeError::new(otherwise, "JavaScript threw"),
         }
     }
@@ -70,13 +60,9 @@ impl BridgeError {
         BridgeError::new(Self::INVALID_OPTIONS, why)
     }
 
-    pub fn code(&self) -> &str {
-        &self.code
-    }
-
-    /// The backend's message, when the backend reported the error.
-    pub fn message(&self) -> Option<&str> {
-        self.message.as_deref()
+    /// The stable code (`network`, `timeout`, …, or the backend's).
+    pub fn code(&self) -> String {
+        dom::text(&self.0, "code").unwrap_or_default()
     }
 }
 
@@ -90,6 +76,6 @@ impl From<EmvError> for BridgeError {
 
 impl From<BridgeError> for JsValue {
     fn from(error: BridgeError) -> JsValue {
-        dom::bridge_error(error.code(), error.message())
+        error.0
     }
 }
