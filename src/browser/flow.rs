@@ -81,7 +81,7 @@ pub async fn run(
 ) -> Result<JsValue, BridgeError> {
     // `pay()` confirms a new payment; `resume()` reads the one kept in `sessionStorage`
     // for this backend (none: nothing to finish).
-    let (secret, ask, stored) = match start {
+    let (secret, mut ask, mut session) = match start {
         Start::Pay(request) => {
             let (secret, body) = confirm_request(settings, &request)?;
             let ask = Ask {
@@ -99,8 +99,8 @@ pub async fn run(
         }
     };
     // The backend's calls and the browser steps they ask for (Method, challenge,
-    // redirect), until the payment is final or the page gives up.
-    let (mut ask, mut session) = (ask, stored);
+    // redirect), until the payment is final or the page gives up. `session` is the
+    // stored one when resuming, else the confirmed payment's once the backend answers.
     let end = 'steps: {
         let events = &settings.events;
         let mut resuming = session.is_some();
