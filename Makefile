@@ -139,7 +139,8 @@ bench-edge: native edge
 ## bench-browser: a fresh page → its browser details, the module against a plain-JS collector
 ## with the same EMV rules (bench/baseline-details.js, held to tests/vectors by
 ## tests/bench_baseline.test.mjs), 40 cold loads each in one headless Chromium, cache
-## disabled, files from 127.0.0.1: gzip bytes, median and p90 ms, ratio (printed, not asserted)
+## disabled, files from 127.0.0.1, the module also with its wasm preloaded: gzip bytes,
+## median and p90 ms, ratio (printed, not asserted; docs/browser.md has a run)
 bench-browser: pkg
 	@$(ENV) node scripts/bench-browser.mjs
 
