@@ -15,9 +15,9 @@ BROWSER := --no-default-features --features browser
 EDGE := --no-default-features --features edge --target-dir target/edge
 WASM_OPT_FEATURES := --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
-SIZE_BUDGET := 30720
+SIZE_BUDGET := 24576
 
-.PHONY: setup build native pkg edge size lint test test-native test-chaos test-api test-wasm test-pkg test-e2e test-edge bench-edge demo clean
+.PHONY: setup build native pkg edge size lint test test-native test-chaos test-api test-wasm test-pkg test-e2e test-edge bench-edge bench-browser demo clean
 
 setup:
 	@scripts/setup.sh
@@ -34,14 +34,18 @@ native: setup
 # glue's slab rather than an externref table (smaller wasm: every value-returning import
 # needs no table-slot shim). Its own target dir, so these
 # flags do not thrash the wasm test builds. strip stays off for wasm-bindgen (it reads the
-# target_features section); wasm-opt strips afterwards (--low-memory-unused: Rust never
-# uses the first 1 KB of memory; the module defines its memory, zero-filled). short-imports.mjs gives the
+# target_features section); wasm-opt strips afterwards (a second -Oz round after
+# --flatten --rereloop rebuilds the control flow of the async state machines: -150 B gzip;
+# --low-memory-unused: Rust never
+# uses the first 1 KB of memory; the module defines its memory, zero-filled). The stack is
+# 64 KiB, not Rust's default 1 MiB: the module's memory after init is 128 KiB instead of
+# 1.1 MiB (its deepest use, a whole pay(), fits: tests/pkg_memory.test.mjs). short-imports.mjs gives the
 # wasm<->glue names (hashed, incompressible, written in both files) short ones. esbuild
 # bundles src/browser/dom.js (wasm-bindgen's snippet) into the JS glue and minifies it
 # (the documentation lives in the .d.ts).
 PKG_TARGET_DIR := target/pkg
 PKG_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none \
-	-Ctarget-feature=-reference-types
+	-Ctarget-feature=-reference-types -Clink-arg=-zstack-size=65536
 pkg: setup
 	@$(ENV) if [ -n "$$BUILD_STD" ]; then export RUSTFLAGS="$(PKG_RUSTFLAGS)"; \
 		std_features=-Zbuild-std-features=optimize_for_size; else std_features=; fi; \
@@ -49,7 +53,7 @@ pkg: setup
 		--target-dir $(PKG_TARGET_DIR)
 	@$(ENV) wasm-bindgen --target web --out-dir pkg --out-name threeds_bridge \
 		$(PKG_TARGET_DIR)/wasm32-unknown-unknown/release/threeds_bridge.wasm
-	@$(ENV) wasm-opt -Oz --converge --low-memory-unused --zero-filled-memory \
+	@$(ENV) wasm-opt -Oz --converge --flatten --rereloop -Oz --converge --low-memory-unused --zero-filled-memory \
 		--strip-debug --strip-producers --strip-target-features --enable-bulk-memory \
 		--enable-nontrapping-float-to-int --enable-sign-ext \
 		--enable-mutable-globals --enable-reference-types --enable-multivalue \
@@ -131,6 +135,14 @@ test-edge: edge pkg
 ## bench-edge: cold start, warm start-payment overhead, edge wasm gzip size (printed, not asserted)
 bench-edge: native edge
 	@$(ENV) THREEDS_BRIDGE_BIN=target/native/threeds-bridge node scripts/bench-edge.mjs
+
+## bench-browser: a fresh page → its browser details, the module against a plain-JS collector
+## with the same EMV rules (bench/baseline-details.js, held to tests/vectors by
+## tests/bench_baseline.test.mjs), 40 cold loads each in one headless Chromium, cache
+## disabled, files from 127.0.0.1, the module also with its wasm preloaded: gzip bytes,
+## median and p90 ms, ratio (printed, not asserted; docs/browser.md has a run)
+bench-browser: pkg
+	@$(ENV) node scripts/bench-browser.mjs
 
 ## test-e2e: tests/e2e/*.test.mjs: the demo (`threeds-bridge demo` on free ports) paid
 ## through every provider, display mode and contract card in headless Chromium

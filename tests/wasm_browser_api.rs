@@ -112,29 +112,51 @@ fn method_next() -> String {
 
 #[wasm_bindgen_test]
 fn unusable_options_throw_invalid_options() {
-    for options in [
-        object(&[]),
-        object(&[("backendUrl", "javascript:alert(1)".into())]),
-        object(&[
-            ("backendUrl", BACKEND_ORIGIN.into()),
-            ("display", "popup".into()),
-        ]),
-        object(&[
-            ("backendUrl", BACKEND_ORIGIN.into()),
-            ("challengeWindowSize", "06".into()),
-        ]),
-        object(&[
-            ("backendUrl", BACKEND_ORIGIN.into()),
-            ("container", "#checkout".into()),
-        ]),
-        object(&[("backendUrl", BACKEND_ORIGIN.into()), ("onEvent", 1.into())]),
-        object(&[
-            ("backendUrl", BACKEND_ORIGIN.into()),
-            ("methodTimeoutMs", (-1).into()),
-        ]),
+    // Each refusal is an Error whose message names the option (dom.js words it).
+    for (options, named) in [
+        (object(&[]), "backendUrl"),
+        (
+            object(&[("backendUrl", "javascript:alert(1)".into())]),
+            "backendUrl",
+        ),
+        (
+            object(&[
+                ("backendUrl", BACKEND_ORIGIN.into()),
+                ("display", "popup".into()),
+            ]),
+            "display",
+        ),
+        (
+            object(&[
+                ("backendUrl", BACKEND_ORIGIN.into()),
+                ("challengeWindowSize", "06".into()),
+            ]),
+            "challengeWindowSize",
+        ),
+        (
+            object(&[
+                ("backendUrl", BACKEND_ORIGIN.into()),
+                ("container", "#checkout".into()),
+            ]),
+            "container",
+        ),
+        (
+            object(&[("backendUrl", BACKEND_ORIGIN.into()), ("onEvent", 1.into())]),
+            "onEvent",
+        ),
+        (
+            object(&[
+                ("backendUrl", BACKEND_ORIGIN.into()),
+                ("methodTimeoutMs", (-1).into()),
+            ]),
+            "methodTimeoutMs",
+        ),
     ] {
         let error = new(options).map(|_| ()).unwrap_err();
         assert_eq!(code(&error).as_deref(), Some("invalid_options"));
+        assert!(error.is_instance_of::<js_sys::Error>());
+        let message = text(&error, "message").unwrap_or_default();
+        assert!(message.contains(named), "{message}");
     }
     assert!(new(object(&[
         ("backendUrl", BACKEND_ORIGIN.into()),
@@ -182,6 +204,11 @@ async fn an_unreachable_backend_rejects_network_after_progress_events() {
     );
     let error = JsFuture::from(running).await.unwrap_err();
     assert_eq!(code(&error).as_deref(), Some("network"));
+    assert_eq!(
+        text(&error, "message").as_deref(),
+        Some("the backend could not be reached"),
+        "the module's own errors are worded by dom.js, one message per code"
+    );
 
     let types: Vec<String> = events
         .iter()
@@ -370,6 +397,11 @@ async fn a_member_only_the_merchant_may_set_is_refused_by_the_backend() {
         .await
         .unwrap_err();
     assert_eq!(code(&error).as_deref(), Some("field_not_allowed"));
+    assert_eq!(
+        text(&error, "message").as_deref(),
+        Some("amount is set by the merchant's server"),
+        "the backend's own message is passed on"
+    );
     let calls = calls();
     assert_eq!(calls.len(), 1);
     assert_eq!(

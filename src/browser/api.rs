@@ -48,79 +48,29 @@ struct Instance {
     running: RefCell<Option<AbortController>>,
 }
 
-use dom::get as option;
-
-fn milliseconds(value: JsValue, name: &'static str) -> Result<Option<u32>, BridgeError> {
-    if value.is_undefined() || value.is_null() {
-        return Ok(None);
-    }
-    value
-        .as_f64()
-        .filter(|ms| ms.is_finite() && (0.0..=3_600_000.0).contains(ms))
-        .map(|ms| Some(ms as u32))
-        .ok_or(BridgeError::invalid_options(name))
-}
-
-fn parse_settings(options: &JsValue) -> Result<Settings, BridgeError> {
-    if !options.is_object() {
-        return Err(BridgeError::invalid_options("options must be an object"));
-    }
-    let window = dom::window()?;
-    let page = dom::text(&dom::get(&window, "location"), "href")
-        .ok_or(BridgeError::new(BridgeError::UNSUPPORTED, "no location"))?;
-    let backend_url = option(options, "backendUrl")
-        .as_string()
-        .ok_or(BridgeError::invalid_options("backendUrl is required"))?;
-    let display = match option(options, "display").as_string().as_deref() {
-        None | Some("iframe") => DisplayMode::Iframe,
-        Some("redirect") => DisplayMode::Redirect,
-        Some(_) => {
-            return Err(BridgeError::invalid_options(
-                "display must be iframe or redirect",
-            ))
-        }
-    };
-    let window = match option(options, "challengeWindowSize").as_string() {
-        None => WindowPreference::Auto,
-        Some(text) => WindowPreference::parse(&text).ok_or(BridgeError::invalid_options(
-            "challengeWindowSize must be auto or 01 to 05",
-        ))?,
-    };
-    let container = option(options, "container");
-    let container = if container.is_undefined() || container.is_null() {
-        None
-    } else {
-        Some(
-            container
-                .dyn_into::<Element>()
-                .map_err(|_| BridgeError::invalid_options("container must be an element"))?,
-        )
-    };
-    let on_event = option(options, "onEvent");
-    let on_event = if on_event.is_undefined() || on_event.is_null() {
-        None
-    } else {
-        Some(
-            on_event
-                .dyn_into::<Function>()
-                .map_err(|_| BridgeError::invalid_options("onEvent must be a function"))?,
-        )
-    };
+/// The options as dom.js's `readOptions` checked them (option checks are smaller in
+/// JavaScript; it throws `invalid_options` naming the first unusable one).
+fn parse_settings(options: &JsValue) -> Result<Settings, JsValue> {
+    let checked = dom::read_options(options)?;
+    let at = |index| checked.get(index);
+    let text = |index| at(index).as_string().unwrap_or_default();
+    let milliseconds = |index| at(index).as_f64().map(|ms| ms as u32);
+    let present = |index| Some(at(index)).filter(|value| !value.is_undefined());
     Ok(Settings {
-        backend: Backend::parse(&backend_url, &page)?,
-        display,
-        window,
-        container,
-        method_timeout_ms: milliseconds(
-            option(options, "methodTimeoutMs"),
-            "methodTimeoutMs must be milliseconds",
-        )?
-        .unwrap_or(METHOD_TIMEOUT_MS),
-        challenge_timeout_ms: milliseconds(
-            option(options, "challengeTimeoutMs"),
-            "challengeTimeoutMs must be milliseconds",
-        )?,
-        events: Events::new(on_event, dom::ui(options)),
+        backend: Backend::new(text(0), text(1)),
+        display: if at(2).as_bool() == Some(true) {
+            DisplayMode::Redirect
+        } else {
+            DisplayMode::Iframe
+        },
+        window: WindowPreference::parse(&text(3)).unwrap_or(WindowPreference::Auto),
+        container: present(4).map(JsCast::unchecked_into::<Element>),
+        method_timeout_ms: milliseconds(5).unwrap_or(METHOD_TIMEOUT_MS),
+        challenge_timeout_ms: milliseconds(6),
+        events: Events::new(
+            present(7).map(JsCast::unchecked_into::<Function>),
+            dom::ui(options),
+        ),
     })
 }
 
@@ -141,20 +91,20 @@ impl ThreeDSecure {
     /// Starts a payment and follows it to its backend-confirmed result.
     #[wasm_bindgen(unchecked_return_type = "Promise<PaymentResult>")]
     pub fn pay(&self, request: PayRequest, options: Option<PayOptions>) -> Promise {
-        let signal = options
-            .map(|o| option(&o, "signal"))
-            .and_then(|s| s.dyn_into::<AbortSignal>().ok());
-        self.run(signal, flow::Start::Pay(request.into()))
+        self.run(
+            dom::signal_of(&options.map_or(JsValue::UNDEFINED, Into::into)),
+            flow::Start::Pay(request.into()),
+        )
     }
 
     /// Finishes a payment after a full-page redirect or a reload; resolves `null` when
     /// there is none to finish.
     #[wasm_bindgen(unchecked_return_type = "Promise<PaymentResult | null>")]
     pub fn resume(&self, options: Option<PayOptions>) -> Promise {
-        let signal = options
-            .map(|o| option(&o, "signal"))
-            .and_then(|s| s.dyn_into::<AbortSignal>().ok());
-        self.run(signal, flow::Start::Resume)
+        self.run(
+            dom::signal_of(&options.map_or(JsValue::UNDEFINED, Into::into)),
+            flow::Start::Resume,
+        )
     }
 
     /// Ends the running payment: every iframe, listener and timer goes, and `pay()`
@@ -193,9 +143,8 @@ impl ThreeDSecure {
                 &BridgeError::new(BridgeError::UNSUPPORTED, "no AbortController").into(),
             );
         };
-        let follow = signal.and_then(|signal| {
-            let abort = dom::bound_method(&controller, "abort", None)?;
-            Some(Listener::function(&signal, "abort", abort))
+        let follow = signal.map(|signal| {
+            Listener::function(&signal, "abort", dom::bound_method(&controller, "abort"))
         });
         *self.instance.running.borrow_mut() = Some(controller.clone());
         let instance = self.instance.clone();

@@ -5,11 +5,10 @@
 //! Reading and ruling are separate so that tests can check the rules under emulated
 //! screens, zones and locales: [`read_page`] only reads, [`collect`] only rules.
 
-use js_sys::{Date, Function, Object, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
+use js_sys::{Array, Object};
+use wasm_bindgen::prelude::*;
 use web_sys::Window;
 
-use super::dom::{get, number, text};
 use crate::emv::browser::{truncate_chars, ScriptReadings, MAX_HEADER_CHARS};
 use crate::emv::{BrowserLanguage, BrowserReadings, EmvError};
 
@@ -17,31 +16,26 @@ use crate::emv::{BrowserLanguage, BrowserReadings, EmvError};
 /// it with the header it actually received (api.md), the page cannot see the real one.
 pub const PAGE_ACCEPT_HEADER: &str = "*/*";
 
-/// What the page reads, as JavaScript gives it; `None` where a reading is missing or threw.
+/// What the page reads, as JavaScript gives it (dom.js's `readPage`); `None` where a
+/// reading is missing or threw.
 pub fn read_page(window: &Window) -> BrowserReadings {
-    let navigator = get(window, "navigator");
-    let screen = get(window, "screen");
-    let number = |key| number(&screen, key).map(|n| n as i64);
+    let read = page_readings(window);
+    let number = |index| read.get(index).as_f64().map(|n| n as i64);
     BrowserReadings {
-        screen_width: number("width"),
-        screen_height: number("height"),
-        color_depth: number("colorDepth"),
-        timezone_offset: Some(Date::new_0().get_timezone_offset() as i64),
-        language: text(&navigator, "language"),
+        screen_width: number(0),
+        screen_height: number(1),
+        color_depth: number(2),
+        timezone_offset: number(3),
+        language: read.get(4).as_string(),
         // Only browserLanguage (navigator.language) goes to the backend; the server's
         // own list comes from the Accept-Language it receives.
         languages: Vec::new(),
-        java_enabled: java_enabled(&navigator),
+        // `navigator.javaEnabled()` where it exists and does not throw (it is gone or a
+        // stub in some browsers); `None` otherwise, which EMV takes as false.
+        java_enabled: read.get(5).as_bool(),
         javascript_enabled: true,
-        user_agent: text(&navigator, "userAgent"),
+        user_agent: read.get(6).as_string(),
     }
-}
-
-/// `navigator.javaEnabled()` where it exists and does not throw (it is gone or a stub in
-/// some browsers); `None` otherwise, which EMV takes as false.
-fn java_enabled(navigator: &JsValue) -> Option<bool> {
-    let method = get(navigator, "javaEnabled").dyn_into::<Function>().ok()?;
-    method.call0(navigator).ok()?.as_bool()
 }
 
 /// The browser details as the page can know them: everything but the Accept header and
@@ -71,21 +65,38 @@ pub fn collect(readings: &BrowserReadings) -> Result<PageDetails, EmvError> {
 /// The backend's `browser` member (api.md): acceptHeader, javaEnabled, javascriptEnabled,
 /// language, colorDepth, screenHeight, screenWidth, timeZone, userAgent.
 pub fn to_js(details: &PageDetails) -> Object {
-    let object = Object::new();
-    let set = |key: &str, value: JsValue| {
-        let _ = Reflect::set(&object, &key.into(), &value);
-    };
     let script = &details.script;
-    set("acceptHeader", PAGE_ACCEPT_HEADER.into());
-    set("javaEnabled", script.java_enabled.into());
-    set("javascriptEnabled", true.into());
-    set("language", details.language.as_str().into());
-    set("colorDepth", script.color_depth.bits().into());
-    set("screenHeight", script.screen_height.get().into());
-    set("screenWidth", script.screen_width.get().into());
-    set("timeZone", script.time_zone.minutes().into());
-    set("userAgent", details.user_agent.as_str().into());
-    object
+    browser_details(
+        PAGE_ACCEPT_HEADER,
+        script.java_enabled,
+        details.language.as_str(),
+        script.color_depth.bits(),
+        script.screen_height.get(),
+        script.screen_width.get(),
+        script.time_zone.minutes(),
+        &details.user_agent,
+    )
+}
+
+#[wasm_bindgen(module = "/src/browser/dom.js")]
+extern "C" {
+    /// `[screen width, height, colorDepth, timezone offset, language, javaEnabled(),
+    /// userAgent]` of `window`.
+    #[wasm_bindgen(js_name = readPage)]
+    fn page_readings(window: &Window) -> Array;
+    /// The `browser` object with these members (the values are ruled already).
+    #[wasm_bindgen(js_name = browserDetails)]
+    #[allow(clippy::too_many_arguments)]
+    fn browser_details(
+        accept_header: &str,
+        java_enabled: bool,
+        language: &str,
+        color_depth: u8,
+        screen_height: u32,
+        screen_width: u32,
+        time_zone: i16,
+        user_agent: &str,
+    ) -> Object;
 }
 
 /// Read, rule, and shape: what `collectBrowserDetails()` returns.

@@ -1,10 +1,13 @@
 // The checkout-page module's JavaScript (bundled into the package's glue): the elements
 // the Rust side asks for, from values that side has already checked (sizes from the EMV
-// window size, http(s) form actions, field names and values set as attribute values,
-// never markup); the backend `fetch`; two result shapes. Here because each is smaller
-// written in JavaScript than built from Rust member by member (docs/browser.md, Size).
-// No payment decisions here, and no listeners but the challenge host's own Escape key;
-// removal is Rust's (Drop), the waiting status's is progress(ui, "").
+// window size, field names and values set as attribute values, never markup); the backend
+// call (fetch, JSON, its deadline); shape checks (the constructor's options, the backend's
+// Payment view, form actions) and object shapes (results, events, the confirm, the
+// browser details); the errors' English. Here because each is smaller written in
+// JavaScript than in Rust and its wasm-bindgen glue (docs/browser.md, Size). The EMV rules
+// stay in Rust. Listeners: only the backend call's own, removed before it settles; every
+// other (the challenge host's own Escape key) is Rust's to remove (Drop), the waiting
+// status's is progress(ui, "").
 
 // Styles go through the CSSOM: a page CSP without 'unsafe-inline' blocks style attributes.
 function el(doc, tag, attrs, parent) {
@@ -86,10 +89,21 @@ export function methodFrame(doc, name) {
   }, doc.body);
 }
 
-// POSTs `fields` ([name, value, name, value, …]) to `action` in the window `target`;
-// the <form> leaves the page right after submit().
-export function postForm(doc, action, target, fields) {
-  const form = el(doc, "form", { method: "post", target, action }, doc.body);
+// Sends a form ([name, value, name, value, …] `fields`) to `action`, only an absolute
+// http(s) URL (javascript:, data: or a relative path the backend did not mean throws
+// bad_response): in the window `target` (an iframe `frame` by its name, or the page itself
+// when `frame` is null). A POST builds a <form> of hidden inputs set as attribute values,
+// never markup, which leaves the page right after submit(). A GET navigates to the action
+// with the fields added to its own query (a GET form would replace the query instead).
+export function submitForm(doc, action, get, target, frame, fields) {
+  let url;
+  try { url = new URL(action); } catch {}
+  if (!url || !/^https?:$/.test(url.protocol)) throw bridgeError("bad_response");
+  if (get) {
+    for (let i = 0; i < fields.length; i += 2) url.searchParams.append(fields[i], fields[i + 1]);
+    return frame ? frame.setAttribute("src", url.href) : location.assign(url.href);
+  }
+  const form = el(doc, "form", { method: "post", target, action: url.href }, doc.body);
   for (let i = 0; i < fields.length; i += 2)
     el(doc, "input", { type: "hidden", name: fields[i], value: fields[i + 1] }, form);
   try {
@@ -113,14 +127,6 @@ export function describePayment(result, view) {
   result.orderId = view.orderId;
 }
 
-// A backend call: the global `fetch` with the payment's client secret, a JSON POST of
-// `body`, or a GET when there is none.
-export function backendFetch(url, secret, body, signal) {
-  const headers = { "x-client-secret": secret };
-  if (body) headers["content-type"] = "application/json";
-  return fetch(url, { method: body ? "POST" : "GET", headers, body, signal });
-}
-
 // The result of a payment the page gave up on while the backend had none (`paymentId`
 // null when the backend never answered).
 export function cancelledResult(paymentId = null) {
@@ -129,4 +135,187 @@ export function cancelledResult(paymentId = null) {
     providerPaymentId: null, threeDsVersion: null, transStatus: null, eci: null,
     liabilityShift: false, error: { code: "challenge_cancelled" },
   };
+}
+
+// The module's errors: an Error with a stable `code`; the prose is here, not in the wasm
+// (the codes are documented in the .d.ts). `message` is the backend's own, when it gave one.
+const MESSAGES = {
+  network: "the backend could not be reached",
+  timeout: "no answer in time",
+  aborted: "aborted",
+  bad_response: "the backend's answer is not its documented shape",
+  invalid_options: "unusable options or payment request",
+  busy: "a payment is already running",
+  unsupported: "not supported in this page",
+  pending: "the payment is being confirmed",
+};
+export function bridgeError(code, message) {
+  return Object.assign(new Error(message || MESSAGES[code] || "the browser details break EMV rules"), { code });
+}
+
+// The constructor's options, checked: [backend base URL (no query, hash or trailing
+// slash), its origin, redirect?, challengeWindowSize, container, methodTimeoutMs,
+// challengeTimeoutMs, onEvent]. Throws invalid_options naming the first unusable one.
+export function readOptions(o) {
+  const bad = (why) => { throw bridgeError("invalid_options", why); };
+  const given = (v) => v !== undefined && v !== null;
+  const ms = (name) => {
+    const v = o[name];
+    if (given(v) && !(typeof v == "number" && v >= 0 && v <= 36e5)) bad(name + " must be milliseconds");
+    return given(v) ? v : undefined;
+  };
+  if (typeof o != "object" || !o) bad("options must be an object");
+  const { backendUrl, display, challengeWindowSize: size, container, onEvent } = o;
+  if (typeof backendUrl != "string") bad("backendUrl is required");
+  let url;
+  try { url = new URL(backendUrl, location.href); } catch { bad("backendUrl is not a URL"); }
+  if (!/^https?:$/.test(url.protocol)) bad("backendUrl must be http(s)");
+  url.search = url.hash = "";
+  if (given(display) && display != "iframe" && display != "redirect") bad("display must be iframe or redirect");
+  if (given(size) && !/^(auto|0[1-5])$/.test(size)) bad("challengeWindowSize must be auto or 01 to 05");
+  if (given(container) && !(container instanceof Element)) bad("container must be an element");
+  if (given(onEvent) && typeof onEvent != "function") bad("onEvent must be a function");
+  return [url.href.replace(/\/+$/, ""), url.origin, display == "redirect", given(size) ? size : "auto",
+    given(container) ? container : undefined, ms("methodTimeoutMs"), ms("challengeTimeoutMs"),
+    given(onEvent) ? onEvent : undefined];
+}
+
+// A backend call, `/v1/payments/{id}{path}`: a JSON POST of `body` (a string or an object
+// to stringify), or a GET when there is none; with `X-Client-Secret`, aborted by `signal`
+// (when given) and by its own deadline. Resolves the JSON of a 2xx answer; rejects with the module's
+// Error: timeout, aborted, network, bad_response, or the backend's `{error: {code, message}}`.
+export async function backendCall(base, secret, path, body, signal, timeoutMs) {
+  if (signal?.aborted) throw bridgeError("aborted");
+  const call = new AbortController(), abort = () => call.abort(), late = {};
+  const fail = (code) => bridgeError(call.signal.reason == late ? "timeout" : signal?.aborted ? "aborted" : code);
+  if (body !== undefined && typeof body != "string") {
+    try { body = JSON.stringify(body); } catch { throw bridgeError("invalid_options"); }
+  }
+  signal?.addEventListener("abort", abort);
+  const timer = setTimeout(() => call.abort(late), timeoutMs);
+  try {
+    const headers = { "x-client-secret": secret };
+    if (body) headers["content-type"] = "application/json";
+    let response, text, json;
+    try {
+      response = await fetch(base + "/v1/payments/" + secret.slice(0, 32) + path,
+        { method: body ? "POST" : "GET", headers, body, signal: call.signal });
+      text = await response.text();
+    } catch {
+      throw fail("network");
+    }
+    try { json = JSON.parse(text); } catch { throw bridgeError("bad_response"); }
+    if (response.status >= 200 && response.status < 300) return json;
+    const { code, message } = (json && json.error) || {};
+    if (typeof code == "string" && /^[a-z0-9_]{1,64}$/.test(code)) throw bridgeError(code, typeof message == "string" ? message : "");
+    throw bridgeError("bad_response");
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", abort);
+  }
+}
+
+// A progress event to the page's `onEvent` (`{type, at, [key]: value}`); a throwing
+// handler is the page's bug, not the payment's.
+export function emitEvent(onEvent, type, key, value) {
+  const event = { type, at: Date.now() };
+  if (key) event[key] = value;
+  try { onEvent(event); } catch {}
+}
+
+// The confirm the backend gets: the page's members plus what the module owns.
+export function confirmBody(request, browser, display, windowSize) {
+  return Object.assign({}, request, {
+    browser, display, windowSize, checkoutOrigin: location.origin, returnUrl: location.href,
+  });
+}
+
+// The payment in flight, in sessionStorage under `key` (`resume()` finishes it after a
+// redirect or a reload): saved as {secret, nonce, backend, savedAt}; read back as
+// [secret, nonce, backend] when well-formed and under `maxAgeMs` old (a stale one is
+// removed). Quietly nothing where the page may not use storage (some private modes).
+export function saveState(key, secret, nonce, backend) {
+  try { sessionStorage.setItem(key, JSON.stringify({ secret, nonce, backend, savedAt: Date.now() })); } catch {}
+}
+export function loadState(key, maxAgeMs) {
+  try {
+    const { secret, nonce, backend, savedAt } = JSON.parse(sessionStorage.getItem(key));
+    const age = typeof savedAt == "number" ? Date.now() - savedAt : NaN;
+    if (age != age) return;
+    if (!(age >= 0 && age <= maxAgeMs)) return void sessionStorage.removeItem(key);
+    if ([secret, nonce, backend].every((v) => typeof v == "string")) return [secret, nonce, backend];
+  } catch {}
+}
+export function clearState(key) {
+  try { sessionStorage.removeItem(key); } catch {}
+}
+
+// A `message` listener that calls `onComplete` for a genuine completion only: from
+// `origin` exactly, sent by `frame`'s own window (while it is in the page), naming the
+// session `id` with its `nonce` (messages.rs says why all three).
+export function completionListener(origin, frame, id, nonce, onComplete) {
+  return ({ origin: from, source, data }) => {
+    const own = frame.contentWindow;
+    if (from === origin && own && source === own && data && typeof data == "object" &&
+      data.type === "threeds-bridge:complete" && data.sessionId === id && data.nonce === nonce) onComplete();
+  };
+}
+
+// A promise and its resolve, for Race.
+export function race() {
+  let resolve;
+  return [new Promise((settle) => (resolve = settle)), resolve];
+}
+
+// `options.signal` when it is an AbortSignal.
+export function signalOf(options) {
+  const signal = options && options.signal;
+  return signal instanceof AbortSignal ? signal : undefined;
+}
+
+// The backend's Payment view (api.md), its shape checked (throws bad_response, or
+// pending when the backend is still confirming the payment with the provider and the
+// browser has nothing to do): [id (lowercase), nonce, "final", status, result] or
+// [id, nonce, next.type, action, "GET"|"POST", timeoutMs (method) | windowSize
+// (challenge), name, value, name, value, …]. The EMV window size and the Method's
+// deadline are checked in Rust.
+export function readView(view) {
+  const bad = () => { throw bridgeError("bad_response"); };
+  const text = (v) => (typeof v == "string" ? v : bad());
+  const { id, nonce, state, result, next } = view || bad();
+  if (!/^[0-9a-f]{32}$/i.test(text(id)) || !text(nonce)) bad();
+  const head = [id.toLowerCase(), nonce];
+  if (state == "final") {
+    if (!result || typeof result != "object" ||
+      !/^(authorized|declined|failed|cancelled|error)$/.test(text(result.status))) bad();
+    return head.concat("final", result.status, result);
+  }
+  if (state != "pending") bad();
+  const { type, form, timeoutMs: ms, windowSize } = next || bad();
+  if (type == "none") throw bridgeError("pending");
+  if (!/^(method|challenge|redirect)$/.test(text(type))) bad();
+  const { action, method, fields } = form || bad();
+  if (!/^(GET|POST)$/.test(text(method)) || !Array.isArray(fields)) bad();
+  head.push(type, text(action), method, type == "method" ? ms : windowSize);
+  for (const field of fields) {
+    const { name, value } = field || bad();
+    if (!text(name)) bad();
+    head.push(name, text(value));
+  }
+  return head;
+}
+
+// What only the page can read for the EMV browser details, as JavaScript gives it:
+// [screen width, height, colour depth, timezone offset, language, javaEnabled(), userAgent]
+// (javaEnabled is gone or a stub that throws in some browsers: undefined then).
+export function readPage(w) {
+  const n = w.navigator, s = w.screen;
+  let java;
+  try { java = n.javaEnabled(); } catch {}
+  return [s?.width, s?.height, s?.colorDepth, new Date().getTimezoneOffset(), n?.language, java, n?.userAgent];
+}
+
+// The backend's `browser` member (api.md), from the EMV-ruled details.
+export function browserDetails(acceptHeader, javaEnabled, language, colorDepth, screenHeight, screenWidth, timeZone, userAgent) {
+  return { acceptHeader, javaEnabled, javascriptEnabled: true, language, colorDepth, screenHeight, screenWidth, timeZone, userAgent };
 }

@@ -6,10 +6,9 @@
 //! first of its listeners to fire decides the outcome.
 
 use js_sys::{Array, Function, Promise};
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Document, Element, EventTarget, Url, Window};
+use web_sys::{AbortSignal, Document, Element, EventTarget, Window};
 
 use super::BridgeError;
 use crate::emv::{FormMethod, FormPost};
@@ -58,12 +57,6 @@ pub fn body(doc: &Document) -> Result<Element, BridgeError> {
     ))
 }
 
-/// `sessionStorage`; `None` where the page may not use it (it throws in some modes).
-pub fn session_storage() -> Option<web_sys::Storage> {
-    let window = window().ok()?;
-    object(&window, "sessionStorage")
-}
-
 /// `signal.aborted`.
 pub fn aborted(signal: &AbortSignal) -> bool {
     get(signal, "aborted").as_bool() == Some(true)
@@ -79,9 +72,9 @@ pub fn is_connected(element: &JsValue) -> bool {
     get(element, "isConnected").as_bool() == Some(true)
 }
 
-/// `document.activeElement`, when it is an HTML element (focus goes back to it).
+/// `document.activeElement` (focus goes back to it): an element with `focus()`, HTML or SVG.
 pub fn active_element(doc: &Document) -> Option<web_sys::HtmlElement> {
-    get(doc, "activeElement").dyn_into().ok()
+    object(doc, "activeElement")
 }
 
 /// How a step's wait ended.
@@ -105,20 +98,19 @@ pub struct Race {
 
 impl Race {
     pub fn new() -> Race {
-        let mut resolve: Option<Function> = None;
-        // The executor runs synchronously, so `resolve` is set when `new` returns.
-        let promise = Promise::new(&mut |settle, _| resolve = Some(settle));
-        let resolve = resolve.unwrap_or_else(|| JsValue::UNDEFINED.unchecked_into());
-        Race { promise, resolve }
+        // dom.js's `race`: a JavaScript executor, not a Rust closure (smaller).
+        let pair = race();
+        Race {
+            promise: pair.get(0).unchecked_into(),
+            resolve: pair.get(1).unchecked_into(),
+        }
     }
 
     /// The function that settles the race with `outcome`, for a listener to call.
     pub fn settler(&self, outcome: Outcome) -> Function {
-        bind(
-            &self.resolve,
-            &JsValue::NULL,
-            Some(&(outcome as u32).into()),
-        )
+        self.resolve
+            .bind1(&JsValue::NULL, &(outcome as u32).into())
+            .unchecked_into()
     }
 
     /// Settles when `signal` aborts (at once if it already has), until the listener drops.
@@ -157,8 +149,6 @@ pub struct Listener {
     target: EventTarget,
     kind: &'static str,
     function: Function,
-    /// Keeps a Rust callback alive while it is registered.
-    _closure: Option<Closure<dyn FnMut(web_sys::Event)>>,
 }
 
 impl Listener {
@@ -169,21 +159,7 @@ impl Listener {
             target: target.clone(),
             kind,
             function,
-            _closure: None,
         }
-    }
-
-    /// Calls Rust code on each `kind` event (where the event itself must be inspected).
-    pub fn new(
-        target: &EventTarget,
-        kind: &'static str,
-        callback: impl FnMut(web_sys::Event) + 'static,
-    ) -> Listener {
-        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(callback);
-        let function: Function = closure.as_ref().clone().unchecked_into();
-        let mut listener = Listener::function(target, kind, function);
-        listener._closure = Some(closure);
-        listener
     }
 }
 
@@ -195,25 +171,13 @@ impl Drop for Listener {
     }
 }
 
-/// `object.method` bound to `object` (with `argument`, when given), as a plain function.
-pub fn bound_method(
-    object: &JsValue,
-    method: &str,
-    argument: Option<&JsValue>,
-) -> Option<Function> {
-    let function: Function = js_sys::Reflect::get(object, &method.into())
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    Some(bind(&function, object, argument))
-}
-
-/// `function.bind(this, argument?)`.
-fn bind(function: &Function, this: &JsValue, argument: Option<&JsValue>) -> Function {
-    match argument {
-        Some(argument) => function.bind1(this, argument).unchecked_into(),
-        None => function.bind0(this).unchecked_into(),
-    }
+/// `object.method` bound to `object`, as a plain function (`method` is one the platform
+/// promises, such as an AbortController's `abort`).
+pub fn bound_method(object: &JsValue, method: &str) -> Function {
+    get(object, method)
+        .unchecked_into::<Function>()
+        .bind0(object)
+        .unchecked_into()
 }
 
 /// A `setTimeout`, cleared on drop.
@@ -241,13 +205,6 @@ impl Drop for Mounted {
     fn drop(&mut self) {
         self.0.remove();
     }
-}
-
-#[wasm_bindgen]
-extern "C" {
-    /// `JSON.parse` of a value the page already holds as a string (no copy into Rust).
-    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
-    pub fn parse_json(text: &JsValue) -> Result<JsValue, JsValue>;
 }
 
 #[wasm_bindgen]
@@ -286,15 +243,50 @@ extern "C" {
     #[wasm_bindgen(js_name = describePayment)]
     pub fn describe_payment(result: &js_sys::Object, view: &JsValue);
 
-    /// The global `fetch` (page or worker) of a backend call: with `X-Client-Secret:
-    /// secret`, a JSON `POST` of `body`, or a `GET` when `body` is undefined.
-    #[wasm_bindgen(js_name = backendFetch)]
-    pub fn fetch(url: &str, secret: &str, body: &JsValue, signal: &AbortSignal) -> Promise;
+    /// A backend call (`base/v1/payments/{id}{path}`, GET when `body` is undefined, else a
+    /// JSON POST of it) with the call's deadline: the 2xx answer's JSON, or rejects with
+    /// the module's Error (`timeout`, `aborted`, `network`, `bad_response`, the backend's).
+    #[wasm_bindgen(js_name = backendCall)]
+    pub fn backend_call(
+        base: &str,
+        secret: &str,
+        path: &str,
+        body: &JsValue,
+        signal: Option<&AbortSignal>,
+        timeout_ms: u32,
+    ) -> Promise;
+
+    /// The module's `Error` with its stable `code` (and the backend's message, when given).
+    #[wasm_bindgen(js_name = bridgeError)]
+    pub fn bridge_error(code: &str, message: Option<&str>) -> JsValue;
+
+    /// The constructor's options, checked (throws `invalid_options`): `[backend base,
+    /// backend origin, redirect?, challengeWindowSize, container, methodTimeoutMs,
+    /// challengeTimeoutMs, onEvent]`.
+    #[wasm_bindgen(js_name = readOptions, catch)]
+    pub fn read_options(options: &JsValue) -> Result<Array, JsValue>;
+
+    /// `onEvent({type, at, [key]: value})`, a throw ignored.
+    #[wasm_bindgen(js_name = emitEvent)]
+    pub fn emit_event(on_event: &Function, kind: &str, key: Option<&str>, value: Option<&str>);
+
+    /// The page's `request` with the members the module owns: `browser`, `display`,
+    /// `windowSize`, `checkoutOrigin` and `returnUrl` (the page's own address).
+    #[wasm_bindgen(js_name = confirmBody)]
+    pub fn confirm_body(request: &JsValue, browser: &JsValue, display: &str, size: &str)
+        -> JsValue;
 
     /// The result of a payment the page gave up on while the backend had none:
     /// `cancelled`, `challenge_cancelled`, every backend member `null`.
     #[wasm_bindgen(js_name = cancelledResult)]
     pub fn cancelled_result(payment_id: Option<&str>) -> JsValue;
+
+    /// A promise and its `resolve` function.
+    fn race() -> Array;
+
+    /// `options.signal` when it is an AbortSignal.
+    #[wasm_bindgen(js_name = signalOf)]
+    pub fn signal_of(options: &JsValue) -> Option<AbortSignal>;
 
     /// `window`, where the module runs in a page.
     #[wasm_bindgen(js_name = pageWindow)]
@@ -304,22 +296,18 @@ extern "C" {
     #[wasm_bindgen(js_name = methodFrame, catch)]
     pub fn method_frame(doc: &Document, name: &str) -> Result<Element, JsValue>;
 
-    /// A `<form method=post>` of hidden `fields` (name, value, …) to `action` in the
-    /// window `target`, submitted and removed at once.
-    #[wasm_bindgen(js_name = postForm, catch)]
-    fn post_form(doc: &Document, action: &str, target: &str, fields: &Array)
-        -> Result<(), JsValue>;
-}
-
-/// An absolute http(s) URL, as a parsed `URL`: anything else (javascript:, data:, a
-/// relative path the backend did not mean) is refused before it reaches a form or
-/// `location`.
-pub fn web_url(text: &str) -> Result<Url, BridgeError> {
-    let url = Url::new(text).map_err(|_| BridgeError::bad_response("form action is not a URL"))?;
-    match self::text(&url, "protocol").as_deref() {
-        Some("https:" | "http:") => Ok(url),
-        _ => Err(BridgeError::bad_response("form action is not http(s)")),
-    }
+    /// Sends a form (`fields`: name, value, …) to `action` in the window `target`
+    /// (`frame`'s name, or `_self` with no frame: the page): throws `bad_response` unless
+    /// `action` is an absolute http(s) URL.
+    #[wasm_bindgen(js_name = submitForm, catch)]
+    fn submit_form_js(
+        doc: &Document,
+        action: &str,
+        get: bool,
+        target: &str,
+        frame: Option<&Element>,
+        fields: &Array,
+    ) -> Result<(), JsValue>;
 }
 
 /// Where a form goes: into one of the module's iframes, or the page itself.
@@ -330,40 +318,23 @@ pub enum FormTarget<'a> {
     Page,
 }
 
-/// Sends `form` to `target`. A POST builds a `<form>` whose fields are hidden inputs set
-/// as attribute values, never markup, so no field can inject HTML; the `<form>` leaves the
-/// page right after `submit()`. A GET navigates to the action with the fields added to
-/// its own query (a GET form would replace the action's query instead).
+/// Sends `form` to `target` (dom.js's `submitForm`): an action that is not an absolute
+/// http(s) URL (javascript:, data:, a relative path the backend did not mean) is refused
+/// with `bad_response` before it reaches a form or `location`. A POST's fields are hidden
+/// inputs set as attribute values, never markup, so no field can inject HTML; a GET adds
+/// them to the action's own query.
 pub fn submit_form(form: &FormPost, target: FormTarget<'_>) -> Result<(), BridgeError> {
     let doc = document()?;
-    let url = web_url(&form.action)?;
-    if form.method == FormMethod::Get {
-        let query = url.search_params();
-        for field in &form.fields {
-            query.append(&field.name, &field.value);
-        }
-        let href = text(&url, "href").unwrap_or_default();
-        return match target {
-            FormTarget::Frame { frame, .. } => {
-                let _ = frame.set_attribute("src", &href);
-                Ok(())
-            }
-            FormTarget::Page => window()?
-                .location()
-                .assign(&href)
-                .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "navigation refused")),
-        };
-    }
-    let name = match target {
-        FormTarget::Frame { name, .. } => name,
-        FormTarget::Page => "_self",
+    let (name, frame) = match target {
+        FormTarget::Frame { name, frame } => (name, Some(frame)),
+        FormTarget::Page => ("_self", None),
     };
     let fields = Array::new();
     for field in &form.fields {
         fields.push(&field.name.as_str().into());
         fields.push(&field.value.as_str().into());
     }
-    let action = text(&url, "href").unwrap_or_default();
-    post_form(&doc, &action, name, &fields)
-        .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "form submit failed"))
+    let get = form.method == FormMethod::Get;
+    submit_form_js(&doc, &form.action, get, name, frame, &fields)
+        .map_err(|error| BridgeError::from_js(&error, BridgeError::UNSUPPORTED))
 }

@@ -1,19 +1,21 @@
-//! The module's one error type: a stable `code` the page can switch on, and a message.
-//! Crosses into JavaScript as an `Error` with a `code` property.
+//! The module's one error type: a stable `code` the page can switch on.
+//! It is an `Error` with a `code` property from the start, made by dom.js's `bridgeError`,
+//! which also holds the English message of each code: prose costs the wasm kilobytes, so
+//! the module's own errors carry only their code (the `why` text at each call site is for
+//! the reader of the source; it is not compiled in). An error the backend reported keeps
+//! the backend's message.
 
-use std::borrow::Cow;
-
-use js_sys::Reflect;
 use wasm_bindgen::JsValue;
+
+use super::dom;
 
 use crate::emv::EmvError;
 
 /// Why `pay()`, `resume()` or the constructor gave up. Codes are stable; messages may change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BridgeError {
-    code: Cow<'static, str>,
-    message: Cow<'static, str>,
-}
+/// Held as the JavaScript `Error` it becomes (one handle: results, futures and their drop
+/// code stay small), made by dom.js's `bridgeError` or passed on from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BridgeError(JsValue);
 
 impl BridgeError {
     /// `fetch` failed: no connection, CORS refused, DNS.
@@ -35,35 +37,32 @@ impl BridgeError {
     /// never ask to pay again.
     pub const PENDING: &'static str = "pending";
 
-    pub fn new(code: &'static str, message: &'static str) -> BridgeError {
-        BridgeError {
-            code: Cow::Borrowed(code),
-            message: Cow::Borrowed(message),
+    /// The module's own error; `_why` says why at the call site, for the reader only.
+    pub fn new(code: &'static str, _why: &'static str) -> BridgeError {
+        BridgeError(dom::bridge_error(code, None))
+    }
+
+    /// An error as dom.js made it (`bridgeError`: the backend's `{"error": {"code",
+    /// "message"}}` or the module's own); `otherwise` for anything else JavaScript threw
+    /// (a platform exception is not passed on).
+    pub fn from_js(error: &JsValue, otherwise: &'static str) -> BridgeError {
+        match dom::text(error, "code") {
+            Some(_) => BridgeError(error.clone()),
+            None => BridgeError::new(otherwise, "JavaScript threw"),
         }
     }
 
-    /// An error the backend reported as `{"error": {"code", "message"}}`.
-    pub fn from_backend(code: String, message: String) -> BridgeError {
-        BridgeError {
-            code: Cow::Owned(code),
-            message: Cow::Owned(message),
-        }
+    pub fn bad_response(why: &'static str) -> BridgeError {
+        BridgeError::new(Self::BAD_RESPONSE, why)
     }
 
-    pub fn bad_response(message: &'static str) -> BridgeError {
-        BridgeError::new(Self::BAD_RESPONSE, message)
+    pub fn invalid_options(why: &'static str) -> BridgeError {
+        BridgeError::new(Self::INVALID_OPTIONS, why)
     }
 
-    pub fn invalid_options(message: &'static str) -> BridgeError {
-        BridgeError::new(Self::INVALID_OPTIONS, message)
-    }
-
-    pub fn code(&self) -> &str {
-        &self.code
-    }
-
-    pub fn message(&self) -> &str {
-        &self.message
+    /// The stable code (`network`, `timeout`, …, or the backend's).
+    pub fn code(&self) -> String {
+        dom::text(&self.0, "code").unwrap_or_default()
     }
 }
 
@@ -77,9 +76,6 @@ impl From<EmvError> for BridgeError {
 
 impl From<BridgeError> for JsValue {
     fn from(error: BridgeError) -> JsValue {
-        let js = js_sys::Error::new(error.message());
-        // Setting a property on a fresh Error cannot fail.
-        let _ = Reflect::set(&js, &"code".into(), &error.code().into());
-        js.into()
+        error.0
     }
 }

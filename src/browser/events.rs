@@ -1,12 +1,13 @@
-//! Progress events for the merchant's UI: `{type, at, ...}` handed to `onEvent`.
+//! Progress events for the merchant's UI: `{type, at, ...}` handed to `onEvent` (the
+//! object is made by dom.js's `emitEvent`).
 //!
 //! A throwing `onEvent` is the page's bug, not the payment's: it is ignored and the
 //! flow carries on.
 
-use js_sys::{Date, Function, Object, Reflect};
+use js_sys::Function;
 use wasm_bindgen::JsValue;
 
-use super::dom;
+use super::dom::{self, emit_event};
 use crate::emv::{ChallengeWindowSize, ThreeDsCompInd};
 use crate::payment::PaymentStatus;
 
@@ -45,21 +46,14 @@ impl Progress {
         }
     }
 
-    /// The event object: `type`, `at` (ms since the epoch) and the step's detail.
-    pub fn to_js(self) -> Object {
-        let event = Object::new();
-        let set = |key: &str, value: JsValue| {
-            let _ = Reflect::set(&event, &key.into(), &value);
-        };
-        set("type", self.name().into());
-        set("at", Date::now().into());
+    /// The step's detail member, `(key, value)`, if it has one.
+    pub fn detail(self) -> Option<(&'static str, &'static str)> {
         match self {
-            Progress::MethodCompleted(completion) => set("completion", completion.as_str().into()),
-            Progress::ChallengeShown(size) => set("windowSize", size.as_str().into()),
-            Progress::Done(status) => set("status", status_name(status).into()),
-            _ => {}
+            Progress::MethodCompleted(completion) => Some(("completion", completion.as_str())),
+            Progress::ChallengeShown(size) => Some(("windowSize", size.as_str())),
+            Progress::Done(status) => Some(("status", status_name(status))),
+            _ => None,
         }
-        event
     }
 }
 
@@ -94,7 +88,13 @@ impl Events {
     pub fn emit(&self, progress: Progress) {
         dom::progress(&self.ui, progress.name());
         if let Some(callback) = &self.callback {
-            let _ = callback.call1(&JsValue::NULL, &progress.to_js());
+            let detail = progress.detail();
+            emit_event(
+                callback,
+                progress.name(),
+                detail.map(|d| d.0),
+                detail.map(|d| d.1),
+            );
         }
     }
 

@@ -6,9 +6,8 @@
 //! the page itself gave up on (`cancel()`, the AbortSignal, the close button) while the
 //! backend still calls it pending: that ends as a local `cancelled` result.
 
-use js_sys::{Object, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{AbortController, AbortSignal, Element};
+use wasm_bindgen::JsValue;
+use web_sys::{AbortSignal, Element};
 
 use super::challenge::{self, Placement, WindowPreference};
 use super::client::Backend;
@@ -17,9 +16,9 @@ use super::events::{Events, Progress};
 use super::messages::Expected;
 use super::method::{self, MethodEnd};
 use super::redirect::{self, Pending};
-use super::view::{ClientSecret, PaymentView, Session, Stage};
+use super::view::{ClientSecret, Session, Stage};
 use super::{details, BridgeError};
-use crate::emv::ChallengeWindowSize;
+use crate::emv::{ChallengeWindowSize, ThreeDsCompInd};
 use crate::payment::{BrowserAction, DisplayMode, PaymentStatus};
 
 /// More browser steps than any provider takes (Method, challenge, a 3DS1 fallback …).
@@ -55,97 +54,208 @@ enum End {
     TimedOut(Session),
 }
 
-/// `pay()` or `resume()`, from start to the page's result. One body for both, so that
-/// the confirming read and the cancelled ending are compiled once.
+/// The backend call that comes next: its path under `/v1/payments/{id}` and its body
+/// (undefined for the `GET` of the payment's view).
+struct Ask {
+    path: &'static str,
+    body: JsValue,
+}
+
+impl Ask {
+    fn read() -> Ask {
+        Ask {
+            path: "",
+            body: JsValue::UNDEFINED,
+        }
+    }
+}
+
+/// `pay()` or `resume()`, from start to the page's result: one loop of backend calls and
+/// browser steps, then the confirming read. One body for both, with one await of the
+/// backend in the loop and one in the confirming read (each await point and each nested
+/// future costs the module's async state machine a state and its drop code).
 pub async fn run(
     settings: &Settings,
     start: Start,
     abort: &AbortSignal,
 ) -> Result<JsValue, BridgeError> {
-    let (secret, end) = match start {
-        Start::Pay(request) => pay(settings, &request, abort).await?,
-        Start::Resume => match resume(settings, abort).await? {
-            Some(found) => found,
-            None => return Ok(JsValue::NULL),
-        },
-    };
-    let session = match &end {
-        End::Final(session) | End::TimedOut(session) => Some(session.clone()),
-        End::Cancelled(session) => {
-            redirect::clear();
-            session.clone()
+    // `pay()` confirms a new payment; `resume()` reads the one kept in `sessionStorage`
+    // for this backend (none: nothing to finish).
+    let (secret, mut ask, mut session) = match start {
+        Start::Pay(request) => {
+            let (secret, body) = confirm_request(settings, &request)?;
+            let ask = Ask {
+                path: "/confirm",
+                body,
+            };
+            (secret, ask, None)
+        }
+        Start::Resume => {
+            let backend = settings.backend.base();
+            let Some(pending) = redirect::load().filter(|p| p.backend == backend) else {
+                return Ok(JsValue::NULL);
+            };
+            (pending.secret, Ask::read(), Some(pending.session))
         }
     };
-    // The result is always the backend's when it has one: a cancel or a timeout that
-    // came just after the ACS answered still ends with the backend's result.
-    let read = match &session {
-        Some(session) => Some(finish(settings, &secret, session).await),
-        None => None,
+    // The backend's calls and the browser steps they ask for (Method, challenge,
+    // redirect), until the payment is final or the page gives up. `session` is the
+    // stored one when resuming, else the confirmed payment's once the backend answers.
+    let end = 'steps: {
+        let events = &settings.events;
+        let mut resuming = session.is_some();
+        // The first call, then one per browser step.
+        for _ in 0..=MAX_STEPS {
+            events.emit(Progress::Authorizing);
+            let view = match settings
+                .backend
+                .send(&secret, ask.path, &ask.body, Some(abort))
+                .await
+            {
+                Ok(view) => view,
+                Err(error) if error.code() == BridgeError::ABORTED => {
+                    break 'steps End::Cancelled(session)
+                }
+                Err(error) => {
+                    // The stored payment is gone from the backend: nothing left to resume.
+                    if resuming && error.code() == "not_found" {
+                        redirect::clear();
+                    }
+                    return Err(error);
+                }
+            };
+            resuming = false;
+            match &session {
+                Some(known) if view.session != *known => {
+                    return Err(BridgeError::bad_response(
+                        "the backend answered for another session",
+                    ))
+                }
+                Some(_) => {}
+                // The confirmed payment is kept until it is final: a redirect or a reload
+                // does not lose it.
+                None => {
+                    redirect::save(&Pending {
+                        session: view.session.clone(),
+                        secret: secret.clone(),
+                        backend: settings.backend.base().to_owned(),
+                    });
+                    session = Some(view.session.clone());
+                }
+            }
+            let session = view.session;
+            let expected = Expected {
+                origin: settings.backend.origin().to_owned(),
+                session: session.clone(),
+            };
+            ask = match view.stage {
+                Stage::Final(_) => break 'steps End::Final(session),
+                Stage::Pending(BrowserAction::Method { form, timeout_ms }) => {
+                    events.emit(Progress::MethodStarted);
+                    let deadline = timeout_ms.min(settings.method_timeout_ms);
+                    match method::run(&form, deadline, expected, abort).await {
+                        MethodEnd::Done(completion) => {
+                            events.emit(Progress::MethodCompleted(completion));
+                            Ask {
+                                path: "/method",
+                                body: method_report(&secret, completion),
+                            }
+                        }
+                        MethodEnd::Cancelled => break 'steps End::Cancelled(Some(session)),
+                    }
+                }
+                Stage::Pending(BrowserAction::Challenge { form, window_size })
+                    if settings.display == DisplayMode::Iframe =>
+                {
+                    let placement = Placement {
+                        container: settings.container.as_ref(),
+                        size: window_size,
+                        timeout_ms: settings.challenge_timeout_ms,
+                        ui: settings.events.ui(),
+                    };
+                    let shown = || events.emit(Progress::ChallengeShown(window_size));
+                    match challenge::run(&form, placement, expected, abort, shown).await? {
+                        Outcome::Completed => {
+                            events.emit(Progress::ChallengeCompleted);
+                            Ask::read()
+                        }
+                        Outcome::Cancelled => break 'steps End::Cancelled(Some(session)),
+                        Outcome::TimedOut => break 'steps End::TimedOut(session),
+                    }
+                }
+                Stage::Pending(
+                    BrowserAction::Challenge { form, .. } | BrowserAction::Redirect { form },
+                ) => {
+                    // Leaves the page for a full-page step; `resume()` finishes after the
+                    // return. The promise stays pending while the page unloads (or settles as
+                    // cancelled if aborted first).
+                    events.emit(Progress::Redirecting);
+                    redirect::navigate(&form)?;
+                    let race = Race::new();
+                    let _abort = race.cancel_on(abort);
+                    race.outcome().await;
+                    break 'steps End::Cancelled(Some(session));
+                }
+            };
+        }
+        return Err(BridgeError::bad_response(
+            "the backend asked for too many browser steps",
+        ));
     };
-    match (end, read) {
-        (_, Some(Ok(result))) => Ok(result),
-        (End::Final(_), Some(Err(error))) => Err(error),
+    let session = match &end {
+        End::Final(session) | End::TimedOut(session) => session,
+        End::Cancelled(session) => {
+            redirect::clear();
+            match session {
+                Some(session) => session,
+                // Given up before the backend had a session: nothing to read.
+                None => return Ok(cancelled(settings, None)),
+            }
+        }
+    };
+    // The confirming read: the page's result is what `GET /v1/payments/{id}` says, with
+    // the payment's id, amount, currency and order id (the merchant's server set them).
+    // Not aborted: the result is always the backend's when it has one, so a cancel or a
+    // timeout that came just after the ACS answered still ends with the backend's result.
+    let read = Ask::read();
+    let view = settings
+        .backend
+        .send(&secret, read.path, &read.body, None)
+        .await;
+    let result = view.and_then(|view| match view.stage {
+        Stage::Final(result) if view.session == *session => Ok((result, view.body)),
+        _ => Err(BridgeError::bad_response(
+            "the backend's final read is not final",
+        )),
+    });
+    match (&end, result) {
+        (_, Ok((result, body))) => {
+            redirect::clear();
+            dom::describe_payment(&result.value, &body);
+            settings.events.emit(Progress::Done(result.status));
+            Ok(result.value.into())
+        }
+        (End::Final(_), Err(error)) => Err(error),
         (End::TimedOut(_), _) => Err(BridgeError::new(
             BridgeError::TIMEOUT,
             "the challenge was not finished in time",
         )),
-        _ => Ok(cancelled(settings, session.as_ref())),
+        _ => Ok(cancelled(settings, Some(session))),
     }
 }
 
-/// `pay(request)`: confirm the payment and follow it.
-async fn pay(
-    settings: &Settings,
-    request: &JsValue,
-    abort: &AbortSignal,
-) -> Result<(ClientSecret, End), BridgeError> {
-    let (secret, body) = confirm_request(settings, request)?;
-    settings.events.emit(Progress::Authorizing);
-    let view = match settings.backend.confirm(&secret, &body, abort).await {
-        Err(error) if error.code() == BridgeError::ABORTED => {
-            return Ok((secret, End::Cancelled(None)))
-        }
-        other => other?,
-    };
-    redirect::save(&Pending {
-        session: view.session.clone(),
-        secret: secret.clone(),
-        backend: settings.backend.base().to_owned(),
-    });
-    let end = follow(settings, &secret, view, abort).await?;
-    Ok((secret, end))
-}
-
-/// `resume()`: follows the payment kept in `sessionStorage`; `None` when there is none
-/// for this backend.
-async fn resume(
-    settings: &Settings,
-    abort: &AbortSignal,
-) -> Result<Option<(ClientSecret, End)>, BridgeError> {
-    let Some(pending) = redirect::load().filter(|p| p.backend == settings.backend.base()) else {
-        return Ok(None);
-    };
-    settings.events.emit(Progress::Authorizing);
-    let secret = pending.secret;
-    let view = match settings.backend.read(&secret, abort).await {
-        Ok(view) if view.session == pending.session => view,
-        Ok(_) => {
-            return Err(BridgeError::bad_response(
-                "the backend answered for another session",
-            ))
-        }
-        Err(error) if error.code() == BridgeError::ABORTED => {
-            return Ok(Some((secret, End::Cancelled(Some(pending.session)))))
-        }
-        Err(error) => {
-            if error.code() == "not_found" {
-                redirect::clear();
-            }
-            return Err(error);
-        }
-    };
-    let end = follow(settings, &secret, view, abort).await?;
-    Ok(Some((secret, end)))
+/// `POST /v1/payments/{id}/method`'s body: how the 3DS Method went.
+fn method_report(secret: &ClientSecret, completion: ThreeDsCompInd) -> JsValue {
+    // Both values are checked ASCII (hex, `_`, one letter): nothing to escape.
+    [
+        "{\"clientSecret\":\"",
+        secret.as_str(),
+        "\",\"completion\":\"",
+        completion.as_str(),
+        "\"}",
+    ]
+    .concat()
+    .into()
 }
 
 /// The confirm the backend gets: the page's members (`clientSecret`, `paymentMethod`;
@@ -153,16 +263,14 @@ async fn resume(
 fn confirm_request(
     settings: &Settings,
     request: &JsValue,
-) -> Result<(ClientSecret, Object), BridgeError> {
+) -> Result<(ClientSecret, JsValue), BridgeError> {
     // Not an object, or no well-formed secret: nothing to confirm.
     let secret = dom::text(request, "clientSecret")
         .and_then(|text| ClientSecret::parse(&text))
         .ok_or(BridgeError::invalid_options(
             "clientSecret is missing or malformed",
         ))?;
-    let window = dom::window()?;
-    let body = Object::assign(&Object::new(), request.unchecked_ref());
-    let browser = details::collect(&details::read_page(&window))?;
+    let browser = details::collect(&details::read_page(&dom::window()?))?;
     settings.events.emit(Progress::BrowserDetails);
     let size = match settings.display {
         DisplayMode::Redirect => ChallengeWindowSize::FullScreen,
@@ -171,19 +279,14 @@ fn confirm_request(
             challenge::viewport(),
         ),
     };
-    let location = dom::get(&window, "location");
-    let no_location = || BridgeError::new(BridgeError::UNSUPPORTED, "no location");
-    let page = dom::text(&location, "href").ok_or_else(no_location)?;
-    let origin = dom::text(&location, "origin").ok_or_else(no_location)?;
-    let set = |key: &str, value: JsValue| {
-        let _ = Reflect::set(&body, &key.into(), &value);
-    };
-    set("browser", details::to_js(&browser).into());
-    set("display", display_name(settings.display).into());
-    set("windowSize", size.as_str().into());
-    set("checkoutOrigin", origin.into());
-    // Taken only if the merchant's server set none when it created the payment.
-    set("returnUrl", page.into());
+    // `returnUrl` (the page's address) is taken only if the merchant's server set none
+    // when it created the payment.
+    let body = dom::confirm_body(
+        request,
+        &details::to_js(&browser),
+        display_name(settings.display),
+        size.as_str(),
+    );
     Ok((secret, body))
 }
 
@@ -191,104 +294,6 @@ fn display_name(display: DisplayMode) -> &'static str {
     match display {
         DisplayMode::Iframe => "iframe",
         DisplayMode::Redirect => "redirect",
-    }
-}
-
-/// Follows the backend's next steps until the payment is final.
-async fn follow(
-    settings: &Settings,
-    secret: &ClientSecret,
-    mut view: PaymentView,
-    abort: &AbortSignal,
-) -> Result<End, BridgeError> {
-    let events = &settings.events;
-    for _ in 0..MAX_STEPS {
-        let session = view.session.clone();
-        let expected = Expected {
-            origin: settings.backend.origin().to_owned(),
-            session: session.clone(),
-        };
-        let next = match view.stage {
-            Stage::Final(_) => return Ok(End::Final(session)),
-            Stage::Pending(BrowserAction::Method { form, timeout_ms }) => {
-                events.emit(Progress::MethodStarted);
-                let deadline = timeout_ms.min(settings.method_timeout_ms);
-                match method::run(&form, deadline, expected, abort).await {
-                    MethodEnd::Done(completion) => {
-                        events.emit(Progress::MethodCompleted(completion));
-                        events.emit(Progress::Authorizing);
-                        settings
-                            .backend
-                            .report_method(secret, completion, abort)
-                            .await
-                    }
-                    MethodEnd::Cancelled => return Ok(End::Cancelled(Some(session))),
-                }
-            }
-            Stage::Pending(BrowserAction::Challenge { form, window_size })
-                if settings.display == DisplayMode::Iframe =>
-            {
-                let placement = Placement {
-                    container: settings.container.as_ref(),
-                    size: window_size,
-                    timeout_ms: settings.challenge_timeout_ms,
-                    ui: settings.events.ui(),
-                };
-                let shown = || events.emit(Progress::ChallengeShown(window_size));
-                match challenge::run(&form, placement, expected, abort, shown).await? {
-                    Outcome::Completed => {
-                        events.emit(Progress::ChallengeCompleted);
-                        events.emit(Progress::Authorizing);
-                        settings.backend.read(secret, abort).await
-                    }
-                    Outcome::Cancelled => return Ok(End::Cancelled(Some(session))),
-                    Outcome::TimedOut => return Ok(End::TimedOut(session)),
-                }
-            }
-            Stage::Pending(
-                BrowserAction::Challenge { form, .. } | BrowserAction::Redirect { form },
-            ) => {
-                leave(settings, &form, abort).await?;
-                return Ok(End::Cancelled(Some(session)));
-            }
-        };
-        view = match next {
-            Err(error) if error.code() == BridgeError::ABORTED => {
-                return Ok(End::Cancelled(Some(session)))
-            }
-            Ok(next) if next.session != session => {
-                return Err(BridgeError::bad_response(
-                    "the backend answered for another session",
-                ))
-            }
-            other => other?,
-        };
-    }
-    Err(BridgeError::bad_response(
-        "the backend asked for too many browser steps",
-    ))
-}
-
-/// The confirming read: the page's result is what `GET /v1/payments/{id}` says, with
-/// the payment's id, amount, currency and order id (the merchant's server set them).
-async fn finish(
-    settings: &Settings,
-    secret: &ClientSecret,
-    session: &Session,
-) -> Result<JsValue, BridgeError> {
-    let never = AbortController::new()
-        .map_err(|_| BridgeError::new(BridgeError::UNSUPPORTED, "no AbortController"))?;
-    let view = settings.backend.read(secret, &dom::signal(&never)).await?;
-    match view.stage {
-        Stage::Final(result) if view.session == *session => {
-            redirect::clear();
-            dom::describe_payment(&result.value, &view.body);
-            settings.events.emit(Progress::Done(result.status));
-            Ok(result.value.into())
-        }
-        _ => Err(BridgeError::bad_response(
-            "the backend's final read is not final",
-        )),
     }
 }
 
@@ -301,19 +306,4 @@ fn cancelled(settings: &Settings, session: Option<&Session>) -> JsValue {
         .events
         .emit(Progress::Done(PaymentStatus::Cancelled));
     result
-}
-
-/// Leaves the page for a full-page step; `resume()` finishes after the return. The
-/// promise stays pending while the page unloads (or settles as cancelled if aborted first).
-async fn leave(
-    settings: &Settings,
-    form: &crate::emv::FormPost,
-    abort: &AbortSignal,
-) -> Result<(), BridgeError> {
-    settings.events.emit(Progress::Redirecting);
-    redirect::navigate(form)?;
-    let race = Race::new();
-    let _abort = race.cancel_on(abort);
-    race.outcome().await;
-    Ok(())
 }

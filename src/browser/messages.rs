@@ -6,11 +6,10 @@
 //! nonce. Anything else is ignored without a trace. A message only says "look now": the
 //! result is always read from the backend afterwards.
 
-use js_sys::{Object, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{HtmlIFrameElement, MessageEvent};
+use wasm_bindgen::prelude::*;
+use web_sys::HtmlIFrameElement;
 
-use super::dom::{get, text, window, Listener};
+use super::dom::{window, Listener};
 use super::view::Session;
 use super::BridgeError;
 
@@ -25,43 +24,36 @@ pub struct Expected {
     pub session: Session,
 }
 
-impl Expected {
-    /// Whether `event` is this step's completion, sent from inside `frame`.
-    pub fn accepts(&self, event: &MessageEvent, frame: &HtmlIFrameElement) -> bool {
-        if text(event, "origin").as_deref() != Some(self.origin.as_str()) {
-            return false;
-        }
-        // The iframe's own window (an object while it is in the page) is the sender.
-        let own = get(frame, "contentWindow");
-        let from_frame = own.is_object() && Object::is(&get(event, "source"), &own);
-        from_frame && self.names_this_session(&get(event, "data"))
-    }
-
-    fn names_this_session(&self, data: &JsValue) -> bool {
-        let text = |key: &str| {
-            Reflect::get(data, &key.into())
-                .ok()
-                .and_then(|v| v.as_string())
-        };
-        data.is_object()
-            && text("type").as_deref() == Some(COMPLETE_TYPE)
-            && text("sessionId").as_deref() == Some(self.session.id.as_str())
-            && text("nonce").as_deref() == Some(self.session.nonce.as_str())
-    }
-}
-
-/// Calls `on_complete` (a JavaScript function) for each genuine completion from `frame`, until dropped.
+/// Calls `on_complete` (a JavaScript function) for each genuine completion from `frame`,
+/// until dropped. The check itself is dom.js's `completionListener` (a Rust closure and
+/// its glue cost the module more than the whole check in JavaScript).
 pub fn listen(
     expected: Expected,
     frame: HtmlIFrameElement,
     on_complete: js_sys::Function,
 ) -> Result<Listener, BridgeError> {
     let target = window()?;
-    Ok(Listener::new(&target, "message", move |event| {
-        if let Some(event) = event.dyn_ref::<MessageEvent>() {
-            if expected.accepts(event, &frame) {
-                let _ = on_complete.call0(&JsValue::NULL);
-            }
-        }
-    }))
+    let check = completion_listener(
+        &expected.origin,
+        &frame,
+        expected.session.id.as_str(),
+        &expected.session.nonce,
+        &on_complete,
+    );
+    Ok(Listener::function(&target, "message", check))
+}
+
+#[wasm_bindgen(module = "/src/browser/dom.js")]
+extern "C" {
+    /// A listener function that calls `on_complete` only for a message from `origin`,
+    /// sent by `frame`'s own window, of type [`COMPLETE_TYPE`] naming session `id` and
+    /// its `nonce`.
+    #[wasm_bindgen(js_name = completionListener)]
+    fn completion_listener(
+        origin: &str,
+        frame: &HtmlIFrameElement,
+        id: &str,
+        nonce: &str,
+        on_complete: &js_sys::Function,
+    ) -> js_sys::Function;
 }

@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{AbortSignal, HtmlIFrameElement};
 
 use super::dom::{
-    self, aborted, document, submit_form, web_url, FormTarget, Mounted, Outcome, Race,
+    self, aborted, document, submit_form, FormTarget, Listener, Mounted, Outcome, Race, Timer,
 };
 use super::messages::{self, Expected};
 use super::BridgeError;
@@ -33,24 +33,35 @@ pub async fn run(
     if aborted(abort) {
         return MethodEnd::Cancelled;
     }
-    if form.action.trim().is_empty() || web_url(&form.action).is_err() {
+    // No usable Method URL (not an absolute http(s) URL: submit_form refuses it before
+    // anything is posted), or the page could not post the form: the issuer saw nothing.
+    let Ok(posted) = post(form, deadline_ms, expected, abort) else {
         return MethodEnd::Done(ThreeDsCompInd::U);
-    }
-    match wait(form, deadline_ms, expected, abort).await {
-        Ok(Outcome::Completed) => MethodEnd::Done(ThreeDsCompInd::Y),
-        Ok(Outcome::TimedOut) => MethodEnd::Done(ThreeDsCompInd::N),
-        Ok(Outcome::Cancelled) => MethodEnd::Cancelled,
-        // The page could not even post the form: the issuer saw nothing.
-        Err(_) => MethodEnd::Done(ThreeDsCompInd::U),
+    };
+    match posted.race.outcome().await {
+        Outcome::Completed => MethodEnd::Done(ThreeDsCompInd::Y),
+        Outcome::TimedOut => MethodEnd::Done(ThreeDsCompInd::N),
+        Outcome::Cancelled => MethodEnd::Cancelled,
     }
 }
 
-async fn wait(
+/// The Method posted into its hidden iframe, and what ends its wait: the completion
+/// message, the AbortSignal, the deadline. Dropping it removes all of them.
+struct Posted {
+    race: Race,
+    _frame: Mounted,
+    _message: Listener,
+    _abort: Listener,
+    _deadline: Timer,
+}
+
+/// Posts the Method (synchronously: the wait is the caller's one await).
+fn post(
     form: &FormPost,
     deadline_ms: u32,
     expected: Expected,
     abort: &AbortSignal,
-) -> Result<Outcome, BridgeError> {
+) -> Result<Posted, BridgeError> {
     let doc = document()?;
     let name = ["threeds-bridge-method-", expected.session.id.as_str()].concat();
     let frame = dom::method_frame(&doc, &name).map_err(|_| {
@@ -60,15 +71,14 @@ async fn wait(
         )
     })?;
     let frame = Mounted(frame);
-
     let race = Race::new();
-    let _message = messages::listen(
+    let message = messages::listen(
         expected,
         frame.0.clone().unchecked_into::<HtmlIFrameElement>(),
         race.settler(Outcome::Completed),
     )?;
-    let _abort = race.cancel_on(abort);
-    let _deadline = race.deadline(deadline_ms)?;
+    let abort = race.cancel_on(abort);
+    let deadline = race.deadline(deadline_ms)?;
     submit_form(
         form,
         FormTarget::Frame {
@@ -76,5 +86,11 @@ async fn wait(
             frame: &frame.0,
         },
     )?;
-    Ok(race.outcome().await)
+    Ok(Posted {
+        race,
+        _frame: frame,
+        _message: message,
+        _abort: abort,
+        _deadline: deadline,
+    })
 }

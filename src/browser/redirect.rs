@@ -6,13 +6,12 @@
 //! switch does not lose the payment: `resume()` reads it again with the secret.
 //! `sessionStorage` is this origin's and this tab's: another site can neither read the
 //! secret nor plant a session here, and `resume()` still reads the result from the
-//! backend, never from storage.
+//! backend, never from storage. The storage itself is dom.js's (`saveState`, `loadState`).
 
-use js_sys::{Date, Object, Reflect, JSON};
-use wasm_bindgen::JsValue;
-use web_sys::Storage;
+use js_sys::Array;
+use wasm_bindgen::prelude::*;
 
-use super::dom::{parse_json, session_storage, submit_form, FormTarget};
+use super::dom::{submit_form, FormTarget};
 use super::view::{ClientSecret, Session};
 use super::BridgeError;
 use crate::emv::FormPost;
@@ -33,49 +32,44 @@ pub struct Pending {
     pub backend: String,
 }
 
-fn storage() -> Option<Storage> {
-    session_storage()
-}
-
 /// Remembers `pending` (quietly does nothing where storage is unavailable, e.g. some
 /// private modes: the payment still runs, it just cannot be resumed).
 pub fn save(pending: &Pending) {
-    let state = Object::new();
-    let set = |key: &str, value: JsValue| {
-        let _ = Reflect::set(&state, &key.into(), &value);
-    };
-    set("secret", pending.secret.as_str().into());
-    set("nonce", pending.session.nonce.as_str().into());
-    set("backend", pending.backend.as_str().into());
-    set("savedAt", Date::now().into());
-    let text = JSON::stringify(&state).ok().and_then(|t| t.as_string());
-    if let (Some(storage), Some(text)) = (storage(), text) {
-        let _ = storage.set_item(STORAGE_KEY, &text);
-    }
+    save_state(
+        STORAGE_KEY,
+        pending.secret.as_str(),
+        &pending.session.nonce,
+        &pending.backend,
+    );
 }
 
 /// The stored payment, if there is a well-formed, recent one.
 pub fn load() -> Option<Pending> {
-    let text = storage()?.get_item(STORAGE_KEY).ok()??;
-    let state = parse_json(&text.into()).ok()?;
-    let text = |key: &str| Reflect::get(&state, &key.into()).ok()?.as_string();
-    let saved_at = Reflect::get(&state, &"savedAt".into()).ok()?.as_f64()?;
-    if !(0.0..=MAX_AGE_MS).contains(&(Date::now() - saved_at)) {
-        clear();
-        return None;
-    }
-    let secret = ClientSecret::parse(&text("secret")?)?;
+    let state = load_state(STORAGE_KEY, MAX_AGE_MS)?;
+    let text = |index| state.get(index).as_string();
+    let secret = ClientSecret::parse(&text(0)?)?;
     Some(Pending {
-        session: secret.session(text("nonce").filter(|n| !n.is_empty())?),
+        session: secret.session(text(1).filter(|n| !n.is_empty())?),
         secret,
-        backend: text("backend")?,
+        backend: text(2)?,
     })
 }
 
 pub fn clear() {
-    if let Some(storage) = storage() {
-        let _ = storage.remove_item(STORAGE_KEY);
-    }
+    clear_state(STORAGE_KEY);
+}
+
+#[wasm_bindgen(module = "/src/browser/dom.js")]
+extern "C" {
+    /// Stores `{secret, nonce, backend, savedAt: now}` as JSON under `key`.
+    #[wasm_bindgen(js_name = saveState)]
+    fn save_state(key: &str, secret: &str, nonce: &str, backend: &str);
+    /// `[secret, nonce, backend]` of the JSON under `key`, when its members are strings
+    /// and `savedAt` is at most `max_age_ms` ago (an older one is removed).
+    #[wasm_bindgen(js_name = loadState)]
+    fn load_state(key: &str, max_age_ms: f64) -> Option<Array>;
+    #[wasm_bindgen(js_name = clearState)]
+    fn clear_state(key: &str);
 }
 
 /// Leaves the checkout page for `form` (GET or POST, top-level in this tab).

@@ -6,8 +6,8 @@
 //! [`FormPost`] through its serde shape. The result stays the backend's object (the page
 //! gets exactly what the backend decided), with its `status` checked and typed.
 
-use js_sys::{Object, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
+use js_sys::Object;
+use wasm_bindgen::prelude::*;
 
 use super::BridgeError;
 use crate::emv::method::METHOD_TIMEOUT_MS;
@@ -104,101 +104,60 @@ pub struct PaymentView {
     pub body: JsValue,
 }
 
-fn member(object: &JsValue, key: &str) -> JsValue {
-    Reflect::get(object, &key.into()).unwrap_or(JsValue::UNDEFINED)
-}
-
-fn string_member(object: &JsValue, key: &str) -> Option<String> {
-    member(object, key).as_string()
-}
-
 impl PaymentView {
+    /// The view from the backend's JSON: its shape is checked by dom.js's `readView`
+    /// (`bad_response`; `pending` when the backend is still confirming the payment with
+    /// the provider, a call or a lookup of one whose answer was lost, and the browser has
+    /// nothing to do), the window size by the EMV rules here. Read member by member in
+    /// JavaScript: serde-wasm-bindgen's deserializer alone would cost the module about
+    /// 5 KB gzipped, Reflect reads from Rust about 1.
     pub fn parse(body: &JsValue) -> Result<PaymentView, BridgeError> {
-        let bad = BridgeError::bad_response;
-        let id = string_member(body, "id")
-            .and_then(|id| SessionId::parse(&id))
-            .ok_or(bad("payment id missing or not 32 hex digits"))?;
-        let nonce = string_member(body, "nonce")
-            .filter(|nonce| !nonce.is_empty())
-            .ok_or(bad("payment nonce missing"))?;
-        let stage = match string_member(body, "state").as_deref() {
-            Some("final") => Stage::Final(parse_result(&member(body, "result"))?),
-            // Nothing for the browser to do, no result yet: the backend is confirming the
-            // payment with the provider (a call, or a lookup of one whose answer was lost).
-            Some("pending") => Stage::Pending(parse_action(&member(body, "next"))?.ok_or(
-                BridgeError::new(BridgeError::PENDING, "the payment is being confirmed"),
-            )?),
-            _ => return Err(bad("payment state is neither pending nor final")),
+        let view = read_view(body)
+            .map_err(|error| BridgeError::from_js(&error, BridgeError::BAD_RESPONSE))?;
+        let text = |index| view.get(index).as_string().unwrap_or_default();
+        let bad = || BridgeError::bad_response("next.windowSize is not 01 to 05");
+        let form = || FormPost {
+            action: text(3),
+            method: match text(4).as_str() {
+                "GET" => FormMethod::Get,
+                _ => FormMethod::Post,
+            },
+            fields: (6..view.length())
+                .step_by(2)
+                .map(|at| FormField {
+                    name: text(at),
+                    value: text(at + 1),
+                })
+                .collect(),
+        };
+        let stage = match text(2).as_str() {
+            "final" => Stage::Final(FinalResult {
+                status: parse_status(&text(3)).ok_or_else(bad)?,
+                value: view.get(4).unchecked_into(),
+            }),
+            "method" => Stage::Pending(BrowserAction::Method {
+                form: form(),
+                timeout_ms: view
+                    .get(5)
+                    .as_f64()
+                    .filter(|ms| (0.0..=600_000.0).contains(ms))
+                    .map_or(METHOD_TIMEOUT_MS, |ms| ms as u32),
+            }),
+            "challenge" => Stage::Pending(BrowserAction::Challenge {
+                window_size: ChallengeWindowSize::parse(&text(5)).map_err(|_| bad())?,
+                form: form(),
+            }),
+            _ => Stage::Pending(BrowserAction::Redirect { form: form() }),
         };
         Ok(PaymentView {
-            session: Session { id, nonce },
+            session: Session {
+                id: SessionId(text(0)),
+                nonce: text(1),
+            },
             stage,
             body: body.clone(),
         })
     }
-}
-
-/// `next`: `none`, `method`, `challenge` or `redirect`.
-pub fn parse_action(next: &JsValue) -> Result<Option<BrowserAction>, BridgeError> {
-    let bad = BridgeError::bad_response;
-    let form = || parse_form(&member(next, "form")).ok_or(bad("next.form is not a form"));
-    Ok(Some(match string_member(next, "type").as_deref() {
-        Some("none") => return Ok(None),
-        Some("method") => BrowserAction::Method {
-            form: form()?,
-            timeout_ms: member(next, "timeoutMs")
-                .as_f64()
-                .filter(|ms| (0.0..=600_000.0).contains(ms))
-                .map_or(METHOD_TIMEOUT_MS, |ms| ms as u32),
-        },
-        Some("challenge") => BrowserAction::Challenge {
-            form: form()?,
-            window_size: string_member(next, "windowSize")
-                .and_then(|size| ChallengeWindowSize::parse(&size).ok())
-                .ok_or(bad("next.windowSize is not 01 to 05"))?,
-        },
-        Some("redirect") => BrowserAction::Redirect { form: form()? },
-        _ => return Err(bad("next.type is unknown")),
-    }))
-}
-
-/// Form = `{"action", "method": "GET"|"POST", "fields": [{"name", "value"}]}`: the shape
-/// of [`FormPost`], read member by member (serde-wasm-bindgen's deserializer alone would
-/// cost the module about 5 KB gzipped).
-pub fn parse_form(form: &JsValue) -> Option<FormPost> {
-    let method = match string_member(form, "method").as_deref() {
-        Some("POST") => FormMethod::Post,
-        Some("GET") => FormMethod::Get,
-        _ => return None,
-    };
-    let list = member(form, "fields");
-    if !js_sys::Array::is_array(&list) {
-        return None;
-    }
-    let list: js_sys::Array = list.unchecked_into();
-    let mut fields = Vec::new();
-    for field in list.iter() {
-        fields.push(FormField {
-            name: string_member(&field, "name").filter(|n| !n.is_empty())?,
-            value: string_member(&field, "value")?,
-        });
-    }
-    Some(FormPost {
-        action: string_member(form, "action")?,
-        method,
-        fields,
-    })
-}
-
-/// `result`: an object whose `status` is one of the five statuses.
-pub fn parse_result(result: &JsValue) -> Result<FinalResult, BridgeError> {
-    let status = string_member(result, "status")
-        .and_then(|status| parse_status(&status))
-        .ok_or(BridgeError::bad_response("result.status is unknown"))?;
-    let value = Object::try_from(result)
-        .cloned()
-        .ok_or(BridgeError::bad_response("result is not an object"))?;
-    Ok(FinalResult { status, value })
 }
 
 fn parse_status(text: &str) -> Option<PaymentStatus> {
@@ -210,4 +169,12 @@ fn parse_status(text: &str) -> Option<PaymentStatus> {
         "error" => PaymentStatus::Error,
         _ => return None,
     })
+}
+
+#[wasm_bindgen(module = "/src/browser/dom.js")]
+extern "C" {
+    /// The Payment view's members, checked: `[id, nonce, "final", status, result]` or
+    /// `[id, nonce, type, action, method, timeoutMs | windowSize, name, value, …]`.
+    #[wasm_bindgen(js_name = readView, catch)]
+    fn read_view(view: &JsValue) -> Result<js_sys::Array, JsValue>;
 }
