@@ -75,6 +75,12 @@ async fn apply_faults(State(scope): State<FaultScope>, request: Request, next: N
             let (parts, _answer) = next.run(request).await.into_parts();
             Response::from_parts(parts, Body::new(FailingBody))
         }
+        FaultAction::HangAfterCommit => {
+            // The charge is in the ledger; the answer never comes.
+            let _answer = next.run(request).await;
+            tokio::time::sleep(HANG).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
     }
 }
 

@@ -27,6 +27,9 @@ pub struct FaultRule {
     pub hang: bool,
     /// Do the work (charge included), then drop the connection instead of answering.
     pub drop_after_commit: bool,
+    /// Do the work (charge included), then never answer: the client gives up with the
+    /// charge made (a provider that commits and then stalls).
+    pub hang_after_commit: bool,
     /// Send every notification twice.
     pub duplicate_notifications: bool,
     /// Hold each notification back so that a later one overtakes it.
@@ -46,6 +49,7 @@ pub enum FaultAction {
     Fail(u16),
     Hang,
     DropAfterCommit,
+    HangAfterCommit,
 }
 
 impl Faults {
@@ -85,6 +89,9 @@ impl Faults {
             }
             if action == FaultAction::Answer && rule.drop_after_commit {
                 action = FaultAction::DropAfterCommit;
+            }
+            if action == FaultAction::Answer && rule.hang_after_commit {
+                action = FaultAction::HangAfterCommit;
             }
         }
         (latency, action)

@@ -355,6 +355,59 @@ async fn sigterm_while_a_charge_hangs_exits_0_after_the_timeout_and_the_payment_
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The provider charges, then stalls: SIGTERM waits for the call's timeout (the payment is
+/// in doubt), exits 0; after a restart the reconciler finds the charge and the payment ends
+/// authorized, with exactly the one charge the provider made.
+#[tokio::test]
+async fn sigterm_while_a_committed_charge_hangs_exits_0_and_the_restart_finds_the_one_charge() {
+    let sandbox = support::sandbox().await;
+    let dir = temp_dir("hang-committed");
+    let config = config(&dir, free_port(), &sandbox.url, sqlite(&dir), 1_500);
+    sandbox.sandbox.faults.set(vec![FaultRule {
+        provider: Some(Provider::Bambora),
+        endpoint: Some("/v1/payments".into()),
+        hang_after_commit: true,
+        ..FaultRule::default()
+    }]);
+    let mut serve = Serve::start(&config, &[]);
+    let url = serve.url.clone();
+    let paying = {
+        let url = url.clone();
+        tokio::spawn(async move {
+            start_at(&url, &start_body("bambora", BAMBORA_FRICTIONLESS, "iframe")).await
+        })
+    };
+    serve.wait_for("payment confirmed").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sandbox.sandbox.ledger.entries().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(sandbox.sandbox.ledger.entries().len(), 1, "charged");
+    assert!(
+        !paying.is_finished(),
+        "the charge is made, its answer never comes"
+    );
+    serve.terminate();
+    let (status, answer, _) = paying.await.expect("the confirm");
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["status"], "unknown", "in doubt: {answer}");
+    let id = answer["id"].as_str().expect("id").to_owned();
+    assert_eq!(serve.exit_code(Duration::from_secs(30)), Some(0));
+    sandbox.sandbox.faults.set(Vec::new());
+
+    let again = Serve::start(&config, &[]);
+    assert_eq!(again.url, url);
+    let settled = final_view(&url, &id).await;
+    assert_eq!(settled["result"]["status"], "authorized", "{settled}");
+    assert_eq!(
+        sandbox.sandbox.ledger.entries().len(),
+        1,
+        "exactly one charge"
+    );
+    drop(again);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// The value of the sample `series` (name and labels exactly) in a scrape.
 fn sample(scrape: &str, series: &str) -> Option<f64> {
     scrape
