@@ -3,6 +3,12 @@
 //! without one, and 150 slow clients could each hold a connection for as long as they
 //! liked). Each connection's peer address reaches the handlers as `ConnectInfo`. On
 //! shutdown the loop stops accepting and waits for the requests in flight.
+//!
+//! A request that never reaches the router because hyper refused its head (its own 400,
+//! 414 or 431) still gets its access line, in a `request` span with a fresh request id
+//! (nothing of the request can be trusted into it). Headers that do not arrive in time
+//! close the connection without an answer or a line: hyper reports a silent client and an
+//! idle keep-alive connection alike, and the latter is no request.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -52,10 +58,44 @@ pub async fn serve(
             .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(app))
             .into_owned();
         let connection = graceful.watch(connection);
+        let accepted = std::time::Instant::now();
         tokio::spawn(async move {
-            let _ = connection.await;
+            if let Err(error) = connection.await {
+                log_unrouted(&*error, accepted);
+            }
         });
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// The access line of a request the router never saw, when `error` (a connection's end)
+/// is one: a head hyper refused and answered itself.
+fn log_unrouted(error: &(dyn std::error::Error + 'static), accepted: std::time::Instant) {
+    let Some(error) = error.downcast_ref::<hyper::Error>() else {
+        return;
+    };
+    let (status, reason) = if error.is_parse_too_large() && error.to_string().contains("URI") {
+        (414, "the request line is too long: hyper answered")
+    } else if error.is_parse_too_large() {
+        (431, "the request headers are too large: hyper answered")
+    } else if error.is_parse() {
+        (400, "the request head is not HTTP/1.1: hyper answered")
+    } else {
+        return;
+    };
+    let request_id = format!("{:032x}", uuid::Uuid::new_v4().as_u128());
+    tracing::info_span!("request", request_id = %request_id, method = "-", path = "-").in_scope(
+        || {
+            tracing::info!(
+                target: "threeds_bridge::access",
+                method = "-",
+                path = "-",
+                status,
+                duration_ms = accepted.elapsed().as_millis() as u64,
+                reason,
+                "request"
+            )
+        },
+    );
 }

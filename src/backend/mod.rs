@@ -46,6 +46,7 @@ pub use observe::{CallOutcome, Observer, ProviderCall, Unobserved};
 pub use pages::COMPLETE_JS;
 pub use payments::{CLIENT_SECRET_HEADER, MAX_AMOUNT, MAX_RETURN_URL};
 pub use providers::{ProviderAdapter, Providers, Registered};
+pub use routes::Trace;
 
 use crate::store::SessionStore;
 

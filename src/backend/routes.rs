@@ -144,18 +144,57 @@ fn route(path: &str) -> Option<Route<'_>> {
     })
 }
 
+/// What a request's log lines carry, taken from its method, path and headers before it is
+/// answered ([`Backend::trace`]): a host that answers a request itself (the native host's
+/// confirm rate limit, a body that never arrives) ends it with [`Backend::finish`], so that
+/// its answer has an `X-Request-Id` and its access line like any other.
+pub struct Trace {
+    request_id: String,
+    span: tracing::Span,
+    began_ms: u64,
+    method: String,
+    path: String,
+    webhook: Option<ProviderKind>,
+}
+
+impl Trace {
+    /// The request's span: a line logged in it carries the request id, method and path.
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
+    }
+}
+
 impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     /// Answers one request: [`Backend::answer_route`] inside the request's span, its id echoed
     /// in `X-Request-Id`, then its access-log line (never the query: it may carry a
     /// secret).
     pub async fn handle(&self, request: Request) -> Response {
-        let ids = RequestIds::of(&request, &self.env);
+        let trace = self.trace(&request);
+        self.handle_traced(request, trace).await
+    }
+
+    /// [`Backend::handle`] of a request whose [`Trace`] the host took first.
+    pub async fn handle_traced(&self, request: Request, trace: Trace) -> Response {
+        let span = trace.span.clone();
+        async {
+            let response = self.answer_route(request).await;
+            self.finish(trace, response)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// The request's ids (the client's `X-Request-Id` when sane, else its `traceparent`'s,
+    /// else a fresh one) and its `request` span; its body is not looked at.
+    pub fn trace(&self, request: &Request) -> Trace {
+        let ids = RequestIds::of(request, &self.env);
+        let path = loggable_path(&request.path);
         let span = tracing::info_span!(
             "request",
             request_id = %ids.request_id,
             trace_id = ids.trace_id.as_deref(),
             method = method_name(&request.method),
-            path = %loggable_path(&request.path),
+            path = %path,
             payment = tracing::field::Empty,
         );
         let webhook = match route(&request.path) {
@@ -168,26 +207,33 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         {
             span.record("payment", id);
         }
-        let began = self.env.now_ms();
-        async {
-            let method = method_name(&request.method).to_owned();
-            let path = loggable_path(&request.path);
-            let response = self.answer_route(request).await;
-            if let Some(provider) = webhook {
-                self.observer.webhook(provider, response.status);
-            }
+        Trace {
+            request_id: ids.request_id,
+            span,
+            began_ms: self.env.now_ms(),
+            method: method_name(&request.method).to_owned(),
+            path,
+            webhook,
+        }
+    }
+
+    /// Ends a traced request with `response`: counted (a notification), logged (the access
+    /// line, in the request's span) and given its `X-Request-Id`.
+    pub fn finish(&self, trace: Trace, response: Response) -> Response {
+        if let Some(provider) = trace.webhook {
+            self.observer.webhook(provider, response.status);
+        }
+        trace.span.in_scope(|| {
             tracing::info!(
                 target: "threeds_bridge::access",
-                method = %method,
-                path = %path,
+                method = %trace.method,
+                path = %trace.path,
                 status = response.status,
-                duration_ms = self.env.now_ms().saturating_sub(began),
+                duration_ms = self.env.now_ms().saturating_sub(trace.began_ms),
                 "request"
-            );
-            response.with_header(REQUEST_ID_HEADER, ids.request_id)
-        }
-        .instrument(span)
-        .await
+            )
+        });
+        response.with_header(REQUEST_ID_HEADER, trace.request_id)
     }
 
     /// Answers one request: its route's answer, with CORS and the headers every answer

@@ -267,14 +267,16 @@ fn run_demo(options: DemoOptions) -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("threeds-bridge demo: cannot start the runtime: {error}");
+            logs::fail(&format!(
+                "threeds-bridge demo: cannot start the runtime: {error}"
+            ));
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(threeds_bridge::demo::run(options)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("threeds-bridge demo: {message}");
+            logs::fail(&format!("threeds-bridge demo: {message}"));
             ExitCode::FAILURE
         }
     }
@@ -298,14 +300,18 @@ fn backend_host(
     path: &str,
 ) -> Result<(ServeConfig, tokio::runtime::Runtime), ExitCode> {
     let config = ServeConfig::load(path).map_err(|message| {
-        eprintln!("threeds-bridge {command}: --config {path}: {message}");
+        logs::fail(&format!(
+            "threeds-bridge {command}: --config {path}: {message}"
+        ));
         ExitCode::from(2)
     })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|error| {
-            eprintln!("threeds-bridge {command}: cannot start the runtime: {error}");
+            logs::fail(&format!(
+                "threeds-bridge {command}: cannot start the runtime: {error}"
+            ));
             ExitCode::FAILURE
         })?;
     Ok((config, runtime))
@@ -320,7 +326,7 @@ fn run_serve(path: &str) -> ExitCode {
     match runtime.block_on(threeds_bridge::backend::native::serve(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("threeds-bridge serve: {message}");
+            logs::fail(&format!("threeds-bridge serve: {message}"));
             ExitCode::FAILURE
         }
     }
@@ -334,14 +340,14 @@ fn run_reconcile(path: &str) -> ExitCode {
     };
     match runtime.block_on(threeds_bridge::backend::native::reconcile(&config)) {
         Ok(swept) => {
-            println!(
+            logs::announce(&format!(
                 "threeds-bridge reconcile: looked at {}, settled {}, still in doubt {}",
                 swept.looked_at, swept.settled, swept.in_doubt
-            );
+            ));
             ExitCode::SUCCESS
         }
         Err(message) => {
-            eprintln!("threeds-bridge reconcile: {message}");
+            logs::fail(&format!("threeds-bridge reconcile: {message}"));
             ExitCode::FAILURE
         }
     }
@@ -363,7 +369,9 @@ fn run_sandbox(args: SandboxArgs) -> ExitCode {
         {
             Ok(set) => config.faults = set.rules,
             Err(message) => {
-                eprintln!("threeds-bridge sandbox: --faults {path}: {message}");
+                logs::fail(&format!(
+                    "threeds-bridge sandbox: --faults {path}: {message}"
+                ));
                 return ExitCode::from(2);
             }
         }
@@ -374,7 +382,9 @@ fn run_sandbox(args: SandboxArgs) -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("threeds-bridge sandbox: cannot start the runtime: {error}");
+            logs::fail(&format!(
+                "threeds-bridge sandbox: cannot start the runtime: {error}"
+            ));
             return ExitCode::FAILURE;
         }
     };
@@ -385,17 +395,17 @@ async fn serve_sandbox(args: SandboxArgs, mut config: SandboxConfig) -> ExitCode
     let listener = match bind(&args.host, args.port).await {
         Ok(listener) => listener,
         Err(error) => {
-            eprintln!(
+            logs::fail(&format!(
                 "threeds-bridge sandbox: cannot listen on {}:{}: {error}",
                 args.host, args.port
-            );
+            ));
             return ExitCode::FAILURE;
         }
     };
     let local = match listener.local_addr() {
         Ok(local) => local,
         Err(error) => {
-            eprintln!("threeds-bridge sandbox: {error}");
+            logs::fail(&format!("threeds-bridge sandbox: {error}"));
             return ExitCode::FAILURE;
         }
     };
@@ -406,28 +416,30 @@ async fn serve_sandbox(args: SandboxArgs, mut config: SandboxConfig) -> ExitCode
     let running = match spawn(listener, config).await {
         Ok(running) => running,
         Err(error) => {
-            eprintln!("threeds-bridge sandbox: {error}");
+            logs::fail(&format!("threeds-bridge sandbox: {error}"));
             return ExitCode::FAILURE;
         }
     };
     let public = running.sandbox.config.public_url.clone();
-    println!("threeds-bridge sandbox: serving {public} (listening on {local})");
+    logs::announce(&format!(
+        "threeds-bridge sandbox: serving {public} (listening on {local})"
+    ));
     for (name, path) in BASES {
-        println!("  {name:<16} {public}{path}");
+        logs::announce(&format!("  {name:<16} {public}{path}"));
     }
     if rules > 0 {
-        println!(
+        logs::announce(&format!(
             "  {rules} fault rule(s) loaded from {}",
             args.faults.unwrap_or_default()
-        );
+        ));
     }
-    println!("Press Ctrl-C to stop.");
+    logs::announce("Press Ctrl-C to stop.");
     if let Err(error) = threeds_bridge::backend::native::shutdown::signal().await {
-        eprintln!("threeds-bridge sandbox: {error}");
+        logs::fail(&format!("threeds-bridge sandbox: {error}"));
         return ExitCode::FAILURE;
     }
     // No graceful drain: a hung request (fault `hang`) would hold the exit for an hour.
-    println!("threeds-bridge sandbox: stopped");
+    logs::announce("threeds-bridge sandbox: stopped");
     ExitCode::SUCCESS
 }
 

@@ -304,26 +304,33 @@ pub async fn run(options: DemoOptions) -> Result<(), String> {
         ));
     }
     if !options.root.join("pkg/threeds_bridge.js").is_file() {
-        eprintln!(
+        crate::backend::native::logs::warn(&format!(
             "threeds-bridge demo: pkg/ is not built ({}): run `make pkg` (or `make demo`)",
             options.root.join("pkg").display()
-        );
+        ));
     }
     let running = start(options).await?;
-    println!("threeds-bridge demo");
-    println!("  checkout page + backend  {}/", running.page_url);
-    println!("  provider sandbox         {}/", running.sandbox_url);
-    println!(
+    let announce = crate::backend::native::logs::announce;
+    announce("threeds-bridge demo");
+    announce(&format!("  checkout page + backend  {}/", running.page_url));
+    announce(&format!(
+        "  provider sandbox         {}/",
+        running.sandbox_url
+    ));
+    announce(&format!(
         "  sandbox ledger           {}/_sandbox/ledger",
         running.sandbox_url
-    );
-    println!("  sessions (SQLite)        {}", running.database.display());
-    println!("  merchant API key         {DEMO_MERCHANT_KEY}  (sandbox only: the demo shop creates payments with it)");
-    println!(
+    ));
+    announce(&format!(
+        "  sessions (SQLite)        {}",
+        running.database.display()
+    ));
+    announce(&format!("  merchant API key         {DEMO_MERCHANT_KEY}  (sandbox only: the demo shop creates payments with it)"));
+    announce(&format!(
         "Open {}/ in a browser. Press Ctrl-C to stop.",
         running.page_url
-    );
+    ));
     crate::backend::native::shutdown::signal().await?;
-    println!("threeds-bridge demo: stopped");
+    announce("threeds-bridge demo: stopped");
     Ok(())
 }

@@ -27,6 +27,7 @@ mod demo_shop;
 mod edge_store_choice;
 mod emv_props;
 mod operations;
+mod operations_early;
 mod provider_bambora;
 mod provider_dlocal;
 mod provider_payroc;

@@ -53,18 +53,43 @@ pub fn init(format: LogFormat) {
 /// text, as a JSON line of the log's shape (`fields.message`) in JSON, so that every line
 /// the process writes parses.
 pub fn announce(text: &str) {
-    match FORMAT.get().copied().unwrap_or_default() {
+    match format() {
         LogFormat::Text => println!("{text}"),
-        LogFormat::Json => println!(
-            "{}",
-            serde_json::json!({
-                "timestamp": now_rfc3339(),
-                "level": "INFO",
-                "target": "threeds_bridge::announce",
-                "fields": { "message": text },
-            })
-        ),
+        LogFormat::Json => println!("{}", json_line("INFO", text)),
     }
+}
+
+/// Prints why a command cannot go on (a config mistake, a port it cannot listen on) on
+/// stderr: as it is in text, as a JSON line (level `ERROR`) in JSON. Not through the log
+/// writer: `RUST_LOG` must not be able to silence why a process stopped.
+pub fn fail(text: &str) {
+    match format() {
+        LogFormat::Text => eprintln!("{text}"),
+        LogFormat::Json => eprintln!("{}", json_line("ERROR", text)),
+    }
+}
+
+/// Prints a warning of a command's start (the demo's missing pkg/) on stderr, as [`fail`].
+pub fn warn(text: &str) {
+    match format() {
+        LogFormat::Text => eprintln!("{text}"),
+        LogFormat::Json => eprintln!("{}", json_line("WARN", text)),
+    }
+}
+
+/// The format [`init`] installed; text when none was.
+fn format() -> LogFormat {
+    FORMAT.get().copied().unwrap_or_default()
+}
+
+/// A line of the JSON log's shape (`timestamp`, `level`, `fields.message`, `target`).
+fn json_line(level: &str, text: &str) -> serde_json::Value {
+    serde_json::json!({
+        "timestamp": now_rfc3339(),
+        "level": level,
+        "target": "threeds_bridge::announce",
+        "fields": { "message": text },
+    })
 }
 
 fn now_rfc3339() -> String {

@@ -251,25 +251,42 @@ where
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
+    let headers = parts
+        .headers
+        .iter()
+        .filter_map(|(n, v)| Some((n.to_string(), v.to_str().ok()?.to_owned())))
+        .collect();
+    // The body comes later: what the request's log lines carry is known from its head, so
+    // that an answer of this host's own has its request id and access line too.
+    let mut request = Request {
+        method: Method::parse(parts.method.as_str()),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
+        headers,
+        body: Vec::new(),
+        peer_ip,
+    };
+    let trace = host.backend.trace(&request);
     let confirm =
         parts.method == axum::http::Method::POST && parts.uri.path().ends_with("/confirm");
     if let (true, Some(limiter), Some(ip)) = (confirm, &host.confirms, peer_ip) {
         if limiter.check_key(&ip).is_err() {
-            tracing::warn!(%ip, "confirm refused: this client IP is over its confirm rate");
-            return into_axum(
-                super::ApiError::new(
-                    429,
-                    "rate_limited",
-                    "too many payment confirmations from this address; try again in a minute",
-                )
-                .response()
-                .with_header("Retry-After", "60")
-                .with_header("Cache-Control", "no-store"),
+            trace.span().in_scope(
+                || tracing::warn!(%ip, "confirm refused: this client IP is over its confirm rate"),
             );
+            let refused = super::ApiError::new(
+                429,
+                "rate_limited",
+                "too many payment confirmations from this address; try again in a minute",
+            )
+            .response()
+            .with_header("Retry-After", "60")
+            .with_header("Cache-Control", "no-store");
+            return into_axum(host.backend.finish(trace, refused));
         }
     }
     // Read one byte past the limit: the core answers 413 for anything longer.
-    let body = match tokio::time::timeout(
+    request.body = match tokio::time::timeout(
         BODY_READ_TIMEOUT,
         axum::body::to_bytes(body, MAX_BODY_BYTES + 1),
     )
@@ -278,31 +295,20 @@ where
         Ok(Ok(bytes)) => bytes.to_vec(),
         Ok(Err(_)) => vec![0; MAX_BODY_BYTES + 1],
         Err(_) => {
-            return into_axum(
-                super::ApiError::new(
-                    408,
-                    "body_timeout",
-                    "the request body did not arrive in time",
-                )
-                .response()
-                .with_header("Cache-Control", "no-store"),
+            trace.span().in_scope(|| {
+                tracing::warn!("the request body did not arrive in time: answered 408")
+            });
+            let late = super::ApiError::new(
+                408,
+                "body_timeout",
+                "the request body did not arrive in time",
             )
+            .response()
+            .with_header("Cache-Control", "no-store");
+            return into_axum(host.backend.finish(trace, late));
         }
     };
-    let headers = parts
-        .headers
-        .iter()
-        .filter_map(|(n, v)| Some((n.to_string(), v.to_str().ok()?.to_owned())))
-        .collect();
-    let request = Request {
-        method: Method::parse(parts.method.as_str()),
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().unwrap_or_default().to_owned(),
-        headers,
-        body,
-        peer_ip,
-    };
-    into_axum(to_the_end(&host, request, scope).await)
+    into_axum(to_the_end(&host, request, trace, scope).await)
 }
 
 /// The core's handling of `request`, run to its end whatever the client does. It is
@@ -310,7 +316,12 @@ where
 /// the handler), what is left of it moves to a task of its own: a provider call in flight
 /// (which the provider finishes whether or not anyone waits) runs to its answer, and the
 /// session ends with the provider's result, which the page's next read learns.
-fn to_the_end<S, T, E>(host: &Host<S, T, E>, request: Request, scope: Option<TaskScope>) -> ToTheEnd
+fn to_the_end<S, T, E>(
+    host: &Host<S, T, E>,
+    request: Request,
+    trace: super::Trace,
+    scope: Option<TaskScope>,
+) -> ToTheEnd
 where
     S: SessionStore + Send + Sync + 'static,
     T: Transport + Send + Sync + 'static,
@@ -318,19 +329,28 @@ where
 {
     let backend = host.backend.clone();
     let held = host.detached.clone();
+    let span = trace.span().clone();
     let work: Handling = Box::pin(async move {
-        let response = backend.handle(request).await;
+        let response = backend.handle_traced(request, trace).await;
         drop(held);
         response
     });
-    ToTheEnd(Some(match scope {
-        Some(TaskScope(wrap)) => wrap(work),
-        None => work,
-    }))
+    ToTheEnd {
+        work: Some(match scope {
+            Some(TaskScope(wrap)) => wrap(work),
+            None => work,
+        }),
+        span,
+    }
 }
 
-/// See [`to_the_end`]: `None` once answered.
-struct ToTheEnd(Option<Handling>);
+/// See [`to_the_end`].
+struct ToTheEnd {
+    /// `None` once answered.
+    work: Option<Handling>,
+    /// The request's span, for the line saying its client left.
+    span: tracing::Span,
+}
 
 impl std::future::Future for ToTheEnd {
     type Output = Response;
@@ -339,23 +359,25 @@ impl std::future::Future for ToTheEnd {
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Response> {
-        let Some(work) = self.0.as_mut() else {
+        let Some(work) = self.work.as_mut() else {
             return std::task::Poll::Pending;
         };
         let answer = std::task::ready!(work.as_mut().poll(cx));
-        self.0 = None;
+        self.work = None;
         std::task::Poll::Ready(answer)
     }
 }
 
 impl Drop for ToTheEnd {
     fn drop(&mut self) {
-        let Some(work) = self.0.take() else {
+        let Some(work) = self.work.take() else {
             return;
         };
         // Outside a runtime the process is stopping: nothing can run it any more.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            tracing::info!("the client left before the answer: the request runs on to its end");
+            self.span.in_scope(|| {
+                tracing::info!("the client left before the answer: the request runs on to its end")
+            });
             runtime.spawn(work);
         }
     }
