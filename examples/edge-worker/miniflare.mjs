@@ -22,8 +22,8 @@ function edgeEntry() {
 
 // The modules as workerd names them (what wrangler's bundler would inline): the bare
 // specifier "threeds-bridge/edge" is a module of that name, and its relative imports
-// resolve beside it ("threeds-bridge/…").
-function modules() {
+// resolve beside it ("threeds-bridge/…"). Exported for tests that bind other objects.
+export function modules() {
   const file = (path) => readFileSync(path);
   const entry = edgeEntry();
   const edge = entry.slice(0, entry.lastIndexOf("/") + 1);

@@ -16,7 +16,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { LOCAL_MERCHANT_KEY, SANDBOX_SECRETS, sandboxConfig, startWorker } from "../../examples/edge-worker/miniflare.mjs";
+import { LOCAL_MERCHANT_KEY, SANDBOX_SECRETS, modules, sandboxConfig, startWorker } from "../../examples/edge-worker/miniflare.mjs";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
 import {
   CHECKOUT, api, confirmBody, createBody, followToBackend, freePort, land, ledger, nextForm, runMethod, startSandbox,
 } from "./support.mjs";
@@ -447,6 +449,62 @@ describe("the edge worker, against the sandbox", () => {
     assert.equal(ready.headers.get("cache-control"), "no-store");
   });
 
+  test("/readyz is 503 store_unavailable while the Durable Object cannot answer; /healthz stays 200", async () => {
+    // The same worker, its THREEDS_SESSIONS binding a real Durable Object namespace (of a
+    // second worker) whose object rejects every call, as one whose storage fails does.
+    const failing = new Miniflare({
+      host: "127.0.0.1",
+      port: 0,
+      workers: [
+        {
+          name: "worker",
+          modules: modules(),
+          modulesRoot: fileURLToPath(new URL("../../examples/edge-worker/", import.meta.url)),
+          compatibilityDate: "2025-09-01",
+          bindings: { THREEDS_BRIDGE_CONFIG: config, ...SANDBOX_SECRETS },
+          durableObjects: { THREEDS_SESSIONS: { className: "FailingSessions", scriptName: "failing-store" } },
+        },
+        {
+          name: "failing-store",
+          modules: true,
+          compatibilityDate: "2025-09-01",
+          script: `
+            import { DurableObject } from "cloudflare:workers";
+            const unavailable = () => new Error("storage unavailable");
+            export class FailingSessions extends DurableObject {
+              async create() { throw unavailable(); }
+              async load() { throw unavailable(); }
+              async loadByOrder() { throw unavailable(); }
+              async swap() { throw unavailable(); }
+              async due() { throw unavailable(); }
+            }
+            export default { fetch: () => new Response(null, { status: 404 }) };
+          `,
+        },
+      ],
+      handleRuntimeStdio() {},
+    });
+    try {
+      const url = (await failing.ready).toString().replace(/\/$/, "");
+      const ready = await fetch(`${url}/readyz`, { headers: { "x-request-id": "edge-probe-down" } });
+      const body = await ready.json();
+      assert.equal(ready.status, 503, JSON.stringify(body));
+      assert.equal(body.error.code, "store_unavailable");
+      assert.equal(ready.headers.get("x-request-id"), "edge-probe-down");
+      assert.equal(ready.headers.get("cache-control"), "no-store");
+      const health = await fetch(`${url}/healthz`);
+      assert.equal(health.status, 200);
+      assert.deepEqual(await health.json(), { status: "alive" });
+      const read = await api.read(url, "0123456789abcdef0123456789abcdef", KEY);
+      assert.equal(read.status, 503, JSON.stringify(read.body));
+      assert.equal(read.body.error.code, "store_unavailable");
+    } finally {
+      await failing.dispose();
+    }
+    // The real object answers again: ready.
+    assert.equal((await fetch(`${workerUrl}/readyz`)).status, 200);
+  });
+
   test("an unknown payment is a 404 not_found for the merchant, served from the Durable Object", async () => {
     const answer = await api.read(workerUrl, "0123456789abcdef0123456789abcdef", KEY);
     assert.equal(answer.status, 404, JSON.stringify(answer.body));
@@ -537,7 +595,7 @@ describe("the edge worker, against the sandbox", () => {
       const { MERCHANT_API_KEY: _, ...others } = SANDBOX_SECRETS;
       assertMisconfigured(
         await misconfigured(base(), others),
-        /THREEDS_BRIDGE_CONFIG\.merchant_api_keys\[0\]: the secret MERCHANT_API_KEY is not set/,
+        /THREEDS_BRIDGE_CONFIG: merchant_api_keys\[0\]: the secret MERCHANT_API_KEY is not set/,
         others,
       );
     });
@@ -552,8 +610,28 @@ describe("the edge worker, against the sandbox", () => {
       const config = { ...base(), merchant_api_keys: { env: "MERCHANT_API_KEY" } };
       assertMisconfigured(
         await misconfigured(config, secrets),
-        /invalid type: string \[the secret MERCHANT_API_KEY, at THREEDS_BRIDGE_CONFIG\.merchant_api_keys\], expected a sequence/,
+        /THREEDS_BRIDGE_CONFIG: merchant_api_keys: wrong type \(string\), expected a sequence/,
         secrets,
+      );
+    });
+
+    test("a misspelt key is named by its full path with the key meant, as the native config names it", async () => {
+      const config = base();
+      const { api_user: user, ...paysafe } = config.providers.paysafe;
+      config.providers.paysafe = { ...paysafe, api_usr: user };
+      assertMisconfigured(
+        await misconfigured(config, SANDBOX_SECRETS),
+        /THREEDS_BRIDGE_CONFIG: providers\.paysafe\.api_usr: unknown key; did you mean `api_user`\? \(expected one of: base_url, api_user, api_password, account_id\)/,
+        SANDBOX_SECRETS,
+      );
+    });
+
+    test("a value of the wrong type is named by its path and the type wanted, not shown", async () => {
+      const config = { ...base(), calls: { timeout_ms: "5s", attempts: 3, backoff_ms: 100 } };
+      assertMisconfigured(
+        await misconfigured(config, SANDBOX_SECRETS),
+        /THREEDS_BRIDGE_CONFIG: calls\.timeout_ms: wrong type \(string\), expected u64/,
+        SANDBOX_SECRETS,
       );
     });
 
