@@ -4,14 +4,18 @@
 //! liked). Each connection's peer address reaches the handlers as `ConnectInfo`. On
 //! shutdown the loop stops accepting and waits for the requests in flight.
 //!
-//! A request that never reaches the router because hyper refused its head (its own 400,
-//! 414 or 431) still gets its access line, in a `request` span with a fresh request id
-//! (nothing of the request can be trusted into it). Headers that do not arrive in time
-//! close the connection without an answer or a line: hyper reports a silent client and an
-//! idle keep-alive connection alike, and the latter is no request.
+//! A request that never reaches the router still gets its access line, in a `request`
+//! span with a fresh request id (nothing of the request can be trusted into it): a head
+//! hyper refused (its own 400, 414 or 431), or one that began but did not end within the
+//! header timeout (closed without an answer, logged 408). hyper reports that timeout for an
+//! idle keep-alive connection too, which is no request: each connection's socket is
+//! watched ([`Watched`]) for bytes read since the last answer was written.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
 use axum::{Extension, Router};
@@ -19,6 +23,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// How long a client may take to send a request's line and headers.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -54,14 +59,19 @@ pub async fn serve(
         let app = router
             .clone()
             .layer(Extension(ConnectInfo::<SocketAddr>(peer)));
+        let head = Arc::new(Mutex::new(HeadWatch::default()));
+        let stream = Watched {
+            stream,
+            head: head.clone(),
+        };
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(app))
             .into_owned();
         let connection = graceful.watch(connection);
-        let accepted = std::time::Instant::now();
         tokio::spawn(async move {
             if let Err(error) = connection.await {
-                log_unrouted(&*error, accepted);
+                let head = *head.lock().unwrap_or_else(PoisonError::into_inner);
+                log_unrouted(&*error, head);
             }
         });
     }
@@ -70,12 +80,17 @@ pub async fn serve(
 }
 
 /// The access line of a request the router never saw, when `error` (a connection's end)
-/// is one: a head hyper refused and answered itself.
-fn log_unrouted(error: &(dyn std::error::Error + 'static), accepted: std::time::Instant) {
+/// is one: a head hyper refused and answered itself, or one begun and not finished in time.
+fn log_unrouted(error: &(dyn std::error::Error + 'static), head: HeadWatch) {
     let Some(error) = error.downcast_ref::<hyper::Error>() else {
         return;
     };
-    let (status, reason) = if error.is_parse_too_large() && error.to_string().contains("URI") {
+    let (status, reason) = if error.is_timeout() && head.pending {
+        (
+            408,
+            "the request head did not arrive in time: connection closed",
+        )
+    } else if error.is_parse_too_large() && error.to_string().contains("URI") {
         (414, "the request line is too long: hyper answered")
     } else if error.is_parse_too_large() {
         (431, "the request headers are too large: hyper answered")
@@ -84,6 +99,9 @@ fn log_unrouted(error: &(dyn std::error::Error + 'static), accepted: std::time::
     } else {
         return;
     };
+    let duration_ms = head
+        .started
+        .map_or(0, |started| started.elapsed().as_millis() as u64);
     let request_id = format!("{:032x}", uuid::Uuid::new_v4().as_u128());
     tracing::info_span!("request", request_id = %request_id, method = "-", path = "-").in_scope(
         || {
@@ -92,10 +110,83 @@ fn log_unrouted(error: &(dyn std::error::Error + 'static), accepted: std::time::
                 method = "-",
                 path = "-",
                 status,
-                duration_ms = accepted.elapsed().as_millis() as u64,
+                duration_ms,
                 reason,
                 "request"
             )
         },
     );
+}
+
+/// What a connection's socket has seen of the request head hyper is reading.
+#[derive(Debug, Clone, Copy, Default)]
+struct HeadWatch {
+    /// When the first byte after the last answer came: the request's start.
+    started: Option<Instant>,
+    /// A byte came since the last answer was written: a request has begun.
+    pending: bool,
+}
+
+/// A connection's socket, noting in its [`HeadWatch`] when bytes come after an answer.
+struct Watched {
+    stream: tokio::net::TcpStream,
+    head: Arc<Mutex<HeadWatch>>,
+}
+
+impl Watched {
+    fn note(&self, edit: impl FnOnce(&mut HeadWatch)) {
+        edit(&mut self.head.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let read = Pin::new(&mut self.stream).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.note(|head| {
+                if !head.pending {
+                    head.pending = true;
+                    head.started = Some(Instant::now());
+                }
+            });
+        }
+        read
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.note(|head| head.pending = false);
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        self.note(|head| head.pending = false);
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }

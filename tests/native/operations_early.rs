@@ -218,6 +218,58 @@ async fn the_hosts_own_answers_have_a_request_id_and_an_access_line() {
     );
 }
 
+/// What the server sends on a new connection given `bytes`, until it closes the
+/// connection (or 20 s pass).
+fn raw_exchange(host: String, bytes: &'static [u8]) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(host).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        stream.write_all(bytes).expect("write");
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    })
+}
+
+#[tokio::test]
+async fn a_head_cut_short_is_logged_408_and_an_idle_keep_alive_connection_is_not() {
+    let dir = temp_dir("head");
+    let serve = Serve::start(&config(
+        &dir,
+        &format!("127.0.0.1:{}", free_port()),
+        json!({}),
+    ));
+    let host = serve.url.trim_start_matches("http://").to_owned();
+    // Both connections end at hyper's header timeout (10 s): one in the middle of a head,
+    // one idle after its answer, waiting for a next request that never comes.
+    let cut = raw_exchange(host.clone(), b"GET /healthz HTTP/1.1\r\nHost: x\r\n");
+    let idle = raw_exchange(host, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let (cut, idle) =
+        tokio::task::spawn_blocking(move || (cut.join().expect("cut"), idle.join().expect("idle")))
+            .await
+            .expect("both");
+    assert_eq!(cut, "", "no answer to a head cut short");
+    assert!(idle.starts_with("HTTP/1.1 200"), "{idle}");
+
+    let lines = json_lines(&serve.stop());
+    let access: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["target"] == "threeds_bridge::access")
+        .collect();
+    let statuses: Vec<&Value> = access.iter().map(|l| &l["fields"]["status"]).collect();
+    assert_eq!(statuses, [200, 408], "{access:?}");
+    let late = access[1];
+    assert_eq!(late["fields"]["method"], "-");
+    // Timed from the head's first byte (about the 10 s timeout), not left at 0.
+    assert!(
+        late["fields"]["duration_ms"].as_u64().unwrap() > 0,
+        "{late}"
+    );
+    assert_eq!(late["spans"][0]["request_id"].as_str().unwrap().len(), 32);
+}
+
 #[test]
 fn a_config_mistake_in_json_mode_is_a_json_line_naming_the_key() {
     let dir = temp_dir("config");
