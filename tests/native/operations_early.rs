@@ -1,6 +1,7 @@
 //! What `threeds-bridge serve --log-format json` writes outside the core's own handling:
 //! the answers the native host gives by itself (the per-IP confirm limit's 429, a request
-//! head hyper refuses) carry a request id and an access line like every other request, and
+//! head hyper refuses, a head cut short: 408, but not an idle keep-alive connection) carry
+//! a request id and an access line like every other request, and
 //! a start that fails (a config mistake, a port taken) and the sandbox's start are JSON
 //! lines too, so a collector parses every line the process writes.
 
