@@ -17,7 +17,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-nontrapping-float-to-int --en
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 SIZE_BUDGET := 24576
 
-.PHONY: setup build native pkg edge size lint test test-native test-chaos test-api test-wasm test-pkg test-e2e test-edge bench-edge bench-browser demo clean
+.PHONY: setup build native pkg edge size lint test test-native test-chaos test-api test-wasm test-pkg test-e2e test-edge bench-edge bench-browser bench-backend demo clean
 
 setup:
 	@scripts/setup.sh
@@ -143,6 +143,16 @@ bench-edge: native edge
 ## median and p90 ms, ratio (printed, not asserted; docs/browser.md has a run)
 bench-browser: pkg
 	@$(ENV) node scripts/bench-browser.mjs
+
+## bench-backend: the native backend's frictionless flows (every provider whose flow ends at
+## the page's confirm) on the memory, SQLite and PostgreSQL stores at concurrency 1, 16, 64:
+## flows/s, p50/p99, serve's CPU per flow, medians of runs (printed, not asserted; not in
+## make test). PostgreSQL: a throwaway cluster with fsync on (PG_TEST_DURABLE=1). Knobs:
+## BENCH_SECONDS, BENCH_RUNS, BENCH_CONCURRENCY, BENCH_STORES, BENCH_PROVIDERS
+## (scripts/bench-backend.mjs); BENCH_SECONDS=1 BENCH_RUNS=1 runs in about a minute.
+bench-backend: native
+	@$(ENV) PG_TEST_DURABLE=1 THREEDS_BRIDGE_BIN=target/native/threeds-bridge \
+		scripts/pg-test.sh node scripts/bench-backend.mjs
 
 ## test-e2e: tests/e2e/*.test.mjs: the demo (`threeds-bridge demo` on free ports) paid
 ## through every provider, display mode and contract card in headless Chromium

@@ -5,7 +5,8 @@
 # URL in TB_TEST_DATABASE_URL. The server is stopped and the directory removed whatever
 # happens (trap). Exits with the command's status.
 #
-# Usage: scripts/pg-test.sh COMMAND [ARGS...]      (make test-native runs cargo under it)
+# Usage: scripts/pg-test.sh COMMAND [ARGS...]      (make test-native runs cargo under it;
+#        PG_TEST_DURABLE=1: fsync and synchronous commit on, as make bench-backend wants)
 #
 # Finds initdb, pg_ctl, postgres and createdb on PATH, else in the newest
 # /usr/lib/postgresql/*/bin (Debian's postgresql package; `make setup` installs it), or in
@@ -75,8 +76,11 @@ cd "$dir"
 as_owner "$pg_bin/initdb" -D "$data" -U tb_test --auth=trust --encoding=UTF8 --no-locale \
     --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
 # Throwaway: no durability (fsync off), no TCP; enough connections for tests in parallel.
-options="-c listen_addresses= -k $dir -c fsync=off -c synchronous_commit=off \
--c full_page_writes=off -c max_connections=300"
+# PG_TEST_DURABLE=1 keeps PostgreSQL's durable defaults (fsync, synchronous commit): what
+# make bench-backend measures, to compare with SQLite's fsynced writes.
+options="-c listen_addresses= -k $dir -c max_connections=300"
+[ "${PG_TEST_DURABLE:-}" = 1 ] ||
+    options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 started=1
 as_owner "$pg_bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 -o "$options" start \
     >/dev/null || { tail -n 30 "$dir/server.log" >&2 || true; die "the server did not start"; }

@@ -1,19 +1,127 @@
 //! Sessions in a `HashMap`: for tests, and for hosts that may forget on restart.
+//!
+//! Every call is O(1) or O(log n) plus what it returns, so a long-running process with
+//! many sessions pays no scan per payment: beside the sessions by id, [`Sessions`] keeps
+//! an index by (provider, order id), the unfinished sessions by wake-up time (what `due`
+//! reads) and every session by expiry (what [`MemoryStore::purge_expired`] reads), each
+//! changed in the same step as the map, under the one lock. The purge keeps the same
+//! [`Retention`] as the SQL stores, so such a process does not grow forever.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
-use super::{SessionStore, StoreError};
+use super::{Retention, SessionStore, StoreError};
 use crate::payment::ProviderKind;
 use crate::session::Session;
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    sessions: Mutex<HashMap<String, Session>>,
+    sessions: Mutex<Sessions>,
+    retention: Retention,
+}
+
+/// The sessions and their indexes; only [`Sessions::insert`] and [`Sessions::remove`]
+/// change them, so the indexes never drift from the map.
+#[derive(Debug, Default)]
+struct Sessions {
+    by_id: HashMap<String, Session>,
+    by_order: HashMap<(ProviderKind, String), String>,
+    /// (wake_at_ms, id) of each unfinished session with a wake-up time.
+    waking: BTreeSet<(u64, String)>,
+    /// (expires_at_ms, id) of every session.
+    expiring: BTreeSet<(u64, String)>,
+}
+
+impl Sessions {
+    fn order_key(session: &Session) -> (ProviderKind, String) {
+        (session.provider, session.order_id.as_str().to_owned())
+    }
+
+    fn wake_key(session: &Session) -> Option<(u64, String)> {
+        match session.wake_at_ms {
+            Some(at) if !session.phase.is_final() => Some((at, session.id.clone())),
+            _ => None,
+        }
+    }
+
+    /// Whether (provider, order id) belongs to a session other than `id`.
+    fn order_taken_by_other(&self, session: &Session) -> bool {
+        self.by_order
+            .get(&Sessions::order_key(session))
+            .is_some_and(|owner| *owner != session.id)
+    }
+
+    /// Stores `session`, replacing the one with its id (and its index entries) if any.
+    fn insert(&mut self, session: Session) {
+        self.remove(&session.id);
+        self.by_order
+            .insert(Sessions::order_key(&session), session.id.clone());
+        if let Some(key) = Sessions::wake_key(&session) {
+            self.waking.insert(key);
+        }
+        self.expiring
+            .insert((session.expires_at_ms, session.id.clone()));
+        self.by_id.insert(session.id.clone(), session);
+    }
+
+    fn remove(&mut self, id: &str) -> Option<Session> {
+        let session = self.by_id.remove(id)?;
+        self.by_order.remove(&Sessions::order_key(&session));
+        if let Some(key) = Sessions::wake_key(&session) {
+            self.waking.remove(&key);
+        }
+        self.expiring
+            .remove(&(session.expires_at_ms, session.id.clone()));
+        Some(session)
+    }
 }
 
 impl MemoryStore {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+    /// An empty store that purges by `retention`.
+    pub fn with_retention(retention: Retention) -> MemoryStore {
+        MemoryStore {
+            sessions: Mutex::default(),
+            retention,
+        }
+    }
+
+    /// How many sessions the store holds.
+    pub fn len(&self) -> usize {
+        self.lock().by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Deletes the sessions whose [`Retention`] has run out at `now_ms` and returns how
+    /// many went: a final session once `now_ms >= expires_at_ms + retention.final_ms`, an
+    /// unfinished one once `now_ms >= expires_at_ms + retention.unfinished_ms` (the SQL
+    /// stores' rule). Reads only the sessions that expired long enough ago.
+    pub fn purge_expired(&self, now_ms: u64) -> u64 {
+        let Some(latest) = self.retention.latest_expiry_purged(now_ms) else {
+            return 0;
+        };
+        let mut sessions = self.lock();
+        let gone: Vec<String> = sessions
+            .expiring
+            .iter()
+            .take_while(|(expires_at_ms, _)| *expires_at_ms <= latest)
+            .filter(|(expires_at_ms, id)| {
+                sessions.by_id.get(id).is_some_and(|session| {
+                    let is_final = session.phase.is_final();
+                    self.retention.has_run_out(*expires_at_ms, is_final, now_ms)
+                })
+            })
+            .map(|(_, id)| id.clone())
+            .collect();
+        for id in &gone {
+            sessions.remove(id);
+        }
+        gone.len() as u64
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Sessions> {
         self.sessions
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -23,19 +131,19 @@ impl MemoryStore {
 impl SessionStore for MemoryStore {
     async fn create(&self, session: &Session) -> Result<(), StoreError> {
         let mut sessions = self.lock();
-        let taken = sessions.contains_key(&session.id)
+        let taken = sessions.by_id.contains_key(&session.id)
             || sessions
-                .values()
-                .any(|s| s.provider == session.provider && s.order_id == session.order_id);
+                .by_order
+                .contains_key(&Sessions::order_key(session));
         if taken {
             return Err(StoreError::Duplicate);
         }
-        sessions.insert(session.id.clone(), session.clone());
+        sessions.insert(session.clone());
         Ok(())
     }
 
     async fn load(&self, id: &str) -> Result<Option<Session>, StoreError> {
-        Ok(self.lock().get(id).cloned())
+        Ok(self.lock().by_id.get(id).cloned())
     }
 
     async fn load_by_order(
@@ -43,33 +151,41 @@ impl SessionStore for MemoryStore {
         provider: ProviderKind,
         order_id: &str,
     ) -> Result<Option<Session>, StoreError> {
-        Ok(self
-            .lock()
-            .values()
-            .find(|s| s.provider == provider && s.order_id == order_id)
+        let sessions = self.lock();
+        Ok(sessions
+            .by_order
+            .get(&(provider, order_id.to_owned()))
+            .and_then(|id| sessions.by_id.get(id))
             .cloned())
     }
 
     async fn swap(&self, next: &Session) -> Result<bool, StoreError> {
         let mut sessions = self.lock();
-        match sessions.get_mut(&next.id) {
+        let current = match sessions.by_id.get(&next.id) {
             Some(stored) if stored.version + 1 == next.version && !stored.phase.is_final() => {
-                *stored = next.clone();
-                Ok(true)
+                stored
             }
-            _ => Ok(false),
+            _ => return Ok(false),
+        };
+        // Like the SQL stores' unique (provider, order_id): a swap may not take another
+        // session's order.
+        if Sessions::order_key(current) != Sessions::order_key(next)
+            && sessions.order_taken_by_other(next)
+        {
+            return Err(StoreError::Duplicate);
         }
+        sessions.insert(next.clone());
+        Ok(true)
     }
 
     async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {
-        let mut due: Vec<Session> = self
-            .lock()
-            .values()
-            .filter(|s| !s.phase.is_final() && s.wake_at_ms.is_some_and(|at| at <= now_ms))
-            .cloned()
-            .collect();
-        due.sort_by_key(|s| s.wake_at_ms);
-        due.truncate(limit);
-        Ok(due)
+        let sessions = self.lock();
+        Ok(sessions
+            .waking
+            .iter()
+            .take_while(|(wake_at_ms, _)| *wake_at_ms <= now_ms)
+            .take(limit)
+            .filter_map(|(_, id)| sessions.by_id.get(id).cloned())
+            .collect())
     }
 }

@@ -10,6 +10,9 @@
 //! `scripts/check-deps.sh` refuses it anywhere in src/store/.
 
 pub mod memory;
+mod retention;
+
+pub use retention::Retention;
 
 use std::future::Future;
 

@@ -54,6 +54,7 @@ every_store!(
     of_concurrent_swaps_from_one_version_exactly_one_wins,
     a_final_session_is_never_replaced,
     due_is_the_unfinished_sessions_to_wake_soonest_first,
+    lookups_follow_every_swap_and_ignore_refused_writes,
 );
 
 fn sqlite_store(retention: Retention) -> (TempDir, SqliteStore) {
@@ -301,7 +302,66 @@ async fn due_is_the_unfinished_sessions_to_wake_soonest_first<S: SessionStore>(s
     assert_eq!(ids(store.due(5_000, 10).await.unwrap()), [id(1), id(3)]);
 }
 
-// Purge: the SQL stores only (memory forgets on restart anyway).
+/// The memory store's lookups are indexes beside its map (src/store/memory.rs): after any
+/// run of swaps, lost swaps and refused creates, by id, by order and `due` agree.
+async fn lookups_follow_every_swap_and_ignore_refused_writes<S: SessionStore>(store: Arc<S>) {
+    let ids = |sessions: Vec<Session>| sessions.into_iter().map(|s| s.id).collect::<Vec<_>>();
+    let by_order = |order: &'static str| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .load_by_order(ProviderKind::Paysafe, order)
+                .await
+                .unwrap()
+        }
+    };
+    let first = session(&id(1), ProviderKind::Paysafe, "order-1", 60_000).with_wake_at(1_000);
+    store.create(&first).await.unwrap();
+    // A create refused for its order leaves no trace under its own id.
+    let rival = session(&id(2), ProviderKind::Paysafe, "order-1", 60_000);
+    assert_eq!(store.create(&rival).await, Err(StoreError::Duplicate));
+    assert_eq!(store.load(&id(2)).await.unwrap(), None);
+    // A create refused for its id leaves the order it named free.
+    let same_id = session(&id(1), ProviderKind::Paysafe, "order-2", 60_000);
+    assert_eq!(store.create(&same_id).await, Err(StoreError::Duplicate));
+    assert_eq!(by_order("order-2").await, None);
+
+    let mut current = first;
+    for (step, at) in [(1, 2_000), (2, 3_000), (3, 4_000)] {
+        let next = current
+            .advanced(calling(&format!("step-{step}")), at)
+            .unwrap()
+            .with_wake_at(1_000);
+        // A swap from an older version loses and moves nothing.
+        let mut stale = next.clone();
+        stale.version -= 1;
+        stale.wake_at_ms = Some(1);
+        assert!(!store.swap(&stale).await.unwrap());
+        assert!(store.swap(&next).await.unwrap());
+        assert_eq!(store.load(&id(1)).await.unwrap().as_ref(), Some(&next));
+        assert_eq!(by_order("order-1").await.as_ref(), Some(&next));
+        // Only the latest wake-up time counts: due neither before it nor twice at it.
+        assert_eq!(
+            ids(store.due(at + 999, 10).await.unwrap()),
+            Vec::<String>::new()
+        );
+        assert_eq!(ids(store.due(u64::MAX, 10).await.unwrap()), [id(1)]);
+        current = next;
+    }
+    let over = current
+        .advanced(declined(), 5_000)
+        .unwrap()
+        .with_wake_at(1_000);
+    assert!(store.swap(&over).await.unwrap());
+    assert_eq!(by_order("order-1").await, Some(over));
+    assert_eq!(
+        ids(store.due(u64::MAX, 10).await.unwrap()),
+        Vec::<String>::new()
+    );
+}
+
+// Purge: the SQL stores on their timer, the memory store on the same one (a long-running
+// `serve` with `kind = "memory"` must not grow forever).
 
 const RETENTION: Retention = Retention {
     final_ms: 1_000,
@@ -310,6 +370,12 @@ const RETENTION: Retention = Retention {
 
 mod purge_deletes_only_sessions_past_their_retention {
     use super::*;
+
+    #[tokio::test]
+    async fn memory() {
+        let store = MemoryStore::with_retention(RETENTION);
+        super::purge_deletes_only_sessions_past_their_retention(store).await
+    }
 
     #[tokio::test]
     async fn sqlite() {
@@ -333,7 +399,7 @@ mod purge_deletes_only_sessions_past_their_retention {
 async fn purge_deletes_only_sessions_past_their_retention<S: SessionStore + Purge>(store: S) {
     let finished = |s: Session| s.advanced(declined(), 0).unwrap();
     let old_final = finished(session(&id(1), ProviderKind::Payroc, "a", 100));
-    let old_unfinished = session(&id(2), ProviderKind::Payroc, "b", 100);
+    let old_unfinished = session(&id(2), ProviderKind::Payroc, "b", 100).with_wake_at(0);
     let young_final = finished(session(&id(3), ProviderKind::Payroc, "c", 10_000));
     let young_unfinished = session(&id(4), ProviderKind::Payroc, "d", 3_000);
     for s in [&old_final, &old_unfinished, &young_final, &young_unfinished] {
@@ -344,10 +410,31 @@ async fn purge_deletes_only_sessions_past_their_retention<S: SessionStore + Purg
     assert_eq!(store.purge_expired(1_099).await.unwrap(), 0);
     assert_eq!(store.purge_expired(1_100).await.unwrap(), 1);
     assert_eq!(store.load(&old_final.id).await.unwrap(), None);
+    assert_eq!(
+        store
+            .load_by_order(ProviderKind::Payroc, "a")
+            .await
+            .unwrap(),
+        None
+    );
     assert!(store.load(&old_unfinished.id).await.unwrap().is_some());
+    let due_ids = |due: Vec<Session>| due.into_iter().map(|s| s.id).collect::<Vec<_>>();
+    assert_eq!(due_ids(store.due(u64::MAX, 10).await.unwrap()), [id(2)]);
 
     assert_eq!(store.purge_expired(5_100).await.unwrap(), 1);
     assert_eq!(store.load(&old_unfinished.id).await.unwrap(), None);
+    // Gone from every lookup: a purged session is never due.
+    assert_eq!(
+        store
+            .load_by_order(ProviderKind::Payroc, "b")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        due_ids(store.due(u64::MAX, 10).await.unwrap()),
+        Vec::<String>::new()
+    );
     assert!(store.load(&young_final.id).await.unwrap().is_some());
     assert!(store.load(&young_unfinished.id).await.unwrap().is_some());
 

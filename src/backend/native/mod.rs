@@ -485,7 +485,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
     match &config.store {
         StoreConfig::Memory => {
             tracing::warn!("sessions are kept in memory: a restart forgets payments in progress");
-            run(config.clone(), Arc::new(MemoryStore::default())).await
+            let store = Arc::new(MemoryStore::default());
+            tokio::spawn(purge_every(store.clone(), PURGE_INTERVAL));
+            run(config.clone(), store).await
         }
         StoreConfig::Sqlite { path } => {
             let store = SqliteStore::open(path)

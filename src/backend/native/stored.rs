@@ -1,36 +1,17 @@
 //! What the native host's SQL stores ([`super::sqlite`], [`super::postgres`]) keep of a
 //! session, and for how long: one row per session whose `body` is the session's serde JSON
 //! (the truth), with copies of a few of its fields as columns for keys, constraints and
-//! indexes; the body read back and checked against its row; and the retention of the purge
-//! both stores run on a timer. Keeping this in one place keeps the two stores' rows and
+//! indexes; the body read back and checked against its row; and the purge both stores (and
+//! the memory store) run on a timer, by the one [`Retention`] of `crate::store`. Keeping this in one place keeps the two stores' rows and
 //! purges the same.
 
 use std::future::Future;
 
 use crate::session::Session;
+use crate::store::memory::MemoryStore;
 use crate::store::StoreError;
 
-const DAY_MS: u64 = 24 * 60 * 60 * 1000;
-
-/// How long a store keeps a session after its `expires_at_ms` before
-/// [`Purge::purge_expired`] deletes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retention {
-    /// For a final session: its result stays readable for support and reconciliation.
-    pub final_ms: u64,
-    /// For a session that never became final: it may be the only local trace of a
-    /// provider call that moved money before the process stopped, so keep it longer.
-    pub unfinished_ms: u64,
-}
-
-impl Default for Retention {
-    fn default() -> Retention {
-        Retention {
-            final_ms: 30 * DAY_MS,
-            unfinished_ms: 90 * DAY_MS,
-        }
-    }
-}
+pub use crate::store::Retention;
 
 impl Retention {
     /// The `expires_at_ms` at or before which a (final, unfinished) session is purged at
@@ -51,6 +32,14 @@ pub trait Purge: Send + Sync {
     /// a final session once `now_ms >= expires_at_ms + retention.final_ms`, an unfinished
     /// one once `now_ms >= expires_at_ms + retention.unfinished_ms`.
     fn purge_expired(&self, now_ms: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// The memory store purges too (synchronously, under its lock, reading only what expired
+/// long enough ago), so a long-running `serve` with `kind = "memory"` stays bounded.
+impl Purge for MemoryStore {
+    fn purge_expired(&self, now_ms: u64) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        std::future::ready(Ok(MemoryStore::purge_expired(self, now_ms)))
+    }
 }
 
 /// A session as one row's values.

@@ -1,0 +1,210 @@
+// make bench-backend: what the native backend (`threeds-bridge serve`, the `native`
+// profile) costs per payment on each session store, printed, never asserted.
+//   - stores: memory, SQLite (a file in a temp dir), PostgreSQL (TB_TEST_DATABASE_URL:
+//     the Makefile runs this under scripts/pg-test.sh, a throwaway cluster);
+//   - flows: a frictionless payment of each provider: the merchant's create (POST
+//     /v1/payments, merchant key) then the page's confirm (POST /v1/payments/{id}/confirm,
+//     client secret, contract card 4000000000001000), which must end authorized. Payroc's
+//     confirm sends the browser to its hosted MPI instead: the bench then submits that form
+//     to the sandbox's MPI, follows its redirect to the backend's return and reads the
+//     page's view (three more requests, one more provider call: not comparable per flow);
+//   - concurrency: c clients each running flows back to back for a while; flows/s, the
+//     p50/p99 of one flow (create + confirm) and the backend's CPU per flow (utime +
+//     stime of the serve process from /proc/<pid>/stat), each the median of several runs.
+// The sandbox runs on the same 2 shared cores, and so does this client: for comparison
+// between stores and builds, not a promise.
+//
+// Knobs (env): BENCH_SECONDS per run (default 2), BENCH_RUNS (3), BENCH_CONCURRENCY
+// ("1,16,64"), BENCH_STORES ("memory,sqlite,postgres"), BENCH_PROVIDERS
+// ("paysafe,bambora,dlocal,payroc"), THREEDS_BRIDGE_BIN (default target/native/threeds-bridge).
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+
+import { LOCAL_MERCHANT_KEY, SANDBOX_SECRETS, sandboxConfig } from "../examples/edge-worker/miniflare.mjs";
+import { CHECKOUT, api, confirmBody, createBody, freePort, sandboxBinary, startSandbox } from "../tests/edge/support.mjs";
+
+const list = (name, fallback) => (process.env[name] ?? fallback).split(",").map((s) => s.trim()).filter(Boolean);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const CONCURRENCY = list("BENCH_CONCURRENCY", "1,16,64").map(Number);
+const STORES = list("BENCH_STORES", "memory,sqlite,postgres");
+const PROVIDERS = list("BENCH_PROVIDERS", "paysafe,bambora,dlocal,payroc");
+const FRICTIONLESS = "4000000000001000";
+const TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+/** CPU time (user + system) the process `pid` has used so far, in ms. */
+function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name, which is in parentheses and may hold spaces:
+  // [0] is field 3 (state), so utime (field 14) is [11] and stime (field 15) [12].
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+/** The store section of serve's config for `kind`, and what to remove afterwards. */
+function storeConfig(kind, dir) {
+  switch (kind) {
+    case "memory":
+      return { kind: "memory" };
+    case "sqlite":
+      return { kind: "sqlite", path: join(dir, "sessions.db") };
+    case "postgres":
+      if (!process.env.TB_TEST_DATABASE_URL) {
+        throw new Error("postgres needs TB_TEST_DATABASE_URL: run under scripts/pg-test.sh (make bench-backend does)");
+      }
+      // A schema per run: each store starts empty.
+      return { kind: "postgres", url: { env: "TB_TEST_DATABASE_URL" }, schema: `bench_${process.pid}_${Date.now()}` };
+    default:
+      throw new Error(`unknown store ${kind} (memory, sqlite, postgres)`);
+  }
+}
+
+/** `threeds-bridge serve` with `store` over the sandbox at `sandboxUrl`, once it answers. */
+async function startServe(port, sandboxUrl, store, dir) {
+  const url = `http://127.0.0.1:${port}`;
+  const config = {
+    listen: `127.0.0.1:${port}`,
+    store,
+    // Every client here is 127.0.0.1: the per-IP confirm limit would refuse the bench.
+    confirm_rate_limit: { per_minute: 0 },
+    ...sandboxConfig({ publicUrl: url, sandboxUrl, checkoutOrigins: [CHECKOUT] }),
+  };
+  writeFileSync(join(dir, "serve.json"), JSON.stringify(config));
+  const child = spawn(sandboxBinary(), ["serve", "--config", join(dir, "serve.json")], {
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { RUST_LOG: "warn", ...process.env, ...SANDBOX_SECRETS },
+  });
+  let exited = null;
+  child.once("exit", (code) => { exited = code; });
+  for (let i = 0; i < 500 && exited === null; i += 1) {
+    if (await fetch(`${url}/v1/complete.js`).then(() => true, () => false)) {
+      const stop = () => new Promise((done) => {
+        if (child.exitCode !== null) return done();
+        child.once("exit", done);
+        child.kill("SIGINT");
+      });
+      return { url, pid: child.pid, stop };
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`serve with store ${store.kind} did not start (exit ${exited})`);
+}
+
+/** One frictionless payment of `provider` through `base`, to its final result. */
+async function flow(base, provider) {
+  const created = await api.create(base, createBody(provider), LOCAL_MERCHANT_KEY);
+  if (created.status !== 201) {
+    throw new Error(`${provider} create: ${created.status} ${JSON.stringify(created.body)}`);
+  }
+  const { id, clientSecret } = created.body;
+  let view = await api.confirm(base, id, confirmBody(clientSecret, FRICTIONLESS, "iframe"));
+  if (view.status === 200 && view.body?.next?.type === "redirect") {
+    await throughTheMpi(base, view.body.next.form);
+    view = await api.view(base, id, clientSecret);
+  }
+  if (view.status !== 200 || view.body?.result?.status !== "authorized") {
+    throw new Error(`${provider} did not end authorized: ${view.status} ${JSON.stringify(view.body)}`);
+  }
+}
+
+/**
+ * What the browser does with Payroc's frictionless card (tests/native/support/backend.rs
+ * `follow`): submits the page's form to the hosted MPI, which answers at once with a
+ * redirect to the receipt URL on the backend, and follows it there.
+ */
+async function throughTheMpi(base, form) {
+  const fields = new URLSearchParams(form.fields.map((f) => [f.name, f.value]));
+  const get = form.method.toLowerCase() === "get";
+  const mpi = await fetch(get ? `${form.action}?${fields}` : form.action, {
+    method: get ? "GET" : "POST",
+    redirect: "manual",
+    ...(!get && { body: fields }),
+  });
+  await mpi.arrayBuffer();
+  const receipt = new URL(mpi.headers.get("location") ?? "", form.action).href;
+  if (mpi.status !== 302 || !receipt.startsWith(base)) {
+    throw new Error(`payroc MPI: ${mpi.status} to ${receipt}`);
+  }
+  const back = await fetch(receipt, { redirect: "manual" });
+  await back.arrayBuffer();
+  if (back.status !== 200 && back.status !== 303) throw new Error(`payroc return: ${back.status}`);
+}
+
+/** `clients` clients running flows back to back for `seconds`: one run's figures. */
+async function run(serve, provider, clients, seconds) {
+  const latencies = [];
+  const cpu0 = cpuMs(serve.pid);
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (performance.now() < end) {
+      const start = performance.now();
+      await flow(serve.url, provider);
+      latencies.push(performance.now() - start);
+    }
+  }));
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = cpuMs(serve.pid) - cpu0;
+  latencies.sort((a, b) => a - b);
+  return {
+    rate: latencies.length / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    cpu: cpu / latencies.length,
+  };
+}
+
+const rows = [];
+for (const kind of STORES) {
+  const dir = mkdtempSync(join(tmpdir(), "threeds-bench-backend-"));
+  const port = await freePort();
+  const sandbox = await startSandbox(`http://127.0.0.1:${port}`);
+  let serve;
+  try {
+    serve = await startServe(port, sandbox.url, storeConfig(kind, dir), dir);
+    for (const provider of PROVIDERS) {
+      for (let i = 0; i < 20; i += 1) await flow(serve.url, provider); // warm: tokens, pools, caches
+      for (const clients of CONCURRENCY) {
+        const runs = [];
+        for (let r = 0; r < RUNS; r += 1) runs.push(await run(serve, provider, clients, SECONDS));
+        const row = { provider, store: kind, clients };
+        for (const key of ["rate", "p50", "p99", "cpu"]) row[key] = median(runs.map((x) => x[key]));
+        rows.push(row);
+        process.stderr.write(`  ${provider} ${kind} c=${clients}: ${row.rate.toFixed(0)} flows/s\n`);
+      }
+    }
+  } finally {
+    await serve?.stop();
+    await sandbox.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const pg = process.env.TB_TEST_DATABASE_URL && STORES.includes("postgres");
+console.log(`bench-backend: medians of ${RUNS} runs of ${SECONDS} s; frictionless create + confirm (payroc: + MPI + return + view); ` +
+  `CPU = serve's utime+stime per flow${pg && !process.env.PG_TEST_DURABLE ? "; PostgreSQL with fsync off" : ""}`);
+const header = ["provider", "store", "c", "flows/s", "p50 ms", "p99 ms", "CPU ms/flow"];
+const cells = rows.map((r) => [r.provider, r.store, String(r.clients), r.rate.toFixed(0),
+  r.p50.toFixed(2), r.p99.toFixed(2), r.cpu.toFixed(2)]);
+const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+const line = (c) => `| ${c.map((v, i) => (i < 2 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(" | ")} |`;
+console.log(line(header));
+console.log(`|${widths.map((w, i) => (i < 2 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`);
+for (const c of cells) console.log(line(c));
