@@ -67,10 +67,13 @@ pkg: setup
 ## edge: the backend as a Cloudflare worker, its own wasm, bound and shrunk into pkg/edge/
 ## (npm: threeds-bridge/edge; pkg/edge/index.js, sessions.js and package.json are sources)
 ## As pkg: strip stays off for wasm-bindgen, wasm-opt strips afterwards.
+EDGE_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none
 edge: setup
-	@$(ENV) CARGO_PROFILE_RELEASE_STRIP=false $$CARGO build --locked --release --lib $(WASM) $(EDGE)
+	@$(ENV) if [ -n "$$BUILD_STD" ]; then export RUSTFLAGS="$(EDGE_RUSTFLAGS)"; \
+		std_features=-Zbuild-std-features=optimize_for_size; else std_features=; fi; \
+		CARGO_PROFILE_EDGE_STRIP=false $$CARGO build --locked --profile edge --lib $(WASM) $$std_features $(EDGE)
 	@$(ENV) wasm-bindgen --target web --out-dir pkg/edge --out-name threeds_bridge_edge \
-		target/edge/wasm32-unknown-unknown/release/threeds_bridge.wasm
+		target/edge/wasm32-unknown-unknown/edge/threeds_bridge.wasm
 	@$(ENV) wasm-opt -Oz --strip-debug --strip-producers $(WASM_OPT_FEATURES) \
 		pkg/edge/threeds_bridge_edge_bg.wasm -o pkg/edge/threeds_bridge_edge_bg.wasm
 	@echo "edge: built pkg/edge/"
