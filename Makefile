@@ -66,7 +66,10 @@ pkg: setup
 
 ## edge: the backend as a Cloudflare worker, its own wasm, bound and shrunk into pkg/edge/
 ## (npm: threeds-bridge/edge; pkg/edge/index.js, sessions.js and package.json are sources)
-## As pkg: strip stays off for wasm-bindgen, wasm-opt strips afterwards.
+## As pkg: strip stays off for wasm-bindgen, wasm-opt strips afterwards. Its own cargo
+## profile ([profile.edge]) and, where std is built from source, pkg's panic levers
+## (not -Zfmt-debug=none: the config's secret redaction formats with {:?}); docs/edge.md
+## has the measured figures of each lever.
 EDGE_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none
 edge: setup
 	@$(ENV) if [ -n "$$BUILD_STD" ]; then export RUSTFLAGS="$(EDGE_RUSTFLAGS)"; \
@@ -135,7 +138,10 @@ test-edge: edge pkg
 	@$(ENV) $$CARGO build --locked -q --bin threeds-bridge
 	@$(ENV) THREEDS_BRIDGE_BIN=target/debug/threeds-bridge node --test tests/edge/
 
-## bench-edge: cold start, warm start-payment overhead, edge wasm gzip size (printed, not asserted)
+## bench-edge: the edge worker against a plain-JS worker of the same Paysafe frictionless flow
+## (bench/edge-baseline/: the same Durable Object and sandbox calls) in the same miniflare:
+## cold first request, warm payments (median, p90, ratio), edge wasm gzip; one table printed,
+## never asserted; the workers' logs in target/bench-edge.log (docs/edge.md has a run)
 bench-edge: native edge
 	@$(ENV) THREEDS_BRIDGE_BIN=target/native/threeds-bridge node scripts/bench-edge.mjs
 

@@ -13,13 +13,6 @@ import { initSync, handleFetch } from "./threeds_bridge_edge.js";
 
 export { ThreedsSessions } from "./sessions.js";
 
-// Instantiated once, when the isolate loads this module (workerd evaluates a worker's
-// modules before its first request; Cloudflare during the TLS handshake), not inside the
-// first request. Instantiation does no IO, reads no clock or randomness: allowed at
-// global scope. The calls below are then no-ops (kept for an isolate whose evaluation
-// order differs).
-initSync({ module: wasmModule });
-
 /** The worker's fetch handler: `export default { fetch: createHandler() }`. */
 export function createHandler() {
   return async function fetch(request, env, ctx) {
