@@ -68,7 +68,7 @@ pkg: setup
 ## (npm: threeds-bridge/edge; pkg/edge/index.js, sessions.js and package.json are sources)
 ## As pkg: strip stays off for wasm-bindgen, wasm-opt strips afterwards. Its own cargo
 ## profile ([profile.edge]) and, where std is built from source, pkg's panic levers
-## (not -Zfmt-debug=none: the config's secret redaction formats with {:?}); docs/edge.md
+## (not -Zfmt-debug=none: the log lines' fields are written with {:?}); docs/edge.md
 ## has the measured figures of each lever.
 EDGE_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none
 edge: setup
