@@ -66,11 +66,17 @@ pkg: setup
 
 ## edge: the backend as a Cloudflare worker, its own wasm, bound and shrunk into pkg/edge/
 ## (npm: threeds-bridge/edge; pkg/edge/index.js, sessions.js and package.json are sources)
-## As pkg: strip stays off for wasm-bindgen, wasm-opt strips afterwards.
+## As pkg: strip stays off for wasm-bindgen, wasm-opt strips afterwards. Its own cargo
+## profile ([profile.edge]) and, where std is built from source, pkg's panic levers
+## (not -Zfmt-debug=none: the log lines' fields are written with {:?}); docs/edge.md
+## has the measured figures of each lever.
+EDGE_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none
 edge: setup
-	@$(ENV) CARGO_PROFILE_RELEASE_STRIP=false $$CARGO build --locked --release --lib $(WASM) $(EDGE)
+	@$(ENV) if [ -n "$$BUILD_STD" ]; then export RUSTFLAGS="$(EDGE_RUSTFLAGS)"; \
+		std_features=-Zbuild-std-features=optimize_for_size; else std_features=; fi; \
+		CARGO_PROFILE_EDGE_STRIP=false $$CARGO build --locked --profile edge --lib $(WASM) $$std_features $(EDGE)
 	@$(ENV) wasm-bindgen --target web --out-dir pkg/edge --out-name threeds_bridge_edge \
-		target/edge/wasm32-unknown-unknown/release/threeds_bridge.wasm
+		target/edge/wasm32-unknown-unknown/edge/threeds_bridge.wasm
 	@$(ENV) wasm-opt -Oz --strip-debug --strip-producers $(WASM_OPT_FEATURES) \
 		pkg/edge/threeds_bridge_edge_bg.wasm -o pkg/edge/threeds_bridge_edge_bg.wasm
 	@echo "edge: built pkg/edge/"
@@ -132,7 +138,10 @@ test-edge: edge pkg
 	@$(ENV) $$CARGO build --locked -q --bin threeds-bridge
 	@$(ENV) THREEDS_BRIDGE_BIN=target/debug/threeds-bridge node --test tests/edge/
 
-## bench-edge: cold start, warm start-payment overhead, edge wasm gzip size (printed, not asserted)
+## bench-edge: the edge worker against a plain-JS worker of the same Paysafe frictionless flow
+## (bench/edge-baseline/: the same Durable Object and sandbox calls) in the same miniflare:
+## cold first request, warm payments (median, p90, ratio), edge wasm gzip; one table printed,
+## never asserted; the workers' logs in target/bench-edge.log (docs/edge.md has a run)
 bench-edge: native edge
 	@$(ENV) THREEDS_BRIDGE_BIN=target/native/threeds-bridge node scripts/bench-edge.mjs
 

@@ -1,131 +1,154 @@
-// make bench-edge: the edge worker's costs, printed, never asserted.
-//   - cold start: a new workerd (miniflare) with the example worker, then its first
-//     request (wasm instantiate, config from env, one Durable Object read);
-//   - warm payment: the merchant's create (POST /v1/payments, a store write) and the page's
-//     confirm (POST /v1/payments/{id}/confirm, frictionless card: to the final result, or
-//     for Payroc to its hosted-MPI redirect) through the worker and through the native
-//     backend (`threeds-bridge serve`), both against the same local sandbox, which answers
-//     at once: the difference is the host;
-//   - the edge wasm and its JS glue, gzipped.
-// Medians of a few runs on this machine (2 shared cores): for comparison, not a promise.
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// make bench-edge: the edge worker against a plain-JavaScript worker of the same flow
+// (bench/edge-baseline/worker.js: a Paysafe frictionless payment with the same
+// ThreedsSessions Durable Object calls and the same sandbox calls), side by side in the
+// same miniflare (the real workerd), against the same local sandbox, which answers at once.
+//   - cold: a new workerd with a fresh Durable Object, then its first request (the
+//     merchant's read of an unknown payment: for the wasm worker its instantiate, its
+//     config from env and one Durable Object read);
+//   - warm: the merchant's create (POST /v1/payments) and the page's confirm (frictionless
+//     card, to the final result), rounds of each worker in turn;
+//   - the edge wasm, gzipped.
+// Printed as one table, never asserted: medians on this machine (2 shared cores) are for
+// comparison, not a promise. The workers' own log lines go to target/bench-edge.log.
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { gzipSync } from "node:zlib";
+import { Miniflare } from "miniflare";
 
 import { LOCAL_MERCHANT_KEY, SANDBOX_SECRETS, sandboxConfig, startWorker } from "../examples/edge-worker/miniflare.mjs";
-import { CHECKOUT, api, confirmBody, createBody, freePort, sandboxBinary, startSandbox } from "../tests/edge/support.mjs";
+import { CHECKOUT, api, confirmBody, createBody, freePort, startSandbox } from "../tests/edge/support.mjs";
 
-const COLD_RUNS = 5;
-const WARM_RUNS = 20;
-const PROVIDERS = ["payroc", "dlocal", "paysafe", "bambora"];
+const COLD_RUNS = Number(process.env.BENCH_EDGE_COLD ?? 7);
+const ROUNDS = Number(process.env.BENCH_EDGE_ROUNDS ?? 3);
+const FLOWS = Number(process.env.BENCH_EDGE_FLOWS ?? 20);
+const root = fileURLToPath(new URL("../", import.meta.url));
+const LOG = `${root}target/bench-edge.log`;
 
+const sorted = (values) => [...values].sort((a, b) => a - b);
+const quantile = (values, q) => sorted(values)[Math.min(values.length - 1, Math.floor(q * values.length))];
 const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  const s = sorted(values);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 };
-const ms = (value) => `${value.toFixed(1)} ms`;
+const onLog = (text) => appendFileSync(LOG, text);
 
-/** Median create and confirm times of `provider`'s payments through `base`: `[create, confirm]`. */
-async function timePayments(base, provider) {
-  const creates = [];
-  const confirms = [];
-  for (let i = 0; i < WARM_RUNS + 2; i += 1) {
-    const t0 = performance.now();
-    const created = await api.create(base, createBody(provider), LOCAL_MERCHANT_KEY);
-    const t1 = performance.now();
-    if (created.status !== 201) {
-      throw new Error(`${provider} create via ${base}: ${created.status} ${JSON.stringify(created.body)}`);
-    }
-    const { id, clientSecret } = created.body;
-    const confirmed = await api.confirm(base, id, confirmBody(clientSecret, "4000000000001000", "iframe"));
-    const t2 = performance.now();
-    if (confirmed.status !== 200) {
-      throw new Error(`${provider} confirm via ${base}: ${confirmed.status} ${JSON.stringify(confirmed.body)}`);
-    }
-    if (i >= 2) { // the first two warm the caches (Payroc's token)
-      creates.push(t1 - t0);
-      confirms.push(t2 - t1);
-    }
-  }
-  return [median(creates), median(confirms)];
-}
-
-/** `threeds-bridge serve` on `port` over the sandbox; resolves once it answers. */
-async function startNative(port, sandboxUrl) {
-  const dir = mkdtempSync(join(tmpdir(), "threeds-bench-"));
-  const config = { listen: `127.0.0.1:${port}`, store: { kind: "memory" },
-    ...sandboxConfig({ publicUrl: `http://127.0.0.1:${port}`, sandboxUrl, checkoutOrigins: [CHECKOUT] }) };
-  writeFileSync(join(dir, "serve.json"), JSON.stringify(config));
-  const child = spawn(sandboxBinary(), ["serve", "--config", join(dir, "serve.json")], {
-    stdio: ["ignore", "ignore", "ignore"],
-    env: { ...process.env, ...SANDBOX_SECRETS },
+/** The baseline in miniflare: its worker.js beside the same pkg/edge files the wasm worker has. */
+async function startBaseline({ port, config, persistDir }) {
+  const here = `${root}bench/edge-baseline/`;
+  const edge = `${root}pkg/edge/`;
+  const at = (name) => `${here}threeds-bridge/${name}`;
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port,
+    modules: [
+      { type: "ESModule", path: `${here}worker.js`, contents: readFileSync(`${here}worker.js`) },
+      { type: "ESModule", path: at("sessions.js"), contents: readFileSync(`${edge}sessions.js`) },
+      { type: "ESModule", path: at("threeds_bridge_edge.js"), contents: readFileSync(`${edge}threeds_bridge_edge.js`) },
+      { type: "CompiledWasm", path: at("threeds_bridge_edge_bg.wasm"), contents: readFileSync(`${edge}threeds_bridge_edge_bg.wasm`) },
+    ],
+    modulesRoot: here,
+    compatibilityDate: "2025-09-01",
+    bindings: { THREEDS_BRIDGE_CONFIG: config, ...SANDBOX_SECRETS },
+    durableObjects: { THREEDS_SESSIONS: "ThreedsSessions" },
+    durableObjectsPersist: persistDir,
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.on("data", (chunk) => onLog(chunk.toString()));
+      stderr.on("data", (chunk) => onLog(chunk.toString()));
+    },
   });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 500; i += 1) {
-    const up = await fetch(`${url}/v1/complete.js`).then(() => true, () => false);
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const stop = () => new Promise((done) => { child.once("exit", done); child.kill("SIGINT"); })
-    .then(() => rmSync(dir, { recursive: true, force: true }));
-  return { url, stop };
+  return { mf, url: (await mf.ready).toString().replace(/\/$/, "") };
 }
 
-const workerPort = await freePort();
-const workerUrl = `http://127.0.0.1:${workerPort}`;
-const sandbox = await startSandbox(workerUrl);
-const config = sandboxConfig({ publicUrl: workerUrl, sandboxUrl: sandbox.url, checkoutOrigins: [CHECKOUT] });
-try {
-  // Cold starts.
-  const boot = [];
-  const first = [];
-  for (let i = 0; i < COLD_RUNS; i += 1) {
-    const persistDir = mkdtempSync(join(tmpdir(), "threeds-bench-"));
-    const t0 = performance.now();
-    const worker = await startWorker({ port: workerPort, config, persistDir });
-    const t1 = performance.now();
-    const answer = await api.read(worker.url, "0123456789abcdef0123456789abcdef", LOCAL_MERCHANT_KEY);
-    const t2 = performance.now();
-    if (answer.status !== 404) throw new Error(`cold start: ${answer.status}`);
-    boot.push(t1 - t0);
-    first.push(t2 - t1);
+const WORKERS = {
+  wasm: (options) => startWorker({ ...options, onLog }),
+  js: startBaseline,
+};
+
+/** A worker of `kind` on a fresh port and Durable Object: `{ url, stop }`. */
+async function start(kind, sandboxUrl) {
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const config = sandboxConfig({ publicUrl, sandboxUrl, checkoutOrigins: [CHECKOUT] });
+  const persistDir = mkdtempSync(join(tmpdir(), "threeds-bench-"));
+  const worker = await WORKERS[kind]({ port, config, persistDir });
+  const stop = async () => {
     await worker.mf.dispose();
     rmSync(persistDir, { recursive: true, force: true });
-  }
+  };
+  return { url: worker.url, stop };
+}
 
-  // Warm payments, edge and native.
-  const persistDir = mkdtempSync(join(tmpdir(), "threeds-bench-"));
-  const worker = await startWorker({ port: workerPort, config, persistDir });
-  const native = await startNative(await freePort(), sandbox.url);
-  const warm = [];
+/** One Paysafe frictionless payment through `base`: `[create ms, confirm ms]`. */
+async function flow(base) {
+  const t0 = performance.now();
+  const created = await api.create(base, createBody("paysafe"), LOCAL_MERCHANT_KEY);
+  const t1 = performance.now();
+  if (created.status !== 201) throw new Error(`create via ${base}: ${created.status} ${JSON.stringify(created.body)}`);
+  const { id, clientSecret } = created.body;
+  const confirmed = await api.confirm(base, id, confirmBody(clientSecret, "4000000000001000", "iframe"));
+  const t2 = performance.now();
+  if (confirmed.status !== 200 || confirmed.body.status !== "authorized") {
+    throw new Error(`confirm via ${base}: ${confirmed.status} ${JSON.stringify(confirmed.body)}`);
+  }
+  return [t1 - t0, t2 - t1];
+}
+
+mkdirSync(`${root}target`, { recursive: true });
+writeFileSync(LOG, "");
+const sandbox = await startSandbox("http://127.0.0.1:9");
+const times = { wasm: { cold: [], create: [], confirm: [], flow: [] }, js: { cold: [], create: [], confirm: [], flow: [] } };
+try {
+  for (let run = 0; run < COLD_RUNS; run += 1) {
+    for (const kind of Object.keys(WORKERS)) {
+      const worker = await start(kind, sandbox.url);
+      const t0 = performance.now();
+      const answer = await api.read(worker.url, "0123456789abcdef0123456789abcdef", LOCAL_MERCHANT_KEY);
+      times[kind].cold.push(performance.now() - t0);
+      await worker.stop();
+      if (answer.status !== 404) throw new Error(`${kind} cold start: ${answer.status}`);
+    }
+  }
+  const warm = { wasm: await start("wasm", sandbox.url), js: await start("js", sandbox.url) };
   try {
-    for (const provider of PROVIDERS) {
-      warm.push([provider, await timePayments(worker.url, provider), await timePayments(native.url, provider)]);
+    for (const kind of Object.keys(warm)) await flow(warm[kind].url); // first payments, not timed
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const kind of Object.keys(warm)) {
+        for (let i = 0; i < FLOWS; i += 1) {
+          const [create, confirm] = await flow(warm[kind].url);
+          times[kind].create.push(create);
+          times[kind].confirm.push(confirm);
+          times[kind].flow.push(create + confirm);
+        }
+      }
     }
   } finally {
-    await worker.mf.dispose();
-    await native.stop();
-    rmSync(persistDir, { recursive: true, force: true });
+    await Promise.all(Object.values(warm).map((w) => w.stop()));
   }
-
-  const wasm = readFileSync(new URL("../pkg/edge/threeds_bridge_edge_bg.wasm", import.meta.url));
-  const glue = readFileSync(new URL("../pkg/edge/threeds_bridge_edge.js", import.meta.url));
-  const gz = (bytes) => gzipSync(bytes, { level: 9 }).length;
-
-  console.log(`bench-edge (medians; cold ${COLD_RUNS} runs, warm ${WARM_RUNS} payments per provider and host)`);
-  console.log(`  cold: workerd start (miniflare ready)        ${ms(median(boot))}`);
-  console.log(`  cold: first request (wasm instantiate + DO)   ${ms(median(first))}`);
-  for (const [step, label] of [[0, "create (merchant), POST /v1/payments"], [1, "confirm (page), frictionless card"]]) {
-    console.log(`  warm: ${label.padEnd(45)} edge        native      edge - native`);
-    for (const [provider, edge, nat] of warm) {
-      console.log(`        ${provider.padEnd(45)} ${ms(edge[step]).padEnd(11)} ${ms(nat[step]).padEnd(11)} ${ms(edge[step] - nat[step])}`);
-    }
-  }
-  console.log(`  size: edge wasm ${wasm.length} B, gzip ${gz(wasm)} B; JS glue gzip ${gz(glue)} B`);
 } finally {
   await sandbox.stop();
 }
+
+const gz = (path) => gzipSync(readFileSync(`${root}${path}`), { level: 9 }).length;
+const wasmBytes = readFileSync(`${root}pkg/edge/threeds_bridge_edge_bg.wasm`).length;
+const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+const row = (label, pick) => {
+  const [w, j] = [pick(times.wasm), pick(times.js)];
+  return `${label.padEnd(34)} ${`${w.toFixed(1)} ms`.padStart(9)} ${`${j.toFixed(1)} ms`.padStart(9)} ${`${(w / j).toFixed(2)}×`.padStart(7)}`;
+};
+const warmN = ROUNDS * FLOWS;
+console.log([
+  `bench-edge: Paysafe frictionless, wasm worker vs plain-JS worker (bench/edge-baseline/),`,
+  `same miniflare, same Durable Object, same sandbox; ${COLD_RUNS} cold starts, ${warmN} warm payments each`,
+  `${"".padEnd(34)} ${"wasm".padStart(9)} ${"JS".padStart(9)} ${"ratio".padStart(7)}`,
+  row(`cold: first request, median`, (t) => median(t.cold)),
+  row(`warm: create, median`, (t) => median(t.create)),
+  row(`warm: confirm, median`, (t) => median(t.confirm)),
+  row(`warm: create + confirm, median`, (t) => median(t.flow)),
+  row(`warm: create + confirm, p90`, (t) => quantile(t.flow, 0.9)),
+  `size: edge wasm gzip ${kb(gz("pkg/edge/threeds_bridge_edge_bg.wasm"))} (raw ${kb(wasmBytes)}), JS glue gzip ${kb(gz("pkg/edge/threeds_bridge_edge.js"))}`,
+  `workers' logs: ${LOG.slice(root.length)}`,
+].join("\n"));
