@@ -271,8 +271,14 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
 /// One write the writer thread applies, and what it answers: the rows it changed.
 enum Write {
     Create(SessionRow),
-    Swap { row: SessionRow, expected: i64 },
-    Purge { final_cutoff: i64, unfinished_cutoff: i64 },
+    Swap {
+        row: SessionRow,
+        expected: i64,
+    },
+    Purge {
+        final_cutoff: i64,
+        unfinished_cutoff: i64,
+    },
 }
 
 /// A write and where its answer goes once its batch is committed.
