@@ -47,5 +47,6 @@ mod sandbox_tokens;
 mod store_conformance;
 mod store_postgres;
 mod store_sqlite;
+mod store_sqlite_group_commit;
 mod token_no_pan;
 mod two_instances;

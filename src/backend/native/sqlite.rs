@@ -10,13 +10,27 @@
 //! `version` (compare-and-set), `expires_at_ms` and `is_final` (purge), `wake_at_ms` (due).
 //! The row and the retention are [`super::stored`]'s, shared with the PostgreSQL store.
 //!
-//! Every SQLite call blocks, so each one runs on tokio's blocking pool; the store must be
-//! used inside a tokio runtime. It never sees a PAN: a `Session` holds only a `CardSummary`.
+//! Writes go to ONE writer thread that owns the write connection (group commit): a
+//! caller queues its write with a reply channel; the thread takes everything queued, runs
+//! it in one transaction (each write in its own savepoint, so a lost compare-and-set or a
+//! duplicate answers only its own caller), commits once (one fsync for the whole batch)
+//! and only then answers every caller. `synchronous=FULL` in WAL mode: each commit fsyncs
+//! the WAL, so an acknowledged write survives a power cut (NORMAL would fsync only at
+//! checkpoints and could lose the last acknowledged writes). Reads (`load`,
+//! `load_by_order`, `due`) run on the caller's thread on a small pool of read-only
+//! connections: WAL lets them run beside the writer, and a read started after a write was
+//! acknowledged sees it (the commit came first). A read is a lookup by key in a small
+//! table, so it runs inline instead of paying a blocking-pool handoff. The store needs no
+//! tokio runtime. It never sees a PAN: a `Session` holds only a `CardSummary`.
 //! See docs/backend/store.md.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::Duration;
+
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::oneshot;
 
 use rusqlite::{ffi, params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
@@ -28,6 +42,12 @@ use crate::store::{SessionStore, StoreError};
 
 /// How long a writer waits for another connection's lock before giving up `Unavailable`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The most writes one transaction takes: bounds a batch's latency and memory.
+const MAX_BATCH: usize = 512;
+
+/// Read connections kept open between reads; more open while many read at once.
+const MAX_IDLE_READERS: usize = 8;
 
 /// The schema, as ordered steps: step `i` takes a file from `user_version` `i` to `i + 1`.
 /// Append only; never edit a step that has shipped.
@@ -54,10 +74,14 @@ const MIGRATIONS: &[&str] = &[
 /// The `user_version` this build writes and understands.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
-/// The session store of the native host: one SQLite file, one connection.
+/// The session store of the native host: one SQLite file, one writer thread, a few
+/// read connections.
 #[derive(Debug)]
 pub struct SqliteStore {
-    connection: Arc<Mutex<Connection>>,
+    /// `None` only while dropping: closing the queue stops the writer.
+    writes: Option<UnboundedSender<Queued>>,
+    writer: Option<JoinHandle<()>>,
+    readers: Mutex<Vec<Connection>>,
     retention: Retention,
     path: PathBuf,
 }
@@ -69,8 +93,8 @@ impl SqliteStore {
     }
 
     /// Opens (or creates) the store at `path`, migrating an older schema and refusing a
-    /// newer one (`SchemaTooNew`) before changing anything in the file. Blocks: call it at
-    /// startup.
+    /// newer one (`SchemaTooNew`) before changing anything in the file, then starts the
+    /// writer thread. Blocks: call it at startup.
     pub fn open_with(
         path: impl AsRef<Path>,
         retention: Retention,
@@ -89,8 +113,18 @@ impl SqliteStore {
         }
         connection.pragma_update(None, "synchronous", "FULL")?;
         migrate(&mut connection)?;
+        let reader = open_reader(path)?;
+        let (writes, queue) = unbounded_channel();
+        let writer = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || write_batches(connection, queue))
+            .map_err(|failed| {
+                StoreError::Unavailable(format!("cannot start the store's writer: {failed}"))
+            })?;
         Ok(SqliteStore {
-            connection: Arc::new(Mutex::new(connection)),
+            writes: Some(writes),
+            writer: Some(writer),
+            readers: Mutex::new(vec![reader]),
             retention,
             path: path.to_owned(),
         })
@@ -105,28 +139,52 @@ impl SqliteStore {
     /// one once `now_ms >= expires_at_ms + retention.unfinished_ms`.
     pub async fn purge_expired(&self, now_ms: u64) -> Result<u64, StoreError> {
         let (final_cutoff, unfinished_cutoff) = self.retention.cutoffs(now_ms);
-        self.run(move |connection| {
-            let deleted = connection
-                .prepare_cached(
-                    "DELETE FROM sessions
-                     WHERE (is_final = 1 AND expires_at_ms <= ?1)
-                        OR (is_final = 0 AND expires_at_ms <= ?2)",
-                )?
-                .execute(params![final_cutoff, unfinished_cutoff])?;
-            Ok(deleted as u64)
+        self.write(Write::Purge {
+            final_cutoff,
+            unfinished_cutoff,
         })
         .await
     }
 
-    /// Runs `job` on the blocking pool with the connection.
-    async fn run<T: Send + 'static>(
+    /// Queues `write` for the writer and waits until its batch is committed (or failed).
+    async fn write(&self, write: Write) -> Result<u64, StoreError> {
+        let stopped = || StoreError::Unavailable("the store's writer has stopped".into());
+        let (reply, answer) = oneshot::channel();
+        let writes = self.writes.as_ref().ok_or_else(stopped)?;
+        // Unbounded, yet bounded by the callers: each one waits for its answer.
+        writes
+            .send(Queued { write, reply })
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Runs `job` on an idle read connection (opening one if all are busy).
+    fn read<T>(
         &self,
-        job: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        job: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let connection = Arc::clone(&self.connection);
-        tokio::task::spawn_blocking(move || job(&mut lock(&connection)))
-            .await
-            .map_err(|failed| StoreError::Unavailable(format!("store task failed: {failed}")))?
+        let idle = lock(&self.readers).pop();
+        let connection = match idle {
+            Some(connection) => connection,
+            None => open_reader(&self.path)?,
+        };
+        let result = job(&connection);
+        let mut readers = lock(&self.readers);
+        if readers.len() < MAX_IDLE_READERS {
+            readers.push(connection);
+        }
+        result
+    }
+}
+
+/// Closing the queue lets the writer commit what is queued and stop; waiting for it means
+/// the file is released when the store is gone (a reopen never meets its lock).
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        drop(self.writes.take());
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
     }
 }
 
@@ -142,38 +200,17 @@ impl Purge for SqliteStore {
 impl SessionStore for SqliteStore {
     async fn create(&self, session: &Session) -> Result<(), StoreError> {
         let row = SessionRow::of(session)?;
-        self.run(move |connection| {
-            connection
-                .prepare_cached(
-                    "INSERT INTO sessions
-                     (id, provider, order_id, version, expires_at_ms, is_final, body, wake_at_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )?
-                .execute(params![
-                    row.id,
-                    row.provider,
-                    row.order_id,
-                    row.version,
-                    row.expires_at_ms,
-                    row.is_final,
-                    row.body,
-                    row.wake_at_ms
-                ])?;
-            Ok(())
-        })
-        .await
+        self.write(Write::Create(row)).await.map(drop)
     }
 
     async fn load(&self, id: &str) -> Result<Option<Session>, StoreError> {
-        let id = id.to_owned();
-        self.run(move |connection| {
+        self.read(|connection| {
             let found = connection
                 .prepare_cached("SELECT id, version, body FROM sessions WHERE id = ?1")?
                 .query_row(params![id], read_body)
                 .optional()?;
             found.map(StoredBody::decode).transpose()
         })
-        .await
     }
 
     async fn load_by_order(
@@ -181,8 +218,7 @@ impl SessionStore for SqliteStore {
         provider: ProviderKind,
         order_id: &str,
     ) -> Result<Option<Session>, StoreError> {
-        let order_id = order_id.to_owned();
-        self.run(move |connection| {
+        self.read(|connection| {
             let found = connection
                 .prepare_cached(
                     "SELECT id, version, body FROM sessions
@@ -192,46 +228,26 @@ impl SessionStore for SqliteStore {
                 .optional()?;
             found.map(StoredBody::decode).transpose()
         })
-        .await
     }
 
-    /// One `UPDATE … WHERE id = ? AND version = ? AND is_final = 0`: SQLite runs it under
-    /// its write lock, so of many concurrent swaps from the same version exactly one
-    /// changes a row. A final session is never replaced, whatever `next` says.
+    /// One `UPDATE … WHERE id = ? AND version = ? AND is_final = 0` in the writer's
+    /// transaction: writes are applied one after another, so of many concurrent swaps
+    /// from the same version exactly one changes a row. A final session is never
+    /// replaced, whatever `next` says.
     async fn swap(&self, next: &Session) -> Result<bool, StoreError> {
         let Some(expected) = next.version.checked_sub(1) else {
             return Ok(false);
         };
         let expected = to_i64(expected, "version")?;
         let row = SessionRow::of(next)?;
-        self.run(move |connection| {
-            let changed = connection
-                .prepare_cached(
-                    "UPDATE sessions
-                     SET provider = ?2, order_id = ?3, version = ?4, expires_at_ms = ?5,
-                         is_final = ?6, body = ?7, wake_at_ms = ?9
-                     WHERE id = ?1 AND version = ?8 AND is_final = 0",
-                )?
-                .execute(params![
-                    row.id,
-                    row.provider,
-                    row.order_id,
-                    row.version,
-                    row.expires_at_ms,
-                    row.is_final,
-                    row.body,
-                    expected,
-                    row.wake_at_ms
-                ])?;
-            Ok(changed == 1)
-        })
-        .await
+        let changed = self.write(Write::Swap { row, expected }).await?;
+        Ok(changed == 1)
     }
 
     async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {
         let now = ms_column(now_ms);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.run(move |connection| {
+        self.read(|connection| {
             let mut statement = connection.prepare_cached(
                 "SELECT id, version, body FROM sessions
                  WHERE wake_at_ms IS NOT NULL AND wake_at_ms <= ?1 AND is_final = 0
@@ -241,8 +257,139 @@ impl SessionStore for SqliteStore {
             let batch = rows.collect::<Result<Vec<StoredBody>, _>>()?;
             Ok(readable(batch))
         })
-        .await
     }
+}
+
+/// A read connection: never writes (`query_only`), waits out a checkpoint's lock.
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let connection = Connection::open(path)?;
+    connection.busy_timeout(BUSY_TIMEOUT)?;
+    connection.pragma_update(None, "query_only", true)?;
+    Ok(connection)
+}
+
+/// One write the writer thread applies, and what it answers: the rows it changed.
+enum Write {
+    Create(SessionRow),
+    Swap {
+        row: SessionRow,
+        expected: i64,
+    },
+    Purge {
+        final_cutoff: i64,
+        unfinished_cutoff: i64,
+    },
+}
+
+/// A write and where its answer goes once its batch is committed.
+struct Queued {
+    write: Write,
+    reply: oneshot::Sender<Result<u64, StoreError>>,
+}
+
+/// The writer thread: waits for a write, takes every other one queued meanwhile (up to
+/// [`MAX_BATCH`]), commits them together, answers them all; stops when the queue closes.
+fn write_batches(mut connection: Connection, mut queue: UnboundedReceiver<Queued>) {
+    while let Some(first) = queue.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(queued) => batch.push(queued),
+                Err(_) => break,
+            }
+        }
+        let (writes, replies): (Vec<Write>, Vec<_>) =
+            batch.into_iter().map(|q| (q.write, q.reply)).unzip();
+        let answers = match commit_batch(&mut connection, &writes) {
+            Ok(answers) => answers,
+            Err(failed) => vec![Err(failed); writes.len()],
+        };
+        for (reply, answer) in replies.into_iter().zip(answers) {
+            // A caller that stopped waiting has nothing to be told.
+            let _ = reply.send(answer);
+        }
+    }
+}
+
+/// Runs `writes` in one transaction, each in its own savepoint, and commits once. `Err`:
+/// nothing of the batch is committed (every caller is told so).
+fn commit_batch(
+    connection: &mut Connection,
+    writes: &[Write],
+) -> Result<Vec<Result<u64, StoreError>>, StoreError> {
+    let mut transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut answers = Vec::with_capacity(writes.len());
+    for write in writes {
+        let answer = {
+            let savepoint = transaction.savepoint()?;
+            let answer = apply(&savepoint, write);
+            if answer.is_ok() {
+                savepoint.commit()?;
+            }
+            answer
+        }; // A failed write's savepoint is dropped here: that rolls back this write alone.
+        if transaction.is_autocommit() {
+            // SQLite rolled the whole transaction back (a full disk, an I/O error):
+            // what ran before is gone too, so the batch fails as one.
+            return Err(answer.err().unwrap_or_else(|| {
+                StoreError::Unavailable("the store's transaction was rolled back".into())
+            }));
+        }
+        answers.push(answer);
+    }
+    transaction.commit()?;
+    Ok(answers)
+}
+
+/// One write's statement; the rows it changed.
+fn apply(connection: &Connection, write: &Write) -> Result<u64, StoreError> {
+    let changed = match write {
+        Write::Create(row) => connection
+            .prepare_cached(
+                "INSERT INTO sessions
+                 (id, provider, order_id, version, expires_at_ms, is_final, body, wake_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                row.id,
+                row.provider,
+                row.order_id,
+                row.version,
+                row.expires_at_ms,
+                row.is_final,
+                row.body,
+                row.wake_at_ms
+            ])?,
+        Write::Swap { row, expected } => connection
+            .prepare_cached(
+                "UPDATE sessions
+                 SET provider = ?2, order_id = ?3, version = ?4, expires_at_ms = ?5,
+                     is_final = ?6, body = ?7, wake_at_ms = ?9
+                 WHERE id = ?1 AND version = ?8 AND is_final = 0",
+            )?
+            .execute(params![
+                row.id,
+                row.provider,
+                row.order_id,
+                row.version,
+                row.expires_at_ms,
+                row.is_final,
+                row.body,
+                expected,
+                row.wake_at_ms
+            ])?,
+        Write::Purge {
+            final_cutoff,
+            unfinished_cutoff,
+        } => connection
+            .prepare_cached(
+                "DELETE FROM sessions
+                 WHERE (is_final = 1 AND expires_at_ms <= ?1)
+                    OR (is_final = 0 AND expires_at_ms <= ?2)",
+            )?
+            .execute(params![final_cutoff, unfinished_cutoff])?,
+    };
+    Ok(changed as u64)
 }
 
 /// The body and the columns it must agree with, from a `SELECT id, version, body`.
@@ -274,9 +421,9 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// A poisoned lock only means a job panicked; SQLite rolled its transaction back.
-fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    connection
+/// A poisoned lock only means a reader panicked; the idle connections are intact.
+fn lock(readers: &Mutex<Vec<Connection>>) -> MutexGuard<'_, Vec<Connection>> {
+    readers
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
