@@ -309,19 +309,17 @@ async fn sigterm_during_a_slow_charge_lets_it_finish_then_exits_0() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// The charge hangs: SIGTERM waits for the call's timeout (the payment is then in doubt),
-/// exits 0; after a restart the reconciler looks the payment up and settles it, and
-/// nothing was charged twice (here: nothing, the hung charge never reached the ledger).
-#[tokio::test]
-async fn sigterm_while_a_charge_hangs_exits_0_after_the_timeout_and_the_payment_settles() {
+/// SIGTERM while Bambora's charge hangs under `fault`: serve waits for the call's timeout
+/// (the payment is then `unknown`), exits 0; after a restart the reconciler looks the
+/// payment up. Returns its settled view and the sandbox's charges.
+async fn sigterm_while_the_charge_hangs(tag: &str, fault: FaultRule) -> (Value, usize) {
     let sandbox = support::sandbox().await;
-    let dir = temp_dir("hang");
+    let dir = temp_dir(tag);
     let config = config(&dir, free_port(), &sandbox.url, sqlite(&dir), 1_500);
     sandbox.sandbox.faults.set(vec![FaultRule {
         provider: Some(Provider::Bambora),
         endpoint: Some("/v1/payments".into()),
-        hang: true,
-        ..FaultRule::default()
+        ..fault
     }]);
     let mut serve = Serve::start(&config, &[]);
     let url = serve.url.clone();
@@ -348,64 +346,37 @@ async fn sigterm_while_a_charge_hangs_exits_0_after_the_timeout_and_the_payment_
     let again = Serve::start(&config, &[]);
     assert_eq!(again.url, url);
     let settled = final_view(&url, &id).await;
-    assert_eq!(settled["result"]["status"], "failed", "{settled}");
-    assert_eq!(settled["result"]["error"]["providerCode"], "not_found");
-    assert!(sandbox.sandbox.ledger.entries().is_empty(), "no charge");
+    let charges = sandbox.sandbox.ledger.entries().len();
     drop(again);
     let _ = std::fs::remove_dir_all(dir);
+    (settled, charges)
 }
 
-/// The provider charges, then stalls: SIGTERM waits for the call's timeout (the payment is
-/// in doubt), exits 0; after a restart the reconciler finds the charge and the payment ends
-/// authorized, with exactly the one charge the provider made.
+/// The charge hangs before the provider commits it: nothing was charged, and the
+/// reconciler settles the payment `failed` (the provider has no such payment).
+#[tokio::test]
+async fn sigterm_while_a_charge_hangs_exits_0_after_the_timeout_and_the_payment_settles() {
+    let hang = FaultRule {
+        hang: true,
+        ..FaultRule::default()
+    };
+    let (settled, charges) = sigterm_while_the_charge_hangs("hang", hang).await;
+    assert_eq!(settled["result"]["status"], "failed", "{settled}");
+    assert_eq!(settled["result"]["error"]["providerCode"], "not_found");
+    assert_eq!(charges, 0, "no charge");
+}
+
+/// The provider charges, then stalls: the reconciler finds the charge, and the payment
+/// ends authorized with exactly the one charge the provider made.
 #[tokio::test]
 async fn sigterm_while_a_committed_charge_hangs_exits_0_and_the_restart_finds_the_one_charge() {
-    let sandbox = support::sandbox().await;
-    let dir = temp_dir("hang-committed");
-    let config = config(&dir, free_port(), &sandbox.url, sqlite(&dir), 1_500);
-    sandbox.sandbox.faults.set(vec![FaultRule {
-        provider: Some(Provider::Bambora),
-        endpoint: Some("/v1/payments".into()),
+    let hang = FaultRule {
         hang_after_commit: true,
         ..FaultRule::default()
-    }]);
-    let mut serve = Serve::start(&config, &[]);
-    let url = serve.url.clone();
-    let paying = {
-        let url = url.clone();
-        tokio::spawn(async move {
-            start_at(&url, &start_body("bambora", BAMBORA_FRICTIONLESS, "iframe")).await
-        })
     };
-    serve.wait_for("payment confirmed").await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while sandbox.sandbox.ledger.entries().is_empty() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(sandbox.sandbox.ledger.entries().len(), 1, "charged");
-    assert!(
-        !paying.is_finished(),
-        "the charge is made, its answer never comes"
-    );
-    serve.terminate();
-    let (status, answer, _) = paying.await.expect("the confirm");
-    assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["status"], "unknown", "in doubt: {answer}");
-    let id = answer["id"].as_str().expect("id").to_owned();
-    assert_eq!(serve.exit_code(Duration::from_secs(30)), Some(0));
-    sandbox.sandbox.faults.set(Vec::new());
-
-    let again = Serve::start(&config, &[]);
-    assert_eq!(again.url, url);
-    let settled = final_view(&url, &id).await;
+    let (settled, charges) = sigterm_while_the_charge_hangs("hang-committed", hang).await;
     assert_eq!(settled["result"]["status"], "authorized", "{settled}");
-    assert_eq!(
-        sandbox.sandbox.ledger.entries().len(),
-        1,
-        "exactly one charge"
-    );
-    drop(again);
-    let _ = std::fs::remove_dir_all(dir);
+    assert_eq!(charges, 1, "exactly one charge");
 }
 
 /// The value of the sample `series` (name and labels exactly) in a scrape.
