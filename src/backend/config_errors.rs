@@ -11,6 +11,43 @@ pub fn parse<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result
 }
 
 /// `path: what is wrong`, from serde's message `text` about the value at `path`.
+/// Replaces every `{"env": "NAME"}` in a config value with `lookup(NAME)`. A name it cannot
+/// find is an error naming the key path (`providers.paysafe.api_password`) and `what` the
+/// name is (`environment variable`, `the secret`), never a value. Both hosts read their
+/// secrets this way: the native one from its environment, the edge from its bindings.
+pub fn resolve_refs(
+    value: &mut serde_json::Value,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    what: &str,
+    at: &str,
+) -> Result<(), String> {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            if let (1, Some(Value::String(name))) = (map.len(), map.get("env")) {
+                let found =
+                    lookup(name).ok_or_else(|| format!("{at}: {what} {name} is not set"))?;
+                *value = Value::String(found);
+                return Ok(());
+            }
+            for (key, inner) in map.iter_mut() {
+                let path = if at.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{at}.{key}")
+                };
+                resolve_refs(inner, lookup, what, &path)?;
+            }
+            Ok(())
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .enumerate()
+            .try_for_each(|(i, inner)| resolve_refs(inner, lookup, what, &format!("{at}[{i}]"))),
+        _ => Ok(()),
+    }
+}
+
 fn message(path: &Path, text: &str) -> String {
     let text = text.split(" at line ").next().unwrap_or_default();
     let mut keys = key_path(path);

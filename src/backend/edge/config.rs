@@ -13,6 +13,7 @@ use serde_json::Value;
 use wasm_bindgen::JsValue;
 
 use crate::backend::config::BackendConfig;
+use crate::backend::config_errors::resolve_refs;
 
 /// The variable holding the configuration.
 pub const CONFIG_VAR: &str = "THREEDS_BRIDGE_CONFIG";
@@ -29,7 +30,9 @@ pub fn from_env(env: &JsValue) -> Result<BackendConfig, String> {
         None => serde_wasm_bindgen::from_value(raw)
             .map_err(|_| format!("{CONFIG_VAR} is neither JSON text nor an object"))?,
     };
-    resolve_secrets(&mut value, env, "").map_err(|message| format!("{CONFIG_VAR}: {message}"))?;
+    let secret = |name: &str| binding(env, name).and_then(|v| v.as_string());
+    resolve_refs(&mut value, &secret, "the secret", "")
+        .map_err(|message| format!("{CONFIG_VAR}: {message}"))?;
     let config: BackendConfig = crate::backend::config_errors::parse(value)
         .map_err(|message| format!("{CONFIG_VAR}: {message}"))?;
     config
@@ -43,34 +46,4 @@ pub fn binding(env: &JsValue, name: &str) -> Option<JsValue> {
     Reflect::get(env, &JsValue::from_str(name))
         .ok()
         .filter(|v| !v.is_undefined() && !v.is_null())
-}
-
-/// Replaces every `{"env": "NAME"}` with the text of binding NAME; `at` is the key path
-/// (`providers.paysafe.api_password`, as the native config names it).
-fn resolve_secrets(value: &mut Value, env: &JsValue, at: &str) -> Result<(), String> {
-    match value {
-        Value::Object(map) => {
-            if let (1, Some(Value::String(name))) = (map.len(), map.get("env")) {
-                let secret = binding(env, name)
-                    .and_then(|v| v.as_string())
-                    .ok_or_else(|| format!("{at}: the secret {name} is not set"))?;
-                *value = Value::String(secret);
-                return Ok(());
-            }
-            for (key, inner) in map.iter_mut() {
-                let path = if at.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{at}.{key}")
-                };
-                resolve_secrets(inner, env, &path)?;
-            }
-            Ok(())
-        }
-        Value::Array(items) => items
-            .iter_mut()
-            .enumerate()
-            .try_for_each(|(i, inner)| resolve_secrets(inner, env, &format!("{at}[{i}]"))),
-        _ => Ok(()),
-    }
 }

@@ -78,7 +78,7 @@ impl ServeConfig {
         } else {
             serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?
         };
-        resolve_env(&mut value, env, "")?;
+        crate::backend::config_errors::resolve_refs(&mut value, env, "environment variable", "")?;
         // Errors name the key's path; values (secrets) are not echoed.
         let config: ServeConfig = crate::backend::config_errors::parse(value)?;
         config.backend().validate()?;
@@ -108,42 +108,6 @@ fn toml_error(text: &str, error: &toml::de::Error) -> String {
             format!("not valid TOML at line {line}: {}", error.message())
         }
         None => format!("not valid TOML: {}", error.message()),
-    }
-}
-
-/// Replaces every `{"env": "NAME"}` with the variable's value; a missing variable is
-/// an error naming the variable and where it was asked for, never a value.
-fn resolve_env(
-    value: &mut serde_json::Value,
-    env: &dyn Fn(&str) -> Option<String>,
-    at: &str,
-) -> Result<(), String> {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => {
-            if map.len() == 1 {
-                if let Some(Value::String(name)) = map.get("env") {
-                    let resolved = env(name)
-                        .ok_or_else(|| format!("{at}: environment variable {name} is not set"))?;
-                    *value = Value::String(resolved);
-                    return Ok(());
-                }
-            }
-            for (key, inner) in map.iter_mut() {
-                let path = if at.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{at}.{key}")
-                };
-                resolve_env(inner, env, &path)?;
-            }
-            Ok(())
-        }
-        Value::Array(items) => items
-            .iter_mut()
-            .enumerate()
-            .try_for_each(|(i, inner)| resolve_env(inner, env, &format!("{at}[{i}]"))),
-        _ => Ok(()),
     }
 }
 
