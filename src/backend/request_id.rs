@@ -5,6 +5,7 @@
 
 use super::host::{random_hex, Env};
 use super::http::Request;
+use crate::emv::card::luhn_valid;
 
 /// The header a request id comes in and goes back out in.
 pub const REQUEST_ID_HEADER: &str = "X-Request-Id";
@@ -36,12 +37,26 @@ impl RequestIds {
     }
 }
 
-/// Letters, digits and `-_.:`; 1 to 64 of them.
+/// Letters, digits and `-_.:`; 1 to 64 of them; and nothing that reads as a card number.
 fn sane(id: &str) -> bool {
     (1..=MAX_LEN).contains(&id.len())
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+        && !holds_a_card_number(id)
+}
+
+/// Whether `text` has 13 to 19 digits in a row that pass the Luhn check, anywhere in a
+/// longer run too: an id is logged on every line of its request, so a PAN sent as one (by
+/// mistake or on purpose) must not be kept. A UUID (digit runs of at most 12) never trips
+/// it; a random trace id seldom does (it needs 13 digits in a row first), and then the
+/// request gets a fresh id.
+fn holds_a_card_number(text: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_digit()).any(|run| {
+        (13..=19).any(|len| {
+            run.len() >= len && (0..=run.len() - len).any(|at| luhn_valid(&run[at..at + len]))
+        })
+    })
 }
 
 /// The trace id of `version-traceid-parentid-flags` (W3C Trace Context §3.2): 32 lowercase
@@ -60,7 +75,7 @@ fn trace_id(traceparent: &str) -> Option<String> {
         && hex(parent, 16)
         && hex(flags, 2)
         && (version != "00" || parts.next().is_none());
-    valid.then(|| trace.to_owned())
+    (valid && !holds_a_card_number(trace)).then(|| trace.to_owned())
 }
 
 #[cfg(test)]
@@ -116,6 +131,28 @@ mod tests {
             both.trace_id.as_deref(),
             Some("4bf92f3577b34da6a3ce929d0e0e4736")
         );
+    }
+
+    #[test]
+    fn an_id_that_reads_as_a_card_number_is_never_kept() {
+        for (name, value) in [
+            ("X-Request-Id", "4000000000001000"),
+            ("X-Request-Id", "order-4111111111111111-x"),
+            (
+                "traceparent",
+                "00-00000000000000004000000000001000-00f067aa0ba902b7-01",
+            ),
+        ] {
+            let ids = RequestIds::of(&request(&[(name, value)]), &Fixed);
+            assert!(!ids.request_id.contains("4000000000001000"), "{value}");
+            assert!(!ids.request_id.contains("4111111111111111"), "{value}");
+            assert_eq!(ids.trace_id, None, "{value}");
+        }
+        // Runs of up to 12 digits, as in a UUID, are ordinary ids.
+        for kept in ["400000000000", "123e4567-e89b-12d3-a456-426614174000"] {
+            let ids = RequestIds::of(&request(&[("X-Request-Id", kept)]), &Fixed);
+            assert_eq!(ids.request_id, kept);
+        }
     }
 
     #[test]
