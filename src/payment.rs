@@ -57,6 +57,26 @@ pub enum ChallengePreference {
     Mandated,
 }
 
+/// When the authorized amount is taken: at once (`automatic`, a sale), or later by the
+/// merchant's `POST /v1/payments/{id}/capture` (`manual`: authorize only, capture at
+/// shipping, void to cancel). Set by the merchant's server at create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureMode {
+    #[default]
+    Automatic,
+    Manual,
+}
+
+impl CaptureMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaptureMode::Automatic => "automatic",
+            CaptureMode::Manual => "manual",
+        }
+    }
+}
+
 /// What the browser must do next.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
@@ -359,6 +379,9 @@ pub struct PaymentStart {
     pub display: DisplayMode,
     pub window_size: ChallengeWindowSize,
     pub external_authentication: Option<ExternalAuthentication>,
+    /// `Manual`: authorize only (Payroc `autoCapture: false`, dLocal `capture: false`,
+    /// Paysafe `settleWithAuth: false`, Bambora `complete: false`).
+    pub capture_mode: CaptureMode,
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::http::Response;
 use crate::emv::{BrowserReadings, ThreeDsCompInd};
 use crate::payment::{
-    CardSummary, ChallengePreference, DisplayMode, ExternalAuthentication, Payer, PaymentMethod,
-    PaymentResult, PaymentStatus, ProviderKind,
+    CaptureMode, CardSummary, ChallengePreference, DisplayMode, ExternalAuthentication, Payer,
+    PaymentMethod, PaymentResult, PaymentStatus, ProviderKind,
 };
 use crate::session::{Phase, Session};
 
@@ -31,6 +31,8 @@ pub struct CreateRequest {
     pub return_url: Option<String>,
     #[serde(default, deserialize_with = "strict_external_authentication")]
     pub external_authentication: Option<ExternalAuthentication>,
+    #[serde(default)]
+    pub capture_mode: CaptureMode,
 }
 
 /// `payer` as the merchant's server sends it. The session keeps a [`Payer`] that reads

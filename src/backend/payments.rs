@@ -156,6 +156,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 payer: body.payer,
                 challenge_preference: body.challenge_preference,
                 external_authentication: body.external_authentication,
+                capture_mode: body.capture_mode,
             },
             checkout_origin: String::new(),
             display: DisplayMode::Iframe,
@@ -404,6 +405,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             display: body.display,
             window_size,
             external_authentication: terms.external_authentication.clone(),
+            capture_mode: terms.capture_mode,
         };
         Ok((payment, confirmed))
     }

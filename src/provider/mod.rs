@@ -16,6 +16,7 @@ pub mod card_facts;
 pub mod civil;
 pub mod dlocal;
 pub mod http;
+pub mod lifecycle;
 pub mod payroc;
 pub mod paysafe;
 mod secret;
@@ -28,6 +29,7 @@ pub use secret::Secret;
 
 use crate::emv::ThreeDsCompInd;
 use crate::payment::{BrowserAction, PaymentResult, PaymentStart, PaymentStatus, ResultCode};
+use lifecycle::{Operation, OperationAnswer, OperationCall, OperationError, OperationStep};
 
 /// What an adapter wants next. `S` is the adapter's own state, stored with the session
 /// between steps: it holds no PAN, no CVV and no credential.
@@ -277,5 +279,40 @@ pub trait Adapter {
     ) -> Option<Step<Self::State>> {
         let _ = (state, notification, cx);
         None
+    }
+
+    /// The provider's request for a capture, void or refund ([`lifecycle`]): the first
+    /// `OperationStep::Call` (with `OperationCall::Send`), or why this provider cannot do
+    /// it (`OperationErrorCode::Unsupported`: the API answers 400 before any call). The
+    /// request carries `op.reference` where the provider deduplicates on one.
+    /// Default: no operations.
+    fn operation(&self, op: &Operation, cx: &Context) -> Result<OperationStep, OperationError> {
+        let _ = (op, cx);
+        Err(lifecycle::unsupported(
+            "this provider",
+            "capture, void or refund here",
+        ))
+    }
+
+    /// The answer (or why there was none, after the host's retries of a `retry_safe`
+    /// request) to an operation's `call`. A lost answer to a call that may have moved
+    /// money is `OperationStep::Unknown`, never a refusal.
+    fn on_operation_response(
+        &self,
+        op: &Operation,
+        call: OperationCall,
+        response: OperationAnswer,
+        cx: &Context,
+    ) -> OperationStep {
+        let _ = (op, call, response, cx);
+        OperationStep::Unknown
+    }
+
+    /// Finds out what became of an operation whose answer was lost: a lookup by
+    /// `op.reference` (`OperationCall::Lookup`), or the same request again
+    /// (`OperationCall::Send`) where the provider deduplicates on the reference.
+    fn operation_lookup(&self, op: &Operation, cx: &Context) -> OperationStep {
+        let _ = (op, cx);
+        OperationStep::Unknown
     }
 }

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::order::{Currency, OrderId};
 use crate::payment::{
-    BrowserAction, CardSummary, ChallengePreference, DisplayMode, ExternalAuthentication, Payer,
-    PaymentResult, ProviderKind,
+    BrowserAction, CaptureMode, CardSummary, ChallengePreference, DisplayMode,
+    ExternalAuthentication, Payer, PaymentResult, ProviderKind,
 };
 
 /// An adapter's state between steps, as stored: opaque to the session, typed again by
@@ -126,6 +126,7 @@ pub struct MerchantTerms {
     pub payer: Payer,
     pub challenge_preference: ChallengePreference,
     pub external_authentication: Option<ExternalAuthentication>,
+    pub capture_mode: CaptureMode,
 }
 
 /// Why a session may not move.

@@ -72,6 +72,7 @@ fn start(pan: &str) -> PaymentStart {
         display: DisplayMode::Iframe,
         window_size: ChallengeWindowSize::FullScreen,
         external_authentication: None,
+        capture_mode: threeds_bridge::payment::CaptureMode::Automatic,
     }
 }
 

@@ -69,6 +69,7 @@ fn payment() -> PaymentStart {
         display: DisplayMode::Iframe,
         window_size: ChallengeWindowSize::W390xH400,
         external_authentication: None,
+        capture_mode: crate::payment::CaptureMode::Automatic,
     }
 }
 

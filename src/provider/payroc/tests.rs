@@ -54,6 +54,7 @@ fn payment() -> PaymentStart {
         display: DisplayMode::Iframe,
         window_size: ChallengeWindowSize::FullScreen,
         external_authentication: None,
+        capture_mode: crate::payment::CaptureMode::Automatic,
     }
 }
 

@@ -82,6 +82,7 @@ pub fn payment(pan: &str) -> PaymentStart {
         display: DisplayMode::Iframe,
         window_size: ChallengeWindowSize::W500xH600,
         external_authentication: None,
+        capture_mode: threeds_bridge::payment::CaptureMode::Automatic,
     }
 }
 
