@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 
 use super::faults::FaultSet;
-use super::ledger::LedgerEntry;
+use super::ledger::{Balance, LedgerEntry, Movement};
 use super::Sandbox;
 
 pub const LEDGER_PATH: &str = "/_sandbox/ledger";
@@ -34,12 +34,17 @@ pub fn routes() -> Router<Sandbox> {
 #[derive(Serialize)]
 struct LedgerBody {
     entries: Vec<LedgerEntry>,
+    movements: Vec<Movement>,
+    balances: Vec<Balance>,
 }
 
-/// `GET /_sandbox/ledger`: every approved charge, oldest first.
+/// `GET /_sandbox/ledger`: every approved charge, every capture, void and refund since,
+/// and each charge's balance, oldest first.
 async fn ledger(State(sandbox): State<Sandbox>) -> Json<LedgerBody> {
     Json(LedgerBody {
         entries: sandbox.ledger.entries(),
+        movements: sandbox.ledger.movements(),
+        balances: sandbox.ledger.balances(),
     })
 }
 

@@ -239,6 +239,7 @@ impl Memory {
             idempotency_key: None,
             card: order.card.masked.clone(),
             time: now_rfc3339(),
+            sale: true,
         });
         Ok(payment)
     }

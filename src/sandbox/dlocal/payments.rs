@@ -416,6 +416,7 @@ fn record_if_approved(sandbox: &Sandbox, payment: &Payment) {
                 idempotency_key: payment.idempotency_key.clone(),
                 card: payment.masked_card.clone(),
                 time: now_rfc3339(),
+                sale: true,
             });
         }
     }

@@ -175,6 +175,7 @@ fn sale(sandbox: &Sandbox, request: &Value, idempotency_key: &str) -> Result<Rep
             idempotency_key: Some(idempotency_key.to_owned()),
             card: masked,
             time: now_rfc3339(),
+            sale: true,
         });
     }
     Ok(Reply::json(StatusCode::CREATED, &payment))

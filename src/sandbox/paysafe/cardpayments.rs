@@ -188,6 +188,7 @@ pub async fn create_auth(
                 idempotency_key: Some(merchant_ref_num.clone()),
                 card: card.masked.clone(),
                 time: auth.txn_time.clone(),
+                sale: true,
             });
             Answer::Approved(response)
         }
