@@ -20,7 +20,10 @@ async fn the_ledger_lists_every_recorded_charge_in_order() {
         .json()
         .await
         .unwrap();
-    assert_eq!(body, json!({ "entries": [] }));
+    assert_eq!(
+        body,
+        json!({ "entries": [], "movements": [], "balances": [] })
+    );
 
     for (provider, id, key) in [
         (Provider::Payroc, "pay-1", Some("idem-1")),
@@ -35,6 +38,7 @@ async fn the_ledger_lists_every_recorded_charge_in_order() {
             idempotency_key: key.map(str::to_owned),
             card: "400000******1000".into(),
             time: "2026-01-02T03:04:05.678Z".into(),
+            sale: true,
         });
     }
     let response = client
@@ -55,6 +59,20 @@ async fn the_ledger_lists_every_recorded_charge_in_order() {
             "idempotency_key": "idem-1",
             "card": "400000******1000",
             "time": "2026-01-02T03:04:05.678Z",
+            "sale": true,
+        })
+    );
+    assert_eq!(
+        body["balances"][0],
+        json!({
+            "provider": "payroc",
+            "provider_payment_id": "pay-1",
+            "order_id": "order-pay-1",
+            "currency": "CAD",
+            "authorized": 1999,
+            "captured": 1999,
+            "refunded": 0,
+            "voided": false,
         })
     );
     assert_eq!(body["entries"][1]["provider"], "bambora");

@@ -29,6 +29,7 @@ async fn charge(State(sandbox): State<Sandbox>) -> Json<serde_json::Value> {
         idempotency_key: None,
         card: "400000******1000".into(),
         time: now_rfc3339(),
+        sale: true,
     });
     Json(serde_json::json!({ "id": id, "status": "PAID" }))
 }
