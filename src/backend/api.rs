@@ -274,6 +274,8 @@ pub struct MerchantView<'a> {
     pub description: Option<&'a str>,
     pub payer: &'a Payer,
     pub return_url: Option<&'a str>,
+    /// `automatic` (captured with the authorization) or `manual` (capture or void later).
+    pub capture_mode: CaptureMode,
     pub status: LifecycleStatus,
     pub state: ViewState,
     /// The confirming page's origin (`null` before the confirm).
@@ -297,6 +299,7 @@ impl<'a> MerchantView<'a> {
             description: session.merchant.description.as_deref(),
             payer: &session.merchant.payer,
             return_url: session.return_url.as_deref(),
+            capture_mode: session.merchant.capture_mode,
             status: LifecycleStatus::of(&session.phase),
             state: ViewState::of(&session.phase),
             checkout_origin: Some(session.checkout_origin.as_str()).filter(|o| !o.is_empty()),

@@ -240,7 +240,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
 
     /// Sends one provider call: retried (with backoff) after a timeout, a lost
     /// connection or a 5xx only when the adapter marked it safe to repeat.
-    async fn call(
+    pub(crate) async fn call(
         &self,
         session: &Session,
         request: &HttpRequest,
@@ -399,7 +399,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     }
 }
 
-/// What a sweep did.
+/// What a sweep did: sessions and operations (captures, voids, refunds) together.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Swept {
     /// Sessions due that the sweep looked at.
@@ -411,6 +411,13 @@ pub struct Swept {
 }
 
 impl Swept {
+    /// Adds another pass's counts (the operations' share of a sweep).
+    pub(crate) fn add(&mut self, other: Swept) {
+        self.looked_at += other.looked_at;
+        self.settled += other.settled;
+        self.in_doubt += other.in_doubt;
+    }
+
     fn count(&mut self, session: &Session) {
         self.looked_at += 1;
         if session.phase.is_final() {
@@ -435,6 +442,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 swept.count(&session);
             }
         }
+        swept.add(self.sweep_operations(limit).await?);
         self.observer.swept(&swept);
         Ok(swept)
     }
@@ -465,6 +473,16 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         seen.values()
             .flatten()
             .for_each(|session| swept.count(session));
+        // Operations: each due one is claimed for a lease when looked at, so a batch
+        // never sees the same one twice; batches until one comes back short.
+        loop {
+            let operations = self.sweep_operations(batch).await?;
+            let full = operations.looked_at == batch;
+            swept.add(operations);
+            if !full {
+                break;
+            }
+        }
         self.observer.swept(&swept);
         Ok(swept)
     }

@@ -14,6 +14,7 @@ use super::config::origin_of;
 use super::driver::Driven;
 use super::host::{random_hex, Env, Transport};
 use super::http::{Request, Response};
+use super::operations::merchant_payment;
 use super::Backend;
 use crate::emv::{BrowserDetails, ChallengeWindowSize, ServerReadings};
 use crate::order::{Currency, InvalidTerm, OrderId};
@@ -441,7 +442,13 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         };
         let session = self.load(id).await?.ok_or_else(ApiError::not_found)?;
         Ok(match reader {
-            Reader::Merchant => Response::json(200, &MerchantView::of(&session)),
+            Reader::Merchant => {
+                let operations = self
+                    .settled_operations(&session.id, false)
+                    .await
+                    .map_err(|e| ApiError::store(&e))?;
+                Response::json(200, &merchant_payment(&session, &operations))
+            }
             Reader::Page => {
                 auth::page(request.header(CLIENT_SECRET_HEADER), &session.client_secret)?;
                 Response::json(200, &PaymentView::of(&session))
@@ -468,8 +475,16 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             .reconcile_now(session)
             .await
             .map_err(|e| ApiError::store(&e))?;
+        // And the payment's capture, void or refund in doubt, if any.
+        let operations = self
+            .settled_operations(&session.id, true)
+            .await
+            .map_err(|e| ApiError::store(&e))?;
         tracing::info!(session = %session.id, status = ?LifecycleStatus::of(&session.phase), "reconcile asked by the merchant");
-        Ok(Response::json(200, &MerchantView::of(&session)))
+        Ok(Response::json(
+            200,
+            &merchant_payment(&session, &operations),
+        ))
     }
 
     /// `POST /v1/payments/{id}/method` (page).

@@ -13,6 +13,9 @@ use crate::emv::ThreeDsCompInd;
 use crate::payment::{PaymentResult, PaymentStart, PaymentStatus, ProviderKind, ResultCode};
 use crate::provider::bambora::BamboraAdapter;
 use crate::provider::dlocal::DlocalAdapter;
+use crate::provider::lifecycle::{
+    Operation, OperationAnswer, OperationCall, OperationError, OperationStep,
+};
 use crate::provider::payroc::PayrocAdapter;
 use crate::provider::paysafe::PaysafeAdapter;
 use crate::provider::{
@@ -81,6 +84,18 @@ pub trait ProviderAdapter: MaybeSend + Sync {
         notification: &Notification,
         now_ms: u64,
     ) -> Result<Option<String>, ReturnRefused>;
+    /// [`Adapter::operation`].
+    fn operation(&self, op: &Operation, cx: &Context) -> Result<OperationStep, OperationError>;
+    /// [`Adapter::on_operation_response`].
+    fn on_operation_response(
+        &self,
+        op: &Operation,
+        call: OperationCall,
+        response: OperationAnswer,
+        cx: &Context,
+    ) -> OperationStep;
+    /// [`Adapter::operation_lookup`].
+    fn operation_lookup(&self, op: &Operation, cx: &Context) -> OperationStep;
 }
 
 /// An [`Adapter`] registered under its provider.
@@ -261,6 +276,24 @@ where
         now_ms: u64,
     ) -> Result<Option<String>, ReturnRefused> {
         self.adapter.order_of_notification(notification, now_ms)
+    }
+
+    fn operation(&self, op: &Operation, cx: &Context) -> Result<OperationStep, OperationError> {
+        self.adapter.operation(op, cx)
+    }
+
+    fn on_operation_response(
+        &self,
+        op: &Operation,
+        call: OperationCall,
+        response: OperationAnswer,
+        cx: &Context,
+    ) -> OperationStep {
+        self.adapter.on_operation_response(op, call, response, cx)
+    }
+
+    fn operation_lookup(&self, op: &Operation, cx: &Context) -> OperationStep {
+        self.adapter.operation_lookup(op, cx)
     }
 }
 

@@ -21,6 +21,7 @@ use super::http::{Method, Request, Response};
 use super::request_id::{RequestIds, REQUEST_ID_HEADER};
 use super::{pages, Backend, MAX_BODY_BYTES};
 use crate::payment::ProviderKind;
+use crate::provider::lifecycle::OperationKind;
 use crate::store::SessionStore;
 
 /// What a path names, before the method is looked at.
@@ -32,6 +33,8 @@ enum Route<'a> {
     Method(&'a str),
     /// The merchant asks for a payment in doubt to be looked up now.
     Reconcile(&'a str),
+    /// The merchant captures, voids or refunds an authorized payment.
+    Operation(&'a str, OperationKind),
     /// A return URL of the provider's own, one for every payment.
     ProviderReturn(ProviderKind),
     Return(&'a str),
@@ -51,7 +54,7 @@ impl Route<'_> {
             Route::Payments | Route::Confirm(_) | Route::Method(_) => "POST, OPTIONS",
             Route::Payment(_) => "GET, OPTIONS",
             // The merchant's server only: no page calls it, so no CORS preflight.
-            Route::Reconcile(_) => "POST",
+            Route::Reconcile(_) | Route::Operation(..) => "POST",
             Route::Return(_) => "GET, POST",
             // Payroc's MPI sends the browser back with a GET; nothing posts a receipt.
             Route::ProviderReturn(_) | Route::CompleteJs | Route::Healthz | Route::Readyz => "GET",
@@ -68,6 +71,7 @@ impl<'a> Route<'a> {
             | Route::Confirm(id)
             | Route::Method(id)
             | Route::Reconcile(id)
+            | Route::Operation(id, _)
             | Route::Return(id) => Some(id),
             _ => None,
         }
@@ -78,12 +82,15 @@ impl<'a> Route<'a> {
 /// they are, any other segment as `*`. A client may put anything in a path, a card number
 /// included.
 fn loggable_path(path: &str) -> String {
-    const WORDS: [&str; 14] = [
+    const WORDS: [&str; 17] = [
         "v1",
         "payments",
         "confirm",
         "method",
         "reconcile",
+        "capture",
+        "void",
+        "refunds",
         "returns",
         "webhooks",
         "complete.js",
@@ -132,6 +139,9 @@ fn route(path: &str) -> Option<Route<'_>> {
         ["v1", "payments", id, "confirm"] => Route::Confirm(id),
         ["v1", "payments", id, "method"] => Route::Method(id),
         ["v1", "payments", id, "reconcile"] => Route::Reconcile(id),
+        ["v1", "payments", id, "capture"] => Route::Operation(id, OperationKind::Capture),
+        ["v1", "payments", id, "void"] => Route::Operation(id, OperationKind::Void),
+        ["v1", "payments", id, "refunds"] => Route::Operation(id, OperationKind::Refund),
         ["v1", "returns", name] if ProviderKind::parse(name).is_some() => {
             Route::ProviderReturn(ProviderKind::parse(name)?)
         }
@@ -287,6 +297,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             (Route::Confirm(id), Method::Post) => self.confirm(id, request).await,
             (Route::Method(id), Method::Post) => self.method_completed(id, request).await,
             (Route::Reconcile(id), Method::Post) => self.reconcile(id, request).await,
+            (Route::Operation(id, kind), Method::Post) => self.operate(id, request, kind).await,
             (Route::ProviderReturn(provider), Method::Get) => {
                 return self.provider_return(provider, request).await
             }

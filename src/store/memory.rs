@@ -10,6 +10,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
+use super::operations::{self, Begun, OperationRecord, OperationStore};
 use super::{Retention, SessionStore, StoreError};
 use crate::payment::ProviderKind;
 use crate::session::Session;
@@ -17,6 +18,8 @@ use crate::session::Session;
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     sessions: Mutex<Sessions>,
+    /// Each payment's operations, oldest first; a purged payment's go with it.
+    operations: Mutex<HashMap<String, Vec<OperationRecord>>>,
     retention: Retention,
 }
 
@@ -81,6 +84,7 @@ impl MemoryStore {
     pub fn with_retention(retention: Retention) -> MemoryStore {
         MemoryStore {
             sessions: Mutex::default(),
+            operations: Mutex::default(),
             retention,
         }
     }
@@ -115,10 +119,18 @@ impl MemoryStore {
             })
             .map(|(_, id)| id.clone())
             .collect();
+        let mut operations = self.lock_operations();
         for id in &gone {
             sessions.remove(id);
+            operations.remove(id);
         }
         gone.len() as u64
+    }
+
+    fn lock_operations(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<OperationRecord>>> {
+        self.operations
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Sessions> {
@@ -187,5 +199,58 @@ impl SessionStore for MemoryStore {
             .take(limit)
             .filter_map(|(_, id)| sessions.by_id.get(id).cloned())
             .collect())
+    }
+}
+
+/// Under the one operations lock: the check and the insert are one step. `due_operations`
+/// reads every unsettled operation (few: they settle within a lookup or two).
+impl OperationStore for MemoryStore {
+    async fn begin_operation(&self, record: &OperationRecord) -> Result<Begun, StoreError> {
+        let mut operations = self.lock_operations();
+        let of_payment = operations.entry(record.payment_id.clone()).or_default();
+        let begun = operations::decide(record, of_payment);
+        if begun == Begun::Created {
+            of_payment.push(record.clone());
+        }
+        Ok(begun)
+    }
+
+    async fn operations_of(&self, payment_id: &str) -> Result<Vec<OperationRecord>, StoreError> {
+        Ok(self
+            .lock_operations()
+            .get(payment_id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn swap_operation(&self, next: &OperationRecord) -> Result<bool, StoreError> {
+        let mut operations = self.lock_operations();
+        let stored = operations
+            .get_mut(&next.payment_id)
+            .and_then(|records| records.iter_mut().find(|r| r.id == next.id));
+        match stored {
+            Some(stored) if stored.version + 1 == next.version && !stored.phase.is_settled() => {
+                *stored = next.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn due_operations(
+        &self,
+        now_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<OperationRecord>, StoreError> {
+        let operations = self.lock_operations();
+        let mut due: Vec<OperationRecord> = operations
+            .values()
+            .flatten()
+            .filter(|r| !r.phase.is_settled() && r.wake_at_ms.is_some_and(|at| at <= now_ms))
+            .cloned()
+            .collect();
+        due.sort_by_key(|r| r.wake_at_ms);
+        due.truncate(limit);
+        Ok(due)
     }
 }

@@ -10,6 +10,7 @@
 //! `scripts/check-deps.sh` refuses it anywhere in src/store/.
 
 pub mod memory;
+pub mod operations;
 mod retention;
 
 pub use retention::Retention;
@@ -69,7 +70,8 @@ impl StoreError {
     }
 }
 
-pub trait SessionStore: MaybeSend + MaybeSync {
+/// Every session store keeps its payments' operations too ([`operations`]).
+pub trait SessionStore: operations::OperationStore + MaybeSend + MaybeSync {
     /// Stores a new session; `Duplicate` if its id or (provider, order id) is taken.
     fn create(&self, session: &Session)
         -> impl Future<Output = Result<(), StoreError>> + MaybeSend;

@@ -51,6 +51,9 @@ impl KvLikeStore {
     }
 }
 
+/// KV keeps no operations either: the trait's defaults answer `Unavailable`.
+impl threeds_bridge::store::operations::OperationStore for KvLikeStore {}
+
 impl SessionStore for KvLikeStore {
     /// "Is the order taken?" in the reader, then a put that lands later.
     async fn create(&self, session: &Session) -> Result<(), StoreError> {

@@ -74,6 +74,9 @@ impl DurableObjectStore {
     }
 }
 
+/// Not yet: captures, voids and refunds at the edge answer `store_unavailable` (503).
+impl crate::store::operations::OperationStore for DurableObjectStore {}
+
 impl SessionStore for DurableObjectStore {
     async fn create(&self, session: &Session) -> Result<(), StoreError> {
         let record = Record::of(session)?;

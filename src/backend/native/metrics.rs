@@ -18,6 +18,7 @@ use prometheus_client::registry::{Registry, Unit};
 use crate::backend::{Observer, ProviderCall, Swept};
 use crate::payment::{PaymentStatus, ProviderKind};
 use crate::session::Session;
+use crate::store::operations::{Begun, OperationRecord, OperationStore};
 use crate::store::{SessionStore, StoreError};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -267,6 +268,32 @@ impl<S: SessionStore> SessionStore for TimedStore<S> {
 
     async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {
         self.timed("due", self.inner.due(now_ms, limit)).await
+    }
+}
+
+impl<S: SessionStore> OperationStore for TimedStore<S> {
+    async fn begin_operation(&self, record: &OperationRecord) -> Result<Begun, StoreError> {
+        self.timed("begin_operation", self.inner.begin_operation(record))
+            .await
+    }
+
+    async fn operations_of(&self, payment_id: &str) -> Result<Vec<OperationRecord>, StoreError> {
+        self.timed("operations_of", self.inner.operations_of(payment_id))
+            .await
+    }
+
+    async fn swap_operation(&self, next: &OperationRecord) -> Result<bool, StoreError> {
+        self.timed("swap_operation", self.inner.swap_operation(next))
+            .await
+    }
+
+    async fn due_operations(
+        &self,
+        now_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<OperationRecord>, StoreError> {
+        self.timed("due_operations", self.inner.due_operations(now_ms, limit))
+            .await
     }
 }
 

@@ -264,6 +264,8 @@ impl Purge for PostgresStore {
     }
 }
 
+impl crate::store::operations::OperationStore for PostgresStore {}
+
 impl SessionStore for PostgresStore {
     async fn create(&self, session: &Session) -> Result<(), StoreError> {
         let row = SessionRow::of(session)?;

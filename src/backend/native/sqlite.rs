@@ -197,6 +197,8 @@ impl Purge for SqliteStore {
     }
 }
 
+impl crate::store::operations::OperationStore for SqliteStore {}
+
 impl SessionStore for SqliteStore {
     async fn create(&self, session: &Session) -> Result<(), StoreError> {
         let row = SessionRow::of(session)?;

@@ -42,6 +42,7 @@
 
 mod config;
 mod contents;
+mod lifecycle;
 mod outcome;
 mod returns;
 mod wire;
@@ -60,9 +61,13 @@ use super::{
 };
 use crate::emv::browser::format_ip;
 use crate::emv::{ChallengeWindowSize, Eci, ThreeDsCompInd, TransStatus};
+use crate::payment::CaptureMode;
 use crate::payment::{
     BrowserAction, CardDetails, CardSummary, ExternalAuthentication, PaymentMethod, PaymentResult,
     PaymentStart, PaymentStatus, ResultCode,
+};
+use crate::provider::lifecycle::{
+    Operation, OperationAnswer, OperationCall, OperationError, OperationStep,
 };
 pub use config::{Config, PRODUCTION_URL};
 pub use contents::{ContentsError, IssuerForm};
@@ -370,6 +375,8 @@ impl BamboraAdapter {
             card: None,
             token: None,
         };
+        // A manual capture is a pre-authorization (`PA`), completed later.
+        let complete = payment.capture_mode == CaptureMode::Automatic;
         let card = match means {
             Means::Card(card) => {
                 body.card = Some(wire::CardBody {
@@ -378,7 +385,7 @@ impl BamboraAdapter {
                     expiry_month: format!("{:02}", card.expiry_month),
                     expiry_year: format!("{:02}", card.expiry_year % 100),
                     cvd: card.cvv.expose(),
-                    complete: true,
+                    complete,
                     three_d_secure,
                     passthrough,
                 });
@@ -389,7 +396,7 @@ impl BamboraAdapter {
                 body.token = Some(wire::TokenBody {
                     code,
                     name,
-                    complete: true,
+                    complete,
                     three_d_secure,
                     passthrough,
                 });
@@ -886,5 +893,23 @@ impl Adapter for BamboraAdapter {
         _cx: &Context,
     ) -> Step<State> {
         issuer_step(state)
+    }
+
+    fn operation(&self, op: &Operation, _cx: &Context) -> Result<OperationStep, OperationError> {
+        self.operation_request(op)
+    }
+
+    fn on_operation_response(
+        &self,
+        op: &Operation,
+        call: OperationCall,
+        response: OperationAnswer,
+        _cx: &Context,
+    ) -> OperationStep {
+        self.operation_answer(op, call, response)
+    }
+
+    fn operation_lookup(&self, op: &Operation, cx: &Context) -> OperationStep {
+        self.operation_search(op, cx)
     }
 }

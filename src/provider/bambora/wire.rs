@@ -350,6 +350,18 @@ pub struct SearchRecord {
     pub currency_abbr: Option<String>,
 }
 
+/// The error codes of a completion, void or return (docs/sandbox/bambora.md): more than
+/// is left to complete or return.
+pub const CODE_AMOUNT_TOO_LARGE: &str = "197";
+/// The pre-authorization was completed already (a second completion, a void after it).
+pub const CODE_ALREADY_COMPLETED: &str = "194";
+/// The transaction was voided already.
+pub const CODE_ALREADY_VOIDED: &str = "195";
+/// The pre-authorization expired before its completion.
+pub const CODE_PREAUTH_EXPIRED: &str = "196";
+/// A return of a pre-authorization nothing was completed of.
+pub const CODE_NOTHING_TO_RETURN: &str = "199";
+
 /// Error category 1: the bank (or 3-D Secure) declined.
 pub const CATEGORY_DECLINE: u8 = 1;
 /// Message/code 311: 3D Secure failed; nothing was authorized.

@@ -14,6 +14,7 @@
 mod challenge;
 mod contents;
 mod fields;
+mod lifecycle;
 mod payments;
 mod reports;
 mod request;
@@ -75,6 +76,10 @@ struct Transaction {
     /// `400000******1000`.
     masked_card: String,
     cents: i64,
+    /// The authorization a completion, void or return was made against.
+    parent: Option<String>,
+    /// A pre-auth made expired (`POST /bambora/_sandbox/expire/{id}`): no completion.
+    expired: bool,
 }
 
 #[derive(Debug)]
@@ -140,6 +145,10 @@ pub fn routes() -> Router<Sandbox> {
         .route("/v1/payments", post(create_payment))
         .route("/v1/payments/{id}", get(get_payment))
         .route("/v1/payments/{id}/continue", post(continue_payment))
+        .route("/v1/payments/{id}/completions", post(lifecycle::complete))
+        .route("/v1/payments/{id}/void", post(lifecycle::void))
+        .route("/v1/payments/{id}/returns", post(lifecycle::give_back))
+        .route("/_sandbox/expire/{id}", post(lifecycle::expire))
         .route("/v1/reports", post(search))
         .route("/scripts/tokenization/tokens", post(tokenize))
         .fallback(|| async {

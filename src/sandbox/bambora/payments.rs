@@ -161,7 +161,9 @@ impl Memory {
         let links = match (approved, kind) {
             (false, _) => Vec::new(),
             (true, PaymentType::P) => vec![link("void", "void"), link("return", "returns")],
-            (true, PaymentType::PA) => vec![link("complete", "completions")],
+            (true, PaymentType::PA) => vec![link("complete", "completions"), link("void", "void")],
+            // Only authorizations are made here.
+            (true, PaymentType::PAC | PaymentType::R | PaymentType::VP) => Vec::new(),
         };
         let card = CardResult {
             card_type: order.card.card_type,
@@ -206,6 +208,8 @@ impl Memory {
             payment: payment.clone(),
             masked_card: order.card.masked.clone(),
             cents: order.amount,
+            parent: None,
+            expired: false,
         };
         self.payments.insert(id.clone(), transaction);
         if !approved {
@@ -239,7 +243,7 @@ impl Memory {
             idempotency_key: None,
             card: order.card.masked.clone(),
             time: now_rfc3339(),
-            sale: true,
+            sale: order.complete,
         });
         Ok(payment)
     }
@@ -295,7 +299,7 @@ fn card_type(brand: CardBrand) -> Option<&'static str> {
 }
 
 /// `2017-02-23T17:26:26`, as in Bambora's responses.
-fn created_now() -> String {
+pub(super) fn created_now() -> String {
     let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
     time::OffsetDateTime::now_utc()
         .format(&format)

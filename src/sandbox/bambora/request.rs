@@ -221,7 +221,7 @@ pub fn token_request(body: &Map<String, Value>, today: Today) -> Result<CardInpu
 /// The Bambora-specific members of a payment request.
 impl Check {
     /// `amount`: decimal dollars, above zero, at most two decimals.
-    fn amount(&mut self, body: &Map<String, Value>) -> Option<i64> {
+    pub(super) fn amount(&mut self, body: &Map<String, Value>) -> Option<i64> {
         let value = match body.get("amount") {
             Some(Value::Number(number)) => number.as_f64(),
             None | Some(Value::Null) => {

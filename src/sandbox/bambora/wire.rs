@@ -33,11 +33,15 @@ pub struct Payment {
     pub links: Vec<Link>,
 }
 
-/// `P` purchase, `PA` pre-authorization (`complete: false`).
+/// `P` purchase, `PA` pre-authorization (`complete: false`), `PAC` its completion, `R`
+/// a return, `VP` a void.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum PaymentType {
     P,
     PA,
+    PAC,
+    R,
+    VP,
 }
 
 /// `custom.ref1` … `ref5`: always present, empty unless the request set them.

@@ -303,7 +303,7 @@ pub async fn confirm_at(url: &str, id: &str, secret: &str, body: &Value) -> (u16
 }
 
 /// The members of a create request (what the merchant's server decides).
-const CREATE_FIELDS: [&str; 9] = [
+const CREATE_FIELDS: [&str; 10] = [
     "provider",
     "orderId",
     "amount",
@@ -313,6 +313,7 @@ const CREATE_FIELDS: [&str; 9] = [
     "challengePreference",
     "returnUrl",
     "externalAuthentication",
+    "captureMode",
 ];
 
 /// A [`start_body`] split into its create and its confirm.

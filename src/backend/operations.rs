@@ -1,0 +1,555 @@
+//! Capture, void and refund of an authorized payment (`POST /v1/payments/{id}/capture`,
+//! `/void`, `/refunds`; merchant key and `Idempotency-Key`), and how each operation is
+//! driven: written `Calling` before the provider call (persist before act, like the
+//! driver does for sessions), its answer written `Final`, a lost answer `Unknown`, which
+//! the reconciler's sweep, a merchant read or `POST /reconcile` looks up with backoff
+//! (`Adapter::operation_lookup`). A `Calling` record older than the call lease (a process
+//! that stopped mid-call) is looked up the same way. The session itself never changes:
+//! the operations are records of their own ([`crate::store::operations`]).
+
+use serde::{Deserialize, Serialize};
+
+use super::api::{parse_body, ApiError, MerchantView};
+use super::auth;
+use super::host::{Env, Transport};
+use super::http::{Request, Response};
+use super::providers::ProviderAdapter;
+use super::{Backend, Swept};
+use crate::payment::{PaymentStatus, ProviderKind};
+use crate::provider::lifecycle::{
+    Operation, OperationError, OperationKind, OperationResult, OperationStep,
+};
+use crate::session::Session;
+use crate::store::operations::{
+    admit, by_key, Begun, Money, OperationPhase, OperationRecord, Refusal,
+};
+use crate::store::{SessionStore, StoreError};
+
+/// The header a merchant names each operation request with.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+/// Longest idempotency key accepted (bytes).
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+/// More calls than any operation makes (a lookup and a read): a loop.
+const MAX_OPERATION_CALLS: usize = 8;
+
+/// The body of a capture, void or refund: `amount` in minor units, omitted = all (a
+/// capture: the authorization; a refund: what is left). A void takes none.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct OperationBody {
+    #[serde(default)]
+    amount: Option<u64>,
+}
+
+/// An operation as the merchant sees it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationView<'a> {
+    pub id: &'a str,
+    pub kind: OperationKind,
+    pub status: &'static str,
+    pub amount: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_operation_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'a OperationError>,
+    pub created_at_ms: u64,
+}
+
+impl<'a> OperationView<'a> {
+    pub fn of(record: &'a OperationRecord) -> OperationView<'a> {
+        let (status, amount, provider_id, error) = match &record.phase {
+            OperationPhase::Calling | OperationPhase::Unknown { .. } => {
+                ("unknown", record.operation.amount, None, None)
+            }
+            OperationPhase::Final { result } => match result {
+                OperationResult::Succeeded {
+                    provider_operation_id,
+                    amount,
+                } => (
+                    "succeeded",
+                    *amount,
+                    Some(provider_operation_id.as_str()),
+                    None,
+                ),
+                OperationResult::Pending {
+                    provider_operation_id,
+                } => (
+                    "pending",
+                    record.operation.amount,
+                    Some(provider_operation_id.as_str()),
+                    None,
+                ),
+                OperationResult::Refused(error) => {
+                    ("refused", record.operation.amount, None, Some(error))
+                }
+            },
+        };
+        OperationView {
+            id: &record.id,
+            kind: record.operation.kind,
+            status,
+            amount,
+            provider_operation_id: provider_id,
+            error,
+            created_at_ms: record.created_at_ms,
+        }
+    }
+}
+
+/// The payment's money: authorized only once the payment is.
+pub fn money_of(session: &Session, records: &[OperationRecord]) -> Money {
+    match session.result() {
+        Some(result) if result.status == PaymentStatus::Authorized => {
+            Money::of(session.amount, session.merchant.capture_mode, records)
+        }
+        _ => Money::default(),
+    }
+}
+
+/// The merchant's view with the money and the operations.
+pub fn merchant_payment(session: &Session, records: &[OperationRecord]) -> serde_json::Value {
+    let mut view = serde_json::to_value(MerchantView::of(session)).unwrap_or_default();
+    if let Some(fields) = view.as_object_mut() {
+        fields.insert(
+            "money".into(),
+            serde_json::to_value(money_of(session, records)).unwrap_or_default(),
+        );
+        let operations: Vec<OperationView> = records.iter().map(OperationView::of).collect();
+        fields.insert(
+            "operations".into(),
+            serde_json::to_value(operations).unwrap_or_default(),
+        );
+    }
+    view
+}
+
+fn fingerprint(kind: OperationKind, amount: Option<u64>) -> String {
+    match amount {
+        Some(amount) => format!("{}:{amount}", kind.as_str()),
+        None => format!("{}:all", kind.as_str()),
+    }
+}
+
+fn idempotency_key(request: &Request) -> Result<String, ApiError> {
+    let Some(key) = request.header(IDEMPOTENCY_KEY_HEADER) else {
+        return Err(ApiError::bad_request(
+            "missing_idempotency_key",
+            "capture, void and refund need an Idempotency-Key header",
+        ));
+    };
+    let printable = key.bytes().all(|b| (0x21..=0x7e).contains(&b));
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || !printable {
+        return Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            format!("Idempotency-Key: 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters"),
+        ));
+    }
+    Ok(key.to_owned())
+}
+
+fn operation_body(body: &[u8], kind: OperationKind) -> Result<OperationBody, ApiError> {
+    let parsed: OperationBody = if body.iter().all(u8::is_ascii_whitespace) {
+        OperationBody::default()
+    } else {
+        parse_body(body)?
+    };
+    match (kind, parsed.amount) {
+        (OperationKind::Void, Some(_)) => Err(ApiError::bad_request(
+            "invalid_request",
+            "amount: a void releases the whole authorization and takes no amount",
+        )),
+        (_, Some(0)) => Err(ApiError::bad_request(
+            "invalid_amount",
+            "amount: at least 1 (minor units)",
+        )),
+        (_, Some(amount)) if amount > super::MAX_AMOUNT => Err(ApiError::bad_request(
+            "invalid_amount",
+            format!("amount: at most {}", super::MAX_AMOUNT),
+        )),
+        _ => Ok(parsed),
+    }
+}
+
+fn refusal_error(refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::InProgress => ApiError::new(
+            409,
+            "operation_in_progress",
+            "another capture, void or refund of this payment is under way; try again once it is over",
+        ),
+        Refusal::Refused(code) => ApiError::new(409, code.as_str(), refusal_message(code)),
+    }
+}
+
+fn refusal_message(code: crate::provider::lifecycle::OperationErrorCode) -> &'static str {
+    use crate::provider::lifecycle::OperationErrorCode as Code;
+    match code {
+        Code::AmountTooLarge => "the amount is more than is left to capture or refund",
+        Code::AlreadyCaptured => {
+            "this payment is captured already (automatic capture, or a capture before)"
+        }
+        Code::AlreadyVoided => "this payment's authorization was voided",
+        Code::NotCaptured => "nothing of this payment was captured",
+        _ => "this operation is not possible for this payment",
+    }
+}
+
+fn unsupported(provider: ProviderKind, error: &OperationError) -> ApiError {
+    let why = error.provider_message.as_deref().unwrap_or("not supported");
+    ApiError::bad_request(
+        "operation_unsupported",
+        format!("{}: {why}", provider.as_str()),
+    )
+}
+
+fn store_error(error: StoreError) -> ApiError {
+    ApiError::store(&error)
+}
+
+impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
+    /// `POST /v1/payments/{id}/capture|void|refunds` (merchant).
+    pub(crate) async fn operate(
+        &self,
+        id: &str,
+        request: &Request,
+        kind: OperationKind,
+    ) -> Result<Response, ApiError> {
+        auth::merchant(request, &self.config.merchant_api_keys)?;
+        let key = idempotency_key(request)?;
+        let body = operation_body(&request.body, kind)?;
+        let session = self.load(id).await?.ok_or_else(ApiError::not_found)?;
+        let records = self
+            .store
+            .operations_of(&session.id)
+            .await
+            .map_err(store_error)?;
+        let fingerprint = fingerprint(kind, body.amount);
+        if let Some(existing) = by_key(&records, &key) {
+            return self
+                .replayed(&session, existing.clone(), &fingerprint)
+                .await;
+        }
+        let operation = self.new_operation(&session, kind, body.amount, &records)?;
+        admit(&operation, &records).map_err(refusal_error)?;
+        let adapter = self.providers.get(session.provider).ok_or_else(|| {
+            ApiError::new(
+                409,
+                "provider_not_configured",
+                "this payment's provider is no longer configured",
+            )
+        })?;
+        let step = adapter
+            .operation(&operation, &self.context(&session))
+            .map_err(|error| unsupported(session.provider, &error))?;
+        let now = self.env.now_ms();
+        let record = OperationRecord {
+            id: operation.reference.clone(),
+            payment_id: session.id.clone(),
+            idempotency_key: key,
+            fingerprint: fingerprint.clone(),
+            operation,
+            phase: OperationPhase::Calling,
+            version: 1,
+            created_at_ms: now,
+            updated_at_ms: now,
+            wake_at_ms: Some(now.saturating_add(self.config.calls.lease_ms())),
+        };
+        match self
+            .store
+            .begin_operation(&record)
+            .await
+            .map_err(store_error)?
+        {
+            Begun::Created => {}
+            Begun::Existing(existing) => {
+                return self.replayed(&session, existing, &fingerprint).await
+            }
+            Begun::Refused(refusal) => return Err(refusal_error(refusal)),
+        }
+        tracing::info!(session = %session.id, operation = %record.id, kind = kind.as_str(), amount = record.operation.amount, "operation begun");
+        let record = self
+            .drive_operation(adapter, &session, record, step)
+            .await
+            .map_err(store_error)?;
+        self.operation_answer(&session, &record).await
+    }
+
+    /// The operation the merchant asked for, with the payment's terms; refused when the
+    /// payment is not authorized.
+    fn new_operation(
+        &self,
+        session: &Session,
+        kind: OperationKind,
+        asked: Option<u64>,
+        records: &[OperationRecord],
+    ) -> Result<Operation, ApiError> {
+        let provider_payment_id = match session.result() {
+            Some(result) if result.status == PaymentStatus::Authorized => {
+                result.provider_payment_id.clone().unwrap_or_default()
+            }
+            _ => {
+                return Err(ApiError::new(
+                    409,
+                    "payment_not_authorized",
+                    "only an authorized payment can be captured, voided or refunded",
+                ))
+            }
+        };
+        let money = money_of(session, records);
+        let amount = match kind {
+            OperationKind::Capture => asked.unwrap_or(session.amount),
+            OperationKind::Void => session.amount,
+            OperationKind::Refund => asked.unwrap_or(money.refundable()),
+        };
+        if kind == OperationKind::Refund && amount == 0 && money.captured > 0 {
+            return Err(ApiError::new(
+                409,
+                "amount_too_large",
+                "everything captured is refunded already",
+            ));
+        }
+        let capture_id = records.iter().rev().find_map(|r| match &r.phase {
+            OperationPhase::Final {
+                result:
+                    OperationResult::Succeeded {
+                        provider_operation_id,
+                        ..
+                    },
+            } if r.operation.kind == OperationKind::Capture => Some(provider_operation_id.clone()),
+            _ => None,
+        });
+        Ok(Operation {
+            kind,
+            amount,
+            currency: session.currency.clone(),
+            order_id: session.order_id.clone(),
+            authorized_amount: session.amount,
+            capture_mode: session.merchant.capture_mode,
+            provider_payment_id,
+            capture_id,
+            reference: super::host::random_hex(&self.env),
+        })
+    }
+
+    /// The answer to a request whose key names `existing`: the same operation when the
+    /// request is the same (once its call is over), 409 when the key was used for another.
+    async fn replayed(
+        &self,
+        session: &Session,
+        existing: OperationRecord,
+        fingerprint: &str,
+    ) -> Result<Response, ApiError> {
+        if existing.fingerprint != fingerprint {
+            return Err(ApiError::new(
+                409,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for another request on this payment",
+            ));
+        }
+        let record = self.awaited(existing).await.map_err(store_error)?;
+        self.operation_answer(session, &record).await
+    }
+
+    /// `record`, once the request sending its call is over (at most one call lease).
+    async fn awaited(&self, mut record: OperationRecord) -> Result<OperationRecord, StoreError> {
+        const POLL_MS: u64 = 20;
+        let deadline = self.env.now_ms() + self.config.calls.lease_ms();
+        while record.phase == OperationPhase::Calling && self.env.now_ms() < deadline {
+            self.env.sleep(POLL_MS).await;
+            record = self.reloaded(record).await?;
+        }
+        self.settle_operation(record, false).await
+    }
+
+    async fn operation_answer(
+        &self,
+        session: &Session,
+        record: &OperationRecord,
+    ) -> Result<Response, ApiError> {
+        let records = self
+            .store
+            .operations_of(&session.id)
+            .await
+            .map_err(store_error)?;
+        let mut view = serde_json::to_value(OperationView::of(record)).unwrap_or_default();
+        if let Some(fields) = view.as_object_mut() {
+            fields.insert("payment".into(), session.id.clone().into());
+            fields.insert(
+                "money".into(),
+                serde_json::to_value(money_of(session, &records)).unwrap_or_default(),
+            );
+        }
+        Ok(Response::json(200, &view))
+    }
+
+    /// Carries `record` through the adapter's steps to its result or a doubt.
+    async fn drive_operation(
+        &self,
+        adapter: &dyn ProviderAdapter,
+        session: &Session,
+        record: OperationRecord,
+        mut step: OperationStep,
+    ) -> Result<OperationRecord, StoreError> {
+        for _ in 0..MAX_OPERATION_CALLS {
+            match step {
+                OperationStep::Call { call, request } => {
+                    let answer = self.call(session, &request).await;
+                    step = adapter.on_operation_response(
+                        &record.operation,
+                        call,
+                        answer,
+                        &self.context(session),
+                    );
+                }
+                OperationStep::Unknown => return self.operation_in_doubt(record).await,
+                OperationStep::Done(result) => return self.operation_over(record, result).await,
+            }
+        }
+        tracing::warn!(operation = %record.id, "the operation's calls did not settle; it will be looked up");
+        self.operation_in_doubt(record).await
+    }
+
+    async fn operation_in_doubt(
+        &self,
+        record: OperationRecord,
+    ) -> Result<OperationRecord, StoreError> {
+        let now = self.env.now_ms();
+        let lookups = match &record.phase {
+            OperationPhase::Unknown { lookups, .. } => lookups.saturating_add(1),
+            _ => 0,
+        };
+        let next_lookup_at_ms = self.config.reconcile.next_lookup_at(now, lookups);
+        // A pending result stays pending (its sums count) until the provider says more.
+        let phase = match &record.phase {
+            pending @ OperationPhase::Final { .. } => pending.clone(),
+            _ => OperationPhase::Unknown {
+                lookups,
+                next_lookup_at_ms,
+            },
+        };
+        tracing::warn!(operation = %record.id, lookups, "operation in doubt; it will be looked up");
+        self.persist_operation(record, phase, Some(next_lookup_at_ms))
+            .await
+    }
+
+    async fn operation_over(
+        &self,
+        record: OperationRecord,
+        result: OperationResult,
+    ) -> Result<OperationRecord, StoreError> {
+        let wake_at = match result {
+            OperationResult::Pending { .. } => {
+                Some(self.config.reconcile.next_lookup_at(self.env.now_ms(), 0))
+            }
+            _ => None,
+        };
+        tracing::info!(operation = %record.id, result = ?result, "operation over");
+        self.persist_operation(record, OperationPhase::Final { result }, wake_at)
+            .await
+    }
+
+    /// Writes `phase` as the record's next version; the stored record if another actor
+    /// moved it first.
+    async fn persist_operation(
+        &self,
+        record: OperationRecord,
+        phase: OperationPhase,
+        wake_at_ms: Option<u64>,
+    ) -> Result<OperationRecord, StoreError> {
+        let next = record.advanced(phase, self.env.now_ms(), wake_at_ms);
+        if self.store.swap_operation(&next).await? {
+            return Ok(next);
+        }
+        tracing::info!(operation = %record.id, "lost the race for this operation; nothing written");
+        self.reloaded(record).await
+    }
+
+    async fn reloaded(&self, record: OperationRecord) -> Result<OperationRecord, StoreError> {
+        let records = self.store.operations_of(&record.payment_id).await?;
+        Ok(records
+            .into_iter()
+            .find(|r| r.id == record.id)
+            .unwrap_or(record))
+    }
+
+    /// Looks `record` up when it is due (`now`: whenever it is not settled): a doubt
+    /// whose lookup time came, a pending result, a call a stopped process left.
+    pub(crate) async fn settle_operation(
+        &self,
+        record: OperationRecord,
+        now: bool,
+    ) -> Result<OperationRecord, StoreError> {
+        let time = self.env.now_ms();
+        let due = match &record.phase {
+            OperationPhase::Calling => {
+                time.saturating_sub(record.updated_at_ms) > self.config.calls.lease_ms()
+            }
+            OperationPhase::Unknown {
+                next_lookup_at_ms, ..
+            } => now || time >= *next_lookup_at_ms,
+            OperationPhase::Final { .. } if record.phase.is_settled() => false,
+            OperationPhase::Final { .. } => now || record.wake_at_ms.is_some_and(|w| w <= time),
+        };
+        if !due {
+            return Ok(record);
+        }
+        let Some(session) = self.store.load(&record.payment_id).await? else {
+            return Ok(record);
+        };
+        let Some(adapter) = self.providers.get(session.provider) else {
+            return Ok(record);
+        };
+        // Claim it (one version on, woken again after a lease), so of two actors only
+        // one looks it up.
+        let claim = record.advanced(
+            record.phase.clone(),
+            time,
+            Some(time.saturating_add(self.config.calls.lease_ms())),
+        );
+        if !self.store.swap_operation(&claim).await? {
+            return self.reloaded(record).await;
+        }
+        tracing::info!(operation = %claim.id, "looking up an operation");
+        let step = adapter.operation_lookup(&claim.operation, &self.context(&session));
+        self.drive_operation(adapter, &session, claim, step).await
+    }
+
+    /// The payment's operations, each looked up if due (`now`: if not settled).
+    pub(crate) async fn settled_operations(
+        &self,
+        payment_id: &str,
+        now: bool,
+    ) -> Result<Vec<OperationRecord>, StoreError> {
+        let mut records = self.store.operations_of(payment_id).await?;
+        for record in &mut records {
+            if !record.phase.is_settled() {
+                *record = self.settle_operation(record.clone(), now).await?;
+            }
+        }
+        Ok(records)
+    }
+
+    /// The sweep's share of operations: up to `limit` due ones looked up.
+    pub(crate) async fn sweep_operations(&self, limit: usize) -> Result<Swept, StoreError> {
+        let due = self.store.due_operations(self.env.now_ms(), limit).await?;
+        let mut swept = Swept::default();
+        for record in due {
+            let id = record.id.clone();
+            match self.settle_operation(record, false).await {
+                Ok(record) => {
+                    swept.looked_at += 1;
+                    if record.phase.is_settled() {
+                        swept.settled += 1;
+                    } else if matches!(record.phase, OperationPhase::Unknown { .. }) {
+                        swept.in_doubt += 1;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(operation = %id, %error, "the sweep could not settle this operation")
+                }
+            }
+        }
+        Ok(swept)
+    }
+}
