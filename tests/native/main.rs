@@ -46,6 +46,7 @@ mod sandbox_payroc;
 mod sandbox_paysafe;
 mod sandbox_tokens;
 mod store_conformance;
+mod store_operations;
 mod store_postgres;
 mod store_sqlite;
 mod store_sqlite_group_commit;

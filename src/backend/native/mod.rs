@@ -12,6 +12,8 @@ pub mod metrics;
 pub mod postgres;
 pub mod shutdown;
 pub mod sqlite;
+mod sqlite_ops;
+mod postgres_ops;
 mod stored;
 
 pub use config::{ServeConfig, StoreConfig};

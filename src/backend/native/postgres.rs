@@ -28,6 +28,7 @@ use deadpool_postgres::{
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
+use super::postgres_ops::OperationStatements;
 use super::stored::{ms_column, readable, to_i64, Purge, Retention, SessionRow, StoredBody};
 use crate::payment::ProviderKind;
 use crate::session::Session;
@@ -53,6 +54,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX sessions_by_expiry ON sessions (is_final, expires_at_ms);
     CREATE INDEX sessions_by_wake ON sessions (wake_at_ms)
         WHERE wake_at_ms IS NOT NULL AND NOT is_final;",
+    // 2: captures, voids and refunds, records of their own (`postgres_ops`).
+    super::postgres_ops::MIGRATION,
 ];
 
 /// The `schema_version` this build writes and understands.
@@ -102,6 +105,7 @@ pub struct PostgresStore {
     retention: Retention,
     schema: String,
     sql: Statements,
+    operations: OperationStatements,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -150,6 +154,7 @@ impl PostgresStore {
             pool,
             retention: options.retention,
             sql: Statements::in_schema(&options.schema),
+            operations: OperationStatements::in_schema(&options.schema),
             schema: options.schema,
         };
         within(store.migrate()).await?;
@@ -159,6 +164,14 @@ impl PostgresStore {
     /// The PostgreSQL schema that holds this store's tables.
     pub fn schema(&self) -> &str {
         &self.schema
+    }
+
+    pub(super) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub(super) fn operation_statements(&self) -> &OperationStatements {
+        &self.operations
     }
 
     /// Deletes the sessions whose retention has run out and returns how many went (the
@@ -263,8 +276,6 @@ impl Purge for PostgresStore {
         PostgresStore::purge_expired(self, now_ms)
     }
 }
-
-impl crate::store::operations::OperationStore for PostgresStore {}
 
 impl SessionStore for PostgresStore {
     async fn create(&self, session: &Session) -> Result<(), StoreError> {
@@ -430,7 +441,7 @@ fn check_schema_name(schema: &str) -> Result<(), StoreError> {
 }
 
 /// `call`, or `Unavailable` once [`CALL_TIMEOUT`] has passed.
-async fn within<T>(call: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+pub(super) async fn within<T>(call: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
     tokio::time::timeout(CALL_TIMEOUT, call)
         .await
         .unwrap_or_else(|_| {

@@ -38,6 +38,8 @@ pub use super::stored::Retention;
 use super::stored::{ms_column, readable, to_i64, Purge, SessionRow, StoredBody};
 use crate::payment::ProviderKind;
 use crate::session::Session;
+use super::sqlite_ops::{self, OperationRow};
+use crate::store::operations::{Begun, OperationRecord, OperationStore};
 use crate::store::{SessionStore, StoreError};
 
 /// How long a writer waits for another connection's lock before giving up `Unavailable`.
@@ -69,6 +71,8 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE sessions ADD COLUMN wake_at_ms INTEGER;
     UPDATE sessions SET wake_at_ms = expires_at_ms WHERE is_final = 0;
     CREATE INDEX sessions_by_wake ON sessions (wake_at_ms) WHERE wake_at_ms IS NOT NULL;",
+    // 3: captures, voids and refunds, records of their own (`sqlite_ops`).
+    super::sqlite_ops::MIGRATION,
 ];
 
 /// The `user_version` this build writes and understands.
@@ -144,10 +148,11 @@ impl SqliteStore {
             unfinished_cutoff,
         })
         .await
+        .map(Written::rows)
     }
 
     /// Queues `write` for the writer and waits until its batch is committed (or failed).
-    async fn write(&self, write: Write) -> Result<u64, StoreError> {
+    async fn write(&self, write: Write) -> Result<Written, StoreError> {
         let stopped = || StoreError::Unavailable("the store's writer has stopped".into());
         let (reply, answer) = oneshot::channel();
         let writes = self.writes.as_ref().ok_or_else(stopped)?;
@@ -197,7 +202,39 @@ impl Purge for SqliteStore {
     }
 }
 
-impl crate::store::operations::OperationStore for SqliteStore {}
+/// Captures, voids and refunds: `begin_operation` and `swap_operation` go through the
+/// writer (the check and the insert in its one transaction), reads run on a reader.
+impl OperationStore for SqliteStore {
+    async fn begin_operation(&self, record: &OperationRecord) -> Result<Begun, StoreError> {
+        let row = OperationRow::of(record)?;
+        match self.write(Write::BeginOperation(Box::new(row))).await? {
+            Written::Begun(begun) => Ok(begun),
+            Written::Rows(_) => Err(StoreError::Unavailable("the writer answered rows".into())),
+        }
+    }
+
+    async fn operations_of(&self, payment_id: &str) -> Result<Vec<OperationRecord>, StoreError> {
+        self.read(|connection| sqlite_ops::of_payment(connection, payment_id))
+    }
+
+    async fn swap_operation(&self, next: &OperationRecord) -> Result<bool, StoreError> {
+        let Some(expected) = next.version.checked_sub(1) else {
+            return Ok(false);
+        };
+        let expected = to_i64(expected, "version")?;
+        let row = Box::new(OperationRow::of(next)?);
+        let changed = self.write(Write::SwapOperation { row, expected }).await?;
+        Ok(changed.rows() == 1)
+    }
+
+    async fn due_operations(
+        &self,
+        now_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<OperationRecord>, StoreError> {
+        self.read(|connection| sqlite_ops::due(connection, now_ms, limit))
+    }
+}
 
 impl SessionStore for SqliteStore {
     async fn create(&self, session: &Session) -> Result<(), StoreError> {
@@ -243,7 +280,7 @@ impl SessionStore for SqliteStore {
         let expected = to_i64(expected, "version")?;
         let row = SessionRow::of(next)?;
         let changed = self.write(Write::Swap { row, expected }).await?;
-        Ok(changed == 1)
+        Ok(changed.rows() == 1)
     }
 
     async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {
@@ -281,12 +318,33 @@ enum Write {
         final_cutoff: i64,
         unfinished_cutoff: i64,
     },
+    BeginOperation(Box<OperationRow>),
+    SwapOperation {
+        row: Box<OperationRow>,
+        expected: i64,
+    },
+}
+
+/// What a write answers: the rows it changed, or how an operation's begin ended.
+#[derive(Debug, Clone)]
+enum Written {
+    Rows(u64),
+    Begun(Begun),
+}
+
+impl Written {
+    fn rows(self) -> u64 {
+        match self {
+            Written::Rows(rows) => rows,
+            Written::Begun(_) => 0,
+        }
+    }
 }
 
 /// A write and where its answer goes once its batch is committed.
 struct Queued {
     write: Write,
-    reply: oneshot::Sender<Result<u64, StoreError>>,
+    reply: oneshot::Sender<Result<Written, StoreError>>,
 }
 
 /// The writer thread: waits for a write, takes every other one queued meanwhile (up to
@@ -318,7 +376,7 @@ fn write_batches(mut connection: Connection, mut queue: UnboundedReceiver<Queued
 fn commit_batch(
     connection: &mut Connection,
     writes: &[Write],
-) -> Result<Vec<Result<u64, StoreError>>, StoreError> {
+) -> Result<Vec<Result<Written, StoreError>>, StoreError> {
     let mut transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut answers = Vec::with_capacity(writes.len());
     for write in writes {
@@ -344,8 +402,14 @@ fn commit_batch(
 }
 
 /// One write's statement; the rows it changed.
-fn apply(connection: &Connection, write: &Write) -> Result<u64, StoreError> {
+fn apply(connection: &Connection, write: &Write) -> Result<Written, StoreError> {
     let changed = match write {
+        Write::BeginOperation(row) => {
+            return sqlite_ops::begin(connection, row).map(Written::Begun)
+        }
+        Write::SwapOperation { row, expected } => {
+            return sqlite_ops::swap(connection, row, *expected).map(Written::Rows)
+        }
         Write::Create(row) => connection
             .prepare_cached(
                 "INSERT INTO sessions
@@ -389,9 +453,13 @@ fn apply(connection: &Connection, write: &Write) -> Result<u64, StoreError> {
                  WHERE (is_final = 1 AND expires_at_ms <= ?1)
                     OR (is_final = 0 AND expires_at_ms <= ?2)",
             )?
-            .execute(params![final_cutoff, unfinished_cutoff])?,
+            .execute(params![final_cutoff, unfinished_cutoff])
+            .and_then(|purged| {
+                connection.execute(sqlite_ops::PURGE_ORPHANS, [])?;
+                Ok(purged)
+            })?,
     };
-    Ok(changed as u64)
+    Ok(Written::Rows(changed as u64))
 }
 
 /// The body and the columns it must agree with, from a `SELECT id, version, body`.
