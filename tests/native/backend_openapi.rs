@@ -409,6 +409,41 @@ async fn every_route_answers_as_documented() {
         assert_eq!(status, expected);
     }
 
+    // Capture, void, refunds (the merchant's): a manual Bambora payment, each answer kind.
+    let mut manual = start_body("bambora", "4000000000001000", "iframe");
+    manual["captureMode"] = json!("manual");
+    let (paid, _) = support::backend::pay(&h, &manual, Cardholder::Types("1234")).await;
+    let pid = paid["id"].as_str().unwrap().to_owned();
+    let operation = |id: &str, what: &str, key: &str, body: Value| {
+        client
+            .post(url(&format!("/v1/payments/{id}/{what}")))
+            .bearer_auth(MERCHANT_KEY)
+            .header("Idempotency-Key", key)
+            .json(&body)
+    };
+    for (what, key, body, expected) in [
+        ("capture", "c1", json!({"amount": 600}), 200),
+        ("capture", "c1", json!({"amount": 500}), 409),
+        ("capture", "c2", json!({"amount": 0}), 400),
+        ("refunds", "r1", json!({"amount": 100}), 200),
+        ("refunds", "r2", json!({"amount": 10_000}), 409),
+        ("void", "v1", json!({}), 409),
+        ("void", "v2", json!({"amount": 1}), 400),
+    ] {
+        let answer = operation(&pid, what, key, body).send().await.unwrap();
+        let path = format!("/v1/payments/{{id}}/{what}");
+        assert_eq!(c.check(&path, "post", answer).await.0, expected, "{what} {key}");
+    }
+    for what in ["capture", "void", "refunds"] {
+        let path = format!("/v1/payments/{{id}}/{what}");
+        let unknown = operation(&nobody, what, "k", json!({}));
+        assert_eq!(c.check(&path, "post", unknown.send().await.unwrap()).await.0, 404);
+        let no_key = client.post(url(&format!("/v1/payments/{pid}/{what}"))).json(&json!({}));
+        assert_eq!(c.check(&path, "post", no_key.send().await.unwrap()).await.0, 401);
+    }
+    let (_, merchant) = h.merchant_view(&pid).await;
+    assert_eq!(merchant["money"]["captured"], 600, "{merchant}");
+
     // The Method step: its notification on the return route, a GET there, /method.
     let (_, method_view) = h
         .start(&start_body("paysafe", "4000000000002107", "iframe"))

@@ -66,7 +66,7 @@ async fn the_first_start_creates_the_schema_and_a_restart_keeps_every_session() 
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(tables, ["schema_version", "sessions"]);
+    assert_eq!(tables, ["operations", "schema_version", "sessions"]);
 
     let reopened = postgres_with(in_schema(&schema)).await;
     assert_eq!(
