@@ -432,14 +432,28 @@ async fn every_route_answers_as_documented() {
     ] {
         let answer = operation(&pid, what, key, body).send().await.unwrap();
         let path = format!("/v1/payments/{{id}}/{what}");
-        assert_eq!(c.check(&path, "post", answer).await.0, expected, "{what} {key}");
+        assert_eq!(
+            c.check(&path, "post", answer).await.0,
+            expected,
+            "{what} {key}"
+        );
     }
     for what in ["capture", "void", "refunds"] {
         let path = format!("/v1/payments/{{id}}/{what}");
         let unknown = operation(&nobody, what, "k", json!({}));
-        assert_eq!(c.check(&path, "post", unknown.send().await.unwrap()).await.0, 404);
-        let no_key = client.post(url(&format!("/v1/payments/{pid}/{what}"))).json(&json!({}));
-        assert_eq!(c.check(&path, "post", no_key.send().await.unwrap()).await.0, 401);
+        assert_eq!(
+            c.check(&path, "post", unknown.send().await.unwrap())
+                .await
+                .0,
+            404
+        );
+        let no_key = client
+            .post(url(&format!("/v1/payments/{pid}/{what}")))
+            .json(&json!({}));
+        assert_eq!(
+            c.check(&path, "post", no_key.send().await.unwrap()).await.0,
+            401
+        );
     }
     let (_, merchant) = h.merchant_view(&pid).await;
     assert_eq!(merchant["money"]["captured"], 600, "{merchant}");

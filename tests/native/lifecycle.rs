@@ -8,11 +8,17 @@
 
 use crate::support;
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
-use support::backend::{harness, pay, start_body, Cardholder, Harness, MERCHANT_KEY};
+use support::backend::{harness, pay, start_at, start_body, Cardholder, Harness, MERCHANT_KEY};
 use support::browser;
+use threeds_bridge::backend::native::sqlite::SqliteStore;
+use threeds_bridge::backend::native::{self, ReqwestTransport, SystemEnv};
+use threeds_bridge::backend::Backend;
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::Provider;
+use threeds_bridge::store::SessionStore;
 
 /// A provider the lifecycle tests run against.
 struct Lifecycle {
@@ -425,4 +431,95 @@ async fn bambora_refuses_the_completion_of_an_expired_pre_auth() {
         (200, &json!("succeeded")),
         "a refused capture moved nothing: {void}"
     );
+}
+
+/// The lifecycle on a SQL store: a backend of its own on `store` (beside the harness's,
+/// sharing its sandbox), whose lost capture answer the reconciler's sweep settles
+/// (`sweep_all`, what `serve`'s timer and `threeds-bridge reconcile` run), then a refund.
+async fn a_lost_capture_is_settled_by_the_sweep_on<S>(store: Arc<S>)
+where
+    S: SessionStore + Send + Sync + 'static,
+{
+    let h = harness().await;
+    let p = &PROVIDERS[0];
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let mut config = h.config();
+    config.public_url = url.clone();
+    // A lookup is due as soon as the answer is lost; the test sweeps by hand.
+    config.reconcile.first_lookup_ms = 0;
+    config.reconcile.sweep_every_ms = 3_600_000;
+    let transport = ReqwestTransport::new(&config.calls).expect("transport");
+    let backend = Arc::new(Backend::new(config, store, transport, SystemEnv));
+    let unlimited = native::ConfirmRateLimit {
+        per_minute: 0,
+        burst: 0,
+    };
+    let running = native::spawn_with(listener, backend.clone(), unlimited).expect("serve");
+    let on_sql = Harness {
+        url: url.clone(),
+        ..h
+    };
+
+    let mut body = start_body(p.name, p.frictionless, "iframe");
+    body["captureMode"] = json!("manual");
+    let (status, view, _) = start_at(&url, &body).await;
+    assert_eq!(
+        (status, &view["status"]),
+        (200, &json!("authorized")),
+        "{view}"
+    );
+    let id = view["id"].as_str().expect("id").to_owned();
+    let (_, merchant) = on_sql.merchant_view(&id).await;
+    let provider_id = merchant["result"]["providerPaymentId"]
+        .as_str()
+        .expect("provider id")
+        .to_owned();
+
+    on_sql.sandbox.sandbox.faults.set(vec![FaultRule {
+        provider: Some(p.ledger),
+        endpoint: Some((p.capture_endpoint)(&provider_id)),
+        drop_after_commit: true,
+        ..Default::default()
+    }]);
+    let (status, lost) = operate(&on_sql, &id, "capture", "lost", json!({"amount": 700})).await;
+    on_sql.sandbox.sandbox.faults.set(Vec::new());
+    assert_eq!(
+        (status, &lost["status"]),
+        (200, &json!("unknown")),
+        "{lost}"
+    );
+
+    let swept = backend.sweep_all(10).await.expect("sweep");
+    assert_eq!(swept.settled, 1, "{swept:?}");
+    let (_, merchant) = on_sql.merchant_view(&id).await;
+    assert_eq!(
+        merchant["operations"][0]["status"], "succeeded",
+        "{merchant}"
+    );
+    balances(&on_sql, p, &provider_id, &merchant, (700, 0, false)).await;
+    assert_eq!(movements(&on_sql, &provider_id), 1, "one capture");
+
+    let (status, refund) = operate(&on_sql, &id, "refunds", "r", json!({"amount": 200})).await;
+    assert_eq!(
+        (status, &refund["status"]),
+        (200, &json!("succeeded")),
+        "{refund}"
+    );
+    balances(&on_sql, p, &provider_id, &refund, (700, 200, false)).await;
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_sqlite_a_lost_capture_is_settled_by_the_sweep() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path().join("sessions.db")).expect("open");
+    a_lost_capture_is_settled_by_the_sweep_on(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_postgres_a_lost_capture_is_settled_by_the_sweep() {
+    a_lost_capture_is_settled_by_the_sweep_on(Arc::new(support::store::postgres().await)).await;
 }

@@ -57,7 +57,12 @@ every_store!(
 /// An authorized payment `n` (manual capture, 1250) stored as the backend stores one.
 async fn payment<S: SessionStore>(store: &S, n: u32) -> String {
     let payment_id = id(n);
-    let created = session(&payment_id, ProviderKind::Bambora, &format!("order-{n}"), 60_000);
+    let created = session(
+        &payment_id,
+        ProviderKind::Bambora,
+        &format!("order-{n}"),
+        60_000,
+    );
     store.create(&created).await.expect("create");
     let result = PaymentResult {
         status: PaymentStatus::Authorized,
@@ -114,12 +119,13 @@ fn succeeded(record: &OperationRecord) -> OperationRecord {
     )
 }
 
-async fn a_key_names_one_operation_and_one_is_in_flight_at_a_time<S: SessionStore>(
-    store: Arc<S>,
-) {
+async fn a_key_names_one_operation_and_one_is_in_flight_at_a_time<S: SessionStore>(store: Arc<S>) {
     let payment_id = payment(&*store, 1).await;
     let capture = record(&payment_id, "k1", OperationKind::Capture, 1000);
-    assert_eq!(store.begin_operation(&capture).await.unwrap(), Begun::Created);
+    assert_eq!(
+        store.begin_operation(&capture).await.unwrap(),
+        Begun::Created
+    );
     let again = record(&payment_id, "k1", OperationKind::Capture, 1000);
     assert_eq!(
         store.begin_operation(&again).await.unwrap(),
@@ -153,7 +159,10 @@ async fn of_concurrent_begins_the_sums_let_through_only_what_fits<S: SessionStor
 ) {
     let payment_id = payment(&*store, 3).await;
     let capture = record(&payment_id, "capture", OperationKind::Capture, 1000);
-    assert_eq!(store.begin_operation(&capture).await.unwrap(), Begun::Created);
+    assert_eq!(
+        store.begin_operation(&capture).await.unwrap(),
+        Begun::Created
+    );
     assert!(store.swap_operation(&succeeded(&capture)).await.unwrap());
     // Sixteen refunds of 100 at once: one at a time is in flight, so exactly one begins.
     let tasks: Vec<_> = (0..16)
@@ -191,7 +200,10 @@ async fn swap_is_compare_and_set_and_a_settled_operation_never_changes<S: Sessio
         Some(9_000),
     );
     assert!(store.swap_operation(&doubt).await.unwrap());
-    assert!(!store.swap_operation(&doubt).await.unwrap(), "one version on only");
+    assert!(
+        !store.swap_operation(&doubt).await.unwrap(),
+        "one version on only"
+    );
     let done = succeeded(&doubt);
     assert!(store.swap_operation(&done).await.unwrap());
     let mut after = succeeded(&done);
@@ -225,14 +237,13 @@ async fn a_purge_takes_a_payments_operations_with_it() {
         unfinished_ms: 1_000,
     };
     let sqlite = SqliteStore::open_with(dir.path().join("s.db"), retention).expect("open");
-    let pg = support::store::postgres_with(
-        threeds_bridge::backend::native::postgres::PostgresOptions {
+    let pg =
+        support::store::postgres_with(threeds_bridge::backend::native::postgres::PostgresOptions {
             schema: support::store::fresh_schema(),
             retention,
             ..Default::default()
-        },
-    )
-    .await;
+        })
+        .await;
     let memory = MemoryStore::with_retention(retention);
     purged(&sqlite).await;
     purged(&pg).await;

@@ -10,10 +10,10 @@ mod config;
 pub mod logs;
 pub mod metrics;
 pub mod postgres;
+mod postgres_ops;
 pub mod shutdown;
 pub mod sqlite;
 mod sqlite_ops;
-mod postgres_ops;
 mod stored;
 
 pub use config::{ServeConfig, StoreConfig};

@@ -441,7 +441,9 @@ fn check_schema_name(schema: &str) -> Result<(), StoreError> {
 }
 
 /// `call`, or `Unavailable` once [`CALL_TIMEOUT`] has passed.
-pub(super) async fn within<T>(call: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+pub(super) async fn within<T>(
+    call: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
     tokio::time::timeout(CALL_TIMEOUT, call)
         .await
         .unwrap_or_else(|_| {

@@ -82,7 +82,11 @@ impl OperationStore for PostgresStore {
                     "the payment of this operation is not stored".into(),
                 ));
             }
-            let records = bodies(&transaction.query(&sql.of_payment, &[&row.payment_id]).await?)?;
+            let records = bodies(
+                &transaction
+                    .query(&sql.of_payment, &[&row.payment_id])
+                    .await?,
+            )?;
             let begun = operations::decide(&row.record, &records);
             if begun == Begun::Created {
                 transaction

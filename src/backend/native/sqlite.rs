@@ -34,11 +34,11 @@ use tokio::sync::oneshot;
 
 use rusqlite::{ffi, params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
+use super::sqlite_ops::{self, OperationRow};
 pub use super::stored::Retention;
 use super::stored::{ms_column, readable, to_i64, Purge, SessionRow, StoredBody};
 use crate::payment::ProviderKind;
 use crate::session::Session;
-use super::sqlite_ops::{self, OperationRow};
 use crate::store::operations::{Begun, OperationRecord, OperationStore};
 use crate::store::{SessionStore, StoreError};
 
