@@ -263,7 +263,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         {
             Begun::Created => {}
             Begun::Existing(existing) => {
-                return self.replayed(&session, existing, &fingerprint).await
+                return self.replayed(&session, *existing, &fingerprint).await
             }
             Begun::Refused(refusal) => return Err(refusal_error(refusal)),
         }
@@ -322,7 +322,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         Ok(Operation {
             kind,
             amount,
-            currency: session.currency.clone(),
+            currency: session.currency,
             order_id: session.order_id.clone(),
             authorized_amount: session.amount,
             capture_mode: session.merchant.capture_mode,

@@ -179,7 +179,7 @@ pub enum Begun {
     /// Stored, in `Calling`: the caller sends the call.
     Created,
     /// The payment has an operation with this idempotency key already: that one.
-    Existing(OperationRecord),
+    Existing(Box<OperationRecord>),
     /// [`admit`] refused it; nothing stored.
     Refused(Refusal),
 }
@@ -242,7 +242,7 @@ pub fn by_key<'a>(records: &'a [OperationRecord], key: &str) -> Option<&'a Opera
 /// payment's `records` under its lock or in its transaction.
 pub fn decide(record: &OperationRecord, records: &[OperationRecord]) -> Begun {
     if let Some(existing) = by_key(records, &record.idempotency_key) {
-        return Begun::Existing(existing.clone());
+        return Begun::Existing(Box::new(existing.clone()));
     }
     match admit(&record.operation, records) {
         Ok(()) => Begun::Created,

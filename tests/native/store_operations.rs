@@ -129,7 +129,7 @@ async fn a_key_names_one_operation_and_one_is_in_flight_at_a_time<S: SessionStor
     let again = record(&payment_id, "k1", OperationKind::Capture, 1000);
     assert_eq!(
         store.begin_operation(&again).await.unwrap(),
-        Begun::Existing(capture.clone()),
+        Begun::Existing(Box::new(capture.clone())),
         "the key names the stored one"
     );
     let other = record(&payment_id, "k2", OperationKind::Void, 1250);
