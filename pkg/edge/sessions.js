@@ -15,6 +15,13 @@
 // through `due` and writes through `swap`, as a request would); once a day it also purges
 // sessions past their retention.
 // It never parses a session, and holds no card data (a session has none).
+//
+// Captures, voids and refunds (src/backend/edge/durable_ops.rs) are records of their own:
+// `p:{paymentId}:{id}` with the numbers compared on, a counter per payment `q:{paymentId}`
+// that each insert or swap of one of its operations moves on (the Rust side decides and
+// inserts only if the counter did not move), and the wake-up index `x:{wakeAtMs}:{paymentId}:{id}`
+// of unsettled ones, which the alarm sweeps as it does sessions. A purged session takes its
+// operations with it.
 import { DurableObject } from "cloudflare:workers";
 import wasmModule from "./threeds_bridge_edge_bg.wasm";
 import { initSync, sweep } from "./threeds_bridge_edge.js";
@@ -40,6 +47,8 @@ const isCount = (n) => Number.isSafeInteger(n) && n >= 0;
 const isWake = (n) => n === null || isCount(n);
 const wakeKey = (wakeAtMs, id) => `w:${String(wakeAtMs).padStart(16, "0")}:${id}`;
 const wakeOf = (key) => Number(key.slice(2, 18));
+const opKey = (paymentId, id) => `p:${paymentId}:${id}`;
+const opWakeKey = (wakeAtMs, paymentId, id) => `x:${String(wakeAtMs).padStart(16, "0")}:${paymentId}:${id}`;
 
 export class ThreedsSessions extends DurableObject {
   constructor(ctx, env) {
@@ -128,6 +137,78 @@ export class ThreedsSessions extends DurableObject {
     return bodies;
   }
 
+  /** A payment's operations (JSON texts, oldest first) and its counter. */
+  async operationsOf(paymentId) {
+    check(typeof paymentId === "string");
+    const storage = this.ctx.storage;
+    const counter = (await storage.get(`q:${paymentId}`)) ?? 0;
+    const page = await storage.list({ prefix: `p:${paymentId}:` });
+    const records = [...page.values()].sort((a, b) => a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : 1));
+    return { counter, bodies: records.map((r) => r.body) };
+  }
+
+  /**
+   * Stores a new operation if the payment's counter is still `counter` (nothing was
+   * inserted or swapped since the caller read and decided): "created", else "moved".
+   */
+  async insertOperation(paymentId, counter, id, createdAtMs, version, settled, wakeAtMs, body) {
+    check(typeof paymentId === "string" && isCount(counter) && typeof id === "string" && isCount(createdAtMs) &&
+      isCount(version) && typeof settled === "boolean" && isWake(wakeAtMs) && typeof body === "string");
+    const storage = this.ctx.storage;
+    const [current, taken] = await Promise.all([storage.get(`q:${paymentId}`), storage.get(opKey(paymentId, id))]);
+    if ((current ?? 0) !== counter || taken !== undefined) return "moved";
+    const changes = {
+      [`q:${paymentId}`]: counter + 1,
+      [opKey(paymentId, id)]: { id, createdAtMs, version, settled, wakeAtMs, body },
+    };
+    if (wakeAtMs !== null && !settled) changes[opWakeKey(wakeAtMs, paymentId, id)] = `${paymentId}:${id}`;
+    await storage.put(changes);
+    if (!settled) await this.#alarmBy(wakeAtMs);
+    return "created";
+  }
+
+  /** Compare-and-set of an operation on its version; a settled one never changes. */
+  async swapOperation(paymentId, id, expected, version, settled, wakeAtMs, body) {
+    check(typeof paymentId === "string" && typeof id === "string" && isCount(expected) && isCount(version) &&
+      typeof settled === "boolean" && isWake(wakeAtMs) && typeof body === "string");
+    const storage = this.ctx.storage;
+    const key = opKey(paymentId, id);
+    const [stored, counter] = await Promise.all([storage.get(key), storage.get(`q:${paymentId}`)]);
+    if (stored === undefined || stored.settled || stored.version !== expected || version !== expected + 1) {
+      return false;
+    }
+    const changes = {
+      [key]: { ...stored, version, settled, wakeAtMs, body },
+      [`q:${paymentId}`]: (counter ?? 0) + 1,
+    };
+    const wanted = settled ? null : wakeAtMs;
+    const before = stored.settled ? null : (stored.wakeAtMs ?? null);
+    if (wanted !== null && wanted !== before) changes[opWakeKey(wanted, paymentId, id)] = `${paymentId}:${id}`;
+    const unindexed = before !== null && before !== wanted ? storage.delete(opWakeKey(before, paymentId, id)) : null;
+    await storage.put(changes);
+    await unindexed;
+    await this.#alarmBy(wanted);
+    return true;
+  }
+
+  /** Up to `limit` unsettled operations due at `nowMs`, soonest first (their JSON texts). */
+  async dueOperations(nowMs, limit) {
+    check(isCount(nowMs) && isCount(limit));
+    const storage = this.ctx.storage;
+    const index = await storage.list({ prefix: "x:", end: `x:${String(nowMs + 1).padStart(16, "0")}:`, limit });
+    if (index.size === 0) return [];
+    const records = await storage.get([...index.values()].map((ref) => `p:${ref}`));
+    const bodies = [];
+    const stale = [];
+    for (const [key, ref] of index) {
+      const record = records.get(`p:${ref}`);
+      if (record === undefined || record.settled || record.wakeAtMs !== wakeOf(key)) stale.push(key);
+      else bodies.push(record.body);
+    }
+    for (let i = 0; i < stale.length; i += MAX_KEYS) await storage.delete(stale.slice(i, i + MAX_KEYS));
+    return bodies;
+  }
+
   /**
    * The earliest wake-up time: the backend's sweep (when a session is due), then the
    * daily purge (when it is due); then the next alarm, at the earliest of the two.
@@ -166,11 +247,25 @@ export class ThreedsSessions extends DurableObject {
     if (current === null || at < current) await storage.setAlarm(at);
   }
 
-  /** The earliest wake-up time in the index, or Infinity. */
+  /** The earliest wake-up time in the sessions' and the operations' indexes, or Infinity. */
   async #earliestWake() {
-    const first = await this.ctx.storage.list({ prefix: "w:", limit: 1 });
-    for (const key of first.keys()) return wakeOf(key);
-    return Infinity;
+    let earliest = Infinity;
+    for (const prefix of ["w:", "x:"]) {
+      const first = await this.ctx.storage.list({ prefix, limit: 1 });
+      for (const key of first.keys()) earliest = Math.min(earliest, wakeOf(key));
+    }
+    return earliest;
+  }
+
+  /** Every key of a payment's operations: records, counter, wake-up entries. */
+  async #operationKeys(paymentId) {
+    const records = await this.ctx.storage.list({ prefix: `p:${paymentId}:` });
+    const keys = [`q:${paymentId}`];
+    for (const [key, record] of records) {
+      keys.push(key);
+      if (!record.settled && isCount(record.wakeAtMs)) keys.push(opWakeKey(record.wakeAtMs, paymentId, record.id));
+    }
+    return keys;
   }
 
   /** Deletes sessions past their retention and their index entries; answers how many are left. */
@@ -187,6 +282,7 @@ export class ThreedsSessions extends DurableObject {
         if (now >= record.expiresAtMs + keep) {
           doomed.push(key, `o:${record.orderKey}`);
           if (isCount(record.wakeAtMs)) doomed.push(wakeKey(record.wakeAtMs, key.slice(2)));
+          doomed.push(...(await this.#operationKeys(key.slice(2))));
         } else remaining += 1;
         startAfter = key;
       }

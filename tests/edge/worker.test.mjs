@@ -258,6 +258,57 @@ describe("the edge worker, against the sandbox", () => {
     });
   }
 
+  test("bambora: a manual payment is captured in part, refunded in part and then the rest, the ledger balanced at each step", async () => {
+    const body = { ...createBody("bambora"), captureMode: "manual" };
+    const created = await api.create(workerUrl, body, KEY);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { id, clientSecret } = created.body;
+    clientSecrets.add(clientSecret);
+    const started = await api.confirm(workerUrl, id, confirmBody(clientSecret, FRICTIONLESS, "iframe"));
+    const { view } = await drive(started.body, clientSecret);
+    assert.equal(view.result.status, "authorized", JSON.stringify(view));
+    const providerId = view.result.providerPaymentId;
+    const operate = async (what, key, payload) => {
+      const answer = await fetch(`${workerUrl}/v1/payments/${id}/${what}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${KEY}`, "idempotency-key": key, "content-type": "application/json" },
+        body: JSON.stringify(payload),
+      });
+      return { status: answer.status, body: await answer.json() };
+    };
+    const balance = async () => {
+      const answer = await (await fetch(`${sandbox.url}/_sandbox/ledger`)).json();
+      return answer.balances.find((b) => b.provider === "bambora" && b.provider_payment_id === providerId);
+    };
+    assert.equal((await balance()).captured, 0, "a pre-authorization: nothing captured");
+
+    const capture = await operate("capture", "cap", { amount: 600 });
+    assert.equal(capture.status, 200, JSON.stringify(capture.body));
+    assert.equal(capture.body.status, "succeeded", JSON.stringify(capture.body));
+    assert.equal(capture.body.money.captured, 600);
+    assert.equal((await balance()).captured, 600);
+    const replay = await operate("capture", "cap", { amount: 600 });
+    assert.equal(replay.body.id, capture.body.id, "the same key answers the same capture");
+
+    const part = await operate("refunds", "ref-1", { amount: 200 });
+    assert.equal(part.body.status, "succeeded", JSON.stringify(part.body));
+    assert.equal((await balance()).refunded, 200);
+    const rest = await operate("refunds", "ref-2", {});
+    assert.equal(rest.body.amount, 400, JSON.stringify(rest.body));
+    assert.equal((await balance()).refunded, 600);
+    const tooMuch = await operate("refunds", "ref-3", { amount: 1 });
+    assert.equal(tooMuch.status, 409);
+    assert.equal(tooMuch.body.error.code, "amount_too_large");
+
+    const read = await merchantRead(id);
+    assert.equal(read.captureMode, "manual");
+    assert.deepEqual(read.money, { authorized: 1099, captured: 600, refunded: 600, voided: 0 });
+    assert.deepEqual(read.operations.map((o) => o.kind), ["capture", "refund", "refund"]);
+    const movements = (await (await fetch(`${sandbox.url}/_sandbox/ledger`)).json()).movements
+      .filter((m) => m.provider_payment_id === providerId);
+    assert.equal(movements.length, 3, "one movement per operation, none for the replay");
+  });
+
   test("without the merchant's key a create is a 401 and creates nothing", async () => {
     const before = (await ledger(sandbox.url)).length;
     const body = createBody("paysafe");

@@ -32,7 +32,7 @@ pub struct DurableObjectStore {
 }
 
 /// Largest integer a JavaScript number holds exactly: versions and times travel as numbers.
-const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+pub(super) const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 impl DurableObjectStore {
     /// `namespace` must be a Durable Object namespace binding (it has `idFromName` and
@@ -65,7 +65,7 @@ impl DurableObjectStore {
         call(&self.namespace, "get", &[id])
     }
 
-    async fn rpc(&self, method: &str, args: &[JsValue]) -> Result<JsValue, StoreError> {
+    pub(super) async fn rpc(&self, method: &str, args: &[JsValue]) -> Result<JsValue, StoreError> {
         let answer = call(&self.stub()?, method, args)?;
         // An RPC call answers a thenable that is not a `Promise` instance: adopt it.
         JsFuture::from(Promise::resolve(&answer))
@@ -73,9 +73,6 @@ impl DurableObjectStore {
             .map_err(|e| unavailable(method, &describe(&e)))
     }
 }
-
-/// Not yet: captures, voids and refunds at the edge answer `store_unavailable` (503).
-impl crate::store::operations::OperationStore for DurableObjectStore {}
 
 impl SessionStore for DurableObjectStore {
     async fn create(&self, session: &Session) -> Result<(), StoreError> {

@@ -18,6 +18,7 @@
 
 mod config;
 mod durable;
+mod durable_ops;
 mod io;
 mod log;
 mod web;
