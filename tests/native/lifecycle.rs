@@ -523,3 +523,74 @@ async fn on_sqlite_a_lost_capture_is_settled_by_the_sweep() {
 async fn on_postgres_a_lost_capture_is_settled_by_the_sweep() {
     a_lost_capture_is_settled_by_the_sweep_on(Arc::new(support::store::postgres().await)).await;
 }
+
+/// A process that stopped during a completion left its record `Calling`: once older than
+/// the call lease, the next read looks it up (Bambora's search by the operation's order
+/// number) instead of sending it again, and finds the completion Bambora made.
+#[tokio::test]
+async fn bambora_resumes_a_completion_a_stopped_process_left_by_looking_it_up() {
+    use threeds_bridge::order::{Currency, OrderId};
+    use threeds_bridge::payment::CaptureMode;
+    use threeds_bridge::provider::lifecycle::{Operation, OperationKind};
+    use threeds_bridge::store::operations::{
+        Begun, OperationPhase, OperationRecord, OperationStore,
+    };
+
+    let h = harness().await;
+    let p = &PROVIDERS[0];
+    let (id, provider_id) = authorized(&h, p, "manual").await;
+    let (_, view) = h.merchant_view(&id).await;
+    let reference = "00112233445566778899aabbccddeeff".to_owned();
+    // What the stopped process had sent: the completion, with the operation's order number.
+    let sent = browser()
+        .post(format!(
+            "{}/bambora/v1/payments/{provider_id}/completions",
+            h.sandbox.url
+        ))
+        .header(
+            "Authorization",
+            "Passcode MzAwMjAwNTc4OjRCYUQ4MkQ5MTk3YjRjYzRiNzBhMjIxOTExZUU5Zjcw",
+        )
+        .json(&json!({"amount": 5.00, "order_number": &reference[..30]}))
+        .send()
+        .await
+        .expect("completion");
+    assert_eq!(sent.status().as_u16(), 200);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let left = OperationRecord {
+        id: reference.clone(),
+        payment_id: id.clone(),
+        idempotency_key: "left".into(),
+        fingerprint: "capture:500".into(),
+        operation: Operation {
+            kind: OperationKind::Capture,
+            amount: 500,
+            currency: Currency::parse("CAD").unwrap(),
+            order_id: OrderId::parse(view["orderId"].as_str().unwrap()).unwrap(),
+            authorized_amount: 1099,
+            capture_mode: CaptureMode::Manual,
+            provider_payment_id: provider_id.clone(),
+            capture_id: None,
+            reference,
+        },
+        phase: OperationPhase::Calling,
+        version: 1,
+        created_at_ms: now - 60_000,
+        updated_at_ms: now - 60_000,
+        wake_at_ms: Some(now - 50_000),
+    };
+    assert_eq!(
+        h.store.begin_operation(&left).await.unwrap(),
+        Begun::Created
+    );
+
+    let (_, view) = h.merchant_view(&id).await;
+    let operation = &view["operations"][0];
+    assert_eq!(operation["status"], "succeeded", "{view}");
+    assert_eq!(operation["amount"], 500);
+    balances(&h, p, &provider_id, &view, (500, 0, false)).await;
+    assert_eq!(movements(&h, &provider_id), 1, "looked up, not sent again");
+}
