@@ -594,3 +594,53 @@ async fn bambora_resumes_a_completion_a_stopped_process_left_by_looking_it_up() 
     balances(&h, p, &provider_id, &view, (500, 0, false)).await;
     assert_eq!(movements(&h, &provider_id), 1, "looked up, not sent again");
 }
+
+/// Eight captures with eight keys at once (a merchant's retries without their key): one
+/// reaches the provider; the others are told another is under way, or that it is captured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_captures_move_the_money_once() {
+    let h = harness().await;
+    for p in PROVIDERS {
+        let (id, provider_id) = authorized(&h, p, "manual").await;
+        let tasks: Vec<_> = (0..8)
+            .map(|n| {
+                let url = format!("{}/v1/payments/{id}/capture", h.url);
+                tokio::spawn(async move {
+                    let response = browser()
+                        .post(url)
+                        .bearer_auth(MERCHANT_KEY)
+                        .header("Idempotency-Key", format!("k{n}"))
+                        .json(&json!({"amount": 300}))
+                        .send()
+                        .await
+                        .expect("capture");
+                    let status = response.status().as_u16();
+                    (
+                        status,
+                        response.json::<Value>().await.unwrap_or(Value::Null),
+                    )
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.expect("task"));
+        }
+        let succeeded = answers
+            .iter()
+            .filter(|(status, body)| *status == 200 && body["status"] == "succeeded")
+            .count();
+        assert_eq!(succeeded, 1, "{answers:?}");
+        for (status, body) in answers.iter().filter(|(status, _)| *status != 200) {
+            assert_eq!(*status, 409, "{body}");
+            let code = body["error"]["code"].as_str().unwrap_or_default();
+            assert!(
+                ["operation_in_progress", "already_captured"].contains(&code),
+                "{body}"
+            );
+        }
+        assert_eq!(movements(&h, &provider_id), 1);
+        let (_, view) = h.merchant_view(&id).await;
+        balances(&h, p, &provider_id, &view, (300, 0, false)).await;
+    }
+}
