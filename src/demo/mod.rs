@@ -112,6 +112,7 @@ pub fn backend_config(page_url: &str, sandbox_url: &str) -> BackendConfig {
         session_ttl_seconds: 30 * 60,
         calls: CallPolicy::default(),
         reconcile: Default::default(),
+        webhooks: Default::default(),
         providers: ProvidersConfig {
             payroc: Some(payroc::Config::sandbox(sandbox_url)),
             dlocal: Some(dlocal::Config::sandbox(sandbox_url)),

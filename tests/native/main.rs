@@ -50,3 +50,4 @@ mod store_sqlite;
 mod store_sqlite_group_commit;
 mod token_no_pan;
 mod two_instances;
+mod webhooks;

@@ -56,6 +56,8 @@ pub struct ServeConfig {
     #[serde(default)]
     pub confirm_rate_limit: ConfirmRateLimit,
     pub providers: ProvidersConfig,
+    #[serde(default)]
+    pub webhooks: crate::backend::webhooks::WebhooksConfig,
 }
 
 impl ServeConfig {
@@ -95,6 +97,7 @@ impl ServeConfig {
             calls: self.calls,
             reconcile: self.reconcile,
             providers: self.providers.clone(),
+            webhooks: self.webhooks.clone(),
         }
     }
 }

@@ -13,9 +13,11 @@ pub mod postgres;
 pub mod shutdown;
 pub mod sqlite;
 mod stored;
+mod webhooks;
 
 pub use config::{ServeConfig, StoreConfig};
 pub use stored::{Purge, Retention};
+pub use webhooks::{spawn_webhooks, Webhooks};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -542,7 +544,7 @@ async fn purge_every(store: Arc<impl Purge>, interval: Duration) {
     }
 }
 
-async fn run<S: SessionStore + Send + Sync + 'static>(
+async fn run<S: crate::store::outbox::Outbox + Send + Sync + 'static>(
     config: ServeConfig,
     store: Arc<S>,
 ) -> Result<(), String> {
@@ -563,6 +565,7 @@ async fn run<S: SessionStore + Send + Sync + 'static>(
         metrics::router(metrics),
     )
     .map_err(|e| e.to_string())?;
+    let webhooks = spawn_webhooks(backend.clone());
     let reconciler = spawn_reconciler(backend);
     logs::announce(&format!(
         "threeds-bridge serve: {} (listening on {}), providers: {}",
@@ -575,7 +578,7 @@ async fn run<S: SessionStore + Send + Sync + 'static>(
         signal,
         "shutting down: no new connections; requests in flight and the reconciler's sweep finish first"
     );
-    tokio::join!(reconciler.stop(), running.shutdown());
+    tokio::join!(reconciler.stop(), running.shutdown(), webhooks.stop());
     tracing::info!("stopped");
     Ok(())
 }

@@ -33,6 +33,10 @@ use crate::payment::ProviderKind;
 use crate::session::Session;
 use crate::store::{SessionStore, StoreError};
 
+/// The webhook outbox's table and statements (`postgres_outbox.rs`).
+#[path = "postgres_outbox.rs"]
+mod outbox;
+
 /// The schema, as ordered steps: step `i` takes the tables from `schema_version` `i` to
 /// `i + 1`. Each runs with the store's schema first on the `search_path`. Append only;
 /// never edit a step that has shipped.
@@ -53,6 +57,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX sessions_by_expiry ON sessions (is_final, expires_at_ms);
     CREATE INDEX sessions_by_wake ON sessions (wake_at_ms)
         WHERE wake_at_ms IS NOT NULL AND NOT is_final;",
+    // 2: the webhook outbox (`postgres_outbox.rs`).
+    outbox::MIGRATION,
 ];
 
 /// The `schema_version` this build writes and understands.
@@ -337,6 +343,18 @@ impl SessionStore for PostgresStore {
             Ok(changed == 1)
         })
         .await
+    }
+
+    /// The swap and its outbox rows in one transaction (`postgres_outbox.rs`).
+    async fn swap_with_events(
+        &self,
+        next: &Session,
+        events: &[crate::store::outbox::OutboxEvent],
+    ) -> Result<bool, StoreError> {
+        if events.is_empty() {
+            return self.swap(next).await;
+        }
+        self.swap_and_enqueue(next, events).await
     }
 
     async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {

@@ -40,6 +40,10 @@ use crate::payment::ProviderKind;
 use crate::session::Session;
 use crate::store::{SessionStore, StoreError};
 
+/// The webhook outbox's table and writes (`sqlite_outbox.rs`).
+#[path = "sqlite_outbox.rs"]
+mod outbox;
+
 /// How long a writer waits for another connection's lock before giving up `Unavailable`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -69,6 +73,8 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE sessions ADD COLUMN wake_at_ms INTEGER;
     UPDATE sessions SET wake_at_ms = expires_at_ms WHERE is_final = 0;
     CREATE INDEX sessions_by_wake ON sessions (wake_at_ms) WHERE wake_at_ms IS NOT NULL;",
+    // 3: the webhook outbox (`sqlite_outbox.rs`).
+    outbox::MIGRATION,
 ];
 
 /// The `user_version` this build writes and understands.
@@ -244,6 +250,15 @@ impl SessionStore for SqliteStore {
         Ok(changed == 1)
     }
 
+    /// The swap and its outbox rows in one write (`sqlite_outbox.rs`).
+    async fn swap_with_events(
+        &self,
+        next: &Session,
+        events: &[crate::store::outbox::OutboxEvent],
+    ) -> Result<bool, StoreError> {
+        outbox::swap_with_events(self, next, events).await
+    }
+
     async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {
         let now = ms_column(now_ms);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -279,7 +294,12 @@ enum Write {
         final_cutoff: i64,
         unfinished_cutoff: i64,
     },
+    /// Statements of another part of the store (the webhook outbox's), run as one write.
+    Run(Job),
 }
+
+/// Statements run as one [`Write`]; what they answer is the write's answer.
+type Job = Box<dyn Fn(&Connection) -> Result<u64, StoreError> + Send>;
 
 /// A write and where its answer goes once its batch is committed.
 struct Queued {
@@ -344,6 +364,7 @@ fn commit_batch(
 /// One write's statement; the rows it changed.
 fn apply(connection: &Connection, write: &Write) -> Result<u64, StoreError> {
     let changed = match write {
+        Write::Run(job) => return job(connection),
         Write::Create(row) => connection
             .prepare_cached(
                 "INSERT INTO sessions
