@@ -28,6 +28,7 @@ mod edge_store_choice;
 mod emv_props;
 mod operations;
 mod operations_early;
+mod outbox_conformance;
 mod provider_bambora;
 mod provider_dlocal;
 mod provider_payroc;
