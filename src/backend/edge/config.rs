@@ -38,14 +38,6 @@ pub fn from_env(env: &JsValue) -> Result<BackendConfig, String> {
     config
         .validate()
         .map_err(|message| format!("{CONFIG_VAR}: {message}"))?;
-    if !config.webhooks.endpoints.is_empty() {
-        // Its Durable Object keeps no outbox yet: refused at start, rather than payments
-        // failing their final write (docs/backend/webhooks.md, "Known limits").
-        return Err(format!(
-            "{CONFIG_VAR}: webhooks.endpoints: the edge worker does not send webhooks yet; \
-             configure them on the native host (docs/backend/webhooks.md)"
-        ));
-    }
     Ok(config)
 }
 
