@@ -134,10 +134,11 @@ async fn receiver(secret: &'static str, fail_first: bool) -> (Receiver, String) 
     (receiver, url)
 }
 
-/// A `serve` child process; killed (SIGKILL) when dropped.
+/// A `serve` child process, its output lines collected; killed (SIGKILL) when dropped.
 struct Serve {
     child: Child,
     url: String,
+    lines: Arc<Mutex<Vec<String>>>,
 }
 
 impl Serve {
@@ -146,9 +147,12 @@ impl Serve {
             .args(["serve", "--config"])
             .arg(config)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("spawn");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+        collect(stderr, lines.clone());
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         let mut first = String::new();
         stdout.read_line(&mut first).expect("first line");
@@ -158,9 +162,12 @@ impl Serve {
             .and_then(|rest| rest.split(')').next())
             .unwrap_or_else(|| panic!("no address in {first:?}"))
             .to_owned();
-        // Keep reading so that the process never blocks on a full pipe.
-        std::thread::spawn(move || for _ in stdout.lines().map_while(Result::ok) {});
-        Serve { child, url }
+        collect(stdout, lines.clone());
+        Serve { child, url, lines }
+    }
+
+    fn output(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
     }
 
     /// `kill -9`: no shutdown, no flush, as a crash or an OOM kill.
@@ -179,6 +186,15 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Reads `reader` to its end into `lines` (so the process never blocks on a full pipe).
+fn collect(reader: impl BufRead + Send + 'static, lines: Arc<Mutex<Vec<String>>>) {
+    std::thread::spawn(move || {
+        for line in reader.lines().map_while(Result::ok) {
+            lines.lock().unwrap().push(line);
+        }
+    });
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
@@ -299,6 +315,7 @@ async fn every_event_arrives_once_through_a_500_and_a_kill_9() {
         good.seen().processed.is_empty(),
         "nothing processed before the kill"
     );
+    let mut logged = first.output();
 
     let second = Serve::start(&config);
     until(&good, "both events processed", |seen| {
@@ -354,6 +371,17 @@ async fn every_event_arrives_once_through_a_500_and_a_kill_9() {
         "both events reached it, signed with another key"
     );
     drop(refused);
+    logged.extend(second.output());
+    let retried = logged
+        .iter()
+        .filter(|l| l.contains("webhook attempt failed"))
+        .count();
+    assert!(retried >= 2, "the log tells of the failed attempts");
+    for line in &logged {
+        for secret in [SECRET, "lastFour", "\"data\""] {
+            assert!(!line.contains(secret), "{secret} logged: {line}");
+        }
+    }
     drop(second);
 }
 
