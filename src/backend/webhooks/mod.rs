@@ -12,6 +12,8 @@ pub mod backoff;
 pub mod config;
 pub mod event;
 pub mod sign;
+#[cfg(all(test, feature = "native"))]
+mod tests;
 
 pub use config::{WebhookEndpoint, WebhooksConfig};
 pub use event::EventType;
