@@ -209,6 +209,34 @@ async function showExchanges(pending) {
   }
 }
 
+// The backend delivers the payment's event a moment after the result (from its outbox):
+// ask a few times until the shop's receiver has it.
+async function showWebhooks(pending) {
+  const body = $("webhooks").tBodies[0];
+  body.replaceChildren();
+  if (!pending.clientSecret) return;
+  for (let tries = 0; tries < 20; tries++) {
+    const response = await fetch("/demo/webhooks", { headers: { "x-client-secret": pending.clientSecret } });
+    if (!response.ok) return;
+    const { deliveries } = await response.json();
+    if (deliveries.length > 0) {
+      for (const delivery of deliveries) {
+        const row = body.insertRow();
+        const cells = [
+          `+${Math.max(0, Math.round(delivery.receivedAtMs - pending.startedAt))} ms`,
+          delivery.eventId,
+          delivery.type,
+          delivery.status ?? "",
+          delivery.verified ? (delivery.duplicate ? "valid (duplicate, ignored)" : "valid") : "INVALID",
+        ];
+        for (const text of cells) row.insertCell().textContent = String(text);
+      }
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 // ---- paying -----------------------------------------------------------------------
 
 function bridge(pending) {
@@ -326,6 +354,7 @@ async function finish(pending, outcome) {
   paying = false;
   $("pay").disabled = false;
   await showExchanges(pending);
+  await showWebhooks(pending);
 }
 
 async function fail(pending, error) {
@@ -335,6 +364,7 @@ async function fail(pending, error) {
   paying = false;
   $("pay").disabled = false;
   await showExchanges(pending);
+  await showWebhooks(pending);
 }
 
 async function pay(event) {
@@ -355,6 +385,7 @@ async function pay(event) {
   };
   clearResult();
   $("exchanges").tBodies[0].replaceChildren();
+  $("webhooks").tBodies[0].replaceChildren();
   record(pending, `Pay: ${pending.provider}, ${pending.mode}, card entry ${$("card-entry").value}`);
   try {
     const method = await paymentMethod();

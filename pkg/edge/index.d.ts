@@ -18,7 +18,9 @@ export function createHandler(): (
 /**
  * The Durable Object class holding the sessions; export it from the worker and bind it as
  * THREEDS_SESSIONS. Its alarm runs the reconciler: payments in doubt are looked up, calls a
- * stopped worker left are resumed and expired sessions ended, with no request needed.
+ * stopped worker left are resumed and expired sessions ended, with no request needed. With
+ * `webhooks.endpoints` configured it also keeps the webhook outbox and its alarm delivers the
+ * signed events (docs/backend/webhooks.md).
  */
 export class ThreedsSessions {
   constructor(ctx: unknown, env: unknown);

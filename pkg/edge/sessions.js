@@ -22,9 +22,15 @@
 // inserts only if the counter did not move), and the wake-up index `x:{wakeAtMs}:{paymentId}:{id}`
 // of unsettled ones, which the alarm sweeps as it does sessions. A purged session takes its
 // operations with it.
+// It also keeps the webhook outbox (docs/backend/webhooks.md): `swap` writes a payment's
+// events (one row per event and endpoint, `e:{eventId} {endpoint}`) in the same put as the
+// session, each indexed under its next attempt (`d:{atMs, 16 digits}:{row key}`); the alarm
+// fires at the earliest of those too and runs the wasm's `deliverWebhooks(env)`, which
+// claims due rows (`claimDue`: the next attempt moves to the end of a lease) and records
+// each attempt (`record`).
 import { DurableObject } from "cloudflare:workers";
 import wasmModule from "./threeds_bridge_edge_bg.wasm";
-import { initSync, sweep } from "./threeds_bridge_edge.js";
+import { deliverWebhooks, initSync, sweep } from "./threeds_bridge_edge.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 // As the native SQLite store (docs/backend/store.md): a final session is kept 30 days past
@@ -49,6 +55,10 @@ const wakeKey = (wakeAtMs, id) => `w:${String(wakeAtMs).padStart(16, "0")}:${id}
 const wakeOf = (key) => Number(key.slice(2, 18));
 const opKey = (paymentId, id) => `p:${paymentId}:${id}`;
 const opWakeKey = (wakeAtMs, paymentId, id) => `x:${String(wakeAtMs).padStart(16, "0")}:${paymentId}:${id}`;
+const rowKey = (eventId, endpoint) => `e:${eventId} ${endpoint}`;
+const queueKey = (atMs, row) => `d:${String(atMs).padStart(16, "0")}:${row}`;
+const isEvent = (e) => e !== null && typeof e === "object" && typeof e.eventId === "string" &&
+  typeof e.endpoint === "string" && typeof e.body === "string" && isCount(e.createdMs);
 
 export class ThreedsSessions extends DurableObject {
   constructor(ctx, env) {
@@ -96,9 +106,10 @@ export class ThreedsSessions extends DurableObject {
    * is `expected + 1`) and is not final. false: someone moved it first, or it is over.
    * `wakeAtMs`: when the backend must look at it next (null once final).
    */
-  async swap(id, expected, version, isFinal, expiresAtMs, body, wakeAtMs) {
+  async swap(id, expected, version, isFinal, expiresAtMs, body, wakeAtMs, events = []) {
     check(typeof id === "string" && isCount(expected) && isCount(version) &&
-      typeof isFinal === "boolean" && isCount(expiresAtMs) && typeof body === "string" && isWake(wakeAtMs));
+      typeof isFinal === "boolean" && isCount(expiresAtMs) && typeof body === "string" && isWake(wakeAtMs) &&
+      Array.isArray(events) && events.length <= 16 && events.every(isEvent));
     const storage = this.ctx.storage;
     const stored = await storage.get(`s:${id}`);
     if (stored === undefined || stored.final || stored.version !== expected || version !== expected + 1) {
@@ -107,12 +118,77 @@ export class ThreedsSessions extends DurableObject {
     const before = stored.wakeAtMs ?? null;
     const changes = { [`s:${id}`]: { ...stored, version, final: isFinal, expiresAtMs, body, wakeAtMs } };
     if (wakeAtMs !== null && wakeAtMs !== before) changes[wakeKey(wakeAtMs, id)] = id;
+    // The webhook events of this change, in the same put: both or neither.
+    for (const event of events) {
+      const row = rowKey(event.eventId, event.endpoint);
+      changes[row] = { ...event, attempts: 0, nextAttemptAtMs: event.createdMs, done: false };
+      changes[queueKey(event.createdMs, row)] = row;
+    }
     // No await between the two writes: storage commits them as one.
     const unindexed = before !== null && before !== wakeAtMs ? storage.delete(wakeKey(before, id)) : null;
     await storage.put(changes);
     await unindexed;
     await this.#alarmBy(wakeAtMs);
+    for (const event of events) await this.#alarmBy(event.createdMs);
     return true;
+  }
+
+  /**
+   * Up to `limit` outbox rows due at `nowMs`, soonest first: each one's attempts count one
+   * more and its next attempt moves to `leaseUntilMs` (claimed; a sender that dies leaves
+   * it due again then). Answers [{eventId, endpoint, body, createdMs, attempts}].
+   */
+  async claimDue(nowMs, leaseUntilMs, limit) {
+    check(isCount(nowMs) && isCount(leaseUntilMs) && isCount(limit));
+    const storage = this.ctx.storage;
+    const queued = await storage.list({ prefix: "d:", end: queueKey(nowMs + 1, ""), limit });
+    if (queued.size === 0) return [];
+    const rows = await storage.get([...new Set(queued.values())]);
+    const claimed = [];
+    const changes = {};
+    const stale = [];
+    for (const [key, row] of queued) {
+      const record = rows.get(row);
+      stale.push(key);
+      if (record === undefined || record.done || record.nextAttemptAtMs !== Number(key.slice(2, 18))) continue;
+      const next = { ...record, attempts: record.attempts + 1, nextAttemptAtMs: leaseUntilMs };
+      changes[row] = next;
+      changes[queueKey(leaseUntilMs, row)] = row;
+      const { eventId, endpoint, body, createdMs, attempts } = next;
+      claimed.push({ eventId, endpoint, body, createdMs, attempts });
+    }
+    const removed = storage.delete(stale);
+    if (Object.keys(changes).length > 0) await storage.put(changes);
+    await removed;
+    if (claimed.length > 0) await this.#alarmBy(leaseUntilMs);
+    return claimed;
+  }
+
+  /**
+   * How an attempt ended: "delivered" and "gave_up" end the row; "retry" queues it again
+   * at `atMs`. `status`: the endpoint's HTTP status, or null (no answer).
+   */
+  async record(eventId, endpoint, outcome, atMs, status) {
+    check(typeof eventId === "string" && typeof endpoint === "string" &&
+      ["delivered", "retry", "gave_up"].includes(outcome) && isCount(atMs) && (status === null || isCount(status)));
+    const storage = this.ctx.storage;
+    const row = rowKey(eventId, endpoint);
+    const record = await storage.get(row);
+    if (record === undefined || record.done) return false;
+    const retry = outcome === "retry";
+    const next = { ...record, lastStatus: status, done: !retry, nextAttemptAtMs: retry ? atMs : record.nextAttemptAtMs };
+    const removed = storage.delete(queueKey(record.nextAttemptAtMs, row));
+    await storage.put(retry ? { [row]: next, [queueKey(atMs, row)]: row } : { [row]: next });
+    await removed;
+    if (retry) await this.#alarmBy(atMs);
+    return true;
+  }
+
+  /** Outbox rows neither delivered nor given up. */
+  async backlog() {
+    let count = 0;
+    for (const record of (await this.ctx.storage.list({ prefix: "e:" })).values()) if (!record.done) count += 1;
+    return count;
   }
 
   /**
@@ -227,13 +303,25 @@ export class ThreedsSessions extends DurableObject {
         swept = false;
       }
     }
+    if ((await this.#earliestDelivery()) <= now) {
+      try {
+        initSync({ module: wasmModule });
+        // Rounds while they find due rows (each claims a batch).
+        for (let round = 0; round < 10 && (await this.#earliestDelivery()) <= Date.now(); round++) {
+          if ((await deliverWebhooks(this.env)) === 0) break;
+        }
+      } catch (error) {
+        console.error(`threeds-bridge edge: webhook delivery failed: ${error?.message ?? error}`);
+        swept = false;
+      }
+    }
     let purgeAt = await storage.get(PURGE_AT);
     if (purgeAt !== undefined && now >= purgeAt) {
       purgeAt = (await this.#purge(now)) > 0 ? now + PURGE_EVERY_MS : undefined;
       if (purgeAt === undefined) await storage.delete(PURGE_AT);
       else await storage.put(PURGE_AT, purgeAt);
     }
-    const wake = await this.#earliestWake();
+    const wake = Math.min(await this.#earliestWake(), await this.#earliestDelivery());
     const floor = swept ? Date.now() + MIN_SWEEP_GAP_MS : now + RETRY_SWEEP_MS;
     const next = Math.min(wake === Infinity ? Infinity : Math.max(wake, floor), purgeAt ?? Infinity);
     if (next !== Infinity) await storage.setAlarm(next);
@@ -266,6 +354,13 @@ export class ThreedsSessions extends DurableObject {
       if (!record.settled && isCount(record.wakeAtMs)) keys.push(opWakeKey(record.wakeAtMs, paymentId, record.id));
     }
     return keys;
+  }
+
+  /** The earliest next attempt in the webhook outbox, or Infinity. */
+  async #earliestDelivery() {
+    const first = await this.ctx.storage.list({ prefix: "d:", limit: 1 });
+    for (const key of first.keys()) return Number(key.slice(2, 18));
+    return Infinity;
   }
 
   /** Deletes sessions past their retention and their index entries; answers how many are left. */

@@ -34,6 +34,9 @@ pub struct BackendConfig {
     #[serde(default)]
     pub reconcile: ReconcilePolicy,
     pub providers: ProvidersConfig,
+    /// The merchant's webhook endpoints (docs/backend/webhooks.md).
+    #[serde(default)]
+    pub webhooks: super::webhooks::WebhooksConfig,
 }
 
 /// How the backend finds out what became of money calls whose answer was lost.
@@ -161,6 +164,7 @@ impl BackendConfig {
         if self.calls.timeout_ms == 0 || self.calls.attempts == 0 {
             return Err("calls.timeout_ms and calls.attempts must be above zero".to_owned());
         }
+        self.webhooks.validate()?;
         Ok(())
     }
 

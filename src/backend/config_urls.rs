@@ -101,6 +101,35 @@ pub fn check_provider_urls(providers: &ProvidersConfig) -> Result<(), String> {
         .try_for_each(|(key, url, role)| check_url(&key, url, role))
 }
 
+/// A merchant's webhook endpoint (`webhooks.endpoints[].url`): a whole URL that is
+/// `https://`, or `http://` to a loopback host only (`localhost`, `127.0.0.0/8`, `[::1]`):
+/// the events it receives describe payments, so they cross no network in clear.
+pub fn check_webhook_endpoint(key: &str, url: &str) -> Result<(), String> {
+    check_url(key, url, UrlRole::Whole)?;
+    let parts = parse(url).map_err(|why| refusal(key, url, why))?;
+    if parts.https {
+        return Ok(());
+    }
+    let authority = &url["http://".len()..parts.authority_end];
+    let host = match authority.strip_prefix('[') {
+        Some(inner) => inner.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        Ok(())
+    } else {
+        Err(refusal(
+            key,
+            url,
+            "a webhook endpoint is https://, or http:// to a loopback address only",
+        ))
+    }
+}
+
 /// `key: "value" is not …: why`, the value left out when it may hold a credential.
 fn refusal(key: &str, value: &str, why: &str) -> String {
     if value.contains('@') {
@@ -197,6 +226,19 @@ fn check_authority(authority: &str) -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn webhook_endpoints_are_https_or_loopback() {
+        let key = "webhooks.endpoints[0].url";
+        assert!(check_webhook_endpoint(key, "https://shop.test/hooks?x=1").is_ok());
+        assert!(check_webhook_endpoint(key, "http://127.0.0.1:9000/hooks").is_ok());
+        assert!(check_webhook_endpoint(key, "http://localhost:9000/hooks").is_ok());
+        assert!(check_webhook_endpoint(key, "http://[::1]:9000/").is_ok());
+        let refused = check_webhook_endpoint(key, "http://shop.test/hooks").unwrap_err();
+        assert!(refused.starts_with(key), "{refused}");
+        assert!(check_webhook_endpoint(key, "http://127.0.0.1.evil.test/").is_err());
+        assert!(check_webhook_endpoint(key, "https://shop.test/#frag").is_err());
+    }
 
     #[test]
     fn absolute_http_urls_with_a_host_pass() {

@@ -89,7 +89,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             Err(TransitionError::AlreadyFinal) => return Ok(None),
         };
         let next = next.with_wake_at(self.config.calls.lease_ms());
-        if !self.store.swap(&next).await? {
+        if !self.swap_announced(&next).await? {
             tracing::info!(session = %session.id, version = next.version, "lost the race for this step; nothing done");
             return Ok(None);
         }

@@ -28,6 +28,7 @@ pub mod providers;
 mod request_id;
 mod returns;
 mod routes;
+pub mod webhooks;
 
 #[cfg(all(feature = "edge", target_arch = "wasm32"))]
 pub mod edge;

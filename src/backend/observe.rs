@@ -59,6 +59,10 @@ pub trait Observer: MaybeSend + MaybeSync {
     /// A sweep of the reconciler ended; `swept.in_doubt` payments it looked at are still
     /// in doubt (`unknown`), due again later.
     fn swept(&self, _swept: &super::Swept) {}
+    /// One outbound webhook attempt (to a merchant's endpoint) ended so.
+    fn webhook_delivery(&self, _outcome: super::webhooks::DeliveryOutcome) {}
+    /// Outbound webhook rows still to deliver, after a delivery round.
+    fn webhook_backlog(&self, _rows: u64) {}
 }
 
 /// The observer of a host that keeps no metrics.

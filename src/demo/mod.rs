@@ -14,6 +14,7 @@ pub mod exchanges;
 pub mod files;
 pub mod mask;
 pub mod shop;
+pub mod webhooks;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -28,10 +29,15 @@ use axum::{Json, Router};
 
 use crate::backend::auth::ApiKey;
 use crate::backend::config::{BackendConfig, CallPolicy, ProvidersConfig};
+use crate::backend::config_urls::check_webhook_endpoint;
 use crate::backend::native::sqlite::SqliteStore;
-use crate::backend::native::{router_with, ConfirmRateLimit, ReqwestTransport, SystemEnv};
+use crate::backend::native::{
+    router_with, spawn_webhooks, ConfirmRateLimit, ReqwestTransport, SystemEnv, Webhooks,
+};
+use crate::backend::webhooks::{WebhookEndpoint, WebhooksConfig};
 use crate::backend::{ApiError, Backend, Providers, CLIENT_SECRET_HEADER};
 use crate::payment::ProviderKind;
+use crate::provider::Secret;
 use crate::provider::{bambora, dlocal, payroc, paysafe};
 use crate::sandbox::{self, RunningSandbox, SandboxConfig};
 use exchanges::{ExchangeLog, Recorder, RecordingTransport};
@@ -73,6 +79,8 @@ pub struct RunningDemo {
     pub sandbox_url: String,
     pub database: PathBuf,
     sandbox: Option<RunningSandbox>,
+    /// Delivers the backend's webhooks to the demo's receiver; stops when dropped.
+    webhooks: Option<Webhooks>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -83,6 +91,9 @@ impl RunningDemo {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
+        if let Some(webhooks) = self.webhooks.take() {
+            webhooks.stop().await;
+        }
         if let Some(sandbox) = self.sandbox.take() {
             sandbox.shutdown().await;
         }
@@ -112,12 +123,34 @@ pub fn backend_config(page_url: &str, sandbox_url: &str) -> BackendConfig {
         session_ttl_seconds: 30 * 60,
         calls: CallPolicy::default(),
         reconcile: Default::default(),
+        webhooks: demo_webhooks(page_url),
         providers: ProvidersConfig {
             payroc: Some(payroc::Config::sandbox(sandbox_url)),
             dlocal: Some(dlocal::Config::sandbox(sandbox_url)),
             paysafe: Some(paysafe::Config::sandbox(sandbox_url)),
             bambora: Some(bambora::Config::sandbox(sandbox_url)),
         },
+    }
+}
+
+/// The demo shop's receiver (`POST /demo/webhooks` on the page's own server) as the one
+/// endpoint, quick retries; none when the page is not on a loopback address (an endpoint
+/// over plain http must be).
+fn demo_webhooks(page_url: &str) -> WebhooksConfig {
+    let url = format!("{page_url}/demo/webhooks");
+    let endpoints = match check_webhook_endpoint("webhooks", &url) {
+        Ok(()) => vec![WebhookEndpoint {
+            url,
+            secret: Secret::new(webhooks::DEMO_WEBHOOK_SECRET),
+        }],
+        Err(_) => Vec::new(),
+    };
+    WebhooksConfig {
+        endpoints,
+        first_retry_ms: 1_000,
+        max_retry_ms: 10_000,
+        poll_every_ms: 250,
+        ..WebhooksConfig::default()
     }
 }
 
@@ -133,6 +166,7 @@ struct DemoState {
     store: Arc<SqliteStore>,
     files: Arc<StaticFiles>,
     shop: Arc<Shop>,
+    receiver: webhooks::SharedReceiver,
 }
 
 /// Binds both ports, starts the sandbox and the backend with the page.
@@ -172,6 +206,7 @@ pub async fn start(options: DemoOptions) -> Result<RunningDemo, String> {
         SystemEnv,
     ));
 
+    let backend_for_webhooks = backend.clone();
     let log = Arc::new(ExchangeLog::default());
     let recorder = Recorder {
         log: log.clone(),
@@ -184,6 +219,7 @@ pub async fn start(options: DemoOptions) -> Result<RunningDemo, String> {
         log,
         store,
         shop: Arc::new(Shop::new(&page_url)),
+        receiver: Arc::default(),
         files: Arc::new(StaticFiles {
             www: options.root.join("www"),
             pkg: options.root.join("pkg"),
@@ -194,6 +230,10 @@ pub async fn start(options: DemoOptions) -> Result<RunningDemo, String> {
         .route("/demo/config", get(demo_config))
         .route("/demo/exchanges", get(payment_exchanges))
         .route("/shop/checkout", post(shop_checkout))
+        .route(
+            "/demo/webhooks",
+            post(receive_webhook).get(payment_webhooks),
+        )
         .fallback(static_file)
         .with_state(state);
     // One person (or the end-to-end suite) pays from one address, many times a minute.
@@ -208,6 +248,7 @@ pub async fn start(options: DemoOptions) -> Result<RunningDemo, String> {
         ))
         .merge(demo_routes);
 
+    let webhooks = Some(spawn_webhooks(backend_for_webhooks));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(crate::backend::listen::serve(page_listener, app, async {
         let _ = rx.await;
@@ -217,6 +258,7 @@ pub async fn start(options: DemoOptions) -> Result<RunningDemo, String> {
         sandbox_url,
         database: options.database,
         sandbox: Some(sandbox),
+        webhooks,
         shutdown: Some(tx),
         task,
     })
@@ -259,6 +301,33 @@ async fn payment_exchanges(State(state): State<DemoState>, headers: HeaderMap) -
     let found = exchanges::for_client_secret(&state.log, &state.store, presented).await;
     let response = match found {
         Ok(exchanges) => Json(serde_json::json!({ "exchanges": exchanges })).into_response(),
+        Err(error) => api_error(&error),
+    };
+    secured(&state, response)
+}
+
+/// `POST /demo/webhooks`: the demo shop's endpoint ([`webhooks::Receiver`]).
+async fn receive_webhook(
+    State(state): State<DemoState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = String::from_utf8_lossy(&body);
+    state.receiver.receive(&headers, &body).into_response()
+}
+
+/// `GET /demo/webhooks` with `X-Client-Secret`: the events the shop received for that
+/// payment (401 without it or with another).
+async fn payment_webhooks(State(state): State<DemoState>, headers: HeaderMap) -> Response {
+    let presented = headers
+        .get(CLIENT_SECRET_HEADER)
+        .and_then(|value| value.to_str().ok());
+    let response = match state
+        .receiver
+        .for_client_secret(&state.store, presented)
+        .await
+    {
+        Ok(deliveries) => Json(serde_json::json!({ "deliveries": deliveries })).into_response(),
         Err(error) => api_error(&error),
     };
     secured(&state, response)

@@ -12,6 +12,10 @@ use std::sync::Mutex;
 
 use super::operations::{self, Begun, OperationRecord, OperationStore};
 use super::{Retention, SessionStore, StoreError};
+
+/// The webhook outbox rows, kept under the sessions' lock (`memory_outbox.rs`).
+#[path = "memory_outbox.rs"]
+mod outbox;
 use crate::payment::ProviderKind;
 use crate::session::Session;
 
@@ -33,6 +37,8 @@ struct Sessions {
     waking: BTreeSet<(u64, String)>,
     /// (expires_at_ms, id) of every session.
     expiring: BTreeSet<(u64, String)>,
+    /// Webhook outbox rows, changed under the same lock as the sessions.
+    outbox: outbox::Rows,
 }
 
 impl Sessions {
@@ -65,6 +71,26 @@ impl Sessions {
         self.expiring
             .insert((session.expires_at_ms, session.id.clone()));
         self.by_id.insert(session.id.clone(), session);
+    }
+
+    /// [`SessionStore::swap`] under the lock.
+    fn swap(&mut self, next: &Session) -> Result<bool, StoreError> {
+        let sessions = self;
+        let current = match sessions.by_id.get(&next.id) {
+            Some(stored) if stored.version + 1 == next.version && !stored.phase.is_final() => {
+                stored
+            }
+            _ => return Ok(false),
+        };
+        // Like the SQL stores' unique (provider, order_id): a swap may not take another
+        // session's order.
+        if Sessions::order_key(current) != Sessions::order_key(next)
+            && sessions.order_taken_by_other(next)
+        {
+            return Err(StoreError::Duplicate);
+        }
+        sessions.insert(next.clone());
+        Ok(true)
     }
 
     fn remove(&mut self, id: &str) -> Option<Session> {
@@ -172,22 +198,20 @@ impl SessionStore for MemoryStore {
     }
 
     async fn swap(&self, next: &Session) -> Result<bool, StoreError> {
+        self.lock().swap(next)
+    }
+
+    async fn swap_with_events(
+        &self,
+        next: &Session,
+        events: &[super::outbox::OutboxEvent],
+    ) -> Result<bool, StoreError> {
         let mut sessions = self.lock();
-        let current = match sessions.by_id.get(&next.id) {
-            Some(stored) if stored.version + 1 == next.version && !stored.phase.is_final() => {
-                stored
-            }
-            _ => return Ok(false),
-        };
-        // Like the SQL stores' unique (provider, order_id): a swap may not take another
-        // session's order.
-        if Sessions::order_key(current) != Sessions::order_key(next)
-            && sessions.order_taken_by_other(next)
-        {
-            return Err(StoreError::Duplicate);
+        let swapped = sessions.swap(next)?;
+        if swapped {
+            sessions.outbox.enqueue(events);
         }
-        sessions.insert(next.clone());
-        Ok(true)
+        Ok(swapped)
     }
 
     async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {

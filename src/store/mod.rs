@@ -11,6 +11,7 @@
 
 pub mod memory;
 pub mod operations;
+pub mod outbox;
 mod retention;
 
 pub use retention::Retention;
@@ -91,6 +92,25 @@ pub trait SessionStore: operations::OperationStore + MaybeSend + MaybeSync {
     /// `next.version - 1` and is not final. `Ok(false)`: someone else moved it first, or
     /// it is over; nothing changed.
     fn swap(&self, next: &Session) -> impl Future<Output = Result<bool, StoreError>> + MaybeSend;
+
+    /// [`SessionStore::swap`], and when it changes the session, `events` enqueued in the
+    /// webhook outbox in the same write: both or neither ([`outbox`]). A store without an
+    /// outbox refuses events (`Unavailable`) rather than drop them.
+    fn swap_with_events(
+        &self,
+        next: &Session,
+        events: &[outbox::OutboxEvent],
+    ) -> impl Future<Output = Result<bool, StoreError>> + MaybeSend {
+        let refused = !events.is_empty();
+        async move {
+            if refused {
+                return Err(StoreError::Unavailable(
+                    "this session store keeps no webhook outbox".into(),
+                ));
+            }
+            self.swap(next).await
+        }
+    }
 
     /// Up to `limit` unfinished sessions whose `wake_at_ms` is at or before `now_ms`,
     /// soonest first: what the reconciler's sweep must look at.

@@ -205,6 +205,7 @@ fn stand_config(url: &str, ttl_seconds: u64, reconcile: ReconcilePolicy) -> Back
         calls: CallPolicy::default(),
         reconcile,
         providers: ProvidersConfig::default(),
+        webhooks: Default::default(),
     }
 }
 

@@ -173,3 +173,57 @@ async fn the_panel_shows_a_payments_calls_only_to_that_payments_client_secret() 
     }
     demo.shutdown().await;
 }
+
+/// The demo's backend POSTs the payment's event to the demo shop's receiver, which
+/// verifies it; the page lists it with that payment's client secret, and only with it.
+#[tokio::test]
+async fn the_shop_receives_the_payments_signed_webhook() {
+    let (demo, _folder) = start().await;
+    let (status, created) = checkout(&demo, 1000).await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["id"].as_str().expect("id");
+    let secret = created["clientSecret"].as_str().expect("secret");
+    let view = confirm(&demo, id, secret).await;
+    assert_eq!(view["state"], "final", "{view}");
+
+    let list = |secret: Option<&str>| {
+        let mut request = reqwest::Client::new().get(format!("{}/demo/webhooks", demo.page_url));
+        if let Some(secret) = secret {
+            request = request.header("X-Client-Secret", secret);
+        }
+        request.send()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let deliveries = loop {
+        let answer: Value = list(Some(secret)).await.unwrap().json().await.unwrap();
+        let deliveries = answer["deliveries"].as_array().cloned().unwrap_or_default();
+        if !deliveries.is_empty() {
+            break deliveries;
+        }
+        assert!(std::time::Instant::now() < deadline, "no webhook arrived");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+    let delivery = &deliveries[0];
+    assert_eq!(delivery["type"], "payment.authorized");
+    assert_eq!(delivery["paymentId"], id);
+    assert_eq!(delivery["verified"], true);
+    assert_eq!(delivery["duplicate"], false);
+    assert!(delivery["eventId"].as_str().unwrap().starts_with("evt_"));
+
+    assert_eq!(list(None).await.unwrap().status().as_u16(), 401);
+    let forged = format!("{id}_secret_{}", "0".repeat(32));
+    assert_eq!(list(Some(&forged)).await.unwrap().status().as_u16(), 401);
+
+    // A delivery signed with another secret is refused and shown as such.
+    let refused = reqwest::Client::new()
+        .post(format!("{}/demo/webhooks", demo.page_url))
+        .header("Webhook-Id", "evt_forged")
+        .header("Webhook-Timestamp", "1")
+        .header("Webhook-Signature", "v1=00")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 401);
+}

@@ -136,6 +136,7 @@ where
         session_ttl_seconds: 600,
         calls: quick_policy(),
         reconcile: Default::default(),
+        webhooks: Default::default(),
         providers: ProvidersConfig {
             paysafe: Some(paysafe::Config::sandbox(&sandbox.url)),
             bambora: Some(bambora::Config::sandbox(&sandbox.url)),

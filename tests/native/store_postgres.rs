@@ -66,7 +66,10 @@ async fn the_first_start_creates_the_schema_and_a_restart_keeps_every_session() 
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(tables, ["operations", "schema_version", "sessions"]);
+    assert_eq!(
+        tables,
+        ["operations", "schema_version", "sessions", "webhook_outbox"]
+    );
 
     let reopened = postgres_with(in_schema(&schema)).await;
     assert_eq!(
@@ -370,6 +373,7 @@ async fn a_role_with_only_the_documented_privileges_runs_the_store() {
             "CREATE ROLE {role} LOGIN;
              GRANT USAGE ON SCHEMA {schema} TO {role};
              GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.sessions TO {role};
+             GRANT SELECT, INSERT, UPDATE ON {schema}.webhook_outbox TO {role};
              GRANT SELECT, INSERT ON {schema}.schema_version TO {role};"
         ))
         .await

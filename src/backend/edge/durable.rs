@@ -21,6 +21,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::payment::ProviderKind;
 use crate::session::Session;
+use crate::store::outbox::{Attempted, DueDelivery, Outbox, OutboxEvent};
 use crate::store::{SessionStore, StoreError};
 
 /// A session store over one Durable Object of `namespace` (a `DurableObjectNamespace`
@@ -115,6 +116,15 @@ impl SessionStore for DurableObjectStore {
     }
 
     async fn swap(&self, next: &Session) -> Result<bool, StoreError> {
+        self.swap_with_events(next, &[]).await
+    }
+
+    /// One `swap` call with the events: the object writes both in one put.
+    async fn swap_with_events(
+        &self,
+        next: &Session,
+        events: &[OutboxEvent],
+    ) -> Result<bool, StoreError> {
         let Some(expected) = next.version.checked_sub(1) else {
             return Ok(false);
         };
@@ -130,6 +140,7 @@ impl SessionStore for DurableObjectStore {
                     record.expires_at_ms,
                     record.body.into(),
                     record.wake_at_ms.clone(),
+                    events_js(events)?,
                 ],
             )
             .await?;
@@ -165,6 +176,111 @@ impl SessionStore for DurableObjectStore {
             })
             .collect())
     }
+}
+
+impl Outbox for DurableObjectStore {
+    async fn claim_due(
+        &self,
+        now_ms: u64,
+        lease_until_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        let answer = self
+            .rpc(
+                "claimDue",
+                &[
+                    number(now_ms),
+                    number(lease_until_ms),
+                    JsValue::from_f64(limit.min(1_000) as f64),
+                ],
+            )
+            .await?;
+        let rows: js_sys::Array = answer
+            .dyn_into()
+            .map_err(|_| unavailable("claimDue", "unexpected answer"))?;
+        rows.iter().map(|row| due_delivery(&row)).collect()
+    }
+
+    async fn record(
+        &self,
+        event_id: &str,
+        endpoint: &str,
+        attempted: Attempted,
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
+        let (outcome, at_ms, status) = match attempted {
+            Attempted::Delivered { status } => ("delivered", now_ms, Some(status)),
+            Attempted::Retry { status, at_ms } => ("retry", at_ms, status),
+            Attempted::GaveUp { status } => ("gave_up", now_ms, status),
+        };
+        let status = status.map_or(JsValue::NULL, |s| JsValue::from_f64(f64::from(s)));
+        self.rpc(
+            "record",
+            &[
+                event_id.into(),
+                endpoint.into(),
+                outcome.into(),
+                number(at_ms),
+                status,
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn backlog(&self) -> Result<u64, StoreError> {
+        let answer = self.rpc("backlog", &[]).await?;
+        answer
+            .as_f64()
+            .map(|n| n as u64)
+            .ok_or_else(|| unavailable("backlog", "unexpected answer"))
+    }
+}
+
+fn number(value: u64) -> JsValue {
+    JsValue::from_f64(value.min(MAX_SAFE_INTEGER) as f64)
+}
+
+/// The events as the object's `swap` takes them: `[{eventId, endpoint, body, createdMs}]`.
+fn events_js(events: &[OutboxEvent]) -> Result<JsValue, StoreError> {
+    let array = js_sys::Array::new();
+    for event in events {
+        let object = js_sys::Object::new();
+        let fields: [(&str, JsValue); 4] = [
+            ("eventId", event.event_id.as_str().into()),
+            ("endpoint", event.endpoint.as_str().into()),
+            ("body", event.body.as_str().into()),
+            ("createdMs", number(event.created_ms)),
+        ];
+        for (name, value) in fields {
+            Reflect::set(&object, &name.into(), &value)
+                .map_err(|_| unavailable("swap", "cannot build an event"))?;
+        }
+        array.push(&object);
+    }
+    Ok(array.into())
+}
+
+/// One claimed row from `claimDue`.
+fn due_delivery(row: &JsValue) -> Result<DueDelivery, StoreError> {
+    let field = |name: &str| Reflect::get(row, &JsValue::from_str(name)).unwrap_or(JsValue::NULL);
+    let text = |name: &str| {
+        field(name)
+            .as_string()
+            .ok_or_else(|| unavailable("claimDue", "a row without its text"))
+    };
+    let count = |name: &str| {
+        field(name)
+            .as_f64()
+            .ok_or_else(|| unavailable("claimDue", "a row without its numbers"))
+    };
+    Ok(DueDelivery {
+        event_id: text("eventId")?,
+        endpoint: text("endpoint")?,
+        body: text("body")?,
+        created_ms: count("createdMs")? as u64,
+        attempts: count("attempts")? as u32,
+    })
 }
 
 /// What the object stores for one session: the JSON text, the numbers it compares, and

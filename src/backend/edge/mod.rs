@@ -107,6 +107,22 @@ pub async fn sweep(env: JsValue) -> Result<JsValue, JsValue> {
     Ok(answer.into())
 }
 
+/// The session object's alarm, when a webhook delivery is due: one delivery round (docs/
+/// backend/webhooks.md). Answers how many rows it attempted (0: nothing was due).
+#[wasm_bindgen(js_name = deliverWebhooks)]
+pub async fn deliver_webhooks(env: JsValue) -> Result<JsValue, JsValue> {
+    let backend = backend(&env).map_err(|problem| {
+        log::console_error(&format!("threeds-bridge edge: {problem}"));
+        JsValue::from_str(&problem)
+    })?;
+    let round = backend.deliver_webhooks().await.map_err(|error| {
+        let problem = format!("threeds-bridge edge: webhook delivery stopped: {error}");
+        log::console_error(&problem);
+        JsValue::from_str(&problem)
+    })?;
+    Ok(JsValue::from_f64(round.attempted() as f64))
+}
+
 /// The isolate's backend, built from `env` the first time. A configuration that does not
 /// build is not kept: the next request tries again (after `wrangler secret put`, say).
 fn backend(env: &JsValue) -> Result<Rc<EdgeBackend>, String> {

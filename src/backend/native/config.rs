@@ -56,6 +56,8 @@ pub struct ServeConfig {
     #[serde(default)]
     pub confirm_rate_limit: ConfirmRateLimit,
     pub providers: ProvidersConfig,
+    #[serde(default)]
+    pub webhooks: crate::backend::webhooks::WebhooksConfig,
 }
 
 impl ServeConfig {
@@ -95,6 +97,7 @@ impl ServeConfig {
             calls: self.calls,
             reconcile: self.reconcile,
             providers: self.providers.clone(),
+            webhooks: self.webhooks.clone(),
         }
     }
 }
@@ -151,6 +154,48 @@ account_id = "89987201"
             "providers.paysafe.api_password: environment variable PAYSAFE_PASSWORD is not set"
         );
         assert!(!missing.contains("s3cret"));
+    }
+
+    #[test]
+    fn webhook_endpoints_take_their_secret_from_the_environment_and_are_checked() {
+        let config = |url: &str| {
+            format!(
+                r#"
+listen = "127.0.0.1:0"
+public_url = "http://127.0.0.1:8080"
+checkout_origins = ["http://127.0.0.1:8080"]
+merchant_api_keys = ["merchant-key-0123456789"]
+[providers]
+[[webhooks.endpoints]]
+url = "{url}"
+secret = {{ env = "WEBHOOK_SECRET" }}
+"#
+            )
+        };
+        let env = |name: &str| (name == "WEBHOOK_SECRET").then(|| "w".repeat(32));
+        let parsed =
+            ServeConfig::parse(&config("https://shop.test/hooks"), true, &env).expect("parses");
+        let backend = parsed.backend();
+        let endpoint = &backend.webhooks.endpoints[0];
+        assert_eq!(endpoint.secret.expose(), "w".repeat(32));
+        assert!(
+            !format!("{backend:?}").contains(&"w".repeat(32)),
+            "Debug hides it"
+        );
+        let refused = ServeConfig::parse(&config("http://shop.test/hooks"), true, &env)
+            .expect_err("plain http off loopback");
+        assert!(
+            refused.starts_with("webhooks.endpoints[0].url: "),
+            "{refused}"
+        );
+        let short = |name: &str| (name == "WEBHOOK_SECRET").then(|| "short".to_owned());
+        let refused = ServeConfig::parse(&config("https://shop.test/hooks"), true, &short)
+            .expect_err("a short secret");
+        assert!(
+            refused.starts_with("webhooks.endpoints[0].secret: "),
+            "{refused}"
+        );
+        assert!(!refused.contains("short\""), "{refused}");
     }
 
     #[test]

@@ -15,10 +15,12 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 
+use crate::backend::webhooks::DeliveryOutcome;
 use crate::backend::{Observer, ProviderCall, Swept};
 use crate::payment::{PaymentStatus, ProviderKind};
 use crate::session::Session;
 use crate::store::operations::{Begun, OperationRecord, OperationStore};
+use crate::store::outbox::{Attempted, DueDelivery, Outbox, OutboxEvent};
 use crate::store::{SessionStore, StoreError};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -36,6 +38,11 @@ struct EndedLabels {
 struct WebhookLabels {
     provider: &'static str,
     status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    outcome: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -72,6 +79,8 @@ pub struct Metrics {
     calls: Histograms<CallLabels>,
     store: Histograms<StoreLabels>,
     backlog: Gauge,
+    deliveries: Family<DeliveryLabels, Counter>,
+    outbox: Gauge,
 }
 
 impl Default for Metrics {
@@ -121,8 +130,22 @@ impl Metrics {
             "Payments in doubt (unknown) that the last reconciler sweep looked at and left in doubt",
             backlog.clone(),
         );
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        let outbox = Gauge::default();
+        registry.register(
+            "webhook_deliveries",
+            "Outbound webhook attempts to the merchant's endpoints, by outcome (delivered, retried, gave_up)",
+            deliveries.clone(),
+        );
+        registry.register(
+            "webhook_outbox_backlog",
+            "Outbound webhook rows (event, endpoint) still to deliver after the last delivery round",
+            outbox.clone(),
+        );
         Metrics {
             registry,
+            deliveries,
+            outbox,
             started,
             ended,
             webhooks,
@@ -189,6 +212,17 @@ impl Observer for Metrics {
     fn swept(&self, swept: &Swept) {
         self.backlog
             .set(i64::try_from(swept.in_doubt).unwrap_or(i64::MAX));
+    }
+
+    fn webhook_delivery(&self, outcome: DeliveryOutcome) {
+        let labels = DeliveryLabels {
+            outcome: outcome.label(),
+        };
+        self.deliveries.get_or_create(&labels).inc();
+    }
+
+    fn webhook_backlog(&self, rows: u64) {
+        self.outbox.set(i64::try_from(rows).unwrap_or(i64::MAX));
     }
 }
 
@@ -266,6 +300,15 @@ impl<S: SessionStore> SessionStore for TimedStore<S> {
         self.timed("swap", self.inner.swap(next)).await
     }
 
+    async fn swap_with_events(
+        &self,
+        next: &Session,
+        events: &[OutboxEvent],
+    ) -> Result<bool, StoreError> {
+        self.timed("swap", self.inner.swap_with_events(next, events))
+            .await
+    }
+
     async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {
         self.timed("due", self.inner.due(now_ms, limit)).await
     }
@@ -297,6 +340,39 @@ impl<S: SessionStore> OperationStore for TimedStore<S> {
     }
 }
 
+impl<S: Outbox> Outbox for TimedStore<S> {
+    async fn claim_due(
+        &self,
+        now_ms: u64,
+        lease_until_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        self.timed(
+            "outbox_claim",
+            self.inner.claim_due(now_ms, lease_until_ms, limit),
+        )
+        .await
+    }
+
+    async fn record(
+        &self,
+        event_id: &str,
+        endpoint: &str,
+        attempted: Attempted,
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
+        self.timed(
+            "outbox_record",
+            self.inner.record(event_id, endpoint, attempted, now_ms),
+        )
+        .await
+    }
+
+    async fn backlog(&self) -> Result<u64, StoreError> {
+        self.timed("outbox_backlog", self.inner.backlog()).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,6 +391,8 @@ mod tests {
             elapsed_ms: 1500,
         });
         metrics.webhook(ProviderKind::Dlocal, 401);
+        metrics.webhook_delivery(DeliveryOutcome::Retried);
+        metrics.webhook_backlog(4);
         metrics.swept(&Swept {
             looked_at: 3,
             settled: 1,
@@ -327,6 +405,8 @@ mod tests {
             "threeds_bridge_provider_call_duration_seconds_count{provider=\"paysafe\",call=\"paysafe.authentications\",outcome=\"timeout\"} 1",
             "threeds_bridge_reconcile_backlog 2",
             "threeds_bridge_webhooks_total{provider=\"dlocal\",status=\"401\"} 1",
+            "threeds_bridge_webhook_deliveries_total{outcome=\"retried\"} 1",
+            "threeds_bridge_webhook_outbox_backlog 4",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
         }

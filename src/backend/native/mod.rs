@@ -15,9 +15,11 @@ pub mod shutdown;
 pub mod sqlite;
 mod sqlite_ops;
 mod stored;
+mod webhooks;
 
 pub use config::{ServeConfig, StoreConfig};
 pub use stored::{Purge, Retention};
+pub use webhooks::{spawn_webhooks, Webhooks};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -544,7 +546,7 @@ async fn purge_every(store: Arc<impl Purge>, interval: Duration) {
     }
 }
 
-async fn run<S: SessionStore + Send + Sync + 'static>(
+async fn run<S: crate::store::outbox::Outbox + Send + Sync + 'static>(
     config: ServeConfig,
     store: Arc<S>,
 ) -> Result<(), String> {
@@ -565,6 +567,7 @@ async fn run<S: SessionStore + Send + Sync + 'static>(
         metrics::router(metrics),
     )
     .map_err(|e| e.to_string())?;
+    let webhooks = spawn_webhooks(backend.clone());
     let reconciler = spawn_reconciler(backend);
     logs::announce(&format!(
         "threeds-bridge serve: {} (listening on {}), providers: {}",
@@ -577,7 +580,7 @@ async fn run<S: SessionStore + Send + Sync + 'static>(
         signal,
         "shutting down: no new connections; requests in flight and the reconciler's sweep finish first"
     );
-    tokio::join!(reconciler.stop(), running.shutdown());
+    tokio::join!(reconciler.stop(), running.shutdown(), webhooks.stop());
     tracing::info!("stopped");
     Ok(())
 }

@@ -34,6 +34,10 @@ use crate::payment::ProviderKind;
 use crate::session::Session;
 use crate::store::{SessionStore, StoreError};
 
+/// The webhook outbox's table and statements (`postgres_outbox.rs`).
+#[path = "postgres_outbox.rs"]
+mod outbox;
+
 /// The schema, as ordered steps: step `i` takes the tables from `schema_version` `i` to
 /// `i + 1`. Each runs with the store's schema first on the `search_path`. Append only;
 /// never edit a step that has shipped.
@@ -56,6 +60,8 @@ const MIGRATIONS: &[&str] = &[
         WHERE wake_at_ms IS NOT NULL AND NOT is_final;",
     // 2: captures, voids and refunds, records of their own (`postgres_ops`).
     super::postgres_ops::MIGRATION,
+    // 3: the webhook outbox (`postgres_outbox.rs`).
+    outbox::MIGRATION,
 ];
 
 /// The `schema_version` this build writes and understands.
@@ -350,6 +356,18 @@ impl SessionStore for PostgresStore {
             Ok(changed == 1)
         })
         .await
+    }
+
+    /// The swap and its outbox rows in one transaction (`postgres_outbox.rs`).
+    async fn swap_with_events(
+        &self,
+        next: &Session,
+        events: &[crate::store::outbox::OutboxEvent],
+    ) -> Result<bool, StoreError> {
+        if events.is_empty() {
+            return self.swap(next).await;
+        }
+        self.swap_and_enqueue(next, events).await
     }
 
     async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {

@@ -42,6 +42,10 @@ use crate::session::Session;
 use crate::store::operations::{Begun, OperationRecord, OperationStore};
 use crate::store::{SessionStore, StoreError};
 
+/// The webhook outbox's table and writes (`sqlite_outbox.rs`).
+#[path = "sqlite_outbox.rs"]
+mod outbox;
+
 /// How long a writer waits for another connection's lock before giving up `Unavailable`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -73,6 +77,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX sessions_by_wake ON sessions (wake_at_ms) WHERE wake_at_ms IS NOT NULL;",
     // 3: captures, voids and refunds, records of their own (`sqlite_ops`).
     super::sqlite_ops::MIGRATION,
+    // 4: the webhook outbox (`sqlite_outbox.rs`).
+    outbox::MIGRATION,
 ];
 
 /// The `user_version` this build writes and understands.
@@ -283,6 +289,15 @@ impl SessionStore for SqliteStore {
         Ok(changed.rows() == 1)
     }
 
+    /// The swap and its outbox rows in one write (`sqlite_outbox.rs`).
+    async fn swap_with_events(
+        &self,
+        next: &Session,
+        events: &[crate::store::outbox::OutboxEvent],
+    ) -> Result<bool, StoreError> {
+        outbox::swap_with_events(self, next, events).await
+    }
+
     async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {
         let now = ms_column(now_ms);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -323,6 +338,8 @@ enum Write {
         row: Box<OperationRow>,
         expected: i64,
     },
+    /// Statements of another part of the store (the webhook outbox's), run as one write.
+    Run(Job),
 }
 
 /// What a write answers: the rows it changed, or how an operation's begin ended.
@@ -340,6 +357,9 @@ impl Written {
         }
     }
 }
+
+/// Statements run as one [`Write`]; what they answer is the write's answer.
+type Job = Box<dyn Fn(&Connection) -> Result<u64, StoreError> + Send>;
 
 /// A write and where its answer goes once its batch is committed.
 struct Queued {
@@ -410,6 +430,7 @@ fn apply(connection: &Connection, write: &Write) -> Result<Written, StoreError> 
         Write::SwapOperation { row, expected } => {
             return sqlite_ops::swap(connection, row, *expected).map(Written::Rows)
         }
+        Write::Run(job) => return job(connection).map(Written::Rows),
         Write::Create(row) => connection
             .prepare_cached(
                 "INSERT INTO sessions

@@ -130,6 +130,7 @@ impl Harness {
             session_ttl_seconds: self.ttl_seconds,
             calls: self.policy,
             reconcile: Default::default(),
+            webhooks: Default::default(),
             providers: ProvidersConfig {
                 payroc: Some(payroc::Config::sandbox(&self.sandbox.url)),
                 dlocal: Some(dlocal::Config::sandbox(&self.sandbox.url)),

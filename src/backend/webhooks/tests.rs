@@ -1,0 +1,194 @@
+//! The core's webhook path without a network: a payment's final write enqueues one row per
+//! endpoint, a delivery round signs and sends them, a 500 is retried at the backoff's time,
+//! a 2xx ends the row, an old event is given up, and a lost swap enqueues nothing.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+
+use super::sign;
+use crate::backend::host::{Env, Transport};
+use crate::backend::{Backend, BackendConfig};
+use crate::payment::{PaymentResult, PaymentStatus, ResultCode};
+use crate::provider::{HttpRequest, HttpResponse, TransportFailure};
+use crate::session::{AdapterState, Phase, Session};
+use crate::store::memory::MemoryStore;
+use crate::store::outbox::Outbox;
+use crate::store::SessionStore;
+
+const SECRET: &str = "whsec_unit_test_secret_0123456789";
+
+#[derive(Default)]
+struct Scripted {
+    answers: Mutex<VecDeque<u16>>,
+    sent: Mutex<Vec<HttpRequest>>,
+}
+
+impl Transport for Arc<Scripted> {
+    async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportFailure> {
+        self.sent.lock().unwrap().push(request.clone());
+        let status = self.answers.lock().unwrap().pop_front().unwrap_or(204);
+        Ok(HttpResponse {
+            status,
+            headers: Vec::new(),
+            body: String::new(),
+        })
+    }
+}
+
+struct Clock(Arc<AtomicU64>);
+
+impl Env for Clock {
+    fn now_ms(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+    fn random_u128(&self) -> u128 {
+        0x1234
+    }
+    async fn sleep(&self, _: u64) {}
+}
+
+type TestBackend = Backend<MemoryStore, Arc<Scripted>, Clock>;
+
+fn backend(endpoints: serde_json::Value) -> (TestBackend, Arc<Scripted>, Arc<AtomicU64>) {
+    let config: BackendConfig = serde_json::from_value(json!({
+        "public_url": "https://pay.test",
+        "checkout_origins": ["https://shop.test"],
+        "merchant_api_keys": ["merchant-key-0123456789"],
+        "providers": {},
+        "webhooks": {"endpoints": endpoints, "first_retry_ms": 1000, "max_retry_ms": 60000},
+    }))
+    .expect("config");
+    config.validate().expect("valid");
+    let transport = Arc::new(Scripted::default());
+    let now = Arc::new(AtomicU64::new(1_700_000_000_000));
+    let backend = Backend::new(
+        config,
+        Arc::new(MemoryStore::default()),
+        transport.clone(),
+        Clock(now.clone()),
+    );
+    (backend, transport, now)
+}
+
+fn calling() -> Session {
+    serde_json::from_value(json!({
+        "id": "0123456789abcdef0123456789abcdef",
+        "nonce": "n",
+        "provider": "bambora",
+        "order_id": "o-1",
+        "amount": 1250,
+        "currency": "CAD",
+        "checkout_origin": "https://shop.test",
+        "display": "iframe",
+        "card": null,
+        "created_at_ms": 0,
+        "expires_at_ms": u64::MAX / 4,
+        "version": 1,
+        "phase": Phase::Calling {
+            state: AdapterState(json!({})),
+            purpose: "bambora.payment".into(),
+        },
+    }))
+    .expect("session")
+}
+
+fn declined(session: &Session) -> Session {
+    let result = PaymentResult::failed(PaymentStatus::Declined, ResultCode::Declined);
+    session
+        .advanced(Phase::Final { result }, 10)
+        .expect("final")
+}
+
+fn two_endpoints() -> serde_json::Value {
+    json!([
+        {"url": "https://a.test/hooks", "secret": SECRET},
+        {"url": "https://b.test/hooks", "secret": SECRET},
+    ])
+}
+
+#[tokio::test]
+async fn a_final_write_enqueues_one_signed_event_per_endpoint_and_a_lost_one_none() {
+    let (backend, transport, now) = backend(two_endpoints());
+    let session = calling();
+    backend.store().create(&session).await.unwrap();
+    let final_one = declined(&session);
+    assert!(backend.swap_announced(&final_one).await.unwrap());
+    assert!(
+        !backend.swap_announced(&final_one).await.unwrap(),
+        "the race's loser"
+    );
+    assert_eq!(backend.store().backlog().await.unwrap(), 2);
+
+    let round = backend.deliver_webhooks().await.unwrap();
+    assert_eq!((round.delivered, round.retried, round.gave_up), (2, 0, 0));
+    let sent = transport.sent.lock().unwrap().clone();
+    let urls: Vec<&str> = sent.iter().map(|r| r.url.as_str()).collect();
+    assert_eq!(urls, ["https://a.test/hooks", "https://b.test/hooks"]);
+    let header = |request: &HttpRequest, name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let request = &sent[0];
+    let body = request.body.clone().unwrap();
+    let id = header(request, "Webhook-Id");
+    assert_eq!(id, format!("evt_{:032x}", 0x1234));
+    let timestamp: u64 = header(request, "Webhook-Timestamp").parse().unwrap();
+    assert_eq!(timestamp, now.load(Ordering::SeqCst) / 1000);
+    let signature = header(request, "Webhook-Signature");
+    assert!(sign::verify(
+        SECRET, &id, timestamp, &body, &signature, timestamp
+    ));
+    let event: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(event["type"], "payment.failed");
+    assert_eq!(
+        event["data"]["payment"]["result"]["error"]["code"],
+        "declined"
+    );
+    assert_eq!(backend.store().backlog().await.unwrap(), 0);
+    assert_eq!(backend.deliver_webhooks().await.unwrap().attempted(), 0);
+}
+
+#[tokio::test]
+async fn a_failed_attempt_is_retried_at_its_time_and_an_old_event_given_up() {
+    let (backend, transport, now) =
+        backend(json!([{"url": "https://a.test/hooks", "secret": SECRET}]));
+    let session = calling();
+    backend.store().create(&session).await.unwrap();
+    assert!(backend.swap_announced(&declined(&session)).await.unwrap());
+    transport.answers.lock().unwrap().extend([500, 503]);
+
+    assert_eq!(backend.deliver_webhooks().await.unwrap().retried, 1);
+    // The first retry waits 500 to 1000 ms (jitter in the upper half of 1 s).
+    now.fetch_add(499, Ordering::SeqCst);
+    assert_eq!(
+        backend.deliver_webhooks().await.unwrap().attempted(),
+        0,
+        "not yet"
+    );
+    now.fetch_add(501, Ordering::SeqCst);
+    assert_eq!(backend.deliver_webhooks().await.unwrap().retried, 1);
+    // A day later the next failure gives up.
+    now.fetch_add(24 * 60 * 60_000, Ordering::SeqCst);
+    transport.answers.lock().unwrap().push_back(500);
+    let round = backend.deliver_webhooks().await.unwrap();
+    assert_eq!(round.gave_up, 1);
+    assert_eq!(backend.store().backlog().await.unwrap(), 0);
+    assert_eq!(transport.sent.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn without_endpoints_nothing_is_written() {
+    let (backend, _, _) = backend(json!([]));
+    let session = calling();
+    backend.store().create(&session).await.unwrap();
+    assert!(backend.final_events(&declined(&session)).is_empty());
+    assert!(backend.swap_announced(&declined(&session)).await.unwrap());
+    assert_eq!(backend.store().backlog().await.unwrap(), 0);
+}

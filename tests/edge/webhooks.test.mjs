@@ -1,0 +1,110 @@
+// Outbound webhooks from the edge worker (docs/backend/webhooks.md), in miniflare (the real
+// workerd) against the native sandbox: an authorized payment's event is written with the
+// payment in the session object, and the object's alarm delivers it to a receiver on a
+// local port that checks the signature as the docs' Node snippet does; the receiver's 500 to
+// the first attempt is retried from the alarm, and the event is processed once.
+// Run by `make test-edge`.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import crypto from "node:crypto";
+import http from "node:http";
+
+import { LOCAL_MERCHANT_KEY, sandboxConfig, startWorker } from "../../examples/edge-worker/miniflare.mjs";
+import { CHECKOUT, api, createAndConfirm, freePort, runMethod, startSandbox } from "./support.mjs";
+
+const SECRET = "whsec_edge_test_secret_0123456789";
+const FRICTIONLESS = "4000000000001000";
+
+let sandbox;
+let worker;
+let workerUrl;
+let receiver;
+const attempts = [];
+const processed = new Map();
+
+/** The docs' check: HMAC-SHA256 of `{id}.{timestamp}.{body}`, hex, constant-time, 5 min. */
+function verified(headers, rawBody) {
+  const id = headers["webhook-id"];
+  const timestamp = headers["webhook-timestamp"];
+  if (!id || !/^\d+$/.test(timestamp ?? "")) return false;
+  if (Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) return false;
+  const expected = crypto.createHmac("sha256", SECRET).update(`${id}.${timestamp}.`).update(rawBody).digest("hex");
+  return (headers["webhook-signature"] ?? "").split(" ").some((entry) => {
+    const given = entry.startsWith("v1=") ? entry.slice(3) : "";
+    return given.length === expected.length && crypto.timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+  });
+}
+
+before(async () => {
+  receiver = http.createServer((request, response) => {
+    const chunks = [];
+    request.on("data", (chunk) => chunks.push(chunk));
+    request.on("end", () => {
+      const body = Buffer.concat(chunks).toString("utf8");
+      const id = request.headers["webhook-id"];
+      const ok = verified(request.headers, body);
+      const first = !attempts.some((a) => a.id === id);
+      const status = !ok ? 401 : first ? 500 : 204;
+      attempts.push({ id, ok, status });
+      if (status === 204 && !processed.has(id)) processed.set(id, JSON.parse(body));
+      response.writeHead(status).end();
+    });
+  });
+  await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  const port = await freePort();
+  workerUrl = `http://127.0.0.1:${port}`;
+  sandbox = await startSandbox(workerUrl);
+  const config = sandboxConfig({
+    publicUrl: workerUrl,
+    sandboxUrl: sandbox.url,
+    checkoutOrigins: [CHECKOUT],
+    calls: { timeout_ms: 5000, attempts: 3, backoff_ms: 50 },
+  });
+  config.webhooks = {
+    endpoints: [{ url: `http://127.0.0.1:${receiver.address().port}/hooks`, secret: SECRET }],
+    first_retry_ms: 500,
+    max_retry_ms: 1000,
+  };
+  worker = await startWorker({ port, config });
+});
+
+after(async () => {
+  await worker?.mf.dispose();
+  await sandbox?.stop();
+  receiver?.close();
+});
+
+async function until(ms, check) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = await check();
+    if (found) return found;
+    if (Date.now() > deadline) return null;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test("an authorized payment's signed event reaches the receiver, retried after its 500, processed once", { timeout: 60_000 }, async () => {
+  const { created, confirmed } = await createAndConfirm(workerUrl, LOCAL_MERCHANT_KEY, "paysafe", FRICTIONLESS, "iframe");
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  let view = confirmed.body;
+  for (let step = 0; step < 3 && view.next?.type === "method"; step++) {
+    const completion = await runMethod(workerUrl, view);
+    view = (await api.method(workerUrl, created.body.id, created.body.clientSecret, completion)).body;
+  }
+  assert.equal(view.result?.status, "authorized", JSON.stringify(view));
+
+  const event = await until(20_000, () => [...processed.values()][0]);
+  assert.ok(event, `no event processed; attempts: ${JSON.stringify(attempts)}`);
+  assert.equal(event.type, "payment.authorized");
+  assert.match(event.id, /^evt_[0-9a-f]{32}$/);
+  assert.equal(event.data.payment.id, created.body.id);
+  assert.equal(event.data.payment.status, "authorized");
+  assert.equal(event.data.payment.card.lastFour, "1000");
+  assert.ok(!JSON.stringify(event).includes(FRICTIONLESS), "no card number");
+  assert.ok(!JSON.stringify(event).includes("_secret_"), "no client secret");
+  // Nothing more comes: the 204 ended it.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  assert.equal(processed.size, 1);
+  assert.deepEqual(attempts.map((a) => [a.id, a.ok, a.status]), [[event.id, true, 500], [event.id, true, 204]]);
+});

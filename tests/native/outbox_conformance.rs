@@ -1,0 +1,181 @@
+//! The rules every store's webhook outbox keeps (docs/backend/webhooks.md), run against
+//! memory, SQLite and PostgreSQL: events are enqueued only with a swap that happened, in
+//! the same write; a claimed row is leased (no second claim until the lease runs out);
+//! concurrent claimers never get the same row; a recorded outcome is kept.
+
+use crate::support;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use support::store::{declined, id, session};
+use threeds_bridge::backend::native::sqlite::SqliteStore;
+use threeds_bridge::payment::ProviderKind;
+use threeds_bridge::store::memory::MemoryStore;
+use threeds_bridge::store::outbox::{Attempted, Outbox, OutboxEvent};
+
+macro_rules! every_outbox {
+    ($($rule:ident),* $(,)?) => {$(
+        mod $rule {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn memory() {
+                super::$rule(Arc::new(MemoryStore::default())).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let store = SqliteStore::open(dir.path().join("sessions.db")).expect("open");
+                super::$rule(Arc::new(store)).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::$rule(Arc::new(support::store::postgres().await)).await
+            }
+        }
+    )*};
+}
+
+every_outbox!(
+    events_go_in_only_with_a_swap_that_happened,
+    a_claimed_row_is_leased_until_recorded_or_expired,
+    concurrent_claims_never_share_a_row,
+);
+
+fn event(n: u32, endpoint: &str) -> OutboxEvent {
+    OutboxEvent {
+        event_id: format!("evt_{n:032x}"),
+        endpoint: endpoint.to_owned(),
+        body: format!("{{\"id\":\"evt_{n:032x}\"}}"),
+        created_ms: 1_000,
+    }
+}
+
+async fn events_go_in_only_with_a_swap_that_happened<S: Outbox>(store: Arc<S>) {
+    let v1 = session(&id(1), ProviderKind::Bambora, "order-1", 60_000);
+    store.create(&v1).await.unwrap();
+    let v2 = v1.advanced(declined(), 10).unwrap();
+    let events = [
+        event(1, "https://a.test/hooks"),
+        event(1, "https://b.test/hooks"),
+    ];
+
+    let mut stale = v2.clone();
+    stale.version += 1;
+    assert!(!store.swap_with_events(&stale, &events).await.unwrap());
+    assert_eq!(
+        store.backlog().await.unwrap(),
+        0,
+        "a refused swap enqueues nothing"
+    );
+
+    assert!(store.swap_with_events(&v2, &events).await.unwrap());
+    assert_eq!(store.backlog().await.unwrap(), 2, "one row per endpoint");
+    assert_eq!(store.load(&v1.id).await.unwrap(), Some(v2.clone()));
+
+    // The race's loser (same version again) changes nothing and enqueues nothing.
+    let other = [event(2, "https://a.test/hooks")];
+    assert!(!store.swap_with_events(&v2, &other).await.unwrap());
+    assert_eq!(store.backlog().await.unwrap(), 2);
+    let due = store
+        .claim_due(u64::MAX / 2, u64::MAX / 2 + 1, 10)
+        .await
+        .unwrap();
+    let ids: HashSet<&str> = due.iter().map(|d| d.event_id.as_str()).collect();
+    assert_eq!(ids, HashSet::from([events[0].event_id.as_str()]));
+    assert!(due
+        .iter()
+        .all(|d| d.body == events[0].body && d.created_ms == 1_000));
+}
+
+async fn a_claimed_row_is_leased_until_recorded_or_expired<S: Outbox>(store: Arc<S>) {
+    let v1 = session(&id(1), ProviderKind::Bambora, "order-1", 60_000);
+    store.create(&v1).await.unwrap();
+    let row = event(1, "https://a.test/hooks");
+    assert!(store
+        .swap_with_events(
+            &v1.advanced(declined(), 10).unwrap(),
+            std::slice::from_ref(&row)
+        )
+        .await
+        .unwrap());
+    assert!(
+        store.claim_due(999, 5_000, 10).await.unwrap().is_empty(),
+        "not due before its time"
+    );
+
+    let first = store.claim_due(1_000, 5_000, 10).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].attempts, 1);
+    assert!(
+        store.claim_due(4_999, 9_000, 10).await.unwrap().is_empty(),
+        "leased"
+    );
+    let again = store.claim_due(5_000, 9_000, 10).await.unwrap();
+    assert_eq!(
+        again.len(),
+        1,
+        "claimed again once the lease ran out (its sender died)"
+    );
+    assert_eq!(again[0].attempts, 2);
+
+    let retry = Attempted::Retry {
+        status: Some(500),
+        at_ms: 7_000,
+    };
+    store
+        .record(&row.event_id, &row.endpoint, retry, 5_100)
+        .await
+        .unwrap();
+    assert!(store.claim_due(6_999, 20_000, 10).await.unwrap().is_empty());
+    assert_eq!(store.claim_due(7_000, 20_000, 10).await.unwrap().len(), 1);
+    assert_eq!(store.backlog().await.unwrap(), 1);
+
+    let delivered = Attempted::Delivered { status: 204 };
+    store
+        .record(&row.event_id, &row.endpoint, delivered, 7_100)
+        .await
+        .unwrap();
+    assert_eq!(store.backlog().await.unwrap(), 0);
+    assert!(store
+        .claim_due(u64::MAX / 2, u64::MAX / 2 + 1, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn concurrent_claims_never_share_a_row<S: Outbox + 'static>(store: Arc<S>) {
+    for n in 1..=20 {
+        let v1 = session(&id(n), ProviderKind::Bambora, &format!("order-{n}"), 60_000);
+        store.create(&v1).await.unwrap();
+        let next = v1.advanced(declined(), 10).unwrap();
+        assert!(store
+            .swap_with_events(&next, &[event(n, "https://a.test/hooks")])
+            .await
+            .unwrap());
+    }
+    let claimers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.claim_due(2_000, 60_000, 4).await.unwrap() })
+        })
+        .collect();
+    let mut claimed = Vec::new();
+    for claimer in claimers {
+        claimed.extend(claimer.await.unwrap().into_iter().map(|d| d.event_id));
+    }
+    // SKIP LOCKED may leave a claimer short while others hold rows: what is left is
+    // claimed afterwards, and no row is ever in two hands.
+    let rest = store.claim_due(2_000, 60_000, 100).await.unwrap();
+    claimed.extend(rest.into_iter().map(|d| d.event_id));
+    let distinct: HashSet<&String> = claimed.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        claimed.len(),
+        "a row went to two claimers: {claimed:?}"
+    );
+    assert_eq!(claimed.len(), 20, "every due row claimed, once");
+}

@@ -1,0 +1,424 @@
+//! Outbound webhooks, end to end: `threeds-bridge serve` POSTs each payment's event to a
+//! real receiver (axum on a free port) that checks the signature the way docs/backend/
+//! webhooks.md tells merchants to (its own HMAC, constant-time compare, a 5 minute window),
+//! dedupes by event id and counts. Through a receiver's 500, a `kill -9` of the backend and
+//! its restart on the same SQLite file, every event arrives and each is processed once; an
+//! endpoint that holds another secret refuses every attempt; two instances sharing one
+//! PostgreSQL database send each event once.
+
+use crate::support;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use support::backend::{run_method, start_at, start_body, CHECKOUT, MERCHANT_KEY};
+use support::serve::{free_port, BIN};
+
+const BAMBORA_FRICTIONLESS: &str = "4012000033330026";
+const BAMBORA_FAILED: &str = "4012001775445550";
+const SECRET: &str = "whsec_receiver_secret_0123456789";
+const OTHER_SECRET: &str = "whsec_some_other_secret_987654321";
+
+/// What a receiver saw.
+#[derive(Default)]
+struct Seen {
+    /// Every attempt, in order: (event id, HTTP status answered).
+    attempts: Vec<(String, u16)>,
+    /// Events processed (signature valid, first time), by id: the event's JSON.
+    processed: HashMap<String, Value>,
+    /// Processed again: must stay 0 (the dedupe works) — counted to prove it ran.
+    duplicates: usize,
+    /// Attempts whose signature did not verify.
+    bad_signatures: usize,
+}
+
+#[derive(Clone)]
+struct Receiver {
+    secret: &'static str,
+    /// Answer 500 to the first attempt of each event id.
+    fail_first: bool,
+    seen: Arc<Mutex<Seen>>,
+}
+
+impl Receiver {
+    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.seen.lock().unwrap()
+    }
+}
+
+/// The merchant's check, written from the docs: HMAC-SHA256 of `{id}.{timestamp}.{body}`,
+/// hex, after `v1=`, compared in constant time; the timestamp within 5 minutes.
+fn verified(secret: &str, headers: &HeaderMap, body: &str) -> Option<String> {
+    let header = |name: &str| headers.get(name)?.to_str().ok().map(str::to_owned);
+    let id = header("webhook-id")?;
+    let timestamp = header("webhook-timestamp")?;
+    let signature = header("webhook-signature")?;
+    let sent: u64 = timestamp.parse().ok()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    if now.abs_diff(sent) > 300 {
+        return None;
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()?;
+    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+    let expected: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let valid = signature
+        .split_whitespace()
+        .filter_map(|s| s.strip_prefix("v1="))
+        .any(|given| bool::from(given.as_bytes().ct_eq(expected.as_bytes())));
+    valid.then_some(id)
+}
+
+async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: String) -> StatusCode {
+    let mut seen = receiver.seen();
+    let id = headers
+        .get("webhook-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let first_attempt = !seen.attempts.iter().any(|(seen_id, _)| *seen_id == id);
+    let status = match verified(receiver.secret, &headers, &body) {
+        None => {
+            seen.bad_signatures += 1;
+            StatusCode::UNAUTHORIZED
+        }
+        Some(_) if receiver.fail_first && first_attempt => StatusCode::INTERNAL_SERVER_ERROR,
+        Some(id) => {
+            let event: Value = serde_json::from_str(&body).expect("an event is JSON");
+            assert_eq!(event["id"], id.as_str(), "Webhook-Id is the event's id");
+            match seen.processed.entry(id) {
+                std::collections::hash_map::Entry::Occupied(_) => seen.duplicates += 1,
+                std::collections::hash_map::Entry::Vacant(first) => {
+                    first.insert(event);
+                }
+            }
+            StatusCode::NO_CONTENT
+        }
+    };
+    seen.attempts.push((id, status.as_u16()));
+    status
+}
+
+/// A receiver on a free port; its URL.
+async fn receiver(secret: &'static str, fail_first: bool) -> (Receiver, String) {
+    let receiver = Receiver {
+        secret,
+        fail_first,
+        seen: Arc::default(),
+    };
+    let app = Router::new()
+        .route("/hooks", post(receive))
+        .with_state(receiver.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (receiver, url)
+}
+
+/// A `serve` child process, its output lines collected; killed (SIGKILL) when dropped.
+struct Serve {
+    child: Child,
+    url: String,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Serve {
+    fn start(config: &Path) -> Serve {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(config)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+        collect(stderr, lines.clone());
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first = String::new();
+        stdout.read_line(&mut first).expect("first line");
+        let url = first
+            .split("listening on ")
+            .nth(1)
+            .and_then(|rest| rest.split(')').next())
+            .unwrap_or_else(|| panic!("no address in {first:?}"))
+            .to_owned();
+        collect(stdout, lines.clone());
+        Serve { child, url, lines }
+    }
+
+    fn output(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// `kill -9`: no shutdown, no flush, as a crash or an OOM kill.
+    fn kill_9(&mut self) {
+        let sent = Command::new("kill")
+            .args(["-9", &self.child.id().to_string()])
+            .status()
+            .expect("kill -9");
+        assert!(sent.success());
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads `reader` to its end into `lines` (so the process never blocks on a full pipe).
+fn collect(reader: impl BufRead + Send + 'static, lines: Arc<Mutex<Vec<String>>>) {
+    std::thread::spawn(move || {
+        for line in reader.lines().map_while(Result::ok) {
+            lines.lock().unwrap().push(line);
+        }
+    });
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "threeds-bridge-webhooks-{tag}-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// A serve config on `port` with Bambora on the sandbox, `store`, and `endpoints`.
+fn config(dir: &Path, port: u16, sandbox: &str, store: Value, endpoints: Value) -> PathBuf {
+    let config = json!({
+        "listen": format!("127.0.0.1:{port}"),
+        "public_url": format!("http://127.0.0.1:{port}"),
+        "checkout_origins": [CHECKOUT],
+        "merchant_api_keys": [MERCHANT_KEY],
+        "store": store,
+        "calls": {"timeout_ms": 3000, "attempts": 1, "backoff_ms": 50},
+        "confirm_rate_limit": {"per_minute": 0, "burst": 0},
+        "webhooks": {
+            "endpoints": endpoints,
+            "first_retry_ms": 3000,
+            "max_retry_ms": 4000,
+            "poll_every_ms": 100,
+        },
+        "providers": {
+            "bambora": {
+                "base_url": format!("{sandbox}/bambora"),
+                "merchant_id": "300200578",
+                "api_passcode": "4BaD82D9197b4cc4b70a221911eE9f70",
+                "currency": "CAD",
+            },
+        },
+    });
+    let path = dir.join(format!("backend-{port}.json"));
+    std::fs::write(&path, config.to_string()).expect("write config");
+    path
+}
+
+/// A Bambora payment of `pan` through the backend at `url` to its result; its id and status.
+async fn pay(url: &str, pan: &str) -> (String, String) {
+    let (status, mut view, secret) = start_at(url, &start_body("bambora", pan, "iframe")).await;
+    assert_eq!(status, 200, "{view}");
+    let secret = secret.expect("a client secret");
+    let id = view["id"].as_str().expect("id").to_owned();
+    for _ in 0..4 {
+        if view["state"] == "final" {
+            return (id, view["status"].as_str().unwrap_or_default().to_owned());
+        }
+        assert_eq!(view["next"]["type"], "method", "{view}");
+        let completion = run_method(url, &view).await;
+        view = support::browser()
+            .post(format!("{url}/v1/payments/{id}/method"))
+            .header("Origin", CHECKOUT)
+            .json(&json!({"completion": completion, "clientSecret": secret}))
+            .send()
+            .await
+            .expect("method")
+            .json()
+            .await
+            .expect("view");
+    }
+    panic!("the payment did not finish: {view}");
+}
+
+/// Waits until `done` holds of what `receiver` saw (20 s at most).
+async fn until(receiver: &Receiver, what: &str, done: impl Fn(&Seen) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done(&receiver.seen()) {
+        assert!(Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The processed event of payment `id`.
+fn event_of<'a>(seen: &'a Seen, id: &str) -> &'a Value {
+    let mut of_payment = seen
+        .processed
+        .values()
+        .filter(|event| event["data"]["payment"]["id"] == id);
+    let event = of_payment
+        .next()
+        .unwrap_or_else(|| panic!("no event of {id}"));
+    assert!(of_payment.next().is_none(), "one event per payment result");
+    event
+}
+
+#[tokio::test]
+async fn every_event_arrives_once_through_a_500_and_a_kill_9() {
+    let sandbox = support::sandbox().await;
+    let (good, good_url) = receiver(SECRET, true).await;
+    // This endpoint's owner holds another secret: it must refuse every attempt.
+    let (wrong, wrong_url) = receiver(OTHER_SECRET, false).await;
+    let dir = temp_dir("kill9");
+    let port = free_port();
+    let store = json!({"kind": "sqlite", "path": dir.join("sessions.sqlite3")});
+    let endpoints = json!([
+        {"url": good_url, "secret": SECRET},
+        {"url": wrong_url, "secret": SECRET},
+    ]);
+    let config = config(&dir, port, &sandbox.url, store, endpoints);
+
+    let mut first = Serve::start(&config);
+    let (authorized, status) = pay(&first.url, BAMBORA_FRICTIONLESS).await;
+    assert_eq!(status, "authorized");
+    let (failed, status) = pay(&first.url, BAMBORA_FAILED).await;
+    assert_ne!(status, "authorized");
+    // Both events got their first attempt, answered 500: each is now due again, and
+    // the backend dies before it comes back to them.
+    until(&good, "a first attempt of each event", |seen| {
+        seen.attempts.iter().filter(|(_, s)| *s == 500).count() == 2
+    })
+    .await;
+    first.kill_9();
+    assert!(
+        good.seen().processed.is_empty(),
+        "nothing processed before the kill"
+    );
+    let mut logged = first.output();
+
+    let second = Serve::start(&config);
+    until(&good, "both events processed", |seen| {
+        seen.processed.len() == 2
+    })
+    .await;
+    // Anything still to come would come within a few polls and retries.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    let seen = good.seen();
+    assert_eq!(seen.processed.len(), 2, "no event invented");
+    assert_eq!(
+        seen.duplicates, 0,
+        "each event delivered once after its 2xx"
+    );
+    assert_eq!(seen.bad_signatures, 0);
+    for id in seen.processed.keys() {
+        assert!(id.starts_with("evt_") && id.len() == 36, "{id}");
+        let tries = seen
+            .attempts
+            .iter()
+            .filter(|(seen_id, _)| seen_id == id)
+            .count();
+        assert_eq!(tries, 2, "{id}: the 500, then the one after the restart");
+    }
+    let event = event_of(&seen, &authorized);
+    assert_eq!(event["type"], "payment.authorized");
+    let payment = &event["data"]["payment"];
+    assert_eq!(payment["status"], "authorized");
+    assert_eq!(payment["amount"], 1099);
+    assert_eq!(payment["currency"], "CAD");
+    assert!(payment["providerPaymentId"].is_string(), "{event}");
+    assert_eq!(payment["card"]["lastFour"], "0026");
+    let text = event.to_string();
+    for leak in [BAMBORA_FRICTIONLESS, "_secret_", "\"bin\"", "\"cvv\""] {
+        assert!(!text.contains(leak), "{leak} in {text}");
+    }
+    let event = event_of(&seen, &failed);
+    assert_eq!(event["type"], "payment.failed");
+    assert!(
+        event["data"]["payment"]["result"]["error"]["code"].is_string(),
+        "{event}"
+    );
+    drop(seen);
+
+    let refused = wrong.seen();
+    assert!(
+        refused.processed.is_empty(),
+        "a wrong secret never verifies"
+    );
+    assert!(
+        refused.bad_signatures >= 2,
+        "both events reached it, signed with another key"
+    );
+    drop(refused);
+    logged.extend(second.output());
+    let retried = logged
+        .iter()
+        .filter(|l| l.contains("webhook attempt failed"))
+        .count();
+    assert!(retried >= 2, "the log tells of the failed attempts");
+    for line in &logged {
+        for secret in [SECRET, "lastFour", "\"data\""] {
+            assert!(!line.contains(secret), "{secret} logged: {line}");
+        }
+    }
+    drop(second);
+}
+
+#[tokio::test]
+async fn two_instances_on_one_postgresql_send_each_event_once() {
+    let sandbox = support::sandbox().await;
+    let (receiver, url) = receiver(SECRET, false).await;
+    let dir = temp_dir("pg");
+    let store = json!({
+        "kind": "postgres",
+        "url": support::store::database_url(),
+        "schema": support::store::fresh_schema(),
+    });
+    let endpoints = json!([{"url": url, "secret": SECRET}]);
+    let a = Serve::start(&config(
+        &dir,
+        free_port(),
+        &sandbox.url,
+        store.clone(),
+        endpoints.clone(),
+    ));
+    let b = Serve::start(&config(&dir, free_port(), &sandbox.url, store, endpoints));
+    let mut payments = Vec::new();
+    for i in 0..6 {
+        let at = if i % 2 == 0 { &a.url } else { &b.url };
+        payments.push(pay(at, BAMBORA_FRICTIONLESS).await.0);
+    }
+    until(&receiver, "six events", |seen| seen.processed.len() == 6).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let seen = receiver.seen();
+    assert_eq!(
+        seen.attempts.len(),
+        6,
+        "each row claimed and sent by one instance, once"
+    );
+    assert_eq!(seen.duplicates, 0);
+    for id in &payments {
+        assert_eq!(event_of(&seen, id)["type"], "payment.authorized");
+    }
+}
