@@ -176,7 +176,7 @@ async fn authorize_only_then_partial_capture_partial_refund_and_the_rest() {
         .payment(&auth.provider_payment_id)
         .expect("the payment");
     assert_eq!(
-        serde_json::to_value(&payment.transaction_result.transaction_type).unwrap(),
+        serde_json::to_value(payment.transaction_result.transaction_type).unwrap(),
         "preAuthorization"
     );
 
