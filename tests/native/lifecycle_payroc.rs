@@ -363,3 +363,169 @@ async fn a_lost_answer_is_unknown_and_the_lookup_finds_what_payroc_did() {
     assert_eq!(booked, [auth.provider_payment_id.clone(), refund_id]);
     assert_balance(&running, &auth, AUTHORIZED as i64, 1500);
 }
+
+/// A Bearer token from the sandbox's identity service.
+async fn bearer(running: &RunningSandbox) -> String {
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/payroc/identity/authorize", running.url))
+        .header(
+            "x-api-key",
+            threeds_bridge::sandbox::payroc::SANDBOX_API_KEY,
+        )
+        .send()
+        .await
+        .expect("identity")
+        .json()
+        .await
+        .expect("a token");
+    answer["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
+}
+
+/// POSTs `body` to `/payments/{paymentId}/{verb}`: status, content type, body.
+async fn post(
+    running: &RunningSandbox,
+    bearer: &str,
+    path: &str,
+    key: Option<&str>,
+    body: serde_json::Value,
+) -> (u16, String, serde_json::Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/payroc/api/v1/payments/{path}", running.url))
+        .bearer_auth(bearer)
+        .json(&body);
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    let answer = request.send().await.expect("answer");
+    let status = answer.status().as_u16();
+    let content_type = answer
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = answer.json().await.expect("JSON");
+    (status, content_type, body)
+}
+
+#[tokio::test]
+async fn the_sandbox_answers_the_operations_in_payrocs_shapes() {
+    let running = payroc_sandbox().await;
+    let adapter = adapter(&running);
+    let auth = authorize(&running, &adapter, CaptureMode::Manual).await;
+    let bearer = bearer(&running).await;
+    let id = auth.provider_payment_id.as_str();
+    let key = || uuid::Uuid::new_v4().to_string();
+
+    // The capture: the payment, now a completion of the amount captured.
+    let capture_key = key();
+    let body = serde_json::json!({"processingTerminalId": TERMINAL, "amount": 2000});
+    let (status, content_type, captured) = post(
+        &running,
+        &bearer,
+        &format!("{id}/capture"),
+        Some(&capture_key),
+        body.clone(),
+    )
+    .await;
+    assert_eq!((status, content_type.as_str()), (200, "application/json"));
+    assert_eq!(captured["paymentId"], id);
+    assert_eq!(
+        captured["transactionResult"]["type"],
+        "preAuthorizationCompletion"
+    );
+    assert_eq!(captured["transactionResult"]["authorizedAmount"], 2000);
+    // The same key and body: the first answer; another body: 409.
+    let replay = post(
+        &running,
+        &bearer,
+        &format!("{id}/capture"),
+        Some(&capture_key),
+        body,
+    )
+    .await;
+    assert_eq!(replay.2, captured);
+    let (status, _, problem) = post(
+        &running,
+        &bearer,
+        &format!("{id}/capture"),
+        Some(&capture_key),
+        serde_json::json!({"processingTerminalId": TERMINAL, "amount": 1000}),
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        problem["type"],
+        "https://docs.payroc.com/api/errors#idempotency-key-in-use"
+    );
+
+    // Refunds: description required, key required, unknown payments 404.
+    let (status, content_type, problem) = post(
+        &running,
+        &bearer,
+        &format!("{id}/refund"),
+        Some(&key()),
+        serde_json::json!({"amount": 500}),
+    )
+    .await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (400, "application/problem+json")
+    );
+    assert_eq!(problem["errors"][0]["parameter"], "description");
+    let (status, _, problem) = post(
+        &running,
+        &bearer,
+        &format!("{id}/refund"),
+        None,
+        serde_json::json!({"amount": 500, "description": "a return"}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        problem["type"],
+        "https://docs.payroc.com/api/errors#idempotency-key-missing"
+    );
+    let (status, _, problem) = post(
+        &running,
+        &bearer,
+        "NOSUCHPAY1/refund",
+        Some(&key()),
+        serde_json::json!({"amount": 500, "description": "a return"}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(problem["resource"], "payment");
+    assert_eq!(movements(&running, &auth), 1);
+
+    let (status, _, refunded) = post(
+        &running,
+        &bearer,
+        &format!("{id}/refund"),
+        Some(&key()),
+        serde_json::json!({"amount": 500, "description": "a return"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let refund = &refunded["refunds"][0];
+    assert_eq!(refund["amount"], 500);
+    assert_eq!(refund["responseCode"], "A");
+    assert_eq!(refund["status"], "ready");
+    let refund_id = refund["refundId"].as_str().expect("a refundId");
+    assert_eq!(refund_id.len(), 10);
+    // GET /payments/{id} shows the same refunds.
+    let shown: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/payroc/api/v1/payments/{id}", running.url))
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .expect("payment")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(shown["refunds"], refunded["refunds"]);
+    assert_balance(&running, &auth, 2000, 500);
+}
