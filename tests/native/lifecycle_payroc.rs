@@ -247,6 +247,9 @@ async fn wrong_orders_and_bad_amounts_get_payrocs_refusal_and_book_nothing() {
     assert_eq!(code, OperationErrorCode::AlreadyCaptured);
     assert_eq!(movements(&running, &sale), 0);
     assert_balance(&running, &sale, AUTHORIZED as i64, 0);
+    // A sale is refunded without a capture of its own.
+    succeeded(run(&adapter, &op(&sale, OperationKind::Refund, 1000)).await);
+    assert_balance(&running, &sale, AUTHORIZED as i64, 1000);
 
     // Nothing captured yet: no refund; a capture above the authorization.
     let auth = authorize(&running, &adapter, CaptureMode::Manual).await;
