@@ -73,6 +73,11 @@ pub enum OperationCall {
     Send,
     /// The lookup [`super::Adapter::operation_lookup`] built after an answer was lost.
     Lookup,
+    /// A credential the adapter caches and the operation's call needs first (Payroc's
+    /// Bearer token from its identity service): the host sends it like any other call
+    /// (it is `retry_safe`) and hands its answer back with this `call`; the adapter then
+    /// answers the operation's own call. Moves no money.
+    Authorize,
 }
 
 /// What an adapter wants next for an operation.

@@ -27,6 +27,7 @@ mod demo_shop;
 mod edge_store_choice;
 mod emv_props;
 mod lifecycle;
+mod lifecycle_payroc;
 mod operations;
 mod operations_early;
 mod outbox_conformance;

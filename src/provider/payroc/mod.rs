@@ -35,6 +35,7 @@
 //! process (any `PayrocAdapter`) may continue a payment another one began.
 
 mod config;
+mod lifecycle;
 mod outcome;
 mod returns;
 mod wire;
@@ -48,6 +49,7 @@ use std::sync::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 
 use super::answer::{self, Answer};
+use super::lifecycle::{Operation, OperationAnswer, OperationCall, OperationError, OperationStep};
 use super::{
     Adapter, BrowserReturn, Context, HttpMethod, HttpRequest, HttpResponse, ReturnRefused, Step,
     TransportFailure,
@@ -55,8 +57,8 @@ use super::{
 use crate::emv::{Eci, FormField, FormMethod, FormPost, ThreeDsCompInd, TransStatus};
 use crate::order::{Currency, OrderId};
 use crate::payment::{
-    BrowserAction, CardDetails, ChallengePreference, PaymentMethod, PaymentResult, PaymentStart,
-    PaymentStatus, ResultCode,
+    BrowserAction, CaptureMode, CardDetails, ChallengePreference, PaymentMethod, PaymentResult,
+    PaymentStart, PaymentStatus, ResultCode,
 };
 pub use config::{
     CardholderChallenge, Config, PRODUCTION_API_URL, PRODUCTION_IDENTITY_URL,
@@ -88,6 +90,8 @@ pub struct PayrocAdapter {
 struct CachedToken {
     access_token: String,
     expires_at_ms: u64,
+    /// When it was issued: a 401 to a token this young is not a revoked token.
+    issued_at_ms: u64,
 }
 
 impl fmt::Debug for PayrocAdapter {
@@ -186,6 +190,10 @@ pub struct Order {
     amount: u64,
     currency: Currency,
     description: Option<String>,
+    /// `Manual`: a pre-authorization (`autoCapture: false`). Sessions stored before it
+    /// existed were sales.
+    #[serde(default)]
+    capture_mode: CaptureMode,
 }
 
 /// The query of the MPI page, kept so the same browser step can be given again.
@@ -289,11 +297,17 @@ impl PayrocAdapter {
             .map(|t| t.access_token.clone())
     }
 
-    fn remember_token(&self, access_token: &str, expires_at_ms: u64) {
+    fn remember_token(&self, access_token: &str, expires_at_ms: u64, issued_at_ms: u64) {
         *lock(&self.token) = Some(CachedToken {
             access_token: access_token.to_owned(),
             expires_at_ms,
+            issued_at_ms,
         });
+    }
+
+    /// When the cached token was issued, if one is cached.
+    fn token_issued_at(&self) -> Option<u64> {
+        lock(&self.token).as_ref().map(|t| t.issued_at_ms)
     }
 
     fn forget_token(&self) {
@@ -333,7 +347,7 @@ impl PayrocAdapter {
         let expires_at_ms = cx
             .now_ms
             .saturating_add(token.expires_in.saturating_mul(1000));
-        self.remember_token(&token.access_token, expires_at_ms);
+        self.remember_token(&token.access_token, expires_at_ms, cx.now_ms);
         Ok(token.access_token)
     }
 
@@ -473,7 +487,7 @@ impl PayrocAdapter {
                 token: &sale.token,
             },
             three_d_secure,
-            auto_capture: true,
+            auto_capture: sale.order.capture_mode == CaptureMode::Automatic,
         }
     }
 
@@ -555,6 +569,7 @@ impl PayrocAdapter {
             amount: payment.amount,
             currency: payment.currency,
             description: payment.description.clone(),
+            capture_mode: payment.capture_mode,
         };
         if let Some(external) = &payment.external_authentication {
             let authentication = ThirdParty::from_external(external)?;
@@ -977,6 +992,25 @@ impl Adapter for PayrocAdapter {
                 "a 3-D Secure Method completed for a Payroc payment, whose MPI runs its own",
             )),
         }
+    }
+
+    /// Capture, reverse (void) or refund: see `lifecycle`.
+    fn operation(&self, op: &Operation, cx: &Context) -> Result<OperationStep, OperationError> {
+        self.lifecycle_operation(op, cx)
+    }
+
+    fn on_operation_response(
+        &self,
+        op: &Operation,
+        call: OperationCall,
+        response: OperationAnswer,
+        cx: &Context,
+    ) -> OperationStep {
+        self.lifecycle_response(op, call, response, cx)
+    }
+
+    fn operation_lookup(&self, op: &Operation, cx: &Context) -> OperationStep {
+        self.lifecycle_lookup(op, cx)
     }
 }
 

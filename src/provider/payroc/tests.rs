@@ -1485,3 +1485,35 @@ fn reconcile_looks_up_any_state_with_a_sale_and_finds_nothing_before_one() {
         answer::not_found()
     );
 }
+
+#[test]
+fn a_manual_capture_payment_is_a_pre_authorization_and_old_states_stay_sales() {
+    let adapter = adapter();
+    let mut manual = payment();
+    manual.capture_mode = crate::payment::CaptureMode::Manual;
+    let (state, _) = call(begin(&adapter, &manual, T0));
+    let (state, _) = browser(adapter.on_response(state, single_use_token_answer(), &cx(T0)));
+    let (_, request) = call(accepted(adapter.on_browser_return(
+        stored(state),
+        &good_receipt(),
+        &cx(T0),
+    )));
+    assert_eq!(body(&request)["autoCapture"], json!(false));
+
+    // A session stored before the capture mode existed has none: it was a sale.
+    let State::AwaitingReceipt { mpi, refused } = at_mpi(&adapter) else {
+        panic!("waiting for the receipt");
+    };
+    let mut old = serde_json::to_value(State::AwaitingReceipt { mpi, refused }).unwrap();
+    old["mpi"]["order"]
+        .as_object_mut()
+        .unwrap()
+        .remove("capture_mode");
+    let old: State = serde_json::from_value(old).unwrap();
+    let (_, request) = call(accepted(adapter.on_browser_return(
+        old,
+        &good_receipt(),
+        &cx(T0),
+    )));
+    assert_eq!(body(&request)["autoCapture"], json!(true));
+}

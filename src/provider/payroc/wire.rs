@@ -144,6 +144,38 @@ pub struct Payment {
     #[serde(default)]
     pub card: Option<PaymentCard>,
     pub transaction_result: TransactionResult,
+    /// The payment's refunds, oldest first (a refund's answer).
+    #[serde(default)]
+    pub refunds: Vec<RefundSummary>,
+}
+
+/// One of a payment's `refunds[]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundSummary {
+    pub refund_id: String,
+    /// Minor units; Payroc's recordings show it signed either way.
+    #[serde(default)]
+    pub amount: Option<i64>,
+    #[serde(default)]
+    pub response_code: Option<String>,
+    #[serde(default)]
+    pub response_message: Option<String>,
+}
+
+/// `POST /payments/{paymentId}/capture` body (SDK `card_payments.payments.capture`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaptureRequest<'a> {
+    pub processing_terminal_id: &'a str,
+    pub amount: u64,
+}
+
+/// `POST /payments/{paymentId}/refund` body (SDK `ReferencedRefund`: both required).
+#[derive(Debug, Clone, Serialize)]
+pub struct RefundRequest {
+    pub amount: u64,
+    pub description: String,
 }
 
 /// What the payment was for.
@@ -196,6 +228,9 @@ pub struct TransactionResult {
     pub response_code: String,
     #[serde(default)]
     pub response_message: Option<String>,
+    /// Minor units (a capture's answer: the amount captured).
+    #[serde(default)]
+    pub authorized_amount: Option<i64>,
 }
 
 /// RFC 7807 problem details with Payroc's `errors[]` (docs.payroc.com/api/errors).

@@ -4,7 +4,8 @@
 //! This module owns Payroc's memory (access tokens, single-use tokens, MPI results,
 //! payments, idempotency records), authentication and the idempotent POST; the files
 //! beside it own one part of the protocol each: [`tokens`] (tokenization), [`mpi`]
-//! (the browser-facing 3-D Secure MPI), [`payments`] (sales), [`listing`] (the payments
+//! (the browser-facing 3-D Secure MPI), [`payments`] (sales), [`operations`] (capture,
+//! reverse, refund and the expiry control), [`listing`] (the payments
 //! list, filtered and paginated), [`problem`] (errors and input reading) and [`wire`]
 //! (response bodies). See docs/sandbox/payroc.md.
 
@@ -14,6 +15,7 @@
 
 mod listing;
 mod mpi;
+mod operations;
 mod payments;
 pub mod problem;
 mod tokens;
@@ -35,6 +37,7 @@ use super::Sandbox;
 use problem::{Problem, Reply};
 
 pub use mpi::{COMPLETE_PATH, MPI_PATH};
+pub use operations::{control_routes, EXPIRE_PATH};
 
 /// The processing terminal the contract fixes (its receipt URL is in `SandboxConfig`).
 pub const SANDBOX_TERMINAL: &str = "4479001";
@@ -134,6 +137,7 @@ pub fn routes() -> Router<Sandbox> {
         .route("/api/v1/payments/{payment_id}", get(payments::retrieve))
         .route(MPI_PATH, get(mpi::start))
         .route(COMPLETE_PATH, post(mpi::complete))
+        .merge(operations::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route)
 }

@@ -161,6 +161,7 @@ fn sale(sandbox: &Sandbox, request: &Value, idempotency_key: &str) -> Result<Rep
             }),
         },
         transaction_result,
+        refunds: Vec::new(),
     };
     let masked = stored.pan.masked();
     drop(tokens);
@@ -175,7 +176,8 @@ fn sale(sandbox: &Sandbox, request: &Value, idempotency_key: &str) -> Result<Rep
             idempotency_key: Some(idempotency_key.to_owned()),
             card: masked,
             time: now_rfc3339(),
-            sale: true,
+            // autoCapture false: a pre-authorization, captured later (operations.rs).
+            sale: request.auto_capture,
         });
     }
     Ok(Reply::json(StatusCode::CREATED, &payment))

@@ -355,6 +355,17 @@ impl Fields {
         }
     }
 
+    pub fn optional_i64(&mut self, node: Node<'_>, name: &str) -> Option<i64> {
+        let value = self.present(node, name, false)?;
+        match value.as_i64() {
+            Some(n) => Some(n),
+            None => {
+                self.wrong_type(node, name, "an integer");
+                None
+            }
+        }
+    }
+
     pub fn optional_bool(&mut self, node: Node<'_>, name: &str) -> Option<bool> {
         let value = self.present(node, name, false)?;
         match value.as_bool() {

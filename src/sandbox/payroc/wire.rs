@@ -98,6 +98,24 @@ pub struct Payment {
     pub order: PaymentOrder,
     pub card: PaymentCard,
     pub transaction_result: TransactionResult,
+    /// The payment's refunds, oldest first (`POST /payments/{id}/refund` adds one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<RefundSummary>,
+}
+
+/// One of a payment's `refunds[]`, as the recorded `Refund payment` answer lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundSummary {
+    pub refund_id: String,
+    /// ISO 8601, UTC, seconds.
+    pub date_time: String,
+    pub currency: String,
+    /// Minor units, positive (the recordings show both signs; see docs/sandbox/payroc.md).
+    pub amount: i64,
+    pub status: TransactionStatus,
+    pub response_code: ResponseCode,
+    pub response_message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
