@@ -1124,3 +1124,39 @@ fn config_debug_prints_no_key() {
     assert!(!printed.contains(config.x_trans_key.expose()), "{printed}");
     assert!(!printed.contains(SECRET), "{printed}");
 }
+
+#[test]
+fn manual_capture_authorizes_only_and_automatic_captures() {
+    let capture_flag = |mode| {
+        let mut payment = start("4000000000001000");
+        payment.capture_mode = mode;
+        let Step::Call { request, .. } = adapter().start(&payment, &cx()) else {
+            panic!("expected a call");
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(request.body.as_deref().unwrap()).unwrap();
+        json["card"]["capture"].clone()
+    };
+    assert_eq!(capture_flag(CaptureMode::Manual), serde_json::json!(false));
+    assert_eq!(
+        capture_flag(CaptureMode::Automatic),
+        serde_json::json!(true)
+    );
+}
+
+#[test]
+fn the_removed_backend_wide_capture_key_is_refused_by_name() {
+    let config = |extra: &str| {
+        serde_json::from_str::<Config>(&format!(
+            r#"{{"x_login":"l","x_trans_key":"t","secret_key":"s"{extra}}}"#
+        ))
+    };
+    assert!(config("").is_ok());
+    for value in ["true", "false"] {
+        let error = config(&format!(r#","capture":{value}"#))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`capture` was removed"), "{error}");
+        assert!(error.contains("capture_mode"), "{error}");
+    }
+}
