@@ -1160,3 +1160,19 @@ fn the_removed_backend_wide_capture_key_is_refused_by_name() {
         assert!(error.contains("capture_mode"), "{error}");
     }
 }
+
+/// A pending refund's outcome comes to the same webhook as payments: it is accepted (so
+/// dLocal stops retrying) and changes no payment, since it names the refund's id.
+#[test]
+fn a_refund_notification_is_acknowledged_and_moves_no_payment() {
+    let refund = r#"{"id":"REF-1","payment_id":"D-4-abc","amount":25,"currency":"BRL",
+        "status":"SUCCESS","status_code":200,"status_detail":"The refund was paid.",
+        "order_id":"order-1"}"#;
+    let n = notification(refund, LOGIN, true);
+    let sent = parse_x_date("2024-05-01T10:00:00.000Z").unwrap();
+    assert_eq!(
+        adapter().order_of_notification(&n, sent),
+        Ok(Some("order-1".into()))
+    );
+    assert_eq!(adapter().on_notification(authenticating(), &n, &cx()), None);
+}
