@@ -23,9 +23,9 @@ fn session_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// A frictionless card's payment of BRL 120.00, authorized as `mode` says.
-async fn authorize(adapter: &DlocalAdapter, mode: CaptureMode) -> (PaymentStart, String) {
-    let mut start = flow::payment("4000000000001000");
+/// A payment of BRL 120.00 with `pan`, authorized as `mode` says.
+fn payment_start(pan: &str, mode: CaptureMode) -> PaymentStart {
+    let mut start = flow::payment(pan);
     start.order_id =
         threeds_bridge::order::OrderId::parse(&format!("order-{}", uuid::Uuid::new_v4().simple()))
             .expect("an order id");
@@ -36,6 +36,12 @@ async fn authorize(adapter: &DlocalAdapter, mode: CaptureMode) -> (PaymentStart,
     start.payer.document = Some("53033315550".into());
     start.payer.email = Some("thiago@example.com".into());
     start.capture_mode = mode;
+    start
+}
+
+/// A frictionless card's payment, authorized: its start and dLocal's payment id.
+async fn authorize(adapter: &DlocalAdapter, mode: CaptureMode) -> (PaymentStart, String) {
+    let start = payment_start("4000000000001000", mode);
     let (result, _) = flow::run(adapter, &start, &session_id(), Cardholder::Types("1234")).await;
     assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
     let id = result.provider_payment_id.expect("dLocal's payment id");
@@ -555,4 +561,55 @@ async fn the_sandbox_answers_captures_and_refunds_in_dlocals_shapes() {
         .await
         .expect("expire");
     assert_eq!(expired.status(), 404);
+}
+
+/// With `manual`, a payer who passed the challenge after the session expired left an
+/// authorization only; the backend's cancel of the abandoned payment voids it (dLocal's
+/// "cancel an authorization"): the session ends expired and the ledger shows it released.
+#[tokio::test]
+async fn an_abandoned_authorization_is_voided_by_the_expiry_cancel() {
+    use threeds_bridge::payment::{BrowserAction, ResultCode};
+    use threeds_bridge::provider::Step;
+    let sb = support::sandbox().await;
+    let adapter = adapter(&sb);
+    let sid = session_id();
+    let cx = flow::context(&sid);
+    let start = payment_start("4000000000002008", CaptureMode::Manual);
+    let Step::Call { state, request } = adapter.start(&start, &cx) else {
+        panic!("the create");
+    };
+    let Step::Browser {
+        state,
+        action: BrowserAction::Redirect { form },
+    } = adapter.on_response(state, flow::send(&request).await, &cx)
+    else {
+        panic!("dLocal's 3-D Secure page");
+    };
+    // The payer passes the challenge on dLocal's page; the session has expired meanwhile.
+    let _late = flow::follow((&form).into(), Cardholder::Types("1234")).await;
+    let id = sb
+        .sandbox
+        .ledger
+        .entries()
+        .into_iter()
+        .find(|e| e.order_id == start.order_id.as_str())
+        .map(|e| e.provider_payment_id)
+        .expect("dLocal authorized it");
+    assert_eq!(money(&balance(&sb, &id)), (12_000, 0, 0, false));
+
+    let Step::Unknown { state } = adapter.on_expiry(state, &cx) else {
+        panic!("abandoned on dLocal's page: in doubt until cancelled");
+    };
+    let Step::Call { state, request } = adapter.reconcile(state, &cx) else {
+        panic!("the cancel");
+    };
+    let Step::Done(result) = adapter.on_response(state, flow::send(&request).await, &cx) else {
+        panic!("the cancel's answer ends it");
+    };
+    assert_eq!(result.status, PaymentStatus::Error);
+    assert_eq!(
+        result.error.map(|e| e.code),
+        Some(ResultCode::SessionExpired)
+    );
+    assert_eq!(money(&balance(&sb, &id)), (12_000, 0, 0, true));
 }
