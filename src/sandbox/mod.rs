@@ -123,6 +123,7 @@ pub fn router(sandbox: Sandbox) -> Router {
         .merge(acs_pages::routes())
         .merge(control::routes())
         .merge(payroc::control_routes())
+        .merge(dlocal::control_routes())
         .merge(hosted_fields::routes())
         .with_state(sandbox)
 }

@@ -28,6 +28,7 @@ mod edge_store_choice;
 mod emv_props;
 mod lifecycle;
 mod lifecycle_payroc;
+mod lifecycle_dlocal;
 mod operations;
 mod operations_early;
 mod outbox_conformance;

@@ -25,17 +25,29 @@ pub struct Config {
     /// `{public_url}/v1/webhooks/dlocal`.
     #[serde(default)]
     pub notification_url: Option<String>,
-    /// `card.capture`: true charges at once (`PAID`), false authorizes only (`AUTHORIZED`).
-    #[serde(default = "default_capture")]
-    pub capture: bool,
+    /// The backend-wide `capture` setting this adapter once had. Capture is chosen per
+    /// payment now (`capture_mode` at create, `card.capture` on the wire): a config that
+    /// still sets it is refused, naming the replacement, rather than silently capturing
+    /// what its merchant meant to authorize only.
+    #[serde(default, rename = "capture", deserialize_with = "removed_capture")]
+    #[allow(dead_code)] // never read: its deserializer refuses the key
+    removed_capture: RemovedKey,
+}
+
+/// Stands for a configuration key that was removed: only ever its default.
+#[derive(Debug, Clone, Copy, Default)]
+struct RemovedKey;
+
+/// Refuses the removed `capture` key, whatever its value.
+fn removed_capture<'de, D: serde::Deserializer<'de>>(_: D) -> Result<RemovedKey, D::Error> {
+    Err(serde::de::Error::custom(
+        "`capture` was removed: capture is chosen per payment now \
+         (`capture_mode: \"automatic\"|\"manual\"` in POST /v1/payments)",
+    ))
 }
 
 fn production_url() -> String {
     PRODUCTION_URL.to_owned()
-}
-
-fn default_capture() -> bool {
-    true
 }
 
 impl Config {
@@ -48,7 +60,7 @@ impl Config {
             x_trans_key: "fm12O7G9".into(),
             secret_key: "sandbox-dlocal-secret".into(),
             notification_url: None,
-            capture: true,
+            removed_capture: RemovedKey,
         }
     }
 

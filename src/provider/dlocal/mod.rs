@@ -24,6 +24,7 @@
 //! [`CardSummary`] is kept. docs/backend/dlocal.md describes the flow and the choices.
 
 mod config;
+mod lifecycle;
 mod outcome;
 mod returns;
 mod wire;
@@ -41,8 +42,8 @@ use super::{
 use crate::emv::{FormMethod, FormPost, ThreeDsCompInd, TransStatus};
 use crate::order::{Currency, OrderId};
 use crate::payment::{
-    BrowserAction, CardSummary, ChallengePreference, PaymentMethod, PaymentResult, PaymentStart,
-    PaymentStatus, ResultCode,
+    BrowserAction, CaptureMode, CardSummary, ChallengePreference, PaymentMethod, PaymentResult,
+    PaymentStart, PaymentStatus, ResultCode,
 };
 
 pub use config::{Config, PRODUCTION_URL};
@@ -375,7 +376,8 @@ impl DlocalAdapter {
         country: &str,
         cx: &Context,
     ) -> Result<String, PaymentResult> {
-        let capture = self.config.capture;
+        // `card.capture: false` authorizes only (`AUTHORIZED` 600), for a later capture.
+        let capture = payment.capture_mode == CaptureMode::Automatic;
         let card = match &payment.method {
             PaymentMethod::Card(card) => CardBody::Details {
                 holder_name: &card.holder_name,
@@ -625,6 +627,33 @@ impl DlocalAdapter {
 }
 
 impl Adapter for DlocalAdapter {
+    fn operation(
+        &self,
+        op: &crate::provider::lifecycle::Operation,
+        cx: &Context,
+    ) -> Result<crate::provider::lifecycle::OperationStep, crate::provider::lifecycle::OperationError>
+    {
+        self.start_operation(op, cx)
+    }
+
+    fn on_operation_response(
+        &self,
+        op: &crate::provider::lifecycle::Operation,
+        call: crate::provider::lifecycle::OperationCall,
+        response: crate::provider::lifecycle::OperationAnswer,
+        _cx: &Context,
+    ) -> crate::provider::lifecycle::OperationStep {
+        self.operation_answered(op, call, response)
+    }
+
+    fn operation_lookup(
+        &self,
+        op: &crate::provider::lifecycle::Operation,
+        cx: &Context,
+    ) -> crate::provider::lifecycle::OperationStep {
+        self.look_up_operation(op, cx)
+    }
+
     /// The card facts of the provider's answer, for a token payment.
     fn card_of(&self, response: &HttpResponse) -> Option<crate::payment::CardSummary> {
         crate::provider::card_facts::dlocal(response)

@@ -1124,3 +1124,55 @@ fn config_debug_prints_no_key() {
     assert!(!printed.contains(config.x_trans_key.expose()), "{printed}");
     assert!(!printed.contains(SECRET), "{printed}");
 }
+
+#[test]
+fn manual_capture_authorizes_only_and_automatic_captures() {
+    let capture_flag = |mode| {
+        let mut payment = start("4000000000001000");
+        payment.capture_mode = mode;
+        let Step::Call { request, .. } = adapter().start(&payment, &cx()) else {
+            panic!("expected a call");
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(request.body.as_deref().unwrap()).unwrap();
+        json["card"]["capture"].clone()
+    };
+    assert_eq!(capture_flag(CaptureMode::Manual), serde_json::json!(false));
+    assert_eq!(
+        capture_flag(CaptureMode::Automatic),
+        serde_json::json!(true)
+    );
+}
+
+#[test]
+fn the_removed_backend_wide_capture_key_is_refused_by_name() {
+    let config = |extra: &str| {
+        serde_json::from_str::<Config>(&format!(
+            r#"{{"x_login":"l","x_trans_key":"t","secret_key":"s"{extra}}}"#
+        ))
+    };
+    assert!(config("").is_ok());
+    for value in ["true", "false"] {
+        let error = config(&format!(r#","capture":{value}"#))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`capture` was removed"), "{error}");
+        assert!(error.contains("capture_mode"), "{error}");
+    }
+}
+
+/// A pending refund's outcome comes to the same webhook as payments: it is accepted (so
+/// dLocal stops retrying) and changes no payment, since it names the refund's id.
+#[test]
+fn a_refund_notification_is_acknowledged_and_moves_no_payment() {
+    let refund = r#"{"id":"REF-1","payment_id":"D-4-abc","amount":25,"currency":"BRL",
+        "status":"SUCCESS","status_code":200,"status_detail":"The refund was paid.",
+        "order_id":"order-1"}"#;
+    let n = notification(refund, LOGIN, true);
+    let sent = parse_x_date("2024-05-01T10:00:00.000Z").unwrap();
+    assert_eq!(
+        adapter().order_of_notification(&n, sent),
+        Ok(Some("order-1".into()))
+    );
+    assert_eq!(adapter().on_notification(authenticating(), &n, &cx()), None);
+}

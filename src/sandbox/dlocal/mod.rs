@@ -9,6 +9,7 @@
 
 mod auth;
 mod notify;
+mod operations;
 mod payments;
 mod smart_fields;
 mod three_ds;
@@ -51,6 +52,12 @@ struct Inner {
     deliveries: u64,
     /// Smart Fields card tokens by token.
     tokens: HashMap<String, smart_fields::CardToken>,
+    /// Captures by their id.
+    captures: HashMap<String, operations::Capture>,
+    /// Refunds by their id.
+    refunds: HashMap<String, operations::Refund>,
+    /// X-Idempotency-Key of a capture, cancel or refund → what it made.
+    operation_keys: HashMap<String, operations::Replay>,
 }
 
 impl State {
@@ -74,6 +81,12 @@ impl State {
             .is_some()
     }
 
+    /// Expires an `AUTHORIZED` payment nothing was captured of (`EXPIRED`: a later
+    /// capture is refused); false when there is no such authorization.
+    pub fn expire_authorization(&self, payment_id: &str) -> bool {
+        operations::expire_in(&mut self.lock(), payment_id)
+    }
+
     /// How many payments exist (tests prove that a refused request created none).
     pub fn payment_count(&self) -> usize {
         self.lock().payments.len()
@@ -88,8 +101,15 @@ pub fn routes() -> Router<Sandbox> {
         .route("/secure_payments/", post(payments::create))
         // A payment with a Smart Fields `card.token` goes to `/payments` (dLocal's card
         // object); the sandbox takes either kind at either path.
-        .route("/payments", post(payments::create))
-        .route("/payments/", post(payments::create))
+        // A body naming an `authorization_id` is a capture.
+        .route("/payments", post(operations::create_or_capture))
+        .route("/payments/", post(operations::create_or_capture))
+        .route("/refunds", post(operations::refund))
+        .route("/refunds/", post(operations::refund))
+        .route("/refunds/{id}", get(operations::retrieve_refund))
+        .route("/refunds/{id}/", get(operations::retrieve_refund))
+        .route("/refunds/{id}/status", get(operations::refund_status))
+        .route("/refunds/{id}/status/", get(operations::refund_status))
         .route("/smart-fields/tokens", post(smart_fields::create))
         .route("/payments/{id}", get(payments::retrieve))
         .route("/payments/{id}/", get(payments::retrieve))
@@ -101,6 +121,15 @@ pub fn routes() -> Router<Sandbox> {
         .route("/orders/{order_id}/", get(payments::by_order))
         .route("/three-ds/{id}", get(three_ds::page))
         .route("/three-ds/{id}/complete", post(three_ds::complete))
+}
+
+/// The sandbox's own dLocal controls, mounted at the root: `POST
+/// /_sandbox/dlocal/payments/{id}/expire` expires an authorization (docs/sandbox/dlocal.md).
+pub fn control_routes() -> Router<Sandbox> {
+    Router::new().route(
+        "/_sandbox/dlocal/payments/{id}/expire",
+        post(operations::expire),
+    )
 }
 
 /// dLocal's error body `{code, message, param?}` with its HTTP status
@@ -173,6 +202,17 @@ impl ApiError {
             5002,
             format!("Invalid status: the payment is {status}"),
         )
+    }
+
+    /// 400 5007: more than the payment has left (a capture above the authorization, a
+    /// refund above what was captured and not yet refunded).
+    fn amount_exceeded() -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, 5007, "Amount exceeded").with_param("amount")
+    }
+
+    /// 404 4000 for a refund id this merchant has no refund under.
+    fn refund_not_found() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, 4000, "Refund not found")
     }
 
     /// 400 5009.

@@ -39,6 +39,22 @@ pub(super) struct Payment {
     pub idempotency_key: Option<String>,
     pub created_date: String,
     pub stage: Stage,
+    /// What the merchant did to an authorization since (`super::operations`).
+    pub after: After,
+}
+
+/// An approved authorization's life after it was approved: captured (`PAID`), cancelled
+/// (`CANCELLED`) or expired (`EXPIRED`) uncaptured. A sale (`PAID` at once) stays `Open`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(super) enum After {
+    #[default]
+    Open,
+    /// Captured by `POST /payments {authorization_id}`: the capture's id.
+    Captured(String),
+    /// Cancelled by `POST /payments/{id}/cancel`.
+    Voided,
+    /// Expired uncaptured (`POST /_sandbox/dlocal/payments/{id}/expire`).
+    Expired,
 }
 
 /// Where a payment is.
@@ -196,8 +212,28 @@ impl FinalStatus {
 }
 
 impl Payment {
+    /// The status line, as the authorization's later life changes it.
+    pub fn status_line(&self) -> StatusLine {
+        match self.after {
+            After::Open => self.stage.status_line(),
+            After::Captured(_) => FinalStatus::Paid.status_line(),
+            After::Voided => FinalStatus::Cancelled.status_line(),
+            After::Expired => StatusLine {
+                status: "EXPIRED",
+                code: 400,
+                detail: "The authorization expired before it was captured.",
+            },
+        }
+    }
+
+    /// Whether this is an authorization only (`AUTHORIZED` 600) nothing was done to yet.
+    pub fn is_open_authorization(&self) -> bool {
+        self.after == After::Open
+            && matches!(&self.stage, Stage::Settled(s) if s.status == FinalStatus::Authorized)
+    }
+
     pub fn object(&self, sandbox: &Sandbox) -> PaymentObject {
-        let line = self.stage.status_line();
+        let line = self.status_line();
         let (three_dsecure, approved_date) = match &self.stage {
             Stage::AwaitingAuthentication { .. } => (
                 Some(ThreeDsObject {
@@ -416,7 +452,8 @@ fn record_if_approved(sandbox: &Sandbox, payment: &Payment) {
                 idempotency_key: payment.idempotency_key.clone(),
                 card: payment.masked_card.clone(),
                 time: now_rfc3339(),
-                sale: true,
+                // `AUTHORIZED` (capture:false, or the 600 trick) is an authorization only.
+                sale: settlement.status == FinalStatus::Paid,
             });
         }
     }
@@ -436,6 +473,15 @@ pub(super) async fn create(
     body: Body,
 ) -> Result<Json<PaymentObject>, ApiError> {
     let body = read_body(body).await?;
+    create_from(sandbox, headers, body)
+}
+
+/// A payment create whose body was read.
+pub(super) fn create_from(
+    sandbox: Sandbox,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<PaymentObject>, ApiError> {
     auth::verify(&headers, &body)?;
     let idempotency_key = headers
         .get("X-Idempotency-Key")
@@ -491,6 +537,7 @@ pub(super) async fn create(
             idempotency_key: idempotency_key.clone(),
             created_date: dlocal_date(),
             stage: open(&request, &id),
+            after: After::Open,
         };
         record_if_approved(&sandbox, &payment);
         let object = payment.object(&sandbox);
@@ -574,6 +621,10 @@ pub(super) async fn by_order(
             .get(&order_id)
             .and_then(|id| inner.payments.get(id))
             .map(|payment| OrderObject::of(payment.object(&sandbox)))
+            // A capture's `order_id` is the merchant's id of the capture.
+            .or_else(|| {
+                super::operations::capture_by_order(&inner, &order_id).map(|c| c.order_object())
+            })
     };
     match found {
         Some(order) => Json(order).into_response(),
@@ -585,8 +636,9 @@ pub(super) async fn by_order(
 /// "Cancel pending payment"): signed like every request (the body in the signature is
 /// the one sent, usually empty). A `PENDING` payment becomes `CANCELLED` 400 for good:
 /// its 3-D Secure page refuses to go on, nothing is charged, and the merchant is notified
-/// of the change. Any other payment is refused 400 `5002` and left as it is (an
-/// `AUTHORIZED` one too: dLocal's cancel of an uncaptured authorization is not served).
+/// of the change. An `AUTHORIZED` payment nothing was captured of is cancelled too
+/// (dLocal's "Cancel an authorization", `super::operations::void`); any other payment is
+/// refused 400 `5002` naming its status and left as it is.
 pub(super) async fn cancel(
     State(sandbox): State<Sandbox>,
     Path(id): Path<String>,
@@ -613,10 +665,10 @@ async fn cancel_pending(
             .payments
             .get(id)
             .ok_or_else(ApiError::payment_not_found)?;
-        if let Stage::Settled(settlement) = &payment.stage {
-            return Err(ApiError::invalid_status(
-                settlement.status.status_line().status,
-            ));
+        if let Stage::Settled(_) = &payment.stage {
+            // An approved authorization is voided; anything else is refused 5002.
+            let key = super::operations::cancel_key(headers);
+            return super::operations::void(sandbox, &mut inner, id, key);
         }
         let cancelled = Settlement {
             status: FinalStatus::Cancelled,

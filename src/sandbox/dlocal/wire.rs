@@ -83,6 +83,11 @@ fn exponent(currency: &str) -> u32 {
 }
 
 impl Money {
+    /// Minor units in one major unit of the currency.
+    pub fn scale(&self) -> i64 {
+        10_i64.pow(exponent(&self.currency))
+    }
+
     /// Back to dLocal's decimal major units: `120` for 120.00, `10.5` for 10.50.
     pub fn major(&self) -> serde_json::Number {
         let scale = 10_i64.pow(exponent(&self.currency));
