@@ -122,6 +122,7 @@ pub fn router(sandbox: Sandbox) -> Router {
         )
         .merge(acs_pages::routes())
         .merge(control::routes())
+        .merge(paysafe::lifecycle::control_routes())
         .merge(hosted_fields::routes())
         .with_state(sandbox)
 }

@@ -26,6 +26,7 @@ mod cli;
 mod demo_shop;
 mod edge_store_choice;
 mod emv_props;
+mod lifecycle_paysafe;
 mod operations;
 mod operations_early;
 mod provider_bambora;
