@@ -392,3 +392,135 @@ async fn lost_answers_are_unknown_and_the_lookup_finds_the_truth() {
     assert_eq!(paysafe.movements(&auth).len(), 2);
     paysafe.assert_balance(&auth, 600, 600, false);
 }
+
+/// The sandbox's own answers, as a merchant without this adapter sees them: Paysafe's
+/// error envelope, credentials and account checks, field errors, `dupCheck`, and the
+/// lookups by id and merchantRefNum.
+#[tokio::test]
+async fn the_sandbox_answers_lifecycle_calls_in_paysafe_shapes() {
+    use serde_json::{json, Value};
+    let paysafe = Paysafe::new().await;
+    let auth = paysafe.authorize(CaptureMode::Manual, "shapes").await;
+    let client = reqwest::Client::new();
+    let base = format!("{}/paysafe{ACCOUNT_PATH}", paysafe.sandbox.url);
+    let send = |request: reqwest::RequestBuilder| async move {
+        let response = request.send().await.expect("an answer");
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.expect("JSON");
+        (status, body)
+    };
+    let post = |path: String, body: Value| {
+        client
+            .post(format!("{base}{path}"))
+            .basic_auth("sandbox-paysafe-user", Some("sandbox-paysafe-password"))
+            .json(&body)
+    };
+    let get = |path: String| {
+        client
+            .get(format!("{base}{path}"))
+            .basic_auth("sandbox-paysafe-user", Some("sandbox-paysafe-password"))
+    };
+    let code = |body: &Value| {
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let settlements = format!("/auths/{auth}/settlements");
+
+    // Credentials, account, fields and ids, before anything is booked.
+    let (status, body) = send(
+        client
+            .post(format!("{base}{settlements}"))
+            .json(&json!({"merchantRefNum": "a"})),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (401, "5279".into()));
+    let (status, body) = send(
+        client
+            .post(format!(
+                "{}/paysafe/cardpayments/v1/accounts/11111111/auths/{auth}/settlements",
+                paysafe.sandbox.url
+            ))
+            .basic_auth("sandbox-paysafe-user", Some("sandbox-paysafe-password"))
+            .json(&json!({"merchantRefNum": "a"})),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (401, "5270".into()));
+    let (status, body) = send(post(settlements.clone(), json!({"amount": 0}))).await;
+    assert_eq!((status, code(&body)), (400, "5068".into()));
+    let fields: Vec<&str> = body["error"]["fieldErrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["field"].as_str())
+        .collect();
+    assert!(
+        fields.contains(&"merchantRefNum") && fields.contains(&"amount"),
+        "{body}"
+    );
+    let (status, body) = send(post(
+        "/auths/no-such-auth/settlements".into(),
+        json!({"merchantRefNum": "a"}),
+    ))
+    .await;
+    assert_eq!((status, code(&body)), (404, "5269".into()));
+    assert!(paysafe.movements(&auth).is_empty());
+
+    // A settlement of part of it (amount given), then its shapes and lookups.
+    let (status, settlement) = send(post(
+        settlements.clone(),
+        json!({"merchantRefNum": "settle-1", "amount": 700}),
+    ))
+    .await;
+    assert_eq!(status, 200, "{settlement}");
+    assert_eq!(settlement["status"], "PENDING");
+    assert_eq!(
+        (&settlement["amount"], &settlement["availableToRefund"]),
+        (&json!(700), &json!(700))
+    );
+    let id = settlement["id"].as_str().unwrap().to_owned();
+    let (status, duplicate) = send(post(
+        settlements.clone(),
+        json!({"merchantRefNum": "settle-1", "amount": 1}),
+    ))
+    .await;
+    assert_eq!((status, code(&duplicate)), (409, "5031".into()));
+    assert_eq!(duplicate["existingTransactionId"], json!(id));
+    let (status, found) = send(get("/settlements?merchantRefNum=settle-1".into())).await;
+    assert_eq!(status, 200);
+    assert_eq!(found["settlements"].as_array().map(Vec::len), Some(1));
+    let (_, none) = send(get("/voidauths?merchantRefNum=settle-1".into())).await;
+    assert_eq!(none, json!({"voidAuths": []}));
+    let (status, body) = send(get("/refunds".into())).await;
+    assert_eq!((status, code(&body)), (400, "5068".into()));
+    let (_, authorization) = send(get(format!("/auths/{auth}"))).await;
+    assert_eq!(
+        authorization["availableToSettle"], 0,
+        "the rest is released"
+    );
+
+    // Refunds without an amount take what is left; dupCheck=false allows a reused
+    // merchantRefNum, and the ledger still holds the line.
+    let refunds = format!("/settlements/{id}/refunds");
+    let (status, first) = send(post(
+        refunds.clone(),
+        json!({"merchantRefNum": "refund-1", "amount": 200}),
+    ))
+    .await;
+    assert_eq!((status, &first["status"]), (200, &json!("PENDING")));
+    let (status, rest) = send(post(
+        refunds.clone(),
+        json!({"merchantRefNum": "refund-1", "dupCheck": false}),
+    ))
+    .await;
+    assert_eq!((status, &rest["amount"]), (200, &json!(500)), "{rest}");
+    let (_, listed) = send(get("/refunds?merchantRefNum=refund-1".into())).await;
+    assert_eq!(listed["refunds"].as_array().map(Vec::len), Some(2));
+    let (_, one) = send(get(format!("/refunds/{}", rest["id"].as_str().unwrap()))).await;
+    assert_eq!(one["amount"], 500);
+    let (_, now) = send(get(format!("/settlements/{id}"))).await;
+    assert_eq!(now["availableToRefund"], 0);
+    paysafe.assert_balance(&auth, 700, 700, false);
+    assert_eq!(paysafe.movements(&auth).len(), 3);
+}
