@@ -68,8 +68,8 @@ impl TransactionList {
     }
 }
 
-/// Where a Paysafe transaction stands, by its `status` (`RECEIVED | PENDING | PROCESSING
-/// | COMPLETED | HELD | FAILED | CANCELLED`).
+/// Where a Paysafe transaction stands, by its `status` (`RECEIVED | INITIATED | PENDING |
+/// PROCESSING | COMPLETED | HELD | FAILED | EXPIRED | CANCELLED`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TransactionStatus {
     /// Done, or queued for the next batch (a settlement or refund is PENDING until its
@@ -77,7 +77,7 @@ enum TransactionStatus {
     Accepted,
     /// Received, not processed yet: accepted, Paysafe's word to come.
     Received,
-    /// FAILED or CANCELLED: nothing moved.
+    /// FAILED, EXPIRED or CANCELLED: nothing moved.
     Failed,
     /// A status Paysafe does not document for these transactions.
     Unknown,
@@ -87,8 +87,8 @@ impl TransactionStatus {
     fn of(status: &str) -> TransactionStatus {
         match status {
             "COMPLETED" | "PENDING" | "PROCESSING" => TransactionStatus::Accepted,
-            "RECEIVED" | "HELD" => TransactionStatus::Received,
-            "FAILED" | "CANCELLED" => TransactionStatus::Failed,
+            "RECEIVED" | "INITIATED" | "HELD" => TransactionStatus::Received,
+            "FAILED" | "EXPIRED" | "CANCELLED" => TransactionStatus::Failed,
             _ => TransactionStatus::Unknown,
         }
     }

@@ -423,3 +423,32 @@ fn the_adapter_trait_delegates_to_the_lifecycle() {
         OperationStep::Unknown
     );
 }
+
+#[test]
+fn statuses_of_paysafe_payments_api_read_the_same() {
+    let capture = op(OperationKind::Capture, 600);
+    let step = send_answer(
+        &capture,
+        answer(
+            200,
+            json!({"id": "s-1", "status": "INITIATED", "amount": 600}),
+        ),
+    );
+    assert_eq!(
+        step,
+        OperationStep::Done(OperationResult::Pending {
+            provider_operation_id: "s-1".into()
+        })
+    );
+    let (code, provider) = refused(send_answer(
+        &capture,
+        answer(
+            200,
+            json!({"id": "s-2", "status": "EXPIRED", "amount": 600}),
+        ),
+    ));
+    assert_eq!(
+        (code, provider.as_deref()),
+        (Code::ProviderRejected, Some("EXPIRED"))
+    );
+}
