@@ -124,6 +124,7 @@ pub fn router(sandbox: Sandbox) -> Router {
         .merge(control::routes())
         .merge(payroc::control_routes())
         .merge(dlocal::control_routes())
+        .merge(paysafe::lifecycle::control_routes())
         .merge(hosted_fields::routes())
         .with_state(sandbox)
 }

@@ -29,6 +29,7 @@ mod emv_props;
 mod lifecycle;
 mod lifecycle_payroc;
 mod lifecycle_dlocal;
+mod lifecycle_paysafe;
 mod operations;
 mod operations_early;
 mod outbox_conformance;

@@ -13,6 +13,7 @@ use super::wire::{self, Authenticated};
 use super::{Authentication, PaysafeAdapter, State};
 use crate::emv::CardBrand;
 use crate::order::Currency;
+use crate::payment::CaptureMode;
 use crate::provider::answer::{Answer, ProviderError};
 use crate::provider::{Context, HttpResponse, Step, TransportFailure};
 
@@ -31,6 +32,14 @@ pub struct Charge {
     /// The authentication whose values the `authentication` block carries.
     pub authentication_id: String,
     pub authentication: Authenticated,
+    /// `settleWithAuth`: false for a payment created with `CaptureMode::Manual` (a charge
+    /// stored before capture modes existed was always settled with its authorization).
+    #[serde(default = "settled_with_auth")]
+    pub settle_with_auth: bool,
+}
+
+fn settled_with_auth() -> bool {
+    true
 }
 
 impl Charge {
@@ -41,7 +50,9 @@ impl Charge {
         values: Authenticated,
         cx: &Context,
     ) -> Charge {
+        let settle_with_auth = authentication.order.capture_mode == CaptureMode::Automatic;
         Charge {
+            settle_with_auth,
             merchant_ref_num: cx.idempotency_key("auth"),
             amount: authentication.order.amount,
             currency: authentication.order.currency,
@@ -85,7 +96,7 @@ impl PaysafeAdapter {
         let body = wire::AuthRequest {
             merchant_ref_num: &charge.merchant_ref_num,
             amount: charge.amount,
-            settle_with_auth: true,
+            settle_with_auth: charge.settle_with_auth,
             card: wire::TokenRef {
                 payment_token: &charge.payment_token,
             },

@@ -23,6 +23,7 @@
 mod authentication;
 mod charge;
 mod config;
+mod lifecycle;
 mod outcome;
 mod returns;
 pub mod wire;
@@ -33,8 +34,11 @@ use crate::emv::method::METHOD_TIMEOUT_MS;
 use crate::emv::{ChallengeWindowSize, FormPost, ThreeDsCompInd};
 use crate::order::Currency;
 use crate::payment::{
-    BrowserAction, CardSummary, ChallengePreference, PaymentMethod, PaymentResult, PaymentStart,
-    PaymentStatus, ResultCode,
+    BrowserAction, CaptureMode, CardSummary, ChallengePreference, PaymentMethod, PaymentResult,
+    PaymentStart, PaymentStatus, ResultCode,
+};
+use crate::provider::lifecycle::{
+    Operation, OperationAnswer, OperationCall, OperationError, OperationStep,
 };
 use crate::provider::{
     Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, ReturnRefused, Step,
@@ -65,6 +69,10 @@ pub struct Order {
     pub window_size: ChallengeWindowSize,
     /// `None` when the page could not give every member Paysafe requires.
     pub browser: Option<wire::BrowserDetails>,
+    /// `Manual`: the authorization is sent with `settleWithAuth: false` (a payment stored
+    /// before capture modes existed reads as `Automatic`).
+    #[serde(default)]
+    pub capture_mode: CaptureMode,
 }
 
 /// The card, as far as this adapter may keep it.
@@ -271,6 +279,7 @@ impl Adapter for PaysafeAdapter {
             challenge: payment.challenge,
             window_size: payment.window_size,
             browser: payment.browser.to_paysafe().ok().map(Into::into),
+            capture_mode: payment.capture_mode,
         };
         match &payment.method {
             PaymentMethod::Card(card) => self.tokenize(order, card),
@@ -390,6 +399,24 @@ impl Adapter for PaysafeAdapter {
             } => self.authenticate(order, card, fingerprint_id, cx),
             other => awaiting_again(other),
         }
+    }
+
+    fn operation(&self, op: &Operation, _cx: &Context) -> Result<OperationStep, OperationError> {
+        self.operation_call(op)
+    }
+
+    fn on_operation_response(
+        &self,
+        op: &Operation,
+        call: OperationCall,
+        response: OperationAnswer,
+        _cx: &Context,
+    ) -> OperationStep {
+        self.on_operation_answer(op, call, response)
+    }
+
+    fn operation_lookup(&self, op: &Operation, _cx: &Context) -> OperationStep {
+        self.find_operation(op)
     }
 }
 

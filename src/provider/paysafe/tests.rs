@@ -27,6 +27,7 @@ fn order() -> Order {
         challenge: ChallengePreference::NoPreference,
         window_size: ChallengeWindowSize::W500xH600,
         browser: None,
+        capture_mode: CaptureMode::Automatic,
     }
 }
 
@@ -165,6 +166,7 @@ fn charge() -> Charge {
             signature_status: None,
             cancelled: false,
         },
+        settle_with_auth: true,
     }
 }
 
@@ -787,4 +789,61 @@ fn config_debug_prints_no_password() {
     let printed = format!("{config:?}");
     assert!(!printed.contains(config.api_password.expose()), "{printed}");
     assert!(printed.contains("sandbox-paysafe-user"), "{printed}");
+}
+
+#[test]
+fn a_manual_payment_authorizes_without_settling_and_an_old_order_reads_as_automatic() {
+    let mut order = order();
+    order.capture_mode = CaptureMode::Manual;
+    let State::Authenticating {
+        card,
+        fingerprint_id,
+        merchant_ref_num,
+        ..
+    } = authenticating()
+    else {
+        unreachable!()
+    };
+    let step = adapter().on_response(
+        State::Authenticating {
+            order,
+            card,
+            fingerprint_id,
+            merchant_ref_num,
+        },
+        answer(
+            200,
+            json!({"id": "auth-1", "status": "COMPLETED", "threeDResult": "Y",
+                   "threeDSecureVersion": "2.2.0", "eci": 5, "cavv": "AAAB",
+                   "directoryServerTransactionId": "ds-1", "threeDEnrollment": "Y"}),
+        ),
+        &cx(),
+    );
+    let Step::Call { state, request } = step else {
+        panic!("expected the authorization");
+    };
+    let body: serde_json::Value = serde_json::from_str(request.body.as_deref().unwrap()).unwrap();
+    assert_eq!(body["settleWithAuth"], false);
+    let State::Authorizing { charge } = state else {
+        panic!("expected Authorizing");
+    };
+    assert!(!charge.settle_with_auth);
+
+    // States stored before capture modes existed: settled with the authorization.
+    let mut stored = serde_json::to_value(State::Authorizing {
+        charge: charge.clone(),
+    })
+    .unwrap();
+    stored["charge"]
+        .as_object_mut()
+        .unwrap()
+        .remove("settle_with_auth");
+    let State::Authorizing { charge: old } = serde_json::from_value(stored).unwrap() else {
+        panic!("expected Authorizing");
+    };
+    assert!(old.settle_with_auth);
+    let mut order = serde_json::to_value(self::order()).unwrap();
+    order.as_object_mut().unwrap().remove("capture_mode");
+    let order: Order = serde_json::from_value(order).unwrap();
+    assert_eq!(order.capture_mode, CaptureMode::Automatic);
 }

@@ -83,6 +83,23 @@ pub struct AuthRecord {
     pub answer: Answer,
 }
 
+impl AuthRecord {
+    /// The answer of an approved authorization (what lookups show).
+    pub fn approved(&self) -> Option<&Value> {
+        match &self.answer {
+            Answer::Approved(body) => Some(body),
+            Answer::Declined { .. } => None,
+        }
+    }
+
+    pub fn approved_mut(&mut self) -> Option<&mut Value> {
+        match &mut self.answer {
+            Answer::Approved(body) => Some(body),
+            Answer::Declined { .. } => None,
+        }
+    }
+}
+
 /// What the authorization ended with.
 #[derive(Debug, Clone)]
 pub enum Answer {
@@ -188,8 +205,11 @@ pub async fn create_auth(
                 idempotency_key: Some(merchant_ref_num.clone()),
                 card: card.masked.clone(),
                 time: auth.txn_time.clone(),
-                sale: true,
+                sale: settle,
             });
+            if settle {
+                store.lifecycle.settled_with_auth(&account, &response);
+            }
             Answer::Approved(response)
         }
     };

@@ -143,6 +143,87 @@ impl PaysafeError {
         )
     }
 
+    /// 3203: the authorization has nothing left to settle.
+    pub fn settled_or_cancelled() -> PaysafeError {
+        PaysafeError::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "3203",
+            "The authorization is either fully settled or cancelled.",
+        )
+    }
+
+    /// 3204: a settlement above what is left of the authorization.
+    pub fn settlement_too_large() -> PaysafeError {
+        PaysafeError::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "3204",
+            "The requested settlement amount exceeds the remaining authorization amount.",
+        )
+    }
+
+    /// 3205: a settlement of an expired authorization.
+    pub fn authorization_expired() -> PaysafeError {
+        PaysafeError::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "3205",
+            "The authorization you are attempting to settle has expired.",
+        )
+    }
+
+    /// 3402: a refund above what is left of the settlement.
+    pub fn refund_too_large() -> PaysafeError {
+        PaysafeError::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "3402",
+            "The requested refund amount exceeds the remaining settlement amount.",
+        )
+    }
+
+    /// 3404: nothing left of the settlement to refund.
+    pub fn fully_refunded() -> PaysafeError {
+        PaysafeError::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "3404",
+            "The settlement has already been fully refunded.",
+        )
+    }
+
+    /// 3406: no settled funds to refund.
+    pub fn not_batched() -> PaysafeError {
+        PaysafeError::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "3406",
+            "The settlement you are attempting to refund has not been batched yet. There are no settled funds available to refund.",
+        )
+    }
+
+    /// 3501: a reversal above what is left of the authorization.
+    pub fn reversal_too_large() -> PaysafeError {
+        PaysafeError::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "3501",
+            "The requested authorization reversal amount exceeds the remaining authorization amount.",
+        )
+    }
+
+    /// 3502: a reversal of a settled authorization.
+    pub fn reversal_of_settled() -> PaysafeError {
+        PaysafeError::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "3502",
+            "The authorization has already been settled. You cannot process an authorization reversal transaction against an authorization that has been settled.",
+        )
+    }
+
+    /// 3504: a reversal of part of the authorization.
+    pub fn partial_reversal() -> PaysafeError {
+        PaysafeError::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "3504",
+            "The external processing gateway for which your merchant account is configured does not support partial authorization reversals.",
+        )
+    }
+
     pub fn with_detail(mut self, detail: &str) -> PaysafeError {
         self.details.push(detail.to_owned());
         self

@@ -10,6 +10,8 @@
 //!   Paysafe hosts in the sandbox (Method and challenge completion);
 //! - [`cardpayments`]: authorizations, checked against completed authentications, with
 //!   the duplicate check on merchantRefNum, and their lookup by id or merchantRefNum;
+//! - [`lifecycle`]: settlements, authorization reversals and refunds, booked in the
+//!   ledger, their lookups, and the control that expires an authorization;
 //! - [`customervault`]: single-use card tokens (`card: {paymentToken}` elsewhere);
 //! - [`fields`]: the seed's request tables and the validator;
 //! - [`error`]: the error envelope and codes.
@@ -20,6 +22,7 @@ pub mod cardpayments;
 pub mod customervault;
 pub mod error;
 pub mod fields;
+pub mod lifecycle;
 pub mod threedsecure;
 
 use std::collections::HashMap;
@@ -71,6 +74,8 @@ struct Store {
     tokens: HashMap<String, customervault::TokenRecord>,
     /// Overrides [`customervault::TOKEN_TTL_SECONDS`] (tests of expiry).
     token_ttl: Option<std::time::Duration>,
+    /// Settlements, reversals and refunds, and expired authorizations.
+    lifecycle: lifecycle::Lifecycle,
 }
 
 impl State {
@@ -133,7 +138,42 @@ pub fn routes() -> Router<Sandbox> {
             "/cardpayments/v1/accounts/{account}/auths/{id}",
             get(cardpayments::get_auth),
         )
+        .merge(lifecycle_routes())
         .fallback(|| async { PaysafeError::not_found() })
+}
+
+/// Settlements, authorization reversals and refunds, and their lookups.
+fn lifecycle_routes() -> Router<Sandbox> {
+    use lifecycle as ops;
+    const ACCOUNT: &str = "/cardpayments/v1/accounts/{account}";
+    Router::new()
+        .route(
+            &format!("{ACCOUNT}/auths/{{id}}/settlements"),
+            post(ops::settle),
+        )
+        .route(
+            &format!("{ACCOUNT}/auths/{{id}}/voidauths"),
+            post(ops::void_auth),
+        )
+        .route(
+            &format!("{ACCOUNT}/settlements/{{id}}/refunds"),
+            post(ops::refund),
+        )
+        .route(
+            &format!("{ACCOUNT}/settlements"),
+            get(ops::find_settlements),
+        )
+        .route(&format!("{ACCOUNT}/voidauths"), get(ops::find_void_auths))
+        .route(&format!("{ACCOUNT}/refunds"), get(ops::find_refunds))
+        .route(
+            &format!("{ACCOUNT}/settlements/{{id}}"),
+            get(ops::get_settlement),
+        )
+        .route(
+            &format!("{ACCOUNT}/voidauths/{{id}}"),
+            get(ops::get_void_auth),
+        )
+        .route(&format!("{ACCOUNT}/refunds/{{id}}"), get(ops::get_refund))
 }
 
 /// Checks `Authorization: Basic base64(user:password)`.
