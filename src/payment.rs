@@ -145,6 +145,12 @@ pub enum ResultCode {
     TokenExpired,
     /// The provider's single-use card token had already paid: tokenize the card again.
     TokenUsed,
+    /// The merchant's server cancelled the payment (`POST /v1/payments/{id}/cancel` with
+    /// its API key) before anything was charged.
+    CancelledByMerchant,
+    /// The checkout page cancelled the payment (`cancel()`, the close button: the same
+    /// route with the client secret) before anything was charged.
+    CancelledByShopper,
 }
 
 impl ResultCode {
@@ -160,6 +166,8 @@ impl ResultCode {
             ResultCode::SessionExpired => "session_expired",
             ResultCode::TokenExpired => "token_expired",
             ResultCode::TokenUsed => "token_used",
+            ResultCode::CancelledByMerchant => "cancelled_by_merchant",
+            ResultCode::CancelledByShopper => "cancelled_by_shopper",
         }
     }
 }
@@ -217,6 +225,42 @@ impl PaymentResult {
             error.provider_message = Some(message.into());
         }
         self
+    }
+}
+
+/// Who asked the backend to cancel a payment (`POST /v1/payments/{id}/cancel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Canceller {
+    /// The merchant's server, with its API key.
+    Merchant,
+    /// The checkout page, with the payment's client secret.
+    Shopper,
+}
+
+impl Canceller {
+    /// The result code a payment this actor cancelled ends with.
+    pub fn code(self) -> ResultCode {
+        match self {
+            Canceller::Merchant => ResultCode::CancelledByMerchant,
+            Canceller::Shopper => ResultCode::CancelledByShopper,
+        }
+    }
+
+    /// The final result of a payment this actor cancelled with nothing charged.
+    pub fn result(self) -> PaymentResult {
+        PaymentResult::failed(PaymentStatus::Cancelled, self.code())
+    }
+
+    /// Whether `result` is a cancel's (by anyone): what a repeated cancel answers 200.
+    pub fn ended(result: &PaymentResult) -> bool {
+        result.status == PaymentStatus::Cancelled
+            && result.error.as_ref().is_some_and(|e| {
+                matches!(
+                    e.code,
+                    ResultCode::CancelledByMerchant | ResultCode::CancelledByShopper
+                )
+            })
     }
 }
 

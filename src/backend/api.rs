@@ -356,6 +356,9 @@ pub struct ApiError {
     pub status: u16,
     pub code: &'static str,
     pub message: String,
+    /// The payment's view beside the error, where the caller needs it to go on (a
+    /// cancel's 409: how the payment stands instead).
+    pub payment: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -364,6 +367,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            payment: None,
         }
     }
 
@@ -385,10 +389,12 @@ impl ApiError {
     }
 
     pub fn response(&self) -> Response {
-        Response::json(
-            self.status,
-            &serde_json::json!({ "error": { "code": self.code, "message": self.message } }),
-        )
+        let mut body =
+            serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        if let Some(payment) = &self.payment {
+            body["payment"] = payment.clone();
+        }
+        Response::json(self.status, &body)
     }
 }
 

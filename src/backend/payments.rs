@@ -301,7 +301,11 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     /// The page's `Origin` must be a configured checkout origin (and, once the payment
     /// has one, its own). Every page-facing POST checks it, so a form or a `text/plain`
     /// fetch from another site is refused whatever it carries.
-    fn check_page_origin(&self, request: &Request, payment: Option<&str>) -> Result<(), ApiError> {
+    pub(super) fn check_page_origin(
+        &self,
+        request: &Request,
+        payment: Option<&str>,
+    ) -> Result<(), ApiError> {
         let allowed = match (request.header("origin"), payment) {
             (Some(origin), Some(own)) => origin == own,
             (Some(origin), None) => self.config.allows_origin(origin),

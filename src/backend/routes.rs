@@ -30,6 +30,8 @@ enum Route<'a> {
     Payment(&'a str),
     Confirm(&'a str),
     Method(&'a str),
+    /// The merchant or the page ends the payment `cancelled` (`cancel.rs`).
+    Cancel(&'a str),
     /// The merchant asks for a payment in doubt to be looked up now.
     Reconcile(&'a str),
     /// A return URL of the provider's own, one for every payment.
@@ -48,7 +50,9 @@ impl Route<'_> {
     /// the same list docs/openapi.yaml documents for it.
     fn allow(self) -> &'static str {
         match self {
-            Route::Payments | Route::Confirm(_) | Route::Method(_) => "POST, OPTIONS",
+            Route::Payments | Route::Confirm(_) | Route::Method(_) | Route::Cancel(_) => {
+                "POST, OPTIONS"
+            }
             Route::Payment(_) => "GET, OPTIONS",
             // The merchant's server only: no page calls it, so no CORS preflight.
             Route::Reconcile(_) => "POST",
@@ -67,6 +71,7 @@ impl<'a> Route<'a> {
             Route::Payment(id)
             | Route::Confirm(id)
             | Route::Method(id)
+            | Route::Cancel(id)
             | Route::Reconcile(id)
             | Route::Return(id) => Some(id),
             _ => None,
@@ -78,11 +83,12 @@ impl<'a> Route<'a> {
 /// they are, any other segment as `*`. A client may put anything in a path, a card number
 /// included.
 fn loggable_path(path: &str) -> String {
-    const WORDS: [&str; 14] = [
+    const WORDS: [&str; 15] = [
         "v1",
         "payments",
         "confirm",
         "method",
+        "cancel",
         "reconcile",
         "returns",
         "webhooks",
@@ -131,6 +137,7 @@ fn route(path: &str) -> Option<Route<'_>> {
         ["v1", "payments", id] => Route::Payment(id),
         ["v1", "payments", id, "confirm"] => Route::Confirm(id),
         ["v1", "payments", id, "method"] => Route::Method(id),
+        ["v1", "payments", id, "cancel"] => Route::Cancel(id),
         ["v1", "payments", id, "reconcile"] => Route::Reconcile(id),
         ["v1", "returns", name] if ProviderKind::parse(name).is_some() => {
             Route::ProviderReturn(ProviderKind::parse(name)?)
@@ -279,13 +286,18 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         let allow = route.allow();
         let result = match (route, method) {
             (
-                Route::Payments | Route::Payment(_) | Route::Confirm(_) | Route::Method(_),
+                Route::Payments
+                | Route::Payment(_)
+                | Route::Confirm(_)
+                | Route::Method(_)
+                | Route::Cancel(_),
                 Method::Options,
             ) => Ok(self.preflight(request)),
             (Route::Payments, Method::Post) => self.create(request).await,
             (Route::Payment(id), Method::Get) => self.view(id, request).await,
             (Route::Confirm(id), Method::Post) => self.confirm(id, request).await,
             (Route::Method(id), Method::Post) => self.method_completed(id, request).await,
+            (Route::Cancel(id), Method::Post) => self.cancel(id, request).await,
             (Route::Reconcile(id), Method::Post) => self.reconcile(id, request).await,
             (Route::ProviderReturn(provider), Method::Get) => {
                 return self.provider_return(provider, request).await

@@ -21,6 +21,7 @@ mod backend_safety;
 mod backend_serve;
 mod backend_trust;
 mod backend_whole_page_return;
+mod cancel;
 mod chaos;
 mod cli;
 mod demo_shop;
