@@ -57,6 +57,30 @@ pub enum ChallengePreference {
     Mandated,
 }
 
+/// A 3-D Secure exemption the merchant asks the issuer for, at create (`exemption`). Only
+/// where the provider's public API carries it (`crate::provider::exemption`): any other
+/// provider or exemption is refused at create (400 `exemption_unsupported`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exemption {
+    /// EMV threeDSRequestorChallengeInd 02: no challenge requested (the issuer decides).
+    NoChallengeRequested,
+    /// EMV 05 / the acquirer's transaction risk analysis (PSD2 RTS art. 18).
+    TransactionRiskAnalysis,
+    /// The low-value exemption (PSD2 RTS art. 16).
+    LowValue,
+}
+
+impl Exemption {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Exemption::NoChallengeRequested => "no_challenge_requested",
+            Exemption::TransactionRiskAnalysis => "transaction_risk_analysis",
+            Exemption::LowValue => "low_value",
+        }
+    }
+}
+
 /// When the authorized amount is taken: at once (`automatic`, a sale), or later by the
 /// merchant's `POST /v1/payments/{id}/capture` (`manual`: authorize only, capture at
 /// shipping, void to cancel). Set by the merchant's server at create.
@@ -426,6 +450,8 @@ pub struct PaymentStart {
     /// `Manual`: authorize only (Payroc `autoCapture: false`, dLocal `capture: false`,
     /// Paysafe `settleWithAuth: false`, Bambora `complete: false`).
     pub capture_mode: CaptureMode,
+    /// The exemption the merchant asked for at create, one this provider supports.
+    pub exemption: Option<Exemption>,
 }
 
 #[cfg(test)]

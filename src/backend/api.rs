@@ -33,6 +33,9 @@ pub struct CreateRequest {
     pub external_authentication: Option<ExternalAuthentication>,
     #[serde(default)]
     pub capture_mode: CaptureMode,
+    /// A 3-D Secure exemption, where the provider's API carries one.
+    #[serde(default)]
+    pub exemption: Option<crate::payment::Exemption>,
 }
 
 /// `payer` as the merchant's server sends it. The session keeps a [`Payer`] that reads
@@ -273,6 +276,9 @@ pub struct MerchantView<'a> {
     pub currency: &'a str,
     pub description: Option<&'a str>,
     pub payer: &'a Payer,
+    /// The 3-D Secure exemption asked for at create, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exemption: Option<crate::payment::Exemption>,
     pub return_url: Option<&'a str>,
     pub status: LifecycleStatus,
     pub state: ViewState,
@@ -296,6 +302,7 @@ impl<'a> MerchantView<'a> {
             currency: &session.currency,
             description: session.merchant.description.as_deref(),
             payer: &session.merchant.payer,
+            exemption: session.merchant.exemption,
             return_url: session.return_url.as_deref(),
             status: LifecycleStatus::of(&session.phase),
             state: ViewState::of(&session.phase),

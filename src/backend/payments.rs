@@ -55,6 +55,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 ),
             ));
         }
+        self.check_options(&body)?;
         let session = self.check_create(body)?;
         if let Some(existing) = self.existing(&session).await? {
             return Ok(existing);
@@ -109,6 +110,15 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         Ok(Some(Response::json(200, &MerchantView::of(&existing))))
     }
 
+    /// The 3-D Secure request options the provider's API can carry (`provider::exemption`).
+    fn check_options(&self, body: &CreateRequest) -> Result<(), ApiError> {
+        use crate::provider::exemption;
+        exemption::check_challenge(body.provider, body.challenge_preference)
+            .map_err(|no| ApiError::bad_request(exemption::CHALLENGE_UNSUPPORTED, no.message))?;
+        exemption::check(body.provider, body.exemption, body.challenge_preference)
+            .map_err(|no| ApiError::bad_request(exemption::UNSUPPORTED, no.message))
+    }
+
     fn check_create(&self, body: CreateRequest) -> Result<Session, ApiError> {
         let order_id = OrderId::parse(&body.order_id).map_err(refused_term)?;
         if body.amount == 0 || body.amount > MAX_AMOUNT {
@@ -157,6 +167,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 challenge_preference: body.challenge_preference,
                 external_authentication: body.external_authentication,
                 capture_mode: body.capture_mode,
+                exemption: body.exemption,
             },
             checkout_origin: String::new(),
             display: DisplayMode::Iframe,
@@ -410,6 +421,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             window_size,
             external_authentication: terms.external_authentication.clone(),
             capture_mode: terms.capture_mode,
+            exemption: terms.exemption,
         };
         Ok((payment, confirmed))
     }

@@ -15,6 +15,7 @@ pub mod bambora;
 pub mod card_facts;
 pub mod civil;
 pub mod dlocal;
+pub mod exemption;
 pub mod http;
 pub mod lifecycle;
 pub mod payroc;

@@ -27,6 +27,7 @@ mod cli;
 mod demo_shop;
 mod edge_store_choice;
 mod emv_props;
+mod exemption;
 mod operations;
 mod operations_early;
 mod provider_bambora;

@@ -42,6 +42,7 @@
 
 mod config;
 mod contents;
+pub mod exemption;
 mod outcome;
 mod returns;
 mod wire;

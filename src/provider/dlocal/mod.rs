@@ -25,6 +25,7 @@
 
 mod cancel;
 mod config;
+pub mod exemption;
 mod outcome;
 mod returns;
 mod wire;

@@ -35,6 +35,7 @@
 //! process (any `PayrocAdapter`) may continue a payment another one began.
 
 mod config;
+pub mod exemption;
 mod outcome;
 mod returns;
 mod wire;
