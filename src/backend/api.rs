@@ -135,7 +135,7 @@ pub struct ConfirmRequest {
 
 /// The members of a create that only the merchant's server may set: a confirm that
 /// carries one is refused, naming it, before anything else is read.
-pub const MERCHANT_ONLY_FIELDS: [&str; 8] = [
+pub const MERCHANT_ONLY_FIELDS: [&str; 9] = [
     "provider",
     "orderId",
     "amount",
@@ -144,6 +144,7 @@ pub const MERCHANT_ONLY_FIELDS: [&str; 8] = [
     "payer",
     "challengePreference",
     "externalAuthentication",
+    "exemption",
 ];
 
 /// The browser details as the module collects them. `acceptHeader` is read and thrown
