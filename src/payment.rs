@@ -57,6 +57,30 @@ pub enum ChallengePreference {
     Mandated,
 }
 
+/// A 3-D Secure exemption the merchant asks the issuer for, at create (`exemption`). Only
+/// where the provider's public API carries it (`crate::provider::exemption`): any other
+/// provider or exemption is refused at create (400 `exemption_unsupported`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exemption {
+    /// EMV threeDSRequestorChallengeInd 02: no challenge requested (the issuer decides).
+    NoChallengeRequested,
+    /// EMV 05 / the acquirer's transaction risk analysis (PSD2 RTS art. 18).
+    TransactionRiskAnalysis,
+    /// The low-value exemption (PSD2 RTS art. 16).
+    LowValue,
+}
+
+impl Exemption {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Exemption::NoChallengeRequested => "no_challenge_requested",
+            Exemption::TransactionRiskAnalysis => "transaction_risk_analysis",
+            Exemption::LowValue => "low_value",
+        }
+    }
+}
+
 /// When the authorized amount is taken: at once (`automatic`, a sale), or later by the
 /// merchant's `POST /v1/payments/{id}/capture` (`manual`: authorize only, capture at
 /// shipping, void to cancel). Set by the merchant's server at create.
@@ -145,6 +169,12 @@ pub enum ResultCode {
     TokenExpired,
     /// The provider's single-use card token had already paid: tokenize the card again.
     TokenUsed,
+    /// The merchant's server cancelled the payment (`POST /v1/payments/{id}/cancel` with
+    /// its API key) before anything was charged.
+    CancelledByMerchant,
+    /// The checkout page cancelled the payment (`cancel()`, the close button: the same
+    /// route with the client secret) before anything was charged.
+    CancelledByShopper,
 }
 
 impl ResultCode {
@@ -160,6 +190,8 @@ impl ResultCode {
             ResultCode::SessionExpired => "session_expired",
             ResultCode::TokenExpired => "token_expired",
             ResultCode::TokenUsed => "token_used",
+            ResultCode::CancelledByMerchant => "cancelled_by_merchant",
+            ResultCode::CancelledByShopper => "cancelled_by_shopper",
         }
     }
 }
@@ -217,6 +249,42 @@ impl PaymentResult {
             error.provider_message = Some(message.into());
         }
         self
+    }
+}
+
+/// Who asked the backend to cancel a payment (`POST /v1/payments/{id}/cancel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Canceller {
+    /// The merchant's server, with its API key.
+    Merchant,
+    /// The checkout page, with the payment's client secret.
+    Shopper,
+}
+
+impl Canceller {
+    /// The result code a payment this actor cancelled ends with.
+    pub fn code(self) -> ResultCode {
+        match self {
+            Canceller::Merchant => ResultCode::CancelledByMerchant,
+            Canceller::Shopper => ResultCode::CancelledByShopper,
+        }
+    }
+
+    /// The final result of a payment this actor cancelled with nothing charged.
+    pub fn result(self) -> PaymentResult {
+        PaymentResult::failed(PaymentStatus::Cancelled, self.code())
+    }
+
+    /// Whether `result` is a cancel's (by anyone): what a repeated cancel answers 200.
+    pub fn ended(result: &PaymentResult) -> bool {
+        result.status == PaymentStatus::Cancelled
+            && result.error.as_ref().is_some_and(|e| {
+                matches!(
+                    e.code,
+                    ResultCode::CancelledByMerchant | ResultCode::CancelledByShopper
+                )
+            })
     }
 }
 
@@ -382,6 +450,8 @@ pub struct PaymentStart {
     /// `Manual`: authorize only (Payroc `autoCapture: false`, dLocal `capture: false`,
     /// Paysafe `settleWithAuth: false`, Bambora `complete: false`).
     pub capture_mode: CaptureMode,
+    /// The exemption the merchant asked for at create, one this provider supports.
+    pub exemption: Option<Exemption>,
 }
 
 #[cfg(test)]

@@ -438,8 +438,50 @@ async fn giving_up_before_the_backend_has_a_result_ends_cancelled_without_its_me
     assert_eq!(
         calls.len(),
         2,
-        "the confirm and one read to see whether the backend had a result"
+        "the confirm and one cancel, whose answer says whether the backend had a result"
     );
-    assert_eq!(calls[1].0, "GET");
+    assert_eq!(
+        (calls[1].0.as_str(), calls[1].1.as_str()),
+        ("POST", payment_url("/cancel").as_str())
+    );
     assert_eq!(calls[1].2.as_deref(), Some(SECRET));
+}
+
+#[wasm_bindgen_test]
+async fn a_cancel_is_the_backends_cancel_or_the_result_it_already_had() {
+    let pending = || view("pending", &method_next(), "null");
+    let cancelled = view(
+        "final",
+        r#"{"type":"none"}"#,
+        r#"{"status":"cancelled","providerPaymentId":null,"threeDsVersion":null,"transStatus":null,"eci":null,"liabilityShift":false,"error":{"code":"cancelled_by_shopper"}}"#,
+    );
+    // The backend cancelled it: its result, with the payment's members.
+    let backend = Stubbed::new(&[(200, pending()), (200, cancelled)]);
+    let tds = new(object(&[("backendUrl", BACKEND_ORIGIN.into())])).unwrap();
+    let controller = AbortController::new().unwrap();
+    abort_later(&controller, 150);
+    let options = object(&[("signal", controller.signal().into())]).unchecked_into::<PayOptions>();
+    let result = JsFuture::from(tds.pay(request(), Some(options)))
+        .await
+        .unwrap();
+    assert_eq!(text(&result, "status").as_deref(), Some("cancelled"));
+    assert_eq!(text(&result, "orderId").as_deref(), Some("order-42"));
+    assert_eq!(
+        text(&member(&result, "error"), "code").as_deref(),
+        Some("cancelled_by_shopper")
+    );
+    drop(backend);
+    // The payment had ended first: the backend's 409 carries it, and that result wins.
+    let refused =
+        js_sys::JSON::parse(r#"{"error":{"code":"payment_final","message":"ended"}}"#).unwrap();
+    Reflect::set(&refused, &"payment".into(), &authorized_view()).unwrap();
+    let _backend = Stubbed::new(&[(200, pending()), (409, refused)]);
+    let controller = AbortController::new().unwrap();
+    abort_later(&controller, 150);
+    let options = object(&[("signal", controller.signal().into())]).unchecked_into::<PayOptions>();
+    let result = JsFuture::from(tds.pay(request(), Some(options)))
+        .await
+        .unwrap();
+    assert_eq!(text(&result, "status").as_deref(), Some("authorized"));
+    assert_eq!(text(&result, "eci").as_deref(), Some("05"));
 }

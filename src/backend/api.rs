@@ -33,6 +33,9 @@ pub struct CreateRequest {
     pub external_authentication: Option<ExternalAuthentication>,
     #[serde(default)]
     pub capture_mode: CaptureMode,
+    /// A 3-D Secure exemption, where the provider's API carries one.
+    #[serde(default)]
+    pub exemption: Option<crate::payment::Exemption>,
 }
 
 /// `payer` as the merchant's server sends it. The session keeps a [`Payer`] that reads
@@ -132,7 +135,7 @@ pub struct ConfirmRequest {
 
 /// The members of a create that only the merchant's server may set: a confirm that
 /// carries one is refused, naming it, before anything else is read.
-pub const MERCHANT_ONLY_FIELDS: [&str; 8] = [
+pub const MERCHANT_ONLY_FIELDS: [&str; 9] = [
     "provider",
     "orderId",
     "amount",
@@ -141,6 +144,7 @@ pub const MERCHANT_ONLY_FIELDS: [&str; 8] = [
     "payer",
     "challengePreference",
     "externalAuthentication",
+    "exemption",
 ];
 
 /// The browser details as the module collects them. `acceptHeader` is read and thrown
@@ -273,6 +277,9 @@ pub struct MerchantView<'a> {
     pub currency: &'a str,
     pub description: Option<&'a str>,
     pub payer: &'a Payer,
+    /// The 3-D Secure exemption asked for at create, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exemption: Option<crate::payment::Exemption>,
     pub return_url: Option<&'a str>,
     /// `automatic` (captured with the authorization) or `manual` (capture or void later).
     pub capture_mode: CaptureMode,
@@ -298,6 +305,7 @@ impl<'a> MerchantView<'a> {
             currency: &session.currency,
             description: session.merchant.description.as_deref(),
             payer: &session.merchant.payer,
+            exemption: session.merchant.exemption,
             return_url: session.return_url.as_deref(),
             capture_mode: session.merchant.capture_mode,
             status: LifecycleStatus::of(&session.phase),
@@ -359,6 +367,9 @@ pub struct ApiError {
     pub status: u16,
     pub code: &'static str,
     pub message: String,
+    /// The payment's view beside the error, where the caller needs it to go on (a
+    /// cancel's 409: how the payment stands instead).
+    pub payment: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -367,6 +378,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            payment: None,
         }
     }
 
@@ -388,10 +400,12 @@ impl ApiError {
     }
 
     pub fn response(&self) -> Response {
-        Response::json(
-            self.status,
-            &serde_json::json!({ "error": { "code": self.code, "message": self.message } }),
-        )
+        let mut body =
+            serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        if let Some(payment) = &self.payment {
+            body["payment"] = payment.clone();
+        }
+        Response::json(self.status, &body)
     }
 }
 

@@ -375,7 +375,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     }
 
     /// Drives `session` from `step`, and answers the session as stored afterwards.
-    async fn drive_on(
+    pub(crate) async fn drive_on(
         &self,
         session: Session,
         step: Step<AdapterState>,

@@ -13,6 +13,7 @@
 
 mod api;
 pub mod auth;
+mod cancel;
 pub mod config;
 #[cfg(feature = "json")]
 pub mod config_errors;

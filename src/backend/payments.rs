@@ -56,6 +56,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 ),
             ));
         }
+        self.check_options(&body)?;
         let session = self.check_create(body)?;
         if let Some(existing) = self.existing(&session).await? {
             return Ok(existing);
@@ -110,6 +111,15 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         Ok(Some(Response::json(200, &MerchantView::of(&existing))))
     }
 
+    /// The 3-D Secure request options the provider's API can carry (`provider::exemption`).
+    fn check_options(&self, body: &CreateRequest) -> Result<(), ApiError> {
+        use crate::provider::exemption;
+        exemption::check_challenge(body.provider, body.challenge_preference)
+            .map_err(|no| ApiError::bad_request(exemption::CHALLENGE_UNSUPPORTED, no.message))?;
+        exemption::check(body.provider, body.exemption, body.challenge_preference)
+            .map_err(|no| ApiError::bad_request(exemption::UNSUPPORTED, no.message))
+    }
+
     fn check_create(&self, body: CreateRequest) -> Result<Session, ApiError> {
         let order_id = OrderId::parse(&body.order_id).map_err(refused_term)?;
         if body.amount == 0 || body.amount > MAX_AMOUNT {
@@ -158,6 +168,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 challenge_preference: body.challenge_preference,
                 external_authentication: body.external_authentication,
                 capture_mode: body.capture_mode,
+                exemption: body.exemption,
             },
             checkout_origin: String::new(),
             display: DisplayMode::Iframe,
@@ -302,7 +313,11 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     /// The page's `Origin` must be a configured checkout origin (and, once the payment
     /// has one, its own). Every page-facing POST checks it, so a form or a `text/plain`
     /// fetch from another site is refused whatever it carries.
-    fn check_page_origin(&self, request: &Request, payment: Option<&str>) -> Result<(), ApiError> {
+    pub(super) fn check_page_origin(
+        &self,
+        request: &Request,
+        payment: Option<&str>,
+    ) -> Result<(), ApiError> {
         let allowed = match (request.header("origin"), payment) {
             (Some(origin), Some(own)) => origin == own,
             (Some(origin), None) => self.config.allows_origin(origin),
@@ -407,6 +422,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             window_size,
             external_authentication: terms.external_authentication.clone(),
             capture_mode: terms.capture_mode,
+            exemption: terms.exemption,
         };
         Ok((payment, confirmed))
     }

@@ -10,7 +10,9 @@ use serde::Serialize;
 
 use super::config::ProvidersConfig;
 use crate::emv::ThreeDsCompInd;
-use crate::payment::{PaymentResult, PaymentStart, PaymentStatus, ProviderKind, ResultCode};
+use crate::payment::{
+    Canceller, PaymentResult, PaymentStart, PaymentStatus, ProviderKind, ResultCode,
+};
 use crate::provider::bambora::BamboraAdapter;
 use crate::provider::dlocal::DlocalAdapter;
 use crate::provider::lifecycle::{
@@ -52,6 +54,8 @@ pub trait ProviderAdapter: MaybeSend + Sync {
     fn reconcile(&self, state: &AdapterState, cx: &Context) -> Step<AdapterState>;
     /// [`Adapter::on_expiry`].
     fn on_expiry(&self, state: &AdapterState, cx: &Context) -> Step<AdapterState>;
+    /// [`Adapter::on_cancel`].
+    fn on_cancel(&self, state: &AdapterState, by: Canceller, cx: &Context) -> Step<AdapterState>;
     fn verify_browser_return(
         &self,
         state: &AdapterState,
@@ -213,6 +217,15 @@ where
     fn on_expiry(&self, state: &AdapterState, cx: &Context) -> Step<AdapterState> {
         match self.decode(state) {
             Some(state) => encode(self.adapter.on_expiry(state, cx)),
+            None => Step::Done(unreadable_state()),
+        }
+    }
+
+    fn on_cancel(&self, state: &AdapterState, by: Canceller, cx: &Context) -> Step<AdapterState> {
+        match self.decode(state) {
+            Some(state) => encode(self.adapter.on_cancel(state, by, cx)),
+            // The state is unreadable, so is whether the provider may still charge: not
+            // `cancelled`.
             None => Step::Done(unreadable_state()),
         }
     }

@@ -31,6 +31,8 @@ enum Route<'a> {
     Payment(&'a str),
     Confirm(&'a str),
     Method(&'a str),
+    /// The merchant or the page ends the payment `cancelled` (`cancel.rs`).
+    Cancel(&'a str),
     /// The merchant asks for a payment in doubt to be looked up now.
     Reconcile(&'a str),
     /// The merchant captures, voids or refunds an authorized payment.
@@ -51,7 +53,9 @@ impl Route<'_> {
     /// the same list docs/openapi.yaml documents for it.
     fn allow(self) -> &'static str {
         match self {
-            Route::Payments | Route::Confirm(_) | Route::Method(_) => "POST, OPTIONS",
+            Route::Payments | Route::Confirm(_) | Route::Method(_) | Route::Cancel(_) => {
+                "POST, OPTIONS"
+            }
             Route::Payment(_) => "GET, OPTIONS",
             // The merchant's server only: no page calls it, so no CORS preflight.
             Route::Reconcile(_) | Route::Operation(..) => "POST",
@@ -70,6 +74,7 @@ impl<'a> Route<'a> {
             Route::Payment(id)
             | Route::Confirm(id)
             | Route::Method(id)
+            | Route::Cancel(id)
             | Route::Reconcile(id)
             | Route::Operation(id, _)
             | Route::Return(id) => Some(id),
@@ -82,11 +87,12 @@ impl<'a> Route<'a> {
 /// they are, any other segment as `*`. A client may put anything in a path, a card number
 /// included.
 fn loggable_path(path: &str) -> String {
-    const WORDS: [&str; 17] = [
+    const WORDS: [&str; 18] = [
         "v1",
         "payments",
         "confirm",
         "method",
+        "cancel",
         "reconcile",
         "capture",
         "void",
@@ -138,6 +144,7 @@ fn route(path: &str) -> Option<Route<'_>> {
         ["v1", "payments", id] => Route::Payment(id),
         ["v1", "payments", id, "confirm"] => Route::Confirm(id),
         ["v1", "payments", id, "method"] => Route::Method(id),
+        ["v1", "payments", id, "cancel"] => Route::Cancel(id),
         ["v1", "payments", id, "reconcile"] => Route::Reconcile(id),
         ["v1", "payments", id, "capture"] => Route::Operation(id, OperationKind::Capture),
         ["v1", "payments", id, "void"] => Route::Operation(id, OperationKind::Void),
@@ -289,13 +296,18 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         let allow = route.allow();
         let result = match (route, method) {
             (
-                Route::Payments | Route::Payment(_) | Route::Confirm(_) | Route::Method(_),
+                Route::Payments
+                | Route::Payment(_)
+                | Route::Confirm(_)
+                | Route::Method(_)
+                | Route::Cancel(_),
                 Method::Options,
             ) => Ok(self.preflight(request)),
             (Route::Payments, Method::Post) => self.create(request).await,
             (Route::Payment(id), Method::Get) => self.view(id, request).await,
             (Route::Confirm(id), Method::Post) => self.confirm(id, request).await,
             (Route::Method(id), Method::Post) => self.method_completed(id, request).await,
+            (Route::Cancel(id), Method::Post) => self.cancel(id, request).await,
             (Route::Reconcile(id), Method::Post) => self.reconcile(id, request).await,
             (Route::Operation(id, kind), Method::Post) => self.operate(id, request, kind).await,
             (Route::ProviderReturn(provider), Method::Get) => {

@@ -182,7 +182,8 @@ export function readOptions(o) {
 
 // A backend call, `/v1/payments/{id}{path}`: a JSON POST of `body` (a string or an object
 // to stringify), or a GET when there is none; with `X-Client-Secret`, aborted by `signal`
-// (when given) and by its own deadline. Resolves the JSON of a 2xx answer; rejects with the module's
+// (when given) and by its own deadline. Resolves the JSON of a 2xx answer (or the payment a
+// refusal carries: a cancel's 409); rejects with the module's
 // Error: timeout, aborted, network, bad_response, or the backend's `{error: {code, message}}`.
 export async function backendCall(base, secret, path, body, signal, timeoutMs) {
   if (signal?.aborted) throw bridgeError("aborted");
@@ -205,7 +206,8 @@ export async function backendCall(base, secret, path, body, signal, timeoutMs) {
       throw fail("network");
     }
     try { json = JSON.parse(text); } catch { throw bridgeError("bad_response"); }
-    if (response.status >= 200 && response.status < 300) return json;
+    // A refusal that carries the payment (a cancel's 409) answers it.
+    if (response.ok || json?.payment) return json?.payment || json;
     const { code, message } = (json && json.error) || {};
     if (typeof code == "string" && /^[a-z0-9_]{1,64}$/.test(code)) throw bridgeError(code, typeof message == "string" ? message : "");
     throw bridgeError("bad_response");

@@ -2,9 +2,11 @@
 //! merchant's server created (its client secret names it), follow the backend's next
 //! steps (Method, challenge, redirect) until it is final, then read it once more.
 //!
-//! The result the page receives is always the backend's. The one exception is a payment
-//! the page itself gave up on (`cancel()`, the AbortSignal, the close button) while the
-//! backend still calls it pending: that ends as a local `cancelled` result.
+//! The result the page receives is always the backend's. A payment the page gives up on
+//! (`cancel()`, the AbortSignal, the close button) is cancelled at the backend, which
+//! answers `cancelled` or the result it already had. The one exception is a payment the
+//! backend cannot cancel (a provider call in doubt) or that it never had (given up before
+//! the confirm's answer): that ends as a local `cancelled` result.
 
 use wasm_bindgen::JsValue;
 use web_sys::{AbortSignal, Element};
@@ -217,7 +219,16 @@ pub async fn run(
     // the payment's id, amount, currency and order id (the merchant's server set them).
     // Not aborted: the result is always the backend's when it has one, so a cancel or a
     // timeout that came just after the ACS answered still ends with the backend's result.
-    let read = Ask::read();
+    // A cancel asks the backend to cancel instead (`POST …/cancel`, the secret in its
+    // header): it answers the cancelled payment, or (a 409, whose `payment` dom.js
+    // reads) the result the payment had already reached.
+    let read = match end {
+        End::Cancelled(_) => Ask {
+            path: "/cancel",
+            body: "{}".into(),
+        },
+        _ => Ask::read(),
+    };
     let view = settings
         .backend
         .send(&secret, read.path, &read.body, None)
@@ -297,9 +308,9 @@ fn display_name(display: DisplayMode) -> &'static str {
     }
 }
 
-/// The page gave up and the backend has no final result (the ACS did not answer before
-/// the close button): the payment ends here as `cancelled`, and the backend's session
-/// runs out on its own.
+/// The page gave up and the backend has no final result it could give (the payment was
+/// never confirmed, or a provider call is in doubt and only its lookup can end it): the
+/// payment ends here as `cancelled`, and the backend's session goes on to its own end.
 fn cancelled(settings: &Settings, session: Option<&Session>) -> JsValue {
     let result = dom::cancelled_result(session.map(|s| s.id.as_str()));
     settings

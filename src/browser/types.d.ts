@@ -80,7 +80,7 @@ export interface PaymentResult {
     code:
       | "authentication_failed" | "challenge_cancelled" | "declined" | "provider_rejected"
       | "provider_timeout" | "provider_bad_response" | "provider_unavailable" | "session_expired"
-      | "token_expired" | "token_used";
+      | "token_expired" | "token_used" | "cancelled_by_merchant" | "cancelled_by_shopper";
     providerCode?: string;
     providerMessage?: string;
   };

@@ -15,6 +15,7 @@ pub mod bambora;
 pub mod card_facts;
 pub mod civil;
 pub mod dlocal;
+pub mod exemption;
 pub mod http;
 pub mod lifecycle;
 pub mod payroc;
@@ -28,7 +29,9 @@ pub use http::{HttpMethod, HttpRequest, HttpResponse, TransportFailure};
 pub use secret::Secret;
 
 use crate::emv::ThreeDsCompInd;
-use crate::payment::{BrowserAction, PaymentResult, PaymentStart, PaymentStatus, ResultCode};
+use crate::payment::{
+    BrowserAction, Canceller, PaymentResult, PaymentStart, PaymentStatus, ResultCode,
+};
 use lifecycle::{Operation, OperationAnswer, OperationCall, OperationError, OperationStep};
 
 /// What an adapter wants next. `S` is the adapter's own state, stored with the session
@@ -213,6 +216,17 @@ pub trait Adapter {
             PaymentStatus::Error,
             ResultCode::SessionExpired,
         ))
+    }
+
+    /// `by` cancelled the payment while it waited on the browser in `state`
+    /// (`POST /v1/payments/{id}/cancel`). Default: it ends `cancelled` at once (nothing
+    /// can have been charged: the next money call was ours to make). A provider that may
+    /// still charge without another call from the backend (dLocal, on its own 3DS page)
+    /// cancels at the provider first (a `Step::Call`), and ends `cancelled` only when
+    /// the provider says nothing was charged; its truth otherwise.
+    fn on_cancel(&self, state: Self::State, by: Canceller, cx: &Context) -> Step<Self::State> {
+        let _ = (state, cx);
+        Step::Done(by.result())
     }
 
     /// The browser came back from the provider's or issuer's page. `Err`: the return is

@@ -127,6 +127,8 @@ pub struct MerchantTerms {
     pub challenge_preference: ChallengePreference,
     pub external_authentication: Option<ExternalAuthentication>,
     pub capture_mode: CaptureMode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exemption: Option<crate::payment::Exemption>,
 }
 
 /// Why a session may not move.

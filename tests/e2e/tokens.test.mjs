@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
 import {
-  answerChallenge, chargesOf, launchBrowser, ledger, result, startDemo, withCheckout,
+  answerChallenge, chargesOf, launchBrowser, ledger, merchantApi, openCheckout, result, startDemo,
+  withCheckout,
 } from "./support.mjs";
 import { CURRENCY, PROVIDERS } from "./scenarios.mjs";
 
@@ -16,9 +17,12 @@ const CHALLENGE = "4000000000002008";
 
 /**
  * Payroc's hosted MPI page (loaded by the browser, not the backend) is the first to see a
- * Payroc token; it refuses an expired or spent one on its own page, so the backend never
- * learns of it and the payment waits for its session to expire. Left open (see the
- * report of issue #18); the sale's own refusal is covered by the native test.
+ * Payroc token; it refuses an expired or spent one on its own page. Payroc documents a
+ * return to the merchant's MPI receipt URL only "if your request is successful" (the
+ * seed's MPI step 3: `result, status, eci, mpiReference, orderId`, no error fields), so no
+ * return can carry token_expired / token_used and the backend never learns of it: those
+ * two tests are skipped for Payroc. What ends such a payment is a cancel (the test after
+ * them) or its expiry; the sale's own refusal of a bad token is covered by the native test.
  */
 const REFUSAL_REACHES_BACKEND = new Set(["dlocal", "paysafe", "bambora"]);
 
@@ -149,3 +153,37 @@ for (const provider of PROVIDERS) {
     });
   });
 }
+
+test("payroc: a token its MPI page refuses leaves the payment waiting; a cancel ends it at once", { timeout: 90_000 }, async (t) => {
+  if (!demo.providers.includes("payroc")) return t.skip("no payroc in this build");
+  const { page, context } = await openCheckout(browser, demo);
+  try {
+    await page.route(TOKENIZE, async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      const token = body.paymentToken ?? body.token;
+      await fetch(`${demo.sandboxUrl}/_sandbox/tokens/expire`, {
+        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token }),
+      });
+      await route.fulfill({ response, json: body });
+    });
+    const confirm = page.waitForRequest((request) => request.url().endsWith("/confirm"));
+    await payWithToken(page, { provider: "payroc", pan: FRICTIONLESS });
+    const id = (await confirm).url().match(/\/v1\/payments\/([0-9a-f]{32})\/confirm$/)[1];
+    // The browser is on Payroc's MPI page, which refuses the token there.
+    await page.waitForURL((url) => url.href.startsWith(demo.sandboxUrl), { timeout: 30_000 });
+    await page.waitForSelector("#errors", { timeout: 15_000 });
+    assert.match(await page.textContent("#errors"), /expired/);
+    // The backend heard nothing: the payment waits on the browser step.
+    const waiting = await merchantApi(demo, `/v1/payments/${id}`);
+    assert.equal(waiting.body.status, "requires_action", JSON.stringify(waiting.body));
+    // The cancel ends it now, not at the session's expiry; nothing was or can be charged.
+    const cancelled = await merchantApi(demo, `/v1/payments/${id}/cancel`, {});
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    assert.equal(cancelled.body.result.error.code, "cancelled_by_merchant");
+    const charges = (await ledger(demo.sandboxUrl)).filter((e) => e.order_id === cancelled.body.orderId);
+    assert.equal(charges.length, 0, "nothing charged");
+  } finally {
+    await context.close();
+  }
+});

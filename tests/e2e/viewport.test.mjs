@@ -138,7 +138,8 @@ for (const screen of SCREENS) {
           left: document.querySelectorAll("iframe, dialog, .threeds-bridge-challenge").length,
         }));
         assert.equal(after.outcome.status, "cancelled", JSON.stringify(after));
-        assert.equal(after.outcome.error?.code, "challenge_cancelled");
+        // The backend's cancel (POST …/cancel), not a local result.
+        assert.equal(after.outcome.error?.code, "cancelled_by_shopper");
         assert.equal(after.left, 0, "the challenge left the page");
         assert.equal(after.focused, "before", "focus came back to where it was");
       } finally {

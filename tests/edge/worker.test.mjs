@@ -414,6 +414,27 @@ describe("the edge worker, against the sandbox", () => {
     assert.equal(charges[0].currency, "USD");
   });
 
+  test("cancel at the edge: the merchant's and the page's cancel end a payment cancelled at once; a cancelled payment is never confirmed", async () => {
+    const before = (await ledger(sandbox.url)).length;
+    const cancel = (id, init) => fetch(`${workerUrl}/v1/payments/${id}/cancel`, { method: "POST", ...init }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    const byMerchant = await create("paysafe");
+    const cancelled = await cancel(byMerchant.id, { headers: { authorization: `Bearer ${KEY}` } });
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    assert.equal(cancelled.body.result.error.code, "cancelled_by_merchant");
+    const late = await api.confirm(workerUrl, byMerchant.id, confirmBody(byMerchant.clientSecret, FRICTIONLESS, "iframe"));
+    assert.equal(late.status, 200, JSON.stringify(late.body));
+    assert.equal(late.body.status, "cancelled", "the confirm sent nothing");
+    const byPage = await create("paysafe");
+    const page = await cancel(byPage.id, {
+      headers: { "content-type": "application/json", origin: CHECKOUT },
+      body: JSON.stringify({ clientSecret: byPage.clientSecret }),
+    });
+    assert.equal(page.status, 200, JSON.stringify(page.body));
+    assert.equal(page.body.result.error.code, "cancelled_by_shopper");
+    assert.equal((await merchantRead(byPage.id)).status, "cancelled");
+    assert.equal((await chargesSince(before)).length, 0);
+  });
+
   test("the fourth refused confirm of a payment is a 429 too_many_attempts, in any isolate", async () => {
     const before = (await ledger(sandbox.url)).length;
     const payment = await create("paysafe");

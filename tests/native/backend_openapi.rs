@@ -303,6 +303,7 @@ async fn every_route_answers_as_documented() {
             "/v1/payments/{id}",
             "/v1/payments/{id}/confirm",
             "/v1/payments/{id}/method",
+            "/v1/payments/{id}/cancel",
         ] {
             let preflight = client
                 .request(
@@ -457,6 +458,40 @@ async fn every_route_answers_as_documented() {
     }
     let (_, merchant) = h.merchant_view(&pid).await;
     assert_eq!(merchant["money"]["captured"], 600, "{merchant}");
+    // Cancel: the authorized payment (409 with its view); a fresh one: a wrong key, a
+    // wrong secret, a foreign origin, a member it does not take, unknown, too large, then
+    // the page's (200) and the merchant's again (200, the same cancel).
+    let cancel = |id: &str| client.post(url(&format!("/v1/payments/{id}/cancel")));
+    let (_, fresh) = h
+        .create(&split_start(&start_body("paysafe", "4000000000001000", "iframe")).0)
+        .await;
+    let fresh_id = fresh["id"].as_str().unwrap();
+    let fresh_secret = fresh["clientSecret"].as_str().unwrap();
+    let page = |origin: &str, body: Value| cancel(fresh_id).header("Origin", origin).json(&body);
+    for (request, expected) in [
+        (cancel(&id).bearer_auth(MERCHANT_KEY), 409),
+        (cancel(fresh_id).bearer_auth("not-the-key-0123456789"), 401),
+        (page(CHECKOUT, json!({"clientSecret": "0".repeat(32)})), 401),
+        (
+            page(
+                "http://elsewhere.test",
+                json!({"clientSecret": fresh_secret}),
+            ),
+            403,
+        ),
+        (
+            page(CHECKOUT, json!({"clientSecret": fresh_secret, "amount": 1})),
+            400,
+        ),
+        (cancel(&nobody).bearer_auth(MERCHANT_KEY), 404),
+        (cancel(fresh_id).body(vec![b' '; 65 * 1024]), 413),
+        (page(CHECKOUT, json!({"clientSecret": fresh_secret})), 200),
+        (cancel(fresh_id).bearer_auth(MERCHANT_KEY), 200),
+    ] {
+        let answer = request.send().await.unwrap();
+        let (status, body) = c.check("/v1/payments/{id}/cancel", "post", answer).await;
+        assert_eq!(status, expected, "{body}");
+    }
 
     // The Method step: its notification on the return route, a GET there, /method.
     let (_, method_view) = h
@@ -673,6 +708,12 @@ async fn every_route_answers_as_documented() {
         ("/v1/payments/{id}", "options", &[204, 403]),
         ("/v1/payments/{id}/method", "options", &[204, 403]),
         ("/v1/payments/{id}/reconcile", "post", &[200, 401, 404]),
+        (
+            "/v1/payments/{id}/cancel",
+            "post",
+            &[200, 400, 401, 403, 404, 409, 413],
+        ),
+        ("/v1/payments/{id}/cancel", "options", &[204, 403]),
         (
             "/v1/payments/{id}/confirm",
             "post",

@@ -73,6 +73,7 @@ fn start(pan: &str) -> PaymentStart {
         window_size: ChallengeWindowSize::FullScreen,
         external_authentication: None,
         capture_mode: threeds_bridge::payment::CaptureMode::Automatic,
+        exemption: None,
     }
 }
 

@@ -107,6 +107,8 @@ impl BamboraAdapter {
         match call {
             OperationCall::Send => sent(op, answer),
             OperationCall::Lookup => searched(op, answer),
+            // Bambora needs no token call: an answer to one is none of ours.
+            OperationCall::Authorize => OperationStep::Unknown,
         }
     }
 

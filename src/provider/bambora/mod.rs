@@ -43,6 +43,7 @@
 mod config;
 mod contents;
 mod lifecycle;
+pub mod exemption;
 mod outcome;
 mod returns;
 mod wire;

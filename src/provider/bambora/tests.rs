@@ -70,6 +70,7 @@ fn payment() -> PaymentStart {
         window_size: ChallengeWindowSize::W390xH400,
         external_authentication: None,
         capture_mode: crate::payment::CaptureMode::Automatic,
+        exemption: None,
     }
 }
 

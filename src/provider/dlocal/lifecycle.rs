@@ -219,7 +219,8 @@ impl DlocalAdapter {
         response: OperationAnswer,
     ) -> OperationStep {
         match (call, Answer::of(response, error_of)) {
-            (_, Answer::Lost(_)) => OperationStep::Unknown,
+            // dLocal needs no token call: an answer to one is none of ours.
+            (_, Answer::Lost(_)) | (OperationCall::Authorize, _) => OperationStep::Unknown,
             (OperationCall::Send, Answer::Refused { error, .. }) => {
                 refused(refusal_code(op.kind, &error), &error)
             }

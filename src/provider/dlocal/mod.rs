@@ -23,8 +23,10 @@
 //! keep the card: the card goes out in the one create request and nothing of it but a
 //! [`CardSummary`] is kept. docs/backend/dlocal.md describes the flow and the choices.
 
+mod cancel;
 mod config;
 mod lifecycle;
+pub mod exemption;
 mod outcome;
 mod returns;
 mod wire;
@@ -47,7 +49,7 @@ use crate::payment::{
 };
 
 pub use config::{Config, PRODUCTION_URL};
-use outcome::{error_of, expired_at_dlocal, final_verdict, is_about, outcome, NOT_FOUND};
+use outcome::{error_of, final_verdict, is_about, outcome, NOT_FOUND};
 use returns::check_callback;
 pub use returns::{
     notification_is_fresh, verify_notification, DlocalError, NotificationHint,
@@ -138,6 +140,9 @@ pub struct Doubt {
 pub struct Abandoned {
     pub order: Order,
     pub payment_id: String,
+    /// Who asked for the cancel (`cancel.rs`); `None`: the session expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_by: Option<crate::payment::Canceller>,
 }
 
 impl State {
@@ -678,12 +683,20 @@ impl Adapter for DlocalAdapter {
         match state {
             State::Authenticating {
                 order, payment_id, ..
-            } => cancelling(Abandoned { order, payment_id }),
+            } => cancelling(Abandoned {
+                order,
+                payment_id,
+                cancelled_by: None,
+            }),
             state => match state.recovery() {
                 Recovery::LookUp(doubt) => unknown(doubt),
                 Recovery::Cancel(abandoned) => cancelling(abandoned),
             },
         }
+    }
+
+    fn on_cancel(&self, state: State, by: crate::payment::Canceller, cx: &Context) -> Step<State> {
+        self.cancel_on_request(state, by, cx)
     }
 
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<State> {
@@ -893,7 +906,7 @@ impl Adapter for DlocalAdapter {
 /// know: the cancel is sent again later.
 fn end_abandoned(abandoned: Abandoned, payment: PaymentObject) -> Step<State> {
     if matches!(payment.status.as_str(), "CANCELLED" | "EXPIRED") {
-        return Step::Done(expired_at_dlocal(&payment));
+        return Step::Done(cancel::ended_uncharged(&abandoned, &payment));
     }
     match final_verdict(&payment) {
         Some(verdict) => Step::Done(outcome(&abandoned.order, &payment, verdict)),

@@ -73,6 +73,7 @@ fn start(pan: &str) -> PaymentStart {
         window_size: ChallengeWindowSize::FullScreen,
         external_authentication: None,
         capture_mode: crate::payment::CaptureMode::Automatic,
+        exemption: None,
     }
 }
 
@@ -717,6 +718,7 @@ fn abandoned() -> Abandoned {
     Abandoned {
         order: order(),
         payment_id: "D-4-abc".into(),
+        cancelled_by: None,
     }
 }
 
@@ -782,6 +784,54 @@ fn a_cancelled_payment_ends_session_expired_with_dlocals_id() {
     assert_eq!(
         by_dlocal.error.map(|e| e.code),
         Some(ResultCode::SessionExpired)
+    );
+}
+
+#[test]
+fn a_cancel_on_dlocals_page_cancels_there_and_ends_cancelled_by_whoever_asked() {
+    use crate::payment::Canceller;
+    let adapter = adapter();
+    let asked = Abandoned {
+        cancelled_by: Some(Canceller::Shopper),
+        ..abandoned()
+    };
+    // Not `cancelled` yet: the cancel goes to dLocal first, at once.
+    let Step::Call { state, request } =
+        adapter.on_cancel(authenticating(), Canceller::Shopper, &cx())
+    else {
+        panic!("expected the cancel at dLocal");
+    };
+    assert_eq!(state, State::Cancelling(asked.clone()));
+    assert_eq!(request.purpose, "dlocal.cancel");
+    let cancelled = done(adapter.on_response(
+        state.clone(),
+        answer(200, &payment("CANCELLED", "400", "")),
+        &cx(),
+    ));
+    assert_eq!(cancelled.status, PaymentStatus::Cancelled);
+    let error = cancelled.error.as_ref().expect("error");
+    assert_eq!(error.code, ResultCode::CancelledByShopper);
+    assert_eq!(error.provider_code.as_deref(), Some("400"));
+    assert_eq!(cancelled.provider_payment_id.as_deref(), Some("D-4-abc"));
+    // Its answer lost: in doubt, the cancel (and who asked) kept for the reconciler.
+    assert_eq!(
+        adapter.on_response(
+            state,
+            Err(TransportFailure::Connection("reset".into())),
+            &cx()
+        ),
+        Step::Unknown {
+            state: State::Cancelling(asked)
+        }
+    );
+    // A state not on dLocal's page: what an expiry does, never `cancelled`.
+    assert_eq!(
+        adapter.on_cancel(
+            in_doubt_state(Some("D-4-abc"), Some(PAGE)),
+            Canceller::Merchant,
+            &cx()
+        ),
+        in_doubt(Some("D-4-abc"), Some(PAGE))
     );
 }
 

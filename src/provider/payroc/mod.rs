@@ -36,6 +36,7 @@
 
 mod config;
 mod lifecycle;
+pub mod exemption;
 mod outcome;
 mod returns;
 mod wire;

@@ -55,6 +55,7 @@ fn payment() -> PaymentStart {
         window_size: ChallengeWindowSize::FullScreen,
         external_authentication: None,
         capture_mode: crate::payment::CaptureMode::Automatic,
+        exemption: None,
     }
 }
 

@@ -41,7 +41,10 @@ impl PaysafeAdapter {
             device_channel: "BROWSER",
             message_category: "PAYMENT",
             authentication_purpose: "PAYMENT_TRANSACTION",
-            requestor_challenge_preference: wire::challenge_preference(order.challenge),
+            requestor_challenge_preference: super::exemption::requestor_challenge_preference(
+                order.challenge,
+                order.exemption,
+            ),
             browser_details: order.browser.as_ref(),
         };
         // Paysafe refuses a second authentication with the same merchantRefNum (5031,

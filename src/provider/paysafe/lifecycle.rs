@@ -139,6 +139,8 @@ impl PaysafeAdapter {
         match call {
             OperationCall::Send => self.on_sent(op, response),
             OperationCall::Lookup => self.on_found(op, response),
+            // Paysafe needs no token call: an answer to one is none of ours.
+            OperationCall::Authorize => OperationStep::Unknown,
         }
     }
 

@@ -24,6 +24,7 @@ mod authentication;
 mod charge;
 mod config;
 mod lifecycle;
+pub mod exemption;
 mod outcome;
 mod returns;
 pub mod wire;
@@ -66,6 +67,9 @@ pub struct Order {
     pub amount: u64,
     pub currency: Currency,
     pub challenge: ChallengePreference,
+    /// The exemption asked for at create (`exemption.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exemption: Option<crate::payment::Exemption>,
     pub window_size: ChallengeWindowSize,
     /// `None` when the page could not give every member Paysafe requires.
     pub browser: Option<wire::BrowserDetails>,
@@ -277,6 +281,7 @@ impl Adapter for PaysafeAdapter {
             amount: payment.amount,
             currency: payment.currency,
             challenge: payment.challenge,
+            exemption: payment.exemption,
             window_size: payment.window_size,
             browser: payment.browser.to_paysafe().ok().map(Into::into),
             capture_mode: payment.capture_mode,

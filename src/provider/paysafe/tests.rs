@@ -25,6 +25,7 @@ fn order() -> Order {
         amount: 1099,
         currency: Currency::parse("USD").unwrap(),
         challenge: ChallengePreference::NoPreference,
+        exemption: None,
         window_size: ChallengeWindowSize::W500xH600,
         browser: None,
         capture_mode: CaptureMode::Automatic,

@@ -281,7 +281,12 @@ pub const AUTHENTICATION_REQUEST: &[Field] = &[
     req("deviceChannel", Rule::OneOf(&["BROWSER", "APP", "3RI"])),
     opt(
         "requestorChallengePreference",
-        Rule::OneOf(&["NO_PREFERENCE", "CHALLENGE_REQUESTED", "CHALLENGE_MANDATED"]),
+        Rule::OneOf(&[
+            "NO_PREFERENCE",
+            "NO_CHALLENGE_REQUESTED",
+            "CHALLENGE_REQUESTED",
+            "CHALLENGE_MANDATED",
+        ]),
     ),
     req("messageCategory", Rule::OneOf(&["PAYMENT", "NON_PAYMENT"])),
     opt(

@@ -115,6 +115,10 @@ pub struct AuthenticationRecord {
     pub comp_ind: ThreeDsCompInd,
     pub challenge: Option<ChallengeRef>,
     pub state: AuthenticationState,
+    /// The request's `requestorChallengePreference`, echoed as Paysafe's `threeDS` schema
+    /// lists it in the answer too. The issuer's decision stays the card's: EMV lets an ACS
+    /// challenge whatever the requestor preferred (`NO_CHALLENGE_REQUESTED` included).
+    pub requestor_challenge_preference: Option<String>,
 }
 
 impl AuthenticationRecord {
@@ -131,6 +135,11 @@ impl AuthenticationRecord {
             "card": self.card.json(),
             "threeDSecureVersion": self.version,
         });
+        if let (Some(preference), Some(object)) =
+            (&self.requestor_challenge_preference, body.as_object_mut())
+        {
+            object.insert("requestorChallengePreference".to_owned(), json!(preference));
+        }
         let set = |body: &mut Value, name: &str, value: Value| {
             if let Some(object) = body.as_object_mut() {
                 object.insert(name.to_owned(), value);
@@ -453,6 +462,8 @@ pub async fn create_authentication(
         comp_ind,
         challenge,
         state,
+        requestor_challenge_preference: Some(text("requestorChallengePreference"))
+            .filter(|p| !p.is_empty()),
     };
     let response = record.json(&sandbox);
     if let Some(session) = store.sessions.get_mut(&fingerprint_id) {

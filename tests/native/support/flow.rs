@@ -83,6 +83,7 @@ pub fn payment(pan: &str) -> PaymentStart {
         window_size: ChallengeWindowSize::W500xH600,
         external_authentication: None,
         capture_mode: threeds_bridge::payment::CaptureMode::Automatic,
+        exemption: None,
     }
 }
 

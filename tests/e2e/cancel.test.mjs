@@ -1,0 +1,78 @@
+// Cancel in headless Chromium against the demo: the module's cancel (the challenge's close
+// button) asks the backend (`POST /v1/payments/{id}/cancel` with the client secret), which
+// ends the payment `cancelled` there at once, so the merchant's server reads `cancelled`
+// (not a payment pending until it expires), and nothing is charged. And the merchant's
+// own cancel of a payment the page has not confirmed yet: the page's confirm then ends
+// cancelled, with nothing sent to the provider.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+
+import {
+  challengeFrame, confirmAsPage, fillAndPay, FRICTIONLESS_CARD, launchBrowser, ledger, merchantApi,
+  result, startDemo, withCheckout,
+} from "./support.mjs";
+
+let demo;
+let browser;
+
+before(async () => {
+  demo = await startDemo("cancel");
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+/** How many charges the sandbox approved for `provider` so far (the tests run one by one). */
+async function chargeCount(provider) {
+  return (await ledger(demo.sandboxUrl)).filter((entry) => entry.provider === provider).length;
+}
+
+test("the page's cancel is the backend's: cancelled there at once, nothing charged", { timeout: 60_000 }, async (t) => {
+  await withCheckout(t, browser, demo, async ({ page }) => {
+    const cancels = [];
+    page.on("response", async (response) => {
+      if (response.request().method() === "POST" && response.url().endsWith("/cancel")) {
+        cancels.push({ url: response.url(), status: response.status(), body: await response.json() });
+      }
+    });
+    const before = await chargeCount("paysafe");
+    await fillAndPay(page, { provider: "paysafe", mode: "iframe", pan: "4000000000002008" });
+    await challengeFrame(page, demo.sandboxUrl);
+    await page.click(".threeds-bridge-close");
+    const outcome = await result(page);
+    assert.equal(outcome.status, "cancelled", JSON.stringify(outcome));
+    assert.equal(outcome.errorCode, "cancelled_by_shopper", "the backend's result, not a local one");
+
+    assert.equal(cancels.length, 1, JSON.stringify(cancels));
+    const [cancel] = cancels;
+    assert.equal(cancel.status, 200, JSON.stringify(cancel));
+    assert.equal(cancel.body.status, "cancelled");
+    const id = cancel.url.match(/\/v1\/payments\/([0-9a-f]{32})\/cancel$/)[1];
+    const read = await merchantApi(demo, `/v1/payments/${id}`);
+    assert.equal(read.body.status, "cancelled", JSON.stringify(read.body));
+    assert.equal(read.body.result.error.code, "cancelled_by_shopper");
+    // The merchant's cancel afterwards: the same cancelled payment again.
+    const again = await merchantApi(demo, `/v1/payments/${id}/cancel`, {});
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal(again.body.result.error.code, "cancelled_by_shopper");
+    assert.equal(await chargeCount("paysafe"), before, "nothing charged");
+  });
+});
+
+test("a payment the merchant cancelled is never confirmed", { timeout: 30_000 }, async () => {
+  const orderId = `cancel-${Date.now()}`;
+  const before = await chargeCount("paysafe");
+  const created = await merchantApi(demo, "/v1/payments", { provider: "paysafe", orderId, amount: 1000, currency: "USD" });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const { id, clientSecret } = created.body;
+  const cancelled = await merchantApi(demo, `/v1/payments/${id}/cancel`, {});
+  assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+  assert.equal(cancelled.body.result.error.code, "cancelled_by_merchant");
+  const confirmed = await confirmAsPage(demo, id, { clientSecret, paymentMethod: FRICTIONLESS_CARD });
+  assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+  assert.equal(confirmed.body.status, "cancelled", "the page is told, nothing is sent");
+  assert.equal(await chargeCount("paysafe"), before, "nothing charged");
+});
