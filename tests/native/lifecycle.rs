@@ -3,8 +3,8 @@
 //! ledger's balance (`GET /_sandbox/ledger`), so a backend that says "captured" without
 //! the provider having moved the money fails here.
 //!
-//! Each end-to-end test runs over [`PROVIDERS`]: a provider whose adapter does capture,
-//! void and refund joins by one line there.
+//! Each end-to-end test runs over [`PROVIDERS`]: all four providers, each through its own
+//! adapter and sandbox emulation.
 
 use crate::support;
 
@@ -31,12 +31,32 @@ struct Lifecycle {
     capture_endpoint: fn(&str) -> String,
 }
 
-const PROVIDERS: &[Lifecycle] = &[Lifecycle {
-    name: "bambora",
-    ledger: Provider::Bambora,
-    frictionless: "4000000000001000",
-    capture_endpoint: |id| format!("/v1/payments/{id}/completions"),
-}];
+const PROVIDERS: &[Lifecycle] = &[
+    Lifecycle {
+        name: "bambora",
+        ledger: Provider::Bambora,
+        frictionless: "4000000000001000",
+        capture_endpoint: |id| format!("/v1/payments/{id}/completions"),
+    },
+    Lifecycle {
+        name: "payroc",
+        ledger: Provider::Payroc,
+        frictionless: "4000000000001000",
+        capture_endpoint: |id| format!("/api/v1/payments/{id}/capture"),
+    },
+    Lifecycle {
+        name: "dlocal",
+        ledger: Provider::Dlocal,
+        frictionless: "4000000000001000",
+        capture_endpoint: |_| "/payments".to_owned(),
+    },
+    Lifecycle {
+        name: "paysafe",
+        ledger: Provider::Paysafe,
+        frictionless: "4000000000001000",
+        capture_endpoint: |id| format!("/cardpayments/v1/accounts/89987201/auths/{id}/settlements"),
+    },
+];
 
 const RIGHT: Cardholder = Cardholder::Types("1234");
 

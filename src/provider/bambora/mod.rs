@@ -42,8 +42,8 @@
 
 mod config;
 mod contents;
-mod lifecycle;
 pub mod exemption;
+mod lifecycle;
 mod outcome;
 mod returns;
 mod wire;

@@ -25,8 +25,8 @@
 
 mod cancel;
 mod config;
-mod lifecycle;
 pub mod exemption;
+mod lifecycle;
 mod outcome;
 mod returns;
 mod wire;

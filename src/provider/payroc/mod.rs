@@ -35,8 +35,8 @@
 //! process (any `PayrocAdapter`) may continue a payment another one began.
 
 mod config;
-mod lifecycle;
 pub mod exemption;
+mod lifecycle;
 mod outcome;
 mod returns;
 mod wire;

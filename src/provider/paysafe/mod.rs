@@ -23,8 +23,8 @@
 mod authentication;
 mod charge;
 mod config;
-mod lifecycle;
 pub mod exemption;
+mod lifecycle;
 mod outcome;
 mod returns;
 pub mod wire;
