@@ -22,12 +22,13 @@
 // inserts only if the counter did not move), and the wake-up index `x:{wakeAtMs}:{paymentId}:{id}`
 // of unsettled ones, which the alarm sweeps as it does sessions. A purged session takes its
 // operations with it.
-// It also keeps the webhook outbox (docs/backend/webhooks.md): `swap` writes a payment's
-// events (one row per event and endpoint, `e:{eventId} {endpoint}`) in the same put as the
-// session, each indexed under its next attempt (`d:{atMs, 16 digits}:{row key}`); the alarm
-// fires at the earliest of those too and runs the wasm's `deliverWebhooks(env)`, which
+// It also keeps the webhook outbox (docs/backend/webhooks.md): `swap` and `swapOperation`
+// write a payment's events (one row per event and endpoint, `e:{eventId} {endpoint}`) in the
+// same put as the session or the operation, each indexed under its next attempt
+// (`d:{atMs, 16 digits}:{row key}`); the alarm fires at the earliest of those too and runs the wasm's `deliverWebhooks(env)`, which
 // claims due rows (`claimDue`: the next attempt moves to the end of a lease) and records
-// each attempt (`record`).
+// each attempt (`record`). The daily purge deletes rows sent or given up once they are as
+// old as a final session is kept.
 import { DurableObject } from "cloudflare:workers";
 import wasmModule from "./threeds_bridge_edge_bg.wasm";
 import { deliverWebhooks, initSync, sweep } from "./threeds_bridge_edge.js";
@@ -59,6 +60,7 @@ const rowKey = (eventId, endpoint) => `e:${eventId} ${endpoint}`;
 const queueKey = (atMs, row) => `d:${String(atMs).padStart(16, "0")}:${row}`;
 const isEvent = (e) => e !== null && typeof e === "object" && typeof e.eventId === "string" &&
   typeof e.endpoint === "string" && typeof e.body === "string" && isCount(e.createdMs);
+const isEvents = (events) => Array.isArray(events) && events.length <= 16 && events.every(isEvent);
 
 export class ThreedsSessions extends DurableObject {
   constructor(ctx, env) {
@@ -109,7 +111,7 @@ export class ThreedsSessions extends DurableObject {
   async swap(id, expected, version, isFinal, expiresAtMs, body, wakeAtMs, events = []) {
     check(typeof id === "string" && isCount(expected) && isCount(version) &&
       typeof isFinal === "boolean" && isCount(expiresAtMs) && typeof body === "string" && isWake(wakeAtMs) &&
-      Array.isArray(events) && events.length <= 16 && events.every(isEvent));
+      isEvents(events));
     const storage = this.ctx.storage;
     const stored = await storage.get(`s:${id}`);
     if (stored === undefined || stored.final || stored.version !== expected || version !== expected + 1) {
@@ -119,11 +121,7 @@ export class ThreedsSessions extends DurableObject {
     const changes = { [`s:${id}`]: { ...stored, version, final: isFinal, expiresAtMs, body, wakeAtMs } };
     if (wakeAtMs !== null && wakeAtMs !== before) changes[wakeKey(wakeAtMs, id)] = id;
     // The webhook events of this change, in the same put: both or neither.
-    for (const event of events) {
-      const row = rowKey(event.eventId, event.endpoint);
-      changes[row] = { ...event, attempts: 0, nextAttemptAtMs: event.createdMs, done: false };
-      changes[queueKey(event.createdMs, row)] = row;
-    }
+    enqueue(changes, events);
     // No await between the two writes: storage commits them as one.
     const unindexed = before !== null && before !== wakeAtMs ? storage.delete(wakeKey(before, id)) : null;
     await storage.put(changes);
@@ -244,9 +242,9 @@ export class ThreedsSessions extends DurableObject {
   }
 
   /** Compare-and-set of an operation on its version; a settled one never changes. */
-  async swapOperation(paymentId, id, expected, version, settled, wakeAtMs, body) {
+  async swapOperation(paymentId, id, expected, version, settled, wakeAtMs, body, events = []) {
     check(typeof paymentId === "string" && typeof id === "string" && isCount(expected) && isCount(version) &&
-      typeof settled === "boolean" && isWake(wakeAtMs) && typeof body === "string");
+      typeof settled === "boolean" && isWake(wakeAtMs) && typeof body === "string" && isEvents(events));
     const storage = this.ctx.storage;
     const key = opKey(paymentId, id);
     const [stored, counter] = await Promise.all([storage.get(key), storage.get(`q:${paymentId}`)]);
@@ -260,10 +258,13 @@ export class ThreedsSessions extends DurableObject {
     const wanted = settled ? null : wakeAtMs;
     const before = stored.settled ? null : (stored.wakeAtMs ?? null);
     if (wanted !== null && wanted !== before) changes[opWakeKey(wanted, paymentId, id)] = `${paymentId}:${id}`;
+    // The operation's webhook events (payment.captured, …), in the same put.
+    enqueue(changes, events);
     const unindexed = before !== null && before !== wanted ? storage.delete(opWakeKey(before, paymentId, id)) : null;
     await storage.put(changes);
     await unindexed;
     await this.#alarmBy(wanted);
+    for (const event of events) await this.#alarmBy(event.createdMs);
     return true;
   }
 
@@ -383,6 +384,29 @@ export class ThreedsSessions extends DurableObject {
       }
       for (let i = 0; i < doomed.length; i += MAX_KEYS) await storage.delete(doomed.slice(i, i + MAX_KEYS));
     }
+    return remaining + (await this.#purgeOutbox(now));
+  }
+
+  /**
+   * Deletes the outbox rows sent or given up that are older than a final session is kept
+   * (the record of what was sent); rows still to deliver are kept. Answers how many rows
+   * remain (each keeps the daily purge going).
+   */
+  async #purgeOutbox(now) {
+    const storage = this.ctx.storage;
+    let remaining = 0;
+    let startAfter;
+    for (;;) {
+      const page = await storage.list({ prefix: "e:", startAfter, limit: 500 });
+      if (page.size === 0) break;
+      const doomed = [];
+      for (const [key, row] of page) {
+        if (row.done && now >= row.createdMs + KEEP_FINAL_MS) doomed.push(key);
+        else remaining += 1;
+        startAfter = key;
+      }
+      for (let i = 0; i < doomed.length; i += MAX_KEYS) await storage.delete(doomed.slice(i, i + MAX_KEYS));
+    }
     return remaining;
   }
 
@@ -412,6 +436,16 @@ export class ThreedsSessions extends DurableObject {
     }
     await storage.put(WAKE_INDEXED, true);
     await this.#alarmBy(earliest);
+  }
+}
+
+// Adds the outbox rows of `events` to a put's `changes`: each row, and its place in the
+// queue of next attempts.
+function enqueue(changes, events) {
+  for (const event of events) {
+    const row = rowKey(event.eventId, event.endpoint);
+    changes[row] = { ...event, attempts: 0, nextAttemptAtMs: event.createdMs, done: false };
+    changes[queueKey(event.createdMs, row)] = row;
   }
 }
 

@@ -23,6 +23,7 @@ use crate::session::Session;
 use crate::store::operations::{
     admit, by_key, Begun, Money, OperationPhase, OperationRecord, Refusal,
 };
+use crate::store::outbox::OutboxEvent;
 use crate::store::{SessionStore, StoreError};
 
 /// The header a merchant names each operation request with.
@@ -403,7 +404,9 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                     );
                 }
                 OperationStep::Unknown => return self.operation_in_doubt(record).await,
-                OperationStep::Done(result) => return self.operation_over(record, result).await,
+                OperationStep::Done(result) => {
+                    return self.operation_over(session, record, result).await
+                }
             }
         }
         tracing::warn!(operation = %record.id, "the operation's calls did not settle; it will be looked up");
@@ -433,8 +436,12 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             .await
     }
 
+    /// Writes the result; a success (not a `pending` one) with its webhook event, in the
+    /// same write. A settled record never changes again, so each operation's event is
+    /// written once.
     async fn operation_over(
         &self,
+        session: &Session,
         record: OperationRecord,
         result: OperationResult,
     ) -> Result<OperationRecord, StoreError> {
@@ -445,8 +452,9 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             _ => None,
         };
         tracing::info!(operation = %record.id, result = ?result, "operation over");
-        self.persist_operation(record, OperationPhase::Final { result }, wake_at)
-            .await
+        let next = record.advanced(OperationPhase::Final { result }, self.env.now_ms(), wake_at);
+        let events = self.operation_events(session, &next);
+        self.swap_operation_to(record, next, &events).await
     }
 
     /// Writes `phase` as the record's next version; the stored record if another actor
@@ -458,7 +466,18 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         wake_at_ms: Option<u64>,
     ) -> Result<OperationRecord, StoreError> {
         let next = record.advanced(phase, self.env.now_ms(), wake_at_ms);
-        if self.store.swap_operation(&next).await? {
+        self.swap_operation_to(record, next, &[]).await
+    }
+
+    /// Replaces `record` by `next` with `events` in the same write; the stored record if
+    /// another actor moved it first.
+    async fn swap_operation_to(
+        &self,
+        record: OperationRecord,
+        next: OperationRecord,
+        events: &[OutboxEvent],
+    ) -> Result<OperationRecord, StoreError> {
+        if self.store.swap_operation_with_events(&next, events).await? {
             return Ok(next);
         }
         tracing::info!(operation = %record.id, "lost the race for this operation; nothing written");

@@ -127,7 +127,8 @@ impl MemoryStore {
     /// Deletes the sessions whose [`Retention`] has run out at `now_ms` and returns how
     /// many went: a final session once `now_ms >= expires_at_ms + retention.final_ms`, an
     /// unfinished one once `now_ms >= expires_at_ms + retention.unfinished_ms` (the SQL
-    /// stores' rule). Reads only the sessions that expired long enough ago.
+    /// stores' rule). Reads only the sessions that expired long enough ago. Delivered and
+    /// given-up webhook rows go once `now_ms >= created_ms + retention.final_ms`.
     pub fn purge_expired(&self, now_ms: u64) -> u64 {
         let Some(latest) = self.retention.latest_expiry_purged(now_ms) else {
             return 0;
@@ -150,6 +151,11 @@ impl MemoryStore {
             sessions.remove(id);
             operations.remove(id);
         }
+        // Webhook rows sent (or given up) are kept as long as a final session.
+        let retention = self.retention;
+        sessions
+            .outbox
+            .purge_done(|created_ms| retention.has_run_out(created_ms, true, now_ms));
         gone.len() as u64
     }
 
@@ -248,17 +254,22 @@ impl OperationStore for MemoryStore {
     }
 
     async fn swap_operation(&self, next: &OperationRecord) -> Result<bool, StoreError> {
-        let mut operations = self.lock_operations();
-        let stored = operations
-            .get_mut(&next.payment_id)
-            .and_then(|records| records.iter_mut().find(|r| r.id == next.id));
-        match stored {
-            Some(stored) if stored.version + 1 == next.version && !stored.phase.is_settled() => {
-                *stored = next.clone();
-                Ok(true)
-            }
-            _ => Ok(false),
+        Ok(swap_in(&mut self.lock_operations(), next))
+    }
+
+    /// The sessions' lock (which holds the outbox) is taken before the operations' lock,
+    /// in the order the purge takes them.
+    async fn swap_operation_with_events(
+        &self,
+        next: &OperationRecord,
+        events: &[super::outbox::OutboxEvent],
+    ) -> Result<bool, StoreError> {
+        let mut sessions = self.lock();
+        let swapped = swap_in(&mut self.lock_operations(), next);
+        if swapped {
+            sessions.outbox.enqueue(events);
         }
+        Ok(swapped)
     }
 
     async fn due_operations(
@@ -276,5 +287,19 @@ impl OperationStore for MemoryStore {
         due.sort_by_key(|r| r.wake_at_ms);
         due.truncate(limit);
         Ok(due)
+    }
+}
+
+/// The compare-and-set of [`OperationStore::swap_operation`] on the locked map.
+fn swap_in(operations: &mut HashMap<String, Vec<OperationRecord>>, next: &OperationRecord) -> bool {
+    let stored = operations
+        .get_mut(&next.payment_id)
+        .and_then(|records| records.iter_mut().find(|r| r.id == next.id));
+    match stored {
+        Some(stored) if stored.version + 1 == next.version && !stored.phase.is_settled() => {
+            *stored = next.clone();
+            true
+        }
+        _ => false,
     }
 }

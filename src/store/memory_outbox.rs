@@ -39,6 +39,15 @@ impl Rows {
     }
 }
 
+impl Rows {
+    /// Deletes the delivered and given-up rows for which `run_out(created_ms)`; rows still
+    /// to deliver are kept whatever their age.
+    pub(super) fn purge_done(&mut self, run_out: impl Fn(u64) -> bool) {
+        self.0
+            .retain(|_, row| !(row.done && run_out(row.created_ms)));
+    }
+}
+
 impl Outbox for MemoryStore {
     async fn claim_due(
         &self,

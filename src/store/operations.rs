@@ -15,6 +15,7 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
+use super::outbox::OutboxEvent;
 use super::{MaybeSend, MaybeSync, StoreError};
 use crate::payment::CaptureMode;
 use crate::provider::lifecycle::{Operation, OperationErrorCode, OperationKind, OperationResult};
@@ -215,6 +216,26 @@ pub trait OperationStore: MaybeSend + MaybeSync {
     ) -> impl Future<Output = Result<bool, StoreError>> + MaybeSend {
         let _ = next;
         async { Err(no_operations()) }
+    }
+
+    /// [`OperationStore::swap_operation`], and when it changes the record, `events`
+    /// enqueued in the webhook outbox in the same write: both or neither (the payment's
+    /// `payment.captured`, `payment.voided` or `payment.refunded`). A store without an
+    /// outbox refuses events (`Unavailable`) rather than drop them.
+    fn swap_operation_with_events(
+        &self,
+        next: &OperationRecord,
+        events: &[OutboxEvent],
+    ) -> impl Future<Output = Result<bool, StoreError>> + MaybeSend {
+        let refused = !events.is_empty();
+        async move {
+            if refused {
+                return Err(StoreError::Unavailable(
+                    "this session store keeps no webhook outbox".into(),
+                ));
+            }
+            self.swap_operation(next).await
+        }
     }
 
     /// Up to `limit` unsettled operations whose `wake_at_ms` is at or before `now_ms`,

@@ -2,7 +2,8 @@
 // workerd) against the native sandbox: an authorized payment's event is written with the
 // payment in the session object, and the object's alarm delivers it to a receiver on a
 // local port that checks the signature as the docs' Node snippet does; the receiver's 500 to
-// the first attempt is retried from the alarm, and the event is processed once.
+// the first attempt is retried from the alarm, and the event is processed once. A capture's
+// event is written with the capture's record, in the same put.
 // Run by `make test-edge`.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,7 +11,9 @@ import crypto from "node:crypto";
 import http from "node:http";
 
 import { LOCAL_MERCHANT_KEY, sandboxConfig, startWorker } from "../../examples/edge-worker/miniflare.mjs";
-import { CHECKOUT, api, createAndConfirm, freePort, runMethod, startSandbox } from "./support.mjs";
+import {
+  CHECKOUT, api, confirmBody, createAndConfirm, createBody, freePort, runMethod, startSandbox,
+} from "./support.mjs";
 
 const SECRET = "whsec_edge_test_secret_0123456789";
 const FRICTIONLESS = "4000000000001000";
@@ -107,4 +110,43 @@ test("an authorized payment's signed event reaches the receiver, retried after i
   await new Promise((resolve) => setTimeout(resolve, 2000));
   assert.equal(processed.size, 1);
   assert.deepEqual(attempts.map((a) => [a.id, a.ok, a.status]), [[event.id, true, 500], [event.id, true, 204]]);
+});
+
+test("a capture's payment.captured event is written with the capture and delivered once", { timeout: 60_000 }, async () => {
+  const created = await api.create(workerUrl, { ...createBody("paysafe"), captureMode: "manual" }, LOCAL_MERCHANT_KEY);
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const { id, clientSecret } = created.body;
+  let view = (await api.confirm(workerUrl, id, confirmBody(clientSecret, FRICTIONLESS, "iframe"))).body;
+  for (let step = 0; step < 3 && view.next?.type === "method"; step++) {
+    view = (await api.method(workerUrl, id, clientSecret, await runMethod(workerUrl, view))).body;
+  }
+  assert.equal(view.result?.status, "authorized", JSON.stringify(view));
+  const capture = async (key) => {
+    const answer = await fetch(`${workerUrl}/v1/payments/${id}/capture`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${LOCAL_MERCHANT_KEY}`, "idempotency-key": key, "content-type": "application/json" },
+      body: JSON.stringify({ amount: 700 }),
+    });
+    return { status: answer.status, body: await answer.json() };
+  };
+  const captured = await capture("cap-1");
+  assert.equal(captured.status, 200, JSON.stringify(captured.body));
+  assert.equal(captured.body.status, "succeeded");
+  assert.equal((await capture("cap-1")).body.id, captured.body.id, "a replay is the same capture");
+
+  const ofPayment = () => [...processed.values()].filter((e) => e.data.payment.id === id);
+  const both = await until(20_000, () => (ofPayment().length === 2 ? ofPayment() : null));
+  assert.ok(both, `events of ${id}: ${JSON.stringify(ofPayment())}`);
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const events = ofPayment().sort((a, b) => a.type.localeCompare(b.type));
+  assert.deepEqual(events.map((e) => e.type), ["payment.authorized", "payment.captured"]);
+  const operation = events[1].data.operation;
+  assert.equal(operation.id, captured.body.id, "the id the API answered");
+  assert.equal(operation.kind, "capture");
+  assert.equal(operation.status, "succeeded");
+  assert.equal(operation.amount, 700);
+  assert.equal(typeof operation.providerOperationId, "string");
+  for (const event of events) {
+    assert.deepEqual(attempts.filter((a) => a.id === event.id).map((a) => a.status), [500, 204], event.type);
+  }
 });

@@ -1,17 +1,23 @@
 //! The rules every store's webhook outbox keeps (docs/backend/webhooks.md), run against
 //! memory, SQLite and PostgreSQL: events are enqueued only with a swap that happened, in
 //! the same write; a claimed row is leased (no second claim until the lease runs out);
-//! concurrent claimers never get the same row; a recorded outcome is kept.
+//! concurrent claimers never get the same row; a recorded outcome is kept; a capture's,
+//! void's or refund's events go in only with the operation's swap; rows sent or given up are
+//! purged once as old as a final session is kept, rows still to send never.
 
 use crate::support;
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use crate::store_operations::{payment, record, succeeded};
 use support::store::{declined, id, session};
 use threeds_bridge::backend::native::sqlite::SqliteStore;
+use threeds_bridge::backend::native::Purge;
 use threeds_bridge::payment::ProviderKind;
+use threeds_bridge::provider::lifecycle::OperationKind;
 use threeds_bridge::store::memory::MemoryStore;
+use threeds_bridge::store::operations::Begun;
 use threeds_bridge::store::outbox::{Attempted, Outbox, OutboxEvent};
 
 macro_rules! every_outbox {
@@ -43,6 +49,8 @@ every_outbox!(
     events_go_in_only_with_a_swap_that_happened,
     a_claimed_row_is_leased_until_recorded_or_expired,
     concurrent_claims_never_share_a_row,
+    operation_events_go_in_only_with_the_operations_swap,
+    sent_rows_are_purged_after_a_final_sessions_retention,
 );
 
 fn event(n: u32, endpoint: &str) -> OutboxEvent {
@@ -89,6 +97,111 @@ async fn events_go_in_only_with_a_swap_that_happened<S: Outbox>(store: Arc<S>) {
     assert!(due
         .iter()
         .all(|d| d.body == events[0].body && d.created_ms == 1_000));
+}
+
+async fn operation_events_go_in_only_with_the_operations_swap<S: Outbox>(store: Arc<S>) {
+    let payment_id = payment(&*store, 1).await;
+    let capture = record(&payment_id, "k1", OperationKind::Capture, 1000);
+    assert_eq!(
+        store.begin_operation(&capture).await.unwrap(),
+        Begun::Created
+    );
+    let done = succeeded(&capture);
+    let events = [
+        event(1, "https://a.test/hooks"),
+        event(1, "https://b.test/hooks"),
+    ];
+
+    let mut stale = done.clone();
+    stale.version += 1;
+    assert!(!store
+        .swap_operation_with_events(&stale, &events)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.backlog().await.unwrap(),
+        0,
+        "a refused swap enqueues nothing"
+    );
+
+    assert!(store
+        .swap_operation_with_events(&done, &events)
+        .await
+        .unwrap());
+    assert_eq!(store.backlog().await.unwrap(), 2, "one row per endpoint");
+    let stored = store.operations_of(&payment_id).await.unwrap();
+    assert_eq!(
+        stored,
+        vec![done.clone()],
+        "the operation and its events together"
+    );
+
+    // A settled operation never changes, so its events cannot be written twice.
+    let mut again = done.clone();
+    again.version += 1;
+    let other = [event(2, "https://a.test/hooks")];
+    assert!(!store
+        .swap_operation_with_events(&again, &other)
+        .await
+        .unwrap());
+    let due = store
+        .claim_due(u64::MAX / 2, u64::MAX / 2 + 1, 10)
+        .await
+        .unwrap();
+    let ids: HashSet<&str> = due.iter().map(|d| d.event_id.as_str()).collect();
+    assert_eq!(ids, HashSet::from([events[0].event_id.as_str()]));
+}
+
+async fn sent_rows_are_purged_after_a_final_sessions_retention<S: Outbox + Purge>(store: Arc<S>) {
+    const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+    let hooks = "https://a.test/hooks";
+    let v1 = session(&id(1), ProviderKind::Bambora, "order-1", 60_000);
+    store.create(&v1).await.unwrap();
+    let sent = [event(1, hooks), event(2, hooks), event(3, hooks)];
+    let v2 = v1.advanced(declined(), 10).unwrap();
+    assert!(store.swap_with_events(&v2, &sent).await.unwrap());
+    assert_eq!(store.claim_due(1_000, 2_000, 10).await.unwrap().len(), 3);
+    let delivered = Attempted::Delivered { status: 204 };
+    let gave_up = Attempted::GaveUp { status: Some(500) };
+    let retry = Attempted::Retry {
+        status: Some(500),
+        at_ms: 40 * DAY_MS,
+    };
+    for (n, attempted) in [(1, delivered), (2, gave_up), (3, retry)] {
+        let row = event(n, hooks);
+        store
+            .record(&row.event_id, hooks, attempted, 1_500)
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.backlog().await.unwrap(), 1);
+
+    // Whether the rows of events 1 and 2 are still stored: enqueuing them again with another
+    // payment's change keeps a stored row as it is and adds a purged one as new.
+    let probe = |n: u32| {
+        let store = Arc::clone(&store);
+        async move {
+            let v1 = session(&id(n), ProviderKind::Bambora, &format!("order-{n}"), 60_000);
+            store.create(&v1).await.unwrap();
+            let v2 = v1.advanced(declined(), 10).unwrap();
+            let again = [event(1, hooks), event(2, hooks)];
+            assert!(store.swap_with_events(&v2, &again).await.unwrap());
+            store.backlog().await.unwrap()
+        }
+    };
+
+    store.purge_expired(1_000 + 30 * DAY_MS - 1).await.unwrap();
+    assert_eq!(
+        probe(2).await,
+        1,
+        "1 ms short of the retention: both rows kept"
+    );
+    store.purge_expired(1_000 + 30 * DAY_MS).await.unwrap();
+    assert_eq!(
+        probe(3).await,
+        3,
+        "the sent and the given-up row purged (added anew); the one still to send kept"
+    );
 }
 
 async fn a_claimed_row_is_leased_until_recorded_or_expired<S: Outbox>(store: Arc<S>) {

@@ -55,7 +55,7 @@ every_store!(
 );
 
 /// An authorized payment `n` (manual capture, 1250) stored as the backend stores one.
-async fn payment<S: SessionStore>(store: &S, n: u32) -> String {
+pub(crate) async fn payment<S: SessionStore>(store: &S, n: u32) -> String {
     let payment_id = id(n);
     let created = session(
         &payment_id,
@@ -80,7 +80,12 @@ async fn payment<S: SessionStore>(store: &S, n: u32) -> String {
     payment_id
 }
 
-fn record(payment_id: &str, key: &str, kind: OperationKind, amount: u64) -> OperationRecord {
+pub(crate) fn record(
+    payment_id: &str,
+    key: &str,
+    kind: OperationKind,
+    amount: u64,
+) -> OperationRecord {
     let reference = format!("{:032x}", uuid::Uuid::new_v4().as_u128());
     OperationRecord {
         id: reference.clone(),
@@ -106,7 +111,7 @@ fn record(payment_id: &str, key: &str, kind: OperationKind, amount: u64) -> Oper
     }
 }
 
-fn succeeded(record: &OperationRecord) -> OperationRecord {
+pub(crate) fn succeeded(record: &OperationRecord) -> OperationRecord {
     record.advanced(
         OperationPhase::Final {
             result: OperationResult::Succeeded {

@@ -14,7 +14,10 @@ use support::store::{calling, declined, fresh_schema, id, postgres_with, raw_pos
 use threeds_bridge::backend::native::postgres::{PostgresOptions, PostgresStore, SCHEMA_VERSION};
 use threeds_bridge::emv::Pan;
 use threeds_bridge::payment::{BrowserAction, CardSummary, ProviderKind};
+use threeds_bridge::provider::lifecycle::OperationKind;
 use threeds_bridge::session::{AdapterState, Phase, Session};
+use threeds_bridge::store::operations::{Begun, OperationStore};
+use threeds_bridge::store::outbox::{Attempted, Outbox, OutboxEvent};
 use threeds_bridge::store::{SessionStore, StoreError};
 
 /// A frictionless Visa card of ../shared/contract.md.
@@ -373,7 +376,8 @@ async fn a_role_with_only_the_documented_privileges_runs_the_store() {
             "CREATE ROLE {role} LOGIN;
              GRANT USAGE ON SCHEMA {schema} TO {role};
              GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.sessions TO {role};
-             GRANT SELECT, INSERT, UPDATE ON {schema}.webhook_outbox TO {role};
+             GRANT SELECT, INSERT, UPDATE ON {schema}.operations TO {role};
+             GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.webhook_outbox TO {role};
              GRANT SELECT, INSERT ON {schema}.schema_version TO {role};"
         ))
         .await
@@ -392,7 +396,29 @@ async fn a_role_with_only_the_documented_privileges_runs_the_store() {
         .await
         .unwrap());
     assert_eq!(store.due(u64::MAX, 10).await.unwrap(), []);
-    assert_eq!(store.purge_expired(u64::MAX).await.unwrap(), 1);
+    // A capture and its webhook event, as the lifecycle writes them.
+    let payment = crate::store_operations::payment(&store, 2).await;
+    let capture = crate::store_operations::record(&payment, "k1", OperationKind::Capture, 600);
+    assert_eq!(
+        store.begin_operation(&capture).await.unwrap(),
+        Begun::Created
+    );
+    let event = OutboxEvent {
+        event_id: format!("evt_{:032x}", 1),
+        endpoint: "https://a.test/hooks".into(),
+        body: "{}".into(),
+        created_ms: 1_000,
+    };
+    let done = crate::store_operations::succeeded(&capture);
+    assert!(store
+        .swap_operation_with_events(&done, &[event])
+        .await
+        .unwrap());
+    assert_eq!(store.claim_due(1_000, 2_000, 10).await.unwrap().len(), 1);
+    let delivered = Attempted::Delivered { status: 204 };
+    let (id, hooks) = (format!("evt_{:032x}", 1), "https://a.test/hooks");
+    store.record(&id, hooks, delivered, 1_500).await.unwrap();
+    assert_eq!(store.purge_expired(u64::MAX).await.unwrap(), 2);
     // And it is that role: it may not create a schema of its own.
     let refused = PostgresStore::connect(&as_role, in_schema(&fresh_schema()))
         .await

@@ -238,7 +238,12 @@ fn config(dir: &Path, port: u16, sandbox: &str, store: Value, endpoints: Value) 
 
 /// A Bambora payment of `pan` through the backend at `url` to its result; its id and status.
 async fn pay(url: &str, pan: &str) -> (String, String) {
-    let (status, mut view, secret) = start_at(url, &start_body("bambora", pan, "iframe")).await;
+    pay_with(url, &start_body("bambora", pan, "iframe")).await
+}
+
+/// [`pay`] with the whole create-and-confirm `body`.
+async fn pay_with(url: &str, body: &Value) -> (String, String) {
+    let (status, mut view, secret) = start_at(url, body).await;
     assert_eq!(status, 200, "{view}");
     let secret = secret.expect("a client secret");
     let id = view["id"].as_str().expect("id").to_owned();
@@ -269,6 +274,37 @@ async fn until(receiver: &Receiver, what: &str, done: impl Fn(&Seen) -> bool) {
         assert!(Instant::now() < deadline, "never: {what}");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// `POST /v1/payments/{id}/{what}` with the merchant's key and `key`: status and answer.
+async fn operate(url: &str, id: &str, what: &str, key: &str, body: Value) -> (u16, Value) {
+    let response = support::browser()
+        .post(format!("{url}/v1/payments/{id}/{what}"))
+        .bearer_auth(MERCHANT_KEY)
+        .header("Idempotency-Key", key)
+        .json(&body)
+        .send()
+        .await
+        .expect("operation");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The processed events of payment `id`, by type then amount.
+fn events_of<'a>(seen: &'a Seen, id: &str) -> Vec<&'a Value> {
+    let mut events: Vec<&Value> = seen
+        .processed
+        .values()
+        .filter(|event| event["data"]["payment"]["id"] == id)
+        .collect();
+    events.sort_by_key(|event| {
+        let amount = event["data"]["operation"]["amount"].as_u64();
+        (
+            event["type"].as_str().unwrap_or_default().to_owned(),
+            amount,
+        )
+    });
+    events
 }
 
 /// The processed event of payment `id`.
@@ -420,5 +456,113 @@ async fn two_instances_on_one_postgresql_send_each_event_once() {
     assert_eq!(seen.duplicates, 0);
     for id in &payments {
         assert_eq!(event_of(&seen, id)["type"], "payment.authorized");
+    }
+}
+
+#[tokio::test]
+async fn captures_voids_and_refunds_each_send_one_event() {
+    let sandbox = support::sandbox().await;
+    let (receiver, url) = receiver(SECRET, true).await;
+    let dir = temp_dir("operations");
+    let store = json!({"kind": "sqlite", "path": dir.join("sessions.sqlite3")});
+    let endpoints = json!([{"url": url, "secret": SECRET}]);
+    let serve = Serve::start(&config(&dir, free_port(), &sandbox.url, store, endpoints));
+    let manual = || {
+        let mut body = start_body("bambora", BAMBORA_FRICTIONLESS, "iframe");
+        body["captureMode"] = json!("manual");
+        body
+    };
+
+    let (kept, status) = pay_with(&serve.url, &manual()).await;
+    assert_eq!(status, "authorized");
+    let (status, capture) =
+        operate(&serve.url, &kept, "capture", "c1", json!({"amount": 600})).await;
+    assert_eq!(
+        (status, &capture["status"]),
+        (200, &json!("succeeded")),
+        "{capture}"
+    );
+    // A replay of the same request is the same capture: no second event.
+    let (status, replay) =
+        operate(&serve.url, &kept, "capture", "c1", json!({"amount": 600})).await;
+    assert_eq!((status, &replay["id"]), (200, &capture["id"]), "{replay}");
+    let (status, _) = operate(&serve.url, &kept, "refunds", "r1", json!({"amount": 200})).await;
+    assert_eq!(status, 200);
+    // Refused before any call: nothing moved, nothing to tell.
+    let (status, refused) =
+        operate(&serve.url, &kept, "refunds", "r2", json!({"amount": 5000})).await;
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (409, &json!("amount_too_large")),
+        "{refused}"
+    );
+    let (status, rest) = operate(&serve.url, &kept, "refunds", "r3", json!({})).await;
+    assert_eq!((status, &rest["amount"]), (200, &json!(400)), "{rest}");
+
+    let (voided, status) = pay_with(&serve.url, &manual()).await;
+    assert_eq!(status, "authorized");
+    let (status, void) = operate(&serve.url, &voided, "void", "v1", json!({})).await;
+    assert_eq!(
+        (status, &void["status"]),
+        (200, &json!("succeeded")),
+        "{void}"
+    );
+
+    // 2 authorizations, 1 capture, 2 refunds, 1 void; each answered 500 once first.
+    until(&receiver, "six events", |seen| seen.processed.len() == 6).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let seen = receiver.seen();
+    assert_eq!(
+        seen.processed.len(),
+        6,
+        "no event invented: {:?}",
+        seen.processed.keys()
+    );
+    assert_eq!((seen.duplicates, seen.bad_signatures), (0, 0));
+    assert_eq!(seen.attempts.len(), 12, "each event: the 500, then one 2xx");
+
+    let types = |events: &[&Value]| -> Vec<String> {
+        events
+            .iter()
+            .map(|e| e["type"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let of_kept = events_of(&seen, &kept);
+    assert_eq!(
+        types(&of_kept),
+        [
+            "payment.authorized",
+            "payment.captured",
+            "payment.refunded",
+            "payment.refunded"
+        ]
+    );
+    let captured = &of_kept[1]["data"]["operation"];
+    assert_eq!(captured["id"], capture["id"], "the id the API answered");
+    assert_eq!(captured["kind"], "capture");
+    assert_eq!(captured["status"], "succeeded");
+    assert_eq!(captured["amount"], 600);
+    assert!(captured["providerOperationId"].is_string(), "{captured}");
+    let refunded: Vec<&Value> = of_kept[2..]
+        .iter()
+        .map(|e| &e["data"]["operation"]["amount"])
+        .collect();
+    assert_eq!(refunded, [&json!(200), &json!(400)]);
+    assert_eq!(of_kept[1]["data"]["payment"]["status"], "authorized");
+    assert_eq!(of_kept[1]["data"]["payment"]["currency"], "CAD");
+
+    let of_voided = events_of(&seen, &voided);
+    assert_eq!(types(&of_voided), ["payment.authorized", "payment.voided"]);
+    assert_eq!(of_voided[1]["data"]["operation"]["id"], void["id"]);
+    assert_eq!(of_voided[1]["data"]["operation"]["amount"], 1099);
+    for event in seen.processed.values() {
+        let text = event.to_string();
+        assert!(!text.contains(BAMBORA_FRICTIONLESS), "{text}");
+        // One key per field: the operation's own amount, not the request's beside it.
+        assert_eq!(
+            text.matches("\"amount\"").count(),
+            1 + usize::from(event["data"].get("operation").is_some()),
+            "{text}"
+        );
     }
 }

@@ -242,7 +242,7 @@ fn number(value: u64) -> JsValue {
 }
 
 /// The events as the object's `swap` takes them: `[{eventId, endpoint, body, createdMs}]`.
-fn events_js(events: &[OutboxEvent]) -> Result<JsValue, StoreError> {
+pub(super) fn events_js(events: &[OutboxEvent]) -> Result<JsValue, StoreError> {
     let array = js_sys::Array::new();
     for event in events {
         let object = js_sys::Object::new();

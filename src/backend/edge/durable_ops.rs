@@ -9,8 +9,9 @@
 use js_sys::{Array, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::durable::{DurableObjectStore, MAX_SAFE_INTEGER};
+use super::durable::{events_js, DurableObjectStore, MAX_SAFE_INTEGER};
 use crate::store::operations::{self, Begun, OperationRecord, OperationStore};
+use crate::store::outbox::OutboxEvent;
 use crate::store::StoreError;
 
 /// Reads-and-decides before giving up on a payment many operations race on.
@@ -100,6 +101,15 @@ impl OperationStore for DurableObjectStore {
     }
 
     async fn swap_operation(&self, next: &OperationRecord) -> Result<bool, StoreError> {
+        self.swap_operation_with_events(next, &[]).await
+    }
+
+    /// One `swapOperation` call with the events: the object writes both in one put.
+    async fn swap_operation_with_events(
+        &self,
+        next: &OperationRecord,
+        events: &[OutboxEvent],
+    ) -> Result<bool, StoreError> {
         let Some(expected) = next.version.checked_sub(1) else {
             return Ok(false);
         };
@@ -114,6 +124,7 @@ impl OperationStore for DurableObjectStore {
                     JsValue::from_bool(next.phase.is_settled()),
                     wake(next.wake_at_ms),
                     body(next)?.into(),
+                    events_js(events)?,
                 ],
             )
             .await?;

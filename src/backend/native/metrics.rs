@@ -330,6 +330,18 @@ impl<S: SessionStore> OperationStore for TimedStore<S> {
             .await
     }
 
+    async fn swap_operation_with_events(
+        &self,
+        next: &OperationRecord,
+        events: &[OutboxEvent],
+    ) -> Result<bool, StoreError> {
+        self.timed(
+            "swap_operation",
+            self.inner.swap_operation_with_events(next, events),
+        )
+        .await
+    }
+
     async fn due_operations(
         &self,
         now_ms: u64,

@@ -187,9 +187,13 @@ impl PostgresStore {
         within(async {
             let client = self.pool.get().await?;
             let purge = client.prepare_cached(&self.sql.purge).await?;
-            Ok(client
+            let purged = client
                 .execute(&purge, &[&final_cutoff, &unfinished_cutoff])
-                .await?)
+                .await?;
+            // Webhook rows sent (or given up) are kept as long as a final session.
+            let done = client.prepare_cached(&self.sql.purge_outbox).await?;
+            client.execute(&done, &[&final_cutoff]).await?;
+            Ok(purged)
         })
         .await
     }
@@ -393,6 +397,7 @@ struct Statements {
     swap: String,
     due: String,
     purge: String,
+    purge_outbox: String,
 }
 
 impl Statements {
@@ -424,6 +429,7 @@ impl Statements {
                  WHERE (is_final AND expires_at_ms <= $1)
                     OR (NOT is_final AND expires_at_ms <= $2)"
             ),
+            purge_outbox: outbox::purge_done(schema),
         }
     }
 }

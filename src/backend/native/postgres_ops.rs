@@ -5,10 +5,13 @@
 //! beginning operations of one payment at once, each reads the others' committed records
 //! before [`operations::decide`].
 
+use deadpool_postgres::GenericClient;
+
 use super::postgres::{within, PostgresStore};
 use super::sqlite_ops::{decode, OperationRow};
 use super::stored::{ms_column, to_i64};
 use crate::store::operations::{self, Begun, OperationRecord, OperationStore};
+use crate::store::outbox::OutboxEvent;
 use crate::store::StoreError;
 
 /// Migration 2 of the PostgreSQL schema.
@@ -127,24 +130,36 @@ impl OperationStore for PostgresStore {
         };
         let expected = to_i64(expected, "version")?;
         let row = OperationRow::of(next)?;
-        let sql = &self.operation_statements().swap;
         within(async {
             let client = self.pool().get().await?;
-            let statement = client.prepare_cached(sql).await?;
-            let changed = client
-                .execute(
-                    &statement,
-                    &[
-                        &row.id,
-                        &row.version,
-                        &row.settled,
-                        &row.wake_at_ms,
-                        &row.body,
-                        &expected,
-                    ],
-                )
-                .await?;
-            Ok(changed == 1)
+            swap_on(&client, &self.operation_statements().swap, &row, expected).await
+        })
+        .await
+    }
+
+    /// The swap and its outbox rows in one transaction.
+    async fn swap_operation_with_events(
+        &self,
+        next: &OperationRecord,
+        events: &[OutboxEvent],
+    ) -> Result<bool, StoreError> {
+        if events.is_empty() {
+            return self.swap_operation(next).await;
+        }
+        let Some(expected) = next.version.checked_sub(1) else {
+            return Ok(false);
+        };
+        let expected = to_i64(expected, "version")?;
+        let row = OperationRow::of(next)?;
+        within(async {
+            let mut client = self.pool().get().await?;
+            let step = client.transaction().await?;
+            if !swap_on(&step, &self.operation_statements().swap, &row, expected).await? {
+                return Ok(false);
+            }
+            self.enqueue_in(&step, events).await?;
+            step.commit().await?;
+            Ok(true)
         })
         .await
     }
@@ -164,4 +179,28 @@ impl OperationStore for PostgresStore {
         })
         .await
     }
+}
+
+/// The compare-and-set of one operation row on `client` (the pool's or a transaction).
+async fn swap_on(
+    client: &impl GenericClient,
+    sql: &str,
+    row: &OperationRow,
+    expected: i64,
+) -> Result<bool, StoreError> {
+    let statement = client.prepare_cached(sql).await?;
+    let changed = client
+        .execute(
+            &statement,
+            &[
+                &row.id,
+                &row.version,
+                &row.settled,
+                &row.wake_at_ms,
+                &row.body,
+                &expected,
+            ],
+        )
+        .await?;
+    Ok(changed == 1)
 }

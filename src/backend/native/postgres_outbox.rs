@@ -6,6 +6,7 @@
 //!
 //! Its table is migration step 2 of the store (`MIGRATIONS` in postgres.rs).
 
+use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
 
 use super::{within, PostgresStore};
@@ -35,6 +36,15 @@ fn table(schema: &str) -> String {
     format!("\"{schema}\".webhook_outbox")
 }
 
+/// Run by the purge with its final cutoff (`$1`): the rows sent or given up are kept as long
+/// as a final session, as the record of what was sent; rows still to deliver are kept.
+pub(super) fn purge_done(schema: &str) -> String {
+    format!(
+        "DELETE FROM {} WHERE created_ms <= $1 AND (delivered_at_ms IS NOT NULL OR gave_up)",
+        table(schema)
+    )
+}
+
 impl PostgresStore {
     /// The swap of `next` and, if it changed the row, `events`: one transaction.
     pub(super) async fn swap_and_enqueue(
@@ -47,11 +57,6 @@ impl PostgresStore {
         };
         let expected = to_i64(expected, "version")?;
         let row = SessionRow::of(next)?;
-        let insert = format!(
-            "INSERT INTO {} (event_id, endpoint, body, created_ms, next_attempt_at_ms)
-             VALUES ($1, $2, $3, $4, $4) ON CONFLICT DO NOTHING",
-            table(&self.schema)
-        );
         within(async {
             let mut client = self.pool.get().await?;
             let step = client.transaction().await?;
@@ -75,19 +80,34 @@ impl PostgresStore {
             if changed != 1 {
                 return Ok(false);
             }
-            let insert = step.prepare_cached(&insert).await?;
-            for event in events {
-                let created = ms_column(event.created_ms);
-                step.execute(
-                    &insert,
-                    &[&event.event_id, &event.endpoint, &event.body, &created],
-                )
-                .await?;
-            }
+            self.enqueue_in(&step, events).await?;
             step.commit().await?;
             Ok(true)
         })
         .await
+    }
+
+    /// Inserts `events` in the transaction `step` (a row that exists already is kept).
+    pub(in crate::backend::native) async fn enqueue_in(
+        &self,
+        step: &Transaction<'_>,
+        events: &[OutboxEvent],
+    ) -> Result<(), StoreError> {
+        let insert = format!(
+            "INSERT INTO {} (event_id, endpoint, body, created_ms, next_attempt_at_ms)
+             VALUES ($1, $2, $3, $4, $4) ON CONFLICT DO NOTHING",
+            table(&self.schema)
+        );
+        let insert = step.prepare_cached(&insert).await?;
+        for event in events {
+            let created = ms_column(event.created_ms);
+            step.execute(
+                &insert,
+                &[&event.event_id, &event.endpoint, &event.body, &created],
+            )
+            .await?;
+        }
+        Ok(())
     }
 }
 

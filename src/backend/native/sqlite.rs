@@ -233,6 +233,25 @@ impl OperationStore for SqliteStore {
         Ok(changed.rows() == 1)
     }
 
+    /// The swap and its outbox rows in one write (`sqlite_outbox.rs`).
+    async fn swap_operation_with_events(
+        &self,
+        next: &OperationRecord,
+        events: &[crate::store::outbox::OutboxEvent],
+    ) -> Result<bool, StoreError> {
+        if events.is_empty() {
+            return self.swap_operation(next).await;
+        }
+        let Some(expected) = next.version.checked_sub(1) else {
+            return Ok(false);
+        };
+        let swap = Write::SwapOperation {
+            row: Box::new(OperationRow::of(next)?),
+            expected: to_i64(expected, "version")?,
+        };
+        self.change_and_enqueue(swap, events).await
+    }
+
     async fn due_operations(
         &self,
         now_ms: u64,
@@ -477,6 +496,7 @@ fn apply(connection: &Connection, write: &Write) -> Result<Written, StoreError> 
             .execute(params![final_cutoff, unfinished_cutoff])
             .and_then(|purged| {
                 connection.execute(sqlite_ops::PURGE_ORPHANS, [])?;
+                connection.execute(outbox::PURGE_DONE, params![final_cutoff])?;
                 Ok(purged)
             })?,
     };

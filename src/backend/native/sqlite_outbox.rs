@@ -30,6 +30,11 @@ pub(super) const MIGRATION: &str = "CREATE TABLE webhook_outbox (
     CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_at_ms)
         WHERE delivered_at_ms IS NULL AND gave_up = 0;";
 
+/// Run by the purge with its final cutoff (`?1`): the rows sent or given up are kept as long
+/// as a final session, as the record of what was sent; rows still to deliver are kept.
+pub(super) const PURGE_DONE: &str = "DELETE FROM webhook_outbox
+     WHERE created_ms <= ?1 AND (delivered_at_ms IS NOT NULL OR gave_up = 1)";
+
 fn insert(connection: &Connection, events: &[OutboxEvent]) -> Result<(), StoreError> {
     let mut statement = connection.prepare_cached(
         "INSERT OR IGNORE INTO webhook_outbox
@@ -47,23 +52,17 @@ fn insert(connection: &Connection, events: &[OutboxEvent]) -> Result<(), StoreEr
 }
 
 impl SqliteStore {
-    /// The swap of `next` and, if it changed the row, `events`, as one write.
-    async fn swap_and_enqueue(
+    /// `change` (a session's or an operation's compare-and-set) and, if it changed its
+    /// row, `events`, as one write.
+    pub(super) async fn change_and_enqueue(
         &self,
-        next: &Session,
+        change: Write,
         events: &[OutboxEvent],
     ) -> Result<bool, StoreError> {
-        let Some(expected) = next.version.checked_sub(1) else {
-            return Ok(false);
-        };
-        let swap = Write::Swap {
-            row: SessionRow::of(next)?,
-            expected: to_i64(expected, "version")?,
-        };
         let events = events.to_vec();
         let changed = self
             .write(Write::Run(Box::new(move |connection| {
-                let changed = apply(connection, &swap)?.rows();
+                let changed = apply(connection, &change)?.rows();
                 if changed == 1 {
                     insert(connection, &events)?;
                 }
@@ -178,5 +177,12 @@ pub(super) async fn swap_with_events(
     if events.is_empty() {
         return store.swap(next).await;
     }
-    store.swap_and_enqueue(next, events).await
+    let Some(expected) = next.version.checked_sub(1) else {
+        return Ok(false);
+    };
+    let swap = Write::Swap {
+        row: SessionRow::of(next)?,
+        expected: to_i64(expected, "version")?,
+    };
+    store.change_and_enqueue(swap, events).await
 }

@@ -4,7 +4,8 @@
 //! {"id": "evt_<32 hex>", "type": "payment.authorized", "created": 1767225600,
 //!  "data": {"payment": {"id", "orderId", "provider", "amount", "currency", "status",
 //!                       "providerPaymentId", "card": {"brand", "lastFour"}, "result"},
-//!           "operation"?: {"kind", "status", "amount", "providerOperationId"?, "error"?}}}
+//!           "operation"?: {"id", "kind", "status": "succeeded", "amount",
+//!                          "providerOperationId", "createdAtMs"}}}
 //! ```
 //!
 //! The payment is the merchant's view without what the page or the merchant's server
@@ -12,8 +13,9 @@
 
 use serde::Serialize;
 
+use crate::backend::operations::OperationView;
 use crate::payment::{CardSummary, PaymentResult, PaymentStatus, ProviderKind};
-use crate::provider::lifecycle::{Operation, OperationKind, OperationResult};
+use crate::provider::lifecycle::{OperationKind, OperationResult};
 use crate::session::Session;
 
 /// What happened.
@@ -57,10 +59,11 @@ impl EventType {
         }
     }
 
-    /// The event of an operation that ended `result`: `None` when it moved no money
-    /// (refused), so nothing happened to tell.
+    /// The event of an operation that ended `result`: only a success has one. A refusal
+    /// moved no money; a `pending` refund (dLocal) has its event when the provider
+    /// confirms it, so the merchant hears of each operation once.
     pub fn of_operation(kind: OperationKind, result: &OperationResult) -> Option<EventType> {
-        if matches!(result, OperationResult::Refused(_)) {
+        if !matches!(result, OperationResult::Succeeded { .. }) {
             return None;
         }
         Some(match kind {
@@ -86,7 +89,9 @@ pub struct Event<'a> {
 pub struct EventData<'a> {
     pub payment: PaymentData<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub operation: Option<OperationData<'a>>,
+    /// A capture's, void's or refund's event: the operation as the merchant's API shows
+    /// it (`GET /v1/payments/{id}`'s `operations[]`).
+    pub operation: Option<OperationView<'a>>,
 }
 
 /// The payment, as an endpoint sees it.
@@ -113,17 +118,6 @@ pub struct CardData<'a> {
     pub last_four: &'a str,
 }
 
-/// A capture, void or refund.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OperationData<'a> {
-    pub kind: OperationKind,
-    pub amount: u64,
-    pub currency: &'a str,
-    #[serde(flatten)]
-    pub result: &'a OperationResult,
-}
-
 impl<'a> PaymentData<'a> {
     pub fn of(session: &'a Session) -> PaymentData<'a> {
         let result = session.result();
@@ -146,17 +140,6 @@ impl<'a> CardData<'a> {
         CardData {
             brand: card.brand,
             last_four: &card.last_four,
-        }
-    }
-}
-
-impl<'a> OperationData<'a> {
-    pub fn of(operation: &'a Operation, result: &'a OperationResult) -> OperationData<'a> {
-        OperationData {
-            kind: operation.kind,
-            amount: operation.amount,
-            currency: &operation.currency,
-            result,
         }
     }
 }
@@ -275,6 +258,13 @@ mod tests {
         ));
         assert_eq!(
             EventType::of_operation(OperationKind::Refund, &refused),
+            None
+        );
+        let pending = OperationResult::Pending {
+            provider_operation_id: "REF-1".into(),
+        };
+        assert_eq!(
+            EventType::of_operation(OperationKind::Refund, &pending),
             None
         );
     }

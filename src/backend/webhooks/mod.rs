@@ -18,13 +18,14 @@ mod tests;
 pub use config::{WebhookEndpoint, WebhooksConfig};
 pub use event::EventType;
 
-use event::{Event, EventData, OperationData, PaymentData};
+use event::{Event, EventData, PaymentData};
 
 use super::host::{random_hex, Env, Transport};
+use super::operations::OperationView;
 use super::Backend;
-use crate::provider::lifecycle::{Operation, OperationResult};
 use crate::provider::{HttpMethod, HttpRequest, TransportFailure};
 use crate::session::Session;
+use crate::store::operations::{OperationPhase, OperationRecord};
 use crate::store::outbox::{Attempted, DueDelivery, Outbox, OutboxEvent};
 use crate::store::{SessionStore, StoreError};
 
@@ -112,17 +113,20 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         self.enqueued(&event, now)
     }
 
-    /// The events of a capture, void or refund of `payment` that ended `result`
-    /// (`payment.captured`, `payment.voided`, `payment.refunded`; none for a refusal).
-    /// For the lifecycle's write: the store must enqueue them in the same write that
-    /// records the operation's result, as [`Backend::swap_announced`] does for a payment's.
+    /// The events of `record`, a capture, void or refund of `payment` about to be written
+    /// (`payment.captured`, `payment.voided`, `payment.refunded` once it succeeded; none
+    /// otherwise). The store enqueues them in the same write that records the operation
+    /// ([`crate::store::operations::OperationStore::swap_operation_with_events`]), as
+    /// [`Backend::swap_announced`] does for a payment's result.
     pub fn operation_events(
         &self,
         payment: &Session,
-        operation: &Operation,
-        result: &OperationResult,
+        record: &OperationRecord,
     ) -> Vec<OutboxEvent> {
-        let Some(kind) = EventType::of_operation(operation.kind, result) else {
+        let OperationPhase::Final { result } = &record.phase else {
+            return Vec::new();
+        };
+        let Some(kind) = EventType::of_operation(record.operation.kind, result) else {
             return Vec::new();
         };
         if self.config.webhooks.endpoints.is_empty() {
@@ -136,7 +140,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             created: now / 1000,
             data: EventData {
                 payment: PaymentData::of(payment),
-                operation: Some(OperationData::of(operation, result)),
+                operation: Some(OperationView::of(record)),
             },
         };
         self.enqueued(&event, now)
