@@ -63,6 +63,15 @@ pub trait Observer: MaybeSend + MaybeSync {
     fn webhook_delivery(&self, _outcome: super::webhooks::DeliveryOutcome) {}
     /// Outbound webhook rows still to deliver, after a delivery round.
     fn webhook_backlog(&self, _rows: u64) {}
+    /// A capture, void or refund was stored with its result (`pending`, then again when
+    /// a lookup finds it done).
+    fn operation_ended(
+        &self,
+        _provider: ProviderKind,
+        _kind: crate::provider::lifecycle::OperationKind,
+        _result: &crate::provider::lifecycle::OperationResult,
+    ) {
+    }
 }
 
 /// The observer of a host that keeps no metrics.

@@ -59,32 +59,24 @@ pub struct OperationView<'a> {
 
 impl<'a> OperationView<'a> {
     pub fn of(record: &'a OperationRecord) -> OperationView<'a> {
+        let requested = record.operation.amount;
         let (status, amount, provider_id, error) = match &record.phase {
             OperationPhase::Calling | OperationPhase::Unknown { .. } => {
-                ("unknown", record.operation.amount, None, None)
+                ("unknown", requested, None, None)
             }
-            OperationPhase::Final { result } => match result {
-                OperationResult::Succeeded {
-                    provider_operation_id,
-                    amount,
-                } => (
-                    "succeeded",
-                    *amount,
-                    Some(provider_operation_id.as_str()),
-                    None,
-                ),
-                OperationResult::Pending {
-                    provider_operation_id,
-                } => (
-                    "pending",
-                    record.operation.amount,
-                    Some(provider_operation_id.as_str()),
-                    None,
-                ),
-                OperationResult::Refused(error) => {
-                    ("refused", record.operation.amount, None, Some(error))
-                }
-            },
+            OperationPhase::Final { result } => {
+                let (amount, provider_id, error) = match result {
+                    OperationResult::Succeeded {
+                        provider_operation_id,
+                        amount,
+                    } => (*amount, Some(provider_operation_id.as_str()), None),
+                    OperationResult::Pending {
+                        provider_operation_id,
+                    } => (requested, Some(provider_operation_id.as_str()), None),
+                    OperationResult::Refused(error) => (requested, None, Some(error)),
+                };
+                (result.status(), amount, provider_id, error)
+            }
         };
         OperationView {
             id: &record.id,
@@ -454,7 +446,17 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         tracing::info!(operation = %record.id, result = ?result, "operation over");
         let next = record.advanced(OperationPhase::Final { result }, self.env.now_ms(), wake_at);
         let events = self.operation_events(session, &next);
-        self.swap_operation_to(record, next, &events).await
+        let written = self
+            .swap_operation_to(record, next.clone(), &events)
+            .await?;
+        if written == next {
+            if let OperationPhase::Final { result } = &written.phase {
+                let kind = written.operation.kind;
+                self.observer
+                    .operation_ended(session.provider, kind, result);
+            }
+        }
+        Ok(written)
     }
 
     /// Writes `phase` as the record's next version; the stored record if another actor

@@ -117,6 +117,17 @@ pub enum OperationResult {
     Refused(OperationError),
 }
 
+impl OperationResult {
+    /// `succeeded`, `pending` or `refused`: the merchant API's `status` and a metric's label.
+    pub fn status(&self) -> &'static str {
+        match self {
+            OperationResult::Succeeded { .. } => "succeeded",
+            OperationResult::Pending { .. } => "pending",
+            OperationResult::Refused(_) => "refused",
+        }
+    }
+}
+
 /// Why an operation was refused: a stable code and the provider's own words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -460,7 +460,7 @@ async fn two_instances_on_one_postgresql_send_each_event_once() {
 }
 
 #[tokio::test]
-async fn captures_voids_and_refunds_each_send_one_event() {
+async fn captures_voids_and_refunds_each_send_one_event_and_are_counted() {
     let sandbox = support::sandbox().await;
     let (receiver, url) = receiver(SECRET, true).await;
     let dir = temp_dir("operations");
@@ -511,6 +511,24 @@ async fn captures_voids_and_refunds_each_send_one_event() {
     // 2 authorizations, 1 capture, 2 refunds, 1 void; each answered 500 once first.
     until(&receiver, "six events", |seen| seen.processed.len() == 6).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
+    let scrape = support::browser()
+        .get(format!("{}/metrics", serve.url))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("text");
+    for (kind, count) in [("capture", 1), ("refund", 2), ("void", 1)] {
+        let series = format!(
+            "threeds_bridge_operations_ended_total{{provider=\"bambora\",kind=\"{kind}\",status=\"succeeded\"}} {count}"
+        );
+        assert!(scrape.lines().any(|l| l == series), "{series} in {scrape}");
+    }
+    assert!(
+        !scrape.contains("status=\"refused\""),
+        "refused before any call: no operation"
+    );
     let seen = receiver.seen();
     assert_eq!(
         seen.processed.len(),

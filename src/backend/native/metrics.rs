@@ -18,6 +18,7 @@ use prometheus_client::registry::{Registry, Unit};
 use crate::backend::webhooks::DeliveryOutcome;
 use crate::backend::{Observer, ProviderCall, Swept};
 use crate::payment::{PaymentStatus, ProviderKind};
+use crate::provider::lifecycle::{OperationKind, OperationResult};
 use crate::session::Session;
 use crate::store::operations::{Begun, OperationRecord, OperationStore};
 use crate::store::outbox::{Attempted, DueDelivery, Outbox, OutboxEvent};
@@ -31,6 +32,13 @@ struct ProviderLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EndedLabels {
     provider: &'static str,
+    status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    provider: &'static str,
+    kind: &'static str,
     status: &'static str,
 }
 
@@ -81,6 +89,7 @@ pub struct Metrics {
     backlog: Gauge,
     deliveries: Family<DeliveryLabels, Counter>,
     outbox: Gauge,
+    operations: Family<OperationLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -142,8 +151,15 @@ impl Metrics {
             "Outbound webhook rows (event, endpoint) still to deliver after the last delivery round",
             outbox.clone(),
         );
+        let operations = Family::<OperationLabels, Counter>::default();
+        registry.register(
+            "operations_ended",
+            "Captures, voids and refunds stored with their result, by provider, kind and status",
+            operations.clone(),
+        );
         Metrics {
             registry,
+            operations,
             deliveries,
             outbox,
             started,
@@ -223,6 +239,20 @@ impl Observer for Metrics {
 
     fn webhook_backlog(&self, rows: u64) {
         self.outbox.set(i64::try_from(rows).unwrap_or(i64::MAX));
+    }
+
+    fn operation_ended(
+        &self,
+        provider: ProviderKind,
+        kind: OperationKind,
+        result: &OperationResult,
+    ) {
+        let labels = OperationLabels {
+            provider: provider.as_str(),
+            kind: kind.as_str(),
+            status: result.status(),
+        };
+        self.operations.get_or_create(&labels).inc();
     }
 }
 
