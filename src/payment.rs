@@ -218,6 +218,11 @@ pub struct PaymentResult {
     pub trans_status: Option<TransStatus>,
     pub eci: Option<Eci>,
     pub liability_shift: bool,
+    /// The EMV transStatusReason of the authentication's outcome, where the provider
+    /// reports one (Bambora names it in `3d_secure.reason_merchant`). For the merchant
+    /// only: the page's view leaves it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trans_status_reason: Option<crate::emv::TransStatusReason>,
     pub error: Option<ResultError>,
 }
 
@@ -231,6 +236,7 @@ impl PaymentResult {
             trans_status: None,
             eci: None,
             liability_shift: false,
+            trans_status_reason: None,
             error: Some(ResultError {
                 code,
                 provider_code: None,

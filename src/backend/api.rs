@@ -203,7 +203,8 @@ pub struct PaymentView<'a> {
     pub status: LifecycleStatus,
     pub state: ViewState,
     pub next: serde_json::Value,
-    pub result: Option<&'a PaymentResult>,
+    /// Without `transStatusReason`, which the provider gives for the merchant only.
+    pub result: Option<PaymentResult>,
 }
 
 /// Where a payment is, in one word, for the merchant and the page.
@@ -356,7 +357,10 @@ impl<'a> PaymentView<'a> {
             status: LifecycleStatus::of(&session.phase),
             state: ViewState::of(&session.phase),
             next,
-            result: session.result(),
+            result: session.result().map(|result| PaymentResult {
+                trans_status_reason: None,
+                ..result.clone()
+            }),
         }
     }
 }

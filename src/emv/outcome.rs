@@ -89,6 +89,11 @@ impl TransStatusReason {
         text.parse().map(TransStatusReason).map_err(|_| invalid)
     }
 
+    /// The reason with this code (two digits: at most 99).
+    pub fn from_code(code: u8) -> Option<TransStatusReason> {
+        (code <= 99).then_some(TransStatusReason(code))
+    }
+
     pub fn code(self) -> u8 {
         self.0
     }

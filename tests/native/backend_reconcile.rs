@@ -119,6 +119,7 @@ fn authorized(id: &str) -> PaymentResult {
         trans_status: None,
         eci: None,
         liability_shift: true,
+        trans_status_reason: None,
         error: None,
     }
 }

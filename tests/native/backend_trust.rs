@@ -155,6 +155,23 @@ async fn the_client_secret_is_the_pages_only_key() {
     assert!(h.ledger("paysafe").is_empty());
 }
 
+/// Bambora gives a rejection's reason "for merchant use only" (`CardAuthenticationFailed`):
+/// the merchant's view has it as the EMV transStatusReason, the page's does not.
+#[tokio::test]
+async fn the_providers_merchant_only_reason_stays_off_the_page() {
+    let h = harness().await;
+    let body = start_body("bambora", "4012001775445550", "iframe");
+    let (view, _) =
+        support::backend::pay(&h, &body, support::cardholder::Cardholder::Types("1234")).await;
+    assert_eq!(view["status"], "failed", "{view}");
+    let id = view["id"].as_str().expect("id");
+    let (_, merchant) = h.merchant_view(id).await;
+    assert_eq!(merchant["result"]["transStatusReason"], "01", "{merchant}");
+    let (_, page) = h.view(id).await;
+    assert_eq!(page["result"]["status"], "failed", "{page}");
+    assert!(page["result"].get("transStatusReason").is_none(), "{page}");
+}
+
 #[tokio::test]
 async fn refused_confirms_are_capped() {
     let h = harness().await;

@@ -128,6 +128,7 @@ fn assert_authorized(
     assert_eq!(result.eci, Eci::new(eci), "{result:?}");
     assert_eq!(result.liability_shift, shift, "{result:?}");
     assert!(result.error.is_none());
+    assert_eq!(result.trans_status_reason, None, "no rejection, no reason");
 }
 
 fn assert_not_authenticated(result: &PaymentResult, status: TransStatus) {
@@ -138,6 +139,17 @@ fn assert_not_authenticated(result: &PaymentResult, status: TransStatus) {
     let error = result.error.as_ref().expect("error");
     assert_eq!(error.code, ResultCode::AuthenticationFailed);
     assert_eq!(error.provider_code.as_deref(), Some("311"));
+    // Bambora's `3d_secure.reason_merchant`, named after the EMV transStatusReason.
+    let reason = match status {
+        TransStatus::N => 1,  // CardAuthenticationFailed
+        TransStatus::R => 12, // TransactionNotPermittedToCardholder
+        _ => 22,              // ACSTechnicalIssue
+    };
+    assert_eq!(
+        result.trans_status_reason.map(|r| r.code()),
+        Some(reason),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]

@@ -71,6 +71,7 @@ pub(crate) async fn payment<S: SessionStore>(store: &S, n: u32) -> String {
         trans_status: None,
         eci: None,
         liability_shift: false,
+        trans_status_reason: None,
         error: None,
     };
     let done = created

@@ -395,6 +395,11 @@ async fn every_event_arrives_once_through_a_500_and_a_kill_9() {
         event["data"]["payment"]["result"]["error"]["code"].is_string(),
         "{event}"
     );
+    // The merchant's event carries the reason the page's view leaves out.
+    assert_eq!(
+        event["data"]["payment"]["result"]["transStatusReason"], "01",
+        "{event}"
+    );
     drop(seen);
 
     let refused = wrong.seen();

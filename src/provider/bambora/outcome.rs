@@ -6,7 +6,7 @@
 
 use super::wire::{self, ErrorBody, ThreeDsResult, CATEGORY_DECLINE, CODE_3DS_FAILED};
 use super::{Authentication, Challenged, Order};
-use crate::emv::{CardBrand, Eci, Generation, LiabilityShift, TransStatus};
+use crate::emv::{CardBrand, Eci, Generation, LiabilityShift, TransStatus, TransStatusReason};
 use crate::payment::{PaymentResult, PaymentStatus, ResultCode, ResultError};
 use crate::provider::answer::{self, Answer, ProviderError};
 use crate::provider::{HttpResponse, TransportFailure};
@@ -44,6 +44,8 @@ struct ThreeDs {
     /// Bambora said the authentication fell back to 1.0.2: no liability shift.
     downgraded: bool,
     brand: CardBrand,
+    /// `3d_secure.reason_merchant`: why Bambora's authentication rejected, by name.
+    reason: Option<TransStatusReason>,
 }
 
 /// Bambora's error document as the provider's words: its code, and its message with the
@@ -197,6 +199,7 @@ impl Known<'_> {
                 generation: generation_of(version),
                 downgraded: false,
                 brand,
+                reason: None,
             },
             Authentication::Bambora { version: asked } => {
                 let trans_status = reported.and_then(|r| trans_status_of(&r.status));
@@ -223,6 +226,9 @@ impl Known<'_> {
                     generation,
                     downgraded,
                     brand,
+                    reason: reported
+                        .and_then(|r| r.reason_merchant.as_deref())
+                        .and_then(wire::trans_status_reason),
                 }
             }
         }
@@ -248,6 +254,7 @@ impl ThreeDs {
             trans_status: self.trans_status,
             eci: self.eci,
             liability_shift: shifted,
+            trans_status_reason: self.reason,
             error,
         }
     }

@@ -1313,3 +1313,19 @@ fn states_stored_before_refusals_and_doubts_were_kept_still_read() {
     };
     assert_eq!((*refused, order.started_ms), (0, 0));
 }
+
+#[test]
+fn reason_names_are_the_emv_codes_in_order() {
+    let code = |name| wire::trans_status_reason(name).map(|r| r.code());
+    assert_eq!(code("CardAuthenticationFailed"), Some(1));
+    assert_eq!(code("TransactionNotPermittedToCardholder"), Some(12));
+    assert_eq!(code("ACSTechnicalIssue"), Some(22));
+    assert_eq!(
+        code("AuthenticationAttemptedButNotPerformedByTheCardholder"),
+        Some(26)
+    );
+    // Scheme-specific names have no one code; case matters, as Bambora spells them.
+    assert_eq!(code("DelegationForcedForCb"), None);
+    assert_eq!(code("cardauthenticationfailed"), None);
+    assert_eq!(code(""), None);
+}

@@ -7,7 +7,7 @@ use crate::provider::civil::civil_from_days;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::emv::wire::BamboraBrowser;
-use crate::emv::{CardBrand, Eci};
+use crate::emv::{CardBrand, Eci, TransStatusReason};
 
 // --- requests -----------------------------------------------------------------------
 
@@ -258,6 +258,44 @@ pub struct ThreeDsResult {
     pub downgraded: bool,
     #[serde(default)]
     pub reason_merchant: Option<String>,
+}
+
+/// Bambora's "3DS Reason List" names the EMV transStatusReason codes 01 to 26 in the
+/// specification's order; the scheme-specific names after them have no one code (`None`;
+/// the name stays in the 311's message).
+const REASON_NAMES: [&str; 26] = [
+    "CardAuthenticationFailed",
+    "UnknownDevice",
+    "UnsupportedDevice",
+    "ExceedsAuthenticationFrequencyLimit",
+    "ExpiredCard",
+    "InvalidCardNumber",
+    "InvalidTransaction",
+    "NoCardRecord",
+    "SecurityFailure",
+    "StolenCard",
+    "SuspectedFraud",
+    "TransactionNotPermittedToCardholder",
+    "CardholderNotEnrolledInService",
+    "TransactionTimedOutAtTheACS",
+    "LowConfidence",
+    "MediumConfidence",
+    "HighConfidence",
+    "VeryHighConfidence",
+    "ExceedsACSMaximumChallenges",
+    "NonPaymentTransactionNotSupported",
+    "ThreeRITransactionNotSupported",
+    "ACSTechnicalIssue",
+    "DecoupledAuthenticationRequiredByACSButNotRequestedBy3DSRequestor",
+    "ThreeDSRequestorDecoupledMaxExpiryTimeExceeded",
+    "DecoupledAuthenticationWasProvidedInsufficientTimeToAuthenticateCardholder",
+    "AuthenticationAttemptedButNotPerformedByTheCardholder",
+];
+
+/// The transStatusReason `reason_merchant` names, if it is one of the specification's.
+pub fn trans_status_reason(name: &str) -> Option<TransStatusReason> {
+    let index = REASON_NAMES.iter().position(|known| *known == name)?;
+    TransStatusReason::from_code(u8::try_from(index + 1).ok()?)
 }
 
 /// The 302 body: `contents` and the id `continue` takes.

@@ -119,6 +119,7 @@ pub(super) fn outcome(order: &Order, payment: &PaymentObject, verdict: Verdict) 
         trans_status,
         eci,
         liability_shift,
+        trans_status_reason: None,
         error: code.map(|code| ResultError {
             code,
             provider_code: payment.status_code.clone(),

@@ -101,6 +101,7 @@ pub(super) fn sale_result(sale: &Sale, payment: wire::Payment) -> PaymentResult 
         trans_status: Some(trans_status),
         eci: Some(eci),
         liability_shift: false,
+        trans_status_reason: None,
         error: None,
     };
     let provider_error = |code: ResultCode, provider_code: String| {

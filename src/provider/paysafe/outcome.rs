@@ -86,6 +86,7 @@ pub(super) fn outcome_result(
         trans_status: values.trans_status,
         eci: values.eci,
         liability_shift: shifted && status == PaymentStatus::Authorized,
+        trans_status_reason: None,
         error: None,
     }
 }

@@ -161,13 +161,21 @@ pub(super) fn conclude(
         TransStatus::R => ThreeDsStatus::Rejected,
         TransStatus::C | TransStatus::D | TransStatus::S => ThreeDsStatus::Error,
     };
-    let result = ThreeDsResult { status, downgraded };
+    let mut result = ThreeDsResult {
+        status,
+        downgraded,
+        reason_merchant: None,
+        reason_cardholder: None,
+    };
     let proceeds = match status {
         ThreeDsStatus::Succeeded | ThreeDsStatus::Attempted => true,
         ThreeDsStatus::Unavailable => !auth_required,
         _ => false,
     };
     if !proceeds {
+        result.reason_merchant = Some(rejection_reason(values.trans_status));
+        result.reason_cardholder =
+            Some("Your card issuer could not confirm this purchase. Try another card or contact your bank.");
         return Err(ApiError::three_d_secure_failed(result));
     }
     Ok(Authenticated {
@@ -176,6 +184,17 @@ pub(super) fn conclude(
         cavv: values.cavv.is_some(),
     })
 }
+/// The sandbox's reason for a rejection, a name from Bambora's "3DS Reason List" (each an
+/// EMV transStatusReason): N the authentication failed (01), R the issuer refuses the
+/// cardholder this transaction (12), anything else a technical issue at the ACS (22).
+fn rejection_reason(status: TransStatus) -> &'static str {
+    match status {
+        TransStatus::N => "CardAuthenticationFailed",
+        TransStatus::R => "TransactionNotPermittedToCardholder",
+        _ => "ACSTechnicalIssue",
+    }
+}
+
 /// What the browser brought back, checked against the ACS's own record: the issuer's
 /// values, or a 400 when it names another transaction, is still pending or was altered.
 fn verify(

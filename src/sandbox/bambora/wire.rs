@@ -99,6 +99,12 @@ pub struct ThreeDsResult {
     /// True when 3DS 2 was asked for and the card range only answered 1.0.2: no
     /// liability shift even for Succeeded.
     pub downgraded: bool,
+    /// A rejection's reason for the merchant, by name (Bambora's "3DS Reason List").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_merchant: Option<&'static str>,
+    /// A rejection's reason in words the cardholder may be shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_cardholder: Option<&'static str>,
 }
 
 /// `3d_secure.status`.
