@@ -120,13 +120,14 @@ async function flow(base) {
 mkdirSync(`${root}target`, { recursive: true });
 writeFileSync(LOG, "");
 const sandbox = await startSandbox("http://127.0.0.1:9");
-const series = () => ({ cold: [], coldCpu: [], create: [], confirm: [], flow: [], flowCpu: [] });
+const series = () => ({ startCpu: [], cold: [], coldCpu: [], create: [], confirm: [], flow: [], flowCpu: [] });
 const times = { wasm: series(), js: series() };
 try {
   for (let run = 0; run < COLD_RUNS; run += 1) {
     for (const kind of Object.keys(WORKERS)) {
       const worker = await start(kind, sandbox.url);
       const [t0, cpu0] = [performance.now(), worker.cpuMs()];
+      times[kind].startCpu.push(cpu0);
       const answer = await api.read(worker.url, "0123456789abcdef0123456789abcdef", LOCAL_MERCHANT_KEY);
       times[kind].cold.push(performance.now() - t0);
       times[kind].coldCpu.push(worker.cpuMs() - cpu0);
@@ -168,6 +169,7 @@ console.log([
   `bench-edge: Paysafe frictionless, wasm worker vs plain-JS worker (bench/edge-baseline/),`,
   `same miniflare, same Durable Object, same sandbox; ${COLD_RUNS} cold starts, ${warmN} warm payments each`,
   `${"".padEnd(36)} ${"wasm".padStart(9)} ${"JS".padStart(9)} ${"ratio".padStart(7)}`,
+  row(`start: workerd CPU until ready`, (t) => median(t.startCpu)),
   row(`cold: first request, median`, (t) => median(t.cold)),
   row(`cold: first request, workerd CPU`, (t) => median(t.coldCpu)),
   row(`warm: create, median`, (t) => median(t.create)),
