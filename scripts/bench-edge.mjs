@@ -3,10 +3,11 @@
 // ThreedsSessions Durable Object calls and the same sandbox calls), side by side in the
 // same miniflare (the real workerd), against the same local sandbox, which answers at once.
 //   - cold: a new workerd with a fresh Durable Object, then its first request (the
-//     merchant's read of an unknown payment: for the wasm worker its instantiate, its
-//     config from env and one Durable Object read);
+//     merchant's read of an unknown payment: one Durable Object read; the wasm worker has
+//     instantiated its module and built its backend from env while starting), and the CPU
+//     workerd spent until ready and on that request;
 //   - warm: the merchant's create (POST /v1/payments) and the page's confirm (frictionless
-//     card, to the final result), rounds of each worker in turn;
+//     card, to the final result), rounds of each worker in turn, and workerd's CPU per payment;
 //   - the edge wasm, gzipped.
 // Printed as one table, never asserted: medians on this machine (2 shared cores) are for
 // comparison, not a promise. The workers' own log lines go to target/bench-edge.log.
