@@ -117,11 +117,18 @@ impl Subscriber for ConsoleSubscriber {
         line.push_str(",\"spans\":[");
         SPANS.with(|spans| {
             let spans = spans.borrow();
-            let entered = spans.entered.iter().filter_map(|id| spans.open.get(id));
-            for (i, open) in entered.enumerate() {
-                if i > 0 {
+            // A span entered again while it is entered (the access line is logged in the
+            // request span, inside the request's own future) is listed once, as the
+            // native host's subscriber lists it.
+            let mut listed: Vec<u64> = Vec::with_capacity(spans.entered.len());
+            for id in &spans.entered {
+                let Some(open) = spans.open.get(id).filter(|_| !listed.contains(id)) else {
+                    continue;
+                };
+                if !listed.is_empty() {
                     line.push(',');
                 }
+                listed.push(*id);
                 line.push_str(&open.text);
             }
         });
