@@ -69,7 +69,10 @@ pkg: setup
 ## As pkg: strip stays off for wasm-bindgen, wasm-opt strips afterwards. Its own cargo
 ## profile ([profile.edge]) and, where std is built from source, pkg's panic levers
 ## (not -Zfmt-debug=none: the log lines' fields are written with {:?}); docs/edge.md
-## has the measured figures of each lever.
+## has the measured figures of each lever. wasm-opt does not inline a function into its one
+## caller: V8 compiles each wasm function on its first call, and those inlinings had merged
+## every route into one 89 KB function that each isolate's first request compiled (10 ms);
+## kept apart, the module is also 60 KB smaller gzipped.
 EDGE_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none
 edge: setup
 	@$(ENV) if [ -n "$$BUILD_STD" ]; then export RUSTFLAGS="$(EDGE_RUSTFLAGS)"; \
@@ -77,8 +80,8 @@ edge: setup
 		CARGO_PROFILE_EDGE_STRIP=false $$CARGO build --locked --profile edge --lib $(WASM) $$std_features $(EDGE)
 	@$(ENV) wasm-bindgen --target web --out-dir pkg/edge --out-name threeds_bridge_edge \
 		target/edge/wasm32-unknown-unknown/edge/threeds_bridge.wasm
-	@$(ENV) wasm-opt -Oz --strip-debug --strip-producers $(WASM_OPT_FEATURES) \
-		pkg/edge/threeds_bridge_edge_bg.wasm -o pkg/edge/threeds_bridge_edge_bg.wasm
+	@$(ENV) wasm-opt -Oz --one-caller-inline-max-function-size=0 --strip-debug --strip-producers \
+		$(WASM_OPT_FEATURES) pkg/edge/threeds_bridge_edge_bg.wasm -o pkg/edge/threeds_bridge_edge_bg.wasm
 	@echo "edge: built pkg/edge/"
 
 ## size: the one hard performance gate, the browser bundle (wasm + JS glue + the
@@ -140,7 +143,8 @@ test-edge: edge pkg
 
 ## bench-edge: the edge worker against a plain-JS worker of the same Paysafe frictionless flow
 ## (bench/edge-baseline/: the same Durable Object and sandbox calls) in the same miniflare:
-## cold first request, warm payments (median, p90, ratio), edge wasm gzip; one table printed,
+## cold first request, warm payments (median, p90, ratio; and workerd's CPU for the start, the
+## first request and a payment, steadier than wall times on a shared machine), edge wasm gzip; one table printed,
 ## never asserted; the workers' logs in target/bench-edge.log (docs/edge.md has a run)
 bench-edge: native edge
 	@$(ENV) THREEDS_BRIDGE_BIN=target/native/threeds-bridge node scripts/bench-edge.mjs

@@ -3,14 +3,15 @@
 // ThreedsSessions Durable Object calls and the same sandbox calls), side by side in the
 // same miniflare (the real workerd), against the same local sandbox, which answers at once.
 //   - cold: a new workerd with a fresh Durable Object, then its first request (the
-//     merchant's read of an unknown payment: for the wasm worker its instantiate, its
-//     config from env and one Durable Object read);
+//     merchant's read of an unknown payment: one Durable Object read; the wasm worker has
+//     instantiated its module and built its backend from env while starting), and the CPU
+//     workerd spent until ready and on that request;
 //   - warm: the merchant's create (POST /v1/payments) and the page's confirm (frictionless
-//     card, to the final result), rounds of each worker in turn;
+//     card, to the final result), rounds of each worker in turn, and workerd's CPU per payment;
 //   - the edge wasm, gzipped.
 // Printed as one table, never asserted: medians on this machine (2 shared cores) are for
 // comparison, not a promise. The workers' own log lines go to target/bench-edge.log.
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -68,18 +69,38 @@ const WORKERS = {
   js: startBaseline,
 };
 
-/** A worker of `kind` on a fresh port and Durable Object: `{ url, stop }`. */
+/** The workerd processes this script has started (miniflare spawns one per worker). */
+function workerdPids() {
+  const children = readdirSync("/proc/self/task").flatMap((task) =>
+    readFileSync(`/proc/self/task/${task}/children`, "utf8").split(" ").filter(Boolean));
+  return children.filter((pid) => readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "workerd");
+}
+
+/**
+ * The CPU time `pid` has used so far, in ms (every thread's, from /proc's schedstat): what
+ * the worker and its Durable Object cost, which a busy machine delays but does not add to.
+ */
+function cpuMs(pid) {
+  return readdirSync(`/proc/${pid}/task`).reduce(
+    (sum, task) => sum + Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]) / 1e6,
+    0,
+  );
+}
+
+/** A worker of `kind` on a fresh port and Durable Object: `{ url, cpuMs, stop }`. */
 async function start(kind, sandboxUrl) {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const config = sandboxConfig({ publicUrl, sandboxUrl, checkoutOrigins: [CHECKOUT] });
   const persistDir = mkdtempSync(join(tmpdir(), "threeds-bench-"));
+  const before = new Set(workerdPids());
   const worker = await WORKERS[kind]({ port, config, persistDir });
+  const [pid] = workerdPids().filter((p) => !before.has(p));
   const stop = async () => {
     await worker.mf.dispose();
     rmSync(persistDir, { recursive: true, force: true });
   };
-  return { url: worker.url, stop };
+  return { url: worker.url, cpuMs: () => cpuMs(pid), stop };
 }
 
 /** One Paysafe frictionless payment through `base`: `[create ms, confirm ms]`. */
@@ -100,14 +121,17 @@ async function flow(base) {
 mkdirSync(`${root}target`, { recursive: true });
 writeFileSync(LOG, "");
 const sandbox = await startSandbox("http://127.0.0.1:9");
-const times = { wasm: { cold: [], create: [], confirm: [], flow: [] }, js: { cold: [], create: [], confirm: [], flow: [] } };
+const series = () => ({ startCpu: [], cold: [], coldCpu: [], create: [], confirm: [], flow: [], flowCpu: [] });
+const times = { wasm: series(), js: series() };
 try {
   for (let run = 0; run < COLD_RUNS; run += 1) {
     for (const kind of Object.keys(WORKERS)) {
       const worker = await start(kind, sandbox.url);
-      const t0 = performance.now();
+      const [t0, cpu0] = [performance.now(), worker.cpuMs()];
+      times[kind].startCpu.push(cpu0);
       const answer = await api.read(worker.url, "0123456789abcdef0123456789abcdef", LOCAL_MERCHANT_KEY);
       times[kind].cold.push(performance.now() - t0);
+      times[kind].coldCpu.push(worker.cpuMs() - cpu0);
       await worker.stop();
       if (answer.status !== 404) throw new Error(`${kind} cold start: ${answer.status}`);
     }
@@ -118,7 +142,9 @@ try {
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const kind of Object.keys(warm)) {
         for (let i = 0; i < FLOWS; i += 1) {
+          const cpu0 = warm[kind].cpuMs();
           const [create, confirm] = await flow(warm[kind].url);
+          times[kind].flowCpu.push(warm[kind].cpuMs() - cpu0);
           times[kind].create.push(create);
           times[kind].confirm.push(confirm);
           times[kind].flow.push(create + confirm);
@@ -137,18 +163,21 @@ const wasmBytes = readFileSync(`${root}pkg/edge/threeds_bridge_edge_bg.wasm`).le
 const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
 const row = (label, pick) => {
   const [w, j] = [pick(times.wasm), pick(times.js)];
-  return `${label.padEnd(34)} ${`${w.toFixed(1)} ms`.padStart(9)} ${`${j.toFixed(1)} ms`.padStart(9)} ${`${(w / j).toFixed(2)}×`.padStart(7)}`;
+  return `${label.padEnd(36)} ${`${w.toFixed(1)} ms`.padStart(9)} ${`${j.toFixed(1)} ms`.padStart(9)} ${`${(w / j).toFixed(2)}×`.padStart(7)}`;
 };
 const warmN = ROUNDS * FLOWS;
 console.log([
   `bench-edge: Paysafe frictionless, wasm worker vs plain-JS worker (bench/edge-baseline/),`,
   `same miniflare, same Durable Object, same sandbox; ${COLD_RUNS} cold starts, ${warmN} warm payments each`,
-  `${"".padEnd(34)} ${"wasm".padStart(9)} ${"JS".padStart(9)} ${"ratio".padStart(7)}`,
+  `${"".padEnd(36)} ${"wasm".padStart(9)} ${"JS".padStart(9)} ${"ratio".padStart(7)}`,
+  row(`start: workerd CPU until ready`, (t) => median(t.startCpu)),
   row(`cold: first request, median`, (t) => median(t.cold)),
+  row(`cold: first request, workerd CPU`, (t) => median(t.coldCpu)),
   row(`warm: create, median`, (t) => median(t.create)),
   row(`warm: confirm, median`, (t) => median(t.confirm)),
   row(`warm: create + confirm, median`, (t) => median(t.flow)),
   row(`warm: create + confirm, p90`, (t) => quantile(t.flow, 0.9)),
+  row(`warm: create + confirm, workerd CPU`, (t) => median(t.flowCpu)),
   `size: edge wasm gzip ${kb(gz("pkg/edge/threeds_bridge_edge_bg.wasm"))} (raw ${kb(wasmBytes)}), JS glue gzip ${kb(gz("pkg/edge/threeds_bridge_edge.js"))}`,
   `workers' logs: ${LOG.slice(root.length)}`,
 ].join("\n"));

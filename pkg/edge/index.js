@@ -8,13 +8,15 @@
 // is imported as a compiled module, as workerd (and wrangler's bundler) hand .wasm imports
 // over: no fetch of the wasm file at run time. ThreedsSessions imports the same module for
 // its alarm (the reconciler's sweep); it is instantiated once per isolate.
+import * as workers from "cloudflare:workers";
 import wasmModule from "./threeds_bridge_edge_bg.wasm";
-import { initSync, handleFetch } from "./threeds_bridge_edge.js";
+import { initSync, handleFetch, prepare } from "./threeds_bridge_edge.js";
 
 export { ThreedsSessions } from "./sessions.js";
 
 /** The worker's fetch handler: `export default { fetch: createHandler() }`. */
 export function createHandler() {
+  prepareAtLoad();
   return async function fetch(request, env, ctx) {
     initSync({ module: wasmModule });
     const answer = handleFetch(request, env);
@@ -24,4 +26,19 @@ export function createHandler() {
     ctx?.waitUntil(answer.catch(() => {}));
     return answer;
   };
+}
+
+// Called at the worker module's top level (createHandler()): builds the backend from the
+// `env` that `cloudflare:workers` offers there, so that the isolate's first request finds
+// it built (docs/edge.md, "Cold start"). A runtime without that `env`, or a configuration
+// that does not build, leaves it to the first request, which reports what is wrong.
+function prepareAtLoad() {
+  const env = workers.env;
+  if (!env) return;
+  try {
+    initSync({ module: wasmModule });
+    prepare(env);
+  } catch {
+    // the first request instantiates and builds again, and answers for it
+  }
 }

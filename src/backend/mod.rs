@@ -11,6 +11,7 @@
 //! framework type outside the hosts (`native/`, `listen.rs`, `edge/`). docs/backend.md
 //! describes the flows and the security model.
 
+mod apart;
 mod api;
 pub mod auth;
 mod cancel;

@@ -15,6 +15,7 @@
 
 use tracing::Instrument;
 
+use super::apart::apart;
 use super::api::ApiError;
 use super::host::{Env, Transport};
 use super::http::{Method, Request, Response};
@@ -303,20 +304,25 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 | Route::Cancel(_),
                 Method::Options,
             ) => Ok(self.preflight(request)),
-            (Route::Payments, Method::Post) => self.create(request).await,
-            (Route::Payment(id), Method::Get) => self.view(id, request).await,
-            (Route::Confirm(id), Method::Post) => self.confirm(id, request).await,
-            (Route::Method(id), Method::Post) => self.method_completed(id, request).await,
-            (Route::Cancel(id), Method::Post) => self.cancel(id, request).await,
-            (Route::Reconcile(id), Method::Post) => self.reconcile(id, request).await,
-            (Route::Operation(id, kind), Method::Post) => self.operate(id, request, kind).await,
+            // Each route's future apart (apart.rs): a host compiles only the routes used.
+            (Route::Payments, Method::Post) => apart(self.create(request)).await,
+            (Route::Payment(id), Method::Get) => apart(self.view(id, request)).await,
+            (Route::Confirm(id), Method::Post) => apart(self.confirm(id, request)).await,
+            (Route::Method(id), Method::Post) => apart(self.method_completed(id, request)).await,
+            (Route::Cancel(id), Method::Post) => apart(self.cancel(id, request)).await,
+            (Route::Reconcile(id), Method::Post) => apart(self.reconcile(id, request)).await,
+            (Route::Operation(id, kind), Method::Post) => {
+                apart(self.operate(id, request, kind)).await
+            }
             (Route::ProviderReturn(provider), Method::Get) => {
-                return self.provider_return(provider, request).await
+                return apart(self.provider_return(provider, request)).await
             }
             (Route::Return(id), Method::Get | Method::Post) => {
-                return self.browser_return(id, request).await
+                return apart(self.browser_return(id, request)).await
             }
-            (Route::Webhook(provider), Method::Post) => self.webhook(provider, request).await,
+            (Route::Webhook(provider), Method::Post) => {
+                apart(self.webhook(provider, request)).await
+            }
             (Route::CompleteJs, Method::Get) => Ok(Response::new(
                 200,
                 "text/javascript; charset=utf-8",
@@ -326,7 +332,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 200,
                 &serde_json::json!({ "status": "alive" }),
             )),
-            (Route::Readyz, Method::Get) => self.readiness().await,
+            (Route::Readyz, Method::Get) => apart(self.readiness()).await,
             _ if browser_facing => {
                 return pages::error(405, "method_not_allowed", &format!("use {allow}"))
                     .with_header("Allow", allow);

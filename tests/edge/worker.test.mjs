@@ -503,6 +503,12 @@ describe("the edge worker, against the sandbox", () => {
       assert.ok(!line.fields.path.includes("?"));
     }
     assert.ok(parsed.some((p) => p.spans.some((s) => s.name === "call" && s.step && s.provider)), "a line within a provider call");
+    // Each span listed once, as natively (the access line is logged inside the request
+    // span entered a second time; it was once listed twice).
+    for (const line of parsed) {
+      const spans = line.spans.map((s) => JSON.stringify(s));
+      assert.equal(new Set(spans).size, spans.length, JSON.stringify(line));
+    }
     for (const pan of [FRICTIONLESS, CHALLENGE, BAD_PAN]) assert.ok(!logs.includes(pan), `no ${pan} in the logs`);
     assert.ok(clientSecrets.size > 0);
     for (const secret of clientSecrets) assert.ok(!logs.includes(secret.split("_secret_")[1]), "no client secret in the logs");

@@ -30,10 +30,33 @@ pub fn install() {
     let _ = tracing::subscriber::set_global_default(ConsoleSubscriber);
 }
 
-/// One open span: its fields (with its `name`) and how many handles hold it.
+/// One open span: its fields (with its `name`), their JSON text (written once, not for
+/// every line logged in the span) and how many handles hold it.
 struct Open {
     fields: Map<String, Value>,
+    text: String,
     handles: usize,
+}
+
+impl Open {
+    fn new(fields: Map<String, Value>) -> Open {
+        let text = object_text(&fields);
+        Open {
+            fields,
+            text,
+            handles: 1,
+        }
+    }
+
+    fn record(&mut self, values: &Record<'_>) {
+        values.record(&mut Json(&mut self.fields));
+        self.text = object_text(&self.fields);
+    }
+}
+
+/// A map's JSON text (a map of strings to values always has one).
+fn object_text(fields: &Map<String, Value>) -> String {
+    serde_json::to_string(fields).unwrap_or_default()
 }
 
 /// The isolate's spans (one thread: no locks): the open ones, and the ones entered now,
@@ -64,7 +87,7 @@ impl Subscriber for ConsoleSubscriber {
             let mut spans = spans.borrow_mut();
             spans.next += 1;
             let id = spans.next;
-            spans.open.insert(id, Open { fields, handles: 1 });
+            spans.open.insert(id, Open::new(fields));
             Id::from_u64(id)
         })
     }
@@ -72,7 +95,7 @@ impl Subscriber for ConsoleSubscriber {
     fn record(&self, id: &Id, values: &Record<'_>) {
         SPANS.with(|spans| {
             if let Some(open) = spans.borrow_mut().open.get_mut(&id.into_u64()) {
-                values.record(&mut Json(&mut open.fields));
+                open.record(values);
             }
         });
     }
@@ -83,23 +106,38 @@ impl Subscriber for ConsoleSubscriber {
         let metadata = event.metadata();
         let mut fields = Map::new();
         event.record(&mut Json(&mut fields));
-        let spans: Vec<Value> = SPANS.with(|spans| {
+        // The members in serde_json's order (its maps sort their keys): the line is the
+        // one `json!({timestamp, level, fields, target, spans})` wrote, without building
+        // it as a value first or copying each span's fields into it.
+        let mut line = String::with_capacity(512);
+        line.push_str("{\"fields\":");
+        line.push_str(&Value::Object(fields).to_string());
+        line.push_str(",\"level\":");
+        line.push_str(&Value::from(metadata.level().as_str()).to_string());
+        line.push_str(",\"spans\":[");
+        SPANS.with(|spans| {
             let spans = spans.borrow();
-            spans
-                .entered
-                .iter()
-                .filter_map(|id| spans.open.get(id))
-                .map(|open| Value::Object(open.fields.clone()))
-                .collect()
+            // A span entered again while it is entered (the access line is logged in the
+            // request span, inside the request's own future) is listed once, as the
+            // native host's subscriber lists it.
+            let mut listed: Vec<u64> = Vec::with_capacity(spans.entered.len());
+            for id in &spans.entered {
+                let Some(open) = spans.open.get(id).filter(|_| !listed.contains(id)) else {
+                    continue;
+                };
+                if !listed.is_empty() {
+                    line.push(',');
+                }
+                listed.push(*id);
+                line.push_str(&open.text);
+            }
         });
-        let line = serde_json::json!({
-            "timestamp": String::from(js_sys::Date::new_0().to_iso_string()),
-            "level": metadata.level().to_string(),
-            "fields": fields,
-            "target": metadata.target(),
-            "spans": spans,
-        })
-        .to_string();
+        line.push_str("],\"target\":");
+        line.push_str(&Value::from(metadata.target()).to_string());
+        line.push_str(",\"timestamp\":");
+        let timestamp = String::from(js_sys::Date::new_0().to_iso_string());
+        line.push_str(&Value::from(timestamp).to_string());
+        line.push('}');
         match *metadata.level() {
             Level::ERROR => console_error(&line),
             Level::WARN => console_warn(&line),

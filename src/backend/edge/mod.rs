@@ -69,6 +69,16 @@ pub async fn handle_fetch(
     web::response(backend.handle(plain).await)
 }
 
+/// Builds the isolate's backend before its first request: `createHandler()` calls it when
+/// the worker's module is loaded, with the `env` of `cloudflare:workers`, so the
+/// configuration is parsed (and the code doing it compiled) while the isolate starts, not
+/// while a request waits (docs/edge.md, "Cold start"). A configuration that does not build
+/// is left to the first request, which answers `edge_misconfigured` and logs why.
+#[wasm_bindgen]
+pub fn prepare(env: JsValue) {
+    let _ = backend(&env);
+}
+
 /// How many due sessions one alarm sweeps: each may make a few provider calls, and an
 /// invocation's subrequests are limited. The object sets its next alarm at once while more
 /// are due.
