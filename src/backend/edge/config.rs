@@ -8,7 +8,7 @@
 //! config's (`config_errors`): the key's full path, a suggestion for a misspelt key or
 //! value, never a value (one resolved from a secret would be a secret).
 
-use js_sys::{Reflect, JSON};
+use js_sys::Reflect;
 use serde_json::Value;
 use wasm_bindgen::JsValue;
 
@@ -23,18 +23,17 @@ pub const SESSIONS_BINDING: &str = "THREEDS_SESSIONS";
 /// Reads and checks the configuration in `env`.
 pub fn from_env(env: &JsValue) -> Result<BackendConfig, String> {
     let raw = binding(env, CONFIG_VAR).ok_or(format!("{CONFIG_VAR} is not set"))?;
-    // An object (wrangler.toml's [vars]) is read as its JSON text: one call to the
-    // runtime's JSON.stringify instead of a JS call per key and value (docs/edge.md,
-    // "Cold start").
-    let text = match raw.as_string() {
-        Some(text) => text,
-        None => JSON::stringify(&raw)
-            .ok()
-            .and_then(|text| text.as_string())
-            .ok_or(format!("{CONFIG_VAR} is neither JSON text nor an object"))?,
+    // An object (wrangler.toml's [vars]) goes straight into serde through
+    // serde-wasm-bindgen, one of the project's mandated crates. Reading it as one
+    // JSON.stringify text instead was measured at 0.2 ms and 2.6 KB less (docs/edge.md,
+    // "Cold start"), and was not kept for that.
+    let mut value: Value = match raw.as_string() {
+        Some(text) => {
+            serde_json::from_str(&text).map_err(|e| format!("{CONFIG_VAR} is not JSON: {e}"))?
+        }
+        None => serde_wasm_bindgen::from_value(raw)
+            .map_err(|_| format!("{CONFIG_VAR} is neither JSON text nor an object"))?,
     };
-    let mut value: Value =
-        serde_json::from_str(&text).map_err(|e| format!("{CONFIG_VAR} is not JSON: {e}"))?;
     let secret = |name: &str| binding(env, name).and_then(|v| v.as_string());
     resolve_refs(&mut value, &secret, "the secret", "")
         .map_err(|message| format!("{CONFIG_VAR}: {message}"))?;
