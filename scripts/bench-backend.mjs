@@ -19,8 +19,9 @@
 //
 // Knobs (env): BENCH_SECONDS per run (default 2), BENCH_RUNS (3), BENCH_CONCURRENCY
 // ("1,16,64"), BENCH_STORES ("memory,sqlite,postgres"), BENCH_PROVIDERS
-// ("paysafe,bambora,dlocal,payroc"), BENCH_HTTP ("http" or "fetch"), THREEDS_BRIDGE_BIN
-// (default target/native/threeds-bridge).
+// ("paysafe,bambora,dlocal,payroc"), BENCH_HTTP ("http" or "fetch"), BENCH_PG_POOL (the
+// PostgreSQL store's pool_size; default the store's), THREEDS_BRIDGE_BIN (default
+// target/native/threeds-bridge).
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -127,7 +128,14 @@ function storeConfig(kind, dir) {
         throw new Error("postgres needs TB_TEST_DATABASE_URL: run under scripts/pg-test.sh (make bench-backend does)");
       }
       // A schema per run: each store starts empty.
-      return { kind: "postgres", url: { env: "TB_TEST_DATABASE_URL" }, schema: `bench_${process.pid}_${Date.now()}` };
+      return {
+        kind: "postgres",
+        url: { env: "TB_TEST_DATABASE_URL" },
+        schema: `bench_${process.pid}_${Date.now()}`,
+        // Each durable write holds a connection until its commit is flushed: the pool
+        // bounds how many commits share one flush (default: the store's own).
+        ...(process.env.BENCH_PG_POOL && { pool_size: Number(process.env.BENCH_PG_POOL) }),
+      };
     default:
       throw new Error(`unknown store ${kind} (memory, sqlite, postgres)`);
   }
