@@ -159,10 +159,11 @@ bench-browser: pkg
 
 ## bench-backend: the native backend's frictionless flows (every provider whose flow ends at
 ## the page's confirm) on the memory, SQLite and PostgreSQL stores at concurrency 1, 16, 64:
-## flows/s, p50/p99, serve's CPU per flow, medians of runs (printed, not asserted; not in
-## make test). PostgreSQL: a throwaway cluster with fsync on (PG_TEST_DURABLE=1). Knobs:
-## BENCH_SECONDS, BENCH_RUNS, BENCH_CONCURRENCY, BENCH_STORES, BENCH_PROVIDERS
-## (scripts/bench-backend.mjs); BENCH_SECONDS=1 BENCH_RUNS=1 runs in about a minute.
+## flows/s, p50/p99, serve's CPU per flow (the sandbox's and the client's beside it),
+## medians of runs (printed, not asserted; not in make test). PostgreSQL: a throwaway
+## cluster with fsync on (PG_TEST_DURABLE=1). Knobs:
+## BENCH_SECONDS, BENCH_RUNS, BENCH_CONCURRENCY, BENCH_STORES, BENCH_PROVIDERS, BENCH_HTTP,
+## BENCH_PG_POOL (scripts/bench-backend.mjs); BENCH_SECONDS=1 BENCH_RUNS=1 runs in about a minute.
 bench-backend: native
 	@$(ENV) PG_TEST_DURABLE=1 THREEDS_BRIDGE_BIN=target/native/threeds-bridge \
 		scripts/pg-test.sh node scripts/bench-backend.mjs

@@ -10,21 +10,29 @@
 //     page's view (three more requests, one more provider call: not comparable per flow);
 //   - concurrency: c clients each running flows back to back for a while; flows/s, the
 //     p50/p99 of one flow (create + confirm) and the backend's CPU per flow (utime +
-//     stime of the serve process from /proc/<pid>/stat), each the median of several runs.
+//     stime of the serve process from /proc/<pid>/stat), each the median of several runs;
+//     the sandbox's and this client's CPU per flow beside it (they share the cores).
 // The sandbox runs on the same 2 shared cores, and so does this client: for comparison
-// between stores and builds, not a promise.
+// between stores and builds, not a promise. The client speaks HTTP/1.1 through node:http
+// with one keep-alive agent (a socket per client, reused), which costs the shared cores
+// about half what the global fetch (undici) does; BENCH_HTTP=fetch runs it with fetch.
 //
 // Knobs (env): BENCH_SECONDS per run (default 2), BENCH_RUNS (3), BENCH_CONCURRENCY
 // ("1,16,64"), BENCH_STORES ("memory,sqlite,postgres"), BENCH_PROVIDERS
-// ("paysafe,bambora,dlocal,payroc"), THREEDS_BRIDGE_BIN (default target/native/threeds-bridge).
+// ("paysafe,bambora,dlocal,payroc"), BENCH_HTTP ("http" or "fetch"), BENCH_PG_POOL (the
+// PostgreSQL store's pool_size; default the store's), THREEDS_BRIDGE_BIN (default
+// target/native/threeds-bridge).
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 
 import { LOCAL_MERCHANT_KEY, SANDBOX_SECRETS, sandboxConfig } from "../examples/edge-worker/miniflare.mjs";
-import { CHECKOUT, api, confirmBody, createBody, freePort, sandboxBinary, startSandbox } from "../tests/edge/support.mjs";
+import {
+  CHECKOUT, PAGE_HEADERS, confirmBody, createBody, freePort, sandboxBinary, startSandbox,
+} from "../tests/edge/support.mjs";
 
 const list = (name, fallback) => (process.env[name] ?? fallback).split(",").map((s) => s.trim()).filter(Boolean);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
@@ -40,6 +48,57 @@ const TICKS_PER_SECOND = (() => {
     return 100;
   }
 })();
+
+const HTTP = process.env.BENCH_HTTP ?? "http";
+if (!["http", "fetch"].includes(HTTP)) throw new Error(`BENCH_HTTP=${HTTP}: http or fetch`);
+
+/** Keep-alive sockets, as many as clients: each flow reuses one instead of connecting. */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
+
+/**
+ * One HTTP request, redirects never followed: `{ status, headers, text }`. Through
+ * node:http and `agent`, or through the global fetch when BENCH_HTTP=fetch.
+ */
+async function send(url, { method = "GET", headers = {}, body } = {}) {
+  if (HTTP === "fetch") {
+    const answer = await fetch(url, { method, headers, body, redirect: "manual" });
+    return { status: answer.status, headers: Object.fromEntries(answer.headers), text: await answer.text() };
+  }
+  return new Promise((resolve, reject) => {
+    const sent = http.request(url, { method, headers, agent }, (answer) => {
+      const chunks = [];
+      answer.on("data", (chunk) => chunks.push(chunk));
+      answer.on("end", () => resolve({ status: answer.statusCode, headers: answer.headers, text: Buffer.concat(chunks).toString() }));
+      answer.on("error", reject);
+    });
+    sent.on("error", reject);
+    sent.end(body);
+  });
+}
+
+const json = async (answer) => {
+  const { status, text } = await answer;
+  try {
+    return { status, body: JSON.parse(text) };
+  } catch {
+    return { status, body: text };
+  }
+};
+
+/** The merchant's create, the page's confirm and view (as tests/edge/support.mjs `api`). */
+const api = {
+  create: (base, body, key) => json(send(`${base}/v1/payments`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+    body: JSON.stringify(body),
+  })),
+  confirm: (base, id, body) => json(send(`${base}/v1/payments/${id}/confirm`, {
+    method: "POST", headers: PAGE_HEADERS, body: JSON.stringify(body),
+  })),
+  view: (base, id, clientSecret) => json(send(`${base}/v1/payments/${id}`, {
+    headers: { origin: CHECKOUT, "x-client-secret": clientSecret },
+  })),
+};
 
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -69,7 +128,14 @@ function storeConfig(kind, dir) {
         throw new Error("postgres needs TB_TEST_DATABASE_URL: run under scripts/pg-test.sh (make bench-backend does)");
       }
       // A schema per run: each store starts empty.
-      return { kind: "postgres", url: { env: "TB_TEST_DATABASE_URL" }, schema: `bench_${process.pid}_${Date.now()}` };
+      return {
+        kind: "postgres",
+        url: { env: "TB_TEST_DATABASE_URL" },
+        schema: `bench_${process.pid}_${Date.now()}`,
+        // Each durable write holds a connection until its commit is flushed: the pool
+        // bounds how many commits share one flush (default: the store's own).
+        ...(process.env.BENCH_PG_POOL && { pool_size: Number(process.env.BENCH_PG_POOL) }),
+      };
     default:
       throw new Error(`unknown store ${kind} (memory, sqlite, postgres)`);
   }
@@ -132,25 +198,24 @@ async function flow(base, provider) {
 async function throughTheMpi(base, form) {
   const fields = new URLSearchParams(form.fields.map((f) => [f.name, f.value]));
   const get = form.method.toLowerCase() === "get";
-  const mpi = await fetch(get ? `${form.action}?${fields}` : form.action, {
+  const mpi = await send(get ? `${form.action}?${fields}` : form.action, {
     method: get ? "GET" : "POST",
-    redirect: "manual",
-    ...(!get && { body: fields }),
+    ...(!get && { headers: { "content-type": "application/x-www-form-urlencoded" }, body: fields.toString() }),
   });
-  await mpi.arrayBuffer();
-  const receipt = new URL(mpi.headers.get("location") ?? "", form.action).href;
+  const receipt = new URL(mpi.headers.location ?? "", form.action).href;
   if (mpi.status !== 302 || !receipt.startsWith(base)) {
     throw new Error(`payroc MPI: ${mpi.status} to ${receipt}`);
   }
-  const back = await fetch(receipt, { redirect: "manual" });
-  await back.arrayBuffer();
+  const back = await send(receipt);
   if (back.status !== 200 && back.status !== 303) throw new Error(`payroc return: ${back.status}`);
 }
 
 /** `clients` clients running flows back to back for `seconds`: one run's figures. */
-async function run(serve, provider, clients, seconds) {
+async function run(serve, sandbox, provider, clients, seconds) {
   const latencies = [];
   const cpu0 = cpuMs(serve.pid);
+  const sandbox0 = cpuMs(sandbox.pid);
+  const client0 = process.cpuUsage();
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   await Promise.all(Array.from({ length: clients }, async () => {
@@ -162,12 +227,16 @@ async function run(serve, provider, clients, seconds) {
   }));
   const elapsed = (performance.now() - t0) / 1000;
   const cpu = cpuMs(serve.pid) - cpu0;
+  const sandboxCpu = cpuMs(sandbox.pid) - sandbox0;
+  const client = process.cpuUsage(client0);
   latencies.sort((a, b) => a - b);
   return {
     rate: latencies.length / elapsed,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     cpu: cpu / latencies.length,
+    sandboxCpu: sandboxCpu / latencies.length,
+    clientCpu: (client.user + client.system) / 1000 / latencies.length,
   };
 }
 
@@ -183,9 +252,9 @@ for (const kind of STORES) {
       for (let i = 0; i < 20; i += 1) await flow(serve.url, provider); // warm: tokens, pools, caches
       for (const clients of CONCURRENCY) {
         const runs = [];
-        for (let r = 0; r < RUNS; r += 1) runs.push(await run(serve, provider, clients, SECONDS));
+        for (let r = 0; r < RUNS; r += 1) runs.push(await run(serve, sandbox, provider, clients, SECONDS));
         const row = { provider, store: kind, clients };
-        for (const key of ["rate", "p50", "p99", "cpu"]) row[key] = median(runs.map((x) => x[key]));
+        for (const key of ["rate", "p50", "p99", "cpu", "sandboxCpu", "clientCpu"]) row[key] = median(runs.map((x) => x[key]));
         rows.push(row);
         process.stderr.write(`  ${provider} ${kind} c=${clients}: ${row.rate.toFixed(0)} flows/s\n`);
       }
@@ -199,10 +268,11 @@ for (const kind of STORES) {
 
 const pg = process.env.TB_TEST_DATABASE_URL && STORES.includes("postgres");
 console.log(`bench-backend: medians of ${RUNS} runs of ${SECONDS} s; frictionless create + confirm (payroc: + MPI + return + view); ` +
-  `CPU = serve's utime+stime per flow${pg && !process.env.PG_TEST_DURABLE ? "; PostgreSQL with fsync off" : ""}`);
-const header = ["provider", "store", "c", "flows/s", "p50 ms", "p99 ms", "CPU ms/flow"];
+  `CPU = serve's utime+stime per flow (sandbox, client: theirs); client over ${HTTP}` +
+  `${pg && !process.env.PG_TEST_DURABLE ? "; PostgreSQL with fsync off" : ""}`);
+const header = ["provider", "store", "c", "flows/s", "p50 ms", "p99 ms", "CPU ms/flow", "sandbox", "client"];
 const cells = rows.map((r) => [r.provider, r.store, String(r.clients), r.rate.toFixed(0),
-  r.p50.toFixed(2), r.p99.toFixed(2), r.cpu.toFixed(2)]);
+  r.p50.toFixed(2), r.p99.toFixed(2), r.cpu.toFixed(2), r.sandboxCpu.toFixed(2), r.clientCpu.toFixed(2)]);
 const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
 const line = (c) => `| ${c.map((v, i) => (i < 2 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(" | ")} |`;
 console.log(line(header));

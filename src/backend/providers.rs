@@ -6,7 +6,7 @@
 //! [`Providers::from_config`].
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::config::ProvidersConfig;
 use crate::emv::ThreeDsCompInd;
@@ -115,7 +115,8 @@ impl<A: Adapter> Registered<A> {
 
     /// The typed state, or `None` (logged) when the stored JSON is not this adapter's.
     fn decode(&self, state: &AdapterState) -> Option<A::State> {
-        let decoded = serde_json::from_value(state.0.clone()).ok();
+        // Read from the stored JSON in place: no copy of the tree per step.
+        let decoded = A::State::deserialize(&state.0).ok();
         if decoded.is_none() {
             tracing::error!(
                 provider = self.kind.as_str(),

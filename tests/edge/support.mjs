@@ -33,7 +33,7 @@ export function sandboxBinary() {
 
 /**
  * `threeds-bridge sandbox --port 0` whose Payroc terminal sends receipts to the worker at
- * `workerUrl`. Resolves `{ url, stop }` once it prints where it serves.
+ * `workerUrl`. Resolves `{ url, pid, stop }` once it prints where it serves.
  */
 export function startSandbox(workerUrl) {
   const child = spawn(
@@ -56,7 +56,7 @@ export function startSandbox(workerUrl) {
           child.once("exit", done);
           child.kill("SIGINT");
         });
-      resolve({ url: match[1], stop });
+      resolve({ url: match[1], pid: child.pid, stop });
     });
   });
 }
@@ -112,7 +112,7 @@ async function json(response) {
 }
 
 /** What the page's requests carry that the backend reads itself (never from the body). */
-const PAGE_HEADERS = {
+export const PAGE_HEADERS = {
   "content-type": "application/json",
   origin: CHECKOUT,
   accept: "text/html,application/xhtml+xml",

@@ -55,6 +55,7 @@ every_store!(
     a_final_session_is_never_replaced,
     due_is_the_unfinished_sessions_to_wake_soonest_first,
     lookups_follow_every_swap_and_ignore_refused_writes,
+    a_swap_may_move_the_order_and_expiry_and_the_lookups_follow,
 );
 
 fn sqlite_store(retention: Retention) -> (TempDir, SqliteStore) {
@@ -358,6 +359,58 @@ async fn lookups_follow_every_swap_and_ignore_refused_writes<S: SessionStore>(st
         ids(store.due(u64::MAX, 10).await.unwrap()),
         Vec::<String>::new()
     );
+}
+
+/// A swap is the whole session: one that moves it to another order or expiry moves the
+/// SQL stores' copies of them too (the unique order, the purge), even though most swaps
+/// keep both and the SQLite store writes only what changed then. An order another session
+/// holds is a duplicate and changes nothing.
+async fn a_swap_may_move_the_order_and_expiry_and_the_lookups_follow<S>(store: Arc<S>)
+where
+    S: SessionStore + Purge,
+{
+    let unfinished = Retention::default().unfinished_ms;
+    let by_order = |order: &'static str| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .load_by_order(ProviderKind::Paysafe, order)
+                .await
+                .unwrap()
+        }
+    };
+    let first = session(&id(1), ProviderKind::Paysafe, "order-1", 1_000);
+    let other = session(&id(2), ProviderKind::Paysafe, "order-2", 1_000_000);
+    store.create(&first).await.unwrap();
+    store.create(&other).await.unwrap();
+
+    let step = first.advanced(calling("step-1"), 10).unwrap();
+    let onto_taken = Session {
+        order_id: OrderId::parse("order-2").unwrap(),
+        ..step.clone()
+    };
+    assert_eq!(store.swap(&onto_taken).await, Err(StoreError::Duplicate));
+    assert_eq!(store.load(&id(1)).await.unwrap().as_ref(), Some(&first));
+
+    let moved = Session {
+        order_id: OrderId::parse("order-3").unwrap(),
+        expires_at_ms: 500_000,
+        ..step
+    };
+    assert!(store.swap(&moved).await.unwrap());
+    assert_eq!(by_order("order-1").await, None);
+    assert_eq!(by_order("order-3").await.as_ref(), Some(&moved));
+    // An ordinary step after it (same order, same expiry) keeps them.
+    let next = moved.advanced(calling("step-2"), 20).unwrap();
+    assert!(store.swap(&next).await.unwrap());
+    assert_eq!(by_order("order-3").await.as_ref(), Some(&next));
+
+    // Purged by its new expiry, not its first.
+    assert_eq!(store.purge_expired(1_000 + unfinished).await.unwrap(), 0);
+    assert_eq!(store.load(&id(1)).await.unwrap().as_ref(), Some(&next));
+    assert_eq!(store.purge_expired(500_000 + unfinished).await.unwrap(), 1);
+    assert_eq!(store.load(&id(1)).await.unwrap(), None);
+    assert_eq!(by_order("order-2").await, Some(other));
 }
 
 // Purge: the SQL stores on their timer, the memory store on the same one (a long-running

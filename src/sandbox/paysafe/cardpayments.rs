@@ -160,11 +160,7 @@ pub async fn create_auth(
     let authentication = member(Some(&body), "authentication").cloned();
 
     let mut store = sandbox.paysafe.lock();
-    if let Some(existing) = store
-        .auths
-        .values()
-        .find(|a| a.account_id == account && a.merchant_ref_num == merchant_ref_num)
-    {
+    if let Some(existing) = store.auth_with_ref(&account, &merchant_ref_num) {
         return Err(PaysafeError::duplicate(&existing.id));
     }
     if let Some(token) = &token {
@@ -221,15 +217,12 @@ pub async fn create_auth(
     {
         used.used_by = Some(merchant_ref_num.clone());
     }
-    store.auths.insert(
-        id.clone(),
-        AuthRecord {
-            id,
-            account_id: account,
-            merchant_ref_num,
-            answer,
-        },
-    );
+    store.add_auth(AuthRecord {
+        id,
+        account_id: account,
+        merchant_ref_num,
+        answer,
+    });
     Ok(response)
 }
 
@@ -403,22 +396,21 @@ fn verify_authentication(
             };
         }
     };
-    let named = store
-        .authentications
-        .values()
-        .find(|a: &&AuthenticationRecord| {
-            a.account_id == account
-                && match &a.state {
-                    AuthenticationState::Completed(outcome) => {
-                        outcome.ds_trans_id.as_deref() == Some(reference)
-                            || outcome.xid.as_deref() == Some(reference)
+    let named =
+        store
+            .authentication_of_transaction(reference)
+            .filter(|a: &&AuthenticationRecord| {
+                a.account_id == account
+                    && match &a.state {
+                        AuthenticationState::Completed(outcome) => {
+                            outcome.ds_trans_id.as_deref() == Some(reference)
+                                || outcome.xid.as_deref() == Some(reference)
+                        }
+                        AuthenticationState::Pending => a.challenge.as_ref().is_some_and(|c| {
+                            c.ds_trans_id == reference || c.acs_trans_id == reference
+                        }),
                     }
-                    AuthenticationState::Pending => a
-                        .challenge
-                        .as_ref()
-                        .is_some_and(|c| c.ds_trans_id == reference || c.acs_trans_id == reference),
-                }
-        });
+            });
     let Some(record) = named else {
         return Err(PaysafeError::field(
             reference_field,
@@ -517,11 +509,11 @@ pub async fn find_auths(
         return Err(PaysafeError::field("merchantRefNum", "may not be null"));
     };
     let store = sandbox.paysafe.lock();
+    // At most one: a second authorization of a merchantRefNum is refused.
     let auths: Vec<Value> = store
-        .auths
-        .values()
-        .filter(|a| a.account_id == account && a.merchant_ref_num == reference)
+        .auth_with_ref(&account, &reference)
         .map(|a| a.answer.lookup())
+        .into_iter()
         .collect();
     Ok(Json(json!({ "auths": auths })))
 }

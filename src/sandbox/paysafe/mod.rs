@@ -66,10 +66,18 @@ pub struct State {
 struct Store {
     /// By deviceFingerprintingId.
     sessions: HashMap<String, threedsecure::FingerprintSession>,
-    /// By authentication id.
+    /// By authentication id (add with [`Store::add_authentication`]).
     authentications: HashMap<String, threedsecure::AuthenticationRecord>,
-    /// By authorization id.
+    /// Authentication ids by (account, merchantRefNum): one each, a second is refused.
+    authentication_refs: HashMap<(String, String), String>,
+    /// Authentication ids by every transaction id an authentication names (its
+    /// challenge's acsTransID / XID and directory id, its outcome's): all known when it
+    /// is added, since completing a challenge only copies the challenge's ids.
+    authentication_transactions: HashMap<String, String>,
+    /// By authorization id (add with [`Store::add_auth`]).
     auths: HashMap<String, cardpayments::AuthRecord>,
+    /// Authorization ids by (account, merchantRefNum): one each, a second is refused.
+    auth_refs: HashMap<(String, String), String>,
     /// Single-use tokens by paymentToken (the card in memory only).
     tokens: HashMap<String, customervault::TokenRecord>,
     /// Overrides [`customervault::TOKEN_TTL_SECONDS`] (tests of expiry).
@@ -104,6 +112,56 @@ impl State {
     /// Sets the lifetime of tokens created from now on (a test control).
     pub fn set_token_ttl(&self, ttl: std::time::Duration) {
         self.lock().token_ttl = Some(ttl);
+    }
+}
+
+/// The lookups by reference are indexes, not scans: the sandbox keeps every record of
+/// a long run (a benchmark makes tens of thousands), and each payment looks some up.
+impl Store {
+    fn add_authentication(&mut self, record: threedsecure::AuthenticationRecord) {
+        let key = (record.account_id.clone(), record.merchant_ref_num.clone());
+        self.authentication_refs.insert(key, record.id.clone());
+        for transaction in record.transaction_ids() {
+            self.authentication_transactions
+                .insert(transaction.to_owned(), record.id.clone());
+        }
+        self.authentications.insert(record.id.clone(), record);
+    }
+
+    /// The account's authentication of `merchant_ref_num`.
+    fn authentication_with_ref(
+        &self,
+        account: &str,
+        merchant_ref_num: &str,
+    ) -> Option<&threedsecure::AuthenticationRecord> {
+        let key = (account.to_owned(), merchant_ref_num.to_owned());
+        self.authentications
+            .get(self.authentication_refs.get(&key)?)
+    }
+
+    /// The authentication that names `transaction` (any account).
+    fn authentication_of_transaction(
+        &self,
+        transaction: &str,
+    ) -> Option<&threedsecure::AuthenticationRecord> {
+        self.authentications
+            .get(self.authentication_transactions.get(transaction)?)
+    }
+
+    fn add_auth(&mut self, record: cardpayments::AuthRecord) {
+        let key = (record.account_id.clone(), record.merchant_ref_num.clone());
+        self.auth_refs.insert(key, record.id.clone());
+        self.auths.insert(record.id.clone(), record);
+    }
+
+    /// The account's authorization of `merchant_ref_num`.
+    fn auth_with_ref(
+        &self,
+        account: &str,
+        merchant_ref_num: &str,
+    ) -> Option<&cardpayments::AuthRecord> {
+        let key = (account.to_owned(), merchant_ref_num.to_owned());
+        self.auths.get(self.auth_refs.get(&key)?)
     }
 }
 

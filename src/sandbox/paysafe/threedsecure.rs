@@ -122,6 +122,21 @@ pub struct AuthenticationRecord {
 }
 
 impl AuthenticationRecord {
+    /// Every transaction id it names: its challenge's and its outcome's.
+    pub fn transaction_ids(&self) -> impl Iterator<Item = &str> {
+        let challenge = self
+            .challenge
+            .iter()
+            .flat_map(|c| [c.acs_trans_id.as_str(), c.ds_trans_id.as_str()]);
+        let outcome = match &self.state {
+            AuthenticationState::Completed(outcome) => {
+                [outcome.ds_trans_id.as_deref(), outcome.xid.as_deref()]
+            }
+            AuthenticationState::Pending => [None, None],
+        };
+        challenge.chain(outcome.into_iter().flatten())
+    }
+
     /// The response body (`GET`, create, finalize).
     pub fn json(&self, sandbox: &Sandbox) -> Value {
         let mut body = json!({
@@ -418,11 +433,7 @@ pub async fn create_authentication(
     let fingerprint_id = text("deviceFingerprintingId");
 
     let mut store = sandbox.paysafe.lock();
-    if let Some(existing) = store
-        .authentications
-        .values()
-        .find(|a| a.account_id == account && a.merchant_ref_num == merchant_ref_num)
-    {
+    if let Some(existing) = store.authentication_with_ref(&account, &merchant_ref_num) {
         return Err(PaysafeError::duplicate(&existing.id));
     }
     let session = unused_session(&store.sessions, &account, &fingerprint_id, pan.expose())?;
@@ -469,7 +480,7 @@ pub async fn create_authentication(
     if let Some(session) = store.sessions.get_mut(&fingerprint_id) {
         session.used_by = Some(id.clone());
     }
-    store.authentications.insert(id, record);
+    store.add_authentication(record);
     Ok(Json(response))
 }
 
@@ -800,11 +811,12 @@ pub async fn challenge_complete(State(sandbox): State<Sandbox>, body: Body) -> R
         return bad("The authentication result could not be read.");
     };
     let store = sandbox.paysafe.lock();
-    let Some(record) = store.authentications.values().find(|a| {
+    let waiting = store.authentication_of_transaction(&named).filter(|a| {
         a.challenge
             .as_ref()
             .is_some_and(|c| c.kind == kind && c.acs_trans_id == named)
-    }) else {
+    });
+    let Some(record) = waiting else {
         return bad("No authentication is waiting for this challenge.");
     };
     let mut form_post = FormPost::post(
@@ -823,4 +835,104 @@ pub async fn challenge_complete(State(sandbox): State<Sandbox>, body: Body) -> R
         }
     }
     html::auto_submit_page("Paysafe 3-D Secure", &form_post).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emv::CardBrand;
+
+    fn challenged(kind: ChallengeKind, reference: &str) -> AuthenticationRecord {
+        AuthenticationRecord {
+            id: format!("authentication-{reference}"),
+            account_id: SANDBOX_ACCOUNT.to_owned(),
+            merchant_ref_num: reference.to_owned(),
+            txn_time: "2026-12-03T00:00:00Z".to_owned(),
+            amount: 1099,
+            currency: "USD".to_owned(),
+            card: CardSummary {
+                brand: CardBrand::Visa,
+                bin: "400000".to_owned(),
+                last_digits: "1091".to_owned(),
+                masked: "400000******1091".to_owned(),
+                month: 12,
+                year: 2040,
+            },
+            merchant_url: "https://shop.test/return".to_owned(),
+            device_fingerprinting_id: format!("fingerprint-{reference}"),
+            three_ds_server_trans_id: format!("server-{reference}"),
+            version: EMV_VERSION,
+            comp_ind: ThreeDsCompInd::U,
+            challenge: Some(ChallengeRef {
+                kind,
+                acs_trans_id: format!("acs-{reference}"),
+                ds_trans_id: format!("ds-{reference}"),
+                sdk_challenge_payload: String::new(),
+            }),
+            state: AuthenticationState::Pending,
+            requestor_challenge_preference: None,
+        }
+    }
+
+    fn completed(record: &mut AuthenticationRecord) {
+        let result = ChallengeResult {
+            values: AuthenticationValues {
+                trans_status: TransStatus::Y,
+                eci: None,
+                cavv: None,
+            },
+            cancelled: false,
+        };
+        let challenge = record.challenge.clone().expect("a challenged record");
+        record.state = AuthenticationState::Completed(challenge_outcome(
+            record.card.brand,
+            &challenge,
+            &result,
+        ));
+    }
+
+    /// The store indexes an authentication by the transaction ids it names when it is
+    /// added; finishing its challenge must name no new one, or an authorization quoting
+    /// the outcome's directory id or XID would not find it.
+    #[test]
+    fn completing_a_challenge_names_no_new_transaction_id() {
+        for kind in [ChallengeKind::Emv, ChallengeKind::PaReq] {
+            let mut record = challenged(kind, "one");
+            let pending: Vec<String> = record.transaction_ids().map(str::to_owned).collect();
+            completed(&mut record);
+            let AuthenticationState::Completed(outcome) = &record.state else {
+                panic!("completed");
+            };
+            let quoted = outcome.ds_trans_id.as_ref().or(outcome.xid.as_ref());
+            assert!(
+                quoted.is_some(),
+                "{kind:?}: the outcome names a transaction"
+            );
+            for id in record.transaction_ids() {
+                assert!(pending.iter().any(|p| p == id), "{kind:?}: {id} is new");
+            }
+        }
+    }
+
+    #[test]
+    fn the_store_finds_authentications_by_reference_and_by_each_transaction_id() {
+        let mut store = super::super::Store::default();
+        store.add_authentication(challenged(ChallengeKind::Emv, "a"));
+        store.add_authentication(challenged(ChallengeKind::PaReq, "b"));
+        let account = SANDBOX_ACCOUNT;
+        let found = |id: Option<&AuthenticationRecord>| id.map(|a| a.id.clone());
+        assert_eq!(
+            found(store.authentication_with_ref(account, "a")),
+            Some("authentication-a".to_owned())
+        );
+        assert_eq!(found(store.authentication_with_ref("1234", "a")), None);
+        assert_eq!(found(store.authentication_with_ref(account, "c")), None);
+        for (transaction, owner) in [("acs-a", "a"), ("ds-a", "a"), ("acs-b", "b"), ("ds-b", "b")] {
+            assert_eq!(
+                found(store.authentication_of_transaction(transaction)),
+                Some(format!("authentication-{owner}"))
+            );
+        }
+        assert_eq!(found(store.authentication_of_transaction("acs-c")), None);
+    }
 }
