@@ -11,7 +11,9 @@ use crate::support;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use support::backend::{harness, pay, start_at, start_body, Cardholder, Harness, MERCHANT_KEY};
+use support::backend::{
+    harness, operate_at, pay, start_at, start_body, Cardholder, Harness, MERCHANT_KEY,
+};
 use support::browser;
 use threeds_bridge::backend::native::sqlite::SqliteStore;
 use threeds_bridge::backend::native::{self, ReqwestTransport, SystemEnv};
@@ -78,16 +80,7 @@ async fn authorized(h: &Harness, p: &Lifecycle, mode: &str) -> (String, String) 
 
 /// `POST /v1/payments/{id}/{what}` with the merchant's key and `key`.
 async fn operate(h: &Harness, id: &str, what: &str, key: &str, body: Value) -> (u16, Value) {
-    let response = browser()
-        .post(format!("{}/v1/payments/{id}/{what}", h.url))
-        .bearer_auth(MERCHANT_KEY)
-        .header("Idempotency-Key", key)
-        .json(&body)
-        .send()
-        .await
-        .expect("operation");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    operate_at(&h.url, id, what, key, &body).await
 }
 
 /// The ledger's balance of the charge, read over HTTP as an operator would.

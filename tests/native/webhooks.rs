@@ -23,7 +23,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
-use support::backend::{run_method, start_at, start_body, CHECKOUT, MERCHANT_KEY};
+use support::backend::{operate_at, run_method, start_at, start_body, CHECKOUT, MERCHANT_KEY};
 use support::serve::{free_port, BIN};
 
 const BAMBORA_FRICTIONLESS: &str = "4012000033330026";
@@ -276,18 +276,8 @@ async fn until(receiver: &Receiver, what: &str, done: impl Fn(&Seen) -> bool) {
     }
 }
 
-/// `POST /v1/payments/{id}/{what}` with the merchant's key and `key`: status and answer.
 async fn operate(url: &str, id: &str, what: &str, key: &str, body: Value) -> (u16, Value) {
-    let response = support::browser()
-        .post(format!("{url}/v1/payments/{id}/{what}"))
-        .bearer_auth(MERCHANT_KEY)
-        .header("Idempotency-Key", key)
-        .json(&body)
-        .send()
-        .await
-        .expect("operation");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    operate_at(url, id, what, key, &body).await
 }
 
 /// The processed events of payment `id`, by type then amount.

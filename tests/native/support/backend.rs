@@ -273,6 +273,21 @@ pub async fn start_at(url: &str, body: &Value) -> (u16, Value, Option<String>) {
     (status, view, Some(secret.to_owned()))
 }
 
+/// `POST /v1/payments/{id}/{what}` (`capture`, `void`, `refunds`) on the backend at `url`
+/// with the merchant's key and the Idempotency-Key `key`: the status and the answer.
+pub async fn operate_at(url: &str, id: &str, what: &str, key: &str, body: &Value) -> (u16, Value) {
+    let response = browser()
+        .post(format!("{url}/v1/payments/{id}/{what}"))
+        .bearer_auth(MERCHANT_KEY)
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await
+        .expect("operation");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
 /// `POST /v1/payments` with the merchant's key.
 pub async fn create_at(url: &str, body: &Value) -> (u16, Value) {
     let response = browser()
