@@ -23,7 +23,6 @@ use crate::session::Session;
 use crate::store::operations::{
     admit, by_key, Begun, Money, OperationPhase, OperationRecord, Refusal,
 };
-use crate::store::outbox::OutboxEvent;
 use crate::store::{SessionStore, StoreError};
 
 /// The header a merchant names each operation request with.
@@ -444,19 +443,19 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             _ => None,
         };
         tracing::info!(operation = %record.id, result = ?result, "operation over");
+        let (kind, ended) = (record.operation.kind, result.clone());
         let next = record.advanced(OperationPhase::Final { result }, self.env.now_ms(), wake_at);
         let events = self.operation_events(session, &next);
-        let written = self
-            .swap_operation_to(record, next.clone(), &events)
-            .await?;
-        if written == next {
-            if let OperationPhase::Final { result } = &written.phase {
-                let kind = written.operation.kind;
-                self.observer
-                    .operation_ended(session.provider, kind, result);
-            }
+        if self
+            .store
+            .swap_operation_with_events(&next, &events)
+            .await?
+        {
+            self.observer
+                .operation_ended(session.provider, kind, &ended);
+            return Ok(next);
         }
-        Ok(written)
+        self.lost_race(record).await
     }
 
     /// Writes `phase` as the record's next version; the stored record if another actor
@@ -468,20 +467,14 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         wake_at_ms: Option<u64>,
     ) -> Result<OperationRecord, StoreError> {
         let next = record.advanced(phase, self.env.now_ms(), wake_at_ms);
-        self.swap_operation_to(record, next, &[]).await
-    }
-
-    /// Replaces `record` by `next` with `events` in the same write; the stored record if
-    /// another actor moved it first.
-    async fn swap_operation_to(
-        &self,
-        record: OperationRecord,
-        next: OperationRecord,
-        events: &[OutboxEvent],
-    ) -> Result<OperationRecord, StoreError> {
-        if self.store.swap_operation_with_events(&next, events).await? {
+        if self.store.swap_operation(&next).await? {
             return Ok(next);
         }
+        self.lost_race(record).await
+    }
+
+    /// The stored record after another actor moved `record` first (nothing was written).
+    async fn lost_race(&self, record: OperationRecord) -> Result<OperationRecord, StoreError> {
         tracing::info!(operation = %record.id, "lost the race for this operation; nothing written");
         self.reloaded(record).await
     }

@@ -104,9 +104,7 @@ pub trait SessionStore: operations::OperationStore + MaybeSend + MaybeSync {
         let refused = !events.is_empty();
         async move {
             if refused {
-                return Err(StoreError::Unavailable(
-                    "this session store keeps no webhook outbox".into(),
-                ));
+                return Err(outbox::no_outbox());
             }
             self.swap(next).await
         }

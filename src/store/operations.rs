@@ -15,7 +15,7 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
-use super::outbox::OutboxEvent;
+use super::outbox::{self, OutboxEvent};
 use super::{MaybeSend, MaybeSync, StoreError};
 use crate::payment::CaptureMode;
 use crate::provider::lifecycle::{Operation, OperationErrorCode, OperationKind, OperationResult};
@@ -230,9 +230,7 @@ pub trait OperationStore: MaybeSend + MaybeSync {
         let refused = !events.is_empty();
         async move {
             if refused {
-                return Err(StoreError::Unavailable(
-                    "this session store keeps no webhook outbox".into(),
-                ));
+                return Err(outbox::no_outbox());
             }
             self.swap_operation(next).await
         }

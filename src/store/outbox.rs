@@ -12,6 +12,12 @@ use std::future::Future;
 
 use super::{MaybeSend, SessionStore, StoreError};
 
+/// The refusal of a store that keeps no outbox, asked to enqueue events: refused rather
+/// than dropped, so a merchant's own store never loses one silently.
+pub fn no_outbox() -> StoreError {
+    StoreError::Unavailable("this session store keeps no webhook outbox".into())
+}
+
 /// One row to enqueue: an event for one endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxEvent {

@@ -303,19 +303,19 @@ async fn due_is_the_unfinished_sessions_to_wake_soonest_first<S: SessionStore>(s
     assert_eq!(ids(store.due(5_000, 10).await.unwrap()), [id(1), id(3)]);
 }
 
+/// The stored Paysafe session of `order`.
+async fn paysafe_order<S: SessionStore>(store: Arc<S>, order: &str) -> Option<Session> {
+    store
+        .load_by_order(ProviderKind::Paysafe, order)
+        .await
+        .unwrap()
+}
+
 /// The memory store's lookups are indexes beside its map (src/store/memory.rs): after any
 /// run of swaps, lost swaps and refused creates, by id, by order and `due` agree.
 async fn lookups_follow_every_swap_and_ignore_refused_writes<S: SessionStore>(store: Arc<S>) {
     let ids = |sessions: Vec<Session>| sessions.into_iter().map(|s| s.id).collect::<Vec<_>>();
-    let by_order = |order: &'static str| {
-        let store = Arc::clone(&store);
-        async move {
-            store
-                .load_by_order(ProviderKind::Paysafe, order)
-                .await
-                .unwrap()
-        }
-    };
+    let by_order = |order: &'static str| paysafe_order(Arc::clone(&store), order);
     let first = session(&id(1), ProviderKind::Paysafe, "order-1", 60_000).with_wake_at(1_000);
     store.create(&first).await.unwrap();
     // A create refused for its order leaves no trace under its own id.
@@ -370,15 +370,7 @@ where
     S: SessionStore + Purge,
 {
     let unfinished = Retention::default().unfinished_ms;
-    let by_order = |order: &'static str| {
-        let store = Arc::clone(&store);
-        async move {
-            store
-                .load_by_order(ProviderKind::Paysafe, order)
-                .await
-                .unwrap()
-        }
-    };
+    let by_order = |order: &'static str| paysafe_order(Arc::clone(&store), order);
     let first = session(&id(1), ProviderKind::Paysafe, "order-1", 1_000);
     let other = session(&id(2), ProviderKind::Paysafe, "order-2", 1_000_000);
     store.create(&first).await.unwrap();
