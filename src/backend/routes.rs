@@ -350,13 +350,13 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         result.unwrap_or_else(|error| error.response())
     }
 
-    /// `GET /readyz`: one cheap read of the store (a session id no payment has), so a
-    /// store that cannot answer (a database down, a file unreadable) makes this
-    /// instance unready: 503 with the store's error code.
+    /// `GET /readyz`: the store's own readiness check (a cheap read; SQLite's writer
+    /// alive too), so a store that cannot serve payments (a database down, a file
+    /// unreadable, SQLite's writer thread gone) makes this instance unready: 503 with
+    /// the store's error code.
     async fn readiness(&self) -> Result<Response, ApiError> {
-        const NO_SUCH_SESSION: &str = "00000000000000000000000000000000";
         self.store
-            .load(NO_SUCH_SESSION)
+            .ready()
             .await
             .map_err(|error| ApiError::store(&error))?;
         Ok(Response::json(

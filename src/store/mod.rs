@@ -71,6 +71,10 @@ impl StoreError {
     }
 }
 
+/// A session id no payment has (ids are 32 hex digits drawn at random): what a
+/// readiness read asks for.
+pub(crate) const NO_SUCH_SESSION: &str = "00000000000000000000000000000000";
+
 /// Every session store keeps its payments' operations too ([`operations`]).
 pub trait SessionStore: operations::OperationStore + MaybeSend + MaybeSync {
     /// Stores a new session; `Duplicate` if its id or (provider, order id) is taken.
@@ -108,6 +112,13 @@ pub trait SessionStore: operations::OperationStore + MaybeSend + MaybeSync {
             }
             self.swap(next).await
         }
+    }
+
+    /// Whether this store can serve payments now (`GET /readyz`): by default one cheap
+    /// read (a session id no payment has). A store whose writes take another way than
+    /// its reads checks that way too.
+    fn ready(&self) -> impl Future<Output = Result<(), StoreError>> + MaybeSend {
+        async move { self.load(NO_SUCH_SESSION).await.map(|_| ()) }
     }
 
     /// Up to `limit` unfinished sessions whose `wake_at_ms` is at or before `now_ms`,

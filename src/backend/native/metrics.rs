@@ -339,6 +339,10 @@ impl<S: SessionStore> SessionStore for TimedStore<S> {
             .await
     }
 
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.timed("ready", self.inner.ready()).await
+    }
+
     async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {
         self.timed("due", self.inner.due(now_ms, limit)).await
     }

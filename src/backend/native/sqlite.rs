@@ -40,7 +40,7 @@ use super::stored::{ms_column, readable, to_i64, Purge, SessionRow, StoredBody};
 use crate::payment::ProviderKind;
 use crate::session::Session;
 use crate::store::operations::{Begun, OperationRecord, OperationStore};
-use crate::store::{SessionStore, StoreError};
+use crate::store::{SessionStore, StoreError, NO_SUCH_SESSION};
 
 /// The webhook outbox's table and writes (`sqlite_outbox.rs`).
 #[path = "sqlite_outbox.rs"]
@@ -275,6 +275,22 @@ impl SessionStore for SqliteStore {
                 .optional()?;
             found.map(StoredBody::decode).transpose()
         })
+    }
+
+    /// A read, and the writer thread alive: a writer gone (a panic in it) fails every
+    /// write while reads still answer, so a read alone would keep this instance in the
+    /// load balancer's pool while every payment fails.
+    async fn ready(&self) -> Result<(), StoreError> {
+        if !self
+            .writer
+            .as_ref()
+            .is_some_and(|writer| !writer.is_finished())
+        {
+            return Err(StoreError::Unavailable(
+                "the store's writer has stopped".into(),
+            ));
+        }
+        self.load(NO_SUCH_SESSION).await.map(drop)
     }
 
     async fn load_by_order(
@@ -618,5 +634,46 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
         step.execute_batch(migration)?;
         step.pragma_update(None, "user_version", found + 1)?;
         step.commit()?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer thread that died (a panic inside a write) is not ready, though reads
+    /// still answer: `/readyz` must take such an instance out of the pool.
+    #[tokio::test]
+    async fn a_dead_writer_is_not_ready_though_reads_still_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("sessions.db")).unwrap();
+        store.ready().await.expect("a fresh store is ready");
+
+        let panicking: Job = Box::new(|_| panic!("a bug in a write"));
+        let failed = store.write(Write::Run(panicking)).await;
+        assert_eq!(
+            failed.err().map(|e| e.code()),
+            Some("store_unavailable"),
+            "the write whose job panicked is told the writer stopped"
+        );
+        // The thread is gone once its unwinding ends; wait for it, never for long.
+        for _ in 0..200 {
+            if store.writer.as_ref().is_some_and(|w| w.is_finished()) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+
+        assert_eq!(
+            store.load(NO_SUCH_SESSION).await.unwrap(),
+            None,
+            "reads answer"
+        );
+        let unready = store.ready().await.expect_err("a dead writer is not ready");
+        assert_eq!(unready.code(), "store_unavailable");
+        assert!(
+            unready.to_string().contains("writer has stopped"),
+            "{unready}"
+        );
     }
 }
