@@ -11,6 +11,10 @@
 //   - the edge wasm, gzipped.
 // Printed as one table, never asserted: medians on this machine (2 shared cores) are for
 // comparison, not a promise. The workers' own log lines go to target/bench-edge.log.
+// BENCH_EDGE_ALSO="label=dir,…" adds other builds of the wasm (a directory holding a copy
+// of pkg/edge/threeds_bridge_edge.js and threeds_bridge_edge_bg.wasm) as more columns,
+// interleaved with the two in every cold start and round: on a busy machine, builds
+// compared within one run are compared under the same load.
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +23,7 @@ import { performance } from "node:perf_hooks";
 import { gzipSync } from "node:zlib";
 import { Miniflare } from "miniflare";
 
-import { LOCAL_MERCHANT_KEY, SANDBOX_SECRETS, sandboxConfig, startWorker } from "../examples/edge-worker/miniflare.mjs";
+import { LOCAL_MERCHANT_KEY, SANDBOX_SECRETS, modules, sandboxConfig, startWorker } from "../examples/edge-worker/miniflare.mjs";
 import { CHECKOUT, api, confirmBody, createBody, freePort, startSandbox } from "../tests/edge/support.mjs";
 
 const COLD_RUNS = Number(process.env.BENCH_EDGE_COLD ?? 7);
@@ -64,10 +68,46 @@ async function startBaseline({ port, config, persistDir }) {
   return { mf, url: (await mf.ready).toString().replace(/\/$/, "") };
 }
 
+/**
+ * The example worker over another build of the wasm (a directory holding its
+ * threeds_bridge_edge.js and threeds_bridge_edge_bg.wasm; the rest from pkg/edge/), to
+ * compare builds side by side, interleaved with the others (BENCH_EDGE_ALSO).
+ */
+function startBuild(dir) {
+  return async ({ port, config, persistDir }) => {
+    const swapped = modules().map((m) => {
+      const name = m.path.slice(m.path.lastIndexOf("/") + 1);
+      return ["threeds_bridge_edge.js", "threeds_bridge_edge_bg.wasm"].includes(name)
+        ? { ...m, contents: readFileSync(join(dir, name)) }
+        : m;
+    });
+    const mf = new Miniflare({
+      host: "127.0.0.1",
+      port,
+      modules: swapped,
+      modulesRoot: `${root}examples/edge-worker/`,
+      compatibilityDate: "2025-09-01",
+      bindings: { THREEDS_BRIDGE_CONFIG: config, ...SANDBOX_SECRETS },
+      durableObjects: { THREEDS_SESSIONS: "ThreedsSessions" },
+      durableObjectsPersist: persistDir,
+      handleRuntimeStdio(stdout, stderr) {
+        stdout.on("data", (chunk) => onLog(chunk.toString()));
+        stderr.on("data", (chunk) => onLog(chunk.toString()));
+      },
+    });
+    return { mf, url: (await mf.ready).toString().replace(/\/$/, "") };
+  };
+}
+
 const WORKERS = {
   wasm: (options) => startWorker({ ...options, onLog }),
   js: startBaseline,
 };
+// BENCH_EDGE_ALSO="label=dir,…": more wasm builds measured beside these two.
+for (const entry of (process.env.BENCH_EDGE_ALSO ?? "").split(",").filter(Boolean)) {
+  const [label, dir] = entry.split("=");
+  WORKERS[label] = startBuild(dir);
+}
 
 /** The workerd processes this script has started (miniflare spawns one per worker). */
 function workerdPids() {
@@ -122,7 +162,7 @@ mkdirSync(`${root}target`, { recursive: true });
 writeFileSync(LOG, "");
 const sandbox = await startSandbox("http://127.0.0.1:9");
 const series = () => ({ startCpu: [], cold: [], coldCpu: [], create: [], confirm: [], flow: [], flowCpu: [] });
-const times = { wasm: series(), js: series() };
+const times = Object.fromEntries(Object.keys(WORKERS).map((kind) => [kind, series()]));
 try {
   for (let run = 0; run < COLD_RUNS; run += 1) {
     for (const kind of Object.keys(WORKERS)) {
@@ -136,7 +176,8 @@ try {
       if (answer.status !== 404) throw new Error(`${kind} cold start: ${answer.status}`);
     }
   }
-  const warm = { wasm: await start("wasm", sandbox.url), js: await start("js", sandbox.url) };
+  const warm = {};
+  for (const kind of Object.keys(WORKERS)) warm[kind] = await start(kind, sandbox.url);
   try {
     for (const kind of Object.keys(warm)) await flow(warm[kind].url); // first payments, not timed
     for (let round = 0; round < ROUNDS; round += 1) {
@@ -161,15 +202,17 @@ try {
 const gz = (path) => gzipSync(readFileSync(`${root}${path}`), { level: 9 }).length;
 const wasmBytes = readFileSync(`${root}pkg/edge/threeds_bridge_edge_bg.wasm`).length;
 const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+const also = Object.keys(WORKERS).slice(2);
 const row = (label, pick) => {
   const [w, j] = [pick(times.wasm), pick(times.js)];
-  return `${label.padEnd(36)} ${`${w.toFixed(1)} ms`.padStart(9)} ${`${j.toFixed(1)} ms`.padStart(9)} ${`${(w / j).toFixed(2)}×`.padStart(7)}`;
+  const others = also.map((kind) => ` ${`${pick(times[kind]).toFixed(1)} ms`.padStart(9)} ${`${(pick(times[kind]) / j).toFixed(2)}×`.padStart(7)}`);
+  return `${label.padEnd(36)} ${`${w.toFixed(1)} ms`.padStart(9)} ${`${j.toFixed(1)} ms`.padStart(9)} ${`${(w / j).toFixed(2)}×`.padStart(7)}${others.join("")}`;
 };
 const warmN = ROUNDS * FLOWS;
 console.log([
   `bench-edge: Paysafe frictionless, wasm worker vs plain-JS worker (bench/edge-baseline/),`,
   `same miniflare, same Durable Object, same sandbox; ${COLD_RUNS} cold starts, ${warmN} warm payments each`,
-  `${"".padEnd(36)} ${"wasm".padStart(9)} ${"JS".padStart(9)} ${"ratio".padStart(7)}`,
+  `${"".padEnd(36)} ${"wasm".padStart(9)} ${"JS".padStart(9)} ${"ratio".padStart(7)}${also.map((kind) => ` ${kind.padStart(9)} ${"ratio".padStart(7)}`).join("")}`,
   row(`start: workerd CPU until ready`, (t) => median(t.startCpu)),
   row(`cold: first request, median`, (t) => median(t.cold)),
   row(`cold: first request, workerd CPU`, (t) => median(t.coldCpu)),

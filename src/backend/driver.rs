@@ -105,7 +105,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 "payment final"
             ),
             None => {
-                tracing::info!(session = %next.id, phase = phase_name(&next.phase), "session moved")
+                tracing::debug!(session = %next.id, phase = phase_name(&next.phase), "session moved")
             }
         }
         Ok(Some(next))

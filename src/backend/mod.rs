@@ -34,6 +34,10 @@ pub mod webhooks;
 
 #[cfg(all(feature = "edge", target_arch = "wasm32"))]
 pub mod edge;
+/// The edge log line's pure parts, tested natively (the edge host is wasm32 only).
+#[cfg(test)]
+#[path = "edge/json_line.rs"]
+mod edge_json_line;
 #[cfg(feature = "native")]
 pub mod listen;
 #[cfg(feature = "native")]

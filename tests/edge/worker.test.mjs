@@ -503,6 +503,15 @@ describe("the edge worker, against the sandbox", () => {
       assert.ok(!line.fields.path.includes("?"));
     }
     assert.ok(parsed.some((p) => p.spans.some((s) => s.name === "call" && s.step && s.provider)), "a line within a provider call");
+    // The timestamp is written in Rust from Date.now(): as toISOString() writes it, and now.
+    for (const line of parsed) {
+      assert.match(line.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      assert.ok(Math.abs(Date.parse(line.timestamp) - Date.now()) < 30 * 60_000, line.timestamp);
+    }
+    // At info, a payment's intermediate phases are not written (debug); its calls and its end are.
+    assert.ok(said("provider answered").length > 0 && said("session moved").length === 0);
+    // The isolate's warm-up requests (at load) write nothing.
+    assert.ok(!parsed.some((p) => p.spans.some((s) => s.request_id === "warm-up")), "no warm-up line");
     // Each span listed once, as natively (the access line is logged inside the request
     // span entered a second time; it was once listed twice).
     for (const line of parsed) {

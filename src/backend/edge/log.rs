@@ -1,19 +1,25 @@
 //! The core's `tracing` events at the edge: one JSON line each on the worker's console
 //! (`wrangler tail`, the dashboard's logs), info and above, in the shape of the native
-//! host's `--log-format json` (docs/operations.md, "Logs"): `timestamp`, `level`, `target`,
-//! `fields`, and `spans` (the `request`, `drive` and `call` spans the line is in, outermost
-//! first). The core logs ids, phases and codes, never card data or secrets; this only
-//! formats what it is given.
+//! host's `--log-format json` (docs/operations.md, "Logs"): `timestamp`, `level`, `fields`
+//! (in the order the event names them), `target`, and `spans` (the `request`, `drive` and
+//! `call` spans the line is in, outermost first, each its fields and `name`). The core logs
+//! ids, phases and codes, never card data or secrets; this only formats what it is given.
+//!
+//! Each line is written straight into one `String` (`json_line.rs`: values escaped as they
+//! are formatted, the timestamp from `Date.now()`), each span's text once when the span
+//! opens, and handed to one console call: no `serde_json` value per field or line
+//! (docs/edge.md, "Performance", has what that saved).
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::fmt::Debug;
+use std::cell::{Cell, RefCell};
+use std::fmt::{Debug, Write};
 
-use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
+use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 use wasm_bindgen::prelude::wasm_bindgen;
+
+use super::json_line::{push_debug, push_str, push_timestamp};
 
 #[wasm_bindgen]
 extern "C" {
@@ -25,76 +31,125 @@ extern "C" {
     fn console_log(line: &str);
 }
 
+/// The level written: info and above, as the native host's default.
+const LEVEL: Level = Level::INFO;
+
 /// Installs the console writer as the isolate's subscriber (once; later calls do nothing).
 pub fn install() {
     let _ = tracing::subscriber::set_global_default(ConsoleSubscriber);
 }
 
-/// One open span: its fields (with its `name`), their JSON text (written once, not for
-/// every line logged in the span) and how many handles hold it.
+/// One open span: its fields as JSON texts (in the order recorded), its whole JSON text
+/// (written once, not for every line logged in the span) and how many handles hold it.
 struct Open {
-    fields: Map<String, Value>,
+    name: &'static str,
+    fields: Vec<(&'static str, String)>,
     text: String,
     handles: usize,
 }
 
 impl Open {
-    fn new(fields: Map<String, Value>) -> Open {
-        let text = object_text(&fields);
-        Open {
-            fields,
-            text,
+    fn new(attributes: &Attributes<'_>) -> Open {
+        let mut open = Open {
+            name: attributes.metadata().name(),
+            fields: Vec::new(),
+            text: String::new(),
             handles: 1,
-        }
+        };
+        attributes.record(&mut SpanFields(&mut open.fields));
+        open.write_text();
+        open
     }
 
     fn record(&mut self, values: &Record<'_>) {
-        values.record(&mut Json(&mut self.fields));
-        self.text = object_text(&self.fields);
+        values.record(&mut SpanFields(&mut self.fields));
+        self.write_text();
+    }
+
+    /// `{"field":value,…,"name":"…"}`, as the native host lists a span.
+    fn write_text(&mut self) {
+        let text = &mut self.text;
+        text.clear();
+        text.push('{');
+        for (name, value) in &self.fields {
+            push_str(text, name);
+            text.push(':');
+            text.push_str(value);
+            text.push(',');
+        }
+        text.push_str("\"name\":");
+        push_str(text, self.name);
+        text.push('}');
     }
 }
 
-/// A map's JSON text (a map of strings to values always has one).
-fn object_text(fields: &Map<String, Value>) -> String {
-    serde_json::to_string(fields).unwrap_or_default()
-}
-
-/// The isolate's spans (one thread: no locks): the open ones, and the ones entered now,
-/// innermost last.
+/// The isolate's spans (one thread: no locks): the open ones (a few per request in
+/// flight: a list, no hashing), and the ones entered now, innermost last.
 #[derive(Default)]
 struct Spans {
     next: u64,
-    open: HashMap<u64, Open>,
+    open: Vec<(u64, Open)>,
     entered: Vec<u64>,
+}
+
+impl Spans {
+    fn get(&self, id: u64) -> Option<&Open> {
+        self.open
+            .iter()
+            .find(|(key, _)| *key == id)
+            .map(|(_, open)| open)
+    }
+
+    fn get_mut(&mut self, id: u64) -> Option<&mut Open> {
+        self.open
+            .iter_mut()
+            .find(|(key, _)| *key == id)
+            .map(|(_, open)| open)
+    }
 }
 
 thread_local! {
     static SPANS: RefCell<Spans> = RefCell::new(Spans::default());
+    /// Set while the isolate warms its request path up ([`quietly`]).
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `work` with every line formatted as usual but not written: the warm-up at the
+/// isolate's load (`super::warm_up`) compiles the logging code without logging a request
+/// nobody made.
+pub fn quietly<T>(work: impl FnOnce() -> T) -> T {
+    QUIET.with(|quiet| quiet.set(true));
+    let done = work();
+    QUIET.with(|quiet| quiet.set(false));
+    done
 }
 
 struct ConsoleSubscriber;
 
 impl Subscriber for ConsoleSubscriber {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        *metadata.level() <= Level::INFO
+        *metadata.level() <= LEVEL
+    }
+
+    /// Lets `tracing` skip a debug line at its call site, before asking [`Self::enabled`].
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::from_level(LEVEL))
     }
 
     fn new_span(&self, attributes: &Attributes<'_>) -> Id {
-        let mut fields = Map::new();
-        attributes.record(&mut Json(&mut fields));
-        fields.insert("name".into(), attributes.metadata().name().into());
+        let open = Open::new(attributes);
         SPANS.with(|spans| {
             let mut spans = spans.borrow_mut();
             spans.next += 1;
             let id = spans.next;
-            spans.open.insert(id, Open::new(fields));
+            spans.open.push((id, open));
             Id::from_u64(id)
         })
     }
 
     fn record(&self, id: &Id, values: &Record<'_>) {
         SPANS.with(|spans| {
-            if let Some(open) = spans.borrow_mut().open.get_mut(&id.into_u64()) {
+            if let Some(open) = spans.borrow_mut().get_mut(id.into_u64()) {
                 open.record(values);
             }
         });
@@ -104,16 +159,18 @@ impl Subscriber for ConsoleSubscriber {
 
     fn event(&self, event: &Event<'_>) {
         let metadata = event.metadata();
-        let mut fields = Map::new();
-        event.record(&mut Json(&mut fields));
-        // The members in serde_json's order (its maps sort their keys): the line is the
-        // one `json!({timestamp, level, fields, target, spans})` wrote, without building
-        // it as a value first or copying each span's fields into it.
         let mut line = String::with_capacity(512);
-        line.push_str("{\"fields\":");
-        line.push_str(&Value::Object(fields).to_string());
-        line.push_str(",\"level\":");
-        line.push_str(&Value::from(metadata.level().as_str()).to_string());
+        line.push_str("{\"timestamp\":");
+        push_timestamp(&mut line, js_sys::Date::now() as i64);
+        line.push_str(",\"level\":\"");
+        line.push_str(metadata.level().as_str());
+        line.push_str("\",\"fields\":{");
+        event.record(&mut EventFields {
+            line: &mut line,
+            first: true,
+        });
+        line.push_str("},\"target\":");
+        push_str(&mut line, metadata.target());
         line.push_str(",\"spans\":[");
         SPANS.with(|spans| {
             let spans = spans.borrow();
@@ -122,7 +179,7 @@ impl Subscriber for ConsoleSubscriber {
             // native host's subscriber lists it.
             let mut listed: Vec<u64> = Vec::with_capacity(spans.entered.len());
             for id in &spans.entered {
-                let Some(open) = spans.open.get(id).filter(|_| !listed.contains(id)) else {
+                let Some(open) = spans.get(*id).filter(|_| !listed.contains(id)) else {
                     continue;
                 };
                 if !listed.is_empty() {
@@ -132,12 +189,10 @@ impl Subscriber for ConsoleSubscriber {
                 line.push_str(&open.text);
             }
         });
-        line.push_str("],\"target\":");
-        line.push_str(&Value::from(metadata.target()).to_string());
-        line.push_str(",\"timestamp\":");
-        let timestamp = String::from(js_sys::Date::new_0().to_iso_string());
-        line.push_str(&Value::from(timestamp).to_string());
-        line.push('}');
+        line.push_str("]}");
+        if QUIET.with(Cell::get) {
+            return;
+        }
         match *metadata.level() {
             Level::ERROR => console_error(&line),
             Level::WARN => console_warn(&line),
@@ -160,7 +215,7 @@ impl Subscriber for ConsoleSubscriber {
 
     fn clone_span(&self, id: &Id) -> Id {
         SPANS.with(|spans| {
-            if let Some(open) = spans.borrow_mut().open.get_mut(&id.into_u64()) {
+            if let Some(open) = spans.borrow_mut().get_mut(id.into_u64()) {
                 open.handles += 1;
             }
         });
@@ -171,41 +226,96 @@ impl Subscriber for ConsoleSubscriber {
         SPANS.with(|spans| {
             let mut spans = spans.borrow_mut();
             let key = id.into_u64();
-            let Some(open) = spans.open.get_mut(&key) else {
+            let Some(at) = spans.open.iter().position(|(open_id, _)| *open_id == key) else {
                 return false;
             };
+            let open = &mut spans.open[at].1;
             open.handles -= 1;
             let closed = open.handles == 0;
             if closed {
-                spans.open.remove(&key);
+                spans.open.swap_remove(at);
             }
             closed
         })
     }
 }
 
-/// Fields as JSON members: numbers and booleans as such, the rest as text.
-struct Json<'a>(&'a mut Map<String, Value>);
+/// An event's fields written into its line as JSON members: numbers and booleans as such,
+/// the rest as text (a field's `Debug`, a `%` field's `Display`).
+struct EventFields<'a> {
+    line: &'a mut String,
+    first: bool,
+}
 
-impl Visit for Json<'_> {
+impl EventFields<'_> {
+    fn name(&mut self, field: &Field) -> &mut String {
+        if !std::mem::take(&mut self.first) {
+            self.line.push(',');
+        }
+        push_str(self.line, field.name());
+        self.line.push(':');
+        self.line
+    }
+}
+
+impl Visit for EventFields<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
-        self.0
-            .insert(field.name().into(), format!("{value:?}").into());
+        push_debug(self.name(field), value);
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().into(), value.into());
+        push_str(self.name(field), value);
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.insert(field.name().into(), value.into());
+        let _ = write!(self.name(field), "{value}");
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.insert(field.name().into(), value.into());
+        let _ = write!(self.name(field), "{value}");
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.insert(field.name().into(), value.into());
+        self.name(field)
+            .push_str(if value { "true" } else { "false" });
+    }
+}
+
+/// A span's fields as (name, JSON text), in the order recorded; a field recorded again
+/// (the request span learns its `payment`) keeps its place and takes the new value.
+struct SpanFields<'a>(&'a mut Vec<(&'static str, String)>);
+
+impl SpanFields<'_> {
+    fn set(&mut self, field: &Field, text: String) {
+        match self.0.iter_mut().find(|(name, _)| *name == field.name()) {
+            Some((_, value)) => *value = text,
+            None => self.0.push((field.name(), text)),
+        }
+    }
+}
+
+impl Visit for SpanFields<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
+        let mut text = String::new();
+        push_debug(&mut text, value);
+        self.set(field, text);
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        let mut text = String::new();
+        push_str(&mut text, value);
+        self.set(field, text);
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.set(field, value.to_string());
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.set(field, value.to_string());
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.set(field, value.to_string());
     }
 }
