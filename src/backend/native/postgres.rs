@@ -38,6 +38,12 @@ use crate::store::{SessionStore, StoreError};
 #[path = "postgres_outbox.rs"]
 mod outbox;
 
+/// Swaps written several to a statement (`postgres_batch.rs`).
+#[path = "postgres_batch.rs"]
+mod batch;
+
+use batch::{Swap, SwapQueue, SwapStatements};
+
 /// The schema, as ordered steps: step `i` takes the tables from `schema_version` `i` to
 /// `i + 1`. Each runs with the store's schema first on the `search_path`. Append only;
 /// never edit a step that has shipped.
@@ -112,6 +118,7 @@ pub struct PostgresStore {
     schema: String,
     sql: Statements,
     operations: OperationStatements,
+    swaps: SwapQueue,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -156,10 +163,17 @@ impl PostgresStore {
             .map_err(|failed| {
                 StoreError::Unavailable(format!("cannot build the pool: {failed}"))
             })?;
+        let sql = Statements::in_schema(&options.schema);
+        let swaps = SwapQueue::start(
+            pool.clone(),
+            SwapStatements::in_schema(&sessions_table(&options.schema), sql.swap.clone()),
+            batch::BATCHES_IN_FLIGHT,
+        );
         let store = PostgresStore {
             pool,
+            swaps,
             retention: options.retention,
-            sql: Statements::in_schema(&options.schema),
+            sql,
             operations: OperationStatements::in_schema(&options.schema),
             schema: options.schema,
         };
@@ -331,35 +345,16 @@ impl SessionStore for PostgresStore {
 
     /// One `UPDATE … WHERE id = $1 AND version = $8 AND NOT is_final`: of many concurrent
     /// swaps from the same version, in this process or another, exactly one changes the
-    /// row. A final session is never replaced, whatever `next` says.
+    /// row. A final session is never replaced, whatever `next` says. Swaps arriving
+    /// together share one statement and one commit (`postgres_batch.rs`), each still its
+    /// own compare-and-set.
     async fn swap(&self, next: &Session) -> Result<bool, StoreError> {
         let Some(expected) = next.version.checked_sub(1) else {
             return Ok(false);
         };
         let expected = to_i64(expected, "version")?;
         let row = SessionRow::of(next)?;
-        within(async {
-            let client = self.pool.get().await?;
-            let update = client.prepare_cached(&self.sql.swap).await?;
-            let changed = client
-                .execute(
-                    &update,
-                    &[
-                        &row.id,
-                        &row.provider,
-                        &row.order_id,
-                        &row.version,
-                        &row.expires_at_ms,
-                        &row.is_final,
-                        &row.body,
-                        &expected,
-                        &row.wake_at_ms,
-                    ],
-                )
-                .await?;
-            Ok(changed == 1)
-        })
-        .await
+        within(self.swaps.swap(Swap { row, expected })).await
     }
 
     /// The swap and its outbox rows in one transaction (`postgres_outbox.rs`).
@@ -402,7 +397,7 @@ struct Statements {
 
 impl Statements {
     fn in_schema(schema: &str) -> Statements {
-        let sessions = format!("\"{schema}\".sessions");
+        let sessions = sessions_table(schema);
         Statements {
             insert: format!(
                 "INSERT INTO {sessions}
@@ -432,6 +427,11 @@ impl Statements {
             purge_outbox: outbox::purge_done(schema),
         }
     }
+}
+
+/// The sessions table, named with its schema.
+fn sessions_table(schema: &str) -> String {
+    format!("\"{schema}\".sessions")
 }
 
 fn read_body(row: &Row) -> Result<Session, StoreError> {
