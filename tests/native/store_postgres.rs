@@ -573,3 +573,52 @@ async fn swaps_arriving_together_share_a_commit_and_keep_their_own_answers() {
         assert_eq!(store.load(&next.id).await.unwrap().as_ref(), Some(next));
     }
 }
+
+/// Creates that arrive together share one `INSERT` and one commit (postgres_batch.rs), and
+/// each keeps its own answer: a session whose order an earlier create of the same batch
+/// took, or a committed row holds, is `Duplicate` and not stored; the others are.
+#[tokio::test]
+async fn creates_arriving_together_share_a_commit_and_keep_their_own_answers() {
+    let schema = fresh_schema();
+    let store = Arc::new(postgres_with(in_schema(&schema)).await);
+    let taken = session(&id(700), ProviderKind::Paysafe, "taken", 60_000);
+    store.create(&taken).await.unwrap();
+
+    let mut wanted: Vec<Session> = (1..=30)
+        .map(|n| {
+            session(
+                &id(700 + n),
+                ProviderKind::Paysafe,
+                &format!("order-{n}"),
+                60_000,
+            )
+        })
+        .collect();
+    // The second of two creates of one order, and one of an order already stored.
+    wanted[11].order_id = wanted[10].order_id.clone();
+    wanted[20].order_id = taken.order_id.clone();
+    // Spawned together: the store's queue holds them all before its writer runs.
+    let answers: Vec<_> = wanted
+        .iter()
+        .cloned()
+        .map(|each| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.create(&each).await })
+        })
+        .collect();
+    let mut answered = Vec::new();
+    for answer in answers {
+        answered.push(answer.await.unwrap());
+    }
+    for (n, (each, answer)) in wanted.iter().zip(&answered).enumerate() {
+        if n == 11 || n == 20 {
+            assert_eq!(*answer, Err(StoreError::Duplicate), "create {n}");
+            assert_eq!(store.load(&each.id).await.unwrap(), None, "create {n}");
+        } else {
+            assert_eq!(*answer, Ok(()), "create {n}");
+            assert_eq!(store.load(&each.id).await.unwrap().as_ref(), Some(each));
+        }
+    }
+    // 28 sessions stored in a few statements (64 creates at most in each), and `taken`.
+    assert!(writing_transactions(&schema).await <= 4);
+}

@@ -14,7 +14,9 @@
 //! `swap` is one `UPDATE … WHERE id AND version AND NOT is_final` (under READ COMMITTED a
 //! concurrent update of the same row waits, then re-checks the `WHERE` against the
 //! committed row, so of many swaps from one version exactly one changes it); `due` reads a
-//! partial index on `wake_at_ms`. Every call is bounded by [`CALL_TIMEOUT`]: a database that
+//! partial index on `wake_at_ms`. Creates and swaps that arrive together are written
+//! several to a statement, one commit for all (`postgres_batch.rs`), each keeping its own
+//! answer. Every call is bounded by [`CALL_TIMEOUT`]: a database that
 //! stops answering makes calls fail `store_unavailable`, never hang. It never sees a PAN: a
 //! `Session` holds only a `CardSummary`.
 
@@ -42,7 +44,7 @@ mod outbox;
 #[path = "postgres_batch.rs"]
 mod batch;
 
-use batch::{Swap, SwapQueue, SwapStatements};
+use batch::{BatchStatements, Swap, Write, WriteQueue};
 
 /// The schema, as ordered steps: step `i` takes the tables from `schema_version` `i` to
 /// `i + 1`. Each runs with the store's schema first on the `search_path`. Append only;
@@ -118,7 +120,8 @@ pub struct PostgresStore {
     schema: String,
     sql: Statements,
     operations: OperationStatements,
-    swaps: SwapQueue,
+    swaps: WriteQueue,
+    creates: WriteQueue,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -164,14 +167,21 @@ impl PostgresStore {
                 StoreError::Unavailable(format!("cannot build the pool: {failed}"))
             })?;
         let sql = Statements::in_schema(&options.schema);
-        let swaps = SwapQueue::start(
+        let sessions = sessions_table(&options.schema);
+        let swaps = WriteQueue::start(
             pool.clone(),
-            SwapStatements::in_schema(&sessions_table(&options.schema), sql.swap.clone()),
+            BatchStatements::swaps(&sessions, sql.swap.clone()),
+            batch::BATCHES_IN_FLIGHT,
+        );
+        let creates = WriteQueue::start(
+            pool.clone(),
+            BatchStatements::creates(&sessions, sql.insert.clone()),
             batch::BATCHES_IN_FLIGHT,
         );
         let store = PostgresStore {
             pool,
             swaps,
+            creates,
             retention: options.retention,
             sql,
             operations: OperationStatements::in_schema(&options.schema),
@@ -302,29 +312,15 @@ impl Purge for PostgresStore {
 }
 
 impl SessionStore for PostgresStore {
+    /// One `INSERT` under the primary key and the unique order; creates arriving together
+    /// share one statement and one commit (`postgres_batch.rs`), each its own `Duplicate`.
     async fn create(&self, session: &Session) -> Result<(), StoreError> {
         let row = SessionRow::of(session)?;
-        within(async {
-            let client = self.pool.get().await?;
-            let insert = client.prepare_cached(&self.sql.insert).await?;
-            client
-                .execute(
-                    &insert,
-                    &[
-                        &row.id,
-                        &row.provider,
-                        &row.order_id,
-                        &row.version,
-                        &row.expires_at_ms,
-                        &row.is_final,
-                        &row.body,
-                        &row.wake_at_ms,
-                    ],
-                )
-                .await?;
+        if within(self.creates.write(Write::Create(row))).await? {
             Ok(())
-        })
-        .await
+        } else {
+            Err(StoreError::Duplicate)
+        }
     }
 
     async fn load(&self, id: &str) -> Result<Option<Session>, StoreError> {
@@ -354,7 +350,7 @@ impl SessionStore for PostgresStore {
         };
         let expected = to_i64(expected, "version")?;
         let row = SessionRow::of(next)?;
-        within(self.swaps.swap(Swap { row, expected })).await
+        within(self.swaps.write(Write::Swap(Swap { row, expected }))).await
     }
 
     /// The swap and its outbox rows in one transaction (`postgres_outbox.rs`).

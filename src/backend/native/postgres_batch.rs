@@ -1,9 +1,13 @@
-//! The PostgreSQL store's swaps, several in one statement: the commit is what a durable
-//! write costs PostgreSQL (a WAL flush that the committing connection waits for, its
-//! server process woken for it, a round trip), so swaps that arrive while others are being
-//! written are queued and then written together, as one `UPDATE … FROM unnest(…)` in
+//! The PostgreSQL store's swaps and creates, several in one statement: the commit is what
+//! a durable write costs PostgreSQL (a WAL flush that the committing connection waits for,
+//! its server process woken for it, a round trip), so swaps that arrive while others are
+//! being written are queued and then written together, as one `UPDATE … FROM unnest(…)` in
 //! autocommit: one commit, one flush, one round trip for all of them (the group commit the
-//! SQLite store does with its writer thread). See docs/backend/store.md "Performance".
+//! SQLite store does with its writer thread). Creates have a queue of their own, written as
+//! one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING RETURNING id`: a session whose
+//! id or order is taken (by a row committed before, or by an earlier create of the same
+//! batch) is not inserted and its create answers `Duplicate`, as a lone `INSERT` would.
+//! See docs/backend/store.md "Performance".
 //!
 //! Each swap stays its own compare-and-set: a row changes only where its id, its version
 //! and `NOT is_final` match, and the statement returns the slots that changed. Two swaps of
@@ -38,25 +42,49 @@ pub(super) struct Swap {
     pub expected: i64,
 }
 
+/// What a queue writes: each queue holds one kind.
+pub(super) enum Write {
+    /// `true` if it changed the row.
+    Swap(Swap),
+    /// `true` if it inserted the row, `false` if its id or order is taken.
+    Create(SessionRow),
+}
+
 struct Queued {
-    swap: Swap,
+    write: Write,
     answer: oneshot::Sender<Result<bool, StoreError>>,
 }
 
-/// The queue of swaps waiting to be written, and the task that writes them.
-pub(super) struct SwapQueue {
+/// The queue of writes waiting to be written, and the task that writes them.
+pub(super) struct WriteQueue {
     queue: mpsc::UnboundedSender<Queued>,
 }
 
-/// The two statements: one swap (`$1`…`$9`, as the store's `swap`), or many.
-pub(super) struct SwapStatements {
+/// The two statements of a queue: one write (the store's own), or many.
+pub(super) struct BatchStatements {
     pub one: String,
     pub many: String,
 }
 
-impl SwapStatements {
-    pub(super) fn in_schema(sessions: &str, one: String) -> SwapStatements {
-        SwapStatements {
+impl BatchStatements {
+    /// A create alone is the store's `INSERT` (`$1`…`$8`); many are one `INSERT … SELECT`.
+    pub(super) fn creates(sessions: &str, one: String) -> BatchStatements {
+        BatchStatements {
+            one,
+            many: format!(
+                "INSERT INTO {sessions}
+                 (id, provider, order_id, version, expires_at_ms, is_final, body, wake_at_ms)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[],
+                                      $5::int8[], $6::bool[], $7::text[], $8::int8[])
+                 ON CONFLICT DO NOTHING
+                 RETURNING id"
+            ),
+        }
+    }
+
+    /// A swap alone is the store's `UPDATE` (`$1`…`$9`); many are one `UPDATE … FROM`.
+    pub(super) fn swaps(sessions: &str, one: String) -> BatchStatements {
+        BatchStatements {
             one,
             many: format!(
                 "UPDATE {sessions} AS s
@@ -74,10 +102,10 @@ impl SwapStatements {
     }
 }
 
-impl SwapQueue {
-    /// Starts the task that writes queued swaps with `pool`'s connections, at most
+impl WriteQueue {
+    /// Starts the task that writes queued writes with `pool`'s connections, at most
     /// `in_flight` batches at once. It ends when the queue is dropped (with the store).
-    pub(super) fn start(pool: Pool, statements: SwapStatements, in_flight: usize) -> SwapQueue {
+    pub(super) fn start(pool: Pool, statements: BatchStatements, in_flight: usize) -> WriteQueue {
         let (queue, waiting) = mpsc::unbounded_channel();
         let writer = Arc::new(Writer { pool, statements });
         tokio::spawn(collect(
@@ -85,21 +113,21 @@ impl SwapQueue {
             writer,
             Arc::new(Semaphore::new(in_flight.max(1))),
         ));
-        SwapQueue { queue }
+        WriteQueue { queue }
     }
 
-    /// Queues `swap` and waits for its batch: `true` if it changed the row.
-    pub(super) async fn swap(&self, swap: Swap) -> Result<bool, StoreError> {
+    /// Queues `write` and waits for its batch (see [`Write`]).
+    pub(super) async fn write(&self, write: Write) -> Result<bool, StoreError> {
         let (answer, answered) = oneshot::channel();
         self.queue
-            .send(Queued { swap, answer })
+            .send(Queued { write, answer })
             .map_err(|_| stopped())?;
         answered.await.map_err(|_| stopped())?
     }
 }
 
 fn stopped() -> StoreError {
-    StoreError::Unavailable("the store's swap writer has stopped".into())
+    StoreError::Unavailable("the store's batch writer has stopped".into())
 }
 
 /// Waits for a free slot, then takes every swap queued so far (at least one, at most
@@ -133,7 +161,7 @@ async fn collect(
 
 struct Writer {
     pool: Pool,
-    statements: SwapStatements,
+    statements: BatchStatements,
 }
 
 impl Writer {
@@ -160,19 +188,77 @@ impl Writer {
 
     async fn write_each_alone(&self, batch: Vec<Queued>) {
         for queued in batch {
-            let result = within(self.swap_one(&queued.swap)).await;
+            let result = within(self.write_one(&queued.write)).await;
             let _ = queued.answer.send(result);
         }
     }
 
-    async fn swap_one(&self, swap: &Swap) -> Result<bool, StoreError> {
+    async fn write_one(&self, write: &Write) -> Result<bool, StoreError> {
         let client = self.pool.get().await?;
-        swap_on(&client, &self.statements.one, swap).await
+        match write {
+            Write::Swap(swap) => swap_on(&client, &self.statements.one, swap).await,
+            Write::Create(row) => match create_on(&client, &self.statements.one, row).await {
+                Ok(()) => Ok(true),
+                Err(StoreError::Duplicate) => Ok(false),
+                Err(failed) => Err(failed),
+            },
+        }
     }
 
-    /// One statement for every swap of `batch`: whether each changed its row, in order.
+    /// One statement for every write of `batch`: whether each changed its row, in order.
     async fn write_many(&self, batch: &[Queued]) -> Result<Vec<bool>, Refused> {
-        let rows: Vec<&Swap> = batch.iter().map(|queued| &queued.swap).collect();
+        let mut swaps = Vec::new();
+        let mut creates = Vec::new();
+        for queued in batch {
+            match &queued.write {
+                Write::Swap(swap) => swaps.push(swap),
+                Write::Create(row) => creates.push(row),
+            }
+        }
+        match (swaps.is_empty(), creates.is_empty()) {
+            (false, true) => self.swap_many(&swaps).await,
+            (true, false) => self.create_many(&creates).await,
+            // A queue holds one kind: never mixed, never empty.
+            _ => Err(Refused::ByServer),
+        }
+    }
+
+    /// One `INSERT` for every create of `rows`: whether each was inserted, in order (of
+    /// creates of one id, the first).
+    async fn create_many(&self, rows: &[&SessionRow]) -> Result<Vec<bool>, Refused> {
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let providers: Vec<&str> = rows.iter().map(|r| r.provider).collect();
+        let orders: Vec<&str> = rows.iter().map(|r| r.order_id.as_str()).collect();
+        let versions: Vec<i64> = rows.iter().map(|r| r.version).collect();
+        let expiries: Vec<i64> = rows.iter().map(|r| r.expires_at_ms).collect();
+        let finals: Vec<bool> = rows.iter().map(|r| r.is_final).collect();
+        let bodies: Vec<&str> = rows.iter().map(|r| r.body.as_str()).collect();
+        let wakes: Vec<Option<i64>> = rows.iter().map(|r| r.wake_at_ms).collect();
+        let client = self.pool.get().await.map_err(StoreError::from)?;
+        let statement = client.prepare_cached(&self.statements.many).await?;
+        let returned = client
+            .query(
+                &statement,
+                &[
+                    &ids, &providers, &orders, &versions, &expiries, &finals, &bodies, &wakes,
+                ],
+            )
+            .await?;
+        let mut inserted: Vec<String> = Vec::with_capacity(returned.len());
+        for row in returned {
+            inserted.push(row.try_get(0)?);
+        }
+        let mut answers = vec![false; rows.len()];
+        for id in inserted {
+            if let Some(first) = ids.iter().position(|candidate| *candidate == id) {
+                answers[first] = true;
+            }
+        }
+        Ok(answers)
+    }
+
+    /// One `UPDATE` for every swap of `rows`: whether each changed its row, in order.
+    async fn swap_many(&self, rows: &[&Swap]) -> Result<Vec<bool>, Refused> {
         let slots: Vec<i32> = (0..).take(rows.len()).collect();
         let ids: Vec<&str> = rows.iter().map(|s| s.row.id.as_str()).collect();
         let providers: Vec<&str> = rows.iter().map(|s| s.row.provider).collect();
@@ -228,6 +314,31 @@ impl From<StoreError> for Refused {
     fn from(failed: StoreError) -> Refused {
         Refused::Unavailable(failed)
     }
+}
+
+/// One create on `client`: `Duplicate` if its id or order is taken.
+async fn create_on(
+    client: &impl GenericClient,
+    sql: &str,
+    row: &SessionRow,
+) -> Result<(), StoreError> {
+    let insert = client.prepare_cached(sql).await?;
+    client
+        .execute(
+            &insert,
+            &[
+                &row.id,
+                &row.provider,
+                &row.order_id,
+                &row.version,
+                &row.expires_at_ms,
+                &row.is_final,
+                &row.body,
+                &row.wake_at_ms,
+            ],
+        )
+        .await?;
+    Ok(())
 }
 
 /// One swap on `client` (the pool's or a transaction): `true` if it changed the row.
