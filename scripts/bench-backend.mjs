@@ -11,7 +11,11 @@
 //   - concurrency: c clients each running flows back to back for a while; flows/s, the
 //     p50/p99 of one flow (create + confirm) and the backend's CPU per flow (utime +
 //     stime of the serve process from /proc/<pid>/stat), each the median of several runs;
-//     the sandbox's and this client's CPU per flow beside it (they share the cores).
+//     the sandbox's and this client's CPU per flow beside it (they share the cores);
+//   - PostgreSQL rows also: the server's own CPU per flow (utime + stime of every process of
+//     the cluster: the postmaster, its live children, and those it reaped, TB_TEST_PG_PID from
+//     scripts/pg-test.sh), and per flow its write transactions (transaction ids assigned) and
+//     WAL bytes (pg_current_wal_lsn), read with psql (TB_TEST_PG_BIN) between runs.
 // The sandbox runs on the same 2 shared cores, and so does this client: for comparison
 // between stores and builds, not a promise. The client speaks HTTP/1.1 through node:http
 // with one keep-alive agent (a socket per client, reused), which costs the shared cores
@@ -23,7 +27,7 @@
 // PostgreSQL store's pool_size; default the store's), THREEDS_BRIDGE_BIN (default
 // target/native/threeds-bridge).
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -114,6 +118,48 @@ function cpuMs(pid) {
   // [0] is field 3 (state), so utime (field 14) is [11] and stime (field 15) [12].
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+/** The fields of /proc/<pid>/stat after the command name (field 3 is [0]). */
+function statFields(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/**
+ * CPU time the PostgreSQL cluster has used so far, in ms: the postmaster (`pid`), its live
+ * children (backends, WAL writer, checkpointer, ...) and, through its cutime + cstime, the
+ * children it has reaped (an autovacuum worker that came and went). Null without a pid.
+ */
+function postgresCpuMs(pid) {
+  if (!pid) return null;
+  const own = statFields(pid);
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(own[i]), 0);
+  let children = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = statFields(entry);
+      if (fields[1] === String(pid)) children += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended between the listing and the read: its time is in the parent's.
+    }
+  }
+  return ((ticks + children) * 1000) / TICKS_PER_SECOND;
+}
+
+/**
+ * The server's next transaction id and WAL position (bytes): their differences count the
+ * write transactions (each commit of a write takes one id; reads take none) and the WAL
+ * written. Null unless psql is at hand (TB_TEST_PG_BIN).
+ */
+function postgresCounters() {
+  const bin = process.env.TB_TEST_PG_BIN;
+  if (!bin || !process.env.TB_TEST_DATABASE_URL) return null;
+  const out = execFileSync(join(bin, "psql"), ["-XAtq", "-d", process.env.TB_TEST_DATABASE_URL, "-c",
+    "SELECT pg_snapshot_xmax(pg_current_snapshot()), pg_current_wal_lsn() - '0/0'"]).toString().trim();
+  const [xid, wal] = out.split("|").map(Number);
+  return { xid, wal };
 }
 
 /** The store section of serve's config for `kind`, and what to remove afterwards. */
@@ -211,8 +257,11 @@ async function throughTheMpi(base, form) {
 }
 
 /** `clients` clients running flows back to back for `seconds`: one run's figures. */
-async function run(serve, sandbox, provider, clients, seconds) {
+async function run(serve, sandbox, provider, clients, seconds, pg) {
   const latencies = [];
+  const pgPid = pg ? Number(process.env.TB_TEST_PG_PID) || null : null;
+  const pg0 = pg ? postgresCounters() : null;
+  const pgCpu0 = postgresCpuMs(pgPid);
   const cpu0 = cpuMs(serve.pid);
   const sandbox0 = cpuMs(sandbox.pid);
   const client0 = process.cpuUsage();
@@ -229,8 +278,14 @@ async function run(serve, sandbox, provider, clients, seconds) {
   const cpu = cpuMs(serve.pid) - cpu0;
   const sandboxCpu = cpuMs(sandbox.pid) - sandbox0;
   const client = process.cpuUsage(client0);
+  const pgCpu = pgPid && postgresCpuMs(pgPid) - pgCpu0;
+  const pg1 = pg0 && postgresCounters();
   latencies.sort((a, b) => a - b);
+  const flows = latencies.length;
   return {
+    pgCpu: pgPid ? pgCpu / flows : null,
+    pgWrites: pg0 ? (pg1.xid - pg0.xid) / flows : null,
+    pgWalKb: pg0 ? (pg1.wal - pg0.wal) / 1024 / flows : null,
     rate: latencies.length / elapsed,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
@@ -252,9 +307,11 @@ for (const kind of STORES) {
       for (let i = 0; i < 20; i += 1) await flow(serve.url, provider); // warm: tokens, pools, caches
       for (const clients of CONCURRENCY) {
         const runs = [];
-        for (let r = 0; r < RUNS; r += 1) runs.push(await run(serve, sandbox, provider, clients, SECONDS));
+        for (let r = 0; r < RUNS; r += 1) runs.push(await run(serve, sandbox, provider, clients, SECONDS, kind === "postgres"));
         const row = { provider, store: kind, clients };
-        for (const key of ["rate", "p50", "p99", "cpu", "sandboxCpu", "clientCpu"]) row[key] = median(runs.map((x) => x[key]));
+        for (const key of ["rate", "p50", "p99", "cpu", "sandboxCpu", "clientCpu", "pgCpu", "pgWrites", "pgWalKb"]) {
+          row[key] = runs[0][key] === null ? null : median(runs.map((x) => x[key]));
+        }
         rows.push(row);
         process.stderr.write(`  ${provider} ${kind} c=${clients}: ${row.rate.toFixed(0)} flows/s\n`);
       }
@@ -268,11 +325,15 @@ for (const kind of STORES) {
 
 const pg = process.env.TB_TEST_DATABASE_URL && STORES.includes("postgres");
 console.log(`bench-backend: medians of ${RUNS} runs of ${SECONDS} s; frictionless create + confirm (payroc: + MPI + return + view); ` +
-  `CPU = serve's utime+stime per flow (sandbox, client: theirs); client over ${HTTP}` +
+  `CPU = serve's utime+stime per flow (sandbox, client, pg CPU: theirs; pg CPU = every process of the ` +
+  `PostgreSQL cluster; pg writes = its write transactions per flow, WAL KB = its WAL per flow); client over ${HTTP}` +
   `${pg && !process.env.PG_TEST_DURABLE ? "; PostgreSQL with fsync off" : ""}`);
-const header = ["provider", "store", "c", "flows/s", "p50 ms", "p99 ms", "CPU ms/flow", "sandbox", "client"];
+const header = ["provider", "store", "c", "flows/s", "p50 ms", "p99 ms", "CPU ms/flow", "sandbox", "client",
+  "pg CPU", "pg writes", "WAL KB"];
+const fixed = (value, digits) => (value === null ? "" : value.toFixed(digits));
 const cells = rows.map((r) => [r.provider, r.store, String(r.clients), r.rate.toFixed(0),
-  r.p50.toFixed(2), r.p99.toFixed(2), r.cpu.toFixed(2), r.sandboxCpu.toFixed(2), r.clientCpu.toFixed(2)]);
+  r.p50.toFixed(2), r.p99.toFixed(2), r.cpu.toFixed(2), r.sandboxCpu.toFixed(2), r.clientCpu.toFixed(2),
+  fixed(r.pgCpu, 2), fixed(r.pgWrites, 1), fixed(r.pgWalKb, 1)]);
 const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
 const line = (c) => `| ${c.map((v, i) => (i < 2 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(" | ")} |`;
 console.log(line(header));

@@ -2,11 +2,13 @@
 # Runs a command beside a throwaway PostgreSQL server: a new cluster (initdb) in a temporary
 # directory, listening on a Unix socket in that directory only (no TCP port), trust
 # authentication for its one user `tb_test`, a database `tb_test`; the command gets its
-# URL in TB_TEST_DATABASE_URL. The server is stopped and the directory removed whatever
-# happens (trap). Exits with the command's status.
+# URL in TB_TEST_DATABASE_URL, the server's (postmaster's) process id in TB_TEST_PG_PID and
+# the directory of its programs (psql among them) in TB_TEST_PG_BIN. The server is stopped
+# and the directory removed whatever happens (trap). Exits with the command's status.
 #
 # Usage: scripts/pg-test.sh COMMAND [ARGS...]      (make test-native runs cargo under it;
-#        PG_TEST_DURABLE=1: fsync and synchronous commit on, as make bench-backend wants)
+#        PG_TEST_DURABLE=1: fsync and synchronous commit on, as make bench-backend wants;
+#        PG_TEST_OPTIONS: more server options, e.g. "-c shared_buffers=256MB")
 #
 # Finds initdb, pg_ctl, postgres and createdb on PATH, else in the newest
 # /usr/lib/postgresql/*/bin (Debian's postgresql package; `make setup` installs it), or in
@@ -81,6 +83,8 @@ as_owner "$pg_bin/initdb" -D "$data" -U tb_test --auth=trust --encoding=UTF8 --n
 options="-c listen_addresses= -k $dir -c max_connections=300"
 [ "${PG_TEST_DURABLE:-}" = 1 ] ||
     options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+# PG_TEST_OPTIONS: more server options, last (so they win), e.g. "-c commit_delay=50".
+options="$options ${PG_TEST_OPTIONS:-}"
 started=1
 as_owner "$pg_bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 -o "$options" start \
     >/dev/null || { tail -n 30 "$dir/server.log" >&2 || true; die "the server did not start"; }
@@ -88,6 +92,10 @@ as_owner "$pg_bin/createdb" -h "$dir" -U tb_test tb_test || die "createdb failed
 cd - >/dev/null
 
 export TB_TEST_DATABASE_URL="postgresql://tb_test@/tb_test?host=$dir"
+# For make bench-backend: the server's own CPU (its processes are this one's children) and
+# its statistics (psql).
+TB_TEST_PG_PID=$(head -n 1 "$data/postmaster.pid")
+export TB_TEST_PG_PID TB_TEST_PG_BIN=$pg_bin
 say "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on $dir (TB_TEST_DATABASE_URL)"
 set +e
 "$@"

@@ -481,3 +481,144 @@ async fn an_unreachable_or_malformed_database_is_unavailable_and_names_no_passwo
     .unwrap_err();
     assert_eq!(tls.code(), "store_unavailable", "{tls}");
 }
+
+/// The transactions that last wrote the sessions of `schema` (each row's `xmin`).
+async fn writing_transactions(schema: &str) -> i64 {
+    raw_postgres()
+        .await
+        .query_one(
+            &format!("SELECT count(DISTINCT xmin::text) FROM {schema}.sessions"),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Swaps that arrive together share one statement and one commit (postgres_batch.rs), and
+/// each keeps its own answer: of two contenders per session from one version exactly one
+/// wins, every session moves once, and a swap onto an order another session holds fails
+/// `Duplicate` alone while the swaps written beside it land.
+#[tokio::test]
+async fn swaps_arriving_together_share_a_commit_and_keep_their_own_answers() {
+    let schema = fresh_schema();
+    let store = Arc::new(postgres_with(in_schema(&schema)).await);
+    let sessions: Vec<Session> = (0..40)
+        .map(|n| {
+            session(
+                &id(500 + n),
+                ProviderKind::Bambora,
+                &format!("order-{n}"),
+                60_000,
+            )
+        })
+        .collect();
+    for each in &sessions {
+        store.create(each).await.unwrap();
+    }
+    assert_eq!(writing_transactions(&schema).await, 40);
+
+    // Spawned together: the store's queue holds them all before its writer runs.
+    let contenders: Vec<_> = sessions
+        .iter()
+        .flat_map(|each| ["a", "b"].map(|step| each.advanced(calling(step), 10).unwrap()))
+        .map(|next| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { (store.swap(&next).await.unwrap(), next) })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for contender in contenders {
+        let (won, next) = contender.await.unwrap();
+        if won {
+            winners.push(next);
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        sessions.len(),
+        "exactly one winner per session"
+    );
+    for winner in &winners {
+        assert_eq!(store.load(&winner.id).await.unwrap().as_ref(), Some(winner));
+    }
+    // 80 swaps, 40 rows changed, in a few statements (64 swaps at most in each).
+    assert!(writing_transactions(&schema).await <= 4);
+
+    // One swap onto an order another session holds, among swaps that may land.
+    let mut nexts: Vec<Session> = winners
+        .iter()
+        .map(|winner| winner.advanced(calling("c"), 20).unwrap())
+        .collect();
+    nexts[0].order_id = winners[1].order_id.clone();
+    let answers: Vec<_> = nexts
+        .iter()
+        .cloned()
+        .map(|next| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.swap(&next).await })
+        })
+        .collect();
+    let mut answered = Vec::new();
+    for answer in answers {
+        answered.push(answer.await.unwrap());
+    }
+    assert_eq!(answered[0], Err(StoreError::Duplicate));
+    assert!(answered[1..].iter().all(|answer| *answer == Ok(true)));
+    assert_eq!(
+        store.load(&winners[0].id).await.unwrap().as_ref(),
+        Some(&winners[0])
+    );
+    for next in &nexts[1..] {
+        assert_eq!(store.load(&next.id).await.unwrap().as_ref(), Some(next));
+    }
+}
+
+/// Creates that arrive together share one `INSERT` and one commit (postgres_batch.rs), and
+/// each keeps its own answer: a session whose order an earlier create of the same batch
+/// took, or a committed row holds, is `Duplicate` and not stored; the others are.
+#[tokio::test]
+async fn creates_arriving_together_share_a_commit_and_keep_their_own_answers() {
+    let schema = fresh_schema();
+    let store = Arc::new(postgres_with(in_schema(&schema)).await);
+    let taken = session(&id(700), ProviderKind::Paysafe, "taken", 60_000);
+    store.create(&taken).await.unwrap();
+
+    let mut wanted: Vec<Session> = (1..=30)
+        .map(|n| {
+            session(
+                &id(700 + n),
+                ProviderKind::Paysafe,
+                &format!("order-{n}"),
+                60_000,
+            )
+        })
+        .collect();
+    // The second of two creates of one order, and one of an order already stored.
+    wanted[11].order_id = wanted[10].order_id.clone();
+    wanted[20].order_id = taken.order_id.clone();
+    // Spawned together: the store's queue holds them all before its writer runs.
+    let answers: Vec<_> = wanted
+        .iter()
+        .cloned()
+        .map(|each| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.create(&each).await })
+        })
+        .collect();
+    let mut answered = Vec::new();
+    for answer in answers {
+        answered.push(answer.await.unwrap());
+    }
+    for (n, (each, answer)) in wanted.iter().zip(&answered).enumerate() {
+        if n == 11 || n == 20 {
+            assert_eq!(*answer, Err(StoreError::Duplicate), "create {n}");
+            assert_eq!(store.load(&each.id).await.unwrap(), None, "create {n}");
+        } else {
+            assert_eq!(*answer, Ok(()), "create {n}");
+            assert_eq!(store.load(&each.id).await.unwrap().as_ref(), Some(each));
+        }
+    }
+    // 28 sessions stored in a few statements (64 creates at most in each), and `taken`.
+    assert!(writing_transactions(&schema).await <= 4);
+}

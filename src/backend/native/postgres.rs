@@ -14,7 +14,9 @@
 //! `swap` is one `UPDATE … WHERE id AND version AND NOT is_final` (under READ COMMITTED a
 //! concurrent update of the same row waits, then re-checks the `WHERE` against the
 //! committed row, so of many swaps from one version exactly one changes it); `due` reads a
-//! partial index on `wake_at_ms`. Every call is bounded by [`CALL_TIMEOUT`]: a database that
+//! partial index on `wake_at_ms`. Creates and swaps that arrive together are written
+//! several to a statement, one commit for all (`postgres_batch.rs`), each keeping its own
+//! answer. Every call is bounded by [`CALL_TIMEOUT`]: a database that
 //! stops answering makes calls fail `store_unavailable`, never hang. It never sees a PAN: a
 //! `Session` holds only a `CardSummary`.
 
@@ -37,6 +39,12 @@ use crate::store::{SessionStore, StoreError};
 /// The webhook outbox's table and statements (`postgres_outbox.rs`).
 #[path = "postgres_outbox.rs"]
 mod outbox;
+
+/// Swaps written several to a statement (`postgres_batch.rs`).
+#[path = "postgres_batch.rs"]
+mod batch;
+
+use batch::{BatchStatements, Swap, Write, WriteQueue};
 
 /// The schema, as ordered steps: step `i` takes the tables from `schema_version` `i` to
 /// `i + 1`. Each runs with the store's schema first on the `search_path`. Append only;
@@ -112,6 +120,8 @@ pub struct PostgresStore {
     schema: String,
     sql: Statements,
     operations: OperationStatements,
+    swaps: WriteQueue,
+    creates: WriteQueue,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -156,10 +166,24 @@ impl PostgresStore {
             .map_err(|failed| {
                 StoreError::Unavailable(format!("cannot build the pool: {failed}"))
             })?;
+        let sql = Statements::in_schema(&options.schema);
+        let sessions = sessions_table(&options.schema);
+        let swaps = WriteQueue::start(
+            pool.clone(),
+            BatchStatements::swaps(&sessions, sql.swap.clone()),
+            batch::BATCHES_IN_FLIGHT,
+        );
+        let creates = WriteQueue::start(
+            pool.clone(),
+            BatchStatements::creates(&sessions, sql.insert.clone()),
+            batch::BATCHES_IN_FLIGHT,
+        );
         let store = PostgresStore {
             pool,
+            swaps,
+            creates,
             retention: options.retention,
-            sql: Statements::in_schema(&options.schema),
+            sql,
             operations: OperationStatements::in_schema(&options.schema),
             schema: options.schema,
         };
@@ -288,29 +312,15 @@ impl Purge for PostgresStore {
 }
 
 impl SessionStore for PostgresStore {
+    /// One `INSERT` under the primary key and the unique order; creates arriving together
+    /// share one statement and one commit (`postgres_batch.rs`), each its own `Duplicate`.
     async fn create(&self, session: &Session) -> Result<(), StoreError> {
         let row = SessionRow::of(session)?;
-        within(async {
-            let client = self.pool.get().await?;
-            let insert = client.prepare_cached(&self.sql.insert).await?;
-            client
-                .execute(
-                    &insert,
-                    &[
-                        &row.id,
-                        &row.provider,
-                        &row.order_id,
-                        &row.version,
-                        &row.expires_at_ms,
-                        &row.is_final,
-                        &row.body,
-                        &row.wake_at_ms,
-                    ],
-                )
-                .await?;
+        if within(self.creates.write(Write::Create(row))).await? {
             Ok(())
-        })
-        .await
+        } else {
+            Err(StoreError::Duplicate)
+        }
     }
 
     async fn load(&self, id: &str) -> Result<Option<Session>, StoreError> {
@@ -331,35 +341,16 @@ impl SessionStore for PostgresStore {
 
     /// One `UPDATE … WHERE id = $1 AND version = $8 AND NOT is_final`: of many concurrent
     /// swaps from the same version, in this process or another, exactly one changes the
-    /// row. A final session is never replaced, whatever `next` says.
+    /// row. A final session is never replaced, whatever `next` says. Swaps arriving
+    /// together share one statement and one commit (`postgres_batch.rs`), each still its
+    /// own compare-and-set.
     async fn swap(&self, next: &Session) -> Result<bool, StoreError> {
         let Some(expected) = next.version.checked_sub(1) else {
             return Ok(false);
         };
         let expected = to_i64(expected, "version")?;
         let row = SessionRow::of(next)?;
-        within(async {
-            let client = self.pool.get().await?;
-            let update = client.prepare_cached(&self.sql.swap).await?;
-            let changed = client
-                .execute(
-                    &update,
-                    &[
-                        &row.id,
-                        &row.provider,
-                        &row.order_id,
-                        &row.version,
-                        &row.expires_at_ms,
-                        &row.is_final,
-                        &row.body,
-                        &expected,
-                        &row.wake_at_ms,
-                    ],
-                )
-                .await?;
-            Ok(changed == 1)
-        })
-        .await
+        within(self.swaps.write(Write::Swap(Swap { row, expected }))).await
     }
 
     /// The swap and its outbox rows in one transaction (`postgres_outbox.rs`).
@@ -402,7 +393,7 @@ struct Statements {
 
 impl Statements {
     fn in_schema(schema: &str) -> Statements {
-        let sessions = format!("\"{schema}\".sessions");
+        let sessions = sessions_table(schema);
         Statements {
             insert: format!(
                 "INSERT INTO {sessions}
@@ -432,6 +423,11 @@ impl Statements {
             purge_outbox: outbox::purge_done(schema),
         }
     }
+}
+
+/// The sessions table, named with its schema.
+fn sessions_table(schema: &str) -> String {
+    format!("\"{schema}\".sessions")
 }
 
 fn read_body(row: &Row) -> Result<Session, StoreError> {

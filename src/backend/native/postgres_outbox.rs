@@ -9,6 +9,7 @@
 use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
 
+use super::batch::Swap;
 use super::{within, PostgresStore};
 use crate::backend::native::stored::{ms_column, to_i64, SessionRow};
 use crate::session::Session;
@@ -60,24 +61,9 @@ impl PostgresStore {
         within(async {
             let mut client = self.pool.get().await?;
             let step = client.transaction().await?;
-            let update = step.prepare_cached(&self.sql.swap).await?;
-            let changed = step
-                .execute(
-                    &update,
-                    &[
-                        &row.id,
-                        &row.provider,
-                        &row.order_id,
-                        &row.version,
-                        &row.expires_at_ms,
-                        &row.is_final,
-                        &row.body,
-                        &expected,
-                        &row.wake_at_ms,
-                    ],
-                )
-                .await?;
-            if changed != 1 {
+            let swap = Swap { row, expected };
+            let changed = super::batch::swap_on(&step, &self.sql.swap, &swap).await?;
+            if !changed {
                 return Ok(false);
             }
             self.enqueue_in(&step, events).await?;
