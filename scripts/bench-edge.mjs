@@ -8,10 +8,10 @@
 //     workerd spent until ready and on that request;
 //   - warm: the merchant's create (POST /v1/payments) and the page's confirm (frictionless
 //     card, to the final result), rounds of each worker in turn, and workerd's CPU per payment;
-//   - the edge wasm, gzipped.
+//   - the edge wasm, gzipped, and a one-provider worker's (BENCH_EDGE_PROVIDERS, `make edge-sizes`).
 // Printed as one table, never asserted: medians on this machine (2 shared cores) are for
 // comparison, not a promise. The workers' own log lines go to target/bench-edge.log.
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -161,6 +161,16 @@ try {
 const gz = (path) => gzipSync(readFileSync(`${root}${path}`), { level: 9 }).length;
 const wasmBytes = readFileSync(`${root}pkg/edge/threeds_bridge_edge_bg.wasm`).length;
 const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+// The one-provider worker's wasm beside pkg/edge's (all four providers unless built with
+// EDGE_PROVIDERS): BENCH_EDGE_PROVIDERS (default paysafe, the flow measured), as `make
+// edge-sizes` (or `make edge EDGE_PROVIDERS=… EDGE_OUT=target/edge-sizes/…`) left it.
+function onlySize() {
+  const only = process.env.BENCH_EDGE_PROVIDERS ?? "paysafe";
+  const path = `target/edge-sizes/${only}/threeds_bridge_edge_bg.wasm`;
+  if (!existsSync(`${root}${path}`)) return `${only} only: not built (make edge-sizes)`;
+  const stale = statSync(`${root}${path}`).mtimeMs < statSync(`${root}pkg/edge/threeds_bridge_edge_bg.wasm`).mtimeMs;
+  return `${only} only ${kb(gz(path))}${stale ? " (built before pkg/edge: make edge-sizes)" : ""}`;
+}
 const row = (label, pick) => {
   const [w, j] = [pick(times.wasm), pick(times.js)];
   return `${label.padEnd(36)} ${`${w.toFixed(1)} ms`.padStart(9)} ${`${j.toFixed(1)} ms`.padStart(9)} ${`${(w / j).toFixed(2)}×`.padStart(7)}`;
@@ -178,6 +188,6 @@ console.log([
   row(`warm: create + confirm, median`, (t) => median(t.flow)),
   row(`warm: create + confirm, p90`, (t) => quantile(t.flow, 0.9)),
   row(`warm: create + confirm, workerd CPU`, (t) => median(t.flowCpu)),
-  `size: edge wasm gzip ${kb(gz("pkg/edge/threeds_bridge_edge_bg.wasm"))} (raw ${kb(wasmBytes)}), JS glue gzip ${kb(gz("pkg/edge/threeds_bridge_edge.js"))}`,
+  `size: edge wasm gzip ${kb(gz("pkg/edge/threeds_bridge_edge_bg.wasm"))} (raw ${kb(wasmBytes)}), JS glue gzip ${kb(gz("pkg/edge/threeds_bridge_edge.js"))}; ${onlySize()}`,
   `workers' logs: ${LOG.slice(root.length)}`,
 ].join("\n"));

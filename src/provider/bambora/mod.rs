@@ -761,6 +761,15 @@ fn issuer_step(state: State) -> Step<State> {
 }
 
 impl Adapter for BamboraAdapter {
+    /// What Bambora's API carries at create (`exemption.rs`, its amount cap).
+    fn limits(&self) -> crate::provider::CreateLimits {
+        crate::provider::CreateLimits {
+            max_amount_minor: Some(MAX_AMOUNT_MINOR),
+            exemptions: exemption::SUPPORTED,
+            challenge_preference: exemption::CHALLENGE_PREFERENCE,
+        }
+    }
+
     /// The card facts of the provider's answer, for a token payment.
     fn card_of(&self, response: &HttpResponse) -> Option<crate::payment::CardSummary> {
         crate::provider::card_facts::bambora(response)

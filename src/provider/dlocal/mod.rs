@@ -632,6 +632,15 @@ impl DlocalAdapter {
 }
 
 impl Adapter for DlocalAdapter {
+    /// What Dlocal's API carries at create (`exemption.rs`).
+    fn limits(&self) -> crate::provider::CreateLimits {
+        crate::provider::CreateLimits {
+            max_amount_minor: None,
+            exemptions: exemption::SUPPORTED,
+            challenge_preference: exemption::CHALLENGE_PREFERENCE,
+        }
+    }
+
     fn operation(
         &self,
         op: &crate::provider::lifecycle::Operation,

@@ -269,6 +269,15 @@ impl PaysafeAdapter {
 }
 
 impl Adapter for PaysafeAdapter {
+    /// What Paysafe's API carries at create (`exemption.rs`, its amount cap).
+    fn limits(&self) -> crate::provider::CreateLimits {
+        crate::provider::CreateLimits {
+            max_amount_minor: Some(MAX_AMOUNT_MINOR),
+            exemptions: exemption::SUPPORTED,
+            challenge_preference: exemption::CHALLENGE_PREFERENCE,
+        }
+    }
+
     /// The card facts of the provider's answer, for a token payment.
     fn card_of(&self, response: &HttpResponse) -> Option<crate::payment::CardSummary> {
         crate::provider::card_facts::paysafe(response)
