@@ -30,6 +30,7 @@ pub mod payroc;
 #[cfg(feature = "paysafe")]
 pub mod paysafe;
 mod secret;
+pub(crate) mod stored;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
