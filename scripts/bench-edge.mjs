@@ -168,8 +168,8 @@ function onlySize() {
   const only = process.env.BENCH_EDGE_PROVIDERS ?? "paysafe";
   const path = `target/edge-sizes/${only}/threeds_bridge_edge_bg.wasm`;
   if (!existsSync(`${root}${path}`)) return `${only} only: not built (make edge-sizes)`;
-  const stale = statSync(`${root}${path}`).mtimeMs < statSync(`${root}pkg/edge/threeds_bridge_edge_bg.wasm`).mtimeMs;
-  return `${only} only ${kb(gz(path))}${stale ? " (built before pkg/edge: make edge-sizes)" : ""}`;
+  const built = statSync(`${root}${path}`).mtime.toISOString().slice(0, 16).replace("T", " ");
+  return `${only} only ${kb(gz(path))} (built ${built} UTC)`;
 }
 const row = (label, pick) => {
   const [w, j] = [pick(times.wasm), pick(times.js)];

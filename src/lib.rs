@@ -59,3 +59,4 @@ pub mod sandbox;
 pub mod session;
 #[cfg(feature = "json")]
 pub mod store;
+mod unit_variant;

@@ -59,13 +59,6 @@ impl<'de> Deserializer<'de> for Missing {
     }
 }
 
-/// The members left, as one flattened struct.
-pub(crate) fn rest<T: DeserializeOwned>(
-    members: &mut Map<String, Value>,
-) -> Result<T, serde_json::Error> {
-    T::deserialize(Value::Object(std::mem::take(members)))
-}
-
 /// A tag no variant has.
 pub(crate) fn unknown_tag(what: &str, tag: &str) -> serde_json::Error {
     serde_json::Error::custom(format_args!("{what}: unknown tag `{tag}`"))
