@@ -46,6 +46,7 @@ pub mod exemption;
 mod lifecycle;
 mod outcome;
 mod returns;
+mod stored;
 mod wire;
 
 pub use wire::MAX_AMOUNT_MINOR;
@@ -193,7 +194,8 @@ impl<'a> Means<'a> {
 }
 
 /// Where a Bambora payment is between steps. Holds no card number, CVD or credential.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Stored as its derived `Serialize` writes it, read back by hand (`stored.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum State {
     /// Waiting for `POST /v1/payments`.
