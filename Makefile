@@ -11,13 +11,22 @@ BIN := $${CARGO_TARGET_DIR:-target}/native/threeds-bridge
 WASM := --target wasm32-unknown-unknown $$BUILD_STD
 BROWSER := --no-default-features --features browser
 # The edge worker's build: its own features and its own target dir, so it never rebuilds
-# over (or grows) the browser's wasm.
-EDGE := --no-default-features --features edge --target-dir target/edge
+# over (or grows) the browser's wasm. EDGE_PROVIDERS: the provider adapters compiled in
+# (Cargo features; all four by default, as pkg/edge ships in the npm package):
+# `make edge EDGE_PROVIDERS=paysafe` (or `paysafe,bambora`) builds a smaller worker, which
+# refuses at its start a configuration naming a provider it lacks (docs/edge.md). EDGE_OUT:
+# where wasm-bindgen writes the worker's wasm and glue (pkg/edge by default).
+ALL_PROVIDERS := payroc,dlocal,paysafe,bambora
+EDGE_PROVIDERS ?= $(ALL_PROVIDERS)
+EDGE_OUT ?= pkg/edge
+EDGE = --no-default-features --features edge,$(EDGE_PROVIDERS) --target-dir target/edge
+# make lint's one-provider edge build: the gating of the other three cannot rot.
+EDGE_ONE := --no-default-features --features edge,paysafe --target-dir target/edge
 WASM_OPT_FEATURES := --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 SIZE_BUDGET := 24576
 
-.PHONY: setup build native pkg edge size lint test test-native test-chaos test-api test-wasm test-pkg test-e2e test-edge bench-edge bench-browser bench-backend demo clean
+.PHONY: setup build native pkg edge edge-sizes size lint test test-native test-chaos test-api test-wasm test-pkg test-e2e test-edge bench-edge bench-browser bench-backend demo clean
 
 setup:
 	@scripts/setup.sh
@@ -75,21 +84,34 @@ pkg: setup
 ## kept apart, the module is also 60 KB smaller gzipped.
 EDGE_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none
 edge: setup
+	@for p in $$(tr , ' ' <<<"$(EDGE_PROVIDERS)"); do case ",$(ALL_PROVIDERS)," in *",$$p,"*) ;; \
+		*) echo "edge: EDGE_PROVIDERS: unknown provider '$$p' (one or more of $(ALL_PROVIDERS))" >&2; exit 2;; esac; done; \
+		[ -n "$$(tr -d ', ' <<<"$(EDGE_PROVIDERS)")" ] || { echo "edge: EDGE_PROVIDERS names no provider" >&2; exit 2; }
 	@$(ENV) if [ -n "$$BUILD_STD" ]; then export RUSTFLAGS="$(EDGE_RUSTFLAGS)"; \
 		std_features=-Zbuild-std-features=optimize_for_size; else std_features=; fi; \
 		CARGO_PROFILE_EDGE_STRIP=false $$CARGO build --locked --profile edge --lib $(WASM) $$std_features $(EDGE)
-	@$(ENV) wasm-bindgen --target web --out-dir pkg/edge --out-name threeds_bridge_edge \
+	@$(ENV) wasm-bindgen --target web --out-dir $(EDGE_OUT) --out-name threeds_bridge_edge \
 		target/edge/wasm32-unknown-unknown/edge/threeds_bridge.wasm
 	@$(ENV) wasm-opt -Oz --one-caller-inline-max-function-size=0 --strip-debug --strip-producers \
-		$(WASM_OPT_FEATURES) pkg/edge/threeds_bridge_edge_bg.wasm -o pkg/edge/threeds_bridge_edge_bg.wasm
-	@echo "edge: built pkg/edge/"
+		$(WASM_OPT_FEATURES) $(EDGE_OUT)/threeds_bridge_edge_bg.wasm -o $(EDGE_OUT)/threeds_bridge_edge_bg.wasm
+	@echo "edge: built $(EDGE_OUT)/ (providers: $(EDGE_PROVIDERS))"
+
+## edge-sizes: the edge wasm of each one-provider worker (make edge EDGE_PROVIDERS=<name>, into
+## target/edge-sizes/<name>/; the last one built stays in target/edge's cache), gzipped beside
+## pkg/edge's; bench-edge's size row reads them. pkg/edge is left as it is.
+edge-sizes: setup
+	@for p in $$(tr , ' ' <<<"$(ALL_PROVIDERS)"); do \
+		$(MAKE) -s edge EDGE_PROVIDERS=$$p EDGE_OUT=target/edge-sizes/$$p >/dev/null || exit 1; done
+	@for w in pkg/edge target/edge-sizes/*; do [ -f $$w/threeds_bridge_edge_bg.wasm ] && node -e \
+		'const b = require("fs").readFileSync(process.argv[1]); console.log(`$${process.argv[2].padEnd(28)} $${(require("zlib").gzipSync(b, { level: 9 }).length / 1024).toFixed(1)} KB gzip, $${(b.length / 1024).toFixed(1)} KB raw`)' \
+		$$w/threeds_bridge_edge_bg.wasm $$w; done
 
 ## size: the one hard performance gate, the browser bundle (wasm + JS glue + the
 ## completion page's script), gzipped
 size: pkg
 	@scripts/size.sh $(SIZE_BUDGET) pkg/threeds_bridge_bg.wasm pkg/threeds_bridge.js $(wildcard pkg/complete.js)
 
-## lint: fmt, clippy over the three builds, and check-deps: the sans-IO core names no IO
+## lint: fmt, clippy over the three builds (the edge one also with one provider), and check-deps: the sans-IO core names no IO
 ## (its self-test first proves that check fails on an injected `use tokio::`), the hosts'
 ## dependency graphs stay apart
 lint: setup
@@ -97,6 +119,7 @@ lint: setup
 	@$(ENV) $$CARGO clippy --locked --all-targets -q -- -D warnings
 	@$(ENV) $$CARGO clippy --locked --lib -q $(WASM) $(BROWSER) -- -D warnings
 	@$(ENV) $$CARGO clippy --locked --lib -q $(WASM) $(EDGE) -- -D warnings
+	@$(ENV) $$CARGO clippy --locked --lib -q $(WASM) $(EDGE_ONE) -- -D warnings
 	@$(ENV) scripts/check-deps.sh --self-test
 	@$(ENV) scripts/check-deps.sh
 
@@ -104,9 +127,11 @@ lint: setup
 ## module per file: `$CARGO test --locked --test native backend_faults::` runs one) and
 ## tests/emv_vectors.rs, beside a throwaway PostgreSQL (scripts/pg-test.sh: a new cluster on a
 ## Unix socket, its URL in TB_TEST_DATABASE_URL, removed afterwards). The chaos run is left
-## to test-chaos.
+## to test-chaos. Then the configuration's tests in a Paysafe-only build (the edge worker's
+## `make edge EDGE_PROVIDERS=paysafe`): another provider's section is refused by name.
 test-native: setup
 	@$(ENV) scripts/pg-test.sh $$CARGO test --locked -q -- --skip chaos::
+	@$(ENV) $$CARGO test --locked -q --lib --no-default-features --features json,paysafe backend::providers_built::
 
 ## test-chaos: the bounded chaos run (tests/native/chaos.rs): 2,000 payments across the four
 ## providers with faults and three kill -9 restarts of `serve`, then the sandbox's ledger

@@ -8,14 +8,14 @@
 //     workerd spent until ready and on that request;
 //   - warm: the merchant's create (POST /v1/payments) and the page's confirm (frictionless
 //     card, to the final result), rounds of each worker in turn, and workerd's CPU per payment;
-//   - the edge wasm, gzipped.
+//   - the edge wasm, gzipped, and a one-provider worker's (BENCH_EDGE_PROVIDERS, `make edge-sizes`).
 // Printed as one table, never asserted: medians on this machine (2 shared cores) are for
 // comparison, not a promise. The workers' own log lines go to target/bench-edge.log.
 // BENCH_EDGE_ALSO="label=dir,…" adds other builds of the wasm (a directory holding a copy
 // of pkg/edge/threeds_bridge_edge.js and threeds_bridge_edge_bg.wasm) as more columns,
 // interleaved with the two in every cold start and round: on a busy machine, builds
 // compared within one run are compared under the same load.
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -203,6 +203,16 @@ const gz = (path) => gzipSync(readFileSync(`${root}${path}`), { level: 9 }).leng
 const wasmBytes = readFileSync(`${root}pkg/edge/threeds_bridge_edge_bg.wasm`).length;
 const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
 const also = Object.keys(WORKERS).slice(2);
+// The one-provider worker's wasm beside pkg/edge's (all four providers unless built with
+// EDGE_PROVIDERS): BENCH_EDGE_PROVIDERS (default paysafe, the flow measured), as `make
+// edge-sizes` (or `make edge EDGE_PROVIDERS=… EDGE_OUT=target/edge-sizes/…`) left it.
+function onlySize() {
+  const only = process.env.BENCH_EDGE_PROVIDERS ?? "paysafe";
+  const path = `target/edge-sizes/${only}/threeds_bridge_edge_bg.wasm`;
+  if (!existsSync(`${root}${path}`)) return `${only} only: not built (make edge-sizes)`;
+  const built = statSync(`${root}${path}`).mtime.toISOString().slice(0, 16).replace("T", " ");
+  return `${only} only ${kb(gz(path))} (built ${built} UTC)`;
+}
 const row = (label, pick) => {
   const [w, j] = [pick(times.wasm), pick(times.js)];
   const others = also.map((kind) => ` ${`${pick(times[kind]).toFixed(1)} ms`.padStart(9)} ${`${(pick(times[kind]) / j).toFixed(2)}×`.padStart(7)}`);
@@ -216,11 +226,13 @@ console.log([
   row(`start: workerd CPU until ready`, (t) => median(t.startCpu)),
   row(`cold: first request, median`, (t) => median(t.cold)),
   row(`cold: first request, workerd CPU`, (t) => median(t.coldCpu)),
+  // What the isolate's load does ahead of the first request (its warm-up) counted with it.
+  row(`cold: start + first request, CPU`, (t) => median(t.coldCpu.map((c, i) => c + t.startCpu[i]))),
   row(`warm: create, median`, (t) => median(t.create)),
   row(`warm: confirm, median`, (t) => median(t.confirm)),
   row(`warm: create + confirm, median`, (t) => median(t.flow)),
   row(`warm: create + confirm, p90`, (t) => quantile(t.flow, 0.9)),
   row(`warm: create + confirm, workerd CPU`, (t) => median(t.flowCpu)),
-  `size: edge wasm gzip ${kb(gz("pkg/edge/threeds_bridge_edge_bg.wasm"))} (raw ${kb(wasmBytes)}), JS glue gzip ${kb(gz("pkg/edge/threeds_bridge_edge.js"))}`,
+  `size: edge wasm gzip ${kb(gz("pkg/edge/threeds_bridge_edge_bg.wasm"))} (raw ${kb(wasmBytes)}), JS glue gzip ${kb(gz("pkg/edge/threeds_bridge_edge.js"))}; ${onlySize()}`,
   `workers' logs: ${LOG.slice(root.length)}`,
 ].join("\n"));

@@ -27,6 +27,21 @@
 //! came from outside is unwrapped.
 #![forbid(unsafe_code)]
 
+// A worker without a provider could take no payment: say how to build one.
+#[cfg(all(
+    feature = "edge",
+    not(any(
+        feature = "payroc",
+        feature = "dlocal",
+        feature = "paysafe",
+        feature = "bambora"
+    ))
+))]
+compile_error!(
+    "the edge worker needs at least one provider feature: --features edge,paysafe \
+     (make edge EDGE_PROVIDERS=paysafe; plain make edge builds all four)"
+);
+
 #[cfg(feature = "json")]
 pub mod backend;
 #[cfg(all(feature = "browser", target_arch = "wasm32"))]
@@ -44,3 +59,4 @@ pub mod sandbox;
 pub mod session;
 #[cfg(feature = "json")]
 pub mod store;
+mod unit_variant;

@@ -7,7 +7,7 @@ use crate::emv::{CardBrand, ChallengeWindowSize, Eci, FormPost, TransStatus};
 use crate::order::{Currency, OrderId};
 
 /// The providers this backend finishes payments with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProviderKind {
     Payroc,
@@ -15,6 +15,8 @@ pub enum ProviderKind {
     Paysafe,
     Bambora,
 }
+
+crate::unit_variant::deserialize_by_name!(ProviderKind { Payroc = "payroc", Dlocal = "dlocal", Paysafe = "paysafe", Bambora = "bambora" });
 
 impl ProviderKind {
     /// The provider a path segment names (`payroc`, …), or `None`.
@@ -40,15 +42,17 @@ impl ProviderKind {
 }
 
 /// How the page shows the issuer's pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DisplayMode {
     Iframe,
     Redirect,
 }
 
+crate::unit_variant::deserialize_by_name!(DisplayMode { Iframe = "iframe", Redirect = "redirect" });
+
 /// The merchant's wish about a challenge (EMV threeDSRequestorChallengeInd, simplified).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChallengePreference {
     #[default]
@@ -57,10 +61,12 @@ pub enum ChallengePreference {
     Mandated,
 }
 
+crate::unit_variant::deserialize_by_name!(ChallengePreference { NoPreference = "no_preference", Requested = "requested", Mandated = "mandated" });
+
 /// A 3-D Secure exemption the merchant asks the issuer for, at create (`exemption`). Only
 /// where the provider's public API carries it (`crate::provider::exemption`): any other
 /// provider or exemption is refused at create (400 `exemption_unsupported`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Exemption {
     /// EMV threeDSRequestorChallengeInd 02: no challenge requested (the issuer decides).
@@ -70,6 +76,8 @@ pub enum Exemption {
     /// The low-value exemption (PSD2 RTS art. 16).
     LowValue,
 }
+
+crate::unit_variant::deserialize_by_name!(Exemption { NoChallengeRequested = "no_challenge_requested", TransactionRiskAnalysis = "transaction_risk_analysis", LowValue = "low_value" });
 
 impl Exemption {
     pub fn as_str(self) -> &'static str {
@@ -84,13 +92,15 @@ impl Exemption {
 /// When the authorized amount is taken: at once (`automatic`, a sale), or later by the
 /// merchant's `POST /v1/payments/{id}/capture` (`manual`: authorize only, capture at
 /// shipping, void to cancel). Set by the merchant's server at create.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CaptureMode {
     #[default]
     Automatic,
     Manual,
 }
+
+crate::unit_variant::deserialize_by_name!(CaptureMode { Automatic = "automatic", Manual = "manual" });
 
 impl CaptureMode {
     pub fn as_str(self) -> &'static str {
@@ -122,7 +132,7 @@ pub enum BrowserAction {
 }
 
 /// How a payment ended, for the page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PaymentStatus {
     Authorized,
@@ -131,6 +141,8 @@ pub enum PaymentStatus {
     Cancelled,
     Error,
 }
+
+crate::unit_variant::deserialize_by_name!(PaymentStatus { Authorized = "authorized", Declined = "declined", Failed = "failed", Cancelled = "cancelled", Error = "error" });
 
 impl PaymentStatus {
     /// The status as the API spells it (`authorized`, …): a metric's label.

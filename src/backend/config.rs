@@ -7,7 +7,6 @@ use serde::Deserialize;
 
 use super::auth::{ApiKey, MIN_API_KEY_LEN};
 use super::config_urls::{check_origin, check_provider_urls, check_url, UrlRole};
-use crate::provider::{bambora, dlocal, payroc, paysafe};
 
 /// Everything the core needs to know.
 #[derive(Debug, Clone, Deserialize)]
@@ -115,24 +114,45 @@ fn default_session_ttl_seconds() -> u64 {
 }
 
 /// One optional section per provider; a provider without a section is not offered.
-/// Adding a provider: a field here and a line in [`super::Providers::from_config`].
+/// Adding a provider: a field here and a block in [`super::Providers::from_config`].
+/// A build without a provider's adapter (its Cargo feature off: `make edge
+/// EDGE_PROVIDERS=paysafe`) still reads that provider's section, as `NotBuilt`, so that
+/// [`BackendConfig::validate`] refuses it by name (`providers_built.rs`) instead of
+/// calling it an unknown key or ignoring it.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProvidersConfig {
+    #[cfg(feature = "payroc")]
     #[serde(default)]
-    pub payroc: Option<payroc::Config>,
+    pub payroc: Option<crate::provider::payroc::Config>,
+    #[cfg(not(feature = "payroc"))]
     #[serde(default)]
-    pub dlocal: Option<dlocal::Config>,
+    pub payroc: Option<super::providers_built::NotBuilt>,
+    #[cfg(feature = "dlocal")]
     #[serde(default)]
-    pub paysafe: Option<paysafe::Config>,
+    pub dlocal: Option<crate::provider::dlocal::Config>,
+    #[cfg(not(feature = "dlocal"))]
     #[serde(default)]
-    pub bambora: Option<bambora::Config>,
+    pub dlocal: Option<super::providers_built::NotBuilt>,
+    #[cfg(feature = "paysafe")]
+    #[serde(default)]
+    pub paysafe: Option<crate::provider::paysafe::Config>,
+    #[cfg(not(feature = "paysafe"))]
+    #[serde(default)]
+    pub paysafe: Option<super::providers_built::NotBuilt>,
+    #[cfg(feature = "bambora")]
+    #[serde(default)]
+    pub bambora: Option<crate::provider::bambora::Config>,
+    #[cfg(not(feature = "bambora"))]
+    #[serde(default)]
+    pub bambora: Option<super::providers_built::NotBuilt>,
 }
 
 impl BackendConfig {
     /// Checks what serde cannot: URLs and origins are well formed (see
     /// [`super::config_urls`]), each error naming its key.
     pub fn validate(&self) -> Result<(), String> {
+        self.providers.check_built().map_err(|e| e.to_string())?;
         check_url("public_url", &self.public_url, UrlRole::Base)?;
         for (i, origin) in self.checkout_origins.iter().enumerate() {
             check_origin(&format!("checkout_origins[{i}]"), origin)?;

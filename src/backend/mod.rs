@@ -27,6 +27,7 @@ mod operations;
 mod pages;
 mod payments;
 pub mod providers;
+pub mod providers_built;
 mod request_id;
 mod returns;
 mod routes;

@@ -18,9 +18,8 @@ use super::operations::merchant_payment;
 use super::Backend;
 use crate::emv::{BrowserDetails, ChallengeWindowSize, ServerReadings};
 use crate::order::{Currency, InvalidTerm, OrderId};
-use crate::payment::{
-    BrowserAction, CardSummary, DisplayMode, PaymentMethod, PaymentStart, ProviderKind,
-};
+use crate::payment::{BrowserAction, CardSummary, DisplayMode, PaymentMethod, PaymentStart};
+use crate::provider::CreateLimits;
 use crate::session::{MerchantTerms, Phase, Session};
 use crate::store::{SessionStore, StoreError};
 
@@ -47,7 +46,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     pub(crate) async fn create(&self, request: &Request) -> Result<Response, ApiError> {
         auth::merchant(request, &self.config.merchant_api_keys)?;
         let body: CreateRequest = parse_body(&request.body)?;
-        if self.providers.get(body.provider).is_none() {
+        let Some(adapter) = self.providers.get(body.provider) else {
             return Err(ApiError::bad_request(
                 "provider_not_configured",
                 format!(
@@ -55,9 +54,10 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                     body.provider.as_str()
                 ),
             ));
-        }
-        self.check_options(&body)?;
-        let session = self.check_create(body)?;
+        };
+        let limits = adapter.limits();
+        check_options(&limits, &body)?;
+        let session = self.check_create(&limits, body)?;
         if let Some(existing) = self.existing(&session).await? {
             return Ok(existing);
         }
@@ -111,16 +111,11 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         Ok(Some(Response::json(200, &MerchantView::of(&existing))))
     }
 
-    /// The 3-D Secure request options the provider's API can carry (`provider::exemption`).
-    fn check_options(&self, body: &CreateRequest) -> Result<(), ApiError> {
-        use crate::provider::exemption;
-        exemption::check_challenge(body.provider, body.challenge_preference)
-            .map_err(|no| ApiError::bad_request(exemption::CHALLENGE_UNSUPPORTED, no.message))?;
-        exemption::check(body.provider, body.exemption, body.challenge_preference)
-            .map_err(|no| ApiError::bad_request(exemption::UNSUPPORTED, no.message))
-    }
-
-    fn check_create(&self, body: CreateRequest) -> Result<Session, ApiError> {
+    fn check_create(
+        &self,
+        limits: &CreateLimits,
+        body: CreateRequest,
+    ) -> Result<Session, ApiError> {
         let order_id = OrderId::parse(&body.order_id).map_err(refused_term)?;
         if body.amount == 0 || body.amount > MAX_AMOUNT {
             return Err(ApiError::bad_request(
@@ -128,13 +123,12 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 "amount must be above zero and at most 2^53 - 1 (minor units)",
             ));
         }
-        if body.amount > provider_max_amount(body.provider) {
+        if let Some(max) = limits.max_amount_minor.filter(|max| body.amount > *max) {
             return Err(ApiError::bad_request(
                 "invalid_amount",
                 format!(
-                    "amount is above {}'s largest amount, {} minor units",
+                    "amount is above {}'s largest amount, {max} minor units",
                     body.provider.as_str(),
-                    provider_max_amount(body.provider)
                 ),
             ));
         }
@@ -551,14 +545,19 @@ fn well_formed_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// The largest amount each provider documents (minor units); [`MAX_AMOUNT`] where its
-/// API sets none below it.
-pub fn provider_max_amount(provider: ProviderKind) -> u64 {
-    match provider {
-        ProviderKind::Paysafe => crate::provider::paysafe::MAX_AMOUNT_MINOR,
-        ProviderKind::Bambora => crate::provider::bambora::MAX_AMOUNT_MINOR,
-        ProviderKind::Payroc | ProviderKind::Dlocal => MAX_AMOUNT,
-    }
+/// The 3-D Secure request options the provider's API can carry (`provider::exemption`,
+/// its adapter's `limits`).
+fn check_options(limits: &CreateLimits, body: &CreateRequest) -> Result<(), ApiError> {
+    use crate::provider::exemption;
+    exemption::check_challenge(body.provider, limits, body.challenge_preference)
+        .map_err(|no| ApiError::bad_request(exemption::CHALLENGE_UNSUPPORTED, no.message))?;
+    exemption::check(
+        body.provider,
+        limits,
+        body.exemption,
+        body.challenge_preference,
+    )
+    .map_err(|no| ApiError::bad_request(exemption::UNSUPPORTED, no.message))
 }
 
 fn too_many_attempts() -> ApiError {

@@ -2,8 +2,8 @@
 //! whose state is the stored JSON ([`AdapterState`]), so the driver and the routes never
 //! name a provider. Owns the (de)serialization of adapter states and nothing else.
 //!
-//! Adding a provider: a field in [`ProvidersConfig`] and one line in
-//! [`Providers::from_config`].
+//! Adding a provider: a Cargo feature, a field in [`ProvidersConfig`] and one block in
+//! [`Providers::from_config`], each under that feature.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -13,16 +13,12 @@ use crate::emv::ThreeDsCompInd;
 use crate::payment::{
     Canceller, PaymentResult, PaymentStart, PaymentStatus, ProviderKind, ResultCode,
 };
-use crate::provider::bambora::BamboraAdapter;
-use crate::provider::dlocal::DlocalAdapter;
 use crate::provider::lifecycle::{
     Operation, OperationAnswer, OperationCall, OperationError, OperationStep,
 };
-use crate::provider::payroc::PayrocAdapter;
-use crate::provider::paysafe::PaysafeAdapter;
 use crate::provider::{
-    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, Notification, ReturnRefused, Step,
-    TransportFailure,
+    Adapter, BrowserReturn, Context, CreateLimits, HttpRequest, HttpResponse, Notification,
+    ReturnRefused, Step, TransportFailure,
 };
 use crate::session::AdapterState;
 use crate::store::MaybeSend;
@@ -30,6 +26,8 @@ use crate::store::MaybeSend;
 /// An adapter as the driver sees it: states as stored JSON.
 pub trait ProviderAdapter: MaybeSend + Sync {
     fn kind(&self) -> ProviderKind;
+    /// [`Adapter::limits`].
+    fn limits(&self) -> CreateLimits;
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<AdapterState>;
     /// [`Adapter::prepare_start`].
     fn prepare_start(&self, cx: &Context) -> Option<HttpRequest>;
@@ -176,6 +174,10 @@ where
         self.kind
     }
 
+    fn limits(&self) -> CreateLimits {
+        self.adapter.limits()
+    }
+
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<AdapterState> {
         encode(self.adapter.start(payment, cx))
     }
@@ -318,33 +320,43 @@ pub struct Providers {
 }
 
 impl Providers {
-    /// Every provider that has a configuration section.
+    /// Every provider that has a configuration section. A section of a provider this
+    /// build lacks is refused by [`super::BackendConfig::validate`] before this runs.
     pub fn from_config(config: &ProvidersConfig) -> Providers {
-        let mut providers = Providers::default();
-        if let Some(c) = &config.payroc {
-            providers = providers.with(Registered::new(
+        let providers = Providers::default();
+        #[cfg(feature = "payroc")]
+        let providers = match &config.payroc {
+            Some(c) => providers.with(Registered::new(
                 ProviderKind::Payroc,
-                PayrocAdapter::new(c.clone()),
-            ));
-        }
-        if let Some(c) = &config.dlocal {
-            providers = providers.with(Registered::new(
+                crate::provider::payroc::PayrocAdapter::new(c.clone()),
+            )),
+            None => providers,
+        };
+        #[cfg(feature = "dlocal")]
+        let providers = match &config.dlocal {
+            Some(c) => providers.with(Registered::new(
                 ProviderKind::Dlocal,
-                DlocalAdapter::new(c.clone()),
-            ));
-        }
-        if let Some(c) = &config.paysafe {
-            providers = providers.with(Registered::new(
+                crate::provider::dlocal::DlocalAdapter::new(c.clone()),
+            )),
+            None => providers,
+        };
+        #[cfg(feature = "paysafe")]
+        let providers = match &config.paysafe {
+            Some(c) => providers.with(Registered::new(
                 ProviderKind::Paysafe,
-                PaysafeAdapter::new(c.clone()),
-            ));
-        }
-        if let Some(c) = &config.bambora {
-            providers = providers.with(Registered::new(
+                crate::provider::paysafe::PaysafeAdapter::new(c.clone()),
+            )),
+            None => providers,
+        };
+        #[cfg(feature = "bambora")]
+        let providers = match &config.bambora {
+            Some(c) => providers.with(Registered::new(
                 ProviderKind::Bambora,
-                BamboraAdapter::new(c.clone()),
-            ));
-        }
+                crate::provider::bambora::BamboraAdapter::new(c.clone()),
+            )),
+            None => providers,
+        };
+        let _ = config;
         providers
     }
 

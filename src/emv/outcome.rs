@@ -7,7 +7,7 @@ use super::card::CardBrand;
 use super::EmvError;
 
 /// EMV `transStatus` ([EMV] Table A.15).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum TransStatus {
     /// Authenticated.
     Y,
@@ -28,6 +28,10 @@ pub enum TransStatus {
     /// Challenge using Secure Payment Confirmation (2.3.1).
     S,
 }
+
+crate::unit_variant::deserialize_by_name!(TransStatus {
+    Y = "Y", N = "N", U = "U", A = "A", C = "C", D = "D", R = "R", I = "I", S = "S",
+});
 
 impl TransStatus {
     pub fn parse(text: &str) -> Result<TransStatus, EmvError> {

@@ -1,8 +1,10 @@
 //! Which 3-D Secure exemptions each provider's public API can carry (`exemption` at
 //! create, [`Exemption`]). Each provider's own file says what it sends and why the others
-//! cannot be asked for; this is the one place the backend asks, at create, so an
-//! unsupported combination is a 400 before anything is sent.
+//! cannot be asked for, and its adapter declares it ([`CreateLimits`]); this is the one
+//! place the backend asks, at create, so an unsupported combination is a 400 before
+//! anything is sent.
 
+use super::CreateLimits;
 use crate::payment::{ChallengePreference, Exemption, ProviderKind};
 
 /// Why an exemption cannot be asked for: the stable code and a message naming the provider.
@@ -16,22 +18,14 @@ pub const UNSUPPORTED: &str = "exemption_unsupported";
 /// The code of a challenge preference the provider's API cannot carry.
 pub const CHALLENGE_UNSUPPORTED: &str = "challenge_preference_unsupported";
 
-/// Whether `provider` can send a challenge preference other than `no_preference`.
-pub fn carries_challenge_preference(provider: ProviderKind) -> bool {
-    match provider {
-        ProviderKind::Payroc => super::payroc::exemption::CHALLENGE_PREFERENCE,
-        ProviderKind::Dlocal => super::dlocal::exemption::CHALLENGE_PREFERENCE,
-        ProviderKind::Paysafe => super::paysafe::exemption::CHALLENGE_PREFERENCE,
-        ProviderKind::Bambora => super::bambora::exemption::CHALLENGE_PREFERENCE,
-    }
-}
-
-/// `challenge` for `provider`: fine, or why not (a message naming the provider).
+/// `challenge` for `provider` (whose API carries `limits`): fine, or why not (a message
+/// naming the provider).
 pub fn check_challenge(
     provider: ProviderKind,
+    limits: &CreateLimits,
     challenge: ChallengePreference,
 ) -> Result<(), Unsupported> {
-    if challenge == ChallengePreference::NoPreference || carries_challenge_preference(provider) {
+    if challenge == ChallengePreference::NoPreference || limits.challenge_preference {
         return Ok(());
     }
     Err(Unsupported {
@@ -42,29 +36,20 @@ pub fn check_challenge(
     })
 }
 
-/// The exemptions `provider` can send.
-pub fn supported(provider: ProviderKind) -> &'static [Exemption] {
-    match provider {
-        ProviderKind::Payroc => super::payroc::exemption::SUPPORTED,
-        ProviderKind::Dlocal => super::dlocal::exemption::SUPPORTED,
-        ProviderKind::Paysafe => super::paysafe::exemption::SUPPORTED,
-        ProviderKind::Bambora => super::bambora::exemption::SUPPORTED,
-    }
-}
-
-/// `exemption` for a payment with `provider` and `challenge`: fine, or why not. An
-/// exemption asks the issuer not to challenge, so it cannot go with a challenge the
-/// merchant requested or mandated.
+/// `exemption` for a payment with `provider` (whose API carries `limits`) and `challenge`:
+/// fine, or why not. An exemption asks the issuer not to challenge, so it cannot go with a
+/// challenge the merchant requested or mandated.
 pub fn check(
     provider: ProviderKind,
+    limits: &CreateLimits,
     exemption: Option<Exemption>,
     challenge: ChallengePreference,
 ) -> Result<(), Unsupported> {
     let Some(exemption) = exemption else {
         return Ok(());
     };
-    if !supported(provider).contains(&exemption) {
-        let offered: Vec<&str> = supported(provider).iter().map(|e| e.as_str()).collect();
+    if !limits.exemptions.contains(&exemption) {
+        let offered: Vec<&str> = limits.exemptions.iter().map(|e| e.as_str()).collect();
         return Err(Unsupported {
             message: format!(
                 "{} cannot ask for the exemption {} (its API carries {})",
@@ -89,9 +74,52 @@ pub fn check(
     Ok(())
 }
 
-#[cfg(test)]
+// Each provider's own limits, as its adapter declares them: needs all four.
+#[cfg(all(
+    test,
+    feature = "payroc",
+    feature = "dlocal",
+    feature = "paysafe",
+    feature = "bambora"
+))]
 mod tests {
     use super::*;
+    use crate::provider::Adapter;
+
+    /// `provider`'s limits, from its adapter (sandbox configuration).
+    fn limits(provider: ProviderKind) -> CreateLimits {
+        use crate::provider::{bambora, dlocal, payroc, paysafe};
+        let url = "http://127.0.0.1:1";
+        match provider {
+            ProviderKind::Payroc => {
+                payroc::PayrocAdapter::new(payroc::Config::sandbox(url)).limits()
+            }
+            ProviderKind::Dlocal => {
+                dlocal::DlocalAdapter::new(dlocal::Config::sandbox(url)).limits()
+            }
+            ProviderKind::Paysafe => {
+                paysafe::PaysafeAdapter::new(paysafe::Config::sandbox(url)).limits()
+            }
+            ProviderKind::Bambora => {
+                bambora::BamboraAdapter::new(bambora::Config::sandbox(url)).limits()
+            }
+        }
+    }
+
+    fn check(
+        provider: ProviderKind,
+        exemption: Option<Exemption>,
+        challenge: ChallengePreference,
+    ) -> Result<(), Unsupported> {
+        super::check(provider, &limits(provider), exemption, challenge)
+    }
+
+    fn check_challenge(
+        provider: ProviderKind,
+        challenge: ChallengePreference,
+    ) -> Result<(), Unsupported> {
+        super::check_challenge(provider, &limits(provider), challenge)
+    }
 
     #[test]
     fn only_paysafe_carries_an_exemption_and_a_refusal_names_the_provider() {

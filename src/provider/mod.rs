@@ -9,18 +9,28 @@
 //! request and answer shapes, signing), `outcome.rs` (answers → [`PaymentResult`]),
 //! `returns.rs` (browser returns, notifications, the provider's one error type with a
 //! stable `code()`) and `tests.rs`. Bambora adds `contents.rs` (its 302's HTML).
+//!
+//! Each provider is a Cargo feature of its name (`payroc`, `dlocal`, `paysafe`,
+//! `bambora`): `native` builds all four, an edge worker the ones it was built with
+//! (`make edge EDGE_PROVIDERS=paysafe`), so a merchant's worker carries only the adapters
+//! it uses ([`built`]).
 
 pub mod answer;
+#[cfg(feature = "bambora")]
 pub mod bambora;
 pub mod card_facts;
 pub mod civil;
+#[cfg(feature = "dlocal")]
 pub mod dlocal;
 pub mod exemption;
 pub mod http;
 pub mod lifecycle;
+#[cfg(feature = "payroc")]
 pub mod payroc;
+#[cfg(feature = "paysafe")]
 pub mod paysafe;
 mod secret;
+pub(crate) mod stored;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -30,9 +40,54 @@ pub use secret::Secret;
 
 use crate::emv::ThreeDsCompInd;
 use crate::payment::{
-    BrowserAction, Canceller, PaymentResult, PaymentStart, PaymentStatus, ResultCode,
+    BrowserAction, Canceller, Exemption, PaymentResult, PaymentStart, PaymentStatus, ProviderKind,
+    ResultCode,
 };
 use lifecycle::{Operation, OperationAnswer, OperationCall, OperationError, OperationStep};
+
+/// Whether this build has `provider`'s adapter (its Cargo feature).
+pub fn built(provider: ProviderKind) -> bool {
+    match provider {
+        ProviderKind::Payroc => cfg!(feature = "payroc"),
+        ProviderKind::Dlocal => cfg!(feature = "dlocal"),
+        ProviderKind::Paysafe => cfg!(feature = "paysafe"),
+        ProviderKind::Bambora => cfg!(feature = "bambora"),
+    }
+}
+
+/// The providers this build has, in the order of [`ProviderKind`].
+pub fn built_providers() -> impl Iterator<Item = ProviderKind> {
+    [
+        ProviderKind::Payroc,
+        ProviderKind::Dlocal,
+        ProviderKind::Paysafe,
+        ProviderKind::Bambora,
+    ]
+    .into_iter()
+    .filter(|provider| built(*provider))
+}
+
+/// What a provider's API can carry at create, checked before anything is stored or sent
+/// (a 400 naming the provider): each adapter declares its own ([`Adapter::limits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreateLimits {
+    /// The largest amount it documents (minor units); `None`: none below the backend's own.
+    pub max_amount_minor: Option<u64>,
+    /// The exemptions it can ask for ([`exemption`]).
+    pub exemptions: &'static [Exemption],
+    /// Whether it can send a challenge preference other than `no_preference`.
+    pub challenge_preference: bool,
+}
+
+impl CreateLimits {
+    /// An adapter that declares nothing: no exemption, no challenge preference, no amount
+    /// cap of its own.
+    pub const NONE_DECLARED: CreateLimits = CreateLimits {
+        max_amount_minor: None,
+        exemptions: &[],
+        challenge_preference: false,
+    };
+}
 
 /// What an adapter wants next. `S` is the adapter's own state, stored with the session
 /// between steps: it holds no PAN, no CVV and no credential.
@@ -155,6 +210,13 @@ pub struct ReturnRefused {
 pub trait Adapter {
     /// The adapter's state between steps (serialized into the session store).
     type State: Serialize + DeserializeOwned + Clone + std::fmt::Debug;
+
+    /// What this provider's API can carry at create (amount cap, exemptions, challenge
+    /// preference). Default: [`CreateLimits::NONE_DECLARED`].
+    fn limits(&self) -> CreateLimits {
+        CreateLimits::NONE_DECLARED
+    }
+
     /// Begins the payment. Card details are only ever seen here: nothing of them may go
     /// into `State` but what `CardSummary` keeps, and no adapter keeps them in memory
     /// past this call; they may travel only in the body of the request this returns.

@@ -46,6 +46,7 @@ pub mod exemption;
 mod lifecycle;
 mod outcome;
 mod returns;
+mod stored;
 mod wire;
 
 pub use wire::MAX_AMOUNT_MINOR;
@@ -193,7 +194,8 @@ impl<'a> Means<'a> {
 }
 
 /// Where a Bambora payment is between steps. Holds no card number, CVD or credential.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Stored as its derived `Serialize` writes it, read back by hand (`stored.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum State {
     /// Waiting for `POST /v1/payments`.
@@ -761,6 +763,15 @@ fn issuer_step(state: State) -> Step<State> {
 }
 
 impl Adapter for BamboraAdapter {
+    /// What Bambora's API carries at create (`exemption.rs`, its amount cap).
+    fn limits(&self) -> crate::provider::CreateLimits {
+        crate::provider::CreateLimits {
+            max_amount_minor: Some(MAX_AMOUNT_MINOR),
+            exemptions: exemption::SUPPORTED,
+            challenge_preference: exemption::CHALLENGE_PREFERENCE,
+        }
+    }
+
     /// The card facts of the provider's answer, for a token payment.
     fn card_of(&self, response: &HttpResponse) -> Option<crate::payment::CardSummary> {
         crate::provider::card_facts::bambora(response)

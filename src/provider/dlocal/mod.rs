@@ -29,6 +29,7 @@ pub mod exemption;
 mod lifecycle;
 mod outcome;
 mod returns;
+mod stored;
 mod wire;
 
 #[cfg(test)]
@@ -87,7 +88,8 @@ pub struct ExternalOutcome {
 }
 
 /// Where a dLocal payment is, as this backend knows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Stored as its derived `Serialize` writes it, read back by hand (`stored.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "stage", rename_all = "snake_case")]
 pub enum State {
     /// `POST /secure_payments` is on its way.
@@ -632,6 +634,15 @@ impl DlocalAdapter {
 }
 
 impl Adapter for DlocalAdapter {
+    /// What Dlocal's API carries at create (`exemption.rs`).
+    fn limits(&self) -> crate::provider::CreateLimits {
+        crate::provider::CreateLimits {
+            max_amount_minor: None,
+            exemptions: exemption::SUPPORTED,
+            challenge_preference: exemption::CHALLENGE_PREFERENCE,
+        }
+    }
+
     fn operation(
         &self,
         op: &crate::provider::lifecycle::Operation,

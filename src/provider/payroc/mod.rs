@@ -831,6 +831,15 @@ impl PayrocAdapter {
 }
 
 impl Adapter for PayrocAdapter {
+    /// What Payroc's API carries at create (`exemption.rs`).
+    fn limits(&self) -> crate::provider::CreateLimits {
+        crate::provider::CreateLimits {
+            max_amount_minor: None,
+            exemptions: exemption::SUPPORTED,
+            challenge_preference: exemption::CHALLENGE_PREFERENCE,
+        }
+    }
+
     /// The card facts of the provider's answer, for a token payment.
     fn card_of(&self, response: &HttpResponse) -> Option<crate::payment::CardSummary> {
         crate::provider::card_facts::payroc(response)

@@ -27,6 +27,7 @@ pub mod exemption;
 mod lifecycle;
 mod outcome;
 mod returns;
+mod stored;
 pub mod wire;
 
 use serde::{Deserialize, Serialize};
@@ -102,7 +103,9 @@ pub struct Authentication {
 }
 
 /// Where a Paysafe payment is. Each `Call`-phase state is what the adapter waits for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Stored as its derived `Serialize` writes it, read back by hand (`stored.rs`: the
+/// derive's reading of this shape was the largest deserializer of a Paysafe worker).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum State {
     /// Waiting for the single-use token.
@@ -269,6 +272,15 @@ impl PaysafeAdapter {
 }
 
 impl Adapter for PaysafeAdapter {
+    /// What Paysafe's API carries at create (`exemption.rs`, its amount cap).
+    fn limits(&self) -> crate::provider::CreateLimits {
+        crate::provider::CreateLimits {
+            max_amount_minor: Some(MAX_AMOUNT_MINOR),
+            exemptions: exemption::SUPPORTED,
+            challenge_preference: exemption::CHALLENGE_PREFERENCE,
+        }
+    }
+
     /// The card facts of the provider's answer, for a token payment.
     fn card_of(&self, response: &HttpResponse) -> Option<crate::payment::CardSummary> {
         crate::provider::card_facts::paysafe(response)

@@ -848,3 +848,87 @@ fn a_manual_payment_authorizes_without_settling_and_an_old_order_reads_as_automa
     let order: Order = serde_json::from_value(order).unwrap();
     assert_eq!(order.capture_mode, CaptureMode::Automatic);
 }
+
+/// One state of every step, each member set (`stored.rs` reads them by hand).
+fn every_state() -> Vec<State> {
+    let summary = card().summary.unwrap();
+    let mut with_browser = order();
+    with_browser.exemption = Some(crate::payment::Exemption::NoChallengeRequested);
+    with_browser.capture_mode = CaptureMode::Manual;
+    vec![
+        State::Tokenizing {
+            order: order(),
+            summary,
+        },
+        State::Fingerprinting {
+            order: with_browser.clone(),
+            card: card(),
+        },
+        State::AwaitingMethod {
+            order: order(),
+            card: CardRef {
+                payment_token: "SCPAGE".into(),
+                summary: None,
+            },
+            fingerprint_id: "fp-1".into(),
+        },
+        authenticating(),
+        State::ReadingAuthentication {
+            authentication: authentication(),
+        },
+        awaiting_challenge(),
+        finalizing(),
+        State::ReadingChallengeResult {
+            authentication: authentication(),
+        },
+        State::Authorizing { charge: charge() },
+        lookup(),
+    ]
+}
+
+/// The stored shape is the derived `Serialize`'s (tag `step`, `Authentication` flattened),
+/// read back by hand: every step, from a JSON value (as the adapter reads its state) and
+/// from text.
+#[test]
+fn every_state_reads_back_as_it_was_written() {
+    let states = every_state();
+    assert_eq!(states.len(), 10, "one of each step");
+    for state in states {
+        let stored = serde_json::to_value(&state).expect("serializes");
+        let read: State = State::deserialize(&stored).expect("reads");
+        assert_eq!(read, state, "{stored}");
+        let text = serde_json::to_string(&state).expect("serializes");
+        assert_eq!(serde_json::from_str::<State>(&text).expect("reads"), state);
+    }
+}
+
+/// As the derive did: a missing member (but a null one) or an unknown step is refused,
+/// an unknown member ignored.
+#[test]
+fn a_state_missing_a_member_or_with_an_unknown_step_is_refused() {
+    for state in every_state() {
+        let serde_json::Value::Object(stored) = serde_json::to_value(&state).unwrap() else {
+            panic!("an object");
+        };
+        for (name, value) in stored.iter().filter(|(name, _)| *name != "step") {
+            let mut without = stored.clone();
+            without.remove(name);
+            let read = serde_json::from_value::<State>(without.into());
+            assert_eq!(
+                read.is_err(),
+                !value.is_null(),
+                "{name} missing: {stored:?}"
+            );
+        }
+        let mut extra = stored.clone();
+        extra.insert("later_member".into(), json!(1));
+        assert_eq!(
+            serde_json::from_value::<State>(extra.into()).unwrap(),
+            state
+        );
+        let mut unknown = stored.clone();
+        unknown.insert("step".into(), json!("levitating"));
+        assert!(serde_json::from_value::<State>(unknown.into()).is_err());
+    }
+    assert!(serde_json::from_value::<State>(json!(["tokenizing"])).is_err());
+}

@@ -1,0 +1,160 @@
+//! `Deserialize` for an enum of unit variants, by the names its derived `Serialize` writes
+//! ([`deserialize_by_name!`]). The derive expands its variant matching for every
+//! deserializer the enum is read through (the stored session's text, its tagged phases'
+//! buffered values, the request bodies' field-naming reader, …): about 5 KB of the edge
+//! wasm for each of these small enums. Here the matching is one function per deserializer,
+//! shared by every enum; what is accepted and refused, and the errors' words ("unknown
+//! variant `x`, expected one of …"), are the derive's for a JSON string. (The derive also
+//! read `{"name": null}`; nothing writes that.)
+
+use serde::de::{Error, Visitor};
+use serde::Deserializer;
+
+/// The position of the name `deserializer` holds in `names`.
+pub(crate) fn index<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    expecting: &'static str,
+    names: &'static [&'static str],
+) -> Result<usize, D::Error> {
+    deserializer.deserialize_str(ByName { expecting, names })
+}
+
+struct ByName {
+    expecting: &'static str,
+    names: &'static [&'static str],
+}
+
+impl Visitor<'_> for ByName {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_str<E: Error>(self, name: &str) -> Result<usize, E> {
+        self.names
+            .iter()
+            .position(|n| *n == name)
+            .ok_or_else(|| E::unknown_variant(name, self.names))
+    }
+}
+
+/// `impl Deserialize for $ty`, each variant read from its name (the one its derived
+/// `Serialize` writes). Every variant must be listed: a missing one does not compile.
+macro_rules! deserialize_by_name {
+    ($ty:ident { $($variant:ident = $name:literal),+ $(,)? }) => {
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<$ty, D::Error> {
+                const NAMES: &[&str] = &[$($name),+];
+                const VARIANTS: &[$ty] = &[$($ty::$variant),+];
+                let index = $crate::unit_variant::index(
+                    deserializer,
+                    concat!("enum ", stringify!($ty)),
+                    NAMES,
+                )?;
+                Ok(VARIANTS[index])
+            }
+        }
+        const _: fn($ty) = |every| match every {
+            $($ty::$variant)|+ => {}
+        };
+    };
+}
+pub(crate) use deserialize_by_name;
+
+#[cfg(test)]
+mod tests {
+    use crate::emv::TransStatus;
+    use crate::payment::{
+        CaptureMode, ChallengePreference, DisplayMode, Exemption, PaymentStatus, ProviderKind,
+    };
+    use serde::de::DeserializeOwned;
+    use serde::Serialize;
+
+    /// Each of `all` reads back from what it writes, from text and through a tagged
+    /// enum's buffer; an unknown name and another type are refused with the derive's words.
+    fn reads_back<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug + Copy>(
+        all: &[T],
+        name: &str,
+    ) {
+        for &variant in all {
+            let text = serde_json::to_string(&variant).unwrap();
+            assert_eq!(serde_json::from_str::<T>(&text).unwrap(), variant, "{text}");
+            let value = serde_json::to_value(variant).unwrap();
+            assert_eq!(serde_json::from_value::<T>(value.clone()).unwrap(), variant);
+            #[derive(serde::Deserialize)]
+            #[serde(tag = "kind")]
+            enum Tagged<T> {
+                Holder { inner: T },
+            }
+            let Tagged::Holder { inner } = serde_json::from_value::<Tagged<T>>(
+                serde_json::json!({"kind": "Holder", "inner": value}),
+            )
+            .unwrap();
+            assert_eq!(inner, variant);
+        }
+        let unknown = serde_json::from_str::<T>("\"levitating\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            unknown.starts_with("unknown variant `levitating`, expected `")
+                || unknown.starts_with("unknown variant `levitating`, expected one of `"),
+            "{unknown}"
+        );
+        let wrong = serde_json::from_str::<T>("5").unwrap_err().to_string();
+        assert!(
+            wrong.starts_with(&format!("invalid type: integer `5`, expected enum {name}")),
+            "{wrong}"
+        );
+    }
+
+    #[test]
+    fn every_variant_reads_back_by_its_name() {
+        use TransStatus::*;
+        reads_back(&[Y, N, U, A, C, D, R, I, S], "TransStatus");
+        reads_back(
+            &[
+                Exemption::NoChallengeRequested,
+                Exemption::TransactionRiskAnalysis,
+                Exemption::LowValue,
+            ],
+            "Exemption",
+        );
+        reads_back(
+            &[
+                ChallengePreference::NoPreference,
+                ChallengePreference::Requested,
+                ChallengePreference::Mandated,
+            ],
+            "ChallengePreference",
+        );
+        reads_back(
+            &[CaptureMode::Automatic, CaptureMode::Manual],
+            "CaptureMode",
+        );
+        reads_back(&[DisplayMode::Iframe, DisplayMode::Redirect], "DisplayMode");
+        reads_back(
+            &[
+                ProviderKind::Payroc,
+                ProviderKind::Dlocal,
+                ProviderKind::Paysafe,
+                ProviderKind::Bambora,
+            ],
+            "ProviderKind",
+        );
+        reads_back(
+            &[
+                PaymentStatus::Authorized,
+                PaymentStatus::Declined,
+                PaymentStatus::Failed,
+                PaymentStatus::Cancelled,
+                PaymentStatus::Error,
+            ],
+            "PaymentStatus",
+        );
+        assert_eq!(
+            serde_json::from_str::<Exemption>("\"low_value\"").unwrap(),
+            Exemption::LowValue
+        );
+    }
+}
