@@ -281,10 +281,10 @@ impl SessionStore for SqliteStore {
     /// write while reads still answer, so a read alone would keep this instance in the
     /// load balancer's pool while every payment fails.
     async fn ready(&self) -> Result<(), StoreError> {
-        if !self
+        if self
             .writer
             .as_ref()
-            .is_some_and(|writer| !writer.is_finished())
+            .is_none_or(|writer| writer.is_finished())
         {
             return Err(StoreError::Unavailable(
                 "the store's writer has stopped".into(),
