@@ -35,8 +35,9 @@ pub mod webhooks;
 
 #[cfg(all(feature = "edge", target_arch = "wasm32"))]
 pub mod edge;
-/// The edge log line's pure parts, tested natively (the edge host is wasm32 only).
-#[cfg(test)]
+/// The edge log line's pure parts, tested natively (the edge host is wasm32 only; the
+/// tests check timestamps with the native host's `time`).
+#[cfg(all(test, feature = "native"))]
 #[path = "edge/json_line.rs"]
 mod edge_json_line;
 #[cfg(feature = "native")]
