@@ -41,21 +41,13 @@ const median = (values) => {
 };
 const onLog = (text) => appendFileSync(LOG, text);
 
-/** The baseline in miniflare: its worker.js beside the same pkg/edge files the wasm worker has. */
-async function startBaseline({ port, config, persistDir }) {
-  const here = `${root}bench/edge-baseline/`;
-  const edge = `${root}pkg/edge/`;
-  const at = (name) => `${here}threeds-bridge/${name}`;
+/** A worker of `modules` in its own miniflare, its logs to LOG; its URL once ready. */
+async function startMiniflare({ modules, modulesRoot, port, config, persistDir }) {
   const mf = new Miniflare({
     host: "127.0.0.1",
     port,
-    modules: [
-      { type: "ESModule", path: `${here}worker.js`, contents: readFileSync(`${here}worker.js`) },
-      { type: "ESModule", path: at("sessions.js"), contents: readFileSync(`${edge}sessions.js`) },
-      { type: "ESModule", path: at("threeds_bridge_edge.js"), contents: readFileSync(`${edge}threeds_bridge_edge.js`) },
-      { type: "CompiledWasm", path: at("threeds_bridge_edge_bg.wasm"), contents: readFileSync(`${edge}threeds_bridge_edge_bg.wasm`) },
-    ],
-    modulesRoot: here,
+    modules,
+    modulesRoot,
     compatibilityDate: "2025-09-01",
     bindings: { THREEDS_BRIDGE_CONFIG: config, ...SANDBOX_SECRETS },
     durableObjects: { THREEDS_SESSIONS: "ThreedsSessions" },
@@ -68,34 +60,34 @@ async function startBaseline({ port, config, persistDir }) {
   return { mf, url: (await mf.ready).toString().replace(/\/$/, "") };
 }
 
+/** The baseline in miniflare: its worker.js beside the same pkg/edge files the wasm worker has. */
+function startBaseline(options) {
+  const here = `${root}bench/edge-baseline/`;
+  const edge = `${root}pkg/edge/`;
+  const at = (name) => `${here}threeds-bridge/${name}`;
+  const modules = [
+    { type: "ESModule", path: `${here}worker.js`, contents: readFileSync(`${here}worker.js`) },
+    { type: "ESModule", path: at("sessions.js"), contents: readFileSync(`${edge}sessions.js`) },
+    { type: "ESModule", path: at("threeds_bridge_edge.js"), contents: readFileSync(`${edge}threeds_bridge_edge.js`) },
+    { type: "CompiledWasm", path: at("threeds_bridge_edge_bg.wasm"), contents: readFileSync(`${edge}threeds_bridge_edge_bg.wasm`) },
+  ];
+  return startMiniflare({ ...options, modules, modulesRoot: here });
+}
+
 /**
  * The example worker over another build of the wasm (a directory holding its
  * threeds_bridge_edge.js and threeds_bridge_edge_bg.wasm; the rest from pkg/edge/), to
  * compare builds side by side, interleaved with the others (BENCH_EDGE_ALSO).
  */
 function startBuild(dir) {
-  return async ({ port, config, persistDir }) => {
+  return (options) => {
     const swapped = modules().map((m) => {
       const name = m.path.slice(m.path.lastIndexOf("/") + 1);
       return ["threeds_bridge_edge.js", "threeds_bridge_edge_bg.wasm"].includes(name)
         ? { ...m, contents: readFileSync(join(dir, name)) }
         : m;
     });
-    const mf = new Miniflare({
-      host: "127.0.0.1",
-      port,
-      modules: swapped,
-      modulesRoot: `${root}examples/edge-worker/`,
-      compatibilityDate: "2025-09-01",
-      bindings: { THREEDS_BRIDGE_CONFIG: config, ...SANDBOX_SECRETS },
-      durableObjects: { THREEDS_SESSIONS: "ThreedsSessions" },
-      durableObjectsPersist: persistDir,
-      handleRuntimeStdio(stdout, stderr) {
-        stdout.on("data", (chunk) => onLog(chunk.toString()));
-        stderr.on("data", (chunk) => onLog(chunk.toString()));
-      },
-    });
-    return { mf, url: (await mf.ready).toString().replace(/\/$/, "") };
+    return startMiniflare({ ...options, modules: swapped, modulesRoot: `${root}examples/edge-worker/` });
   };
 }
 

@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use deadpool_postgres::{GenericClient, Pool};
 use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio_postgres::types::ToSql;
 
 use super::within;
 use crate::backend::native::stored::SessionRow;
@@ -226,24 +227,11 @@ impl Writer {
     /// One `INSERT` for every create of `rows`: whether each was inserted, in order (of
     /// creates of one id, the first).
     async fn create_many(&self, rows: &[&SessionRow]) -> Result<Vec<bool>, Refused> {
-        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-        let providers: Vec<&str> = rows.iter().map(|r| r.provider).collect();
-        let orders: Vec<&str> = rows.iter().map(|r| r.order_id.as_str()).collect();
-        let versions: Vec<i64> = rows.iter().map(|r| r.version).collect();
-        let expiries: Vec<i64> = rows.iter().map(|r| r.expires_at_ms).collect();
-        let finals: Vec<bool> = rows.iter().map(|r| r.is_final).collect();
-        let bodies: Vec<&str> = rows.iter().map(|r| r.body.as_str()).collect();
-        let wakes: Vec<Option<i64>> = rows.iter().map(|r| r.wake_at_ms).collect();
+        let columns = Columns::of(rows.iter().copied());
         let client = self.pool.get().await.map_err(StoreError::from)?;
         let statement = client.prepare_cached(&self.statements.many).await?;
-        let returned = client
-            .query(
-                &statement,
-                &[
-                    &ids, &providers, &orders, &versions, &expiries, &finals, &bodies, &wakes,
-                ],
-            )
-            .await?;
+        let returned = client.query(&statement, &columns.params()).await?;
+        let ids = columns.ids;
         let mut inserted: Vec<String> = Vec::with_capacity(returned.len());
         for row in returned {
             inserted.push(row.try_get(0)?);
@@ -260,26 +248,14 @@ impl Writer {
     /// One `UPDATE` for every swap of `rows`: whether each changed its row, in order.
     async fn swap_many(&self, rows: &[&Swap]) -> Result<Vec<bool>, Refused> {
         let slots: Vec<i32> = (0..).take(rows.len()).collect();
-        let ids: Vec<&str> = rows.iter().map(|s| s.row.id.as_str()).collect();
-        let providers: Vec<&str> = rows.iter().map(|s| s.row.provider).collect();
-        let orders: Vec<&str> = rows.iter().map(|s| s.row.order_id.as_str()).collect();
-        let versions: Vec<i64> = rows.iter().map(|s| s.row.version).collect();
-        let expiries: Vec<i64> = rows.iter().map(|s| s.row.expires_at_ms).collect();
-        let finals: Vec<bool> = rows.iter().map(|s| s.row.is_final).collect();
-        let bodies: Vec<&str> = rows.iter().map(|s| s.row.body.as_str()).collect();
-        let wakes: Vec<Option<i64>> = rows.iter().map(|s| s.row.wake_at_ms).collect();
+        let columns = Columns::of(rows.iter().map(|s| &s.row));
         let expected: Vec<i64> = rows.iter().map(|s| s.expected).collect();
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&slots];
+        params.extend(columns.params());
+        params.push(&expected);
         let client = self.pool.get().await.map_err(StoreError::from)?;
         let statement = client.prepare_cached(&self.statements.many).await?;
-        let returned = client
-            .query(
-                &statement,
-                &[
-                    &slots, &ids, &providers, &orders, &versions, &expiries, &finals, &bodies,
-                    &wakes, &expected,
-                ],
-            )
-            .await?;
+        let returned = client.query(&statement, &params).await?;
         let mut changed = vec![false; rows.len()];
         for row in returned {
             let slot: i32 = row.try_get(0)?;
@@ -288,6 +264,47 @@ impl Writer {
             }
         }
         Ok(changed)
+    }
+}
+
+/// The sessions' columns of a batch, one array each, in the order of both statements'
+/// `unnest` (after the swap's `slot`, before its `expected`).
+struct Columns<'a> {
+    ids: Vec<&'a str>,
+    providers: Vec<&'a str>,
+    orders: Vec<&'a str>,
+    versions: Vec<i64>,
+    expiries: Vec<i64>,
+    finals: Vec<bool>,
+    bodies: Vec<&'a str>,
+    wakes: Vec<Option<i64>>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(rows: impl Iterator<Item = &'a SessionRow> + Clone) -> Columns<'a> {
+        Columns {
+            ids: rows.clone().map(|r| r.id.as_str()).collect(),
+            providers: rows.clone().map(|r| r.provider).collect(),
+            orders: rows.clone().map(|r| r.order_id.as_str()).collect(),
+            versions: rows.clone().map(|r| r.version).collect(),
+            expiries: rows.clone().map(|r| r.expires_at_ms).collect(),
+            finals: rows.clone().map(|r| r.is_final).collect(),
+            bodies: rows.clone().map(|r| r.body.as_str()).collect(),
+            wakes: rows.map(|r| r.wake_at_ms).collect(),
+        }
+    }
+
+    fn params(&self) -> [&(dyn ToSql + Sync); 8] {
+        [
+            &self.ids,
+            &self.providers,
+            &self.orders,
+            &self.versions,
+            &self.expiries,
+            &self.finals,
+            &self.bodies,
+            &self.wakes,
+        ]
     }
 }
 
