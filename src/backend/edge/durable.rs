@@ -15,6 +15,8 @@
 //! Owns the conversion to and from the object's calls; must not decide anything about a
 //! payment.
 
+use std::cell::OnceCell;
+
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -30,6 +32,9 @@ use crate::store::{SessionStore, StoreError};
 pub struct DurableObjectStore {
     namespace: JsValue,
     object_name: String,
+    /// The object's id, made by the first call and kept: an id is plain data, and
+    /// `idFromName` hashes the name on every call (a stub, unlike it, is made per call).
+    id: OnceCell<JsValue>,
 }
 
 /// Largest integer a JavaScript number holds exactly: versions and times travel as numbers.
@@ -52,17 +57,24 @@ impl DurableObjectStore {
         Ok(DurableObjectStore {
             namespace,
             object_name: object_name.to_owned(),
+            id: OnceCell::new(),
         })
     }
 
     /// The object's stub. Made per call: a stub is cheap, and one made for an earlier
-    /// request is not guaranteed to be usable from a later one.
+    /// request is not guaranteed to be usable from a later one (its id is).
     fn stub(&self) -> Result<JsValue, StoreError> {
-        let id = call(
-            &self.namespace,
-            "idFromName",
-            &[self.object_name.as_str().into()],
-        )?;
+        let id = match self.id.get() {
+            Some(id) => id.clone(),
+            None => {
+                let id = call(
+                    &self.namespace,
+                    "idFromName",
+                    &[self.object_name.as_str().into()],
+                )?;
+                self.id.get_or_init(|| id).clone()
+            }
+        };
         call(&self.namespace, "get", &[id])
     }
 
