@@ -282,7 +282,16 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 Ok(response) => response.status >= 500,
                 Err(_) => true,
             };
+            // A call that answered 2xx at once is the common case and at debug: the
+            // payment's own lines say what came of it, and a worker pays per log line
+            // (docs/operations.md, "Levels"). A retry or any other status is at info.
             match &outcome {
+                Ok(response) if attempt == 1 && (200..300).contains(&response.status) => {
+                    tracing::debug!(
+                        session = %session.id, purpose = request.purpose, attempt,
+                        status = response.status, "provider answered"
+                    )
+                }
                 Ok(response) => tracing::info!(
                     session = %session.id, purpose = request.purpose, attempt,
                     status = response.status, "provider answered"
