@@ -18,6 +18,12 @@ use threeds_bridge::sandbox::{spawn, SandboxConfig};
 
 use help::Topic;
 
+/// mimalloc, not glibc's malloc: under `serve`'s load glibc's allocator (its arenas,
+/// `malloc_consolidate`) was about a fifth of the process's CPU (perf, 2026-12-03;
+/// docs/backend/store.md, "Performance").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The sandbox's base URLs, as in ../shared/contract.md.
 const BASES: [(&str, &str); 9] = [
     ("Payroc identity", "/payroc/identity"),
