@@ -58,12 +58,13 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         let limits = adapter.limits();
         check_options(&limits, &body)?;
         let session = self.check_create(&limits, body)?;
-        if let Some(existing) = self.existing(&session).await? {
-            return Ok(existing);
-        }
+        // Written first, read only if the order is taken: the store refuses a second
+        // session for an order (every store's rule), so a new order costs one store call
+        // (on the edge, one Durable Object round trip) and a repeat two.
         match self.store.create(&session).await {
             Ok(()) => {}
-            // Another create for this order won the race: answer as a repeat.
+            // This order has a payment (a retried create, or another create that won
+            // the race): answer as a repeat.
             Err(StoreError::Duplicate) => {
                 return match self.existing(&session).await? {
                     Some(existing) => Ok(existing),
