@@ -77,6 +77,31 @@ impl ProvidersConfig {
     }
 }
 
+/// The first section of the configuration's `providers` (its raw value, secrets not yet
+/// looked up) naming a provider this build lacks. The edge worker checks it before it
+/// looks its secrets up, so that such a section is reported for what it is, and not for
+/// a secret of it that the worker (rightly) was never given.
+pub fn check_sections(config: &serde_json::Value) -> Result<(), ProviderNotBuilt> {
+    let Some(sections) = config
+        .get("providers")
+        .and_then(serde_json::Value::as_object)
+    else {
+        return Ok(());
+    };
+    let named = [
+        ProviderKind::Payroc,
+        ProviderKind::Dlocal,
+        ProviderKind::Paysafe,
+        ProviderKind::Bambora,
+    ];
+    match named.into_iter().find(|provider| {
+        sections.contains_key(provider.as_str()) && !crate::provider::built(*provider)
+    }) {
+        Some(provider) => Err(ProviderNotBuilt { provider }),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +175,8 @@ mod tests {
     ))]
     #[test]
     fn every_section_is_taken_where_every_provider_is_built() {
+        let raw = serde_json::json!({ "providers": { "payroc": {}, "dlocal": {}, "paysafe": {}, "bambora": {} } });
+        assert_eq!(check_sections(&raw), Ok(()));
         let config = config(&["payroc", "dlocal", "paysafe", "bambora"]).expect("valid");
         assert_eq!(config.providers.check_built(), Ok(()));
         assert_eq!(Providers::from_config(&config.providers).kinds().count(), 4);
@@ -187,6 +214,24 @@ mod tests {
             Err(ProviderNotBuilt {
                 provider: ProviderKind::Payroc
             })
+        );
+        // Before any secret is looked up: a section of another provider whose secret the
+        // worker was never given is refused for its provider, not for the secret.
+        let raw = serde_json::json!({
+            "providers": {
+                "paysafe": { "api_password": { "env": "PAYSAFE_API_PASSWORD" } },
+                "dlocal": { "x_trans_key": { "env": "DLOCAL_TRANS_KEY" } }
+            }
+        });
+        assert_eq!(
+            check_sections(&raw),
+            Err(ProviderNotBuilt {
+                provider: ProviderKind::Dlocal
+            })
+        );
+        assert_eq!(
+            check_sections(&serde_json::json!({ "providers": { "paysafe": {} } })),
+            Ok(())
         );
         let config = config(&["paysafe"]).expect("paysafe is built");
         let providers = Providers::from_config(&config.providers);

@@ -34,6 +34,10 @@ pub fn from_env(env: &JsValue) -> Result<BackendConfig, String> {
         None => serde_wasm_bindgen::from_value(raw)
             .map_err(|_| format!("{CONFIG_VAR} is neither JSON text nor an object"))?,
     };
+    // A provider this build lacks is named before its secrets are looked up: a worker
+    // built without it was likely never given them either.
+    crate::backend::providers_built::check_sections(&value)
+        .map_err(|refused| format!("{CONFIG_VAR}: {refused}"))?;
     let secret = |name: &str| binding(env, name).and_then(|v| v.as_string());
     resolve_refs(&mut value, &secret, "the secret", "")
         .map_err(|message| format!("{CONFIG_VAR}: {message}"))?;
