@@ -34,6 +34,19 @@ pub(crate) fn take<T: DeserializeOwned>(
     }
 }
 
+/// Member `name`, or its type's default when absent (`#[serde(default)]`). Only the
+/// adapters whose states have such members use it (a build without them has none).
+#[cfg(any(feature = "bambora", feature = "payroc"))]
+pub(crate) fn take_or_default<T: DeserializeOwned + Default>(
+    members: &mut Map<String, Value>,
+    name: &'static str,
+) -> Result<T, serde_json::Error> {
+    match members.contains_key(name) {
+        true => take(members, name),
+        false => Ok(T::default()),
+    }
+}
+
 /// An absent member, as serde's derive reads one: `None` to an `Option`, else
 /// "missing field".
 struct Missing(&'static str);

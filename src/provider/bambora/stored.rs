@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use super::State;
-use crate::provider::stored::{members, take, unknown_tag};
+use crate::provider::stored::{members, take, take_or_default, unknown_tag};
 
 impl<'de> Deserialize<'de> for State {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<State, D::Error> {
@@ -46,15 +46,4 @@ fn read(members: &mut Map<String, Value>) -> Result<State, serde_json::Error> {
         },
         other => return Err(unknown_tag("step", other)),
     })
-}
-
-/// Member `name`, or its type's default when absent (`#[serde(default)]`).
-fn take_or_default<T: serde::de::DeserializeOwned + Default>(
-    members: &mut Map<String, Value>,
-    name: &'static str,
-) -> Result<T, serde_json::Error> {
-    match members.contains_key(name) {
-        true => take(members, name),
-        false => Ok(T::default()),
-    }
 }
