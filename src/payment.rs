@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "json")]
+mod stored;
+
 use crate::emv::{CardBrand, ChallengeWindowSize, Eci, FormPost, TransStatus};
 use crate::order::{Currency, OrderId};
 
@@ -111,8 +114,9 @@ impl CaptureMode {
     }
 }
 
-/// What the browser must do next.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What the browser must do next. Stored as its derived `Serialize` writes it, read back
+/// by hand (`payment/stored.rs`, JSON builds only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(
     tag = "type",
     rename_all = "snake_case",

@@ -1,11 +1,10 @@
 //! `stored.rs`: every state, call, flow and evidence reads back from what the derived
 //! `Serialize` writes (the stored format), from a JSON value (as the adapter reads its
 //! state) and from text; a missing member, an unknown tag or a non-object is refused as
-//! the derive refused it; unknown members are ignored.
-
-use serde_json::{json, Map, Value};
+//! the derive refused it; unknown members are ignored (`provider::stored_checks`).
 
 use super::*;
+use crate::provider::stored_checks::assert_reads_as_the_derive;
 
 fn order(capture_mode: CaptureMode, description: Option<&str>) -> Order {
     Order {
@@ -126,49 +125,10 @@ fn may_be_absent(path: &[String], name: &str) -> bool {
     }
 }
 
-/// The tags: `step`, and those of the enums inside a state.
-const TAGS: [&str; 4] = ["step", "call", "flow", "service_provider"];
-
-fn read(value: &Value) -> Result<State, serde_json::Error> {
-    State::deserialize(value)
-}
-
-/// Calls `each` with the stored object at every member path (the top one first).
-fn objects(
-    value: &Value,
-    path: &mut Vec<String>,
-    each: &mut dyn FnMut(&[String], &Map<String, Value>),
-) {
-    if let Value::Object(members) = value {
-        each(path, members);
-        for (name, member) in members {
-            path.push(name.clone());
-            objects(member, path, each);
-            path.pop();
-        }
-    }
-}
-
-/// `stored` with the object at `path` changed by `change`.
-fn changed(stored: &Value, path: &[String], change: impl FnOnce(&mut Map<String, Value>)) -> Value {
-    let mut stored = stored.clone();
-    let target = path
-        .iter()
-        .fold(&mut stored, |value, name| &mut value[name.as_str()]);
-    change(target.as_object_mut().expect("an object"));
-    stored
-}
-
+/// The states checked hold every tag word: each step, call, flow and evidence.
 #[test]
-fn every_state_reads_back_as_it_was_written() {
-    let states = every_state();
-    for state in &states {
-        let stored = serde_json::to_value(state).expect("serializes");
-        assert_eq!(&read(&stored).expect("reads"), state, "{stored}");
-        let text = serde_json::to_string(state).expect("serializes");
-        assert_eq!(&serde_json::from_str::<State>(&text).expect("reads"), state);
-    }
-    let written: Vec<String> = states
+fn the_states_checked_hold_every_variant() {
+    let written: Vec<String> = every_state()
         .iter()
         .map(|state| serde_json::to_string(state).unwrap())
         .collect();
@@ -220,37 +180,13 @@ fn a_sale_stored_by_an_earlier_version_reads() {
     assert_eq!(state, expected);
 }
 
-/// As the derive did, at every depth: a missing member is refused (but an `Option`'s or a
-/// defaulted one's), as is an unknown tag; an unknown member is ignored.
+/// Every state reads back as it was written, from a value and from text; as the derive
+/// did, at every depth: a missing member is refused (but an `Option`'s or a defaulted
+/// one's), as is an unknown tag; an unknown member is ignored.
 #[test]
-fn a_state_missing_a_member_or_with_an_unknown_tag_is_refused() {
-    for state in every_state() {
-        let stored = serde_json::to_value(&state).unwrap();
-        objects(&stored, &mut Vec::new(), &mut |path, members| {
-            for (name, value) in members {
-                let without = changed(&stored, path, |m| {
-                    m.remove(name);
-                });
-                let refused = !value.is_null() && !may_be_absent(path, name);
-                assert_eq!(
-                    read(&without).is_err(),
-                    refused,
-                    "{path:?}.{name} missing: {stored}"
-                );
-                if TAGS.contains(&name.as_str()) {
-                    let unknown = changed(&stored, path, |m| {
-                        m.insert(name.clone(), json!("levitating"));
-                    });
-                    assert!(read(&unknown).is_err(), "{path:?}.{name} unknown: {stored}");
-                }
-            }
-            let extra = changed(&stored, path, |m| {
-                m.insert("later_member".into(), json!(1));
-            });
-            assert_eq!(read(&extra).unwrap(), state, "{path:?}: {stored}");
-        });
-    }
-    assert!(serde_json::from_value::<State>(json!(["calling"])).is_err());
+fn every_state_reads_back_and_a_missing_member_or_unknown_tag_is_refused() {
+    let tags = ["step", "call", "flow", "service_provider"];
+    assert_reads_as_the_derive(&every_state(), &tags, may_be_absent);
     assert!(serde_json::from_str::<ApiCall>(r#""sale""#).is_err());
     assert!(serde_json::from_str::<AfterToken>("3").is_err());
     assert!(serde_json::from_str::<Evidence>("null").is_err());
