@@ -47,6 +47,14 @@ pub(crate) fn take_or_default<T: DeserializeOwned + Default>(
     }
 }
 
+/// The members left: a newtype variant's struct (or a flattened one), its members beside
+/// the tag.
+pub(crate) fn rest<T: DeserializeOwned>(
+    members: &mut Map<String, Value>,
+) -> Result<T, serde_json::Error> {
+    T::deserialize(Value::Object(std::mem::take(members)))
+}
+
 /// An absent member, as serde's derive reads one: `None` to an `Option`, else
 /// "missing field".
 struct Missing(&'static str);

@@ -15,13 +15,16 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
+mod stored;
+
 use super::outbox::{self, OutboxEvent};
 use super::{MaybeSend, MaybeSync, StoreError};
 use crate::payment::CaptureMode;
 use crate::provider::lifecycle::{Operation, OperationErrorCode, OperationKind, OperationResult};
 
-/// Where an operation stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Where an operation stands. Stored as its derived `Serialize` writes it, read back by
+/// hand (`operations/stored.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(
     tag = "phase",
     rename_all = "snake_case",

@@ -5,12 +5,12 @@
 //! expanded a visitor per variant, about 28 KB of the edge wasm's code
 //! (`crate::provider::stored`; docs/edge.md).
 
-use serde::de::{DeserializeOwned, Error as _};
+use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use super::{AfterToken, ApiCall, Evidence, State};
-use crate::provider::stored::{members, take, take_or_default, unknown_tag};
+use crate::provider::stored::{members, rest, take, take_or_default, unknown_tag};
 
 impl<'de> Deserialize<'de> for State {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<State, D::Error> {
@@ -98,9 +98,4 @@ fn evidence(members: &mut Map<String, Value>) -> Result<Evidence, serde_json::Er
         "third_party" => Evidence::ThirdParty(rest(members)?),
         other => return Err(unknown_tag("service_provider", other)),
     })
-}
-
-/// The members left: a newtype variant's struct, its members beside the tag.
-fn rest<T: DeserializeOwned>(members: &mut Map<String, Value>) -> Result<T, serde_json::Error> {
-    T::deserialize(Value::Object(std::mem::take(members)))
 }
