@@ -34,9 +34,7 @@ pub(crate) fn take<T: DeserializeOwned>(
     }
 }
 
-/// Member `name`, or its type's default when absent (`#[serde(default)]`). Only the
-/// adapters whose states have such members use it (a build without them has none).
-#[cfg(any(feature = "bambora", feature = "payroc"))]
+/// Member `name`, or its type's default when absent (`#[serde(default)]`).
 pub(crate) fn take_or_default<T: DeserializeOwned + Default>(
     members: &mut Map<String, Value>,
     name: &'static str,
