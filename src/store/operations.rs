@@ -57,8 +57,9 @@ impl OperationPhase {
     }
 }
 
-/// One stored operation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One stored operation. Stored as its derived `Serialize` writes it, read back by hand
+/// (`operations/stored.rs`: from the stored object's members, as its phase is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OperationRecord {
     /// The operation's id: its `operation.reference` (32 hex digits).
