@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "json")]
+mod method;
+#[cfg(feature = "json")]
 mod stored;
 
 use crate::emv::{CardBrand, ChallengeWindowSize, Eci, FormPost, TransStatus};
@@ -414,9 +416,9 @@ impl<'de> Deserialize<'de> for Cvv {
     }
 }
 
-/// How the page pays.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// How the page pays. Read as its derive would (tag `type`), without serde's `Content`
+/// (`payment/method.rs`, JSON builds only).
+#[derive(Debug, Clone)]
 pub enum PaymentMethod {
     /// Card details typed into the page.
     Card(CardDetails),

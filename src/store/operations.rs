@@ -13,7 +13,7 @@
 
 use std::future::Future;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 mod stored;
 
