@@ -58,12 +58,11 @@ pub(crate) fn assert_reads_as_the_derive<T>(
     }
 }
 
+/// What is done with each object: its path and its members.
+type EachObject<'a> = dyn FnMut(&[String], &Map<String, Value>) + 'a;
+
 /// Calls `each` with the object at every member path (the top one first).
-fn objects(
-    value: &Value,
-    path: &mut Vec<String>,
-    each: &mut dyn FnMut(&[String], &Map<String, Value>),
-) {
+fn objects(value: &Value, path: &mut Vec<String>, each: &mut EachObject<'_>) {
     if let Value::Object(members) = value {
         each(path, members);
         for (name, member) in members {
