@@ -3,6 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "json")]
+mod method;
+#[cfg(feature = "json")]
+mod stored;
+
 use crate::emv::{CardBrand, ChallengeWindowSize, Eci, FormPost, TransStatus};
 use crate::order::{Currency, OrderId};
 
@@ -111,8 +116,9 @@ impl CaptureMode {
     }
 }
 
-/// What the browser must do next.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What the browser must do next. Stored as its derived `Serialize` writes it, read back
+/// by hand (`payment/stored.rs`, JSON builds only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(
     tag = "type",
     rename_all = "snake_case",
@@ -410,9 +416,9 @@ impl<'de> Deserialize<'de> for Cvv {
     }
 }
 
-/// How the page pays.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// How the page pays. Read as its derive would (tag `type`), without serde's `Content`
+/// (`payment/method.rs`, JSON builds only).
+#[derive(Debug, Clone)]
 pub enum PaymentMethod {
     /// Card details typed into the page.
     Card(CardDetails),

@@ -416,8 +416,17 @@ impl ApiError {
 /// Parses a JSON request body into `T`. A refusal names the member that failed (its
 /// path, e.g. `paymentMethod.cvv`) and what was expected, never the value sent: a CVV
 /// sent as a number or a PAN typed into the wrong member is not echoed back or logged.
+///
+/// Read as text, so that serde_json's str reader alone serves the wasm (docs/edge.md). A
+/// byte that is not UTF-8 ends the text: from_slice, reading as it went, met that byte
+/// where this reading meets the end, and both refuse there as not JSON (or both finish
+/// the value before it and never look further).
 pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let mut json = serde_json::Deserializer::from_slice(body);
+    let text = match std::str::from_utf8(body) {
+        Ok(text) => text,
+        Err(e) => std::str::from_utf8(&body[..e.valid_up_to()]).unwrap_or_default(),
+    };
+    let mut json = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut json)
         .map(|Object(value)| value)
         .map_err(|e| ApiError::bad_request("invalid_request", field_message(&e)))
@@ -588,6 +597,44 @@ mod tests {
                 assert!(!error.message.contains(value), "{body}: {}", error.message);
             }
         }
+    }
+
+    /// Bytes that are not UTF-8, anywhere, answer as the byte reader answered them
+    /// (`from_slice`, which this reading replaced): a refusal the same, or the same value.
+    #[test]
+    fn a_body_that_is_not_utf8_answers_as_the_byte_reader_did() {
+        fn by_bytes(body: &[u8]) -> Result<Probe, ApiError> {
+            let mut json = serde_json::Deserializer::from_slice(body);
+            serde_path_to_error::deserialize(&mut json)
+                .map(|Object(value)| value)
+                .map_err(|e| ApiError::bad_request("invalid_request", field_message(&e)))
+        }
+        let bodies: [&[u8]; 6] = [
+            b"{\"paymentMethod\":{\"cvv\":\"7\xff37\",\"number\":\"4\"}}",
+            b"{\"paymentMethod\":{\"cvv\":737,\"number\":\"\xff\"}}",
+            b"{\"paymentMethod\":{\"cvv\":\"737\",\"number\":\"4\"}} \xff",
+            b"{\"paymentMethod\":{\"cvv\":\"737\",\"number\":\"4\"}\xff}",
+            b"{\"paymentMethod\":{\"cvv\":\"737\",\"num\xc3",
+            b"\xfe{}",
+        ];
+        for body in bodies {
+            let (now, before) = (parse_body::<Probe>(body), by_bytes(body));
+            match (now, before) {
+                (Ok(now), Ok(before)) => {
+                    assert_eq!(format!("{now:?}"), format!("{before:?}"), "{body:?}")
+                }
+                (Err(now), Err(before)) => {
+                    assert_eq!((now.code, now.message), (before.code, before.message))
+                }
+                other => panic!("{body:?}: {other:?}"),
+            }
+        }
+        assert!(
+            parse_body::<Probe>(bodies[2]).is_ok(),
+            "never read past the value"
+        );
+        let refused = parse_body::<Probe>(bodies[1]).unwrap_err();
+        assert!(refused.message.contains("paymentMethod.cvv: wrong type"));
     }
 
     #[test]

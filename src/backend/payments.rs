@@ -203,9 +203,12 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     /// the first provider step. A payment already confirmed answers its current view (a
     /// double click never starts a second flow).
     pub(crate) async fn confirm(&self, id: &str, request: &Request) -> Result<Response, ApiError> {
-        let raw: Map<String, Value> = serde_json::from_slice(&request.body).map_err(|_| {
-            ApiError::bad_request("invalid_request", "the body must be a JSON object")
-        })?;
+        let raw: Map<String, Value> = std::str::from_utf8(&request.body)
+            .ok()
+            .and_then(|body| serde_json::from_str(body).ok())
+            .ok_or_else(|| {
+                ApiError::bad_request("invalid_request", "the body must be a JSON object")
+            })?;
         if let Some(field) = MERCHANT_ONLY_FIELDS.iter().find(|f| raw.contains_key(**f)) {
             return Err(ApiError::bad_request(
                 "field_not_allowed",

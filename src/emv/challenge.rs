@@ -135,7 +135,12 @@ impl CReq {
     #[cfg(feature = "json")]
     pub fn from_base64url(text: &str) -> Result<CReq, EmvError> {
         let bytes = base64url::decode(text)?;
-        serde_json::from_slice(&bytes).map_err(|_| EmvError::InvalidJson { message: "CReq" })
+        // Read as text (invalid UTF-8 is refused as from_slice refused it): one JSON
+        // reader, serde_json's str one, serves the whole wasm (docs/edge.md).
+        std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|json| serde_json::from_str(json).ok())
+            .ok_or(EmvError::InvalidJson { message: "CReq" })
     }
 
     /// The challenge form: `creq`, and `threeDSSessionData` when the requestor keeps state
@@ -268,8 +273,10 @@ impl ChallengeOutcome {
     #[cfg(feature = "json")]
     pub fn from_base64url(text: &str) -> Result<ChallengeOutcome, EmvError> {
         let bytes = base64url::decode(text)?;
-        let message = serde_json::from_slice(&bytes)
-            .map_err(|_| EmvError::InvalidJson { message: "CRes" })?;
+        let message = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|json| serde_json::from_str(json).ok())
+            .ok_or(EmvError::InvalidJson { message: "CRes" })?;
         ChallengeOutcome::from_message(message)
     }
 }

@@ -39,9 +39,12 @@ impl ThreeDsMethodData {
     #[cfg(feature = "json")]
     pub fn from_base64url(text: &str) -> Result<ThreeDsMethodData, EmvError> {
         let bytes = base64url::decode(text)?;
-        serde_json::from_slice(&bytes).map_err(|_| EmvError::InvalidJson {
-            message: "threeDSMethodData",
-        })
+        std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|json| serde_json::from_str(json).ok())
+            .ok_or(EmvError::InvalidJson {
+                message: "threeDSMethodData",
+            })
     }
 
     /// The form for an already encoded value (the browser encodes with the page's JSON).

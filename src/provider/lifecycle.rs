@@ -12,6 +12,8 @@
 
 use serde::{Deserialize, Serialize};
 
+mod stored;
+
 use super::{HttpRequest, HttpResponse, TransportFailure};
 use crate::order::{Currency, OrderId};
 use crate::payment::CaptureMode;
@@ -95,8 +97,9 @@ pub enum OperationStep {
     Done(OperationResult),
 }
 
-/// How an operation ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// How an operation ended. Stored as its derived `Serialize` writes it, read back by hand
+/// (`lifecycle/stored.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(
     tag = "status",
     rename_all = "snake_case",

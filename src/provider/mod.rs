@@ -31,6 +31,8 @@ pub mod payroc;
 pub mod paysafe;
 mod secret;
 pub(crate) mod stored;
+#[cfg(test)]
+pub(crate) mod stored_checks;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

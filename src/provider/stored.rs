@@ -34,6 +34,25 @@ pub(crate) fn take<T: DeserializeOwned>(
     }
 }
 
+/// Member `name`, or its type's default when absent (`#[serde(default)]`).
+pub(crate) fn take_or_default<T: DeserializeOwned + Default>(
+    members: &mut Map<String, Value>,
+    name: &'static str,
+) -> Result<T, serde_json::Error> {
+    match members.contains_key(name) {
+        true => take(members, name),
+        false => Ok(T::default()),
+    }
+}
+
+/// The members left: a newtype variant's struct (or a flattened one), its members beside
+/// the tag.
+pub(crate) fn rest<T: DeserializeOwned>(
+    members: &mut Map<String, Value>,
+) -> Result<T, serde_json::Error> {
+    T::deserialize(Value::Object(std::mem::take(members)))
+}
+
 /// An absent member, as serde's derive reads one: `None` to an `Option`, else
 /// "missing field".
 struct Missing(&'static str);

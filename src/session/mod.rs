@@ -72,7 +72,10 @@ impl Phase {
 }
 
 /// One payment attempt, as stored. Holds no PAN, CVV or credential.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Stored as its derived `Serialize` writes it, read back by hand (`stored.rs`: from the
+/// stored object's members, as its phase is, rather than by a second, text-reading copy of
+/// the derive's code).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Session {
     /// 128 random bits from the host, as 32 lowercase hex digits.
     pub id: String,
@@ -334,5 +337,113 @@ mod tests {
             assert!(serde_json::from_value::<Phase>(unknown.into()).is_err());
         }
         assert!(serde_json::from_str::<Phase>(r#"["created"]"#).is_err());
+    }
+
+    /// A session of every phase, each member set, read back by hand (`stored.rs`) as the
+    /// derive read it, at every depth (`provider::stored_checks`): a missing member is
+    /// refused unless the derive defaulted it or it is an `Option`, an unknown phase or
+    /// action type too, an unknown member ignored.
+    #[test]
+    fn every_session_reads_as_the_derive_read_it() {
+        let opaque = || AdapterState(serde_json::json!("adapter state"));
+        let mut result = PaymentResult::failed(PaymentStatus::Declined, ResultCode::Declined)
+            .with_provider_error("05", "Do not honour");
+        result.provider_payment_id = Some("pay-1".into());
+        result.three_ds_version = Some("2.2.0".into());
+        result.trans_status = Some(crate::emv::TransStatus::N);
+        result.eci = crate::emv::Eci::new(7);
+        result.trans_status_reason = crate::emv::TransStatusReason::parse("01").ok();
+        assert!(result.trans_status_reason.is_some());
+        let phases = [
+            Phase::Created,
+            Phase::Starting,
+            Phase::Calling {
+                state: opaque(),
+                purpose: "paysafe.authorize".into(),
+            },
+            Phase::Unknown {
+                state: opaque(),
+                purpose: "paysafe.authorize".into(),
+                lookups: 2,
+                next_lookup_at_ms: 9_000,
+            },
+            Phase::AwaitingBrowser {
+                state: opaque(),
+                action: crate::payment::BrowserAction::Redirect {
+                    form: crate::emv::FormPost::post("https://acs.example/", []),
+                },
+            },
+            Phase::Final { result },
+        ];
+        let merchant = MerchantTerms {
+            description: Some("Two books".into()),
+            payer: crate::payment::Payer {
+                name: Some("Jo Doe".into()),
+                email: Some("jo@example.com".into()),
+                document: Some("53033315550".into()),
+                country: Some("BR".into()),
+            },
+            challenge_preference: ChallengePreference::Requested,
+            external_authentication: Some(ExternalAuthentication {
+                version: "2.2.0".into(),
+                trans_status: crate::emv::TransStatus::Y,
+                eci: crate::emv::Eci::new(5).unwrap(),
+                cavv: "AAABBEg0VhI0VniQEjRWAAAAAAA=".into(),
+                xid: Some("eGlk".into()),
+                ds_transaction_id: Some("f25084f0".into()),
+            }),
+            capture_mode: CaptureMode::Manual,
+            exemption: Some(crate::payment::Exemption::LowValue),
+        };
+        let sessions: Vec<Session> = phases
+            .into_iter()
+            .map(|phase| Session {
+                client_secret: "0123_secret_4567".into(),
+                merchant: merchant.clone(),
+                return_url: Some("https://shop.example/back".into()),
+                confirm_attempts: 1,
+                card: Some(CardSummary {
+                    brand: crate::emv::CardBrand::Visa,
+                    bin: "400000".into(),
+                    last_four: "1000".into(),
+                }),
+                updated_at_ms: 500,
+                wake_at_ms: Some(1_000),
+                ..session(phase)
+            })
+            .collect();
+        let defaulted = [
+            "client_secret",
+            "merchant",
+            "return_url",
+            "confirm_attempts",
+            "card",
+            "updated_at_ms",
+            "wake_at_ms",
+        ];
+        crate::provider::stored_checks::assert_reads_as_the_derive(
+            &sessions,
+            &["phase", "type"],
+            |path, name| match path.first().map(String::as_str) {
+                None => defaulted.contains(&name),
+                Some("merchant") => {
+                    path.len() == 1
+                        || path[1] == "payer"
+                        || matches!(name, "xid" | "dsTransactionId")
+                }
+                Some("phase") => matches!(
+                    name,
+                    "providerPaymentId"
+                        | "threeDsVersion"
+                        | "transStatus"
+                        | "eci"
+                        | "transStatusReason"
+                        | "error"
+                        | "providerCode"
+                        | "providerMessage"
+                ),
+                _ => false,
+            },
+        );
     }
 }

@@ -6,8 +6,39 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use super::Phase;
-use crate::provider::stored::{members, take, unknown_tag};
+use super::{Phase, Session};
+use crate::provider::stored::{members, take, take_or_default, unknown_tag};
+
+impl<'de> Deserialize<'de> for Session {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Session, D::Error> {
+        session(&mut members(deserializer, "a payment session")?).map_err(D::Error::custom)
+    }
+}
+
+/// The members as the derive read them: `#[serde(default)]` ones by `take_or_default`.
+fn session(members: &mut Map<String, Value>) -> Result<Session, serde_json::Error> {
+    Ok(Session {
+        id: take(members, "id")?,
+        nonce: take(members, "nonce")?,
+        client_secret: take_or_default(members, "client_secret")?,
+        provider: take(members, "provider")?,
+        order_id: take(members, "order_id")?,
+        amount: take(members, "amount")?,
+        currency: take(members, "currency")?,
+        merchant: take_or_default(members, "merchant")?,
+        checkout_origin: take(members, "checkout_origin")?,
+        display: take(members, "display")?,
+        return_url: take_or_default(members, "return_url")?,
+        confirm_attempts: take_or_default(members, "confirm_attempts")?,
+        card: take(members, "card")?,
+        created_at_ms: take(members, "created_at_ms")?,
+        expires_at_ms: take(members, "expires_at_ms")?,
+        updated_at_ms: take_or_default(members, "updated_at_ms")?,
+        wake_at_ms: take_or_default(members, "wake_at_ms")?,
+        version: take(members, "version")?,
+        phase: take(members, "phase")?,
+    })
+}
 
 impl<'de> Deserialize<'de> for Phase {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Phase, D::Error> {

@@ -13,15 +13,18 @@
 
 use std::future::Future;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+mod stored;
 
 use super::outbox::{self, OutboxEvent};
 use super::{MaybeSend, MaybeSync, StoreError};
 use crate::payment::CaptureMode;
 use crate::provider::lifecycle::{Operation, OperationErrorCode, OperationKind, OperationResult};
 
-/// Where an operation stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Where an operation stands. Stored as its derived `Serialize` writes it, read back by
+/// hand (`operations/stored.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(
     tag = "phase",
     rename_all = "snake_case",
@@ -54,8 +57,9 @@ impl OperationPhase {
     }
 }
 
-/// One stored operation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One stored operation. Stored as its derived `Serialize` writes it, read back by hand
+/// (`operations/stored.rs`: from the stored object's members, as its phase is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OperationRecord {
     /// The operation's id: its `operation.reference` (32 hex digits).

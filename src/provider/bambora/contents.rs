@@ -10,7 +10,7 @@
 //! Display-only fields (`merchant_name`, `trnAmount`, …) and anything else are dropped.
 //! Pure: text in, [`IssuerForm`] or [`ContentsError`] out.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::config::origin;
 use crate::emv::{CReq, ChallengeWindowSize, FormPost, PaReqForm};
@@ -20,8 +20,9 @@ pub const MAX_CONTENTS_BYTES: usize = 64 * 1024;
 /// Larger field values are refused (a PaReq or creq is well under 4 KiB).
 pub const MAX_FIELD_BYTES: usize = 16 * 1024;
 
-/// The issuer's form, as this adapter will hand it to the browser.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The issuer's form, as this adapter will hand it to the browser. Stored (in a state) as
+/// its derived `Serialize` writes it, read back by hand (`stored.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "protocol", rename_all = "snake_case")]
 pub enum IssuerForm {
     /// 3-D Secure 1.0.2: the ACS posts `PaRes` and `MD` back to `TermUrl`.

@@ -118,8 +118,9 @@ pub struct Order {
     started_ms: u64,
 }
 
-/// Who authenticates the cardholder.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Who authenticates the cardholder. Stored as its derived `Serialize` writes it, read
+/// back by hand (`stored.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "by", rename_all = "snake_case")]
 pub enum Authentication {
     /// Bambora runs 3-D Secure; `version` is the one asked for (2 with browser details,

@@ -1,18 +1,34 @@
-//! [`State`] read back by hand from the JSON its derived `Serialize` writes (tag `step`):
-//! the derive's reading of that shape buffered every state in serde's `Content` and
-//! expanded a visitor per variant, about 15 KB of a Bambora worker's wasm
-//! (`crate::provider::stored`; docs/edge.md).
+//! [`State`] read back by hand from the JSON its derived `Serialize` writes (tag `step`),
+//! and the tagged enums inside it the same way ([`Authentication`] tag `by`,
+//! [`IssuerForm`] tag `protocol`, its `PaReq` form's members beside the tag): the derive's
+//! reading of those shapes buffered each in serde's `Content` and expanded a visitor per
+//! variant (and, inside it, one for the CReq the form keeps), about 28 KB of a Bambora
+//! worker's wasm (`crate::provider::stored`; docs/edge.md).
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use super::State;
-use crate::provider::stored::{members, take, unknown_tag};
+use super::contents::IssuerForm;
+use super::{Authentication, State};
+use crate::provider::stored::{members, rest, take, take_or_default, unknown_tag};
 
 impl<'de> Deserialize<'de> for State {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<State, D::Error> {
         read(&mut members(deserializer, "a Bambora state")?).map_err(D::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for Authentication {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Authentication, D::Error> {
+        authentication(&mut members(deserializer, "a Bambora authentication")?)
+            .map_err(D::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for IssuerForm {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<IssuerForm, D::Error> {
+        issuer_form(&mut members(deserializer, "a Bambora issuer form")?).map_err(D::Error::custom)
     }
 }
 
@@ -48,13 +64,31 @@ fn read(members: &mut Map<String, Value>) -> Result<State, serde_json::Error> {
     })
 }
 
-/// Member `name`, or its type's default when absent (`#[serde(default)]`).
-fn take_or_default<T: serde::de::DeserializeOwned + Default>(
-    members: &mut Map<String, Value>,
-    name: &'static str,
-) -> Result<T, serde_json::Error> {
-    match members.contains_key(name) {
-        true => take(members, name),
-        false => Ok(T::default()),
-    }
+fn authentication(members: &mut Map<String, Value>) -> Result<Authentication, serde_json::Error> {
+    let by: String = take(members, "by")?;
+    Ok(match by.as_str() {
+        "bambora" => Authentication::Bambora {
+            version: take(members, "version")?,
+        },
+        "merchant" => Authentication::Merchant {
+            version: take(members, "version")?,
+            trans_status: take(members, "trans_status")?,
+            eci: take(members, "eci")?,
+        },
+        other => return Err(unknown_tag("by", other)),
+    })
+}
+
+fn issuer_form(members: &mut Map<String, Value>) -> Result<IssuerForm, serde_json::Error> {
+    let protocol: String = take(members, "protocol")?;
+    Ok(match protocol.as_str() {
+        "pa_req" => IssuerForm::PaReq(rest(members)?),
+        "c_req" => IssuerForm::CReq {
+            acs_url: take(members, "acs_url")?,
+            encoded: take(members, "encoded")?,
+            creq: take(members, "creq")?,
+            session_data: take(members, "session_data")?,
+        },
+        other => return Err(unknown_tag("protocol", other)),
+    })
 }

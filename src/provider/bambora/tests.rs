@@ -8,6 +8,7 @@ use crate::emv::{
     BrowserDetails, BrowserReadings, CReq, CardBrand, FormMethod, Generation, Pan, ServerReadings,
 };
 use crate::payment::{CardDetails, ChallengePreference, Cvv, DisplayMode, Payer};
+use crate::provider::stored_checks::assert_reads_as_the_derive;
 
 const PAN: &str = "4000000000001000";
 const SESSION: &str = "0123456789abcdef0123456789abcdef";
@@ -1423,4 +1424,49 @@ fn every_state_reads_back_as_it_was_written() {
         refused, 0,
         "a state stored before `refused` existed reads as none"
     );
+}
+
+/// At every depth, as the derive read it (`provider::stored_checks`): every state with
+/// both issuer forms and Bambora's authentication, and the merchant's authentication,
+/// read back; a missing member is refused unless optional or defaulted, an unknown step,
+/// `by` or `protocol` too; an unknown member is ignored.
+#[test]
+fn every_state_and_its_tagged_parts_read_as_the_derive_read_them() {
+    let states = every_state();
+    let written: Vec<String> = states
+        .iter()
+        .map(|state| serde_json::to_string(state).unwrap())
+        .collect();
+    for tag in [
+        r#""protocol":"pa_req""#,
+        r#""protocol":"c_req""#,
+        r#""by":"bambora""#,
+    ] {
+        assert!(
+            written.iter().any(|w| w.contains(tag)),
+            "no state has {tag}"
+        );
+    }
+    assert_reads_as_the_derive(
+        &states,
+        &["step", "by", "protocol"],
+        |path, name| match name {
+            "refused" | "waiting" => path.is_empty(),
+            "challenge" => path.last().is_some_and(|p| p == "doubt"),
+            "version" => path.last().is_some_and(|p| p == "authentication"),
+            "started_ms" | "card" => true,
+            _ => false,
+        },
+    );
+    let merchant = Authentication::Merchant {
+        version: "2.2.0".into(),
+        trans_status: TransStatus::A,
+        eci: crate::emv::Eci::new(6).unwrap(),
+    };
+    let bambora = [
+        Authentication::Bambora { version: Some(2) },
+        Authentication::Bambora { version: None },
+    ];
+    assert_reads_as_the_derive(&[merchant], &["by"], |_, _| false);
+    assert_reads_as_the_derive(&bambora, &["by"], |_, name| name == "version");
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use super::State;
-use crate::provider::stored::{members, take, unknown_tag};
+use crate::provider::stored::{members, rest, take, unknown_tag};
 
 impl<'de> Deserialize<'de> for State {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<State, D::Error> {
@@ -37,11 +37,4 @@ fn read(members: &mut Map<String, Value>) -> Result<State, serde_json::Error> {
         "reading_after_cancel" => State::ReadingAfterCancel(rest(members)?),
         other => return Err(unknown_tag("stage", other)),
     })
-}
-
-/// The members left: a newtype variant's struct, its members beside the tag.
-fn rest<T: serde::de::DeserializeOwned>(
-    members: &mut Map<String, Value>,
-) -> Result<T, serde_json::Error> {
-    T::deserialize(Value::Object(std::mem::take(members)))
 }

@@ -39,8 +39,11 @@ pub mod exemption;
 mod lifecycle;
 mod outcome;
 mod returns;
+mod stored;
 mod wire;
 
+#[cfg(test)]
+mod stored_tests;
 #[cfg(test)]
 mod tests;
 
@@ -105,7 +108,9 @@ impl fmt::Debug for PayrocAdapter {
 
 /// Where a Payroc payment is between steps. Holds no card number, CVV or credential;
 /// the single-use token it keeps is the one the browser carries to the MPI anyway.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Stored as its derived `Serialize` writes it, read back by hand (`stored.rs`), as are
+/// [`ApiCall`], [`AfterToken`] and [`Evidence`] inside it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum State {
     /// Waiting for a Bearer token; `then` is the call it is for.
@@ -127,7 +132,7 @@ pub enum State {
 }
 
 /// A call to Payroc's API that needs a Bearer token.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "call", rename_all = "snake_case")]
 pub enum ApiCall {
     /// Card details → a single-use token. Only `start` makes it, the card in its body;
@@ -170,7 +175,7 @@ impl Lookup {
 }
 
 /// What the single-use token is for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "flow", rename_all = "snake_case")]
 pub enum AfterToken {
     Mpi {
@@ -214,7 +219,7 @@ pub struct Sale {
 }
 
 /// The 3-D Secure evidence a sale carries, and what the result will report of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "service_provider", rename_all = "snake_case")]
 pub enum Evidence {
     /// The gateway MPI's reference, with the status and ECI its (unsigned) receipt

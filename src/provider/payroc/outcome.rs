@@ -181,7 +181,9 @@ pub(super) fn sale_in_page(
         if order_id != Some(sale.order.order_id.as_str()) {
             continue;
         }
-        let payment: wire::Payment = serde_json::from_value(entry.clone())?;
+        // Read as text, as every other answer of Payroc's is: the same payment (the entry
+        // is JSON already), without a second, value-reading copy of its deserializer.
+        let payment: wire::Payment = serde_json::from_str(&entry.to_string())?;
         if !payment.is_of(&sale.order, terminal) {
             continue;
         }

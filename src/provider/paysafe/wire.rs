@@ -237,7 +237,10 @@ impl SdkChallengePayload {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
             .map_err(|_| "sdkChallengePayload is not base64")?;
-        serde_json::from_slice(&bytes).map_err(|_| "sdkChallengePayload is not the expected JSON")
+        std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|json| serde_json::from_str(json).ok())
+            .ok_or("sdkChallengePayload is not the expected JSON")
     }
 }
 
