@@ -2,9 +2,10 @@
 // times, a Paysafe frictionless payment, doing what the wasm worker does for it and
 // nothing more: the same ThreedsSessions Durable Object (pkg/edge/sessions.js) with the
 // same calls (create: create, then loadByOrder only if the order is taken; confirm: load,
-// then a swap before and after each of the four sandbox calls), the same four sandbox
-// calls with the same bodies, and one log line per request. It checks the merchant key, the client secret and the
-// checkout origin, but validates little else: it is a yardstick, never a backend.
+// then six swaps: the claim, one before each of the four sandbox calls, the result), the
+// same four sandbox calls with the same bodies, and one log line per request. It checks
+// the merchant key, the client secret and the checkout origin, but validates little else:
+// it is a yardstick, never a backend.
 import { ThreedsSessions } from "./threeds-bridge/sessions.js";
 
 export { ThreedsSessions };
