@@ -1290,3 +1290,10 @@ fn every_state_reads_back_as_it_was_written() {
         assert!(serde_json::from_value::<State>(unknown.into()).is_err());
     }
 }
+
+/// The adapter's state is stored as text read back as a value
+/// (`backend::providers::encode`): every step, the same JSON as `to_value` wrote.
+#[test]
+fn every_state_is_stored_as_to_value_stored_it() {
+    crate::backend::providers::assert_encodes_as_to_value(&every_state());
+}
