@@ -133,13 +133,12 @@ fn unreadable_state() -> PaymentResult {
         )
 }
 
-/// A state as stored JSON: written as text and that text read as a value, the same value
-/// `serde_json::to_value` builds (`encode_matches_to_value`), without a value-writing copy
-/// of every state's `Serialize` (the session is written as text anyway, by the code the
-/// text-writing here shares).
+/// A state as stored JSON: written as text and that text read as a value
+/// ([`super::http::to_value`]), the same value `serde_json::to_value` builds
+/// ([`assert_encodes_as_to_value`]), without a value-writing copy of every state's
+/// `Serialize`.
 fn encode_state<S: Serialize>(state: &S) -> Result<AdapterState, serde_json::Error> {
-    let text = serde_json::to_string(state)?;
-    serde_json::from_str(&text).map(AdapterState)
+    super::http::to_value(state).map(AdapterState)
 }
 
 /// A typed step as stored JSON.
