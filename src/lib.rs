@@ -57,7 +57,7 @@ pub mod provider;
 pub mod sandbox;
 #[cfg(feature = "json")]
 pub mod session;
-mod text_or_number;
 #[cfg(feature = "json")]
 pub mod store;
+mod text_or_number;
 mod unit_variant;

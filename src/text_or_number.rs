@@ -28,17 +28,6 @@ pub(crate) fn unmatched<E: Error>(name: &str) -> E {
     ))
 }
 
-impl TextOrNumber {
-    /// The text, or an integer ≥ 0 as its digits (the derive's `Text(String) | Number(u64)`).
-    pub(crate) fn text_or_unsigned(self) -> Option<String> {
-        match self {
-            TextOrNumber::Text(text) => Some(text),
-            TextOrNumber::Unsigned(n) => Some(n.to_string()),
-            _ => None,
-        }
-    }
-}
-
 impl<'de> Deserialize<'de> for TextOrNumber {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(ScalarVisitor)
@@ -113,9 +102,34 @@ pub(crate) fn outcome<T: std::fmt::Debug>(read: Result<T, serde_json::Error>) ->
 /// JSON values of every kind a text-or-number member may meet.
 #[cfg(all(test, feature = "json"))]
 pub(crate) const INPUTS: &[&str] = &[
-    r#""05""#, r#""5""#, r#""""#, r#""ab""#, r#""100""#, r#""  7 ""#, r#""é""#, "0", "5", "7",
-    "99", "100", "255", "256", "18446744073709551615", "-1", "-9223372036854775808", "5.0",
-    "1e3", "-0.5", "1.5e300", "null", "true", "false", "[]", "[1, 2]", "{}", r#"{"a": 1}"#,
+    r#""05""#,
+    r#""5""#,
+    r#""""#,
+    r#""ab""#,
+    r#""100""#,
+    r#""  7 ""#,
+    r#""é""#,
+    "0",
+    "5",
+    "7",
+    "99",
+    "100",
+    "255",
+    "256",
+    "18446744073709551615",
+    "-1",
+    "-9223372036854775808",
+    "5.0",
+    "1e3",
+    "-0.5",
+    "1.5e300",
+    "null",
+    "true",
+    "false",
+    "[]",
+    "[1, 2]",
+    "{}",
+    r#"{"a": 1}"#,
 ];
 
 #[cfg(all(test, feature = "json"))]
@@ -170,8 +184,14 @@ mod tests {
             let before = DeriveEci::deserialize(&value);
             assert_eq!(outcome(now), outcome(before), "{input} as a value");
         }
-        assert_eq!(serde_json::from_str::<Eci>("5").unwrap(), Eci::new(5).unwrap());
-        assert_eq!(serde_json::from_str::<Eci>(r#""05""#).unwrap(), Eci::new(5).unwrap());
+        assert_eq!(
+            serde_json::from_str::<Eci>("5").unwrap(),
+            Eci::new(5).unwrap()
+        );
+        assert_eq!(
+            serde_json::from_str::<Eci>(r#""05""#).unwrap(),
+            Eci::new(5).unwrap()
+        );
         assert!(serde_json::from_str::<Eci>("100").is_err());
         assert!(serde_json::from_str::<Eci>("5.0").is_err());
     }

@@ -137,7 +137,16 @@ mod tests {
     fn to_value_through_text_is_serde_json_to_value() {
         let sample = Sample {
             text: "quote \" back \\ nl \n tab \t nul \u{0} é €",
-            numbers: vec![0.1, 10.5, 10.0, -0.0, 1e300, 5e-324, f64::NAN, f64::INFINITY],
+            numbers: vec![
+                0.1,
+                10.5,
+                10.0,
+                -0.0,
+                1e300,
+                5e-324,
+                f64::NAN,
+                f64::INFINITY,
+            ],
             big: u64::MAX,
             small: i64::MIN,
             by_number: BTreeMap::from([(1, true), (20, false)]),

@@ -157,8 +157,14 @@ mod tests {
             "7".to_owned(),
         ];
         for body in &refused {
-            assert!(serde_json::from_str::<DeriveSearch>(body).is_err(), "{body}");
-            assert!(serde_json::from_str::<SearchResult>(body).is_err(), "{body}");
+            assert!(
+                serde_json::from_str::<DeriveSearch>(body).is_err(),
+                "{body}"
+            );
+            assert!(
+                serde_json::from_str::<SearchResult>(body).is_err(),
+                "{body}"
+            );
         }
         let nested = format!("[[{record}]]");
         assert!(serde_json::from_str::<DeriveSearch>(&nested).is_err());

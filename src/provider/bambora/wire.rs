@@ -437,11 +437,18 @@ pub fn brand_of_card_type(card_type: &str) -> CardBrand {
 }
 
 /// `approved`, `message_id`, `id`: strings on the wire although the spec says integers.
-/// (The derive's `untagged enum Wire { Text(String), Number(u64) }`, without `Content`.)
+/// The text, or an integer ≥ 0 as its digits: the derive's
+/// `untagged enum Wire { Text(String), Number(u64) }` read them, without serde's `Content`.
+fn text_or_unsigned<E: serde::de::Error>(value: TextOrNumber) -> Result<String, E> {
+    match value {
+        TextOrNumber::Text(text) => Ok(text),
+        TextOrNumber::Unsigned(n) => Ok(n.to_string()),
+        _ => Err(unmatched("Wire")),
+    }
+}
+
 fn text_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    TextOrNumber::deserialize(deserializer)?
-        .text_or_unsigned()
-        .ok_or_else(|| unmatched("Wire"))
+    text_or_unsigned(TextOrNumber::deserialize(deserializer)?)
 }
 
 /// … or `null` (`Nothing(())`).
@@ -450,7 +457,7 @@ fn optional_text_or_number<'de, D: Deserializer<'de>>(
 ) -> Result<Option<String>, D::Error> {
     match TextOrNumber::deserialize(deserializer)? {
         TextOrNumber::Null => Ok(None),
-        value => value.text_or_unsigned().map(Some).ok_or_else(|| unmatched("Wire")),
+        value => text_or_unsigned(value).map(Some),
     }
 }
 
