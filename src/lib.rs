@@ -59,4 +59,5 @@ pub mod sandbox;
 pub mod session;
 #[cfg(feature = "json")]
 pub mod store;
+mod text_or_number;
 mod unit_variant;

@@ -343,7 +343,7 @@ impl<'a> PaymentView<'a> {
         let nothing = || serde_json::json!({ "type": "none" });
         let next = match &session.phase {
             Phase::AwaitingBrowser { action, .. } => {
-                serde_json::to_value(action).unwrap_or_else(|_| nothing())
+                super::http::to_value(action).unwrap_or_else(|_| nothing())
             }
             _ => nothing(),
         };
@@ -645,5 +645,79 @@ mod tests {
             ),
             "invalid type: integer `[digits]`, expected a string at line 1 column 80"
         );
+    }
+
+    /// The page's and the merchant's views, as the cancel's conflict and the merchant's
+    /// payment carry them (`http::to_value`, through text), are the values `to_value`
+    /// built: a session of every phase, each optional member set.
+    #[test]
+    fn views_as_values_are_serde_json_to_value() {
+        use crate::payment::{
+            BrowserAction, CardSummary, PaymentResult, PaymentStatus, ProviderKind, ResultCode,
+        };
+        use crate::session::AdapterState;
+        let state = || AdapterState(serde_json::json!({"step": "x"}));
+        let mut result = PaymentResult::failed(PaymentStatus::Declined, ResultCode::Declined)
+            .with_provider_error("05", "Do not honour");
+        result.provider_payment_id = Some("pay-1".into());
+        result.eci = crate::emv::Eci::new(7);
+        let phases = [
+            Phase::Created,
+            Phase::Starting,
+            Phase::Calling {
+                state: state(),
+                purpose: "paysafe.authorize".into(),
+            },
+            Phase::Unknown {
+                state: state(),
+                purpose: "paysafe.authorize".into(),
+                lookups: 2,
+                next_lookup_at_ms: 9_000,
+            },
+            Phase::AwaitingBrowser {
+                state: state(),
+                action: BrowserAction::Redirect {
+                    form: crate::emv::FormPost::post("https://acs.example/", []),
+                },
+            },
+            Phase::Final { result },
+        ];
+        for phase in phases {
+            let session = Session {
+                id: "0123456789abcdef0123456789abcdef".into(),
+                nonce: "n".into(),
+                client_secret: "0123_secret_4567".into(),
+                provider: ProviderKind::Paysafe,
+                order_id: crate::order::OrderId::parse("o-1").unwrap(),
+                amount: 1000,
+                currency: crate::order::Currency::parse("USD").unwrap(),
+                merchant: Default::default(),
+                checkout_origin: "http://127.0.0.1:8080".into(),
+                display: crate::payment::DisplayMode::Iframe,
+                return_url: Some("https://shop.example/back".into()),
+                confirm_attempts: 1,
+                card: Some(CardSummary {
+                    brand: crate::emv::CardBrand::Visa,
+                    bin: "400000".into(),
+                    last_four: "1000".into(),
+                }),
+                created_at_ms: 0,
+                expires_at_ms: 1_000,
+                updated_at_ms: 500,
+                wake_at_ms: Some(1_000),
+                version: 7,
+                phase,
+            };
+            let merchant = MerchantView::of(&session);
+            let page = PaymentView::of(&session);
+            assert_eq!(
+                crate::backend::http::to_value(&merchant).unwrap(),
+                serde_json::to_value(&merchant).unwrap()
+            );
+            assert_eq!(
+                crate::backend::http::to_value(&page).unwrap(),
+                serde_json::to_value(&page).unwrap()
+            );
+        }
     }
 }

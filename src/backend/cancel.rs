@@ -101,8 +101,8 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
 /// The view `by` may read: the merchant's or the page's.
 fn view(by: Canceller, session: &Session) -> serde_json::Value {
     let value = match by {
-        Canceller::Merchant => serde_json::to_value(MerchantView::of(session)),
-        Canceller::Shopper => serde_json::to_value(PaymentView::of(session)),
+        Canceller::Merchant => super::http::to_value(&MerchantView::of(session)),
+        Canceller::Shopper => super::http::to_value(&PaymentView::of(session)),
     };
     value.unwrap_or_default()
 }

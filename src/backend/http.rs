@@ -63,6 +63,13 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
+/// `value` as a JSON value, the one `serde_json::to_value` builds, but by writing it as
+/// text and reading that: the text-writing code of a type is there anyway (bodies and
+/// stored sessions are written as text), a value-writing copy of it is not needed too.
+pub fn to_value<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<serde_json::Value> {
+    serde_json::from_str(&serde_json::to_string(value)?)
+}
+
 impl Response {
     pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
         Response {
@@ -93,4 +100,74 @@ impl Response {
 /// `name=value&…` (query or urlencoded form) as pairs, in order.
 pub fn form_pairs(text: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(text).into_owned().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde::Serialize;
+
+    #[derive(Serialize)]
+    #[serde(tag = "type", rename_all = "camelCase")]
+    enum Tagged {
+        Unit,
+        Fields { amount: u64, ratio: f64 },
+    }
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Sample {
+        text: &'static str,
+        numbers: Vec<f64>,
+        big: u64,
+        small: i64,
+        by_number: BTreeMap<u32, bool>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        skipped: Option<u8>,
+        absent: Option<u8>,
+        tagged: Vec<Tagged>,
+        unit: (),
+    }
+
+    /// Written as text and read back, every kind of member gives the value `to_value`
+    /// builds, and the same text again: escapes, floats (shortest form, negative zero,
+    /// NaN as null), the integer limits, number keys, skipped and `None` members, tags.
+    #[test]
+    fn to_value_through_text_is_serde_json_to_value() {
+        let sample = Sample {
+            text: "quote \" back \\ nl \n tab \t nul \u{0} é €",
+            numbers: vec![
+                0.1,
+                10.5,
+                10.0,
+                -0.0,
+                1e300,
+                5e-324,
+                f64::NAN,
+                f64::INFINITY,
+            ],
+            big: u64::MAX,
+            small: i64::MIN,
+            by_number: BTreeMap::from([(1, true), (20, false)]),
+            skipped: None,
+            absent: None,
+            tagged: vec![
+                Tagged::Unit,
+                Tagged::Fields {
+                    amount: 1000,
+                    ratio: 0.3,
+                },
+            ],
+            unit: (),
+        };
+        let direct = serde_json::to_value(&sample).unwrap();
+        let through_text = super::to_value(&sample).unwrap();
+        assert_eq!(through_text, direct);
+        assert_eq!(
+            serde_json::to_string(&through_text).unwrap(),
+            serde_json::to_string(&direct).unwrap()
+        );
+        assert_eq!(direct["numbers"][6], serde_json::Value::Null);
+    }
 }

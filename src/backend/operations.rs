@@ -101,16 +101,16 @@ pub fn money_of(session: &Session, records: &[OperationRecord]) -> Money {
 
 /// The merchant's view with the money and the operations.
 pub fn merchant_payment(session: &Session, records: &[OperationRecord]) -> serde_json::Value {
-    let mut view = serde_json::to_value(MerchantView::of(session)).unwrap_or_default();
+    let mut view = super::http::to_value(&MerchantView::of(session)).unwrap_or_default();
     if let Some(fields) = view.as_object_mut() {
         fields.insert(
             "money".into(),
-            serde_json::to_value(money_of(session, records)).unwrap_or_default(),
+            super::http::to_value(&money_of(session, records)).unwrap_or_default(),
         );
         let operations: Vec<OperationView> = records.iter().map(OperationView::of).collect();
         fields.insert(
             "operations".into(),
-            serde_json::to_value(operations).unwrap_or_default(),
+            super::http::to_value(&operations).unwrap_or_default(),
         );
     }
     view
@@ -364,12 +364,12 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             .operations_of(&session.id)
             .await
             .map_err(store_error)?;
-        let mut view = serde_json::to_value(OperationView::of(record)).unwrap_or_default();
+        let mut view = super::http::to_value(&OperationView::of(record)).unwrap_or_default();
         if let Some(fields) = view.as_object_mut() {
             fields.insert("payment".into(), session.id.clone().into());
             fields.insert(
                 "money".into(),
-                serde_json::to_value(money_of(session, &records)).unwrap_or_default(),
+                super::http::to_value(&money_of(session, &records)).unwrap_or_default(),
             );
         }
         Ok(Response::json(200, &view))

@@ -133,9 +133,16 @@ fn unreadable_state() -> PaymentResult {
         )
 }
 
+/// A state as stored JSON: written as text and that text read as a value
+/// ([`super::http::to_value`]), the same value `serde_json::to_value` builds
+/// ([`assert_encodes_as_to_value`]), without a value-writing copy of every state's
+/// `Serialize`.
+fn encode_state<S: Serialize>(state: &S) -> Result<AdapterState, serde_json::Error> {
+    super::http::to_value(state).map(AdapterState)
+}
+
 /// A typed step as stored JSON.
 fn encode<S: Serialize>(step: Step<S>) -> Step<AdapterState> {
-    let encode_state = |state: &S| serde_json::to_value(state).map(AdapterState);
     match step {
         Step::Done(result) => Step::Done(result),
         Step::Call { state, request } => match encode_state(&state) {
@@ -376,5 +383,21 @@ impl Providers {
 
     pub fn kinds(&self) -> impl Iterator<Item = ProviderKind> + '_ {
         self.adapters.iter().map(|a| a.kind())
+    }
+}
+
+/// Each state's stored JSON by [`encode`], checked against `serde_json::to_value`'s (what
+/// was stored before): the same value, and the same text once the session is written.
+#[cfg(test)]
+pub(crate) fn assert_encodes_as_to_value<S: Serialize + std::fmt::Debug>(states: &[S]) {
+    for state in states {
+        let before = serde_json::to_value(state).expect("serializes");
+        let AdapterState(now) = encode_state(state).expect("encodes");
+        assert_eq!(now, before, "{state:?}");
+        assert_eq!(
+            serde_json::to_string(&now).unwrap(),
+            serde_json::to_string(&before).unwrap(),
+            "{state:?}"
+        );
     }
 }

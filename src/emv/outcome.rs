@@ -206,15 +206,15 @@ impl Serialize for Eci {
 
 impl<'de> Deserialize<'de> for Eci {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Wire {
-            Text(String),
-            Number(u8),
-        }
-        match Wire::deserialize(deserializer)? {
-            Wire::Text(text) => Eci::parse(&text).map_err(serde::de::Error::custom),
-            Wire::Number(n) => Eci::new(n).ok_or_else(|| serde::de::Error::custom("eci above 99")),
+        // The derive's `untagged enum Wire { Text(String), Number(u8) }`, without `Content`.
+        use crate::text_or_number::{unmatched, TextOrNumber};
+        match TextOrNumber::deserialize(deserializer)? {
+            TextOrNumber::Text(text) => Eci::parse(&text).map_err(serde::de::Error::custom),
+            TextOrNumber::Unsigned(n) => match u8::try_from(n) {
+                Ok(n) => Eci::new(n).ok_or_else(|| serde::de::Error::custom("eci above 99")),
+                Err(_) => Err(unmatched("Wire")),
+            },
+            _ => Err(unmatched("Wire")),
         }
     }
 }

@@ -46,6 +46,7 @@ pub mod exemption;
 mod lifecycle;
 mod outcome;
 mod returns;
+mod search_result;
 mod stored;
 mod wire;
 

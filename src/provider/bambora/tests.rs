@@ -1470,3 +1470,10 @@ fn every_state_and_its_tagged_parts_read_as_the_derive_read_them() {
     assert_reads_as_the_derive(&[merchant], &["by"], |_, _| false);
     assert_reads_as_the_derive(&bambora, &["by"], |_, name| name == "version");
 }
+
+/// The adapter's state is stored as text read back as a value
+/// (`backend::providers::encode`): every step, the same JSON as `to_value` wrote.
+#[test]
+fn every_state_is_stored_as_to_value_stored_it() {
+    crate::backend::providers::assert_encodes_as_to_value(&every_state());
+}

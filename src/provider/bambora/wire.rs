@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::emv::wire::BamboraBrowser;
 use crate::emv::{CardBrand, Eci, TransStatusReason};
+use crate::text_or_number::{unmatched, TextOrNumber};
 
 // --- requests -----------------------------------------------------------------------
 
@@ -348,9 +349,9 @@ pub struct Validation {
 }
 
 /// `SearchResult`. "If no records are found the API will return a 200 response message
-/// with an empty array": read as `{"records": []}` (the schema) or a bare `[]`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+/// with an empty array": read as `{"records": []}` (the schema; other members ignored) or
+/// a bare `[]` (`search_result.rs`: read by hand, without serde's `Content`).
+#[derive(Debug)]
 pub enum SearchResult {
     Records { records: Vec<SearchRecord> },
     Bare(Vec<SearchRecord>),
@@ -436,34 +437,28 @@ pub fn brand_of_card_type(card_type: &str) -> CardBrand {
 }
 
 /// `approved`, `message_id`, `id`: strings on the wire although the spec says integers.
-fn text_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Wire {
-        Text(String),
-        Number(u64),
+/// The text, or an integer ≥ 0 as its digits: the derive's
+/// `untagged enum Wire { Text(String), Number(u64) }` read them, without serde's `Content`.
+fn text_or_unsigned<E: serde::de::Error>(value: TextOrNumber) -> Result<String, E> {
+    match value {
+        TextOrNumber::Text(text) => Ok(text),
+        TextOrNumber::Unsigned(n) => Ok(n.to_string()),
+        _ => Err(unmatched("Wire")),
     }
-    Ok(match Wire::deserialize(deserializer)? {
-        Wire::Text(text) => text,
-        Wire::Number(n) => n.to_string(),
-    })
 }
 
+fn text_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    text_or_unsigned(TextOrNumber::deserialize(deserializer)?)
+}
+
+/// … or `null` (`Nothing(())`).
 fn optional_text_or_number<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Wire {
-        Text(String),
-        Number(u64),
-        Nothing(()),
+    match TextOrNumber::deserialize(deserializer)? {
+        TextOrNumber::Null => Ok(None),
+        value => text_or_unsigned(value).map(Some),
     }
-    Ok(match Wire::deserialize(deserializer)? {
-        Wire::Text(text) => Some(text),
-        Wire::Number(n) => Some(n.to_string()),
-        Wire::Nothing(()) => None,
-    })
 }
 
 /// A dollar amount (number or text) as cents; `None` when absent or unreadable.

@@ -1290,3 +1290,61 @@ fn every_state_reads_back_as_it_was_written() {
         assert!(serde_json::from_value::<State>(unknown.into()).is_err());
     }
 }
+
+/// The adapter's state is stored as text read back as a value
+/// (`backend::providers::encode`): every step, the same JSON as `to_value` wrote.
+#[test]
+fn every_state_is_stored_as_to_value_stored_it() {
+    crate::backend::providers::assert_encodes_as_to_value(&every_state());
+}
+
+/// `status_code` (text or any number, or `null`/absent) and the error body's `code` (text
+/// or any number) read every kind of JSON value as the derive's untagged
+/// `StringOrNumber` did: same strings, same errors and positions.
+#[test]
+fn string_or_number_members_read_as_the_derive_read_them() {
+    use crate::text_or_number::{outcome, INPUTS};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum StringOrNumber {
+        Text(String),
+        Number(serde_json::Number),
+    }
+    impl From<StringOrNumber> for String {
+        fn from(value: StringOrNumber) -> String {
+            match value {
+                StringOrNumber::Text(text) => text,
+                StringOrNumber::Number(number) => number.to_string(),
+            }
+        }
+    }
+    #[derive(Debug, Deserialize)]
+    struct BeforeCode {
+        #[serde(deserialize_with = "required")]
+        code: String,
+    }
+    fn required<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        StringOrNumber::deserialize(d).map(String::from)
+    }
+    fn optional<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Ok(Option::<StringOrNumber>::deserialize(d)?.map(String::from))
+    }
+    #[derive(Debug, Deserialize)]
+    struct BeforeStatus {
+        #[serde(default, deserialize_with = "optional")]
+        status_code: Option<String>,
+    }
+    for input in INPUTS {
+        let body = format!(r#"{{"code": {input}, "message": "m"}}"#);
+        let now = serde_json::from_str::<wire::ErrorBody>(&body).map(|e| e.code);
+        let before = serde_json::from_str::<BeforeCode>(&body).map(|e| e.code);
+        assert_eq!(outcome(now), outcome(before), "{body}");
+        let body = format!(r#"{{"id": "D-1", "status": "PAID", "status_code": {input}}}"#);
+        let now = serde_json::from_str::<wire::PaymentObject>(&body).map(|p| p.status_code);
+        let before = serde_json::from_str::<BeforeStatus>(&body).map(|p| p.status_code);
+        assert_eq!(outcome(now), outcome(before), "{body}");
+    }
+    let code: wire::ErrorBody = serde_json::from_str(r#"{"code": 5008}"#).unwrap();
+    assert_eq!(code.code, "5008");
+}

@@ -11,6 +11,7 @@ use sha2::Sha256;
 use crate::emv::{CardBrand, Eci, TransStatus};
 use crate::payment::ExternalAuthentication;
 use crate::provider::Secret;
+use crate::text_or_number::{unmatched, TextOrNumber};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -335,28 +336,30 @@ pub fn brand_from_code(code: &str) -> CardBrand {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum StringOrNumber {
-    Text(String),
-    Number(serde_json::Number),
-}
-
-impl From<StringOrNumber> for String {
-    fn from(value: StringOrNumber) -> String {
-        match value {
-            StringOrNumber::Text(text) => text,
-            StringOrNumber::Number(number) => number.to_string(),
+/// A string, or any number as serde_json writes it: the derive's
+/// `untagged enum StringOrNumber { Text(String), Number(serde_json::Number) }`, without
+/// serde's `Content`.
+fn text_or_any_number<E: serde::de::Error>(value: TextOrNumber) -> Result<String, E> {
+    let number = match value {
+        TextOrNumber::Text(text) => return Ok(text),
+        TextOrNumber::Unsigned(n) => serde_json::Number::from(n),
+        TextOrNumber::Negative(n) => serde_json::Number::from(n),
+        TextOrNumber::Float(f) => {
+            serde_json::Number::from_f64(f).ok_or_else(|| unmatched("StringOrNumber"))?
         }
-    }
+        TextOrNumber::Null | TextOrNumber::Other => return Err(unmatched("StringOrNumber")),
+    };
+    Ok(number.to_string())
 }
 
 fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(Option::<StringOrNumber>::deserialize(d)?.map(String::from))
+    Option::<TextOrNumber>::deserialize(d)?
+        .map(text_or_any_number)
+        .transpose()
 }
 
 fn required_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    StringOrNumber::deserialize(d).map(String::from)
+    text_or_any_number(TextOrNumber::deserialize(d)?)
 }
 
 fn number_or_numeric_string<'de, D: Deserializer<'de>>(

@@ -191,3 +191,10 @@ fn every_state_reads_back_and_a_missing_member_or_unknown_tag_is_refused() {
     assert!(serde_json::from_str::<AfterToken>("3").is_err());
     assert!(serde_json::from_str::<Evidence>("null").is_err());
 }
+
+/// The adapter's state is stored as text read back as a value
+/// (`backend::providers::encode`): every step, the same JSON as `to_value` wrote.
+#[test]
+fn every_state_is_stored_as_to_value_stored_it() {
+    crate::backend::providers::assert_encodes_as_to_value(&every_state());
+}

@@ -932,3 +932,10 @@ fn a_state_missing_a_member_or_with_an_unknown_step_is_refused() {
     }
     assert!(serde_json::from_value::<State>(json!(["tokenizing"])).is_err());
 }
+
+/// The adapter's state is stored as text read back as a value
+/// (`backend::providers::encode`): every step, the same JSON as `to_value` wrote.
+#[test]
+fn every_state_is_stored_as_to_value_stored_it() {
+    crate::backend::providers::assert_encodes_as_to_value(&every_state());
+}
