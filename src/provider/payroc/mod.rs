@@ -27,7 +27,8 @@
 //!    page by page: the payment of this order, amount and currency is the result;
 //!    none means the sale never reached Payroc (nothing charged).
 //!
-//! This module owns Payroc's flow and its token cache; `config` the configuration, `wire`
+//! This module owns Payroc's flow; `state` what a payment carries between steps
+//! ([`State`]), `token` the Bearer token and its cache, `config` the configuration, `wire`
 //! the JSON shapes, `outcome` what answers mean for the result, `returns` the MPI
 //! receipt and the adapter's one error type ([`ReceiptError`]). It does no IO, reads no
 //! clock, and keeps no card: the card goes out in start's tokenization request and
@@ -39,7 +40,9 @@ pub mod exemption;
 mod lifecycle;
 mod outcome;
 mod returns;
+mod state;
 mod stored;
+mod token;
 mod wire;
 
 #[cfg(test)]
@@ -48,18 +51,17 @@ mod stored_tests;
 mod tests;
 
 use std::fmt;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::answer::{self, Answer};
 use super::lifecycle::{Operation, OperationAnswer, OperationCall, OperationError, OperationStep};
 use super::{
-    Adapter, BrowserReturn, Context, HttpMethod, HttpRequest, HttpResponse, ReturnRefused, Step,
+    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, ReturnRefused, Step,
     TransportFailure,
 };
-use crate::emv::{Eci, FormField, FormMethod, FormPost, ThreeDsCompInd, TransStatus};
-use crate::order::{Currency, OrderId};
+use crate::emv::{FormField, FormMethod, FormPost, ThreeDsCompInd};
 use crate::payment::{
     BrowserAction, CaptureMode, CardDetails, ChallengePreference, PaymentMethod, PaymentResult,
     PaymentStart, PaymentStatus, ResultCode,
@@ -70,6 +72,10 @@ pub use config::{
 };
 use outcome::{answer_of, bad_token, refuses_mpi_reference, sale_in_page, sale_result};
 pub use returns::{Receipt, ReceiptError};
+pub use state::{
+    AfterToken, ApiCall, Evidence, Lookup, MpiRequest, Order, ReceiptWait, Sale, State, ThirdParty,
+    ThirdPartyEci,
+};
 
 /// A token is replaced this long before it expires (the SDK's margin).
 pub const TOKEN_REFRESH_MARGIN_MS: u64 = 2 * 60 * 1000;
@@ -88,14 +94,7 @@ pub const MAX_LOOKUP_PAGES: u32 = 10;
 /// having seen an earlier one.
 pub struct PayrocAdapter {
     config: Config,
-    token: Mutex<Option<CachedToken>>,
-}
-
-struct CachedToken {
-    access_token: String,
-    expires_at_ms: u64,
-    /// When it was issued: a 401 to a token this young is not a revoked token.
-    issued_at_ms: u64,
+    token: Mutex<Option<token::CachedToken>>,
 }
 
 impl fmt::Debug for PayrocAdapter {
@@ -103,176 +102,6 @@ impl fmt::Debug for PayrocAdapter {
         f.debug_struct("PayrocAdapter")
             .field("config", &self.config)
             .finish_non_exhaustive()
-    }
-}
-
-/// Where a Payroc payment is between steps. Holds no card number, CVV or credential;
-/// the single-use token it keeps is the one the browser carries to the MPI anyway.
-/// Stored as its derived `Serialize` writes it, read back by hand (`stored.rs`), as are
-/// [`ApiCall`], [`AfterToken`] and [`Evidence`] inside it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
-pub enum State {
-    /// Waiting for a Bearer token; `then` is the call it is for.
-    Authorizing { then: ApiCall, auth_retried: bool },
-    /// An API call is under way. `auth_retried`: it already got a 401 and a new token.
-    /// (States stored by earlier versions carry a `resent` flag, now ignored.)
-    Calling { call: ApiCall, auth_retried: bool },
-    /// The browser is at Payroc's MPI; the receipt comes back to the terminal's receipt URL.
-    /// `refused`: mpiReferences of earlier receipts that Payroc refused for this payment
-    /// (a receipt naming one is refused without a call).
-    AwaitingReceipt {
-        mpi: MpiRequest,
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        refused: Vec<String>,
-    },
-    /// The sale's answer was lost: Payroc may or may not have made it. The host keeps the
-    /// payment `unknown` and asks [`Adapter::reconcile`] to look it up.
-    SaleInDoubt { sale: Sale },
-}
-
-/// A call to Payroc's API that needs a Bearer token.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "call", rename_all = "snake_case")]
-pub enum ApiCall {
-    /// Card details → a single-use token. Only `start` makes it, the card in its body;
-    /// the state keeps what the token is for. It cannot be made again from the state.
-    Tokenize { then: AfterToken },
-    /// The sale.
-    Sale(Sale),
-    /// A page of Payroc's payments list, looking for the sale.
-    Lookup(Lookup),
-}
-
-/// One page of Payroc's payments list for the sale's order: the first, or the page `next`
-/// links to after `pages` pages read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Lookup {
-    sale: Sale,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    next: Option<String>,
-    #[serde(default)]
-    pages: u32,
-}
-
-impl Lookup {
-    fn first(sale: Sale) -> Lookup {
-        Lookup {
-            sale,
-            next: None,
-            pages: 0,
-        }
-    }
-
-    /// The page after this one, at `next`.
-    fn then(self, next: String) -> Lookup {
-        Lookup {
-            next: Some(next),
-            pages: self.pages + 1,
-            ..self
-        }
-    }
-}
-
-/// What the single-use token is for.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "flow", rename_all = "snake_case")]
-pub enum AfterToken {
-    Mpi {
-        order: Order,
-        email: String,
-        challenge: CardholderChallenge,
-    },
-    ThirdParty {
-        order: Order,
-        authentication: ThirdParty,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Order {
-    order_id: OrderId,
-    /// Minor units.
-    amount: u64,
-    currency: Currency,
-    description: Option<String>,
-    /// `Manual`: a pre-authorization (`autoCapture: false`). Sessions stored before it
-    /// existed were sales.
-    #[serde(default)]
-    capture_mode: CaptureMode,
-}
-
-/// The query of the MPI page, kept so the same browser step can be given again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MpiRequest {
-    order: Order,
-    token: String,
-    email: String,
-    challenge: CardholderChallenge,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Sale {
-    order: Order,
-    token: String,
-    evidence: Evidence,
-}
-
-/// The 3-D Secure evidence a sale carries, and what the result will report of it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "service_provider", rename_all = "snake_case")]
-pub enum Evidence {
-    /// The gateway MPI's reference, with the status and ECI its (unsigned) receipt
-    /// claimed: reported only once Payroc has accepted the reference for this sale.
-    /// `wait`: how to go back to waiting for the receipt if Payroc refuses the reference
-    /// (absent only in sessions stored before it existed: such a refusal then ends the
-    /// payment).
-    Gateway {
-        mpi_reference: String,
-        trans_status: TransStatus,
-        eci: Eci,
-        #[serde(default)]
-        wait: Option<ReceiptWait>,
-    },
-    ThirdParty(ThirdParty),
-}
-
-/// What the MPI step waited with besides the order and token (which the sale keeps), so a
-/// refused reference can give the browser the same MPI step again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReceiptWait {
-    email: String,
-    challenge: CardholderChallenge,
-    /// The references Payroc refused before this one.
-    refused: Vec<String>,
-}
-
-/// The merchant's own authentication, in the terms Payroc's `thirdParty` block takes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ThirdParty {
-    eci_word: ThirdPartyEci,
-    cavv: String,
-    xid: Option<String>,
-    ds_transaction_id: Option<String>,
-    version: String,
-    trans_status: TransStatus,
-    eci: Eci,
-}
-
-/// Payroc's `threeDSecure.eci` enum (SDK `third_party_three_d_secure_eci.py`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum ThirdPartyEci {
-    FullyAuthenticated,
-    AttemptedAuthentication,
-}
-
-impl ThirdPartyEci {
-    fn as_str(self) -> &'static str {
-        match self {
-            ThirdPartyEci::FullyAuthenticated => "fullyAuthenticated",
-            ThirdPartyEci::AttemptedAuthentication => "attemptedAuthentication",
-        }
     }
 }
 
@@ -288,91 +117,7 @@ impl PayrocAdapter {
         &self.config
     }
 
-    // --- the Bearer token cache -------------------------------------------------------
-
-    /// The cached token, if it is not within [`TOKEN_REFRESH_MARGIN_MS`] of expiring.
-    fn bearer(&self, now_ms: u64) -> Option<String> {
-        self.cached_token(now_ms.saturating_add(TOKEN_REFRESH_MARGIN_MS))
-    }
-
-    /// The cached token, if it is still valid at `at_ms`.
-    fn cached_token(&self, at_ms: u64) -> Option<String> {
-        lock(&self.token)
-            .as_ref()
-            .filter(|t| at_ms < t.expires_at_ms)
-            .map(|t| t.access_token.clone())
-    }
-
-    fn remember_token(&self, access_token: &str, expires_at_ms: u64, issued_at_ms: u64) {
-        *lock(&self.token) = Some(CachedToken {
-            access_token: access_token.to_owned(),
-            expires_at_ms,
-            issued_at_ms,
-        });
-    }
-
-    /// When the cached token was issued, if one is cached.
-    fn token_issued_at(&self) -> Option<u64> {
-        lock(&self.token).as_ref().map(|t| t.issued_at_ms)
-    }
-
-    fn forget_token(&self) {
-        *lock(&self.token) = None;
-    }
-
-    /// Reads the identity service's answer and caches the token: the token, or the
-    /// result a payment waiting for it ends with.
-    fn read_access_token(
-        &self,
-        response: Result<HttpResponse, TransportFailure>,
-        cx: &Context,
-    ) -> Result<String, PaymentResult> {
-        let body = match answer_of(response) {
-            Answer::Found(found) => found.body,
-            Answer::Refused { error, .. } => return Err(answer::rejected(&error)),
-            Answer::Lost(lost) => return Err(lost.result()),
-        };
-        let token = match serde_json::from_str::<wire::AccessToken>(&body) {
-            Ok(token)
-                if !token.access_token.is_empty()
-                    && token.access_token.bytes().all(|b| b.is_ascii_graphic())
-                    && token.expires_in > 0
-                    && token
-                        .token_type
-                        .as_deref()
-                        .is_none_or(|t| t.eq_ignore_ascii_case("bearer")) =>
-            {
-                token
-            }
-            _ => {
-                return Err(answer::bad_response(
-                    "the identity service's answer is not a usable Bearer token",
-                ))
-            }
-        };
-        let expires_at_ms = cx
-            .now_ms
-            .saturating_add(token.expires_in.saturating_mul(1000));
-        self.remember_token(&token.access_token, expires_at_ms, cx.now_ms);
-        Ok(token.access_token)
-    }
-
     // --- requests ---------------------------------------------------------------------
-
-    fn identity_request(&self) -> HttpRequest {
-        HttpRequest {
-            method: HttpMethod::Post,
-            url: Config::url(&self.config.identity_url, "/authorize"),
-            headers: vec![(
-                "x-api-key".to_owned(),
-                self.config.api_key.expose().to_owned(),
-            )],
-            body: None,
-            // It only issues a token: asking twice is harmless.
-            retry_safe: true,
-            purpose: "payroc.authorize",
-        }
-    }
 
     /// The tokenization of `card`: the one request that carries it. Payroc deduplicates
     /// its Idempotency-Key, so the host may repeat it (with the card it still holds).
@@ -1090,12 +835,6 @@ fn plausible_email(email: &str) -> bool {
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
         })
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn no_receipt_expected() -> ReturnRefused {

@@ -4,6 +4,8 @@
 //! the derive refused it; unknown members are ignored (`provider::stored_checks`).
 
 use super::*;
+use crate::emv::{Eci, TransStatus};
+use crate::order::{Currency, OrderId};
 use crate::provider::stored_checks::assert_reads_as_the_derive;
 
 fn order(capture_mode: CaptureMode, description: Option<&str>) -> Order {

@@ -4,8 +4,11 @@ use crate::order::{Currency, OrderId};
 use serde_json::{json, Value};
 
 use super::*;
-use crate::emv::{BrowserDetails, BrowserReadings, ChallengeWindowSize, Pan, ServerReadings};
+use crate::emv::{
+    BrowserDetails, BrowserReadings, ChallengeWindowSize, Eci, Pan, ServerReadings, TransStatus,
+};
 use crate::payment::{CardDetails, Cvv, DisplayMode, ExternalAuthentication, Payer};
+use crate::provider::HttpMethod;
 
 const PAN: &str = "4000000000001000";
 const T0: u64 = 1_780_000_000_000;
