@@ -4,10 +4,13 @@
 
 use crate::order::{Currency, OrderId};
 use hmac::{Hmac, Mac};
+use serde::Deserialize;
 use sha2::Sha256;
 
 use super::*;
-use crate::emv::{BrowserDetails, BrowserReadings, ChallengeWindowSize, Eci, Pan, ServerReadings};
+use crate::emv::{
+    BrowserDetails, BrowserReadings, ChallengeWindowSize, Eci, Pan, ServerReadings, TransStatus,
+};
 use crate::payment::{CardDetails, Cvv, DisplayMode, ExternalAuthentication, Payer};
 use crate::provider::{HttpMethod, Secret};
 
