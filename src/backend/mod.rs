@@ -31,6 +31,7 @@ pub mod providers_built;
 mod request_id;
 mod returns;
 mod routes;
+mod views;
 pub mod webhooks;
 
 #[cfg(all(feature = "edge", target_arch = "wasm32"))]
