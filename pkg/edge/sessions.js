@@ -364,50 +364,45 @@ export class ThreedsSessions extends DurableObject {
     return Infinity;
   }
 
-  /** Deletes sessions past their retention and their index entries; answers how many are left. */
+  /**
+   * Deletes sessions past their retention, with everything filed under them (order index,
+   * wake-up entry, operations), and the outbox rows sent or given up that are older than a
+   * final session is kept (the record of what was sent; rows still to deliver are kept).
+   * Answers how many sessions and rows remain (each keeps the daily purge going).
+   */
   async #purge(now) {
-    const storage = this.ctx.storage;
-    let remaining = 0;
-    let startAfter;
-    for (;;) {
-      const page = await storage.list({ prefix: "s:", startAfter, limit: 500 });
-      if (page.size === 0) break;
-      const doomed = [];
-      for (const [key, record] of page) {
-        const keep = record.final ? KEEP_FINAL_MS : KEEP_UNFINISHED_MS;
-        if (now >= record.expiresAtMs + keep) {
-          doomed.push(key, `o:${record.orderKey}`);
-          if (isCount(record.wakeAtMs)) doomed.push(wakeKey(record.wakeAtMs, key.slice(2)));
-          doomed.push(...(await this.#operationKeys(key.slice(2))));
-        } else remaining += 1;
-        startAfter = key;
-      }
-      for (let i = 0; i < doomed.length; i += MAX_KEYS) await storage.delete(doomed.slice(i, i + MAX_KEYS));
-    }
-    return remaining + (await this.#purgeOutbox(now));
+    const sessions = await this.#deleteExpired("s:", async (key, record) => {
+      if (now < record.expiresAtMs + (record.final ? KEEP_FINAL_MS : KEEP_UNFINISHED_MS)) return [];
+      const id = key.slice(2);
+      const keys = [key, `o:${record.orderKey}`, ...(await this.#operationKeys(id))];
+      if (isCount(record.wakeAtMs)) keys.push(wakeKey(record.wakeAtMs, id));
+      return keys;
+    });
+    const rows = await this.#deleteExpired("e:", async (key, row) =>
+      row.done && now >= row.createdMs + KEEP_FINAL_MS ? [key] : []);
+    return sessions + rows;
   }
 
   /**
-   * Deletes the outbox rows sent or given up that are older than a final session is kept
-   * (the record of what was sent); rows still to deliver are kept. Answers how many rows
-   * remain (each keeps the daily purge going).
+   * Pages through the records under `prefix` and deletes, for each, the keys `expired`
+   * names (none: the record is kept). Answers how many were kept.
    */
-  async #purgeOutbox(now) {
+  async #deleteExpired(prefix, expired) {
     const storage = this.ctx.storage;
-    let remaining = 0;
+    let kept = 0;
     let startAfter;
     for (;;) {
-      const page = await storage.list({ prefix: "e:", startAfter, limit: 500 });
-      if (page.size === 0) break;
+      const page = await storage.list({ prefix, startAfter, limit: 500 });
+      if (page.size === 0) return kept;
       const doomed = [];
-      for (const [key, row] of page) {
-        if (row.done && now >= row.createdMs + KEEP_FINAL_MS) doomed.push(key);
-        else remaining += 1;
+      for (const [key, record] of page) {
+        const keys = await expired(key, record);
+        if (keys.length === 0) kept += 1;
+        else doomed.push(...keys);
         startAfter = key;
       }
       for (let i = 0; i < doomed.length; i += MAX_KEYS) await storage.delete(doomed.slice(i, i + MAX_KEYS));
     }
-    return remaining;
   }
 
   /**

@@ -1,0 +1,158 @@
+// The Durable Object's daily purge (pkg/edge/sessions.js), in miniflare (the real workerd)
+// against the native sandbox: a final session is kept 30 days past its expiry, then goes
+// with everything filed under it (its order index, its operations and their counter, its
+// wake-up entries), and the webhook rows sent for it go once they are as old.
+//
+// The object is the shipped ThreedsSessions, subclassed by a harness module to list its
+// keys and to run its alarm as if that many days had passed (Date.now moved forward for
+// that one call; the wasm's sweep, run by the same alarm, reads the same clock).
+// Run by `make test-edge`.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+
+import { LOCAL_MERCHANT_KEY, SANDBOX_SECRETS, modules, sandboxConfig } from "../../examples/edge-worker/miniflare.mjs";
+import { CHECKOUT, api, createAndConfirm, createBody, freePort, startSandbox } from "./support.mjs";
+
+const FRICTIONLESS = "4000000000001000";
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+const HARNESS = `
+import { createHandler, ThreedsSessions } from "threeds-bridge/edge";
+
+const realNow = Date.now;
+let shiftMs = 0;
+Date.now = () => realNow() + shiftMs;
+
+export class ClockedSessions extends ThreedsSessions {
+  async keys() {
+    return [...(await this.ctx.storage.list()).keys()];
+  }
+  /** The alarm as it runs after \`days\` more days, the daily purge due. */
+  async alarmAfter(days) {
+    shiftMs = days * ${DAY_MS};
+    try {
+      await this.ctx.storage.put("m:purgeAt", Date.now());
+      await this.alarm();
+    } finally {
+      shiftMs = 0;
+    }
+    return this.keys();
+  }
+}
+
+const handler = createHandler();
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    if (!url.pathname.startsWith("/_harness/")) return handler(request, env, ctx);
+    const object = env.THREEDS_SESSIONS.get(env.THREEDS_SESSIONS.idFromName("sessions"));
+    const keys = url.pathname === "/_harness/keys"
+      ? await object.keys()
+      : await object.alarmAfter(Number(url.searchParams.get("days")));
+    return Response.json(keys);
+  },
+};
+`;
+
+let sandbox;
+let mf;
+let workerUrl;
+let receiver;
+let delivered = 0;
+
+before(async () => {
+  receiver = http.createServer((request, response) => {
+    request.resume();
+    request.on("end", () => {
+      delivered += 1;
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  const port = await freePort();
+  workerUrl = `http://127.0.0.1:${port}`;
+  sandbox = await startSandbox(workerUrl);
+  const config = sandboxConfig({ publicUrl: workerUrl, sandboxUrl: sandbox.url, checkoutOrigins: [CHECKOUT] });
+  config.webhooks = {
+    endpoints: [{ url: `http://127.0.0.1:${receiver.address().port}/hooks`, secret: "whsec_purge_test_0123456789" }],
+  };
+  const root = fileURLToPath(new URL("../../examples/edge-worker/", import.meta.url));
+  mf = new Miniflare({
+    host: "127.0.0.1",
+    port,
+    modules: [{ type: "ESModule", path: `${root}harness.js`, contents: HARNESS }, ...modules()],
+    modulesRoot: root,
+    compatibilityDate: "2025-09-01",
+    bindings: { THREEDS_BRIDGE_CONFIG: JSON.stringify(config), ...SANDBOX_SECRETS },
+    durableObjects: { THREEDS_SESSIONS: "ClockedSessions" },
+    handleRuntimeStdio() {},
+  });
+  await mf.ready;
+});
+
+after(async () => {
+  await mf?.dispose();
+  await sandbox?.stop();
+  receiver?.close();
+});
+
+const harness = async (path) => (await fetch(`${workerUrl}/_harness/${path}`)).json();
+const under = (keys, prefix) => keys.filter((key) => key.startsWith(prefix));
+
+async function until(check, what) {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not in 10 s: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+test("a final session is kept 30 days past its expiry, then purged with its index, operations and sent webhooks", async () => {
+  // A charged payment, refunded in part (an operation of its own), its events delivered.
+  const { created, confirmed } = await createAndConfirm(
+    workerUrl, LOCAL_MERCHANT_KEY, "paysafe", FRICTIONLESS, "iframe",
+  );
+  assert.equal(confirmed?.body.status, "authorized", JSON.stringify(confirmed?.body));
+  const id = created.body.id;
+  const refund = await fetch(`${workerUrl}/v1/payments/${id}/refunds`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${LOCAL_MERCHANT_KEY}`, "idempotency-key": "purge-ref", "content-type": "application/json" },
+    body: JSON.stringify({ amount: 99 }),
+  });
+  assert.equal(refund.status, 200, await refund.text());
+  // A payment created and never confirmed: the sweep ends it at its expiry.
+  const abandoned = await api.create(workerUrl, createBody("paysafe"), LOCAL_MERCHANT_KEY);
+  assert.equal(abandoned.status, 201);
+  await until(async () => {
+    const keys = await harness("keys");
+    return under(keys, "e:").length > 0 && under(keys, "d:").length === 0;
+  }, "every webhook row sent");
+  assert.ok(delivered > 0);
+
+  const before = await harness("keys");
+  for (const payment of [id, abandoned.body.id]) assert.ok(before.includes(`s:${payment}`), JSON.stringify(before));
+  assert.equal(under(before, "o:").length, 2, JSON.stringify(before));
+  assert.ok(under(before, `p:${id}:`).length > 0 && before.includes(`q:${id}`), JSON.stringify(before));
+
+  // A day on: the sweep ends the abandoned one (its wake-up entry goes); its event, due a
+  // moment after that alarm began, is sent by the next. Nothing is past its retention.
+  await harness("alarmAfter?days=1");
+  const swept = await harness("alarmAfter?days=1");
+  assert.deepEqual(under(swept, "w:"), [], JSON.stringify(swept));
+  assert.deepEqual(under(swept, "d:"), [], "every row sent");
+  assert.ok(under(swept, "e:").length > under(before, "e:").length, "the expiry's event");
+  // 29 days on: both expired long ago, neither past its retention; nothing is deleted.
+  const kept = await harness("alarmAfter?days=29");
+  assert.deepEqual(kept, swept);
+
+  // 32 days on: everything of both is gone, and nothing is left for a purge to come.
+  const purged = await harness("alarmAfter?days=32");
+  assert.deepEqual(purged.filter((key) => !key.startsWith("m:")), [], JSON.stringify(purged));
+  assert.ok(!purged.includes("m:purgeAt"), JSON.stringify(purged));
+
+  // The API agrees: the payment is no longer known.
+  assert.equal((await api.read(workerUrl, id, LOCAL_MERCHANT_KEY)).status, 404);
+});
