@@ -223,9 +223,8 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         if first && session.confirm_attempts >= self.config.max_confirm_attempts {
             return Err(too_many_attempts());
         }
-        let body = serde_json::to_vec(&raw)
-            .map_err(|_| ApiError::bad_request("invalid_request", "the body must be JSON"))
-            .and_then(|bytes| parse_body::<ConfirmRequest>(&bytes));
+        // The same text again, now typed: `raw` showed it is one JSON object.
+        let body = parse_body::<ConfirmRequest>(&request.body);
         let checked = body.and_then(|body| self.check_confirm(&session, body, request));
         if !first {
             // A double click: answer what the first confirm got, once it has it. A confirm

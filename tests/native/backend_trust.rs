@@ -99,6 +99,36 @@ async fn the_page_cannot_set_what_is_charged() {
     let (_, view) = h.merchant_view(id).await;
     assert_eq!(view["status"], "requires_confirmation", "{view}");
     assert_eq!(view["confirmAttempts"], 0);
+    // A member given twice (a second card after the first) is refused, naming the member,
+    // never read as whichever came last.
+    let mut body = confirm.clone();
+    body["clientSecret"] = json!(secret);
+    let text = body.to_string();
+    let twice = format!(
+        "{},\"paymentMethod\":{}}}",
+        &text[..text.len() - 1],
+        json!({"type": "card", "number": "4000000000001091", "expiryMonth": "12", "expiryYear": "2030", "cvv": "737"})
+    );
+    let response = browser()
+        .post(format!("{}/v1/payments/{id}/confirm", h.url))
+        .header("Origin", CHECKOUT)
+        .header("content-type", "application/json")
+        .body(twice)
+        .send()
+        .await
+        .expect("confirm");
+    let status = response.status().as_u16();
+    let answer = (status, response.json().await.unwrap_or(Value::Null));
+    assert_eq!(code(&answer), (400, "invalid_request"), "{}", answer.1);
+    let message = answer.1["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("duplicate field paymentMethod"),
+        "{message}"
+    );
+    assert!(!message.contains("4000000000001091"), "{message}");
+    // Read with the right secret, it counts as an attempt, as any refused confirm does.
+    let (_, view) = h.merchant_view(id).await;
+    assert_eq!(view["confirmAttempts"], 1, "{view}");
     let (status, paid) = h.confirm(id, secret, &confirm).await;
     assert_eq!(status, 200, "{paid}");
     assert_eq!(paid["result"]["status"], "authorized");
