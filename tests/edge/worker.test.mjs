@@ -574,7 +574,11 @@ describe("the edge worker, against the sandbox", () => {
           `,
         },
       ],
-      handleRuntimeStdio() {},
+      // Read and dropped: an unread pipe fills and then blocks workerd's next log line.
+      handleRuntimeStdio(stdout, stderr) {
+        stdout.resume();
+        stderr.resume();
+      },
     });
     try {
       const url = (await failing.ready).toString().replace(/\/$/, "");
