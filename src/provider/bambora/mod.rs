@@ -30,9 +30,10 @@
 //! cardholder, so no continue could have charged). A lookup that gets no usable answer
 //! leaves the payment in doubt, and the host looks again later.
 //!
-//! This module owns the flow; `config` the configuration, `wire` the JSON shapes,
-//! `outcome` what answers mean, `returns` the issuer's return and the adapter's one error
-//! type ([`ReturnError`]). Bambora has one file more than the other adapters:
+//! This module owns the flow; `state` the states it moves between, `config` the
+//! configuration, `wire` the JSON shapes, `outcome` what answers mean, `returns` the
+//! issuer's return and the adapter's one error type ([`ReturnError`]). Bambora has one
+//! file more than the other adapters:
 //! `contents` reads the 302's URL-encoded HTML into a typed [`IssuerForm`] (a small HTML
 //! reader with its own tests, one responsibility; its [`ContentsError`] becomes the
 //! result's `bad_contents`, never a refused return). It must not do IO, read a clock or
@@ -47,6 +48,7 @@ mod lifecycle;
 mod outcome;
 mod returns;
 mod search_result;
+mod state;
 mod stored;
 mod wire;
 
@@ -55,7 +57,7 @@ pub use wire::MAX_AMOUNT_MINOR;
 #[cfg(test)]
 mod tests;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::answer::{self, bad_response, rejected, rejected_here, Answer, ProviderError};
 use super::{
@@ -63,7 +65,7 @@ use super::{
     TransportFailure,
 };
 use crate::emv::browser::format_ip;
-use crate::emv::{ChallengeWindowSize, Eci, ThreeDsCompInd, TransStatus};
+use crate::emv::{ThreeDsCompInd, TransStatus};
 use crate::payment::CaptureMode;
 use crate::payment::{
     BrowserAction, CardDetails, CardSummary, ExternalAuthentication, PaymentMethod, PaymentResult,
@@ -76,6 +78,7 @@ pub use config::{Config, PRODUCTION_URL};
 pub use contents::{ContentsError, IssuerForm};
 use outcome::{Known, Reply, Search};
 pub use returns::{IssuerAnswer, ReturnError};
+pub use state::{Authentication, Challenged, Doubt, Order, State, Waiting};
 use wire::{Amount, CODE_INVALID_INPUT};
 
 /// Bambora's `order_number` limit.
@@ -99,48 +102,6 @@ const SEARCH_MARGIN_MS: u64 = 24 * 60 * 60 * 1000;
 #[derive(Debug, Clone)]
 pub struct BamboraAdapter {
     config: Config,
-}
-
-/// What the payment asked for, kept for reading the answers (no card number in it).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Order {
-    order_number: String,
-    /// Minor units.
-    amount: u64,
-    /// Known when the page sent card details; a token payment learns the brand from
-    /// Bambora's answer.
-    card: Option<CardSummary>,
-    authentication: Authentication,
-    /// The page's challenge window, for a 1.0.2 form (a CReq names its own).
-    window_size: ChallengeWindowSize,
-    /// When the payment started (Unix ms): where a lookup's search begins. 0 in sessions
-    /// stored before it was kept (the search then reaches back to 1970).
-    #[serde(default)]
-    started_ms: u64,
-}
-
-/// Who authenticates the cardholder. Stored as its derived `Serialize` writes it, read
-/// back by hand (`stored.rs`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "by", rename_all = "snake_case")]
-pub enum Authentication {
-    /// Bambora runs 3-D Secure; `version` is the one asked for (2 with browser details,
-    /// else the account's default).
-    Bambora { version: Option<u8> },
-    /// The merchant's own 3DS server or MPI did; Bambora only authorizes.
-    Merchant {
-        version: String,
-        trans_status: TransStatus,
-        eci: Eci,
-    },
-}
-
-/// The challenge that ran, as the result reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Challenged {
-    /// `1.0.2`, or the CReq's messageVersion.
-    version: String,
-    legacy: bool,
 }
 
 /// `3d_secure` and `3d_secure_passthrough`, as the payment body carries them.
@@ -193,62 +154,6 @@ impl<'a> Means<'a> {
         };
         Ok(Means::Token { code: token, name })
     }
-}
-
-/// Where a Bambora payment is between steps. Holds no card number, CVD or credential.
-/// Stored as its derived `Serialize` writes it, read back by hand (`stored.rs`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
-pub enum State {
-    /// Waiting for `POST /v1/payments`.
-    Creating { order: Order },
-    /// The browser is at the issuer with `issuer`; `continue_id` is Bambora's
-    /// `merchant_data` (1.0.2) or `3d_session_data` (2.x). `refused`: returns whose
-    /// `continue` Bambora refused so far.
-    AwaitingIssuer {
-        order: Order,
-        continue_id: String,
-        issuer: IssuerForm,
-        window_size: ChallengeWindowSize,
-        #[serde(default)]
-        refused: u32,
-    },
-    /// Waiting for `continue`; `waiting` is the browser step to go back to if Bambora
-    /// refuses the return (absent only in sessions stored before it was kept: such a
-    /// refusal then ends the payment).
-    Continuing {
-        order: Order,
-        challenge: Challenged,
-        #[serde(default)]
-        waiting: Option<Waiting>,
-    },
-    /// The answer to a create or continue was lost: Bambora may have charged. The host
-    /// waits, then asks [`Adapter::reconcile`].
-    InDoubt { doubt: Doubt },
-    /// Looking the order up: `POST /v1/reports`.
-    Searching { doubt: Doubt },
-    /// Reading the transaction the search found: `GET /v1/payments/{transaction_id}`.
-    Reading {
-        doubt: Doubt,
-        transaction_id: String,
-    },
-}
-
-/// The challenge a payment waits on, kept while `continue` runs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Waiting {
-    continue_id: String,
-    issuer: IssuerForm,
-    window_size: ChallengeWindowSize,
-    refused: u32,
-}
-
-/// A money call in doubt: what the lookup matches and the result reports.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Doubt {
-    order: Order,
-    /// The challenge that ran, when the call in doubt was its `continue`.
-    challenge: Option<Challenged>,
 }
 
 impl BamboraAdapter {
@@ -622,36 +527,6 @@ impl BamboraAdapter {
                 Step::Done(known.payment_result(payment))
             }
             _ => doubt.unresolved(),
-        }
-    }
-}
-
-impl Doubt {
-    /// Still in doubt: the host looks again later.
-    fn unresolved(self) -> Step<State> {
-        Step::Unknown {
-            state: State::InDoubt { doubt: self },
-        }
-    }
-}
-
-impl Waiting {
-    /// The browser's step to the issuer.
-    fn action(&self) -> BrowserAction {
-        BrowserAction::Challenge {
-            form: self.issuer.form(),
-            window_size: self.window_size,
-        }
-    }
-
-    /// The state that waits on this challenge.
-    fn awaiting(self, order: Order) -> State {
-        State::AwaitingIssuer {
-            order,
-            continue_id: self.continue_id,
-            issuer: self.issuer,
-            window_size: self.window_size,
-            refused: self.refused,
         }
     }
 }

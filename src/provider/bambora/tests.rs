@@ -1,11 +1,13 @@
 //! The adapter's steps on canned Bambora answers and browser returns, without a network.
 
 use crate::order::{Currency, OrderId};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::*;
 use crate::emv::{
-    BrowserDetails, BrowserReadings, CReq, CardBrand, FormMethod, Generation, Pan, ServerReadings,
+    BrowserDetails, BrowserReadings, CReq, CardBrand, ChallengeWindowSize, Eci, FormMethod,
+    Generation, Pan, ServerReadings,
 };
 use crate::payment::{CardDetails, ChallengePreference, Cvv, DisplayMode, Payer};
 use crate::provider::stored_checks::assert_reads_as_the_derive;
