@@ -126,7 +126,8 @@ async fn the_page_cannot_set_what_is_charged() {
         "{message}"
     );
     assert!(!message.contains("4000000000001091"), "{message}");
-    // Read with the right secret, it counts as an attempt, as any refused confirm does.
+    // Sent with the right secret, it counts as an attempt, as every confirm refused after
+    // the secret check does.
     let (_, view) = h.merchant_view(id).await;
     assert_eq!(view["confirmAttempts"], 1, "{view}");
     let (status, paid) = h.confirm(id, secret, &confirm).await;
