@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 
 import { LOCAL_MERCHANT_KEY, SANDBOX_SECRETS, modules, sandboxConfig } from "../../examples/edge-worker/miniflare.mjs";
-import { CHECKOUT, api, createAndConfirm, createBody, freePort, startSandbox } from "./support.mjs";
+import { CHECKOUT, api, createAndConfirm, createBody, faults, freePort, startSandbox, until } from "./support.mjs";
 
 const FRICTIONLESS = "4000000000001000";
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -112,21 +112,6 @@ after(async () => {
 const harness = async (path) => (await fetch(`${workerUrl}/_harness/${path}`)).json();
 const under = (keys, prefix) => keys.filter((key) => key.startsWith(prefix));
 
-async function until(check, what) {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not in 10 s: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-const faults = (rules) =>
-  fetch(`${sandbox.url}/_sandbox/faults`, {
-    method: rules ? "POST" : "DELETE",
-    headers: { "content-type": "application/json" },
-    body: rules && JSON.stringify({ rules }),
-  });
-
 test("a final session is kept 30 days past its expiry, an unfinished one 90, then each goes with everything filed under it", async () => {
   // A charged payment, refunded in part (an operation of its own), its events delivered.
   const { created, confirmed } = await createAndConfirm(
@@ -145,14 +130,15 @@ test("a final session is kept 30 days past its expiry, an unfinished one 90, the
   assert.equal(abandoned.status, 201);
   // A payment in doubt: Paysafe never answers its authorization, nor any lookup after, so
   // no sweep can end it (it may be the only trace of a charge).
-  assert.equal((await faults([{ provider: "paysafe", endpoint: "/cardpayments", hang: true }])).status, 200);
+  assert.equal((await faults(sandbox.url, [{ provider: "paysafe", endpoint: "/cardpayments", hang: true }])).status, 200);
   const doubt = await createAndConfirm(workerUrl, LOCAL_MERCHANT_KEY, "paysafe", FRICTIONLESS, "iframe");
   assert.equal(doubt.confirmed?.body.status, "unknown", JSON.stringify(doubt.confirmed?.body));
   const doubtId = doubt.created.body.id;
-  await until(async () => {
+  const sent = await until(10_000, async () => {
     const keys = await harness("keys");
     return under(keys, "e:").length > 0 && under(keys, "d:").length === 0;
-  }, "every webhook row sent");
+  });
+  assert.ok(sent, "every webhook row sent");
   assert.ok(delivered > 0);
 
   const before = await harness("keys");
@@ -189,5 +175,5 @@ test("a final session is kept 30 days past its expiry, an unfinished one 90, the
   const empty = await harness("alarmAfter?days=91");
   assert.deepEqual(empty.filter((key) => !key.startsWith("m:")), [], JSON.stringify(empty));
   assert.ok(!empty.includes("m:purgeAt"), JSON.stringify(empty));
-  await faults(null);
+  await faults(sandbox.url, null);
 });

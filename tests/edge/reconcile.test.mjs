@@ -13,7 +13,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 
 import { LOCAL_MERCHANT_KEY, sandboxConfig, startWorker } from "../../examples/edge-worker/miniflare.mjs";
-import { CHECKOUT, api, confirmBody, createBody, freePort, ledger, startSandbox } from "./support.mjs";
+import { CHECKOUT, api, confirmBody, createBody, faults, freePort, ledger, startSandbox, until } from "./support.mjs";
 
 const KEY = LOCAL_MERCHANT_KEY;
 const FRICTIONLESS = "4000000000001000";
@@ -58,16 +58,6 @@ async function stored(id) {
   return text === null ? null : JSON.parse(text);
 }
 
-/** Polls `check` every 100 ms until it answers something, for at most `ms`. */
-async function until(ms, check) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const found = await check();
-    if (found) return found;
-    if (Date.now() > deadline) return null;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 let serial = 0;
 
@@ -157,12 +147,8 @@ describe("the session object's alarm", () => {
 describe("a page that hangs up", () => {
   test("leaves the provider's sale to finish: authorized, charged once", async () => {
     const saleMs = 1500;
-    const faults = await fetch(`${sandbox.url}/_sandbox/faults`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ rules: [{ provider: "paysafe", endpoint: "/cardpayments", latency_ms: saleMs }] }),
-    });
-    assert.equal(faults.status, 200);
+    const slow = await faults(sandbox.url, [{ provider: "paysafe", endpoint: "/cardpayments", latency_ms: saleMs }]);
+    assert.equal(slow.status, 200);
     try {
       const before = (await ledger(sandbox.url)).length;
       const created = await api.create(workerUrl, createBody("paysafe"), KEY);
@@ -185,7 +171,7 @@ describe("a page that hangs up", () => {
       const charges = (await ledger(sandbox.url)).slice(before);
       assert.equal(charges.length, 1, JSON.stringify(charges));
     } finally {
-      await fetch(`${sandbox.url}/_sandbox/faults`, { method: "DELETE" });
+      await faults(sandbox.url, null);
     }
   });
 });

@@ -61,6 +61,29 @@ export function startSandbox(workerUrl) {
   });
 }
 
+/**
+ * The sandbox's fault rules (`{ provider, endpoint, hang | latency_ms | … }`): set to
+ * `rules`, or all cleared when `rules` is null.
+ */
+export function faults(sandboxUrl, rules) {
+  return fetch(`${sandboxUrl}/_sandbox/faults`, {
+    method: rules ? "POST" : "DELETE",
+    headers: { "content-type": "application/json" },
+    body: rules && JSON.stringify({ rules }),
+  });
+}
+
+/** Polls `check` every 100 ms until it answers something, for at most `ms`; else null. */
+export async function until(ms, check) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = await check();
+    if (found) return found;
+    if (Date.now() > deadline) return null;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** The sandbox ledger's entries (every approved charge). */
 export async function ledger(sandboxUrl) {
   const answer = await fetch(`${sandboxUrl}/_sandbox/ledger`);

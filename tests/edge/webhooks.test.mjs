@@ -12,7 +12,7 @@ import http from "node:http";
 
 import { LOCAL_MERCHANT_KEY, sandboxConfig, startWorker } from "../../examples/edge-worker/miniflare.mjs";
 import {
-  CHECKOUT, api, confirmBody, createAndConfirm, createBody, freePort, runMethod, startSandbox,
+  CHECKOUT, api, confirmBody, createAndConfirm, createBody, freePort, runMethod, startSandbox, until,
 } from "./support.mjs";
 
 const SECRET = "whsec_edge_test_secret_0123456789";
@@ -77,15 +77,6 @@ after(async () => {
   receiver?.close();
 });
 
-async function until(ms, check) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const found = await check();
-    if (found) return found;
-    if (Date.now() > deadline) return null;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 test("an authorized payment's signed event reaches the receiver, retried after its 500, processed once", { timeout: 60_000 }, async () => {
   const { created, confirmed } = await createAndConfirm(workerUrl, LOCAL_MERCHANT_KEY, "paysafe", FRICTIONLESS, "iframe");

@@ -20,7 +20,7 @@ import { LOCAL_MERCHANT_KEY, SANDBOX_SECRETS, modules, sandboxConfig, startWorke
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import {
-  CHECKOUT, api, confirmBody, createBody, followToBackend, freePort, land, ledger, nextForm, runMethod, startSandbox,
+  CHECKOUT, api, confirmBody, createBody, faults, followToBackend, freePort, land, ledger, nextForm, runMethod, startSandbox,
 } from "./support.mjs";
 
 const PROVIDERS = ["payroc", "dlocal", "paysafe", "bambora"];
@@ -617,14 +617,8 @@ describe("the edge worker, against the sandbox", () => {
       calls: { timeout_ms: 300, attempts: 2, backoff_ms: 20 },
     });
     const impatient = await startWorker({ port: 0, config: quick, persistDir: false, onLog: () => {} });
-    const faults = (body) =>
-      fetch(`${sandbox.url}/_sandbox/faults`, {
-        method: body ? "POST" : "DELETE",
-        headers: { "content-type": "application/json" },
-        body: body && JSON.stringify(body),
-      });
     try {
-      assert.equal((await faults({ rules: [{ provider: "paysafe", endpoint: "/cardpayments", hang: true }] })).status, 200);
+      assert.equal((await faults(sandbox.url, [{ provider: "paysafe", endpoint: "/cardpayments", hang: true }])).status, 200);
       const before = (await ledger(sandbox.url)).length;
       const created = await api.create(impatient.url, createBody("paysafe"), KEY);
       assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -639,7 +633,7 @@ describe("the edge worker, against the sandbox", () => {
       assert.equal((await chargesSince(before)).length, 0);
       // Paysafe answers again: the lookup finds nothing, the deduplicated authorization is
       // sent again, and the payment ends with Paysafe's truth, charged once.
-      await faults(null);
+      await faults(sandbox.url, null);
       const reconciled = await fetch(`${impatient.url}/v1/payments/${created.body.id}/reconcile`, {
         method: "POST",
         headers: { authorization: `Bearer ${KEY}` },
@@ -651,7 +645,7 @@ describe("the edge worker, against the sandbox", () => {
       assert.equal(charges.length, 1);
       assert.equal(view.result.providerPaymentId, charges[0].provider_payment_id);
     } finally {
-      await faults(null);
+      await faults(sandbox.url, null);
       await impatient.mf.dispose();
     }
   });
