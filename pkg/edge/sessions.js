@@ -304,7 +304,8 @@ export class ThreedsSessions extends DurableObject {
         swept = false;
       }
     }
-    if ((await this.#earliestDelivery()) <= now) {
+    // Read after the sweep: an event it wrote (a payment it ended) goes out in this alarm.
+    if ((await this.#earliestDelivery()) <= Date.now()) {
       try {
         initSync({ module: wasmModule });
         // Rounds while they find due rows (each claims a batch).
