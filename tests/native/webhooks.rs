@@ -441,22 +441,18 @@ async fn two_instances_on_one_postgresql_send_each_event_once() {
         "schema": support::store::fresh_schema(),
     });
     let endpoints = json!([{"url": url, "secret": SECRET}]);
-    let a = Serve::start(&config(
-        &dir,
-        free_port(),
-        &sandbox.url,
-        store.clone(),
-        endpoints.clone(),
-        3000,
-    ));
-    let b = Serve::start(&config(
-        &dir,
-        free_port(),
-        &sandbox.url,
-        store,
-        endpoints,
-        3000,
-    ));
+    let instance = || {
+        let config = config(
+            &dir,
+            free_port(),
+            &sandbox.url,
+            store.clone(),
+            endpoints.clone(),
+            3000,
+        );
+        Serve::start(&config)
+    };
+    let (a, b) = (instance(), instance());
     let mut payments = Vec::new();
     for i in 0..6 {
         let at = if i % 2 == 0 { &a.url } else { &b.url };
