@@ -207,7 +207,7 @@ fn temp_dir(tag: &str) -> PathBuf {
 }
 
 /// A serve config on `port` with Bambora on the sandbox, `store`, and `endpoints`; a failed
-/// delivery's first retry comes `retry_ms` later, or from half that (the jitter).
+/// delivery's first retry comes between half of `retry_ms` and `retry_ms` later (jitter).
 fn config(
     dir: &Path,
     port: u16,
