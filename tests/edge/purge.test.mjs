@@ -145,7 +145,8 @@ test("a final session is kept 30 days past its expiry, an unfinished one 90, the
   for (const payment of [id, abandoned.body.id, doubtId]) assert.ok(before.includes(`s:${payment}`), JSON.stringify(before));
   assert.equal(under(before, "o:").length, 3, JSON.stringify(before));
   assert.ok(under(before, `p:${id}:`).length > 0 && before.includes(`q:${id}`), JSON.stringify(before));
-  const wakes = (keys) => under(keys, "w:").map((key) => key.slice(19));
+  // The ids in the wake-up index (`w:{wakeAtMs, 16 digits}:{id}`).
+  const wakes = (keys) => under(keys, "w:").map((key) => key.slice("w:".length + 16 + 1));
   const lasting = (keys) => keys.filter((key) => !key.startsWith("w:"));
 
   // A day on: the sweep ends the abandoned one (its wake-up entry goes) and the same alarm

@@ -58,7 +58,6 @@ async function stored(id) {
   return text === null ? null : JSON.parse(text);
 }
 
-
 let serial = 0;
 
 /**

@@ -77,7 +77,6 @@ after(async () => {
   receiver?.close();
 });
 
-
 test("an authorized payment's signed event reaches the receiver, retried after its 500, processed once", { timeout: 60_000 }, async () => {
   const { created, confirmed } = await createAndConfirm(workerUrl, LOCAL_MERCHANT_KEY, "paysafe", FRICTIONLESS, "iframe");
   assert.equal(created.status, 201, JSON.stringify(created.body));
