@@ -19,6 +19,10 @@ BROWSER := --no-default-features --features browser
 ALL_PROVIDERS := payroc,dlocal,paysafe,bambora
 EDGE_PROVIDERS ?= $(ALL_PROVIDERS)
 EDGE_OUT ?= pkg/edge
+# EDGE_NAMES=1 keeps the functions' names in the wasm (wasm-opt -g instead of --strip-debug),
+# for a profile that names them (make profile-edge PROFILE_EDGE_PKG=<its EDGE_OUT>;
+# docs/edge.md). Never for a worker that ships: the names are about half the file.
+EDGE_STRIP = $(if $(EDGE_NAMES),-g,--strip-debug)
 EDGE = --no-default-features --features edge,$(EDGE_PROVIDERS) --target-dir target/edge
 # make lint's one-provider edge build: the gating of the other three cannot rot.
 EDGE_ONE := --no-default-features --features edge,paysafe --target-dir target/edge
@@ -26,7 +30,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-nontrapping-float-to-int --en
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 SIZE_BUDGET := 24576
 
-.PHONY: setup build native pkg edge edge-sizes size lint test test-native test-chaos test-api test-wasm test-pkg test-e2e test-edge bench-edge bench-browser bench-backend demo clean
+.PHONY: setup build native pkg edge edge-sizes size lint test test-native test-chaos test-api test-wasm test-pkg test-e2e test-edge bench-edge profile-edge bench-browser bench-backend demo clean
 
 setup:
 	@scripts/setup.sh
@@ -92,7 +96,7 @@ edge: setup
 		CARGO_PROFILE_EDGE_STRIP=false $$CARGO build --locked --profile edge --lib $(WASM) $$std_features $(EDGE)
 	@$(ENV) wasm-bindgen --target web --out-dir $(EDGE_OUT) --out-name threeds_bridge_edge \
 		target/edge/wasm32-unknown-unknown/edge/threeds_bridge.wasm
-	@$(ENV) wasm-opt -Oz --one-caller-inline-max-function-size=0 --strip-debug --strip-producers \
+	@$(ENV) wasm-opt -Oz --one-caller-inline-max-function-size=0 $(EDGE_STRIP) --strip-producers \
 		$(WASM_OPT_FEATURES) $(EDGE_OUT)/threeds_bridge_edge_bg.wasm -o $(EDGE_OUT)/threeds_bridge_edge_bg.wasm
 	@echo "edge: built $(EDGE_OUT)/ (providers: $(EDGE_PROVIDERS))"
 
@@ -173,6 +177,16 @@ test-edge: edge pkg
 ## never asserted; the workers' logs in target/bench-edge.log (docs/edge.md has a run)
 bench-edge: native edge
 	@$(ENV) THREEDS_BRIDGE_BIN=target/native/threeds-bridge node scripts/bench-edge.mjs
+
+## profile-edge: where a warm payment's CPU goes in the edge worker, wasm included. bench-edge's
+## two workers in plain Node.js, whose V8 runs the wasm at full speed (workerd's inspector
+## makes it debug code): CPU per payment of each, then a profile of the wasm worker's payments
+## by part (wasm, glue, Durable Object, Node) and by wasm function. Names need a names-kept
+## build: make edge EDGE_NAMES=1 EDGE_OUT=target/edge-names, then
+## make profile-edge PROFILE_EDGE_PKG=target/edge-names (printed, not asserted; docs/edge.md)
+profile-edge: native edge
+	@$(ENV) THREEDS_BRIDGE_BIN=target/native/threeds-bridge PROFILE_EDGE_PKG=$(PROFILE_EDGE_PKG) \
+		node scripts/profile-edge.mjs
 
 ## bench-browser: a fresh page → its browser details, the module against a plain-JS collector
 ## with the same EMV rules (bench/baseline-details.js, held to tests/vectors by
