@@ -3,14 +3,14 @@
 // A CPU profile through workerd's inspector is no use for the wasm: with a debugger
 // attached V8 runs it as debug code, several times slower (docs/edge.md). So this runs the
 // two workers bench-edge compares, examples/edge-worker/worker.js (pkg/edge) and
-// bench/edge-baseline/worker.js, in plain Node.js, whose V8 runs the wasm as workerd's
-// does: each worker's fetch handler is called with web Requests, its sessions are the real
-// ThreedsSessions (pkg/edge/sessions.js) over an in-memory stand-in for the Durable
-// Object's storage, and provider calls go to the real sandbox over HTTP. It prints each
-// worker's CPU per payment (rounds in turn, as bench-edge), then, from node:inspector's
-// sampling profiler over more payments of each (a profiler, no debugger: the wasm runs as
-// it does unprofiled), a payment's self time by part side by side and the wasm functions
-// that take most.
+// bench/edge-baseline/worker.js, in plain Node.js, whose V8 runs the wasm as workerd's does
+// (tests/edge/in-node.mjs: each worker's fetch handler called with web Requests, its
+// sessions the real ThreedsSessions over an in-memory stand-in for the Durable Object's
+// storage), with provider calls to the real sandbox over HTTP. It prints each worker's CPU
+// per payment (rounds in turn, as bench-edge), then, from node:inspector's sampling
+// profiler over more payments of each (a profiler, no debugger: the wasm runs as it does
+// unprofiled), a payment's self time by part side by side and the wasm functions that take
+// most.
 //
 // Function names need a wasm that keeps them: PROFILE_EDGE_PKG=dir takes
 // threeds_bridge_edge.js and threeds_bridge_edge_bg.wasm from dir instead of pkg/edge
@@ -18,9 +18,12 @@
 // PROFILE_EDGE_TOP (wasm functions listed, default 25). Node's fetch and Request are not
 // workerd's: the part outside the workers' own code is Node's cost, for scale only.
 import { Session } from "node:inspector/promises";
-import { register } from "node:module";
 import { resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
+
+import { LOCAL_MERCHANT_KEY } from "../examples/edge-worker/miniflare.mjs";
+import { importAsWorkerd, workerInNode } from "../tests/edge/in-node.mjs";
+import { PAGE_HEADERS, confirmBody, createBody, startSandbox } from "../tests/edge/support.mjs";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const PAYMENTS = Number(process.env.PROFILE_EDGE_PAYMENTS ?? 400);
@@ -28,73 +31,11 @@ const TOP = Number(process.env.PROFILE_EDGE_TOP ?? 25);
 const pkg = resolve(process.env.PROFILE_EDGE_PKG || `${root}pkg/edge`);
 if (!(PAYMENTS > 0 && PAYMENTS % 10 === 0)) throw new Error("PROFILE_EDGE_PAYMENTS: a positive multiple of 10");
 
-// How workerd (and wrangler's bundler) hand the workers their imports, for Node: the
-// package's own name, the .wasm import as a compiled module, `cloudflare:workers` as the
-// Durable Object base class with no module-level env (so createHandler() builds the
-// backend at the first request, as a runtime without it would).
-const hooks = `
-const pkg = ${JSON.stringify(pathToFileURL(`${pkg}/`).href)};
-const edge = ${JSON.stringify(pathToFileURL(`${root}pkg/edge/`).href)};
-const workers = "data:text/javascript," + encodeURIComponent(
-  "export class DurableObject { constructor(ctx, env) { this.ctx = ctx; this.env = env; } } export const env = undefined;");
-export async function resolve(specifier, context, next) {
-  if (specifier === "cloudflare:workers") return { url: workers, shortCircuit: true };
-  if (specifier === "threeds-bridge/edge") return { url: edge + "index.js", shortCircuit: true };
-  if (specifier === "./threeds-bridge/sessions.js") return { url: edge + "sessions.js", shortCircuit: true };
-  if (specifier === "./threeds_bridge_edge.js") return { url: pkg + "threeds_bridge_edge.js", shortCircuit: true };
-  if (specifier === "./threeds_bridge_edge_bg.wasm") return { url: pkg + "threeds_bridge_edge_bg.wasm", shortCircuit: true };
-  return next(specifier, context);
-}
-export async function load(url, context, next) {
-  if (!url.endsWith(".wasm")) return next(url, context);
-  const source = "import { readFileSync } from 'node:fs';" +
-    "export default new WebAssembly.Module(readFileSync(new URL(" + JSON.stringify(url) + ")));";
-  return { format: "module", source, shortCircuit: true };
-}`;
-
-/** The Durable Object storage calls sessions.js makes, over a Map (values copied as storage does). */
-class MemoryStorage {
-  #entries = new Map();
-  #alarm = null;
-  async get(keys) {
-    if (!Array.isArray(keys)) return structuredClone(this.#entries.get(keys));
-    return new Map(keys.filter((k) => this.#entries.has(k)).map((k) => [k, structuredClone(this.#entries.get(k))]));
-  }
-  async put(key, value) {
-    const entries = typeof key === "string" ? { [key]: value } : key;
-    for (const [k, v] of Object.entries(entries)) this.#entries.set(k, structuredClone(v));
-  }
-  async delete(keys) {
-    if (!Array.isArray(keys)) return this.#entries.delete(keys);
-    return keys.filter((k) => this.#entries.delete(k)).length;
-  }
-  async list({ prefix = "", startAfter, end, limit = Infinity } = {}) {
-    const keys = [...this.#entries.keys()]
-      .filter((k) => k.startsWith(prefix) && (startAfter === undefined || k > startAfter) && (end === undefined || k < end))
-      .sort()
-      .slice(0, limit);
-    return new Map(keys.map((k) => [k, structuredClone(this.#entries.get(k))]));
-  }
-  async getAlarm() {
-    return this.#alarm;
-  }
-  async setAlarm(at) {
-    this.#alarm = at;
-  }
-}
-
-/** `worker` (its module's default export) with an env of its own: `pay()` makes one payment. */
-async function stand(worker, sandboxUrl) {
-  const { ThreedsSessions } = await import(`${root}pkg/edge/sessions.js`);
-  const { LOCAL_MERCHANT_KEY, SANDBOX_SECRETS, sandboxConfig } = await import(`${root}examples/edge-worker/miniflare.mjs`);
-  const { CHECKOUT, PAGE_HEADERS, confirmBody, createBody } = await import(`${root}tests/edge/support.mjs`);
-  const base = "https://worker.invalid";
-  const env = { THREEDS_BRIDGE_CONFIG: sandboxConfig({ publicUrl: base, sandboxUrl, checkoutOrigins: [CHECKOUT] }), ...SANDBOX_SECRETS };
-  const sessions = new ThreedsSessions({ storage: new MemoryStorage(), blockConcurrencyWhile: (work) => work() }, env);
-  env.THREEDS_SESSIONS = { idFromName: (name) => name, get: () => sessions };
-  const ctx = { waitUntil() {} };
+/** The worker of `file` in this process (tests/edge/in-node.mjs): `pay()` makes one payment. */
+async function stand(file, sandboxUrl) {
+  const worker = await workerInNode(file, sandboxUrl);
   const call = async (path, init) => {
-    const answer = await worker.fetch(new Request(`${base}${path}`, init), env, ctx);
+    const answer = await worker.fetch(path, init);
     return { status: answer.status, body: await answer.json() };
   };
   return async function pay() {
@@ -160,16 +101,15 @@ async function profiled(pay) {
   return selfTimes(profile, PAYMENTS);
 }
 
-register(`data:text/javascript,${encodeURIComponent(hooks)}`);
-const { startSandbox } = await import(`${root}tests/edge/support.mjs`);
+importAsWorkerd(pkg);
 const sandbox = await startSandbox("https://worker.invalid");
 const log = console.log;
 console.log = () => {}; // the workers' log lines
 let report;
 try {
   const pays = {
-    wasm: await stand((await import(`${root}examples/edge-worker/worker.js`)).default, sandbox.url),
-    js: await stand((await import(`${root}bench/edge-baseline/worker.js`)).default, sandbox.url),
+    wasm: await stand(`${root}examples/edge-worker/worker.js`, sandbox.url),
+    js: await stand(`${root}bench/edge-baseline/worker.js`, sandbox.url),
   };
   for (const pay of Object.values(pays)) for (let i = 0; i < 50; i += 1) await pay(); // warm-up, not measured
   const cpu = { wasm: 0, js: 0 };
