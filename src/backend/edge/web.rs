@@ -2,8 +2,8 @@
 
 use std::net::IpAddr;
 
-use js_sys::Uint8Array;
-use wasm_bindgen::JsValue;
+use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::backend::http::{Method, Request, Response};
@@ -12,25 +12,29 @@ use crate::backend::MAX_BODY_BYTES;
 /// The plain request, with at most `MAX_BODY_BYTES + 1` bytes of body (the core answers
 /// 413 to anything longer). The browser's address comes from `CF-Connecting-IP`, which
 /// Cloudflare sets on every request and a client cannot override.
+///
+/// No more of a body than that is read into the wasm: its memory grows and never shrinks,
+/// so one large body would stay the isolate's for its life, and a few would end it at the
+/// isolate's memory limit, with every payment it was serving. A body of declared length
+/// (what browsers and servers send) is read whole, as the framing bounds it; one sent in
+/// chunks, with no length, is read only up to the limit and the rest cancelled.
 pub async fn request(web: &web_sys::Request) -> Result<Request, JsValue> {
+    const READ: usize = MAX_BODY_BYTES + 1;
     let url = web.url();
     let (path, query) = split_url(&url);
     let headers: Vec<(String, String)> = gloo_net::http::Headers::from_raw(web.headers())
         .entries()
         .collect();
     let method = Method::parse(&web.method());
-    let declared_too_long = header(&headers, "content-length")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .is_some_and(|length| length > MAX_BODY_BYTES as u64);
-    let body = match method {
-        Method::Get | Method::Head => Vec::new(),
-        _ if declared_too_long => vec![0; MAX_BODY_BYTES + 1],
-        _ => {
+    let declared = header(&headers, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
+    let body = match (&method, declared) {
+        (Method::Get | Method::Head, _) => Vec::new(),
+        (_, Some(length)) if length > MAX_BODY_BYTES as u64 => vec![0; READ],
+        (_, Some(_)) => {
             let buffer = JsFuture::from(web.array_buffer()?).await?;
-            let mut bytes = Uint8Array::new(&buffer).to_vec();
-            bytes.truncate(MAX_BODY_BYTES + 1);
-            bytes
+            Uint8Array::new(&buffer).subarray(0, READ as u32).to_vec()
         }
+        (_, None) => body_up_to(web, READ).await?,
     };
     let peer_ip = header(&headers, "cf-connecting-ip").and_then(|v| v.parse::<IpAddr>().ok());
     Ok(Request {
@@ -41,6 +45,28 @@ pub async fn request(web: &web_sys::Request) -> Result<Request, JsValue> {
         body,
         peer_ip,
     })
+}
+
+/// The first `limit` bytes of the body (all of it when shorter), read chunk by chunk; the
+/// stream is cancelled once `limit` bytes are in.
+async fn body_up_to(web: &web_sys::Request, limit: usize) -> Result<Vec<u8>, JsValue> {
+    let Some(stream) = web.body() else {
+        return Ok(Vec::new());
+    };
+    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let mut bytes = Vec::new();
+    while bytes.len() < limit {
+        let read = JsFuture::from(reader.read()).await?;
+        if Reflect::get(&read, &"done".into())?.is_truthy() {
+            return Ok(bytes);
+        }
+        let chunk: Uint8Array = Reflect::get(&read, &"value".into())?.unchecked_into();
+        let room = u32::try_from(limit - bytes.len()).unwrap_or(u32::MAX);
+        bytes.extend(chunk.subarray(0, room.min(chunk.length())).to_vec());
+    }
+    // The rest is never read; what cancelling answers does not matter.
+    let _ = reader.cancel();
+    Ok(bytes)
 }
 
 /// The web response for the core's answer.

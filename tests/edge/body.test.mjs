@@ -1,0 +1,110 @@
+// Request bodies the edge worker must not take in whole: one over the API's 64 KB sent in
+// chunks, with no declared length, which neither the framing nor Cloudflare's own limits
+// bound to anything the isolate's memory survives. The worker answers 413 body_too_large
+// having read no more of it than the limit: in workerd (miniflare) the answers, and in
+// plain Node.js (tests/edge/in-node.mjs, the same wasm) that the wasm's memory, which never
+// shrinks, did not take the body in and that the rest of the stream was never read.
+// Run by `make test-edge`.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+
+import { LOCAL_MERCHANT_KEY, sandboxConfig, startWorker } from "../../examples/edge-worker/miniflare.mjs";
+import { importAsWorkerd, workerInNode } from "./in-node.mjs";
+import { CHECKOUT, createBody, freePort } from "./support.mjs";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const LIMIT = 64 * 1024;
+const MERCHANT = { "content-type": "application/json", authorization: `Bearer ${LOCAL_MERCHANT_KEY}` };
+
+/** A stream of `chunks`, one at a time, as a client sends a body it does not know the length of. */
+function streamOf(chunks) {
+  const left = [...chunks];
+  return new ReadableStream({
+    pull(controller) {
+      if (left.length === 0) controller.close();
+      else controller.enqueue(new Uint8Array(left.shift()));
+    },
+  });
+}
+
+/** `POST path` to `base` with `chunks` streamed (chunked: no Content-Length): `{ status, body }`. */
+async function postChunked(base, path, chunks) {
+  const answer = await fetch(`${base}${path}`, { method: "POST", headers: MERCHANT, body: streamOf(chunks), duplex: "half" });
+  return { status: answer.status, body: await answer.json() };
+}
+
+/** A create body (an order of its own) as JSON text. */
+const createText = () => JSON.stringify(createBody("paysafe"));
+
+/** `count` chunks of `size` bytes of spaces: valid JSON whitespace, as long as wanted. */
+const spaces = (count, size) => Array.from({ length: count }, () => Buffer.alloc(size, 0x20));
+
+let worker;
+
+before(async () => {
+  const port = await freePort();
+  // No provider is called: a sandbox URL nobody answers at.
+  const config = sandboxConfig({ publicUrl: `http://127.0.0.1:${port}`, sandboxUrl: "http://127.0.0.1:9", checkoutOrigins: [CHECKOUT] });
+  worker = await startWorker({ port, config });
+});
+
+after(async () => {
+  await worker?.mf.dispose();
+});
+
+test("workerd: a chunked body over 64 KB is refused 413, and a chunked create under it is taken", async () => {
+  const big = await postChunked(worker.url, "/v1/payments", spaces(64, 16 * 1024)); // 1 MB
+  assert.equal(big.status, 413, JSON.stringify(big.body));
+  assert.equal(big.body.error.code, "body_too_large");
+
+  // Exactly the limit in chunks, the body then the padding: still read, still a payment.
+  const text = createText();
+  const padded = await postChunked(worker.url, "/v1/payments", [Buffer.from(text), Buffer.alloc(LIMIT - text.length, 0x20)]);
+  assert.equal(padded.status, 201, JSON.stringify(padded.body));
+  assert.match(padded.body.id, /^[0-9a-f]{32}$/);
+
+  // One byte more is refused, and creates nothing.
+  const over = createBody("paysafe");
+  const overText = JSON.stringify(over);
+  const refused = await postChunked(worker.url, "/v1/payments", [Buffer.from(overText), Buffer.alloc(LIMIT + 1 - overText.length, 0x20)]);
+  assert.equal(refused.status, 413, JSON.stringify(refused.body));
+  const again = await postChunked(worker.url, "/v1/payments", [Buffer.from(overText)]);
+  assert.equal(again.status, 201, `the refused order was not stored: ${JSON.stringify(again.body)}`);
+
+  // A declared length over the limit is refused without reading the body.
+  const declared = await fetch(`${worker.url}/v1/payments`, { method: "POST", headers: MERCHANT, body: Buffer.alloc(LIMIT + 1, 0x20) });
+  assert.equal(declared.status, 413);
+  assert.equal((await declared.json()).error.code, "body_too_large");
+});
+
+test("in Node: the wasm's memory does not take in a chunked 16 MB body, and the rest of it is never read", async () => {
+  importAsWorkerd();
+  const inNode = await workerInNode(`${root}examples/edge-worker/worker.js`, "http://127.0.0.1:9");
+  assert.equal((await inNode.fetch("/healthz")).status, 200);
+  const { initSync } = await import(`${root}pkg/edge/threeds_bridge_edge.js`);
+  const memory = initSync().memory; // the instance the worker's first request made
+  const before = memory.buffer.byteLength;
+
+  const CHUNK = 64 * 1024;
+  const CHUNKS = 256; // 16 MB
+  let pulled = 0;
+  const body = new ReadableStream({
+    pull(controller) {
+      if (pulled === CHUNKS) return controller.close();
+      pulled += 1;
+      controller.enqueue(new Uint8Array(CHUNK).fill(0x20));
+    },
+  });
+  const answer = await inNode.fetch("/v1/payments", { method: "POST", headers: MERCHANT, body, duplex: "half" });
+  assert.equal(answer.status, 413);
+  assert.equal((await answer.json()).error.code, "body_too_large");
+  const grown = memory.buffer.byteLength - before;
+  assert.ok(grown < 2 * 1024 * 1024, `the wasm's memory grew by ${grown} bytes for a 16 MB body`);
+  assert.ok(pulled < CHUNKS / 4, `${pulled} of ${CHUNKS} chunks were read`);
+
+  // The chunked path reads a body under the limit whole.
+  const small = streamOf([Buffer.from(createText())]);
+  const created = await inNode.fetch("/v1/payments", { method: "POST", headers: MERCHANT, body: small, duplex: "half" });
+  assert.equal(created.status, 201, await created.clone().text());
+});
