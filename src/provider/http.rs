@@ -71,6 +71,21 @@ impl fmt::Debug for HttpRequest {
     }
 }
 
+/// The most of an answer's body a host reads, a provider's or a webhook endpoint's: far
+/// above any answer a provider documents (a few KB). A longer one, or one that never ends,
+/// is cut there and the rest left unread, so no answer can hold a host's memory (the edge
+/// worker's wasm memory never shrinks). A cut answer no longer parses, so an adapter reads
+/// it as it reads any unreadable answer (it asks again, or the payment is in doubt); a
+/// webhook endpoint's answer is read for its status only.
+pub const MAX_ANSWER_BYTES: usize = 1 << 20;
+
+/// An answer's body as text, as `fetch`'s `text()` reads one: UTF-8, a leading byte order
+/// mark dropped, what is not UTF-8 (a character cut at [`MAX_ANSWER_BYTES`], say) replaced.
+pub fn answer_text(body: &[u8]) -> String {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    String::from_utf8_lossy(body).into_owned()
+}
+
 /// A provider's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpResponse {
@@ -99,4 +114,17 @@ pub enum TransportFailure {
     Timeout,
     /// The connection failed or was dropped before an answer arrived.
     Connection(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::answer_text;
+
+    #[test]
+    fn an_answer_reads_as_fetch_reads_it() {
+        assert_eq!(answer_text(b"{\"a\":1}"), "{\"a\":1}");
+        assert_eq!(answer_text(b"\xEF\xBB\xBF{}"), "{}");
+        // "é" cut after its first byte, as a cut at the limit may leave it.
+        assert_eq!(answer_text(b"caf\xC3"), "caf\u{FFFD}");
+    }
 }

@@ -37,7 +37,9 @@ pub(crate) mod stored_checks;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-pub use http::{HttpMethod, HttpRequest, HttpResponse, TransportFailure};
+pub use http::{
+    answer_text, HttpMethod, HttpRequest, HttpResponse, TransportFailure, MAX_ANSWER_BYTES,
+};
 pub use secret::Secret;
 
 use crate::emv::ThreeDsCompInd;

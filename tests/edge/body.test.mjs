@@ -1,17 +1,19 @@
-// Request bodies the edge worker must not take in whole: one over the API's 64 KB sent in
-// chunks, with no declared length, which neither the framing nor Cloudflare's own limits
-// bound to anything the isolate's memory survives. The worker answers 413 body_too_large
-// having read no more of it than the limit: in workerd (miniflare) the answers, and in
-// plain Node.js (tests/edge/in-node.mjs, the same wasm) that the wasm's memory, which never
-// shrinks, did not take the body in and that the rest of the stream was never read.
+// Bodies the edge worker must not take in whole. A request body over the API's 64 KB sent
+// in chunks, with no declared length, which neither the framing nor Cloudflare's own limits
+// bound to anything the isolate's memory survives: the worker answers 413 body_too_large
+// having read no more of it than the limit. And a provider's answer (or a webhook
+// endpoint's) that never ends: read to its first MiB and left. In workerd (miniflare) the
+// answers; in plain Node.js (tests/edge/in-node.mjs, the same wasm) that the wasm's memory,
+// which never shrinks, did not take the body in and that the rest was never read.
 // Run by `make test-edge`.
-import { after, before, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
 import { fileURLToPath } from "node:url";
 
 import { LOCAL_MERCHANT_KEY, sandboxConfig, startWorker } from "../../examples/edge-worker/miniflare.mjs";
 import { importAsWorkerd, workerInNode } from "./in-node.mjs";
-import { CHECKOUT, createBody, freePort } from "./support.mjs";
+import { CHECKOUT, PAGE_HEADERS, confirmBody, createBody, freePort } from "./support.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const LIMIT = 64 * 1024;
@@ -77,33 +79,79 @@ test("workerd: a chunked body over 64 KB is refused 413, and a chunked create un
   assert.equal((await declared.json()).error.code, "body_too_large");
 });
 
-test("in Node: the wasm's memory does not take in a chunked 16 MB body, and the rest of it is never read", async () => {
-  importAsWorkerd();
-  const inNode = await workerInNode(`${root}examples/edge-worker/worker.js`, "http://127.0.0.1:9");
-  assert.equal((await inNode.fetch("/healthz")).status, 200);
-  const { initSync } = await import(`${root}pkg/edge/threeds_bridge_edge.js`);
-  const memory = initSync().memory; // the instance the worker's first request made
-  const before = memory.buffer.byteLength;
+// A regression would read on and on: each in-Node test fails after a minute rather than hang.
+const IN_NODE = { timeout: 60_000 };
 
-  const CHUNK = 64 * 1024;
-  const CHUNKS = 256; // 16 MB
-  let pulled = 0;
-  const body = new ReadableStream({
-    pull(controller) {
-      if (pulled === CHUNKS) return controller.close();
-      pulled += 1;
-      controller.enqueue(new Uint8Array(CHUNK).fill(0x20));
-    },
+describe("in Node", () => {
+  // Every provider's API: 200, then spaces, 64 KB every 2 ms, for as long as anyone reads.
+  let written = 0;
+  const provider = http.createServer((request, answer) => {
+    answer.writeHead(200, { "content-type": "application/json" });
+    const spaces = Buffer.alloc(64 * 1024, 0x20);
+    const timer = setInterval(() => {
+      if (answer.destroyed) return clearInterval(timer);
+      answer.write(spaces);
+      written += spaces.length;
+    }, 2);
+    answer.on("close", () => clearInterval(timer));
   });
-  const answer = await inNode.fetch("/v1/payments", { method: "POST", headers: MERCHANT, body, duplex: "half" });
-  assert.equal(answer.status, 413);
-  assert.equal((await answer.json()).error.code, "body_too_large");
-  const grown = memory.buffer.byteLength - before;
-  assert.ok(grown < 2 * 1024 * 1024, `the wasm's memory grew by ${grown} bytes for a 16 MB body`);
-  assert.ok(pulled < CHUNKS / 4, `${pulled} of ${CHUNKS} chunks were read`);
+  /** The worker, once: its wasm builds the backend from the first env it is given. */
+  let inNode;
+  let memory;
 
-  // The chunked path reads a body under the limit whole.
-  const small = streamOf([Buffer.from(createText())]);
-  const created = await inNode.fetch("/v1/payments", { method: "POST", headers: MERCHANT, body: small, duplex: "half" });
-  assert.equal(created.status, 201, await created.clone().text());
+  before(async () => {
+    const port = await new Promise((done) => provider.listen(0, "127.0.0.1", () => done(provider.address().port)));
+    importAsWorkerd();
+    inNode = await workerInNode(`${root}examples/edge-worker/worker.js`, `http://127.0.0.1:${port}`);
+    assert.equal((await inNode.fetch("/healthz")).status, 200);
+    const { initSync } = await import(`${root}pkg/edge/threeds_bridge_edge.js`);
+    memory = initSync().memory; // the instance the worker's first request made
+  });
+
+  after(async () => {
+    provider.closeAllConnections();
+    await new Promise((done) => provider.close(done));
+  });
+
+  test("the wasm's memory does not take in a chunked 16 MB body, and the rest of it is never read", IN_NODE, async () => {
+    const before = memory.buffer.byteLength;
+    const CHUNK = 64 * 1024;
+    const CHUNKS = 256; // 16 MB
+    let pulled = 0;
+    const body = new ReadableStream({
+      pull(controller) {
+        if (pulled === CHUNKS) return controller.close();
+        pulled += 1;
+        controller.enqueue(new Uint8Array(CHUNK).fill(0x20));
+      },
+    });
+    const answer = await inNode.fetch("/v1/payments", { method: "POST", headers: MERCHANT, body, duplex: "half" });
+    assert.equal(answer.status, 413);
+    assert.equal((await answer.json()).error.code, "body_too_large");
+    const grown = memory.buffer.byteLength - before;
+    assert.ok(grown < 2 * 1024 * 1024, `the wasm's memory grew by ${grown} bytes for a 16 MB body`);
+    assert.ok(pulled < CHUNKS / 4, `${pulled} of ${CHUNKS} chunks were read`);
+
+    // The chunked path reads a body under the limit whole.
+    const small = streamOf([Buffer.from(createText())]);
+    const created = await inNode.fetch("/v1/payments", { method: "POST", headers: MERCHANT, body: small, duplex: "half" });
+    assert.equal(created.status, 201, await created.clone().text());
+  });
+
+  test("a provider's answer that never ends is read to its first MiB and left", IN_NODE, async () => {
+    const created = await inNode.fetch("/v1/payments", { method: "POST", headers: MERCHANT, body: createText() });
+    assert.equal(created.status, 201);
+    const { id, clientSecret } = await created.json();
+    const before = memory.buffer.byteLength;
+
+    const confirm = JSON.stringify(confirmBody(clientSecret, "4000000000001000", "iframe"));
+    const answer = await inNode.fetch(`/v1/payments/${id}/confirm`, { method: "POST", headers: PAGE_HEADERS, body: confirm });
+    const view = await answer.json();
+    // Paysafe's token answer, cut, reads as no JSON: no token, nothing charged, said so.
+    assert.equal(view.result?.error?.code, "provider_bad_response", JSON.stringify(view));
+    assert.ok(written >= 1024 * 1024, `the provider sent ${written} bytes: it was called`);
+    assert.ok(written < 64 * 1024 * 1024, `${written} bytes of answer sent before the worker left it`);
+    const grown = memory.buffer.byteLength - before;
+    assert.ok(grown < 8 * 1024 * 1024, `the wasm's memory grew by ${grown} bytes`);
+  });
 });

@@ -82,7 +82,9 @@ class MemoryStorage {
 /**
  * The worker of `file` (examples/edge-worker/worker.js, or bench-edge's baseline) with an
  * env and a session object of its own, configured for the sandbox at `sandboxUrl`: its
- * `fetch(path, init)` answers the web Response.
+ * `fetch(path, init)` answers the web Response. The wasm worker builds its backend from the
+ * first env it serves and keeps it, once per isolate as in workerd: in one process, load it
+ * once.
  */
 export async function workerInNode(file, sandboxUrl) {
   const worker = (await import(file)).default;

@@ -57,5 +57,6 @@ mod store_postgres;
 mod store_sqlite;
 mod store_sqlite_group_commit;
 mod token_no_pan;
+mod transport;
 mod two_instances;
 mod webhooks;

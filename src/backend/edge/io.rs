@@ -8,8 +8,11 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, RequestRedirect};
 
+use super::web::read_up_to;
 use crate::backend::host::{Env, Transport};
-use crate::provider::{HttpMethod, HttpRequest, HttpResponse, TransportFailure};
+use crate::provider::{
+    answer_text, HttpMethod, HttpRequest, HttpResponse, TransportFailure, MAX_ANSWER_BYTES,
+};
 
 /// Provider calls over the worker's `fetch`: one timeout per attempt (an `AbortSignal`),
 /// redirects not followed (a provider answering with one gets it back as it is).
@@ -39,11 +42,18 @@ impl Transport for FetchTransport {
         let response = prepared.send().await.map_err(failure)?;
         let status = response.status();
         let headers = response.headers().entries().collect();
-        let body = response.text().await.map_err(failure)?;
+        // At most MAX_ANSWER_BYTES of the body: the wasm's memory never gives back what an
+        // answer made it grow by.
+        let body = read_up_to(response.body(), MAX_ANSWER_BYTES)
+            .await
+            .map_err(|error| {
+                let name = Reflect::get(&error, &"name".into()).ok();
+                by_name(&name.and_then(|n| n.as_string()).unwrap_or_default())
+            })?;
         Ok(HttpResponse {
             status,
             headers,
-            body,
+            body: answer_text(&body),
         })
     }
 }
@@ -51,11 +61,15 @@ impl Transport for FetchTransport {
 /// A fetch that failed: `TimeoutError` (our signal fired) is a timeout, anything else a
 /// broken connection. Never the error's text: it may carry the URL's query.
 fn failure(error: gloo_net::Error) -> TransportFailure {
-    let timed_out = match &error {
-        gloo_net::Error::JsError(js) => js.name == "TimeoutError" || js.name == "AbortError",
-        _ => false,
-    };
-    if timed_out {
+    match &error {
+        gloo_net::Error::JsError(js) => by_name(&js.name),
+        _ => by_name(""),
+    }
+}
+
+/// A fetch, or the reading of its answer, that failed with the error named `name`.
+fn by_name(name: &str) -> TransportFailure {
+    if name == "TimeoutError" || name == "AbortError" {
         TransportFailure::Timeout
     } else {
         TransportFailure::Connection("fetch failed".to_owned())

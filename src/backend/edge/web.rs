@@ -34,7 +34,7 @@ pub async fn request(web: &web_sys::Request) -> Result<Request, JsValue> {
             let buffer = JsFuture::from(web.array_buffer()?).await?;
             Uint8Array::new(&buffer).subarray(0, READ as u32).to_vec()
         }
-        (_, None) => body_up_to(web, READ).await?,
+        (_, None) => read_up_to(web.body(), READ).await?,
     };
     let peer_ip = header(&headers, "cf-connecting-ip").and_then(|v| v.parse::<IpAddr>().ok());
     Ok(Request {
@@ -47,10 +47,13 @@ pub async fn request(web: &web_sys::Request) -> Result<Request, JsValue> {
     })
 }
 
-/// The first `limit` bytes of the body (all of it when shorter), read chunk by chunk; the
-/// stream is cancelled once `limit` bytes are in.
-async fn body_up_to(web: &web_sys::Request, limit: usize) -> Result<Vec<u8>, JsValue> {
-    let Some(stream) = web.body() else {
+/// The first `limit` bytes of a body (all of it when shorter), read chunk by chunk; the
+/// stream is cancelled once `limit` bytes are in. A request's or a provider's answer.
+pub(super) async fn read_up_to(
+    body: Option<web_sys::ReadableStream>,
+    limit: usize,
+) -> Result<Vec<u8>, JsValue> {
+    let Some(stream) = body else {
         return Ok(Vec::new());
     };
     let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();

@@ -35,7 +35,9 @@ use super::config::CallPolicy;
 use super::host::{Env, Transport};
 use super::http::{Method, Request, Response};
 use super::{Backend, MAX_BODY_BYTES};
-use crate::provider::{HttpMethod, HttpRequest, HttpResponse, Secret, TransportFailure};
+use crate::provider::{
+    answer_text, HttpMethod, HttpRequest, HttpResponse, Secret, TransportFailure, MAX_ANSWER_BYTES,
+};
 use crate::store::memory::MemoryStore;
 use crate::store::SessionStore;
 use postgres::{PostgresOptions, PostgresStore};
@@ -87,18 +89,27 @@ impl Transport for ReqwestTransport {
                 )
             }
         };
-        let response = builder.send().await.map_err(failure)?;
+        let mut response = builder.send().await.map_err(failure)?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
             .iter()
             .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_owned()))
             .collect();
-        let body = response.text().await.map_err(failure)?;
+        // At most MAX_ANSWER_BYTES of the body; the rest is never read (the connection is
+        // dropped with it).
+        let mut body = Vec::new();
+        while body.len() < MAX_ANSWER_BYTES {
+            let Some(chunk) = response.chunk().await.map_err(failure)? else {
+                break;
+            };
+            let room = MAX_ANSWER_BYTES - body.len();
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
         Ok(HttpResponse {
             status,
             headers,
-            body,
+            body: answer_text(&body),
         })
     }
 }
