@@ -435,6 +435,24 @@ async fn single_use_token_bad_input_gets_problems() {
         "{params:?}"
     );
 
+    // A channel Payroc does not have, and a body that is not an object, on both requests
+    // that take a channel.
+    let mut atm = card_body("4000000000001000");
+    atm["channel"] = json!("atm");
+    let payment = json!({"channel": "atm", "processingTerminalId": SANDBOX_TERMINAL});
+    for (endpoint, body) in [(path.as_str(), &atm), ("/payments", &payment)] {
+        let (status, kind, body) = post_json(&running, endpoint, &bearer, Some(&key()), body).await;
+        let problem = assert_problem(status, &kind, &body, StatusCode::BAD_REQUEST, "bad-request");
+        assert!(
+            parameters(&problem).contains(&"channel".to_owned()),
+            "{endpoint}"
+        );
+        let (status, kind, body) =
+            post_json(&running, endpoint, &bearer, Some(&key()), &json!(["web"])).await;
+        let problem = assert_problem(status, &kind, &body, StatusCode::BAD_REQUEST, "bad-request");
+        assert_eq!(parameters(&problem), ["body"], "{endpoint}");
+    }
+
     // Entry methods the sandbox cannot read.
     let mut raw = card_body("4000000000001000");
     raw["source"]["cardDetails"] = json!({"entryMethod": "raw", "device": {"model": "bbposChp", "serialNumber": "1850010868"}, "rawData": "A1B2"});

@@ -102,12 +102,7 @@ struct Asked {
 
 fn parse(kind: MovementKind, request: &Value) -> Result<Asked, Problem> {
     let mut f = Fields::default();
-    let Some(root) = f.root(request) else {
-        return Err(f
-            .finish()
-            .err()
-            .unwrap_or_else(|| Problem::validation(vec![])));
-    };
+    let root = f.root(request)?;
     let (amount, terminal) = match kind {
         // SDK `card_payments.payments.capture`: processingTerminalId, amount?, operator?,
         // breakdown?.

@@ -229,21 +229,8 @@ fn check_mpi_reference(
 
 fn parse(request: &Value) -> Result<SaleRequest, Problem> {
     let mut f = Fields::default();
-    let Some(root) = f.root(request) else {
-        return Err(f
-            .finish()
-            .err()
-            .unwrap_or_else(|| Problem::validation(vec![])));
-    };
-    if let Some(channel) = f.required_str(root, "channel") {
-        if !matches!(channel.as_str(), "pos" | "web" | "moto") {
-            f.invalid(
-                root,
-                "channel",
-                "The 'channel' field must be one of pos, web, moto",
-            );
-        }
-    }
+    let root = f.root(request)?;
+    f.channel(root);
     let terminal = f.required_str(root, "processingTerminalId");
     let operator = f.optional_str(root, "operator");
     let auto_capture = f.optional_bool(root, "autoCapture").unwrap_or(true);

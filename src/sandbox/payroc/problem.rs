@@ -263,17 +263,27 @@ fn join(path: &str, name: &str) -> String {
 }
 
 impl Fields {
-    /// The root object; anything else is one error.
-    pub fn root<'a>(&mut self, value: &'a Value) -> Option<Node<'a>> {
+    /// The root object; anything else is the request's one error.
+    pub fn root<'a>(&mut self, value: &'a Value) -> Result<Node<'a>, Problem> {
         match value.as_object() {
-            Some(map) => Some(Node { map, path: "" }),
-            None => {
-                self.error(
-                    "body",
-                    "Invalid format",
-                    "The request body must be a JSON object",
+            Some(map) => Ok(Node { map, path: "" }),
+            None => Err(Problem::validation(vec![ProblemError::new(
+                "body",
+                "Invalid format",
+                "The request body must be a JSON object",
+            )])),
+        }
+    }
+
+    /// The required `channel` of a payment or a token request: `pos`, `web` or `moto`.
+    pub fn channel(&mut self, root: Node<'_>) {
+        if let Some(channel) = self.required_str(root, "channel") {
+            if !matches!(channel.as_str(), "pos" | "web" | "moto") {
+                self.invalid(
+                    root,
+                    "channel",
+                    "The 'channel' field must be one of pos, web, moto",
                 );
-                None
             }
         }
     }

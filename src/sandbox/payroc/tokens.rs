@@ -124,21 +124,8 @@ fn tokenize(sandbox: &Sandbox, terminal: &str, request: &Value) -> Result<Reply,
 
 fn parse(request: &Value) -> Result<TokenRequest, Problem> {
     let mut f = Fields::default();
-    let Some(root) = f.root(request) else {
-        return Err(f
-            .finish()
-            .err()
-            .unwrap_or_else(|| Problem::validation(vec![])));
-    };
-    if let Some(channel) = f.required_str(root, "channel") {
-        if !matches!(channel.as_str(), "pos" | "web" | "moto") {
-            f.invalid(
-                root,
-                "channel",
-                "The 'channel' field must be one of pos, web, moto",
-            );
-        }
-    }
+    let root = f.root(request)?;
+    f.channel(root);
     let operator = f.optional_str(root, "operator");
     let mut card = None;
     if let Some(source) = f.required_object(root, "source") {
