@@ -1,9 +1,122 @@
 //! A configuration value read into its structs with errors an operator can act on: the
 //! full path of the key (`providers.paysafe.api_user`) for a missing key, a wrong type
 //! and an unknown key, and for a misspelt key or value the nearest one expected ("did you
-//! mean `api_user`?"). Never a value: one resolved from the environment may be a secret.
+//! mean `api_user`?"). A key given twice in a JSON text is refused before it becomes a
+//! value ([`json_value`]). Never a value: one resolved from the environment may be a secret.
 
 use serde_path_to_error::{Path, Segment};
+
+/// A configuration's JSON text as a value. A key given twice in one object is refused,
+/// named by its path (`providers.paysafe.account_id: given twice (line 7)`): a
+/// `serde_json::Value` would keep the second silently, and a merchant account, a provider
+/// URL or a key list written twice would then be whichever came last.
+pub fn json_value(text: &str) -> Result<serde_json::Value, JsonRefused> {
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let read = serde::de::DeserializeSeed::deserialize(UniqueKeys { at: "" }, &mut reader)
+        .and_then(|value| reader.end().map(|()| value));
+    read.map_err(|e| match e.is_data() {
+        // Only a key given twice: any JSON is a value.
+        true => {
+            let text = e.to_string();
+            let what = text.split(" at line ").next().unwrap_or_default();
+            JsonRefused::KeyTwice(format!("{what} (line {})", e.line()))
+        }
+        false => JsonRefused::NotJson(e),
+    })
+}
+
+/// Why [`json_value`] refused a text.
+#[derive(Debug)]
+pub enum JsonRefused {
+    NotJson(serde_json::Error),
+    /// `path: given twice (line N)`.
+    KeyTwice(String),
+}
+
+impl std::fmt::Display for JsonRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JsonRefused::NotJson(e) => write!(f, "not valid JSON: {e}"),
+            JsonRefused::KeyTwice(message) => f.write_str(message),
+        }
+    }
+}
+
+/// A JSON value, refusing a key given twice; `at` is its path, for the message.
+struct UniqueKeys<'a> {
+    at: &'a str,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for UniqueKeys<'_> {
+    type Value = serde_json::Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeys<'_> {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        loop {
+            let at = format!("{}[{}]", self.at, items.len());
+            match seq.next_element_seed(UniqueKeys { at: &at })? {
+                Some(item) => items.push(item),
+                None => return Ok(serde_json::Value::Array(items)),
+            }
+        }
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut members = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let at = match self.at {
+                "" => shown_key(&key),
+                _ => format!("{}.{}", self.at, shown_key(&key)),
+            };
+            if members.contains_key(&key) {
+                return Err(serde::de::Error::custom(format_args!("{at}: given twice")));
+            }
+            let value = map.next_value_seed(UniqueKeys { at: &at })?;
+            members.insert(key, value);
+        }
+        Ok(serde_json::Value::Object(members))
+    }
+}
 
 /// Reads `value` into `T`; `Err` is one line: `path: what is wrong`.
 pub fn parse<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
@@ -68,10 +181,6 @@ fn message(path: &Path, text: &str) -> String {
     if let Some(field) = quoted_after(text, "missing field ") {
         keys.push(shown_key(field));
         return format!("{}: missing (this key is required)", joined(&keys));
-    }
-    if let Some(field) = quoted_after(text, "duplicate field ") {
-        keys.push(shown_key(field));
-        return format!("{}: given twice", joined(&keys));
     }
     if let Some(variant) = quoted_after(text, "unknown variant ") {
         return format!(
@@ -207,6 +316,35 @@ fn levenshtein(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_given_twice_is_refused_by_its_path() {
+        let refused = |text: &str| json_value(text).unwrap_err().to_string();
+        assert_eq!(refused("{\"a\": 1,\n \"a\": 2}"), "a: given twice (line 2)");
+        assert_eq!(
+            refused(r#"{"providers": {"paysafe": {"account_id": "1", "account_id": "2"}}}"#),
+            "providers.paysafe.account_id: given twice (line 1)"
+        );
+        assert_eq!(
+            refused(r#"{"hooks": [{"url": "a"}, {"url": "b", "url": "c"}]}"#),
+            "hooks[1].url: given twice (line 1)"
+        );
+        // A key that could carry a secret or a card number is not shown.
+        assert_eq!(
+            refused(r#"{"x": {"4111111111111111": 1, "4111111111111111": 1}}"#),
+            "x.[key]: given twice (line 1)"
+        );
+        assert!(refused("{\"a\": ").starts_with("not valid JSON: "));
+        assert!(refused("{} {}").starts_with("not valid JSON: trailing characters"));
+    }
+
+    #[test]
+    fn a_value_reads_as_serde_json_reads_it() {
+        let text = r#"{"s": "x\u00e9", "n": -3, "u": 18446744073709551615, "f": 1.5,
+            "b": true, "z": null, "l": [1, {"k": []}], "o": {}, "same": {"a": 1}, "a": 2}"#;
+        let expected: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(json_value(text).unwrap(), expected);
+    }
 
     #[test]
     fn edit_distances() {

@@ -681,6 +681,16 @@ describe("the edge worker, against the sandbox", () => {
       assertMisconfigured(await misconfigured("{not json", {}), /THREEDS_BRIDGE_CONFIG is not JSON/, {});
     });
 
+    test("a key given twice in the JSON text is named by its path, not settled by the last", async () => {
+      const text = JSON.stringify(base()).replace('"providers":{', '"providers":{"paysafe":{},');
+      assert.notEqual(text, JSON.stringify(base()));
+      assertMisconfigured(
+        await misconfigured(text, SANDBOX_SECRETS),
+        /THREEDS_BRIDGE_CONFIG: providers\.paysafe: given twice \(line 1\)/,
+        SANDBOX_SECRETS,
+      );
+    });
+
     test("the MERCHANT_API_KEY secret is not set", async () => {
       const { MERCHANT_API_KEY: _, ...others } = SANDBOX_SECRETS;
       assertMisconfigured(

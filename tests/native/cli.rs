@@ -3,15 +3,25 @@
 
 use crate::support;
 
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use support::serve::BIN;
 
+/// Runs the binary to its end, or for 20 s: a `serve` that should have refused its config
+/// but started is stopped, and its missing exit code fails the test instead of hanging it.
 fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
+    let mut child = Command::new(BIN)
         .args(args)
-        .output()
-        .expect("run the binary")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the binary");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().expect("wait").is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    child.wait_with_output().expect("the binary's output")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -99,5 +109,50 @@ account_id = "89987201"
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("providers.paysafe.base_url: "), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A key written twice in a JSON config is refused by its path and line, not settled by
+/// whichever came last (the payments of one account sent to another).
+#[test]
+fn serve_refuses_a_json_config_key_given_twice() {
+    let dir = std::env::temp_dir().join(format!("threeds-bridge-cli-twice-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("twice.json");
+    let config = r#"{
+  "listen": "127.0.0.1:0",
+  "public_url": "http://127.0.0.1:8080",
+  "checkout_origins": ["http://127.0.0.1:8080"],
+  "merchant_api_keys": ["cli-test-merchant-key-0123"],
+  "providers": {
+    "paysafe": {
+      "base_url": "http://127.0.0.1:9/paysafe",
+      "api_user": "sandbox-paysafe-user",
+      "api_password": "cli-test-password-s3cret",
+      "account_id": "89987201",
+      "account_id": "11111111"
+    }
+  }
+}"#;
+    std::fs::write(&path, config).expect("write the config");
+    let out = run(&["serve", "--config", path.to_str().expect("utf-8 path")]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("providers.paysafe.account_id: given twice (line 12)"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("s3cret") && !stderr.contains("11111111"),
+        "{stderr}"
+    );
+
+    // Once, it starts as far as the listener: the same file less the second line.
+    let once = config.replace(",\n      \"account_id\": \"11111111\"", "");
+    std::fs::write(&path, once).expect("write the config");
+    let (mut serve, url) = support::serve::spawn_serve(&path);
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -78,7 +78,7 @@ impl ServeConfig {
         let mut value: serde_json::Value = if toml {
             toml::from_str(text).map_err(|e| toml_error(text, &e))?
         } else {
-            serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?
+            crate::backend::config_errors::json_value(text).map_err(|e| e.to_string())?
         };
         crate::backend::config_errors::resolve_refs(&mut value, env, "environment variable", "")?;
         // Errors name the key's path; values (secrets) are not echoed.
@@ -154,6 +154,36 @@ account_id = "89987201"
             "providers.paysafe.api_password: environment variable PAYSAFE_PASSWORD is not set"
         );
         assert!(!missing.contains("s3cret"));
+    }
+
+    /// A key written twice stops the start in both formats, by its line: TOML's reader
+    /// refuses it itself, the JSON one by `config_errors::json_value`.
+    #[test]
+    fn a_key_given_twice_is_refused_in_toml_and_in_json() {
+        let toml = r#"
+listen = "127.0.0.1:0"
+public_url = "http://127.0.0.1:8080"
+checkout_origins = ["http://127.0.0.1:8080"]
+merchant_api_keys = ["merchant-key-0123456789"]
+[providers.paysafe]
+base_url = "http://127.0.0.1:8081/paysafe"
+api_user = "u"
+api_password = "p"
+account_id = "89987201"
+account_id = "11111111"
+"#;
+        let none = |_: &str| None;
+        let refused = ServeConfig::parse(toml, true, &none).expect_err("twice");
+        assert!(refused.starts_with("not valid TOML at line 11"), "{refused}");
+        assert!(!refused.contains("11111111"), "{refused}");
+        let once = toml.replace("account_id = \"11111111\"\n", "");
+        assert!(ServeConfig::parse(&once, true, &none).is_ok());
+
+        let json = r#"{"listen": "127.0.0.1:0", "public_url": "http://127.0.0.1:8080",
+            "checkout_origins": ["http://127.0.0.1:8080"],
+            "merchant_api_keys": ["merchant-key-0123456789"], "listen": "127.0.0.1:1"}"#;
+        let refused = ServeConfig::parse(json, false, &none).expect_err("twice");
+        assert_eq!(refused, "listen: given twice (line 3)");
     }
 
     #[test]
