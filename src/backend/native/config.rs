@@ -174,7 +174,10 @@ account_id = "11111111"
 "#;
         let none = |_: &str| None;
         let refused = ServeConfig::parse(toml, true, &none).expect_err("twice");
-        assert!(refused.starts_with("not valid TOML at line 11"), "{refused}");
+        assert!(
+            refused.starts_with("not valid TOML at line 11"),
+            "{refused}"
+        );
         assert!(!refused.contains("11111111"), "{refused}");
         let once = toml.replace("account_id = \"11111111\"\n", "");
         assert!(ServeConfig::parse(&once, true, &none).is_ok());

@@ -264,7 +264,7 @@ fn join(path: &str, name: &str) -> String {
 
 impl Fields {
     /// The root object; anything else is the request's one error.
-    pub fn root<'a>(&mut self, value: &'a Value) -> Result<Node<'a>, Problem> {
+    pub fn root<'a>(&self, value: &'a Value) -> Result<Node<'a>, Problem> {
         match value.as_object() {
             Some(map) => Ok(Node { map, path: "" }),
             None => Err(Problem::validation(vec![ProblemError::new(
