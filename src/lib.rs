@@ -49,6 +49,8 @@ pub mod browser;
 #[cfg(feature = "native")]
 pub mod demo;
 pub mod emv;
+#[cfg(feature = "json")]
+mod json_path;
 pub mod order;
 pub mod payment;
 #[cfg(feature = "json")]

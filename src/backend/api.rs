@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::http::Response;
 use crate::emv::{BrowserReadings, ThreeDsCompInd};
+use crate::json_path;
 use crate::payment::{
     CaptureMode, ChallengePreference, DisplayMode, ExternalAuthentication, Payer, PaymentMethod,
     ProviderKind,
@@ -242,19 +243,22 @@ impl ApiError {
 /// path, e.g. `paymentMethod.cvv`) and what was expected, never the value sent: a CVV
 /// sent as a number or a PAN typed into the wrong member is not echoed back or logged.
 ///
-/// Read as text, so that serde_json's str reader alone serves the wasm (docs/edge.md). A
-/// byte that is not UTF-8 ends the text: from_slice, reading as it went, met that byte
-/// where this reading meets the end, and both refuse there as not JSON (or both finish
-/// the value before it and never look further).
+/// The body must be one JSON text, UTF-8 (RFC 8259) and nothing after the value, with
+/// no member given twice (never read as whichever came last); it is read into a value
+/// first and the value into `T` (`crate::json_path`, which keeps the path).
 pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let text = match std::str::from_utf8(body) {
-        Ok(text) => text,
-        Err(e) => std::str::from_utf8(&body[..e.valid_up_to()]).unwrap_or_default(),
-    };
-    let mut json = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(&mut json)
+    let refused = |message: String| ApiError::bad_request("invalid_request", message);
+    let not_json = || refused("the body is not valid JSON".to_owned());
+    let text = std::str::from_utf8(body).map_err(|_| not_json())?;
+    let value = json_path::value(text).map_err(|e| match e {
+        json_path::NotRead::NotJson(_) => not_json(),
+        json_path::NotRead::KeyTwice { path, .. } => {
+            refused(format!("duplicate field {}", member_path(&path)))
+        }
+    })?;
+    json_path::typed(&value)
         .map(|Object(value)| value)
-        .map_err(|e| ApiError::bad_request("invalid_request", field_message(&e)))
+        .map_err(|refusal| refused(field_message(&refusal)))
 }
 
 /// `T` read from a JSON object only. serde's derived structs also read an array, member
@@ -289,14 +293,9 @@ fn object<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 /// `path: what went wrong`, with nothing of the value sent.
-fn field_message(error: &serde_path_to_error::Error<serde_json::Error>) -> String {
-    let inner = error.inner();
-    if !inner.is_data() {
-        return "the body is not valid JSON".to_owned();
-    }
-    let text = inner.to_string();
-    let text = text.split(" at line ").next().unwrap_or_default();
-    let path = member_path(error.path());
+fn field_message(refusal: &json_path::Refusal) -> String {
+    let text = refusal.error.to_string();
+    let path = member_path(&refusal.path);
     let expected = text
         .find(", expected")
         .map(|i| text[i + 2..].replace('`', ""))
@@ -305,7 +304,7 @@ fn field_message(error: &serde_path_to_error::Error<serde_json::Error>) -> Strin
         return format!("{path}: unknown field; {expected}");
     }
     if text.starts_with("missing field") || text.starts_with("duplicate field") {
-        return safe_message(text).replace('`', "");
+        return safe_message(&text).replace('`', "");
     }
     let kind = if text.starts_with("invalid type") {
         "wrong type"
@@ -321,8 +320,8 @@ fn field_message(error: &serde_path_to_error::Error<serde_json::Error>) -> Strin
 
 /// `paymentMethod.cvv`, `payer.name`: each member named when it is a plain identifier
 /// (the sender chose the names too), `[field]` when it is not.
-fn member_path(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
+fn member_path(path: &[json_path::Segment]) -> String {
+    use json_path::Segment;
     let plain = |name: &str| {
         !name.is_empty()
             && name.len() <= 40
@@ -330,11 +329,10 @@ fn member_path(path: &serde_path_to_error::Path) -> String {
     };
     let names: Vec<String> = path
         .iter()
-        .filter_map(|segment| match segment {
-            Segment::Map { key } if plain(key) => Some(key.clone()),
-            Segment::Map { .. } | Segment::Unknown => Some("[field]".to_owned()),
-            Segment::Seq { index } => Some(format!("[{index}]")),
-            Segment::Enum { .. } => None,
+        .map(|segment| match segment {
+            Segment::Member(key) if plain(key) => key.clone(),
+            Segment::Member(_) => "[field]".to_owned(),
+            Segment::Index(index) => format!("[{index}]"),
         })
         .collect();
     if names.is_empty() {
@@ -425,42 +423,89 @@ mod tests {
         }
     }
 
-    /// Bytes that are not UTF-8, anywhere, answer as the byte reader answered them
-    /// (`from_slice`, which this reading replaced): a refusal the same, or the same value.
+    /// A body is one JSON text: bytes that are not UTF-8 anywhere in it, or anything but
+    /// whitespace after its value, and it is refused whole, as not JSON; a member given
+    /// twice at any depth is refused by its path, never read as the last one.
     #[test]
-    fn a_body_that_is_not_utf8_answers_as_the_byte_reader_did() {
-        fn by_bytes(body: &[u8]) -> Result<Probe, ApiError> {
-            let mut json = serde_json::Deserializer::from_slice(body);
-            serde_path_to_error::deserialize(&mut json)
-                .map(|Object(value)| value)
-                .map_err(|e| ApiError::bad_request("invalid_request", field_message(&e)))
-        }
-        let bodies: [&[u8]; 6] = [
+    fn a_body_is_one_json_text_each_member_once() {
+        let not_json: [&[u8]; 8] = [
             b"{\"paymentMethod\":{\"cvv\":\"7\xff37\",\"number\":\"4\"}}",
             b"{\"paymentMethod\":{\"cvv\":737,\"number\":\"\xff\"}}",
             b"{\"paymentMethod\":{\"cvv\":\"737\",\"number\":\"4\"}} \xff",
             b"{\"paymentMethod\":{\"cvv\":\"737\",\"number\":\"4\"}\xff}",
             b"{\"paymentMethod\":{\"cvv\":\"737\",\"num\xc3",
             b"\xfe{}",
+            b"{\"paymentMethod\":{\"cvv\":\"737\",\"number\":\"4\"}} {}",
+            b"{\"paymentMethod\":{\"cvv\":737,\"number\":\"4\"}",
         ];
-        for body in bodies {
-            let (now, before) = (parse_body::<Probe>(body), by_bytes(body));
-            match (now, before) {
-                (Ok(now), Ok(before)) => {
-                    assert_eq!(format!("{now:?}"), format!("{before:?}"), "{body:?}")
-                }
-                (Err(now), Err(before)) => {
-                    assert_eq!((now.code, now.message), (before.code, before.message))
-                }
-                other => panic!("{body:?}: {other:?}"),
-            }
+        for body in not_json {
+            let refused = parse_body::<Probe>(body).unwrap_err();
+            assert_eq!(
+                (refused.code, refused.message.as_str()),
+                ("invalid_request", "the body is not valid JSON"),
+                "{body:?}"
+            );
         }
-        assert!(
-            parse_body::<Probe>(bodies[2]).is_ok(),
-            "never read past the value"
-        );
-        let refused = parse_body::<Probe>(bodies[1]).unwrap_err();
-        assert!(refused.message.contains("paymentMethod.cvv: wrong type"));
+        let fine = br#"{"paymentMethod":{"cvv":"737","number":"4"}}  "#;
+        assert!(parse_body::<Probe>(fine).is_ok());
+        let twice = [
+            (
+                r#"{"paymentMethod":{"cvv":"737","number":"4","cvv":"738"}}"#,
+                "duplicate field paymentMethod.cvv",
+            ),
+            (
+                r#"{"paymentMethod":{"cvv":"737","number":"4"},"paymentMethod":{}}"#,
+                "duplicate field paymentMethod",
+            ),
+            (
+                r#"{"paymentMethod":{"cvv":"737","number":"4","4000 0000":1,"4000 0000":2}}"#,
+                "duplicate field paymentMethod.[field]",
+            ),
+        ];
+        for (body, expected) in twice {
+            let refused = parse_body::<Probe>(body.as_bytes()).unwrap_err();
+            assert_eq!(refused.code, "invalid_request");
+            assert_eq!(refused.message, expected);
+        }
+    }
+
+    #[test]
+    fn the_api_bodies_read_as_the_text_reader_read_them() {
+        use crate::json_path::tests::{before_text, same_for_every_change};
+        use serde_json::json;
+        let create = json!({
+            "provider": "paysafe", "orderId": "o-1", "amount": 1099, "currency": "USD",
+            "description": "Tea", "payer": {"name": "Jo", "email": "jo@example.com",
+            "document": "1", "country": "US"}, "challengePreference": "no_preference",
+            "returnUrl": "https://shop.example/back", "captureMode": "automatic",
+            "exemption": "low_value",
+            "externalAuthentication": {"version": "2.2.0", "transStatus": "Y", "eci": "05",
+            "cavv": "AAAB", "xid": "x", "dsTransactionId": "d"}
+        });
+        let confirm = json!({
+            "clientSecret": "pi_secret", "display": "iframe", "windowSize": "05",
+            "checkoutOrigin": "https://shop.example", "returnUrl": "https://shop.example/r",
+            "paymentMethod": {"type": "card", "number": "4000000000001000", "expiryMonth": 12,
+            "expiryYear": 2040, "cvv": "123", "holderName": "Jo Doe"},
+            "browser": {"acceptHeader": "text/html", "javaEnabled": false,
+            "javascriptEnabled": true, "language": "en", "languages": ["en", "fr"],
+            "colorDepth": 24, "screenHeight": 900, "screenWidth": 1440, "timeZone": -60,
+            "userAgent": "Mozilla/5.0"}
+        });
+        let method = json!({"clientSecret": "pi_secret", "completion": "Y"});
+        let refused = [
+            same_for_every_change::<CreateRequest>(&create, |v| {
+                before_text::<CreateRequest>(&v.to_string())
+            }),
+            same_for_every_change::<ConfirmRequest>(&confirm, |v| {
+                before_text::<ConfirmRequest>(&v.to_string())
+            }),
+            same_for_every_change::<MethodCompletion>(&method, |v| {
+                before_text::<MethodCompletion>(&v.to_string())
+            }),
+        ];
+        // Most changes are refusals: the comparison is mostly of errors and their paths.
+        assert!(refused.iter().all(|n| *n > 30), "{refused:?}");
     }
 
     #[test]

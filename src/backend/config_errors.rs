@@ -4,24 +4,19 @@
 //! mean `api_user`?"). A key given twice in a JSON text is refused before it becomes a
 //! value ([`json_value`]). Never a value: one resolved from the environment may be a secret.
 
-use serde_path_to_error::{Path, Segment};
+use crate::json_path::{self, NotRead, Segment};
 
 /// A configuration's JSON text as a value. A key given twice in one object is refused,
 /// named by its path (`providers.paysafe.account_id: given twice (line 7)`): a
 /// `serde_json::Value` would keep the second silently, and a merchant account, a provider
 /// URL or a key list written twice would then be whichever came last.
 pub fn json_value(text: &str) -> Result<serde_json::Value, JsonRefused> {
-    let mut reader = serde_json::Deserializer::from_str(text);
-    let read = serde::de::DeserializeSeed::deserialize(UniqueKeys { at: "" }, &mut reader)
-        .and_then(|value| reader.end().map(|()| value));
-    read.map_err(|e| match e.is_data() {
-        // Only a key given twice: any JSON is a value.
-        true => {
-            let text = e.to_string();
-            let what = text.split(" at line ").next().unwrap_or_default();
-            JsonRefused::KeyTwice(format!("{what} (line {})", e.line()))
-        }
-        false => JsonRefused::NotJson(e),
+    json_path::value(text).map_err(|e| match e {
+        NotRead::NotJson(e) => JsonRefused::NotJson(e),
+        NotRead::KeyTwice { path, line } => JsonRefused::KeyTwice(format!(
+            "{}: given twice (line {line})",
+            joined(&key_path(&path))
+        )),
     })
 }
 
@@ -42,85 +37,9 @@ impl std::fmt::Display for JsonRefused {
     }
 }
 
-/// A JSON value, refusing a key given twice; `at` is its path, for the message.
-struct UniqueKeys<'a> {
-    at: &'a str,
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for UniqueKeys<'_> {
-    type Value = serde_json::Value;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for UniqueKeys<'_> {
-    type Value = serde_json::Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(v.into())
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(v.into())
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(v.into())
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(v.into())
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(v.into())
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(v.into())
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(serde_json::Value::Null)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut items = Vec::new();
-        loop {
-            let at = format!("{}[{}]", self.at, items.len());
-            match seq.next_element_seed(UniqueKeys { at: &at })? {
-                Some(item) => items.push(item),
-                None => return Ok(serde_json::Value::Array(items)),
-            }
-        }
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut members = serde_json::Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let at = match self.at {
-                "" => shown_key(&key),
-                _ => format!("{}.{}", self.at, shown_key(&key)),
-            };
-            if members.contains_key(&key) {
-                return Err(serde::de::Error::custom(format_args!("{at}: given twice")));
-            }
-            let value = map.next_value_seed(UniqueKeys { at: &at })?;
-            members.insert(key, value);
-        }
-        Ok(serde_json::Value::Object(members))
-    }
-}
-
 /// Reads `value` into `T`; `Err` is one line: `path: what is wrong`.
 pub fn parse<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
-    serde_path_to_error::deserialize(value).map_err(|e| message(e.path(), &e.inner().to_string()))
+    json_path::typed(&value).map_err(|e| message(&e.path, &e.error.to_string()))
 }
 
 /// `path: what is wrong`, from serde's message `text` about the value at `path`.
@@ -161,7 +80,7 @@ pub fn resolve_refs(
     }
 }
 
-fn message(path: &Path, text: &str) -> String {
+fn message(path: &[Segment], text: &str) -> String {
     let text = text.split(" at line ").next().unwrap_or_default();
     let mut keys = key_path(path);
     let expected = expected_names(text);
@@ -204,12 +123,11 @@ fn message(path: &Path, text: &str) -> String {
 
 /// The keys and list indexes leading to the value, `[key]` for a key that is not a plain
 /// identifier (it is shown, so it must not be able to carry a card number or a secret).
-fn key_path(path: &Path) -> Vec<String> {
+fn key_path(path: &[Segment]) -> Vec<String> {
     path.iter()
-        .filter_map(|segment| match segment {
-            Segment::Map { key } => Some(shown_key(key)),
-            Segment::Seq { index } => Some(format!("[{index}]")),
-            Segment::Enum { .. } | Segment::Unknown => None,
+        .map(|segment| match segment {
+            Segment::Member(key) => shown_key(key),
+            Segment::Index(index) => format!("[{index}]"),
         })
         .collect()
 }
@@ -332,7 +250,7 @@ mod tests {
         // A key that could carry a secret or a card number is not shown.
         assert_eq!(
             refused(r#"{"x": {"4111111111111111": 1, "4111111111111111": 1}}"#),
-            "x.[key]: given twice (line 1)"
+            "x[key]: given twice (line 1)"
         );
         assert!(refused("{\"a\": ").starts_with("not valid JSON: "));
         assert!(refused("{} {}").starts_with("not valid JSON: trailing characters"));

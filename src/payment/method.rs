@@ -120,13 +120,14 @@ impl<'de> Visitor<'de> for Tagged {
 mod tests {
     use super::*;
 
-    /// As the API reads a body (`backend::api::parse_body`): what it answers is built from
-    /// the path and the error.
+    /// As the API reads a body (`backend::api::parse_body`, through `crate::json_path`):
+    /// what it answers is built from the path and the error.
     fn parse<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, (String, String, bool)> {
-        let mut json = serde_json::Deserializer::from_str(body);
-        serde_path_to_error::deserialize(&mut json).map_err(|e| {
-            let (path, inner) = (e.path().to_string(), e.inner());
-            (path, inner.to_string(), inner.is_data())
+        let value =
+            crate::json_path::value(body).map_err(|e| (String::new(), format!("{e:?}"), false))?;
+        crate::json_path::typed(&value).map_err(|e| {
+            let (path, error) = (format!("{:?}", e.path), e.error);
+            (path, error.to_string(), error.is_data())
         })
     }
 

@@ -1,0 +1,203 @@
+//! `typed` against what it replaced (the API's bodies: `backend::api`'s tests), serde_path_to_error around serde_json's readers: over
+//! every type the API and the configuration read, each value changed at every depth (each
+//! member removed, replaced by a value of every kind, an unknown member added), the same
+//! value or the same error at the same path.
+
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+use super::*;
+
+/// What a reading came to: the value's `Debug`, or the path, the error's words without
+/// serde_json's position, and whether it is about the data.
+pub(crate) type Outcome = Result<String, (Vec<Segment>, String, bool)>;
+
+fn before_path(path: &serde_path_to_error::Path) -> Vec<Segment> {
+    use serde_path_to_error::Segment as Old;
+    path.iter()
+        .filter_map(|segment| match segment {
+            Old::Map { key } => Some(Segment::Member(key.clone())),
+            Old::Seq { index } => Some(Segment::Index(*index)),
+            Old::Enum { .. } | Old::Unknown => None,
+        })
+        .collect()
+}
+
+fn words(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    text.split(" at line ")
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The API's bodies as they were read: the text reader, wrapped.
+pub(crate) fn before_text<T: DeserializeOwned + std::fmt::Debug>(text: &str) -> Outcome {
+    let mut reader = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize::<_, T>(&mut reader)
+        .map(|value| format!("{value:?}"))
+        .map_err(|e| (before_path(e.path()), words(e.inner()), e.inner().is_data()))
+}
+
+/// The configuration as it was read: the value's reader, wrapped.
+fn before_value<T: DeserializeOwned + std::fmt::Debug>(value: &Value) -> Outcome {
+    serde_path_to_error::deserialize::<_, T>(value.clone())
+        .map(|value| format!("{value:?}"))
+        .map_err(|e| (before_path(e.path()), words(e.inner()), e.inner().is_data()))
+}
+
+fn now<T: DeserializeOwned + std::fmt::Debug>(value: &Value) -> Outcome {
+    typed::<T>(value)
+        .map(|value| format!("{value:?}"))
+        .map_err(|e| (e.path, words(&e.error), e.error.is_data()))
+}
+
+/// JSON pointers to every value in `value`, the root first.
+fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
+    out.push(at.clone());
+    match value {
+        Value::Object(members) => {
+            for (key, member) in members {
+                let key = key.replace('~', "~0").replace('/', "~1");
+                pointers(member, format!("{at}/{key}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                pointers(item, format!("{at}/{index}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `value` changed in one place, every way.
+fn changed(value: &Value) -> Vec<Value> {
+    let kinds = [
+        json!(null),
+        json!(true),
+        json!(7),
+        json!(-7),
+        json!(1.5),
+        json!(""),
+        json!("x"),
+        json!([]),
+        json!(["x"]),
+        json!({}),
+        json!({"zz": 1}),
+    ];
+    let mut at = Vec::new();
+    pointers(value, String::new(), &mut at);
+    let mut out = vec![value.clone()];
+    for pointer in &at {
+        for kind in &kinds {
+            let mut one = value.clone();
+            *one.pointer_mut(pointer).expect("a pointer of the value") = kind.clone();
+            out.push(one);
+        }
+        if let Some(Value::Object(members)) = value.pointer(pointer) {
+            for key in members.keys().chain([&"zz_unknown".to_owned()]) {
+                let mut one = value.clone();
+                let object = one.pointer_mut(pointer).and_then(Value::as_object_mut);
+                let object = object.expect("an object");
+                if object.remove(key).is_none() {
+                    object.insert(key.clone(), json!(1));
+                }
+                out.push(one);
+            }
+        }
+    }
+    out
+}
+
+/// Every change of `good` reads the same both ways; returns how many were refused.
+///
+/// One difference is by design: serde_json's text reader refuses an enum given as neither
+/// a string nor an object of one member (`"completion": null`, `{}`) as a syntax error,
+/// `expected value`, which the API answered as a body that is not JSON; read from the
+/// value it is a wrong type or value at the same path.
+pub(crate) fn same_for_every_change<T: DeserializeOwned + std::fmt::Debug>(
+    good: &Value,
+    before: fn(&Value) -> Outcome,
+) -> usize {
+    assert!(now::<T>(good).is_ok(), "{good}: {:?}", now::<T>(good));
+    let mut refused = 0;
+    for value in changed(good) {
+        let (now, before) = (now::<T>(&value), before(&value));
+        match (&now, &before) {
+            (Err((path, words, true)), Err((at, syntax, false))) if syntax == "expected value" => {
+                assert_eq!(path, at, "{value}");
+                assert!(words.starts_with("invalid "), "{value}: {words}");
+            }
+            _ => assert_eq!(now, before, "{value}"),
+        }
+        refused += usize::from(now.is_err());
+    }
+    refused
+}
+
+#[cfg(feature = "native")]
+#[test]
+fn the_configuration_reads_as_the_value_reader_read_it() {
+    use crate::backend::native::ServeConfig;
+    let text = include_str!("../../examples/backend-sandbox.toml");
+    let mut good: Value = toml::from_str(text).expect("the example is TOML");
+    let secret = |_: &str| Some("a-secret-of-more-than-16-characters".to_owned());
+    crate::backend::config_errors::resolve_refs(&mut good, &secret, "variable", "").unwrap();
+    let refused = same_for_every_change::<ServeConfig>(&good, before_value::<ServeConfig>);
+    assert!(refused > 300, "{refused}");
+}
+
+#[test]
+fn paths_name_members_and_elements() {
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Outer {
+        items: Vec<Inner>,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        n: u8,
+    }
+    let value = json!({"items": [{"n": 1}, {"n": 300}]});
+    let refusal = typed::<Outer>(&value).unwrap_err();
+    assert_eq!(
+        refusal.path,
+        [
+            Segment::Member("items".into()),
+            Segment::Index(1),
+            Segment::Member("n".into())
+        ]
+    );
+    assert_eq!(
+        words(&refusal.error),
+        "invalid value: integer `300`, expected u8"
+    );
+}
+
+#[test]
+fn a_text_is_one_value_each_key_once() {
+    let twice = value("{\"a\": [{\"b\": 1},\n {\"b\": 2, \"b\": 3}]}").unwrap_err();
+    match twice {
+        NotRead::KeyTwice { path, line } => {
+            assert_eq!(
+                path,
+                [
+                    Segment::Member("a".into()),
+                    Segment::Index(1),
+                    Segment::Member("b".into())
+                ]
+            );
+            assert_eq!(line, 2);
+        }
+        other => panic!("{other:?}"),
+    }
+    for text in ["{} {}", "{\"a\": 1", "[1,]", "", "1 x"] {
+        assert!(matches!(value(text), Err(NotRead::NotJson(_))), "{text}");
+    }
+    assert_eq!(
+        value(" {\"a\": [1, 2.5, null]}\n").unwrap(),
+        json!({"a": [1, 2.5, null]})
+    );
+}
