@@ -67,7 +67,8 @@ pub struct Response {
 /// text and reading that: the text-writing code of a type is there anyway (bodies and
 /// stored sessions are written as text), a value-writing copy of it is not needed too.
 pub fn to_value<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<serde_json::Value> {
-    serde_json::from_str(&serde_json::to_string(value)?)
+    crate::json_path::value(&serde_json::to_string(value)?)
+        .map_err(crate::json_path::NotRead::into_error)
 }
 
 impl Response {

@@ -205,7 +205,10 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     pub(crate) async fn confirm(&self, id: &str, request: &Request) -> Result<Response, ApiError> {
         let raw: Map<String, Value> = std::str::from_utf8(&request.body)
             .ok()
-            .and_then(|body| serde_json::from_str(body).ok())
+            .and_then(|body| match crate::json_path::value_last_wins(body) {
+                Ok(Value::Object(members)) => Some(members),
+                _ => None,
+            })
             .ok_or_else(|| {
                 ApiError::bad_request("invalid_request", "the body must be a JSON object")
             })?;

@@ -6,7 +6,7 @@
 //! [`Providers::from_config`], each under that feature.
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::config::ProvidersConfig;
 use crate::emv::ThreeDsCompInd;
@@ -114,7 +114,7 @@ impl<A: Adapter> Registered<A> {
     /// The typed state, or `None` (logged) when the stored JSON is not this adapter's.
     fn decode(&self, state: &AdapterState) -> Option<A::State> {
         // Read from the stored JSON in place: no copy of the tree per step.
-        let decoded = A::State::deserialize(&state.0).ok();
+        let decoded = crate::json_path::typed::<A::State>(&state.0).ok();
         if decoded.is_none() {
             tracing::error!(
                 provider = self.kind.as_str(),

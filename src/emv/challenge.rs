@@ -135,11 +135,11 @@ impl CReq {
     #[cfg(feature = "json")]
     pub fn from_base64url(text: &str) -> Result<CReq, EmvError> {
         let bytes = base64url::decode(text)?;
-        // Read as text (invalid UTF-8 is refused as from_slice refused it): one JSON
-        // reader, serde_json's str one, serves the whole wasm (docs/edge.md).
+        // Read as text (invalid UTF-8 is refused as from_slice refused it), through the
+        // crate's one JSON reader (`crate::json_path`, docs/edge.md).
         std::str::from_utf8(&bytes)
             .ok()
-            .and_then(|json| serde_json::from_str(json).ok())
+            .and_then(|json| crate::json_path::from_text(json).ok())
             .ok_or(EmvError::InvalidJson { message: "CReq" })
     }
 
@@ -275,7 +275,7 @@ impl ChallengeOutcome {
         let bytes = base64url::decode(text)?;
         let message = std::str::from_utf8(&bytes)
             .ok()
-            .and_then(|json| serde_json::from_str(json).ok())
+            .and_then(|json| crate::json_path::from_text(json).ok())
             .ok_or(EmvError::InvalidJson { message: "CRes" })?;
         ChallengeOutcome::from_message(message)
     }

@@ -41,7 +41,7 @@ impl ThreeDsMethodData {
         let bytes = base64url::decode(text)?;
         std::str::from_utf8(&bytes)
             .ok()
-            .and_then(|json| serde_json::from_str(json).ok())
+            .and_then(|json| crate::json_path::from_text(json).ok())
             .ok_or(EmvError::InvalidJson {
                 message: "threeDSMethodData",
             })

@@ -1,10 +1,11 @@
-//! JSON read into types with the path of what failed (`paymentMethod.cvv`,
-//! `providers.paysafe.api_user`): the request bodies and the configuration. The text is
-//! read into a `serde_json::Value` first, refusing a key given twice ([`value`]); the value
-//! is then read into its type ([`typed`]), which records where the first error arose, as
-//! serde_path_to_error did around serde_json's readers. Its wrapper around every visitor,
-//! map and seed of every type read through it was 15 KB of the edge wasm gzipped, for
-//! paths this deserializer keeps by itself (docs/edge.md).
+//! The crate's JSON reading: a text into a `serde_json::Value` ([`value`], one text reader
+//! for everything), and a value into its type ([`typed`]) by a deserializer that keeps the
+//! path of what failed (`paymentMethod.cvv`, `providers.paysafe.api_user`), as
+//! serde_path_to_error did around serde_json's readers for the request bodies and the
+//! configuration. Provider answers, an ACS's messages ([`from_text`]) and stored objects
+//! are read the same way. Each type's reading is then compiled once, for this
+//! deserializer, instead of for serde_json's text reader, its value readers and
+//! serde_path_to_error's wrapper of each: 15 KB of the edge wasm gzipped (docs/edge.md).
 
 use std::cell::Cell;
 
@@ -33,6 +34,18 @@ pub enum NotRead {
     },
 }
 
+impl NotRead {
+    /// As a serde_json error, for readers that answer one.
+    pub fn into_error(self) -> Error {
+        match self {
+            NotRead::NotJson(e) => e,
+            NotRead::KeyTwice { line, .. } => {
+                de::Error::custom(format_args!("a key given twice (line {line})"))
+            }
+        }
+    }
+}
+
 /// Why [`typed`] refused a value: serde's error about the value at `path`.
 #[derive(Debug)]
 pub struct Refusal {
@@ -44,11 +57,25 @@ pub struct Refusal {
 /// given twice in one object is refused with its path: a `serde_json::Value` would keep the
 /// second silently, and a member written twice would then be whichever came last.
 pub fn value(text: &str) -> Result<Value, NotRead> {
+    read_value(text, true)
+}
+
+/// A JSON text as a value, a key given twice kept as the last one, as serde_json's own
+/// reader keeps it: for a body read only to look at a few members before it is read
+/// strictly ([`value`]), whose refusal must come later.
+pub fn value_last_wins(text: &str) -> Result<Value, Error> {
+    read_value(text, false).map_err(NotRead::into_error)
+}
+
+/// The one text reader of the crate's JSON: the bodies, the configuration, provider
+/// answers and stored objects, so that the wasm compiles serde_json's parser once.
+fn read_value(text: &str, refuse_twice: bool) -> Result<Value, NotRead> {
     let track = Track::default();
     let mut reader = serde_json::Deserializer::from_str(text);
     let read = UniqueKeys {
         at: &Chain::Root,
         track: &track,
+        refuse_twice,
     }
     .deserialize(&mut reader)
     .and_then(|value| reader.end().map(|()| value));
@@ -75,6 +102,16 @@ pub fn typed<'de, T: Deserialize<'de>>(value: &'de Value) -> Result<T, Refusal> 
         path: track.take().unwrap_or_default(),
         error,
     })
+}
+
+/// A JSON text from outside (a provider's answer, an ACS's CRes) read into `T` through a
+/// value, as [`value`] and [`typed`] read a request body: a key given twice refused, as
+/// serde's derive refuses a member given twice, but no path kept. Read so, the wasm
+/// compiles one deserializer for every type instead of serde_json's text reader for
+/// each answer type besides this one for the bodies (docs/edge.md).
+pub fn from_text<T: de::DeserializeOwned>(text: &str) -> Result<T, Error> {
+    let value = value(text).map_err(NotRead::into_error)?;
+    typed(&value).map_err(|refusal| refusal.error)
 }
 
 /// The way from the root to a value, kept on the stack while it is read.
@@ -118,10 +155,11 @@ impl Track {
     }
 }
 
-/// A JSON value, refusing a key given twice; `at` is its path.
+/// A JSON value, refusing a key given twice when told to; `at` is its path.
 struct UniqueKeys<'a> {
     at: &'a Chain<'a>,
     track: &'a Track,
+    refuse_twice: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for UniqueKeys<'_> {
@@ -171,10 +209,7 @@ impl<'de> Visitor<'de> for UniqueKeys<'_> {
         let mut items = Vec::new();
         loop {
             let at = Chain::Index(self.at, items.len());
-            let seed = UniqueKeys {
-                at: &at,
-                track: self.track,
-            };
+            let seed = UniqueKeys { at: &at, ..self };
             match seq.next_element_seed(seed)? {
                 Some(item) => items.push(item),
                 None => return Ok(Value::Array(items)),
@@ -186,14 +221,11 @@ impl<'de> Visitor<'de> for UniqueKeys<'_> {
         let mut members = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
             let at = Chain::Member(self.at, &key);
-            if members.contains_key(&key) {
+            if self.refuse_twice && members.contains_key(&key) {
                 self.track.at(&at);
                 return Err(de::Error::custom("given twice"));
             }
-            let value = map.next_value_seed(UniqueKeys {
-                at: &at,
-                track: self.track,
-            })?;
+            let value = map.next_value_seed(UniqueKeys { at: &at, ..self })?;
             members.insert(key, value);
         }
         Ok(Value::Object(members))

@@ -201,3 +201,61 @@ fn a_text_is_one_value_each_key_once() {
         json!({"a": [1, 2.5, null]})
     );
 }
+
+/// `from_text` reads what serde_json's text reader read, in the same words (positions
+/// aside), for every change of a CReq and of an ACS's notification (CRes or Erro), which
+/// come from outside; a key given twice is refused, as the derive refused a member twice.
+#[test]
+fn outside_texts_read_as_serde_json_read_them() {
+    use crate::emv::challenge::NotificationMessage;
+    use crate::emv::CReq;
+    fn same<T: DeserializeOwned + std::fmt::Debug>(good: &Value) -> usize {
+        let mut refused = 0;
+        for value in changed(good) {
+            let text = value.to_string();
+            let now = from_text::<T>(&text).map(|v| format!("{v:?}"));
+            let before = serde_json::from_str::<T>(&text).map(|v| format!("{v:?}"));
+            match (now, before) {
+                (Ok(now), Ok(before)) => assert_eq!(now, before, "{text}"),
+                (Err(now), Err(before)) => {
+                    refused += 1;
+                    // serde_json's text reader calls an enum given as neither a string
+                    // nor an object of one member a syntax error (see above).
+                    if before.is_syntax() && words(&before) == "expected value" {
+                        assert!(now.is_data(), "{text}: {now}");
+                    } else {
+                        assert_eq!(words(&now), words(&before), "{text}");
+                    }
+                }
+                (now, before) => panic!("{text}: {now:?} / {before:?}"),
+            }
+        }
+        refused
+    }
+    let creq = json!({"threeDSServerTransID": "8a880dc0", "acsTransID": "d7c1ee99",
+        "messageType": "CReq", "messageVersion": "2.2.0", "challengeWindowSize": "05"});
+    let cres = json!({"threeDSServerTransID": "8a880dc0", "acsTransID": "d7c1ee99",
+        "messageType": "CRes", "messageVersion": "2.2.0", "transStatus": "Y",
+        "challengeCompletionInd": "Y"});
+    assert!(same::<CReq>(&creq) > 40);
+    same::<NotificationMessage>(&cres);
+    let twice = r#"{"messageType": "CRes", "transStatus": "N", "transStatus": "Y"}"#;
+    let refused = from_text::<NotificationMessage>(twice).unwrap_err();
+    assert_eq!(words(&refused), "a key given twice (line 1)");
+    assert!(serde_json::from_str::<NotificationMessage>(twice).is_err());
+}
+
+/// The confirm's first look at a body keeps the last of a key given twice (the strict
+/// reading refuses it later, counted as an attempt); both read the same value otherwise.
+#[test]
+fn the_last_of_a_key_given_twice_when_asked() {
+    let text = r#"{"a": 1, "b": {"c": [true, null]}, "a": 2}"#;
+    assert_eq!(
+        value_last_wins(text).unwrap(),
+        json!({"a": 2, "b": {"c": [true, null]}})
+    );
+    assert!(matches!(value(text), Err(NotRead::KeyTwice { .. })));
+    let once = r#"{"a": 1, "b": {"c": [true, null]}}"#;
+    assert_eq!(value_last_wins(once).unwrap(), value(once).unwrap());
+    assert!(value_last_wins("{\"a\": 1} x").unwrap_err().is_syntax());
+}

@@ -19,7 +19,7 @@ fn card(response: &HttpResponse) -> Option<Value> {
     if !response.is_success() {
         return None;
     }
-    let body: Value = serde_json::from_str(&response.body).ok()?;
+    let body = crate::json_path::value(&response.body).ok()?;
     body.get("card").filter(|card| card.is_object()).cloned()
 }
 

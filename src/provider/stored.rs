@@ -22,14 +22,29 @@ pub(crate) fn members<'de, D: Deserializer<'de>>(
     }
 }
 
+/// A stored object read from its text: its members parsed once and `read` from them, with
+/// no text reading of the type itself (the edge's stores: one reader less in the wasm).
+pub(crate) fn from_text<T>(
+    text: &str,
+    what: &str,
+    read: fn(&mut Map<String, Value>) -> Result<T, serde_json::Error>,
+) -> Result<T, serde_json::Error> {
+    match crate::json_path::value(text).map_err(crate::json_path::NotRead::into_error)? {
+        Value::Object(mut members) => read(&mut members),
+        _ => Err(serde_json::Error::custom(format_args!(
+            "{what} is a JSON object"
+        ))),
+    }
+}
+
 /// Member `name`, taken out of `members` (absent: `None` for an `Option`, else an error).
 pub(crate) fn take<T: DeserializeOwned>(
     members: &mut Map<String, Value>,
     name: &'static str,
 ) -> Result<T, serde_json::Error> {
     match members.remove(name) {
-        Some(value) => T::deserialize(value)
-            .map_err(|e| serde_json::Error::custom(format_args!("{name}: {e}"))),
+        Some(value) => crate::json_path::typed(&value)
+            .map_err(|e| serde_json::Error::custom(format_args!("{name}: {}", e.error))),
         None => T::deserialize(Missing(name)),
     }
 }
@@ -50,7 +65,8 @@ pub(crate) fn take_or_default<T: DeserializeOwned + Default>(
 pub(crate) fn rest<T: DeserializeOwned>(
     members: &mut Map<String, Value>,
 ) -> Result<T, serde_json::Error> {
-    T::deserialize(Value::Object(std::mem::take(members)))
+    let members = Value::Object(std::mem::take(members));
+    crate::json_path::typed(&members).map_err(|e| e.error)
 }
 
 /// An absent member, as serde's derive reads one: `None` to an `Option`, else

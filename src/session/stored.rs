@@ -15,6 +15,13 @@ impl<'de> Deserialize<'de> for Session {
     }
 }
 
+impl Session {
+    /// A stored session's text read (`crate::provider::stored::from_text`).
+    pub fn from_text(text: &str) -> Result<Session, serde_json::Error> {
+        crate::provider::stored::from_text(text, "a payment session", session)
+    }
+}
+
 /// The members as the derive read them: `#[serde(default)]` ones by `take_or_default`.
 fn session(members: &mut Map<String, Value>) -> Result<Session, serde_json::Error> {
     Ok(Session {

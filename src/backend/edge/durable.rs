@@ -340,7 +340,7 @@ fn parse(answer: JsValue) -> Result<Option<Session>, StoreError> {
     let text = answer
         .as_string()
         .ok_or_else(|| StoreError::Corrupt("stored session is not text".to_owned()))?;
-    serde_json::from_str(&text)
+    Session::from_text(&text)
         .map(Some)
         .map_err(|e| StoreError::Corrupt(format!("stored session unreadable: {e}")))
 }

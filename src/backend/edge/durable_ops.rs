@@ -40,7 +40,7 @@ fn records(bodies: JsValue, method: &str) -> Result<Vec<OperationRecord>, StoreE
         .iter()
         .map(|body| {
             let text = body.as_string().ok_or_else(|| unexpected(method))?;
-            serde_json::from_str(&text)
+            OperationRecord::from_text(&text)
                 .map_err(|e| StoreError::Corrupt(format!("stored operation unreadable: {e}")))
         })
         .collect()

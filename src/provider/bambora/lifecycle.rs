@@ -144,7 +144,7 @@ impl BamboraAdapter {
 /// The completion's, void's or return's own answer.
 fn sent(op: &Operation, answer: Answer) -> OperationStep {
     match answer {
-        Answer::Found(found) => match serde_json::from_str::<wire::Payment>(&found.body) {
+        Answer::Found(found) => match crate::json_path::from_text::<wire::Payment>(&found.body) {
             Ok(payment) if payment.approved == "1" => {
                 OperationStep::Done(OperationResult::Succeeded {
                     amount: payment.amount.unwrap_or(op.amount),
@@ -173,7 +173,7 @@ fn searched(op: &Operation, answer: Answer) -> OperationStep {
     let Answer::Found(found) = answer else {
         return OperationStep::Unknown;
     };
-    let Ok(result) = serde_json::from_str::<wire::SearchResult>(&found.body) else {
+    let Ok(result) = crate::json_path::from_text::<wire::SearchResult>(&found.body) else {
         return OperationStep::Unknown;
     };
     let kind = transaction_type(op.kind);

@@ -486,7 +486,9 @@ impl BamboraAdapter {
     /// wrong Reporting passcode, an unreadable one, two approved transactions).
     fn searched(&self, doubt: Doubt, answer: Answer) -> Step<State> {
         let result = match answer {
-            Answer::Found(found) => serde_json::from_str::<wire::SearchResult>(&found.body).ok(),
+            Answer::Found(found) => {
+                crate::json_path::from_text::<wire::SearchResult>(&found.body).ok()
+            }
             Answer::Refused { .. } | Answer::Lost(_) => None,
         };
         let Some(result) = result else {
@@ -515,7 +517,7 @@ impl BamboraAdapter {
     /// The transaction's answer: its result, when it is the order's (else still in doubt).
     fn read(&self, doubt: Doubt, transaction_id: &str, answer: Answer) -> Step<State> {
         let payment = match answer {
-            Answer::Found(found) => serde_json::from_str::<wire::Payment>(&found.body).ok(),
+            Answer::Found(found) => crate::json_path::from_text::<wire::Payment>(&found.body).ok(),
             _ => None,
         };
         match payment {

@@ -51,7 +51,7 @@ struct ThreeDs {
 /// Bambora's error document as the provider's words: its code, and its message with the
 /// fields it named (`card.number: Invalid card number`).
 pub(super) fn provider_error(body: &str) -> Option<ProviderError> {
-    let body = serde_json::from_str::<ErrorBody>(body).ok()?;
+    let body = crate::json_path::from_text::<ErrorBody>(body).ok()?;
     Some(ProviderError::new(
         body.code.to_string(),
         body.full_message(),
@@ -65,7 +65,7 @@ impl Known<'_> {
         if let Ok(answer) = &response {
             match answer.status {
                 302 => {
-                    return match serde_json::from_str(&answer.body) {
+                    return match crate::json_path::from_text(&answer.body) {
                         Ok(redirect) => Reply::Redirect(redirect),
                         Err(_) => Reply::Ended(answer::bad_response(
                             "the 302 answer is not the JSON expected",
@@ -81,7 +81,7 @@ impl Known<'_> {
             }
         }
         match Answer::of(response, provider_error) {
-            Answer::Found(answer) => match serde_json::from_str(&answer.body) {
+            Answer::Found(answer) => match crate::json_path::from_text(&answer.body) {
                 Ok(payment) => Reply::Payment(payment),
                 Err(_) => Reply::Ended(answer::bad_response(
                     "the payment answer is not the JSON expected",
@@ -119,7 +119,7 @@ impl Known<'_> {
     /// or `validation`) the issuer's. `None`: any other 402 (312 card type not accepted),
     /// a refusal like the other 4xx.
     fn payment_required(self, body: &str) -> Option<PaymentResult> {
-        let body = serde_json::from_str::<ErrorBody>(body).ok()?;
+        let body = crate::json_path::from_text::<ErrorBody>(body).ok()?;
         let card_type = body.card.as_ref().and_then(|c| c.card_type.as_deref());
         let eci = body.card.as_ref().and_then(|c| c.eci);
         let three_ds = self.three_ds(body.three_d_secure.as_ref(), eci, card_type);

@@ -177,7 +177,7 @@ impl Amount {
     /// writes it. Below 2^53 the shortest decimal of the nearest double to `d` is `d`
     /// itself, so the text on the wire is exactly [`Amount::decimal`].
     pub fn json(self) -> serde_json::Number {
-        serde_json::from_str(&self.decimal()).unwrap_or_else(|_| serde_json::Number::from(0))
+        crate::json_path::from_text(&self.decimal()).unwrap_or_else(|_| serde_json::Number::from(0))
     }
 }
 
@@ -472,5 +472,5 @@ fn optional_cents<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u
 
 fn lenient_eci<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Eci>, D::Error> {
     let value = serde_json::Value::deserialize(deserializer)?;
-    Ok(serde_json::from_value::<Eci>(value).ok())
+    Ok(crate::json_path::typed::<Eci>(&value).ok())
 }

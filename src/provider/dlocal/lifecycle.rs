@@ -281,7 +281,7 @@ fn status_refusal(kind: OperationKind, status: Option<&str>) -> OperationErrorCo
 /// A 2xx answer to the capture, cancel or refund itself. One that is not about this
 /// operation, or cannot be read, may still have moved money: `Unknown`.
 fn sent(op: &Operation, found: &HttpResponse) -> OperationStep {
-    let Ok(answered) = serde_json::from_str::<Answered>(&found.body) else {
+    let Ok(answered) = crate::json_path::from_text::<Answered>(&found.body) else {
         return OperationStep::Unknown;
     };
     match op.kind {
@@ -294,7 +294,7 @@ fn sent(op: &Operation, found: &HttpResponse) -> OperationStep {
 /// A lookup's 2xx answer: the order object of the capture's reference, or the
 /// authorization for a void.
 fn looked_up(op: &Operation, found: &HttpResponse) -> OperationStep {
-    let Ok(answered) = serde_json::from_str::<Answered>(&found.body) else {
+    let Ok(answered) = crate::json_path::from_text::<Answered>(&found.body) else {
         return OperationStep::Unknown;
     };
     match op.kind {

@@ -368,7 +368,7 @@ impl DlocalAdapter {
             Answer::Refused { status: 404, error } if error.code == NOT_FOUND => {
                 Step::Done(answer::not_found())
             }
-            Answer::Found(found) => match serde_json::from_str::<OrderObject>(&found.body) {
+            Answer::Found(found) => match crate::json_path::from_text::<OrderObject>(&found.body) {
                 Ok(held) if held.order_id == doubt.order.order_id => self.look_up(
                     Doubt {
                         payment_id: Some(held.payment_id),
@@ -767,7 +767,7 @@ fn payment_in(
     order: &Order,
     payment_id: Option<&str>,
 ) -> Option<PaymentObject> {
-    let payment = serde_json::from_str::<PaymentObject>(&found.body).ok()?;
+    let payment = crate::json_path::from_text::<PaymentObject>(&found.body).ok()?;
     is_about(&payment, order, payment_id).then_some(payment)
 }
 

@@ -29,7 +29,7 @@ pub(super) enum Verdict {
 /// dLocal's error document `{code, message, param?}`, with the parameter it names in the
 /// message (`Missing parameter: payer.email (payer.email)`).
 pub(super) fn error_of(body: &str) -> Option<ProviderError> {
-    let error = serde_json::from_str::<ErrorBody>(body).ok()?;
+    let error = crate::json_path::from_text::<ErrorBody>(body).ok()?;
     let message = error.message.unwrap_or_default();
     Some(ProviderError::new(
         error.code,

@@ -123,7 +123,9 @@ pub fn verify_notification(
         order_id: Option<String>,
     }
     // An object only (serde would read the struct from an array too); the members it does
-    // not read are skipped unparsed, whatever they hold (a number past f64, say).
+    // not read are skipped unparsed, whatever they hold (a number past f64, say). So this
+    // is read by serde_json's text reader, not through a value as the crate's other JSON
+    // is (`crate::json_path`), which cannot hold such a number.
     let body = notification.body.trim_start();
     let payment: Announced = (body.starts_with('{'))
         .then(|| serde_json::from_str(body).ok())

@@ -367,14 +367,17 @@ fn number_or_numeric_string<'de, D: Deserializer<'de>>(
 ) -> Result<Option<serde_json::Number>, D::Error> {
     Ok(match Option::<serde_json::Value>::deserialize(d)? {
         Some(serde_json::Value::Number(number)) => Some(number),
-        Some(serde_json::Value::String(text)) => serde_json::from_str(text.trim()).ok(),
+        Some(serde_json::Value::String(text)) => match crate::json_path::value(text.trim()) {
+            Ok(serde_json::Value::Number(number)) => Some(number),
+            _ => None,
+        },
         _ => None,
     })
 }
 
 fn lenient_eci<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Eci>, D::Error> {
     let value = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(value.and_then(|v| serde_json::from_value::<Eci>(v).ok()))
+    Ok(value.and_then(|v| crate::json_path::typed::<Eci>(&v).ok()))
 }
 
 /// The MPI variant: the merchant's own 3DS server authenticated (Y, A or U here).

@@ -135,7 +135,8 @@ impl PayrocAdapter {
         cx: &Context,
     ) -> OperationStep {
         match answer_of(response) {
-            Answer::Found(found) => match serde_json::from_str::<wire::Payment>(&found.body) {
+            Answer::Found(found) => match crate::json_path::from_text::<wire::Payment>(&found.body)
+            {
                 Ok(payment) => operation_result(op, &payment)
                     .map_or(OperationStep::Unknown, OperationStep::Done),
                 // Payroc did something and said it unreadably: the resend will say it again,

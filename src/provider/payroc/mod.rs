@@ -499,15 +499,16 @@ impl PayrocAdapter {
         cx: &Context,
     ) -> Step<State> {
         match answer_of(response) {
-            Answer::Found(found) => match serde_json::from_str::<wire::SingleUseToken>(&found.body)
-            {
-                Ok(answer) if well_formed_token(&answer.token) => {
-                    self.with_token(then, answer.token, cx)
+            Answer::Found(found) => {
+                match crate::json_path::from_text::<wire::SingleUseToken>(&found.body) {
+                    Ok(answer) if well_formed_token(&answer.token) => {
+                        self.with_token(then, answer.token, cx)
+                    }
+                    _ => Step::Done(answer::bad_response(
+                        "Payroc's single-use token answer carries no well-formed token",
+                    )),
                 }
-                _ => Step::Done(answer::bad_response(
-                    "Payroc's single-use token answer carries no well-formed token",
-                )),
-            },
+            }
             Answer::Refused { status: 401, error } => {
                 self.forget_token();
                 Step::Done(answer::Lost::Failed { status: 401, error }.result())
@@ -527,7 +528,8 @@ impl PayrocAdapter {
     ) -> Step<State> {
         let refused_reference = matches!(&response, Ok(answer) if refuses_mpi_reference(answer));
         match answer_of(response) {
-            Answer::Found(found) => match serde_json::from_str::<wire::Payment>(&found.body) {
+            Answer::Found(found) => match crate::json_path::from_text::<wire::Payment>(&found.body)
+            {
                 Ok(payment) => Step::Done(sale_result(&sale, payment)),
                 // Payroc took the sale and answered something unreadable: look it up.
                 Err(_) => self.in_doubt(sale),
@@ -560,7 +562,7 @@ impl PayrocAdapter {
             }
             Answer::Refused { .. } | Answer::Lost(_) => return self.in_doubt(lookup.sale),
         };
-        let Ok(page) = serde_json::from_str::<wire::PaymentPage>(&body) else {
+        let Ok(page) = crate::json_path::from_text::<wire::PaymentPage>(&body) else {
             return self.in_doubt(lookup.sale);
         };
         match sale_in_page(&lookup.sale, &self.config.processing_terminal_id, &page) {

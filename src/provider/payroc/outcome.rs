@@ -183,7 +183,7 @@ pub(super) fn sale_in_page(
         }
         // Read as text, as every other answer of Payroc's is: the same payment (the entry
         // is JSON already), without a second, value-reading copy of its deserializer.
-        let payment: wire::Payment = serde_json::from_str(&entry.to_string())?;
+        let payment: wire::Payment = crate::json_path::from_text(&entry.to_string())?;
         if !payment.is_of(&sale.order, terminal) {
             continue;
         }

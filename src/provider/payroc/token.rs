@@ -75,7 +75,7 @@ impl PayrocAdapter {
             Answer::Refused { error, .. } => return Err(answer::rejected(&error)),
             Answer::Lost(lost) => return Err(lost.result()),
         };
-        let token = match serde_json::from_str::<wire::AccessToken>(&body) {
+        let token = match crate::json_path::from_text::<wire::AccessToken>(&body) {
             Ok(token)
                 if !token.access_token.is_empty()
                     && token.access_token.bytes().all(|b| b.is_ascii_graphic())

@@ -255,7 +255,7 @@ pub struct ProblemError {
 impl Problem {
     /// Reads a problem document; `None` when the body is not one.
     pub fn parse(body: &str) -> Option<Problem> {
-        serde_json::from_str::<Problem>(body)
+        crate::json_path::from_text::<Problem>(body)
             .ok()
             .filter(|p| p.problem_type.is_some() || p.title.is_some() || p.detail.is_some())
     }

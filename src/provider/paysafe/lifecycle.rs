@@ -148,11 +148,13 @@ impl PaysafeAdapter {
     /// means an earlier send got there: it is looked up now.
     fn on_sent(&self, op: &Operation, response: OperationAnswer) -> OperationStep {
         match classify(response) {
-            Answer::Found(response) => match serde_json::from_str::<Transaction>(&response.body) {
-                Ok(transaction) => decided(op, &transaction),
-                // Paysafe took it, but what it said cannot be read: look it up.
-                Err(_) => OperationStep::Unknown,
-            },
+            Answer::Found(response) => {
+                match crate::json_path::from_text::<Transaction>(&response.body) {
+                    Ok(transaction) => decided(op, &transaction),
+                    // Paysafe took it, but what it said cannot be read: look it up.
+                    Err(_) => OperationStep::Unknown,
+                }
+            }
             Answer::Refused { error, .. } if error.code == DUPLICATE => self.find_operation(op),
             Answer::Refused { error, .. } => OperationStep::Done(OperationResult::Refused(
                 refusal(op, &error.code).with_provider(error.code, error.message),
@@ -168,7 +170,7 @@ impl PaysafeAdapter {
         let Answer::Found(response) = classify(response) else {
             return OperationStep::Unknown;
         };
-        let Ok(list) = serde_json::from_str::<TransactionList>(&response.body) else {
+        let Ok(list) = crate::json_path::from_text::<TransactionList>(&response.body) else {
             return OperationStep::Unknown;
         };
         let ours: Vec<Transaction> = list

@@ -17,7 +17,7 @@ pub(super) const DUPLICATE: &str = "5031";
 /// Paysafe's error document (`{"error": {code, message, fieldErrors?}}`) as the shared
 /// classifier reads it: the field errors go into the message (`field: error`).
 pub(super) fn provider_error(body: &str) -> Option<ProviderError> {
-    let envelope: wire::ErrorEnvelope = serde_json::from_str(body).ok()?;
+    let envelope: wire::ErrorEnvelope = crate::json_path::from_text(body).ok()?;
     Some(ProviderError::new(
         envelope.error.code.clone(),
         envelope.error.full_message(),
@@ -33,7 +33,7 @@ pub(super) fn classify(response: Result<HttpResponse, TransportFailure>) -> Answ
 pub(super) fn parse<T: serde::de::DeserializeOwned>(
     response: &HttpResponse,
 ) -> Result<T, PaymentResult> {
-    serde_json::from_str(&response.body)
+    crate::json_path::from_text(&response.body)
         .map_err(|_| answer::bad_response("the answer is not the JSON expected"))
 }
 
@@ -58,7 +58,7 @@ pub(super) fn duplicate_authentication(
     if !(400..500).contains(&response.status) {
         return None;
     }
-    let envelope: wire::ErrorEnvelope = serde_json::from_str(&response.body).ok()?;
+    let envelope: wire::ErrorEnvelope = crate::json_path::from_text(&response.body).ok()?;
     (envelope.error.code == DUPLICATE)
         .then_some(envelope.existing_transaction_id)
         .flatten()

@@ -239,7 +239,7 @@ impl SdkChallengePayload {
             .map_err(|_| "sdkChallengePayload is not base64")?;
         std::str::from_utf8(&bytes)
             .ok()
-            .and_then(|json| serde_json::from_str(json).ok())
+            .and_then(|json| crate::json_path::from_text(json).ok())
             .ok_or("sdkChallengePayload is not the expected JSON")
     }
 }

@@ -17,6 +17,13 @@ impl<'de> Deserialize<'de> for OperationRecord {
     }
 }
 
+impl OperationRecord {
+    /// A stored operation's text read (`crate::provider::stored::from_text`).
+    pub fn from_text(text: &str) -> Result<OperationRecord, serde_json::Error> {
+        crate::provider::stored::from_text(text, "an operation record", record)
+    }
+}
+
 fn record(members: &mut Map<String, Value>) -> Result<OperationRecord, serde_json::Error> {
     Ok(OperationRecord {
         id: take(members, "id")?,
