@@ -181,9 +181,8 @@ pub(super) fn sale_in_page(
         if order_id != Some(sale.order.order_id.as_str()) {
             continue;
         }
-        // Read as text, as every other answer of Payroc's is: the same payment (the entry
-        // is JSON already), without a second, value-reading copy of its deserializer.
-        let payment: wire::Payment = crate::json_path::from_text(&entry.to_string())?;
+        // Read from the value, as every other answer of Payroc's is (`json_path`).
+        let payment: wire::Payment = crate::json_path::typed(entry).map_err(|e| e.error)?;
         if !payment.is_of(&sale.order, terminal) {
             continue;
         }
