@@ -57,25 +57,25 @@ pub struct Refusal {
 /// given twice in one object is refused with its path: a `serde_json::Value` would keep the
 /// second silently, and a member written twice would then be whichever came last.
 pub fn value(text: &str) -> Result<Value, NotRead> {
-    read_value(text, true)
+    read_value(text, Repeated::Refused)
 }
 
 /// A JSON text as a value, a key given twice kept as the last one, as serde_json's own
 /// reader keeps it: for a body read only to look at a few members before it is read
 /// strictly ([`value`]), whose refusal must come later.
 pub fn value_last_wins(text: &str) -> Result<Value, Error> {
-    read_value(text, false).map_err(NotRead::into_error)
+    read_value(text, Repeated::LastKept).map_err(NotRead::into_error)
 }
 
 /// The one text reader of the crate's JSON: the bodies, the configuration, provider
 /// answers and stored objects, so that the wasm compiles serde_json's parser once.
-fn read_value(text: &str, refuse_twice: bool) -> Result<Value, NotRead> {
+fn read_value(text: &str, repeated: Repeated) -> Result<Value, NotRead> {
     let track = Track::default();
     let mut reader = serde_json::Deserializer::from_str(text);
     let read = UniqueKeys {
         at: &Chain::Root,
         track: &track,
-        refuse_twice,
+        repeated,
     }
     .deserialize(&mut reader)
     .and_then(|value| reader.end().map(|()| value));
@@ -155,11 +155,18 @@ impl Track {
     }
 }
 
-/// A JSON value, refusing a key given twice when told to; `at` is its path.
+/// What becomes of a key given twice in one object.
+#[derive(Clone, Copy)]
+enum Repeated {
+    Refused,
+    LastKept,
+}
+
+/// A JSON value, a key given twice as `repeated` says; `at` is its path.
 struct UniqueKeys<'a> {
     at: &'a Chain<'a>,
     track: &'a Track,
-    refuse_twice: bool,
+    repeated: Repeated,
 }
 
 impl<'de> DeserializeSeed<'de> for UniqueKeys<'_> {
@@ -221,7 +228,7 @@ impl<'de> Visitor<'de> for UniqueKeys<'_> {
         let mut members = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
             let at = Chain::Member(self.at, &key);
-            if self.refuse_twice && members.contains_key(&key) {
+            if matches!(self.repeated, Repeated::Refused) && members.contains_key(&key) {
                 self.track.at(&at);
                 return Err(de::Error::custom("given twice"));
             }
