@@ -62,7 +62,7 @@ fn strict_payer<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Pay
         email,
         document,
         country,
-    } = object(deserializer)?;
+    } = PayerInput::deserialize(deserializer)?;
     Ok(Payer {
         name,
         email,
@@ -99,9 +99,7 @@ fn eci_text<'de, D: serde::Deserializer<'de>>(
 fn strict_external_authentication<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<ExternalAuthentication>, D::Error> {
-    let Some(Object(input)) =
-        Option::<Object<ExternalAuthenticationInput>>::deserialize(deserializer)?
-    else {
+    let Some(input) = Option::<ExternalAuthenticationInput>::deserialize(deserializer)? else {
         return Ok(None);
     };
     Ok(Some(ExternalAuthentication {
@@ -122,9 +120,7 @@ pub struct ConfirmRequest {
     /// attempt, nor learn what else is wrong); declared so the member is known.
     #[allow(dead_code)]
     pub client_secret: String,
-    #[serde(deserialize_with = "object")]
     pub payment_method: PaymentMethod,
-    #[serde(deserialize_with = "object")]
     pub browser: BrowserFields,
     pub display: DisplayMode,
     #[serde(default)]
@@ -256,40 +252,7 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
             refused(format!("duplicate field {}", member_path(&path)))
         }
     })?;
-    json_path::typed(&value)
-        .map(|Object(value)| value)
-        .map_err(|refusal| refused(field_message(&refusal)))
-}
-
-/// `T` read from a JSON object only. serde's derived structs also read an array, member
-/// by position (`["paysafe", "order", 1099, "USD"]` would be a create), which the API
-/// never documents: every body, and every member documented as an object, goes through
-/// this.
-struct Object<T>(T);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct OnlyMaps<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for OnlyMaps<T> {
-            type Value = T;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-            }
-        }
-        deserializer
-            .deserialize_map(OnlyMaps(std::marker::PhantomData))
-            .map(Object)
-    }
-}
-
-/// `deserialize_with` for a member documented as an object.
-fn object<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<T, D::Error> {
-    Object::deserialize(deserializer).map(|Object(value)| value)
+    json_path::typed(&value).map_err(|refusal| refused(field_message(&refusal)))
 }
 
 /// `path: what went wrong`, with nothing of the value sent.
@@ -300,6 +263,14 @@ fn field_message(refusal: &json_path::Refusal) -> String {
         .find(", expected")
         .map(|i| text[i + 2..].replace('`', ""))
         .unwrap_or_default();
+    // A struct's reading names its Rust type (`expected struct PayerInput`); the API names
+    // the JSON kind it documents. Any struct is read only from an object (json_path).
+    let expected = match expected.strip_prefix("expected ") {
+        Some(kind) if kind.starts_with("struct ") || kind.starts_with("internally tagged") => {
+            "expected an object".to_owned()
+        }
+        _ => expected,
+    };
     if text.starts_with("unknown field") {
         return format!("{path}: unknown field; {expected}");
     }
@@ -407,6 +378,10 @@ mod tests {
                 "paymentMethod.colour: unknown field",
             ),
             (r#"{"paymentMethod":{"cvv":"737"}}"#, "missing field number"),
+            (
+                r#"{"paymentMethod":["737","4000000000001000"]}"#,
+                "paymentMethod: wrong type, expected an object",
+            ),
             (r#"{"paymentMethod":"#, "not valid JSON"),
         ];
         for (body, expected) in cases {

@@ -110,12 +110,28 @@ fn changed(value: &Value) -> Vec<Value> {
     out
 }
 
+/// A difference by design: a struct given as an array is refused as the wrong type, where
+/// serde's readers read its members from the elements in the order the struct declares
+/// them (and so read it, or refused it for the elements' number or kinds).
+fn struct_given_as_array(words: &str) -> bool {
+    words.starts_with("invalid type: sequence, expected struct ")
+}
+
+/// The value at `path` in `value`.
+fn at_path<'v>(value: &'v Value, path: &[Segment]) -> Option<&'v Value> {
+    path.iter().try_fold(value, |at, segment| match segment {
+        Segment::Member(key) => at.get(key),
+        Segment::Index(index) => at.get(index),
+    })
+}
+
 /// Every change of `good` reads the same both ways; returns how many were refused.
 ///
-/// One difference is by design: serde_json's text reader refuses an enum given as neither
-/// a string nor an object of one member (`"completion": null`, `{}`) as a syntax error,
-/// `expected value`, which the API answered as a body that is not JSON; read from the
-/// value it is a wrong type or value at the same path.
+/// Two differences are by design: a struct given as an array (above); and serde_json's
+/// text reader refuses an enum given as neither a string nor an object of one member
+/// (`"completion": null`, `{}`) as a syntax error, `expected value`, which the API
+/// answered as a body that is not JSON; read from the value it is a wrong type or value
+/// at the same path.
 pub(crate) fn same_for_every_change<T: DeserializeOwned + std::fmt::Debug>(
     good: &Value,
     before: fn(&Value) -> Outcome,
@@ -125,6 +141,10 @@ pub(crate) fn same_for_every_change<T: DeserializeOwned + std::fmt::Debug>(
     for value in changed(good) {
         let (now, before) = (now::<T>(&value), before(&value));
         match (&now, &before) {
+            (Err((path, words, true)), _) if struct_given_as_array(words) => {
+                let given = at_path(&value, path);
+                assert!(matches!(given, Some(Value::Array(_))), "{value}: {path:?}");
+            }
             (Err((path, words, true)), Err((at, syntax, false))) if syntax == "expected value" => {
                 assert_eq!(path, at, "{value}");
                 assert!(words.starts_with("invalid "), "{value}: {words}");
@@ -176,6 +196,33 @@ fn paths_name_members_and_elements() {
     );
 }
 
+/// serde's readers read `[7]` as `Inner { n: 7 }`; ours refuses it at its path, in the
+/// words serde uses for any other wrong type, and still reads an array of structs.
+#[test]
+fn a_struct_is_read_from_an_object_only() {
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Outer {
+        items: Vec<Inner>,
+    }
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Inner {
+        n: u8,
+    }
+    let positional = json!({"items": [{"n": 1}, [7]]});
+    assert!(serde_json::from_value::<Outer>(positional.clone()).is_ok());
+    let refusal = typed::<Outer>(&positional).unwrap_err();
+    assert_eq!(
+        refusal.path,
+        [Segment::Member("items".into()), Segment::Index(1)]
+    );
+    assert_eq!(
+        words(&refusal.error),
+        "invalid type: sequence, expected struct Inner"
+    );
+    let read = typed::<Outer>(&json!({"items": [{"n": 1}, {"n": 7}]})).unwrap();
+    assert_eq!(read.items, [Inner { n: 1 }, Inner { n: 7 }]);
+}
+
 #[test]
 fn a_text_is_one_value_each_key_once() {
     let twice = value("{\"a\": [{\"b\": 1},\n {\"b\": 2, \"b\": 3}]}").unwrap_err();
@@ -216,6 +263,10 @@ fn outside_texts_read_as_serde_json_read_them() {
             let now = from_text::<T>(&text).map(|v| format!("{v:?}"));
             let before = serde_json::from_str::<T>(&text).map(|v| format!("{v:?}"));
             match (now, before) {
+                (Err(now), _) if struct_given_as_array(&words(&now)) => {
+                    refused += 1;
+                    assert!(text.contains('['), "{text}: {now}");
+                }
                 (Ok(now), Ok(before)) => assert_eq!(now, before, "{text}"),
                 (Err(now), Err(before)) => {
                     refused += 1;
