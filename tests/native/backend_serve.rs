@@ -5,12 +5,12 @@
 
 use crate::support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
+use std::time::Duration;
 
 use support::backend::{next_form, start_at, start_body, Cardholder, CHECKOUT, MERCHANT_KEY};
 use support::cardholder::until_backend;
-use support::serve::{free_port, spawn_serve, BIN};
+use support::serve::{free_port, serve_command, spawn_serve, Serve, BIN};
 
 fn config(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("backend.json");
@@ -42,26 +42,13 @@ fn temp_dir(tag: &str) -> std::path::PathBuf {
 #[tokio::test]
 async fn serve_starts_from_a_config_file_and_answers() {
     let dir = temp_dir("ok");
-    let mut child = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(config(&dir))
+    let mut command = serve_command(&config(&dir), &[]);
+    command
         .env("TB_TEST_PAYSAFE_PASSWORD", "not-printed-anywhere")
-        .env("TB_TEST_MERCHANT_KEY", MERCHANT_KEY)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("first line");
-    let url = line
-        .split("listening on ")
-        .nth(1)
-        .and_then(|rest| rest.split(')').next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
-    assert!(line.contains("paysafe"), "{line}");
+        .env("TB_TEST_MERCHANT_KEY", MERCHANT_KEY);
+    let mut serve = Serve::start(command);
+    let url = serve.url.clone();
+    assert!(serve.first_line.contains("paysafe"), "{}", serve.first_line);
     let script = reqwest::get(format!("{url}/v1/complete.js"))
         .await
         .expect("GET");
@@ -75,11 +62,12 @@ async fn serve_starts_from_a_config_file_and_answers() {
     assert_eq!(missing.status(), 404);
     let body: serde_json::Value = missing.json().await.expect("json");
     assert_eq!(body["error"]["code"], "not_found");
-    let _ = child.kill();
-    let output = child.wait_with_output().expect("wait");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!stderr.contains("not-printed-anywhere"), "{stderr}");
-    assert!(!stderr.contains(MERCHANT_KEY), "{stderr}");
+    // Stopped as an operator would, so that every line it wrote, its last too, is read.
+    serve.terminate();
+    assert_eq!(serve.exit_code(Duration::from_secs(30)), Some(0));
+    let output = serve.output().join("\n");
+    assert!(!output.contains("not-printed-anywhere"), "{output}");
+    assert!(!output.contains(MERCHANT_KEY), "{output}");
     let _ = std::fs::remove_dir_all(dir);
 }
 

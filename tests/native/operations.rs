@@ -6,10 +6,7 @@
 
 use crate::support;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -17,104 +14,13 @@ use support::backend::{
     next_form, run_method, start_at, start_body, Cardholder, CHECKOUT, MERCHANT_KEY,
 };
 use support::cardholder::until_backend;
-use support::serve::{free_port, BIN};
+use support::serve::{free_port, serve_command, Serve};
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::Provider;
 
 const BAMBORA_FRICTIONLESS: &str = "4012000033330026";
 const BAMBORA_FAILED: &str = "4012001775445550";
 const BAMBORA_CHALLENGE: &str = "4012007153923001";
-
-/// A `serve` process, its output lines collected as they come.
-struct Serve {
-    child: Child,
-    url: String,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Serve {
-    fn start(config: &Path, extra: &[&str]) -> Serve {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--config"])
-            .arg(config)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut first = String::new();
-        stdout.read_line(&mut first).expect("first line");
-        let url = first
-            .split("listening on ")
-            .nth(1)
-            .and_then(|rest| rest.split(')').next())
-            .unwrap_or_else(|| panic!("no address in {first:?}"))
-            .to_owned();
-        lines.lock().unwrap().push(first.trim_end().to_owned());
-        collect(stdout, lines.clone());
-        collect(
-            BufReader::new(child.stderr.take().expect("stderr")),
-            lines.clone(),
-        );
-        Serve { child, url, lines }
-    }
-
-    /// Sends SIGTERM, as systemd or Kubernetes would.
-    fn terminate(&self) {
-        let sent = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill -TERM");
-        assert!(sent.success());
-    }
-
-    /// The exit code, once the process ended (within `limit`, else the test fails).
-    fn exit_code(&mut self, limit: Duration) -> Option<i32> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                // The output threads end at EOF; give them a moment to take the last lines.
-                std::thread::sleep(Duration::from_millis(100));
-                return status.code();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "serve did not stop within {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Waits until a line of the output says `what`.
-    async fn wait_for(&self, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !self.output().iter().any(|l| l.contains(what)) {
-            assert!(Instant::now() < deadline, "serve never said {what:?}");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    fn output(&self) -> Vec<String> {
-        self.lines.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn collect(reader: impl BufRead + Send + 'static, lines: Arc<Mutex<Vec<String>>>) {
-    std::thread::spawn(move || {
-        for line in reader.lines().map_while(Result::ok) {
-            lines.lock().unwrap().push(line);
-        }
-    });
-}
 
 fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -247,7 +153,7 @@ async fn sigterm_mid_bambora_challenge_exits_0_and_the_challenge_completes_after
     let port = free_port();
     let config = config(&dir, port, &sandbox.url, sqlite(&dir), 5_000);
 
-    let mut first = Serve::start(&config, &[]);
+    let mut first = Serve::start(serve_command(&config, &[]));
     let url = first.url.clone();
     let body = start_body("bambora", BAMBORA_CHALLENGE, "iframe");
     let (status, view_now, secret) = start_at(&url, &body).await;
@@ -265,7 +171,7 @@ async fn sigterm_mid_bambora_challenge_exits_0_and_the_challenge_completes_after
         "{said}"
     );
 
-    let second = Serve::start(&config, &[]);
+    let second = Serve::start(serve_command(&config, &[]));
     assert_eq!(second.url, url);
     let landing = back.submit(&support::browser(), &url).await;
     assert!(landing.status().as_u16() < 400, "the return is accepted");
@@ -291,7 +197,7 @@ async fn sigterm_during_a_slow_charge_lets_it_finish_then_exits_0() {
         latency_ms: 1_500,
         ..FaultRule::default()
     }]);
-    let mut serve = Serve::start(&config, &[]);
+    let mut serve = Serve::start(serve_command(&config, &[]));
     let url = serve.url.clone();
     let paying = tokio::spawn(async move {
         start_at(&url, &start_body("bambora", BAMBORA_FRICTIONLESS, "iframe")).await
@@ -321,7 +227,7 @@ async fn sigterm_while_the_charge_hangs(tag: &str, fault: FaultRule) -> (Value, 
         endpoint: Some("/v1/payments".into()),
         ..fault
     }]);
-    let mut serve = Serve::start(&config, &[]);
+    let mut serve = Serve::start(serve_command(&config, &[]));
     let url = serve.url.clone();
     let paying = {
         let url = url.clone();
@@ -343,7 +249,7 @@ async fn sigterm_while_the_charge_hangs(tag: &str, fault: FaultRule) -> (Value, 
     assert_eq!(serve.exit_code(Duration::from_secs(30)), Some(0));
     sandbox.sandbox.faults.set(Vec::new());
 
-    let again = Serve::start(&config, &[]);
+    let again = Serve::start(serve_command(&config, &[]));
     assert_eq!(again.url, url);
     let settled = final_view(&url, &id).await;
     let charges = sandbox.sandbox.ledger.entries().len();
@@ -392,7 +298,7 @@ async fn metrics_count_real_payments() {
     let sandbox = support::sandbox().await;
     let dir = temp_dir("metrics");
     let config = config(&dir, free_port(), &sandbox.url, sqlite(&dir), 5_000);
-    let serve = Serve::start(&config, &[]);
+    let serve = Serve::start(serve_command(&config, &[]));
     let url = serve.url.clone();
 
     let mut statuses = Vec::new();
@@ -495,7 +401,7 @@ async fn json_logs_of_a_full_flow_are_all_json_with_request_ids_and_no_card_numb
     let sandbox = support::sandbox().await;
     let dir = temp_dir("logs");
     let config = config(&dir, free_port(), &sandbox.url, sqlite(&dir), 5_000);
-    let mut serve = Serve::start(&config, &["--log-format", "json"]);
+    let mut serve = Serve::start(serve_command(&config, &["--log-format", "json"]));
     let url = serve.url.clone();
     let pans = [BAMBORA_CHALLENGE, BAMBORA_FRICTIONLESS, "4000000000002008"];
     let challenge = pay_at(&url, "bambora", pans[0]).await;
@@ -694,7 +600,7 @@ async fn probes_answer_and_readyz_is_503_while_postgresql_cannot_be_reached() {
         "pool_size": 2,
     });
     let config = config(&dir, free_port(), &sandbox.url, store, 5_000);
-    let serve = Serve::start(&config, &[]);
+    let serve = Serve::start(serve_command(&config, &[]));
     let url = serve.url.clone();
     assert_eq!(
         probe(&url, "/healthz").await,

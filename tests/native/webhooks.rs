@@ -9,9 +9,7 @@
 use crate::support;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,7 +22,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use support::backend::{operate_at, run_method, start_at, start_body, CHECKOUT, MERCHANT_KEY};
-use support::serve::{free_port, BIN};
+use support::serve::{free_port, serve_command, Serve};
 
 const BAMBORA_FRICTIONLESS: &str = "4012000033330026";
 const BAMBORA_FAILED: &str = "4012001775445550";
@@ -132,69 +130,6 @@ async fn receiver(secret: &'static str, fail_first: bool) -> (Receiver, String) 
     let url = format!("http://{}/hooks", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     (receiver, url)
-}
-
-/// A `serve` child process, its output lines collected; killed (SIGKILL) when dropped.
-struct Serve {
-    child: Child,
-    url: String,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Serve {
-    fn start(config: &Path) -> Serve {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--config"])
-            .arg(config)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let stderr = BufReader::new(child.stderr.take().expect("stderr"));
-        collect(stderr, lines.clone());
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut first = String::new();
-        stdout.read_line(&mut first).expect("first line");
-        let url = first
-            .split("listening on ")
-            .nth(1)
-            .and_then(|rest| rest.split(')').next())
-            .unwrap_or_else(|| panic!("no address in {first:?}"))
-            .to_owned();
-        collect(stdout, lines.clone());
-        Serve { child, url, lines }
-    }
-
-    fn output(&self) -> Vec<String> {
-        self.lines.lock().unwrap().clone()
-    }
-
-    /// `kill -9`: no shutdown, no flush, as a crash or an OOM kill.
-    fn kill_9(&mut self) {
-        let sent = Command::new("kill")
-            .args(["-9", &self.child.id().to_string()])
-            .status()
-            .expect("kill -9");
-        assert!(sent.success());
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Reads `reader` to its end into `lines` (so the process never blocks on a full pipe).
-fn collect(reader: impl BufRead + Send + 'static, lines: Arc<Mutex<Vec<String>>>) {
-    std::thread::spawn(move || {
-        for line in reader.lines().map_while(Result::ok) {
-            lines.lock().unwrap().push(line);
-        }
-    });
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
@@ -337,7 +272,7 @@ async fn every_event_arrives_once_through_a_500_and_a_kill_9() {
     // leaves seconds for a loaded machine between the two 500s and the kill.
     let config = config(&dir, port, &sandbox.url, store, endpoints, 10_000);
 
-    let mut first = Serve::start(&config);
+    let mut first = Serve::start(serve_command(&config, &[]));
     let ((authorized, status), (failed, failed_status)) = tokio::join!(
         pay(&first.url, BAMBORA_FRICTIONLESS),
         pay(&first.url, BAMBORA_FAILED)
@@ -357,7 +292,7 @@ async fn every_event_arrives_once_through_a_500_and_a_kill_9() {
     );
     let mut logged = first.output();
 
-    let second = Serve::start(&config);
+    let second = Serve::start(serve_command(&config, &[]));
     until(&good, "both events processed", |seen| {
         seen.processed.len() == 2
     })
@@ -450,7 +385,7 @@ async fn two_instances_on_one_postgresql_send_each_event_once() {
             endpoints.clone(),
             3000,
         );
-        Serve::start(&config)
+        Serve::start(serve_command(&config, &[]))
     };
     let (a, b) = (instance(), instance());
     let mut payments = Vec::new();
@@ -479,14 +414,8 @@ async fn captures_voids_and_refunds_each_send_one_event_and_are_counted() {
     let dir = temp_dir("operations");
     let store = json!({"kind": "sqlite", "path": dir.join("sessions.sqlite3")});
     let endpoints = json!([{"url": url, "secret": SECRET}]);
-    let serve = Serve::start(&config(
-        &dir,
-        free_port(),
-        &sandbox.url,
-        store,
-        endpoints,
-        3000,
-    ));
+    let config = config(&dir, free_port(), &sandbox.url, store, endpoints, 3000);
+    let serve = Serve::start(serve_command(&config, &[]));
     let manual = || {
         let mut body = start_body("bambora", BAMBORA_FRICTIONLESS, "iframe");
         body["captureMode"] = json!("manual");

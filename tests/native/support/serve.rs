@@ -1,32 +1,153 @@
-//! `threeds-bridge serve` as a child process, for tests that kill it (`kill -9`) and
-//! start it again on the same address and store, as an operator's crash would.
+//! `threeds-bridge serve` as a child process: [`Serve`] for tests that read what it logs,
+//! stop it with SIGTERM or kill it (`kill -9`) and start it again on the same address and
+//! store, as an operator's crash would; [`spawn_serve`] for those that only need its URL.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_threeds-bridge");
 
-/// Starts `serve --config config` and returns the process with the URL it printed.
-pub fn spawn_serve(config: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
+/// `serve --config config` with `extra` arguments, its output piped: a test may add to it
+/// (its environment) before [`Serve::start`].
+pub fn serve_command(config: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command
         .args(["serve", "--config"])
         .arg(config)
+        .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("first line");
-    let url = line
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Starts `serve --config config` and returns the process with the URL it printed; its
+/// log lines are not kept.
+pub fn spawn_serve(config: &Path) -> (Child, String) {
+    let mut command = serve_command(config, &[]);
+    let mut child = command.stderr(Stdio::null()).spawn().expect("spawn");
+    let (_, first) = first_line(&mut child);
+    (child, url_in(&first))
+}
+
+/// The first line `serve` writes to its standard output, and the rest of that output.
+fn first_line(child: &mut Child) -> (BufReader<ChildStdout>, String) {
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("first line");
+    (stdout, first)
+}
+
+/// The URL of `… (listening on http://127.0.0.1:port), providers: …`.
+fn url_in(first: &str) -> String {
+    first
         .split("listening on ")
         .nth(1)
         .and_then(|rest| rest.split(')').next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
-    (child, url)
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_owned()
+}
+
+/// A `serve` process, every line of its output (both streams) collected as it comes;
+/// killed (SIGKILL) when dropped.
+pub struct Serve {
+    pub child: Child,
+    pub url: String,
+    /// Its first line of standard output, which names the URL and the providers.
+    pub first_line: String,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Serve {
+    /// Starts `command` (see [`serve_command`]) and waits for the URL it prints first.
+    pub fn start(mut command: Command) -> Serve {
+        let mut child = command.spawn().expect("spawn");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        // Its log lines drained from the start: a full pipe would stop the process.
+        collect(
+            BufReader::new(child.stderr.take().expect("stderr")),
+            lines.clone(),
+        );
+        let (stdout, first) = first_line(&mut child);
+        let url = url_in(&first);
+        let first_line = first.trim_end().to_owned();
+        lines.lock().unwrap().push(first_line.clone());
+        collect(stdout, lines.clone());
+        Serve {
+            child,
+            url,
+            first_line,
+            lines,
+        }
+    }
+
+    /// Every line written so far, in the order they were read.
+    pub fn output(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Waits until a line of the output says `what`.
+    pub async fn wait_for(&self, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.output().iter().any(|l| l.contains(what)) {
+            assert!(Instant::now() < deadline, "serve never said {what:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Sends SIGTERM, as systemd or Kubernetes would.
+    pub fn terminate(&self) {
+        self.signal("-TERM");
+    }
+
+    /// `kill -9`: no shutdown, no flush, as a crash or an OOM kill.
+    pub fn kill_9(&mut self) {
+        self.signal("-9");
+        let _ = self.child.wait();
+    }
+
+    fn signal(&self, which: &str) {
+        let sent = Command::new("kill")
+            .args([which, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill {which}");
+    }
+
+    /// The exit code, once the process ended (within `limit`, else the test fails).
+    pub fn exit_code(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // The output threads end at EOF; give them a moment to take the last lines.
+                std::thread::sleep(Duration::from_millis(100));
+                return status.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve did not stop within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn collect(reader: impl BufRead + Send + 'static, lines: Arc<Mutex<Vec<String>>>) {
+    std::thread::spawn(move || {
+        for line in reader.lines().map_while(Result::ok) {
+            lines.lock().unwrap().push(line);
+        }
+    });
 }
 
 /// A free loopback port, for a server that must come back on the same one (return URLs
