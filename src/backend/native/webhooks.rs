@@ -6,33 +6,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::task::{next_tick, ticks, Stoppable};
 use crate::backend::host::{Env, Transport};
 use crate::backend::Backend;
 use crate::store::outbox::Outbox;
 
 /// The running deliverer; stops when [`Webhooks::stop`]ped or dropped, after the round in
 /// progress.
-pub struct Webhooks {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
+pub struct Webhooks(Stoppable);
 
 impl Webhooks {
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for Webhooks {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
+    /// Stops the timer and waits for the round in progress, if any.
+    pub async fn stop(self) {
+        self.0.stop().await;
     }
 }
 
@@ -45,21 +31,12 @@ where
 {
     let config = &backend.config().webhooks;
     if config.endpoints.is_empty() {
-        return Webhooks {
-            stop: None,
-            task: None,
-        };
+        return Webhooks(Stoppable::idle());
     }
-    let every = Duration::from_millis(config.poll_every_ms.max(1));
-    let (tx, mut stop) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => {}
-                _ = &mut stop => break,
-            }
+    let every = Duration::from_millis(config.poll_every_ms);
+    Webhooks(Stoppable::spawn(|mut stop| async move {
+        let mut ticks = ticks(every);
+        while next_tick(&mut ticks, &mut stop).await {
             // Rounds follow one another while they find due rows (a backlog drains at
             // the endpoints' pace, not one batch per tick). Not raced against `stop`: a
             // round may be in a POST.
@@ -77,11 +54,7 @@ where
                 }
             }
         }
-    });
-    Webhooks {
-        stop: Some(tx),
-        task: Some(task),
-    }
+    }))
 }
 
 fn stop_requested(stop: &mut tokio::sync::oneshot::Receiver<()>) -> bool {
