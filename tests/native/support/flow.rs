@@ -4,6 +4,8 @@
 //! land on the backend (any URL under `Context::public_url`), the fields it carries are
 //! handed to the adapter instead, as the backend's return route would.
 
+use threeds_bridge::backend::config::CallPolicy;
+use threeds_bridge::backend::native::ReqwestTransport;
 use threeds_bridge::emv::{
     BrowserDetails, BrowserReadings, ChallengeWindowSize, Pan, ServerReadings, ThreeDsCompInd,
 };
@@ -13,7 +15,7 @@ use threeds_bridge::payment::{
     PaymentResult, PaymentStart,
 };
 use threeds_bridge::provider::{
-    Adapter, BrowserReturn, Context, HttpMethod, HttpRequest, HttpResponse, Step, TransportFailure,
+    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, Step, TransportFailure,
 };
 
 pub use super::cardholder::Cardholder;
@@ -102,43 +104,16 @@ pub fn now_ms() -> u64 {
         .unwrap_or_default()
 }
 
-/// Sends a request as the native host would.
+/// Sends a request as the native host does: its own transport (no redirect followed,
+/// the answer read up to its limit), a 10 s timeout.
 pub async fn send(request: &HttpRequest) -> Result<HttpResponse, TransportFailure> {
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .expect("client");
-    let mut builder = match request.method {
-        HttpMethod::Get => client.get(&request.url),
-        HttpMethod::Post => client.post(&request.url),
+    use threeds_bridge::backend::host::Transport;
+    let policy = CallPolicy {
+        timeout_ms: 10_000,
+        ..CallPolicy::default()
     };
-    for (name, value) in &request.headers {
-        builder = builder.header(name, value);
-    }
-    if let Some(body) = &request.body {
-        builder = builder.body(body.clone());
-    }
-    match builder.send().await {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            let headers = response
-                .headers()
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_owned()))
-                .collect();
-            let body = response
-                .text()
-                .await
-                .map_err(|e| TransportFailure::Connection(e.to_string()))?;
-            Ok(HttpResponse {
-                status,
-                headers,
-                body,
-            })
-        }
-        Err(e) if e.is_timeout() => Err(TransportFailure::Timeout),
-        Err(e) => Err(TransportFailure::Connection(e.to_string())),
-    }
+    let transport = ReqwestTransport::new(&policy).expect("the native host's client");
+    transport.send(request).await
 }
 
 /// The adapter's first step as the backend takes it: its preparing call first when it
