@@ -242,9 +242,9 @@ impl<'de> Visitor<'de> for UniqueKeys<'_> {
 /// A value being read into a type, at `chain`. It answers each type's reading as
 /// `&serde_json::Value` does, in the same words, but one: a struct is read only from an
 /// object. serde's readers also read one from an array, its members by the order the
-/// struct declares them (`[1000, "EUR"]` for an amount), which no document we read
-/// allows; refusing it also leaves out each struct's reading of a sequence, 20 KB of the
-/// edge wasm gzipped (docs/edge.md).
+/// struct declares them (`["Jo", "jo@example.com"]` for a payer), which no document we
+/// read allows; refusing it also leaves out each struct's reading of a sequence, 20 KB of
+/// the edge wasm gzipped (docs/edge.md).
 #[derive(Clone, Copy)]
 struct At<'a, 'de> {
     value: &'de Value,
