@@ -72,6 +72,15 @@ impl Serve {
             lines.clone(),
         );
         let (stdout, first) = first_line(&mut child);
+        if !first.contains("listening on ") {
+            // It ended before it listened: what it logged says why.
+            let status = child.wait();
+            std::thread::sleep(Duration::from_millis(100));
+            panic!(
+                "serve did not start ({status:?}): {:?}",
+                lines.lock().unwrap()
+            );
+        }
         let url = url_in(&first);
         let first_line = first.trim_end().to_owned();
         lines.lock().unwrap().push(first_line.clone());
@@ -152,9 +161,24 @@ fn collect(reader: impl BufRead + Send + 'static, lines: Arc<Mutex<Vec<String>>>
 
 /// A free loopback port, for a server that must come back on the same one (return URLs
 /// are made from its public URL).
+///
+/// Taken below the kernel's ephemeral range, never from it: a port the kernel handed out
+/// for `127.0.0.1:0` is free only until it hands it out again, to one of the many client
+/// connections and port-0 listeners the other tests open meanwhile, and `serve` then exits
+/// with "address in use". Below that range only a port chosen here can take it, and a
+/// counter keeps this process from choosing one twice.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral_from = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    let (low, span) = (ephemeral_from.saturating_sub(12_000).max(1_024), 10_000);
+    let start = std::process::id() * 7_919 % span;
+    (0..span)
+        .map(|_| low + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span)
+        .filter_map(|port| u16::try_from(port).ok())
+        .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .expect("a free port below the ephemeral range")
 }
