@@ -259,18 +259,17 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
 fn field_message(refusal: &json_path::Refusal) -> String {
     let text = refusal.error.to_string();
     let path = member_path(&refusal.path);
+    // serde names a Rust type (`expected struct PayerInput`, `expected u64`); the API names
+    // the JSON kind it documents.
     let expected = text
-        .find(", expected")
-        .map(|i| text[i + 2..].replace('`', ""))
+        .split_once(", expected ")
+        .map(|(_, expected)| {
+            format!(
+                "expected {}",
+                json_path::json_kind(&expected.replace('`', ""))
+            )
+        })
         .unwrap_or_default();
-    // A struct's reading names its Rust type (`expected struct PayerInput`); the API names
-    // the JSON kind it documents. Any struct is read only from an object (json_path).
-    let expected = match expected.strip_prefix("expected ") {
-        Some(kind) if kind.starts_with("struct ") || kind.starts_with("internally tagged") => {
-            "expected an object".to_owned()
-        }
-        _ => expected,
-    };
     if text.starts_with("unknown field") {
         return format!("{path}: unknown field; {expected}");
     }
@@ -396,6 +395,31 @@ mod tests {
                 assert!(!error.message.contains(value), "{body}: {}", error.message);
             }
         }
+    }
+
+    /// A refusal names the JSON kind the API documents, never serde's Rust type (`u64`).
+    #[test]
+    fn a_wrong_type_is_named_as_json_names_it() {
+        let refused = |amount: &str| {
+            let body = format!(
+                r#"{{"provider":"paysafe","orderId":"o-1","amount":{amount},"currency":"USD"}}"#
+            );
+            parse_body::<CreateRequest>(body.as_bytes())
+                .unwrap_err()
+                .message
+        };
+        assert_eq!(
+            refused(r#""1099""#),
+            "amount: wrong type, expected a non-negative integer"
+        );
+        assert_eq!(
+            refused("-5"),
+            "amount: invalid value, expected a non-negative integer"
+        );
+        assert_eq!(
+            refused("[1099]"),
+            "amount: wrong type, expected a non-negative integer"
+        );
     }
 
     /// A body is one JSON text: bytes that are not UTF-8 anywhere in it, or anything but

@@ -111,7 +111,7 @@ fn message(path: &[Segment], text: &str) -> String {
     }
     if let Some(found) = text.strip_prefix("invalid type: ") {
         // `string "…"`, `integer `5``: the kind, never the value.
-        let kind = found.split([' ', ',']).next().unwrap_or_default();
+        let kind = given_kind(found.split([' ', ',']).next().unwrap_or_default());
         return format!(
             "{}: wrong type ({kind}){}",
             joined(&keys),
@@ -175,11 +175,26 @@ fn expected_names(text: &str) -> Vec<&str> {
     list.split('`').skip(1).step_by(2).collect()
 }
 
-/// `, expected u64`: serde's expectation, which names a type, never the value.
+/// `, expected a non-negative integer`: serde's expectation, which never names the value,
+/// in the config's words rather than Rust's (`u64`, `struct CallsConfig`).
 fn expectation(text: &str) -> String {
-    match text.split_once(", expected ") {
-        Some((_, expected)) => format!(", expected {}", expected.replace('`', "")),
-        None => String::new(),
+    let Some((_, expected)) = text.split_once(", expected ") else {
+        return String::new();
+    };
+    match json_path::json_kind(&expected.replace('`', "")) {
+        "an object" => ", expected an object (a table in TOML)".to_owned(),
+        kind => format!(", expected {kind}"),
+    }
+}
+
+/// The kind of value serde found (`sequence`, `map`, `unit`), as JSON and TOML name it.
+fn given_kind(serde_kind: &str) -> &str {
+    match serde_kind {
+        "sequence" => "array",
+        "map" => "object",
+        "unit" => "null",
+        "floating" => "number",
+        other => other,
     }
 }
 
@@ -318,7 +333,30 @@ mod tests {
         );
         assert_eq!(error("{}"), "section: missing (this key is required)");
         let wrong = error(r#"{"section":{"api_user":"u","count":"s3cret-value"}}"#);
-        assert_eq!(wrong, "section.count: wrong type (string), expected u32");
+        assert_eq!(
+            wrong,
+            "section.count: wrong type (string), expected an integer from 0 to 4294967295"
+        );
+        assert_eq!(
+            error(r#"{"section":{"api_user":"u","count":5000000000}}"#),
+            "section.count: invalid value, expected an integer from 0 to 4294967295"
+        );
+        assert_eq!(
+            error(r#"{"section":[1, 2]}"#),
+            "section: wrong type (array), expected an object (a table in TOML)"
+        );
+        assert_eq!(
+            error(r#"{"section":{"api_user":"u","count":1.5}}"#),
+            "section.count: wrong type (number), expected an integer from 0 to 4294967295"
+        );
+        assert_eq!(
+            error(r#"{"section":{"api_user":"u"},"list":{"api_user":"u"}}"#),
+            "list: wrong type (object), expected an array"
+        );
+        assert_eq!(
+            error(r#"{"section":null}"#),
+            "section: wrong type (null), expected an object (a table in TOML)"
+        );
         let listed = error(r#"{"section":{"api_user":"u"},"list":[{"api_user":7}]}"#);
         assert_eq!(
             listed,

@@ -119,6 +119,26 @@ pub fn from_text<T: de::DeserializeOwned>(text: &str) -> Result<T, Error> {
     typed(&value).map_err(|refusal| refusal.error)
 }
 
+/// What serde said it expected (`u64`, `struct PayerInput`, `a sequence`), as the kind of
+/// JSON value a document's writer knows (`a non-negative integer`, `an object`, `an
+/// array`): a request body's or a configuration's error names no Rust type.
+pub fn json_kind(expected: &str) -> &str {
+    match expected.split(' ').next().unwrap_or_default() {
+        // The bound of a narrow one is named: `5000000000` is refused for a `u32`.
+        "u8" => "an integer from 0 to 255",
+        "u16" => "an integer from 0 to 65535",
+        "u32" => "an integer from 0 to 4294967295",
+        "u64" | "u128" | "usize" => "a non-negative integer",
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "an integer",
+        "f32" | "f64" => "a number",
+        // Any struct is read only from an object (`at`).
+        "struct" | "internally" => "an object",
+        _ if expected == "a map" => "an object",
+        _ if expected == "a sequence" => "an array",
+        _ => expected,
+    }
+}
+
 /// The way from the root to a value, kept on the stack while it is read.
 enum Chain<'a> {
     Root,

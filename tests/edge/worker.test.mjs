@@ -710,7 +710,7 @@ describe("the edge worker, against the sandbox", () => {
       const config = { ...base(), merchant_api_keys: { env: "MERCHANT_API_KEY" } };
       assertMisconfigured(
         await misconfigured(config, secrets),
-        /THREEDS_BRIDGE_CONFIG: merchant_api_keys: wrong type \(string\), expected a sequence/,
+        /THREEDS_BRIDGE_CONFIG: merchant_api_keys: wrong type \(string\), expected an array/,
         secrets,
       );
     });
@@ -730,7 +730,7 @@ describe("the edge worker, against the sandbox", () => {
       const config = { ...base(), calls: { timeout_ms: "5s", attempts: 3, backoff_ms: 100 } };
       assertMisconfigured(
         await misconfigured(config, SANDBOX_SECRETS),
-        /THREEDS_BRIDGE_CONFIG: calls\.timeout_ms: wrong type \(string\), expected u64/,
+        /THREEDS_BRIDGE_CONFIG: calls\.timeout_ms: wrong type \(string\), expected a non-negative integer/,
         SANDBOX_SECRETS,
       );
     });

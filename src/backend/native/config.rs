@@ -373,7 +373,17 @@ account_id = "89987201"
         );
         let wrong =
             paysafe_toml(|t| t.replace("timeout_ms = 5000", "timeout_ms = \"5s\"")).unwrap_err();
-        assert_eq!(wrong, "calls.timeout_ms: wrong type (string), expected u64");
+        assert_eq!(
+            wrong,
+            "calls.timeout_ms: wrong type (string), expected a non-negative integer"
+        );
+        // A section written as a list is named in TOML's words as well as JSON's.
+        let listed = paysafe_toml(|t| t.replace("[calls]\ntimeout_ms = 5000", "calls = [5000]"))
+            .unwrap_err();
+        assert_eq!(
+            listed,
+            "calls: wrong type (array), expected an object (a table in TOML)"
+        );
         // A secret from the environment where a number belongs is not echoed.
         let secret =
             paysafe_toml(|t| t.replace("timeout_ms = 5000", "timeout_ms = { env = \"TIMEOUT\" }"))
