@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use support::backend::{next_form, start_at, start_body, Cardholder, CHECKOUT, MERCHANT_KEY};
 use support::cardholder::until_backend;
-use support::serve::{free_port, serve_command, spawn_serve, Serve, BIN};
+use support::serve::{free_port, sandbox_providers, serve_command, spawn_serve, Serve, BIN};
 
 fn config(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("backend.json");
@@ -101,12 +101,7 @@ async fn on_sqlite_a_payment_survives_a_kill_mid_challenge() {
         "checkout_origins": [CHECKOUT],
         "merchant_api_keys": [MERCHANT_KEY],
         "store": {"kind": "sqlite", "path": db},
-        "providers": {"paysafe": {
-            "base_url": format!("{}/paysafe", sandbox.url),
-            "api_user": "sandbox-paysafe-user",
-            "api_password": "sandbox-paysafe-password",
-            "account_id": "89987201"
-        }}
+        "providers": sandbox_providers(&sandbox.url, &["paysafe"]),
     });
     std::fs::write(&config, text.to_string()).expect("write config");
 

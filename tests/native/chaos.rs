@@ -27,7 +27,7 @@ use threeds_bridge::sandbox::{payroc, spawn, RunningSandbox, SandboxConfig};
 
 use support::backend::{next_form, split_start, start_body, CHECKOUT, MERCHANT_KEY};
 use support::cardholder::{method_notification, try_until_backend, Cardholder};
-use support::serve::{free_port, spawn_serve};
+use support::serve::{free_port, sandbox_providers, spawn_serve};
 use support::{browser, PageForm};
 
 const PROVIDERS: [&str; 4] = ["payroc", "dlocal", "paysafe", "bambora"];
@@ -112,33 +112,7 @@ fn serve_config(dir: &Path, port: u16, sandbox: &str) -> PathBuf {
         "calls": {"timeout_ms": 800, "attempts": 2, "backoff_ms": 50},
         "reconcile": {"first_lookup_ms": 300, "max_lookup_ms": 2000, "sweep_every_ms": 300},
         "confirm_rate_limit": {"per_minute": 0, "burst": 0},
-        "providers": {
-            "payroc": {
-                "identity_url": format!("{sandbox}/payroc/identity"),
-                "api_url": format!("{sandbox}/payroc/api/v1"),
-                "payments_url": format!("{sandbox}/payroc/payments"),
-                "api_key": "sandbox-payroc-api-key",
-                "processing_terminal_id": payroc::SANDBOX_TERMINAL,
-            },
-            "dlocal": {
-                "base_url": format!("{sandbox}/dlocal"),
-                "x_login": "sak223k2wdksdl2",
-                "x_trans_key": "fm12O7G9",
-                "secret_key": "sandbox-dlocal-secret",
-            },
-            "paysafe": {
-                "base_url": format!("{sandbox}/paysafe"),
-                "api_user": "sandbox-paysafe-user",
-                "api_password": "sandbox-paysafe-password",
-                "account_id": "89987201",
-            },
-            "bambora": {
-                "base_url": format!("{sandbox}/bambora"),
-                "merchant_id": "300200578",
-                "api_passcode": "4BaD82D9197b4cc4b70a221911eE9f70",
-                "currency": "CAD",
-            },
-        },
+        "providers": sandbox_providers(sandbox, &["payroc", "dlocal", "paysafe", "bambora"]),
     });
     let path = dir.join("backend.json");
     std::fs::write(&path, config.to_string()).expect("write config");

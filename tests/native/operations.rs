@@ -14,7 +14,7 @@ use support::backend::{
     next_form, run_method, start_at, start_body, Cardholder, CHECKOUT, MERCHANT_KEY,
 };
 use support::cardholder::until_backend;
-use support::serve::{free_port, serve_command, Serve};
+use support::serve::{free_port, sandbox_providers, serve_command, Serve};
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::Provider;
 
@@ -43,20 +43,7 @@ fn config(dir: &Path, port: u16, sandbox: &str, store: Value, timeout_ms: u64) -
         "calls": {"timeout_ms": timeout_ms, "attempts": 1, "backoff_ms": 50},
         "reconcile": {"first_lookup_ms": 200, "max_lookup_ms": 1000, "sweep_every_ms": 200},
         "confirm_rate_limit": {"per_minute": 0, "burst": 0},
-        "providers": {
-            "paysafe": {
-                "base_url": format!("{sandbox}/paysafe"),
-                "api_user": "sandbox-paysafe-user",
-                "api_password": "sandbox-paysafe-password",
-                "account_id": "89987201",
-            },
-            "bambora": {
-                "base_url": format!("{sandbox}/bambora"),
-                "merchant_id": "300200578",
-                "api_passcode": "4BaD82D9197b4cc4b70a221911eE9f70",
-                "currency": "CAD",
-            },
-        },
+        "providers": sandbox_providers(sandbox, &["paysafe", "bambora"]),
     });
     let path = dir.join("backend.json");
     std::fs::write(&path, config.to_string()).expect("write config");

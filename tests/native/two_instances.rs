@@ -15,7 +15,7 @@ use support::backend::{
     dlocal_notification, next_form, start_at, start_body, Cardholder, CHECKOUT, MERCHANT_KEY,
 };
 use support::cardholder::until_backend;
-use support::serve::{free_port, spawn_serve};
+use support::serve::{free_port, sandbox_providers, spawn_serve};
 use support::PageForm;
 use threeds_bridge::provider::dlocal;
 
@@ -32,7 +32,8 @@ struct Shared {
 impl Shared {
     /// `serve` as instance `name`, listening on `port` (0: any); its process and address.
     fn start(&self, name: &str, port: u16) -> (Child, String) {
-        let dlocal = dlocal::Config::sandbox(&self.sandbox);
+        let mut providers = sandbox_providers(&self.sandbox, &["dlocal"]);
+        providers["dlocal"]["notification_url"] = json!("http://127.0.0.1:9/v1/webhooks/dlocal");
         let text = json!({
             "listen": format!("127.0.0.1:{port}"),
             "public_url": self.public_url,
@@ -44,13 +45,7 @@ impl Shared {
                 "schema": self.schema,
                 "pool_size": 4
             },
-            "providers": {"dlocal": {
-                "base_url": dlocal.base_url,
-                "x_login": dlocal.x_login,
-                "x_trans_key": dlocal.x_trans_key.expose(),
-                "secret_key": dlocal.secret_key.expose(),
-                "notification_url": "http://127.0.0.1:9/v1/webhooks/dlocal"
-            }}
+            "providers": providers,
         });
         let path = self.dir.path().join(format!("{name}.json"));
         std::fs::write(&path, text.to_string()).expect("write config");

@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use support::backend::{operate_at, run_method, start_at, start_body, CHECKOUT, MERCHANT_KEY};
-use support::serve::{free_port, serve_command, Serve};
+use support::serve::{free_port, sandbox_providers, serve_command, Serve};
 
 const BAMBORA_FRICTIONLESS: &str = "4012000033330026";
 const BAMBORA_FAILED: &str = "4012001775445550";
@@ -165,14 +165,7 @@ fn config(
             "max_retry_ms": retry_ms + 1000,
             "poll_every_ms": 100,
         },
-        "providers": {
-            "bambora": {
-                "base_url": format!("{sandbox}/bambora"),
-                "merchant_id": "300200578",
-                "api_passcode": "4BaD82D9197b4cc4b70a221911eE9f70",
-                "currency": "CAD",
-            },
-        },
+        "providers": sandbox_providers(sandbox, &["bambora"]),
     });
     let path = dir.join(format!("backend-{port}.json"));
     std::fs::write(&path, config.to_string()).expect("write config");

@@ -182,3 +182,55 @@ pub fn free_port() -> u16 {
         .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
         .expect("a free port below the ephemeral range")
 }
+
+/// The `providers` section of a `serve` configuration: each provider in `names` at the
+/// sandbox `sandbox`, with the credentials the sandbox takes (each one's `Config::sandbox`).
+pub fn sandbox_providers(sandbox: &str, names: &[&str]) -> serde_json::Value {
+    use serde_json::json;
+    use threeds_bridge::provider::{bambora, dlocal, payroc, paysafe};
+    let section = |name: &str| match name {
+        "payroc" => {
+            let c = payroc::Config::sandbox(sandbox);
+            json!({
+                "identity_url": c.identity_url,
+                "api_url": c.api_url,
+                "payments_url": c.payments_url,
+                "api_key": c.api_key.expose(),
+                "processing_terminal_id": c.processing_terminal_id,
+            })
+        }
+        "dlocal" => {
+            let c = dlocal::Config::sandbox(sandbox);
+            json!({
+                "base_url": c.base_url,
+                "x_login": c.x_login,
+                "x_trans_key": c.x_trans_key.expose(),
+                "secret_key": c.secret_key.expose(),
+            })
+        }
+        "paysafe" => {
+            let c = paysafe::Config::sandbox(sandbox);
+            json!({
+                "base_url": c.base_url,
+                "api_user": c.api_user,
+                "api_password": c.api_password.expose(),
+                "account_id": c.account_id,
+            })
+        }
+        "bambora" => {
+            let c = bambora::Config::sandbox(sandbox);
+            json!({
+                "base_url": c.base_url,
+                "merchant_id": c.merchant_id,
+                "api_passcode": c.api_passcode.expose(),
+                "currency": c.currency,
+            })
+        }
+        other => panic!("no sandbox provider {other}"),
+    };
+    names
+        .iter()
+        .map(|name| ((*name).to_owned(), section(name)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
