@@ -5,21 +5,44 @@
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export const CHECKOUT = "http://checkout.test";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
-/** A port nobody listens on now (the worker's, chosen before the sandbox needs it). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
+/**
+ * A port nobody listens on now (the worker's, chosen before the sandbox needs it), taken
+ * below the kernel's ephemeral range as tests/native/support/serve.rs takes its own: a port
+ * the kernel handed out for port 0 is free only until it hands it out again to one of the
+ * client connections the other tests open before the worker listens on it.
+ */
+export async function freePort() {
+  const span = 10_000;
+  const low = Math.max(1_024, ephemeralFrom - 12_000);
+  const start = (process.pid * 7_919) % span;
+  for (let tries = 0; tries < span; tries++) {
+    const port = low + ((start + nextPort++) % span);
+    if (await canListen(port)) return port;
+  }
+  throw new Error("no free port below the ephemeral range");
+}
+
+let nextPort = 0;
+const ephemeralFrom = (() => {
+  try {
+    const first = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0];
+    return Number(first) || 32_768;
+  } catch {
+    return 32_768;
+  }
+})();
+
+function canListen(port) {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
 }
 
