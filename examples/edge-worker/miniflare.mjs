@@ -120,6 +120,13 @@ export async function startWorker({ port, config, persistDir, secrets = SANDBOX_
       },
     }),
   });
-  const url = (await mf.ready).toString().replace(/\/$/, "");
-  return { mf, url };
+  try {
+    const url = (await mf.ready).toString().replace(/\/$/, "");
+    return { mf, url };
+  } catch (error) {
+    // One that never started (its port taken, say) is let go of, or its loopback server
+    // keeps this process alive after the caller gave up on it.
+    await mf.dispose().catch(() => {});
+    throw error;
+  }
 }

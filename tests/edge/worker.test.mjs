@@ -12,6 +12,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -751,6 +752,32 @@ describe("the edge worker, against the sandbox", () => {
       }
     });
   });
+});
+
+// A worker that cannot start (its port taken by another server) is refused, and the
+// process that asked may end: before, the half-started miniflare kept the test file alive
+// after its hook failed, and `make test` hung instead of failing.
+test("a worker whose port is taken is refused with ERR_ADDRESS_IN_USE and keeps nothing alive", async () => {
+  const helper = fileURLToPath(new URL("../../examples/edge-worker/miniflare.mjs", import.meta.url));
+  const script = `
+    import http from "node:http";
+    import { sandboxConfig, startWorker } from ${JSON.stringify(helper)};
+    const taken = http.createServer();
+    await new Promise((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = taken.address().port;
+    const config = sandboxConfig({ publicUrl: "http://127.0.0.1:" + port, sandboxUrl: "http://127.0.0.1:9", checkoutOrigins: ["${CHECKOUT}"] });
+    try { await startWorker({ port, config, onLog: () => {} }); console.log("started"); }
+    catch (error) { console.log("refused " + error.code); }
+    taken.close();
+  `;
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "ignore"] });
+  let printed = "";
+  child.stdout.on("data", (chunk) => { printed += chunk; });
+  const ended = new Promise((resolve) => child.on("exit", (code) => resolve(code)));
+  const code = await Promise.race([ended, new Promise((resolve) => setTimeout(() => resolve("still running"), 30_000))]);
+  child.kill("SIGKILL");
+  assert.equal(code, 0, `the process did not end by itself; it printed ${printed}`);
+  assert.equal(printed.trim(), "refused ERR_ADDRESS_IN_USE");
 });
 
 function notify(body, secret) {
