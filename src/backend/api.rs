@@ -420,6 +420,12 @@ mod tests {
             refused("[1099]"),
             "amount: wrong type, expected a non-negative integer"
         );
+        let provider = parse_body::<CreateRequest>(
+            br#"{"provider":5,"orderId":"o-1","amount":1099,"currency":"USD"}"#,
+        )
+        .unwrap_err()
+        .message;
+        assert_eq!(provider, "provider: wrong type, expected a string");
     }
 
     /// A body is one JSON text: bytes that are not UTF-8 anywhere in it, or anything but

@@ -133,9 +133,16 @@ pub fn json_kind(expected: &str) -> &str {
         "f32" | "f64" => "a number",
         // Any struct is read only from an object (`at`).
         "struct" | "internally" => "an object",
-        _ if expected == "a map" => "an object",
-        _ if expected == "a sequence" => "an array",
-        _ => expected,
+        // An enum of names (`unit_variant`), a variant's or a tag's name.
+        "enum" | "variant" => "a string",
+        _ => match expected {
+            "a map" => "an object",
+            "a sequence" => "an array",
+            // A derived enum's reading (`at`): a variant by its name, or one with content.
+            "string or map" => "a string or an object",
+            "map with a single key" => "an object with a single member",
+            _ => expected,
+        },
     }
 }
 

@@ -223,6 +223,55 @@ fn a_struct_is_read_from_an_object_only() {
     assert_eq!(read.items, [Inner { n: 1 }, Inner { n: 7 }]);
 }
 
+/// What each reading expected, as `json_kind` names it to a document's writer.
+#[test]
+fn expectations_are_named_as_json_kinds() {
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Doc {
+        small: u16,
+        signed: i64,
+        list: Vec<u8>,
+        inner: Inner,
+        choice: Choice,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {}
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    enum Choice {
+        Plain,
+        With(u8),
+    }
+    let good = json!({"small": 1, "signed": -1, "list": [], "inner": {}, "choice": "Plain"});
+    assert!(typed::<Doc>(&good).is_ok());
+    let expected = |member: &str, given: Value| {
+        let mut doc = good.clone();
+        doc[member] = given;
+        let refusal = typed::<Doc>(&doc).unwrap_err();
+        assert_eq!(refusal.path, [Segment::Member(member.into())]);
+        let text = words(&refusal.error);
+        let (_, serde_words) = text.split_once(", expected ").expect("an expectation");
+        json_kind(&serde_words.replace('`', "")).to_owned()
+    };
+    assert_eq!(
+        expected("small", json!(70_000)),
+        "an integer from 0 to 65535"
+    );
+    assert_eq!(expected("signed", json!("-1")), "an integer");
+    assert_eq!(expected("list", json!({})), "an array");
+    assert_eq!(expected("inner", json!([])), "an object");
+    assert_eq!(expected("choice", json!(5)), "a string or an object");
+    assert_eq!(
+        expected("choice", json!({"Plain": null, "With": 1})),
+        "an object with a single member"
+    );
+    // Words that name no Rust type pass as they are.
+    assert_eq!(json_kind("a string"), "a string");
+    assert_eq!(json_kind("one of a, b"), "one of a, b");
+}
+
 #[test]
 fn a_text_is_one_value_each_key_once() {
     let twice = value("{\"a\": [{\"b\": 1},\n {\"b\": 2, \"b\": 3}]}").unwrap_err();
