@@ -168,14 +168,15 @@ fn collect(reader: impl BufRead + Send + 'static, lines: Arc<Mutex<Vec<String>>>
 /// with "address in use". Below that range only a port chosen here can take it, and a
 /// counter keeps this process from choosing one twice.
 pub fn free_port() -> u16 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     let ephemeral_from = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
-        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .and_then(|range| range.split_whitespace().next()?.parse::<u64>().ok())
         .unwrap_or(32_768);
     let (low, span) = (ephemeral_from.saturating_sub(12_000).max(1_024), 10_000);
-    let start = std::process::id() * 7_919 % span;
+    // In u64: a pid may be up to 2^22, and times 7,919 that overflows a u32.
+    let start = u64::from(std::process::id()) * 7_919 % span;
     (0..span)
         .map(|_| low + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span)
         .filter_map(|port| u16::try_from(port).ok())
