@@ -259,24 +259,27 @@ impl BrowserLanguage {
         Ok(BrowserLanguage(full))
     }
 
-    /// The tags of an Accept-Language header, best first, each made to fit; `*` and
-    /// malformed entries are skipped.
+    /// The tags of an Accept-Language header, best first, each made to fit; `*`, a
+    /// weight of 0 and malformed entries (a tag that is not one, a `q` that is not an
+    /// RFC 9110 qvalue) are skipped.
     pub fn from_accept_language(header: &str) -> Vec<BrowserLanguage> {
         let mut weighted: Vec<(u16, usize, BrowserLanguage)> = Vec::new();
         for (index, entry) in header.split(',').enumerate() {
             let mut parts = entry.split(';');
             let tag = parts.next().unwrap_or_default().trim();
-            let quality = parts
-                .filter_map(|p| p.trim().strip_prefix("q="))
-                .filter_map(|q| q.trim().parse::<f32>().ok())
-                .next()
-                .unwrap_or(1.0);
-            if tag == "*" || !(0.0..=1.0).contains(&quality) || quality == 0.0 {
+            let quality = match parts.find_map(weight) {
+                Some(q) => qvalue(q.trim()),
+                None => Some(1000),
+            };
+            let Some(quality) = quality.filter(|q| *q > 0) else {
+                continue;
+            };
+            if tag == "*" {
                 continue;
             }
             if let Ok(language) = BrowserLanguage::parse(tag) {
                 if !weighted.iter().any(|(_, _, seen)| *seen == language) {
-                    weighted.push(((quality * 1000.0) as u16, index, language));
+                    weighted.push((quality, index, language));
                 }
             }
         }
@@ -289,6 +292,32 @@ impl BrowserLanguage {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// The value of an Accept-Language entry's weight parameter (`q=`, any case).
+fn weight(parameter: &str) -> Option<&str> {
+    let parameter = parameter.trim();
+    (parameter.get(..2)?.eq_ignore_ascii_case("q=")).then(|| &parameter[2..])
+}
+
+/// An RFC 9110 qvalue (`0`, `0.` and up to three digits, `1`, `1.` and up to three
+/// zeros) in thousandths. Read by hand: `str::parse::<f32>` would bring the float parser
+/// and its tables (about 10 KB gzip) into the edge worker for this one header.
+fn qvalue(q: &str) -> Option<u16> {
+    let (whole, fraction) = q.split_once('.').unwrap_or((q, ""));
+    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths = fraction
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(3)
+        .fold(0, |sum, digit| sum * 10 + u16::from(digit - b'0'));
+    match whole {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
     }
 }
 
