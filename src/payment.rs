@@ -164,7 +164,7 @@ impl PaymentStatus {
 }
 
 /// Stable codes for a result that is not `authorized`; the page can switch on them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResultCode {
     /// The issuer did not authenticate the cardholder (N, R, or a failed challenge).
@@ -194,6 +194,7 @@ pub enum ResultCode {
     /// route with the client secret) before anything was charged.
     CancelledByShopper,
 }
+crate::unit_variant::deserialize_by_name!(ResultCode { AuthenticationFailed = "authentication_failed", ChallengeCancelled = "challenge_cancelled", Declined = "declined", ProviderRejected = "provider_rejected", ProviderTimeout = "provider_timeout", ProviderBadResponse = "provider_bad_response", ProviderUnavailable = "provider_unavailable", SessionExpired = "session_expired", TokenExpired = "token_expired", TokenUsed = "token_used", CancelledByMerchant = "cancelled_by_merchant", CancelledByShopper = "cancelled_by_shopper" });
 
 impl ResultCode {
     pub fn as_str(self) -> &'static str {
@@ -277,7 +278,7 @@ impl PaymentResult {
 }
 
 /// Who asked the backend to cancel a payment (`POST /v1/payments/{id}/cancel`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Canceller {
     /// The merchant's server, with its API key.
@@ -285,6 +286,7 @@ pub enum Canceller {
     /// The checkout page, with the payment's client secret.
     Shopper,
 }
+crate::unit_variant::deserialize_by_name!(Canceller { Merchant = "merchant", Shopper = "shopper" });
 
 impl Canceller {
     /// The result code a payment this actor cancelled ends with.

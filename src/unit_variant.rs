@@ -63,7 +63,7 @@ macro_rules! deserialize_by_name {
 pub(crate) use deserialize_by_name;
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::emv::TransStatus;
     use crate::payment::{
         CaptureMode, ChallengePreference, DisplayMode, Exemption, PaymentStatus, ProviderKind,
@@ -73,7 +73,9 @@ mod tests {
 
     /// Each of `all` reads back from what it writes, from text and through a tagged
     /// enum's buffer; an unknown name and another type are refused with the derive's words.
-    fn reads_back<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug + Copy>(
+    pub(crate) fn reads_back<
+        T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug + Copy,
+    >(
         all: &[T],
         name: &str,
     ) {
@@ -155,6 +157,116 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<Exemption>("\"low_value\"").unwrap(),
             Exemption::LowValue
+        );
+    }
+
+    #[test]
+    fn codes_kinds_brands_and_form_words_read_back_by_their_names() {
+        use crate::emv::challenge::CReqType;
+        use crate::emv::{
+            CardBrand, FormMethod, Generation, LiabilityShift, MessageVersion, PaResStatus,
+            ThreeDsCompInd,
+        };
+        use crate::payment::Canceller;
+        use crate::payment::ResultCode::*;
+        use crate::provider::http::HttpMethod;
+        use crate::provider::lifecycle::OperationCall;
+        use crate::provider::lifecycle::{OperationErrorCode as Op, OperationKind};
+        reads_back(
+            &[
+                AuthenticationFailed,
+                ChallengeCancelled,
+                Declined,
+                ProviderRejected,
+                ProviderTimeout,
+                ProviderBadResponse,
+                ProviderUnavailable,
+                SessionExpired,
+                TokenExpired,
+                TokenUsed,
+                CancelledByMerchant,
+                CancelledByShopper,
+            ],
+            "ResultCode",
+        );
+        reads_back(
+            &[
+                Op::Unsupported,
+                Op::AmountTooLarge,
+                Op::AlreadyCaptured,
+                Op::AlreadyVoided,
+                Op::AuthorizationExpired,
+                Op::NotCaptured,
+                Op::ProviderRejected,
+                Op::ProviderTimeout,
+                Op::ProviderBadResponse,
+                Op::ProviderUnavailable,
+            ],
+            "OperationErrorCode",
+        );
+        for code in [Op::Unsupported, Op::AmountTooLarge] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+        reads_back(
+            &[
+                OperationKind::Capture,
+                OperationKind::Void,
+                OperationKind::Refund,
+            ],
+            "OperationKind",
+        );
+        use CardBrand::*;
+        reads_back(
+            &[
+                Visa, Mastercard, Amex, Discover, Jcb, Diners, Elo, UnionPay, Unknown,
+            ],
+            "CardBrand",
+        );
+        reads_back(
+            &[ThreeDsCompInd::Y, ThreeDsCompInd::N, ThreeDsCompInd::U],
+            "ThreeDsCompInd",
+        );
+        reads_back(&[FormMethod::Get, FormMethod::Post], "FormMethod");
+        reads_back(
+            &[
+                PaResStatus::Y,
+                PaResStatus::A,
+                PaResStatus::N,
+                PaResStatus::U,
+            ],
+            "PaResStatus",
+        );
+        reads_back(
+            &[
+                MessageVersion::V2_1_0,
+                MessageVersion::V2_2_0,
+                MessageVersion::V2_3_1,
+            ],
+            "MessageVersion",
+        );
+        reads_back(&[Generation::Legacy, Generation::Emv], "Generation");
+        reads_back(
+            &[LiabilityShift::Shifted, LiabilityShift::NotShifted],
+            "LiabilityShift",
+        );
+        reads_back(&[Canceller::Merchant, Canceller::Shopper], "Canceller");
+        reads_back(&[HttpMethod::Get, HttpMethod::Post], "HttpMethod");
+        reads_back(
+            &[
+                OperationCall::Send,
+                OperationCall::Lookup,
+                OperationCall::Authorize,
+            ],
+            "OperationCall",
+        );
+        assert_eq!(
+            serde_json::from_str::<MessageVersion>("\"2.2.0\"").unwrap(),
+            MessageVersion::V2_2_0
+        );
+        reads_back(&[CReqType::CReq], "CReqType");
+        assert_eq!(
+            serde_json::from_str::<CardBrand>("\"unionpay\"").unwrap(),
+            UnionPay
         );
     }
 }

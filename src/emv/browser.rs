@@ -15,7 +15,7 @@ use super::EmvError;
 pub const MAX_HEADER_CHARS: usize = 2048;
 
 /// EMV 3-D Secure message versions this crate speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum MessageVersion {
     #[serde(rename = "2.1.0")]
     V2_1_0,
@@ -24,6 +24,7 @@ pub enum MessageVersion {
     #[serde(rename = "2.3.1")]
     V2_3_1,
 }
+crate::unit_variant::deserialize_by_name!(MessageVersion { V2_1_0 = "2.1.0", V2_2_0 = "2.2.0", V2_3_1 = "2.3.1" });
 
 impl MessageVersion {
     pub fn parse(text: &str) -> Result<MessageVersion, EmvError> {

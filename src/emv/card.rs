@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use super::EmvError;
 
 /// The card scheme, as far as the BIN tells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CardBrand {
     Visa,
@@ -24,6 +24,7 @@ pub enum CardBrand {
     UnionPay,
     Unknown,
 }
+crate::unit_variant::deserialize_by_name!(CardBrand { Visa = "visa", Mastercard = "mastercard", Amex = "amex", Discover = "discover", Jcb = "jcb", Diners = "diners", Elo = "elo", UnionPay = "unionpay", Unknown = "unknown" });
 
 impl CardBrand {
     /// The brand as serde spells it (`visa`, `unionpay`, …).

@@ -106,10 +106,11 @@ pub struct CReq {
 }
 
 /// The literal `"CReq"`, so that a CReq value cannot carry another message type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum CReqType {
     CReq,
 }
+crate::unit_variant::deserialize_by_name!(CReqType { CReq = "CReq" });
 
 impl CReq {
     pub fn new(

@@ -4,12 +4,13 @@
 use serde::{Deserialize, Serialize};
 
 /// GET or POST, the two methods an HTML form knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum FormMethod {
     Get,
     Post,
 }
+crate::unit_variant::deserialize_by_name!(FormMethod { Get = "GET", Post = "POST" });
 
 /// One named value of a form.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -54,7 +54,7 @@ impl ThreeDsMethodData {
 }
 
 /// `threeDSCompInd`: how the 3DS Method went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum ThreeDsCompInd {
     /// Completed within 10 seconds.
     Y,
@@ -63,6 +63,7 @@ pub enum ThreeDsCompInd {
     /// The issuer has no Method URL.
     U,
 }
+crate::unit_variant::deserialize_by_name!(ThreeDsCompInd { Y = "Y", N = "N", U = "U" });
 
 impl ThreeDsCompInd {
     pub fn as_str(self) -> &'static str {

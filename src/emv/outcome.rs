@@ -220,7 +220,7 @@ impl<'de> Deserialize<'de> for Eci {
 }
 
 /// Which generation of 3-D Secure produced the result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Generation {
     /// 3-D Secure 1.0.2 (PaReq/PaRes).
     #[serde(rename = "1.0.2")]
@@ -229,14 +229,16 @@ pub enum Generation {
     #[serde(rename = "2")]
     Emv,
 }
+crate::unit_variant::deserialize_by_name!(Generation { Legacy = "1.0.2", Emv = "2" });
 
 /// Whether the liability for a fraud chargeback moved from the merchant to the issuer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LiabilityShift {
     Shifted,
     NotShifted,
 }
+crate::unit_variant::deserialize_by_name!(LiabilityShift { Shifted = "shifted", NotShifted = "not_shifted" });
 
 impl LiabilityShift {
     /// The decision from brand, transStatus and ECI (TabaPay and Checkout.com's tables):

@@ -30,7 +30,7 @@ impl PaReqForm {
 }
 
 /// `TX.status` of a PaRes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum PaResStatus {
     /// Authenticated.
     Y,
@@ -41,6 +41,7 @@ pub enum PaResStatus {
     /// Unable to authenticate.
     U,
 }
+crate::unit_variant::deserialize_by_name!(PaResStatus { Y = "Y", A = "A", N = "N", U = "U" });
 
 impl PaResStatus {
     pub fn parse(text: &str) -> Result<PaResStatus, EmvError> {

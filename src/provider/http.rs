@@ -3,13 +3,14 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum HttpMethod {
     Get,
     Post,
 }
+crate::unit_variant::deserialize_by_name!(HttpMethod { Get = "Get", Post = "Post" });
 
 /// A request to a provider. `Debug` leaves the body and headers out: a card body holds a
 /// PAN, and headers hold credentials.

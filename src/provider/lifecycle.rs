@@ -19,7 +19,7 @@ use crate::order::{Currency, OrderId};
 use crate::payment::CaptureMode;
 
 /// What the merchant asked to be done to an authorized payment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OperationKind {
     /// Take (part of) an authorization made with `CaptureMode::Manual`.
@@ -29,6 +29,7 @@ pub enum OperationKind {
     /// Give back (part of) what was captured.
     Refund,
 }
+crate::unit_variant::deserialize_by_name!(OperationKind { Capture = "capture", Void = "void", Refund = "refund" });
 
 impl OperationKind {
     pub fn as_str(self) -> &'static str {
@@ -68,7 +69,7 @@ pub struct Operation {
 }
 
 /// Which call of an operation an answer belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OperationCall {
     /// The capture, void or refund itself (or its resend with the same reference).
@@ -81,6 +82,7 @@ pub enum OperationCall {
     /// answers the operation's own call. Moves no money.
     Authorize,
 }
+crate::unit_variant::deserialize_by_name!(OperationCall { Send = "send", Lookup = "lookup", Authorize = "authorize" });
 
 /// What an adapter wants next for an operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,7 +165,7 @@ impl OperationError {
 }
 
 /// Stable codes for a refused operation; the API answers them (docs/openapi.yaml).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OperationErrorCode {
     /// The provider's API cannot do this (a partial void, a second partial capture): the
@@ -191,6 +193,7 @@ pub enum OperationErrorCode {
     /// The provider failed (5xx) even after retries.
     ProviderUnavailable,
 }
+crate::unit_variant::deserialize_by_name!(OperationErrorCode { Unsupported = "operation_unsupported", AmountTooLarge = "amount_too_large", AlreadyCaptured = "already_captured", AlreadyVoided = "already_voided", AuthorizationExpired = "authorization_expired", NotCaptured = "not_captured", ProviderRejected = "provider_rejected", ProviderTimeout = "provider_timeout", ProviderBadResponse = "provider_bad_response", ProviderUnavailable = "provider_unavailable" });
 
 impl OperationErrorCode {
     pub fn as_str(self) -> &'static str {

@@ -164,12 +164,13 @@ pub struct ThirdParty {
 }
 
 /// Payroc's `threeDSecure.eci` enum (SDK `third_party_three_d_secure_eci.py`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ThirdPartyEci {
     FullyAuthenticated,
     AttemptedAuthentication,
 }
+crate::unit_variant::deserialize_by_name!(ThirdPartyEci { FullyAuthenticated = "fullyAuthenticated", AttemptedAuthentication = "attemptedAuthentication" });
 
 impl ThirdPartyEci {
     pub(super) fn as_str(self) -> &'static str {

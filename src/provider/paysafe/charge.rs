@@ -79,7 +79,7 @@ impl Charge {
 }
 
 /// Why the authorization is looked up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Lookup {
     /// Its answer was lost (or the process stopped during it): none found means Paysafe
@@ -89,6 +89,7 @@ pub enum Lookup {
     /// found yet means look again later, never send a third time now.
     Duplicate,
 }
+crate::unit_variant::deserialize_by_name!(Lookup { AnswerLost = "answer_lost", Duplicate = "duplicate" });
 
 impl PaysafeAdapter {
     /// `POST /cardpayments/v1/accounts/{acct}/auths`: the first send and every resend.

@@ -939,3 +939,9 @@ fn a_state_missing_a_member_or_with_an_unknown_step_is_refused() {
 fn every_state_is_stored_as_to_value_stored_it() {
     crate::backend::providers::assert_encodes_as_to_value(&every_state());
 }
+
+#[test]
+fn a_lookup_reason_reads_back_by_its_name() {
+    use charge::Lookup;
+    crate::unit_variant::tests::reads_back(&[Lookup::AnswerLost, Lookup::Duplicate], "Lookup");
+}
