@@ -44,6 +44,7 @@ compile_error!(
 
 #[cfg(feature = "json")]
 pub mod backend;
+mod base64_codec;
 #[cfg(all(feature = "browser", target_arch = "wasm32"))]
 pub mod browser;
 #[cfg(feature = "native")]

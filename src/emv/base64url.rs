@@ -5,37 +5,16 @@
 //! `+` `/` are read as `-` `_`. Bytes in, bytes out: UTF-8 is the caller's, so any
 //! Unicode JSON round-trips (the browser SDKs' `btoa(JSON.stringify())` does not).
 
-use base64::alphabet;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
-use base64::engine::DecodePaddingMode;
-use base64::Engine;
-
 use super::EmvError;
-
-const LENIENT: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::URL_SAFE,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
 
 /// Unpadded base64url of `bytes`.
 pub fn encode(bytes: impl AsRef<[u8]>) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
+    crate::base64_codec::url_safe_unpadded(bytes)
 }
 
 /// Bytes of a base64url (or standard base64) text, padded or not.
 pub fn decode(text: &str) -> Result<Vec<u8>, EmvError> {
-    let text = text.trim_end_matches('=');
-    let normalised: String = text
-        .chars()
-        .map(|c| match c {
-            '+' => '-',
-            '/' => '_',
-            other => other,
-        })
-        .collect();
-    LENIENT
-        .decode(normalised)
-        .map_err(|_| EmvError::InvalidBase64)
+    crate::base64_codec::decode_either(text).ok_or(EmvError::InvalidBase64)
 }
 
 /// The UTF-8 text behind a base64url value.

@@ -2,7 +2,6 @@
 //! the adapter's configuration, read from the host's config file (the passcode is a
 //! [`Secret`], so `Debug` prints it as `***`).
 
-use base64::Engine;
 use serde::Deserialize;
 
 use crate::provider::Secret;
@@ -74,10 +73,7 @@ impl Config {
 
     fn passcode_header(&self, passcode: &Secret) -> String {
         let credentials = format!("{}:{}", self.merchant_id, passcode.expose());
-        format!(
-            "Passcode {}",
-            base64::engine::general_purpose::STANDARD.encode(credentials)
-        )
+        format!("Passcode {}", crate::base64_codec::standard(credentials))
     }
 
     /// `scheme://host[:port]` of `base_url`, lower case; `None` if it has none.

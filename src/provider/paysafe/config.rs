@@ -2,7 +2,6 @@
 //! the host's config file (the API key's password is a [`Secret`], so `Debug` prints it
 //! as `***`), and the URLs and Basic credentials every request is built from.
 
-use base64::Engine;
 use serde::Deserialize;
 
 use crate::provider::Secret;
@@ -55,9 +54,6 @@ impl Config {
     /// `Basic base64(api_user:api_password)`.
     pub(super) fn authorization(&self) -> String {
         let credentials = format!("{}:{}", self.api_user, self.api_password.expose());
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(credentials)
-        )
+        format!("Basic {}", crate::base64_codec::standard(credentials))
     }
 }

@@ -2,7 +2,6 @@
 //! outcomes, and the error envelope. Pure data; no decisions about the payment flow
 //! (those are in `mod.rs`).
 
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::emv::challenge::ThreeDsSessionData;
@@ -234,9 +233,8 @@ pub struct SdkChallengePayload {
 
 impl SdkChallengePayload {
     pub fn decode(encoded: &str) -> Result<SdkChallengePayload, &'static str> {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
-            .map_err(|_| "sdkChallengePayload is not base64")?;
+        let bytes = crate::base64_codec::decode_either(encoded.trim())
+            .ok_or("sdkChallengePayload is not base64")?;
         std::str::from_utf8(&bytes)
             .ok()
             .and_then(|json| crate::json_path::from_text(json).ok())
