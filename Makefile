@@ -85,7 +85,9 @@ pkg: setup
 ## has the measured figures of each lever. wasm-opt does not inline a function into its one
 ## caller: V8 compiles each wasm function on its first call, and those inlinings had merged
 ## every route into one 89 KB function that each isolate's first request compiled (10 ms);
-## kept apart, the module is also 60 KB smaller gzipped.
+## kept apart, the module is also 60 KB smaller gzipped. Functions are then sorted by name,
+## so that the copies of one generic function sit together where gzip finds their likeness:
+## 1.9 KB gzip less (Paysafe only).
 EDGE_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none
 edge: setup
 	@for p in $$(tr , ' ' <<<"$(EDGE_PROVIDERS)"); do case ",$(ALL_PROVIDERS)," in *",$$p,"*) ;; \
@@ -96,7 +98,8 @@ edge: setup
 		CARGO_PROFILE_EDGE_STRIP=false $$CARGO build --locked --profile edge --lib $(WASM) $$std_features $(EDGE)
 	@$(ENV) wasm-bindgen --target web --out-dir $(EDGE_OUT) --out-name threeds_bridge_edge \
 		target/edge/wasm32-unknown-unknown/edge/threeds_bridge.wasm
-	@$(ENV) wasm-opt -Oz --one-caller-inline-max-function-size=0 $(EDGE_STRIP) --strip-producers \
+	@$(ENV) wasm-opt -Oz --one-caller-inline-max-function-size=0 --reorder-functions-by-name \
+		$(EDGE_STRIP) --strip-producers \
 		$(WASM_OPT_FEATURES) $(EDGE_OUT)/threeds_bridge_edge_bg.wasm -o $(EDGE_OUT)/threeds_bridge_edge_bg.wasm
 	@echo "edge: built $(EDGE_OUT)/ (providers: $(EDGE_PROVIDERS))"
 
