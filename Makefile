@@ -101,7 +101,7 @@ edge: setup
 	@$(ENV) wasm-bindgen --target web --out-dir $(EDGE_OUT) --out-name threeds_bridge_edge \
 		target/edge/wasm32-unknown-unknown/edge/threeds_bridge.wasm
 	@$(ENV) wasm-opt -Oz --one-caller-inline-max-function-size=0 --reorder-functions-by-name \
-		$(EDGE_STRIP) --strip-producers \
+		$(EDGE_STRIP) --strip-producers --strip-target-features \
 		$(WASM_OPT_FEATURES) $(EDGE_OUT)/threeds_bridge_edge_bg.wasm -o $(EDGE_OUT)/threeds_bridge_edge_bg.wasm
 	@$(if $(EDGE_NAMES),true,node scripts/short-imports.mjs $(EDGE_OUT)/threeds_bridge_edge_bg.wasm \
 		$(EDGE_OUT)/threeds_bridge_edge.js)
