@@ -88,7 +88,7 @@ pkg: setup
 ## kept apart, the module is also 60 KB smaller gzipped. Functions are then sorted by name,
 ## so that the copies of one generic function sit together where gzip finds their likeness:
 ## 1.9 KB gzip less (Paysafe only). short-imports.mjs gives the wasm<->glue names short ones,
-## as pkg's (2.6 KB gzip of the wasm, 1.4 KB of the glue); not in an EDGE_NAMES=1 build,
+## as pkg's (2.2-2.6 KB gzip of the wasm, 1.4 KB of the glue); not in an EDGE_NAMES=1 build,
 ## whose profile names the glue's functions by them.
 EDGE_RUSTFLAGS := -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none
 edge: setup
