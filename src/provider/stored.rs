@@ -38,11 +38,14 @@ pub(crate) fn from_text<T>(
 }
 
 /// Member `name`, taken out of `members` (absent: `None` for an `Option`, else an error).
+/// Its value is taken and a null left in its place, not the member removed: what `rest`
+/// then reads ignores it as the derive ignores a member no field names, and the map is
+/// not rebalanced for each member read (in the edge wasm, no code for it either).
 pub(crate) fn take<T: DeserializeOwned>(
     members: &mut Map<String, Value>,
     name: &'static str,
 ) -> Result<T, serde_json::Error> {
-    match members.remove(name) {
+    match members.get_mut(name).map(Value::take) {
         Some(value) => crate::json_path::typed(&value)
             .map_err(|e| serde_json::Error::custom(format_args!("{name}: {}", e.error))),
         None => T::deserialize(Missing(name)),
