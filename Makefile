@@ -172,8 +172,9 @@ test-pkg: size
 
 ## test-edge: examples/edge-worker in miniflare (the real workerd) against the native sandbox
 ## (the debug binary: test-native has built it already; the sandbox need not be fast here),
-## and the checkout page module (pkg/) in Chromium paying through that worker
-test-edge: edge pkg
+## and the checkout page module (pkg/) in Chromium paying through that worker; and the worker
+## over each one-provider build (edge-sizes: target/edge-sizes/<provider>/, their sizes printed)
+test-edge: edge pkg edge-sizes
 	@$(ENV) $$CARGO build --locked -q --bin threeds-bridge
 	@$(ENV) THREEDS_BRIDGE_BIN=target/debug/threeds-bridge node --test tests/edge/
 

@@ -23,7 +23,7 @@ import { performance } from "node:perf_hooks";
 import { gzipSync } from "node:zlib";
 import { Miniflare } from "miniflare";
 
-import { LOCAL_MERCHANT_KEY, SANDBOX_SECRETS, modules, sandboxConfig, startWorker } from "../examples/edge-worker/miniflare.mjs";
+import { LOCAL_MERCHANT_KEY, SANDBOX_SECRETS, sandboxConfig, startWorker } from "../examples/edge-worker/miniflare.mjs";
 import { CHECKOUT, api, confirmBody, createBody, freePort, startSandbox } from "../tests/edge/support.mjs";
 
 const COLD_RUNS = Number(process.env.BENCH_EDGE_COLD ?? 7);
@@ -77,23 +77,6 @@ function startBaseline(options) {
   return startMiniflare({ ...options, modules, modulesRoot: here });
 }
 
-/**
- * The example worker over another build of the wasm (a directory holding its
- * threeds_bridge_edge.js and threeds_bridge_edge_bg.wasm; the rest from pkg/edge/), to
- * compare builds side by side, interleaved with the others (BENCH_EDGE_ALSO).
- */
-function startBuild(dir) {
-  return (options) => {
-    const swapped = modules().map((m) => {
-      const name = m.path.slice(m.path.lastIndexOf("/") + 1);
-      return ["threeds_bridge_edge.js", "threeds_bridge_edge_bg.wasm"].includes(name)
-        ? { ...m, contents: readFileSync(join(dir, name)) }
-        : m;
-    });
-    return startMiniflare({ ...options, modules: swapped, modulesRoot: `${root}examples/edge-worker/` });
-  };
-}
-
 const WORKERS = {
   wasm: (options) => startWorker({ ...options, onLog }),
   js: startBaseline,
@@ -101,7 +84,8 @@ const WORKERS = {
 // BENCH_EDGE_ALSO="label=dir,…": more wasm builds measured beside these two.
 for (const entry of (process.env.BENCH_EDGE_ALSO ?? "").split(",").filter(Boolean)) {
   const [label, dir] = entry.split("=");
-  WORKERS[label] = startBuild(dir);
+  // The example worker over that build's wasm and glue (the rest from pkg/edge/).
+  WORKERS[label] = (options) => startWorker({ ...options, onLog, build: dir });
 }
 
 /** The workerd processes this script has started (miniflare spawns one per worker). */

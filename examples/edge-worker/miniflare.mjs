@@ -23,16 +23,19 @@ function edgeEntry() {
 // The modules as workerd names them (what wrangler's bundler would inline): the bare
 // specifier "threeds-bridge/edge" is a module of that name, and its relative imports
 // resolve beside it ("threeds-bridge/…"). Exported for tests that bind other objects.
-export function modules() {
+// `build`: a directory holding another build's wasm and glue (`make edge EDGE_OUT=…`,
+// a one-provider worker say), used instead of pkg/edge's; the rest is pkg/edge's.
+export function modules(build) {
   const file = (path) => readFileSync(path);
   const entry = edgeEntry();
   const edge = entry.slice(0, entry.lastIndexOf("/") + 1);
+  const wasm = build ? build.replace(/\/?$/, "/") : edge;
   return [
     { type: "ESModule", path: `${here}worker.js`, contents: file(`${here}worker.js`) },
     { type: "ESModule", path: `${here}threeds-bridge/edge`, contents: file(entry) },
     { type: "ESModule", path: `${here}threeds-bridge/sessions.js`, contents: file(`${edge}sessions.js`) },
-    { type: "ESModule", path: `${here}threeds-bridge/threeds_bridge_edge.js`, contents: file(`${edge}threeds_bridge_edge.js`) },
-    { type: "CompiledWasm", path: `${here}threeds-bridge/threeds_bridge_edge_bg.wasm`, contents: file(`${edge}threeds_bridge_edge_bg.wasm`) },
+    { type: "ESModule", path: `${here}threeds-bridge/threeds_bridge_edge.js`, contents: file(`${wasm}threeds_bridge_edge.js`) },
+    { type: "CompiledWasm", path: `${here}threeds-bridge/threeds_bridge_edge_bg.wasm`, contents: file(`${wasm}threeds_bridge_edge_bg.wasm`) },
   ];
 }
 
@@ -102,12 +105,13 @@ export const SANDBOX_SECRETS = {
  * A started worker: `{ mf, url }`. `persistDir` keeps the Durable Object's storage on disk,
  * so a worker started again with the same directory sees the same sessions. `onLog(text)`,
  * when given, receives the worker's console output instead of this process's stdout.
+ * `build`: another build's wasm and glue, as `modules(build)` takes it.
  */
-export async function startWorker({ port, config, persistDir, secrets = SANDBOX_SECRETS, onLog }) {
+export async function startWorker({ port, config, persistDir, secrets = SANDBOX_SECRETS, onLog, build }) {
   const mf = new Miniflare({
     host: "127.0.0.1",
     port,
-    modules: modules(),
+    modules: modules(build),
     modulesRoot: here,
     compatibilityDate: "2025-09-01",
     bindings: { THREEDS_BRIDGE_CONFIG: config, ...secrets },

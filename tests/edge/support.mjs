@@ -2,6 +2,7 @@
 // page (the payment's client secret) and the cardholder's browser against the example
 // worker (in miniflare, the real workerd) and the native sandbox: the JavaScript twin of
 // tests/native/support (mod.rs, backend.rs, cardholder.rs). Real HTTP on 127.0.0.1 only.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
@@ -309,4 +310,43 @@ export async function runMethod(backend, view) {
   const { response: landed } = await submit(notification, form.action);
   await landed.text();
   return "Y";
+}
+
+/**
+ * Drives a confirmed payment (`view`, the page's) through the backend at `base` to its end,
+ * as the page and the cardholder's browser would: the 3DS Method, then each challenge or
+ * redirect followed to the backend (typing `code`) and its return delivered by `deliver`
+ * (`onBrowserStep` runs before each). `{ view, landings }`: the final view, and each
+ * return's form with what the backend answered it.
+ */
+export async function driveToEnd(base, view, clientSecret, { code = "1234", onBrowserStep = async () => {}, deliver = land } = {}) {
+  const landings = [];
+  for (let i = 0; i < 8; i += 1) {
+    switch (view.next.type) {
+      case "none":
+        if (view.state === "final") return { view, landings };
+        view = (await api.view(base, view.id, clientSecret)).body;
+        break;
+      case "method": {
+        const completion = await runMethod(base, view);
+        const answer = await api.method(base, view.id, clientSecret, completion);
+        assert.equal(answer.status, 200, JSON.stringify(answer.body));
+        view = answer.body;
+        break;
+      }
+      case "challenge":
+      case "redirect": {
+        await onBrowserStep(view);
+        const form = await followToBackend(base, nextForm(view), code);
+        landings.push({ form, answers: await deliver(form) });
+        const answer = await api.view(base, view.id, clientSecret);
+        assert.equal(answer.status, 200);
+        view = answer.body;
+        break;
+      }
+      default:
+        assert.fail(`unexpected next: ${JSON.stringify(view)}`);
+    }
+  }
+  assert.fail(`the payment did not finish: ${JSON.stringify(view)}`);
 }

@@ -21,7 +21,7 @@ import { LOCAL_MERCHANT_KEY, SANDBOX_SECRETS, modules, sandboxConfig, startWorke
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import {
-  CHECKOUT, api, confirmBody, createBody, faults, followToBackend, freePort, land, ledger, nextForm, runMethod, startSandbox,
+  CHECKOUT, api, confirmBody, createBody, driveToEnd, faults, freePort, land, ledger, startSandbox,
 } from "./support.mjs";
 
 const PROVIDERS = ["payroc", "dlocal", "paysafe", "bambora"];
@@ -111,37 +111,8 @@ function assertUntouched(read, created, attempts = 0) {
  * `clientSecret`). `onBrowserStep(view)` runs before the browser leaves for the issuer or
  * provider; `deliver(form)` lands the return.
  */
-async function drive(view, clientSecret, { code = "1234", onBrowserStep = async () => {}, deliver = land } = {}) {
-  const landings = [];
-  for (let i = 0; i < 8; i += 1) {
-    switch (view.next.type) {
-      case "none":
-        if (view.state === "final") return { view, landings };
-        view = (await api.view(workerUrl, view.id, clientSecret)).body;
-        break;
-      case "method": {
-        const completion = await runMethod(workerUrl, view);
-        const answer = await api.method(workerUrl, view.id, clientSecret, completion);
-        assert.equal(answer.status, 200, JSON.stringify(answer.body));
-        view = answer.body;
-        break;
-      }
-      case "challenge":
-      case "redirect": {
-        await onBrowserStep(view);
-        const form = await followToBackend(workerUrl, nextForm(view), code);
-        landings.push({ form, answers: await deliver(form) });
-        const answer = await api.view(workerUrl, view.id, clientSecret);
-        assert.equal(answer.status, 200);
-        view = answer.body;
-        break;
-      }
-      default:
-        assert.fail(`unexpected next: ${JSON.stringify(view)}`);
-    }
-  }
-  assert.fail(`the payment did not finish: ${JSON.stringify(view)}`);
-}
+/** Drives a confirmed payment to its end as the page and the browser would (support.mjs). */
+const drive = (view, clientSecret, options) => driveToEnd(workerUrl, view, clientSecret, options);
 
 function assertLanded(landing, display, body) {
   if (display === "iframe") {
