@@ -6,13 +6,14 @@ use super::config::WebhooksConfig;
 /// What to do after attempt number `attempts` (1: the first) of an event created at
 /// `created_ms` failed at `now_ms`: `Some(at)` try again then, `None` give up. The wait is
 /// `first_retry_ms × 2^(attempts-1)`, capped at `max_retry_ms`, then drawn uniformly from
-/// its upper half by `random` (so instances that failed together do not retry together).
+/// its upper half by `random` (so instances that failed together do not retry together;
+/// 64 random bits: a wait is at most `max_retry_ms`, so the draw's bias is nil).
 pub fn next_attempt_at(
     config: &WebhooksConfig,
     created_ms: u64,
     attempts: u32,
     now_ms: u64,
-    random: u128,
+    random: u64,
 ) -> Option<u64> {
     let doubling = 1u64 << attempts.saturating_sub(1).min(40);
     let ceiling = config
@@ -21,7 +22,7 @@ pub fn next_attempt_at(
         .min(config.max_retry_ms)
         .max(1);
     let half = ceiling / 2;
-    let wait = half + (random % u128::from(ceiling - half + 1)) as u64;
+    let wait = half + random % (ceiling - half + 1);
     let at = now_ms.saturating_add(wait);
     let deadline = created_ms.saturating_add(config.give_up_after_ms);
     (at <= deadline).then_some(at)
@@ -46,10 +47,10 @@ mod tests {
         let ceilings = [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000];
         for (n, ceiling) in (1..).zip(ceilings) {
             let low = next_attempt_at(&config, 0, n, 0, 0).unwrap();
-            let high = next_attempt_at(&config, 0, n, 0, u128::from(ceiling / 2)).unwrap();
+            let high = next_attempt_at(&config, 0, n, 0, ceiling / 2).unwrap();
             assert_eq!(low, ceiling / 2, "attempt {n}");
             assert_eq!(high, ceiling, "attempt {n}");
-            for random in [1u128, 7, 123_456_789, u128::MAX] {
+            for random in [1u64, 7, 123_456_789, u64::MAX] {
                 let at = next_attempt_at(&config, 0, n, 0, random).unwrap();
                 assert!((ceiling / 2..=ceiling).contains(&at), "attempt {n}: {at}");
             }
@@ -61,10 +62,7 @@ mod tests {
         let config = config();
         let day = 24 * 60 * 60_000;
         assert!(next_attempt_at(&config, 0, 30, day - 60_000, 0).is_some());
-        assert_eq!(
-            next_attempt_at(&config, 0, 30, day - 1_000, u128::MAX),
-            None
-        );
+        assert_eq!(next_attempt_at(&config, 0, 30, day - 1_000, u64::MAX), None);
         assert_eq!(next_attempt_at(&config, 0, 1, day + 1, 0), None);
     }
 
@@ -72,7 +70,7 @@ mod tests {
     fn a_schedule_spans_a_day_in_few_dozen_attempts() {
         let config = WebhooksConfig::default();
         let (mut now, mut attempts) = (0u64, 0u32);
-        while let Some(at) = next_attempt_at(&config, 0, attempts + 1, now, u128::MAX) {
+        while let Some(at) = next_attempt_at(&config, 0, attempts + 1, now, u64::MAX) {
             now = at;
             attempts += 1;
         }

@@ -243,7 +243,7 @@ impl<S: Outbox, T: Transport, E: Env> Backend<S, T, E> {
                     delivery.created_ms,
                     delivery.attempts,
                     now,
-                    self.env.random_u128(),
+                    self.env.random_u128() as u64,
                 ) {
                     Some(at_ms) => (Attempted::Retry { status, at_ms }, DeliveryOutcome::Retried),
                     None => (Attempted::GaveUp { status }, DeliveryOutcome::GaveUp),
