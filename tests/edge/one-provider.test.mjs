@@ -45,10 +45,10 @@ function configFor(only) {
   return config;
 }
 
-/** The example worker over `build` with `config`, run by `use(worker, logs)`, then stopped. */
+/** The example worker over `build` with `config` and a fresh Durable Object, run by `use(worker, logs)`, then stopped. */
 async function withWorker(build, config, use) {
   let logs = "";
-  const worker = await startWorker({ port, config, persistDir: join(persistDir, String(Date.now())), build, onLog: (text) => { logs += text; } });
+  const worker = await startWorker({ port, config, persistDir: mkdtempSync(join(persistDir, "worker-")), build, onLog: (text) => { logs += text; } });
   try {
     return await use(worker, () => logs);
   } finally {
