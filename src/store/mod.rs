@@ -61,6 +61,22 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A stored record that does not read back (`what`: "body is not a session"), with
+    /// serde's kind of error and, for a text that is not JSON, where; never serde's
+    /// message, which can quote a stored value (a client secret, a provider's token) into
+    /// the log line that reports it.
+    pub fn unreadable(what: &str, error: &serde_json::Error) -> StoreError {
+        let kind = error.classify();
+        StoreError::Corrupt(match error.line() {
+            // A value's error from a reader that keeps no position (`json_path`).
+            0 => format!("{what} ({kind:?} error)"),
+            line => format!(
+                "{what} ({kind:?} error at line {line} column {})",
+                error.column()
+            ),
+        })
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             StoreError::Duplicate => "duplicate_payment",
@@ -128,4 +144,35 @@ pub trait SessionStore: operations::OperationStore + MaybeSend + MaybeSync {
         now_ms: u64,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Session>, StoreError>> + MaybeSend;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreError;
+    use crate::session::Session;
+
+    #[test]
+    fn an_unreadable_record_is_reported_without_its_values() {
+        // A stored session whose provider is no provider's name: serde's message quotes it.
+        let body = r#"{"id":"abc","nonce":"n","provider":"leaked-client-secret"}"#;
+        let error = Session::from_text(body).unwrap_err();
+        assert!(
+            error.to_string().contains("leaked-client-secret"),
+            "{error}"
+        );
+        let reported = StoreError::unreadable("stored session", &error).to_string();
+        assert!(!reported.contains("leaked"), "{reported}");
+        assert!(
+            reported.contains("stored session (Data error)"),
+            "{reported}"
+        );
+
+        // A text that is not JSON: where, which a value's error has not.
+        let error = serde_json::from_str::<Session>("{\n \"id\": x}").unwrap_err();
+        let reported = StoreError::unreadable("stored session", &error).to_string();
+        assert!(
+            reported.ends_with("(Syntax error at line 2 column 8)"),
+            "{reported}"
+        );
+    }
 }

@@ -342,7 +342,7 @@ fn parse(answer: JsValue) -> Result<Option<Session>, StoreError> {
         .ok_or_else(|| StoreError::Corrupt("stored session is not text".to_owned()))?;
     Session::from_text(&text)
         .map(Some)
-        .map_err(|e| StoreError::Corrupt(format!("stored session unreadable: {e}")))
+        .map_err(|e| StoreError::unreadable("body is not a session", &e))
 }
 
 /// `target.method(...args)`, with a thrown exception as an error.

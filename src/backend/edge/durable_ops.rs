@@ -41,7 +41,7 @@ fn records(bodies: JsValue, method: &str) -> Result<Vec<OperationRecord>, StoreE
         .map(|body| {
             let text = body.as_string().ok_or_else(|| unexpected(method))?;
             OperationRecord::from_text(&text)
-                .map_err(|e| StoreError::Corrupt(format!("stored operation unreadable: {e}")))
+                .map_err(|e| StoreError::unreadable("body is not an operation", &e))
         })
         .collect()
 }

@@ -63,7 +63,7 @@ impl OperationRow {
 /// A stored body read back.
 pub(crate) fn decode(body: &str) -> Result<OperationRecord, StoreError> {
     serde_json::from_str(body)
-        .map_err(|failed| StoreError::Corrupt(format!("stored operation unreadable: {failed}")))
+        .map_err(|failed| StoreError::unreadable("body is not an operation", &failed))
 }
 
 pub(super) fn of_payment(

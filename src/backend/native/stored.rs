@@ -102,14 +102,8 @@ impl StoredBody {
     /// The session in `body`, or `Corrupt`. The message names the kind and place of the
     /// damage, never the stored text itself.
     pub fn decode(self) -> Result<Session, StoreError> {
-        let session: Session = serde_json::from_str(&self.body).map_err(|failed| {
-            StoreError::Corrupt(format!(
-                "body is not a session ({:?} error at line {} column {})",
-                failed.classify(),
-                failed.line(),
-                failed.column()
-            ))
-        })?;
+        let session: Session = serde_json::from_str(&self.body)
+            .map_err(|failed| StoreError::unreadable("body is not a session", &failed))?;
         let version_agrees = i64::try_from(session.version).is_ok_and(|v| v == self.version);
         if session.id != self.id || !version_agrees {
             return Err(StoreError::Corrupt(
