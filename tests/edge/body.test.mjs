@@ -2,7 +2,8 @@
 // in chunks, with no declared length, which neither the framing nor Cloudflare's own limits
 // bound to anything the isolate's memory survives: the worker answers 413 body_too_large
 // having read no more of it than the limit. And a provider's answer (or a webhook
-// endpoint's) that never ends: read to its first MiB and left. In workerd (miniflare) the
+// endpoint's) that never ends, declares more than 1 MiB, or is gzip that unpacks to far
+// more: read to its first MiB and left. In workerd (miniflare) the
 // answers; in plain Node.js (tests/edge/in-node.mjs, the same wasm) that the wasm's memory,
 // which never shrinks, did not take the body in and that the rest was never read.
 // Run by `make test-edge`.
@@ -10,6 +11,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
+import zlib from "node:zlib";
 import { fileURLToPath } from "node:url";
 
 import { LOCAL_MERCHANT_KEY, sandboxConfig, startWorker } from "../../examples/edge-worker/miniflare.mjs";
@@ -118,10 +120,15 @@ test("workerd: a chunked body over 64 KB is refused 413, and a chunked create un
 const IN_NODE = { timeout: 60_000 };
 
 describe("in Node", () => {
-  // Every provider's API: 200, then spaces, 64 KB every 2 ms, for as long as anyone reads.
+  // Every provider's API: 200, then spaces, 64 KB every 2 ms, for as long as anyone reads,
+  // with no declared length; or with the head a test sets (`answerHead`), or the whole
+  // answer it sets (`answerWith`).
   let written = 0;
+  let answerHead = {};
+  let answerWith = null;
   const provider = http.createServer((request, answer) => {
-    answer.writeHead(200, { "content-type": "application/json" });
+    if (answerWith) return answerWith(answer);
+    answer.writeHead(200, { "content-type": "application/json", ...answerHead });
     const spaces = Buffer.alloc(64 * 1024, 0x20);
     const timer = setInterval(() => {
       if (answer.destroyed) return clearInterval(timer);
@@ -188,5 +195,56 @@ describe("in Node", () => {
     assert.ok(written < 64 * 1024 * 1024, `${written} bytes of answer sent before the worker left it`);
     const grown = memory.buffer.byteLength - before;
     assert.ok(grown < 8 * 1024 * 1024, `the wasm's memory grew by ${grown} bytes`);
+  });
+
+  /** A Paysafe frictionless confirm of a new payment against the provider as set: its view. */
+  async function confirmAgainstProvider() {
+    const created = await inNode.fetch("/v1/payments", { method: "POST", headers: MERCHANT, body: createText() });
+    assert.equal(created.status, 201);
+    const { id, clientSecret } = await created.json();
+    const confirm = JSON.stringify(confirmBody(clientSecret, "4000000000001000", "iframe"));
+    const answer = await inNode.fetch(`/v1/payments/${id}/confirm`, { method: "POST", headers: PAGE_HEADERS, body: confirm });
+    return answer.json();
+  }
+
+  // An answer of declared length within the limit is read in one call: one that declares
+  // more than the limit must not be, or the worker would wait for (and hold) all of it.
+  test("a provider's answer that declares 64 MiB is read to its first MiB and left", IN_NODE, async () => {
+    written = 0;
+    answerHead = { "content-length": String(64 * 1024 * 1024) };
+    try {
+      const view = await confirmAgainstProvider();
+      assert.equal(view.result?.error?.code, "provider_bad_response", JSON.stringify(view));
+      assert.ok(written >= 1024 * 1024, `the provider sent ${written} bytes: it was called`);
+      assert.ok(written < 32 * 1024 * 1024, `${written} bytes of answer sent before the worker left it`);
+    } finally {
+      answerHead = {};
+    }
+  });
+
+  // Nor one whose body is encoded: fetch decodes it, and about 510 KB of gzip declared is
+  // 512 MiB read. Read chunk by chunk, the worker stops at its first MiB; read in one call,
+  // this process would hold all of it (its peak memory is what shows it).
+  test("a gzip answer that unpacks to 512 MiB is read to its first MiB, never whole", IN_NODE, async () => {
+    const packer = zlib.createGzip({ level: 9 });
+    const packed = [];
+    packer.on("data", (chunk) => packed.push(chunk));
+    const unpacked = Buffer.alloc(1024 * 1024, 0x20);
+    for (let i = 0; i < 512; i += 1) packer.write(unpacked);
+    await new Promise((done) => packer.end(done));
+    const bomb = Buffer.concat(packed);
+    answerWith = (answer) => {
+      answer.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip", "content-length": bomb.length });
+      answer.end(bomb);
+    };
+    try {
+      const peakBefore = process.resourceUsage().maxRSS * 1024;
+      const view = await confirmAgainstProvider();
+      assert.equal(view.result?.error?.code, "provider_bad_response", JSON.stringify(view));
+      const peakRise = process.resourceUsage().maxRSS * 1024 - peakBefore;
+      assert.ok(peakRise < 256 * 1024 * 1024, `this process's peak memory rose by ${peakRise} bytes`);
+    } finally {
+      answerWith = null;
+    }
   });
 });

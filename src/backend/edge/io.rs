@@ -1,14 +1,15 @@
-//! The worker's IO for the core: provider calls over the global `fetch` (gloo-net), the
+//! The worker's IO for the core: provider calls over the global `fetch`, the
 //! clock (`Date.now()`), randomness (`crypto.getRandomValues`) and waiting (`setTimeout`).
 //! Owns only the conversions; every decision (what to send, what to repeat) is the core's.
 
-use gloo_net::http::{Method, RequestBuilder};
-use js_sys::{Function, Promise, Reflect, Uint8Array};
+use gloo_net::http::Headers;
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, RequestRedirect};
+use web_sys::{AbortSignal, RequestInit, RequestRedirect, Response};
 
-use super::web::read_up_to;
+use super::web::{header, read_up_to, read_whole};
 use crate::backend::host::{Env, Transport};
 use crate::provider::{
     answer_text, HttpMethod, HttpRequest, HttpResponse, TransportFailure, MAX_ANSWER_BYTES,
@@ -21,53 +22,70 @@ pub struct FetchTransport {
     pub timeout_ms: u32,
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The worker's global `fetch`, given the URL and an init dictionary: no `Request` or
+    /// `Headers` object is built for a call, as a plain-JavaScript worker builds none.
+    #[wasm_bindgen(js_name = fetch, catch)]
+    fn fetch_with_init(url: &str, init: &RequestInit) -> Result<Promise, JsValue>;
+}
+
 impl Transport for FetchTransport {
     async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportFailure> {
-        let signal = AbortSignal::timeout_with_u32(self.timeout_ms);
-        let mut builder = RequestBuilder::new(&request.url)
-            .method(match request.method {
-                HttpMethod::Get => Method::GET,
-                HttpMethod::Post => Method::POST,
-            })
-            .redirect(RequestRedirect::Manual)
-            .abort_signal(Some(&signal));
+        let init = RequestInit::new();
+        init.set_method(match request.method {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+        });
+        init.set_redirect(RequestRedirect::Manual);
+        init.set_signal(Some(&AbortSignal::timeout_with_u32(self.timeout_ms)));
+        let headers = Object::new();
         for (name, value) in &request.headers {
-            builder = builder.header(name, value);
+            // Cannot fail: a plain object's own property set with a string key.
+            let _ = Reflect::set(&headers, &name.into(), &value.into());
         }
-        let prepared = match &request.body {
-            Some(body) => builder.body(body.as_str()),
-            None => builder.build(),
+        init.set_headers(&headers);
+        if let Some(body) = &request.body {
+            init.set_body(&body.into());
         }
-        .map_err(|_| TransportFailure::Connection("request not built".to_owned()))?;
-        let response = prepared.send().await.map_err(failure)?;
-        let status = response.status();
-        let headers = response.headers().entries().collect();
+        let response: Response =
+            JsFuture::from(fetch_with_init(&request.url, &init).map_err(failure)?)
+                .await
+                .map_err(failure)?
+                .unchecked_into();
+        let headers: Vec<(String, String)> =
+            Headers::from_raw(response.headers()).entries().collect();
         // At most MAX_ANSWER_BYTES of the body: the wasm's memory never gives back what an
-        // answer made it grow by.
-        let body = read_up_to(response.body(), MAX_ANSWER_BYTES)
-            .await
-            .map_err(|error| {
-                let name = Reflect::get(&error, &"name".into()).ok();
-                by_name(&name.and_then(|n| n.as_string()).unwrap_or_default())
-            })?;
+        // answer made it grow by. One of declared length within it, and not encoded (fetch
+        // decodes an encoded body, and a small gzip answer can unpack to gigabytes), is read
+        // in one call, as its framing bounds it; any other chunk by chunk up to the limit.
+        let declared = header(&headers, "content-length")
+            .and_then(|length| length.trim().parse::<usize>().ok())
+            .filter(|length| *length <= MAX_ANSWER_BYTES);
+        let body = match declared {
+            Some(_) if header(&headers, "content-encoding").is_none() => {
+                read_whole(response.array_buffer(), MAX_ANSWER_BYTES).await
+            }
+            _ => read_up_to(response.body(), MAX_ANSWER_BYTES).await,
+        }
+        .map_err(failure)?;
         Ok(HttpResponse {
-            status,
+            status: response.status(),
             headers,
             body: answer_text(&body),
         })
     }
 }
 
-/// A fetch that failed: `TimeoutError` (our signal fired) is a timeout, anything else a
-/// broken connection. Never the error's text: it may carry the URL's query.
-fn failure(error: gloo_net::Error) -> TransportFailure {
-    match &error {
-        gloo_net::Error::JsError(js) => by_name(&js.name),
-        _ => by_name(""),
-    }
+/// A fetch, or the reading of its answer, that failed: `TimeoutError` (our signal fired)
+/// is a timeout, anything else a broken connection. Never the error's text: it may carry
+/// the URL's query.
+fn failure(error: JsValue) -> TransportFailure {
+    let name = Reflect::get(&error, &"name".into()).ok();
+    by_name(&name.and_then(|n| n.as_string()).unwrap_or_default())
 }
 
-/// A fetch, or the reading of its answer, that failed with the error named `name`.
+/// A failure named `name`.
 fn by_name(name: &str) -> TransportFailure {
     if name == "TimeoutError" || name == "AbortError" {
         TransportFailure::Timeout

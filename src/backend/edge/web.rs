@@ -30,10 +30,7 @@ pub async fn request(web: &web_sys::Request) -> Result<Request, JsValue> {
     let body = match (&method, declared) {
         (Method::Get | Method::Head, _) => Vec::new(),
         (_, Some(length)) if length > MAX_BODY_BYTES as u64 => vec![0; READ],
-        (_, Some(_)) => {
-            let buffer = JsFuture::from(web.array_buffer()?).await?;
-            Uint8Array::new(&buffer).subarray(0, READ as u32).to_vec()
-        }
+        (_, Some(_)) => read_whole(web.array_buffer(), READ).await?,
         (_, None) => read_up_to(web.body(), READ).await?,
     };
     let peer_ip = header(&headers, "cf-connecting-ip").and_then(|v| v.parse::<IpAddr>().ok());
@@ -45,6 +42,17 @@ pub async fn request(web: &web_sys::Request) -> Result<Request, JsValue> {
         body,
         peer_ip,
     })
+}
+
+/// A body of declared length, read in one call (its framing bounds it); no more than
+/// `limit` bytes of it are copied into the wasm.
+pub(super) async fn read_whole(
+    buffer: Result<js_sys::Promise, JsValue>,
+    limit: usize,
+) -> Result<Vec<u8>, JsValue> {
+    let buffer = Uint8Array::new(&JsFuture::from(buffer?).await?);
+    let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+    Ok(buffer.subarray(0, limit.min(buffer.length())).to_vec())
 }
 
 /// The first `limit` bytes of a body (all of it when shorter), read chunk by chunk; the
@@ -87,7 +95,7 @@ pub fn response(plain: Response) -> Result<web_sys::Response, JsValue> {
     web_sys::Response::new_with_opt_u8_array_and_init(body, &init)
 }
 
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(super) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
