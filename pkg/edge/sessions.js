@@ -191,8 +191,9 @@ export class ThreedsSessions extends DurableObject {
 
   /**
    * Up to `limit` unfinished sessions whose wake-up time is at or before `nowMs`, soonest
-   * first: their JSON texts (the reconciler's sweep). Index entries left behind by a
-   * session that is gone or final are dropped on the way.
+   * first: each as `[id, its JSON text]` (the reconciler's sweep, which logs a text it cannot
+   * read by its id). Index entries left behind by a session that is gone or final are
+   * dropped on the way.
    */
   async due(nowMs, limit) {
     check(isCount(nowMs) && isCount(limit));
@@ -200,15 +201,15 @@ export class ThreedsSessions extends DurableObject {
     const index = await storage.list({ prefix: "w:", end: wakeKey(nowMs + 1, ""), limit });
     if (index.size === 0) return [];
     const records = await storage.get([...index.values()].map((id) => `s:${id}`));
-    const bodies = [];
+    const due = [];
     const stale = [];
     for (const [key, id] of index) {
       const record = records.get(`s:${id}`);
       if (record === undefined || record.final || record.wakeAtMs !== wakeOf(key)) stale.push(key);
-      else bodies.push(record.body);
+      else due.push([id, record.body]);
     }
     for (let i = 0; i < stale.length; i += MAX_KEYS) await storage.delete(stale.slice(i, i + MAX_KEYS));
-    return bodies;
+    return due;
   }
 
   /** A payment's operations (JSON texts, oldest first) and its counter. */

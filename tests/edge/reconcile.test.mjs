@@ -3,7 +3,8 @@
 // - the session object's alarm fires at the earliest wake-up time and runs the backend's
 //   sweep with no request from anyone: a payment in doubt is looked up when its lookup is
 //   due, an expired payment is ended; a payment in doubt whose provider this worker does
-//   not offer stays in doubt, looked at again later, and does not stop the others;
+//   not offer stays in doubt, looked at again later, and does not stop the others; nor does
+//   a session whose stored text is damaged, which is logged by its id;
 // - a page that hangs up while its confirm is in the provider's sale leaves the sale to
 //   finish (ctx.waitUntil): the payment ends authorized, charged once.
 // The session object is watched through its own RPC methods (load, due), never through the
@@ -93,9 +94,23 @@ async function storeInDoubt(provider, state, lookupAtMs) {
   return id;
 }
 
-/** The ids among the sessions the object says are due at `atMs`. */
+/**
+ * Stores a session whose text no longer reads as one (a damaged record), due at `wakeAtMs`.
+ */
+async function storeDamaged(wakeAtMs) {
+  serial += 1;
+  const id = `${String(serial).padStart(4, "0")}${crypto.randomUUID().replaceAll("-", "").slice(4)}`;
+  const answer = await sessions.create(id, `paysafe:order-damaged-${id.slice(0, 12)}`, 4, false, Date.now() - 30_000, '{"id":', wakeAtMs);
+  assert.equal(answer, "created");
+  return id;
+}
+
+/** The ids among the sessions the object says are due at `atMs` (each `[id, text]`). */
 async function dueIds(atMs) {
-  return (await sessions.due(atMs, 100)).map((text) => JSON.parse(text).id);
+  return (await sessions.due(atMs, 100)).map(([id, text]) => {
+    assert.ok(text.startsWith('{"id":'), text);
+    return id;
+  });
 }
 
 describe("the session object's alarm", () => {
@@ -107,8 +122,10 @@ describe("the session object's alarm", () => {
     const doubt = await storeInDoubt("paysafe", { lost: "a state no adapter reads" }, lookupAt);
     // Bambora is not offered here: nothing can look this one up.
     const orphan = await storeInDoubt("bambora", { lost: "bambora's" }, lookupAt);
+    // And one whose stored text is damaged: logged by its id, and no stop to the sweep.
+    const damaged = await storeDamaged(lookupAt);
     assert.deepEqual(await dueIds(lookupAt - 1), [], "not due before its lookup");
-    assert.deepEqual((await dueIds(lookupAt)).sort(), [doubt, orphan].sort(), "due from its lookup on");
+    assert.deepEqual((await dueIds(lookupAt)).sort(), [doubt, orphan, damaged].sort(), "due from its lookup on");
 
     const settled = await until(8000, async () => {
       const session = await stored(doubt);
@@ -119,6 +136,11 @@ describe("the session object's alarm", () => {
     assert.equal(settled.phase.result.error.providerCode, "state_unreadable", JSON.stringify(settled));
     assert.equal(settled.wake_at_ms, null);
     assert.match(logs, /reconciler swept the sessions that were due/);
+    const unreadable = logs.split("\n").filter((line) => line.includes("a due session cannot be read"));
+    assert.ok(unreadable.length > 0, "the damaged session was logged");
+    const fields = JSON.parse(unreadable[0].slice(unreadable[0].indexOf("{"))).fields;
+    assert.equal(fields.session, damaged, unreadable[0]);
+    assert.match(fields.error, /body is not a session/, unreadable[0]);
 
     // The one nobody can look up is left in doubt, woken again only after max_lookup_ms.
     const orphaned = await stored(orphan);

@@ -171,17 +171,21 @@ impl SessionStore for DurableObjectStore {
                 ],
             )
             .await?;
-        let bodies: js_sys::Array = answer
+        let due: js_sys::Array = answer
             .dyn_into()
             .map_err(|_| unavailable("due", "unexpected answer"))?;
-        // A body that no longer reads as a session is logged and left out: one damaged
-        // record must not stop the alarm's sweep from settling the others.
-        Ok(bodies
+        // Each `[id, body]`. A body that no longer reads as a session is logged by its id and
+        // left out: one damaged record must not stop the alarm's sweep from settling the
+        // others, and an operator finds it by the id.
+        Ok(due
             .iter()
-            .filter_map(|body| {
+            .filter_map(|entry| {
+                let id = Reflect::get_u32(&entry, 0).ok().and_then(|id| id.as_string());
+                let body = Reflect::get_u32(&entry, 1).unwrap_or(JsValue::UNDEFINED);
                 parse(body)
                     .map_err(|error| {
-                        tracing::error!(%error, "a due session cannot be read; the sweep leaves it out")
+                        let session = id.as_deref().unwrap_or("(none)");
+                        tracing::error!(session, %error, "a due session cannot be read; the sweep leaves it out")
                     })
                     .ok()
                     .flatten()
