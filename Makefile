@@ -181,7 +181,8 @@ test-edge: edge pkg edge-sizes
 ## bench-edge: the edge worker against a plain-JS worker of the same Paysafe frictionless flow
 ## (bench/edge-baseline/: the same Durable Object and sandbox calls) in the same miniflare:
 ## cold first request, warm payments (median, p90, ratio; and workerd's CPU for the start, the
-## first request and a payment, steadier than wall times on a shared machine), edge wasm gzip; one table printed,
+## first request and a payment, steadier than wall times on a shared machine), edge wasm gzip; five
+## runs (BENCH_EDGE_REPEATS), one table printed: medians over the runs, the ratio's range;
 ## never asserted; the workers' logs in target/bench-edge.log (docs/edge.md has a run)
 bench-edge: native edge
 	@$(ENV) THREEDS_BRIDGE_BIN=target/native/threeds-bridge node scripts/bench-edge.mjs

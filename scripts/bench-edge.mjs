@@ -10,7 +10,8 @@
 //     card, to the final result), rounds of each worker in turn, and workerd's CPU per payment;
 //   - the edge wasm, gzipped, and a one-provider worker's (BENCH_EDGE_PROVIDERS, `make edge-sizes`).
 // Printed as one table, never asserted: medians on this machine (2 shared cores) are for
-// comparison, not a promise. The workers' own log lines go to target/bench-edge.log.
+// comparison, not a promise. The whole is run BENCH_EDGE_REPEATS times (default 5): each
+// row is the median over the runs of each run's median, each ratio taken within a run. The workers' own log lines go to target/bench-edge.log.
 // BENCH_EDGE_ALSO="label=dir,…" adds other builds of the wasm (a directory holding a copy
 // of pkg/edge/threeds_bridge_edge.js and threeds_bridge_edge_bg.wasm) as more columns,
 // interleaved with the two in every cold start and round: on a busy machine, builds
@@ -32,6 +33,9 @@ const COLD_RUNS = Number(process.env.BENCH_EDGE_COLD ?? 7);
 // land in a quiet or a busy spell).
 const ROUNDS = Number(process.env.BENCH_EDGE_ROUNDS ?? 12);
 const FLOWS = Number(process.env.BENCH_EDGE_FLOWS ?? 5);
+// Whole runs of the above: one run's medians move with the machine's load from one minute
+// to the next by more than the gaps measured, so the table gives the median of several.
+const REPEATS = Number(process.env.BENCH_EDGE_REPEATS ?? 5);
 const root = fileURLToPath(new URL("../", import.meta.url));
 const LOG = `${root}target/bench-edge.log`;
 
@@ -137,15 +141,13 @@ async function flow(base) {
   return [t1 - t0, t2 - t1];
 }
 
-mkdirSync(`${root}target`, { recursive: true });
-writeFileSync(LOG, "");
-const sandbox = await startSandbox("http://127.0.0.1:9");
-const series = () => ({ startCpu: [], cold: [], coldCpu: [], create: [], confirm: [], flow: [], flowCpu: [] });
-const times = Object.fromEntries(Object.keys(WORKERS).map((kind) => [kind, series()]));
-try {
+/** One run: COLD_RUNS cold starts and ROUNDS × FLOWS warm payments of each worker, interleaved. */
+async function measure(sandboxUrl) {
+  const series = () => ({ startCpu: [], cold: [], coldCpu: [], create: [], confirm: [], flow: [], flowCpu: [] });
+  const times = Object.fromEntries(Object.keys(WORKERS).map((kind) => [kind, series()]));
   for (let run = 0; run < COLD_RUNS; run += 1) {
     for (const kind of Object.keys(WORKERS)) {
-      const worker = await start(kind, sandbox.url);
+      const worker = await start(kind, sandboxUrl);
       const [t0, cpu0] = [performance.now(), worker.cpuMs()];
       times[kind].startCpu.push(cpu0);
       const answer = await api.read(worker.url, "0123456789abcdef0123456789abcdef", LOCAL_MERCHANT_KEY);
@@ -156,7 +158,7 @@ try {
     }
   }
   const warm = {};
-  for (const kind of Object.keys(WORKERS)) warm[kind] = await start(kind, sandbox.url);
+  for (const kind of Object.keys(WORKERS)) warm[kind] = await start(kind, sandboxUrl);
   try {
     for (const kind of Object.keys(warm)) await flow(warm[kind].url); // first payments, not timed
     for (let round = 0; round < ROUNDS; round += 1) {
@@ -174,6 +176,15 @@ try {
   } finally {
     await Promise.all(Object.values(warm).map((w) => w.stop()));
   }
+  return times;
+}
+
+mkdirSync(`${root}target`, { recursive: true });
+writeFileSync(LOG, "");
+const sandbox = await startSandbox("http://127.0.0.1:9");
+const runs = [];
+try {
+  for (let repeat = 0; repeat < REPEATS; repeat += 1) runs.push(await measure(sandbox.url));
 } finally {
   await sandbox.stop();
 }
@@ -192,16 +203,24 @@ function onlySize() {
   const built = statSync(`${root}${path}`).mtime.toISOString().slice(0, 16).replace("T", " ");
   return `${only} only ${kb(gz(path))} (built ${built} UTC)`;
 }
+// Each row: a measure's median within each run, then the median of those over the runs;
+// a ratio is taken within each run (its builds under the same load) before the median of
+// the runs' ratios, and the wasm worker's ratio is followed by its range over the runs.
+const cell = (ms) => `${ms.toFixed(1)} ms`.padStart(9);
+const ratioCell = (r) => `${r.toFixed(2)}×`.padStart(7);
 const row = (label, pick) => {
-  const [w, j] = [pick(times.wasm), pick(times.js)];
-  const others = also.map((kind) => ` ${`${pick(times[kind]).toFixed(1)} ms`.padStart(9)} ${`${(pick(times[kind]) / j).toFixed(2)}×`.padStart(7)}`);
-  return `${label.padEnd(36)} ${`${w.toFixed(1)} ms`.padStart(9)} ${`${j.toFixed(1)} ms`.padStart(9)} ${`${(w / j).toFixed(2)}×`.padStart(7)}${others.join("")}`;
+  const value = (kind) => median(runs.map((run) => pick(run[kind])));
+  const ratios = (kind) => runs.map((run) => pick(run[kind]) / pick(run.js));
+  const others = also.map((kind) => ` ${cell(value(kind))} ${ratioCell(median(ratios(kind)))}`);
+  const spread = sorted(ratios("wasm"));
+  const range = REPEATS > 1 ? ` ${`${spread[0].toFixed(2)}–${spread.at(-1).toFixed(2)}×`.padStart(12)}` : "";
+  return `${label.padEnd(36)} ${cell(value("wasm"))} ${cell(value("js"))} ${ratioCell(median(ratios("wasm")))}${range}${others.join("")}`;
 };
 const warmN = ROUNDS * FLOWS;
 console.log([
   `bench-edge: Paysafe frictionless, wasm worker vs plain-JS worker (bench/edge-baseline/),`,
-  `same miniflare, same Durable Object, same sandbox; ${COLD_RUNS} cold starts, ${warmN} warm payments each`,
-  `${"".padEnd(36)} ${"wasm".padStart(9)} ${"JS".padStart(9)} ${"ratio".padStart(7)}${also.map((kind) => ` ${kind.padStart(9)} ${"ratio".padStart(7)}`).join("")}`,
+  `same miniflare, same Durable Object, same sandbox; ${REPEATS} runs of ${COLD_RUNS} cold starts and ${warmN} warm payments each`,
+  `${"".padEnd(36)} ${"wasm".padStart(9)} ${"JS".padStart(9)} ${"ratio".padStart(7)}${REPEATS > 1 ? ` ${"runs' range".padStart(12)}` : ""}${also.map((kind) => ` ${kind.padStart(9)} ${"ratio".padStart(7)}`).join("")}`,
   row(`start: workerd CPU until ready`, (t) => median(t.startCpu)),
   row(`cold: first request, median`, (t) => median(t.cold)),
   row(`cold: first request, workerd CPU`, (t) => median(t.coldCpu)),
