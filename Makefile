@@ -107,13 +107,18 @@ edge: setup
 		$(EDGE_OUT)/threeds_bridge_edge.js)
 	@echo "edge: built $(EDGE_OUT)/ (providers: $(EDGE_PROVIDERS))"
 
-## edge-sizes: the edge wasm of each one-provider worker (make edge EDGE_PROVIDERS=<name>, into
-## target/edge-sizes/<name>/; the last one built stays in target/edge's cache), gzipped beside
-## pkg/edge's; bench-edge's size row reads them. pkg/edge is left as it is.
+## edge-sizes: each one-provider worker (make edge EDGE_PROVIDERS=<name>) into pkg/edge/<name>/,
+## which the npm package ships as threeds-bridge/edge/<name>: its wasm and glue, and copies of
+## pkg/edge's index.js, index.d.ts and sessions.js, whose relative imports then load that
+## wasm (the worker and its Durable Object alike); then each wasm's size, gzipped, beside
+## pkg/edge's (bench-edge's size row reads them too). pkg/edge's own files are left as they
+## are; the last build stays in target/edge's cache.
 edge-sizes: setup
 	@for p in $$(tr , ' ' <<<"$(ALL_PROVIDERS)"); do \
-		$(MAKE) -s edge EDGE_PROVIDERS=$$p EDGE_OUT=target/edge-sizes/$$p >/dev/null || exit 1; done
-	@for w in pkg/edge target/edge-sizes/*; do [ -f $$w/threeds_bridge_edge_bg.wasm ] && node -e \
+		$(MAKE) -s edge EDGE_PROVIDERS=$$p EDGE_OUT=pkg/edge/$$p >/dev/null || exit 1; \
+		cp pkg/edge/index.js pkg/edge/index.d.ts pkg/edge/sessions.js pkg/edge/$$p/ || exit 1; done
+	@for w in pkg/edge $$(tr , ' ' <<<"$(ALL_PROVIDERS)" | sed 's|[^ ]*|pkg/edge/&|g'); do \
+		[ -f $$w/threeds_bridge_edge_bg.wasm ] && node -e \
 		'const b = require("fs").readFileSync(process.argv[1]); console.log(`$${process.argv[2].padEnd(28)} $${(require("zlib").gzipSync(b, { level: 9 }).length / 1024).toFixed(1)} KB gzip, $${(b.length / 1024).toFixed(1)} KB raw`)' \
 		$$w/threeds_bridge_edge_bg.wasm $$w; done
 
@@ -173,7 +178,7 @@ test-pkg: size
 ## test-edge: examples/edge-worker in miniflare (the real workerd) against the native sandbox
 ## (the debug binary: test-native has built it already; the sandbox need not be fast here),
 ## and the checkout page module (pkg/) in Chromium paying through that worker; and the worker
-## over each one-provider build (edge-sizes: target/edge-sizes/<provider>/, their sizes printed)
+## over each one-provider package (edge-sizes: pkg/edge/<provider>/, their sizes printed)
 test-edge: edge pkg edge-sizes
 	@$(ENV) $$CARGO build --locked -q --bin threeds-bridge
 	@$(ENV) THREEDS_BRIDGE_BIN=target/debug/threeds-bridge node --test tests/edge/
@@ -233,4 +238,4 @@ demo: native pkg
 	@$(ENV) $(BIN) demo $(DEMO_ARGS)
 
 clean:
-	rm -rf target pkg/threeds_bridge* pkg/snippets pkg/edge/threeds_bridge_edge*
+	rm -rf target pkg/threeds_bridge* pkg/snippets pkg/edge/threeds_bridge_edge* pkg/edge/{payroc,dlocal,paysafe,bambora}

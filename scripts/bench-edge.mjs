@@ -195,10 +195,10 @@ const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
 const also = Object.keys(WORKERS).slice(2);
 // The one-provider worker's wasm beside pkg/edge's (all four providers unless built with
 // EDGE_PROVIDERS): BENCH_EDGE_PROVIDERS (default paysafe, the flow measured), as `make
-// edge-sizes` (or `make edge EDGE_PROVIDERS=… EDGE_OUT=target/edge-sizes/…`) left it.
+// edge-sizes` left it in pkg/edge/<name>/ (the package's threeds-bridge/edge/<name>).
 function onlySize() {
   const only = process.env.BENCH_EDGE_PROVIDERS ?? "paysafe";
-  const path = `target/edge-sizes/${only}/threeds_bridge_edge_bg.wasm`;
+  const path = `pkg/edge/${only}/threeds_bridge_edge_bg.wasm`;
   if (!existsSync(`${root}${path}`)) return `${only} only: not built (make edge-sizes)`;
   const built = statSync(`${root}${path}`).mtime.toISOString().slice(0, 16).replace("T", " ");
   return `${only} only ${kb(gz(path))} (built ${built} UTC)`;

@@ -11,31 +11,35 @@ import { Miniflare } from "miniflare";
 const here = fileURLToPath(new URL(".", import.meta.url));
 const pkg = new URL("../../pkg/", import.meta.url);
 
-/** pkg/edge/index.js, found as npm finds it: the package's `exports["./edge"]`. */
-function edgeEntry() {
+/** The index.js of the package's export `entry` ("./edge", "./edge/paysafe"), found as npm finds it. */
+function edgeEntry(entry) {
   const manifest = JSON.parse(readFileSync(new URL("package.json", pkg), "utf8"));
-  const target = manifest.exports?.["./edge"];
+  const target = manifest.exports?.[entry];
   const path = typeof target === "string" ? target : target?.workerd ?? target?.default;
-  if (!path) throw new Error("pkg/package.json exports no ./edge");
+  if (!path) throw new Error(`pkg/package.json exports no ${entry}`);
   return fileURLToPath(new URL(path, pkg));
 }
 
-// The modules as workerd names them (what wrangler's bundler would inline): the bare
-// specifier "threeds-bridge/edge" is a module of that name, and its relative imports
-// resolve beside it ("threeds-bridge/…"). Exported for tests that bind other objects.
-// `build`: a directory holding another build's wasm and glue (`make edge EDGE_OUT=…`,
-// a one-provider worker say), used instead of pkg/edge's; the rest is pkg/edge's.
-export function modules(build) {
+// The modules as workerd names them (what wrangler's bundler would inline): the worker
+// imports the package's export `entry` by its bare specifier ("threeds-bridge/edge", or
+// "threeds-bridge/edge/paysafe" for the one-provider worker `make edge-sizes` lays out), a
+// module of that name, and that module's relative imports resolve beside it. Exported for
+// tests that bind other objects. `build`: a directory holding another build's wasm and glue
+// (`make edge EDGE_OUT=…`), used instead of the export's own; the rest is the export's.
+export function modules(build, entry = "./edge") {
   const file = (path) => readFileSync(path);
-  const entry = edgeEntry();
-  const edge = entry.slice(0, entry.lastIndexOf("/") + 1);
-  const wasm = build ? build.replace(/\/?$/, "/") : edge;
+  const index = edgeEntry(entry);
+  const dir = index.slice(0, index.lastIndexOf("/") + 1);
+  const wasm = build ? build.replace(/\/?$/, "/") : dir;
+  const specifier = `threeds-bridge${entry.slice(1)}`;
+  const beside = `${here}${specifier.slice(0, specifier.lastIndexOf("/") + 1)}`;
+  const worker = file(`${here}worker.js`).toString().replace('"threeds-bridge/edge"', JSON.stringify(specifier));
   return [
-    { type: "ESModule", path: `${here}worker.js`, contents: file(`${here}worker.js`) },
-    { type: "ESModule", path: `${here}threeds-bridge/edge`, contents: file(entry) },
-    { type: "ESModule", path: `${here}threeds-bridge/sessions.js`, contents: file(`${edge}sessions.js`) },
-    { type: "ESModule", path: `${here}threeds-bridge/threeds_bridge_edge.js`, contents: file(`${wasm}threeds_bridge_edge.js`) },
-    { type: "CompiledWasm", path: `${here}threeds-bridge/threeds_bridge_edge_bg.wasm`, contents: file(`${wasm}threeds_bridge_edge_bg.wasm`) },
+    { type: "ESModule", path: `${here}worker.js`, contents: worker },
+    { type: "ESModule", path: `${here}${specifier}`, contents: file(index) },
+    { type: "ESModule", path: `${beside}sessions.js`, contents: file(`${dir}sessions.js`) },
+    { type: "ESModule", path: `${beside}threeds_bridge_edge.js`, contents: file(`${wasm}threeds_bridge_edge.js`) },
+    { type: "CompiledWasm", path: `${beside}threeds_bridge_edge_bg.wasm`, contents: file(`${wasm}threeds_bridge_edge_bg.wasm`) },
   ];
 }
 
@@ -105,13 +109,14 @@ export const SANDBOX_SECRETS = {
  * A started worker: `{ mf, url }`. `persistDir` keeps the Durable Object's storage on disk,
  * so a worker started again with the same directory sees the same sessions. `onLog(text)`,
  * when given, receives the worker's console output instead of this process's stdout.
- * `build`: another build's wasm and glue, as `modules(build)` takes it.
+ * `build`: another build's wasm and glue, and `entry`: the package's export the worker
+ * imports ("./edge" unless given), as `modules(build, entry)` takes them.
  */
-export async function startWorker({ port, config, persistDir, secrets = SANDBOX_SECRETS, onLog, build }) {
+export async function startWorker({ port, config, persistDir, secrets = SANDBOX_SECRETS, onLog, build, entry }) {
   const mf = new Miniflare({
     host: "127.0.0.1",
     port,
-    modules: modules(build),
+    modules: modules(build, entry),
     modulesRoot: here,
     compatibilityDate: "2025-09-01",
     bindings: { THREEDS_BRIDGE_CONFIG: config, ...secrets },

@@ -1,14 +1,15 @@
-// The one-provider workers (`make edge EDGE_PROVIDERS=<provider>`, as `make edge-sizes`
-// leaves them in target/edge-sizes/<provider>/; docs/edge.md, "A smaller worker") in
-// miniflare, the real workerd, against the native sandbox: the example worker over each
-// such build pays with its provider (a challenge payment, authorized and charged once),
+// The one-provider workers the npm package ships as `threeds-bridge/edge/<provider>`
+// (`make edge-sizes` lays them out in pkg/edge/<provider>/; docs/edge.md, "A smaller
+// worker") in miniflare, the real workerd, against the native sandbox: the example worker,
+// importing that export, pays with its provider (a challenge payment, authorized and charged once),
 // refuses a payment for a provider it lacks as an unconfigured one, and refuses a
 // configuration naming a provider it lacks at its first request, naming it in its log.
 // Each is smaller than pkg/edge's worker, which has all four.
 // Run by `make test-edge` (it builds them and pkg/edge first).
+import { execFileSync } from "node:child_process";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,6 +21,8 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 const PROVIDERS = ["payroc", "dlocal", "paysafe", "bambora"];
 const CHALLENGE = "4000000000002008";
 const WASM = "threeds_bridge_edge_bg.wasm";
+/** What each one-provider export holds (pkg/package.json's `files` ships them). */
+const PACKAGE_FILES = ["index.js", "index.d.ts", "sessions.js", "threeds_bridge_edge.js", WASM];
 
 let sandbox;
 let port;
@@ -45,10 +48,10 @@ function configFor(only) {
   return config;
 }
 
-/** The example worker over `build` with `config` and a fresh Durable Object, run by `use(worker, logs)`, then stopped. */
-async function withWorker(build, config, use) {
+/** The example worker importing `entry` with `config` and a fresh Durable Object, run by `use(worker, logs)`, then stopped. */
+async function withWorker(entry, config, use) {
   let logs = "";
-  const worker = await startWorker({ port, config, persistDir: mkdtempSync(join(persistDir, "worker-")), build, onLog: (text) => { logs += text; } });
+  const worker = await startWorker({ port, config, persistDir: mkdtempSync(join(persistDir, "worker-")), entry, onLog: (text) => { logs += text; } });
   try {
     return await use(worker, () => logs);
   } finally {
@@ -58,11 +61,14 @@ async function withWorker(build, config, use) {
 
 for (const provider of PROVIDERS) {
   test(`${provider} only: pays with ${provider}, refuses the other providers, and is smaller than the four-provider worker`, async () => {
-    const build = `${root}target/edge-sizes/${provider}`;
-    assert.ok(existsSync(join(build, WASM)), `${build}/${WASM}: build it with make edge-sizes`);
-    assert.ok(statSync(join(build, WASM)).size < statSync(`${root}pkg/edge/${WASM}`).size, "the other adapters are left out");
+    const entry = `./edge/${provider}`;
+    const dir = `${root}pkg/edge/${provider}`;
+    for (const name of PACKAGE_FILES) assert.ok(existsSync(join(dir, name)), `${dir}/${name}: build it with make edge-sizes`);
+    const manifest = JSON.parse(readFileSync(`${root}pkg/package.json`, "utf8"));
+    assert.deepEqual(manifest.exports[entry], { types: `${entry}/index.d.ts`, default: `${entry}/index.js` });
+    assert.ok(statSync(join(dir, WASM)).size < statSync(`${root}pkg/edge/${WASM}`).size, "the other adapters are left out");
 
-    await withWorker(build, configFor(provider), async (worker) => {
+    await withWorker(entry, configFor(provider), async (worker) => {
       const before = (await ledger(sandbox.url)).length;
       const body = createBody(provider);
       const created = await api.create(worker.url, body, LOCAL_MERCHANT_KEY);
@@ -88,7 +94,7 @@ for (const provider of PROVIDERS) {
     });
 
     // Every provider's section, as pkg/edge's worker takes them: refused, not half-served.
-    await withWorker(build, configFor(null), async (worker, logs) => {
+    await withWorker(entry, configFor(null), async (worker, logs) => {
       const answer = await api.create(worker.url, createBody(provider), LOCAL_MERCHANT_KEY);
       assert.equal(answer.status, 500, JSON.stringify(answer.body));
       assert.equal(answer.body.error.code, "edge_misconfigured");
@@ -99,3 +105,14 @@ for (const provider of PROVIDERS) {
     });
   });
 }
+
+// What npm would publish (`files` in pkg/package.json, read by npm itself): every
+// one-provider export whole, beside the four-provider one.
+test("the npm package ships each one-provider worker whole", () => {
+  const [packed] = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: `${root}pkg`, encoding: "utf8", timeout: 60_000 }));
+  const paths = new Set(packed.files.map((f) => f.path));
+  for (const provider of PROVIDERS) {
+    for (const name of PACKAGE_FILES) assert.ok(paths.has(`edge/${provider}/${name}`), `edge/${provider}/${name} is not packed`);
+  }
+  assert.ok(paths.has(`edge/${WASM}`), "the four-provider worker is packed too");
+});
