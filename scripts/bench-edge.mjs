@@ -11,7 +11,8 @@
 //   - the edge wasm, gzipped, and a one-provider worker's (BENCH_EDGE_PROVIDERS, `make edge-sizes`).
 // Printed as one table, never asserted: medians on this machine (2 shared cores) are for
 // comparison, not a promise. The whole is run BENCH_EDGE_REPEATS times (default 5): each
-// row is the median over the runs of each run's median, each ratio taken within a run. The workers' own log lines go to target/bench-edge.log.
+// row is the median over the runs of each run's median, each ratio taken within a run.
+// The workers' own log lines go to target/bench-edge.log.
 // BENCH_EDGE_ALSO="label=dir,…" adds other builds of the wasm (a directory holding a copy
 // of pkg/edge/threeds_bridge_edge.js and threeds_bridge_edge_bg.wasm) as more columns,
 // interleaved with the two in every cold start and round: on a busy machine, builds

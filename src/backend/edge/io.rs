@@ -41,7 +41,8 @@ impl Transport for FetchTransport {
         init.set_signal(Some(&AbortSignal::timeout_with_u32(self.timeout_ms)));
         let headers = Object::new();
         for (name, value) in &request.headers {
-            // Cannot fail: a plain object's own property set with a string key.
+            // Cannot fail: a plain object's own property set with a string key. A name given
+            // twice would keep its last value; no adapter sends one twice.
             let _ = Reflect::set(&headers, &name.into(), &value.into());
         }
         init.set_headers(&headers);
