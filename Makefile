@@ -35,8 +35,9 @@ SIZE_BUDGET := 24576
 setup:
 	@scripts/setup.sh
 
-## build: the native binary and the npm package
-build: native pkg
+## build: the native binary and the whole npm package: the browser module (pkg), the edge
+## worker with all four providers (edge) and each one-provider worker (edge-sizes)
+build: native pkg edge edge-sizes
 
 native: setup
 	@$(ENV) $$CARGO build --locked --profile native --bin threeds-bridge
