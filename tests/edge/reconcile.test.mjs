@@ -61,14 +61,19 @@ async function stored(id) {
 
 let serial = 0;
 
+/** A fresh session id, in the order they are drawn (the serial leads). */
+function nextId() {
+  serial += 1;
+  return `${String(serial).padStart(4, "0")}${crypto.randomUUID().replaceAll("-", "").slice(4)}`;
+}
+
 /**
  * Stores, as the backend would have, a payment whose money call lost its answer: status
  * unknown, its next lookup at `lookupAtMs`.
  */
 async function storeInDoubt(provider, state, lookupAtMs) {
-  serial += 1;
   const now = Date.now();
-  const id = `${String(serial).padStart(4, "0")}${crypto.randomUUID().replaceAll("-", "").slice(4)}`;
+  const id = nextId();
   const orderId = `order-doubt-${id.slice(0, 12)}`;
   const session = {
     id,
@@ -98,8 +103,7 @@ async function storeInDoubt(provider, state, lookupAtMs) {
  * Stores a session whose text no longer reads as one (a damaged record), due at `wakeAtMs`.
  */
 async function storeDamaged(wakeAtMs) {
-  serial += 1;
-  const id = `${String(serial).padStart(4, "0")}${crypto.randomUUID().replaceAll("-", "").slice(4)}`;
+  const id = nextId();
   const answer = await sessions.create(id, `paysafe:order-damaged-${id.slice(0, 12)}`, 4, false, Date.now() - 30_000, '{"id":', wakeAtMs);
   assert.equal(answer, "created");
   return id;
