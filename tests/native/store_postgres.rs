@@ -622,3 +622,88 @@ async fn creates_arriving_together_share_a_commit_and_keep_their_own_answers() {
     // 28 sessions stored in a few statements (64 creates at most in each), and `taken`.
     assert!(writing_transactions(&schema).await <= 4);
 }
+
+/// Once a store answers at most `store_unavailable` and never hangs, `call` until it answers
+/// otherwise: how many times it was refused, and the answer.
+async fn until_served<T, F: std::future::Future<Output = Result<T, StoreError>>>(
+    mut call: impl FnMut() -> F,
+) -> (usize, T) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut refused = 0;
+    loop {
+        let answer = tokio::time::timeout(Duration::from_secs(5), call())
+            .await
+            .expect("a store call on an ended connection hangs");
+        match answer {
+            Ok(served) => return (refused, served),
+            Err(error) => {
+                assert_eq!(error.code(), "store_unavailable", "{error}");
+                refused += 1;
+                assert!(Instant::now() < deadline, "still refused: {error}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
+/// The database ends every connection of the store (a restart, a failover, an operator's
+/// `pg_terminate_backend`): a call on an ended connection is refused `store_unavailable`,
+/// nothing hangs or panics, and the same store serves reads and both kinds of writes again
+/// on new connections, with no restart of the instance.
+#[tokio::test]
+async fn connections_the_database_ends_are_replaced_without_a_restart() {
+    let schema = fresh_schema();
+    let url = support::store::database_url();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    // Named after the schema, so that only this store's connections are ended: other tests
+    // share the server.
+    let url = format!("{url}{separator}application_name={schema}");
+    let store = PostgresStore::connect(&url, in_schema(&schema))
+        .await
+        .unwrap();
+    let first = session(&id(1), ProviderKind::Payroc, "order-1", 60_000);
+    store.create(&first).await.unwrap();
+    // Reads at once, so that the pool holds several connections.
+    let reads = tokio::join!(
+        store.load(&first.id),
+        store.load(&first.id),
+        store.load(&first.id),
+        store.load(&first.id)
+    );
+    for read in [reads.0, reads.1, reads.2, reads.3] {
+        assert_eq!(read.unwrap().as_ref(), Some(&first));
+    }
+
+    let count_backends = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = '{schema}' \
+         AND pid <> pg_backend_pid()"
+    );
+    let raw = raw_postgres().await;
+    let ended: i64 = raw
+        .query_one(
+            "SELECT count(*) FROM \
+             (SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity \
+              WHERE application_name = $1) AS ended",
+            &[&schema],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(ended >= 1, "the store had no connection to end");
+    // Each waited for (up to 5 s): none of them is left.
+    let left: i64 = raw.query_one(&count_backends, &[]).await.unwrap().get(0);
+    assert_eq!(left, 0, "every connection of the store was ended");
+
+    let (_, read) = until_served(|| store.load(&first.id)).await;
+    assert_eq!(read.as_ref(), Some(&first));
+    // A swap refused on an ended connection was never sent: the row is still at its version.
+    let moved = first.advanced(calling("mpi"), 10).unwrap();
+    let (_, swapped) = until_served(|| store.swap(&moved)).await;
+    assert!(swapped, "the swap applies once");
+    let second = session(&id(2), ProviderKind::Payroc, "order-2", 60_000);
+    let (_, ()) = until_served(|| store.create(&second)).await;
+    assert_eq!(store.load(&first.id).await.unwrap(), Some(moved));
+    assert_eq!(store.load(&second.id).await.unwrap(), Some(second));
+    let serving: i64 = raw.query_one(&count_backends, &[]).await.unwrap().get(0);
+    assert!(serving >= 1, "the store serves on new connections");
+}
