@@ -40,7 +40,9 @@ impl Visitor<'_> for ByName {
 }
 
 /// `impl Deserialize for $ty`, each variant read from its name (the one its derived
-/// `Serialize` writes). Every variant must be listed: a missing one does not compile.
+/// `Serialize` writes). Every variant must be listed: a missing one does not compile. The
+/// same list is the tests' (`tests::Every`), so each variant is read back by
+/// `tests::reads_back` with no second list to keep.
 macro_rules! deserialize_by_name {
     ($ty:ident { $($variant:ident = $name:literal),+ $(,)? }) => {
         impl<'de> serde::Deserialize<'de> for $ty {
@@ -58,6 +60,11 @@ macro_rules! deserialize_by_name {
         const _: fn($ty) = |every| match every {
             $($ty::$variant)|+ => {}
         };
+        #[cfg(test)]
+        impl $crate::unit_variant::tests::Every for $ty {
+            const EVERY: &'static [$ty] = &[$($ty::$variant),+];
+            const NAME: &'static str = stringify!($ty);
+        }
     };
 }
 pub(crate) use deserialize_by_name;
@@ -71,15 +78,20 @@ pub(crate) mod tests {
     use serde::de::DeserializeOwned;
     use serde::Serialize;
 
-    /// Each of `all` reads back from what it writes, from text and through a tagged
+    /// An enum read by [`deserialize_by_name!`]: its variants as the macro lists them, and
+    /// its name.
+    pub(crate) trait Every: Sized + 'static {
+        const EVERY: &'static [Self];
+        const NAME: &'static str;
+    }
+
+    /// Each variant of `T` reads back from what it writes, from text and through a tagged
     /// enum's buffer; an unknown name and another type are refused with the derive's words.
     pub(crate) fn reads_back<
-        T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug + Copy,
-    >(
-        all: &[T],
-        name: &str,
-    ) {
-        for &variant in all {
+        T: Every + Serialize + DeserializeOwned + PartialEq + std::fmt::Debug + Copy,
+    >() {
+        let name = T::NAME;
+        for &variant in T::EVERY {
             let text = serde_json::to_string(&variant).unwrap();
             assert_eq!(serde_json::from_str::<T>(&text).unwrap(), variant, "{text}");
             let value = serde_json::to_value(variant).unwrap();
@@ -112,48 +124,13 @@ pub(crate) mod tests {
 
     #[test]
     fn every_variant_reads_back_by_its_name() {
-        use TransStatus::*;
-        reads_back(&[Y, N, U, A, C, D, R, I, S], "TransStatus");
-        reads_back(
-            &[
-                Exemption::NoChallengeRequested,
-                Exemption::TransactionRiskAnalysis,
-                Exemption::LowValue,
-            ],
-            "Exemption",
-        );
-        reads_back(
-            &[
-                ChallengePreference::NoPreference,
-                ChallengePreference::Requested,
-                ChallengePreference::Mandated,
-            ],
-            "ChallengePreference",
-        );
-        reads_back(
-            &[CaptureMode::Automatic, CaptureMode::Manual],
-            "CaptureMode",
-        );
-        reads_back(&[DisplayMode::Iframe, DisplayMode::Redirect], "DisplayMode");
-        reads_back(
-            &[
-                ProviderKind::Payroc,
-                ProviderKind::Dlocal,
-                ProviderKind::Paysafe,
-                ProviderKind::Bambora,
-            ],
-            "ProviderKind",
-        );
-        reads_back(
-            &[
-                PaymentStatus::Authorized,
-                PaymentStatus::Declined,
-                PaymentStatus::Failed,
-                PaymentStatus::Cancelled,
-                PaymentStatus::Error,
-            ],
-            "PaymentStatus",
-        );
+        reads_back::<TransStatus>();
+        reads_back::<Exemption>();
+        reads_back::<ChallengePreference>();
+        reads_back::<CaptureMode>();
+        reads_back::<DisplayMode>();
+        reads_back::<ProviderKind>();
+        reads_back::<PaymentStatus>();
         assert_eq!(
             serde_json::from_str::<Exemption>("\"low_value\"").unwrap(),
             Exemption::LowValue
@@ -167,106 +144,34 @@ pub(crate) mod tests {
             CardBrand, FormMethod, Generation, LiabilityShift, MessageVersion, PaResStatus,
             ThreeDsCompInd,
         };
-        use crate::payment::Canceller;
-        use crate::payment::ResultCode::*;
+        use crate::payment::{Canceller, ResultCode};
         use crate::provider::http::HttpMethod;
         use crate::provider::lifecycle::OperationCall;
         use crate::provider::lifecycle::{OperationErrorCode as Op, OperationKind};
-        reads_back(
-            &[
-                AuthenticationFailed,
-                ChallengeCancelled,
-                Declined,
-                ProviderRejected,
-                ProviderTimeout,
-                ProviderBadResponse,
-                ProviderUnavailable,
-                SessionExpired,
-                TokenExpired,
-                TokenUsed,
-                CancelledByMerchant,
-                CancelledByShopper,
-            ],
-            "ResultCode",
-        );
-        reads_back(
-            &[
-                Op::Unsupported,
-                Op::AmountTooLarge,
-                Op::AlreadyCaptured,
-                Op::AlreadyVoided,
-                Op::AuthorizationExpired,
-                Op::NotCaptured,
-                Op::ProviderRejected,
-                Op::ProviderTimeout,
-                Op::ProviderBadResponse,
-                Op::ProviderUnavailable,
-            ],
-            "OperationErrorCode",
-        );
+        reads_back::<ResultCode>();
+        reads_back::<Op>();
         for code in [Op::Unsupported, Op::AmountTooLarge] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }
-        reads_back(
-            &[
-                OperationKind::Capture,
-                OperationKind::Void,
-                OperationKind::Refund,
-            ],
-            "OperationKind",
-        );
-        use CardBrand::*;
-        reads_back(
-            &[
-                Visa, Mastercard, Amex, Discover, Jcb, Diners, Elo, UnionPay, Unknown,
-            ],
-            "CardBrand",
-        );
-        reads_back(
-            &[ThreeDsCompInd::Y, ThreeDsCompInd::N, ThreeDsCompInd::U],
-            "ThreeDsCompInd",
-        );
-        reads_back(&[FormMethod::Get, FormMethod::Post], "FormMethod");
-        reads_back(
-            &[
-                PaResStatus::Y,
-                PaResStatus::A,
-                PaResStatus::N,
-                PaResStatus::U,
-            ],
-            "PaResStatus",
-        );
-        reads_back(
-            &[
-                MessageVersion::V2_1_0,
-                MessageVersion::V2_2_0,
-                MessageVersion::V2_3_1,
-            ],
-            "MessageVersion",
-        );
-        reads_back(&[Generation::Legacy, Generation::Emv], "Generation");
-        reads_back(
-            &[LiabilityShift::Shifted, LiabilityShift::NotShifted],
-            "LiabilityShift",
-        );
-        reads_back(&[Canceller::Merchant, Canceller::Shopper], "Canceller");
-        reads_back(&[HttpMethod::Get, HttpMethod::Post], "HttpMethod");
-        reads_back(
-            &[
-                OperationCall::Send,
-                OperationCall::Lookup,
-                OperationCall::Authorize,
-            ],
-            "OperationCall",
-        );
+        reads_back::<OperationKind>();
+        reads_back::<CardBrand>();
+        reads_back::<ThreeDsCompInd>();
+        reads_back::<FormMethod>();
+        reads_back::<PaResStatus>();
+        reads_back::<MessageVersion>();
+        reads_back::<Generation>();
+        reads_back::<LiabilityShift>();
+        reads_back::<Canceller>();
+        reads_back::<HttpMethod>();
+        reads_back::<OperationCall>();
         assert_eq!(
             serde_json::from_str::<MessageVersion>("\"2.2.0\"").unwrap(),
             MessageVersion::V2_2_0
         );
-        reads_back(&[CReqType::CReq], "CReqType");
+        reads_back::<CReqType>();
         assert_eq!(
             serde_json::from_str::<CardBrand>("\"unionpay\"").unwrap(),
-            UnionPay
+            CardBrand::UnionPay
         );
     }
 }

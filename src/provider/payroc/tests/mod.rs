@@ -677,11 +677,5 @@ fn a_manual_capture_payment_is_a_pre_authorization_and_old_states_stay_sales() {
 #[test]
 fn a_third_party_eci_reads_back_by_its_name() {
     use state::ThirdPartyEci;
-    crate::unit_variant::tests::reads_back(
-        &[
-            ThirdPartyEci::FullyAuthenticated,
-            ThirdPartyEci::AttemptedAuthentication,
-        ],
-        "ThirdPartyEci",
-    );
+    crate::unit_variant::tests::reads_back::<ThirdPartyEci>();
 }
