@@ -82,7 +82,7 @@ pkg: setup
 ## (npm: threeds-bridge/edge; pkg/edge/index.js, sessions.js and package.json are sources)
 ## As pkg: strip stays off for wasm-bindgen, wasm-opt strips afterwards. Its own cargo
 ## profile ([profile.edge]) and, where std is built from source, pkg's panic levers
-## (not -Zfmt-debug=none: the log lines' fields are written with {:?}); docs/edge.md
+## (not -Zfmt-debug=none: the log lines' fields are written with {:?}); docs/edge/measurements.md
 ## has the measured figures of each lever. wasm-opt does not inline a function into its one
 ## caller: V8 compiles each wasm function on its first call, and those inlinings had merged
 ## every route into one 89 KB function that each isolate's first request compiled (10 ms);

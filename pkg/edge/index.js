@@ -28,11 +28,12 @@ export function createHandler() {
   };
 }
 
-// Called at the worker module's top level (createHandler()): builds the backend from the
-// `env` that `cloudflare:workers` offers there and warms its request path up (two unlogged
-// requests that need no IO, so V8 has compiled their wasm functions), so that the isolate's
-// first request finds both done (docs/edge.md, "Cold start"). A runtime without that `env`, or a configuration
-// that does not build, leaves it to the first request, which reports what is wrong.
+// Called at the worker module's top level (createHandler()): builds the backend from the `env`
+// that `cloudflare:workers` offers there and warms its request path up (two unlogged requests
+// that need no IO, so V8 has compiled their wasm functions), so that the isolate's first
+// request finds both done (docs/edge/measurements.md, "Cold start"). A runtime without that
+// `env`, or a configuration that does not build, leaves it to the first request, which reports
+// what is wrong.
 function prepareAtLoad() {
   const env = workers.env;
   if (!env) return;

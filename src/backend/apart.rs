@@ -1,10 +1,10 @@
-//! [`apart`]: a future whose state machine stays a function of its own in the compiled
-//! code. Why: an `async fn` awaited in one place is inlined into its caller's state
-//! machine, so every route of [`Backend::dispatch`](super::Backend) ended up as one
-//! function (89 KB of wasm). V8 compiles a wasm function on its first call, and
-//! compiling that one took 10 ms, on every isolate's first request, whichever route it
-//! asked for (docs/edge.md, "Cold start"). Each route awaited through `apart` is compiled
-//! when it is first used instead. Natively it costs one allocation per request.
+//! [`apart`]: a future whose state machine stays a function of its own in the compiled code.
+//! Why: an `async fn` awaited in one place is inlined into its caller's state machine, so every
+//! route of [`Backend::dispatch`](super::Backend) ended up as one function (89 KB of wasm). V8
+//! compiles a wasm function on its first call, and compiling that one took 10 ms, on every
+//! isolate's first request, whichever route it asked for (docs/edge/measurements.md, "Cold
+//! start"). Each route awaited through `apart` is compiled when it is first used instead.
+//! Natively it costs one allocation per request.
 
 use std::future::Future;
 use std::pin::Pin;

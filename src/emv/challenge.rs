@@ -137,7 +137,7 @@ impl CReq {
     pub fn from_base64url(text: &str) -> Result<CReq, EmvError> {
         let bytes = base64url::decode(text)?;
         // Read as text (invalid UTF-8 is refused as from_slice refused it), through the
-        // crate's one JSON reader (`crate::json_path`, docs/edge.md).
+        // crate's one JSON reader (`crate::json_path`, docs/edge/measurements.md).
         std::str::from_utf8(&bytes)
             .ok()
             .and_then(|json| crate::json_path::from_text(json).ok())

@@ -15,7 +15,7 @@ use super::{Chain, Track};
 /// object. serde's readers also read one from an array, its members by the order the
 /// struct declares them (`["Jo", "jo@example.com"]` for a payer), which no document we
 /// read allows; refusing it also leaves out each struct's reading of a sequence, 20 KB of
-/// the edge wasm gzipped (docs/edge.md).
+/// the edge wasm gzipped (docs/edge/measurements.md).
 #[derive(Clone, Copy)]
 pub(super) struct At<'a, 'de> {
     pub(super) value: &'de Value,

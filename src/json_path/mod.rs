@@ -1,11 +1,11 @@
-//! The crate's JSON reading: a text into a `serde_json::Value` ([`value`], one text reader
-//! for everything), and a value into its type ([`typed`]) by a deserializer that keeps the
-//! path of what failed (`paymentMethod.cvv`, `providers.paysafe.api_user`), as
-//! serde_path_to_error did around serde_json's readers for the request bodies and the
-//! configuration. Provider answers, an ACS's messages ([`from_text`]) and stored objects
-//! are read the same way. Each type's reading is then compiled once, for this
-//! deserializer, instead of for serde_json's text reader, its value readers and
-//! serde_path_to_error's wrapper of each: 15 KB of the edge wasm gzipped (docs/edge.md).
+//! The crate's JSON reading: a text into a `serde_json::Value` ([`value`], one text reader for
+//! everything), and a value into its type ([`typed`]) by a deserializer that keeps the path of
+//! what failed (`paymentMethod.cvv`, `providers.paysafe.api_user`), as serde_path_to_error did
+//! around serde_json's readers for the request bodies and the configuration. Provider answers,
+//! an ACS's messages ([`from_text`]) and stored objects are read the same way. Each type's
+//! reading is then compiled once, for this deserializer, instead of for serde_json's text
+//! reader, its value readers and serde_path_to_error's wrapper of each: 15 KB of the edge wasm
+//! gzipped (docs/edge/measurements.md).
 //!
 //! Two parts, a file each: `text` reads a text into a value, each key once; `at` reads a
 //! value into a type, noting the path of what failed.
@@ -113,7 +113,7 @@ pub fn typed<'de, T: Deserialize<'de>>(value: &'de Value) -> Result<T, Refusal> 
 /// value, as [`value`] and [`typed`] read a request body: a key given twice refused, as
 /// serde's derive refuses a member given twice, but no path kept. Read so, the wasm
 /// compiles one deserializer for every type instead of serde_json's text reader for
-/// each answer type besides this one for the bodies (docs/edge.md).
+/// each answer type besides this one for the bodies (docs/edge/measurements.md).
 pub fn from_text<T: de::DeserializeOwned>(text: &str) -> Result<T, Error> {
     let value = value(text).map_err(NotRead::into_error)?;
     typed(&value).map_err(|refusal| refusal.error)

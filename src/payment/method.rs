@@ -1,10 +1,10 @@
 //! [`PaymentMethod`] read as its derive read it (`#[serde(tag = "type")]`, the card's members
-//! beside the tag), without serde's `Content`: the members are kept in order, duplicates
-//! and all, as JSON values, and the variant's struct is read from them. The derive's
-//! buffering was the last user of `Content` in a one-provider worker, whose whole
-//! machinery it kept in the wasm (docs/edge.md). The same errors, in the same words, at
-//! the same path (`paymentMethod`, as the body's reader names it): a missing or repeated
-//! `type`, an unknown one, any card member's.
+//! beside the tag), without serde's `Content`: the members are kept in order, duplicates and
+//! all, as JSON values, and the variant's struct is read from them. The derive's buffering was
+//! the last user of `Content` in a one-provider worker, whose whole machinery it kept in the
+//! wasm (docs/edge/measurements.md). The same errors, in the same words, at the same path
+//! (`paymentMethod`, as the body's reader names it): a missing or repeated `type`, an unknown
+//! one, any card member's.
 
 use std::fmt;
 

@@ -1,7 +1,7 @@
 //! [`BrowserAction`] read back by hand from the JSON its derived `Serialize` writes (tag
-//! `type`, members in camelCase): the derive's reading of that shape buffered the action
-//! in serde's `Content` and expanded a visitor per variant, about 7 KB of the edge wasm's
-//! code (`crate::provider::stored`; docs/edge.md). Only the JSON builds store an action
+//! `type`, members in camelCase): the derive's reading of that shape buffered the action in
+//! serde's `Content` and expanded a visitor per variant, about 7 KB of the edge wasm's code
+//! (`crate::provider::stored`; docs/edge/measurements.md). Only the JSON builds store an action
 //! (in a session's phase); the browser module builds its own from the page's view.
 
 use serde::de::Error as _;

@@ -1,6 +1,6 @@
 //! [`Phase`] read back by hand from the JSON its derived `Serialize` writes (tag `phase`):
 //! the derive's reading of that shape buffers the phase in serde's `Content` and expands a
-//! visitor per variant (`crate::provider::stored`; docs/edge.md).
+//! visitor per variant (`crate::provider::stored`; docs/edge/measurements.md).
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};

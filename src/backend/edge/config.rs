@@ -23,10 +23,10 @@ pub const SESSIONS_BINDING: &str = "THREEDS_SESSIONS";
 /// Reads and checks the configuration in `env`.
 pub fn from_env(env: &JsValue) -> Result<BackendConfig, String> {
     let raw = binding(env, CONFIG_VAR).ok_or(format!("{CONFIG_VAR} is not set"))?;
-    // An object (wrangler.toml's [vars]) goes straight into serde through
-    // serde-wasm-bindgen, one of the project's mandated crates. Reading it as one
-    // JSON.stringify text instead was measured at 0.2 ms and 2.6 KB less (docs/edge.md,
-    // "Cold start"), and was not kept for that.
+    // An object (wrangler.toml's [vars]) goes straight into serde through serde-wasm-bindgen,
+    // one of the project's mandated crates. Reading it as one JSON.stringify text instead was
+    // measured at 0.2 ms and 2.6 KB less (docs/edge/measurements.md, "Cold start"), and was not
+    // kept for that.
     let mut value: Value = match raw.as_string() {
         Some(text) => json_value(&text).map_err(|refused| match refused {
             JsonRefused::NotJson(e) => format!("{CONFIG_VAR} is not JSON: {e}"),

@@ -8,7 +8,7 @@
 //! Each line is written straight into one `String` (`json_line.rs`: values escaped as they
 //! are formatted, the timestamp from `Date.now()`), each span's text once when the span
 //! opens, and handed to one console call: no `serde_json` value per field or line
-//! (docs/edge.md, "Performance", has what that saved).
+//! (docs/edge/measurements.md, "Log lines and a warmed first request", has what that saved).
 
 use std::cell::{Cell, RefCell};
 use std::fmt::{Debug, Write};

@@ -74,18 +74,18 @@ pub async fn handle_fetch(
     web::response(backend.handle(plain).await)
 }
 
-/// Builds the isolate's backend before its first request: `createHandler()` calls it when
-/// the worker's module is loaded, with the `env` of `cloudflare:workers`, so the
-/// configuration is parsed (and the code doing it compiled) while the isolate starts, not
-/// while a request waits (docs/edge.md, "Cold start"). A configuration that does not build
-/// is left to the first request, which answers `edge_misconfigured` and logs why.
+/// Builds the isolate's backend before its first request: `createHandler()` calls it when the
+/// worker's module is loaded, with the `env` of `cloudflare:workers`, so the configuration is
+/// parsed (and the code doing it compiled) while the isolate starts, not while a request waits
+/// (docs/edge/measurements.md, "Cold start"). A configuration that does not build is left to
+/// the first request, which answers `edge_misconfigured` and logs why.
 ///
-/// Then it warms the request path up: V8 compiles each wasm function on its first call,
-/// and an isolate's first request used to compile some 400 of them (the request span, the
-/// route, the access line, the key check, the answer; docs/edge.md, "Cold start").
-/// [`warm_up`] sends two requests that need no IO through the backend, unlogged, and awaits
-/// one promise in a spawned task, so that the first real request finds those compiled
-/// (about 50 functions are left to it: the ones that need IO).
+/// Then it warms the request path up: V8 compiles each wasm function on its first call, and an
+/// isolate's first request used to compile some 400 of them (the request span, the route, the
+/// access line, the key check, the answer; docs/edge/measurements.md, "Cold start").
+/// [`warm_up`] sends two requests that need no IO through the backend, unlogged, and awaits one
+/// promise in a spawned task, so that the first real request finds those compiled (about 50
+/// functions are left to it: the ones that need IO).
 #[wasm_bindgen]
 pub fn prepare(env: JsValue) {
     if let Ok(backend) = backend(&env) {

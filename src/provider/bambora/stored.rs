@@ -3,7 +3,7 @@
 //! [`IssuerForm`] tag `protocol`, its `PaReq` form's members beside the tag): the derive's
 //! reading of those shapes buffered each in serde's `Content` and expanded a visitor per
 //! variant (and, inside it, one for the CReq the form keeps), about 28 KB of a Bambora
-//! worker's wasm (`crate::provider::stored`; docs/edge.md).
+//! worker's wasm (`crate::provider::stored`; docs/edge/measurements.md).
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};

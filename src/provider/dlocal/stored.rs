@@ -1,7 +1,7 @@
 //! [`State`] read back by hand from the JSON its derived `Serialize` writes (tag `stage`;
 //! a newtype variant's struct members beside it): the derive's reading of that shape
 //! buffered every state in serde's `Content` and expanded a visitor per variant, about
-//! 8 KB of a dLocal worker's wasm (`crate::provider::stored`; docs/edge.md).
+//! 8 KB of a dLocal worker's wasm (`crate::provider::stored`; docs/edge/measurements.md).
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};

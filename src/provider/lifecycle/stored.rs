@@ -2,7 +2,7 @@
 //! `status`, members in camelCase, `Refused`'s [`super::OperationError`] members beside the
 //! tag): the derive's reading of that shape buffered the result in serde's `Content` and
 //! expanded a visitor per variant, about 7 KB of the edge wasm's code
-//! (`crate::provider::stored`; docs/edge.md).
+//! (`crate::provider::stored`; docs/edge/measurements.md).
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};

@@ -3,7 +3,7 @@
 //! derived `Serialize` writes (tag `step`; a newtype variant's struct members beside its
 //! tag): the derive's reading of those shapes buffered each one in serde's `Content` and
 //! expanded a visitor per variant, about 28 KB of the edge wasm's code
-//! (`crate::provider::stored`; docs/edge.md).
+//! (`crate::provider::stored`; docs/edge/measurements.md).
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};

@@ -1,7 +1,7 @@
 //! [`State`] read back by hand from the JSON its derived `Serialize` writes (tag `step`,
 //! [`super::Authentication`]'s members flattened in): the derive's reading of that shape
 //! was the largest deserializer of a Paysafe worker, about 25 KB of its wasm
-//! (`crate::provider::stored`; docs/edge.md).
+//! (`crate::provider::stored`; docs/edge/measurements.md).
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};

@@ -1,8 +1,8 @@
 //! [`OperationPhase`] read back by hand from the JSON its derived `Serialize` writes (tag
 //! `phase`, members in camelCase): the derive's reading of that shape buffered the phase in
 //! serde's `Content` and expanded a visitor per variant (`crate::provider::stored`;
-//! docs/edge.md). [`OperationRecord`] too, from the stored object's members: the stores
-//! read it from text, and the derive's text reading was a second copy of its code.
+//! docs/edge/measurements.md). [`OperationRecord`] too, from the stored object's members: the
+//! stores read it from text, and the derive's text reading was a second copy of its code.
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
