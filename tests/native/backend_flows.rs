@@ -12,6 +12,7 @@ use support::backend::{harness, pay, start_body, Cardholder, Harness, CHECKOUT};
 
 const RIGHT: Cardholder = Cardholder::Types("1234");
 const WRONG: Cardholder = Cardholder::Types("9999");
+const CANCELS: Cardholder = Cardholder::Cancels;
 
 /// Pays and checks the ledger, the result's status and (when given) its error code.
 async fn check(
@@ -91,66 +92,18 @@ async fn payroc_through_the_hosted_mpi() {
     assert_eq!(view["result"]["transStatus"], "Y");
     assert_eq!(view["result"]["eci"], "05");
     assert_eq!(view["result"]["liabilityShift"], true);
-    check(
-        &h,
-        "payroc",
-        "4000000000002008",
-        "redirect",
-        RIGHT,
-        "authorized",
-        None,
-    )
-    .await;
-    check(
-        &h,
-        "payroc",
-        "4000000000002008",
-        "iframe",
-        RIGHT,
-        "authorized",
-        None,
-    )
-    .await;
-    check(
-        &h,
-        "payroc",
-        "4000000000002008",
-        "redirect",
-        WRONG,
-        "failed",
-        Some("authentication_failed"),
-    )
-    .await;
-    check(
-        &h,
-        "payroc",
-        "4000000000002008",
-        "redirect",
-        Cardholder::Cancels,
-        "failed",
-        Some("authentication_failed"),
-    )
-    .await;
-    check(
-        &h,
-        "payroc",
-        "4000000000001208",
-        "redirect",
-        RIGHT,
-        "failed",
-        Some("authentication_failed"),
-    )
-    .await;
-    check(
-        &h,
-        "payroc",
-        "5200000000002003",
-        "redirect",
-        RIGHT,
-        "authorized",
-        None,
-    )
-    .await;
+    #[rustfmt::skip]
+    let payments = [
+        ("4000000000002008", "redirect", RIGHT, "authorized", None),
+        ("4000000000002008", "iframe", RIGHT, "authorized", None),
+        ("4000000000002008", "redirect", WRONG, "failed", Some("authentication_failed")),
+        ("4000000000002008", "redirect", CANCELS, "failed", Some("authentication_failed")),
+        ("4000000000001208", "redirect", RIGHT, "failed", Some("authentication_failed")),
+        ("5200000000002003", "redirect", RIGHT, "authorized", None),
+    ];
+    for (pan, display, who, status, code) in payments {
+        check(&h, "payroc", pan, display, who, status, code).await;
+    }
 }
 
 #[tokio::test]
@@ -167,66 +120,18 @@ async fn dlocal_through_its_redirect_page() {
     )
     .await;
     assert_eq!(view["result"]["eci"], "05");
-    check(
-        &h,
-        "dlocal",
-        "4000000000002008",
-        "redirect",
-        RIGHT,
-        "authorized",
-        None,
-    )
-    .await;
-    check(
-        &h,
-        "dlocal",
-        "4000000000002008",
-        "iframe",
-        RIGHT,
-        "authorized",
-        None,
-    )
-    .await;
-    check(
-        &h,
-        "dlocal",
-        "4000000000003006",
-        "redirect",
-        RIGHT,
-        "authorized",
-        None,
-    )
-    .await;
-    check(
-        &h,
-        "dlocal",
-        "4000000000002008",
-        "redirect",
-        WRONG,
-        "failed",
-        Some("authentication_failed"),
-    )
-    .await;
-    check(
-        &h,
-        "dlocal",
-        "4000000000002008",
-        "redirect",
-        Cardholder::Cancels,
-        "failed",
-        Some("authentication_failed"),
-    )
-    .await;
-    check(
-        &h,
-        "dlocal",
-        "4000000000001406",
-        "iframe",
-        RIGHT,
-        "failed",
-        Some("authentication_failed"),
-    )
-    .await;
+    #[rustfmt::skip]
+    let payments = [
+        ("4000000000002008", "redirect", RIGHT, "authorized", None),
+        ("4000000000002008", "iframe", RIGHT, "authorized", None),
+        ("4000000000003006", "redirect", RIGHT, "authorized", None),
+        ("4000000000002008", "redirect", WRONG, "failed", Some("authentication_failed")),
+        ("4000000000002008", "redirect", CANCELS, "failed", Some("authentication_failed")),
+        ("4000000000001406", "iframe", RIGHT, "failed", Some("authentication_failed")),
+    ];
+    for (pan, display, who, status, code) in payments {
+        check(&h, "dlocal", pan, display, who, status, code).await;
+    }
 }
 
 #[tokio::test]
@@ -254,46 +159,16 @@ async fn paysafe_with_method_challenge_and_3ds1() {
     )
     .await;
     assert_eq!(view["result"]["transStatus"], "Y");
-    check(
-        &h,
-        "paysafe",
-        "4000000000002008",
-        "redirect",
-        RIGHT,
-        "authorized",
-        None,
-    )
-    .await;
-    check(
-        &h,
-        "paysafe",
-        "4000000000002107",
-        "iframe",
-        RIGHT,
-        "authorized",
-        None,
-    )
-    .await;
-    check(
-        &h,
-        "paysafe",
-        "4000000000002008",
-        "iframe",
-        WRONG,
-        "failed",
-        Some("authentication_failed"),
-    )
-    .await;
-    check(
-        &h,
-        "paysafe",
-        "4000000000002008",
-        "iframe",
-        Cardholder::Cancels,
-        "cancelled",
-        Some("challenge_cancelled"),
-    )
-    .await;
+    #[rustfmt::skip]
+    let payments = [
+        ("4000000000002008", "redirect", RIGHT, "authorized", None),
+        ("4000000000002107", "iframe", RIGHT, "authorized", None),
+        ("4000000000002008", "iframe", WRONG, "failed", Some("authentication_failed")),
+        ("4000000000002008", "iframe", CANCELS, "cancelled", Some("challenge_cancelled")),
+    ];
+    for (pan, display, who, status, code) in payments {
+        check(&h, "paysafe", pan, display, who, status, code).await;
+    }
     let view = check(
         &h,
         "paysafe",
@@ -305,60 +180,32 @@ async fn paysafe_with_method_challenge_and_3ds1() {
     )
     .await;
     assert_eq!(view["result"]["threeDsVersion"], "1.0.2");
-    check(
-        &h,
-        "paysafe",
-        "4000000000004004",
-        "iframe",
-        RIGHT,
-        "declined",
-        Some("declined"),
-    )
-    .await;
-    check(
-        &h,
-        "paysafe",
-        "4000000000001208",
-        "iframe",
-        RIGHT,
-        "failed",
-        Some("authentication_failed"),
-    )
-    .await;
+    #[rustfmt::skip]
+    let payments = [
+        ("4000000000004004", "declined", Some("declined")),
+        ("4000000000001208", "failed", Some("authentication_failed")),
+    ];
+    for (pan, status, code) in payments {
+        check(&h, "paysafe", pan, "iframe", RIGHT, status, code).await;
+    }
 }
 
 #[tokio::test]
 async fn bambora_through_its_302_and_continue() {
     let h = harness().await;
-    for (pan, display, who, status, code) in [
+    #[rustfmt::skip]
+    let payments = [
         ("4012000033330026", "iframe", RIGHT, "authorized", None),
         ("4000000000001000", "iframe", RIGHT, "authorized", None),
         ("4012007153923001", "iframe", RIGHT, "authorized", None),
         ("4000000000002008", "redirect", RIGHT, "authorized", None),
         ("5200000000002003", "iframe", RIGHT, "authorized", None),
         ("4000000000003006", "iframe", RIGHT, "authorized", None),
-        (
-            "4000000000002008",
-            "iframe",
-            WRONG,
-            "failed",
-            Some("authentication_failed"),
-        ),
-        (
-            "4000000000002008",
-            "iframe",
-            Cardholder::Cancels,
-            "failed",
-            Some("authentication_failed"),
-        ),
-        (
-            "4000000000004004",
-            "iframe",
-            RIGHT,
-            "declined",
-            Some("declined"),
-        ),
-    ] {
+        ("4000000000002008", "iframe", WRONG, "failed", Some("authentication_failed")),
+        ("4000000000002008", "iframe", CANCELS, "failed", Some("authentication_failed")),
+        ("4000000000004004", "iframe", RIGHT, "declined", Some("declined")),
+    ];
+    for (pan, display, who, status, code) in payments {
         check(&h, "bambora", pan, display, who, status, code).await;
     }
 }

@@ -250,63 +250,19 @@ async fn issuer_decline_after_authentication_is_declined() {
 async fn challenges_go_through_the_redirect_page_and_the_acs() {
     let sb = support::sandbox().await;
     let adapter = adapter(&sb);
+    #[rustfmt::skip]
     let cases = [
-        (
-            "4000000000002008",
-            Cardholder::Types("1234"),
-            PaymentStatus::Authorized,
-            "05",
-        ),
-        (
-            "4000000000002107",
-            Cardholder::Types("1234"),
-            PaymentStatus::Authorized,
-            "05",
-        ),
-        (
-            "5200000000002003",
-            Cardholder::Types("1234"),
-            PaymentStatus::Authorized,
-            "02",
-        ),
-        (
-            "370000000000200",
-            Cardholder::Types("1234"),
-            PaymentStatus::Authorized,
-            "05",
-        ),
-        (
-            "4012007153923001",
-            Cardholder::Types("1234"),
-            PaymentStatus::Authorized,
-            "05",
-        ),
+        ("4000000000002008", Cardholder::Types("1234"), PaymentStatus::Authorized, "05"),
+        ("4000000000002107", Cardholder::Types("1234"), PaymentStatus::Authorized, "05"),
+        ("5200000000002003", Cardholder::Types("1234"), PaymentStatus::Authorized, "02"),
+        ("370000000000200", Cardholder::Types("1234"), PaymentStatus::Authorized, "05"),
+        ("4012007153923001", Cardholder::Types("1234"), PaymentStatus::Authorized, "05"),
         // 3-D Secure 1.0.2: PaReq/PaRes behind dLocal's page.
-        (
-            "4000000000003006",
-            Cardholder::Types("1234"),
-            PaymentStatus::Authorized,
-            "05",
-        ),
-        (
-            "4000000000002008",
-            Cardholder::Types("9999"),
-            PaymentStatus::Failed,
-            "",
-        ),
-        (
-            "4000000000003006",
-            Cardholder::Types("9999"),
-            PaymentStatus::Failed,
-            "",
-        ),
+        ("4000000000003006", Cardholder::Types("1234"), PaymentStatus::Authorized, "05"),
+        ("4000000000002008", Cardholder::Types("9999"), PaymentStatus::Failed, ""),
+        ("4000000000003006", Cardholder::Types("9999"), PaymentStatus::Failed, ""),
         // dLocal reports a cancelled challenge as 320, like a failed one.
-        (
-            "4000000000002008",
-            Cardholder::Cancels,
-            PaymentStatus::Failed,
-            "",
-        ),
+        ("4000000000002008", Cardholder::Cancels, PaymentStatus::Failed, ""),
     ];
     for (pan, who, status, want_eci) in cases {
         let mut start = start(pan);

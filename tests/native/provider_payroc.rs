@@ -184,70 +184,22 @@ async fn check(running: &RunningSandbox, pan: &str, cardholder: Cardholder, expe
 async fn frictionless_cards() {
     let running = payroc_sandbox().await;
     let typed = Cardholder::Types("1234");
-    check(
-        &running,
-        "4000000000001000",
-        typed,
-        authorized(TransStatus::Y, 5, true),
-    )
-    .await;
-    check(
-        &running,
-        "4000000000001109",
-        typed,
-        authorized(TransStatus::A, 6, true),
-    )
-    .await;
-    check(
-        &running,
-        "4000000000001208",
-        typed,
-        not_authenticated(TransStatus::N, 7),
-    )
-    .await;
-    check(
-        &running,
-        "4000000000001307",
-        typed,
-        not_authenticated(TransStatus::U, 7),
-    )
-    .await;
-    // R is shown by Payroc's receipt as N (Payroc documents Y/A/N/U only).
-    check(
-        &running,
-        "4000000000001406",
-        typed,
-        not_authenticated(TransStatus::N, 7),
-    )
-    .await;
-    check(
-        &running,
-        "5200000000001005",
-        typed,
-        authorized(TransStatus::Y, 2, true),
-    )
-    .await;
-    check(
-        &running,
-        "5200000000001104",
-        typed,
-        authorized(TransStatus::A, 1, true),
-    )
-    .await;
-    check(
-        &running,
-        "4012000033330026",
-        typed,
-        authorized(TransStatus::Y, 5, true),
-    )
-    .await;
-    check(
-        &running,
-        "4012001775445550",
-        typed,
-        not_authenticated(TransStatus::N, 7),
-    )
-    .await;
+    #[rustfmt::skip]
+    let cards = [
+        ("4000000000001000", authorized(TransStatus::Y, 5, true)),
+        ("4000000000001109", authorized(TransStatus::A, 6, true)),
+        ("4000000000001208", not_authenticated(TransStatus::N, 7)),
+        ("4000000000001307", not_authenticated(TransStatus::U, 7)),
+        // R is shown by Payroc's receipt as N (Payroc documents Y/A/N/U only).
+        ("4000000000001406", not_authenticated(TransStatus::N, 7)),
+        ("5200000000001005", authorized(TransStatus::Y, 2, true)),
+        ("5200000000001104", authorized(TransStatus::A, 1, true)),
+        ("4012000033330026", authorized(TransStatus::Y, 5, true)),
+        ("4012001775445550", not_authenticated(TransStatus::N, 7)),
+    ];
+    for (pan, expect) in cards {
+        check(&running, pan, typed, expect).await;
+    }
 }
 
 #[tokio::test]
@@ -255,110 +207,50 @@ async fn challenges_through_the_hosted_mpi() {
     let running = payroc_sandbox().await;
     let right = Cardholder::Types("1234");
     let wrong = Cardholder::Types("0000");
-    check(
-        &running,
-        "4000000000002008",
-        right,
-        authorized(TransStatus::Y, 5, true),
-    )
-    .await;
-    check(
-        &running,
-        "4000000000002008",
-        wrong,
-        not_authenticated(TransStatus::N, 7),
-    )
-    .await;
-    // Payroc's receipt has no challengeCancel: a cancel reads as not authenticated.
-    check(
-        &running,
-        "4000000000002008",
-        Cardholder::Cancels,
-        not_authenticated(TransStatus::N, 7),
-    )
-    .await;
-    check(
-        &running,
-        "5200000000002003",
-        right,
-        authorized(TransStatus::Y, 2, true),
-    )
-    .await;
-    check(
-        &running,
-        "5200000000002003",
-        wrong,
-        not_authenticated(TransStatus::N, 0),
-    )
-    .await;
-    check(
-        &running,
-        "370000000000200",
-        right,
-        authorized(TransStatus::Y, 5, true),
-    )
-    .await;
-    check(
-        &running,
-        "4012007153923001",
-        right,
-        authorized(TransStatus::Y, 5, true),
-    )
-    .await;
+    #[rustfmt::skip]
+    let cards = [
+        ("4000000000002008", right, authorized(TransStatus::Y, 5, true)),
+        ("4000000000002008", wrong, not_authenticated(TransStatus::N, 7)),
+        // Payroc's receipt has no challengeCancel: a cancel reads as not authenticated.
+        ("4000000000002008", Cardholder::Cancels, not_authenticated(TransStatus::N, 7)),
+        ("5200000000002003", right, authorized(TransStatus::Y, 2, true)),
+        ("5200000000002003", wrong, not_authenticated(TransStatus::N, 0)),
+        ("370000000000200", right, authorized(TransStatus::Y, 5, true)),
+        ("4012007153923001", right, authorized(TransStatus::Y, 5, true)),
+    ];
+    for (pan, cardholder, expect) in cards {
+        check(&running, pan, cardholder, expect).await;
+    }
 }
 
 #[tokio::test]
 async fn method_cards_run_their_method_inside_payrocs_page() {
     let running = payroc_sandbox().await;
     let right = Cardholder::Types("1234");
-    check(
-        &running,
-        "4000000000002107",
-        right,
-        authorized(TransStatus::Y, 5, true),
-    )
-    .await;
-    check(
-        &running,
-        "4000000000002107",
-        Cardholder::Cancels,
-        not_authenticated(TransStatus::N, 7),
-    )
-    .await;
-    check(
-        &running,
-        "4000000000002206",
-        right,
-        authorized(TransStatus::Y, 5, true),
-    )
-    .await;
+    #[rustfmt::skip]
+    let cards = [
+        ("4000000000002107", right, authorized(TransStatus::Y, 5, true)),
+        ("4000000000002107", Cardholder::Cancels, not_authenticated(TransStatus::N, 7)),
+        ("4000000000002206", right, authorized(TransStatus::Y, 5, true)),
+    ];
+    for (pan, cardholder, expect) in cards {
+        check(&running, pan, cardholder, expect).await;
+    }
 }
 
 #[tokio::test]
 async fn three_ds_1_cards() {
     let running = payroc_sandbox().await;
     // The receipt does not tell 1.0.2 from 2.x; see docs/backend/payroc.md on liability.
-    check(
-        &running,
-        "4000000000003006",
-        Cardholder::Types("1234"),
-        authorized(TransStatus::Y, 5, true),
-    )
-    .await;
-    check(
-        &running,
-        "4000000000003006",
-        Cardholder::Types("9999"),
-        not_authenticated(TransStatus::N, 7),
-    )
-    .await;
-    check(
-        &running,
-        "4000000000003105",
-        Cardholder::Types("1234"),
-        not_authenticated(TransStatus::N, 7),
-    )
-    .await;
+    #[rustfmt::skip]
+    let cards = [
+        ("4000000000003006", Cardholder::Types("1234"), authorized(TransStatus::Y, 5, true)),
+        ("4000000000003006", Cardholder::Types("9999"), not_authenticated(TransStatus::N, 7)),
+        ("4000000000003105", Cardholder::Types("1234"), not_authenticated(TransStatus::N, 7)),
+    ];
+    for (pan, cardholder, expect) in cards {
+        check(&running, pan, cardholder, expect).await;
+    }
 }
 
 #[tokio::test]

@@ -396,28 +396,14 @@ async fn bad_pareq_input_gets_a_400_page() {
     let foreign = acs::encode_pareq(&elsewhere);
     let emv = running.sandbox.acs.start_challenge(start(Generation::Emv));
     let emv_pareq = acs::encode_pareq(&emv);
+    #[rustfmt::skip]
     let cases: Vec<(Fields, &str)> = vec![
-        (
-            vec![("PaReq", "!!garbage!!"), ("MD", "m"), ("TermUrl", NOTIFY)],
-            "not a valid PaReq",
-        ),
-        (
-            vec![("PaReq", "AAAA"), ("MD", "m"), ("TermUrl", NOTIFY)],
-            "not a valid PaReq",
-        ),
-        (
-            vec![("PaReq", &foreign), ("MD", "m"), ("TermUrl", NOTIFY)],
-            "No 3DS 1.0.2 transaction",
-        ),
-        (
-            vec![("PaReq", &emv_pareq), ("MD", "m"), ("TermUrl", NOTIFY)],
-            "3DS 2 challenge",
-        ),
+        (vec![("PaReq", "!!garbage!!"), ("MD", "m"), ("TermUrl", NOTIFY)], "not a valid PaReq"),
+        (vec![("PaReq", "AAAA"), ("MD", "m"), ("TermUrl", NOTIFY)], "not a valid PaReq"),
+        (vec![("PaReq", &foreign), ("MD", "m"), ("TermUrl", NOTIFY)], "No 3DS 1.0.2 transaction"),
+        (vec![("PaReq", &emv_pareq), ("MD", "m"), ("TermUrl", NOTIFY)], "3DS 2 challenge"),
         (vec![("PaReq", &good), ("MD", "m")], "could not be read"),
-        (
-            vec![("PaReq", &good), ("MD", "m"), ("TermUrl", " ")],
-            "TermUrl is missing",
-        ),
+        (vec![("PaReq", &good), ("MD", "m"), ("TermUrl", " ")], "TermUrl is missing"),
     ];
     for (fields, message) in cases {
         let (status, html) = post_form(&running, acs::PAREQ_PATH, &fields).await;

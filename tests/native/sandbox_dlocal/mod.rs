@@ -269,41 +269,18 @@ async fn frictionless_cards_settle_at_once() {
         &'static str,
         Option<&'static str>,
     );
+    #[rustfmt::skip]
     let cases: [Case; 11] = [
         ("4000000000001000", None, "PAID", "200", Some("05")),
-        (
-            "4000000000001000",
-            Some(false),
-            "AUTHORIZED",
-            "600",
-            Some("05"),
-        ),
-        (
-            "4000000000001109",
-            Some(false),
-            "AUTHORIZED",
-            "600",
-            Some("06"),
-        ),
+        ("4000000000001000", Some(false), "AUTHORIZED", "600", Some("05")),
+        ("4000000000001109", Some(false), "AUTHORIZED", "600", Some("06")),
         ("5200000000001005", Some(true), "PAID", "200", Some("02")),
         ("5200000000001104", Some(true), "PAID", "200", Some("01")),
-        (
-            "4000000000001307",
-            Some(false),
-            "AUTHORIZED",
-            "600",
-            Some("07"),
-        ),
+        ("4000000000001307", Some(false), "AUTHORIZED", "600", Some("07")),
         ("4000000000001208", None, "REJECTED", "320", None),
         ("4000000000001406", None, "REJECTED", "311", None),
         ("4000000000004004", None, "REJECTED", "301", Some("05")),
-        (
-            "4000000000003105",
-            Some(false),
-            "AUTHORIZED",
-            "600",
-            Some("07"),
-        ),
+        ("4000000000003105", Some(false), "AUTHORIZED", "600", Some("07")),
         ("4000000000002206", None, "PAID", "200", Some("05")),
     ];
     let mut approved = Vec::new();
