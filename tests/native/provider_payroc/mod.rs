@@ -1,7 +1,9 @@
 //! The Payroc adapter end to end against the sandbox over real HTTP: every contract card
 //! Payroc's hosted MPI can express, challenges typed or cancelled on the sandbox ACS pages,
-//! forged receipts, the thirdParty variant, and the Bearer token's cache and refresh.
-//! Each authorized result must have exactly one ledger entry; every other result none.
+//! the thirdParty variant and a payment finished from its stored state (here), forged
+//! receipts (`receipts.rs`), and provided tokens and the Bearer token's cache and refresh
+//! (`tokens.rs`). Each authorized result must have exactly one ledger entry; every other
+//! result none.
 
 use crate::support;
 
@@ -21,6 +23,9 @@ use threeds_bridge::sandbox::ledger::Provider;
 use threeds_bridge::sandbox::{RunningSandbox, SandboxConfig};
 
 use support::flow::{self, Cardholder, BACKEND};
+
+mod receipts;
+mod tokens;
 
 const TERMINAL: &str = "4479001";
 
@@ -340,153 +345,9 @@ async fn receipt_of(action: &BrowserAction) -> BrowserReturn {
     flow::follow(support::PageForm::from(form), Cardholder::Types("1234")).await
 }
 
-fn with(ret: &BrowserReturn, name: &str, value: &str) -> BrowserReturn {
-    BrowserReturn {
-        fields: ret
-            .fields
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.clone(),
-                    if n == name {
-                        value.to_owned()
-                    } else {
-                        v.clone()
-                    },
-                )
-            })
-            .collect(),
-    }
-}
-
 /// The step a return the adapter accepted leads to.
 fn accepted(step: Result<Step<State>, ReturnRefused>) -> Step<State> {
     step.unwrap_or_else(|refused| panic!("the return was refused: {refused:?}"))
-}
-
-/// Sends the adapter's calls until it asks for the browser or ends.
-async fn to_rest(adapter: &PayrocAdapter, mut step: Step<State>, cx: &Context) -> Step<State> {
-    loop {
-        step = match step {
-            Step::Call { state, request } => {
-                adapter.on_response(state, flow::send(&request).await, cx)
-            }
-            rest => return rest,
-        };
-    }
-}
-
-/// A receipt Payroc refuses at the sale leaves the payment waiting with the same MPI
-/// step; the same receipt again is refused before any call.
-async fn refused_at_the_sale(
-    adapter: &PayrocAdapter,
-    state: State,
-    action: &BrowserAction,
-    forged: &BrowserReturn,
-    cx: &Context,
-) -> State {
-    let step = adapter
-        .on_browser_return(state, forged, cx)
-        .expect("only the sale can judge this receipt");
-    let (waiting, again) = match to_rest(adapter, step, cx).await {
-        Step::Refused {
-            state,
-            action,
-            refused,
-        } => {
-            assert_eq!(refused.code, "receipt_refused");
-            (state, action)
-        }
-        other => panic!("the payment must wait for the real receipt: {other:?}"),
-    };
-    assert_eq!(&again, action, "the same MPI step");
-    let refused = adapter.verify_browser_return(&waiting, forged, cx);
-    assert_eq!(refused.map_err(|r| r.code), Err("receipt_refused"));
-    waiting
-}
-
-#[tokio::test]
-async fn a_receipt_upgraded_from_n_to_y_is_refused_and_its_reference_stays_refused() {
-    let running = payroc_sandbox().await;
-    let adapter = adapter(&running);
-    let payment = start("4000000000001208");
-    let cx = flow::context(&session_id());
-    let (state, action) = to_mpi(&adapter, &payment, &cx).await;
-    let real = receipt_of(&action).await;
-    assert_eq!(real.single("status"), Some("N"));
-    let forged = with(
-        &with(&with(&real, "result", "A"), "status", "Y"),
-        "eci",
-        "05",
-    );
-    // Payroc refuses the sale: the check behind this reference was declined.
-    let state = refused_at_the_sale(&adapter, state, &action, &forged, &cx).await;
-    assert!(charged(&running, &payment.order_id).is_empty());
-    // The reference is spent: whatever a receipt naming it claims, nothing moves (the
-    // payment ends when its session expires), and nothing is charged.
-    let refused = adapter.verify_browser_return(&state, &real, &cx);
-    assert_eq!(refused.map_err(|r| r.code), Err("receipt_refused"));
-    let acted = adapter.on_browser_return(state.clone(), &real, &cx);
-    assert_eq!(acted.map(drop).map_err(|r| r.code), Err("receipt_refused"));
-    let _ = action;
-    assert!(charged(&running, &payment.order_id).is_empty());
-}
-
-#[tokio::test]
-async fn a_made_up_mpi_reference_is_refused_and_the_real_receipt_still_pays() {
-    let running = payroc_sandbox().await;
-    let adapter = adapter(&running);
-    let payment = start("4000000000001000");
-    let session = session_id();
-    let cx = flow::context(&session);
-    let (state, action) = to_mpi(&adapter, &payment, &cx).await;
-    let real = receipt_of(&action).await;
-    let forged = with(&real, "mpiReference", "0123456789abcdef0123");
-    let state = refused_at_the_sale(&adapter, state, &action, &forged, &cx).await;
-    assert!(charged(&running, &payment.order_id).is_empty());
-    let result = to_end(
-        &adapter,
-        accepted(adapter.on_browser_return(state, &real, &cx)),
-        &cx,
-    )
-    .await;
-    assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
-    let entries = charged(&running, &payment.order_id);
-    assert_eq!(entries.len(), 1, "one charge");
-    assert_eq!(
-        entries[0].idempotency_key.as_deref(),
-        Some(cx.idempotency_key("sale-2").as_str()),
-        "the second sale attempt's key"
-    );
-}
-
-#[tokio::test]
-async fn another_orders_receipt_changes_nothing_and_the_real_one_still_pays() {
-    let running = payroc_sandbox().await;
-    let adapter = adapter(&running);
-    let payment = start("4000000000001000");
-    let cx = flow::context(&session_id());
-    let (state, action) = to_mpi(&adapter, &payment, &cx).await;
-    let real = receipt_of(&action).await;
-    let foreign = with(&real, "orderId", "order-someone-else");
-    let refused = adapter.verify_browser_return(&state, &foreign, &cx);
-    assert_eq!(refused.map_err(|r| r.code), Err("receipt_other_order"));
-    assert_eq!(adapter.verify_browser_return(&state, &real, &cx), Ok(()));
-    let acted = adapter.on_browser_return(state.clone(), &foreign, &cx);
-    assert_eq!(
-        acted.map(drop).map_err(|r| r.code),
-        Err("receipt_other_order"),
-        "a foreign receipt moves nothing"
-    );
-    let _ = action;
-    let result = to_end(
-        &adapter,
-        accepted(adapter.on_browser_return(state, &real, &cx)),
-        &cx,
-    )
-    .await;
-    assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
-    assert_eq!(charged(&running, &payment.order_id).len(), 1);
 }
 
 #[tokio::test]
@@ -529,168 +390,6 @@ async fn third_party_authentication_skips_the_mpi() {
     assert!(charged(&running, &unable.order_id).is_empty());
 }
 
-#[tokio::test]
-async fn a_provided_token_goes_straight_to_the_mpi() {
-    let running = payroc_sandbox().await;
-    // The page tokenized the card itself (Hosted Fields in production).
-    let tokenizer = adapter(&running);
-    let cx = flow::context(&session_id());
-    let (state, _) = to_mpi(&tokenizer, &start("4000000000001000"), &cx).await;
-    let token = serde_json::to_value(&state).expect("state")["mpi"]["token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
-
-    let adapter = adapter(&running);
-    let mut payment = start("4000000000001000");
-    payment.method = PaymentMethod::Token { token };
-    let session = session_id();
-    let (result, trace) = flow::run(&adapter, &payment, &session, Cardholder::Cancels).await;
-    assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
-    assert_eq!(trace.calls, ["payroc.authorize", "payroc.sale"]);
-    assert_ledger(&running, &payment, &session, &result);
-}
-
-#[tokio::test]
-async fn one_token_serves_two_payments() {
-    let running = payroc_sandbox().await;
-    let adapter = adapter(&running);
-    let (first, first_trace) = flow::run(
-        &adapter,
-        &start("4000000000001000"),
-        &session_id(),
-        Cardholder::Cancels,
-    )
-    .await;
-    let (second, second_trace) = flow::run(
-        &adapter,
-        &start("5200000000001005"),
-        &session_id(),
-        Cardholder::Cancels,
-    )
-    .await;
-    assert_eq!(first.status, PaymentStatus::Authorized);
-    assert_eq!(second.status, PaymentStatus::Authorized);
-    let identity_calls = first_trace
-        .calls
-        .iter()
-        .chain(&second_trace.calls)
-        .filter(|c| **c == "payroc.authorize")
-        .count();
-    assert_eq!(identity_calls, 1, "{first_trace:?} {second_trace:?}");
-    assert_eq!(
-        second_trace.calls,
-        ["payroc.single_use_token", "payroc.sale"]
-    );
-}
-
-/// A context whose clock reads `now_ms`: the host's clock, behind Payroc's.
-fn at(now_ms: u64, session: &str) -> Context {
-    Context {
-        now_ms,
-        ..flow::context(session)
-    }
-}
-
-/// Payroc expires a token the adapter still takes for fresh (the host's clock is behind
-/// Payroc's). At the sale, the 401 is answered with a new token and the sale once more;
-/// at the tokenization, whose card is not kept for a second try, it ends that payment
-/// (nothing charged) and the next payment fetches a new token first.
-#[tokio::test]
-async fn a_token_payroc_expired_early_is_refreshed_once_at_the_sale() {
-    let running = payroc_sandbox().await;
-    running
-        .sandbox
-        .payroc
-        .set_token_lifetime(Duration::from_secs(1));
-    let adapter = adapter(&running);
-    let issued_at = 1_000_000_000;
-    let session = session_id();
-    let cx = at(issued_at, &session);
-    let payment = start("4000000000001000");
-    let (state, action) = to_mpi(&adapter, &payment, &cx).await;
-    let ret = receipt_of(&action).await;
-    // The cardholder takes a while at the MPI; Payroc's token expires meanwhile, while
-    // by the adapter's clock it has minutes left.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    running
-        .sandbox
-        .payroc
-        .set_token_lifetime(Duration::from_secs(3600));
-    // The host's clock is behind Payroc's: by the adapter's reckoning the 1-second token
-    // is still minutes from expiry.
-    let cx = at(issued_at - 200_000, &session);
-    let mut step = accepted(adapter.on_browser_return(state, &ret, &cx));
-    let mut exchanges = Vec::new();
-    let result = loop {
-        step = match step {
-            Step::Call { state, request } => {
-                let answer = flow::send(&request).await;
-                let status = answer.as_ref().map(|a| a.status).unwrap_or_default();
-                exchanges.push((request.purpose, status));
-                adapter.on_response(state, answer, &cx)
-            }
-            Step::Done(result) => break result,
-            other => panic!("unexpected step {other:?}"),
-        };
-    };
-    assert_eq!(
-        exchanges,
-        [
-            ("payroc.sale", 401),
-            ("payroc.authorize", 200),
-            ("payroc.sale", 201)
-        ]
-    );
-    assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
-    assert_ledger(&running, &payment, &session, &result);
-}
-
-#[tokio::test]
-async fn a_token_payroc_expired_early_ends_the_tokenization_and_is_replaced() {
-    let running = payroc_sandbox().await;
-    running
-        .sandbox
-        .payroc
-        .set_token_lifetime(Duration::from_secs(1));
-    let adapter = adapter(&running);
-    let issued_at = 1_000_000_000;
-    let _ = to_mpi(
-        &adapter,
-        &start("4000000000001000"),
-        &at(issued_at, &session_id()),
-    )
-    .await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    running
-        .sandbox
-        .payroc
-        .set_token_lifetime(Duration::from_secs(3600));
-
-    let payment = start("4000000000001000");
-    let cx = at(issued_at - 200_000, &session_id());
-    let mut trace = flow::Trace::default();
-    let step = flow::begin(&adapter, &payment, &cx, &mut trace).await;
-    assert!(
-        trace.calls.is_empty(),
-        "the token looks fresh: no preparing call"
-    );
-    let result = to_end(&adapter, step, &cx).await;
-    assert_eq!(result.status, PaymentStatus::Error, "{result:?}");
-    let error = result.error.expect("an error");
-    assert_eq!(error.code, ResultCode::ProviderUnavailable);
-    assert_eq!(error.provider_code.as_deref(), Some("not-authorized"));
-    assert!(charged(&running, &payment.order_id).is_empty());
-
-    // The next payment fetches a new token and pays.
-    let next = start("4000000000001000");
-    let session = session_id();
-    let (result, trace) = flow::run(&adapter, &next, &session, Cardholder::Types("1234")).await;
-    assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
-    assert_eq!(trace.calls[0], "payroc.authorize");
-    assert_ledger(&running, &next, &session, &result);
-}
-
 /// No adapter keeps anything a step depends on: one process starts the payment (its
 /// token, the card tokenized), the state goes through the store, and another process,
 /// with its own adapter and no token, takes the receipt, makes the sale and ends it.
@@ -722,49 +421,4 @@ async fn another_process_finishes_a_payment_from_the_stored_state() {
     let result = to_end(&finisher, step, &cx).await;
     assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
     assert_ledger(&running, &payment, &session, &result);
-}
-
-#[tokio::test]
-async fn a_wrong_api_key_is_a_clear_rejection() {
-    let running = payroc_sandbox().await;
-    let mut config = Config::sandbox(&running.url);
-    config.api_key = "not-the-key".into();
-    let adapter = PayrocAdapter::new(config);
-    let (result, trace) = flow::run(
-        &adapter,
-        &start("4000000000001000"),
-        &session_id(),
-        Cardholder::Cancels,
-    )
-    .await;
-    assert_eq!(result.status, PaymentStatus::Failed);
-    let error = result.error.expect("an error");
-    assert_eq!(error.code, ResultCode::ProviderRejected);
-    assert_eq!(error.provider_code.as_deref(), Some("not-authorized"));
-    assert_eq!(trace.calls, ["payroc.authorize"]);
-}
-
-#[tokio::test]
-async fn a_card_payroc_refuses_is_rejected_at_tokenization() {
-    let running = payroc_sandbox().await;
-    let adapter = adapter(&running);
-    let mut payment = start("4000000000001000");
-    // Pan::parse refuses a bad check digit, so the page cannot send a Luhn-invalid card;
-    // an expired one is what Payroc itself refuses.
-    if let PaymentMethod::Card(card) = &mut payment.method {
-        card.expiry_year = 2020;
-    }
-    let (result, trace) = flow::run(&adapter, &payment, &session_id(), Cardholder::Cancels).await;
-    assert_eq!(result.status, PaymentStatus::Failed);
-    let error = result.error.expect("an error");
-    assert_eq!(error.code, ResultCode::ProviderRejected);
-    assert!(
-        error
-            .provider_message
-            .as_deref()
-            .unwrap_or_default()
-            .contains("expiryDate"),
-        "{error:?}"
-    );
-    assert_eq!(trace.calls, ["payroc.authorize", "payroc.single_use_token"]);
 }
