@@ -138,6 +138,12 @@ fn method_name(method: &Method) -> &str {
     }
 }
 
+/// Whether `path` is a payment's confirm as the router reads it, trailing slashes and
+/// all: the native host's per-IP confirm rate (`native::routes`) applies to exactly these.
+pub(crate) fn is_confirm(path: &str) -> bool {
+    matches!(route(path), Some(Route::Confirm(_)))
+}
+
 fn route(path: &str) -> Option<Route<'_>> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     Some(match segments.as_slice() {

@@ -161,8 +161,8 @@ where
         peer_ip,
     };
     let trace = host.backend.trace(&request);
-    let confirm =
-        parts.method == axum::http::Method::POST && parts.uri.path().ends_with("/confirm");
+    let confirm = parts.method == axum::http::Method::POST
+        && crate::backend::routes::is_confirm(parts.uri.path());
     if let (true, Some(limiter), Some(ip)) = (confirm, &host.confirms, peer_ip) {
         if limiter.check_key(&ip).is_err() {
             trace.span().in_scope(

@@ -303,10 +303,15 @@ pub async fn create_at(url: &str, body: &Value) -> (u16, Value) {
 
 /// `POST /v1/payments/{id}/confirm` from the checkout page, with its client secret.
 pub async fn confirm_at(url: &str, id: &str, secret: &str, body: &Value) -> (u16, Value) {
+    confirm_at_path(url, &format!("/v1/payments/{id}/confirm"), secret, body).await
+}
+
+/// [`confirm_at`] with the request's path as given (`…/confirm/`, say).
+pub async fn confirm_at_path(url: &str, path: &str, secret: &str, body: &Value) -> (u16, Value) {
     let mut body = body.clone();
     body["clientSecret"] = json!(secret);
     let response = browser()
-        .post(format!("{url}/v1/payments/{id}/confirm"))
+        .post(format!("{url}{path}"))
         .header("Origin", CHECKOUT)
         .header("Accept", "text/html,application/xhtml+xml")
         .header("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) backend-test")
