@@ -59,7 +59,10 @@ pub fn payroc(response: &HttpResponse) -> Option<CardSummary> {
     if !masked.contains('*') || head.len() < 6 || tail.len() != 4 {
         return None;
     }
-    let bin = digits(Some(&Value::from(&head[..6])), 6)?;
+    // By characters, not bytes: a masked number is the provider's text, and a byte index
+    // inside a character would panic.
+    let bin: String = head.chars().take(6).collect();
+    let bin = digits(Some(&Value::from(bin)), 6)?;
     let last_four = digits(Some(&Value::from(tail)), 4)?;
     Some(summary(CardBrand::from_pan(&bin), bin, last_four))
 }
@@ -140,5 +143,11 @@ mod tests {
             body: r#"{"card":{"card_bin":"400000","last_four":"1000"}}"#.into(),
         };
         assert_eq!(super::bambora(&refused), None);
+        // Not digits, whatever their bytes: no summary, and no panic on a character that
+        // straddles the sixth byte.
+        for masked in ["40000é******2008", "ééé******2008", "400000******20é8"] {
+            let body = format!(r#"{{"card":{{"cardNumber":"{masked}"}}}}"#);
+            assert_eq!(super::payroc(&ok(&body)), None, "{masked}");
+        }
     }
 }
