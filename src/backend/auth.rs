@@ -70,8 +70,8 @@ pub fn merchant(request: &Request, keys: &[ApiKey]) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// `{id}_secret_{32 hex}`: the payment's id, so the page needs nothing else, and 128
-/// random bits of its own.
+/// `{id}_secret_{32 hex}`: the payment's id, so the page needs nothing else, and the
+/// host's random `u128` of its own (128 random bits at the edge, a UUID v4's 122 natively).
 pub fn mint_client_secret(id: &str, random: u128) -> String {
     format!("{id}_secret_{random:032x}")
 }
