@@ -239,7 +239,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     }
 
     /// Sends one provider call: retried (with backoff) after a timeout, a lost
-    /// connection or a 5xx only when the adapter marked it safe to repeat.
+    /// connection, a 5xx or a 429 only when the adapter marked it safe to repeat.
     pub(crate) async fn call(
         &self,
         session: &Session,
@@ -279,7 +279,8 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 elapsed_ms: self.env.now_ms().saturating_sub(began),
             });
             let retryable = match &outcome {
-                Ok(response) => response.status >= 500,
+                // A 429 was not taken: the same request again, after the backoff.
+                Ok(response) => response.status >= 500 || response.status == 429,
                 Err(_) => true,
             };
             // A call that answered 2xx at once is the common case and at debug: the

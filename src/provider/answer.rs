@@ -46,7 +46,8 @@ pub enum Lost {
     Timeout,
     /// The connection failed or dropped (or the process stopped during the call).
     Connection,
-    /// The provider failed (5xx, or a status no provider documents).
+    /// The provider failed (5xx, or a status no provider documents), or did not take the
+    /// request this time (429): either way it says nothing of an earlier sending of it.
     Failed { status: u16, error: ProviderError },
 }
 
@@ -72,6 +73,10 @@ impl Answer {
             )
         });
         match response.status {
+            // Too Many Requests: not taken, so not a refusal. Refused would say nothing
+            // happened, which is false when this was a repeat of a sending whose answer was
+            // lost: that one may have charged or refunded.
+            429 => Answer::Lost(Lost::Failed { status: 429, error }),
             400..=499 => Answer::Refused {
                 status: response.status,
                 error,
@@ -243,5 +248,18 @@ mod tests {
         assert_eq!(timeout, Answer::Lost(Lost::Timeout));
         let dropped = Answer::of(Err(TransportFailure::Connection("reset".into())), |_| None);
         assert_eq!(dropped, Answer::Lost(Lost::Connection));
+    }
+
+    #[test]
+    fn a_429_is_lost_not_refused() {
+        // The one 4xx that is not the provider's word on the request: it was not taken.
+        let Answer::Lost(Lost::Failed { status, error }) = answer(429, "E:6000") else {
+            panic!("a 429 read as an answer")
+        };
+        assert_eq!((status, error.code.as_str()), (429, "6000"));
+        assert!(matches!(
+            answer(428, "E:x"),
+            Answer::Refused { status: 428, .. }
+        ));
     }
 }

@@ -325,6 +325,12 @@ fn a_lost_answer_is_unknown_never_a_refusal() {
             send(&op, answer(500, &dlocal_error(7000, "Internal error"))),
             OperationStep::Unknown
         );
+        // Rate limited (dLocal's 429, code 6000): not taken this time. A refund's lookup
+        // is the same POST again, so this may answer a resend after a refund was made.
+        assert_eq!(
+            send(&op, answer(429, &dlocal_error(6000, "Too many requests"))),
+            OperationStep::Unknown
+        );
         assert_eq!(
             lookup(&op, Err(TransportFailure::Timeout)),
             OperationStep::Unknown

@@ -379,16 +379,26 @@ fn payroc_refusals_map_to_stable_codes_with_payrocs_words() {
 fn a_lost_or_unreadable_answer_is_unknown_never_a_refusal() {
     let adapter = authorized_adapter();
     let capture = op(OperationKind::Capture, 3000);
-    let lost: [OperationAnswer; 5] = [
+    let lost: [OperationAnswer; 7] = [
         Err(TransportFailure::Timeout),
         Err(TransportFailure::Connection("reset".into())),
         answer(503, json!({})),
+        // Not taken (rate limited; its key still being answered): the resend of a refund
+        // whose first answer was lost may get either, and that first one may have refunded.
+        answer(
+            429,
+            json!({"type": "https://docs.payroc.com/api/errors#too-many-requests", "title": "Too many requests", "status": 429}),
+        ),
+        answer(
+            409,
+            json!({"type": "https://docs.payroc.com/api/errors#conflict", "title": "Idempotency key in use", "status": 409}),
+        ),
         answer(200, json!({"unexpected": true})),
         // A refund answer naming no refund: Payroc acted, but on what?
         payment("sale", "ready", 4999, json!([])),
     ];
     for (i, response) in lost.into_iter().enumerate() {
-        let operation = if i == 4 {
+        let operation = if matches!(i, 3 | 4 | 6) {
             op(OperationKind::Refund, 1000)
         } else {
             capture.clone()

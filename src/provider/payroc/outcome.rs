@@ -137,12 +137,19 @@ pub(super) fn sale_result(sale: &Sale, payment: wire::Payment) -> PaymentResult 
 }
 
 /// Reads an answer with the classifier every adapter shares (`provider::answer`), Payroc's
-/// problem document being the provider's words.
+/// problem document being the provider's words. A 409 is Payroc refusing the request's
+/// idempotency key (in use with another body, or still being answered), not its content:
+/// it says nothing of what the key's first sending did, so it is no answer either.
 pub(super) fn answer_of(response: Result<HttpResponse, TransportFailure>) -> Answer {
-    Answer::of(response, |body| {
+    match Answer::of(response, |body| {
         wire::Problem::parse(body)
             .map(|problem| ProviderError::new(problem.code(), problem.message()))
-    })
+    }) {
+        Answer::Refused { status: 409, error } => {
+            Answer::Lost(answer::Lost::Failed { status: 409, error })
+        }
+        answer => answer,
+    }
 }
 
 /// Whether a sale's answer is Payroc refusing its `threeDSecure.mpiReference`: a 400

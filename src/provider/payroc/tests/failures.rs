@@ -32,24 +32,7 @@ fn a_problem_document_is_a_rejection_with_its_detail() {
     );
     assert!(message.contains("paymentMethod.token: The single-use token has been used"));
 
-    let (state, _) = at_sale(&adapter);
-    let result = done(adapter.on_response(
-        state,
-        problem(
-            409,
-            "idempotency-key-in-use",
-            "The idempotency key is already in use",
-            json!([]),
-        ),
-        &cx(T0),
-    ));
-    assert_eq!(result.status, PaymentStatus::Failed);
-    let error = result.error.unwrap();
-    assert_eq!(error.code, ResultCode::ProviderRejected);
-    assert_eq!(
-        error.provider_code.as_deref(),
-        Some("idempotency-key-in-use")
-    );
+    // (A 409, the key refused and not the sale, is no answer: the in-doubt test below.)
 
     // A 4xx without a problem document is still a rejection, named by its status.
     let (state, _) = at_sale(&adapter);
@@ -208,6 +191,15 @@ fn a_sale_without_an_answer_to_trust_is_in_doubt_and_looked_up_by_its_order() {
             503,
             "service-unavailable",
             "Down for maintenance",
+            json!([]),
+        ),
+        // Not taken this time: rate limited, or its key still being answered. A resend
+        // of a sale whose first answer was lost may get either, after that one charged.
+        problem(429, "too-many-requests", "Too many requests", json!([])),
+        problem(
+            409,
+            "idempotency-key-in-use",
+            "Idempotency key in use",
             json!([]),
         ),
         // Payroc took the sale and answered something unreadable.

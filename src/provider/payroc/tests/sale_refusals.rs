@@ -180,9 +180,9 @@ fn only_a_refusal_of_the_reference_sends_the_payment_back_to_waiting() {
             json!([{"parameter": "paymentMethod.token", "message": "The single-use token is not known"}]),
         ),
         problem(
-            409,
-            "idempotency-key-in-use",
-            "in use",
+            403,
+            "forbidden",
+            "not allowed",
             json!([{"parameter": "threeDSecure.mpiReference", "message": "odd"}]),
         ),
         answer(400, "threeDSecure.mpiReference"),
