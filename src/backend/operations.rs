@@ -515,12 +515,17 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             return Ok(record);
         };
         // Claim it (one version on, woken again after a lease), so of two actors only
-        // one looks it up.
-        let claim = record.advanced(
-            record.phase.clone(),
-            time,
-            Some(time.saturating_add(self.config.calls.lease_ms())),
-        );
+        // one looks it up: a doubt's next lookup moves with the claim, or the claim would
+        // leave it due to the next reader while this one is still looking it up.
+        let claimed_until = time.saturating_add(self.config.calls.lease_ms());
+        let phase = match &record.phase {
+            OperationPhase::Unknown { lookups, .. } => OperationPhase::Unknown {
+                lookups: *lookups,
+                next_lookup_at_ms: claimed_until,
+            },
+            phase => phase.clone(),
+        };
+        let claim = record.advanced(phase, time, Some(claimed_until));
         if !self.store.swap_operation(&claim).await? {
             return self.reloaded(record).await;
         }

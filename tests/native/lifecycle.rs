@@ -465,7 +465,7 @@ where
     config.reconcile.first_lookup_ms = 0;
     config.reconcile.sweep_every_ms = 3_600_000;
     let transport = ReqwestTransport::new(&config.calls).expect("transport");
-    let backend = Arc::new(Backend::new(config, store, transport, SystemEnv));
+    let backend = Arc::new(Backend::new(config, store.clone(), transport, SystemEnv));
     let unlimited = native::ConfirmRateLimit {
         per_minute: 0,
         burst: 0,
@@ -505,7 +505,33 @@ where
         "{lost}"
     );
 
-    let swept = backend.sweep_all(10).await.expect("sweep");
+    // The sweep claims the doubt and looks it up (the provider slow to answer); a read
+    // meanwhile finds it claimed and leaves it to the sweep, instead of a second lookup.
+    on_sql.sandbox.sandbox.faults.set(vec![FaultRule {
+        provider: Some(p.ledger),
+        // Within the harness's call timeout (1.5 s): slow, not lost.
+        latency_ms: 600,
+        ..Default::default()
+    }]);
+    let in_doubt = store.operations_of(&id).await.expect("operations")[0].version;
+    let sweep = tokio::spawn({
+        let backend = backend.clone();
+        async move { backend.sweep_all(10).await }
+    });
+    loop {
+        let records = store.operations_of(&id).await.expect("operations");
+        if records[0].version > in_doubt {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let (_, meanwhile) = on_sql.merchant_view(&id).await;
+    assert_eq!(
+        meanwhile["operations"][0]["status"], "unknown",
+        "a read during the sweep's lookup looks nothing up: {meanwhile}"
+    );
+    let swept = sweep.await.expect("sweep task").expect("sweep");
+    on_sql.sandbox.sandbox.faults.set(Vec::new());
     assert_eq!(swept.settled, 1, "{swept:?}");
     let (_, merchant) = on_sql.merchant_view(&id).await;
     assert_eq!(
