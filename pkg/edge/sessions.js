@@ -348,13 +348,18 @@ export class ThreedsSessions extends DurableObject {
     return earliest;
   }
 
-  /** Every key of a payment's operations: records, counter, wake-up entries. */
+  /**
+   * Every key of a payment's operations (records and counter; a settled one has no wake-up
+   * entry), or null while one is not settled: then the payment is kept.
+   */
   async #operationKeys(paymentId) {
     const records = await this.ctx.storage.list({ prefix: `p:${paymentId}:` });
     const keys = [`q:${paymentId}`];
     for (const [key, record] of records) {
+      // An operation not settled yet (under way, in doubt, pending) keeps its payment: it
+      // may be the only trace of money moved, and the sweep still has to settle it.
+      if (!record.settled) return null;
       keys.push(key);
-      if (!record.settled && isCount(record.wakeAtMs)) keys.push(opWakeKey(record.wakeAtMs, paymentId, record.id));
     }
     return keys;
   }
@@ -376,7 +381,9 @@ export class ThreedsSessions extends DurableObject {
     const sessions = await this.#deleteExpired("s:", async (key, record) => {
       if (now < record.expiresAtMs + (record.final ? KEEP_FINAL_MS : KEEP_UNFINISHED_MS)) return [];
       const id = key.slice(2);
-      const keys = [key, `o:${record.orderKey}`, ...(await this.#operationKeys(id))];
+      const operations = await this.#operationKeys(id);
+      if (operations === null) return [];
+      const keys = [key, `o:${record.orderKey}`, ...operations];
       if (isCount(record.wakeAtMs)) keys.push(wakeKey(record.wakeAtMs, id));
       return keys;
     });

@@ -134,19 +134,27 @@ impl MemoryStore {
             return 0;
         };
         let mut sessions = self.lock();
+        let mut operations = self.lock_operations();
+        // A payment with an operation not settled yet is kept (the SQL stores' rule): that
+        // record may be the only trace of money moved.
+        let settling = |id: &String| {
+            operations
+                .get(id)
+                .is_some_and(|records| records.iter().any(|r| !r.phase.is_settled()))
+        };
         let gone: Vec<String> = sessions
             .expiring
             .iter()
             .take_while(|(expires_at_ms, _)| *expires_at_ms <= latest)
             .filter(|(expires_at_ms, id)| {
-                sessions.by_id.get(id).is_some_and(|session| {
-                    let is_final = session.phase.is_final();
-                    self.retention.has_run_out(*expires_at_ms, is_final, now_ms)
-                })
+                !settling(id)
+                    && sessions.by_id.get(id).is_some_and(|session| {
+                        let is_final = session.phase.is_final();
+                        self.retention.has_run_out(*expires_at_ms, is_final, now_ms)
+                    })
             })
             .map(|(_, id)| id.clone())
             .collect();
-        let mut operations = self.lock_operations();
         for id in &gone {
             sessions.remove(id);
             operations.remove(id);

@@ -176,3 +176,30 @@ test("a final session is kept 30 days past its expiry, an unfinished one 90, the
   assert.ok(!empty.includes("m:purgeAt"), JSON.stringify(empty));
   await faults(sandbox.url, null);
 });
+
+test("a payment whose refund is not settled yet is kept past its retention, and goes once the refund settles", async () => {
+  const { created, confirmed } = await createAndConfirm(
+    workerUrl, LOCAL_MERCHANT_KEY, "paysafe", FRICTIONLESS, "iframe",
+  );
+  assert.equal(confirmed?.body.status, "authorized", JSON.stringify(confirmed?.body));
+  const id = created.body.id;
+  // Paysafe answers neither the refund nor its lookups: the refund is in doubt.
+  assert.equal((await faults(sandbox.url, [{ provider: "paysafe", endpoint: "/cardpayments", hang: true }])).status, 200);
+  const refund = await fetch(`${workerUrl}/v1/payments/${id}/refunds`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${LOCAL_MERCHANT_KEY}`, "idempotency-key": "kept-ref", "content-type": "application/json" },
+    body: JSON.stringify({ amount: 99 }),
+  });
+  const inDoubt = await refund.json();
+  assert.equal(inDoubt.status, "unknown", JSON.stringify(inDoubt));
+
+  // 32 days on, past a final payment's 30: kept whole, its refund perhaps the only trace of
+  // money moved.
+  const kept = await harness("alarmAfter?days=32");
+  assert.ok(kept.includes(`s:${id}`) && under(kept, `p:${id}:`).length === 1, JSON.stringify(kept));
+  // Paysafe answers again: the next alarm's sweep settles the refund (not found, so sent
+  // again), and its purge then takes the payment and the refund.
+  await faults(sandbox.url, null);
+  const gone = await harness("alarmAfter?days=33");
+  assert.ok(!gone.includes(`s:${id}`) && under(gone, `p:${id}:`).length === 0, JSON.stringify(gone));
+});

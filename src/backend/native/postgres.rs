@@ -415,10 +415,15 @@ impl Statements {
                  WHERE wake_at_ms IS NOT NULL AND wake_at_ms <= $1 AND NOT is_final
                  ORDER BY wake_at_ms LIMIT $2"
             ),
+            // A payment with an operation not settled yet (its capture, void or refund
+            // under way, in doubt or pending) is kept: that record may be the only trace
+            // of money moved, and the sweep still has to settle it.
             purge: format!(
-                "DELETE FROM {sessions}
-                 WHERE (is_final AND expires_at_ms <= $1)
-                    OR (NOT is_final AND expires_at_ms <= $2)"
+                "DELETE FROM {sessions} s
+                 WHERE ((s.is_final AND s.expires_at_ms <= $1)
+                        OR (NOT s.is_final AND s.expires_at_ms <= $2))
+                   AND NOT EXISTS (SELECT 1 FROM \"{schema}\".operations o
+                                   WHERE o.payment_id = s.id AND NOT o.settled)"
             ),
             purge_outbox: outbox::purge_done(schema),
         }

@@ -488,9 +488,13 @@ fn apply(connection: &Connection, write: &Write) -> Result<Written, StoreError> 
             unfinished_cutoff,
         } => connection
             .prepare_cached(
+                // A payment with an operation not settled yet is kept (the PostgreSQL
+                // store's rule): that record may be the only trace of money moved.
                 "DELETE FROM sessions
-                 WHERE (is_final = 1 AND expires_at_ms <= ?1)
-                    OR (is_final = 0 AND expires_at_ms <= ?2)",
+                 WHERE ((is_final = 1 AND expires_at_ms <= ?1)
+                        OR (is_final = 0 AND expires_at_ms <= ?2))
+                   AND NOT EXISTS (SELECT 1 FROM operations o
+                                   WHERE o.payment_id = sessions.id AND o.settled = 0)",
             )?
             .execute(params![final_cutoff, unfinished_cutoff])
             .and_then(|purged| {
