@@ -140,6 +140,7 @@ fn method_name(method: &Method) -> &str {
 
 /// Whether `path` is a payment's confirm as the router reads it, trailing slashes and
 /// all: the native host's per-IP confirm rate (`native::routes`) applies to exactly these.
+#[cfg(feature = "native")]
 pub(crate) fn is_confirm(path: &str) -> bool {
     matches!(route(path), Some(Route::Confirm(_)))
 }
