@@ -40,6 +40,7 @@ pub(crate) fn before_text<T: DeserializeOwned + std::fmt::Debug>(text: &str) -> 
 }
 
 /// The configuration as it was read: the value's reader, wrapped.
+#[cfg(feature = "native")]
 fn before_value<T: DeserializeOwned + std::fmt::Debug>(value: &Value) -> Outcome {
     serde_path_to_error::deserialize::<_, T>(value.clone())
         .map(|value| format!("{value:?}"))
