@@ -279,8 +279,8 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 elapsed_ms: self.env.now_ms().saturating_sub(began),
             });
             let retryable = match &outcome {
-                // A 429 was not taken: the same request again, after the backoff.
-                Ok(response) => response.status >= 500 || response.status == 429,
+                // Not taken (a 5xx, a 429): the same request again, after the backoff.
+                Ok(response) => crate::provider::answer::not_taken(response.status),
                 Err(_) => true,
             };
             // A call that answered 2xx at once is the common case and at debug: the

@@ -73,10 +73,10 @@ impl Answer {
             )
         });
         match response.status {
-            // Too Many Requests: not taken, so not a refusal. Refused would say nothing
-            // happened, which is false when this was a repeat of a sending whose answer was
-            // lost: that one may have charged or refunded.
-            429 => Answer::Lost(Lost::Failed { status: 429, error }),
+            // Not taken (a 429 is no refusal): Refused would say nothing happened, which is
+            // false when this was a repeat of a sending whose answer was lost: that one may
+            // have charged or refunded.
+            status if not_taken(status) => Answer::Lost(Lost::Failed { status, error }),
             400..=499 => Answer::Refused {
                 status: response.status,
                 error,
@@ -84,6 +84,14 @@ impl Answer {
             status => Answer::Lost(Lost::Failed { status, error }),
         }
     }
+}
+
+/// Whether a provider answered `status` without taking the request this time: it failed
+/// (5xx) or asked to be called later (429, Too Many Requests). Such an answer says nothing
+/// of the request, so it is no refusal ([`Answer::of`]), and the host sends a request that
+/// is safe to repeat again.
+pub fn not_taken(status: u16) -> bool {
+    status >= 500 || status == 429
 }
 
 impl Lost {
@@ -261,5 +269,20 @@ mod tests {
             answer(428, "E:x"),
             Answer::Refused { status: 428, .. }
         ));
+    }
+
+    #[test]
+    fn what_the_host_sends_again_is_what_the_reading_calls_lost() {
+        // One rule for the host's resends and this reading: what is sent again is what
+        // reads as lost, but for a 1xx or 3xx, which a resend would only repeat.
+        for status in 100..=599 {
+            let lost = matches!(answer(status, ""), Answer::Lost(_));
+            let interim_or_redirect = status < 200 || (300..400).contains(&status);
+            assert_eq!(
+                not_taken(status),
+                lost && !interim_or_redirect,
+                "status {status}"
+            );
+        }
     }
 }
