@@ -71,6 +71,19 @@ impl ReconcilePolicy {
             .min(self.max_lookup_ms);
         now_ms.saturating_add(delay)
     }
+
+    /// When an operation the provider answered `pending` (taken, not finished: a refund
+    /// still processing) is looked up next, `since_ms` being when it began: after as long
+    /// again as it has been under way, from the first lookup's wait up to the longest. So
+    /// the lookups of one that stays pending for hours thin out as a doubt's do, with no
+    /// count to keep.
+    pub fn next_pending_lookup_at(&self, now_ms: u64, since_ms: u64) -> u64 {
+        let delay = now_ms
+            .saturating_sub(since_ms)
+            .max(self.first_lookup_ms)
+            .min(self.max_lookup_ms);
+        now_ms.saturating_add(delay)
+    }
 }
 
 /// How provider calls are made.
@@ -240,6 +253,26 @@ mod tests {
             .collect();
         assert_eq!(delays, [1_000, 2_000, 4_000, 8_000, 10_000, 10_000]);
         assert_eq!(policy.next_lookup_at(u64::MAX - 1, 99), u64::MAX);
+    }
+
+    #[test]
+    fn a_pending_operation_is_looked_up_less_often_the_longer_it_stays() {
+        let policy = ReconcilePolicy {
+            first_lookup_ms: 1_000,
+            max_lookup_ms: 10_000,
+            sweep_every_ms: 1,
+        };
+        // Each lookup finds it still pending and sets the next one: the waits double.
+        let (began, mut now, mut waits) = (50_000, 50_000, Vec::new());
+        for _ in 0..6 {
+            let next = policy.next_pending_lookup_at(now, began);
+            waits.push(next - now);
+            now = next;
+        }
+        assert_eq!(waits, [1_000, 1_000, 2_000, 4_000, 8_000, 10_000]);
+        // A clock behind the operation's start, and the end of time, are no panic.
+        assert_eq!(policy.next_pending_lookup_at(10, began), 1_010);
+        assert_eq!(policy.next_pending_lookup_at(u64::MAX - 1, 0), u64::MAX);
     }
 
     #[test]

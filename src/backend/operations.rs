@@ -375,17 +375,28 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         Ok(Response::json(200, &view))
     }
 
-    /// Carries `record` through the adapter's steps to its result or a doubt.
+    /// Carries `record` through the adapter's steps to its result or a doubt. The record
+    /// is claimed for one call lease; an operation of several calls (Payroc's token, then
+    /// the refund) renews its claim before each call after the first, so that no other
+    /// actor takes it for abandoned and sends it too while this one is still under way.
+    /// A renewal another actor got to first ends this drive: that actor carries it on.
     async fn drive_operation(
         &self,
         adapter: &dyn ProviderAdapter,
         session: &Session,
-        record: OperationRecord,
+        mut record: OperationRecord,
         mut step: OperationStep,
     ) -> Result<OperationRecord, StoreError> {
-        for _ in 0..MAX_OPERATION_CALLS {
+        for calls in 0..MAX_OPERATION_CALLS {
             match step {
                 OperationStep::Call { call, request } => {
+                    if calls > 0 {
+                        let renewed = self.claimed(&record, self.env.now_ms());
+                        if !self.store.swap_operation(&renewed).await? {
+                            return self.lost_race(record).await;
+                        }
+                        record = renewed;
+                    }
                     let answer = self.call(session, &request).await;
                     step = adapter.on_operation_response(
                         &record.operation,
@@ -413,14 +424,22 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             OperationPhase::Unknown { lookups, .. } => lookups.saturating_add(1),
             _ => 0,
         };
-        let next_lookup_at_ms = self.config.reconcile.next_lookup_at(now, lookups);
         // A pending result stays pending (its sums count) until the provider says more.
-        let phase = match &record.phase {
-            pending @ OperationPhase::Final { .. } => pending.clone(),
-            _ => OperationPhase::Unknown {
-                lookups,
-                next_lookup_at_ms,
-            },
+        let (phase, next_lookup_at_ms) = match &record.phase {
+            pending @ OperationPhase::Final { .. } => (
+                pending.clone(),
+                self.config
+                    .reconcile
+                    .next_pending_lookup_at(now, record.created_at_ms),
+            ),
+            _ => {
+                let next_lookup_at_ms = self.config.reconcile.next_lookup_at(now, lookups);
+                let phase = OperationPhase::Unknown {
+                    lookups,
+                    next_lookup_at_ms,
+                };
+                (phase, next_lookup_at_ms)
+            }
         };
         tracing::warn!(operation = %record.id, lookups, "operation in doubt; it will be looked up");
         self.persist_operation(record, phase, Some(next_lookup_at_ms))
@@ -436,10 +455,13 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         record: OperationRecord,
         result: OperationResult,
     ) -> Result<OperationRecord, StoreError> {
+        // A pending result is looked up again, less often the longer it stays pending.
         let wake_at = match result {
-            OperationResult::Pending { .. } => {
-                Some(self.config.reconcile.next_lookup_at(self.env.now_ms(), 0))
-            }
+            OperationResult::Pending { .. } => Some(
+                self.config
+                    .reconcile
+                    .next_pending_lookup_at(self.env.now_ms(), record.created_at_ms),
+            ),
             _ => None,
         };
         tracing::info!(operation = %record.id, result = ?result, "operation over");
@@ -514,10 +536,22 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         let Some(adapter) = self.providers.get(session.provider) else {
             return Ok(record);
         };
-        // Claim it (one version on, woken again after a lease), so of two actors only
-        // one looks it up: a doubt's next lookup moves with the claim, or the claim would
-        // leave it due to the next reader while this one is still looking it up.
-        let claimed_until = time.saturating_add(self.config.calls.lease_ms());
+        // Claim it, so of two actors only one looks it up.
+        let claim = self.claimed(&record, time);
+        if !self.store.swap_operation(&claim).await? {
+            return self.reloaded(record).await;
+        }
+        tracing::info!(operation = %claim.id, "looking up an operation");
+        let step = adapter.operation_lookup(&claim.operation, &self.context(&session));
+        self.drive_operation(adapter, &session, claim, step).await
+    }
+
+    /// `record` claimed by this actor from `now_ms` for one call lease: one version on,
+    /// woken again after the lease, a `Calling` record's lease counted from now. A doubt's
+    /// next lookup moves with the claim, or the claim would leave it due to the next
+    /// reader while this actor is still looking it up.
+    fn claimed(&self, record: &OperationRecord, now_ms: u64) -> OperationRecord {
+        let claimed_until = now_ms.saturating_add(self.config.calls.lease_ms());
         let phase = match &record.phase {
             OperationPhase::Unknown { lookups, .. } => OperationPhase::Unknown {
                 lookups: *lookups,
@@ -525,13 +559,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             },
             phase => phase.clone(),
         };
-        let claim = record.advanced(phase, time, Some(claimed_until));
-        if !self.store.swap_operation(&claim).await? {
-            return self.reloaded(record).await;
-        }
-        tracing::info!(operation = %claim.id, "looking up an operation");
-        let step = adapter.operation_lookup(&claim.operation, &self.context(&session));
-        self.drive_operation(adapter, &session, claim, step).await
+        record.advanced(phase, now_ms, Some(claimed_until))
     }
 
     /// The payment's operations, each looked up if due (`now`: if not settled).

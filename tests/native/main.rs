@@ -29,6 +29,7 @@ mod edge_store_choice;
 mod emv_props;
 mod exemption;
 mod lifecycle;
+mod lifecycle_claims;
 mod lifecycle_dlocal;
 mod lifecycle_payroc;
 mod lifecycle_paysafe;

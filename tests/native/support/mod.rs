@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod cardholder;
+pub mod clock;
 pub mod flow;
 pub mod recording;
 pub mod serve;
