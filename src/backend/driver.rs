@@ -73,7 +73,8 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     }
 
     /// Writes `phase` as the session's next version. `Ok(None)`: someone else moved it.
-    /// An expired session becomes `session_expired` instead of moving on.
+    /// A session that expired meanwhile (since the route settled it) ends as its expiry
+    /// ends it ([`Backend::expiry_phase`]) instead of moving on.
     async fn persist(
         &self,
         session: &Session,
@@ -82,10 +83,12 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         let now = self.env.now_ms();
         let next = match session.advanced(phase, now) {
             Ok(next) => next,
-            Err(TransitionError::Expired) => match session.advanced(expired(), now) {
-                Ok(next) => next,
-                Err(_) => return Ok(None),
-            },
+            Err(TransitionError::Expired) => {
+                match session.advanced(self.expiry_phase(session), now) {
+                    Ok(next) => next,
+                    Err(_) => return Ok(None),
+                }
+            }
             Err(TransitionError::AlreadyFinal) => return Ok(None),
         };
         let next = next.with_wake_at(self.config.calls.lease_ms());
@@ -109,6 +112,32 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             }
         }
         Ok(Some(next))
+    }
+
+    /// What expiry makes of `session`: while it awaits the browser, its adapter's
+    /// [`crate::provider::Adapter::on_expiry`] (dLocal's payer may still finish on
+    /// dLocal's page: a doubt, cancelled there by its first lookup); otherwise
+    /// `session_expired`.
+    fn expiry_step(&self, session: &Session) -> Step<AdapterState> {
+        match (&session.phase, self.providers.get(session.provider)) {
+            (Phase::AwaitingBrowser { state, .. }, Some(adapter)) => {
+                adapter.on_expiry(state, &self.context(session))
+            }
+            _ => Step::Done(expired_result()),
+        }
+    }
+
+    /// [`Backend::expiry_step`] as the phase to write, for a session found expired as a
+    /// step was about to be written: a return that came just before the expiry and was
+    /// driven just after it ends as the sweep would have ended the session, not as
+    /// `session_expired` with a payment the payer may have finished at the provider.
+    fn expiry_phase(&self, session: &Session) -> Phase {
+        match self.expiry_step(session) {
+            Step::Done(result) => Phase::Final { result },
+            Step::Unknown { state } => self.in_doubt(session, &mut None, state),
+            // Session::advanced allows an expired session no new call.
+            _ => expired(),
+        }
     }
 
     /// Carries `session` from `step` to the next browser step, the final result, or a
@@ -354,11 +383,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 };
                 adapter.reconcile(state, &self.context(&session))
             }
-            Phase::Created => Step::Done(expired_result()),
-            Phase::AwaitingBrowser { state, .. } => match self.providers.get(session.provider) {
-                Some(adapter) => adapter.on_expiry(state, &self.context(&session)),
-                None => Step::Done(expired_result()),
-            },
+            Phase::Created | Phase::AwaitingBrowser { .. } => self.expiry_step(&session),
             Phase::Starting => {
                 tracing::warn!(session = %session.id, "resuming a session stopped before its first call");
                 Step::Done(

@@ -44,6 +44,7 @@ mod reconcile_bambora;
 mod reconcile_dlocal;
 mod reconcile_payroc;
 mod reconcile_paysafe;
+mod return_at_expiry;
 mod sandbox_acs;
 mod sandbox_bambora;
 mod sandbox_control;

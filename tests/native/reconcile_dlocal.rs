@@ -57,7 +57,7 @@ fn on_secure_payments(rule: FaultRule) -> FaultRule {
 
 /// The merchant's view of `id` once it is final (the reconciler's first lookup is due
 /// 2 s after the doubt began, the next 4 s later), or the last one seen.
-async fn final_view(h: &Harness, id: &str) -> Value {
+pub(crate) async fn final_view(h: &Harness, id: &str) -> Value {
     let mut view = Value::Null;
     for _ in 0..60 {
         view = h.merchant_view(id).await.1;
@@ -70,7 +70,7 @@ async fn final_view(h: &Harness, id: &str) -> Value {
 }
 
 /// `view` is authorized with the one dLocal charge of its order.
-fn assert_charged_once(h: &Harness, view: &Value, order_id: &str) {
+pub(crate) fn assert_charged_once(h: &Harness, view: &Value, order_id: &str) {
     assert_eq!(view["status"], "authorized", "{view}");
     let charges: Vec<_> = h
         .ledger("dlocal")
@@ -262,7 +262,7 @@ async fn a_create_that_never_left_a_stopped_process_is_found_never_made() {
 
 /// The payer on dLocal's page, as far as the issuer's challenge form (unanswered): the
 /// page registered the challenge with the ACS, as a payer who opened it did.
-async fn open_challenge(view: &Value) -> PageForm {
+pub(crate) async fn open_challenge(view: &Value) -> PageForm {
     let client = browser();
     let page = next_form(view);
     let html = page

@@ -1,5 +1,7 @@
 //! `Recording<T>`: any adapter or transport, wrapped, keeping a record of what passed
 //! through it, for tests that assert on what was sent or stored rather than on results.
+//! Around an adapter it can also run a test's code at one moment of a route
+//! ([`Recording::before_return`]).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -19,6 +21,7 @@ use threeds_bridge::provider::{
 pub struct Recording<T> {
     inner: Arc<T>,
     record: Arc<Mutex<Record>>,
+    before_return: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 #[derive(Default)]
@@ -32,6 +35,7 @@ impl<T> Clone for Recording<T> {
         Recording {
             inner: self.inner.clone(),
             record: self.record.clone(),
+            before_return: self.before_return.clone(),
         }
     }
 }
@@ -41,7 +45,16 @@ impl<T> Recording<T> {
         Recording {
             inner: Arc::new(inner),
             record: Arc::default(),
+            before_return: None,
         }
+    }
+
+    /// This recording, running `hook` whenever a browser return reaches the adapter,
+    /// before the adapter reads it: after the route has loaded and settled the session,
+    /// before the step it leads to is written.
+    pub fn before_return(mut self, hook: impl Fn() + Send + Sync + 'static) -> Recording<T> {
+        self.before_return = Some(Arc::new(hook));
+        self
     }
 
     /// Every request asked for so far: its purpose and its body (empty when it has none).
@@ -127,6 +140,9 @@ impl<A: Adapter> Adapter for Recording<A> {
         ret: &BrowserReturn,
         cx: &Context,
     ) -> Result<Step<A::State>, ReturnRefused> {
+        if let Some(hook) = &self.before_return {
+            hook();
+        }
         let step = self.inner.on_browser_return(state, ret, cx)?;
         Ok(self.keep(step))
     }

@@ -1,0 +1,78 @@
+//! A return that reaches the backend just before its session expires, and whose step is
+//! written just after: the route found the session awaiting the browser and alive, the
+//! adapter answered the return with a call, and by the time that step is written the
+//! session has expired. It must end as its expiry would have ended it (for dLocal: in
+//! doubt, cancelled at dLocal or found paid), never `session_expired` with a payment the
+//! payer finished at the provider.
+//!
+//! The backend's clock ([`support::clock::Ahead`]) jumps past the session's lifetime
+//! inside the adapter, as it reads the return: between the route's check and its write.
+
+use crate::support;
+
+use serde_json::json;
+use support::backend::{start_at, start_body, Cardholder, Harness};
+use support::clock::Ahead;
+use support::recording::Recording;
+use threeds_bridge::backend::native::{self, ReqwestTransport};
+use threeds_bridge::backend::providers::{Providers, Registered};
+use threeds_bridge::backend::Backend;
+use threeds_bridge::payment::ProviderKind;
+use threeds_bridge::provider::dlocal::DlocalAdapter;
+
+use crate::reconcile_dlocal::{assert_charged_once, final_view, open_challenge};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dlocal_payer_back_as_the_session_expires_is_found_paid_not_expired() {
+    let h = support::backend::harness().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let mut config = h.config();
+    config.public_url = url.clone();
+    let clock = Ahead::default();
+    let lifetime_ms = config.session_ttl_seconds * 1_000;
+    let dlocal = config.providers.dlocal.clone().expect("dLocal's sandbox");
+    let adapter = Recording::new(DlocalAdapter::new(dlocal)).before_return({
+        let clock = clock.clone();
+        move || clock.jump(lifetime_ms + 1_000)
+    });
+    let providers = Providers::from_config(&config.providers)
+        .with(Registered::new(ProviderKind::Dlocal, adapter.clone()));
+    let transport = ReqwestTransport::new(&config.calls).expect("transport");
+    let backend = Backend::with_providers(config, providers, h.store.clone(), transport, clock);
+    let unlimited = native::ConfirmRateLimit {
+        per_minute: 0,
+        burst: 0,
+    };
+    let running = native::spawn_with(listener, backend.into(), unlimited).expect("serve");
+    let on_clock = Harness { url, ..h };
+
+    let body = start_body("dlocal", "4000000000002008", "iframe");
+    let (status, view, _) = start_at(&on_clock.url, &body).await;
+    assert_eq!(
+        (status, &view["next"]["type"]),
+        (200, &json!("redirect")),
+        "{view}"
+    );
+    let id = view["id"].as_str().expect("id").to_owned();
+    let challenge = open_challenge(&view).await;
+    // The payer answers dLocal's challenge, and dLocal charges; their browser comes back.
+    let back =
+        support::cardholder::until_backend(&on_clock.url, challenge, Cardholder::Types("1234"))
+            .await;
+    assert_eq!(on_clock.ledger("dlocal").len(), 1, "dLocal charged");
+    let landing = back.submit(&support::browser(), &back.action).await;
+    assert!(landing.status().as_u16() < 500, "{landing:?}");
+
+    let (_, after) = on_clock.merchant_view(&id).await;
+    assert_ne!(
+        after["status"], "error",
+        "not ended while dLocal holds a payment: {after}"
+    );
+    // Its lookup, the cancel, is refused by dLocal (the payment is paid), then read.
+    let done = final_view(&on_clock, &id).await;
+    assert_charged_once(&on_clock, &done, body["orderId"].as_str().expect("order"));
+    running.shutdown().await;
+}
