@@ -224,13 +224,18 @@ export class ThreedsSessions extends DurableObject {
 
   /**
    * Stores a new operation if the payment's counter is still `counter` (nothing was
-   * inserted or swapped since the caller read and decided): "created", else "moved".
+   * inserted or swapped since the caller read and decided): "created", else "moved";
+   * "no_payment" (nothing stored) when the payment is not stored.
    */
   async insertOperation(paymentId, counter, id, createdAtMs, version, settled, wakeAtMs, body) {
     check(typeof paymentId === "string" && isCount(counter) && typeof id === "string" && isCount(createdAtMs) &&
       isCount(version) && typeof settled === "boolean" && isWake(wakeAtMs) && typeof body === "string");
     const storage = this.ctx.storage;
-    const [current, taken] = await Promise.all([storage.get(`q:${paymentId}`), storage.get(opKey(paymentId, id))]);
+    const [payment, current, taken] = await Promise.all([
+      storage.get(`s:${paymentId}`), storage.get(`q:${paymentId}`), storage.get(opKey(paymentId, id)),
+    ]);
+    // A payment purged since the backend read it takes no operation.
+    if (payment === undefined) return "no_payment";
     if ((current ?? 0) !== counter || taken !== undefined) return "moved";
     const changes = {
       [`q:${paymentId}`]: counter + 1,

@@ -243,7 +243,13 @@ impl SessionStore for MemoryStore {
 /// Under the one operations lock: the check and the insert are one step. `due_operations`
 /// reads every unsettled operation (few: they settle within a lookup or two).
 impl OperationStore for MemoryStore {
+    /// The sessions' lock first (the purge's order), held while the operation is stored:
+    /// a purge cannot take the payment in between.
     async fn begin_operation(&self, record: &OperationRecord) -> Result<Begun, StoreError> {
+        let sessions = self.lock();
+        if !sessions.by_id.contains_key(&record.payment_id) {
+            return Err(operations::payment_not_stored());
+        }
         let mut operations = self.lock_operations();
         let of_payment = operations.entry(record.payment_id.clone()).or_default();
         let begun = operations::decide(record, of_payment);

@@ -189,12 +189,20 @@ pub enum Begun {
     Refused(Refusal),
 }
 
+/// Why [`OperationStore::begin_operation`] stored nothing for a payment the store does
+/// not hold: an operation with no payment would move money the purge can no longer
+/// account for.
+pub fn payment_not_stored() -> StoreError {
+    StoreError::Unavailable("the payment of this operation is not stored".into())
+}
+
 /// The operations of payments. Implemented by every session store; a store that keeps
 /// none answers `Unavailable`.
 pub trait OperationStore: MaybeSend + MaybeSync {
     /// Stores `record` (in `Calling`, version 1) unless its key is taken for the payment
     /// (`Existing`) or [`admit`] refuses it against the payment's stored operations,
-    /// atomically with that check.
+    /// atomically with that check. A payment that is not stored (purged since the caller
+    /// read it) takes no operation: [`payment_not_stored`], nothing written.
     fn begin_operation(
         &self,
         record: &OperationRecord,

@@ -202,4 +202,13 @@ test("a payment whose refund is not settled yet is kept past its retention, and 
   await faults(sandbox.url, null);
   const gone = await harness("alarmAfter?days=33");
   assert.ok(!gone.includes(`s:${id}`) && under(gone, `p:${id}:`).length === 0, JSON.stringify(gone));
+
+  // A refund a backend began from its read of the payment just before the purge: the
+  // object stores no operation for a payment it no longer holds.
+  const namespace = await mf.getDurableObjectNamespace("THREEDS_SESSIONS");
+  const object = namespace.get(namespace.idFromName("sessions"));
+  const now = Date.now();
+  assert.equal(await object.insertOperation(id, 0, "late-refund", now, 1, false, now + 60_000, "{}"), "no_payment");
+  const left = await harness("keys");
+  assert.deepEqual(left.filter((key) => key.includes(id)), [], JSON.stringify(left));
 });

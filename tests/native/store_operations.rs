@@ -2,7 +2,8 @@
 //! against memory, SQLite and PostgreSQL as `store_operations::<rule>::<store>`: one
 //! operation in flight per payment and the sums, checked atomically with the insert even
 //! when many begin at once; a key names one operation; compare-and-set on the version; a
-//! settled operation never changes; `due_operations`; a purge takes them with their payment.
+//! settled operation never changes; `due_operations`; only a stored payment takes one; a
+//! purge takes them with their payment.
 
 use crate::support;
 
@@ -19,7 +20,7 @@ use threeds_bridge::store::memory::MemoryStore;
 use threeds_bridge::store::operations::{
     Begun, OperationPhase, OperationRecord, OperationStore, Refusal,
 };
-use threeds_bridge::store::SessionStore;
+use threeds_bridge::store::{SessionStore, StoreError};
 
 macro_rules! every_store {
     ($($rule:ident),* $(,)?) => {$(
@@ -52,6 +53,7 @@ every_store!(
     of_concurrent_begins_the_sums_let_through_only_what_fits,
     swap_is_compare_and_set_and_a_settled_operation_never_changes,
     due_operations_are_the_unsettled_ones_soonest_first,
+    a_payment_the_store_does_not_hold_takes_no_operation,
 );
 
 /// An authorized payment `n` (manual capture, 1250) stored as the backend stores one.
@@ -233,6 +235,20 @@ async fn due_operations_are_the_unsettled_ones_soonest_first<S: SessionStore>(st
     assert_eq!(store.due_operations(30_000, 10).await.unwrap().len(), 1);
     assert!(store.swap_operation(&succeeded(&soon)).await.unwrap());
     assert_eq!(store.due_operations(45_000, 10).await.unwrap(), vec![late]);
+}
+
+/// A payment purged since the backend read it (here: never stored) takes no operation:
+/// an error, and nothing stored that would move money the purge no longer accounts for.
+async fn a_payment_the_store_does_not_hold_takes_no_operation<S: SessionStore>(store: Arc<S>) {
+    let gone = id(77);
+    let refund = record(&gone, "k", OperationKind::Refund, 100);
+    let refused = store.begin_operation(&refund).await;
+    assert!(
+        matches!(refused, Err(StoreError::Unavailable(_))),
+        "{refused:?}"
+    );
+    assert_eq!(store.operations_of(&gone).await.unwrap(), vec![]);
+    assert_eq!(store.due_operations(u64::MAX, 10).await.unwrap(), vec![]);
 }
 
 /// A purge takes a payment's operations with it, but never while one is not settled: an

@@ -88,6 +88,7 @@ impl OperationStore for DurableObjectStore {
             match answer.as_string().as_deref() {
                 Some("created") => return Ok(Begun::Created),
                 Some("moved") => continue,
+                Some("no_payment") => return Err(operations::payment_not_stored()),
                 _ => return Err(unexpected("insertOperation")),
             }
         }

@@ -81,9 +81,7 @@ impl OperationStore for PostgresStore {
                 .query(&sql.lock_payment, &[&row.payment_id])
                 .await?;
             if locked.is_empty() {
-                return Err(StoreError::Unavailable(
-                    "the payment of this operation is not stored".into(),
-                ));
+                return Err(operations::payment_not_stored());
             }
             let records = bodies(
                 &transaction

@@ -81,6 +81,13 @@ pub(super) fn of_payment(
 
 /// In the writer's transaction: the decision and, when it is `Created`, the insert.
 pub(super) fn begin(connection: &Connection, row: &OperationRow) -> Result<Begun, StoreError> {
+    // In the writer's transaction, as the purge is: the payment cannot go in between.
+    let stored = connection
+        .prepare_cached("SELECT 1 FROM sessions WHERE id = ?1")?
+        .exists(params![row.payment_id])?;
+    if !stored {
+        return Err(operations::payment_not_stored());
+    }
     let records = of_payment(connection, &row.payment_id)?;
     let begun = operations::decide(&row.record, &records);
     if begun == Begun::Created {
