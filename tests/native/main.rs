@@ -56,6 +56,7 @@ mod sandbox_tokens;
 mod store_conformance;
 mod store_operations;
 mod store_postgres;
+mod store_postgres_purge;
 mod store_sqlite;
 mod store_sqlite_group_commit;
 mod token_no_pan;

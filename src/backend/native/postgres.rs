@@ -206,17 +206,31 @@ impl PostgresStore {
 
     /// Deletes the sessions whose retention has run out and returns how many went (the
     /// rules of [`Purge::purge_expired`]).
+    ///
+    /// Two statements in one transaction: the sessions whose retention ran out are locked
+    /// first, skipping any a `begin_operation` holds, and only then deleted where no
+    /// operation is unsettled. The delete's snapshot is taken once the locks are held, so
+    /// it sees every operation begun before; one DELETE would check with the snapshot it
+    /// began with, and an operation committed while it waited for the row would go with
+    /// its payment (`ON DELETE CASCADE`).
     pub async fn purge_expired(&self, now_ms: u64) -> Result<u64, StoreError> {
         let (final_cutoff, unfinished_cutoff) = self.retention.cutoffs(now_ms);
         within(async {
-            let client = self.pool.get().await?;
-            let purge = client.prepare_cached(&self.sql.purge).await?;
-            let purged = client
-                .execute(&purge, &[&final_cutoff, &unfinished_cutoff])
-                .await?;
+            let mut client = self.pool.get().await?;
+            let step = client.transaction().await?;
+            let lock = step.prepare_cached(&self.sql.lock_expired).await?;
+            let ids: Vec<String> = step
+                .query(&lock, &[&final_cutoff, &unfinished_cutoff])
+                .await?
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            let purge = step.prepare_cached(&self.sql.purge).await?;
+            let purged = step.execute(&purge, &[&ids]).await?;
             // Webhook rows sent (or given up) are kept as long as a final session.
-            let done = client.prepare_cached(&self.sql.purge_outbox).await?;
-            client.execute(&done, &[&final_cutoff]).await?;
+            let done = step.prepare_cached(&self.sql.purge_outbox).await?;
+            step.execute(&done, &[&final_cutoff]).await?;
+            step.commit().await?;
             Ok(purged)
         })
         .await
@@ -387,6 +401,7 @@ struct Statements {
     load_by_order: String,
     swap: String,
     due: String,
+    lock_expired: String,
     purge: String,
     purge_outbox: String,
 }
@@ -415,13 +430,17 @@ impl Statements {
                  WHERE wake_at_ms IS NOT NULL AND wake_at_ms <= $1 AND NOT is_final
                  ORDER BY wake_at_ms LIMIT $2"
             ),
+            lock_expired: format!(
+                "SELECT id FROM {sessions}
+                 WHERE (is_final AND expires_at_ms <= $1) OR (NOT is_final AND expires_at_ms <= $2)
+                 FOR UPDATE SKIP LOCKED"
+            ),
             // A payment with an operation not settled yet (its capture, void or refund
             // under way, in doubt or pending) is kept: that record may be the only trace
             // of money moved, and the sweep still has to settle it.
             purge: format!(
                 "DELETE FROM {sessions} s
-                 WHERE ((s.is_final AND s.expires_at_ms <= $1)
-                        OR (NOT s.is_final AND s.expires_at_ms <= $2))
+                 WHERE s.id = ANY($1)
                    AND NOT EXISTS (SELECT 1 FROM \"{schema}\".operations o
                                    WHERE o.payment_id = s.id AND NOT o.settled)"
             ),
