@@ -164,15 +164,19 @@ export class ThreedsSessions extends DurableObject {
 
   /**
    * How an attempt ended: "delivered" and "gave_up" end the row; "retry" queues it again
-   * at `atMs`. `status`: the endpoint's HTTP status, or null (no answer).
+   * at `atMs`. `status`: the endpoint's HTTP status, or null (no answer). `attempts`: the
+   * claim's count; a "retry" or "gave_up" of an attempt claimed again since (it outlived
+   * its lease) changes nothing, so it cannot move the new claim's lease back.
    */
-  async record(eventId, endpoint, outcome, atMs, status) {
+  async record(eventId, endpoint, outcome, atMs, status, attempts) {
     check(typeof eventId === "string" && typeof endpoint === "string" &&
-      ["delivered", "retry", "gave_up"].includes(outcome) && isCount(atMs) && (status === null || isCount(status)));
+      ["delivered", "retry", "gave_up"].includes(outcome) && isCount(atMs) && (status === null || isCount(status)) &&
+      isCount(attempts));
     const storage = this.ctx.storage;
     const row = rowKey(eventId, endpoint);
     const record = await storage.get(row);
     if (record === undefined || record.done) return false;
+    if (outcome !== "delivered" && record.attempts !== attempts) return false;
     const retry = outcome === "retry";
     const next = { ...record, lastStatus: status, done: !retry, nextAttemptAtMs: retry ? atMs : record.nextAttemptAtMs };
     const removed = storage.delete(queueKey(record.nextAttemptAtMs, row));

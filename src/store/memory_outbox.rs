@@ -82,17 +82,19 @@ impl Outbox for MemoryStore {
 
     async fn record(
         &self,
-        event_id: &str,
-        endpoint: &str,
+        claimed: &DueDelivery,
         attempted: Attempted,
         _now_ms: u64,
     ) -> Result<(), StoreError> {
         let mut sessions = self.lock();
-        let key = (event_id.to_owned(), endpoint.to_owned());
+        let key = (claimed.event_id.clone(), claimed.endpoint.clone());
         if let Some(row) = sessions.outbox.0.get_mut(&key) {
+            let still_claimed = row.attempts == claimed.attempts;
             match attempted {
-                Attempted::Delivered { .. } | Attempted::GaveUp { .. } => row.done = true,
-                Attempted::Retry { at_ms, .. } => row.next_attempt_at_ms = at_ms,
+                Attempted::Delivered { .. } => row.done = true,
+                Attempted::GaveUp { .. } if still_claimed => row.done = true,
+                Attempted::Retry { at_ms, .. } if still_claimed => row.next_attempt_at_ms = at_ms,
+                Attempted::GaveUp { .. } | Attempted::Retry { .. } => {}
             }
         }
         Ok(())

@@ -67,11 +67,13 @@ pub trait Outbox: SessionStore {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<DueDelivery>, StoreError>> + MaybeSend;
 
-    /// Records how the attempt on (`event_id`, `endpoint`) ended, at `now_ms`.
+    /// Records how the attempt `claimed` ended, at `now_ms`. A delivery always lands; a
+    /// retry or a give-up only while the row is still that claim's (its attempts the
+    /// claim's): an attempt that outlived its lease and was claimed again since must not
+    /// move the new claim's lease back, which would let a third sender in.
     fn record(
         &self,
-        event_id: &str,
-        endpoint: &str,
+        claimed: &DueDelivery,
         attempted: Attempted,
         now_ms: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + MaybeSend;

@@ -3,7 +3,8 @@
 // payment in the session object, and the object's alarm delivers it to a receiver on a
 // local port that checks the signature as the docs' Node snippet does; the receiver's 500 to
 // the first attempt is retried from the alarm, and the event is processed once. A capture's
-// event is written with the capture's record, in the same put.
+// event is written with the capture's record, in the same put. And the object's outbox
+// itself: a late attempt's retry or give-up cannot move a newer claim's lease back.
 // Run by `make test-edge`.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -139,4 +140,30 @@ test("a capture's payment.captured event is written with the capture and deliver
   for (const event of events) {
     assert.deepEqual(attempts.filter((a) => a.id === event.id).map((a) => a.status), [500, 204], event.type);
   }
+});
+
+test("an attempt that outlived its lease records only a delivery: its retry or give-up leaves the new claim alone", async () => {
+  const namespace = await worker.mf.getDurableObjectNamespace("THREEDS_SESSIONS");
+  const object = namespace.get(namespace.idFromName("sessions"));
+  // Days ahead, so that the object's own alarm never finds this row due.
+  const day = 24 * 60 * 60 * 1000;
+  const t = Date.now() + 10 * day;
+  const id = crypto.randomUUID().replaceAll("-", "");
+  const event = { eventId: `evt_${id}`, endpoint: "https://stale.test/hooks", body: "{}", createdMs: t };
+  const mine = (rows) => rows.find((row) => row.eventId === event.eventId);
+  assert.equal(await object.create(id, `test:${id}`, 1, false, t + day, "{}", t + day), "created");
+  assert.equal(await object.swap(id, 1, 2, true, t + day, "{}", null, [event]), true);
+
+  assert.equal(mine(await object.claimDue(t, t + 1000, 16))?.attempts, 1);
+  // The first sender outlives its lease; a second claims the row.
+  assert.equal(mine(await object.claimDue(t + 1000, t + 2000, 16))?.attempts, 2);
+  const record = (outcome, atMs, status, attempts) =>
+    object.record(event.eventId, event.endpoint, outcome, atMs, status, attempts);
+  assert.equal(await record("retry", t + 1500, 503, 1), false, "the first sender's late retry");
+  assert.equal(await record("gave_up", t + 1100, 503, 1), false, "the first sender's late give-up");
+  assert.equal(mine(await object.claimDue(t + 1999, t + 5000, 16)), undefined, "still the second sender's");
+  assert.equal(await record("retry", t + 3000, 500, 2), true, "the second sender's retry");
+  // A delivery lands whoever's attempt it was: the endpoint has the event.
+  assert.equal(await record("delivered", t + 1200, 204, 1), true);
+  assert.equal(mine(await object.claimDue(t + 10_000, t + 20_000, 16)), undefined, "never sent again");
 });

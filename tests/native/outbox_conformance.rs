@@ -160,7 +160,8 @@ async fn sent_rows_are_purged_after_a_final_sessions_retention<S: Outbox + Purge
     let sent = [event(1, hooks), event(2, hooks), event(3, hooks)];
     let v2 = v1.advanced(declined(), 10).unwrap();
     assert!(store.swap_with_events(&v2, &sent).await.unwrap());
-    assert_eq!(store.claim_due(1_000, 2_000, 10).await.unwrap().len(), 3);
+    let claimed = store.claim_due(1_000, 2_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 3);
     let delivered = Attempted::Delivered { status: 204 };
     let gave_up = Attempted::GaveUp { status: Some(500) };
     let retry = Attempted::Retry {
@@ -169,8 +170,9 @@ async fn sent_rows_are_purged_after_a_final_sessions_retention<S: Outbox + Purge
     };
     for (n, attempted) in [(1, delivered), (2, gave_up), (3, retry)] {
         let row = event(n, hooks);
+        let claim = claimed.iter().find(|c| c.event_id == row.event_id);
         store
-            .record(&row.event_id, hooks, attempted, 1_500)
+            .record(claim.expect("claimed"), attempted, 1_500)
             .await
             .unwrap();
     }
@@ -235,23 +237,34 @@ async fn a_claimed_row_is_leased_until_recorded_or_expired<S: Outbox>(store: Arc
     );
     assert_eq!(again[0].attempts, 2);
 
+    // The first sender's attempt ends after all, late: its retry and its give-up are the
+    // overtaken claim's, and leave the row to the second sender's lease (to 9,000).
+    let late_retry = Attempted::Retry {
+        status: Some(503),
+        at_ms: 5_500,
+    };
+    store.record(&first[0], late_retry, 5_050).await.unwrap();
+    let late_give_up = Attempted::GaveUp { status: Some(503) };
+    store.record(&first[0], late_give_up, 5_060).await.unwrap();
+    assert!(
+        store.claim_due(8_999, 20_000, 10).await.unwrap().is_empty(),
+        "still the second sender's"
+    );
+    assert_eq!(store.backlog().await.unwrap(), 1, "not given up");
+
     let retry = Attempted::Retry {
         status: Some(500),
         at_ms: 7_000,
     };
-    store
-        .record(&row.event_id, &row.endpoint, retry, 5_100)
-        .await
-        .unwrap();
+    store.record(&again[0], retry, 5_100).await.unwrap();
     assert!(store.claim_due(6_999, 20_000, 10).await.unwrap().is_empty());
-    assert_eq!(store.claim_due(7_000, 20_000, 10).await.unwrap().len(), 1);
+    let third = store.claim_due(7_000, 20_000, 10).await.unwrap();
+    assert_eq!(third.len(), 1);
     assert_eq!(store.backlog().await.unwrap(), 1);
 
+    // A delivery lands whoever's attempt it was: the endpoint has the event.
     let delivered = Attempted::Delivered { status: 204 };
-    store
-        .record(&row.event_id, &row.endpoint, delivered, 7_100)
-        .await
-        .unwrap();
+    store.record(&again[0], delivered, 7_100).await.unwrap();
     assert_eq!(store.backlog().await.unwrap(), 0);
     assert!(store
         .claim_due(u64::MAX / 2, u64::MAX / 2 + 1, 10)

@@ -414,10 +414,10 @@ async fn a_role_with_only_the_documented_privileges_runs_the_store() {
         .swap_operation_with_events(&done, &[event])
         .await
         .unwrap());
-    assert_eq!(store.claim_due(1_000, 2_000, 10).await.unwrap().len(), 1);
+    let claimed = store.claim_due(1_000, 2_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
     let delivered = Attempted::Delivered { status: 204 };
-    let (id, hooks) = (format!("evt_{:032x}", 1), "https://a.test/hooks");
-    store.record(&id, hooks, delivered, 1_500).await.unwrap();
+    store.record(&claimed[0], delivered, 1_500).await.unwrap();
     assert_eq!(store.purge_expired(u64::MAX).await.unwrap(), 2);
     // And it is that role: it may not create a schema of its own.
     let refused = PostgresStore::connect(&as_role, in_schema(&fresh_schema()))

@@ -219,8 +219,7 @@ impl Outbox for DurableObjectStore {
 
     async fn record(
         &self,
-        event_id: &str,
-        endpoint: &str,
+        claimed: &DueDelivery,
         attempted: Attempted,
         now_ms: u64,
     ) -> Result<(), StoreError> {
@@ -233,11 +232,12 @@ impl Outbox for DurableObjectStore {
         self.rpc(
             "record",
             &[
-                event_id.into(),
-                endpoint.into(),
+                claimed.event_id.as_str().into(),
+                claimed.endpoint.as_str().into(),
                 outcome.into(),
                 number(at_ms),
                 status,
+                number(u64::from(claimed.attempts)),
             ],
         )
         .await

@@ -402,14 +402,13 @@ impl<S: Outbox> Outbox for TimedStore<S> {
 
     async fn record(
         &self,
-        event_id: &str,
-        endpoint: &str,
+        claimed: &DueDelivery,
         attempted: Attempted,
         now_ms: u64,
     ) -> Result<(), StoreError> {
         self.timed(
             "outbox_record",
-            self.inner.record(event_id, endpoint, attempted, now_ms),
+            self.inner.record(claimed, attempted, now_ms),
         )
         .await
     }

@@ -139,13 +139,14 @@ impl Outbox for PostgresStore {
 
     async fn record(
         &self,
-        event_id: &str,
-        endpoint: &str,
+        claimed: &DueDelivery,
         attempted: Attempted,
         now_ms: u64,
     ) -> Result<(), StoreError> {
         let outbox = table(&self.schema);
         let key = "WHERE event_id = $1 AND endpoint = $2";
+        // $5: the claim's attempts, which a retry or a give-up needs the row still at.
+        let claim = "AND attempts = $5";
         let (sql, value, status) = match attempted {
             Attempted::Delivered { status } => (
                 format!("UPDATE {outbox} SET delivered_at_ms = $3, last_status = $4 {key}"),
@@ -155,7 +156,7 @@ impl Outbox for PostgresStore {
             Attempted::Retry { status, at_ms } => (
                 format!(
                     "UPDATE {outbox} SET next_attempt_at_ms = $3, last_status = $4 {key}
-                     AND delivered_at_ms IS NULL"
+                     AND delivered_at_ms IS NULL {claim}"
                 ),
                 ms_column(at_ms),
                 status,
@@ -163,19 +164,25 @@ impl Outbox for PostgresStore {
             Attempted::GaveUp { status } => (
                 format!(
                     "UPDATE {outbox} SET gave_up = TRUE, next_attempt_at_ms = $3, last_status = $4
-                     {key} AND delivered_at_ms IS NULL"
+                     {key} AND delivered_at_ms IS NULL {claim}"
                 ),
                 ms_column(now_ms),
                 status,
             ),
         };
         let status = status.map(i32::from);
+        let attempts = i32::try_from(claimed.attempts).unwrap_or(i32::MAX);
+        let (event_id, endpoint) = (&claimed.event_id, &claimed.endpoint);
         within(async {
             let client = self.pool.get().await?;
             let statement = client.prepare_cached(&sql).await?;
-            client
-                .execute(&statement, &[&event_id, &endpoint, &value, &status])
-                .await?;
+            let delivered = matches!(attempted, Attempted::Delivered { .. });
+            let params: &[&(dyn tokio_postgres::types::ToSql + Sync)] = if delivered {
+                &[event_id, endpoint, &value, &status]
+            } else {
+                &[event_id, endpoint, &value, &status, &attempts]
+            };
+            client.execute(&statement, params).await?;
             Ok(())
         })
         .await

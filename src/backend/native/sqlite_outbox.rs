@@ -116,12 +116,12 @@ impl Outbox for SqliteStore {
 
     async fn record(
         &self,
-        event_id: &str,
-        endpoint: &str,
+        claimed: &DueDelivery,
         attempted: Attempted,
         now_ms: u64,
     ) -> Result<(), StoreError> {
-        let (event_id, endpoint) = (event_id.to_owned(), endpoint.to_owned());
+        let (event_id, endpoint) = (claimed.event_id.clone(), claimed.endpoint.clone());
+        let attempts = i64::from(claimed.attempts);
         let now = ms_column(now_ms);
         self.write(Write::Run(Box::new(move |connection| {
             let changed = match attempted {
@@ -134,15 +134,23 @@ impl Outbox for SqliteStore {
                 Attempted::Retry { status, at_ms } => connection
                     .prepare_cached(
                         "UPDATE webhook_outbox SET next_attempt_at_ms = ?3, last_status = ?4
-                         WHERE event_id = ?1 AND endpoint = ?2 AND delivered_at_ms IS NULL",
+                         WHERE event_id = ?1 AND endpoint = ?2 AND delivered_at_ms IS NULL
+                           AND attempts = ?5",
                     )?
-                    .execute(params![event_id, endpoint, ms_column(at_ms), status])?,
+                    .execute(params![
+                        event_id,
+                        endpoint,
+                        ms_column(at_ms),
+                        status,
+                        attempts
+                    ])?,
                 Attempted::GaveUp { status } => connection
                     .prepare_cached(
                         "UPDATE webhook_outbox SET gave_up = 1, last_status = ?3
-                         WHERE event_id = ?1 AND endpoint = ?2 AND delivered_at_ms IS NULL",
+                         WHERE event_id = ?1 AND endpoint = ?2 AND delivered_at_ms IS NULL
+                           AND attempts = ?4",
                     )?
-                    .execute(params![event_id, endpoint, status])?,
+                    .execute(params![event_id, endpoint, status, attempts])?,
             };
             Ok(changed as u64)
         })))

@@ -270,12 +270,7 @@ impl<S: Outbox, T: Transport, E: Env> Backend<S, T, E> {
 
     async fn record(&self, delivery: &DueDelivery, attempted: Attempted) -> Result<(), StoreError> {
         self.store
-            .record(
-                &delivery.event_id,
-                &delivery.endpoint,
-                attempted,
-                self.env.now_ms(),
-            )
+            .record(delivery, attempted, self.env.now_ms())
             .await
     }
 }
