@@ -12,11 +12,12 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use support::backend::{
-    harness, operate_at, pay, start_at, start_body, Cardholder, Harness, MERCHANT_KEY,
+    harness, operate_at, pay, serve_unlimited, start_at, start_body, Cardholder, Harness,
+    MERCHANT_KEY,
 };
 use support::browser;
 use threeds_bridge::backend::native::sqlite::SqliteStore;
-use threeds_bridge::backend::native::{self, ReqwestTransport, SystemEnv};
+use threeds_bridge::backend::native::{ReqwestTransport, SystemEnv};
 use threeds_bridge::backend::Backend;
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::Provider;
@@ -455,22 +456,14 @@ where
 {
     let h = harness().await;
     let p = &PROVIDERS[0];
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let mut config = h.config();
-    config.public_url = url.clone();
+    let (listener, mut config) = h.beside().await;
+    let url = config.public_url.clone();
     // A lookup is due as soon as the answer is lost; the test sweeps by hand.
     config.reconcile.first_lookup_ms = 0;
     config.reconcile.sweep_every_ms = 3_600_000;
     let transport = ReqwestTransport::new(&config.calls).expect("transport");
     let backend = Arc::new(Backend::new(config, store.clone(), transport, SystemEnv));
-    let unlimited = native::ConfirmRateLimit {
-        per_minute: 0,
-        burst: 0,
-    };
-    let running = native::spawn_with(listener, backend.clone(), unlimited).expect("serve");
+    let running = serve_unlimited(listener, backend.clone());
     let on_sql = Harness {
         url: url.clone(),
         ..h

@@ -14,9 +14,11 @@ use crate::support;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
-use support::backend::{harness, operate_at, pay, start_body, Cardholder, MERCHANT_KEY};
+use support::backend::{
+    harness, operate_at, pay, serve_unlimited, start_body, Cardholder, MERCHANT_KEY,
+};
 use support::clock::Ahead;
-use threeds_bridge::backend::native::{self, ReqwestTransport};
+use threeds_bridge::backend::native::ReqwestTransport;
 use threeds_bridge::backend::{Backend, Transport};
 use threeds_bridge::provider::{HttpRequest, HttpResponse, TransportFailure};
 
@@ -78,12 +80,8 @@ async fn a_refund_after_a_token_call_longer_than_a_lease_is_sent_once() {
 
     // A second backend on the same store, as a second instance would be: its Payroc
     // adapter has no token yet, so the refund's first call is the token call.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let mut config = h.config();
-    config.public_url = url.clone();
+    let (listener, config) = h.beside().await;
+    let url = config.public_url.clone();
     let clock = Ahead::default();
     let seen = Arc::new(Seen::default());
     let transport = SlowToken {
@@ -94,11 +92,7 @@ async fn a_refund_after_a_token_call_longer_than_a_lease_is_sent_once() {
         seen: seen.clone(),
     };
     let backend = Backend::new(config, h.store.clone(), transport, clock);
-    let unlimited = native::ConfirmRateLimit {
-        per_minute: 0,
-        burst: 0,
-    };
-    let running = native::spawn_with(listener, Arc::new(backend), unlimited).expect("serve");
+    let running = serve_unlimited(listener, Arc::new(backend));
 
     let (status, refund) = operate_at(&url, &id, "refunds", "r-1", &json!({"amount": 300})).await;
     assert_eq!(

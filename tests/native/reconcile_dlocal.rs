@@ -16,11 +16,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::backend::{
-    harness, harness_with, next_form, split_start, start_body, Cardholder, Harness,
+    harness, harness_with, next_form, serve_unlimited, split_start, start_body, Cardholder, Harness,
 };
 use support::flow::{self, now_ms};
 use support::{browser, PageForm};
-use threeds_bridge::backend::native::{self, ReqwestTransport, SystemEnv};
+use threeds_bridge::backend::native::{ReqwestTransport, SystemEnv};
 use threeds_bridge::backend::Backend;
 use threeds_bridge::backend::CallPolicy;
 use threeds_bridge::order::{Currency, OrderId};
@@ -382,11 +382,7 @@ async fn restart_without_notifications(h: &mut Harness) {
     let listener = tokio::net::TcpListener::bind(h.addr).await.expect("rebind");
     let transport = ReqwestTransport::new(&config.calls).expect("transport");
     let backend = Backend::new(config, h.store.clone(), transport, SystemEnv);
-    let unlimited = native::ConfirmRateLimit {
-        per_minute: 0,
-        burst: 0,
-    };
-    h.backend = Some(native::spawn_with(listener, Arc::new(backend), unlimited).expect("serve"));
+    h.backend = Some(serve_unlimited(listener, Arc::new(backend)));
 }
 
 /// The payer finishes dLocal's page after the session expired, just before the backend's

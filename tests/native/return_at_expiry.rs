@@ -11,10 +11,10 @@
 use crate::support;
 
 use serde_json::json;
-use support::backend::{start_at, start_body, Cardholder, Harness};
+use support::backend::{serve_unlimited, start_at, start_body, Cardholder, Harness};
 use support::clock::Ahead;
 use support::recording::Recording;
-use threeds_bridge::backend::native::{self, ReqwestTransport};
+use threeds_bridge::backend::native::ReqwestTransport;
 use threeds_bridge::backend::providers::{Providers, Registered};
 use threeds_bridge::backend::Backend;
 use threeds_bridge::payment::ProviderKind;
@@ -25,12 +25,8 @@ use crate::reconcile_dlocal::{assert_charged_once, final_view, open_challenge};
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_dlocal_payer_back_as_the_session_expires_is_found_paid_not_expired() {
     let h = support::backend::harness().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let mut config = h.config();
-    config.public_url = url.clone();
+    let (listener, config) = h.beside().await;
+    let url = config.public_url.clone();
     let clock = Ahead::default();
     let lifetime_ms = config.session_ttl_seconds * 1_000;
     let dlocal = config.providers.dlocal.clone().expect("dLocal's sandbox");
@@ -42,11 +38,7 @@ async fn a_dlocal_payer_back_as_the_session_expires_is_found_paid_not_expired() 
         .with(Registered::new(ProviderKind::Dlocal, adapter.clone()));
     let transport = ReqwestTransport::new(&config.calls).expect("transport");
     let backend = Backend::with_providers(config, providers, h.store.clone(), transport, clock);
-    let unlimited = native::ConfirmRateLimit {
-        per_minute: 0,
-        burst: 0,
-    };
-    let running = native::spawn_with(listener, backend.into(), unlimited).expect("serve");
+    let running = serve_unlimited(listener, backend.into());
     let on_clock = Harness { url, ..h };
 
     let body = start_body("dlocal", "4000000000002008", "iframe");

@@ -12,10 +12,11 @@ use serde_json::{json, Value};
 use threeds_bridge::backend::auth::ApiKey;
 use threeds_bridge::backend::config::{BackendConfig, CallPolicy, ProvidersConfig};
 use threeds_bridge::backend::native::{self, ReqwestTransport, RunningBackend, SystemEnv};
-use threeds_bridge::backend::Backend;
+use threeds_bridge::backend::{Backend, Env, Transport};
 use threeds_bridge::provider::{bambora, dlocal, payroc, paysafe};
 use threeds_bridge::sandbox::{spawn, RunningSandbox, SandboxConfig};
 use threeds_bridge::store::memory::MemoryStore;
+use threeds_bridge::store::SessionStore;
 
 pub use super::cardholder::Cardholder;
 use super::cardholder::{method_notification, until_backend};
@@ -54,6 +55,24 @@ impl Write for LogSink {
 /// What the backend has logged so far (all tests of this process).
 pub fn logs() -> String {
     String::from_utf8_lossy(&log_buffer().lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+}
+
+/// `backend` served on `listener` with no per-IP confirm limit: every test confirms from
+/// 127.0.0.1, many times a second (backend_trust.rs tests the limit on a backend of its own).
+pub fn serve_unlimited<S, T, E>(
+    listener: tokio::net::TcpListener,
+    backend: Arc<Backend<S, T, E>>,
+) -> RunningBackend
+where
+    S: SessionStore + Send + Sync + 'static,
+    T: Transport + Send + Sync + 'static,
+    E: Env + Send + Sync + 'static,
+{
+    let unlimited = native::ConfirmRateLimit {
+        per_minute: 0,
+        burst: 0,
+    };
+    native::spawn_with(listener, backend, unlimited).expect("serve")
 }
 
 /// The checkout page's origin in these tests (never contacted).
@@ -144,13 +163,19 @@ impl Harness {
         let config = self.config();
         let transport = ReqwestTransport::new(&config.calls).expect("transport");
         let backend = Backend::new(config, self.store.clone(), transport, SystemEnv);
-        // No per-IP confirm limit: every test confirms from 127.0.0.1, many times a second
-        // (backend_trust.rs tests the limit on a backend of its own).
-        let unlimited = native::ConfirmRateLimit {
-            per_minute: 0,
-            burst: 0,
-        };
-        native::spawn_with(listener, Arc::new(backend), unlimited).expect("serve")
+        serve_unlimited(listener, Arc::new(backend))
+    }
+
+    /// A free port for another backend beside this one (a second instance, or one with a
+    /// clock or adapters of a test's own), and this harness's configuration with that
+    /// port's address as its public URL, so that browsers and providers come back to it.
+    pub async fn beside(&self) -> (tokio::net::TcpListener, BackendConfig) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let mut config = self.config();
+        config.public_url = format!("http://{}", listener.local_addr().expect("addr"));
+        (listener, config)
     }
 
     /// Stops the backend and starts a new one (new adapters, no caches) on the same
