@@ -38,7 +38,8 @@ pub enum DeliveryOutcome {
     Delivered,
     /// Failed; tried again later.
     Retried,
-    /// Failed for good (too old, or its endpoint is no longer configured).
+    /// Failed for good: too old to try again (its endpoint failing, or configured on no
+    /// instance any more).
     GaveUp,
 }
 
@@ -190,13 +191,16 @@ impl<S: Outbox, T: Transport, E: Env> Backend<S, T, E> {
 
     async fn deliver_one(&self, delivery: &DueDelivery) -> Result<DeliveryOutcome, StoreError> {
         let Some(endpoint) = self.config.webhooks.endpoint(&delivery.endpoint) else {
+            // Another instance may know it (a deploy adding the endpoint is rolling out):
+            // the row waits as after a failed attempt, for whoever claims it next, and is
+            // given up only once its event is too old, as a failing endpoint's is.
+            let (attempted, outcome) = self.after_failure(delivery, None);
             tracing::warn!(
-                event = %delivery.event_id, endpoint = %delivery.endpoint,
-                "webhook endpoint no longer configured: this event is given up for it"
+                event = %delivery.event_id, endpoint = %delivery.endpoint, outcome = outcome.label(),
+                "webhook endpoint not configured on this instance: the event is not sent from here"
             );
-            let gave_up = Attempted::GaveUp { status: None };
-            self.record(delivery, gave_up).await?;
-            return Ok(DeliveryOutcome::GaveUp);
+            self.record(delivery, attempted).await?;
+            return Ok(outcome);
         };
         let timestamp = self.env.now_ms() / 1000;
         let signature = sign::signature(
@@ -236,19 +240,7 @@ impl<S: Outbox, T: Transport, E: Env> Backend<S, T, E> {
                 },
                 DeliveryOutcome::Delivered,
             ),
-            _ => {
-                let now = self.env.now_ms();
-                match backoff::next_attempt_at(
-                    &self.config.webhooks,
-                    delivery.created_ms,
-                    delivery.attempts,
-                    now,
-                    self.env.random_u128() as u64,
-                ) {
-                    Some(at_ms) => (Attempted::Retry { status, at_ms }, DeliveryOutcome::Retried),
-                    None => (Attempted::GaveUp { status }, DeliveryOutcome::GaveUp),
-                }
-            }
+            _ => self.after_failure(delivery, status),
         };
         match outcome {
             DeliveryOutcome::GaveUp => tracing::error!(
@@ -266,6 +258,25 @@ impl<S: Outbox, T: Transport, E: Env> Backend<S, T, E> {
         }
         self.record(delivery, attempted).await?;
         Ok(outcome)
+    }
+
+    /// What an attempt that got no 2xx (`status`; `None`: no answer, or not sent) leads
+    /// to: a retry after the backoff, or, once the event is too old, giving it up.
+    fn after_failure(
+        &self,
+        delivery: &DueDelivery,
+        status: Option<u16>,
+    ) -> (Attempted, DeliveryOutcome) {
+        match backoff::next_attempt_at(
+            &self.config.webhooks,
+            delivery.created_ms,
+            delivery.attempts,
+            self.env.now_ms(),
+            self.env.random_u128() as u64,
+        ) {
+            Some(at_ms) => (Attempted::Retry { status, at_ms }, DeliveryOutcome::Retried),
+            None => (Attempted::GaveUp { status }, DeliveryOutcome::GaveUp),
+        }
     }
 
     async fn record(&self, delivery: &DueDelivery, attempted: Attempted) -> Result<(), StoreError> {

@@ -53,6 +53,17 @@ impl Env for Clock {
 type TestBackend = Backend<MemoryStore, Arc<Scripted>, Clock>;
 
 fn backend(endpoints: serde_json::Value) -> (TestBackend, Arc<Scripted>, Arc<AtomicU64>) {
+    let now = Arc::new(AtomicU64::new(1_700_000_000_000));
+    let (backend, transport) = backend_on(endpoints, Arc::default(), now.clone());
+    (backend, transport, now)
+}
+
+/// A backend with `endpoints` on `store`, its clock `now`: one of several instances.
+fn backend_on(
+    endpoints: serde_json::Value,
+    store: Arc<MemoryStore>,
+    now: Arc<AtomicU64>,
+) -> (TestBackend, Arc<Scripted>) {
     let config: BackendConfig = serde_json::from_value(json!({
         "public_url": "https://pay.test",
         "checkout_origins": ["https://shop.test"],
@@ -63,14 +74,8 @@ fn backend(endpoints: serde_json::Value) -> (TestBackend, Arc<Scripted>, Arc<Ato
     .expect("config");
     config.validate().expect("valid");
     let transport = Arc::new(Scripted::default());
-    let now = Arc::new(AtomicU64::new(1_700_000_000_000));
-    let backend = Backend::new(
-        config,
-        Arc::new(MemoryStore::default()),
-        transport.clone(),
-        Clock(now.clone()),
-    );
-    (backend, transport, now)
+    let backend = Backend::new(config, store, transport.clone(), Clock(now));
+    (backend, transport)
 }
 
 fn calling() -> Session {
@@ -181,6 +186,65 @@ async fn a_failed_attempt_is_retried_at_its_time_and_an_old_event_given_up() {
     assert_eq!(round.gave_up, 1);
     assert_eq!(backend.store().backlog().await.unwrap(), 0);
     assert_eq!(transport.sent.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn an_endpoint_this_instance_does_not_know_is_left_to_one_that_does() {
+    // Two instances on one store during a deploy that adds b.test: the new one (both
+    // endpoints) writes the events, the old one (a.test only) claims both rows first.
+    let now = Arc::new(AtomicU64::new(1_700_000_000_000));
+    let store = Arc::new(MemoryStore::default());
+    let (new, new_sent) = backend_on(two_endpoints(), store.clone(), now.clone());
+    let a_only = json!([{"url": "https://a.test/hooks", "secret": SECRET}]);
+    let (old, old_sent) = backend_on(a_only, store.clone(), now.clone());
+    let session = calling();
+    store.create(&session).await.unwrap();
+    assert!(new.swap_announced(&declined(&session)).await.unwrap());
+
+    let round = old.deliver_webhooks().await.unwrap();
+    assert_eq!((round.delivered, round.retried, round.gave_up), (1, 1, 0));
+    let sent = old_sent.sent.lock().unwrap().clone();
+    let urls: Vec<&str> = sent.iter().map(|r| r.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        ["https://a.test/hooks"],
+        "b.test's event is not given up"
+    );
+    assert_eq!(store.backlog().await.unwrap(), 1);
+
+    // At its next attempt the instance that knows b.test sends it.
+    now.fetch_add(1_000, Ordering::SeqCst);
+    assert_eq!(new.deliver_webhooks().await.unwrap().delivered, 1);
+    let sent = new_sent.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].url, "https://b.test/hooks");
+    assert_eq!(store.backlog().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn an_endpoint_removed_everywhere_is_given_up_once_its_event_is_too_old() {
+    let now = Arc::new(AtomicU64::new(1_700_000_000_000));
+    let store = Arc::new(MemoryStore::default());
+    let (before, _) = backend_on(two_endpoints(), store.clone(), now.clone());
+    let session = calling();
+    store.create(&session).await.unwrap();
+    assert!(before.swap_announced(&declined(&session)).await.unwrap());
+    let a_only = json!([{"url": "https://a.test/hooks", "secret": SECRET}]);
+    let (after, sent) = backend_on(a_only, store.clone(), now.clone());
+
+    assert_eq!(after.deliver_webhooks().await.unwrap().retried, 1);
+    now.fetch_add(24 * 60 * 60_000, Ordering::SeqCst);
+    let round = after.deliver_webhooks().await.unwrap();
+    assert_eq!((round.delivered, round.retried, round.gave_up), (0, 0, 1));
+    assert_eq!(store.backlog().await.unwrap(), 0);
+    let urls: Vec<String> = sent
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.url.clone())
+        .collect();
+    assert_eq!(urls, ["https://a.test/hooks"], "never sent to b.test");
 }
 
 #[tokio::test]
