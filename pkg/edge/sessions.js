@@ -60,6 +60,7 @@ const rowKey = (eventId, endpoint) => `e:${eventId} ${endpoint}`;
 const queueKey = (atMs, row) => `d:${String(atMs).padStart(16, "0")}:${row}`;
 const isEvent = (e) => e !== null && typeof e === "object" && typeof e.eventId === "string" &&
   typeof e.endpoint === "string" && typeof e.body === "string" && isCount(e.createdMs);
+// At most 16: the backend's webhooks.endpoints allows no more (MAX_ENDPOINTS), one row each.
 const isEvents = (events) => Array.isArray(events) && events.length <= 16 && events.every(isEvent);
 
 export class ThreedsSessions extends DurableObject {

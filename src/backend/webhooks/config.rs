@@ -9,6 +9,12 @@ use crate::provider::Secret;
 /// Fewer characters than this make a guessable signing secret.
 pub const MIN_SECRET_LEN: usize = 24;
 
+/// Most endpoints a backend sends to. A payment's final write carries one outbox row per
+/// endpoint, and the edge's Durable Object takes at most this many in one write (its
+/// `isEvents`, within the 128 keys of one put): more would make that write fail, and the
+/// payment could never end.
+pub const MAX_ENDPOINTS: usize = 16;
+
 /// `webhooks` (absent: no endpoint, no events).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -55,6 +61,12 @@ impl WebhooksConfig {
 
     /// Checks URLs, secrets and times, each error naming its key.
     pub fn validate(&self) -> Result<(), String> {
+        if self.endpoints.len() > MAX_ENDPOINTS {
+            return Err(format!(
+                "webhooks.endpoints: at most {MAX_ENDPOINTS} endpoints ({} given)",
+                self.endpoints.len()
+            ));
+        }
         for (i, endpoint) in self.endpoints.iter().enumerate() {
             check_webhook_endpoint(&format!("webhooks.endpoints[{i}].url"), &endpoint.url)?;
             if endpoint.secret.expose().len() < MIN_SECRET_LEN {
@@ -75,5 +87,31 @@ impl WebhooksConfig {
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_endpoints(n: usize) -> WebhooksConfig {
+        WebhooksConfig {
+            endpoints: (0..n)
+                .map(|i| WebhookEndpoint {
+                    url: format!("https://shop{i}.test/hooks"),
+                    secret: Secret::new("s".repeat(MIN_SECRET_LEN)),
+                })
+                .collect(),
+            ..WebhooksConfig::default()
+        }
+    }
+
+    #[test]
+    fn at_most_as_many_endpoints_as_one_final_write_can_carry() {
+        assert_eq!(with_endpoints(MAX_ENDPOINTS).validate(), Ok(()));
+        assert_eq!(
+            with_endpoints(MAX_ENDPOINTS + 1).validate(),
+            Err("webhooks.endpoints: at most 16 endpoints (17 given)".to_owned())
+        );
     }
 }
