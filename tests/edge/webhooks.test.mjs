@@ -153,6 +153,8 @@ test("an attempt that outlived its lease records only a delivery: its retry or g
   const mine = (rows) => rows.find((row) => row.eventId === event.eventId);
   assert.equal(await object.create(id, `test:${id}`, 1, false, t + day, "{}", t + day), "created");
   assert.equal(await object.swap(id, 1, 2, true, t + day, "{}", null, [event]), true);
+  const backlog = await object.backlog();
+  assert.ok(backlog >= 1, `${backlog}`);
 
   assert.equal(mine(await object.claimDue(t, t + 1000, 16))?.attempts, 1);
   // The first sender outlives its lease; a second claims the row.
@@ -166,4 +168,5 @@ test("an attempt that outlived its lease records only a delivery: its retry or g
   // A delivery lands whoever's attempt it was: the endpoint has the event.
   assert.equal(await record("delivered", t + 1200, 204, 1), true);
   assert.equal(mine(await object.claimDue(t + 10_000, t + 20_000, 16)), undefined, "never sent again");
+  assert.equal(await object.backlog(), backlog - 1, "the backlog counts it no more");
 });
