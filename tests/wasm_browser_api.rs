@@ -58,6 +58,15 @@ impl Stubbed {
         stub_backend(answers(list));
         Stubbed
     }
+
+    /// As [`Stubbed::new`], the first answer coming `delay_ms` late.
+    fn slow_first(list: &[(u16, JsValue)], delay_ms: u32) -> Stubbed {
+        let answers = answers(list);
+        let first = Reflect::get(&answers, &0.into()).unwrap();
+        Reflect::set(&first, &"delayMs".into(), &delay_ms.into()).unwrap();
+        stub_backend(answers);
+        Stubbed
+    }
 }
 
 impl Drop for Stubbed {
@@ -440,6 +449,39 @@ async fn giving_up_before_the_backend_has_a_result_ends_cancelled_without_its_me
         2,
         "the confirm and one cancel, whose answer says whether the backend had a result"
     );
+    assert_eq!(
+        (calls[1].0.as_str(), calls[1].1.as_str()),
+        ("POST", payment_url("/cancel").as_str())
+    );
+    assert_eq!(calls[1].2.as_deref(), Some(SECRET));
+}
+
+#[wasm_bindgen_test]
+async fn giving_up_during_the_confirm_asks_the_backend_and_its_result_wins() {
+    // The confirm is slow, and the backend authorizes the (frictionless) payment meanwhile;
+    // the page gives up before its answer. The cancel that follows finds it final.
+    let refused =
+        js_sys::JSON::parse(r#"{"error":{"code":"payment_final","message":"ended"}}"#).unwrap();
+    Reflect::set(&refused, &"payment".into(), &authorized_view()).unwrap();
+    let _backend = Stubbed::slow_first(&[(200, authorized_view()), (409, refused)], 400);
+    let tds = new(object(&[("backendUrl", BACKEND_ORIGIN.into())])).unwrap();
+    let controller = AbortController::new().unwrap();
+    abort_later(&controller, 50);
+    let options = object(&[("signal", controller.signal().into())]).unchecked_into::<PayOptions>();
+    let result = JsFuture::from(tds.pay(request(), Some(options)))
+        .await
+        .unwrap();
+    assert_eq!(
+        text(&result, "status").as_deref(),
+        Some("authorized"),
+        "not a local cancelled: a shopper told so would pay again"
+    );
+    assert_eq!(
+        text(&result, "paymentId").as_deref(),
+        Some(session().id.as_str())
+    );
+    let calls = calls();
+    assert_eq!(calls.len(), 2, "the confirm, then the cancel");
     assert_eq!(
         (calls[1].0.as_str(), calls[1].1.as_str()),
         ("POST", payment_url("/cancel").as_str())

@@ -127,9 +127,9 @@ export function describePayment(result, view) {
   result.orderId = view.orderId;
 }
 
-// The result of a payment the page gave up on while the backend had none (`paymentId`
-// null when the backend never answered).
-export function cancelledResult(paymentId = null) {
+// The result of a payment the page gave up on while the backend could not say what became
+// of it (its cancel answered nothing, or a payment still being confirmed).
+export function cancelledResult(paymentId) {
   return {
     status: "cancelled", paymentId, amount: null, currency: null, orderId: null,
     providerPaymentId: null, threeDsVersion: null, transStatus: null, eci: null,

@@ -276,10 +276,10 @@ extern "C" {
     pub fn confirm_body(request: &JsValue, browser: &JsValue, display: &str, size: &str)
         -> JsValue;
 
-    /// The result of a payment the page gave up on while the backend had none:
-    /// `cancelled`, `challenge_cancelled`, every backend member `null`.
+    /// The result of a payment the page gave up on while the backend could not say what
+    /// became of it: `cancelled`, `challenge_cancelled`, every other backend member `null`.
     #[wasm_bindgen(js_name = cancelledResult)]
-    pub fn cancelled_result(payment_id: Option<&str>) -> JsValue;
+    pub fn cancelled_result(payment_id: &str) -> JsValue;
 
     /// A promise and its `resolve` function.
     fn race() -> Array;

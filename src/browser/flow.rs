@@ -50,8 +50,8 @@ enum End {
     /// The backend called the payment final.
     Final(Session),
     /// The page gave up (`cancel()`, the AbortSignal, the close button), perhaps before
-    /// the backend had a session.
-    Cancelled(Option<Session>),
+    /// the confirm's answer (the payment then is the one the client secret names).
+    Cancelled(Session),
     /// The challenge outlived `challengeTimeoutMs`.
     TimedOut(Session),
 }
@@ -116,7 +116,12 @@ pub async fn run(
             {
                 Ok(view) => view,
                 Err(error) if error.code() == BridgeError::ABORTED => {
-                    break 'steps End::Cancelled(session)
+                    // Given up during the confirm, the backend may have taken it (and
+                    // authorized a frictionless payment): the secret names the payment,
+                    // and the cancel below asks the backend, whose answer wins.
+                    break 'steps End::Cancelled(
+                        session.unwrap_or_else(|| secret.session(String::new())),
+                    );
                 }
                 Err(error) => {
                     // The stored payment is gone from the backend: nothing left to resume.
@@ -163,7 +168,7 @@ pub async fn run(
                                 body: method_report(&secret, completion),
                             }
                         }
-                        MethodEnd::Cancelled => break 'steps End::Cancelled(Some(session)),
+                        MethodEnd::Cancelled => break 'steps End::Cancelled(session),
                     }
                 }
                 Stage::Pending(BrowserAction::Challenge { form, window_size })
@@ -181,7 +186,7 @@ pub async fn run(
                             events.emit(Progress::ChallengeCompleted);
                             Ask::read()
                         }
-                        Outcome::Cancelled => break 'steps End::Cancelled(Some(session)),
+                        Outcome::Cancelled => break 'steps End::Cancelled(session),
                         Outcome::TimedOut => break 'steps End::TimedOut(session),
                     }
                 }
@@ -196,7 +201,7 @@ pub async fn run(
                     let race = Race::new();
                     let _abort = race.cancel_on(abort);
                     race.outcome().await;
-                    break 'steps End::Cancelled(Some(session));
+                    break 'steps End::Cancelled(session);
                 }
             };
         }
@@ -208,11 +213,7 @@ pub async fn run(
         End::Final(session) | End::TimedOut(session) => session,
         End::Cancelled(session) => {
             redirect::clear();
-            match session {
-                Some(session) => session,
-                // Given up before the backend had a session: nothing to read.
-                None => return Ok(cancelled(settings, None)),
-            }
+            session
         }
     };
     // The confirming read: the page's result is what `GET /v1/payments/{id}` says, with
@@ -234,7 +235,8 @@ pub async fn run(
         .send(&secret, read.path, &read.body, None)
         .await;
     let result = view.and_then(|view| match view.stage {
-        Stage::Final(result) if view.session == *session => Ok((result, view.body)),
+        // The id only: a payment given up during its confirm has no nonce here yet.
+        Stage::Final(result) if view.session.id == session.id => Ok((result, view.body)),
         _ => Err(BridgeError::bad_response(
             "the backend's final read is not final",
         )),
@@ -251,7 +253,7 @@ pub async fn run(
             BridgeError::TIMEOUT,
             "the challenge was not finished in time",
         )),
-        _ => Ok(cancelled(settings, Some(session))),
+        _ => Ok(cancelled(settings, session)),
     }
 }
 
@@ -311,8 +313,8 @@ fn display_name(display: DisplayMode) -> &'static str {
 /// The page gave up and the backend has no final result it could give (the payment was
 /// never confirmed, or a provider call is in doubt and only its lookup can end it): the
 /// payment ends here as `cancelled`, and the backend's session goes on to its own end.
-fn cancelled(settings: &Settings, session: Option<&Session>) -> JsValue {
-    let result = dom::cancelled_result(session.map(|s| s.id.as_str()));
+fn cancelled(settings: &Settings, session: &Session) -> JsValue {
+    let result = dom::cancelled_result(session.id.as_str());
     settings
         .events
         .emit(Progress::Done(PaymentStatus::Cancelled));

@@ -62,8 +62,8 @@ export interface PayOptions {
 /** The backend-confirmed result (or a local `cancelled` when the page gave up first). */
 export interface PaymentResult {
   status: "authorized" | "declined" | "failed" | "cancelled" | "error";
-  /** The backend's payment id (`null` only when the page gave up before the backend answered). */
-  paymentId: string | null;
+  /** The backend's payment id: the one the client secret names. */
+  paymentId: string;
   /** What the merchant's server created the payment with (minor units), to show the
    * cardholder. `null` only in a local `cancelled` result (the page gave up while the
    * backend had no result yet). Fulfil an order from your server's own read of the

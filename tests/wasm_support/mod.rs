@@ -108,6 +108,14 @@ export function stub_backend(answers) {
     });
     const answer = queue.shift();
     if (!answer) throw new TypeError("the stub backend has no more answers");
+    // A slow answer (`delayMs`), which the call's abort ends as fetch's would.
+    if (answer.delayMs) await new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, answer.delayMs);
+      init.signal?.addEventListener("abort", () => {
+        clearTimeout(timer);
+        reject(new DOMException("aborted", "AbortError"));
+      });
+    });
     return new Response(JSON.stringify(answer.body), { status: answer.status });
   };
 }
@@ -216,7 +224,7 @@ pub fn authorized_view() -> JsValue {
     )
 }
 
-/// `[{status, body}, …]` for [`stub_backend`].
+/// `[{status, body}, …]` for [`stub_backend`] (set `delayMs` on one for a slow answer).
 pub fn answers(list: &[(u16, JsValue)]) -> JsValue {
     let array = js_sys::Array::new();
     for (status, body) in list {
