@@ -196,7 +196,7 @@ impl<S: Outbox, T: Transport, E: Env> Backend<S, T, E> {
             // given up only once its event is too old, as a failing endpoint's is.
             let (attempted, outcome) = self.after_failure(delivery, None);
             tracing::warn!(
-                event = %delivery.event_id, endpoint = %delivery.endpoint, outcome = outcome.label(),
+                event = %delivery.event_id, endpoint = %Logged(&delivery.endpoint), outcome = outcome.label(),
                 "webhook endpoint not configured on this instance: the event is not sent from here"
             );
             self.record(delivery, attempted).await?;
@@ -229,7 +229,7 @@ impl<S: Outbox, T: Transport, E: Env> Backend<S, T, E> {
                     TransportFailure::Timeout => "timeout",
                     TransportFailure::Connection(_) => "connection",
                 };
-                tracing::info!(event = %delivery.event_id, endpoint = %endpoint.url, why, "webhook attempt got no answer");
+                tracing::info!(event = %delivery.event_id, endpoint = %Logged(&endpoint.url), why, "webhook attempt got no answer");
                 None
             }
         };
@@ -244,15 +244,15 @@ impl<S: Outbox, T: Transport, E: Env> Backend<S, T, E> {
         };
         match outcome {
             DeliveryOutcome::GaveUp => tracing::error!(
-                event = %delivery.event_id, endpoint = %endpoint.url, attempts = delivery.attempts,
+                event = %delivery.event_id, endpoint = %Logged(&endpoint.url), attempts = delivery.attempts,
                 status = ?status, "webhook given up: no 2xx within the retry window"
             ),
             DeliveryOutcome::Retried => tracing::info!(
-                event = %delivery.event_id, endpoint = %endpoint.url, attempts = delivery.attempts,
+                event = %delivery.event_id, endpoint = %Logged(&endpoint.url), attempts = delivery.attempts,
                 status = ?status, "webhook attempt failed; retried later"
             ),
             DeliveryOutcome::Delivered => tracing::info!(
-                event = %delivery.event_id, endpoint = %endpoint.url, attempts = delivery.attempts,
+                event = %delivery.event_id, endpoint = %Logged(&endpoint.url), attempts = delivery.attempts,
                 "webhook delivered"
             ),
         }
@@ -283,5 +283,18 @@ impl<S: Outbox, T: Transport, E: Env> Backend<S, T, E> {
         self.store
             .record(delivery, attempted, self.env.now_ms())
             .await
+    }
+}
+
+/// An endpoint's URL as log lines name it: without its query, where a receiver's token
+/// often sits (`?token=…`); the rows and the requests keep it whole.
+struct Logged<'a>(&'a str);
+
+impl std::fmt::Display for Logged<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.split_once('?') {
+            Some((before, _)) => write!(f, "{before}?…"),
+            None => f.write_str(self.0),
+        }
     }
 }

@@ -256,3 +256,13 @@ async fn without_endpoints_nothing_is_written() {
     assert!(backend.swap_announced(&declined(&session)).await.unwrap());
     assert_eq!(backend.store().backlog().await.unwrap(), 0);
 }
+
+#[test]
+fn a_log_line_names_an_endpoint_without_its_query() {
+    let logged = |url: &str| super::Logged(url).to_string();
+    assert_eq!(
+        logged("https://a.test/hooks?token=s3cr3t-0123"),
+        "https://a.test/hooks?…"
+    );
+    assert_eq!(logged("https://a.test/hooks"), "https://a.test/hooks");
+}
