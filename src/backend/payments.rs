@@ -547,7 +547,6 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     }
 }
 
-/// A payment id as the backend mints them (32 hex digits): anything else names no payment.
 /// `origin` and then `rest` (a URL's path, query and fragment) with every character
 /// outside ASCII percent-encoded as its UTF-8 bytes (`é` → `%C3%A9`), as a browser's URL
 /// parser writes them: the same URL, in a form a `Location` header carries (the edge's
@@ -569,6 +568,7 @@ fn ascii_after_origin(origin: &str, rest: &str) -> String {
     url
 }
 
+/// A payment id as the backend mints them (32 hex digits): anything else names no payment.
 fn well_formed_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
