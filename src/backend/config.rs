@@ -225,9 +225,43 @@ pub fn origin_of(url: &str) -> Option<&str> {
     well_formed.then(|| &url[..url.len() - rest.len() + host_end])
 }
 
+/// `url` with every character outside ASCII percent-encoded as its UTF-8 bytes (`é` →
+/// `%C3%A9`), as a browser's URL parser writes a path, query or fragment: the same URL, in
+/// a form a `Location` header carries (the edge's `Headers` refuse a character above
+/// U+00FF, and send one in U+0080–U+00FF as a lone Latin-1 byte). An origin that
+/// [`origin_of`] accepts is ASCII already, so only what follows it can change.
+pub fn ascii_url(url: &str) -> String {
+    use std::fmt::Write;
+    let mut ascii = String::with_capacity(url.len());
+    for c in url.chars() {
+        if c.is_ascii() {
+            ascii.push(c);
+        } else {
+            for byte in c.encode_utf8(&mut [0; 4]).bytes() {
+                let _ = write!(ascii, "%{byte:02X}");
+            }
+        }
+    }
+    ascii
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_return_url_is_kept_in_ascii() {
+        assert_eq!(
+            ascii_url("https://shop.test/caf\u{e9}?note=\u{20ac}5 off#r\u{e9}sum\u{e9}"),
+            "https://shop.test/caf%C3%A9?note=%E2%82%AC5 off#r%C3%A9sum%C3%A9"
+        );
+        let plain = "http://127.0.0.1:8080/checkout?step=resume&x=%C3%A9";
+        assert_eq!(
+            ascii_url(plain),
+            plain,
+            "ASCII, percent signs included, is left as it is"
+        );
+    }
 
     #[test]
     fn origins() {

@@ -10,7 +10,7 @@ use super::api::{
     MethodCompletion, PaymentView, MERCHANT_ONLY_FIELDS,
 };
 use super::auth;
-use super::config::origin_of;
+use super::config::{ascii_url, origin_of};
 use super::driver::Driven;
 use super::host::{random_hex, Env, Transport};
 use super::http::{Request, Response};
@@ -184,7 +184,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     /// A return URL the browser may be sent to: http(s), on a configured checkout
     /// origin, at most 2,048 bytes, no control characters (a CR/LF would split the
     /// `Location` header it ends up in); answered as it is kept, in ASCII
-    /// ([`ascii_after_origin`]).
+    /// ([`ascii_url`]).
     fn check_return_url(&self, url: &str) -> Result<String, ApiError> {
         if url.len() > MAX_RETURN_URL || url.chars().any(char::is_control) {
             return Err(ApiError::bad_request(
@@ -193,9 +193,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             ));
         }
         match origin_of(url) {
-            Some(origin) if self.config.allows_origin(origin) => {
-                Ok(ascii_after_origin(origin, &url[origin.len()..]))
-            }
+            Some(origin) if self.config.allows_origin(origin) => Ok(ascii_url(url)),
             _ => Err(ApiError::bad_request(
                 "invalid_return_url",
                 "returnUrl must be an http(s) URL on a configured checkout origin",
@@ -547,27 +545,6 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     }
 }
 
-/// `origin` and then `rest` (a URL's path, query and fragment) with every character
-/// outside ASCII percent-encoded as its UTF-8 bytes (`é` → `%C3%A9`), as a browser's URL
-/// parser writes them: the same URL, in a form a `Location` header carries (the edge's
-/// `Headers` refuse a character above U+00FF, and send one in U+0080–U+00FF as a lone
-/// Latin-1 byte). The origin is left as it is: it matched a configured one.
-fn ascii_after_origin(origin: &str, rest: &str) -> String {
-    use std::fmt::Write;
-    let mut url = String::with_capacity(origin.len() + rest.len());
-    url.push_str(origin);
-    for c in rest.chars() {
-        if c.is_ascii() {
-            url.push(c);
-        } else {
-            for byte in c.encode_utf8(&mut [0; 4]).bytes() {
-                let _ = write!(url, "%{byte:02X}");
-            }
-        }
-    }
-    url
-}
-
 /// A payment id as the backend mints them (32 hex digits): anything else names no payment.
 fn well_formed_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
@@ -607,26 +584,4 @@ fn session_over() -> ApiError {
         "wrong_state",
         "this payment can no longer be confirmed",
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ascii_after_origin;
-
-    #[test]
-    fn a_return_url_is_kept_in_ascii_after_its_origin() {
-        assert_eq!(
-            ascii_after_origin(
-                "https://shop.test",
-                "/caf\u{e9}?note=\u{20ac}5 off#r\u{e9}sum\u{e9}"
-            ),
-            "https://shop.test/caf%C3%A9?note=%E2%82%AC5 off#r%C3%A9sum%C3%A9"
-        );
-        let plain = "/checkout?step=resume&x=%C3%A9";
-        assert_eq!(
-            ascii_after_origin("http://127.0.0.1:8080", plain),
-            ["http://127.0.0.1:8080", plain].concat(),
-            "ASCII, percent signs included, is left as it is"
-        );
-    }
 }

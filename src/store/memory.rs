@@ -240,7 +240,8 @@ impl SessionStore for MemoryStore {
     }
 }
 
-/// Under the one operations lock: the check and the insert are one step. `due_operations`
+/// Under the operations lock (a begin also holds the sessions' lock): the check and the
+/// insert are one step. `due_operations`
 /// reads every unsettled operation (few: they settle within a lookup or two).
 impl OperationStore for MemoryStore {
     /// The sessions' lock first (the purge's order), held while the operation is stored:
