@@ -118,6 +118,11 @@ export function pageWindow() {
   return typeof window === "object" ? window : undefined;
 }
 
+// Whether Back or Forward loaded the page of `w`.
+export function cameBack(w) {
+  return w.performance?.getEntriesByType?.("navigation")[0]?.type == "back_forward";
+}
+
 // The final result as the page gets it: the backend's `result` with the payment's id,
 // amount, currency and order id from its view (values the Rust side read as one payment's).
 export function describePayment(result, view) {

@@ -291,6 +291,11 @@ extern "C" {
     /// `window`, where the module runs in a page.
     #[wasm_bindgen(js_name = pageWindow)]
     fn page_window() -> Option<Window>;
+    /// Whether the browser's Back or Forward loaded the page of `window` (its navigation
+    /// timing's `type` is `back_forward`). It takes the window so that wasm-bindgen gives
+    /// it glue: an import without any would be imported with dom.js's whole namespace.
+    #[wasm_bindgen(js_name = cameBack)]
+    pub fn came_back(window: &Window) -> bool;
 
     /// The Method's hidden iframe `name`, in the body.
     #[wasm_bindgen(js_name = methodFrame, catch)]

@@ -13,7 +13,7 @@ use web_sys::{AbortSignal, Element};
 
 use super::challenge::{self, Placement, WindowPreference};
 use super::client::Backend;
-use super::dom::{self, Outcome, Race};
+use super::dom::{self, Listener, Outcome, Race};
 use super::events::{Events, Progress};
 use super::messages::Expected;
 use super::method::{self, MethodEnd};
@@ -131,7 +131,7 @@ pub async fn run(
                     return Err(error);
                 }
             };
-            resuming = false;
+            let resumed = std::mem::replace(&mut resuming, false);
             match &session {
                 Some(known) if view.session != *known => {
                     return Err(BridgeError::bad_response(
@@ -193,13 +193,25 @@ pub async fn run(
                 Stage::Pending(
                     BrowserAction::Challenge { form, .. } | BrowserAction::Redirect { form },
                 ) => {
+                    // `resume()`'s first read, on a page that the browser's Back (or
+                    // Forward) loaded: the shopper left the provider's page rather than
+                    // finishing there, and sending them there again would trap them
+                    // between the two pages. The payment is given up instead.
+                    let window = dom::window()?;
+                    if resumed && dom::came_back(&window) {
+                        break 'steps End::Cancelled(session);
+                    }
                     // Leaves the page for a full-page step; `resume()` finishes after the
-                    // return. The promise stays pending while the page unloads (or settles as
-                    // cancelled if aborted first).
+                    // return. The promise stays pending while the page unloads, and settles
+                    // as cancelled if aborted first, or if Back brings this page back from
+                    // the browser's back/forward cache (its first `pageshow` is long past,
+                    // so any other is that return).
                     events.emit(Progress::Redirecting);
                     redirect::navigate(&form)?;
                     let race = Race::new();
                     let _abort = race.cancel_on(abort);
+                    let _back =
+                        Listener::function(&window, "pageshow", race.settler(Outcome::Cancelled));
                     race.outcome().await;
                     break 'steps End::Cancelled(session);
                 }

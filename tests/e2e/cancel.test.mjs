@@ -76,3 +76,48 @@ test("a payment the merchant cancelled is never confirmed", { timeout: 30_000 },
   assert.equal(confirmed.body.status, "cancelled", "the page is told, nothing is sent");
   assert.equal(await chargeCount("paysafe"), before, "nothing charged");
 });
+
+// Back from the issuer's page (redirect mode): the shopper left the challenge. Whether
+// Chromium reloads the checkout (`resume()` then finds the payment still waiting for that
+// page) or restores it from its back/forward cache (where `pay()` was waiting for the
+// page to unload), the payment ends cancelled at the backend and the page shows it: no
+// promise left pending, and no trip forward to the issuer again.
+for (const backForwardCache of [false, true]) {
+  const how = backForwardCache ? "restored from the back/forward cache" : "reloaded";
+  test(`Back from the issuer's page (checkout ${how}) cancels the payment at the backend`, { timeout: 60_000 }, async (t) => {
+    const browser = await launchBrowser({ backForwardCache });
+    t.after(() => browser.close());
+    await withCheckout(t, browser, demo, async ({ page, context }) => {
+      await context.addInitScript(() => {
+        addEventListener("pageshow", (event) => {
+          if (event.persisted) document.documentElement.dataset.restored = "true";
+        });
+      });
+      const cancels = [];
+      page.on("request", (request) => {
+        if (request.method() === "POST" && request.url().endsWith("/cancel")) cancels.push(request.url());
+      });
+      await page.reload();
+      await page.waitForSelector('body[data-ready="true"]');
+      const before = await chargeCount("paysafe");
+      await fillAndPay(page, { provider: "paysafe", mode: "redirect", pan: "4000000000002008" });
+      const frame = await challengeFrame(page, demo.sandboxUrl);
+      assert.equal(frame, page.mainFrame(), "the challenge is the whole page");
+      await page.goBack({ waitUntil: "commit" });
+      const outcome = await result(page);
+      assert.equal(outcome.status, "cancelled", JSON.stringify(outcome));
+      assert.equal(outcome.errorCode, "cancelled_by_shopper", "the backend's result, not a local one");
+      const restored = await page.evaluate(() => document.documentElement.dataset.restored === "true");
+      assert.equal(restored, backForwardCache, "the checkout came back the way this test is about");
+
+      assert.equal(cancels.length, 1, JSON.stringify(cancels));
+      const id = cancels[0].match(/\/v1\/payments\/([0-9a-f]{32})\/cancel$/)[1];
+      const read = await merchantApi(demo, `/v1/payments/${id}`);
+      assert.equal(read.body.status, "cancelled", JSON.stringify(read.body));
+      // The page stays on the checkout: nothing sends the shopper to the issuer again.
+      await page.waitForTimeout(500);
+      assert.ok(page.url().startsWith(demo.pageUrl), page.url());
+      assert.equal(await chargeCount("paysafe"), before, "nothing charged");
+    });
+  });
+}

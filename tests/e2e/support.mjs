@@ -83,8 +83,13 @@ export async function startDemo(name) {
   };
 }
 
-export async function launchBrowser() {
-  return chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS });
+export async function launchBrowser({ backForwardCache = false } = {}) {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS,
+    // playwright turns Chromium's back/forward cache off; a test of what Back restores
+    // from it asks for it on.
+    ignoreDefaultArgs: backForwardCache ? ["--disable-back-forward-cache"] : [],
+  });
 }
 
 /**
