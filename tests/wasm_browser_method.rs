@@ -1,6 +1,6 @@
 //! The 3DS Method runner in headless Chromium: Y on a genuine completion message, N at
 //! the deadline without rejecting, U without a Method URL, and spoofed messages (wrong
-//! origin, wrong source, wrong nonce or session) change nothing.
+//! origin, wrong source, wrong nonce or session) change nothing; its iframe is sandboxed.
 #![cfg(all(target_arch = "wasm32", feature = "browser"))]
 
 mod wasm_support;
@@ -51,6 +51,23 @@ async fn a_genuine_completion_gives_y_before_the_deadline() {
     assert_eq!(end, MethodEnd::Done(ThreeDsCompInd::Y));
     assert!(js_sys::Date::now() - started < 4_000.0);
     assert_eq!(count("iframe"), 0);
+}
+
+/// The issuer's Method page runs scripts, posts its form and keeps its own origin (for
+/// its cookies and for the backend's completion message), and nothing else: it may not
+/// navigate the checkout page, open windows or show dialogs.
+#[wasm_bindgen_test]
+async fn the_method_frame_is_sandboxed() {
+    let session = session();
+    let sandbox = wasm_bindgen_futures::JsFuture::from(sandbox_when_framed(FRAME));
+    post_when_framed(FRAME, BACKEND_ORIGIN, "frame", completion(&session), 50);
+    let end = method::run(&form("method"), 5_000, expected(), &never_aborted()).await;
+    assert_eq!(end, MethodEnd::Done(ThreeDsCompInd::Y));
+    let sandbox = sandbox.await.expect("the promise resolves").as_string();
+    assert_eq!(
+        sandbox.as_deref(),
+        Some("allow-forms allow-scripts allow-same-origin")
+    );
 }
 
 #[wasm_bindgen_test]

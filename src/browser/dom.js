@@ -81,11 +81,14 @@ export function mountChallenge(doc, name, width, height, container, ui) {
   return host;
 }
 
-// The Method's hidden iframe (`name`), in the body.
+// The Method's hidden iframe (`name`), in the body: the issuer's page may run scripts,
+// post its form and keep its origin (its cookies; the completion page's message), nothing
+// more (no navigating this page, no windows, no dialogs).
 export function methodFrame(doc, name) {
   return el(doc, "iframe", {
     name, title: "3-D Secure device check", "aria-hidden": "true", tabindex: "-1",
     style: "position:absolute;width:0;height:0;border:0;visibility:hidden",
+    sandbox: "allow-forms allow-scripts allow-same-origin",
   }, doc.body);
 }
 

@@ -80,6 +80,19 @@ export function post_when_framed(prefix, origin, source, data, delay) {
   };
   tick();
 }
+// The `sandbox` attribute of the first iframe whose name starts with `prefix`, once it
+// exists (null if none within 5 s, or if it has none).
+export function sandbox_when_framed(prefix) {
+  return new Promise((resolve) => {
+    const start = Date.now();
+    const tick = () => {
+      const frame = document.querySelector('iframe[name^="' + prefix + '"]');
+      if (frame) return resolve(frame.getAttribute("sandbox"));
+      if (Date.now() - start < 5000) setTimeout(tick, 5); else resolve(null);
+    };
+    tick();
+  });
+}
 export function page_origin() { return location.origin; }
 export function count(selector) { return document.querySelectorAll(selector).length; }
 export function frame_box(prefix) {
@@ -133,6 +146,7 @@ extern "C" {
     pub fn live_timers() -> u32;
     fn sleep(ms: u32) -> js_sys::Promise;
     pub fn post_when_framed(prefix: &str, origin: &str, source: &str, data: JsValue, delay: u32);
+    pub fn sandbox_when_framed(prefix: &str) -> js_sys::Promise;
     pub fn page_origin() -> String;
     pub fn count(selector: &str) -> u32;
     pub fn frame_box(prefix: &str) -> JsValue;
