@@ -13,8 +13,10 @@
 
 mod support;
 
+mod backend_card_data;
 mod backend_faults;
 mod backend_flows;
+mod backend_malformed;
 mod backend_openapi;
 mod backend_reconcile;
 mod backend_safety;
@@ -56,6 +58,7 @@ mod sandbox_tokens;
 mod store_conformance;
 mod store_operations;
 mod store_postgres;
+mod store_postgres_batch;
 mod store_postgres_purge;
 mod store_sqlite;
 mod store_sqlite_group_commit;

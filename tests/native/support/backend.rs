@@ -95,6 +95,14 @@ pub struct Harness {
     pub secrets: Mutex<HashMap<String, String>>,
 }
 
+/// An API answer's status and error code (`none` when it has none).
+pub fn code(answer: &(u16, Value)) -> (u16, &str) {
+    (
+        answer.0,
+        answer.1["error"]["code"].as_str().unwrap_or("none"),
+    )
+}
+
 /// Quick provider timeouts, so a hung provider costs the test seconds.
 pub fn quick_policy() -> CallPolicy {
     CallPolicy {

@@ -24,13 +24,17 @@ pub fn fresh_schema() -> String {
     format!("t_{}", uuid::Uuid::new_v4().simple())
 }
 
+/// The default options, in `schema`.
+pub fn in_schema(schema: &str) -> PostgresOptions {
+    PostgresOptions {
+        schema: schema.to_owned(),
+        ..PostgresOptions::default()
+    }
+}
+
 /// A store on the test database, in a schema of its own.
 pub async fn postgres() -> PostgresStore {
-    postgres_with(PostgresOptions {
-        schema: fresh_schema(),
-        ..PostgresOptions::default()
-    })
-    .await
+    postgres_with(in_schema(&fresh_schema())).await
 }
 
 pub async fn postgres_with(options: PostgresOptions) -> PostgresStore {
