@@ -9,6 +9,7 @@
 //! webhooks' delivery (`webhooks`).
 
 mod config;
+mod confirm_limit;
 mod io;
 pub mod logs;
 pub mod metrics;
@@ -25,9 +26,10 @@ mod task;
 mod webhooks;
 
 pub use config::{ServeConfig, StoreConfig};
+pub use confirm_limit::ConfirmRateLimit;
 pub use io::{NativeBackend, ReqwestTransport, SystemEnv};
 pub use reconciler::{reconcile, spawn_reconciler, Reconciler, SWEEP_BATCH};
-pub use routes::{router, router_with, ConfirmRateLimit, Handling, TaskScope};
+pub use routes::{router, router_with, Handling, TaskScope};
 pub use serve::{serve, spawn, spawn_with, spawn_with_routes, RunningBackend};
 pub use stored::{Purge, Retention};
 pub use webhooks::{spawn_webhooks, Webhooks};

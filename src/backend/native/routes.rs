@@ -1,5 +1,5 @@
 //! The API's routes as an axum router ([`router`]): each request's head and body read
-//! into the core's [`Request`], a per-IP limit on confirms, and each handling run to its
+//! into the core's [`Request`], a per-client limit on confirms, and each handling run to its
 //! end even when its client hangs up.
 
 use std::net::SocketAddr;
@@ -10,49 +10,18 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::routing::any;
 use axum::Router;
-use serde::Deserialize;
 
+use super::confirm_limit::{ConfirmLimiter, ConfirmRateLimit};
 use crate::backend::host::{Env, Transport};
 use crate::backend::http::{Method, Request, Response};
 use crate::backend::{ApiError, Backend, Trace, MAX_BODY_BYTES};
 use crate::store::SessionStore;
 
-/// How many confirms one client IP may send: a steady rate and a burst (GCRA). Card
-/// testing spreads over many payments, each capped by `max_confirm_attempts`; this caps
-/// the payments one address can try. Behind a proxy, the peer is the proxy: put the
-/// limit there too (docs/backend.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ConfirmRateLimit {
-    pub per_minute: u32,
-    pub burst: u32,
-}
-
-impl Default for ConfirmRateLimit {
-    fn default() -> ConfirmRateLimit {
-        ConfirmRateLimit {
-            per_minute: 30,
-            burst: 10,
-        }
-    }
-}
-
-type IpLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
-
-impl ConfirmRateLimit {
-    fn limiter(self) -> Option<IpLimiter> {
-        let per_minute = std::num::NonZeroU32::new(self.per_minute)?;
-        let burst = std::num::NonZeroU32::new(self.burst.max(1))?;
-        let quota = governor::Quota::per_minute(per_minute).allow_burst(burst);
-        Some(governor::RateLimiter::keyed(quota))
-    }
-}
-
 /// What every request of the router shares.
 struct Host<S, T, E> {
     backend: Arc<Backend<S, T, E>>,
-    /// `None`: no per-IP limit (`per_minute = 0`).
-    confirms: Option<IpLimiter>,
+    /// `None`: no per-client limit (`per_minute = 0`).
+    confirms: Option<ConfirmLimiter>,
     /// Each request's handling holds a clone until it ends, so that a server shutting
     /// down can wait for those whose client has gone ([`super::spawn_with`]).
     detached: tokio::sync::mpsc::Sender<()>,
@@ -161,10 +130,12 @@ where
         peer_ip,
     };
     let trace = host.backend.trace(&request);
-    let confirm = parts.method == axum::http::Method::POST
-        && crate::backend::routes::is_confirm(parts.uri.path());
+    // What the core will route as a confirm: its method as the core reads it (`post` is
+    // POST there too), its path as the router takes it.
+    let confirm =
+        request.method == Method::Post && crate::backend::routes::is_confirm(&request.path);
     if let (true, Some(limiter), Some(ip)) = (confirm, &host.confirms, peer_ip) {
-        if limiter.check_key(&ip).is_err() {
+        if !limiter.admit(ip) {
             trace.span().in_scope(
                 || tracing::warn!(%ip, "confirm refused: this client IP is over its confirm rate"),
             );
