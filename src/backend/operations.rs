@@ -530,11 +530,12 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         if !due {
             return Ok(record);
         }
-        let Some(session) = self.store.load(&record.payment_id).await? else {
-            return Ok(record);
-        };
-        let Some(adapter) = self.providers.get(session.provider) else {
-            return Ok(record);
+        let session = self.store.load(&record.payment_id).await?;
+        let adapter = session
+            .as_ref()
+            .and_then(|session| self.providers.get(session.provider));
+        let (Some(session), Some(adapter)) = (session, adapter) else {
+            return self.postponed(record, time).await;
         };
         // Claim it, so of two actors only one looks it up.
         let claim = self.claimed(&record, time);
@@ -551,15 +552,33 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     /// next lookup moves with the claim, or the claim would leave it due to the next
     /// reader while this actor is still looking it up.
     fn claimed(&self, record: &OperationRecord, now_ms: u64) -> OperationRecord {
-        let claimed_until = now_ms.saturating_add(self.config.calls.lease_ms());
-        let phase = match &record.phase {
-            OperationPhase::Unknown { lookups, .. } => OperationPhase::Unknown {
-                lookups: *lookups,
-                next_lookup_at_ms: claimed_until,
-            },
-            phase => phase.clone(),
-        };
-        record.advanced(phase, now_ms, Some(claimed_until))
+        deferred(
+            record,
+            now_ms,
+            now_ms.saturating_add(self.config.calls.lease_ms()),
+        )
+    }
+
+    /// A due operation this backend can do nothing for (its payment's provider is not
+    /// configured here, or its payment is gone) is left as it is and looked at again after
+    /// `max_lookup_ms`, as such a session is: left due, it came back at the head of every
+    /// sweep's batch, and a sweep that met a batch's worth of them never ended.
+    async fn postponed(
+        &self,
+        record: OperationRecord,
+        now_ms: u64,
+    ) -> Result<OperationRecord, StoreError> {
+        tracing::warn!(
+            operation = %record.id, payment = %record.payment_id,
+            "this operation's provider is not configured (or its payment is gone): it is left as it is and looked at again later"
+        );
+        let later = now_ms.saturating_add(self.config.reconcile.max_lookup_ms);
+        let postponed = deferred(&record, now_ms, later);
+        if self.store.swap_operation(&postponed).await? {
+            Ok(postponed)
+        } else {
+            self.reloaded(record).await
+        }
     }
 
     /// The payment's operations, each looked up if due (`now`: if not settled).
@@ -599,4 +618,17 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         }
         Ok(swept)
     }
+}
+
+/// `record` one version on, not due again before `until` (a `Calling` record's lease
+/// counted from `now_ms`, a doubt's next lookup moved to `until` with its wake-up).
+fn deferred(record: &OperationRecord, now_ms: u64, until: u64) -> OperationRecord {
+    let phase = match &record.phase {
+        OperationPhase::Unknown { lookups, .. } => OperationPhase::Unknown {
+            lookups: *lookups,
+            next_lookup_at_ms: until,
+        },
+        phase => phase.clone(),
+    };
+    record.advanced(phase, now_ms, Some(until))
 }

@@ -2,9 +2,9 @@
 //! hangs up mid-call leaves the call to finish (finding 3); a payment whose money call
 //! lost its answer is `unknown` to the merchant and the page, and is settled by a lookup,
 //! whether the merchant asks (`POST /v1/payments/{id}/reconcile`), the server's
-//! reconciler sweeps, or an operator runs `threeds-bridge reconcile`; a session the
-//! backend can do nothing for (its provider is no longer configured) does not stop a
-//! sweep.
+//! reconciler sweeps, or an operator runs `threeds-bridge reconcile` (reconcile_cli.rs);
+//! a session or an operation the backend can do nothing for (its provider is no longer
+//! configured) does not stop a sweep.
 //!
 //! The lookups here are a stand-in adapter's (`InDoubt`: its money call's answer is
 //! always lost, and its lookup answers what the test says the provider did), so each
@@ -443,7 +443,7 @@ where
 // --- sessions the backend can do nothing for ------------------------------------------
 
 /// A stored session, as the core writes them, for a provider of the test's choosing.
-fn stored_session(n: u32, provider: ProviderKind, phase: Phase, now: u64) -> Session {
+pub(crate) fn stored_session(n: u32, provider: ProviderKind, phase: Phase, now: u64) -> Session {
     let mut session: Session = serde_json::from_value(json!({
         "id": format!("{n:032x}"),
         "nonce": "1".repeat(32),
@@ -466,7 +466,7 @@ fn stored_session(n: u32, provider: ProviderKind, phase: Phase, now: u64) -> Ses
     session.with_wake_at(1_000)
 }
 
-fn in_doubt_since(now: u64) -> Phase {
+pub(crate) fn in_doubt_since(now: u64) -> Phase {
     Phase::Unknown {
         state: AdapterState(json!({ "step": "sale" })),
         purpose: "bambora.payment".into(),
@@ -539,136 +539,56 @@ async fn a_session_whose_provider_is_gone_does_not_stop_the_sweep() {
     );
 }
 
-// --- threeds-bridge reconcile ---------------------------------------------------------
-
-fn write_config(dir: &std::path::Path, store: &str) -> std::path::PathBuf {
-    let path = dir.join("backend.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"
-listen = "127.0.0.1:0"
-public_url = "http://127.0.0.1:9"
-checkout_origins = ["{CHECKOUT}"]
-merchant_api_keys = ["{MERCHANT_KEY}"]
-{store}
-[reconcile]
-max_lookup_ms = 60000
-[providers.paysafe]
-base_url = "http://127.0.0.1:9/paysafe"
-api_user = "u"
-api_password = "p"
-account_id = "1"
-"#
-        ),
-    )
-    .expect("write config");
-    path
-}
-
-fn reconcile_command(config: &std::path::Path) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_threeds-bridge"))
-        .arg("reconcile")
-        .arg("--config")
-        .arg(config)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run threeds-bridge reconcile")
-}
-
-/// `threeds-bridge reconcile` sweeps serve's SQLite file once and says what it did (as
-/// [`sweeps_once`]). A config whose store is in memory is refused.
+/// The same for captures, voids and refunds: unsettled operations of payments whose
+/// provider is gone are left as they are and looked at again after `max_lookup_ms`. Left
+/// due, a batch's worth of them came back at the head of every batch, and the sweep never
+/// ended: it runs on a thread of its own here, so that such a sweep fails the test (it
+/// never yields, so no timer in its runtime could end it) rather than hanging it.
 #[tokio::test]
-async fn threeds_bridge_reconcile_sweeps_the_store_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("sessions.sqlite3");
-    let store = native::sqlite::SqliteStore::open(&db).expect("open");
-    let config = write_config(
-        dir.path(),
-        &format!(
-            "store = {{ kind = \"sqlite\", path = {:?} }}",
-            db.to_str().unwrap()
-        ),
-    );
-    sweeps_once(&store, &config).await;
-
-    let memory = write_config(dir.path(), "store = { kind = \"memory\" }");
-    let refused = reconcile_command(&memory);
-    assert!(!refused.status.success());
-    assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("in memory"),
-        "{}",
-        String::from_utf8_lossy(&refused.stderr)
-    );
-}
-
-/// The same over PostgreSQL, the store several `serve`s share (the test server of
-/// scripts/pg-test.sh, a schema of its own).
-#[tokio::test]
-async fn threeds_bridge_reconcile_sweeps_a_postgres_store_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let schema = support::store::fresh_schema();
-    let store = support::store::postgres_with(native::postgres::PostgresOptions {
-        schema: schema.clone(),
-        ..Default::default()
-    })
-    .await;
-    let config = write_config(
-        dir.path(),
-        &format!(
-            "store = {{ kind = \"postgres\", url = {{ env = \"TB_TEST_DATABASE_URL\" }}, schema = \"{schema}\" }}"
-        ),
-    );
-    sweeps_once(&store, &config).await;
-}
-
-/// Runs `threeds-bridge reconcile --config config` over `store`: the due payment in doubt
-/// (its provider, Bambora, not configured: it cannot be looked up and stays in doubt,
-/// postponed) and the expired session (ended) are looked at; the session not due is not.
-async fn sweeps_once(store: &impl SessionStore, config: &std::path::Path) {
-    let now = SystemEnv.now_ms();
-    let mut waiting = stored_session(3, ProviderKind::Paysafe, Phase::Created, now);
-    waiting.expires_at_ms = now + 600_000;
-    let waiting = waiting.with_wake_at(1_000);
-    let sessions = [
-        stored_session(1, ProviderKind::Bambora, in_doubt_since(now), now),
-        stored_session(2, ProviderKind::Paysafe, Phase::Created, now),
-        waiting,
-    ];
-    for session in &sessions {
-        store.create(session).await.expect("create");
+async fn operations_whose_provider_is_gone_do_not_stop_the_sweep() {
+    use crate::store_operations::{payment, record};
+    use threeds_bridge::provider::lifecycle::OperationKind;
+    use threeds_bridge::store::operations::{Begun, OperationPhase, OperationStore};
+    let s = stand(600, patient()).await;
+    let mut left = Vec::new();
+    for n in 1..=3 {
+        let payment_id = payment(&*s.store, n).await;
+        let operation = record(&payment_id, &format!("k{n}"), OperationKind::Capture, 500);
+        assert_eq!(
+            s.store.begin_operation(&operation).await,
+            Ok(Begun::Created)
+        );
+        left.push(operation);
     }
-    let output = reconcile_command(config);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (done, swept) = std::sync::mpsc::channel();
+    let backend = s.backend.clone();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let _ = done.send(runtime.block_on(backend.sweep_all(2)));
+    });
+    let swept = swept
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the sweep ends")
+        .expect("sweep");
+    assert_eq!(swept.looked_at, 3, "{swept:?}");
+    let later = SystemEnv.now_ms() + patient().max_lookup_ms - 1_000;
+    for operation in &left {
+        let stored = s.store.operations_of(&operation.payment_id).await.unwrap();
+        assert_eq!(
+            stored[0].phase,
+            OperationPhase::Calling,
+            "no guess at the outcome"
+        );
+        assert!(
+            stored[0].wake_at_ms.is_some_and(|at| at >= later),
+            "{stored:?}"
+        );
+    }
     assert_eq!(
-        stdout.trim(),
-        "threeds-bridge reconcile: looked at 2, settled 1, still in doubt 1"
-    );
-    let load = |id: String| async move { store.load(&id).await.unwrap().unwrap() };
-    let doubt = load(sessions[0].id.clone()).await;
-    assert!(
-        matches!(doubt.phase, Phase::Unknown { lookups: 2, .. }),
-        "{doubt:?}"
-    );
-    assert!(doubt.wake_at_ms.is_some_and(|at| at >= now + 60_000));
-    let expired = load(sessions[1].id.clone()).await;
-    assert_eq!(
-        expired
-            .result()
-            .and_then(|r| r.error.clone())
-            .map(|e| e.code),
-        Some(ResultCode::SessionExpired)
-    );
-    assert_eq!(load(sessions[2].id.clone()).await, sessions[2]);
-    // Run again: nothing is due any more.
-    let again = reconcile_command(config);
-    assert_eq!(
-        String::from_utf8_lossy(&again.stdout).trim(),
-        "threeds-bridge reconcile: looked at 0, settled 0, still in doubt 0"
+        s.backend.sweep_all(2).await.expect("sweep"),
+        Swept::default()
     );
 }

@@ -43,6 +43,7 @@ mod provider_dlocal;
 mod provider_payroc;
 mod provider_paysafe;
 mod reconcile_bambora;
+mod reconcile_cli;
 mod reconcile_dlocal;
 mod reconcile_payroc;
 mod reconcile_paysafe;
