@@ -81,10 +81,15 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         phase: Phase,
     ) -> Result<Option<Session>, StoreError> {
         let now = self.env.now_ms();
+        // A step back to the browser (a read that found the payer still on the provider's
+        // page) that comes too late ends as that wait's expiry would; any other, as the
+        // stored phase's.
+        let waiting = matches!(phase, Phase::AwaitingBrowser { .. }).then(|| phase.clone());
         let next = match session.advanced(phase, now) {
             Ok(next) => next,
             Err(TransitionError::Expired) => {
-                match session.advanced(self.expiry_phase(session), now) {
+                let waiting = waiting.as_ref().unwrap_or(&session.phase);
+                match session.advanced(self.expiry_phase(session, waiting), now) {
                     Ok(next) => next,
                     Err(_) => return Ok(None),
                 }
@@ -114,12 +119,13 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         Ok(Some(next))
     }
 
-    /// What expiry makes of `session`: while it awaits the browser, its adapter's
+    /// What expiry makes of `session` in `phase` (its stored one, or the one a step was
+    /// about to write): while it awaits the browser, its adapter's
     /// [`crate::provider::Adapter::on_expiry`] (dLocal's payer may still finish on
     /// dLocal's page: a doubt, cancelled there by its first lookup); otherwise
     /// `session_expired`.
-    fn expiry_step(&self, session: &Session) -> Step<AdapterState> {
-        match (&session.phase, self.providers.get(session.provider)) {
+    fn expiry_step(&self, session: &Session, phase: &Phase) -> Step<AdapterState> {
+        match (phase, self.providers.get(session.provider)) {
             (Phase::AwaitingBrowser { state, .. }, Some(adapter)) => {
                 adapter.on_expiry(state, &self.context(session))
             }
@@ -131,8 +137,8 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     /// step was about to be written: a return that came just before the expiry and was
     /// driven just after it ends as the sweep would have ended the session, not as
     /// `session_expired` with a payment the payer may have finished at the provider.
-    fn expiry_phase(&self, session: &Session) -> Phase {
-        match self.expiry_step(session) {
+    fn expiry_phase(&self, session: &Session, phase: &Phase) -> Phase {
+        match self.expiry_step(session, phase) {
             Step::Done(result) => Phase::Final { result },
             Step::Unknown { state } => self.in_doubt(session, &mut None, state),
             // Session::advanced allows an expired session no new call.
@@ -383,7 +389,9 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 };
                 adapter.reconcile(state, &self.context(&session))
             }
-            Phase::Created | Phase::AwaitingBrowser { .. } => self.expiry_step(&session),
+            Phase::Created | Phase::AwaitingBrowser { .. } => {
+                self.expiry_step(&session, &session.phase)
+            }
             Phase::Starting => {
                 tracing::warn!(session = %session.id, "resuming a session stopped before its first call");
                 Step::Done(

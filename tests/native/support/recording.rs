@@ -1,27 +1,31 @@
 //! `Recording<T>`: any adapter or transport, wrapped, keeping a record of what passed
 //! through it, for tests that assert on what was sent or stored rather than on results.
 //! Around an adapter it can also run a test's code at one moment of a route
-//! ([`Recording::before_return`]).
+//! ([`Recording::before_return`], [`Recording::before_response`]).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
 use threeds_bridge::backend::Transport;
 use threeds_bridge::emv::ThreeDsCompInd;
-use threeds_bridge::payment::{PaymentResult, PaymentStart};
+use threeds_bridge::payment::{Canceller, CardSummary, PaymentResult, PaymentStart};
+use threeds_bridge::provider::lifecycle::{
+    Operation, OperationAnswer, OperationCall, OperationError, OperationStep,
+};
 use threeds_bridge::provider::{
-    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, Notification, ReturnRefused, Step,
-    TransportFailure,
+    Adapter, BrowserReturn, Context, CreateLimits, HttpRequest, HttpResponse, Notification,
+    ReturnRefused, Step, TransportFailure,
 };
 
 /// An adapter or a transport that keeps what it asked to send: each request's purpose
-/// and body, in order. Around an adapter it also keeps every state the adapter handed
-/// the host, serialized as the store would keep it. Everything else it passes on
-/// unchanged. Clones share one record, so a test keeps one while a backend owns another.
+/// and body, in order (an operation's calls are not kept). Around an adapter it also keeps
+/// every state the adapter handed the host, serialized as the store would keep it.
+/// Everything else it passes on unchanged: every method of the adapter's. Clones share one record, so a test keeps one while a backend owns another.
 pub struct Recording<T> {
     inner: Arc<T>,
     record: Arc<Mutex<Record>>,
     before_return: Option<Arc<dyn Fn() + Send + Sync>>,
+    before_response: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 #[derive(Default)]
@@ -36,6 +40,7 @@ impl<T> Clone for Recording<T> {
             inner: self.inner.clone(),
             record: self.record.clone(),
             before_return: self.before_return.clone(),
+            before_response: self.before_response.clone(),
         }
     }
 }
@@ -46,6 +51,7 @@ impl<T> Recording<T> {
             inner: Arc::new(inner),
             record: Arc::default(),
             before_return: None,
+            before_response: None,
         }
     }
 
@@ -54,6 +60,14 @@ impl<T> Recording<T> {
     /// before the step it leads to is written.
     pub fn before_return(mut self, hook: impl Fn() + Send + Sync + 'static) -> Recording<T> {
         self.before_return = Some(Arc::new(hook));
+        self
+    }
+
+    /// This recording, running `hook` whenever a provider's answer reaches the adapter,
+    /// before the adapter reads it: after the call's session was written, before the step
+    /// the answer leads to is.
+    pub fn before_response(mut self, hook: impl Fn() + Send + Sync + 'static) -> Recording<T> {
+        self.before_response = Some(Arc::new(hook));
         self
     }
 
@@ -99,8 +113,50 @@ impl<T> Recording<T> {
 impl<A: Adapter> Adapter for Recording<A> {
     type State = A::State;
 
+    fn limits(&self) -> CreateLimits {
+        self.inner.limits()
+    }
+
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<A::State> {
         self.keep(self.inner.start(payment, cx))
+    }
+
+    fn card_of(&self, response: &HttpResponse) -> Option<CardSummary> {
+        self.inner.card_of(response)
+    }
+
+    fn on_cancel(&self, state: A::State, by: Canceller, cx: &Context) -> Step<A::State> {
+        self.keep(self.inner.on_cancel(state, by, cx))
+    }
+
+    fn order_of_return(&self, ret: &BrowserReturn) -> Option<String> {
+        self.inner.order_of_return(ret)
+    }
+
+    fn order_of_notification(
+        &self,
+        notification: &Notification,
+        now_ms: u64,
+    ) -> Result<Option<String>, ReturnRefused> {
+        self.inner.order_of_notification(notification, now_ms)
+    }
+
+    fn operation(&self, op: &Operation, cx: &Context) -> Result<OperationStep, OperationError> {
+        self.inner.operation(op, cx)
+    }
+
+    fn on_operation_response(
+        &self,
+        op: &Operation,
+        call: OperationCall,
+        response: OperationAnswer,
+        cx: &Context,
+    ) -> OperationStep {
+        self.inner.on_operation_response(op, call, response, cx)
+    }
+
+    fn operation_lookup(&self, op: &Operation, cx: &Context) -> OperationStep {
+        self.inner.operation_lookup(op, cx)
     }
 
     fn prepare_start(&self, cx: &Context) -> Option<HttpRequest> {
@@ -123,6 +179,9 @@ impl<A: Adapter> Adapter for Recording<A> {
         response: Result<HttpResponse, TransportFailure>,
         cx: &Context,
     ) -> Step<A::State> {
+        if let Some(hook) = &self.before_response {
+            hook();
+        }
         self.keep(self.inner.on_response(state, response, cx))
     }
 
