@@ -486,7 +486,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             }
         }
         swept.add(self.sweep_operations(limit).await?);
-        self.observer.swept(&swept);
+        self.count_in_doubt().await;
         Ok(swept)
     }
 
@@ -526,8 +526,19 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 break;
             }
         }
-        self.observer.swept(&swept);
+        self.count_in_doubt().await;
         Ok(swept)
+    }
+
+    /// Tells the observer what is left in doubt after a sweep, in the whole store: a
+    /// sweep sees a doubt only when its next lookup is due (minutes apart), so its own
+    /// count would be 0 most of the time.
+    async fn count_in_doubt(&self) {
+        match self.store.in_doubt().await {
+            Ok(Some(count)) => self.observer.in_doubt(count),
+            Ok(None) => {}
+            Err(error) => tracing::debug!(%error, "the payments in doubt could not be counted"),
+        }
     }
 
     /// One due session brought up to date, or `None` (logged) when the store failed for

@@ -56,9 +56,9 @@ pub trait Observer: MaybeSend + MaybeSync {
     fn provider_call(&self, _call: &ProviderCall) {}
     /// A provider's notification (`POST /v1/webhooks/{provider}`) was answered `status`.
     fn webhook(&self, _provider: ProviderKind, _status: u16) {}
-    /// A sweep of the reconciler ended; `swept.in_doubt` payments it looked at are still
-    /// in doubt (`unknown`), due again later.
-    fn swept(&self, _swept: &super::Swept) {}
+    /// A sweep of the reconciler ended, and the store holds `count` payments and
+    /// captures, voids or refunds in doubt (`unknown`), whichever sweep looked at them.
+    fn in_doubt(&self, _count: u64) {}
     /// One outbound webhook attempt (to a merchant's endpoint) ended so.
     fn webhook_delivery(&self, _outcome: super::webhooks::DeliveryOutcome) {}
     /// Outbound webhook rows still to deliver, after a delivery round.

@@ -10,14 +10,14 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
-use super::operations::{self, Begun, OperationRecord, OperationStore};
+use super::operations::{self, Begun, OperationPhase, OperationRecord, OperationStore};
 use super::{Retention, SessionStore, StoreError};
 
 /// The webhook outbox rows, kept under the sessions' lock (`memory_outbox.rs`).
 #[path = "memory_outbox.rs"]
 mod outbox;
 use crate::payment::ProviderKind;
-use crate::session::Session;
+use crate::session::{Phase, Session};
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -226,6 +226,17 @@ impl SessionStore for MemoryStore {
             sessions.outbox.enqueue(events);
         }
         Ok(swapped)
+    }
+
+    /// Every session and operation looked at: a memory store holds few.
+    async fn in_doubt(&self) -> Result<Option<u64>, StoreError> {
+        let payments = (self.lock().by_id.values())
+            .filter(|session| matches!(session.phase, Phase::Unknown { .. }))
+            .count();
+        let operations = (self.lock_operations().values().flatten())
+            .filter(|record| matches!(record.phase, OperationPhase::Unknown { .. }))
+            .count();
+        Ok(Some((payments + operations) as u64))
     }
 
     async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {

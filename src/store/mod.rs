@@ -137,6 +137,13 @@ pub trait SessionStore: operations::OperationStore + MaybeSend + MaybeSync {
         async move { self.load(NO_SUCH_SESSION).await.map(|_| ()) }
     }
 
+    /// How many payments and captures, voids or refunds are in doubt (`unknown`: a
+    /// money call lost its answer and only a lookup can end it) now; `None` from a store
+    /// that does not count them (the edge's, which exports no metrics).
+    fn in_doubt(&self) -> impl Future<Output = Result<Option<u64>, StoreError>> + MaybeSend {
+        async { Ok(None) }
+    }
+
     /// Up to `limit` unfinished sessions whose `wake_at_ms` is at or before `now_ms`,
     /// soonest first: what the reconciler's sweep must look at.
     fn due(

@@ -440,6 +440,45 @@ where
     }
 }
 
+/// `threeds_bridge_reconcile_backlog` counts what is in doubt in the store after every
+/// sweep, not what that sweep looked at: a doubt is due for a lookup only minutes apart,
+/// and the gauge read 0 between (so the documented alert, backlog above 0 for longer than
+/// `max_lookup_ms`, could never fire).
+#[tokio::test]
+async fn the_backlog_gauge_counts_every_payment_in_doubt_after_each_sweep() {
+    use threeds_bridge::backend::native::metrics::Metrics;
+    let now = SystemEnv.now_ms();
+    let store = Arc::new(MemoryStore::default());
+    let mut doubt = stored_session(1, ProviderKind::Paysafe, in_doubt_since(now), now);
+    if let Phase::Unknown {
+        next_lookup_at_ms, ..
+    } = &mut doubt.phase
+    {
+        *next_lookup_at_ms = now + 60_000;
+    }
+    store
+        .create(&doubt.with_wake_at(60_000))
+        .await
+        .expect("create");
+    let metrics = Arc::new(Metrics::new());
+    let config = stand_config("http://127.0.0.1:9", 600, patient());
+    let transport = ReqwestTransport::new(&config.calls).expect("transport");
+    let providers = Providers::default().with(Registered::new(
+        ProviderKind::Paysafe,
+        InDoubt(Truth::default()),
+    ));
+    let backend = Backend::with_providers(config, providers, store, transport, SystemEnv)
+        .observed_by(metrics.clone());
+    let swept = backend.sweep_all(10).await.expect("sweep");
+    assert_eq!(swept.looked_at, 0, "its next lookup is a minute away");
+    let text = metrics.encode();
+    assert!(
+        text.lines()
+            .any(|l| l == "threeds_bridge_reconcile_backlog 1"),
+        "{text}"
+    );
+}
+
 // --- sessions the backend can do nothing for ------------------------------------------
 
 /// A stored session, as the core writes them, for a provider of the test's choosing.

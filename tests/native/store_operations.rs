@@ -3,7 +3,8 @@
 //! operation in flight per payment and the sums, checked atomically with the insert even
 //! when many begin at once; a key names one operation; compare-and-set on the version; a
 //! settled operation never changes; `due_operations`; only a stored payment takes one; a
-//! purge takes them with their payment.
+//! purge takes them with their payment; `in_doubt` counts the payments and operations in
+//! doubt.
 
 use crate::support;
 
@@ -15,7 +16,7 @@ use threeds_bridge::backend::native::{Purge, Retention};
 use threeds_bridge::order::{Currency, OrderId};
 use threeds_bridge::payment::{CaptureMode, PaymentResult, PaymentStatus, ProviderKind};
 use threeds_bridge::provider::lifecycle::{Operation, OperationKind, OperationResult};
-use threeds_bridge::session::Phase;
+use threeds_bridge::session::{AdapterState, Phase};
 use threeds_bridge::store::memory::MemoryStore;
 use threeds_bridge::store::operations::{
     Begun, OperationPhase, OperationRecord, OperationStore, Refusal,
@@ -54,6 +55,7 @@ every_store!(
     swap_is_compare_and_set_and_a_settled_operation_never_changes,
     due_operations_are_the_unsettled_ones_soonest_first,
     a_payment_the_store_does_not_hold_takes_no_operation,
+    in_doubt_counts_the_payments_and_operations_in_doubt,
 );
 
 /// An authorized payment `n` (manual capture, 1250) stored as the backend stores one.
@@ -293,4 +295,43 @@ async fn purged<S: SessionStore + Purge>(store: &S) {
     assert!(store.swap_operation(&succeeded(&capture)).await.unwrap());
     assert_eq!(store.purge_expired(10_000_000).await.unwrap(), 1);
     assert!(store.operations_of(&payment_id).await.unwrap().is_empty());
+}
+
+/// What `threeds_bridge_reconcile_backlog` shows: the payments and operations whose
+/// phase is `unknown`, wherever their next lookup is; not a call under way, a final
+/// payment or a settled operation.
+async fn in_doubt_counts_the_payments_and_operations_in_doubt<S: SessionStore>(store: Arc<S>) {
+    assert_eq!(store.in_doubt().await.unwrap(), Some(0));
+    let under_way = session(&id(20), ProviderKind::Paysafe, "order-20", 60_000);
+    store.create(&under_way).await.unwrap();
+    let doubt = session(&id(21), ProviderKind::Paysafe, "order-21", 60_000)
+        .advanced(
+            Phase::Unknown {
+                state: AdapterState(serde_json::json!({ "step": "sale" })),
+                purpose: "paysafe.auths".into(),
+                lookups: 1,
+                next_lookup_at_ms: 1_000_000,
+            },
+            1_000,
+        )
+        .expect("into doubt");
+    store.create(&doubt).await.unwrap();
+    assert_eq!(store.in_doubt().await.unwrap(), Some(1));
+
+    let payment_id = payment(&*store, 22).await;
+    let capture = record(&payment_id, "k", OperationKind::Capture, 500);
+    store.begin_operation(&capture).await.unwrap();
+    assert_eq!(store.in_doubt().await.unwrap(), Some(1), "a call under way");
+    let lost = capture.advanced(
+        OperationPhase::Unknown {
+            lookups: 0,
+            next_lookup_at_ms: 1_000_000,
+        },
+        3_000,
+        Some(1_000_000),
+    );
+    assert!(store.swap_operation(&lost).await.unwrap());
+    assert_eq!(store.in_doubt().await.unwrap(), Some(2));
+    assert!(store.swap_operation(&succeeded(&lost)).await.unwrap());
+    assert_eq!(store.in_doubt().await.unwrap(), Some(1), "settled");
 }

@@ -16,7 +16,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::backend::webhooks::DeliveryOutcome;
-use crate::backend::{Observer, ProviderCall, Swept};
+use crate::backend::{Observer, ProviderCall};
 use crate::payment::{PaymentStatus, ProviderKind};
 use crate::provider::lifecycle::{OperationKind, OperationResult};
 use crate::session::Session;
@@ -136,7 +136,7 @@ impl Metrics {
         );
         registry.register(
             "reconcile_backlog",
-            "Payments in doubt (unknown) that the last reconciler sweep looked at and left in doubt",
+            "Payments, captures, voids and refunds in doubt (unknown) in the store, counted after each reconciler sweep",
             backlog.clone(),
         );
         let deliveries = Family::<DeliveryLabels, Counter>::default();
@@ -225,9 +225,8 @@ impl Observer for Metrics {
         self.webhooks.get_or_create(&labels).inc();
     }
 
-    fn swept(&self, swept: &Swept) {
-        self.backlog
-            .set(i64::try_from(swept.in_doubt).unwrap_or(i64::MAX));
+    fn in_doubt(&self, count: u64) {
+        self.backlog.set(i64::try_from(count).unwrap_or(i64::MAX));
     }
 
     fn webhook_delivery(&self, outcome: DeliveryOutcome) {
@@ -346,6 +345,10 @@ impl<S: SessionStore> SessionStore for TimedStore<S> {
     async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {
         self.timed("due", self.inner.due(now_ms, limit)).await
     }
+
+    async fn in_doubt(&self) -> Result<Option<u64>, StoreError> {
+        self.timed("in_doubt", self.inner.in_doubt()).await
+    }
 }
 
 impl<S: SessionStore> OperationStore for TimedStore<S> {
@@ -438,11 +441,7 @@ mod tests {
         metrics.webhook(ProviderKind::Dlocal, 401);
         metrics.webhook_delivery(DeliveryOutcome::Retried);
         metrics.webhook_backlog(4);
-        metrics.swept(&Swept {
-            looked_at: 3,
-            settled: 1,
-            in_doubt: 2,
-        });
+        metrics.in_doubt(2);
         let text = metrics.encode();
         for line in [
             "threeds_bridge_payments_started_total{provider=\"bambora\"} 2",

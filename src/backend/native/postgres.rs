@@ -379,6 +379,18 @@ impl SessionStore for PostgresStore {
         self.swap_and_enqueue(next, events).await
     }
 
+    /// The unfinished sessions and unsettled operations whose stored phase is `unknown`.
+    async fn in_doubt(&self) -> Result<Option<u64>, StoreError> {
+        let sql = &self.sql.in_doubt;
+        let count: i64 = within(async {
+            let client = self.pool.get().await?;
+            let statement = client.prepare_cached(sql).await?;
+            Ok(client.query_one(&statement, &[]).await?.get(0))
+        })
+        .await?;
+        Ok(Some(u64::try_from(count).unwrap_or_default()))
+    }
+
     async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {
         let now = ms_column(now_ms);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -401,6 +413,7 @@ struct Statements {
     load_by_order: String,
     swap: String,
     due: String,
+    in_doubt: String,
     lock_expired: String,
     purge: String,
     purge_outbox: String,
@@ -429,6 +442,13 @@ impl Statements {
                 "SELECT id, version, body FROM {sessions}
                  WHERE wake_at_ms IS NOT NULL AND wake_at_ms <= $1 AND NOT is_final
                  ORDER BY wake_at_ms LIMIT $2"
+            ),
+            in_doubt: format!(
+                "SELECT
+                   (SELECT count(*) FROM {sessions}
+                    WHERE NOT is_final AND body::jsonb #>> '{{phase,phase}}' = 'unknown')
+                 + (SELECT count(*) FROM \"{schema}\".operations
+                    WHERE NOT settled AND body::jsonb #>> '{{phase,phase}}' = 'unknown')"
             ),
             lock_expired: format!(
                 "SELECT id FROM {sessions}

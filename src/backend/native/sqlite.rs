@@ -81,6 +81,13 @@ const MIGRATIONS: &[&str] = &[
     outbox::MIGRATION,
 ];
 
+/// How many payments and operations are in doubt ([`SessionStore::in_doubt`]).
+const IN_DOUBT: &str = "SELECT
+    (SELECT count(*) FROM sessions
+     WHERE is_final = 0 AND json_extract(body, '$.phase.phase') = 'unknown')
+  + (SELECT count(*) FROM operations
+     WHERE settled = 0 AND json_extract(body, '$.phase.phase') = 'unknown')";
+
 /// The `user_version` this build writes and understands.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
@@ -307,6 +314,17 @@ impl SessionStore for SqliteStore {
                 .query_row(params![provider.as_str(), order_id], read_body)
                 .optional()?;
             found.map(StoredBody::decode).transpose()
+        })
+    }
+
+    /// The unfinished sessions and unsettled operations whose stored phase is `unknown`
+    /// (few: the rest of the tables is final and is not read).
+    async fn in_doubt(&self) -> Result<Option<u64>, StoreError> {
+        self.read(|connection| {
+            let count: i64 = connection
+                .prepare_cached(IN_DOUBT)?
+                .query_row([], |row| row.get(0))?;
+            Ok(Some(u64::try_from(count).unwrap_or_default()))
         })
     }
 
