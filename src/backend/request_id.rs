@@ -51,7 +51,7 @@ fn sane(id: &str) -> bool {
 /// mistake or on purpose) must not be kept. A UUID (digit runs of at most 12) never trips
 /// it; a random trace id seldom does (it needs 13 digits in a row first), and then the
 /// request gets a fresh id.
-fn holds_a_card_number(text: &str) -> bool {
+pub(crate) fn holds_a_card_number(text: &str) -> bool {
     text.split(|c: char| !c.is_ascii_digit()).any(|run| {
         (13..=19).any(|len| {
             run.len() >= len && (0..=run.len() - len).any(|at| luhn_valid(&run[at..at + len]))

@@ -122,9 +122,12 @@ fn loggable_path(path: &str) -> String {
     format!("/{}", segments.join("/"))
 }
 
-/// 32 lowercase hex digits, as session ids are minted.
+/// 32 lowercase hex digits, as session ids are minted, and no card number among them (a
+/// path segment of 32 digits is kept on every line of its request otherwise).
 fn is_session_id(text: &str) -> bool {
-    text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    text.len() == 32
+        && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        && !super::request_id::holds_a_card_number(text)
 }
 
 /// The method as the access log spells it.
@@ -134,6 +137,8 @@ fn method_name(method: &Method) -> &str {
         Method::Post => "POST",
         Method::Options => "OPTIONS",
         Method::Head => "HEAD",
+        // A method is any token, digits too.
+        Method::Other(other) if super::request_id::holds_a_card_number(other) => "*",
         Method::Other(other) => other,
     }
 }
@@ -415,6 +420,11 @@ mod tests {
                 "/v1/payments/*".into(),
             ),
             ("/wp-admin/setup.php".into(), "/*/*".into()),
+            // 32 digits look like a session id, but hold a card number.
+            (
+                "/v1/payments/41111111111111110000000000000000/confirm".into(),
+                "/v1/payments/*/confirm".into(),
+            ),
             (
                 format!("/v1/payments/{}", id.to_uppercase()),
                 "/v1/payments/*".into(),
@@ -422,5 +432,11 @@ mod tests {
         ] {
             assert_eq!(loggable_path(&path), logged, "{path}");
         }
+    }
+
+    #[test]
+    fn a_method_that_holds_a_card_number_is_not_logged() {
+        assert_eq!(method_name(&Method::Other("PURGE".into())), "PURGE");
+        assert_eq!(method_name(&Method::Other("4111111111111111".into())), "*");
     }
 }
