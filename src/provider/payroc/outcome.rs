@@ -82,6 +82,19 @@ impl Evidence {
     }
 }
 
+/// The ECI of Payroc's MPI receipt on `brand`'s own scale. Payroc returns 05, 06 or 07
+/// whatever the brand (seed 000, `eci`: authenticated, attempted or not enrolled, failed);
+/// Mastercard's liability rules read 02, 01 and 00 for those. A receipt that already gives
+/// Mastercard's values is read as it is.
+fn on_scheme_scale(brand: CardBrand, eci: Eci) -> Eci {
+    match (brand, eci.value()) {
+        (CardBrand::Mastercard, 5) => Eci::for_outcome(brand, TransStatus::Y).unwrap_or(eci),
+        (CardBrand::Mastercard, 6) => Eci::for_outcome(brand, TransStatus::A).unwrap_or(eci),
+        (CardBrand::Mastercard, 7) => Eci::for_outcome(brand, TransStatus::N).unwrap_or(eci),
+        _ => eci,
+    }
+}
+
 /// A created payment → the result. Approved is `ready`/`complete` with responseCode A.
 pub(super) fn sale_result(sale: &Sale, payment: wire::Payment) -> PaymentResult {
     let (trans_status, eci, three_ds_version, generation) = sale.evidence.reported();
@@ -112,9 +125,18 @@ pub(super) fn sale_result(sale: &Sale, payment: wire::Payment) -> PaymentResult 
         })
     };
     if matches!(status.as_str(), "ready" | "complete") && code == "A" {
+        let scheme_eci = match sale.evidence {
+            Evidence::Gateway { .. } => on_scheme_scale(brand, eci),
+            Evidence::ThirdParty(_) => eci,
+        };
         PaymentResult {
-            liability_shift: LiabilityShift::decide(brand, trans_status, Some(eci), generation)
-                .is_shifted(),
+            liability_shift: LiabilityShift::decide(
+                brand,
+                trans_status,
+                Some(scheme_eci),
+                generation,
+            )
+            .is_shifted(),
             ..base
         }
     } else if matches!(status.as_str(), "declined" | "referral" | "pickup")

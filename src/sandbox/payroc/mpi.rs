@@ -37,7 +37,6 @@ pub struct MpiRecord {
     /// Minor units.
     pub amount: i64,
     pub currency: String,
-    pub brand: CardBrand,
     pub state: MpiState,
 }
 
@@ -69,13 +68,15 @@ pub enum MpiResult {
 }
 
 impl MpiOutcome {
-    pub fn of(brand: CardBrand, status: TransStatus) -> MpiOutcome {
+    pub fn of(status: TransStatus) -> MpiOutcome {
         let shown = match status {
             TransStatus::Y | TransStatus::A | TransStatus::U => status,
             _ => TransStatus::N,
         };
-        let eci = Eci::for_outcome(brand, status)
-            .or_else(|| Eci::for_outcome(brand, TransStatus::N))
+        // Payroc returns 05, 06 or 07, whatever the brand (seed 000, `eci`): the Visa
+        // family's values.
+        let eci = Eci::for_outcome(CardBrand::Visa, status)
+            .or_else(|| Eci::for_outcome(CardBrand::Visa, TransStatus::N))
             .unwrap_or(ECI_FAILED);
         MpiOutcome {
             trans_status: status,
@@ -285,12 +286,11 @@ pub(super) async fn start(
         order_id: request.order_id.clone(),
         amount: request.amount,
         currency: request.currency.clone(),
-        brand: profile.brand,
-        state: MpiState::Finished(MpiOutcome::of(profile.brand, TransStatus::N)),
+        state: MpiState::Finished(MpiOutcome::of(TransStatus::N)),
     };
     match decide(&profile, request.challenge_required) {
         Step::Final(status) => {
-            let outcome = MpiOutcome::of(profile.brand, status);
+            let outcome = MpiOutcome::of(status);
             record.state = MpiState::Finished(outcome.clone());
             let location = receipt_location(&sandbox, &record, &mpi_reference, &outcome);
             lock(&sandbox.payroc.mpi).insert(mpi_reference, record);
@@ -419,7 +419,7 @@ pub(super) async fn complete(Extract(sandbox): Extract<Sandbox>, body: Body) -> 
                 None if erro => TransStatus::U,
                 None => return bad("The challenge has not finished"),
             };
-            let outcome = MpiOutcome::of(record.brand, status);
+            let outcome = MpiOutcome::of(status);
             record.state = MpiState::Finished(outcome.clone());
             outcome
         }
@@ -466,7 +466,7 @@ mod tests {
 
     #[test]
     fn outcomes() {
-        let y = MpiOutcome::of(CardBrand::Visa, TransStatus::Y);
+        let y = MpiOutcome::of(TransStatus::Y);
         assert_eq!(
             (
                 y.result_code(),
@@ -475,7 +475,7 @@ mod tests {
             ),
             ("A", "Y", "05")
         );
-        let r = MpiOutcome::of(CardBrand::Visa, TransStatus::R);
+        let r = MpiOutcome::of(TransStatus::R);
         assert_eq!(
             (
                 r.result_code(),
@@ -484,19 +484,19 @@ mod tests {
             ),
             ("D", "N", "07")
         );
-        let u = MpiOutcome::of(CardBrand::Mastercard, TransStatus::U);
+        let u = MpiOutcome::of(TransStatus::U);
         assert_eq!(
             (
                 u.result_code(),
                 u.receipt_status(),
                 u.eci.as_two_digits().as_str()
             ),
-            ("D", "U", "00")
+            ("D", "U", "07")
         );
-        let a = MpiOutcome::of(CardBrand::Mastercard, TransStatus::A);
+        let a = MpiOutcome::of(TransStatus::A);
         assert_eq!(
             (a.result_code(), a.eci.as_two_digits().as_str()),
-            ("A", "01")
+            ("A", "06")
         );
     }
 
