@@ -93,6 +93,17 @@ fn notifications_are_verified_before_anything_is_read() {
         verify_notification(&config, &tampered),
         Err(DlocalError::BadSignature)
     );
+    // dLocal's guide names X-Date and Authorization; a notification without X-Login is
+    // signed over the merchant's own login, and checked so.
+    let mut without_login = notification(&body, LOGIN, true);
+    without_login.headers.retain(|(n, _)| n != "x-login");
+    assert!(verify_notification(&config, &without_login).is_ok());
+    let mut signed_for_another = notification(&body, "someone-else", true);
+    signed_for_another.headers.retain(|(n, _)| n != "x-login");
+    assert_eq!(
+        verify_notification(&config, &signed_for_another),
+        Err(DlocalError::BadSignature)
+    );
     let mut unsigned = notification(&body, LOGIN, true);
     unsigned.headers.retain(|(n, _)| n != "authorization");
     assert_eq!(
