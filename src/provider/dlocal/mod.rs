@@ -331,8 +331,8 @@ impl DlocalAdapter {
         let page = (payment.status == "PENDING")
             .then(|| pending_page(&payment).or(redirect_fallback.clone()))
             .flatten();
-        match page {
-            Some(url) if self.acceptable_redirect(&url) => Step::Browser {
+        match page.as_deref().map(|url| self.redirect_target(url)) {
+            Some(Some(url)) => Step::Browser {
                 action: redirect(&url),
                 state: State::Authenticating {
                     order,
@@ -342,7 +342,7 @@ impl DlocalAdapter {
             },
             // The payer was never sent to dLocal's page, and is not sent to this one: no
             // page can charge, so the payment ends.
-            Some(_) if redirect_fallback.is_none() => Step::Done(answer::bad_response(
+            Some(None) if redirect_fallback.is_none() => Step::Done(answer::bad_response(
                 "the redirect_url is neither https nor the API's origin",
             )),
             // No page yet (dLocal's plain PENDING 100), an unknown status, or a payer who
@@ -402,17 +402,16 @@ impl DlocalAdapter {
         if let Some(verdict) = final_verdict(&payment) {
             return Step::Done(outcome(&doubt.order, &payment, verdict));
         }
-        match (&doubt.redirect_url, pending_page(&payment)) {
-            (None, Some(url)) if payment.status == "PENDING" && self.acceptable_redirect(&url) => {
-                Step::Browser {
-                    action: redirect(&url),
-                    state: State::Authenticating {
-                        order: doubt.order,
-                        payment_id: payment.id,
-                        redirect_url: url,
-                    },
-                }
-            }
+        let page = pending_page(&payment).and_then(|url| self.redirect_target(&url));
+        match (&doubt.redirect_url, page) {
+            (None, Some(url)) if payment.status == "PENDING" => Step::Browser {
+                action: redirect(&url),
+                state: State::Authenticating {
+                    order: doubt.order,
+                    payment_id: payment.id,
+                    redirect_url: url,
+                },
+            },
             _ => unknown(doubt),
         }
     }
@@ -458,14 +457,24 @@ impl DlocalAdapter {
         }
     }
 
-    /// The browser may only be sent to an https page, or to the configured API's own
-    /// origin (the sandbox's, on plain http).
-    fn acceptable_redirect(&self, url: &str) -> bool {
+    /// Where the browser may be sent for dLocal's `redirect_url`: an https page, or a page
+    /// of the configured API's own origin (the sandbox's, on plain http). dLocal's own 3DS
+    /// examples (seed 001) give `http://api.dlocal.com/three-ds/…`: a plain-http page of the
+    /// https API's host is taken as that host's https page, so the payer is not sent to
+    /// dLocal's page over plain http. `None`: nowhere.
+    fn redirect_target(&self, url: &str) -> Option<String> {
         let origin = self.config.api_origin();
-        url.starts_with("https://")
-            || (url.len() > origin.len()
+        let on_origin = |origin: &str| {
+            url.len() > origin.len()
                 && url.starts_with(origin)
-                && url[origin.len()..].starts_with('/'))
+                && url[origin.len()..].starts_with('/')
+        };
+        if url.starts_with("https://") || on_origin(origin) {
+            return Some(url.to_owned());
+        }
+        let host = origin.strip_prefix("https://")?;
+        on_origin(&["http://", host].concat())
+            .then(|| ["https://", &url["http://".len()..]].concat())
     }
 }
 

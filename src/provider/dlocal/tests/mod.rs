@@ -410,6 +410,40 @@ fn pending_sends_the_whole_page_to_the_redirect_url() {
     }
 }
 
+/// dLocal's own 3DS examples (seed 001) give `http://api.dlocal.com/three-ds/…`: with the
+/// https API configured, that page is its host's https one; another host on plain http is
+/// still refused.
+#[test]
+fn a_plain_http_page_of_the_https_api_is_sent_over_https() {
+    let production = DlocalAdapter::new(Config::sandbox("https://api.dlocal.com"));
+    let three_ds = r#","three_dsecure":{"redirect_url":"http://api.dlocal.com/three-ds/M-1"}"#;
+    let step = production.on_response(
+        creating(),
+        answer(200, &payment("PENDING", "101", three_ds)),
+        &cx(),
+    );
+    let Step::Browser { action, state } = step else {
+        panic!("a browser step: {step:?}");
+    };
+    assert_eq!(action, redirect("https://api.dlocal.com/three-ds/M-1"));
+    assert_eq!(
+        state.redirect_url(),
+        Some("https://api.dlocal.com/three-ds/M-1")
+    );
+    for url in [
+        "http://api.dlocal.com.evil.example/three-ds/x",
+        "http://evil.example/three-ds/x",
+    ] {
+        let three_ds = format!(r#","three_dsecure":{{"redirect_url":"{url}"}}"#);
+        let result = done(production.on_response(
+            creating(),
+            answer(200, &payment("PENDING", "101", &three_ds)),
+            &cx(),
+        ));
+        assert_eq!(result.status, PaymentStatus::Error, "{url}");
+    }
+}
+
 #[test]
 fn errors_and_bad_answers() {
     let rejected = done(adapter().on_response(
