@@ -23,32 +23,47 @@ use serde_json::{json, Value};
 use support::backend::{serve_unlimited, start_at, start_body, Cardholder, Harness};
 use support::clock::Ahead;
 use support::recording::Recording;
-use threeds_bridge::backend::native::ReqwestTransport;
+use threeds_bridge::backend::native::{ReqwestTransport, RunningBackend};
 use threeds_bridge::backend::providers::{Providers, Registered};
 use threeds_bridge::backend::Backend;
 use threeds_bridge::payment::ProviderKind;
-use threeds_bridge::provider::dlocal::DlocalAdapter;
+use threeds_bridge::provider::dlocal::{self, DlocalAdapter};
 
 use crate::reconcile_dlocal::{assert_charged_once, final_view, open_challenge};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_dlocal_payer_back_as_the_session_expires_is_found_paid_not_expired() {
+/// What each test starts from: a backend beside the harness's sandbox, on an [`Ahead`]
+/// clock, whose dLocal adapter is the sandbox's as `wrap` records it (given the clock and
+/// the sessions' lifetime): the harness that calls that backend, the running server and
+/// the recording.
+async fn on_clock(
+    wrap: impl FnOnce(Recording<DlocalAdapter>, &Ahead, u64) -> Recording<DlocalAdapter>,
+) -> (Harness, RunningBackend, Recording<DlocalAdapter>) {
     let h = support::backend::harness().await;
     let (listener, config) = h.beside().await;
     let url = config.public_url.clone();
     let clock = Ahead::default();
     let lifetime_ms = config.session_ttl_seconds * 1_000;
     let dlocal = config.providers.dlocal.clone().expect("dLocal's sandbox");
-    let adapter = Recording::new(DlocalAdapter::new(dlocal)).before_return({
-        let clock = clock.clone();
-        move || clock.jump(lifetime_ms + 1_000)
-    });
+    let adapter = wrap(
+        Recording::new(DlocalAdapter::new(dlocal)),
+        &clock,
+        lifetime_ms,
+    );
     let providers = Providers::from_config(&config.providers)
         .with(Registered::new(ProviderKind::Dlocal, adapter.clone()));
     let transport = ReqwestTransport::new(&config.calls).expect("transport");
     let backend = Backend::with_providers(config, providers, h.store.clone(), transport, clock);
     let running = serve_unlimited(listener, backend.into());
-    let on_clock = Harness { url, ..h };
+    (Harness { url, ..h }, running, adapter)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dlocal_payer_back_as_the_session_expires_is_found_paid_not_expired() {
+    let (on_clock, running, _) = on_clock(|adapter, clock, lifetime_ms| {
+        let clock = clock.clone();
+        adapter.before_return(move || clock.jump(lifetime_ms + 1_000))
+    })
+    .await;
 
     let body = start_body("dlocal", "4000000000002008", "iframe");
     let (status, view, _) = start_at(&on_clock.url, &body).await;
@@ -80,27 +95,17 @@ async fn a_dlocal_payer_back_as_the_session_expires_is_found_paid_not_expired() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_dlocal_read_answered_after_the_expiry_cancels_at_dlocal_or_finds_paid() {
-    let h = support::backend::harness().await;
-    let (listener, config) = h.beside().await;
-    let url = config.public_url.clone();
-    let clock = Ahead::default();
-    let lifetime_ms = config.session_ttl_seconds * 1_000;
-    let dlocal = config.providers.dlocal.clone().expect("dLocal's sandbox");
     let armed = Arc::new(AtomicBool::new(false));
-    let adapter = Recording::new(DlocalAdapter::new(dlocal.clone())).before_response({
+    let (on_clock, running, adapter) = on_clock(|adapter, clock, lifetime_ms| {
         let (clock, armed) = (clock.clone(), armed.clone());
-        move || {
+        adapter.before_response(move || {
             if armed.swap(false, Ordering::SeqCst) {
                 clock.jump(lifetime_ms + 1_000);
             }
-        }
-    });
-    let providers = Providers::from_config(&config.providers)
-        .with(Registered::new(ProviderKind::Dlocal, adapter.clone()));
-    let transport = ReqwestTransport::new(&config.calls).expect("transport");
-    let backend = Backend::with_providers(config, providers, h.store.clone(), transport, clock);
-    let running = serve_unlimited(listener, backend.into());
-    let on_clock = Harness { url, ..h };
+        })
+    })
+    .await;
+    let dlocal = dlocal::Config::sandbox(&on_clock.sandbox.url);
 
     let body = start_body("dlocal", "4000000000002008", "iframe");
     let order_id = body["orderId"].as_str().expect("order").to_owned();
