@@ -485,7 +485,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 swept.count(&session);
             }
         }
-        swept.add(self.sweep_operations(limit).await?);
+        swept.add(self.sweep_operations(limit, &|| false).await?);
         self.count_in_doubt().await;
         Ok(swept)
     }
@@ -493,6 +493,17 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     /// Sweeps in batches of `batch` until nothing due is left that this pass has not
     /// looked at already (a session another process keeps moving is looked at once).
     pub async fn sweep_all(&self, batch: usize) -> Result<Swept, StoreError> {
+        self.sweep_all_until(batch, || false).await
+    }
+
+    /// [`Backend::sweep_all`], ending early once `stopping` says so, between two sessions
+    /// or two operations: a server shutting down waits for the one in progress (it may be
+    /// in a provider call), not for every one that is due.
+    pub async fn sweep_all_until(
+        &self,
+        batch: usize,
+        stopping: impl Fn() -> bool,
+    ) -> Result<Swept, StoreError> {
         let batch = batch.max(1);
         let mut seen = std::collections::HashMap::new();
         loop {
@@ -500,6 +511,9 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             let full = due.len() == batch;
             let mut fresh = 0;
             for session in due {
+                if stopping() {
+                    break;
+                }
                 if seen.contains_key(&session.id) {
                     continue;
                 }
@@ -508,7 +522,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 // A session that failed stays seen: this sweep does not retry it.
                 seen.insert(id, self.sweep_one(session).await);
             }
-            if !full || fresh == 0 {
+            if !full || fresh == 0 || stopping() {
                 break;
             }
         }
@@ -519,10 +533,10 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         // Operations: each due one is claimed for a lease when looked at, so a batch
         // never sees the same one twice; batches until one comes back short.
         loop {
-            let operations = self.sweep_operations(batch).await?;
+            let operations = self.sweep_operations(batch, &stopping).await?;
             let full = operations.looked_at == batch;
             swept.add(operations);
-            if !full {
+            if !full || stopping() {
                 break;
             }
         }

@@ -596,11 +596,19 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         Ok(records)
     }
 
-    /// The sweep's share of operations: up to `limit` due ones looked up.
-    pub(crate) async fn sweep_operations(&self, limit: usize) -> Result<Swept, StoreError> {
+    /// The sweep's share of operations: up to `limit` due ones looked up, until
+    /// `stopping` says so.
+    pub(crate) async fn sweep_operations(
+        &self,
+        limit: usize,
+        stopping: &impl Fn() -> bool,
+    ) -> Result<Swept, StoreError> {
         let due = self.store.due_operations(self.env.now_ms(), limit).await?;
         let mut swept = Swept::default();
         for record in due {
+            if stopping() {
+                break;
+            }
             let id = record.id.clone();
             match self.settle_operation(record, false).await {
                 Ok(record) => {

@@ -479,6 +479,39 @@ async fn the_backlog_gauge_counts_every_payment_in_doubt_after_each_sweep() {
     );
 }
 
+/// A server shutting down waits for the session its sweep is on, not for every one due:
+/// told to stop, the sweep looks at no other (`sweep_all_until`, which the reconciler
+/// runs); the next sweep takes the rest.
+#[tokio::test]
+async fn a_sweep_told_to_stop_looks_at_no_other_session() {
+    let s = stand(600, patient()).await;
+    let now = SystemEnv.now_ms();
+    let sessions: Vec<Session> = (1..=3)
+        .map(|n| stored_session(n, ProviderKind::Paysafe, Phase::Created, now))
+        .collect();
+    for session in &sessions {
+        s.store.create(session).await.expect("create");
+    }
+    // The stop comes while the first session is swept.
+    let asked = std::cell::Cell::new(0);
+    let stopping = || {
+        asked.set(asked.get() + 1);
+        asked.get() > 1
+    };
+    let swept = s
+        .backend
+        .sweep_all_until(10, stopping)
+        .await
+        .expect("sweep");
+    assert_eq!(swept.looked_at, 1, "{swept:?}");
+    let mut left = 0;
+    for session in &sessions {
+        left += usize::from(!s.stored(&session.id).await.phase.is_final());
+    }
+    assert_eq!(left, 2, "two sessions left for the next sweep");
+    assert_eq!(s.backend.sweep_all(10).await.expect("sweep").looked_at, 2);
+}
+
 // --- sessions the backend can do nothing for ------------------------------------------
 
 /// A stored session, as the core writes them, for a provider of the test's choosing.

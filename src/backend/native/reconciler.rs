@@ -19,7 +19,7 @@ pub const SWEEP_BATCH: usize = 100;
 /// ([`Backend::sweep_all`]) every `reconcile.sweep_every_ms`, so that payments in doubt
 /// are looked up, calls abandoned by a stopped process resumed and expired sessions
 /// ended without anyone asking. Stops when [`Reconciler::stop`]ped or dropped, after the
-/// sweep in progress (it may be in a provider call).
+/// session or operation the sweep is on (it may be in a provider call).
 pub struct Reconciler(Stoppable);
 
 impl Reconciler {
@@ -41,8 +41,12 @@ where
     Reconciler(Stoppable::spawn(|mut stop| async move {
         let mut ticks = ticks(every);
         while next_tick(&mut ticks, &mut stop).await {
-            // Not raced against `stop`: a sweep may be in a provider call.
-            match backend.sweep_all(SWEEP_BATCH).await {
+            // Not raced against `stop`: a sweep may be in a provider call. Told to stop,
+            // it looks at no other session or operation (`is_empty`: no stop sent yet).
+            match backend
+                .sweep_all_until(SWEEP_BATCH, || !stop.is_empty())
+                .await
+            {
                 Ok(swept) if swept.looked_at == 0 => {}
                 Ok(swept) => tracing::info!(
                     looked_at = swept.looked_at,

@@ -39,9 +39,9 @@ where
         while next_tick(&mut ticks, &mut stop).await {
             // Rounds follow one another while they find due rows (a backlog drains at
             // the endpoints' pace, not one batch per tick). Not raced against `stop`: a
-            // round may be in a POST.
+            // round may be in a POST; told to stop, it sends no other.
             loop {
-                match backend.deliver_webhooks().await {
+                match backend.deliver_webhooks_until(|| !stop.is_empty()).await {
                     Ok(round) if round.attempted() > 0 => {}
                     Ok(_) => break,
                     Err(error) => {

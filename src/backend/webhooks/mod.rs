@@ -163,6 +163,16 @@ impl<S: Outbox, T: Transport, E: Env> Backend<S, T, E> {
     /// One delivery round: claims up to [`DELIVERY_BATCH`] due rows, sends each once,
     /// records each outcome, and tells the observer (and the backlog gauge).
     pub async fn deliver_webhooks(&self) -> Result<Deliveries, StoreError> {
+        self.deliver_webhooks_until(|| false).await
+    }
+
+    /// [`Backend::deliver_webhooks`], sending no more once `stopping` says so: a server
+    /// shutting down waits for the POST in progress, not for the round's others (their
+    /// rows stay claimed until the lease ends, and are then sent by whoever claims them).
+    pub async fn deliver_webhooks_until(
+        &self,
+        stopping: impl Fn() -> bool,
+    ) -> Result<Deliveries, StoreError> {
         let now = self.env.now_ms();
         // Long enough for every claimed row's attempt, with a margin.
         let lease = self
@@ -177,6 +187,9 @@ impl<S: Outbox, T: Transport, E: Env> Backend<S, T, E> {
             .await?;
         let mut round = Deliveries::default();
         for delivery in due {
+            if stopping() {
+                break;
+            }
             let outcome = self.deliver_one(&delivery).await?;
             self.observer.webhook_delivery(outcome);
             match outcome {

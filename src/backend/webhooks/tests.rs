@@ -160,6 +160,23 @@ async fn a_final_write_enqueues_one_signed_event_per_endpoint_and_a_lost_one_non
     assert_eq!(backend.deliver_webhooks().await.unwrap().attempted(), 0);
 }
 
+/// Told to stop after its first POST, a round sends no other: the second row stays
+/// claimed (its lease) and is sent by a later round.
+#[tokio::test]
+async fn a_round_told_to_stop_sends_no_other_row() {
+    let (backend, transport, now) = backend(two_endpoints());
+    let session = calling();
+    backend.store().create(&session).await.unwrap();
+    assert!(backend.swap_announced(&declined(&session)).await.unwrap());
+    let sent = || transport.sent.lock().unwrap().len();
+    let round = backend.deliver_webhooks_until(|| sent() > 0).await.unwrap();
+    assert_eq!((round.delivered, sent()), (1, 1));
+    assert_eq!(backend.store().backlog().await.unwrap(), 1);
+    now.fetch_add(10 * 60_000, Ordering::SeqCst);
+    assert_eq!(backend.deliver_webhooks().await.unwrap().delivered, 1);
+    assert_eq!(sent(), 2);
+}
+
 #[tokio::test]
 async fn a_failed_attempt_is_retried_at_its_time_and_an_old_event_given_up() {
     let (backend, transport, now) =
