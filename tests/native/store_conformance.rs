@@ -195,13 +195,7 @@ async fn of_concurrent_swaps_from_one_version_exactly_one_wins<S: SessionStore +
                 tokio::spawn(async move { (store.swap(&next).await.unwrap(), next) })
             })
             .collect();
-        let mut winners = Vec::new();
-        for contender in contenders {
-            let (won, next) = contender.await.unwrap();
-            if won {
-                winners.push(next);
-            }
-        }
+        let winners = support::store::winners(contenders).await;
         assert_eq!(winners.len(), 1, "round {round}: exactly one swap wins");
         let stored = store.load(&current.id).await.unwrap().expect("stored");
         assert_eq!(Some(&stored), winners.first(), "round {round}");

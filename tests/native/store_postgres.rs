@@ -174,13 +174,7 @@ async fn two_instances_on_one_schema_share_every_session_and_every_rule() {
             tokio::spawn(async move { (store.swap(&next).await.unwrap(), next) })
         })
         .collect();
-    let mut winners = Vec::new();
-    for contender in contenders {
-        let (won, next) = contender.await.unwrap();
-        if won {
-            winners.push(next);
-        }
-    }
+    let winners = support::store::winners(contenders).await;
     assert_eq!(winners.len(), 1, "exactly one swap wins across instances");
     assert_eq!(a.load(&v1.id).await.unwrap().as_ref(), winners.first());
     assert_eq!(b.load(&v1.id).await.unwrap().as_ref(), winners.first());

@@ -59,13 +59,7 @@ async fn swaps_arriving_together_share_a_commit_and_keep_their_own_answers() {
             tokio::spawn(async move { (store.swap(&next).await.unwrap(), next) })
         })
         .collect();
-    let mut winners = Vec::new();
-    for contender in contenders {
-        let (won, next) = contender.await.unwrap();
-        if won {
-            winners.push(next);
-        }
-    }
+    let winners = support::store::winners(contenders).await;
     assert_eq!(
         winners.len(),
         sessions.len(),

@@ -17,7 +17,7 @@
 //! and only then answers every caller. `synchronous=FULL` in WAL mode: each commit fsyncs
 //! the WAL, so an acknowledged write survives a power cut (NORMAL would fsync only at
 //! checkpoints and could lose the last acknowledged writes). Reads (`load`,
-//! `load_by_order`, `due`) run on the caller's thread on a small pool of read-only
+//! `load_by_order`, `due`, `in_doubt`) run on the caller's thread on a small pool of read-only
 //! connections: WAL lets them run beside the writer, and a read started after a write was
 //! acknowledged sees it (the commit came first). A read is a lookup by key in a small
 //! table, so it runs inline instead of paying a blocking-pool handoff. The store needs no

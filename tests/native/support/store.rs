@@ -90,3 +90,16 @@ pub fn session(id: &str, provider: ProviderKind, order_id: &str, expires_at_ms: 
 pub fn id(n: u32) -> String {
     format!("{n:032x}")
 }
+
+/// Of swaps spawned together (each answering whether it changed the row, and the session
+/// it wrote), the sessions of those that won, in the order they were spawned.
+pub async fn winners(contenders: Vec<tokio::task::JoinHandle<(bool, Session)>>) -> Vec<Session> {
+    let mut winners = Vec::new();
+    for contender in contenders {
+        let (won, next) = contender.await.expect("a contender");
+        if won {
+            winners.push(next);
+        }
+    }
+    winners
+}
