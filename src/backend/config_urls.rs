@@ -1,8 +1,8 @@
 //! The URLs and origins of a [`BackendConfig`](super::config::BackendConfig), checked
 //! when it is loaded (native file or edge variable alike), so that `base_url =
 //! "htp:/…"` stops the start with the key's path instead of failing the first payment.
-//! Each error names the key (`providers.paysafe.base_url`); a value is shown only when it
-//! cannot hold a credential (no user info).
+//! Each error names the key (`providers.paysafe.base_url`); a value is shown without what
+//! may hold a credential (no user info, no query, no fragment).
 
 use super::config::ProvidersConfig;
 
@@ -135,12 +135,17 @@ pub fn check_webhook_endpoint(key: &str, url: &str) -> Result<(), String> {
     }
 }
 
-/// `key: "value" is not …: why`, the value left out when it may hold a credential.
+/// `key: "value": why`, with what may hold a credential left out: the whole value if it
+/// has user info, its query and fragment otherwise (a receiver's token often sits there).
 fn refusal(key: &str, value: &str, why: &str) -> String {
     if value.contains('@') {
-        format!("{key}: {why} (value not shown: it may hold a credential)")
-    } else {
-        format!("{key}: {value:?}: {why}")
+        return format!("{key}: {why} (value not shown: it may hold a credential)");
+    }
+    match value.split_once(['?', '#']) {
+        Some((shown, _)) => {
+            format!("{key}: {shown:?} (its query and fragment not shown): {why}")
+        }
+        None => format!("{key}: {value:?}: {why}"),
     }
 }
 
@@ -241,8 +246,41 @@ mod tests {
         assert!(check_webhook_endpoint(key, "http://[::1]:9000/").is_ok());
         let refused = check_webhook_endpoint(key, "http://shop.test/hooks").unwrap_err();
         assert!(refused.starts_with(key), "{refused}");
+        assert!(refused.contains("\"http://shop.test/hooks\""), "{refused}");
         assert!(check_webhook_endpoint(key, "http://127.0.0.1.evil.test/").is_err());
         assert!(check_webhook_endpoint(key, "https://shop.test/#frag").is_err());
+    }
+
+    #[test]
+    fn a_refused_url_is_shown_without_what_may_hold_a_credential() {
+        let key = "webhooks.endpoints[0].url";
+        for (url, shown) in [
+            (
+                "http://shop.test/hooks?token=S3CRET",
+                "\"http://shop.test/hooks\"",
+            ),
+            (
+                "http://shop.test/hooks#S3CRET",
+                "\"http://shop.test/hooks\"",
+            ),
+            (
+                "https://shop.test/h?token=S3CRET#x",
+                "\"https://shop.test/h\"",
+            ),
+        ] {
+            let refused = check_webhook_endpoint(key, url).unwrap_err();
+            assert!(!refused.contains("S3CRET"), "{refused}");
+            assert!(refused.contains(shown), "{refused}");
+            assert!(
+                refused.contains("query and fragment not shown"),
+                "{refused}"
+            );
+        }
+        let refused = check_url("k", "https://api.test/v1?key=S3CRET", UrlRole::Base).unwrap_err();
+        assert!(!refused.contains("S3CRET"), "{refused}");
+        assert!(refused.contains("takes no ?query"), "{refused}");
+        let refused = check_url("k", "https://user:S3CRET@api.test", UrlRole::Base).unwrap_err();
+        assert!(!refused.contains("S3CRET"), "{refused}");
     }
 
     #[test]
