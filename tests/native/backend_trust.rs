@@ -89,6 +89,9 @@ async fn the_page_cannot_set_what_is_charged() {
         assert_eq!(code(&answer), (400, "field_not_allowed"), "{field}");
         let message = answer.1["error"]["message"].as_str().unwrap();
         assert!(message.starts_with(field), "{message}");
+        // Refused before the secret is read (docs/openapi.yaml): without one, the same.
+        let unsigned = h.confirm(id, "", &forged).await;
+        assert_eq!(code(&unsigned), (400, "field_not_allowed"), "{field}");
     }
     let (_, view) = h.merchant_view(id).await;
     assert_eq!(view["status"], "requires_confirmation", "{view}");
