@@ -126,6 +126,11 @@ export function cameBack(w) {
   return w.performance?.getEntriesByType?.("navigation")[0]?.type == "back_forward";
 }
 
+// A `pageshow` listener calling `then` only for a return from the back/forward cache.
+export function onRestore(then) {
+  return (event) => { if (event.persisted) then(); };
+}
+
 // The final result as the page gets it: the backend's `result` with the payment's id,
 // amount, currency and order id from its view (values the Rust side read as one payment's).
 export function describePayment(result, view) {

@@ -296,6 +296,10 @@ extern "C" {
     /// it glue: an import without any would be imported with dom.js's whole namespace.
     #[wasm_bindgen(js_name = cameBack)]
     pub fn came_back(window: &Window) -> bool;
+    /// A `pageshow` listener that calls `then` only when the page was restored from the
+    /// back/forward cache (`persisted`): browsers also fire one after a page's load.
+    #[wasm_bindgen(js_name = onRestore)]
+    pub fn on_restore(then: &Function) -> Function;
 
     /// The Method's hidden iframe `name`, in the body.
     #[wasm_bindgen(js_name = methodFrame, catch)]

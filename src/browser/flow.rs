@@ -204,14 +204,14 @@ pub async fn run(
                     // Leaves the page for a full-page step; `resume()` finishes after the
                     // return. The promise stays pending while the page unloads, and settles
                     // as cancelled if aborted first, or if Back brings this page back from
-                    // the browser's back/forward cache (its first `pageshow` is long past,
-                    // so any other is that return).
+                    // the browser's back/forward cache (a `persisted` `pageshow`; one that is
+                    // not may be this page's first, if it leaves before it has loaded).
                     events.emit(Progress::Redirecting);
                     redirect::navigate(&form)?;
                     let race = Race::new();
                     let _abort = race.cancel_on(abort);
-                    let _back =
-                        Listener::function(&window, "pageshow", race.settler(Outcome::Cancelled));
+                    let back = dom::on_restore(&race.settler(Outcome::Cancelled));
+                    let _back = Listener::function(&window, "pageshow", back);
                     race.outcome().await;
                     break 'steps End::Cancelled(session);
                 }

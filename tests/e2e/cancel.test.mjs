@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
 import {
-  challengeFrame, confirmAsPage, fillAndPay, FRICTIONLESS_CARD, launchBrowser, ledger, merchantApi,
+  answerChallenge, challengeFrame, confirmAsPage, fillAndPay, FRICTIONLESS_CARD, launchBrowser, ledger, merchantApi,
   result, startDemo, withCheckout,
 } from "./support.mjs";
 
@@ -121,3 +121,44 @@ for (const backForwardCache of [false, true]) {
     });
   });
 }
+
+// The `pageshow` that settles a payment left for the issuer's page is the one of a return
+// from the back/forward cache (`persisted`). Browsers also fire one, not persisted, after a
+// page's load: a checkout that leaves before it has loaded (a `resume()` at the top of the
+// module, a quick Pay, a slow image) can get it while the issuer's page is on its way. Fired
+// here at that moment: the payment goes on, and no cancel reaches the backend.
+test("a pageshow that is no return from the cache does not cancel a payment on its way to the issuer", { timeout: 60_000 }, async (t) => {
+  await withCheckout(t, browser, demo, async ({ page, context }) => {
+    let fired = false;
+    page.on("console", (message) => { fired ||= message.text() === "pageshow fired while leaving"; });
+    await context.addInitScript((checkout) => {
+      if (location.origin !== checkout) return;
+      addEventListener("beforeunload", () => setTimeout(() => {
+        dispatchEvent(new PageTransitionEvent("pageshow", { persisted: false }));
+        console.log("pageshow fired while leaving");
+      }, 0));
+    }, new URL(demo.pageUrl).origin);
+    // The issuer's page comes a second after it was asked for: the checkout is still there.
+    let delayed = false;
+    await page.route(`${demo.sandboxUrl}/**`, async (route) => {
+      const request = route.request();
+      if (request.isNavigationRequest() && request.frame() === page.mainFrame() && !delayed) {
+        delayed = true;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+      await route.continue();
+    });
+    const cancels = [];
+    page.on("request", (request) => {
+      if (request.method() === "POST" && request.url().endsWith("/cancel")) cancels.push(request.url());
+    });
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await fillAndPay(page, { provider: "paysafe", mode: "redirect", pan: "4000000000002008" });
+    await answerChallenge(page, demo.sandboxUrl, "1234");
+    assert.ok(fired, "the pageshow was fired while the checkout was leaving");
+    const outcome = await result(page);
+    assert.equal(outcome.status, "authorized", JSON.stringify(outcome));
+    assert.deepEqual(cancels, [], "nothing asked the backend to cancel");
+  });
+});
