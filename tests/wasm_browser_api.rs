@@ -527,3 +527,55 @@ async fn a_cancel_is_the_backends_cancel_or_the_result_it_already_had() {
     assert_eq!(text(&result, "status").as_deref(), Some("authorized"));
     assert_eq!(text(&result, "eci").as_deref(), Some("05"));
 }
+
+/// A challenge step in the page's frame, posting to the test server (it never completes).
+fn challenge_next() -> String {
+    [
+        r#"{"type":"challenge","form":{"action":""#,
+        &page_origin(),
+        r#"/threeds-bridge-test-target","method":"POST","fields":[{"name":"creq","value":"eyJ4IjoxfQ"}]},"windowSize":"02"}"#,
+    ]
+    .concat()
+}
+
+#[wasm_bindgen_test]
+async fn a_challenge_past_its_deadline_is_given_up_at_the_backend() {
+    let pending = || view("pending", &challenge_next(), "null");
+    let cancelled = view(
+        "final",
+        r#"{"type":"none"}"#,
+        r#"{"status":"cancelled","providerPaymentId":null,"threeDsVersion":null,"transStatus":null,"eci":null,"liabilityShift":false,"error":{"code":"cancelled_by_shopper"}}"#,
+    );
+    let backend = Stubbed::new(&[(200, pending()), (200, cancelled)]);
+    let options = || {
+        object(&[
+            ("backendUrl", BACKEND_ORIGIN.into()),
+            ("challengeTimeoutMs", 200.into()),
+        ])
+    };
+    let tds = new(options()).unwrap();
+    let error = JsFuture::from(tds.pay(request(), None)).await.unwrap_err();
+    assert_eq!(code(&error).as_deref(), Some("timeout"));
+    let calls = calls();
+    assert_eq!(calls.len(), 2, "the confirm, then the deadline's cancel");
+    assert_eq!(
+        (calls[1].0.as_str(), calls[1].1.as_str()),
+        ("POST", payment_url("/cancel").as_str())
+    );
+    assert_eq!(calls[1].2.as_deref(), Some(SECRET));
+    // Nothing is left for a reload to show the challenge again.
+    let resumed = JsFuture::from(tds.resume(None)).await.unwrap();
+    assert!(resumed.is_null(), "resume() finds no payment");
+    assert_eq!(stub_calls().length(), 2, "and asks the backend nothing");
+    drop(backend);
+
+    // The ACS had finished just before the deadline: the backend's result wins.
+    let refused =
+        js_sys::JSON::parse(r#"{"error":{"code":"payment_final","message":"ended"}}"#).unwrap();
+    Reflect::set(&refused, &"payment".into(), &authorized_view()).unwrap();
+    let _backend = Stubbed::new(&[(200, pending()), (409, refused)]);
+    let tds = new(options()).unwrap();
+    let result = JsFuture::from(tds.pay(request(), None)).await.unwrap();
+    assert_eq!(text(&result, "status").as_deref(), Some("authorized"));
+    assert_eq!(text(&result, "eci").as_deref(), Some("05"));
+}

@@ -52,7 +52,8 @@ enum End {
     /// The page gave up (`cancel()`, the AbortSignal, the close button), perhaps before
     /// the confirm's answer (the payment then is the one the client secret names).
     Cancelled(Session),
-    /// The challenge outlived `challengeTimeoutMs`.
+    /// The challenge outlived `challengeTimeoutMs`: given up as a cancel is, but the page
+    /// hears `timeout` unless the payment had ended otherwise.
     TimedOut(Session),
 }
 
@@ -222,8 +223,8 @@ pub async fn run(
         ));
     };
     let session = match &end {
-        End::Final(session) | End::TimedOut(session) => session,
-        End::Cancelled(session) => {
+        End::Final(session) => session,
+        End::Cancelled(session) | End::TimedOut(session) => {
             redirect::clear();
             session
         }
@@ -232,11 +233,11 @@ pub async fn run(
     // the payment's id, amount, currency and order id (the merchant's server set them).
     // Not aborted: the result is always the backend's when it has one, so a cancel or a
     // timeout that came just after the ACS answered still ends with the backend's result.
-    // A cancel asks the backend to cancel instead (`POST …/cancel`, the secret in its
+    // A cancel, or the challenge's deadline, asks the backend to cancel instead (`POST …/cancel`, the secret in its
     // header): it answers the cancelled payment, or (a 409, whose `payment` dom.js
     // reads) the result the payment had already reached.
     let read = match end {
-        End::Cancelled(_) => Ask {
+        End::Cancelled(_) | End::TimedOut(_) => Ask {
             path: "/cancel",
             body: "{}".into(),
         },
@@ -253,7 +254,17 @@ pub async fn run(
             "the backend's final read is not final",
         )),
     });
+    let timed_out = || {
+        BridgeError::new(
+            BridgeError::TIMEOUT,
+            "the challenge was not finished in time",
+        )
+    };
     match (&end, result) {
+        // The deadline's own cancel: the payment is ended, and the page hears why.
+        (End::TimedOut(_), Ok((result, _))) if result.status == PaymentStatus::Cancelled => {
+            Err(timed_out())
+        }
         (_, Ok((result, body))) => {
             redirect::clear();
             dom::describe_payment(&result.value, &body);
@@ -261,10 +272,7 @@ pub async fn run(
             Ok(result.value.into())
         }
         (End::Final(_), Err(error)) => Err(error),
-        (End::TimedOut(_), _) => Err(BridgeError::new(
-            BridgeError::TIMEOUT,
-            "the challenge was not finished in time",
-        )),
+        (End::TimedOut(_), _) => Err(timed_out()),
         _ => Ok(cancelled(settings, session)),
     }
 }
