@@ -199,7 +199,7 @@ export class ThreedsSessions extends DurableObject {
   /**
    * Up to `limit` unfinished sessions whose wake-up time is at or before `nowMs`, soonest
    * first: each as `[id, its JSON text]` (the reconciler's sweep, which logs a text it cannot
-   * read by its id). Index entries left behind by a session that is gone or final are
+   * read by its id and `defer`s it). Index entries left behind by a session that is gone or final are
    * dropped on the way.
    */
   async due(nowMs, limit) {
@@ -217,6 +217,24 @@ export class ThreedsSessions extends DurableObject {
     }
     for (let i = 0; i < stale.length; i += MAX_KEYS) await storage.delete(stale.slice(i, i + MAX_KEYS));
     return due;
+  }
+
+  /**
+   * Moves the wake-up of each session of `ids` that is still due at `nowMs` to `wakeAtMs`:
+   * the sweep could not read them (a damaged record), and leaves them for an operator,
+   * looked at again then rather than at every alarm.
+   */
+  async defer(ids, nowMs, wakeAtMs) {
+    check(Array.isArray(ids) && ids.every((id) => typeof id === "string") && isCount(nowMs) && isCount(wakeAtMs));
+    const storage = this.ctx.storage;
+    for (const id of ids) {
+      const stored = await storage.get(`s:${id}`);
+      if (stored === undefined || stored.final || stored.wakeAtMs === null || stored.wakeAtMs > nowMs) continue;
+      // The delete not awaited before the put: they commit together, as in `swap`.
+      const unindexed = storage.delete(wakeKey(stored.wakeAtMs, id));
+      await storage.put({ [`s:${id}`]: { ...stored, wakeAtMs }, [wakeKey(wakeAtMs, id)]: id });
+      await unindexed;
+    }
   }
 
   /** A payment's operations (JSON texts, oldest first) and its counter. */
@@ -281,22 +299,42 @@ export class ThreedsSessions extends DurableObject {
     return true;
   }
 
-  /** Up to `limit` unsettled operations due at `nowMs`, soonest first (their JSON texts). */
+  /**
+   * Up to `limit` unsettled operations due at `nowMs`, soonest first: each as
+   * `[{paymentId}:{id}, its JSON text]` (the sweep defers one it cannot read by that key).
+   */
   async dueOperations(nowMs, limit) {
     check(isCount(nowMs) && isCount(limit));
     const storage = this.ctx.storage;
     const index = await storage.list({ prefix: "x:", end: `x:${String(nowMs + 1).padStart(16, "0")}:`, limit });
     if (index.size === 0) return [];
     const records = await storage.get([...index.values()].map((ref) => `p:${ref}`));
-    const bodies = [];
+    const due = [];
     const stale = [];
     for (const [key, ref] of index) {
       const record = records.get(`p:${ref}`);
       if (record === undefined || record.settled || record.wakeAtMs !== wakeOf(key)) stale.push(key);
-      else bodies.push(record.body);
+      else due.push([ref, record.body]);
     }
     for (let i = 0; i < stale.length; i += MAX_KEYS) await storage.delete(stale.slice(i, i + MAX_KEYS));
-    return bodies;
+    return due;
+  }
+
+  /**
+   * As `defer`, for operations: each of `refs` is `{paymentId}:{id}`, as `dueOperations`
+   * answers it.
+   */
+  async deferOperations(refs, nowMs, wakeAtMs) {
+    check(Array.isArray(refs) && refs.every((ref) => typeof ref === "string") && isCount(nowMs) && isCount(wakeAtMs));
+    const storage = this.ctx.storage;
+    for (const ref of refs) {
+      const stored = await storage.get(`p:${ref}`);
+      if (stored === undefined || stored.settled || stored.wakeAtMs === null || stored.wakeAtMs > nowMs) continue;
+      const paymentId = ref.slice(0, ref.indexOf(":"));
+      const unindexed = storage.delete(opWakeKey(stored.wakeAtMs, paymentId, stored.id));
+      await storage.put({ [`p:${ref}`]: { ...stored, wakeAtMs }, [opWakeKey(wakeAtMs, paymentId, stored.id)]: ref });
+      await unindexed;
+    }
   }
 
   /**

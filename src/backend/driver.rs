@@ -551,7 +551,8 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         match self.store.in_doubt().await {
             Ok(Some(count)) => self.observer.in_doubt(count),
             Ok(None) => {}
-            Err(error) => tracing::debug!(%error, "the payments in doubt could not be counted"),
+            // The gauge keeps its last value: say why, where an operator looks.
+            Err(error) => tracing::warn!(%error, "the payments in doubt could not be counted"),
         }
     }
 

@@ -87,6 +87,10 @@ impl StoreError {
     }
 }
 
+/// How long a due session or operation whose stored record cannot be read waits before a
+/// sweep looks at it (and reports it) again: each store moves its wake-up this far on.
+pub const UNREADABLE_RETRY_MS: u64 = 60 * 60 * 1000;
+
 /// A session id no payment has (ids are 32 hex digits drawn at random): what a
 /// readiness read asks for.
 pub(crate) const NO_SUCH_SESSION: &str = "00000000000000000000000000000000";

@@ -59,6 +59,9 @@ async function stored(id) {
   return text === null ? null : JSON.parse(text);
 }
 
+/** How long an unreadable due record waits (`UNREADABLE_RETRY_MS`, src/store/mod.rs). */
+const UNREADABLE_RETRY_MS = 60 * 60 * 1000;
+
 let serial = 0;
 
 /** A fresh session id, in the order they are drawn (the serial leads). */
@@ -126,8 +129,11 @@ describe("the session object's alarm", () => {
     const doubt = await storeInDoubt("paysafe", { lost: "a state no adapter reads" }, lookupAt);
     // Bambora is not offered here: nothing can look this one up.
     const orphan = await storeInDoubt("bambora", { lost: "bambora's" }, lookupAt);
-    // And one whose stored text is damaged: logged by its id, and no stop to the sweep.
+    // And one whose stored text is damaged: logged by its id, and no stop to the sweep; and
+    // an operation of it, damaged too.
     const damaged = await storeDamaged(lookupAt);
+    assert.equal(await sessions.insertOperation(damaged, 0, "damaged-op", Date.now(), 1, false, lookupAt, '{"id":'),
+      "created");
     assert.deepEqual(await dueIds(lookupAt - 1), [], "not due before its lookup");
     assert.deepEqual((await dueIds(lookupAt)).sort(), [doubt, orphan, damaged].sort(), "due from its lookup on");
 
@@ -143,8 +149,19 @@ describe("the session object's alarm", () => {
     const unreadable = logs.split("\n").filter((line) => line.includes("a due session cannot be read"));
     assert.ok(unreadable.length > 0, "the damaged session was logged");
     const fields = JSON.parse(unreadable[0].slice(unreadable[0].indexOf("{"))).fields;
-    assert.equal(fields.session, damaged, unreadable[0]);
+    assert.equal(fields.id, damaged, unreadable[0]);
     assert.match(fields.error, /body is not a session/, unreadable[0]);
+    const operation = logs.split("\n").find((line) => line.includes("a due operation cannot be read"));
+    assert.ok(operation, "the damaged operation was logged");
+    assert.equal(JSON.parse(operation.slice(operation.indexOf("{"))).fields.id, `${damaged}:damaged-op`);
+    // Both wait an hour, so that the object's alarm rests rather than firing every second
+    // for them; then they are read (and reported) again.
+    const dueOps = async (atMs) => (await sessions.dueOperations(atMs, 100)).map(([ref]) => ref);
+    assert.ok(!(await dueIds(Date.now())).includes(damaged), "the damaged session waits an hour");
+    assert.deepEqual(await dueOps(Date.now()), [], "the damaged operation waits an hour");
+    const anHourOn = Date.now() + UNREADABLE_RETRY_MS;
+    assert.ok((await dueIds(anHourOn)).includes(damaged), "and is due an hour on");
+    assert.deepEqual(await dueOps(anHourOn), [`${damaged}:damaged-op`]);
 
     // The one nobody can look up is left in doubt, woken again only after max_lookup_ms.
     const orphaned = await stored(orphan);

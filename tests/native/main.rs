@@ -63,6 +63,7 @@ mod store_postgres_batch;
 mod store_postgres_purge;
 mod store_sqlite;
 mod store_sqlite_group_commit;
+mod store_unreadable;
 mod token_no_pan;
 mod transport;
 mod two_instances;

@@ -191,34 +191,6 @@ async fn two_instances_on_one_schema_share_every_session_and_every_rule() {
     assert_eq!(a.load(&v1.id).await.unwrap(), Some(over));
 }
 
-/// The reconciler's sweep reads what is due in batches: one damaged row is left out (and
-/// logged), never the reason the other payments in doubt go unsettled.
-#[tokio::test]
-async fn a_damaged_row_does_not_hide_the_other_due_sessions() {
-    let schema = fresh_schema();
-    let store = postgres_with(in_schema(&schema)).await;
-    for n in 1..=3 {
-        let mut s = session(&id(n), ProviderKind::Bambora, &format!("order-{n}"), 60_000);
-        s.wake_at_ms = Some(u64::from(n) * 10);
-        store.create(&s).await.unwrap();
-    }
-    let raw = raw_postgres().await;
-    raw.execute(
-        &format!("UPDATE {schema}.sessions SET body = '{{not json' WHERE id = $1"),
-        &[&id(2)],
-    )
-    .await
-    .unwrap();
-    let found: Vec<String> = store
-        .due(1_000, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|s| s.id)
-        .collect();
-    assert_eq!(found, [id(1), id(3)]);
-}
-
 #[tokio::test]
 async fn a_damaged_row_is_corrupt_not_a_panic() {
     let schema = fresh_schema();

@@ -124,39 +124,6 @@ async fn a_damaged_body_is_corrupt_not_a_panic() {
     }
 }
 
-/// The reconciler's sweep reads what is due in batches: one damaged row is left out (and
-/// logged), never the reason the other payments in doubt go unsettled.
-#[tokio::test]
-async fn a_damaged_row_does_not_hide_the_other_due_sessions() {
-    let (_dir, path) = temp_db();
-    let store = SqliteStore::open(&path).unwrap();
-    let mut due = Vec::new();
-    for n in 1..=3 {
-        let mut s = session(&id(n), ProviderKind::Bambora, &format!("order-{n}"), 60_000);
-        s.wake_at_ms = Some(u64::from(n) * 10);
-        store.create(&s).await.unwrap();
-        due.push(s);
-    }
-    raw(&path)
-        .execute(
-            "UPDATE sessions SET body = '{not json' WHERE id = ?1",
-            [id(2)],
-        )
-        .unwrap();
-    let found: Vec<String> = store
-        .due(1_000, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|s| s.id)
-        .collect();
-    assert_eq!(found, [id(1), id(3)]);
-    assert!(matches!(
-        store.load(&id(2)).await,
-        Err(StoreError::Corrupt(_))
-    ));
-}
-
 #[tokio::test]
 async fn a_file_from_a_newer_build_is_refused_untouched() {
     let (_dir, path) = temp_db();

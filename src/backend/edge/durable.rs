@@ -17,14 +17,14 @@
 
 use std::cell::OnceCell;
 
-use js_sys::{Function, Promise, Reflect};
+use js_sys::{Array, Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::payment::ProviderKind;
 use crate::session::Session;
 use crate::store::outbox::{Attempted, DueDelivery, Outbox, OutboxEvent};
-use crate::store::{SessionStore, StoreError};
+use crate::store::{SessionStore, StoreError, UNREADABLE_RETRY_MS};
 
 /// A session store over one Durable Object of `namespace` (a `DurableObjectNamespace`
 /// binding), the one named `object_name`.
@@ -76,6 +76,20 @@ impl DurableObjectStore {
             }
         };
         call(&self.namespace, "get", &[id])
+    }
+
+    /// Moves the wake-up of `keys` (due at `now_ms`, and unreadable) an hour on, by the
+    /// object's `method` (`defer` for sessions, `deferOperations`). A failure is logged;
+    /// they then come back on the next sweep.
+    pub(super) async fn defer(&self, method: &str, keys: Array, now_ms: u64) {
+        if keys.length() == 0 {
+            return;
+        }
+        let until = now_ms.saturating_add(UNREADABLE_RETRY_MS);
+        let args = [keys.into(), number(now_ms), number(until)];
+        if let Err(error) = self.rpc(method, &args).await {
+            tracing::warn!(%error, "the wake-up of an unreadable due record was not moved on");
+        }
     }
 
     pub(super) async fn rpc(&self, method: &str, args: &[JsValue]) -> Result<JsValue, StoreError> {
@@ -176,21 +190,25 @@ impl SessionStore for DurableObjectStore {
             .map_err(|_| unavailable("due", "unexpected answer"))?;
         // Each `[id, body]`. A body that no longer reads as a session is logged by its id and
         // left out: one damaged record must not stop the alarm's sweep from settling the
-        // others, and an operator finds it by the id.
-        Ok(due
-            .iter()
-            .filter_map(|entry| {
-                let id = Reflect::get_u32(&entry, 0).ok().and_then(|id| id.as_string());
-                let body = Reflect::get_u32(&entry, 1).unwrap_or(JsValue::UNDEFINED);
-                parse(body)
-                    .map_err(|error| {
-                        let session = id.as_deref().unwrap_or("(none)");
-                        tracing::error!(session, %error, "a due session cannot be read; the sweep leaves it out")
-                    })
-                    .ok()
-                    .flatten()
-            })
-            .collect())
+        // others, and an operator finds it by the id. Its wake-up moves an hour on, so that
+        // the object's alarm rests and the record is reported once an hour.
+        let mut sessions = Vec::with_capacity(due.length() as usize);
+        let unreadable = Array::new();
+        for entry in due.iter() {
+            let id = Reflect::get_u32(&entry, 0).unwrap_or(JsValue::UNDEFINED);
+            let body = Reflect::get_u32(&entry, 1).unwrap_or(JsValue::UNDEFINED);
+            match parse(body) {
+                Ok(Some(session)) => sessions.push(session),
+                Ok(None) => {}
+                Err(error) => {
+                    let shown = id.as_string().unwrap_or_else(|| "(none)".into());
+                    tracing::error!(id = %shown, %error, "a due session cannot be read; the sweep leaves it out for an hour");
+                    unreadable.push(&id);
+                }
+            }
+        }
+        self.defer("defer", unreadable, now_ms).await;
+        Ok(sessions)
     }
 }
 

@@ -143,6 +143,27 @@ impl OperationStore for DurableObjectStore {
                 &[number(now_ms), JsValue::from_f64(limit.min(10_000) as f64)],
             )
             .await?;
-        records(answer, "dueOperations")
+        // Each `[key, body]`: one that does not read is left out for an hour, as a session.
+        let due: Array = answer.dyn_into().map_err(|_| unexpected("dueOperations"))?;
+        let mut records = Vec::with_capacity(due.length() as usize);
+        let unreadable = Array::new();
+        for entry in due.iter() {
+            let key = Reflect::get_u32(&entry, 0).unwrap_or(JsValue::UNDEFINED);
+            let text = Reflect::get_u32(&entry, 1)
+                .ok()
+                .and_then(|body| body.as_string())
+                .ok_or_else(|| unexpected("dueOperations"))?;
+            match OperationRecord::from_text(&text) {
+                Ok(record) => records.push(record),
+                Err(failed) => {
+                    let error = StoreError::unreadable("body is not an operation", &failed);
+                    let shown = key.as_string().unwrap_or_else(|| "(none)".into());
+                    tracing::error!(id = %shown, %error, "a due operation cannot be read; the sweep leaves it out for an hour");
+                    unreadable.push(&key);
+                }
+            }
+        }
+        self.defer("deferOperations", unreadable, now_ms).await;
+        Ok(records)
     }
 }

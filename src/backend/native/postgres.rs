@@ -31,7 +31,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
 use super::postgres_ops::OperationStatements;
-use super::stored::{ms_column, readable, to_i64, Purge, Retention, SessionRow, StoredBody};
+use super::stored::{
+    ms_column, readable, to_i64, Purge, Retention, SessionRow, StoredBody, Unreadable,
+};
 use crate::payment::ProviderKind;
 use crate::session::Session;
 use crate::store::{SessionStore, StoreError};
@@ -402,7 +404,9 @@ impl SessionStore for PostgresStore {
             rows.iter().map(stored_body).collect::<Result<Vec<_>, _>>()
         })
         .await?;
-        Ok(readable(batch))
+        let (due, unreadable) = readable(batch, "session", StoredBody::decode);
+        self.defer(&self.sql.defer, unreadable, now_ms).await;
+        Ok(due)
     }
 }
 
@@ -413,6 +417,7 @@ struct Statements {
     load_by_order: String,
     swap: String,
     due: String,
+    defer: String,
     in_doubt: String,
     lock_expired: String,
     purge: String,
@@ -442,6 +447,10 @@ impl Statements {
                 "SELECT id, version, body FROM {sessions}
                  WHERE wake_at_ms IS NOT NULL AND wake_at_ms <= $1 AND NOT is_final
                  ORDER BY wake_at_ms LIMIT $2"
+            ),
+            defer: format!(
+                "UPDATE {sessions} SET wake_at_ms = $1
+                 WHERE id = $2 AND version = $3 AND NOT is_final"
             ),
             in_doubt: format!(
                 "SELECT
@@ -479,7 +488,7 @@ fn read_body(row: &Row) -> Result<Session, StoreError> {
 }
 
 /// The body and the columns it must agree with, undecoded.
-fn stored_body(row: &Row) -> Result<StoredBody, StoreError> {
+pub(super) fn stored_body(row: &Row) -> Result<StoredBody, StoreError> {
     Ok(StoredBody {
         id: row.try_get(0)?,
         version: row.try_get(1)?,
@@ -505,6 +514,32 @@ fn check_schema_name(schema: &str) -> Result<(), StoreError> {
 }
 
 /// `call`, or `Unavailable` once [`CALL_TIMEOUT`] has passed.
+impl PostgresStore {
+    /// Moves the wake-up of each of `rows` (due, and unreadable: see [`readable`]) on, by
+    /// `sql` (`$1` the wake-up, `$2` the id, `$3` the version read). A failure is logged;
+    /// the rows then come back on the next sweep.
+    pub(super) async fn defer(&self, sql: &str, rows: Vec<Unreadable>, now_ms: u64) {
+        if rows.is_empty() {
+            return;
+        }
+        let until = Unreadable::retry_at(now_ms);
+        let moved = within(async {
+            let client = self.pool.get().await?;
+            let statement = client.prepare_cached(sql).await?;
+            for row in &rows {
+                client
+                    .execute(&statement, &[&until, &row.id, &row.version])
+                    .await?;
+            }
+            Ok(())
+        })
+        .await;
+        if let Err(error) = moved {
+            tracing::warn!(%error, "the wake-up of an unreadable due row was not moved on");
+        }
+    }
+}
+
 pub(super) async fn within<T>(
     call: impl Future<Output = Result<T, StoreError>>,
 ) -> Result<T, StoreError> {

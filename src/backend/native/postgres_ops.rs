@@ -7,9 +7,9 @@
 
 use deadpool_postgres::GenericClient;
 
-use super::postgres::{within, PostgresStore};
+use super::postgres::{stored_body, within, PostgresStore};
 use super::sqlite_ops::{decode, OperationRow};
-use super::stored::{ms_column, to_i64};
+use super::stored::{ms_column, readable, to_i64};
 use crate::store::operations::{self, Begun, OperationRecord, OperationStore};
 use crate::store::outbox::OutboxEvent;
 use crate::store::StoreError;
@@ -36,6 +36,7 @@ pub(super) struct OperationStatements {
     insert: String,
     swap: String,
     due: String,
+    defer: String,
 }
 
 impl OperationStatements {
@@ -56,9 +57,13 @@ impl OperationStatements {
                  WHERE id = $1 AND version = $6 AND NOT settled"
             ),
             due: format!(
-                "SELECT body FROM {operations}
+                "SELECT id, version, body FROM {operations}
                  WHERE wake_at_ms IS NOT NULL AND wake_at_ms <= $1 AND NOT settled
                  ORDER BY wake_at_ms LIMIT $2"
+            ),
+            defer: format!(
+                "UPDATE {operations} SET wake_at_ms = $1
+                 WHERE id = $2 AND version = $3 AND NOT settled"
             ),
         }
     }
@@ -169,13 +174,17 @@ impl OperationStore for PostgresStore {
     ) -> Result<Vec<OperationRecord>, StoreError> {
         let now = ms_column(now_ms);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let sql = &self.operation_statements().due;
-        within(async {
+        let sql = self.operation_statements();
+        let batch = within(async {
             let client = self.pool().get().await?;
-            let statement = client.prepare_cached(sql).await?;
-            bodies(&client.query(&statement, &[&now, &limit]).await?)
+            let statement = client.prepare_cached(&sql.due).await?;
+            let rows = client.query(&statement, &[&now, &limit]).await?;
+            rows.iter().map(stored_body).collect::<Result<Vec<_>, _>>()
         })
-        .await
+        .await?;
+        let (due, unreadable) = readable(batch, "operation", |stored| decode(&stored.body));
+        self.defer(&sql.defer, unreadable, now_ms).await;
+        Ok(due)
     }
 }
 

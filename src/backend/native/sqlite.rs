@@ -36,7 +36,7 @@ use rusqlite::{ffi, params, Connection, ErrorCode, OptionalExtension, Transactio
 
 use super::sqlite_ops::{self, OperationRow};
 pub use super::stored::Retention;
-use super::stored::{ms_column, readable, to_i64, Purge, SessionRow, StoredBody};
+use super::stored::{ms_column, readable, to_i64, Purge, SessionRow, StoredBody, Unreadable};
 use crate::payment::ProviderKind;
 use crate::session::Session;
 use crate::store::operations::{Begun, OperationRecord, OperationStore};
@@ -81,12 +81,17 @@ const MIGRATIONS: &[&str] = &[
     outbox::MIGRATION,
 ];
 
-/// How many payments and operations are in doubt ([`SessionStore::in_doubt`]).
+/// How many payments and operations are in doubt ([`SessionStore::in_doubt`]). A body
+/// that is not JSON (a damaged row) is not counted: `json_extract` would fail the count.
 const IN_DOUBT: &str = "SELECT
-    (SELECT count(*) FROM sessions
-     WHERE is_final = 0 AND json_extract(body, '$.phase.phase') = 'unknown')
-  + (SELECT count(*) FROM operations
-     WHERE settled = 0 AND json_extract(body, '$.phase.phase') = 'unknown')";
+    (SELECT count(*) FROM sessions WHERE is_final = 0
+     AND CASE WHEN json_valid(body) THEN json_extract(body, '$.phase.phase') END = 'unknown')
+  + (SELECT count(*) FROM operations WHERE settled = 0
+     AND CASE WHEN json_valid(body) THEN json_extract(body, '$.phase.phase') END = 'unknown')";
+
+/// Moves an unreadable due session's wake-up (`?1`) on, unless it was written since.
+const DEFER_SESSION: &str =
+    "UPDATE sessions SET wake_at_ms = ?1 WHERE id = ?2 AND version = ?3 AND is_final = 0";
 
 /// The `user_version` this build writes and understands.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -174,6 +179,30 @@ impl SqliteStore {
             .send(Queued { write, reply })
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
+    }
+
+    /// Moves the wake-up of each of `rows` (due, and unreadable: see [`readable`]) on, by
+    /// `statement` (`?1` the wake-up, `?2` the id, `?3` the version read). A failure is
+    /// logged; the rows then come back on the next sweep.
+    async fn defer(&self, statement: &'static str, rows: Vec<Unreadable>, now_ms: u64) {
+        if rows.is_empty() {
+            return;
+        }
+        let until = Unreadable::retry_at(now_ms);
+        let job: Job = Box::new(move |connection| {
+            let mut moved = 0;
+            for row in &rows {
+                moved += connection.prepare_cached(statement)?.execute(params![
+                    until,
+                    row.id,
+                    row.version
+                ])? as u64;
+            }
+            Ok(moved)
+        });
+        if let Err(error) = self.write(Write::Run(job)).await {
+            tracing::warn!(%error, "the wake-up of an unreadable due row was not moved on");
+        }
     }
 
     /// Runs `job` on an idle read connection (opening one if all are busy).
@@ -264,7 +293,10 @@ impl OperationStore for SqliteStore {
         now_ms: u64,
         limit: usize,
     ) -> Result<Vec<OperationRecord>, StoreError> {
-        self.read(|connection| sqlite_ops::due(connection, now_ms, limit))
+        let (due, unreadable) =
+            self.read(|connection| sqlite_ops::due(connection, now_ms, limit))?;
+        self.defer(sqlite_ops::DEFER, unreadable, now_ms).await;
+        Ok(due)
     }
 }
 
@@ -354,7 +386,7 @@ impl SessionStore for SqliteStore {
     async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<Session>, StoreError> {
         let now = ms_column(now_ms);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(|connection| {
+        let (due, unreadable) = self.read(|connection| {
             let mut statement = connection.prepare_cached(
                 "SELECT id, version, body FROM sessions
                  WHERE wake_at_ms IS NOT NULL AND wake_at_ms <= ?1 AND is_final = 0
@@ -362,8 +394,10 @@ impl SessionStore for SqliteStore {
             )?;
             let rows = statement.query_map(params![now, limit], read_body)?;
             let batch = rows.collect::<Result<Vec<StoredBody>, _>>()?;
-            Ok(readable(batch))
-        })
+            Ok(readable(batch, "session", StoredBody::decode))
+        })?;
+        self.defer(DEFER_SESSION, unreadable, now_ms).await;
+        Ok(due)
     }
 }
 

@@ -6,7 +6,7 @@
 
 use rusqlite::{params, Connection};
 
-use super::stored::{ms_column, to_i64};
+use super::stored::{ms_column, readable, to_i64, StoredBody, Unreadable};
 use crate::store::operations::{self, Begun, OperationRecord};
 use crate::store::StoreError;
 
@@ -133,21 +133,30 @@ pub(super) fn swap(
     Ok(changed as u64)
 }
 
+/// The due operations, and those whose row did not read (see [`readable`]).
 pub(super) fn due(
     connection: &Connection,
     now_ms: u64,
     limit: usize,
-) -> Result<Vec<OperationRecord>, StoreError> {
+) -> Result<(Vec<OperationRecord>, Vec<Unreadable>), StoreError> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut statement = connection.prepare_cached(
-        "SELECT body FROM operations
+        "SELECT id, version, body FROM operations
          WHERE wake_at_ms IS NOT NULL AND wake_at_ms <= ?1 AND settled = 0
          ORDER BY wake_at_ms LIMIT ?2",
     )?;
-    let bodies = statement
+    let batch = statement
         .query_map(params![ms_column(now_ms), limit], |row| {
-            row.get::<_, String>(0)
+            Ok(StoredBody {
+                id: row.get(0)?,
+                version: row.get(1)?,
+                body: row.get(2)?,
+            })
         })?
-        .collect::<Result<Vec<String>, _>>()?;
-    bodies.iter().map(|body| decode(body)).collect()
+        .collect::<Result<Vec<StoredBody>, _>>()?;
+    Ok(readable(batch, "operation", |stored| decode(&stored.body)))
 }
+
+/// Moves an unreadable due operation's wake-up (`?1`) on, unless it was written since.
+pub(super) const DEFER: &str =
+    "UPDATE operations SET wake_at_ms = ?1 WHERE id = ?2 AND version = ?3 AND settled = 0";

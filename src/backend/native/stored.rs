@@ -9,7 +9,7 @@ use std::future::Future;
 
 use crate::session::Session;
 use crate::store::memory::MemoryStore;
-use crate::store::StoreError;
+use crate::store::{StoreError, UNREADABLE_RETRY_MS};
 
 pub use crate::store::Retention;
 
@@ -79,23 +79,45 @@ pub(super) struct StoredBody {
     pub body: String,
 }
 
-/// The readable sessions of a sweep's batch. A row that no longer reads as a session is
-/// logged (its id and the kind of damage, never its text) and left out: one damaged row
-/// must not stop the reconciler from settling every other payment. It stays in the store
-/// for an operator, and keeps being reported on each sweep.
-pub(super) fn readable(batch: Vec<StoredBody>) -> Vec<Session> {
-    batch
-        .into_iter()
-        .filter_map(|stored| {
-            let id = stored.id.clone();
-            stored
-                .decode()
-                .map_err(|error| {
-                    tracing::error!(session = %id, %error, "a due session cannot be read; the sweep leaves it out")
-                })
-                .ok()
-        })
-        .collect()
+/// The readable records of a sweep's batch, and the rows that are not. A row that no longer
+/// reads (damage, or a record a newer build wrote during a rollout) is logged (its id and
+/// the kind of damage, never its text) and left out: one damaged row must not stop the
+/// reconciler from settling every other payment. It stays in the store for an operator;
+/// the store moves its wake-up [`UNREADABLE_RETRY_MS`] on ([`Unreadable`]), so that it is
+/// reported once an hour rather than on every sweep, and a few such rows cannot fill every
+/// batch ahead of the payments that can be settled.
+pub(super) fn readable<T>(
+    batch: Vec<StoredBody>,
+    what: &str,
+    decode: impl Fn(StoredBody) -> Result<T, StoreError>,
+) -> (Vec<T>, Vec<Unreadable>) {
+    let mut records = Vec::with_capacity(batch.len());
+    let mut unreadable = Vec::new();
+    for stored in batch {
+        let (id, version) = (stored.id.clone(), stored.version);
+        match decode(stored) {
+            Ok(record) => records.push(record),
+            Err(error) => {
+                tracing::error!(id = %id, %error, "a due {what} cannot be read; the sweep leaves it out for an hour");
+                unreadable.push(Unreadable { id, version });
+            }
+        }
+    }
+    (records, unreadable)
+}
+
+/// A due row that did not read: its key and the version it was read at (the deferral
+/// applies only if nothing wrote the row since).
+pub(super) struct Unreadable {
+    pub id: String,
+    pub version: i64,
+}
+
+impl Unreadable {
+    /// Its next wake-up, from `now_ms`.
+    pub fn retry_at(now_ms: u64) -> i64 {
+        ms_column(now_ms.saturating_add(UNREADABLE_RETRY_MS))
+    }
 }
 
 impl StoredBody {
