@@ -2,7 +2,7 @@
 //! `sessions`, written by the same writer thread, so a swap and its events are one write
 //! in one transaction (one savepoint of the batch: both or neither).
 //!
-//! Its table is migration step 3 of the store (`MIGRATIONS` in sqlite.rs).
+//! Its table is the store's migration to `user_version` 4 (`MIGRATIONS` in sqlite.rs).
 
 use std::sync::{Arc, Mutex};
 
