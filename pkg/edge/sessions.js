@@ -75,7 +75,11 @@ export class ThreedsSessions extends DurableObject {
       typeof isFinal === "boolean" && isCount(expiresAtMs) && typeof body === "string" && isWake(wakeAtMs));
     const storage = this.ctx.storage;
     const taken = await storage.get([`s:${id}`, `o:${orderKey}`]);
-    if (taken.size > 0) return "duplicate";
+    if (taken.has(`s:${id}`)) return "duplicate";
+    // An order key whose session is gone holds nothing, and is taken over: an older purge,
+    // cut off between two of its deletes, could leave one behind.
+    const holder = taken.get(`o:${orderKey}`);
+    if (holder !== undefined && (await storage.get(`s:${holder}`)) !== undefined) return "duplicate";
     await storage.put({
       [`s:${id}`]: { version, final: isFinal, expiresAtMs, orderKey, body, wakeAtMs },
       [`o:${orderKey}`]: id,
@@ -453,14 +457,23 @@ export class ThreedsSessions extends DurableObject {
     for (;;) {
       const page = await storage.list({ prefix, startAfter, limit: 500 });
       if (page.size === 0) return kept;
-      const doomed = [];
+      const owned = [];
+      const owners = [];
       for (const [key, record] of page) {
         const keys = await expired(key, record);
         if (keys.length === 0) kept += 1;
-        else doomed.push(...keys);
+        else {
+          owners.push(key);
+          owned.push(...keys.filter((doomed) => doomed !== key));
+        }
         startAfter = key;
       }
-      for (let i = 0; i < doomed.length; i += MAX_KEYS) await storage.delete(doomed.slice(i, i + MAX_KEYS));
+      // What the records own first, the records last (at most 128 keys a delete, each its own
+      // write): an alarm cut off in between leaves records that the next purge finds and
+      // finishes, never an order key or an operation that no record points to.
+      for (const doomed of [owned, owners]) {
+        for (let i = 0; i < doomed.length; i += MAX_KEYS) await storage.delete(doomed.slice(i, i + MAX_KEYS));
+      }
     }
   }
 

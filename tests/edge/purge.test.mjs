@@ -31,6 +31,10 @@ export class ClockedSessions extends ThreedsSessions {
   async keys() {
     return [...(await this.ctx.storage.list()).keys()];
   }
+  /** An order key left behind by a purge cut off mid-way: its session is gone. */
+  async orphanOrder(orderKey) {
+    await this.ctx.storage.put(\`o:\${orderKey}\`, "0".repeat(32));
+  }
   /** The alarm as it runs after \`days\` more days, the daily purge due. */
   async alarmAfter(days) {
     shiftMs = days * ${DAY_MS};
@@ -211,4 +215,19 @@ test("a payment whose refund is not settled yet is kept past its retention, and 
   assert.equal(await object.insertOperation(id, 0, "late-refund", now, 1, false, now + 60_000, "{}"), "no_payment");
   const left = await harness("keys");
   assert.deepEqual(left.filter((key) => key.includes(id)), [], JSON.stringify(left));
+});
+
+test("an order key whose session is gone does not hold the order", async () => {
+  const namespace = await mf.getDurableObjectNamespace("THREEDS_SESSIONS");
+  const object = namespace.get(namespace.idFromName("sessions"));
+  const body = createBody("paysafe");
+  await object.orphanOrder(`paysafe:${body.orderId}`);
+  const created = await api.create(workerUrl, body, LOCAL_MERCHANT_KEY);
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const keys = await harness("keys");
+  assert.ok(keys.includes(`s:${created.body.id}`), JSON.stringify(keys));
+  // And the order is now this payment's: the same create again answers it.
+  const again = await api.create(workerUrl, body, LOCAL_MERCHANT_KEY);
+  assert.equal(again.status, 200, JSON.stringify(again.body));
+  assert.equal(again.body.id, created.body.id);
 });
