@@ -37,8 +37,14 @@ const MAX_OPERATION_CALLS: usize = 8;
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct OperationBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "given_amount")]
     amount: Option<u64>,
+}
+
+/// A member `amount` is a number: `null` is refused rather than read as "all", which only
+/// an omitted member means (a merchant's unset variable must not capture or refund all).
+fn given_amount<'de, D: serde::Deserializer<'de>>(amount: D) -> Result<Option<u64>, D::Error> {
+    u64::deserialize(amount).map(Some)
 }
 
 /// An operation as the merchant sees it.

@@ -271,6 +271,8 @@ async fn bad_amounts_and_wrong_orders_get_stable_codes_and_move_nothing() {
         for (body, code) in [
             (json!({"amount": 0}), "invalid_amount"),
             (json!({"amount": -5}), "invalid_request"),
+            // Not "all that is left": the merchant omits the member for that.
+            (json!({"amount": null}), "invalid_request"),
             (json!({"amount": 5, "currency": "CAD"}), "invalid_request"),
         ] {
             let (status, answer) = operate(&h, &id, "refunds", "bad", body).await;
