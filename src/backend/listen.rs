@@ -1,7 +1,7 @@
 //! The native host's accept loop: an axum router served by hyper with a timer, so that
 //! a client that trickles its request headers is cut off (`axum::serve` runs hyper
 //! without one, and 150 slow clients could each hold a connection for as long as they
-//! liked). Each connection's peer address reaches the handlers as `ConnectInfo`. On
+//! liked). HTTP/1.1 only, so that the timer runs from a connection's first moment. Each connection's peer address reaches the handlers as `ConnectInfo`. On
 //! shutdown the loop stops accepting and waits for the requests in flight.
 //!
 //! A request that never reaches the router still gets its access line, in a `request`
@@ -35,7 +35,11 @@ pub async fn serve(
     router: Router,
     stop: impl std::future::Future<Output = ()>,
 ) {
-    let mut builder = Builder::new(TokioExecutor::new());
+    // HTTP/1 only, and no upgrades: hyper-util's auto builder otherwise first waits for the
+    // bytes that tell HTTP/1 from HTTP/2, with no timer, so a client that connected and sent
+    // nothing held its connection for ever; and it served cleartext HTTP/2, which has no
+    // header timeout at all. With HTTP/1 alone the header timer runs from the start.
+    let mut builder = Builder::new(TokioExecutor::new()).http1_only();
     builder
         .http1()
         .timer(TokioTimer::new())
@@ -65,7 +69,7 @@ pub async fn serve(
             head: head.clone(),
         };
         let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(app))
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app))
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

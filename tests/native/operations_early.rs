@@ -271,6 +271,55 @@ async fn a_head_cut_short_is_logged_408_and_an_idle_keep_alive_connection_is_not
     assert_eq!(late["spans"][0]["request_id"].as_str().unwrap().len(), 32);
 }
 
+/// What the server sends on a new connection given `bytes`, and whether it then closed
+/// the connection (rather than the read giving up after 20 s).
+fn closing_exchange(
+    host: String,
+    bytes: &'static [u8],
+) -> std::thread::JoinHandle<(Vec<u8>, bool)> {
+    std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(host).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        stream.write_all(bytes).expect("write");
+        let mut answer = Vec::new();
+        let closed = stream.read_to_end(&mut answer).is_ok();
+        (answer, closed)
+    })
+}
+
+/// A connection that never sends a byte ends at the header timeout, as one that stops in
+/// the middle of a head does; and one that opens with HTTP/2's preface is refused, not
+/// served as cleartext HTTP/2 (which has no header timeout): neither holds a connection.
+#[tokio::test]
+async fn a_silent_connection_is_closed_and_cleartext_http2_is_not_served() {
+    let dir = temp_dir("silent");
+    let serve = Serve::start(&config(
+        &dir,
+        &format!("127.0.0.1:{}", free_port()),
+        json!({}),
+    ));
+    let host = serve.url.trim_start_matches("http://").to_owned();
+    let silent = closing_exchange(host.clone(), b"");
+    let http2 = closing_exchange(host, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    let ((silent, silent_closed), (http2, http2_closed)) = tokio::task::spawn_blocking(move || {
+        (silent.join().expect("silent"), http2.join().expect("http2"))
+    })
+    .await
+    .expect("both");
+    assert!(silent_closed, "the silent connection was closed");
+    assert!(silent.is_empty(), "{}", String::from_utf8_lossy(&silent));
+    assert!(http2_closed, "the HTTP/2 connection was closed");
+    // Refused by the HTTP/1 parser (its own 400, or nothing): no HTTP/2 SETTINGS frame.
+    assert!(
+        http2.is_empty() || http2.starts_with(b"HTTP/1.1 400"),
+        "{:?}",
+        String::from_utf8_lossy(&http2)
+    );
+    drop(serve.stop());
+}
+
 #[test]
 fn a_config_mistake_in_json_mode_is_a_json_line_naming_the_key() {
     let dir = temp_dir("config");
