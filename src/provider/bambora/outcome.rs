@@ -20,8 +20,8 @@ pub(super) enum Reply {
     /// A 4xx that is neither a decline nor a failed authentication: Bambora refused the
     /// request, nothing happened.
     Refused { status: u16, error: ProviderError },
-    /// No answer to trust (none, a 5xx, a status Bambora does not send): Bambora may or
-    /// may not have charged.
+    /// No answer to trust (none, a 5xx, a status Bambora does not send, a 2xx that cannot
+    /// be read): Bambora may or may not have charged.
     Lost,
     /// The payment ends with this result.
     Ended(PaymentResult),
@@ -81,11 +81,11 @@ impl Known<'_> {
             }
         }
         match Answer::of(response, provider_error) {
+            // A 2xx whose payment cannot be read (cut short, a proxy's page, no `id`) came
+            // after Bambora took the request: it may have charged, so it is looked up.
             Answer::Found(answer) => match crate::json_path::from_text(&answer.body) {
                 Ok(payment) => Reply::Payment(payment),
-                Err(_) => Reply::Ended(answer::bad_response(
-                    "the payment answer is not the JSON expected",
-                )),
+                Err(_) => Reply::Lost,
             },
             Answer::Refused { status, error } => Reply::Refused { status, error },
             Answer::Lost(_) => Reply::Lost,
