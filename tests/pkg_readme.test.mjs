@@ -304,6 +304,25 @@ test("the README's server and page examples pay against a real backend, and the 
     assert.ok(traffic.length > 3, "the page's traffic was recorded");
     assert.ok(!traffic.some((text) => text.includes(apiKey)), "the API key never reaches the page");
 
+    // A shopper whose card is declined tries again with another: the README's route makes
+    // the second try a payment of its own (the first is final), which the page then pays.
+    order = { id: `readme-retry-${Date.now()}`, amount: 1234, currency: "USD" };
+    site.app = pageApp(backend).replace('number: "4000000000001000"', 'number: "4000000000004004"');
+    const declined = await open(browser, `http://127.0.0.1:${port}/`);
+    assert.equal(await declined.tab.getAttribute("#result", "data-status"), "declined");
+    const firstTry = order.paymentId;
+    assert.equal(await merchant.isPaid(order), false, "a declined payment is not paid");
+    site.app = pageApp(backend);
+    const retried = await open(browser, `http://127.0.0.1:${port}/`);
+    assert.equal(await retried.tab.textContent("#result"), `authorized: 1234 USD, order ${order.id}-2`);
+    assert.notEqual(order.paymentId, firstTry, "the second try is a payment of its own");
+    assert.equal(await merchant.isPaid(order), true, "the server's keyed read says paid");
+    // Paid: another call of the route answers the same payment, never a third.
+    const paid = order.paymentId;
+    await merchant.startCheckout(order);
+    assert.equal(order.paymentId, paid);
+    assert.equal(order.tries, 2);
+
     // The same example with dLocal as the provider (a merchant's choice): its `payer`
     // carries what dLocal requires.
     const dlocal = await import(`${pathToFileURL(serverFile).href}?dlocal`.replace("server.mjs", "server-dlocal.mjs"));
