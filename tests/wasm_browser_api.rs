@@ -579,3 +579,38 @@ async fn a_challenge_past_its_deadline_is_given_up_at_the_backend() {
     assert_eq!(text(&result, "status").as_deref(), Some("authorized"));
     assert_eq!(text(&result, "eci").as_deref(), Some("05"));
 }
+
+#[wasm_bindgen_test]
+async fn a_cancel_the_backend_cannot_make_rejects_pending() {
+    // The shopper gives up while the provider call is under way (or in doubt): the backend
+    // answers 409 payment_in_progress with the payment, still being confirmed. It may yet
+    // be charged: `pending` ("processing"), not a cancelled result to pay again after.
+    let refused = js_sys::JSON::parse(
+        r#"{"error":{"code":"payment_in_progress","message":"a provider call is under way"}}"#,
+    )
+    .unwrap();
+    Reflect::set(
+        &refused,
+        &"payment".into(),
+        &view("pending", r#"{"type":"none"}"#, "null"),
+    )
+    .unwrap();
+    let _backend = Stubbed::new(&[
+        (200, view("pending", &method_next(), "null")),
+        (409, refused),
+    ]);
+    let tds = new(object(&[("backendUrl", BACKEND_ORIGIN.into())])).unwrap();
+    let controller = AbortController::new().unwrap();
+    abort_later(&controller, 150);
+    let options = object(&[("signal", controller.signal().into())]).unchecked_into::<PayOptions>();
+    let error = JsFuture::from(tds.pay(request(), Some(options)))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error).as_deref(), Some("pending"));
+    let calls = calls();
+    assert_eq!(calls.len(), 2, "the confirm, then the cancel");
+    assert_eq!(
+        (calls[1].0.as_str(), calls[1].1.as_str()),
+        ("POST", payment_url("/cancel").as_str())
+    );
+}
