@@ -269,12 +269,17 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     /// Answers one request: its route's answer, with CORS and the headers every answer
     /// carries.
     async fn answer_route(&self, request: Request) -> Response {
-        let cors = request.path.starts_with("/v1/payments");
-        let origin = request.header("origin").map(str::to_owned);
-        let mut response = self.dispatch(&request).await;
-        if cors {
-            match origin {
-                Some(origin) if self.config.allows_origin(&origin) => {
+        let response = self.dispatch(&request).await;
+        self.with_common_headers(&request, response)
+    }
+
+    /// `response` to `request` with the headers every answer carries: CORS for the page's
+    /// routes, `no-store`, `nosniff`. A host's own answer (the native per-client confirm
+    /// limit's 429, a body's 408) takes them too, so that the page can read it.
+    pub fn with_common_headers(&self, request: &Request, mut response: Response) -> Response {
+        if request.path.starts_with("/v1/payments") {
+            match request.header("origin") {
+                Some(origin) if self.config.allows_origin(origin) => {
                     response = response.with_header("Access-Control-Allow-Origin", origin);
                 }
                 // The browser will only say "network error": say here what to change.

@@ -404,6 +404,16 @@ async fn confirms_are_limited_per_client_ip() {
         .await
         .unwrap();
     let status = lowercase.status().as_u16();
+    // The host's own 429 carries CORS as the core's answers do: the page can read it
+    // (`rate_limited`, not a network error).
+    let allowed = lowercase
+        .headers()
+        .get("access-control-allow-origin")
+        .cloned();
+    assert_eq!(
+        allowed.as_ref().and_then(|v| v.to_str().ok()),
+        Some(CHECKOUT)
+    );
     answers.push((status, lowercase.json().await.unwrap_or(Value::Null)));
     assert_eq!((answers[0].0, answers[1].0), (200, 200));
     for limited in &answers[2..] {
@@ -420,6 +430,21 @@ async fn confirms_are_limited_per_client_ip() {
         support::backend::create_at(&running.url, &create).await.0,
         201
     );
+    // A path outside the host's route table is the core's to answer (a trailing slash it
+    // takes, or its 404), with a request id, as every answer.
+    for (path, status) in [
+        ("/healthz/", 200),
+        ("/v1/webhooks/dlocal/x/", 404),
+        ("/", 404),
+    ] {
+        let answer = browser()
+            .get(format!("{}{path}", running.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), status, "{path}");
+        assert!(answer.headers().contains_key("x-request-id"), "{path}");
+    }
 }
 
 #[tokio::test]

@@ -96,6 +96,9 @@ where
         .route("/v1/complete.js", any(handle::<S, T, E>))
         .route("/healthz", any(handle::<S, T, E>))
         .route("/readyz", any(handle::<S, T, E>))
+        // Every other path too: the core answers it (a trailing slash it accepts, or its
+        // 404), with a request id and an access line.
+        .fallback(handle::<S, T, E>)
         .with_state(host)
 }
 
@@ -145,8 +148,8 @@ where
                 "too many payment confirmations from this address; try again in a minute",
             )
             .response()
-            .with_header("Retry-After", "60")
-            .with_header("Cache-Control", "no-store");
+            .with_header("Retry-After", "60");
+            let refused = host.backend.with_common_headers(&request, refused);
             return into_axum(host.backend.finish(trace, refused));
         }
     }
@@ -168,8 +171,8 @@ where
                 "body_timeout",
                 "the request body did not arrive in time",
             )
-            .response()
-            .with_header("Cache-Control", "no-store");
+            .response();
+            let late = host.backend.with_common_headers(&request, late);
             return into_axum(host.backend.finish(trace, late));
         }
     };
