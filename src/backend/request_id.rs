@@ -51,12 +51,33 @@ fn sane(id: &str) -> bool {
 /// mistake or on purpose) must not be kept. A UUID (digit runs of at most 12) never trips
 /// it; a random trace id seldom does (it needs 13 digits in a row first), and then the
 /// request gets a fresh id.
+///
+/// A card number written in groups counts too (`4111-1111-1111-1111`, `3782 822463 10005`,
+/// with `-`, `.`, `:` or spaces between): groups of 3 to 6 digits in a row are read whole
+/// (a card number written in groups starts and ends at a group's edge). A UUID's groups
+/// hold letters, or 12 digits, so it still never trips it.
 pub(crate) fn holds_a_card_number(text: &str) -> bool {
-    text.split(|c: char| !c.is_ascii_digit()).any(|run| {
+    let in_a_row = text.split(|c: char| !c.is_ascii_digit()).any(|run| {
         (13..=19).any(|len| {
             run.len() >= len && (0..=run.len() - len).any(|at| luhn_valid(&run[at..at + len]))
         })
-    })
+    });
+    in_a_row
+        || text
+            .split(|c: char| !(c.is_ascii_digit() || matches!(c, '-' | '.' | ':' | ' ')))
+            .any(|stretch| {
+                let groups: Vec<&str> = stretch.split(['-', '.', ':', ' ']).collect();
+                (0..groups.len()).any(|first| {
+                    let mut joined = String::new();
+                    groups[first..]
+                        .iter()
+                        .take_while(|group| (3..=6).contains(&group.len()))
+                        .any(|group| {
+                            joined.push_str(group);
+                            (13..=19).contains(&joined.len()) && luhn_valid(&joined)
+                        })
+                })
+            })
 }
 
 /// The trace id of `version-traceid-parentid-flags` (W3C Trace Context §3.2): 32 lowercase
@@ -138,18 +159,31 @@ mod tests {
         for (name, value) in [
             ("X-Request-Id", "4000000000001000"),
             ("X-Request-Id", "order-4111111111111111-x"),
+            ("X-Request-Id", "4111-1111-1111-1111"),
+            ("X-Request-Id", "x.4111.1111.1111.1111.y"),
             (
                 "traceparent",
                 "00-00000000000000004000000000001000-00f067aa0ba902b7-01",
             ),
         ] {
             let ids = RequestIds::of(&request(&[(name, value)]), &Fixed);
+            assert_ne!(ids.request_id, value, "replaced");
             assert!(!ids.request_id.contains("4000000000001000"), "{value}");
             assert!(!ids.request_id.contains("4111111111111111"), "{value}");
             assert_eq!(ids.trace_id, None, "{value}");
         }
-        // Runs of up to 12 digits, as in a UUID, are ordinary ids.
-        for kept in ["400000000000", "123e4567-e89b-12d3-a456-426614174000"] {
+        // Written in groups, an American Express number too (4-6-5).
+        assert!(holds_a_card_number("3782 822463 10005"));
+        assert!(holds_a_card_number("GET:4111:1111:1111:1111"));
+        // Runs of up to 12 digits, as in a UUID, are ordinary ids; so are dates and groups
+        // whose digits pass no Luhn check.
+        for kept in [
+            "400000000000",
+            "123e4567-e89b-12d3-a456-426614174000",
+            "00000000-0000-4000-8000-426614174000",
+            "2026-12-06-1234",
+            "4111-1111-1111-1112",
+        ] {
             let ids = RequestIds::of(&request(&[("X-Request-Id", kept)]), &Fixed);
             assert_eq!(ids.request_id, kept);
         }
