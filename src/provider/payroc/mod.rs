@@ -470,6 +470,10 @@ impl PayrocAdapter {
             (Ok(bearer), then) => self.call_with(then, &bearer, auth_retried, cx),
             // Without a token the lookup cannot be made: still in doubt.
             (Err(_), ApiCall::Lookup(lookup)) => self.in_doubt(lookup.sale),
+            // The sale was sent and refused 401, and no new token came to send it again. A
+            // 401 says nothing of what an earlier sending of its key did (the host resends a
+            // sale whose answer was lost): in doubt, looked up.
+            (Err(_), ApiCall::Sale(sale)) if auth_retried => self.in_doubt(sale),
             // Nothing was sent for want of a token: the payment ends.
             (Err(result), _) => Step::Done(result),
         }

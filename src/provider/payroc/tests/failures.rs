@@ -89,6 +89,39 @@ fn a_401_clears_the_token_fetches_a_new_one_and_retries_once() {
 }
 
 #[test]
+fn a_sale_refused_401_whose_new_token_fails_is_in_doubt() {
+    // The host resent the sale after a lost answer, and the resend was refused 401: the
+    // first sending may have been made. Without a new token to send it again, the payment
+    // is looked up, never ended.
+    let adapter = adapter();
+    let (state, _) = at_sale(&adapter);
+    let unauthorized = problem(
+        401,
+        "not-authorized",
+        "The access token has expired",
+        json!([]),
+    );
+    let (state, request) = call(adapter.on_response(state, unauthorized, &cx(T0)));
+    assert_eq!(request.purpose, "payroc.authorize");
+    for failed in [
+        Err(TransportFailure::Timeout),
+        answer(503, "unavailable"),
+        answer(400, "{\"error\":\"invalid_client\"}"),
+    ] {
+        let step = adapter.on_response(state.clone(), failed, &cx(T0));
+        assert!(
+            matches!(
+                step,
+                Step::Unknown {
+                    state: State::SaleInDoubt { .. }
+                }
+            ),
+            "{step:?}"
+        );
+    }
+}
+
+#[test]
 fn a_401_at_tokenization_ends_the_payment_and_forgets_the_token() {
     // The card is not kept past the start request, so the tokenization cannot be made
     // again with a new token: the payment ends (nothing was charged), and the next one
