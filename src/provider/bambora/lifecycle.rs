@@ -21,8 +21,11 @@ use crate::provider::lifecycle::{
 };
 use crate::provider::{Context, HttpRequest};
 
-/// How far back a lookup searches: an operation in doubt is looked up within minutes.
-const LOOKUP_WINDOW_MS: u64 = 7 * 24 * 60 * 60 * 1000;
+/// How far back a lookup searches. The search is by the operation's own order number, so
+/// the window only has to reach back to the operation: an answer "no such transaction" is
+/// read as "never made", so it must outlast any doubt (a Reporting passcode wrong for
+/// weeks, a provider unconfigured meanwhile), not only the minutes a lookup usually takes.
+const LOOKUP_WINDOW_MS: u64 = 5 * 366 * 24 * 60 * 60 * 1000;
 
 /// The body of a completion, void or return.
 #[derive(Serialize)]
@@ -308,10 +311,18 @@ mod tests {
             panic!("a search");
         };
         assert_eq!(call, OperationCall::Lookup);
-        assert!(request
-            .body
-            .unwrap()
-            .contains("0123456789abcdef0123456789abcd"));
+        let body: serde_json::Value = serde_json::from_str(&request.body.unwrap()).unwrap();
+        assert_eq!(
+            body["criteria"][0]["value"],
+            "0123456789abcdef0123456789abcd"
+        );
+        // A refund still in doubt a year on (its lookups refused meanwhile) is in reach:
+        // "none found" must not be read from a window that ended before it.
+        let a_year_before = wire::report_date(cx().now_ms - 366 * 24 * 60 * 60 * 1000);
+        assert!(
+            body["start_date"].as_str().unwrap() < a_year_before.as_str(),
+            "{body}"
+        );
         let found = r#"{"records":[
             {"trn_id":10000009,"trn_order_number":"0123456789abcdef0123456789abcd","trn_type":"R","trn_amount":4.00,"trn_response":1},
             {"trn_id":10000001,"trn_order_number":"order-1","trn_type":"PA","trn_amount":10.00,"trn_response":1}]}"#;
