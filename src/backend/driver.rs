@@ -347,14 +347,20 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
 
     /// `session`, once the actor moving it (another request, a webhook) has taken it to a
     /// browser step or its result: the page asked for the next step, not for "busy".
-    /// Waits at most one call lease, polling the store.
+    /// Waits at most one call lease, polling the store: 20 ms first, each wait twice the
+    /// last up to half a second, so that a long provider call costs some hundred reads, not
+    /// thousands (at the edge each is a Durable Object call, counted against the request's
+    /// subrequests).
     pub(crate) async fn settled(&self, mut session: Session) -> Result<Session, StoreError> {
-        const POLL_MS: u64 = 20;
+        const FIRST_POLL_MS: u64 = 20;
+        const LONGEST_POLL_MS: u64 = 500;
         let deadline = self.env.now_ms() + self.config.calls.lease_ms();
+        let mut wait = FIRST_POLL_MS;
         while matches!(session.phase, Phase::Starting | Phase::Calling { .. })
             && self.env.now_ms() < deadline
         {
-            self.env.sleep(POLL_MS).await;
+            self.env.sleep(wait).await;
+            wait = (wait * 2).min(LONGEST_POLL_MS);
             let Some(current) = self.store.load(&session.id).await? else {
                 break;
             };

@@ -26,6 +26,7 @@ mod backend_whole_page_return;
 mod cancel;
 mod chaos;
 mod cli;
+mod confirm_wait;
 mod demo_shop;
 mod edge_store_choice;
 mod emv_props;
