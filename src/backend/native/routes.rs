@@ -68,15 +68,20 @@ where
 {
     // Nobody waits for the requests left running by their clients in a merchant's own app:
     // its runtime keeps them running as long as it runs.
+    // No fallback: the merchant's app (or the demo) has its own for the paths not ours.
     let (detached, _) = tokio::sync::mpsc::channel(1);
-    tracked_router(backend, limit, detached)
+    tracked_router(backend, limit, detached, false)
 }
 
-/// [`router_with`], whose requests' handlings each hold a clone of `detached` until they end.
+/// [`router_with`], whose requests' handlings each hold a clone of `detached` until they
+/// end. With `every_path`, the paths outside the route table go to the core too (`serve`'s
+/// own app: a trailing slash the core takes, or its 404 with a request id and an access
+/// line); a router merged into another app leaves them to that app's fallback.
 pub(super) fn tracked_router<S, T, E>(
     backend: Arc<Backend<S, T, E>>,
     limit: ConfirmRateLimit,
     detached: tokio::sync::mpsc::Sender<()>,
+    every_path: bool,
 ) -> Router
 where
     S: SessionStore + Send + Sync + 'static,
@@ -88,18 +93,20 @@ where
         confirms: limit.limiter(),
         detached,
     });
-    Router::new()
+    let router = Router::new()
         .route("/v1/payments", any(handle::<S, T, E>))
         .route("/v1/payments/{*rest}", any(handle::<S, T, E>))
         .route("/v1/returns/{*rest}", any(handle::<S, T, E>))
         .route("/v1/webhooks/{provider}", any(handle::<S, T, E>))
         .route("/v1/complete.js", any(handle::<S, T, E>))
         .route("/healthz", any(handle::<S, T, E>))
-        .route("/readyz", any(handle::<S, T, E>))
-        // Every other path too: the core answers it (a trailing slash it accepts, or its
-        // 404), with a request id and an access line.
-        .fallback(handle::<S, T, E>)
-        .with_state(host)
+        .route("/readyz", any(handle::<S, T, E>));
+    let router = if every_path {
+        router.fallback(handle::<S, T, E>)
+    } else {
+        router
+    };
+    router.with_state(host)
 }
 
 async fn handle<S, T, E>(

@@ -76,7 +76,7 @@ where
 {
     let url = format!("http://{}", listener.local_addr()?);
     let (detached, mut finished) = tokio::sync::mpsc::channel::<()>(1);
-    let app = tracked_router(backend, limit, detached).merge(routes);
+    let app = tracked_router(backend, limit, detached, true).merge(routes);
     let server = Stoppable::spawn(|stop| async move {
         crate::backend::listen::serve(listener, app, async {
             let _ = stop.await;
