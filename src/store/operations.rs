@@ -170,12 +170,27 @@ pub fn admit(candidate: &Operation, records: &[OperationRecord]) -> Result<(), R
             refuse(OperationErrorCode::AmountTooLarge)
         }
         OperationKind::Refund if money.voided > 0 => refuse(OperationErrorCode::AlreadyVoided),
-        OperationKind::Refund if money.captured == 0 => refuse(OperationErrorCode::NotCaptured),
+        // A capture the provider has not settled yet has no id to refund against (the
+        // refund would go to the authorization), and may still fail: not captured yet.
+        OperationKind::Refund if money.captured == 0 || records.iter().any(capture_pending) => {
+            refuse(OperationErrorCode::NotCaptured)
+        }
         OperationKind::Refund if candidate.amount > money.refundable() => {
             refuse(OperationErrorCode::AmountTooLarge)
         }
         _ => Ok(()),
     }
+}
+
+/// Whether `record` is a capture the provider answered pending.
+fn capture_pending(record: &OperationRecord) -> bool {
+    record.operation.kind == OperationKind::Capture
+        && matches!(
+            record.phase,
+            OperationPhase::Final {
+                result: OperationResult::Pending { .. }
+            }
+        )
 }
 
 /// How [`OperationStore::begin_operation`] ended.
@@ -372,6 +387,23 @@ mod tests {
             admit(&op(Refund, 1, Automatic), &calling),
             Err(Refusal::InProgress)
         );
+    }
+
+    #[test]
+    fn no_refund_goes_against_a_capture_still_pending() {
+        let pending = OperationPhase::Final {
+            result: OperationResult::Pending {
+                provider_operation_id: "c".into(),
+            },
+        };
+        let records = [record(op(Capture, 1000, Manual), pending)];
+        assert_eq!(
+            admit(&op(Refund, 100, Manual), &records),
+            refused(OperationErrorCode::NotCaptured)
+        );
+        // Once it settled, the refund goes.
+        let settled = [record(op(Capture, 1000, Manual), done(1000))];
+        assert_eq!(admit(&op(Refund, 100, Manual), &settled), Ok(()));
     }
 
     #[test]
