@@ -62,22 +62,34 @@ pub(crate) fn holds_a_card_number(text: &str) -> bool {
             run.len() >= len && (0..=run.len() - len).any(|at| luhn_valid(&run[at..at + len]))
         })
     });
-    in_a_row
-        || text
-            .split(|c: char| !(c.is_ascii_digit() || matches!(c, '-' | '.' | ':' | ' ')))
-            .any(|stretch| {
-                let groups: Vec<&str> = stretch.split(['-', '.', ':', ' ']).collect();
-                (0..groups.len()).any(|first| {
-                    let mut joined = String::new();
-                    groups[first..]
-                        .iter()
-                        .take_while(|group| (3..=6).contains(&group.len()))
-                        .any(|group| {
-                            joined.push_str(group);
-                            (13..=19).contains(&joined.len()) && luhn_valid(&joined)
-                        })
-                })
-            })
+    in_a_row || in_groups(text)
+}
+
+/// Whether `text` has groups of 3 to 6 digits, one separator apart, whose digits together
+/// (13 to 19 of them) pass the Luhn check. A group of another size, or any other character,
+/// ends a run.
+fn in_groups(text: &str) -> bool {
+    let card = |digits: &str| (13..=19).contains(&digits.len()) && luhn_valid(digits);
+    let (mut joined, mut group) = (String::new(), 0);
+    for c in text.chars().chain([',']) {
+        if c.is_ascii_digit() {
+            joined.push(c);
+            group += 1;
+            continue;
+        }
+        let grouped = (3..=6).contains(&group);
+        if !grouped {
+            joined.truncate(joined.len() - group);
+        }
+        if !grouped || !matches!(c, '-' | '.' | ':' | ' ') {
+            if card(&joined) {
+                return true;
+            }
+            joined.clear();
+        }
+        group = 0;
+    }
+    false
 }
 
 /// The trace id of `version-traceid-parentid-flags` (W3C Trace Context §3.2): 32 lowercase
