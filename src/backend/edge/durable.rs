@@ -79,17 +79,16 @@ impl DurableObjectStore {
     }
 
     /// Moves the wake-up of `keys` (due at `now_ms`, and unreadable) an hour on, by the
-    /// object's `method` (`defer` for sessions, `deferOperations`). A failure is logged;
-    /// they then come back on the next sweep.
+    /// object's `method` (`defer` for sessions, `deferOperations`).
     pub(super) async fn defer(&self, method: &str, keys: Array, now_ms: u64) {
         if keys.length() == 0 {
             return;
         }
         let until = now_ms.saturating_add(UNREADABLE_RETRY_MS);
         let args = [keys.into(), number(now_ms), number(until)];
-        if let Err(error) = self.rpc(method, &args).await {
-            tracing::warn!(%error, "the wake-up of an unreadable due record was not moved on");
-        }
+        // Not moved on (the object failing): the records are read, and reported, again at
+        // the next sweep.
+        let _ = self.rpc(method, &args).await;
     }
 
     pub(super) async fn rpc(&self, method: &str, args: &[JsValue]) -> Result<JsValue, StoreError> {
@@ -200,11 +199,7 @@ impl SessionStore for DurableObjectStore {
             match parse(body) {
                 Ok(Some(session)) => sessions.push(session),
                 Ok(None) => {}
-                Err(error) => {
-                    let shown = id.as_string().unwrap_or_else(|| "(none)".into());
-                    tracing::error!(id = %shown, %error, "a due session cannot be read; the sweep leaves it out for an hour");
-                    unreadable.push(&id);
-                }
+                Err(error) => put_aside("session", &id, &error, &unreadable),
             }
         }
         self.defer("defer", unreadable, now_ms).await;
@@ -269,6 +264,14 @@ impl Outbox for DurableObjectStore {
             .map(|n| n as u64)
             .ok_or_else(|| unavailable("backlog", "unexpected answer"))
     }
+}
+
+/// A due `what` (session, operation) under `key` that does not read: logged by its key,
+/// and kept in `unreadable` for [`DurableObjectStore::defer`].
+pub(super) fn put_aside(what: &str, key: &JsValue, error: &StoreError, unreadable: &Array) {
+    let shown = key.as_string().unwrap_or_default();
+    tracing::error!(id = %shown, %error, "a due {what} cannot be read; the sweep leaves it out for an hour");
+    unreadable.push(key);
 }
 
 fn number(value: u64) -> JsValue {

@@ -9,7 +9,7 @@
 use js_sys::{Array, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::durable::{events_js, DurableObjectStore, MAX_SAFE_INTEGER};
+use super::durable::{events_js, put_aside, DurableObjectStore, MAX_SAFE_INTEGER};
 use crate::store::operations::{self, Begun, OperationRecord, OperationStore};
 use crate::store::outbox::OutboxEvent;
 use crate::store::StoreError;
@@ -157,9 +157,7 @@ impl OperationStore for DurableObjectStore {
                 Ok(record) => records.push(record),
                 Err(failed) => {
                     let error = StoreError::unreadable("body is not an operation", &failed);
-                    let shown = key.as_string().unwrap_or_else(|| "(none)".into());
-                    tracing::error!(id = %shown, %error, "a due operation cannot be read; the sweep leaves it out for an hour");
-                    unreadable.push(&key);
+                    put_aside("operation", &key, &error, &unreadable);
                 }
             }
         }
