@@ -230,15 +230,24 @@ export class ThreedsSessions extends DurableObject {
    */
   async defer(ids, nowMs, wakeAtMs) {
     check(Array.isArray(ids) && ids.every((id) => typeof id === "string") && isCount(nowMs) && isCount(wakeAtMs));
-    const storage = this.ctx.storage;
     for (const id of ids) {
-      const stored = await storage.get(`s:${id}`);
-      if (stored === undefined || stored.final || stored.wakeAtMs === null || stored.wakeAtMs > nowMs) continue;
-      // The delete not awaited before the put: they commit together, as in `swap`.
-      const unindexed = storage.delete(wakeKey(stored.wakeAtMs, id));
-      await storage.put({ [`s:${id}`]: { ...stored, wakeAtMs }, [wakeKey(wakeAtMs, id)]: id });
-      await unindexed;
+      const stored = await this.ctx.storage.get(`s:${id}`);
+      if (stored === undefined || stored.final) continue;
+      await this.#rewake(`s:${id}`, stored, nowMs, wakeAtMs, (at) => wakeKey(at, id), id);
     }
+  }
+
+  /**
+   * Moves the wake-up of `stored` (under `key`, indexed under `indexKey(its wake-up)` with
+   * `indexed` as the value) to `wakeAtMs`, if it is still due at `nowMs`.
+   */
+  async #rewake(key, stored, nowMs, wakeAtMs, indexKey, indexed) {
+    if (stored.wakeAtMs === null || stored.wakeAtMs > nowMs) return;
+    const storage = this.ctx.storage;
+    // The delete not awaited before the put: they commit together, as in `swap`.
+    const unindexed = storage.delete(indexKey(stored.wakeAtMs));
+    await storage.put({ [key]: { ...stored, wakeAtMs }, [indexKey(wakeAtMs)]: indexed });
+    await unindexed;
   }
 
   /** A payment's operations (JSON texts, oldest first) and its counter. */
@@ -330,14 +339,11 @@ export class ThreedsSessions extends DurableObject {
    */
   async deferOperations(refs, nowMs, wakeAtMs) {
     check(Array.isArray(refs) && refs.every((ref) => typeof ref === "string") && isCount(nowMs) && isCount(wakeAtMs));
-    const storage = this.ctx.storage;
     for (const ref of refs) {
-      const stored = await storage.get(`p:${ref}`);
-      if (stored === undefined || stored.settled || stored.wakeAtMs === null || stored.wakeAtMs > nowMs) continue;
+      const stored = await this.ctx.storage.get(`p:${ref}`);
+      if (stored === undefined || stored.settled) continue;
       const paymentId = ref.slice(0, ref.indexOf(":"));
-      const unindexed = storage.delete(opWakeKey(stored.wakeAtMs, paymentId, stored.id));
-      await storage.put({ [`p:${ref}`]: { ...stored, wakeAtMs }, [opWakeKey(wakeAtMs, paymentId, stored.id)]: ref });
-      await unindexed;
+      await this.#rewake(`p:${ref}`, stored, nowMs, wakeAtMs, (at) => opWakeKey(at, paymentId, stored.id), ref);
     }
   }
 
