@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{params, Connection};
 
-use super::{apply, SqliteStore, Write};
+use super::writer::apply;
+use super::{SqliteStore, Write};
 use crate::backend::native::stored::{ms_column, to_i64, SessionRow};
 use crate::session::Session;
 use crate::store::outbox::{Attempted, DueDelivery, Outbox, OutboxEvent};
