@@ -28,6 +28,7 @@ mod pages;
 mod payments;
 pub mod providers;
 pub mod providers_built;
+mod reconciler;
 mod request_id;
 mod returns;
 mod routes;
@@ -50,7 +51,6 @@ use std::sync::Arc;
 
 pub use api::{ApiError, MerchantView, PaymentView};
 pub use config::{BackendConfig, CallPolicy, ProvidersConfig, ReconcilePolicy};
-pub use driver::Swept;
 pub use host::{Env, Transport};
 pub use http::{Method, Request, Response};
 pub use observe::{CallOutcome, Observer, ProviderCall, Unobserved};
@@ -58,6 +58,7 @@ pub use operations::{IDEMPOTENCY_KEY_HEADER, MAX_IDEMPOTENCY_KEY};
 pub use pages::COMPLETE_JS;
 pub use payments::{CLIENT_SECRET_HEADER, MAX_AMOUNT, MAX_RETURN_URL};
 pub use providers::{ProviderAdapter, Providers, Registered};
+pub use reconciler::Swept;
 pub use routes::Trace;
 
 use crate::store::SessionStore;

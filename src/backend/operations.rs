@@ -14,7 +14,7 @@ use super::auth;
 use super::host::{Env, Transport};
 use super::http::{Request, Response};
 use super::providers::ProviderAdapter;
-use super::{Backend, Swept};
+use super::Backend;
 use crate::payment::{PaymentStatus, ProviderKind};
 use crate::provider::lifecycle::{
     Operation, OperationError, OperationKind, OperationResult, OperationStep,
@@ -386,7 +386,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     /// the refund) renews its claim before each call after the first, so that no other
     /// actor takes it for abandoned and sends it too while this one is still under way.
     /// A renewal another actor got to first ends this drive: that actor carries it on.
-    async fn drive_operation(
+    pub(super) async fn drive_operation(
         &self,
         adapter: &dyn ProviderAdapter,
         session: &Session,
@@ -507,142 +507,14 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         self.reloaded(record).await
     }
 
-    async fn reloaded(&self, record: OperationRecord) -> Result<OperationRecord, StoreError> {
+    pub(super) async fn reloaded(
+        &self,
+        record: OperationRecord,
+    ) -> Result<OperationRecord, StoreError> {
         let records = self.store.operations_of(&record.payment_id).await?;
         Ok(records
             .into_iter()
             .find(|r| r.id == record.id)
             .unwrap_or(record))
     }
-
-    /// Looks `record` up when it is due (`now`: whenever it is not settled): a doubt
-    /// whose lookup time came, a pending result, a call a stopped process left.
-    pub(crate) async fn settle_operation(
-        &self,
-        record: OperationRecord,
-        now: bool,
-    ) -> Result<OperationRecord, StoreError> {
-        let time = self.env.now_ms();
-        let due = match &record.phase {
-            OperationPhase::Calling => {
-                time.saturating_sub(record.updated_at_ms) > self.config.calls.lease_ms()
-            }
-            OperationPhase::Unknown {
-                next_lookup_at_ms, ..
-            } => now || time >= *next_lookup_at_ms,
-            OperationPhase::Final { .. } if record.phase.is_settled() => false,
-            OperationPhase::Final { .. } => now || record.wake_at_ms.is_some_and(|w| w <= time),
-        };
-        if !due {
-            return Ok(record);
-        }
-        let session = self.store.load(&record.payment_id).await?;
-        let adapter = session
-            .as_ref()
-            .and_then(|session| self.providers.get(session.provider));
-        let (Some(session), Some(adapter)) = (session, adapter) else {
-            return self.postponed(record, time).await;
-        };
-        // Claim it, so of two actors only one looks it up.
-        let claim = self.claimed(&record, time);
-        if !self.store.swap_operation(&claim).await? {
-            return self.reloaded(record).await;
-        }
-        tracing::info!(operation = %claim.id, "looking up an operation");
-        let step = adapter.operation_lookup(&claim.operation, &self.context(&session));
-        self.drive_operation(adapter, &session, claim, step).await
-    }
-
-    /// `record` claimed by this actor from `now_ms` for one call lease: one version on,
-    /// woken again after the lease, a `Calling` record's lease counted from now. A doubt's
-    /// next lookup moves with the claim, or the claim would leave it due to the next
-    /// reader while this actor is still looking it up.
-    fn claimed(&self, record: &OperationRecord, now_ms: u64) -> OperationRecord {
-        deferred(
-            record,
-            now_ms,
-            now_ms.saturating_add(self.config.calls.lease_ms()),
-        )
-    }
-
-    /// A due operation this backend can do nothing for (its payment's provider is not
-    /// configured here, or its payment is gone) is left as it is and looked at again after
-    /// `max_lookup_ms`, as such a session is: left due, it came back at the head of every
-    /// sweep's batch, and a sweep that met a batch's worth of them never ended.
-    async fn postponed(
-        &self,
-        record: OperationRecord,
-        now_ms: u64,
-    ) -> Result<OperationRecord, StoreError> {
-        tracing::warn!(
-            operation = %record.id, payment = %record.payment_id,
-            "this operation's provider is not configured (or its payment is gone): it is left as it is and looked at again later"
-        );
-        let later = now_ms.saturating_add(self.config.reconcile.max_lookup_ms);
-        let postponed = deferred(&record, now_ms, later);
-        if self.store.swap_operation(&postponed).await? {
-            Ok(postponed)
-        } else {
-            self.reloaded(record).await
-        }
-    }
-
-    /// The payment's operations, each looked up if due (`now`: if not settled).
-    pub(crate) async fn settled_operations(
-        &self,
-        payment_id: &str,
-        now: bool,
-    ) -> Result<Vec<OperationRecord>, StoreError> {
-        let mut records = self.store.operations_of(payment_id).await?;
-        for record in &mut records {
-            if !record.phase.is_settled() {
-                *record = self.settle_operation(record.clone(), now).await?;
-            }
-        }
-        Ok(records)
-    }
-
-    /// The sweep's share of operations: up to `limit` due ones looked up, until
-    /// `stopping` says so.
-    pub(crate) async fn sweep_operations(
-        &self,
-        limit: usize,
-        stopping: &impl Fn() -> bool,
-    ) -> Result<Swept, StoreError> {
-        let due = self.store.due_operations(self.env.now_ms(), limit).await?;
-        let mut swept = Swept::default();
-        for record in due {
-            if stopping() {
-                break;
-            }
-            let id = record.id.clone();
-            match self.settle_operation(record, false).await {
-                Ok(record) => {
-                    swept.looked_at += 1;
-                    if record.phase.is_settled() {
-                        swept.settled += 1;
-                    } else if matches!(record.phase, OperationPhase::Unknown { .. }) {
-                        swept.in_doubt += 1;
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(operation = %id, %error, "the sweep could not settle this operation")
-                }
-            }
-        }
-        Ok(swept)
-    }
-}
-
-/// `record` one version on, not due again before `until` (a `Calling` record's lease
-/// counted from `now_ms`, a doubt's next lookup moved to `until` with its wake-up).
-fn deferred(record: &OperationRecord, now_ms: u64, until: u64) -> OperationRecord {
-    let phase = match &record.phase {
-        OperationPhase::Unknown { lookups, .. } => OperationPhase::Unknown {
-            lookups: *lookups,
-            next_lookup_at_ms: until,
-        },
-        phase => phase.clone(),
-    };
-    record.advanced(phase, now_ms, Some(until))
 }
