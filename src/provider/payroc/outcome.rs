@@ -124,7 +124,22 @@ pub(super) fn sale_result(sale: &Sale, payment: wire::Payment) -> PaymentResult 
             provider_message: outcome.response_message.clone(),
         })
     };
-    if matches!(status.as_str(), "ready" | "complete") && code == "A" {
+    let approved = matches!(status.as_str(), "ready" | "complete") && code == "A";
+    if approved && !outcome.is_whole(&sale.order) {
+        // Approved for another amount or currency than the order's (a partial approval
+        // Payroc reports as approved): not what the merchant's server asked to charge.
+        PaymentResult {
+            status: PaymentStatus::Error,
+            error: Some(ResultError {
+                code: ResultCode::ProviderBadResponse,
+                provider_code: Some(format!("{status}/{code}")),
+                provider_message: Some(
+                    "Payroc approved another amount or currency than the order's".to_owned(),
+                ),
+            }),
+            ..base
+        }
+    } else if approved {
         let scheme_eci = match sale.evidence {
             Evidence::Gateway { .. } => on_scheme_scale(brand, eci),
             Evidence::ThirdParty(_) => eci,
@@ -222,6 +237,21 @@ pub(super) fn sale_in_page(
         found.get_or_insert(result);
     }
     Ok(found)
+}
+
+impl wire::TransactionResult {
+    /// Whether what Payroc says it authorized is the order's whole amount, in its
+    /// currency. A result that leaves either out is read by its order (`is_of`).
+    fn is_whole(&self, order: &Order) -> bool {
+        let amount = self
+            .authorized_amount
+            .is_none_or(|amount| u64::try_from(amount) == Ok(order.amount));
+        let currency = self
+            .currency
+            .as_deref()
+            .is_none_or(|currency| currency.eq_ignore_ascii_case(order.currency.as_str()));
+        amount && currency
+    }
 }
 
 impl wire::Payment {

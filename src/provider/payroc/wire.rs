@@ -231,6 +231,9 @@ pub struct TransactionResult {
     /// Minor units (a capture's answer: the amount captured).
     #[serde(default)]
     pub authorized_amount: Option<i64>,
+    /// The currency of `authorized_amount`.
+    #[serde(default)]
+    pub currency: Option<String>,
 }
 
 /// RFC 7807 problem details with Payroc's `errors[]` (docs.payroc.com/api/errors).

@@ -482,6 +482,46 @@ fn an_unconfirmable_transaction_status_is_an_error_not_an_approval() {
     assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
 }
 
+/// The sale's answer, approved, with `transactionResult` changed by `edit`.
+fn approved_with(edit: impl FnOnce(&mut Value)) -> Result<HttpResponse, TransportFailure> {
+    let mut payment: Value =
+        serde_json::from_str(&payment_answer("ready", "A", "APPROVAL").unwrap().body).unwrap();
+    edit(&mut payment["transactionResult"]);
+    answer(201, &payment.to_string())
+}
+
+#[test]
+fn an_approval_of_another_amount_or_currency_is_an_error_not_an_approval() {
+    let adapter = adapter();
+    let partial = |result: &mut Value| result["authorizedAmount"] = json!(1000);
+    let other_currency = |result: &mut Value| result["currency"] = json!("USD");
+    let negative = |result: &mut Value| result["authorizedAmount"] = json!(-4999);
+    let edits: [&dyn Fn(&mut Value); 3] = [&partial, &other_currency, &negative];
+    for edit in edits {
+        let (state, _) = at_sale(&adapter);
+        let result = done(adapter.on_response(state, approved_with(edit), &cx(T0)));
+        assert_eq!(result.status, PaymentStatus::Error);
+        // The payment id stays: the merchant can look the charge up and reverse it.
+        assert_eq!(result.provider_payment_id.as_deref(), Some("M2MJOG6O2Y"));
+        let error = result.error.unwrap();
+        assert_eq!(error.code, ResultCode::ProviderBadResponse);
+        assert_eq!(error.provider_code.as_deref(), Some("ready/A"));
+    }
+    // What the result leaves out is read by its order; a currency's case does not count.
+    let silent = |result: &mut Value| {
+        let result = result.as_object_mut().unwrap();
+        result.remove("authorizedAmount");
+        result.remove("currency");
+    };
+    let lower = |result: &mut Value| result["currency"] = json!("eur");
+    let edits: [&dyn Fn(&mut Value); 2] = [&silent, &lower];
+    for edit in edits {
+        let (state, _) = at_sale(&adapter);
+        let result = done(adapter.on_response(state, approved_with(edit), &cx(T0)));
+        assert_eq!(result.status, PaymentStatus::Authorized);
+    }
+}
+
 #[test]
 fn the_token_is_cached_and_refreshed_two_minutes_before_expiry() {
     let adapter = adapter();
