@@ -71,6 +71,16 @@ impl Charge {
             && found.currency_code.as_deref() == Some(&self.currency)
     }
 
+    /// Whether an authorization's answer, where it states them, is for this charge's
+    /// amount and currency.
+    fn answered(&self, auth: &wire::AuthResponse) -> bool {
+        auth.amount.is_none_or(|amount| amount == self.amount)
+            && auth
+                .currency_code
+                .as_deref()
+                .is_none_or(|currency| currency.eq_ignore_ascii_case(&self.currency))
+    }
+
     fn in_doubt(self) -> Step<State> {
         Step::Unknown {
             state: State::Authorizing { charge: self },
@@ -144,6 +154,7 @@ impl PaysafeAdapter {
         let (brand, values) = (charge.brand, &charge.authentication);
         match classify(response) {
             Answer::Found(response) => match outcome::parse::<wire::AuthResponse>(&response) {
+                Ok(auth) if !charge.answered(&auth) => otherwise(charge, &auth.status, auth.id),
                 Ok(auth) => decided(charge, AuthStatus::of(&auth.status), auth.id, None),
                 // Paysafe took it, but what it said cannot be read: ask again.
                 Err(_) => self.find_authorization(charge, Lookup::AnswerLost),
@@ -193,6 +204,15 @@ impl PaysafeAdapter {
             .find_map(|wanted| mine.iter().find(|f| AuthStatus::of(&f.status) == *wanted))
             .or(mine.first());
         let Some(found) = best else {
+            // Only authorizations of this merchantRefNum for another amount or currency.
+            let completed = list
+                .auths
+                .iter()
+                .filter(ours)
+                .find(|f| AuthStatus::of(&f.status) == AuthStatus::Completed);
+            if let Some(found) = completed {
+                return otherwise(charge, &found.status, found.id.clone());
+            }
             let result = outcome::foreign_authorization(charge.brand, &charge.authentication);
             return Step::Done(result);
         };
@@ -206,6 +226,20 @@ impl PaysafeAdapter {
             found.id.clone(),
             error,
         )
+    }
+}
+
+/// An authorization of this payment's merchantRefNum for another amount or currency:
+/// completed, an error that keeps its id (money is held); any other status moved no
+/// money the order asked for, and is read as it is.
+fn otherwise(charge: Charge, status: &str, auth_id: String) -> Step<State> {
+    match AuthStatus::of(status) {
+        AuthStatus::Completed => Step::Done(outcome::authorized_otherwise(
+            charge.brand,
+            &charge.authentication,
+            auth_id,
+        )),
+        status => decided(charge, status, auth_id, None),
     }
 }
 

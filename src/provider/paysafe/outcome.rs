@@ -181,6 +181,26 @@ pub(super) fn authorized(
     outcome_result(brand, values, PaymentStatus::Authorized, Some(auth_id))
 }
 
+/// Paysafe authorized this payment's merchantRefNum for another amount or currency than
+/// the order's (the authorization request names no currency: the account's is charged).
+/// Money is held, but not what the merchant's server created: an error that keeps the
+/// authorization's id, so that it can be found and voided.
+pub(super) fn authorized_otherwise(
+    brand: CardBrand,
+    values: &Authenticated,
+    auth_id: String,
+) -> PaymentResult {
+    let mut result = outcome_result(brand, values, PaymentStatus::Error, Some(auth_id));
+    result.error = Some(ResultError {
+        code: ResultCode::ProviderBadResponse,
+        provider_code: Some("COMPLETED".to_owned()),
+        provider_message: Some(
+            "Paysafe authorized another amount or currency than the order's".to_owned(),
+        ),
+    });
+    result
+}
+
 /// Declined: Paysafe's error when it gave one (402 `3009`, or the `error` of a FAILED
 /// authorization found by a lookup), else its status.
 pub(super) fn declined(

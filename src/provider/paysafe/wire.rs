@@ -397,9 +397,13 @@ impl<'a> AuthenticationBlock<'a> {
 
 /// The authorization's answer: only what the result needs.
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthResponse {
     pub id: String,
     pub status: String,
+    /// What was authorized (minor units), in `currency_code`: the account's currency.
+    pub amount: Option<u64>,
+    pub currency_code: Option<String>,
 }
 
 /// `GET /cardpayments/v1/accounts/{acct}/auths?merchantRefNum=…`: the authorizations

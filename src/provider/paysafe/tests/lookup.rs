@@ -33,15 +33,20 @@ fn a_lookup_adopts_only_this_payments_authorization() {
     assert_eq!(error.code, ResultCode::Declined);
     assert_eq!(error.provider_code.as_deref(), Some("3009"));
 
-    // Another amount or currency under our merchantRefNum is never adopted.
+    // Another amount or currency under our merchantRefNum is never adopted as the
+    // order's authorization; a completed one is an error that keeps its id (money is
+    // held: it can be found and voided).
     for other in [
         entry("COMPLETED", 5000, "USD"),
         entry("COMPLETED", 1099, "CAD"),
     ] {
         let result = done(adapter().on_response(lookup(), found(json!([other])), &cx()));
         assert_eq!(result.status, PaymentStatus::Error, "{result:?}");
-        assert!(result.provider_payment_id.is_none());
-        assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
+        assert_eq!(result.provider_payment_id.as_deref(), Some("pay-1"));
+        assert!(!result.liability_shift);
+        let error = result.error.unwrap();
+        assert_eq!(error.code, ResultCode::ProviderBadResponse);
+        assert_eq!(error.provider_code.as_deref(), Some("COMPLETED"));
     }
 
     // Still in processing or held for review: in doubt, looked up again later.
@@ -189,4 +194,33 @@ fn only_a_call_in_doubt_is_reconciled() {
 fn a_lookup_reason_reads_back_by_its_name() {
     use charge::Lookup;
     crate::unit_variant::tests::reads_back::<Lookup>();
+}
+
+#[test]
+fn an_authorization_answered_for_another_amount_or_currency_is_an_error_with_its_id() {
+    let authorizing = || State::Authorizing { charge: charge() };
+    let answered = |amount: u64, currency: &str| {
+        answer(
+            200,
+            json!({"id": "pay-9", "status": "COMPLETED", "merchantRefNum": cx().idempotency_key("auth"),
+                   "amount": amount, "currencyCode": currency}),
+        )
+    };
+    // The account's currency is charged whatever the order's: Paysafe's answer says which.
+    for (amount, currency) in [(1099, "CAD"), (1000, "USD")] {
+        let result = done(adapter().on_response(authorizing(), answered(amount, currency), &cx()));
+        assert_eq!(result.status, PaymentStatus::Error, "{result:?}");
+        assert_eq!(result.provider_payment_id.as_deref(), Some("pay-9"));
+        assert!(!result.liability_shift);
+        assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
+    }
+    // The order's own, or an answer that does not say, is the authorization.
+    for body in [
+        json!({"id": "pay-9", "status": "COMPLETED", "amount": 1099, "currencyCode": "usd"}),
+        json!({"id": "pay-9", "status": "COMPLETED"}),
+    ] {
+        let result = done(adapter().on_response(authorizing(), answer(200, body), &cx()));
+        assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
+        assert_eq!(result.provider_payment_id.as_deref(), Some("pay-9"));
+    }
 }
