@@ -133,6 +133,17 @@ fn unreadable_state() -> PaymentResult {
         )
 }
 
+/// A payment whose stored state this build cannot read (one a newer build wrote during a
+/// rollout, or damage): never guessed final, since the state alone says whether the
+/// provider may charge. It is kept as it is, in doubt: the reconciler looks it up again
+/// at its backoff, and a build that reads it settles it; until then the merchant sees
+/// `unknown` and the error log says why (`decode`).
+fn kept_in_doubt(state: &AdapterState) -> Step<AdapterState> {
+    Step::Unknown {
+        state: state.clone(),
+    }
+}
+
 /// A state as stored JSON: written as text and that text read as a value
 /// ([`super::http::to_value`]), the same value `serde_json::to_value` builds
 /// ([`assert_encodes_as_to_value`]), without a value-writing copy of every state's
@@ -209,7 +220,7 @@ where
     ) -> Step<AdapterState> {
         match self.decode(state) {
             Some(state) => encode(self.adapter.on_response(state, response, cx)),
-            None => Step::Done(unreadable_state()),
+            None => kept_in_doubt(state),
         }
     }
 
@@ -220,14 +231,14 @@ where
     fn reconcile(&self, state: &AdapterState, cx: &Context) -> Step<AdapterState> {
         match self.decode(state) {
             Some(state) => encode(self.adapter.reconcile(state, cx)),
-            None => Step::Done(unreadable_state()),
+            None => kept_in_doubt(state),
         }
     }
 
     fn on_expiry(&self, state: &AdapterState, cx: &Context) -> Step<AdapterState> {
         match self.decode(state) {
             Some(state) => encode(self.adapter.on_expiry(state, cx)),
-            None => Step::Done(unreadable_state()),
+            None => kept_in_doubt(state),
         }
     }
 
@@ -235,8 +246,8 @@ where
         match self.decode(state) {
             Some(state) => encode(self.adapter.on_cancel(state, by, cx)),
             // The state is unreadable, so is whether the provider may still charge: not
-            // `cancelled`.
-            None => Step::Done(unreadable_state()),
+            // `cancelled` (the cancel answers `payment_in_progress`).
+            None => kept_in_doubt(state),
         }
     }
 
@@ -261,7 +272,7 @@ where
     ) -> Result<Step<AdapterState>, ReturnRefused> {
         match self.decode(state) {
             Some(state) => self.adapter.on_browser_return(state, ret, cx).map(encode),
-            None => Ok(Step::Done(unreadable_state())),
+            None => Ok(kept_in_doubt(state)),
         }
     }
 
@@ -273,7 +284,7 @@ where
     ) -> Step<AdapterState> {
         match self.decode(state) {
             Some(state) => encode(self.adapter.on_method_completed(state, completion, cx)),
-            None => Step::Done(unreadable_state()),
+            None => kept_in_doubt(state),
         }
     }
 

@@ -25,9 +25,9 @@ use threeds_bridge::backend::config::{
 };
 use threeds_bridge::backend::native::{self, ReqwestTransport, RunningBackend, SystemEnv};
 use threeds_bridge::backend::{Backend, Env, Providers, Registered, Swept};
-use threeds_bridge::emv::ThreeDsCompInd;
+use threeds_bridge::emv::{FormPost, ThreeDsCompInd};
 use threeds_bridge::payment::{
-    PaymentResult, PaymentStart, PaymentStatus, ProviderKind, ResultCode,
+    BrowserAction, PaymentResult, PaymentStart, PaymentStatus, ProviderKind, ResultCode,
 };
 use threeds_bridge::provider::{
     Adapter, BrowserReturn, Context, HttpResponse, ReturnRefused, Step, TransportFailure,
@@ -609,6 +609,60 @@ async fn a_session_whose_provider_is_gone_does_not_stop_the_sweep() {
         s.backend.sweep_all(2).await.expect("sweep"),
         Swept::default()
     );
+}
+
+/// A payment whose stored adapter state this build cannot read (one a newer build wrote
+/// during a rollout) is never guessed final: in doubt, in a call a stopped process left,
+/// or awaiting the browser past its expiry, the sweep keeps it `unknown` with its state as
+/// it was, for a build that reads it. It used to end `error` / `state_unreadable`, for good,
+/// whatever the provider had charged.
+#[tokio::test]
+async fn a_payment_whose_state_this_build_cannot_read_stays_in_doubt() {
+    let s = stand(600, eager()).await;
+    let now = SystemEnv.now_ms();
+    let newer = AdapterState(json!({ "step": "a_step_of_a_newer_build", "charge": "ch-1" }));
+    let mut calling = stored_session(
+        11,
+        ProviderKind::Paysafe,
+        Phase::Calling {
+            state: newer.clone(),
+            purpose: "paysafe.auth".into(),
+        },
+        now,
+    );
+    // Left by a stopped process: older than any call lease.
+    calling.updated_at_ms = now - 3_600_000;
+    let awaiting = Phase::AwaitingBrowser {
+        state: newer.clone(),
+        action: BrowserAction::Redirect {
+            form: FormPost::post("https://provider.test/3ds", [("id", "1".to_owned())]),
+        },
+    };
+    let mut sessions = [
+        stored_session(10, ProviderKind::Paysafe, in_doubt_since(now), now),
+        calling,
+        stored_session(12, ProviderKind::Paysafe, awaiting, now),
+    ];
+    if let Phase::Unknown { state, .. } = &mut sessions[0].phase {
+        *state = newer.clone();
+    }
+    for session in &sessions {
+        s.store.create(session).await.expect("create");
+    }
+    s.backend.sweep_all(10).await.expect("sweep");
+    for session in &sessions {
+        let stored = s.stored(&session.id).await;
+        let Phase::Unknown { state, .. } = &stored.phase else {
+            panic!("not in doubt: {stored:?}");
+        };
+        assert_eq!(state, &newer, "the state is kept as it was written");
+        let (status, view) = s.reconcile(&session.id, Some(MERCHANT_KEY)).await;
+        assert_eq!(
+            (status, &view["status"]),
+            (200, &json!("unknown")),
+            "{view}"
+        );
+    }
 }
 
 /// The same for captures, voids and refunds: unsettled operations of payments whose
