@@ -19,7 +19,7 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 use wasm_bindgen::prelude::wasm_bindgen;
 
-use super::json_line::{push_debug, push_str, push_timestamp};
+use super::json_line::{push_debug, push_str, push_timestamp, push_wide};
 
 #[wasm_bindgen]
 extern "C" {
@@ -279,6 +279,14 @@ impl Visit for EventFields<'_> {
         self.name(field)
             .push_str(if value { "true" } else { "false" });
     }
+
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        push_wide(self.name(field), false, value);
+    }
+
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        push_wide(self.name(field), value < 0, value.unsigned_abs());
+    }
 }
 
 /// A span's fields as (name, JSON text), in the order recorded; a field recorded again
@@ -317,5 +325,17 @@ impl Visit for SpanFields<'_> {
 
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.set(field, value.to_string());
+    }
+
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        let mut text = String::new();
+        push_wide(&mut text, false, value);
+        self.set(field, text);
+    }
+
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        let mut text = String::new();
+        push_wide(&mut text, value < 0, value.unsigned_abs());
+        self.set(field, text);
     }
 }
