@@ -585,7 +585,7 @@ async fn bambora_resumes_a_completion_a_stopped_process_left_by_looking_it_up() 
             "Authorization",
             "Passcode MzAwMjAwNTc4OjRCYUQ4MkQ5MTk3YjRjYzRiNzBhMjIxOTExZUU5Zjcw",
         )
-        .json(&json!({"amount": 5.00, "order_number": &reference[..30]}))
+        .json(&json!({"amount": 5.00, "order_number": &reference[..30], "payment_method": "card"}))
         .send()
         .await
         .expect("completion");

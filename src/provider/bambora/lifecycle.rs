@@ -27,11 +27,15 @@ use crate::provider::{Context, HttpRequest};
 /// weeks, a provider unconfigured meanwhile), not only the minutes a lookup usually takes.
 const LOOKUP_WINDOW_MS: u64 = 5 * 366 * 24 * 60 * 60 * 1000;
 
-/// The body of a completion, void or return.
+/// The body of a completion, void or return. A completion's is a `PaymentRequest`
+/// (swagger `completePayment`), whose `payment_method` is required; a void's and a
+/// return's take none.
 #[derive(Serialize)]
 struct OperationBody<'a> {
     amount: serde_json::Number,
     order_number: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payment_method: Option<&'static str>,
 }
 
 /// The error codes Bambora answers an operation with (docs/sandbox/bambora.md lists
@@ -91,6 +95,7 @@ impl BamboraAdapter {
         let body = OperationBody {
             amount: amount.json(),
             order_number: order_number(op),
+            payment_method: (op.kind == OperationKind::Capture).then_some("card"),
         };
         // Not retry-safe (the default): Bambora would make a second completion or return.
         let request = self.post(&format!("/v1/payments/{target}/{path}"), &body, purpose);
@@ -253,10 +258,23 @@ mod tests {
     #[test]
     fn each_operation_posts_its_path_with_the_amount_and_its_own_order_number() {
         let a = adapter();
-        for (kind, path) in [
-            (OperationKind::Capture, "/v1/payments/10000001/completions"),
-            (OperationKind::Void, "/v1/payments/10000001/void"),
-            (OperationKind::Refund, "/v1/payments/10000002/returns"),
+        // A completion's body is a PaymentRequest: its payment_method is required.
+        for (kind, path, method) in [
+            (
+                OperationKind::Capture,
+                "/v1/payments/10000001/completions",
+                serde_json::json!("card"),
+            ),
+            (
+                OperationKind::Void,
+                "/v1/payments/10000001/void",
+                serde_json::Value::Null,
+            ),
+            (
+                OperationKind::Refund,
+                "/v1/payments/10000002/returns",
+                serde_json::Value::Null,
+            ),
         ] {
             let Ok(OperationStep::Call { call, request }) = a.operation(&op(kind, 1050), &cx())
             else {
@@ -272,6 +290,7 @@ mod tests {
                 serde_json::from_str(request.body.as_deref().unwrap()).unwrap();
             assert_eq!(body["amount"], serde_json::json!(10.5));
             assert_eq!(body["order_number"], "0123456789abcdef0123456789abcd");
+            assert_eq!(body["payment_method"], method, "{kind:?}");
         }
     }
 

@@ -43,10 +43,24 @@ struct Asked {
     order_number: Option<String>,
 }
 
-fn asked(body: &Map<String, Value>) -> Result<Asked, ApiError> {
+/// `kind`'s body: `amount` and an optional `order_number`; a completion's is a
+/// `PaymentRequest` (the spec's `completePayment`), which also requires `payment_method`.
+fn asked(body: &Map<String, Value>, kind: MovementKind) -> Result<Asked, ApiError> {
     let mut check = Check::default();
     let cents = check.amount(body);
     let order_number = check.string(body, "order_number", "order_number", false, 30);
+    if kind == MovementKind::Capture {
+        let method = check.string(body, "payment_method", "payment_method", true, 32);
+        if method
+            .as_deref()
+            .is_some_and(|m| m != "card" && m != "token")
+        {
+            check.fail(
+                "payment_method",
+                "Only 'card' and 'token' payments are served by the sandbox",
+            );
+        }
+    }
     check.finish()?;
     Ok(Asked {
         cents: cents.unwrap_or_default(),
@@ -100,7 +114,7 @@ async fn operate(
     let result = async {
         authenticate(&headers)?;
         let body = json_body(&headers, body).await?;
-        let asked = asked(&body)?;
+        let asked = asked(&body, kind)?;
         sandbox.bambora.lock().operate(&sandbox, &id, kind, asked)
     }
     .await;

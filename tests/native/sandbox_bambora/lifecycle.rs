@@ -24,12 +24,31 @@ fn refused(answer: &(StatusCode, Value), code: u32) {
     assert!(body["message"].is_string(), "{body}");
 }
 
+/// A completion's body: a `PaymentRequest` (swagger `completePayment`), `payment_method`
+/// required.
+fn complete(amount: f64) -> Value {
+    json!({ "amount": amount, "payment_method": "card" })
+}
+
 #[tokio::test]
 async fn completions_voids_and_returns_book_the_ledger_and_refuse_in_bambora_s_shape() {
     let bambora = Bambora::start().await;
     let id = pre_auth(&bambora).await;
     let ledger = &bambora.running.sandbox.ledger;
     let path = |what: &str| format!("/v1/payments/{id}/{what}");
+    // A completion without its payment_method is invalid input, as the spec has it.
+    let (http, invalid) = bambora
+        .post(&path("completions"), &json!({"amount": 1.00}))
+        .await;
+    assert_eq!(
+        (http, &invalid["code"]),
+        (StatusCode::BAD_REQUEST, &json!(314)),
+        "{invalid}"
+    );
+    assert_eq!(
+        invalid["details"][0]["field"], "payment_method",
+        "{invalid}"
+    );
     refused(
         &bambora
             .post(&path("returns"), &json!({"amount": 1.00}))
@@ -37,15 +56,13 @@ async fn completions_voids_and_returns_book_the_ledger_and_refuse_in_bambora_s_s
         199,
     );
     refused(
-        &bambora
-            .post(&path("completions"), &json!({"amount": 16.00}))
-            .await,
+        &bambora.post(&path("completions"), &complete(16.00)).await,
         197,
     );
     let (http, completion) = bambora
         .post(
             &path("completions"),
-            &json!({"amount": 10.00, "order_number": "op-1"}),
+            &json!({"amount": 10.00, "order_number": "op-1", "payment_method": "card"}),
         )
         .await;
     assert_eq!(http, StatusCode::OK, "{completion}");
@@ -54,9 +71,7 @@ async fn completions_voids_and_returns_book_the_ledger_and_refuse_in_bambora_s_s
         (&json!("PAC"), &json!("op-1"))
     );
     refused(
-        &bambora
-            .post(&path("completions"), &json!({"amount": 1.00}))
-            .await,
+        &bambora.post(&path("completions"), &complete(1.00)).await,
         194,
     );
     refused(
@@ -114,7 +129,10 @@ async fn a_voided_or_expired_pre_auth_is_never_completed() {
     let complete = |id: &str| format!("/v1/payments/{id}/completions");
     refused(
         &bambora
-            .post(&complete(&voided), &json!({"amount": 1.00}))
+            .post(
+                &complete(&voided),
+                &json!({"amount": 1.00, "payment_method": "card"}),
+            )
             .await,
         195,
     );
@@ -148,7 +166,10 @@ async fn a_voided_or_expired_pre_auth_is_never_completed() {
     assert_eq!(control.status(), StatusCode::OK);
     refused(
         &bambora
-            .post(&complete(&expired), &json!({"amount": 1.00}))
+            .post(
+                &complete(&expired),
+                &json!({"amount": 1.00, "payment_method": "card"}),
+            )
             .await,
         196,
     );
