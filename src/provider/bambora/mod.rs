@@ -141,15 +141,17 @@ impl<'a> Means<'a> {
                 "a Bambora single-use token is 1 to 40 printable characters",
             ));
         }
+        // The spec's TokenPurchase.name is 4 to 64 characters.
         let Some(name) = payment
             .payer
             .name
             .as_deref()
-            .filter(|n| !n.trim().is_empty())
+            .map(str::trim)
+            .filter(|n| (4..=64).contains(&n.chars().count()))
         else {
             return Err(rejected_here(
                 "token.name",
-                "a Bambora token payment needs the cardholder's name (payer.name)",
+                "a Bambora token payment needs the cardholder's name (payer.name), 4 to 64 characters",
             ));
         };
         Ok(Means::Token { code: token, name })

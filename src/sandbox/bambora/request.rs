@@ -138,7 +138,10 @@ pub fn payment_request(
         Some("token") => {
             if let Some(token) = check.object(body, "token", "token", true) {
                 let code = check.string(token, "code", "token.code", true, 40);
-                check.string(token, "name", "token.name", true, 64);
+                let name = check.string(token, "name", "token.name", true, 64);
+                if name.is_some_and(|name| name.chars().count() < 4) {
+                    check.fail("token.name", "token.name must be 4 to 64 characters");
+                }
                 complete = check
                     .boolean(token, "complete", "token.complete")
                     .unwrap_or(false);

@@ -520,9 +520,14 @@ async fn single_use_token_payment() {
     assert_eq!(http, StatusCode::OK);
     assert_eq!(token["code"], "1");
     let code = token["token"].as_str().unwrap();
-    let request = json!({"payment_method": "token", "order_number": "order-token", "amount": 15.99,
+    let mut request = json!({"payment_method": "token", "order_number": "order-token", "amount": 15.99,
         "term_url": TERM_URL,
-        "token": {"code": code, "name": "John Doe", "complete": true, "3d_secure": three_ds2()}});
+        "token": {"code": code, "name": "Li", "complete": true, "3d_secure": three_ds2()}});
+    // TokenPurchase.name is 4 to 64 characters; the refusal spends no token.
+    let (http, body) = bambora.post("/v1/payments", &request).await;
+    assert_eq!(http, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(detail_fields(&body), ["token.name"]);
+    request["token"]["name"] = json!("John Doe");
     let (http, body) = bambora.post("/v1/payments", &request).await;
     assert_eq!(http, StatusCode::FOUND, "{body}");
     let (http, body) = bambora.post("/v1/payments", &request).await;

@@ -350,6 +350,16 @@ fn a_token_payment_names_the_cardholder() {
         refused.error.unwrap().provider_code.as_deref(),
         Some("token.name")
     );
+    // TokenPurchase.name is 4 to 64 characters (swagger 1.0.5).
+    for name in ["Li", "  Bo  ", &"n".repeat(65)] {
+        start.payer.name = Some(name.to_owned());
+        let refused = done(adapter().start(&start, &cx()));
+        assert_eq!(refused.status, PaymentStatus::Failed, "{name}");
+        assert_eq!(
+            refused.error.unwrap().provider_code.as_deref(),
+            Some("token.name")
+        );
+    }
 
     start.payer.name = Some("John Doe".into());
     let (state, request) = call(adapter().start(&start, &cx()));
