@@ -425,8 +425,10 @@ pub enum PaymentMethod {
     /// Card details typed into the page.
     Card(CardDetails),
     /// A provider token the page obtained itself (Payroc single-use token, Bambora
-    /// token, Paysafe payment handle, dLocal card token).
-    Token { token: String },
+    /// token, Paysafe payment handle, dLocal card token). `bin`: the card's first 6 to 8
+    /// digits, as the provider's fields report them (Paysafe's 3-D Secure needs it: its
+    /// fingerprinting call takes the BIN, not the token).
+    Token { token: String, bin: Option<String> },
 }
 
 /// The payer, as far as a provider needs them (dLocal: name, email, document, country).

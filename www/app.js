@@ -294,21 +294,21 @@ function showCardEntry() {
 
 /**
  * Asks the provider's fields for a token: they post the card to the provider and answer
- * only the token. Messages from any other window or origin are ignored.
+ * only `{token, bin?}`. Messages from any other window or origin are ignored.
  */
 function tokenFromProviderFields() {
   const frame = providerFields();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => done(null, "the card fields did not answer"), 15_000);
-    function done(token, message) {
+    function done(answer, message) {
       clearTimeout(timer);
       window.removeEventListener("message", listen);
-      if (token) resolve(token);
+      if (answer) resolve(answer);
       else reject(Object.assign(new Error(message), { code: "tokenization_failed" }));
     }
     function listen(event) {
       if (event.origin !== sandboxOrigin || event.source !== frame?.contentWindow) return;
-      if (event.data?.type === "token" && typeof event.data.token === "string") done(event.data.token);
+      if (event.data?.type === "token" && typeof event.data.token === "string") done(event.data);
       else if (event.data?.type === "error") done(null, String(event.data.message ?? "tokenization failed"));
     }
     window.addEventListener("message", listen);
@@ -319,7 +319,9 @@ function tokenFromProviderFields() {
 /** How the cardholder pays: all the page adds to the payment the shop created. */
 async function paymentMethod() {
   if ($("card-entry").value === "provider") {
-    return { type: "token", token: await tokenFromProviderFields() };
+    // The fields' answer: the token, and the card's BIN where the provider tells it.
+    const { token, bin } = await tokenFromProviderFields();
+    return typeof bin === "string" ? { type: "token", token, bin } : { type: "token", token };
   }
   return {
     type: "card",

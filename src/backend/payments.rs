@@ -378,11 +378,20 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 ApiError::bad_request("invalid_window_size", "windowSize must be 01 to 05")
             })?,
         };
-        if let PaymentMethod::Token { token } = &body.payment_method {
+        if let PaymentMethod::Token { token, bin } = &body.payment_method {
             if token.is_empty() || token.len() > 512 {
                 return Err(ApiError::bad_request(
                     "invalid_token",
                     "the token must be 1 to 512 characters",
+                ));
+            }
+            let digits = |bin: &String| {
+                (6..=8).contains(&bin.len()) && bin.bytes().all(|b| b.is_ascii_digit())
+            };
+            if bin.as_ref().is_some_and(|bin| !digits(bin)) {
+                return Err(ApiError::bad_request(
+                    "invalid_token",
+                    "the token's bin must be the card's first 6 to 8 digits",
                 ));
             }
         }

@@ -40,7 +40,7 @@ export interface ThreeDSecureOptions {
 /** A card typed into the page, or a provider token. The card goes to the backend only. */
 export type PaymentMethod =
   | { type: "card"; number: string; expiryMonth: number; expiryYear: number; cvv: string; holderName: string }
-  | { type: "token"; token: string };
+  | { type: "token"; token: string; bin?: string };
 
 /** What `pay()` confirms (named apart from the DOM's `PaymentRequest`). The merchant's
  * server created the payment (`POST /v1/payments` with its API key: provider, order,

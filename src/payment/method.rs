@@ -21,18 +21,19 @@ impl<'de> Deserialize<'de> for PaymentMethod {
         let members = MapDeserializer::<_, serde_json::Error>::new(members.into_iter());
         match kind {
             Kind::Card => CardDetails::deserialize(members).map(PaymentMethod::Card),
-            Kind::Token => {
-                Token::deserialize(members).map(|Token { token }| PaymentMethod::Token { token })
-            }
+            Kind::Token => Token::deserialize(members)
+                .map(|Token { token, bin }| PaymentMethod::Token { token, bin }),
         }
         .map_err(D::Error::custom)
     }
 }
 
-/// `Token { token }`'s members.
+/// `Token { token, bin }`'s members.
 #[derive(Deserialize)]
 struct Token {
     token: String,
+    #[serde(default)]
+    bin: Option<String>,
 }
 
 /// The tag's word, read as the derive reads a variant's name.
@@ -141,7 +142,11 @@ mod tests {
         #[allow(dead_code)]
         pub enum PaymentMethod {
             Card(CardDetails),
-            Token { token: String },
+            Token {
+                token: String,
+                #[serde(default)]
+                bin: Option<String>,
+            },
         }
     }
 

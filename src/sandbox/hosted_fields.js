@@ -29,6 +29,8 @@ const CALLS = {
     headers: { authorization: `Basic ${key}` },
     body: { card: { cardNum: c.number, cardExpiry: { month: c.month, year: c.year }, cvv: c.cvv, holderName: c.name } },
     token: (answer) => answer.paymentToken,
+    // Paysafe's 3-D Secure takes the card's BIN, which its token answer tells.
+    bin: (answer) => answer.card?.cardBin,
   }),
   bambora: (c) => ({
     url: "/bambora/scripts/tokenization/tokens",
@@ -69,7 +71,10 @@ async function tokenize() {
   });
   const answer = await response.json().catch(() => ({}));
   const token = response.ok ? call.token(answer) : undefined;
-  if (typeof token === "string" && token !== "") return { type: "token", token };
+  const bin = response.ok ? call.bin?.(answer) : undefined;
+  if (typeof token === "string" && token !== "") {
+    return typeof bin === "string" ? { type: "token", token, bin } : { type: "token", token };
+  }
   return { type: "error", message: refusal(answer, response.status) };
 }
 

@@ -190,3 +190,41 @@ async fn a_card_expiry_outside_the_calendar_is_refused() {
     }
     assert!(h.ledger("paysafe").is_empty(), "no provider call");
 }
+
+/// A token's own checks: 1 to 512 characters, and a `bin` (when given) of 6 to 8 digits.
+/// Each is a 400 `invalid_token` before any provider call (counted as a refused confirm),
+/// and the payment can still be paid.
+#[tokio::test]
+async fn a_malformed_token_or_bin_is_refused_before_any_call() {
+    let h = harness().await;
+    for (paid_before, method) in [
+        json!({"type": "token", "token": ""}),
+        json!({"type": "token", "token": "t".repeat(513)}),
+        json!({"type": "token", "token": "SCTOKEN", "bin": "40000"}),
+        json!({"type": "token", "token": "SCTOKEN", "bin": "400000000"}),
+        json!({"type": "token", "token": "SCTOKEN", "bin": "4000a0"}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (create, confirm) = split_start(&start_body("paysafe", "4000000000001000", "iframe"));
+        let (_, created) = h.create(&create).await;
+        let id = created["id"].as_str().unwrap();
+        let secret = created["clientSecret"].as_str().unwrap();
+        let mut body = confirm.clone();
+        body["paymentMethod"] = method.clone();
+        let answer = h.confirm(id, secret, &body).await;
+        assert_eq!(code(&answer), (400, "invalid_token"), "{method}");
+        assert_eq!(
+            h.ledger("paysafe").len(),
+            paid_before,
+            "no charge: {method}"
+        );
+        let (status, paid) = h.confirm(id, secret, &confirm).await;
+        assert_eq!(
+            (status, &paid["status"]),
+            (200, &json!("authorized")),
+            "{paid}"
+        );
+    }
+}

@@ -8,7 +8,7 @@ use crate::support;
 use support::flow::{self, payment, Cardholder, Trace, CVV};
 use support::recording::Recording;
 use threeds_bridge::emv::{Eci, Pan, ThreeDsCompInd, TransStatus};
-use threeds_bridge::payment::{PaymentResult, PaymentStatus, ResultCode};
+use threeds_bridge::payment::{PaymentMethod, PaymentResult, PaymentStatus, ResultCode};
 use threeds_bridge::provider::paysafe::{Config, PaysafeAdapter};
 use threeds_bridge::provider::{Adapter, Step};
 use threeds_bridge::sandbox::faults::FaultRule;
@@ -254,6 +254,66 @@ async fn wrong_credentials_are_a_provider_rejection() {
     assert_not_authorized(&result, PaymentStatus::Failed, ResultCode::ProviderRejected);
     assert_eq!(result.error.unwrap().provider_code.as_deref(), Some("5279"));
     assert_eq!(trace.calls, ["paysafe.token"]);
+}
+
+/// A page-made token (Paysafe.js's, the sandbox's fields here) pays with the card's BIN the
+/// token answer told: Paysafe's `/jwt` takes `cardBin`. Without it the payment is refused
+/// before any call, where it used to send `/jwt` without the BIN, which only the sandbox
+/// accepted.
+#[tokio::test]
+async fn a_token_pays_with_its_bin_and_is_refused_without_one() {
+    let sandbox = support::sandbox().await;
+    let tokenized: serde_json::Value = reqwest::Client::new()
+        .post(format!(
+            "{}/paysafe/customervault/v1/singleusetokens",
+            sandbox.url
+        ))
+        .basic_auth("sandbox-paysafe-user", Some("sandbox-paysafe-password"))
+        .json(&serde_json::json!({"card": {"cardNum": "4000000000001000",
+            "cardExpiry": {"month": 12, "year": 2040}, "cvv": "123", "holderName": "Jo Doe"}}))
+        .send()
+        .await
+        .expect("tokenize")
+        .json()
+        .await
+        .expect("json");
+    let token = tokenized["paymentToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let adapter = PaysafeAdapter::new(Config::sandbox(&sandbox.url));
+    let mut start = payment("4000000000001000");
+    start.method = PaymentMethod::Token {
+        token: token.clone(),
+        bin: None,
+    };
+    let (result, trace) = flow::run(
+        &adapter,
+        &start,
+        &session_id("tok", "a"),
+        Cardholder::Cancels,
+    )
+    .await;
+    assert_not_authorized(&result, PaymentStatus::Failed, ResultCode::ProviderRejected);
+    assert_eq!(
+        result.error.unwrap().provider_code.as_deref(),
+        Some("paymentMethod.bin")
+    );
+    assert!(trace.calls.is_empty(), "{:?}", trace.calls);
+
+    start.method = PaymentMethod::Token {
+        token,
+        bin: tokenized["card"]["cardBin"].as_str().map(str::to_owned),
+    };
+    let (result, trace) = flow::run(
+        &adapter,
+        &start,
+        &session_id("tok", "b"),
+        Cardholder::Cancels,
+    )
+    .await;
+    assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");
+    assert_eq!(trace.calls.first(), Some(&"paysafe.jwt"));
 }
 
 /// The authentication's answer is lost after Paysafe created it; the host repeats the

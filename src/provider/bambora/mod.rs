@@ -225,7 +225,7 @@ impl BamboraAdapter {
         };
         let means = match &payment.method {
             PaymentMethod::Card(card) => Means::Card(card),
-            PaymentMethod::Token { token } => Means::token(token, payment)?,
+            PaymentMethod::Token { token, .. } => Means::token(token, payment)?,
         };
         Ok(Checked {
             amount,

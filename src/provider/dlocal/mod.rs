@@ -230,7 +230,7 @@ impl DlocalAdapter {
                 expiration_year: card.expiry_year,
                 capture,
             },
-            PaymentMethod::Token { token } => CardBody::Token { token, capture },
+            PaymentMethod::Token { token, .. } => CardBody::Token { token, capture },
         };
         let holder = match &payment.method {
             PaymentMethod::Card(card) => Some(card.holder_name.as_str()),

@@ -657,7 +657,7 @@ impl Adapter for PayrocAdapter {
         };
         match &payment.method {
             PaymentMethod::Card(card) => self.tokenize(card, then, cx),
-            PaymentMethod::Token { token } if well_formed_token(token) => {
+            PaymentMethod::Token { token, .. } if well_formed_token(token) => {
                 self.with_token(then, token.clone(), cx)
             }
             PaymentMethod::Token { .. } => Step::Done(bad_token()),

@@ -198,11 +198,12 @@ impl PaysafeAdapter {
         }
     }
 
-    fn fingerprint(&self, order: Order, card: CardRef) -> Step<State> {
+    /// The fingerprinting session: Paysafe's `/jwt` takes the card's BIN (`cardBin`).
+    fn fingerprint(&self, order: Order, card: CardRef, bin: &str) -> Step<State> {
         let body = wire::JwtRequest {
             account_id: &self.config.account_id,
             card: wire::JwtCard {
-                card_bin: card.summary.as_ref().map(|s| s.bin.as_str()),
+                card_bin: bin,
                 payment_token: &card.payment_token,
             },
         };
@@ -230,13 +231,14 @@ impl PaysafeAdapter {
         response: Result<HttpResponse, TransportFailure>,
     ) -> Step<State> {
         match success_body::<wire::TokenResponse>(response) {
-            Ok(token) => self.fingerprint(
-                order,
-                CardRef {
+            Ok(token) => {
+                let bin = summary.bin.clone();
+                let card = CardRef {
                     payment_token: token.payment_token,
                     summary: Some(summary),
-                },
-            ),
+                };
+                self.fingerprint(order, card, &bin)
+            }
             Err(result) => Step::Done(result),
         }
     }
@@ -300,13 +302,22 @@ impl Adapter for PaysafeAdapter {
         };
         match &payment.method {
             PaymentMethod::Card(card) => self.tokenize(order, card),
-            PaymentMethod::Token { token } => self.fingerprint(
+            PaymentMethod::Token {
+                token,
+                bin: Some(bin),
+            } => self.fingerprint(
                 order,
                 CardRef {
                     payment_token: token.clone(),
                     summary: None,
                 },
+                bin,
             ),
+            // Paysafe's fingerprinting call takes the BIN, which a token does not tell.
+            PaymentMethod::Token { bin: None, .. } => Step::Done(crate::provider::answer::rejected_here(
+                "paymentMethod.bin",
+                "a Paysafe token payment needs the card's BIN (its first 6 to 8 digits) for 3-D Secure",
+            )),
         }
     }
 

@@ -60,8 +60,8 @@ pub struct TokenRef<'a> {
     pub payment_token: &'a str,
 }
 
-/// `POST /threedsecure/v2/jwt`. `cardBin` is left out when only a token is known (the
-/// sandbox reads it from the token).
+/// `POST /threedsecure/v2/jwt`: `{card: {cardBin}, accountId}` (providers.md §3.2), with
+/// the single-use token beside the BIN (the sandbox picks the card's behaviour by it).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JwtRequest<'a> {
@@ -72,8 +72,7 @@ pub struct JwtRequest<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JwtCard<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub card_bin: Option<&'a str>,
+    pub card_bin: &'a str,
     pub payment_token: &'a str,
 }
 

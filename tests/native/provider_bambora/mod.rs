@@ -318,6 +318,7 @@ async fn token_payments_frictionless_and_challenged() {
         let mut start = payment(pan);
         start.method = PaymentMethod::Token {
             token: token(&sandbox, pan).await,
+            bin: None,
         };
         start.payer.name = Some("John Doe".to_owned());
         let (result, trace) = flow::run(

@@ -19,7 +19,7 @@ async fn a_provided_token_goes_straight_to_the_mpi() {
 
     let adapter = adapter(&running);
     let mut payment = start("4000000000001000");
-    payment.method = PaymentMethod::Token { token };
+    payment.method = PaymentMethod::Token { token, bin: None };
     let session = session_id();
     let (result, trace) = flow::run(&adapter, &payment, &session, Cardholder::Cancels).await;
     assert_eq!(result.status, PaymentStatus::Authorized, "{result:?}");

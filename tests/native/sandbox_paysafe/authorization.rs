@@ -255,11 +255,20 @@ async fn single_use_tokens_stand_for_the_card_and_are_consumed_by_the_authorizat
     assert_eq!(token["timeToLiveSeconds"], 899);
     let payment_token = token["paymentToken"].as_str().unwrap().to_owned();
 
-    // /jwt with the token (sandbox extension) offers the card's 3DS Method.
-    let (status, session) = api
+    // /jwt takes the card's BIN, as Paysafe documents it, even beside a token.
+    let (status, refused) = api
         .post(
             "/threedsecure/v2/jwt",
             &json!({"card": {"paymentToken": payment_token}, "accountId": ACCOUNT}),
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(field_names(&refused), vec!["card.cardBin"], "{refused}");
+    // With it, the token (sandbox extension) offers the card's 3DS Method.
+    let (status, session) = api
+        .post(
+            "/threedsecure/v2/jwt",
+            &json!({"card": {"paymentToken": payment_token, "cardBin": "400000"}, "accountId": ACCOUNT}),
         )
         .await;
     assert_eq!(status, 200, "{session}");

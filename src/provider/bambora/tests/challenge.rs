@@ -325,6 +325,7 @@ fn a_token_payment_learns_the_brand_from_the_answer() {
     let mut start = payment();
     start.method = PaymentMethod::Token {
         token: "gt7-1".into(),
+        bin: None,
     };
     start.payer.name = Some("John Doe".into());
     let (state, _) = call(adapter().start(&start, &cx()));

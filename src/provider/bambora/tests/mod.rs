@@ -344,6 +344,7 @@ fn a_token_payment_names_the_cardholder() {
     let mut start = payment();
     start.method = PaymentMethod::Token {
         token: "gt7-0f2f20dd-777e-487e-b688-940b526172cd".into(),
+        bin: None,
     };
     let refused = done(adapter().start(&start, &cx()));
     assert_eq!(
@@ -381,6 +382,7 @@ fn a_token_payment_names_the_cardholder() {
 
     start.method = PaymentMethod::Token {
         token: "has space".into(),
+        bin: None,
     };
     assert_eq!(
         done(adapter().start(&start, &cx()))

@@ -357,6 +357,7 @@ fn a_challenge_preference_asks_payroc_for_a_challenge() {
     start.challenge = ChallengePreference::Mandated;
     start.method = PaymentMethod::Token {
         token: TOKEN.into(),
+        bin: None,
     };
     let (_, action) = browser(adapter.start(&start, &cx(T0)));
     let BrowserAction::Redirect { form } = action else {
@@ -371,6 +372,7 @@ fn a_provided_token_skips_tokenization_and_every_call() {
     let mut start = payment();
     start.method = PaymentMethod::Token {
         token: TOKEN.into(),
+        bin: None,
     };
     let (state, action) = browser(adapter.start(&start, &cx(T0)));
     assert!(matches!(state, State::AwaitingReceipt { .. }));
@@ -381,6 +383,7 @@ fn a_provided_token_skips_tokenization_and_every_call() {
 
     start.method = PaymentMethod::Token {
         token: "not a token!".into(),
+        bin: None,
     };
     let result = done(adapter.start(&start, &cx(T0)));
     assert_eq!(result.error.unwrap().code, ResultCode::ProviderRejected);
@@ -635,6 +638,7 @@ fn third_party_authentication_goes_straight_to_the_sale() {
     // With a token and Y: one call, the sale.
     start.method = PaymentMethod::Token {
         token: TOKEN.into(),
+        bin: None,
     };
     start.external_authentication = Some(external(TransStatus::Y, 5));
     let (_, sale) = call(adapter.start(&start, &cx(T0)));

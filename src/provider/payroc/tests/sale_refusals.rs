@@ -195,6 +195,7 @@ fn only_a_refusal_of_the_reference_sends_the_payment_back_to_waiting() {
     let mut start = payment();
     start.method = PaymentMethod::Token {
         token: TOKEN.into(),
+        bin: None,
     };
     start.external_authentication = Some(external(TransStatus::Y, 5));
     let (state, _) = call(adapter.start(&start, &cx(T0)));

@@ -80,15 +80,14 @@ pub async fn jwt(
     let mut body = read_json(body).await?;
     if customervault::token_of(&body).is_some() {
         // Sandbox extension: the token stands for the card, so its number (in the
-        // emulator's memory) picks the Method behaviour; cardBin may be left out.
+        // emulator's memory) picks the Method behaviour. The BIN is still the caller's
+        // to give, as Paysafe's documented body has it (a missing one is refused below).
         let given_bin = member(member(Some(&body), "card"), "cardBin").cloned();
         if let Some(token) = customervault::expand(&sandbox, &mut body)? {
             usable(&token)?;
-            if let Some(card) = body.get_mut("card").and_then(Value::as_object_mut) {
-                card.insert(
-                    "cardBin".into(),
-                    given_bin.unwrap_or_else(|| json!(token.card.bin)),
-                );
+            let card = body.get_mut("card").and_then(Value::as_object_mut);
+            if let (Some(card), Some(bin)) = (card, given_bin) {
+                card.insert("cardBin".into(), bin);
             }
         }
     }
