@@ -188,9 +188,15 @@ impl BackendConfig {
         if self.max_confirm_attempts == 0 {
             return Err("max_confirm_attempts must be above zero".to_owned());
         }
-        if self.reconcile.sweep_every_ms == 0 || self.reconcile.max_lookup_ms == 0 {
+        let reconcile = &self.reconcile;
+        if reconcile.sweep_every_ms == 0
+            || reconcile.first_lookup_ms == 0
+            || reconcile.max_lookup_ms == 0
+        {
+            // A first lookup at 0 doubles to 0: every payment in doubt would be looked up
+            // at the provider on every sweep and every read, for as long as it stays so.
             return Err(
-                "reconcile.sweep_every_ms and reconcile.max_lookup_ms must be above zero"
+                "reconcile.sweep_every_ms, first_lookup_ms and max_lookup_ms must be above zero"
                     .to_owned(),
             );
         }
@@ -273,6 +279,32 @@ mod tests {
         assert_eq!(origin_of("https://a@evil.test/"), None);
         assert_eq!(origin_of("javascript:alert(1)"), None);
         assert_eq!(origin_of("https:///x"), None);
+    }
+
+    #[test]
+    fn a_reconcile_policy_without_a_wait_is_refused() {
+        let valid = || BackendConfig {
+            public_url: "https://pay.shop.test".into(),
+            checkout_origins: vec!["https://shop.test".into()],
+            merchant_api_keys: vec![crate::backend::auth::ApiKey::new("a-merchant-key-of-16+")],
+            max_confirm_attempts: 3,
+            session_ttl_seconds: 900,
+            calls: CallPolicy::default(),
+            reconcile: ReconcilePolicy::default(),
+            providers: ProvidersConfig::default(),
+            webhooks: Default::default(),
+        };
+        assert_eq!(valid().validate(), Ok(()));
+        for zero in [
+            |r: &mut ReconcilePolicy| r.first_lookup_ms = 0,
+            |r: &mut ReconcilePolicy| r.max_lookup_ms = 0,
+            |r: &mut ReconcilePolicy| r.sweep_every_ms = 0,
+        ] {
+            let mut config = valid();
+            zero(&mut config.reconcile);
+            let refused = config.validate().unwrap_err();
+            assert!(refused.contains("first_lookup_ms"), "{refused}");
+        }
     }
 
     #[test]

@@ -471,6 +471,16 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             _ => None,
         };
         tracing::info!(operation = %record.id, result = ?result, "operation over");
+        // A pending result a lookup found still pending was counted when it first came.
+        let counted = matches!(
+            (&record.phase, &result),
+            (
+                OperationPhase::Final {
+                    result: OperationResult::Pending { .. }
+                },
+                OperationResult::Pending { .. }
+            )
+        );
         let (kind, ended) = (record.operation.kind, result.clone());
         let next = record.advanced(OperationPhase::Final { result }, self.env.now_ms(), wake_at);
         let events = self.operation_events(session, &next);
@@ -479,8 +489,10 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             .swap_operation_with_events(&next, &events)
             .await?
         {
-            self.observer
-                .operation_ended(session.provider, kind, &ended);
+            if !counted {
+                self.observer
+                    .operation_ended(session.provider, kind, &ended);
+            }
             return Ok(next);
         }
         self.lost_race(record).await

@@ -38,6 +38,7 @@ mod lifecycle_payroc;
 mod lifecycle_paysafe;
 mod operations;
 mod operations_early;
+mod operations_pending;
 mod outbox_conformance;
 mod provider_bambora;
 mod provider_dlocal;
