@@ -63,7 +63,15 @@ struct SandboxArgs {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `std::env::args` panics on an argument that is not UTF-8: a usage mistake here.
+    let args: Result<Vec<String>, _> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string())
+        .collect();
+    let Ok(args) = args else {
+        eprintln!("threeds-bridge: an argument is not valid UTF-8\nRun `threeds-bridge --help` for usage.");
+        return ExitCode::from(2);
+    };
     let (log_format, args) = match take_log_format(args) {
         Ok(split) => split,
         Err(message) => {

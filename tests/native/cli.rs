@@ -156,3 +156,62 @@ fn serve_refuses_a_json_config_key_given_twice() {
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What only the native host reads is checked with the rest of the config: a `listen`
+/// with no port, a PostgreSQL schema or URL that cannot be used stop `serve` with exit 2
+/// and the key's path, before any store is opened (they were a failure to start, exit 1,
+/// which a service manager restarts for ever). An argument that is not UTF-8 is a usage
+/// mistake (exit 2), not a panic (101).
+#[test]
+fn host_keys_and_arguments_are_config_and_usage_mistakes() {
+    let dir = std::env::temp_dir().join(format!("threeds-bridge-cli-host-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let base = r#"
+public_url = "http://127.0.0.1:8080"
+checkout_origins = ["http://127.0.0.1:8080"]
+merchant_api_keys = ["cli-test-merchant-key-0123"]
+[providers.paysafe]
+base_url = "http://127.0.0.1:9/paysafe"
+api_user = "sandbox-paysafe-user"
+api_password = "cli-test-password-s3cret"
+account_id = "89987201"
+"#;
+    // The store's table goes last: TOML keys after a table header belong to it.
+    let postgres = |schema: &str, url: &str| {
+        format!("[store]\nkind = \"postgres\"\nurl = \"{url}\"\nschema = \"{schema}\"\n")
+    };
+    for (listen, store, key) in [
+        ("127.0.0.1", String::new(), "listen: "),
+        (":8080", String::new(), "listen: "),
+        (
+            "127.0.0.1:0",
+            postgres("Payments", "postgresql://tb:pw-s3cret@127.0.0.1:1/tb"),
+            "store.schema: ",
+        ),
+        (
+            "127.0.0.1:0",
+            postgres("payments", "postgresql://tb:pw-s3cret@[::1"),
+            "store.url: ",
+        ),
+    ] {
+        let path = dir.join("host.toml");
+        std::fs::write(&path, format!("listen = \"{listen}\"\n{base}{store}"))
+            .expect("write the config");
+        let out = run(&["serve", "--config", path.to_str().expect("utf-8 path")]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{listen} {store}: {stderr}");
+        assert!(stderr.contains(key), "{listen} {store}: {stderr}");
+        assert!(!stderr.contains("s3cret"), "{stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
+    use std::os::unix::ffi::OsStrExt;
+    let out = Command::new(BIN)
+        .arg("serve")
+        .arg("--config")
+        .arg(std::ffi::OsStr::from_bytes(b"/etc/\xff.toml"))
+        .output()
+        .expect("run the binary");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("not valid UTF-8"));
+}

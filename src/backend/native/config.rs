@@ -2,6 +2,8 @@
 //! when the name ends in `.toml`; any value written `{ env = "NAME" }` is read from the
 //! environment variable NAME (secrets stay out of the file).
 
+use std::str::FromStr;
+
 use serde::Deserialize;
 
 use super::ConfirmRateLimit;
@@ -84,7 +86,32 @@ impl ServeConfig {
         // Errors name the key's path; values (secrets) are not echoed.
         let config: ServeConfig = crate::backend::config_errors::parse(value)?;
         config.backend().validate()?;
+        config.check_host()?;
         Ok(config)
+    }
+
+    /// What only the native host reads, checked before anything starts, as the core's
+    /// keys are: a mistake here is a config mistake (exit 2), not a failure to start.
+    fn check_host(&self) -> Result<(), String> {
+        let port = self
+            .listen
+            .rsplit_once(':')
+            .filter(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if port.is_none() {
+            return Err("listen: not HOST:PORT (such as 127.0.0.1:8080 or [::]:8080)".to_owned());
+        }
+        if let StoreConfig::Postgres { url, schema, .. } = &self.store {
+            if let Some(schema) = schema {
+                super::postgres::check_schema_name(schema).map_err(|e| match e {
+                    crate::store::StoreError::Unavailable(why) => format!("store.schema: {why}"),
+                    other => format!("store.schema: {other}"),
+                })?;
+            }
+            // The driver's message names the part it could not read, never the URL.
+            tokio_postgres::Config::from_str(url.expose())
+                .map_err(|e| format!("store.url: not a PostgreSQL URL: {e}"))?;
+        }
+        Ok(())
     }
 
     pub fn backend(&self) -> BackendConfig {

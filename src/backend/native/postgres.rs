@@ -498,7 +498,7 @@ pub(super) fn stored_body(row: &Row) -> Result<StoredBody, StoreError> {
 
 /// A schema name the store can put in its statements as it is: an unquoted PostgreSQL
 /// identifier in lowercase (no quoting rules to get wrong, no injection).
-fn check_schema_name(schema: &str) -> Result<(), StoreError> {
+pub(crate) fn check_schema_name(schema: &str) -> Result<(), StoreError> {
     let mut chars = schema.chars();
     let first_ok = chars
         .next()
