@@ -23,6 +23,9 @@ pub struct Swept {
     pub settled: usize,
     /// Of those, how many are still in doubt (`unknown`): their next lookup is later.
     pub in_doubt: usize,
+    /// Due ones the store failed on (logged, each with its id): not looked at, left for
+    /// the next sweep. An operator's `threeds-bridge reconcile` exits 1 when there are any.
+    pub failed: usize,
 }
 
 impl Swept {
@@ -31,6 +34,7 @@ impl Swept {
         self.looked_at += other.looked_at;
         self.settled += other.settled;
         self.in_doubt += other.in_doubt;
+        self.failed += other.failed;
     }
 
     fn count(&mut self, session: &Session) {
@@ -53,8 +57,9 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         let due = self.store.due(self.env.now_ms(), limit).await?;
         let mut swept = Swept::default();
         for session in due {
-            if let Some(session) = self.sweep_one(session).await {
-                swept.count(&session);
+            match self.sweep_one(session).await {
+                Some(session) => swept.count(&session),
+                None => swept.failed += 1,
             }
         }
         swept.add(self.sweep_operations(limit, &|| false).await?);
@@ -99,9 +104,12 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             }
         }
         let mut swept = Swept::default();
-        seen.values()
-            .flatten()
-            .for_each(|session| swept.count(session));
+        for session in seen.values() {
+            match session {
+                Some(session) => swept.count(session),
+                None => swept.failed += 1,
+            }
+        }
         // Operations: each due one is claimed for a lease when looked at, so a batch
         // never sees the same one twice; batches until one comes back short.
         loop {
@@ -300,6 +308,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                     }
                 }
                 Err(error) => {
+                    swept.failed += 1;
                     tracing::warn!(operation = %id, %error, "the sweep could not settle this operation")
                 }
             }

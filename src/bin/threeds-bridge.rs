@@ -354,11 +354,20 @@ fn run_reconcile(path: &str) -> ExitCode {
     };
     match runtime.block_on(threeds_bridge::backend::native::reconcile(&config)) {
         Ok(swept) => {
+            let failed = match swept.failed {
+                0 => String::new(),
+                n => format!(", failed {n}"),
+            };
             logs::announce(&format!(
-                "threeds-bridge reconcile: looked at {}, settled {}, still in doubt {}",
+                "threeds-bridge reconcile: looked at {}, settled {}, still in doubt {}{failed}",
                 swept.looked_at, swept.settled, swept.in_doubt
             ));
-            ExitCode::SUCCESS
+            if swept.failed == 0 {
+                return ExitCode::SUCCESS;
+            }
+            // Each is in a warning above, with its id; the next sweep tries them again.
+            logs::fail("threeds-bridge reconcile: the session store failed on some due payments");
+            ExitCode::FAILURE
         }
         Err(message) => {
             logs::fail(&format!("threeds-bridge reconcile: {message}"));

@@ -576,7 +576,8 @@ async fn a_session_whose_provider_is_gone_does_not_stop_the_sweep() {
         Swept {
             looked_at: 4,
             settled: 2,
-            in_doubt: 1
+            in_doubt: 1,
+            failed: 0
         }
     );
     let later = now + patient().max_lookup_ms;

@@ -142,3 +142,47 @@ async fn sweeps_once(store: &impl SessionStore, config: &std::path::Path) {
         "threeds-bridge reconcile: looked at 0, settled 0, still in doubt 0"
     );
 }
+
+/// A sweep the store fails on is no success: `threeds-bridge reconcile` says how many due
+/// payments it could not settle and exits 1 (operations.md: "1 store or runtime failure"),
+/// where it printed "looked at 0" and exited 0. The file is real SQLite; a trigger refuses
+/// every write to a session, as a store that is read-only (a backup holding its lock, a
+/// full disk) would.
+#[tokio::test]
+async fn threeds_bridge_reconcile_exits_1_when_the_store_fails_on_a_due_payment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("sessions.sqlite3");
+    let store = native::sqlite::SqliteStore::open(&db).expect("open");
+    let now = SystemEnv.now_ms();
+    let expired = stored_session(7, ProviderKind::Paysafe, Phase::Created, now);
+    store.create(&expired).await.expect("create");
+    drop(store);
+    rusqlite::Connection::open(&db)
+        .expect("open the file")
+        .execute_batch(
+            "CREATE TRIGGER refuse_writes BEFORE UPDATE ON sessions
+             BEGIN SELECT RAISE(ABORT, 'the store refuses writes'); END;",
+        )
+        .expect("trigger");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "store = {{ kind = \"sqlite\", path = {:?} }}",
+            db.to_str().unwrap()
+        ),
+    );
+    let output = reconcile_command(&config);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert_eq!(
+        stdout.trim(),
+        "threeds-bridge reconcile: looked at 0, settled 0, still in doubt 0, failed 1"
+    );
+    assert!(
+        stderr.contains(&expired.id),
+        "the warning names it: {stderr}"
+    );
+}

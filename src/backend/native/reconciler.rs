@@ -47,11 +47,12 @@ where
                 .sweep_all_until(SWEEP_BATCH, || !stop.is_empty())
                 .await
             {
-                Ok(swept) if swept.looked_at == 0 => {}
+                Ok(swept) if swept.looked_at == 0 && swept.failed == 0 => {}
                 Ok(swept) => tracing::info!(
                     looked_at = swept.looked_at,
                     settled = swept.settled,
                     in_doubt = swept.in_doubt,
+                    failed = swept.failed,
                     "reconciler swept the sessions that were due"
                 ),
                 Err(error) => {
