@@ -99,11 +99,20 @@ pub fn provider_urls(providers: &ProvidersConfig) -> Vec<(String, &str, UrlRole)
     urls
 }
 
-/// Checks every provider URL.
+/// Checks every provider URL: `https://`, or `http://` to a loopback host only (a local
+/// sandbox). Card numbers, CVVs and credentials go there; `http://api.paysafe.com` (an
+/// `s` missed) would send them across the network in clear.
 pub fn check_provider_urls(providers: &ProvidersConfig) -> Result<(), String> {
     provider_urls(providers)
         .into_iter()
-        .try_for_each(|(key, url, role)| check_url(&key, url, role))
+        .try_for_each(|(key, url, role)| {
+            check_url(&key, url, role)?;
+            https_or_loopback(
+                &key,
+                url,
+                "a provider URL is https://, or http:// to a loopback address (a local sandbox) only",
+            )
+        })
 }
 
 /// A merchant's webhook endpoint (`webhooks.endpoints[].url`): a whole URL that is
@@ -111,6 +120,16 @@ pub fn check_provider_urls(providers: &ProvidersConfig) -> Result<(), String> {
 /// the events it receives describe payments, so they cross no network in clear.
 pub fn check_webhook_endpoint(key: &str, url: &str) -> Result<(), String> {
     check_url(key, url, UrlRole::Whole)?;
+    https_or_loopback(
+        key,
+        url,
+        "a webhook endpoint is https://, or http:// to a loopback address only",
+    )
+}
+
+/// `url` (already checked) is `https://`, or `http://` to `localhost`, `127.0.0.0/8` or
+/// `[::1]`; else `why`.
+fn https_or_loopback(key: &str, url: &str, why: &str) -> Result<(), String> {
     let parts = parse(url).map_err(|why| refusal(key, url, why))?;
     if parts.https {
         return Ok(());
@@ -127,11 +146,7 @@ pub fn check_webhook_endpoint(key: &str, url: &str) -> Result<(), String> {
     if loopback {
         Ok(())
     } else {
-        Err(refusal(
-            key,
-            url,
-            "a webhook endpoint is https://, or http:// to a loopback address only",
-        ))
+        Err(refusal(key, url, why))
     }
 }
 
@@ -249,6 +264,32 @@ mod tests {
         assert!(refused.contains("\"http://shop.test/hooks\""), "{refused}");
         assert!(check_webhook_endpoint(key, "http://127.0.0.1.evil.test/").is_err());
         assert!(check_webhook_endpoint(key, "https://shop.test/#frag").is_err());
+    }
+
+    #[test]
+    fn provider_urls_are_https_or_loopback() {
+        let with_paysafe = |base_url: &str| ProvidersConfig {
+            paysafe: Some(crate::provider::paysafe::Config {
+                base_url: base_url.to_owned(),
+                ..crate::provider::paysafe::Config::sandbox("http://127.0.0.1:8081")
+            }),
+            ..ProvidersConfig::default()
+        };
+        for fine in [
+            "https://api.paysafe.com",
+            "http://127.0.0.1:8081/paysafe",
+            "http://localhost:8081/paysafe",
+            "http://[::1]:8081/paysafe",
+        ] {
+            assert_eq!(check_provider_urls(&with_paysafe(fine)), Ok(()), "{fine}");
+        }
+        // An `s` missed: the card number, the CVV and the Basic credential in clear.
+        let refused = check_provider_urls(&with_paysafe("http://api.paysafe.com")).unwrap_err();
+        assert!(
+            refused.starts_with("providers.paysafe.base_url: \"http://api.paysafe.com\": a provider URL is https://"),
+            "{refused}"
+        );
+        assert!(check_provider_urls(&with_paysafe("http://127.0.0.1.evil.test/")).is_err());
     }
 
     #[test]
