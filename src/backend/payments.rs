@@ -118,6 +118,19 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         body: CreateRequest,
     ) -> Result<Session, ApiError> {
         let order_id = OrderId::parse(&body.order_id).map_err(refused_term)?;
+        if let Some(max) = limits
+            .max_order_id_chars
+            .filter(|max| order_id.as_str().chars().count() > *max)
+        {
+            // Refused now, not at the confirm, after the shopper typed the card.
+            return Err(ApiError::bad_request(
+                "invalid_order_id",
+                format!(
+                    "orderId is longer than {}'s {max} characters",
+                    body.provider.as_str(),
+                ),
+            ));
+        }
         if body.amount == 0 || body.amount > MAX_AMOUNT {
             return Err(ApiError::bad_request(
                 "invalid_amount",

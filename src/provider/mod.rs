@@ -81,6 +81,8 @@ pub struct CreateLimits {
     pub exemptions: &'static [Exemption],
     /// Whether it can send a challenge preference other than `no_preference`.
     pub challenge_preference: bool,
+    /// The longest order id it takes (characters); `None`: the backend's own 64.
+    pub max_order_id_chars: Option<usize>,
 }
 
 impl CreateLimits {
@@ -90,6 +92,7 @@ impl CreateLimits {
         max_amount_minor: None,
         exemptions: &[],
         challenge_preference: false,
+        max_order_id_chars: None,
     };
 }
 

@@ -228,3 +228,35 @@ async fn a_malformed_token_or_bin_is_refused_before_any_call() {
         );
     }
 }
+
+/// An order id longer than the provider takes (Bambora's order_number: 30 characters) is
+/// refused at create, 400 `invalid_order_id`, with nothing stored: it used to be taken and
+/// then refused at the confirm, after the shopper had typed the card, for good (a payment
+/// that ended needs a new order id).
+#[tokio::test]
+async fn an_order_id_longer_than_the_provider_takes_is_refused_at_create() {
+    let h = harness().await;
+    let (mut create, confirm) = split_start(&start_body("bambora", "4012000033330026", "iframe"));
+    create["orderId"] = json!(uuid::Uuid::new_v4().to_string());
+    let (status, refused) = h.create(&create).await;
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (400, &json!("invalid_order_id")),
+        "{refused}"
+    );
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("bambora's 30 characters"), "{message}");
+    // Thirty characters are taken, and paid.
+    create["orderId"] = json!(&create["orderId"].as_str().unwrap()[..30]);
+    let (status, created) = h.create(&create).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let (status, paid) = h
+        .confirm(id, created["clientSecret"].as_str().unwrap(), &confirm)
+        .await;
+    assert_eq!(
+        (status, &paid["status"]),
+        (200, &json!("authorized")),
+        "{paid}"
+    );
+}

@@ -650,6 +650,8 @@ impl Adapter for BamboraAdapter {
             max_amount_minor: Some(MAX_AMOUNT_MINOR),
             exemptions: exemption::SUPPORTED,
             challenge_preference: exemption::CHALLENGE_PREFERENCE,
+            // order_number: maxLength 30 (swagger 1.0.5).
+            max_order_id_chars: Some(MAX_ORDER_NUMBER_CHARS),
         }
     }
 

@@ -593,6 +593,7 @@ impl Adapter for PayrocAdapter {
             max_amount_minor: None,
             exemptions: exemption::SUPPORTED,
             challenge_preference: exemption::CHALLENGE_PREFERENCE,
+            max_order_id_chars: None,
         }
     }
 

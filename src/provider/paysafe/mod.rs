@@ -280,6 +280,7 @@ impl Adapter for PaysafeAdapter {
             max_amount_minor: Some(MAX_AMOUNT_MINOR),
             exemptions: exemption::SUPPORTED,
             challenge_preference: exemption::CHALLENGE_PREFERENCE,
+            max_order_id_chars: None,
         }
     }
 
