@@ -66,6 +66,19 @@ pub fn push_wide(out: &mut String, negative: bool, magnitude: u128) {
     };
 }
 
+/// A float field as a JSON number, written by serde_json's float writer (the one every
+/// JSON answer is written with); `null` for NaN and the infinities, which JSON has no
+/// number for. tracing's default hands a float to `Debug`, which brought core's own float
+/// formatting (Grisu and Dragon4, with their tables) into the worker for no line it writes.
+pub fn push_f64(out: &mut String, value: f64) {
+    match serde_json::Number::from_f64(value) {
+        Some(number) => {
+            let _ = write!(out, "{number}");
+        }
+        None => out.push_str("null"),
+    }
+}
+
 /// The instant `unix_ms` (milliseconds since 1970, UTC) as `"2026-12-03T08:10:35.441Z"`,
 /// quotes included: what JavaScript's `Date.prototype.toISOString` writes for years 0 to
 /// 9999.
@@ -105,7 +118,7 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 
 #[cfg(test)]
 mod tests {
-    use super::{push_debug, push_str, push_timestamp, push_wide};
+    use super::{push_debug, push_f64, push_str, push_timestamp, push_wide};
 
     fn timestamp(unix_ms: i64) -> String {
         let mut out = String::new();
@@ -182,5 +195,21 @@ mod tests {
             wide(true, i128::MIN.unsigned_abs()),
             "-0x80000000000000000000000000000000"
         );
+    }
+
+    #[test]
+    fn floats_as_json_numbers_and_what_json_cannot_hold_as_null() {
+        let float = |value: f64| {
+            let mut out = String::new();
+            push_f64(&mut out, value);
+            out
+        };
+        for value in [0.0, 1.5, -2.25, 1e300, 5e-324, 0.1 + 0.2] {
+            let text = float(value);
+            assert_eq!(serde_json::from_str::<f64>(&text).unwrap(), value, "{text}");
+        }
+        for value in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert_eq!(float(value), "null");
+        }
     }
 }

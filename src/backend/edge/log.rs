@@ -19,7 +19,7 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 use wasm_bindgen::prelude::wasm_bindgen;
 
-use super::json_line::{push_debug, push_str, push_timestamp, push_wide};
+use super::json_line::{push_debug, push_f64, push_str, push_timestamp, push_wide};
 
 #[wasm_bindgen]
 extern "C" {
@@ -287,6 +287,10 @@ impl Visit for EventFields<'_> {
     fn record_i128(&mut self, field: &Field, value: i128) {
         push_wide(self.name(field), value < 0, value.unsigned_abs());
     }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        push_f64(self.name(field), value);
+    }
 }
 
 /// A span's fields as (name, JSON text), in the order recorded; a field recorded again
@@ -336,6 +340,12 @@ impl Visit for SpanFields<'_> {
     fn record_i128(&mut self, field: &Field, value: i128) {
         let mut text = String::new();
         push_wide(&mut text, value < 0, value.unsigned_abs());
+        self.set(field, text);
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        let mut text = String::new();
+        push_f64(&mut text, value);
         self.set(field, text);
     }
 }
