@@ -292,10 +292,17 @@ async fn an_auth_answer_lost_on_every_attempt_is_looked_up() {
     assert_eq!(view["next"]["type"], "none", "{view}");
     assert_eq!(charges(&h).len(), 1, "Paysafe authorized the first attempt");
 
-    // The lookup shares the path, so its answer is dropped too: still unknown.
+    // The lookup shares the path, so its answer is dropped too: still unknown, and the
+    // store counts the lookup that was made.
     tokio::time::sleep(FIRST_LOOKUP).await;
     let (_, still) = h.view(&id).await;
     assert_eq!(still["status"], "unknown", "{still}");
+    let stored = h.store.load(&id).await.expect("load").expect("stored");
+    assert!(
+        matches!(stored.phase, Phase::Unknown { lookups, .. } if lookups >= 1),
+        "a lookup was made: {:?}",
+        stored.phase
+    );
 
     h.sandbox.sandbox.faults.set(Vec::new());
     // The second lookup waits twice as long as the first.
