@@ -38,6 +38,10 @@ pub struct CreateRequest {
     /// A 3-D Secure exemption, where the provider's API carries one.
     #[serde(default)]
     pub exemption: Option<crate::payment::Exemption>,
+    /// The `Accept` header the shopper's browser sent with the checkout page (EMV
+    /// `browserAcceptHeader`), as the merchant's server received it.
+    #[serde(default)]
+    pub browser_accept_header: Option<String>,
 }
 
 /// `payer` as the merchant's server sends it. The session keeps a [`Payer`] that reads
@@ -133,7 +137,7 @@ pub struct ConfirmRequest {
 
 /// The members of a create that only the merchant's server may set: a confirm that
 /// carries one is refused, naming it, before anything else is read.
-pub const MERCHANT_ONLY_FIELDS: [&str; 9] = [
+pub const MERCHANT_ONLY_FIELDS: [&str; 10] = [
     "provider",
     "orderId",
     "amount",
@@ -143,6 +147,7 @@ pub const MERCHANT_ONLY_FIELDS: [&str; 9] = [
     "challengePreference",
     "externalAuthentication",
     "exemption",
+    "browserAcceptHeader",
 ];
 
 /// The browser details as the module collects them. `acceptHeader` is read and thrown

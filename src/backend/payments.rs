@@ -30,6 +30,8 @@ pub const MAX_AMOUNT: u64 = (1 << 53) - 1;
 pub const MAX_RETURN_URL: usize = 2048;
 /// Longest description accepted (bytes).
 const MAX_DESCRIPTION: usize = 255;
+/// EMV's `browserAcceptHeader` is at most 2,048 characters.
+const MAX_ACCEPT_HEADER: usize = 2048;
 
 /// The header the page reads its payment with (a GET has no body to carry the secret).
 pub const CLIENT_SECRET_HEADER: &str = "x-client-secret";
@@ -161,6 +163,16 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             Some(url) => Some(self.check_return_url(url)?),
             None => None,
         };
+        if body.browser_accept_header.as_ref().is_some_and(|h| {
+            h.chars().count() > MAX_ACCEPT_HEADER || h.chars().any(char::is_control)
+        }) {
+            return Err(ApiError::bad_request(
+                "invalid_browser_details",
+                "browserAcceptHeader must be at most 2048 characters, without control characters",
+            ));
+        }
+        // Blank says nothing: the confirm's own Accept header is used then.
+        let browser_accept_header = body.browser_accept_header.filter(|h| !h.trim().is_empty());
         let now = self.env.now_ms();
         let id = random_hex(&self.env);
         Ok(Session {
@@ -178,6 +190,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 external_authentication: body.external_authentication,
                 capture_mode: body.capture_mode,
                 exemption: body.exemption,
+                browser_accept_header,
             },
             checkout_origin: String::new(),
             display: DisplayMode::Iframe,
@@ -409,9 +422,15 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             }
         }
         // The Accept header, the IP (and the user agent, Accept-Language) are the
-        // browser's own request's, never what the page claims.
+        // browser's own request's, never what the page claims. The page's fetch sends
+        // `Accept: */*`: the merchant's server gives the header the browser sent with the
+        // checkout page, where it has it.
         let server = ServerReadings {
-            accept_header: request.header("accept").map(str::to_owned),
+            accept_header: session
+                .merchant
+                .browser_accept_header
+                .clone()
+                .or_else(|| request.header("accept").map(str::to_owned)),
             accept_language: request.header("accept-language").map(str::to_owned),
             user_agent: request.header("user-agent").map(str::to_owned),
             ip: request.peer_ip.map(|ip| ip.to_string()),

@@ -135,6 +135,11 @@ pub struct MerchantTerms {
     pub capture_mode: CaptureMode,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exemption: Option<crate::payment::Exemption>,
+    /// The `Accept` header of the shopper's browser as the merchant's server received it
+    /// with the checkout page (EMV `browserAcceptHeader`): the page's own fetch sends
+    /// `*/*`, not what the browser sends for a page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub browser_accept_header: Option<String>,
 }
 
 /// Why a session may not move.
@@ -394,6 +399,7 @@ mod tests {
             }),
             capture_mode: CaptureMode::Manual,
             exemption: Some(crate::payment::Exemption::LowValue),
+            browser_accept_header: Some("text/html,application/xhtml+xml".into()),
         };
         let sessions: Vec<Session> = phases
             .into_iter()

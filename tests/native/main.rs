@@ -23,6 +23,7 @@ mod backend_safety;
 mod backend_serve;
 mod backend_trust;
 mod backend_whole_page_return;
+mod browser_accept;
 mod cancel;
 mod chaos;
 mod cli;

@@ -291,6 +291,10 @@ impl Visit for EventFields<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
         push_f64(self.name(field), value);
     }
+
+    fn record_bytes(&mut self, field: &Field, value: &[u8]) {
+        push_str(self.name(field), &String::from_utf8_lossy(value));
+    }
 }
 
 /// A span's fields as (name, JSON text), in the order recorded; a field recorded again
@@ -346,6 +350,12 @@ impl Visit for SpanFields<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
         let mut text = String::new();
         push_f64(&mut text, value);
+        self.set(field, text);
+    }
+
+    fn record_bytes(&mut self, field: &Field, value: &[u8]) {
+        let mut text = String::new();
+        push_str(&mut text, &String::from_utf8_lossy(value));
         self.set(field, text);
     }
 }
