@@ -56,7 +56,9 @@ pub use returns::{
 };
 use state::Recovery;
 pub use state::{Abandoned, Amount, Doubt, ExternalOutcome, Order, State};
-pub use wire::{callback_message, parse_x_date, signature, x_date, VERSION};
+pub use wire::{
+    callback_message, minor_amount, parse_x_date, scale_of, signature, x_date, VERSION,
+};
 use wire::{mpi_body, CardBody, CreateBody, OrderObject, PayerBody, PaymentObject, ThreeDsBody};
 
 /// The payment waits in doubt for a lookup.
@@ -482,7 +484,7 @@ impl Adapter for DlocalAdapter {
     /// What Dlocal's API carries at create (`exemption.rs`).
     fn limits(&self) -> crate::provider::CreateLimits {
         crate::provider::CreateLimits {
-            max_amount_minor: None,
+            max_amount_minor: Some(wire::MAX_AMOUNT_MINOR),
             exemptions: exemption::SUPPORTED,
             challenge_preference: exemption::CHALLENGE_PREFERENCE,
             max_order_id_chars: None,

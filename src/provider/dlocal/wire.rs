@@ -150,7 +150,7 @@ const ZERO_DECIMAL: [&str; 16] = [
 const THREE_DECIMAL: [&str; 7] = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
 
 /// Minor units in one major unit of `currency`. Other currencies have two decimals.
-fn scale_of(currency: &str) -> u64 {
+pub fn scale_of(currency: &str) -> u64 {
     if ZERO_DECIMAL.contains(&currency) {
         1
     } else if THREE_DECIMAL.contains(&currency) {
@@ -160,6 +160,11 @@ fn scale_of(currency: &str) -> u64 {
     }
 }
 
+/// The largest amount sent to dLocal (minor units, 2^53 / 1000): below it the shortest
+/// decimal of `minor / scale` as a float is the exact amount, in every exponent
+/// (`CreateLimits::max_amount_minor`).
+pub const MAX_AMOUNT_MINOR: u64 = (1 << 53) / 1000;
+
 /// Minor units → dLocal's decimal major units, as a JSON number: 12000 BRL → `120`,
 /// 1050 → `10.5`, 5000 CLP → `5000`.
 pub fn major_amount(minor: u64, currency: &str) -> serde_json::Number {
@@ -167,7 +172,7 @@ pub fn major_amount(minor: u64, currency: &str) -> serde_json::Number {
     if minor.is_multiple_of(scale) {
         serde_json::Number::from(minor / scale)
     } else {
-        // Below 2^53 / 1000 the shortest decimal of this f64 is the exact amount.
+        // Below MAX_AMOUNT_MINOR the shortest decimal of this f64 is the exact amount.
         serde_json::Number::from_f64(minor as f64 / scale as f64)
             .unwrap_or_else(|| serde_json::Number::from(minor / scale))
     }
@@ -175,16 +180,30 @@ pub fn major_amount(minor: u64, currency: &str) -> serde_json::Number {
 
 /// dLocal's decimal major units → minor units (`120` BRL → 12000, `10.99` → 1099), or
 /// `None` when the amount is negative, finer than the currency's minor unit, or past
-/// 2^53 minor units (where a float no longer holds every amount).
+/// 2^53 minor units. Read from the number's decimal text (the shortest that reads back as
+/// the same float, which is the one dLocal wrote), digit by digit: multiplying the float
+/// by the scale lost the amount above 2^27 major units (`150000000.55` IDR times 100 is
+/// `15000000055.000002`).
 pub fn minor_amount(major: &serde_json::Number, currency: &str) -> Option<u64> {
-    const EXACT: f64 = 9_007_199_254_740_992.0;
     let scale = scale_of(currency);
-    if let Some(whole) = major.as_u64() {
-        return whole.checked_mul(scale).filter(|m| (*m as f64) < EXACT);
+    let decimals = scale.ilog10() as usize;
+    let text = major.to_string();
+    let (units, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let fraction = fraction.trim_end_matches('0');
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if units.is_empty() || !digits(units) || !digits(fraction) || fraction.len() > decimals {
+        return None;
     }
-    let scaled = major.as_f64()? * scale as f64;
-    let minor = scaled.round();
-    ((0.0..EXACT).contains(&minor) && (scaled - minor).abs() < 1e-6).then_some(minor as u64)
+    let fraction = match fraction {
+        "" => 0,
+        fraction => format!("{fraction:0<decimals$}").parse::<u64>().ok()?,
+    };
+    units
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(scale)?
+        .checked_add(fraction)
+        .filter(|minor| *minor < 1 << 53)
 }
 
 /// `POST /secure_payments`.

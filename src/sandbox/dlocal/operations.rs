@@ -224,11 +224,7 @@ fn amount(object: &Map<String, Value>, of: &Money) -> Result<Option<Money>, ApiE
     if currency != of.currency {
         return Err(ApiError::invalid_parameter("currency"));
     }
-    let minor = value
-        .as_f64()
-        .filter(|a| a.is_finite() && *a > 0.0 && *a < 1e12)
-        .map(|major| (major * of.scale() as f64).round() as i64)
-        .filter(|minor| *minor > 0)
+    let minor = super::wire::minor_of(value, &currency)
         .ok_or_else(|| ApiError::invalid_parameter("amount"))?;
     Ok(Some(Money { minor, currency }))
 }

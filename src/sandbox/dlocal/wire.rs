@@ -71,23 +71,25 @@ pub(super) enum MpiResponse {
     U,
 }
 
-/// Currencies without minor units among dLocal's markets (amount exponent 0).
-const ZERO_DECIMAL: [&str; 6] = ["CLP", "PYG", "JPY", "KRW", "VND", "XAF"];
-
+/// Each currency's exponent, ISO 4217's, as the backend's adapter has them (0 for CLP
+/// or ISK, 3 for KWD, else 2): a table of its own here had six zero-decimal currencies
+/// and no three-decimal one, so 1.234 KWD was booked as 1.23.
 fn exponent(currency: &str) -> u32 {
-    if ZERO_DECIMAL.contains(&currency) {
-        0
-    } else {
-        2
-    }
+    crate::provider::dlocal::scale_of(currency).ilog10()
+}
+
+/// An amount in dLocal's decimal major units, exactly, or `None`: not a positive number,
+/// finer than the currency's minor unit, or past 10^12 major units.
+pub(super) fn minor_of(value: &Value, currency: &str) -> Option<i64> {
+    let Value::Number(major) = value else {
+        return None;
+    };
+    crate::provider::dlocal::minor_amount(major, currency)
+        .filter(|minor| *minor > 0 && *minor / 10_u64.pow(exponent(currency)) < 1_000_000_000_000)
+        .and_then(|minor| i64::try_from(minor).ok())
 }
 
 impl Money {
-    /// Minor units in one major unit of the currency.
-    pub fn scale(&self) -> i64 {
-        10_i64.pow(exponent(&self.currency))
-    }
-
     /// Back to dLocal's decimal major units: `120` for 120.00, `10.5` for 10.50.
     pub fn major(&self) -> serde_json::Number {
         let scale = 10_i64.pow(exponent(&self.currency));
@@ -250,17 +252,8 @@ impl PaymentRequest {
 }
 
 fn parse_amount(top: &Members<'_>, currency: String) -> Result<Money, ApiError> {
-    let major = match top.required("amount")? {
-        Value::Number(n) => n.as_f64(),
-        _ => None,
-    }
-    .filter(|a| a.is_finite() && *a > 0.0 && *a < 1e12)
-    .ok_or_else(|| top.invalid("amount"))?;
-    let scale = 10_f64.powi(exponent(&currency) as i32);
-    let minor = (major * scale).round() as i64;
-    if minor <= 0 {
-        return Err(top.invalid("amount"));
-    }
+    let minor =
+        minor_of(top.required("amount")?, &currency).ok_or_else(|| top.invalid("amount"))?;
     Ok(Money { minor, currency })
 }
 

@@ -312,6 +312,33 @@ async fn frictionless_cards_settle_at_once() {
     assert_eq!(entry.card, "400000******1000");
 }
 
+/// Each currency's ISO 4217 exponent, as the backend's adapter has them: three decimals for
+/// KWD, none for ISK. The sandbox's own table had six zero-decimal currencies and no
+/// three-decimal one: 1.234 KWD was booked as 123 and answered as 1.23, 5000 ISK as
+/// 500000. An amount finer than the minor unit is refused, not rounded.
+#[tokio::test]
+async fn amounts_are_read_with_each_currency_s_exponent() {
+    let sb = sandbox().await;
+    for (amount, currency, country, minor) in [
+        (json!(1.234), "KWD", "KW", 1234),
+        (json!(5000), "ISK", "IS", 5000),
+        (json!(150000000.55), "IDR", "ID", 15_000_000_055),
+    ] {
+        let body = with(payment("4000000000001000"), "/amount", amount.clone());
+        let body = with(body, "/currency", json!(currency));
+        let body = with(body, "/country", json!(country));
+        let (http, object) = create(&sb, &body).await;
+        assert_eq!(http, 200, "{currency}: {object}");
+        assert_eq!(object["amount"], amount, "{currency}: answered as sent");
+        let booked = sb.sandbox.ledger.entries();
+        let entry = booked.last().expect("booked");
+        assert_eq!((entry.amount, entry.currency.as_str()), (minor, currency));
+    }
+    let finer = with(payment("4000000000001000"), "/amount", json!(10.999));
+    let (http, error) = create(&sb, &finer).await;
+    assert_eq!(http, 400, "{error}");
+}
+
 #[tokio::test]
 async fn retrieval_and_unknown_ids() {
     let sb = sandbox().await;

@@ -530,6 +530,31 @@ fn amounts_read_back_in_minor_units() {
         let major = wire::major_amount(minor, "BRL");
         assert_eq!(wire::minor_amount(&major, "BRL"), Some(minor), "{major}");
     }
+    // Large amounts with cents: the float times the scale was off by 2e-6 and read as
+    // another payment's amount (a real charge left unknown for good).
+    assert_eq!(
+        wire::minor_amount(&number("150000000.55"), "IDR"),
+        Some(15_000_000_055)
+    );
+    assert_eq!(
+        wire::minor_amount(&number("16777216.123"), "KWD"),
+        Some(16_777_216_123)
+    );
+    for (minor, currency) in [
+        (15_000_000_055, "IDR"),
+        (wire::MAX_AMOUNT_MINOR, "BRL"),
+        (wire::MAX_AMOUNT_MINOR - 1, "KWD"),
+        (wire::MAX_AMOUNT_MINOR, "CLP"),
+        (987_654_321_987, "COP"),
+    ] {
+        let major = wire::major_amount(minor, currency);
+        let sent: serde_json::Number = serde_json::from_str(&major.to_string()).unwrap();
+        assert_eq!(
+            wire::minor_amount(&sent, currency),
+            Some(minor),
+            "{major} {currency}"
+        );
+    }
 }
 
 #[test]
