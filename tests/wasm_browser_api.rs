@@ -580,6 +580,58 @@ async fn a_challenge_past_its_deadline_is_given_up_at_the_backend() {
     assert_eq!(text(&result, "eci").as_deref(), Some("05"));
 }
 
+/// Without `challengeTimeoutMs` a challenge still has a deadline, 15 minutes: an ACS page
+/// that never loads (left out of `frame-src`, say) sends no CRes, and `pay()` waited until
+/// `cancel()`. The page's `setTimeout` is wrapped to see the delay asked for and to fire
+/// the 15 minutes at once.
+#[wasm_bindgen_test]
+async fn a_challenge_without_a_deadline_of_its_own_has_one_of_fifteen_minutes() {
+    let pending = view("pending", &challenge_next(), "null");
+    let cancelled = view(
+        "final",
+        r#"{"type":"none"}"#,
+        r#"{"status":"cancelled","providerPaymentId":null,"threeDsVersion":null,"transStatus":null,"eci":null,"liabilityShift":false,"error":{"code":"cancelled_by_shopper"}}"#,
+    );
+    let _backend = Stubbed::new(&[(200, pending), (200, cancelled)]);
+    let global = js_sys::global();
+    let original = Reflect::get(&global, &"setTimeout".into()).unwrap();
+    let asked = Array::new();
+    let wrapped = Function::new_with_args(
+        "callback, ms",
+        "globalThis.__askedDelays.push(ms); \
+         return globalThis.__setTimeout(callback, ms === 900000 ? 0 : ms);",
+    );
+    Reflect::set(&global, &"__askedDelays".into(), &asked).unwrap();
+    Reflect::set(&global, &"__setTimeout".into(), &original).unwrap();
+    Reflect::set(&global, &"setTimeout".into(), &wrapped).unwrap();
+    let tds = new(object(&[("backendUrl", BACKEND_ORIGIN.into())])).unwrap();
+    // With no deadline, pay() would wait for ever: the test gives it 5 s of real time.
+    let guard = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = original
+            .unchecked_ref::<Function>()
+            .call2(&JsValue::NULL, &resolve, &5_000.into());
+    });
+    let outcome = JsFuture::from(js_sys::Promise::race(&Array::of2(
+        &tds.pay(request(), None),
+        &guard,
+    )))
+    .await;
+    Reflect::set(&global, &"setTimeout".into(), &original).unwrap();
+    let error = outcome.expect_err("pay() rejected before the test's 5 s guard");
+    assert_eq!(code(&error).as_deref(), Some("timeout"));
+    assert!(
+        asked.includes(&900_000.into(), 0),
+        "the challenge's deadline: {:?}",
+        asked.to_vec()
+    );
+    let calls = calls();
+    assert_eq!(
+        (calls[1].0.as_str(), calls[1].1.as_str()),
+        ("POST", payment_url("/cancel").as_str()),
+        "the deadline cancels at the backend"
+    );
+}
+
 #[wasm_bindgen_test]
 async fn a_cancel_the_backend_cannot_make_rejects_pending() {
     // The shopper gives up while the provider call is under way (or in doubt): the backend

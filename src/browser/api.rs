@@ -19,6 +19,12 @@ use super::events::Events;
 use super::flow::{self, Settings};
 use super::{details, BridgeError};
 use crate::emv::method::METHOD_TIMEOUT_MS;
+
+/// The challenge's deadline when the page gives none: 15 minutes. A live ACS ends a
+/// challenge itself after 10 minutes without the cardholder (CRes `N`); one whose page
+/// never loads (its origin left out of `frame-src`, a 3DS 1.0.2 ACS that refuses framing,
+/// an outage) would otherwise leave `pay()` waiting until `cancel()`.
+const CHALLENGE_TIMEOUT_MS: u32 = 900_000;
 use crate::payment::DisplayMode;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -66,7 +72,7 @@ fn parse_settings(options: &JsValue) -> Result<Settings, JsValue> {
         window: WindowPreference::parse(&text(3)).unwrap_or(WindowPreference::Auto),
         container: present(4).map(JsCast::unchecked_into::<Element>),
         method_timeout_ms: milliseconds(5).unwrap_or(METHOD_TIMEOUT_MS),
-        challenge_timeout_ms: milliseconds(6),
+        challenge_timeout_ms: milliseconds(6).or(Some(CHALLENGE_TIMEOUT_MS)),
         events: Events::new(
             present(7).map(JsCast::unchecked_into::<Function>),
             dom::ui(options),

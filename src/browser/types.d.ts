@@ -31,9 +31,10 @@ export interface ThreeDSecureOptions {
   onEvent?: (event: ProgressEvent) => void;
   /** The 3DS Method's deadline (default 10000): after it the Method counts as N. */
   methodTimeoutMs?: number;
-  /** Give up on a challenge after this long (default: wait for the ACS's own timeout): the
-   * payment is cancelled at the backend and `pay()` rejects `timeout`, unless it had ended
-   * otherwise first (its result then). */
+  /** Give up on a challenge after this long (default 900000, 15 minutes: a live ACS ends a
+   * challenge itself after 10 minutes without the cardholder; one whose page never loads
+   * does not): the payment is cancelled at the backend and `pay()` rejects `timeout`,
+   * unless it had ended otherwise first (its result then). */
   challengeTimeoutMs?: number;
 }
 
