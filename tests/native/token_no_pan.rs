@@ -10,8 +10,9 @@ use serde_json::{json, Value};
 use threeds_bridge::backend::native::sqlite::SqliteStore;
 use threeds_bridge::backend::native::{self, ReqwestTransport, SystemEnv};
 use threeds_bridge::backend::Backend;
+use threeds_bridge::sandbox::RunningSandbox;
 
-use crate::support::backend::{harness, logs, pay, start_body, Cardholder, Harness};
+use crate::support::backend::{harness, logs, pay, start_body, Cardholder};
 use crate::support::browser;
 use crate::support::recording::Recording;
 
@@ -20,9 +21,9 @@ const CHALLENGE: &str = "4000000000002008";
 
 /// What the provider's fields would do in the browser: the card to the sandbox's
 /// tokenization endpoint, the payment method back (the token, and Paysafe's BIN).
-async fn tokenize(h: &Harness, provider: &str, pan: &str) -> Value {
+pub(crate) async fn tokenize(running: &RunningSandbox, provider: &str, pan: &str) -> Value {
     use base64::Engine;
-    let sandbox = &h.sandbox.url;
+    let sandbox = &running.url;
     let request = match provider {
         "dlocal" => browser()
             .post(format!("{sandbox}/dlocal/smart-fields/tokens"))
@@ -51,7 +52,7 @@ async fn tokenize(h: &Harness, provider: &str, pan: &str) -> Value {
                 "{sandbox}/payroc/api/v1/processing-terminals/{}/single-use-tokens",
                 threeds_bridge::sandbox::payroc::SANDBOX_TERMINAL
             ))
-            .bearer_auth(h.sandbox.sandbox.payroc.open_fields_session())
+            .bearer_auth(running.sandbox.payroc.open_fields_session())
             .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
             .json(
                 &json!({"channel": "web", "source": {"type": "card", "cardDetails": {
@@ -95,7 +96,7 @@ async fn token_mode_leaves_no_card_number_in_logs_answers_store_or_provider_requ
     let mut answers = String::new();
     for provider in ["payroc", "dlocal", "paysafe", "bambora"] {
         for pan in [FRICTIONLESS, CHALLENGE] {
-            let method = tokenize(&h, provider, pan).await;
+            let method = tokenize(&h.sandbox, provider, pan).await;
             let mut body = start_body(provider, pan, "iframe");
             body["paymentMethod"] = method.clone();
             let (view, landings) = pay(&h, &body, Cardholder::Types("1234")).await;
@@ -154,7 +155,7 @@ async fn a_token_goes_through_the_3ds_method_and_the_3ds_1_fallback_like_its_car
     let h = harness().await;
     for provider in ["payroc", "dlocal", "paysafe", "bambora"] {
         for (pan, version) in [("4000000000002107", "2."), ("4000000000003006", "1.0")] {
-            let method = tokenize(&h, provider, pan).await;
+            let method = tokenize(&h.sandbox, provider, pan).await;
             let mut body = start_body(provider, pan, "iframe");
             body["paymentMethod"] = method.clone();
             let (view, _) = pay(&h, &body, Cardholder::Types("1234")).await;
