@@ -577,6 +577,7 @@ mod tests {
                 display: crate::payment::DisplayMode::Iframe,
                 return_url: Some("https://shop.example/back".into()),
                 confirm_attempts: 1,
+                return_reference: None,
                 card: Some(CardSummary {
                     brand: crate::emv::CardBrand::Visa,
                     bin: "400000".into(),

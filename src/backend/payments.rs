@@ -196,6 +196,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             display: DisplayMode::Iframe,
             return_url,
             confirm_attempts: 0,
+            return_reference: None,
             card: None,
             created_at_ms: now,
             expires_at_ms: now.saturating_add(self.config.session_ttl_seconds.saturating_mul(1000)),

@@ -18,7 +18,7 @@ use crate::provider::lifecycle::{
 };
 use crate::provider::{
     Adapter, BrowserReturn, Context, CreateLimits, HttpRequest, HttpResponse, Notification,
-    ReturnRefused, Step, TransportFailure,
+    ReturnKey, ReturnRefused, Step, TransportFailure,
 };
 use crate::session::AdapterState;
 use crate::store::MaybeSend;
@@ -79,7 +79,7 @@ pub trait ProviderAdapter: MaybeSend + Sync {
         cx: &Context,
     ) -> Option<Step<AdapterState>>;
     /// [`Adapter::order_of_return`].
-    fn order_of_return(&self, ret: &BrowserReturn) -> Option<String>;
+    fn order_of_return(&self, ret: &BrowserReturn) -> Option<ReturnKey>;
     /// [`Adapter::order_of_notification`].
     fn order_of_notification(
         &self,
@@ -300,7 +300,7 @@ where
             .map(encode)
     }
 
-    fn order_of_return(&self, ret: &BrowserReturn) -> Option<String> {
+    fn order_of_return(&self, ret: &BrowserReturn) -> Option<ReturnKey> {
         self.adapter.order_of_return(ret)
     }
 

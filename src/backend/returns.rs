@@ -24,6 +24,10 @@ fn store_page(error: &ApiError) -> Response {
     )
 }
 
+fn unknown_payment() -> Response {
+    pages::error(404, "not_found", "This payment is unknown.")
+}
+
 fn see_other(url: &str) -> Response {
     Response {
         status: 303,
@@ -78,7 +82,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 self.returned(session, &request.method, &ret, top_level(request))
                     .await
             }
-            Ok(None) => pages::error(404, "not_found", "This payment is unknown."),
+            Ok(None) => unknown_payment(),
             Err(error) => store_page(&error),
         }
     }
@@ -91,27 +95,46 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         provider: ProviderKind,
         request: &Request,
     ) -> Response {
+        // Only Payroc sends browsers to a route of its own: a build without Payroc's
+        // adapter leaves this route's code out (the one-provider edge workers' size).
+        let adapter = self
+            .providers
+            .get(provider)
+            .filter(|_| cfg!(feature = "payroc"));
+        let Some(adapter) = adapter else {
+            return pages::error(404, "not_found", "This provider is not configured.");
+        };
         let ret = match browser_fields(request) {
             Ok(ret) => ret,
             Err(page) => return page,
         };
-        let Some(adapter) = self.providers.get(provider) else {
-            return pages::error(404, "not_found", "This provider is not configured.");
+        let Some(key) = adapter.order_of_return(&ret) else {
+            return pages::error(
+                400,
+                "malformed_return",
+                "The return names no single order and reference.",
+            );
         };
-        let Some(order_id) = adapter.order_of_return(&ret) else {
-            return pages::error(400, "malformed_return", "The return names no single order.");
+        let session = match self.store.load_by_order(provider, &key.order_id).await {
+            Ok(Some(session)) => self.settle(session).await,
+            Ok(None) => return unknown_payment(),
+            Err(e) => Err(e),
         };
-        match self.store.load_by_order(provider, &order_id).await {
-            Ok(Some(session)) => match self.settle(session).await {
-                Ok(session) => {
-                    self.returned(session, &request.method, &ret, top_level(request))
-                        .await
-                }
-                Err(e) => store_page(&ApiError::store(&e)),
-            },
-            Ok(None) => pages::error(404, "not_found", "This payment is unknown."),
-            Err(e) => store_page(&ApiError::store(&e)),
+        let mut session = match session {
+            Ok(session) => session,
+            Err(e) => return store_page(&ApiError::store(&e)),
+        };
+        if let Phase::AwaitingBrowser { .. } = session.phase {
+            // Kept with the step this return moves the payment to, if it does.
+            session.return_reference = Some(key.reference);
+        } else if session.return_reference.as_ref() != Some(&key.reference) {
+            // Anyone can name an order: only a copy of the return that moved this payment
+            // (a reload, a second submit) is answered with it, as for a session's own
+            // route, whose id no one can guess.
+            return unknown_payment();
         }
+        self.returned(session, &request.method, &ret, top_level(request))
+            .await
     }
 
     /// A return for `session`: verified by its adapter, then driven on.

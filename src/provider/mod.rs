@@ -178,6 +178,16 @@ impl BrowserReturn {
     }
 }
 
+/// What a return to the provider's own route (`/v1/returns/{provider}`) names: the order,
+/// and the provider's reference for this return (Payroc's `mpiReference`). Anyone can
+/// name an order, so a return for a payment no longer waiting is answered only when it
+/// repeats the reference of the return that moved it ([`crate::session::Session::return_reference`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnKey {
+    pub order_id: String,
+    pub reference: String,
+}
+
 /// A server-to-server message a provider sent to the backend's webhook (dLocal's
 /// notifications), untrusted until the adapter has verified it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -327,10 +337,11 @@ pub trait Adapter {
 
     /// A browser return to the provider's own return route (`/v1/returns/{provider}`: a
     /// URL registered once for every payment, like Payroc's MPI receipt URL): the order
-    /// id it names, so the host can find the session. Only a hint: the return is then
-    /// verified against that session like any other. Providers that send the browser
-    /// back to the session's own route keep this default (`None`: not found).
-    fn order_of_return(&self, ret: &BrowserReturn) -> Option<String> {
+    /// id it names, so the host can find the session, and the provider's reference for
+    /// it. Only a hint: the return is then verified against that session like any other.
+    /// Providers that send the browser back to the session's own route keep this default
+    /// (`None`: not found).
+    fn order_of_return(&self, ret: &BrowserReturn) -> Option<ReturnKey> {
         let _ = ret;
         None
     }

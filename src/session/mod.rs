@@ -105,6 +105,11 @@ pub struct Session {
     /// `BackendConfig::max_confirm_attempts`.
     #[serde(default)]
     pub confirm_attempts: u32,
+    /// The provider's reference of the return to its own route that last moved this
+    /// payment (Payroc's `mpiReference`): that route answers a payment no longer waiting
+    /// only for a return that repeats it, as anyone can name an order id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_reference: Option<String>,
     pub card: Option<CardSummary>,
     pub created_at_ms: u64,
     pub expires_at_ms: u64,
@@ -216,6 +221,7 @@ mod tests {
             display: DisplayMode::Iframe,
             return_url: None,
             confirm_attempts: 0,
+            return_reference: None,
             card: None,
             created_at_ms: 0,
             expires_at_ms: 1_000,
@@ -408,6 +414,7 @@ mod tests {
                 merchant: merchant.clone(),
                 return_url: Some("https://shop.example/back".into()),
                 confirm_attempts: 1,
+                return_reference: Some("mpiRef42".into()),
                 card: Some(CardSummary {
                     brand: crate::emv::CardBrand::Visa,
                     bin: "400000".into(),
@@ -423,6 +430,7 @@ mod tests {
             "merchant",
             "return_url",
             "confirm_attempts",
+            "return_reference",
             "card",
             "updated_at_ms",
             "wake_at_ms",

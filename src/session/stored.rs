@@ -37,6 +37,7 @@ fn session(members: &mut Map<String, Value>) -> Result<Session, serde_json::Erro
         display: take(members, "display")?,
         return_url: take_or_default(members, "return_url")?,
         confirm_attempts: take_or_default(members, "confirm_attempts")?,
+        return_reference: take_or_default(members, "return_reference")?,
         card: take(members, "card")?,
         created_at_ms: take(members, "created_at_ms")?,
         expires_at_ms: take(members, "expires_at_ms")?,

@@ -103,6 +103,11 @@ async fn a_replayed_return_changes_nothing_and_charges_nothing() {
             landing.status,
             "{provider}: the same answer"
         );
+        let location = replay
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap());
+        assert_eq!(location, landing.location.as_deref(), "{provider}");
         assert_eq!(h.view(&id).await.1, done, "{provider}: nothing changed");
         assert_eq!(
             h.ledger(provider).len(),
@@ -141,7 +146,11 @@ async fn forged_returns_get_an_error_page_and_change_nothing() {
 
     let unknown = client
         .get(format!("{}/v1/returns/payroc", h.url))
-        .query(&[("orderId", "order-nobody"), ("result", "A")])
+        .query(&[
+            ("orderId", "order-nobody"),
+            ("result", "A"),
+            ("mpiReference", "ref1"),
+        ])
         .send()
         .await
         .unwrap();
@@ -232,9 +241,12 @@ async fn a_forged_payroc_receipt_changes_nothing_the_real_one_needs() {
         Some(charges[0].provider_payment_id.as_str())
     );
     assert_eq!(sales(), 2, "one sale for the real receipt");
-    // A forged receipt after the end changes nothing either.
+    // A forged receipt after the end changes nothing either, and learns nothing of the
+    // payment: the same page as an unknown order, no returnUrl, no session id.
     let late = receipt("forgedReference456").await.unwrap();
-    assert!(late.status().is_redirection(), "{}", late.status());
+    assert_eq!(late.status(), 404);
+    assert!(late.headers().get("location").is_none());
+    assert!(!late.text().await.unwrap().contains(&id));
     assert_eq!(h.view(&id).await.1, done);
     assert_eq!(h.ledger("payroc").len(), 1);
 }

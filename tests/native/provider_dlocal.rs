@@ -498,6 +498,7 @@ fn session(sid: &str, start: &PaymentStart, state: &State) -> Session {
         display: start.display,
         return_url: None,
         confirm_attempts: 0,
+        return_reference: None,
         card: None,
         created_at_ms: flow::now_ms(),
         expires_at_ms: flow::now_ms() + 600_000,

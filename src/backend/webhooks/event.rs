@@ -174,6 +174,7 @@ mod tests {
             display: DisplayMode::Iframe,
             return_url: None,
             confirm_attempts: 0,
+            return_reference: None,
             card: Some(CardSummary {
                 brand: crate::emv::CardBrand::Visa,
                 bin: "40000000".into(),

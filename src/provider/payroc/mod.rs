@@ -58,7 +58,7 @@ use serde::Serialize;
 use super::answer::{self, Answer};
 use super::lifecycle::{Operation, OperationAnswer, OperationCall, OperationError, OperationStep};
 use super::{
-    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, ReturnRefused, Step,
+    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, ReturnKey, ReturnRefused, Step,
     TransportFailure,
 };
 use crate::emv::{FormField, FormMethod, FormPost, ThreeDsCompInd};
@@ -603,9 +603,13 @@ impl Adapter for PayrocAdapter {
     }
 
     /// Payroc's MPI sends every receipt to the one URL registered for the terminal
-    /// (`/v1/returns/payroc`): the receipt's `orderId` names the session.
-    fn order_of_return(&self, ret: &BrowserReturn) -> Option<String> {
-        ret.single("orderId").map(str::to_owned)
+    /// (`/v1/returns/payroc`): the receipt's `orderId` names the session, its
+    /// `mpiReference` the authentication.
+    fn order_of_return(&self, ret: &BrowserReturn) -> Option<ReturnKey> {
+        Some(ReturnKey {
+            order_id: ret.single("orderId")?.to_owned(),
+            reference: ret.single("mpiReference")?.to_owned(),
+        })
     }
 
     type State = State;

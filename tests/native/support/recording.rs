@@ -14,7 +14,7 @@ use threeds_bridge::provider::lifecycle::{
 };
 use threeds_bridge::provider::{
     Adapter, BrowserReturn, Context, CreateLimits, HttpRequest, HttpResponse, Notification,
-    ReturnRefused, Step, TransportFailure,
+    ReturnKey, ReturnRefused, Step, TransportFailure,
 };
 
 /// An adapter or a transport that keeps what it asked to send: each request's purpose
@@ -129,7 +129,7 @@ impl<A: Adapter> Adapter for Recording<A> {
         self.keep(self.inner.on_cancel(state, by, cx))
     }
 
-    fn order_of_return(&self, ret: &BrowserReturn) -> Option<String> {
+    fn order_of_return(&self, ret: &BrowserReturn) -> Option<ReturnKey> {
         self.inner.order_of_return(ret)
     }
 
