@@ -443,7 +443,11 @@ export class ThreedsSessions extends DurableObject {
       const id = key.slice(2);
       const operations = await this.#operationKeys(id);
       if (operations === null) return [];
-      const keys = [key, `o:${record.orderKey}`, ...operations];
+      const keys = [key, ...operations];
+      // The order key only while it still names this session: after a purge cut off past
+      // its delete, `create` may have given the order to a newer payment.
+      const order = `o:${record.orderKey}`;
+      if ((await this.ctx.storage.get(order)) === id) keys.push(order);
       if (isCount(record.wakeAtMs)) keys.push(wakeKey(record.wakeAtMs, id));
       return keys;
     });

@@ -35,6 +35,16 @@ export class ClockedSessions extends ThreedsSessions {
   async orphanOrder(orderKey) {
     await this.ctx.storage.put(\`o:\${orderKey}\`, "0".repeat(32));
   }
+  /**
+   * A purge cut off just after deleting the order key of session \`id\`, which is long past
+   * its retention: its record is left, the order free for a new payment.
+   */
+  async cutOffPurge(id) {
+    const record = await this.ctx.storage.get(\`s:\${id}\`);
+    const expiresAtMs = record.expiresAtMs - 100 * ${DAY_MS};
+    await this.ctx.storage.put(\`s:\${id}\`, { ...record, expiresAtMs });
+    await this.ctx.storage.delete(\`o:\${record.orderKey}\`);
+  }
   /** The alarm as it runs after \`days\` more days, the daily purge due. */
   async alarmAfter(days) {
     shiftMs = days * ${DAY_MS};
@@ -230,4 +240,24 @@ test("an order key whose session is gone does not hold the order", async () => {
   const again = await api.create(workerUrl, body, LOCAL_MERCHANT_KEY);
   assert.equal(again.status, 200, JSON.stringify(again.body));
   assert.equal(again.body.id, created.body.id);
+});
+
+test("a purge cut off after an order key's delete never takes the order from a payment created since", async () => {
+  const namespace = await mf.getDurableObjectNamespace("THREEDS_SESSIONS");
+  const object = namespace.get(namespace.idFromName("sessions"));
+  const body = createBody("paysafe");
+  const old = await api.create(workerUrl, body, LOCAL_MERCHANT_KEY);
+  assert.equal(old.status, 201, JSON.stringify(old.body));
+  await object.cutOffPurge(old.body.id);
+  const fresh = await api.create(workerUrl, body, LOCAL_MERCHANT_KEY);
+  assert.equal(fresh.status, 201, JSON.stringify(fresh.body));
+  assert.notEqual(fresh.body.id, old.body.id);
+
+  // The next purge finishes the old session, and leaves the order to the new payment.
+  const keys = await harness("alarmAfter?days=0");
+  assert.ok(!keys.includes(`s:${old.body.id}`), JSON.stringify(keys));
+  assert.ok(keys.includes(`o:paysafe:${body.orderId}`), JSON.stringify(keys));
+  const again = await api.create(workerUrl, body, LOCAL_MERCHANT_KEY);
+  assert.equal(again.status, 200, JSON.stringify(again.body));
+  assert.equal(again.body.id, fresh.body.id);
 });
