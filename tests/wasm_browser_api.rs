@@ -578,6 +578,20 @@ async fn a_challenge_past_its_deadline_is_given_up_at_the_backend() {
     let result = JsFuture::from(tds.pay(request(), None)).await.unwrap();
     assert_eq!(text(&result, "status").as_deref(), Some("authorized"));
     assert_eq!(text(&result, "eci").as_deref(), Some("05"));
+
+    // The ACS had answered, and the authorization it led to is still under way (or in
+    // doubt): the backend cannot cancel it. It may yet be charged, so `pending`, not
+    // `timeout` ("cancelled at your backend").
+    let in_progress = js_sys::JSON::parse(
+        r#"{"error":{"code":"payment_in_progress","message":"a provider call is under way"}}"#,
+    )
+    .unwrap();
+    let still = view("pending", r#"{"type":"none"}"#, "null");
+    Reflect::set(&in_progress, &"payment".into(), &still).unwrap();
+    let _backend = Stubbed::new(&[(200, pending()), (409, in_progress)]);
+    let tds = new(options()).unwrap();
+    let error = JsFuture::from(tds.pay(request(), None)).await.unwrap_err();
+    assert_eq!(code(&error).as_deref(), Some("pending"));
 }
 
 /// Without `challengeTimeoutMs` a challenge still has a deadline, 15 minutes: an ACS page

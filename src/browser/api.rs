@@ -113,8 +113,12 @@ impl ThreeDSecure {
         )
     }
 
-    /// Ends the running payment: every iframe, listener and timer goes, and `pay()`
-    /// settles as `cancelled` (unless the backend already had the final result).
+    /// Ends the running payment: every iframe, listener and timer goes, and the payment is
+    /// cancelled at the backend. `pay()` settles as `cancelled`, or with the backend's
+    /// result if it already had one; rejects `pending` if a provider call is under way or
+    /// in doubt (the backend cannot cancel it; it may still charge); and resolves a local
+    /// `cancelled` result (`amount` null, `challenge_cancelled`) if the backend cannot be
+    /// reached: the merchant's server's read decides.
     pub fn cancel(&self) {
         if let Some(controller) = self.instance.running.borrow().as_ref() {
             controller.abort();

@@ -272,9 +272,14 @@ pub async fn run(
             Ok(result.value.into())
         }
         (End::Final(_), Err(error)) => Err(error),
-        // A cancel the backend could not make: a provider call under way or in doubt may
-        // still charge. Not "cancelled": the page says "processing", and does not pay again.
-        (End::Cancelled(_), Err(error)) if error.code() == BridgeError::PENDING => Err(error),
+        // A cancel (or the deadline's) the backend could not make: a provider call under
+        // way or in doubt may still charge. Not "cancelled" nor "timeout": the page says
+        // "processing", and does not pay again.
+        (End::Cancelled(_) | End::TimedOut(_), Err(error))
+            if error.code() == BridgeError::PENDING =>
+        {
+            Err(error)
+        }
         (End::TimedOut(_), _) => Err(timed_out()),
         _ => Ok(cancelled(settings, session)),
     }

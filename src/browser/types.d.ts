@@ -34,7 +34,8 @@ export interface ThreeDSecureOptions {
   /** Give up on a challenge after this long (default 900000, 15 minutes: a live ACS ends a
    * challenge itself after 10 minutes without the cardholder; one whose page never loads
    * does not): the payment is cancelled at the backend and `pay()` rejects `timeout`,
-   * unless it had ended otherwise first (its result then). */
+   * unless it had ended otherwise first (its result then), or a provider call is under way
+   * or in doubt, which the backend cannot cancel (`pending`, as for `cancel()`). */
   challengeTimeoutMs?: number;
 }
 
