@@ -347,20 +347,14 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
 
     /// `session`, once the actor moving it (another request, a webhook) has taken it to a
     /// browser step or its result: the page asked for the next step, not for "busy".
-    /// Waits at most one call lease, polling the store: 20 ms first, each wait twice the
-    /// last up to half a second, so that a long provider call costs some hundred reads, not
-    /// thousands (at the edge each is a Durable Object call, counted against the request's
-    /// subrequests).
+    /// Waits at most one call lease, polling the store ([`PollWaits`]).
     pub(crate) async fn settled(&self, mut session: Session) -> Result<Session, StoreError> {
-        const FIRST_POLL_MS: u64 = 20;
-        const LONGEST_POLL_MS: u64 = 500;
         let deadline = self.env.now_ms() + self.config.calls.lease_ms();
-        let mut wait = FIRST_POLL_MS;
+        let mut waits = PollWaits::default();
         while matches!(session.phase, Phase::Starting | Phase::Calling { .. })
             && self.env.now_ms() < deadline
         {
-            self.env.sleep(wait).await;
-            wait = (wait * 2).min(LONGEST_POLL_MS);
+            self.env.sleep(waits.next()).await;
             let Some(current) = self.store.load(&session.id).await? else {
                 break;
             };
@@ -445,5 +439,25 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             Driven::Lost(s) => Ok(self.store.load(&id).await?.unwrap_or(s)),
             moved => Ok(moved.session()),
         }
+    }
+}
+
+/// The waits between reads of a record another request is moving (a payment, an
+/// operation): 20 ms first, each twice the last up to half a second, so that a long
+/// provider call costs some hundred reads, not thousands (at the edge each is a Durable
+/// Object call, counted against the request's subrequests).
+pub(crate) struct PollWaits(u64);
+
+impl Default for PollWaits {
+    fn default() -> PollWaits {
+        PollWaits(20)
+    }
+}
+
+impl PollWaits {
+    pub(crate) fn next(&mut self) -> u64 {
+        let wait = self.0;
+        self.0 = (wait * 2).min(500);
+        wait
     }
 }

@@ -349,12 +349,13 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         self.operation_answer(session, &record).await
     }
 
-    /// `record`, once the request sending its call is over (at most one call lease).
+    /// `record`, once the request sending its call is over (at most one call lease,
+    /// polling the store as [`Backend::settled`] does).
     async fn awaited(&self, mut record: OperationRecord) -> Result<OperationRecord, StoreError> {
-        const POLL_MS: u64 = 20;
         let deadline = self.env.now_ms() + self.config.calls.lease_ms();
+        let mut waits = super::driver::PollWaits::default();
         while record.phase == OperationPhase::Calling && self.env.now_ms() < deadline {
-            self.env.sleep(POLL_MS).await;
+            self.env.sleep(waits.next()).await;
             record = self.reloaded(record).await?;
         }
         self.settle_operation(record, false).await
