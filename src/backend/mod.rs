@@ -19,6 +19,7 @@ pub mod config;
 #[cfg(feature = "json")]
 pub mod config_errors;
 pub mod config_urls;
+mod create_terms;
 mod driver;
 pub mod host;
 pub mod http;
@@ -51,12 +52,13 @@ use std::sync::Arc;
 
 pub use api::{ApiError, MerchantView, PaymentView};
 pub use config::{BackendConfig, CallPolicy, ProvidersConfig, ReconcilePolicy};
+pub use create_terms::{MAX_AMOUNT, MAX_RETURN_URL};
 pub use host::{Env, Transport};
 pub use http::{Method, Request, Response};
 pub use observe::{CallOutcome, Observer, ProviderCall, Unobserved};
 pub use operations::{IDEMPOTENCY_KEY_HEADER, MAX_IDEMPOTENCY_KEY};
 pub use pages::COMPLETE_JS;
-pub use payments::{CLIENT_SECRET_HEADER, MAX_AMOUNT, MAX_RETURN_URL};
+pub use payments::CLIENT_SECRET_HEADER;
 pub use providers::{ProviderAdapter, Providers, Registered};
 pub use reconciler::Swept;
 pub use routes::Trace;

@@ -10,28 +10,16 @@ use super::api::{
     MethodCompletion, PaymentView, MERCHANT_ONLY_FIELDS,
 };
 use super::auth;
-use super::config::{ascii_url, origin_of};
+use super::config::origin_of;
 use super::driver::Driven;
-use super::host::{random_hex, Env, Transport};
+use super::host::{Env, Transport};
 use super::http::{Request, Response};
 use super::operations::merchant_payment;
 use super::Backend;
 use crate::emv::{BrowserDetails, ChallengeWindowSize, ServerReadings};
-use crate::order::{Currency, InvalidTerm, OrderId};
 use crate::payment::{BrowserAction, CardSummary, DisplayMode, PaymentMethod, PaymentStart};
-use crate::provider::CreateLimits;
-use crate::session::{MerchantTerms, Phase, Session};
+use crate::session::{Phase, Session};
 use crate::store::{SessionStore, StoreError};
-
-/// Largest amount accepted, in minor units: 2^53 - 1, the largest integer a JSON reader
-/// in JavaScript (the page, an edge worker) still reads exactly.
-pub const MAX_AMOUNT: u64 = (1 << 53) - 1;
-/// Longest return URL accepted (bytes).
-pub const MAX_RETURN_URL: usize = 2048;
-/// Longest description accepted (bytes).
-const MAX_DESCRIPTION: usize = 255;
-/// EMV's `browserAcceptHeader` is at most 2,048 characters.
-const MAX_ACCEPT_HEADER: usize = 2048;
 
 /// The header the page reads its payment with (a GET has no body to carry the secret).
 pub const CLIENT_SECRET_HEADER: &str = "x-client-secret";
@@ -57,9 +45,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 ),
             ));
         };
-        let limits = adapter.limits();
-        check_options(&limits, &body)?;
-        let session = self.check_create(&limits, body)?;
+        let session = self.check_create(&adapter.limits(), body)?;
         // Written first, read only if the order is taken: the store refuses a second
         // session for an order (every store's rule), so a new order costs one store call
         // (on the edge, one Durable Object round trip) and a repeat two.
@@ -112,120 +98,6 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             .await
             .map_err(|e| ApiError::store(&e))?;
         Ok(Some(Response::json(200, &MerchantView::of(&existing))))
-    }
-
-    fn check_create(
-        &self,
-        limits: &CreateLimits,
-        body: CreateRequest,
-    ) -> Result<Session, ApiError> {
-        let order_id = OrderId::parse(&body.order_id).map_err(refused_term)?;
-        if let Some(max) = limits
-            .max_order_id_chars
-            .filter(|max| order_id.as_str().chars().count() > *max)
-        {
-            // Refused now, not at the confirm, after the shopper typed the card.
-            return Err(ApiError::bad_request(
-                "invalid_order_id",
-                format!(
-                    "orderId is longer than {}'s {max} characters",
-                    body.provider.as_str(),
-                ),
-            ));
-        }
-        if body.amount == 0 || body.amount > MAX_AMOUNT {
-            return Err(ApiError::bad_request(
-                "invalid_amount",
-                "amount must be above zero and at most 2^53 - 1 (minor units)",
-            ));
-        }
-        if let Some(max) = limits.max_amount_minor.filter(|max| body.amount > *max) {
-            return Err(ApiError::bad_request(
-                "invalid_amount",
-                format!(
-                    "amount is above {}'s largest amount, {max} minor units",
-                    body.provider.as_str(),
-                ),
-            ));
-        }
-        let currency = Currency::parse(&body.currency).map_err(refused_term)?;
-        if body
-            .description
-            .as_ref()
-            .is_some_and(|d| d.len() > MAX_DESCRIPTION || d.chars().any(char::is_control))
-        {
-            return Err(ApiError::bad_request(
-                "invalid_description",
-                "description must be at most 255 bytes, without control characters",
-            ));
-        }
-        let return_url = match &body.return_url {
-            Some(url) => Some(self.check_return_url(url)?),
-            None => None,
-        };
-        if body.browser_accept_header.as_ref().is_some_and(|h| {
-            h.chars().count() > MAX_ACCEPT_HEADER || h.chars().any(char::is_control)
-        }) {
-            return Err(ApiError::bad_request(
-                "invalid_browser_details",
-                "browserAcceptHeader must be at most 2048 characters, without control characters",
-            ));
-        }
-        // Blank says nothing: the confirm's own Accept header is used then.
-        let browser_accept_header = body.browser_accept_header.filter(|h| !h.trim().is_empty());
-        let now = self.env.now_ms();
-        let id = random_hex(&self.env);
-        Ok(Session {
-            client_secret: auth::mint_client_secret(&id, self.env.random_u128()),
-            id,
-            nonce: random_hex(&self.env),
-            provider: body.provider,
-            order_id,
-            amount: body.amount,
-            currency,
-            merchant: MerchantTerms {
-                description: body.description,
-                payer: body.payer,
-                challenge_preference: body.challenge_preference,
-                external_authentication: body.external_authentication,
-                capture_mode: body.capture_mode,
-                exemption: body.exemption,
-                browser_accept_header,
-            },
-            checkout_origin: String::new(),
-            display: DisplayMode::Iframe,
-            return_url,
-            confirm_attempts: 0,
-            return_reference: None,
-            card: None,
-            created_at_ms: now,
-            expires_at_ms: now.saturating_add(self.config.session_ttl_seconds.saturating_mul(1000)),
-            updated_at_ms: now,
-            wake_at_ms: None,
-            version: 1,
-            phase: Phase::Created,
-        }
-        .with_wake_at(self.config.calls.lease_ms()))
-    }
-
-    /// A return URL the browser may be sent to: http(s), on a configured checkout
-    /// origin, at most 2,048 bytes, no control characters (a CR/LF would split the
-    /// `Location` header it ends up in); answered as it is kept, in ASCII
-    /// ([`ascii_url`]).
-    fn check_return_url(&self, url: &str) -> Result<String, ApiError> {
-        if url.len() > MAX_RETURN_URL || url.chars().any(char::is_control) {
-            return Err(ApiError::bad_request(
-                "invalid_return_url",
-                "returnUrl must be at most 2048 bytes, without control characters",
-            ));
-        }
-        match origin_of(url) {
-            Some(origin) if self.config.allows_origin(origin) => Ok(ascii_url(url)),
-            _ => Err(ApiError::bad_request(
-                "invalid_return_url",
-                "returnUrl must be an http(s) URL on a configured checkout origin",
-            )),
-        }
     }
 
     /// `POST /v1/payments/{id}/confirm` (page): the payment method and the browser, then
@@ -592,32 +464,12 @@ fn well_formed_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// The 3-D Secure request options the provider's API can carry (`provider::exemption`,
-/// its adapter's `limits`).
-fn check_options(limits: &CreateLimits, body: &CreateRequest) -> Result<(), ApiError> {
-    use crate::provider::exemption;
-    exemption::check_challenge(body.provider, limits, body.challenge_preference)
-        .map_err(|no| ApiError::bad_request(exemption::CHALLENGE_UNSUPPORTED, no.message))?;
-    exemption::check(
-        body.provider,
-        limits,
-        body.exemption,
-        body.challenge_preference,
-    )
-    .map_err(|no| ApiError::bad_request(exemption::UNSUPPORTED, no.message))
-}
-
 fn too_many_attempts() -> ApiError {
     ApiError::new(
         429,
         "too_many_attempts",
         "this payment takes no more confirm attempts; the merchant's server can create a new one",
     )
-}
-
-/// An order id or currency the merchant's server got wrong: 400 with its stable code.
-fn refused_term(refused: InvalidTerm) -> ApiError {
-    ApiError::bad_request(refused.code, refused.message)
 }
 
 fn session_over() -> ApiError {
