@@ -426,7 +426,10 @@ async fn every_route_answers_as_documented() {
     assert_eq!(c.check("/v1/returns/{id}", "get", replay).await.0, 303);
 
     // Payroc's receipt URL.
-    for query in [vec![("result", "A")], vec![("orderId", "order-nobody")]] {
+    for query in [
+        vec![("result", "A")],
+        vec![("orderId", "order-nobody"), ("mpiReference", "ref1")],
+    ] {
         let receipt = client.get(url("/v1/returns/payroc")).query(&query);
         c.check("/v1/returns/payroc", "get", receipt.send().await.unwrap())
             .await;
