@@ -6,6 +6,7 @@ use super::api::{ApiError, CreateRequest};
 use super::auth;
 use super::config::{ascii_url, origin_of};
 use super::host::{random_hex, Env, Transport};
+use super::providers::ProviderAdapter;
 use super::Backend;
 use crate::order::{Currency, InvalidTerm, OrderId};
 use crate::payment::DisplayMode;
@@ -25,13 +26,15 @@ const MAX_ACCEPT_HEADER: usize = 2048;
 
 impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     /// The session `body` creates, or the first term refused: the 3-D Secure options the
-    /// provider can carry, the order id, the amount, the currency, the description, the
+    /// provider can carry, the order id, the amount, the currency, what the provider's API
+    /// refuses whatever the card ([`crate::provider::RefusedTerm`]), the description, the
     /// return URL and the browser's Accept header.
     pub(super) fn check_create(
         &self,
-        limits: &CreateLimits,
+        adapter: &dyn ProviderAdapter,
         body: CreateRequest,
     ) -> Result<Session, ApiError> {
+        let limits = &adapter.limits();
         check_options(limits, &body)?;
         let order_id = OrderId::parse(&body.order_id).map_err(refused_term)?;
         if let Some(max) = limits
@@ -63,6 +66,10 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             ));
         }
         let currency = Currency::parse(&body.currency).map_err(refused_term)?;
+        let external = body.external_authentication.as_ref();
+        if let Some(refused) = adapter.refuses_terms(&currency, &body.payer, external) {
+            return Err(ApiError::bad_request(refused.code, refused.message));
+        }
         if body
             .description
             .as_ref()

@@ -45,7 +45,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 ),
             ));
         };
-        let session = self.check_create(&adapter.limits(), body)?;
+        let session = self.check_create(adapter, body)?;
         // Written first, read only if the order is taken: the store refuses a second
         // session for an order (every store's rule), so a new order costs one store call
         // (on the edge, one Durable Object round trip) and a repeat two.

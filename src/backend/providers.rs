@@ -10,15 +10,17 @@ use serde::Serialize;
 
 use super::config::ProvidersConfig;
 use crate::emv::ThreeDsCompInd;
+use crate::order::Currency;
 use crate::payment::{
-    Canceller, PaymentResult, PaymentStart, PaymentStatus, ProviderKind, ResultCode,
+    Canceller, ExternalAuthentication, Payer, PaymentResult, PaymentStart, PaymentStatus,
+    ProviderKind, ResultCode,
 };
 use crate::provider::lifecycle::{
     Operation, OperationAnswer, OperationCall, OperationError, OperationStep,
 };
 use crate::provider::{
     Adapter, BrowserReturn, Context, CreateLimits, HttpRequest, HttpResponse, Notification,
-    ReturnKey, ReturnRefused, Step, TransportFailure,
+    RefusedTerm, ReturnKey, ReturnRefused, Step, TransportFailure,
 };
 use crate::session::AdapterState;
 use crate::store::MaybeSend;
@@ -28,6 +30,13 @@ pub trait ProviderAdapter: MaybeSend + Sync {
     fn kind(&self) -> ProviderKind;
     /// [`Adapter::limits`].
     fn limits(&self) -> CreateLimits;
+    /// [`Adapter::refuses_terms`].
+    fn refuses_terms(
+        &self,
+        currency: &Currency,
+        payer: &Payer,
+        external: Option<&ExternalAuthentication>,
+    ) -> Option<RefusedTerm>;
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<AdapterState>;
     /// [`Adapter::prepare_start`].
     fn prepare_start(&self, cx: &Context) -> Option<HttpRequest>;
@@ -194,6 +203,15 @@ where
 
     fn limits(&self) -> CreateLimits {
         self.adapter.limits()
+    }
+
+    fn refuses_terms(
+        &self,
+        currency: &Currency,
+        payer: &Payer,
+        external: Option<&ExternalAuthentication>,
+    ) -> Option<RefusedTerm> {
+        self.adapter.refuses_terms(currency, payer, external)
     }
 
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<AdapterState> {

@@ -43,9 +43,10 @@ pub use http::{
 pub use secret::Secret;
 
 use crate::emv::ThreeDsCompInd;
+use crate::order::Currency;
 use crate::payment::{
-    BrowserAction, Canceller, Exemption, PaymentResult, PaymentStart, PaymentStatus, ProviderKind,
-    ResultCode,
+    BrowserAction, Canceller, Exemption, ExternalAuthentication, Payer, PaymentResult,
+    PaymentStart, PaymentStatus, ProviderKind, ResultCode,
 };
 use lifecycle::{Operation, OperationAnswer, OperationCall, OperationError, OperationStep};
 
@@ -94,6 +95,25 @@ impl CreateLimits {
         challenge_preference: false,
         max_order_id_chars: None,
     };
+}
+
+/// A term of the merchant's that the provider's API refuses whatever the card (a currency
+/// its account does not settle in, a payer detail it requires): the create refuses it, 400
+/// `code`, before the shopper types a card; the adapter's start refuses it as well.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedTerm {
+    /// The create's stable error code (`invalid_currency`, `invalid_payer`).
+    pub code: &'static str,
+    /// The provider's parameter, as the payment's error names it when start refuses it.
+    pub parameter: &'static str,
+    pub message: String,
+}
+
+impl RefusedTerm {
+    /// The payment's end when its start meets the term: rejected before any call.
+    pub fn rejected(&self) -> PaymentResult {
+        answer::rejected_here(self.parameter, &self.message)
+    }
 }
 
 /// What an adapter wants next. `S` is the adapter's own state, stored with the session
@@ -232,6 +252,19 @@ pub trait Adapter {
     /// preference). Default: [`CreateLimits::NONE_DECLARED`].
     fn limits(&self) -> CreateLimits {
         CreateLimits::NONE_DECLARED
+    }
+
+    /// What this provider's API refuses in the merchant's terms alone, whatever the card
+    /// ([`RefusedTerm`]): the create asks before it stores anything. `None` (the default):
+    /// nothing.
+    fn refuses_terms(
+        &self,
+        currency: &Currency,
+        payer: &Payer,
+        external: Option<&ExternalAuthentication>,
+    ) -> Option<RefusedTerm> {
+        let _ = (currency, payer, external);
+        None
     }
 
     /// Begins the payment. Card details are only ever seen here: nothing of them may go

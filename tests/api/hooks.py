@@ -3,6 +3,7 @@ scripts/test-api.sh sets the TEST_API_* variables).
 
 What no schema can say, and one thing it says differently:
 - which origins this deployment's checkout pages live on (returnUrl must be on one);
+- which currency this deployment's Bambora account settles in (its only one);
 - that the page reads its payment with its client secret *alone*;
 - how dLocal signs a notification;
 - that `2.0` is not an integer to this API (JSON Schema 2020-12 says it is).
@@ -13,11 +14,14 @@ import hashlib
 import hmac
 import json
 import os
+import re
 
 import schemathesis
 
 RETURN_URL = os.environ["TEST_API_CHECKOUT_ORIGIN"] + "/checkout/done"
 RETURN_URL_OPERATIONS = {"POST /v1/payments", "POST /v1/payments/{id}/confirm"}
+# The sandbox's Bambora merchant account settles in Canadian dollars only.
+BAMBORA_CURRENCY = "CAD"
 # The sandbox's dLocal account (its built-in, public credentials: ../shared/contract.md).
 DLOCAL_LOGIN = "sak223k2wdksdl2"
 DLOCAL_SECRET = b"sandbox-dlocal-secret"
@@ -56,6 +60,18 @@ def before_call(context, case, kwargs):
         # two the create set, no schema of the confirm can know: the confirm brings one.
         if label.endswith("/confirm") and case.body.get("display") == "redirect":
             case.body.setdefault("returnUrl", RETURN_URL)
+    # A Bambora account settles in one currency, its own (400 invalid_currency at create
+    # for any other): a well-formed currency drawn for a Bambora create becomes this
+    # deployment's, so the body is judged on everything else; a malformed one is sent as
+    # drawn (tests/native/create_terms.rs checks the refusal of another account's).
+    if (
+        label == "POST /v1/payments"
+        and isinstance(case.body, dict)
+        and case.body.get("provider") == "bambora"
+        and isinstance(case.body.get("currency"), str)
+        and re.fullmatch(r"[A-Z]{3}", case.body["currency"])
+    ):
+        case.body["currency"] = BAMBORA_CURRENCY
     # The page reads its payment with X-Client-Secret alone (only the ReadAsPage link sets
     # it: schemathesis.toml generates no security parameters); with the merchant's key
     # beside it the backend answers the merchant's view, and the page's view would never

@@ -28,6 +28,7 @@ mod cancel;
 mod chaos;
 mod cli;
 mod confirm_wait;
+mod create_terms;
 mod demo_shop;
 mod edge_store_choice;
 mod emv_props;

@@ -61,15 +61,16 @@ use serde::Serialize;
 
 use super::answer::{self, bad_response, rejected, rejected_here, Answer, ProviderError};
 use super::{
-    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, ReturnRefused, Step,
+    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, RefusedTerm, ReturnRefused, Step,
     TransportFailure,
 };
 use crate::emv::browser::format_ip;
 use crate::emv::{ThreeDsCompInd, TransStatus};
+use crate::order::Currency;
 use crate::payment::CaptureMode;
 use crate::payment::{
-    BrowserAction, CardDetails, CardSummary, ExternalAuthentication, PaymentMethod, PaymentResult,
-    PaymentStart, PaymentStatus, ResultCode,
+    BrowserAction, CardDetails, CardSummary, ExternalAuthentication, Payer, PaymentMethod,
+    PaymentResult, PaymentStart, PaymentStatus, ResultCode,
 };
 use crate::provider::lifecycle::{
     Operation, OperationAnswer, OperationCall, OperationError, OperationStep,
@@ -187,17 +188,24 @@ impl BamboraAdapter {
         Ok(self.build(payment, checked, cx))
     }
 
+    /// A currency this merchant account does not settle in (Bambora charges an account in
+    /// its one currency).
+    fn refuses_currency(&self, currency: &Currency) -> Option<RefusedTerm> {
+        (!currency.eq_ignore_ascii_case(&self.config.currency)).then(|| RefusedTerm {
+            code: "invalid_currency",
+            parameter: "currency",
+            message: format!(
+                "this Bambora merchant account settles in {} only; the payment is in {currency}",
+                self.config.currency
+            ),
+        })
+    }
+
     /// Every refusal before a call, in this order: currency, amount, order number, the
     /// merchant's own authentication, the token and its cardholder name.
     fn check<'a>(&self, payment: &'a PaymentStart) -> Result<Checked<'a>, PaymentResult> {
-        if !payment.currency.eq_ignore_ascii_case(&self.config.currency) {
-            return Err(rejected_here(
-                "currency",
-                &format!(
-                    "this Bambora merchant account settles in {} only; the payment is in {}",
-                    self.config.currency, payment.currency
-                ),
-            ));
+        if let Some(refused) = self.refuses_currency(&payment.currency) {
+            return Err(refused.rejected());
         }
         let amount = Amount::new(payment.amount).ok_or_else(|| {
             rejected_here(
@@ -653,6 +661,16 @@ impl Adapter for BamboraAdapter {
             // order_number: maxLength 30 (swagger 1.0.5).
             max_order_id_chars: Some(MAX_ORDER_NUMBER_CHARS),
         }
+    }
+
+    /// The account's currency only.
+    fn refuses_terms(
+        &self,
+        currency: &Currency,
+        _payer: &Payer,
+        _external: Option<&ExternalAuthentication>,
+    ) -> Option<RefusedTerm> {
+        self.refuses_currency(currency)
     }
 
     /// The card facts of the provider's answer, for a token payment.

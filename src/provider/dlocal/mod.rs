@@ -558,19 +558,20 @@ impl Adapter for DlocalAdapter {
         self.cancel_on_request(state, by, cx)
     }
 
+    /// The payer's country, which dLocal requires.
+    fn refuses_terms(
+        &self,
+        _currency: &crate::order::Currency,
+        payer: &crate::payment::Payer,
+        _external: Option<&crate::payment::ExternalAuthentication>,
+    ) -> Option<crate::provider::RefusedTerm> {
+        payer_country(payer).err()
+    }
+
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<State> {
-        let Some(country) = payment
-            .payer
-            .country
-            .as_deref()
-            .map(str::trim)
-            .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))
-            .map(str::to_ascii_uppercase)
-        else {
-            return Step::Done(answer::rejected_here(
-                "payer.country",
-                "dLocal needs the payer's country (ISO 3166-1 alpha-2)",
-            ));
+        let country = match payer_country(&payment.payer) {
+            Ok(country) => country,
+            Err(refused) => return Step::Done(refused.rejected()),
         };
         if let Some(external) = &payment.external_authentication {
             if !external.trans_status.permits_authorization() {
@@ -797,4 +798,18 @@ fn redirect(url: &str) -> BrowserAction {
             fields: Vec::new(),
         },
     }
+}
+
+/// The payer's country as dLocal takes it (ISO 3166-1 alpha-2, upper case); dLocal needs one.
+fn payer_country(payer: &crate::payment::Payer) -> Result<String, crate::provider::RefusedTerm> {
+    payer
+        .country
+        .as_deref()
+        .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))
+        .map(str::to_ascii_uppercase)
+        .ok_or_else(|| crate::provider::RefusedTerm {
+            code: "invalid_payer",
+            parameter: "payer.country",
+            message: "dLocal needs the payer's country (ISO 3166-1 alpha-2)".into(),
+        })
 }

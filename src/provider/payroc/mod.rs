@@ -58,8 +58,8 @@ use serde::Serialize;
 use super::answer::{self, Answer};
 use super::lifecycle::{Operation, OperationAnswer, OperationCall, OperationError, OperationStep};
 use super::{
-    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, ReturnKey, ReturnRefused, Step,
-    TransportFailure,
+    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, RefusedTerm, ReturnKey,
+    ReturnRefused, Step, TransportFailure,
 };
 use crate::emv::{FormField, FormMethod, FormPost, ThreeDsCompInd};
 use crate::payment::{
@@ -329,20 +329,7 @@ impl PayrocAdapter {
                 authentication,
             });
         }
-        // The MPI requires the cardholder's email; without it Payroc's page would refuse
-        // the browser, so the payment ends here, before any call.
-        let email = payment
-            .payer
-            .email
-            .as_deref()
-            .map(str::trim)
-            .filter(|e| plausible_email(e))
-            .ok_or_else(|| {
-                answer::rejected_here(
-                    "payer.email",
-                    "Payroc's 3-D Secure MPI requires the payer's email address",
-                )
-            })?;
+        let email = payer_email(&payment.payer).map_err(|refused| refused.rejected())?;
         let challenge = match payment.challenge {
             ChallengePreference::NoPreference => self.config.cardholder_challenge,
             ChallengePreference::Requested | ChallengePreference::Mandated => {
@@ -602,6 +589,17 @@ impl Adapter for PayrocAdapter {
         crate::provider::card_facts::payroc(response)
     }
 
+    /// The payer's email, which the MPI requires, unless the merchant authenticated the
+    /// cardholder itself.
+    fn refuses_terms(
+        &self,
+        _currency: &crate::order::Currency,
+        payer: &crate::payment::Payer,
+        external: Option<&crate::payment::ExternalAuthentication>,
+    ) -> Option<RefusedTerm> {
+        external.is_none().then(|| payer_email(payer).err())?
+    }
+
     /// Payroc's MPI sends every receipt to the one URL registered for the terminal
     /// (`/v1/returns/payroc`): the receipt's `orderId` names the session, its
     /// `mpiReference` the authentication.
@@ -835,7 +833,7 @@ fn well_formed_token(token: &str) -> bool {
 
 /// What Payroc's MPI will take as an email: something@domain.tld, no spaces.
 fn plausible_email(email: &str) -> bool {
-    email.len() <= 254
+    email.chars().count() <= 254
         && !email
             .bytes()
             .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
@@ -853,4 +851,18 @@ fn no_receipt_expected() -> ReturnRefused {
         code: "no_return_expected",
         message: "this Payroc payment is not waiting for a receipt",
     }
+}
+
+/// The payer's email as the MPI takes it. The MPI requires one; without it Payroc's page
+/// would refuse the browser, so a payment without one ends before any call.
+fn payer_email(payer: &crate::payment::Payer) -> Result<&str, RefusedTerm> {
+    payer
+        .email
+        .as_deref()
+        .filter(|e| plausible_email(e))
+        .ok_or_else(|| RefusedTerm {
+            code: "invalid_payer",
+            parameter: "payer.email",
+            message: "Payroc's 3-D Secure MPI requires the payer's email address".into(),
+        })
 }
