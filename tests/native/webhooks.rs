@@ -543,3 +543,57 @@ async fn captures_voids_and_refunds_each_send_one_event_and_are_counted() {
         );
     }
 }
+
+/// An endpoint removed from the config with events still to send for it: an instance left
+/// with no endpoint at all gives them up once they are `give_up_after_ms` old, as one with
+/// other endpoints does (before, it ran no deliverer, and the rows waited for ever).
+#[tokio::test]
+async fn events_for_a_removed_endpoint_are_given_up_with_no_endpoint_left() {
+    let sandbox = support::sandbox().await;
+    let dir = temp_dir("removed");
+    let store = json!({"kind": "sqlite", "path": dir.join("sessions.sqlite3")});
+    // Nothing listens there: each attempt fails, and is retried 2 to 4 s later.
+    let gone = format!("http://127.0.0.1:{}/hooks", free_port());
+    let endpoints = json!([{"url": gone, "secret": SECRET}]);
+    let with_endpoint = config(
+        &dir,
+        free_port(),
+        &sandbox.url,
+        store.clone(),
+        endpoints,
+        4_000,
+    );
+    let mut first = Serve::start(serve_command(&with_endpoint, &[]));
+    let (_, status) = pay(&first.url, BAMBORA_FRICTIONLESS).await;
+    assert_eq!(status, "authorized");
+    let db = rusqlite::Connection::open(dir.join("sessions.sqlite3")).expect("the store");
+    let row = |column: &str| {
+        db.query_row(&format!("SELECT {column} FROM webhook_outbox"), [], |row| {
+            row.get::<_, i64>(0)
+        })
+        .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while row("attempts") == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(row("attempts"), 1, "the first attempt failed");
+    // Stopped before its retry is due, so no claim of it outlives the instance.
+    first.kill_9();
+
+    let none = config(&dir, free_port(), &sandbox.url, store, json!([]), 4_000);
+    let mut text: Value = serde_json::from_str(&std::fs::read_to_string(&none).unwrap()).unwrap();
+    text["webhooks"]["give_up_after_ms"] = json!(1_000);
+    std::fs::write(&none, text.to_string()).unwrap();
+    let second = Serve::start(serve_command(&none, &[]));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while row("gave_up") == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        row("gave_up"),
+        1,
+        "given up by the instance without endpoints"
+    );
+    drop(second);
+}

@@ -29,14 +29,6 @@ impl Stoppable {
         }
     }
 
-    /// Nothing to run (a webhook deliverer without endpoints).
-    pub(super) fn idle() -> Stoppable {
-        Stoppable {
-            stop: None,
-            task: None,
-        }
-    }
-
     /// Tells the task to stop and waits until it has ended.
     pub(super) async fn stop(mut self) {
         self.signal();

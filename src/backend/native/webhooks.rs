@@ -22,18 +22,17 @@ impl Webhooks {
     }
 }
 
-/// Starts delivering `backend`'s outbox; does nothing without configured endpoints.
+/// Starts delivering `backend`'s outbox. Without configured endpoints too: rows written
+/// for an endpoint since removed from the config are then given up once their event is
+/// `give_up_after_ms` old (logged and counted), as the edge's alarm gives them up, instead
+/// of waiting in the store for ever.
 pub fn spawn_webhooks<S, T, E>(backend: Arc<Backend<S, T, E>>) -> Webhooks
 where
     S: Outbox + Send + Sync + 'static,
     T: Transport + Send + Sync + 'static,
     E: Env + Send + Sync + 'static,
 {
-    let config = &backend.config().webhooks;
-    if config.endpoints.is_empty() {
-        return Webhooks(Stoppable::idle());
-    }
-    let every = Duration::from_millis(config.poll_every_ms);
+    let every = Duration::from_millis(backend.config().webhooks.poll_every_ms);
     Webhooks(Stoppable::spawn(|mut stop| async move {
         let mut ticks = ticks(every);
         while next_tick(&mut ticks, &mut stop).await {
