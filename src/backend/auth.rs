@@ -42,12 +42,14 @@ fn same_secret(a: &str, b: &str) -> bool {
         .into()
 }
 
-/// Checks `Authorization: Bearer <key>` against every configured key (no early exit).
+/// Checks `Authorization: Bearer <key>` against every configured key (no early exit). The
+/// scheme's name is matched ignoring case, as RFC 9110 §11.1 has it.
 pub fn merchant(request: &Request, keys: &[ApiKey]) -> Result<(), ApiError> {
     let presented = request
         .header("authorization")
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, key)| key.trim())
         .filter(|key| !key.is_empty());
     let Some(presented) = presented else {
         return Err(ApiError::new(
@@ -119,6 +121,8 @@ mod tests {
         ];
         assert!(merchant(&with_auth("Bearer old-key-0123456789"), &keys).is_ok());
         assert!(merchant(&with_auth("Bearer new-key-0123456789"), &keys).is_ok());
+        assert!(merchant(&with_auth("bearer new-key-0123456789"), &keys).is_ok());
+        assert!(merchant(&with_auth("BEARER new-key-0123456789"), &keys).is_ok());
         let wrong = merchant(&with_auth("Bearer new-key-012345678"), &keys).unwrap_err();
         assert_eq!((wrong.status, wrong.code), (401, "invalid_api_key"));
         let basic = merchant(&with_auth("Basic new-key-0123456789"), &keys).unwrap_err();
