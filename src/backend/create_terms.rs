@@ -19,7 +19,7 @@ use crate::store::SessionStore;
 pub const MAX_AMOUNT: u64 = (1 << 53) - 1;
 /// Longest return URL accepted (bytes).
 pub const MAX_RETURN_URL: usize = 2048;
-/// Longest description accepted (bytes).
+/// Longest description accepted (characters, as docs/openapi.yaml's `maxLength` counts).
 const MAX_DESCRIPTION: usize = 255;
 /// EMV's `browserAcceptHeader` is at most 2,048 characters.
 const MAX_ACCEPT_HEADER: usize = 2048;
@@ -73,11 +73,11 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         if body
             .description
             .as_ref()
-            .is_some_and(|d| d.len() > MAX_DESCRIPTION || d.chars().any(char::is_control))
+            .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION || d.chars().any(char::is_control))
         {
             return Err(ApiError::bad_request(
                 "invalid_description",
-                "description must be at most 255 bytes, without control characters",
+                "description must be at most 255 characters, without control characters",
             ));
         }
         let return_url = match &body.return_url {

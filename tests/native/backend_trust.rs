@@ -312,6 +312,12 @@ async fn what_the_merchant_sends_is_bounded() {
     let (status, created) = h.create(&full).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["payer"]["country"], "BR");
+    // A description's 255 are characters, as the spec's maxLength counts them.
+    let mut euros = with("description", json!("€".repeat(255)));
+    euros["orderId"] = json!("order-euros");
+    assert_eq!(h.create(&euros).await.0, 201, "765 bytes, 255 characters");
+    let longer = with("description", json!("€".repeat(256)));
+    assert_eq!(code(&h.create(&longer).await), (400, "invalid_description"));
     let mut nulls = with("externalAuthentication", Value::Null);
     nulls["orderId"] = json!("order-nulls");
     nulls["description"] = Value::Null;
