@@ -93,6 +93,16 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 "this order id was created with another amount or currency",
             ));
         }
+        // A returnUrl the create left out may have come with the page's confirm since.
+        let other_return =
+            session.return_url.is_some() && existing.return_url != session.return_url;
+        if other_return || !existing.merchant.same_terms(&session.merchant) {
+            return Err(ApiError::new(
+                409,
+                "duplicate_payment",
+                "this order id was created with other terms (payer, description, capture mode, authentication, exemption, challenge preference or returnUrl)",
+            ));
+        }
         let existing = self
             .settle(existing)
             .await

@@ -147,6 +147,19 @@ pub struct MerchantTerms {
     pub browser_accept_header: Option<String>,
 }
 
+impl MerchantTerms {
+    /// Whether `other` sets the same terms: all but the browser's Accept header, which is
+    /// the shopper's browser's, not the merchant's (a create retried from another page
+    /// load of the same checkout may carry another).
+    pub fn same_terms(&self, other: &MerchantTerms) -> bool {
+        let without_accept = |terms: &MerchantTerms| MerchantTerms {
+            browser_accept_header: None,
+            ..terms.clone()
+        };
+        without_accept(self) == without_accept(other)
+    }
+}
+
 /// Why a session may not move.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {

@@ -80,6 +80,29 @@ async fn the_same_order_twice_is_one_payment_and_one_charge() {
     assert_eq!(status, 409);
     assert_eq!(error["error"]["code"], "duplicate_payment");
     assert!(error.get("id").is_none() && !error.to_string().contains(id));
+    // Other terms for the same order are another payment's, not this one's: a retry that
+    // asks for a manual capture must not silently get the automatic one.
+    for (field, value) in [
+        ("captureMode", json!("manual")),
+        ("payer", json!({"name": "Someone Else"})),
+        ("description", json!("another order")),
+    ] {
+        let mut other = create.clone();
+        other[field] = value;
+        let (status, error) = h.create(&other).await;
+        assert_eq!(
+            (status, &error["error"]["code"]),
+            (409, &json!("duplicate_payment")),
+            "{field}"
+        );
+    }
+    // The browser's Accept header is the shopper's browser's; a returnUrl left out, the
+    // one the payment has.
+    let mut same = create.clone();
+    same["browserAcceptHeader"] = json!("text/html");
+    same.as_object_mut().unwrap().remove("returnUrl");
+    let (status, again) = h.create(&same).await;
+    assert_eq!((status, &again["id"]), (200, &json!(id)), "{again}");
     assert_eq!(h.ledger("paysafe").len(), 1);
 }
 
