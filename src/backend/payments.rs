@@ -245,6 +245,13 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         }
     }
 
+    /// Whether `session`'s provider may take the browser to a full page of its own.
+    fn full_page_steps(&self, session: &Session) -> bool {
+        self.providers
+            .get(session.provider)
+            .is_some_and(|adapter| adapter.limits().full_page_steps)
+    }
+
     /// The confirm, checked, as what the adapter starts from and the session it is kept as.
     fn check_confirm(
         &self,
@@ -277,6 +284,17 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 return Err(ApiError::bad_request(
                     "invalid_return_url",
                     "returnUrl is required for display redirect",
+                ))
+            }
+            // Without it, a browser back from the provider's own page would be stranded on
+            // the completion page, with no checkout page to tell.
+            (None, DisplayMode::Iframe) if self.full_page_steps(session) => {
+                return Err(ApiError::bad_request(
+                    "invalid_return_url",
+                    format!(
+                        "returnUrl is required: {}'s 3-D Secure step is a page of its own",
+                        session.provider.as_str()
+                    ),
                 ))
             }
             _ => {}

@@ -84,6 +84,10 @@ pub struct CreateLimits {
     pub challenge_preference: bool,
     /// The longest order id it takes (characters); `None`: the backend's own 64.
     pub max_order_id_chars: Option<usize>,
+    /// Whether its flow may take the browser to a full page of the provider's own, whatever
+    /// the display (Payroc's MPI, dLocal's 3-D Secure page): such a payment needs a
+    /// `returnUrl` to come back to the checkout.
+    pub full_page_steps: bool,
 }
 
 impl CreateLimits {
@@ -94,6 +98,7 @@ impl CreateLimits {
         exemptions: &[],
         challenge_preference: false,
         max_order_id_chars: None,
+        full_page_steps: false,
     };
 }
 

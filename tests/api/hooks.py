@@ -56,9 +56,10 @@ def before_call(context, case, kwargs):
     if label in RETURN_URL_OPERATIONS and isinstance(case.body, dict):
         if isinstance(case.body.get("returnUrl"), str):
             case.body["returnUrl"] = RETURN_URL
-        # Display redirect needs a returnUrl from the create or the confirm; which of the
-        # two the create set, no schema of the confirm can know: the confirm brings one.
-        if label.endswith("/confirm") and case.body.get("display") == "redirect":
+        # Display redirect, and Payroc's and dLocal's pages of their own in any display,
+        # need a returnUrl from the create or the confirm; which of the two the create set,
+        # and for which provider, no schema of the confirm can know: the confirm brings one.
+        if label.endswith("/confirm"):
             case.body.setdefault("returnUrl", RETURN_URL)
     # A Bambora account settles in one currency, its own (400 invalid_currency at create
     # for any other): a well-formed currency drawn for a Bambora create becomes this

@@ -3,10 +3,12 @@
 //! page for a provider's page or an ACS that refuses framing, and a completion page there
 //! would have no parent to tell. Found by the demo's end-to-end suite (Payroc and dLocal in
 //! iframe mode in Chromium); a client that sends no Fetch Metadata keeps the completion page.
+//! Hence a provider whose step is a page of its own needs a returnUrl in every display.
 
 use crate::support;
 
-use support::backend::{harness, next_form, start_body, Cardholder};
+use serde_json::json;
+use support::backend::{code, harness, next_form, split_start, start_body, Cardholder, CHECKOUT};
 use support::browser;
 use support::cardholder::until_backend;
 
@@ -60,4 +62,37 @@ async fn a_whole_page_return_in_iframe_display_goes_back_to_the_checkout() {
         "a repeated return changes nothing"
     );
     assert_eq!(h.ledger("payroc").len(), 1, "one charge");
+}
+
+/// Payroc's MPI and dLocal's 3-D Secure page are pages of their own whatever the display:
+/// confirmed in iframe display with no returnUrl (a direct API client; the module always
+/// sends one), the browser would come back to a completion page with no checkout page to
+/// tell, stranded while the payment may be authorized. Refused before anything is sent.
+#[tokio::test]
+async fn a_provider_with_a_page_of_its_own_needs_a_return_url_in_iframe_display() {
+    let h = harness().await;
+    for (provider, needs) in [("payroc", true), ("dlocal", true), ("paysafe", false)] {
+        let mut body = start_body(provider, "4000000000001000", "iframe");
+        body.as_object_mut().unwrap().remove("returnUrl");
+        let (create, mut confirm) = split_start(&body);
+        let (status, created) = h.create(&create).await;
+        assert_eq!(status, 201, "{created}");
+        let id = created["id"].as_str().unwrap();
+        let secret = created["clientSecret"].as_str().unwrap();
+        let answer = h.confirm(id, secret, &confirm).await;
+        if !needs {
+            assert_eq!(answer.0, 200, "{provider}: {}", answer.1);
+            continue;
+        }
+        assert_eq!(code(&answer), (400, "invalid_return_url"), "{provider}");
+        let (_, view) = h.view(id).await;
+        assert_eq!(
+            view["status"], "requires_confirmation",
+            "{provider}: {view}"
+        );
+        assert!(h.ledger(provider).is_empty(), "{provider}: nothing sent");
+        confirm["returnUrl"] = json!(format!("{CHECKOUT}/checkout"));
+        let (status, view) = h.confirm(id, secret, &confirm).await;
+        assert_eq!(status, 200, "{provider}: {view}");
+    }
 }

@@ -660,6 +660,7 @@ impl Adapter for BamboraAdapter {
             challenge_preference: exemption::CHALLENGE_PREFERENCE,
             // order_number: maxLength 30 (swagger 1.0.5).
             max_order_id_chars: Some(MAX_ORDER_NUMBER_CHARS),
+            full_page_steps: false,
         }
     }
 

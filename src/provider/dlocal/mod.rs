@@ -488,6 +488,8 @@ impl Adapter for DlocalAdapter {
             exemptions: exemption::SUPPORTED,
             challenge_preference: exemption::CHALLENGE_PREFERENCE,
             max_order_id_chars: None,
+            // dLocal's 3-D Secure page is a full-page redirect.
+            full_page_steps: true,
         }
     }
 

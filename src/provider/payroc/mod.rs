@@ -581,6 +581,8 @@ impl Adapter for PayrocAdapter {
             exemptions: exemption::SUPPORTED,
             challenge_preference: exemption::CHALLENGE_PREFERENCE,
             max_order_id_chars: None,
+            // Payroc's hosted MPI is a full-page redirect.
+            full_page_steps: true,
         }
     }
 

@@ -281,6 +281,7 @@ impl Adapter for PaysafeAdapter {
             exemptions: exemption::SUPPORTED,
             challenge_preference: exemption::CHALLENGE_PREFERENCE,
             max_order_id_chars: None,
+            full_page_steps: false,
         }
     }
 
