@@ -192,24 +192,6 @@ impl ThreeDsSessionData {
     }
 }
 
-/// What arrives at the notification URL after a challenge, as JSON members. Extra
-/// members (challengeCompletionInd, messageExtension, …) are accepted and ignored.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct NotificationMessage {
-    pub message_type: Option<String>,
-    pub message_version: Option<String>,
-    #[serde(rename = "threeDSServerTransID")]
-    pub three_ds_server_trans_id: Option<String>,
-    #[serde(rename = "acsTransID")]
-    pub acs_trans_id: Option<String>,
-    pub trans_status: Option<String>,
-    pub error_code: Option<String>,
-    pub error_component: Option<String>,
-    pub error_description: Option<String>,
-    pub error_detail: Option<String>,
-}
-
 /// A final CRes: only Y or N may end a browser challenge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CRes {
@@ -236,48 +218,72 @@ pub enum ChallengeOutcome {
 }
 
 impl ChallengeOutcome {
-    /// Parses the members of the message posted as `cres`: lenient on extra members,
-    /// strict on messageType and transStatus.
-    pub fn from_message(message: NotificationMessage) -> Result<ChallengeOutcome, EmvError> {
-        let missing = |field| EmvError::MissingField { field };
-        match message.message_type.as_deref() {
+    /// Parses the `cres` form field (base64url JSON): lenient on extra members
+    /// (challengeCompletionInd, messageExtension, …), strict on messageType and
+    /// transStatus. Read as members of the crate's one JSON value reader (a key given
+    /// twice is refused), not by a derived reader of its own (docs/edge/measurements.md).
+    #[cfg(feature = "json")]
+    pub fn from_base64url(text: &str) -> Result<ChallengeOutcome, EmvError> {
+        use serde_json::Value;
+        let invalid = || EmvError::InvalidJson { message: "CRes" };
+        let bytes = base64url::decode(text)?;
+        let value = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|json| crate::json_path::value(json).ok())
+            .ok_or_else(invalid)?;
+        let Value::Object(members) = value else {
+            return Err(invalid());
+        };
+        // Each member the message may have is text, or null for none: any other kind is
+        // refused, whichever message it is.
+        const MEMBERS: [&str; 9] = [
+            "messageType",
+            "messageVersion",
+            "threeDSServerTransID",
+            "acsTransID",
+            "transStatus",
+            "errorCode",
+            "errorComponent",
+            "errorDescription",
+            "errorDetail",
+        ];
+        if MEMBERS.iter().any(|name| {
+            !matches!(
+                members.get(*name),
+                None | Some(Value::Null | Value::String(_))
+            )
+        }) {
+            return Err(invalid());
+        }
+        let text = |name: &str| members.get(name).and_then(Value::as_str).map(str::to_owned);
+        let required = |field: &'static str| text(field).ok_or(EmvError::MissingField { field });
+        match text("messageType").as_deref() {
             Some("CRes") => {
-                let status_text = message.trans_status.ok_or(missing("transStatus"))?;
+                let status_text = required("transStatus")?;
                 let trans_status = TransStatus::parse(&status_text)?;
                 if !matches!(trans_status, TransStatus::Y | TransStatus::N) {
                     return Err(EmvError::InvalidTransStatus(status_text));
                 }
                 Ok(ChallengeOutcome::Completed(CRes {
-                    three_ds_server_trans_id: message
-                        .three_ds_server_trans_id
-                        .ok_or(missing("threeDSServerTransID"))?,
-                    acs_trans_id: message.acs_trans_id.ok_or(missing("acsTransID"))?,
-                    message_version: message.message_version.ok_or(missing("messageVersion"))?,
+                    three_ds_server_trans_id: required("threeDSServerTransID")?,
+                    acs_trans_id: required("acsTransID")?,
+                    message_version: required("messageVersion")?,
                     trans_status,
                 }))
             }
             Some("Erro") => Ok(ChallengeOutcome::Failed(ErroMessage {
-                error_code: message.error_code.ok_or(missing("errorCode"))?,
-                error_component: message.error_component,
-                error_description: message.error_description.unwrap_or_default(),
-                error_detail: message.error_detail,
+                error_code: required("errorCode")?,
+                error_component: text("errorComponent"),
+                error_description: text("errorDescription").unwrap_or_default(),
+                error_detail: text("errorDetail"),
             })),
             Some(other) => Err(EmvError::UnexpectedMessageType {
                 expected: "CRes",
                 found: other.to_owned(),
             }),
-            None => Err(missing("messageType")),
+            None => Err(EmvError::MissingField {
+                field: "messageType",
+            }),
         }
-    }
-
-    /// Parses the `cres` form field (base64url JSON).
-    #[cfg(feature = "json")]
-    pub fn from_base64url(text: &str) -> Result<ChallengeOutcome, EmvError> {
-        let bytes = base64url::decode(text)?;
-        let message = std::str::from_utf8(&bytes)
-            .ok()
-            .and_then(|json| crate::json_path::from_text(json).ok())
-            .ok_or(EmvError::InvalidJson { message: "CRes" })?;
-        ChallengeOutcome::from_message(message)
     }
 }
