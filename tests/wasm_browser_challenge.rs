@@ -237,3 +237,33 @@ async fn a_genuine_completion_ends_the_challenge_and_spoofs_do_not() {
     assert_eq!(outcome, Outcome::Completed);
     assert_eq!(count("dialog"), 0);
 }
+
+/// A browser whose `<dialog>` has no `showModal` (Safari before 15.4, Firefox before 98),
+/// or refuses it: the challenge is `unsupported`, and nothing it added stays in the page
+/// (a later `pay()` must not stack boxes).
+#[wasm_bindgen_test]
+async fn a_dialog_that_cannot_show_leaves_nothing_behind() {
+    let prototype = js_sys::eval("HTMLDialogElement.prototype").unwrap();
+    let original = js_sys::Reflect::get(&prototype, &"showModal".into()).unwrap();
+    let refusing = js_sys::Function::new_no_args("throw new TypeError('no showModal')");
+    js_sys::Reflect::set(&prototype, &"showModal".into(), &refusing).unwrap();
+    let placement = Placement {
+        container: None,
+        size: ChallengeWindowSize::W500xH600,
+        timeout_ms: Some(10_000),
+        ui: &JsValue::UNDEFINED,
+    };
+    let outcome = challenge::run(
+        &form("creq"),
+        placement,
+        expected(),
+        &AbortController::new().unwrap().signal(),
+        || {},
+    )
+    .await;
+    js_sys::Reflect::set(&prototype, &"showModal".into(), &original).unwrap();
+    let error = outcome.expect_err("no dialog to show the challenge in");
+    assert_eq!(error.code(), "unsupported");
+    assert_eq!(count("dialog"), 0, "the dialog is gone");
+    assert_eq!(count("iframe"), 0);
+}

@@ -77,7 +77,8 @@ export function mountChallenge(doc, name, width, height, container, ui) {
     sandbox: "allow-forms allow-scripts allow-same-origin allow-popups",
   }, host);
   (container || doc.body).append(host);
-  if (!container) host.showModal();
+  // A browser without <dialog> (or a refused showModal) must not leave the box behind.
+  try { container || host.showModal(); } catch (e) { host.remove(); throw e; }
   return host;
 }
 
