@@ -24,6 +24,11 @@ use crate::store::{SessionStore, StoreError};
 /// The header the page reads its payment with (a GET has no body to carry the secret).
 pub const CLIENT_SECRET_HEADER: &str = "x-client-secret";
 
+/// How many refused confirms' counts, written while a valid confirm checked its request,
+/// it passes before it answers the payment as it stands (`max_confirm_attempts` bounds
+/// them anyway).
+const MAX_COUNTS_PASSED: u32 = 8;
+
 /// Who read a payment.
 enum Reader {
     Merchant,
@@ -166,24 +171,39 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             ));
         };
         let now = self.env.now_ms();
-        let started = match confirmed.advanced(Phase::Starting, now) {
-            Ok(started) => started.with_wake_at(self.config.calls.lease_ms()),
-            Err(_) => return Err(session_over()),
-        };
-        if !self
-            .store
-            .swap(&started)
-            .await
-            .map_err(|e| ApiError::store(&e))?
-        {
-            // Another confirm won: answer what it did.
+        let mut confirmed = confirmed;
+        let mut counts_passed = 0;
+        let started = loop {
+            let started = match confirmed.advanced(Phase::Starting, now) {
+                Ok(started) => started.with_wake_at(self.config.calls.lease_ms()),
+                Err(_) => return Err(session_over()),
+            };
+            if self
+                .store
+                .swap(&started)
+                .await
+                .map_err(|e| ApiError::store(&e))?
+            {
+                break started;
+            }
             let current = self.load(id).await?.ok_or_else(ApiError::not_found)?;
+            if matches!(current.phase, Phase::Created) && counts_passed < MAX_COUNTS_PASSED {
+                // Only a refused confirm's count moved it: this one still goes first.
+                counts_passed += 1;
+                confirmed = Session {
+                    version: current.version,
+                    confirm_attempts: current.confirm_attempts,
+                    ..confirmed
+                };
+                continue;
+            }
+            // Another confirm won: answer what it did.
             let current = self
                 .settled(current)
                 .await
                 .map_err(|e| ApiError::store(&e))?;
             return Ok(Response::json(200, &PaymentView::of(&current)));
-        }
+        };
         tracing::info!(
             session = %started.id, provider = started.provider.as_str(),
             card = started.card.as_ref().map(tracing::field::display), "payment confirmed"

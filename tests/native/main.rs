@@ -27,6 +27,7 @@ mod browser_accept;
 mod cancel;
 mod chaos;
 mod cli;
+mod confirm_race;
 mod confirm_wait;
 mod create_terms;
 mod demo_shop;
