@@ -56,6 +56,23 @@ async fn what_the_provider_refuses_whatever_the_card_is_refused_at_create() {
         assert_eq!(status, 201, "{created}");
     }
 
+    // ASCII blanks around the country or the email are dropped, as before the create
+    // checked them.
+    let padded = with(
+        "dlocal",
+        "payer",
+        json!({"name": "Jo Doe", "country": " br\t"}),
+    );
+    let (status, created) = h.create(&padded).await;
+    assert_eq!(status, 201, "{created}");
+    let padded = with(
+        "payroc",
+        "payer",
+        json!({"name": "Jo Doe", "email": " jo@example.com "}),
+    );
+    let (status, created) = h.create(&padded).await;
+    assert_eq!(status, 201, "{created}");
+
     // Payroc's MPI is what needs the email: a merchant that authenticated the cardholder
     // itself needs none.
     let mut external = with("payroc", "payer", json!({"name": "Jo Doe"}));

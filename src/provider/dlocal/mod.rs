@@ -802,11 +802,13 @@ fn redirect(url: &str) -> BrowserAction {
     }
 }
 
-/// The payer's country as dLocal takes it (ISO 3166-1 alpha-2, upper case); dLocal needs one.
+/// The payer's country as dLocal takes it (ISO 3166-1 alpha-2, upper case, ASCII blanks
+/// around it dropped); dLocal needs one.
 fn payer_country(payer: &crate::payment::Payer) -> Result<String, crate::provider::RefusedTerm> {
     payer
         .country
         .as_deref()
+        .map(|c| c.trim_matches(|c: char| c.is_ascii_whitespace()))
         .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))
         .map(str::to_ascii_uppercase)
         .ok_or_else(|| crate::provider::RefusedTerm {

@@ -855,12 +855,14 @@ fn no_receipt_expected() -> ReturnRefused {
     }
 }
 
-/// The payer's email as the MPI takes it. The MPI requires one; without it Payroc's page
-/// would refuse the browser, so a payment without one ends before any call.
+/// The payer's email as the MPI takes it (ASCII blanks around it dropped). The MPI
+/// requires one; without it Payroc's page would refuse the browser, so a payment without
+/// one ends before any call.
 fn payer_email(payer: &crate::payment::Payer) -> Result<&str, RefusedTerm> {
     payer
         .email
         .as_deref()
+        .map(|e| e.trim_matches(|c: char| c.is_ascii_whitespace()))
         .filter(|e| plausible_email(e))
         .ok_or_else(|| RefusedTerm {
             code: "invalid_payer",
