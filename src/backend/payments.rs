@@ -265,11 +265,14 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         }
     }
 
-    /// Whether `session`'s provider may take the browser to a full page of its own.
+    /// Whether `session`'s provider may take the browser to a full page of its own: not
+    /// when the merchant authenticated the cardholder itself (no 3-D Secure step at all).
     fn full_page_steps(&self, session: &Session) -> bool {
-        self.providers
-            .get(session.provider)
-            .is_some_and(|adapter| adapter.limits().full_page_steps)
+        session.merchant.external_authentication.is_none()
+            && self
+                .providers
+                .get(session.provider)
+                .is_some_and(|adapter| adapter.limits().full_page_steps)
     }
 
     /// The confirm, checked, as what the adapter starts from and the session it is kept as.

@@ -84,9 +84,10 @@ pub struct CreateLimits {
     pub challenge_preference: bool,
     /// The longest order id it takes (characters); `None`: the backend's own 64.
     pub max_order_id_chars: Option<usize>,
-    /// Whether its flow may take the browser to a full page of the provider's own, whatever
-    /// the display (Payroc's MPI, dLocal's 3-D Secure page): such a payment needs a
-    /// `returnUrl` to come back to the checkout.
+    /// Whether its 3-D Secure step may take the browser to a full page of the provider's
+    /// own, whatever the display (Payroc's MPI, dLocal's 3-D Secure page): such a payment
+    /// needs a `returnUrl` to come back to the checkout, unless the merchant authenticated
+    /// the cardholder itself.
     pub full_page_steps: bool,
 }
 

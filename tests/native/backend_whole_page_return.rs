@@ -95,4 +95,14 @@ async fn a_provider_with_a_page_of_its_own_needs_a_return_url_in_iframe_display(
         let (status, view) = h.confirm(id, secret, &confirm).await;
         assert_eq!(status, 200, "{provider}: {view}");
     }
+    // A merchant that authenticated the cardholder itself skips Payroc's MPI: no page of
+    // Payroc's, no returnUrl needed.
+    let mut body = start_body("payroc", "4000000000001000", "iframe");
+    body.as_object_mut().unwrap().remove("returnUrl");
+    body["externalAuthentication"] = json!({"version": "2.2.0", "transStatus": "Y",
+        "eci": "05", "cavv": "AAABBBCCCDDDEEEFFF",
+        "dsTransactionId": "f25084f0-5b16-4c0a-ae5d-b24808a95e4b"});
+    let (status, view) = h.start(&body).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["result"]["status"], "authorized", "{view}");
 }
