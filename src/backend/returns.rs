@@ -28,6 +28,18 @@ fn unknown_payment() -> Response {
     pages::error(404, "not_found", "This payment is unknown.")
 }
 
+/// A return to a route every payment shares that names no payment waiting for it: an
+/// unknown order, or one no longer waiting that this return did not move. The same page
+/// for both (no answer tells which orders exist), worded for a genuine shopper whose
+/// return came after the payment ended (expired, cancelled).
+fn no_step_waiting() -> Response {
+    pages::error(
+        404,
+        "not_found",
+        "No payment step is waiting for this: go back to the shop to see where your order stands.",
+    )
+}
+
 fn see_other(url: &str) -> Response {
     Response {
         status: 303,
@@ -117,7 +129,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         };
         let session = match self.store.load_by_order(provider, &key.order_id).await {
             Ok(Some(session)) => self.settle(session).await,
-            Ok(None) => return unknown_payment(),
+            Ok(None) => return no_step_waiting(),
             Err(e) => Err(e),
         };
         let mut session = match session {
@@ -131,7 +143,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             // Anyone can name an order: only a copy of the return that moved this payment
             // (a reload, a second submit) is answered with it, as for a session's own
             // route, whose id no one can guess.
-            return unknown_payment();
+            return no_step_waiting();
         }
         self.returned(session, &request.method, &ret, top_level(request))
             .await
