@@ -96,7 +96,10 @@ test("the same order created twice at once, and confirmed twice at once, is one 
 
 test("only the merchant's key creates a payment: a page (or anyone) without it gets 401 and nothing is created", async () => {
   const provider = demo.providers[0];
-  const order = { provider, orderId: `e2e-nokey-${Date.now()}`, amount: 1, currency: CURRENCY[provider] };
+  const order = {
+    provider, orderId: `e2e-nokey-${Date.now()}`, amount: 1, currency: CURRENCY[provider],
+    payer: { name: "Jo Doe", email: "jo@example.com", document: "53033315550", country: "BR" },
+  };
   for (const authorization of [undefined, "Bearer not-the-demo-key", `Basic ${demo.merchantKey}`]) {
     const response = await fetch(`${demo.pageUrl}/v1/payments`, {
       method: "POST",
