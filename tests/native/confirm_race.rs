@@ -8,9 +8,8 @@ use crate::support;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use support::backend::{confirm_at, create_at, harness, serve_unlimited, split_start, start_body};
-use threeds_bridge::backend::native::{ReqwestTransport, SystemEnv};
-use threeds_bridge::backend::Backend;
+use support::backend::{confirm_at, create_at, harness, split_start, start_body};
+use threeds_bridge::backend::native::SystemEnv;
 use threeds_bridge::payment::ProviderKind;
 use threeds_bridge::session::{Phase, Session};
 use threeds_bridge::store::memory::MemoryStore;
@@ -64,15 +63,11 @@ impl SessionStore for CountedFirst {
 #[tokio::test]
 async fn a_refused_confirms_count_does_not_swallow_a_valid_confirm() {
     let h = harness().await;
-    let (listener, config) = h.beside().await;
-    let url = config.public_url.clone();
     let store = CountedFirst {
         inner: MemoryStore::default(),
         counted: AtomicBool::new(false),
     };
-    let transport = ReqwestTransport::new(&config.calls).expect("transport");
-    let backend = Backend::new(config, Arc::new(store), transport, SystemEnv);
-    let _running = serve_unlimited(listener, backend.into());
+    let (url, _, _running) = h.serve_beside(Arc::new(store), SystemEnv).await;
 
     let (create, confirm) = split_start(&start_body("paysafe", "4000000000001000", "iframe"));
     let (status, created) = create_at(&url, &create).await;

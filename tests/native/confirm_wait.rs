@@ -12,12 +12,11 @@ use std::sync::Arc;
 
 use serde_json::json;
 use support::backend::{
-    confirm_at, create_at, harness, operate_at, pay, serve_unlimited, split_start, start_body,
-    Cardholder,
+    confirm_at, create_at, harness, operate_at, pay, split_start, start_body, Cardholder,
 };
 use support::store::calling;
-use threeds_bridge::backend::native::{ReqwestTransport, SystemEnv};
-use threeds_bridge::backend::{Backend, Env};
+use threeds_bridge::backend::native::SystemEnv;
+use threeds_bridge::backend::Env;
 use threeds_bridge::order::{Currency, OrderId};
 use threeds_bridge::payment::CaptureMode;
 use threeds_bridge::provider::lifecycle::{Operation, OperationKind};
@@ -29,6 +28,15 @@ use threeds_bridge::store::SessionStore;
 struct Virtual {
     now_ms: Arc<AtomicU64>,
     sleeps: Arc<AtomicU64>,
+}
+
+impl Virtual {
+    fn now() -> Virtual {
+        Virtual {
+            now_ms: Arc::new(AtomicU64::new(SystemEnv.now_ms())),
+            sleeps: Arc::new(AtomicU64::new(0)),
+        }
+    }
 }
 
 impl Env for Virtual {
@@ -50,16 +58,8 @@ impl Env for Virtual {
 #[tokio::test]
 async fn a_second_confirm_waits_out_the_first_with_a_few_dozen_reads() {
     let h = harness().await;
-    let (listener, config) = h.beside().await;
-    let url = config.public_url.clone();
-    let lease_ms = config.calls.lease_ms();
-    let clock = Virtual {
-        now_ms: Arc::new(AtomicU64::new(SystemEnv.now_ms())),
-        sleeps: Arc::new(AtomicU64::new(0)),
-    };
-    let transport = ReqwestTransport::new(&config.calls).expect("transport");
-    let backend = Backend::new(config, h.store.clone(), transport, clock.clone());
-    let _running = serve_unlimited(listener, backend.into());
+    let clock = Virtual::now();
+    let (url, lease_ms, _running) = h.serve_beside(h.store.clone(), clock.clone()).await;
 
     let (create, confirm) = split_start(&start_body("paysafe", "4000000000001000", "iframe"));
     let (status, created) = create_at(&url, &create).await;
@@ -101,16 +101,8 @@ async fn a_retried_capture_waits_out_the_first_with_a_few_dozen_reads() {
     let id = view["id"].as_str().unwrap().to_owned();
     let (_, merchant) = h.merchant_view(&id).await;
 
-    let (listener, config) = h.beside().await;
-    let url = config.public_url.clone();
-    let lease_ms = config.calls.lease_ms();
-    let clock = Virtual {
-        now_ms: Arc::new(AtomicU64::new(SystemEnv.now_ms())),
-        sleeps: Arc::new(AtomicU64::new(0)),
-    };
-    let transport = ReqwestTransport::new(&config.calls).expect("transport");
-    let backend = Backend::new(config, h.store.clone(), transport, clock.clone());
-    let _running = serve_unlimited(listener, backend.into());
+    let clock = Virtual::now();
+    let (url, lease_ms, _running) = h.serve_beside(h.store.clone(), clock.clone()).await;
 
     // The merchant's first capture with key "k" is with Paysafe (as its request left it),
     // and stays so; the merchant's client gave up on it and sends it again.

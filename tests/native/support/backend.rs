@@ -186,6 +186,21 @@ impl Harness {
         (listener, config)
     }
 
+    /// Another backend beside this one ([`Harness::beside`]) over `store` with `env`, on
+    /// the sandbox over real HTTP: its URL, its call lease, and the running server.
+    pub async fn serve_beside<S, E>(&self, store: Arc<S>, env: E) -> (String, u64, RunningBackend)
+    where
+        S: SessionStore + Send + Sync + 'static,
+        E: Env + Send + Sync + 'static,
+    {
+        let (listener, config) = self.beside().await;
+        let url = config.public_url.clone();
+        let lease_ms = config.calls.lease_ms();
+        let transport = ReqwestTransport::new(&config.calls).expect("transport");
+        let backend = Backend::new(config, store, transport, env);
+        (url, lease_ms, serve_unlimited(listener, backend.into()))
+    }
+
     /// Stops the backend and starts a new one (new adapters, no caches) on the same
     /// address with the same store, as a process restart would.
     pub async fn restart(&mut self) {
