@@ -142,7 +142,8 @@ export class ThreedsSessions extends DurableObject {
    * it due again then). Answers [{eventId, endpoint, body, createdMs, attempts}].
    */
   async claimDue(nowMs, leaseUntilMs, limit) {
-    check(isCount(nowMs) && isCount(leaseUntilMs) && isCount(limit));
+    // Two keys a claimed row, in one put of at most MAX_KEYS.
+    check(isCount(nowMs) && isCount(leaseUntilMs) && isCount(limit) && limit <= MAX_KEYS / 2);
     const storage = this.ctx.storage;
     const queued = await storage.list({ prefix: "d:", end: queueKey(nowMs + 1, ""), limit });
     if (queued.size === 0) return [];
@@ -207,7 +208,7 @@ export class ThreedsSessions extends DurableObject {
    * dropped on the way.
    */
   async due(nowMs, limit) {
-    check(isCount(nowMs) && isCount(limit));
+    check(isCount(nowMs) && isCount(limit) && limit <= MAX_KEYS);
     const storage = this.ctx.storage;
     const index = await storage.list({ prefix: "w:", end: wakeKey(nowMs + 1, ""), limit });
     if (index.size === 0) return [];
@@ -317,7 +318,7 @@ export class ThreedsSessions extends DurableObject {
    * `[{paymentId}:{id}, its JSON text]` (the sweep defers one it cannot read by that key).
    */
   async dueOperations(nowMs, limit) {
-    check(isCount(nowMs) && isCount(limit));
+    check(isCount(nowMs) && isCount(limit) && limit <= MAX_KEYS);
     const storage = this.ctx.storage;
     const index = await storage.list({ prefix: "x:", end: `x:${String(nowMs + 1).padStart(16, "0")}:`, limit });
     if (index.size === 0) return [];
@@ -385,7 +386,9 @@ export class ThreedsSessions extends DurableObject {
       else await storage.put(PURGE_AT, purgeAt);
     }
     const wake = Math.min(await this.#earliestWake(), await this.#earliestDelivery());
-    const floor = swept ? Date.now() + MIN_SWEEP_GAP_MS : now + RETRY_SWEEP_MS;
+    // From now, not from the alarm's start: a sweep that failed after minutes of provider
+    // calls still waits its 60 s.
+    const floor = Date.now() + (swept ? MIN_SWEEP_GAP_MS : RETRY_SWEEP_MS);
     const next = Math.min(wake === Infinity ? Infinity : Math.max(wake, floor), purgeAt ?? Infinity);
     if (next !== Infinity) await storage.setAlarm(next);
   }

@@ -261,3 +261,16 @@ test("a purge cut off after an order key's delete never takes the order from a p
   assert.equal(again.status, 200, JSON.stringify(again.body));
   assert.equal(again.body.id, fresh.body.id);
 });
+
+test("the object refuses a batch larger than one storage write can hold, before it writes", async () => {
+  const namespace = await mf.getDurableObjectNamespace("THREEDS_SESSIONS");
+  const object = namespace.get(namespace.idFromName("sessions"));
+  const now = Date.now();
+  // A claimed row is two keys in one put of at most 128: 64 rows at most.
+  await assert.rejects(object.claimDue(now, now + 60_000, 65));
+  await assert.rejects(object.due(now, 129));
+  await assert.rejects(object.dueOperations(now, 129));
+  await assert.doesNotReject(object.claimDue(now, now + 60_000, 64));
+  await assert.doesNotReject(object.due(now, 128));
+  await assert.doesNotReject(object.dueOperations(now, 128));
+});
