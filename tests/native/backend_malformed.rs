@@ -1,7 +1,8 @@
 //! Requests refused for their shape, over real HTTP against the sandbox: a JSON array
 //! where an object is documented, a signed dLocal notification that names no payment, a
 //! malformed confirm (the first and every later one), a card expiry outside the calendar.
-//! Each gets a 400 with a stable code and changes nothing.
+//! Each gets a 400 with a stable code and changes nothing. And the API's edges: the body
+//! limit, CORS, no-store, JSON errors.
 
 use crate::support;
 
@@ -258,5 +259,89 @@ async fn an_order_id_longer_than_the_provider_takes_is_refused_at_create() {
         (status, &paid["status"]),
         (200, &json!("authorized")),
         "{paid}"
+    );
+}
+
+#[tokio::test]
+async fn the_api_edges_body_limit_cors_no_store_and_json_errors() {
+    let h = harness().await;
+    let client = browser();
+    let big = "x".repeat(70 * 1024);
+    let response = client
+        .post(format!("{}/v1/payments", h.url))
+        .header("Content-Type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "body_too_large");
+
+    let preflight = |origin: &'static str| {
+        client
+            .request(reqwest::Method::OPTIONS, format!("{}/v1/payments", h.url))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .send()
+    };
+    let allowed = preflight(CHECKOUT).await.unwrap();
+    assert_eq!(allowed.status(), 204);
+    assert_eq!(allowed.headers()["access-control-allow-origin"], CHECKOUT);
+    let other = preflight("http://evil.test").await.unwrap();
+    assert_eq!(other.status(), 403);
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+
+    let (_, view) = h
+        .start(&start_body("paysafe", "4000000000001000", "iframe"))
+        .await;
+    let url = format!("{}/v1/payments/{}", h.url, view["id"].as_str().unwrap());
+    let read = client
+        .get(&url)
+        .header("Origin", CHECKOUT)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.headers()["access-control-allow-origin"], CHECKOUT);
+    assert_eq!(read.headers()["cache-control"], "no-store");
+    let read = client
+        .get(&url)
+        .header("Origin", "http://evil.test")
+        .send()
+        .await
+        .unwrap();
+    assert!(read.headers().get("access-control-allow-origin").is_none());
+    let js = client
+        .get(format!("{}/v1/complete.js", h.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(js.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert!(js.text().await.unwrap().contains("threeds-bridge:complete"));
+
+    let mut foreign = start_body("paysafe", "4000000000001000", "iframe");
+    foreign["checkoutOrigin"] = json!("http://evil.test");
+    let (status, error) = h.start(&foreign).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (403, Some("origin_not_allowed"))
+    );
+    let (status, error) = h.view(&"f".repeat(32)).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let mut redirect_without_return = start_body("paysafe", "4000000000001000", "redirect");
+    redirect_without_return
+        .as_object_mut()
+        .unwrap()
+        .remove("returnUrl");
+    let (status, error) = h.start(&redirect_without_return).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (400, Some("invalid_return_url"))
     );
 }

@@ -1,18 +1,16 @@
-//! What must never happen, over real HTTP against the sandbox: a second charge (double
-//! start, replayed return, duplicated notifications, a connection dropped after the
-//! provider committed), a forged return or webhook changing anything, a hung provider
-//! hanging the browser, a restart losing a payment mid-challenge; and the API's edges:
-//! body limit, CORS, no-store, JSON errors, expiry. Where the card number may go is
-//! backend_card_data.rs.
+//! What must never happen, over real HTTP against the sandbox: a second charge (replayed
+//! return, duplicated notifications, a connection dropped after the provider committed; a
+//! double start is create_terms.rs's), a forged return or webhook changing anything, a hung
+//! provider hanging the browser, a restart losing a payment mid-challenge, an expired
+//! session charging. The API's edges (body limit, CORS, no-store, JSON errors) are
+//! backend_malformed.rs's; where the card number may go, backend_card_data.rs's.
 
 use crate::support;
 
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
-use support::backend::{
-    follow, harness, logs, next_form, pay, split_start, start_body, Cardholder, Harness, CHECKOUT,
-};
+use serde_json::Value;
+use support::backend::{follow, harness, logs, next_form, pay, start_body, Cardholder, Harness};
 use support::browser;
 use support::cardholder::until_backend;
 use threeds_bridge::sandbox::faults::FaultRule;
@@ -45,65 +43,6 @@ fn is_html(response: &reqwest::Response) -> bool {
         .get("content-type")
         .and_then(|t| t.to_str().ok())
         .is_some_and(|t| t.starts_with("text/html"))
-}
-
-#[tokio::test]
-async fn the_same_order_twice_is_one_payment_and_one_charge() {
-    let h = harness().await;
-    let body = start_body("paysafe", "4000000000001000", "iframe");
-    let (create, confirm) = split_start(&body);
-    // The merchant's server retries its create: one payment, one client secret.
-    let (first, second) = tokio::join!(h.create(&create), h.create(&create));
-    let mut statuses = [first.0, second.0];
-    statuses.sort();
-    assert_eq!(statuses, [200, 201], "{} / {}", first.1, second.1);
-    assert_eq!(first.1["id"], second.1["id"]);
-    assert_eq!(first.1["clientSecret"], second.1["clientSecret"]);
-    let id = first.1["id"].as_str().unwrap();
-    let secret = first.1["clientSecret"].as_str().unwrap();
-    // The page double-clicks: one flow, both answers the same result.
-    let (a, b) = tokio::join!(
-        h.confirm(id, secret, &confirm),
-        h.confirm(id, secret, &confirm)
-    );
-    assert_eq!((a.0, b.0), (200, 200), "{} / {}", a.1, b.1);
-    assert_eq!(a.1["result"]["status"], "authorized", "{}", a.1);
-    assert_eq!(a.1["result"], b.1["result"]);
-    let (status, third) = h.start(&body).await;
-    assert_eq!(status, 200);
-    assert_eq!(third["result"]["status"], "authorized", "{third}");
-    assert_eq!(h.ledger("paysafe").len(), 1, "one charge");
-
-    let mut other_amount = create.clone();
-    other_amount["amount"] = json!(5000);
-    let (status, error) = h.create(&other_amount).await;
-    assert_eq!(status, 409);
-    assert_eq!(error["error"]["code"], "duplicate_payment");
-    assert!(error.get("id").is_none() && !error.to_string().contains(id));
-    // Other terms for the same order are another payment's, not this one's: a retry that
-    // asks for a manual capture must not silently get the automatic one.
-    for (field, value) in [
-        ("captureMode", json!("manual")),
-        ("payer", json!({"name": "Someone Else"})),
-        ("description", json!("another order")),
-    ] {
-        let mut other = create.clone();
-        other[field] = value;
-        let (status, error) = h.create(&other).await;
-        assert_eq!(
-            (status, &error["error"]["code"]),
-            (409, &json!("duplicate_payment")),
-            "{field}"
-        );
-    }
-    // The browser's Accept header is the shopper's browser's; a returnUrl left out, the
-    // one the payment has.
-    let mut same = create.clone();
-    same["browserAcceptHeader"] = json!("text/html");
-    same.as_object_mut().unwrap().remove("returnUrl");
-    let (status, again) = h.create(&same).await;
-    assert_eq!((status, &again["id"]), (200, &json!(id)), "{again}");
-    assert_eq!(h.ledger("paysafe").len(), 1);
 }
 
 #[tokio::test]
@@ -495,90 +434,6 @@ async fn an_expired_session_ends_as_session_expired_and_its_return_charges_nothi
     assert_eq!(landing.status, 200);
     assert_eq!(h.view(&id).await.1, expired);
     assert!(h.ledger("paysafe").is_empty());
-}
-
-#[tokio::test]
-async fn the_api_edges_body_limit_cors_no_store_and_json_errors() {
-    let h = harness().await;
-    let client = browser();
-    let big = "x".repeat(70 * 1024);
-    let response = client
-        .post(format!("{}/v1/payments", h.url))
-        .header("Content-Type", "application/json")
-        .body(big)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 413);
-    let error: Value = response.json().await.unwrap();
-    assert_eq!(error["error"]["code"], "body_too_large");
-
-    let preflight = |origin: &'static str| {
-        client
-            .request(reqwest::Method::OPTIONS, format!("{}/v1/payments", h.url))
-            .header("Origin", origin)
-            .header("Access-Control-Request-Method", "POST")
-            .send()
-    };
-    let allowed = preflight(CHECKOUT).await.unwrap();
-    assert_eq!(allowed.status(), 204);
-    assert_eq!(allowed.headers()["access-control-allow-origin"], CHECKOUT);
-    let other = preflight("http://evil.test").await.unwrap();
-    assert_eq!(other.status(), 403);
-    assert!(other.headers().get("access-control-allow-origin").is_none());
-
-    let (_, view) = h
-        .start(&start_body("paysafe", "4000000000001000", "iframe"))
-        .await;
-    let url = format!("{}/v1/payments/{}", h.url, view["id"].as_str().unwrap());
-    let read = client
-        .get(&url)
-        .header("Origin", CHECKOUT)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(read.headers()["access-control-allow-origin"], CHECKOUT);
-    assert_eq!(read.headers()["cache-control"], "no-store");
-    let read = client
-        .get(&url)
-        .header("Origin", "http://evil.test")
-        .send()
-        .await
-        .unwrap();
-    assert!(read.headers().get("access-control-allow-origin").is_none());
-    let js = client
-        .get(format!("{}/v1/complete.js", h.url))
-        .send()
-        .await
-        .unwrap();
-    assert!(js.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/javascript"));
-    assert!(js.text().await.unwrap().contains("threeds-bridge:complete"));
-
-    let mut foreign = start_body("paysafe", "4000000000001000", "iframe");
-    foreign["checkoutOrigin"] = json!("http://evil.test");
-    let (status, error) = h.start(&foreign).await;
-    assert_eq!(
-        (status, error["error"]["code"].as_str()),
-        (403, Some("origin_not_allowed"))
-    );
-    let (status, error) = h.view(&"f".repeat(32)).await;
-    assert_eq!(
-        (status, error["error"]["code"].as_str()),
-        (404, Some("not_found"))
-    );
-    let mut redirect_without_return = start_body("paysafe", "4000000000001000", "redirect");
-    redirect_without_return
-        .as_object_mut()
-        .unwrap()
-        .remove("returnUrl");
-    let (status, error) = h.start(&redirect_without_return).await;
-    assert_eq!(
-        (status, error["error"]["code"].as_str()),
-        (400, Some("invalid_return_url"))
-    );
 }
 
 #[tokio::test]

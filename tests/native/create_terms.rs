@@ -1,3 +1,4 @@
+//! The create's terms. The same order again is the same payment, with the same terms only.
 //! What a provider's API refuses in the merchant's terms alone, whatever the card (the
 //! currency of Bambora's account, dLocal's payer country, Payroc's payer email for its MPI),
 //! is refused at create with a stable code, and nothing is stored: the shopper never types a
@@ -81,4 +82,63 @@ async fn what_the_provider_refuses_whatever_the_card_is_refused_at_create() {
         "dsTransactionId": "f25084f0-5b16-4c0a-ae5d-b24808a95e4b"});
     let (status, created) = h.create(&external).await;
     assert_eq!(status, 201, "{created}");
+}
+
+#[tokio::test]
+async fn the_same_order_twice_is_one_payment_and_one_charge() {
+    let h = harness().await;
+    let body = start_body("paysafe", "4000000000001000", "iframe");
+    let (create, confirm) = split_start(&body);
+    // The merchant's server retries its create: one payment, one client secret.
+    let (first, second) = tokio::join!(h.create(&create), h.create(&create));
+    let mut statuses = [first.0, second.0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 201], "{} / {}", first.1, second.1);
+    assert_eq!(first.1["id"], second.1["id"]);
+    assert_eq!(first.1["clientSecret"], second.1["clientSecret"]);
+    let id = first.1["id"].as_str().unwrap();
+    let secret = first.1["clientSecret"].as_str().unwrap();
+    // The page double-clicks: one flow, both answers the same result.
+    let (a, b) = tokio::join!(
+        h.confirm(id, secret, &confirm),
+        h.confirm(id, secret, &confirm)
+    );
+    assert_eq!((a.0, b.0), (200, 200), "{} / {}", a.1, b.1);
+    assert_eq!(a.1["result"]["status"], "authorized", "{}", a.1);
+    assert_eq!(a.1["result"], b.1["result"]);
+    let (status, third) = h.start(&body).await;
+    assert_eq!(status, 200);
+    assert_eq!(third["result"]["status"], "authorized", "{third}");
+    assert_eq!(h.ledger("paysafe").len(), 1, "one charge");
+
+    let mut other_amount = create.clone();
+    other_amount["amount"] = json!(5000);
+    let (status, error) = h.create(&other_amount).await;
+    assert_eq!(status, 409);
+    assert_eq!(error["error"]["code"], "duplicate_payment");
+    assert!(error.get("id").is_none() && !error.to_string().contains(id));
+    // Other terms for the same order are another payment's, not this one's: a retry that
+    // asks for a manual capture must not silently get the automatic one.
+    for (field, value) in [
+        ("captureMode", json!("manual")),
+        ("payer", json!({"name": "Someone Else"})),
+        ("description", json!("another order")),
+    ] {
+        let mut other = create.clone();
+        other[field] = value;
+        let (status, error) = h.create(&other).await;
+        assert_eq!(
+            (status, &error["error"]["code"]),
+            (409, &json!("duplicate_payment")),
+            "{field}"
+        );
+    }
+    // The browser's Accept header is the shopper's browser's; a returnUrl left out, the
+    // one the payment has.
+    let mut same = create.clone();
+    same["browserAcceptHeader"] = json!("text/html");
+    same.as_object_mut().unwrap().remove("returnUrl");
+    let (status, again) = h.create(&same).await;
+    assert_eq!((status, &again["id"]), (200, &json!(id)), "{again}");
+    assert_eq!(h.ledger("paysafe").len(), 1);
 }
