@@ -37,6 +37,21 @@ impl Virtual {
             sleeps: Arc::new(AtomicU64::new(0)),
         }
     }
+
+    /// The wait since `started` lasted the whole lease, in 20 ms waits doubling to 500 ms:
+    /// about lease / 500 ms reads, plus the first few.
+    fn waited_out_the_lease(&self, started: u64, lease_ms: u64) {
+        let waited = self.now_ms() - started;
+        assert!(
+            waited >= lease_ms,
+            "waited {waited} ms of a {lease_ms} ms lease"
+        );
+        let reads = self.sleeps.load(Ordering::SeqCst);
+        assert!(
+            reads <= lease_ms / 500 + 10,
+            "{reads} reads in a {lease_ms} ms wait"
+        );
+    }
 }
 
 impl Env for Virtual {
@@ -78,17 +93,7 @@ async fn a_second_confirm_waits_out_the_first_with_a_few_dozen_reads() {
     // Past the lease the first call counts as lost, and is resumed as such (this stored
     // state is none the adapter can read, so it ends): what is watched is the wait.
     assert_eq!(status, 200, "{view}");
-    let waited = clock.now_ms() - started;
-    assert!(
-        waited >= lease_ms,
-        "waited {waited} ms of a {lease_ms} ms lease"
-    );
-    let reads = clock.sleeps.load(Ordering::SeqCst);
-    // 20 ms doubling to 500 ms: about lease / 500 ms, plus the first few.
-    assert!(
-        reads <= lease_ms / 500 + 10,
-        "{reads} reads in a {lease_ms} ms wait"
-    );
+    clock.waited_out_the_lease(started, lease_ms);
 }
 
 #[tokio::test]
@@ -142,14 +147,5 @@ async fn a_retried_capture_waits_out_the_first_with_a_few_dozen_reads() {
     // Past the lease the first call counts as lost and is looked up: what is watched is
     // the wait before that.
     assert!(status < 500, "{status}: {answer}");
-    let waited = clock.now_ms() - now;
-    assert!(
-        waited >= lease_ms,
-        "waited {waited} ms of a {lease_ms} ms lease"
-    );
-    let reads = clock.sleeps.load(Ordering::SeqCst);
-    assert!(
-        reads <= lease_ms / 500 + 10,
-        "{reads} reads in a {lease_ms} ms wait"
-    );
+    clock.waited_out_the_lease(now, lease_ms);
 }
