@@ -101,6 +101,9 @@ fn bounded(value: &str) -> bool {
     !value.is_empty() && value.len() <= MAX_FIELD_BYTES
 }
 
+/// Base64 in either alphabet (RFC 4648 §4 and §5): production PaRes are deflated standard
+/// base64, and Bambora's test ACS posts `TEST_PaRes` (its 3-D Secure guide's term_url
+/// example), which Bambora's `continue` takes.
 fn is_base64(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_')
 }

@@ -228,6 +228,24 @@ fn a_2x_return_continues_with_the_cres() {
     );
 }
 
+/// Bambora's test ACS posts `PaRes=TEST_PaRes` to the term_url (seed 004, the guide's
+/// example; seed 002's continue carries it as is): the `_` of base64's URL-safe alphabet.
+#[test]
+fn the_test_acs_pares_of_bambora_s_guide_is_continued_as_is() {
+    let state = awaiting(redirect_1x());
+    let md = MERCHANT_DATA.to_ascii_uppercase();
+    let back = returned(&[("PaRes", "TEST_PaRes"), ("MD", &md)]);
+    assert_eq!(
+        adapter().verify_browser_return(&state, &back, &cx()),
+        Ok(())
+    );
+    let (_, request) = call(adapter().on_browser_return(state, &back, &cx()).unwrap());
+    assert_eq!(
+        body(&request),
+        json!({"payment_method": "credit_card", "card_response": {"pa_res": "TEST_PaRes"}})
+    );
+}
+
 #[test]
 fn forged_incomplete_or_malformed_returns_are_refused_and_change_nothing() {
     let md = MERCHANT_DATA.to_ascii_uppercase();
@@ -252,6 +270,11 @@ fn forged_incomplete_or_malformed_returns_are_refused_and_change_nothing() {
         (
             &legacy,
             vec![("PaRes", "<xml/>"), ("MD", &md)],
+            "return_malformed",
+        ),
+        (
+            &legacy,
+            vec![("PaRes", "eJzL\"+x"), ("MD", &md)],
             "return_malformed",
         ),
         (&legacy, vec![("MD", &md)], "return_incomplete"),
