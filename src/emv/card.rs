@@ -137,7 +137,9 @@ pub fn luhn_valid(digits: &str) -> bool {
     sum.is_multiple_of(10)
 }
 
-/// A full card number: 12 to 19 digits, Luhn-valid. Printing it shows BIN and last four.
+/// A full card number: 13 to 19 digits (EMV 3-D Secure's `acctNumber`), Luhn-valid.
+/// Printing it shows BIN and last four, so at least three digits stay hidden (a 12-digit
+/// number would show 10 of its 12, the Luhn digit giving away one more).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Pan(String);
 
@@ -145,7 +147,7 @@ impl Pan {
     /// Parses a card number as a person types it: spaces and dashes are ignored.
     pub fn parse(text: &str) -> Result<Pan, EmvError> {
         let digits: String = text.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-        let length_ok = (12..=19).contains(&digits.len());
+        let length_ok = (13..=19).contains(&digits.len());
         if length_ok && luhn_valid(&digits) {
             Ok(Pan(digits))
         } else {
@@ -241,5 +243,19 @@ mod tests {
             Pan::parse("4000abcd00001000").map(|_| ()),
             Err(EmvError::InvalidCardNumber)
         );
+    }
+
+    /// EMV 3-D Secure's acctNumber is 13 to 19 digits. A 12-digit number, Luhn-valid,
+    /// would print 10 of its digits (BIN and last four), leaving 10 candidates.
+    #[test]
+    fn a_card_number_is_13_to_19_digits() {
+        assert_eq!(
+            Pan::parse("675900000000").map(|_| ()),
+            Err(EmvError::InvalidCardNumber)
+        );
+        let shortest = Pan::parse("6759000000005").unwrap();
+        assert_eq!(shortest.to_string(), "675900***0005");
+        assert!(Pan::parse("4000000000000000006").is_ok());
+        assert!(Pan::parse("40000000000000000002").is_err(), "20 digits, Luhn-valid");
     }
 }

@@ -23,7 +23,7 @@ pub enum EmvError {
     InvalidWindowSize,
     #[error("not an IPv4 or IPv6 address")]
     InvalidIp,
-    #[error("the card number is not 12 to 19 digits with a valid check digit")]
+    #[error("the card number is not 13 to 19 digits with a valid check digit")]
     InvalidCardNumber,
     #[error("{0} requires browser fields that only JavaScript can read")]
     JavascriptRequired(&'static str),
