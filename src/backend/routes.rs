@@ -122,6 +122,19 @@ fn loggable_path(path: &str) -> String {
     format!("/{}", segments.join("/"))
 }
 
+/// A refused `Origin` as the log names it: as sent when it could be an origin (a scheme, a
+/// host of at most 253 characters and a port), `*` when longer or when it holds a card
+/// number. Any client may send any header, to anyone's payment route.
+fn loggable_origin(origin: &str) -> &str {
+    match origin.len() <= MAX_ORIGIN_CHARS && !super::request_id::holds_a_card_number(origin) {
+        true => origin,
+        false => "*",
+    }
+}
+
+/// `https://` + the longest DNS name (RFC 1035: 253) + `:65535`.
+const MAX_ORIGIN_CHARS: usize = 8 + 253 + 6;
+
 /// 32 lowercase hex digits, as session ids are minted, and no card number among them (a
 /// path segment of 32 digits is kept on every line of its request otherwise).
 fn is_session_id(text: &str) -> bool {
@@ -290,7 +303,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 }
                 // The browser will only say "network error": say here what to change.
                 Some(origin) => tracing::warn!(
-                    %origin, path = %loggable_path(&request.path),
+                    origin = loggable_origin(origin), path = %loggable_path(&request.path),
                     "refused by CORS: this origin is not in checkout_origins (the config key to change; \
                      note that http://localhost and http://127.0.0.1 are different origins)"
                 ),

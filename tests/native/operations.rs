@@ -416,6 +416,20 @@ async fn json_logs_of_a_full_flow_are_all_json_with_request_ids_and_no_card_numb
         .await
         .expect("GET");
     assert!(stray.status().is_client_error());
+    // Nor one sent as an origin, and a huge origin is not written out on a line.
+    for origin in [
+        format!("http://{}.evil.test", pans[1]),
+        format!("http://{}.test", "o".repeat(64 * 1024)),
+    ] {
+        let refused = support::browser()
+            .get(format!("{url}/v1/payments/{id}"))
+            .bearer_auth(MERCHANT_KEY)
+            .header("Origin", origin)
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(refused.status(), 200);
+    }
     let minted = reqwest::get(format!("{url}/healthz")).await.expect("GET");
     let minted = minted.headers()["x-request-id"]
         .to_str()
@@ -435,6 +449,7 @@ async fn json_logs_of_a_full_flow_are_all_json_with_request_ids_and_no_card_numb
             assert!(!line.contains(pan), "a card number in: {line}");
         }
         assert!(!line.contains("query-secret-42"), "the query in: {line}");
+        assert!(line.len() < 8 * 1024, "a line of {} bytes", line.len());
         let request = value["spans"]
             .as_array()
             .and_then(|spans| spans.iter().find(|s| s["name"] == "request"));
@@ -491,6 +506,11 @@ async fn json_logs_of_a_full_flow_are_all_json_with_request_ids_and_no_card_numb
         refused.contains("http://evil.test") && refused.contains("ops-test-42"),
         "{refused}"
     );
+    let starred = lines
+        .iter()
+        .filter(|l| l.contains("refused by CORS") && l.contains("\"origin\":\"*\""))
+        .count();
+    assert_eq!(starred, 2, "the card number's and the huge origin's refusals");
     // Lines within a drive name the payment and its provider; within a call, the step.
     assert!(lines.iter().any(|l| {
         l.contains("\"name\":\"call\"") && l.contains("\"step\":\"bambora.") && l.contains(id)
