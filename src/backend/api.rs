@@ -265,9 +265,10 @@ fn field_message(refusal: &json_path::Refusal) -> String {
     let text = refusal.error.to_string();
     let path = member_path(&refusal.path);
     // serde names a Rust type (`expected struct PayerInput`, `expected u64`); the API names
-    // the JSON kind it documents.
+    // the JSON kind it documents. It comes last: what comes before may quote the value
+    // sent (``unknown variant `…`, expected …``), and the value may say ", expected " too.
     let expected = text
-        .split_once(", expected ")
+        .rsplit_once(", expected ")
         .map(|(_, expected)| {
             format!(
                 "expected {}",
@@ -399,6 +400,28 @@ mod tests {
             for value in ["737", "4000", "1000"] {
                 assert!(!error.message.contains(value), "{body}: {}", error.message);
             }
+        }
+    }
+
+    /// A value that is not one of an enum's names is not echoed, even one written to look
+    /// like the end of serde's own message.
+    #[test]
+    fn an_unknown_name_is_not_echoed_back() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Named {
+            display: DisplayMode,
+            #[serde(default)]
+            payment_method: Option<PaymentMethod>,
+        }
+        for body in [
+            r#"{"display":"x, expected 4000000000001000"}"#,
+            r#"{"display":"iframe","payment_method":{"type":"x, expected 4000000000001000"}}"#,
+        ] {
+            let error = parse_body::<Named>(body.as_bytes()).unwrap_err();
+            assert_eq!((error.status, error.code), (400, "invalid_request"));
+            assert!(error.message.contains(": invalid value, expected "), "{}", error.message);
+            assert!(!error.message.contains("4000"), "{body}: {}", error.message);
         }
     }
 
