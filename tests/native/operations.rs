@@ -371,6 +371,13 @@ async fn metrics_count_real_payments() {
         "{text}"
     );
     assert!(text.contains("threeds_bridge_reconcile_backlog "), "{text}");
+    // A store call's buckets reach past PostgreSQL's 10 s bound (0.1 ms × 2^17 ≈ 13.1 s).
+    assert!(
+        text.lines().any(|l| l
+            .starts_with("threeds_bridge_store_operation_duration_seconds_bucket")
+            && l.contains("le=\"13.10")),
+        "{text}"
+    );
     // Deliveries to the webhook are counted by the status they got.
     assert_eq!(webhook_status, 404, "dLocal is not configured here");
     assert_eq!(
