@@ -420,7 +420,11 @@ mod tests {
         ] {
             let error = parse_body::<Named>(body.as_bytes()).unwrap_err();
             assert_eq!((error.status, error.code), (400, "invalid_request"));
-            assert!(error.message.contains(": invalid value, expected "), "{}", error.message);
+            assert!(
+                error.message.contains(": invalid value, expected "),
+                "{}",
+                error.message
+            );
             assert!(!error.message.contains("4000"), "{body}: {}", error.message);
         }
     }

@@ -256,6 +256,9 @@ mod tests {
         let shortest = Pan::parse("6759000000005").unwrap();
         assert_eq!(shortest.to_string(), "675900***0005");
         assert!(Pan::parse("4000000000000000006").is_ok());
-        assert!(Pan::parse("40000000000000000002").is_err(), "20 digits, Luhn-valid");
+        assert!(
+            Pan::parse("40000000000000000002").is_err(),
+            "20 digits, Luhn-valid"
+        );
     }
 }

@@ -517,7 +517,10 @@ async fn json_logs_of_a_full_flow_are_all_json_with_request_ids_and_no_card_numb
         .iter()
         .filter(|l| l.contains("refused by CORS") && l.contains("\"origin\":\"*\""))
         .count();
-    assert_eq!(starred, 2, "the card number's and the huge origin's refusals");
+    assert_eq!(
+        starred, 2,
+        "the card number's and the huge origin's refusals"
+    );
     // Lines within a drive name the payment and its provider; within a call, the step.
     assert!(lines.iter().any(|l| {
         l.contains("\"name\":\"call\"") && l.contains("\"step\":\"bambora.") && l.contains(id)
