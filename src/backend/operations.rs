@@ -252,6 +252,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             created_at_ms: now,
             updated_at_ms: now,
             wake_at_ms: Some(now.saturating_add(self.config.calls.lease_ms())),
+            claimed_until_ms: None,
         };
         match self
             .store

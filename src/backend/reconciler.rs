@@ -205,6 +205,10 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         now: bool,
     ) -> Result<OperationRecord, StoreError> {
         let time = self.env.now_ms();
+        // `now` skips the wait between lookups, not another actor's claim: its lookup's
+        // answer would be lost to this one's (compare-and-set), and a merchant asking
+        // again and again would keep any answer from being written.
+        let now = now && record.claimed_until_ms.is_none_or(|until| time >= until);
         let due = match &record.phase {
             OperationPhase::Calling => {
                 time.saturating_sub(record.updated_at_ms) > self.config.calls.lease_ms()
@@ -240,11 +244,11 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     /// next lookup moves with the claim, or the claim would leave it due to the next
     /// reader while this actor is still looking it up.
     pub(super) fn claimed(&self, record: &OperationRecord, now_ms: u64) -> OperationRecord {
-        deferred(
-            record,
-            now_ms,
-            now_ms.saturating_add(self.config.calls.lease_ms()),
-        )
+        let until = now_ms.saturating_add(self.config.calls.lease_ms());
+        OperationRecord {
+            claimed_until_ms: Some(until),
+            ..deferred(record, now_ms, until)
+        }
     }
 
     /// A due operation this backend can do nothing for (its payment's provider is not

@@ -79,6 +79,10 @@ pub struct OperationRecord {
     pub updated_at_ms: u64,
     /// When the sweep must look at it (a call's lease, a lookup, a pending result).
     pub wake_at_ms: Option<u64>,
+    /// Until when the actor that claimed it to look it up has it (`Backend::claimed`): a
+    /// merchant's reconcile, which skips the wait between lookups, leaves it to that actor
+    /// meanwhile. `None` after any other write (and in records written before it).
+    pub claimed_until_ms: Option<u64>,
 }
 
 impl OperationRecord {
@@ -89,6 +93,7 @@ impl OperationRecord {
             version: self.version + 1,
             updated_at_ms: now_ms,
             wake_at_ms,
+            claimed_until_ms: None,
             ..self.clone()
         }
     }
@@ -327,6 +332,7 @@ mod tests {
             created_at_ms: 0,
             updated_at_ms: 0,
             wake_at_ms: None,
+            claimed_until_ms: None,
         }
     }
 

@@ -137,6 +137,7 @@ async fn a_retried_capture_waits_out_the_first_with_a_few_dozen_reads() {
         created_at_ms: now,
         updated_at_ms: now,
         wake_at_ms: Some(now + lease_ms),
+        claimed_until_ms: None,
     };
     assert_eq!(
         h.store.begin_operation(&first).await.unwrap(),

@@ -525,6 +525,21 @@ where
         meanwhile["operations"][0]["status"], "unknown",
         "a read during the sweep's lookup looks nothing up: {meanwhile}"
     );
+    // Nor does the merchant's "look it up now": the sweep has it. A second lookup would
+    // win the compare-and-set and throw the sweep's answer away.
+    let reconciled: Value = browser()
+        .post(format!("{url}/v1/payments/{id}/reconcile"))
+        .bearer_auth(MERCHANT_KEY)
+        .send()
+        .await
+        .expect("reconcile")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        reconciled["operations"][0]["status"], "unknown",
+        "a reconcile during the sweep's lookup leaves it to the sweep: {reconciled}"
+    );
     let swept = sweep.await.expect("sweep task").expect("sweep");
     on_sql.sandbox.sandbox.faults.set(Vec::new());
     assert_eq!(swept.settled, 1, "{swept:?}");
@@ -615,6 +630,7 @@ async fn bambora_resumes_a_completion_a_stopped_process_left_by_looking_it_up() 
         created_at_ms: now - 60_000,
         updated_at_ms: now - 60_000,
         wake_at_ms: Some(now - 50_000),
+        claimed_until_ms: None,
     };
     assert_eq!(
         h.store.begin_operation(&left).await.unwrap(),

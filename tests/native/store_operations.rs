@@ -113,6 +113,7 @@ pub(crate) fn record(
         created_at_ms: 2_000,
         updated_at_ms: 2_000,
         wake_at_ms: Some(50_000),
+        claimed_until_ms: None,
     }
 }
 

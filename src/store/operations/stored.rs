@@ -36,6 +36,7 @@ fn record(members: &mut Map<String, Value>) -> Result<OperationRecord, serde_jso
         created_at_ms: take(members, "createdAtMs")?,
         updated_at_ms: take(members, "updatedAtMs")?,
         wake_at_ms: take(members, "wakeAtMs")?,
+        claimed_until_ms: take(members, "claimedUntilMs")?,
     })
 }
 
@@ -91,6 +92,7 @@ mod tests {
             created_at_ms: 1_000,
             updated_at_ms: 2_000,
             wake_at_ms,
+            claimed_until_ms: None,
         }
     }
 
@@ -131,11 +133,16 @@ mod tests {
         let records: Vec<OperationRecord> = phases
             .iter()
             .enumerate()
-            .map(|(i, phase)| record(phase.clone(), (i % 2 == 0).then_some(9_000)))
+            .map(|(i, phase)| OperationRecord {
+                claimed_until_ms: (i % 3 == 0).then_some(9_500),
+                ..record(phase.clone(), (i % 2 == 0).then_some(9_000))
+            })
             .collect();
         assert_reads_as_the_derive(&records, &["phase", "status"], |path, name| {
-            matches!(name, "providerCode" | "providerMessage" | "wakeAtMs")
-                || (path == ["operation"] && name == "captureId")
+            matches!(
+                name,
+                "providerCode" | "providerMessage" | "wakeAtMs" | "claimedUntilMs"
+            ) || (path == ["operation"] && name == "captureId")
         });
         let refused = serde_json::to_string(&phases[4]).unwrap();
         assert_eq!(
