@@ -114,9 +114,17 @@ impl CallPolicy {
     /// phase older than this was left by a stopped process.
     pub fn lease_ms(&self) -> u64 {
         let attempts = u64::from(self.attempts.max(1));
-        attempts * self.timeout_ms + self.backoff_ms * attempts * attempts + 5_000
+        let calls = attempts.saturating_mul(self.timeout_ms);
+        let backoffs = self.backoff_ms.saturating_mul(attempts * attempts);
+        calls.saturating_add(backoffs).saturating_add(5_000)
     }
 }
+
+/// The bounds `validate` puts on `calls`: five minutes an attempt, ten attempts, a minute
+/// between them.
+const MAX_CALL_TIMEOUT_MS: u64 = 300_000;
+const MAX_CALL_ATTEMPTS: u32 = 10;
+const MAX_CALL_BACKOFF_MS: u64 = 60_000;
 
 fn default_max_confirm_attempts() -> u32 {
     3
@@ -203,6 +211,21 @@ impl BackendConfig {
         if self.calls.timeout_ms == 0 || self.calls.attempts == 0 {
             return Err("calls.timeout_ms and calls.attempts must be above zero".to_owned());
         }
+        // Past these a call's lease (what tells a call under way from one a stopped process
+        // left) is hours long, and sums of them no longer fit.
+        if self.calls.timeout_ms > MAX_CALL_TIMEOUT_MS
+            || self.calls.attempts > MAX_CALL_ATTEMPTS
+            || self.calls.backoff_ms > MAX_CALL_BACKOFF_MS
+        {
+            return Err(format!(
+                "calls: timeout_ms is at most {MAX_CALL_TIMEOUT_MS}, attempts at most \
+                 {MAX_CALL_ATTEMPTS} and backoff_ms at most {MAX_CALL_BACKOFF_MS}"
+            ));
+        }
+        if self.session_ttl_seconds == 0 {
+            // Every payment would be expired before its confirm.
+            return Err("session_ttl_seconds must be above zero".to_owned());
+        }
         self.webhooks.validate()?;
         Ok(())
     }
@@ -281,9 +304,8 @@ mod tests {
         assert_eq!(origin_of("https:///x"), None);
     }
 
-    #[test]
-    fn a_reconcile_policy_without_a_wait_is_refused() {
-        let valid = || BackendConfig {
+    fn valid() -> BackendConfig {
+        BackendConfig {
             public_url: "https://pay.shop.test".into(),
             checkout_origins: vec!["https://shop.test".into()],
             merchant_api_keys: vec![crate::backend::auth::ApiKey::new("a-merchant-key-of-16+")],
@@ -293,7 +315,11 @@ mod tests {
             reconcile: ReconcilePolicy::default(),
             providers: ProvidersConfig::default(),
             webhooks: Default::default(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_reconcile_policy_without_a_wait_is_refused() {
         assert_eq!(valid().validate(), Ok(()));
         for zero in [
             |r: &mut ReconcilePolicy| r.first_lookup_ms = 0,
@@ -305,6 +331,41 @@ mod tests {
             let refused = config.validate().unwrap_err();
             assert!(refused.contains("first_lookup_ms"), "{refused}");
         }
+    }
+
+    /// A call policy whose lease would be hours long or no longer fit (`timeout_ms =
+    /// u64::MAX` wrapped it to 7.7 s, and calls under way were taken for abandoned), and a
+    /// session lifetime of zero (every payment expired before its confirm), are refused.
+    #[test]
+    fn absurd_call_policies_and_a_zero_lifetime_are_refused() {
+        type Change = fn(&mut BackendConfig);
+        let cases: [(Change, &str); 5] = [
+            (|c| c.calls.timeout_ms = u64::MAX, "timeout_ms is at most"),
+            (|c| c.calls.timeout_ms = 300_001, "timeout_ms is at most"),
+            (|c| c.calls.attempts = 11, "attempts at most"),
+            (|c| c.calls.backoff_ms = u64::MAX, "backoff_ms at most"),
+            (|c| c.session_ttl_seconds = 0, "session_ttl_seconds"),
+        ];
+        for (change, named) in cases {
+            let mut config = valid();
+            change(&mut config);
+            let refused = config.validate().unwrap_err();
+            assert!(refused.contains(named), "{refused}");
+        }
+        let mut longest = valid();
+        longest.calls = CallPolicy {
+            timeout_ms: 300_000,
+            attempts: 10,
+            backoff_ms: 60_000,
+        };
+        assert_eq!(longest.validate(), Ok(()));
+        // What no config can reach is no panic, nor a short lease.
+        let absurd = CallPolicy {
+            timeout_ms: u64::MAX,
+            attempts: u32::MAX,
+            backoff_ms: u64::MAX,
+        };
+        assert_eq!(absurd.lease_ms(), u64::MAX);
     }
 
     #[test]
