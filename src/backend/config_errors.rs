@@ -57,8 +57,12 @@ pub fn resolve_refs(
     match value {
         Value::Object(map) => {
             if let (1, Some(Value::String(name))) = (map.len(), map.get("env")) {
-                let found =
-                    lookup(name).ok_or_else(|| format!("{at}: {what} {name} is not set"))?;
+                // A variable set to nothing is a secret forgotten, not an empty password.
+                let found = match lookup(name) {
+                    Some(found) if !found.is_empty() => found,
+                    Some(_) => return Err(format!("{at}: {what} {name} is empty")),
+                    None => return Err(format!("{at}: {what} {name} is not set")),
+                };
                 *value = Value::String(found);
                 return Ok(());
             }

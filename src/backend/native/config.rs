@@ -185,6 +185,15 @@ account_id = "89987201"
             "providers.paysafe.api_password: environment variable PAYSAFE_PASSWORD is not set"
         );
         assert!(!missing.contains("s3cret"));
+        // Set to nothing (`PAYSAFE_PASSWORD=` in a unit file) is as good as not set.
+        let empty = |name: &str| match name {
+            "PAYSAFE_PASSWORD" => Some(String::new()),
+            other => only_key(other),
+        };
+        assert_eq!(
+            ServeConfig::parse(text, true, &empty).expect_err("empty variable"),
+            "providers.paysafe.api_password: environment variable PAYSAFE_PASSWORD is empty"
+        );
     }
 
     /// A key written twice stops the start in both formats, by its line: TOML's reader
