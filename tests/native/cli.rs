@@ -215,3 +215,43 @@ account_id = "89987201"
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("not valid UTF-8"));
 }
+
+/// A `serve` that cannot listen (its port taken, as by the old instance during an upgrade)
+/// stops before it touches the store: no SQLite file, not even its directory.
+#[test]
+fn serve_that_cannot_listen_leaves_the_store_untouched() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to hold");
+    let port = taken.local_addr().expect("its address").port();
+    let dir = std::env::temp_dir().join(format!("threeds-bridge-cli-port-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let store = dir.join("new").join("sessions.sqlite3");
+    let path = dir.join("taken.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+listen = "127.0.0.1:{port}"
+public_url = "http://127.0.0.1:{port}"
+checkout_origins = ["http://127.0.0.1:8080"]
+merchant_api_keys = ["cli-test-merchant-key-0123"]
+[store]
+kind = "sqlite"
+path = "{}"
+[providers.paysafe]
+base_url = "http://127.0.0.1:9/paysafe"
+api_user = "sandbox-paysafe-user"
+api_password = "cli-test-password-s3cret"
+account_id = "89987201"
+"#,
+            store.display()
+        ),
+    )
+    .expect("write the config");
+    let out = run(&["serve", "--config", path.to_str().expect("utf-8 path")]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot listen on"), "{stderr}");
+    assert!(!dir.join("new").exists(), "the store's directory was made");
+    drop(taken);
+    let _ = std::fs::remove_dir_all(&dir);
+}

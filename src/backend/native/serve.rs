@@ -91,19 +91,24 @@ where
 
 /// Runs `threeds-bridge serve` until SIGTERM or SIGINT (Ctrl-C), then stops gracefully.
 pub async fn serve(config: ServeConfig) -> Result<(), String> {
+    // The port first: a start that cannot listen (the old instance still running, say)
+    // stops before it has created a store file or migrated a shared schema.
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     match &config.store {
         StoreConfig::Memory => {
             tracing::warn!("sessions are kept in memory: a restart forgets payments in progress");
             let store = Arc::new(MemoryStore::default());
             tokio::spawn(purge_every(store.clone(), PURGE_INTERVAL));
-            run(config.clone(), store).await
+            run(config.clone(), listener, store).await
         }
         StoreConfig::Sqlite { path } => {
             let store = SqliteStore::open(path)
                 .map_err(|e| format!("cannot open the session store {path}: {e}"))?;
             let store = Arc::new(store);
             tokio::spawn(purge_every(store.clone(), PURGE_INTERVAL));
-            run(config.clone(), store).await
+            run(config.clone(), listener, store).await
         }
         StoreConfig::Postgres {
             url,
@@ -112,7 +117,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
         } => {
             let store = Arc::new(open_postgres(url, schema.as_deref(), *pool_size).await?);
             tokio::spawn(purge_every(store.clone(), PURGE_INTERVAL));
-            run(config.clone(), store).await
+            run(config.clone(), listener, store).await
         }
     }
 }
@@ -153,6 +158,7 @@ async fn purge_every(store: Arc<impl Purge>, interval: Duration) {
 
 async fn run<S: crate::store::outbox::Outbox + Send + Sync + 'static>(
     config: ServeConfig,
+    listener: tokio::net::TcpListener,
     store: Arc<S>,
 ) -> Result<(), String> {
     let backend_config = config.backend();
@@ -162,9 +168,6 @@ async fn run<S: crate::store::outbox::Outbox + Send + Sync + 'static>(
     let backend = Backend::new(backend_config, store, transport, SystemEnv);
     let backend = Arc::new(backend.observed_by(metrics.clone()));
     let providers: Vec<&str> = backend.providers.kinds().map(|k| k.as_str()).collect();
-    let listener = tokio::net::TcpListener::bind(&config.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let running = spawn_with_routes(
         listener,
         backend.clone(),
