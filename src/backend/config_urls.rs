@@ -57,6 +57,21 @@ pub fn check_origin(key: &str, origin: &str) -> Result<(), String> {
             "browsers leave the default port out of an origin: drop it",
         ));
     }
+    // A port (after the authority's last `:`, past an IPv6 host's `]`) is written by a
+    // browser as its digits: never none, never a leading zero (`:0443` is sent `:443`).
+    let authority = origin
+        .split_once("//")
+        .map_or(origin, |(_, authority)| authority);
+    let host_end = authority.rfind(']').map_or(0, |at| at + 1);
+    if let Some((_, port)) = authority[host_end..].rsplit_once(':') {
+        if port.is_empty() || port.starts_with('0') {
+            return Err(refusal(
+                key,
+                origin,
+                "write the port as browsers send it: its digits, with no leading zero",
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -392,6 +407,9 @@ mod tests {
             ("https://Shop.test", "lower case"),
             ("https://shop.test:443", "default port"),
             ("http://shop.test:80", "default port"),
+            ("https://shop.test:", "no leading zero"),
+            ("https://shop.test:0443", "no leading zero"),
+            ("http://[::1]:08080", "no leading zero"),
             ("shop.test", "absolute"),
         ] {
             let error = check_origin("checkout_origins[1]", origin).expect_err(origin);
