@@ -90,6 +90,31 @@ async fn threeds_bridge_reconcile_sweeps_a_postgres_store_once() {
         ),
     );
     sweeps_once(&store, &config).await;
+
+    // A schema that is not there (a misspelt `store.schema`) is refused, as a missing
+    // SQLite file is, and not made: a sweep of a new empty schema would report nothing in
+    // doubt while the real one's payments wait.
+    let misspelt = format!("{schema}_typo");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "store = {{ kind = \"postgres\", url = {{ env = \"TB_TEST_DATABASE_URL\" }}, schema = \"{misspelt}\" }}"
+        ),
+    );
+    let refused = reconcile_command(&config);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no session store in schema"), "{stderr}");
+    let made = support::store::raw_postgres()
+        .await
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
+            &[&misspelt],
+        )
+        .await
+        .expect("query")
+        .get::<_, bool>(0);
+    assert!(!made, "reconcile created schema {misspelt}");
 }
 
 /// Runs `threeds-bridge reconcile --config config` over `store`: the due payment in doubt

@@ -103,6 +103,10 @@ pub struct PostgresOptions {
     /// At most this many connections per store (per instance).
     pub pool_size: usize,
     pub retention: Retention,
+    /// Whether a missing schema is created (`serve`, the tests) or refused (`reconcile`,
+    /// where a misspelt `store.schema` would otherwise sweep an empty new schema, report
+    /// nothing in doubt, and leave that schema behind).
+    pub create_missing: bool,
 }
 
 impl Default for PostgresOptions {
@@ -111,6 +115,7 @@ impl Default for PostgresOptions {
             schema: DEFAULT_SCHEMA.to_owned(),
             pool_size: DEFAULT_POOL_SIZE,
             retention: Retention::default(),
+            create_missing: true,
         }
     }
 }
@@ -189,7 +194,7 @@ impl PostgresStore {
             operations: OperationStatements::in_schema(&options.schema),
             schema: options.schema,
         };
-        within(store.migrate()).await?;
+        within(store.migrate(options.create_missing)).await?;
         Ok(store)
     }
 
@@ -241,7 +246,7 @@ impl PostgresStore {
     /// Brings the schema to [`SCHEMA_VERSION`] in one transaction under an advisory lock:
     /// of several instances starting at once, one migrates and the others then find the
     /// work done. A crash leaves the schema at the old version or the new, never between.
-    async fn migrate(&self) -> Result<(), StoreError> {
+    async fn migrate(&self, create_missing: bool) -> Result<(), StoreError> {
         let schema = &self.schema;
         let mut client = self.pool.get().await?;
         let step = client.transaction().await?;
@@ -263,6 +268,11 @@ impl PostgresStore {
                 .await?;
             (row.get(0), row.get(1))
         };
+        if !has_versions && !create_missing {
+            return Err(StoreError::Unavailable(format!(
+                "no session store in schema {schema}"
+            )));
+        }
         if !has_schema {
             step.batch_execute(&format!("CREATE SCHEMA \"{schema}\""))
                 .await?;

@@ -89,7 +89,8 @@ pub async fn reconcile(config: &ServeConfig) -> Result<Swept, String> {
         } => {
             sweep_once(
                 config,
-                open_postgres(url, schema.as_deref(), *pool_size).await?,
+                // As for SQLite, a store that is not there is refused, not made.
+                open_postgres(url, schema.as_deref(), *pool_size, false).await?,
             )
             .await
         }

@@ -115,23 +115,26 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
             schema,
             pool_size,
         } => {
-            let store = Arc::new(open_postgres(url, schema.as_deref(), *pool_size).await?);
+            let store = Arc::new(open_postgres(url, schema.as_deref(), *pool_size, true).await?);
             tokio::spawn(purge_every(store.clone(), PURGE_INTERVAL));
             run(config.clone(), listener, store).await
         }
     }
 }
 
-/// The PostgreSQL store of `[store] kind = "postgres"`, migrated (docs/backend/store.md).
+/// The PostgreSQL store of `[store] kind = "postgres"`, migrated (docs/backend/store.md);
+/// its schema created when missing if `create_missing`.
 pub(super) async fn open_postgres(
     url: &Secret,
     schema: Option<&str>,
     pool_size: Option<usize>,
+    create_missing: bool,
 ) -> Result<PostgresStore, String> {
     let defaults = PostgresOptions::default();
     let options = PostgresOptions {
         schema: schema.map_or(defaults.schema, str::to_owned),
         pool_size: pool_size.unwrap_or(defaults.pool_size),
+        create_missing,
         ..defaults
     };
     let schema = options.schema.clone();
