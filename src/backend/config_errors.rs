@@ -171,18 +171,20 @@ fn quoted_after<'t>(text: &'t str, prefix: &str) -> Option<&'t str> {
     rest.split_once('`').map(|(name, _)| name)
 }
 
-/// The names serde lists after `expected` (`expected one of `a`, `b``).
+/// The names serde lists after `expected` (`expected one of `a`, `b``): after its last
+/// `expected `, since the value before it may say "expected " too.
 fn expected_names(text: &str) -> Vec<&str> {
-    let Some((_, list)) = text.split_once("expected ") else {
+    let Some((_, list)) = text.rsplit_once("expected ") else {
         return Vec::new();
     };
     list.split('`').skip(1).step_by(2).collect()
 }
 
-/// `, expected a non-negative integer`: serde's expectation, which never names the value,
-/// in the config's words rather than Rust's (`u64`, `struct CallsConfig`).
+/// `, expected a non-negative integer`: serde's expectation, in the config's words rather
+/// than Rust's (`u64`, `struct CallsConfig`). It comes last; what comes before may quote
+/// the value (`invalid type: string "…"`), which may say ", expected " too.
 fn expectation(text: &str) -> String {
-    let Some((_, expected)) = text.split_once(", expected ") else {
+    let Some((_, expected)) = text.rsplit_once(", expected ") else {
         return String::new();
     };
     match json_path::json_kind(&expected.replace('`', "")) {

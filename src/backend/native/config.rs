@@ -159,6 +159,25 @@ api_password = { env = "PAYSAFE_PASSWORD" }
 account_id = "89987201"
 "#;
 
+    /// A mistaken value is never echoed, even one written to look like the end of serde's
+    /// message (a secret pasted into the wrong key, say).
+    #[test]
+    fn a_mistaken_value_is_not_echoed_even_one_that_says_expected() {
+        let env = |name: &str| Some(format!("{name}-0123456789"));
+        for (line, names) in [
+            (
+                "[calls]\ntimeout_ms = \"x, expected hunter2\"",
+                "calls.timeout_ms: wrong type",
+            ),
+            ("[store]\nkind = \"x, expected `hunter2`\"", "store.kind"),
+        ] {
+            let text = format!("{PAYSAFE}{line}\n");
+            let refused = ServeConfig::parse(&text, true, &env).expect_err(line);
+            assert!(refused.contains(names), "{line}: {refused}");
+            assert!(!refused.contains("hunter2"), "{line}: {refused}");
+        }
+    }
+
     #[test]
     fn secrets_come_from_the_environment() {
         let text = PAYSAFE;
