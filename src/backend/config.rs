@@ -211,8 +211,9 @@ impl BackendConfig {
         if self.calls.timeout_ms == 0 || self.calls.attempts == 0 {
             return Err("calls.timeout_ms and calls.attempts must be above zero".to_owned());
         }
-        // Past these a call's lease (what tells a call under way from one a stopped process
-        // left) is hours long, and sums of them no longer fit.
+        // At these a call's lease (what tells a call under way from one a stopped process
+        // left) is already about 2.5 hours; past them it grows without use, and sums of
+        // them stop fitting.
         if self.calls.timeout_ms > MAX_CALL_TIMEOUT_MS
             || self.calls.attempts > MAX_CALL_ATTEMPTS
             || self.calls.backoff_ms > MAX_CALL_BACKOFF_MS

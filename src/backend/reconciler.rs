@@ -197,7 +197,8 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
 }
 
 impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
-    /// Looks `record` up when it is due (`now`: whenever it is not settled): a doubt
+    /// Looks `record` up when it is due (`now`: whenever it is not settled, unless another
+    /// actor's claim on it still runs): a doubt
     /// whose lookup time came, a pending result, a call a stopped process left.
     pub(crate) async fn settle_operation(
         &self,
