@@ -267,9 +267,8 @@ fn field_message(refusal: &json_path::Refusal) -> String {
     // serde names a Rust type (`expected struct PayerInput`, `expected u64`); the API names
     // the JSON kind it documents. It comes last: what comes before may quote the value
     // sent (``unknown variant `…`, expected …``), and the value may say ", expected " too.
-    let expected = text
-        .rsplit_once(", expected ")
-        .map(|(_, expected)| {
+    let expected = json_path::after_last(&text, ", expected ")
+        .map(|expected| {
             format!(
                 "expected {}",
                 json_path::json_kind(&expected.replace('`', ""))

@@ -174,7 +174,7 @@ fn quoted_after<'t>(text: &'t str, prefix: &str) -> Option<&'t str> {
 /// The names serde lists after `expected` (`expected one of `a`, `b``): after its last
 /// `expected `, since the value before it may say "expected " too.
 fn expected_names(text: &str) -> Vec<&str> {
-    let Some((_, list)) = text.rsplit_once("expected ") else {
+    let Some(list) = json_path::after_last(text, "expected ") else {
         return Vec::new();
     };
     list.split('`').skip(1).step_by(2).collect()
@@ -184,7 +184,7 @@ fn expected_names(text: &str) -> Vec<&str> {
 /// than Rust's (`u64`, `struct CallsConfig`). It comes last; what comes before may quote
 /// the value (`invalid type: string "…"`), which may say ", expected " too.
 fn expectation(text: &str) -> String {
-    let Some((_, expected)) = text.rsplit_once(", expected ") else {
+    let Some(expected) = json_path::after_last(text, ", expected ") else {
         return String::new();
     };
     match json_path::json_kind(&expected.replace('`', "")) {

@@ -209,7 +209,8 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         // `now` skips the wait between lookups, not another actor's claim: its lookup's
         // answer would be lost to this one's (compare-and-set), and a merchant asking
         // again and again would keep any answer from being written.
-        let now = now && record.claimed_until_ms.is_none_or(|until| time >= until);
+        let claimed = matches!(record.claimed_until_ms, Some(until) if time < until);
+        let now = now && !claimed;
         let due = match &record.phase {
             OperationPhase::Calling => {
                 time.saturating_sub(record.updated_at_ms) > self.config.calls.lease_ms()

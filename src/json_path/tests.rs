@@ -358,3 +358,13 @@ fn the_last_of_a_key_given_twice_when_asked() {
     assert_eq!(value_last_wins(once).unwrap(), value(once).unwrap());
     assert!(value_last_wins("{\"a\": 1} x").unwrap_err().is_syntax());
 }
+
+/// serde's expectation is what follows the last marker, whatever the value before it says.
+#[test]
+fn after_last_takes_what_follows_the_last_marker() {
+    let marker = ", expected ";
+    let quoted = "unknown variant `x, expected 4000`, expected `iframe` or `redirect`";
+    assert_eq!(after_last(quoted, marker), Some("`iframe` or `redirect`"));
+    assert_eq!(after_last("invalid length", marker), None);
+    assert_eq!(after_last("a, expected ", marker), Some(""));
+}
