@@ -57,21 +57,6 @@ pub fn check_origin(key: &str, origin: &str) -> Result<(), String> {
             "browsers leave the default port out of an origin: drop it",
         ));
     }
-    // A port (after the authority's last `:`, past an IPv6 host's `]`) is written by a
-    // browser as its digits: never none, never a leading zero (`:0443` is sent `:443`).
-    let authority = origin
-        .split_once("//")
-        .map_or(origin, |(_, authority)| authority);
-    let host_end = authority.rfind(']').map_or(0, |at| at + 1);
-    if let Some((_, port)) = authority[host_end..].rsplit_once(':') {
-        if port.is_empty() || port.starts_with('0') {
-            return Err(refusal(
-                key,
-                origin,
-                "write the port as browsers send it: its digits, with no leading zero",
-            ));
-        }
-    }
     Ok(())
 }
 
@@ -223,8 +208,9 @@ fn parse(url: &str) -> Result<Parts, &'static str> {
     })
 }
 
-/// `host[:port]`: a DNS name or IPv4 address, or `[IPv6]`; a port of 1 to 65535. An
-/// underscore passes, as in URLs (container names have them).
+/// `host[:port]`: a DNS name or IPv4 address, or `[IPv6]`; a port of 1 to 65535, written
+/// as a browser writes it in an origin (digits, no leading zero: `:0443` and a bare `:`
+/// are refused). An underscore passes, as in URLs (container names have them).
 fn check_authority(authority: &str) -> Result<(), &'static str> {
     let (host, port) = match authority.strip_prefix('[') {
         Some(inner) => {
@@ -232,19 +218,20 @@ fn check_authority(authority: &str) -> Result<(), &'static str> {
             if v6.parse::<std::net::Ipv6Addr>().is_err() {
                 return Err("the host is not an IPv6 address");
             }
-            (
-                None,
-                after.strip_prefix(':').or(after.is_empty().then_some("")),
-            )
+            if !after.is_empty() && !after.starts_with(':') {
+                return Err(NOT_ABSOLUTE);
+            }
+            (None, after.strip_prefix(':'))
         }
         None => match authority.split_once(':') {
             Some((host, port)) => (Some(host), Some(port)),
-            None => (Some(authority), Some("")),
+            None => (Some(authority), None),
         },
     };
-    let port = port.ok_or(NOT_ABSOLUTE)?;
-    if !port.is_empty() && !matches!(port.parse::<u16>(), Ok(1..)) {
-        return Err("the port is not a number from 1 to 65535");
+    if let Some(port) = port {
+        if port.starts_with('0') || !matches!(port.parse::<u16>(), Ok(1..)) {
+            return Err("the port is not a number from 1 to 65535 (digits, no leading zero)");
+        }
     }
     if let Some(host) = host {
         let label_ok = |label: &str| {
