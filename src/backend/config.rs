@@ -113,10 +113,11 @@ impl CallPolicy {
     /// The longest one call can take with all its attempts, plus a margin: a `Calling`
     /// phase older than this was left by a stopped process.
     pub fn lease_ms(&self) -> u64 {
+        // attempts × (timeout + backoff × attempts): each attempt, and backoffs counted
+        // generously (n × backoff before attempt n + 1).
         let attempts = u64::from(self.attempts.max(1));
-        let calls = attempts.saturating_mul(self.timeout_ms);
-        let backoffs = self.backoff_ms.saturating_mul(attempts * attempts);
-        calls.saturating_add(backoffs).saturating_add(5_000)
+        let each = (self.backoff_ms.saturating_mul(attempts)).saturating_add(self.timeout_ms);
+        attempts.saturating_mul(each).saturating_add(5_000)
     }
 }
 
@@ -125,6 +126,9 @@ impl CallPolicy {
 const MAX_CALL_TIMEOUT_MS: u64 = 300_000;
 const MAX_CALL_ATTEMPTS: u32 = 10;
 const MAX_CALL_BACKOFF_MS: u64 = 60_000;
+/// The refusal naming them (a literal: one `format!` less in the edge worker).
+const CALL_BOUNDS: &str =
+    "calls: timeout_ms is at most 300000, attempts at most 10 and backoff_ms at most 60000";
 
 fn default_max_confirm_attempts() -> u32 {
     3
@@ -218,10 +222,7 @@ impl BackendConfig {
             || self.calls.attempts > MAX_CALL_ATTEMPTS
             || self.calls.backoff_ms > MAX_CALL_BACKOFF_MS
         {
-            return Err(format!(
-                "calls: timeout_ms is at most {MAX_CALL_TIMEOUT_MS}, attempts at most \
-                 {MAX_CALL_ATTEMPTS} and backoff_ms at most {MAX_CALL_BACKOFF_MS}"
-            ));
+            return Err(CALL_BOUNDS.to_owned());
         }
         if self.session_ttl_seconds == 0 {
             // Every payment would be expired before its confirm.
@@ -367,6 +368,11 @@ mod tests {
             backoff_ms: u64::MAX,
         };
         assert_eq!(absurd.lease_ms(), u64::MAX);
+        // The refusal names the bounds `validate` applies.
+        for bound in [MAX_CALL_TIMEOUT_MS, MAX_CALL_BACKOFF_MS] {
+            assert!(CALL_BOUNDS.contains(&format!("at most {bound}")));
+        }
+        assert!(CALL_BOUNDS.contains(&format!("at most {MAX_CALL_ATTEMPTS} ")));
     }
 
     #[test]
@@ -407,5 +413,7 @@ mod tests {
     fn lease_covers_every_attempt() {
         let policy = CallPolicy::default();
         assert!(policy.lease_ms() > 3 * policy.timeout_ms);
+        // 3 × 15 s, 300 ms × 3², 5 s: the "about 53 s" of docs/operations.md.
+        assert_eq!(policy.lease_ms(), 52_700);
     }
 }

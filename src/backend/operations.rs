@@ -472,7 +472,13 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             ),
             _ => None,
         };
-        tracing::info!(operation = %record.id, result = ?result, "operation over");
+        // Its status and a refusal's code, as words (the merchant's view has the rest): no
+        // `Debug` of the result in the edge worker.
+        let code = match &result {
+            OperationResult::Refused(error) => error.code.as_str(),
+            _ => "",
+        };
+        tracing::info!(operation = %record.id, status = result.status(), code, "operation over");
         // A pending result a lookup found still pending was counted when it first came.
         let counted = matches!(
             (&record.phase, &result),

@@ -235,6 +235,16 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             .ok_or_else(|| ApiError::new(404, "not_found", "this provider is not configured"))?;
         let body = String::from_utf8(request.body.clone())
             .map_err(|_| ApiError::bad_request("invalid_request", "the body is not UTF-8"))?;
+        if !cfg!(feature = "dlocal") {
+            // dLocal's is the only adapter that reads notifications: a build without it
+            // answers as every other adapter does, and leaves the rest of this route out
+            // (the edge worker's size; docs/edge.md, "A smaller worker").
+            return Err(ApiError::new(
+                401,
+                "notifications_unsupported",
+                "this provider sends no notifications",
+            ));
+        }
         let notification = Notification {
             headers: request.headers.clone(),
             body,
