@@ -239,11 +239,8 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             // dLocal's is the only adapter that reads notifications: a build without it
             // answers as every other adapter does, and leaves the rest of this route out
             // (the edge worker's size; docs/edge.md, "A smaller worker").
-            return Err(ApiError::new(
-                401,
-                "notifications_unsupported",
-                "this provider sends no notifications",
-            ));
+            let refused = crate::provider::NOTIFICATIONS_UNSUPPORTED;
+            return Err(ApiError::new(401, refused.code, refused.message));
         }
         let notification = Notification {
             headers: request.headers.clone(),

@@ -303,7 +303,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 }
                 // The browser will only say "network error": say here what to change.
                 Some(origin) => tracing::warn!(
-                    origin = loggable_origin(origin), path = %loggable_path(&request.path),
+                    origin = %loggable_origin(origin), path = %loggable_path(&request.path),
                     "refused by CORS: this origin is not in checkout_origins (the config key to change; \
                      note that http://localhost and http://127.0.0.1 are different origins)"
                 ),

@@ -247,6 +247,13 @@ pub struct ReturnRefused {
     pub message: &'static str,
 }
 
+/// A notification to a provider that sends none (every adapter's default; the host's
+/// answer in a build without dLocal, the one adapter that reads them).
+pub const NOTIFICATIONS_UNSUPPORTED: ReturnRefused = ReturnRefused {
+    code: "notifications_unsupported",
+    message: "this provider sends no notifications",
+};
+
 /// The small interface every provider adapter implements. An adapter value holds its
 /// configuration (base URLs, credentials) and caches that are safe to lose (Payroc's
 /// bearer token); it is shared by all sessions of a host.
@@ -395,10 +402,7 @@ pub trait Adapter {
         now_ms: u64,
     ) -> Result<Option<String>, ReturnRefused> {
         let _ = (notification, now_ms);
-        Err(ReturnRefused {
-            code: "notifications_unsupported",
-            message: "this provider sends no notifications",
-        })
+        Err(NOTIFICATIONS_UNSUPPORTED)
     }
 
     /// The provider notified the backend about this session's payment. `None`: nothing
