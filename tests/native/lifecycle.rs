@@ -84,6 +84,19 @@ async fn operate(h: &Harness, id: &str, what: &str, key: &str, body: Value) -> (
     operate_at(&h.url, id, what, key, &body).await
 }
 
+/// `POST /v1/payments/{id}/reconcile` on `h` with the merchant's key: the payment's view.
+async fn reconcile(h: &Harness, id: &str) -> Value {
+    browser()
+        .post(format!("{}/v1/payments/{id}/reconcile", h.url))
+        .bearer_auth(MERCHANT_KEY)
+        .send()
+        .await
+        .expect("reconcile")
+        .json()
+        .await
+        .expect("json")
+}
+
 /// The ledger's balance of the charge, read over HTTP as an operator would.
 async fn ledger_balance(h: &Harness, p: &Lifecycle, provider_id: &str) -> Value {
     let ledger: Value = browser()
@@ -391,15 +404,7 @@ async fn a_lost_capture_answer_is_unknown_until_the_lookup_finds_the_one_capture
             "{busy}"
         );
 
-        let reconciled: Value = browser()
-            .post(format!("{}/v1/payments/{id}/reconcile", h.url))
-            .bearer_auth(MERCHANT_KEY)
-            .send()
-            .await
-            .expect("reconcile")
-            .json()
-            .await
-            .expect("json");
+        let reconciled = reconcile(&h, &id).await;
         let operation = &reconciled["operations"][0];
         assert_eq!(operation["status"], "succeeded", "{reconciled}");
         assert_eq!(operation["id"], lost["id"]);
@@ -527,15 +532,7 @@ where
     );
     // Nor does the merchant's "look it up now": the sweep has it. A second lookup would
     // win the compare-and-set and throw the sweep's answer away.
-    let reconciled: Value = browser()
-        .post(format!("{url}/v1/payments/{id}/reconcile"))
-        .bearer_auth(MERCHANT_KEY)
-        .send()
-        .await
-        .expect("reconcile")
-        .json()
-        .await
-        .expect("json");
+    let reconciled = reconcile(&on_sql, &id).await;
     assert_eq!(
         reconciled["operations"][0]["status"], "unknown",
         "a reconcile during the sweep's lookup leaves it to the sweep: {reconciled}"
