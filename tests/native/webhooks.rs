@@ -203,6 +203,15 @@ async fn pay_with(url: &str, body: &Value) -> (String, String) {
     panic!("the payment did not finish: {view}");
 }
 
+/// Waits until `done` holds (`secs` at most), and fails naming `what` if it never does.
+async fn eventually(what: &str, secs: u64, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !done() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(done(), "never: {what}");
+}
+
 /// Waits until `done` holds of what `receiver` saw (20 s at most).
 async fn until(receiver: &Receiver, what: &str, done: impl Fn(&Seen) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -573,37 +582,19 @@ async fn events_for_a_removed_endpoint_are_given_up_with_no_endpoint_left() {
         })
         .unwrap_or(0)
     };
-    // The attempt counts when the row is claimed, its next attempt then moved to the end
-    // of the claim's lease (tens of seconds on); the failure recorded moves it back to a
-    // retry 2 to 4 s on. Wait for that record: killed between the two (a busy machine's
-    // window), the lease would outlast this test.
-    let now_ms = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64)
-    };
-    let recorded = || row("attempts") == 1 && row("next_attempt_at_ms") < now_ms() + 10_000;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !recorded() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(recorded(), "the first attempt failed and was recorded");
-    // Stopped before its retry is due, so no claim of it outlives the instance.
-    first.kill_9();
+    // The claim counts the attempt and moves the next one to the lease's end; the failure
+    // recorded moves it to 2 to 4 s on. Killed between the two, the lease outlasts the test.
+    let soon = || (support::flow::now_ms() + 10_000) as i64;
+    let recorded = || row("attempts") == 1 && row("next_attempt_at_ms") < soon();
+    eventually("the first attempt failed and was recorded", 10, recorded).await;
+    first.kill_9(); // before its retry is due: no claim of it outlives the instance
 
     let none = config(&dir, free_port(), &sandbox.url, store, json!([]), 4_000);
     let mut text: Value = serde_json::from_str(&std::fs::read_to_string(&none).unwrap()).unwrap();
     text["webhooks"]["give_up_after_ms"] = json!(1_000);
     std::fs::write(&none, text.to_string()).unwrap();
     let second = Serve::start(serve_command(&none, &[]));
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while row("gave_up") == 0 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(
-        row("gave_up"),
-        1,
-        "given up by the instance without endpoints"
-    );
+    let gave_up = || row("gave_up") == 1;
+    eventually("given up by the instance without endpoints", 15, gave_up).await;
     drop(second);
 }
