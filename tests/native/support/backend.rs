@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use threeds_bridge::backend::auth::ApiKey;
@@ -500,10 +501,19 @@ pub async fn pay(h: &Harness, body: &Value, cardholder: Cardholder) -> (Value, V
     assert_eq!(status, 200, "{view}");
     let id = view["id"].as_str().expect("id").to_owned();
     let mut landings = Vec::new();
-    for _ in 0..6 {
+    // Six steps of the cardholder's at most; a payment waiting on the provider (a
+    // dLocal return before its notification) is read again, for ten seconds at most.
+    let waiting_until = Instant::now() + Duration::from_secs(10);
+    let mut steps = 0;
+    while steps < 6 {
         match view["next"]["type"].as_str() {
             Some("none") if view["state"] == "final" => return (view, landings),
-            Some("none") => view = h.view(&id).await.1,
+            Some("none") if Instant::now() < waiting_until => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                view = h.view(&id).await.1;
+                continue;
+            }
+            Some("none") => break,
             Some("method") => {
                 let completion = run_method(&h.url, &view).await;
                 let (status, next) = h.method(&id, completion).await;
@@ -523,6 +533,7 @@ pub async fn pay(h: &Harness, body: &Value, cardholder: Cardholder) -> (Value, V
             }
             other => panic!("unexpected next {other:?}: {view}"),
         }
+        steps += 1;
     }
     panic!("the payment did not finish: {view}");
 }
