@@ -27,18 +27,21 @@
 //!    page by page: the payment of this order, amount and currency is the result;
 //!    none means the sale never reached Payroc (nothing charged).
 //!
-//! This module owns Payroc's flow; `state` what a payment carries between steps
-//! ([`State`]), `token` the Bearer token and its cache, `config` the configuration, `wire`
-//! the JSON shapes, `outcome` what answers mean for the result, `returns` the MPI
-//! receipt and the adapter's one error type ([`ReceiptError`]). It does no IO, reads no
+//! This module owns Payroc's flow; `requests` builds its calls and `answers` reads their
+//! answers, `state` what a payment carries between steps ([`State`]), `token` the Bearer
+//! token and its cache, `config` the configuration, `wire` the JSON shapes, `outcome` what
+//! answers mean for the result, `returns` the MPI receipt and the adapter's one error
+//! type ([`ReceiptError`]), `lifecycle` capture, void and refund. It does no IO, reads no
 //! clock, and keeps no card: the card goes out in start's tokenization request and
 //! nowhere else, and every step after it depends on the stored [`State`] alone, so any
 //! process (any `PayrocAdapter`) may continue a payment another one began.
 
+mod answers;
 mod config;
 pub mod exemption;
 mod lifecycle;
 mod outcome;
+mod requests;
 mod returns;
 mod state;
 mod stored;
@@ -53,24 +56,22 @@ mod tests;
 use std::fmt;
 use std::sync::Mutex;
 
-use serde::Serialize;
-
-use super::answer::{self, Answer};
+use super::answer::{self};
 use super::lifecycle::{Operation, OperationAnswer, OperationCall, OperationError, OperationStep};
 use super::{
     Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, RefusedTerm, ReturnKey,
     ReturnRefused, Step, TransportFailure,
 };
-use crate::emv::{FormField, FormMethod, FormPost, ThreeDsCompInd};
+use crate::emv::ThreeDsCompInd;
 use crate::payment::{
-    BrowserAction, CaptureMode, CardDetails, ChallengePreference, PaymentMethod, PaymentResult,
-    PaymentStart, PaymentStatus, ResultCode,
+    CardDetails, ChallengePreference, PaymentMethod, PaymentResult, PaymentStart, PaymentStatus,
+    ResultCode,
 };
 pub use config::{
     CardholderChallenge, Config, PRODUCTION_API_URL, PRODUCTION_IDENTITY_URL,
     PRODUCTION_PAYMENTS_URL,
 };
-use outcome::{answer_of, bad_token, refuses_mpi_reference, sale_in_page, sale_result};
+use outcome::{answer_of, bad_token};
 pub use returns::{Receipt, ReceiptError};
 pub use state::{
     AfterToken, ApiCall, Evidence, Lookup, MpiRequest, Order, ReceiptWait, Sale, State, ThirdParty,
@@ -115,158 +116,6 @@ impl PayrocAdapter {
 
     pub fn config(&self) -> &Config {
         &self.config
-    }
-
-    // --- requests ---------------------------------------------------------------------
-
-    /// The tokenization of `card`: the one request that carries it. Payroc deduplicates
-    /// its Idempotency-Key, so the host may repeat it (with the card it still holds).
-    fn tokenize_request(
-        &self,
-        card: &CardDetails,
-        bearer: &str,
-        cx: &Context,
-    ) -> Result<HttpRequest, PaymentResult> {
-        let path = format!(
-            "/processing-terminals/{}/single-use-tokens",
-            self.config.processing_terminal_id
-        );
-        let body = to_json(&wire::TokenRequest::keyed(card))?;
-        Ok(self.post(
-            &path,
-            body,
-            "single-use-token",
-            "payroc.single_use_token",
-            bearer,
-            cx,
-        ))
-    }
-
-    /// A call this adapter can make from the stored state alone (the sale, a lookup).
-    fn api_request(
-        &self,
-        call: &ApiCall,
-        bearer: &str,
-        cx: &Context,
-    ) -> Result<HttpRequest, PaymentResult> {
-        match call {
-            // The card was never kept: the tokenization cannot be made again.
-            ApiCall::Tokenize { .. } => Err(card_not_kept()),
-            ApiCall::Sale(sale) => {
-                let body = to_json(&self.sale_body(sale))?;
-                Ok(self.post(
-                    "/payments",
-                    body,
-                    &sale_step(sale),
-                    "payroc.sale",
-                    bearer,
-                    cx,
-                ))
-            }
-            ApiCall::Lookup(lookup) => {
-                let url =
-                    (lookup.next.clone()).unwrap_or_else(|| self.lookup_url(&lookup.sale.order));
-                Ok(HttpRequest::get(url, "payroc.lookup")
-                    .header("Authorization", format!("Bearer {bearer}"))
-                    // A read: asking twice is harmless.
-                    .retry_safe())
-            }
-        }
-    }
-
-    /// A POST with a JSON body, a Bearer and an Idempotency-Key derived from `step`,
-    /// which Payroc deduplicates (same key and body → the first answer again), so the
-    /// host may repeat it.
-    fn post(
-        &self,
-        path: &str,
-        body: String,
-        step: &str,
-        purpose: &'static str,
-        bearer: &str,
-        cx: &Context,
-    ) -> HttpRequest {
-        HttpRequest::post_json(Config::url(&self.config.api_url, path), body, purpose)
-            .header("Authorization", format!("Bearer {bearer}"))
-            .header("Idempotency-Key", cx.idempotency_key(step))
-            .retry_safe()
-    }
-
-    /// The first page of Payroc's payments list for `order` on this terminal.
-    fn lookup_url(&self, order: &Order) -> String {
-        let query = form_urlencoded::Serializer::new(String::new())
-            .append_pair("processingTerminalId", &self.config.processing_terminal_id)
-            .append_pair("orderId", &order.order_id)
-            .finish();
-        format!("{}?{query}", Config::url(&self.config.api_url, "/payments"))
-    }
-
-    /// The next page a list page links to, if it is a page of this API's payments list
-    /// (the Bearer goes nowhere else).
-    fn next_page(&self, page: &wire::PaymentPage) -> Option<String> {
-        let list = format!("{}?", Config::url(&self.config.api_url, "/payments"));
-        let next = &page.links.iter().find(|link| link.rel == "next")?.href;
-        let plain = !next
-            .bytes()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control());
-        (next.starts_with(&list) && plain).then(|| next.clone())
-    }
-
-    fn sale_body<'a>(&'a self, sale: &'a Sale) -> wire::SaleRequest<'a> {
-        let three_d_secure = match &sale.evidence {
-            Evidence::Gateway { mpi_reference, .. } => {
-                wire::ThreeDSecure::Gateway { mpi_reference }
-            }
-            Evidence::ThirdParty(third) => wire::ThreeDSecure::ThirdParty {
-                eci: third.eci_word.as_str(),
-                cavv: &third.cavv,
-                xid: third.xid.as_deref(),
-                ds_transaction_id: third.ds_transaction_id.as_deref(),
-            },
-        };
-        wire::SaleRequest {
-            channel: "web",
-            processing_terminal_id: &self.config.processing_terminal_id,
-            order: wire::SaleOrder {
-                order_id: &sale.order.order_id,
-                amount: sale.order.amount,
-                currency: &sale.order.currency,
-                description: sale.order.description.as_deref(),
-            },
-            payment_method: wire::SalePaymentMethod {
-                method_type: "singleUseToken",
-                token: &sale.token,
-            },
-            three_d_secure,
-            auto_capture: sale.order.capture_mode == CaptureMode::Automatic,
-        }
-    }
-
-    /// The browser step to Payroc's hosted MPI page: a full-page GET whatever the
-    /// display mode (Payroc's page is not made for a challenge iframe of ours).
-    fn mpi_action(&self, mpi: &MpiRequest) -> BrowserAction {
-        let field = |name: &str, value: String| FormField {
-            name: name.to_owned(),
-            value,
-        };
-        BrowserAction::Redirect {
-            form: FormPost {
-                action: Config::url(&self.config.payments_url, "/merchant/mpi"),
-                method: FormMethod::Get,
-                fields: vec![
-                    field(
-                        "processingTerminalId",
-                        self.config.processing_terminal_id.clone(),
-                    ),
-                    field("singleUseToken", mpi.token.clone()),
-                    field("email", mpi.email.clone()),
-                    field("amount", mpi.order.amount.to_string()),
-                    field("currency", mpi.order.currency.to_string()),
-                    field("orderId", mpi.order.order_id.to_string()),
-                    field("cardholderChallenge", mpi.challenge.as_str().to_owned()),
-                ],
-            },
-        }
     }
 
     /// The browser step to the MPI, waiting for its receipt.
@@ -443,133 +292,6 @@ impl PayrocAdapter {
     fn reauthorize(&self, call: ApiCall) -> Step<State> {
         self.forget_token();
         self.authorize_for(call, true)
-    }
-
-    fn on_access_token(
-        &self,
-        then: ApiCall,
-        auth_retried: bool,
-        response: Result<HttpResponse, TransportFailure>,
-        cx: &Context,
-    ) -> Step<State> {
-        match (self.read_access_token(response, cx), then) {
-            // The token just issued is used even if its lifetime is inside the margin.
-            (Ok(bearer), then) => self.call_with(then, &bearer, auth_retried, cx),
-            // Without a token the lookup cannot be made: still in doubt.
-            (Err(_), ApiCall::Lookup(lookup)) => self.in_doubt(lookup.sale),
-            // The sale was sent and refused 401, and no new token came to send it again. A
-            // 401 says nothing of what an earlier sending of its key did (the host resends a
-            // sale whose answer was lost): in doubt, looked up.
-            (Err(_), ApiCall::Sale(sale)) if auth_retried => self.in_doubt(sale),
-            // Nothing was sent for want of a token: the payment ends.
-            (Err(result), _) => Step::Done(result),
-        }
-    }
-
-    fn on_api_answer(
-        &self,
-        call: ApiCall,
-        auth_retried: bool,
-        response: Result<HttpResponse, TransportFailure>,
-        cx: &Context,
-    ) -> Step<State> {
-        match call {
-            ApiCall::Tokenize { then } => self.on_single_use_token(then, response, cx),
-            ApiCall::Sale(sale) => self.on_sale(sale, auth_retried, response),
-            ApiCall::Lookup(lookup) => self.on_lookup(lookup, auth_retried, response, cx),
-        }
-    }
-
-    /// The tokenization's answer. Nothing moved money yet, and the card is not kept, so
-    /// every failure ends the payment: a refused Bearer (401) too, after which the token
-    /// is forgotten and the next payment fetches a new one.
-    fn on_single_use_token(
-        &self,
-        then: AfterToken,
-        response: Result<HttpResponse, TransportFailure>,
-        cx: &Context,
-    ) -> Step<State> {
-        match answer_of(response) {
-            Answer::Found(found) => {
-                match crate::json_path::from_text::<wire::SingleUseToken>(&found.body) {
-                    Ok(answer) if well_formed_token(&answer.token) => {
-                        self.with_token(then, answer.token, cx)
-                    }
-                    _ => Step::Done(answer::bad_response(
-                        "Payroc's single-use token answer carries no well-formed token",
-                    )),
-                }
-            }
-            Answer::Refused { status: 401, error } => {
-                self.forget_token();
-                Step::Done(answer::Lost::Failed { status: 401, error }.result())
-            }
-            Answer::Refused { error, .. } => Step::Done(answer::rejected(&error)),
-            Answer::Lost(lost) => Step::Done(lost.result()),
-        }
-    }
-
-    /// The sale's answer: Payroc's payment, a refusal (nothing made), or no answer to
-    /// trust (Payroc may have made it: in doubt).
-    fn on_sale(
-        &self,
-        sale: Sale,
-        auth_retried: bool,
-        response: Result<HttpResponse, TransportFailure>,
-    ) -> Step<State> {
-        let refused_reference = matches!(&response, Ok(answer) if refuses_mpi_reference(answer));
-        match answer_of(response) {
-            Answer::Found(found) => match crate::json_path::from_text::<wire::Payment>(&found.body)
-            {
-                Ok(payment) => Step::Done(sale_result(&sale, payment)),
-                // Payroc took the sale and answered something unreadable: look it up.
-                Err(_) => self.in_doubt(sale),
-            },
-            Answer::Refused { status: 401, .. } if !auth_retried => {
-                self.reauthorize(ApiCall::Sale(sale))
-            }
-            Answer::Refused { error, .. } if refused_reference => {
-                self.receipt_refused(sale, answer::rejected(&error))
-            }
-            Answer::Refused { error, .. } => Step::Done(answer::rejected(&error)),
-            Answer::Lost(_) => self.in_doubt(sale),
-        }
-    }
-
-    /// One page of the lookup: the sale's payment (its result), the next page, or none
-    /// (`not_found`: the sale never reached Payroc). Anything unreadable, refused or lost
-    /// leaves the payment in doubt: only Payroc's answer may end it.
-    fn on_lookup(
-        &self,
-        lookup: Lookup,
-        auth_retried: bool,
-        response: Result<HttpResponse, TransportFailure>,
-        cx: &Context,
-    ) -> Step<State> {
-        let body = match answer_of(response) {
-            Answer::Found(found) => found.body,
-            Answer::Refused { status: 401, .. } if !auth_retried => {
-                return self.reauthorize(ApiCall::Lookup(lookup))
-            }
-            Answer::Refused { .. } | Answer::Lost(_) => return self.in_doubt(lookup.sale),
-        };
-        let Ok(page) = crate::json_path::from_text::<wire::PaymentPage>(&body) else {
-            return self.in_doubt(lookup.sale);
-        };
-        match sale_in_page(&lookup.sale, &self.config.processing_terminal_id, &page) {
-            Ok(Some(result)) => Step::Done(result),
-            Ok(None) if !page.has_more => Step::Done(answer::not_found()),
-            // More pages, but none this adapter may follow (a link elsewhere, too many
-            // pages): it cannot tell.
-            Ok(None) => match self.next_page(&page) {
-                Some(next) if lookup.pages + 1 < MAX_LOOKUP_PAGES => {
-                    self.call(ApiCall::Lookup(lookup.then(next)), false, cx)
-                }
-                _ => self.in_doubt(lookup.sale),
-            },
-            // A payment of this order that cannot be read.
-            Err(_) => self.in_doubt(lookup.sale),
-        }
     }
 }
 
@@ -785,25 +507,6 @@ impl Adapter for PayrocAdapter {
     }
 }
 
-/// The step a sale's Idempotency-Key is derived from: one key per sale attempt, the
-/// attempt being one more than the receipts Payroc refused before it (`sale`, then
-/// `sale-2`, `sale-3`, …). Every send of one attempt (the host's retries; the attempt built
-/// again from the stored state by any process) repeats its key and byte-identical body, so
-/// Payroc answers it once. A new attempt only follows a refused reference, which Payroc
-/// did nothing for and which is never sent again (it is in `refused`); it needs a new key
-/// because Payroc refuses a key reused with another body (409 `idempotency-key-in-use`).
-/// Two receipts racing for one attempt cannot both send: the store's compare-and-set lets
-/// one drive on. The single-use token is the last guard: Payroc spends it on the first
-/// sale it makes.
-fn sale_step(sale: &Sale) -> String {
-    match &sale.evidence {
-        Evidence::Gateway {
-            wait: Some(wait), ..
-        } if !wait.refused.is_empty() => format!("sale-{}", wait.refused.len() + 1),
-        _ => "sale".to_owned(),
-    }
-}
-
 /// `start` found no Bearer token: the host did not make [`Adapter::prepare_start`]'s
 /// call. Nothing was sent.
 fn no_access_token() -> PaymentResult {
@@ -812,21 +515,6 @@ fn no_access_token() -> PaymentResult {
             "no_access_token",
             "no Payroc access token for the tokenization: the host must make prepare_start's call first",
         )
-}
-
-/// A tokenization to make again from a stored state (stored by a version that kept the
-/// card in memory): the card is gone, nothing was charged.
-fn card_not_kept() -> PaymentResult {
-    PaymentResult::failed(PaymentStatus::Error, ResultCode::ProviderUnavailable)
-        .with_provider_error(
-            "card_not_kept",
-            "the card details were not kept past the start request, so the tokenization cannot be made again",
-        )
-}
-
-fn to_json<T: Serialize>(value: &T) -> Result<String, PaymentResult> {
-    serde_json::to_string(value)
-        .map_err(|_| answer::bad_response("a Payroc request body could not be written"))
 }
 
 fn well_formed_token(token: &str) -> bool {

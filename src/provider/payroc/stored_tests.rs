@@ -6,6 +6,7 @@
 use super::*;
 use crate::emv::{Eci, TransStatus};
 use crate::order::{Currency, OrderId};
+use crate::payment::CaptureMode;
 use crate::provider::stored_checks::assert_reads_as_the_derive;
 
 fn order(capture_mode: CaptureMode, description: Option<&str>) -> Order {

@@ -1,6 +1,8 @@
 //! The adapter's steps on canned Payroc answers: no network, a fake clock.
 
+use crate::emv::FormMethod;
 use crate::order::{Currency, OrderId};
+use crate::payment::BrowserAction;
 use serde_json::{json, Value};
 
 use super::*;

@@ -1,6 +1,7 @@
 //! Receipts Payroc refuses at the sale (a `mpiReference` not this payment's): the payment goes back
 //! to its MPI step, a bounded number of times, and each send of one sale attempt repeats its key.
 
+use crate::payment::BrowserAction;
 use serde_json::json;
 
 use super::*;
