@@ -1,6 +1,8 @@
 //! The 302 and its challenge, the browser's return and the continue, and a continue Bambora
 //! refuses.
 
+use crate::emv::TransStatus;
+use crate::payment::PaymentMethod;
 use serde_json::{json, Value};
 
 use super::*;

@@ -1,6 +1,9 @@
 //! The adapter's steps on canned Bambora answers and browser returns, without a network.
 
+use super::wire::Amount;
+use crate::emv::TransStatus;
 use crate::order::{Currency, OrderId};
+use crate::payment::PaymentMethod;
 use serde::Deserialize;
 use serde_json::{json, Value};
 

@@ -1,6 +1,7 @@
 //! The adapter's states as the store keeps them: each reads back as it was written, as the
 //! derive read it, and states stored by earlier versions still read.
 
+use crate::emv::TransStatus;
 use serde_json::{json, Value};
 
 use super::*;
