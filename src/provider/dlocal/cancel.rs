@@ -5,13 +5,18 @@
 //! (`POST /payments/{id}/cancel`, [`State::Cancelling`], the path an expiry takes) and
 //! the payment ends `cancelled` (by whoever asked) when dLocal answers `CANCELLED`; with
 //! dLocal's own result when it refuses because the payer finished first; in doubt, cancel
-//! sent again by the reconciler, when the answer is lost.
+//! sent again by the reconciler, when the answer is lost. A session that expires while
+//! the payer is on that page takes the same path ([`crate::provider::Adapter::on_expiry`]);
+//! the cancel, its answer and the read of a payment dLocal would not cancel are here.
 
-use super::outcome::expired_at_dlocal;
+use super::outcome::{error_of, expired_at_dlocal, final_verdict, outcome};
 use super::wire::PaymentObject;
-use super::{Abandoned, DlocalAdapter, State};
+use super::{cancelling, payment_in, Abandoned, DlocalAdapter, State};
 use crate::payment::{Canceller, PaymentResult, ResultError};
-use crate::provider::{Adapter, Context, Step};
+use crate::provider::answer::Answer;
+use crate::provider::{
+    Adapter, Context, HttpMethod, HttpRequest, HttpResponse, Step, TransportFailure,
+};
 
 impl DlocalAdapter {
     /// [`Adapter::on_cancel`] for dLocal.
@@ -37,6 +42,76 @@ impl DlocalAdapter {
             state => self.on_expiry(state, cx),
         }
     }
+
+    /// `POST /payments/{id}/cancel` for a payment abandoned on dLocal's page: dLocal
+    /// cancels only a pending payment, so sending it again (its answer lost) is harmless.
+    /// No body; the signature covers an empty one, as for a GET.
+    pub(super) fn cancel(&self, abandoned: Abandoned, cx: &Context) -> Step<State> {
+        let url = self
+            .config
+            .url(&format!("/payments/{}/cancel", abandoned.payment_id));
+        let request = HttpRequest {
+            method: HttpMethod::Post,
+            ..HttpRequest::get(url, "dlocal.cancel")
+        };
+        Step::Call {
+            state: State::Cancelling(abandoned),
+            request: self.signed(request, cx),
+        }
+    }
+
+    /// `GET /payments/{id}` for an abandoned payment dLocal would not cancel.
+    pub(super) fn read_after_cancel(&self, abandoned: Abandoned, cx: &Context) -> Step<State> {
+        let url = self
+            .config
+            .url(&format!("/payments/{}", abandoned.payment_id));
+        let request = self.signed(HttpRequest::get(url, "dlocal.read_after_cancel"), cx);
+        Step::Call {
+            state: State::ReadingAfterCancel(abandoned),
+            request,
+        }
+    }
+
+    /// The answer to the cancel of an abandoned payment: dLocal's payment object says how
+    /// it ended (`CANCELLED`: nothing charged). dLocal refuses to cancel a payment that is
+    /// no longer pending (the payer finished, or a cancel before this one whose answer was
+    /// lost): it is read. No answer, or one about another payment: cancelled again later.
+    pub(super) fn cancel_answered(
+        &self,
+        abandoned: Abandoned,
+        response: Result<HttpResponse, TransportFailure>,
+        cx: &Context,
+    ) -> Step<State> {
+        match Answer::of(response, error_of) {
+            Answer::Found(found) => {
+                match payment_in(&found, &abandoned.order, Some(&abandoned.payment_id)) {
+                    Some(payment) => end_abandoned(abandoned, payment),
+                    None => cancelling(abandoned),
+                }
+            }
+            Answer::Refused { .. } => self.read_after_cancel(abandoned, cx),
+            Answer::Lost(_) => cancelling(abandoned),
+        }
+    }
+
+    /// The read of an abandoned payment dLocal would not cancel: its final status ends
+    /// it. Still pending, no answer, or a foreign one: the cancel is sent again later.
+    pub(super) fn read_answered_after_cancel(
+        &self,
+        abandoned: Abandoned,
+        response: Result<HttpResponse, TransportFailure>,
+    ) -> Step<State> {
+        let found = match Answer::of(response, error_of) {
+            Answer::Found(found) => {
+                payment_in(&found, &abandoned.order, Some(&abandoned.payment_id))
+            }
+            Answer::Refused { .. } | Answer::Lost(_) => None,
+        };
+        match found {
+            Some(payment) => end_abandoned(abandoned, payment),
+            None => cancelling(abandoned),
+        }
+    }
 }
 
 /// An abandoned payment dLocal ended uncharged (`CANCELLED` or `EXPIRED`): `cancelled`
@@ -53,5 +128,19 @@ pub(super) fn ended_uncharged(abandoned: &Abandoned, payment: &PaymentObject) ->
             ..error
         }),
         ..by.result()
+    }
+}
+
+/// How an abandoned payment ends, by dLocal's word on it: `CANCELLED` (the backend's
+/// cancel) or `EXPIRED` (dLocal's own) is the session's expiry, nothing charged; another
+/// final status ends it as any payment. Still pending, or a status this adapter does not
+/// know: the cancel is sent again later.
+fn end_abandoned(abandoned: Abandoned, payment: PaymentObject) -> Step<State> {
+    if matches!(payment.status.as_str(), "CANCELLED" | "EXPIRED") {
+        return Step::Done(ended_uncharged(&abandoned, &payment));
+    }
+    match final_verdict(&payment) {
+        Some(verdict) => Step::Done(outcome(&abandoned.order, &payment, verdict)),
+        None => cancelling(abandoned),
     }
 }

@@ -16,17 +16,21 @@
 //! visit to the page can charge, and reads the payment when dLocal refuses because the
 //! payer finished first.
 //!
-//! This module owns the flow; `state` the state between steps ([`State`]), `config` the
-//! configuration, `wire` dLocal's wire protocol (signatures, `X-Date`, the JSON shapes), `outcome` what
-//! answers mean for the [`PaymentResult`], `returns` the callback and notification checks
-//! and the adapter's one error type ([`DlocalError`]). Must not do IO, read a clock or
+//! This module owns the flow; `create` builds the one create request, `lookup` finds a
+//! payment in doubt, `cancel` cancels an abandoned one, `state` the state between steps
+//! ([`State`]), `config` the configuration, `wire` dLocal's wire protocol (signatures,
+//! `X-Date`, the JSON shapes), `outcome` what answers mean for the [`PaymentResult`],
+//! `returns` the callback and notification checks and the adapter's one error type
+//! ([`DlocalError`]), `lifecycle` capture, void and refund. Must not do IO, read a clock or
 //! keep the card: the card goes out in the one create request and nothing of it but a
 //! [`CardSummary`] is kept. docs/backend/dlocal.md describes the flow and the choices.
 
 mod cancel;
 mod config;
+mod create;
 pub mod exemption;
 mod lifecycle;
+mod lookup;
 mod outcome;
 mod returns;
 mod state;
@@ -38,17 +42,15 @@ mod tests;
 
 use super::answer::{self, Answer};
 use super::{
-    Adapter, BrowserReturn, Context, HttpMethod, HttpRequest, HttpResponse, Notification,
-    ReturnRefused, Step, TransportFailure,
+    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, Notification, ReturnRefused, Step,
+    TransportFailure,
 };
 use crate::emv::{FormMethod, FormPost, ThreeDsCompInd};
-use crate::payment::{
-    BrowserAction, CaptureMode, CardSummary, ChallengePreference, PaymentMethod, PaymentResult,
-    PaymentStart, PaymentStatus, ResultCode,
-};
+use crate::payment::{BrowserAction, PaymentStart};
 
 pub use config::{Config, PRODUCTION_URL};
-use outcome::{error_of, final_verdict, is_about, outcome, NOT_FOUND};
+use create::payer_country;
+use outcome::{error_of, final_verdict, is_about, outcome};
 use returns::check_callback;
 pub use returns::{
     notification_is_fresh, verify_notification, DlocalError, NotificationHint,
@@ -56,10 +58,10 @@ pub use returns::{
 };
 use state::Recovery;
 pub use state::{Abandoned, Amount, Doubt, ExternalOutcome, Order, State};
+use wire::PaymentObject;
 pub use wire::{
     callback_message, minor_amount, parse_x_date, scale_of, signature, x_date, VERSION,
 };
-use wire::{mpi_body, CardBody, CreateBody, OrderObject, PayerBody, PaymentObject, ThreeDsBody};
 
 /// The payment waits in doubt for a lookup.
 fn unknown(doubt: Doubt) -> Step<State> {
@@ -137,52 +139,6 @@ impl DlocalAdapter {
         }
     }
 
-    /// Looks a payment in doubt up: `GET /payments/{id}` when dLocal's id is known, else
-    /// `GET /orders/{order_id}`. Reads only, so the host may resend it.
-    fn look_up(&self, doubt: Doubt, cx: &Context) -> Step<State> {
-        let (path, purpose) = match &doubt.payment_id {
-            Some(id) => (format!("/payments/{id}"), "dlocal.lookup_payment"),
-            None => (
-                format!("/orders/{}", doubt.order.order_id),
-                "dlocal.lookup_order",
-            ),
-        };
-        let request = self.signed(HttpRequest::get(self.config.url(&path), purpose), cx);
-        Step::Call {
-            state: State::InDoubt(doubt),
-            request,
-        }
-    }
-
-    /// `POST /payments/{id}/cancel` for a payment abandoned on dLocal's page: dLocal
-    /// cancels only a pending payment, so sending it again (its answer lost) is harmless.
-    /// No body; the signature covers an empty one, as for a GET.
-    fn cancel(&self, abandoned: Abandoned, cx: &Context) -> Step<State> {
-        let url = self
-            .config
-            .url(&format!("/payments/{}/cancel", abandoned.payment_id));
-        let request = HttpRequest {
-            method: HttpMethod::Post,
-            ..HttpRequest::get(url, "dlocal.cancel")
-        };
-        Step::Call {
-            state: State::Cancelling(abandoned),
-            request: self.signed(request, cx),
-        }
-    }
-
-    /// `GET /payments/{id}` for an abandoned payment dLocal would not cancel.
-    fn read_after_cancel(&self, abandoned: Abandoned, cx: &Context) -> Step<State> {
-        let url = self
-            .config
-            .url(&format!("/payments/{}", abandoned.payment_id));
-        let request = self.signed(HttpRequest::get(url, "dlocal.read_after_cancel"), cx);
-        Step::Call {
-            state: State::ReadingAfterCancel(abandoned),
-            request,
-        }
-    }
-
     fn notification_url(&self, cx: &Context) -> String {
         self.config.notification_url.clone().unwrap_or_else(|| {
             format!("{}/v1/webhooks/dlocal", cx.public_url.trim_end_matches('/'))
@@ -213,67 +169,6 @@ impl DlocalAdapter {
                 "a browser return arrived before the payment was created",
             )),
         }
-    }
-
-    fn create_body(
-        &self,
-        payment: &PaymentStart,
-        country: &str,
-        cx: &Context,
-    ) -> Result<String, PaymentResult> {
-        // `card.capture: false` authorizes only (`AUTHORIZED` 600), for a later capture.
-        let capture = payment.capture_mode == CaptureMode::Automatic;
-        let card = match &payment.method {
-            PaymentMethod::Card(card) => CardBody::Details {
-                holder_name: &card.holder_name,
-                number: card.number.expose(),
-                cvv: card.cvv.expose(),
-                expiration_month: card.expiry_month,
-                expiration_year: card.expiry_year,
-                capture,
-            },
-            PaymentMethod::Token { token, .. } => CardBody::Token { token, capture },
-        };
-        let holder = match &payment.method {
-            PaymentMethod::Card(card) => Some(card.holder_name.as_str()),
-            PaymentMethod::Token { .. } => None,
-        };
-        let Some(name) = payment.payer.name.as_deref().or(holder) else {
-            return Err(answer::rejected_here(
-                "payer.name",
-                "dLocal needs the payer's name",
-            ));
-        };
-        let three_dsecure = match &payment.external_authentication {
-            Some(external) => Some(mpi_body(external)),
-            None => match payment.challenge {
-                ChallengePreference::Mandated | ChallengePreference::Requested => {
-                    Some(ThreeDsBody::Force { force: true })
-                }
-                ChallengePreference::NoPreference => None,
-            },
-        };
-        let body = CreateBody {
-            amount: wire::major_amount(payment.amount, &payment.currency),
-            currency: &payment.currency,
-            country,
-            payment_method_id: "CARD",
-            payment_method_flow: "DIRECT",
-            payer: PayerBody {
-                name,
-                email: payment.payer.email.as_deref(),
-                document: payment.payer.document.as_deref(),
-                ip: payment.browser.ip().map(|ip| ip.to_string()),
-            },
-            card,
-            order_id: &payment.order_id,
-            description: payment.description.as_deref(),
-            notification_url: self.notification_url(cx),
-            callback_url: cx.return_url(),
-            three_dsecure,
-        };
-        serde_json::to_string(&body)
-            .map_err(|_| answer::rejected_here("body", "the request cannot be written"))
     }
 
     /// The create's answer: dLocal's refusal ends the payment (nothing was created); a
@@ -354,108 +249,6 @@ impl DlocalAdapter {
                 payment_id: Some(payment.id),
                 redirect_url: redirect_fallback,
             }),
-        }
-    }
-
-    /// The answer to `GET /orders/{order_id}`: dLocal's "not found" means the create never
-    /// reached it (nothing charged); its payment for the order is read next. Anything
-    /// else leaves the payment in doubt.
-    fn order_looked_up(
-        &self,
-        doubt: Doubt,
-        response: Result<HttpResponse, TransportFailure>,
-        cx: &Context,
-    ) -> Step<State> {
-        match Answer::of(response, error_of) {
-            Answer::Refused { status: 404, error } if error.code == NOT_FOUND => {
-                Step::Done(answer::not_found())
-            }
-            Answer::Found(found) => match crate::json_path::from_text::<OrderObject>(&found.body) {
-                Ok(held) if held.order_id == doubt.order.order_id => self.look_up(
-                    Doubt {
-                        payment_id: Some(held.payment_id),
-                        ..doubt
-                    },
-                    cx,
-                ),
-                _ => unknown(doubt),
-            },
-            Answer::Refused { .. } | Answer::Lost(_) => unknown(doubt),
-        }
-    }
-
-    /// The answer to `GET /payments/{id}` for a payment in doubt: a final status ends it.
-    /// Still `PENDING`: a payer never sent to dLocal's page goes there now (past the
-    /// session's expiry the host ends it `session_expired` instead: nobody has the page,
-    /// and dLocal cannot charge without it); a payer who was sent may still be there, so
-    /// the payment stays in doubt until dLocal decides.
-    fn payment_looked_up(
-        &self,
-        doubt: Doubt,
-        response: Result<HttpResponse, TransportFailure>,
-    ) -> Step<State> {
-        let found = match Answer::of(response, error_of) {
-            Answer::Found(found) => payment_in(&found, &doubt.order, doubt.payment_id.as_deref()),
-            Answer::Refused { .. } | Answer::Lost(_) => None,
-        };
-        let Some(payment) = found else {
-            return unknown(doubt);
-        };
-        if let Some(verdict) = final_verdict(&payment) {
-            return Step::Done(outcome(&doubt.order, &payment, verdict));
-        }
-        let page = pending_page(&payment).and_then(|url| self.redirect_target(&url));
-        match (&doubt.redirect_url, page) {
-            (None, Some(url)) if payment.status == "PENDING" => Step::Browser {
-                action: redirect(&url),
-                state: State::Authenticating {
-                    order: doubt.order,
-                    payment_id: payment.id,
-                    redirect_url: url,
-                },
-            },
-            _ => unknown(doubt),
-        }
-    }
-
-    /// The answer to the cancel of an abandoned payment: dLocal's payment object says how
-    /// it ended (`CANCELLED`: nothing charged). dLocal refuses to cancel a payment that is
-    /// no longer pending (the payer finished, or a cancel before this one whose answer was
-    /// lost): it is read. No answer, or one about another payment: cancelled again later.
-    fn cancel_answered(
-        &self,
-        abandoned: Abandoned,
-        response: Result<HttpResponse, TransportFailure>,
-        cx: &Context,
-    ) -> Step<State> {
-        match Answer::of(response, error_of) {
-            Answer::Found(found) => {
-                match payment_in(&found, &abandoned.order, Some(&abandoned.payment_id)) {
-                    Some(payment) => end_abandoned(abandoned, payment),
-                    None => cancelling(abandoned),
-                }
-            }
-            Answer::Refused { .. } => self.read_after_cancel(abandoned, cx),
-            Answer::Lost(_) => cancelling(abandoned),
-        }
-    }
-
-    /// The read of an abandoned payment dLocal would not cancel: its final status ends
-    /// it. Still pending, no answer, or a foreign one: the cancel is sent again later.
-    fn read_answered_after_cancel(
-        &self,
-        abandoned: Abandoned,
-        response: Result<HttpResponse, TransportFailure>,
-    ) -> Step<State> {
-        let found = match Answer::of(response, error_of) {
-            Answer::Found(found) => {
-                payment_in(&found, &abandoned.order, Some(&abandoned.payment_id))
-            }
-            Answer::Refused { .. } | Answer::Lost(_) => None,
-        };
-        match found {
-            Some(payment) => end_abandoned(abandoned, payment),
-            None => cancelling(abandoned),
         }
     }
 
@@ -571,57 +364,7 @@ impl Adapter for DlocalAdapter {
     }
 
     fn start(&self, payment: &PaymentStart, cx: &Context) -> Step<State> {
-        let country = match payer_country(&payment.payer) {
-            Ok(country) => country,
-            Err(refused) => return Step::Done(refused.rejected()),
-        };
-        if let Some(external) = &payment.external_authentication {
-            if !external.trans_status.permits_authorization() {
-                return Step::Done(PaymentResult {
-                    three_ds_version: Some(external.version.clone()),
-                    trans_status: Some(external.trans_status),
-                    eci: Some(external.eci),
-                    ..PaymentResult::failed(PaymentStatus::Failed, ResultCode::AuthenticationFailed)
-                });
-            }
-        }
-        let body = match self.create_body(payment, &country, cx) {
-            Ok(body) => body,
-            Err(result) => return Step::Done(result),
-        };
-        let order = Order {
-            order_id: payment.order_id.clone(),
-            amount: Some(Amount {
-                minor: payment.amount,
-                currency: payment.currency,
-            }),
-            card: match &payment.method {
-                PaymentMethod::Card(card) => Some(CardSummary::from(&card.number)),
-                PaymentMethod::Token { .. } => None,
-            },
-            external: payment
-                .external_authentication
-                .as_ref()
-                .map(|e| ExternalOutcome {
-                    version: e.version.clone(),
-                    trans_status: e.trans_status,
-                }),
-        };
-        // dLocal returns the first payment for a repeated X-Idempotency-Key, so the host
-        // may resend this create after a timeout or a dropped answer.
-        // dLocal's card object: a payment with card data goes to `/secure_payments`, one
-        // with a Smart Fields `card.token` to `/payments`.
-        let path = match payment.method {
-            PaymentMethod::Card(_) => "/secure_payments",
-            PaymentMethod::Token { .. } => "/payments",
-        };
-        let request = HttpRequest::post_json(self.config.url(path), body, "dlocal.secure_payment")
-            .header("X-Idempotency-Key", cx.idempotency_key("secure-payment"))
-            .retry_safe();
-        Step::Call {
-            state: State::Creating { order },
-            request: self.signed(request, cx),
-        }
+        self.create(payment, cx)
     }
 
     fn on_response(
@@ -762,20 +505,6 @@ impl Adapter for DlocalAdapter {
     }
 }
 
-/// How an abandoned payment ends, by dLocal's word on it: `CANCELLED` (the backend's
-/// cancel) or `EXPIRED` (dLocal's own) is the session's expiry, nothing charged; another
-/// final status ends it as any payment. Still pending, or a status this adapter does not
-/// know: the cancel is sent again later.
-fn end_abandoned(abandoned: Abandoned, payment: PaymentObject) -> Step<State> {
-    if matches!(payment.status.as_str(), "CANCELLED" | "EXPIRED") {
-        return Step::Done(cancel::ended_uncharged(&abandoned, &payment));
-    }
-    match final_verdict(&payment) {
-        Some(verdict) => Step::Done(outcome(&abandoned.order, &payment, verdict)),
-        None => cancelling(abandoned),
-    }
-}
-
 /// The payment object in a 2xx answer, if it is this order's (and `payment_id`'s).
 fn payment_in(
     found: &HttpResponse,
@@ -800,20 +529,4 @@ fn redirect(url: &str) -> BrowserAction {
             fields: Vec::new(),
         },
     }
-}
-
-/// The payer's country as dLocal takes it (ISO 3166-1 alpha-2, upper case, ASCII blanks
-/// around it dropped); dLocal needs one.
-fn payer_country(payer: &crate::payment::Payer) -> Result<String, crate::provider::RefusedTerm> {
-    payer
-        .country
-        .as_deref()
-        .map(|c| c.trim_matches(|c: char| c.is_ascii_whitespace()))
-        .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))
-        .map(str::to_ascii_uppercase)
-        .ok_or_else(|| crate::provider::RefusedTerm {
-            code: "invalid_payer",
-            parameter: "payer.country",
-            message: "dLocal needs the payer's country (ISO 3166-1 alpha-2)".into(),
-        })
 }

@@ -2,6 +2,7 @@
 //! and only dLocal's word ends it.
 
 use super::*;
+use crate::payment::{PaymentStatus, ResultCode};
 
 #[test]
 fn a_session_expiring_on_dlocals_page_is_put_in_doubt_to_be_cancelled_there() {

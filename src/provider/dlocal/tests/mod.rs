@@ -3,6 +3,10 @@
 //! Python's `hmac` module.
 
 use crate::order::{Currency, OrderId};
+use crate::payment::{
+    CaptureMode, CardSummary, ChallengePreference, PaymentMethod, PaymentResult, PaymentStatus,
+    ResultCode,
+};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;

@@ -2,6 +2,7 @@
 //! payment), forged callbacks, and a payment in doubt looked up by its order.
 
 use super::*;
+use crate::payment::PaymentStatus;
 
 fn callback(status: &str, payment_id: &str, signed_status: &str) -> BrowserReturn {
     let date = "2024-05-01T10:00:00.000Z";
