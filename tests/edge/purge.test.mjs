@@ -94,7 +94,7 @@ before(async () => {
     publicUrl: workerUrl,
     sandboxUrl: sandbox.url,
     checkoutOrigins: [CHECKOUT],
-    calls: { timeout_ms: 300, attempts: 2, backoff_ms: 20 },
+    calls: { timeout_ms: 3000, attempts: 2, backoff_ms: 20 },
   });
   config.webhooks = {
     endpoints: [{ url: `http://127.0.0.1:${receiver.address().port}/hooks`, secret: "whsec_purge_test_0123456789" }],

@@ -590,7 +590,7 @@ describe("the edge worker, against the sandbox", () => {
       publicUrl: workerUrl,
       sandboxUrl: sandbox.url,
       checkoutOrigins: [CHECKOUT],
-      calls: { timeout_ms: 300, attempts: 2, backoff_ms: 20 },
+      calls: { timeout_ms: 1000, attempts: 2, backoff_ms: 20 },
     });
     const impatient = await startWorker({ port: 0, config: quick, persistDir: false, onLog: () => {} });
     try {

@@ -468,6 +468,8 @@ where
     // A lookup is due as soon as the answer is lost; the test sweeps by hand.
     config.reconcile.first_lookup_ms = 0;
     config.reconcile.sweep_every_ms = 3_600_000;
+    // Room for the slow lookup below (3 s) and for two reads while it is under way.
+    config.calls.timeout_ms = 10_000;
     let transport = ReqwestTransport::new(&config.calls).expect("transport");
     let backend = Arc::new(Backend::new(config, store.clone(), transport, SystemEnv));
     let running = serve_unlimited(listener, backend.clone());
@@ -509,8 +511,9 @@ where
     // meanwhile finds it claimed and leaves it to the sweep, instead of a second lookup.
     on_sql.sandbox.sandbox.faults.set(vec![FaultRule {
         provider: Some(p.ledger),
-        // Within the harness's call timeout (1.5 s): slow, not lost.
-        latency_ms: 600,
+        // Within this backend's call timeout (10 s): slow, not lost, and long enough for
+        // the two reads below on a busy machine.
+        latency_ms: 3_000,
         ..Default::default()
     }]);
     let in_doubt = store.operations_of(&id).await.expect("operations")[0].version;

@@ -49,7 +49,7 @@ async fn expired_and_unknown_bearer_tokens_are_refused() {
     running
         .sandbox
         .payroc
-        .set_token_lifetime(Duration::from_millis(400));
+        .set_token_lifetime(Duration::from_millis(2_000));
     let token = bearer(&running).await;
     let get = |token: String| {
         let url = format!("{}/payroc/api/v1/payments/NOSUCHPAY1", running.url);
@@ -66,7 +66,7 @@ async fn expired_and_unknown_bearer_tokens_are_refused() {
     // Still valid: the request gets as far as the lookup.
     let (status, kind, body) = get(token.clone()).await;
     assert_problem(status, &kind, &body, StatusCode::NOT_FOUND, "not-found");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
     let (status, kind, body) = get(token).await;
     let problem = assert_problem(
         status,

@@ -283,6 +283,21 @@ impl Harness {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// The page's view of payment `id` once it is final, or the last one read after ten
+    /// seconds: a return can be answered while another request (dLocal's notification,
+    /// which the sandbox sends as its page finishes) still moves the payment.
+    pub async fn final_view(&self, id: &str) -> Value {
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (status, view) = self.view(id).await;
+            assert_eq!(status, 200, "{view}");
+            if view["state"] == "final" || Instant::now() > until {
+                return view;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The merchant's view of payment `id` (its API key).
     pub async fn merchant_view(&self, id: &str) -> (u16, Value) {
         let response = browser()
