@@ -35,6 +35,13 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
+/// The worker's allocator: talc, not std's dlmalloc (smaller, and quicker for the many
+/// short-lived allocations of a payment; docs/edge/measurements.md). A worker's isolate
+/// runs one thread, so the single-threaded form; its heap grows with `memory.grow`.
+#[cfg(not(target_feature = "atomics"))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 pub use config::{CONFIG_VAR, SESSIONS_BINDING};
 pub use durable::DurableObjectStore;
 pub use io::{FetchTransport, WorkerEnv};
