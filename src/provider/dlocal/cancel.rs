@@ -11,7 +11,7 @@
 
 use super::outcome::{error_of, expired_at_dlocal, final_verdict, outcome};
 use super::wire::PaymentObject;
-use super::{cancelling, payment_in, Abandoned, DlocalAdapter, State};
+use super::{cancelling, payment_answered, payment_in, Abandoned, DlocalAdapter, State};
 use crate::payment::{Canceller, PaymentResult, ResultError};
 use crate::provider::answer::Answer;
 use crate::provider::{
@@ -101,13 +101,7 @@ impl DlocalAdapter {
         abandoned: Abandoned,
         response: Result<HttpResponse, TransportFailure>,
     ) -> Step<State> {
-        let found = match Answer::of(response, error_of) {
-            Answer::Found(found) => {
-                payment_in(&found, &abandoned.order, Some(&abandoned.payment_id))
-            }
-            Answer::Refused { .. } | Answer::Lost(_) => None,
-        };
-        match found {
+        match payment_answered(response, &abandoned.order, Some(&abandoned.payment_id)) {
             Some(payment) => end_abandoned(abandoned, payment),
             None => cancelling(abandoned),
         }

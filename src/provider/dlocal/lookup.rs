@@ -6,7 +6,7 @@
 use super::outcome::{error_of, final_verdict, outcome, NOT_FOUND};
 use super::state::{Doubt, State};
 use super::wire::OrderObject;
-use super::{payment_in, pending_page, redirect, unknown, DlocalAdapter};
+use super::{payment_answered, pending_page, redirect, unknown, DlocalAdapter};
 use crate::provider::answer::{self, Answer};
 use crate::provider::{Context, HttpRequest, HttpResponse, Step, TransportFailure};
 
@@ -65,10 +65,7 @@ impl DlocalAdapter {
         doubt: Doubt,
         response: Result<HttpResponse, TransportFailure>,
     ) -> Step<State> {
-        let found = match Answer::of(response, error_of) {
-            Answer::Found(found) => payment_in(&found, &doubt.order, doubt.payment_id.as_deref()),
-            Answer::Refused { .. } | Answer::Lost(_) => None,
-        };
+        let found = payment_answered(response, &doubt.order, doubt.payment_id.as_deref());
         let Some(payment) = found else {
             return unknown(doubt);
         };

@@ -202,11 +202,7 @@ impl DlocalAdapter {
         doubt: Doubt,
         response: Result<HttpResponse, TransportFailure>,
     ) -> Step<State> {
-        let found = match Answer::of(response, error_of) {
-            Answer::Found(found) => payment_in(&found, &doubt.order, doubt.payment_id.as_deref()),
-            Answer::Refused { .. } | Answer::Lost(_) => None,
-        };
-        match found {
+        match payment_answered(response, &doubt.order, doubt.payment_id.as_deref()) {
             Some(payment) => self.decide(doubt.order, payment, doubt.redirect_url),
             None => unknown(doubt),
         }
@@ -513,6 +509,19 @@ fn payment_in(
 ) -> Option<PaymentObject> {
     let payment = crate::json_path::from_text::<PaymentObject>(&found.body).ok()?;
     is_about(&payment, order, payment_id).then_some(payment)
+}
+
+/// The payment object a read of it answered, if it is this order's (and `payment_id`'s):
+/// none for no answer, a refusal, or an unreadable or foreign answer.
+fn payment_answered(
+    response: Result<HttpResponse, TransportFailure>,
+    order: &Order,
+    payment_id: Option<&str>,
+) -> Option<PaymentObject> {
+    match Answer::of(response, error_of) {
+        Answer::Found(found) => payment_in(&found, order, payment_id),
+        Answer::Refused { .. } | Answer::Lost(_) => None,
+    }
 }
 
 /// dLocal's 3-D Secure page for a pending payment.
