@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use support::backend::{harness, split_start, start_body, Harness, CHECKOUT, MERCHANT_KEY};
+use support::backend::{harness, split_start, start_body, CHECKOUT, MERCHANT_KEY};
 use support::browser;
 use threeds_bridge::backend::auth::ApiKey;
 use threeds_bridge::backend::config::{
@@ -77,22 +77,11 @@ async fn a_client_that_hangs_up_leaves_the_call_to_finish() {
         "the client gave up before the answer: {hung_up:?}"
     );
     // The page's next read learns the result.
-    let view = final_view(&h, &id, Duration::from_millis(h.policy.lease_ms() + 2_000)).await;
+    let view = h
+        .final_merchant_view(&id, Duration::from_millis(h.policy.lease_ms() + 2_000))
+        .await;
     assert_eq!(view["status"], "authorized", "{view}");
     assert_eq!(h.ledger("paysafe").len(), 1, "charged once");
-}
-
-/// The merchant's view of `id` once final, read until `within` has passed.
-async fn final_view(h: &Harness, id: &str, within: Duration) -> Value {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let (status, view) = h.merchant_view(id).await;
-        assert_eq!(status, 200, "{view}");
-        if view["state"] == "final" || tokio::time::Instant::now() > deadline {
-            return view;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 // --- a stand-in provider whose money call's answer is always lost ---------------------

@@ -58,15 +58,7 @@ fn on_secure_payments(rule: FaultRule) -> FaultRule {
 /// The merchant's view of `id` once it is final (the reconciler's first lookup is due
 /// 2 s after the doubt began, the next 4 s later), or the last one seen.
 pub(crate) async fn final_view(h: &Harness, id: &str) -> Value {
-    let mut view = Value::Null;
-    for _ in 0..60 {
-        view = h.merchant_view(id).await.1;
-        if view["state"] == "final" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    view
+    h.final_merchant_view(id, Duration::from_secs(12)).await
 }
 
 /// `view` is authorized with the one dLocal charge of its order.

@@ -287,9 +287,23 @@ impl Harness {
     /// seconds: a return can be answered while another request (dLocal's notification,
     /// which the sandbox sends as its page finishes) still moves the payment.
     pub async fn final_view(&self, id: &str) -> Value {
-        let until = Instant::now() + Duration::from_secs(10);
+        self.read_until_final(id, Viewer::Page, Duration::from_secs(10))
+            .await
+    }
+
+    /// The merchant's view of payment `id` once it is final, or the last one read after
+    /// `within` (a payment in doubt waits for the reconciler's lookups).
+    pub async fn final_merchant_view(&self, id: &str, within: Duration) -> Value {
+        self.read_until_final(id, Viewer::Merchant, within).await
+    }
+
+    async fn read_until_final(&self, id: &str, viewer: Viewer, within: Duration) -> Value {
+        let until = Instant::now() + within;
         loop {
-            let (status, view) = self.view(id).await;
+            let (status, view) = match viewer {
+                Viewer::Page => self.view(id).await,
+                Viewer::Merchant => self.merchant_view(id).await,
+            };
             assert_eq!(status, 200, "{view}");
             if view["state"] == "final" || Instant::now() > until {
                 return view;
@@ -507,6 +521,13 @@ pub async fn run_method(backend: &str, view: &Value) -> &'static str {
         );
     }
     "Y"
+}
+
+/// Whose view of a payment [`Harness::read_until_final`] reads.
+#[derive(Clone, Copy)]
+enum Viewer {
+    Page,
+    Merchant,
 }
 
 /// Drives a payment through the API to its final view, as the checkout page and the
