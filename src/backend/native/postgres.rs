@@ -72,6 +72,18 @@ const MIGRATIONS: &[&str] = &[
     super::postgres_ops::MIGRATION,
     // 3: the webhook outbox (`postgres_outbox.rs`).
     outbox::MIGRATION,
+    // 4: a stored body's phase for `in_doubt`, as SQLite's `json_valid` and `json_extract`
+    // give it: NULL for a body that is not JSON (a damaged row), where a cast fails the
+    // whole count; and read whatever NUL characters its text holds, whose `\u0000`
+    // PostgreSQL's JSON types refuse (a 6-character escape becomes another of the same
+    // length, so no member's bounds move, even where its backslash is an escaped one's).
+    "CREATE FUNCTION stored_phase(body TEXT) RETURNS TEXT
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    BEGIN
+        RETURN replace(body, '\\u0000', '\\u0001')::json #>> '{phase,phase}';
+    EXCEPTION WHEN data_exception THEN
+        RETURN NULL;
+    END $$;",
 ];
 
 /// The `schema_version` this build writes and understands.
@@ -437,6 +449,9 @@ struct Statements {
 impl Statements {
     fn in_schema(schema: &str) -> Statements {
         let sessions = sessions_table(schema);
+        // Only a body that names `unknown` somewhere is parsed: the function's exception
+        // block costs a subtransaction per row.
+        let phase = format!("strpos(body, '\"unknown\"') > 0 AND \"{schema}\".stored_phase(body)");
         Statements {
             insert: format!(
                 "INSERT INTO {sessions}
@@ -465,9 +480,9 @@ impl Statements {
             in_doubt: format!(
                 "SELECT
                    (SELECT count(*) FROM {sessions}
-                    WHERE NOT is_final AND body::jsonb #>> '{{phase,phase}}' = 'unknown')
+                    WHERE NOT is_final AND {phase} = 'unknown')
                  + (SELECT count(*) FROM \"{schema}\".operations
-                    WHERE NOT settled AND body::jsonb #>> '{{phase,phase}}' = 'unknown')"
+                    WHERE NOT settled AND {phase} = 'unknown')"
             ),
             lock_expired: format!(
                 "SELECT id FROM {sessions}
