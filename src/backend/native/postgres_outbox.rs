@@ -4,7 +4,7 @@
 //! attempt to the end of a lease in the same statement, so no two instances send the same
 //! row at once (a row whose sender died is claimed again once its lease has run out).
 //!
-//! Its table is the store's migration to schema version 3 (`MIGRATIONS` in postgres.rs).
+//! Its table is the store's migration to schema version 3 (`MIGRATIONS` in postgres_schema.rs).
 
 use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
