@@ -14,7 +14,9 @@ use crate::provider::HttpMethod;
 
 mod failures;
 mod lookup;
+mod sale;
 mod sale_refusals;
+mod third_party;
 
 const PAN: &str = "4000000000001000";
 const T0: u64 = 1_780_000_000_000;
@@ -266,6 +268,18 @@ fn at_sale(adapter: &PayrocAdapter) -> (State, HttpRequest) {
     )))
 }
 
+/// Another 3DS server's authentication of the cardholder.
+fn external(status: TransStatus, eci: u8) -> ExternalAuthentication {
+    ExternalAuthentication {
+        version: "2.2.0".into(),
+        trans_status: status,
+        eci: Eci::new(eci).unwrap(),
+        cavv: "AAABBEg0VhI0VniQEjRWAAAAAAA=".into(),
+        xid: None,
+        ds_transaction_id: Some("f25084f0-5b16-4c0a-ae5d-b24808a95e4b".into()),
+    }
+}
+
 #[test]
 fn the_start_request_fetches_a_token_then_tokenizes_the_card_as_the_sdk_does() {
     let adapter = adapter();
@@ -413,121 +427,6 @@ fn a_missing_or_malformed_email_ends_before_any_call() {
 }
 
 #[test]
-fn the_receipt_leads_to_the_gateway_sale_with_its_idempotency_key() {
-    let adapter = adapter();
-    let (state, request) = at_sale(&adapter);
-    assert!(matches!(
-        state,
-        State::Calling {
-            call: ApiCall::Sale(_),
-            ..
-        }
-    ));
-    assert_eq!(request.url, "http://sandbox.test/payroc/api/v1/payments");
-    assert_eq!(
-        header(&request, "Idempotency-Key").map(str::to_owned),
-        Some(cx(T0).idempotency_key("sale"))
-    );
-    assert_eq!(request.purpose, "payroc.sale");
-    assert!(request.retry_safe, "Payroc deduplicates key + body");
-    assert_eq!(
-        body(&request),
-        json!({"channel": "web", "processingTerminalId": "4479001",
-               "order": {"orderId": "order-25", "amount": 4999, "currency": "EUR", "description": "Two tickets"},
-               "paymentMethod": {"type": "singleUseToken", "token": TOKEN},
-               "threeDSecure": {"serviceProvider": "gateway", "mpiReference": MPI_REF},
-               "autoCapture": true})
-    );
-}
-
-#[test]
-fn an_approved_sale_is_authorized_with_the_receipts_outcome() {
-    let adapter = adapter();
-    let (state, _) = at_sale(&adapter);
-    let result = done(adapter.on_response(
-        state,
-        payment_answer("ready", "A", "APPROVAL K3J9QZ"),
-        &cx(T0),
-    ));
-    assert_eq!(result.status, PaymentStatus::Authorized);
-    assert_eq!(result.provider_payment_id.as_deref(), Some("M2MJOG6O2Y"));
-    assert_eq!(result.trans_status, Some(TransStatus::Y));
-    assert_eq!(result.eci, Eci::new(5));
-    assert!(result.liability_shift);
-    assert_eq!(result.error, None);
-
-    let (state, _) = at_sale(&adapter);
-    let result =
-        done(adapter.on_response(state, payment_answer("complete", "A", "APPROVAL"), &cx(T0)));
-    assert_eq!(result.status, PaymentStatus::Authorized);
-}
-
-#[test]
-fn a_declined_sale_carries_payrocs_code_and_message() {
-    let adapter = adapter();
-    let (state, _) = at_sale(&adapter);
-    let result =
-        done(adapter.on_response(state, payment_answer("declined", "D", "DECLINED"), &cx(T0)));
-    assert_eq!(result.status, PaymentStatus::Declined);
-    assert!(!result.liability_shift);
-    assert_eq!(result.provider_payment_id.as_deref(), Some("M2MJOG6O2Y"));
-    let error = result.error.unwrap();
-    assert_eq!(error.code, ResultCode::Declined);
-    assert_eq!(error.provider_code.as_deref(), Some("D"));
-    assert_eq!(error.provider_message.as_deref(), Some("DECLINED"));
-}
-
-#[test]
-fn an_unconfirmable_transaction_status_is_an_error_not_an_approval() {
-    let adapter = adapter();
-    let (state, _) = at_sale(&adapter);
-    let result =
-        done(adapter.on_response(state, payment_answer("pending", "A", "PENDING"), &cx(T0)));
-    assert_eq!(result.status, PaymentStatus::Error);
-    assert_eq!(result.error.unwrap().code, ResultCode::ProviderBadResponse);
-}
-
-/// The sale's answer, approved, with `transactionResult` changed by `edit`.
-fn approved_with(edit: impl FnOnce(&mut Value)) -> Result<HttpResponse, TransportFailure> {
-    let mut payment: Value =
-        serde_json::from_str(&payment_answer("ready", "A", "APPROVAL").unwrap().body).unwrap();
-    edit(&mut payment["transactionResult"]);
-    answer(201, &payment.to_string())
-}
-
-#[test]
-fn an_approval_of_another_amount_or_currency_is_an_error_not_an_approval() {
-    let adapter = adapter();
-    let partial = |result: &mut Value| result["authorizedAmount"] = json!(1000);
-    let other_currency = |result: &mut Value| result["currency"] = json!("USD");
-    let negative = |result: &mut Value| result["authorizedAmount"] = json!(-4999);
-    let edits: [&dyn Fn(&mut Value); 3] = [&partial, &other_currency, &negative];
-    for edit in edits {
-        let (state, _) = at_sale(&adapter);
-        let result = done(adapter.on_response(state, approved_with(edit), &cx(T0)));
-        assert_eq!(result.status, PaymentStatus::Error);
-        // The payment id stays: the merchant can look the charge up and reverse it.
-        assert_eq!(result.provider_payment_id.as_deref(), Some("M2MJOG6O2Y"));
-        let error = result.error.unwrap();
-        assert_eq!(error.code, ResultCode::ProviderBadResponse);
-        assert_eq!(error.provider_code.as_deref(), Some("ready/A"));
-    }
-    // What the result leaves out is read by its order; a currency's case does not count.
-    let silent = |result: &mut Value| {
-        let result = result.as_object_mut().unwrap();
-        result.remove("authorizedAmount");
-        result.remove("currency");
-    };
-    let lower = |result: &mut Value| result["currency"] = json!("eur");
-    let edits: [&dyn Fn(&mut Value); 2] = [&silent, &lower];
-    for edit in edits {
-        let (state, _) = at_sale(&adapter);
-        let result = done(adapter.on_response(state, approved_with(edit), &cx(T0)));
-        assert_eq!(result.status, PaymentStatus::Authorized);
-    }
-}
-
-#[test]
 fn the_token_is_cached_and_refreshed_two_minutes_before_expiry() {
     let adapter = adapter();
     let _ = at_mpi(&adapter); // caches a token issued at T0 for 3600 s
@@ -603,69 +502,6 @@ fn a_tokenization_stored_without_its_card_ends_the_payment() {
     );
 }
 
-fn external(status: TransStatus, eci: u8) -> ExternalAuthentication {
-    ExternalAuthentication {
-        version: "2.2.0".into(),
-        trans_status: status,
-        eci: Eci::new(eci).unwrap(),
-        cavv: "AAABBEg0VhI0VniQEjRWAAAAAAA=".into(),
-        xid: None,
-        ds_transaction_id: Some("f25084f0-5b16-4c0a-ae5d-b24808a95e4b".into()),
-    }
-}
-
-#[test]
-fn third_party_authentication_goes_straight_to_the_sale() {
-    let adapter = adapter();
-    let mut start = payment();
-    start.payer.email = None; // not needed without the MPI
-    start.external_authentication = Some(external(TransStatus::A, 6));
-    let (state, _) = call(begin(&adapter, &start, T0));
-    let (state, sale) = call(adapter.on_response(state, single_use_token_answer(), &cx(T0)));
-    assert_eq!(sale.purpose, "payroc.sale");
-    assert_eq!(
-        body(&sale)["threeDSecure"],
-        json!({"serviceProvider": "thirdParty", "eci": "attemptedAuthentication",
-               "cavv": "AAABBEg0VhI0VniQEjRWAAAAAAA=",
-               "dsTransactionId": "f25084f0-5b16-4c0a-ae5d-b24808a95e4b"})
-    );
-    let result =
-        done(adapter.on_response(state, payment_answer("ready", "A", "APPROVAL"), &cx(T0)));
-    assert_eq!(result.status, PaymentStatus::Authorized);
-    assert_eq!(result.three_ds_version.as_deref(), Some("2.2.0"));
-    assert_eq!(result.trans_status, Some(TransStatus::A));
-    assert_eq!(result.eci, Eci::new(6));
-    assert!(result.liability_shift);
-
-    // With a token and Y: one call, the sale.
-    start.method = PaymentMethod::Token {
-        token: TOKEN.into(),
-        bin: None,
-    };
-    start.external_authentication = Some(external(TransStatus::Y, 5));
-    let (_, sale) = call(adapter.start(&start, &cx(T0)));
-    assert_eq!(body(&sale)["threeDSecure"]["eci"], "fullyAuthenticated");
-    assert_eq!(body(&sale)["paymentMethod"]["token"], TOKEN);
-}
-
-#[test]
-fn third_party_statuses_payroc_cannot_express_are_refused() {
-    let adapter = adapter();
-    let mut start = payment();
-    start.external_authentication = Some(external(TransStatus::N, 7));
-    let result = done(adapter.start(&start, &cx(T0)));
-    assert_eq!(result.status, PaymentStatus::Failed);
-    assert_eq!(result.error.unwrap().code, ResultCode::AuthenticationFailed);
-
-    start.external_authentication = Some(external(TransStatus::U, 7));
-    let result = done(adapter.start(&start, &cx(T0)));
-    assert_eq!(result.status, PaymentStatus::Failed);
-    assert_eq!(result.trans_status, Some(TransStatus::U));
-    let error = result.error.unwrap();
-    assert_eq!(error.code, ResultCode::ProviderRejected);
-    assert!(error.provider_message.unwrap().contains("transStatus U"));
-}
-
 #[test]
 fn config_reads_with_production_defaults_and_hides_the_key() {
     let config: Config = serde_json::from_value(json!({
@@ -718,10 +554,4 @@ fn a_manual_capture_payment_is_a_pre_authorization_and_old_states_stay_sales() {
         &cx(T0),
     )));
     assert_eq!(body(&request)["autoCapture"], json!(true));
-}
-
-#[test]
-fn a_third_party_eci_reads_back_by_its_name() {
-    use state::ThirdPartyEci;
-    crate::unit_variant::tests::reads_back::<ThirdPartyEci>();
 }
