@@ -47,6 +47,7 @@ mod operations_pending;
 mod outbox_conformance;
 mod provider_bambora;
 mod provider_dlocal;
+mod provider_dlocal_notify;
 mod provider_payroc;
 mod provider_paysafe;
 mod reconcile_bambora;

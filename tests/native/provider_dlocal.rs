@@ -1,37 +1,29 @@
 //! The dLocal adapter against the sandbox over real HTTP: every contract card dLocal's
-//! flow can express, the redirect page and the ACS, notifications delivered to a tiny
-//! receiver started here, the callback and notification in either order, a create
-//! resent after a dropped answer, and a create in doubt looked up by its order. Each test
-//! asserts the sandbox ledger.
+//! flow can express, the redirect page and the ACS, a create resent after a dropped
+//! answer, and a create in doubt looked up by its order (notifications, to a receiver:
+//! provider_dlocal_notify.rs). Each test asserts the sandbox ledger.
 
 use crate::support;
 
-use std::time::Duration;
-
-use axum::http::HeaderMap;
 use threeds_bridge::emv::{
     BrowserDetails, BrowserReadings, ChallengeWindowSize, Eci, Pan, ServerReadings, TransStatus,
 };
 use threeds_bridge::order::{Currency, OrderId};
 use threeds_bridge::payment::{
     CardDetails, ChallengePreference, Cvv, DisplayMode, ExternalAuthentication, Payer,
-    PaymentMethod, PaymentResult, PaymentStart, PaymentStatus, ProviderKind, ResultCode,
+    PaymentMethod, PaymentResult, PaymentStart, PaymentStatus, ResultCode,
 };
-use threeds_bridge::provider::dlocal::{verify_notification, Config, DlocalAdapter, State};
-use threeds_bridge::provider::{Adapter, Notification, Step, TransportFailure};
+use threeds_bridge::provider::dlocal::{Config, DlocalAdapter, State};
+use threeds_bridge::provider::{Adapter, Step, TransportFailure};
 use threeds_bridge::sandbox::RunningSandbox;
-use threeds_bridge::session::{AdapterState, Phase, Session};
-use threeds_bridge::store::memory::MemoryStore;
-use threeds_bridge::store::SessionStore;
-use tokio::sync::mpsc;
 
 use support::flow::{self, Cardholder, Trace};
 
-fn session_id() -> String {
+pub(crate) fn session_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-fn start(pan: &str) -> PaymentStart {
+pub(crate) fn start(pan: &str) -> PaymentStart {
     let browser = BrowserDetails::build(
         &BrowserReadings::default(),
         &ServerReadings {
@@ -85,7 +77,7 @@ fn ledger(sb: &RunningSandbox) -> Vec<(String, String)> {
         .collect()
 }
 
-fn eci(text: &str) -> Option<Eci> {
+pub(crate) fn eci(text: &str) -> Option<Eci> {
     Eci::parse(text).ok()
 }
 
@@ -99,7 +91,7 @@ async fn pay(
 
 /// An authorized result is in the ledger exactly once under its payment id; any other
 /// result is not in it at all.
-fn assert_ledger(sb: &RunningSandbox, result: &PaymentResult, order_id: &str) {
+pub(crate) fn assert_ledger(sb: &RunningSandbox, result: &PaymentResult, order_id: &str) {
     let entries: Vec<_> = ledger(sb)
         .into_iter()
         .filter(|(_, o)| o == order_id)
@@ -379,54 +371,9 @@ async fn bad_credentials_and_bad_requests_are_provider_rejected() {
     assert_eq!(sb.sandbox.dlocal.payment_count(), 0);
 }
 
-/// A webhook receiver on a free port: every notification it gets goes to the channel.
-async fn receiver() -> (String, mpsc::UnboundedReceiver<Notification>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let app = axum::Router::new().route(
-        "/v1/webhooks/dlocal",
-        axum::routing::post(move |headers: HeaderMap, body: String| {
-            let tx = tx.clone();
-            async move {
-                let headers = headers
-                    .iter()
-                    .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_owned()))
-                    .collect();
-                let _ = tx.send(Notification { headers, body });
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!(
-        "http://{}/v1/webhooks/dlocal",
-        listener.local_addr().expect("addr")
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, rx)
-}
-
-/// The next notification whose payment is no longer pending.
-async fn final_notification(
-    config: &Config,
-    rx: &mut mpsc::UnboundedReceiver<Notification>,
-) -> Notification {
-    loop {
-        let n = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-            .await
-            .expect("a notification within 10 s")
-            .expect("receiver open");
-        let hint = verify_notification(config, &n).expect("a genuine notification");
-        if hint.status != "PENDING" {
-            return n;
-        }
-    }
-}
-
 /// Starts a challenge payment and brings it to dLocal's redirect page: the state the
 /// session would hold while the browser is away, and the redirect form.
-async fn to_redirect(
+pub(crate) async fn to_redirect(
     adapter: &DlocalAdapter,
     start: &PaymentStart,
     sid: &str,
@@ -444,7 +391,11 @@ async fn to_redirect(
 }
 
 /// Sends the adapter's calls until it finishes.
-async fn finish(adapter: &DlocalAdapter, mut step: Step<State>, sid: &str) -> PaymentResult {
+pub(crate) async fn finish(
+    adapter: &DlocalAdapter,
+    mut step: Step<State>,
+    sid: &str,
+) -> PaymentResult {
     loop {
         step = match step {
             Step::Unknown { .. } => panic!("a money call in doubt"),
@@ -456,151 +407,6 @@ async fn finish(adapter: &DlocalAdapter, mut step: Step<State>, sid: &str) -> Pa
                 panic!("the payment still waits for the browser")
             }
         }
-    }
-}
-
-#[tokio::test]
-async fn a_notification_finishes_the_payment_when_the_browser_never_returns() {
-    let sb = support::sandbox().await;
-    let (url, mut rx) = receiver().await;
-    let mut config = Config::sandbox(&sb.url);
-    config.notification_url = Some(url);
-    let adapter = DlocalAdapter::new(config.clone());
-    let sid = session_id();
-    let start = start("4000000000002008");
-    let (state, form) = to_redirect(&adapter, &start, &sid).await;
-    // The cardholder passes the challenge, then closes the tab before the callback.
-    let _abandoned = flow::follow((&form).into(), Cardholder::Types("1234")).await;
-
-    let notification = final_notification(&config, &mut rx).await;
-    let hint = verify_notification(&config, &notification).expect("verified");
-    assert_eq!(hint.order_id.as_deref(), Some(start.order_id.as_str()));
-    let step = adapter
-        .on_notification(state, &notification, &flow::context(&sid))
-        .expect("a final notification for this session re-reads the payment");
-    let result = finish(&adapter, step, &sid).await;
-    assert_eq!(result.status, PaymentStatus::Authorized);
-    assert_eq!(result.eci, eci("05"));
-    assert_ledger(&sb, &result, &start.order_id);
-}
-
-fn session(sid: &str, start: &PaymentStart, state: &State) -> Session {
-    Session {
-        id: sid.to_owned(),
-        nonce: "nonce".into(),
-        client_secret: format!("{sid}_secret_0"),
-        provider: ProviderKind::Dlocal,
-        order_id: start.order_id.clone(),
-        amount: start.amount,
-        currency: start.currency,
-        merchant: Default::default(),
-        checkout_origin: "https://shop.example".into(),
-        display: start.display,
-        return_url: None,
-        confirm_attempts: 0,
-        return_reference: None,
-        card: None,
-        created_at_ms: flow::now_ms(),
-        expires_at_ms: flow::now_ms() + 600_000,
-        updated_at_ms: flow::now_ms(),
-        wake_at_ms: None,
-        version: 1,
-        phase: Phase::AwaitingBrowser {
-            state: AdapterState(serde_json::to_value(state).expect("state")),
-            action: threeds_bridge::payment::BrowserAction::Redirect {
-                form: threeds_bridge::emv::FormPost::post("https://x.invalid", []),
-            },
-        },
-    }
-}
-
-/// What became of an event a host handled.
-#[derive(Debug, PartialEq)]
-enum Handled {
-    /// The adapter had nothing to do with it.
-    Declined,
-    /// The adapter finished the payment, but another event had stored first.
-    LostSwap,
-    /// The adapter finished the payment and the host stored it.
-    Stored,
-}
-
-/// What a host does with an event: let the adapter act on the state it loaded (awaiting
-/// the browser), and store the outcome with compare-and-set.
-async fn host_event(
-    store: &MemoryStore,
-    adapter: &DlocalAdapter,
-    loaded: &Session,
-    act: impl FnOnce(State) -> Option<Step<State>>,
-) -> Handled {
-    let Phase::AwaitingBrowser { state, .. } = &loaded.phase else {
-        panic!("the test hands the adapter a session awaiting the browser: {loaded:?}");
-    };
-    let state: State = serde_json::from_value(state.0.clone()).expect("state");
-    let Some(step) = act(state) else {
-        return Handled::Declined;
-    };
-    let result = finish(adapter, step, &loaded.id).await;
-    let next = loaded
-        .advanced(Phase::Final { result }, flow::now_ms())
-        .expect("advance");
-    if store.swap(&next).await.expect("store") {
-        Handled::Stored
-    } else {
-        Handled::LostSwap
-    }
-}
-
-#[tokio::test]
-async fn callback_and_notification_in_either_order_give_one_result_and_one_charge() {
-    let sb = support::sandbox().await;
-    let (url, mut rx) = receiver().await;
-    let mut config = Config::sandbox(&sb.url);
-    config.notification_url = Some(url);
-    let adapter = DlocalAdapter::new(config.clone());
-    let store = MemoryStore::default();
-
-    for callback_first in [true, false] {
-        let sid = session_id();
-        let start = start("4000000000002008");
-        let (state, form) = to_redirect(&adapter, &start, &sid).await;
-        store
-            .create(&session(&sid, &start, &state))
-            .await
-            .expect("create");
-        let back = flow::follow((&form).into(), Cardholder::Types("1234")).await;
-        let notification = final_notification(&config, &mut rx).await;
-        // Both events were dispatched against the same stored version.
-        let loaded = store.load(&sid).await.expect("load").expect("session");
-        let cx = flow::context(&sid);
-        let by_callback = |state: State| {
-            adapter.verify_browser_return(&state, &back, &cx).ok()?;
-            adapter.on_browser_return(state, &back, &cx).ok()
-        };
-        let by_notification = |state: State| adapter.on_notification(state, &notification, &cx);
-        let (first, second) = if callback_first {
-            let a = host_event(&store, &adapter, &loaded, by_callback).await;
-            let b = host_event(&store, &adapter, &loaded, by_notification).await;
-            (a, b)
-        } else {
-            let a = host_event(&store, &adapter, &loaded, by_notification).await;
-            let b = host_event(&store, &adapter, &loaded, by_callback).await;
-            (a, b)
-        };
-        assert_eq!(
-            first,
-            Handled::Stored,
-            "the first event finishes the payment"
-        );
-        assert_eq!(
-            second,
-            Handled::LostSwap,
-            "the adapter finishes the second too, and the store refuses it: the session moved"
-        );
-        let stored = store.load(&sid).await.expect("load").expect("session");
-        let result = stored.result().expect("final").clone();
-        assert_eq!(result.status, PaymentStatus::Authorized);
-        assert_ledger(&sb, &result, &start.order_id);
     }
 }
 
