@@ -6,8 +6,9 @@
 //! payment is `unknown` until a lookup (`GET /orders/{order_id}`, then
 //! `GET /payments/{id}`) or dLocal's notification finds dLocal's word, and a payment
 //! abandoned on dLocal's page until the backend's cancel (`POST /payments/{id}/cancel`)
-//! ends it there, or dLocal's refusal to cancel tells that the payer finished first. Also
-//! the sandbox's `GET /orders/{order_id}` and `POST /payments/{id}/cancel` themselves.
+//! ends it there, or dLocal's refusal to cancel tells that the payer finished first. The
+//! sandbox's `GET /orders/{order_id}` and `POST /payments/{id}/cancel` themselves are
+//! tested in sandbox_dlocal/orders.rs.
 
 use crate::support;
 
@@ -24,9 +25,8 @@ use threeds_bridge::backend::native::{ReqwestTransport, SystemEnv};
 use threeds_bridge::backend::Backend;
 use threeds_bridge::backend::CallPolicy;
 use threeds_bridge::order::{Currency, OrderId};
-use threeds_bridge::payment::BrowserAction;
 use threeds_bridge::payment::{Payer, PaymentStart};
-use threeds_bridge::provider::dlocal::{Abandoned, Config, DlocalAdapter, State};
+use threeds_bridge::provider::dlocal::{Config, DlocalAdapter};
 use threeds_bridge::provider::{Adapter, Context, HttpRequest, Step};
 use threeds_bridge::sandbox::dlocal::AttemptOutcome;
 use threeds_bridge::sandbox::faults::FaultRule;
@@ -34,8 +34,8 @@ use threeds_bridge::sandbox::ledger::Provider;
 use threeds_bridge::session::{AdapterState, Phase};
 use threeds_bridge::store::SessionStore;
 
-const FRICTIONLESS: &str = "4000000000001000";
-const CHALLENGE: &str = "4000000000002008";
+pub(crate) const FRICTIONLESS: &str = "4000000000001000";
+pub(crate) const CHALLENGE: &str = "4000000000002008";
 const RIGHT: Cardholder = Cardholder::Types("1234");
 
 /// Short calls, so that a hung dLocal costs the test a second or two.
@@ -180,7 +180,7 @@ async fn stopped_during_the_create(
     (id, order_id)
 }
 
-async fn send_create(request: &HttpRequest) {
+pub(crate) async fn send_create(request: &HttpRequest) {
     let answer = flow::send(request).await.expect("dLocal answered");
     assert_eq!(answer.status, 200, "{}", answer.body);
 }
@@ -407,274 +407,4 @@ async fn a_payer_who_finishes_on_dlocals_page_just_before_the_cancel_is_authoriz
         answered(&id, "dlocal.cancel", 400),
         "the cancel was sent, and dLocal refused it"
     );
-}
-
-/// The sandbox's `GET /orders/{order_id}`, as the adapter's lookup sends it: signed,
-/// dLocal's order object for a created payment, its error shape otherwise, and fault
-/// rules as on every route.
-#[tokio::test]
-async fn the_sandbox_finds_a_payment_by_its_order() {
-    let sb = support::sandbox().await;
-    let adapter = DlocalAdapter::new(Config::sandbox(&sb.url));
-    let payment = PaymentStart {
-        order_id: OrderId::parse(&format!("order-{}", uuid::Uuid::new_v4().simple()))
-            .expect("an order id"),
-        currency: Currency::parse("BRL").expect("a currency"),
-        payer: Payer {
-            name: Some("Jo Doe".into()),
-            email: Some("jo@example.com".into()),
-            document: Some("53033315550".into()),
-            country: Some("BR".into()),
-        },
-        ..flow::payment(FRICTIONLESS)
-    };
-    let cx = flow::context("0123456789abcdef0123456789abcdef");
-    let Step::Call { state, request } = adapter.start(&payment, &cx) else {
-        panic!("expected the create");
-    };
-    let lookup = |state: State| match adapter.reconcile(state, &cx) {
-        Step::Call { request, .. } => request,
-        other => panic!("expected a lookup, got {other:?}"),
-    };
-    let by_order = lookup(state.clone());
-    assert!(by_order
-        .url
-        .ends_with(&format!("/dlocal/orders/{}", payment.order_id)));
-
-    // Before the create: no payment for the order.
-    let none = flow::send(&by_order).await.expect("answer");
-    assert_eq!(none.status, 404);
-    let error: Value = serde_json::from_str(&none.body).expect("json");
-    assert_eq!(error["code"], 4000, "{error}");
-    assert_eq!(error["message"], "Payment not found");
-
-    send_create(&request).await;
-    let found = flow::send(&by_order).await.expect("answer");
-    assert_eq!(found.status, 200, "{}", found.body);
-    let order: Value = serde_json::from_str(&found.body).expect("json");
-    let charge = &sb.sandbox.ledger.entries()[0];
-    assert_eq!(order["order_id"], payment.order_id.as_str());
-    assert_eq!(order["payment_id"], charge.provider_payment_id.as_str());
-    assert_eq!(order["amount"], serde_json::json!(10.99));
-    assert_eq!(order["currency"], "BRL");
-    assert_eq!(
-        (order["status"].as_str(), order["status_code"].as_str()),
-        (Some("PAID"), Some("200"))
-    );
-    assert!(order["approved_date"].is_string(), "{order}");
-    assert!(
-        order.get("card").is_none(),
-        "an order object, not the payment: {order}"
-    );
-
-    // Signed like every request.
-    let mut forged = by_order.clone();
-    for (name, value) in forged.headers.iter_mut() {
-        if name == "Authorization" {
-            *value = format!("V2-HMAC-SHA256, Signature: {}", "0".repeat(64));
-        }
-    }
-    let refused = flow::send(&forged).await.expect("answer");
-    assert_eq!(refused.status, 403);
-    assert_eq!(
-        serde_json::from_str::<Value>(&refused.body).expect("json")["code"],
-        3001
-    );
-    let mut undated = by_order.clone();
-    undated.headers.retain(|(name, _)| name != "X-Date");
-    let refused = flow::send(&undated).await.expect("answer");
-    assert_eq!(refused.status, 400);
-    let error: Value = serde_json::from_str(&refused.body).expect("json");
-    assert_eq!(
-        (error["code"].as_u64(), error["param"].as_str()),
-        (Some(5001), Some("X-Date"))
-    );
-
-    // Faults apply to it as to every route.
-    sb.sandbox.faults.set(vec![FaultRule {
-        provider: Some(Provider::Dlocal),
-        endpoint: Some("/orders/".into()),
-        error_rate: 1.0,
-        error_status: Some(503),
-        ..Default::default()
-    }]);
-    let failed = flow::send(&by_order).await.expect("answer");
-    assert_eq!(failed.status, 503);
-}
-
-/// A signed dLocal request with `header` set to `value` (a forgery of the adapter's own).
-fn with_header(request: &HttpRequest, header: &str, value: &str) -> HttpRequest {
-    let mut forged = request.clone();
-    for (name, v) in forged.headers.iter_mut() {
-        if name == header {
-            *v = value.to_owned();
-        }
-    }
-    forged
-}
-
-/// The sandbox's `POST /payments/{id}/cancel`, as the adapter sends it: a pending payment
-/// becomes `CANCELLED` for good (its page refuses to go on, nothing is charged, the
-/// merchant is notified); any other payment, or an unknown id, gets dLocal's error; signed
-/// and faulted like every route.
-#[tokio::test]
-async fn the_sandbox_cancels_a_pending_payment_and_nothing_else() {
-    let sb = support::sandbox().await;
-    let adapter = DlocalAdapter::new(Config::sandbox(&sb.url));
-    let cx = flow::context("0123456789abcdef0123456789abcdef");
-    let payment_for = |pan: &str| PaymentStart {
-        order_id: OrderId::parse(&format!("order-{}", uuid::Uuid::new_v4().simple()))
-            .expect("an order id"),
-        currency: Currency::parse("BRL").expect("a currency"),
-        payer: Payer {
-            name: Some("Jo Doe".into()),
-            email: Some("jo@example.com".into()),
-            document: Some("53033315550".into()),
-            country: Some("BR".into()),
-        },
-        ..flow::payment(pan)
-    };
-    // The adapter's cancel of a created payment, as after its session expired.
-    let cancel_of = |created: Step<State>| {
-        let Step::Browser { state, .. } = created else {
-            panic!("expected dLocal's page, got {created:?}");
-        };
-        let Step::Unknown { state } = adapter.on_expiry(state, &cx) else {
-            panic!("expected a doubt");
-        };
-        match adapter.reconcile(state.clone(), &cx) {
-            Step::Call { request, .. } => (state, request),
-            other => panic!("expected the cancel, got {other:?}"),
-        }
-    };
-    // Each payment its own session (a session's create carries its idempotency key).
-    let create = |pan: &str| {
-        let payment = payment_for(pan);
-        let cx = flow::context(&uuid::Uuid::new_v4().simple().to_string());
-        let Step::Call { state, request } = adapter.start(&payment, &cx) else {
-            panic!("expected the create");
-        };
-        (state, request)
-    };
-
-    let (state, request) = create(CHALLENGE);
-    let created = adapter.on_response(state, flow::send(&request).await, &cx);
-    let page = match &created {
-        Step::Browser {
-            action: BrowserAction::Redirect { form },
-            ..
-        } => form.action.clone(),
-        other => panic!("expected dLocal's page, got {other:?}"),
-    };
-    let (cancelling, cancel) = cancel_of(created);
-    let State::Cancelling(Abandoned { payment_id, .. }) = &cancelling else {
-        panic!("expected an abandoned payment, got {cancelling:?}");
-    };
-    let payment_id = payment_id.clone();
-    assert!(cancel
-        .url
-        .ends_with(&format!("/dlocal/payments/{payment_id}/cancel")));
-
-    // Faults apply to it as to every route; a failed cancel cancels nothing.
-    sb.sandbox.faults.set(vec![FaultRule {
-        provider: Some(Provider::Dlocal),
-        endpoint: Some("/payments/".into()),
-        error_rate: 1.0,
-        error_status: Some(503),
-        ..Default::default()
-    }]);
-    assert_eq!(flow::send(&cancel).await.expect("answer").status, 503);
-    sb.sandbox.faults.set(Vec::new());
-    // Signed like every request.
-    let forged = with_header(
-        &cancel,
-        "Authorization",
-        &format!("V2-HMAC-SHA256, Signature: {}", "0".repeat(64)),
-    );
-    let refused = flow::send(&forged).await.expect("answer");
-    assert_eq!(refused.status, 403);
-    assert_eq!(
-        serde_json::from_str::<Value>(&refused.body).expect("json")["code"],
-        3001
-    );
-
-    // The cancel: the payment object, CANCELLED 400.
-    let answer = flow::send(&cancel).await.expect("answer");
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    let object: Value = serde_json::from_str(&answer.body).expect("json");
-    assert_eq!(object["id"], payment_id.as_str());
-    assert_eq!(
-        (
-            object["status"].as_str(),
-            object["status_code"].as_str(),
-            object["status_detail"].as_str()
-        ),
-        (
-            Some("CANCELLED"),
-            Some("400"),
-            Some("The payment was cancelled.")
-        )
-    );
-    assert!(object["approved_date"].is_null(), "{object}");
-    let Step::Done(result) = adapter.on_response(cancelling.clone(), Ok(answer), &cx) else {
-        panic!("expected the end");
-    };
-    assert_eq!(
-        result.error.map(|e| e.code),
-        Some(threeds_bridge::payment::ResultCode::SessionExpired)
-    );
-
-    // Cancelled for good: a second cancel is refused, dLocal's page is closed, nothing
-    // was charged, and the merchant was told.
-    let again = flow::send(&cancel).await.expect("answer");
-    assert_eq!(again.status, 400);
-    let error: Value = serde_json::from_str(&again.body).expect("json");
-    assert_eq!(error["code"], 5002, "{error}");
-    let closed = browser().get(&page).send().await.expect("dLocal's page");
-    assert_eq!(closed.status(), 410);
-    assert!(closed.text().await.expect("page").contains("cancelled"));
-    assert!(sb.sandbox.ledger.entries().is_empty());
-    let mut told = false;
-    for _ in 0..50 {
-        told = sb
-            .sandbox
-            .dlocal
-            .notification_attempts()
-            .iter()
-            .any(|a| a.payment_id == payment_id && a.status == "CANCELLED");
-        if told {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(told, "a CANCELLED notification was sent");
-
-    // An unknown payment: dLocal's 404.
-    let unknown = HttpRequest {
-        url: cancel.url.replace(&payment_id, "D-4-nobody"),
-        ..cancel.clone()
-    };
-    let missing = flow::send(&unknown).await.expect("answer");
-    assert_eq!(missing.status, 404);
-    assert_eq!(
-        serde_json::from_str::<Value>(&missing.body).expect("json")["code"],
-        4000
-    );
-
-    // A paid payment is not cancelled: 5002, and it stays paid.
-    let (_, request) = create(FRICTIONLESS);
-    let paid = flow::send(&request).await.expect("answer");
-    let paid_id = serde_json::from_str::<Value>(&paid.body).expect("json")["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let paid_cancel = HttpRequest {
-        url: cancel.url.replace(&payment_id, &paid_id),
-        ..cancel.clone()
-    };
-    let refused = flow::send(&paid_cancel).await.expect("answer");
-    assert_eq!(refused.status, 400);
-    let error: Value = serde_json::from_str(&refused.body).expect("json");
-    assert_eq!(error["code"], 5002, "{error}");
-    assert_eq!(sb.sandbox.ledger.entries().len(), 1, "the paid one only");
 }

@@ -1,7 +1,8 @@
 //! The dLocal emulator over real HTTP: signatures are computed here with `hmac` directly,
 //! independently of the sandbox's own signing code. Here the credentials, frictionless
 //! cards, retrieval, idempotency and validation; the challenge and the merchant's MPI in
-//! `challenge.rs`, notifications in `notifications.rs`.
+//! `challenge.rs`, notifications in `notifications.rs`, the order lookup and the cancel in
+//! `orders.rs`.
 
 use crate::support;
 
@@ -15,6 +16,7 @@ use threeds_bridge::sandbox::RunningSandbox;
 
 mod challenge;
 mod notifications;
+mod orders;
 
 const LOGIN: &str = "sak223k2wdksdl2";
 
