@@ -1,7 +1,8 @@
 //! The backend against the sandbox's fault injection, over real HTTP: every provider ×
 //! (a share of 500/503 on each API endpoint, hung charges, connections dropped after the
 //! provider committed, latency just inside and just past the timeout), and for dLocal
-//! duplicated and reordered notifications and confirmation reads that get no answer. Each
+//! duplicated and reordered notifications and confirmation reads that get no answer
+//! (backend_faults_dlocal.rs, on this file's helpers). Each
 //! case runs payments (frictionless and challenge cards) through the backend's HTTP API
 //! and then checks the sandbox ledger:
 //! 1. no payment is charged twice;
@@ -27,18 +28,17 @@ use support::backend::{
 };
 use threeds_bridge::backend::CallPolicy;
 use threeds_bridge::provider::Context;
-use threeds_bridge::sandbox::dlocal::AttemptOutcome;
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::{LedgerEntry, Provider};
 
-const RIGHT: Cardholder = Cardholder::Types("1234");
+pub(crate) const RIGHT: Cardholder = Cardholder::Types("1234");
 /// Visa frictionless Y, Visa challenge, Mastercard frictionless Y (contract.md).
-const CARDS: [&str; 3] = ["4000000000001000", "4000000000002008", "5200000000001005"];
+pub(crate) const CARDS: [&str; 3] = ["4000000000001000", "4000000000002008", "5200000000001005"];
 const FRICTIONLESS: &str = "4000000000001000";
-const CHALLENGE: &str = "4000000000002008";
+pub(crate) const CHALLENGE: &str = "4000000000002008";
 
 /// Quick enough that a hung provider costs the test a few seconds.
-fn policy() -> CallPolicy {
+pub(crate) fn policy() -> CallPolicy {
     CallPolicy {
         timeout_ms: 800,
         attempts: 3,
@@ -50,7 +50,7 @@ fn provider(name: &str) -> Provider {
     serde_json::from_value(Value::from(name)).expect("a provider name")
 }
 
-fn rule(name: &str, endpoint: &str) -> FaultRule {
+pub(crate) fn rule(name: &str, endpoint: &str) -> FaultRule {
     FaultRule {
         provider: Some(provider(name)),
         endpoint: Some(endpoint.to_owned()),
@@ -92,19 +92,19 @@ fn charge_endpoint(name: &str, pan: &str) -> &'static str {
 }
 
 /// One payment as the backend ended it.
-struct Paid {
-    pan: &'static str,
-    order_id: String,
-    session_id: String,
-    view: Value,
+pub(crate) struct Paid {
+    pub(crate) pan: &'static str,
+    pub(crate) order_id: String,
+    pub(crate) session_id: String,
+    pub(crate) view: Value,
 }
 
 impl Paid {
-    fn status(&self) -> &str {
+    pub(crate) fn status(&self) -> &str {
         self.view["result"]["status"].as_str().unwrap_or_default()
     }
 
-    fn code(&self) -> &str {
+    pub(crate) fn code(&self) -> &str {
         self.view["result"]["error"]["code"]
             .as_str()
             .unwrap_or_default()
@@ -128,7 +128,7 @@ impl Paid {
 
 /// `request`, failing the test if the backend takes longer than one call lease: the
 /// documented bound on any answer, whatever the provider does.
-async fn guarded<F: Future>(h: &Harness, what: &str, request: F) -> F::Output {
+pub(crate) async fn guarded<F: Future>(h: &Harness, what: &str, request: F) -> F::Output {
     let lease = Duration::from_millis(h.policy.lease_ms());
     tokio::time::timeout(lease, request)
         .await
@@ -220,7 +220,7 @@ fn charges_by_payment<'a>(
 }
 
 /// The three ledger invariants, and that a final result never moves afterwards.
-async fn assert_money_safe(h: &Harness, name: &str, paid: &[Paid]) {
+pub(crate) async fn assert_money_safe(h: &Harness, name: &str, paid: &[Paid]) {
     for (p, charges) in charges_by_payment(h, name, paid) {
         let what = format!("{name} {} ({})", p.pan, p.view);
         assert!(charges.len() <= 1, "{what}: charged twice: {charges:?}");
@@ -240,7 +240,7 @@ async fn assert_money_safe(h: &Harness, name: &str, paid: &[Paid]) {
     }
 }
 
-async fn pay_all(h: &Harness, name: &str, cards: &[&'static str]) -> Vec<Paid> {
+pub(crate) async fn pay_all(h: &Harness, name: &str, cards: &[&'static str]) -> Vec<Paid> {
     let mut paid = Vec::new();
     for pan in cards {
         paid.push(pay(h, name, pan).await);
@@ -248,7 +248,7 @@ async fn pay_all(h: &Harness, name: &str, cards: &[&'static str]) -> Vec<Paid> {
     paid
 }
 
-fn assert_all(paid: &[Paid], name: &str, status: &str, codes: &[&str]) {
+pub(crate) fn assert_all(paid: &[Paid], name: &str, status: &str, codes: &[&str]) {
     for p in paid {
         assert_eq!(p.status(), status, "{name} {}: {}", p.pan, p.view);
         if !codes.is_empty() {
@@ -499,155 +499,4 @@ async fn bambora_answer_lost_after_commit_is_looked_up_and_charged_once() {
             p.pan
         );
     }
-}
-
-/// dLocal sends every notification twice and holds each back so that a later one
-/// overtakes it, beside the browser's callback; one payment finishes by its notifications
-/// alone (the browser never comes back). Every delivery ends answered 200, and each
-/// payment is authorized and charged once.
-#[tokio::test]
-async fn dlocal_duplicated_and_reordered_notifications() {
-    let h = harness_with(policy()).await;
-    let sandbox = h.sandbox.sandbox.clone();
-    sandbox.faults.set(vec![FaultRule {
-        provider: Some(Provider::Dlocal),
-        duplicate_notifications: true,
-        reorder_notifications: true,
-        ..Default::default()
-    }]);
-    let mut paid = pay_all(&h, "dlocal", &CARDS).await;
-
-    // The browser stops before the callback: the notifications alone finish it.
-    let body = start_body("dlocal", CHALLENGE, "iframe");
-    let (status, view) = guarded(&h, "start", h.start(&body)).await;
-    assert_eq!(status, 200, "{view}");
-    let id = view["id"].as_str().expect("id").to_owned();
-    support::cardholder::until_backend(&h.url, next_form(&view), RIGHT).await;
-    let mut done = view;
-    for _ in 0..100 {
-        done = guarded(&h, "read", h.view(&id)).await.1;
-        if done["state"] == "final" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(done["result"]["status"], "authorized", "{done}");
-    paid.push(Paid {
-        pan: CHALLENGE,
-        order_id: body["orderId"].as_str().expect("order").to_owned(),
-        session_id: id,
-        view: done,
-    });
-
-    // Let every held-back and duplicated delivery land before judging.
-    let mut attempts = Vec::new();
-    for _ in 0..60 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        attempts = sandbox.dlocal.notification_attempts();
-        let deliveries: std::collections::HashSet<_> =
-            attempts.iter().map(|a| a.delivery).collect();
-        let delivered = attempts
-            .iter()
-            .filter(|a| matches!(a.outcome, AttemptOutcome::Delivered { .. }))
-            .count();
-        if !deliveries.is_empty() && delivered == deliveries.len() {
-            break;
-        }
-    }
-    assert!(
-        attempts.len() >= 2 * 2,
-        "two challenged payments, each notified twice: {attempts:?}"
-    );
-    // A copy that arrives while the other is still confirming the payment is asked
-    // to come again (503); every delivery ends answered 200.
-    let deliveries: std::collections::HashSet<_> = attempts.iter().map(|a| a.delivery).collect();
-    for delivery in deliveries {
-        let last = attempts.iter().rfind(|a| a.delivery == delivery);
-        assert!(
-            last.is_some_and(|a| matches!(
-                a.outcome,
-                AttemptOutcome::Delivered { http_status: 200 }
-            )),
-            "delivery {delivery} ends answered 200: {attempts:?}"
-        );
-    }
-    assert!(
-        attempts.iter().all(|a| matches!(
-            a.outcome,
-            AttemptOutcome::Delivered { http_status: 200 }
-                | AttemptOutcome::Refused { http_status: 503 }
-        )),
-        "{attempts:?}"
-    );
-    assert_all(&paid, "dlocal", "authorized", &[]);
-    assert_money_safe(&h, "dlocal", &paid).await;
-}
-
-/// dLocal charged at the end of the challenge, but every read that would confirm it gets
-/// no answer for a while (`GET /payments/{id}` answers 503, or hangs), for the browser's
-/// callback and the notification alike. A read without an answer is not a failed payment:
-/// the session stays open, the webhook answers 503 so that dLocal sends the notification
-/// again, and once dLocal answers, that repeat finishes the payment, authorized with the
-/// one charge.
-async fn dlocal_a_confirmation_read_without_answer(unanswered: FaultRule, reads_ms: u64) {
-    let h = harness_with(policy()).await;
-    let body = start_body("dlocal", CHALLENGE, "iframe");
-    let (status, view) = guarded(&h, "start", h.start(&body)).await;
-    assert_eq!(status, 200, "{view}");
-    let id = view["id"].as_str().expect("id").to_owned();
-    h.sandbox.sandbox.faults.set(vec![unanswered]);
-    let landing = guarded(&h, "return", follow(&h.url, next_form(&view), RIGHT)).await;
-    assert_eq!(landing.status, 200, "{landing:?}");
-    assert_eq!(h.ledger("dlocal").len(), 1, "dLocal charged");
-    // Long enough for every attempt of the reads the callback and the notification make.
-    tokio::time::sleep(Duration::from_millis(reads_ms)).await;
-    let (_, open) = guarded(&h, "read", h.view(&id)).await;
-    assert_ne!(open["state"], "final", "a failed read ends nothing: {open}");
-
-    h.sandbox.sandbox.faults.set(Vec::new());
-    let mut done = open;
-    for _ in 0..100 {
-        done = guarded(&h, "read", h.view(&id)).await.1;
-        if done["state"] == "final" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(done["result"]["status"], "authorized", "{done}");
-    let refused = h
-        .sandbox
-        .sandbox
-        .dlocal
-        .notification_attempts()
-        .into_iter()
-        .filter(|a| matches!(a.outcome, AttemptOutcome::Refused { http_status: 503 }))
-        .count();
-    assert!(refused >= 1, "the webhook asked dLocal to send it again");
-    let paid = Paid {
-        pan: CHALLENGE,
-        order_id: body["orderId"].as_str().expect("order").to_owned(),
-        session_id: id,
-        view: done,
-    };
-    assert_money_safe(&h, "dlocal", &[paid]).await;
-}
-
-#[tokio::test]
-async fn dlocal_a_confirmation_read_answered_503_leaves_the_payment_to_the_notification() {
-    let unanswered = FaultRule {
-        error_rate: 1.0,
-        error_status: Some(503),
-        ..rule("dlocal", "/payments/")
-    };
-    dlocal_a_confirmation_read_without_answer(unanswered, 400).await;
-}
-
-#[tokio::test]
-async fn dlocal_a_hung_confirmation_read_leaves_the_payment_to_the_notification() {
-    let unanswered = FaultRule {
-        hang: true,
-        ..rule("dlocal", "/payments/")
-    };
-    // Three attempts of 800 ms each, and the backoff between them.
-    dlocal_a_confirmation_read_without_answer(unanswered, 3 * 800 + 400).await;
 }

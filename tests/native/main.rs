@@ -15,6 +15,7 @@ mod support;
 
 mod backend_card_data;
 mod backend_faults;
+mod backend_faults_dlocal;
 mod backend_flows;
 mod backend_malformed;
 mod backend_openapi;
