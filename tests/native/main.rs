@@ -45,6 +45,7 @@ mod lifecycle_sweep;
 mod operations;
 mod operations_early;
 mod operations_pending;
+mod operations_probes;
 mod outbox_conformance;
 mod provider_bambora;
 mod provider_dlocal;
