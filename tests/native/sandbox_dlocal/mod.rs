@@ -2,7 +2,7 @@
 //! independently of the sandbox's own signing code. Here the credentials, frictionless
 //! cards, retrieval, idempotency and validation; the challenge and the merchant's MPI in
 //! `challenge.rs`, notifications in `notifications.rs`, the order lookup and the cancel in
-//! `orders.rs`.
+//! `orders.rs`, captures and refunds in `lifecycle.rs`.
 
 use crate::support;
 
@@ -15,6 +15,7 @@ use threeds_bridge::sandbox::ledger::Provider;
 use threeds_bridge::sandbox::RunningSandbox;
 
 mod challenge;
+mod lifecycle;
 mod notifications;
 mod orders;
 
