@@ -7,6 +7,8 @@
 //   a session whose stored text is damaged, which is logged by its id;
 // - a page that hangs up while its confirm is in the provider's sale leaves the sale to
 //   finish (ctx.waitUntil): the payment ends authorized, charged once.
+// - a provider that hangs: the worker's fetch gives up (AbortSignal), the payment is
+//   unknown, and the merchant's reconcile settles it, charged once.
 // The session object is watched through its own RPC methods (load, due), never through the
 // worker's routes: a read there would bring the payment up to date by itself.
 // Run by `make test-edge`.
@@ -220,6 +222,49 @@ describe("a page that hangs up", () => {
       assert.equal(charges.length, 1, JSON.stringify(charges));
     } finally {
       await faults(sandbox.url, null);
+    }
+  });
+});
+
+describe("a provider that hangs", () => {
+  test("a hung provider: the worker's fetch gives up (AbortSignal), the payment is unknown, and the merchant's reconcile settles it", async () => {
+    const quick = sandboxConfig({
+      publicUrl: workerUrl,
+      sandboxUrl: sandbox.url,
+      checkoutOrigins: [CHECKOUT],
+      calls: { timeout_ms: 1000, attempts: 2, backoff_ms: 20 },
+    });
+    const impatient = await startWorker({ port: 0, config: quick, persistDir: false, onLog: () => {} });
+    try {
+      assert.equal((await faults(sandbox.url, [{ provider: "paysafe", endpoint: "/cardpayments", hang: true }])).status, 200);
+      const before = (await ledger(sandbox.url)).length;
+      const created = await api.create(impatient.url, createBody("paysafe"), KEY);
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const t0 = Date.now();
+      const started = await api.confirm(impatient.url, created.body.id, confirmBody(created.body.clientSecret, FRICTIONLESS, "iframe"));
+      const took = Date.now() - t0;
+      assert.equal(started.status, 200, JSON.stringify(started.body));
+      // The authorization's answer is lost: Paysafe may or may not have charged.
+      assert.equal(started.body.status, "unknown", JSON.stringify(started.body));
+      assert.equal(started.body.result, null, JSON.stringify(started.body));
+      assert.ok(took < 5000, `answered in ${took} ms`);
+      assert.equal((await ledger(sandbox.url)).slice(before).length, 0);
+      // Paysafe answers again: the lookup finds nothing, the deduplicated authorization is
+      // sent again, and the payment ends with Paysafe's truth, charged once.
+      await faults(sandbox.url, null);
+      const reconciled = await fetch(`${impatient.url}/v1/payments/${created.body.id}/reconcile`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${KEY}` },
+      });
+      const view = await reconciled.json();
+      assert.equal(reconciled.status, 200, JSON.stringify(view));
+      assert.equal(view.status, "authorized", JSON.stringify(view));
+      const charges = (await ledger(sandbox.url)).slice(before);
+      assert.equal(charges.length, 1);
+      assert.equal(view.result.providerPaymentId, charges[0].provider_payment_id);
+    } finally {
+      await faults(sandbox.url, null);
+      await impatient.mf.dispose();
     }
   });
 });
