@@ -149,6 +149,105 @@ async fn creates_arriving_together_share_a_commit_and_keep_their_own_answers() {
     assert!(writing_transactions(&schema).await <= 4);
 }
 
+/// The stored version of session `id` in `schema`, read past the store.
+async fn stored_version(schema: &str, id: &str) -> i64 {
+    raw_postgres()
+        .await
+        .query_one(
+            &format!("SELECT version FROM {schema}.sessions WHERE id = $1"),
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// How many of the store's statements on `schema` wait for a lock.
+async fn waiting_for_a_lock(schema: &str) -> i64 {
+    raw_postgres()
+        .await
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE wait_event_type = 'Lock' AND strpos(query, $1) > 0",
+            &[&format!("\"{schema}\".sessions")],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// A swap whose caller stopped waiting while it was queued (its call bound ran out, and it
+/// was answered `store_unavailable`) is never written afterwards, which would make that
+/// answer false: both batch slots are held by swaps waiting for a row another transaction
+/// has locked, a third swap (of another session) gives up in the queue, and once the lock
+/// goes the first two are answered and the third is not written; the next swap of its
+/// session, from the same version, wins.
+#[tokio::test]
+async fn a_swap_whose_caller_gave_up_in_the_queue_is_not_written_later() {
+    let schema = fresh_schema();
+    let store = Arc::new(postgres_with(in_schema(&schema)).await);
+    let held = session(&id(700), ProviderKind::Bambora, "order-held", 60_000);
+    let other = session(&id(701), ProviderKind::Bambora, "order-other", 60_000);
+    store.create(&held).await.unwrap();
+    store.create(&other).await.unwrap();
+
+    let mut raw = raw_postgres().await;
+    let lock = raw.transaction().await.unwrap();
+    lock.execute(
+        &format!("SELECT 1 FROM {schema}.sessions WHERE id = $1 FOR UPDATE"),
+        &[&held.id],
+    )
+    .await
+    .unwrap();
+    // One swap of the locked row per batch slot, each taken alone: the next is sent once
+    // the one before waits for the lock.
+    let mut blocked = Vec::new();
+    for (n, step) in ["a", "b"].into_iter().enumerate() {
+        let next = held.advanced(calling(step), 10).unwrap();
+        let store = Arc::clone(&store);
+        blocked.push(tokio::spawn(async move { store.swap(&next).await }));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while waiting_for_a_lock(&schema).await < n as i64 + 1 {
+            assert!(
+                Instant::now() < deadline,
+                "swap {step} never waited for the lock"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let given_up = other.advanced(calling("given-up"), 10).unwrap();
+    let waited = tokio::time::timeout(Duration::from_millis(300), store.swap(&given_up)).await;
+    assert!(waited.is_err(), "no slot was free: {waited:?}");
+
+    lock.rollback().await.unwrap();
+    let mut answers = Vec::new();
+    for swap in blocked {
+        answers.push(swap.await.unwrap().unwrap());
+    }
+    answers.sort();
+    assert_eq!(
+        answers,
+        [false, true],
+        "one of two swaps from one version wins"
+    );
+    // The slot is free again and the given-up swap was next in the queue: it stays unwritten.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < deadline {
+        assert_eq!(
+            stored_version(&schema, &other.id).await,
+            1,
+            "written after its caller gave up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let next = other.advanced(calling("next"), 10).unwrap();
+    assert!(
+        store.swap(&next).await.unwrap(),
+        "the version it was read at is still stored"
+    );
+    assert_eq!(stored_version(&schema, &other.id).await, 2);
+}
+
 /// `call` again until the store serves it, and its answer: meanwhile each call must answer
 /// within 5 s, and only with `store_unavailable`.
 async fn until_served<T, F: std::future::Future<Output = Result<T, StoreError>>>(

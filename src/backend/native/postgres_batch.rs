@@ -56,6 +56,14 @@ struct Queued {
     answer: oneshot::Sender<Result<bool, StoreError>>,
 }
 
+impl Queued {
+    /// Whether its caller still waits for the answer. One that gave up was answered
+    /// `store_unavailable`; writing it afterwards would make that answer false.
+    fn awaited(&self) -> bool {
+        !self.answer.is_closed()
+    }
+}
+
 /// The queue of writes waiting to be written, and the task that writes them.
 pub(super) struct WriteQueue {
     queue: mpsc::UnboundedSender<Queued>,
@@ -166,9 +174,12 @@ struct Writer {
 }
 
 impl Writer {
-    /// Writes `batch` and answers each of its swaps.
+    /// Writes `batch` and answers each of its swaps. A write whose caller has stopped
+    /// waiting (its call bound ran out while it was queued, and it was answered
+    /// `store_unavailable`) is not written: that answer stays true.
     async fn write(&self, batch: Vec<Queued>) {
-        if batch.len() == 1 {
+        let batch: Vec<Queued> = batch.into_iter().filter(Queued::awaited).collect();
+        if batch.len() <= 1 {
             return self.write_each_alone(batch).await;
         }
         match within(async { Ok(self.write_many(&batch).await) }).await {
@@ -188,7 +199,7 @@ impl Writer {
     }
 
     async fn write_each_alone(&self, batch: Vec<Queued>) {
-        for queued in batch {
+        for queued in batch.into_iter().filter(Queued::awaited) {
             let result = within(self.write_one(&queued.write)).await;
             let _ = queued.answer.send(result);
         }
