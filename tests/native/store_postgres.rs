@@ -340,7 +340,9 @@ async fn a_role_with_only_the_documented_privileges_runs_the_store() {
              GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.sessions TO {role};
              GRANT SELECT, INSERT, UPDATE ON {schema}.operations TO {role};
              GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.webhook_outbox TO {role};
-             GRANT SELECT, INSERT ON {schema}.schema_version TO {role};"
+             GRANT SELECT, INSERT ON {schema}.schema_version TO {role};
+             REVOKE EXECUTE ON FUNCTION {schema}.stored_phase(text) FROM PUBLIC;
+             GRANT EXECUTE ON FUNCTION {schema}.stored_phase(text) TO {role};"
         ))
         .await
         .unwrap();
@@ -381,6 +383,15 @@ async fn a_role_with_only_the_documented_privileges_runs_the_store() {
     let delivered = Attempted::Delivered { status: 204 };
     store.record(&claimed[0], delivered, 1_500).await.unwrap();
     assert_eq!(store.purge_expired(u64::MAX).await.unwrap(), 2);
+    // The backlog gauge's count runs the schema's function (granted above, not by default).
+    let doubt = crate::backend_reconcile::stored_session(
+        3,
+        ProviderKind::Bambora,
+        crate::backend_reconcile::in_doubt_since(10_000_000),
+        10_000_000,
+    );
+    store.create(&doubt).await.unwrap();
+    assert_eq!(store.in_doubt().await.unwrap(), Some(1));
     // And it is that role: it may not create a schema of its own.
     let refused = PostgresStore::connect(&as_role, in_schema(&fresh_schema()))
         .await

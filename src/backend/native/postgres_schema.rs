@@ -34,8 +34,10 @@ const MIGRATIONS: &[&str] = &[
     // whole count; and read whatever NUL characters its text holds, whose `\u0000`
     // PostgreSQL's JSON types refuse (a 6-character escape becomes another of the same
     // length, so no member's bounds move, even where its backslash is an escaped one's).
+    // Not PARALLEL SAFE: its exception block is a subtransaction, which PostgreSQL before
+    // 17 refuses inside a parallel scan (a large `operations` table would get one).
     "CREATE FUNCTION stored_phase(body TEXT) RETURNS TEXT
-    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    LANGUAGE plpgsql IMMUTABLE STRICT AS $$
     BEGIN
         RETURN replace(body, '\\u0000', '\\u0001')::json #>> '{phase,phase}';
     EXCEPTION WHEN data_exception THEN

@@ -1,6 +1,6 @@
 //! The adapter's pure functions fed with canned dLocal answers: no network. Signatures
-//! are recomputed here with `hmac` directly, and checked against values computed with
-//! Python's `hmac` module.
+//! are recomputed here with `hmac` directly (`independent_hmac`), and checked in
+//! `create.rs` against values computed with Python's `hmac` module.
 
 use crate::order::{Currency, OrderId};
 use crate::payment::{
