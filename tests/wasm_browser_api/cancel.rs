@@ -6,14 +6,28 @@
 
 use super::*;
 
+/// The backend's view of a payment cancelled by the shopper.
+fn cancelled_view() -> JsValue {
+    view(
+        "final",
+        r#"{"type":"none"}"#,
+        r#"{"status":"cancelled","providerPaymentId":null,"threeDsVersion":null,"transStatus":null,"eci":null,"liabilityShift":false,"error":{"code":"cancelled_by_shopper"}}"#,
+    )
+}
+
+/// `pay`'s options with a signal that aborts after `ms` milliseconds.
+fn aborted_after(ms: u32) -> PayOptions {
+    let controller = AbortController::new().unwrap();
+    abort_later(&controller, ms);
+    object(&[("signal", controller.signal().into())]).unchecked_into::<PayOptions>()
+}
+
 #[wasm_bindgen_test]
 async fn giving_up_before_the_backend_has_a_result_ends_cancelled_without_its_members() {
     let pending = || view("pending", &method_next(), "null");
     let _backend = Stubbed::new(&[(200, pending()), (200, pending())]);
     let tds = new(object(&[("backendUrl", BACKEND_ORIGIN.into())])).unwrap();
-    let controller = AbortController::new().unwrap();
-    abort_later(&controller, 150);
-    let options = object(&[("signal", controller.signal().into())]).unchecked_into::<PayOptions>();
+    let options = aborted_after(150);
     let result = JsFuture::from(tds.pay(request(), Some(options)))
         .await
         .unwrap();
@@ -51,9 +65,7 @@ async fn giving_up_during_the_confirm_asks_the_backend_and_its_result_wins() {
     Reflect::set(&refused, &"payment".into(), &authorized_view()).unwrap();
     let _backend = Stubbed::slow_first(&[(200, authorized_view()), (409, refused)], 400);
     let tds = new(object(&[("backendUrl", BACKEND_ORIGIN.into())])).unwrap();
-    let controller = AbortController::new().unwrap();
-    abort_later(&controller, 50);
-    let options = object(&[("signal", controller.signal().into())]).unchecked_into::<PayOptions>();
+    let options = aborted_after(50);
     let result = JsFuture::from(tds.pay(request(), Some(options)))
         .await
         .unwrap();
@@ -78,17 +90,11 @@ async fn giving_up_during_the_confirm_asks_the_backend_and_its_result_wins() {
 #[wasm_bindgen_test]
 async fn a_cancel_is_the_backends_cancel_or_the_result_it_already_had() {
     let pending = || view("pending", &method_next(), "null");
-    let cancelled = view(
-        "final",
-        r#"{"type":"none"}"#,
-        r#"{"status":"cancelled","providerPaymentId":null,"threeDsVersion":null,"transStatus":null,"eci":null,"liabilityShift":false,"error":{"code":"cancelled_by_shopper"}}"#,
-    );
+    let cancelled = cancelled_view();
     // The backend cancelled it: its result, with the payment's members.
     let backend = Stubbed::new(&[(200, pending()), (200, cancelled)]);
     let tds = new(object(&[("backendUrl", BACKEND_ORIGIN.into())])).unwrap();
-    let controller = AbortController::new().unwrap();
-    abort_later(&controller, 150);
-    let options = object(&[("signal", controller.signal().into())]).unchecked_into::<PayOptions>();
+    let options = aborted_after(150);
     let result = JsFuture::from(tds.pay(request(), Some(options)))
         .await
         .unwrap();
@@ -104,9 +110,7 @@ async fn a_cancel_is_the_backends_cancel_or_the_result_it_already_had() {
         js_sys::JSON::parse(r#"{"error":{"code":"payment_final","message":"ended"}}"#).unwrap();
     Reflect::set(&refused, &"payment".into(), &authorized_view()).unwrap();
     let _backend = Stubbed::new(&[(200, pending()), (409, refused)]);
-    let controller = AbortController::new().unwrap();
-    abort_later(&controller, 150);
-    let options = object(&[("signal", controller.signal().into())]).unchecked_into::<PayOptions>();
+    let options = aborted_after(150);
     let result = JsFuture::from(tds.pay(request(), Some(options)))
         .await
         .unwrap();
@@ -127,11 +131,7 @@ fn challenge_next() -> String {
 #[wasm_bindgen_test]
 async fn a_challenge_past_its_deadline_is_given_up_at_the_backend() {
     let pending = || view("pending", &challenge_next(), "null");
-    let cancelled = view(
-        "final",
-        r#"{"type":"none"}"#,
-        r#"{"status":"cancelled","providerPaymentId":null,"threeDsVersion":null,"transStatus":null,"eci":null,"liabilityShift":false,"error":{"code":"cancelled_by_shopper"}}"#,
-    );
+    let cancelled = cancelled_view();
     let backend = Stubbed::new(&[(200, pending()), (200, cancelled)]);
     let options = || {
         object(&[
@@ -187,11 +187,7 @@ async fn a_challenge_past_its_deadline_is_given_up_at_the_backend() {
 #[wasm_bindgen_test]
 async fn a_challenge_without_a_deadline_of_its_own_has_one_of_fifteen_minutes() {
     let pending = view("pending", &challenge_next(), "null");
-    let cancelled = view(
-        "final",
-        r#"{"type":"none"}"#,
-        r#"{"status":"cancelled","providerPaymentId":null,"threeDsVersion":null,"transStatus":null,"eci":null,"liabilityShift":false,"error":{"code":"cancelled_by_shopper"}}"#,
-    );
+    let cancelled = cancelled_view();
     let _backend = Stubbed::new(&[(200, pending), (200, cancelled)]);
     let global = js_sys::global();
     let original = Reflect::get(&global, &"setTimeout".into()).unwrap();
@@ -252,9 +248,7 @@ async fn a_cancel_the_backend_cannot_make_rejects_pending() {
         (409, refused),
     ]);
     let tds = new(object(&[("backendUrl", BACKEND_ORIGIN.into())])).unwrap();
-    let controller = AbortController::new().unwrap();
-    abort_later(&controller, 150);
-    let options = object(&[("signal", controller.signal().into())]).unchecked_into::<PayOptions>();
+    let options = aborted_after(150);
     let error = JsFuture::from(tds.pay(request(), Some(options)))
         .await
         .unwrap_err();
