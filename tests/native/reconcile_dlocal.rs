@@ -142,17 +142,7 @@ async fn stopped_during_the_create(
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().expect("id").to_owned();
     let order_id = created["orderId"].as_str().expect("order").to_owned();
-    let payment = PaymentStart {
-        order_id: OrderId::parse(&order_id).expect("an order id"),
-        currency: Currency::parse("BRL").expect("a currency"),
-        payer: Payer {
-            name: Some("Jo Doe".into()),
-            email: Some("jo@example.com".into()),
-            document: Some("53033315550".into()),
-            country: Some("BR".into()),
-        },
-        ..flow::payment(FRICTIONLESS)
-    };
+    let payment = in_brazil(&order_id, FRICTIONLESS);
     let mut config = Config::sandbox(&h.sandbox.url);
     config.notification_url = notification_url;
     let cx = Context {
@@ -178,6 +168,21 @@ async fn stopped_during_the_create(
         send_create(&request).await;
     }
     (id, order_id)
+}
+
+/// A payment dLocal takes in Brazil (a payer with a CPF and a country), of order `order_id`.
+pub(crate) fn in_brazil(order_id: &str, pan: &str) -> PaymentStart {
+    PaymentStart {
+        order_id: OrderId::parse(order_id).expect("an order id"),
+        currency: Currency::parse("BRL").expect("a currency"),
+        payer: Payer {
+            name: Some("Jo Doe".into()),
+            email: Some("jo@example.com".into()),
+            document: Some("53033315550".into()),
+            country: Some("BR".into()),
+        },
+        ..flow::payment(pan)
+    }
 }
 
 pub(crate) async fn send_create(request: &HttpRequest) {

@@ -6,12 +6,11 @@ use crate::support;
 
 use std::time::Duration;
 
-use crate::reconcile_dlocal::{send_create, CHALLENGE, FRICTIONLESS};
+use crate::reconcile_dlocal::{in_brazil, send_create, CHALLENGE, FRICTIONLESS};
 use serde_json::Value;
 use support::browser;
 use support::flow;
-use threeds_bridge::order::{Currency, OrderId};
-use threeds_bridge::payment::{BrowserAction, Payer, PaymentStart};
+use threeds_bridge::payment::BrowserAction;
 use threeds_bridge::provider::dlocal::{Abandoned, Config, DlocalAdapter, State};
 use threeds_bridge::provider::{Adapter, HttpRequest, Step};
 use threeds_bridge::sandbox::faults::FaultRule;
@@ -24,18 +23,10 @@ use threeds_bridge::sandbox::ledger::Provider;
 async fn the_sandbox_finds_a_payment_by_its_order() {
     let sb = support::sandbox().await;
     let adapter = DlocalAdapter::new(Config::sandbox(&sb.url));
-    let payment = PaymentStart {
-        order_id: OrderId::parse(&format!("order-{}", uuid::Uuid::new_v4().simple()))
-            .expect("an order id"),
-        currency: Currency::parse("BRL").expect("a currency"),
-        payer: Payer {
-            name: Some("Jo Doe".into()),
-            email: Some("jo@example.com".into()),
-            document: Some("53033315550".into()),
-            country: Some("BR".into()),
-        },
-        ..flow::payment(FRICTIONLESS)
-    };
+    let payment = in_brazil(
+        &format!("order-{}", uuid::Uuid::new_v4().simple()),
+        FRICTIONLESS,
+    );
     let cx = flow::context("0123456789abcdef0123456789abcdef");
     let Step::Call { state, request } = adapter.start(&payment, &cx) else {
         panic!("expected the create");
@@ -130,18 +121,8 @@ async fn the_sandbox_cancels_a_pending_payment_and_nothing_else() {
     let sb = support::sandbox().await;
     let adapter = DlocalAdapter::new(Config::sandbox(&sb.url));
     let cx = flow::context("0123456789abcdef0123456789abcdef");
-    let payment_for = |pan: &str| PaymentStart {
-        order_id: OrderId::parse(&format!("order-{}", uuid::Uuid::new_v4().simple()))
-            .expect("an order id"),
-        currency: Currency::parse("BRL").expect("a currency"),
-        payer: Payer {
-            name: Some("Jo Doe".into()),
-            email: Some("jo@example.com".into()),
-            document: Some("53033315550".into()),
-            country: Some("BR".into()),
-        },
-        ..flow::payment(pan)
-    };
+    let payment_for =
+        |pan: &str| in_brazil(&format!("order-{}", uuid::Uuid::new_v4().simple()), pan);
     // The adapter's cancel of a created payment, as after its session expired.
     let cancel_of = |created: Step<State>| {
         let Step::Browser { state, .. } = created else {
