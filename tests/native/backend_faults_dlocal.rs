@@ -10,10 +10,25 @@ use std::time::Duration;
 use crate::backend_faults::{
     assert_all, assert_money_safe, guarded, pay_all, policy, rule, Paid, CARDS, CHALLENGE, RIGHT,
 };
-use support::backend::{follow, harness_with, next_form, start_body};
+use serde_json::Value;
+use support::backend::{follow, harness_with, next_form, start_body, Harness};
 use threeds_bridge::sandbox::dlocal::AttemptOutcome;
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::Provider;
+
+/// The page's view of payment `id`, read (each read under the guard) until it is final,
+/// for at most 100 reads 50 ms apart: the last read.
+async fn until_final(h: &Harness, id: &str) -> Value {
+    let mut view = Value::Null;
+    for _ in 0..100 {
+        view = guarded(h, "read", h.view(id)).await.1;
+        if view["state"] == "final" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    view
+}
 
 /// dLocal sends every notification twice and holds each back so that a later one
 /// overtakes it, beside the browser's callback; one payment finishes by its notifications
@@ -37,14 +52,7 @@ async fn dlocal_duplicated_and_reordered_notifications() {
     assert_eq!(status, 200, "{view}");
     let id = view["id"].as_str().expect("id").to_owned();
     support::cardholder::until_backend(&h.url, next_form(&view), RIGHT).await;
-    let mut done = view;
-    for _ in 0..100 {
-        done = guarded(&h, "read", h.view(&id)).await.1;
-        if done["state"] == "final" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let done = until_final(&h, &id).await;
     assert_eq!(done["result"]["status"], "authorized", "{done}");
     paid.push(Paid {
         pan: CHALLENGE,
@@ -119,14 +127,7 @@ async fn dlocal_a_confirmation_read_without_answer(unanswered: FaultRule, reads_
     assert_ne!(open["state"], "final", "a failed read ends nothing: {open}");
 
     h.sandbox.sandbox.faults.set(Vec::new());
-    let mut done = open;
-    for _ in 0..100 {
-        done = guarded(&h, "read", h.view(&id)).await.1;
-        if done["state"] == "final" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let done = until_final(&h, &id).await;
     assert_eq!(done["result"]["status"], "authorized", "{done}");
     let refused = h
         .sandbox
