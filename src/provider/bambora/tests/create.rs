@@ -4,6 +4,11 @@
 
 use super::*;
 
+/// The provider code of the refusal `start` ends with, before any call.
+fn refused_code(start: &PaymentStart) -> Option<String> {
+    done(adapter().start(start, &cx())).error?.provider_code
+}
+
 #[test]
 fn the_create_carries_card_term_url_and_the_3ds2_browser() {
     let (state, request) = call(adapter().start(&payment(), &cx()));
@@ -134,14 +139,7 @@ fn a_token_payment_names_the_cardholder() {
         token: "has space".into(),
         bin: None,
     };
-    assert_eq!(
-        done(adapter().start(&start, &cx()))
-            .error
-            .unwrap()
-            .provider_code
-            .as_deref(),
-        Some("token.code")
-    );
+    assert_eq!(refused_code(&start).as_deref(), Some("token.code"));
 }
 
 #[test]
@@ -160,24 +158,10 @@ fn another_currency_than_the_accounts_is_refused_before_any_call() {
 fn amounts_and_order_numbers_bambora_cannot_take_are_refused() {
     let mut start = payment();
     start.amount = wire::MAX_AMOUNT_MINOR + 1;
-    assert_eq!(
-        done(adapter().start(&start, &cx()))
-            .error
-            .unwrap()
-            .provider_code
-            .as_deref(),
-        Some("amount")
-    );
+    assert_eq!(refused_code(&start).as_deref(), Some("amount"));
     let mut start = payment();
     start.order_id = OrderId::parse(&"x".repeat(31)).unwrap();
-    assert_eq!(
-        done(adapter().start(&start, &cx()))
-            .error
-            .unwrap()
-            .provider_code
-            .as_deref(),
-        Some("order_number")
-    );
+    assert_eq!(refused_code(&start).as_deref(), Some("order_number"));
 }
 
 #[test]
@@ -236,11 +220,7 @@ fn the_merchants_own_2x_authentication_goes_as_passthrough() {
     missing.ds_transaction_id = None;
     start.external_authentication = Some(missing);
     assert_eq!(
-        done(adapter().start(&start, &cx()))
-            .error
-            .unwrap()
-            .provider_code
-            .as_deref(),
+        refused_code(&start).as_deref(),
         Some("3d_secure_passthrough.ds_transaction_id")
     );
 }
