@@ -22,6 +22,23 @@ fn aborted_after(ms: u32) -> PayOptions {
     object(&[("signal", controller.signal().into())]).unchecked_into::<PayOptions>()
 }
 
+/// A call the page made: the cancel of the payment, with its client secret.
+fn assert_the_cancel(call: &(String, String, Option<String>, JsValue)) {
+    assert_eq!(
+        (call.0.as_str(), call.1.as_str()),
+        ("POST", payment_url("/cancel").as_str())
+    );
+    assert_eq!(call.2.as_deref(), Some(SECRET));
+}
+
+/// The backend's 409 to a cancel of a payment that had ended authorized, with its view.
+fn ended_authorized() -> JsValue {
+    let refused =
+        js_sys::JSON::parse(r#"{"error":{"code":"payment_final","message":"ended"}}"#).unwrap();
+    Reflect::set(&refused, &"payment".into(), &authorized_view()).unwrap();
+    refused
+}
+
 #[wasm_bindgen_test]
 async fn giving_up_before_the_backend_has_a_result_ends_cancelled_without_its_members() {
     let pending = || view("pending", &method_next(), "null");
@@ -49,20 +66,14 @@ async fn giving_up_before_the_backend_has_a_result_ends_cancelled_without_its_me
         2,
         "the confirm and one cancel, whose answer says whether the backend had a result"
     );
-    assert_eq!(
-        (calls[1].0.as_str(), calls[1].1.as_str()),
-        ("POST", payment_url("/cancel").as_str())
-    );
-    assert_eq!(calls[1].2.as_deref(), Some(SECRET));
+    assert_the_cancel(&calls[1]);
 }
 
 #[wasm_bindgen_test]
 async fn giving_up_during_the_confirm_asks_the_backend_and_its_result_wins() {
     // The confirm is slow, and the backend authorizes the (frictionless) payment meanwhile;
     // the page gives up before its answer. The cancel that follows finds it final.
-    let refused =
-        js_sys::JSON::parse(r#"{"error":{"code":"payment_final","message":"ended"}}"#).unwrap();
-    Reflect::set(&refused, &"payment".into(), &authorized_view()).unwrap();
+    let refused = ended_authorized();
     let _backend = Stubbed::slow_first(&[(200, authorized_view()), (409, refused)], 400);
     let tds = new(object(&[("backendUrl", BACKEND_ORIGIN.into())])).unwrap();
     let options = aborted_after(50);
@@ -80,11 +91,7 @@ async fn giving_up_during_the_confirm_asks_the_backend_and_its_result_wins() {
     );
     let calls = calls();
     assert_eq!(calls.len(), 2, "the confirm, then the cancel");
-    assert_eq!(
-        (calls[1].0.as_str(), calls[1].1.as_str()),
-        ("POST", payment_url("/cancel").as_str())
-    );
-    assert_eq!(calls[1].2.as_deref(), Some(SECRET));
+    assert_the_cancel(&calls[1]);
 }
 
 #[wasm_bindgen_test]
@@ -106,9 +113,7 @@ async fn a_cancel_is_the_backends_cancel_or_the_result_it_already_had() {
     );
     drop(backend);
     // The payment had ended first: the backend's 409 carries it, and that result wins.
-    let refused =
-        js_sys::JSON::parse(r#"{"error":{"code":"payment_final","message":"ended"}}"#).unwrap();
-    Reflect::set(&refused, &"payment".into(), &authorized_view()).unwrap();
+    let refused = ended_authorized();
     let _backend = Stubbed::new(&[(200, pending()), (409, refused)]);
     let options = aborted_after(150);
     let result = JsFuture::from(tds.pay(request(), Some(options)))
@@ -144,11 +149,7 @@ async fn a_challenge_past_its_deadline_is_given_up_at_the_backend() {
     assert_eq!(code(&error).as_deref(), Some("timeout"));
     let calls = calls();
     assert_eq!(calls.len(), 2, "the confirm, then the deadline's cancel");
-    assert_eq!(
-        (calls[1].0.as_str(), calls[1].1.as_str()),
-        ("POST", payment_url("/cancel").as_str())
-    );
-    assert_eq!(calls[1].2.as_deref(), Some(SECRET));
+    assert_the_cancel(&calls[1]);
     // Nothing is left for a reload to show the challenge again.
     let resumed = JsFuture::from(tds.resume(None)).await.unwrap();
     assert!(resumed.is_null(), "resume() finds no payment");
@@ -156,9 +157,7 @@ async fn a_challenge_past_its_deadline_is_given_up_at_the_backend() {
     drop(backend);
 
     // The ACS had finished just before the deadline: the backend's result wins.
-    let refused =
-        js_sys::JSON::parse(r#"{"error":{"code":"payment_final","message":"ended"}}"#).unwrap();
-    Reflect::set(&refused, &"payment".into(), &authorized_view()).unwrap();
+    let refused = ended_authorized();
     let _backend = Stubbed::new(&[(200, pending()), (409, refused)]);
     let tds = new(options()).unwrap();
     let result = JsFuture::from(tds.pay(request(), None)).await.unwrap();
