@@ -20,7 +20,7 @@ use help::Topic;
 
 /// mimalloc, not glibc's malloc: under `serve`'s load glibc's allocator (its arenas,
 /// `malloc_consolidate`) was about a fifth of the process's CPU (perf, 2026-12-03;
-/// docs/backend/store.md, "Performance").
+/// docs/backend/store-performance.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

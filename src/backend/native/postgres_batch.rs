@@ -7,7 +7,7 @@
 //! one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING RETURNING id`: a session whose
 //! id or order is taken (by a row committed before, or by an earlier create of the same
 //! batch) is not inserted and its create answers `Duplicate`, as a lone `INSERT` would.
-//! See docs/backend/store.md "Performance".
+//! See docs/backend/store-performance.md.
 //!
 //! Each swap stays its own compare-and-set: a row changes only where its id, its version
 //! and `NOT is_final` match, and the statement returns the slots that changed. Two swaps of
