@@ -158,8 +158,8 @@ test-chaos: setup
 
 ## test-api: schemathesis against the real backend (`serve`, every provider on the sandbox),
 ## checked by docs/openapi.yaml: scripts/test-api.sh (installs a pinned schemathesis into
-## target/api-venv once; tests/api/ holds its config and hooks; docs/backend.md, "Testing the
-## API against its spec"). The debug binary, as test-native built it.
+## target/api-venv once; tests/api/ holds its config and hooks; docs/backend/api-tests.md).
+## The debug binary, as test-native built it.
 test-api: setup
 	@$(ENV) $$CARGO build -q --bin threeds-bridge
 	@$(ENV) THREEDS_BRIDGE_BIN=$${CARGO_TARGET_DIR:-target}/debug/threeds-bridge scripts/test-api.sh

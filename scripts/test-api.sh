@@ -12,7 +12,7 @@
 # THREEDS_BRIDGE_BIN (default target/debug/threeds-bridge). Extra arguments go to
 # `schemathesis run` (e.g. --include-operation-id createPayment). What it leaves behind:
 # target/api/ (config, logs of both processes, junit.xml, schemathesis.log).
-# docs/backend.md, "Testing the API against its spec", says how it authenticates.
+# docs/backend/api-tests.md says how it authenticates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
