@@ -26,7 +26,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX sessions_by_wake ON sessions (wake_at_ms)
         WHERE wake_at_ms IS NOT NULL AND NOT is_final;",
     // 2: captures, voids and refunds, records of their own (`postgres_ops`).
-    super::super::postgres_ops::MIGRATION,
+    crate::backend::native::postgres_ops::MIGRATION,
     // 3: the webhook outbox (`postgres_outbox.rs`).
     outbox::MIGRATION,
     // 4: a stored body's phase for `in_doubt`, as SQLite's `json_valid` and `json_extract`
