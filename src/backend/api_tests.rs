@@ -236,6 +236,7 @@ fn views_as_values_are_serde_json_to_value() {
             purpose: "paysafe.authorize".into(),
             lookups: 2,
             next_lookup_at_ms: 9_000,
+            since_ms: 4_000,
         },
         Phase::AwaitingBrowser {
             state: state(),

@@ -47,6 +47,11 @@ pub struct ReconcilePolicy {
     pub first_lookup_ms: u64,
     /// ... up to this.
     pub max_lookup_ms: u64,
+    /// A lookup that finds nothing ends a payment `not_found` only once the call whose
+    /// answer was lost is this old; before, the payment stays `unknown` and is looked up
+    /// again. A provider may still be processing a call its client gave up on (or its
+    /// search may not show it yet), and would then charge a payment reported failed.
+    pub not_found_after_ms: u64,
     /// How often a host's sweep looks for sessions that need the backend (lookups due,
     /// calls abandoned by a stopped process, expiries).
     pub sweep_every_ms: u64,
@@ -57,6 +62,7 @@ impl Default for ReconcilePolicy {
         ReconcilePolicy {
             first_lookup_ms: 2_000,
             max_lookup_ms: 5 * 60_000,
+            not_found_after_ms: 2 * 60_000,
             sweep_every_ms: 5_000,
         }
     }
@@ -381,6 +387,7 @@ mod tests {
             first_lookup_ms: 1_000,
             max_lookup_ms: 10_000,
             sweep_every_ms: 1,
+            ..Default::default()
         };
         let delays: Vec<u64> = (0..6)
             .map(|n| policy.next_lookup_at(100, n) - 100)
@@ -395,6 +402,7 @@ mod tests {
             first_lookup_ms: 1_000,
             max_lookup_ms: 10_000,
             sweep_every_ms: 1,
+            ..Default::default()
         };
         // Each lookup finds it still pending and sets the next one: the waits double.
         let (began, mut now, mut waits) = (50_000, 50_000, Vec::new());

@@ -12,12 +12,25 @@ use super::observe::{CallOutcome, ProviderCall};
 use super::providers::ProviderAdapter;
 use super::Backend;
 use crate::payment::{PaymentResult, PaymentStart, PaymentStatus, ResultCode};
-use crate::provider::{Context, HttpRequest, HttpResponse, ReturnRefused, Step, TransportFailure};
+use crate::provider::{
+    answer, Context, HttpRequest, HttpResponse, ReturnRefused, Step, TransportFailure,
+};
 use crate::session::{AdapterState, Phase, Session, TransitionError};
 use crate::store::{SessionStore, StoreError};
 
 /// More provider calls than any flow makes (Paysafe's longest is seven): a loop.
 const MAX_CALLS_PER_DRIVE: usize = 16;
+
+/// The doubt a drive set out to clear: it began in `Phase::Unknown`.
+struct Doubt {
+    /// The call whose answer was lost (`bambora.payment`, …).
+    purpose: String,
+    lookups: u32,
+    /// When that call was sent.
+    since_ms: u64,
+    /// The adapter's state in doubt: what its next lookup starts from.
+    state: AdapterState,
+}
 
 /// How a drive ended.
 #[derive(Debug)]
@@ -172,18 +185,33 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         mut step: Step<AdapterState>,
     ) -> Result<Driven, StoreError> {
         // The doubt this drive set out to clear: a lookup whose answer is lost too keeps
-        // the first call's purpose and counts one more lookup.
+        // the first call's purpose and time, and counts one more lookup.
         let mut doubt = match &session.phase {
             Phase::Unknown {
-                purpose, lookups, ..
-            } => Some((purpose.clone(), *lookups)),
+                state,
+                purpose,
+                lookups,
+                since_ms,
+                ..
+            } => Some(Doubt {
+                purpose: purpose.clone(),
+                lookups: *lookups,
+                since_ms: *since_ms,
+                state: state.clone(),
+            }),
             _ => None,
         };
+        let mut looked_up = false;
         for _ in 0..MAX_CALLS_PER_DRIVE {
             let mut refusal = None;
             let (phase, call) = match step {
                 Step::Unknown { state } => (self.in_doubt(&session, &mut doubt, state), None),
-                Step::Done(result) => (Phase::Final { result }, None),
+                Step::Done(result) => {
+                    match self.not_believed_yet(&session, &result, &doubt, looked_up) {
+                        Some(state) => (self.in_doubt(&session, &mut doubt, state), None),
+                        None => (Phase::Final { result }, None),
+                    }
+                }
                 Step::Browser { state, action } => (Phase::AwaitingBrowser { state, action }, None),
                 Step::Refused {
                     state,
@@ -212,6 +240,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 });
             };
             let response = self.call(&session, &request).await;
+            looked_up = doubt.is_some();
             if let (None, Ok(answer)) = (&session.card, &response) {
                 // A token payment: the provider tells what card it was.
                 session.card = adapter.card_of(answer);
@@ -246,30 +275,56 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         adapter.start(payment, &self.context(session))
     }
 
-    /// The `Unknown` phase for a call whose answer `session` (in `Calling`) lost.
-    fn in_doubt(
+    /// The doubt's state again when `result` is a lookup's "found nothing"
+    /// ([`answer::not_found`]) that came sooner than `reconcile.not_found_after_ms` after
+    /// the lost call: the provider may still be processing it, or its search not show it
+    /// yet. `looked_up`: this drive sent a lookup (an adapter that knows without one, say
+    /// because the lost call moved no money, is believed at once).
+    fn not_believed_yet(
         &self,
         session: &Session,
-        doubt: &mut Option<(String, u32)>,
-        state: AdapterState,
-    ) -> Phase {
-        let (purpose, lookups) = match doubt.take() {
-            Some((purpose, lookups)) => (purpose, lookups.saturating_add(1)),
+        result: &PaymentResult,
+        doubt: &Option<Doubt>,
+        looked_up: bool,
+    ) -> Option<AdapterState> {
+        let doubt = doubt.as_ref().filter(|_| looked_up)?;
+        let believed_from = doubt
+            .since_ms
+            .saturating_add(self.config.reconcile.not_found_after_ms);
+        if self.env.now_ms() >= believed_from || !answer::is_not_found(result) {
+            return None;
+        }
+        tracing::info!(
+            session = %session.id, purpose = %doubt.purpose, believed_from_ms = believed_from,
+            "the lookup found nothing yet; too soon after the lost call to believe it"
+        );
+        Some(doubt.state.clone())
+    }
+
+    /// The `Unknown` phase for a call whose answer `session` (in `Calling`) lost.
+    fn in_doubt(&self, session: &Session, doubt: &mut Option<Doubt>, state: AdapterState) -> Phase {
+        let now = self.env.now_ms();
+        let (purpose, lookups, since_ms) = match doubt.take() {
+            Some(doubt) => (
+                doubt.purpose,
+                doubt.lookups.saturating_add(1),
+                doubt.since_ms,
+            ),
             None => match &session.phase {
-                Phase::Calling { purpose, .. } => (purpose.clone(), 0),
-                _ => (String::from("unknown"), 0),
+                // Sent when the session went `Calling`: the provider may have had it
+                // since then.
+                Phase::Calling { purpose, .. } => (purpose.clone(), 0, session.updated_at_ms),
+                _ => (String::from("unknown"), 0, now),
             },
         };
         tracing::warn!(session = %session.id, purpose = %purpose, lookups, "money call in doubt; it will be looked up");
-        let next_lookup_at_ms = self
-            .config
-            .reconcile
-            .next_lookup_at(self.env.now_ms(), lookups);
+        let next_lookup_at_ms = self.config.reconcile.next_lookup_at(now, lookups);
         Phase::Unknown {
             state,
             purpose,
             lookups,
             next_lookup_at_ms,
+            since_ms,
         }
     }
 

@@ -174,6 +174,12 @@ pub fn not_found() -> PaymentResult {
         )
 }
 
+/// Whether `result` is [`not_found`]'s: a lookup that found nothing, which the host
+/// believes only once the lost call is old enough (`reconcile.not_found_after_ms`).
+pub fn is_not_found(result: &PaymentResult) -> bool {
+    *result == not_found()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! The middleware that applies the fault rules ([`super::faults`]) to a provider's
-//! requests: added latency, a share of 5xx answers, hung requests, and connections
-//! dropped after the provider has committed the work.
+//! requests: added latency, a share of 5xx answers, hung requests, connections
+//! dropped after the provider has committed the work, and work committed after the client
+//! gave up.
 //!
 //! `router()` wraps each provider's nested router with [`with_faults`], so the path a
 //! rule's `endpoint` is matched against is relative to the provider's prefix
@@ -74,6 +75,21 @@ async fn apply_faults(State(scope): State<FaultScope>, request: Request, next: N
             // connection fails before a byte of the answer reaches the client.
             let (parts, _answer) = next.run(request).await.into_parts();
             Response::from_parts(parts, Body::new(FailingBody))
+        }
+        FaultAction::CommitLate(after_ms) => {
+            // The request is taken whole now (the client may be gone when the work
+            // starts), and done later by a task of its own, whoever still waits.
+            let (parts, body) = request.into_parts();
+            let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+                return StatusCode::BAD_REQUEST.into_response();
+            };
+            let request = Request::from_parts(parts, Body::from(bytes));
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(after_ms)).await;
+                let _answer = next.run(request).await;
+            });
+            tokio::time::sleep(HANG).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
         }
         FaultAction::HangAfterCommit => {
             // The charge is in the ledger; the answer never comes.

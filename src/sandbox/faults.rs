@@ -30,6 +30,10 @@ pub struct FaultRule {
     /// Do the work (charge included), then never answer: the client gives up with the
     /// charge made (a provider that commits and then stalls).
     pub hang_after_commit: bool,
+    /// Never answer, and do the work (charge included) this long after the request came,
+    /// whether its client still waits or not: a provider that finishes a call after its
+    /// client gave up, later than the client's first lookup. 0: off.
+    pub commit_after_ms: u64,
     /// Send every notification twice.
     pub duplicate_notifications: bool,
     /// Hold each notification back so that a later one overtakes it.
@@ -50,6 +54,8 @@ pub enum FaultAction {
     Hang,
     DropAfterCommit,
     HangAfterCommit,
+    /// Answer nothing; do the work after this many milliseconds.
+    CommitLate(u64),
 }
 
 impl Faults {
@@ -92,6 +98,9 @@ impl Faults {
             }
             if action == FaultAction::Answer && rule.hang_after_commit {
                 action = FaultAction::HangAfterCommit;
+            }
+            if action == FaultAction::Answer && rule.commit_after_ms > 0 {
+                action = FaultAction::CommitLate(rule.commit_after_ms);
             }
         }
         (latency, action)
@@ -160,11 +169,13 @@ impl FaultRule {
             }
         }
         // One hour is far past any client timeout; more is surely a typo.
-        if self.latency_ms > 3_600_000 {
-            return Err(format!(
-                "latency_ms must be at most 3600000, not {}",
-                self.latency_ms
-            ));
+        for (name, ms) in [
+            ("latency_ms", self.latency_ms),
+            ("commit_after_ms", self.commit_after_ms),
+        ] {
+            if ms > 3_600_000 {
+                return Err(format!("{name} must be at most 3600000, not {ms}"));
+            }
         }
         Ok(())
     }

@@ -68,6 +68,7 @@ fn read(members: &mut Map<String, Value>) -> Result<Phase, serde_json::Error> {
             purpose: take(members, "purpose")?,
             lookups: take(members, "lookups")?,
             next_lookup_at_ms: take(members, "next_lookup_at_ms")?,
+            since_ms: take_or_default(members, "since_ms")?,
         },
         "awaiting_browser" => Phase::AwaitingBrowser {
             state: take(members, "state")?,

@@ -264,6 +264,7 @@ pub(crate) fn eager() -> ReconcilePolicy {
         first_lookup_ms: 0,
         max_lookup_ms: 60_000,
         sweep_every_ms: 50,
+        ..Default::default()
     }
 }
 
@@ -273,6 +274,7 @@ pub(crate) fn patient() -> ReconcilePolicy {
         first_lookup_ms: 60_000,
         max_lookup_ms: 60_000,
         sweep_every_ms: 60_000,
+        ..Default::default()
     }
 }
 
@@ -541,5 +543,6 @@ pub(crate) fn in_doubt_since(now: u64) -> Phase {
         purpose: "bambora.payment".into(),
         lookups: 2,
         next_lookup_at_ms: now - 1_000,
+        since_ms: 0,
     }
 }

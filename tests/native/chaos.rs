@@ -110,7 +110,7 @@ fn serve_config(dir: &Path, port: u16, sandbox: &str) -> PathBuf {
         "session_ttl_seconds": TTL_SECONDS,
         "store": {"kind": "sqlite", "path": dir.join("sessions.sqlite3")},
         "calls": {"timeout_ms": 800, "attempts": 2, "backoff_ms": 50},
-        "reconcile": {"first_lookup_ms": 300, "max_lookup_ms": 2000, "sweep_every_ms": 300},
+        "reconcile": {"first_lookup_ms": 300, "max_lookup_ms": 2000, "not_found_after_ms": 1000, "sweep_every_ms": 300},
         "confirm_rate_limit": {"per_minute": 0, "burst": 0},
         "providers": sandbox_providers(sandbox, &["payroc", "dlocal", "paysafe", "bambora"]),
     });

@@ -46,7 +46,7 @@ pub(crate) fn config(
         "merchant_api_keys": [MERCHANT_KEY],
         "store": store,
         "calls": {"timeout_ms": timeout_ms, "attempts": 1, "backoff_ms": 50},
-        "reconcile": {"first_lookup_ms": 200, "max_lookup_ms": 1000, "sweep_every_ms": 200},
+        "reconcile": {"first_lookup_ms": 200, "max_lookup_ms": 1000, "not_found_after_ms": 1000, "sweep_every_ms": 200},
         "confirm_rate_limit": {"per_minute": 0, "burst": 0},
         "providers": sandbox_providers(sandbox, &["paysafe", "bambora"]),
     });

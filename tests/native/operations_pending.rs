@@ -157,6 +157,7 @@ async fn a_refund_still_pending_at_each_lookup_is_counted_once() {
             first_lookup_ms: 1,
             max_lookup_ms: 1,
             sweep_every_ms: 60_000,
+            ..Default::default()
         },
         providers: ProvidersConfig::default(),
         webhooks: Default::default(),

@@ -9,7 +9,11 @@ use crate::support;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::backend::{follow, harness, logs, next_form, start_body, Cardholder, Harness};
+use support::backend::{
+    follow, harness, harness_configured, logs, next_form, quick_policy, start_body, Cardholder,
+    Harness,
+};
+use threeds_bridge::backend::config::ReconcilePolicy;
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::{LedgerEntry, Provider};
 
@@ -150,6 +154,57 @@ async fn a_lost_challenge_redirect_is_nothing_charged() {
     assert_eq!(result["error"]["providerCode"], "not_found", "{done}");
     assert!(result["providerPaymentId"].is_null(), "{done}");
     assert!(bambora_ledger(&h).is_empty());
+    // The first lookup (2 s after the loss) came before the harness's 3 s of
+    // `not_found_after_ms`: it was not believed, a later one was.
+    assert!(
+        logged(&id, "too soon after the lost call") >= 1,
+        "{}",
+        logs()
+    );
+}
+
+/// Bambora takes the create, its client gives up, the first lookups find nothing, and
+/// only then does Bambora charge: a provider still processing a call its client gave up
+/// on. The lookups that find nothing before `reconcile.not_found_after_ms` are not
+/// believed, so the payment stays `unknown` until a lookup finds the charge. Before, the
+/// first lookup ended it `failed` / `not_found` with the charge made 2 s later.
+#[tokio::test]
+async fn a_create_bambora_charges_after_the_first_lookups_is_found_not_reported_failed() {
+    let reconcile = ReconcilePolicy {
+        first_lookup_ms: 300,
+        max_lookup_ms: 600,
+        not_found_after_ms: 15_000,
+        ..Default::default()
+    };
+    let h = harness_configured(quick_policy(), reconcile).await;
+    h.sandbox.sandbox.faults.set(vec![FaultRule {
+        commit_after_ms: 4_000,
+        ..rule("/v1/payments")
+    }]);
+    let body = start_body("bambora", FRICTIONLESS, "iframe");
+    let (status, view) = h.start(&body).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["status"], "unknown", "{view}");
+    let id = view["id"].as_str().expect("id").to_owned();
+    // The create is taken; the lookup's own reads of `/v1/payments/{id}` must get answers.
+    h.sandbox.sandbox.faults.set(Vec::new());
+    assert!(bambora_ledger(&h).is_empty(), "not charged yet");
+
+    let done = until_final(&h, &id).await;
+    let charges = bambora_ledger(&h);
+    assert_eq!(charges.len(), 1, "exactly one charge: {charges:?}");
+    assert_eq!(done["result"]["status"], "authorized", "{done}");
+    assert_eq!(
+        done["result"]["providerPaymentId"].as_str(),
+        Some(charges[0].provider_payment_id.as_str()),
+        "the backend knows the charge by Bambora's id"
+    );
+    assert!(
+        logged(&id, "too soon after the lost call") >= 1,
+        "a lookup found nothing before Bambora charged: {}",
+        logs()
+    );
+    assert_eq!(logged(&id, "purpose=\"bambora.payment\""), 1, "sent once");
 }
 
 // --- the sandbox's search (`POST /v1/reports`) over HTTP -----------------------------

@@ -75,6 +75,7 @@ fn in_doubt(id: &str, order_id: &str) -> Session {
             purpose: "dlocal.create".into(),
             lookups: 2,
             next_lookup_at_ms: 8_000,
+            since_ms: 3_000,
         },
         4_000,
     )

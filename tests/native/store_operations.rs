@@ -318,6 +318,7 @@ async fn in_doubt_counts_the_payments_and_operations_in_doubt<S: SessionStore>(s
                 purpose: "paysafe.auths".into(),
                 lookups: 1,
                 next_lookup_at_ms: 1_000_000,
+                since_ms: 900_000,
             },
             1_000,
         )

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use threeds_bridge::backend::auth::ApiKey;
-use threeds_bridge::backend::config::{BackendConfig, CallPolicy, ProvidersConfig};
+use threeds_bridge::backend::config::{
+    BackendConfig, CallPolicy, ProvidersConfig, ReconcilePolicy,
+};
 use threeds_bridge::backend::native::{self, ReqwestTransport, RunningBackend, SystemEnv};
 use threeds_bridge::backend::{Backend, Env, Transport};
 use threeds_bridge::provider::{bambora, dlocal, payroc, paysafe};
@@ -89,6 +91,8 @@ pub struct Harness {
     pub url: String,
     pub store: Arc<MemoryStore>,
     pub policy: CallPolicy,
+    /// How the backends this harness starts look payments in doubt up.
+    pub reconcile: ReconcilePolicy,
     /// Session lifetime of the backends this harness starts (600 s unless a test shortens it).
     pub ttl_seconds: u64,
     pub addr: std::net::SocketAddr,
@@ -113,11 +117,24 @@ pub fn quick_policy() -> CallPolicy {
     }
 }
 
+/// The default lookups, but a lookup that finds nothing is believed 3 s after the lost
+/// call (not 2 minutes): a test of a call that never reached the provider ends in seconds.
+pub fn quick_reconcile() -> ReconcilePolicy {
+    ReconcilePolicy {
+        not_found_after_ms: 3_000,
+        ..Default::default()
+    }
+}
+
 pub async fn harness() -> Harness {
     harness_with(quick_policy()).await
 }
 
 pub async fn harness_with(policy: CallPolicy) -> Harness {
+    harness_configured(policy, quick_reconcile()).await
+}
+
+pub async fn harness_configured(policy: CallPolicy, reconcile: ReconcilePolicy) -> Harness {
     log_buffer();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -140,6 +157,7 @@ pub async fn harness_with(policy: CallPolicy) -> Harness {
         url,
         store,
         policy,
+        reconcile,
         ttl_seconds: 600,
         addr,
         secrets: Mutex::new(HashMap::new()),
@@ -157,7 +175,7 @@ impl Harness {
             max_confirm_attempts: 3,
             session_ttl_seconds: self.ttl_seconds,
             calls: self.policy,
-            reconcile: Default::default(),
+            reconcile: self.reconcile,
             webhooks: Default::default(),
             providers: ProvidersConfig {
                 payroc: Some(payroc::Config::sandbox(&self.sandbox.url)),
