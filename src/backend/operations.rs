@@ -17,7 +17,7 @@ use super::providers::ProviderAdapter;
 use super::Backend;
 use crate::payment::{PaymentStatus, ProviderKind};
 use crate::provider::lifecycle::{
-    Operation, OperationError, OperationKind, OperationResult, OperationStep,
+    Operation, OperationCall, OperationError, OperationKind, OperationResult, OperationStep,
 };
 use crate::session::Session;
 use crate::store::operations::{
@@ -395,6 +395,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         mut record: OperationRecord,
         mut step: OperationStep,
     ) -> Result<OperationRecord, StoreError> {
+        let mut looked_up = false;
         for calls in 0..MAX_OPERATION_CALLS {
             match step {
                 OperationStep::Call { call, request } => {
@@ -406,6 +407,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                         record = renewed;
                     }
                     let answer = self.call(session, &request).await;
+                    looked_up = call == OperationCall::Lookup;
                     step = adapter.on_operation_response(
                         &record.operation,
                         call,
@@ -414,6 +416,11 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                     );
                 }
                 OperationStep::Unknown => return self.operation_in_doubt(record).await,
+                OperationStep::Done(result)
+                    if looked_up && self.never_made_too_soon(&record, &result) =>
+                {
+                    return self.operation_in_doubt(record).await
+                }
                 OperationStep::Done(result) => {
                     return self.operation_over(session, record, result).await
                 }
@@ -421,6 +428,25 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         }
         tracing::warn!(operation = %record.id, "the operation's calls did not settle; it will be looked up");
         self.operation_in_doubt(record).await
+    }
+
+    /// Whether `result`, a lookup's answer, is "never made" ([`OperationResult::is_never_made`])
+    /// sooner than `reconcile.not_found_after_ms` after the operation began (`created_at_ms`:
+    /// its record is written just before its first call): the provider may still be
+    /// processing the call, or its search not show it yet, and a refund believed never made
+    /// would be asked again. Such an answer leaves the operation in doubt.
+    fn never_made_too_soon(&self, record: &OperationRecord, result: &OperationResult) -> bool {
+        let believed_from = record
+            .created_at_ms
+            .saturating_add(self.config.reconcile.not_found_after_ms);
+        if !result.is_never_made() || self.env.now_ms() >= believed_from {
+            return false;
+        }
+        tracing::info!(
+            operation = %record.id, believed_from_ms = believed_from,
+            "the lookup found nothing yet; too soon after the lost call to believe it"
+        );
+        true
     }
 
     async fn operation_in_doubt(

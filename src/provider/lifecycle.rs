@@ -123,6 +123,14 @@ pub enum OperationResult {
 }
 
 impl OperationResult {
+    /// A lookup's "never made": the provider holds no such operation, or shows it not taken
+    /// (`provider_timeout`; Bambora's search finds no transaction, dLocal has no capture under
+    /// the reference or still shows the authorization open after a cancel). The host believes
+    /// it only once the operation is `reconcile.not_found_after_ms` old.
+    pub fn is_never_made(&self) -> bool {
+        matches!(self, OperationResult::Refused(error) if error.code == OperationErrorCode::ProviderTimeout)
+    }
+
     /// `succeeded`, `pending` or `refused`: the merchant API's `status` and a metric's label.
     pub fn status(&self) -> &'static str {
         match self {

@@ -10,8 +10,12 @@
 use crate::support;
 
 use serde_json::{json, Value};
-use support::backend::{harness, operate_at, pay, start_body, Cardholder, Harness, MERCHANT_KEY};
+use support::backend::{
+    harness, harness_configured, operate_at, pay, quick_policy, start_body, Cardholder, Harness,
+    MERCHANT_KEY,
+};
 use support::browser;
+use threeds_bridge::backend::config::ReconcilePolicy;
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::Provider;
 
@@ -416,6 +420,64 @@ async fn a_lost_capture_answer_is_unknown_until_the_lookup_finds_the_one_capture
         );
         assert_eq!(movements(&h, &provider_id), 1, "exactly one capture");
     }
+}
+
+/// Bambora takes a refund, its client gives up, the first lookups find no return, and only
+/// then does Bambora make it. A lookup's "never made" is believed only
+/// `reconcile.not_found_after_ms` after the refund began, so the refund stays `unknown`
+/// until a lookup finds the one return. Before, the first lookup ended it `refused` /
+/// `provider_timeout` with the return made 3 s later, and the merchant, told nothing was
+/// refunded, could refund again.
+#[tokio::test]
+async fn a_refund_bambora_makes_after_the_first_lookups_is_found_not_refused() {
+    let lookups = ReconcilePolicy {
+        first_lookup_ms: 300,
+        max_lookup_ms: 600,
+        not_found_after_ms: 15_000,
+        ..Default::default()
+    };
+    let h = harness_configured(quick_policy(), lookups).await;
+    let p = &PROVIDERS[0];
+    let (id, provider_id) = authorized(&h, p, "automatic").await;
+    h.sandbox.sandbox.faults.set(vec![FaultRule {
+        provider: Some(p.ledger),
+        endpoint: Some(format!("/v1/payments/{provider_id}/returns")),
+        commit_after_ms: 3_000,
+        ..Default::default()
+    }]);
+    let (status, lost) = operate(&h, &id, "refunds", "late", json!({"amount": 400})).await;
+    h.sandbox.sandbox.faults.set(Vec::new());
+    assert_eq!(
+        (status, &lost["status"]),
+        (200, &json!("unknown")),
+        "{lost}"
+    );
+    assert_eq!(movements(&h, &provider_id), 0, "no return yet");
+
+    let mut settled = Value::Null;
+    for _ in 0..100 {
+        settled = reconcile(&h, &id).await;
+        if settled["operations"][0]["status"] != "unknown" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let operation = &settled["operations"][0];
+    assert_eq!(operation["status"], "succeeded", "{settled}");
+    assert_eq!(operation["id"], lost["id"]);
+    balances(&h, p, &provider_id, &settled, (1099, 400, false)).await;
+    assert_eq!(movements(&h, &provider_id), 1, "one return");
+    let too_soon = support::backend::logs()
+        .lines()
+        .filter(|line| {
+            line.contains(lost["id"].as_str().expect("id"))
+                && line.contains("too soon after the lost call")
+        })
+        .count();
+    assert!(
+        too_soon >= 1,
+        "a lookup found no return before Bambora made it"
+    );
 }
 
 #[tokio::test]
