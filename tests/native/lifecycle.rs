@@ -11,11 +11,10 @@ use crate::support;
 
 use serde_json::{json, Value};
 use support::backend::{
-    harness, harness_configured, operate_at, pay, quick_policy, start_body, Cardholder, Harness,
-    MERCHANT_KEY,
+    harness, harness_configured, late_commit_reconcile, operate_at, pay, quick_policy, start_body,
+    Cardholder, Harness, MERCHANT_KEY,
 };
 use support::browser;
-use threeds_bridge::backend::config::ReconcilePolicy;
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::Provider;
 
@@ -430,13 +429,7 @@ async fn a_lost_capture_answer_is_unknown_until_the_lookup_finds_the_one_capture
 /// refunded, could refund again.
 #[tokio::test]
 async fn a_refund_bambora_makes_after_the_first_lookups_is_found_not_refused() {
-    let lookups = ReconcilePolicy {
-        first_lookup_ms: 300,
-        max_lookup_ms: 600,
-        not_found_after_ms: 15_000,
-        ..Default::default()
-    };
-    let h = harness_configured(quick_policy(), lookups).await;
+    let h = harness_configured(quick_policy(), late_commit_reconcile()).await;
     let p = &PROVIDERS[0];
     let (id, provider_id) = authorized(&h, p, "automatic").await;
     h.sandbox.sandbox.faults.set(vec![FaultRule {

@@ -10,10 +10,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::backend::{
-    follow, harness, harness_configured, logs, next_form, quick_policy, start_body, Cardholder,
-    Harness,
+    follow, harness, harness_configured, late_commit_reconcile, logs, next_form, quick_policy,
+    start_body, Cardholder, Harness,
 };
-use threeds_bridge::backend::config::ReconcilePolicy;
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::{LedgerEntry, Provider};
 
@@ -170,13 +169,7 @@ async fn a_lost_challenge_redirect_is_nothing_charged() {
 /// first lookup ended it `failed` / `not_found` with the charge made 2 s later.
 #[tokio::test]
 async fn a_create_bambora_charges_after_the_first_lookups_is_found_not_reported_failed() {
-    let reconcile = ReconcilePolicy {
-        first_lookup_ms: 300,
-        max_lookup_ms: 600,
-        not_found_after_ms: 15_000,
-        ..Default::default()
-    };
-    let h = harness_configured(quick_policy(), reconcile).await;
+    let h = harness_configured(quick_policy(), late_commit_reconcile()).await;
     h.sandbox.sandbox.faults.set(vec![FaultRule {
         commit_after_ms: 4_000,
         ..rule("/v1/payments")

@@ -6,6 +6,7 @@ pub mod cardholder;
 pub mod clock;
 pub mod flow;
 pub mod recording;
+pub mod requests;
 pub mod serve;
 pub mod store;
 
