@@ -26,7 +26,7 @@ struct Doubt {
     /// The call whose answer was lost (`bambora.payment`, …).
     purpose: String,
     lookups: u32,
-    /// When that call was sent.
+    /// When that call was last sent.
     since_ms: u64,
     /// The adapter's state in doubt: what its next lookup starts from.
     state: AdapterState,
@@ -311,9 +311,14 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 doubt.since_ms,
             ),
             None => match &session.phase {
-                // Sent when the session went `Calling`: the provider may have had it
-                // since then.
-                Phase::Calling { purpose, .. } => (purpose.clone(), 0, session.updated_at_ms),
+                // Its last attempt went out by now, and within the call lease of the
+                // session going `Calling` (a call a stopped process left).
+                Phase::Calling { purpose, .. } => {
+                    let lease_end = session
+                        .updated_at_ms
+                        .saturating_add(self.config.calls.lease_ms());
+                    (purpose.clone(), 0, now.min(lease_end))
+                }
                 _ => (String::from("unknown"), 0, now),
             },
         };

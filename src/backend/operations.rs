@@ -431,13 +431,15 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
     }
 
     /// Whether `result`, a lookup's answer, is "never made" ([`OperationResult::is_never_made`])
-    /// sooner than `reconcile.not_found_after_ms` after the operation began (`created_at_ms`:
-    /// its record is written just before its first call): the provider may still be
-    /// processing the call, or its search not show it yet, and a refund believed never made
-    /// would be asked again. Such an answer leaves the operation in doubt.
+    /// sooner than `reconcile.not_found_after_ms` after the operation's call was last sent:
+    /// the provider may still be processing it, or its search not show it yet, and a refund
+    /// believed never made would be asked again. Such an answer leaves the operation in
+    /// doubt. The last attempt went out within the call lease of the record's creation (it
+    /// is written just before the first).
     fn never_made_too_soon(&self, record: &OperationRecord, result: &OperationResult) -> bool {
         let believed_from = record
             .created_at_ms
+            .saturating_add(self.config.calls.lease_ms())
             .saturating_add(self.config.reconcile.not_found_after_ms);
         if !result.is_never_made() || self.env.now_ms() >= believed_from {
             return false;

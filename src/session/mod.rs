@@ -42,16 +42,17 @@ pub enum Phase {
     /// A money-moving call's answer was lost: the provider may or may not have charged.
     /// The payment waits here, never expiring, until a lookup by the reference that was
     /// sent (`Adapter::reconcile`) finds the provider's truth. `lookups` made so far got
-    /// no answer; the next is due at `next_lookup_at_ms`.
+    /// no answer, or found nothing too soon to be believed; the next is due at
+    /// `next_lookup_at_ms`.
     Unknown {
         state: AdapterState,
         /// The call whose answer was lost (`payroc.sale`, …).
         purpose: String,
         lookups: u32,
         next_lookup_at_ms: u64,
-        /// When the call whose answer was lost was sent: a lookup that finds nothing is
-        /// believed only `reconcile.not_found_after_ms` after it (0 in a session stored
-        /// before it was kept: believed at once, as then).
+        /// When the call whose answer was lost was last sent: a lookup that finds nothing is
+        /// believed only `reconcile.not_found_after_ms` after it. A session stored without
+        /// it reads its `updated_at_ms` here (`stored.rs`).
         since_ms: u64,
     },
     /// The browser must do `action` and come back.
@@ -326,6 +327,42 @@ mod tests {
     /// The stored shape is the derived `Serialize`'s (tag `phase`), read back by hand
     /// (`stored.rs`): every phase, in a session read from text (as the stores read it) and
     /// from a JSON value; a missing member (but a null one) or an unknown phase is refused.
+    /// A doubt stored without the time of its call (before `since_ms` was kept, or by an
+    /// older instance on a shared store) counts from the session's last write, so a lookup
+    /// that finds nothing is not believed at once.
+    #[test]
+    fn a_doubt_stored_without_its_call_time_counts_from_its_last_write() {
+        let mut doubt = session(unknown(9_000));
+        doubt.updated_at_ms = 7_000;
+        let mut stored = serde_json::to_value(&doubt).unwrap();
+        stored["phase"].as_object_mut().unwrap().remove("since_ms");
+        let read = Session::from_text(&stored.to_string()).unwrap();
+        let Phase::Unknown { since_ms, .. } = read.phase else {
+            panic!("in doubt: {read:?}");
+        };
+        assert_eq!(since_ms, 7_000);
+        // One that has it keeps it.
+        let Phase::Unknown { since_ms, .. } = Session::from_text(
+            &serde_json::to_string(&Session {
+                phase: Phase::Unknown {
+                    state: AdapterState(serde_json::json!({"step": "x"})),
+                    purpose: "bambora.payment".into(),
+                    lookups: 0,
+                    next_lookup_at_ms: 9_000,
+                    since_ms: 6_500,
+                },
+                ..doubt
+            })
+            .unwrap(),
+        )
+        .unwrap()
+        .phase
+        else {
+            panic!("in doubt");
+        };
+        assert_eq!(since_ms, 6_500);
+    }
+
     #[test]
     fn every_phase_reads_back_as_it_was_written() {
         let phases = [

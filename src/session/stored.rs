@@ -24,7 +24,7 @@ impl Session {
 
 /// The members as the derive read them: `#[serde(default)]` ones by `take_or_default`.
 fn session(members: &mut Map<String, Value>) -> Result<Session, serde_json::Error> {
-    Ok(Session {
+    let mut session = Session {
         id: take(members, "id")?,
         nonce: take(members, "nonce")?,
         client_secret: take_or_default(members, "client_secret")?,
@@ -45,7 +45,15 @@ fn session(members: &mut Map<String, Value>) -> Result<Session, serde_json::Erro
         wake_at_ms: take_or_default(members, "wake_at_ms")?,
         version: take(members, "version")?,
         phase: take(members, "phase")?,
-    })
+    };
+    // A doubt written without the time of its call (before it was kept, or by an older
+    // instance on a shared store) counts from its last write, which is no earlier.
+    if let Phase::Unknown { since_ms, .. } = &mut session.phase {
+        if *since_ms == 0 {
+            *since_ms = session.updated_at_ms;
+        }
+    }
+    Ok(session)
 }
 
 impl<'de> Deserialize<'de> for Phase {

@@ -258,13 +258,14 @@ impl Stand {
     }
 }
 
-/// Lookups due at once, and a sweep every 50 ms.
+/// Lookups due at once, a lookup that finds nothing believed at once, and a sweep every
+/// 50 ms.
 pub(crate) fn eager() -> ReconcilePolicy {
     ReconcilePolicy {
         first_lookup_ms: 0,
         max_lookup_ms: 60_000,
+        not_found_after_ms: 0,
         sweep_every_ms: 50,
-        ..Default::default()
     }
 }
 
@@ -543,6 +544,6 @@ pub(crate) fn in_doubt_since(now: u64) -> Phase {
         purpose: "bambora.payment".into(),
         lookups: 2,
         next_lookup_at_ms: now - 1_000,
-        since_ms: 0,
+        since_ms: now - 5_000,
     }
 }

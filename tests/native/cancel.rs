@@ -179,7 +179,7 @@ async fn an_ended_payment_answers_409_with_its_result_and_a_payment_in_doubt_409
             purpose: "paysafe.payment".into(),
             lookups: 0,
             next_lookup_at_ms: u64::MAX / 2,
-            since_ms: 0,
+            since_ms: stored.updated_at_ms,
         },
         ..stored
     };

@@ -425,7 +425,7 @@ async fn a_lost_capture_answer_is_unknown_until_the_lookup_finds_the_one_capture
 /// then does Bambora make it. A lookup's "never made" is believed only
 /// `reconcile.not_found_after_ms` after the refund began, so the refund stays `unknown`
 /// until a lookup finds the one return. Before, the first lookup ended it `refused` /
-/// `provider_timeout` with the return made 3 s later, and the merchant, told nothing was
+/// `provider_timeout` with the return made 5 s later, and the merchant, told nothing was
 /// refunded, could refund again.
 #[tokio::test]
 async fn a_refund_bambora_makes_after_the_first_lookups_is_found_not_refused() {
@@ -435,7 +435,7 @@ async fn a_refund_bambora_makes_after_the_first_lookups_is_found_not_refused() {
     h.sandbox.sandbox.faults.set(vec![FaultRule {
         provider: Some(p.ledger),
         endpoint: Some(format!("/v1/payments/{provider_id}/returns")),
-        commit_after_ms: 3_000,
+        commit_after_ms: 5_000,
         ..Default::default()
     }]);
     let (status, lost) = operate(&h, &id, "refunds", "late", json!({"amount": 400})).await;

@@ -153,13 +153,6 @@ async fn a_lost_challenge_redirect_is_nothing_charged() {
     assert_eq!(result["error"]["providerCode"], "not_found", "{done}");
     assert!(result["providerPaymentId"].is_null(), "{done}");
     assert!(bambora_ledger(&h).is_empty());
-    // The first lookup (2 s after the loss) came before the harness's 3 s of
-    // `not_found_after_ms`: it was not believed, a later one was.
-    assert!(
-        logged(&id, "too soon after the lost call") >= 1,
-        "{}",
-        logs()
-    );
 }
 
 /// Bambora takes the create, its client gives up, the first lookups find nothing, and
