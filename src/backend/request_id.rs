@@ -65,31 +65,46 @@ pub(crate) fn holds_a_card_number(text: &str) -> bool {
     in_a_row || in_groups(text)
 }
 
-/// Whether `text` has groups of 3 to 6 digits, one separator apart, whose digits together
-/// (13 to 19 of them) pass the Luhn check. A group of another size, or any other character,
-/// ends a run.
+/// Whether `text` has groups of 3 to 6 digits, one separator apart, some of whose
+/// consecutive groups (13 to 19 digits together, from one group's start to a later one's
+/// end) pass the Luhn check: a card number with a group before or after it is still
+/// found. A group of another size, or any other character, ends a run.
 fn in_groups(text: &str) -> bool {
-    let card = |digits: &str| (13..=19).contains(&digits.len()) && luhn_valid(digits);
-    let (mut joined, mut group) = (String::new(), 0);
+    // The run's digits, and where each of its groups starts among them.
+    let (mut digits, mut starts, mut group) = (String::new(), Vec::new(), 0);
     for c in text.chars().chain([',']) {
         if c.is_ascii_digit() {
-            joined.push(c);
+            digits.push(c);
             group += 1;
             continue;
         }
         let grouped = (3..=6).contains(&group);
-        if !grouped {
-            joined.truncate(joined.len() - group);
+        if grouped {
+            starts.push(digits.len() - group);
+        } else {
+            digits.truncate(digits.len() - group);
         }
         if !grouped || !matches!(c, '-' | '.' | ':' | ' ') {
-            if card(&joined) {
+            if groups_hold_a_card(&digits, &starts) {
                 return true;
             }
-            joined.clear();
+            digits.clear();
+            starts.clear();
         }
         group = 0;
     }
     false
+}
+
+/// Whether some of the consecutive groups of `digits` (starting at `starts`) are 13 to 19
+/// digits that pass the Luhn check.
+fn groups_hold_a_card(digits: &str, starts: &[usize]) -> bool {
+    let ends = || starts.iter().skip(1).copied().chain([digits.len()]);
+    starts.iter().enumerate().any(|(first, &from)| {
+        ends()
+            .skip(first)
+            .any(|to| (13..=19).contains(&(to - from)) && luhn_valid(&digits[from..to]))
+    })
 }
 
 /// The trace id of `version-traceid-parentid-flags` (W3C Trace Context §3.2): 32 lowercase
@@ -173,6 +188,10 @@ mod tests {
             ("X-Request-Id", "order-4111111111111111-x"),
             ("X-Request-Id", "4111-1111-1111-1111"),
             ("X-Request-Id", "x.4111.1111.1111.1111.y"),
+            // A group more after it, or before it: the card is some of the groups.
+            ("X-Request-Id", "4111-1111-1111-1111-1111"),
+            ("X-Request-Id", "123-4111-1111-1111-1111"),
+            ("X-Request-Id", "9999.3782.822463.10005.123"),
             (
                 "traceparent",
                 "00-00000000000000004000000000001000-00f067aa0ba902b7-01",
