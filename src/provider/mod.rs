@@ -235,6 +235,14 @@ impl Notification {
     }
 }
 
+/// How many returns whose issuer's answer the provider refused end a payment waiting on a
+/// challenge (Bambora's `continue` refusing it as invalid input, Paysafe's `finalize`
+/// refusing its payload): each before the last sends the payment back to waiting for the
+/// issuer's genuine answer, the last ends it (failed, nothing charged). Each costs a call,
+/// so the wait cannot go on forever. The cardholder's own browser brings one answer, so
+/// any refusal is a forgery, an altered answer or a fault.
+pub const MAX_REFUSED_RETURNS: u32 = 5;
+
 /// The refusal code of a notification that is genuine (its signature holds) but whose
 /// body cannot be read: the host answers it 400, not 401.
 pub const MALFORMED_NOTIFICATION: &str = "malformed_notification";

@@ -127,6 +127,59 @@ async fn forged_returns_get_an_error_page_and_change_nothing() {
     assert!(h.ledger("paysafe").len() == 1 && h.ledger("dlocal").len() == 1);
 }
 
+/// A return naming the payment's real authentication (its id is in the challenge form the
+/// page holds) with a payload that is not the issuer's: Paysafe's finalize refuses it and
+/// still holds the authentication `PENDING`. The return gets an error page, the payment
+/// waits on the same challenge, and the cardholder's genuine answer still authorizes it,
+/// once. (Before, the refused payload ended the payment failed and the genuine answer
+/// found it over.)
+#[tokio::test]
+async fn a_forged_paysafe_payload_leaves_the_challenge_to_the_cardholder() {
+    use base64::Engine;
+    let h = harness().await;
+    let (id, view, _) = at_challenge(&h, "paysafe", "iframe").await;
+    let form = next_form(&view);
+    let session_data = form
+        .fields
+        .iter()
+        .find(|(name, _)| name == "threeDSSessionData")
+        .map(|(_, value)| value.clone())
+        .expect("the form's threeDSSessionData");
+    let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(session_data.trim_end_matches('='))
+        .expect("base64url");
+    let authentication_id = String::from_utf8(decoded).expect("an id");
+    for _ in 0..2 {
+        let forged = browser()
+            .post(format!("{}/v1/returns/{id}", h.url))
+            .form(&[
+                ("authenticationId", authentication_id.as_str()),
+                ("payload", "eyJ0cmFuc1N0YXR1cyI6IlkifQ"),
+                ("threeDSSessionData", session_data.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 400);
+        assert!(is_html(&forged), "an HTML page");
+        assert!(forged
+            .text()
+            .await
+            .unwrap()
+            .contains("data-code=\"return_refused\""));
+        let (_, again) = h.view(&id).await;
+        assert_eq!(
+            (&again["status"], &again["next"]),
+            (&view["status"], &view["next"]),
+            "the same challenge: {again}"
+        );
+    }
+    follow(&h.url, form, RIGHT).await;
+    let done = h.final_view(&id).await;
+    assert_eq!(done["result"]["status"], "authorized", "{done}");
+    assert_eq!(h.ledger("paysafe").len(), 1);
+}
+
 #[tokio::test]
 async fn a_forged_payroc_receipt_changes_nothing_the_real_one_needs() {
     let h = harness().await;

@@ -83,12 +83,7 @@ use wire::CODE_INVALID_INPUT;
 
 /// Bambora's `order_number` limit.
 pub const MAX_ORDER_NUMBER_CHARS: usize = 30;
-/// How many returns whose `continue` Bambora refused as invalid input end a payment: each
-/// before the last sends it back to waiting for the issuer's genuine answer, the last
-/// ends it (failed, nothing charged). Each costs a `continue` call, so the wait cannot go
-/// on forever. The cardholder's own browser brings one answer, so any refusal is a
-/// forgery, an altered answer or a fault.
-pub const MAX_REFUSED_RETURNS: u32 = 5;
+pub use crate::provider::MAX_REFUSED_RETURNS;
 /// How far a lookup's search reaches around the payment's start and the lookup itself:
 /// the report's dates are in the merchant account's time zone, which this adapter does
 /// not know (every zone is within 14 hours of UTC).

@@ -11,11 +11,13 @@ use super::outcome::{
     self, classify, duplicate_authentication, refused_authentication, success_body,
 };
 use super::wire::{self, Authenticated, AuthenticationOutcome};
-use super::{Authentication, CardRef, Order, PaysafeAdapter, State};
+use super::{Authentication, CardRef, Order, PaysafeAdapter, Shown, State};
 use crate::emv::CardBrand;
 use crate::payment::{BrowserAction, PaymentResult};
 use crate::provider::answer::{self, Answer};
-use crate::provider::{Context, HttpResponse, Step, TransportFailure};
+use crate::provider::{
+    Context, HttpResponse, ReturnRefused, Step, TransportFailure, MAX_REFUSED_RETURNS,
+};
 
 impl PaysafeAdapter {
     // --- requests ---------------------------------------------------------------------
@@ -83,8 +85,13 @@ impl PaysafeAdapter {
         }
     }
 
-    /// Sends the challenge's `payload` to finalize.
-    pub(super) fn finalize(&self, authentication: Authentication, payload: String) -> Step<State> {
+    /// Sends the challenge's `payload` (a return to the challenge `shown`) to finalize.
+    pub(super) fn finalize(
+        &self,
+        authentication: Authentication,
+        payload: String,
+        shown: Option<Shown>,
+    ) -> Step<State> {
         let body = wire::FinalizeRequest { payload: &payload };
         // Finalizing a finished authentication returns it unchanged.
         let request = self
@@ -98,18 +105,26 @@ impl PaysafeAdapter {
             state: State::Finalizing {
                 authentication,
                 payload,
+                shown,
             },
             request,
         }
     }
 
-    pub(super) fn read_challenge_result(&self, authentication: Authentication) -> Step<State> {
+    pub(super) fn read_challenge_result(
+        &self,
+        authentication: Authentication,
+        shown: Option<Shown>,
+    ) -> Step<State> {
         let request = self.get(
             self.authentication_url(&authentication),
             "paysafe.authentication.get",
         );
         Step::Call {
-            state: State::ReadingChallengeResult { authentication },
+            state: State::ReadingChallengeResult {
+                authentication,
+                shown,
+            },
             request,
         }
     }
@@ -164,33 +179,39 @@ impl PaysafeAdapter {
         }
     }
 
-    /// `Finalizing`: whatever finalize said (a refused payload leaves the authentication
-    /// PENDING), the authentication as Paysafe now holds it decides. No answer: in
-    /// doubt, with the payload to finalize again later.
+    /// `Finalizing`: whatever finalize said, the authentication as Paysafe now holds it
+    /// decides. Only a refused payload (which leaves the authentication `PENDING`) keeps
+    /// the challenge `shown` to wait on again. No answer: in doubt, with the payload to
+    /// finalize again later.
     pub(super) fn on_finalized(
         &self,
         authentication: Authentication,
         payload: String,
+        shown: Option<Shown>,
         response: Result<HttpResponse, TransportFailure>,
     ) -> Step<State> {
         match classify(response) {
-            Answer::Found(_) | Answer::Refused { .. } => self.read_challenge_result(authentication),
+            Answer::Found(_) => self.read_challenge_result(authentication, None),
+            Answer::Refused { .. } => self.read_challenge_result(authentication, shown),
             Answer::Lost(_) => Step::Unknown {
                 state: State::Finalizing {
                     authentication,
                     payload,
+                    shown,
                 },
             },
         }
     }
 
-    /// `ReadingChallengeResult`: the authentication after finalize. Still PENDING: the
-    /// challenge's answer was not accepted, and the challenge is spent. No answer: in
-    /// doubt, read again later (the cardholder has passed; the payment must not end
-    /// for a lost read).
+    /// `ReadingChallengeResult`: the authentication after finalize. Still PENDING after
+    /// a finalize Paysafe refused: the return was not the issuer's answer, which may still
+    /// come ([`Self::return_refused`]). Still PENDING after a finalize it accepted: the
+    /// challenge is spent. No answer: in doubt, read again later (the cardholder has
+    /// passed; the payment must not end for a lost read).
     pub(super) fn on_challenge_result(
         &self,
         authentication: Authentication,
+        shown: Option<Shown>,
         response: Result<HttpResponse, TransportFailure>,
         cx: &Context,
     ) -> Step<State> {
@@ -199,13 +220,19 @@ impl PaysafeAdapter {
             Answer::Refused { error, .. } => Err(answer::rejected(&error)),
             Answer::Lost(_) => {
                 return Step::Unknown {
-                    state: State::ReadingChallengeResult { authentication },
+                    state: State::ReadingChallengeResult {
+                        authentication,
+                        shown,
+                    },
                 }
             }
         };
         match answer {
             Ok(answer) if answer.id != authentication.id => Step::Done(foreign_authentication()),
-            Ok(answer) if answer.status == "PENDING" => Step::Done(outcome::unfinished_challenge()),
+            Ok(answer) if answer.status == "PENDING" => match shown {
+                Some(shown) => return_refused(authentication, shown),
+                None => Step::Done(outcome::unfinished_challenge()),
+            },
             Ok(answer) => self.on_authentication(authentication, answer, cx),
             Err(result) => Step::Done(result),
         }
@@ -250,6 +277,7 @@ impl PaysafeAdapter {
                         authentication,
                         form,
                         window_size,
+                        refused: 0,
                     },
                     action,
                 }
@@ -280,4 +308,31 @@ impl PaysafeAdapter {
 
 fn foreign_authentication() -> PaymentResult {
     answer::bad_response("the answer names another authentication")
+}
+
+/// Paysafe refused the payload a return carried and still holds the authentication
+/// `PENDING`: nothing was authenticated, and the cardholder's genuine answer may still
+/// come, so the payment waits on the same challenge again (the return gets an error page).
+/// The [`MAX_REFUSED_RETURNS`]th refusal ends it, as an unfinished challenge.
+fn return_refused(authentication: Authentication, shown: Shown) -> Step<State> {
+    let refused = shown.refused.saturating_add(1);
+    if refused >= MAX_REFUSED_RETURNS {
+        return Step::Done(outcome::unfinished_challenge());
+    }
+    Step::Refused {
+        action: BrowserAction::Challenge {
+            form: shown.form.clone(),
+            window_size: shown.window_size,
+        },
+        state: State::AwaitingChallenge {
+            authentication,
+            form: shown.form,
+            window_size: shown.window_size,
+            refused,
+        },
+        refused: ReturnRefused {
+            code: "return_refused",
+            message: "Paysafe refused the issuer's answer this return carried.",
+        },
+    }
 }

@@ -102,6 +102,18 @@ pub struct Authentication {
     pub merchant_ref_num: String,
 }
 
+/// The challenge the browser was shown, kept while a return's payload is finalized and
+/// the authentication read after it: when Paysafe refused the payload (not the issuer's:
+/// forged from the form's ids before the cardholder answered, or altered) and the
+/// authentication is still `PENDING`, the payment waits on this challenge again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shown {
+    pub form: FormPost,
+    pub window_size: ChallengeWindowSize,
+    /// Returns whose payload Paysafe refused so far ([`crate::provider::MAX_REFUSED_RETURNS`]).
+    pub refused: u32,
+}
+
 /// Where a Paysafe payment is. Each `Call`-phase state is what the adapter waits for.
 /// Stored as its derived `Serialize` writes it, read back by hand (`stored.rs`: the
 /// derive's reading of this shape was the largest deserializer of a Paysafe worker).
@@ -137,19 +149,27 @@ pub enum State {
         authentication: Authentication,
         form: FormPost,
         window_size: ChallengeWindowSize,
+        /// Returns whose payload Paysafe refused so far (0 in a state stored before it).
+        #[serde(default)]
+        refused: u32,
     },
     /// Waiting for finalize's answer. `payload` (the CRes or PaRes the return brought,
     /// no card data) is kept so that finalize can be sent again if its answer is lost:
-    /// the challenge it answers cannot be shown again.
+    /// the challenge it answers cannot be shown again. `shown`: the challenge the return
+    /// answered (`None` in a state stored before it).
     Finalizing {
         #[serde(flatten)]
         authentication: Authentication,
         payload: String,
+        shown: Option<Shown>,
     },
-    /// Reading the authentication after finalize: its result decides.
+    /// Reading the authentication after finalize: its result decides. `shown`: the
+    /// challenge to wait on again if it is still `PENDING`, kept only when finalize
+    /// refused the payload (one finalize accepted leaves the challenge spent).
     ReadingChallengeResult {
         #[serde(flatten)]
         authentication: Authentication,
+        shown: Option<Shown>,
     },
     /// Waiting for the authorization's answer.
     Authorizing { charge: Charge },
@@ -346,10 +366,12 @@ impl Adapter for PaysafeAdapter {
             State::Finalizing {
                 authentication,
                 payload,
-            } => self.on_finalized(authentication, payload, response),
-            State::ReadingChallengeResult { authentication } => {
-                self.on_challenge_result(authentication, response, cx)
-            }
+                shown,
+            } => self.on_finalized(authentication, payload, shown, response),
+            State::ReadingChallengeResult {
+                authentication,
+                shown,
+            } => self.on_challenge_result(authentication, shown, response, cx),
             State::Authorizing { charge } => self.on_authorization(charge, response),
             State::FindingAuthorization { charge, after } => {
                 self.on_authorizations_found(charge, after, response)
@@ -373,10 +395,12 @@ impl Adapter for PaysafeAdapter {
             State::Finalizing {
                 authentication,
                 payload,
-            } => self.finalize(authentication, payload),
-            State::ReadingChallengeResult { authentication } => {
-                self.read_challenge_result(authentication)
-            }
+                shown,
+            } => self.finalize(authentication, payload, shown),
+            State::ReadingChallengeResult {
+                authentication,
+                shown,
+            } => self.read_challenge_result(authentication, shown),
             // Nothing of these states can be in doubt.
             other => awaiting_again(other),
         }
@@ -388,11 +412,22 @@ impl Adapter for PaysafeAdapter {
         ret: &BrowserReturn,
         _cx: &Context,
     ) -> Result<Step<State>, ReturnRefused> {
-        let State::AwaitingChallenge { authentication, .. } = state else {
+        let State::AwaitingChallenge {
+            authentication,
+            form,
+            window_size,
+            refused,
+        } = state
+        else {
             return Err(not_awaiting_challenge());
         };
         let payload = verify_return(ret, &authentication.id).map_err(|e| e.refused())?;
-        Ok(self.finalize(authentication, payload.to_owned()))
+        let shown = Shown {
+            form,
+            window_size,
+            refused,
+        };
+        Ok(self.finalize(authentication, payload.to_owned(), Some(shown)))
     }
 
     /// The issuer's return must name this session's authentication (and echo its session

@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use super::State;
-use crate::provider::stored::{members, rest, take, unknown_tag};
+use crate::provider::stored::{members, rest, take, take_or_default, unknown_tag};
 
 impl<'de> Deserialize<'de> for State {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<State, D::Error> {
@@ -44,13 +44,16 @@ fn read(members: &mut Map<String, Value>) -> Result<State, serde_json::Error> {
         "awaiting_challenge" => State::AwaitingChallenge {
             form: take(members, "form")?,
             window_size: take(members, "window_size")?,
+            refused: take_or_default(members, "refused")?,
             authentication: rest(members)?,
         },
         "finalizing" => State::Finalizing {
             payload: take(members, "payload")?,
+            shown: take(members, "shown")?,
             authentication: rest(members)?,
         },
         "reading_challenge_result" => State::ReadingChallengeResult {
+            shown: take(members, "shown")?,
             authentication: rest(members)?,
         },
         "authorizing" => State::Authorizing {

@@ -2,6 +2,7 @@
 //! lost.
 
 use super::*;
+use crate::provider::MAX_REFUSED_RETURNS;
 
 fn ret(fields: &[(&str, &str)]) -> BrowserReturn {
     BrowserReturn {
@@ -72,6 +73,7 @@ fn a_return_naming_another_authentication_changes_nothing() {
 fn a_cancelled_challenge_is_cancelled() {
     let reading = State::ReadingChallengeResult {
         authentication: authentication(),
+        shown: None,
     };
     let result = done(adapter().on_response(
         reading,
@@ -114,11 +116,8 @@ fn a_lost_finalize_keeps_the_payload_to_finalize_later() {
     assert_eq!(state, finalizing());
 }
 
-#[test]
-fn after_finalize_the_challenge_is_never_shown_again() {
-    let reading = State::ReadingChallengeResult {
-        authentication: authentication(),
-    };
+/// The authentication as a read after finalize finds it: still `PENDING`.
+fn still_pending() -> Result<HttpResponse, TransportFailure> {
     let creq = CReq::new(
         "tds-1".into(),
         "acs-1".into(),
@@ -126,10 +125,30 @@ fn after_finalize_the_challenge_is_never_shown_again() {
         ChallengeWindowSize::W390xH400,
     )
     .to_base64url();
-    let still_pending = json!({"id": "auth-1", "status": "PENDING", "threeDResult": "C",
-        "threeDSecureVersion": "2.2.0", "acsUrl": "https://acs.test/challenge",
-        "sdkChallengePayload": sdk_payload("auth-1", &creq)});
-    let result = done(adapter().on_response(reading.clone(), answer(200, still_pending), &cx()));
+    answer(
+        200,
+        json!({"id": "auth-1", "status": "PENDING", "threeDResult": "C",
+            "threeDSecureVersion": "2.2.0", "acsUrl": "https://acs.test/challenge",
+            "sdkChallengePayload": sdk_payload("auth-1", &creq)}),
+    )
+}
+
+/// A finalize Paysafe accepted and an authentication still `PENDING`: the challenge's
+/// answer did not complete it, and the challenge is spent.
+#[test]
+fn after_an_accepted_finalize_the_challenge_is_never_shown_again() {
+    let Step::Call { state: reading, .. } = adapter().on_response(
+        finalizing(),
+        answer(200, json!({"id": "auth-1", "status": "PENDING"})),
+        &cx(),
+    ) else {
+        panic!("expected the read");
+    };
+    assert!(
+        matches!(reading, State::ReadingChallengeResult { shown: None, .. }),
+        "{reading:?}"
+    );
+    let result = done(adapter().on_response(reading.clone(), still_pending(), &cx()));
     assert_eq!(result.status, PaymentStatus::Failed);
     let error = result.error.unwrap();
     assert_eq!(error.code, ResultCode::AuthenticationFailed);
@@ -148,4 +167,104 @@ fn after_finalize_the_challenge_is_never_shown_again() {
     };
     assert_eq!(request.purpose, "paysafe.authentication.get");
     assert!(request.url.ends_with("/authentications/auth-1"));
+}
+
+/// A return whose payload Paysafe's finalize refused (forged from the form's ids before
+/// the cardholder answered, or altered), the authentication still `PENDING`: the payment
+/// waits on the same challenge again and the return is refused, so the cardholder's
+/// genuine answer still completes it. The fifth such refusal ends it.
+#[test]
+fn a_refused_payload_waits_on_the_same_challenge_again() {
+    let session_data = ThreeDsSessionData::new("auth-1").unwrap().into_inner();
+    let forged = ret(&[
+        ("authenticationId", "auth-1"),
+        ("payload", "not-the-acs-answer"),
+        ("threeDSSessionData", &session_data),
+    ]);
+    let refused_payload = || {
+        answer(
+            400,
+            json!({"error": {"code": "5068", "message": "the payload belongs to another transaction"}}),
+        )
+    };
+    let mut state = awaiting_challenge();
+    for refusal in 1..MAX_REFUSED_RETURNS {
+        let Ok(Step::Call {
+            state: finalizing, ..
+        }) = adapter().on_browser_return(state, &forged, &cx())
+        else {
+            panic!("expected finalize");
+        };
+        let Step::Call { state: reading, .. } =
+            adapter().on_response(finalizing, refused_payload(), &cx())
+        else {
+            panic!("expected the read");
+        };
+        let step = adapter().on_response(reading, still_pending(), &cx());
+        let Step::Refused {
+            state: waiting,
+            action,
+            refused,
+        } = step
+        else {
+            panic!("expected the challenge again: {step:?}");
+        };
+        assert_eq!(refused.code, "return_refused");
+        assert_eq!(
+            action,
+            BrowserAction::Challenge {
+                form: shown().form,
+                window_size: ChallengeWindowSize::W390xH400
+            }
+        );
+        assert_eq!(
+            waiting,
+            State::AwaitingChallenge {
+                authentication: authentication(),
+                form: shown().form,
+                window_size: ChallengeWindowSize::W390xH400,
+                refused: refusal,
+            }
+        );
+        state = waiting;
+    }
+    // The last refusal ends it: failed, nothing authorized.
+    let Ok(Step::Call {
+        state: finalizing, ..
+    }) = adapter().on_browser_return(state.clone(), &forged, &cx())
+    else {
+        panic!("expected finalize");
+    };
+    let Step::Call { state: reading, .. } =
+        adapter().on_response(finalizing, refused_payload(), &cx())
+    else {
+        panic!("expected the read");
+    };
+    let result = done(adapter().on_response(reading, still_pending(), &cx()));
+    assert_eq!(result.status, PaymentStatus::Failed);
+    assert_eq!(result.error.unwrap().code, ResultCode::AuthenticationFailed);
+
+    // A refused payload whose authentication Paysafe then holds completed goes on to
+    // the authorization as any finished challenge does.
+    let Ok(Step::Call {
+        state: finalizing, ..
+    }) = adapter().on_browser_return(state, &forged, &cx())
+    else {
+        panic!("expected finalize");
+    };
+    let Step::Call { state: reading, .. } =
+        adapter().on_response(finalizing, refused_payload(), &cx())
+    else {
+        panic!("expected the read");
+    };
+    let completed = answer(
+        200,
+        json!({"id": "auth-1", "status": "COMPLETED", "threeDResult": "Y",
+            "threeDSecureVersion": "2.2.0", "eci": 5, "cavv": "AAAB",
+            "directoryServerTransactionId": "ds-1", "threeDEnrollment": "Y"}),
+    );
+    let Step::Call { request, .. } = adapter().on_response(reading, completed, &cx()) else {
+        panic!("expected the authorization");
+    };
+    assert_eq!(request.purpose, "paysafe.auth");
 }

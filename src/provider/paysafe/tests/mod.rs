@@ -208,8 +208,18 @@ fn authentication() -> Authentication {
 fn awaiting_challenge() -> State {
     State::AwaitingChallenge {
         authentication: authentication(),
+        form: shown().form,
+        window_size: ChallengeWindowSize::W390xH400,
+        refused: 0,
+    }
+}
+
+/// The challenge `awaiting_challenge` shows.
+fn shown() -> Shown {
+    Shown {
         form: FormPost::post("https://acs.test/c", [("creq", "x".to_owned())]),
         window_size: ChallengeWindowSize::W390xH400,
+        refused: 0,
     }
 }
 
@@ -217,6 +227,7 @@ fn finalizing() -> State {
     State::Finalizing {
         authentication: authentication(),
         payload: "cres".into(),
+        shown: Some(shown()),
     }
 }
 

@@ -13,11 +13,28 @@ fn a_challenge_stored_by_the_previous_version_still_reads() {
         "window_size": ChallengeWindowSize::W390xH400});
     let state: State = serde_json::from_value(stored.clone()).expect("the old shape reads");
     assert_eq!(state, awaiting_challenge());
+    let mut written = stored;
+    written["refused"] = json!(0);
     assert_eq!(
         serde_json::to_value(&state).unwrap(),
-        stored,
-        "and is written the same"
+        written,
+        "and is written the same, with no return refused yet"
     );
+    // A finalize or a read after it stored before `shown` existed: nothing to wait on again.
+    for step in ["finalizing", "reading_challenge_result"] {
+        let mut stored = serde_json::to_value(finalizing()).unwrap();
+        stored["step"] = json!(step);
+        stored.as_object_mut().unwrap().remove("shown");
+        let state: State = serde_json::from_value(stored).expect("the old shape reads");
+        assert!(
+            matches!(
+                state,
+                State::Finalizing { shown: None, .. }
+                    | State::ReadingChallengeResult { shown: None, .. }
+            ),
+            "{state:?}"
+        );
+    }
 }
 
 /// One state of every step, each member set (`stored.rs` reads them by hand).
@@ -48,9 +65,23 @@ fn every_state() -> Vec<State> {
             authentication: authentication(),
         },
         awaiting_challenge(),
+        State::AwaitingChallenge {
+            authentication: authentication(),
+            form: shown().form,
+            window_size: ChallengeWindowSize::W250xH400,
+            refused: 2,
+        },
         finalizing(),
         State::ReadingChallengeResult {
             authentication: authentication(),
+            shown: None,
+        },
+        State::ReadingChallengeResult {
+            authentication: authentication(),
+            shown: Some(Shown {
+                refused: 3,
+                ..shown()
+            }),
         },
         State::Authorizing { charge: charge() },
         lookup(),
@@ -63,7 +94,11 @@ fn every_state() -> Vec<State> {
 #[test]
 fn every_state_reads_back_as_it_was_written() {
     let states = every_state();
-    assert_eq!(states.len(), 10, "one of each step");
+    assert_eq!(
+        states.len(),
+        12,
+        "one of each step, and of each with a refused return"
+    );
     for state in states {
         let stored = serde_json::to_value(&state).expect("serializes");
         let read: State = State::deserialize(&stored).expect("reads");
@@ -73,8 +108,9 @@ fn every_state_reads_back_as_it_was_written() {
     }
 }
 
-/// As the derive did: a missing member (but a null one) or an unknown step is refused,
-/// an unknown member ignored.
+/// As the derive did: a missing member (but a null one, and `refused` and `shown`, which
+/// states stored before them lack) or an unknown step is refused, an unknown member
+/// ignored.
 #[test]
 fn a_state_missing_a_member_or_with_an_unknown_step_is_refused() {
     for state in every_state() {
@@ -85,9 +121,10 @@ fn a_state_missing_a_member_or_with_an_unknown_step_is_refused() {
             let mut without = stored.clone();
             without.remove(name);
             let read = serde_json::from_value::<State>(without.into());
+            let may_be_absent = matches!(name.as_str(), "refused" | "shown");
             assert_eq!(
                 read.is_err(),
-                !value.is_null(),
+                !value.is_null() && !may_be_absent,
                 "{name} missing: {stored:?}"
             );
         }
