@@ -127,11 +127,16 @@ pub(super) fn ended_uncharged(abandoned: &Abandoned, payment: &PaymentObject) ->
 
 /// How an abandoned payment ends, by dLocal's word on it: `CANCELLED` (the backend's
 /// cancel) or `EXPIRED` (dLocal's own) is the session's expiry, nothing charged; another
-/// final status ends it as any payment. Still pending, or a status this adapter does not
-/// know: the cancel is sent again later.
+/// final status ends it as any payment. `AUTHORIZED` (a manual capture's payer finished
+/// just before the cancel) is not final here: the backend's cancel voids it, and one may
+/// be under way (a notification's read can run beside it), so the cancel is sent again
+/// later and dLocal's `CANCELLED` ends it. Still pending, or a status this adapter does
+/// not know: the cancel is sent again later.
 fn end_abandoned(abandoned: Abandoned, payment: PaymentObject) -> Step<State> {
-    if matches!(payment.status.as_str(), "CANCELLED" | "EXPIRED") {
-        return Step::Done(ended_uncharged(&abandoned, &payment));
+    match payment.status.as_str() {
+        "CANCELLED" | "EXPIRED" => return Step::Done(ended_uncharged(&abandoned, &payment)),
+        "AUTHORIZED" => return cancelling(abandoned),
+        _ => {}
     }
     match final_verdict(&payment) {
         Some(verdict) => Step::Done(outcome(&abandoned.order, &payment, verdict)),

@@ -166,8 +166,10 @@ fn a_refused_cancel_reads_the_payment_and_ends_with_dlocals_word() {
         Some(ResultCode::SessionExpired)
     );
 
-    // Still pending, no answer, a refusal, another payment's: cancelled again later.
+    // Still pending, authorized only (the cancel voids it: one may be under way beside
+    // this read), no answer, a refusal, another payment's: cancelled again later.
     for response in [
+        answer(200, &payment("AUTHORIZED", "600", "")),
         answer(
             200,
             &payment(
