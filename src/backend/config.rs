@@ -78,6 +78,20 @@ impl ReconcilePolicy {
         now_ms.saturating_add(delay)
     }
 
+    /// When lookup number `lookups` of a call last sent at `since_ms` is due: as
+    /// [`Self::next_lookup_at`], but never past the moment a lookup's "found nothing" is
+    /// believed (`since_ms + not_found_after_ms`), so a call that never arrived ends then
+    /// and not up to a backoff step later.
+    pub fn next_doubt_lookup_at(&self, now_ms: u64, lookups: u32, since_ms: u64) -> u64 {
+        let due = self.next_lookup_at(now_ms, lookups);
+        let believed_from = since_ms.saturating_add(self.not_found_after_ms);
+        if believed_from > now_ms {
+            due.min(believed_from)
+        } else {
+            due
+        }
+    }
+
     /// When an operation the provider answered `pending` (taken, not finished: a refund
     /// still processing) is looked up next, `since_ms` being when it began: after as long
     /// again as it has been under way, from the first lookup's wait up to the longest. So
@@ -394,6 +408,35 @@ mod tests {
             .collect();
         assert_eq!(delays, [1_000, 2_000, 4_000, 8_000, 10_000, 10_000]);
         assert_eq!(policy.next_lookup_at(u64::MAX - 1, 99), u64::MAX);
+    }
+
+    #[test]
+    fn a_doubts_lookups_fall_on_the_moment_found_nothing_is_believed() {
+        // The defaults: lookups 2, 6, 14, 30, 62 and 126 s after a call lost at 0, but a
+        // "found nothing" is believed from 120 s on: the sixth falls there instead.
+        let policy = ReconcilePolicy::default();
+        let mut now = 0;
+        let times: Vec<u64> = (0..7)
+            .map(|n| {
+                now = policy.next_doubt_lookup_at(now, n, 0);
+                now
+            })
+            .collect();
+        assert_eq!(
+            times,
+            [2_000, 6_000, 14_000, 30_000, 62_000, 120_000, 248_000]
+        );
+        // Before the wait's end a lookup is never later than it; after it, the backoff.
+        let long = ReconcilePolicy {
+            max_lookup_ms: 600_000,
+            ..Default::default()
+        };
+        assert_eq!(long.next_doubt_lookup_at(100_000, 9, 0), 120_000);
+        assert_eq!(long.next_doubt_lookup_at(120_000, 9, 0), 720_000);
+        assert_eq!(
+            policy.next_doubt_lookup_at(u64::MAX - 1, 99, u64::MAX),
+            u64::MAX
+        );
     }
 
     #[test]

@@ -323,7 +323,10 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             },
         };
         tracing::warn!(session = %session.id, purpose = %purpose, lookups, "money call in doubt; it will be looked up");
-        let next_lookup_at_ms = self.config.reconcile.next_lookup_at(now, lookups);
+        let next_lookup_at_ms = self
+            .config
+            .reconcile
+            .next_doubt_lookup_at(now, lookups, since_ms);
         Phase::Unknown {
             state,
             purpose,

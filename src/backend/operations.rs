@@ -417,7 +417,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                 }
                 OperationStep::Unknown => return self.operation_in_doubt(record).await,
                 OperationStep::Done(result)
-                    if looked_up && self.never_made_too_soon(&record, &result) =>
+                    if self.never_made_not_believed(&record, &result, looked_up) =>
                 {
                     return self.operation_in_doubt(record).await
                 }
@@ -430,16 +430,35 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         self.operation_in_doubt(record).await
     }
 
+    /// Whether `result` is a "never made" ([`OperationResult::is_never_made`]) not to be
+    /// believed: of an operation the provider answered `pending` (it took it and named
+    /// it; no later lookup un-makes it, and believing one would admit a second capture or
+    /// refund), or from a lookup too soon ([`Self::never_made_too_soon`]). The operation
+    /// then stays as it was: pending, or in doubt.
+    fn never_made_not_believed(
+        &self,
+        record: &OperationRecord,
+        result: &OperationResult,
+        looked_up: bool,
+    ) -> bool {
+        if result.is_never_made() && record.phase.is_pending() {
+            tracing::warn!(
+                operation = %record.id,
+                "the lookup found nothing of an operation the provider took; it stays pending"
+            );
+            return true;
+        }
+        looked_up && self.never_made_too_soon(record, result)
+    }
+
     /// Whether `result`, a lookup's answer, is "never made" ([`OperationResult::is_never_made`])
     /// sooner than `reconcile.not_found_after_ms` after the operation's call was last sent:
     /// the provider may still be processing it, or its search not show it yet, and a refund
     /// believed never made would be asked again. Such an answer leaves the operation in
-    /// doubt. The last attempt went out within the call lease of the record's creation (it
-    /// is written just before the first).
+    /// doubt.
     fn never_made_too_soon(&self, record: &OperationRecord, result: &OperationResult) -> bool {
-        let believed_from = record
-            .created_at_ms
-            .saturating_add(self.config.calls.lease_ms())
+        let believed_from = self
+            .last_sent_at(record)
             .saturating_add(self.config.reconcile.not_found_after_ms);
         if !result.is_never_made() || self.env.now_ms() >= believed_from {
             return false;
@@ -449,6 +468,14 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
             "the lookup found nothing yet; too soon after the lost call to believe it"
         );
         true
+    }
+
+    /// When `record`'s call last went out at the latest: within the call lease of the
+    /// record's creation (it is written just before the first attempt).
+    fn last_sent_at(&self, record: &OperationRecord) -> u64 {
+        record
+            .created_at_ms
+            .saturating_add(self.config.calls.lease_ms())
     }
 
     async fn operation_in_doubt(
@@ -469,7 +496,11 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
                     .next_pending_lookup_at(now, record.created_at_ms),
             ),
             _ => {
-                let next_lookup_at_ms = self.config.reconcile.next_lookup_at(now, lookups);
+                let next_lookup_at_ms = self.config.reconcile.next_doubt_lookup_at(
+                    now,
+                    lookups,
+                    self.last_sent_at(&record),
+                );
                 let phase = OperationPhase::Unknown {
                     lookups,
                     next_lookup_at_ms,

@@ -48,6 +48,16 @@ impl OperationPhase {
         !matches!(self, OperationPhase::Final { .. })
     }
 
+    /// Final `Pending`: the provider took it (and named it) and finishes it later.
+    pub fn is_pending(&self) -> bool {
+        matches!(
+            self,
+            OperationPhase::Final {
+                result: OperationResult::Pending { .. }
+            }
+        )
+    }
+
     /// Final with a result that never changes again (not `Pending`).
     pub fn is_settled(&self) -> bool {
         matches!(
@@ -189,13 +199,7 @@ pub fn admit(candidate: &Operation, records: &[OperationRecord]) -> Result<(), R
 
 /// Whether `record` is a capture the provider answered pending.
 fn capture_pending(record: &OperationRecord) -> bool {
-    record.operation.kind == OperationKind::Capture
-        && matches!(
-            record.phase,
-            OperationPhase::Final {
-                result: OperationResult::Pending { .. }
-            }
-        )
+    record.operation.kind == OperationKind::Capture && record.phase.is_pending()
 }
 
 /// How [`OperationStore::begin_operation`] ended.

@@ -29,8 +29,13 @@ use threeds_bridge::emv::ThreeDsCompInd;
 use threeds_bridge::payment::{
     PaymentResult, PaymentStart, PaymentStatus, ProviderKind, ResultCode,
 };
+use threeds_bridge::provider::lifecycle::{
+    Operation, OperationAnswer, OperationCall, OperationError, OperationErrorCode, OperationResult,
+    OperationStep,
+};
 use threeds_bridge::provider::{
-    Adapter, BrowserReturn, Context, HttpResponse, ReturnRefused, Step, TransportFailure,
+    Adapter, BrowserReturn, Context, HttpRequest, HttpResponse, ReturnRefused, Step,
+    TransportFailure,
 };
 use threeds_bridge::sandbox::faults::FaultRule;
 use threeds_bridge::sandbox::ledger::Provider;
@@ -168,6 +173,40 @@ impl Adapter for InDoubt {
     fn on_method_completed(&self, state: Sent, _: ThreeDsCompInd, _: &Context) -> Step<Sent> {
         Step::Unknown { state }
     }
+
+    /// A capture, void or refund the provider takes and finishes later (`pending`, with
+    /// its id), whose lookup then finds nothing of it ("never made"). Its calls go to the
+    /// backend's own return route: any answer will do.
+    fn operation(&self, _: &Operation, cx: &Context) -> Result<OperationStep, OperationError> {
+        Ok(OperationStep::Call {
+            call: OperationCall::Send,
+            request: HttpRequest::get(cx.return_url(), "stand.operation"),
+        })
+    }
+
+    fn on_operation_response(
+        &self,
+        _: &Operation,
+        call: OperationCall,
+        _: OperationAnswer,
+        _: &Context,
+    ) -> OperationStep {
+        OperationStep::Done(match call {
+            OperationCall::Lookup => {
+                OperationResult::Refused(OperationError::new(OperationErrorCode::ProviderTimeout))
+            }
+            _ => OperationResult::Pending {
+                provider_operation_id: "OP-1".into(),
+            },
+        })
+    }
+
+    fn operation_lookup(&self, _: &Operation, cx: &Context) -> OperationStep {
+        OperationStep::Call {
+            call: OperationCall::Lookup,
+            request: HttpRequest::get(cx.return_url(), "stand.operation.lookup"),
+        }
+    }
 }
 
 fn refused() -> ReturnRefused {
@@ -229,17 +268,31 @@ pub(crate) async fn stand(ttl_seconds: u64, reconcile: ReconcilePolicy) -> Stand
 }
 
 impl Stand {
-    fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         &self.running.url
     }
 
     /// A payment created and confirmed: its id and the confirm's view.
-    async fn pay(&self) -> (String, Value) {
+    pub(crate) async fn pay(&self) -> (String, Value) {
         let (status, view, _) =
             support::backend::start_at(self.url(), &start_body("paysafe", FRICTIONLESS, "iframe"))
                 .await;
         assert_eq!(status, 200, "{view}");
         (view["id"].as_str().expect("id").to_owned(), view)
+    }
+
+    /// A payment the stand-in provider authorized (its charge in doubt, then looked up):
+    /// its id.
+    pub(crate) async fn authorized_payment(&self) -> String {
+        let (id, _) = self.pay().await;
+        self.truth.set(authorized("PSP-1"));
+        let (status, view) = self.reconcile(&id, Some(MERCHANT_KEY)).await;
+        assert_eq!(
+            (status, &view["status"]),
+            (200, &json!("authorized")),
+            "{view}"
+        );
+        id
     }
 
     pub(crate) async fn reconcile(&self, id: &str, key: Option<&str>) -> (u16, Value) {

@@ -1,6 +1,8 @@
 //! Sweeps over what the backend can do nothing for: sessions and operations whose provider
 //! is no longer configured, and a payment whose stored adapter state this build cannot read.
 //! None of them is guessed final, and none stops the sweep (the stand of backend_reconcile.rs).
+//! And what a lookup that finds nothing may not end: a doubt before its wait is over (its
+//! next lookup falls at the wait's end), an operation the provider answered pending.
 
 use crate::support;
 
@@ -8,12 +10,14 @@ use std::time::Duration;
 
 use crate::backend_reconcile::{eager, in_doubt_since, patient, stand, stored_session};
 use serde_json::json;
-use support::backend::MERCHANT_KEY;
+use support::backend::{operate_at, MERCHANT_KEY};
+use threeds_bridge::backend::config::ReconcilePolicy;
 use threeds_bridge::backend::native::SystemEnv;
 use threeds_bridge::backend::{Env, Swept};
 use threeds_bridge::emv::FormPost;
 use threeds_bridge::payment::{BrowserAction, ProviderKind, ResultCode};
 use threeds_bridge::session::{AdapterState, Phase};
+use threeds_bridge::store::operations::OperationStore;
 use threeds_bridge::store::SessionStore;
 
 /// Sessions whose provider is no longer configured: a payment in doubt and a call a
@@ -144,7 +148,7 @@ async fn a_payment_whose_state_this_build_cannot_read_stays_in_doubt() {
 async fn operations_whose_provider_is_gone_do_not_stop_the_sweep() {
     use crate::store_operations::{payment, record};
     use threeds_bridge::provider::lifecycle::OperationKind;
-    use threeds_bridge::store::operations::{Begun, OperationPhase, OperationStore};
+    use threeds_bridge::store::operations::{Begun, OperationPhase};
     let s = stand(600, patient()).await;
     let mut left = Vec::new();
     for n in 1..=3 {
@@ -186,5 +190,78 @@ async fn operations_whose_provider_is_gone_do_not_stop_the_sweep() {
     assert_eq!(
         s.backend.sweep_all(2).await.expect("sweep"),
         Swept::default()
+    );
+}
+
+/// A doubt's lookups back off, but none falls past the moment a lookup's "found nothing"
+/// would be believed (`not_found_after_ms` after the lost call): a call that never
+/// arrived ends then, not up to a backoff step later. Here the first lookup's wait
+/// (100 s) is longer than that (60 s).
+#[tokio::test]
+async fn a_doubts_next_lookup_is_no_later_than_found_nothing_is_believed() {
+    let wait = ReconcilePolicy {
+        first_lookup_ms: 100_000,
+        max_lookup_ms: 600_000,
+        not_found_after_ms: 60_000,
+        sweep_every_ms: 60_000,
+    };
+    let s = stand(600, wait).await;
+    for lookups_made in 0..2 {
+        let id = s.pay().await.0;
+        if lookups_made == 1 {
+            let (status, view) = s.reconcile(&id, Some(MERCHANT_KEY)).await;
+            assert_eq!((status, &view["status"]), (200, &json!("unknown")));
+        }
+        let stored = s.stored(&id).await;
+        let Phase::Unknown {
+            lookups,
+            next_lookup_at_ms,
+            since_ms,
+            ..
+        } = stored.phase
+        else {
+            panic!("in doubt: {stored:?}");
+        };
+        assert_eq!(lookups, lookups_made);
+        assert_eq!(next_lookup_at_ms, since_ms + 60_000, "{stored:?}");
+        assert_eq!(stored.wake_at_ms, Some(next_lookup_at_ms));
+    }
+}
+
+/// A refund the provider answered `pending` (it took it, and named it) counts as refunded
+/// while it finishes; its lookups follow. One that finds nothing of it ("never made") is
+/// not believed, however late: the refund stays pending and counted, so the payment takes
+/// no second refund of the same money. (Believed, it ended `refused`, the money counted
+/// back, and a second refund was admitted.)
+#[tokio::test]
+async fn a_pending_refund_a_lookup_finds_nothing_of_stays_pending() {
+    // Lookups due at once, a "never made" believed at once.
+    let s = stand(600, eager()).await;
+    let id = s.authorized_payment().await;
+    let (status, refund) = operate_at(s.url(), &id, "refunds", "r1", &json!({"amount": 500})).await;
+    assert_eq!(
+        (status, &refund["status"]),
+        (200, &json!("pending")),
+        "{refund}"
+    );
+    // As if made an hour ago: long past its call lease and any wait for a "never made".
+    let mut record = s.store.operations_of(&id).await.expect("operations")[0].clone();
+    record.created_at_ms -= 3_600_000;
+    record.version += 1;
+    assert!(s.store.swap_operation(&record).await.expect("swap"));
+    for _ in 0..2 {
+        s.backend.sweep_all(10).await.expect("sweep");
+    }
+    let (_, view) = s.reconcile(&id, Some(MERCHANT_KEY)).await;
+    assert_eq!(view["operations"][0]["status"], "pending", "{view}");
+    assert_eq!(view["money"]["refunded"], 500, "{view}");
+    // The whole payment again: more than is left to refund while the first one counts.
+    let whole = view["money"]["captured"].clone();
+    let (status, second) =
+        operate_at(s.url(), &id, "refunds", "r2", &json!({"amount": whole})).await;
+    assert_eq!(
+        (status, &second["error"]["code"]),
+        (409, &json!("amount_too_large")),
+        "{second}"
     );
 }

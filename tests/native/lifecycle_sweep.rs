@@ -207,3 +207,59 @@ async fn bambora_resumes_a_completion_a_stopped_process_left_by_looking_it_up() 
     balances(&h, p, &provider_id, &view, (500, 0, false)).await;
     assert_eq!(movements(&h, &provider_id), 1, "looked up, not sent again");
 }
+
+/// A capture in doubt is looked up on the same backoff as a payment, but never later than
+/// the moment a lookup's "never made" would be believed (`not_found_after_ms` after the
+/// call lease of the record's creation): a capture that never reached the provider ends
+/// then. Here the first lookup's wait (100 s) is longer than that (60 s).
+#[tokio::test]
+async fn a_capture_s_next_lookup_is_no_later_than_never_made_is_believed() {
+    use threeds_bridge::store::memory::MemoryStore;
+    use threeds_bridge::store::operations::{OperationPhase, OperationStore};
+
+    let h = harness().await;
+    let p = &PROVIDERS[0];
+    let (listener, mut config) = h.beside().await;
+    let url = config.public_url.clone();
+    config.reconcile.first_lookup_ms = 100_000;
+    config.reconcile.max_lookup_ms = 600_000;
+    config.reconcile.not_found_after_ms = 60_000;
+    config.reconcile.sweep_every_ms = 3_600_000;
+    let lease_ms = config.calls.lease_ms();
+    let store = Arc::new(MemoryStore::default());
+    let transport = ReqwestTransport::new(&config.calls).expect("transport");
+    let backend = Arc::new(Backend::new(config, store.clone(), transport, SystemEnv));
+    let running = serve_unlimited(listener, backend);
+    let beside = Harness {
+        url: url.clone(),
+        ..h
+    };
+    let (id, provider_id) = authorized(&beside, p, "manual").await;
+    beside.sandbox.sandbox.faults.set(vec![FaultRule {
+        provider: Some(p.ledger),
+        endpoint: Some((p.capture_endpoint)(&provider_id)),
+        drop_after_commit: true,
+        ..Default::default()
+    }]);
+    let (status, lost) = operate(&beside, &id, "capture", "lost", json!({"amount": 700})).await;
+    beside.sandbox.sandbox.faults.set(Vec::new());
+    assert_eq!(
+        (status, &lost["status"]),
+        (200, &json!("unknown")),
+        "{lost}"
+    );
+    let record = store.operations_of(&id).await.expect("operations")[0].clone();
+    let OperationPhase::Unknown {
+        next_lookup_at_ms, ..
+    } = record.phase
+    else {
+        panic!("in doubt: {record:?}");
+    };
+    assert_eq!(
+        next_lookup_at_ms,
+        record.created_at_ms + lease_ms + 60_000,
+        "{record:?}"
+    );
+    assert_eq!(record.wake_at_ms, Some(next_lookup_at_ms));
+    running.shutdown().await;
+}
