@@ -106,6 +106,31 @@ test("the Sandbox card select and the typed number agree", async () => {
   }
 });
 
+/**
+ * Enter pressed before the module has loaded (here it never does): the form's own submit
+ * is not stopped by the page's script, and the browser sends its named controls in the
+ * URL. The card and payer inputs have no names, so the card number and CVV never reach
+ * the URL, the history or, through the page's returnUrl, the backend.
+ */
+test("a submit before the module loads puts no card data in the URL", { timeout: 60_000 }, async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    await page.route("**/pkg/**", (route) => route.abort());
+    await page.goto(`${demo.pageUrl}/`);
+    await page.fill("#card-number", "4000000000001000");
+    await page.fill("#cvv", "737");
+    await Promise.all([page.waitForEvent("framenavigated"), page.press("#cvv", "Enter")]);
+    const url = page.url();
+    assert.ok(url.startsWith(`${demo.pageUrl}/`), `the form submitted: ${url}`);
+    for (const secret of ["4000000000001000", "737", "number=", "cvv=", "document=", "email="]) {
+      assert.ok(!url.includes(secret), `${secret} in ${url}`);
+    }
+  } finally {
+    await context.close();
+  }
+});
+
 test("after a reload mid-payment the form shows the resumed payment's card (masked) and order", { timeout: 90_000 }, async () => {
   const { context, page, problems } = await openDemo();
   try {
