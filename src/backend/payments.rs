@@ -267,7 +267,7 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
 
     /// Whether `session`'s provider may take the browser to a full page of its own: not
     /// when the merchant authenticated the cardholder itself (no 3-D Secure step at all).
-    fn full_page_steps(&self, session: &Session) -> bool {
+    pub(crate) fn full_page_steps(&self, session: &Session) -> bool {
         session.merchant.external_authentication.is_none()
             && self
                 .providers

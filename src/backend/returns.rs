@@ -49,7 +49,8 @@ fn see_other(url: &str) -> Response {
 }
 
 /// Whether the browser loads this return as a whole page rather than in a frame (Fetch
-/// Metadata; a client that sends none is treated as a frame). It happens in iframe
+/// Metadata; a client that sends none is treated as a frame, unless the payment's provider
+/// shows a page of its own, see `returned`). It happens in iframe
 /// display when the module had to leave the page for a provider's page or an ACS that
 /// refuses framing; a completion page there would have no parent to tell.
 fn top_level(request: &Request) -> bool {
@@ -157,6 +158,11 @@ impl<S: SessionStore, T: Transport, E: Env> Backend<S, T, E> {
         ret: &BrowserReturn,
         top_level: bool,
     ) -> Response {
+        // A provider whose 3-D Secure step is a page of its own (Payroc's MPI, dLocal's
+        // page) is always shown as the whole page, in any display: its return is one too,
+        // whether or not the browser says so (one that sends no Fetch Metadata would
+        // otherwise strand the shopper on a completion page with no parent).
+        let top_level = top_level || self.full_page_steps(&session);
         let Phase::AwaitingBrowser { state, action } = &session.phase else {
             // Final, or being moved by another request: the step this return is about is
             // over; answer what the first return got, change nothing.

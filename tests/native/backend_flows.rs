@@ -46,9 +46,12 @@ async fn check(
     } else {
         assert!(charges.is_empty(), "{provider} {pan}: nothing charged");
     }
+    // Payroc's MPI and dLocal's page are the whole page in any display: their returns go
+    // back to the checkout; an ACS's challenge in iframe display gets the completion page.
+    let framed = display == "iframe" && !matches!(provider, "payroc" | "dlocal");
     for landing in &landings {
-        match display {
-            "iframe" => {
+        match framed {
+            true => {
                 assert_eq!(landing.status, 200, "{landing:?}");
                 let id = view["id"].as_str().unwrap_or_default();
                 let nonce = view["nonce"].as_str().unwrap_or_default();
@@ -63,7 +66,7 @@ async fn check(
                 )));
                 assert!(!landing.body.contains("<script>"), "no inline script");
             }
-            _ => {
+            false => {
                 assert_eq!(landing.status, 303, "{landing:?}");
                 assert_eq!(
                     landing.location.as_deref(),

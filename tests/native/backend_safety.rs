@@ -302,8 +302,9 @@ async fn dlocal_webhook_refuses_forgeries_and_a_notification_may_come_first() {
         done["result"]["status"], "authorized",
         "the notification finished it: {done}"
     );
+    // Back from dLocal's page (the whole page): to the checkout, the payment as it was.
     let page = callback.submit(&browser(), &callback.action).await;
-    assert_eq!(page.status(), 200);
+    assert_eq!(page.status(), 303);
     assert_eq!(h.view(&id).await.1, done);
     assert_eq!(h.ledger("dlocal").len(), 1);
 

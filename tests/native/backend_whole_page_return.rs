@@ -2,7 +2,9 @@
 //! goes back to the checkout page with a 303 even in iframe display: the module left the
 //! page for a provider's page or an ACS that refuses framing, and a completion page there
 //! would have no parent to tell. Found by the demo's end-to-end suite (Payroc and dLocal in
-//! iframe mode in Chromium); a client that sends no Fetch Metadata keeps the completion page.
+//! iframe mode in Chromium). A client that sends no Fetch Metadata keeps the completion page
+//! after an ACS's challenge, but not after a provider's own page, always the whole page
+//! (Payroc's and dLocal's returns are answered 303 whatever the browser says).
 //! Hence a provider whose step is a page of its own needs a returnUrl in every display.
 
 use crate::support;
@@ -28,33 +30,20 @@ async fn a_whole_page_return_in_iframe_display_goes_back_to_the_checkout() {
         .send()
         .await
         .expect("receipt");
-    assert_eq!(whole_page.status(), 303);
-    assert_eq!(
-        whole_page
-            .headers()
-            .get("location")
-            .and_then(|l| l.to_str().ok()),
-        body["returnUrl"].as_str(),
-        "back to the checkout page, where resume() finishes"
-    );
+    assert_back_to_the_checkout(&whole_page, &body);
     let id = view["id"].as_str().expect("id");
     let (_, after) = h.view(id).await;
     assert_eq!(after["result"]["status"], "authorized", "{after}");
 
-    // The same return in a frame (or from a client without Fetch Metadata): the
-    // completion page, and nothing changes.
+    // The same return again, whatever the browser says of it (Payroc's page is never in
+    // a frame): the same answer, and nothing changes.
     for dest in [Some("iframe"), None] {
         let mut request = client.get(&receipt.action).query(&receipt.fields);
         if let Some(dest) = dest {
             request = request.header("Sec-Fetch-Dest", dest);
         }
-        let framed = request.send().await.expect("receipt again");
-        assert_eq!(framed.status(), 200, "{dest:?}");
-        let page = framed.text().await.expect("page");
-        assert!(
-            page.contains(&format!("data-session-id=\"{id}\"")),
-            "{page}"
-        );
+        let again = request.send().await.expect("receipt again");
+        assert_back_to_the_checkout(&again, &body);
     }
     assert_eq!(
         h.view(id).await.1,
@@ -62,6 +51,69 @@ async fn a_whole_page_return_in_iframe_display_goes_back_to_the_checkout() {
         "a repeated return changes nothing"
     );
     assert_eq!(h.ledger("payroc").len(), 1, "one charge");
+}
+
+fn assert_back_to_the_checkout(answer: &reqwest::Response, body: &serde_json::Value) {
+    assert_eq!(answer.status(), 303);
+    assert_eq!(
+        answer
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok()),
+        body["returnUrl"].as_str(),
+        "back to the checkout page, where resume() finishes"
+    );
+}
+
+/// A provider's own page (Payroc's MPI, dLocal's 3-D Secure page) is a whole-page step in
+/// any display, so its return is one too: a browser that sends no Fetch Metadata (Safari
+/// before 16.4) still goes back to the checkout page, not to a completion page with no
+/// parent, where the shopper was stranded.
+#[tokio::test]
+async fn a_return_from_a_provider_s_page_without_fetch_metadata_goes_back_too() {
+    let h = harness().await;
+    for provider in ["payroc", "dlocal"] {
+        let body = start_body(provider, "4000000000002008", "iframe");
+        let (status, view) = h.start(&body).await;
+        assert_eq!(status, 200, "{view}");
+        assert_eq!(view["next"]["type"], "redirect", "{provider}: {view}");
+        let back = until_backend(&h.url, next_form(&view), Cardholder::Types("1234")).await;
+        let answer = back.submit(&browser(), &back.action).await;
+        assert_back_to_the_checkout(&answer, &body);
+        let id = view["id"].as_str().expect("id");
+        assert_eq!(h.final_view(id).await["result"]["status"], "authorized");
+    }
+}
+
+/// An ACS's challenge in iframe display is in the frame: its return without Fetch Metadata
+/// gets the completion page, which tells the checkout page; as the whole page (an ACS that
+/// refused framing), a 303 back.
+#[tokio::test]
+async fn an_acs_return_without_fetch_metadata_keeps_the_completion_page() {
+    let h = harness().await;
+    let body = start_body("paysafe", "4000000000002008", "iframe");
+    let (status, view) = h.start(&body).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["next"]["type"], "challenge", "{view}");
+    let back = until_backend(&h.url, next_form(&view), Cardholder::Types("1234")).await;
+    let framed = back.submit(&browser(), &back.action).await;
+    assert_eq!(framed.status(), 200);
+    let id = view["id"].as_str().expect("id");
+    let page = framed.text().await.expect("page");
+    assert!(
+        page.contains(&format!("data-session-id=\"{id}\"")),
+        "{page}"
+    );
+    let again = match back.method.as_str() {
+        "get" => browser().get(&back.action).query(&back.fields),
+        _ => browser().post(&back.action).form(&back.fields),
+    };
+    let whole_page = again
+        .header("Sec-Fetch-Dest", "document")
+        .send()
+        .await
+        .expect("the return again");
+    assert_back_to_the_checkout(&whole_page, &body);
 }
 
 /// Payroc's MPI and dLocal's 3-D Secure page are pages of their own whatever the display:

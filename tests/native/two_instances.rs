@@ -132,8 +132,8 @@ async fn two_instances_on_one_database_share_every_payment() {
     let (id, secret, order_id, back) = challenged_on(&a).await;
     assert_eq!(
         return_through(&b, &a, &back).await,
-        200,
-        "B answers the completion page"
+        303,
+        "B sends the browser back to the checkout (dLocal's page is the whole page)"
     );
     let charges = charges_of(&order_id);
     assert_eq!(charges.len(), 1, "one charge");
@@ -169,7 +169,7 @@ async fn two_instances_on_one_database_share_every_payment() {
         on_a["result"]["status"], "authorized",
         "A settled it: {on_a}"
     );
-    assert_eq!(return_through(&b, &a, &back).await, 200);
+    assert_eq!(return_through(&b, &a, &back).await, 303);
     let on_b = view_at(&b, &id, &secret).await;
     assert_eq!(on_b, view_at(&a, &id, &secret).await);
     assert_eq!(on_b["result"]["status"], "authorized", "{on_b}");
