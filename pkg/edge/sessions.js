@@ -25,7 +25,7 @@
 // It also keeps the webhook outbox (docs/backend/webhooks.md): `swap` and `swapOperation`
 // write a payment's events (one row per event and endpoint, `e:{eventId} {endpoint}`) in the
 // same put as the session or the operation, each indexed under its next attempt
-// (`d:{atMs, 16 digits}:{row key}`); the alarm fires at the earliest of those too and runs the wasm's `deliverWebhooks(env)`, which
+// (`d:{atMs, 16 digits}:{row key}`); the alarm fires at the earliest of those too and runs the wasm's `deliverWebhooks(env, stopAtMs)`, which
 // claims due rows (`claimDue`: the next attempt moves to the end of a lease) and records
 // each attempt (`record`). The daily purge deletes rows sent or given up once they are as
 // old as a final session is kept.
@@ -44,6 +44,11 @@ const PURGE_EVERY_MS = DAY_MS;
 const MIN_SWEEP_GAP_MS = 1000;
 // After a sweep that failed (the backend not configured, the store failing).
 const RETRY_SWEEP_MS = 60 * 1000;
+// How long an alarm starts webhook deliveries for: an endpoint that hangs costs each POST
+// the call timeout, and the sweep (expiries, payments in doubt) runs only at an alarm's
+// start, so it must not wait behind a backlog sent to one. The POST under way when it
+// passes is finished; the rest wait for the next alarm, a second later.
+const DELIVERY_BUDGET_MS = 10 * 1000;
 // Storage keys besides the sessions' s:, o: and w: entries.
 const PURGE_AT = "m:purgeAt";
 const WAKE_INDEXED = "m:wakeIndexed";
@@ -370,9 +375,10 @@ export class ThreedsSessions extends DurableObject {
     if ((await this.#earliestDelivery()) <= Date.now()) {
       try {
         initSync({ module: wasmModule });
-        // Rounds while they find due rows (each claims a batch).
+        // Rounds while they find due rows (each claims a batch), within the budget.
+        const stopAtMs = Date.now() + DELIVERY_BUDGET_MS;
         for (let round = 0; round < 10 && (await this.#earliestDelivery()) <= Date.now(); round++) {
-          if ((await deliverWebhooks(this.env)) === 0) break;
+          if (Date.now() >= stopAtMs || (await deliverWebhooks(this.env, stopAtMs)) === 0) break;
         }
       } catch (error) {
         console.error(`threeds-bridge edge: webhook delivery failed: ${error?.message ?? error}`);
@@ -446,13 +452,14 @@ export class ThreedsSessions extends DurableObject {
       const id = key.slice(2);
       const operations = await this.#operationKeys(id);
       if (operations === null) return [];
-      const keys = [key, ...operations];
+      const keys = [key];
       // The order key only while it still names this session: after a purge cut off past
       // its delete, `create` may have given the order to a newer payment.
       const order = `o:${record.orderKey}`;
       if ((await this.ctx.storage.get(order)) === id) keys.push(order);
       if (isCount(record.wakeAtMs)) keys.push(wakeKey(record.wakeAtMs, id));
-      return keys;
+      // Its operations (and their counter) last: see #deleteExpired.
+      return [...keys, ...operations];
     });
     const rows = await this.#deleteExpired("e:", async (key, row) =>
       row.done && now >= row.createdMs + KEEP_FINAL_MS ? [key] : []);
@@ -461,31 +468,44 @@ export class ThreedsSessions extends DurableObject {
 
   /**
    * Pages through the records under `prefix` and deletes, for each, the keys `expired`
-   * names (none: the record is kept). Answers how many were kept.
+   * names, the record's own first (none: the record is kept). Answers how many were kept.
+   *
+   * A record goes with everything it owns in one delete (one write; several records share
+   * one, at most 128 keys), so an alarm cut off between two deletes never leaves a record
+   * without what it owns. A payment left without its operations and their counter would be
+   * admitted a second capture or refund of money already moved, and one left without its
+   * order key would let a second payment take its order. Only a record that owns more than
+   * one delete holds (a payment of over 125 operations) goes over several, itself in the
+   * first: a cut-off then leaves operations no payment points to, which take nothing
+   * (`insertOperation` answers "no_payment").
    */
   async #deleteExpired(prefix, expired) {
     const storage = this.ctx.storage;
     let kept = 0;
     let startAfter;
+    let batch = [];
+    const flush = async () => {
+      if (batch.length > 0) await storage.delete(batch);
+      batch = [];
+    };
     for (;;) {
       const page = await storage.list({ prefix, startAfter, limit: 500 });
-      if (page.size === 0) return kept;
-      const owned = [];
-      const owners = [];
-      for (const [key, record] of page) {
-        const keys = await expired(key, record);
-        if (keys.length === 0) kept += 1;
-        else {
-          owners.push(key);
-          owned.push(...keys.filter((doomed) => doomed !== key));
-        }
-        startAfter = key;
+      if (page.size === 0) {
+        await flush();
+        return kept;
       }
-      // What the records own first, the records last (at most 128 keys a delete, each its own
-      // write): an alarm cut off in between leaves records that the next purge finds and
-      // finishes, never an order key or an operation that no record points to.
-      for (const doomed of [owned, owners]) {
-        for (let i = 0; i < doomed.length; i += MAX_KEYS) await storage.delete(doomed.slice(i, i + MAX_KEYS));
+      for (const [key, record] of page) {
+        startAfter = key;
+        const keys = await expired(key, record);
+        if (keys.length === 0) {
+          kept += 1;
+          continue;
+        }
+        if (batch.length + keys.length > MAX_KEYS) await flush();
+        for (let i = 0; i < keys.length; i += MAX_KEYS) {
+          batch.push(...keys.slice(i, i + MAX_KEYS));
+          if (batch.length >= MAX_KEYS) await flush();
+        }
       }
     }
   }

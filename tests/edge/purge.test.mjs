@@ -45,6 +45,30 @@ export class ClockedSessions extends ThreedsSessions {
     await this.ctx.storage.put(\`s:\${id}\`, { ...record, expiresAtMs });
     await this.ctx.storage.delete(\`o:\${record.orderKey}\`);
   }
+  /**
+   * The alarm after \`days\` more days, cut off (as by a CPU limit or an eviction) at the
+   * purge's second delete of a payment's keys: the first goes through, the second throws.
+   */
+  async alarmCutOffAfter(days) {
+    const storage = this.ctx.storage;
+    const realDelete = storage.delete;
+    let deletes = 0;
+    storage.delete = function (keys) {
+      const list = Array.isArray(keys) ? keys : [keys];
+      if (list.some((key) => key.startsWith("s:") || key.startsWith("p:")) && ++deletes > 1) {
+        throw new Error("cut off");
+      }
+      return realDelete.call(storage, keys);
+    };
+    try {
+      await this.alarmAfter(days);
+    } catch {
+      // Cut off, as meant.
+    } finally {
+      delete storage.delete;
+    }
+    return this.keys();
+  }
   /** The alarm as it runs after \`days\` more days, the daily purge due. */
   async alarmAfter(days) {
     shiftMs = days * ${DAY_MS};
@@ -64,9 +88,12 @@ export default {
     const url = new URL(request.url);
     if (!url.pathname.startsWith("/_harness/")) return handler(request, env, ctx);
     const object = env.THREEDS_SESSIONS.get(env.THREEDS_SESSIONS.idFromName("sessions"));
+    const days = Number(url.searchParams.get("days"));
     const keys = url.pathname === "/_harness/keys"
       ? await object.keys()
-      : await object.alarmAfter(Number(url.searchParams.get("days")));
+      : url.pathname === "/_harness/alarmCutOffAfter"
+        ? await object.alarmCutOffAfter(days)
+        : await object.alarmAfter(days);
     return Response.json(keys);
   },
 };
@@ -260,6 +287,33 @@ test("a purge cut off after an order key's delete never takes the order from a p
   const again = await api.create(workerUrl, body, LOCAL_MERCHANT_KEY);
   assert.equal(again.status, 200, JSON.stringify(again.body));
   assert.equal(again.body.id, fresh.body.id);
+});
+
+test("a purge cut off between two deletes never leaves a payment without its refunds", async () => {
+  const { created, confirmed } = await createAndConfirm(
+    workerUrl, LOCAL_MERCHANT_KEY, "paysafe", FRICTIONLESS, "iframe",
+  );
+  assert.equal(confirmed?.body.status, "authorized", JSON.stringify(confirmed?.body));
+  const id = created.body.id;
+  const refund = await fetch(`${workerUrl}/v1/payments/${id}/refunds`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${LOCAL_MERCHANT_KEY}`, "idempotency-key": "cut-ref", "content-type": "application/json" },
+    body: JSON.stringify({ amount: 99 }),
+  });
+  assert.equal(refund.status, 200, await refund.text());
+
+  // Past its retention, the purge cut off after its first delete: the payment is gone
+  // with its refund and its order, or is still there with them. A payment left without
+  // its refund would take a second refund of the same money; one left without its order
+  // key, a second payment of the order.
+  const cut = await harness("alarmCutOffAfter?days=32");
+  const order = `o:paysafe:${created.body.orderId}`;
+  const whole = [`s:${id}`, `q:${id}`, order].every((key) => cut.includes(key)) && under(cut, `p:${id}:`).length === 1;
+  const none = !cut.includes(order) && cut.every((key) => !key.includes(id));
+  assert.ok(whole || none, JSON.stringify(cut));
+  // The next purge finishes it.
+  const done = await harness("alarmAfter?days=32");
+  assert.ok(done.every((key) => !key.includes(id)), JSON.stringify(done));
 });
 
 test("the object refuses a batch larger than one storage write can hold, before it writes", async () => {
