@@ -61,6 +61,12 @@ pub trait Observer: MaybeSend + MaybeSync {
     fn in_doubt(&self, _count: u64) {}
     /// One outbound webhook attempt (to a merchant's endpoint) ended so.
     fn webhook_delivery(&self, _outcome: super::webhooks::DeliveryOutcome) {}
+    /// Whether this observer takes [`Observer::webhook_backlog`]: counting the rows still
+    /// to deliver reads the whole queue (in a Durable Object, every row into its memory,
+    /// after every round), so it is counted only for an observer that uses it.
+    fn counts_webhook_backlog(&self) -> bool {
+        false
+    }
     /// Outbound webhook rows still to deliver, after a delivery round.
     fn webhook_backlog(&self, _rows: u64) {}
     /// A capture, void or refund was stored with its result (`pending`, then again when

@@ -194,18 +194,23 @@ pub async fn sweep(env: JsValue) -> Result<JsValue, JsValue> {
 }
 
 /// The session object's alarm, when a webhook delivery is due: one delivery round (docs/
-/// backend/webhooks.md). Answers how many rows it attempted (0: nothing was due).
+/// backend/webhooks.md), which starts no POST at or after `stop_at_ms` (the alarm's budget
+/// for deliveries: its claimed rows left are sent once their lease ends). Answers how many
+/// rows it attempted (0: nothing was due).
 #[wasm_bindgen(js_name = deliverWebhooks)]
-pub async fn deliver_webhooks(env: JsValue) -> Result<JsValue, JsValue> {
+pub async fn deliver_webhooks(env: JsValue, stop_at_ms: f64) -> Result<JsValue, JsValue> {
     let backend = backend(&env).map_err(|problem| {
         log::console_error(&format!("threeds-bridge edge: {problem}"));
         JsValue::from_str(&problem)
     })?;
-    let round = backend.deliver_webhooks().await.map_err(|error| {
-        let problem = format!("threeds-bridge edge: webhook delivery stopped: {error}");
-        log::console_error(&problem);
-        JsValue::from_str(&problem)
-    })?;
+    let round = backend
+        .deliver_webhooks_until(|| js_sys::Date::now() >= stop_at_ms)
+        .await
+        .map_err(|error| {
+            let problem = format!("threeds-bridge edge: webhook delivery stopped: {error}");
+            log::console_error(&problem);
+            JsValue::from_str(&problem)
+        })?;
     Ok(JsValue::from_f64(round.attempted() as f64))
 }
 

@@ -237,6 +237,10 @@ impl Observer for Metrics {
         self.deliveries.get_or_create(&labels).inc();
     }
 
+    fn counts_webhook_backlog(&self) -> bool {
+        true
+    }
+
     fn webhook_backlog(&self, rows: u64) {
         self.outbox.set(i64::try_from(rows).unwrap_or(i64::MAX));
     }

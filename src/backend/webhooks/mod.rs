@@ -198,7 +198,9 @@ impl<S: Outbox, T: Transport, E: Env> Backend<S, T, E> {
                 DeliveryOutcome::GaveUp => round.gave_up += 1,
             }
         }
-        self.observer.webhook_backlog(self.store.backlog().await?);
+        if self.observer.counts_webhook_backlog() {
+            self.observer.webhook_backlog(self.store.backlog().await?);
+        }
         Ok(round)
     }
 

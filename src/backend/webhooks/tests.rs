@@ -160,6 +160,45 @@ async fn a_final_write_enqueues_one_signed_event_per_endpoint_and_a_lost_one_non
     assert_eq!(backend.deliver_webhooks().await.unwrap().attempted(), 0);
 }
 
+/// The rows still to deliver, as each round's observer hears them.
+#[derive(Default)]
+struct Backlogs {
+    counts: bool,
+    heard: Mutex<Vec<u64>>,
+}
+
+impl crate::backend::Observer for Backlogs {
+    fn counts_webhook_backlog(&self) -> bool {
+        self.counts
+    }
+    fn webhook_backlog(&self, rows: u64) {
+        self.heard.lock().unwrap().push(rows);
+    }
+}
+
+/// A round tells an observer that counts the backlog (the native host's metrics) what is
+/// left; for one that does not (the edge's, which exports no metrics) the store is not
+/// asked, since counting reads the whole queue.
+#[tokio::test]
+async fn the_backlog_is_counted_only_for_an_observer_that_takes_it() {
+    for counts in [true, false] {
+        let (backend, transport, _) = backend(two_endpoints());
+        let observer = Arc::new(Backlogs {
+            counts,
+            ..Backlogs::default()
+        });
+        let backend = backend.observed_by(observer.clone());
+        let session = calling();
+        backend.store().create(&session).await.unwrap();
+        assert!(backend.swap_announced(&declined(&session)).await.unwrap());
+        transport.answers.lock().unwrap().push_back(500);
+        let round = backend.deliver_webhooks().await.unwrap();
+        assert_eq!((round.delivered, round.retried), (1, 1));
+        let heard = observer.heard.lock().unwrap().clone();
+        assert_eq!(heard, if counts { vec![1] } else { vec![] });
+    }
+}
+
 /// Told to stop after its first POST, a round sends no other: the second row stays
 /// claimed (its lease) and is sent by a later round.
 #[tokio::test]
