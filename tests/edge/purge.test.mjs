@@ -153,19 +153,24 @@ after(async () => {
 const harness = async (path) => (await fetch(`${workerUrl}/_harness/${path}`)).json();
 const under = (keys, prefix) => keys.filter((key) => key.startsWith(prefix));
 
-test("a final session is kept 30 days past its expiry, an unfinished one 90, then each goes with everything filed under it", async () => {
-  // A charged payment, refunded in part (an operation of its own), its events delivered.
+/** A charged Paysafe payment, refunded in part (an operation of its own): its create answer. */
+async function refundedPayment(idempotencyKey) {
   const { created, confirmed } = await createAndConfirm(
     workerUrl, LOCAL_MERCHANT_KEY, "paysafe", FRICTIONLESS, "iframe",
   );
   assert.equal(confirmed?.body.status, "authorized", JSON.stringify(confirmed?.body));
-  const id = created.body.id;
-  const refund = await fetch(`${workerUrl}/v1/payments/${id}/refunds`, {
+  const refund = await fetch(`${workerUrl}/v1/payments/${created.body.id}/refunds`, {
     method: "POST",
-    headers: { authorization: `Bearer ${LOCAL_MERCHANT_KEY}`, "idempotency-key": "purge-ref", "content-type": "application/json" },
+    headers: { authorization: `Bearer ${LOCAL_MERCHANT_KEY}`, "idempotency-key": idempotencyKey, "content-type": "application/json" },
     body: JSON.stringify({ amount: 99 }),
   });
   assert.equal(refund.status, 200, await refund.text());
+  return created.body;
+}
+
+test("a final session is kept 30 days past its expiry, an unfinished one 90, then each goes with everything filed under it", async () => {
+  // A charged payment, refunded in part (an operation of its own), its events delivered.
+  const { id } = await refundedPayment("purge-ref");
   // A payment created and never confirmed: the sweep ends it at its expiry.
   const abandoned = await api.create(workerUrl, createBody("paysafe"), LOCAL_MERCHANT_KEY);
   assert.equal(abandoned.status, 201);
@@ -290,24 +295,14 @@ test("a purge cut off after an order key's delete never takes the order from a p
 });
 
 test("a purge cut off between two deletes never leaves a payment without its refunds", async () => {
-  const { created, confirmed } = await createAndConfirm(
-    workerUrl, LOCAL_MERCHANT_KEY, "paysafe", FRICTIONLESS, "iframe",
-  );
-  assert.equal(confirmed?.body.status, "authorized", JSON.stringify(confirmed?.body));
-  const id = created.body.id;
-  const refund = await fetch(`${workerUrl}/v1/payments/${id}/refunds`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${LOCAL_MERCHANT_KEY}`, "idempotency-key": "cut-ref", "content-type": "application/json" },
-    body: JSON.stringify({ amount: 99 }),
-  });
-  assert.equal(refund.status, 200, await refund.text());
+  const { id, orderId } = await refundedPayment("cut-ref");
 
   // Past its retention, the purge cut off after its first delete: the payment is gone
   // with its refund and its order, or is still there with them. A payment left without
   // its refund would take a second refund of the same money; one left without its order
   // key, a second payment of the order.
   const cut = await harness("alarmCutOffAfter?days=32");
-  const order = `o:paysafe:${created.body.orderId}`;
+  const order = `o:paysafe:${orderId}`;
   const whole = [`s:${id}`, `q:${id}`, order].every((key) => cut.includes(key)) && under(cut, `p:${id}:`).length === 1;
   const none = !cut.includes(order) && cut.every((key) => !key.includes(id));
   assert.ok(whole || none, JSON.stringify(cut));

@@ -181,26 +181,28 @@ fn a_refused_payload_waits_on_the_same_challenge_again() {
         ("payload", "not-the-acs-answer"),
         ("threeDSSessionData", &session_data),
     ]);
-    let refused_payload = || {
-        answer(
-            400,
-            json!({"error": {"code": "5068", "message": "the payload belongs to another transaction"}}),
-        )
-    };
-    let mut state = awaiting_challenge();
-    for refusal in 1..MAX_REFUSED_RETURNS {
+    // The forged return, finalize refusing its payload: the read after it.
+    let refused_then_read = |state: State| {
         let Ok(Step::Call {
             state: finalizing, ..
         }) = adapter().on_browser_return(state, &forged, &cx())
         else {
             panic!("expected finalize");
         };
+        let refused_payload = answer(
+            400,
+            json!({"error": {"code": "5068", "message": "the payload belongs to another transaction"}}),
+        );
         let Step::Call { state: reading, .. } =
-            adapter().on_response(finalizing, refused_payload(), &cx())
+            adapter().on_response(finalizing, refused_payload, &cx())
         else {
             panic!("expected the read");
         };
-        let step = adapter().on_response(reading, still_pending(), &cx());
+        reading
+    };
+    let mut state = awaiting_challenge();
+    for refusal in 1..MAX_REFUSED_RETURNS {
+        let step = adapter().on_response(refused_then_read(state), still_pending(), &cx());
         let Step::Refused {
             state: waiting,
             action,
@@ -229,34 +231,14 @@ fn a_refused_payload_waits_on_the_same_challenge_again() {
         state = waiting;
     }
     // The last refusal ends it: failed, nothing authorized.
-    let Ok(Step::Call {
-        state: finalizing, ..
-    }) = adapter().on_browser_return(state.clone(), &forged, &cx())
-    else {
-        panic!("expected finalize");
-    };
-    let Step::Call { state: reading, .. } =
-        adapter().on_response(finalizing, refused_payload(), &cx())
-    else {
-        panic!("expected the read");
-    };
+    let reading = refused_then_read(state.clone());
     let result = done(adapter().on_response(reading, still_pending(), &cx()));
     assert_eq!(result.status, PaymentStatus::Failed);
     assert_eq!(result.error.unwrap().code, ResultCode::AuthenticationFailed);
 
     // A refused payload whose authentication Paysafe then holds completed goes on to
     // the authorization as any finished challenge does.
-    let Ok(Step::Call {
-        state: finalizing, ..
-    }) = adapter().on_browser_return(state, &forged, &cx())
-    else {
-        panic!("expected finalize");
-    };
-    let Step::Call { state: reading, .. } =
-        adapter().on_response(finalizing, refused_payload(), &cx())
-    else {
-        panic!("expected the read");
-    };
+    let reading = refused_then_read(state);
     let completed = answer(
         200,
         json!({"id": "auth-1", "status": "COMPLETED", "threeDResult": "Y",
