@@ -47,7 +47,8 @@ const RETRY_SWEEP_MS = 60 * 1000;
 // How long an alarm starts webhook deliveries for: an endpoint that hangs costs each POST
 // the call timeout, and the sweep (expiries, payments in doubt) runs only at an alarm's
 // start, so it must not wait behind a backlog sent to one. The POST under way when it
-// passes is finished; the rest wait for the next alarm, a second later.
+// passes is finished; rows nobody claimed yet go at the next alarm, a second later, and
+// rows a round claimed and did not send wait for their lease (3 minutes by default).
 const DELIVERY_BUDGET_MS = 10 * 1000;
 // Storage keys besides the sessions' s:, o: and w: entries.
 const PURGE_AT = "m:purgeAt";

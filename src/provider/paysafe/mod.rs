@@ -13,8 +13,8 @@
 //! request names the card by its `paymentToken`.
 //!
 //! Lost answers: the authorization's (the money call), finalize's and the read after it
-//! (the cardholder has answered the challenge, which cannot be shown again) leave the
-//! payment in doubt
+//! (a return has answered the challenge, shown again only if Paysafe refuses that answer)
+//! leave the payment in doubt
 //! ([`Step::Unknown`]) with what a later [`Adapter::reconcile`] needs to finish it; any
 //! other lost answer ends the payment, nothing having been charged.
 //! Pure: no IO, clock or randomness (idempotency keys come from the [`Context`]).
@@ -155,8 +155,9 @@ pub enum State {
     },
     /// Waiting for finalize's answer. `payload` (the CRes or PaRes the return brought,
     /// no card data) is kept so that finalize can be sent again if its answer is lost:
-    /// the challenge it answers cannot be shown again. `shown`: the challenge the return
-    /// answered (`None` in a state stored before it).
+    /// the cardholder has answered the challenge. `shown`: the challenge the return
+    /// answered, shown again if Paysafe refuses the payload (`None` in a state stored
+    /// before it).
     Finalizing {
         #[serde(flatten)]
         authentication: Authentication,
