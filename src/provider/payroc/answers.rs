@@ -2,7 +2,7 @@
 //! that waits for one (the tokenization, the sale, a page of the lookup). Only Payroc's
 //! answer ends a payment; what cannot be read after the sale leaves it in doubt.
 
-use super::outcome::{answer_of, refuses_mpi_reference, sale_in_page, sale_result};
+use super::outcome::{another_order, answer_of, refuses_mpi_reference, sale_in_page, sale_result};
 use super::state::{AfterToken, ApiCall, Lookup, Sale, State};
 use super::{well_formed_token, wire, PayrocAdapter, MAX_LOOKUP_PAGES};
 use crate::provider::answer::{self, Answer};
@@ -85,6 +85,12 @@ impl PayrocAdapter {
         match answer_of(response) {
             Answer::Found(found) => match crate::json_path::from_text::<wire::Payment>(&found.body)
             {
+                Ok(payment)
+                    if payment
+                        .names_another_order(&sale.order, &self.config.processing_terminal_id) =>
+                {
+                    Step::Done(another_order(payment))
+                }
                 Ok(payment) => Step::Done(sale_result(&sale, payment)),
                 // Payroc took the sale and answered something unreadable: look it up.
                 Err(_) => self.in_doubt(sale),
@@ -95,6 +101,10 @@ impl PayrocAdapter {
             Answer::Refused { error, .. } if refused_reference => {
                 self.receipt_refused(sale, answer::rejected(&error))
             }
+            // A 401 to the fresh token's resend says nothing of an earlier sending of the
+            // same sale (the host resends one whose answer was lost): looked up, as when no
+            // new token came.
+            Answer::Refused { status: 401, .. } => self.in_doubt(sale),
             Answer::Refused { error, .. } => Step::Done(answer::rejected(&error)),
             Answer::Lost(_) => self.in_doubt(sale),
         }

@@ -254,7 +254,27 @@ impl wire::TransactionResult {
     }
 }
 
+/// The sale's answer names another order, amount, currency or terminal than the sale's:
+/// not what the merchant's server asked to charge, whatever Payroc says of it. An error
+/// with Payroc's payment id, so that the merchant can look the charge up.
+pub(super) fn another_order(payment: wire::Payment) -> PaymentResult {
+    PaymentResult {
+        provider_payment_id: Some(payment.payment_id),
+        ..PaymentResult::failed(PaymentStatus::Error, ResultCode::ProviderBadResponse)
+            .with_provider_error(
+                "another_order",
+                "Payroc answered the sale with another order's payment",
+            )
+    }
+}
+
 impl wire::Payment {
+    /// Whether the answer says which order it is for, and names another than `order` on
+    /// `terminal` (an answer that leaves its order out is read by its result's amount).
+    pub(super) fn names_another_order(&self, order: &Order, terminal: &str) -> bool {
+        self.order.is_some() && !self.is_of(order, terminal)
+    }
+
     /// Whether Payroc's payment is for `order` (id, amount, currency) on `terminal`.
     fn is_of(&self, order: &Order, terminal: &str) -> bool {
         let same_order = self.order.as_ref().is_some_and(|o| {

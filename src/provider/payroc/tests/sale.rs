@@ -104,6 +104,26 @@ fn an_approval_of_another_amount_or_currency_is_an_error_not_an_approval() {
         assert_eq!(error.code, ResultCode::ProviderBadResponse);
         assert_eq!(error.provider_code.as_deref(), Some("ready/A"));
     }
+    // An answer naming another order, amount, currency or terminal: an error too, whatever
+    // its result, with Payroc's payment id.
+    let edits: [(&str, Value); 4] = [
+        ("/order/orderId", json!("another-order")),
+        ("/order/amount", json!(1)),
+        ("/order/currency", json!("USD")),
+        ("/processingTerminalId", json!("9999001")),
+    ];
+    for (pointer, value) in edits {
+        let (state, _) = at_sale(&adapter);
+        let mut payment: Value =
+            serde_json::from_str(&payment_answer("ready", "A", "APPROVAL").unwrap().body).unwrap();
+        *payment.pointer_mut(pointer).expect(pointer) = value;
+        let result = done(adapter.on_response(state, answer(201, &payment.to_string()), &cx(T0)));
+        assert_eq!(result.status, PaymentStatus::Error, "{pointer}");
+        assert_eq!(result.provider_payment_id.as_deref(), Some("M2MJOG6O2Y"));
+        let error = result.error.unwrap();
+        assert_eq!(error.code, ResultCode::ProviderBadResponse);
+        assert_eq!(error.provider_code.as_deref(), Some("another_order"));
+    }
     // What the result leaves out is read by its order; a currency's case does not count.
     let silent = |result: &mut Value| {
         let result = result.as_object_mut().unwrap();
