@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import http from "node:http";
 
-import { LOCAL_MERCHANT_KEY, sandboxConfig, startWorker } from "../../examples/edge-worker/miniflare.mjs";
-import { CHECKOUT, api, createBody, freePort, startSandbox, until } from "./support.mjs";
+import { LOCAL_MERCHANT_KEY, startWorker } from "../../examples/edge-worker/miniflare.mjs";
+import { api, createBody, sandboxedWorker, until } from "./support.mjs";
 
 let sandbox;
 let worker;
@@ -25,15 +25,9 @@ const hanging = http.createServer(() => {
 before(async () => {
   await new Promise((resolve) => hanging.listen(0, "127.0.0.1", resolve));
   endpoint = `http://127.0.0.1:${hanging.address().port}/hooks`;
-  const port = await freePort();
-  workerUrl = `http://127.0.0.1:${port}`;
-  sandbox = await startSandbox(workerUrl);
-  const config = sandboxConfig({
-    publicUrl: workerUrl,
-    sandboxUrl: sandbox.url,
-    checkoutOrigins: [CHECKOUT],
-    calls: { timeout_ms: 1000, attempts: 1, backoff_ms: 0 },
-  });
+  const started = await sandboxedWorker({ timeout_ms: 1000, attempts: 1, backoff_ms: 0 });
+  ({ workerUrl, sandbox } = started);
+  const { port, config } = started;
   config.session_ttl_seconds = 2;
   config.webhooks = { endpoints: [{ url: endpoint, secret: "whsec_budget_test_0123456789" }] };
   worker = await startWorker({ port, config });

@@ -14,8 +14,8 @@ import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 
-import { LOCAL_MERCHANT_KEY, SANDBOX_SECRETS, modules, sandboxConfig } from "../../examples/edge-worker/miniflare.mjs";
-import { CHECKOUT, api, createAndConfirm, createBody, faults, freePort, startSandbox, until } from "./support.mjs";
+import { LOCAL_MERCHANT_KEY, SANDBOX_SECRETS, modules } from "../../examples/edge-worker/miniflare.mjs";
+import { api, createAndConfirm, createBody, faults, sandboxedWorker, until } from "./support.mjs";
 
 const FRICTIONLESS = "4000000000001000";
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -114,15 +114,9 @@ before(async () => {
     });
   });
   await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  const port = await freePort();
-  workerUrl = `http://127.0.0.1:${port}`;
-  sandbox = await startSandbox(workerUrl);
-  const config = sandboxConfig({
-    publicUrl: workerUrl,
-    sandboxUrl: sandbox.url,
-    checkoutOrigins: [CHECKOUT],
-    calls: { timeout_ms: 3000, attempts: 2, backoff_ms: 20 },
-  });
+  const started = await sandboxedWorker({ timeout_ms: 3000, attempts: 2, backoff_ms: 20 });
+  ({ workerUrl, sandbox } = started);
+  const { port, config } = started;
   config.webhooks = {
     endpoints: [{ url: `http://127.0.0.1:${receiver.address().port}/hooks`, secret: "whsec_purge_test_0123456789" }],
   };

@@ -16,7 +16,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 
 import { LOCAL_MERCHANT_KEY, sandboxConfig, startWorker } from "../../examples/edge-worker/miniflare.mjs";
-import { CHECKOUT, api, confirmBody, createBody, faults, freePort, ledger, startSandbox, until } from "./support.mjs";
+import { CHECKOUT, api, confirmBody, createBody, faults, ledger, sandboxedWorker, until } from "./support.mjs";
 
 const KEY = LOCAL_MERCHANT_KEY;
 const FRICTIONLESS = "4000000000001000";
@@ -31,15 +31,9 @@ let sessions;
 let logs = "";
 
 before(async () => {
-  const port = await freePort();
-  workerUrl = `http://127.0.0.1:${port}`;
-  sandbox = await startSandbox(workerUrl);
-  const config = sandboxConfig({
-    publicUrl: workerUrl,
-    sandboxUrl: sandbox.url,
-    checkoutOrigins: [CHECKOUT],
-    calls: { timeout_ms: 5000, attempts: 3, backoff_ms: 50 },
-  });
+  const started = await sandboxedWorker({ timeout_ms: 5000, attempts: 3, backoff_ms: 50 });
+  ({ workerUrl, sandbox } = started);
+  const { port, config } = started;
   config.session_ttl_seconds = TTL_SECONDS;
   config.reconcile = RECONCILE;
   // A provider this worker no longer offers (its sessions may still be stored).

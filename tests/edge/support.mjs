@@ -9,6 +9,8 @@ import { createInterface } from "node:readline";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
+import { sandboxConfig } from "../../examples/edge-worker/miniflare.mjs";
+
 export const CHECKOUT = "http://checkout.test";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -95,6 +97,18 @@ export function faults(sandboxUrl, rules) {
     headers: { "content-type": "application/json" },
     body: rules && JSON.stringify({ rules }),
   });
+}
+
+/**
+ * A worker's port and URL, the sandbox started for it, and the sandbox configuration with
+ * `calls` and the checkout origin; a test adds its own settings before it starts the worker.
+ */
+export async function sandboxedWorker(calls) {
+  const port = await freePort();
+  const workerUrl = `http://127.0.0.1:${port}`;
+  const sandbox = await startSandbox(workerUrl);
+  const config = sandboxConfig({ publicUrl: workerUrl, sandboxUrl: sandbox.url, checkoutOrigins: [CHECKOUT], calls });
+  return { port, workerUrl, sandbox, config };
 }
 
 /** Polls `check` every 100 ms until it answers something, for at most `ms`; else null. */

@@ -11,9 +11,9 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import http from "node:http";
 
-import { LOCAL_MERCHANT_KEY, sandboxConfig, startWorker } from "../../examples/edge-worker/miniflare.mjs";
+import { LOCAL_MERCHANT_KEY, startWorker } from "../../examples/edge-worker/miniflare.mjs";
 import {
-  CHECKOUT, api, confirmBody, createAndConfirm, createBody, freePort, runMethod, startSandbox, until,
+  api, confirmBody, createAndConfirm, createBody, runMethod, sandboxedWorker, until,
 } from "./support.mjs";
 
 const SECRET = "whsec_edge_test_secret_0123456789";
@@ -55,15 +55,9 @@ before(async () => {
     });
   });
   await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  const port = await freePort();
-  workerUrl = `http://127.0.0.1:${port}`;
-  sandbox = await startSandbox(workerUrl);
-  const config = sandboxConfig({
-    publicUrl: workerUrl,
-    sandboxUrl: sandbox.url,
-    checkoutOrigins: [CHECKOUT],
-    calls: { timeout_ms: 5000, attempts: 3, backoff_ms: 50 },
-  });
+  const started = await sandboxedWorker({ timeout_ms: 5000, attempts: 3, backoff_ms: 50 });
+  ({ workerUrl, sandbox } = started);
+  const { port, config } = started;
   config.webhooks = {
     endpoints: [{ url: `http://127.0.0.1:${receiver.address().port}/hooks`, secret: SECRET }],
     first_retry_ms: 500,

@@ -83,16 +83,8 @@ fn a_401_clears_the_token_fetches_a_new_one_and_retries_once() {
     // A second 401 asks for no third token (no loop), and does not end the payment: the
     // host may have sent the sale before the first 401 (a resend after a lost answer),
     // and a 401 says nothing of that sending. It is looked up.
-    let step = adapter.on_response(state, unauthorized(), &cx(T0));
-    assert!(
-        matches!(
-            step,
-            Step::Unknown {
-                state: State::SaleInDoubt { .. }
-            }
-        ),
-        "{step:?}"
-    );
+    let doubt = unknown(adapter.on_response(state, unauthorized(), &cx(T0)));
+    assert!(matches!(doubt, State::SaleInDoubt { .. }), "{doubt:?}");
 }
 
 #[test]
@@ -115,16 +107,8 @@ fn a_sale_refused_401_whose_new_token_fails_is_in_doubt() {
         answer(503, "unavailable"),
         answer(400, "{\"error\":\"invalid_client\"}"),
     ] {
-        let step = adapter.on_response(state.clone(), failed, &cx(T0));
-        assert!(
-            matches!(
-                step,
-                Step::Unknown {
-                    state: State::SaleInDoubt { .. }
-                }
-            ),
-            "{step:?}"
-        );
+        let doubt = unknown(adapter.on_response(state.clone(), failed, &cx(T0)));
+        assert!(matches!(doubt, State::SaleInDoubt { .. }), "{doubt:?}");
     }
 }
 
